@@ -1,0 +1,14 @@
+/**
+ * @file stream/stream.h
+ * @brief Umbrella header: include this to get the whole public libstream API.
+ */
+#ifndef STREAM_STREAM_H
+#define STREAM_STREAM_H
+
+#include "stream/common.h"
+#include "stream/keys.h"
+#include "stream/sign.h"
+#include "stream/token.h"
+#include "stream/password.h"
+
+#endif

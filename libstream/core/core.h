@@ -1,0 +1,70 @@
+/*
+ * Internal helpers of libstream's core (floor 0). Not installed; every module
+ * may include it. Nothing here is exported from the shared library.
+ */
+#ifndef STREAM_CORE_INTERNAL_H
+#define STREAM_CORE_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stream/common.h"
+
+#if defined(__GNUC__)
+#define STREAM__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define STREAM__PRINTF(a, b)
+#endif
+
+/* Record `code` and a printf-style message as the calling thread's last error;
+ * returns `code` so that callers can write `return stream__err(...)`. */
+int stream__err(int code, const char *fmt, ...) STREAM__PRINTF(2, 3);
+
+/* Log through the installed sink, if any and if `level` passes its filter. */
+void stream__log(int level, const char *module, const char *fmt, ...) STREAM__PRINTF(3, 4);
+bool stream__log_enabled(int level);
+
+/* Allocation that sets STREAM_ENOMEM on failure. */
+void *stream__calloc(size_t n, size_t size);
+char *stream__strdup(const char *s);
+char *stream__strndup(const char *s, size_t n);
+/* Wipe memory in a way the compiler cannot drop. */
+void stream__wipe(void *p, size_t n);
+
+/* base64 into a caller buffer. stream__b64_len gives the exact encoded length
+ * (without NUL). Encode writes that many bytes plus a NUL; `dst` must hold
+ * stream__b64_len()+1 bytes. */
+size_t stream__b64_len(size_t n, unsigned int flags);
+size_t stream__b64_encode_into(char *dst, const void *src, size_t n, unsigned int flags);
+/* Decode into `dst` (capacity `cap`); returns STREAM_OK and sets *written, or
+ * STREAM_EINVAL / STREAM_ERANGE without touching the error state when `quiet`. */
+int stream__b64_decode_into(unsigned char *dst, size_t cap, size_t *written, const char *src,
+                            size_t n, unsigned int flags, bool quiet);
+/* Upper bound on the decoded size of n base64 characters. */
+size_t stream__b64_decoded_max(size_t n);
+
+/* Lowercase hex into dst (2n+1 bytes, NUL-terminated). */
+void stream__hex_into(char *dst, const void *src, size_t n);
+
+/* Bounded string builder used when assembling URLs and tokens. */
+typedef struct stream__buf {
+  char *data;
+  size_t len;
+  size_t cap;
+  bool failed; /* an allocation failed; data is unusable */
+} stream__buf;
+void stream__buf_init(stream__buf *b);
+void stream__buf_free(stream__buf *b);
+void stream__buf_append(stream__buf *b, const char *s, size_t n);
+void stream__buf_puts(stream__buf *b, const char *s);
+void stream__buf_printf(stream__buf *b, const char *fmt, ...) STREAM__PRINTF(2, 3);
+/* Hand the NUL-terminated contents to the caller (frees with stream_free) or
+ * fail with STREAM_ENOMEM. */
+int stream__buf_detach(stream__buf *b, char **out);
+
+/* Seconds since the Unix epoch. */
+int64_t stream__now(void);
+
+#endif

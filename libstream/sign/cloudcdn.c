@@ -1,0 +1,2 @@
+/* sign/cloudcdn.c: being written */
+#include "stream/sign.h"

@@ -1,0 +1,2 @@
+/* sign/common.c: being written */
+#include "stream/sign.h"

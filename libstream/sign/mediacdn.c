@@ -1,0 +1,2 @@
+/* sign/mediacdn.c: being written */
+#include "stream/sign.h"

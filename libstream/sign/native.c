@@ -1,0 +1,2 @@
+/* sign/native.c: being written */
+#include "stream/sign.h"

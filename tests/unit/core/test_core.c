@@ -1,0 +1,269 @@
+/* Unit tests for core: status names, thread errors, base64, hex, ct compare, random, log. */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "stream/common.h"
+
+/* RFC 4648 §10 vectors. */
+static const char *rfc_in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+static const char *rfc_b64[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+static const char *rfc_hex[] = {"", "66", "666f", "666f6f", "666f6f62", "666f6f6261", "666f6f626172"};
+
+START_TEST(test_base64_rfc4648_vectors)
+{
+  for (int i = 0; i < 7; i++) {
+    char *enc = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(stream_base64_encode(&enc, &n, rfc_in[i], strlen(rfc_in[i]), STREAM_B64_STD),
+                     STREAM_OK);
+    ck_assert_str_eq(enc, rfc_b64[i]);
+    ck_assert_uint_eq(n, strlen(rfc_b64[i]));
+    unsigned char *dec = NULL;
+    size_t dn = 99;
+    ck_assert_int_eq(stream_base64_decode(&dec, &dn, enc, n, STREAM_B64_STD), STREAM_OK);
+    ck_assert_uint_eq(dn, strlen(rfc_in[i]));
+    ck_assert(memcmp(dec, rfc_in[i], dn) == 0);
+    stream_free(dec);
+    stream_free(enc);
+    /* Unpadded round trip. */
+    ck_assert_int_eq(stream_base64_encode(&enc, &n, rfc_in[i], strlen(rfc_in[i]),
+                                          STREAM_B64_STD | STREAM_B64_NOPAD),
+                     STREAM_OK);
+    ck_assert(strchr(enc, '=') == NULL);
+    ck_assert_int_eq(stream_base64_decode(&dec, &dn, enc, n, STREAM_B64_STD), STREAM_OK);
+    ck_assert_uint_eq(dn, strlen(rfc_in[i]));
+    stream_free(dec);
+    stream_free(enc);
+    char *hex = NULL;
+    ck_assert_int_eq(stream_hex_encode(&hex, rfc_in[i], strlen(rfc_in[i])), STREAM_OK);
+    ck_assert_str_eq(hex, rfc_hex[i]);
+    stream_free(hex);
+  }
+}
+END_TEST
+
+START_TEST(test_base64url_alphabet)
+{
+  const unsigned char bytes[] = {0xfb, 0xff, 0xfe};
+  char *enc = NULL;
+  ck_assert_int_eq(stream_base64_encode(&enc, NULL, bytes, 3, STREAM_B64_URL), STREAM_OK);
+  ck_assert_str_eq(enc, "-__-");
+  stream_free(enc);
+  ck_assert_int_eq(stream_base64_encode(&enc, NULL, bytes, 3, STREAM_B64_STD), STREAM_OK);
+  ck_assert_str_eq(enc, "+//+");
+  stream_free(enc);
+  /* The gcloud key from standards.md §1.1. */
+  unsigned char *dec = NULL;
+  size_t dn = 0;
+  ck_assert_int_eq(stream_base64_decode(&dec, &dn, "nZtRohdNF9m3cKM24IcK4w==", 24, STREAM_B64_URL),
+                   STREAM_OK);
+  ck_assert_uint_eq(dn, 16);
+  char *hex = NULL;
+  ck_assert_int_eq(stream_hex_encode(&hex, dec, dn), STREAM_OK);
+  ck_assert_str_eq(hex, "9d9b51a2174d17d9b770a336e0870ae3");
+  stream_free(hex);
+  stream_free(dec);
+}
+END_TEST
+
+START_TEST(test_base64_rejects_malformed)
+{
+  const char *bad[] = {"Zg=", "Zg===", "Z", "Zm9v!", "Zm 9v", "Zh==", "Zm9=", "=Zm9", "Zg==Zg=="};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    unsigned char *dec = (unsigned char *)"x";
+    size_t dn = 7;
+    stream_error_clear();
+    ck_assert_int_eq(stream_base64_decode(&dec, &dn, bad[i], strlen(bad[i]), STREAM_B64_STD),
+                     STREAM_EINVAL);
+    ck_assert_ptr_null(dec);
+    ck_assert_uint_eq(dn, 0);
+    ck_assert_ptr_nonnull(stream_error_last());
+    ck_assert_int_eq(stream_error_last()->code, STREAM_EINVAL);
+    ck_assert(strstr(stream_error_last()->message, "base64") != NULL);
+  }
+  /* Alphabets do not mix. */
+  unsigned char *dec = NULL;
+  size_t dn = 0;
+  ck_assert_int_eq(stream_base64_decode(&dec, &dn, "-__-", 4, STREAM_B64_STD), STREAM_EINVAL);
+  ck_assert_int_eq(stream_base64_decode(&dec, &dn, "+//+", 4, STREAM_B64_URL), STREAM_EINVAL);
+  /* NULL arguments. */
+  ck_assert_int_eq(stream_base64_decode(NULL, &dn, "Zg", 2, 0), STREAM_EINVAL);
+  ck_assert_int_eq(stream_base64_encode(NULL, NULL, "a", 1, 0), STREAM_EINVAL);
+  char *enc = NULL;
+  ck_assert_int_eq(stream_base64_encode(&enc, NULL, NULL, 3, 0), STREAM_EINVAL);
+  ck_assert_int_eq(stream_base64_encode(&enc, NULL, "a", 1, 0x80), STREAM_EINVAL);
+}
+END_TEST
+
+START_TEST(test_base64_random_roundtrip)
+{
+  unsigned char buf[300];
+  for (int iter = 0; iter < 200; iter++) {
+    size_t len = (size_t)(iter % 300);
+    ck_assert_int_eq(stream_random_bytes(buf, len), STREAM_OK);
+    for (unsigned int flags = 0; flags < 4; flags++) {
+      char *enc = NULL;
+      size_t n = 0;
+      ck_assert_int_eq(stream_base64_encode(&enc, &n, buf, len, flags), STREAM_OK);
+      ck_assert_uint_eq(n, stream__b64_len(len, flags));
+      unsigned char *dec = NULL;
+      size_t dn = 0;
+      ck_assert_int_eq(stream_base64_decode(&dec, &dn, enc, n, flags & STREAM_B64_URL), STREAM_OK);
+      ck_assert_uint_eq(dn, len);
+      ck_assert(memcmp(dec, buf, len) == 0);
+      stream_free(dec);
+      stream_free(enc);
+    }
+  }
+}
+END_TEST
+
+START_TEST(test_hex_decode)
+{
+  unsigned char *dec = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(stream_hex_decode(&dec, &n, "DEADbeef", 8), STREAM_OK);
+  ck_assert_uint_eq(n, 4);
+  ck_assert_uint_eq(dec[0], 0xde);
+  ck_assert_uint_eq(dec[3], 0xef);
+  stream_free(dec);
+  ck_assert_int_eq(stream_hex_decode(&dec, &n, "abc", 3), STREAM_EINVAL);
+  ck_assert(strstr(stream_error_last()->message, "odd length") != NULL);
+  ck_assert_int_eq(stream_hex_decode(&dec, &n, "zz", 2), STREAM_EINVAL);
+  ck_assert_int_eq(stream_hex_decode(NULL, &n, "aa", 2), STREAM_EINVAL);
+}
+END_TEST
+
+START_TEST(test_ct_equal)
+{
+  ck_assert_int_eq(stream_ct_equal("abcd", "abcd", 4), 1);
+  ck_assert_int_eq(stream_ct_equal("abcd", "abce", 4), 0);
+  ck_assert_int_eq(stream_ct_equal("xbcd", "abcd", 4), 0);
+  ck_assert_int_eq(stream_ct_equal("", "", 0), 1);
+  ck_assert_int_eq(stream_ct_equal(NULL, "a", 1), 0);
+}
+END_TEST
+
+START_TEST(test_random)
+{
+  unsigned char a[32] = {0}, b[32] = {0};
+  ck_assert_int_eq(stream_random_bytes(a, 32), STREAM_OK);
+  ck_assert_int_eq(stream_random_bytes(b, 32), STREAM_OK);
+  ck_assert(memcmp(a, b, 32) != 0);
+  ck_assert_int_eq(stream_random_bytes(NULL, 4), STREAM_EINVAL);
+  ck_assert_int_eq(stream_random_bytes(NULL, 0), STREAM_OK);
+}
+END_TEST
+
+START_TEST(test_strerror_and_version)
+{
+  ck_assert_str_eq(stream_strerror(STREAM_OK), "success");
+  ck_assert_str_eq(stream_strerror(STREAM_EINVAL), "invalid argument");
+  ck_assert_str_eq(stream_strerror(STREAM_EEXPIRED), "expired or not yet valid");
+  ck_assert_str_eq(stream_strerror(12345), "unknown status");
+  for (int c = STREAM_EINTERNAL; c <= 0; c++)
+    ck_assert_str_ne(stream_strerror(c), "unknown status");
+  ck_assert_str_eq(stream_version(), STREAM_VERSION_STRING);
+  ck_assert_uint_eq(stream_version_number(), STREAM_VERSION_NUMBER);
+  ck_assert_uint_eq(STREAM_VERSION_NUMBER, (0u << 16) | (1u << 8) | 0u);
+}
+END_TEST
+
+static void *other_thread(void *arg)
+{
+  (void)arg;
+  /* A fresh thread has no error, and setting one does not touch the main thread's. */
+  void *had = (void *)stream_error_last();
+  stream__err(STREAM_EIO, "from thread");
+  return had;
+}
+
+START_TEST(test_error_is_thread_local)
+{
+  stream_error_clear();
+  ck_assert_ptr_null(stream_error_last());
+  stream__err(STREAM_ENOTFOUND, "key %s missing", "k1");
+  pthread_t t;
+  void *res = (void *)1;
+  pthread_create(&t, NULL, other_thread, NULL);
+  pthread_join(t, &res);
+  ck_assert_ptr_null(res);
+  ck_assert_int_eq(stream_error_last()->code, STREAM_ENOTFOUND);
+  ck_assert_str_eq(stream_error_last()->message, "key k1 missing");
+  stream_error_clear();
+  ck_assert_ptr_null(stream_error_last());
+}
+END_TEST
+
+struct logrec {
+  int calls;
+  int level;
+  char msg[128];
+};
+
+static void sink(int level, const char *module, const char *message, void *ud)
+{
+  struct logrec *r = ud;
+  (void)module;
+  r->calls++;
+  r->level = level;
+  snprintf(r->msg, sizeof r->msg, "%s", message);
+}
+
+START_TEST(test_log_callback)
+{
+  struct logrec r = {0};
+  stream_log_set_callback(sink, &r, STREAM_LOG_WARN);
+  stream__log(STREAM_LOG_INFO, "core", "quiet %d", 1);
+  ck_assert_int_eq(r.calls, 0);
+  stream__log(STREAM_LOG_ERROR, "core", "loud %d", 2);
+  ck_assert_int_eq(r.calls, 1);
+  ck_assert_int_eq(r.level, STREAM_LOG_ERROR);
+  ck_assert_str_eq(r.msg, "loud 2");
+  stream_log_set_callback(NULL, NULL, STREAM_LOG_DEBUG);
+  stream__log(STREAM_LOG_ERROR, "core", "gone");
+  ck_assert_int_eq(r.calls, 1);
+}
+END_TEST
+
+START_TEST(test_buf_builder)
+{
+  stream__buf b;
+  stream__buf_init(&b);
+  stream__buf_puts(&b, "https://x/");
+  for (int i = 0; i < 100; i++)
+    stream__buf_printf(&b, "%d,", i);
+  char *s = NULL;
+  ck_assert_int_eq(stream__buf_detach(&b, &s), STREAM_OK);
+  ck_assert(strncmp(s, "https://x/0,1,2,", 16) == 0);
+  ck_assert(strstr(s, "99,") != NULL);
+  stream_free(s);
+}
+END_TEST
+
+int main(void)
+{
+  Suite *s = suite_create("core");
+  TCase *tc = tcase_create("core");
+  tcase_add_test(tc, test_base64_rfc4648_vectors);
+  tcase_add_test(tc, test_base64url_alphabet);
+  tcase_add_test(tc, test_base64_rejects_malformed);
+  tcase_add_test(tc, test_base64_random_roundtrip);
+  tcase_add_test(tc, test_hex_decode);
+  tcase_add_test(tc, test_ct_equal);
+  tcase_add_test(tc, test_random);
+  tcase_add_test(tc, test_strerror_and_version);
+  tcase_add_test(tc, test_error_is_thread_local);
+  tcase_add_test(tc, test_log_callback);
+  tcase_add_test(tc, test_buf_builder);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
