@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages libstream needs, and only those that are missing.
+# As root it runs apt-get; otherwise it names the missing packages and fails.
+set -euo pipefail
+
+pkgs=(
+  build-essential meson ninja-build pkg-config clang-format
+  libssl-dev libcjson-dev libargon2-dev
+  check libsubunit-dev
+  libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev
+  python3 python3-dev python3-cffi python3-pytest
+)
+# Extra packages a caller may ask for (e.g. EXTRA_PKGS="ffmpeg libavcodec-dev").
+if [ -n "${EXTRA_PKGS:-}" ]; then
+  read -r -a extra <<<"$EXTRA_PKGS"
+  pkgs+=("${extra[@]}")
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#pkgs[@]} packages present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing Debian packages: ${missing[*]}" >&2
+  echo "install-deps: run as root, or: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
