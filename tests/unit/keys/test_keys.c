@@ -46,6 +46,8 @@ START_TEST(test_ed25519_derives_rfc8032_public_key)
   stream_key *k2 = NULL;
   ck_assert_int_eq(stream_key_from_text(&k2, STREAM_KEY_ED25519_PRIVATE, "ed2", pem), STREAM_OK);
   ck_assert_int_eq(stream_key_export(&txt, k2, STREAM_KEY_FORMAT_BASE64URL), STREAM_OK);
+  stream_key_free(k2);
+  k2 = NULL;
   ck_assert(strncmp(txt, seed_b64, strlen(seed_b64)) == 0);
   stream_free_secret(txt, strlen(txt));
   stream_free_secret(pem, strlen(pem));
