@@ -63,23 +63,23 @@ extern "C" {
  * borrowed for that call.
  */
 typedef struct stream_password_params {
-  unsigned int version;     /**< STREAM_PASSWORD_PARAMS_VERSION */
-  uint32_t m_cost;          /**< memory in KiB (8*p .. 1048576) */
-  uint32_t t_cost;          /**< passes (1..64) */
-  uint32_t parallelism;     /**< lanes p (1..16) */
-  uint32_t hash_len;        /**< tag length in bytes (16..64) */
-  uint32_t salt_len;        /**< salt length in bytes (8..64) */
+  unsigned int version;      /**< STREAM_PASSWORD_PARAMS_VERSION */
+  uint32_t m_cost;           /**< memory in KiB (8*p .. 1048576) */
+  uint32_t t_cost;           /**< passes (1..64) */
+  uint32_t parallelism;      /**< lanes p (1..16) */
+  uint32_t hash_len;         /**< tag length in bytes (16..64) */
+  uint32_t salt_len;         /**< salt length in bytes (8..64) */
   const unsigned char *salt; /**< NULL: salt_len random bytes from the CSPRNG
                                   (the normal case); non-NULL: exactly salt_len
                                   bytes to use (test vectors, migrations) */
 } stream_password_params;
 
 /** Default parameters: m=19456 KiB, t=2, p=1, 32-byte tag, 16 random salt bytes. */
-#define STREAM_PASSWORD_PARAMS_INIT                                                        \
-  {                                                                                        \
-    STREAM_PASSWORD_PARAMS_VERSION, STREAM_PASSWORD_DEFAULT_M, STREAM_PASSWORD_DEFAULT_T,  \
-        STREAM_PASSWORD_DEFAULT_P, STREAM_PASSWORD_DEFAULT_HASH_LEN,                       \
-        STREAM_PASSWORD_DEFAULT_SALT_LEN, NULL                                             \
+#define STREAM_PASSWORD_PARAMS_INIT                                                                \
+  {                                                                                                \
+    STREAM_PASSWORD_PARAMS_VERSION, STREAM_PASSWORD_DEFAULT_M, STREAM_PASSWORD_DEFAULT_T,          \
+        STREAM_PASSWORD_DEFAULT_P, STREAM_PASSWORD_DEFAULT_HASH_LEN,                               \
+        STREAM_PASSWORD_DEFAULT_SALT_LEN, NULL                                                     \
   }
 
 /**

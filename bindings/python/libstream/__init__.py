@@ -1,0 +1,22 @@
+"""libstream: Python bindings (cffi API mode) for the libstream C SDK.
+
+Errors raise ``libstream.StreamError`` subclasses carrying ``.status``,
+``.name`` and ``.message``. Text arguments accept ``str`` (UTF-8 encoded)
+or ``bytes``; text results are ``str`` and binary results ``bytes``.
+"""
+from . import errors, core, keys, sign, token, password  # noqa: F401
+from .errors import *  # noqa: F401,F403
+from .core import *  # noqa: F401,F403
+from .keys import *  # noqa: F401,F403
+from ._ffi import ffi, lib  # noqa: F401
+from .sign import SignReason, Verification  # noqa: F401
+from .token import Claims  # noqa: F401
+
+# Short names for the commonest calls.
+hash_password = password.hash
+verify_password = password.verify
+needs_rehash = password.needs_rehash
+issue_token = token.issue
+verify_token = token.verify
+
+__version__ = core.version()

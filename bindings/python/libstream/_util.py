@@ -1,0 +1,136 @@
+"""Conversions between Python values and C arguments (internal)."""
+import operator
+import os
+
+from ._ffi import ffi, lib
+from .errors import raise_invalid
+
+
+def to_bytes(value, name, allow_none=False):
+    """``str`` (UTF-8 encoded) or a bytes-like object as ``bytes``."""
+    if value is None:
+        if allow_none:
+            return None
+        raise TypeError("%s must be str or bytes, not None" % name)
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise TypeError("%s must be str or bytes, not %s" % (name, type(value).__name__))
+
+
+def to_cstr(value, name, allow_none=False):
+    """A NUL-free C string argument (bytes), or ffi.NULL when None is allowed."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    b = to_bytes(value, name, allow_none)
+    if b is None:
+        return ffi.NULL
+    if b"\0" in b:
+        raise_invalid("%s contains a NUL byte" % name)
+    return b
+
+
+def to_int(value, name, allow_none=False):
+    """An integer argument (bool is refused: it is almost always a mistake)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool):
+        raise TypeError("%s must be an int, not bool" % name)
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError("%s must be an int, not %s" % (name, type(value).__name__)) from None
+
+
+def text(cstr):
+    """A borrowed C string as str (None for NULL)."""
+    if cstr == ffi.NULL:
+        return None
+    return ffi.string(cstr).decode("utf-8", "replace")
+
+
+def take_string(pp, secret=False):
+    """Read the C string returned through ``char **pp`` and free it."""
+    p = pp[0]
+    if p == ffi.NULL:
+        return None
+    try:
+        raw = ffi.string(p)
+        return raw.decode("utf-8", "replace")
+    finally:
+        if secret:
+            lib.stream_free_secret(p, len(raw))
+        else:
+            lib.stream_free(p)
+        pp[0] = ffi.NULL
+
+
+def take_bytes(pp, n):
+    """Read ``n`` bytes returned through ``unsigned char **pp`` and free them."""
+    p = pp[0]
+    if p == ffi.NULL:
+        return b""
+    try:
+        return bytes(ffi.buffer(p, n))
+    finally:
+        lib.stream_free(p)
+        pp[0] = ffi.NULL
+
+
+def new_struct(tname):
+    """A new ``tname *`` initialised from the header's STREAM_<TNAME>_INIT macro
+    (through the initialiser build_ffi.py generates), so Python starts from
+    exactly the defaults C code gets."""
+    p = ffi.new(tname + " *")
+    getattr(lib, "stream_py_init_" + tname[len("stream_"):])(p)
+    return p
+
+
+def set_int(struct, field, value, name=None):
+    """Assign an int field, turning out-of-range values into OutOfRange."""
+    from .errors import OutOfRange  # local: errors imports nothing from here
+
+    v = to_int(value, name or field)
+    try:
+        setattr(struct, field, v)
+    except OverflowError:
+        raise OutOfRange(lib.STREAM_ERANGE, "%s=%d does not fit the C field" % (name or field, v)) \
+            from None
+
+
+class Keep:
+    """Keeps the cdata behind borrowed C pointers alive for the duration of a call."""
+
+    def __init__(self):
+        self.refs = []
+
+    def cstr(self, value, name, allow_none=False):
+        b = to_cstr(value, name, allow_none)
+        if b is ffi.NULL:
+            return b
+        c = ffi.new("char[]", b)
+        self.refs.append(c)
+        return c
+
+    def cstr_array(self, values, name):
+        if values is None:
+            return ffi.NULL, 0
+        if isinstance(values, (str, bytes)):
+            raise TypeError("%s must be a list of strings, not a single string" % name)
+        items = [self.cstr(v, name) for v in values]
+        arr = ffi.new("const char *[]", items or 1)
+        self.refs.append(arr)
+        return arr, len(items)
+
+    def headers(self, headers, name="headers"):
+        """(names, values, count) from a dict or a list of (name, value) pairs."""
+        if headers is None:
+            return ffi.NULL, ffi.NULL, 0
+        pairs = list(headers.items()) if hasattr(headers, "items") else list(headers)
+        for p in pairs:
+            if not isinstance(p, (tuple, list)) or len(p) != 2:
+                raise TypeError("%s must be a dict or a list of (name, value) pairs" % name)
+        names, n = self.cstr_array([p[0] for p in pairs], name)
+        values, _ = self.cstr_array([p[1] for p in pairs], name)
+        return names, values, n

@@ -1,0 +1,673 @@
+/*
+ * sign/google_util: helpers shared by the Google Cloud CDN and Media CDN
+ * formats — URL and key-name checks, strict numbers, lenient (padded or not)
+ * base64url, HMAC / Ed25519 through OpenSSL 3, CIDR ranges, path globs and
+ * the verification outcome (reason + status + message).
+ */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
+#include "google_internal.h"
+
+int google__expiry(int64_t *out, const stream_google_sign_options *opts, const char *fn)
+{
+  if (!opts)
+    return stream__err(STREAM_EINVAL, "%s: options are NULL (set expires or ttl)", fn);
+  if (opts->version != STREAM_GOOGLE_SIGN_OPTIONS_VERSION)
+    return stream__err(STREAM_EINVAL, "%s: unknown options version %u", fn, opts->version);
+  if (opts->expires > 0) {
+    if (opts->expires > (int64_t)999999999999)
+      return stream__err(STREAM_ERANGE, "%s: expires %lld is too far in the future", fn,
+                         (long long)opts->expires);
+    *out = opts->expires;
+    return STREAM_OK;
+  }
+  if (opts->expires < 0)
+    return stream__err(STREAM_EINVAL, "%s: expires %lld is negative", fn, (long long)opts->expires);
+  if (opts->ttl <= 0 || opts->ttl > (int64_t)100 * 365 * 86400)
+    return stream__err(STREAM_EINVAL, "%s: set expires, or a ttl of 1 s to 100 years (got %lld)",
+                       fn, (long long)opts->ttl);
+  *out = stream__now() + opts->ttl;
+  return STREAM_OK;
+}
+
+static bool is_lower(char c)
+{
+  return c >= 'a' && c <= 'z';
+}
+static bool is_alpha(char c)
+{
+  return is_lower(c) || (c >= 'A' && c <= 'Z');
+}
+static bool is_digit(char c)
+{
+  return c >= '0' && c <= '9';
+}
+
+bool google__cloud_key_name_ok(const char *s, size_t n)
+{
+  if (n < 1 || n > 63 || !is_lower(s[0]) || s[n - 1] == '-')
+    return false;
+  for (size_t i = 1; i < n; i++)
+    if (!is_lower(s[i]) && !is_digit(s[i]) && s[i] != '-')
+      return false;
+  return true;
+}
+
+bool google__media_key_name_ok(const char *s, size_t n)
+{
+  if (n < 1 || n > 64 || !is_alpha(s[0]))
+    return false;
+  for (size_t i = 1; i < n; i++)
+    if (!is_alpha(s[i]) && !is_digit(s[i]) && s[i] != '-' && s[i] != '_')
+      return false;
+  return true;
+}
+
+/* Length of "http://" or "https://" (any case) at the start of s, or 0. */
+static size_t scheme_len(const char *s)
+{
+  if (strncasecmp(s, "http://", 7) == 0)
+    return 7;
+  if (strncasecmp(s, "https://", 8) == 0)
+    return 8;
+  return 0;
+}
+
+static int check_common(const char *url, const char *what, size_t *len)
+{
+  if (!url || !*url)
+    return stream__err(STREAM_EINVAL, "%s is NULL or empty", what);
+  size_t n = strnlen(url, GOOGLE_TEXT_MAX + 1);
+  if (n > GOOGLE_TEXT_MAX)
+    return stream__err(STREAM_ERANGE, "%s is over %d bytes", what, GOOGLE_TEXT_MAX);
+  size_t sl = scheme_len(url);
+  if (!sl)
+    return stream__err(STREAM_EINVAL, "%s must start with http:// or https://", what);
+  if (url[sl] == '\0' || url[sl] == '/' || url[sl] == '?' || url[sl] == '#')
+    return stream__err(STREAM_EINVAL, "%s has no host", what);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)url[i];
+    if (c <= 0x20 || c >= 0x7f)
+      return stream__err(
+          STREAM_EINVAL,
+          "%s has a space, control or non-ASCII byte at offset %zu (percent-encode it)", what, i);
+    if (c == '#')
+      return stream__err(STREAM_EINVAL, "%s has a fragment ('#' at offset %zu)", what, i);
+  }
+  *len = n;
+  return STREAM_OK;
+}
+
+int google__check_url(const char *url, const char *what, bool check_params)
+{
+  size_t n = 0;
+  int rc = check_common(url, what, &n);
+  if (rc)
+    return rc;
+  const char *q = strchr(url, '?');
+  if (!q)
+    return STREAM_OK;
+  if (url[n - 1] == '?' || url[n - 1] == '&')
+    return stream__err(STREAM_EINVAL, "%s ends with a bare '%c'", what, url[n - 1]);
+  if (!check_params)
+    return STREAM_OK;
+  static const char *const reserved[] = {"Expires", "KeyName", "Signature", "URLPrefix"};
+  for (const char *p = q + 1; *p;) {
+    const char *end = strchr(p, '&');
+    size_t plen = end ? (size_t)(end - p) : strlen(p);
+    const char *eq = memchr(p, '=', plen);
+    size_t klen = eq ? (size_t)(eq - p) : plen;
+    for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
+      if (strlen(reserved[i]) == klen && memcmp(reserved[i], p, klen) == 0)
+        return stream__err(STREAM_EINVAL, "%s already has a %s query parameter", what, reserved[i]);
+    if (!end)
+      break;
+    p = end + 1;
+  }
+  return STREAM_OK;
+}
+
+int google__check_prefix(const char *prefix, const char *what)
+{
+  size_t n = 0;
+  int rc = check_common(prefix, what, &n);
+  if (rc)
+    return rc;
+  if (strchr(prefix, '?'))
+    return stream__err(STREAM_EINVAL, "%s must not contain a query ('?')", what);
+  return STREAM_OK;
+}
+
+bool google__parse_time(const char *s, size_t n, int64_t *out)
+{
+  if (n < 1 || n > 18)
+    return false;
+  int64_t v = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!is_digit(s[i]))
+      return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  if (v <= 0)
+    return false;
+  *out = v;
+  return true;
+}
+
+bool google__b64url_decode(unsigned char *dst, size_t cap, size_t *written, const char *s, size_t n)
+{
+  return stream__b64_decode_into(dst, cap, written, s, n, STREAM_B64_URL, true) == STREAM_OK;
+}
+
+void google__buf_b64(stream__buf *b, const void *data, size_t n, bool pad)
+{
+  unsigned int flags = STREAM_B64_URL | (pad ? 0u : STREAM_B64_NOPAD);
+  size_t len = stream__b64_len(n, flags);
+  char small[256];
+  char *tmp = len < sizeof small ? small : malloc(len + 1);
+  if (!tmp) {
+    b->failed = true;
+    return;
+  }
+  stream__b64_encode_into(tmp, data, n, flags);
+  stream__buf_append(b, tmp, len);
+  if (tmp != small)
+    free(tmp);
+}
+
+int google__hmac(unsigned char *out, size_t *out_len, const char *digest, const stream_key *key,
+                 const void *data, size_t n)
+{
+  size_t want = strcmp(digest, "SHA1") == 0 ? GOOGLE_SHA1_LEN : GOOGLE_SHA256_LEN;
+  size_t got = 0;
+  unsigned char *r = EVP_Q_mac(NULL, "HMAC", NULL, digest, NULL, key->secret, key->len, data, n,
+                               out, GOOGLE_SHA256_LEN, &got);
+  if (!r || got != want) {
+    ERR_clear_error();
+    return stream__err(STREAM_ECRYPTO, "HMAC-%s with key '%s' failed", digest, key->id);
+  }
+  *out_len = got;
+  return STREAM_OK;
+}
+
+int google__ed25519_sign(unsigned char *sig, const stream_key *key, const void *data, size_t n)
+{
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  size_t sl = GOOGLE_ED25519_SIG_LEN;
+  int ok = ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, key->pkey) == 1 &&
+           EVP_DigestSign(ctx, sig, &sl, data, n) == 1 && sl == GOOGLE_ED25519_SIG_LEN;
+  EVP_MD_CTX_free(ctx);
+  if (!ok) {
+    ERR_clear_error();
+    return stream__err(STREAM_ECRYPTO, "Ed25519 signing with key '%s' failed", key->id);
+  }
+  return STREAM_OK;
+}
+
+bool google__ed25519_verify(const stream_key *key, const unsigned char *sig, const void *data,
+                            size_t n)
+{
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  bool ok = ctx && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key->pkey) == 1 &&
+            EVP_DigestVerify(ctx, sig, GOOGLE_ED25519_SIG_LEN, data, n) == 1;
+  EVP_MD_CTX_free(ctx);
+  ERR_clear_error();
+  return ok;
+}
+
+int google__check_request(const stream_google_request *req, int64_t *now, bool need_url)
+{
+  if (!req)
+    return stream__err(STREAM_EINVAL, "request is NULL");
+  if (req->version != STREAM_GOOGLE_REQUEST_VERSION)
+    return stream__err(STREAM_EINVAL, "unknown stream_google_request version %u", req->version);
+  if (need_url || req->url) {
+    if (!req->url || !*req->url)
+      return stream__err(STREAM_EINVAL, "request URL is NULL or empty");
+    if (strnlen(req->url, GOOGLE_TEXT_MAX + 1) > GOOGLE_TEXT_MAX)
+      return stream__err(STREAM_ERANGE, "request URL is over %d bytes", GOOGLE_TEXT_MAX);
+  }
+  if (req->header_count && (!req->header_names || !req->header_values))
+    return stream__err(STREAM_EINVAL, "request has %zu headers but no name or value array",
+                       req->header_count);
+  for (size_t i = 0; i < req->header_count; i++)
+    if (!req->header_names[i] || !req->header_values[i])
+      return stream__err(STREAM_EINVAL, "request header %zu has a NULL name or value", i);
+  if (req->key_name_count && !req->key_names)
+    return stream__err(STREAM_EINVAL, "request has %zu key names but no array",
+                       req->key_name_count);
+  for (size_t i = 0; i < req->key_name_count; i++)
+    if (!req->key_names[i])
+      return stream__err(STREAM_EINVAL, "request key name %zu is NULL", i);
+  if (req->client_ip && !google__ip_ok(req->client_ip))
+    return stream__err(STREAM_EINVAL, "client IP is not an IPv4 or IPv6 address");
+  if (req->now < 0)
+    return stream__err(STREAM_EINVAL, "now is negative");
+  *now = req->now ? req->now : stream__now();
+  return STREAM_OK;
+}
+
+static int reason_code(int reason)
+{
+  switch (reason) {
+  case STREAM_SIGN_VALID:
+    return STREAM_OK;
+  case STREAM_SIGN_EXPIRED:
+  case STREAM_SIGN_NOT_YET_VALID:
+    return STREAM_EEXPIRED;
+  case STREAM_SIGN_BAD_SIGNATURE:
+  case STREAM_SIGN_UNKNOWN_KEY:
+    return STREAM_EAUTH;
+  case STREAM_SIGN_OUTSIDE_PREFIX:
+  case STREAM_SIGN_IP_MISMATCH:
+    return STREAM_EFORBIDDEN;
+  default:
+    return STREAM_EINVAL;
+  }
+}
+
+int google__outcome(stream_google_verification *out, int reason, const char *fmt, ...)
+{
+  out->reason = reason;
+  int code = reason_code(reason);
+  if (code == STREAM_OK)
+    return STREAM_OK;
+  char msg[400];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return stream__err(code, "%s", msg);
+}
+
+void google__result_init(stream_google_verification *out)
+{
+  memset(out, 0, sizeof *out);
+  out->reason = STREAM_SIGN_MALFORMED;
+}
+
+void google__result_set_key(stream_google_verification *out, const char *s, size_t n)
+{
+  if (n > STREAM_KEY_ID_MAX)
+    n = STREAM_KEY_ID_MAX;
+  memcpy(out->key_name, s, n);
+  out->key_name[n] = '\0';
+}
+
+stream_key *google__ring_key(const stream_keyring *ring, const char *name, size_t n)
+{
+  char id[STREAM_KEY_ID_MAX + 1];
+  if (n == 0 || n > STREAM_KEY_ID_MAX)
+    return NULL;
+  memcpy(id, name, n);
+  id[n] = '\0';
+  stream_key *k = NULL;
+  /* a miss is reported by the caller with its own message */
+  if (stream_keyring_get(&k, ring, id) != STREAM_OK)
+    k = NULL;
+  return k;
+}
+
+const char *google__query_param(const char *q, size_t n, const char *name, size_t *vlen)
+{
+  size_t nl = strlen(name);
+  size_t i = 0;
+  while (i < n) {
+    size_t e = i;
+    while (e < n && q[e] != '&')
+      e++;
+    if (e - i > nl && memcmp(q + i, name, nl) == 0 && q[i + nl] == '=') {
+      *vlen = e - i - nl - 1;
+      return q + i + nl + 1;
+    }
+    i = e + 1;
+  }
+  return NULL;
+}
+
+bool google__url_path(const char *url, const char **path, size_t *len)
+{
+  const char *p = url;
+  size_t sl = scheme_len(url);
+  if (sl) {
+    p = url + sl;
+    while (*p && *p != '/' && *p != '?')
+      p++;
+    if (*p != '/')
+      return false;
+  } else if (*p != '/') {
+    return false;
+  }
+  size_t n = strcspn(p, "?#");
+  *path = p;
+  *len = n;
+  return true;
+}
+
+/* ---- IP ranges --------------------------------------------------------- */
+
+/* Parse an address (IPv4 or IPv6) from n characters. Lenient for IPv6
+ * prefixes written without "::" and with fewer than 8 groups (as in Google's
+ * own sample "2001:db8:4a7f:a732/64"): the missing groups are zero. */
+static bool parse_addr(const char *s, size_t n, unsigned char *addr, int *family)
+{
+  char buf[64];
+  if (n == 0 || n >= sizeof buf - 3)
+    return false;
+  memcpy(buf, s, n);
+  buf[n] = '\0';
+  if (memchr(buf, ':', n) == NULL) {
+    *family = 4;
+    return inet_pton(AF_INET, buf, addr) == 1;
+  }
+  *family = 6;
+  if (inet_pton(AF_INET6, buf, addr) == 1)
+    return true;
+  if (strstr(buf, "::") || buf[n - 1] == ':' || buf[0] == ':')
+    return false;
+  size_t colons = 0;
+  for (size_t i = 0; i < n; i++)
+    colons += buf[i] == ':';
+  if (colons >= 7)
+    return false;
+  memcpy(buf + n, "::", 3);
+  return inet_pton(AF_INET6, buf, addr) == 1;
+}
+
+bool google__ip_ok(const char *ip)
+{
+  unsigned char a[16];
+  int fam = 0;
+  size_t n = strnlen(ip, 64);
+  if (n >= 64)
+    return false;
+  return parse_addr(ip, n, a, &fam);
+}
+
+/* Parse "addr/bits" (or a bare address). */
+static bool parse_cidr(const char *s, size_t n, unsigned char *addr, int *family, int *bits)
+{
+  const char *slash = memchr(s, '/', n);
+  size_t al = slash ? (size_t)(slash - s) : n;
+  if (!parse_addr(s, al, addr, family))
+    return false;
+  int max = *family == 4 ? 32 : 128;
+  if (!slash) {
+    *bits = max;
+    return true;
+  }
+  size_t bl = n - al - 1;
+  if (bl < 1 || bl > 3)
+    return false;
+  int v = 0;
+  for (size_t i = 0; i < bl; i++) {
+    if (!is_digit(slash[1 + i]))
+      return false;
+    v = v * 10 + (slash[1 + i] - '0');
+  }
+  if (v > max)
+    return false;
+  *bits = v;
+  return true;
+}
+
+static bool prefix_equal(const unsigned char *a, const unsigned char *b, int bits)
+{
+  int full = bits / 8, rest = bits % 8;
+  if (memcmp(a, b, (size_t)full) != 0)
+    return false;
+  if (rest) {
+    unsigned char mask = (unsigned char)(0xff << (8 - rest));
+    if ((a[full] & mask) != (b[full] & mask))
+      return false;
+  }
+  return true;
+}
+
+bool google__ranges_ok(const char *ranges, size_t n)
+{
+  if (n == 0)
+    return false;
+  size_t i = 0;
+  while (i <= n) {
+    size_t e = i;
+    while (e < n && ranges[e] != ',')
+      e++;
+    unsigned char a[16];
+    int fam = 0, bits = 0;
+    if (!parse_cidr(ranges + i, e - i, a, &fam, &bits))
+      return false;
+    i = e + 1;
+  }
+  return true;
+}
+
+bool google__ip_in_ranges(const char *client_ip, const char *ranges, size_t n, bool *bad)
+{
+  unsigned char ip[16];
+  int ipfam = 0;
+  *bad = false;
+  if (!parse_addr(client_ip, strlen(client_ip), ip, &ipfam)) {
+    *bad = true;
+    return false;
+  }
+  /* An IPv4-mapped IPv6 client address matches IPv4 ranges. */
+  static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  unsigned char ip4[4];
+  bool has4 = ipfam == 4;
+  if (ipfam == 4)
+    memcpy(ip4, ip, 4);
+  else if (memcmp(ip, mapped, 12) == 0) {
+    memcpy(ip4, ip + 12, 4);
+    has4 = true;
+  }
+  bool hit = false;
+  size_t i = 0;
+  while (i <= n) {
+    size_t e = i;
+    while (e < n && ranges[e] != ',')
+      e++;
+    unsigned char a[16];
+    int fam = 0, bits = 0;
+    if (!parse_cidr(ranges + i, e - i, a, &fam, &bits)) {
+      *bad = true;
+      return false;
+    }
+    if (fam == 4 && has4 && prefix_equal(a, ip4, bits))
+      hit = true;
+    if (fam == 6 && ipfam == 6 && prefix_equal(a, ip, bits))
+      hit = true;
+    i = e + 1;
+  }
+  return hit;
+}
+
+/* ---- path globs -------------------------------------------------------- */
+
+static bool glob_match(const char *g, size_t gn, const char *s, size_t sn)
+{
+  size_t gi = 0, si = 0, star = (size_t)-1, mark = 0;
+  while (si < sn) {
+    if (gi < gn && g[gi] == '*') {
+      star = gi++;
+      mark = si;
+    } else if (gi < gn && g[gi] == s[si]) {
+      gi++;
+      si++;
+    } else if (star != (size_t)-1) {
+      gi = star + 1;
+      si = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (gi < gn && g[gi] == '*')
+    gi++;
+  return gi == gn;
+}
+
+bool google__path_globs_match(const char *globs, size_t n, const char *path, size_t plen)
+{
+  size_t i = 0;
+  while (i <= n) {
+    size_t e = i;
+    while (e < n && globs[e] != ',' && globs[e] != '!')
+      e++;
+    if (e > i && glob_match(globs + i, e - i, path, plen))
+      return true;
+    i = e + 1;
+  }
+  return false;
+}
+
+int google__prefix_match(const char *b64, size_t n, const char *url, size_t url_len)
+{
+  unsigned char small[1024];
+  size_t cap = stream__b64_decoded_max(n);
+  unsigned char *p = cap <= sizeof small ? small : malloc(cap);
+  if (!p)
+    return -1;
+  size_t pl = 0;
+  int r;
+  if (!google__b64url_decode(p, cap, &pl, b64, n) || pl == 0)
+    r = -1;
+  else
+    r = url && url_len >= pl && memcmp(url, p, pl) == 0;
+  if (p != small)
+    free(p);
+  return r;
+}
+
+/* ---- signed field lists ------------------------------------------------ */
+
+/* If s[*pos..] starts with `name=`, set the value span up to the next sep (or
+ * the end when last) and advance past it. */
+static bool take_field(const char *s, size_t n, size_t *pos, const char *name, char sep, bool last,
+                       const char **v, size_t *vl)
+{
+  size_t nl = strlen(name);
+  size_t p = *pos;
+  if (n - p < nl + 1 || memcmp(s + p, name, nl) != 0 || s[p + nl] != '=')
+    return false;
+  p += nl + 1;
+  size_t e = p;
+  while (e < n && s[e] != sep)
+    e++;
+  if (last && e != n)
+    return false;
+  if (!last && e == n)
+    return false;
+  *v = s + p;
+  *vl = e - p;
+  *pos = last ? e : e + 1;
+  return true;
+}
+
+int google__verify_signed(stream_google_verification *out, const stream_keyring *ring,
+                          const google__signed *in, int64_t now)
+{
+  const char *s = in->text;
+  size_t n = in->len, pos = 0;
+  const char *pv = NULL, *ev = NULL, *kv = NULL, *sv = NULL;
+  size_t pl = 0, el = 0, kl = 0, sl = 0;
+  bool has_prefix = take_field(s, n, &pos, "URLPrefix", in->sep, false, &pv, &pl);
+  if (!has_prefix && in->need_prefix)
+    return google__outcome(out, STREAM_SIGN_MALFORMED,
+                           "signed value does not start with URLPrefix=");
+  if (!take_field(s, n, &pos, "Expires", in->sep, false, &ev, &el))
+    return google__outcome(out, STREAM_SIGN_MALFORMED, "Expires is missing or out of order");
+  if (!take_field(s, n, &pos, "KeyName", in->sep, false, &kv, &kl))
+    return google__outcome(out, STREAM_SIGN_MALFORMED, "KeyName is missing or out of order");
+  size_t sig_field = pos; /* offset of "Signature=" */
+  if (!take_field(s, n, &pos, "Signature", in->sep, true, &sv, &sl))
+    return google__outcome(out, STREAM_SIGN_MALFORMED,
+                           "Signature is missing or not the last parameter");
+  int64_t expires = 0;
+  if (!google__parse_time(ev, el, &expires))
+    return google__outcome(out, STREAM_SIGN_MALFORMED, "Expires is not a positive decimal number");
+  out->expires = expires;
+  bool name_ok = in->media ? google__media_key_name_ok(kv, kl) : google__cloud_key_name_ok(kv, kl);
+  if (!name_ok)
+    return google__outcome(out, STREAM_SIGN_MALFORMED, "KeyName has an invalid syntax");
+  google__result_set_key(out, kv, kl);
+  unsigned char sig[GOOGLE_ED25519_SIG_LEN + 3];
+  size_t want = in->media ? GOOGLE_ED25519_SIG_LEN : GOOGLE_SHA1_LEN, got = 0;
+  if (!google__b64url_decode(sig, sizeof sig, &got, sv, sl) || got != want)
+    return google__outcome(out, STREAM_SIGN_MALFORMED,
+                           "Signature is not base64url of a %zu-byte %s", want,
+                           in->media ? "Ed25519 signature" : "HMAC-SHA1");
+  stream_key *key = google__ring_key(ring, kv, kl);
+  if (!key)
+    return google__outcome(out, STREAM_SIGN_UNKNOWN_KEY, "unknown KeyName '%s'", out->key_name);
+  const unsigned char *msg = (const unsigned char *)in->signed_start;
+  size_t msg_len = (size_t)(s + sig_field - 1 - in->signed_start);
+  int rc = STREAM_OK;
+  bool good = false;
+  if (in->media) {
+    if (key->type != STREAM_KEY_ED25519_PRIVATE && key->type != STREAM_KEY_ED25519_PUBLIC)
+      rc = google__outcome(out, STREAM_SIGN_UNKNOWN_KEY, "key '%s' is not an Ed25519 key",
+                           out->key_name);
+    else
+      good = google__ed25519_verify(key, sig, msg, msg_len);
+  } else {
+    unsigned char mac[GOOGLE_SHA256_LEN];
+    size_t ml = 0;
+    if (key->type != STREAM_KEY_HMAC)
+      rc = google__outcome(out, STREAM_SIGN_UNKNOWN_KEY, "key '%s' is not an HMAC key",
+                           out->key_name);
+    else if ((rc = google__hmac(mac, &ml, "SHA1", key, msg, msg_len)) == STREAM_OK)
+      good = CRYPTO_memcmp(mac, sig, GOOGLE_SHA1_LEN) == 0;
+    stream__wipe(mac, sizeof mac);
+  }
+  stream_key_free(key);
+  if (rc)
+    return rc;
+  if (!good)
+    return google__outcome(out, STREAM_SIGN_BAD_SIGNATURE, "signature does not match (key '%s')",
+                           out->key_name);
+  if (now >= expires)
+    return google__outcome(out, STREAM_SIGN_EXPIRED, "signature expired at %lld, now %lld",
+                           (long long)expires, (long long)now);
+  if (has_prefix) {
+    int m = google__prefix_match(pv, pl, in->scope, in->scope ? in->scope_len : 0);
+    if (m < 0)
+      return google__outcome(out, STREAM_SIGN_MALFORMED, "URLPrefix is not base64url");
+    if (m == 0)
+      return google__outcome(out, STREAM_SIGN_OUTSIDE_PREFIX,
+                             "request URL is outside the signed URLPrefix");
+  }
+  return google__outcome(out, STREAM_SIGN_VALID, "valid");
+}
+
+const char *google__find_query_fields(const char *url, size_t n, bool *has_sig)
+{
+  *has_sig = false;
+  const char *q = memchr(url, '?', n);
+  if (!q)
+    return NULL;
+  const char *end = url + n, *prefix = NULL, *expires = NULL;
+  for (const char *p = q + 1; p < end;) {
+    const char *e = memchr(p, '&', (size_t)(end - p));
+    if (!e)
+      e = end;
+    size_t l = (size_t)(e - p);
+    if (!prefix && l >= 10 && memcmp(p, "URLPrefix=", 10) == 0)
+      prefix = p;
+    if (!expires && l >= 8 && memcmp(p, "Expires=", 8) == 0)
+      expires = p;
+    if (l >= 10 && memcmp(p, "Signature=", 10) == 0)
+      *has_sig = true;
+    p = e + 1;
+  }
+  return prefix ? prefix : expires;
+}

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# CLI integration test for streamctl: runs the built binary end to end.
+# Usage: test_streamctl.sh /path/to/streamctl
+set -u
+S="${1:?usage: $0 /path/to/streamctl}"
+T="$(mktemp -d)"
+trap 'rm -rf "$T"' EXIT
+fails=0
+ok() { echo "ok - $1"; }
+bad() { echo "FAIL - $1"; fails=$((fails + 1)); }
+# expect CODE DESCRIPTION CMD...: run CMD, compare its exit status.
+expect() {
+  local want="$1" what="$2"
+  shift 2
+  "$@" >"$T/out" 2>"$T/err"
+  local got=$?
+  if [ "$got" -eq "$want" ]; then ok "$what"; else
+    bad "$what (exit $got, want $want)"; sed 's/^/    /' "$T/out" "$T/err"; fi
+}
+contains() { if grep -q -- "$2" "$1"; then ok "$3"; else bad "$3 ('$2' not in $1)"; sed 's/^/    /' "$1"; fi; }
+
+# --help, --version, usage errors.
+expect 0 "--help" "$S" --help
+contains "$T/out" "sign-url" "--help lists the verbs"
+expect 0 "--version" "$S" --version
+for v in keygen sign-url verify-url hash-password verify-password; do
+  expect 0 "$v --help" "$S" "$v" --help
+  contains "$T/out" "Usage: streamctl $v" "$v --help shows its usage"
+done
+expect 2 "unknown verb" "$S" frobnicate
+contains "$T/err" "unknown verb 'frobnicate'" "unknown verb is named on stderr"
+expect 2 "no verb" "$S"
+expect 2 "unknown flag" "$S" keygen --bogus
+contains "$T/err" "unknown option '--bogus'" "unknown flag is named on stderr"
+expect 2 "missing --out" "$S" keygen --type hmac
+expect 2 "bad duration" "$S" sign-url https://a.example/x --key-name k --key-file /dev/null --expires-in 5y
+
+# keygen: files with mode 0600, no overwrite without --force, secret on stdout only with --out -.
+expect 0 "keygen hmac" "$S" keygen --type hmac --out "$T/hmac.key" --id k1
+[ -s "$T/out" ] && bad "keygen --out FILE printed something on stdout" || ok "keygen --out FILE keeps stdout empty"
+[ "$(stat -c %a "$T/hmac.key")" = 600 ] && ok "secret file mode 0600" || bad "secret file mode $(stat -c %a "$T/hmac.key")"
+expect 1 "keygen refuses to overwrite" "$S" keygen --type hmac --out "$T/hmac.key"
+contains "$T/err" "--force" "overwrite refusal mentions --force"
+expect 0 "keygen --force" "$S" keygen --type hmac --bytes 16 --out "$T/hmac.key" --force
+[ "$(stat -c %a "$T/hmac.key")" = 600 ] && ok "forced secret file mode 0600" || bad "forced mode"
+expect 0 "keygen --out -" "$S" keygen --type hmac --out -
+[ "$(wc -c <"$T/out")" -ge 40 ] && ok "secret printed with --out -" || bad "no secret on stdout"
+expect 0 "keygen ed25519" "$S" keygen --type ed25519 --out "$T/ed.key" --public-out "$T/ed.pub"
+[ "$(stat -c %a "$T/ed.key")" = 600 ] && ok "ed25519 private key mode 0600" || bad "ed25519 mode"
+[ -s "$T/ed.pub" ] && ok "ed25519 public key written" || bad "no public key"
+expect 0 "keygen ed25519 pem" "$S" keygen --type ed25519 --out "$T/ed.pem" --format pem --public-format pem
+contains "$T/ed.pem" "BEGIN PRIVATE KEY" "PEM private key written"
+contains "$T/out" "BEGIN PUBLIC KEY" "PEM public key printed on stdout"
+
+# hash-password via stdin, verify-password.
+printf 'hunter2\n' | "$S" hash-password --m 64 --t 1 >"$T/phc" 2>"$T/err"
+if [ $? -eq 0 ] && grep -q '^\$argon2id\$v=19\$m=64,t=1,p=1\$' "$T/phc"; then ok "hash-password"; else
+  bad "hash-password"; cat "$T/phc" "$T/err"; fi
+printf 'hunter2' | "$S" verify-password "$(cat "$T/phc")" >"$T/out" 2>&1 && ok "verify-password match" || bad "verify-password match"
+printf 'hunter3' | "$S" verify-password "$(cat "$T/phc")" >"$T/out" 2>&1
+[ $? -eq 1 ] && ok "verify-password mismatch exits 1" || bad "verify-password mismatch"
+printf 'x' | "$S" verify-password '$argon2id$v=19$m=4194304,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4' >"$T/out" 2>&1
+[ $? -eq 1 ] && grep -q "m=4194304" "$T/out" && ok "hostile PHC refused with reason" || bad "hostile PHC"
+
+# sign-url / verify-url, native.
+K=(--key-name k1 --key-file "$T/hmac.key")
+U="$("$S" sign-url https://cdn.example.com/v/a.mp4 "${K[@]}" --expires-in 1h)" && ok "sign-url native" || bad "sign-url native"
+expect 0 "verify-url native" "$S" verify-url "$U" "${K[@]}"
+contains "$T/out" "^VALID" "verify-url prints VALID"
+expect 1 "tampered URL" "$S" verify-url "${U/a.mp4/b.mp4}" "${K[@]}"
+contains "$T/out" "bad signature" "tampered URL reason"
+expect 1 "other key id" "$S" verify-url "$U" --key-name k2 --key-file "$T/hmac.key"
+contains "$T/out" "unknown key" "unknown key reason"
+E="$("$S" sign-url https://cdn.example.com/v/a.mp4 "${K[@]}" --expires-at 1700000000)"
+expect 1 "expired URL" "$S" verify-url "$E" "${K[@]}"
+contains "$T/out" "expired" "expired reason"
+expect 0 "expired URL as of an earlier --now" "$S" verify-url "$E" "${K[@]}" --now 1699999000
+P="$("$S" sign-url https://cdn.example.com/v/a.mp4 "${K[@]}" --expires-in 1h --prefix https://cdn.example.com/v/)"
+expect 0 "native prefix" "$S" verify-url "$P" "${K[@]}"
+C="$("$S" sign-url "${K[@]}" --expires-in 1h --prefix https://cdn.example.com/v/ --cookie)"
+expect 0 "native cookie" "$S" verify-url https://cdn.example.com/v/seg.ts --cookie "$C" "${K[@]}"
+expect 1 "native cookie outside prefix" "$S" verify-url https://cdn.example.com/w/seg.ts --cookie "$C" "${K[@]}"
+contains "$T/out" "outside prefix" "outside prefix reason"
+PT="$("$S" sign-url https://cdn.example.com/v/master.m3u8 "${K[@]}" --expires-in 1h --path-component)"
+expect 0 "native path token (relative segment)" "$S" verify-url "${PT/master.m3u8/seg1.ts}" "${K[@]}"
+I="$("$S" sign-url https://cdn.example.com/v/a.mp4 "${K[@]}" --expires-in 1h --ip 203.0.113.0/24)"
+expect 0 "native IP binding" "$S" verify-url "$I" "${K[@]}" --ip 203.0.113.7
+expect 1 "native IP mismatch" "$S" verify-url "$I" "${K[@]}" --ip 198.51.100.1
+contains "$T/out" "IP mismatch" "IP mismatch reason"
+export STREAMCTL_TEST_KEY="$(cat "$T/hmac.key")"
+U2="$("$S" sign-url https://a.example/x --key-name k1 --key-env STREAMCTL_TEST_KEY --expires-in 30s)"
+expect 0 "--key-env" "$S" verify-url "$U2" --key-name k1 --key-env STREAMCTL_TEST_KEY
+
+# Cloud CDN.
+G=(--format cloud-cdn --key-name my-key --key-file "$T/hmac.key")
+U="$("$S" sign-url https://cdn.example.com/v/a.mp4 "${G[@]}" --expires-in 1h)"
+expect 0 "cloud-cdn url" "$S" verify-url "$U" "${G[@]}"
+expect 1 "cloud-cdn tampered" "$S" verify-url "${U/a.mp4/b.mp4}" "${G[@]}"
+P="$("$S" sign-url https://cdn.example.com/v/a.mp4 "${G[@]}" --expires-in 1h --prefix https://cdn.example.com/v/)"
+expect 0 "cloud-cdn prefix" "$S" verify-url "$P" "${G[@]}"
+C="$("$S" sign-url "${G[@]}" --expires-in 1h --prefix https://cdn.example.com/v/ --cookie)"
+expect 0 "cloud-cdn cookie" "$S" verify-url https://cdn.example.com/v/s.ts --cookie "$C" "${G[@]}"
+expect 2 "cloud-cdn has no --ip" "$S" sign-url https://cdn.example.com/v/a.mp4 "${G[@]}" --expires-in 1h --ip 1.2.3.4
+
+# Media CDN (sign with the private key, verify with the public key).
+M=(--format media-cdn --key-name edkey)
+U="$("$S" sign-url https://cdn.example.com/v/a.mp4 "${M[@]}" --key-file "$T/ed.key" --expires-in 1h)"
+expect 0 "media-cdn url" "$S" verify-url "$U" "${M[@]}" --key-file "$T/ed.pub"
+expect 1 "media-cdn tampered" "$S" verify-url "${U/a.mp4/b.mp4}" "${M[@]}" --key-file "$T/ed.pub"
+P="$("$S" sign-url https://cdn.example.com/v/a.mp4 "${M[@]}" --key-file "$T/ed.key" --expires-in 1h --prefix https://cdn.example.com/v/)"
+expect 0 "media-cdn prefix" "$S" verify-url "$P" "${M[@]}" --key-file "$T/ed.pub"
+C="$("$S" sign-url "${M[@]}" --key-file "$T/ed.key" --expires-in 1h --prefix https://cdn.example.com/v/ --cookie)"
+expect 0 "media-cdn cookie" "$S" verify-url https://cdn.example.com/v/s.ts --cookie "$C" "${M[@]}" --key-file "$T/ed.pub"
+PC="$("$S" sign-url https://cdn.example.com/v/master.m3u8 "${M[@]}" --key-file "$T/ed.key" --expires-in 1h --path-component)"
+expect 0 "media-cdn path component" "$S" verify-url "${PC/master.m3u8/seg.ts}" "${M[@]}" --key-file "$T/ed.pub"
+TK="$("$S" sign-url https://cdn.example.com/v/master.m3u8 "${M[@]}" --key-file "$T/ed.key" --expires-in 1h --token --prefix https://cdn.example.com/v/)"
+expect 0 "media-cdn ed25519 token" "$S" verify-url "$TK" "${M[@]}" --key-file "$T/ed.pub" --token
+HT="$("$S" sign-url --format media-cdn --key-name hk --key-file "$T/hmac.key" --expires-in 1h --token --hmac sha256 --path-globs '/v/*' --ip 10.0.0.0/8)"
+expect 0 "media-cdn hmac token" "$S" verify-url https://cdn.example.com/v/a.ts --format media-cdn --key-name hk --key-file "$T/hmac.key" --key-type hmac --token-value "$HT" --ip 10.1.2.3
+expect 1 "media-cdn hmac token, wrong IP" "$S" verify-url https://cdn.example.com/v/a.ts --format media-cdn --key-name hk --key-file "$T/hmac.key" --key-type hmac --token-value "$HT" --ip 11.1.2.3
+contains "$T/out" "IP mismatch" "token IP mismatch reason"
+
+# Runtime failure: the library's message, exit 1.
+expect 1 "missing key file" "$S" sign-url https://a.example/x --key-name k1 --key-file "$T/nope" --expires-in 1h
+contains "$T/err" "nope" "missing key file is named"
+
+if [ "$fails" -ne 0 ]; then echo "$fails check(s) failed"; exit 1; fi
+echo "all checks passed"
