@@ -1,0 +1,127 @@
+/*
+ * Bearer-token authentication: the static operator token and the viewer
+ * hook. The operator token is compared over a fixed-size, zero-padded buffer
+ * with stream_ct_equal so the comparison time does not depend on how many
+ * leading bytes of a guess are right.
+ */
+#include "auth.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "problem.h"
+#include "stream/common.h"
+
+static int token_chars_ok(const unsigned char *t, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (t[i] <= 0x20 || t[i] >= 0x7F)
+      return 0;
+  return 1;
+}
+
+static int set_token(streamd_auth *a, const char *src, size_t n, const char *from, char *err,
+                     size_t errlen)
+{
+  while (n && (src[n - 1] == '\n' || src[n - 1] == '\r' || src[n - 1] == ' ' || src[n - 1] == '\t'))
+    n--;
+  if (n < STREAMD_TOKEN_MIN || n > STREAMD_TOKEN_MAX) {
+    snprintf(err, errlen, "operator token from %s must be %d..%d bytes, it has %zu", from,
+             STREAMD_TOKEN_MIN, STREAMD_TOKEN_MAX, n);
+    return -1;
+  }
+  if (!token_chars_ok((const unsigned char *)src, n)) {
+    snprintf(err, errlen, "operator token from %s must be printable ASCII without spaces", from);
+    return -1;
+  }
+  memset(a->operator_token, 0, sizeof(a->operator_token));
+  memcpy(a->operator_token, src, n);
+  a->operator_token_len = n;
+  return 0;
+}
+
+int streamd_auth_init(streamd_auth *a, const streamd_config *cfg, char *err, size_t errlen)
+{
+  memset(a, 0, sizeof(*a));
+  a->viewer_hook = streamd_auth_viewer_unavailable;
+  if (cfg->operator_token_file[0]) {
+    FILE *f = fopen(cfg->operator_token_file, "rb");
+    if (!f) {
+      snprintf(err, errlen, "operator token file %s: %s", cfg->operator_token_file,
+               strerror(errno));
+      return -1;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
+      streamd_logf(STREAM_LOG_WARN, "operator token file %s is readable by group or others",
+                   cfg->operator_token_file);
+    char buf[STREAMD_TOKEN_MAX + 64];
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    int rc = set_token(a, buf, n, "file", err, errlen);
+    explicit_bzero(buf, sizeof(buf));
+    return rc;
+  }
+  const char *env = getenv("STREAMD_OPERATOR_TOKEN");
+  if (env && *env) {
+    int rc = set_token(a, env, strlen(env), "STREAMD_OPERATOR_TOKEN", err, errlen);
+    unsetenv("STREAMD_OPERATOR_TOKEN"); /* keep it out of any child's environment */
+    return rc;
+  }
+  streamd_logf(STREAM_LOG_WARN, "no operator token configured: operator routes answer 401");
+  return 0;
+}
+
+void streamd_auth_clear(streamd_auth *a)
+{
+  explicit_bzero(a->operator_token, sizeof(a->operator_token));
+  a->operator_token_len = 0;
+}
+
+int streamd_auth_viewer_unavailable(streamd_identity *out, const streamd_request *req,
+                                    void *userdata, char *detail, size_t dlen)
+{
+  (void)out, (void)req, (void)userdata;
+  snprintf(detail, dlen, "the bearer token is not valid (viewer sign-in is not available yet)");
+  return STREAM_EAUTH;
+}
+
+int streamd_auth_authenticate(streamd_identity *out, const streamd_request *req, void *userdata,
+                              char *detail, size_t dlen)
+{
+  streamd_auth *a = userdata;
+  const char *h = streamd_request_header(req, "Authorization");
+  if (!h || !*h) {
+    snprintf(detail, dlen, "missing Authorization: Bearer credentials");
+    return STREAMD_P_UNAUTHENTICATED;
+  }
+  if (strncasecmp(h, "Bearer ", 7) != 0) {
+    snprintf(detail, dlen, "the Authorization scheme must be Bearer");
+    return STREAMD_P_UNAUTHENTICATED;
+  }
+  const char *tok = h + 7;
+  while (*tok == ' ')
+    tok++;
+  size_t n = strlen(tok);
+  if (a->operator_token_len && n <= STREAMD_TOKEN_MAX) {
+    unsigned char presented[STREAMD_TOKEN_MAX + 1];
+    memset(presented, 0, sizeof(presented));
+    memcpy(presented, tok, n);
+    int same = stream_ct_equal(presented, a->operator_token, sizeof(presented));
+    explicit_bzero(presented, sizeof(presented));
+    if (same & (n == a->operator_token_len)) {
+      out->role = STREAMD_ROLE_OPERATOR;
+      snprintf(out->subject, sizeof(out->subject), "operator");
+      return 0;
+    }
+  }
+  if (a->viewer_hook)
+    return a->viewer_hook(out, req, a->viewer_userdata, detail, dlen);
+  snprintf(detail, dlen, "the bearer token is not valid");
+  return STREAM_EAUTH;
+}

@@ -1,0 +1,395 @@
+/*
+ * Configuration loading. One table names every key once; the JSON file, the
+ * STREAMD_<KEY> environment variables and the --<key> flags all go through
+ * the same typed setter, applied in that order so later sources win.
+ * Secrets are never taken from the config file or flags (they show up in
+ * `ps` and in backups): the operator token comes from a file named here or
+ * from the STREAMD_OPERATOR_TOKEN environment variable (see auth.c).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "stream/common.h"
+
+enum key_kind { K_STR, K_UINT, K_SIZE, K_LIST, K_LEVEL };
+
+typedef struct key_desc {
+  const char *name; /* JSON key; env is STREAMD_<NAME>, flag is --<name with '-'> */
+  enum key_kind kind;
+  size_t off;
+  size_t size;                 /* K_STR: buffer size */
+  unsigned long long min, max; /* K_UINT / K_SIZE */
+  const char *help;
+} key_desc;
+
+#define OFF(f) offsetof(streamd_config, f)
+#define SZ(f) sizeof(((streamd_config *)0)->f)
+
+static const key_desc keys[] = {
+    {"listen_address", K_STR, OFF(listen_address), SZ(listen_address), 0, 0,
+     "IPv4 or IPv6 address to listen on (default 127.0.0.1)"},
+    {"port", K_UINT, OFF(port), 0, 0, 65535, "TCP port; 0 picks a free port (printed on stdout)"},
+    {"data_dir", K_STR, OFF(data_dir), SZ(data_dir), 0, 0,
+     "data directory (created 0700 if missing)"},
+    {"threads", K_UINT, OFF(threads), 0, 1, 256, "worker threads (default 4)"},
+    {"max_connections", K_UINT, OFF(max_connections), 0, 1, 60000,
+     "concurrent connections accepted (default 256)"},
+    {"connection_timeout", K_UINT, OFF(connection_timeout_s), 0, 1, 86400,
+     "seconds a connection may stay idle (default 30)"},
+    {"max_header_bytes", K_SIZE, OFF(max_header_bytes), 0, 1024, 1048576,
+     "bytes of request line + headers; more gives 431 (default 8192)"},
+    {"max_body_bytes", K_SIZE, OFF(max_body_bytes), 0, 1, 1073741824ULL,
+     "default request body limit; more gives 413 (default 1048576)"},
+    {"drain_timeout", K_UINT, OFF(drain_timeout_s), 0, 0, 3600,
+     "seconds SIGTERM waits for in-flight requests (default 10)"},
+    {"handler_max_delay_ms", K_UINT, OFF(handler_max_delay_ms), 0, 0, 60000,
+     "cap of the diagnostic echo route's delay_ms (default 5000)"},
+    {"cors_origins", K_LIST, 0, 0, 0, 0,
+     "allowed CORS origins, comma separated (env/flag) or a JSON array; \"*\" = any"},
+    {"log_level", K_LEVEL, OFF(log_level), 0, 0, 0, "debug|info|warn|error|off (default info)"},
+    {"access_log", K_STR, OFF(access_log), SZ(access_log), 0, 0,
+     "access log file (appended); \"-\" or empty = stderr"},
+    {"operator_token_file", K_STR, OFF(operator_token_file), SZ(operator_token_file), 0, 0,
+     "file holding the static operator bearer token"},
+};
+
+void streamd_config_defaults(streamd_config *cfg)
+{
+  memset(cfg, 0, sizeof(*cfg));
+  snprintf(cfg->listen_address, sizeof(cfg->listen_address), "127.0.0.1");
+  cfg->port = 8080;
+  snprintf(cfg->data_dir, sizeof(cfg->data_dir), "./streamd-data");
+  cfg->threads = 4;
+  cfg->max_connections = 256;
+  cfg->connection_timeout_s = 30;
+  cfg->max_header_bytes = 8192;
+  cfg->max_body_bytes = 1048576;
+  cfg->drain_timeout_s = 10;
+  cfg->handler_max_delay_ms = 5000;
+  cfg->log_level = STREAM_LOG_INFO;
+  snprintf(cfg->access_log, sizeof(cfg->access_log), "-");
+}
+
+static int set_list(streamd_config *cfg, const char *v, char *err, size_t errlen)
+{
+  cfg->n_cors_origins = 0;
+  const char *p = v;
+  while (*p) {
+    while (*p == ' ' || *p == ',')
+      p++;
+    if (!*p)
+      break;
+    const char *e = p;
+    while (*e && *e != ',')
+      e++;
+    size_t n = (size_t)(e - p);
+    while (n && p[n - 1] == ' ')
+      n--;
+    if (cfg->n_cors_origins >= STREAMD_MAX_ORIGINS) {
+      snprintf(err, errlen, "cors_origins: more than %d origins", STREAMD_MAX_ORIGINS);
+      return -1;
+    }
+    if (n >= sizeof(cfg->cors_origins[0])) {
+      snprintf(err, errlen, "cors_origins: origin longer than %zu bytes",
+               sizeof(cfg->cors_origins[0]) - 1);
+      return -1;
+    }
+    memcpy(cfg->cors_origins[cfg->n_cors_origins], p, n);
+    cfg->cors_origins[cfg->n_cors_origins][n] = '\0';
+    cfg->n_cors_origins++;
+    p = e;
+  }
+  return 0;
+}
+
+static int parse_level(const char *v)
+{
+  static const struct {
+    const char *n;
+    int l;
+  } lv[] = {{"debug", STREAM_LOG_DEBUG},
+            {"info", STREAM_LOG_INFO},
+            {"warn", STREAM_LOG_WARN},
+            {"error", STREAM_LOG_ERROR},
+            {"off", STREAM_LOG_OFF}};
+  for (size_t i = 0; i < sizeof(lv) / sizeof(lv[0]); i++)
+    if (strcmp(v, lv[i].n) == 0)
+      return lv[i].l;
+  return -1;
+}
+
+/* The one typed setter all three sources use. `src` names the source for messages. */
+static int set_value(streamd_config *cfg, const key_desc *k, const char *v, const char *src,
+                     char *err, size_t errlen)
+{
+  char *base = (char *)cfg;
+  switch (k->kind) {
+  case K_STR:
+    if (strlen(v) >= k->size) {
+      snprintf(err, errlen, "%s: %s is longer than %zu bytes", src, k->name, k->size - 1);
+      return -1;
+    }
+    memcpy(base + k->off, v, strlen(v) + 1);
+    return 0;
+  case K_UINT:
+  case K_SIZE: {
+    if (!*v || !isdigit((unsigned char)v[0])) {
+      snprintf(err, errlen, "%s: %s must be a non-negative integer, got '%.40s'", src, k->name, v);
+      return -1;
+    }
+    errno = 0;
+    char *end = NULL;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno || *end) {
+      snprintf(err, errlen, "%s: %s must be a non-negative integer, got '%.40s'", src, k->name, v);
+      return -1;
+    }
+    if (n < k->min || n > k->max) {
+      snprintf(err, errlen, "%s: %s must be between %llu and %llu, got %llu", src, k->name, k->min,
+               k->max, n);
+      return -1;
+    }
+    if (k->kind == K_UINT)
+      *(unsigned int *)(void *)(base + k->off) = (unsigned int)n;
+    else
+      *(size_t *)(void *)(base + k->off) = (size_t)n;
+    return 0;
+  }
+  case K_LIST:
+    if (set_list(cfg, v, err, errlen) != 0)
+      return -1;
+    return 0;
+  case K_LEVEL: {
+    int l = parse_level(v);
+    if (l < 0) {
+      snprintf(err, errlen, "%s: log_level must be debug, info, warn, error or off, got '%.40s'",
+               src, v);
+      return -1;
+    }
+    cfg->log_level = l;
+    return 0;
+  }
+  }
+  return -1;
+}
+
+static const key_desc *find_key(const char *name, int flag_style)
+{
+  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+    const char *a = keys[i].name, *b = name;
+    while (*a && *b && (*a == *b || (flag_style && *a == '_' && *b == '-')))
+      a++, b++;
+    if (!*a && !*b)
+      return &keys[i];
+  }
+  return NULL;
+}
+
+static int load_file(streamd_config *cfg, const char *path, char *err, size_t errlen)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    snprintf(err, errlen, "config file %s: %s", path, strerror(errno));
+    return -1;
+  }
+  char *buf = NULL;
+  size_t len = 0, cap = 0;
+  for (;;) {
+    if (len + 4096 + 1 > cap) {
+      cap = cap ? cap * 2 : 8192;
+      if (cap > (1u << 20)) {
+        snprintf(err, errlen, "config file %s: larger than 1 MiB", path);
+        free(buf);
+        fclose(f);
+        return -1;
+      }
+      char *nb = realloc(buf, cap);
+      if (!nb) {
+        free(buf);
+        fclose(f);
+        snprintf(err, errlen, "config file %s: out of memory", path);
+        return -1;
+      }
+      buf = nb;
+    }
+    size_t n = fread(buf + len, 1, 4096, f);
+    len += n;
+    if (n < 4096)
+      break;
+  }
+  fclose(f);
+  buf[len] = '\0';
+  cJSON *root = cJSON_ParseWithLength(buf, len);
+  free(buf);
+  if (!root || !cJSON_IsObject(root)) {
+    snprintf(err, errlen, "config file %s: not a JSON object", path);
+    cJSON_Delete(root);
+    return -1;
+  }
+  char src[1100];
+  snprintf(src, sizeof(src), "config file %s", path);
+  int rc = 0;
+  const cJSON *it = NULL;
+  cJSON_ArrayForEach(it, root)
+  {
+    const key_desc *k = find_key(it->string ? it->string : "", 0);
+    if (!k) {
+      snprintf(err, errlen, "%s: unknown key '%.60s'", src, it->string ? it->string : "");
+      rc = -1;
+      break;
+    }
+    char num[32];
+    const char *v = NULL;
+    char joined[STREAMD_MAX_ORIGINS * 258];
+    if (cJSON_IsString(it)) {
+      v = it->valuestring;
+    } else if (cJSON_IsNumber(it) && (k->kind == K_UINT || k->kind == K_SIZE)) {
+      double d = it->valuedouble;
+      if (d < 0 || d > 1e15 || d != (double)(unsigned long long)d) {
+        snprintf(err, errlen, "%s: %s must be a non-negative integer", src, k->name);
+        rc = -1;
+        break;
+      }
+      snprintf(num, sizeof(num), "%llu", (unsigned long long)d);
+      v = num;
+    } else if (cJSON_IsArray(it) && k->kind == K_LIST) {
+      size_t jl = 0;
+      joined[0] = '\0';
+      const cJSON *o = NULL;
+      cJSON_ArrayForEach(o, it)
+      {
+        if (!cJSON_IsString(o) || strchr(o->valuestring, ',') ||
+            jl + strlen(o->valuestring) + 2 > sizeof(joined)) {
+          snprintf(err, errlen, "%s: %s must be an array of origin strings", src, k->name);
+          rc = -1;
+          break;
+        }
+        jl += (size_t)snprintf(joined + jl, sizeof(joined) - jl, "%s%s", jl ? "," : "",
+                               o->valuestring);
+      }
+      if (rc)
+        break;
+      v = joined;
+    } else {
+      snprintf(err, errlen, "%s: %s has the wrong type", src, k->name);
+      rc = -1;
+      break;
+    }
+    if (set_value(cfg, k, v, src, err, errlen) != 0) {
+      rc = -1;
+      break;
+    }
+  }
+  cJSON_Delete(root);
+  if (rc == 0)
+    snprintf(cfg->config_file, sizeof(cfg->config_file), "%s", path);
+  return rc;
+}
+
+static void env_name(char *out, size_t n, const char *key)
+{
+  size_t j = (size_t)snprintf(out, n, "STREAMD_");
+  for (size_t i = 0; key[i] && j + 1 < n; i++)
+    out[j++] = (char)toupper((unsigned char)key[i]);
+  out[j] = '\0';
+}
+
+void streamd_config_usage(void *fp)
+{
+  FILE *f = fp;
+  fprintf(f, "usage: streamd [--config FILE] [--KEY VALUE | --KEY=VALUE]...\n\n"
+             "Sources, later wins: built-in defaults < JSON config file (--config or\n"
+             "STREAMD_CONFIG) < environment STREAMD_<KEY> < flags --<key>.\n\n");
+  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+    char flag[64], env[64];
+    size_t j = 0;
+    for (; keys[i].name[j] && j + 1 < sizeof(flag); j++)
+      flag[j] = keys[i].name[j] == '_' ? '-' : keys[i].name[j];
+    flag[j] = '\0';
+    env_name(env, sizeof(env), keys[i].name);
+    fprintf(f, "  --%-22s %-30s %s\n", flag, env, keys[i].help);
+  }
+  fprintf(f, "\n  STREAMD_OPERATOR_TOKEN (env only) the operator token itself, instead of a file\n"
+             "  --help, --version\n");
+}
+
+int streamd_config_load(streamd_config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+  streamd_config_defaults(cfg);
+  /* Pass 1: find --config / --help / --version and reject unknown flags early. */
+  const char *config_path = getenv("STREAMD_CONFIG");
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      streamd_config_usage(stdout);
+      return 1;
+    }
+    if (strcmp(a, "--version") == 0) {
+      printf("streamd (libstream %s)\n", stream_version());
+      return 1;
+    }
+    if (strncmp(a, "--", 2) != 0) {
+      snprintf(err, errlen, "unexpected argument '%.60s' (see --help)", a);
+      return -1;
+    }
+    const char *eq = strchr(a, '=');
+    char name[64];
+    size_t nl = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+    if (nl >= sizeof(name))
+      nl = sizeof(name) - 1;
+    memcpy(name, a + 2, nl);
+    name[nl] = '\0';
+    const char *val = eq ? eq + 1 : NULL;
+    if (!val) {
+      if (i + 1 >= argc) {
+        snprintf(err, errlen, "flag --%s needs a value", name);
+        return -1;
+      }
+      val = argv[++i];
+    }
+    if (strcmp(name, "config") == 0) {
+      config_path = val;
+    } else if (!find_key(name, 1)) {
+      snprintf(err, errlen, "unknown flag --%s (see --help)", name);
+      return -1;
+    }
+  }
+  if (config_path && *config_path && load_file(cfg, config_path, err, errlen) != 0)
+    return -1;
+  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+    char env[64];
+    env_name(env, sizeof(env), keys[i].name);
+    const char *v = getenv(env);
+    if (v && set_value(cfg, &keys[i], v, env, err, errlen) != 0)
+      return -1;
+  }
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *eq = strchr(a, '=');
+    char name[64];
+    size_t nl = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+    if (nl >= sizeof(name))
+      nl = sizeof(name) - 1;
+    memcpy(name, a + 2, nl);
+    name[nl] = '\0';
+    const char *val = eq ? eq + 1 : argv[++i];
+    if (strcmp(name, "config") == 0)
+      continue;
+    char src[80];
+    snprintf(src, sizeof(src), "flag --%s", name);
+    if (set_value(cfg, find_key(name, 1), val, src, err, errlen) != 0)
+      return -1;
+  }
+  if (!cfg->data_dir[0]) {
+    snprintf(err, errlen, "data_dir must not be empty");
+    return -1;
+  }
+  return 0;
+}

@@ -1,0 +1,45 @@
+/*
+ * streamd configuration: defaults < JSON file < STREAMD_* environment < flags.
+ * Every key is described once in the table in config.c, which drives all
+ * three sources and the --help text.
+ */
+#ifndef STREAMD_CONFIG_H
+#define STREAMD_CONFIG_H
+
+#include <stddef.h>
+
+#define STREAMD_MAX_ORIGINS 32
+
+typedef struct streamd_config {
+  char listen_address[64]; /* IPv4 or IPv6 literal */
+  unsigned int port;       /* 0 = ephemeral; the bound port is printed */
+  char data_dir[1024];
+  unsigned int threads; /* MHD worker threads (thread pool size) */
+  unsigned int max_connections;
+  unsigned int connection_timeout_s; /* idle timeout per connection */
+  size_t max_header_bytes;           /* request line + headers; over -> 431 */
+  size_t max_body_bytes;             /* default body limit; over -> 413 */
+  unsigned int drain_timeout_s;      /* SIGTERM: wait this long for in-flight requests */
+  unsigned int handler_max_delay_ms; /* cap of the echo route's delay_ms */
+  char cors_origins[STREAMD_MAX_ORIGINS][256];
+  size_t n_cors_origins; /* "*" allows any origin */
+  int log_level;         /* stream_log_level value */
+  char access_log[1024]; /* "-" or "" = stderr, else a file path (appended) */
+  char operator_token_file[1024];
+  char config_file[1024]; /* informational: the file that was loaded */
+} streamd_config;
+
+/* Fill `cfg` with the built-in defaults. */
+void streamd_config_defaults(streamd_config *cfg);
+
+/*
+ * Build the configuration from argv and the environment. Returns 0 on
+ * success, 1 when the process should exit 0 (--help, --version), -1 on an
+ * error (message written to `err`).
+ */
+int streamd_config_load(streamd_config *cfg, int argc, char **argv, char *err, size_t errlen);
+
+/* Print the flag/env/key reference to `f` (FILE *). */
+void streamd_config_usage(void *f);
+
+#endif

@@ -1,0 +1,641 @@
+/*
+ * libmicrohttpd wiring. One req_ctx per request, created on the first
+ * handler call, which does not queue a response (libmicrohttpd 0.9.75 loses
+ * keep-alive throughput when it does): it records the route match, the
+ * request id and any early verdict (431, 404, 405, 413 by Content-Length,
+ * 415, CORS). Later calls accumulate the body up to the route's limit, and
+ * the final call (upload_data_size == 0) dispatches and answers.
+ *
+ * One deliberate exception: a declared Content-Length over the limit is
+ * answered (413, Connection: close) on the first call. libmicrohttpd 0.9.75
+ * accepts a response only right after the headers or after the whole body,
+ * so this is the only way to refuse a huge upload without reading it, and
+ * the connection is closed anyway. Bodies without Content-Length (chunked)
+ * that grow over the limit are discarded, not buffered, and answered 413 at
+ * their end; a client that keeps sending past limit + STREAMD_DISCARD_SLACK
+ * bytes is disconnected. Other early verdicts also discard the body.
+ * The completion callback writes the access log line and frees the context.
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "json.h"
+#include "log.h"
+#include "metrics.h"
+#include "problem.h"
+#include "stream/common.h"
+
+#define STREAMD_DISCARD_SLACK ((size_t)1 << 20)
+#define CORS_ALLOW_HEADERS "Authorization, Content-Type, X-Request-Id"
+
+typedef struct req_ctx {
+  streamd_request req;
+  streamd_response resp;
+  streamd_match match;
+  struct timespec start;
+  char method[16];      /* bounded copy of the client's method */
+  char method_label[8]; /* metrics label: a known method or "OTHER" */
+  const char *route_label;
+  char path[STREAMD_MAX_PATH + 1];
+  char remote[64];
+  int early_code; /* answer with this problem instead of dispatching */
+  char early_detail[256];
+  int preflight; /* OPTIONS answered by CORS / Allow logic */
+  char allow[128];
+  const char *origin_ok; /* the Origin to echo, or NULL */
+  char *body;
+  size_t body_len, body_cap, body_limit;
+  size_t discarded; /* body bytes dropped after an early verdict */
+  int queued;
+  int status;
+  size_t resp_bytes;
+} req_ctx;
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static double elapsed_s(const struct timespec *start)
+{
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+static const char *method_label(const char *m)
+{
+  static const char *known[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+  for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+    if (strcmp(m, known[i]) == 0)
+      return known[i];
+  return "OTHER";
+}
+
+/* An incoming X-Request-Id is kept when it is 1..64 chars of [A-Za-z0-9._:-]. */
+static int request_id_ok(const char *v)
+{
+  size_t n = 0;
+  for (; v[n]; n++) {
+    unsigned char c = (unsigned char)v[n];
+    if (n >= STREAMD_REQUEST_ID_MAX ||
+        !(isalnum(c) || c == '.' || c == '_' || c == '-' || c == ':'))
+      return 0;
+  }
+  return n > 0;
+}
+
+static void new_request_id(char *out)
+{
+  static const char hex[] = "0123456789abcdef";
+  unsigned char r[16];
+  if (stream_random_bytes(r, sizeof(r)) != STREAM_OK) {
+    /* Not security relevant: fall back to time + address entropy. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned long long x = (unsigned long long)ts.tv_nsec ^ ((unsigned long long)ts.tv_sec << 20) ^
+                           (unsigned long long)(uintptr_t)out;
+    for (size_t i = 0; i < sizeof(r); i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
+      r[i] = (unsigned char)(x >> 56);
+  }
+  for (size_t i = 0; i < sizeof(r); i++) {
+    out[2 * i] = hex[r[i] >> 4];
+    out[2 * i + 1] = hex[r[i] & 15];
+  }
+  out[32] = '\0';
+}
+
+static const char *origin_allowed(const streamd_config *cfg, const char *origin)
+{
+  if (!origin || !*origin)
+    return NULL;
+  for (size_t i = 0; i < cfg->n_cors_origins; i++)
+    if (strcmp(cfg->cors_origins[i], "*") == 0 || strcmp(cfg->cors_origins[i], origin) == 0)
+      return origin;
+  return NULL;
+}
+
+struct hdr_sum {
+  size_t total;
+};
+
+static enum MHD_Result sum_kv(void *cls, enum MHD_ValueKind kind, const char *key,
+                              const char *value)
+{
+  (void)kind;
+  struct hdr_sum *h = cls;
+  h->total += (key ? strlen(key) : 0) + (value ? strlen(value) : 0) + 4;
+  return MHD_YES;
+}
+
+/* ---- handler-facing API --------------------------------------------------- */
+
+const char *streamd_request_header(const streamd_request *r, const char *name)
+{
+  return MHD_lookup_connection_value((struct MHD_Connection *)r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *streamd_request_query(const streamd_request *r, const char *name)
+{
+  return MHD_lookup_connection_value((struct MHD_Connection *)r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *streamd_request_param(const streamd_request *r, const char *name)
+{
+  if (!r->match)
+    return NULL;
+  for (size_t i = 0; i < r->match->n_params; i++)
+    if (strcmp(r->match->names[i], name) == 0)
+      return r->match->values[i];
+  return NULL;
+}
+
+void streamd_response_header(streamd_response *resp, const char *name, const char *value)
+{
+  if (resp->n_headers >= STREAMD_MAX_RESP_HEADERS)
+    return;
+  snprintf(resp->header_names[resp->n_headers], sizeof(resp->header_names[0]), "%s", name);
+  snprintf(resp->header_values[resp->n_headers], sizeof(resp->header_values[0]), "%s", value);
+  resp->n_headers++;
+}
+
+static void set_body(streamd_response *resp, int status, const char *ctype, char *body, size_t len)
+{
+  free(resp->body);
+  resp->status = status;
+  resp->content_type = ctype;
+  resp->body = body;
+  resp->body_len = len;
+}
+
+void streamd_reply_json(streamd_response *resp, int status, cJSON *body)
+{
+  char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+  cJSON_Delete(body);
+  if (!text) {
+    set_body(resp, 0, NULL, NULL, 0); /* becomes a 500 problem in answer() */
+    return;
+  }
+  set_body(resp, status, "application/json", text, strlen(text));
+}
+
+void streamd_reply_text(streamd_response *resp, int status, const char *content_type,
+                        const char *text, size_t len)
+{
+  char *copy = malloc(len + 1);
+  if (!copy) {
+    set_body(resp, 0, NULL, NULL, 0);
+    return;
+  }
+  memcpy(copy, text, len);
+  copy[len] = '\0';
+  set_body(resp, status, content_type, copy, len);
+}
+
+void streamd_reply_problem(streamd_response *resp, const streamd_request *req, int code,
+                           const char *detail)
+{
+  const streamd_problem_info *p = streamd_problem_lookup(code);
+  if (p->http_status >= 500 && detail && *detail) {
+    /* Keep the real reason in the log, give the client the generic title. */
+    cJSON *f = cJSON_CreateObject();
+    if (f) {
+      char safe[512];
+      streamd_utf8_sanitize(safe, sizeof(safe), detail);
+      cJSON_AddStringToObject(f, "request_id", req ? req->request_id : "");
+      cJSON_AddStringToObject(f, "detail", safe);
+      cJSON_AddNumberToObject(f, "code", code);
+    }
+    streamd_log_event(STREAM_LOG_ERROR, "request failed", f);
+  }
+  size_t len = 0;
+  char *body = streamd_problem_render(&len, code, detail, req ? req->path : NULL,
+                                      req ? req->request_id : NULL);
+  set_body(resp, body ? p->http_status : 0, "application/problem+json", body, len);
+}
+
+/* ---- request processing -------------------------------------------------- */
+
+static void early(req_ctx *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void early(req_ctx *c, int code, const char *fmt, ...)
+{
+  if (c->early_code)
+    return; /* the first verdict wins */
+  c->early_code = code;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(c->early_detail, sizeof(c->early_detail), fmt, ap);
+  va_end(ap);
+}
+
+static int content_type_is_json(const char *ct)
+{
+  if (!ct)
+    return 0;
+  while (*ct == ' ')
+    ct++;
+  size_t n = strcspn(ct, "; ");
+  if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
+    return 1;
+  /* application/<something>+json */
+  return n > 17 && strncasecmp(ct, "application/", 12) == 0 &&
+         strncasecmp(ct + n - 5, "+json", 5) == 0;
+}
+
+static void first_call(streamd_server *s, req_ctx *c, struct MHD_Connection *conn, const char *url,
+                       const char *method)
+{
+  const streamd_config *cfg = s->cfg;
+  clock_gettime(CLOCK_MONOTONIC, &c->start);
+  snprintf(c->method, sizeof(c->method), "%s", method);
+  snprintf(c->method_label, sizeof(c->method_label), "%s", method_label(method));
+  size_t url_len = strlen(url);
+  snprintf(c->path, sizeof(c->path), "%s", url);
+  c->route_label = "unmatched";
+  c->req.server = s;
+  c->req.conn = conn;
+  c->req.method = c->method;
+  c->req.path = c->path;
+  c->req.match = &c->match;
+
+  const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+  if (rid && request_id_ok(rid))
+    snprintf(c->req.request_id, sizeof(c->req.request_id), "%s", rid);
+  else
+    new_request_id(c->req.request_id);
+
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (ci && ci->client_addr) {
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+      inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, c->remote,
+                sizeof(c->remote));
+    else if (sa->sa_family == AF_INET6)
+      inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, c->remote,
+                sizeof(c->remote));
+  }
+
+  /* 1. Header size (MHD itself cuts off far larger headers at its memory limit). */
+  struct hdr_sum hs = {strlen(method) + url_len + 12};
+  MHD_get_connection_values(conn, MHD_HEADER_KIND, sum_kv, &hs);
+  MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, sum_kv, &hs);
+  if (url_len > STREAMD_MAX_PATH)
+    early(c, STREAMD_P_URI_TOO_LONG, "the request path is longer than %d bytes", STREAMD_MAX_PATH);
+  if (hs.total > cfg->max_header_bytes)
+    early(c, STREAMD_P_HEADERS_TOO_LARGE,
+          "request line and headers take %zu bytes; the limit is %zu", hs.total,
+          cfg->max_header_bytes);
+
+  /* 2. CORS origin. */
+  c->origin_ok = origin_allowed(cfg, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin"));
+
+  /* 3. OPTIONS: preflight or Allow discovery. */
+  if (strcmp(method, "OPTIONS") == 0) {
+    c->preflight = 1;
+    c->route_label = "options";
+    streamd_router_allow(s->routes, s->n_routes, c->path, c->allow, sizeof(c->allow));
+    if (!c->allow[0])
+      early(c, STREAMD_P_NO_ROUTE, "no route for path %s", c->path);
+    const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+    const char *acrm =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Access-Control-Request-Method");
+    if (origin && acrm && !c->origin_ok)
+      early(c, STREAMD_P_ORIGIN, "origin %.200s is not allowed", origin);
+    c->body_limit = 0;
+    return;
+  }
+
+  /* 4. Route. */
+  int m = streamd_router_match(&c->match, s->routes, s->n_routes, method, c->path, c->allow,
+                               sizeof(c->allow));
+  if (m == STREAMD_MATCH_NO_PATH) {
+    early(c, STREAMD_P_NO_ROUTE, "no route for path %s", c->path);
+  } else if (m == STREAMD_MATCH_NO_METHOD) {
+    early(c, STREAMD_P_METHOD, "method %s is not allowed here; allowed: %s", c->method_label,
+          c->allow);
+  } else {
+    c->route_label = c->match.route->pattern;
+  }
+  c->body_limit = (m == STREAMD_MATCH_OK && c->match.route->max_body) ? c->match.route->max_body
+                                                                      : cfg->max_body_bytes;
+
+  /* 5. Content-Length over the limit: reject before reading the body. */
+  const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+  const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
+  unsigned long long declared = 0;
+  if (cl) {
+    char *end = NULL;
+    errno = 0;
+    declared = strtoull(cl, &end, 10);
+    if (errno || end == cl)
+      declared = ~0ULL;
+    if (declared > c->body_limit) {
+      /* Overrides any earlier verdict: this one is answered before the body is read. */
+      c->early_code = 0;
+      early(c, STREAMD_P_BODY_TOO_LARGE,
+            "the request body of %s bytes exceeds the limit of %zu bytes",
+            errno || end == cl ? "too many" : cl, c->body_limit);
+    }
+  }
+
+  /* 6. JSON routes want a JSON media type when there is a body. */
+  if (m == STREAMD_MATCH_OK && (c->match.route->flags & STREAMD_ROUTE_JSON_BODY) &&
+      (declared > 0 || te)) {
+    const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    if (!content_type_is_json(ct))
+      early(c, STREAMD_P_MEDIA_TYPE, "the request body must be application/json");
+  }
+}
+
+static void dispatch(streamd_server *s, req_ctx *c)
+{
+  streamd_request *req = &c->req;
+  streamd_response *resp = &c->resp;
+  if (c->preflight) {
+    const char *acrm = streamd_request_header(req, "Access-Control-Request-Method");
+    resp->status = 204;
+    if (acrm && c->origin_ok) {
+      streamd_response_header(resp, "Access-Control-Allow-Methods", c->allow);
+      streamd_response_header(resp, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
+      streamd_response_header(resp, "Access-Control-Max-Age", "600");
+    } else {
+      char allow[160];
+      snprintf(allow, sizeof(allow), "%s, OPTIONS", c->allow);
+      streamd_response_header(resp, "Allow", allow);
+    }
+    return;
+  }
+  const streamd_route *route = c->match.route;
+  req->body = c->body ? c->body : "";
+  req->body_len = c->body_len;
+  if (route->role != STREAMD_ROLE_PUBLIC) {
+    char detail[256] = "";
+    streamd_identity id;
+    memset(&id, 0, sizeof(id));
+    int rc = s->authenticate ? s->authenticate(&id, req, s->auth_userdata, detail, sizeof(detail))
+                             : STREAMD_P_UNAUTHENTICATED;
+    if (rc != 0) {
+      streamd_reply_problem(resp, req, rc, detail[0] ? detail : "authentication required");
+      streamd_response_header(resp, "WWW-Authenticate",
+                              rc == STREAMD_P_UNAUTHENTICATED
+                                  ? "Bearer realm=\"streamd\""
+                                  : "Bearer realm=\"streamd\", error=\"invalid_token\"");
+      return;
+    }
+    if (id.role != (int)route->role) {
+      streamd_reply_problem(resp, req, STREAM_EFORBIDDEN,
+                            route->role == STREAMD_ROLE_OPERATOR
+                                ? "this route needs the operator role"
+                                : "this route needs a signed-in viewer");
+      return;
+    }
+    req->identity = id;
+  }
+  route->handler(req, resp);
+}
+
+static void wipe_ctx_body(req_ctx *c)
+{
+  free(c->body);
+  c->body = NULL;
+  c->body_len = c->body_cap = 0;
+}
+
+static enum MHD_Result answer(streamd_server *s, req_ctx *c, struct MHD_Connection *conn)
+{
+  streamd_response *resp = &c->resp;
+  if (c->early_code)
+    streamd_reply_problem(resp, &c->req, c->early_code, c->early_detail);
+  if (resp->status == 0) {
+    free(resp->body);
+    resp->body = NULL;
+    resp->n_headers = 0;
+    streamd_reply_problem(resp, &c->req, STREAM_EINTERNAL, "handler produced no response");
+  }
+  if (resp->status == 0)
+    return MHD_NO; /* out of memory even for the problem */
+  if (c->early_code == STREAMD_P_METHOD)
+    streamd_response_header(resp, "Allow", c->allow);
+
+  struct MHD_Response *r =
+      resp->body
+          ? MHD_create_response_from_buffer(resp->body_len, resp->body, MHD_RESPMEM_MUST_FREE)
+          : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+  if (!r)
+    return MHD_NO;
+  c->resp_bytes = resp->body_len;
+  resp->body = NULL; /* owned by MHD now */
+  if (resp->content_type)
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+  MHD_add_response_header(r, "X-Request-Id", c->req.request_id);
+  MHD_add_response_header(r, "Cache-Control", "no-store");
+  MHD_add_response_header(r, "Vary", "Origin");
+  if (c->origin_ok) {
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", c->origin_ok);
+    MHD_add_response_header(r, "Access-Control-Expose-Headers", "X-Request-Id");
+  }
+  for (size_t i = 0; i < resp->n_headers; i++)
+    MHD_add_response_header(r, resp->header_names[i], resp->header_values[i]);
+  /* Close instead of keeping alive while draining, and after refusing a body we did not read. */
+  if (atomic_load(&s->draining) || c->early_code == STREAMD_P_BODY_TOO_LARGE)
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+  enum MHD_Result ok = MHD_queue_response(conn, (unsigned int)resp->status, r);
+  MHD_destroy_response(r);
+  c->queued = 1;
+  c->status = resp->status;
+  streamd_metrics_observe(c->route_label, c->method_label, c->status, elapsed_s(&c->start));
+  wipe_ctx_body(c);
+  return ok;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+  (void)version;
+  streamd_server *s = cls;
+  req_ctx *c = *con_cls;
+  if (!c) {
+    c = calloc(1, sizeof(*c));
+    if (!c)
+      return MHD_NO;
+    atomic_fetch_add(&s->in_flight, 1);
+    *con_cls = c;
+    first_call(s, c, conn, url, method);
+    if (c->early_code == STREAMD_P_BODY_TOO_LARGE)
+      return answer(s, c, conn); /* see top */
+    return MHD_YES;              /* otherwise never queue on the first call */
+  }
+  if (c->queued) {
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
+  if (*upload_data_size > 0) {
+    size_t n = *upload_data_size;
+    *upload_data_size = 0;
+    if (!c->early_code && n > c->body_limit - c->body_len) {
+      early(c, STREAMD_P_BODY_TOO_LARGE, "the request body exceeds the limit of %zu bytes",
+            c->body_limit);
+      wipe_ctx_body(c);
+    }
+    if (c->early_code) {
+      c->discarded += n;
+      return c->discarded > c->body_limit + STREAMD_DISCARD_SLACK ? MHD_NO : MHD_YES;
+    }
+    if (c->body_len + n + 1 > c->body_cap) {
+      size_t cap = c->body_cap ? c->body_cap : 1024;
+      while (cap < c->body_len + n + 1)
+        cap *= 2;
+      if (cap > c->body_limit + 1)
+        cap = c->body_limit + 1;
+      char *nb = realloc(c->body, cap);
+      if (!nb) {
+        early(c, STREAM_ENOMEM, "out of memory reading the body");
+        wipe_ctx_body(c);
+        return MHD_YES;
+      }
+      c->body = nb;
+      c->body_cap = cap;
+    }
+    memcpy(c->body + c->body_len, upload_data, n);
+    c->body_len += n;
+    c->body[c->body_len] = '\0';
+    return MHD_YES;
+  }
+  if (!c->early_code)
+    dispatch(s, c);
+  return answer(s, c, conn);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+  (void)conn;
+  streamd_server *s = cls;
+  req_ctx *c = *con_cls;
+  if (!c)
+    return;
+  *con_cls = NULL;
+  cJSON *f = cJSON_CreateObject();
+  if (f) {
+    char safe_path[512];
+    streamd_utf8_sanitize(safe_path, sizeof(safe_path), c->path);
+    cJSON_AddStringToObject(f, "request_id", c->req.request_id);
+    cJSON_AddStringToObject(f, "method", c->method_label);
+    cJSON_AddStringToObject(f, "route", c->route_label);
+    cJSON_AddStringToObject(f, "path", safe_path);
+    cJSON_AddNumberToObject(f, "status", c->status);
+    cJSON_AddNumberToObject(f, "bytes", (double)c->resp_bytes);
+    cJSON_AddNumberToObject(f, "duration_ms", elapsed_s(&c->start) * 1000.0);
+    cJSON_AddStringToObject(f, "remote", c->remote);
+    if (c->req.identity.role != STREAMD_ROLE_PUBLIC)
+      cJSON_AddStringToObject(f, "subject", c->req.identity.subject);
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+      cJSON_AddStringToObject(f, "termination",
+                              toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "timeout"
+                              : toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT  ? "client_abort"
+                                                                            : "error");
+  }
+  streamd_log_access(f);
+  free(c->resp.body);
+  wipe_ctx_body(c);
+  free(c);
+  atomic_fetch_sub(&s->in_flight, 1);
+}
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+  (void)cls;
+  char buf[512];
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  size_t n = strlen(buf);
+  while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+    buf[--n] = '\0';
+  cJSON *f = cJSON_CreateObject();
+  if (f)
+    cJSON_AddStringToObject(f, "module", "libmicrohttpd");
+  streamd_log_event(STREAM_LOG_WARN, buf, f);
+}
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+int streamd_server_start(streamd_server *s, const streamd_config *cfg, const streamd_route *routes,
+                         size_t n_routes, streamd_authenticate_fn auth, void *auth_userdata)
+{
+  memset(s, 0, sizeof(*s));
+  s->cfg = cfg;
+  s->routes = routes;
+  s->n_routes = n_routes;
+  s->authenticate = auth;
+  s->auth_userdata = auth_userdata;
+  s->listen_fd = -1;
+  atomic_init(&s->draining, 0);
+  atomic_init(&s->in_flight, 0);
+
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof(ss));
+  unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+  struct sockaddr_in *v4 = (struct sockaddr_in *)(void *)&ss;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)(void *)&ss;
+  if (inet_pton(AF_INET, cfg->listen_address, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons((uint16_t)cfg->port);
+  } else if (inet_pton(AF_INET6, cfg->listen_address, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons((uint16_t)cfg->port);
+    flags |= MHD_USE_IPv6;
+  } else {
+    streamd_logf(STREAM_LOG_ERROR, "listen_address '%s' is not an IPv4 or IPv6 address",
+                 cfg->listen_address);
+    return -1;
+  }
+  /* Room for our own header limit plus the read buffer; beyond it MHD answers 431 itself. */
+  size_t mem = cfg->max_header_bytes * 2 + 32768;
+  s->mhd = MHD_start_daemon(
+      flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger,
+      s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+      (unsigned int)cfg->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->connection_timeout_s,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+      MHD_OPTION_END);
+  if (!s->mhd) {
+    streamd_logf(STREAM_LOG_ERROR,
+                 "cannot listen on %s port %u (address in use? too many threads?)",
+                 cfg->listen_address, cfg->port);
+    return -1;
+  }
+  const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+  s->port = di ? di->port : (uint16_t)cfg->port;
+  return 0;
+}
+
+void streamd_server_begin_drain(streamd_server *s)
+{
+  atomic_store(&s->draining, 1);
+  if (s->mhd && s->listen_fd < 0) {
+    MHD_socket fd = MHD_quiesce_daemon(s->mhd);
+    s->listen_fd = fd == MHD_INVALID_SOCKET ? -1 : (int)fd;
+  }
+}
+
+void streamd_server_stop(streamd_server *s)
+{
+  if (s->mhd)
+    MHD_stop_daemon(s->mhd);
+  s->mhd = NULL;
+  if (s->listen_fd >= 0)
+    close(s->listen_fd);
+  s->listen_fd = -1;
+}

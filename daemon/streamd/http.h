@@ -1,0 +1,104 @@
+/*
+ * streamd's HTTP layer on libmicrohttpd: per-request state, body limits,
+ * request ids, CORS, role checks, response helpers and the server lifecycle.
+ * Route handlers see only streamd_request / streamd_response.
+ */
+#ifndef STREAMD_HTTP_H
+#define STREAMD_HTTP_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "router.h"
+
+#define STREAMD_REQUEST_ID_MAX 64
+#define STREAMD_MAX_RESP_HEADERS 8
+
+/* Who is calling. role is a streamd_role; STREAMD_ROLE_PUBLIC means anonymous. */
+typedef struct streamd_identity {
+  int role;
+  char subject[128]; /* "operator", later a user id; never a credential */
+} streamd_identity;
+
+struct streamd_server;
+
+typedef struct streamd_request {
+  struct streamd_server *server;
+  void *conn;         /* struct MHD_Connection * (use the accessors below) */
+  const char *method; /* as sent by the client */
+  const char *path;   /* percent-decoded, without query */
+  const streamd_match *match;
+  char request_id[STREAMD_REQUEST_ID_MAX + 1];
+  const char *body; /* NUL-terminated for convenience; body_len bytes */
+  size_t body_len;
+  streamd_identity identity;
+} streamd_request;
+
+typedef struct streamd_response {
+  int status;
+  char *body; /* malloc'd, owned by the response */
+  size_t body_len;
+  const char *content_type; /* static string */
+  size_t n_headers;
+  char header_names[STREAMD_MAX_RESP_HEADERS][48];
+  char header_values[STREAMD_MAX_RESP_HEADERS][256];
+} streamd_response;
+
+/*
+ * Authentication hook consulted for every route whose role is not PUBLIC.
+ * Sets *out and returns 0 when the request carries a credential that the
+ * hook accepts; returns STREAMD_P_UNAUTHENTICATED (no credential) or a
+ * stream_status (STREAM_EAUTH, STREAM_EEXPIRED, ...) with a message in
+ * `detail` otherwise. Called from worker threads: must be thread-safe.
+ */
+typedef int (*streamd_authenticate_fn)(streamd_identity *out, const streamd_request *req,
+                                       void *userdata, char *detail, size_t dlen);
+
+typedef struct streamd_server {
+  struct MHD_Daemon *mhd;
+  const streamd_config *cfg;
+  const streamd_route *routes;
+  size_t n_routes;
+  streamd_authenticate_fn authenticate;
+  void *auth_userdata;
+  atomic_int draining;
+  atomic_int in_flight;
+  uint16_t port;
+  int listen_fd; /* returned by MHD_quiesce_daemon; closed at stop */
+} streamd_server;
+
+/* Start listening (bound port in s->port). 0 or -1 with a logged message. */
+int streamd_server_start(streamd_server *s, const streamd_config *cfg, const streamd_route *routes,
+                         size_t n_routes, streamd_authenticate_fn auth, void *auth_userdata);
+
+/* Stop accepting connections and flip /readyz to 503. In-flight requests continue. */
+void streamd_server_begin_drain(streamd_server *s);
+
+/* Stop the daemon (closes all connections). */
+void streamd_server_stop(streamd_server *s);
+
+/* ---- for handlers ---------------------------------------------------- */
+
+const char *streamd_request_header(const streamd_request *r, const char *name);
+const char *streamd_request_query(const streamd_request *r, const char *name);
+const char *streamd_request_param(const streamd_request *r, const char *name);
+
+/* Add a response header (copied; truncated to the fixed sizes). */
+void streamd_response_header(streamd_response *resp, const char *name, const char *value);
+
+/* 2xx/3xx with a JSON body. Takes ownership of `body` (deleted here). */
+void streamd_reply_json(streamd_response *resp, int status, cJSON *body);
+
+/* A plain body (copied). */
+void streamd_reply_text(streamd_response *resp, int status, const char *content_type,
+                        const char *text, size_t len);
+
+/* An application/problem+json answer for a stream_status or streamd_problem_code. */
+void streamd_reply_problem(streamd_response *resp, const streamd_request *req, int code,
+                           const char *detail);
+
+#endif

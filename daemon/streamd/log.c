@@ -1,0 +1,139 @@
+/*
+ * JSON logging. Callers pass only fields that are safe to log: the access
+ * log gets method, route, path (without query string), status, sizes and
+ * timing; never Authorization headers, tokens or bodies.
+ */
+#include "log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "stream/common.h"
+
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static FILE *access_fp;
+static int access_owned;
+static int min_level = STREAM_LOG_INFO;
+
+int streamd_log_open(const char *access_path, int level)
+{
+  min_level = level;
+  if (!access_path || !*access_path || strcmp(access_path, "-") == 0) {
+    access_fp = stderr;
+    access_owned = 0;
+    return 0;
+  }
+  FILE *f = fopen(access_path, "a");
+  if (!f) {
+    streamd_logf(STREAM_LOG_ERROR, "cannot open access log %s: %s", access_path, strerror(errno));
+    return -1;
+  }
+  access_fp = f;
+  access_owned = 1;
+  return 0;
+}
+
+void streamd_log_close(void)
+{
+  pthread_mutex_lock(&log_mu);
+  if (access_owned && access_fp)
+    fclose(access_fp);
+  access_fp = NULL;
+  access_owned = 0;
+  pthread_mutex_unlock(&log_mu);
+}
+
+static const char *level_name(int level)
+{
+  if (level >= STREAM_LOG_ERROR)
+    return "error";
+  if (level >= STREAM_LOG_WARN)
+    return "warn";
+  if (level >= STREAM_LOG_INFO)
+    return "info";
+  return "debug";
+}
+
+static void now_rfc3339(char *buf, size_t n)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  char base[32];
+  strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf, n, "%s.%03ldZ", base, ts.tv_nsec / 1000000L);
+}
+
+static void write_line(int to_access, int level, const char *msg, cJSON *fields)
+{
+  cJSON *o = cJSON_CreateObject();
+  char t[48];
+  now_rfc3339(t, sizeof(t));
+  char *line = NULL;
+  if (o && cJSON_AddStringToObject(o, "time", t) &&
+      cJSON_AddStringToObject(o, "level", level_name(level)) &&
+      cJSON_AddStringToObject(o, "msg", msg)) {
+    if (fields) {
+      cJSON *c = fields->child;
+      while (c) {
+        cJSON *next = c->next;
+        cJSON *d = cJSON_DetachItemViaPointer(fields, c);
+        cJSON_AddItemToObject(o, d->string, d);
+        c = next;
+      }
+    }
+    line = cJSON_PrintUnformatted(o);
+  }
+  cJSON_Delete(o);
+  cJSON_Delete(fields);
+  if (!line)
+    return;
+  pthread_mutex_lock(&log_mu);
+  FILE *out = to_access && access_fp ? access_fp : stderr;
+  fputs(line, out);
+  fputc('\n', out);
+  fflush(out);
+  pthread_mutex_unlock(&log_mu);
+  free(line);
+}
+
+void streamd_log_event(int level, const char *msg, cJSON *fields)
+{
+  if (level < min_level) {
+    cJSON_Delete(fields);
+    return;
+  }
+  write_line(0, level, msg, fields);
+}
+
+void streamd_logf(int level, const char *fmt, ...)
+{
+  if (level < min_level)
+    return;
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  va_end(ap);
+  write_line(0, level, buf, NULL);
+}
+
+void streamd_log_access(cJSON *fields)
+{
+  write_line(1, STREAM_LOG_INFO, "access", fields);
+}
+
+void streamd_log_library(int level, const char *module, const char *message, void *userdata)
+{
+  (void)userdata;
+  cJSON *fields = cJSON_CreateObject();
+  if (fields)
+    cJSON_AddStringToObject(fields, "module", module ? module : "");
+  streamd_log_event(level, message ? message : "", fields);
+}
