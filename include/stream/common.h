@@ -35,31 +35,31 @@ extern "C" {
 
 /** Status codes. Every fallible call returns one of these (as `int`). */
 typedef enum stream_status {
-  STREAM_OK = 0,           /**< success */
-  STREAM_EINVAL = -1,      /**< invalid argument: NULL, empty, malformed */
-  STREAM_ENOMEM = -2,      /**< out of memory */
-  STREAM_ENOTFOUND = -3,   /**< no such object (key id, user, title, file) */
-  STREAM_EEXIST = -4,      /**< object already exists */
-  STREAM_EAUTH = -5,       /**< authentication failed: bad signature, bad password */
-  STREAM_EEXPIRED = -6,    /**< credential expired or not yet valid */
-  STREAM_EFORBIDDEN = -7,  /**< valid credential, but not for this resource */
-  STREAM_EBUSY = -8,       /**< resource busy or limit reached; retry later */
-  STREAM_EIO = -9,         /**< file or network I/O failed */
-  STREAM_EPROTO = -10,     /**< peer spoke the protocol wrongly */
-  STREAM_EMEDIA = -11,     /**< media cannot be read or encoded */
-  STREAM_ERANGE = -12,     /**< value or size outside the allowed range */
-  STREAM_ENOTSUP = -13,    /**< not supported by this build or format */
-  STREAM_ECRYPTO = -14,    /**< the crypto library failed */
-  STREAM_ECONFLICT = -15,  /**< state conflict (idempotency key reuse, version) */
-  STREAM_ETIMEDOUT = -16,  /**< deadline passed */
-  STREAM_ECANCELED = -17,  /**< operation canceled by the caller */
-  STREAM_EINTERNAL = -18   /**< a bug in libstream; please report it */
+  STREAM_OK = 0,          /**< success */
+  STREAM_EINVAL = -1,     /**< invalid argument: NULL, empty, malformed */
+  STREAM_ENOMEM = -2,     /**< out of memory */
+  STREAM_ENOTFOUND = -3,  /**< no such object (key id, user, title, file) */
+  STREAM_EEXIST = -4,     /**< object already exists */
+  STREAM_EAUTH = -5,      /**< authentication failed: bad signature, bad password */
+  STREAM_EEXPIRED = -6,   /**< credential expired or not yet valid */
+  STREAM_EFORBIDDEN = -7, /**< valid credential, but not for this resource */
+  STREAM_EBUSY = -8,      /**< resource busy or limit reached; retry later */
+  STREAM_EIO = -9,        /**< file or network I/O failed */
+  STREAM_EPROTO = -10,    /**< peer spoke the protocol wrongly */
+  STREAM_EMEDIA = -11,    /**< media cannot be read or encoded */
+  STREAM_ERANGE = -12,    /**< value or size outside the allowed range */
+  STREAM_ENOTSUP = -13,   /**< not supported by this build or format */
+  STREAM_ECRYPTO = -14,   /**< the crypto library failed */
+  STREAM_ECONFLICT = -15, /**< state conflict (idempotency key reuse, version) */
+  STREAM_ETIMEDOUT = -16, /**< deadline passed */
+  STREAM_ECANCELED = -17, /**< operation canceled by the caller */
+  STREAM_EINTERNAL = -18  /**< a bug in libstream; please report it */
 } stream_status;
 
 /** The detailed error of the calling thread. */
 typedef struct stream_error {
-  int code;             /**< a stream_status value */
-  char message[512];    /**< human-readable, never contains secrets */
+  int code;          /**< a stream_status value */
+  char message[512]; /**< human-readable, never contains secrets */
 } stream_error;
 
 /**
@@ -121,9 +121,9 @@ STREAM_API void stream_log_set_callback(stream_log_fn fn, void *userdata, int mi
 
 /** Flags for base64. Combine with |. */
 typedef enum stream_b64_flags {
-  STREAM_B64_STD = 0,      /**< RFC 4648 §4 alphabet (+ /), padded */
-  STREAM_B64_URL = 1,      /**< RFC 4648 §5 alphabet (- _) */
-  STREAM_B64_NOPAD = 2     /**< omit '=' padding when encoding */
+  STREAM_B64_STD = 0,  /**< RFC 4648 §4 alphabet (+ /), padded */
+  STREAM_B64_URL = 1,  /**< RFC 4648 §5 alphabet (- _) */
+  STREAM_B64_NOPAD = 2 /**< omit '=' padding when encoding */
 } stream_b64_flags;
 
 /**

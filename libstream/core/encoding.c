@@ -54,7 +54,10 @@ size_t stream__b64_encode_into(char *dst, const void *src, size_t n, unsigned in
   return (size_t)(d - dst);
 }
 
-size_t stream__b64_decoded_max(size_t n) { return (n / 4) * 3 + 3; }
+size_t stream__b64_decoded_max(size_t n)
+{
+  return (n / 4) * 3 + 3;
+}
 
 static int b64_val(unsigned char c, bool url)
 {
@@ -100,8 +103,7 @@ int stream__b64_decode_into(unsigned char *dst, size_t cap, size_t *written, con
                  : stream__err(STREAM_EINVAL, "%s: truncated input (%zu characters)", name, data);
   size_t out_len = data / 4 * 3 + (data % 4 ? data % 4 - 1 : 0);
   if (out_len > cap)
-    return quiet ? STREAM_ERANGE
-                 : stream__err(STREAM_ERANGE, "%s: output buffer too small", name);
+    return quiet ? STREAM_ERANGE : stream__err(STREAM_ERANGE, "%s: output buffer too small", name);
   uint32_t acc = 0;
   int bits = 0;
   size_t o = 0;
@@ -235,8 +237,7 @@ int stream_hex_decode(unsigned char **out, size_t *out_len, const char *text, si
     int hi = hex_val((unsigned char)text[i]), lo = hex_val((unsigned char)text[i + 1]);
     if (hi < 0 || lo < 0) {
       free(buf);
-      return stream__err(STREAM_EINVAL, "hex: invalid character at offset %zu",
-                         hi < 0 ? i : i + 1);
+      return stream__err(STREAM_EINVAL, "hex: invalid character at offset %zu", hi < 0 ? i : i + 1);
     }
     buf[i / 2] = (unsigned char)(hi << 4 | lo);
   }

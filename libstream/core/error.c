@@ -14,26 +14,46 @@ static _Thread_local int tls_has_error;
 const char *stream_strerror(int code)
 {
   switch (code) {
-  case STREAM_OK: return "success";
-  case STREAM_EINVAL: return "invalid argument";
-  case STREAM_ENOMEM: return "out of memory";
-  case STREAM_ENOTFOUND: return "not found";
-  case STREAM_EEXIST: return "already exists";
-  case STREAM_EAUTH: return "authentication failed";
-  case STREAM_EEXPIRED: return "expired or not yet valid";
-  case STREAM_EFORBIDDEN: return "forbidden";
-  case STREAM_EBUSY: return "busy or limit reached";
-  case STREAM_EIO: return "input/output error";
-  case STREAM_EPROTO: return "protocol error";
-  case STREAM_EMEDIA: return "media error";
-  case STREAM_ERANGE: return "out of range";
-  case STREAM_ENOTSUP: return "not supported";
-  case STREAM_ECRYPTO: return "cryptography error";
-  case STREAM_ECONFLICT: return "conflict";
-  case STREAM_ETIMEDOUT: return "timed out";
-  case STREAM_ECANCELED: return "canceled";
-  case STREAM_EINTERNAL: return "internal error";
-  default: return "unknown status";
+  case STREAM_OK:
+    return "success";
+  case STREAM_EINVAL:
+    return "invalid argument";
+  case STREAM_ENOMEM:
+    return "out of memory";
+  case STREAM_ENOTFOUND:
+    return "not found";
+  case STREAM_EEXIST:
+    return "already exists";
+  case STREAM_EAUTH:
+    return "authentication failed";
+  case STREAM_EEXPIRED:
+    return "expired or not yet valid";
+  case STREAM_EFORBIDDEN:
+    return "forbidden";
+  case STREAM_EBUSY:
+    return "busy or limit reached";
+  case STREAM_EIO:
+    return "input/output error";
+  case STREAM_EPROTO:
+    return "protocol error";
+  case STREAM_EMEDIA:
+    return "media error";
+  case STREAM_ERANGE:
+    return "out of range";
+  case STREAM_ENOTSUP:
+    return "not supported";
+  case STREAM_ECRYPTO:
+    return "cryptography error";
+  case STREAM_ECONFLICT:
+    return "conflict";
+  case STREAM_ETIMEDOUT:
+    return "timed out";
+  case STREAM_ECANCELED:
+    return "canceled";
+  case STREAM_EINTERNAL:
+    return "internal error";
+  default:
+    return "unknown status";
   }
 }
 

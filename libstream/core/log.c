@@ -22,7 +22,10 @@ void stream_log_set_callback(stream_log_fn fn, void *userdata, int min_level)
   pthread_mutex_unlock(&log_lock);
 }
 
-bool stream__log_enabled(int level) { return level >= atomic_load(&log_min); }
+bool stream__log_enabled(int level)
+{
+  return level >= atomic_load(&log_min);
+}
 
 void stream__log(int level, const char *module, const char *fmt, ...)
 {

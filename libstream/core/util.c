@@ -13,7 +13,10 @@
 
 #include "core.h"
 
-void stream_free(void *ptr) { free(ptr); }
+void stream_free(void *ptr)
+{
+  free(ptr);
+}
 
 void stream__wipe(void *p, size_t n)
 {
@@ -29,8 +32,14 @@ void stream_free_secret(void *ptr, size_t len)
   free(ptr);
 }
 
-const char *stream_version(void) { return STREAM_VERSION_STRING; }
-unsigned int stream_version_number(void) { return STREAM_VERSION_NUMBER; }
+const char *stream_version(void)
+{
+  return STREAM_VERSION_STRING;
+}
+unsigned int stream_version_number(void)
+{
+  return STREAM_VERSION_NUMBER;
+}
 
 void *stream__calloc(size_t n, size_t size)
 {
@@ -52,9 +61,15 @@ char *stream__strndup(const char *s, size_t n)
   return p;
 }
 
-char *stream__strdup(const char *s) { return stream__strndup(s, strlen(s)); }
+char *stream__strdup(const char *s)
+{
+  return stream__strndup(s, strlen(s));
+}
 
-int64_t stream__now(void) { return (int64_t)time(NULL); }
+int64_t stream__now(void)
+{
+  return (int64_t)time(NULL);
+}
 
 int stream_ct_equal(const void *a, const void *b, size_t len)
 {
@@ -77,7 +92,10 @@ int stream_random_bytes(void *buf, size_t len)
   return STREAM_OK;
 }
 
-void stream__buf_init(stream__buf *b) { memset(b, 0, sizeof *b); }
+void stream__buf_init(stream__buf *b)
+{
+  memset(b, 0, sizeof *b);
+}
 
 void stream__buf_free(stream__buf *b)
 {
@@ -118,7 +136,10 @@ void stream__buf_append(stream__buf *b, const char *s, size_t n)
   b->data[b->len] = '\0';
 }
 
-void stream__buf_puts(stream__buf *b, const char *s) { stream__buf_append(b, s, strlen(s)); }
+void stream__buf_puts(stream__buf *b, const char *s)
+{
+  stream__buf_append(b, s, strlen(s));
+}
 
 void stream__buf_printf(stream__buf *b, const char *fmt, ...)
 {

@@ -29,11 +29,11 @@ int keys__check_id(const char *id)
                        STREAM_KEY_ID_MAX);
   for (size_t i = 0; i < n; i++) {
     char c = id[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '-' || c == '_' || c == '.'))
-      return stream__err(STREAM_EINVAL,
-                         "key id has an invalid character at offset %zu (allowed: A-Z a-z 0-9 . _ -)",
-                         i);
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '_' || c == '.'))
+      return stream__err(
+          STREAM_EINVAL,
+          "key id has an invalid character at offset %zu (allowed: A-Z a-z 0-9 . _ -)", i);
   }
   return STREAM_OK;
 }
@@ -101,8 +101,8 @@ static int key_finish_ed25519(stream_key *k)
   return STREAM_OK;
 }
 
-int stream_key_from_bytes(stream_key **out, stream_key_type type, const char *id,
-                          const void *bytes, size_t len)
+int stream_key_from_bytes(stream_key **out, stream_key_type type, const char *id, const void *bytes,
+                          size_t len)
 {
   if (!out)
     return stream__err(STREAM_EINVAL, "stream_key_from_bytes: out is NULL");
@@ -161,7 +161,10 @@ int stream_key_generate(stream_key **out, stream_key_type type, const char *id, 
   return rc;
 }
 
-static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+static bool is_space(char c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 static int key_from_pem(stream_key **out, stream_key_type type, const char *id, const char *text)
 {
@@ -169,7 +172,7 @@ static int key_from_pem(stream_key **out, stream_key_type type, const char *id, 
   if (!bio)
     return stream__err(STREAM_ENOMEM, "out of memory reading PEM");
   EVP_PKEY *pk = type == STREAM_KEY_ED25519_PRIVATE ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)
-                                                     : PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+                                                    : PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
   BIO_free(bio);
   ERR_clear_error();
   if (!pk)
@@ -182,7 +185,7 @@ static int key_from_pem(stream_key **out, stream_key_type type, const char *id, 
   unsigned char raw[32];
   size_t rl = sizeof raw;
   int ok = type == STREAM_KEY_ED25519_PRIVATE ? EVP_PKEY_get_raw_private_key(pk, raw, &rl)
-                                               : EVP_PKEY_get_raw_public_key(pk, raw, &rl);
+                                              : EVP_PKEY_get_raw_public_key(pk, raw, &rl);
   EVP_PKEY_free(pk);
   ERR_clear_error();
   if (ok != 1 || rl != 32)
@@ -337,9 +340,18 @@ int stream_key_export(char **out, const stream_key *key, stream_key_format forma
   return rc;
 }
 
-const char *stream_key_id(const stream_key *key) { return key ? key->id : NULL; }
-int stream_key_type_of(const stream_key *key) { return key ? key->type : 0; }
-size_t stream_key_length(const stream_key *key) { return key ? key->len : 0; }
+const char *stream_key_id(const stream_key *key)
+{
+  return key ? key->id : NULL;
+}
+int stream_key_type_of(const stream_key *key)
+{
+  return key ? key->type : 0;
+}
+size_t stream_key_length(const stream_key *key)
+{
+  return key ? key->len : 0;
+}
 
 /* ---- key ring --------------------------------------------------------- */
 
@@ -413,7 +425,8 @@ int stream_keyring_remove(stream_keyring *ring, const char *id)
   int i = ring_find(ring, id);
   if (i >= 0) {
     gone = ring->keys[i];
-    memmove(&ring->keys[i], &ring->keys[i + 1], (ring->count - (size_t)i - 1) * sizeof(stream_key *));
+    memmove(&ring->keys[i], &ring->keys[i + 1],
+            (ring->count - (size_t)i - 1) * sizeof(stream_key *));
     ring->count--;
     if (ring->primary == i)
       ring->primary = -1;

@@ -14,12 +14,12 @@
 
 struct stream_key {
   atomic_int refs;
-  int type;                               /* stream_key_type */
+  int type; /* stream_key_type */
   char id[STREAM_KEY_ID_MAX + 1];
-  size_t len;                             /* bytes used in `secret` (HMAC) or 32 */
+  size_t len;                                /* bytes used in `secret` (HMAC) or 32 */
   unsigned char secret[STREAM_KEY_HMAC_MAX]; /* HMAC secret or Ed25519 seed; zero for public keys */
-  unsigned char pub[32];                  /* Ed25519 public key */
-  EVP_PKEY *pkey;                         /* Ed25519 key (private or public), NULL for HMAC */
+  unsigned char pub[32];                     /* Ed25519 public key */
+  EVP_PKEY *pkey;                            /* Ed25519 key (private or public), NULL for HMAC */
 };
 
 /* Take another reference (never fails). */

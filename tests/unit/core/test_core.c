@@ -11,7 +11,8 @@
 /* RFC 4648 §10 vectors. */
 static const char *rfc_in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
 static const char *rfc_b64[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
-static const char *rfc_hex[] = {"", "66", "666f", "666f6f", "666f6f62", "666f6f6261", "666f6f626172"};
+static const char *rfc_hex[] = {"",         "66",         "666f",        "666f6f",
+                                "666f6f62", "666f6f6261", "666f6f626172"};
 
 START_TEST(test_base64_rfc4648_vectors)
 {

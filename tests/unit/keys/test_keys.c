@@ -13,8 +13,9 @@ static const char *pub_b64 = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
 START_TEST(test_hmac_from_text_gcloud_key)
 {
   stream_key *k = NULL;
-  ck_assert_int_eq(stream_key_from_text(&k, STREAM_KEY_HMAC, "my-key", " nZtRohdNF9m3cKM24IcK4w==\n"),
-                   STREAM_OK);
+  ck_assert_int_eq(
+      stream_key_from_text(&k, STREAM_KEY_HMAC, "my-key", " nZtRohdNF9m3cKM24IcK4w==\n"),
+      STREAM_OK);
   ck_assert_str_eq(stream_key_id(k), "my-key");
   ck_assert_int_eq(stream_key_type_of(k), STREAM_KEY_HMAC);
   ck_assert_uint_eq(stream_key_length(k), 16);
@@ -68,7 +69,8 @@ START_TEST(test_bad_keys_rejected)
   stream_key *k = NULL;
   ck_assert_int_eq(stream_key_from_text(&k, STREAM_KEY_HMAC, "k", "c2hvcnQ"), STREAM_EINVAL);
   ck_assert(strstr(stream_error_last()->message, "bytes") != NULL);
-  ck_assert_int_eq(stream_key_from_text(&k, STREAM_KEY_HMAC, "k", "!!!notbase64!!!"), STREAM_EINVAL);
+  ck_assert_int_eq(stream_key_from_text(&k, STREAM_KEY_HMAC, "k", "!!!notbase64!!!"),
+                   STREAM_EINVAL);
   ck_assert_int_eq(stream_key_from_text(&k, STREAM_KEY_HMAC, "k", ""), STREAM_EINVAL);
   ck_assert_int_eq(stream_key_from_text(&k, STREAM_KEY_HMAC, "bad id", "nZtRohdNF9m3cKM24IcK4w"),
                    STREAM_EINVAL);
@@ -77,13 +79,15 @@ START_TEST(test_bad_keys_rejected)
   ck_assert_int_eq(stream_key_from_text(&k, (stream_key_type)9, "k", "nZtRohdNF9m3cKM24IcK4w"),
                    STREAM_EINVAL);
   ck_assert_int_eq(stream_key_from_text(NULL, STREAM_KEY_HMAC, "k", "x"), STREAM_EINVAL);
-  ck_assert_int_eq(stream_key_from_text(&k, STREAM_KEY_ED25519_PRIVATE, "k", "nZtRohdNF9m3cKM24IcK4w"),
-                   STREAM_EINVAL);
+  ck_assert_int_eq(
+      stream_key_from_text(&k, STREAM_KEY_ED25519_PRIVATE, "k", "nZtRohdNF9m3cKM24IcK4w"),
+      STREAM_EINVAL);
   ck_assert_int_eq(stream_key_generate(&k, STREAM_KEY_ED25519_PUBLIC, "k", 0), STREAM_EINVAL);
   ck_assert_int_eq(stream_key_generate(&k, STREAM_KEY_HMAC, "k", 8), STREAM_EINVAL);
   ck_assert_ptr_null(k);
   /* A message never contains the key text. */
-  ck_assert_int_eq(stream_key_from_text(&k, STREAM_KEY_HMAC, "k", "SECRETSECRETSECRET$"), STREAM_EINVAL);
+  ck_assert_int_eq(stream_key_from_text(&k, STREAM_KEY_HMAC, "k", "SECRETSECRETSECRET$"),
+                   STREAM_EINVAL);
   ck_assert(strstr(stream_error_last()->message, "SECRET") == NULL);
 }
 END_TEST
