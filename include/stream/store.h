@@ -1,0 +1,652 @@
+/**
+ * @file stream/store.h
+ * @brief Persistent storage for the platform services (floor 1, "store"):
+ *        accounts, refresh tokens, device authorizations (RFC 8628),
+ *        profiles, the catalog (titles, seasons, episodes, genres, search),
+ *        resume positions and My List.
+ *
+ * The store is a handle over one backend. Each backend fills a table of
+ * function pointers per entity and keeps its own native SQL; the functions in
+ * this header validate their arguments and then dispatch to the backend, so
+ * every backend sees the same checked input and reports the same codes. The
+ * embedded backend is SQLite (WAL, one writer connection used with
+ * BEGIN IMMEDIATE, a small pool of reader connections, foreign keys on).
+ *
+ * Rows are plain structs. Auth-side rows (accounts, tokens, device
+ * authorizations, profiles, progress, My List) have only fixed-size fields:
+ * nothing to free. Catalog rows hold heap strings: a row filled by the store is
+ * released with the matching *_clear() function; a row the caller fills as
+ * input stays owned by the caller and is only read (strings are copied).
+ *
+ * Identifiers: the store generates ids as 16 random bytes in unpadded
+ * base64url (22 characters, [A-Za-z0-9_-]) when the caller leaves the `id`
+ * field empty; a caller-chosen id must be 1..STREAM_STORE_ID_MAX characters
+ * from the same alphabet. Time is always passed in (`now`, Unix seconds), so
+ * tests can inject a clock. Text is UTF-8 and compared byte for byte.
+ *
+ * Thread-safety: a stream_store handle is safe to use from any number of
+ * threads at once (writes are serialized on one connection, reads use a pool).
+ * Row structs are plain data owned by the caller.
+ */
+#ifndef STREAM_STORE_H
+#define STREAM_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stream/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Longest id accepted (characters, without the NUL). */
+#define STREAM_STORE_ID_MAX 64
+/** Size of an id field, NUL included. */
+#define STREAM_STORE_ID_SIZE 65
+/** Longest e-mail address (RFC 5321 path limit). */
+#define STREAM_STORE_EMAIL_MAX 254
+/** Longest password / PIN hash (PHC string). */
+#define STREAM_STORE_HASH_MAX 255
+/** Length of a token hash: SHA-256 as lowercase hex. */
+#define STREAM_STORE_TOKEN_HASH_LEN 64
+/** Longest device-grant user code. */
+#define STREAM_STORE_USER_CODE_MAX 16
+/** Longest OAuth client id. */
+#define STREAM_STORE_CLIENT_ID_MAX 128
+/** Longest OAuth scope string. */
+#define STREAM_STORE_SCOPE_MAX 512
+/** Longest profile name. */
+#define STREAM_STORE_PROFILE_NAME_MAX 64
+/** Longest avatar reference (URL or asset name). */
+#define STREAM_STORE_AVATAR_MAX 1024
+/** Profiles an account may hold. */
+#define STREAM_STORE_PROFILES_MAX 5
+/** Longest title or episode name. */
+#define STREAM_STORE_TITLE_NAME_MAX 512
+/** Longest synopsis. */
+#define STREAM_STORE_SYNOPSIS_MAX 8192
+/** Longest credits or artwork JSON text. */
+#define STREAM_STORE_JSON_MAX 65536
+/** Longest genre name. */
+#define STREAM_STORE_GENRE_MAX 64
+/** Most genres on one title. */
+#define STREAM_STORE_GENRES_PER_TITLE 32
+/** Longest region code (ISO 3166-1 alpha-2 is 2; room for "419"-style codes). */
+#define STREAM_STORE_REGION_MAX 8
+/** Most regions on one title. */
+#define STREAM_STORE_REGIONS_PER_TITLE 300
+/** Largest page / result size of a list or search. */
+#define STREAM_STORE_PAGE_MAX 100
+/** Longest search query text (bytes). */
+#define STREAM_STORE_SEARCH_MAX 256
+/** Longest pagination cursor (characters). */
+#define STREAM_STORE_CURSOR_MAX 2048
+
+/** A storage handle. Thread-safe (see the file comment). */
+typedef struct stream_store stream_store;
+
+/** Options of stream_store_open(). */
+typedef struct stream_store_options {
+  unsigned int version;         /**< STREAM_STORE_OPTIONS_VERSION */
+  const char *path;             /**< database file, or ":memory:" (one private in-memory
+                                     database, one connection: for tests) */
+  unsigned int readers;         /**< reader connections, 1..32 (ignored for ":memory:") */
+  unsigned int busy_timeout_ms; /**< how long a connection waits on a lock, 0..600000 */
+} stream_store_options;
+
+#define STREAM_STORE_OPTIONS_VERSION 1
+#define STREAM_STORE_OPTIONS_INIT                                                                  \
+  {                                                                                                \
+    STREAM_STORE_OPTIONS_VERSION, NULL, 4, 5000                                                    \
+  }
+
+/**
+ * Open (and create if missing) the store at `opts->path` with the SQLite
+ * backend, and apply pending schema migrations in one transaction.
+ * On success `*out` belongs to the caller, who closes it with
+ * stream_store_close().
+ * Errors: STREAM_EINVAL (NULL or empty path, bad options), STREAM_ENOTSUP (the
+ * database was written by a newer libstream: its schema version is higher than
+ * this build knows), STREAM_EBUSY (locked beyond the busy timeout), STREAM_EIO
+ * (cannot open or migrate), STREAM_ENOMEM. Thread-safe.
+ */
+STREAM_API int stream_store_open(stream_store **out, const stream_store_options *opts);
+
+/**
+ * Close the store and its connections. No other thread may be using it.
+ * NULL is a no-op.
+ */
+STREAM_API void stream_store_close(stream_store *s);
+
+/**
+ * The schema version currently applied to the database.
+ * Errors: STREAM_EINVAL, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_schema_version(int *out, stream_store *s);
+
+/**
+ * Name of the backend ("sqlite"). Static string; NULL only for a NULL handle.
+ * Thread-safe.
+ */
+STREAM_API const char *stream_store_backend_name(const stream_store *s);
+
+/* ---- accounts --------------------------------------------------------- */
+
+/** Account roles. */
+typedef enum stream_store_role {
+  STREAM_STORE_ROLE_VIEWER = 0,
+  STREAM_STORE_ROLE_OPERATOR = 1
+} stream_store_role;
+
+/** An account. All fields fixed-size: nothing to free. */
+typedef struct stream_store_account {
+  char id[STREAM_STORE_ID_SIZE];
+  char email[STREAM_STORE_EMAIL_MAX + 1];        /**< normalized by the caller; unique */
+  char password_hash[STREAM_STORE_HASH_MAX + 1]; /**< PHC string; may be empty (no password) */
+  int64_t created_at;
+  int disabled; /**< 0 or 1 */
+  int role;     /**< stream_store_role */
+} stream_store_account;
+
+/**
+ * Create an account from `in` (id generated when `in->id` is empty; created_at
+ * set to `now`). `*out` (may be NULL) receives the stored row.
+ * Errors: STREAM_EINVAL (bad field, named in the message), STREAM_EEXIST (the
+ * e-mail or id is taken), STREAM_EBUSY, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_account_create(stream_store_account *out, stream_store *s,
+                                           const stream_store_account *in, int64_t now);
+
+/**
+ * Fetch the account with `id` into `*out`.
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_account_get(stream_store_account *out, stream_store *s, const char *id);
+
+/**
+ * Fetch the account whose normalized e-mail is exactly `email`.
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_account_get_by_email(stream_store_account *out, stream_store *s,
+                                                 const char *email);
+
+/**
+ * Update password_hash, disabled and role of the account `a->id` (other fields
+ * are ignored). Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO.
+ * Thread-safe.
+ */
+STREAM_API int stream_store_account_update(stream_store *s, const stream_store_account *a);
+
+/* ---- refresh tokens --------------------------------------------------- */
+
+/** A refresh token, stored by its hash. Fixed-size: nothing to free. */
+typedef struct stream_store_refresh {
+  char token_hash[STREAM_STORE_TOKEN_HASH_LEN + 1]; /**< SHA-256 of the token, lowercase hex */
+  char family_id[STREAM_STORE_ID_SIZE];             /**< rotation family */
+  char account_id[STREAM_STORE_ID_SIZE];
+  char profile_id[STREAM_STORE_ID_SIZE]; /**< empty = no profile */
+  int64_t created_at;
+  int64_t expires_at;
+  int64_t used_at;    /**< 0 = never used */
+  int64_t revoked_at; /**< 0 = not revoked */
+} stream_store_refresh;
+
+/**
+ * Store a new refresh token (`used_at` and `revoked_at` of `t` are ignored and
+ * stored as 0). Errors: STREAM_EINVAL, STREAM_EEXIST (same hash),
+ * STREAM_ENOTFOUND (no such account or profile), STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_refresh_insert(stream_store *s, const stream_store_refresh *t);
+
+/**
+ * Fetch the token whose hash is `token_hash`.
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_refresh_get(stream_store_refresh *out, stream_store *s,
+                                        const char *token_hash);
+
+/**
+ * Mark the token used at `now`, atomically and only once: of any number of
+ * concurrent callers exactly one gets STREAM_OK; the others (and every later
+ * call) get STREAM_ECONFLICT, which signals token reuse. Expiry and revocation
+ * are not checked here (read the row first).
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_ECONFLICT, STREAM_EIO.
+ * Thread-safe.
+ */
+STREAM_API int stream_store_refresh_mark_used(stream_store *s, const char *token_hash, int64_t now);
+
+/**
+ * Revoke (revoked_at = now) every not yet revoked token of the family.
+ * `*out_count` (may be NULL) receives the number of tokens revoked; 0 is not
+ * an error. Errors: STREAM_EINVAL, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_refresh_revoke_family(size_t *out_count, stream_store *s,
+                                                  const char *family_id, int64_t now);
+
+/**
+ * Revoke every not yet revoked token of the account (sign out everywhere).
+ * `*out_count` (may be NULL) receives the number revoked.
+ * Errors: STREAM_EINVAL, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_refresh_revoke_account(size_t *out_count, stream_store *s,
+                                                   const char *account_id, int64_t now);
+
+/* ---- device authorizations (RFC 8628) --------------------------------- */
+
+/** Status of a device authorization. */
+typedef enum stream_store_device_status {
+  STREAM_STORE_DEVICE_PENDING = 0,
+  STREAM_STORE_DEVICE_APPROVED = 1,
+  STREAM_STORE_DEVICE_DENIED = 2,
+  STREAM_STORE_DEVICE_CONSUMED = 3,
+  STREAM_STORE_DEVICE_EXPIRED = 4 /**< set when a pending row's user code is reused */
+} stream_store_device_status;
+
+/** A device authorization. Fixed-size: nothing to free. */
+typedef struct stream_store_device {
+  char device_code_hash[STREAM_STORE_TOKEN_HASH_LEN + 1]; /**< SHA-256 hex of the device code */
+  char user_code[STREAM_STORE_USER_CODE_MAX + 1];         /**< unique among pending rows */
+  char client_id[STREAM_STORE_CLIENT_ID_MAX + 1];
+  char scope[STREAM_STORE_SCOPE_MAX + 1]; /**< may be empty */
+  int status;                             /**< stream_store_device_status */
+  char account_id[STREAM_STORE_ID_SIZE];  /**< set when approved */
+  char profile_id[STREAM_STORE_ID_SIZE];  /**< set when approved; may be empty */
+  int interval;                           /**< polling interval, seconds */
+  int64_t created_at;
+  int64_t last_poll_at; /**< 0 = never polled */
+  int64_t expires_at;
+} stream_store_device;
+
+/**
+ * Store a new pending authorization (status, account_id, profile_id and
+ * last_poll_at of `d` are ignored). A pending row that holds the same user code
+ * but has expired by `d->created_at` is marked EXPIRED first, freeing the code.
+ * Errors: STREAM_EINVAL, STREAM_EEXIST (device code hash taken, or user code
+ * held by a live pending row: draw a new one), STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_device_insert(stream_store *s, const stream_store_device *d);
+
+/**
+ * Fetch by device code hash. Errors: STREAM_EINVAL, STREAM_ENOTFOUND,
+ * STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_device_get(stream_store_device *out, stream_store *s,
+                                       const char *device_code_hash);
+
+/**
+ * Fetch by user code: the pending row holding it, otherwise the newest row
+ * that used it. Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO.
+ * Thread-safe.
+ */
+STREAM_API int stream_store_device_get_by_user_code(stream_store_device *out, stream_store *s,
+                                                    const char *user_code);
+
+/**
+ * Approve the pending, unexpired authorization holding `user_code` for
+ * `account_id` (and `profile_id`, may be NULL or empty). Only one approve or
+ * deny ever succeeds. Errors: STREAM_EINVAL, STREAM_ENOTFOUND (no such code,
+ * or no such account/profile), STREAM_EEXPIRED (expired at or before `now`),
+ * STREAM_ECONFLICT (not pending any more), STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_device_approve(stream_store *s, const char *user_code,
+                                           const char *account_id, const char *profile_id,
+                                           int64_t now);
+
+/**
+ * Deny the pending, unexpired authorization holding `user_code`.
+ * Errors: as stream_store_device_approve(). Thread-safe.
+ */
+STREAM_API int stream_store_device_deny(stream_store *s, const char *user_code, int64_t now);
+
+/**
+ * Record a poll at `now` and return the previous poll time in `*out_prev`
+ * (0 when never polled), atomically, so the caller can answer slow_down.
+ * `new_interval` > 0 also replaces the stored interval (slow_down adds 5 s).
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_device_record_poll(int64_t *out_prev, stream_store *s,
+                                               const char *device_code_hash, int new_interval,
+                                               int64_t now);
+
+/**
+ * Consume an approved, unexpired authorization exactly once and return the
+ * row (now CONSUMED) in `*out` (may be NULL). Errors: STREAM_EINVAL,
+ * STREAM_ENOTFOUND, STREAM_EEXPIRED, STREAM_ECONFLICT (pending, denied or
+ * already consumed: read the row to tell which), STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_device_consume(stream_store_device *out, stream_store *s,
+                                           const char *device_code_hash, int64_t now);
+
+/* ---- profiles --------------------------------------------------------- */
+
+/** A profile of an account. Fixed-size: nothing to free. */
+typedef struct stream_store_profile {
+  char id[STREAM_STORE_ID_SIZE];
+  char account_id[STREAM_STORE_ID_SIZE];
+  char name[STREAM_STORE_PROFILE_NAME_MAX + 1]; /**< unique within the account */
+  char avatar[STREAM_STORE_AVATAR_MAX + 1];     /**< may be empty */
+  int kids;                                     /**< 0 or 1 */
+  int maturity_ceiling;                         /**< highest rating shown, >= 0 */
+  char pin_hash[STREAM_STORE_HASH_MAX + 1];     /**< PHC string; empty = no PIN */
+  int64_t created_at;
+} stream_store_profile;
+
+/**
+ * Create a profile (id generated when `in->id` is empty, created_at = now).
+ * The limit of STREAM_STORE_PROFILES_MAX per account is checked inside the
+ * write transaction, so concurrent creates never exceed it.
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND (no such account), STREAM_EEXIST
+ * (name taken in this account), STREAM_ERANGE (the account already has the
+ * maximum number of profiles), STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_profile_create(stream_store_profile *out, stream_store *s,
+                                           const stream_store_profile *in, int64_t now);
+
+/**
+ * Fetch a profile. Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO.
+ * Thread-safe.
+ */
+STREAM_API int stream_store_profile_get(stream_store_profile *out, stream_store *s, const char *id);
+
+/**
+ * The profiles of an account, oldest first. `*out` is an array of `*out_count`
+ * rows the caller frees with stream_free() (NULL when there are none).
+ * Errors: STREAM_EINVAL, STREAM_ENOMEM, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_profile_list(stream_store_profile **out, size_t *out_count,
+                                         stream_store *s, const char *account_id);
+
+/**
+ * Update name, avatar, kids, maturity_ceiling and pin_hash of profile `p->id`.
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EEXIST (name taken),
+ * STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_profile_update(stream_store *s, const stream_store_profile *p);
+
+/**
+ * Delete a profile with its progress, My List and refresh tokens.
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_profile_delete(stream_store *s, const char *id);
+
+/* ---- catalog ---------------------------------------------------------- */
+
+/** Kinds of title. */
+typedef enum stream_store_title_kind {
+  STREAM_STORE_TITLE_MOVIE = 0,
+  STREAM_STORE_TITLE_SERIES = 1
+} stream_store_title_kind;
+
+/**
+ * A title. As input (create/update) the caller owns every pointer and the store
+ * copies what it needs. As output every pointer is owned by the row: release
+ * with stream_store_title_clear().
+ */
+typedef struct stream_store_title {
+  char id[STREAM_STORE_ID_SIZE];
+  int kind;            /**< stream_store_title_kind */
+  char *name;          /**< required */
+  char *synopsis;      /**< NULL or text */
+  int year;            /**< 0 = unknown */
+  int runtime;         /**< minutes; 0 = unknown */
+  int maturity_rating; /**< >= 0; compared with a profile's ceiling */
+  char **genres;       /**< genre names, `genre_count` of them, sorted on output */
+  size_t genre_count;
+  char *credits_json;      /**< NULL or JSON text, stored verbatim */
+  char *artwork_json;      /**< NULL or JSON text of artwork URLs, stored verbatim */
+  int64_t available_from;  /**< 0 = always since */
+  int64_t available_until; /**< 0 = forever; exclusive */
+  char **regions;          /**< region codes; none = available everywhere */
+  size_t region_count;
+  int64_t created_at;
+  int64_t updated_at;
+} stream_store_title;
+
+/** Free what a store-filled title holds and zero it. NULL is a no-op. */
+STREAM_API void stream_store_title_clear(stream_store_title *t);
+
+/** An episode. Output strings are owned by the row (see stream_store_title_detail_clear()). */
+typedef struct stream_store_episode {
+  char id[STREAM_STORE_ID_SIZE];
+  char season_id[STREAM_STORE_ID_SIZE];
+  int number;     /**< >= 1, unique within the season */
+  char *name;     /**< required */
+  char *synopsis; /**< NULL or text */
+  int runtime;    /**< minutes */
+} stream_store_episode;
+
+/** A season with its episodes (output only). */
+typedef struct stream_store_season {
+  char id[STREAM_STORE_ID_SIZE];
+  char title_id[STREAM_STORE_ID_SIZE];
+  int number;                     /**< >= 0 (0 = specials), unique within the title */
+  stream_store_episode *episodes; /**< by number */
+  size_t episode_count;
+} stream_store_season;
+
+/** A title with its seasons and episodes (output only). */
+typedef struct stream_store_title_detail {
+  stream_store_title title;
+  stream_store_season *seasons; /**< by number */
+  size_t season_count;
+} stream_store_title_detail;
+
+/** Free what a title detail holds and zero it. NULL is a no-op. */
+STREAM_API void stream_store_title_detail_clear(stream_store_title_detail *d);
+
+/**
+ * Create a title (id generated when `in->id` is empty; created_at = updated_at
+ * = now). `out_id` (may be NULL) must hold STREAM_STORE_ID_SIZE bytes and
+ * receives the id. Genres are created on first use.
+ * Errors: STREAM_EINVAL, STREAM_EEXIST (id taken), STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_title_create(char *out_id, stream_store *s,
+                                         const stream_store_title *in, int64_t now);
+
+/**
+ * Replace every field of title `t->id` (genres and regions included) except
+ * created_at; updated_at = now. Errors: STREAM_EINVAL, STREAM_ENOTFOUND,
+ * STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_title_update(stream_store *s, const stream_store_title *t, int64_t now);
+
+/**
+ * Delete a title with its seasons, episodes, progress and My List entries.
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_title_delete(stream_store *s, const char *id);
+
+/**
+ * Fetch a title (no availability or maturity filtering: an operator view).
+ * Release `*out` with stream_store_title_clear().
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_ENOMEM, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_title_get(stream_store_title *out, stream_store *s, const char *id);
+
+/**
+ * Fetch a title with its seasons and episodes, read in one snapshot.
+ * Release `*out` with stream_store_title_detail_clear().
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_ENOMEM, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_title_get_detail(stream_store_title_detail *out, stream_store *s,
+                                             const char *id);
+
+/**
+ * Add season `number` to series `title_id`. `out_id` (may be NULL) receives
+ * the new id (STREAM_STORE_ID_SIZE bytes). Errors: STREAM_EINVAL,
+ * STREAM_ENOTFOUND (no such title), STREAM_EEXIST (number taken), STREAM_EIO.
+ * Thread-safe.
+ */
+STREAM_API int stream_store_season_create(char *out_id, stream_store *s, const char *title_id,
+                                          int number);
+
+/**
+ * Delete a season and its episodes. Errors: STREAM_EINVAL, STREAM_ENOTFOUND,
+ * STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_season_delete(stream_store *s, const char *id);
+
+/**
+ * Add an episode to season `in->season_id` (id generated when `in->id` is
+ * empty). `out_id` (may be NULL) receives the id. Errors: STREAM_EINVAL,
+ * STREAM_ENOTFOUND (no such season), STREAM_EEXIST (number or id taken),
+ * STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_episode_create(char *out_id, stream_store *s,
+                                           const stream_store_episode *in);
+
+/**
+ * Replace number, name, synopsis and runtime of episode `e->id`.
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EEXIST, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_episode_update(stream_store *s, const stream_store_episode *e);
+
+/**
+ * Delete an episode (and resume positions on it). Errors: STREAM_EINVAL,
+ * STREAM_ENOTFOUND, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_episode_delete(stream_store *s, const char *id);
+
+/** Sort orders of stream_store_title_list(). */
+typedef enum stream_store_title_sort {
+  STREAM_STORE_SORT_NAME = 0,  /**< name ascending, then id */
+  STREAM_STORE_SORT_NEWEST = 1 /**< created_at descending, then id descending */
+} stream_store_title_sort;
+
+/** What to list or search, and the viewer's filters. */
+typedef struct stream_store_title_query {
+  unsigned int version; /**< STREAM_STORE_TITLE_QUERY_VERSION */
+  const char *genre;    /**< NULL = every genre */
+  const char *region;   /**< NULL = no region filter; else titles without regions
+                             or listing this one */
+  int maturity_ceiling; /**< only titles with maturity_rating <= this (>= 0) */
+  int64_t now;          /**< only titles available at this time */
+  unsigned int limit;   /**< 1..STREAM_STORE_PAGE_MAX */
+  const char *cursor;   /**< NULL = first page; else next_cursor of the previous page */
+  int sort;             /**< stream_store_title_sort (list only) */
+} stream_store_title_query;
+
+#define STREAM_STORE_TITLE_QUERY_VERSION 1
+#define STREAM_STORE_TITLE_QUERY_INIT                                                              \
+  {                                                                                                \
+    STREAM_STORE_TITLE_QUERY_VERSION, NULL, NULL, 1000, 0, 20, NULL, STREAM_STORE_SORT_NAME        \
+  }
+
+/** A page of titles (output only). */
+typedef struct stream_store_title_page {
+  stream_store_title *items; /**< `count` rows */
+  size_t count;
+  char *next_cursor; /**< opaque; NULL on the last page */
+} stream_store_title_page;
+
+/** Free a page and zero it. NULL is a no-op. */
+STREAM_API void stream_store_title_page_clear(stream_store_title_page *p);
+
+/**
+ * One page of titles matching `q`, ordered by (sort key, id) and paginated by
+ * keyset: a cursor encodes the last row's key, so rows inserted between two
+ * calls never cause duplicates or skip pre-existing rows. Release `*out` with
+ * stream_store_title_page_clear().
+ * Errors: STREAM_EINVAL (bad query or cursor, or a cursor of another sort
+ * order), STREAM_ENOMEM, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_title_list(stream_store_title_page *out, stream_store *s,
+                                       const stream_store_title_query *q);
+
+/**
+ * Full-text search over title names (weighted) and synopses, best match first
+ * (bm25). Every word of `text` must match as a prefix, with case and
+ * diacritics folded ("amelie" finds "Amélie"). Punctuation and query syntax in
+ * `text` are treated as separators, never as operators. The filters, `limit`
+ * and nothing else of `q` apply (no cursor: next_cursor is always NULL).
+ * Text without any word gives an empty page. Release with
+ * stream_store_title_page_clear().
+ * Errors: STREAM_EINVAL (NULL, or longer than STREAM_STORE_SEARCH_MAX bytes),
+ * STREAM_ENOMEM, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_title_search(stream_store_title_page *out, stream_store *s,
+                                         const char *text, const stream_store_title_query *q);
+
+/**
+ * Every genre used by at least one title, sorted by name. `*out` is an
+ * array of `*out_count` strings; free it with stream_store_strings_free(). Errors: STREAM_EINVAL,
+ * STREAM_ENOMEM, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_genre_list(char ***out, size_t *out_count, stream_store *s);
+
+/** Free an array of `count` strings returned by the store. NULL is a no-op. */
+STREAM_API void stream_store_strings_free(char **v, size_t count);
+
+/* ---- resume positions and My List ------------------------------------- */
+
+/** A resume position. Fixed-size: nothing to free. */
+typedef struct stream_store_progress {
+  char profile_id[STREAM_STORE_ID_SIZE];
+  char title_id[STREAM_STORE_ID_SIZE];
+  char episode_id[STREAM_STORE_ID_SIZE]; /**< empty for a movie */
+  int64_t position_ms;                   /**< >= 0 */
+  int64_t duration_ms;                   /**< > 0 */
+  int64_t updated_at;
+} stream_store_progress;
+
+/**
+ * Insert or replace the position of (profile, title, episode); updated_at = now.
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND (no such profile or title),
+ * STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_progress_upsert(stream_store *s, const stream_store_progress *p,
+                                            int64_t now);
+
+/**
+ * Fetch the position of (profile, title, episode); `episode_id` NULL or empty
+ * for a movie. Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_progress_get(stream_store_progress *out, stream_store *s,
+                                         const char *profile_id, const char *title_id,
+                                         const char *episode_id);
+
+/**
+ * "Continue watching": for each title, the profile's most recent position,
+ * kept only when position < 95 % of duration; most recent first, at most
+ * `limit` (1..STREAM_STORE_PAGE_MAX). `*out` (caller frees with stream_free();
+ * NULL when empty) holds `*out_count` rows.
+ * Errors: STREAM_EINVAL, STREAM_ENOMEM, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_continue_watching(stream_store_progress **out, size_t *out_count,
+                                              stream_store *s, const char *profile_id,
+                                              unsigned int limit);
+
+/** An entry of My List. Fixed-size. */
+typedef struct stream_store_mylist_item {
+  char title_id[STREAM_STORE_ID_SIZE];
+  int64_t added_at;
+} stream_store_mylist_item;
+
+/**
+ * Add a title to a profile's list. Idempotent: adding it again is STREAM_OK
+ * and keeps the first added_at. Errors: STREAM_EINVAL, STREAM_ENOTFOUND (no
+ * such profile or title), STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_mylist_add(stream_store *s, const char *profile_id,
+                                       const char *title_id, int64_t now);
+
+/**
+ * Remove a title from a profile's list. Idempotent: removing an absent title
+ * is STREAM_OK. Errors: STREAM_EINVAL, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_mylist_remove(stream_store *s, const char *profile_id,
+                                          const char *title_id);
+
+/**
+ * A profile's list, most recently added first. `*out` (caller frees with
+ * stream_free(); NULL when empty) holds `*out_count` items.
+ * Errors: STREAM_EINVAL, STREAM_ENOMEM, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_mylist_list(stream_store_mylist_item **out, size_t *out_count,
+                                        stream_store *s, const char *profile_id);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* STREAM_STORE_H */

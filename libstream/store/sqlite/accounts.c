@@ -1,0 +1,370 @@
+/*
+ * SQLite backend: accounts, refresh tokens and device authorizations. The
+ * "only once" transitions (mark a token used, approve/deny/consume a device
+ * authorization) are single conditional UPDATEs inside a write transaction;
+ * when no row changed, a read in the same transaction tells the caller why.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "sqlite_internal.h"
+
+/* ---- accounts ------------------------------------------------------------ */
+
+#define ACCOUNT_COLS "id, email, password_hash, created_at, disabled, role"
+
+static void read_account(stream_store_account *a, sqlite3_stmt *st)
+{
+  memset(a, 0, sizeof *a);
+  store__sq_col_copy(a->id, sizeof a->id, st, 0);
+  store__sq_col_copy(a->email, sizeof a->email, st, 1);
+  store__sq_col_copy(a->password_hash, sizeof a->password_hash, st, 2);
+  a->created_at = store__sq_col_i64(st, 3);
+  a->disabled = sqlite3_column_int(st, 4);
+  a->role = sqlite3_column_int(st, 5);
+}
+
+static int acc_create(void *impl, const stream_store_account *in)
+{
+  sqlite3 *db;
+  SQ_TRY(store__sq_wbegin(impl, &db));
+  int rc =
+      store__sq_exec(db, "create account", NULL,
+                     "INSERT INTO accounts (" ACCOUNT_COLS ") VALUES (?, ?, ?, ?, ?, ?)", "tttIii",
+                     in->id, in->email, in->password_hash, in->created_at, in->disabled, in->role);
+  return store__sq_wend(impl, db, rc);
+}
+
+static int acc_get_where(void *impl, stream_store_account *out, const char *sql, const char *key,
+                         const char *what)
+{
+  sqlite3 *db = store__sq_racquire(impl);
+  sqlite3_stmt *st;
+  int rc = store__sq_prepare(db, &st, what, sql, "t", key);
+  if (rc == STREAM_OK) {
+    int r = store__sq_step(db, st, what);
+    if (r == 1)
+      read_account(out, st);
+    else if (r == 0)
+      rc = stream__err(STREAM_ENOTFOUND, "%s: no such account", what);
+    else
+      rc = r;
+    sqlite3_finalize(st);
+  }
+  store__sq_rrelease(impl, db);
+  return rc;
+}
+
+static int acc_get_by_id(void *impl, stream_store_account *out, const char *id)
+{
+  return acc_get_where(impl, out, "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = ?", id,
+                       "get account by id");
+}
+
+static int acc_get_by_email(void *impl, stream_store_account *out, const char *email)
+{
+  return acc_get_where(impl, out, "SELECT " ACCOUNT_COLS " FROM accounts WHERE email = ?", email,
+                       "get account by email");
+}
+
+static int acc_update(void *impl, const stream_store_account *a)
+{
+  sqlite3 *db;
+  SQ_TRY(store__sq_wbegin(impl, &db));
+  int n = 0;
+  int rc =
+      store__sq_exec(db, "update account", &n,
+                     "UPDATE accounts SET password_hash = ?, disabled = ?, role = ? WHERE id = ?",
+                     "tiit", a->password_hash, a->disabled, a->role, a->id);
+  if (rc == STREAM_OK && n == 0)
+    rc = stream__err(STREAM_ENOTFOUND, "update account: no account with id %s", a->id);
+  return store__sq_wend(impl, db, rc);
+}
+
+const struct stream_store_accounts_ops store__sq_accounts_ops = {
+    .create = acc_create,
+    .get_by_id = acc_get_by_id,
+    .get_by_email = acc_get_by_email,
+    .update = acc_update,
+};
+
+/* ---- refresh tokens ------------------------------------------------------ */
+
+#define REFRESH_COLS                                                                               \
+  "token_hash, family_id, account_id, profile_id, created_at, expires_at, used_at, revoked_at"
+
+static int rt_insert(void *impl, const stream_store_refresh *t)
+{
+  sqlite3 *db;
+  SQ_TRY(store__sq_wbegin(impl, &db));
+  int rc = store__sq_exec(db, "insert refresh token", NULL,
+                          "INSERT INTO refresh_tokens (" REFRESH_COLS
+                          ") VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)",
+                          "tttTII", t->token_hash, t->family_id, t->account_id, t->profile_id,
+                          t->created_at, t->expires_at);
+  return store__sq_wend(impl, db, rc);
+}
+
+static int rt_read(sqlite3 *db, stream_store_refresh *out, const char *hash, const char *what)
+{
+  sqlite3_stmt *st;
+  SQ_TRY(store__sq_prepare(db, &st, what,
+                           "SELECT " REFRESH_COLS " FROM refresh_tokens WHERE token_hash = ?", "t",
+                           hash));
+  int r = store__sq_step(db, st, what);
+  int rc = STREAM_OK;
+  if (r == 1) {
+    memset(out, 0, sizeof *out);
+    store__sq_col_copy(out->token_hash, sizeof out->token_hash, st, 0);
+    store__sq_col_copy(out->family_id, sizeof out->family_id, st, 1);
+    store__sq_col_copy(out->account_id, sizeof out->account_id, st, 2);
+    store__sq_col_copy(out->profile_id, sizeof out->profile_id, st, 3);
+    out->created_at = store__sq_col_i64(st, 4);
+    out->expires_at = store__sq_col_i64(st, 5);
+    out->used_at = store__sq_col_i64(st, 6);
+    out->revoked_at = store__sq_col_i64(st, 7);
+  } else if (r == 0) {
+    rc = stream__err(STREAM_ENOTFOUND, "%s: no such refresh token", what);
+  } else {
+    rc = r;
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int rt_get(void *impl, stream_store_refresh *out, const char *hash)
+{
+  sqlite3 *db = store__sq_racquire(impl);
+  int rc = rt_read(db, out, hash, "get refresh token");
+  store__sq_rrelease(impl, db);
+  return rc;
+}
+
+static int rt_mark_used(void *impl, const char *hash, int64_t now)
+{
+  sqlite3 *db;
+  SQ_TRY(store__sq_wbegin(impl, &db));
+  int n = 0;
+  int rc = store__sq_exec(
+      db, "mark refresh token used", &n,
+      "UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL", "It", now,
+      hash);
+  if (rc == STREAM_OK && n == 0) {
+    stream_store_refresh t;
+    rc = rt_read(db, &t, hash, "mark refresh token used");
+    if (rc == STREAM_OK)
+      rc = stream__err(STREAM_ECONFLICT,
+                       "refresh token was already used at %" PRId64 " (reuse detected)", t.used_at);
+  }
+  return store__sq_wend(impl, db, rc);
+}
+
+static int rt_revoke(void *impl, size_t *out_count, const char *sql, const char *key, int64_t now)
+{
+  sqlite3 *db;
+  SQ_TRY(store__sq_wbegin(impl, &db));
+  int n = 0;
+  int rc = store__sq_exec(db, "revoke refresh tokens", &n, sql, "It", now, key);
+  *out_count = (size_t)n;
+  return store__sq_wend(impl, db, rc);
+}
+
+static int rt_revoke_family(void *impl, size_t *out_count, const char *family_id, int64_t now)
+{
+  return rt_revoke(impl, out_count,
+                   "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS "
+                   "NULL",
+                   family_id, now);
+}
+
+static int rt_revoke_account(void *impl, size_t *out_count, const char *account_id, int64_t now)
+{
+  return rt_revoke(impl, out_count,
+                   "UPDATE refresh_tokens SET revoked_at = ? WHERE account_id = ? AND revoked_at "
+                   "IS NULL",
+                   account_id, now);
+}
+
+const struct stream_store_refresh_ops store__sq_refresh_ops = {
+    .insert = rt_insert,
+    .get = rt_get,
+    .mark_used = rt_mark_used,
+    .revoke_family = rt_revoke_family,
+    .revoke_account = rt_revoke_account,
+};
+
+/* ---- device authorizations ------------------------------------------------ */
+
+#define DEVICE_COLS                                                                                \
+  "device_code_hash, user_code, client_id, scope, status, account_id, profile_id, interval_s, "    \
+  "created_at, last_poll_at, expires_at"
+
+static void read_device(stream_store_device *d, sqlite3_stmt *st)
+{
+  memset(d, 0, sizeof *d);
+  store__sq_col_copy(d->device_code_hash, sizeof d->device_code_hash, st, 0);
+  store__sq_col_copy(d->user_code, sizeof d->user_code, st, 1);
+  store__sq_col_copy(d->client_id, sizeof d->client_id, st, 2);
+  store__sq_col_copy(d->scope, sizeof d->scope, st, 3);
+  d->status = sqlite3_column_int(st, 4);
+  store__sq_col_copy(d->account_id, sizeof d->account_id, st, 5);
+  store__sq_col_copy(d->profile_id, sizeof d->profile_id, st, 6);
+  d->interval = sqlite3_column_int(st, 7);
+  d->created_at = store__sq_col_i64(st, 8);
+  d->last_poll_at = store__sq_col_i64(st, 9);
+  d->expires_at = store__sq_col_i64(st, 10);
+}
+
+static int dev_read(sqlite3 *db, stream_store_device *out, const char *sql, const char *key,
+                    const char *what)
+{
+  sqlite3_stmt *st;
+  SQ_TRY(store__sq_prepare(db, &st, what, sql, "t", key));
+  int r = store__sq_step(db, st, what);
+  int rc = STREAM_OK;
+  if (r == 1)
+    read_device(out, st);
+  else if (r == 0)
+    rc = stream__err(STREAM_ENOTFOUND, "%s: no such device authorization", what);
+  else
+    rc = r;
+  sqlite3_finalize(st);
+  return rc;
+}
+
+#define DEVICE_BY_HASH                                                                             \
+  "SELECT " DEVICE_COLS " FROM device_authorizations WHERE device_code_hash = ?"
+/* The pending row first, then the newest. */
+#define DEVICE_BY_USER_CODE                                                                        \
+  "SELECT " DEVICE_COLS " FROM device_authorizations WHERE user_code = ? "                         \
+  "ORDER BY (status = 0) DESC, created_at DESC LIMIT 1"
+
+static int dev_insert(void *impl, const stream_store_device *d)
+{
+  sqlite3 *db;
+  SQ_TRY(store__sq_wbegin(impl, &db));
+  int rc = store__sq_exec(db, "expire stale user code", NULL,
+                          "UPDATE device_authorizations SET status = 4 "
+                          "WHERE user_code = ? AND status = 0 AND expires_at <= ?",
+                          "tI", d->user_code, d->created_at);
+  if (rc == STREAM_OK)
+    rc = store__sq_exec(db, "insert device authorization", NULL,
+                        "INSERT INTO device_authorizations (" DEVICE_COLS
+                        ") VALUES (?, ?, ?, ?, 0, NULL, NULL, ?, ?, NULL, ?)",
+                        "ttttiII", d->device_code_hash, d->user_code, d->client_id, d->scope,
+                        d->interval, d->created_at, d->expires_at);
+  return store__sq_wend(impl, db, rc);
+}
+
+static int dev_get(void *impl, stream_store_device *out, const char *hash)
+{
+  sqlite3 *db = store__sq_racquire(impl);
+  int rc = dev_read(db, out, DEVICE_BY_HASH, hash, "get device authorization");
+  store__sq_rrelease(impl, db);
+  return rc;
+}
+
+static int dev_get_by_user_code(void *impl, stream_store_device *out, const char *code)
+{
+  sqlite3 *db = store__sq_racquire(impl);
+  int rc = dev_read(db, out, DEVICE_BY_USER_CODE, code, "get device authorization by user code");
+  store__sq_rrelease(impl, db);
+  return rc;
+}
+
+/* After a conditional UPDATE changed nothing: say why. */
+static int dev_explain(const stream_store_device *d, int64_t now, const char *what)
+{
+  if (d->status == STREAM_STORE_DEVICE_PENDING && d->expires_at <= now)
+    return stream__err(STREAM_EEXPIRED, "%s: the code expired at %" PRId64 ", now %" PRId64, what,
+                       d->expires_at, now);
+  static const char *const names[] = {"pending", "approved", "denied", "consumed", "expired"};
+  const char *st = d->status >= 0 && d->status <= 4 ? names[d->status] : "unknown";
+  if (d->status == STREAM_STORE_DEVICE_APPROVED && d->expires_at <= now)
+    return stream__err(STREAM_EEXPIRED, "%s: the authorization expired at %" PRId64, what,
+                       d->expires_at);
+  return stream__err(STREAM_ECONFLICT, "%s: the authorization is %s", what, st);
+}
+
+static int dev_decide(void *impl, const char *user_code, int status, const char *account_id,
+                      const char *profile_id, int64_t now)
+{
+  const char *what = status == STREAM_STORE_DEVICE_APPROVED ? "approve device authorization"
+                                                            : "deny device authorization";
+  sqlite3 *db;
+  SQ_TRY(store__sq_wbegin(impl, &db));
+  int n = 0;
+  int rc = STREAM_OK;
+  if (profile_id[0]) {
+    /* The profile must belong to the approving account. */
+    sqlite3_stmt *st;
+    rc = store__sq_prepare(db, &st, what, "SELECT 1 FROM profiles WHERE id = ? AND account_id = ?",
+                           "tt", profile_id, account_id);
+    if (rc == STREAM_OK) {
+      int r = store__sq_step(db, st, what);
+      sqlite3_finalize(st);
+      if (r == 0)
+        rc = stream__err(STREAM_ENOTFOUND, "%s: profile %s does not belong to account %s", what,
+                         profile_id, account_id);
+      else if (r < 0)
+        rc = r;
+    }
+  }
+  if (rc == STREAM_OK)
+    rc = store__sq_exec(
+        db, what, &n,
+        "UPDATE device_authorizations SET status = ?, account_id = ?, profile_id = ? "
+        "WHERE user_code = ? AND status = 0 AND expires_at > ?",
+        "iTTtI", status, account_id, profile_id, user_code, now);
+  if (rc == STREAM_OK && n == 0) {
+    stream_store_device d;
+    rc = dev_read(db, &d, DEVICE_BY_USER_CODE, user_code, what);
+    if (rc == STREAM_OK)
+      rc = dev_explain(&d, now, what);
+  }
+  return store__sq_wend(impl, db, rc);
+}
+
+static int dev_record_poll(void *impl, int64_t *out_prev, const char *hash, int new_interval,
+                           int64_t now)
+{
+  sqlite3 *db;
+  SQ_TRY(store__sq_wbegin(impl, &db));
+  stream_store_device d;
+  int rc = dev_read(db, &d, DEVICE_BY_HASH, hash, "record device poll");
+  if (rc == STREAM_OK)
+    rc = store__sq_exec(db, "record device poll", NULL,
+                        "UPDATE device_authorizations SET last_poll_at = ?, "
+                        "interval_s = CASE WHEN ? > 0 THEN ? ELSE interval_s END "
+                        "WHERE device_code_hash = ?",
+                        "Iiit", now, new_interval, new_interval, hash);
+  if (rc == STREAM_OK)
+    *out_prev = d.last_poll_at;
+  return store__sq_wend(impl, db, rc);
+}
+
+static int dev_consume(void *impl, stream_store_device *out, const char *hash, int64_t now)
+{
+  const char *what = "consume device authorization";
+  sqlite3 *db;
+  SQ_TRY(store__sq_wbegin(impl, &db));
+  int n = 0;
+  int rc = store__sq_exec(db, what, &n,
+                          "UPDATE device_authorizations SET status = 3 "
+                          "WHERE device_code_hash = ? AND status = 1 AND expires_at > ?",
+                          "tI", hash, now);
+  if (rc == STREAM_OK)
+    rc = dev_read(db, out, DEVICE_BY_HASH, hash, what);
+  if (rc == STREAM_OK && n == 0)
+    rc = dev_explain(out, now, what);
+  return store__sq_wend(impl, db, rc);
+}
+
+const struct stream_store_device_ops store__sq_device_ops = {
+    .insert = dev_insert,
+    .get = dev_get,
+    .get_by_user_code = dev_get_by_user_code,
+    .decide = dev_decide,
+    .record_poll = dev_record_poll,
+    .consume = dev_consume,
+};

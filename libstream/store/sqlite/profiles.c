@@ -1,0 +1,330 @@
+/*
+ * SQLite backend: profiles, resume positions and My List. The per-account
+ * profile limit is a count inside the BEGIN IMMEDIATE transaction that then
+ * inserts: the write lock is held from the count to the commit, so concurrent
+ * creates serialize and can never exceed the limit.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sqlite_internal.h"
+
+#define PROFILE_COLS "id, account_id, name, avatar, kids, maturity_ceiling, pin_hash, created_at"
+
+static void read_profile(stream_store_profile *p, sqlite3_stmt *st)
+{
+  memset(p, 0, sizeof *p);
+  store__sq_col_copy(p->id, sizeof p->id, st, 0);
+  store__sq_col_copy(p->account_id, sizeof p->account_id, st, 1);
+  store__sq_col_copy(p->name, sizeof p->name, st, 2);
+  store__sq_col_copy(p->avatar, sizeof p->avatar, st, 3);
+  p->kids = sqlite3_column_int(st, 4);
+  p->maturity_ceiling = sqlite3_column_int(st, 5);
+  store__sq_col_copy(p->pin_hash, sizeof p->pin_hash, st, 6);
+  p->created_at = store__sq_col_i64(st, 7);
+}
+
+static int pr_create(void *impl, const stream_store_profile *in, int max_per_account)
+{
+  const char *what = "create profile";
+  sqlite3 *db;
+  SQ_TRY(store__sq_wbegin(impl, &db));
+  sqlite3_stmt *st;
+  int rc = store__sq_prepare(db, &st, what, "SELECT count(*) FROM profiles WHERE account_id = ?",
+                             "t", in->account_id);
+  if (rc == STREAM_OK) {
+    int r = store__sq_step(db, st, what);
+    int have = r == 1 ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (r < 0)
+      rc = r;
+    else if (have >= max_per_account)
+      rc = stream__err(STREAM_ERANGE, "account %s already has %d profiles; the limit is %d",
+                       in->account_id, have, max_per_account);
+  }
+  if (rc == STREAM_OK)
+    rc = store__sq_exec(db, what, NULL,
+                        "INSERT INTO profiles (" PROFILE_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        "ttttiiTI", in->id, in->account_id, in->name, in->avatar, in->kids,
+                        in->maturity_ceiling, in->pin_hash, in->created_at);
+  return store__sq_wend(impl, db, rc);
+}
+
+static int pr_get(void *impl, stream_store_profile *out, const char *id)
+{
+  const char *what = "get profile";
+  sqlite3 *db = store__sq_racquire(impl);
+  sqlite3_stmt *st;
+  int rc = store__sq_prepare(db, &st, what, "SELECT " PROFILE_COLS " FROM profiles WHERE id = ?",
+                             "t", id);
+  if (rc == STREAM_OK) {
+    int r = store__sq_step(db, st, what);
+    if (r == 1)
+      read_profile(out, st);
+    else
+      rc = r < 0 ? r : stream__err(STREAM_ENOTFOUND, "no profile with id %s", id);
+    sqlite3_finalize(st);
+  }
+  store__sq_rrelease(impl, db);
+  return rc;
+}
+
+/* Collect rows of fixed-size structs into a growing array. */
+static int grow(void **arr, size_t *cap, size_t count, size_t elem)
+{
+  if (count < *cap)
+    return STREAM_OK;
+  size_t ncap = *cap ? *cap * 2 : 8;
+  void *p = realloc(*arr, ncap * elem);
+  if (!p)
+    return stream__err(STREAM_ENOMEM, "out of memory collecting rows");
+  *arr = p;
+  *cap = ncap;
+  return STREAM_OK;
+}
+
+static int pr_list(void *impl, stream_store_profile **out, size_t *out_count,
+                   const char *account_id)
+{
+  const char *what = "list profiles";
+  sqlite3 *db = store__sq_racquire(impl);
+  sqlite3_stmt *st;
+  stream_store_profile *arr = NULL;
+  size_t n = 0, cap = 0;
+  int rc = store__sq_prepare(db, &st, what,
+                             "SELECT " PROFILE_COLS
+                             " FROM profiles WHERE account_id = ? ORDER BY created_at, id",
+                             "t", account_id);
+  if (rc == STREAM_OK) {
+    int r = 0;
+    while (rc == STREAM_OK && (r = store__sq_step(db, st, what)) == 1) {
+      rc = grow((void **)&arr, &cap, n, sizeof *arr);
+      if (rc == STREAM_OK)
+        read_profile(&arr[n++], st);
+    }
+    if (rc == STREAM_OK && r < 0)
+      rc = r;
+    sqlite3_finalize(st);
+  }
+  store__sq_rrelease(impl, db);
+  if (rc != STREAM_OK) {
+    free(arr);
+    return rc;
+  }
+  *out = arr;
+  *out_count = n;
+  return STREAM_OK;
+}
+
+static int pr_update(void *impl, const stream_store_profile *p)
+{
+  sqlite3 *db;
+  SQ_TRY(store__sq_wbegin(impl, &db));
+  int n = 0;
+  int rc = store__sq_exec(
+      db, "update profile", &n,
+      "UPDATE profiles SET name = ?, avatar = ?, kids = ?, maturity_ceiling = ?, "
+      "pin_hash = ? WHERE id = ?",
+      "ttiiTt", p->name, p->avatar, p->kids, p->maturity_ceiling, p->pin_hash, p->id);
+  if (rc == STREAM_OK && n == 0)
+    rc = stream__err(STREAM_ENOTFOUND, "update profile: no profile with id %s", p->id);
+  return store__sq_wend(impl, db, rc);
+}
+
+static int pr_remove(void *impl, const char *id)
+{
+  sqlite3 *db;
+  SQ_TRY(store__sq_wbegin(impl, &db));
+  int n = 0;
+  int rc = store__sq_exec(db, "delete profile", &n, "DELETE FROM profiles WHERE id = ?", "t", id);
+  if (rc == STREAM_OK && n == 0)
+    rc = stream__err(STREAM_ENOTFOUND, "delete profile: no profile with id %s", id);
+  return store__sq_wend(impl, db, rc);
+}
+
+const struct stream_store_profiles_ops store__sq_profiles_ops = {
+    .create = pr_create,
+    .get = pr_get,
+    .list = pr_list,
+    .update = pr_update,
+    .remove = pr_remove,
+};
+
+/* ---- progress -------------------------------------------------------------- */
+
+#define PROGRESS_COLS "profile_id, title_id, episode_id, position_ms, duration_ms, updated_at"
+
+static void read_progress(stream_store_progress *p, sqlite3_stmt *st)
+{
+  memset(p, 0, sizeof *p);
+  store__sq_col_copy(p->profile_id, sizeof p->profile_id, st, 0);
+  store__sq_col_copy(p->title_id, sizeof p->title_id, st, 1);
+  store__sq_col_copy(p->episode_id, sizeof p->episode_id, st, 2);
+  p->position_ms = store__sq_col_i64(st, 3);
+  p->duration_ms = store__sq_col_i64(st, 4);
+  p->updated_at = store__sq_col_i64(st, 5);
+}
+
+static int pg_upsert(void *impl, const stream_store_progress *p, int64_t now)
+{
+  const char *what = "save progress";
+  sqlite3 *db;
+  SQ_TRY(store__sq_wbegin(impl, &db));
+  int rc = STREAM_OK;
+  if (p->episode_id[0]) {
+    sqlite3_stmt *st;
+    rc = store__sq_prepare(db, &st, what,
+                           "SELECT 1 FROM episodes e JOIN seasons s ON s.id = e.season_id "
+                           "WHERE e.id = ? AND s.title_id = ?",
+                           "tt", p->episode_id, p->title_id);
+    if (rc == STREAM_OK) {
+      int r = store__sq_step(db, st, what);
+      sqlite3_finalize(st);
+      if (r == 0)
+        rc = stream__err(STREAM_ENOTFOUND, "%s: episode %s is not an episode of title %s", what,
+                         p->episode_id, p->title_id);
+      else if (r < 0)
+        rc = r;
+    }
+  }
+  if (rc == STREAM_OK)
+    rc = store__sq_exec(db, what, NULL,
+                        "INSERT INTO progress (" PROGRESS_COLS ") VALUES (?, ?, ?, ?, ?, ?) "
+                        "ON CONFLICT (profile_id, title_id, episode_id) DO UPDATE SET "
+                        "position_ms = excluded.position_ms, duration_ms = excluded.duration_ms, "
+                        "updated_at = excluded.updated_at",
+                        "tttIII", p->profile_id, p->title_id, p->episode_id, p->position_ms,
+                        p->duration_ms, now);
+  return store__sq_wend(impl, db, rc);
+}
+
+static int pg_get(void *impl, stream_store_progress *out, const char *profile_id,
+                  const char *title_id, const char *episode_id)
+{
+  const char *what = "get progress";
+  sqlite3 *db = store__sq_racquire(impl);
+  sqlite3_stmt *st;
+  int rc = store__sq_prepare(db, &st, what,
+                             "SELECT " PROGRESS_COLS " FROM progress "
+                             "WHERE profile_id = ? AND title_id = ? AND episode_id = ?",
+                             "ttt", profile_id, title_id, episode_id);
+  if (rc == STREAM_OK) {
+    int r = store__sq_step(db, st, what);
+    if (r == 1)
+      read_progress(out, st);
+    else
+      rc = r < 0 ? r : stream__err(STREAM_ENOTFOUND, "no progress saved for this title");
+    sqlite3_finalize(st);
+  }
+  store__sq_rrelease(impl, db);
+  return rc;
+}
+
+static int pg_continue(void *impl, stream_store_progress **out, size_t *out_count,
+                       const char *profile_id, unsigned int limit)
+{
+  const char *what = "continue watching";
+  sqlite3 *db = store__sq_racquire(impl);
+  sqlite3_stmt *st;
+  stream_store_progress *arr = NULL;
+  size_t n = 0, cap = 0;
+  /* Latest row per title, then drop the (nearly) finished ones: integer
+   * arithmetic, position/duration < 0.95 <=> position*100 < duration*95. */
+  int rc =
+      store__sq_prepare(db, &st, what,
+                        "SELECT " PROGRESS_COLS " FROM ("
+                        " SELECT " PROGRESS_COLS ", row_number() OVER ("
+                        "  PARTITION BY title_id ORDER BY updated_at DESC, episode_id DESC) AS rn"
+                        " FROM progress WHERE profile_id = ?) "
+                        "WHERE rn = 1 AND position_ms * 100 < duration_ms * 95 "
+                        "ORDER BY updated_at DESC, title_id LIMIT ?",
+                        "ti", profile_id, (int)limit);
+  if (rc == STREAM_OK) {
+    int r = 0;
+    while (rc == STREAM_OK && (r = store__sq_step(db, st, what)) == 1) {
+      rc = grow((void **)&arr, &cap, n, sizeof *arr);
+      if (rc == STREAM_OK)
+        read_progress(&arr[n++], st);
+    }
+    if (rc == STREAM_OK && r < 0)
+      rc = r;
+    sqlite3_finalize(st);
+  }
+  store__sq_rrelease(impl, db);
+  if (rc != STREAM_OK) {
+    free(arr);
+    return rc;
+  }
+  *out = arr;
+  *out_count = n;
+  return STREAM_OK;
+}
+
+/* ---- My List --------------------------------------------------------------- */
+
+static int ml_add(void *impl, const char *profile_id, const char *title_id, int64_t now)
+{
+  sqlite3 *db;
+  SQ_TRY(store__sq_wbegin(impl, &db));
+  int rc = store__sq_exec(db, "add to My List", NULL,
+                          "INSERT INTO my_list (profile_id, title_id, added_at) VALUES (?, ?, ?) "
+                          "ON CONFLICT (profile_id, title_id) DO NOTHING",
+                          "ttI", profile_id, title_id, now);
+  return store__sq_wend(impl, db, rc);
+}
+
+static int ml_remove(void *impl, const char *profile_id, const char *title_id)
+{
+  sqlite3 *db;
+  SQ_TRY(store__sq_wbegin(impl, &db));
+  int rc = store__sq_exec(db, "remove from My List", NULL,
+                          "DELETE FROM my_list WHERE profile_id = ? AND title_id = ?", "tt",
+                          profile_id, title_id);
+  return store__sq_wend(impl, db, rc);
+}
+
+static int ml_list(void *impl, stream_store_mylist_item **out, size_t *out_count,
+                   const char *profile_id)
+{
+  const char *what = "list My List";
+  sqlite3 *db = store__sq_racquire(impl);
+  sqlite3_stmt *st;
+  stream_store_mylist_item *arr = NULL;
+  size_t n = 0, cap = 0;
+  int rc = store__sq_prepare(db, &st, what,
+                             "SELECT title_id, added_at FROM my_list WHERE profile_id = ? "
+                             "ORDER BY added_at DESC, title_id",
+                             "t", profile_id);
+  if (rc == STREAM_OK) {
+    int r = 0;
+    while (rc == STREAM_OK && (r = store__sq_step(db, st, what)) == 1) {
+      rc = grow((void **)&arr, &cap, n, sizeof *arr);
+      if (rc == STREAM_OK) {
+        memset(&arr[n], 0, sizeof arr[n]);
+        store__sq_col_copy(arr[n].title_id, sizeof arr[n].title_id, st, 0);
+        arr[n].added_at = store__sq_col_i64(st, 1);
+        n++;
+      }
+    }
+    if (rc == STREAM_OK && r < 0)
+      rc = r;
+    sqlite3_finalize(st);
+  }
+  store__sq_rrelease(impl, db);
+  if (rc != STREAM_OK) {
+    free(arr);
+    return rc;
+  }
+  *out = arr;
+  *out_count = n;
+  return STREAM_OK;
+}
+
+const struct stream_store_viewing_ops store__sq_viewing_ops = {
+    .progress_upsert = pg_upsert,
+    .progress_get = pg_get,
+    .continue_watching = pg_continue,
+    .mylist_add = ml_add,
+    .mylist_remove = ml_remove,
+    .mylist_list = ml_list,
+};

@@ -1,0 +1,89 @@
+/*
+ * SQLite backend of the store: shared plumbing of the entity files
+ * (connections, transactions, binding, error mapping).
+ *
+ * Concurrency model: one writer connection guarded by `wlock`, every write
+ * runs inside BEGIN IMMEDIATE on it (so concurrent writers from other
+ * processes queue on the busy timeout instead of failing half-way); a pool of
+ * reader connections (WAL lets them read while the writer writes) handed out
+ * under `rlock`. A ":memory:" store has no readers: reads take the writer.
+ */
+#ifndef STREAM_STORE_SQLITE_INTERNAL_H
+#define STREAM_STORE_SQLITE_INTERNAL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+
+#include "../../core/core.h"
+#include "../store_internal.h"
+
+typedef struct sq_store {
+  sqlite3 *writer;
+  pthread_mutex_t wlock;
+  sqlite3 **readers;
+  bool *reader_busy;
+  unsigned int nreaders;
+  pthread_mutex_t rlock;
+  pthread_cond_t rcond;
+} sq_store;
+
+/* Migrations, in order; migration i brings the schema to version i + 1. */
+extern const char *const *const store__sq_migrations[];
+extern const int store__sq_migration_count;
+
+/* Take the writer and BEGIN IMMEDIATE. On success the caller must call
+ * store__sq_wend with the outcome, which commits (rc == STREAM_OK) or rolls back,
+ * releases the writer, and returns the final code. */
+int store__sq_wbegin(sq_store *st, sqlite3 **db);
+int store__sq_wend(sq_store *st, sqlite3 *db, int rc);
+
+/* Borrow a reader connection (blocks until one is free) and give it back. */
+sqlite3 *store__sq_racquire(sq_store *st);
+void store__sq_rrelease(sq_store *st, sqlite3 *db);
+/* A read snapshot over several statements on a borrowed reader. */
+int store__sq_rbegin(sqlite3 *db);
+void store__sq_rend(sqlite3 *db);
+
+/* Map an SQLite failure to a STREAM_E* code with a message naming `what`. */
+int store__sq_fail(sqlite3 *db, int rc, const char *what);
+
+/* Prepare `sql` and bind arguments described by `types`, one letter each:
+ *   t  const char *   text (NULL binds NULL)
+ *   T  const char *   text, NULL or "" binds NULL
+ *   i  int
+ *   I  int64_t
+ *   Z  int64_t        0 binds NULL
+ * On failure *stmt is NULL and the error is set. */
+int store__sq_prepare(sqlite3 *db, sqlite3_stmt **stmt, const char *what, const char *sql,
+                      const char *types, ...);
+/* Prepare, bind, step once to completion (expects no rows) and finalize.
+ * `changes` (may be NULL) receives sqlite3_changes(). */
+int store__sq_exec(sqlite3 *db, const char *what, int *changes, const char *sql, const char *types,
+                   ...);
+
+/* Step a prepared statement: 1 = a row, 0 = done, < 0 = error (set). */
+int store__sq_step(sqlite3 *db, sqlite3_stmt *stmt, const char *what);
+
+/* Copy a text column into a fixed field ("" for NULL; truncates safely). */
+void store__sq_col_copy(char *dst, size_t cap, sqlite3_stmt *stmt, int col);
+/* Duplicate a text column: *out is NULL for SQL NULL. STREAM_ENOMEM on failure. */
+int store__sq_col_dup(char **out, sqlite3_stmt *stmt, int col);
+/* Integer column; SQL NULL gives 0. */
+int64_t store__sq_col_i64(sqlite3_stmt *stmt, int col);
+
+extern const struct stream_store_accounts_ops store__sq_accounts_ops;
+extern const struct stream_store_refresh_ops store__sq_refresh_ops;
+extern const struct stream_store_device_ops store__sq_device_ops;
+extern const struct stream_store_profiles_ops store__sq_profiles_ops;
+extern const struct stream_store_catalog_ops store__sq_catalog_ops;
+extern const struct stream_store_viewing_ops store__sq_viewing_ops;
+
+#define SQ_TRY(expr)                                                                               \
+  do {                                                                                             \
+    int rc_ = (expr);                                                                              \
+    if (rc_ != STREAM_OK)                                                                          \
+      return rc_;                                                                                  \
+  } while (0)
+
+#endif

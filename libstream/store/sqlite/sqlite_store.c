@@ -1,0 +1,406 @@
+/*
+ * SQLite backend: opening the database (WAL, foreign keys, busy timeout),
+ * applying the versioned migrations of the SQLite dialect in one
+ * transaction, the writer/readers connection model, and the binding and
+ * error-mapping helpers shared by the entity files (accounts.c, profiles.c,
+ * catalog.c). All SQL is static text with bound parameters.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sqlite_internal.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+int store__sq_fail(sqlite3 *db, int rc, const char *what)
+{
+  int ext = db ? sqlite3_extended_errcode(db) : rc;
+  const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  switch (ext) {
+  case SQLITE_CONSTRAINT_UNIQUE:
+  case SQLITE_CONSTRAINT_PRIMARYKEY:
+    return stream__err(STREAM_EEXIST, "%s: already exists (%s)", what, msg);
+  case SQLITE_CONSTRAINT_FOREIGNKEY:
+    return stream__err(STREAM_ENOTFOUND, "%s: a referenced row does not exist", what);
+  default:
+    break;
+  }
+  switch (rc & 0xff) {
+  case SQLITE_CONSTRAINT:
+    return stream__err(STREAM_EINVAL, "%s: constraint failed (%s)", what, msg);
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED:
+    return stream__err(STREAM_EBUSY, "%s: database is locked beyond the busy timeout", what);
+  case SQLITE_NOMEM:
+    return stream__err(STREAM_ENOMEM, "%s: out of memory in sqlite", what);
+  default:
+    return stream__err(STREAM_EIO, "%s: sqlite error %d (%s)", what, ext, msg);
+  }
+}
+
+static int bindv(sqlite3_stmt *stmt, const char *types, va_list ap)
+{
+  int rc = SQLITE_OK;
+  for (int i = 0; types[i] && rc == SQLITE_OK; i++) {
+    int idx = i + 1;
+    switch (types[i]) {
+    case 't': {
+      const char *v = va_arg(ap, const char *);
+      rc = v ? sqlite3_bind_text(stmt, idx, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(stmt, idx);
+      break;
+    }
+    case 'T': {
+      const char *v = va_arg(ap, const char *);
+      rc = (v && v[0]) ? sqlite3_bind_text(stmt, idx, v, -1, SQLITE_TRANSIENT)
+                       : sqlite3_bind_null(stmt, idx);
+      break;
+    }
+    case 'i':
+      rc = sqlite3_bind_int(stmt, idx, va_arg(ap, int));
+      break;
+    case 'I':
+      rc = sqlite3_bind_int64(stmt, idx, (sqlite3_int64)va_arg(ap, int64_t));
+      break;
+    case 'Z': {
+      int64_t v = va_arg(ap, int64_t);
+      rc = v ? sqlite3_bind_int64(stmt, idx, (sqlite3_int64)v) : sqlite3_bind_null(stmt, idx);
+      break;
+    }
+    default:
+      return SQLITE_MISUSE;
+    }
+  }
+  return rc;
+}
+
+static int prepare_va(sqlite3 *db, sqlite3_stmt **stmt, const char *what, const char *sql,
+                      const char *types, va_list ap)
+{
+  *stmt = NULL;
+  int rc = sqlite3_prepare_v2(db, sql, -1, stmt, NULL);
+  if (rc != SQLITE_OK) {
+    int e = store__sq_fail(db, rc, what);
+    sqlite3_finalize(*stmt);
+    *stmt = NULL;
+    return e;
+  }
+  rc = bindv(*stmt, types, ap);
+  if (rc != SQLITE_OK) {
+    int e = store__sq_fail(db, rc, what);
+    sqlite3_finalize(*stmt);
+    *stmt = NULL;
+    return e;
+  }
+  return STREAM_OK;
+}
+
+int store__sq_prepare(sqlite3 *db, sqlite3_stmt **stmt, const char *what, const char *sql,
+                      const char *types, ...)
+{
+  va_list ap;
+  va_start(ap, types);
+  int rc = prepare_va(db, stmt, what, sql, types, ap);
+  va_end(ap);
+  return rc;
+}
+
+int store__sq_step(sqlite3 *db, sqlite3_stmt *stmt, const char *what)
+{
+  int rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW)
+    return 1;
+  if (rc == SQLITE_DONE)
+    return 0;
+  return store__sq_fail(db, rc, what);
+}
+
+int store__sq_exec(sqlite3 *db, const char *what, int *changes, const char *sql, const char *types,
+                   ...)
+{
+  sqlite3_stmt *stmt;
+  va_list ap;
+  va_start(ap, types);
+  int rc = prepare_va(db, &stmt, what, sql, types, ap);
+  va_end(ap);
+  if (rc != STREAM_OK)
+    return rc;
+  int r;
+  while ((r = store__sq_step(db, stmt, what)) == 1)
+    ;
+  sqlite3_finalize(stmt);
+  if (r < 0)
+    return r;
+  if (changes)
+    *changes = sqlite3_changes(db);
+  return STREAM_OK;
+}
+
+void store__sq_col_copy(char *dst, size_t cap, sqlite3_stmt *stmt, int col)
+{
+  const unsigned char *v = sqlite3_column_text(stmt, col);
+  size_t n = v ? (size_t)sqlite3_column_bytes(stmt, col) : 0;
+  if (n >= cap)
+    n = cap - 1;
+  if (n)
+    memcpy(dst, v, n);
+  dst[n] = '\0';
+}
+
+int store__sq_col_dup(char **out, sqlite3_stmt *stmt, int col)
+{
+  *out = NULL;
+  if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
+    return STREAM_OK;
+  const unsigned char *v = sqlite3_column_text(stmt, col);
+  size_t n = (size_t)sqlite3_column_bytes(stmt, col);
+  *out = stream__strndup(v ? (const char *)v : "", n);
+  return *out ? STREAM_OK : STREAM_ENOMEM;
+}
+
+int64_t store__sq_col_i64(sqlite3_stmt *stmt, int col)
+{
+  return (int64_t)sqlite3_column_int64(stmt, col);
+}
+
+/* ---- transactions and connections -------------------------------------- */
+
+static int exec_plain(sqlite3 *db, const char *sql, const char *what)
+{
+  int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+  return rc == SQLITE_OK ? STREAM_OK : store__sq_fail(db, rc, what);
+}
+
+int store__sq_wbegin(sq_store *st, sqlite3 **db)
+{
+  pthread_mutex_lock(&st->wlock);
+  int rc = exec_plain(st->writer, "BEGIN IMMEDIATE", "begin write transaction");
+  if (rc != STREAM_OK) {
+    pthread_mutex_unlock(&st->wlock);
+    return rc;
+  }
+  *db = st->writer;
+  return STREAM_OK;
+}
+
+int store__sq_wend(sq_store *st, sqlite3 *db, int rc)
+{
+  if (rc == STREAM_OK) {
+    rc = exec_plain(db, "COMMIT", "commit");
+    if (rc != STREAM_OK)
+      sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  } else {
+    /* Keep the message of the failure, not of the rollback. */
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  }
+  pthread_mutex_unlock(&st->wlock);
+  return rc;
+}
+
+sqlite3 *store__sq_racquire(sq_store *st)
+{
+  if (st->nreaders == 0) {
+    pthread_mutex_lock(&st->wlock);
+    return st->writer;
+  }
+  pthread_mutex_lock(&st->rlock);
+  for (;;) {
+    for (unsigned int i = 0; i < st->nreaders; i++) {
+      if (!st->reader_busy[i]) {
+        st->reader_busy[i] = true;
+        pthread_mutex_unlock(&st->rlock);
+        return st->readers[i];
+      }
+    }
+    pthread_cond_wait(&st->rcond, &st->rlock);
+  }
+}
+
+void store__sq_rrelease(sq_store *st, sqlite3 *db)
+{
+  if (st->nreaders == 0) {
+    pthread_mutex_unlock(&st->wlock);
+    return;
+  }
+  pthread_mutex_lock(&st->rlock);
+  for (unsigned int i = 0; i < st->nreaders; i++)
+    if (st->readers[i] == db)
+      st->reader_busy[i] = false;
+  pthread_cond_signal(&st->rcond);
+  pthread_mutex_unlock(&st->rlock);
+}
+
+int store__sq_rbegin(sqlite3 *db)
+{
+  return exec_plain(db, "BEGIN", "begin read transaction");
+}
+
+void store__sq_rend(sqlite3 *db)
+{
+  sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+}
+
+static int open_conn(sqlite3 **out, const char *path, bool create, unsigned int busy_ms,
+                     bool reader)
+{
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  sqlite3 *db = NULL;
+  int rc = sqlite3_open_v2(path, &db, flags, NULL);
+  if (rc != SQLITE_OK) {
+    int e = db ? store__sq_fail(db, rc, "open database")
+               : stream__err(STREAM_ENOMEM, "open database: out of memory");
+    sqlite3_close(db);
+    return e;
+  }
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, (int)busy_ms);
+  int e = exec_plain(db, "PRAGMA foreign_keys = ON", "enable foreign keys");
+  if (e == STREAM_OK && reader)
+    e = exec_plain(db, "PRAGMA query_only = ON", "make reader read-only");
+  if (e != STREAM_OK) {
+    sqlite3_close(db);
+    return e;
+  }
+  *out = db;
+  return STREAM_OK;
+}
+
+/* The highest applied version, 0 for a fresh database. */
+static int read_version(sqlite3 *db, int *out)
+{
+  sqlite3_stmt *stmt;
+  *out = 0;
+  int has = 0;
+  SQ_TRY(store__sq_prepare(db, &stmt, "read schema version",
+                           "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+                           "t", "schema_version"));
+  if (store__sq_step(db, stmt, "read schema version") == 1)
+    has = sqlite3_column_int(stmt, 0);
+  sqlite3_finalize(stmt);
+  if (!has)
+    return STREAM_OK;
+  SQ_TRY(store__sq_prepare(db, &stmt, "read schema version",
+                           "SELECT coalesce(max(version), 0) FROM schema_version", ""));
+  int r = store__sq_step(db, stmt, "read schema version");
+  if (r == 1)
+    *out = sqlite3_column_int(stmt, 0);
+  sqlite3_finalize(stmt);
+  return r < 0 ? r : STREAM_OK;
+}
+
+static int migrate(sq_store *st)
+{
+  sqlite3 *db;
+  SQ_TRY(store__sq_wbegin(st, &db));
+  int rc = exec_plain(db,
+                      "CREATE TABLE IF NOT EXISTS schema_version ("
+                      " version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+                      "create schema_version");
+  int have = 0;
+  if (rc == STREAM_OK)
+    rc = read_version(db, &have);
+  if (rc == STREAM_OK && have > store__sq_migration_count)
+    rc = stream__err(STREAM_ENOTSUP,
+                     "database schema version %d is newer than this libstream supports (%d); "
+                     "upgrade libstream",
+                     have, store__sq_migration_count);
+  for (int v = have; rc == STREAM_OK && v < store__sq_migration_count; v++) {
+    for (const char *const *sql = store__sq_migrations[v]; rc == STREAM_OK && *sql; sql++)
+      rc = exec_plain(db, *sql, "apply migration");
+    if (rc != STREAM_OK)
+      stream__err(rc, "applying schema migration %d failed: %s", v + 1, sqlite3_errmsg(db));
+    else
+      rc = store__sq_exec(db, "record migration", NULL,
+                          "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", "iI",
+                          v + 1, stream__now());
+  }
+  return store__sq_wend(st, db, rc);
+}
+
+static void sq_close(void *impl)
+{
+  sq_store *st = impl;
+  if (!st)
+    return;
+  for (unsigned int i = 0; i < st->nreaders; i++)
+    sqlite3_close(st->readers[i]);
+  free(st->readers);
+  free(st->reader_busy);
+  sqlite3_close(st->writer);
+  pthread_mutex_destroy(&st->wlock);
+  pthread_mutex_destroy(&st->rlock);
+  pthread_cond_destroy(&st->rcond);
+  free(st);
+}
+
+int store__sqlite_open(void **out_impl, const stream_store_options *opts)
+{
+  bool memory = strcmp(opts->path, ":memory:") == 0;
+  /* Connections are handed between threads: SQLite must be built thread-safe. */
+  if (!sqlite3_threadsafe())
+    return stream__err(STREAM_ENOTSUP,
+                       "the linked SQLite library was built without thread support");
+  sq_store *st = stream__calloc(1, sizeof *st);
+  if (!st)
+    return STREAM_ENOMEM;
+  pthread_mutex_init(&st->wlock, NULL);
+  pthread_mutex_init(&st->rlock, NULL);
+  pthread_cond_init(&st->rcond, NULL);
+  int rc = open_conn(&st->writer, opts->path, true, opts->busy_timeout_ms, false);
+  if (rc == STREAM_OK && !memory) {
+    sqlite3_stmt *stmt;
+    rc = store__sq_prepare(st->writer, &stmt, "enable WAL", "PRAGMA journal_mode = WAL", "");
+    if (rc == STREAM_OK) {
+      char mode[16] = "";
+      if (store__sq_step(st->writer, stmt, "enable WAL") == 1)
+        store__sq_col_copy(mode, sizeof mode, stmt, 0);
+      sqlite3_finalize(stmt);
+      if (strcmp(mode, "wal") != 0)
+        rc =
+            stream__err(STREAM_EIO, "enable WAL: the database stayed in journal mode \"%s\"", mode);
+    }
+    if (rc == STREAM_OK)
+      rc = exec_plain(st->writer, "PRAGMA synchronous = NORMAL", "set synchronous");
+  }
+  if (rc == STREAM_OK)
+    rc = migrate(st);
+  if (rc == STREAM_OK && !memory) {
+    st->readers = stream__calloc(opts->readers, sizeof *st->readers);
+    st->reader_busy = stream__calloc(opts->readers, sizeof *st->reader_busy);
+    if (!st->readers || !st->reader_busy)
+      rc = STREAM_ENOMEM;
+    for (unsigned int i = 0; rc == STREAM_OK && i < opts->readers; i++) {
+      rc = open_conn(&st->readers[i], opts->path, false, opts->busy_timeout_ms, true);
+      if (rc == STREAM_OK)
+        st->nreaders++;
+    }
+  }
+  if (rc != STREAM_OK) {
+    sq_close(st);
+    return rc;
+  }
+  *out_impl = st;
+  return STREAM_OK;
+}
+
+static int sq_schema_version(void *impl, int *out)
+{
+  sq_store *st = impl;
+  sqlite3 *db = store__sq_racquire(st);
+  int rc = read_version(db, out);
+  store__sq_rrelease(st, db);
+  return rc;
+}
+
+const struct stream_store_backend store__sqlite_backend = {
+    .name = "sqlite",
+    .close = sq_close,
+    .schema_version = sq_schema_version,
+    .accounts = &store__sq_accounts_ops,
+    .refresh = &store__sq_refresh_ops,
+    .device = &store__sq_device_ops,
+    .profiles = &store__sq_profiles_ops,
+    .catalog = &store__sq_catalog_ops,
+    .viewing = &store__sq_viewing_ops,
+};

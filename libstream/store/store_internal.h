@@ -1,0 +1,119 @@
+/*
+ * store: the backend interface. A backend fills one table of function
+ * pointers per entity; the public functions in store.c validate every argument
+ * and then call through these tables, so a backend may assume well-formed
+ * input (non-NULL, within the documented size limits, valid ids) and only
+ * reports storage outcomes. Every backend function returns STREAM_OK or a
+ * negative STREAM_E* code and sets the thread's message through stream__err.
+ * `impl` is the backend's own state, as returned by its open function.
+ */
+#ifndef STREAM_STORE_INTERNAL_H
+#define STREAM_STORE_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "stream/store.h"
+
+struct stream_store_accounts_ops {
+  int (*create)(void *impl, const stream_store_account *in); /* in->id already set */
+  int (*get_by_id)(void *impl, stream_store_account *out, const char *id);
+  int (*get_by_email)(void *impl, stream_store_account *out, const char *email);
+  int (*update)(void *impl, const stream_store_account *a);
+};
+
+struct stream_store_refresh_ops {
+  int (*insert)(void *impl, const stream_store_refresh *t);
+  int (*get)(void *impl, stream_store_refresh *out, const char *token_hash);
+  int (*mark_used)(void *impl, const char *token_hash, int64_t now);
+  int (*revoke_family)(void *impl, size_t *out_count, const char *family_id, int64_t now);
+  int (*revoke_account)(void *impl, size_t *out_count, const char *account_id, int64_t now);
+};
+
+struct stream_store_device_ops {
+  int (*insert)(void *impl, const stream_store_device *d);
+  int (*get)(void *impl, stream_store_device *out, const char *device_code_hash);
+  int (*get_by_user_code)(void *impl, stream_store_device *out, const char *user_code);
+  /* status is APPROVED or DENIED; account_id/profile_id may be "" */
+  int (*decide)(void *impl, const char *user_code, int status, const char *account_id,
+                const char *profile_id, int64_t now);
+  int (*record_poll)(void *impl, int64_t *out_prev, const char *device_code_hash, int new_interval,
+                     int64_t now);
+  int (*consume)(void *impl, stream_store_device *out, const char *device_code_hash, int64_t now);
+};
+
+struct stream_store_profiles_ops {
+  int (*create)(void *impl, const stream_store_profile *in, int max_per_account);
+  int (*get)(void *impl, stream_store_profile *out, const char *id);
+  int (*list)(void *impl, stream_store_profile **out, size_t *out_count, const char *account_id);
+  int (*update)(void *impl, const stream_store_profile *p);
+  int (*remove)(void *impl, const char *id);
+};
+
+/* A decoded keyset cursor: the last row's sort key and id. */
+typedef struct store__cursor {
+  int sort;
+  int64_t key_num; /* STREAM_STORE_SORT_NEWEST: created_at */
+  char *key_text;  /* STREAM_STORE_SORT_NAME: name (owned) */
+  char id[STREAM_STORE_ID_SIZE];
+} store__cursor;
+
+struct stream_store_catalog_ops {
+  int (*title_create)(void *impl, const stream_store_title *in, int64_t now); /* id set */
+  int (*title_update)(void *impl, const stream_store_title *t, int64_t now);
+  int (*title_delete)(void *impl, const char *id);
+  int (*title_get)(void *impl, stream_store_title *out, const char *id);
+  int (*title_detail)(void *impl, stream_store_title_detail *out, const char *id);
+  int (*season_create)(void *impl, const char *id, const char *title_id, int number);
+  int (*season_delete)(void *impl, const char *id);
+  int (*episode_create)(void *impl, const stream_store_episode *in); /* id set */
+  int (*episode_update)(void *impl, const stream_store_episode *e);
+  int (*episode_delete)(void *impl, const char *id);
+  /* `after` is NULL for the first page. The backend fills out->items/count
+   * with up to q->limit rows; store.c builds next_cursor from the last row
+   * when `*out_more` is set. */
+  int (*title_list)(void *impl, stream_store_title_page *out, bool *out_more,
+                    const stream_store_title_query *q, const store__cursor *after);
+  /* `text` is the raw user text (length-checked): each backend turns it into
+   * its own full-text syntax, so every dialect keeps its own escaping rules. */
+  int (*title_search)(void *impl, stream_store_title_page *out, const char *text,
+                      const stream_store_title_query *q);
+  int (*genre_list)(void *impl, char ***out, size_t *out_count);
+};
+
+struct stream_store_viewing_ops {
+  int (*progress_upsert)(void *impl, const stream_store_progress *p, int64_t now);
+  int (*progress_get)(void *impl, stream_store_progress *out, const char *profile_id,
+                      const char *title_id, const char *episode_id /* "" = none */);
+  int (*continue_watching)(void *impl, stream_store_progress **out, size_t *out_count,
+                           const char *profile_id, unsigned int limit);
+  int (*mylist_add)(void *impl, const char *profile_id, const char *title_id, int64_t now);
+  int (*mylist_remove)(void *impl, const char *profile_id, const char *title_id);
+  int (*mylist_list)(void *impl, stream_store_mylist_item **out, size_t *out_count,
+                     const char *profile_id);
+};
+
+struct stream_store_backend {
+  const char *name;
+  void (*close)(void *impl);
+  int (*schema_version)(void *impl, int *out);
+  const struct stream_store_accounts_ops *accounts;
+  const struct stream_store_refresh_ops *refresh;
+  const struct stream_store_device_ops *device;
+  const struct stream_store_profiles_ops *profiles;
+  const struct stream_store_catalog_ops *catalog;
+  const struct stream_store_viewing_ops *viewing;
+};
+
+struct stream_store {
+  const struct stream_store_backend *backend;
+  void *impl;
+};
+
+/* The SQLite backend (libstream/store/sqlite/). */
+extern const struct stream_store_backend store__sqlite_backend;
+int store__sqlite_open(void **out_impl, const stream_store_options *opts);
+
+/* Fresh id: 16 random bytes, unpadded base64url (22 characters). */
+int store__new_id(char out[STREAM_STORE_ID_SIZE]);
+
+#endif

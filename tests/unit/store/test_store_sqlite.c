@@ -1,0 +1,283 @@
+/*
+ * The store conformance suite run against the SQLite backend (a database file
+ * in a fresh temporary directory per case, and ":memory:"), plus what only the
+ * SQLite backend has: migrations, WAL, open options.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conformance.h"
+
+static char tmpdir[256];
+static char dbpath[300];
+
+static void make_tmp(void)
+{
+  const char *base = getenv("TMPDIR");
+  snprintf(tmpdir, sizeof tmpdir, "%s/stream-store-XXXXXX", base && *base ? base : "/tmp");
+  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+  snprintf(dbpath, sizeof dbpath, "%s/store.db", tmpdir);
+}
+
+static void remove_tmp(void)
+{
+  const char *suffix[] = {"", "-wal", "-shm", "-journal"};
+  char p[320];
+  for (int i = 0; i < 4; i++) {
+    snprintf(p, sizeof p, "%s%s", dbpath, suffix[i]);
+    unlink(p);
+  }
+  rmdir(tmpdir);
+}
+
+static stream_store *open_at(const char *path)
+{
+  stream_store_options o = STREAM_STORE_OPTIONS_INIT;
+  o.path = path;
+  stream_store *s = NULL;
+  int rc = stream_store_open(&s, &o);
+  ck_assert_msg(rc == STREAM_OK, "open %s: %s", path, rc ? stream_error_last()->message : "");
+  return s;
+}
+
+/* One conformance case per loop index, each on a fresh database file. */
+START_TEST(test_conformance_file)
+{
+  make_tmp();
+  stream_store *s = open_at(dbpath);
+  ck_assert_str_eq(stream_store_backend_name(s), "sqlite");
+  store_conformance_cases[_i].run(s);
+  stream_store_close(s);
+  remove_tmp();
+}
+END_TEST
+
+START_TEST(test_conformance_memory)
+{
+  stream_store *s = open_at(":memory:");
+  store_conformance_cases[_i].run(s);
+  stream_store_close(s);
+}
+END_TEST
+
+/* Every case in sequence on one shared store: cases do not depend on a
+ * fresh database. */
+START_TEST(test_conformance_all_on_one_store)
+{
+  make_tmp();
+  stream_store *s = open_at(dbpath);
+  store_conformance_run_all(s);
+  stream_store_close(s);
+  remove_tmp();
+}
+END_TEST
+
+static int count_rows(const char *path, const char *sql)
+{
+  sqlite3 *db = NULL;
+  ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+  sqlite3_stmt *st = NULL;
+  ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+  int n = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+static void exec_raw(const char *path, const char *sql)
+{
+  sqlite3 *db = NULL;
+  ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+}
+
+START_TEST(test_migrations_once_and_reopen)
+{
+  make_tmp();
+  stream_store *s = open_at(dbpath);
+  int v = 0;
+  ck_assert_int_eq(stream_store_schema_version(&v, s), STREAM_OK);
+  ck_assert_int_eq(v, 1);
+  stream_store_account a, got;
+  memset(&a, 0, sizeof a);
+  strcpy(a.email, "persist@reopen.test");
+  ck_assert_int_eq(stream_store_account_create(&a, s, &a, 1700000000), STREAM_OK);
+  stream_store_close(s);
+
+  s = open_at(dbpath);
+  ck_assert_int_eq(stream_store_schema_version(&v, s), STREAM_OK);
+  ck_assert_int_eq(v, 1);
+  ck_assert_int_eq(stream_store_account_get(&got, s, a.id), STREAM_OK);
+  ck_assert_str_eq(got.email, "persist@reopen.test");
+  stream_store_close(s);
+  s = open_at(dbpath);
+  stream_store_close(s);
+  /* One row per migration, however often the database was opened. */
+  ck_assert_int_eq(count_rows(dbpath, "SELECT count(*) FROM schema_version"), 1);
+  ck_assert_int_eq(count_rows(dbpath, "SELECT count(*) FROM accounts"), 1);
+  ck_assert_int_eq(count_rows(dbpath, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode "
+                                      "= 'wal'"),
+                   1);
+  remove_tmp();
+}
+END_TEST
+
+START_TEST(test_newer_schema_refused)
+{
+  make_tmp();
+  stream_store_close(open_at(dbpath));
+  exec_raw(dbpath, "INSERT INTO schema_version (version, applied_at) VALUES (2, 0)");
+  stream_store_options o = STREAM_STORE_OPTIONS_INIT;
+  o.path = dbpath;
+  stream_store *s = (stream_store *)1;
+  ck_assert_int_eq(stream_store_open(&s, &o), STREAM_ENOTSUP);
+  ck_assert_ptr_null(s);
+  ck_assert(strstr(stream_error_last()->message, "newer") != NULL);
+  ck_assert(strstr(stream_error_last()->message, "2") != NULL);
+  /* Refusing changed nothing. */
+  ck_assert_int_eq(count_rows(dbpath, "SELECT count(*) FROM schema_version"), 2);
+  remove_tmp();
+}
+END_TEST
+
+START_TEST(test_open_options)
+{
+  stream_store *s = NULL;
+  stream_store_options o = STREAM_STORE_OPTIONS_INIT;
+  ck_assert_int_eq(stream_store_open(&s, &o), STREAM_EINVAL); /* no path */
+  o.path = "";
+  ck_assert_int_eq(stream_store_open(&s, &o), STREAM_EINVAL);
+  ck_assert_int_eq(stream_store_open(NULL, &o), STREAM_EINVAL);
+  ck_assert_int_eq(stream_store_open(&s, NULL), STREAM_EINVAL);
+  o.path = "/tmp/never-opened.db";
+  o.readers = 0;
+  ck_assert_int_eq(stream_store_open(&s, &o), STREAM_EINVAL);
+  o.readers = 33;
+  ck_assert_int_eq(stream_store_open(&s, &o), STREAM_EINVAL);
+  o.readers = 2;
+  o.busy_timeout_ms = 600001;
+  ck_assert_int_eq(stream_store_open(&s, &o), STREAM_EINVAL);
+  o.busy_timeout_ms = 100;
+  o.version = 2;
+  ck_assert_int_eq(stream_store_open(&s, &o), STREAM_EINVAL);
+  ck_assert(strstr(stream_error_last()->message, "version") != NULL);
+  o.version = STREAM_STORE_OPTIONS_VERSION;
+  o.path = "/nonexistent-dir-for-stream/x/store.db";
+  ck_assert_int_eq(stream_store_open(&s, &o), STREAM_EIO);
+  ck_assert_ptr_null(s);
+  /* Not a database. */
+  make_tmp();
+  FILE *f = fopen(dbpath, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("this is not an sqlite database, just text that is long enough to be read", f);
+  fclose(f);
+  o.path = dbpath;
+  ck_assert_int_eq(stream_store_open(&s, &o), STREAM_EIO);
+  remove_tmp();
+  stream_store_close(NULL);
+}
+END_TEST
+
+/* Two handles on one file race, as two processes would: the profile limit and
+ * the one-time token use must hold through SQLite's own locking (BEGIN
+ * IMMEDIATE + busy timeout), not only through one handle's mutex. */
+typedef struct two_arg {
+  stream_store *h[2];
+  const char *account_id;
+  const char *token_hash;
+  int index;
+  int rc_profile;
+  int rc_token;
+  pthread_barrier_t *barrier;
+} two_arg;
+
+static void *two_main(void *p)
+{
+  two_arg *a = p;
+  stream_store *s = a->h[a->index % 2];
+  stream_store_profile in;
+  memset(&in, 0, sizeof in);
+  strcpy(in.account_id, a->account_id);
+  snprintf(in.name, sizeof in.name, "handle racer %d", a->index);
+  pthread_barrier_wait(a->barrier);
+  a->rc_profile = stream_store_profile_create(NULL, s, &in, 1700000000);
+  a->rc_token = stream_store_refresh_mark_used(s, a->token_hash, 1700000001);
+  return NULL;
+}
+
+START_TEST(test_two_handles_one_file)
+{
+  make_tmp();
+  stream_store *h1 = open_at(dbpath), *h2 = open_at(dbpath);
+  stream_store_account acc;
+  memset(&acc, 0, sizeof acc);
+  strcpy(acc.email, "two@handles.test");
+  ck_assert_int_eq(stream_store_account_create(&acc, h1, &acc, 1700000000), STREAM_OK);
+  stream_store_refresh t;
+  memset(&t, 0, sizeof t);
+  memset(t.token_hash, 'e', STREAM_STORE_TOKEN_HASH_LEN);
+  strcpy(t.family_id, "fam");
+  strcpy(t.account_id, acc.id);
+  t.created_at = 1700000000;
+  t.expires_at = 1700003600;
+  ck_assert_int_eq(stream_store_refresh_insert(h2, &t), STREAM_OK);
+  enum { N = 8 };
+  pthread_t th[N];
+  two_arg args[N];
+  pthread_barrier_t b;
+  pthread_barrier_init(&b, NULL, N);
+  for (int i = 0; i < N; i++) {
+    args[i] = (two_arg){{h1, h2}, acc.id, t.token_hash, i, 0, 0, &b};
+    ck_assert_int_eq(pthread_create(&th[i], NULL, two_main, &args[i]), 0);
+  }
+  int ok_profiles = 0, range = 0, ok_tokens = 0, conflicts = 0;
+  for (int i = 0; i < N; i++) {
+    pthread_join(th[i], NULL);
+    ok_profiles += args[i].rc_profile == STREAM_OK;
+    range += args[i].rc_profile == STREAM_ERANGE;
+    ok_tokens += args[i].rc_token == STREAM_OK;
+    conflicts += args[i].rc_token == STREAM_ECONFLICT;
+  }
+  pthread_barrier_destroy(&b);
+  ck_assert_int_eq(ok_profiles, STREAM_STORE_PROFILES_MAX);
+  ck_assert_int_eq(range, N - STREAM_STORE_PROFILES_MAX);
+  ck_assert_int_eq(ok_tokens, 1);
+  ck_assert_int_eq(conflicts, N - 1);
+  stream_store_close(h1);
+  stream_store_close(h2);
+  remove_tmp();
+}
+END_TEST
+
+int main(void)
+{
+  Suite *su = suite_create("store");
+  TCase *tc = tcase_create("sqlite-file");
+  tcase_set_timeout(tc, 120);
+  tcase_add_loop_test(tc, test_conformance_file, 0, (int)store_conformance_count);
+  suite_add_tcase(su, tc);
+  tc = tcase_create("sqlite-memory");
+  tcase_set_timeout(tc, 120);
+  tcase_add_loop_test(tc, test_conformance_memory, 0, (int)store_conformance_count);
+  suite_add_tcase(su, tc);
+  tc = tcase_create("sqlite-backend");
+  tcase_set_timeout(tc, 240);
+  tcase_add_test(tc, test_conformance_all_on_one_store);
+  tcase_add_test(tc, test_migrations_once_and_reopen);
+  tcase_add_test(tc, test_newer_schema_refused);
+  tcase_add_test(tc, test_open_options);
+  tcase_add_test(tc, test_two_handles_one_file);
+  suite_add_tcase(su, tc);
+  SRunner *sr = srunner_create(su);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
