@@ -6,9 +6,14 @@
 #define STREAM_STREAM_H
 
 #include "stream/common.h"
+#include "stream/features.h"
 #include "stream/keys.h"
 #include "stream/sign.h"
 #include "stream/token.h"
 #include "stream/password.h"
+
+#if STREAM_HAVE_SERVER
+#include "stream/store.h"
+#endif
 
 #endif
