@@ -14,6 +14,11 @@
 
 #if STREAM_HAVE_SERVER
 #include "stream/store.h"
+#include "stream/auth.h"
+#include "stream/catalog.h"
+#endif
+#if STREAM_HAVE_CLIENT
+#include "stream/client.h"
 #endif
 
 #endif
