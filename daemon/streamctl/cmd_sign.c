@@ -3,6 +3,7 @@
  * (native HMAC-SHA256; Google Cloud CDN; Google Media CDN signatures and
  * tokens), with flags in the spirit of `gcloud compute sign-url`.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +176,28 @@ static int print_result(const cli_args *a, char *out, int rc, const char *what)
 
 /* ---- sign-url ----------------------------------------------------------- */
 
+/* The signing forms every format shares, chosen by --cookie,
+ * --path-component and --prefix; with what to say when one fails. */
+enum { FORM_URL, FORM_PREFIX, FORM_COOKIE, FORM_PATH };
+static const char *const form_failed[] = {"cannot sign the URL", "cannot sign the URL prefix",
+                                          "cannot sign the cookie",
+                                          "cannot sign the path component"};
+
+static int sign_form(const cli_args *a, const char *prefix)
+{
+  if (cli_has(a, "cookie"))
+    return FORM_COOKIE;
+  if (cli_has(a, "path-component"))
+    return FORM_PATH;
+  return prefix ? FORM_PREFIX : FORM_URL;
+}
+
+static int load_signing_key(const cli_args *a, stream_key **out, stream_key_type type)
+{
+  int rc = load_key(a, out, type);
+  return rc ? lib_error(a, "cannot load the key", rc) : 0;
+}
+
 static int sign_native(const cli_args *a, const char *url, const char *prefix, int64_t expires)
 {
   if (cli_has(a, "token"))
@@ -187,32 +210,56 @@ static int sign_native(const cli_args *a, const char *url, const char *prefix, i
   o.ip = cli_get(a, "ip");
   o.key_id = cli_get(a, "key-name");
   stream_key *key = NULL;
-  if ((rc = load_key(a, &key, STREAM_KEY_HMAC)))
-    return lib_error(a, "cannot load the key", rc);
+  if ((rc = load_signing_key(a, &key, STREAM_KEY_HMAC)))
+    return rc;
   stream_keyring *ring = NULL;
   rc = ring_of(a, &ring, key);
   stream_key_free(key);
   if (rc)
     return rc;
   char *out = NULL;
-  int ret;
-  if (cli_has(a, "cookie")) {
+  int form = sign_form(a, prefix);
+  if (form == FORM_COOKIE) {
     rc = stream_sign_native_cookie(&out, ring, prefix, &o);
     if (!rc)
       printf("%s=", STREAM_NATIVE_COOKIE_NAME);
-    ret = print_result(a, out, rc, "cannot sign the cookie");
-  } else if (cli_has(a, "path-component")) {
-    const char *rest = url ? url + strlen(prefix) : NULL;
-    rc = stream_sign_native_path(&out, ring, prefix, rest, &o);
-    ret = print_result(a, out, rc, "cannot sign the path component");
-  } else if (prefix) {
+  } else if (form == FORM_PATH)
+    rc = stream_sign_native_path(&out, ring, prefix, url ? url + strlen(prefix) : NULL, &o);
+  else if (form == FORM_PREFIX)
     rc = stream_sign_native_prefix(&out, ring, url, prefix, &o);
-    ret = print_result(a, out, rc, "cannot sign the URL prefix");
-  } else {
+  else
     rc = stream_sign_native_url(&out, ring, url, &o);
-    ret = print_result(a, out, rc, "cannot sign the URL");
-  }
+  int ret = print_result(a, out, rc, form_failed[form]);
   stream_keyring_free(ring);
+  return ret;
+}
+
+/* Cloud CDN (HMAC key) or Media CDN (Ed25519 private key) signatures. */
+static int sign_google(const cli_args *a, const char *url, const char *prefix, int64_t expires,
+                       bool media)
+{
+  stream_google_sign_options o = STREAM_GOOGLE_SIGN_OPTIONS_INIT;
+  o.expires = expires;
+  stream_key *key = NULL;
+  int rc = load_signing_key(a, &key, media ? STREAM_KEY_ED25519_PRIVATE : STREAM_KEY_HMAC);
+  if (rc)
+    return rc;
+  char *out = NULL;
+  int form = sign_form(a, prefix);
+  if (form == FORM_COOKIE)
+    rc = media ? stream_mediacdn_sign_cookie(&out, key, prefix, &o)
+               : stream_cloudcdn_sign_cookie(&out, key, prefix, &o);
+  else if (form == FORM_PATH) /* Media CDN only: refused earlier for Cloud CDN */
+    rc = stream_mediacdn_sign_path_component(&out, key, prefix, url ? url + strlen(prefix) : NULL,
+                                             &o);
+  else if (form == FORM_PREFIX)
+    rc = media ? stream_mediacdn_sign_prefix(&out, key, url, prefix, &o)
+               : stream_cloudcdn_sign_prefix(&out, key, url, prefix, &o);
+  else
+    rc = media ? stream_mediacdn_sign_url(&out, key, url, &o)
+               : stream_cloudcdn_sign_url(&out, key, url, &o);
+  int ret = print_result(a, out, rc, form_failed[form]);
+  stream_key_free(key);
   return ret;
 }
 
@@ -222,26 +269,7 @@ static int sign_cloud(const cli_args *a, const char *url, const char *prefix, in
       cli_has(a, "token"))
     return usage_error(
         a, "Cloud CDN signatures have no --ip, --not-before, --path-component or --token");
-  stream_google_sign_options o = STREAM_GOOGLE_SIGN_OPTIONS_INIT;
-  o.expires = expires;
-  stream_key *key = NULL;
-  int rc = load_key(a, &key, STREAM_KEY_HMAC);
-  if (rc)
-    return lib_error(a, "cannot load the key", rc);
-  char *out = NULL;
-  int ret;
-  if (cli_has(a, "cookie")) {
-    rc = stream_cloudcdn_sign_cookie(&out, key, prefix, &o);
-    ret = print_result(a, out, rc, "cannot sign the cookie");
-  } else if (prefix) {
-    rc = stream_cloudcdn_sign_prefix(&out, key, url, prefix, &o);
-    ret = print_result(a, out, rc, "cannot sign the URL prefix");
-  } else {
-    rc = stream_cloudcdn_sign_url(&out, key, url, &o);
-    ret = print_result(a, out, rc, "cannot sign the URL");
-  }
-  stream_key_free(key);
-  return ret;
+  return sign_google(a, url, prefix, expires, false);
 }
 
 static int sign_media_token(const cli_args *a, const char *url, const char *prefix, int64_t expires)
@@ -284,8 +312,8 @@ static int sign_media_token(const cli_args *a, const char *url, const char *pref
   o.header_values = h.values;
   o.header_count = h.n;
   stream_key *key = NULL;
-  if ((rc = load_key(a, &key, type)))
-    return lib_error(a, "cannot load the key", rc);
+  if ((rc = load_signing_key(a, &key, type)))
+    return rc;
   char *tok = NULL;
   rc = stream_mediacdn_token_sign(&tok, key, &o);
   stream_key_free(key);
@@ -306,30 +334,7 @@ static int sign_media(const cli_args *a, const char *url, const char *prefix, in
   if (cli_has(a, "ip") || cli_has(a, "not-before"))
     return usage_error(
         a, "Media CDN signatures have no --ip or --not-before (tokens do: add --token)");
-  stream_google_sign_options o = STREAM_GOOGLE_SIGN_OPTIONS_INIT;
-  o.expires = expires;
-  stream_key *key = NULL;
-  int rc = load_key(a, &key, STREAM_KEY_ED25519_PRIVATE);
-  if (rc)
-    return lib_error(a, "cannot load the key", rc);
-  char *out = NULL;
-  int ret;
-  if (cli_has(a, "cookie")) {
-    rc = stream_mediacdn_sign_cookie(&out, key, prefix, &o);
-    ret = print_result(a, out, rc, "cannot sign the cookie");
-  } else if (cli_has(a, "path-component")) {
-    const char *file = url ? url + strlen(prefix) : NULL;
-    rc = stream_mediacdn_sign_path_component(&out, key, prefix, file, &o);
-    ret = print_result(a, out, rc, "cannot sign the path component");
-  } else if (prefix) {
-    rc = stream_mediacdn_sign_prefix(&out, key, url, prefix, &o);
-    ret = print_result(a, out, rc, "cannot sign the URL prefix");
-  } else {
-    rc = stream_mediacdn_sign_url(&out, key, url, &o);
-    ret = print_result(a, out, rc, "cannot sign the URL");
-  }
-  stream_key_free(key);
-  return ret;
+  return sign_google(a, url, prefix, expires, true);
 }
 
 static int run_sign(const cli_args *a)

@@ -1,9 +1,10 @@
 /*
  * sign/common: what every signing format shares — the reason strings, a
- * per-thread cache of keyed HMAC-SHA256 contexts so that the hot path neither
- * allocates nor recomputes a key schedule, client-address blocks (IPv4/IPv6,
- * CIDR) and the URL checks that keep a prefix-scoped signature inside its
- * prefix.
+ * per-thread cache of keyed HMAC contexts (SHA-1 and SHA-256) so that the hot
+ * path neither allocates nor recomputes a key schedule, addresses and CIDR
+ * blocks (IPv4/IPv6; native strict and Google lenient spellings), the URL
+ * checks that keep a prefix-scoped signature inside its prefix, and strict
+ * decimals.
  */
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -15,7 +16,6 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
-#include "../core/core.h"
 #include "sign_internal.h"
 
 const char *stream_sign_reason_str(int reason)
@@ -44,7 +44,7 @@ const char *stream_sign_reason_str(int reason)
   }
 }
 
-/* ---- HMAC-SHA256 with cached key schedules ------------------------------ */
+/* ---- HMAC with cached key schedules ------------------------------------- */
 
 /* A handful of slots: rotation keeps two or three keys live at once. A slot
  * is matched on the secret bytes themselves, not on the key's address, so a
@@ -53,6 +53,7 @@ const char *stream_sign_reason_str(int reason)
 
 typedef struct hmac_slot {
   EVP_MAC_CTX *ctx;
+  sign__md md;
   size_t len;
   unsigned long used;
   unsigned char secret[STREAM_KEY_HMAC_MAX];
@@ -88,15 +89,21 @@ static void hmac_init_once(void)
   }
 }
 
-static int hmac_keyed(EVP_MAC_CTX *ctx, const stream_key *key)
+static const char *md_name(sign__md md)
 {
-  char digest[] = "SHA256";
+  return md == SIGN__SHA1 ? "SHA1" : "SHA256";
+}
+
+static int hmac_keyed(EVP_MAC_CTX *ctx, sign__md md, const stream_key *key)
+{
+  char digest[8];
+  memcpy(digest, md_name(md), strlen(md_name(md)) + 1);
   OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
                          OSSL_PARAM_construct_end()};
   return EVP_MAC_init(ctx, key->secret, key->len, params) == 1;
 }
 
-static EVP_MAC_CTX *hmac_ctx_for(const stream_key *key)
+static EVP_MAC_CTX *hmac_ctx_for(sign__md md, const stream_key *key)
 {
   hmac_cache *c = hmac_tl;
   if (!c) {
@@ -114,10 +121,11 @@ static EVP_MAC_CTX *hmac_ctx_for(const stream_key *key)
   for (int i = 0; i < HMAC_SLOTS; i++) {
     hmac_slot *s = &c->slot[i];
     /* Plain memcmp: both sides are our own secrets, no attacker input. */
-    if (s->ctx && s->len == key->len && memcmp(s->secret, key->secret, key->len) == 0) {
+    if (s->ctx && s->md == md && s->len == key->len &&
+        memcmp(s->secret, key->secret, key->len) == 0) {
       s->used = c->tick;
       /* A NULL key restarts from the stored inner/outer pad states. */
-      if (EVP_MAC_init(s->ctx, NULL, 0, NULL) == 1 || hmac_keyed(s->ctx, key))
+      if (EVP_MAC_init(s->ctx, NULL, 0, NULL) == 1 || hmac_keyed(s->ctx, md, key))
         return s->ctx;
       return NULL;
     }
@@ -127,28 +135,32 @@ static EVP_MAC_CTX *hmac_ctx_for(const stream_key *key)
   if (!victim->ctx && !(victim->ctx = EVP_MAC_CTX_new(hmac_mac)))
     return NULL;
   victim->len = 0;
-  if (!hmac_keyed(victim->ctx, key))
+  if (!hmac_keyed(victim->ctx, md, key))
     return NULL;
   memcpy(victim->secret, key->secret, key->len);
+  victim->md = md;
   victim->len = key->len;
   victim->used = c->tick;
   return victim->ctx;
 }
 
-int sign__hmac_sha256(unsigned char *out32, const stream_key *key, const void *data, size_t len)
+int sign__hmac(unsigned char *out, size_t *out_len, sign__md md, const stream_key *key,
+               const void *data, size_t len)
 {
   pthread_once(&hmac_once, hmac_init_once);
   if (!hmac_mac) {
     ERR_clear_error();
     return stream__err(STREAM_ECRYPTO, "HMAC is not available from OpenSSL");
   }
-  EVP_MAC_CTX *ctx = hmac_ctx_for(key);
+  size_t want = md == SIGN__SHA1 ? SIGN__SHA1_LEN : SIGN__SHA256_LEN;
+  EVP_MAC_CTX *ctx = hmac_ctx_for(md, key);
   size_t outl = 0;
-  if (!ctx || EVP_MAC_update(ctx, data, len) != 1 || EVP_MAC_final(ctx, out32, &outl, 32) != 1 ||
-      outl != 32) {
+  if (!ctx || EVP_MAC_update(ctx, data, len) != 1 ||
+      EVP_MAC_final(ctx, out, &outl, SIGN__SHA256_LEN) != 1 || outl != want) {
     ERR_clear_error();
-    return stream__err(STREAM_ECRYPTO, "HMAC-SHA256 with key '%s' failed", key->id);
+    return stream__err(STREAM_ECRYPTO, "HMAC-%s with key '%s' failed", md_name(md), key->id);
   }
+  *out_len = outl;
   return STREAM_OK;
 }
 
@@ -156,84 +168,103 @@ int sign__hmac_sha256(unsigned char *out32, const stream_key *key, const void *d
 
 static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
-static int parse_addr(sign__ip *out, const char *s, size_t n)
+int sign__ip_parse_addr(sign__ip *out, const char *s, size_t n, bool lenient)
 {
-  char buf[INET6_ADDRSTRLEN + 1];
-  if (n == 0 || n >= sizeof buf)
+  char buf[64];
+  if (n == 0 || n >= sizeof buf - 3)
     return STREAM_EINVAL;
   memcpy(buf, s, n);
   buf[n] = '\0';
   memset(out, 0, sizeof *out);
-  if (memchr(buf, ':', n)) {
-    if (inet_pton(AF_INET6, buf, out->addr) != 1)
-      return STREAM_EINVAL;
-    out->family = 6;
-    out->bits = 128;
-  } else {
+  if (!memchr(buf, ':', n)) {
     if (inet_pton(AF_INET, buf, out->addr) != 1)
       return STREAM_EINVAL;
     out->family = 4;
     out->bits = 32;
+    return STREAM_OK;
+  }
+  out->family = 6;
+  out->bits = 128;
+  if (inet_pton(AF_INET6, buf, out->addr) == 1)
+    return STREAM_OK;
+  if (!lenient || strstr(buf, "::") || buf[n - 1] == ':' || buf[0] == ':')
+    return STREAM_EINVAL;
+  size_t colons = 0;
+  for (size_t i = 0; i < n; i++)
+    colons += buf[i] == ':';
+  if (colons >= 7)
+    return STREAM_EINVAL;
+  memcpy(buf + n, "::", 3);
+  return inet_pton(AF_INET6, buf, out->addr) == 1 ? STREAM_OK : STREAM_EINVAL;
+}
+
+int sign__ip_parse_block(sign__ip *out, const char *s, size_t n, char sep, bool strict,
+                         const char **why)
+{
+  const char *cut = memchr(s, sep, n);
+  size_t alen = cut ? (size_t)(cut - s) : n;
+  if (sign__ip_parse_addr(out, s, alen, !strict)) {
+    *why = "not an IPv4 or IPv6 address";
+    return STREAM_EINVAL;
+  }
+  if (strict && out->family == 6 && memcmp(out->addr, v4mapped, 12) == 0) {
+    *why = "IPv4-mapped IPv6 address; write the IPv4 form";
+    return STREAM_EINVAL;
+  }
+  if (!cut)
+    return STREAM_OK;
+  const char *b = cut + 1;
+  size_t bl = n - alen - 1;
+  int max = out->family == 4 ? 32 : 128, v = 0;
+  if (bl == 0 || bl > 3 || (strict && bl > 1 && b[0] == '0')) {
+    *why = "bad prefix length";
+    return STREAM_EINVAL;
+  }
+  for (size_t i = 0; i < bl; i++) {
+    if (b[i] < '0' || b[i] > '9') {
+      *why = "bad prefix length";
+      return STREAM_EINVAL;
+    }
+    v = v * 10 + (b[i] - '0');
+  }
+  if (v > max) {
+    *why = "prefix length too long for the address family";
+    return STREAM_EINVAL;
+  }
+  out->bits = v;
+  if (!strict)
+    return STREAM_OK;
+  int bytes = out->family == 4 ? 4 : 16;
+  for (int i = 0; i < bytes; i++) {
+    int keep = v - i * 8;
+    unsigned char mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : (unsigned char)(0xff << (8 - keep));
+    if (out->addr[i] & (unsigned char)~mask) {
+      *why = "address has bits set beyond the prefix length";
+      return STREAM_EINVAL;
+    }
   }
   return STREAM_OK;
 }
 
-int sign__ip_parse_block(sign__ip *out, const char *s, size_t n, char sep, const char **why)
+bool sign__ip_unmap(sign__ip *v4, const sign__ip *ip)
 {
-  const char *cut = memchr(s, sep, n);
-  size_t alen = cut ? (size_t)(cut - s) : n;
-  if (parse_addr(out, s, alen)) {
-    *why = "not an IPv4 or IPv6 address";
-    return STREAM_EINVAL;
-  }
-  if (out->family == 6 && memcmp(out->addr, v4mapped, 12) == 0) {
-    *why = "IPv4-mapped IPv6 address; write the IPv4 form";
-    return STREAM_EINVAL;
-  }
-  if (cut) {
-    const char *b = cut + 1;
-    size_t bl = n - alen - 1;
-    int max = out->family == 4 ? 32 : 128, v = 0;
-    if (bl == 0 || bl > 3 || (bl > 1 && b[0] == '0')) {
-      *why = "bad prefix length";
-      return STREAM_EINVAL;
-    }
-    for (size_t i = 0; i < bl; i++) {
-      if (b[i] < '0' || b[i] > '9') {
-        *why = "bad prefix length";
-        return STREAM_EINVAL;
-      }
-      v = v * 10 + (b[i] - '0');
-    }
-    if (v > max) {
-      *why = "prefix length too long for the address family";
-      return STREAM_EINVAL;
-    }
-    out->bits = v;
-    int bytes = out->family == 4 ? 4 : 16;
-    for (int i = 0; i < bytes; i++) {
-      int keep = v - i * 8;
-      unsigned char mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : (unsigned char)(0xff << (8 - keep));
-      if (out->addr[i] & (unsigned char)~mask) {
-        *why = "address has bits set beyond the prefix length";
-        return STREAM_EINVAL;
-      }
-    }
-  }
-  return STREAM_OK;
+  if (ip->family != 6 || memcmp(ip->addr, v4mapped, 12) != 0)
+    return false;
+  memset(v4, 0, sizeof *v4);
+  memcpy(v4->addr, ip->addr + 12, 4);
+  v4->family = 4;
+  v4->bits = 32;
+  return true;
 }
 
 int sign__ip_parse_client(sign__ip *out, const char *s)
 {
   size_t n = strnlen(s, INET6_ADDRSTRLEN + 1);
-  if (parse_addr(out, s, n))
+  if (sign__ip_parse_addr(out, s, n, false))
     return STREAM_EINVAL;
-  if (out->family == 6 && memcmp(out->addr, v4mapped, 12) == 0) {
-    memmove(out->addr, out->addr + 12, 4);
-    memset(out->addr + 4, 0, 12);
-    out->family = 4;
-    out->bits = 32;
-  }
+  sign__ip v4;
+  if (sign__ip_unmap(&v4, out))
+    *out = v4;
   return STREAM_OK;
 }
 
@@ -344,17 +375,6 @@ int sign__url_split(const char *s, size_t n, size_t *path_start, size_t *query, 
   return STREAM_OK;
 }
 
-static int hexval(char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* Whether a segment, once percent-decoded, is "." or "..". */
 static bool dot_segment(const char *s, size_t n)
 {
@@ -373,12 +393,12 @@ static bool dot_segment(const char *s, size_t n)
 
 bool sign__path_safe(const char *path, size_t n)
 {
+  /* "%2F" ('/'), "%5C" ('\\') and "%00" in either case of the hex digit. */
   for (size_t i = 0; i + 2 < n; i++) {
     if (path[i] != '%')
       continue;
-    int hi = hexval(path[i + 1]), lo = hexval(path[i + 2]);
-    int v = hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
-    if (v == '/' || v == '\\' || v == 0)
+    char hi = path[i + 1], lo = (char)(path[i + 2] | 0x20);
+    if ((hi == '2' && lo == 'f') || (hi == '5' && lo == 'c') || (hi == '0' && path[i + 2] == '0'))
       return false;
   }
   size_t start = 0;
@@ -389,5 +409,22 @@ bool sign__path_safe(const char *path, size_t n)
       start = i + 1;
     }
   }
+  return true;
+}
+
+bool sign__parse_decimal(int64_t *out, const char *s, size_t n, size_t max_digits, bool canonical,
+                         int64_t max)
+{
+  if (n == 0 || n > max_digits || (canonical && s[0] == '0'))
+    return false;
+  int64_t v = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  if (v <= 0 || v > max)
+    return false;
+  *out = v;
   return true;
 }

@@ -1,10 +1,10 @@
 /*
- * sign/google_util: helpers shared by the Google Cloud CDN and Media CDN
- * formats — URL and key-name checks, strict numbers, lenient (padded or not)
- * base64url, HMAC / Ed25519 through OpenSSL 3, CIDR ranges, path globs and
- * the verification outcome (reason + status + message).
+ * sign/google_util: what the Google Cloud CDN and Media CDN formats share —
+ * URL and key-name checks, lenient (padded or not) base64url, Ed25519
+ * through OpenSSL 3, CIDR ranges, path globs, the verification outcome
+ * (reason + status + message), and the signing and verification flows of
+ * the signed field lists (URL, prefix, cookie), parameterized by format.
  */
-#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +16,9 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
-#include "google_internal.h"
+#include "sign_internal.h"
+
+static bool ip_ok(const char *ip);
 
 int google__expiry(int64_t *out, const stream_google_sign_options *opts, const char *fn)
 {
@@ -122,18 +124,11 @@ int google__check_url(const char *url, const char *what, bool check_params)
   if (!check_params)
     return STREAM_OK;
   static const char *const reserved[] = {"Expires", "KeyName", "Signature", "URLPrefix"};
-  for (const char *p = q + 1; *p;) {
-    const char *end = strchr(p, '&');
-    size_t plen = end ? (size_t)(end - p) : strlen(p);
-    const char *eq = memchr(p, '=', plen);
-    size_t klen = eq ? (size_t)(eq - p) : plen;
+  sign__param p;
+  for (size_t pos = 0; sign__query_next(&p, q + 1, strlen(q + 1), &pos);)
     for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
-      if (strlen(reserved[i]) == klen && memcmp(reserved[i], p, klen) == 0)
+      if (strlen(reserved[i]) == p.name_len && memcmp(reserved[i], p.name, p.name_len) == 0)
         return stream__err(STREAM_EINVAL, "%s already has a %s query parameter", what, reserved[i]);
-    if (!end)
-      break;
-    p = end + 1;
-  }
   return STREAM_OK;
 }
 
@@ -146,22 +141,6 @@ int google__check_prefix(const char *prefix, const char *what)
   if (strchr(prefix, '?'))
     return stream__err(STREAM_EINVAL, "%s must not contain a query ('?')", what);
   return STREAM_OK;
-}
-
-bool google__parse_time(const char *s, size_t n, int64_t *out)
-{
-  if (n < 1 || n > 18)
-    return false;
-  int64_t v = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (!is_digit(s[i]))
-      return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  if (v <= 0)
-    return false;
-  *out = v;
-  return true;
 }
 
 bool google__b64url_decode(unsigned char *dst, size_t cap, size_t *written, const char *s, size_t n)
@@ -183,21 +162,6 @@ void google__buf_b64(stream__buf *b, const void *data, size_t n, bool pad)
   stream__buf_append(b, tmp, len);
   if (tmp != small)
     free(tmp);
-}
-
-int google__hmac(unsigned char *out, size_t *out_len, const char *digest, const stream_key *key,
-                 const void *data, size_t n)
-{
-  size_t want = strcmp(digest, "SHA1") == 0 ? GOOGLE_SHA1_LEN : GOOGLE_SHA256_LEN;
-  size_t got = 0;
-  unsigned char *r = EVP_Q_mac(NULL, "HMAC", NULL, digest, NULL, key->secret, key->len, data, n,
-                               out, GOOGLE_SHA256_LEN, &got);
-  if (!r || got != want) {
-    ERR_clear_error();
-    return stream__err(STREAM_ECRYPTO, "HMAC-%s with key '%s' failed", digest, key->id);
-  }
-  *out_len = got;
-  return STREAM_OK;
 }
 
 int google__ed25519_sign(unsigned char *sig, const stream_key *key, const void *data, size_t n)
@@ -249,7 +213,7 @@ int google__check_request(const stream_google_request *req, int64_t *now, bool n
   for (size_t i = 0; i < req->key_name_count; i++)
     if (!req->key_names[i])
       return stream__err(STREAM_EINVAL, "request key name %zu is NULL", i);
-  if (req->client_ip && !google__ip_ok(req->client_ip))
+  if (req->client_ip && !ip_ok(req->client_ip))
     return stream__err(STREAM_EINVAL, "client IP is not an IPv4 or IPv6 address");
   if (req->now < 0)
     return stream__err(STREAM_EINVAL, "now is negative");
@@ -290,7 +254,7 @@ int google__outcome(stream_google_verification *out, int reason, const char *fmt
   return stream__err(code, "%s", msg);
 }
 
-void google__result_init(stream_google_verification *out)
+static void result_init(stream_google_verification *out)
 {
   memset(out, 0, sizeof *out);
   out->reason = STREAM_SIGN_MALFORMED;
@@ -304,7 +268,7 @@ void google__result_set_key(stream_google_verification *out, const char *s, size
   out->key_name[n] = '\0';
 }
 
-stream_key *google__ring_key(const stream_keyring *ring, const char *name, size_t n)
+static stream_key *ring_key(const stream_keyring *ring, const char *name, size_t n)
 {
   char id[STREAM_KEY_ID_MAX + 1];
   if (n == 0 || n > STREAM_KEY_ID_MAX)
@@ -316,23 +280,6 @@ stream_key *google__ring_key(const stream_keyring *ring, const char *name, size_
   if (stream_keyring_get(&k, ring, id) != STREAM_OK)
     k = NULL;
   return k;
-}
-
-const char *google__query_param(const char *q, size_t n, const char *name, size_t *vlen)
-{
-  size_t nl = strlen(name);
-  size_t i = 0;
-  while (i < n) {
-    size_t e = i;
-    while (e < n && q[e] != '&')
-      e++;
-    if (e - i > nl && memcmp(q + i, name, nl) == 0 && q[i + nl] == '=') {
-      *vlen = e - i - nl - 1;
-      return q + i + nl + 1;
-    }
-    i = e + 1;
-  }
-  return NULL;
 }
 
 bool google__url_path(const char *url, const char **path, size_t *len)
@@ -356,138 +303,55 @@ bool google__url_path(const char *url, const char **path, size_t *len)
 
 /* ---- IP ranges --------------------------------------------------------- */
 
-/* Parse an address (IPv4 or IPv6) from n characters. Lenient for IPv6
- * prefixes written without "::" and with fewer than 8 groups (as in Google's
- * own sample "2001:db8:4a7f:a732/64"): the missing groups are zero. */
-static bool parse_addr(const char *s, size_t n, unsigned char *addr, int *family)
+/* Google accepts IPv6 prefixes written without "::" (its own sample
+ * "2001:db8:4a7f:a732/64"): lenient parsing throughout. */
+static bool ip_ok(const char *ip)
 {
-  char buf[64];
-  if (n == 0 || n >= sizeof buf - 3)
-    return false;
-  memcpy(buf, s, n);
-  buf[n] = '\0';
-  if (memchr(buf, ':', n) == NULL) {
-    *family = 4;
-    return inet_pton(AF_INET, buf, addr) == 1;
-  }
-  *family = 6;
-  if (inet_pton(AF_INET6, buf, addr) == 1)
-    return true;
-  if (strstr(buf, "::") || buf[n - 1] == ':' || buf[0] == ':')
-    return false;
-  size_t colons = 0;
-  for (size_t i = 0; i < n; i++)
-    colons += buf[i] == ':';
-  if (colons >= 7)
-    return false;
-  memcpy(buf + n, "::", 3);
-  return inet_pton(AF_INET6, buf, addr) == 1;
-}
-
-bool google__ip_ok(const char *ip)
-{
-  unsigned char a[16];
-  int fam = 0;
+  sign__ip a;
   size_t n = strnlen(ip, 64);
-  if (n >= 64)
-    return false;
-  return parse_addr(ip, n, a, &fam);
+  return n < 64 && sign__ip_parse_addr(&a, ip, n, true) == STREAM_OK;
 }
 
-/* Parse "addr/bits" (or a bare address). */
-static bool parse_cidr(const char *s, size_t n, unsigned char *addr, int *family, int *bits)
+/* Parse the next comma-separated range at *pos; false when it cannot be parsed. */
+static bool next_range(sign__ip *block, const char *ranges, size_t n, size_t *pos)
 {
-  const char *slash = memchr(s, '/', n);
-  size_t al = slash ? (size_t)(slash - s) : n;
-  if (!parse_addr(s, al, addr, family))
-    return false;
-  int max = *family == 4 ? 32 : 128;
-  if (!slash) {
-    *bits = max;
-    return true;
-  }
-  size_t bl = n - al - 1;
-  if (bl < 1 || bl > 3)
-    return false;
-  int v = 0;
-  for (size_t i = 0; i < bl; i++) {
-    if (!is_digit(slash[1 + i]))
-      return false;
-    v = v * 10 + (slash[1 + i] - '0');
-  }
-  if (v > max)
-    return false;
-  *bits = v;
-  return true;
-}
-
-static bool prefix_equal(const unsigned char *a, const unsigned char *b, int bits)
-{
-  int full = bits / 8, rest = bits % 8;
-  if (memcmp(a, b, (size_t)full) != 0)
-    return false;
-  if (rest) {
-    unsigned char mask = (unsigned char)(0xff << (8 - rest));
-    if ((a[full] & mask) != (b[full] & mask))
-      return false;
-  }
-  return true;
+  size_t i = *pos, e = i;
+  while (e < n && ranges[e] != ',')
+    e++;
+  *pos = e + 1;
+  const char *why = NULL;
+  return sign__ip_parse_block(block, ranges + i, e - i, '/', false, &why) == STREAM_OK;
 }
 
 bool google__ranges_ok(const char *ranges, size_t n)
 {
   if (n == 0)
     return false;
-  size_t i = 0;
-  while (i <= n) {
-    size_t e = i;
-    while (e < n && ranges[e] != ',')
-      e++;
-    unsigned char a[16];
-    int fam = 0, bits = 0;
-    if (!parse_cidr(ranges + i, e - i, a, &fam, &bits))
+  sign__ip block;
+  for (size_t i = 0; i <= n;)
+    if (!next_range(&block, ranges, n, &i))
       return false;
-    i = e + 1;
-  }
   return true;
 }
 
 bool google__ip_in_ranges(const char *client_ip, const char *ranges, size_t n, bool *bad)
 {
-  unsigned char ip[16];
-  int ipfam = 0;
+  sign__ip ip, ip4, block;
   *bad = false;
-  if (!parse_addr(client_ip, strlen(client_ip), ip, &ipfam)) {
+  if (sign__ip_parse_addr(&ip, client_ip, strlen(client_ip), true)) {
     *bad = true;
     return false;
   }
-  /* An IPv4-mapped IPv6 client address matches IPv4 ranges. */
-  static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  unsigned char ip4[4];
-  bool has4 = ipfam == 4;
-  if (ipfam == 4)
-    memcpy(ip4, ip, 4);
-  else if (memcmp(ip, mapped, 12) == 0) {
-    memcpy(ip4, ip + 12, 4);
-    has4 = true;
-  }
+  /* An IPv4-mapped IPv6 client address also matches IPv4 ranges. */
+  bool mapped = sign__ip_unmap(&ip4, &ip);
   bool hit = false;
-  size_t i = 0;
-  while (i <= n) {
-    size_t e = i;
-    while (e < n && ranges[e] != ',')
-      e++;
-    unsigned char a[16];
-    int fam = 0, bits = 0;
-    if (!parse_cidr(ranges + i, e - i, a, &fam, &bits)) {
+  for (size_t i = 0; i <= n;) {
+    if (!next_range(&block, ranges, n, &i)) {
       *bad = true;
       return false;
     }
-    if (fam == 4 && has4 && prefix_equal(a, ip4, bits))
+    if (sign__ip_contains(&block, &ip) || (mapped && sign__ip_contains(&block, &ip4)))
       hit = true;
-    if (fam == 6 && ipfam == 6 && prefix_equal(a, ip, bits))
-      hit = true;
-    i = e + 1;
   }
   return hit;
 }
@@ -593,7 +457,7 @@ int google__verify_signed(stream_google_verification *out, const stream_keyring 
     return google__outcome(out, STREAM_SIGN_MALFORMED,
                            "Signature is missing or not the last parameter");
   int64_t expires = 0;
-  if (!google__parse_time(ev, el, &expires))
+  if (!sign__parse_decimal(&expires, ev, el, 18, false, INT64_MAX))
     return google__outcome(out, STREAM_SIGN_MALFORMED, "Expires is not a positive decimal number");
   out->expires = expires;
   bool name_ok = in->media ? google__media_key_name_ok(kv, kl) : google__cloud_key_name_ok(kv, kl);
@@ -601,12 +465,12 @@ int google__verify_signed(stream_google_verification *out, const stream_keyring 
     return google__outcome(out, STREAM_SIGN_MALFORMED, "KeyName has an invalid syntax");
   google__result_set_key(out, kv, kl);
   unsigned char sig[GOOGLE_ED25519_SIG_LEN + 3];
-  size_t want = in->media ? GOOGLE_ED25519_SIG_LEN : GOOGLE_SHA1_LEN, got = 0;
+  size_t want = in->media ? GOOGLE_ED25519_SIG_LEN : SIGN__SHA1_LEN, got = 0;
   if (!google__b64url_decode(sig, sizeof sig, &got, sv, sl) || got != want)
     return google__outcome(out, STREAM_SIGN_MALFORMED,
                            "Signature is not base64url of a %zu-byte %s", want,
                            in->media ? "Ed25519 signature" : "HMAC-SHA1");
-  stream_key *key = google__ring_key(ring, kv, kl);
+  stream_key *key = ring_key(ring, kv, kl);
   if (!key)
     return google__outcome(out, STREAM_SIGN_UNKNOWN_KEY, "unknown KeyName '%s'", out->key_name);
   const unsigned char *msg = (const unsigned char *)in->signed_start;
@@ -620,13 +484,13 @@ int google__verify_signed(stream_google_verification *out, const stream_keyring 
     else
       good = google__ed25519_verify(key, sig, msg, msg_len);
   } else {
-    unsigned char mac[GOOGLE_SHA256_LEN];
+    unsigned char mac[SIGN__SHA256_LEN];
     size_t ml = 0;
     if (key->type != STREAM_KEY_HMAC)
       rc = google__outcome(out, STREAM_SIGN_UNKNOWN_KEY, "key '%s' is not an HMAC key",
                            out->key_name);
-    else if ((rc = google__hmac(mac, &ml, "SHA1", key, msg, msg_len)) == STREAM_OK)
-      good = CRYPTO_memcmp(mac, sig, GOOGLE_SHA1_LEN) == 0;
+    else if ((rc = sign__hmac(mac, &ml, SIGN__SHA1, key, msg, msg_len)) == STREAM_OK)
+      good = CRYPTO_memcmp(mac, sig, SIGN__SHA1_LEN) == 0;
     stream__wipe(mac, sizeof mac);
   }
   stream_key_free(key);
@@ -649,25 +513,189 @@ int google__verify_signed(stream_google_verification *out, const stream_keyring 
   return google__outcome(out, STREAM_SIGN_VALID, "valid");
 }
 
-const char *google__find_query_fields(const char *url, size_t n, bool *has_sig)
+/* Locate the signing parameters in the query of `url`: the first parameter
+ * named URLPrefix, else the first named Expires. NULL when absent. Sets
+ * *has_sig when a Signature parameter is present anywhere. */
+static const char *find_query_fields(const char *url, size_t n, bool *has_sig)
 {
   *has_sig = false;
   const char *q = memchr(url, '?', n);
   if (!q)
     return NULL;
-  const char *end = url + n, *prefix = NULL, *expires = NULL;
-  for (const char *p = q + 1; p < end;) {
-    const char *e = memchr(p, '&', (size_t)(end - p));
-    if (!e)
-      e = end;
-    size_t l = (size_t)(e - p);
-    if (!prefix && l >= 10 && memcmp(p, "URLPrefix=", 10) == 0)
-      prefix = p;
-    if (!expires && l >= 8 && memcmp(p, "Expires=", 8) == 0)
-      expires = p;
-    if (l >= 10 && memcmp(p, "Signature=", 10) == 0)
+  const char *prefix = NULL, *expires = NULL;
+  size_t qn = n - (size_t)(q + 1 - url);
+  sign__param p;
+  for (size_t pos = 0; sign__query_next(&p, q + 1, qn, &pos);) {
+    if (!prefix && sign__param_is(&p, "URLPrefix", 9))
+      prefix = p.name;
+    if (!expires && sign__param_is(&p, "Expires", 7))
+      expires = p.name;
+    if (sign__param_is(&p, "Signature", 9))
       *has_sig = true;
-    p = e + 1;
   }
   return prefix ? prefix : expires;
+}
+
+/* ---- signing and verification flows ------------------------------------ */
+
+int google__check_sign_key(const stream_key *key, bool media, const char *fn)
+{
+  if (!key)
+    return stream__err(STREAM_EINVAL, "%s: key is NULL", fn);
+  if (media) {
+    if (key->type != STREAM_KEY_ED25519_PRIVATE)
+      return stream__err(STREAM_EINVAL, "%s: key '%s' is not an Ed25519 private key", fn, key->id);
+    if (!google__media_key_name_ok(key->id, strlen(key->id)))
+      return stream__err(STREAM_EINVAL,
+                         "%s: key id '%s' is not a Media CDN key name ([a-zA-Z][a-zA-Z0-9_-]*)", fn,
+                         key->id);
+    return STREAM_OK;
+  }
+  if (key->type != STREAM_KEY_HMAC)
+    return stream__err(STREAM_EINVAL, "%s: key '%s' is not an HMAC key", fn, key->id);
+  if (!google__cloud_key_name_ok(key->id, strlen(key->id)))
+    return stream__err(STREAM_EINVAL,
+                       "%s: key id '%s' is not a Cloud CDN key name ([a-z]([-a-z0-9]*[a-z0-9])?, "
+                       "1..63 characters)",
+                       fn, key->id);
+  return STREAM_OK;
+}
+
+int google__append_signature(stream__buf *b, const stream_key *key, size_t from, char sep,
+                             bool media)
+{
+  if (b->failed)
+    return stream__err(STREAM_ENOMEM, "out of memory building a signed URL");
+  unsigned char sig[GOOGLE_ED25519_SIG_LEN];
+  size_t sl = GOOGLE_ED25519_SIG_LEN;
+  int rc = media ? google__ed25519_sign(sig, key, b->data + from, b->len - from)
+                 : sign__hmac(sig, &sl, SIGN__SHA1, key, b->data + from, b->len - from);
+  if (rc)
+    return rc;
+  stream__buf_append(b, &sep, 1);
+  stream__buf_puts(b, "Signature=");
+  google__buf_b64(b, sig, sl, !media);
+  stream__wipe(sig, sizeof sig);
+  return STREAM_OK;
+}
+
+int google__finish(stream__buf *b, char **out, int rc)
+{
+  if (rc) {
+    stream__buf_free(b);
+    return rc;
+  }
+  return stream__buf_detach(b, out);
+}
+
+int google__sign(char **out, google__form form, const stream_key *key, const char *url,
+                 const char *prefix, const stream_google_sign_options *opts, bool media,
+                 const char *fn)
+{
+  if (!out)
+    return stream__err(STREAM_EINVAL, "%s: out is NULL", fn);
+  *out = NULL;
+  int64_t expires = 0;
+  int rc = google__check_sign_key(key, media, fn);
+  if (rc || ((form == GOOGLE_FORM_URL || url) && (rc = google__check_url(url, "URL", true))) ||
+      (form != GOOGLE_FORM_URL && (rc = google__check_prefix(prefix, "URL prefix"))) ||
+      (rc = google__expiry(&expires, opts, fn)))
+    return rc;
+  stream__buf b;
+  stream__buf_init(&b);
+  if (form == GOOGLE_FORM_URL) {
+    stream__buf_puts(&b, url);
+    stream__buf_printf(&b, "%cExpires=%lld&KeyName=%s", strchr(url, '?') ? '&' : '?',
+                       (long long)expires, key->id);
+    return google__finish(&b, out, google__append_signature(&b, key, 0, '&', media));
+  }
+  char sep = '&';
+  if (form == GOOGLE_FORM_COOKIE) {
+    stream__buf_puts(&b, media ? "Edge-Cache-Cookie=" : "Cloud-CDN-Cookie=");
+    sep = ':';
+  } else if (url) {
+    stream__buf_puts(&b, url);
+    stream__buf_puts(&b, strchr(url, '?') ? "&" : "?");
+  }
+  /* The policy `URLPrefix=..<sep>Expires=..<sep>KeyName=..` is what is signed. */
+  size_t from = b.len;
+  stream__buf_puts(&b, "URLPrefix=");
+  google__buf_b64(&b, prefix, strlen(prefix), true);
+  stream__buf_printf(&b, "%cExpires=%lld%cKeyName=%s", sep, (long long)expires, sep, key->id);
+  return google__finish(&b, out, google__append_signature(&b, key, from, sep, media));
+}
+
+int google__verify_start(stream_google_verification *out, const stream_keyring *ring,
+                         const stream_google_request *req, int64_t *now, const char *fn)
+{
+  if (!out)
+    return stream__err(STREAM_EINVAL, "%s: out is NULL", fn);
+  result_init(out);
+  if (!ring)
+    return stream__err(STREAM_EINVAL, "%s: key ring is NULL", fn);
+  return google__check_request(req, now, true);
+}
+
+int google__verify_query(stream_google_verification *out, const stream_keyring *ring,
+                         const char *url, size_t n, int64_t now, bool media)
+{
+  bool has_sig = false;
+  const char *fields = find_query_fields(url, n, &has_sig);
+  if (!has_sig)
+    return google__outcome(out, STREAM_SIGN_MISSING, "URL has no Signature parameter");
+  if (!fields)
+    return google__outcome(out, STREAM_SIGN_MALFORMED, "URL has a Signature but no Expires");
+  google__signed in = {
+      .text = fields, .len = n - (size_t)(fields - url), .sep = '&', .media = media};
+  if (strncmp(fields, "URLPrefix=", 10) == 0) {
+    in.need_prefix = true;
+    in.signed_start = fields;
+    in.scope = url;
+    in.scope_len = (size_t)(fields - 1 - url); /* without "?URLPrefix=..." */
+  } else {
+    in.signed_start = url;
+  }
+  return google__verify_signed(out, ring, &in, now);
+}
+
+int google__verify_text_start(stream_google_verification *out, const stream_keyring *ring,
+                              const stream_google_request *req, int64_t *now, const char *text,
+                              const char *what, size_t *n, const char *fn)
+{
+  int rc = google__verify_start(out, ring, req, now, fn);
+  if (rc)
+    return rc;
+  if (!text || !*text)
+    return google__outcome(out, STREAM_SIGN_MISSING, "%s is NULL or empty", what);
+  *n = strnlen(text, GOOGLE_TEXT_MAX + 1);
+  if (*n > GOOGLE_TEXT_MAX)
+    return google__outcome(out, STREAM_SIGN_MALFORMED, "%s is over %d bytes", what,
+                           GOOGLE_TEXT_MAX);
+  return STREAM_OK;
+}
+
+int google__verify_cookie(stream_google_verification *out, const stream_keyring *ring,
+                          const char *cookie, const stream_google_request *req, bool media,
+                          const char *fn)
+{
+  int64_t now = 0;
+  size_t n = 0;
+  int rc = google__verify_text_start(out, ring, req, &now, cookie, "cookie", &n, fn);
+  if (rc)
+    return rc;
+  const char *name = media ? "Edge-Cache-Cookie=" : "Cloud-CDN-Cookie=";
+  size_t nl = strlen(name);
+  if (strncmp(cookie, name, nl) == 0) {
+    cookie += nl;
+    n -= nl;
+  }
+  google__signed in = {.text = cookie,
+                       .len = n,
+                       .sep = ':',
+                       .media = media,
+                       .need_prefix = true,
+                       .signed_start = cookie,
+                       .scope = req->url,
+                       .scope_len = strlen(req->url)};
+  return google__verify_signed(out, ring, &in, now);
 }

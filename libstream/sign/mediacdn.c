@@ -12,99 +12,31 @@
 
 #include <openssl/crypto.h>
 
-#include "google_internal.h"
+#include "sign_internal.h"
 
 #define TOKEN_FIELD_MAX 4096
 #define PATH_GLOBS_MAX 5
 
-/* ---- signatures (Ed25519) --------------------------------------------- */
-
-static int check_sig_key(const stream_key *key, const char *fn)
-{
-  if (!key)
-    return stream__err(STREAM_EINVAL, "%s: key is NULL", fn);
-  if (key->type != STREAM_KEY_ED25519_PRIVATE)
-    return stream__err(STREAM_EINVAL, "%s: key '%s' is not an Ed25519 private key", fn, key->id);
-  if (!google__media_key_name_ok(key->id, strlen(key->id)))
-    return stream__err(STREAM_EINVAL,
-                       "%s: key id '%s' is not a Media CDN key name ([a-zA-Z][a-zA-Z0-9_-]*)", fn,
-                       key->id);
-  return STREAM_OK;
-}
-
-/* Sign b->data[from..] and append `<sep>Signature=<unpadded base64url>`. */
-static int append_signature(stream__buf *b, const stream_key *key, size_t from, char sep)
-{
-  if (b->failed)
-    return stream__err(STREAM_ENOMEM, "out of memory building a signed URL");
-  unsigned char sig[GOOGLE_ED25519_SIG_LEN];
-  int rc = google__ed25519_sign(sig, key, b->data + from, b->len - from);
-  if (rc)
-    return rc;
-  stream__buf_append(b, &sep, 1);
-  stream__buf_puts(b, "Signature=");
-  google__buf_b64(b, sig, sizeof sig, false);
-  return STREAM_OK;
-}
-
-static void append_policy(stream__buf *b, const char *prefix, int64_t expires, const char *name,
-                          char sep)
-{
-  stream__buf_puts(b, "URLPrefix=");
-  google__buf_b64(b, prefix, strlen(prefix), true);
-  stream__buf_printf(b, "%cExpires=%lld%cKeyName=%s", sep, (long long)expires, sep, name);
-}
-
-static int finish(stream__buf *b, char **out, int rc)
-{
-  if (rc) {
-    stream__buf_free(b);
-    return rc;
-  }
-  return stream__buf_detach(b, out);
-}
+/* ---- signatures (Ed25519); the flows are shared with Cloud CDN ---------- */
 
 int stream_mediacdn_sign_url(char **out, const stream_key *key, const char *url,
                              const stream_google_sign_options *opts)
 {
-  static const char fn[] = "stream_mediacdn_sign_url";
-  if (!out)
-    return stream__err(STREAM_EINVAL, "%s: out is NULL", fn);
-  *out = NULL;
-  int64_t expires = 0;
-  int rc = check_sig_key(key, fn);
-  if (rc || (rc = google__check_url(url, "URL", true)) || (rc = google__expiry(&expires, opts, fn)))
-    return rc;
-  stream__buf b;
-  stream__buf_init(&b);
-  stream__buf_puts(&b, url);
-  stream__buf_printf(&b, "%cExpires=%lld&KeyName=%s", strchr(url, '?') ? '&' : '?',
-                     (long long)expires, key->id);
-  return finish(&b, out, append_signature(&b, key, 0, '&'));
+  return google__sign(out, GOOGLE_FORM_URL, key, url, NULL, opts, true, "stream_mediacdn_sign_url");
 }
 
 int stream_mediacdn_sign_prefix(char **out, const stream_key *key, const char *url,
                                 const char *url_prefix, const stream_google_sign_options *opts)
 {
-  static const char fn[] = "stream_mediacdn_sign_prefix";
-  if (!out)
-    return stream__err(STREAM_EINVAL, "%s: out is NULL", fn);
-  *out = NULL;
-  int64_t expires = 0;
-  int rc = check_sig_key(key, fn);
-  if (rc || (url && (rc = google__check_url(url, "URL", true))) ||
-      (rc = google__check_prefix(url_prefix, "URL prefix")) ||
-      (rc = google__expiry(&expires, opts, fn)))
-    return rc;
-  stream__buf b;
-  stream__buf_init(&b);
-  if (url) {
-    stream__buf_puts(&b, url);
-    stream__buf_puts(&b, strchr(url, '?') ? "&" : "?");
-  }
-  size_t from = b.len;
-  append_policy(&b, url_prefix, expires, key->id, '&');
-  return finish(&b, out, append_signature(&b, key, from, '&'));
+  return google__sign(out, GOOGLE_FORM_PREFIX, key, url, url_prefix, opts, true,
+                      "stream_mediacdn_sign_prefix");
+}
+
+int stream_mediacdn_sign_cookie(char **out, const stream_key *key, const char *url_prefix,
+                                const stream_google_sign_options *opts)
+{
+  return google__sign(out, GOOGLE_FORM_COOKIE, key, NULL, url_prefix, opts, true,
+                      "stream_mediacdn_sign_cookie");
 }
 
 int stream_mediacdn_sign_path_component(char **out, const stream_key *key, const char *url_prefix,
@@ -116,7 +48,7 @@ int stream_mediacdn_sign_path_component(char **out, const stream_key *key, const
     return stream__err(STREAM_EINVAL, "%s: out is NULL", fn);
   *out = NULL;
   int64_t expires = 0;
-  int rc = check_sig_key(key, fn);
+  int rc = google__check_sign_key(key, true, fn);
   if (rc || (rc = google__check_prefix(url_prefix, "URL prefix")) ||
       (rc = google__expiry(&expires, opts, fn)))
     return rc;
@@ -144,54 +76,21 @@ int stream_mediacdn_sign_path_component(char **out, const stream_key *key, const
   stream__buf_init(&b);
   stream__buf_puts(&b, url_prefix);
   stream__buf_printf(&b, "edge-cache-token=Expires=%lld&KeyName=%s", (long long)expires, key->id);
-  rc = append_signature(&b, key, 0, '&');
+  rc = google__append_signature(&b, key, 0, '&', true);
   stream__buf_puts(&b, "/");
   stream__buf_append(&b, filename, fl);
-  return finish(&b, out, rc);
-}
-
-int stream_mediacdn_sign_cookie(char **out, const stream_key *key, const char *url_prefix,
-                                const stream_google_sign_options *opts)
-{
-  static const char fn[] = "stream_mediacdn_sign_cookie";
-  if (!out)
-    return stream__err(STREAM_EINVAL, "%s: out is NULL", fn);
-  *out = NULL;
-  int64_t expires = 0;
-  int rc = check_sig_key(key, fn);
-  if (rc || (rc = google__check_prefix(url_prefix, "URL prefix")) ||
-      (rc = google__expiry(&expires, opts, fn)))
-    return rc;
-  stream__buf b;
-  stream__buf_init(&b);
-  stream__buf_puts(&b, "Edge-Cache-Cookie=");
-  size_t from = b.len;
-  append_policy(&b, url_prefix, expires, key->id, ':');
-  return finish(&b, out, append_signature(&b, key, from, ':'));
-}
-
-static int verify_start(stream_google_verification *out, const stream_keyring *ring,
-                        const stream_google_request *req, int64_t *now, const char *fn)
-{
-  if (!out)
-    return stream__err(STREAM_EINVAL, "%s: out is NULL", fn);
-  google__result_init(out);
-  if (!ring)
-    return stream__err(STREAM_EINVAL, "%s: key ring is NULL", fn);
-  return google__check_request(req, now, true);
+  return google__finish(&b, out, rc);
 }
 
 int stream_mediacdn_verify_url(stream_google_verification *out, const stream_keyring *ring,
                                const stream_google_request *req)
 {
   int64_t now = 0;
-  int rc = verify_start(out, ring, req, &now, "stream_mediacdn_verify_url");
+  int rc = google__verify_start(out, ring, req, &now, "stream_mediacdn_verify_url");
   if (rc)
     return rc;
   const char *url = req->url;
-  size_t n = strlen(url);
   size_t path_end = strcspn(url, "?");
-  google__signed in = {.sep = '&', .media = true};
   /* Path component: everything before "/edge-cache-token=" is in scope. */
   const char *comp = NULL;
   for (const char *p = url; (p = strstr(p, "/edge-cache-token=")) != NULL; p++)
@@ -200,55 +99,17 @@ int stream_mediacdn_verify_url(stream_google_verification *out, const stream_key
       break;
     }
   if (comp) {
-    in.text = comp + 18;
+    google__signed in = {.sep = '&', .media = true, .text = comp + 18, .signed_start = url};
     in.len = strcspn(in.text, "/?");
-    in.signed_start = url;
     return google__verify_signed(out, ring, &in, now);
   }
-  bool has_sig = false;
-  const char *fields = google__find_query_fields(url, n, &has_sig);
-  if (!has_sig)
-    return google__outcome(out, STREAM_SIGN_MISSING, "URL has no Signature parameter");
-  if (!fields)
-    return google__outcome(out, STREAM_SIGN_MALFORMED, "URL has a Signature but no Expires");
-  in.text = fields;
-  in.len = n - (size_t)(fields - url);
-  if (strncmp(fields, "URLPrefix=", 10) == 0) {
-    in.need_prefix = true;
-    in.signed_start = fields;
-    in.scope = url;
-    in.scope_len = (size_t)(fields - 1 - url);
-  } else {
-    in.signed_start = url;
-  }
-  return google__verify_signed(out, ring, &in, now);
+  return google__verify_query(out, ring, url, strlen(url), now, true);
 }
 
 int stream_mediacdn_verify_cookie(stream_google_verification *out, const stream_keyring *ring,
                                   const char *cookie, const stream_google_request *req)
 {
-  int64_t now = 0;
-  int rc = verify_start(out, ring, req, &now, "stream_mediacdn_verify_cookie");
-  if (rc)
-    return rc;
-  if (!cookie || !*cookie)
-    return google__outcome(out, STREAM_SIGN_MISSING, "cookie is NULL or empty");
-  size_t n = strnlen(cookie, GOOGLE_TEXT_MAX + 1);
-  if (n > GOOGLE_TEXT_MAX)
-    return google__outcome(out, STREAM_SIGN_MALFORMED, "cookie is over %d bytes", GOOGLE_TEXT_MAX);
-  if (strncmp(cookie, "Edge-Cache-Cookie=", 18) == 0) {
-    cookie += 18;
-    n -= 18;
-  }
-  google__signed in = {.text = cookie,
-                       .len = n,
-                       .sep = ':',
-                       .media = true,
-                       .need_prefix = true,
-                       .signed_start = cookie,
-                       .scope = req->url,
-                       .scope_len = strlen(req->url)};
-  return google__verify_signed(out, ring, &in, now);
+  return google__verify_cookie(out, ring, cookie, req, true, "stream_mediacdn_verify_cookie");
 }
 
 /* ---- tokens ------------------------------------------------------------- */
@@ -354,6 +215,14 @@ static void both(stream__buf *t, stream__buf *s, const char *text)
   stream__buf_puts(s, text);
 }
 
+/* Append `name` and the unpadded base64url of `value` to both. */
+static void both_b64(stream__buf *t, stream__buf *s, const char *name, const char *value)
+{
+  both(t, s, name);
+  google__buf_b64(t, value, strlen(value), false);
+  google__buf_b64(s, value, strlen(value), false);
+}
+
 /* Sign `value` with key: Ed25519 -> "Signature=<b64>", HMAC -> "hmac=<hex>". */
 static int append_token_sig(stream__buf *t, const stream__buf *s, const stream_key *key, int hmac)
 {
@@ -366,11 +235,11 @@ static int append_token_sig(stream__buf *t, const stream__buf *s, const stream_k
     google__buf_b64(t, sig, sizeof sig, false);
     return STREAM_OK;
   }
-  unsigned char mac[GOOGLE_SHA256_LEN];
-  char hex[2 * GOOGLE_SHA256_LEN + 1];
+  unsigned char mac[SIGN__SHA256_LEN];
+  char hex[2 * SIGN__SHA256_LEN + 1];
   size_t ml = 0;
-  int rc = google__hmac(mac, &ml, hmac == STREAM_MEDIACDN_HMAC_SHA1 ? "SHA1" : "SHA256", key,
-                        s->data, s->len);
+  int rc = sign__hmac(mac, &ml, hmac == STREAM_MEDIACDN_HMAC_SHA1 ? SIGN__SHA1 : SIGN__SHA256, key,
+                      s->data, s->len);
   if (rc)
     return rc;
   stream__hex_into(hex, mac, ml);
@@ -394,9 +263,7 @@ int stream_mediacdn_token_sign(char **out, const stream_key *key,
   stream__buf_init(&t);
   stream__buf_init(&s);
   if (opts->url_prefix) {
-    both(&t, &s, "URLPrefix=");
-    google__buf_b64(&t, opts->url_prefix, strlen(opts->url_prefix), false);
-    google__buf_b64(&s, opts->url_prefix, strlen(opts->url_prefix), false);
+    both_b64(&t, &s, "URLPrefix=", opts->url_prefix);
   } else if (opts->full_path) {
     stream__buf_puts(&t, "FullPath");
     stream__buf_puts(&s, "FullPath=");
@@ -430,11 +297,8 @@ int stream_mediacdn_token_sign(char **out, const stream_key *key,
       stream__buf_puts(&s, opts->header_values[i]);
     }
   }
-  if (opts->ip_ranges) {
-    both(&t, &s, "~IPRanges=");
-    google__buf_b64(&t, opts->ip_ranges, strlen(opts->ip_ranges), false);
-    google__buf_b64(&s, opts->ip_ranges, strlen(opts->ip_ranges), false);
-  }
+  if (opts->ip_ranges)
+    both_b64(&t, &s, "~IPRanges=", opts->ip_ranges);
   if (t.failed || s.failed)
     rc = stream__err(STREAM_ENOMEM, "out of memory building a token");
   else
@@ -442,7 +306,7 @@ int stream_mediacdn_token_sign(char **out, const stream_key *key,
   if (s.data)
     stream__wipe(s.data, s.len);
   stream__buf_free(&s);
-  return finish(&t, out, rc);
+  return google__finish(&t, out, rc);
 }
 
 /* Parsed token: spans into the token text. */
@@ -590,23 +454,14 @@ static int try_key(const stream_key *key, const token_fields *f, const unsigned 
   }
   if (key->type != STREAM_KEY_HMAC)
     return -1;
-  unsigned char mac[GOOGLE_SHA256_LEN];
+  unsigned char mac[SIGN__SHA256_LEN];
   size_t ml = 0;
-  if (google__hmac(mac, &ml, sig_len == GOOGLE_SHA1_LEN ? "SHA1" : "SHA256", key, s->data,
-                   s->len) != STREAM_OK)
+  if (sign__hmac(mac, &ml, sig_len == SIGN__SHA1_LEN ? SIGN__SHA1 : SIGN__SHA256, key, s->data,
+                 s->len) != STREAM_OK)
     return 0;
   int ok = ml == sig_len && CRYPTO_memcmp(mac, sig, sig_len) == 0;
   stream__wipe(mac, sizeof mac);
   return ok;
-}
-
-static int hexval(char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  return -1; /* lowercase only: one spelling per token */
 }
 
 static int decode_sig(stream_google_verification *out, const token_fields *f, unsigned char *sig,
@@ -621,16 +476,19 @@ static int decode_sig(stream_google_verification *out, const token_fields *f, un
     return STREAM_OK;
   }
   size_t hl = f->l[F_HMAC];
-  if (hl != 2 * GOOGLE_SHA1_LEN && hl != 2 * GOOGLE_SHA256_LEN)
+  if (hl != 2 * SIGN__SHA1_LEN && hl != 2 * SIGN__SHA256_LEN)
     return google__outcome(out, STREAM_SIGN_MALFORMED,
                            "token hmac is not 40 (SHA-1) or 64 (SHA-256) hex digits");
-  for (size_t i = 0; i < hl; i += 2) {
-    int hi = hexval(f->v[F_HMAC][i]), lo = hexval(f->v[F_HMAC][i + 1]);
-    if (hi < 0 || lo < 0)
+  /* Lowercase only: one spelling per token (core's decoder takes both cases). */
+  for (size_t i = 0; i < hl; i++)
+    if (!memchr("0123456789abcdef", f->v[F_HMAC][i], 16))
       return google__outcome(out, STREAM_SIGN_MALFORMED, "token hmac is not lowercase hex");
-    sig[i / 2] = (unsigned char)(hi << 4 | lo);
-  }
-  *sig_len = hl / 2;
+  unsigned char *raw = NULL;
+  int rc = stream_hex_decode(&raw, sig_len, f->v[F_HMAC], hl);
+  if (rc) /* only out of memory is left; out->reason stays MALFORMED */
+    return rc;
+  memcpy(sig, raw, *sig_len);
+  stream_free(raw);
   return STREAM_OK;
 }
 
@@ -717,14 +575,11 @@ int stream_mediacdn_token_verify(stream_google_verification *out, const stream_k
                                  const char *token, const stream_google_request *req)
 {
   int64_t now = 0;
-  int rc = verify_start(out, ring, req, &now, "stream_mediacdn_token_verify");
+  size_t n = 0;
+  int rc = google__verify_text_start(out, ring, req, &now, token, "token", &n,
+                                     "stream_mediacdn_token_verify");
   if (rc)
     return rc;
-  if (!token || !*token)
-    return google__outcome(out, STREAM_SIGN_MISSING, "token is NULL or empty");
-  size_t n = strnlen(token, GOOGLE_TEXT_MAX + 1);
-  if (n > GOOGLE_TEXT_MAX)
-    return google__outcome(out, STREAM_SIGN_MALFORMED, "token is over %d bytes", GOOGLE_TEXT_MAX);
   for (size_t i = 0; i < n; i++)
     if ((unsigned char)token[i] <= 0x20 || (unsigned char)token[i] >= 0x7f)
       return google__outcome(out, STREAM_SIGN_MALFORMED,
@@ -732,9 +587,10 @@ int stream_mediacdn_token_verify(stream_google_verification *out, const stream_k
   token_fields f;
   if ((rc = parse_token(out, &f, token, n)))
     return rc;
-  if (!google__parse_time(f.v[F_EXPIRES], f.l[F_EXPIRES], &out->expires))
+  if (!sign__parse_decimal(&out->expires, f.v[F_EXPIRES], f.l[F_EXPIRES], 18, false, INT64_MAX))
     return google__outcome(out, STREAM_SIGN_MALFORMED, "token Expires is not a number");
-  if (f.has[F_STARTS] && !google__parse_time(f.v[F_STARTS], f.l[F_STARTS], &out->starts))
+  if (f.has[F_STARTS] &&
+      !sign__parse_decimal(&out->starts, f.v[F_STARTS], f.l[F_STARTS], 18, false, INT64_MAX))
     return google__outcome(out, STREAM_SIGN_MALFORMED, "token Starts is not a number");
   unsigned char sig[GOOGLE_ED25519_SIG_LEN + 3];
   size_t sig_len = 0;
