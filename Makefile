@@ -3,7 +3,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?=
 
-.PHONY: all deps build test test-asan test-headers format format-check run clean
+.PHONY: all deps build test test-asan test-headers format format-check run demo-sign clean
 
 all: build
 
@@ -42,8 +42,13 @@ format:
 format-check:
 	clang-format --dry-run -Werror $(C_SOURCES)
 
-# The main job: a short signing demo with streamctl (the daemon comes next).
+# The main job: streamd on http://127.0.0.1:8080 with the demo catalog and a demo account
+# (data in ./data; prints the address and the demo credentials; Ctrl-C stops it).
 run: build
+	tools/run.sh $(BUILD)
+
+# The signing demo with streamctl (signed URLs in three formats, Argon2id).
+demo-sign: build
 	tools/demo.sh $(BUILD)
 
 clean:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make run`: the main job until streamd exists — a short signing demo with streamctl.
+# `make demo-sign`: a short signing demo with streamctl (make run starts streamd).
 # Keys are generated into a private data directory (mode 0700, files 0600), never printed.
 set -euo pipefail
 build=${1:-build}

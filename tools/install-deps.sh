@@ -10,6 +10,8 @@ pkgs=(
   libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev
   python3 python3-dev python3-cffi python3-pytest
 )
+# The OpenAPI linter (tests/integration/openapi_lint.sh) runs on Node.js from npm.
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 # Extra packages a caller may ask for (e.g. EXTRA_PKGS="ffmpeg libavcodec-dev").
 if [ -n "${EXTRA_PKGS:-}" ]; then
   read -r -a extra <<<"$EXTRA_PKGS"

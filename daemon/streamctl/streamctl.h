@@ -86,5 +86,6 @@ extern const cli_verb verb_hash_password;
 extern const cli_verb verb_verify_password;
 extern const cli_verb verb_sign_url;
 extern const cli_verb verb_verify_url;
+extern const cli_verb verb_catalog;
 
 #endif

@@ -13,8 +13,10 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "app.h"
 #include "log.h"
 #include "problem.h"
+#include "routes_util.h"
 #include "stream/common.h"
 
 static int token_chars_ok(const unsigned char *t, size_t n)
@@ -48,7 +50,7 @@ static int set_token(streamd_auth *a, const char *src, size_t n, const char *fro
 int streamd_auth_init(streamd_auth *a, const streamd_config *cfg, char *err, size_t errlen)
 {
   memset(a, 0, sizeof(*a));
-  a->viewer_hook = streamd_auth_viewer_unavailable;
+  a->viewer_hook = streamd_auth_viewer_jwt;
   if (cfg->operator_token_file[0]) {
     FILE *f = fopen(cfg->operator_token_file, "rb");
     if (!f) {
@@ -89,6 +91,35 @@ int streamd_auth_viewer_unavailable(streamd_identity *out, const streamd_request
   (void)out, (void)req, (void)userdata;
   snprintf(detail, dlen, "the bearer token is not valid (viewer sign-in is not available yet)");
   return STREAM_EAUTH;
+}
+
+int streamd_auth_viewer_jwt(streamd_identity *out, const streamd_request *req, void *userdata,
+                            char *detail, size_t dlen)
+{
+  (void)userdata;
+  streamd_app *app = streamd_app_get();
+  if (!app) {
+    snprintf(detail, dlen, "the daemon is starting");
+    return STREAM_EBUSY;
+  }
+  const char *tok = streamd_request_header(req, "Authorization") + 7;
+  while (*tok == ' ')
+    tok++;
+  stream_auth_identity id;
+  int rc = stream_auth_verify_access(&id, app->auth, tok);
+  if (rc == STREAM_EEXPIRED) {
+    snprintf(detail, dlen, "the access token has expired");
+    return STREAM_EEXPIRED;
+  }
+  if (rc != STREAM_OK) {
+    snprintf(detail, dlen, "the bearer token is not valid");
+    return rc == STREAM_ENOMEM || rc == STREAM_EIO ? rc : STREAM_EAUTH;
+  }
+  /* Every signed-in account is a viewer here; the operator role is the static token. */
+  out->role = STREAMD_ROLE_VIEWER;
+  streamd_viewer_to_subject(out->subject, sizeof(out->subject), id.account_id, id.profile_id,
+                            id.kids, id.maturity_ceiling);
+  return 0;
 }
 
 int streamd_auth_authenticate(streamd_identity *out, const streamd_request *req, void *userdata,

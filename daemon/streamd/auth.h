@@ -2,11 +2,11 @@
  * Authentication for streamd routes. The route table names the role a route
  * needs; http.c asks the streamd_authenticate_fn hook who the caller is.
  *
- * Today: the operator role is a static bearer token (file named by
+ * The operator role is a static bearer token (file named by
  * operator_token_file / STREAMD_OPERATOR_TOKEN_FILE, or the
- * STREAMD_OPERATOR_TOKEN variable), compared in constant time. Viewer
- * authentication is a hook (viewer_hook) that answers 401 until the auth
- * service exists; the auth module will install its JWT verifier there.
+ * STREAMD_OPERATOR_TOKEN variable), compared in constant time. Any other
+ * bearer token goes to the viewer hook (viewer_hook), which verifies it as an
+ * access token of the auth service (streamd_auth_viewer_jwt).
  */
 #ifndef STREAMD_AUTH_H
 #define STREAMD_AUTH_H
@@ -35,6 +35,15 @@ void streamd_auth_clear(streamd_auth *a);
 /* The streamd_authenticate_fn installed on the server; userdata is a streamd_auth *. */
 int streamd_auth_authenticate(streamd_identity *out, const streamd_request *req, void *userdata,
                               char *detail, size_t dlen);
+
+/*
+ * The viewer hook: verifies a JWT access token with the auth service
+ * (stream_auth_verify_access). The identity's subject is "<account_id>" or,
+ * for a profile-scoped token, "<account_id>/<profile_id>/<kids>/<ceiling>"
+ * (see routes_util.h). Expired tokens give STREAM_EEXPIRED, others STREAM_EAUTH.
+ */
+int streamd_auth_viewer_jwt(streamd_identity *out, const streamd_request *req, void *userdata,
+                            char *detail, size_t dlen);
 
 /* The placeholder viewer hook: always STREAM_EAUTH ("not available yet"). */
 int streamd_auth_viewer_unavailable(streamd_identity *out, const streamd_request *req,

@@ -1,5 +1,6 @@
 /*
- * streamd entry point: configuration, signals, start, drain, stop.
+ * streamd entry point: configuration, signals, data directory and services
+ * (app.c), start, drain, stop.
  *
  * Signals are blocked in every thread (the mask is set before libmicrohttpd
  * starts its workers) and taken synchronously with sigwait() here, so no
@@ -16,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app.h"
 #include "auth.h"
 #include "config.h"
 #include "http.h"
@@ -23,23 +25,6 @@
 #include "metrics.h"
 #include "routes.h"
 #include "stream/common.h"
-
-static int ensure_data_dir(const char *dir)
-{
-  struct stat st;
-  if (stat(dir, &st) != 0) {
-    if (errno != ENOENT || mkdir(dir, 0700) != 0) {
-      streamd_logf(STREAM_LOG_ERROR, "data_dir %s: %s", dir, strerror(errno));
-      return -1;
-    }
-    return 0;
-  }
-  if (!S_ISDIR(st.st_mode) || access(dir, W_OK | X_OK) != 0) {
-    streamd_logf(STREAM_LOG_ERROR, "data_dir %s is not a writable directory", dir);
-    return -1;
-  }
-  return 0;
-}
 
 static void drain(streamd_server *srv, const sigset_t *set, unsigned int timeout_s)
 {
@@ -76,24 +61,41 @@ int main(int argc, char **argv)
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
 
-  streamd_config cfg;
+  static streamd_config cfg;
+  static streamd_app_options app_opts;
   char err[1200];
-  int rc = streamd_config_load(&cfg, argc, argv, err, sizeof(err));
+  int rc = streamd_app_parse_args(&app_opts, &argc, argv, err, sizeof(err));
+  if (rc == 1) {
+    streamd_config_usage(stdout);
+    streamd_app_usage(stdout);
+    return 0;
+  }
+  if (rc == 0)
+    rc = streamd_config_load(&cfg, argc, argv, err, sizeof(err));
   if (rc == 1)
     return 0;
   if (rc != 0) {
     fprintf(stderr, "streamd: %s\n", err);
     return 2;
   }
+  if (app_opts.print_routes) {
+    streamd_routes_print(stdout);
+    return 0;
+  }
+  streamd_app_default_data_dir(&cfg, argc, argv);
   if (streamd_log_open(cfg.access_log, cfg.log_level) != 0)
     return 2;
   stream_log_set_callback(streamd_log_library, NULL, cfg.log_level);
-  if (ensure_data_dir(cfg.data_dir) != 0)
-    return 2;
 
   static streamd_auth auth;
   if (streamd_auth_init(&auth, &cfg, err, sizeof(err)) != 0) {
     streamd_logf(STREAM_LOG_ERROR, "%s", err);
+    return 2;
+  }
+  static streamd_app app;
+  if (streamd_app_open(&app, &cfg, &app_opts) != 0) {
+    streamd_app_close(&app);
+    streamd_auth_clear(&auth);
     return 2;
   }
 
@@ -101,12 +103,28 @@ int main(int argc, char **argv)
   const streamd_route *routes = streamd_routes(&n_routes);
   static streamd_server srv;
   if (streamd_server_start(&srv, &cfg, routes, n_routes, streamd_auth_authenticate, &auth) != 0) {
+    streamd_app_close(&app);
     streamd_auth_clear(&auth);
     return 1;
   }
-  /* The one machine-readable line on stdout: the bound address and port. */
+  /* Services that need the bound port (verification_uri), then the demo data. */
+  char *demo_line = NULL;
+  if (streamd_app_start(&app, srv.port) != 0 ||
+      (app_opts.seed_demo && streamd_app_seed_demo(&app, &demo_line) != 0)) {
+    streamd_server_stop(&srv);
+    streamd_app_close(&app);
+    streamd_auth_clear(&auth);
+    return 2;
+  }
+  /* The machine-readable line on stdout: the bound address and port (ready to serve). */
   printf("{\"event\":\"listening\",\"address\":\"%s\",\"port\":%u}\n", cfg.listen_address,
          (unsigned int)srv.port);
+  if (demo_line) {
+    /* --seed-demo only: a second line with the address and the demo credentials. */
+    printf("%s\n", demo_line);
+    explicit_bzero(demo_line, strlen(demo_line));
+    free(demo_line);
+  }
   fflush(stdout);
   streamd_logf(STREAM_LOG_INFO, "streamd %s listening on %s port %u (%u threads, %u connections)",
                stream_version(), cfg.listen_address, (unsigned int)srv.port, cfg.threads,
@@ -118,6 +136,7 @@ int main(int argc, char **argv)
   streamd_logf(STREAM_LOG_INFO, "received %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   drain(&srv, &set, cfg.drain_timeout_s);
   streamd_server_stop(&srv);
+  streamd_app_close(&app);
   streamd_auth_clear(&auth);
   streamd_logf(STREAM_LOG_INFO, "stopped");
   stream_log_set_callback(NULL, NULL, STREAM_LOG_OFF);

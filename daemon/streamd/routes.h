@@ -5,15 +5,68 @@
 #ifndef STREAMD_ROUTES_H
 #define STREAMD_ROUTES_H
 
+#include <stdio.h>
+
 #include "http.h"
+#include "stream/auth.h"
 
 /* The complete, static route table. */
 const streamd_route *streamd_routes(size_t *n);
+
+/* Print the table, one "METHOD PATTERN ROLE" line per route (streamd --print-routes). */
+void streamd_routes_print(FILE *f);
 
 /* routes_ops.c: health, readiness, metrics and the diagnostic echo. */
 void streamd_route_healthz(streamd_request *req, streamd_response *resp);
 void streamd_route_readyz(streamd_request *req, streamd_response *resp);
 void streamd_route_metrics(streamd_request *req, streamd_response *resp);
 void streamd_route_echo(streamd_request *req, streamd_response *resp);
+
+/* routes_auth.c: accounts, sessions, RFC 7009 revocation, RFC 8628 device grant. */
+void streamd_route_register(streamd_request *req, streamd_response *resp);
+void streamd_route_login(streamd_request *req, streamd_response *resp);
+void streamd_route_refresh(streamd_request *req, streamd_response *resp);
+void streamd_route_logout(streamd_request *req, streamd_response *resp);
+void streamd_route_revoke(streamd_request *req, streamd_response *resp);
+void streamd_route_device(streamd_request *req, streamd_response *resp);
+void streamd_route_token(streamd_request *req, streamd_response *resp);
+
+/* Shared by the auth-facing routes (defined in routes_auth.c). */
+/* The address sign-in attempts are rate-limited by: the peer, or X-Forwarded-For if trusted. */
+void streamd_login_address(char *out, size_t n, const streamd_request *req);
+/* 429 problem with Retry-After (seconds, at least 1). */
+void streamd_reply_rate_limited(streamd_response *resp, const streamd_request *req,
+                                long long retry_after, const char *detail);
+/* 200 token response (RFC 6749 §5.1 plus account/profile ids); wipes `t`. */
+void streamd_reply_tokens(streamd_response *resp, const streamd_request *req,
+                          stream_auth_tokens *t);
+
+/* activate.c: the TV sign-in page. */
+void streamd_route_activate_get(streamd_request *req, streamd_response *resp);
+void streamd_route_activate_post(streamd_request *req, streamd_response *resp);
+
+/* routes_profiles.c */
+void streamd_route_profiles_list(streamd_request *req, streamd_response *resp);
+void streamd_route_profiles_create(streamd_request *req, streamd_response *resp);
+void streamd_route_profiles_update(streamd_request *req, streamd_response *resp);
+void streamd_route_profiles_delete(streamd_request *req, streamd_response *resp);
+void streamd_route_profiles_switch(streamd_request *req, streamd_response *resp);
+
+/* routes_catalog.c */
+void streamd_route_genres(streamd_request *req, streamd_response *resp);
+void streamd_route_browse(streamd_request *req, streamd_response *resp);
+void streamd_route_search(streamd_request *req, streamd_response *resp);
+void streamd_route_title(streamd_request *req, streamd_response *resp);
+void streamd_route_progress_put(streamd_request *req, streamd_response *resp);
+void streamd_route_continue_watching(streamd_request *req, streamd_response *resp);
+void streamd_route_mylist_get(streamd_request *req, streamd_response *resp);
+void streamd_route_mylist_put(streamd_request *req, streamd_response *resp);
+void streamd_route_mylist_delete(streamd_request *req, streamd_response *resp);
+
+/* routes_admin.c (operator) */
+void streamd_route_admin_title_create(streamd_request *req, streamd_response *resp);
+void streamd_route_admin_title_put(streamd_request *req, streamd_response *resp);
+void streamd_route_admin_title_delete(streamd_request *req, streamd_response *resp);
+void streamd_route_admin_import(streamd_request *req, streamd_response *resp);
 
 #endif

@@ -1,10 +1,519 @@
 /**
  * @file stream/auth.h
- * @brief (being written)
+ * @brief The account service (floor 2, "auth"): registration, password
+ *        sign-in with Argon2id and rate limits, JWT access tokens, rotating
+ *        refresh tokens with reuse detection, revocation (RFC 7009), the OAuth
+ *        2.0 Device Authorization Grant for TVs (RFC 8628) and profiles.
+ *
+ * A stream_auth handle sits on a stream_store (accounts, refresh tokens,
+ * device authorizations, profiles) and a key ring (access-token keys). It
+ * speaks no HTTP: streamd maps each function to a route and each status to an
+ * HTTP status / OAuth error (docs/api/auth.md has the table).
+ *
+ * Tokens:
+ * - Access tokens are JWTs (stream_token_issue) with sub = account id, iss and
+ *   aud from the options, a random jti, exp = iat + access_ttl (900 s), and
+ *   the claims "role" ("viewer" | "operator"), "scope" and, when the token is
+ *   scoped to a profile, "pid" (profile id), "kids" (0/1) and "mat" (the
+ *   profile's maturity ceiling). They are stateless: revocation and profile
+ *   changes take effect when they expire.
+ * - Refresh tokens are opaque: 32 CSPRNG bytes in unpadded base64url (43
+ *   characters). Only their SHA-256 (hex) is stored, in a rotation family.
+ *   Every refresh consumes the presented token and returns a new one of the
+ *   same family; presenting a consumed token again is reuse: the whole family
+ *   is revoked and STREAM_EAUTH says "reuse detected".
+ *
+ * Error discipline: unknown e-mail and wrong password give the same code and
+ * message (STREAM_EAUTH, "invalid e-mail or password") after the same Argon2id
+ * work. Messages never contain passwords, PINs or tokens.
+ *
+ * Structs returned here are fixed-size (nothing to free). stream_auth_tokens
+ * holds bearer secrets: wipe it when done if it lived in long-lived memory.
+ *
+ * Thread-safety: a stream_auth handle may be used by any number of threads at
+ * once (the daemon calls it from a thread pool). Its configuration is
+ * immutable; the rate-limit tables lock internally; the store and key ring are
+ * thread-safe themselves.
  */
 #ifndef STREAM_AUTH_H
 #define STREAM_AUTH_H
 
-#include "stream/common.h"
+#include <stddef.h>
+#include <stdint.h>
 
+#include "stream/common.h"
+#include "stream/keys.h"
+#include "stream/password.h"
+#include "stream/store.h"
+
+#ifdef __cplusplus
+extern "C" {
 #endif
+
+/* ---- limits and sizes ------------------------------------------------- */
+
+/** Shortest and longest password, in bytes. */
+#define STREAM_AUTH_PASSWORD_MIN 8
+#define STREAM_AUTH_PASSWORD_MAX 1024
+/** Longest normalized e-mail address, and the size of a buffer holding one. */
+#define STREAM_AUTH_EMAIL_MAX 254
+#define STREAM_AUTH_EMAIL_SIZE 255
+/** Size of an id buffer (22-character store ids; room for 64). */
+#define STREAM_AUTH_ID_SIZE 65
+/** Size of the access-token buffer (the longest token issued is far shorter). */
+#define STREAM_AUTH_ACCESS_TOKEN_SIZE 4096
+/** Length of a refresh token / device code (43 base64url characters) and buffer size. */
+#define STREAM_AUTH_REFRESH_TOKEN_LEN 43
+#define STREAM_AUTH_REFRESH_TOKEN_SIZE 64
+#define STREAM_AUTH_DEVICE_CODE_SIZE 64
+/** A user code as shown: "XXXX-XXXX" (9 characters) and buffer size. */
+#define STREAM_AUTH_USER_CODE_LEN 9
+#define STREAM_AUTH_USER_CODE_SIZE 16
+/** The user-code alphabet (RFC 8628 §6.1): 20 consonants, no vowels, no digits. */
+#define STREAM_AUTH_USER_CODE_ALPHABET "BCDFGHJKLMNPQRSTVWXZ"
+/** Longest verification URI, and the sizes of the URI buffers of stream_auth_device_code. */
+#define STREAM_AUTH_URI_MAX 1024
+#define STREAM_AUTH_URI_SIZE 1025
+#define STREAM_AUTH_URI_COMPLETE_SIZE 1056
+/** Longest scope string in a token / option, and buffer size. */
+#define STREAM_AUTH_SCOPE_MAX 255
+#define STREAM_AUTH_SCOPE_SIZE 256
+/** Longest OAuth client id of the device grant (printable ASCII). */
+#define STREAM_AUTH_CLIENT_ID_MAX 128
+/** Longest client address used as a rate-limit key (IPv6 text fits easily). */
+#define STREAM_AUTH_ADDRESS_MAX 255
+/** Profiles per account. */
+#define STREAM_AUTH_PROFILES_MAX 5
+/** Profile name, avatar limits (bytes). */
+#define STREAM_AUTH_PROFILE_NAME_MAX 64
+#define STREAM_AUTH_AVATAR_MAX 1024
+/** Maturity ceilings: one of 0, 7, 13, 16, 18 (the catalog's ratings). */
+#define STREAM_AUTH_MATURITY_MAX 18
+/** Highest ceiling a kids profile may have (equals STREAM_CATALOG_KIDS_CEILING). */
+#define STREAM_AUTH_KIDS_CEILING 7
+/** Length of a profile PIN (ASCII digits). */
+#define STREAM_AUTH_PIN_LEN 4
+
+/* ---- handle and options ----------------------------------------------- */
+
+/** The auth service. Thread-safe (see the file comment). */
+typedef struct stream_auth stream_auth;
+
+/** A clock: Unix seconds. Called from any thread; must be thread-safe. */
+typedef int64_t (*stream_auth_clock_fn)(void *userdata);
+
+/** Account roles (same values as stream_store_role). */
+typedef enum stream_auth_role {
+  STREAM_AUTH_ROLE_VIEWER = 0,
+  STREAM_AUTH_ROLE_OPERATOR = 1
+} stream_auth_role;
+
+/** Options of stream_auth_new(). Pointers are borrowed or copied as noted. */
+typedef struct stream_auth_options {
+  unsigned int version;       /**< STREAM_AUTH_OPTIONS_VERSION */
+  stream_store *store;        /**< required; borrowed: must outlive the handle */
+  const stream_keyring *keys; /**< required; access-token keys (primary signs); borrowed */
+  const char *issuer;         /**< "iss" of access tokens (1..255 bytes), NULL = none; copied */
+  const char *audience;       /**< "aud" of access tokens (1..255 bytes), NULL = none; copied */
+  int64_t access_ttl;         /**< access-token lifetime, 1..86400 s (default 900) */
+  int64_t refresh_ttl;        /**< refresh-token lifetime from its issue, 60..31536000 s
+                                   (default 2592000 = 30 days; sliding: each rotation renews it) */
+  const stream_password_params *password; /**< Argon2id parameters for passwords and PINs;
+                                NULL = the defaults; copied (salt must be NULL) */
+  const char *scope;                      /**< scope granted to every access token (1..255 bytes of
+                                               RFC 6749 scope syntax); NULL = "stream"; copied */
+  unsigned int rate_account_burst;    /**< login attempts per account in a burst; 0 = no limit */
+  unsigned int rate_account_interval; /**< seconds to regain one account attempt (>= 1) */
+  unsigned int rate_address_burst;    /**< login attempts per client address; 0 = no limit */
+  unsigned int rate_address_interval; /**< seconds to regain one address attempt (>= 1) */
+  unsigned int rate_table_size;       /**< entries per rate-limit table, 64..1048576 */
+  const char *verification_uri;       /**< the activation page shown to users (absolute http(s)
+                                           URI, <= 1024 bytes), NULL = device grant disabled; copied */
+  int device_interval;                /**< minimum seconds between polls, 1..60 (default 5) */
+  int device_lifetime;      /**< seconds a device/user code lives, 60..3600 (default 600) */
+  stream_auth_clock_fn now; /**< NULL = the system clock */
+  void *now_userdata;       /**< passed to `now` */
+} stream_auth_options;
+
+#define STREAM_AUTH_OPTIONS_VERSION 1
+/** Defaults: 15-min access, 30-day refresh, 5 attempts/account (1 per 60 s),
+ *  20 per address (1 per 6 s), 4096-entry tables, 5 s interval, 600 s codes. */
+#define STREAM_AUTH_OPTIONS_INIT                                                                   \
+  {                                                                                                \
+    STREAM_AUTH_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 900, 2592000, NULL, NULL, 5, 60, 20, 6,   \
+        4096, NULL, 5, 600, NULL, NULL                                                             \
+  }
+
+/**
+ * Create the auth service. Validates every option, copies the strings, and
+ * computes a dummy password hash with the configured parameters (used so that
+ * a sign-in with an unknown e-mail costs the same as a wrong password).
+ * On success `*out` belongs to the caller, who frees it with stream_auth_free()
+ * before closing the store or freeing the key ring.
+ * Errors: STREAM_EINVAL (NULL out/opts/store/keys, unknown version, an option
+ * out of range: named in the message), STREAM_ERANGE (password parameters
+ * outside the Argon2 limits), STREAM_ENOMEM, STREAM_ECRYPTO. Thread-safe.
+ */
+STREAM_API int stream_auth_new(stream_auth **out, const stream_auth_options *opts);
+
+/** Free the service (not the store or key ring). NULL is a no-op. No other thread may use it. */
+STREAM_API void stream_auth_free(stream_auth *a);
+
+/* ---- accounts --------------------------------------------------------- */
+
+/** An account as seen by callers (no password hash). */
+typedef struct stream_auth_account {
+  char id[STREAM_AUTH_ID_SIZE];
+  char email[STREAM_AUTH_EMAIL_SIZE]; /**< normalized */
+  int role;                           /**< stream_auth_role */
+  int disabled;                       /**< 0 or 1 */
+  int64_t created_at;
+} stream_auth_account;
+
+/**
+ * Normalize an e-mail address into `out` (`out_size` >= STREAM_AUTH_EMAIL_SIZE
+ * is always enough): surrounding ASCII whitespace trimmed, ASCII letters
+ * lowercased; dots and "+tags" are kept (we do not guess provider rules).
+ * The result must be 3..254 bytes with exactly one '@', a non-empty local
+ * part (<= 64 bytes) and domain, no spaces, control characters or '"', and a
+ * domain without empty labels.
+ * Errors: STREAM_EINVAL (NULL, too long, malformed: the message says why),
+ * STREAM_ERANGE (`out_size` too small for the result). Thread-safe.
+ */
+STREAM_API int stream_auth_email_normalize(char *out, size_t out_size, const char *email);
+
+/**
+ * Register a viewer account: normalize `email`, hash `password` (NUL-terminated,
+ * 8..1024 bytes) with Argon2id and store the account. `*out` (may be NULL)
+ * receives the new account.
+ * Errors: STREAM_EINVAL (NULL/empty/malformed e-mail, password too short or too
+ * long), STREAM_EEXIST (e-mail already registered), STREAM_EBUSY, STREAM_EIO,
+ * STREAM_ENOMEM, STREAM_ECRYPTO. Thread-safe.
+ */
+STREAM_API int stream_auth_register(stream_auth_account *out, stream_auth *a, const char *email,
+                                    const char *password);
+
+/**
+ * Like stream_auth_register() with an explicit role: how `streamctl` and
+ * `make run` create operator accounts (role STREAM_AUTH_ROLE_OPERATOR).
+ * Errors: as stream_auth_register(), plus STREAM_EINVAL for an unknown role.
+ * Thread-safe.
+ */
+STREAM_API int stream_auth_account_create(stream_auth_account *out, stream_auth *a,
+                                          const char *email, const char *password, int role);
+
+/**
+ * Fetch an account by id. Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO.
+ * Thread-safe.
+ */
+STREAM_API int stream_auth_account_get(stream_auth_account *out, stream_auth *a,
+                                       const char *account_id);
+
+/**
+ * Replace the password of an account (8..1024 bytes) and revoke all its
+ * refresh tokens (signs out every device).
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO, STREAM_ECRYPTO. Thread-safe.
+ */
+STREAM_API int stream_auth_account_set_password(stream_auth *a, const char *account_id,
+                                                const char *password);
+
+/**
+ * Change the role of an account (takes effect on its next access token).
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_auth_account_set_role(stream_auth *a, const char *account_id, int role);
+
+/**
+ * Disable (1) or re-enable (0) an account. Disabling revokes all its refresh
+ * tokens; a disabled account cannot sign in or refresh (STREAM_EFORBIDDEN).
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_auth_account_set_disabled(stream_auth *a, const char *account_id,
+                                                int disabled);
+
+/* ---- sign-in, tokens -------------------------------------------------- */
+
+/** Tokens of a successful sign-in, refresh, device poll or profile switch. */
+typedef struct stream_auth_tokens {
+  char access_token[STREAM_AUTH_ACCESS_TOKEN_SIZE];   /**< JWT */
+  char refresh_token[STREAM_AUTH_REFRESH_TOKEN_SIZE]; /**< opaque, 43 characters */
+  char token_type[16];                                /**< "Bearer" */
+  int64_t expires_in;                                 /**< access-token lifetime in seconds */
+  int64_t refresh_expires_in;                         /**< refresh-token lifetime in seconds */
+  char scope[STREAM_AUTH_SCOPE_SIZE];                 /**< the granted scope */
+  char account_id[STREAM_AUTH_ID_SIZE];
+  char profile_id[STREAM_AUTH_ID_SIZE]; /**< "" when not scoped to a profile */
+  int role;                             /**< stream_auth_role */
+} stream_auth_tokens;
+
+/**
+ * Sign in with e-mail and password. `client_address` (the peer's IP as text,
+ * NULL or "" = unknown) and the normalized e-mail each draw one attempt from
+ * their token bucket before the password is checked; an empty bucket gives
+ * STREAM_EBUSY and `*out_retry_after` (may be NULL; 0 otherwise) = whole
+ * seconds until an attempt is available (the HTTP `Retry-After`). A successful
+ * sign-in refills the account's bucket.
+ * On success `*out` holds a new refresh-token family and an access token not
+ * scoped to a profile. A hash made with older parameters is upgraded.
+ * Errors: STREAM_EINVAL (NULL, empty, malformed e-mail, password longer than
+ * 1024 bytes, address longer than 255), STREAM_EAUTH ("invalid e-mail or
+ * password": unknown e-mail, wrong password or a password shorter than 8, all
+ * after the same Argon2id work), STREAM_EFORBIDDEN (account disabled; only
+ * said after the right password), STREAM_EBUSY (rate limited), STREAM_EIO,
+ * STREAM_ECRYPTO. `*out` is zeroed on error. Thread-safe.
+ */
+STREAM_API int stream_auth_login(stream_auth_tokens *out, int64_t *out_retry_after, stream_auth *a,
+                                 const char *email, const char *password,
+                                 const char *client_address);
+
+/**
+ * Rotate a refresh token (RFC 6749 §6): mark `refresh_token` used, issue a new
+ * one in the same family (same account and profile) and a new access token.
+ * Of any number of concurrent calls with the same token exactly one succeeds.
+ * Errors: STREAM_EINVAL (NULL/empty/not 43 base64url characters),
+ * STREAM_EAUTH (unknown or revoked token; or a token already used: "reuse
+ * detected", and the whole family is revoked), STREAM_EEXPIRED (expired),
+ * STREAM_EFORBIDDEN (account disabled), STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_auth_refresh(stream_auth_tokens *out, stream_auth *a,
+                                   const char *refresh_token);
+
+/**
+ * Sign out one session: revoke the family of `refresh_token` (idempotent for a
+ * known token, even when already revoked or used).
+ * Errors: STREAM_EINVAL (NULL/empty/malformed), STREAM_EAUTH (unknown token),
+ * STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_auth_logout(stream_auth *a, const char *refresh_token);
+
+/**
+ * Sign out everywhere: revoke every refresh token of the account.
+ * `*out_count` (may be NULL) receives the number revoked.
+ * Errors: STREAM_EINVAL, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_auth_logout_all(size_t *out_count, stream_auth *a, const char *account_id);
+
+/**
+ * Token revocation with RFC 7009 semantics: a known refresh token's family is
+ * revoked; unknown, malformed or expired tokens and access tokens (which are
+ * stateless and expire on their own) are not an error. `token_type_hint`
+ * ("refresh_token", "access_token", NULL, or anything: ignored) is accepted
+ * for the protocol's sake.
+ * Errors: STREAM_EINVAL (NULL handle, NULL or empty token: the request is
+ * malformed), STREAM_EIO (the store failed: RFC 7009 allows a retry).
+ * Thread-safe.
+ */
+STREAM_API int stream_auth_revoke(stream_auth *a, const char *token, const char *token_type_hint);
+
+/** Who an access token speaks for. */
+typedef struct stream_auth_identity {
+  char account_id[STREAM_AUTH_ID_SIZE];
+  char profile_id[STREAM_AUTH_ID_SIZE]; /**< "" when not scoped to a profile */
+  int role;                             /**< stream_auth_role */
+  int kids;                             /**< 1 for a kids profile */
+  int maturity_ceiling;                 /**< the profile's; STREAM_AUTH_MATURITY_MAX without one */
+  char scope[STREAM_AUTH_SCOPE_SIZE];
+  char jti[64];
+  int64_t issued_at;
+  int64_t expires_at;
+} stream_auth_identity;
+
+/**
+ * Verify an access token (the bearer of a request): signature via the key
+ * ring, expiry against the service clock, issuer and audience from the
+ * options, and the custom claims' types. No store access.
+ * Errors: STREAM_EINVAL (NULL, empty, malformed token or claims),
+ * STREAM_ERANGE (token too large), STREAM_EAUTH (bad signature, unknown key),
+ * STREAM_EEXPIRED (expired), STREAM_EFORBIDDEN (wrong issuer/audience).
+ * `*out` is zeroed on error. Thread-safe.
+ */
+STREAM_API int stream_auth_verify_access(stream_auth_identity *out, stream_auth *a,
+                                         const char *token);
+
+/* ---- device authorization grant (RFC 8628) ---------------------------- */
+
+/** The device authorization response (RFC 8628 §3.2). */
+typedef struct stream_auth_device_code {
+  char device_code[STREAM_AUTH_DEVICE_CODE_SIZE]; /**< secret of the device, 43 characters */
+  char user_code[STREAM_AUTH_USER_CODE_SIZE];     /**< "XXXX-XXXX" */
+  char verification_uri[STREAM_AUTH_URI_SIZE];
+  char verification_uri_complete[STREAM_AUTH_URI_COMPLETE_SIZE]; /**< ...?user_code=XXXX-XXXX */
+  int64_t expires_in;                                            /**< seconds */
+  int64_t interval;                                              /**< seconds between polls */
+} stream_auth_device_code;
+
+/** Outcome of stream_auth_device_poll(); the daemon maps it to the RFC 8628 error. */
+typedef enum stream_auth_poll_status {
+  STREAM_AUTH_POLL_SUCCESS = 0,         /**< tokens issued (once); return STREAM_OK */
+  STREAM_AUTH_POLL_PENDING = 1,         /**< "authorization_pending"; STREAM_EBUSY */
+  STREAM_AUTH_POLL_SLOW_DOWN = 2,       /**< "slow_down" (interval += 5 s); STREAM_EBUSY */
+  STREAM_AUTH_POLL_EXPIRED = 3,         /**< "expired_token"; STREAM_EEXPIRED */
+  STREAM_AUTH_POLL_DENIED = 4,          /**< "access_denied"; STREAM_EFORBIDDEN */
+  STREAM_AUTH_POLL_INVALID_GRANT = 5,   /**< "invalid_grant": unknown or already used device
+                                             code, or another client_id; STREAM_EAUTH */
+  STREAM_AUTH_POLL_INVALID_REQUEST = 6, /**< "invalid_request": bad arguments; STREAM_EINVAL */
+  STREAM_AUTH_POLL_ERROR = 7            /**< server error (STREAM_EIO, ...) */
+} stream_auth_poll_status;
+
+/**
+ * Start a device authorization (RFC 8628 §3.1/3.2) for `client_id` (1..128
+ * printable ASCII characters) and `scope` (NULL or "" = none; <= 512 bytes of
+ * RFC 6749 scope syntax; recorded for display, tokens carry the service scope).
+ * Draws a 43-character device code (stored hashed) and a user code of 8
+ * letters from STREAM_AUTH_USER_CODE_ALPHABET shown as XXXX-XXXX.
+ * Errors: STREAM_EINVAL (bad client_id/scope), STREAM_ENOTSUP (no
+ * verification_uri configured), STREAM_EBUSY (no free user code after several
+ * draws), STREAM_EIO, STREAM_ECRYPTO. Thread-safe.
+ */
+STREAM_API int stream_auth_device_start(stream_auth_device_code *out, stream_auth *a,
+                                        const char *client_id, const char *scope);
+
+/**
+ * Poll a device authorization (RFC 8628 §3.4/3.5). `*out_status` (may be
+ * NULL) always receives a stream_auth_poll_status. Checks, in this order:
+ * known device code of this client_id and not yet consumed (else
+ * INVALID_GRANT), not expired (EXPIRED), polled no sooner than `interval`
+ * seconds after the previous poll (else SLOW_DOWN, and the interval grows by
+ * 5 s for this and all later polls), then DENIED, PENDING, or SUCCESS: the
+ * authorization is consumed (exactly once, even under concurrent polls) and
+ * `*out` receives tokens for the approving account and profile.
+ * Returns STREAM_OK only for SUCCESS; otherwise the code named in the enum,
+ * with a message. `*out` is zeroed unless SUCCESS. Thread-safe.
+ */
+STREAM_API int stream_auth_device_poll(stream_auth_tokens *out, int *out_status, stream_auth *a,
+                                       const char *device_code, const char *client_id);
+
+/** What the activation page shows about a user code. */
+typedef struct stream_auth_device_info {
+  char user_code[STREAM_AUTH_USER_CODE_SIZE]; /**< canonical "XXXX-XXXX" */
+  char client_id[STREAM_AUTH_CLIENT_ID_MAX + 1];
+  char scope[STREAM_STORE_SCOPE_MAX + 1];
+  int status;         /**< stream_store_device_status; EXPIRED when past expires_at */
+  int64_t expires_at; /**< Unix seconds */
+} stream_auth_device_info;
+
+/**
+ * Look up a user code (case-insensitive; the dash, spaces optional) for the
+ * activation page. Errors: STREAM_EINVAL (not 8 letters of the alphabet),
+ * STREAM_ENOTFOUND, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_auth_device_lookup(stream_auth_device_info *out, stream_auth *a,
+                                         const char *user_code);
+
+/**
+ * Approve the pending device authorization holding `user_code` (same input
+ * rules as lookup) for `account_id` and optionally `profile_id` (NULL or "" =
+ * no profile; else it must belong to the account).
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND (no such code, account, or profile
+ * of this account), STREAM_EEXPIRED (code expired), STREAM_ECONFLICT (already
+ * approved, denied or used), STREAM_EFORBIDDEN (account disabled), STREAM_EIO.
+ * Thread-safe.
+ */
+STREAM_API int stream_auth_device_approve(stream_auth *a, const char *user_code,
+                                          const char *account_id, const char *profile_id);
+
+/**
+ * Deny the pending device authorization holding `user_code`; the device's
+ * next poll gets access_denied. Errors: STREAM_EINVAL, STREAM_ENOTFOUND,
+ * STREAM_EEXPIRED, STREAM_ECONFLICT, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_auth_device_deny(stream_auth *a, const char *user_code);
+
+/* ---- profiles --------------------------------------------------------- */
+
+/** A profile as seen by callers (the PIN hash stays inside). */
+typedef struct stream_auth_profile {
+  char id[STREAM_AUTH_ID_SIZE];
+  char account_id[STREAM_AUTH_ID_SIZE];
+  char name[STREAM_AUTH_PROFILE_NAME_MAX + 1];
+  char avatar[STREAM_AUTH_AVATAR_MAX + 1]; /**< "" = none */
+  int kids;                                /**< 0 or 1 */
+  int maturity_ceiling;                    /**< 0, 7, 13, 16 or 18 */
+  int has_pin;                             /**< 1 when a PIN protects the profile */
+  int64_t created_at;
+} stream_auth_profile;
+
+/**
+ * Fields to set on create / update. On update, NULL strings and -1 numbers
+ * leave the field unchanged; on create they take the defaults (avatar "",
+ * kids 0, ceiling 18, or 7 for a kids profile, no PIN).
+ */
+typedef struct stream_auth_profile_input {
+  unsigned int version; /**< STREAM_AUTH_PROFILE_INPUT_VERSION */
+  const char *name;     /**< 1..64 bytes of UTF-8 without control characters; required on create */
+  const char *avatar;   /**< 0..1024 bytes, no control characters */
+  int kids;             /**< 0, 1, or -1 */
+  int maturity_ceiling; /**< 0, 7, 13, 16, 18, or -1; a kids profile allows at most 7 */
+  const char *pin;      /**< exactly 4 ASCII digits; "" removes the PIN (update); NULL = keep */
+} stream_auth_profile_input;
+
+#define STREAM_AUTH_PROFILE_INPUT_VERSION 1
+#define STREAM_AUTH_PROFILE_INPUT_INIT                                                             \
+  {                                                                                                \
+    STREAM_AUTH_PROFILE_INPUT_VERSION, NULL, NULL, -1, -1, NULL                                    \
+  }
+
+/**
+ * Create a profile on an account (at most STREAM_AUTH_PROFILES_MAX). The PIN
+ * is stored as an Argon2id hash. `*out` (may be NULL) receives the profile.
+ * Errors: STREAM_EINVAL (bad field, named), STREAM_ENOTFOUND (no such
+ * account), STREAM_EEXIST (name taken in the account), STREAM_ERANGE (the
+ * account already has 5 profiles), STREAM_EIO, STREAM_ECRYPTO. Thread-safe.
+ */
+STREAM_API int stream_auth_profile_create(stream_auth_profile *out, stream_auth *a,
+                                          const char *account_id,
+                                          const stream_auth_profile_input *in);
+
+/**
+ * The profiles of an account, oldest first, into the caller's array `out` of
+ * STREAM_AUTH_PROFILES_MAX entries; `*out_count` receives how many.
+ * Errors: STREAM_EINVAL, STREAM_EIO, STREAM_ENOMEM. Thread-safe.
+ */
+STREAM_API int stream_auth_profile_list(stream_auth_profile *out, size_t *out_count, stream_auth *a,
+                                        const char *account_id);
+
+/**
+ * Fetch one profile of the account. Errors: STREAM_EINVAL, STREAM_ENOTFOUND
+ * (no such profile on this account), STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_auth_profile_get(stream_auth_profile *out, stream_auth *a,
+                                       const char *account_id, const char *profile_id);
+
+/**
+ * Update a profile of the account (see stream_auth_profile_input for what is
+ * kept). Turning `kids` on lowers a ceiling above 7 to 7 unless a ceiling is
+ * given. `*out` (may be NULL) receives the updated profile. Access tokens
+ * already issued keep their claims until they expire.
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EEXIST (name taken),
+ * STREAM_EIO, STREAM_ECRYPTO. Thread-safe.
+ */
+STREAM_API int stream_auth_profile_update(stream_auth_profile *out, stream_auth *a,
+                                          const char *account_id, const char *profile_id,
+                                          const stream_auth_profile_input *in);
+
+/**
+ * Delete a profile of the account (with its progress, My List and refresh
+ * tokens). Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_auth_profile_delete(stream_auth *a, const char *account_id,
+                                          const char *profile_id);
+
+/**
+ * Switch to a profile: issue tokens scoped to `profile_id` (a new refresh
+ * family bound to the profile, and an access token with "pid", "kids" and
+ * "mat"). The profile must belong to `account_id`; when it has a PIN, `pin`
+ * must match (wrong PIN attempts use the account rate limit: STREAM_EBUSY
+ * with `*out_retry_after`, may be NULL).
+ * Errors: STREAM_EINVAL (bad ids, PIN not 4 digits), STREAM_ENOTFOUND (no such
+ * profile on this account), STREAM_EFORBIDDEN (PIN required or wrong; 403 so
+ * that clients do not mistake it for an expired session), STREAM_EBUSY,
+ * STREAM_EIO. `*out` is zeroed on error. Thread-safe.
+ */
+STREAM_API int stream_auth_switch_profile(stream_auth_tokens *out, int64_t *out_retry_after,
+                                          stream_auth *a, const char *account_id,
+                                          const char *profile_id, const char *pin);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* STREAM_AUTH_H */

@@ -126,3 +126,42 @@ contains "$T/err" "nope" "missing key file is named"
 
 if [ "$fails" -ne 0 ]; then echo "$fails check(s) failed"; exit 1; fi
 echo "all checks passed"
+
+# ---- catalog (server feature): import the demo catalog into a data directory ----
+DEMO="$(cd "$(dirname "$0")/../.." && pwd)/examples/data/demo-catalog.json"
+expect 0 "catalog --help" "$S" catalog --help
+contains "$T/out" "Usage: streamctl catalog" "catalog --help shows its usage"
+if "$S" catalog genres --data-dir "$T/nothing" 2>&1 | grep -q "not built"; then
+  ok "catalog: not built without the server feature (skipping the catalog checks)"
+else
+  expect 2 "catalog without --data-dir" "$S" catalog list
+  expect 2 "catalog unknown sub-command" "$S" catalog frob --data-dir "$T/cat"
+  expect 1 "catalog list without a store" "$S" catalog list --data-dir "$T/cat"
+  expect 0 "catalog import demo" "$S" catalog import "$DEMO" --data-dir "$T/cat"
+  contains "$T/out" "imported 22 titles: 22 created, 0 updated, 0 unchanged, 0 failed" "catalog import counts"
+  expect 0 "catalog re-import demo" "$S" catalog import "$DEMO" --data-dir "$T/cat"
+  contains "$T/out" "0 created, 0 updated, 22 unchanged" "catalog re-import is idempotent"
+  expect 0 "catalog list" "$S" catalog list --data-dir "$T/cat"
+  [ "$(wc -l <"$T/out")" -eq 21 ] && ok "catalog list shows the 21 available titles" || bad "catalog list count: $(wc -l <"$T/out")"
+  contains "$T/out" "tidewater-station" "catalog list has the series"
+  expect 0 "catalog list --genre" "$S" catalog list --genre Documentary --data-dir "$T/cat"
+  [ "$(wc -l <"$T/out")" -eq 2 ] && ok "catalog list --genre filters" || bad "catalog list --genre count"
+  expect 0 "catalog genres" "$S" catalog genres --data-dir "$T/cat"
+  [ "$(wc -l <"$T/out")" -eq 14 ] && ok "catalog has 14 genres" || bad "catalog genre count"
+  expect 0 "catalog search" "$S" catalog search amelie --data-dir "$T/cat"
+  contains "$T/out" "amelie-of-the-canal" "catalog search folds diacritics"
+  expect 0 "catalog get" "$S" catalog get tidewater-station --data-dir "$T/cat"
+  contains "$T/out" '"seasons":\[{"id"' "catalog get shows seasons"
+  printf '{"titles":[{"id":"ok","kind":"movie","name":"Fine","maturity_rating":0},{"kind":"movie","name":"Bad","maturity_rating":0,"year":1700}]}' >"$T/bad.json"
+  expect 1 "catalog import invalid" "$S" catalog import "$T/bad.json" --data-dir "$T/cat"
+  contains "$T/err" "titles\[1\]: field 'year' must be an integer between 1888 and 2100" "catalog import names the field"
+  expect 1 "catalog invalid import wrote nothing" "$S" catalog get ok --data-dir "$T/cat"
+  printf '{"titles":[{"kind":"movie","name":"\xff","maturity_rating":0}]}' >"$T/utf8.json"
+  expect 1 "catalog import invalid UTF-8" "$S" catalog import "$T/utf8.json" --data-dir "$T/cat"
+  contains "$T/err" "not valid UTF-8" "catalog import rejects invalid UTF-8"
+  expect 0 "catalog import from stdin" bash -c "'$S' catalog import - --data-dir '$T/cat' <'$DEMO'"
+  expect 0 "catalog delete" "$S" catalog delete lantern-road --data-dir "$T/cat"
+  expect 1 "catalog get deleted" "$S" catalog get lantern-road --data-dir "$T/cat"
+fi
+if [ "$fails" -ne 0 ]; then echo "$fails check(s) failed"; exit 1; fi
+echo "catalog checks passed"

@@ -253,7 +253,7 @@ class HttpSkeleton(unittest.TestCase):
         p = self.assertProblem(st, h, b, 404, "no route")
         self.assertEqual(p["instance"], "/v1/does-not-exist")
         # SQL metacharacters in the path are just a path that matches nothing.
-        st, h, b = self.d.request("GET", "/v1/titles/1'%20OR%20'1'='1;--")
+        st, h, b = self.d.request("GET", "/v1/nothing/1'%20OR%20'1'='1;--")
         self.assertProblem(st, h, b, 404)
         # Percent-encoded invalid UTF-8 in the path: still a valid JSON problem.
         st, h, b = self.d.request("GET", "/v1/%ff%fe")

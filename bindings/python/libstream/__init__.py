@@ -12,6 +12,10 @@ from ._ffi import ffi, lib  # noqa: F401
 from .sign import SignReason, Verification  # noqa: F401
 from .token import Claims  # noqa: F401
 
+if hasattr(lib, "stream_client_new"):  # built with the client feature (libcurl)
+    from . import client  # noqa: F401
+    from .client import Client  # noqa: F401
+
 # Short names for the commonest calls.
 hash_password = password.hash
 verify_password = password.verify

@@ -93,7 +93,7 @@ static int pr_list(void *impl, stream_store_profile **out, size_t *out_count,
   size_t n = 0, cap = 0;
   int rc = store__sq_prepare(db, &st, what,
                              "SELECT " PROFILE_COLS
-                             " FROM profiles WHERE account_id = ? ORDER BY created_at, id",
+                             " FROM profiles WHERE account_id = ? ORDER BY created_at, rowid",
                              "t", account_id);
   if (rc == STREAM_OK) {
     int r = 0;

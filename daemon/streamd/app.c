@@ -1,0 +1,610 @@
+/*
+ * streamd's application state: it owns the data directory layout
+ *
+ *   <data_dir>/               0700
+ *   <data_dir>/streamd.db     the SQLite store (plus -wal / -shm)
+ *   <data_dir>/keys/          0700
+ *   <data_dir>/keys/access.key  HMAC-SHA256 access-token key, 32 bytes, base64url, 0600
+ *   <data_dir>/demo-credentials.json  (--seed-demo only) 0600
+ *
+ * and creates the services on it. The signing key is generated on the first
+ * start and loaded afterwards; it is never logged or printed. The process
+ * umask is 077 so the database files are private too.
+ */
+#include "app.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "log.h"
+#include "problem.h"
+#include "stream/common.h"
+
+static _Atomic(streamd_app *) current;
+
+streamd_app *streamd_app_get(void)
+{
+  return atomic_load_explicit(&current, memory_order_acquire);
+}
+
+streamd_app *streamd_app_require(const streamd_request *req, streamd_response *resp)
+{
+  streamd_app *app = streamd_app_get();
+  if (!app)
+    streamd_reply_problem(resp, req, STREAM_EBUSY, "the daemon is starting");
+  return app;
+}
+
+/* ---- flags ------------------------------------------------------------------ */
+
+enum flag_kind { F_BOOL, F_STR, F_LONG };
+
+typedef struct app_flag {
+  const char *name;
+  enum flag_kind kind;
+  size_t off;
+  size_t size;
+  long min, max;
+  const char *help;
+} app_flag;
+
+#define AOFF(f) offsetof(streamd_app_options, f)
+#define ASZ(f) sizeof(((streamd_app_options *)0)->f)
+
+static const app_flag flags[] = {
+    {"seed-demo", F_BOOL, AOFF(seed_demo), 0, 0, 1,
+     "import the demo catalog when the catalog is empty, create the demo account, print both"},
+    {"demo-catalog", F_STR, AOFF(demo_catalog), ASZ(demo_catalog), 0, 0,
+     "catalog import file for --seed-demo (default " STREAMD_DEFAULT_DEMO_CATALOG ")"},
+    {"print-routes", F_BOOL, AOFF(print_routes), 0, 0, 1,
+     "print the route table (METHOD PATH ROLE per line) and exit"},
+    {"public-url", F_STR, AOFF(public_url), ASZ(public_url), 0, 0,
+     "base URL users reach this server at (verification_uri); default http://<address>:<port>"},
+    {"access-token-ttl", F_LONG, AOFF(access_ttl), 0, 1, 86400,
+     "access-token lifetime in seconds (default 900)"},
+    {"device-code-lifetime", F_LONG, AOFF(device_lifetime), 0, 60, 3600,
+     "seconds a TV sign-in code lives (default 600)"},
+    {"device-interval", F_LONG, AOFF(device_interval), 0, 1, 60,
+     "minimum seconds between device polls (default 5)"},
+    {"login-account-burst", F_LONG, AOFF(rate_account_burst), 0, 0, 1000000,
+     "sign-in attempts per account in a burst; 0 = no limit (default 5)"},
+    {"login-account-interval", F_LONG, AOFF(rate_account_interval), 0, 1, 86400,
+     "seconds to regain one account attempt (default 60)"},
+    {"login-address-burst", F_LONG, AOFF(rate_address_burst), 0, 0, 1000000,
+     "sign-in attempts per client address in a burst; 0 = no limit (default 20)"},
+    {"login-address-interval", F_LONG, AOFF(rate_address_interval), 0, 1, 86400,
+     "seconds to regain one address attempt (default 6)"},
+    {"trust-forwarded-for", F_BOOL, AOFF(trust_forwarded_for), 0, 0, 1,
+     "rate-limit sign-ins by the last X-Forwarded-For address (only behind a proxy you run)"},
+};
+
+static const app_flag *find_flag(const char *name, size_t n)
+{
+  for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+    if (strlen(flags[i].name) == n && strncmp(flags[i].name, name, n) == 0)
+      return &flags[i];
+  return NULL;
+}
+
+static int set_flag(streamd_app_options *o, const app_flag *f, const char *v, char *err,
+                    size_t errlen)
+{
+  char *base = (char *)o;
+  switch (f->kind) {
+  case F_BOOL:
+    if (!v || strcmp(v, "1") == 0 || strcmp(v, "true") == 0)
+      *(int *)(void *)(base + f->off) = 1;
+    else if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0)
+      *(int *)(void *)(base + f->off) = 0;
+    else {
+      snprintf(err, errlen, "flag --%s: expected true or false, got '%.40s'", f->name, v);
+      return -1;
+    }
+    return 0;
+  case F_STR:
+    if (!v || strlen(v) >= f->size) {
+      snprintf(err, errlen, "flag --%s: needs a value of at most %zu bytes", f->name, f->size - 1);
+      return -1;
+    }
+    memcpy(base + f->off, v, strlen(v) + 1);
+    return 0;
+  case F_LONG: {
+    char *end = NULL;
+    errno = 0;
+    long n = v ? strtol(v, &end, 10) : 0;
+    if (!v || !*v || errno || *end || n < f->min || n > f->max) {
+      snprintf(err, errlen, "flag --%s: must be an integer between %ld and %ld, got '%.40s'",
+               f->name, f->min, f->max, v ? v : "");
+      return -1;
+    }
+    *(long *)(void *)(base + f->off) = n;
+    return 0;
+  }
+  }
+  return -1;
+}
+
+int streamd_app_parse_args(streamd_app_options *o, int *argc, char **argv, char *err, size_t errlen)
+{
+  memset(o, 0, sizeof(*o));
+  snprintf(o->demo_catalog, sizeof(o->demo_catalog), "%s", STREAMD_DEFAULT_DEMO_CATALOG);
+  o->access_ttl = o->device_lifetime = o->device_interval = -1;
+  o->rate_account_burst = o->rate_account_interval = -1;
+  o->rate_address_burst = o->rate_address_interval = -1;
+  int out = 1;
+  for (int i = 1; i < *argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+      return 1;
+    if (strncmp(a, "--", 2) != 0) {
+      argv[out++] = argv[i];
+      continue;
+    }
+    const char *eq = strchr(a, '=');
+    size_t nl = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+    const app_flag *f = find_flag(a + 2, nl);
+    if (!f) {
+      /* A config.c flag: keep it and its separate value (if any) for streamd_config_load. */
+      argv[out++] = argv[i];
+      if (!eq && strcmp(a, "--version") != 0 && i + 1 < *argc)
+        argv[out++] = argv[++i];
+      continue;
+    }
+    const char *v = eq ? eq + 1 : NULL;
+    if (!v && f->kind != F_BOOL) {
+      if (i + 1 >= *argc) {
+        snprintf(err, errlen, "flag --%s needs a value", f->name);
+        return -1;
+      }
+      v = argv[++i];
+    }
+    if (set_flag(o, f, v, err, errlen) != 0)
+      return -1;
+  }
+  argv[out] = NULL;
+  *argc = out;
+  return 0;
+}
+
+void streamd_app_usage(FILE *f)
+{
+  fprintf(f, "\nService flags (flags only):\n");
+  for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+    fprintf(f, "  --%-24s %s\n", flags[i].name, flags[i].help);
+}
+
+void streamd_app_default_data_dir(streamd_config *cfg, int argc, char **argv)
+{
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--data-dir") == 0 || strncmp(argv[i], "--data-dir=", 11) == 0)
+      return;
+  if (getenv("STREAMD_DATA_DIR"))
+    return;
+  if (cfg->config_file[0]) {
+    FILE *f = fopen(cfg->config_file, "rb");
+    if (f) {
+      char buf[65536];
+      size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+      fclose(f);
+      buf[n] = '\0';
+      cJSON *root = cJSON_Parse(buf);
+      int has = root && cJSON_GetObjectItemCaseSensitive(root, "data_dir") != NULL;
+      cJSON_Delete(root);
+      if (has)
+        return;
+    }
+  }
+  snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", STREAMD_DEFAULT_DATA_DIR);
+}
+
+/* ---- data directory and key -------------------------------------------------- */
+
+static int ensure_dir(const char *dir)
+{
+  struct stat st;
+  if (stat(dir, &st) != 0) {
+    if (errno != ENOENT || mkdir(dir, 0700) != 0) {
+      streamd_logf(STREAM_LOG_ERROR, "directory %s: %s", dir, strerror(errno));
+      return -1;
+    }
+    return 0;
+  }
+  if (!S_ISDIR(st.st_mode) || access(dir, W_OK | X_OK) != 0) {
+    streamd_logf(STREAM_LOG_ERROR, "%s is not a writable directory", dir);
+    return -1;
+  }
+  if (st.st_mode & 077)
+    streamd_logf(STREAM_LOG_WARN, "directory %s is accessible by group or others", dir);
+  return 0;
+}
+
+/* Write `text` to a new file `path` with mode 0600 (fails if it exists). */
+static int write_private_file(const char *path, const char *text)
+{
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return -1;
+  size_t len = strlen(text), done = 0;
+  while (done < len) {
+    ssize_t w = write(fd, text + done, len - done);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0) {
+      close(fd);
+      unlink(path);
+      return -1;
+    }
+    done += (size_t)w;
+  }
+  if (fsync(fd) != 0 || close(fd) != 0) {
+    unlink(path);
+    return -1;
+  }
+  return 0;
+}
+
+static int load_or_create_key(stream_key **out, const char *data_dir)
+{
+  char dir[1100], path[1200];
+  snprintf(dir, sizeof(dir), "%s/keys", data_dir);
+  snprintf(path, sizeof(path), "%s/access.key", dir);
+  if (ensure_dir(dir) != 0)
+    return -1;
+  struct stat st;
+  if (lstat(path, &st) != 0) {
+    if (errno != ENOENT) {
+      streamd_logf(STREAM_LOG_ERROR, "%s: %s", path, strerror(errno));
+      return -1;
+    }
+    stream_key *k = NULL;
+    char *text = NULL;
+    int rc = stream_key_generate(&k, STREAM_KEY_HMAC, STREAMD_ACCESS_KEY_ID, 32);
+    if (rc == STREAM_OK)
+      rc = stream_key_export(&text, k, STREAM_KEY_FORMAT_BASE64URL);
+    stream_key_free(k);
+    if (rc != STREAM_OK) {
+      streamd_logf(STREAM_LOG_ERROR, "generating the access-token key: %s",
+                   stream_error_last()->message);
+      return -1;
+    }
+    size_t tl = strlen(text);
+    char *line = malloc(tl + 2);
+    int wr = -1;
+    if (line) {
+      memcpy(line, text, tl);
+      line[tl] = '\n';
+      line[tl + 1] = '\0';
+      wr = write_private_file(path, line);
+      stream_free_secret(line, tl + 1);
+    }
+    stream_free_secret(text, tl);
+    if (wr != 0) {
+      streamd_logf(STREAM_LOG_ERROR, "writing %s: %s", path, strerror(errno));
+      return -1;
+    }
+    streamd_logf(STREAM_LOG_INFO, "generated the access-token signing key %s (mode 0600)", path);
+  } else {
+    if (!S_ISREG(st.st_mode)) {
+      streamd_logf(STREAM_LOG_ERROR, "%s is not a regular file", path);
+      return -1;
+    }
+    if (st.st_mode & 077) {
+      streamd_logf(STREAM_LOG_ERROR, "%s is readable by group or others: chmod 600 it", path);
+      return -1;
+    }
+  }
+  if (stream_key_load_file(out, STREAM_KEY_HMAC, STREAMD_ACCESS_KEY_ID, path) != STREAM_OK) {
+    streamd_logf(STREAM_LOG_ERROR, "loading %s: %s", path, stream_error_last()->message);
+    return -1;
+  }
+  return 0;
+}
+
+int streamd_app_open(streamd_app *app, const streamd_config *cfg, const streamd_app_options *o)
+{
+  memset(app, 0, sizeof(*app));
+  app->cfg = cfg;
+  app->opts = *o;
+  umask(077);
+  if (ensure_dir(cfg->data_dir) != 0)
+    return -1;
+
+  char db[1200];
+  snprintf(db, sizeof(db), "%s/streamd.db", cfg->data_dir);
+  stream_store_options so = STREAM_STORE_OPTIONS_INIT;
+  so.path = db;
+  so.readers = cfg->threads < 32 ? cfg->threads : 32;
+  if (stream_store_open(&app->store, &so) != STREAM_OK) {
+    streamd_logf(STREAM_LOG_ERROR, "opening %s: %s", db, stream_error_last()->message);
+    return -1;
+  }
+
+  stream_key *key = NULL;
+  if (load_or_create_key(&key, cfg->data_dir) != 0)
+    return -1;
+  int rc = stream_keyring_new(&app->keys);
+  if (rc == STREAM_OK)
+    rc = stream_keyring_add(app->keys, key);
+  if (rc == STREAM_OK)
+    rc = stream_keyring_set_primary(app->keys, STREAMD_ACCESS_KEY_ID);
+  stream_key_free(key);
+  if (rc != STREAM_OK) {
+    streamd_logf(STREAM_LOG_ERROR, "key ring: %s", stream_error_last()->message);
+    return -1;
+  }
+
+  stream_catalog_options co = STREAM_CATALOG_OPTIONS_INIT;
+  co.store = app->store;
+  if (stream_catalog_new(&app->catalog, &co) != STREAM_OK) {
+    streamd_logf(STREAM_LOG_ERROR, "catalog: %s", stream_error_last()->message);
+    return -1;
+  }
+  return 0;
+}
+
+int streamd_app_start(streamd_app *app, unsigned int port)
+{
+  const streamd_app_options *o = &app->opts;
+  if (o->public_url[0]) {
+    snprintf(app->public_url, sizeof(app->public_url), "%s", o->public_url);
+    size_t n = strlen(app->public_url);
+    while (n && app->public_url[n - 1] == '/')
+      app->public_url[--n] = '\0';
+  } else {
+    const char *host = app->cfg->listen_address;
+    if (strcmp(host, "0.0.0.0") == 0)
+      host = "127.0.0.1";
+    else if (strcmp(host, "::") == 0)
+      host = "::1";
+    if (strchr(host, ':'))
+      snprintf(app->public_url, sizeof(app->public_url), "http://[%s]:%u", host, port);
+    else
+      snprintf(app->public_url, sizeof(app->public_url), "http://%s:%u", host, port);
+  }
+  char verification[600];
+  snprintf(verification, sizeof(verification), "%s/activate", app->public_url);
+
+  stream_auth_options ao = STREAM_AUTH_OPTIONS_INIT;
+  ao.store = app->store;
+  ao.keys = app->keys;
+  ao.issuer = "streamd";
+  ao.audience = "streamd";
+  ao.verification_uri = verification;
+  if (o->access_ttl > 0)
+    ao.access_ttl = o->access_ttl;
+  if (o->device_lifetime > 0)
+    ao.device_lifetime = (int)o->device_lifetime;
+  if (o->device_interval > 0)
+    ao.device_interval = (int)o->device_interval;
+  if (o->rate_account_burst >= 0)
+    ao.rate_account_burst = (unsigned int)o->rate_account_burst;
+  if (o->rate_account_interval > 0)
+    ao.rate_account_interval = (unsigned int)o->rate_account_interval;
+  if (o->rate_address_burst >= 0)
+    ao.rate_address_burst = (unsigned int)o->rate_address_burst;
+  if (o->rate_address_interval > 0)
+    ao.rate_address_interval = (unsigned int)o->rate_address_interval;
+  if (stream_auth_new(&app->auth, &ao) != STREAM_OK) {
+    streamd_logf(STREAM_LOG_ERROR, "auth: %s", stream_error_last()->message);
+    return -1;
+  }
+  atomic_store_explicit(&current, app, memory_order_release);
+  return 0;
+}
+
+/* ---- demo seeding -------------------------------------------------------------- */
+
+static char *read_file(const char *path, size_t max)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  char *buf = NULL;
+  size_t len = 0, cap = 0;
+  for (;;) {
+    if (len + 65536 + 1 > cap) {
+      cap = cap ? cap * 2 : 131072;
+      if (cap > max + 65536 + 1) {
+        free(buf);
+        fclose(f);
+        errno = EFBIG;
+        return NULL;
+      }
+      char *nb = realloc(buf, cap);
+      if (!nb) {
+        free(buf);
+        fclose(f);
+        return NULL;
+      }
+      buf = nb;
+    }
+    size_t n = fread(buf + len, 1, 65536, f);
+    len += n;
+    if (n < 65536)
+      break;
+  }
+  fclose(f);
+  buf[len] = '\0';
+  return buf;
+}
+
+static int catalog_is_empty(streamd_app *app)
+{
+  char *json = NULL;
+  if (stream_catalog_browse(&json, app->catalog, NULL, NULL, 1, NULL) != STREAM_OK)
+    return -1;
+  cJSON *root = cJSON_Parse(json);
+  stream_free(json);
+  const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "items");
+  int empty = cJSON_IsArray(items) ? cJSON_GetArraySize(items) == 0 : -1;
+  cJSON_Delete(root);
+  return empty;
+}
+
+static int seed_catalog(streamd_app *app)
+{
+  int empty = catalog_is_empty(app);
+  if (empty < 0) {
+    streamd_logf(STREAM_LOG_ERROR, "demo: cannot read the catalog: %s",
+                 stream_error_last()->message);
+    return -1;
+  }
+  if (!empty) {
+    streamd_logf(STREAM_LOG_INFO, "demo: the catalog has titles; not importing");
+    return 0;
+  }
+  const char *path = app->opts.demo_catalog;
+  char *doc = read_file(path, STREAM_CATALOG_IMPORT_MAX);
+  if (!doc) {
+    streamd_logf(STREAM_LOG_ERROR, "demo: cannot read %s: %s", path, strerror(errno));
+    return -1;
+  }
+  stream_catalog_import_result r;
+  int rc = stream_catalog_import(&r, app->catalog, doc);
+  free(doc);
+  if (rc != STREAM_OK) {
+    streamd_logf(STREAM_LOG_ERROR, "demo: importing %s: %s", path, stream_error_last()->message);
+    stream_catalog_import_result_clear(&r);
+    return -1;
+  }
+  streamd_logf(STREAM_LOG_INFO, "demo: imported %s: %zu titles (%zu created, %zu updated)", path,
+               r.total, r.created, r.updated);
+  stream_catalog_import_result_clear(&r);
+  return 0;
+}
+
+static int random_password(char *out, size_t len)
+{
+  static const char alphabet[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  unsigned char r[64];
+  if (len > sizeof(r) || stream_random_bytes(r, len) != STREAM_OK)
+    return -1;
+  for (size_t i = 0; i < len; i++)
+    out[i] = alphabet[r[i] % (sizeof(alphabet) - 1)];
+  out[len] = '\0';
+  explicit_bzero(r, sizeof(r));
+  return 0;
+}
+
+/* Read the saved demo password (0 = found). */
+static int read_saved_password(char *out, size_t n, const char *path)
+{
+  char *text = read_file(path, 4096);
+  if (!text)
+    return -1;
+  cJSON *root = cJSON_Parse(text);
+  explicit_bzero(text, strlen(text));
+  free(text);
+  const cJSON *p = cJSON_GetObjectItemCaseSensitive(root, "password");
+  int rc = -1;
+  if (cJSON_IsString(p) && strlen(p->valuestring) >= STREAM_AUTH_PASSWORD_MIN &&
+      strlen(p->valuestring) < n) {
+    snprintf(out, n, "%s", p->valuestring);
+    rc = 0;
+  }
+  cJSON_Delete(root);
+  return rc;
+}
+
+static void demo_profiles(streamd_app *app, const char *account_id)
+{
+  stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
+  in.name = "Demo";
+  if (stream_auth_profile_create(NULL, app->auth, account_id, &in) != STREAM_OK)
+    streamd_logf(STREAM_LOG_WARN, "demo: profile Demo: %s", stream_error_last()->message);
+  stream_auth_profile_input kids = STREAM_AUTH_PROFILE_INPUT_INIT;
+  kids.name = "Kids";
+  kids.kids = 1;
+  if (stream_auth_profile_create(NULL, app->auth, account_id, &kids) != STREAM_OK)
+    streamd_logf(STREAM_LOG_WARN, "demo: profile Kids: %s", stream_error_last()->message);
+}
+
+static int seed_account(streamd_app *app, char *password, size_t pwlen)
+{
+  char path[1200];
+  snprintf(path, sizeof(path), "%s/demo-credentials.json", app->cfg->data_dir);
+  int saved = read_saved_password(password, pwlen, path) == 0;
+  if (!saved && random_password(password, 16) != 0) {
+    streamd_logf(STREAM_LOG_ERROR, "demo: no randomness for the demo password");
+    return -1;
+  }
+  stream_store_account acct;
+  int rc = stream_store_account_get_by_email(&acct, app->store, STREAMD_DEMO_EMAIL);
+  if (rc == STREAM_ENOTFOUND) {
+    stream_auth_account created;
+    if (stream_auth_register(&created, app->auth, STREAMD_DEMO_EMAIL, password) != STREAM_OK) {
+      streamd_logf(STREAM_LOG_ERROR, "demo: creating the demo account: %s",
+                   stream_error_last()->message);
+      return -1;
+    }
+    demo_profiles(app, created.id);
+  } else if (rc == STREAM_OK) {
+    if (!saved && stream_auth_account_set_password(app->auth, acct.id, password) != STREAM_OK) {
+      streamd_logf(STREAM_LOG_ERROR, "demo: resetting the demo password: %s",
+                   stream_error_last()->message);
+      return -1;
+    }
+    explicit_bzero(acct.password_hash, sizeof(acct.password_hash));
+  } else {
+    streamd_logf(STREAM_LOG_ERROR, "demo: %s", stream_error_last()->message);
+    return -1;
+  }
+  if (!saved) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "email", STREAMD_DEMO_EMAIL);
+    cJSON_AddStringToObject(o, "password", password);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    unlink(path);
+    int wr = text ? write_private_file(path, text) : -1;
+    if (text) {
+      explicit_bzero(text, strlen(text));
+      free(text);
+    }
+    if (wr != 0)
+      streamd_logf(STREAM_LOG_WARN, "demo: cannot save %s: %s", path, strerror(errno));
+  }
+  return 0;
+}
+
+int streamd_app_seed_demo(streamd_app *app, char **out_line)
+{
+  *out_line = NULL;
+  if (seed_catalog(app) != 0)
+    return -1;
+  char password[80];
+  if (seed_account(app, password, sizeof(password)) != 0)
+    return -1;
+  /* A second stdout line, only in demo mode: where to go and how to sign in. */
+  cJSON *o = cJSON_CreateObject();
+  char activate[600];
+  snprintf(activate, sizeof(activate), "%s/activate", app->public_url);
+  cJSON_AddStringToObject(o, "event", "demo");
+  cJSON_AddStringToObject(o, "url", app->public_url);
+  cJSON_AddStringToObject(o, "activate", activate);
+  cJSON_AddStringToObject(o, "email", STREAMD_DEMO_EMAIL);
+  cJSON_AddStringToObject(o, "password", password);
+  char *line = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  explicit_bzero(password, sizeof(password));
+  if (!line)
+    return -1;
+  *out_line = line;
+  return 0;
+}
+
+void streamd_app_close(streamd_app *app)
+{
+  atomic_store_explicit(&current, NULL, memory_order_release);
+  stream_auth_free(app->auth);
+  stream_catalog_free(app->catalog);
+  stream_keyring_free(app->keys);
+  stream_store_close(app->store);
+  memset(app, 0, sizeof(*app));
+}

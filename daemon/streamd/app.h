@@ -1,0 +1,90 @@
+/*
+ * The application state behind the service routes: the data directory, the
+ * SQLite store, the access-token signing key, and the auth and catalog
+ * services. main.c creates one streamd_app; route handlers reach it through
+ * streamd_app_get() (published once start-up is complete).
+ */
+#ifndef STREAMD_APP_H
+#define STREAMD_APP_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "http.h"
+#include "stream/auth.h"
+#include "stream/catalog.h"
+#include "stream/keys.h"
+#include "stream/store.h"
+
+#define STREAMD_DEFAULT_DATA_DIR "./data"
+#define STREAMD_DEFAULT_DEMO_CATALOG "examples/data/demo-catalog.json"
+#define STREAMD_DEMO_EMAIL "demo@example.com"
+#define STREAMD_ACCESS_KEY_ID "access-1"
+
+/* Flags handled here rather than in config.c (see streamd_app_usage). -1 = service default. */
+typedef struct streamd_app_options {
+  int seed_demo;
+  int print_routes;
+  char demo_catalog[1024];
+  char public_url[512]; /* "" = http://<listen_address>:<port> */
+  long access_ttl;
+  long device_lifetime;
+  long device_interval;
+  long rate_account_burst, rate_account_interval;
+  long rate_address_burst, rate_address_interval;
+  int trust_forwarded_for; /* take the login address from X-Forwarded-For */
+} streamd_app_options;
+
+typedef struct streamd_app {
+  streamd_app_options opts;
+  const streamd_config *cfg;
+  stream_store *store;
+  stream_keyring *keys;
+  stream_catalog *catalog;
+  stream_auth *auth;
+  char public_url[512];
+} streamd_app;
+
+/*
+ * Take the application flags out of argv (argc updated) so that the rest
+ * goes to streamd_config_load(). 0, 1 for --help (usage printed), or -1 with
+ * `err`.
+ */
+int streamd_app_parse_args(streamd_app_options *o, int *argc, char **argv, char *err,
+                           size_t errlen);
+
+/* Print the application flags (after config.c's reference). */
+void streamd_app_usage(FILE *f);
+
+/*
+ * When no source set data_dir (no --data-dir flag, no STREAMD_DATA_DIR, no
+ * "data_dir" in the config file), use STREAMD_DEFAULT_DATA_DIR.
+ */
+void streamd_app_default_data_dir(streamd_config *cfg, int argc, char **argv);
+
+/* Data directory, store, signing key, catalog. 0 or -1 (logged). */
+int streamd_app_open(streamd_app *app, const streamd_config *cfg, const streamd_app_options *o);
+
+/* The auth service (needs the bound port for the verification URI); then publish. 0 or -1. */
+int streamd_app_start(streamd_app *app, unsigned int port);
+
+/*
+ * --seed-demo: import the demo catalog when the catalog is empty, create the
+ * demo account (password generated once, kept in <data_dir>/demo-credentials.json,
+ * 0600). `*out_line` receives the JSON line main prints on stdout after the
+ * listening line (it holds the password: wipe, then free()). 0 or -1.
+ */
+int streamd_app_seed_demo(streamd_app *app, char **out_line);
+
+/* Unpublish and free everything (the server must be stopped). */
+void streamd_app_close(streamd_app *app);
+
+/* The running application, or NULL before streamd_app_start() finished. */
+streamd_app *streamd_app_get(void);
+
+/* For handlers: the application, or answer 503 and return NULL. */
+streamd_app *streamd_app_require(const streamd_request *req, streamd_response *resp);
+
+#endif

@@ -1,0 +1,417 @@
+/*
+ * Account and token routes: register, login, refresh, logout, RFC 7009
+ * revocation, the RFC 8628 device authorization endpoint and the token
+ * endpoint (device_code and refresh_token grants). The OAuth endpoints take
+ * form-encoded bodies (JSON too) and answer OAuth error bodies (RFC 6749
+ * §5.2, RFC 8628 §3.5) instead of problem details, as their RFCs require.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "json.h"
+#include "problem.h"
+#include "routes.h"
+#include "routes_util.h"
+#include "stream/auth.h"
+
+#define GRANT_DEVICE_CODE "urn:ietf:params:oauth:grant-type:device_code"
+#define DEFAULT_CLIENT_ID "device"
+
+/* ---- shared with activate.c and routes_profiles.c ----------------------------- */
+
+void streamd_login_address(char *out, size_t n, const streamd_request *req)
+{
+  streamd_app *app = streamd_app_get();
+  const char *xff =
+      app && app->opts.trust_forwarded_for ? streamd_request_header(req, "X-Forwarded-For") : NULL;
+  if (xff && *xff) {
+    /* The proxy we trust appends the address it saw: take the last entry. */
+    const char *last = strrchr(xff, ',');
+    last = last ? last + 1 : xff;
+    while (*last == ' ')
+      last++;
+    size_t len = strcspn(last, " ");
+    if (len > 0 && len < n && len <= STREAM_AUTH_ADDRESS_MAX) {
+      memcpy(out, last, len);
+      out[len] = '\0';
+      return;
+    }
+  }
+  streamd_client_address(out, n, req);
+}
+
+void streamd_reply_rate_limited(streamd_response *resp, const streamd_request *req,
+                                long long retry_after, const char *detail)
+{
+  if (retry_after < 1)
+    retry_after = 1;
+  /* problem.c has no 429 row (library code STREAM_EBUSY is 503 there): build it here. */
+  cJSON *o = cJSON_CreateObject();
+  char safe[512];
+  streamd_utf8_sanitize(safe, sizeof(safe), detail ? detail : "too many attempts");
+  if (o) {
+    cJSON_AddStringToObject(o, "type", STREAMD_PROBLEM_TYPE_BASE "rate-limited");
+    cJSON_AddStringToObject(o, "title", "Too many requests");
+    cJSON_AddNumberToObject(o, "status", 429);
+    cJSON_AddStringToObject(o, "detail", safe);
+    cJSON_AddStringToObject(o, "instance", req->path);
+    cJSON_AddStringToObject(o, "request_id", req->request_id);
+    cJSON_AddNumberToObject(o, "retry_after", (double)retry_after);
+  }
+  char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+  cJSON_Delete(o);
+  if (!text) {
+    streamd_reply_problem(resp, req, STREAM_ENOMEM, "rate limit answer");
+    return;
+  }
+  streamd_reply_text(resp, 429, "application/problem+json", text, strlen(text));
+  free(text);
+  char ra[32];
+  snprintf(ra, sizeof(ra), "%lld", retry_after);
+  streamd_response_header(resp, "Retry-After", ra);
+}
+
+void streamd_reply_tokens(streamd_response *resp, const streamd_request *req, stream_auth_tokens *t)
+{
+  if (!t) {
+    streamd_reply_problem(resp, req, STREAM_EINTERNAL, "no tokens");
+    return;
+  }
+  cJSON *o = cJSON_CreateObject();
+  if (o) {
+    cJSON_AddStringToObject(o, "access_token", t->access_token);
+    cJSON_AddStringToObject(o, "token_type", t->token_type[0] ? t->token_type : "Bearer");
+    cJSON_AddNumberToObject(o, "expires_in", (double)t->expires_in);
+    cJSON_AddStringToObject(o, "refresh_token", t->refresh_token);
+    cJSON_AddNumberToObject(o, "refresh_expires_in", (double)t->refresh_expires_in);
+    cJSON_AddStringToObject(o, "scope", t->scope);
+    cJSON_AddStringToObject(o, "account_id", t->account_id);
+    if (t->profile_id[0])
+      cJSON_AddStringToObject(o, "profile_id", t->profile_id);
+    cJSON_AddStringToObject(o, "role",
+                            t->role == STREAM_AUTH_ROLE_OPERATOR ? "operator" : "viewer");
+  }
+  char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+  cJSON_Delete(o);
+  explicit_bzero(t, sizeof(*t));
+  if (!text) {
+    streamd_reply_problem(resp, req, STREAM_ENOMEM, "token answer");
+    return;
+  }
+  streamd_reply_text(resp, 200, "application/json", text, strlen(text));
+  explicit_bzero(text, strlen(text));
+  free(text);
+  streamd_response_header(resp, "Pragma", "no-cache");
+}
+
+/* An OAuth 2.0 error body (RFC 6749 §5.2) with status 400. */
+static void reply_oauth_error(streamd_response *resp, const char *error, const char *description)
+{
+  cJSON *o = cJSON_CreateObject();
+  if (o) {
+    cJSON_AddStringToObject(o, "error", error);
+    if (description && *description) {
+      char safe[300];
+      streamd_utf8_sanitize(safe, sizeof(safe), description);
+      cJSON_AddStringToObject(o, "error_description", safe);
+    }
+  }
+  streamd_reply_json(resp, 400, o);
+  streamd_response_header(resp, "Pragma", "no-cache");
+}
+
+static const char *last_message(int code)
+{
+  const stream_error *e = stream_error_last();
+  return e && e->code == code && e->message[0] ? e->message : stream_strerror(code);
+}
+
+/* {"email","password"} exactly; 0 or an answered problem. */
+static int credentials(const char **email, const char **password, cJSON *body, streamd_request *req,
+                       streamd_response *resp)
+{
+  char detail[256] = "";
+  int rc;
+  if ((rc = streamd_json_get_string(email, body, "email", 1, 1024, detail, sizeof(detail))) ||
+      (rc = streamd_json_get_string(password, body, "password", 1, STREAM_AUTH_PASSWORD_MAX, detail,
+                                    sizeof(detail)))) {
+    streamd_reply_problem(resp, req, rc, detail);
+    return -1;
+  }
+  if (cJSON_GetArraySize(body) != 2) {
+    streamd_reply_problem(resp, req, STREAM_EINVAL,
+                          "only the fields 'email' and 'password' are accepted");
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- routes ---------------------------------------------------------------------- */
+
+void streamd_route_register(streamd_request *req, streamd_response *resp)
+{
+  streamd_app *app = streamd_app_require(req, resp);
+  if (!app)
+    return;
+  cJSON *body = NULL;
+  if (streamd_body_object(&body, req, resp) != 0)
+    return;
+  const char *email = NULL, *password = NULL;
+  if (credentials(&email, &password, body, req, resp) != 0) {
+    cJSON_Delete(body);
+    return;
+  }
+  stream_auth_account acct;
+  int rc = stream_auth_register(&acct, app->auth, email, password);
+  explicit_bzero((void *)password, strlen(password));
+  cJSON_Delete(body);
+  if (rc != STREAM_OK) {
+    streamd_reply_service_error(resp, req, rc);
+    return;
+  }
+  cJSON *o = cJSON_CreateObject();
+  if (o) {
+    cJSON_AddStringToObject(o, "id", acct.id);
+    cJSON_AddStringToObject(o, "email", acct.email);
+    cJSON_AddStringToObject(o, "role",
+                            acct.role == STREAM_AUTH_ROLE_OPERATOR ? "operator" : "viewer");
+    cJSON_AddNumberToObject(o, "created_at", (double)acct.created_at);
+  }
+  streamd_reply_json(resp, 201, o);
+}
+
+void streamd_route_login(streamd_request *req, streamd_response *resp)
+{
+  streamd_app *app = streamd_app_require(req, resp);
+  if (!app)
+    return;
+  cJSON *body = NULL;
+  if (streamd_body_object(&body, req, resp) != 0)
+    return;
+  const char *email = NULL, *password = NULL;
+  if (credentials(&email, &password, body, req, resp) != 0) {
+    cJSON_Delete(body);
+    return;
+  }
+  char addr[STREAM_AUTH_ADDRESS_MAX + 1];
+  streamd_login_address(addr, sizeof(addr), req);
+  stream_auth_tokens t;
+  int64_t retry = 0;
+  int rc = stream_auth_login(&t, &retry, app->auth, email, password, addr);
+  explicit_bzero((void *)password, strlen(password));
+  cJSON_Delete(body);
+  if (rc == STREAM_EBUSY)
+    streamd_reply_rate_limited(resp, req, retry, last_message(rc));
+  else if (rc != STREAM_OK)
+    streamd_reply_service_error(resp, req, rc);
+  else
+    streamd_reply_tokens(resp, req, &t);
+}
+
+/* {"refresh_token": "..."} exactly. */
+static const char *refresh_field(cJSON **body, streamd_request *req, streamd_response *resp)
+{
+  if (streamd_body_object(body, req, resp) != 0)
+    return NULL;
+  char detail[256] = "";
+  const char *rt = NULL;
+  int rc = streamd_json_get_string(&rt, *body, "refresh_token", 1, 512, detail, sizeof(detail));
+  if (!rc && cJSON_GetArraySize(*body) != 1) {
+    rc = STREAM_EINVAL;
+    snprintf(detail, sizeof(detail), "only the field 'refresh_token' is accepted");
+  }
+  if (rc) {
+    streamd_reply_problem(resp, req, rc, detail);
+    cJSON_Delete(*body);
+    *body = NULL;
+    return NULL;
+  }
+  return rt;
+}
+
+void streamd_route_refresh(streamd_request *req, streamd_response *resp)
+{
+  streamd_app *app = streamd_app_require(req, resp);
+  if (!app)
+    return;
+  cJSON *body = NULL;
+  const char *rt = refresh_field(&body, req, resp);
+  if (!rt)
+    return;
+  stream_auth_tokens t;
+  int rc = stream_auth_refresh(&t, app->auth, rt);
+  cJSON_Delete(body);
+  if (rc != STREAM_OK)
+    streamd_reply_service_error(resp, req, rc);
+  else
+    streamd_reply_tokens(resp, req, &t);
+}
+
+void streamd_route_logout(streamd_request *req, streamd_response *resp)
+{
+  streamd_app *app = streamd_app_require(req, resp);
+  if (!app)
+    return;
+  cJSON *body = NULL;
+  const char *rt = refresh_field(&body, req, resp);
+  if (!rt)
+    return;
+  int rc = stream_auth_logout(app->auth, rt);
+  cJSON_Delete(body);
+  if (rc != STREAM_OK)
+    streamd_reply_service_error(resp, req, rc);
+  else
+    streamd_reply_empty(resp, 204);
+}
+
+void streamd_route_revoke(streamd_request *req, streamd_response *resp)
+{
+  streamd_app *app = streamd_app_require(req, resp);
+  if (!app)
+    return;
+  streamd_form f;
+  char detail[256] = "";
+  int rc = streamd_form_parse(&f, req, 0, detail, sizeof(detail));
+  if (rc == STREAMD_P_MEDIA_TYPE || rc == STREAM_ENOMEM) {
+    streamd_reply_problem(resp, req, rc, detail);
+    return;
+  }
+  if (rc) {
+    reply_oauth_error(resp, "invalid_request", detail);
+    return;
+  }
+  const char *token = streamd_form_get(&f, "token");
+  if (!token || !*token) {
+    streamd_form_free(&f);
+    reply_oauth_error(resp, "invalid_request", "the 'token' parameter is required");
+    return;
+  }
+  rc = stream_auth_revoke(app->auth, token, streamd_form_get(&f, "token_type_hint"));
+  streamd_form_free(&f);
+  if (rc == STREAM_EINVAL) {
+    reply_oauth_error(resp, "invalid_request", last_message(rc));
+    return;
+  }
+  if (rc != STREAM_OK) {
+    streamd_reply_service_error(resp, req, rc);
+    return;
+  }
+  streamd_reply_json(resp, 200, cJSON_CreateObject());
+}
+
+void streamd_route_device(streamd_request *req, streamd_response *resp)
+{
+  streamd_app *app = streamd_app_require(req, resp);
+  if (!app)
+    return;
+  streamd_form f;
+  char detail[256] = "";
+  int rc = streamd_form_parse(&f, req, 1, detail, sizeof(detail));
+  if (rc) {
+    streamd_reply_problem(resp, req, rc, detail);
+    return;
+  }
+  const char *client_id = streamd_form_get(&f, "client_id");
+  stream_auth_device_code dc;
+  rc = stream_auth_device_start(&dc, app->auth, client_id ? client_id : DEFAULT_CLIENT_ID,
+                                streamd_form_get(&f, "scope"));
+  streamd_form_free(&f);
+  if (rc != STREAM_OK) {
+    streamd_reply_service_error(resp, req, rc);
+    return;
+  }
+  cJSON *o = cJSON_CreateObject();
+  if (o) {
+    cJSON_AddStringToObject(o, "device_code", dc.device_code);
+    cJSON_AddStringToObject(o, "user_code", dc.user_code);
+    cJSON_AddStringToObject(o, "verification_uri", dc.verification_uri);
+    cJSON_AddStringToObject(o, "verification_uri_complete", dc.verification_uri_complete);
+    cJSON_AddNumberToObject(o, "expires_in", (double)dc.expires_in);
+    cJSON_AddNumberToObject(o, "interval", (double)dc.interval);
+  }
+  explicit_bzero(&dc, sizeof(dc));
+  streamd_reply_json(resp, 200, o);
+}
+
+static void token_device_code(streamd_app *app, const streamd_form *f, streamd_request *req,
+                              streamd_response *resp)
+{
+  const char *code = streamd_form_get(f, "device_code");
+  const char *client_id = streamd_form_get(f, "client_id");
+  if (!code || !*code) {
+    reply_oauth_error(resp, "invalid_request", "the 'device_code' parameter is required");
+    return;
+  }
+  stream_auth_tokens t;
+  int status = STREAM_AUTH_POLL_ERROR;
+  int rc = stream_auth_device_poll(&t, &status, app->auth, code,
+                                   client_id ? client_id : DEFAULT_CLIENT_ID);
+  static const char *const errors[] = {
+      [STREAM_AUTH_POLL_PENDING] = "authorization_pending",
+      [STREAM_AUTH_POLL_SLOW_DOWN] = "slow_down",
+      [STREAM_AUTH_POLL_EXPIRED] = "expired_token",
+      [STREAM_AUTH_POLL_DENIED] = "access_denied",
+      [STREAM_AUTH_POLL_INVALID_GRANT] = "invalid_grant",
+      [STREAM_AUTH_POLL_INVALID_REQUEST] = "invalid_request",
+  };
+  if (rc == STREAM_OK && status == STREAM_AUTH_POLL_SUCCESS) {
+    streamd_reply_tokens(resp, req, &t);
+    return;
+  }
+  if (status > STREAM_AUTH_POLL_SUCCESS && status < STREAM_AUTH_POLL_ERROR && errors[status]) {
+    reply_oauth_error(resp, errors[status], last_message(rc));
+    return;
+  }
+  streamd_reply_service_error(resp, req, rc ? rc : STREAM_EINTERNAL);
+}
+
+static void token_refresh(streamd_app *app, const streamd_form *f, streamd_request *req,
+                          streamd_response *resp)
+{
+  const char *rt = streamd_form_get(f, "refresh_token");
+  if (!rt || !*rt) {
+    reply_oauth_error(resp, "invalid_request", "the 'refresh_token' parameter is required");
+    return;
+  }
+  stream_auth_tokens t;
+  int rc = stream_auth_refresh(&t, app->auth, rt);
+  if (rc == STREAM_OK)
+    streamd_reply_tokens(resp, req, &t);
+  else if (rc == STREAM_EINVAL)
+    reply_oauth_error(resp, "invalid_request", last_message(rc));
+  else if (rc == STREAM_EAUTH || rc == STREAM_EEXPIRED || rc == STREAM_EFORBIDDEN)
+    reply_oauth_error(resp, "invalid_grant", last_message(rc));
+  else
+    streamd_reply_service_error(resp, req, rc);
+}
+
+void streamd_route_token(streamd_request *req, streamd_response *resp)
+{
+  streamd_app *app = streamd_app_require(req, resp);
+  if (!app)
+    return;
+  streamd_form f;
+  char detail[256] = "";
+  int rc = streamd_form_parse(&f, req, 0, detail, sizeof(detail));
+  if (rc == STREAMD_P_MEDIA_TYPE || rc == STREAM_ENOMEM) {
+    streamd_reply_problem(resp, req, rc, detail);
+    return;
+  }
+  if (rc) {
+    reply_oauth_error(resp, "invalid_request", detail);
+    return;
+  }
+  const char *grant = streamd_form_get(&f, "grant_type");
+  if (!grant || !*grant)
+    reply_oauth_error(resp, "invalid_request", "the 'grant_type' parameter is required");
+  else if (strcmp(grant, GRANT_DEVICE_CODE) == 0)
+    token_device_code(app, &f, req, resp);
+  else if (strcmp(grant, "refresh_token") == 0)
+    token_refresh(app, &f, req, resp);
+  else
+    reply_oauth_error(resp, "unsupported_grant_type",
+                      "grant_type must be " GRANT_DEVICE_CODE " or refresh_token");
+  streamd_form_free(&f);
+}

@@ -1,0 +1,218 @@
+/*
+ * Viewer catalog routes: genres, browse, search, title detail, resume
+ * positions, continue watching and My List. Each parses the request, calls
+ * the catalog service with the viewer's filters (from the access token's
+ * profile claims) and answers the service's JSON or a problem.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "json.h"
+#include "routes.h"
+#include "routes_util.h"
+#include "stream/catalog.h"
+
+/* The app and the caller's catalog filters, or an answered problem (NULL). */
+static streamd_app *begin(stream_catalog_viewer *cv, streamd_viewer *v, streamd_request *req,
+                          streamd_response *resp, int need_profile)
+{
+  streamd_app *app = streamd_app_require(req, resp);
+  if (!app)
+    return NULL;
+  if (need_profile) {
+    if (streamd_viewer_need_profile(v, req, resp) != 0)
+      return NULL;
+  } else if (streamd_viewer_from_request(v, req) != 0) {
+    streamd_reply_problem(resp, req, STREAM_EAUTH, "a viewer access token is required");
+    return NULL;
+  }
+  streamd_viewer_catalog(cv, v);
+  return app;
+}
+
+void streamd_route_genres(streamd_request *req, streamd_response *resp)
+{
+  stream_catalog_viewer cv;
+  streamd_viewer v;
+  streamd_app *app = begin(&cv, &v, req, resp, 0);
+  if (!app)
+    return;
+  char *json = NULL;
+  int rc = stream_catalog_genres(&json, app->catalog);
+  if (rc != STREAM_OK)
+    streamd_reply_service_error(resp, req, rc);
+  else
+    streamd_reply_service_json(resp, req, 200, json);
+}
+
+void streamd_route_browse(streamd_request *req, streamd_response *resp)
+{
+  stream_catalog_viewer cv;
+  streamd_viewer v;
+  streamd_app *app = begin(&cv, &v, req, resp, 0);
+  if (!app)
+    return;
+  unsigned int limit = 0;
+  if (streamd_query_uint(&limit, req, resp, "limit", 1, STREAM_STORE_PAGE_MAX) != 0)
+    return;
+  char *json = NULL;
+  int rc = stream_catalog_browse(&json, app->catalog, streamd_request_query(req, "genre"),
+                                 streamd_request_query(req, "cursor"), limit, &cv);
+  if (rc != STREAM_OK)
+    streamd_reply_service_error(resp, req, rc);
+  else
+    streamd_reply_service_json(resp, req, 200, json);
+}
+
+void streamd_route_search(streamd_request *req, streamd_response *resp)
+{
+  stream_catalog_viewer cv;
+  streamd_viewer v;
+  streamd_app *app = begin(&cv, &v, req, resp, 0);
+  if (!app)
+    return;
+  const char *q = streamd_request_query(req, "q");
+  if (!q || !*q) {
+    streamd_reply_problem(resp, req, STREAM_EINVAL, "query 'q' is required");
+    return;
+  }
+  if (!streamd_utf8_valid(q, strlen(q), NULL)) {
+    streamd_reply_problem(resp, req, STREAM_EINVAL, "query 'q' is not valid UTF-8");
+    return;
+  }
+  unsigned int limit = 0;
+  if (streamd_query_uint(&limit, req, resp, "limit", 1, STREAM_STORE_PAGE_MAX) != 0)
+    return;
+  char *json = NULL;
+  int rc = stream_catalog_search(&json, app->catalog, q, limit, &cv);
+  if (rc != STREAM_OK)
+    streamd_reply_service_error(resp, req, rc);
+  else
+    streamd_reply_service_json(resp, req, 200, json);
+}
+
+void streamd_route_title(streamd_request *req, streamd_response *resp)
+{
+  stream_catalog_viewer cv;
+  streamd_viewer v;
+  streamd_app *app = begin(&cv, &v, req, resp, 0);
+  if (!app)
+    return;
+  char *json = NULL;
+  int rc = stream_catalog_title_get(&json, app->catalog, streamd_request_param(req, "id"), &cv);
+  if (rc != STREAM_OK)
+    streamd_reply_service_error(resp, req, rc);
+  else
+    streamd_reply_service_json(resp, req, 200, json);
+}
+
+void streamd_route_progress_put(streamd_request *req, streamd_response *resp)
+{
+  stream_catalog_viewer cv;
+  streamd_viewer v;
+  streamd_app *app = begin(&cv, &v, req, resp, 1);
+  if (!app)
+    return;
+  cJSON *body = NULL;
+  if (streamd_body_object(&body, req, resp) != 0)
+    return;
+  char detail[256] = "";
+  const char *title_id = NULL, *episode_id = NULL;
+  long long pos = 0, dur = 0;
+  int rc;
+  if ((rc = streamd_json_get_string(&title_id, body, "title_id", 1, 64, detail, sizeof(detail))) ||
+      ((rc = streamd_json_get_string(&episode_id, body, "episode_id", 0, 64, detail,
+                                     sizeof(detail))) &&
+       rc != STREAM_ENOTFOUND) ||
+      (rc = streamd_json_get_int(&pos, body, "position_s", 1, 0, 604800, detail, sizeof(detail))) ||
+      (rc = streamd_json_get_int(&dur, body, "duration_s", 1, 1, 604800, detail, sizeof(detail)))) {
+    cJSON_Delete(body);
+    streamd_reply_problem(resp, req, rc, detail);
+    return;
+  }
+  for (const cJSON *it = body->child; it; it = it->next)
+    if (strcmp(it->string, "title_id") && strcmp(it->string, "episode_id") &&
+        strcmp(it->string, "position_s") && strcmp(it->string, "duration_s")) {
+      char safe[64];
+      streamd_utf8_sanitize(safe, sizeof(safe), it->string);
+      snprintf(detail, sizeof(detail), "unknown field '%s'", safe);
+      cJSON_Delete(body);
+      streamd_reply_problem(resp, req, STREAM_EINVAL, detail);
+      return;
+    }
+  rc = stream_catalog_progress_put(app->catalog, v.profile_id, title_id, episode_id, pos, dur);
+  cJSON_Delete(body);
+  if (rc != STREAM_OK)
+    streamd_reply_service_error(resp, req, rc);
+  else
+    streamd_reply_empty(resp, 204);
+}
+
+void streamd_route_continue_watching(streamd_request *req, streamd_response *resp)
+{
+  stream_catalog_viewer cv;
+  streamd_viewer v;
+  streamd_app *app = begin(&cv, &v, req, resp, 1);
+  if (!app)
+    return;
+  unsigned int limit = 0;
+  if (streamd_query_uint(&limit, req, resp, "limit", 1, STREAM_STORE_PAGE_MAX) != 0)
+    return;
+  char *json = NULL;
+  int rc = stream_catalog_continue_watching(&json, app->catalog, &cv, limit);
+  if (rc != STREAM_OK)
+    streamd_reply_service_error(resp, req, rc);
+  else
+    streamd_reply_service_json(resp, req, 200, json);
+}
+
+void streamd_route_mylist_get(streamd_request *req, streamd_response *resp)
+{
+  stream_catalog_viewer cv;
+  streamd_viewer v;
+  streamd_app *app = begin(&cv, &v, req, resp, 1);
+  if (!app)
+    return;
+  char *json = NULL;
+  int rc = stream_catalog_mylist_list(&json, app->catalog, &cv);
+  if (rc != STREAM_OK)
+    streamd_reply_service_error(resp, req, rc);
+  else
+    streamd_reply_service_json(resp, req, 200, json);
+}
+
+void streamd_route_mylist_put(streamd_request *req, streamd_response *resp)
+{
+  stream_catalog_viewer cv;
+  streamd_viewer v;
+  streamd_app *app = begin(&cv, &v, req, resp, 1);
+  if (!app)
+    return;
+  const char *title_id = streamd_request_param(req, "title_id");
+  /* Only titles the profile may see can be added (a hidden title is "not found"). */
+  char *json = NULL;
+  int rc = stream_catalog_title_get(&json, app->catalog, title_id, &cv);
+  stream_free(json);
+  if (rc == STREAM_OK)
+    rc = stream_catalog_mylist_add(app->catalog, v.profile_id, title_id);
+  if (rc != STREAM_OK)
+    streamd_reply_service_error(resp, req, rc);
+  else
+    streamd_reply_empty(resp, 204);
+}
+
+void streamd_route_mylist_delete(streamd_request *req, streamd_response *resp)
+{
+  stream_catalog_viewer cv;
+  streamd_viewer v;
+  streamd_app *app = begin(&cv, &v, req, resp, 1);
+  if (!app)
+    return;
+  int rc = stream_catalog_mylist_remove(app->catalog, v.profile_id,
+                                        streamd_request_param(req, "title_id"));
+  if (rc != STREAM_OK)
+    streamd_reply_service_error(resp, req, rc);
+  else
+    streamd_reply_empty(resp, 204);
+}

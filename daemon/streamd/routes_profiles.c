@@ -1,0 +1,205 @@
+/*
+ * Profile routes: list, create, update, delete and switch (tokens scoped to a
+ * profile, PIN-checked). The account comes from the viewer's access token.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "json.h"
+#include "routes.h"
+#include "routes_util.h"
+#include "stream/auth.h"
+
+static cJSON *profile_json(const stream_auth_profile *p)
+{
+  cJSON *o = cJSON_CreateObject();
+  if (!o)
+    return NULL;
+  cJSON_AddStringToObject(o, "id", p->id);
+  cJSON_AddStringToObject(o, "name", p->name);
+  cJSON_AddStringToObject(o, "avatar", p->avatar);
+  cJSON_AddBoolToObject(o, "kids", p->kids);
+  cJSON_AddNumberToObject(o, "maturity_ceiling", p->maturity_ceiling);
+  cJSON_AddBoolToObject(o, "has_pin", p->has_pin);
+  cJSON_AddNumberToObject(o, "created_at", (double)p->created_at);
+  return o;
+}
+
+static streamd_app *begin(streamd_viewer *v, streamd_request *req, streamd_response *resp)
+{
+  streamd_app *app = streamd_app_require(req, resp);
+  if (!app)
+    return NULL;
+  if (streamd_viewer_from_request(v, req) != 0) {
+    streamd_reply_problem(resp, req, STREAM_EAUTH, "a viewer access token is required");
+    return NULL;
+  }
+  return app;
+}
+
+/*
+ * Read the profile fields of a create/update body into `in`. On update,
+ * "pin": null removes the PIN. 0 or an answered problem.
+ */
+static int profile_input(stream_auth_profile_input *in, const cJSON *body, int create,
+                         streamd_request *req, streamd_response *resp)
+{
+  char detail[256] = "";
+  int rc, kids = -1;
+  long long mat = -1;
+  const char *name = NULL, *avatar = NULL, *pin = NULL;
+  if ((rc = streamd_json_get_string(&name, body, "name", create, STREAM_AUTH_PROFILE_NAME_MAX,
+                                    detail, sizeof(detail))) == STREAM_EINVAL ||
+      (rc = streamd_json_get_string(&avatar, body, "avatar", 0, STREAM_AUTH_AVATAR_MAX, detail,
+                                    sizeof(detail))) == STREAM_EINVAL ||
+      (rc = streamd_json_get_bool(&kids, body, "kids", 0, detail, sizeof(detail))) ==
+          STREAM_EINVAL ||
+      (rc = streamd_json_get_int(&mat, body, "maturity_ceiling", 0, 0, STREAM_AUTH_MATURITY_MAX,
+                                 detail, sizeof(detail))) == STREAM_EINVAL ||
+      (rc = streamd_json_get_string(&pin, body, "pin", 0, 16, detail, sizeof(detail))) ==
+          STREAM_EINVAL) {
+    streamd_reply_problem(resp, req, STREAM_EINVAL, detail);
+    return -1;
+  }
+  for (const cJSON *it = body->child; it; it = it->next) {
+    if (strcmp(it->string, "name") && strcmp(it->string, "avatar") && strcmp(it->string, "kids") &&
+        strcmp(it->string, "maturity_ceiling") && strcmp(it->string, "pin")) {
+      char safe[64];
+      streamd_utf8_sanitize(safe, sizeof(safe), it->string);
+      snprintf(detail, sizeof(detail), "unknown field '%s'", safe);
+      streamd_reply_problem(resp, req, STREAM_EINVAL, detail);
+      return -1;
+    }
+  }
+  const cJSON *pin_item = cJSON_GetObjectItemCaseSensitive(body, "pin");
+  if (!create && pin_item && cJSON_IsNull(pin_item))
+    pin = "";
+  else if (pin && !*pin) {
+    streamd_reply_problem(resp, req, STREAM_EINVAL, "field 'pin' must be 4 digits");
+    return -1;
+  }
+  if (create && name && !*name) {
+    streamd_reply_problem(resp, req, STREAM_EINVAL, "field 'name' must not be empty");
+    return -1;
+  }
+  in->name = name;
+  in->avatar = avatar;
+  in->kids = kids;
+  in->maturity_ceiling = (int)mat;
+  in->pin = pin;
+  return 0;
+}
+
+void streamd_route_profiles_list(streamd_request *req, streamd_response *resp)
+{
+  streamd_viewer v;
+  streamd_app *app = begin(&v, req, resp);
+  if (!app)
+    return;
+  stream_auth_profile list[STREAM_AUTH_PROFILES_MAX];
+  size_t n = 0;
+  int rc = stream_auth_profile_list(list, &n, app->auth, v.account_id);
+  if (rc != STREAM_OK) {
+    streamd_reply_service_error(resp, req, rc);
+    return;
+  }
+  cJSON *o = cJSON_CreateObject();
+  cJSON *arr = cJSON_AddArrayToObject(o, "profiles");
+  for (size_t i = 0; arr && i < n; i++)
+    cJSON_AddItemToArray(arr, profile_json(&list[i]));
+  streamd_reply_json(resp, 200, o);
+}
+
+void streamd_route_profiles_create(streamd_request *req, streamd_response *resp)
+{
+  streamd_viewer v;
+  streamd_app *app = begin(&v, req, resp);
+  if (!app)
+    return;
+  cJSON *body = NULL;
+  if (streamd_body_object(&body, req, resp) != 0)
+    return;
+  stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
+  if (profile_input(&in, body, 1, req, resp) != 0) {
+    cJSON_Delete(body);
+    return;
+  }
+  stream_auth_profile p;
+  int rc = stream_auth_profile_create(&p, app->auth, v.account_id, &in);
+  cJSON_Delete(body);
+  if (rc != STREAM_OK)
+    streamd_reply_service_error(resp, req, rc);
+  else
+    streamd_reply_json(resp, 201, profile_json(&p));
+}
+
+void streamd_route_profiles_update(streamd_request *req, streamd_response *resp)
+{
+  streamd_viewer v;
+  streamd_app *app = begin(&v, req, resp);
+  if (!app)
+    return;
+  cJSON *body = NULL;
+  if (streamd_body_object(&body, req, resp) != 0)
+    return;
+  stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
+  if (profile_input(&in, body, 0, req, resp) != 0) {
+    cJSON_Delete(body);
+    return;
+  }
+  stream_auth_profile p;
+  int rc = stream_auth_profile_update(&p, app->auth, v.account_id, streamd_request_param(req, "id"),
+                                      &in);
+  cJSON_Delete(body);
+  if (rc != STREAM_OK)
+    streamd_reply_service_error(resp, req, rc);
+  else
+    streamd_reply_json(resp, 200, profile_json(&p));
+}
+
+void streamd_route_profiles_delete(streamd_request *req, streamd_response *resp)
+{
+  streamd_viewer v;
+  streamd_app *app = begin(&v, req, resp);
+  if (!app)
+    return;
+  int rc = stream_auth_profile_delete(app->auth, v.account_id, streamd_request_param(req, "id"));
+  if (rc != STREAM_OK)
+    streamd_reply_service_error(resp, req, rc);
+  else
+    streamd_reply_empty(resp, 204);
+}
+
+void streamd_route_profiles_switch(streamd_request *req, streamd_response *resp)
+{
+  streamd_viewer v;
+  streamd_app *app = begin(&v, req, resp);
+  if (!app)
+    return;
+  const char *pin = NULL;
+  cJSON *body = NULL;
+  if (req->body_len > 0) {
+    if (streamd_body_object(&body, req, resp) != 0)
+      return;
+    char detail[256] = "";
+    int rc = streamd_json_get_string(&pin, body, "pin", 0, 16, detail, sizeof(detail));
+    if (rc == STREAM_EINVAL || cJSON_GetArraySize(body) > (pin ? 1 : 0)) {
+      cJSON_Delete(body);
+      streamd_reply_problem(resp, req, STREAM_EINVAL,
+                            rc == STREAM_EINVAL ? detail : "only the field 'pin' is accepted");
+      return;
+    }
+  }
+  stream_auth_tokens t;
+  int64_t retry = 0;
+  int rc = stream_auth_switch_profile(&t, &retry, app->auth, v.account_id,
+                                      streamd_request_param(req, "id"), pin);
+  cJSON_Delete(body);
+  if (rc == STREAM_EBUSY)
+    streamd_reply_rate_limited(resp, req, retry, "too many PIN attempts");
+  else if (rc != STREAM_OK)
+    streamd_reply_service_error(resp, req, rc);
+  else
+    streamd_reply_tokens(resp, req, &t);
+}

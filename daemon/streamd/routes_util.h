@@ -1,0 +1,92 @@
+/*
+ * Helpers shared by the service route files (routes_auth.c, routes_profiles.c,
+ * routes_catalog.c, routes_admin.c, activate.c): the caller's viewer
+ * identity, form and JSON request bodies, the client address, and replies
+ * built from the JSON text the services return.
+ */
+#ifndef STREAMD_ROUTES_UTIL_H
+#define STREAMD_ROUTES_UTIL_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "http.h"
+#include "stream/catalog.h"
+#include "stream/store.h"
+
+/* A viewer identity as the viewer hook stores it in streamd_identity.subject. */
+typedef struct streamd_viewer {
+  char account_id[STREAM_STORE_ID_SIZE];
+  char profile_id[STREAM_STORE_ID_SIZE]; /* empty for an account-level token */
+  int kids;                              /* the token's claims (profile tokens) */
+  int maturity_ceiling;                  /* 18 without a profile */
+} streamd_viewer;
+
+/*
+ * streamd_identity.subject of a viewer is "<account_id>" or, for a
+ * profile-scoped token, "<account_id>/<profile_id>/<kids 0|1>/<ceiling>":
+ * the claims the catalog filters by, taken from the verified token so that
+ * no store read is needed per request. Encode / decode it. Decode returns 0,
+ * or STREAM_EAUTH when the identity is not a viewer's.
+ */
+void streamd_viewer_to_subject(char *subject, size_t n, const char *account_id,
+                               const char *profile_id, int kids, int maturity_ceiling);
+int streamd_viewer_from_request(streamd_viewer *out, const streamd_request *req);
+
+/* Like streamd_viewer_from_request, but answers 403 (and returns nonzero) without a profile. */
+int streamd_viewer_need_profile(streamd_viewer *out, const streamd_request *req,
+                                streamd_response *resp);
+
+/* The catalog filters of a viewer (pointers into `v`, which must outlive `out`). */
+void streamd_viewer_catalog(stream_catalog_viewer *out, const streamd_viewer *v);
+
+/* The connection's peer address as text ("127.0.0.1"), or "" when unknown. */
+void streamd_client_address(char *out, size_t n, const streamd_request *req);
+
+/*
+ * A request body of named string fields, from application/json (a strict
+ * JSON object; non-string values are refused) or
+ * application/x-www-form-urlencoded (UTF-8, duplicates refused). Field values
+ * are owned by the form.
+ */
+#define STREAMD_FORM_MAX_FIELDS 16
+typedef struct streamd_form {
+  size_t n;
+  char *names[STREAMD_FORM_MAX_FIELDS];
+  char *values[STREAMD_FORM_MAX_FIELDS];
+} streamd_form;
+
+/*
+ * Parse the body by its Content-Type (JSON, form; `allow_empty` accepts an
+ * empty body as no fields). Returns 0, or a problem code with `detail`.
+ */
+int streamd_form_parse(streamd_form *f, const streamd_request *req, int allow_empty, char *detail,
+                       size_t dlen);
+const char *streamd_form_get(const streamd_form *f, const char *name);
+void streamd_form_free(streamd_form *f);
+
+/* Parse the JSON object body (strict) or answer the problem; 0 on success. */
+int streamd_body_object(cJSON **out, streamd_request *req, streamd_response *resp);
+
+/*
+ * Answer `status` with the JSON text `json` returned by a service (freed
+ * here with stream_free()); NULL json gives a 500 problem.
+ */
+void streamd_reply_service_json(streamd_response *resp, const streamd_request *req, int status,
+                                char *json);
+
+/* Answer a service error: `code` with stream_error_last()'s message as detail. */
+void streamd_reply_service_error(streamd_response *resp, const streamd_request *req, int code);
+
+/* 204 No Content. */
+void streamd_reply_empty(streamd_response *resp, int status);
+
+/*
+ * A query parameter as an integer in [min, max]; `*out` keeps its value when
+ * the parameter is absent. Returns 0 or answers 400 and returns nonzero.
+ */
+int streamd_query_uint(unsigned int *out, const streamd_request *req, streamd_response *resp,
+                       const char *name, unsigned int min, unsigned int max);
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * Internal state and helpers shared by the files of the auth service.
+ * Not installed.
+ */
+#ifndef STREAM_AUTH_INTERNAL_H
+#define STREAM_AUTH_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stream/auth.h"
+#include "stream/password.h"
+#include "stream/store.h"
+#include "stream/token.h"
+
+/* ---- rate limiting (ratelimit.c) ------------------------------------------ */
+
+/* One token bucket. `key` is a keyed hash of the limited name, so the table
+ * never holds e-mail addresses or IPs and an attacker cannot aim names at one
+ * set of slots. */
+typedef struct auth__bucket {
+  unsigned char key[16];
+  bool used;
+  double tokens;
+  int64_t updated;  /* last refill (clock seconds) */
+  uint64_t touched; /* LRU stamp */
+} auth__bucket;
+
+/* A fixed-size, set-associative table of buckets with LRU eviction per set:
+ * memory is bounded by `size`, each lookup touches AUTH__WAYS slots. */
+typedef struct auth__limiter {
+  pthread_mutex_t lock;
+  auth__bucket *slots;
+  size_t sets; /* slots = sets * AUTH__WAYS */
+  unsigned int burst;
+  unsigned int interval;
+  uint64_t stamp;
+  unsigned char secret[32];
+} auth__limiter;
+
+#define AUTH__WAYS 8
+
+int auth__limiter_init(auth__limiter *l, unsigned int burst, unsigned int interval,
+                       size_t table_size);
+void auth__limiter_free(auth__limiter *l);
+
+/* Take one attempt from the buckets of `name_a` in `la` and `name_b` in `lb`
+ * (either name may be NULL: not limited there). Both or neither are charged.
+ * Returns 0, or the seconds to wait (>= 1) when a bucket is empty. */
+int64_t auth__limit_take2(auth__limiter *la, const char *name_a, auth__limiter *lb,
+                          const char *name_b, int64_t now);
+/* Refill the bucket of `name` completely (successful sign-in). */
+void auth__limit_reset(auth__limiter *l, const char *name);
+
+/* ---- the handle ------------------------------------------------------------ */
+
+struct stream_auth {
+  stream_store *store;
+  const stream_keyring *keys;
+  char *issuer;   /* NULL = none */
+  char *audience; /* NULL = none */
+  char *scope;
+  int64_t access_ttl;
+  int64_t refresh_ttl;
+  stream_password_params pw;
+  char *dummy_hash;       /* PHC string of a random password, same parameters */
+  char *verification_uri; /* NULL = device grant disabled */
+  int device_interval;
+  int device_lifetime;
+  stream_auth_clock_fn now;
+  void *now_ud;
+  auth__limiter rl_account;
+  auth__limiter rl_address;
+};
+
+int64_t auth__now(const stream_auth *a);
+
+/* SHA-256 of `s` as 64 lowercase hex characters + NUL in `out` (65 bytes). */
+int auth__sha256_hex(char *out, const char *s, size_t n);
+/* `n` random bytes as unpadded base64url into `out` (room for n*4/3+2). */
+int auth__random_b64(char *out, size_t n);
+/* 1 when `s` is exactly `len` characters of [A-Za-z0-9_-]. */
+bool auth__is_b64url(const char *s, size_t len);
+/* Validate an id argument (1..64 base64url characters). */
+int auth__check_id(const char *what, const char *id);
+/* strlen bounded by max+1, so over-long input is detected cheaply. */
+size_t auth__strnlen(const char *s, size_t max);
+/* Copy with truncation (always NUL-terminates; dst_size > 0). */
+void auth__copy(char *dst, size_t dst_size, const char *src);
+
+/* RFC 6749 §3.3 scope syntax, at most `max` bytes ("" allowed). */
+int auth__check_scope(const char *s, size_t max, const char *what);
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+size_t auth__utf8_seq(const unsigned char *s, size_t n);
+/* Password argument of register / set_password: 8..1024 bytes. */
+int auth__check_password(const char *password, size_t *len);
+
+/* Issue an access + refresh token pair into `out`: a new refresh family when
+ * `family` is NULL, else a new member of it. `profile` may be NULL. */
+int auth__issue_tokens(stream_auth_tokens *out, stream_auth *a, const stream_store_account *acct,
+                       const stream_store_profile *profile, const char *family, int64_t now);
+/* Fill *out with the account and check it can sign in. */
+int auth__load_active_account(stream_store_account *out, stream_auth *a, const char *account_id);
+
+#endif

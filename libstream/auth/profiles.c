@@ -1,0 +1,279 @@
+/*
+ * auth/profiles: up to five profiles per account (name, avatar, kids flag,
+ * maturity ceiling, optional 4-digit PIN stored as an Argon2id hash), and the
+ * profile switch that issues tokens scoped to one profile.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/core.h"
+#include "auth_internal.h"
+
+static bool valid_ceiling(int c)
+{
+  return c == 0 || c == 7 || c == 13 || c == 16 || c == 18;
+}
+
+static int check_text(const char *what, const char *s, size_t min, size_t max)
+{
+  size_t n = auth__strnlen(s, max);
+  if (n < min || n > max)
+    return stream__err(STREAM_EINVAL, "auth: profile %s must be %zu..%zu bytes", what, min, max);
+  const unsigned char *u = (const unsigned char *)s;
+  for (size_t i = 0; i < n;) {
+    if (u[i] < 0x20 || u[i] == 0x7f)
+      return stream__err(STREAM_EINVAL, "auth: profile %s has a control character at byte %zu",
+                         what, i);
+    size_t l = auth__utf8_seq(u + i, n - i);
+    if (!l)
+      return stream__err(STREAM_EINVAL, "auth: profile %s has invalid UTF-8 at byte %zu", what, i);
+    i += l;
+  }
+  return STREAM_OK;
+}
+
+static int check_pin(const char *pin)
+{
+  size_t n = auth__strnlen(pin, STREAM_AUTH_PIN_LEN);
+  bool ok = n == STREAM_AUTH_PIN_LEN;
+  for (size_t i = 0; ok && i < n; i++)
+    ok = pin[i] >= '0' && pin[i] <= '9';
+  if (!ok)
+    return stream__err(STREAM_EINVAL, "auth: a PIN is exactly %d ASCII digits",
+                       STREAM_AUTH_PIN_LEN);
+  return STREAM_OK;
+}
+
+static void profile_out(stream_auth_profile *out, const stream_store_profile *p)
+{
+  memset(out, 0, sizeof *out);
+  auth__copy(out->id, sizeof out->id, p->id);
+  auth__copy(out->account_id, sizeof out->account_id, p->account_id);
+  auth__copy(out->name, sizeof out->name, p->name);
+  auth__copy(out->avatar, sizeof out->avatar, p->avatar);
+  out->kids = p->kids;
+  out->maturity_ceiling = p->maturity_ceiling;
+  out->has_pin = p->pin_hash[0] != '\0';
+  out->created_at = p->created_at;
+}
+
+/* Validate `in` and apply it to `p` (create: p zeroed with defaults applied after). */
+static int apply_input(stream_store_profile *p, stream_auth *a, const stream_auth_profile_input *in,
+                       bool create)
+{
+  if (!in)
+    return stream__err(STREAM_EINVAL, "auth: profile input is NULL");
+  if (in->version != STREAM_AUTH_PROFILE_INPUT_VERSION)
+    return stream__err(STREAM_EINVAL, "auth: unknown profile input version %u", in->version);
+  int rc;
+  if (create && !in->name)
+    return stream__err(STREAM_EINVAL, "auth: profile name is required");
+  if (in->name && (rc = check_text("name", in->name, 1, STREAM_AUTH_PROFILE_NAME_MAX)) != STREAM_OK)
+    return rc;
+  if (in->avatar && (rc = check_text("avatar", in->avatar, 0, STREAM_AUTH_AVATAR_MAX)) != STREAM_OK)
+    return rc;
+  if (in->kids != -1 && in->kids != 0 && in->kids != 1)
+    return stream__err(STREAM_EINVAL, "auth: profile kids must be 0, 1 or -1 (got %d)", in->kids);
+  if (in->maturity_ceiling != -1 && !valid_ceiling(in->maturity_ceiling))
+    return stream__err(STREAM_EINVAL,
+                       "auth: maturity ceiling %d is not one of 0, 7, 13, 16, 18 (or -1)",
+                       in->maturity_ceiling);
+  if (in->pin && *in->pin && (rc = check_pin(in->pin)) != STREAM_OK)
+    return rc;
+
+  if (in->name)
+    auth__copy(p->name, sizeof p->name, in->name);
+  if (in->avatar)
+    auth__copy(p->avatar, sizeof p->avatar, in->avatar);
+  if (in->kids != -1)
+    p->kids = in->kids;
+  if (in->maturity_ceiling != -1) {
+    p->maturity_ceiling = in->maturity_ceiling;
+  } else if (create) {
+    p->maturity_ceiling = p->kids ? STREAM_AUTH_KIDS_CEILING : STREAM_AUTH_MATURITY_MAX;
+  } else if (p->kids && p->maturity_ceiling > STREAM_AUTH_KIDS_CEILING) {
+    p->maturity_ceiling = STREAM_AUTH_KIDS_CEILING;
+  }
+  if (p->kids && p->maturity_ceiling > STREAM_AUTH_KIDS_CEILING)
+    return stream__err(STREAM_EINVAL, "auth: a kids profile's maturity ceiling is at most %d",
+                       STREAM_AUTH_KIDS_CEILING);
+  if (in->pin) {
+    if (!*in->pin) {
+      p->pin_hash[0] = '\0';
+    } else {
+      char *h = NULL;
+      if ((rc = stream_password_hash(&h, in->pin, STREAM_AUTH_PIN_LEN, &a->pw)) != STREAM_OK)
+        return rc;
+      auth__copy(p->pin_hash, sizeof p->pin_hash, h);
+      stream_free(h);
+    }
+  }
+  return STREAM_OK;
+}
+
+static int store_error(int rc, const char *account_id)
+{
+  switch (rc) {
+  case STREAM_EEXIST:
+    return stream__err(rc, "auth: the account already has a profile with this name");
+  case STREAM_ERANGE:
+    return stream__err(rc, "auth: account %s already has %d profiles", account_id,
+                       STREAM_AUTH_PROFILES_MAX);
+  case STREAM_ENOTFOUND:
+    return stream__err(rc, "auth: no account with id %s", account_id);
+  default:
+    return rc;
+  }
+}
+
+/* The profile `profile_id` of `account_id`, or ENOTFOUND. */
+static int owned_profile(stream_store_profile *p, stream_auth *a, const char *account_id,
+                         const char *profile_id)
+{
+  if (!a)
+    return stream__err(STREAM_EINVAL, "auth: handle is NULL");
+  int rc = auth__check_id("account id", account_id);
+  if (rc == STREAM_OK)
+    rc = auth__check_id("profile id", profile_id);
+  if (rc != STREAM_OK)
+    return rc;
+  rc = stream_store_profile_get(p, a->store, profile_id);
+  if (rc == STREAM_ENOTFOUND || (rc == STREAM_OK && strcmp(p->account_id, account_id) != 0))
+    return stream__err(STREAM_ENOTFOUND, "auth: account %s has no profile %s", account_id,
+                       profile_id);
+  return rc;
+}
+
+int stream_auth_profile_create(stream_auth_profile *out, stream_auth *a, const char *account_id,
+                               const stream_auth_profile_input *in)
+{
+  if (out)
+    memset(out, 0, sizeof *out);
+  if (!a)
+    return stream__err(STREAM_EINVAL, "auth: handle is NULL");
+  int rc = auth__check_id("account id", account_id);
+  if (rc != STREAM_OK)
+    return rc;
+  stream_store_profile p;
+  memset(&p, 0, sizeof p);
+  if ((rc = apply_input(&p, a, in, true)) != STREAM_OK)
+    return rc;
+  auth__copy(p.account_id, sizeof p.account_id, account_id);
+  stream_store_profile row;
+  rc = stream_store_profile_create(&row, a->store, &p, auth__now(a));
+  if (rc != STREAM_OK)
+    return store_error(rc, account_id);
+  if (out)
+    profile_out(out, &row);
+  return STREAM_OK;
+}
+
+int stream_auth_profile_list(stream_auth_profile *out, size_t *out_count, stream_auth *a,
+                             const char *account_id)
+{
+  if (out_count)
+    *out_count = 0;
+  if (!out || !out_count)
+    return stream__err(STREAM_EINVAL, "auth: out or out_count is NULL");
+  if (!a)
+    return stream__err(STREAM_EINVAL, "auth: handle is NULL");
+  int rc = auth__check_id("account id", account_id);
+  if (rc != STREAM_OK)
+    return rc;
+  stream_store_profile *rows = NULL;
+  size_t n = 0;
+  if ((rc = stream_store_profile_list(&rows, &n, a->store, account_id)) != STREAM_OK)
+    return rc;
+  if (n > STREAM_AUTH_PROFILES_MAX)
+    n = STREAM_AUTH_PROFILES_MAX;
+  for (size_t i = 0; i < n; i++)
+    profile_out(&out[i], &rows[i]);
+  stream_free(rows);
+  *out_count = n;
+  return STREAM_OK;
+}
+
+int stream_auth_profile_get(stream_auth_profile *out, stream_auth *a, const char *account_id,
+                            const char *profile_id)
+{
+  if (!out)
+    return stream__err(STREAM_EINVAL, "auth: out is NULL");
+  memset(out, 0, sizeof *out);
+  stream_store_profile p;
+  int rc = owned_profile(&p, a, account_id, profile_id);
+  if (rc != STREAM_OK)
+    return rc;
+  profile_out(out, &p);
+  return STREAM_OK;
+}
+
+int stream_auth_profile_update(stream_auth_profile *out, stream_auth *a, const char *account_id,
+                               const char *profile_id, const stream_auth_profile_input *in)
+{
+  if (out)
+    memset(out, 0, sizeof *out);
+  stream_store_profile p;
+  int rc = owned_profile(&p, a, account_id, profile_id);
+  if (rc != STREAM_OK)
+    return rc;
+  if ((rc = apply_input(&p, a, in, false)) != STREAM_OK)
+    return rc;
+  if ((rc = stream_store_profile_update(a->store, &p)) != STREAM_OK)
+    return store_error(rc, account_id);
+  if (out)
+    profile_out(out, &p);
+  return STREAM_OK;
+}
+
+int stream_auth_profile_delete(stream_auth *a, const char *account_id, const char *profile_id)
+{
+  stream_store_profile p;
+  int rc = owned_profile(&p, a, account_id, profile_id);
+  if (rc != STREAM_OK)
+    return rc;
+  rc = stream_store_profile_delete(a->store, profile_id);
+  if (rc == STREAM_ENOTFOUND)
+    return stream__err(rc, "auth: account %s has no profile %s", account_id, profile_id);
+  return rc;
+}
+
+int stream_auth_switch_profile(stream_auth_tokens *out, int64_t *out_retry_after, stream_auth *a,
+                               const char *account_id, const char *profile_id, const char *pin)
+{
+  if (out_retry_after)
+    *out_retry_after = 0;
+  if (!out)
+    return stream__err(STREAM_EINVAL, "auth: out is NULL");
+  memset(out, 0, sizeof *out);
+  stream_store_profile p;
+  int rc = owned_profile(&p, a, account_id, profile_id);
+  if (rc != STREAM_OK)
+    return rc;
+  bool has_pin = pin && *pin;
+  if (has_pin && (rc = check_pin(pin)) != STREAM_OK)
+    return rc;
+  stream_store_account acct;
+  if ((rc = auth__load_active_account(&acct, a, account_id)) != STREAM_OK)
+    return rc;
+  if (p.pin_hash[0]) {
+    if (!has_pin)
+      return stream__err(STREAM_EFORBIDDEN, "auth: profile %s requires its PIN", profile_id);
+    char key[STREAM_STORE_ID_SIZE + 2];
+    snprintf(key, sizeof key, "p:%s", profile_id);
+    int64_t wait = auth__limit_take2(&a->rl_account, key, NULL, NULL, auth__now(a));
+    if (wait > 0) {
+      if (out_retry_after)
+        *out_retry_after = wait;
+      return stream__err(STREAM_EBUSY, "auth: too many PIN attempts; retry in %lld s",
+                         (long long)wait);
+    }
+    rc = stream_password_verify(p.pin_hash, pin, STREAM_AUTH_PIN_LEN);
+    if (rc == STREAM_EAUTH)
+      return stream__err(STREAM_EFORBIDDEN, "auth: wrong PIN for profile %s", profile_id);
+    if (rc != STREAM_OK)
+      return rc;
+    auth__limit_reset(&a->rl_account, key);
+  }
+  return auth__issue_tokens(out, a, &acct, &p, NULL, auth__now(a));
+}

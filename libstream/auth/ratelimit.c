@@ -1,0 +1,158 @@
+/*
+ * auth/ratelimit: in-memory token buckets for sign-in attempts, per account
+ * (normalized e-mail) and per client address. Each table is a fixed array of
+ * `size` buckets arranged in sets of AUTH__WAYS; a name hashes (SHA-256 keyed
+ * with a per-process random secret) to one set and, when absent, replaces the
+ * least recently used bucket of that set. Memory is therefore bounded, and an
+ * eviction only ever forgets a bucket (it restarts full): the limit is then
+ * looser, never wrongly stricter. Buckets are not shared between processes.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "../core/core.h"
+#include "auth_internal.h"
+
+int auth__limiter_init(auth__limiter *l, unsigned int burst, unsigned int interval,
+                       size_t table_size)
+{
+  memset(l, 0, sizeof *l);
+  l->burst = burst;
+  l->interval = interval;
+  if (pthread_mutex_init(&l->lock, NULL) != 0)
+    return stream__err(STREAM_ENOMEM, "auth: cannot create a mutex");
+  if (burst == 0)
+    return STREAM_OK;
+  l->sets = table_size / AUTH__WAYS;
+  if (l->sets == 0)
+    l->sets = 1;
+  l->slots = stream__calloc(l->sets * AUTH__WAYS, sizeof *l->slots);
+  if (!l->slots) {
+    pthread_mutex_destroy(&l->lock);
+    return STREAM_ENOMEM;
+  }
+  int rc = stream_random_bytes(l->secret, sizeof l->secret);
+  if (rc != STREAM_OK) {
+    free(l->slots);
+    l->slots = NULL;
+    pthread_mutex_destroy(&l->lock);
+  }
+  return rc;
+}
+
+void auth__limiter_free(auth__limiter *l)
+{
+  free(l->slots);
+  l->slots = NULL;
+  stream__wipe(l->secret, sizeof l->secret);
+  pthread_mutex_destroy(&l->lock);
+}
+
+static void key_of(unsigned char key[16], uint64_t *set, const auth__limiter *l, const char *name)
+{
+  unsigned char md[32];
+  unsigned int mdlen = 0;
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+           EVP_DigestUpdate(ctx, l->secret, sizeof l->secret) == 1 &&
+           EVP_DigestUpdate(ctx, name, strlen(name)) == 1 &&
+           EVP_DigestFinal_ex(ctx, md, &mdlen) == 1;
+  EVP_MD_CTX_free(ctx);
+  if (!ok) /* Degrade to an unkeyed but still deterministic mix rather than fail a sign-in. */
+    EVP_Digest(name, strlen(name), md, &mdlen, EVP_sha256(), NULL);
+  memcpy(key, md, 16);
+  uint64_t h = 0;
+  for (int i = 16; i < 24; i++)
+    h = (h << 8) | md[i];
+  *set = h;
+}
+
+/* Find (or create, evicting the set's LRU bucket) the bucket of `name`, refilled to `now`.
+ * Caller holds the lock. */
+static auth__bucket *bucket_of(auth__limiter *l, const char *name, int64_t now)
+{
+  unsigned char key[16];
+  uint64_t h;
+  key_of(key, &h, l, name);
+  auth__bucket *set = l->slots + (size_t)(h % l->sets) * AUTH__WAYS;
+  auth__bucket *b = NULL, *victim = NULL;
+  for (size_t i = 0; i < AUTH__WAYS; i++) {
+    if (set[i].used && memcmp(set[i].key, key, sizeof key) == 0) {
+      b = &set[i];
+      break;
+    }
+    if (!victim || (victim->used && (!set[i].used || set[i].touched < victim->touched)))
+      victim = &set[i];
+  }
+  if (!b) {
+    b = victim;
+    memcpy(b->key, key, sizeof key);
+    b->used = true;
+    b->tokens = l->burst;
+    b->updated = now;
+  }
+  b->touched = ++l->stamp;
+  if (now > b->updated) {
+    b->tokens += (double)(now - b->updated) / (double)l->interval;
+    if (b->tokens > l->burst)
+      b->tokens = l->burst;
+  }
+  b->updated = now;
+  return b;
+}
+
+static int64_t wait_for(const auth__limiter *l, const auth__bucket *b)
+{
+  if (b->tokens >= 1.0)
+    return 0;
+  /* Whole seconds, rounded up, until the bucket holds one attempt again. */
+  double need = (1.0 - b->tokens) * (double)l->interval;
+  int64_t w = (int64_t)need;
+  if ((double)w < need - 1e-9)
+    w++;
+  return w < 1 ? 1 : w;
+}
+
+int64_t auth__limit_take2(auth__limiter *la, const char *name_a, auth__limiter *lb,
+                          const char *name_b, int64_t now)
+{
+  bool use_a = la && name_a && la->burst;
+  bool use_b = lb && name_b && lb->burst;
+  if (use_a)
+    pthread_mutex_lock(&la->lock);
+  if (use_b)
+    pthread_mutex_lock(&lb->lock);
+  auth__bucket *ba = use_a ? bucket_of(la, name_a, now) : NULL;
+  auth__bucket *bb = use_b ? bucket_of(lb, name_b, now) : NULL;
+  int64_t wa = ba ? wait_for(la, ba) : 0;
+  int64_t wb = bb ? wait_for(lb, bb) : 0;
+  int64_t wait = wa > wb ? wa : wb;
+  if (wait == 0) {
+    if (ba)
+      ba->tokens -= 1.0;
+    if (bb)
+      bb->tokens -= 1.0;
+  }
+  if (use_b)
+    pthread_mutex_unlock(&lb->lock);
+  if (use_a)
+    pthread_mutex_unlock(&la->lock);
+  return wait;
+}
+
+void auth__limit_reset(auth__limiter *l, const char *name)
+{
+  if (!l->burst || !name)
+    return;
+  unsigned char key[16];
+  uint64_t h;
+  pthread_mutex_lock(&l->lock);
+  key_of(key, &h, l, name);
+  auth__bucket *set = l->slots + (size_t)(h % l->sets) * AUTH__WAYS;
+  for (size_t i = 0; i < AUTH__WAYS; i++)
+    if (set[i].used && memcmp(set[i].key, key, sizeof key) == 0)
+      set[i].tokens = l->burst;
+  pthread_mutex_unlock(&l->lock);
+}

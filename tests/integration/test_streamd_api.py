@@ -1,0 +1,820 @@
+#!/usr/bin/python3
+"""End-to-end tests of streamd's service routes (auth, device grant, profiles,
+catalog, viewing, operator) against the real daemon.
+
+streamd runs on an ephemeral loopback port with a temporary data directory,
+--seed-demo and a test catalog written here; requests go through
+http.client and, for the login and a browse, the curl CLI.
+
+Usage: /usr/bin/python3 test_streamd_api.py /path/to/streamd
+Standard library only.
+"""
+import http.client
+import json
+import os
+import re
+import select
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.parse
+
+STREAMD = None
+OP_TOKEN = "op-token-api-test-" + "5d1c9e7a3b"
+DEVICE_LIFETIME = 60  # the shortest the auth service allows
+DEVICE_INTERVAL = 1
+ACCOUNT_BURST = 5
+USER_CODE = re.compile(r"^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$")
+GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def test_catalog():
+    titles = []
+    genres = ["Drama", "Comedy", "Documentary", "Family"]
+    for i in range(24):
+        titles.append({
+            "id": "test-movie-%02d" % i, "kind": "movie",
+            "name": "Test Movie %02d" % i, "synopsis": "Plain test movie number %d." % i,
+            "year": 2000 + i, "runtime_minutes": 90 + i,
+            "maturity_rating": [0, 7, 13, 16][i % 4], "genres": [genres[i % 4]],
+        })
+    titles.append({"id": "test-amelie", "kind": "movie", "name": "Le Fabuleux Destin d'Amélie Poulain",
+                   "synopsis": "Une serveuse à Montmartre.", "year": 2001, "runtime_minutes": 122,
+                   "maturity_rating": 7, "genres": ["Comedy", "Romance"]})
+    titles.append({"id": "test-mature", "kind": "movie", "name": "Zealous Mature Thriller",
+                   "synopsis": "Strictly for grown-ups.", "year": 2020, "runtime_minutes": 101,
+                   "maturity_rating": 18, "genres": ["Thriller", "Family"]})
+    titles.append({"id": "test-series", "kind": "series", "name": "Two Season Show",
+                   "synopsis": "A series in two seasons.", "year": 2019, "maturity_rating": 0,
+                   "genres": ["Family"],
+                   "seasons": [
+                       {"number": 1, "episodes": [
+                           {"id": "test-s1e1", "number": 1, "name": "Pilot", "runtime_minutes": 30},
+                           {"id": "test-s1e2", "number": 2, "name": "Second", "runtime_minutes": 31}]},
+                       {"number": 2, "episodes": [
+                           {"id": "test-s2e1", "number": 1, "name": "Return", "runtime_minutes": 32}]}]})
+    return {"titles": titles}
+
+
+class Daemon:
+    def __init__(self, extra=(), seed=True, data_dir=None):
+        self.tmp = tempfile.mkdtemp(prefix="streamd-api-")
+        self.data_dir = data_dir or os.path.join(self.tmp, "data")
+        self.catalog_path = os.path.join(self.tmp, "catalog.json")
+        with open(self.catalog_path, "w", encoding="utf-8") as f:
+            json.dump(test_catalog(), f, ensure_ascii=False)
+        self.stderr_path = os.path.join(self.tmp, "stderr.log")
+        cmd = [STREAMD, "--port", "0", "--listen-address", "127.0.0.1", "--data-dir", self.data_dir,
+               "--log-level", "warn", "--access-log", os.path.join(self.tmp, "access.log"),
+               "--device-code-lifetime", str(DEVICE_LIFETIME),
+               "--device-interval", str(DEVICE_INTERVAL),
+               "--login-account-burst", str(ACCOUNT_BURST), "--login-account-interval", "600",
+               "--login-address-burst", "0"]
+        if seed:
+            cmd += ["--seed-demo", "--demo-catalog", self.catalog_path]
+        cmd += list(extra)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMD_")}
+        env["STREAMD_OPERATOR_TOKEN"] = OP_TOKEN
+        self.stderr = open(self.stderr_path, "wb")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.stderr, env=env)
+        self._buf = b""
+        info = json.loads(self.read_line(60))
+        assert info["event"] == "listening", info
+        self.port = int(info["port"])
+        self.demo = json.loads(self.read_line(10)) if seed else None
+
+    def read_line(self, timeout):
+        deadline = time.time() + timeout
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._buf:
+            left = deadline - time.time()
+            if left <= 0:
+                raise AssertionError("no line from streamd; stderr: " + self.stderr_text())
+            r, _, _ = select.select([fd], [], [], left)
+            if r:
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    raise AssertionError("streamd exited; stderr: " + self.stderr_text())
+                self._buf += chunk
+        line, self._buf = self._buf.split(b"\n", 1)
+        return line.decode()
+
+    def stderr_text(self):
+        if not self.stderr.closed:
+            self.stderr.flush()
+        with open(self.stderr_path, "rb") as f:
+            return f.read().decode(errors="replace")[-4000:]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                rc = self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                rc = self.proc.wait()
+        else:
+            rc = self.proc.returncode
+        self.stderr.close()
+        self.proc.stdout.close()
+        return rc
+
+    def cleanup(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class Resp:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    @property
+    def json(self):
+        return json.loads(self.body)
+
+    @property
+    def ctype(self):
+        return (self.header("Content-Type") or "").split(";")[0].strip()
+
+
+D = None  # the shared daemon
+T0 = None
+
+
+def call(method, path, body=None, token=None, ctype=None, headers=None, json_body=None, form=None):
+    h = dict(headers or {})
+    if json_body is not None:
+        body = json.dumps(json_body).encode()
+        ctype = ctype or "application/json"
+    if form is not None:
+        body = urllib.parse.urlencode(form).encode()
+        ctype = ctype or "application/x-www-form-urlencoded"
+    if isinstance(body, str):
+        body = body.encode()
+    if ctype:
+        h["Content-Type"] = ctype
+    if token:
+        h["Authorization"] = "Bearer " + token
+    c = http.client.HTTPConnection("127.0.0.1", D.port, timeout=30)
+    try:
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        return Resp(r.status, r.getheaders(), r.read())
+    finally:
+        c.close()
+
+
+_n = [0]
+T_LOGIN = [0.0]
+
+
+def new_email(tag="user"):
+    _n[0] += 1
+    return "%s%d.%d@example.test" % (tag, os.getpid(), _n[0])
+
+
+def register_login(tag="user", password="correct horse 42"):
+    email = new_email(tag)
+    r = call("POST", "/v1/auth/register", json_body={"email": email, "password": password})
+    assert r.status == 201, (r.status, r.body)
+    r = call("POST", "/v1/auth/login", json_body={"email": email, "password": password})
+    assert r.status == 200, (r.status, r.body)
+    T_LOGIN[0] = time.time()
+    return email, password, r.json
+
+
+def browse_all(token, limit=7, between=None, genre=None):
+    ids, cursor, pages = [], None, 0
+    while True:
+        q = {"limit": str(limit)}
+        if cursor:
+            q["cursor"] = cursor
+        if genre:
+            q["genre"] = genre
+        r = call("GET", "/v1/browse?" + urllib.parse.urlencode(q), token=token)
+        assert r.status == 200, (r.status, r.body)
+        page = r.json
+        ids += [t["id"] for t in page["items"]]
+        cursor = page.get("next_cursor")
+        pages += 1
+        assert pages < 100
+        if not cursor:
+            return ids
+        if between:
+            between(pages)
+
+
+class Base(unittest.TestCase):
+    def problem(self, r, status, slug=None):
+        self.assertEqual(r.status, status, r.body)
+        self.assertEqual(r.ctype, "application/problem+json", r.body)
+        p = r.json
+        self.assertEqual(p["status"], status)
+        if slug:
+            self.assertEqual(p["type"], "urn:libstream:problem:" + slug, p)
+        return p
+
+    def oauth_error(self, r, error):
+        self.assertEqual(r.status, 400, r.body)
+        self.assertEqual(r.ctype, "application/json")
+        self.assertEqual(r.json["error"], error, r.body)
+
+
+class T01Startup(Base):
+    def test_data_dir_and_key_modes(self):
+        dd = D.data_dir
+        self.assertEqual(stat.S_IMODE(os.stat(dd).st_mode), 0o700)
+        key = os.path.join(dd, "keys", "access.key")
+        self.assertEqual(stat.S_IMODE(os.stat(key).st_mode), 0o600)
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(dd, "keys")).st_mode), 0o700)
+        self.assertTrue(os.path.exists(os.path.join(dd, "streamd.db")))
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(dd, "streamd.db")).st_mode) & 0o077, 0)
+        with open(key) as f:
+            text = f.read().strip()
+        self.assertRegex(text, r"^[A-Za-z0-9_-]{43}=?$")  # 32 bytes, base64url
+        # The key never reaches the logs.
+        self.assertNotIn(text.rstrip("="), D.stderr_text())
+
+    def test_demo_line_and_credentials(self):
+        demo = D.demo
+        self.assertEqual(demo["event"], "demo")
+        self.assertEqual(demo["url"], "http://127.0.0.1:%d" % D.port)
+        self.assertEqual(demo["email"], "demo@example.com")
+        self.assertGreaterEqual(len(demo["password"]), 12)
+        cred = os.path.join(D.data_dir, "demo-credentials.json")
+        self.assertEqual(stat.S_IMODE(os.stat(cred).st_mode), 0o600)
+
+    def test_curl_login_and_browse(self):
+        base = "http://127.0.0.1:%d" % D.port
+        out = subprocess.run(
+            ["curl", "-sS", "--fail-with-body", "-X", "POST", base + "/v1/auth/login",
+             "-H", "Content-Type: application/json",
+             "-d", json.dumps({"email": D.demo["email"], "password": D.demo["password"]})],
+            capture_output=True, check=True, timeout=30)
+        tokens = json.loads(out.stdout)
+        self.assertEqual(tokens["token_type"], "Bearer")
+        self.assertEqual(tokens["expires_in"], 900)
+        out = subprocess.run(
+            ["curl", "-sS", "--fail-with-body", "-H", "Authorization: Bearer " + tokens["access_token"],
+             base + "/v1/browse?limit=100"], capture_output=True, check=True, timeout=30)
+        names = {t["name"] for t in json.loads(out.stdout)["items"]}
+        self.assertIn("Two Season Show", names)
+        self.assertGreaterEqual(len(names), 20)
+        # The demo account comes with a Demo and a Kids profile.
+        r = call("GET", "/v1/profiles", token=tokens["access_token"])
+        self.assertEqual(sorted(p["name"] for p in r.json["profiles"]), ["Demo", "Kids"])
+
+
+class T02Accounts(Base):
+    def test_register_validation_and_duplicate(self):
+        email = new_email("dup")
+        r = call("POST", "/v1/auth/register", json_body={"email": "  " + email.upper() + " ",
+                                                         "password": "longenough1"})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json["email"], email)
+        self.assertRegex(r.json["id"], r"^[A-Za-z0-9_-]{22}$")
+        r = call("POST", "/v1/auth/register", json_body={"email": email, "password": "longenough1"})
+        self.problem(r, 409, "already-exists")
+        r = call("POST", "/v1/auth/register", json_body={"email": new_email(), "password": "short"})
+        self.problem(r, 400)
+        r = call("POST", "/v1/auth/register", json_body={"email": "not-an-email", "password": "longenough1"})
+        self.problem(r, 400)
+        r = call("POST", "/v1/auth/register",
+                 json_body={"email": new_email(), "password": "longenough1", "admin": True})
+        self.problem(r, 400)
+
+    def test_refresh_rotation_reuse_and_logout(self):
+        _, _, t = register_login("rot")
+        r = call("POST", "/v1/auth/refresh", json_body={"refresh_token": t["refresh_token"]})
+        self.assertEqual(r.status, 200, r.body)
+        t2 = r.json
+        self.assertNotEqual(t2["refresh_token"], t["refresh_token"])
+        self.assertNotEqual(t2["access_token"], t["access_token"])
+        self.assertEqual(r.header("Cache-Control"), "no-store")
+        # The new access token works.
+        self.assertEqual(call("GET", "/v1/profiles", token=t2["access_token"]).status, 200)
+        # Reusing the old refresh token is detected: 401 and the whole family is revoked.
+        r = call("POST", "/v1/auth/refresh", json_body={"refresh_token": t["refresh_token"]})
+        self.problem(r, 401)
+        r = call("POST", "/v1/auth/refresh", json_body={"refresh_token": t2["refresh_token"]})
+        self.problem(r, 401)
+        # Logout revokes the session.
+        email, pw, t3 = register_login("logout")
+        r = call("POST", "/v1/auth/logout", json_body={"refresh_token": t3["refresh_token"]})
+        self.assertEqual(r.status, 204, r.body)
+        self.assertEqual(r.body, b"")
+        r = call("POST", "/v1/auth/refresh", json_body={"refresh_token": t3["refresh_token"]})
+        self.problem(r, 401)
+        r = call("POST", "/v1/auth/logout", json_body={"refresh_token": "A" * 43})
+        self.problem(r, 401)
+
+    def test_token_endpoint_refresh_grant_and_revoke(self):
+        _, _, t = register_login("grant")
+        r = call("POST", "/v1/auth/token", form={"grant_type": "refresh_token",
+                                                 "refresh_token": t["refresh_token"]})
+        self.assertEqual(r.status, 200, r.body)
+        t2 = r.json
+        r = call("POST", "/v1/auth/token", form={"grant_type": "refresh_token",
+                                                 "refresh_token": t["refresh_token"]})
+        self.oauth_error(r, "invalid_grant")
+        r = call("POST", "/v1/auth/token", form={"grant_type": "password", "username": "x"})
+        self.oauth_error(r, "unsupported_grant_type")
+        r = call("POST", "/v1/auth/token", form={"refresh_token": "x"})
+        self.oauth_error(r, "invalid_request")
+        # RFC 7009: 200 for a valid token (then it is dead) and for garbage.
+        _, _, t3 = register_login("revoke")
+        r = call("POST", "/v1/auth/revoke", form={"token": t3["refresh_token"],
+                                                  "token_type_hint": "refresh_token"})
+        self.assertEqual(r.status, 200, r.body)
+        r = call("POST", "/v1/auth/refresh", json_body={"refresh_token": t3["refresh_token"]})
+        self.problem(r, 401)
+        r = call("POST", "/v1/auth/revoke", json_body={"token": "garbage", "token_type_hint": "weird"})
+        self.assertEqual(r.status, 200, r.body)
+        r = call("POST", "/v1/auth/revoke", form={"token_type_hint": "refresh_token"})
+        self.oauth_error(r, "invalid_request")
+        r = call("POST", "/v1/auth/revoke", body="token=x", ctype="text/plain")
+        self.problem(r, 415)
+        del t2
+
+    def test_same_error_for_unknown_email_and_wrong_password(self):
+        email, _, _ = register_login("same")
+        a = call("POST", "/v1/auth/login", json_body={"email": email, "password": "wrong password"})
+        b = call("POST", "/v1/auth/login", json_body={"email": new_email("nobody"),
+                                                      "password": "wrong password"})
+        pa, pb = self.problem(a, 401), self.problem(b, 401)
+        for k in ("type", "title", "status", "detail"):
+            self.assertEqual(pa[k], pb[k])
+
+    def test_login_rate_limit(self):
+        email, pw, _ = register_login("rate")  # one attempt used (successful: bucket refilled)
+        statuses = []
+        for _ in range(ACCOUNT_BURST + 2):
+            r = call("POST", "/v1/auth/login", json_body={"email": email, "password": "bad password"})
+            statuses.append(r.status)
+            if r.status == 429:
+                break
+        self.assertEqual(statuses[-1], 429, statuses)
+        self.assertTrue(all(s == 401 for s in statuses[:-1]), statuses)
+        p = self.problem(r, 429, "rate-limited")
+        ra = int(r.header("Retry-After"))
+        self.assertGreaterEqual(ra, 1)
+        self.assertEqual(p["retry_after"], ra)
+        # Even the right password is refused while limited; other accounts are unaffected.
+        r = call("POST", "/v1/auth/login", json_body={"email": email, "password": pw})
+        self.assertEqual(r.status, 429)
+        register_login("other")
+
+    def test_access_token_checks(self):
+        r = call("GET", "/v1/profiles")
+        self.problem(r, 401, "unauthenticated")
+        self.assertIn("Bearer", r.header("WWW-Authenticate"))
+        r = call("GET", "/v1/profiles", token="not.a.jwt")
+        self.problem(r, 401)
+        _, _, t = register_login("tamper")
+        h, p, s = t["access_token"].split(".")
+        forged = h + "." + p + "." + ("A" if s[0] != "A" else "B") + s[1:]
+        self.problem(call("GET", "/v1/profiles", token=forged), 401)
+        # Roles are separate: the operator token is no viewer, a viewer is no operator.
+        self.problem(call("GET", "/v1/profiles", token=OP_TOKEN), 403)
+        self.problem(call("DELETE", "/v1/admin/titles/test-movie-00", token=t["access_token"]), 403)
+
+
+class T03Device(Base):
+    def start(self, form=None):
+        r = call("POST", "/v1/auth/device", form=form or {"client_id": "tv-test"})
+        self.assertEqual(r.status, 200, r.body)
+        d = r.json
+        self.assertRegex(d["user_code"], USER_CODE)
+        self.assertEqual(d["verification_uri"], "http://127.0.0.1:%d/activate" % D.port)
+        self.assertEqual(d["verification_uri_complete"],
+                         d["verification_uri"] + "?user_code=" + d["user_code"])
+        self.assertEqual(d["interval"], DEVICE_INTERVAL)
+        self.assertEqual(d["expires_in"], DEVICE_LIFETIME)
+        self.assertEqual(len(d["device_code"]), 43)
+        return d
+
+    def poll(self, d, client_id="tv-test"):
+        return call("POST", "/v1/auth/token", form={"grant_type": GRANT,
+                                                    "device_code": d["device_code"],
+                                                    "client_id": client_id})
+
+    def activate(self, code, email, password, action="approve"):
+        return call("POST", "/activate", form={"user_code": code, "email": email,
+                                               "password": password, "action": action})
+
+    def test_device_flow_end_to_end(self):
+        email, pw, _ = register_login("tv")
+        d = self.start()
+        self.oauth_error(self.poll(d), "authorization_pending")
+        self.oauth_error(self.poll(d), "slow_down")  # sooner than the interval
+        # The page: GET shows the form with the code filled in.
+        r = call("GET", "/activate?user_code=" + d["user_code"])
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.ctype, "text/html")
+        self.assertIn(b'name="user_code"', r.body)
+        self.assertIn(d["user_code"].encode(), r.body)
+        self.assertEqual(r.header("X-Frame-Options"), "DENY")
+        # Wrong password: 401 page, nothing approved.
+        r = self.activate(d["user_code"], email, "not the password")
+        self.assertEqual(r.status, 401)
+        time.sleep(DEVICE_INTERVAL + 5 + 0.2)  # slow_down added 5 s
+        self.oauth_error(self.poll(d), "authorization_pending")
+        # Lower-case code without the dash is accepted.
+        r = self.activate(d["user_code"].replace("-", "").lower(), email, pw)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertIn(b"signed in", r.body)
+        r = self.activate(d["user_code"], email, pw)
+        self.assertEqual(r.status, 409)
+        time.sleep(DEVICE_INTERVAL + 5 + 0.2)
+        r = self.poll(d)
+        self.assertEqual(r.status, 200, r.body)
+        tokens = r.json
+        self.assertEqual(tokens["token_type"], "Bearer")
+        r = call("GET", "/v1/profiles", token=tokens["access_token"])
+        self.assertEqual(r.status, 200, r.body)
+        # The grant is used up.
+        time.sleep(DEVICE_INTERVAL + 5 + 0.2)
+        self.oauth_error(self.poll(d), "invalid_grant")
+        # Another client cannot redeem a code either.
+        self.oauth_error(self.poll(self.start(), client_id="other-client"), "invalid_grant")
+
+    def test_device_denied(self):
+        email, pw, _ = register_login("deny")
+        d = self.start({"client_id": "tv-test", "scope": "stream"})
+        r = self.activate(d["user_code"], email, pw, action="deny")
+        self.assertEqual(r.status, 200, r.body)
+        self.oauth_error(self.poll(d), "access_denied")
+
+    def test_device_bad_requests(self):
+        r = call("POST", "/v1/auth/token", form={"grant_type": GRANT})
+        self.oauth_error(r, "invalid_request")
+        r = call("POST", "/v1/auth/token", form={"grant_type": GRANT, "device_code": "nope",
+                                                 "client_id": "tv-test"})
+        self.assertIn(r.json["error"], ("invalid_grant", "invalid_request"))
+        r = call("POST", "/v1/auth/device", json_body={"client_id": "tv-json"})  # JSON accepted
+        self.assertEqual(r.status, 200, r.body)
+        r = call("POST", "/v1/auth/device", form={"client_id": "bad id \x01"})
+        self.problem(r, 400)
+        r = self.activate("BCDF-GHJK", D.demo["email"], D.demo["password"])
+        self.assertIn(r.status, (400,))
+        r = call("GET", "/activate?user_code=%22%3E%3Cb%3Ex")
+        self.assertEqual(r.status, 200)
+        self.assertNotIn(b'"><b>x', r.body)
+        self.assertIn(b"&quot;&gt;&lt;b&gt;x", r.body)
+
+
+class T04Profiles(Base):
+    def test_profiles_limit_pin_and_switch(self):
+        _, _, t = register_login("prof")
+        tok = t["access_token"]
+        made = []
+        for i, body in enumerate([{"name": "Main"}, {"name": "Kid", "kids": True},
+                                  {"name": "Locked", "pin": "1234"},
+                                  {"name": "Teen", "maturity_ceiling": 13},
+                                  {"name": "Fifth", "avatar": "https://img.example/a.png"}]):
+            r = call("POST", "/v1/profiles", json_body=body, token=tok)
+            self.assertEqual(r.status, 201, r.body)
+            made.append(r.json)
+        self.assertTrue(made[1]["kids"])
+        self.assertLessEqual(made[1]["maturity_ceiling"], 7)
+        self.assertTrue(made[2]["has_pin"])
+        self.assertNotIn("pin", made[2])
+        r = call("POST", "/v1/profiles", json_body={"name": "Sixth"}, token=tok)
+        self.problem(r, 400, "out-of-range")
+        r = call("GET", "/v1/profiles", token=tok)
+        # (Created within the same second: the order among them is not asserted.)
+        self.assertEqual(sorted(p["name"] for p in r.json["profiles"]),
+                         ["Fifth", "Kid", "Locked", "Main", "Teen"])
+        # PIN: missing or wrong -> 403, right -> tokens scoped to the profile.
+        locked = made[2]["id"]
+        self.problem(call("POST", "/v1/profiles/%s/switch" % locked, token=tok), 403)
+        self.problem(call("POST", "/v1/profiles/%s/switch" % locked, json_body={"pin": "9999"},
+                          token=tok), 403)
+        r = call("POST", "/v1/profiles/%s/switch" % locked, json_body={"pin": "1234"}, token=tok)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json["profile_id"], locked)
+        # Update, then remove the PIN; bad fields refused.
+        r = call("PATCH", "/v1/profiles/%s" % locked, json_body={"name": "Open", "pin": None}, token=tok)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json["name"], "Open")
+        self.assertFalse(r.json["has_pin"])
+        self.problem(call("PATCH", "/v1/profiles/%s" % locked, json_body={"kids": "yes"}, token=tok), 400)
+        self.problem(call("PATCH", "/v1/profiles/%s" % locked, json_body={"pin": "12a4"}, token=tok), 400)
+        self.problem(call("POST", "/v1/profiles", json_body={"name": "Main"}, token=tok), 400, "out-of-range")
+        # Delete frees a slot; another account cannot touch these profiles.
+        _, _, other = register_login("prof2")
+        self.problem(call("DELETE", "/v1/profiles/%s" % made[4]["id"], token=other["access_token"]), 404)
+        r = call("DELETE", "/v1/profiles/%s" % made[4]["id"], token=tok)
+        self.assertEqual(r.status, 204)
+        self.problem(call("DELETE", "/v1/profiles/%s" % made[4]["id"], token=tok), 404)
+        r = call("POST", "/v1/profiles", json_body={"name": "Main"}, token=tok)
+        self.problem(r, 409, "already-exists")
+        r = call("POST", "/v1/profiles", json_body={"name": "Sixth"}, token=tok)
+        self.assertEqual(r.status, 201, r.body)
+
+
+def profile_token(kids):
+    _, _, t = register_login("kids" if kids else "adult")
+    body = {"name": "K", "kids": True} if kids else {"name": "A"}
+    r = call("POST", "/v1/profiles", json_body=body, token=t["access_token"])
+    assert r.status == 201, r.body
+    pid = r.json["id"]
+    r = call("POST", "/v1/profiles/%s/switch" % pid, token=t["access_token"])
+    assert r.status == 200, r.body
+    return r.json["access_token"], t["access_token"]
+
+
+class T05Catalog(Base):
+    def test_kids_profile_never_sees_mature_titles(self):
+        kid, _ = profile_token(True)
+        adult, _ = profile_token(False)
+        ids = browse_all(kid)
+        self.assertNotIn("test-mature", ids)
+        self.assertIn("test-series", ids)
+        self.assertNotIn("test-movie-02", ids)  # rated 13
+        self.assertIn("test-mature", browse_all(adult))
+        self.assertNotIn("test-mature", browse_all(kid, genre="Family"))
+        r = call("GET", "/v1/search?q=zealous", token=kid)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json["items"], [])
+        r = call("GET", "/v1/search?q=zealous", token=adult)
+        self.assertEqual([t["id"] for t in r.json["items"]], ["test-mature"])
+        self.problem(call("GET", "/v1/titles/test-mature", token=kid), 404)
+        r = call("GET", "/v1/titles/test-mature", token=adult)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json["maturity_rating"], 18)
+
+    def test_detail_genres_search(self):
+        adult, _ = profile_token(False)
+        r = call("GET", "/v1/titles/test-series", token=adult)
+        self.assertEqual(r.status, 200, r.body)
+        seasons = r.json["seasons"]
+        self.assertEqual([s["number"] for s in seasons], [1, 2])
+        self.assertEqual(len(seasons[0]["episodes"]), 2)
+        r = call("GET", "/v1/genres", token=adult)
+        self.assertTrue({"Comedy", "Drama", "Family"} <= set(r.json["genres"]))
+        for q in ("amelie", "AMELIE", "amél", "poulain"):
+            r = call("GET", "/v1/search?q=" + urllib.parse.quote(q), token=adult)
+            self.assertEqual(r.status, 200, r.body)
+            self.assertIn("test-amelie", [t["id"] for t in r.json["items"]], q)
+        self.problem(call("GET", "/v1/search", token=adult), 400)
+        self.problem(call("GET", "/v1/browse?limit=0", token=adult), 400)
+        self.problem(call("GET", "/v1/browse?limit=abc", token=adult), 400)
+        self.problem(call("GET", "/v1/browse?cursor=bogus", token=adult), 400)
+        self.problem(call("GET", "/v1/titles/no-such-title", token=adult), 404)
+
+    def test_pagination_stable_under_inserts(self):
+        adult, _ = profile_token(False)
+        before = browse_all(adult, limit=100)
+        inserted = []
+
+        def insert(page):
+            for name in ("AAA Inserted %d" % page, "Mmm Inserted %d" % page, "Zzz Inserted %d" % page):
+                r = call("POST", "/v1/admin/titles", token=OP_TOKEN,
+                         json_body={"kind": "movie", "name": name, "maturity_rating": 0,
+                                    "genres": ["Inserted"]})
+                assert r.status == 201, r.body
+                inserted.append(r.json["id"])
+
+        seen = browse_all(adult, limit=4, between=insert)
+        self.assertEqual(len(seen), len(set(seen)), "a title came twice")
+        self.assertTrue(set(before) <= set(seen), set(before) - set(seen))
+        self.assertGreater(len(inserted), 0)
+        for tid in inserted:
+            self.assertEqual(call("DELETE", "/v1/admin/titles/" + tid, token=OP_TOKEN).status, 204)
+
+    def test_progress_continue_watching_my_list(self):
+        adult, account_token = profile_token(False)
+        r = call("PUT", "/v1/progress", token=adult,
+                 json_body={"title_id": "test-movie-01", "position_s": 600, "duration_s": 5400})
+        self.assertEqual(r.status, 204, r.body)
+        r = call("PUT", "/v1/progress", token=adult,
+                 json_body={"title_id": "test-series", "episode_id": "test-s1e2",
+                            "position_s": 60, "duration_s": 1800})
+        self.assertEqual(r.status, 204, r.body)
+        r = call("GET", "/v1/continue-watching", token=adult)
+        self.assertEqual(r.status, 200, r.body)
+        items = r.json["items"]
+        # (Written within the same second: their order is not asserted.)
+        self.assertEqual(sorted(i["title"]["id"] for i in items), ["test-movie-01", "test-series"])
+        self.assertTrue(all(0 < i["progress"] < 0.95 for i in items), items)
+        r = call("PUT", "/v1/progress", token=adult,
+                 json_body={"title_id": "test-movie-01", "position_s": 5300, "duration_s": 5400})
+        self.assertEqual(r.status, 204)
+        r = call("GET", "/v1/continue-watching", token=adult)
+        self.assertEqual([i["title"]["id"] for i in r.json["items"]], ["test-series"])
+        for bad in ({"title_id": "test-movie-01", "position_s": -1, "duration_s": 10},
+                    {"title_id": "test-movie-01", "position_s": "1", "duration_s": 10},
+                    {"title_id": "test-movie-01", "position_s": 1, "duration_s": 10, "x": 1},
+                    {"title_id": "test-series", "position_s": 1, "duration_s": 10}):
+            self.problem(call("PUT", "/v1/progress", token=adult, json_body=bad), 400)
+        self.problem(call("PUT", "/v1/progress", token=adult,
+                          json_body={"title_id": "nope", "position_s": 1, "duration_s": 10}), 404)
+        # My List.
+        self.assertEqual(call("PUT", "/v1/my-list/test-amelie", token=adult).status, 204)
+        self.assertEqual(call("PUT", "/v1/my-list/test-amelie", token=adult).status, 204)
+        self.assertEqual(call("PUT", "/v1/my-list/test-series", token=adult).status, 204)
+        r = call("GET", "/v1/my-list", token=adult)
+        self.assertEqual(sorted(i["title"]["id"] for i in r.json["items"]), ["test-amelie", "test-series"])
+        self.assertEqual(call("DELETE", "/v1/my-list/test-series", token=adult).status, 204)
+        r = call("GET", "/v1/my-list", token=adult)
+        self.assertEqual([i["title"]["id"] for i in r.json["items"]], ["test-amelie"])
+        self.problem(call("PUT", "/v1/my-list/nope", token=adult), 404)
+        # Without a profile: 403.
+        self.problem(call("GET", "/v1/my-list", token=account_token), 403)
+        self.problem(call("GET", "/v1/continue-watching", token=account_token), 403)
+        kid, _ = profile_token(True)
+        self.problem(call("PUT", "/v1/my-list/test-mature", token=kid), 404)
+
+
+class T06Admin(Base):
+    def test_operator_crud_and_import(self):
+        doc = {"kind": "movie", "name": "Operator Made", "maturity_rating": 13, "year": 1999}
+        r = call("POST", "/v1/admin/titles", token=OP_TOKEN, json_body=doc)
+        self.assertEqual(r.status, 201, r.body)
+        tid = r.json["id"]
+        r = call("PUT", "/v1/admin/titles/" + tid, token=OP_TOKEN,
+                 json_body=dict(doc, name="Operator Renamed"))
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json["name"], "Operator Renamed")
+        r = call("PUT", "/v1/admin/titles/" + tid, token=OP_TOKEN, json_body=dict(doc, id="other"))
+        self.problem(r, 400)
+        r = call("PUT", "/v1/admin/titles/op-put-new", token=OP_TOKEN, json_body=doc)
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json["id"], "op-put-new")
+        self.problem(call("POST", "/v1/admin/titles", token=OP_TOKEN,
+                          json_body={"kind": "movie", "name": "X", "maturity_rating": 12}), 400)
+        self.problem(call("POST", "/v1/admin/titles", token=OP_TOKEN,
+                          json_body={"kind": "movie", "name": "X", "maturity_rating": 0, "bogus": 1}), 400)
+        self.assertEqual(call("DELETE", "/v1/admin/titles/" + tid, token=OP_TOKEN).status, 204)
+        self.assertEqual(call("DELETE", "/v1/admin/titles/op-put-new", token=OP_TOKEN).status, 204)
+        self.problem(call("DELETE", "/v1/admin/titles/" + tid, token=OP_TOKEN), 404)
+        self.problem(call("POST", "/v1/admin/titles", json_body=doc), 401)
+        # Import: re-importing the seed changes nothing; an invalid item rejects the whole document.
+        with open(D.catalog_path, encoding="utf-8") as f:
+            seed = f.read()
+        r = call("POST", "/v1/admin/import", token=OP_TOKEN, body=seed.encode(), ctype="application/json")
+        self.assertEqual(r.status, 200, r.body)
+        rep = r.json
+        self.assertEqual(rep["total"], len(test_catalog()["titles"]))
+        self.assertEqual(rep["unchanged"], rep["total"])
+        bad = {"titles": [{"id": "imp-ok", "kind": "movie", "name": "Fine", "maturity_rating": 0},
+                          {"id": "imp-bad", "kind": "film", "name": "Bad", "maturity_rating": 0}]}
+        r = call("POST", "/v1/admin/import", token=OP_TOKEN, json_body=bad)
+        p = self.problem(r, 400)
+        self.assertIn("report", p)
+        self.problem(call("DELETE", "/v1/admin/titles/imp-ok", token=OP_TOKEN), 404)
+
+
+class T07BadInput(Base):
+    def still_serving(self):
+        self.assertEqual(call("GET", "/healthz").status, 200)
+        r = call("POST", "/v1/auth/login", json_body={"email": D.demo["email"],
+                                                      "password": D.demo["password"]})
+        self.assertEqual(r.status, 200, r.body)
+        return r.json["access_token"]
+
+    def test_bad_bodies(self):
+        cases = [
+            ("POST", "/v1/auth/login", b'{"email": "a@b.c", "password": ', "application/json", 400),
+            ("POST", "/v1/auth/login", b'{"email": 5, "password": "x"}', "application/json", 400),
+            ("POST", "/v1/auth/login", b'{"email": "a@b.c", "password": ["p"]}', "application/json", 400),
+            ("POST", "/v1/auth/login", b'["not", "an", "object"]', "application/json", 400),
+            ("POST", "/v1/auth/login", b'{"email":"a@b.c","email":"d@e.f","password":"xxxxxxxx"}',
+             "application/json", 400),
+            ("POST", "/v1/auth/login", b'{"email": "\xff\xfe@b.c", "password": "xxxxxxxx"}',
+             "application/json", 400),
+            ("POST", "/v1/auth/register", b'{"email": "\xc3\x28@b.c", "password": "xxxxxxxx"}',
+             "application/json", 400),
+            ("POST", "/v1/auth/login", b'email=a&password=b', "application/x-www-form-urlencoded", 415),
+            ("POST", "/v1/auth/login", b"x" * (64 * 1024), "application/json", 413),
+            ("POST", "/v1/auth/register", b'{"email":"x@y.z","password":"' + b"p" * 2000 + b'"}',
+             "application/json", 400),
+            ("POST", "/v1/auth/device", b'client_id=%ff%fe', "application/x-www-form-urlencoded", 400),
+            ("POST", "/v1/auth/device", b'client_id=a%00b', "application/x-www-form-urlencoded", 400),
+            ("POST", "/v1/auth/device", b'client_id=%zz', "application/x-www-form-urlencoded", 400),
+            ("POST", "/v1/auth/device", b'{"client_id": 7}', "application/json", 400),
+        ]
+        for method, path, body, ctype, status in cases:
+            r = call(method, path, body=body, ctype=ctype)
+            self.problem(r, status)
+        r = call("POST", "/v1/auth/token", body=b"grant_type=%ff", ctype="application/x-www-form-urlencoded")
+        self.oauth_error(r, "invalid_request")
+        # 8 MiB to a 16 MiB-capable operator route without the token is still refused.
+        r = call("POST", "/v1/admin/import", body=b"{" + b" " * (2 << 20) + b"}", ctype="application/json")
+        self.assertIn(r.status, (401, 413))
+        self.still_serving()
+
+    def test_sql_metacharacters(self):
+        token = self.still_serving()
+        for q in ("'; DROP TABLE titles; --", "\" OR 1=1 --", "amelie*", "NEAR(a b)", "a AND b OR",
+                  "%", "_", "\\", "title:x", "^", "()", "'"):
+            r = call("GET", "/v1/search?q=" + urllib.parse.quote(q), token=token)
+            self.assertIn(r.status, (200, 400), (q, r.body))
+            if r.status == 400:
+                self.problem(r, 400)
+        for tid in ("1' OR '1'='1", "x;DROP TABLE titles", "../../etc/passwd"):
+            r = call("GET", "/v1/titles/" + urllib.parse.quote(tid, safe=""), token=token)
+            self.assertIn(r.status, (400, 404), r.body)
+            self.assertEqual(r.ctype, "application/problem+json")
+        r = call("GET", "/v1/browse?genre=" + urllib.parse.quote("Drama' OR 1=1 --"), token=token)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json["items"], [])
+        r = call("POST", "/v1/auth/login", json_body={"email": "a'--@x.io", "password": "' OR 1=1 --"})
+        self.assertIn(r.status, (400, 401))
+        r = call("GET", "/v1/search?q=%FF%FE", token=token)
+        self.problem(r, 400)
+        r = call("GET", "/v1/browse?limit=100", token=token)
+        self.assertGreaterEqual(len(r.json["items"]), 27)  # nothing was dropped
+        self.still_serving()
+
+
+class T99Expiry(Base):
+    """Runs last: the device code started at start-up must have expired by now."""
+
+    def test_device_code_expires(self):
+        d = EXPIRING
+        left = T0 + DEVICE_LIFETIME + 2 - time.time()
+        if left > 0:
+            time.sleep(left)
+        r = call("POST", "/v1/auth/token", form={"grant_type": GRANT, "device_code": d["device_code"],
+                                                 "client_id": "tv-expiry"})
+        self.oauth_error(r, "expired_token")
+        r = call("POST", "/activate", form={"user_code": d["user_code"], "email": D.demo["email"],
+                                            "password": D.demo["password"]})
+        self.assertEqual(r.status, 410, r.body)
+
+    def test_access_token_expiry_and_restart(self):
+        # A second daemon whose access tokens live 1 second, then a restart on the same data dir.
+        global D
+        main = D
+        D = Daemon(extra=["--access-token-ttl", "1"], seed=False)
+        first = D
+        try:
+            _, _, t = register_login("ttl")
+            self.assertEqual(t["expires_in"], 1)
+            with open(os.path.join(D.data_dir, "keys", "access.key")) as f:
+                key = f.read()
+            self.assertEqual(D.stop(), 0)
+            D = Daemon(seed=False, data_dir=first.data_dir)
+            with open(os.path.join(D.data_dir, "keys", "access.key")) as f:
+                self.assertEqual(f.read(), key)  # loaded, not regenerated
+            time.sleep(max(0.0, t["expires_in"] + 1.5 - (time.time() - T_LOGIN[0])))
+            # Expired, not "bad signature": the same key verified it.
+            r = call("GET", "/v1/profiles", token=t["access_token"])
+            p = self.problem(r, 401, "credential-expired")
+            self.assertIn("expired", p["detail"])
+            r = call("POST", "/v1/auth/refresh", json_body={"refresh_token": t["refresh_token"]})
+            self.assertEqual(r.status, 200, r.body)
+            self.assertEqual(r.json["expires_in"], 900)
+            self.assertEqual(call("GET", "/v1/profiles", token=r.json["access_token"]).status, 200)
+            self.assertEqual(D.stop(), 0)
+        finally:
+            D.stop()
+            first.stop()
+            first.cleanup()
+            D = main
+
+
+EXPIRING = None
+
+
+def main():
+    global STREAMD, D, T0, EXPIRING
+    if len(sys.argv) < 2:
+        print("usage: test_streamd_api.py /path/to/streamd", file=sys.stderr)
+        return 2
+    STREAMD = os.path.abspath(sys.argv.pop(1))
+    D = Daemon()
+    try:
+        T0 = time.time()
+        r = call("POST", "/v1/auth/device", form={"client_id": "tv-expiry"})
+        assert r.status == 200, r.body
+        EXPIRING = r.json
+        prog = unittest.main(exit=False, verbosity=2)
+        ok = prog.result.wasSuccessful()
+        rc = D.stop()
+        if rc != 0:
+            print("streamd exited with %d; stderr:\n%s" % (rc, D.stderr_text()), file=sys.stderr)
+            ok = False
+        if not ok:
+            print("--- streamd stderr (tail) ---\n" + D.stderr_text(), file=sys.stderr)
+        return 0 if ok else 1
+    finally:
+        D.stop()
+        D.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
