@@ -9,6 +9,8 @@ pkgs=(
   check libsubunit-dev
   libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev
   python3 python3-dev python3-cffi python3-pytest
+  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev ffmpeg
+  wrk nginx-light
 )
 # The OpenAPI linter (tests/integration/openapi_lint.sh) runs on Node.js from npm.
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
@@ -37,5 +39,12 @@ fi
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# nginx (bench/http) is started by its postinst on port 80: forbid service starts during the
+# install (policy-rc.d exit 101, see invoke-rc.d(8)) unless the host already has a policy.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -20,5 +20,8 @@
 #if STREAM_HAVE_CLIENT
 #include "stream/client.h"
 #endif
+#if STREAM_HAVE_MEDIA
+#include "stream/media.h"
+#endif
 
 #endif

@@ -1,0 +1,106 @@
+/*
+ * Internal interfaces between the parts of the media module (transcode
+ * pipeline, CMAF packager, manifest writers, thumbnails). Not installed.
+ *
+ * The packager measures what it wrote into a media__package; the manifest
+ * writers turn that index into HLS and DASH text without touching FFmpeg, so
+ * they can be tested on hand-made indexes.
+ */
+#ifndef STREAM_MEDIA_INTERNAL_H
+#define STREAM_MEDIA_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stream/common.h"
+
+/* One CMAF segment file of a rendition (e.g. "video_720p/seg_00003.m4s"). */
+typedef struct media__segment {
+  int64_t start;     /* presentation time of the first sample, in the rendition's timescale */
+  int64_t duration;  /* in the rendition's timescale */
+  uint64_t bytes;    /* file size */
+} media__segment;
+
+/* One IDR (key frame) of a video rendition, for I-frame playlists: the byte
+ * range of its fragment's moof plus the mdat up to the end of the IDR sample
+ * (Apple 6.10: fMP4 I-frame segments MUST include the moof). */
+typedef struct media__keyframe {
+  int64_t time;      /* presentation time, rendition timescale */
+  int64_t duration;  /* until the next key frame (or the end), rendition timescale */
+  size_t segment;    /* index into the rendition's segments */
+  uint64_t offset;   /* byte offset inside that segment file */
+  uint64_t length;   /* bytes: moof + mdat header + the IDR sample */
+} media__keyframe;
+
+typedef enum media__kind { MEDIA__VIDEO = 1, MEDIA__AUDIO = 2 } media__kind;
+
+/* One rendition (CMAF track): its files and what was measured. */
+typedef struct media__rendition {
+  int kind;                  /* media__kind */
+  char id[32];               /* e.g. "v720p3000", "audio_en" — unique, [a-z0-9_] */
+  char dir[64];              /* sub-directory of the output dir holding its files, e.g. "v720p3000" */
+  char init_name[64];        /* init segment file name inside dir, e.g. "init.mp4" */
+  char segment_pattern[64];  /* printf pattern with one %u for the segment number, e.g. "seg_%05u.m4s" */
+  unsigned int start_number; /* number of the first segment (1) */
+  char codecs[64];           /* RFC 6381 string, e.g. "avc1.64001f" or "mp4a.40.2" */
+  int width, height;         /* video only */
+  int sar_num, sar_den;      /* video only (1:1 normally) */
+  int fps_num, fps_den;      /* video only, e.g. 30000/1001 */
+  int sample_rate, channels; /* audio only */
+  char language[16];         /* audio: BCP 47 ("en", "und") */
+  char name[64];             /* audio: human name ("English") */
+  int64_t target_bitrate;    /* bits/s requested from the encoder */
+  int64_t timescale;         /* ticks per second of start/duration/time fields */
+  uint64_t init_bytes;       /* size of the init segment */
+  media__segment *segments;  /* owned array */
+  size_t segment_count;
+  media__keyframe *keyframes; /* video only; owned array */
+  size_t keyframe_count;
+  /* Measured over the segments (bits/s): peak = max over segments of
+   * bytes*8/duration, average = total bytes*8/total duration. */
+  int64_t peak_bitrate;
+  int64_t average_bitrate;
+} media__rendition;
+
+/* Everything the manifests describe. */
+typedef struct media__package {
+  media__rendition *renditions; /* owned array: videos (highest first or any order) then audio */
+  size_t rendition_count;
+  double duration;              /* presentation duration in seconds */
+  double segment_target;        /* nominal segment duration in seconds (6) */
+} media__package;
+
+/* Fill peak/average bitrates of every rendition from its segments. */
+void media__package_measure(media__package *p);
+/* Free the arrays owned by the package (not the struct itself). */
+void media__package_clear(media__package *p);
+
+/* Manifest writers (manifest_hls.c, manifest_dash.c). They write atomically
+ * (temp file + rename) into `outdir`:
+ *   master.m3u8, <dir>/index.m3u8 per rendition, <dir>/iframes.m3u8 per video rendition;
+ *   manifest.mpd.
+ * Errors: STREAM_EINVAL (inconsistent index, with the reason), STREAM_EIO. */
+int media__write_hls(const char *outdir, const media__package *p);
+int media__write_dash(const char *outdir, const media__package *p);
+
+/* Thumbnails (thumbs.c): fed every decoded source frame in presentation
+ * order; writes poster.jpg, sprites/sprite_%03u.jpg and thumbnails.vtt. */
+typedef struct media__thumbs media__thumbs;
+typedef struct media__thumbs_options {
+  int tile_width, tile_height; /* 160x90 default (height follows the source aspect if 0) */
+  double interval;             /* seconds between tiles (2.0) */
+  int columns, rows;           /* tiles per sprite sheet (10x10) */
+  double poster_time;          /* seconds into the title for the poster (10% of duration if < 0) */
+  int poster_width;            /* poster width (source width, capped at 1280, if 0) */
+} media__thumbs_options;
+struct AVFrame;
+int media__thumbs_new(media__thumbs **out, const char *outdir, const media__thumbs_options *opts,
+                      int src_width, int src_height, int src_pix_fmt, int sar_num, int sar_den,
+                      double duration);
+/* `t` is the frame's presentation time in seconds. The frame is not kept. */
+int media__thumbs_push(media__thumbs *th, const struct AVFrame *frame, double t);
+/* Write remaining sheets, the poster (if not yet), and the VTT track. */
+int media__thumbs_finish(media__thumbs *th);
+void media__thumbs_free(media__thumbs *th);
+
+#endif
