@@ -103,4 +103,45 @@ int media__thumbs_push(media__thumbs *th, const struct AVFrame *frame, double t)
 int media__thumbs_finish(media__thumbs *th);
 void media__thumbs_free(media__thumbs *th);
 
+/* ---- pipeline (pipeline.c, encode.c, audio.c, package.c) ------------------ */
+
+/* One video rung to encode. */
+typedef struct media__rung {
+  char id[32];              /* rendition id and directory, e.g. "v720p3000" */
+  int width, height;        /* even, aspect of the source kept */
+  int fps_num, fps_den;     /* output frame rate (<= source's, <= 60) */
+  int64_t bitrate;          /* target average bits/s; maxrate 1.1x, bufsize 2x */
+} media__rung;
+
+/* What to do, decided by the planner (job.c/ladder.c) from the probe and the options. */
+typedef struct media__plan {
+  const char *input;        /* path */
+  const char *outdir;       /* existing, empty staging directory */
+  media__rung rungs[16];
+  size_t rung_count;
+  int audio;                /* 1: encode the (first/selected) audio stream once */
+  int audio_stream;         /* index in the input of the audio stream to use */
+  int64_t audio_bitrate;    /* 128000 */
+  int audio_sample_rate;    /* 48000 */
+  char audio_language[16];  /* from the input's metadata, "und" if none */
+  int video_stream;         /* index of the video stream */
+  double segment_seconds;   /* 6.0 */
+  double gop_seconds;       /* 2.0: IDR every 2 s, forced on segment boundaries */
+  char preset[16];          /* x264 preset, "veryfast" */
+  int threads;              /* encoder threads in total (0 = number of cores) */
+  int thumbnails;           /* 1: feed media__thumbs */
+  media__thumbs_options thumbs;
+} media__plan;
+
+/* Progress from the pipeline: fraction 0..1 of the source decoded, frames per
+ * second of source frames, seconds remaining (estimate, <0 unknown). */
+typedef void (*media__progress_fn)(double fraction, double fps, double eta, void *ud);
+
+/* Decode once, scale per rung, encode concurrently, package CMAF segments into
+ * plan->outdir, fill `pkg` with the measured index (caller clears it with
+ * media__package_clear). Returns STREAM_ECANCELED when *cancel becomes non-zero
+ * (checked between frames), STREAM_EMEDIA with the input's problem named. */
+int media__pipeline_run(media__package *pkg, const media__plan *plan, media__progress_fn progress,
+                        void *ud, const volatile int *cancel);
+
 #endif
