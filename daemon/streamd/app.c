@@ -179,30 +179,6 @@ void streamd_app_usage(FILE *f)
     fprintf(f, "  --%-24s %s\n", flags[i].name, flags[i].help);
 }
 
-void streamd_app_default_data_dir(streamd_config *cfg, int argc, char **argv)
-{
-  for (int i = 1; i < argc; i++)
-    if (strcmp(argv[i], "--data-dir") == 0 || strncmp(argv[i], "--data-dir=", 11) == 0)
-      return;
-  if (getenv("STREAMD_DATA_DIR"))
-    return;
-  if (cfg->config_file[0]) {
-    FILE *f = fopen(cfg->config_file, "rb");
-    if (f) {
-      char buf[65536];
-      size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-      fclose(f);
-      buf[n] = '\0';
-      cJSON *root = cJSON_Parse(buf);
-      int has = root && cJSON_GetObjectItemCaseSensitive(root, "data_dir") != NULL;
-      cJSON_Delete(root);
-      if (has)
-        return;
-    }
-  }
-  snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", STREAMD_DEFAULT_DATA_DIR);
-}
-
 /* ---- data directory and key -------------------------------------------------- */
 
 static int ensure_dir(const char *dir)

@@ -18,7 +18,6 @@
 #include "stream/keys.h"
 #include "stream/store.h"
 
-#define STREAMD_DEFAULT_DATA_DIR "./data"
 #define STREAMD_DEFAULT_DEMO_CATALOG "examples/data/demo-catalog.json"
 #define STREAMD_DEMO_EMAIL "demo@example.com"
 #define STREAMD_ACCESS_KEY_ID "access-1"
@@ -57,12 +56,6 @@ int streamd_app_parse_args(streamd_app_options *o, int *argc, char **argv, char 
 
 /* Print the application flags (after config.c's reference). */
 void streamd_app_usage(FILE *f);
-
-/*
- * When no source set data_dir (no --data-dir flag, no STREAMD_DATA_DIR, no
- * "data_dir" in the config file), use STREAMD_DEFAULT_DATA_DIR.
- */
-void streamd_app_default_data_dir(streamd_config *cfg, int argc, char **argv);
 
 /* Data directory, store, signing key, catalog. 0 or -1 (logged). */
 int streamd_app_open(streamd_app *app, const streamd_config *cfg, const streamd_app_options *o);

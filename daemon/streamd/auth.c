@@ -7,11 +7,14 @@
 #include "auth.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "app.h"
 #include "log.h"
@@ -93,6 +96,78 @@ int streamd_auth_viewer_unavailable(streamd_identity *out, const streamd_request
   return STREAM_EAUTH;
 }
 
+/*
+ * Verified-token cache: the bearer of a session repeats the same access token
+ * on every request, so a successful stream_auth_verify_access() is remembered
+ * for VCACHE_TTL_S seconds, never past the token's `exp`. Direct-mapped by a
+ * seeded hash of the token; a hit needs the whole token to match
+ * (stream_ct_equal), so a hash collision can only evict, never authenticate.
+ * Failures are not cached. Consequence: a key removed from the key ring
+ * stops authenticating tokens already seen within at most VCACHE_TTL_S.
+ */
+#define VCACHE_SLOTS 64
+#define VCACHE_TTL_S 5
+#define VCACHE_TOKEN_MAX 1024
+
+typedef struct vc_entry {
+  uint64_t hash;
+  size_t len; /* 0 = empty */
+  int64_t until;
+  unsigned char token[VCACHE_TOKEN_MAX];
+  stream_auth_identity id;
+} vc_entry;
+
+static vc_entry vcache[VCACHE_SLOTS];
+static pthread_mutex_t vc_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t vc_once = PTHREAD_ONCE_INIT;
+static uint64_t vc_seed;
+
+static void vc_init(void)
+{
+  if (stream_random_bytes(&vc_seed, sizeof(vc_seed)) != STREAM_OK)
+    vc_seed = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull;
+}
+
+static uint64_t vc_hash(const char *t, size_t n)
+{
+  uint64_t h = 14695981039346656037ull ^ vc_seed;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ (unsigned char)t[i]) * 1099511628211ull;
+  return h;
+}
+
+static int vc_get(stream_auth_identity *out, const char *tok, size_t n, uint64_t h, int64_t now)
+{
+  vc_entry *e = &vcache[h % VCACHE_SLOTS];
+  int hit = 0;
+  pthread_mutex_lock(&vc_mu);
+  if (e->len == n && e->hash == h && now < e->until && stream_ct_equal(e->token, tok, n)) {
+    *out = e->id;
+    hit = 1;
+  }
+  pthread_mutex_unlock(&vc_mu);
+  return hit;
+}
+
+static void vc_put(const stream_auth_identity *id, const char *tok, size_t n, uint64_t h,
+                   int64_t now)
+{
+  int64_t until = now + VCACHE_TTL_S;
+  if (id->expires_at < until)
+    until = id->expires_at;
+  if (until <= now)
+    return;
+  vc_entry *e = &vcache[h % VCACHE_SLOTS];
+  pthread_mutex_lock(&vc_mu);
+  explicit_bzero(e->token, e->len);
+  e->hash = h;
+  e->len = n;
+  e->until = until;
+  memcpy(e->token, tok, n);
+  e->id = *id;
+  pthread_mutex_unlock(&vc_mu);
+}
+
 int streamd_auth_viewer_jwt(streamd_identity *out, const streamd_request *req, void *userdata,
                             char *detail, size_t dlen)
 {
@@ -106,7 +181,20 @@ int streamd_auth_viewer_jwt(streamd_identity *out, const streamd_request *req, v
   while (*tok == ' ')
     tok++;
   stream_auth_identity id;
-  int rc = stream_auth_verify_access(&id, app->auth, tok);
+  size_t n = strlen(tok);
+  int64_t now = (int64_t)time(NULL);
+  uint64_t h = 0;
+  int cacheable = n > 0 && n <= VCACHE_TOKEN_MAX;
+  if (cacheable) {
+    pthread_once(&vc_once, vc_init);
+    h = vc_hash(tok, n);
+  }
+  int rc = STREAM_OK;
+  if (!cacheable || !vc_get(&id, tok, n, h, now)) {
+    rc = stream_auth_verify_access(&id, app->auth, tok);
+    if (rc == STREAM_OK && cacheable)
+      vc_put(&id, tok, n, h, now);
+  }
   if (rc == STREAM_EEXPIRED) {
     snprintf(detail, dlen, "the access token has expired");
     return STREAM_EEXPIRED;

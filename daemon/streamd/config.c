@@ -18,6 +18,9 @@
 
 #include "stream/common.h"
 
+/* The data directory when no source sets one: the single place it is defined. */
+#define STREAMD_DEFAULT_DATA_DIR "./data"
+
 enum key_kind { K_STR, K_UINT, K_SIZE, K_LIST, K_LEVEL };
 
 typedef struct key_desc {
@@ -37,7 +40,7 @@ static const key_desc keys[] = {
      "IPv4 or IPv6 address to listen on (default 127.0.0.1)"},
     {"port", K_UINT, OFF(port), 0, 0, 65535, "TCP port; 0 picks a free port (printed on stdout)"},
     {"data_dir", K_STR, OFF(data_dir), SZ(data_dir), 0, 0,
-     "data directory (created 0700 if missing)"},
+     "data directory (created 0700 if missing; default " STREAMD_DEFAULT_DATA_DIR ")"},
     {"threads", K_UINT, OFF(threads), 0, 1, 256, "worker threads (default 4)"},
     {"max_connections", K_UINT, OFF(max_connections), 0, 1, 60000,
      "concurrent connections accepted (default 256)"},
@@ -65,7 +68,7 @@ void streamd_config_defaults(streamd_config *cfg)
   memset(cfg, 0, sizeof(*cfg));
   snprintf(cfg->listen_address, sizeof(cfg->listen_address), "127.0.0.1");
   cfg->port = 8080;
-  snprintf(cfg->data_dir, sizeof(cfg->data_dir), "./streamd-data");
+  snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", STREAMD_DEFAULT_DATA_DIR);
   cfg->threads = 4;
   cfg->max_connections = 256;
   cfg->connection_timeout_s = 30;

@@ -82,7 +82,6 @@ int main(int argc, char **argv)
     streamd_routes_print(stdout);
     return 0;
   }
-  streamd_app_default_data_dir(&cfg, argc, argv);
   if (streamd_log_open(cfg.access_log, cfg.log_level) != 0)
     return 2;
   stream_log_set_callback(streamd_log_library, NULL, cfg.log_level);

@@ -1,10 +1,218 @@
 /**
  * @file stream/media.h
- * @brief (being written)
+ * @brief Media: probe an input, plan an ABR ladder, transcode it into CMAF
+ *        (fMP4) segments with HLS and DASH manifests and thumbnails.
+ *
+ * One decode feeds one scaler and one H.264 (libx264) encoder per ladder rung;
+ * the audio is encoded once to AAC-LC stereo. Every rendition gets its own
+ * directory with an init segment and 6 s segments that serve both HLS and DASH.
+ *
+ * Thread-safety: stream_media_probe() and stream_media_ladder_plan() are
+ * thread-safe. A job handle is used by one thread at a time, except
+ * stream_media_job_cancel(), which may be called from any thread while
+ * stream_media_job_run() is running.
+ *
+ * Available when the library was built with the FFmpeg libraries
+ * (STREAM_HAVE_MEDIA in stream/features.h).
  */
 #ifndef STREAM_MEDIA_H
 #define STREAM_MEDIA_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "stream/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Most audio tracks described by stream_media_info. */
+#define STREAM_MEDIA_MAX_AUDIO 8
+/** Most rungs in a ladder. */
+#define STREAM_MEDIA_MAX_RUNGS 16
+
+/** One audio track of a probed input. */
+typedef struct stream_media_audio_track {
+  int index;         /**< stream index in the container */
+  char codec[32];    /**< FFmpeg codec name, e.g. "aac" */
+  char language[16]; /**< from the track metadata, "und" when absent */
+  int sample_rate;   /**< Hz */
+  int channels;      /**< channel count */
+  int64_t bit_rate;  /**< bits/s, 0 when unknown */
+} stream_media_audio_track;
+
+/** What stream_media_probe() found in an input file. */
+typedef struct stream_media_info {
+  char container[64];   /**< FFmpeg demuxer name, e.g. "mov,mp4,m4a,3gp,3g2,mj2" */
+  double duration;      /**< seconds */
+  int64_t bit_rate;     /**< overall bits/s, 0 when unknown */
+  int video_stream;     /**< stream index of the (first) video stream */
+  char video_codec[32]; /**< e.g. "h264" */
+  int width, height;    /**< coded picture size in pixels */
+  int fps_num, fps_den; /**< frame rate, e.g. 30000/1001 */
+  int sar_num, sar_den; /**< sample aspect ratio, 1:1 when unknown */
+  int rotation;         /**< display rotation in degrees (0, 90, 180, 270) */
+  char pix_fmt[32];     /**< e.g. "yuv420p" */
+  size_t audio_count;   /**< number of entries used in audio[] */
+  stream_media_audio_track audio[STREAM_MEDIA_MAX_AUDIO];
+} stream_media_info;
+
+/**
+ * Probe the media file at `path` into `*out`.
+ * Errors: STREAM_EINVAL (NULL or empty argument), STREAM_ENOTFOUND (no such
+ * file), STREAM_EMEDIA with the reason (empty file, unreadable or truncated
+ * container, no video stream — audio-only inputs are refused, no decoder,
+ * unknown size or frame rate). Thread-safe.
+ */
+STREAM_API int stream_media_probe(stream_media_info *out, const char *path);
+
+/**
+ * Probe `path` and describe it as JSON: {"container", "duration", "bit_rate",
+ * "video": {"codec","width","height","fps","sar","rotation","pix_fmt"},
+ * "audio": [{"index","codec","language","sample_rate","channels","bit_rate"}]}.
+ * `*out_json` is NUL-terminated; the caller frees it with stream_free().
+ * Errors: as stream_media_probe(), plus STREAM_ENOMEM. Thread-safe.
+ */
+STREAM_API int stream_media_probe_json(char **out_json, const char *path);
+
+/** One video rung of a ladder. */
+typedef struct stream_media_rung {
+  char name[16];        /**< e.g. "720p"; generated when empty in a custom ladder */
+  int width, height;    /**< even; width 0 in a custom rung: derived from the source aspect */
+  int fps_num, fps_den; /**< output frame rate; 0/0 in a custom rung: the source's, capped at 60 */
+  int64_t bitrate;      /**< target average bits/s (maxrate 1.1x, VBV buffer 2x) */
+} stream_media_rung;
+
+/** A planned ladder, highest rung first. */
+typedef struct stream_media_ladder {
+  size_t count;
+  stream_media_rung rungs[STREAM_MEDIA_MAX_RUNGS];
+} stream_media_ladder;
+
+/** Version of stream_media_job_options understood by this header. */
+#define STREAM_MEDIA_JOB_OPTIONS_VERSION 1u
+
+/**
+ * What to transcode and how. Start from STREAM_MEDIA_JOB_OPTIONS_INIT.
+ *
+ * Ladder selection, first match wins:
+ * - `rung_count` > 0: the custom `rungs` (height and bitrate required);
+ * - `ladder`: a preset name ("apple": Apple's full H.264 table, the default;
+ *   "web": 720p + 360p; "small": 540p + 360p + 234p) or a comma-separated list
+ *   of rung names from Apple's table: "1080p" (6000k), "720p_hi" (4500k),
+ *   "720p" (3000k), "540p" (2000k), "432p" (730k), "360p" (365k), "234p" (145k).
+ * Rungs above the source's height are dropped (never upscaled); when all are
+ * above it, one rung at the source's size remains. Widths follow the source's
+ * display aspect ratio (even numbers); frame rates are capped at the source's
+ * and at 60 fps.
+ */
+typedef struct stream_media_job_options {
+  unsigned int version; /**< STREAM_MEDIA_JOB_OPTIONS_VERSION */
+  const char *input;    /**< input file (copied) */
+  const char *outdir;   /**< output directory; must not exist yet (copied) */
+  const char *ladder;   /**< preset or rung list; NULL = "apple" (copied) */
+  size_t rung_count;    /**< number of custom rungs in rungs[], 0 = none */
+  stream_media_rung rungs[STREAM_MEDIA_MAX_RUNGS];
+  const char *x264_preset; /**< x264 preset name; NULL = "veryfast" (copied) */
+  double segment_seconds;  /**< segment duration, multiple of 2 s; 0 = 6 */
+  int thumbnails;          /**< 1: poster, sprite sheets and WebVTT track; 0: none */
+  int threads;             /**< encoder threads in total; 0 = number of cores */
+  int64_t audio_bitrate;   /**< AAC bits/s; 0 = 128000 */
+} stream_media_job_options;
+
+/** Defaults: Apple ladder, veryfast, 6 s segments, thumbnails, 128 kbit/s audio. */
+#define STREAM_MEDIA_JOB_OPTIONS_INIT                                                              \
+  {                                                                                                \
+    STREAM_MEDIA_JOB_OPTIONS_VERSION, NULL, NULL, NULL, 0, {{{0}, 0, 0, 0, 0, 0}}, NULL, 0.0, 1,   \
+        0, 0                                                                                       \
+  }
+
+/**
+ * Plan the ladder `opts` asks for (only its ladder fields are read) for the
+ * probed source `info` into `*out`.
+ * Errors: STREAM_EINVAL (NULL argument, unknown preset or rung name, custom
+ * rung without height or bitrate, odd or oversized dimensions, too many rungs;
+ * the message names it). Thread-safe.
+ */
+STREAM_API int stream_media_ladder_plan(stream_media_ladder *out, const stream_media_info *info,
+                                        const stream_media_job_options *opts);
+
+/** A transcode job (opaque). */
+typedef struct stream_media_job stream_media_job;
+
+/** State of a job. */
+typedef enum stream_media_job_state {
+  STREAM_MEDIA_JOB_PENDING = 1,   /**< created, not run */
+  STREAM_MEDIA_JOB_RUNNING = 2,   /**< stream_media_job_run() in progress */
+  STREAM_MEDIA_JOB_SUCCEEDED = 3, /**< output complete in outdir */
+  STREAM_MEDIA_JOB_FAILED = 4,    /**< failed; nothing left in outdir */
+  STREAM_MEDIA_JOB_CANCELED = 5   /**< canceled; nothing left in outdir */
+} stream_media_job_state;
+
+/**
+ * Progress callback: `fraction` 0..1 of the source processed, `fps` source
+ * frames per second so far, `eta` estimated seconds remaining (< 0 unknown).
+ * Called on the thread running stream_media_job_run().
+ */
+typedef void (*stream_media_progress_fn)(double fraction, double fps, double eta, void *userdata);
+
+/**
+ * Create a job from `opts` (strings are copied). Nothing is read or written
+ * until stream_media_job_run(). On success `*out` belongs to the caller, who
+ * frees it with stream_media_job_free().
+ * Errors: STREAM_EINVAL (NULL, empty input/outdir, bad version, segment
+ * duration not a multiple of 2 s, unknown x264 preset, bad ladder),
+ * STREAM_ENOMEM.
+ */
+STREAM_API int stream_media_job_new(stream_media_job **out, const stream_media_job_options *opts);
+
+/**
+ * Install (or with NULL remove) the progress callback. Not while running.
+ * Errors: STREAM_EINVAL (NULL job), STREAM_EBUSY (job running).
+ */
+STREAM_API int stream_media_job_set_progress(stream_media_job *job, stream_media_progress_fn fn,
+                                             void *userdata);
+
+/**
+ * Run the job, blocking: probe, plan, transcode and package into a staging
+ * directory `OUTDIR.partial-XXXXXX` beside OUTDIR, write the manifests,
+ * thumbnails and summary.json, then rename the staging directory to OUTDIR.
+ * A failed or canceled run removes its staging directory, so OUTDIR exists
+ * only when complete. A job runs once.
+ * Errors: STREAM_EINVAL (NULL, job already run), STREAM_EEXIST (OUTDIR
+ * exists), STREAM_ENOTFOUND / STREAM_EMEDIA (input problem, named),
+ * STREAM_ECANCELED, STREAM_EIO, STREAM_ENOMEM.
+ */
+STREAM_API int stream_media_job_run(stream_media_job *job);
+
+/**
+ * Ask a running (or not yet started) job to stop; stream_media_job_run() then
+ * returns STREAM_ECANCELED soon. Safe from any thread and from the progress
+ * callback. Errors: STREAM_EINVAL (NULL job).
+ */
+STREAM_API int stream_media_job_cancel(stream_media_job *job);
+
+/** The job's state. Thread-safe. NULL gives 0. */
+STREAM_API int stream_media_job_state_get(const stream_media_job *job);
+
+/**
+ * The summary of a succeeded job as JSON (the same as OUTDIR/summary.json):
+ * {"input", "outdir", "duration", "source":{...probe...}, "renditions":[{"id",
+ * "kind", "dir", "codecs", "width", "height", "fps", "target_bitrate",
+ * "average_bitrate", "peak_bitrate", "segments", "duration", "files":[...]}],
+ * "manifests":[...], "thumbnails", "elapsed" (seconds), "speed" (x realtime)}.
+ * `*out_json` is NUL-terminated; the caller frees it with stream_free().
+ * Errors: STREAM_EINVAL (NULL), STREAM_ENOTFOUND (job has not succeeded),
+ * STREAM_ENOMEM. Not concurrently with stream_media_job_run().
+ */
+STREAM_API int stream_media_job_summary(char **out_json, const stream_media_job *job);
+
+/** Free a job that is not running. NULL is a no-op. */
+STREAM_API void stream_media_job_free(stream_media_job *job);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

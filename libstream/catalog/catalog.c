@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "catalog_internal.h"
 
@@ -43,13 +44,136 @@ int stream_catalog_new(stream_catalog **out, const stream_catalog_options *opts)
   c->store = opts->store;
   c->clock = opts->clock;
   c->clock_userdata = opts->clock_userdata;
+  c->dcache = stream__calloc(CAT_DCACHE_SLOTS, sizeof *c->dcache);
+  if (!c->dcache) {
+    stream_free(c);
+    return STREAM_ENOMEM;
+  }
+  atomic_init(&c->gen, 1);
+  if (pthread_mutex_init(&c->dlock, NULL) != 0) {
+    stream_free(c->dcache);
+    stream_free(c);
+    return stream__err(STREAM_ENOMEM, "catalog: cannot create the detail cache lock");
+  }
   *out = c;
   return STREAM_OK;
 }
 
+static void dentry_clear(cat_dentry *e)
+{
+  stream_store_strings_free(e->regions, e->region_count);
+  stream_free(e->json);
+  memset(e, 0, sizeof *e);
+}
+
 void stream_catalog_free(stream_catalog *c)
 {
+  if (!c)
+    return;
+  for (size_t i = 0; i < CAT_DCACHE_SLOTS; i++)
+    dentry_clear(&c->dcache[i]);
+  stream_free(c->dcache);
+  pthread_mutex_destroy(&c->dlock);
   stream_free(c);
+}
+
+/* ---- detail cache (see cat_dentry) --------------------------------------- */
+
+void cat_invalidate(stream_catalog *c)
+{
+  atomic_fetch_add(&c->gen, 1);
+}
+
+static int64_t mono_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static cat_dentry *dslot(stream_catalog *c, const char *id)
+{
+  uint32_t h = 2166136261u;
+  for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+    h = (h ^ *p) * 16777619u;
+  return &c->dcache[h % CAT_DCACHE_SLOTS];
+}
+
+enum { DC_MISS = 0, DC_HIT = 1, DC_HIDDEN = 2 };
+
+/* Look `id` up: DC_HIT with *out set (a copy), DC_HIDDEN when the cached title
+ * fails the viewer filter `f` (NULL = operator) at `now`, DC_MISS otherwise.
+ * Negative: STREAM_ENOMEM. */
+static int dcache_get(char **out, stream_catalog *c, const char *id, const cat_filter *f,
+                      int64_t now)
+{
+  int64_t t = mono_ms();
+  uint64_t gen = atomic_load(&c->gen);
+  cat_dentry *e = dslot(c, id);
+  int r = DC_MISS;
+  pthread_mutex_lock(&c->dlock);
+  if (e->json && e->gen == gen && t >= e->loaded_ms && t - e->loaded_ms < CAT_DCACHE_TTL_MS &&
+      strcmp(e->id, id) == 0) {
+    stream_store_title stub;
+    memset(&stub, 0, sizeof stub);
+    stub.maturity_rating = e->maturity_rating;
+    stub.available_from = e->available_from;
+    stub.available_until = e->available_until;
+    stub.regions = e->regions;
+    stub.region_count = e->region_count;
+    if (f && !cat_visible(&stub, f, now)) {
+      r = DC_HIDDEN;
+    } else {
+      *out = stream__strndup(e->json, e->json_len);
+      r = *out ? DC_HIT : stream__err(STREAM_ENOMEM, "out of memory");
+    }
+  }
+  pthread_mutex_unlock(&c->dlock);
+  return r;
+}
+
+/* Remember the rendered detail of `t` read at generation `gen`. Best effort:
+ * nothing happens when out of memory, when the JSON is too large, or when a
+ * write happened since `gen` was read. */
+static void dcache_put(stream_catalog *c, const stream_store_title *t, const char *json,
+                       uint64_t gen)
+{
+  size_t len = strlen(json);
+  if (len > CAT_DCACHE_JSON_MAX)
+    return;
+  cat_dentry n;
+  memset(&n, 0, sizeof n);
+  memcpy(n.id, t->id, sizeof n.id);
+  n.gen = gen;
+  n.loaded_ms = mono_ms();
+  n.maturity_rating = t->maturity_rating;
+  n.available_from = t->available_from;
+  n.available_until = t->available_until;
+  n.json = stream__strndup(json, len);
+  n.json_len = len;
+  if (t->region_count) {
+    n.regions = stream__calloc(t->region_count, sizeof *n.regions);
+    for (size_t i = 0; n.regions && i < t->region_count; i++) {
+      n.regions[i] = stream__strdup(t->regions[i]);
+      if (!n.regions[i])
+        break;
+      n.region_count++;
+    }
+  }
+  if (!n.json || n.region_count != t->region_count) {
+    dentry_clear(&n);
+    stream_error_clear(); /* the read itself succeeded */
+    return;
+  }
+  cat_dentry *e = dslot(c, t->id);
+  pthread_mutex_lock(&c->dlock);
+  if (gen == atomic_load(&c->gen)) {
+    cat_dentry old = *e;
+    *e = n;
+    n = old;
+  }
+  pthread_mutex_unlock(&c->dlock);
+  dentry_clear(&n);
 }
 
 /* ---- viewers ------------------------------------------------------------ */
@@ -161,15 +285,29 @@ int stream_catalog_title_get(char **out_json, stream_catalog *c, const char *id,
   TRY(check_id("title id", id));
   cat_filter f;
   TRY(cat_filter_from_viewer(&f, viewer, false));
+  int64_t now = viewer ? cat_now(c) : 0;
+  int r = dcache_get(out_json, c, id, viewer ? &f : NULL, now);
+  if (r < 0)
+    return r;
+  if (r == DC_HIT)
+    return STREAM_OK;
+  if (r == DC_HIDDEN)
+    return stream__err(STREAM_ENOTFOUND, "no title with id %s", id);
+  /* The generation before the read: a write that lands during the read
+   * bumps it, so what we read is never cached as current. */
+  uint64_t gen = atomic_load(&c->gen);
   stream_store_title_detail d;
   TRY(stream_store_title_get_detail(&d, c->store, id));
-  if (viewer && !cat_visible(&d.title, &f, cat_now(c))) {
+  if (viewer && !cat_visible(&d.title, &f, now)) {
     stream_store_title_detail_clear(&d);
     return stream__err(STREAM_ENOTFOUND, "no title with id %s", id);
   }
   cJSON *o = cat_render_detail(&d);
+  int rc = cat_print(out_json, o);
+  if (rc == STREAM_OK)
+    dcache_put(c, &d.title, *out_json, gen);
   stream_store_title_detail_clear(&d);
-  return cat_print(out_json, o);
+  return rc;
 }
 
 static int fill_query(stream_store_title_query *q, const cat_filter *f, unsigned int limit,

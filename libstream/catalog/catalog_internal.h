@@ -8,7 +8,10 @@
 #define STREAM_CATALOG_INTERNAL_H
 
 #include <cjson/cJSON.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "core/core.h"
@@ -22,11 +25,43 @@
       return rc_;                                                                                  \
   } while (0)
 
+/* Detail cache: the rendered, unfiltered title-detail JSON of recently read
+ * titles, with the fields the viewer filter looks at (maturity, availability
+ * window, regions), so a hit runs the same cat_visible() check as a miss.
+ * Direct-mapped by a hash of the id, bounded in entries and entry size. An
+ * entry is valid while its generation equals the catalog's (bumped after
+ * every write made through this handle: put, delete, import) and for at most
+ * CAT_DCACHE_TTL_MS, which bounds staleness after writes made by another
+ * handle or process on the same database. */
+#define CAT_DCACHE_SLOTS 256
+#define CAT_DCACHE_JSON_MAX 65536
+#define CAT_DCACHE_TTL_MS 1000
+
+typedef struct cat_dentry {
+  char id[STREAM_STORE_ID_SIZE]; /* "" = empty slot */
+  uint64_t gen;
+  int64_t loaded_ms; /* monotonic */
+  int maturity_rating;
+  int64_t available_from;
+  int64_t available_until;
+  char **regions;
+  size_t region_count;
+  char *json;
+  size_t json_len;
+} cat_dentry;
+
 struct stream_catalog {
   stream_store *store;
   stream_catalog_clock_fn clock;
   void *clock_userdata;
+  atomic_uint_fast64_t gen; /* catalog generation, see cat_dentry */
+  pthread_mutex_t dlock;    /* guards dcache */
+  cat_dentry *dcache;       /* CAT_DCACHE_SLOTS entries */
 };
+
+/* Invalidate the detail cache: call after every catalog write, successful or
+ * not (a failed write may have changed some rows). */
+void cat_invalidate(stream_catalog *c);
 
 /* Limits of the JSON documents (beyond the store's own). */
 #define CAT_YEAR_MIN 1888

@@ -197,7 +197,7 @@ static int sync_seasons(stream_catalog *c, const char *title_id, const stream_st
   return STREAM_OK;
 }
 
-int cat_write_doc(char *out_id, const char **status, stream_catalog *c, const cat_doc *doc)
+static int write_doc(char *out_id, const char **status, stream_catalog *c, const cat_doc *doc)
 {
   *status = "failed";
   int64_t now = cat_now(c);
@@ -240,6 +240,15 @@ int cat_write_doc(char *out_id, const char **status, stream_catalog *c, const ca
   stream_store_title_detail_clear(&d);
   if (rc == STREAM_OK)
     *status = "updated";
+  return rc;
+}
+
+/* Every write of a title document ends here: invalidate the detail cache
+ * after the rows changed (or a failed write may have changed some). */
+int cat_write_doc(char *out_id, const char **status, stream_catalog *c, const cat_doc *doc)
+{
+  int rc = write_doc(out_id, status, c, doc);
+  cat_invalidate(c);
   return rc;
 }
 
@@ -286,7 +295,9 @@ int stream_catalog_title_put(char **out_json, int *out_created, stream_catalog *
 int stream_catalog_title_delete(stream_catalog *c, const char *id)
 {
   TRY(check_handle(c));
-  return stream_store_title_delete(c->store, id);
+  int rc = stream_store_title_delete(c->store, id);
+  cat_invalidate(c);
+  return rc;
 }
 
 void stream_catalog_import_result_clear(stream_catalog_import_result *r)

@@ -16,31 +16,32 @@
 
 /* One CMAF segment file of a rendition (e.g. "video_720p/seg_00003.m4s"). */
 typedef struct media__segment {
-  int64_t start;     /* presentation time of the first sample, in the rendition's timescale */
-  int64_t duration;  /* in the rendition's timescale */
-  uint64_t bytes;    /* file size */
+  int64_t start;    /* presentation time of the first sample, in the rendition's timescale */
+  int64_t duration; /* in the rendition's timescale */
+  uint64_t bytes;   /* file size */
 } media__segment;
 
 /* One IDR (key frame) of a video rendition, for I-frame playlists: the byte
  * range of its fragment's moof plus the mdat up to the end of the IDR sample
  * (Apple 6.10: fMP4 I-frame segments MUST include the moof). */
 typedef struct media__keyframe {
-  int64_t time;      /* presentation time, rendition timescale */
-  int64_t duration;  /* until the next key frame (or the end), rendition timescale */
-  size_t segment;    /* index into the rendition's segments */
-  uint64_t offset;   /* byte offset inside that segment file */
-  uint64_t length;   /* bytes: moof + mdat header + the IDR sample */
+  int64_t time;     /* presentation time, rendition timescale */
+  int64_t duration; /* until the next key frame (or the end), rendition timescale */
+  size_t segment;   /* index into the rendition's segments */
+  uint64_t offset;  /* byte offset inside that segment file */
+  uint64_t length;  /* bytes: moof + mdat header + the IDR sample */
 } media__keyframe;
 
 typedef enum media__kind { MEDIA__VIDEO = 1, MEDIA__AUDIO = 2 } media__kind;
 
 /* One rendition (CMAF track): its files and what was measured. */
 typedef struct media__rendition {
-  int kind;                  /* media__kind */
-  char id[32];               /* e.g. "v720p3000", "audio_en" — unique, [a-z0-9_] */
-  char dir[64];              /* sub-directory of the output dir holding its files, e.g. "v720p3000" */
-  char init_name[64];        /* init segment file name inside dir, e.g. "init.mp4" */
-  char segment_pattern[64];  /* printf pattern with one %u for the segment number, e.g. "seg_%05u.m4s" */
+  int kind;           /* media__kind */
+  char id[32];        /* e.g. "v720p3000", "audio_en" — unique, [a-z0-9_] */
+  char dir[64];       /* sub-directory of the output dir holding its files, e.g. "v720p3000" */
+  char init_name[64]; /* init segment file name inside dir, e.g. "init.mp4" */
+  char segment_pattern[64];  /* printf pattern with one %u for the segment number, e.g.
+                                "seg_%05u.m4s" */
   unsigned int start_number; /* number of the first segment (1) */
   char codecs[64];           /* RFC 6381 string, e.g. "avc1.64001f" or "mp4a.40.2" */
   int width, height;         /* video only */
@@ -66,8 +67,8 @@ typedef struct media__rendition {
 typedef struct media__package {
   media__rendition *renditions; /* owned array: videos (highest first or any order) then audio */
   size_t rendition_count;
-  double duration;              /* presentation duration in seconds */
-  double segment_target;        /* nominal segment duration in seconds (6) */
+  double duration;       /* presentation duration in seconds */
+  double segment_target; /* nominal segment duration in seconds (6) */
 } media__package;
 
 /* Fill peak/average bitrates of every rendition from its segments. */
@@ -107,29 +108,29 @@ void media__thumbs_free(media__thumbs *th);
 
 /* One video rung to encode. */
 typedef struct media__rung {
-  char id[32];              /* rendition id and directory, e.g. "v720p3000" */
-  int width, height;        /* even, aspect of the source kept */
-  int fps_num, fps_den;     /* output frame rate (<= source's, <= 60) */
-  int64_t bitrate;          /* target average bits/s; maxrate 1.1x, bufsize 2x */
+  char id[32];          /* rendition id and directory, e.g. "v720p3000" */
+  int width, height;    /* even, aspect of the source kept */
+  int fps_num, fps_den; /* output frame rate (<= source's, <= 60) */
+  int64_t bitrate;      /* target average bits/s; maxrate 1.1x, bufsize 2x */
 } media__rung;
 
 /* What to do, decided by the planner (job.c/ladder.c) from the probe and the options. */
 typedef struct media__plan {
-  const char *input;        /* path */
-  const char *outdir;       /* existing, empty staging directory */
+  const char *input;  /* path */
+  const char *outdir; /* existing, empty staging directory */
   media__rung rungs[16];
   size_t rung_count;
-  int audio;                /* 1: encode the (first/selected) audio stream once */
-  int audio_stream;         /* index in the input of the audio stream to use */
-  int64_t audio_bitrate;    /* 128000 */
-  int audio_sample_rate;    /* 48000 */
-  char audio_language[16];  /* from the input's metadata, "und" if none */
-  int video_stream;         /* index of the video stream */
-  double segment_seconds;   /* 6.0 */
-  double gop_seconds;       /* 2.0: IDR every 2 s, forced on segment boundaries */
-  char preset[16];          /* x264 preset, "veryfast" */
-  int threads;              /* encoder threads in total (0 = number of cores) */
-  int thumbnails;           /* 1: feed media__thumbs */
+  int audio;               /* 1: encode the (first/selected) audio stream once */
+  int audio_stream;        /* index in the input of the audio stream to use */
+  int64_t audio_bitrate;   /* 128000 */
+  int audio_sample_rate;   /* 48000 */
+  char audio_language[16]; /* from the input's metadata, "und" if none */
+  int video_stream;        /* index of the video stream */
+  double segment_seconds;  /* 6.0 */
+  double gop_seconds;      /* 2.0: IDR every 2 s, forced on segment boundaries */
+  char preset[16];         /* x264 preset, "veryfast" */
+  int threads;             /* encoder threads in total (0 = number of cores) */
+  int thumbnails;          /* 1: feed media__thumbs */
   media__thumbs_options thumbs;
 } media__plan;
 

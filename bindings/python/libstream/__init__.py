@@ -16,6 +16,15 @@ if hasattr(lib, "stream_client_new"):  # built with the client feature (libcurl)
     from . import client  # noqa: F401
     from .client import Client  # noqa: F401
 
+if hasattr(lib, "stream_auth_new"):  # built with the server feature (store, auth, catalog)
+    from . import store, auth, catalog  # noqa: F401
+    from .store import Store  # noqa: F401
+    from .auth import Auth  # noqa: F401
+    from .catalog import Catalog, Viewer  # noqa: F401
+
+if hasattr(lib, "stream_media_job_new"):  # built with the media feature (FFmpeg)
+    from . import media  # noqa: F401
+
 # Short names for the commonest calls.
 hash_password = password.hash
 verify_password = password.verify

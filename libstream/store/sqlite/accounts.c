@@ -26,7 +26,7 @@ static void read_account(stream_store_account *a, sqlite3_stmt *st)
 
 static int acc_create(void *impl, const stream_store_account *in)
 {
-  sqlite3 *db;
+  sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
   int rc =
       store__sq_exec(db, "create account", NULL,
@@ -38,7 +38,7 @@ static int acc_create(void *impl, const stream_store_account *in)
 static int acc_get_where(void *impl, stream_store_account *out, const char *sql, const char *key,
                          const char *what)
 {
-  sqlite3 *db = store__sq_racquire(impl);
+  sq_conn *db = store__sq_racquire(impl);
   sqlite3_stmt *st;
   int rc = store__sq_prepare(db, &st, what, sql, "t", key);
   if (rc == STREAM_OK) {
@@ -49,7 +49,7 @@ static int acc_get_where(void *impl, stream_store_account *out, const char *sql,
       rc = stream__err(STREAM_ENOTFOUND, "%s: no such account", what);
     else
       rc = r;
-    sqlite3_finalize(st);
+    store__sq_release(db, st);
   }
   store__sq_rrelease(impl, db);
   return rc;
@@ -69,7 +69,7 @@ static int acc_get_by_email(void *impl, stream_store_account *out, const char *e
 
 static int acc_update(void *impl, const stream_store_account *a)
 {
-  sqlite3 *db;
+  sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
   int n = 0;
   int rc =
@@ -95,7 +95,7 @@ const struct stream_store_accounts_ops store__sq_accounts_ops = {
 
 static int rt_insert(void *impl, const stream_store_refresh *t)
 {
-  sqlite3 *db;
+  sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
   int rc = store__sq_exec(db, "insert refresh token", NULL,
                           "INSERT INTO refresh_tokens (" REFRESH_COLS
@@ -105,7 +105,7 @@ static int rt_insert(void *impl, const stream_store_refresh *t)
   return store__sq_wend(impl, db, rc);
 }
 
-static int rt_read(sqlite3 *db, stream_store_refresh *out, const char *hash, const char *what)
+static int rt_read(sq_conn *db, stream_store_refresh *out, const char *hash, const char *what)
 {
   sqlite3_stmt *st;
   SQ_TRY(store__sq_prepare(db, &st, what,
@@ -128,13 +128,13 @@ static int rt_read(sqlite3 *db, stream_store_refresh *out, const char *hash, con
   } else {
     rc = r;
   }
-  sqlite3_finalize(st);
+  store__sq_release(db, st);
   return rc;
 }
 
 static int rt_get(void *impl, stream_store_refresh *out, const char *hash)
 {
-  sqlite3 *db = store__sq_racquire(impl);
+  sq_conn *db = store__sq_racquire(impl);
   int rc = rt_read(db, out, hash, "get refresh token");
   store__sq_rrelease(impl, db);
   return rc;
@@ -142,7 +142,7 @@ static int rt_get(void *impl, stream_store_refresh *out, const char *hash)
 
 static int rt_mark_used(void *impl, const char *hash, int64_t now)
 {
-  sqlite3 *db;
+  sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
   int n = 0;
   int rc = store__sq_exec(
@@ -161,7 +161,7 @@ static int rt_mark_used(void *impl, const char *hash, int64_t now)
 
 static int rt_revoke(void *impl, size_t *out_count, const char *sql, const char *key, int64_t now)
 {
-  sqlite3 *db;
+  sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
   int n = 0;
   int rc = store__sq_exec(db, "revoke refresh tokens", &n, sql, "It", now, key);
@@ -215,7 +215,7 @@ static void read_device(stream_store_device *d, sqlite3_stmt *st)
   d->expires_at = store__sq_col_i64(st, 10);
 }
 
-static int dev_read(sqlite3 *db, stream_store_device *out, const char *sql, const char *key,
+static int dev_read(sq_conn *db, stream_store_device *out, const char *sql, const char *key,
                     const char *what)
 {
   sqlite3_stmt *st;
@@ -228,7 +228,7 @@ static int dev_read(sqlite3 *db, stream_store_device *out, const char *sql, cons
     rc = stream__err(STREAM_ENOTFOUND, "%s: no such device authorization", what);
   else
     rc = r;
-  sqlite3_finalize(st);
+  store__sq_release(db, st);
   return rc;
 }
 
@@ -241,7 +241,7 @@ static int dev_read(sqlite3 *db, stream_store_device *out, const char *sql, cons
 
 static int dev_insert(void *impl, const stream_store_device *d)
 {
-  sqlite3 *db;
+  sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
   int rc = store__sq_exec(db, "expire stale user code", NULL,
                           "UPDATE device_authorizations SET status = 4 "
@@ -258,7 +258,7 @@ static int dev_insert(void *impl, const stream_store_device *d)
 
 static int dev_get(void *impl, stream_store_device *out, const char *hash)
 {
-  sqlite3 *db = store__sq_racquire(impl);
+  sq_conn *db = store__sq_racquire(impl);
   int rc = dev_read(db, out, DEVICE_BY_HASH, hash, "get device authorization");
   store__sq_rrelease(impl, db);
   return rc;
@@ -266,7 +266,7 @@ static int dev_get(void *impl, stream_store_device *out, const char *hash)
 
 static int dev_get_by_user_code(void *impl, stream_store_device *out, const char *code)
 {
-  sqlite3 *db = store__sq_racquire(impl);
+  sq_conn *db = store__sq_racquire(impl);
   int rc = dev_read(db, out, DEVICE_BY_USER_CODE, code, "get device authorization by user code");
   store__sq_rrelease(impl, db);
   return rc;
@@ -291,7 +291,7 @@ static int dev_decide(void *impl, const char *user_code, int status, const char 
 {
   const char *what = status == STREAM_STORE_DEVICE_APPROVED ? "approve device authorization"
                                                             : "deny device authorization";
-  sqlite3 *db;
+  sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
   int n = 0;
   int rc = STREAM_OK;
@@ -302,7 +302,7 @@ static int dev_decide(void *impl, const char *user_code, int status, const char 
                            "tt", profile_id, account_id);
     if (rc == STREAM_OK) {
       int r = store__sq_step(db, st, what);
-      sqlite3_finalize(st);
+      store__sq_release(db, st);
       if (r == 0)
         rc = stream__err(STREAM_ENOTFOUND, "%s: profile %s does not belong to account %s", what,
                          profile_id, account_id);
@@ -328,7 +328,7 @@ static int dev_decide(void *impl, const char *user_code, int status, const char 
 static int dev_record_poll(void *impl, int64_t *out_prev, const char *hash, int new_interval,
                            int64_t now)
 {
-  sqlite3 *db;
+  sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
   stream_store_device d;
   int rc = dev_read(db, &d, DEVICE_BY_HASH, hash, "record device poll");
@@ -346,7 +346,7 @@ static int dev_record_poll(void *impl, int64_t *out_prev, const char *hash, int 
 static int dev_consume(void *impl, stream_store_device *out, const char *hash, int64_t now)
 {
   const char *what = "consume device authorization";
-  sqlite3 *db;
+  sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
   int n = 0;
   int rc = store__sq_exec(db, what, &n,

@@ -44,7 +44,7 @@ static const char sql_search[] =
 
 /* ---- reading ------------------------------------------------------------- */
 
-static int read_strings(sqlite3 *db, char ***out, size_t *out_count, const char *sql,
+static int read_strings(sq_conn *db, char ***out, size_t *out_count, const char *sql,
                         const char *key, const char *what)
 {
   sqlite3_stmt *st;
@@ -74,7 +74,7 @@ static int read_strings(sqlite3 *db, char ***out, size_t *out_count, const char 
   }
   if (rc == STREAM_OK && r < 0)
     rc = r;
-  sqlite3_finalize(st);
+  store__sq_release(db, st);
   if (rc != STREAM_OK) {
     stream_store_strings_free(v, n);
     return rc;
@@ -86,7 +86,7 @@ static int read_strings(sqlite3 *db, char ***out, size_t *out_count, const char 
 
 /* Fill `t` from a row of TITLE_COLS, with its genres and regions. On failure
  * `t` holds whatever was read and the caller clears it. */
-static int read_title(sqlite3 *db, stream_store_title *t, sqlite3_stmt *st)
+static int read_title(sq_conn *db, stream_store_title *t, sqlite3_stmt *st)
 {
   memset(t, 0, sizeof *t);
   store__sq_col_copy(t->id, sizeof t->id, st, 0);
@@ -119,7 +119,7 @@ static int read_title(sqlite3 *db, stream_store_title *t, sqlite3_stmt *st)
   return rc;
 }
 
-static int get_title(sqlite3 *db, stream_store_title *out, const char *id)
+static int get_title(sq_conn *db, stream_store_title *out, const char *id)
 {
   const char *what = "get title";
   sqlite3_stmt *st;
@@ -131,7 +131,7 @@ static int get_title(sqlite3 *db, stream_store_title *out, const char *id)
     rc = read_title(db, out, st);
   else if (r == 0)
     rc = stream__err(STREAM_ENOTFOUND, "no title with id %s", id);
-  sqlite3_finalize(st);
+  store__sq_release(db, st);
   if (rc != STREAM_OK)
     stream_store_title_clear(out);
   return rc;
@@ -139,7 +139,7 @@ static int get_title(sqlite3 *db, stream_store_title *out, const char *id)
 
 static int ct_title_get(void *impl, stream_store_title *out, const char *id)
 {
-  sqlite3 *db = store__sq_racquire(impl);
+  sq_conn *db = store__sq_racquire(impl);
   int rc = store__sq_rbegin(db);
   if (rc == STREAM_OK) {
     rc = get_title(db, out, id);
@@ -149,64 +149,49 @@ static int ct_title_get(void *impl, stream_store_title *out, const char *id)
   return rc;
 }
 
-static int read_episodes(sqlite3 *db, stream_store_season *se)
+/* Append an episode from columns 3..8 of the seasons-episodes row. */
+static int add_episode(stream_store_season *se, size_t *cap, sqlite3_stmt *st, const char *what)
 {
-  const char *what = "read episodes";
-  sqlite3_stmt *st;
-  SQ_TRY(store__sq_prepare(db, &st, what,
-                           "SELECT id, season_id, number, name, synopsis, runtime FROM episodes "
-                           "WHERE season_id = ? ORDER BY number",
-                           "t", se->id));
-  size_t cap = 0;
-  int rc = STREAM_OK, r = 0;
-  while (rc == STREAM_OK && (r = store__sq_step(db, st, what)) == 1) {
-    if (se->episode_count == cap) {
-      size_t ncap = cap ? cap * 2 : 8;
-      stream_store_episode *p = realloc(se->episodes, ncap * sizeof *p);
-      if (!p) {
-        rc = stream__err(STREAM_ENOMEM, "%s: out of memory", what);
-        break;
-      }
-      se->episodes = p;
-      cap = ncap;
-    }
-    stream_store_episode *e = &se->episodes[se->episode_count];
-    memset(e, 0, sizeof *e);
-    se->episode_count++;
-    store__sq_col_copy(e->id, sizeof e->id, st, 0);
-    store__sq_col_copy(e->season_id, sizeof e->season_id, st, 1);
-    e->number = sqlite3_column_int(st, 2);
-    e->runtime = sqlite3_column_int(st, 5);
-    rc = store__sq_col_dup(&e->name, st, 3);
-    if (rc == STREAM_OK)
-      rc = store__sq_col_dup(&e->synopsis, st, 4);
+  if (se->episode_count == *cap) {
+    size_t ncap = *cap ? *cap * 2 : 8;
+    stream_store_episode *p = realloc(se->episodes, ncap * sizeof *p);
+    if (!p)
+      return stream__err(STREAM_ENOMEM, "%s: out of memory", what);
+    se->episodes = p;
+    *cap = ncap;
   }
-  if (rc == STREAM_OK && r < 0)
-    rc = r;
-  sqlite3_finalize(st);
+  stream_store_episode *e = &se->episodes[se->episode_count];
+  memset(e, 0, sizeof *e);
+  se->episode_count++;
+  store__sq_col_copy(e->id, sizeof e->id, st, 3);
+  store__sq_col_copy(e->season_id, sizeof e->season_id, st, 4);
+  e->number = sqlite3_column_int(st, 5);
+  e->runtime = sqlite3_column_int(st, 8);
+  int rc = store__sq_col_dup(&e->name, st, 6);
+  if (rc == STREAM_OK)
+    rc = store__sq_col_dup(&e->synopsis, st, 7);
   return rc;
 }
 
-static int ct_title_detail(void *impl, stream_store_title_detail *out, const char *id)
+/* Seasons and their episodes in one statement: one row per episode (or one
+ * with NULL episode columns for an empty season), ordered by season number
+ * then episode number (both unique), so a season's rows are consecutive. */
+static int read_seasons(sq_conn *db, stream_store_title_detail *out, const char *id)
 {
   const char *what = "read seasons";
-  sqlite3 *db = store__sq_racquire(impl);
-  int rc = store__sq_rbegin(db);
-  if (rc != STREAM_OK) {
-    store__sq_rrelease(impl, db);
-    return rc;
-  }
-  rc = get_title(db, &out->title, id);
-  sqlite3_stmt *st = NULL;
-  if (rc == STREAM_OK)
-    rc = store__sq_prepare(db, &st, what,
-                           "SELECT id, title_id, number FROM seasons WHERE title_id = ? "
-                           "ORDER BY number",
-                           "t", id);
-  if (rc == STREAM_OK) {
-    size_t cap = 0;
-    int r = 0;
-    while (rc == STREAM_OK && (r = store__sq_step(db, st, what)) == 1) {
+  sqlite3_stmt *st;
+  SQ_TRY(store__sq_prepare(db, &st, what,
+                           "SELECT s.id, s.title_id, s.number, e.id, e.season_id, e.number, e.name,"
+                           " e.synopsis, e.runtime FROM seasons s"
+                           " LEFT JOIN episodes e ON e.season_id = s.id"
+                           " WHERE s.title_id = ? ORDER BY s.number, e.number",
+                           "t", id));
+  size_t cap = 0, ecap = 0;
+  int rc = STREAM_OK, r = 0;
+  stream_store_season *se = NULL;
+  while (rc == STREAM_OK && (r = store__sq_step(db, st, what)) == 1) {
+    const char *sid = (const char *)sqlite3_column_text(st, 0);
+    if (!se || !sid || strcmp(se->id, sid) != 0) {
       if (out->season_count == cap) {
         size_t ncap = cap ? cap * 2 : 8;
         stream_store_season *p = realloc(out->seasons, ncap * sizeof *p);
@@ -217,17 +202,33 @@ static int ct_title_detail(void *impl, stream_store_title_detail *out, const cha
         out->seasons = p;
         cap = ncap;
       }
-      stream_store_season *se = &out->seasons[out->season_count++];
+      se = &out->seasons[out->season_count++];
       memset(se, 0, sizeof *se);
+      ecap = 0;
       store__sq_col_copy(se->id, sizeof se->id, st, 0);
       store__sq_col_copy(se->title_id, sizeof se->title_id, st, 1);
       se->number = sqlite3_column_int(st, 2);
-      rc = read_episodes(db, se);
     }
-    if (rc == STREAM_OK && r < 0)
-      rc = r;
-    sqlite3_finalize(st);
+    if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+      rc = add_episode(se, &ecap, st, "read episodes");
   }
+  if (rc == STREAM_OK && r < 0)
+    rc = r;
+  store__sq_release(db, st);
+  return rc;
+}
+
+static int ct_title_detail(void *impl, stream_store_title_detail *out, const char *id)
+{
+  sq_conn *db = store__sq_racquire(impl);
+  int rc = store__sq_rbegin(db);
+  if (rc != STREAM_OK) {
+    store__sq_rrelease(impl, db);
+    return rc;
+  }
+  rc = get_title(db, &out->title, id);
+  if (rc == STREAM_OK)
+    rc = read_seasons(db, out, id);
   store__sq_rend(db);
   store__sq_rrelease(impl, db);
   if (rc != STREAM_OK)
@@ -236,7 +237,7 @@ static int ct_title_detail(void *impl, stream_store_title_detail *out, const cha
 }
 
 /* Run a title query whose parameters are bound by the caller's types. */
-static int collect_titles(sqlite3 *db, sqlite3_stmt *st, stream_store_title_page *out, size_t max,
+static int collect_titles(sq_conn *db, sqlite3_stmt *st, stream_store_title_page *out, size_t max,
                           bool *more, const char *what)
 {
   int rc = STREAM_OK, r = 0;
@@ -270,7 +271,7 @@ static int ct_title_list(void *impl, stream_store_title_page *out, bool *out_mor
 {
   const char *what = "list titles";
   bool by_name = q->sort == STREAM_STORE_SORT_NAME;
-  sqlite3 *db = store__sq_racquire(impl);
+  sq_conn *db = store__sq_racquire(impl);
   int rc = store__sq_rbegin(db);
   sqlite3_stmt *st = NULL;
   int lim = (int)q->limit + 1; /* one more tells whether there is a next page */
@@ -292,7 +293,7 @@ static int ct_title_list(void *impl, stream_store_title_page *out, bool *out_mor
                              after->id);
     if (rc == STREAM_OK) {
       rc = collect_titles(db, st, out, q->limit, out_more, what);
-      sqlite3_finalize(st);
+      store__sq_release(db, st);
     }
     store__sq_rend(db);
   }
@@ -347,7 +348,7 @@ static int ct_title_search(void *impl, stream_store_title_page *out, const char 
   SQ_TRY(fts_query(&fq, text));
   if (!fq)
     return STREAM_OK; /* nothing to look for: an empty page */
-  sqlite3 *db = store__sq_racquire(impl);
+  sq_conn *db = store__sq_racquire(impl);
   int rc = store__sq_rbegin(db);
   if (rc == STREAM_OK) {
     sqlite3_stmt *st;
@@ -358,7 +359,7 @@ static int ct_title_search(void *impl, stream_store_title_page *out, const char 
     if (rc == STREAM_OK) {
       bool more;
       rc = collect_titles(db, st, out, q->limit, &more, what);
-      sqlite3_finalize(st);
+      store__sq_release(db, st);
     }
     store__sq_rend(db);
   }
@@ -369,7 +370,7 @@ static int ct_title_search(void *impl, stream_store_title_page *out, const char 
 
 static int ct_genre_list(void *impl, char ***out, size_t *out_count)
 {
-  sqlite3 *db = store__sq_racquire(impl);
+  sq_conn *db = store__sq_racquire(impl);
   int rc = read_strings(db, out, out_count,
                         "SELECT g.name FROM genres g WHERE EXISTS "
                         "(SELECT 1 FROM title_genres tg WHERE tg.genre_id = g.id) ORDER BY g.name",
@@ -380,7 +381,7 @@ static int ct_genre_list(void *impl, char ***out, size_t *out_count)
 
 /* ---- writing ------------------------------------------------------------- */
 
-static int write_children(sqlite3 *db, const stream_store_title *t)
+static int write_children(sq_conn *db, const stream_store_title *t)
 {
   const char *what = "save title genres and regions";
   SQ_TRY(store__sq_exec(db, what, NULL, "DELETE FROM title_genres WHERE title_id = ?", "t", t->id));
@@ -405,7 +406,7 @@ static int write_children(sqlite3 *db, const stream_store_title *t)
 
 static int ct_title_create(void *impl, const stream_store_title *in, int64_t now)
 {
-  sqlite3 *db;
+  sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
   int rc =
       store__sq_exec(db, "create title", NULL,
@@ -422,7 +423,7 @@ static int ct_title_create(void *impl, const stream_store_title *in, int64_t now
 
 static int ct_title_update(void *impl, const stream_store_title *t, int64_t now)
 {
-  sqlite3 *db;
+  sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
   int n = 0;
   int rc = store__sq_exec(
@@ -441,7 +442,7 @@ static int ct_title_update(void *impl, const stream_store_title *t, int64_t now)
 
 static int delete_by_id(void *impl, const char *sql, const char *id, const char *what)
 {
-  sqlite3 *db;
+  sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
   int n = 0;
   int rc = store__sq_exec(db, what, &n, sql, "t", id);
@@ -458,14 +459,14 @@ static int ct_title_delete(void *impl, const char *id)
 static int ct_season_create(void *impl, const char *id, const char *title_id, int number)
 {
   const char *what = "create season";
-  sqlite3 *db;
+  sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
   sqlite3_stmt *st;
   int rc = store__sq_prepare(db, &st, what, "SELECT kind FROM titles WHERE id = ?", "t", title_id);
   if (rc == STREAM_OK) {
     int r = store__sq_step(db, st, what);
     int kind = r == 1 ? sqlite3_column_int(st, 0) : -1;
-    sqlite3_finalize(st);
+    store__sq_release(db, st);
     if (r < 0)
       rc = r;
     else if (r == 0)
@@ -487,7 +488,7 @@ static int ct_season_delete(void *impl, const char *id)
 
 static int ct_episode_create(void *impl, const stream_store_episode *in)
 {
-  sqlite3 *db;
+  sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
   int rc = store__sq_exec(db, "create episode", NULL,
                           "INSERT INTO episodes (id, season_id, number, name, synopsis, runtime) "
@@ -499,7 +500,7 @@ static int ct_episode_create(void *impl, const stream_store_episode *in)
 
 static int ct_episode_update(void *impl, const stream_store_episode *e)
 {
-  sqlite3 *db;
+  sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
   int n = 0;
   int rc = store__sq_exec(db, "update episode", &n,

@@ -27,7 +27,7 @@ static void read_profile(stream_store_profile *p, sqlite3_stmt *st)
 static int pr_create(void *impl, const stream_store_profile *in, int max_per_account)
 {
   const char *what = "create profile";
-  sqlite3 *db;
+  sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
   sqlite3_stmt *st;
   int rc = store__sq_prepare(db, &st, what, "SELECT count(*) FROM profiles WHERE account_id = ?",
@@ -35,7 +35,7 @@ static int pr_create(void *impl, const stream_store_profile *in, int max_per_acc
   if (rc == STREAM_OK) {
     int r = store__sq_step(db, st, what);
     int have = r == 1 ? sqlite3_column_int(st, 0) : 0;
-    sqlite3_finalize(st);
+    store__sq_release(db, st);
     if (r < 0)
       rc = r;
     else if (have >= max_per_account)
@@ -53,7 +53,7 @@ static int pr_create(void *impl, const stream_store_profile *in, int max_per_acc
 static int pr_get(void *impl, stream_store_profile *out, const char *id)
 {
   const char *what = "get profile";
-  sqlite3 *db = store__sq_racquire(impl);
+  sq_conn *db = store__sq_racquire(impl);
   sqlite3_stmt *st;
   int rc = store__sq_prepare(db, &st, what, "SELECT " PROFILE_COLS " FROM profiles WHERE id = ?",
                              "t", id);
@@ -63,7 +63,7 @@ static int pr_get(void *impl, stream_store_profile *out, const char *id)
       read_profile(out, st);
     else
       rc = r < 0 ? r : stream__err(STREAM_ENOTFOUND, "no profile with id %s", id);
-    sqlite3_finalize(st);
+    store__sq_release(db, st);
   }
   store__sq_rrelease(impl, db);
   return rc;
@@ -87,7 +87,7 @@ static int pr_list(void *impl, stream_store_profile **out, size_t *out_count,
                    const char *account_id)
 {
   const char *what = "list profiles";
-  sqlite3 *db = store__sq_racquire(impl);
+  sq_conn *db = store__sq_racquire(impl);
   sqlite3_stmt *st;
   stream_store_profile *arr = NULL;
   size_t n = 0, cap = 0;
@@ -104,7 +104,7 @@ static int pr_list(void *impl, stream_store_profile **out, size_t *out_count,
     }
     if (rc == STREAM_OK && r < 0)
       rc = r;
-    sqlite3_finalize(st);
+    store__sq_release(db, st);
   }
   store__sq_rrelease(impl, db);
   if (rc != STREAM_OK) {
@@ -118,7 +118,7 @@ static int pr_list(void *impl, stream_store_profile **out, size_t *out_count,
 
 static int pr_update(void *impl, const stream_store_profile *p)
 {
-  sqlite3 *db;
+  sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
   int n = 0;
   int rc = store__sq_exec(
@@ -133,7 +133,7 @@ static int pr_update(void *impl, const stream_store_profile *p)
 
 static int pr_remove(void *impl, const char *id)
 {
-  sqlite3 *db;
+  sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
   int n = 0;
   int rc = store__sq_exec(db, "delete profile", &n, "DELETE FROM profiles WHERE id = ?", "t", id);
@@ -168,7 +168,7 @@ static void read_progress(stream_store_progress *p, sqlite3_stmt *st)
 static int pg_upsert(void *impl, const stream_store_progress *p, int64_t now)
 {
   const char *what = "save progress";
-  sqlite3 *db;
+  sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
   int rc = STREAM_OK;
   if (p->episode_id[0]) {
@@ -179,7 +179,7 @@ static int pg_upsert(void *impl, const stream_store_progress *p, int64_t now)
                            "tt", p->episode_id, p->title_id);
     if (rc == STREAM_OK) {
       int r = store__sq_step(db, st, what);
-      sqlite3_finalize(st);
+      store__sq_release(db, st);
       if (r == 0)
         rc = stream__err(STREAM_ENOTFOUND, "%s: episode %s is not an episode of title %s", what,
                          p->episode_id, p->title_id);
@@ -189,10 +189,11 @@ static int pg_upsert(void *impl, const stream_store_progress *p, int64_t now)
   }
   if (rc == STREAM_OK)
     rc = store__sq_exec(db, what, NULL,
-                        "INSERT INTO progress (" PROGRESS_COLS ") VALUES (?, ?, ?, ?, ?, ?) "
+                        "INSERT INTO progress (" PROGRESS_COLS ", seq) VALUES (?, ?, ?, ?, ?, ?, "
+                        "(SELECT coalesce(max(seq), 0) + 1 FROM progress)) "
                         "ON CONFLICT (profile_id, title_id, episode_id) DO UPDATE SET "
                         "position_ms = excluded.position_ms, duration_ms = excluded.duration_ms, "
-                        "updated_at = excluded.updated_at",
+                        "updated_at = excluded.updated_at, seq = excluded.seq",
                         "tttIII", p->profile_id, p->title_id, p->episode_id, p->position_ms,
                         p->duration_ms, now);
   return store__sq_wend(impl, db, rc);
@@ -202,7 +203,7 @@ static int pg_get(void *impl, stream_store_progress *out, const char *profile_id
                   const char *title_id, const char *episode_id)
 {
   const char *what = "get progress";
-  sqlite3 *db = store__sq_racquire(impl);
+  sq_conn *db = store__sq_racquire(impl);
   sqlite3_stmt *st;
   int rc = store__sq_prepare(db, &st, what,
                              "SELECT " PROGRESS_COLS " FROM progress "
@@ -214,7 +215,7 @@ static int pg_get(void *impl, stream_store_progress *out, const char *profile_id
       read_progress(out, st);
     else
       rc = r < 0 ? r : stream__err(STREAM_ENOTFOUND, "no progress saved for this title");
-    sqlite3_finalize(st);
+    store__sq_release(db, st);
   }
   store__sq_rrelease(impl, db);
   return rc;
@@ -224,21 +225,21 @@ static int pg_continue(void *impl, stream_store_progress **out, size_t *out_coun
                        const char *profile_id, unsigned int limit)
 {
   const char *what = "continue watching";
-  sqlite3 *db = store__sq_racquire(impl);
+  sq_conn *db = store__sq_racquire(impl);
   sqlite3_stmt *st;
   stream_store_progress *arr = NULL;
   size_t n = 0, cap = 0;
   /* Latest row per title, then drop the (nearly) finished ones: integer
-   * arithmetic, position/duration < 0.95 <=> position*100 < duration*95. */
-  int rc =
-      store__sq_prepare(db, &st, what,
-                        "SELECT " PROGRESS_COLS " FROM ("
-                        " SELECT " PROGRESS_COLS ", row_number() OVER ("
-                        "  PARTITION BY title_id ORDER BY updated_at DESC, episode_id DESC) AS rn"
-                        " FROM progress WHERE profile_id = ?) "
-                        "WHERE rn = 1 AND position_ms * 100 < duration_ms * 95 "
-                        "ORDER BY updated_at DESC, title_id LIMIT ?",
-                        "ti", profile_id, (int)limit);
+   * arithmetic, position/duration < 0.95 <=> position*100 < duration*95.
+   * "Latest" is (updated_at, seq): seq orders writes within one second. */
+  int rc = store__sq_prepare(db, &st, what,
+                             "SELECT " PROGRESS_COLS " FROM ("
+                             " SELECT " PROGRESS_COLS ", seq, row_number() OVER ("
+                             "  PARTITION BY title_id ORDER BY updated_at DESC, seq DESC) AS rn"
+                             " FROM progress WHERE profile_id = ?) "
+                             "WHERE rn = 1 AND position_ms * 100 < duration_ms * 95 "
+                             "ORDER BY updated_at DESC, seq DESC LIMIT ?",
+                             "ti", profile_id, (int)limit);
   if (rc == STREAM_OK) {
     int r = 0;
     while (rc == STREAM_OK && (r = store__sq_step(db, st, what)) == 1) {
@@ -248,7 +249,7 @@ static int pg_continue(void *impl, stream_store_progress **out, size_t *out_coun
     }
     if (rc == STREAM_OK && r < 0)
       rc = r;
-    sqlite3_finalize(st);
+    store__sq_release(db, st);
   }
   store__sq_rrelease(impl, db);
   if (rc != STREAM_OK) {
@@ -264,10 +265,11 @@ static int pg_continue(void *impl, stream_store_progress **out, size_t *out_coun
 
 static int ml_add(void *impl, const char *profile_id, const char *title_id, int64_t now)
 {
-  sqlite3 *db;
+  sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
   int rc = store__sq_exec(db, "add to My List", NULL,
-                          "INSERT INTO my_list (profile_id, title_id, added_at) VALUES (?, ?, ?) "
+                          "INSERT INTO my_list (profile_id, title_id, added_at, seq) "
+                          "VALUES (?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM my_list)) "
                           "ON CONFLICT (profile_id, title_id) DO NOTHING",
                           "ttI", profile_id, title_id, now);
   return store__sq_wend(impl, db, rc);
@@ -275,7 +277,7 @@ static int ml_add(void *impl, const char *profile_id, const char *title_id, int6
 
 static int ml_remove(void *impl, const char *profile_id, const char *title_id)
 {
-  sqlite3 *db;
+  sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
   int rc = store__sq_exec(db, "remove from My List", NULL,
                           "DELETE FROM my_list WHERE profile_id = ? AND title_id = ?", "tt",
@@ -287,13 +289,13 @@ static int ml_list(void *impl, stream_store_mylist_item **out, size_t *out_count
                    const char *profile_id)
 {
   const char *what = "list My List";
-  sqlite3 *db = store__sq_racquire(impl);
+  sq_conn *db = store__sq_racquire(impl);
   sqlite3_stmt *st;
   stream_store_mylist_item *arr = NULL;
   size_t n = 0, cap = 0;
   int rc = store__sq_prepare(db, &st, what,
                              "SELECT title_id, added_at FROM my_list WHERE profile_id = ? "
-                             "ORDER BY added_at DESC, title_id",
+                             "ORDER BY added_at DESC, seq DESC",
                              "t", profile_id);
   if (rc == STREAM_OK) {
     int r = 0;
@@ -308,7 +310,7 @@ static int ml_list(void *impl, stream_store_mylist_item **out, size_t *out_count
     }
     if (rc == STREAM_OK && r < 0)
       rc = r;
-    sqlite3_finalize(st);
+    store__sq_release(db, st);
   }
   store__sq_rrelease(impl, db);
   if (rc != STREAM_OK) {

@@ -7,6 +7,15 @@
  * processes queue on the busy timeout instead of failing half-way); a pool of
  * reader connections (WAL lets them read while the writer writes) handed out
  * under `rlock`. A ":memory:" store has no readers: reads take the writer.
+ *
+ * Statement cache: every connection (sq_conn) keeps the statements prepared on
+ * it, keyed by their SQL text, prepared once with SQLITE_PREPARE_PERSISTENT.
+ * store__sq_prepare hands out the cached statement (bound afresh) and
+ * store__sq_release resets it and clears its bindings instead of finalizing;
+ * sq_close finalizes them all. A connection is used by one thread at a time
+ * (writer mutex / reader pool), so the cache needs no lock of its own. A
+ * statement already handed out (the same SQL nested) or a full cache gets a
+ * transient statement that release finalizes.
  */
 #ifndef STREAM_STORE_SQLITE_INTERNAL_H
 #define STREAM_STORE_SQLITE_INTERNAL_H
@@ -14,14 +23,30 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "../../core/core.h"
 #include "../store_internal.h"
 
+#define SQ_STMT_CACHE_MAX 96
+
+typedef struct sq_cached {
+  sqlite3_stmt *stmt;
+  uint32_t hash; /* of the SQL text */
+  bool busy;     /* handed out, not yet released */
+} sq_cached;
+
+/* One connection and its statement cache. */
+typedef struct sq_conn {
+  sqlite3 *h;
+  sq_cached cache[SQ_STMT_CACHE_MAX];
+  unsigned int ncached;
+} sq_conn;
+
 typedef struct sq_store {
-  sqlite3 *writer;
+  sq_conn writer;
   pthread_mutex_t wlock;
-  sqlite3 **readers;
+  sq_conn *readers;
   bool *reader_busy;
   unsigned int nreaders;
   pthread_mutex_t rlock;
@@ -35,18 +60,18 @@ extern const int store__sq_migration_count;
 /* Take the writer and BEGIN IMMEDIATE. On success the caller must call
  * store__sq_wend with the outcome, which commits (rc == STREAM_OK) or rolls back,
  * releases the writer, and returns the final code. */
-int store__sq_wbegin(sq_store *st, sqlite3 **db);
-int store__sq_wend(sq_store *st, sqlite3 *db, int rc);
+int store__sq_wbegin(sq_store *st, sq_conn **db);
+int store__sq_wend(sq_store *st, sq_conn *db, int rc);
 
 /* Borrow a reader connection (blocks until one is free) and give it back. */
-sqlite3 *store__sq_racquire(sq_store *st);
-void store__sq_rrelease(sq_store *st, sqlite3 *db);
+sq_conn *store__sq_racquire(sq_store *st);
+void store__sq_rrelease(sq_store *st, sq_conn *db);
 /* A read snapshot over several statements on a borrowed reader. */
-int store__sq_rbegin(sqlite3 *db);
-void store__sq_rend(sqlite3 *db);
+int store__sq_rbegin(sq_conn *db);
+void store__sq_rend(sq_conn *db);
 
 /* Map an SQLite failure to a STREAM_E* code with a message naming `what`. */
-int store__sq_fail(sqlite3 *db, int rc, const char *what);
+int store__sq_fail(sq_conn *db, int rc, const char *what);
 
 /* Prepare `sql` and bind arguments described by `types`, one letter each:
  *   t  const char *   text (NULL binds NULL)
@@ -54,16 +79,21 @@ int store__sq_fail(sqlite3 *db, int rc, const char *what);
  *   i  int
  *   I  int64_t
  *   Z  int64_t        0 binds NULL
+ * The statement comes from the connection's cache (see above); give it back
+ * with store__sq_release, never sqlite3_finalize. `sql` is one statement.
  * On failure *stmt is NULL and the error is set. */
-int store__sq_prepare(sqlite3 *db, sqlite3_stmt **stmt, const char *what, const char *sql,
+int store__sq_prepare(sq_conn *db, sqlite3_stmt **stmt, const char *what, const char *sql,
                       const char *types, ...);
-/* Prepare, bind, step once to completion (expects no rows) and finalize.
+/* Give back a statement from store__sq_prepare: reset and unbind a cached one,
+ * finalize a transient one. NULL is ignored. */
+void store__sq_release(sq_conn *db, sqlite3_stmt *stmt);
+/* Prepare, bind, step to completion (rows are ignored) and release.
  * `changes` (may be NULL) receives sqlite3_changes(). */
-int store__sq_exec(sqlite3 *db, const char *what, int *changes, const char *sql, const char *types,
+int store__sq_exec(sq_conn *db, const char *what, int *changes, const char *sql, const char *types,
                    ...);
 
 /* Step a prepared statement: 1 = a row, 0 = done, < 0 = error (set). */
-int store__sq_step(sqlite3 *db, sqlite3_stmt *stmt, const char *what);
+int store__sq_step(sq_conn *db, sqlite3_stmt *stmt, const char *what);
 
 /* Copy a text column into a fixed field ("" for NULL; truncates safely). */
 void store__sq_col_copy(char *dst, size_t cap, sqlite3_stmt *stmt, int col);

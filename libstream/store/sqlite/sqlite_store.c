@@ -14,7 +14,7 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-int store__sq_fail(sqlite3 *db, int rc, const char *what)
+static int fail_h(sqlite3 *db, int rc, const char *what)
 {
   int ext = db ? sqlite3_extended_errcode(db) : rc;
   const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
@@ -38,6 +38,11 @@ int store__sq_fail(sqlite3 *db, int rc, const char *what)
   default:
     return stream__err(STREAM_EIO, "%s: sqlite error %d (%s)", what, ext, msg);
   }
+}
+
+int store__sq_fail(sq_conn *db, int rc, const char *what)
+{
+  return fail_h(db ? db->h : NULL, rc, what);
 }
 
 static int bindv(sqlite3_stmt *stmt, const char *types, va_list ap)
@@ -75,28 +80,102 @@ static int bindv(sqlite3_stmt *stmt, const char *types, va_list ap)
   return rc;
 }
 
-static int prepare_va(sqlite3 *db, sqlite3_stmt **stmt, const char *what, const char *sql,
+/* FNV-1a over the SQL text: the cache key (confirmed with strcmp). */
+static uint32_t sql_hash(const char *sql)
+{
+  uint32_t h = 2166136261u;
+  for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+    h = (h ^ *p) * 16777619u;
+  return h;
+}
+
+/* Find or prepare the statement for `sql` on `db` and mark it handed out.
+ * Returns an SQLite code and sets no error message. */
+static int stmt_get_raw(sq_conn *db, sqlite3_stmt **stmt, const char *sql)
+{
+  uint32_t h = sql_hash(sql);
+  bool nested = false;
+  *stmt = NULL;
+  for (unsigned int i = 0; i < db->ncached; i++) {
+    sq_cached *c = &db->cache[i];
+    if (c->hash == h && strcmp(sqlite3_sql(c->stmt), sql) == 0) {
+      if (c->busy) {
+        nested = true; /* the same SQL is in use: a transient one below */
+        break;
+      }
+      c->busy = true;
+      *stmt = c->stmt;
+      return SQLITE_OK;
+    }
+  }
+  bool keep = !nested && db->ncached < SQ_STMT_CACHE_MAX;
+  int rc = sqlite3_prepare_v3(db->h, sql, -1, keep ? SQLITE_PREPARE_PERSISTENT : 0, stmt, NULL);
+  if (rc == SQLITE_OK && !*stmt)
+    rc = SQLITE_MISUSE; /* empty SQL */
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(*stmt);
+    *stmt = NULL;
+    return rc;
+  }
+  if (keep)
+    db->cache[db->ncached++] = (sq_cached){.stmt = *stmt, .hash = h, .busy = true};
+  return SQLITE_OK;
+}
+
+static int stmt_get(sq_conn *db, sqlite3_stmt **stmt, const char *what, const char *sql)
+{
+  int rc = stmt_get_raw(db, stmt, sql);
+  return rc == SQLITE_OK ? STREAM_OK : store__sq_fail(db, rc, what);
+}
+
+/* Run a statement ignoring its outcome and setting no error message. */
+static void exec_quiet(sq_conn *db, const char *sql)
+{
+  sqlite3_stmt *stmt;
+  if (stmt_get_raw(db, &stmt, sql) == SQLITE_OK) {
+    sqlite3_step(stmt);
+    store__sq_release(db, stmt);
+  }
+}
+
+void store__sq_release(sq_conn *db, sqlite3_stmt *stmt)
+{
+  if (!stmt)
+    return;
+  for (unsigned int i = 0; i < db->ncached; i++) {
+    if (db->cache[i].stmt == stmt) {
+      sqlite3_reset(stmt);
+      sqlite3_clear_bindings(stmt);
+      db->cache[i].busy = false;
+      return;
+    }
+  }
+  sqlite3_finalize(stmt);
+}
+
+static void cache_clear(sq_conn *db)
+{
+  for (unsigned int i = 0; i < db->ncached; i++)
+    sqlite3_finalize(db->cache[i].stmt);
+  db->ncached = 0;
+}
+
+static int prepare_va(sq_conn *db, sqlite3_stmt **stmt, const char *what, const char *sql,
                       const char *types, va_list ap)
 {
   *stmt = NULL;
-  int rc = sqlite3_prepare_v2(db, sql, -1, stmt, NULL);
+  SQ_TRY(stmt_get(db, stmt, what, sql));
+  int rc = bindv(*stmt, types, ap);
   if (rc != SQLITE_OK) {
     int e = store__sq_fail(db, rc, what);
-    sqlite3_finalize(*stmt);
-    *stmt = NULL;
-    return e;
-  }
-  rc = bindv(*stmt, types, ap);
-  if (rc != SQLITE_OK) {
-    int e = store__sq_fail(db, rc, what);
-    sqlite3_finalize(*stmt);
+    store__sq_release(db, *stmt);
     *stmt = NULL;
     return e;
   }
   return STREAM_OK;
 }
 
-int store__sq_prepare(sqlite3 *db, sqlite3_stmt **stmt, const char *what, const char *sql,
+int store__sq_prepare(sq_conn *db, sqlite3_stmt **stmt, const char *what, const char *sql,
                       const char *types, ...)
 {
   va_list ap;
@@ -106,7 +185,7 @@ int store__sq_prepare(sqlite3 *db, sqlite3_stmt **stmt, const char *what, const 
   return rc;
 }
 
-int store__sq_step(sqlite3 *db, sqlite3_stmt *stmt, const char *what)
+int store__sq_step(sq_conn *db, sqlite3_stmt *stmt, const char *what)
 {
   int rc = sqlite3_step(stmt);
   if (rc == SQLITE_ROW)
@@ -116,7 +195,7 @@ int store__sq_step(sqlite3 *db, sqlite3_stmt *stmt, const char *what)
   return store__sq_fail(db, rc, what);
 }
 
-int store__sq_exec(sqlite3 *db, const char *what, int *changes, const char *sql, const char *types,
+int store__sq_exec(sq_conn *db, const char *what, int *changes, const char *sql, const char *types,
                    ...)
 {
   sqlite3_stmt *stmt;
@@ -129,12 +208,11 @@ int store__sq_exec(sqlite3 *db, const char *what, int *changes, const char *sql,
   int r;
   while ((r = store__sq_step(db, stmt, what)) == 1)
     ;
-  sqlite3_finalize(stmt);
-  if (r < 0)
-    return r;
-  if (changes)
-    *changes = sqlite3_changes(db);
-  return STREAM_OK;
+  /* Read before the release: sqlite3_changes() is not touched by reset. */
+  if (r == 0 && changes)
+    *changes = sqlite3_changes(db->h);
+  store__sq_release(db, stmt);
+  return r < 0 ? r : STREAM_OK;
 }
 
 void store__sq_col_copy(char *dst, size_t cap, sqlite3_stmt *stmt, int col)
@@ -169,40 +247,47 @@ int64_t store__sq_col_i64(sqlite3_stmt *stmt, int col)
 static int exec_plain(sqlite3 *db, const char *sql, const char *what)
 {
   int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-  return rc == SQLITE_OK ? STREAM_OK : store__sq_fail(db, rc, what);
+  return rc == SQLITE_OK ? STREAM_OK : fail_h(db, rc, what);
 }
 
-int store__sq_wbegin(sq_store *st, sqlite3 **db)
+/* Transaction control through the statement cache (sqlite3_exec would
+ * compile the statement on every call). */
+static int exec_cached(sq_conn *db, const char *sql, const char *what)
+{
+  return store__sq_exec(db, what, NULL, sql, "");
+}
+
+int store__sq_wbegin(sq_store *st, sq_conn **db)
 {
   pthread_mutex_lock(&st->wlock);
-  int rc = exec_plain(st->writer, "BEGIN IMMEDIATE", "begin write transaction");
+  int rc = exec_cached(&st->writer, "BEGIN IMMEDIATE", "begin write transaction");
   if (rc != STREAM_OK) {
     pthread_mutex_unlock(&st->wlock);
     return rc;
   }
-  *db = st->writer;
+  *db = &st->writer;
   return STREAM_OK;
 }
 
-int store__sq_wend(sq_store *st, sqlite3 *db, int rc)
+int store__sq_wend(sq_store *st, sq_conn *db, int rc)
 {
   if (rc == STREAM_OK) {
-    rc = exec_plain(db, "COMMIT", "commit");
+    rc = exec_cached(db, "COMMIT", "commit");
     if (rc != STREAM_OK)
-      sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+      exec_quiet(db, "ROLLBACK");
   } else {
     /* Keep the message of the failure, not of the rollback. */
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    exec_quiet(db, "ROLLBACK");
   }
   pthread_mutex_unlock(&st->wlock);
   return rc;
 }
 
-sqlite3 *store__sq_racquire(sq_store *st)
+sq_conn *store__sq_racquire(sq_store *st)
 {
   if (st->nreaders == 0) {
     pthread_mutex_lock(&st->wlock);
-    return st->writer;
+    return &st->writer;
   }
   pthread_mutex_lock(&st->rlock);
   for (;;) {
@@ -210,14 +295,14 @@ sqlite3 *store__sq_racquire(sq_store *st)
       if (!st->reader_busy[i]) {
         st->reader_busy[i] = true;
         pthread_mutex_unlock(&st->rlock);
-        return st->readers[i];
+        return &st->readers[i];
       }
     }
     pthread_cond_wait(&st->rcond, &st->rlock);
   }
 }
 
-void store__sq_rrelease(sq_store *st, sqlite3 *db)
+void store__sq_rrelease(sq_store *st, sq_conn *db)
 {
   if (st->nreaders == 0) {
     pthread_mutex_unlock(&st->wlock);
@@ -225,20 +310,20 @@ void store__sq_rrelease(sq_store *st, sqlite3 *db)
   }
   pthread_mutex_lock(&st->rlock);
   for (unsigned int i = 0; i < st->nreaders; i++)
-    if (st->readers[i] == db)
+    if (&st->readers[i] == db)
       st->reader_busy[i] = false;
   pthread_cond_signal(&st->rcond);
   pthread_mutex_unlock(&st->rlock);
 }
 
-int store__sq_rbegin(sqlite3 *db)
+int store__sq_rbegin(sq_conn *db)
 {
-  return exec_plain(db, "BEGIN", "begin read transaction");
+  return exec_cached(db, "BEGIN", "begin read transaction");
 }
 
-void store__sq_rend(sqlite3 *db)
+void store__sq_rend(sq_conn *db)
 {
-  sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+  exec_quiet(db, "COMMIT");
 }
 
 static int open_conn(sqlite3 **out, const char *path, bool create, unsigned int busy_ms,
@@ -248,7 +333,7 @@ static int open_conn(sqlite3 **out, const char *path, bool create, unsigned int 
   sqlite3 *db = NULL;
   int rc = sqlite3_open_v2(path, &db, flags, NULL);
   if (rc != SQLITE_OK) {
-    int e = db ? store__sq_fail(db, rc, "open database")
+    int e = db ? fail_h(db, rc, "open database")
                : stream__err(STREAM_ENOMEM, "open database: out of memory");
     sqlite3_close(db);
     return e;
@@ -267,7 +352,7 @@ static int open_conn(sqlite3 **out, const char *path, bool create, unsigned int 
 }
 
 /* The highest applied version, 0 for a fresh database. */
-static int read_version(sqlite3 *db, int *out)
+static int read_version(sq_conn *db, int *out)
 {
   sqlite3_stmt *stmt;
   *out = 0;
@@ -277,7 +362,7 @@ static int read_version(sqlite3 *db, int *out)
                            "t", "schema_version"));
   if (store__sq_step(db, stmt, "read schema version") == 1)
     has = sqlite3_column_int(stmt, 0);
-  sqlite3_finalize(stmt);
+  store__sq_release(db, stmt);
   if (!has)
     return STREAM_OK;
   SQ_TRY(store__sq_prepare(db, &stmt, "read schema version",
@@ -285,15 +370,15 @@ static int read_version(sqlite3 *db, int *out)
   int r = store__sq_step(db, stmt, "read schema version");
   if (r == 1)
     *out = sqlite3_column_int(stmt, 0);
-  sqlite3_finalize(stmt);
+  store__sq_release(db, stmt);
   return r < 0 ? r : STREAM_OK;
 }
 
 static int migrate(sq_store *st)
 {
-  sqlite3 *db;
+  sq_conn *db;
   SQ_TRY(store__sq_wbegin(st, &db));
-  int rc = exec_plain(db,
+  int rc = exec_plain(db->h,
                       "CREATE TABLE IF NOT EXISTS schema_version ("
                       " version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
                       "create schema_version");
@@ -307,9 +392,9 @@ static int migrate(sq_store *st)
                      have, store__sq_migration_count);
   for (int v = have; rc == STREAM_OK && v < store__sq_migration_count; v++) {
     for (const char *const *sql = store__sq_migrations[v]; rc == STREAM_OK && *sql; sql++)
-      rc = exec_plain(db, *sql, "apply migration");
+      rc = exec_plain(db->h, *sql, "apply migration");
     if (rc != STREAM_OK)
-      stream__err(rc, "applying schema migration %d failed: %s", v + 1, sqlite3_errmsg(db));
+      stream__err(rc, "applying schema migration %d failed: %s", v + 1, sqlite3_errmsg(db->h));
     else
       rc = store__sq_exec(db, "record migration", NULL,
                           "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", "iI",
@@ -323,11 +408,15 @@ static void sq_close(void *impl)
   sq_store *st = impl;
   if (!st)
     return;
-  for (unsigned int i = 0; i < st->nreaders; i++)
-    sqlite3_close(st->readers[i]);
+  /* Every cached statement is finalized first, or sqlite3_close would fail. */
+  for (unsigned int i = 0; i < st->nreaders; i++) {
+    cache_clear(&st->readers[i]);
+    sqlite3_close(st->readers[i].h);
+  }
   free(st->readers);
   free(st->reader_busy);
-  sqlite3_close(st->writer);
+  cache_clear(&st->writer);
+  sqlite3_close(st->writer.h);
   pthread_mutex_destroy(&st->wlock);
   pthread_mutex_destroy(&st->rlock);
   pthread_cond_destroy(&st->rcond);
@@ -347,21 +436,21 @@ int store__sqlite_open(void **out_impl, const stream_store_options *opts)
   pthread_mutex_init(&st->wlock, NULL);
   pthread_mutex_init(&st->rlock, NULL);
   pthread_cond_init(&st->rcond, NULL);
-  int rc = open_conn(&st->writer, opts->path, true, opts->busy_timeout_ms, false);
+  int rc = open_conn(&st->writer.h, opts->path, true, opts->busy_timeout_ms, false);
   if (rc == STREAM_OK && !memory) {
     sqlite3_stmt *stmt;
-    rc = store__sq_prepare(st->writer, &stmt, "enable WAL", "PRAGMA journal_mode = WAL", "");
+    rc = store__sq_prepare(&st->writer, &stmt, "enable WAL", "PRAGMA journal_mode = WAL", "");
     if (rc == STREAM_OK) {
       char mode[16] = "";
-      if (store__sq_step(st->writer, stmt, "enable WAL") == 1)
+      if (store__sq_step(&st->writer, stmt, "enable WAL") == 1)
         store__sq_col_copy(mode, sizeof mode, stmt, 0);
-      sqlite3_finalize(stmt);
+      store__sq_release(&st->writer, stmt);
       if (strcmp(mode, "wal") != 0)
         rc =
             stream__err(STREAM_EIO, "enable WAL: the database stayed in journal mode \"%s\"", mode);
     }
     if (rc == STREAM_OK)
-      rc = exec_plain(st->writer, "PRAGMA synchronous = NORMAL", "set synchronous");
+      rc = exec_plain(st->writer.h, "PRAGMA synchronous = NORMAL", "set synchronous");
   }
   if (rc == STREAM_OK)
     rc = migrate(st);
@@ -371,7 +460,7 @@ int store__sqlite_open(void **out_impl, const stream_store_options *opts)
     if (!st->readers || !st->reader_busy)
       rc = STREAM_ENOMEM;
     for (unsigned int i = 0; rc == STREAM_OK && i < opts->readers; i++) {
-      rc = open_conn(&st->readers[i], opts->path, false, opts->busy_timeout_ms, true);
+      rc = open_conn(&st->readers[i].h, opts->path, false, opts->busy_timeout_ms, true);
       if (rc == STREAM_OK)
         st->nreaders++;
     }
@@ -387,7 +476,7 @@ int store__sqlite_open(void **out_impl, const stream_store_options *opts)
 static int sq_schema_version(void *impl, int *out)
 {
   sq_store *st = impl;
-  sqlite3 *db = store__sq_racquire(st);
+  sq_conn *db = store__sq_racquire(st);
   int rc = read_version(db, out);
   store__sq_rrelease(st, db);
   return rc;

@@ -1118,6 +1118,144 @@ static void case_mylist(stream_store *s)
   expect_err(stream_store_mylist_add(s, "no-such-profile", t1, T0), STREAM_ENOTFOUND);
 }
 
+/* A movie with a caller-chosen id, so that a tie broken by id instead of by
+ * write order would show (ids sort opposite to the write order below). */
+static void mk_title_id(stream_store *s, const char *id, const char *name)
+{
+  stream_store_title t;
+  memset(&t, 0, sizeof t);
+  strcpy(t.id, id);
+  t.kind = STREAM_STORE_TITLE_MOVIE;
+  t.name = (char *)name;
+  char got[STREAM_STORE_ID_SIZE];
+  ck_assert_int_eq(stream_store_title_create(got, s, &t, T0), STREAM_OK);
+  ck_assert_str_eq(got, id);
+}
+
+/* Timestamps are whole seconds: writes within one second must still come back
+ * latest first, deterministically. */
+static void case_recency_same_second(stream_store *s)
+{
+  stream_store_account a = mk_account(s, "tie@viewing.test");
+  stream_store_profile p = mk_profile(s, a.id, "Tied");
+  mk_title_id(s, "tie-a", "Tie A");
+  mk_title_id(s, "tie-b", "Tie B");
+  mk_title_id(s, "tie-c", "Tie C");
+  const int64_t now = T0 + 100;
+
+  /* Written a, b, c in one second: c (the last written) first. */
+  put_progress(s, p.id, "tie-a", NULL, 10, 2000, now);
+  put_progress(s, p.id, "tie-b", NULL, 10, 2000, now);
+  put_progress(s, p.id, "tie-c", NULL, 10, 2000, now);
+  stream_store_progress *cw = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(stream_store_continue_watching(&cw, &n, s, p.id, 10), STREAM_OK);
+  ck_assert_uint_eq(n, 3);
+  ck_assert_str_eq(cw[0].title_id, "tie-c");
+  ck_assert_str_eq(cw[1].title_id, "tie-b");
+  ck_assert_str_eq(cw[2].title_id, "tie-a");
+  stream_free(cw);
+  /* Updating a in the same second moves it to the front. */
+  put_progress(s, p.id, "tie-a", NULL, 20, 2000, now);
+  ck_assert_int_eq(stream_store_continue_watching(&cw, &n, s, p.id, 10), STREAM_OK);
+  ck_assert_uint_eq(n, 3);
+  ck_assert_str_eq(cw[0].title_id, "tie-a");
+  ck_assert_int_eq(cw[0].position_ms, 20);
+  ck_assert_str_eq(cw[1].title_id, "tie-c");
+  ck_assert_str_eq(cw[2].title_id, "tie-b");
+  stream_free(cw);
+  /* The limit cuts the same order. */
+  ck_assert_int_eq(stream_store_continue_watching(&cw, &n, s, p.id, 2), STREAM_OK);
+  ck_assert_uint_eq(n, 2);
+  ck_assert_str_eq(cw[0].title_id, "tie-a");
+  ck_assert_str_eq(cw[1].title_id, "tie-c");
+  stream_free(cw);
+  /* A later second still beats any write order. */
+  put_progress(s, p.id, "tie-b", NULL, 30, 2000, now + 1);
+  put_progress(s, p.id, "tie-c", NULL, 40, 2000, now);
+  ck_assert_int_eq(stream_store_continue_watching(&cw, &n, s, p.id, 10), STREAM_OK);
+  ck_assert_uint_eq(n, 3);
+  ck_assert_str_eq(cw[0].title_id, "tie-b");
+  ck_assert_str_eq(cw[1].title_id, "tie-c");
+  ck_assert_str_eq(cw[2].title_id, "tie-a");
+  stream_free(cw);
+
+  /* Episodes of one series in one second: the last written episode is the
+   * series' entry (ids "tie-e2" > "tie-e1" sort against the write order). */
+  stream_store_title t;
+  memset(&t, 0, sizeof t);
+  strcpy(t.id, "tie-series");
+  t.kind = STREAM_STORE_TITLE_SERIES;
+  t.name = "Tie series";
+  char series[STREAM_STORE_ID_SIZE], season[STREAM_STORE_ID_SIZE], ep[STREAM_STORE_ID_SIZE];
+  ck_assert_int_eq(stream_store_title_create(series, s, &t, T0), STREAM_OK);
+  ck_assert_int_eq(stream_store_season_create(season, s, series, 1), STREAM_OK);
+  stream_store_episode e;
+  memset(&e, 0, sizeof e);
+  strcpy(e.season_id, season);
+  strcpy(e.id, "tie-e1");
+  e.number = 1;
+  e.name = "One";
+  ck_assert_int_eq(stream_store_episode_create(ep, s, &e), STREAM_OK);
+  ck_assert_str_eq(ep, "tie-e1");
+  strcpy(e.id, "tie-e2");
+  e.number = 2;
+  e.name = "Two";
+  ck_assert_int_eq(stream_store_episode_create(ep, s, &e), STREAM_OK);
+  ck_assert_str_eq(ep, "tie-e2");
+  put_progress(s, p.id, series, "tie-e2", 500, 2000, now + 2);
+  put_progress(s, p.id, series, "tie-e1", 700, 2000, now + 2);
+  ck_assert_int_eq(stream_store_continue_watching(&cw, &n, s, p.id, 10), STREAM_OK);
+  ck_assert_uint_eq(n, 4);
+  ck_assert_str_eq(cw[0].title_id, series);
+  ck_assert_str_eq(cw[0].episode_id, "tie-e1");
+  ck_assert_int_eq(cw[0].position_ms, 700);
+  ck_assert_str_eq(cw[1].title_id, "tie-b");
+  stream_free(cw);
+  /* Finishing that last-written episode in the same second drops the series,
+   * even though the other episode is unfinished and written in that second. */
+  put_progress(s, p.id, series, "tie-e1", 2000, 2000, now + 2);
+  ck_assert_int_eq(stream_store_continue_watching(&cw, &n, s, p.id, 10), STREAM_OK);
+  ck_assert_uint_eq(n, 3);
+  ck_assert_str_eq(cw[0].title_id, "tie-b");
+  stream_free(cw);
+
+  /* My List: added c, b, a... in one second comes back latest first. */
+  ck_assert_int_eq(stream_store_mylist_add(s, p.id, "tie-a", now), STREAM_OK);
+  ck_assert_int_eq(stream_store_mylist_add(s, p.id, "tie-b", now), STREAM_OK);
+  ck_assert_int_eq(stream_store_mylist_add(s, p.id, "tie-c", now), STREAM_OK);
+  stream_store_mylist_item *items = NULL;
+  ck_assert_int_eq(stream_store_mylist_list(&items, &n, s, p.id), STREAM_OK);
+  ck_assert_uint_eq(n, 3);
+  ck_assert_str_eq(items[0].title_id, "tie-c");
+  ck_assert_str_eq(items[1].title_id, "tie-b");
+  ck_assert_str_eq(items[2].title_id, "tie-a");
+  stream_free(items);
+  /* Adding again changes nothing (the first add stays)... */
+  ck_assert_int_eq(stream_store_mylist_add(s, p.id, "tie-a", now), STREAM_OK);
+  ck_assert_int_eq(stream_store_mylist_list(&items, &n, s, p.id), STREAM_OK);
+  ck_assert_uint_eq(n, 3);
+  ck_assert_str_eq(items[0].title_id, "tie-c");
+  ck_assert_str_eq(items[2].title_id, "tie-a");
+  stream_free(items);
+  /* ...but removing and adding again in the same second is a new, latest add. */
+  ck_assert_int_eq(stream_store_mylist_remove(s, p.id, "tie-a"), STREAM_OK);
+  ck_assert_int_eq(stream_store_mylist_add(s, p.id, "tie-a", now), STREAM_OK);
+  ck_assert_int_eq(stream_store_mylist_list(&items, &n, s, p.id), STREAM_OK);
+  ck_assert_uint_eq(n, 3);
+  ck_assert_str_eq(items[0].title_id, "tie-a");
+  ck_assert_str_eq(items[1].title_id, "tie-c");
+  ck_assert_str_eq(items[2].title_id, "tie-b");
+  stream_free(items);
+  /* Another profile's writes do not disturb this order. */
+  stream_store_profile q = mk_profile(s, a.id, "Tied too");
+  ck_assert_int_eq(stream_store_mylist_add(s, q.id, "tie-b", now), STREAM_OK);
+  ck_assert_int_eq(stream_store_mylist_list(&items, &n, s, p.id), STREAM_OK);
+  ck_assert_uint_eq(n, 3);
+  ck_assert_str_eq(items[0].title_id, "tie-a");
+  stream_free(items);
+}
+
 /* ---- bad arguments ------------------------------------------------------------------ */
 
 static void case_bad_arguments(stream_store *s)
@@ -1278,6 +1416,7 @@ const store_case store_conformance_cases[] = {
     {"search_hostile", case_search_hostile},
     {"continue_watching", case_continue_watching},
     {"mylist", case_mylist},
+    {"recency_same_second", case_recency_same_second},
     {"bad_arguments", case_bad_arguments},
 };
 const size_t store_conformance_count =

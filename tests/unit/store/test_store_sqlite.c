@@ -104,7 +104,7 @@ START_TEST(test_migrations_once_and_reopen)
   stream_store *s = open_at(dbpath);
   int v = 0;
   ck_assert_int_eq(stream_store_schema_version(&v, s), STREAM_OK);
-  ck_assert_int_eq(v, 1);
+  ck_assert_int_eq(v, 2);
   stream_store_account a, got;
   memset(&a, 0, sizeof a);
   strcpy(a.email, "persist@reopen.test");
@@ -113,14 +113,14 @@ START_TEST(test_migrations_once_and_reopen)
 
   s = open_at(dbpath);
   ck_assert_int_eq(stream_store_schema_version(&v, s), STREAM_OK);
-  ck_assert_int_eq(v, 1);
+  ck_assert_int_eq(v, 2);
   ck_assert_int_eq(stream_store_account_get(&got, s, a.id), STREAM_OK);
   ck_assert_str_eq(got.email, "persist@reopen.test");
   stream_store_close(s);
   s = open_at(dbpath);
   stream_store_close(s);
   /* One row per migration, however often the database was opened. */
-  ck_assert_int_eq(count_rows(dbpath, "SELECT count(*) FROM schema_version"), 1);
+  ck_assert_int_eq(count_rows(dbpath, "SELECT count(*) FROM schema_version"), 2);
   ck_assert_int_eq(count_rows(dbpath, "SELECT count(*) FROM accounts"), 1);
   ck_assert_int_eq(count_rows(dbpath, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode "
                                       "= 'wal'"),
@@ -133,15 +133,89 @@ START_TEST(test_newer_schema_refused)
 {
   make_tmp();
   stream_store_close(open_at(dbpath));
-  exec_raw(dbpath, "INSERT INTO schema_version (version, applied_at) VALUES (2, 0)");
+  exec_raw(dbpath, "INSERT INTO schema_version (version, applied_at) VALUES (3, 0)");
   stream_store_options o = STREAM_STORE_OPTIONS_INIT;
   o.path = dbpath;
   stream_store *s = (stream_store *)1;
   ck_assert_int_eq(stream_store_open(&s, &o), STREAM_ENOTSUP);
   ck_assert_ptr_null(s);
   ck_assert(strstr(stream_error_last()->message, "newer") != NULL);
-  ck_assert(strstr(stream_error_last()->message, "2") != NULL);
+  ck_assert(strstr(stream_error_last()->message, "version 3") != NULL);
   /* Refusing changed nothing. */
+  ck_assert_int_eq(count_rows(dbpath, "SELECT count(*) FROM schema_version"), 3);
+  remove_tmp();
+}
+END_TEST
+
+/* A database at schema version 1 (before the recency seq columns) with
+ * rows written then is upgraded in place by migration 2: its rows keep their
+ * data, ties among them get a stable order, and new writes in the same
+ * second as old ones come first. */
+START_TEST(test_upgrade_from_v1)
+{
+  make_tmp();
+  stream_store_close(open_at(dbpath));
+  /* Turn the fresh database back into exactly what migration 1 created. */
+  exec_raw(dbpath, "DROP INDEX progress_seq; DROP INDEX progress_recent;"
+                   "ALTER TABLE progress DROP COLUMN seq;"
+                   "CREATE INDEX progress_recent ON progress (profile_id, updated_at);"
+                   "DROP INDEX my_list_seq; DROP INDEX my_list_recent;"
+                   "ALTER TABLE my_list DROP COLUMN seq;"
+                   "CREATE INDEX my_list_recent ON my_list (profile_id, added_at);"
+                   "DELETE FROM schema_version WHERE version > 1;");
+  ck_assert_int_eq(count_rows(dbpath, "SELECT count(*) FROM pragma_table_info('progress') "
+                                      "WHERE name = 'seq'"),
+                   0);
+  /* Rows written by a version-1 libstream, all in the same second. */
+  exec_raw(dbpath,
+           "INSERT INTO accounts (id, email, created_at) VALUES ('up-acct', 'up@v1.test', 1);"
+           "INSERT INTO profiles (id, account_id, name, maturity_ceiling, created_at)"
+           "  VALUES ('up-prof', 'up-acct', 'Old', 18, 1);"
+           "INSERT INTO titles (id, kind, name, created_at, updated_at) VALUES"
+           "  ('up-a', 0, 'Up A', 1, 1), ('up-b', 0, 'Up B', 1, 1), ('up-c', 0, 'Up C', 1, 1);"
+           "INSERT INTO progress (profile_id, title_id, position_ms, duration_ms, updated_at)"
+           "  VALUES ('up-prof', 'up-b', 10, 1000, 500), ('up-prof', 'up-a', 20, 1000, 500);"
+           "INSERT INTO my_list (profile_id, title_id, added_at)"
+           "  VALUES ('up-prof', 'up-b', 500), ('up-prof', 'up-a', 500);");
+
+  stream_store *s = open_at(dbpath);
+  int v = 0;
+  ck_assert_int_eq(stream_store_schema_version(&v, s), STREAM_OK);
+  ck_assert_int_eq(v, 2);
+  /* Old rows: order within the second follows their insertion (rowid). */
+  stream_store_progress *cw = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(stream_store_continue_watching(&cw, &n, s, "up-prof", 10), STREAM_OK);
+  ck_assert_uint_eq(n, 2);
+  ck_assert_str_eq(cw[0].title_id, "up-a");
+  ck_assert_int_eq(cw[0].position_ms, 20);
+  ck_assert_str_eq(cw[1].title_id, "up-b");
+  stream_free(cw);
+  /* A new write in that same second goes in front of every old row. */
+  stream_store_progress p;
+  memset(&p, 0, sizeof p);
+  strcpy(p.profile_id, "up-prof");
+  strcpy(p.title_id, "up-c");
+  p.position_ms = 30;
+  p.duration_ms = 1000;
+  ck_assert_int_eq(stream_store_progress_upsert(s, &p, 500), STREAM_OK);
+  strcpy(p.title_id, "up-b");
+  ck_assert_int_eq(stream_store_progress_upsert(s, &p, 500), STREAM_OK);
+  ck_assert_int_eq(stream_store_continue_watching(&cw, &n, s, "up-prof", 10), STREAM_OK);
+  ck_assert_uint_eq(n, 3);
+  ck_assert_str_eq(cw[0].title_id, "up-b");
+  ck_assert_str_eq(cw[1].title_id, "up-c");
+  ck_assert_str_eq(cw[2].title_id, "up-a");
+  stream_free(cw);
+  ck_assert_int_eq(stream_store_mylist_add(s, "up-prof", "up-c", 500), STREAM_OK);
+  stream_store_mylist_item *items = NULL;
+  ck_assert_int_eq(stream_store_mylist_list(&items, &n, s, "up-prof"), STREAM_OK);
+  ck_assert_uint_eq(n, 3);
+  ck_assert_str_eq(items[0].title_id, "up-c");
+  ck_assert_str_eq(items[1].title_id, "up-a");
+  ck_assert_str_eq(items[2].title_id, "up-b");
+  stream_free(items);
+  stream_store_close(s);
   ck_assert_int_eq(count_rows(dbpath, "SELECT count(*) FROM schema_version"), 2);
   remove_tmp();
 }
@@ -272,6 +346,7 @@ int main(void)
   tcase_add_test(tc, test_conformance_all_on_one_store);
   tcase_add_test(tc, test_migrations_once_and_reopen);
   tcase_add_test(tc, test_newer_schema_refused);
+  tcase_add_test(tc, test_upgrade_from_v1);
   tcase_add_test(tc, test_open_options);
   tcase_add_test(tc, test_two_handles_one_file);
   suite_add_tcase(su, tc);

@@ -148,6 +148,26 @@ static const char *const m0001_init[] = {
     "CREATE INDEX my_list_recent ON my_list (profile_id, added_at);",
     NULL};
 
-const char *const *const store__sq_migrations[] = {m0001_init};
+/* Recency ties: timestamps are whole seconds, so two writes in the same second
+ * tied and came back in an arbitrary order. Every progress upsert and My List
+ * insert now takes seq = max(seq) + 1 (writes are serialized on the writer
+ * connection, so the value is unique and increasing) and rows are ordered by
+ * (time DESC, seq DESC). Existing rows get their rowid, an arbitrary but unique
+ * tie-breaker: their order within a second was never recorded. */
+static const char *const m0002_recency_seq[] = {
+    "ALTER TABLE progress ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;",
+    "UPDATE progress SET seq = rowid;",
+    "DROP INDEX progress_recent;"
+    "CREATE INDEX progress_recent ON progress (profile_id, updated_at, seq);"
+    "CREATE INDEX progress_seq ON progress (seq);",
+
+    "ALTER TABLE my_list ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;",
+    "UPDATE my_list SET seq = rowid;",
+    "DROP INDEX my_list_recent;"
+    "CREATE INDEX my_list_recent ON my_list (profile_id, added_at, seq);"
+    "CREATE INDEX my_list_seq ON my_list (seq);",
+    NULL};
+
+const char *const *const store__sq_migrations[] = {m0001_init, m0002_recency_seq};
 const int store__sq_migration_count =
     (int)(sizeof store__sq_migrations / sizeof store__sq_migrations[0]);

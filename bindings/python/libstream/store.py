@@ -1,0 +1,108 @@
+"""The store: the SQLite-backed persistence under the auth and catalog services.
+
+Only what Python needs to run those services is wrapped: open, close, the
+schema version and the backend name. The per-entity store functions stay
+reachable through ``libstream.lib`` for tools that need them.
+
+A Store is thread-safe, like the C handle. Services created on a store
+(``libstream.auth.Auth``, ``libstream.catalog.Catalog``) borrow it: closing
+the store closes them first, and a store is never freed by the garbage
+collector before a service still using it. Only available in builds with
+the server feature (``libstream.store.AVAILABLE``).
+
+    from libstream.store import Store
+    with Store("/var/lib/streamd/streamd.db") as st:
+        print(st.backend, st.schema_version)
+"""
+import os
+import weakref
+
+from ._ffi import ffi, lib
+from ._util import Keep, new_struct, set_int, text
+from .errors import check, raise_invalid
+
+__all__ = ["AVAILABLE", "Store", "MEMORY"]
+
+AVAILABLE = hasattr(lib, "stream_store_open")
+
+#: The path of a private in-memory database (one connection: for tests).
+MEMORY = ":memory:"
+
+
+def _require():
+    if not AVAILABLE:
+        raise ImportError("libstream was built without the server feature (store)")
+
+
+class Store:
+    """A storage handle over the SQLite backend. Use as a context manager or call close().
+
+    ``path``: database file (created if missing; migrations are applied) or
+    ``":memory:"``; ``readers``: reader connections, 1..32; ``busy_timeout_ms``:
+    how long a connection waits on a lock, 0..600000.
+    Raises InvalidArgument, NotSupported (a database written by a newer
+    libstream), Busy, IOFailure.
+    """
+
+    def __init__(self, path=MEMORY, *, readers=None, busy_timeout_ms=None):
+        _require()
+        self._services = weakref.WeakSet()
+        self._ptr = None
+        keep = Keep()
+        if isinstance(path, os.PathLike):
+            path = os.fspath(path)
+        o = new_struct("stream_store_options")
+        o.path = keep.cstr(path, "path")
+        if readers is not None:
+            set_int(o, "readers", readers, "readers")
+        if busy_timeout_ms is not None:
+            set_int(o, "busy_timeout_ms", busy_timeout_ms, "busy_timeout_ms")
+        out = ffi.new("stream_store **")
+        check(lib.stream_store_open(out, o))
+        self._ptr = ffi.gc(out[0], lib.stream_store_close)
+
+    @property
+    def _cptr(self):
+        if self._ptr is None:
+            raise_invalid("the store is closed")
+        return self._ptr
+
+    def _attach(self, service):
+        """Register a service that borrows this store (closed before the store)."""
+        self._services.add(service)
+
+    @property
+    def schema_version(self):
+        """The schema version applied to the database (int)."""
+        out = ffi.new("int *")
+        check(lib.stream_store_schema_version(out, self._cptr))
+        return out[0]
+
+    @property
+    def backend(self):
+        """The backend name ("sqlite")."""
+        return text(lib.stream_store_backend_name(self._cptr))
+
+    @property
+    def closed(self):
+        return self._ptr is None
+
+    def close(self):
+        """Close the services using this store, then the store. No call may be running."""
+        for s in list(self._services):
+            s.close()
+        p, self._ptr = self._ptr, None
+        if p is not None:
+            ffi.release(p)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        if self._ptr is None:
+            return "<libstream.Store closed>"
+        return "<libstream.Store backend=%r schema_version=%d>" % (self.backend,
+                                                                    self.schema_version)

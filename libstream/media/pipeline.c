@@ -1,0 +1,330 @@
+/*
+ * media pipeline: decode the input once and fan the frames out to one
+ * encoder thread per rung (bounded queues: memory does not grow with the
+ * title), to the thumbnails sink, and the audio stream to the single AAC
+ * encoder. Flushes decoder -> scalers -> encoders -> writers at the end and
+ * fills the package index.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pipe_internal.h"
+
+static double now_s(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+typedef struct run_state {
+  const media__plan *plan;
+  AVFormatContext *in;
+  AVCodecContext *dec;
+  media__rung_enc *rungs[16];
+  size_t nrungs;
+  media__audio *audio;
+  media__thumbs *thumbs;
+  AVFrame *frame;
+  AVPacket *pkt;
+  int64_t origin; /* video stream pts of t = 0 */
+  double duration;
+  int64_t frames;
+  double t0, last_report;
+  media__progress_fn progress;
+  void *ud;
+  double last_t;
+  int corrupt; /* damaged frames skipped */
+} run_state;
+
+static void report(run_state *s, double t, int final)
+{
+  if (!s->progress)
+    return;
+  double now = now_s();
+  if (!final && now - s->last_report < 0.2)
+    return;
+  s->last_report = now;
+  double frac = s->duration > 0 ? t / s->duration : 0;
+  if (frac > 1)
+    frac = 1;
+  if (frac < 0)
+    frac = 0;
+  if (final)
+    frac = 1;
+  double el = now - s->t0;
+  double fps = el > 0 ? (double)s->frames / el : 0;
+  double eta = final ? 0 : (frac > 0.001 ? el * (1 - frac) / frac : -1);
+  s->progress(frac, fps, eta, s->ud);
+}
+
+static int fan_out(run_state *s, AVFrame *f)
+{
+  /* A decoded I-frame must not force a key frame in the outputs. */
+  f->pict_type = AV_PICTURE_TYPE_NONE;
+  f->key_frame = 0;
+  int64_t bet = f->best_effort_timestamp;
+  f->pts = bet != AV_NOPTS_VALUE ? bet : f->pts;
+  if (f->pts == AV_NOPTS_VALUE)
+    f->pts = s->origin + (int64_t)llround(s->frames * av_q2d(av_inv_q(s->dec->framerate)) /
+                                          av_q2d(s->in->streams[s->plan->video_stream]->time_base));
+  double t =
+      (double)(f->pts - s->origin) * av_q2d(s->in->streams[s->plan->video_stream]->time_base);
+  if (t < -0.0005)
+    return STREAM_OK; /* before the start (edit list pre-roll) */
+  s->frames++;
+  s->last_t = t;
+  for (size_t i = 0; i < s->nrungs; i++) {
+    int rc = media__rung_push(s->rungs[i], f);
+    if (rc != STREAM_OK)
+      return rc;
+  }
+  if (s->thumbs) {
+    int rc = media__thumbs_push(s->thumbs, f, t);
+    if (rc != STREAM_OK)
+      return rc;
+  }
+  report(s, t, 0);
+  return STREAM_OK;
+}
+
+static int decode_video(run_state *s, const AVPacket *pkt)
+{
+  char eb[128];
+  int rc = avcodec_send_packet(s->dec, pkt);
+  if (rc < 0 && rc != AVERROR_INVALIDDATA && rc != AVERROR_EOF)
+    return stream__err(STREAM_EMEDIA, "media pipeline: video decoding failed: %s",
+                       media__averr(rc, eb, sizeof eb));
+  for (;;) {
+    rc = avcodec_receive_frame(s->dec, s->frame);
+    if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
+      return STREAM_OK;
+    if (rc == AVERROR_INVALIDDATA && ++s->corrupt <= 100)
+      continue; /* a damaged frame: skip it like the ffmpeg CLI does */
+    if (rc < 0)
+      return stream__err(STREAM_EMEDIA,
+                         "media pipeline: video decoding failed (corrupt or "
+                         "truncated input?): %s",
+                         media__averr(rc, eb, sizeof eb));
+    rc = fan_out(s, s->frame);
+    av_frame_unref(s->frame);
+    if (rc != STREAM_OK)
+      return rc;
+  }
+}
+
+static int setup(run_state *s, media__package *pkg)
+{
+  const media__plan *plan = s->plan;
+  char eb[128];
+  int rc = media__open_input(&s->in, plan->input);
+  if (rc != STREAM_OK)
+    return rc;
+  if (plan->video_stream < 0 || (unsigned)plan->video_stream >= s->in->nb_streams ||
+      s->in->streams[plan->video_stream]->codecpar->codec_type != AVMEDIA_TYPE_VIDEO)
+    return stream__err(STREAM_EMEDIA, "media pipeline: stream %d of %s is not a video stream",
+                       plan->video_stream, plan->input);
+  if (plan->audio &&
+      ((unsigned)plan->audio_stream >= s->in->nb_streams ||
+       s->in->streams[plan->audio_stream]->codecpar->codec_type != AVMEDIA_TYPE_AUDIO))
+    return stream__err(STREAM_EMEDIA, "media pipeline: stream %d of %s is not an audio stream",
+                       plan->audio_stream, plan->input);
+  AVStream *vs = s->in->streams[plan->video_stream];
+  const AVCodec *dc = avcodec_find_decoder(vs->codecpar->codec_id);
+  if (!dc)
+    return stream__err(STREAM_EMEDIA, "media pipeline: no decoder for %s",
+                       avcodec_get_name(vs->codecpar->codec_id));
+  s->dec = avcodec_alloc_context3(dc);
+  s->frame = av_frame_alloc();
+  s->pkt = av_packet_alloc();
+  if (!s->dec || !s->frame || !s->pkt)
+    return stream__err(STREAM_ENOMEM, "media pipeline: out of memory");
+  rc = avcodec_parameters_to_context(s->dec, vs->codecpar);
+  if (rc >= 0) {
+    s->dec->pkt_timebase = vs->time_base;
+    s->dec->framerate = av_guess_frame_rate(s->in, vs, NULL);
+    s->dec->thread_count = 0;
+    rc = avcodec_open2(s->dec, dc, NULL);
+  }
+  if (rc < 0)
+    return stream__err(STREAM_EMEDIA, "media pipeline: cannot open the %s decoder: %s", dc->name,
+                       media__averr(rc, eb, sizeof eb));
+  s->origin = vs->start_time != AV_NOPTS_VALUE ? vs->start_time : 0;
+  s->duration = s->in->duration > 0 ? (double)s->in->duration / AV_TIME_BASE : 0;
+  pkg->duration = s->duration;
+  pkg->segment_target = plan->segment_seconds;
+
+  size_t n = plan->rung_count + (plan->audio ? 1 : 0);
+  pkg->renditions = calloc(n, sizeof *pkg->renditions);
+  if (!pkg->renditions)
+    return stream__err(STREAM_ENOMEM, "media pipeline: out of memory");
+  pkg->rendition_count = n;
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  int total = plan->threads > 0 ? plan->threads : (int)(cores > 0 ? cores : 1);
+  /* x264 threads by share of the pixel rate: the biggest rung gets frame
+   * threads so that it does not hold the small ones back (bounded queues). */
+  double sum = 0;
+  for (size_t i = 0; i < plan->rung_count; i++)
+    sum += (double)plan->rungs[i].width * plan->rungs[i].height * plan->rungs[i].fps_num /
+           plan->rungs[i].fps_den;
+  double seg_seconds = plan->segment_seconds;
+  for (size_t i = 0; i < plan->rung_count; i++) {
+    double ss = 0;
+    const media__rung *ru = &plan->rungs[i];
+    double share = sum > 0 ? (double)ru->width * ru->height * ru->fps_num / ru->fps_den / sum : 1;
+    int per = (int)ceil(total * share * 2);
+    if (per > total)
+      per = total;
+    if (per < 1)
+      per = 1;
+    rc = media__rung_open(&s->rungs[i], plan, ru, s->dec, vs->time_base, s->origin, per,
+                          &pkg->renditions[i], &ss);
+    if (rc != STREAM_OK)
+      return rc;
+    s->nrungs = i + 1;
+    if (i == 0)
+      seg_seconds = ss;
+  }
+  if (plan->audio) {
+    media__rendition *ar = &pkg->renditions[plan->rung_count];
+    rc = media__audio_open(&s->audio, plan, s->in, ar,
+                           seg_seconds / (plan->segment_seconds / plan->gop_seconds), seg_seconds);
+    if (rc != STREAM_OK)
+      return rc;
+  }
+  if (plan->thumbnails) {
+    AVRational sar = av_guess_sample_aspect_ratio(s->in, vs, NULL);
+    rc = media__thumbs_new(&s->thumbs, plan->outdir, &plan->thumbs, s->dec->width, s->dec->height,
+                           s->dec->pix_fmt, sar.num > 0 ? sar.num : 1, sar.den > 0 ? sar.den : 1,
+                           s->duration);
+    if (rc != STREAM_OK)
+      return rc;
+  }
+  for (size_t i = 0; i < s->nrungs; i++) {
+    rc = media__rung_start(s->rungs[i]);
+    if (rc != STREAM_OK)
+      return rc;
+  }
+  return STREAM_OK;
+}
+
+static int run(run_state *s, const volatile int *cancel)
+{
+  const media__plan *plan = s->plan;
+  char eb[128];
+  int rc;
+  for (;;) {
+    if (cancel && *cancel)
+      return stream__err(STREAM_ECANCELED, "media pipeline: canceled");
+    rc = av_read_frame(s->in, s->pkt);
+    if (rc == AVERROR_EOF)
+      break;
+    if (rc < 0) {
+      if (rc == AVERROR(EAGAIN))
+        continue;
+      /* A read error mid-file: treat like the end only if it is an EOF-like
+       * truncation; report anything else. */
+      if (avio_feof(s->in->pb))
+        break;
+      return stream__err(STREAM_EMEDIA, "media pipeline: reading %s failed: %s", plan->input,
+                         media__averr(rc, eb, sizeof eb));
+    }
+    if (s->pkt->stream_index == plan->video_stream)
+      rc = decode_video(s, s->pkt);
+    else if (plan->audio && s->pkt->stream_index == plan->audio_stream)
+      rc = media__audio_packet(s->audio, s->pkt);
+    else
+      rc = STREAM_OK;
+    av_packet_unref(s->pkt);
+    if (rc != STREAM_OK)
+      return rc;
+  }
+  rc = decode_video(s, NULL);
+  if (rc != STREAM_OK)
+    return rc;
+  if (s->frames == 0)
+    return stream__err(STREAM_EMEDIA, "media pipeline: %s has no decodable video frame",
+                       plan->input);
+  /* A file cut short after its index (e.g. a faststart MP4 missing the end
+   * of its media data) reads to a clean EOF: compare with the announced
+   * video duration so that a partial title is not presented as complete. */
+  AVStream *vs = s->in->streams[plan->video_stream];
+  double announced = vs->duration > 0 ? (double)vs->duration * av_q2d(vs->time_base) : s->duration;
+  double frame = s->dec->framerate.num > 0 ? av_q2d(av_inv_q(s->dec->framerate)) : 0.04;
+  if (announced > 0 && s->last_t + frame < announced - 1.0)
+    return stream__err(STREAM_EMEDIA,
+                       "media pipeline: %s is truncated: video ends at %.3f s of the %.3f s its "
+                       "header announces",
+                       plan->input, s->last_t + frame, announced);
+  if (plan->audio) {
+    rc = media__audio_packet(s->audio, NULL);
+    if (rc != STREAM_OK)
+      return rc;
+  }
+  for (size_t i = 0; i < s->nrungs; i++) {
+    rc = media__rung_push(s->rungs[i], NULL);
+    if (rc != STREAM_OK)
+      return rc;
+  }
+  int first = STREAM_OK;
+  for (size_t i = 0; i < s->nrungs; i++) {
+    rc = media__rung_join(s->rungs[i]);
+    if (rc != STREAM_OK && first == STREAM_OK)
+      first = rc;
+  }
+  if (first != STREAM_OK)
+    return first;
+  if (cancel && *cancel)
+    return stream__err(STREAM_ECANCELED, "media pipeline: canceled");
+  if (s->thumbs) {
+    rc = media__thumbs_finish(s->thumbs);
+    if (rc != STREAM_OK)
+      return rc;
+  }
+  report(s, s->last_t, 1);
+  return STREAM_OK;
+}
+
+int media__pipeline_run(media__package *pkg, const media__plan *plan, media__progress_fn progress,
+                        void *ud, const volatile int *cancel)
+{
+  if (!pkg || !plan || !plan->input || !plan->outdir)
+    return stream__err(STREAM_EINVAL, "media pipeline: NULL argument");
+  memset(pkg, 0, sizeof *pkg);
+  if (plan->rung_count == 0 || plan->rung_count > 16)
+    return stream__err(STREAM_EINVAL, "media pipeline: %zu rungs (1..16)", plan->rung_count);
+  if (!(plan->gop_seconds > 0) || !(plan->segment_seconds >= plan->gop_seconds))
+    return stream__err(STREAM_EINVAL, "media pipeline: bad GOP/segment durations");
+  run_state s;
+  memset(&s, 0, sizeof s);
+  s.plan = plan;
+  s.progress = progress;
+  s.ud = ud;
+  s.t0 = now_s();
+  int rc = setup(&s, pkg);
+  if (rc == STREAM_OK)
+    rc = run(&s, cancel);
+  if (rc != STREAM_OK) {
+    for (size_t i = 0; i < s.nrungs; i++)
+      media__rung_abort(s.rungs[i]);
+  }
+  for (size_t i = 0; i < s.nrungs; i++)
+    media__rung_free(s.rungs[i]);
+  media__audio_free(s.audio);
+  if (s.thumbs)
+    media__thumbs_free(s.thumbs);
+  av_frame_free(&s.frame);
+  av_packet_free(&s.pkt);
+  avcodec_free_context(&s.dec);
+  avformat_close_input(&s.in);
+  if (rc != STREAM_OK) {
+    media__package_clear(pkg);
+    return rc;
+  }
+  media__package_measure(pkg);
+  return STREAM_OK;
+}
