@@ -67,6 +67,7 @@ free_port() {
 # Ephemeral port, temp data dir, demo data; the sign-in rate limits are off because the
 # refresh run needs one login per wrk connection. The access log goes to /dev/null (nginx
 # runs with access_log off); streamd still formats every line.
+touch "$tmp/streamd.out" # polled below before streamd writes to it
 op_token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 STREAMD_OPERATOR_TOKEN=$op_token "$streamd" --port 0 --listen-address 127.0.0.1 \
   --data-dir "$tmp/data" --seed-demo --demo-catalog "$root/examples/data/demo-catalog.json" \
