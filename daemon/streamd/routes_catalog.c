@@ -40,10 +40,7 @@ void streamd_route_genres(streamd_request *req, streamd_response *resp)
     return;
   char *json = NULL;
   int rc = stream_catalog_genres(&json, app->catalog);
-  if (rc != STREAM_OK)
-    streamd_reply_service_error(resp, req, rc);
-  else
-    streamd_reply_service_json(resp, req, 200, json);
+  streamd_reply_service_result(resp, req, rc, json);
 }
 
 void streamd_route_browse(streamd_request *req, streamd_response *resp)
@@ -59,10 +56,7 @@ void streamd_route_browse(streamd_request *req, streamd_response *resp)
   char *json = NULL;
   int rc = stream_catalog_browse(&json, app->catalog, streamd_request_query(req, "genre"),
                                  streamd_request_query(req, "cursor"), limit, &cv);
-  if (rc != STREAM_OK)
-    streamd_reply_service_error(resp, req, rc);
-  else
-    streamd_reply_service_json(resp, req, 200, json);
+  streamd_reply_service_result(resp, req, rc, json);
 }
 
 void streamd_route_search(streamd_request *req, streamd_response *resp)
@@ -86,10 +80,7 @@ void streamd_route_search(streamd_request *req, streamd_response *resp)
     return;
   char *json = NULL;
   int rc = stream_catalog_search(&json, app->catalog, q, limit, &cv);
-  if (rc != STREAM_OK)
-    streamd_reply_service_error(resp, req, rc);
-  else
-    streamd_reply_service_json(resp, req, 200, json);
+  streamd_reply_service_result(resp, req, rc, json);
 }
 
 void streamd_route_title(streamd_request *req, streamd_response *resp)
@@ -101,10 +92,7 @@ void streamd_route_title(streamd_request *req, streamd_response *resp)
     return;
   char *json = NULL;
   int rc = stream_catalog_title_get(&json, app->catalog, streamd_request_param(req, "id"), &cv);
-  if (rc != STREAM_OK)
-    streamd_reply_service_error(resp, req, rc);
-  else
-    streamd_reply_service_json(resp, req, 200, json);
+  streamd_reply_service_result(resp, req, rc, json);
 }
 
 void streamd_route_progress_put(streamd_request *req, streamd_response *resp)
@@ -161,10 +149,7 @@ void streamd_route_continue_watching(streamd_request *req, streamd_response *res
     return;
   char *json = NULL;
   int rc = stream_catalog_continue_watching(&json, app->catalog, &cv, limit);
-  if (rc != STREAM_OK)
-    streamd_reply_service_error(resp, req, rc);
-  else
-    streamd_reply_service_json(resp, req, 200, json);
+  streamd_reply_service_result(resp, req, rc, json);
 }
 
 void streamd_route_mylist_get(streamd_request *req, streamd_response *resp)
@@ -176,10 +161,7 @@ void streamd_route_mylist_get(streamd_request *req, streamd_response *resp)
     return;
   char *json = NULL;
   int rc = stream_catalog_mylist_list(&json, app->catalog, &cv);
-  if (rc != STREAM_OK)
-    streamd_reply_service_error(resp, req, rc);
-  else
-    streamd_reply_service_json(resp, req, 200, json);
+  streamd_reply_service_result(resp, req, rc, json);
 }
 
 void streamd_route_mylist_put(streamd_request *req, streamd_response *resp)

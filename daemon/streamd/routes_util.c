@@ -309,6 +309,17 @@ void streamd_reply_service_json(streamd_response *resp, const streamd_request *r
   stream_free(json);
 }
 
+void streamd_reply_service_result(streamd_response *resp, const streamd_request *req, int rc,
+                                  char *json)
+{
+  if (rc != STREAM_OK) {
+    stream_free(json);
+    streamd_reply_service_error(resp, req, rc);
+  } else {
+    streamd_reply_service_json(resp, req, 200, json);
+  }
+}
+
 void streamd_reply_service_error(streamd_response *resp, const streamd_request *req, int code)
 {
   const stream_error *e = stream_error_last();

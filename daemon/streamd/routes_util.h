@@ -79,6 +79,10 @@ void streamd_reply_service_json(streamd_response *resp, const streamd_request *r
 /* Answer a service error: `code` with stream_error_last()'s message as detail. */
 void streamd_reply_service_error(streamd_response *resp, const streamd_request *req, int code);
 
+/* The common tail of a read route: the service's error, or 200 with its JSON. */
+void streamd_reply_service_result(streamd_response *resp, const streamd_request *req, int rc,
+                                  char *json);
+
 /* 204 No Content. */
 void streamd_reply_empty(streamd_response *resp, int status);
 
