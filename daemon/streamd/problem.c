@@ -33,6 +33,7 @@ static const streamd_problem_info table[] = {
     {STREAM_ETIMEDOUT, 504, "timed-out", "Timed out"},
     {STREAM_ECANCELED, 503, "canceled", "Canceled"},
     {STREAM_EINTERNAL, 500, "internal", "Internal error"},
+    {STREAM_EPAYMENT, 402, "payment-failed", "Payment failed"},
     /* HTTP-level conditions */
     {STREAMD_P_NO_ROUTE, 404, "no-such-route", "No such route"},
     {STREAMD_P_METHOD, 405, "method-not-allowed", "Method not allowed"},
@@ -44,6 +45,10 @@ static const streamd_problem_info table[] = {
     {STREAMD_P_DRAINING, 503, "draining", "Shutting down"},
     {STREAMD_P_ORIGIN, 403, "origin-not-allowed", "Origin not allowed"},
     {STREAMD_P_URI_TOO_LONG, 414, "uri-too-long", "URI too long"},
+    {STREAMD_P_TUS_VERSION, 412, "tus-version", "Unsupported tus version"},
+    {STREAMD_P_CHECKSUM, 460, "checksum-mismatch", "Checksum mismatch"},
+    {STREAMD_P_GONE, 410, "upload-expired", "Upload expired"},
+    {STREAMD_P_TOO_LARGE, 413, "upload-too-large", "Upload too large"},
 };
 
 const streamd_problem_info *streamd_problem_lookup(int code)

@@ -53,7 +53,8 @@ typedef enum stream_status {
   STREAM_ECONFLICT = -15, /**< state conflict (idempotency key reuse, version) */
   STREAM_ETIMEDOUT = -16, /**< deadline passed */
   STREAM_ECANCELED = -17, /**< operation canceled by the caller */
-  STREAM_EINTERNAL = -18  /**< a bug in libstream; please report it */
+  STREAM_EINTERNAL = -18, /**< a bug in libstream; please report it */
+  STREAM_EPAYMENT = -19   /**< the payment provider declined or failed a charge */
 } stream_status;
 
 /** The detailed error of the calling thread. */

@@ -52,6 +52,8 @@ const char *stream_strerror(int code)
     return "canceled";
   case STREAM_EINTERNAL:
     return "internal error";
+  case STREAM_EPAYMENT:
+    return "payment failed";
   default:
     return "unknown status";
   }

@@ -130,6 +130,10 @@ class InternalError(StreamError):
     """STREAM_EINTERNAL: a bug in libstream."""
 
 
+class PaymentError(StreamError):
+    """STREAM_EPAYMENT: the payment provider declined or failed a charge."""
+
+
 _BY_STATUS = {
     lib.STREAM_EINVAL: InvalidArgument,
     lib.STREAM_ENOMEM: OutOfMemory,
@@ -149,6 +153,7 @@ _BY_STATUS = {
     lib.STREAM_ETIMEDOUT: TimedOut,
     lib.STREAM_ECANCELED: Canceled,
     lib.STREAM_EINTERNAL: InternalError,
+    lib.STREAM_EPAYMENT: PaymentError,
 }
 for _status, _cls in _BY_STATUS.items():
     _cls.status = _status

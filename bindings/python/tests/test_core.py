@@ -20,7 +20,7 @@ def test_version_matches_compile_time():
 
 def test_macros_and_enums_come_from_headers():
     assert lib.STREAM_KEY_ID_MAX == 64
-    assert lib.STREAM_EINVAL == -1 and lib.STREAM_EINTERNAL == -18
+    assert lib.STREAM_EINVAL == -1 and lib.STREAM_EINTERNAL == -18 and lib.STREAM_EPAYMENT == -19
     assert libstream.B64_URL == 1 and libstream.B64_NOPAD == 2
 
 

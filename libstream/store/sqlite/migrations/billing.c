@@ -1,0 +1,133 @@
+/* Schema migration of the SQLite dialect: billing: plans, payment methods, subscriptions, invoices,
+ * payments, idempotency keys. Append only once released. */
+#include "../sqlite_internal.h"
+
+/* Constraints carry the invariants the service relies on, so that a bug or a
+ * second process cannot break them: amounts in range, invoice arithmetic, at
+ * most one live subscription and one pending payment per account. */
+const char *const store__sq_m0003_billing[] = {
+    "CREATE TABLE plans ("
+    "  id TEXT PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 64),"
+    "  name TEXT NOT NULL CHECK (length(CAST(name AS BLOB)) BETWEEN 1 AND 64),"
+    "  price INTEGER NOT NULL CHECK (price BETWEEN 0 AND 1000000000000),"
+    "  currency TEXT NOT NULL CHECK (length(currency) = 3 AND currency = upper(currency)),"
+    "  period_months INTEGER NOT NULL CHECK (period_months BETWEEN 1 AND 12),"
+    "  trial_days INTEGER NOT NULL CHECK (trial_days BETWEEN 0 AND 90),"
+    "  screens INTEGER NOT NULL CHECK (screens BETWEEN 1 AND 16),"
+    "  max_height INTEGER NOT NULL CHECK (max_height BETWEEN 480 AND 4320),"
+    "  active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),"
+    "  updated_at INTEGER NOT NULL);",
+
+    "CREATE TABLE cards ("
+    "  id TEXT PRIMARY KEY,"
+    "  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  method_token TEXT NOT NULL,"
+    "  brand TEXT NOT NULL,"
+    "  last4 TEXT NOT NULL CHECK (length(last4) = 4),"
+    "  exp_month INTEGER NOT NULL CHECK (exp_month BETWEEN 1 AND 12),"
+    "  exp_year INTEGER NOT NULL CHECK (exp_year BETWEEN 2000 AND 2200),"
+    "  is_default INTEGER NOT NULL DEFAULT 0 CHECK (is_default IN (0, 1)),"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE INDEX cards_account ON cards (account_id);"
+    "CREATE UNIQUE INDEX cards_default ON cards (account_id) WHERE is_default = 1;",
+
+    "CREATE TABLE subscriptions ("
+    "  id TEXT PRIMARY KEY,"
+    "  account_id TEXT NOT NULL REFERENCES accounts(id),"
+    "  plan_id TEXT NOT NULL REFERENCES plans(id),"
+    "  status INTEGER NOT NULL CHECK (status BETWEEN 0 AND 4),"
+    "  pending_plan_id TEXT REFERENCES plans(id),"
+    "  card_id TEXT REFERENCES cards(id) ON DELETE SET NULL,"
+    "  cancel_at_period_end INTEGER NOT NULL DEFAULT 0 CHECK (cancel_at_period_end IN (0, 1)),"
+    "  period_start INTEGER NOT NULL,"
+    "  period_end INTEGER NOT NULL,"
+    "  trial_end INTEGER NOT NULL DEFAULT 0,"
+    "  failed_attempts INTEGER NOT NULL DEFAULT 0 CHECK (failed_attempts >= 0),"
+    "  next_attempt_at INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  ended_at INTEGER NOT NULL DEFAULT 0,"
+    "  anchor INTEGER NOT NULL,"
+    "  cycle_months INTEGER NOT NULL CHECK (cycle_months >= 0),"
+    "  dunning_from INTEGER NOT NULL DEFAULT 0,"
+    "  open_invoice_id TEXT,"
+    "  version INTEGER NOT NULL DEFAULT 1,"
+    "  CHECK (period_end > period_start),"
+    "  CHECK ((status IN (0, 1, 2)) = (ended_at = 0)));"
+    "CREATE UNIQUE INDEX subscriptions_live ON subscriptions(account_id) WHERE status IN (0,1,2);"
+    "CREATE INDEX subscriptions_account ON subscriptions (account_id, created_at);",
+
+    "CREATE TABLE invoices ("
+    "  id TEXT PRIMARY KEY,"
+    "  account_id TEXT NOT NULL REFERENCES accounts(id),"
+    "  subscription_id TEXT NOT NULL," /* no FK: a refused first charge leaves none */
+    "  status INTEGER NOT NULL CHECK (status BETWEEN 0 AND 3),"
+    "  currency TEXT NOT NULL CHECK (length(currency) = 3),"
+    "  total INTEGER NOT NULL CHECK (total BETWEEN 0 AND 1000000000000),"
+    "  amount_paid INTEGER NOT NULL DEFAULT 0 CHECK (amount_paid BETWEEN 0 AND total),"
+    "  amount_due INTEGER NOT NULL CHECK (amount_due >= 0),"
+    "  amount_refunded INTEGER NOT NULL DEFAULT 0"
+    "    CHECK (amount_refunded BETWEEN 0 AND amount_paid),"
+    "  created_at INTEGER NOT NULL,"
+    "  paid_at INTEGER NOT NULL DEFAULT 0,"
+    "  CHECK (CASE WHEN status IN (2, 3) THEN amount_due = 0"
+    "         ELSE amount_paid + amount_due = total END),"
+    "  CHECK (status <> 1 OR amount_due = 0),"
+    "  CHECK (status <> 0 OR amount_due > 0));"
+    "CREATE INDEX invoices_account ON invoices (account_id, created_at);",
+
+    "CREATE TABLE invoice_lines ("
+    "  invoice_id TEXT NOT NULL REFERENCES invoices(id),"
+    "  n INTEGER NOT NULL,"
+    "  description TEXT NOT NULL,"
+    "  plan_id TEXT NOT NULL DEFAULT '',"
+    "  amount INTEGER NOT NULL CHECK (amount BETWEEN -1000000000000 AND 1000000000000),"
+    "  period_start INTEGER NOT NULL DEFAULT 0,"
+    "  period_end INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (invoice_id, n));",
+
+    "CREATE TABLE payments ("
+    "  id TEXT PRIMARY KEY,"
+    "  invoice_id TEXT NOT NULL REFERENCES invoices(id),"
+    "  account_id TEXT NOT NULL REFERENCES accounts(id),"
+    "  card_id TEXT NOT NULL DEFAULT '',"
+    "  method_token TEXT NOT NULL,"
+    "  kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 2),"
+    "  amount INTEGER NOT NULL CHECK (amount BETWEEN 1 AND 1000000000000),"
+    "  currency TEXT NOT NULL CHECK (length(currency) = 3),"
+    "  status INTEGER NOT NULL CHECK (status BETWEEN 0 AND 3),"
+    "  provider_key TEXT NOT NULL UNIQUE,"
+    "  reference TEXT NOT NULL DEFAULT '',"
+    "  message TEXT NOT NULL DEFAULT '',"
+    "  idem_scope TEXT NOT NULL DEFAULT '',"
+    "  idem_key TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL,"
+    "  settled_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX payments_invoice ON payments (invoice_id);"
+    "CREATE UNIQUE INDEX payments_one_pending ON payments (account_id) WHERE status = 0;"
+    "CREATE UNIQUE INDEX payments_one_success ON payments (invoice_id) WHERE status = 1;",
+
+    "CREATE TABLE refunds ("
+    "  id TEXT PRIMARY KEY,"
+    "  invoice_id TEXT NOT NULL REFERENCES invoices(id),"
+    "  payment_id TEXT NOT NULL REFERENCES payments(id),"
+    "  amount INTEGER NOT NULL CHECK (amount BETWEEN 1 AND 1000000000000),"
+    "  status INTEGER NOT NULL CHECK (status BETWEEN 0 AND 3),"
+    "  provider_key TEXT NOT NULL UNIQUE,"
+    "  reference TEXT NOT NULL DEFAULT '',"
+    "  message TEXT NOT NULL DEFAULT '',"
+    "  idem_scope TEXT NOT NULL DEFAULT '',"
+    "  idem_key TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL,"
+    "  settled_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX refunds_invoice ON refunds (invoice_id);"
+    "CREATE UNIQUE INDEX refunds_one_pending ON refunds (invoice_id) WHERE status = 0;",
+
+    "CREATE TABLE idempotency_keys ("
+    "  scope TEXT NOT NULL,"
+    "  key TEXT NOT NULL CHECK (length(key) BETWEEN 1 AND 255),"
+    "  request_hash TEXT NOT NULL,"
+    "  code INTEGER NOT NULL DEFAULT 0,"
+    "  response TEXT," /* NULL while the request is in progress */
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (scope, key));",
+    NULL};
