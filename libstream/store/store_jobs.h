@@ -1,0 +1,51 @@
+/*
+ * store: the job queue and the asset registry (module-internal, used only by
+ * libstream/jobs/). Rows are the public stream_job / stream_asset. Each
+ * transition checks the job's state and lease holder in the same write
+ * transaction, so two workers can never both own a job.
+ */
+#ifndef STREAM_STORE_JOBS_H
+#define STREAM_STORE_JOBS_H
+
+#include "stream/jobs.h"
+#include "store_internal.h"
+
+/* Retry policy of a failure: delay = min(cap, base * 2^(attempts - 1)). */
+typedef struct store__retry {
+  int64_t base;
+  int64_t cap;
+} store__retry;
+
+struct stream_store_job_ops {
+  /* in: id (set), kind, dedup_key ("" = none), payload, max_attempts.
+   * With a dedup key already used for the kind: out_id = the existing id and
+   * *out_created = 0. */
+  int (*enqueue)(void *impl, char *out_id, int *out_created, const stream_job *in, int64_t now);
+  /* Fail running jobs whose lease expired at their last attempt, then claim
+   * the oldest runnable job (kind NULL = any). STREAM_ENOTFOUND when none. */
+  int (*claim)(void *impl, stream_job *out, const char *worker, const char *kind, int64_t now,
+               int lease_seconds);
+  /* Extend the lease; progress < 0 keeps it. STREAM_ECONFLICT when the job is
+   * not running under `worker`, STREAM_ECANCELED when a cancel was requested. */
+  int (*heartbeat)(void *impl, const char *id, const char *worker, double progress,
+                   int64_t lease_until, int64_t now);
+  int (*complete)(void *impl, const char *id, const char *worker, const char *result, int64_t now);
+  /* retry NULL = final. *out_status = the new status. */
+  int (*fail)(void *impl, int *out_status, const char *id, const char *worker, const char *error,
+              const store__retry *retry, int64_t now);
+  int (*release)(void *impl, const char *id, const char *worker, int64_t now);
+  int (*cancel)(void *impl, const char *id, int64_t now);
+  int (*get)(void *impl, stream_job *out, const char *id);
+  int (*list)(void *impl, stream_job **out, size_t *out_count, int status, unsigned int limit);
+
+  int (*asset_insert)(void *impl, const stream_asset *in); /* id, dir set */
+  /* status READY (summary) or FAILED (error); ready_at = now for READY. */
+  int (*asset_set_status)(void *impl, const char *id, int status, const char *text, int64_t now);
+  int (*asset_get)(void *impl, stream_asset *out, const char *id);
+  int (*asset_for_title)(void *impl, stream_asset *out, const char *title_id,
+                         const char *episode_id /* "" = none */);
+  int (*asset_list)(void *impl, stream_asset **out, size_t *out_count,
+                    const char *title_id /* NULL = all */, unsigned int limit);
+};
+
+#endif
