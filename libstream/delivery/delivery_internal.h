@@ -1,0 +1,43 @@
+/*
+ * Internal state of the delivery module, shared by delivery.c (handle,
+ * session signing, MIME types), origin.c (request checks, safe open, the
+ * per-asset rendition cache) and filter.c (manifest filtering).
+ */
+#ifndef STREAM_DELIVERY_INTERNAL_H
+#define STREAM_DELIVERY_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "stream/delivery.h"
+
+#define DELIVERY__CACHE_SLOTS 64
+#define DELIVERY__RENDITIONS_MAX 32
+
+/* Heights of an asset's rendition directories, from its summary.json. */
+typedef struct delivery__asset {
+  char id[STREAM_DELIVERY_ASSET_ID_MAX + 1];
+  uint64_t ino, size;
+  int64_t mtime_ns;
+  size_t n;
+  char dirs[DELIVERY__RENDITIONS_MAX][64];
+  int heights[DELIVERY__RENDITIONS_MAX];
+} delivery__asset;
+
+struct stream_delivery {
+  char *base_url;
+  char *media_root;
+  stream_keyring *keys;
+  int format;
+  char *key_id;
+  int64_t leeway;
+  char manifest_cc[48];
+  pthread_mutex_t lock; /* guards cache and next_slot */
+  delivery__asset cache[DELIVERY__CACHE_SLOTS];
+  size_t next_slot;
+};
+
+/* 1 when s is 1..64 characters of [A-Za-z0-9_-]. */
+int delivery__asset_id_ok(const char *s, size_t n);
+
+#endif
