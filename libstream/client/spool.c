@@ -1,0 +1,323 @@
+/*
+ * The emitter's spool file: append-only records with length and CRC so that
+ * a write cut short by kill -9 is detected and discarded at the next open.
+ * Format and policy in spool.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "../core/core.h"
+#include "spool.h"
+
+#define SPOOL_MAGIC 0x314c5053u /* "SPL1" little-endian */
+#define HDR 16
+#define REC_MAX (64u << 20)
+
+static void put32(uint8_t *p, uint32_t v)
+{
+  for (int i = 0; i < 4; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+  for (int i = 0; i < 8; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--)
+    v = v << 8 | p[i];
+  return v;
+}
+
+static uint32_t rec_crc(const uint8_t *hdr, const uint8_t *payload, size_t len)
+{
+  uLong c = crc32(0L, Z_NULL, 0);
+  c = crc32(c, hdr, 12);
+  c = crc32(c, payload, (uInt)len);
+  return (uint32_t)c;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
+{
+  while (n) {
+    ssize_t w = pwrite(fd, p, n, (off_t)off);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return stream__err(STREAM_EIO, "spool: write failed: %s", strerror(errno));
+    p += w;
+    n -= (size_t)w;
+    off += (uint64_t)w;
+  }
+  return STREAM_OK;
+}
+
+static int read_all(int fd, uint8_t *p, size_t n, uint64_t off)
+{
+  while (n) {
+    ssize_t r = pread(fd, p, n, (off_t)off);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      return STREAM_EIO;
+    p += r;
+    n -= (size_t)r;
+    off += (uint64_t)r;
+  }
+  return STREAM_OK;
+}
+
+static int push_rec(emitter__spool *s, emitter__spool_rec r)
+{
+  if (s->n == s->cap) {
+    size_t ncap = s->cap ? s->cap * 2 : 16;
+    emitter__spool_rec *g = realloc(s->recs, ncap * sizeof *g);
+    if (!g)
+      return stream__err(STREAM_ENOMEM, "spool: out of memory");
+    s->recs = g;
+    s->cap = ncap;
+  }
+  s->recs[s->n++] = r;
+  s->pending_bytes += r.len;
+  return STREAM_OK;
+}
+
+static void drop_rec(emitter__spool *s, uint64_t id)
+{
+  for (size_t i = 0; i < s->n; i++) {
+    if (s->recs[i].id == id) {
+      s->pending_bytes -= s->recs[i].len;
+      memmove(&s->recs[i], &s->recs[i + 1], (s->n - i - 1) * sizeof s->recs[0]);
+      s->n--;
+      return;
+    }
+  }
+}
+
+/* Append one record at the end of the file (not synced). */
+static int append_rec(emitter__spool *s, char kind, uint64_t id, const void *data, size_t len,
+                      uint64_t *out_off)
+{
+  size_t plen = 8 + len;
+  uint8_t *buf = malloc(HDR + plen);
+  if (!buf)
+    return stream__err(STREAM_ENOMEM, "spool: out of memory");
+  memset(buf, 0, HDR);
+  put32(buf, SPOOL_MAGIC);
+  buf[4] = (uint8_t)kind;
+  put32(buf + 8, (uint32_t)plen);
+  put64(buf + HDR, id);
+  if (len)
+    memcpy(buf + HDR + 8, data, len);
+  put32(buf + 12, rec_crc(buf, buf + HDR, plen));
+  int rc = write_all(s->fd, buf, HDR + plen, s->size);
+  free(buf);
+  if (rc != STREAM_OK)
+    return rc;
+  if (out_off)
+    *out_off = s->size;
+  s->size += HDR + plen;
+  return STREAM_OK;
+}
+
+/* Scan the file, loading pending batches; truncate a torn tail. */
+static int scan(emitter__spool *s)
+{
+  struct stat stt;
+  if (fstat(s->fd, &stt) != 0)
+    return stream__err(STREAM_EIO, "spool: stat failed: %s", strerror(errno));
+  uint64_t end = (uint64_t)stt.st_size, off = 0;
+  uint8_t hdr[HDR];
+  uint8_t *payload = NULL;
+  int rc = STREAM_OK;
+  while (off + HDR <= end) {
+    if (read_all(s->fd, hdr, HDR, off) != STREAM_OK)
+      break;
+    uint32_t plen = get32(hdr + 8);
+    if (get32(hdr) != SPOOL_MAGIC || (hdr[4] != 'B' && hdr[4] != 'A') || plen < 8 ||
+        plen > REC_MAX || off + HDR + plen > end)
+      break;
+    uint8_t *p = realloc(payload, plen);
+    if (!p) {
+      rc = stream__err(STREAM_ENOMEM, "spool: out of memory");
+      break;
+    }
+    payload = p;
+    if (read_all(s->fd, payload, plen, off + HDR) != STREAM_OK ||
+        rec_crc(hdr, payload, plen) != get32(hdr + 12))
+      break;
+    uint64_t id = get64(payload);
+    if (hdr[4] == 'B') {
+      emitter__spool_rec r = {id, off, plen - 8, 0};
+      rc = push_rec(s, r);
+      if (rc != STREAM_OK)
+        break;
+    } else {
+      drop_rec(s, id);
+    }
+    if (id >= s->next_id)
+      s->next_id = id + 1;
+    off += HDR + plen;
+  }
+  free(payload);
+  if (rc != STREAM_OK)
+    return rc;
+  if (off < end) {
+    stream__log(STREAM_LOG_WARN, "emitter", "spool %s: discarding %llu torn bytes at %llu", s->path,
+                (unsigned long long)(end - off), (unsigned long long)off);
+    if (ftruncate(s->fd, (off_t)off) != 0)
+      return stream__err(STREAM_EIO, "spool: truncate failed: %s", strerror(errno));
+  }
+  s->size = off;
+  return STREAM_OK;
+}
+
+int emitter__spool_open(emitter__spool *s, const char *path, uint64_t max)
+{
+  memset(s, 0, sizeof *s);
+  s->fd = -1;
+  s->max = max;
+  s->next_id = 1;
+  s->path = stream__strdup(path);
+  if (!s->path)
+    return STREAM_ENOMEM;
+  s->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (s->fd < 0) {
+    int rc = stream__err(STREAM_EIO, "spool: cannot open %s: %s", path, strerror(errno));
+    emitter__spool_close(s);
+    return rc;
+  }
+  int rc = scan(s);
+  if (rc != STREAM_OK)
+    emitter__spool_close(s);
+  return rc;
+}
+
+void emitter__spool_close(emitter__spool *s)
+{
+  if (s->fd >= 0)
+    close(s->fd);
+  free(s->path);
+  free(s->recs);
+  memset(s, 0, sizeof *s);
+  s->fd = -1;
+}
+
+/* Rewrite the pending batches into a fresh file that replaces the spool. */
+static int compact(emitter__spool *s)
+{
+  size_t plen = strlen(s->path);
+  char *tmp = malloc(plen + 5);
+  if (!tmp)
+    return stream__err(STREAM_ENOMEM, "spool: out of memory");
+  memcpy(tmp, s->path, plen);
+  memcpy(tmp + plen, ".tmp", 5);
+  emitter__spool n;
+  memset(&n, 0, sizeof n);
+  n.fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int rc = n.fd < 0 ? stream__err(STREAM_EIO, "spool: cannot create %s: %s", tmp, strerror(errno))
+                    : STREAM_OK;
+  for (size_t i = 0; rc == STREAM_OK && i < s->n; i++) {
+    uint8_t *data = malloc(s->recs[i].len ? s->recs[i].len : 1);
+    if (!data) {
+      rc = stream__err(STREAM_ENOMEM, "spool: out of memory");
+      break;
+    }
+    rc = read_all(s->fd, data, s->recs[i].len, s->recs[i].off + HDR + 8);
+    if (rc != STREAM_OK)
+      rc = stream__err(STREAM_EIO, "spool: read failed");
+    uint64_t off = 0;
+    if (rc == STREAM_OK)
+      rc = append_rec(&n, 'B', s->recs[i].id, data, s->recs[i].len, &off);
+    free(data);
+    s->recs[i].off = off;
+  }
+  if (rc == STREAM_OK && fdatasync(n.fd) != 0)
+    rc = stream__err(STREAM_EIO, "spool: sync failed: %s", strerror(errno));
+  if (rc == STREAM_OK && rename(tmp, s->path) != 0)
+    rc = stream__err(STREAM_EIO, "spool: rename failed: %s", strerror(errno));
+  if (rc == STREAM_OK) {
+    close(s->fd);
+    s->fd = n.fd;
+    s->size = n.size;
+  } else if (n.fd >= 0) {
+    close(n.fd);
+    unlink(tmp);
+  }
+  free(tmp);
+  return rc;
+}
+
+int emitter__spool_append(emitter__spool *s, const void *data, size_t len, uint32_t events,
+                          uint64_t *out_dropped)
+{
+  *out_dropped = 0;
+  while (s->n && s->pending_bytes + len > s->max) {
+    *out_dropped += s->recs[0].events ? s->recs[0].events : 0;
+    int rc = emitter__spool_ack(s, s->recs[0].id);
+    if (rc != STREAM_OK)
+      return rc;
+  }
+  if (s->size > 2 * s->max && s->n) {
+    int rc = compact(s);
+    if (rc != STREAM_OK)
+      return rc;
+  }
+  uint64_t id = s->next_id++, off = 0;
+  int rc = append_rec(s, 'B', id, data, len, &off);
+  if (rc == STREAM_OK && fdatasync(s->fd) != 0)
+    rc = stream__err(STREAM_EIO, "spool: sync failed: %s", strerror(errno));
+  if (rc != STREAM_OK)
+    return rc;
+  emitter__spool_rec r = {id, off, (uint32_t)len, events};
+  return push_rec(s, r);
+}
+
+int emitter__spool_head(emitter__spool *s, uint8_t **out, size_t *out_len, uint64_t *out_id)
+{
+  *out = NULL;
+  *out_len = 0;
+  if (!s->n)
+    return STREAM_ENOTFOUND;
+  emitter__spool_rec *r = &s->recs[0];
+  uint8_t *data = malloc(r->len ? r->len : 1);
+  if (!data)
+    return stream__err(STREAM_ENOMEM, "spool: out of memory");
+  if (read_all(s->fd, data, r->len, r->off + HDR + 8) != STREAM_OK) {
+    free(data);
+    return stream__err(STREAM_EIO, "spool: read failed");
+  }
+  *out = data;
+  *out_len = r->len;
+  *out_id = r->id;
+  return STREAM_OK;
+}
+
+int emitter__spool_ack(emitter__spool *s, uint64_t id)
+{
+  drop_rec(s, id);
+  if (s->n == 0) {
+    /* Nothing pending: start over with an empty file. */
+    if (ftruncate(s->fd, 0) != 0)
+      return stream__err(STREAM_EIO, "spool: truncate failed: %s", strerror(errno));
+    s->size = 0;
+    return STREAM_OK;
+  }
+  return append_rec(s, 'A', id, NULL, 0, NULL);
+}

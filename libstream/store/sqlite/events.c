@@ -1,0 +1,225 @@
+/*
+ * SQLite backend: the player-event log and consumer checkpoints
+ * (store_events.h). A batch is appended in one BEGIN IMMEDIATE transaction
+ * with INSERT .. ON CONFLICT(id) DO NOTHING, so a duplicate id (stored
+ * before, or earlier in the batch) is skipped by the database itself and the
+ * batch is stored whole or not at all.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../store_events.h"
+#include "sqlite_internal.h"
+
+#define EVENT_COLS                                                                                 \
+  "seq, id, type, view_id, session_id, account_id, profile_id, title_id, episode_id, device_id, "  \
+  "client_ts, server_ts, playhead_ms, br, width, height, bl, mtp, sid, cid, ot, su, error_code, "  \
+  "error_fatal, error_message"
+
+static void read_event(stream_event *e, sqlite3_stmt *st)
+{
+  memset(e, 0, sizeof *e);
+  e->seq = store__sq_col_i64(st, 0);
+  store__sq_col_copy(e->id, sizeof e->id, st, 1);
+  e->type = sqlite3_column_int(st, 2);
+  store__sq_col_copy(e->view_id, sizeof e->view_id, st, 3);
+  store__sq_col_copy(e->session_id, sizeof e->session_id, st, 4);
+  store__sq_col_copy(e->account_id, sizeof e->account_id, st, 5);
+  store__sq_col_copy(e->profile_id, sizeof e->profile_id, st, 6);
+  store__sq_col_copy(e->title_id, sizeof e->title_id, st, 7);
+  store__sq_col_copy(e->episode_id, sizeof e->episode_id, st, 8);
+  store__sq_col_copy(e->device_id, sizeof e->device_id, st, 9);
+  e->client_ts = store__sq_col_i64(st, 10);
+  e->server_ts = store__sq_col_i64(st, 11);
+  e->playhead_ms = store__sq_col_i64(st, 12);
+  e->br = store__sq_col_i64(st, 13);
+  e->width = store__sq_col_i64(st, 14);
+  e->height = store__sq_col_i64(st, 15);
+  e->bl = store__sq_col_i64(st, 16);
+  e->mtp = store__sq_col_i64(st, 17);
+  store__sq_col_copy(e->sid, sizeof e->sid, st, 18);
+  store__sq_col_copy(e->cid, sizeof e->cid, st, 19);
+  store__sq_col_copy(e->ot, sizeof e->ot, st, 20);
+  e->su = sqlite3_column_int(st, 21);
+  e->error_code = sqlite3_column_int(st, 22);
+  e->error_fatal = sqlite3_column_int(st, 23);
+  store__sq_col_copy(e->error_message, sizeof e->error_message, st, 24);
+}
+
+static int ev_append(void *impl, size_t *out_inserted, const stream_event *ev, size_t n)
+{
+  const char *what = "append events";
+  sq_conn *db;
+  *out_inserted = 0;
+  SQ_TRY(store__sq_wbegin(impl, &db));
+  int rc = STREAM_OK;
+  size_t inserted = 0;
+  for (size_t i = 0; rc == STREAM_OK && i < n; i++) {
+    const stream_event *e = &ev[i];
+    int changes = 0;
+    rc = store__sq_exec(
+        db, what, &changes,
+        "INSERT INTO event_log (id, type, view_id, session_id, account_id, profile_id, title_id, "
+        "episode_id, device_id, client_ts, server_ts, playhead_ms, br, width, height, bl, mtp, "
+        "sid, cid, ot, su, error_code, error_fatal, error_message) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (id) DO NOTHING",
+        "titttttttIIIIIIIItttiiit", e->id, e->type, e->view_id, e->session_id, e->account_id,
+        e->profile_id, e->title_id, e->episode_id, e->device_id, e->client_ts, e->server_ts,
+        e->playhead_ms, e->br, e->width, e->height, e->bl, e->mtp, e->sid, e->cid, e->ot, e->su,
+        e->error_code, e->error_fatal, e->error_message);
+    if (rc == STREAM_OK && changes > 0)
+      inserted++;
+  }
+  rc = store__sq_wend(impl, db, rc);
+  if (rc == STREAM_OK)
+    *out_inserted = inserted;
+  return rc;
+}
+
+static int ev_read(void *impl, stream_event **out, size_t *out_count, int64_t after,
+                   unsigned int limit)
+{
+  const char *what = "read events";
+  *out = NULL;
+  *out_count = 0;
+  sq_conn *db = store__sq_racquire(impl);
+  sqlite3_stmt *st;
+  int rc = store__sq_prepare(db, &st, what,
+                             "SELECT " EVENT_COLS " FROM event_log WHERE seq > ? ORDER BY seq "
+                             "LIMIT ?",
+                             "Ii", after, (int)limit);
+  stream_event *rows = NULL;
+  size_t n = 0, cap = 0;
+  while (rc == STREAM_OK) {
+    int r = store__sq_step(db, st, what);
+    if (r <= 0) {
+      rc = r;
+      break;
+    }
+    if (n == cap) {
+      size_t ncap = cap ? cap * 2 : 64;
+      if (ncap > limit)
+        ncap = limit;
+      stream_event *grown = realloc(rows, ncap * sizeof *rows);
+      if (!grown) {
+        rc = stream__err(STREAM_ENOMEM, "read events: out of memory");
+        break;
+      }
+      rows = grown;
+      cap = ncap;
+    }
+    read_event(&rows[n++], st);
+  }
+  store__sq_release(db, st);
+  store__sq_rrelease(impl, db);
+  if (rc != STREAM_OK || n == 0) {
+    free(rows);
+    return rc;
+  }
+  *out = rows;
+  *out_count = n;
+  return STREAM_OK;
+}
+
+static int ev_get(void *impl, stream_event *out, const char *id)
+{
+  const char *what = "get event";
+  sq_conn *db = store__sq_racquire(impl);
+  sqlite3_stmt *st;
+  int rc = store__sq_prepare(db, &st, what, "SELECT " EVENT_COLS " FROM event_log WHERE id = ?",
+                             "t", id);
+  if (rc == STREAM_OK) {
+    int r = store__sq_step(db, st, what);
+    if (r == 1)
+      read_event(out, st);
+    else
+      rc = r < 0 ? r : stream__err(STREAM_ENOTFOUND, "no event with id %s", id);
+    store__sq_release(db, st);
+  }
+  store__sq_rrelease(impl, db);
+  return rc;
+}
+
+static int ev_stats(void *impl, int64_t *out_count, int64_t *out_last_seq)
+{
+  const char *what = "count events";
+  sq_conn *db = store__sq_racquire(impl);
+  sqlite3_stmt *st;
+  int rc =
+      store__sq_prepare(db, &st, what, "SELECT count(*), coalesce(max(seq), 0) FROM event_log", "");
+  if (rc == STREAM_OK) {
+    int r = store__sq_step(db, st, what);
+    if (r == 1) {
+      *out_count = store__sq_col_i64(st, 0);
+      *out_last_seq = store__sq_col_i64(st, 1);
+    } else {
+      rc = r < 0 ? r : stream__err(STREAM_EINTERNAL, "count events: no row");
+    }
+    store__sq_release(db, st);
+  }
+  store__sq_rrelease(impl, db);
+  return rc;
+}
+
+static int checkpoint_on(sq_conn *db, int64_t *out, const char *consumer, const char *what)
+{
+  sqlite3_stmt *st;
+  SQ_TRY(store__sq_prepare(db, &st, what, "SELECT seq FROM event_consumers WHERE name = ?", "t",
+                           consumer));
+  int r = store__sq_step(db, st, what);
+  *out = r == 1 ? store__sq_col_i64(st, 0) : 0;
+  store__sq_release(db, st);
+  return r < 0 ? r : STREAM_OK;
+}
+
+static int ev_checkpoint_get(void *impl, int64_t *out, const char *consumer)
+{
+  sq_conn *db = store__sq_racquire(impl);
+  int rc = checkpoint_on(db, out, consumer, "read checkpoint");
+  store__sq_rrelease(impl, db);
+  return rc;
+}
+
+static int ev_checkpoint_set(void *impl, const char *consumer, int64_t from, int64_t to,
+                             int64_t now)
+{
+  const char *what = "commit checkpoint";
+  sq_conn *db;
+  SQ_TRY(store__sq_wbegin(impl, &db));
+  int64_t cur = 0, last = 0;
+  int rc = checkpoint_on(db, &cur, consumer, what);
+  if (rc == STREAM_OK && cur != from)
+    rc = stream__err(STREAM_ECONFLICT,
+                     "checkpoint of consumer %s is %lld, not %lld: another instance committed",
+                     consumer, (long long)cur, (long long)from);
+  if (rc == STREAM_OK) {
+    sqlite3_stmt *st;
+    rc = store__sq_prepare(db, &st, what, "SELECT coalesce(max(seq), 0) FROM event_log", "");
+    if (rc == STREAM_OK) {
+      int r = store__sq_step(db, st, what);
+      last = r == 1 ? store__sq_col_i64(st, 0) : 0;
+      rc = r < 0 ? r : STREAM_OK;
+      store__sq_release(db, st);
+    }
+  }
+  if (rc == STREAM_OK && to > last)
+    rc = stream__err(STREAM_EINVAL, "checkpoint %lld is beyond the log's last event %lld",
+                     (long long)to, (long long)last);
+  if (rc == STREAM_OK)
+    rc = store__sq_exec(db, what, NULL,
+                        "INSERT INTO event_consumers (name, seq, updated_at) VALUES (?, ?, ?) "
+                        "ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, "
+                        "updated_at = excluded.updated_at",
+                        "tII", consumer, to, now);
+  return store__sq_wend(impl, db, rc);
+}
+
+const struct stream_store_event_ops store__sq_event_ops = {
+    .append = ev_append,
+    .read = ev_read,
+    .get = ev_get,
+    .stats = ev_stats,
+    .checkpoint_get = ev_checkpoint_get,
+    .checkpoint_set = ev_checkpoint_set,
+};

@@ -1,0 +1,36 @@
+/*
+ * store: the player-event log (outbox) and consumer checkpoints, used only by
+ * libstream/events/. Rows are the public stream_event. The log is append
+ * only: a row's seq is assigned by the backend, grows strictly and is never
+ * reused; the event id is unique, which is the de-duplication.
+ */
+#ifndef STREAM_STORE_EVENTS_H
+#define STREAM_STORE_EVENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stream/events.h"
+#include "store_internal.h"
+
+struct stream_store_event_ops {
+  /* Append `n` validated events (seq ignored) in ONE write transaction,
+   * skipping ids already stored (or earlier in the same array).
+   * *out_inserted = rows added. Nothing is stored on failure. */
+  int (*append)(void *impl, size_t *out_inserted, const stream_event *ev, size_t n);
+  /* Up to `limit` rows with seq > after, in seq order; *out freed with free(),
+   * NULL when none. */
+  int (*read)(void *impl, stream_event **out, size_t *out_count, int64_t after, unsigned int limit);
+  /* The row of `id` (lowercase UUID). STREAM_ENOTFOUND. */
+  int (*get)(void *impl, stream_event *out, const char *id);
+  /* Row count and highest seq (0, 0 when empty). */
+  int (*stats)(void *impl, int64_t *out_count, int64_t *out_last_seq);
+  /* The consumer's checkpoint, 0 when it has none. */
+  int (*checkpoint_get)(void *impl, int64_t *out, const char *consumer);
+  /* Compare-and-set in one write transaction: STREAM_ECONFLICT when the
+   * stored checkpoint is not `from`, STREAM_EINVAL when `to` is beyond the
+   * log's highest seq. */
+  int (*checkpoint_set)(void *impl, const char *consumer, int64_t from, int64_t to, int64_t now);
+};
+
+#endif
