@@ -8,10 +8,13 @@ pkgs=(
   libssl-dev libcjson-dev libargon2-dev
   check libsubunit-dev
   libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev
+  protobuf-c-compiler libprotobuf-c-dev zlib1g-dev
   python3 python3-dev python3-cffi python3-pytest
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev ffmpeg
   wrk nginx-light
+  chromium
 )
+# chromium: the web player's browser test (tests/integration/web, driven by npm playwright-core).
 # The OpenAPI linter (tests/integration/openapi_lint.sh) runs on Node.js from npm.
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 # Extra packages a caller may ask for (e.g. EXTRA_PKGS="ffmpeg libavcodec-dev").

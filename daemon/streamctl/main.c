@@ -10,7 +10,7 @@
 
 static const cli_verb *const verbs[] = {
     &verb_keygen,          &verb_sign_url, &verb_verify_url, &verb_hash_password,
-    &verb_verify_password, &verb_catalog,  &verb_transcode};
+    &verb_verify_password, &verb_catalog,  &verb_transcode,  &verb_billing};
 #define NVERBS (sizeof verbs / sizeof verbs[0])
 
 static void print_help(void)

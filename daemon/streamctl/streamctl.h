@@ -87,6 +87,7 @@ extern const cli_verb verb_verify_password;
 extern const cli_verb verb_sign_url;
 extern const cli_verb verb_verify_url;
 extern const cli_verb verb_catalog;
+extern const cli_verb verb_billing;
 extern const cli_verb verb_transcode;
 
 #endif

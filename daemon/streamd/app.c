@@ -22,6 +22,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "billing_job.h"
+#include "ingest.h"
 #include "log.h"
 #include "problem.h"
 #include "stream/common.h"
@@ -321,6 +323,16 @@ int streamd_app_open(streamd_app *app, const streamd_config *cfg, const streamd_
     streamd_logf(STREAM_LOG_ERROR, "catalog: %s", stream_error_last()->message);
     return -1;
   }
+  stream_events_options eo = STREAM_EVENTS_OPTIONS_INIT;
+  eo.store = app->store;
+  if (stream_events_new(&app->events, &eo) != STREAM_OK) {
+    streamd_logf(STREAM_LOG_ERROR, "events: %s", stream_error_last()->message);
+    return -1;
+  }
+  /* Billing: the local provider, the service, the default plans (billing_job.c). */
+  if (streamd_billing_open(&app->billing_svc, app->store) != 0)
+    return -1;
+  app->billing = streamd_billing_service(app->billing_svc);
   return 0;
 }
 
@@ -370,6 +382,15 @@ int streamd_app_start(streamd_app *app, unsigned int port)
     streamd_logf(STREAM_LOG_ERROR, "auth: %s", stream_error_last()->message);
     return -1;
   }
+  if (streamd_media_open(app) != 0)
+    return -1;
+  /* Uploads, the job queue and the transcode workers (ingest.c); needs media_root. */
+  if (streamd_ingest_open(&app->ingest, app) != 0)
+    return -1;
+  if (!o->seed_demo)
+    streamd_ingest_seed(app->ingest); /* with --seed-demo: after the demo catalog import */
+  if (streamd_billing_start_renewals(app->billing_svc, app->cfg->billing_renew_interval_s) != 0)
+    return -1;
   atomic_store_explicit(&current, app, memory_order_release);
   return 0;
 }
@@ -571,6 +592,7 @@ int streamd_app_seed_demo(streamd_app *app, char **out_line)
   explicit_bzero(password, sizeof(password));
   if (!line)
     return -1;
+  streamd_ingest_seed(app->ingest); /* seed_media titles exist now */
   *out_line = line;
   return 0;
 }
@@ -578,8 +600,13 @@ int streamd_app_seed_demo(streamd_app *app, char **out_line)
 void streamd_app_close(streamd_app *app)
 {
   atomic_store_explicit(&current, NULL, memory_order_release);
+  streamd_ingest_close(app->ingest); /* stops the transcode workers first */
+  app->ingest = NULL;
+  streamd_media_close(app);
+  streamd_billing_close(app->billing_svc); /* stops the renewal thread first */
   stream_auth_free(app->auth);
   stream_catalog_free(app->catalog);
+  stream_events_free(app->events);
   stream_keyring_free(app->keys);
   stream_store_close(app->store);
   memset(app, 0, sizeof(*app));

@@ -14,7 +14,11 @@
 #include "config.h"
 #include "http.h"
 #include "stream/auth.h"
+#include "stream/billing.h"
 #include "stream/catalog.h"
+#include "stream/delivery.h"
+#include "stream/events.h"
+#include "stream/jobs.h"
 #include "stream/keys.h"
 #include "stream/store.h"
 
@@ -42,7 +46,16 @@ typedef struct streamd_app {
   stream_store *store;
   stream_keyring *keys;
   stream_catalog *catalog;
+  stream_events *events; /* routes_events.c: player-event ingest and event log */
   stream_auth *auth;
+  struct streamd_billing *billing_svc; /* billing_job.c: provider, service, renewal thread */
+  stream_billing *billing;             /* borrowed from billing_svc */
+  /* routes_media.c: the origin and playback signing (streamd_media_open). */
+  char media_root[1100];         /* <data_dir>/media: one directory per asset */
+  stream_keyring *media_keys;    /* <data_dir>/keys/media.key */
+  stream_delivery *delivery;     /* signs playback URLs, checks origin requests */
+  stream_jobs *media_jobs;       /* asset registry lookups (which asset plays a title) */
+  struct streamd_ingest *ingest; /* ingest.c: tus uploads, transcode jobs and workers */
   char public_url[512];
 } streamd_app;
 
@@ -70,6 +83,10 @@ int streamd_app_start(streamd_app *app, unsigned int port);
  * listening line (it holds the password: wipe, then free()). 0 or -1.
  */
 int streamd_app_seed_demo(streamd_app *app, char **out_line);
+
+/* routes_media.c: media root, media signing key, delivery handle (needs public_url). 0 or -1. */
+int streamd_media_open(streamd_app *app);
+void streamd_media_close(streamd_app *app);
 
 /* Unpublish and free everything (the server must be stopped). */
 void streamd_app_close(streamd_app *app);

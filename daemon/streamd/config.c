@@ -61,6 +61,28 @@ static const key_desc keys[] = {
      "access log file (appended); \"-\" or empty = stderr"},
     {"operator_token_file", K_STR, OFF(operator_token_file), SZ(operator_token_file), 0, 0,
      "file holding the static operator bearer token"},
+    {"billing_renew_interval", K_UINT, OFF(billing_renew_interval_s), 0, 0, 31536000,
+     "seconds between runs of the billing renewal job; 0 = never (default 3600)"},
+    {"web_root", K_STR, OFF(web_root), SZ(web_root), 0, 0,
+     "directory of static files (the demo web player) served under /; empty = none"},
+    {"media_signing", K_STR, OFF(media_signing), SZ(media_signing), 0, 0,
+     "how playback URLs are signed: path (token in the URL, default) or cookie (Stream-Cookie)"},
+    {"media_url_ttl", K_UINT, OFF(media_url_ttl_s), 0, 60, 604800,
+     "seconds signed playback URLs stay valid (default 21600)"},
+    {"upload_max_bytes", K_SIZE, OFF(upload_max_bytes), 0, 1, 1099511627776ULL,
+     "largest tus upload in bytes (default 10737418240)"},
+    {"upload_expiry", K_UINT, OFF(upload_expiry_s), 0, 60, 31536000,
+     "seconds before an incomplete upload is deleted (default 86400)"},
+    {"transcode_workers", K_UINT, OFF(transcode_workers), 0, 0, 64,
+     "transcode worker threads; 0 = none (default 1)"},
+    {"job_lease", K_UINT, OFF(job_lease_s), 0, 1, 86400,
+     "seconds a job stays claimed without a heartbeat (default 60)"},
+    {"job_retry_backoff", K_UINT, OFF(job_retry_backoff_s), 0, 1, 86400,
+     "first retry delay of a failed job in seconds, doubling (default 10)"},
+    {"job_max_attempts", K_UINT, OFF(job_max_attempts), 0, 1, 100,
+     "attempts before a job fails for good (default 3)"},
+    {"seed_media", K_STR, OFF(seed_media), SZ(seed_media), 0, 0,
+     "TITLE_ID=PATH[,...]: at start, transcode PATH for each title without a ready asset"},
 };
 
 void streamd_config_defaults(streamd_config *cfg)
@@ -76,6 +98,15 @@ void streamd_config_defaults(streamd_config *cfg)
   cfg->max_body_bytes = 1048576;
   cfg->drain_timeout_s = 10;
   cfg->handler_max_delay_ms = 5000;
+  cfg->billing_renew_interval_s = 3600;
+  snprintf(cfg->media_signing, sizeof(cfg->media_signing), "path");
+  cfg->media_url_ttl_s = 21600;
+  cfg->upload_max_bytes = (size_t)10 * 1024 * 1024 * 1024;
+  cfg->upload_expiry_s = 86400;
+  cfg->transcode_workers = 1;
+  cfg->job_lease_s = 60;
+  cfg->job_retry_backoff_s = 10;
+  cfg->job_max_attempts = 3;
   cfg->log_level = STREAM_LOG_INFO;
   snprintf(cfg->access_log, sizeof(cfg->access_log), "-");
 }

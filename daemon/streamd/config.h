@@ -26,7 +26,19 @@ typedef struct streamd_config {
   int log_level;         /* stream_log_level value */
   char access_log[1024]; /* "-" or "" = stderr, else a file path (appended) */
   char operator_token_file[1024];
-  char config_file[1024]; /* informational: the file that was loaded */
+  char web_root[1024]; /* static files (examples/web) served under "/"; "" = none */
+  unsigned int billing_renew_interval_s; /* seconds between renewal runs; 0 = never */
+  char media_signing[16];                /* playback URLs: "path" (token) or "cookie" */
+  unsigned int media_url_ttl_s;          /* lifetime of signed playback URLs */
+  char config_file[1024];                /* informational: the file that was loaded */
+  /* Uploads and transcode jobs (ingest.c). */
+  size_t upload_max_bytes;          /* largest tus upload (Tus-Max-Size) */
+  unsigned int upload_expiry_s;     /* an incomplete upload is deleted after this */
+  unsigned int transcode_workers;   /* transcode worker threads; 0 = none */
+  unsigned int job_lease_s;         /* lease of a claimed job (heartbeat every lease/3) */
+  unsigned int job_retry_backoff_s; /* first retry delay of a failed job (doubles) */
+  unsigned int job_max_attempts;    /* attempts before a job fails for good */
+  char seed_media[2048]; /* "TITLE_ID=PATH,...": transcode at start when the title has no asset */
 } streamd_config;
 
 /* Fill `cfg` with the built-in defaults. */

@@ -40,7 +40,18 @@
 #include "stream/common.h"
 
 #define STREAMD_DISCARD_SLACK ((size_t)1 << 20)
-#define CORS_ALLOW_HEADERS "Authorization, Content-Type, X-Request-Id"
+#define CORS_ALLOW_HEADERS "Authorization, Content-Type, X-Request-Id, Range"
+/* tus 1.0 (routes_uploads.c): request headers a browser client sends, response headers it reads. */
+#define TUS_PREFIX "/v1/uploads"
+#define TUS_ALLOW_HEADERS                                                                          \
+  CORS_ALLOW_HEADERS ", Tus-Resumable, Upload-Length, Upload-Offset, Upload-Metadata, "            \
+                     "Upload-Checksum, Upload-Defer-Length, Upload-Concat, X-HTTP-Method-Override"
+#define TUS_EXPOSE_HEADERS                                                                         \
+  "X-Request-Id, Location, Upload-Offset, Upload-Length, Upload-Expires, Upload-Metadata, "        \
+  "Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm"
+/* The origin (routes_media.c): every GET/HEAD under this prefix goes to its table row. */
+#define MEDIA_PREFIX "/v1/media/"
+#define MEDIA_PATTERN "/v1/media/{path}"
 
 typedef struct req_ctx {
   streamd_request req;
@@ -63,6 +74,7 @@ typedef struct req_ctx {
   int queued;
   int status;
   size_t resp_bytes;
+  int stream_begun; /* STREAMD_ROUTE_STREAM_BODY: the handler has run */
 } req_ctx;
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -170,8 +182,17 @@ void streamd_response_header(streamd_response *resp, const char *name, const cha
   resp->n_headers++;
 }
 
+static void drop_fd(streamd_response *resp)
+{
+  if (resp->has_fd)
+    close(resp->fd);
+  resp->has_fd = 0;
+  resp->fd = -1;
+}
+
 static void set_body(streamd_response *resp, int status, const char *ctype, char *body, size_t len)
 {
+  drop_fd(resp);
   free(resp->body);
   resp->status = status;
   resp->content_type = ctype;
@@ -201,6 +222,16 @@ void streamd_reply_text(streamd_response *resp, int status, const char *content_
   memcpy(copy, text, len);
   copy[len] = '\0';
   set_body(resp, status, content_type, copy, len);
+}
+
+void streamd_reply_fd(streamd_response *resp, int status, const char *content_type, int fd,
+                      uint64_t offset, uint64_t len)
+{
+  set_body(resp, status, content_type, NULL, 0);
+  resp->has_fd = 1;
+  resp->fd = fd;
+  resp->fd_offset = offset;
+  resp->fd_len = len;
 }
 
 void streamd_reply_problem(streamd_response *resp, const streamd_request *req, int code,
@@ -306,6 +337,8 @@ static void first_call(streamd_server *s, req_ctx *c, struct MHD_Connection *con
     c->preflight = 1;
     c->route_label = "options";
     streamd_router_allow(s->routes, s->n_routes, c->path, c->allow, sizeof(c->allow));
+    if (!c->allow[0] && strncmp(c->path, MEDIA_PREFIX, strlen(MEDIA_PREFIX)) == 0)
+      snprintf(c->allow, sizeof(c->allow), "GET, HEAD");
     if (!c->allow[0])
       early(c, STREAMD_P_NO_ROUTE, "no route for path %s", c->path);
     const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
@@ -320,6 +353,31 @@ static void first_call(streamd_server *s, req_ctx *c, struct MHD_Connection *con
   /* 4. Route. */
   int m = streamd_router_match(&c->match, s->routes, s->n_routes, method, c->path, c->allow,
                                sizeof(c->allow));
+  /* 4a. The origin: any depth under /v1/media/ goes to the media row. */
+  if (m == STREAMD_MATCH_NO_PATH && strncmp(c->path, MEDIA_PREFIX, strlen(MEDIA_PREFIX)) == 0) {
+    for (size_t i = 0; i < s->n_routes; i++)
+      if (strcmp(s->routes[i].pattern, MEDIA_PATTERN) == 0) {
+        if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
+          c->match.route = &s->routes[i];
+          c->match.n_params = 0;
+          m = STREAMD_MATCH_OK;
+        } else {
+          snprintf(c->allow, sizeof(c->allow), "GET, HEAD");
+          m = STREAMD_MATCH_NO_METHOD;
+        }
+        break;
+      }
+  }
+  /* 4b. Static files (web_root): a GET/HEAD no route has goes to the table's "*" row. */
+  if (m == STREAMD_MATCH_NO_PATH && cfg->web_root[0] &&
+      (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0))
+    for (size_t i = 0; i < s->n_routes; i++)
+      if (strcmp(s->routes[i].pattern, "*") == 0) {
+        c->match.route = &s->routes[i];
+        c->match.n_params = 0;
+        m = STREAMD_MATCH_OK;
+        break;
+      }
   if (m == STREAMD_MATCH_NO_PATH) {
     early(c, STREAMD_P_NO_ROUTE, "no route for path %s", c->path);
   } else if (m == STREAMD_MATCH_NO_METHOD) {
@@ -366,9 +424,21 @@ static void dispatch(streamd_server *s, req_ctx *c)
   if (c->preflight) {
     const char *acrm = streamd_request_header(req, "Access-Control-Request-Method");
     resp->status = 204;
+    int tus = strncmp(c->path, TUS_PREFIX, strlen(TUS_PREFIX)) == 0;
+    if (tus) {
+      /* tus 1.0 discovery: an OPTIONS answer carries the server's capabilities. */
+      char max[32];
+      snprintf(max, sizeof(max), "%zu", s->cfg->upload_max_bytes);
+      streamd_response_header(resp, "Tus-Resumable", "1.0.0");
+      streamd_response_header(resp, "Tus-Version", "1.0.0");
+      streamd_response_header(resp, "Tus-Extension", "creation,termination,checksum,expiration");
+      streamd_response_header(resp, "Tus-Max-Size", max);
+      streamd_response_header(resp, "Tus-Checksum-Algorithm", "sha1,sha256");
+    }
     if (acrm && c->origin_ok) {
       streamd_response_header(resp, "Access-Control-Allow-Methods", c->allow);
-      streamd_response_header(resp, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
+      streamd_response_header(resp, "Access-Control-Allow-Headers",
+                              tus ? TUS_ALLOW_HEADERS : CORS_ALLOW_HEADERS);
       streamd_response_header(resp, "Access-Control-Max-Age", "600");
     } else {
       char allow[160];
@@ -430,24 +500,37 @@ static enum MHD_Result answer(streamd_server *s, req_ctx *c, struct MHD_Connecti
     streamd_response_header(resp, "Allow", c->allow);
 
   struct MHD_Response *r =
-      resp->body
+      resp->has_fd
+          ? MHD_create_response_from_fd_at_offset64(resp->fd_len, resp->fd, resp->fd_offset)
+      : resp->body
           ? MHD_create_response_from_buffer(resp->body_len, resp->body, MHD_RESPMEM_MUST_FREE)
           : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
   if (!r)
-    return MHD_NO;
-  c->resp_bytes = resp->body_len;
+    return MHD_NO; /* an fd still owned is closed in on_completed */
+  c->resp_bytes = resp->has_fd ? (size_t)resp->fd_len : resp->body_len;
+  resp->has_fd = 0;  /* fd owned by MHD now */
   resp->body = NULL; /* owned by MHD now */
   if (resp->content_type)
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
   MHD_add_response_header(r, "X-Request-Id", c->req.request_id);
-  MHD_add_response_header(r, "Cache-Control", "no-store");
+  /* no-store unless the handler chose a cache policy (static files, media). */
+  int own_cache_control = 0;
+  for (size_t i = 0; i < resp->n_headers; i++)
+    own_cache_control |= strcasecmp(resp->header_names[i], "Cache-Control") == 0;
+  if (!own_cache_control)
+    MHD_add_response_header(r, "Cache-Control", "no-store");
   MHD_add_response_header(r, "Vary", "Origin");
+  int tus = strncmp(c->path, TUS_PREFIX, strlen(TUS_PREFIX)) == 0;
   if (c->origin_ok) {
     MHD_add_response_header(r, "Access-Control-Allow-Origin", c->origin_ok);
-    MHD_add_response_header(r, "Access-Control-Expose-Headers", "X-Request-Id");
+    MHD_add_response_header(r, "Access-Control-Expose-Headers",
+                            tus ? TUS_EXPOSE_HEADERS : "X-Request-Id");
   }
   for (size_t i = 0; i < resp->n_headers; i++)
     MHD_add_response_header(r, resp->header_names[i], resp->header_values[i]);
+  /* tus: every response, errors included, names the protocol version. */
+  if (tus && !MHD_get_response_header(r, "Tus-Resumable"))
+    MHD_add_response_header(r, "Tus-Resumable", "1.0.0");
   /* Close instead of keeping alive while draining, and after refusing a body we did not read. */
   if (atomic_load(&s->draining) || c->early_code == STREAMD_P_BODY_TOO_LARGE)
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
@@ -458,6 +541,36 @@ static enum MHD_Result answer(streamd_server *s, req_ctx *c, struct MHD_Connecti
   streamd_metrics_observe(c->route_label, c->method_label, c->status, elapsed_s(&c->start));
   wipe_ctx_body(c);
   return ok;
+}
+
+/* STREAMD_ROUTE_STREAM_BODY: run the handler (after auth) before the body,
+ * then hand each piece to req->body_fn instead of buffering it (http.h). */
+static enum MHD_Result on_stream_body(streamd_server *s, req_ctx *c, struct MHD_Connection *conn,
+                                      const char *upload_data, size_t *upload_data_size)
+{
+  if (!c->stream_begun) {
+    c->stream_begun = 1;
+    dispatch(s, c);
+    if (c->resp.status)
+      c->req.body_fn = NULL; /* answered before the body: discard it */
+  }
+  if (*upload_data_size > 0) {
+    size_t n = *upload_data_size;
+    *upload_data_size = 0;
+    if (c->req.body_fn) {
+      if (c->req.body_fn(&c->req, &c->resp, upload_data, n, STREAMD_BODY_DATA) != 0)
+        c->req.body_fn = NULL;
+      return MHD_YES;
+    }
+    c->discarded += n;
+    return c->discarded > c->body_limit + STREAMD_DISCARD_SLACK ? MHD_NO : MHD_YES;
+  }
+  if (c->req.body_fn) {
+    streamd_body_fn fn = c->req.body_fn;
+    c->req.body_fn = NULL;
+    fn(&c->req, &c->resp, NULL, 0, STREAMD_BODY_END);
+  }
+  return answer(s, c, conn);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -482,6 +595,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     *upload_data_size = 0;
     return MHD_YES;
   }
+  if (!c->early_code && !c->preflight && c->match.route &&
+      (c->match.route->flags & STREAMD_ROUTE_STREAM_BODY))
+    return on_stream_body(s, c, conn, upload_data, upload_data_size);
   if (*upload_data_size > 0) {
     size_t n = *upload_data_size;
     *upload_data_size = 0;
@@ -549,6 +665,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                                                                             : "error");
   }
   streamd_log_access(f);
+  if (c->req.body_fn) /* a streamed body cut off before its end */
+    c->req.body_fn(&c->req, &c->resp, NULL, 0, STREAMD_BODY_ABORT);
+  drop_fd(&c->resp);
   free(c->resp.body);
   wipe_ctx_body(c);
   free(c);

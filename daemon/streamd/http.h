@@ -16,7 +16,7 @@
 #include "router.h"
 
 #define STREAMD_REQUEST_ID_MAX 64
-#define STREAMD_MAX_RESP_HEADERS 8
+#define STREAMD_MAX_RESP_HEADERS 14
 
 /* Who is calling. role is a streamd_role; STREAMD_ROLE_PUBLIC means anonymous. */
 typedef struct streamd_identity {
@@ -25,6 +25,21 @@ typedef struct streamd_identity {
 } streamd_identity;
 
 struct streamd_server;
+struct streamd_request;
+struct streamd_response;
+
+/*
+ * Streaming bodies (STREAMD_ROUTE_STREAM_BODY routes): the handler runs before
+ * the body and, to receive it, sets req->body_fn / req->body_state and leaves
+ * the response unset. body_fn then gets each piece (STREAMD_BODY_DATA; return
+ * nonzero after setting the response to stop: the rest is discarded), then
+ * STREAMD_BODY_END (set the response), or STREAMD_BODY_ABORT when the
+ * connection ends first (clean up only). After a nonzero DATA return, END or
+ * ABORT it is not called again.
+ */
+enum { STREAMD_BODY_DATA = 0, STREAMD_BODY_END = 1, STREAMD_BODY_ABORT = 2 };
+typedef int (*streamd_body_fn)(struct streamd_request *req, struct streamd_response *resp,
+                               const char *data, size_t len, int phase);
 
 typedef struct streamd_request {
   struct streamd_server *server;
@@ -36,6 +51,8 @@ typedef struct streamd_request {
   const char *body; /* NUL-terminated for convenience; body_len bytes */
   size_t body_len;
   streamd_identity identity;
+  streamd_body_fn body_fn; /* streaming bodies only (see above) */
+  void *body_state;
 } streamd_request;
 
 typedef struct streamd_response {
@@ -46,6 +63,11 @@ typedef struct streamd_response {
   size_t n_headers;
   char header_names[STREAMD_MAX_RESP_HEADERS][48];
   char header_values[STREAMD_MAX_RESP_HEADERS][256];
+  /* A file body (routes_media.c): when has_fd, fd_len bytes of `fd` from fd_offset are
+   * sent with sendfile instead of `body`; the response owns fd (streamd_reply_fd). */
+  int has_fd;
+  int fd;
+  uint64_t fd_offset, fd_len;
 } streamd_response;
 
 /*
@@ -96,6 +118,10 @@ void streamd_reply_json(streamd_response *resp, int status, cJSON *body);
 /* A plain body (copied). */
 void streamd_reply_text(streamd_response *resp, int status, const char *content_type,
                         const char *text, size_t len);
+
+/* A file body sent with sendfile: `len` bytes of `fd` from `offset`. Takes ownership of fd. */
+void streamd_reply_fd(streamd_response *resp, int status, const char *content_type, int fd,
+                      uint64_t offset, uint64_t len);
 
 /* An application/problem+json answer for a stream_status or streamd_problem_code. */
 void streamd_reply_problem(streamd_response *resp, const streamd_request *req, int code,

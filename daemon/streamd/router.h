@@ -20,6 +20,9 @@ typedef enum streamd_role {
 
 /* Route flags. */
 #define STREAMD_ROUTE_JSON_BODY 1u /* body, when present, must be application/json */
+/* The body is not buffered: the handler runs before it (after auth) and sets
+ * req->body_fn to receive it piece by piece (http.h). max_body still caps it. */
+#define STREAMD_ROUTE_STREAM_BODY 2u
 
 struct streamd_request;
 struct streamd_response;

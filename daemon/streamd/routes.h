@@ -69,4 +69,56 @@ void streamd_route_admin_title_put(streamd_request *req, streamd_response *resp)
 void streamd_route_admin_title_delete(streamd_request *req, streamd_response *resp);
 void streamd_route_admin_import(streamd_request *req, streamd_response *resp);
 
+/*
+ * routes_web.c: static files under web_root (the demo web player). The table's
+ * "*" row: never matched by the router; http.c gives it GET/HEAD requests for
+ * paths no route has, when web_root is set. Not an API route (not printed).
+ */
+void streamd_route_web(streamd_request *req, streamd_response *resp);
+
+/* routes_playback.c: playback sessions (entitlement, screen lease, signed URLs). */
+void streamd_route_playback_start(streamd_request *req, streamd_response *resp);
+void streamd_route_playback_heartbeat(streamd_request *req, streamd_response *resp);
+void streamd_route_playback_stop(streamd_request *req, streamd_response *resp);
+/* routes_media.c: the signed origin under /v1/media/ (Range, ETag, gzip, sendfile). */
+void streamd_route_media(streamd_request *req, streamd_response *resp);
+
+/* routes_uploads.c: tus 1.0 uploads (operator); routes_jobs.c: jobs and assets (operator). */
+void streamd_route_uploads_create(streamd_request *req, streamd_response *resp);
+void streamd_route_uploads_head(streamd_request *req, streamd_response *resp);
+void streamd_route_uploads_patch(streamd_request *req, streamd_response *resp);
+void streamd_route_uploads_delete(streamd_request *req, streamd_response *resp);
+void streamd_route_admin_jobs(streamd_request *req, streamd_response *resp);
+void streamd_route_admin_job(streamd_request *req, streamd_response *resp);
+void streamd_route_admin_assets(streamd_request *req, streamd_response *resp);
+
+/* routes_events.c: player event batches (protobuf or JSON, gzip), stored all-or-nothing. */
+void streamd_route_events_ingest(streamd_request *req, streamd_response *resp);
+
+/* routes_billing.c: plans, subscription, invoices, payment methods, entitlement, leases. */
+void streamd_route_billing_plans(streamd_request *req, streamd_response *resp);
+void streamd_route_billing_subscription_get(streamd_request *req, streamd_response *resp);
+void streamd_route_billing_subscribe(streamd_request *req, streamd_response *resp);
+void streamd_route_billing_change(streamd_request *req, streamd_response *resp);
+void streamd_route_billing_cancel(streamd_request *req, streamd_response *resp);
+void streamd_route_billing_resume(streamd_request *req, streamd_response *resp);
+void streamd_route_billing_invoices(streamd_request *req, streamd_response *resp);
+void streamd_route_billing_invoice(streamd_request *req, streamd_response *resp);
+void streamd_route_billing_cards(streamd_request *req, streamd_response *resp);
+void streamd_route_billing_card_add(streamd_request *req, streamd_response *resp);
+void streamd_route_billing_card_delete(streamd_request *req, streamd_response *resp);
+void streamd_route_billing_card_default(streamd_request *req, streamd_response *resp);
+void streamd_route_billing_entitlement(streamd_request *req, streamd_response *resp);
+void streamd_route_billing_leases(streamd_request *req, streamd_response *resp);
+void streamd_route_billing_lease_acquire(streamd_request *req, streamd_response *resp);
+void streamd_route_billing_lease_heartbeat(streamd_request *req, streamd_response *resp);
+void streamd_route_billing_lease_release(streamd_request *req, streamd_response *resp);
+/* routes_billing.c (operator) */
+void streamd_route_admin_billing_plans(streamd_request *req, streamd_response *resp);
+void streamd_route_admin_billing_plan_put(streamd_request *req, streamd_response *resp);
+void streamd_route_admin_billing_subscriptions(streamd_request *req, streamd_response *resp);
+void streamd_route_admin_billing_renewals(streamd_request *req, streamd_response *resp);
+void streamd_route_admin_billing_refund(streamd_request *req, streamd_response *resp);
+void streamd_route_admin_billing_books(streamd_request *req, streamd_response *resp);
+
 #endif

@@ -22,8 +22,9 @@
  * `detail` becomes the stream_error_last() message: 401 STREAM_EAUTH,
  * 403 STREAM_EFORBIDDEN, 404/410 STREAM_ENOTFOUND, 409 STREAM_ECONFLICT (or
  * STREAM_EEXIST when the problem type is already-exists), 429 STREAM_EBUSY
- * (see stream_client_retry_after()), other 4xx STREAM_EINVAL (STREAM_ERANGE
- * for out-of-range / too-large), 503 STREAM_EBUSY, 504 STREAM_ETIMEDOUT, other
+ * (see stream_client_retry_after()), 402 STREAM_EPAYMENT, other 4xx
+ * STREAM_EINVAL (STREAM_ERANGE for out-of-range / too-large), 503
+ * STREAM_EBUSY, 504 STREAM_ETIMEDOUT, other
  * 5xx STREAM_EIO; a 2xx body that is not what the API promises is
  * STREAM_EPROTO. Network failures are STREAM_EIO (STREAM_ETIMEDOUT for a
  * timeout) with curl's message; a response over max_response_bytes is
@@ -372,6 +373,110 @@ STREAM_API int stream_client_mylist_add(stream_client *c, const char *title_id);
 
 /** Remove a title from My List (DELETE /v1/my-list/{id}; idempotent). Thread-safe. */
 STREAM_API int stream_client_mylist_remove(stream_client *c, const char *title_id);
+
+/* ---- billing (docs/api/openapi.yaml, docs/streamd.md) ------------------ */
+
+/*
+ * Idempotency keys: the calls that change billing state take an
+ * `idempotency_key` (1..255 printable ASCII characters, no spaces) sent as the
+ * Idempotency-Key header. Repeating a call with the same key and arguments
+ * returns the first answer without doing anything again (safe retries after a
+ * network failure); the same key with other arguments is STREAM_ECONFLICT.
+ * NULL makes the client generate a random key for this call (the retry the
+ * client itself makes after refreshing the session reuses it, but a retry by
+ * the application is a new request). A declined or failed charge is
+ * STREAM_EPAYMENT (HTTP 402) with the provider's reason as the message.
+ */
+
+/** Active plans (GET /v1/billing/plans): `{"plans":[...]}`. Caller frees with stream_free(). */
+STREAM_API int stream_client_billing_plans(char **out_json, stream_client *c);
+
+/**
+ * The account's live subscription or else its last one (GET
+ * /v1/billing/subscription): `{"subscription":{...}}`. Caller frees with
+ * stream_free(). Errors: STREAM_ENOTFOUND (never subscribed). Thread-safe.
+ */
+STREAM_API int stream_client_billing_subscription(char **out_json, stream_client *c);
+
+/**
+ * Subscribe (POST /v1/billing/subscription) to `plan_id`, charging `card_id`
+ * (NULL = the default payment method). `out_json` (may be NULL) receives
+ * `{"subscription":{...},"invoice_id":...}`; caller frees with stream_free().
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND (plan or card), STREAM_ECONFLICT
+ * (already subscribed; key reused), STREAM_EPAYMENT (declined). Thread-safe.
+ */
+STREAM_API int stream_client_billing_subscribe(char **out_json, stream_client *c,
+                                               const char *plan_id, const char *card_id,
+                                               const char *idempotency_key);
+
+/**
+ * Change plan (POST /v1/billing/subscription/change): a dearer plan at once
+ * with a prorated charge, a cheaper one at period end. `out_json` (may be
+ * NULL) as for stream_client_billing_subscribe(). Errors: as subscribe.
+ */
+STREAM_API int stream_client_billing_change_plan(char **out_json, stream_client *c,
+                                                 const char *plan_id, const char *idempotency_key);
+
+/**
+ * Cancel at period end (POST /v1/billing/subscription/cancel). `out_json`
+ * (may be NULL) receives `{"subscription":{...}}`; caller frees with
+ * stream_free(). Errors: STREAM_ENOTFOUND (no live subscription),
+ * STREAM_ECONFLICT (key reused). Thread-safe.
+ */
+STREAM_API int stream_client_billing_cancel(char **out_json, stream_client *c,
+                                            const char *idempotency_key);
+
+/**
+ * Undo a cancellation (POST /v1/billing/subscription/resume). As
+ * stream_client_billing_cancel(); STREAM_ECONFLICT also when not canceled.
+ */
+STREAM_API int stream_client_billing_resume(char **out_json, stream_client *c,
+                                            const char *idempotency_key);
+
+/** The account's invoices, newest first (GET /v1/billing/invoices): `{"invoices":[...]}`. */
+STREAM_API int stream_client_billing_invoices(char **out_json, stream_client *c);
+
+/**
+ * Add a payment method from a provider token (POST
+ * /v1/billing/payment-methods), e.g. "tok_4242424242424242" with the local
+ * test provider. `out_json` (may be NULL) receives the method (brand, last4,
+ * expiry; never the number). Errors: STREAM_EINVAL (token refused),
+ * STREAM_ECONFLICT (key reused). Thread-safe.
+ */
+STREAM_API int stream_client_billing_card_add(char **out_json, stream_client *c, const char *token,
+                                              const char *idempotency_key);
+
+/**
+ * May the current profile play `title_id` on `device_id`? (GET
+ * /v1/billing/entitlement; needs a profile: stream_client_profile_switch()).
+ * `{"allowed":...,"reason":...,"max_height":...}`: not allowed is an answer,
+ * not an error. Caller frees with stream_free(). Thread-safe.
+ */
+STREAM_API int stream_client_billing_entitlement(char **out_json, stream_client *c,
+                                                 const char *title_id, const char *device_id);
+
+/**
+ * Take a screen for playback (POST /v1/billing/leases) for the current
+ * profile. `device_name` (may be NULL) is shown to other devices. `out_json`
+ * (may be NULL) receives the lease; heartbeat it before its `expires_at`.
+ * Errors: STREAM_EBUSY (every screen of the plan is in use: the message
+ * lists the devices), STREAM_EFORBIDDEN (not entitled: the reason),
+ * STREAM_EINVAL. Thread-safe.
+ */
+STREAM_API int stream_client_billing_lease_acquire(char **out_json, stream_client *c,
+                                                   const char *title_id, const char *device_id,
+                                                   const char *device_name);
+
+/**
+ * Renew a lease (POST /v1/billing/leases/{id}/heartbeat). `out_json` (may be
+ * NULL) receives the lease. Errors: STREAM_ENOTFOUND, STREAM_EEXPIRED (it
+ * lapsed: acquire again). Thread-safe.
+ */
+STREAM_API int stream_client_billing_lease_heartbeat(char **out_json, stream_client *c,
+                                                     const char *lease_id);
+
+/** End a lease (DELETE /v1/billing/leases/{id}). Errors: STREAM_ENOTFOUND. Thread-safe. */
+STREAM_API int stream_client_billing_lease_release(stream_client *c, const char *lease_id);
 
 /* ---- anything else ----------------------------------------------------- */
 

@@ -11,14 +11,21 @@
 #include "stream/sign.h"
 #include "stream/token.h"
 #include "stream/password.h"
+#include "stream/event.h"
 
 #if STREAM_HAVE_SERVER
 #include "stream/store.h"
 #include "stream/auth.h"
 #include "stream/catalog.h"
+#include "stream/billing.h"
+#include "stream/upload.h"
+#include "stream/jobs.h"
+#include "stream/events.h"
+#include "stream/delivery.h"
 #endif
 #if STREAM_HAVE_CLIENT
 #include "stream/client.h"
+#include "stream/emitter.h"
 #endif
 #if STREAM_HAVE_MEDIA
 #include "stream/media.h"

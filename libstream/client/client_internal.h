@@ -96,6 +96,11 @@ int client__call_json(char **out_json, stream_client *c, const char *method, con
 int client__map_error(long http_status, const char *content_type, const char *body, size_t len,
                       int64_t retry_after, const char *what);
 
+/* Send "Idempotency-Key: <key>" with every request of the calling thread until
+ * cleared with NULL (billing calls set it around one call, so that the retry
+ * after a token refresh carries the same key). `key` is borrowed. */
+void client__set_idempotency_key(const char *key);
+
 /* Record the HTTP status and Retry-After of the calling thread's last response. */
 void client__note_response(long http_status, int64_t retry_after);
 

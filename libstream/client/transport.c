@@ -18,6 +18,13 @@
 
 static _Thread_local long tls_http_status;
 static _Thread_local int64_t tls_retry_after;
+/* The Idempotency-Key of the calling thread's current call (billing.c), or NULL. */
+static _Thread_local const char *tls_idempotency_key;
+
+void client__set_idempotency_key(const char *key)
+{
+  tls_idempotency_key = key;
+}
 
 void client__note_response(long http_status, int64_t retry_after)
 {
@@ -171,6 +178,11 @@ static int perform(client__response *out, stream_client *c, const char *method,
     snprintf(auth_hdr, n, "Authorization: Bearer %s", token);
     ADD_HEADER(auth_hdr);
   }
+  if (tls_idempotency_key) {
+    char idem_hdr[320];
+    snprintf(idem_hdr, sizeof idem_hdr, "Idempotency-Key: %s", tls_idempotency_key);
+    ADD_HEADER(idem_hdr); /* curl_slist_append copies it */
+  }
 #undef ADD_HEADER
 
   curl_easy_setopt(h, CURLOPT_URL, url.data);
@@ -298,6 +310,7 @@ static const struct {
     {"unprocessable-media", STREAM_EMEDIA},
     {"rate-limited", STREAM_EBUSY},
     {"too-many-requests", STREAM_EBUSY},
+    {"payment-failed", STREAM_EPAYMENT},
     {"unsupported-media-type", STREAM_EINVAL},
     {"method-not-allowed", STREAM_EINVAL},
     {"origin-not-allowed", STREAM_EFORBIDDEN},
@@ -308,6 +321,8 @@ static int code_for_status(long st)
   switch (st) {
   case 401:
     return STREAM_EAUTH;
+  case 402:
+    return STREAM_EPAYMENT;
   case 403:
     return STREAM_EFORBIDDEN;
   case 404:

@@ -102,6 +102,13 @@ struct stream_store_backend {
   const struct stream_store_profiles_ops *profiles;
   const struct stream_store_catalog_ops *catalog;
   const struct stream_store_viewing_ops *viewing;
+  /* Module-internal entities: each table is declared in its own header next
+   * to this one and used only by the module named. */
+  const struct stream_store_billing_ops *billing; /* store_billing.h: billing (plans..payments) */
+  const struct stream_store_lease_ops *leases;    /* store_leases.h: billing (screen leases) */
+  const struct stream_store_upload_ops *uploads;  /* store_uploads.h: upload (tus sessions) */
+  const struct stream_store_job_ops *jobs;        /* store_jobs.h: jobs (durable job queue) */
+  const struct stream_store_event_ops *events;    /* store_events.h: events (ingest, outbox) */
 };
 
 struct stream_store {

@@ -148,6 +148,9 @@ class DriverTests(unittest.TestCase):
     def test_viewing(self):
         self.run_driver("viewing")
 
+    def test_billing(self):
+        self.run_driver("billing")
+
     def test_rate_limit(self):
         d = Daemon(["--login-account-burst", "2", "--login-address-burst", "0"])
         try:

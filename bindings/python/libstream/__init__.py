@@ -22,6 +22,23 @@ if hasattr(lib, "stream_auth_new"):  # built with the server feature (store, aut
     from .auth import Auth  # noqa: F401
     from .catalog import Catalog, Viewer  # noqa: F401
 
+if hasattr(lib, "stream_billing_new"):  # built with the server feature (billing)
+    from . import billing  # noqa: F401
+    from .billing import Billing, LocalProvider  # noqa: F401
+    from .errors import PaymentError  # noqa: F401
+
+if hasattr(lib, "stream_event_type_name"):  # server (ingest) or client (emitter) feature
+    from . import events  # noqa: F401
+
+if hasattr(lib, "stream_delivery_new"):  # built with the server feature (delivery)
+    from . import delivery  # noqa: F401
+    from .delivery import Delivery  # noqa: F401
+
+if hasattr(lib, "stream_upload_new"):  # built with the server feature (upload, jobs)
+    from . import upload, jobs  # noqa: F401
+    from .upload import Uploads  # noqa: F401
+    from .jobs import Jobs  # noqa: F401
+
 if hasattr(lib, "stream_media_job_new"):  # built with the media feature (FFmpeg)
     from . import media  # noqa: F401
 

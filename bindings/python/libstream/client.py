@@ -364,6 +364,90 @@ class Client:
     def remove_from_my_list(self, title_id):
         check(lib.stream_client_mylist_remove(self._h, to_cstr(title_id, "title_id")))
 
+    # ---- billing ----------------------------------------------------------
+    # ``key`` is the Idempotency-Key of a call that changes billing state: the
+    # same key and arguments give the first answer again (safe to retry); None
+    # lets the C client generate one for this call. Declines raise PaymentError.
+
+    def billing_plans(self):
+        """The active plans (a list of dicts: id, name, amount, currency, screens, ...)."""
+        out = ffi.new("char **")
+        check(lib.stream_client_billing_plans(out, self._h))
+        return _take_json(out)["plans"]
+
+    def subscription(self):
+        """The account's subscription (a dict); NotFound when it never subscribed."""
+        out = ffi.new("char **")
+        check(lib.stream_client_billing_subscription(out, self._h))
+        return _take_json(out)["subscription"]
+
+    def subscribe(self, plan_id, card_id=None, *, key=None):
+        """Subscribe; returns {"subscription": {...}, "invoice_id": ...}."""
+        out = ffi.new("char **")
+        check(lib.stream_client_billing_subscribe(out, self._h, to_cstr(plan_id, "plan_id"),
+                                                  to_cstr(card_id, "card_id", True),
+                                                  to_cstr(key, "key", True)))
+        return _take_json(out)
+
+    def change_plan(self, plan_id, *, key=None):
+        """Change plan; returns {"subscription": {...}, "invoice_id": ...}."""
+        out = ffi.new("char **")
+        check(lib.stream_client_billing_change_plan(out, self._h, to_cstr(plan_id, "plan_id"),
+                                                    to_cstr(key, "key", True)))
+        return _take_json(out)
+
+    def cancel_subscription(self, *, key=None):
+        """Cancel at period end; returns the subscription (a dict)."""
+        out = ffi.new("char **")
+        check(lib.stream_client_billing_cancel(out, self._h, to_cstr(key, "key", True)))
+        return _take_json(out)["subscription"]
+
+    def resume_subscription(self, *, key=None):
+        """Undo a cancellation; returns the subscription (a dict)."""
+        out = ffi.new("char **")
+        check(lib.stream_client_billing_resume(out, self._h, to_cstr(key, "key", True)))
+        return _take_json(out)["subscription"]
+
+    def invoices(self):
+        """The account's invoices, newest first (dicts without lines)."""
+        out = ffi.new("char **")
+        check(lib.stream_client_billing_invoices(out, self._h))
+        return _take_json(out)["invoices"]
+
+    def add_card(self, token, *, key=None):
+        """Add a payment method from a provider token; returns it (brand, last4, ...)."""
+        out = ffi.new("char **")
+        check(lib.stream_client_billing_card_add(out, self._h, to_cstr(token, "token"),
+                                                 to_cstr(key, "key", True)))
+        return _take_json(out)
+
+    def entitlement(self, title_id, device_id):
+        """{"allowed", "reason", "message", "plan_id", "max_height", "screens",
+        "screens_in_use"} for the current profile."""
+        out = ffi.new("char **")
+        check(lib.stream_client_billing_entitlement(out, self._h, to_cstr(title_id, "title_id"),
+                                                    to_cstr(device_id, "device_id")))
+        return _take_json(out)
+
+    def lease_acquire(self, title_id, device_id, device_name=None):
+        """Take a screen (a lease dict); Busy when every screen is in use."""
+        out = ffi.new("char **")
+        check(lib.stream_client_billing_lease_acquire(out, self._h,
+                                                      to_cstr(title_id, "title_id"),
+                                                      to_cstr(device_id, "device_id"),
+                                                      to_cstr(device_name, "device_name", True)))
+        return _take_json(out)
+
+    def lease_heartbeat(self, lease_id):
+        """Renew a lease (the lease dict); Expired when it lapsed."""
+        out = ffi.new("char **")
+        check(lib.stream_client_billing_lease_heartbeat(out, self._h,
+                                                        to_cstr(lease_id, "lease_id")))
+        return _take_json(out)
+
+    def lease_release(self, lease_id):
+        check(lib.stream_client_billing_lease_release(self._h, to_cstr(lease_id, "lease_id")))
+
     # ---- anything else ----------------------------------------------------
 
     def request(self, method, path, body=None):

@@ -108,6 +108,11 @@ extern const struct stream_store_device_ops store__sq_device_ops;
 extern const struct stream_store_profiles_ops store__sq_profiles_ops;
 extern const struct stream_store_catalog_ops store__sq_catalog_ops;
 extern const struct stream_store_viewing_ops store__sq_viewing_ops;
+extern const struct stream_store_billing_ops store__sq_billing_ops; /* billing.c */
+extern const struct stream_store_upload_ops store__sq_upload_ops;   /* uploads.c */
+extern const struct stream_store_job_ops store__sq_job_ops;         /* jobs.c */
+extern const struct stream_store_lease_ops store__sq_lease_ops;     /* leases.c */
+extern const struct stream_store_event_ops store__sq_event_ops;     /* events.c */
 
 #define SQ_TRY(expr)                                                                               \
   do {                                                                                             \

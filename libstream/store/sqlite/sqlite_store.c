@@ -492,4 +492,9 @@ const struct stream_store_backend store__sqlite_backend = {
     .profiles = &store__sq_profiles_ops,
     .catalog = &store__sq_catalog_ops,
     .viewing = &store__sq_viewing_ops,
+    .billing = &store__sq_billing_ops,
+    .uploads = &store__sq_upload_ops,
+    .jobs = &store__sq_job_ops,
+    .leases = &store__sq_lease_ops,
+    .events = &store__sq_event_ops,
 };

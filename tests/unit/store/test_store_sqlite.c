@@ -6,6 +6,7 @@
 #include <check.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,13 +99,88 @@ static void exec_raw(const char *path, const char *sql)
   sqlite3_close(db);
 }
 
+/* Drop every table, index and trigger that migrations after 2 created, so a
+ * fresh database can be turned back into an older schema. The names below are
+ * the complete schema of version 2 (released: it never changes). */
+static void drop_after_v2(const char *path)
+{
+  static const char *const v2[] = {"accounts",
+                                   "device_authorizations",
+                                   "episodes",
+                                   "genres",
+                                   "my_list",
+                                   "profiles",
+                                   "progress",
+                                   "refresh_tokens",
+                                   "schema_version",
+                                   "seasons",
+                                   "title_genres",
+                                   "title_regions",
+                                   "titles",
+                                   "titles_fts",
+                                   "titles_fts_config",
+                                   "titles_fts_content",
+                                   "titles_fts_data",
+                                   "titles_fts_docsize",
+                                   "titles_fts_idx",
+                                   "device_pending_user_code",
+                                   "device_user_code",
+                                   "my_list_recent",
+                                   "my_list_seq",
+                                   "progress_recent",
+                                   "progress_seq",
+                                   "refresh_tokens_account",
+                                   "refresh_tokens_family",
+                                   "refresh_tokens_profile",
+                                   "title_genres_by_title",
+                                   "titles_by_created",
+                                   "titles_by_name",
+                                   "episodes_progress_ad",
+                                   "titles_fts_ad",
+                                   "titles_fts_ai",
+                                   "titles_fts_au"};
+  sqlite3 *db = NULL;
+  ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_exec(db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL), SQLITE_OK);
+  /* Triggers first, then tables (their indexes go with them), then stray indexes. */
+  static const char *const kinds[] = {"trigger", "table", "index"};
+  for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+    for (;;) {
+      sqlite3_stmt *st = NULL;
+      ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                          "SELECT name FROM sqlite_master WHERE type = ?1 AND "
+                                          "name NOT LIKE 'sqlite_%' ORDER BY name",
+                                          -1, &st, NULL),
+                       SQLITE_OK);
+      sqlite3_bind_text(st, 1, kinds[k], -1, SQLITE_STATIC);
+      char drop[256] = "";
+      while (sqlite3_step(st) == SQLITE_ROW && !drop[0]) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        bool keep = false;
+        for (size_t i = 0; i < sizeof v2 / sizeof v2[0] && !keep; i++)
+          keep = strcmp(name, v2[i]) == 0;
+        if (!keep)
+          snprintf(drop, sizeof drop, "DROP %s IF EXISTS \"%s\"", kinds[k], name);
+      }
+      sqlite3_finalize(st);
+      if (!drop[0])
+        break;
+      ck_assert_int_eq(sqlite3_exec(db, drop, NULL, NULL, NULL), SQLITE_OK);
+    }
+  }
+  sqlite3_close(db);
+}
+
+/* The schema version this build migrates to (one per migration). */
+#define SCHEMA_CURRENT 6
+
 START_TEST(test_migrations_once_and_reopen)
 {
   make_tmp();
   stream_store *s = open_at(dbpath);
   int v = 0;
   ck_assert_int_eq(stream_store_schema_version(&v, s), STREAM_OK);
-  ck_assert_int_eq(v, 2);
+  ck_assert_int_eq(v, SCHEMA_CURRENT);
   stream_store_account a, got;
   memset(&a, 0, sizeof a);
   strcpy(a.email, "persist@reopen.test");
@@ -113,14 +189,14 @@ START_TEST(test_migrations_once_and_reopen)
 
   s = open_at(dbpath);
   ck_assert_int_eq(stream_store_schema_version(&v, s), STREAM_OK);
-  ck_assert_int_eq(v, 2);
+  ck_assert_int_eq(v, SCHEMA_CURRENT);
   ck_assert_int_eq(stream_store_account_get(&got, s, a.id), STREAM_OK);
   ck_assert_str_eq(got.email, "persist@reopen.test");
   stream_store_close(s);
   s = open_at(dbpath);
   stream_store_close(s);
   /* One row per migration, however often the database was opened. */
-  ck_assert_int_eq(count_rows(dbpath, "SELECT count(*) FROM schema_version"), 2);
+  ck_assert_int_eq(count_rows(dbpath, "SELECT count(*) FROM schema_version"), SCHEMA_CURRENT);
   ck_assert_int_eq(count_rows(dbpath, "SELECT count(*) FROM accounts"), 1);
   ck_assert_int_eq(count_rows(dbpath, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode "
                                       "= 'wal'"),
@@ -133,16 +209,21 @@ START_TEST(test_newer_schema_refused)
 {
   make_tmp();
   stream_store_close(open_at(dbpath));
-  exec_raw(dbpath, "INSERT INTO schema_version (version, applied_at) VALUES (3, 0)");
+  char sql[128];
+  snprintf(sql, sizeof sql, "INSERT INTO schema_version (version, applied_at) VALUES (%d, 0)",
+           SCHEMA_CURRENT + 1);
+  exec_raw(dbpath, sql);
   stream_store_options o = STREAM_STORE_OPTIONS_INIT;
   o.path = dbpath;
   stream_store *s = (stream_store *)1;
   ck_assert_int_eq(stream_store_open(&s, &o), STREAM_ENOTSUP);
   ck_assert_ptr_null(s);
   ck_assert(strstr(stream_error_last()->message, "newer") != NULL);
-  ck_assert(strstr(stream_error_last()->message, "version 3") != NULL);
+  char want[32];
+  snprintf(want, sizeof want, "version %d", SCHEMA_CURRENT + 1);
+  ck_assert(strstr(stream_error_last()->message, want) != NULL);
   /* Refusing changed nothing. */
-  ck_assert_int_eq(count_rows(dbpath, "SELECT count(*) FROM schema_version"), 3);
+  ck_assert_int_eq(count_rows(dbpath, "SELECT count(*) FROM schema_version"), SCHEMA_CURRENT + 1);
   remove_tmp();
 }
 END_TEST
@@ -156,6 +237,7 @@ START_TEST(test_upgrade_from_v1)
   make_tmp();
   stream_store_close(open_at(dbpath));
   /* Turn the fresh database back into exactly what migration 1 created. */
+  drop_after_v2(dbpath);
   exec_raw(dbpath, "DROP INDEX progress_seq; DROP INDEX progress_recent;"
                    "ALTER TABLE progress DROP COLUMN seq;"
                    "CREATE INDEX progress_recent ON progress (profile_id, updated_at);"
@@ -181,7 +263,7 @@ START_TEST(test_upgrade_from_v1)
   stream_store *s = open_at(dbpath);
   int v = 0;
   ck_assert_int_eq(stream_store_schema_version(&v, s), STREAM_OK);
-  ck_assert_int_eq(v, 2);
+  ck_assert_int_eq(v, SCHEMA_CURRENT);
   /* Old rows: order within the second follows their insertion (rowid). */
   stream_store_progress *cw = NULL;
   size_t n = 0;
@@ -216,7 +298,7 @@ START_TEST(test_upgrade_from_v1)
   ck_assert_str_eq(items[2].title_id, "up-b");
   stream_free(items);
   stream_store_close(s);
-  ck_assert_int_eq(count_rows(dbpath, "SELECT count(*) FROM schema_version"), 2);
+  ck_assert_int_eq(count_rows(dbpath, "SELECT count(*) FROM schema_version"), SCHEMA_CURRENT);
   remove_tmp();
 }
 END_TEST

@@ -168,6 +168,17 @@ static const char *const m0002_recency_seq[] = {
     "CREATE INDEX my_list_seq ON my_list (seq);",
     NULL};
 
-const char *const *const store__sq_migrations[] = {m0001_init, m0002_recency_seq};
+/* Later migrations live in files of their own, one per feature (same folder). */
+extern const char *const store__sq_m0003_billing[]; /* billing.c */
+extern const char *const store__sq_m0004_leases[];  /* leases.c */
+extern const char *const store__sq_m0005_media[];   /* media.c: uploads and jobs */
+extern const char *const store__sq_m0006_events[];  /* events.c: player events, outbox */
+
+const char *const *const store__sq_migrations[] = {m0001_init,
+                                                   m0002_recency_seq,
+                                                   store__sq_m0003_billing,
+                                                   store__sq_m0004_leases,
+                                                   store__sq_m0005_media,
+                                                   store__sq_m0006_events};
 const int store__sq_migration_count =
     (int)(sizeof store__sq_migrations / sizeof store__sq_migrations[0]);

@@ -1,0 +1,287 @@
+"""Player events: the emitter (client side) and the ingest, event log and
+consumer checkpoints (server side).
+
+``Emitter`` (client feature) queues events without blocking and sends them to
+streamd's ``POST /v1/events`` from a background C thread, batched, gzip'd,
+retried, optionally spooled to disk::
+
+    with libstream.events.Emitter("http://127.0.0.1:8080", access_token=tok,
+                                  spool_path="/var/lib/player/events.spool") as em:
+        em.emit("playrequest", view_id=view, title_id="t1")
+        em.emit("heartbeat", view_id=view, playhead_ms=10000, br=3000)
+        em.flush(5000)
+        print(em.stats())
+
+``Events`` (server feature) ingests batches over a :class:`libstream.store.Store`
+and reads the event log::
+
+    ev = libstream.events.Events(store)
+    accepted, duplicates = ev.ingest(body, "protobuf", gzip=True, account_id="a1")
+    start, events = ev.poll("qoe", limit=500)
+    ev.commit("qoe", start, events[-1].seq)
+
+Events come back as :class:`Event` named tuples with the type as its name
+("heartbeat").
+"""
+import collections
+
+from ._ffi import ffi, lib
+from ._util import Keep, new_struct, set_int, text, to_bytes, to_cstr, to_int
+from .errors import check, raise_invalid
+
+__all__ = ["AVAILABLE", "EMITTER_AVAILABLE", "TYPES", "Event", "Events", "Emitter", "type_name"]
+
+AVAILABLE = hasattr(lib, "stream_events_new")
+EMITTER_AVAILABLE = hasattr(lib, "stream_emitter_new")
+
+Event = collections.namedtuple(
+    "Event", "seq id type view_id session_id account_id profile_id title_id episode_id "
+    "device_id client_ts server_ts playhead_ms br width height bl mtp sid cid ot su "
+    "error_code error_fatal error_message")
+
+#: Event type names by number (stream_event_type).
+TYPES = {t: text(lib.stream_event_type_name(t))
+         for t in range(lib.STREAM_EVENT_VIEWINIT, lib.STREAM_EVENT_HEARTBEAT + 1)}
+_BY_NAME = {name: t for t, name in TYPES.items()}
+
+_TEXT_FIELDS = ("view_id", "session_id", "profile_id", "title_id", "episode_id", "device_id",
+                "sid", "cid", "ot", "error_message")
+_INT_FIELDS = ("client_ts", "playhead_ms", "br", "width", "height", "bl", "mtp", "error_code")
+_BOOL_FIELDS = ("su", "error_fatal")
+
+
+def type_name(t):
+    """The name of an event type number ("rebufferstart"), or None."""
+    return text(lib.stream_event_type_name(to_int(t, "type")))
+
+
+def _s(arr):
+    return ffi.string(arr).decode("utf-8", "replace")
+
+
+def _event(p):
+    return Event(p.seq, _s(p.id), TYPES.get(p.type, p.type), _s(p.view_id), _s(p.session_id),
+                 _s(p.account_id), _s(p.profile_id), _s(p.title_id), _s(p.episode_id),
+                 _s(p.device_id), p.client_ts, p.server_ts, p.playhead_ms, p.br, p.width,
+                 p.height, p.bl, p.mtp, _s(p.sid), _s(p.cid), _s(p.ot), bool(p.su),
+                 p.error_code, bool(p.error_fatal), _s(p.error_message))
+
+
+def _take_events(pp, n):
+    try:
+        return [_event(pp[0][i]) for i in range(n)]
+    finally:
+        if pp[0] != ffi.NULL:
+            lib.stream_free(pp[0])
+
+
+def _fill_event(e, type_, fields):
+    """Fill a stream_event from a type (name or number) and keyword fields."""
+    if isinstance(type_, str):
+        if type_ not in _BY_NAME:
+            raise_invalid("unknown event type %r" % type_)
+        e.type = _BY_NAME[type_]
+    else:
+        set_int(e, "type", type_, "type")
+    for k, v in fields.items():
+        if v is None:
+            continue
+        if k == "id" or k in _TEXT_FIELDS:
+            b = to_bytes(v, k)
+            size = len(getattr(e, k))
+            if len(b) >= size or b"\0" in b:
+                raise_invalid("%s is longer than %d bytes or contains NUL" % (k, size - 1))
+            setattr(e, k, b)
+        elif k in _INT_FIELDS:
+            set_int(e, k, v, k)
+        elif k in _BOOL_FIELDS:
+            setattr(e, k, 1 if v else 0)
+        else:
+            raise TypeError("unknown event field %r" % k)
+
+
+class Events:
+    """Event ingest and the event log over a Store (borrowed: closing the Store closes
+    this first). Thread-safe, like the C handle. ``max_body`` and ``max_events`` lower
+    the caps (decompressed body bytes, events per batch)."""
+
+    def __init__(self, store, *, max_body=None, max_events=None):
+        if not AVAILABLE:
+            raise ImportError("libstream was built without the server feature (events)")
+        from .store import Store
+
+        self._h_ = None
+        if not isinstance(store, Store):
+            raise TypeError("store must be a libstream.store.Store, not %s" % type(store).__name__)
+        o = new_struct("stream_events_options")
+        o.store = store._cptr
+        if max_body is not None:
+            set_int(o, "max_body", max_body, "max_body")
+        if max_events is not None:
+            set_int(o, "max_events", max_events, "max_events")
+        out = ffi.new("stream_events **")
+        check(lib.stream_events_new(out, o))
+        self._store = store
+        deps = (store._ptr,)
+        self._h_ = ffi.gc(out[0], lambda p, _deps=deps: lib.stream_events_free(p))
+        store._attach(self)
+
+    @property
+    def _h(self):
+        if self._h_ is None:
+            raise_invalid("the events handle is closed")
+        if self._store.closed:
+            raise_invalid("the store of this events handle is closed")
+        return self._h_
+
+    def close(self):
+        """Free the handle now (not the store). No call may be running."""
+        h, self._h_ = getattr(self, "_h_", None), None
+        if h is not None:
+            ffi.release(h)
+
+    @property
+    def closed(self):
+        return self._h_ is None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def ingest(self, body, fmt="protobuf", *, gzip=False, account_id, profile_id=None):
+        """Store one batch all-or-nothing; returns (accepted, duplicates). ``fmt`` is
+        "protobuf" or "json". Raises ProtocolError (malformed: nothing stored),
+        OutOfRange (too big), Forbidden (another profile's event), Busy, IOFailure."""
+        formats = {"protobuf": lib.STREAM_EVENTS_PROTOBUF, "json": lib.STREAM_EVENTS_JSON}
+        if fmt not in formats:
+            raise_invalid("fmt must be 'protobuf' or 'json'")
+        data = to_bytes(body, "body")
+        keep = Keep()
+        r = ffi.new("stream_events_result *")
+        check(lib.stream_events_ingest(self._h, r, data, len(data), formats[fmt],
+                                       1 if gzip else 0, keep.cstr(account_id, "account_id"),
+                                       keep.cstr(profile_id, "profile_id", allow_none=True)))
+        return r.accepted, r.duplicates
+
+    def read(self, after=0, limit=100):
+        """Up to ``limit`` events with seq > ``after``, in order."""
+        pp = ffi.new("stream_event **")
+        n = ffi.new("size_t *")
+        check(lib.stream_events_read(self._h, pp, n, to_int(after, "after"),
+                                     to_int(limit, "limit")))
+        return _take_events(pp, n[0])
+
+    def get(self, event_id):
+        """The stored event with this id (NotFound)."""
+        e = ffi.new("stream_event *")
+        check(lib.stream_events_get(self._h, e, to_cstr(event_id, "event_id")))
+        return _event(e)
+
+    def stats(self):
+        """(number of events in the log, highest sequence number)."""
+        n = ffi.new("int64_t *")
+        last = ffi.new("int64_t *")
+        check(lib.stream_events_stats(self._h, n, last))
+        return n[0], last[0]
+
+    def checkpoint(self, consumer):
+        """The consumer's checkpoint (0 when it never committed)."""
+        out = ffi.new("int64_t *")
+        check(lib.stream_events_checkpoint(self._h, out, to_cstr(consumer, "consumer")))
+        return out[0]
+
+    def poll(self, consumer, limit=100):
+        """(checkpoint, events after it): pass the checkpoint to commit()."""
+        pp = ffi.new("stream_event **")
+        n = ffi.new("size_t *")
+        start = ffi.new("int64_t *")
+        check(lib.stream_events_poll(self._h, pp, n, start, to_cstr(consumer, "consumer"),
+                                     to_int(limit, "limit")))
+        return start[0], _take_events(pp, n[0])
+
+    def commit(self, consumer, from_seq, to_seq):
+        """Advance the checkpoint from ``from_seq`` to ``to_seq`` (Conflict when it moved)."""
+        check(lib.stream_events_commit(self._h, to_cstr(consumer, "consumer"),
+                                       to_int(from_seq, "from_seq"), to_int(to_seq, "to_seq")))
+
+
+class Emitter:
+    """The event emitter: ``emit()`` never blocks; a C thread sends. Keyword options map
+    to stream_emitter_options (queue_max, batch_max_events, batch_max_bytes,
+    flush_interval_ms, backoff_base_ms, backoff_max_ms, timeout_ms, shutdown_ms,
+    spool_max_bytes; ``gzip=False`` sends uncompressed). ``close()`` flushes for up to
+    shutdown_ms, then stops the thread."""
+
+    _OPTS = ("queue_max", "batch_max_events", "batch_max_bytes", "flush_interval_ms",
+             "backoff_base_ms", "backoff_max_ms", "timeout_ms", "shutdown_ms", "spool_max_bytes")
+
+    def __init__(self, base_url, *, access_token=None, spool_path=None, gzip=True, **opts):
+        if not EMITTER_AVAILABLE:
+            raise ImportError("libstream was built without the client feature (emitter)")
+        self._em = None
+        keep = Keep()
+        o = new_struct("stream_emitter_options")
+        o.base_url = keep.cstr(base_url, "base_url")
+        o.access_token = keep.cstr(access_token, "access_token", allow_none=True)
+        o.spool_path = keep.cstr(spool_path, "spool_path", allow_none=True)
+        o.no_gzip = 0 if gzip else 1
+        for k, v in opts.items():
+            if k not in self._OPTS:
+                raise TypeError("unknown emitter option %r" % k)
+            if v is not None:
+                set_int(o, k, v, k)
+        out = ffi.new("stream_emitter **")
+        check(lib.stream_emitter_new(out, o))
+        self._em = ffi.gc(out[0], lib.stream_emitter_free)
+
+    @property
+    def _h(self):
+        if self._em is None:
+            raise_invalid("the emitter is closed")
+        return self._em
+
+    def emit(self, type_, **fields):
+        """Queue an event; returns its id. ``type_`` is a name ("heartbeat") or number;
+        fields are the stream_event names (view_id is required; su and error_fatal are
+        bools). Raises InvalidArgument for an event the server would refuse."""
+        e = ffi.new("stream_event *")
+        _fill_event(e, type_, fields)
+        out = ffi.new("char[%d]" % (lib.STREAM_EVENTS_UUID_LEN + 1))
+        check(lib.stream_emitter_emit(out, self._h, e))
+        return ffi.string(out).decode()
+
+    def set_token(self, access_token):
+        """Use a new access token from the next request on (None clears it)."""
+        check(lib.stream_emitter_set_token(self._h, to_cstr(access_token, "access_token",
+                                                            allow_none=True)))
+
+    def flush(self, timeout_ms=10000):
+        """Send everything queued and wait for the acknowledgements (TimedOut)."""
+        check(lib.stream_emitter_flush(self._h, to_int(timeout_ms, "timeout_ms")))
+
+    def stats(self):
+        """The counters as a dict (emitted, queued, sent, duplicates, dropped, rejected,
+        retried, spooled, spool_dropped, batches)."""
+        s = ffi.new("stream_emitter_stats *")
+        check(lib.stream_emitter_stats_get(s, self._h))
+        return {k: getattr(s, k) for k in ("emitted", "queued", "sent", "duplicates", "dropped",
+                                           "rejected", "retried", "spooled", "spool_dropped",
+                                           "batches")}
+
+    def close(self):
+        """Flush (up to shutdown_ms) and stop. Events not acknowledged stay in the spool."""
+        em, self._em = getattr(self, "_em", None), None
+        if em is not None:
+            ffi.release(em)
+
+    @property
+    def closed(self):
+        return self._em is None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

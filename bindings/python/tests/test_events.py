@@ -1,0 +1,153 @@
+"""libstream.events: the ingest, event log and checkpoints over a real SQLite
+store, and the emitter against the real streamd (STREAMD_BIN, set by meson)."""
+import gzip
+import json
+import os
+import select
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+import libstream
+from libstream import events as le
+
+needs_server = pytest.mark.skipif(not le.AVAILABLE, reason="built without the server feature")
+needs_client = pytest.mark.skipif(not le.EMITTER_AVAILABLE, reason="built without the client feature")
+
+
+def ev(i, **kw):
+    e = {"id": "%08x-0000-4000-8000-%012x" % (i, i), "viewId": "v1", "type": "heartbeat",
+         "clientTs": 1700000000000 + i}
+    e.update(kw)
+    return e
+
+
+@pytest.fixture
+def evs(tmp_path):
+    from libstream.store import Store
+    with Store(str(tmp_path / "db.sqlite")) as st:
+        with le.Events(st) as h:
+            yield h
+
+
+def test_type_names():
+    assert le.type_name(8) == "rebufferstart"
+    assert le.type_name(0) is None
+    assert le.TYPES[13] == "heartbeat"
+
+
+@needs_server
+def test_ingest_dedup_read(evs):
+    body = json.dumps({"events": [ev(1), ev(2, type="error", error={"code": 5, "message": "m",
+                                                                   "fatal": True})]})
+    assert evs.ingest(body, "json", account_id="acct") == (2, 0)
+    assert evs.ingest(gzip.compress(body.encode()), "json", gzip=True, account_id="acct") == (0, 2)
+    rows = evs.read()
+    assert [r.seq for r in rows] == [1, 2]
+    assert rows[0].type == "heartbeat" and rows[0].account_id == "acct"
+    assert rows[1].type == "error" and rows[1].error_fatal is True and rows[1].error_message == "m"
+    assert evs.get(rows[1].id).seq == 2
+    assert evs.stats() == (2, 2)
+    with pytest.raises(libstream.NotFound):
+        evs.get("00000000-0000-4000-8000-0000000000ff")
+
+
+@needs_server
+def test_malformed_batches_store_nothing(evs):
+    with pytest.raises(libstream.ProtocolError):
+        evs.ingest(json.dumps({"events": [ev(1), ev(2, type="nope")]}), "json", account_id="a")
+    with pytest.raises(libstream.ProtocolError):
+        evs.ingest(b"\x0a\x05\x0f", "protobuf", account_id="a")
+    with pytest.raises(libstream.ProtocolError):
+        evs.ingest(gzip.compress(b'{"events":[]}')[:-4], "json", gzip=True, account_id="a")
+    with pytest.raises(libstream.OutOfRange):
+        evs.ingest(json.dumps({"events": [ev(i) for i in range(1001)]}), "json", account_id="a")
+    with pytest.raises(libstream.Forbidden):
+        evs.ingest(json.dumps({"events": [ev(1, profileId="p2")]}), "json", account_id="a",
+                   profile_id="p1")
+    assert evs.stats() == (0, 0)
+
+
+@needs_server
+def test_checkpoints(evs):
+    evs.ingest(json.dumps({"events": [ev(i) for i in range(1, 6)]}), "json", account_id="a")
+    start, rows = evs.poll("qoe", limit=3)
+    assert start == 0 and [r.seq for r in rows] == [1, 2, 3]
+    evs.commit("qoe", start, rows[-1].seq)
+    with pytest.raises(libstream.Conflict):
+        evs.commit("qoe", 0, 1)
+    assert evs.checkpoint("qoe") == 3
+    start, rows = evs.poll("qoe")
+    assert start == 3 and [r.seq for r in rows] == [4, 5]
+    with pytest.raises(libstream.InvalidArgument):
+        evs.commit("qoe", 3, 99)
+
+
+@needs_client
+def test_emitter_validates_without_a_server():
+    with le.Emitter("http://127.0.0.1:9", flush_interval_ms=60000, shutdown_ms=10) as em:
+        with pytest.raises(libstream.InvalidArgument):
+            em.emit("dance", view_id="v")
+        with pytest.raises(libstream.InvalidArgument):
+            em.emit("play")  # no view id
+        with pytest.raises(libstream.InvalidArgument):
+            em.emit("play", view_id="v", ot="zz")
+        with pytest.raises(TypeError):
+            em.emit("play", view_id="v", colour="red")
+        eid = em.emit("play", view_id="v")
+        assert len(eid) == 36 and eid[14] == "4"
+        assert em.stats()["emitted"] == 1
+    with pytest.raises(libstream.InvalidArgument):
+        le.Emitter("ftp://x")
+
+
+@needs_server
+@needs_client
+def test_emitter_to_streamd(tmp_path):
+    if "STREAMD_BIN" not in os.environ:
+        pytest.skip("STREAMD_BIN is not set")
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMD_")}
+    env.pop("LD_PRELOAD", None)
+    proc = subprocess.Popen([os.environ["STREAMD_BIN"], "--port", "0", "--listen-address",
+                             "127.0.0.1", "--data-dir", str(data), "--log-level", "warn",
+                             "--seed-demo", "--demo-catalog",
+                             os.environ["STREAMD_DEMO_CATALOG"]],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    try:
+        lines, buf = [], b""
+        deadline = time.time() + 60
+        while len(lines) < 2 and time.time() < deadline:
+            if select.select([proc.stdout], [], [], 1)[0]:
+                chunk = os.read(proc.stdout.fileno(), 4096)
+                assert chunk, "streamd exited"
+                buf += chunk
+                *lines, rest = buf.split(b"\n")
+        listening, demo = json.loads(lines[0]), json.loads(lines[1])
+        url = "http://127.0.0.1:%d" % listening["port"]
+        req = urllib.request.Request(url + "/v1/auth/login", json.dumps(
+            {"email": demo["email"], "password": demo["password"]}).encode(),
+            {"Content-Type": "application/json"})
+        token = json.loads(urllib.request.urlopen(req, timeout=30).read())["access_token"]
+        ids = []
+        with le.Emitter(url, access_token=token, spool_path=str(tmp_path / "spool"),
+                        flush_interval_ms=100) as em:
+            for i in range(50):
+                ids.append(em.emit("heartbeat", view_id="pyview", playhead_ms=i * 1000, br=2500,
+                                   su=(i == 0)))
+            em.flush(30000)
+            st = em.stats()
+            assert st["sent"] == 50 and st["dropped"] == 0 and st["rejected"] == 0
+        from libstream.store import Store
+        with Store(str(data / "streamd.db")) as store, le.Events(store) as h:
+            got = [h.get(i) for i in ids]
+        assert all(g.view_id == "pyview" and g.br == 2500 for g in got)
+        assert got[0].su is True and got[1].su is False
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        proc.stdout.close()

@@ -1,0 +1,453 @@
+/*
+ * The origin: GET/HEAD /v1/media/<asset>/h<cap>/[token/]<file>. The delivery
+ * library checks the signature, the cap and the path and opens the file;
+ * this file speaks HTTP around it: conditional requests (ETag, Last-Modified),
+ * one byte range (206 / 416), gzip for manifests, cache policy, CORS with
+ * credentials for cookie sessions, and sendfile for file bodies. Also owns
+ * the media state of the application (signing key, delivery handle).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <zlib.h>
+
+#include "app.h"
+#include "log.h"
+#include "routes.h"
+#include "routes_util.h"
+#include "stream/delivery.h"
+
+#define MEDIA_KEY_ID "media-1"
+#define GZIP_MIN 256
+
+/* <data_dir>/keys/media.key: generated on first start like the access key (0600). */
+static int load_or_create_media_key(stream_key **out, const char *data_dir)
+{
+  char dir[1100], path[1200];
+  snprintf(dir, sizeof(dir), "%s/keys", data_dir);
+  snprintf(path, sizeof(path), "%s/media.key", dir);
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    streamd_logf(STREAM_LOG_ERROR, "%s: %s", dir, strerror(errno));
+    return -1;
+  }
+  struct stat st;
+  if (lstat(path, &st) != 0) {
+    stream_key *k = NULL;
+    char *text = NULL;
+    int rc = stream_key_generate(&k, STREAM_KEY_HMAC, MEDIA_KEY_ID, 32);
+    if (rc == STREAM_OK)
+      rc = stream_key_export(&text, k, STREAM_KEY_FORMAT_BASE64URL);
+    stream_key_free(k);
+    if (rc != STREAM_OK) {
+      streamd_logf(STREAM_LOG_ERROR, "generating the media signing key: %s",
+                   stream_error_last()->message);
+      return -1;
+    }
+    size_t tl = strlen(text);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int ok =
+        fd >= 0 && write(fd, text, tl) == (ssize_t)tl && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+    if (fd >= 0 && close(fd) != 0)
+      ok = 0;
+    stream_free_secret(text, tl);
+    if (!ok) {
+      streamd_logf(STREAM_LOG_ERROR, "writing %s: %s", path, strerror(errno));
+      unlink(path);
+      return -1;
+    }
+    streamd_logf(STREAM_LOG_INFO, "generated the media signing key %s (mode 0600)", path);
+  } else if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+    streamd_logf(STREAM_LOG_ERROR, "%s must be a regular file of mode 0600", path);
+    return -1;
+  }
+  if (stream_key_load_file(out, STREAM_KEY_HMAC, MEDIA_KEY_ID, path) != STREAM_OK) {
+    streamd_logf(STREAM_LOG_ERROR, "loading %s: %s", path, stream_error_last()->message);
+    return -1;
+  }
+  return 0;
+}
+
+int streamd_media_open(streamd_app *app)
+{
+  int format = 0;
+  if (strcmp(app->cfg->media_signing, "path") == 0)
+    format = STREAM_DELIVERY_NATIVE_PATH;
+  else if (strcmp(app->cfg->media_signing, "cookie") == 0)
+    format = STREAM_DELIVERY_NATIVE_COOKIE;
+  else {
+    streamd_logf(STREAM_LOG_ERROR, "media_signing must be \"path\" or \"cookie\", not \"%s\"",
+                 app->cfg->media_signing);
+    return -1;
+  }
+  snprintf(app->media_root, sizeof(app->media_root), "%s/media", app->cfg->data_dir);
+  if (mkdir(app->media_root, 0700) != 0 && errno != EEXIST) {
+    streamd_logf(STREAM_LOG_ERROR, "%s: %s", app->media_root, strerror(errno));
+    return -1;
+  }
+  stream_key *key = NULL;
+  if (load_or_create_media_key(&key, app->cfg->data_dir) != 0)
+    return -1;
+  int rc = stream_keyring_new(&app->media_keys);
+  if (rc == STREAM_OK)
+    rc = stream_keyring_add(app->media_keys, key);
+  if (rc == STREAM_OK)
+    rc = stream_keyring_set_primary(app->media_keys, MEDIA_KEY_ID);
+  stream_key_free(key);
+  stream_delivery_options o = STREAM_DELIVERY_OPTIONS_INIT;
+  o.base_url = app->public_url;
+  o.media_root = app->media_root;
+  o.keys = app->media_keys;
+  o.format = format;
+  o.leeway = 30;
+  if (rc == STREAM_OK)
+    rc = stream_delivery_new(&app->delivery, &o);
+  stream_jobs_options jo = STREAM_JOBS_OPTIONS_INIT;
+  jo.store = app->store;
+  if (rc == STREAM_OK)
+    rc = stream_jobs_new(&app->media_jobs, &jo);
+  if (rc != STREAM_OK) {
+    streamd_logf(STREAM_LOG_ERROR, "delivery: %s", stream_error_last()->message);
+    return -1;
+  }
+  return 0;
+}
+
+void streamd_media_close(streamd_app *app)
+{
+  stream_jobs_free(app->media_jobs);
+  app->media_jobs = NULL;
+  stream_delivery_free(app->delivery);
+  app->delivery = NULL;
+  stream_keyring_free(app->media_keys);
+  app->media_keys = NULL;
+}
+
+/* ---- HTTP helpers ----------------------------------------------------------- */
+
+static void http_date(char *out, size_t n, int64_t t)
+{
+  time_t tt = (time_t)t;
+  struct tm tm;
+  gmtime_r(&tt, &tm);
+  strftime(out, n, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+/* IMF-fixdate only (what every current client sends); -1 when unparsable. */
+static int64_t parse_http_date(const char *s)
+{
+  struct tm tm;
+  memset(&tm, 0, sizeof(tm));
+  const char *end = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (!end || *end)
+    return -1;
+  return (int64_t)timegm(&tm);
+}
+
+/* 1 when an If-None-Match list contains `etag` (weak comparison, as RFC 9110 asks) or "*". */
+static int etag_listed(const char *list, const char *etag)
+{
+  const char *p = list;
+  size_t el = strlen(etag);
+  while (*p) {
+    while (*p == ' ' || *p == ',')
+      p++;
+    if (*p == '*')
+      return 1;
+    if (strncmp(p, "W/", 2) == 0)
+      p += 2;
+    if (strncmp(p, etag, el) == 0 && (p[el] == '\0' || p[el] == ',' || p[el] == ' '))
+      return 1;
+    while (*p && *p != ',')
+      p++;
+  }
+  return 0;
+}
+
+enum { RANGE_NONE = 0, RANGE_OK = 1, RANGE_BAD = 2 };
+
+/* One "bytes=" range against `size`. Multiple ranges and other units are ignored (200). */
+static int parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
+{
+  if (strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+    return RANGE_NONE;
+  const char *p = h + 6;
+  while (*p == ' ')
+    p++;
+  char *end = NULL;
+  if (*p == '-') {
+    errno = 0;
+    unsigned long long n = strtoull(p + 1, &end, 10);
+    if (errno || end == p + 1 || *end)
+      return RANGE_NONE;
+    if (n == 0 || size == 0)
+      return RANGE_BAD;
+    if (n > size)
+      n = size;
+    *off = size - n;
+    *len = n;
+    return RANGE_OK;
+  }
+  if (*p < '0' || *p > '9')
+    return RANGE_NONE;
+  errno = 0;
+  unsigned long long a = strtoull(p, &end, 10);
+  if (errno || *end != '-')
+    return RANGE_NONE;
+  const char *q = end + 1;
+  unsigned long long b = size ? size - 1 : 0;
+  if (*q) {
+    b = strtoull(q, &end, 10);
+    if (errno || *end || b < a)
+      return RANGE_NONE;
+    if (b >= size)
+      b = size ? size - 1 : 0;
+  }
+  if (a >= size)
+    return RANGE_BAD;
+  *off = a;
+  *len = b - a + 1;
+  return RANGE_OK;
+}
+
+static int accepts_gzip(const char *ae)
+{
+  if (!ae)
+    return 0;
+  for (const char *p = strcasestr(ae, "gzip"); p; p = strcasestr(p + 4, "gzip")) {
+    const char *q = p + 4;
+    while (*q == ' ')
+      q++;
+    if (strncmp(q, ";q=", 3) == 0 && strtod(q + 3, NULL) <= 0.0)
+      continue; /* gzip;q=0 refuses it */
+    return 1;
+  }
+  return 0;
+}
+
+/* gzip `in` into a malloc'd buffer; NULL on failure. */
+static char *gzip_text(const char *in, size_t n, size_t *out_len)
+{
+  z_stream z;
+  memset(&z, 0, sizeof(z));
+  if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    return NULL;
+  size_t cap = deflateBound(&z, (uLong)n) + 32;
+  char *out = malloc(cap);
+  if (!out) {
+    deflateEnd(&z);
+    return NULL;
+  }
+  z.next_in = (Bytef *)(uintptr_t)in;
+  z.avail_in = (uInt)n;
+  z.next_out = (Bytef *)out;
+  z.avail_out = (uInt)cap;
+  int rc = deflate(&z, Z_FINISH);
+  *out_len = cap - z.avail_out;
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) {
+    free(out);
+    return NULL;
+  }
+  return out;
+}
+
+static char *read_whole(int fd, uint64_t size)
+{
+  if (size > (8u << 20))
+    return NULL;
+  char *buf = malloc((size_t)size + 1);
+  if (!buf)
+    return NULL;
+  size_t got = 0;
+  while (got < size) {
+    ssize_t r = pread(fd, buf + got, (size_t)size - got, (off_t)got);
+    if (r <= 0) {
+      free(buf);
+      return NULL;
+    }
+    got += (size_t)r;
+  }
+  buf[size] = '\0';
+  return buf;
+}
+
+/* The raw query rebuilt from libmicrohttpd's arguments (only the Cloud CDN format uses it). */
+struct query_acc {
+  char *buf;
+  size_t len, cap;
+};
+
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
+{
+  (void)kind;
+  struct query_acc *q = cls;
+  int n = snprintf(q->buf + q->len, q->cap - q->len, "%s%s%s%s", q->len ? "&" : "", key,
+                   value ? "=" : "", value ? value : "");
+  if (n < 0 || (size_t)n >= q->cap - q->len)
+    return MHD_NO;
+  q->len += (size_t)n;
+  return MHD_YES;
+}
+
+static void media_problem(streamd_response *resp, const streamd_request *req,
+                          const stream_delivery_file *f)
+{
+  const char *why = stream_error_last()->message;
+  switch (f->reason) {
+  case STREAM_DELIVERY_SIGNATURE:
+  case STREAM_DELIVERY_ABOVE_CAP:
+    streamd_reply_problem(resp, req, STREAM_EFORBIDDEN, why);
+    break;
+  case STREAM_DELIVERY_BAD_PATH:
+  case STREAM_DELIVERY_NOT_FOUND:
+    streamd_reply_problem(resp, req, STREAM_ENOTFOUND, why);
+    break;
+  default:
+    streamd_reply_problem(resp, req, STREAM_EIO, why);
+    break;
+  }
+}
+
+void streamd_route_media(streamd_request *req, streamd_response *resp)
+{
+  streamd_app *app = streamd_app_require(req, resp);
+  if (!app)
+    return;
+  if (!app->delivery) {
+    streamd_reply_problem(resp, req, STREAM_EBUSY, "the origin is not configured");
+    return;
+  }
+  char client[64];
+  streamd_client_address(client, sizeof(client), req);
+  char query[4096];
+  struct query_acc qa = {query, 0, sizeof(query)};
+  query[0] = '\0';
+  MHD_get_connection_values((struct MHD_Connection *)req->conn, MHD_GET_ARGUMENT_KIND, add_arg,
+                            &qa);
+  stream_delivery_request dr = STREAM_DELIVERY_REQUEST_INIT;
+  dr.method = req->method;
+  dr.path = req->path;
+  dr.query = query;
+  dr.cookie = streamd_request_header(req, "Cookie");
+  dr.client_ip = client[0] ? client : NULL;
+  stream_delivery_file f;
+  if (stream_delivery_open(&f, app->delivery, &dr) != STREAM_OK) {
+    media_problem(resp, req, &f);
+    stream_delivery_file_clear(&f);
+    return;
+  }
+
+  int manifest = f.kind == STREAM_DELIVERY_KIND_MASTER || f.kind == STREAM_DELIVERY_KIND_MPD ||
+                 f.kind == STREAM_DELIVERY_KIND_PLAYLIST;
+  int gz = manifest && accepts_gzip(streamd_request_header(req, "Accept-Encoding"));
+  /* A representation's tag: the file's, plus the cap for filtered manifests and -gz. */
+  char suffix[24] = "";
+  if ((f.kind == STREAM_DELIVERY_KIND_MASTER || f.kind == STREAM_DELIVERY_KIND_MPD) && f.max_height)
+    snprintf(suffix, sizeof(suffix), "-c%d", f.max_height);
+  char etag[96];
+  snprintf(etag, sizeof(etag), "%.*s%s%s\"", (int)(strlen(f.etag) - 1), f.etag, suffix,
+           gz ? "-gz" : "");
+  char lm[64];
+  http_date(lm, sizeof(lm), f.mtime);
+
+  streamd_response_header(resp, "Cache-Control", f.cache_control);
+  streamd_response_header(resp, "ETag", etag);
+  streamd_response_header(resp, "Last-Modified", lm);
+  if (manifest)
+    streamd_response_header(resp, "Vary", "Accept-Encoding");
+  else
+    streamd_response_header(resp, "Accept-Ranges", "bytes");
+  if (f.via_cookie)
+    streamd_response_header(resp, "Access-Control-Allow-Credentials", "true");
+  streamd_response_header(resp, "Access-Control-Expose-Headers",
+                          "Content-Length, Content-Range, ETag");
+
+  /* Conditional requests (If-None-Match wins over If-Modified-Since). */
+  const char *inm = streamd_request_header(req, "If-None-Match");
+  const char *ims = streamd_request_header(req, "If-Modified-Since");
+  int not_modified = 0;
+  if (inm)
+    not_modified = etag_listed(inm, etag);
+  else if (ims) {
+    int64_t t = parse_http_date(ims);
+    not_modified = t >= 0 && f.mtime <= t;
+  }
+  if (not_modified) {
+    stream_delivery_file_clear(&f);
+    resp->status = 304;
+    return;
+  }
+
+  if (manifest) {
+    char *text = NULL;
+    size_t len = 0;
+    int rc = STREAM_OK;
+    if (f.kind == STREAM_DELIVERY_KIND_PLAYLIST) {
+      text = read_whole(f.fd, f.size);
+      len = text ? (size_t)f.size : 0;
+      rc = text ? STREAM_OK : STREAM_EIO;
+    } else {
+      rc = stream_delivery_manifest(&text, &len, app->delivery, &f);
+    }
+    stream_delivery_file_clear(&f);
+    if (rc != STREAM_OK) {
+      streamd_reply_service_error(resp, req, rc);
+      return;
+    }
+    if (gz && len >= GZIP_MIN) {
+      size_t zl = 0;
+      char *z = gzip_text(text, len, &zl);
+      if (z) {
+        streamd_response_header(resp, "Content-Encoding", "gzip");
+        streamd_reply_text(resp, 200, f.content_type, z, zl);
+        free(z);
+        stream_free(text);
+        return;
+      }
+    }
+    streamd_reply_text(resp, 200, f.content_type, text, len);
+    stream_free(text);
+    return;
+  }
+
+  /* Files: one range at most; If-Range with another validator means the whole file. */
+  uint64_t off = 0, len = f.size;
+  const char *range = streamd_request_header(req, "Range");
+  const char *if_range = streamd_request_header(req, "If-Range");
+  int status = 200;
+  if (range && (!if_range || strcmp(if_range, f.etag) == 0 || strcmp(if_range, etag) == 0)) {
+    int r = parse_range(range, f.size, &off, &len);
+    if (r == RANGE_BAD) {
+      char cr[64];
+      snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)f.size);
+      stream_delivery_file_clear(&f);
+      streamd_reply_problem(resp, req, STREAM_ERANGE, "the requested range is not satisfiable");
+      resp->status = 416;
+      streamd_response_header(resp, "Content-Range", cr);
+      return;
+    }
+    if (r == RANGE_OK) {
+      char cr[96];
+      snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)off,
+               (unsigned long long)(off + len - 1), (unsigned long long)f.size);
+      streamd_response_header(resp, "Content-Range", cr);
+      status = 206;
+    } else {
+      off = 0;
+      len = f.size;
+    }
+  }
+  int fd = f.fd;
+  f.fd = -1; /* the response owns it now */
+  streamd_reply_fd(resp, status, f.content_type, fd, off, len);
+}

@@ -1,0 +1,525 @@
+#!/usr/bin/python3
+"""The signed origin and playback sessions end to end, against the real streamd.
+
+A 2 s 1920x1080 testsrc2 clip is transcoded with `streamctl transcode` (1080p,
+720p, 360p) into <data_dir>/media/<dir>, registered as the ready asset of a
+catalog title through libstream's jobs API (the asset registry), and played
+through POST /v1/playback by viewers on the seeded plans. Media is fetched
+with urllib / http.client: single ranges, 416, ETag 304, Last-Modified,
+gzip manifests, CORS, 403 for expired / tampered / above-cap requests,
+traversal attempts, and the screen limit of a two-screen plan.
+
+Usage: /usr/bin/python3 test_origin.py STREAMD STREAMCTL PY_BINDINGS_DIR
+Standard library plus libstream's cffi module (for the asset registry and
+for signing test URLs with the daemon's own media key).
+"""
+import gzip
+import http.client
+import json
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+STREAMD = STREAMCTL = None
+OP_TOKEN = "op-token-origin-test-7c1d2e"
+ORIGIN = "http://player.example.test"
+OK_CARD = "tok_4242424242424242"
+TITLE = "origin-movie"
+
+
+def catalog():
+    return {"titles": [
+        {"id": TITLE, "kind": "movie", "name": "Origin Test Movie", "synopsis": "Test pattern.",
+         "year": 2024, "runtime_minutes": 1, "maturity_rating": 0, "genres": ["Documentary"]},
+        {"id": "origin-mature", "kind": "movie", "name": "Origin Mature", "synopsis": "Adults.",
+         "year": 2024, "runtime_minutes": 1, "maturity_rating": 18, "genres": ["Drama"]},
+        {"id": "origin-empty", "kind": "movie", "name": "No Media Yet", "synopsis": "Nothing.",
+         "year": 2024, "runtime_minutes": 1, "maturity_rating": 0, "genres": ["Drama"]},
+    ]}
+
+
+class Daemon:
+    def __init__(self, tmp, extra=()):
+        self.tmp = tmp
+        self.data_dir = os.path.join(tmp, "data")
+        cat = os.path.join(tmp, "catalog.json")
+        with open(cat, "w") as f:
+            json.dump(catalog(), f)
+        self.stderr_path = os.path.join(tmp, "stderr.log")
+        cmd = [STREAMD, "--port", "0", "--listen-address", "127.0.0.1", "--data-dir",
+               self.data_dir, "--log-level", "warn", "--access-log", os.path.join(tmp, "access.log"),
+               "--cors-origins", ORIGIN, "--seed-demo", "--demo-catalog", cat,
+               "--login-address-burst", "0"] + list(extra)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMD_")}
+        env["STREAMD_OPERATOR_TOKEN"] = OP_TOKEN
+        self.stderr = open(self.stderr_path, "wb")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.stderr, env=env)
+        self._buf = b""
+        info = json.loads(self.read_line(60))
+        assert info["event"] == "listening", info
+        self.port = int(info["port"])
+        self.read_line(10)  # the demo line
+
+    def read_line(self, timeout):
+        deadline = time.time() + timeout
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._buf:
+            left = deadline - time.time()
+            if left <= 0:
+                raise AssertionError("no line from streamd: " + self.stderr_text())
+            r, _, _ = select.select([fd], [], [], left)
+            if r:
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    raise AssertionError("streamd exited: " + self.stderr_text())
+                self._buf += chunk
+        line, self._buf = self._buf.split(b"\n", 1)
+        return line.decode()
+
+    def stderr_text(self):
+        self.stderr.flush()
+        with open(self.stderr_path, "rb") as f:
+            return f.read().decode(errors="replace")[-4000:]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+        self.stderr.close()
+
+
+D = None
+ASSET_DIR = "origin-movie-a1"
+
+
+class Resp:
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.body = status, headers, body
+
+    def header(self, name):
+        vals = [v for k, v in self.headers if k.lower() == name.lower()]
+        return ", ".join(vals) if vals else None
+
+    @property
+    def json(self):
+        return json.loads(self.body)
+
+
+def call(method, path, json_body=None, token=None, headers=None, key=None):
+    h = dict(headers or {})
+    body = None
+    if json_body is not None:
+        body = json.dumps(json_body).encode()
+        h["Content-Type"] = "application/json"
+    if token:
+        h["Authorization"] = "Bearer " + token
+    if key:
+        h["Idempotency-Key"] = key
+    c = http.client.HTTPConnection("127.0.0.1", D.port, timeout=30)
+    try:
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        return Resp(r.status, r.getheaders(), r.read())
+    finally:
+        c.close()
+
+
+def fetch(url, headers=None, method="GET"):
+    """urllib, with HTTP errors as responses."""
+    req = urllib.request.Request(url, headers=dict(headers or {}), method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return Resp(r.status, list(r.headers.items()), r.read())
+    except urllib.error.HTTPError as e:
+        return Resp(e.code, list(e.headers.items()), e.read())
+
+
+def raw_get(path, headers=None):
+    """http.client with the path sent exactly as given (no normalisation)."""
+    return call("GET", path, headers=headers)
+
+
+_n = [0]
+
+
+def viewer(plan):
+    _n[0] += 1
+    email = "origin%d.%d@example.test" % (os.getpid(), _n[0])
+    pw = "correct horse 42"
+    assert call("POST", "/v1/auth/register", {"email": email, "password": pw}).status == 201
+    r = call("POST", "/v1/auth/login", {"email": email, "password": pw})
+    assert r.status == 200, r.body
+    tok = r.json["access_token"]
+    r = call("POST", "/v1/profiles", {"name": "Main"}, token=tok)
+    assert r.status == 201, r.body
+    r = call("POST", "/v1/profiles/%s/switch" % r.json["id"], {}, token=tok)
+    assert r.status == 200, r.body
+    tok = r.json["access_token"]
+    if plan:
+        r = call("POST", "/v1/billing/payment-methods", {"token": OK_CARD}, token=tok,
+                 key="card-%d" % _n[0])
+        assert r.status == 201, r.body
+        r = call("POST", "/v1/billing/subscription", {"plan_id": plan}, token=tok,
+                 key="sub-%d" % _n[0])
+        assert r.status == 201, r.body
+    return tok
+
+
+def play(tok, device, title=TITLE):
+    return call("POST", "/v1/playback", {"title_id": title, "device_id": device,
+                                         "device_name": "Test " + device}, token=tok)
+
+
+def register_asset(data_dir, title, dirname, summary):
+    from _libstream_cffi import ffi, lib
+    st = ffi.new("stream_store **")
+    so = ffi.new("stream_store_options *")
+    so.version = lib.STREAM_STORE_OPTIONS_VERSION
+    path = ffi.new("char[]", os.path.join(data_dir, "streamd.db").encode())
+    so.path = path
+    so.readers = 1
+    assert lib.stream_store_open(st, so) == 0, ffi.string(lib.stream_error_last().message)
+    jo = ffi.new("stream_jobs_options *")
+    jo.version = lib.STREAM_JOBS_OPTIONS_VERSION
+    jo.store = st[0]
+    j = ffi.new("stream_jobs **")
+    assert lib.stream_jobs_new(j, jo) == 0, ffi.string(lib.stream_error_last().message)
+    out = ffi.new("char[]", 65)
+    rc = lib.stream_jobs_asset_create(out, j[0], title.encode(), ffi.NULL, dirname.encode(),
+                                      ffi.NULL)
+    assert rc == 0, ffi.string(lib.stream_error_last().message)
+    assert lib.stream_jobs_asset_ready(j[0], out, summary.encode()) == 0
+    lib.stream_jobs_free(j[0])
+    lib.stream_store_close(st[0])
+    return ffi.string(out).decode()
+
+
+def sign_path(data_dir, prefix, rest, expires):
+    """A native path token made with the daemon's own media key."""
+    from _libstream_cffi import ffi, lib
+    key = ffi.new("stream_key **")
+    assert lib.stream_key_load_file(key, lib.STREAM_KEY_HMAC, b"media-1",
+                                    os.path.join(data_dir, "keys", "media.key").encode()) == 0
+    ring = ffi.new("stream_keyring **")
+    assert lib.stream_keyring_new(ring) == 0
+    lib.stream_keyring_add(ring[0], key[0])
+    lib.stream_keyring_set_primary(ring[0], b"media-1")
+    o = ffi.new("stream_native_sign_options *")
+    o.version = lib.STREAM_NATIVE_SIGN_OPTIONS_VERSION
+    o.expires = expires
+    out = ffi.new("char **")
+    assert lib.stream_sign_native_path(out, ring[0], prefix.encode(), rest.encode(), o) == 0
+    url = ffi.string(out[0]).decode()
+    lib.stream_free(out[0])
+    lib.stream_keyring_free(ring[0])
+    lib.stream_key_free(key[0])
+    return url
+
+
+class T(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        global D
+        cls.tmp = tempfile.mkdtemp(prefix="streamd-origin-")
+        D = Daemon(cls.tmp)
+        src = os.path.join(cls.tmp, "src.mp4")
+        subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                        "testsrc2=size=1920x1080:rate=30", "-f", "lavfi", "-i",
+                        "sine=frequency=440:sample_rate=48000", "-t", "2", "-c:v", "libx264",
+                        "-preset", "ultrafast", "-c:a", "aac", "-shortest", src], check=True)
+        out = os.path.join(D.data_dir, "media", ASSET_DIR)
+        subprocess.run([STREAMCTL, "transcode", src, out, "--ladder", "1080p,720p,360p",
+                        "--x264-preset", "ultrafast", "--segment", "2", "--no-thumbnails"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=180)
+        with open(os.path.join(out, "summary.json")) as f:
+            summary = f.read()
+        cls.summary = json.loads(summary)
+        cls.asset_id = register_asset(D.data_dir, TITLE, ASSET_DIR, summary)
+        cls.dirs = {r["height"]: r["dir"] for r in cls.summary["renditions"]
+                    if r["kind"] == "video"}
+        assert sorted(cls.dirs) == [360, 720, 1080], cls.dirs
+        cls.out = out
+        # One 720p (basic plan) session shared by most cases.
+        cls.basic = viewer("basic")
+        r = play(cls.basic, "tv-1")
+        assert r.status == 201, (r.status, r.body)
+        cls.session = r.json
+
+    @classmethod
+    def tearDownClass(cls):
+        D.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def url(self, rest):
+        return self.session["hls_url"].rsplit("/", 1)[0] + "/" + rest
+
+    def problem(self, r, status):
+        self.assertEqual(r.status, status, r.body)
+        self.assertEqual(r.header("Content-Type"), "application/problem+json")
+        return json.loads(r.body)
+
+    def test_01_session_shape(self):
+        s = self.session
+        self.assertEqual(s["max_height"], 720)
+        self.assertEqual(s["asset_id"], self.asset_id)
+        self.assertIn("/v1/media/%s/h720/stream-token=" % ASSET_DIR, s["hls_url"])
+        self.assertTrue(s["hls_url"].endswith("/master.m3u8"))
+        self.assertTrue(s["dash_url"].endswith("/manifest.mpd"))
+        self.assertGreater(s["expires_at"], time.time() + 3600)
+        self.assertEqual(s["resume_position_ms"], 0)
+        lease = s["lease"]
+        self.assertEqual(lease["id"], s["session_id"])
+        self.assertTrue(lease["heartbeat_url"].endswith("/v1/playback/%s/heartbeat" % lease["id"]))
+        self.assertGreaterEqual(lease["interval_s"], 1)
+        r = call("POST", "/v1/playback/%s/heartbeat" % lease["id"], token=self.basic)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertGreaterEqual(r.json["expires_at"], lease["expires_at"])
+
+    def test_02_capped_manifests(self):
+        r = fetch(self.session["hls_url"])
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.header("Content-Type"), "application/vnd.apple.mpegurl")
+        text = r.body.decode()
+        self.assertNotIn("1920x1080", text)
+        self.assertNotIn(self.dirs[1080], text)
+        self.assertIn(self.dirs[720] + "/index.m3u8", text)
+        self.assertIn(self.dirs[720] + "/iframes.m3u8", text)
+        self.assertIn(self.dirs[360] + "/index.m3u8", text)
+        self.assertIn("max-age=", r.header("Cache-Control"))
+        self.assertNotIn("immutable", r.header("Cache-Control"))
+        r = fetch(self.session["dash_url"])
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("Content-Type"), "application/dash+xml")
+        self.assertNotIn(self.dirs[1080], r.body.decode())
+        self.assertIn('maxHeight="720"', r.body.decode())
+
+    def test_03_720p_plan_never_gets_1080p(self):
+        seg = self.dirs[1080] + "/seg_00001.m4s"
+        p = self.problem(fetch(self.url(seg)), 403)
+        self.assertIn("above the signed cap", p["detail"])
+        self.problem(fetch(self.url(self.dirs[1080] + "/init.mp4")), 403)
+        self.problem(fetch(self.url(self.dirs[1080] + "/index.m3u8")), 403)
+        # Raising the cap in the URL breaks the signature.
+        p = self.problem(fetch(self.url(seg).replace("/h720/", "/h1080/")), 403)
+        self.assertIn("signature", p["detail"])
+        self.problem(fetch(self.url(seg).replace("/h720/", "/h0/")), 403)
+        r = fetch(self.url(self.dirs[720] + "/seg_00001.m4s"))
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("Content-Type"), "video/iso.segment")
+        self.assertEqual(r.header("Cache-Control"), "public, max-age=31536000, immutable")
+
+    def test_04_ranges(self):
+        path = os.path.join(self.out, self.dirs[720], "seg_00001.m4s")
+        with open(path, "rb") as f:
+            data = f.read()
+        n = len(data)
+        u = self.url(self.dirs[720] + "/seg_00001.m4s")
+        r = fetch(u)
+        self.assertEqual((r.status, r.body), (200, data))
+        self.assertEqual(r.header("Accept-Ranges"), "bytes")
+        self.assertEqual(int(r.header("Content-Length")), n)
+        r = fetch(u, {"Range": "bytes=0-99"})
+        self.assertEqual((r.status, r.body), (206, data[:100]))
+        self.assertEqual(r.header("Content-Range"), "bytes 0-99/%d" % n)
+        r = fetch(u, {"Range": "bytes=-100"})
+        self.assertEqual((r.status, r.body), (206, data[-100:]))
+        self.assertEqual(r.header("Content-Range"), "bytes %d-%d/%d" % (n - 100, n - 1, n))
+        r = fetch(u, {"Range": "bytes=1000-"})
+        self.assertEqual((r.status, r.body), (206, data[1000:]))
+        r = fetch(u, {"Range": "bytes=%d-%d" % (n - 10, n + 500)})
+        self.assertEqual((r.status, r.body), (206, data[-10:]))
+        r = fetch(u, {"Range": "bytes=%d-" % n})
+        self.assertEqual(r.status, 416)
+        self.assertEqual(r.header("Content-Range"), "bytes */%d" % n)
+        # Several ranges: the whole file (allowed by RFC 9110).
+        r = fetch(u, {"Range": "bytes=0-1,5-9"})
+        self.assertEqual((r.status, r.body), (200, data))
+        # If-Range with another validator: the whole file.
+        r = fetch(u, {"Range": "bytes=0-9", "If-Range": '"other"'})
+        self.assertEqual((r.status, len(r.body)), (200, n))
+        # curl, too.
+        out = subprocess.run(["curl", "-sS", "-r", "10-19", "-o", "-", "-w", "%{http_code}", u],
+                             capture_output=True, check=True, timeout=30).stdout
+        self.assertEqual(out, data[10:20] + b"206")
+        # HEAD: headers only.
+        r = fetch(u, method="HEAD")
+        self.assertEqual((r.status, r.body, int(r.header("Content-Length"))), (200, b"", n))
+
+    def test_05_etag_and_last_modified(self):
+        u = self.url(self.dirs[360] + "/init.mp4")
+        r = fetch(u)
+        etag, lm = r.header("ETag"), r.header("Last-Modified")
+        self.assertTrue(etag.startswith('"') and etag.endswith('"'), etag)
+        self.assertTrue(lm.endswith(" GMT"), lm)
+        r = fetch(u, {"If-None-Match": etag})
+        self.assertEqual((r.status, r.body), (304, b""))
+        self.assertEqual(r.header("ETag"), etag)
+        r = fetch(u, {"If-None-Match": '"nope", ' + etag})
+        self.assertEqual(r.status, 304)
+        self.assertEqual(fetch(u, {"If-None-Match": '"nope"'}).status, 200)
+        self.assertEqual(fetch(u, {"If-Modified-Since": lm}).status, 304)
+        self.assertEqual(fetch(u, {"If-Modified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"}).status,
+                         200)
+        # The capped master has its own tag (its bytes differ from the file's).
+        m = fetch(self.session["hls_url"])
+        self.assertIn("-c720", m.header("ETag"))
+        self.assertEqual(fetch(self.session["hls_url"], {"If-None-Match": m.header("ETag")}).status,
+                         304)
+
+    def test_06_gzip_manifests(self):
+        plain = fetch(self.session["dash_url"])
+        r = fetch(self.session["dash_url"], {"Accept-Encoding": "gzip"})
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("Content-Encoding"), "gzip")
+        self.assertIn("Accept-Encoding", r.header("Vary"))
+        self.assertEqual(gzip.decompress(r.body), plain.body)
+        self.assertNotEqual(r.header("ETag"), plain.header("ETag"))
+        r = fetch(self.session["dash_url"], {"Accept-Encoding": "gzip;q=0, identity"})
+        self.assertIsNone(r.header("Content-Encoding"))
+        # Segments are never gzipped.
+        r = fetch(self.url(self.dirs[360] + "/seg_00001.m4s"), {"Accept-Encoding": "gzip"})
+        self.assertIsNone(r.header("Content-Encoding"))
+
+    def test_07_cors(self):
+        u = self.url(self.dirs[360] + "/seg_00001.m4s")
+        path = u[len("http://127.0.0.1:%d" % D.port):]
+        r = call("OPTIONS", path, headers={"Origin": ORIGIN,
+                                           "Access-Control-Request-Method": "GET",
+                                           "Access-Control-Request-Headers": "range"})
+        self.assertEqual(r.status, 204, r.body)
+        self.assertEqual(r.header("Access-Control-Allow-Origin"), ORIGIN)
+        self.assertIn("GET", r.header("Access-Control-Allow-Methods"))
+        self.assertIn("Range", r.header("Access-Control-Allow-Headers"))
+        r = fetch(u, {"Origin": ORIGIN, "Range": "bytes=0-9"})
+        self.assertEqual(r.status, 206)
+        self.assertEqual(r.header("Access-Control-Allow-Origin"), ORIGIN)
+        self.assertIn("Content-Range", r.header("Access-Control-Expose-Headers"))
+        r = fetch(u, {"Origin": "http://evil.example"})
+        self.assertEqual(r.status, 200)
+        self.assertIsNone(r.header("Access-Control-Allow-Origin"))
+
+    def test_08_expired_and_tampered(self):
+        prefix = self.session["hls_url"].split("stream-token=")[0]
+        expired = sign_path(D.data_dir, prefix, "master.m3u8", int(time.time()) - 120)
+        p = self.problem(fetch(expired), 403)
+        self.assertIn("expired", p["detail"])
+        good = self.url(self.dirs[360] + "/seg_00001.m4s")
+        i = good.index("Signature=") + 12
+        bad = good[:i] + ("A" if good[i] != "A" else "B") + good[i + 1:]
+        self.problem(fetch(bad), 403)
+        other = good.replace("/v1/media/%s/" % ASSET_DIR, "/v1/media/another-asset/")
+        self.problem(fetch(other), 403)
+        unsigned = prefix + self.dirs[360] + "/seg_00001.m4s"
+        self.problem(fetch(unsigned), 403)
+
+    def test_09_traversal(self):
+        base = self.url("")[len("http://127.0.0.1:%d" % D.port):]
+        for rest in ["../../../../etc/passwd", "%2e%2e/%2e%2e/streamd.db", "..%2f..%2fstreamd.db",
+                     self.dirs[360] + "/..%2f" + self.dirs[1080] + "/seg_00001.m4s",
+                     "summary.json", ".%2e/x", "%00", "a\\..\\b", self.dirs[360] + "/",
+                     "..", "./master.m3u8"]:
+            r = raw_get(base + rest)
+            self.assertIn(r.status, (403, 404), (rest, r.status, r.body))
+            self.assertNotIn(b"root:", r.body)
+        r = raw_get("/v1/media/../../etc/passwd")
+        self.assertIn(r.status, (403, 404))
+        self.assertEqual(call("POST", base + "master.m3u8").status, 405)
+
+    def test_10_playback_rules(self):
+        # Not subscribed: refused; a mature title for a kids profile is hidden; no media: 404.
+        nosub = viewer(None)
+        self.assertEqual(play(nosub, "d").status, 403)
+        self.assertEqual(play(self.basic, "tv-1", "origin-empty").status, 404)
+        self.assertEqual(play(self.basic, "tv-1", "no-such-title").status, 404)
+        r = call("POST", "/v1/playback", {"title_id": TITLE}, token=self.basic)
+        self.assertEqual(r.status, 400)
+        self.assertEqual(call("POST", "/v1/playback", {"title_id": TITLE, "device_id": "x"}).status,
+                         401)
+
+    def test_11_screens(self):
+        tok = viewer("standard")  # two screens, 1080p
+        a = play(tok, "dev-a")
+        self.assertEqual(a.status, 201, a.body)
+        self.assertEqual(a.json["max_height"], 1080)
+        self.assertIn("/h1080/", a.json["hls_url"])
+        self.assertEqual(fetch(a.json["hls_url"].replace("master.m3u8", self.dirs[1080] +
+                                                          "/seg_00001.m4s")).status, 200)
+        self.assertEqual(play(tok, "dev-b").status, 201)
+        c = play(tok, "dev-c")
+        self.assertEqual(c.status, 409, c.body)
+        self.assertIn("screens", json.loads(c.body)["detail"])
+        # The same device again is not a new screen.
+        self.assertEqual(play(tok, "dev-a").status, 201)
+        # Stopping one session frees its screen.
+        self.assertEqual(call("DELETE", "/v1/playback/%s" % a.json["session_id"],
+                              token=tok).status, 204)
+        self.assertEqual(play(tok, "dev-c").status, 201)
+
+    def test_12_cookie_mode(self):
+        global D
+        main_daemon = D
+        tmp2 = os.path.join(self.tmp, "cookie")
+        os.mkdir(tmp2)
+        D = Daemon(tmp2, ["--media-signing", "cookie"])
+        try:
+            shutil.copytree(self.out, os.path.join(D.data_dir, "media", ASSET_DIR))
+            register_asset(D.data_dir, TITLE, ASSET_DIR, json.dumps(self.summary))
+            tok = viewer("basic")
+            r = play(tok, "tv")
+            self.assertEqual(r.status, 201, r.body)
+            s = r.json
+            self.assertNotIn("stream-token", s["hls_url"])
+            self.assertTrue(s["hls_url"].endswith("/v1/media/%s/h720/master.m3u8" % ASSET_DIR))
+            sc = r.header("Set-Cookie")
+            self.assertTrue(sc.startswith("Stream-Cookie=URLPrefix="), sc)
+            self.assertIn("Path=/v1/media/%s/h720/" % ASSET_DIR, sc)
+            self.assertIn("HttpOnly", sc)
+            cookie = sc.split(";")[0]
+            self.problem(fetch(s["hls_url"]), 403)
+            r = fetch(s["hls_url"], {"Cookie": "a=b; " + cookie, "Origin": ORIGIN})
+            self.assertEqual(r.status, 200, r.body)
+            self.assertEqual(r.header("Access-Control-Allow-Credentials"), "true")
+            self.assertEqual(r.header("Access-Control-Allow-Origin"), ORIGIN)
+            self.assertNotIn(self.dirs[1080], r.body.decode())
+            base = s["hls_url"].rsplit("/", 1)[0]
+            self.assertEqual(fetch(base + "/" + self.dirs[720] + "/seg_00001.m4s",
+                                   {"Cookie": cookie}).status, 200)
+            self.problem(fetch(base + "/" + self.dirs[1080] + "/seg_00001.m4s",
+                               {"Cookie": cookie}), 403)
+            self.problem(fetch(base.replace("/h720", "/h1080") + "/" + self.dirs[1080] +
+                               "/seg_00001.m4s", {"Cookie": cookie}), 403)
+        finally:
+            D.stop()
+            D = main_daemon
+
+
+def main():
+    global STREAMD, STREAMCTL
+    STREAMD, STREAMCTL = sys.argv[1], sys.argv[2]
+    sys.path.insert(0, sys.argv[3])
+    try:
+        import _libstream_cffi  # noqa: F401
+    except ImportError:
+        print("skipped: the Python cffi module is not built in %s" % sys.argv[3])
+        sys.exit(77)
+    if not shutil.which("ffmpeg") or not shutil.which("curl"):
+        print("skipped: ffmpeg or curl missing")
+        sys.exit(77)
+    unittest.main(argv=[sys.argv[0], "-v"])
+
+
+if __name__ == "__main__":
+    main()
