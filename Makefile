@@ -43,7 +43,9 @@ format-check:
 	clang-format --dry-run -Werror $(C_SOURCES)
 
 # The main job: streamd on http://127.0.0.1:8080 with the demo catalog and a demo account
-# (data in ./data; prints the address and the demo credentials; Ctrl-C stops it).
+# (data in ./data; prints the address and the demo credentials; Ctrl-C stops it), serving the
+# web player (examples/web, its npm packages installed with npm ci) with one playable title
+# (transcoded on the first start from a generated source).
 run: build
 	tools/run.sh $(BUILD)
 

@@ -1,0 +1,120 @@
+// The streamd API as the page uses it: tokens kept in sessionStorage (this tab only), one
+// refresh on 401, application/problem+json turned into an ApiError with its detail.
+
+const KEY = 'libstream.session';
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super((problem && (problem.detail || problem.title)) || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+export function session() {
+  try {
+    return JSON.parse(sessionStorage.getItem(KEY)) || null;
+  } catch {
+    return null;
+  }
+}
+
+function save(tokens, extra = {}) {
+  const prev = session() || {};
+  const s = {
+    ...prev,
+    ...extra,
+    access_token: tokens.access_token,
+    refresh_token: tokens.refresh_token,
+    account_id: tokens.account_id,
+    profile_id: tokens.profile_id || null,
+  };
+  sessionStorage.setItem(KEY, JSON.stringify(s));
+  return s;
+}
+
+export function clearSession() {
+  sessionStorage.removeItem(KEY);
+}
+
+async function parse(res) {
+  if (res.status === 204) return null;
+  const type = res.headers.get('Content-Type') || '';
+  const body = type.includes('json') ? await res.json().catch(() => null) : null;
+  if (!res.ok) throw new ApiError(res.status, body);
+  return body;
+}
+
+async function raw(method, path, body, token) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (token) headers.Authorization = `Bearer ${token}`;
+  return fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'same-origin',
+    keepalive: method !== 'GET', // a progress save or session end may outlive the page
+  });
+}
+
+let refreshing = null;
+
+async function refresh() {
+  const s = session();
+  if (!s || !s.refresh_token) throw new ApiError(401, { detail: 'signed out' });
+  // One refresh at a time: a refresh token is single use.
+  refreshing ??= raw('POST', '/v1/auth/refresh', { refresh_token: s.refresh_token })
+    .then(parse)
+    .then((t) => save(t))
+    .finally(() => {
+      refreshing = null;
+    });
+  return refreshing;
+}
+
+/* An authenticated call; refreshes the access token once when it has expired. */
+export async function api(method, path, body) {
+  const s = session();
+  let res = await raw(method, path, body, s && s.access_token);
+  if (res.status === 401 && s && s.refresh_token) {
+    try {
+      await refresh();
+    } catch (e) {
+      clearSession();
+      throw e;
+    }
+    res = await raw(method, path, body, session().access_token);
+  }
+  return parse(res);
+}
+
+export async function login(email, password) {
+  const t = await parse(await raw('POST', '/v1/auth/login', { email, password }));
+  clearSession();
+  return save(t, { email });
+}
+
+export async function logout() {
+  const s = session();
+  clearSession();
+  if (s && s.refresh_token)
+    await raw('POST', '/v1/auth/logout', { refresh_token: s.refresh_token }).catch(() => {});
+}
+
+export async function switchProfile(profile, pin) {
+  const t = await api('POST', `/v1/profiles/${encodeURIComponent(profile.id)}/switch`,
+    pin ? { pin } : {});
+  return save(t, { profile_name: profile.name });
+}
+
+/* A stable id for this browser (screen leases count devices). */
+export function deviceId() {
+  let id = localStorage.getItem('libstream.device');
+  if (!id) {
+    const bytes = crypto.getRandomValues(new Uint8Array(12)); // randomUUID needs https
+    id = `web-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+    localStorage.setItem('libstream.device', id);
+  }
+  return id;
+}

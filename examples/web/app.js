@@ -1,0 +1,248 @@
+// The demo web player: sign in, pick a profile, browse rows, a title page, play.
+// Plain ES modules, no framework; views are chosen by the location hash:
+//   #/login  #/profiles  #/ (browse)  #/title/<id>  #/watch/<id>[/<episode id>]
+// ?player=dash (or the select on a title page) picks dash.js instead of hls.js.
+
+import { api, ApiError, clearSession, login, logout, session, switchProfile } from './api.js';
+import { play, playerKind } from './player.js';
+
+const view = document.getElementById('view');
+const errorBox = document.getElementById('error');
+let stopPlayback = null;
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (v !== undefined && v !== null) e.setAttribute(k, v);
+  }
+  for (const c of children) if (c !== null && c !== undefined) e.append(c);
+  return e;
+}
+
+function template(id) {
+  return document.getElementById(id).content.firstElementChild.cloneNode(true);
+}
+
+function showError(e) {
+  errorBox.textContent = e ? e.message || String(e) : '';
+  errorBox.hidden = !e;
+}
+
+function go(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+function poster(t) {
+  const box = el('div', { class: 'art' }, el('span', {}, t.name));
+  const src = t.artwork && (t.artwork.poster || t.artwork.backdrop);
+  if (src) {
+    const img = el('img', { alt: '', loading: 'lazy', src });
+    img.addEventListener('error', () => img.remove()); // the name stays as the placeholder
+    img.addEventListener('load', () => box.classList.add('has-img'));
+    box.prepend(img);
+  }
+  return box;
+}
+
+function card(t, extra) {
+  return el('a', { class: 'tile', href: `#/title/${encodeURIComponent(t.id)}`, 'data-id': t.id },
+    poster(t), el('span', { class: 'tile-name' }, t.name), extra || null);
+}
+
+function progressBar(fraction) {
+  const fill = el('span');
+  fill.style.width = `${Math.round(fraction * 100)}%`; // CSSOM, not a style attribute (CSP)
+  return el('span', { class: 'bar' }, fill);
+}
+
+function row(name, tiles) {
+  return el('section', { class: 'row' }, el('h2', {}, name), el('div', { class: 'tiles' }, ...tiles));
+}
+
+/* ---- views ----------------------------------------------------------------------------- */
+
+function viewLogin() {
+  const form = template('tpl-login');
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(form);
+    form.querySelector('button').disabled = true;
+    try {
+      await login(String(f.get('email')).trim(), String(f.get('password')));
+      showError(null);
+      go('#/profiles');
+    } catch (e) {
+      showError(e);
+    } finally {
+      form.querySelector('button').disabled = false;
+    }
+  });
+  view.replaceChildren(form);
+  form.querySelector('input').focus();
+}
+
+async function viewProfiles() {
+  const { profiles } = await api('GET', '/v1/profiles');
+  const box = template('tpl-profiles');
+  const list = box.querySelector('.profiles');
+  const pinForm = box.querySelector('.pin');
+  let chosen = null;
+  const choose = async (p, pin) => {
+    try {
+      await switchProfile(p, pin);
+      showError(null);
+      go('#/');
+    } catch (e) {
+      showError(e);
+    }
+  };
+  for (const p of profiles) {
+    list.append(el('li', {}, el('button', {
+      type: 'button',
+      class: 'profile',
+      'data-id': p.id,
+      onclick: () => {
+        chosen = p;
+        if (p.has_pin) {
+          pinForm.hidden = false;
+          pinForm.querySelector('input').focus();
+        } else choose(p);
+      },
+    }, el('span', { class: 'avatar' }, p.name.slice(0, 1).toUpperCase()), p.name,
+    p.kids ? el('small', {}, ' kids') : null)));
+  }
+  pinForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    if (chosen) choose(chosen, pinForm.querySelector('input').value);
+  });
+  view.replaceChildren(box);
+}
+
+async function viewBrowse() {
+  const [cw, genres] = await Promise.all([
+    api('GET', '/v1/continue-watching?limit=20').catch(() => ({ items: [] })),
+    api('GET', '/v1/genres'),
+  ]);
+  const rows = [];
+  if (cw.items.length) {
+    rows.push(row('Continue watching', cw.items.map((p) => card(p.title,
+      progressBar(p.progress)))));
+  }
+  const pages = await Promise.all(genres.genres.map((g) =>
+    api('GET', `/v1/browse?genre=${encodeURIComponent(g)}&limit=20`).then((p) => [g, p])));
+  for (const [g, page] of pages) if (page.items.length) rows.push(row(g, page.items.map((t) => card(t))));
+  if (!rows.length) {
+    const all = await api('GET', '/v1/browse?limit=50');
+    rows.push(row('All titles', all.items.map((t) => card(t))));
+  }
+  view.replaceChildren(...rows);
+}
+
+function metaLine(t) {
+  return [t.year, t.maturity_label, t.runtime_minutes && `${t.runtime_minutes} min`,
+    (t.genres || []).join(', ')].filter(Boolean).join(' · ');
+}
+
+async function viewTitle(id) {
+  const t = await api('GET', `/v1/titles/${encodeURIComponent(id)}`);
+  const page = template('tpl-title');
+  page.querySelector('.poster').append(poster(t));
+  page.querySelector('.name').textContent = t.name;
+  page.querySelector('.meta').textContent = metaLine(t);
+  page.querySelector('.synopsis').textContent = t.synopsis || '';
+  const choice = page.querySelector('.player-choice');
+  choice.value = playerKind();
+  choice.addEventListener('change', () => localStorage.setItem('libstream.player', choice.value));
+  const watch = (episode) => go(`#/watch/${encodeURIComponent(t.id)}${episode ? `/${encodeURIComponent(episode)}` : ''}`);
+  const playBtn = page.querySelector('.play');
+  const episodes = page.querySelector('.episodes');
+  if (t.kind === 'series' && t.seasons && t.seasons.length) {
+    episodes.hidden = false;
+    let first = null;
+    for (const s of t.seasons) {
+      episodes.append(el('h2', {}, `Season ${s.number}`));
+      episodes.append(el('ol', {}, ...s.episodes.map((e) => {
+        first ??= e;
+        return el('li', {}, el('button', { type: 'button', class: 'link', 'data-episode': e.id,
+          onclick: () => watch(e.id) }, `${e.number}. ${e.name}`));
+      })));
+    }
+    playBtn.addEventListener('click', () => watch(first && first.id));
+  } else {
+    playBtn.addEventListener('click', () => watch(null));
+  }
+  view.replaceChildren(page);
+}
+
+async function viewWatch(titleId, episodeId) {
+  const box = template('tpl-player');
+  const video = box.querySelector('video');
+  const line = box.querySelector('.player-status');
+  box.querySelector('.back').href = `#/title/${encodeURIComponent(titleId)}`;
+  view.replaceChildren(box);
+  try {
+    stopPlayback = await play(video, {
+      titleId,
+      episodeId,
+      kind: playerKind(),
+      onStatus: (t) => {
+        line.textContent = t;
+      },
+    });
+  } catch (e) {
+    window.__player = { ...(window.__player || {}), failed: e.message };
+    line.textContent = '';
+    throw e;
+  }
+}
+
+/* ---- routing --------------------------------------------------------------------------- */
+
+function updateNav() {
+  const s = session();
+  document.getElementById('nav').hidden = !s;
+  document.getElementById('who').textContent = s ? `${s.email || ''}${s.profile_name ? ` · ${s.profile_name}` : ''}` : '';
+}
+
+async function route() {
+  if (stopPlayback) {
+    const stop = stopPlayback;
+    stopPlayback = null;
+    stop();
+  }
+  showError(null);
+  updateNav();
+  const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  const s = session();
+  if (!s) {
+    viewLogin();
+    return;
+  }
+  try {
+    if (parts[0] === 'login') viewLogin();
+    else if (parts[0] === 'profiles' || !s.profile_id) await viewProfiles();
+    else if (parts[0] === 'title' && parts[1]) await viewTitle(parts[1]);
+    else if (parts[0] === 'watch' && parts[1]) await viewWatch(parts[1], parts[2] || null);
+    else await viewBrowse();
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) {
+      clearSession();
+      updateNav();
+      viewLogin();
+    }
+    showError(e);
+  }
+  updateNav();
+}
+
+document.getElementById('sign-out').addEventListener('click', async () => {
+  await logout();
+  go('#/login');
+});
+document.getElementById('switch-profile').addEventListener('click', () => go('#/profiles'));
+window.addEventListener('hashchange', route);
+window.addEventListener('pagehide', () => stopPlayback && stopPlayback());
+route();

@@ -1,0 +1,142 @@
+// Playback: POST /v1/playback gives signed HLS and DASH manifest URLs, a screen lease and the
+// resume position; hls.js (default) or dash.js plays it; the lease is kept alive while the
+// page plays, the position is saved with PUT /v1/progress, and the session ends on leave.
+// Player errors are collected on window.__player (the browser test reads them).
+
+import { api, deviceId } from './api.js';
+
+const libs = {
+  hls: { src: 'vendor/hls.min.js', global: 'Hls' },
+  dash: { src: 'vendor/dash.all.min.js', global: 'dashjs' },
+};
+
+function loadScript(kind) {
+  const lib = libs[kind];
+  if (window[lib.global]) return Promise.resolve(window[lib.global]);
+  return new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = lib.src;
+    s.onload = () => resolve(window[lib.global]);
+    s.onerror = () => reject(new Error(`${lib.src} did not load: run npm ci in examples/web`));
+    document.head.appendChild(s);
+  });
+}
+
+export function playerKind() {
+  const q = new URLSearchParams(location.search).get('player');
+  if (q === 'dash' || q === 'hls') return q;
+  return localStorage.getItem('libstream.player') === 'dash' ? 'dash' : 'hls';
+}
+
+function absolute(url) {
+  return new URL(url, location.href).href;
+}
+
+/*
+ * Start playing `titleId` (and `episodeId`) into `video`. Returns a stop() function that ends
+ * the session; `onStatus(text)` receives short status lines.
+ */
+export async function play(video, { titleId, episodeId, kind, onStatus }) {
+  const state = (window.__player = {
+    kind,
+    errors: [],
+    events: [],
+    session: null,
+    ended: false,
+  });
+  const status = (t) => {
+    state.events.push(t);
+    if (onStatus) onStatus(t);
+  };
+  const body = {
+    title_id: titleId,
+    device_id: deviceId(),
+    device_name: `Web (${navigator.platform || 'browser'})`,
+    format: kind,
+  };
+  if (episodeId) body.episode_id = episodeId;
+  const pb = await api('POST', '/v1/playback', body);
+  state.session = pb;
+  const url = absolute(kind === 'dash' ? pb.dash_url : pb.hls_url);
+  const resume = Math.max(0, (pb.resume_position_ms || 0) / 1000);
+  status(`session ${pb.session_id || ''} · ${kind} · up to ${pb.max_height || '?'}p`);
+
+  const timers = [];
+  let player = null;
+  let stopped = false;
+
+  const Lib = await loadScript(kind);
+  if (kind === 'hls') {
+    if (!Lib.isSupported()) throw new Error('this browser has no Media Source Extensions');
+    player = new Lib({ startPosition: resume > 0 ? resume : -1, enableWorker: true });
+    player.on(Lib.Events.ERROR, (_e, data) => {
+      state.errors.push({ type: data.type, details: data.details, fatal: !!data.fatal,
+        at: video.currentTime });
+      if (data.fatal) status(`playback error: ${data.details}`);
+    });
+    player.on(Lib.Events.MANIFEST_PARSED, (_e, data) =>
+      status(`${data.levels.length} rendition(s); playing`));
+    player.loadSource(url);
+    player.attachMedia(video);
+  } else {
+    player = Lib.MediaPlayer().create();
+    player.on(Lib.MediaPlayer.events.ERROR, (e) => {
+      const err = e.error || {};
+      state.errors.push({ type: 'dash', details: err.message || String(err.code || e.type),
+        at: video.currentTime });
+      status(`playback error: ${err.message || err.code}`);
+    });
+    player.on(Lib.MediaPlayer.events.STREAM_INITIALIZED, () => status('playing'));
+    player.initialize(video, url, true, resume > 0 ? resume : NaN);
+  }
+  video.addEventListener('ended', () => {
+    state.ended = true;
+    status('ended');
+  });
+  video.play().catch(() => {}); // autoplay may need a click; the controls are there
+
+  // Keep the screen lease alive while this page plays.
+  const lease = pb.lease || null;
+  if (lease && lease.heartbeat_url) {
+    const every = Math.max(5, Math.min(lease.interval_s || 30, 300)) * 1000;
+    timers.push(setInterval(() => {
+      // The API is where this page is: take the path (the daemon may name another host).
+      api('POST', new URL(lease.heartbeat_url, location.href).pathname, {}).catch((e) => {
+        state.errors.push({ type: 'lease', details: e.message });
+        status(`lease: ${e.message}`);
+      });
+    }, every));
+  }
+
+  // Resume position: every 10 s while playing, on pause and at the end.
+  let lastSaved = -1;
+  const saveProgress = () => {
+    const d = Math.round(video.duration);
+    const p = Math.floor(video.currentTime);
+    if (!Number.isFinite(d) || d < 1 || p === lastSaved) return;
+    lastSaved = p;
+    const w = { title_id: titleId, position_s: Math.min(p, d), duration_s: d };
+    if (episodeId) w.episode_id = episodeId;
+    api('PUT', '/v1/progress', w).catch(() => {});
+  };
+  timers.push(setInterval(() => {
+    if (!video.paused) saveProgress();
+  }, 10000));
+  video.addEventListener('pause', saveProgress);
+  video.addEventListener('ended', saveProgress);
+
+  return async function stop() {
+    if (stopped) return;
+    stopped = true;
+    saveProgress();
+    timers.forEach(clearInterval);
+    try {
+      if (kind === 'hls') player.destroy();
+      else player.reset();
+    } catch {
+      /* already torn down */
+    }
+    if (pb.session_id)
+      await api('DELETE', `/v1/playback/${encodeURIComponent(pb.session_id)}`).catch(() => {});
+  };
+}

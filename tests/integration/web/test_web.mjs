@@ -1,0 +1,274 @@
+// The demo web player (examples/web) in Debian's headless chromium against the REAL streamd on
+// a loopback port: sign in through the page, pick a profile, browse, open a title and play it
+// with hls.js and with dash.js (playback starts, seek near the end, `ended`, no player errors,
+// no page errors), and the static-file route's rules (MIME, index, traversal, API priority).
+// The title is made playable by tools/seed_demo_media.py (ffmpeg source -> tus upload ->
+// transcode job -> asset; a test card and a subscription for the demo account), the same path
+// `make run` takes.
+//
+// usage: node test_web.mjs --streamd PATH --root REPO_ROOT [--chromium /usr/bin/chromium]
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
+  if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1]]);
+  return acc;
+}, []));
+const root = args.root;
+const TITLE = 'lantern-road';
+const work = mkdtempSync(join(tmpdir(), 'libstream-web-'));
+let daemon, base, cred, browser, context;
+const tokenFile = join(work, 'operator.token');
+
+function startStreamd() {
+  writeFileSync(tokenFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+  daemon = spawn(args.streamd, [
+    '--listen-address', '127.0.0.1', '--port', '0', '--data-dir', join(work, 'data'),
+    '--operator-token-file', tokenFile, '--access-log', join(work, 'access.log'),
+    '--web-root', join(root, 'examples', 'web'), '--seed-demo',
+    '--demo-catalog', join(root, 'examples', 'data', 'demo-catalog.json'),
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const errLines = [];
+  createInterface({ input: daemon.stderr }).on('line', (l) => {
+    errLines.push(l);
+    if (errLines.length > 200) errLines.shift();
+  });
+  daemon.errLines = errLines;
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: daemon.stdout });
+    daemon.once('error', reject);
+    daemon.once('exit', (code) =>
+      reject(new Error(`streamd exited (${code}) before it listened:\n${errLines.join('\n')}`)));
+    lines.on('line', (l) => {
+      const ev = JSON.parse(l);
+      if (ev.event === 'listening') base = `http://127.0.0.1:${ev.port}`;
+      if (ev.event === 'demo') {
+        cred = { email: ev.email, password: ev.password };
+        resolve();
+      }
+    });
+  });
+}
+
+before(async () => {
+  await startStreamd();
+  // The title becomes playable through the upload + job path (prints its progress on stderr).
+  execFileSync('/usr/bin/python3', [join(root, 'tools', 'seed_demo_media.py'), '--url', base,
+    '--operator-token-file', tokenFile, '--credentials', join(work, 'data', 'demo-credentials.json'),
+    '--title', TITLE, '--timeout', '240'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  browser = await chromium.launch({
+    executablePath: args.chromium || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required', '--mute-audio'],
+  });
+  context = await browser.newContext();
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (daemon && daemon.exitCode === null) {
+    daemon.kill('SIGTERM');
+    await new Promise((r) => daemon.once('exit', r));
+  }
+  rmSync(work, { recursive: true, force: true });
+});
+
+/* A page that records uncaught errors; artwork of the demo catalog may 404 (no images). */
+async function newPage(path) {
+  const page = await context.newPage();
+  page.problems = [];
+  page.on('pageerror', (e) => page.problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource/.test(m.text()))
+      page.problems.push(`console: ${m.text()}`);
+  });
+  page.on('requestfailed', (r) => {
+    if (!/\/static\/art\//.test(r.url()) && !/net::ERR_ABORTED/.test(r.failure()?.errorText || ''))
+      page.problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+  });
+  await page.goto(base + path);
+  return page;
+}
+
+async function signIn(page) {
+  await page.fill('input[name=email]', cred.email);
+  await page.fill('input[name=password]', cred.password);
+  await page.click('#login-form button[type=submit]');
+  await page.click('.profile >> text=Demo');
+  await page.waitForSelector('.row .tile');
+}
+
+async function playThrough(kind) {
+  const page = await newPage(`/?player=${kind}`);
+  await signIn(page);
+  await page.click(`.tile[data-id="${TITLE}"] >> nth=0`);
+  await page.waitForSelector('.title-page .play');
+  assert.equal(await page.textContent('.title-page .name'), 'Lantern Road');
+  await page.click('.title-page .play');
+  // Playback starts: the clock moves past 1 s.
+  await page.waitForFunction(() => {
+    const v = document.querySelector('video');
+    return (v && v.currentTime > 1) || (window.__player && window.__player.failed);
+  }, null, { timeout: 60000 });
+  let st = await page.evaluate(() => window.__player);
+  assert.ok(!st.failed, `playback did not start: ${st.failed}`);
+  assert.equal(st.kind, kind);
+  assert.match(st.session[kind === 'dash' ? 'dash_url' : 'hls_url'], /\/v1\/media\//);
+  // Seek near the end (once all of it is buffered, so the seek lands in data) and play to
+  // `ended`.
+  await page.waitForFunction(() => {
+    const v = document.querySelector('video');
+    const b = v.buffered;
+    return b.length > 0 && b.end(b.length - 1) >= v.duration - 0.25;
+  }, null, { timeout: 60000 });
+  await page.evaluate(() => {
+    const v = document.querySelector('video');
+    v.currentTime = Math.max(0, v.duration - 1.5);
+  });
+  await page.waitForFunction(() => window.__player.ended, null, { timeout: 60000 });
+  st = await page.evaluate(() => ({
+    errors: window.__player.errors,
+    duration: document.querySelector('video').duration,
+    currentTime: document.querySelector('video').currentTime,
+    width: document.querySelector('video').videoWidth,
+  }));
+  // Every player error fails the test, except hls.js's stall notices: non-fatal events that say
+  // the clock waited for data (they come and go with the machine's load, not with the stream).
+  const stalls = new Set(['bufferStalledError', 'bufferNudgeOnStall', 'bufferSeekOverHole']);
+  const notices = st.errors.filter((e) => kind === 'hls' && !e.fatal && stalls.has(e.details));
+  if (notices.length) console.log(`# ${kind}: stall notices (not failures): ${JSON.stringify(notices)}`);
+  assert.deepEqual(st.errors.filter((e) => !notices.includes(e)), [], `${kind} reported errors`);
+  assert.ok(st.duration > 5 && st.duration < 7, `duration ${st.duration}`);
+  assert.ok(st.currentTime > st.duration - 0.5, `ended at ${st.currentTime} of ${st.duration}`);
+  assert.ok(st.width >= 640, `decoded video ${st.width} px wide`);
+  // Leaving the player ends the session (DELETE), then the page has had no errors at all.
+  await page.click('.player .back');
+  await page.waitForSelector('.title-page .play');
+  assert.deepEqual(page.problems, []);
+  await page.close();
+}
+
+/* One request, body read (an unread body would hold its connection). */
+async function get(path, init) {
+  const r = await fetch(base + path, init);
+  const text = await r.text();
+  return { status: r.status, h: (n) => r.headers.get(n), text };
+}
+
+test('static files: index, MIME types, cache policy, API priority, no traversal', async () => {
+  let r = await get('/');
+  assert.equal(r.status, 200);
+  assert.match(r.h('content-type'), /^text\/html/);
+  assert.equal(r.h('cache-control'), 'no-cache');
+  assert.match(r.h('content-security-policy'), /default-src 'self'/);
+  assert.match(r.text, /<script type="module" src="app.js">/);
+  r = await get('/', { headers: { 'If-None-Match': r.h('etag') } });
+  assert.equal(r.status, 304);
+  r = await get('/app.js');
+  assert.match(r.h('content-type'), /^text\/javascript/);
+  assert.equal(r.h('cache-control'), 'max-age=60');
+  assert.equal(r.h('x-content-type-options'), 'nosniff');
+  r = await get('/vendor/hls.min.js', { method: 'HEAD' });
+  assert.equal(r.status, 200);
+  assert.match(r.h('content-type'), /^text\/javascript/);
+  r = await get('/style.css');
+  assert.match(r.h('content-type'), /^text\/css/);
+  // API routes keep priority and their answers; unknown API paths stay problem+json 404.
+  r = await get('/healthz');
+  assert.equal(r.h('cache-control'), 'no-store');
+  r = await get('/v1/nope');
+  assert.equal(r.status, 404);
+  assert.match(r.h('content-type'), /problem\+json/);
+  r = await get('/index.html', { method: 'POST' });
+  assert.equal(r.status, 404);
+  // Not served: package files, node_modules, dot segments even when they resolve inside the
+  // root, and escapes to files of a served type outside it (each of these exists on disk).
+  const outside = 'tests/media/parse_manifests.mjs'; // <repo>/<outside>; web_root is <repo>/examples/web
+  for (const p of ['/package.json', '/node_modules/hls.js/dist/hls.min.js',
+    '/%2e%2e/web/app.js', `/%2e%2e/%2e%2e/${outside}`,
+    `/vendor/..%2f..%2f..%2f${outside.replaceAll('/', '%2f')}`]) {
+    r = await get(p);
+    assert.equal(r.status, 404, p);
+  }
+  // fetch() removes dot segments itself; curl --path-as-is sends them as they are.
+  for (const p of [`/../../${outside}`, '/vendor/../app.js', '/./app.js']) {
+    const code = execFileSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}',
+      '--path-as-is', base + p]).toString();
+    assert.equal(code, '404', p);
+  }
+});
+
+test('sign in, pick a profile, browse rows, sign out', async () => {
+  const page = await newPage('/');
+  await page.fill('input[name=email]', cred.email);
+  await page.fill('input[name=password]', 'wrong password!');
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('#error:not([hidden])');
+  await signIn(page);
+  const rows = await page.$$eval('.row h2', (hs) => hs.map((h) => h.textContent));
+  assert.ok(rows.length >= 2, `rows: ${rows}`);
+  assert.ok(await page.$(`.tile[data-id="${TITLE}"]`), 'the demo title is in a row');
+  assert.match(await page.textContent('#who'), /Demo/);
+  await page.click('#sign-out');
+  await page.waitForSelector('#login-form');
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
+test('hls.js plays the signed stream: start, seek, ended, no errors', async () => {
+  await playThrough('hls');
+});
+
+test('dash.js plays the signed stream: start, seek, ended, no errors', async () => {
+  await playThrough('dash');
+});
+
+test('resume position: a paused title shows in Continue watching and resumes there', async () => {
+  const page = await newPage('/');
+  await signIn(page);
+  await page.click(`.tile[data-id="${TITLE}"] >> nth=0`);
+  await page.click('.title-page .play');
+  await page.waitForFunction(() => {
+    const v = document.querySelector('video');
+    return v && v.currentTime > 2;
+  }, null, { timeout: 60000 });
+  const saved = page.waitForResponse((r) => r.url().endsWith('/v1/progress') &&
+    r.request().method() === 'PUT');
+  await page.evaluate(() => document.querySelector('video').pause()); // saves the position
+  assert.equal((await saved).status(), 204);
+  await page.click('.player .back');
+  await page.goto(`${base}/#/`);
+  await page.waitForSelector('.row .tile');
+  await page.waitForFunction((id) => {
+    const h = [...document.querySelectorAll('.row h2')].find((e) => e.textContent === 'Continue watching');
+    return h && h.parentElement.querySelector(`.tile[data-id="${id}"]`);
+  }, TITLE, { timeout: 10000 });
+  // Playing it again starts at the saved position (resume_position_ms of POST /v1/playback).
+  await page.click(`.row .tile[data-id="${TITLE}"] >> nth=0`);
+  await page.click('.title-page .play');
+  await page.waitForFunction(() => {
+    const v = document.querySelector('video');
+    return v && v.currentTime > 0 && window.__player.session;
+  }, null, { timeout: 60000 });
+  const resumed = await page.evaluate(() => ({
+    ms: window.__player.session.resume_position_ms,
+    at: document.querySelector('video').currentTime,
+  }));
+  assert.ok(resumed.ms >= 2000, `resume_position_ms ${resumed.ms}`);
+  assert.ok(resumed.at >= resumed.ms / 1000 - 0.5, `started at ${resumed.at} s, resume ${resumed.ms} ms`);
+  await page.click('.player .back');
+  await page.waitForSelector('.title-page .play');
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
+process.on('exit', () => {
+  if (daemon && daemon.exitCode === null) daemon.kill('SIGKILL');
+});
