@@ -21,6 +21,8 @@
 #   BENCH_QUICK=1     5 s sources, 1 round (default: 20 s, 2 rounds)
 #   BENCH_ROUNDS=N    rounds per tool and source (overrides the default)
 #   BENCH_KEEP=1      keep the temporary directory (its path is printed)
+#   BENCH_SRC_DIR=D   reuse D/src.mp4 and D/src_noise.mp4 (e.g. a kept
+#                     directory of an earlier run with the same duration)
 #   CI                with --meson (the meson benchmark), quick mode is used
 #                     exactly when CI is set and non-empty; BENCH_QUICK is
 #                     ignored there.
@@ -99,11 +101,18 @@ gen() { # out [extra video filter]
     -vf "$vf" -c:v libx264 -profile:v high -crf 18 -pix_fmt yuv420p \
     -c:a aac -b:a 192k -ac 2 -ar 48000 -movflags +faststart -shortest "$1"
 }
-gen "$tmp/src.mp4" || fail "generating src.mp4 failed"
-gen "$tmp/src_noise.mp4" "noise=alls=12:allf=t" || fail "generating src_noise.mp4 failed"
+if [ -n "${BENCH_SRC_DIR:-}" ] && [ -s "$BENCH_SRC_DIR/src.mp4" ] && [ -s "$BENCH_SRC_DIR/src_noise.mp4" ]; then
+  # sources made by an earlier run with BENCH_KEEP=1 (generating the noisy one takes minutes)
+  echo "reusing the sources of $BENCH_SRC_DIR"
+  ln -s "$(cd "$BENCH_SRC_DIR" && pwd)/src.mp4" "$tmp/src.mp4"
+  ln -s "$(cd "$BENCH_SRC_DIR" && pwd)/src_noise.mp4" "$tmp/src_noise.mp4"
+else
+  gen "$tmp/src.mp4" || fail "generating src.mp4 failed"
+  gen "$tmp/src_noise.mp4" "noise=alls=12:allf=t" || fail "generating src_noise.mp4 failed"
+fi
 for s in src src_noise; do
   br=$(ffprobe -v error -show_entries format=bit_rate -of csv=p=0 "$tmp/$s.mp4")
-  echo "$s.mp4: $(($(stat -c %s "$tmp/$s.mp4") / 1024)) KiB, $((br / 1000)) kbit/s"
+  echo "$s.mp4: $(($(stat -L -c %s "$tmp/$s.mp4") / 1024)) KiB, $((br / 1000)) kbit/s"
 done
 
 # --- one timed run -------------------------------------------------------------

@@ -13,7 +13,9 @@
 #include "streamctl.h"
 
 static const cli_opt transcode_opts[] = {
-    {"ladder", 1, "LIST", "rungs (1080p,720p_hi,720p,540p,432p,360p,234p) or a preset"},
+    {"ladder", 1, "LIST",
+     "rungs (1080p,720p_hi,720p,540p,432p,360p,234p), a preset, or custom rungs "
+     "WxH@RATE (e.g. 1280x720@3000k,640x360@800k; xH@RATE: width from the aspect)"},
     {"preset", 1, "NAME", "ladder preset: apple (default), web, small"},
     {"x264-preset", 1, "NAME", "x264 speed preset (default veryfast)"},
     {"segment", 1, "SECONDS", "segment duration, a multiple of 2 (default 6)"},
@@ -60,6 +62,66 @@ static void on_progress(double f, double fps, double eta, void *ud)
   p->last_pct = pct;
 }
 
+/* Custom rungs "WxH@RATE[,...]": W optional ("x720@3000k": width from the
+ * source's aspect), RATE in bit/s with an optional k or M suffix. Returns 1
+ * when `spec` uses this syntax (filled into `o`), 0 when it does not (rung
+ * names or a preset), -1 (with `why`) when it is malformed. */
+static int parse_custom_ladder(stream_media_job_options *o, const char *spec, char *why, size_t cap)
+{
+  if (!strchr(spec, '@'))
+    return 0;
+  const char *p = spec;
+  o->rung_count = 0;
+  while (*p) {
+    if (o->rung_count >= STREAM_MEDIA_MAX_RUNGS) {
+      snprintf(why, cap, "at most %d rungs", STREAM_MEDIA_MAX_RUNGS);
+      return -1;
+    }
+    stream_media_rung *r = &o->rungs[o->rung_count];
+    memset(r, 0, sizeof *r);
+    char *end;
+    long w = 0;
+    if (*p >= '0' && *p <= '9') {
+      w = strtol(p, &end, 10);
+      p = end;
+    }
+    if (*p != 'x' || !(p[1] >= '0' && p[1] <= '9')) {
+      snprintf(why, cap, "rung %zu: want WxH@RATE (e.g. 1280x720@3000k)", o->rung_count + 1);
+      return -1;
+    }
+    long h = strtol(p + 1, &end, 10);
+    p = end;
+    if (*p != '@' || !(p[1] >= '0' && p[1] <= '9')) {
+      snprintf(why, cap, "rung %zu: want @RATE after the size (e.g. @3000k)", o->rung_count + 1);
+      return -1;
+    }
+    double rate = strtod(p + 1, &end);
+    p = end;
+    if (*p == 'k' || *p == 'K') {
+      rate *= 1e3;
+      p++;
+    } else if (*p == 'm' || *p == 'M') {
+      rate *= 1e6;
+      p++;
+    }
+    if (*p != ',' && *p != '\0') {
+      snprintf(why, cap, "rung %zu: unexpected '%c'", o->rung_count + 1, *p);
+      return -1;
+    }
+    if (w < 0 || w > 16384 || h <= 0 || h > 16384 || !(rate >= 1 && rate <= 1e9)) {
+      snprintf(why, cap, "rung %zu: size or rate out of range", o->rung_count + 1);
+      return -1;
+    }
+    r->width = (int)w;
+    r->height = (int)h;
+    r->bitrate = (int64_t)(rate + 0.5);
+    o->rung_count++;
+    if (*p == ',')
+      p++;
+  }
+  return o->rung_count > 0 ? 1 : 0;
+}
+
 static int run_transcode(const cli_args *a)
 {
   stream_media_job_options o = STREAM_MEDIA_JOB_OPTIONS_INIT;
@@ -68,6 +130,14 @@ static int run_transcode(const cli_args *a)
   if (cli_has(a, "ladder") && cli_has(a, "preset"))
     return usage_error(a, "--ladder and --preset are exclusive");
   o.ladder = cli_has(a, "ladder") ? cli_get(a, "ladder") : cli_get(a, "preset");
+  if (cli_has(a, "ladder")) {
+    char why[96];
+    int custom = parse_custom_ladder(&o, cli_get(a, "ladder"), why, sizeof why);
+    if (custom < 0)
+      return usage_error(a, "--ladder %s: %s", cli_get(a, "ladder"), why);
+    if (custom > 0)
+      o.ladder = NULL; /* rungs[] wins; the library checks sizes and rates */
+  }
   o.x264_preset = cli_get(a, "x264-preset");
   o.thumbnails = cli_has(a, "no-thumbnails") ? 0 : 1;
   if (cli_has(a, "segment")) {
@@ -131,7 +201,7 @@ static int run_transcode(const cli_args *a)
 const cli_verb verb_transcode = {
     "transcode",
     "transcode a video into an ABR ladder (CMAF, HLS, DASH, thumbnails)",
-    "transcode INPUT OUTDIR [--ladder 1080p,720p,...|--preset NAME] "
+    "transcode INPUT OUTDIR [--ladder 1080p,720p,...|WxH@RATE,...|--preset NAME] "
     "[--x264-preset veryfast] [--no-thumbnails]",
     "Decodes INPUT once and encodes every rung of the ladder into OUTDIR (which must not\n"
     "exist): one directory per rendition with init.mp4 and 6 s segments, master.m3u8,\n"

@@ -5,12 +5,14 @@
  * encoded with libx264 (High, closed GOP, IDR forced every GOP, scene cut
  * off, VBV maxrate 1.1x / buffer 2x) and handed to the rung's CMAF writer.
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
 #include <libswscale/swscale.h>
 
@@ -30,6 +32,12 @@ struct media__rung_enc {
   int gop;          /* frames per GOP */
   int src_w, src_h, src_fmt;
   AVFrame *scaled;
+  AVBufferPool *pool; /* pictures of the rung's size: recycled, not page-faulted in anew */
+  int pool_linesize[4];
+  size_t pool_offset[4];
+  media__rung_enc *children[16]; /* rungs scaled from this one's pictures (cascade) */
+  size_t nchildren;
+  int has_parent;
   AVPacket *pkt;
   pthread_t thread;
   int started;
@@ -147,6 +155,68 @@ static int drain(media__rung_enc *e)
   }
 }
 
+/* A picture of the rung's size from the rung's pool (64-byte aligned rows). */
+static int pool_picture(media__rung_enc *e, AVFrame *f)
+{
+  if (!e->pool) {
+    int w = e->rung.width, h = e->rung.height;
+    ptrdiff_t ls[4];
+    size_t sizes[4];
+    if (av_image_fill_linesizes(e->pool_linesize, AV_PIX_FMT_YUV420P, FFALIGN(w, 64)) < 0)
+      return STREAM_EINVAL;
+    for (int i = 0; i < 4; i++)
+      ls[i] = e->pool_linesize[i];
+    if (av_image_fill_plane_sizes(sizes, AV_PIX_FMT_YUV420P, h, ls) < 0)
+      return STREAM_EINVAL;
+    size_t total = 0;
+    for (int i = 0; i < 4; i++) {
+      e->pool_offset[i] = total;
+      total += FFALIGN(sizes[i], 64);
+    }
+    /* + padding: SIMD code may read a little past the last row */
+    e->pool = av_buffer_pool_init(total + 256, NULL);
+    if (!e->pool)
+      return STREAM_ENOMEM;
+  }
+  av_frame_unref(f);
+  f->buf[0] = av_buffer_pool_get(e->pool);
+  if (!f->buf[0])
+    return STREAM_ENOMEM;
+  for (int i = 0; i < 3; i++) {
+    f->data[i] = f->buf[0]->data + e->pool_offset[i];
+    f->linesize[i] = e->pool_linesize[i];
+  }
+  f->format = AV_PIX_FMT_YUV420P;
+  f->width = e->rung.width;
+  f->height = e->rung.height;
+  return STREAM_OK;
+}
+
+/* `dst` = the pixels of `src` (new references, no copy), without its
+ * properties or side data: the encoder sees the same input as after a
+ * scaler. */
+static int ref_picture(AVFrame *dst, const AVFrame *src)
+{
+  av_frame_unref(dst);
+  for (int i = 0; i < AV_NUM_DATA_POINTERS && src->buf[i]; i++) {
+    dst->buf[i] = av_buffer_ref(src->buf[i]);
+    if (!dst->buf[i]) {
+      av_frame_unref(dst);
+      return STREAM_ENOMEM;
+    }
+  }
+  if (!dst->buf[0])
+    return STREAM_EINVAL; /* not reference-counted: cannot share */
+  for (int i = 0; i < AV_NUM_DATA_POINTERS; i++) {
+    dst->data[i] = src->data[i];
+    dst->linesize[i] = src->linesize[i];
+  }
+  dst->format = src->format;
+  dst->width = src->width;
+  dst->height = src->height;
+  return STREAM_OK;
+}
+
 static int encode_frame(media__rung_enc *e, AVFrame *in)
 {
   /* Output time: the source time on the rung's frame grid; drop frames that
@@ -160,27 +230,38 @@ static int encode_frame(media__rung_enc *e, AVFrame *in)
     opts = 0;
   if (e->last_out >= 0 && opts <= e->last_out)
     return STREAM_OK;
-  if (!e->sws || e->src_w != in->width || e->src_h != in->height || e->src_fmt != in->format) {
-    sws_freeContext(e->sws);
-    e->src_w = in->width;
-    e->src_h = in->height;
-    e->src_fmt = in->format;
-    e->sws = sws_getContext(in->width, in->height, (enum AVPixelFormat)in->format, e->rung.width,
-                            e->rung.height, AV_PIX_FMT_YUV420P, SWS_BICUBIC, NULL, NULL, NULL);
-    if (!e->sws)
-      return stream__err(STREAM_EMEDIA, "media encode %s: cannot scale %dx%d to %dx%d", e->rung.id,
-                         in->width, in->height, e->rung.width, e->rung.height);
-  }
   AVFrame *f = e->scaled;
-  av_frame_unref(f);
-  f->format = AV_PIX_FMT_YUV420P;
-  f->width = e->rung.width;
-  f->height = e->rung.height;
-  int rc = av_frame_get_buffer(f, 0);
-  if (rc < 0)
-    return rung_err(STREAM_ENOMEM, "frame allocation failed", rc, e->rung.id);
-  sws_scale(e->sws, (const uint8_t *const *)in->data, in->linesize, 0, in->height, f->data,
-            f->linesize);
+  int rc;
+  if (in->width == e->rung.width && in->height == e->rung.height &&
+      in->format == AV_PIX_FMT_YUV420P && ref_picture(f, in) == STREAM_OK) {
+    /* same size and format: the encoder copies the picture itself */
+  } else {
+    if (!e->sws || e->src_w != in->width || e->src_h != in->height || e->src_fmt != in->format) {
+      sws_freeContext(e->sws);
+      e->src_w = in->width;
+      e->src_h = in->height;
+      e->src_fmt = in->format;
+      e->sws = sws_getContext(in->width, in->height, (enum AVPixelFormat)in->format, e->rung.width,
+                              e->rung.height, AV_PIX_FMT_YUV420P, SWS_BICUBIC, NULL, NULL, NULL);
+      if (!e->sws)
+        return stream__err(STREAM_EMEDIA, "media encode %s: cannot scale %dx%d to %dx%d",
+                           e->rung.id, in->width, in->height, e->rung.width, e->rung.height);
+    }
+    rc = pool_picture(e, f);
+    if (rc != STREAM_OK)
+      return stream__err(rc, "media encode %s: frame allocation failed", e->rung.id);
+    sws_scale(e->sws, (const uint8_t *const *)in->data, in->linesize, 0, in->height, f->data,
+              f->linesize);
+  }
+  /* Rungs scaled from this picture get it with the source's timestamp. */
+  if (e->nchildren) {
+    f->pts = in->pts;
+    for (size_t i = 0; i < e->nchildren; i++) {
+      rc = media__rung_push(e->children[i], f);
+      if (rc != STREAM_OK)
+        return rc;
+    }
+  }
   /* Gaps in the source: keep the IDR grid by forcing a key frame whenever
    * a GOP boundary was crossed since the last frame. */
   int64_t prev_gop = e->last_out < 0 ? -1 : e->last_out / e->gop;
@@ -190,6 +271,7 @@ static int encode_frame(media__rung_enc *e, AVFrame *in)
   f->key_frame = 0;
   f->sample_aspect_ratio = (AVRational){1, 1};
   rc = avcodec_send_frame(e->enc, f);
+  av_frame_unref(f);
   if (rc < 0)
     return rung_err(STREAM_EMEDIA, "encoding failed", rc, e->rung.id);
   return drain(e);
@@ -199,6 +281,9 @@ static void *rung_main(void *arg)
 {
   media__rung_enc *e = arg;
   int rc = STREAM_OK;
+  char name[16]; /* "tx-" + the rung id, shown by top -H, perf, gdb */
+  snprintf(name, sizeof name, "tx-%.12s", e->rung.id);
+  pthread_setname_np(pthread_self(), name);
   for (;;) {
     pthread_mutex_lock(&e->mu);
     while (e->qlen == 0 && !e->eof && !e->abort)
@@ -223,6 +308,12 @@ static void *rung_main(void *arg)
     if (rc != STREAM_OK)
       break;
   }
+  /* The rungs fed by this one end with it: the end of their input, or an
+   * abort when this one failed (they would wait for frames forever). */
+  for (size_t i = 0; i < e->nchildren; i++) {
+    if (rc != STREAM_OK || media__rung_push(e->children[i], NULL) != STREAM_OK)
+      media__rung_abort(e->children[i]);
+  }
   if (rc == STREAM_OK) {
     int r2 = avcodec_send_frame(e->enc, NULL);
     rc = r2 < 0 ? rung_err(STREAM_EMEDIA, "flushing the encoder failed", r2, e->rung.id) : drain(e);
@@ -239,6 +330,21 @@ static void *rung_main(void *arg)
   pthread_cond_broadcast(&e->cv);
   pthread_mutex_unlock(&e->mu);
   return NULL;
+}
+
+int media__rung_attach(media__rung_enc *parent, media__rung_enc *child)
+{
+  if (!parent || !child || parent == child || child->has_parent || parent->started ||
+      parent->nchildren >= sizeof parent->children / sizeof parent->children[0])
+    return stream__err(STREAM_EINTERNAL, "media encode: cannot feed a rung from another");
+  parent->children[parent->nchildren++] = child;
+  child->has_parent = 1;
+  return STREAM_OK;
+}
+
+int media__rung_fed(const media__rung_enc *e)
+{
+  return e->has_parent;
 }
 
 int media__rung_start(media__rung_enc *e)
@@ -317,6 +423,7 @@ void media__rung_free(media__rung_enc *e)
   avcodec_free_context(&e->enc);
   sws_freeContext(e->sws);
   av_frame_free(&e->scaled);
+  av_buffer_pool_uninit(&e->pool);
   av_packet_free(&e->pkt);
   pthread_mutex_destroy(&e->mu);
   pthread_cond_destroy(&e->cv);

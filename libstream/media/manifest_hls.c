@@ -169,7 +169,7 @@ static int master_playlist(const char *outdir, const media__package *p, int targ
     const media__rendition *r = &p->renditions[idx[i]];
     stream__buf_printf(&b,
                        "#EXT-X-STREAM-INF:BANDWIDTH=%lld,AVERAGE-BANDWIDTH=%lld,CODECS=\"%s%s\","
-                       "RESOLUTION=%dx%d,FRAME-RATE=%.3f",
+                       "RESOLUTION=%dx%d,FRAME-RATE=%.3f,VIDEO-RANGE=SDR",
                        (long long)(media__rendition_peak(r, target) + audio_peak),
                        (long long)(media__rendition_average(r) + audio_avg), r->codecs,
                        audio_codecs, r->width, r->height, (double)r->fps_num / (double)r->fps_den);

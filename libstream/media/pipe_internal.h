@@ -56,6 +56,12 @@ typedef struct media__rung_enc media__rung_enc;
 int media__rung_open(media__rung_enc **out, const media__plan *plan, const media__rung *rung,
                      const AVCodecContext *dec, AVRational src_tb, int64_t origin_pts, int threads,
                      media__rendition *r, double *seg_seconds_out);
+/* Cascade: `child` gets its frames from `parent` (the parent's scaled
+ * picture, source timestamps) instead of from the decoder; the parent passes
+ * on the end and aborts the child when it fails. Before starting either. */
+int media__rung_attach(media__rung_enc *parent, media__rung_enc *child);
+/* 1 when the rung is fed by another rung (do not push decoded frames). */
+int media__rung_fed(const media__rung_enc *e);
 /* Start the thread. */
 int media__rung_start(media__rung_enc *e);
 /* Queue a decoded frame (a new reference is taken); NULL = end. Blocks while

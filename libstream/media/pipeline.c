@@ -79,6 +79,8 @@ static int fan_out(run_state *s, AVFrame *f)
   s->frames++;
   s->last_t = t;
   for (size_t i = 0; i < s->nrungs; i++) {
+    if (media__rung_fed(s->rungs[i]))
+      continue;
     int rc = media__rung_push(s->rungs[i], f);
     if (rc != STREAM_OK)
       return rc;
@@ -115,6 +117,44 @@ static int decode_video(run_state *s, const AVPacket *pkt)
     if (rc != STREAM_OK)
       return rc;
   }
+}
+
+/* Cascade scaling: a rung is scaled from a larger rung's picture instead of
+ * the source when that rung is at least `ratio` times its size (or the same
+ * size: then it shares the picture). Scaling cost grows with the input's
+ * pixel count, so 480p/360p from 720p cost about half of what they cost from
+ * 1080p. Only between rungs of the same frame rate (same frames). */
+static int plan_cascade(run_state *s, const AVStream *vs)
+{
+  const media__plan *plan = s->plan;
+  const double ratio = 1.4; /* 1280x720 feeds 854x480 and 640x360 */
+  int sw = vs->codecpar->width, sh = vs->codecpar->height;
+  for (size_t c = 0; c < plan->rung_count; c++) {
+    const media__rung *cr = &plan->rungs[c];
+    size_t best = plan->rung_count;
+    for (size_t p = 0; p < plan->rung_count; p++) {
+      const media__rung *pr = &plan->rungs[p];
+      if (p == c || pr->fps_num != cr->fps_num || pr->fps_den != cr->fps_den)
+        continue;
+      if (pr->width >= sw && pr->height >= sh)
+        continue; /* the source itself: nothing to gain */
+      int same = pr->width == cr->width && pr->height == cr->height;
+      if (same && p > c)
+        continue; /* of two equal rungs the first one feeds the other */
+      if (!same && (pr->width < ratio * cr->width || pr->height < ratio * cr->height))
+        continue;
+      if (best == plan->rung_count ||
+          (double)pr->width * pr->height <
+              (double)plan->rungs[best].width * plan->rungs[best].height)
+        best = p;
+    }
+    if (best < plan->rung_count) {
+      int rc = media__rung_attach(s->rungs[best], s->rungs[c]);
+      if (rc != STREAM_OK)
+        return rc;
+    }
+  }
+  return STREAM_OK;
 }
 
 static int setup(run_state *s, media__package *pkg)
@@ -165,8 +205,12 @@ static int setup(run_state *s, media__package *pkg)
   pkg->rendition_count = n;
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   int total = plan->threads > 0 ? plan->threads : (int)(cores > 0 ? cores : 1);
-  /* x264 threads by share of the pixel rate: the biggest rung gets frame
-   * threads so that it does not hold the small ones back (bounded queues). */
+  /* x264 threads by share of the pixel rate (total = cores): rungs encode
+   * concurrently, so a rung needs frame threads only for its share of the
+   * cores; extra x264 threads cost synchronisation (futex waits) and
+   * lookahead threads. A rung with 40 % of the pixels or more gets two, so
+   * that it does not hold the others back (bounded queues: a single-threaded
+   * 1080p encoder near a full core stalls the whole ladder). */
   double sum = 0;
   for (size_t i = 0; i < plan->rung_count; i++)
     sum += (double)plan->rungs[i].width * plan->rungs[i].height * plan->rungs[i].fps_num /
@@ -176,7 +220,9 @@ static int setup(run_state *s, media__package *pkg)
     double ss = 0;
     const media__rung *ru = &plan->rungs[i];
     double share = sum > 0 ? (double)ru->width * ru->height * ru->fps_num / ru->fps_den / sum : 1;
-    int per = (int)ceil(total * share * 2);
+    int per = (int)lround(total * share);
+    if (share >= 0.4 && per < 2)
+      per = 2;
     if (per > total)
       per = total;
     if (per < 1)
@@ -189,6 +235,9 @@ static int setup(run_state *s, media__package *pkg)
     if (i == 0)
       seg_seconds = ss;
   }
+  rc = plan_cascade(s, vs);
+  if (rc != STREAM_OK)
+    return rc;
   if (plan->audio) {
     media__rendition *ar = &pkg->renditions[plan->rung_count];
     rc = media__audio_open(&s->audio, plan, s->in, ar,
@@ -266,6 +315,8 @@ static int run(run_state *s, const volatile int *cancel)
       return rc;
   }
   for (size_t i = 0; i < s->nrungs; i++) {
+    if (media__rung_fed(s->rungs[i]))
+      continue;
     rc = media__rung_push(s->rungs[i], NULL);
     if (rc != STREAM_OK)
       return rc;
@@ -311,6 +362,9 @@ int media__pipeline_run(media__package *pkg, const media__plan *plan, media__pro
   if (rc != STREAM_OK) {
     for (size_t i = 0; i < s.nrungs; i++)
       media__rung_abort(s.rungs[i]);
+    /* Every thread ends before any rung is freed: a rung feeds others. */
+    for (size_t i = 0; i < s.nrungs; i++)
+      media__rung_join(s.rungs[i]);
   }
   for (size_t i = 0; i < s.nrungs; i++)
     media__rung_free(s.rungs[i]);

@@ -46,4 +46,22 @@ text = json.dumps(s)
 assert "720" in text and "360" in text, "summary names the renditions"
 print("summary.json: ok")
 PY
-echo "1 passed, 0 failed"
+# Custom rungs on the command line: WxH@RATE, and xH@RATE (width from the aspect ratio).
+"$streamctl" transcode "$work/src.mp4" "$work/custom" --ladder 640x360@500k,x234@0.15M \
+  --x264-preset ultrafast --no-thumbnails --json >"$work/custom.out"
+/usr/bin/python3 - "$work/custom/summary.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+v = sorted((r["width"], r["height"], r["target_bitrate"])
+           for r in s["renditions"] if r["kind"] == "video")
+assert v == [(416, 234, 150000), (640, 360, 500000)], v
+print("custom ladder: ok", v)
+PY
+set +e
+"$streamctl" transcode "$work/src.mp4" "$work/bad" --ladder 1280x720@ 2>"$work/bad.err"
+rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "malformed custom rung: exit $rc, want 2"
+grep -q "want @RATE" "$work/bad.err" || fail "malformed custom rung: $(cat "$work/bad.err")"
+[ -e "$work/bad" ] && fail "malformed custom rung left output"
+echo "2 passed, 0 failed"

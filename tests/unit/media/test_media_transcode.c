@@ -249,6 +249,74 @@ START_TEST(transcode_2997_mp3_4x3)
 }
 END_TEST
 
+/* PSNR (dB, luma+chroma average) of a rendition against the source scaled
+ * to its size by ffmpeg (bicubic), both timelines from 0. */
+static double rung_psnr(const char *src, const char *outdir, const cJSON *r)
+{
+  const char *dir = cJSON_GetObjectItem(r, "dir")->valuestring;
+  int w = (int)num(r, "width"), h = (int)num(r, "height");
+  char cmd[8192];
+  snprintf(cmd, sizeof cmd,
+           "cat %s/%s/init.mp4 %s/%s/seg_*.m4s > %s/%s.mp4 && ffmpeg -hide_banner -nostdin "
+           "-nostats -i %s/%s.mp4 -i %s -lavfi \"[0:v]setpts=PTS-STARTPTS[a];[1:v]scale=w=%d:h=%d,"
+           "setpts=PTS-STARTPTS[b];[a][b]psnr\" -f null - 2>&1 | sed -n "
+           "'s/.*PSNR y:.* average:\\([0-9.inf]*\\).*/\\1/p' | tail -n1",
+           outdir, dir, outdir, dir, outdir, dir, outdir, dir, src, w, h);
+  char *o = run_cmd(cmd);
+  double v = atof(o);
+  free(o);
+  return v;
+}
+
+/* Rungs fed by other rungs (cascade scaling; a second rung of the same size
+ * shares the first one's pictures): same frames, same timing, and pictures
+ * of the source, not of a neighbour frame or an empty buffer. */
+START_TEST(transcode_cascaded_rungs)
+{
+  const char *in = gen("t720.mp4", AV_720);
+  char out[512];
+  snprintf(out, sizeof out, "%s/outcascade", gen_tmpdir());
+  stream_media_job_options o = STREAM_MEDIA_JOB_OPTIONS_INIT;
+  o.input = in;
+  o.outdir = out;
+  o.x264_preset = "ultrafast";
+  o.thumbnails = 0;
+  /* 540p from the source; 360p (x2) from 540p; 180p from 360p */
+  const struct {
+    int w, h;
+    int64_t bits;
+  } want[] = {{960, 540, 2000000}, {640, 360, 900000}, {640, 360, 600000}, {320, 180, 300000}};
+  for (size_t i = 0; i < 4; i++) {
+    o.rungs[i].width = want[i].w;
+    o.rungs[i].height = want[i].h;
+    o.rungs[i].bitrate = want[i].bits;
+  }
+  o.rung_count = 4;
+  stream_media_job *j = NULL;
+  ck_assert_int_eq(stream_media_job_new(&j, &o), STREAM_OK);
+  int rc = stream_media_job_run(j);
+  ck_assert_msg(rc == STREAM_OK, "run: %s",
+                stream_error_last() ? stream_error_last()->message : "?");
+  char *js = NULL;
+  ck_assert_int_eq(stream_media_job_summary(&js, j), STREAM_OK);
+  cJSON *s = cJSON_Parse(js);
+  ck_assert_ptr_nonnull(s);
+  stream_free(js);
+  stream_media_job_free(j);
+  check_package(out, s, 30, 8.0, 4, 1);
+  const cJSON *rs = cJSON_GetObjectItem(s, "renditions");
+  for (int i = 0; i < 4; i++) {
+    const cJSON *r = cJSON_GetArrayItem(rs, i);
+    ck_assert_int_eq((int)num(r, "width"), want[i].w);
+    ck_assert_int_eq((int)num(r, "height"), want[i].h);
+    /* testsrc2 moves: a picture one frame off scores far lower (< 25 dB) */
+    double p = rung_psnr(in, out, r);
+    ck_assert_msg(p > 30, "%dx%d: PSNR %.2f dB against the source", want[i].w, want[i].h, p);
+  }
+  cJSON_Delete(s);
+}
+END_TEST
+
 static void expect_failure(const char *input, const char *name, int code, const char *needle)
 {
   char out[512];
@@ -328,6 +396,7 @@ int main(void)
   tcase_add_test(tc, transcode_720p_ladder);
   tcase_add_test(tc, transcode_video_only_25fps);
   tcase_add_test(tc, transcode_2997_mp3_4x3);
+  tcase_add_test(tc, transcode_cascaded_rungs);
   tcase_add_test(tc, bad_inputs);
   tcase_add_test(tc, cancel_from_thread);
   suite_add_tcase(s, tc);
