@@ -242,6 +242,26 @@ int streamd_billing_body_fields(cJSON **out, streamd_request *req, streamd_respo
   return 0;
 }
 
+int streamd_billing_body_empty(streamd_request *req, streamd_response *resp)
+{
+  static const char *const none[] = {NULL};
+  cJSON *body = NULL;
+  if (streamd_billing_body_fields(&body, req, resp, none, 1) != 0)
+    return -1;
+  cJSON_Delete(body);
+  return 0;
+}
+
+int streamd_billing_keyed_body(cJSON **body, const char **key, streamd_request *req,
+                               streamd_response *resp, const char *const *allowed, int allow_empty)
+{
+  *body = NULL;
+  *key = streamd_billing_idempotency_key(req, resp);
+  if (!*key || streamd_billing_body_fields(body, req, resp, allowed, allow_empty) != 0)
+    return -1;
+  return 0;
+}
+
 /* A string member ("" or absent = NULL when optional). 0 or an answered problem. */
 int streamd_billing_body_string(const char **out, const cJSON *body, const char *field,
                                 int required, size_t max_len, streamd_request *req,
@@ -284,9 +304,12 @@ void streamd_billing_problem_extend(streamd_response *resp, const char *name, cJ
   cJSON_Delete(p);
 }
 
-/* {"subscription": ..., "invoice_id": ...} with `status`. */
-/* ---- plans (both plan listings)
- * ------------------------------------------------------------------------ */
+/* ---- plans (both plan listings) ------------------------------------------------- */
+
+static cJSON *plan_item(const void *p)
+{
+  return streamd_billing_plan_json(p);
+}
 
 void streamd_billing_list_plans(streamd_request *req, streamd_response *resp, int include_inactive)
 {
@@ -296,14 +319,6 @@ void streamd_billing_list_plans(streamd_request *req, streamd_response *resp, in
   stream_billing_plan *plans = NULL;
   size_t n = 0;
   int rc = stream_billing_plan_list(&plans, &n, app->billing, include_inactive);
-  if (rc != STREAM_OK) {
-    streamd_reply_service_error(resp, req, rc);
-    return;
-  }
-  cJSON *o = cJSON_CreateObject();
-  cJSON *arr = cJSON_AddArrayToObject(o, "plans");
-  for (size_t i = 0; arr && i < n; i++)
-    cJSON_AddItemToArray(arr, streamd_billing_plan_json(&plans[i]));
+  streamd_reply_list(resp, req, rc, "plans", plans, n, sizeof(*plans), plan_item);
   stream_free(plans);
-  streamd_reply_json(resp, 200, o);
 }

@@ -37,6 +37,16 @@ const char *streamd_billing_idempotency_key(streamd_request *req, streamd_respon
 int streamd_billing_body_fields(cJSON **out, streamd_request *req, streamd_response *resp,
                                 const char *const *allowed, int allow_empty);
 
+/* An empty body or {} (the calls that take no arguments). 0 or an answered problem. */
+int streamd_billing_body_empty(streamd_request *req, streamd_response *resp);
+
+/*
+ * The Idempotency-Key header (*key, borrowed from the request), then the
+ * body as streamd_billing_body_fields() parses it. 0 or an answered problem.
+ */
+int streamd_billing_keyed_body(cJSON **body, const char **key, streamd_request *req,
+                               streamd_response *resp, const char *const *allowed, int allow_empty);
+
 /* A string member (absent: NULL when optional). 0 or an answered problem. */
 int streamd_billing_body_string(const char **out, const cJSON *body, const char *field,
                                 int required, size_t max_len, streamd_request *req,

@@ -25,13 +25,34 @@
 static streamd_app *begin(streamd_viewer *v, streamd_request *req, streamd_response *resp)
 {
   streamd_app *app = streamd_billing_app(req, resp);
-  if (!app)
-    return NULL;
-  if (streamd_viewer_from_request(v, req) != 0) {
-    streamd_reply_problem(resp, req, STREAM_EAUTH, "a viewer access token is required");
-    return NULL;
-  }
-  return app;
+  return app && streamd_viewer_require(v, req, resp) == 0 ? app : NULL;
+}
+
+/*
+ * Answer `rc` as a 409: a state of the account's own, not what the status
+ * would otherwise say. The library's message, or `fallback`.
+ */
+static void reply_conflict(streamd_response *resp, const streamd_request *req, int rc,
+                           const char *fallback)
+{
+  const stream_error *e = stream_error_last();
+  streamd_reply_problem(resp, req, STREAM_ECONFLICT,
+                        e && e->code == rc && e->message[0] ? e->message : fallback);
+}
+
+static cJSON *invoice_item(const void *inv)
+{
+  return streamd_billing_invoice_json(inv, 0);
+}
+
+static cJSON *card_item(const void *c)
+{
+  return streamd_billing_card_json(c);
+}
+
+static cJSON *lease_item(const void *l)
+{
+  return streamd_billing_lease_json(l);
 }
 
 static void reply_subscription(streamd_response *resp, int status,
@@ -77,8 +98,8 @@ void streamd_route_billing_subscribe(streamd_request *req, streamd_response *res
     return;
   static const char *const allowed[] = {"plan_id", "card_id", NULL};
   cJSON *body = NULL;
-  const char *key = streamd_billing_idempotency_key(req, resp), *plan = NULL, *card = NULL;
-  if (!key || streamd_billing_body_fields(&body, req, resp, allowed, 0) != 0)
+  const char *key = NULL, *plan = NULL, *card = NULL;
+  if (streamd_billing_keyed_body(&body, &key, req, resp, allowed, 0) != 0)
     return;
   if (streamd_billing_body_string(&plan, body, "plan_id", 1, STREAM_BILLING_ID_SIZE - 1, req,
                                   resp) != 0 ||
@@ -106,8 +127,8 @@ void streamd_route_billing_change(streamd_request *req, streamd_response *resp)
     return;
   static const char *const allowed[] = {"plan_id", NULL};
   cJSON *body = NULL;
-  const char *key = streamd_billing_idempotency_key(req, resp), *plan = NULL;
-  if (!key || streamd_billing_body_fields(&body, req, resp, allowed, 0) != 0)
+  const char *key = NULL, *plan = NULL;
+  if (streamd_billing_keyed_body(&body, &key, req, resp, allowed, 0) != 0)
     return;
   if (streamd_billing_body_string(&plan, body, "plan_id", 1, STREAM_BILLING_ID_SIZE - 1, req,
                                   resp) != 0) {
@@ -131,12 +152,9 @@ static void cancel_or_resume(streamd_request *req, streamd_response *resp, int r
   streamd_app *app = begin(&v, req, resp);
   if (!app)
     return;
-  static const char *const allowed[] = {NULL};
-  cJSON *body = NULL;
   const char *key = streamd_billing_idempotency_key(req, resp);
-  if (!key || streamd_billing_body_fields(&body, req, resp, allowed, 1) != 0)
+  if (!key || streamd_billing_body_empty(req, resp) != 0)
     return;
-  cJSON_Delete(body);
   stream_billing_subscription s;
   int rc = resume ? stream_billing_resume(&s, app->billing, v.account_id, key)
                   : stream_billing_cancel(&s, app->billing, v.account_id, key);
@@ -167,16 +185,8 @@ void streamd_route_billing_invoices(streamd_request *req, streamd_response *resp
   stream_billing_invoice *list = NULL;
   size_t n = 0;
   int rc = stream_billing_invoice_list(&list, &n, app->billing, v.account_id);
-  if (rc != STREAM_OK) {
-    streamd_reply_service_error(resp, req, rc);
-    return;
-  }
-  cJSON *o = cJSON_CreateObject();
-  cJSON *arr = cJSON_AddArrayToObject(o, "invoices");
-  for (size_t i = 0; arr && i < n; i++)
-    cJSON_AddItemToArray(arr, streamd_billing_invoice_json(&list[i], 0));
+  streamd_reply_list(resp, req, rc, "invoices", list, n, sizeof(*list), invoice_item);
   stream_free(list);
-  streamd_reply_json(resp, 200, o);
 }
 
 void streamd_route_billing_invoice(streamd_request *req, streamd_response *resp)
@@ -211,16 +221,8 @@ void streamd_route_billing_cards(streamd_request *req, streamd_response *resp)
   stream_billing_card *list = NULL;
   size_t n = 0;
   int rc = stream_billing_card_list(&list, &n, app->billing, v.account_id);
-  if (rc != STREAM_OK) {
-    streamd_reply_service_error(resp, req, rc);
-    return;
-  }
-  cJSON *o = cJSON_CreateObject();
-  cJSON *arr = cJSON_AddArrayToObject(o, "payment_methods");
-  for (size_t i = 0; arr && i < n; i++)
-    cJSON_AddItemToArray(arr, streamd_billing_card_json(&list[i]));
+  streamd_reply_list(resp, req, rc, "payment_methods", list, n, sizeof(*list), card_item);
   stream_free(list);
-  streamd_reply_json(resp, 200, o);
 }
 
 void streamd_route_billing_card_add(streamd_request *req, streamd_response *resp)
@@ -231,8 +233,8 @@ void streamd_route_billing_card_add(streamd_request *req, streamd_response *resp
     return;
   static const char *const allowed[] = {"token", NULL};
   cJSON *body = NULL;
-  const char *key = streamd_billing_idempotency_key(req, resp), *token = NULL;
-  if (!key || streamd_billing_body_fields(&body, req, resp, allowed, 0) != 0)
+  const char *key = NULL, *token = NULL;
+  if (streamd_billing_keyed_body(&body, &key, req, resp, allowed, 0) != 0)
     return;
   if (streamd_billing_body_string(&token, body, "token", 1, 255, req, resp) != 0) {
     cJSON_Delete(body);
@@ -254,10 +256,7 @@ void streamd_route_billing_card_delete(streamd_request *req, streamd_response *r
   if (!app)
     return;
   int rc = stream_billing_card_remove(app->billing, v.account_id, streamd_request_param(req, "id"));
-  if (rc != STREAM_OK)
-    streamd_reply_service_error(resp, req, rc);
-  else
-    streamd_reply_empty(resp, 204);
+  streamd_reply_service_empty(resp, req, rc);
 }
 
 void streamd_route_billing_card_default(streamd_request *req, streamd_response *resp)
@@ -266,17 +265,11 @@ void streamd_route_billing_card_default(streamd_request *req, streamd_response *
   streamd_app *app = begin(&v, req, resp);
   if (!app)
     return;
-  static const char *const allowed[] = {NULL};
-  cJSON *body = NULL;
-  if (streamd_billing_body_fields(&body, req, resp, allowed, 1) != 0)
+  if (streamd_billing_body_empty(req, resp) != 0)
     return;
-  cJSON_Delete(body);
   int rc =
       stream_billing_card_set_default(app->billing, v.account_id, streamd_request_param(req, "id"));
-  if (rc != STREAM_OK)
-    streamd_reply_service_error(resp, req, rc);
-  else
-    streamd_reply_empty(resp, 204);
+  streamd_reply_service_empty(resp, req, rc);
 }
 
 /* ---- entitlement and screen leases ---------------------------------------------------- */
@@ -395,10 +388,7 @@ void streamd_route_billing_lease_acquire(streamd_request *req, streamd_response 
   cJSON_Delete(body);
   if (rc == STREAM_EBUSY) {
     /* Every screen is taken: a conflict with the account's own state, not "retry later". */
-    const stream_error *e = stream_error_last();
-    streamd_reply_problem(
-        resp, req, STREAM_ECONFLICT,
-        e && e->code == rc && e->message[0] ? e->message : "every screen of the plan is in use");
+    reply_conflict(resp, req, rc, "every screen of the plan is in use");
     cJSON *arr = cJSON_CreateArray();
     for (size_t i = 0; arr && i < n_in_use && i < STREAM_BILLING_SCREENS_MAX; i++)
       cJSON_AddItemToArray(arr, streamd_billing_device_json(&in_use[i]));
@@ -416,21 +406,14 @@ void streamd_route_billing_lease_heartbeat(streamd_request *req, streamd_respons
   streamd_app *app = begin(&v, req, resp);
   if (!app)
     return;
-  static const char *const allowed[] = {NULL};
-  cJSON *body = NULL;
-  if (streamd_billing_body_fields(&body, req, resp, allowed, 1) != 0)
+  if (streamd_billing_body_empty(req, resp) != 0)
     return;
-  cJSON_Delete(body);
   stream_billing_lease l;
   int rc = stream_billing_lease_heartbeat(&l, app->billing, v.account_id,
                                           streamd_request_param(req, "id"));
   if (rc == STREAM_EEXPIRED) {
     /* Not a credential problem (401 would make clients refresh their token). */
-    const stream_error *e = stream_error_last();
-    streamd_reply_problem(resp, req, STREAM_ECONFLICT,
-                          e && e->code == rc && e->message[0]
-                              ? e->message
-                              : "the lease lapsed: acquire a screen again");
+    reply_conflict(resp, req, rc, "the lease lapsed: acquire a screen again");
   } else if (rc != STREAM_OK) {
     streamd_reply_service_error(resp, req, rc);
   } else {
@@ -446,10 +429,7 @@ void streamd_route_billing_lease_release(streamd_request *req, streamd_response 
     return;
   int rc =
       stream_billing_lease_release(app->billing, v.account_id, streamd_request_param(req, "id"));
-  if (rc != STREAM_OK)
-    streamd_reply_service_error(resp, req, rc);
-  else
-    streamd_reply_empty(resp, 204);
+  streamd_reply_service_empty(resp, req, rc);
 }
 
 void streamd_route_billing_leases(streamd_request *req, streamd_response *resp)
@@ -461,14 +441,6 @@ void streamd_route_billing_leases(streamd_request *req, streamd_response *resp)
   stream_billing_lease *list = NULL;
   size_t n = 0;
   int rc = stream_billing_lease_list(&list, &n, app->billing, v.account_id);
-  if (rc != STREAM_OK) {
-    streamd_reply_service_error(resp, req, rc);
-    return;
-  }
-  cJSON *o = cJSON_CreateObject();
-  cJSON *arr = cJSON_AddArrayToObject(o, "leases");
-  for (size_t i = 0; arr && i < n; i++)
-    cJSON_AddItemToArray(arr, streamd_billing_lease_json(&list[i]));
+  streamd_reply_list(resp, req, rc, "leases", list, n, sizeof(*list), lease_item);
   stream_free(list);
-  streamd_reply_json(resp, 200, o);
 }

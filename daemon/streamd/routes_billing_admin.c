@@ -105,6 +105,11 @@ static int status_from_name(const char *name)
   return -1;
 }
 
+static cJSON *subscription_item(const void *s)
+{
+  return streamd_billing_subscription_json(s);
+}
+
 void streamd_route_admin_billing_subscriptions(streamd_request *req, streamd_response *resp)
 {
   streamd_app *app = streamd_billing_app(req, resp);
@@ -127,10 +132,7 @@ void streamd_route_admin_billing_subscriptions(streamd_request *req, streamd_res
     streamd_reply_service_error(resp, req, rc);
     return;
   }
-  cJSON *o = cJSON_CreateObject();
-  cJSON *arr = cJSON_AddArrayToObject(o, "subscriptions");
-  for (size_t i = 0; arr && i < n; i++)
-    cJSON_AddItemToArray(arr, streamd_billing_subscription_json(&list[i]));
+  cJSON *o = streamd_json_list("subscriptions", list, n, sizeof(*list), subscription_item);
   /* A full page may have a next one: continue with ?after=<next_after>. */
   streamd_billing_add_opt_string(o, "next_after", n == q.limit && n > 0 ? list[n - 1].id : NULL);
   stream_free(list);
@@ -142,11 +144,8 @@ void streamd_route_admin_billing_renewals(streamd_request *req, streamd_response
   streamd_app *app = streamd_billing_app(req, resp);
   if (!app)
     return;
-  static const char *const allowed[] = {NULL};
-  cJSON *body = NULL;
-  if (streamd_billing_body_fields(&body, req, resp, allowed, 1) != 0)
+  if (streamd_billing_body_empty(req, resp) != 0)
     return;
-  cJSON_Delete(body);
   stream_billing_run_report r;
   memset(&r, 0, sizeof(r));
   int rc = stream_billing_run_renewals(&r, app->billing);
@@ -163,8 +162,8 @@ void streamd_route_admin_billing_refund(streamd_request *req, streamd_response *
     return;
   static const char *const allowed[] = {"amount", NULL};
   cJSON *body = NULL;
-  const char *key = streamd_billing_idempotency_key(req, resp);
-  if (!key || streamd_billing_body_fields(&body, req, resp, allowed, 1) != 0)
+  const char *key = NULL;
+  if (streamd_billing_keyed_body(&body, &key, req, resp, allowed, 1) != 0)
     return;
   char detail[256] = "";
   long long amount = 0;

@@ -26,16 +26,15 @@ static cJSON *profile_json(const stream_auth_profile *p)
   return o;
 }
 
+static cJSON *profile_item(const void *p)
+{
+  return profile_json(p);
+}
+
 static streamd_app *begin(streamd_viewer *v, streamd_request *req, streamd_response *resp)
 {
   streamd_app *app = streamd_app_require(req, resp);
-  if (!app)
-    return NULL;
-  if (streamd_viewer_from_request(v, req) != 0) {
-    streamd_reply_problem(resp, req, STREAM_EAUTH, "a viewer access token is required");
-    return NULL;
-  }
-  return app;
+  return app && streamd_viewer_require(v, req, resp) == 0 ? app : NULL;
 }
 
 /*
@@ -100,15 +99,7 @@ void streamd_route_profiles_list(streamd_request *req, streamd_response *resp)
   stream_auth_profile list[STREAM_AUTH_PROFILES_MAX];
   size_t n = 0;
   int rc = stream_auth_profile_list(list, &n, app->auth, v.account_id);
-  if (rc != STREAM_OK) {
-    streamd_reply_service_error(resp, req, rc);
-    return;
-  }
-  cJSON *o = cJSON_CreateObject();
-  cJSON *arr = cJSON_AddArrayToObject(o, "profiles");
-  for (size_t i = 0; arr && i < n; i++)
-    cJSON_AddItemToArray(arr, profile_json(&list[i]));
-  streamd_reply_json(resp, 200, o);
+  streamd_reply_list(resp, req, rc, "profiles", list, n, sizeof(list[0]), profile_item);
 }
 
 void streamd_route_profiles_create(streamd_request *req, streamd_response *resp)
@@ -165,10 +156,7 @@ void streamd_route_profiles_delete(streamd_request *req, streamd_response *resp)
   if (!app)
     return;
   int rc = stream_auth_profile_delete(app->auth, v.account_id, streamd_request_param(req, "id"));
-  if (rc != STREAM_OK)
-    streamd_reply_service_error(resp, req, rc);
-  else
-    streamd_reply_empty(resp, 204);
+  streamd_reply_service_empty(resp, req, rc);
 }
 
 void streamd_route_profiles_switch(streamd_request *req, streamd_response *resp)

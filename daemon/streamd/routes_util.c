@@ -66,13 +66,20 @@ void streamd_viewer_catalog(stream_catalog_viewer *out, const streamd_viewer *v)
   out->maturity_ceiling = v->maturity_ceiling;
 }
 
-int streamd_viewer_need_profile(streamd_viewer *out, const streamd_request *req,
-                                streamd_response *resp)
+int streamd_viewer_require(streamd_viewer *out, const streamd_request *req, streamd_response *resp)
 {
   if (streamd_viewer_from_request(out, req) != 0) {
     streamd_reply_problem(resp, req, STREAM_EAUTH, "a viewer access token is required");
     return -1;
   }
+  return 0;
+}
+
+int streamd_viewer_need_profile(streamd_viewer *out, const streamd_request *req,
+                                streamd_response *resp)
+{
+  if (streamd_viewer_require(out, req, resp) != 0)
+    return -1;
   if (!out->profile_id[0]) {
     streamd_reply_problem(resp, req, STREAM_EFORBIDDEN,
                           "this route needs a profile: switch to one first "
@@ -334,6 +341,34 @@ void streamd_reply_empty(streamd_response *resp, int status)
   resp->body_len = 0;
   resp->content_type = NULL;
   resp->status = status;
+}
+
+void streamd_reply_service_empty(streamd_response *resp, const streamd_request *req, int rc)
+{
+  if (rc != STREAM_OK)
+    streamd_reply_service_error(resp, req, rc);
+  else
+    streamd_reply_empty(resp, 204);
+}
+
+cJSON *streamd_json_list(const char *member, const void *items, size_t n, size_t size,
+                         cJSON *(*item_json)(const void *item))
+{
+  cJSON *o = cJSON_CreateObject();
+  cJSON *arr = cJSON_AddArrayToObject(o, member);
+  for (size_t i = 0; arr && i < n; i++)
+    cJSON_AddItemToArray(arr, item_json((const char *)items + i * size));
+  return o;
+}
+
+void streamd_reply_list(streamd_response *resp, const streamd_request *req, int rc,
+                        const char *member, const void *items, size_t n, size_t size,
+                        cJSON *(*item_json)(const void *item))
+{
+  if (rc != STREAM_OK)
+    streamd_reply_service_error(resp, req, rc);
+  else
+    streamd_reply_json(resp, 200, streamd_json_list(member, items, n, size, item_json));
 }
 
 int streamd_query_uint(unsigned int *out, const streamd_request *req, streamd_response *resp,

@@ -34,6 +34,9 @@ void streamd_viewer_to_subject(char *subject, size_t n, const char *account_id,
                                const char *profile_id, int kids, int maturity_ceiling);
 int streamd_viewer_from_request(streamd_viewer *out, const streamd_request *req);
 
+/* Like streamd_viewer_from_request, but answers 401 (and returns nonzero) for a non-viewer. */
+int streamd_viewer_require(streamd_viewer *out, const streamd_request *req, streamd_response *resp);
+
 /* Like streamd_viewer_from_request, but answers 403 (and returns nonzero) without a profile. */
 int streamd_viewer_need_profile(streamd_viewer *out, const streamd_request *req,
                                 streamd_response *resp);
@@ -85,6 +88,24 @@ void streamd_reply_service_result(streamd_response *resp, const streamd_request 
 
 /* 204 No Content. */
 void streamd_reply_empty(streamd_response *resp, int status);
+
+/* The common tail of a route without a body to return: the service's error, or 204. */
+void streamd_reply_service_empty(streamd_response *resp, const streamd_request *req, int rc);
+
+/*
+ * {"<member>": [item_json(item) for each of the `n` items of `size` bytes at
+ * `items`]}, or NULL when out of memory. `items` stays the caller's.
+ */
+cJSON *streamd_json_list(const char *member, const void *items, size_t n, size_t size,
+                         cJSON *(*item_json)(const void *item));
+
+/*
+ * The common tail of a list route: the service's error `rc`, or 200 with
+ * streamd_json_list(). `items` stays the caller's (free it after).
+ */
+void streamd_reply_list(streamd_response *resp, const streamd_request *req, int rc,
+                        const char *member, const void *items, size_t n, size_t size,
+                        cJSON *(*item_json)(const void *item));
 
 /*
  * A query parameter as an integer in [min, max]; `*out` keeps its value when

@@ -1,9 +1,11 @@
 """Conversions between Python values and C arguments (internal)."""
 import operator
 import os
+import threading
+import time
 
 from ._ffi import ffi, lib
-from .errors import raise_invalid
+from .errors import check, raise_invalid
 
 
 def to_bytes(value, name, allow_none=False):
@@ -134,3 +136,76 @@ class Keep:
         names, n = self.cstr_array([p[0] for p in pairs], name)
         values, _ = self.cstr_array([p[1] for p in pairs], name)
         return names, values, n
+
+
+class Handle:
+    """The lifetime of an object that owns one C handle: ``self._ptr`` holds its
+    ``ffi.gc`` cdata (None before the constructor sets it and once closed);
+    close() frees it now, the garbage collector otherwise. A context manager.
+    ``_repr_name`` is the name repr() shows."""
+
+    _ptr = None
+    _repr_name = "libstream.Handle"
+
+    def close(self):
+        """Free the C handle now (not the objects it borrows). No call may be running."""
+        p, self._ptr = self._ptr, None
+        if p is not None:
+            ffi.release(p)
+
+    @property
+    def closed(self):
+        return self._ptr is None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return "<%s%s>" % (self._repr_name, " closed" if self._ptr is None else "")
+
+
+class ClockedHandle(Handle):
+    """A Handle whose C options may take a clock: a Python callable returning
+    Unix seconds, called from the thread making a call. An exception it raises
+    is re-raised when that call returns (the call itself saw the system time)."""
+
+    def _clock(self, ctype, clock):
+        """Set up ``self._pending`` and ``self._clock_cb``: the ffi.callback of C
+        type ``ctype`` calling ``clock``, or None without a clock. Returns it."""
+        self._clock_cb = None
+        self._pending = threading.local()
+        if clock is None:
+            return None
+        if not callable(clock):
+            raise TypeError("clock must be callable (returning Unix seconds)")
+        pending = self._pending  # not self: the callback must not keep the object alive
+
+        def trampoline(_ud):
+            try:
+                return int(clock())
+            except BaseException as e:  # re-raised after the C call returns
+                errs = getattr(pending, "errors", None)
+                if errs is not None:
+                    errs.append(e)
+                return int(time.time())
+
+        self._clock_cb = ffi.callback(ctype, trampoline)
+        return self._clock_cb
+
+    def _call(self, fn, *args):
+        """Run fn(*args); re-raise a clock exception, else return the status."""
+        self._pending.errors = []
+        try:
+            rc = fn(*args)
+        finally:
+            errs, self._pending.errors = self._pending.errors, None
+        if errs:
+            raise errs[0]
+        return rc
+
+    def _run(self, fn, *args):
+        """check(fn(*args)), re-raising an exception of the clock first."""
+        return check(self._call(fn, *args))

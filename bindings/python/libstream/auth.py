@@ -31,11 +31,9 @@ saw the system time). Only available in builds with the server feature
 """
 import collections
 import enum
-import threading
-import time
 
 from ._ffi import ffi, lib
-from ._util import Keep, new_struct, set_int, text, to_cstr, to_int
+from ._util import ClockedHandle, Keep, new_struct, set_int, text, to_cstr, to_int
 from .errors import check, raise_invalid
 from .keys import KeyRing
 
@@ -166,7 +164,7 @@ def normalize_email(email):
     return text(buf)
 
 
-class Auth:
+class Auth(ClockedHandle):
     """The account service over a Store and a KeyRing (both borrowed: keep them open
     while the Auth lives; closing the Store closes the Auth first).
 
@@ -179,6 +177,8 @@ class Auth:
     grant), ``device_interval`` (5 s), ``device_lifetime`` (600 s), ``clock``.
     """
 
+    _repr_name = "libstream.auth.Auth"
+
     def __init__(self, store, keys, *, issuer=None, audience=None, access_ttl=None,
                  refresh_ttl=None, password_params=None, scope=None, rate_account_burst=None,
                  rate_account_interval=None, rate_address_burst=None, rate_address_interval=None,
@@ -188,7 +188,6 @@ class Auth:
         from .store import Store  # local: store.py is optional in the same way
         from .password import _params
 
-        self._a = None
         if not isinstance(store, Store):
             raise TypeError("store must be a libstream.store.Store, not %s" % type(store).__name__)
         if not isinstance(keys, KeyRing):
@@ -222,23 +221,7 @@ class Auth:
             pp, _ = _params(**password_params)
             keep.refs.append(pp)
             o.password = pp
-        self._clock_cb = None
-        self._pending = threading.local()
-        if clock is not None:
-            if not callable(clock):
-                raise TypeError("clock must be callable (returning Unix seconds)")
-            pending = self._pending
-
-            def trampoline(_ud):
-                try:
-                    return int(clock())
-                except BaseException as e:  # re-raised after the C call returns
-                    errs = getattr(pending, "errors", None)
-                    if errs is not None:
-                        errs.append(e)
-                    return int(time.time())
-
-            self._clock_cb = ffi.callback("stream_auth_clock_fn", trampoline)
+        if self._clock("stream_auth_clock_fn", clock) is not None:
             o.now = self._clock_cb
         out = ffi.new("stream_auth **")
         self._pending.errors = []
@@ -250,7 +233,7 @@ class Auth:
         # garbage collector's order.
         self._store, self._ring = store, keys
         deps = (store._ptr, keys._ptr, self._clock_cb)
-        self._a = ffi.gc(out[0], lambda p, _deps=deps: lib.stream_auth_free(p))
+        self._ptr = ffi.gc(out[0], lambda p, _deps=deps: lib.stream_auth_free(p))
         store._attach(self)
         if errs:
             self.close()
@@ -260,46 +243,13 @@ class Auth:
 
     @property
     def _h(self):
-        if self._a is None:
+        if self._ptr is None:
             raise_invalid("the auth service is closed")
         if self._store.closed:
             raise_invalid("the store of this auth service is closed")
         if self._ring._ptr is None:
             raise_invalid("the key ring of this auth service is closed")
-        return self._a
-
-    def _call(self, fn, *args):
-        """Run fn(*args); re-raise a clock exception, else return the status."""
-        self._pending.errors = []
-        try:
-            rc = fn(*args)
-        finally:
-            errs, self._pending.errors = self._pending.errors, None
-        if errs:
-            raise errs[0]
-        return rc
-
-    def _run(self, fn, *args):
-        return check(self._call(fn, *args))
-
-    def close(self):
-        """Free the service now (not the store or key ring). No call may be running."""
-        a, self._a = getattr(self, "_a", None), None
-        if a is not None:
-            ffi.release(a)
-
-    @property
-    def closed(self):
-        return self._a is None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __repr__(self):
-        return "<libstream.auth.Auth%s>" % (" closed" if self._a is None else "")
+        return self._ptr
 
     # ---- accounts ---------------------------------------------------------
 

@@ -35,12 +35,10 @@ clock for tests. Only available in builds with the server feature
 """
 import dataclasses
 import enum
-import threading
-import time
 import uuid
 
 from ._ffi import ffi, lib
-from ._util import Keep, new_struct, set_int, text, to_cstr, to_int
+from ._util import ClockedHandle, Handle, Keep, new_struct, set_int, text, to_cstr, to_int
 from .errors import Busy, PaymentError, check, raise_invalid  # noqa: F401
 
 __all__ = ["AVAILABLE", "Billing", "LocalProvider", "Plan", "Card", "Subscription", "Invoice",
@@ -266,9 +264,11 @@ def reason_name(reason):
     return text(lib.stream_billing_reason_name(to_int(reason, "reason")))
 
 
-class LocalProvider:
+class LocalProvider(Handle):
     """The built-in local payment provider (an in-memory ledger; test card numbers
     decide outcomes). Keep it open while a Billing uses it (closing it closes them)."""
+
+    _repr_name = "libstream.billing.LocalProvider"
 
     def __init__(self):
         _require()
@@ -298,25 +298,10 @@ class LocalProvider:
         """Close the Billing services using it, then free the provider."""
         for s in list(self._services):
             s.close()
-        p, self._ptr = self._ptr, None
-        if p is not None:
-            ffi.release(p)
-
-    @property
-    def closed(self):
-        return self._ptr is None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __repr__(self):
-        return "<libstream.billing.LocalProvider%s>" % (" closed" if self._ptr is None else "")
+        super().close()
 
 
-class Billing:
+class Billing(ClockedHandle):
     """The billing service over a Store and a LocalProvider (both borrowed: keep
     them open while the Billing lives; closing either closes the Billing first).
 
@@ -324,12 +309,13 @@ class Billing:
     ``dunning_retries`` (3), ``dunning_span_days`` (7), ``clock``.
     """
 
+    _repr_name = "libstream.billing.Billing"
+
     def __init__(self, store, provider, *, clock=None, lease_ttl=None, dunning_retries=None,
                  dunning_span_days=None):
         _require()
         from .store import Store
 
-        self._b = None
         if not isinstance(store, Store):
             raise TypeError("store must be a libstream.store.Store, not %s" % type(store).__name__)
         if not isinstance(provider, LocalProvider):
@@ -344,29 +330,13 @@ class Billing:
                              ("dunning_span_days", dunning_span_days)):
             if value is not None:
                 set_int(o, field, value, field)
-        self._clock_cb = None
-        self._pending = threading.local()
-        if clock is not None:
-            if not callable(clock):
-                raise TypeError("clock must be callable (returning Unix seconds)")
-            pending = self._pending
-
-            def trampoline(_ud):
-                try:
-                    return int(clock())
-                except BaseException as e:  # re-raised after the C call returns
-                    errs = getattr(pending, "errors", None)
-                    if errs is not None:
-                        errs.append(e)
-                    return int(time.time())
-
-            self._clock_cb = ffi.callback("stream_billing_clock_fn", trampoline)
+        if self._clock("stream_billing_clock_fn", clock) is not None:
             o.now = self._clock_cb
         out = ffi.new("stream_billing **")
         check(lib.stream_billing_new(out, o))
         self._store, self._provider = store, provider
         deps = (store._ptr, provider._ptr, self._clock_cb)
-        self._b = ffi.gc(out[0], lambda p, _deps=deps: lib.stream_billing_free(p))
+        self._ptr = ffi.gc(out[0], lambda p, _deps=deps: lib.stream_billing_free(p))
         store._attach(self)
         provider._services.add(self)
 
@@ -374,43 +344,13 @@ class Billing:
 
     @property
     def _h(self):
-        if self._b is None:
+        if self._ptr is None:
             raise_invalid("the billing service is closed")
         if self._store.closed:
             raise_invalid("the store of this billing service is closed")
         if self._provider.closed:
             raise_invalid("the payment provider of this billing service is closed")
-        return self._b
-
-    def _run(self, fn, *args):
-        """check(fn(*args)), re-raising an exception of the clock first."""
-        self._pending.errors = []
-        try:
-            rc = fn(*args)
-        finally:
-            errs, self._pending.errors = self._pending.errors, None
-        if errs:
-            raise errs[0]
-        return check(rc)
-
-    def close(self):
-        """Free the service now (not the store or provider). No call may be running."""
-        b, self._b = getattr(self, "_b", None), None
-        if b is not None:
-            ffi.release(b)
-
-    @property
-    def closed(self):
-        return self._b is None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __repr__(self):
-        return "<libstream.billing.Billing%s>" % (" closed" if self._b is None else "")
+        return self._ptr
 
     # ---- plans ------------------------------------------------------------
 

@@ -27,11 +27,10 @@ every call. Only available in builds with the server feature
 import collections
 import json
 import os
-import threading
-import time
 
 from ._ffi import ffi, lib
-from ._util import Keep, new_struct, set_int, take_string, text, to_bytes, to_cstr, to_int
+from ._util import (ClockedHandle, Keep, new_struct, set_int, take_string, text, to_bytes, to_cstr,
+                    to_int)
 from .errors import check, error_for, last_message, raise_invalid
 
 __all__ = ["AVAILABLE", "Catalog", "Viewer", "ImportResult", "maturity_label", "RATINGS"]
@@ -113,69 +112,40 @@ def _take_json(pp):
     return None if s is None else json.loads(s)
 
 
-class Catalog:
+class Catalog(ClockedHandle):
     """The catalog over a Store (borrowed: closing the Store closes the Catalog
     first). ``clock``: a callable returning Unix seconds (availability windows,
     progress and My List times), for tests; an exception it raises is re-raised
     when the call returns (the call itself saw the system time)."""
 
+    _repr_name = "libstream.catalog.Catalog"
+
     def __init__(self, store, *, clock=None):
         _require()
         from .store import Store
 
-        self._c = None
         if not isinstance(store, Store):
             raise TypeError("store must be a libstream.store.Store, not %s" % type(store).__name__)
         o = new_struct("stream_catalog_options")
         o.store = store._cptr
-        self._clock_cb = None
-        self._pending = threading.local()
-        if clock is not None:
-            if not callable(clock):
-                raise TypeError("clock must be callable (returning Unix seconds)")
-            pending = self._pending
-
-            def trampoline(_ud):
-                try:
-                    return int(clock())
-                except BaseException as e:
-                    errs = getattr(pending, "errors", None)
-                    if errs is not None:
-                        errs.append(e)
-                    return int(time.time())
-
-            self._clock_cb = ffi.callback("stream_catalog_clock_fn", trampoline)
+        if self._clock("stream_catalog_clock_fn", clock) is not None:
             o.clock = self._clock_cb
         out = ffi.new("stream_catalog **")
         check(lib.stream_catalog_new(out, o))
         self._store = store
         deps = (store._ptr, self._clock_cb)
-        self._c = ffi.gc(out[0], lambda p, _deps=deps: lib.stream_catalog_free(p))
+        self._ptr = ffi.gc(out[0], lambda p, _deps=deps: lib.stream_catalog_free(p))
         store._attach(self)
 
     # ---- lifetime ---------------------------------------------------------
 
     @property
     def _h(self):
-        if self._c is None:
+        if self._ptr is None:
             raise_invalid("the catalog is closed")
         if self._store.closed:
             raise_invalid("the store of this catalog is closed")
-        return self._c
-
-    def _call(self, fn, *args):
-        """Run fn(*args); re-raise a clock exception, else return the status."""
-        self._pending.errors = []
-        try:
-            rc = fn(*args)
-        finally:
-            errs, self._pending.errors = self._pending.errors, None
-        if errs:
-            raise errs[0]
-        return rc
-
-    def _run(self, fn, *args):
-        return check(self._call(fn, *args))
+        return self._ptr
 
     def _json_call(self, fn, *args):
         out = ffi.new("char **")
@@ -185,25 +155,6 @@ class Catalog:
         finally:
             if out[0] != ffi.NULL:
                 lib.stream_free(out[0])
-
-    def close(self):
-        """Free the catalog now (not the store). No call may be running."""
-        c, self._c = getattr(self, "_c", None), None
-        if c is not None:
-            ffi.release(c)
-
-    @property
-    def closed(self):
-        return self._c is None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __repr__(self):
-        return "<libstream.catalog.Catalog%s>" % (" closed" if self._c is None else "")
 
     # ---- viewers ----------------------------------------------------------
 
