@@ -22,17 +22,14 @@ while it runs (plans, subscriptions, books; refund usage errors).
 Usage: /usr/bin/python3 test_billing_api.py /path/to/streamd [/path/to/streamctl]
 Standard library only.
 """
-import http.client
 import json
 import os
-import select
-import shutil
 import subprocess
 import sys
-import tempfile
-import time
 import unittest
 import urllib.parse
+
+from streamd_harness import ApiTestCase, Streamd, profile_token, register_login, unique_email
 
 STREAMD = None
 STREAMCTL = None
@@ -49,148 +46,25 @@ def test_catalog():
     return {"titles": titles}
 
 
-class Daemon:
-    def __init__(self, extra=()):
-        self.tmp = tempfile.mkdtemp(prefix="streamd-billing-")
-        self.data_dir = os.path.join(self.tmp, "data")
-        catalog = os.path.join(self.tmp, "catalog.json")
-        with open(catalog, "w", encoding="utf-8") as f:
-            json.dump(test_catalog(), f)
-        self.stderr_path = os.path.join(self.tmp, "stderr.log")
-        cmd = [STREAMD, "--port", "0", "--listen-address", "127.0.0.1", "--data-dir",
-               self.data_dir, "--log-level", "warn",
-               "--access-log", os.path.join(self.tmp, "access.log"),
-               "--login-address-burst", "0", "--seed-demo", "--demo-catalog", catalog]
-        cmd += list(extra)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMD_")}
-        env["STREAMD_OPERATOR_TOKEN"] = OP_TOKEN
-        self.stderr = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.stderr, env=env)
-        self._buf = b""
-        info = json.loads(self.read_line(60))
-        assert info["event"] == "listening", info
-        self.port = int(info["port"])
-        self.demo = json.loads(self.read_line(10))
-
-    def read_line(self, timeout):
-        deadline = time.time() + timeout
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self._buf:
-            left = deadline - time.time()
-            if left <= 0:
-                raise AssertionError("no line from streamd; stderr: " + self.stderr_text())
-            r, _, _ = select.select([fd], [], [], left)
-            if r:
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    raise AssertionError("streamd exited; stderr: " + self.stderr_text())
-                self._buf += chunk
-        line, self._buf = self._buf.split(b"\n", 1)
-        return line.decode()
-
-    def stderr_text(self):
-        if not self.stderr.closed:
-            self.stderr.flush()
-        with open(self.stderr_path, "rb") as f:
-            return f.read().decode(errors="replace")[-4000:]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                rc = self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                rc = self.proc.wait()
-        else:
-            rc = self.proc.returncode
-        self.stderr.close()
-        self.proc.stdout.close()
-        return rc
-
-    def cleanup(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-class Resp:
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers
-        self.body = body
-
-    def header(self, name):
-        for k, v in self.headers:
-            if k.lower() == name.lower():
-                return v
-        return None
-
-    @property
-    def json(self):
-        return json.loads(self.body)
-
-    @property
-    def ctype(self):
-        return (self.header("Content-Type") or "").split(";")[0].strip()
-
-
 D = None
 S = {}  # state shared by the ordered test classes
 
 
 def call(method, path, json_body=None, token=None, key=None, body=None, ctype=None):
-    h = {}
-    if json_body is not None:
-        body = json.dumps(json_body).encode()
-        ctype = ctype or "application/json"
-    if isinstance(body, str):
-        body = body.encode()
-    if ctype:
-        h["Content-Type"] = ctype
-    if token:
-        h["Authorization"] = "Bearer " + token
-    if key is not None:
-        h["Idempotency-Key"] = key
-    c = http.client.HTTPConnection("127.0.0.1", D.port, timeout=30)
-    try:
-        c.request(method, path, body=body, headers=h)
-        r = c.getresponse()
-        return Resp(r.status, r.getheaders(), r.read())
-    finally:
-        c.close()
-
-
-_n = [0]
+    return D.request(method, path, json_body=json_body, token=token, key=key, body=body,
+                     ctype=ctype)
 
 
 def viewer(tag):
     """Register, sign in, create a profile and switch to it: a profile token."""
-    _n[0] += 1
-    email = "%s%d.%d@billing.test" % (tag, os.getpid(), _n[0])
-    pw = "correct horse 42"
-    r = call("POST", "/v1/auth/register", {"email": email, "password": pw})
-    assert r.status == 201, (r.status, r.body)
-    r = call("POST", "/v1/auth/login", {"email": email, "password": pw})
-    assert r.status == 200, (r.status, r.body)
-    token = r.json["access_token"]
-    r = call("POST", "/v1/profiles", {"name": "Main"}, token=token)
-    assert r.status == 201, (r.status, r.body)
-    pid = r.json["id"]
-    r = call("POST", "/v1/profiles/%s/switch" % pid, {}, token=token)
-    assert r.status == 200, (r.status, r.body)
-    return {"token": r.json["access_token"], "account_id": r.json.get("account_id"),
+    email = unique_email(tag, "billing.test")
+    token = register_login(D, email, "correct horse 42")["access_token"]
+    pid, switched = profile_token(D, token, "Main")
+    return {"token": switched["access_token"], "account_id": switched.get("account_id"),
             "profile_id": pid}
 
 
-class Base(unittest.TestCase):
-    def problem(self, r, status, slug=None):
-        self.assertEqual(r.status, status, r.body)
-        self.assertEqual(r.ctype, "application/problem+json", r.body)
-        p = r.json
-        self.assertEqual(p["status"], status)
-        if slug:
-            self.assertEqual(p["type"], "urn:libstream:problem:" + slug, p)
-        return p
-
+class Base(ApiTestCase):
     def books_ok(self):
         r = call("GET", "/v1/admin/billing/books", token=OP_TOKEN)
         self.assertEqual(r.status, 200, r.body)
@@ -591,7 +465,8 @@ def main():
     STREAMD = sys.argv.pop(1)
     if len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
         STREAMCTL = sys.argv.pop(1)
-    D = Daemon()
+    D = Streamd(STREAMD, ["--login-address-burst", "0"], prefix="streamd-billing-",
+                log_level="warn", catalog=test_catalog(), operator_token=OP_TOKEN, demo_timeout=10)
     ok = False
     try:
         prog = unittest.main(exit=False, verbosity=2)
@@ -599,7 +474,7 @@ def main():
     finally:
         rc = D.stop()
         if not ok:
-            print("streamd stderr:\n" + D.stderr_text(), file=sys.stderr)
+            print("streamd stderr:\n" + D.stderr_text(4000), file=sys.stderr)
         D.cleanup()
     if rc != 0:
         print("streamd exited with %d" % rc, file=sys.stderr)

@@ -14,91 +14,34 @@ Usage:
 Standard library only.
 """
 import argparse
-import http.client
-import json
-import os
 import re
-import select
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
-import urllib.parse
+
+from streamd_harness import Streamd
 
 ARGS = None
 
 
-class Daemon:
+def start_daemon(extra=()):
     """One streamd with its own temporary data directory."""
+    return Streamd(ARGS.streamd, ["--access-token-ttl", "2", "--device-interval", "1"] +
+                   list(extra), prefix="client-test-", catalog=ARGS.catalog, start_timeout=15)
 
-    def __init__(self, extra=()):
-        self.tmp = tempfile.mkdtemp(prefix="client-test-")
-        self.stderr_path = os.path.join(self.tmp, "stderr.log")
-        self.access_log = os.path.join(self.tmp, "access.log")
-        cmd = [ARGS.streamd, "--port", "0", "--listen-address", "127.0.0.1",
-               "--data-dir", os.path.join(self.tmp, "data"), "--access-log", self.access_log,
-               "--seed-demo", "--demo-catalog", ARGS.catalog,
-               "--access-token-ttl", "2", "--device-interval", "1"] + list(extra)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMD_")}
-        self.stderr = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.stderr, env=env)
-        self.buf = b""
-        info = json.loads(self._line(15))
-        assert info["event"] == "listening", info
-        self.port = int(info["port"])
-        self.url = "http://127.0.0.1:%d" % self.port
-        demo = json.loads(self._line(30))
-        assert demo["event"] == "demo", demo
-        self.demo_email = demo["email"]
-        self.demo_password = demo["password"]
 
-    def _line(self, timeout):
-        deadline = time.time() + timeout
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self.buf:
-            left = deadline - time.time()
-            if left <= 0:
-                raise AssertionError("streamd printed nothing; stderr: " + self.stderr_text())
-            r, _, _ = select.select([fd], [], [], left)
-            if r:
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    raise AssertionError("streamd exited early; stderr: " + self.stderr_text())
-                self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.decode()
+def stop_daemon(d):
+    d.stop(timeout=15)
+    d.cleanup()
 
-    def stderr_text(self):
-        self.stderr.flush()
-        with open(self.stderr_path, "rb") as f:
-            return f.read().decode(errors="replace")[-4000:]
 
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
-        self.stderr.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-    def activate(self, user_code, email, password, action="approve"):
-        body = urllib.parse.urlencode({"user_code": user_code, "email": email,
-                                       "password": password, "action": action})
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            c.request("POST", "/activate", body=body,
-                      headers={"Content-Type": "application/x-www-form-urlencoded"})
-            r = c.getresponse()
-            return r.status, r.read().decode(errors="replace")
-        finally:
-            c.close()
+def activate(d, user_code, email, password, action="approve"):
+    r = d.request("POST", "/activate", form={"user_code": user_code, "email": email,
+                                             "password": password, "action": action},
+                  timeout=10)
+    return r.status, r.body.decode(errors="replace")
 
 
 class DriverTests(unittest.TestCase):
@@ -107,11 +50,11 @@ class DriverTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         # No login rate limit here: the scenarios sign in many times from 127.0.0.1.
-        cls.d = Daemon(["--login-account-burst", "0", "--login-address-burst", "0"])
+        cls.d = start_daemon(["--login-account-burst", "0", "--login-address-burst", "0"])
 
     @classmethod
     def tearDownClass(cls):
-        cls.d.stop()
+        stop_daemon(cls.d)
 
     def run_driver(self, scenario, daemon=None, timeout=120):
         d = daemon or self.d
@@ -120,7 +63,7 @@ class DriverTests(unittest.TestCase):
         out = p.stdout.decode(errors="replace")
         sys.stderr.write(out)
         self.assertEqual(p.returncode, 0, "client_driver %s failed:\n%s\nstreamd stderr:\n%s"
-                         % (scenario, out, d.stderr_text()))
+                         % (scenario, out, d.stderr_text(4000)))
         self.assertIn("done " + scenario, out)
         return out
 
@@ -152,11 +95,11 @@ class DriverTests(unittest.TestCase):
         self.run_driver("billing")
 
     def test_rate_limit(self):
-        d = Daemon(["--login-account-burst", "2", "--login-address-burst", "0"])
+        d = start_daemon(["--login-account-burst", "2", "--login-address-burst", "0"])
         try:
             self.run_driver("ratelimit", daemon=d)
         finally:
-            d.stop()
+            stop_daemon(d)
 
     def test_no_token_in_daemon_logs(self):
         # After the other scenarios ran: neither the access log nor stderr
@@ -172,11 +115,11 @@ class BrowseTests(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.d = Daemon(["--login-account-burst", "0", "--login-address-burst", "0"])
+        cls.d = start_daemon(["--login-account-burst", "0", "--login-address-burst", "0"])
 
     @classmethod
     def tearDownClass(cls):
-        cls.d.stop()
+        stop_daemon(cls.d)
 
     def test_device_flow_home_rows_and_search(self):
         p = subprocess.Popen([ARGS.browse, "--server", self.d.url, "--search", "lantern",
@@ -190,10 +133,10 @@ class BrowseTests(unittest.TestCase):
         code = m.group(2)
         time.sleep(1.5)
         # A wrong password first: the TV keeps waiting.
-        st, _ = self.d.activate(code, self.d.demo_email, "not the password")
+        st, _ = activate(self.d, code, self.d.demo["email"], "not the password")
         self.assertEqual(st, 401)
-        st, page = self.d.activate(code.lower().replace("-", ""), self.d.demo_email,
-                                   self.d.demo_password)
+        st, page = activate(self.d, code.lower().replace("-", ""), self.d.demo["email"],
+                            self.d.demo["password"])
         self.assertEqual(st, 200, page)
         out, err = p.communicate(timeout=60)
         out = first + out.decode()
@@ -206,17 +149,17 @@ class BrowseTests(unittest.TestCase):
         self.assertGreaterEqual(len(rows), 3, out)
 
     def test_password_sign_in(self):
-        p = subprocess.run([ARGS.browse, "--server", self.d.url, "--email", self.d.demo_email,
+        p = subprocess.run([ARGS.browse, "--server", self.d.url, "--email", self.d.demo["email"],
                             "--password-stdin", "--search", "lantern"],
-                           input=(self.d.demo_password + "\n").encode(), stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=60)
+                           input=(self.d.demo["password"] + "\n").encode(),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
         out = p.stdout.decode()
         self.assertEqual(p.returncode, 0, out + p.stderr.decode())
-        self.assertIn("Signed in as " + self.d.demo_email, out)
+        self.assertIn("Signed in as " + self.d.demo["email"], out)
         self.assertIn("Lantern Road", out)
 
     def test_wrong_password_fails_cleanly(self):
-        p = subprocess.run([ARGS.browse, "--server", self.d.url, "--email", self.d.demo_email,
+        p = subprocess.run([ARGS.browse, "--server", self.d.url, "--email", self.d.demo["email"],
                             "--password-stdin"], input=b"wrong-password\n",
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
         self.assertEqual(p.returncode, 1)

@@ -21,10 +21,8 @@ import gzip
 import http.client
 import json
 import os
-import select
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -32,72 +30,10 @@ import tempfile
 import time
 import unittest
 
+from streamd_harness import Streamd, free_port, login
+
 STREAMD = None
 DRIVER = None
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Daemon:
-    def __init__(self, tmp, port):
-        self.tmp = tmp
-        self.port = port
-        self.data_dir = os.path.join(tmp, "data")
-        self.stderr_path = os.path.join(tmp, "stderr-%d.log" % time.monotonic_ns())
-        cmd = [STREAMD, "--port", str(port), "--listen-address", "127.0.0.1", "--data-dir",
-               self.data_dir, "--log-level", "warn", "--login-address-burst", "0",
-               "--seed-demo", "--demo-catalog", os.path.join(tmp, "catalog.json")]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMD_")}
-        self.stderr = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.stderr, env=env)
-        self._buf = b""
-        info = json.loads(self.read_line(60))
-        assert info["event"] == "listening", info
-        self.demo = json.loads(self.read_line(10))
-
-    def read_line(self, timeout):
-        deadline = time.time() + timeout
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self._buf:
-            left = deadline - time.time()
-            if left <= 0:
-                raise AssertionError("no line from streamd; stderr: " + self.stderr_text())
-            r, _, _ = select.select([fd], [], [], left)
-            if r:
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    raise AssertionError("streamd exited; stderr: " + self.stderr_text())
-                self._buf += chunk
-        line, self._buf = self._buf.split(b"\n", 1)
-        return line.decode()
-
-    def stderr_text(self):
-        self.stderr.flush()
-        with open(self.stderr_path, "rb") as f:
-            return f.read().decode(errors="replace")[-4000:]
-
-    def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-        self.stderr.close()
-        self.proc.stdout.close()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.stderr.close()
-        self.proc.stdout.close()
 
 
 D = None
@@ -106,21 +42,9 @@ TOKEN = None
 
 
 def call(method, path, body=None, ctype=None, token=None, encoding=None):
-    h = {}
-    if ctype:
-        h["Content-Type"] = ctype
-    if token:
-        h["Authorization"] = "Bearer " + token
-    if encoding:
-        h["Content-Encoding"] = encoding
-    c = http.client.HTTPConnection("127.0.0.1", D.port, timeout=30)
-    try:
-        c.request(method, path, body=body, headers=h)
-        r = c.getresponse()
-        data = r.read()
-        return r.status, r.getheader("Content-Type") or "", data
-    finally:
-        c.close()
+    r = D.request(method, path, body=body, ctype=ctype, token=token,
+                  headers={"Content-Encoding": encoding} if encoding else None)
+    return r.status, r.header("Content-Type") or "", r.body
 
 
 def db_ids():
@@ -252,7 +176,6 @@ def read_ids(path):
 
 class T2Flood(unittest.TestCase):
     def test_kill9_mid_flood(self):
-        global D
         count = 30000
         emitted = os.path.join(TMP, "flood-emitted.txt")
         acked = os.path.join(TMP, "flood-acked.txt")
@@ -265,10 +188,10 @@ class T2Flood(unittest.TestCase):
                 break
             time.sleep(0.02)
         self.assertGreaterEqual(len(read_ids(acked)), 2000, "no acknowledgements")
-        D.kill9()
+        D.kill()
         acked_at_kill = len(read_ids(acked))
         time.sleep(0.5)
-        D = Daemon(TMP, D.port)
+        D.restart()  # the same port and data directory
         out, err = p.communicate(timeout=180)
         self.assertEqual(p.returncode, 0, err.decode())
         stats = json.loads(out.decode().strip().splitlines()[-1])
@@ -323,16 +246,12 @@ def main():
     global STREAMD, DRIVER, D, TMP, TOKEN
     STREAMD, DRIVER = sys.argv[1], sys.argv[2]
     TMP = tempfile.mkdtemp(prefix="streamd-events-")
-    with open(os.path.join(TMP, "catalog.json"), "w") as f:
-        json.dump({"titles": [{"id": "title-1", "kind": "movie", "name": "Events Movie",
-                               "year": 2020, "runtime_minutes": 90, "maturity_rating": 0,
-                               "genres": ["Drama"]}]}, f)
-    D = Daemon(TMP, free_port())
-    st, _, data = call("POST", "/v1/auth/login",
-                       json.dumps({"email": D.demo["email"], "password": D.demo["password"]}),
-                       "application/json")
-    assert st == 200, data
-    TOKEN = json.loads(data)["access_token"]
+    catalog = {"titles": [{"id": "title-1", "kind": "movie", "name": "Events Movie",
+                           "year": 2020, "runtime_minutes": 90, "maturity_rating": 0,
+                           "genres": ["Drama"]}]}
+    D = Streamd(STREAMD, ["--login-address-burst", "0"], tmp=TMP, log_level="warn",
+                access_log=False, catalog=catalog, demo_timeout=10)
+    TOKEN = login(D, D.demo["email"], D.demo["password"])["access_token"]
     ok = False
     try:
         suite = unittest.TestSuite()

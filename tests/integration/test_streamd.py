@@ -8,12 +8,10 @@ data dir, and talks to it with http.client, raw sockets and the curl CLI.
 Usage: /usr/bin/python3 test_streamd.py /path/to/streamd
 Standard library only (unittest, http.client, socket, subprocess, json).
 """
-import http.client
 import json
 import random
 import os
 import re
-import select
 import shutil
 import signal
 import socket
@@ -24,79 +22,24 @@ import threading
 import time
 import unittest
 
+from streamd_harness import Streamd, streamd_env
+
 STREAMD = None  # set from argv in main
 TOKEN = "op-token-" + "7f3a9c1e5b2d4f6a8c0e"
 PROBLEM_KEYS = {"type", "title", "status", "detail", "instance", "request_id"}
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
 
-class Daemon:
+class Daemon(Streamd):
     """One streamd process with its own temp dir, config file and logs."""
 
     def __init__(self, args=(), env=None, config=None, token=True):
-        self.tmp = tempfile.mkdtemp(prefix="streamd-test-")
-        self.data_dir = os.path.join(self.tmp, "data")
-        self.access_log = os.path.join(self.tmp, "access.log")
-        self.stderr_path = os.path.join(self.tmp, "stderr.log")
-        cmd = [STREAMD, "--port", "0", "--listen-address", "127.0.0.1",
-               "--data-dir", self.data_dir, "--access-log", self.access_log]
-        if config is not None:
-            path = os.path.join(self.tmp, "streamd.json")
-            with open(path, "w") as f:
-                json.dump(config, f)
-            cmd += ["--config", path]
-        if token:
-            tok = os.path.join(self.tmp, "operator.token")
-            with open(tok, "w") as f:
-                f.write(TOKEN + "\n")
-            os.chmod(tok, 0o600)
-            cmd += ["--operator-token-file", tok]
-        cmd += list(args)
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMD_")}
-        full_env.update(env or {})
-        self.stderr = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.stderr, env=full_env)
-        line = self._read_stdout_line(10)
-        info = json.loads(line)
-        assert info["event"] == "listening", line
-        self.port = int(info["port"])
-        assert self.port > 0
+        super().__init__(STREAMD, args, env=env, config=config,
+                         operator_token=TOKEN if token else None, token_file=True, strict=True,
+                         start_timeout=10)
 
-    def _read_stdout_line(self, timeout):
-        deadline = time.time() + timeout
-        buf = b""
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in buf:
-            left = deadline - time.time()
-            if left <= 0:
-                raise AssertionError("streamd printed no listening line; stderr: " + self.stderr_text())
-            r, _, _ = select.select([fd], [], [], left)
-            if r:
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    raise AssertionError("streamd exited early; stderr: " + self.stderr_text())
-                buf += chunk
-        return buf.split(b"\n", 1)[0].decode()
-
-    def stderr_text(self):
-        if not self.stderr.closed:
-            self.stderr.flush()
-        with open(self.stderr_path, "rb") as f:
-            return f.read().decode(errors="replace")
-
-    def conn(self, timeout=10):
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-
-    def request(self, method, path, body=None, headers=None, conn=None):
-        c = conn or self.conn()
-        try:
-            c.request(method, path, body=body, headers=headers or {})
-            r = c.getresponse()
-            data = r.read()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
-        finally:
-            if conn is None:
-                c.close()
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        return super().stop(sig, timeout)
 
     def raw(self, data, timeout=5):
         """Send raw bytes, read until the server closes or times out."""
@@ -120,34 +63,6 @@ class Daemon:
             return out
         finally:
             s.close()
-
-    def stop(self, sig=signal.SIGTERM, timeout=20):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("streamd did not exit after signal")
-        self.proc.stdout.close()
-        self.stderr.close()
-        self.check_sanitizers()
-        return rc
-
-    def check_sanitizers(self):
-        text = self.stderr_text()
-        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
-            assert marker not in text, "sanitizer report in streamd stderr:\n" + text[-4000:]
-
-    def cleanup(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        for f in (self.proc.stdout, self.stderr):
-            if not f.closed:
-                f.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def _complete(raw):
@@ -604,8 +519,7 @@ class Config(unittest.TestCase):
     def run_bad(self, args, env=None, expect=""):
         tmp = tempfile.mkdtemp(prefix="streamd-cfg-")
         try:
-            e = {k: v for k, v in os.environ.items() if not k.startswith("STREAMD_")}
-            e.update(env or {})
+            e = streamd_env(env)
             p = subprocess.run([STREAMD, "--port", "0", "--data-dir", os.path.join(tmp, "d")] + args,
                                capture_output=True, env=e, timeout=10)
             self.assertEqual(p.returncode, 2, p.stderr)

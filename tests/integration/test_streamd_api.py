@@ -9,19 +9,18 @@ http.client and, for the login and a browse, the curl CLI.
 Usage: /usr/bin/python3 test_streamd_api.py /path/to/streamd
 Standard library only.
 """
-import http.client
 import json
 import os
 import re
-import select
-import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 import urllib.parse
+
+from streamd_harness import ApiTestCase, Streamd, unique_email
+from streamd_harness import register_login as harness_register_login
 
 STREAMD = None
 OP_TOKEN = "op-token-api-test-" + "5d1c9e7a3b"
@@ -60,92 +59,15 @@ def test_catalog():
     return {"titles": titles}
 
 
-class Daemon:
-    def __init__(self, extra=(), seed=True, data_dir=None):
-        self.tmp = tempfile.mkdtemp(prefix="streamd-api-")
-        self.data_dir = data_dir or os.path.join(self.tmp, "data")
-        self.catalog_path = os.path.join(self.tmp, "catalog.json")
-        with open(self.catalog_path, "w", encoding="utf-8") as f:
-            json.dump(test_catalog(), f, ensure_ascii=False)
-        self.stderr_path = os.path.join(self.tmp, "stderr.log")
-        cmd = [STREAMD, "--port", "0", "--listen-address", "127.0.0.1", "--data-dir", self.data_dir,
-               "--log-level", "warn", "--access-log", os.path.join(self.tmp, "access.log"),
-               "--device-code-lifetime", str(DEVICE_LIFETIME),
-               "--device-interval", str(DEVICE_INTERVAL),
-               "--login-account-burst", str(ACCOUNT_BURST), "--login-account-interval", "600",
-               "--login-address-burst", "0"]
-        if seed:
-            cmd += ["--seed-demo", "--demo-catalog", self.catalog_path]
-        cmd += list(extra)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMD_")}
-        env["STREAMD_OPERATOR_TOKEN"] = OP_TOKEN
-        self.stderr = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.stderr, env=env)
-        self._buf = b""
-        info = json.loads(self.read_line(60))
-        assert info["event"] == "listening", info
-        self.port = int(info["port"])
-        self.demo = json.loads(self.read_line(10)) if seed else None
-
-    def read_line(self, timeout):
-        deadline = time.time() + timeout
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self._buf:
-            left = deadline - time.time()
-            if left <= 0:
-                raise AssertionError("no line from streamd; stderr: " + self.stderr_text())
-            r, _, _ = select.select([fd], [], [], left)
-            if r:
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    raise AssertionError("streamd exited; stderr: " + self.stderr_text())
-                self._buf += chunk
-        line, self._buf = self._buf.split(b"\n", 1)
-        return line.decode()
-
-    def stderr_text(self):
-        if not self.stderr.closed:
-            self.stderr.flush()
-        with open(self.stderr_path, "rb") as f:
-            return f.read().decode(errors="replace")[-4000:]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                rc = self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                rc = self.proc.wait()
-        else:
-            rc = self.proc.returncode
-        self.stderr.close()
-        self.proc.stdout.close()
-        return rc
-
-    def cleanup(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-class Resp:
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers
-        self.body = body
-
-    def header(self, name):
-        for k, v in self.headers:
-            if k.lower() == name.lower():
-                return v
-        return None
-
-    @property
-    def json(self):
-        return json.loads(self.body)
-
-    @property
-    def ctype(self):
-        return (self.header("Content-Type") or "").split(";")[0].strip()
+def start_daemon(extra=(), seed=True, data_dir=None):
+    return Streamd(STREAMD, ["--device-code-lifetime", str(DEVICE_LIFETIME),
+                             "--device-interval", str(DEVICE_INTERVAL),
+                             "--login-account-burst", str(ACCOUNT_BURST),
+                             "--login-account-interval", "600",
+                             "--login-address-burst", "0"] + list(extra),
+                   prefix="streamd-api-", data_dir=data_dir, log_level="warn",
+                   catalog=test_catalog() if seed else None, operator_token=OP_TOKEN,
+                   demo_timeout=10)
 
 
 D = None  # the shared daemon
@@ -153,45 +75,22 @@ T0 = None
 
 
 def call(method, path, body=None, token=None, ctype=None, headers=None, json_body=None, form=None):
-    h = dict(headers or {})
-    if json_body is not None:
-        body = json.dumps(json_body).encode()
-        ctype = ctype or "application/json"
-    if form is not None:
-        body = urllib.parse.urlencode(form).encode()
-        ctype = ctype or "application/x-www-form-urlencoded"
-    if isinstance(body, str):
-        body = body.encode()
-    if ctype:
-        h["Content-Type"] = ctype
-    if token:
-        h["Authorization"] = "Bearer " + token
-    c = http.client.HTTPConnection("127.0.0.1", D.port, timeout=30)
-    try:
-        c.request(method, path, body=body, headers=h)
-        r = c.getresponse()
-        return Resp(r.status, r.getheaders(), r.read())
-    finally:
-        c.close()
+    return D.request(method, path, body=body, token=token, ctype=ctype, headers=headers,
+                     json_body=json_body, form=form)
 
 
-_n = [0]
 T_LOGIN = [0.0]
 
 
 def new_email(tag="user"):
-    _n[0] += 1
-    return "%s%d.%d@example.test" % (tag, os.getpid(), _n[0])
+    return unique_email(tag)
 
 
 def register_login(tag="user", password="correct horse 42"):
     email = new_email(tag)
-    r = call("POST", "/v1/auth/register", json_body={"email": email, "password": password})
-    assert r.status == 201, (r.status, r.body)
-    r = call("POST", "/v1/auth/login", json_body={"email": email, "password": password})
-    assert r.status == 200, (r.status, r.body)
+    tokens = harness_register_login(D, email, password)
     T_LOGIN[0] = time.time()
-    return email, password, r.json
+    return email, password, tokens
 
 
 def browse_all(token, limit=7, between=None, genre=None):
@@ -215,16 +114,7 @@ def browse_all(token, limit=7, between=None, genre=None):
             between(pages)
 
 
-class Base(unittest.TestCase):
-    def problem(self, r, status, slug=None):
-        self.assertEqual(r.status, status, r.body)
-        self.assertEqual(r.ctype, "application/problem+json", r.body)
-        p = r.json
-        self.assertEqual(p["status"], status)
-        if slug:
-            self.assertEqual(p["type"], "urn:libstream:problem:" + slug, p)
-        return p
-
+class Base(ApiTestCase):
     def oauth_error(self, r, error):
         self.assertEqual(r.status, 400, r.body)
         self.assertEqual(r.ctype, "application/json")
@@ -759,7 +649,7 @@ class T99Expiry(Base):
         # A second daemon whose access tokens live 1 second, then a restart on the same data dir.
         global D
         main = D
-        D = Daemon(extra=["--access-token-ttl", "1"], seed=False)
+        D = start_daemon(extra=["--access-token-ttl", "1"], seed=False)
         first = D
         try:
             _, _, t = register_login("ttl")
@@ -767,7 +657,7 @@ class T99Expiry(Base):
             with open(os.path.join(D.data_dir, "keys", "access.key")) as f:
                 key = f.read()
             self.assertEqual(D.stop(), 0)
-            D = Daemon(seed=False, data_dir=first.data_dir)
+            D = start_daemon(seed=False, data_dir=first.data_dir)
             with open(os.path.join(D.data_dir, "keys", "access.key")) as f:
                 self.assertEqual(f.read(), key)  # loaded, not regenerated
             time.sleep(max(0.0, t["expires_in"] + 1.5 - (time.time() - T_LOGIN[0])))
@@ -782,6 +672,7 @@ class T99Expiry(Base):
             self.assertEqual(D.stop(), 0)
         finally:
             D.stop()
+            D.cleanup()
             first.stop()
             first.cleanup()
             D = main
@@ -796,7 +687,7 @@ def main():
         print("usage: test_streamd_api.py /path/to/streamd", file=sys.stderr)
         return 2
     STREAMD = os.path.abspath(sys.argv.pop(1))
-    D = Daemon()
+    D = start_daemon()
     try:
         T0 = time.time()
         r = call("POST", "/v1/auth/device", form={"client_id": "tv-expiry"})
@@ -806,10 +697,11 @@ def main():
         ok = prog.result.wasSuccessful()
         rc = D.stop()
         if rc != 0:
-            print("streamd exited with %d; stderr:\n%s" % (rc, D.stderr_text()), file=sys.stderr)
+            print("streamd exited with %d; stderr:\n%s" % (rc, D.stderr_text(4000)),
+                  file=sys.stderr)
             ok = False
         if not ok:
-            print("--- streamd stderr (tail) ---\n" + D.stderr_text(), file=sys.stderr)
+            print("--- streamd stderr (tail) ---\n" + D.stderr_text(4000), file=sys.stderr)
         return 0 if ok else 1
     finally:
         D.stop()

@@ -18,17 +18,16 @@ Usage: test_upload_tus.py STREAMD_BIN. Exits 77 (skipped) without ffmpeg or node
 import base64
 import glob
 import hashlib
-import http.client
 import json
 import os
 import select
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+from streamd_harness import Streamd, request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TUS_DIR = os.path.join(HERE, "tus")
@@ -45,97 +44,18 @@ def check(cond, msg):
         fail(msg)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Daemon:
-    def __init__(self, streamd, tmp, data_dir, port):
-        self.stderr_path = os.path.join(tmp, "stderr-%d.log" % time.monotonic_ns())
-        cmd = [streamd, "--port", str(port), "--listen-address", "127.0.0.1",
-               "--data-dir", data_dir, "--log-level", "info",
-               "--access-log", os.path.join(tmp, "access.log"),
-               "--cors-origins", "http://player.test",
-               "--job-lease", str(LEASE), "--job-retry-backoff", "1",
-               "--upload-max-bytes", str(64 << 20), "--transcode-workers", "1"]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMD_")}
-        env["STREAMD_OPERATOR_TOKEN"] = OP_TOKEN
-        self.stderr = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.stderr, env=env)
-        line = self._line(60)
-        info = json.loads(line)
-        check(info["event"] == "listening", info)
-        self.port = int(info["port"])
-
-    def _line(self, timeout):
-        buf = b""
-        deadline = time.time() + timeout
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in buf:
-            left = deadline - time.time()
-            if left <= 0:
-                fail("no line from streamd: " + self.log())
-            r, _, _ = select.select([fd], [], [], left)
-            if r:
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    fail("streamd exited: " + self.log())
-                buf += chunk
-        return buf.split(b"\n", 1)[0].decode()
-
-    def log(self):
-        self.stderr.flush()
-        with open(self.stderr_path, "rb") as f:
-            return f.read().decode(errors="replace")[-3000:]
-
-    def kill(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-        self.stderr.close()
-        self.proc.stdout.close()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.stderr.close()
-        self.proc.stdout.close()
-
-
-class Resp:
-    def __init__(self, r):
-        self.status = r.status
-        self.headers = {k.lower(): v for k, v in r.getheaders()}
-        self.body = r.read()
-
-    def h(self, name):
-        return self.headers.get(name.lower())
-
-    @property
-    def json(self):
-        return json.loads(self.body)
+def start_daemon(streamd, tmp, data_dir):
+    return Streamd(streamd, ["--cors-origins", "http://player.test",
+                             "--job-lease", str(LEASE), "--job-retry-backoff", "1",
+                             "--upload-max-bytes", str(64 << 20), "--transcode-workers", "1"],
+                   tmp=tmp, data_dir=data_dir, log_level="info", operator_token=OP_TOKEN)
 
 
 def call(port, method, path, body=None, headers=None, token=OP_TOKEN, tus=True):
     h = dict(headers or {})
-    if token:
-        h["Authorization"] = "Bearer " + token
     if tus:
         h.setdefault("Tus-Resumable", "1.0.0")
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        c.request(method, path, body=body, headers=h)
-        return Resp(c.getresponse())
-    finally:
-        c.close()
+    return request(port, method, path, body=body, headers=h, token=token)
 
 
 def b64(s):
@@ -281,14 +201,14 @@ def read_event(proc, timeout):
     return json.loads(line)
 
 
-def resume_after_kill(streamd, tmp, data_dir, port):
+def resume_after_kill(d, tmp, data_dir, port):
     video = os.path.join(tmp, "in.mp4")
     make_video(video, 4)
     size = os.path.getsize(video)
     check(size > 6 * 65536, "the test video is too small to pause mid-upload: %d" % size)
     store = os.path.join(tmp, "tus-urls.json")
     go = os.path.join(tmp, "go")
-    d = Daemon(streamd, tmp, data_dir, port)
+    d.restart()
     client = node_upload(tmp, port, video, store, "tus-a",
                          ["--pause-at", str(3 * 65536), "--go-file", go])
     ev = read_event(client, 60)
@@ -303,7 +223,7 @@ def resume_after_kill(streamd, tmp, data_dir, port):
     check(ev["event"] == "error", ev)
     check(client.wait(30) == 2, "first client run should fail")
     # the acknowledged offset survived the SIGKILL
-    d = Daemon(streamd, tmp, data_dir, port)
+    d.restart()
     r = call(port, "HEAD", upload_path)
     check(r.status == 200 and int(r.h("Upload-Offset")) == acked,
           "offset after restart %s, acknowledged %d" % (r.h("Upload-Offset"), acked))
@@ -336,7 +256,7 @@ def resume_after_kill(streamd, tmp, data_dir, port):
     return d
 
 
-def worker_killed_mid_job(streamd, tmp, data_dir, port, d):
+def worker_killed_mid_job(tmp, data_dir, port, d):
     video = os.path.join(tmp, "long.mp4")
     make_video(video, 30)
     store = os.path.join(tmp, "tus-urls-2.json")
@@ -356,7 +276,7 @@ def worker_killed_mid_job(streamd, tmp, data_dir, port, d):
           "the killed attempt should leave a staging directory")
     check(not os.path.exists(os.path.join(data_dir, "media", job["id"])),
           "a half-written asset directory is visible")
-    d = Daemon(streamd, tmp, data_dir, port)
+    d.restart()
     job = wait_job(port, upload_id, "succeeded", timeout=240)
     check(job["attempts"] == 2, "expected a second attempt: %s" % job)
     outdir = os.path.join(data_dir, "media", job["result"]["dir"])
@@ -387,18 +307,18 @@ def main():
     ensure_npm()
     tmp = tempfile.mkdtemp(prefix="streamd-tus-")
     data_dir = os.path.join(tmp, "data")
-    port = free_port()
-    d = Daemon(streamd, tmp, data_dir, port)
+    d = start_daemon(streamd, tmp, data_dir)
+    port = d.port
     try:
         create_title(port, "tus-a")
         create_title(port, "tus-b")
         protocol_checks(port, tmp)
         d.stop()
-        d = resume_after_kill(streamd, tmp, data_dir, port)
-        d = worker_killed_mid_job(streamd, tmp, data_dir, port, d)
+        d = resume_after_kill(d, tmp, data_dir, port)
+        d = worker_killed_mid_job(tmp, data_dir, port, d)
     except BaseException:
         try:
-            sys.stderr.write("streamd log:\n" + d.log() + "\n")
+            sys.stderr.write("streamd log:\n" + d.stderr_text(3000) + "\n")
         except Exception:
             pass
         raise
