@@ -1,9 +1,11 @@
 // Playback: POST /v1/playback gives signed HLS and DASH manifest URLs, a screen lease and the
 // resume position; hls.js (default) or dash.js plays it; the lease is kept alive while the
 // page plays, the position is saved with PUT /v1/progress, and the session ends on leave.
-// Player errors are collected on window.__player (the browser test reads them).
+// Player errors are collected on window.__player (the browser test reads them). Player events
+// (events.js) go to POST /v1/events: window.__player.viewId names the view.
 
 import { api, deviceId } from './api.js';
+import { ViewEvents } from './events.js';
 
 const libs = {
   hls: { src: 'vendor/hls.min.js', global: 'Hls' },
@@ -48,6 +50,21 @@ export async function play(video, { titleId, episodeId, kind, onStatus }) {
     state.events.push(t);
     if (onStatus) onStatus(t);
   };
+  let player = null;
+  let kindLib = null;
+  // Player events: CMCD br and mtp (kbit/s) from the player library.
+  const view = new ViewEvents({
+    video,
+    titleId,
+    episodeId,
+    deviceId: deviceId(),
+    stats: () => libStats(kind, player, kindLib),
+  });
+  state.viewId = view.viewId;
+  state.viewEvents = view;
+  view.attach();
+  view.emit('viewinit');
+  view.emit('playrequest');
   const body = {
     title_id: titleId,
     device_id: deviceId(),
@@ -55,25 +72,49 @@ export async function play(video, { titleId, episodeId, kind, onStatus }) {
     format: kind,
   };
   if (episodeId) body.episode_id = episodeId;
-  const pb = await api('POST', '/v1/playback', body);
+  let pb;
+  try {
+    pb = await api('POST', '/v1/playback', body);
+  } catch (e) {
+    view.error(e.message, e.status || 0);
+    view.close();
+    throw e;
+  }
+  view.sessionId = pb.session_id || '';
   state.session = pb;
   const url = absolute(kind === 'dash' ? pb.dash_url : pb.hls_url);
   const resume = Math.max(0, (pb.resume_position_ms || 0) / 1000);
   status(`session ${pb.session_id || ''} · ${kind} · up to ${pb.max_height || '?'}p`);
 
   const timers = [];
-  let player = null;
   let stopped = false;
 
-  const Lib = await loadScript(kind);
+  let Lib;
+  try {
+    Lib = await loadScript(kind);
+  } catch (e) {
+    view.error(e.message);
+    view.close();
+    throw e;
+  }
+  kindLib = Lib;
+  let level = null; // the rendition playing, for renditionchange
+  const rendition = (id) => {
+    if (level !== null && id !== level) view.emit('renditionchange');
+    level = id;
+  };
   if (kind === 'hls') {
     if (!Lib.isSupported()) throw new Error('this browser has no Media Source Extensions');
     player = new Lib({ startPosition: resume > 0 ? resume : -1, enableWorker: true });
     player.on(Lib.Events.ERROR, (_e, data) => {
       state.errors.push({ type: data.type, details: data.details, fatal: !!data.fatal,
         at: video.currentTime });
-      if (data.fatal) status(`playback error: ${data.details}`);
+      if (data.fatal) {
+        status(`playback error: ${data.details}`);
+        view.error(`${data.type}: ${data.details}`);
+      }
     });
+    player.on(Lib.Events.LEVEL_SWITCHED, (_e, data) => rendition(data.level));
     player.on(Lib.Events.MANIFEST_PARSED, (_e, data) =>
       status(`${data.levels.length} rendition(s); playing`));
     player.loadSource(url);
@@ -85,6 +126,10 @@ export async function play(video, { titleId, episodeId, kind, onStatus }) {
       state.errors.push({ type: 'dash', details: err.message || String(err.code || e.type),
         at: video.currentTime });
       status(`playback error: ${err.message || err.code}`);
+      view.error(err.message || String(err.code || e.type), Number(err.code) || 0);
+    });
+    player.on(Lib.MediaPlayer.events.QUALITY_CHANGE_RENDERED, (e) => {
+      if (e.mediaType === 'video') rendition(e.newQuality ?? e.newRepresentation?.id);
     });
     player.on(Lib.MediaPlayer.events.STREAM_INITIALIZED, () => status('playing'));
     player.initialize(video, url, true, resume > 0 ? resume : NaN);
@@ -130,6 +175,7 @@ export async function play(video, { titleId, episodeId, kind, onStatus }) {
     stopped = true;
     saveProgress();
     timers.forEach(clearInterval);
+    const sent = view.close(); // the view's last events, while the player still answers stats
     try {
       if (kind === 'hls') player.destroy();
       else player.reset();
@@ -138,5 +184,24 @@ export async function play(video, { titleId, episodeId, kind, onStatus }) {
     }
     if (pb.session_id)
       await api('DELETE', `/v1/playback/${encodeURIComponent(pb.session_id)}`).catch(() => {});
+    await sent;
   };
+}
+
+/* CMCD br (the playing rendition) and mtp (the throughput estimate), kbit/s. */
+function libStats(kind, player, Lib) {
+  if (!player || !Lib) return {};
+  try {
+    if (kind === 'hls') {
+      const l = player.levels && player.levels[player.currentLevel];
+      return { br: l ? l.bitrate / 1000 : 0, mtp: (player.bandwidthEstimate || 0) / 1000 };
+    }
+    const rep = player.getCurrentRepresentationForType('video');
+    return {
+      br: rep ? rep.bitrateInKbit || (rep.bandwidth || 0) / 1000 : 0,
+      mtp: player.getAverageThroughput('video') || 0,
+    };
+  } catch {
+    return {};
+  }
 }

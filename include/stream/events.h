@@ -167,6 +167,179 @@ STREAM_API int stream_events_poll(stream_events *ev, stream_event **out, size_t 
 STREAM_API int stream_events_commit(stream_events *ev, const char *consumer, int64_t from_seq,
                                     int64_t to_seq);
 
+/* ---- QoE: per-view quality of experience and its aggregates -------------
+ * Definitions (docs/api/events.md, "QoE"): they follow Mux Data / Conviva
+ * (shared design analytics.md); where vendors differ the choice is written
+ * there. Times are milliseconds of the player's clock (client_ts).
+ */
+
+/** Consumer name (checkpoint) of the QoE consumer, stream_events_qoe_run(). */
+#define STREAM_EVENTS_QOE_CONSUMER "qoe"
+/** Concurrent viewers: views with a playing or heartbeat event received (server
+ * clock) in this many ms, and no ended or fatal error after it. Three heartbeats. */
+#define STREAM_EVENTS_CONCURRENT_WINDOW_MS 30000
+/** A view with no event for this long is over (Mux keeps a view 60 minutes). */
+#define STREAM_EVENTS_VIEW_TIMEOUT_MS 3600000
+/** Default consumer name of stream_events_export(). */
+#define STREAM_EVENTS_EXPORT_CONSUMER "export"
+
+/** One view's QoE record, rebuilt from all of its events by the QoE consumer. Plain data. */
+typedef struct stream_events_view {
+  char view_id[STREAM_EVENTS_ID_SIZE];
+  char session_id[STREAM_EVENTS_ID_SIZE];
+  char account_id[STREAM_EVENTS_ID_SIZE];
+  char profile_id[STREAM_EVENTS_ID_SIZE];
+  char title_id[STREAM_EVENTS_ID_SIZE];
+  char episode_id[STREAM_EVENTS_ID_SIZE];
+  char device_id[STREAM_EVENTS_ID_SIZE];
+  char day[11];     /**< UTC day of start_ts, YYYY-MM-DD */
+  int64_t start_ts; /**< ms: the play request (else the view's first event) */
+  int64_t last_ts;  /**< ms: the view's last event */
+  int64_t last_seq; /**< highest event-log seq folded into this record */
+  int64_t events;   /**< events of the view */
+  int requested;    /**< 1: a playrequest (or play) was seen */
+  int started;      /**< 1: the first frame played (a playing event) */
+  int failed;       /**< 1: a fatal error (Playback Failure) */
+  int start_failed; /**< 1: the fatal error came before the first frame (Video Start Failure) */
+  int ended;        /**< 1: an ended event, or a fatal error, closed the view */
+  int exited_before_start; /**< 1: EBVS: requested, no failure, never started, and over (ended
+                              or STREAM_EVENTS_VIEW_TIMEOUT_MS without events) */
+  int error_code;          /**< code of the fatal error, 0 when none */
+  int64_t startup_ms;      /**< Video Startup Time: play request to first playing; -1 unknown */
+  int64_t watch_ms;        /**< play request to end, less pauses (startup + playing +
+                                rebuffering + seeking + resume waits) */
+  int64_t playing_ms;      /**< time in the playing state */
+  int64_t rebuffer_count;
+  int64_t rebuffer_ms;
+  int64_t peak_br;         /**< highest rendition bitrate played, kbit/s */
+  int64_t br_ms;           /**< playing time with a known bitrate (the weight of avg_br) */
+  int64_t br_sum;          /**< sum of bitrate (kbit/s) x ms over br_ms: bits played */
+  double rebuffer_pct;     /**< 100 * rebuffer_ms / watch_ms (0 when no watch time) */
+  double rebuffer_per_min; /**< rebuffer_count per minute of watch time */
+  double avg_br;           /**< time-weighted over playing time with a known bitrate, kbit/s */
+} stream_events_view;
+
+/** Aggregates of the views matching a filter (stream_events_qoe_stats()). Plain data. */
+typedef struct stream_events_qoe_summary {
+  int64_t views;              /**< views (records) matching */
+  int64_t started;            /**< views that reached the first frame */
+  int64_t failures;           /**< views with a fatal error */
+  int64_t start_failures;     /**< fatal error before the first frame */
+  int64_t exits_before_start; /**< EBVS views */
+  double failure_pct;         /**< 100 * failures / views */
+  double start_failure_pct;   /**< 100 * start_failures / views */
+  double ebvs_pct;            /**< 100 * exits_before_start / views */
+  int64_t startup_ms_p50;     /**< over started views with a known startup; -1 when none */
+  int64_t startup_ms_p95;
+  int64_t watch_ms; /**< sums over all views */
+  int64_t playing_ms;
+  int64_t rebuffer_count;
+  int64_t rebuffer_ms;
+  double rebuffer_pct;     /**< 100 * sum(rebuffer_ms) / sum(watch_ms) */
+  double rebuffer_per_min; /**< sum(rebuffer_count) per minute of sum(watch_ms) */
+  double rebuffer_pct_p50; /**< per-view rebuffer_pct over views with watch time; 0 none */
+  double rebuffer_pct_p95;
+  double avg_br; /**< time-weighted over all playing time with a bitrate */
+} stream_events_qoe_summary;
+
+/**
+ * Run the QoE consumer until it has caught up with the event log: read the
+ * events after the "qoe" checkpoint in batches, rebuild the record of every
+ * view a batch touches from ALL its events up to the batch's last seq, and
+ * store the records together with the new checkpoint in one transaction.
+ * Reprocessing a seq range therefore never double counts. `*out_events` and
+ * `*out_views` (either may be NULL) receive the events read and records
+ * written. Errors: STREAM_EINVAL, STREAM_ECONFLICT (another instance moved
+ * the checkpoint; nothing of this batch stored, run again), STREAM_EBUSY,
+ * STREAM_EIO, STREAM_ENOMEM. Thread-safe (instances exclude each other by
+ * the checkpoint's compare-and-set).
+ */
+STREAM_API int stream_events_qoe_run(stream_events *ev, int64_t *out_events, int64_t *out_views);
+
+/**
+ * The QoE record of view `view_id` into `*out` (exited_before_start is
+ * evaluated at the handle's clock). Errors: STREAM_EINVAL, STREAM_ENOTFOUND
+ * (no such view, or the consumer has not reached it yet), STREAM_EIO.
+ * Thread-safe.
+ */
+STREAM_API int stream_events_view_get(stream_events *ev, stream_events_view *out,
+                                      const char *view_id);
+
+/**
+ * Aggregate the view records whose title, UTC day (YYYY-MM-DD of the view's
+ * start) and device match; NULL or "" matches any. Percentiles are exact,
+ * nearest-rank over the per-view values. Errors: STREAM_EINVAL (bad day),
+ * STREAM_EIO, STREAM_ENOMEM. Thread-safe.
+ */
+STREAM_API int stream_events_qoe_stats(stream_events *ev, stream_events_qoe_summary *out,
+                                       const char *title_id, const char *day,
+                                       const char *device_id);
+
+/**
+ * Concurrent viewers now (the handle's clock): see
+ * STREAM_EVENTS_CONCURRENT_WINDOW_MS. Read from the event log directly, so
+ * it does not wait for the QoE consumer. Errors: STREAM_EINVAL, STREAM_EIO.
+ * Thread-safe.
+ */
+STREAM_API int stream_events_concurrent(stream_events *ev, int64_t *out);
+
+/* ---- exports -------------------------------------------------------------- */
+
+/** File formats of stream_events_export(). */
+typedef enum stream_events_export_format {
+  STREAM_EVENTS_EXPORT_NDJSON = 1, /**< newline-delimited JSON, one event per line */
+  STREAM_EVENTS_EXPORT_CSV = 2     /**< RFC 4180 CSV with a header row */
+} stream_events_export_format;
+
+/** Options of stream_events_export(). */
+typedef struct stream_events_export_options {
+  unsigned int version;   /**< STREAM_EVENTS_EXPORT_OPTIONS_VERSION */
+  const char *dir;        /**< existing directory for the batch files */
+  int format;             /**< a stream_events_export_format */
+  const char *consumer;   /**< checkpoint name, NULL = STREAM_EVENTS_EXPORT_CONSUMER */
+  unsigned int batch_max; /**< events per file, 0 = 10000 (at most STREAM_EVENTS_READ_MAX) */
+  unsigned int max_files; /**< stop after this many files, 0 = until caught up */
+} stream_events_export_options;
+
+#define STREAM_EVENTS_EXPORT_OPTIONS_VERSION 1
+#define STREAM_EVENTS_EXPORT_OPTIONS_INIT                                                          \
+  {                                                                                                \
+    STREAM_EVENTS_EXPORT_OPTIONS_VERSION, NULL, STREAM_EVENTS_EXPORT_NDJSON, NULL, 0, 0            \
+  }
+
+/** What one stream_events_export() call wrote. */
+typedef struct stream_events_export_result {
+  int64_t events;   /**< events written */
+  int64_t files;    /**< batch files written */
+  int64_t from_seq; /**< checkpoint before the call */
+  int64_t to_seq;   /**< checkpoint after the call */
+} stream_events_export_result;
+
+/**
+ * Export the events after the consumer's checkpoint as batch files named
+ * events-<first seq>-<last seq>.ndjson|.csv (seqs zero-padded to 20 digits)
+ * in `opts->dir`, with the columns of docs/api/events-bigquery-schema.json.
+ * Each file is written to a temporary name, synced and renamed, then the
+ * checkpoint advances: a crash leaves either no file or a complete one, and a
+ * complete file found for the next range on restart is adopted rather than
+ * written again, so a resumed export has no gaps and no duplicates.
+ * `*out` (may be NULL) receives the counts. Errors: STREAM_EINVAL,
+ * STREAM_EIO (the directory or a file), STREAM_ECONFLICT (another exporter
+ * of the same consumer), STREAM_ENOMEM. Thread-safe per consumer name.
+ */
+STREAM_API int stream_events_export(stream_events *ev, stream_events_export_result *out,
+                                    const stream_events_export_options *opts);
+
+/**
+ * Write the QoE view records of UTC day `day` (NULL or "" = all days) to
+ * `path` (atomically: temporary file, sync, rename) in `format`, with the
+ * columns of docs/api/views-bigquery-schema.json. `*out_count` (may be NULL)
+ * receives the rows written. Errors: STREAM_EINVAL, STREAM_EIO,
+ * STREAM_ENOMEM. Thread-safe.
+ */
+STREAM_API int stream_events_export_views(stream_events *ev, int64_t *out_count, const char *path,
+                                          int format, const char *day);
+
 #ifdef __cplusplus
 }
 #endif

@@ -31,6 +31,24 @@ struct stream_store_event_ops {
    * stored checkpoint is not `from`, STREAM_EINVAL when `to` is beyond the
    * log's highest seq. */
   int (*checkpoint_set)(void *impl, const char *consumer, int64_t from, int64_t to, int64_t now);
+
+  /* QoE (libstream/events/qoe.c). All events of one view with seq <= max_seq,
+   * ordered by (client_ts, seq); *out freed with free(), NULL when none. */
+  int (*view_events)(void *impl, stream_event **out, size_t *out_count, const char *view_id,
+                     int64_t max_seq);
+  /* Upsert `n` view records and move `consumer`'s checkpoint from `from` to
+   * `to` (the compare-and-set of checkpoint_set) in ONE write transaction. */
+  int (*views_commit)(void *impl, const stream_events_view *v, size_t n, const char *consumer,
+                      int64_t from, int64_t to, int64_t now);
+  /* The record of a view. STREAM_ENOTFOUND. Derived fields are left 0. */
+  int (*view_get)(void *impl, stream_events_view *out, const char *view_id);
+  /* Every record matching the filters ("" = any), in start_ts order; *out
+   * freed with free(), NULL when none. */
+  int (*views_list)(void *impl, stream_events_view **out, size_t *out_count, const char *title_id,
+                    const char *day, const char *device_id);
+  /* Distinct views with a playing/heartbeat event of server_ts >= since_ms
+   * and no later ended or fatal error. */
+  int (*concurrent)(void *impl, int64_t *out, int64_t since_ms);
 };
 
 #endif

@@ -22,6 +22,14 @@ and reads the event log::
 
 Events come back as :class:`Event` named tuples with the type as its name
 ("heartbeat").
+
+QoE and exports (server feature) over the same handle::
+
+    ev.qoe_run()                          # catch the QoE consumer up with the log
+    ev.view("view-1")["startup_ms"]       # one view's record (a dict)
+    ev.qoe_stats(title_id="t1", day="2026-12-05")["startup_ms_p95"]
+    ev.concurrent()                       # viewers in the last 30 s
+    ev.export("/data/export", "csv")      # resumable batch files (consumer "export")
 """
 import collections
 
@@ -29,7 +37,8 @@ from ._ffi import ffi, lib
 from ._util import Keep, new_struct, set_int, text, to_bytes, to_cstr, to_int
 from .errors import check, raise_invalid
 
-__all__ = ["AVAILABLE", "EMITTER_AVAILABLE", "TYPES", "Event", "Events", "Emitter", "type_name"]
+__all__ = ["AVAILABLE", "EMITTER_AVAILABLE", "TYPES", "Event", "Events", "Emitter", "type_name",
+           "VIEW_FIELDS", "QOE_FIELDS"]
 
 AVAILABLE = hasattr(lib, "stream_events_new")
 EMITTER_AVAILABLE = hasattr(lib, "stream_emitter_new")
@@ -48,6 +57,46 @@ _TEXT_FIELDS = ("view_id", "session_id", "profile_id", "title_id", "episode_id",
                 "sid", "cid", "ot", "error_message")
 _INT_FIELDS = ("client_ts", "playhead_ms", "br", "width", "height", "bl", "mtp", "error_code")
 _BOOL_FIELDS = ("su", "error_fatal")
+
+
+#: Fields of a view record (stream_events_view), the keys of Events.view()'s dict.
+VIEW_FIELDS = ("view_id", "session_id", "account_id", "profile_id", "title_id", "episode_id",
+               "device_id", "day", "start_ts", "last_ts", "last_seq", "events", "requested",
+               "started", "failed", "start_failed", "ended", "exited_before_start", "error_code",
+               "startup_ms", "watch_ms", "playing_ms", "rebuffer_count", "rebuffer_ms",
+               "peak_br", "br_ms", "br_sum", "rebuffer_pct", "rebuffer_per_min", "avg_br")
+_VIEW_TEXT = VIEW_FIELDS[:8]
+_VIEW_BOOL = ("requested", "started", "failed", "start_failed", "ended", "exited_before_start")
+
+#: Keys of Events.qoe_stats()'s dict (stream_events_qoe_summary).
+QOE_FIELDS = ("views", "started", "failures", "start_failures", "exits_before_start",
+              "failure_pct", "start_failure_pct", "ebvs_pct", "startup_ms_p50", "startup_ms_p95",
+              "watch_ms", "playing_ms", "rebuffer_count", "rebuffer_ms", "rebuffer_pct",
+              "rebuffer_per_min", "rebuffer_pct_p50", "rebuffer_pct_p95", "avg_br")
+
+_EXPORT_FORMATS = {"ndjson": 1, "csv": 2}
+
+
+def _export_format(fmt):
+    if fmt not in _EXPORT_FORMATS:
+        raise_invalid("fmt must be 'ndjson' or 'csv'")
+    return _EXPORT_FORMATS[fmt]
+
+
+def _view(p):
+    d = {}
+    for k in VIEW_FIELDS:
+        v = getattr(p, k)
+        if k in _VIEW_TEXT:
+            v = _s(v)
+        elif k in _VIEW_BOOL:
+            v = bool(v)
+        d[k] = v
+    if d["startup_ms"] < 0:
+        d["startup_ms"] = None
+    if not d["failed"]:
+        d["error_code"] = None
+    return d
 
 
 def type_name(t):
@@ -205,6 +254,76 @@ class Events:
         """Advance the checkpoint from ``from_seq`` to ``to_seq`` (Conflict when it moved)."""
         check(lib.stream_events_commit(self._h, to_cstr(consumer, "consumer"),
                                        to_int(from_seq, "from_seq"), to_int(to_seq, "to_seq")))
+
+    # ---- QoE ----------------------------------------------------------------
+
+    def qoe_run(self):
+        """Run the QoE consumer until it caught up with the log: (events read, view records
+        written). Idempotent; Conflict when another instance moved the checkpoint."""
+        n = ffi.new("int64_t *")
+        nv = ffi.new("int64_t *")
+        check(lib.stream_events_qoe_run(self._h, n, nv))
+        return n[0], nv[0]
+
+    def view(self, view_id):
+        """One view's QoE record as a dict (keys VIEW_FIELDS; startup_ms and error_code are
+        None when unknown / no failure). NotFound before the consumer has seen the view."""
+        v = ffi.new("stream_events_view *")
+        check(lib.stream_events_view_get(self._h, v, to_cstr(view_id, "view_id")))
+        return _view(v)
+
+    def qoe_stats(self, title_id=None, day=None, device_id=None):
+        """Aggregates of the view records matching the filters (None = any; day is
+        "YYYY-MM-DD", UTC) as a dict (keys QOE_FIELDS; the startup percentiles are None
+        when no view started). Percentiles are exact nearest-rank values."""
+        keep = Keep()
+        s = ffi.new("stream_events_qoe_summary *")
+        check(lib.stream_events_qoe_stats(self._h, s,
+                                          keep.cstr(title_id, "title_id", allow_none=True),
+                                          keep.cstr(day, "day", allow_none=True),
+                                          keep.cstr(device_id, "device_id", allow_none=True)))
+        d = {k: getattr(s, k) for k in QOE_FIELDS}
+        for k in ("startup_ms_p50", "startup_ms_p95"):
+            if d[k] < 0:
+                d[k] = None
+        return d
+
+    def concurrent(self):
+        """Concurrent viewers now: views with a playing/heartbeat event in the last 30 s."""
+        out = ffi.new("int64_t *")
+        check(lib.stream_events_concurrent(self._h, out))
+        return out[0]
+
+    # ---- exports ------------------------------------------------------------
+
+    def export(self, directory, fmt="ndjson", *, consumer=None, batch_max=None, max_files=None):
+        """Write the events after ``consumer``'s checkpoint (default "export") to
+        ``directory`` as events-<first>-<last>.ndjson|.csv batch files (BigQuery schema:
+        docs/api/events-bigquery-schema.json), resumably. Returns a dict with events, files,
+        from_seq, to_seq."""
+        keep = Keep()
+        o = new_struct("stream_events_export_options")
+        o.dir = keep.cstr(directory, "directory")
+        o.format = _export_format(fmt)
+        o.consumer = keep.cstr(consumer, "consumer", allow_none=True)
+        if batch_max is not None:
+            set_int(o, "batch_max", batch_max, "batch_max")
+        if max_files is not None:
+            set_int(o, "max_files", max_files, "max_files")
+        r = ffi.new("stream_events_export_result *")
+        check(lib.stream_events_export(self._h, r, o))
+        return {"events": r.events, "files": r.files, "from_seq": r.from_seq,
+                "to_seq": r.to_seq}
+
+    def export_views(self, path, fmt="ndjson", day=None):
+        """Write the QoE view records (of UTC ``day``, else all) to ``path`` atomically
+        (docs/api/views-bigquery-schema.json). Returns the number of rows."""
+        keep = Keep()
+        n = ffi.new("int64_t *")
+        check(lib.stream_events_export_views(self._h, n, keep.cstr(path, "path"),
+                                             _export_format(fmt),
+                                             keep.cstr(day, "day", allow_none=True)))
+        return n[0]
 
 
 class Emitter:

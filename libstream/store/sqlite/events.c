@@ -181,12 +181,10 @@ static int ev_checkpoint_get(void *impl, int64_t *out, const char *consumer)
   return rc;
 }
 
-static int ev_checkpoint_set(void *impl, const char *consumer, int64_t from, int64_t to,
-                             int64_t now)
+/* The compare-and-set of a checkpoint, inside an open write transaction. */
+static int checkpoint_cas(sq_conn *db, const char *consumer, int64_t from, int64_t to, int64_t now,
+                          const char *what)
 {
-  const char *what = "commit checkpoint";
-  sq_conn *db;
-  SQ_TRY(store__sq_wbegin(impl, &db));
   int64_t cur = 0, last = 0;
   int rc = checkpoint_on(db, &cur, consumer, what);
   if (rc == STREAM_OK && cur != from)
@@ -212,7 +210,227 @@ static int ev_checkpoint_set(void *impl, const char *consumer, int64_t from, int
                         "ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, "
                         "updated_at = excluded.updated_at",
                         "tII", consumer, to, now);
+  return rc;
+}
+
+static int ev_checkpoint_set(void *impl, const char *consumer, int64_t from, int64_t to,
+                             int64_t now)
+{
+  sq_conn *db;
+  SQ_TRY(store__sq_wbegin(impl, &db));
+  int rc = checkpoint_cas(db, consumer, from, to, now, "commit checkpoint");
   return store__sq_wend(impl, db, rc);
+}
+
+/* ---- QoE view records ------------------------------------------------------ */
+
+/* Collect the rows of a prepared event query into a malloc'd array. */
+static int read_events(sq_conn *db, sqlite3_stmt *st, const char *what, stream_event **out,
+                       size_t *out_count)
+{
+  stream_event *rows = NULL;
+  size_t n = 0, cap = 0;
+  int rc = STREAM_OK;
+  for (;;) {
+    int r = store__sq_step(db, st, what);
+    if (r <= 0) {
+      rc = r;
+      break;
+    }
+    if (n == cap) {
+      size_t ncap = cap ? cap * 2 : 64;
+      stream_event *grown = realloc(rows, ncap * sizeof *rows);
+      if (!grown) {
+        rc = stream__err(STREAM_ENOMEM, "%s: out of memory", what);
+        break;
+      }
+      rows = grown;
+      cap = ncap;
+    }
+    read_event(&rows[n++], st);
+  }
+  if (rc != STREAM_OK || n == 0) {
+    free(rows);
+    return rc;
+  }
+  *out = rows;
+  *out_count = n;
+  return STREAM_OK;
+}
+
+static int ev_view_events(void *impl, stream_event **out, size_t *out_count, const char *view_id,
+                          int64_t max_seq)
+{
+  const char *what = "read the events of a view";
+  *out = NULL;
+  *out_count = 0;
+  sq_conn *db = store__sq_racquire(impl);
+  sqlite3_stmt *st;
+  int rc = store__sq_prepare(db, &st, what,
+                             "SELECT " EVENT_COLS " FROM event_log WHERE view_id = ? AND seq <= ? "
+                             "ORDER BY client_ts, seq",
+                             "tI", view_id, max_seq);
+  if (rc == STREAM_OK) {
+    rc = read_events(db, st, what, out, out_count);
+    store__sq_release(db, st);
+  }
+  store__sq_rrelease(impl, db);
+  return rc;
+}
+
+#define VIEW_COLS                                                                                  \
+  "view_id, session_id, account_id, profile_id, title_id, episode_id, device_id, day, start_ts, "  \
+  "last_ts, last_seq, events, requested, started, failed, start_failed, ended, error_code, "       \
+  "startup_ms, watch_ms, playing_ms, rebuffer_count, rebuffer_ms, peak_br, br_ms, br_sum"
+
+static void read_view(stream_events_view *v, sqlite3_stmt *st)
+{
+  memset(v, 0, sizeof *v);
+  store__sq_col_copy(v->view_id, sizeof v->view_id, st, 0);
+  store__sq_col_copy(v->session_id, sizeof v->session_id, st, 1);
+  store__sq_col_copy(v->account_id, sizeof v->account_id, st, 2);
+  store__sq_col_copy(v->profile_id, sizeof v->profile_id, st, 3);
+  store__sq_col_copy(v->title_id, sizeof v->title_id, st, 4);
+  store__sq_col_copy(v->episode_id, sizeof v->episode_id, st, 5);
+  store__sq_col_copy(v->device_id, sizeof v->device_id, st, 6);
+  store__sq_col_copy(v->day, sizeof v->day, st, 7);
+  v->start_ts = store__sq_col_i64(st, 8);
+  v->last_ts = store__sq_col_i64(st, 9);
+  v->last_seq = store__sq_col_i64(st, 10);
+  v->events = store__sq_col_i64(st, 11);
+  v->requested = sqlite3_column_int(st, 12);
+  v->started = sqlite3_column_int(st, 13);
+  v->failed = sqlite3_column_int(st, 14);
+  v->start_failed = sqlite3_column_int(st, 15);
+  v->ended = sqlite3_column_int(st, 16);
+  v->error_code = sqlite3_column_int(st, 17);
+  v->startup_ms = store__sq_col_i64(st, 18);
+  v->watch_ms = store__sq_col_i64(st, 19);
+  v->playing_ms = store__sq_col_i64(st, 20);
+  v->rebuffer_count = store__sq_col_i64(st, 21);
+  v->rebuffer_ms = store__sq_col_i64(st, 22);
+  v->peak_br = store__sq_col_i64(st, 23);
+  v->br_ms = store__sq_col_i64(st, 24);
+  v->br_sum = store__sq_col_i64(st, 25);
+}
+
+static int ev_views_commit(void *impl, const stream_events_view *v, size_t n, const char *consumer,
+                           int64_t from, int64_t to, int64_t now)
+{
+  const char *what = "store QoE views";
+  sq_conn *db;
+  SQ_TRY(store__sq_wbegin(impl, &db));
+  int rc = STREAM_OK;
+  for (size_t i = 0; rc == STREAM_OK && i < n; i++) {
+    const stream_events_view *w = &v[i];
+    rc = store__sq_exec(
+        db, what, NULL,
+        "INSERT INTO qoe_views (" VIEW_COLS ", updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (view_id) DO UPDATE SET "
+        "session_id = excluded.session_id, account_id = excluded.account_id, "
+        "profile_id = excluded.profile_id, title_id = excluded.title_id, "
+        "episode_id = excluded.episode_id, device_id = excluded.device_id, day = excluded.day, "
+        "start_ts = excluded.start_ts, last_ts = excluded.last_ts, last_seq = excluded.last_seq, "
+        "events = excluded.events, requested = excluded.requested, started = excluded.started, "
+        "failed = excluded.failed, start_failed = excluded.start_failed, ended = excluded.ended, "
+        "error_code = excluded.error_code, startup_ms = excluded.startup_ms, "
+        "watch_ms = excluded.watch_ms, playing_ms = excluded.playing_ms, "
+        "rebuffer_count = excluded.rebuffer_count, rebuffer_ms = excluded.rebuffer_ms, "
+        "peak_br = excluded.peak_br, br_ms = excluded.br_ms, br_sum = excluded.br_sum, "
+        "updated_at = excluded.updated_at",
+        "ttttttttIIIIiiiiiiIIIIIIIII", w->view_id, w->session_id, w->account_id, w->profile_id,
+        w->title_id, w->episode_id, w->device_id, w->day, w->start_ts, w->last_ts, w->last_seq,
+        w->events, w->requested, w->started, w->failed, w->start_failed, w->ended, w->error_code,
+        w->startup_ms, w->watch_ms, w->playing_ms, w->rebuffer_count, w->rebuffer_ms, w->peak_br,
+        w->br_ms, w->br_sum, now);
+  }
+  if (rc == STREAM_OK)
+    rc = checkpoint_cas(db, consumer, from, to, now, what);
+  return store__sq_wend(impl, db, rc);
+}
+
+static int ev_view_get(void *impl, stream_events_view *out, const char *view_id)
+{
+  const char *what = "get QoE view";
+  sq_conn *db = store__sq_racquire(impl);
+  sqlite3_stmt *st;
+  int rc = store__sq_prepare(db, &st, what, "SELECT " VIEW_COLS " FROM qoe_views WHERE view_id = ?",
+                             "t", view_id);
+  if (rc == STREAM_OK) {
+    int r = store__sq_step(db, st, what);
+    if (r == 1)
+      read_view(out, st);
+    else
+      rc = r < 0 ? r : stream__err(STREAM_ENOTFOUND, "no QoE record of view %s", view_id);
+    store__sq_release(db, st);
+  }
+  store__sq_rrelease(impl, db);
+  return rc;
+}
+
+static int ev_views_list(void *impl, stream_events_view **out, size_t *out_count,
+                         const char *title_id, const char *day, const char *device_id)
+{
+  const char *what = "list QoE views";
+  *out = NULL;
+  *out_count = 0;
+  sq_conn *db = store__sq_racquire(impl);
+  sqlite3_stmt *st;
+  int rc = store__sq_prepare(db, &st, what,
+                             "SELECT " VIEW_COLS " FROM qoe_views WHERE (?1 = '' OR title_id = ?1) "
+                             "AND (?2 = '' OR day = ?2) AND (?3 = '' OR device_id = ?3) "
+                             "ORDER BY start_ts, view_id",
+                             "ttt", title_id, day, device_id);
+  stream_events_view *rows = NULL;
+  size_t n = 0, cap = 0;
+  while (rc == STREAM_OK) {
+    int r = store__sq_step(db, st, what);
+    if (r <= 0) {
+      rc = r;
+      break;
+    }
+    if (n == cap) {
+      size_t ncap = cap ? cap * 2 : 64;
+      stream_events_view *grown = realloc(rows, ncap * sizeof *rows);
+      if (!grown) {
+        rc = stream__err(STREAM_ENOMEM, "%s: out of memory", what);
+        break;
+      }
+      rows = grown;
+      cap = ncap;
+    }
+    read_view(&rows[n++], st);
+  }
+  store__sq_release(db, st);
+  store__sq_rrelease(impl, db);
+  if (rc != STREAM_OK || n == 0) {
+    free(rows);
+    return rc;
+  }
+  *out = rows;
+  *out_count = n;
+  return STREAM_OK;
+}
+
+static int ev_concurrent(void *impl, int64_t *out, int64_t since_ms)
+{
+  const char *what = "count concurrent viewers";
+  sq_conn *db = store__sq_racquire(impl);
+  sqlite3_stmt *st;
+  int rc = store__sq_prepare(
+      db, &st, what,
+      "SELECT count(DISTINCT e.view_id) FROM event_log e WHERE e.type IN (4, 13) AND "
+      "e.server_ts >= ? AND NOT EXISTS (SELECT 1 FROM event_log x WHERE x.view_id = e.view_id "
+      "AND x.seq > e.seq AND (x.type = 12 OR (x.type = 11 AND x.error_fatal = 1)))",
+      "I", since_ms);
+  if (rc == STREAM_OK) {
+    int r = store__sq_step(db, st, what);
+    *out = r == 1 ? store__sq_col_i64(st, 0) : 0;
+    rc = r < 0 ? r : STREAM_OK;
+    store__sq_release(db, st);
+  }
+  store__sq_rrelease(impl, db);
+  return rc;
 }
 
 const struct stream_store_event_ops store__sq_event_ops = {
@@ -222,4 +440,9 @@ const struct stream_store_event_ops store__sq_event_ops = {
     .stats = ev_stats,
     .checkpoint_get = ev_checkpoint_get,
     .checkpoint_set = ev_checkpoint_set,
+    .view_events = ev_view_events,
+    .views_commit = ev_views_commit,
+    .view_get = ev_view_get,
+    .views_list = ev_views_list,
+    .concurrent = ev_concurrent,
 };

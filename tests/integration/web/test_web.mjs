@@ -2,6 +2,8 @@
 // a loopback port: sign in through the page, pick a profile, browse, open a title and play it
 // with hls.js and with dash.js (playback starts, seek near the end, `ended`, no player errors,
 // no page errors), and the static-file route's rules (MIME, index, traversal, API priority).
+// Each view's player events (examples/web/events.js) reach the event log (POST /v1/events):
+// read from the daemon's SQLite file with Python's sqlite3 module.
 // The title is made playable by tools/seed_demo_media.py (ffmpeg source -> tus upload ->
 // transcode job -> asset; a test card and a subscription for the demo account), the same path
 // `make run` takes.
@@ -151,8 +153,45 @@ async function playThrough(kind) {
   // Leaving the player ends the session (DELETE), then the page has had no errors at all.
   await page.click('.player .back');
   await page.waitForSelector('.title-page .play');
+  // The view's player events are in the event log (the player flushed them when it stopped).
+  const viewId = await page.evaluate(() => window.__player.viewId);
+  assert.ok(viewId, 'the player has a view id');
+  await page.waitForFunction(() => window.__player.viewEvents && window.__player.viewEvents.closed,
+    null, { timeout: 20000 });
+  await checkViewEvents(viewId, await page.evaluate(() => window.__player.viewEvents.sent));
   assert.deepEqual(page.problems, []);
   await page.close();
+}
+
+/* The event log rows of one view, in log order: [{id, type}] (python3's sqlite3, read-only). */
+const TYPES = [null, 'viewinit', 'playrequest', 'play', 'playing', 'pause', 'seeking', 'seeked',
+  'rebufferstart', 'rebufferend', 'renditionchange', 'error', 'ended', 'heartbeat'];
+function viewEvents(viewId) {
+  const py = 'import json,sqlite3,sys\n' +
+    'c=sqlite3.connect("file:"+sys.argv[1]+"?mode=ro",uri=True,timeout=30)\n' +
+    'print(json.dumps(c.execute("SELECT id,type FROM event_log WHERE view_id=? ORDER BY seq",' +
+    '(sys.argv[2],)).fetchall()))';
+  const out = execFileSync('/usr/bin/python3', ['-c', py, join(work, 'data', 'streamd.db'), viewId]);
+  return JSON.parse(out.toString()).map(([id, type]) => ({ id, type: TYPES[type] }));
+}
+
+/* The view's events arrive (the player flushes them when it stops), each once, in order. */
+async function checkViewEvents(viewId, sent) {
+  let rows = [];
+  for (let i = 0; i < 100; i++) {
+    rows = viewEvents(viewId);
+    if (rows.some((r) => r.type === 'ended')) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const types = rows.map((r) => r.type);
+  assert.deepEqual(types.slice(0, 2), ['viewinit', 'playrequest'], types.join(' '));
+  assert.ok(types.indexOf('playing') > 1, `playing: ${types.join(' ')}`);
+  assert.ok(types.indexOf('ended') > types.indexOf('playing'), `ended: ${types.join(' ')}`);
+  assert.ok(!types.includes('error'), types.join(' '));
+  assert.equal(new Set(rows.map((r) => r.id)).size, rows.length, 'each event once');
+  // What the page saw acknowledged is exactly what is stored.
+  assert.deepEqual(rows.map((r) => r.id).sort(), sent.map((e) => e.id).sort());
+  console.log(`# view ${viewId}: ${types.join(' ')}`);
 }
 
 /* One request, body read (an unread body would hold its connection). */

@@ -173,12 +173,14 @@ extern const char *const store__sq_m0003_billing[]; /* billing.c */
 extern const char *const store__sq_m0004_leases[];  /* leases.c */
 extern const char *const store__sq_m0005_media[];   /* media.c: uploads and jobs */
 extern const char *const store__sq_m0006_events[];  /* events.c: player events, outbox */
+extern const char *const store__sq_m0007_qoe[];     /* qoe.c: QoE view records */
 
 const char *const *const store__sq_migrations[] = {m0001_init,
                                                    m0002_recency_seq,
                                                    store__sq_m0003_billing,
                                                    store__sq_m0004_leases,
                                                    store__sq_m0005_media,
-                                                   store__sq_m0006_events};
+                                                   store__sq_m0006_events,
+                                                   store__sq_m0007_qoe};
 const int store__sq_migration_count =
     (int)(sizeof store__sq_migrations / sizeof store__sq_migrations[0]);

@@ -1,0 +1,450 @@
+/*
+ * events/qoe: the QoE consumer. It owns the per-view quality-of-experience
+ * records (video startup time, rebuffering, failures, exits before video
+ * start, time-weighted bitrate, watch time), their aggregates with exact
+ * percentiles, and the concurrent-viewer count.
+ *
+ * Idempotence: a view's record is never updated incrementally. Each batch of
+ * the event log names the views it touches; each of those records is rebuilt
+ * from ALL the view's events up to the batch's last seq (sorted by the
+ * player's clock, so late or spooled events land where they happened) and
+ * stored in the same transaction that advances the "qoe" checkpoint. Running
+ * the same seq range twice gives the same rows, never double counts.
+ *
+ * The state machine and the choices where vendors differ are documented in
+ * docs/api/events.md ("QoE").
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../core/core.h"
+#include "../store/store_events.h"
+#include "events_internal.h"
+#include "qoe_internal.h"
+
+/* Events per batch of the consumer. */
+#define QOE_BATCH 1000
+
+enum qoe_state {
+  Q_IDLE,    /* before the play request */
+  Q_STARTUP, /* play request seen, no frame yet */
+  Q_PLAYING, /* frames moving */
+  Q_PAUSED,  /* not watch time */
+  Q_REBUF,   /* stalled after start */
+  Q_SEEKING, /* between seeking and seeked: the seek's own load */
+  Q_WAITING, /* play after a pause, until playing */
+  Q_DONE     /* ended or fatal error: later events are ignored */
+};
+
+static const struct stream_store_event_ops *ops(const stream_events *ev)
+{
+  return ev->store->backend->events;
+}
+
+int64_t events__qoe_now(const stream_events *ev)
+{
+  if (ev->now_ms)
+    return ev->now_ms(ev->now_userdata);
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void copy_if_empty(char *dst, const char *src)
+{
+  if (!dst[0] && src[0])
+    memcpy(dst, src, strlen(src) + 1);
+}
+
+/* Time spent in `state` for `dt` ms at bitrate `br`. */
+static void account(stream_events_view *v, int state, int64_t dt, int64_t br)
+{
+  if (dt <= 0)
+    return;
+  switch (state) {
+  case Q_STARTUP:
+  case Q_SEEKING:
+  case Q_WAITING:
+    v->watch_ms += dt;
+    break;
+  case Q_PLAYING:
+    v->watch_ms += dt;
+    v->playing_ms += dt;
+    if (br > 0) {
+      v->br_ms += dt;
+      v->br_sum += br * dt;
+      if (br > v->peak_br)
+        v->peak_br = br;
+    }
+    break;
+  case Q_REBUF:
+    v->watch_ms += dt;
+    v->rebuffer_ms += dt;
+    break;
+  default:
+    break;
+  }
+}
+
+void events__qoe_compute(stream_events_view *v, const stream_event *ev, size_t n)
+{
+  memset(v, 0, sizeof *v);
+  v->startup_ms = -1;
+  int state = Q_IDLE, pre_seek = Q_PLAYING;
+  bool seek_stall = false, have_start = false;
+  int64_t prev = 0, br = 0;
+  for (size_t i = 0; i < n; i++) {
+    const stream_event *e = &ev[i];
+    copy_if_empty(v->view_id, e->view_id);
+    copy_if_empty(v->session_id, e->session_id);
+    copy_if_empty(v->account_id, e->account_id);
+    copy_if_empty(v->profile_id, e->profile_id);
+    copy_if_empty(v->title_id, e->title_id);
+    copy_if_empty(v->episode_id, e->episode_id);
+    copy_if_empty(v->device_id, e->device_id);
+    v->events++;
+    if (e->seq > v->last_seq)
+      v->last_seq = e->seq;
+    int64_t t = e->client_ts;
+    if (i == 0 || t > v->last_ts)
+      v->last_ts = t;
+    if (state == Q_DONE)
+      continue;
+    if (state != Q_IDLE)
+      account(v, state, t - prev, br);
+    prev = t;
+    if (e->br > 0)
+      br = e->br; /* the rendition of this event applies from now on */
+    bool started_before = v->started;
+    switch (e->type) {
+    case STREAM_EVENT_PLAYREQUEST:
+    case STREAM_EVENT_PLAY:
+      if (state == Q_IDLE) {
+        v->requested = 1;
+        v->start_ts = t;
+        have_start = true;
+        state = Q_STARTUP;
+      } else if (state == Q_PAUSED && e->type == STREAM_EVENT_PLAY) {
+        state = Q_WAITING;
+      }
+      break;
+    case STREAM_EVENT_PLAYING:
+      if (state == Q_IDLE) { /* no request seen: startup unknown */
+        v->start_ts = t;
+        have_start = true;
+      } else if (state == Q_STARTUP) {
+        v->startup_ms = t - v->start_ts;
+      }
+      v->started = 1;
+      state = Q_PLAYING;
+      break;
+    case STREAM_EVENT_PAUSE:
+      if (state == Q_PLAYING || state == Q_WAITING || state == Q_REBUF)
+        state = Q_PAUSED;
+      else if (state == Q_SEEKING)
+        pre_seek = Q_PAUSED;
+      break;
+    case STREAM_EVENT_SEEKING:
+      if (started_before && state != Q_SEEKING) {
+        pre_seek = state == Q_PAUSED ? Q_PAUSED : Q_PLAYING;
+        seek_stall = false;
+        state = Q_SEEKING;
+      }
+      break;
+    case STREAM_EVENT_SEEKED:
+      if (state == Q_SEEKING) {
+        if (seek_stall) { /* the stall outlasted the seek's own load */
+          v->rebuffer_count++;
+          state = Q_REBUF;
+        } else {
+          state = pre_seek;
+        }
+      }
+      break;
+    case STREAM_EVENT_REBUFFERSTART:
+      if (state == Q_PLAYING || state == Q_WAITING) {
+        v->rebuffer_count++;
+        state = Q_REBUF;
+      } else if (state == Q_SEEKING) {
+        seek_stall = true;
+      }
+      break;
+    case STREAM_EVENT_REBUFFEREND:
+      if (state == Q_REBUF)
+        state = Q_PLAYING;
+      else if (state == Q_SEEKING)
+        seek_stall = false;
+      break;
+    case STREAM_EVENT_ERROR:
+      if (e->error_fatal) {
+        v->failed = 1;
+        v->error_code = e->error_code;
+        v->start_failed = v->started ? 0 : 1;
+        v->ended = 1;
+        state = Q_DONE;
+      }
+      break;
+    case STREAM_EVENT_ENDED:
+      v->ended = 1;
+      state = Q_DONE;
+      break;
+    default: /* viewinit, heartbeat, renditionchange: no state change */
+      break;
+    }
+  }
+  if (!have_start)
+    v->start_ts = ev[0].client_ts;
+  time_t secs = (time_t)(v->start_ts / 1000);
+  struct tm tm;
+  if (gmtime_r(&secs, &tm))
+    snprintf(v->day, sizeof v->day, "%04u-%02u-%02u", (unsigned)(tm.tm_year + 1900) % 10000u,
+             (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u);
+}
+
+void events__qoe_finish(stream_events_view *v, int64_t now_ms)
+{
+  v->rebuffer_pct = v->watch_ms > 0 ? 100.0 * (double)v->rebuffer_ms / (double)v->watch_ms : 0;
+  v->rebuffer_per_min =
+      v->watch_ms > 0 ? (double)v->rebuffer_count * 60000.0 / (double)v->watch_ms : 0;
+  v->avg_br = v->br_ms > 0 ? (double)v->br_sum / (double)v->br_ms : 0;
+  bool over = v->ended || now_ms - v->last_ts >= STREAM_EVENTS_VIEW_TIMEOUT_MS;
+  v->exited_before_start = v->requested && !v->started && !v->failed && over;
+}
+
+size_t events__rank(size_t n, int p)
+{
+  /* nearest rank: the smallest value with at least p % of the values <= it */
+  size_t r = ((size_t)p * n + 99) / 100;
+  return r == 0 ? 0 : r - 1;
+}
+
+/* ---- the consumer ----------------------------------------------------------- */
+
+static int cmp_str(const void *a, const void *b)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Process one batch after `from`. *out_n = events read (0: caught up). */
+static int qoe_batch(stream_events *ev, int64_t *out_n, int64_t *out_views)
+{
+  const char *consumer = STREAM_EVENTS_QOE_CONSUMER;
+  stream_event *rows = NULL;
+  size_t n = 0;
+  int64_t from = 0;
+  *out_n = 0;
+  *out_views = 0;
+  int rc = stream_events_poll(ev, &rows, &n, &from, consumer, QOE_BATCH);
+  if (rc != STREAM_OK || n == 0)
+    return rc;
+  int64_t to = rows[n - 1].seq;
+  /* distinct view ids of the batch */
+  const char **ids = malloc(n * sizeof *ids);
+  stream_events_view *views = NULL;
+  if (!ids) {
+    free(rows);
+    return stream__err(STREAM_ENOMEM, "QoE: out of memory");
+  }
+  for (size_t i = 0; i < n; i++)
+    ids[i] = rows[i].view_id;
+  qsort(ids, n, sizeof *ids, cmp_str);
+  size_t nv = 0;
+  for (size_t i = 0; i < n; i++)
+    if (nv == 0 || strcmp(ids[nv - 1], ids[i]) != 0)
+      ids[nv++] = ids[i];
+  views = calloc(nv, sizeof *views);
+  if (!views)
+    rc = stream__err(STREAM_ENOMEM, "QoE: out of memory");
+  for (size_t i = 0; rc == STREAM_OK && i < nv; i++) {
+    stream_event *vev = NULL;
+    size_t vn = 0;
+    rc = ops(ev)->view_events(ev->store->impl, &vev, &vn, ids[i], to);
+    if (rc == STREAM_OK && vn == 0)
+      rc = stream__err(STREAM_EINTERNAL, "QoE: view %s has no events", ids[i]);
+    if (rc == STREAM_OK)
+      events__qoe_compute(&views[i], vev, vn);
+    free(vev);
+  }
+  if (rc == STREAM_OK)
+    rc = ops(ev)->views_commit(ev->store->impl, views, nv, consumer, from, to,
+                               events__qoe_now(ev) / 1000);
+  if (rc == STREAM_OK) {
+    *out_n = (int64_t)n;
+    *out_views = (int64_t)nv;
+  }
+  free(views);
+  free(ids);
+  free(rows);
+  return rc;
+}
+
+int stream_events_qoe_run(stream_events *ev, int64_t *out_events, int64_t *out_views)
+{
+  if (out_events)
+    *out_events = 0;
+  if (out_views)
+    *out_views = 0;
+  if (!ev)
+    return stream__err(STREAM_EINVAL, "stream_events_qoe_run: NULL argument");
+  int64_t total = 0, total_views = 0;
+  for (;;) {
+    int64_t n = 0, nv = 0;
+    int rc = qoe_batch(ev, &n, &nv);
+    if (rc != STREAM_OK)
+      return rc;
+    if (n == 0)
+      break;
+    total += n;
+    total_views += nv;
+    if (out_events)
+      *out_events = total;
+    if (out_views)
+      *out_views = total_views;
+  }
+  return STREAM_OK;
+}
+
+/* ---- reads -------------------------------------------------------------------- */
+
+static int check_filter(const char *s, const char *what)
+{
+  if (!s || !s[0])
+    return STREAM_OK;
+  size_t n = strlen(s);
+  if (n > STREAM_EVENTS_ID_MAX)
+    return stream__err(STREAM_EINVAL, "%s is longer than %d characters", what,
+                       STREAM_EVENTS_ID_MAX);
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+      return stream__err(STREAM_EINVAL, "%s contains a space or a non-printable character", what);
+  return STREAM_OK;
+}
+
+int events__check_day(const char *day)
+{
+  if (!day || !day[0])
+    return STREAM_OK;
+  int y, m, d;
+  char tail;
+  if (strlen(day) != 10 || day[4] != '-' || day[7] != '-' ||
+      sscanf(day, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 || m > 12 || d < 1 || d > 31)
+    return stream__err(STREAM_EINVAL, "day must be YYYY-MM-DD");
+  for (int i = 0; i < 10; i++)
+    if (i != 4 && i != 7 && (day[i] < '0' || day[i] > '9'))
+      return stream__err(STREAM_EINVAL, "day must be YYYY-MM-DD");
+  return STREAM_OK;
+}
+
+int stream_events_view_get(stream_events *ev, stream_events_view *out, const char *view_id)
+{
+  if (!ev || !out || !view_id)
+    return stream__err(STREAM_EINVAL, "stream_events_view_get: NULL argument");
+  memset(out, 0, sizeof *out);
+  if (!view_id[0])
+    return stream__err(STREAM_EINVAL, "view id is missing");
+  int rc = check_filter(view_id, "view id");
+  if (rc != STREAM_OK)
+    return rc;
+  rc = ops(ev)->view_get(ev->store->impl, out, view_id);
+  if (rc == STREAM_OK)
+    events__qoe_finish(out, events__qoe_now(ev));
+  return rc;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+int stream_events_qoe_stats(stream_events *ev, stream_events_qoe_summary *out, const char *title_id,
+                            const char *day, const char *device_id)
+{
+  if (!ev || !out)
+    return stream__err(STREAM_EINVAL, "stream_events_qoe_stats: NULL argument");
+  memset(out, 0, sizeof *out);
+  out->startup_ms_p50 = out->startup_ms_p95 = -1;
+  int rc = check_filter(title_id, "title id");
+  if (rc == STREAM_OK)
+    rc = check_filter(device_id, "device id");
+  if (rc == STREAM_OK)
+    rc = events__check_day(day);
+  if (rc != STREAM_OK)
+    return rc;
+  stream_events_view *v = NULL;
+  size_t n = 0;
+  rc = ops(ev)->views_list(ev->store->impl, &v, &n, title_id ? title_id : "", day ? day : "",
+                           device_id ? device_id : "");
+  if (rc != STREAM_OK || n == 0)
+    return rc;
+  int64_t now = events__qoe_now(ev);
+  int64_t *startup = malloc(n * sizeof *startup);
+  double *rpct = malloc(n * sizeof *rpct);
+  if (!startup || !rpct) {
+    free(startup);
+    free(rpct);
+    free(v);
+    return stream__err(STREAM_ENOMEM, "QoE stats: out of memory");
+  }
+  size_t ns = 0, nr = 0;
+  int64_t br_ms = 0, br_sum = 0;
+  for (size_t i = 0; i < n; i++) {
+    stream_events_view *w = &v[i];
+    events__qoe_finish(w, now);
+    out->views++;
+    out->started += w->started;
+    out->failures += w->failed;
+    out->start_failures += w->start_failed;
+    out->exits_before_start += w->exited_before_start;
+    out->watch_ms += w->watch_ms;
+    out->playing_ms += w->playing_ms;
+    out->rebuffer_count += w->rebuffer_count;
+    out->rebuffer_ms += w->rebuffer_ms;
+    br_ms += w->br_ms;
+    br_sum += w->br_sum;
+    if (w->started && w->startup_ms >= 0)
+      startup[ns++] = w->startup_ms;
+    if (w->watch_ms > 0)
+      rpct[nr++] = w->rebuffer_pct;
+  }
+  double views = (double)out->views;
+  out->failure_pct = 100.0 * (double)out->failures / views;
+  out->start_failure_pct = 100.0 * (double)out->start_failures / views;
+  out->ebvs_pct = 100.0 * (double)out->exits_before_start / views;
+  if (out->watch_ms > 0) {
+    out->rebuffer_pct = 100.0 * (double)out->rebuffer_ms / (double)out->watch_ms;
+    out->rebuffer_per_min = (double)out->rebuffer_count * 60000.0 / (double)out->watch_ms;
+  }
+  out->avg_br = br_ms > 0 ? (double)br_sum / (double)br_ms : 0;
+  if (ns > 0) {
+    qsort(startup, ns, sizeof *startup, cmp_i64);
+    out->startup_ms_p50 = startup[events__rank(ns, 50)];
+    out->startup_ms_p95 = startup[events__rank(ns, 95)];
+  }
+  if (nr > 0) {
+    qsort(rpct, nr, sizeof *rpct, cmp_dbl);
+    out->rebuffer_pct_p50 = rpct[events__rank(nr, 50)];
+    out->rebuffer_pct_p95 = rpct[events__rank(nr, 95)];
+  }
+  free(startup);
+  free(rpct);
+  free(v);
+  return STREAM_OK;
+}
+
+int stream_events_concurrent(stream_events *ev, int64_t *out)
+{
+  if (!ev || !out)
+    return stream__err(STREAM_EINVAL, "stream_events_concurrent: NULL argument");
+  *out = 0;
+  return ops(ev)->concurrent(ev->store->impl, out,
+                             events__qoe_now(ev) - STREAM_EVENTS_CONCURRENT_WINDOW_MS);
+}
