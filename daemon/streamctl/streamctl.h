@@ -89,5 +89,7 @@ extern const cli_verb verb_verify_url;
 extern const cli_verb verb_catalog;
 extern const cli_verb verb_billing;
 extern const cli_verb verb_transcode;
+extern const cli_verb verb_stats;  /* cmd_stats.c */
+extern const cli_verb verb_export; /* cmd_stats.c */
 
 #endif

@@ -24,6 +24,7 @@
 
 #include "billing_job.h"
 #include "ingest.h"
+#include "qoe_job.h"
 #include "log.h"
 #include "problem.h"
 #include "stream/common.h"
@@ -330,7 +331,7 @@ int streamd_app_open(streamd_app *app, const streamd_config *cfg, const streamd_
     return -1;
   }
   /* Billing: the local provider, the service, the default plans (billing_job.c). */
-  if (streamd_billing_open(&app->billing_svc, app->store) != 0)
+  if (streamd_billing_open(&app->billing_svc, app->store, app->cfg->lease_ttl_s) != 0)
     return -1;
   app->billing = streamd_billing_service(app->billing_svc);
   return 0;
@@ -390,6 +391,8 @@ int streamd_app_start(streamd_app *app, unsigned int port)
   if (!o->seed_demo)
     streamd_ingest_seed(app->ingest); /* with --seed-demo: after the demo catalog import */
   if (streamd_billing_start_renewals(app->billing_svc, app->cfg->billing_renew_interval_s) != 0)
+    return -1;
+  if (streamd_qoe_start(&app->qoe, app->events, app->cfg->qoe_interval_s) != 0)
     return -1;
   atomic_store_explicit(&current, app, memory_order_release);
   return 0;
@@ -604,6 +607,7 @@ void streamd_app_close(streamd_app *app)
   app->ingest = NULL;
   streamd_media_close(app);
   streamd_billing_close(app->billing_svc); /* stops the renewal thread first */
+  streamd_qoe_stop(app->qoe);              /* before the events handle it uses */
   stream_auth_free(app->auth);
   stream_catalog_free(app->catalog);
   stream_events_free(app->events);

@@ -46,7 +46,8 @@ typedef struct streamd_app {
   stream_store *store;
   stream_keyring *keys;
   stream_catalog *catalog;
-  stream_events *events; /* routes_events.c: player-event ingest and event log */
+  stream_events *events;   /* routes_events.c: player-event ingest and event log */
+  struct streamd_qoe *qoe; /* routes_stats.c: the QoE consumer thread (NULL when off) */
   stream_auth *auth;
   struct streamd_billing *billing_svc; /* billing_job.c: provider, service, renewal thread */
   stream_billing *billing;             /* borrowed from billing_svc */

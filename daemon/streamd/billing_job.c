@@ -76,7 +76,7 @@ static void *renewal_thread(void *arg)
   return NULL;
 }
 
-int streamd_billing_open(streamd_billing **out, stream_store *store)
+int streamd_billing_open(streamd_billing **out, stream_store *store, unsigned int lease_ttl_s)
 {
   *out = NULL;
   streamd_billing *sb = calloc(1, sizeof(*sb));
@@ -95,6 +95,8 @@ int streamd_billing_open(streamd_billing **out, stream_store *store)
   stream_billing_options bo = STREAM_BILLING_OPTIONS_INIT;
   bo.store = store;
   bo.provider = &prov;
+  if (lease_ttl_s)
+    bo.lease_ttl = (int)lease_ttl_s;
   size_t seeded = 0;
   if (stream_billing_local_new(&sb->provider) != STREAM_OK ||
       stream_billing_local_provider(&prov, sb->provider) != STREAM_OK ||

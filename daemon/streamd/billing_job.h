@@ -14,8 +14,9 @@
 
 typedef struct streamd_billing streamd_billing;
 
-/* Create the provider and service on `store`, seed the plans. 0 or -1 (logged). */
-int streamd_billing_open(streamd_billing **out, stream_store *store);
+/* Create the provider and service on `store` (screen leases live `lease_ttl_s` seconds without
+ * a heartbeat; 0 = the library default), seed the plans. 0 or -1 (logged). */
+int streamd_billing_open(streamd_billing **out, stream_store *store, unsigned int lease_ttl_s);
 
 /* The service (borrowed, lives as long as `sb`). */
 stream_billing *streamd_billing_service(streamd_billing *sb);

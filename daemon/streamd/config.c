@@ -65,8 +65,18 @@ static const key_desc keys[] = {
      "seconds between runs of the billing renewal job; 0 = never (default 3600)"},
     {"web_root", K_STR, OFF(web_root), SZ(web_root), 0, 0,
      "directory of static files (the demo web player) served under /; empty = none"},
+    {"qoe_interval", K_UINT, OFF(qoe_interval_s), 0, 0, 86400,
+     "seconds between runs of the QoE consumer thread; 0 = only on stats requests (default 5)"},
+    {"lease_ttl", K_UINT, OFF(lease_ttl_s), 0, 10, 3600,
+     "seconds a playback screen lease lives without a heartbeat (default 90)"},
     {"media_signing", K_STR, OFF(media_signing), SZ(media_signing), 0, 0,
-     "how playback URLs are signed: path (token in the URL, default) or cookie (Stream-Cookie)"},
+     "how playback URLs are signed: path (token in the URL, default), cookie (Stream-Cookie), "
+     "cloudcdn (Cloud-CDN-Cookie) or mediacdn (Media CDN edge-cache-token path component)"},
+    {"media_key_file", K_STR, OFF(media_key_file), SZ(media_key_file), 0, 0,
+     "cloudcdn/mediacdn: the signing key file (must exist); empty = <data_dir>/keys/<format>.key, "
+     "generated on first start"},
+    {"media_key_name", K_STR, OFF(media_key_name), SZ(media_key_name), 0, 0,
+     "cloudcdn/mediacdn: the KeyName registered with the CDN (default streamd-media)"},
     {"media_url_ttl", K_UINT, OFF(media_url_ttl_s), 0, 60, 604800,
      "seconds signed playback URLs stay valid (default 21600)"},
     {"upload_max_bytes", K_SIZE, OFF(upload_max_bytes), 0, 1, 1099511627776ULL,
@@ -99,7 +109,10 @@ void streamd_config_defaults(streamd_config *cfg)
   cfg->drain_timeout_s = 10;
   cfg->handler_max_delay_ms = 5000;
   cfg->billing_renew_interval_s = 3600;
+  cfg->lease_ttl_s = 90;
+  cfg->qoe_interval_s = 5;
   snprintf(cfg->media_signing, sizeof(cfg->media_signing), "path");
+  snprintf(cfg->media_key_name, sizeof(cfg->media_key_name), "streamd-media");
   cfg->media_url_ttl_s = 21600;
   cfg->upload_max_bytes = (size_t)10 * 1024 * 1024 * 1024;
   cfg->upload_expiry_s = 86400;

@@ -28,9 +28,13 @@ typedef struct streamd_config {
   char operator_token_file[1024];
   char web_root[1024]; /* static files (examples/web) served under "/"; "" = none */
   unsigned int billing_renew_interval_s; /* seconds between renewal runs; 0 = never */
-  char media_signing[16];                /* playback URLs: "path" (token) or "cookie" */
-  unsigned int media_url_ttl_s;          /* lifetime of signed playback URLs */
-  char config_file[1024];                /* informational: the file that was loaded */
+  unsigned int lease_ttl_s;              /* screen lease lifetime without a heartbeat */
+  unsigned int qoe_interval_s;           /* seconds between QoE consumer runs; 0 = never */
+  char media_signing[16];    /* playback URLs: "path" (token), "cookie", "cloudcdn", "mediacdn" */
+  char media_key_file[1024]; /* CDN formats: signing key file; "" = <data_dir>/keys/<fmt>.key */
+  char media_key_name[65];   /* CDN formats: the KeyName the CDN knows the key by */
+  unsigned int media_url_ttl_s; /* lifetime of signed playback URLs */
+  char config_file[1024];       /* informational: the file that was loaded */
   /* Uploads and transcode jobs (ingest.c). */
   size_t upload_max_bytes;          /* largest tus upload (Tus-Max-Size) */
   unsigned int upload_expiry_s;     /* an incomplete upload is deleted after this */

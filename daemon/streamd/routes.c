@@ -58,6 +58,10 @@ static const streamd_route table[] = {
     /* Player events (routes_events.c): the body limit is the compressed size; the library caps
      * the inflated size too. Not JSON_BODY: protobuf is the main format. */
     {"POST", "/v1/events", VIEWER, streamd_route_events_ingest, STREAM_EVENTS_BODY_MAX, 0},
+    /* QoE statistics (routes_stats.c). */
+    {"GET", "/v1/admin/stats/qoe", OPERATOR, streamd_route_admin_stats_qoe, 0, 0},
+    {"GET", "/v1/admin/stats/concurrent", OPERATOR, streamd_route_admin_stats_concurrent, 0, 0},
+    {"GET", "/v1/admin/stats/views/{view_id}", OPERATOR, streamd_route_admin_stats_view, 0, 0},
 
     /* Operator catalog management. */
     {"POST", "/v1/admin/titles", OPERATOR, streamd_route_admin_title_create,

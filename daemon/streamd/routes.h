@@ -95,6 +95,11 @@ void streamd_route_admin_assets(streamd_request *req, streamd_response *resp);
 /* routes_events.c: player event batches (protobuf or JSON, gzip), stored all-or-nothing. */
 void streamd_route_events_ingest(streamd_request *req, streamd_response *resp);
 
+/* routes_stats.c: operator QoE statistics (aggregates, concurrent viewers, one view). */
+void streamd_route_admin_stats_qoe(streamd_request *req, streamd_response *resp);
+void streamd_route_admin_stats_concurrent(streamd_request *req, streamd_response *resp);
+void streamd_route_admin_stats_view(streamd_request *req, streamd_response *resp);
+
 /* routes_billing.c: plans, subscription, invoices, payment methods, entitlement, leases. */
 void streamd_route_billing_plans(streamd_request *req, streamd_response *resp);
 void streamd_route_billing_subscription_get(streamd_request *req, streamd_response *resp);

@@ -29,23 +29,23 @@
 #define MEDIA_KEY_ID "media-1"
 #define GZIP_MIN 256
 
-/* <data_dir>/keys/media.key: generated on first start like the access key (0600). */
-static int load_or_create_media_key(stream_key **out, const char *data_dir)
+/* A signing key file: loaded when it exists (a regular file of mode 0600), else — when
+ * `generate` — created with a fresh key (O_EXCL, 0600) first. `gen_len` is the HMAC length. */
+static int load_or_create_key(stream_key **out, const char *path, int generate,
+                              stream_key_type type, const char *id, size_t gen_len,
+                              stream_key_format fmt)
 {
-  char dir[1100], path[1200];
-  snprintf(dir, sizeof(dir), "%s/keys", data_dir);
-  snprintf(path, sizeof(path), "%s/media.key", dir);
-  if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-    streamd_logf(STREAM_LOG_ERROR, "%s: %s", dir, strerror(errno));
-    return -1;
-  }
   struct stat st;
   if (lstat(path, &st) != 0) {
+    if (!generate) {
+      streamd_logf(STREAM_LOG_ERROR, "media_key_file %s: %s", path, strerror(errno));
+      return -1;
+    }
     stream_key *k = NULL;
     char *text = NULL;
-    int rc = stream_key_generate(&k, STREAM_KEY_HMAC, MEDIA_KEY_ID, 32);
+    int rc = stream_key_generate(&k, type, id, gen_len);
     if (rc == STREAM_OK)
-      rc = stream_key_export(&text, k, STREAM_KEY_FORMAT_BASE64URL);
+      rc = stream_key_export(&text, k, fmt);
     stream_key_free(k);
     if (rc != STREAM_OK) {
       streamd_logf(STREAM_LOG_ERROR, "generating the media signing key: %s",
@@ -54,8 +54,8 @@ static int load_or_create_media_key(stream_key **out, const char *data_dir)
     }
     size_t tl = strlen(text);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    int ok =
-        fd >= 0 && write(fd, text, tl) == (ssize_t)tl && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+    int ok = fd >= 0 && write(fd, text, tl) == (ssize_t)tl &&
+             (tl && text[tl - 1] == '\n' ? 1 : write(fd, "\n", 1) == 1) && fsync(fd) == 0;
     if (fd >= 0 && close(fd) != 0)
       ok = 0;
     stream_free_secret(text, tl);
@@ -69,22 +69,81 @@ static int load_or_create_media_key(stream_key **out, const char *data_dir)
     streamd_logf(STREAM_LOG_ERROR, "%s must be a regular file of mode 0600", path);
     return -1;
   }
-  if (stream_key_load_file(out, STREAM_KEY_HMAC, MEDIA_KEY_ID, path) != STREAM_OK) {
+  if (stream_key_load_file(out, type, id, path) != STREAM_OK) {
     streamd_logf(STREAM_LOG_ERROR, "loading %s: %s", path, stream_error_last()->message);
     return -1;
   }
   return 0;
 }
 
+/*
+ * The key of the configured format. Native formats: <data_dir>/keys/media.key
+ * (HMAC, id media-1). Cloud CDN: a 16-byte HMAC key in base64url (what
+ * `gcloud compute backend-buckets add-signed-url-key --key-file` takes).
+ * Media CDN: an Ed25519 private key (PEM); its public half goes in the
+ * CDN's keyset and is logged at start (it is not a secret). Keys named by
+ * media_key_file must exist; the default file under <data_dir>/keys is
+ * generated on first start.
+ */
+static int media_key(stream_key **out, const streamd_config *cfg, int format)
+{
+  char dir[1100], path[1200];
+  snprintf(dir, sizeof(dir), "%s/keys", cfg->data_dir);
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    streamd_logf(STREAM_LOG_ERROR, "%s: %s", dir, strerror(errno));
+    return -1;
+  }
+  if (format == STREAM_DELIVERY_NATIVE_PATH || format == STREAM_DELIVERY_NATIVE_COOKIE) {
+    snprintf(path, sizeof(path), "%s/media.key", dir);
+    return load_or_create_key(out, path, 1, STREAM_KEY_HMAC, MEDIA_KEY_ID, 32,
+                              STREAM_KEY_FORMAT_BASE64URL);
+  }
+  int cloud = format == STREAM_DELIVERY_CLOUDCDN;
+  int generate = !cfg->media_key_file[0];
+  if (generate)
+    snprintf(path, sizeof(path), "%s/%s.key", dir, cloud ? "cloudcdn" : "mediacdn");
+  else
+    snprintf(path, sizeof(path), "%s", cfg->media_key_file);
+  if (!cfg->media_key_name[0]) {
+    streamd_logf(STREAM_LOG_ERROR, "media_key_name must not be empty with media_signing %s",
+                 cfg->media_signing);
+    return -1;
+  }
+  if (cloud)
+    return load_or_create_key(out, path, generate, STREAM_KEY_HMAC, cfg->media_key_name, 16,
+                              STREAM_KEY_FORMAT_BASE64URL);
+  if (load_or_create_key(out, path, generate, STREAM_KEY_ED25519_PRIVATE, cfg->media_key_name, 0,
+                         STREAM_KEY_FORMAT_PEM) != 0)
+    return -1;
+  stream_key *pub = NULL;
+  char *text = NULL;
+  if (stream_key_public(&pub, *out) == STREAM_OK &&
+      stream_key_export(&text, pub, STREAM_KEY_FORMAT_BASE64URL) == STREAM_OK)
+    streamd_logf(STREAM_LOG_INFO, "media signing: Media CDN key '%s', public key %s",
+                 cfg->media_key_name, text);
+  if (text)
+    stream_free_secret(text, strlen(text));
+  stream_key_free(pub);
+  return 0;
+}
+
 int streamd_media_open(streamd_app *app)
 {
+  static const struct {
+    const char *name;
+    int format;
+  } formats[] = {{"path", STREAM_DELIVERY_NATIVE_PATH},
+                 {"cookie", STREAM_DELIVERY_NATIVE_COOKIE},
+                 {"cloudcdn", STREAM_DELIVERY_CLOUDCDN},
+                 {"mediacdn", STREAM_DELIVERY_MEDIACDN}};
   int format = 0;
-  if (strcmp(app->cfg->media_signing, "path") == 0)
-    format = STREAM_DELIVERY_NATIVE_PATH;
-  else if (strcmp(app->cfg->media_signing, "cookie") == 0)
-    format = STREAM_DELIVERY_NATIVE_COOKIE;
-  else {
-    streamd_logf(STREAM_LOG_ERROR, "media_signing must be \"path\" or \"cookie\", not \"%s\"",
+  for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+    if (strcmp(app->cfg->media_signing, formats[i].name) == 0)
+      format = formats[i].format;
+  if (!format) {
+    streamd_logf(STREAM_LOG_ERROR,
+                 "media_signing must be \"path\", \"cookie\", \"cloudcdn\" or \"mediacdn\", "
+                 "not \"%s\"",
                  app->cfg->media_signing);
     return -1;
   }
@@ -94,13 +153,13 @@ int streamd_media_open(streamd_app *app)
     return -1;
   }
   stream_key *key = NULL;
-  if (load_or_create_media_key(&key, app->cfg->data_dir) != 0)
+  if (media_key(&key, app->cfg, format) != 0)
     return -1;
   int rc = stream_keyring_new(&app->media_keys);
   if (rc == STREAM_OK)
     rc = stream_keyring_add(app->media_keys, key);
   if (rc == STREAM_OK)
-    rc = stream_keyring_set_primary(app->media_keys, MEDIA_KEY_ID);
+    rc = stream_keyring_set_primary(app->media_keys, stream_key_id(key));
   stream_key_free(key);
   stream_delivery_options o = STREAM_DELIVERY_OPTIONS_INIT;
   o.base_url = app->public_url;
@@ -110,12 +169,21 @@ int streamd_media_open(streamd_app *app)
   o.leeway = 30;
   if (rc == STREAM_OK)
     rc = stream_delivery_new(&app->delivery, &o);
+  if (rc == STREAM_OK) {
+    /* Sign once now, so a key the format cannot use (a KeyName outside the CDN's grammar)
+     * stops the start instead of failing every playback. */
+    stream_delivery_urls u;
+    rc =
+        stream_delivery_sign(&u, app->delivery, "startup-check", 0, (int64_t)time(NULL) + 60, NULL);
+    stream_delivery_urls_clear(&u);
+  }
   stream_jobs_options jo = STREAM_JOBS_OPTIONS_INIT;
   jo.store = app->store;
   if (rc == STREAM_OK)
     rc = stream_jobs_new(&app->media_jobs, &jo);
   if (rc != STREAM_OK) {
-    streamd_logf(STREAM_LOG_ERROR, "delivery: %s", stream_error_last()->message);
+    streamd_logf(STREAM_LOG_ERROR, "delivery (media_signing %s): %s", app->cfg->media_signing,
+                 stream_error_last()->message);
     return -1;
   }
   return 0;

@@ -125,7 +125,8 @@ typedef struct stream_delivery_request {
 
 /**
  * A request's outcome. On success `fd` is the opened file (read-only,
- * close-on-exec), which the caller owns and closes; it is -1 otherwise.
+ * close-on-exec, O_NONBLOCK — which has no effect on a regular file), which
+ * the caller owns and closes; it is -1 otherwise.
  * Release with stream_delivery_file_clear() (which closes a still-open fd).
  */
 typedef struct stream_delivery_file {

@@ -6,10 +6,13 @@
  * signature, the signed rendition cap and the media root before opening the
  * file. This file holds the handle, session signing, MIME types and reasons.
  */
+#define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "core/core.h"
 #include "delivery/delivery_internal.h"
@@ -72,6 +75,7 @@ int stream_delivery_new(stream_delivery **out, const stream_delivery_options *op
   stream_delivery *d = stream__calloc(1, sizeof(*d));
   if (!d)
     return STREAM_ENOMEM;
+  d->root_fd = -1;
   d->base_url = stream__strdup(opts->base_url);
   d->media_root = opts->media_root ? stream__strdup(opts->media_root) : NULL;
   d->key_id = opts->key_id ? stream__strdup(opts->key_id) : NULL;
@@ -85,6 +89,10 @@ int stream_delivery_new(stream_delivery **out, const stream_delivery_options *op
   snprintf(d->manifest_cc, sizeof(d->manifest_cc), "public, max-age=%u",
            opts->manifest_max_age ? opts->manifest_max_age : 2u);
   pthread_mutex_init(&d->lock, NULL);
+  /* Opened once, so a request resolves its file with one openat2() below it (origin.c); when
+   * the directory does not exist yet, requests open it themselves. */
+  if (d->media_root)
+    d->root_fd = open(d->media_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   *out = d;
   return STREAM_OK;
 }
@@ -96,6 +104,8 @@ void stream_delivery_free(stream_delivery *d)
   free(d->base_url);
   free(d->media_root);
   free(d->key_id);
+  if (d->root_fd >= 0)
+    close(d->root_fd);
   pthread_mutex_destroy(&d->lock);
   free(d);
 }

@@ -7,6 +7,7 @@
 #define STREAM_DELIVERY_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "stream/delivery.h"
@@ -32,7 +33,9 @@ struct stream_delivery {
   char *key_id;
   int64_t leeway;
   char manifest_cc[48];
-  pthread_mutex_t lock; /* guards cache and next_slot */
+  int root_fd;                /* O_PATH fd of media_root opened by stream_delivery_new(), or -1 */
+  atomic_int openat2_missing; /* set once openat2 proved unavailable (old kernel, seccomp) */
+  pthread_mutex_t lock;       /* guards cache and next_slot */
   delivery__asset cache[DELIVERY__CACHE_SLOTS];
   size_t next_slot;
 };

@@ -14,10 +14,8 @@ Standard library plus libstream's cffi module (for the asset registry and
 for signing test URLs with the daemon's own media key).
 """
 import gzip
-import http.client
 import json
 import os
-import select
 import shutil
 import subprocess
 import sys
@@ -26,6 +24,8 @@ import time
 import unittest
 import urllib.error
 import urllib.request
+
+from streamd_harness import Response, Streamd, profile_token, register_login, unique_email
 
 STREAMD = STREAMCTL = None
 OP_TOKEN = "op-token-origin-test-7c1d2e"
@@ -45,95 +45,23 @@ def catalog():
     ]}
 
 
-class Daemon:
+class Daemon(Streamd):
     def __init__(self, tmp, extra=()):
-        self.tmp = tmp
-        self.data_dir = os.path.join(tmp, "data")
-        cat = os.path.join(tmp, "catalog.json")
-        with open(cat, "w") as f:
-            json.dump(catalog(), f)
-        self.stderr_path = os.path.join(tmp, "stderr.log")
-        cmd = [STREAMD, "--port", "0", "--listen-address", "127.0.0.1", "--data-dir",
-               self.data_dir, "--log-level", "warn", "--access-log", os.path.join(tmp, "access.log"),
-               "--cors-origins", ORIGIN, "--seed-demo", "--demo-catalog", cat,
-               "--login-address-burst", "0"] + list(extra)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMD_")}
-        env["STREAMD_OPERATOR_TOKEN"] = OP_TOKEN
-        self.stderr = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.stderr, env=env)
-        self._buf = b""
-        info = json.loads(self.read_line(60))
-        assert info["event"] == "listening", info
-        self.port = int(info["port"])
-        self.read_line(10)  # the demo line
-
-    def read_line(self, timeout):
-        deadline = time.time() + timeout
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self._buf:
-            left = deadline - time.time()
-            if left <= 0:
-                raise AssertionError("no line from streamd: " + self.stderr_text())
-            r, _, _ = select.select([fd], [], [], left)
-            if r:
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    raise AssertionError("streamd exited: " + self.stderr_text())
-                self._buf += chunk
-        line, self._buf = self._buf.split(b"\n", 1)
-        return line.decode()
-
-    def stderr_text(self):
-        self.stderr.flush()
-        with open(self.stderr_path, "rb") as f:
-            return f.read().decode(errors="replace")[-4000:]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
-        self.stderr.close()
-
+        super().__init__(STREAMD, ["--cors-origins", ORIGIN, "--login-address-burst", "0"] +
+                         list(extra), tmp=tmp, log_level="warn", catalog=catalog(),
+                         operator_token=OP_TOKEN, demo_timeout=10)
 
 D = None
 ASSET_DIR = "origin-movie-a1"
+LEASE_TTL = 10  # the main daemon's --lease-ttl: test_11 waits for one lease to lapse
 
 
-class Resp:
-    def __init__(self, status, headers, body):
-        self.status, self.headers, self.body = status, headers, body
-
-    def header(self, name):
-        vals = [v for k, v in self.headers if k.lower() == name.lower()]
-        return ", ".join(vals) if vals else None
-
-    @property
-    def json(self):
-        return json.loads(self.body)
+Resp = Response
 
 
 def call(method, path, json_body=None, token=None, headers=None, key=None):
-    h = dict(headers or {})
-    body = None
-    if json_body is not None:
-        body = json.dumps(json_body).encode()
-        h["Content-Type"] = "application/json"
-    if token:
-        h["Authorization"] = "Bearer " + token
-    if key:
-        h["Idempotency-Key"] = key
-    c = http.client.HTTPConnection("127.0.0.1", D.port, timeout=30)
-    try:
-        c.request(method, path, body=body, headers=h)
-        r = c.getresponse()
-        return Resp(r.status, r.getheaders(), r.read())
-    finally:
-        c.close()
+    return D.request(method, path, json_body=json_body, token=token, headers=headers,
+                     key=key or None)
 
 
 def fetch(url, headers=None, method="GET"):
@@ -156,17 +84,8 @@ _n = [0]
 
 def viewer(plan):
     _n[0] += 1
-    email = "origin%d.%d@example.test" % (os.getpid(), _n[0])
-    pw = "correct horse 42"
-    assert call("POST", "/v1/auth/register", {"email": email, "password": pw}).status == 201
-    r = call("POST", "/v1/auth/login", {"email": email, "password": pw})
-    assert r.status == 200, r.body
-    tok = r.json["access_token"]
-    r = call("POST", "/v1/profiles", {"name": "Main"}, token=tok)
-    assert r.status == 201, r.body
-    r = call("POST", "/v1/profiles/%s/switch" % r.json["id"], {}, token=tok)
-    assert r.status == 200, r.body
-    tok = r.json["access_token"]
+    tok = register_login(D, unique_email("origin"), "correct horse 42")["access_token"]
+    tok = profile_token(D, tok, "Main")[1]["access_token"]
     if plan:
         r = call("POST", "/v1/billing/payment-methods", {"token": OK_CARD}, token=tok,
                  key="card-%d" % _n[0])
@@ -233,7 +152,7 @@ class T(unittest.TestCase):
     def setUpClass(cls):
         global D
         cls.tmp = tempfile.mkdtemp(prefix="streamd-origin-")
-        D = Daemon(cls.tmp)
+        D = Daemon(cls.tmp, ["--lease-ttl", str(LEASE_TTL)])
         src = os.path.join(cls.tmp, "src.mp4")
         subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
                         "testsrc2=size=1920x1080:rate=30", "-f", "lavfi", "-i",
@@ -457,7 +376,8 @@ class T(unittest.TestCase):
         self.assertIn("/h1080/", a.json["hls_url"])
         self.assertEqual(fetch(a.json["hls_url"].replace("master.m3u8", self.dirs[1080] +
                                                           "/seg_00001.m4s")).status, 200)
-        self.assertEqual(play(tok, "dev-b").status, 201)
+        b = play(tok, "dev-b")
+        self.assertEqual(b.status, 201, b.body)
         c = play(tok, "dev-c")
         self.assertEqual(c.status, 409, c.body)
         self.assertIn("screens", json.loads(c.body)["detail"])
@@ -466,7 +386,26 @@ class T(unittest.TestCase):
         # Stopping one session frees its screen.
         self.assertEqual(call("DELETE", "/v1/playback/%s" % a.json["session_id"],
                               token=tok).status, 204)
-        self.assertEqual(play(tok, "dev-c").status, 201)
+        c = play(tok, "dev-c")
+        self.assertEqual(c.status, 201, c.body)
+        # A session without heartbeats lapses after lease_ttl and frees its screen; one that
+        # heartbeats keeps its screen. b stops heartbeating, c keeps going.
+        b_lease, c_lease = b.json["lease"], c.json["lease"]
+        self.assertLessEqual(b_lease["expires_at"], time.time() + LEASE_TTL + 1)
+        self.assertEqual(play(tok, "dev-d").status, 409)
+        while time.time() < b_lease["expires_at"] + 1:
+            r = call("POST", "/v1/playback/%s/heartbeat" % c_lease["id"], token=tok)
+            self.assertEqual(r.status, 200, r.body)
+            time.sleep(max(0.0, min(c_lease["interval_s"],
+                                    b_lease["expires_at"] + 1 - time.time())))
+        self.assertEqual(call("POST", "/v1/playback/%s/heartbeat" % c_lease["id"],
+                              token=tok).status, 200)
+        d = play(tok, "dev-d")
+        self.assertEqual(d.status, 201, d.body)
+        # The lapsed session cannot come back by heartbeat, and the screens are full again.
+        self.assertIn(call("POST", "/v1/playback/%s/heartbeat" % b_lease["id"],
+                           token=tok).status, (404, 409))
+        self.assertEqual(play(tok, "dev-e").status, 409)
 
     def test_12_cookie_mode(self):
         global D
@@ -501,6 +440,121 @@ class T(unittest.TestCase):
                                {"Cookie": cookie}), 403)
             self.problem(fetch(base.replace("/h720", "/h1080") + "/" + self.dirs[1080] +
                                "/seg_00001.m4s", {"Cookie": cookie}), 403)
+        finally:
+            D.stop()
+            D = main_daemon
+
+    def cdn_daemon(self, name, extra):
+        """A second daemon signing in a CDN format, with the test asset registered."""
+        global D
+        tmp = os.path.join(self.tmp, name)
+        os.mkdir(tmp)
+        D = Daemon(tmp, extra)
+        shutil.copytree(self.out, os.path.join(D.data_dir, "media", ASSET_DIR))
+        register_asset(D.data_dir, TITLE, ASSET_DIR, json.dumps(self.summary))
+        return tmp
+
+    def verify_url(self, url, fmt, key_file, key_name, *extra):
+        return subprocess.run([STREAMCTL, "verify-url", url, "--format", fmt, "--key-name",
+                               key_name, "--key-file", key_file] + list(extra),
+                              capture_output=True, text=True, timeout=30)
+
+    def test_13_cloudcdn(self):
+        global D
+        main_daemon = D
+        try:
+            # An operator-provided key file (the key the CDN was given), with its KeyName.
+            tmp = os.path.join(self.tmp, "cloudcdn-key")
+            os.mkdir(tmp)
+            key_file = os.path.join(tmp, "cdn.key")
+            import base64
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.write(fd, base64.urlsafe_b64encode(os.urandom(16)) + b"\n")
+            os.close(fd)
+            self.cdn_daemon("cloudcdn", ["--media-signing", "cloudcdn", "--media-key-file",
+                                         key_file, "--media-key-name", "edge-key-1"])
+            tok = viewer("basic")
+            r = play(tok, "tv")
+            self.assertEqual(r.status, 201, r.body)
+            s = r.json
+            self.assertTrue(s["hls_url"].endswith("/v1/media/%s/h720/master.m3u8" % ASSET_DIR))
+            sc = r.header("Set-Cookie")
+            self.assertTrue(sc.startswith("Cloud-CDN-Cookie=URLPrefix="), sc)
+            self.assertIn(":KeyName=edge-key-1:", sc)
+            self.assertIn("Path=/v1/media/%s/h720/" % ASSET_DIR, sc)
+            cookie = sc.split(";")[0]
+            base = s["hls_url"].rsplit("/", 1)[0]
+            seg = base + "/" + self.dirs[720] + "/seg_00001.m4s"
+            # Cloud CDN's own check (the library, through streamctl) accepts it...
+            v = self.verify_url(seg, "cloud-cdn", key_file, "edge-key-1", "--cookie", cookie)
+            self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+            self.assertTrue(v.stdout.startswith("VALID key=edge-key-1"), v.stdout)
+            # ...and so does the origin behind it.
+            r = fetch(s["hls_url"], {"Cookie": cookie, "Origin": ORIGIN})
+            self.assertEqual(r.status, 200, r.body)
+            self.assertEqual(r.header("Access-Control-Allow-Credentials"), "true")
+            self.assertNotIn(self.dirs[1080], r.body.decode())
+            self.assertEqual(fetch(seg, {"Cookie": cookie}).status, 200)
+            # No cookie, a tampered signature, above the cap: 403.
+            self.problem(fetch(seg), 403)
+            i = cookie.index("Signature=") + 12
+            bad = cookie[:i] + ("A" if cookie[i] != "A" else "B") + cookie[i + 1:]
+            self.problem(fetch(seg, {"Cookie": bad}), 403)
+            v = self.verify_url(seg, "cloud-cdn", key_file, "edge-key-1", "--cookie", bad)
+            self.assertEqual(v.returncode, 1, v.stdout)
+            self.problem(fetch(base + "/" + self.dirs[1080] + "/seg_00001.m4s",
+                               {"Cookie": cookie}), 403)
+            # A named key file that does not exist stops the start (never generated).
+            bad_dir = os.path.join(self.tmp, "cloudcdn-missing")
+            os.mkdir(bad_dir)
+            p = subprocess.run([STREAMD, "--port", "0", "--data-dir",
+                                os.path.join(bad_dir, "data"), "--media-signing", "cloudcdn",
+                                "--media-key-file", os.path.join(bad_dir, "nope.key")],
+                               capture_output=True, text=True, timeout=60,
+                               env={k: v for k, v in os.environ.items()
+                                    if not k.startswith("STREAMD_")})
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn("nope.key", p.stderr)
+        finally:
+            D.stop()
+            D = main_daemon
+
+    def test_14_mediacdn(self):
+        global D
+        main_daemon = D
+        try:
+            # The default: <data_dir>/keys/mediacdn.key, an Ed25519 key generated at first start.
+            self.cdn_daemon("mediacdn", ["--media-signing", "mediacdn"])
+            key_file = os.path.join(D.data_dir, "keys", "mediacdn.key")
+            self.assertEqual(os.stat(key_file).st_mode & 0o777, 0o600)
+            tok = viewer("basic")
+            r = play(tok, "tv")
+            self.assertEqual(r.status, 201, r.body)
+            s = r.json
+            self.assertIsNone(r.header("Set-Cookie"))
+            self.assertIn("/v1/media/%s/h720/edge-cache-token=Expires=" % ASSET_DIR,
+                          s["hls_url"])
+            self.assertIn("KeyName=streamd-media", s["hls_url"])
+            self.assertTrue(s["hls_url"].endswith("/master.m3u8"))
+            base = s["hls_url"].rsplit("/", 1)[0]
+            seg = base + "/" + self.dirs[720] + "/seg_00001.m4s"
+            for u in (s["hls_url"], s["dash_url"], seg):
+                v = self.verify_url(u, "media-cdn", key_file, "streamd-media")
+                self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+            r = fetch(s["hls_url"])
+            self.assertEqual(r.status, 200, r.body)
+            self.assertNotIn(self.dirs[1080], r.body.decode())
+            self.assertIn(self.dirs[720] + "/index.m3u8", r.body.decode())
+            self.assertEqual(fetch(s["dash_url"]).status, 200)
+            self.assertEqual(fetch(seg).status, 200)
+            # Tampered signature, raised cap, another asset, above the cap: 403.
+            i = seg.index("Signature=") + 12
+            bad = seg[:i] + ("A" if seg[i] != "A" else "B") + seg[i + 1:]
+            self.problem(fetch(bad), 403)
+            v = self.verify_url(bad, "media-cdn", key_file, "streamd-media")
+            self.assertEqual(v.returncode, 1, v.stdout)
+            self.problem(fetch(seg.replace("/h720/", "/h1080/")), 403)
+            self.problem(fetch(base + "/" + self.dirs[1080] + "/seg_00001.m4s"), 403)
         finally:
             D.stop()
             D = main_daemon

@@ -710,6 +710,42 @@ START_TEST(test_args)
 }
 END_TEST
 
+/* A handle whose media root did not exist when it was created keeps no root fd and takes the
+ * component walk (as on kernels without openat2): same answers as the fast path. */
+START_TEST(test_walk_without_root_fd)
+{
+  char late[400];
+  snprintf(late, sizeof late, "%s/late-root-%d", tmpdir, (int)getpid());
+  stream_delivery_options o = STREAM_DELIVERY_OPTIONS_INIT;
+  o.base_url = BASE;
+  o.media_root = late;
+  o.keys = ring;
+  stream_delivery *d = NULL;
+  ck_assert_msg(stream_delivery_new(&d, &o) == STREAM_OK, "%s", msg());
+  ck_assert_int_eq(symlink(media_root, late), 0);
+  stream_delivery_urls u;
+  ck_assert_int_eq(stream_delivery_sign(&u, d, ASSET, 360, NOW + 3600, NULL), STREAM_OK);
+  char path[2048];
+  stream_delivery_file f;
+  path_for(path, sizeof path, u.hls_url, "v360p_365/seg_00001.m4s");
+  ck_assert_msg(get(&f, d, path, NULL, NOW) == STREAM_OK, "%s", msg());
+  ck_assert_int_ge(f.fd, 0);
+  ck_assert_int_eq(f.kind, STREAM_DELIVERY_KIND_SEGMENT);
+  stream_delivery_file_clear(&f);
+  path_for(path, sizeof path, u.hls_url, "v720p_3000/seg_00001.m4s");
+  ck_assert_int_eq(get(&f, d, path, NULL, NOW), STREAM_EFORBIDDEN);
+  ck_assert_int_eq(f.reason, STREAM_DELIVERY_ABOVE_CAP);
+  for (size_t i = 0; i < sizeof traversal / sizeof traversal[0]; i++) {
+    path_for(path, sizeof path, u.hls_url, traversal[i]);
+    ck_assert_msg(get(&f, d, path, NULL, NOW) != STREAM_OK, "served %s", traversal[i]);
+    ck_assert_int_eq(f.fd, -1);
+  }
+  stream_delivery_urls_clear(&u);
+  stream_delivery_free(d);
+  unlink(late);
+}
+END_TEST
+
 int main(void)
 {
   make_asset();
@@ -730,6 +766,7 @@ int main(void)
   tcase_add_test(tc, test_mime);
   tcase_add_test(tc, test_filters);
   tcase_add_test(tc, test_args);
+  tcase_add_test(tc, test_walk_without_root_fd);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
