@@ -56,8 +56,9 @@ static const streamd_route table[] = {
     {"DELETE", "/v1/playback/{session}", VIEWER, streamd_route_playback_stop, 0, 0},
     {"GET", "/v1/media/{path}", PUBLIC, streamd_route_media, 0, 0},
     /* Player events (routes_events.c): the body limit is the compressed size; the library caps
-     * the inflated size too. Not JSON_BODY: protobuf is the main format. */
-    {"POST", "/v1/events", VIEWER, streamd_route_events_ingest, STREAM_EVENTS_BODY_MAX, 0},
+     * the inflated size too. Not JSON_BODY: protobuf is the main format. PUBLIC here: the
+     * handler authenticates (a viewer access token or a playback session's events token). */
+    {"POST", "/v1/events", PUBLIC, streamd_route_events_ingest, STREAM_EVENTS_BODY_MAX, 0},
     /* QoE statistics (routes_stats.c). */
     {"GET", "/v1/admin/stats/qoe", OPERATOR, streamd_route_admin_stats_qoe, 0, 0},
     {"GET", "/v1/admin/stats/concurrent", OPERATOR, streamd_route_admin_stats_concurrent, 0, 0},

@@ -94,6 +94,15 @@ void streamd_route_admin_assets(streamd_request *req, streamd_response *resp);
 
 /* routes_events.c: player event batches (protobuf or JSON, gzip), stored all-or-nothing. */
 void streamd_route_events_ingest(streamd_request *req, streamd_response *resp);
+/*
+ * The events token of a playback session (routes_playback.c): a JWT signed
+ * with the access-token key ring (typ "events+jwt", aud "streamd-events",
+ * sub = account, pid, sid, scope "events"), valid until `exp`; accepted only
+ * by POST /v1/events. `*out` is freed with stream_free(). STREAM_OK or an error.
+ */
+struct streamd_app;
+int streamd_events_token_issue(char **out, struct streamd_app *app, const char *account_id,
+                               const char *profile_id, const char *session_id, int64_t exp);
 
 /* routes_stats.c: operator QoE statistics (aggregates, concurrent viewers, one view). */
 void streamd_route_admin_stats_qoe(streamd_request *req, streamd_response *resp);

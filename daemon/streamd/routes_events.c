@@ -1,19 +1,160 @@
 /*
  * Player events: POST /v1/events takes a batch (application/x-protobuf or
  * application/json, optionally Content-Encoding: gzip) from a viewer's access
- * token and hands it to the events library, which validates everything and
- * stores it in one transaction. A 200 means the batch is committed (durable);
- * any 4xx means nothing of it was stored, so the emitter may drop it, and a
- * 5xx or no answer means retry (the event ids make retries idempotent).
+ * token or a playback session's events token and hands it to the events
+ * library, which validates everything and stores it in one transaction. A
+ * 200 means the batch is committed (durable); any 4xx means nothing of it
+ * was stored, so the emitter may drop it, and a 5xx or no answer means
+ * retry (the event ids make retries idempotent).
+ *
+ * The events token (POST /v1/playback answers it) is a JWT signed with the
+ * access-token key ring but with its own header typ and audience, so
+ * stream_auth_verify_access() (typ "at+jwt", aud "streamd") refuses it on
+ * every other route; here it is checked for scope "events". The route is
+ * public in the table and authenticates in the handler, so that either
+ * token is accepted.
  */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include <cjson/cJSON.h>
+
 #include "app.h"
+#include "auth.h"
 #include "problem.h"
 #include "routes.h"
 #include "routes_util.h"
 #include "stream/events.h"
+#include "stream/token.h"
+
+#define EVENTS_TOKEN_TYP "events+jwt"
+#define EVENTS_TOKEN_AUD "streamd-events"
+#define EVENTS_TOKEN_ISS "streamd"
+#define EVENTS_TOKEN_SCOPE "events"
+
+int streamd_events_token_issue(char **out, streamd_app *app, const char *account_id,
+                               const char *profile_id, const char *session_id, int64_t exp)
+{
+  *out = NULL;
+  cJSON *c = cJSON_CreateObject();
+  if (!c || !cJSON_AddStringToObject(c, "pid", profile_id) ||
+      !cJSON_AddStringToObject(c, "sid", session_id) ||
+      !cJSON_AddStringToObject(c, "scope", EVENTS_TOKEN_SCOPE)) {
+    cJSON_Delete(c);
+    return STREAM_ENOMEM;
+  }
+  char *cj = cJSON_PrintUnformatted(c);
+  cJSON_Delete(c);
+  if (!cj)
+    return STREAM_ENOMEM;
+  stream_token_issue_options io = STREAM_TOKEN_ISSUE_OPTIONS_INIT;
+  io.ttl = 0;
+  io.exp = exp;
+  io.iss = EVENTS_TOKEN_ISS;
+  io.aud = EVENTS_TOKEN_AUD;
+  io.sub = account_id;
+  io.typ = EVENTS_TOKEN_TYP;
+  int rc = stream_token_issue(out, app->keys, NULL, cj, &io);
+  cJSON_free(cj);
+  return rc;
+}
+
+/* Copy a string claim of 1..n-1 bytes into dst; 0, or -1 when absent or too long. */
+static int claim_copy(char *dst, size_t n, const cJSON *c, const char *name)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, name);
+  if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) >= n)
+    return -1;
+  memcpy(dst, v->valuestring, strlen(v->valuestring) + 1);
+  return 0;
+}
+
+/* Verify an events token: STREAM_OK with the account and profile in `v`, or an error. */
+static int events_token_viewer(streamd_viewer *v, streamd_app *app, const char *tok)
+{
+  stream_token_verify_options vo = STREAM_TOKEN_VERIFY_OPTIONS_INIT;
+  vo.iss = EVENTS_TOKEN_ISS;
+  vo.aud = EVENTS_TOKEN_AUD;
+  vo.typ = EVENTS_TOKEN_TYP;
+  stream_token_claims reg;
+  char *json = NULL;
+  int rc = stream_token_verify(&json, &reg, app->keys, tok, &vo);
+  if (rc != STREAM_OK)
+    return rc;
+  cJSON *c = cJSON_Parse(json);
+  stream_free(json);
+  char sid[STREAM_TOKEN_CLAIM_MAX];
+  const cJSON *scope = cJSON_GetObjectItemCaseSensitive(c, "scope");
+  rc = STREAM_EAUTH;
+  if (c && cJSON_IsString(scope) && strcmp(scope->valuestring, EVENTS_TOKEN_SCOPE) == 0 &&
+      reg.sub[0] && strlen(reg.sub) < sizeof(v->account_id) &&
+      claim_copy(v->profile_id, sizeof(v->profile_id), c, "pid") == 0 &&
+      claim_copy(sid, sizeof(sid), c, "sid") == 0) {
+    memcpy(v->account_id, reg.sub, strlen(reg.sub) + 1);
+    rc = STREAM_OK;
+  }
+  cJSON_Delete(c);
+  return rc;
+}
+
+static void reply_unauthorized(streamd_response *resp, streamd_request *req, int code,
+                               const char *detail)
+{
+  streamd_reply_problem(resp, req, code, detail);
+  streamd_response_header(resp, "WWW-Authenticate",
+                          code == STREAMD_P_UNAUTHENTICATED
+                              ? "Bearer realm=\"streamd\""
+                              : "Bearer realm=\"streamd\", error=\"invalid_token\"");
+}
+
+/*
+ * The caller: an events token, else a viewer access token (auth.c's viewer
+ * hook, as on every viewer route). 0 with `v` filled and req->identity set
+ * (for the access log), or -1 with the 401 answered.
+ */
+static int events_caller(streamd_viewer *v, streamd_app *app, streamd_request *req,
+                         streamd_response *resp)
+{
+  memset(v, 0, sizeof(*v));
+  const char *h = streamd_request_header(req, "Authorization");
+  if (!h || !*h || strncasecmp(h, "Bearer ", 7) != 0) {
+    reply_unauthorized(resp, req, STREAMD_P_UNAUTHENTICATED,
+                       "missing Authorization: Bearer credentials (an access token or the "
+                       "playback session's events_token)");
+    return -1;
+  }
+  const char *tok = h + 7;
+  while (*tok == ' ')
+    tok++;
+  int erc = events_token_viewer(v, app, tok);
+  if (erc == STREAM_OK) {
+    memset(&req->identity, 0, sizeof(req->identity));
+    req->identity.role = STREAMD_ROLE_VIEWER;
+    streamd_viewer_to_subject(req->identity.subject, sizeof(req->identity.subject), v->account_id,
+                              v->profile_id, 0, 0);
+    return 0;
+  }
+  memset(v, 0, sizeof(*v));
+  streamd_identity id;
+  memset(&id, 0, sizeof(id));
+  char detail[256] = "";
+  int rc = streamd_auth_viewer_jwt(&id, req, NULL, detail, sizeof(detail));
+  if (rc != 0) {
+    if (erc == STREAM_EEXPIRED && rc != STREAM_EEXPIRED) {
+      rc = STREAM_EEXPIRED;
+      snprintf(detail, sizeof(detail), "the events token has expired");
+    }
+    reply_unauthorized(resp, req, rc, detail[0] ? detail : "the bearer token is not valid");
+    return -1;
+  }
+  req->identity = id;
+  if (streamd_viewer_from_request(v, req) != 0) {
+    reply_unauthorized(resp, req, STREAM_EAUTH, "a viewer access token is required");
+    return -1;
+  }
+  return 0;
+}
 
 /* The media type of `ct` without parameters equals `type` (case-insensitive). */
 static int media_type_is(const char *ct, const char *type)
@@ -37,10 +178,8 @@ void streamd_route_events_ingest(streamd_request *req, streamd_response *resp)
   if (!app)
     return;
   streamd_viewer v;
-  if (streamd_viewer_from_request(&v, req) != 0) {
-    streamd_reply_problem(resp, req, STREAM_EAUTH, "a viewer access token is required");
+  if (events_caller(&v, app, req, resp) != 0)
     return;
-  }
   const char *ct = streamd_request_header(req, "Content-Type");
   int format;
   if (media_type_is(ct, "application/x-protobuf") || media_type_is(ct, "application/protobuf"))

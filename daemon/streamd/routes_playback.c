@@ -5,6 +5,7 @@
  * finds the title's ready asset and answers signed HLS and DASH URLs capped
  * at the plan's height, with the lease heartbeat and the resume position.
  * The session id is the lease id, so heartbeat and DELETE act on the lease.
+ * The answer carries an events token for POST /v1/events (routes_events.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,6 +185,19 @@ void streamd_route_playback_start(streamd_request *req, streamd_response *resp)
     cJSON_Delete(body);
     return;
   }
+  /* The player's credential for POST /v1/events, valid as long as the URLs. */
+  char *events_token = NULL;
+  rc = streamd_events_token_issue(&events_token, app, v.account_id, v.profile_id, lease.id,
+                                  u.expires);
+  if (rc != STREAM_OK) {
+    if (app->billing)
+      stream_billing_lease_release(app->billing, v.account_id, lease.id);
+    streamd_reply_service_error(resp, req, rc);
+    stream_delivery_urls_clear(&u);
+    stream_asset_clear(&asset);
+    cJSON_Delete(body);
+    return;
+  }
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "session_id", lease.id);
   cJSON_AddStringToObject(o, "asset_id", asset.id);
@@ -193,6 +207,8 @@ void streamd_route_playback_start(streamd_request *req, streamd_response *resp)
   cJSON_AddNumberToObject(o, "expires_at", (double)u.expires);
   cJSON_AddNumberToObject(o, "max_height", max_height);
   cJSON_AddNumberToObject(o, "resume_position_ms", resume_ms(app, &cv, title_id, episode_id));
+  cJSON_AddStringToObject(o, "events_token", events_token);
+  stream_free(events_token);
   if (app->billing) {
     cJSON *l = cJSON_AddObjectToObject(o, "lease");
     char hb[1024];

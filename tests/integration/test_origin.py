@@ -560,6 +560,93 @@ class T(unittest.TestCase):
             D = main_daemon
 
 
+    def test_15_events_token(self):
+        """POST /v1/playback's events_token: accepted by POST /v1/events only (issue #7)."""
+        import base64
+        import sqlite3
+
+        def b64d(seg):
+            return json.loads(base64.urlsafe_b64decode(seg + "=" * (-len(seg) % 4)))
+
+        s = self.session
+        tok = s["events_token"]
+        head, payload, _sig = tok.split(".")
+        self.assertEqual(b64d(head)["typ"], "events+jwt")
+        claims = b64d(payload)
+        self.assertEqual(claims["scope"], "events")
+        self.assertEqual(claims["sid"], s["session_id"])
+        self.assertEqual(claims["aud"], "streamd-events")
+        self.assertEqual(claims["exp"], s["expires_at"])
+        self.assertTrue(claims["sub"] and claims["pid"])
+
+        def event(i, **kw):
+            e = {"id": "%08x-0000-4000-8000-%012x" % (0xe7, i), "viewId": "view-origin",
+                 "type": "heartbeat", "clientTs": 1700000000000 + i, "titleId": TITLE}
+            e.update(kw)
+            return {"events": [e]}
+
+        r = call("POST", "/v1/events", event(1), token=tok)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json, {"accepted": 1, "duplicates": 0})
+        con = sqlite3.connect("file:%s?mode=ro" % os.path.join(D.data_dir, "streamd.db"),
+                              uri=True, timeout=30)
+        try:
+            row = con.execute("SELECT account_id, profile_id FROM event_log WHERE id = ?",
+                              (event(1)["events"][0]["id"],)).fetchone()
+        finally:
+            con.close()
+        self.assertEqual(row, (claims["sub"], claims["pid"]))
+        # The viewer access token still works; another profile's events are refused.
+        self.assertEqual(call("POST", "/v1/events", event(2), token=self.basic).status, 200)
+        self.problem(call("POST", "/v1/events", event(3, profileId="someone-else"), token=tok),
+                     403)
+        # Never an access token: viewer routes answer 401.
+        self.problem(call("GET", "/v1/profiles", token=tok), 401)
+        self.problem(call("GET", "/v1/continue-watching", token=tok), 401)
+        self.problem(play(tok, "tv-events"), 401)
+        # Tampered signature or claims: 401, nothing stored.
+        flip = tok[:-2] + ("A" if tok[-2] != "A" else "B") + tok[-1]
+        self.problem(call("POST", "/v1/events", event(4), token=flip), 401)
+        forged = dict(claims, pid="p-other")
+        fp = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode().rstrip("=")
+        self.problem(call("POST", "/v1/events", event(5), token=".".join([head, fp, _sig])), 401)
+        self.problem(call("POST", "/v1/events", event(6)), 401)
+
+        # Expired: a token signed with the daemon's own access key, issued two hours ago.
+        from _libstream_cffi import ffi, lib
+        key = ffi.new("stream_key **")
+        assert lib.stream_key_load_file(key, lib.STREAM_KEY_HMAC, b"access-1",
+                                        os.path.join(D.data_dir, "keys", "access.key").encode()) == 0
+        ring = ffi.new("stream_keyring **")
+        assert lib.stream_keyring_new(ring) == 0
+        lib.stream_keyring_add(ring[0], key[0])
+        lib.stream_keyring_set_primary(ring[0], b"access-1")
+        keep = [ffi.new("char[]", v) for v in (b"streamd", b"streamd-events", b"events+jwt",
+                                                claims["sub"].encode())]
+
+        def sign(now):
+            o = ffi.new("stream_token_issue_options *")
+            o.version = lib.STREAM_TOKEN_ISSUE_OPTIONS_VERSION
+            o.ttl, o.now, o.jti = 60, now, 1
+            o.iss, o.aud, o.typ, o.sub = keep
+            cj = json.dumps({"pid": claims["pid"], "sid": claims["sid"],
+                             "scope": "events"}).encode()
+            out = ffi.new("char **")
+            assert lib.stream_token_issue(out, ring[0], ffi.NULL, cj, o) == 0
+            t = ffi.string(out[0]).decode()
+            lib.stream_free(out[0])
+            return t
+
+        try:
+            fresh, old = sign(int(time.time())), sign(int(time.time()) - 7200)
+        finally:
+            lib.stream_keyring_free(ring[0])
+            lib.stream_key_free(key[0])
+        self.assertEqual(call("POST", "/v1/events", event(7), token=fresh).status, 200)
+        body = self.problem(call("POST", "/v1/events", event(8), token=old), 401)
+        self.assertIn("expired", body["detail"])
+
+
 def main():
     global STREAMD, STREAMCTL
     STREAMD, STREAMCTL = sys.argv[1], sys.argv[2]
