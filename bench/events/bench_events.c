@@ -58,13 +58,17 @@ static size_t make_batch(uint8_t **out, size_t n)
   Libstream__Events__V1__Event ev[BATCH * 3];
   Libstream__Events__V1__Event *ptrs[BATCH * 3];
   char ids[BATCH * 3][40];
+  char views[BATCH * 3][40];
   for (size_t i = 0; i < n; i++) {
     uint64_t k = atomic_fetch_add(&next_id, 1);
+    /* About two hours of heartbeats per view, as real players send: the QoE consumer rebuilds
+     * a view from all its events, so one endless view is not a realistic load. */
+    snprintf(views[i], sizeof views[i], "bench-view-%llu", (unsigned long long)(k / 720));
     snprintf(ids[i], sizeof ids[i], "%08x-%04x-4000-8000-%012llx", (unsigned)(k >> 32),
              (unsigned)(getpid() & 0xffff), (unsigned long long)(k & 0xffffffffffffULL));
     libstream__events__v1__event__init(&ev[i]);
     ev[i].id = ids[i];
-    ev[i].view_id = "bench-view";
+    ev[i].view_id = views[i];
     ev[i].title_id = "bench-title";
     ev[i].session_id = "bench-session";
     ev[i].client_ts = 1700000000000LL + (int64_t)k;
@@ -199,11 +203,12 @@ static int run_emitter(const char *url, long count)
   stream_event e;
   memset(&e, 0, sizeof e);
   e.type = STREAM_EVENT_HEARTBEAT;
-  snprintf(e.view_id, sizeof e.view_id, "bench-view");
   snprintf(e.title_id, sizeof e.title_id, "bench-title");
   e.br = 3000;
   double c0 = cpu_s(), t0 = now_s();
   for (long i = 0; i < count; i++) {
+    if (i % 720 == 0) /* a new view every ~2 hours of heartbeats, as above */
+      snprintf(e.view_id, sizeof e.view_id, "bench-emit-%ld", i / 720);
     e.playhead_ms = i * 10;
     stream_emitter_emit(NULL, em, &e);
   }
