@@ -305,3 +305,35 @@ int read_password(const cli_args *a, char *buf, size_t cap, size_t *len)
   *len = n;
   return 0;
 }
+
+#if STREAM_HAVE_SERVER
+int open_daemon_store(const cli_args *a, stream_store **out)
+{
+  *out = NULL;
+  const char *db = cli_get(a, "db"), *dir = cli_get(a, "data-dir");
+  char path[4096];
+  if (db && dir)
+    return usage_error(a, "give --db PATH or --data-dir DIR, not both");
+  if (db && *db) {
+    if ((size_t)snprintf(path, sizeof path, "%s", db) >= sizeof path)
+      return usage_error(a, "--db is too long");
+  } else if (dir && *dir) {
+    if ((size_t)snprintf(path, sizeof path, "%s/streamd.db", dir) >= sizeof path)
+      return usage_error(a, "--data-dir is too long");
+  } else {
+    return usage_error(a, "--db PATH (or --data-dir DIR) is required");
+  }
+  struct stat sb;
+  if (stat(path, &sb) != 0) {
+    fprintf(stderr, "streamctl %s: no store at %s (start streamd first)\n", a->verb->name, path);
+    return EXIT_FAIL;
+  }
+  stream_store_options so = STREAM_STORE_OPTIONS_INIT;
+  so.path = path;
+  so.readers = 1;
+  int rc = stream_store_open(out, &so);
+  if (rc)
+    return lib_error(a, "cannot open the store", rc);
+  return 0;
+}
+#endif

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "streamctl.h"
 
@@ -43,30 +42,9 @@ static void close_billing(billing_ctx *c)
 static int open_billing(const cli_args *a, billing_ctx *c)
 {
   memset(c, 0, sizeof *c);
-  const char *db = cli_get(a, "db"), *dir = cli_get(a, "data-dir");
-  char path[4096];
-  if (db && dir)
-    return usage_error(a, "give --db PATH or --data-dir DIR, not both");
-  if (db && *db) {
-    if ((size_t)snprintf(path, sizeof path, "%s", db) >= sizeof path)
-      return usage_error(a, "--db is too long");
-  } else if (dir && *dir) {
-    if ((size_t)snprintf(path, sizeof path, "%s/streamd.db", dir) >= sizeof path)
-      return usage_error(a, "--data-dir is too long");
-  } else {
-    return usage_error(a, "--db PATH (or --data-dir DIR) is required");
-  }
-  struct stat sb;
-  if (stat(path, &sb) != 0) {
-    fprintf(stderr, "streamctl billing: no store at %s (start streamd first)\n", path);
-    return EXIT_FAIL;
-  }
-  stream_store_options so = STREAM_STORE_OPTIONS_INIT;
-  so.path = path;
-  so.readers = 1;
-  int rc = stream_store_open(&c->store, &so);
+  int rc = open_daemon_store(a, &c->store);
   if (rc)
-    return lib_error(a, "cannot open the store", rc);
+    return rc;
   stream_billing_provider prov;
   stream_billing_options bo = STREAM_BILLING_OPTIONS_INIT;
   bo.store = c->store;

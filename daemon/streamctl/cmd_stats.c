@@ -53,30 +53,9 @@ static void close_events(ev_ctx *c)
 static int open_events(const cli_args *a, ev_ctx *c)
 {
   memset(c, 0, sizeof *c);
-  const char *db = cli_get(a, "db"), *dir = cli_get(a, "data-dir");
-  char path[4096];
-  if (db && dir)
-    return usage_error(a, "give --db PATH or --data-dir DIR, not both");
-  if (db && *db) {
-    if ((size_t)snprintf(path, sizeof path, "%s", db) >= sizeof path)
-      return usage_error(a, "--db is too long");
-  } else if (dir && *dir) {
-    if ((size_t)snprintf(path, sizeof path, "%s/streamd.db", dir) >= sizeof path)
-      return usage_error(a, "--data-dir is too long");
-  } else {
-    return usage_error(a, "--db PATH (or --data-dir DIR) is required");
-  }
-  struct stat sb;
-  if (stat(path, &sb) != 0) {
-    fprintf(stderr, "streamctl %s: no store at %s (start streamd first)\n", a->verb->name, path);
-    return EXIT_FAIL;
-  }
-  stream_store_options so = STREAM_STORE_OPTIONS_INIT;
-  so.path = path;
-  so.readers = 1;
-  int rc = stream_store_open(&c->store, &so);
+  int rc = open_daemon_store(a, &c->store);
   if (rc)
-    return lib_error(a, "cannot open the store", rc);
+    return rc;
   stream_events_options eo = STREAM_EVENTS_OPTIONS_INIT;
   eo.store = c->store;
   rc = stream_events_new(&c->events, &eo);

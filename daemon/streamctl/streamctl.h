@@ -80,6 +80,13 @@ int write_new_file(const cli_args *a, const char *path, const char *data, size_t
  * newline. `buf` holds `cap` bytes. 0 or an exit code after printing why. */
 int read_password(const cli_args *a, char *buf, size_t cap, size_t *len);
 
+#if STREAM_HAVE_SERVER
+/* Open streamd's store for a verb that works on the database directly: `--db PATH` or
+ * `--data-dir DIR` (DIR/streamd.db), which must exist. On success *out is closed with
+ * stream_store_close(). 0, or EXIT_USAGE / EXIT_FAIL after printing why. */
+int open_daemon_store(const cli_args *a, stream_store **out);
+#endif
+
 /* Verbs. */
 extern const cli_verb verb_keygen;
 extern const cli_verb verb_hash_password;
