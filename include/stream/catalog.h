@@ -2,9 +2,9 @@
  * @file stream/catalog.h
  * @brief The catalog service (floor 2, "catalog"): movies and series with
  *        seasons and episodes, browse by genre, full-text search, maturity
- *        filtering per profile, resume positions ("continue watching") and
- *        My List, over the store (stream/store.h). Built with the `server`
- *        feature.
+ *        filtering per profile, resume positions ("continue watching"),
+ *        My List and ratings (thumbs up/down), over the store (stream/store.h).
+ *        Built with the `server` feature.
  *
  * The interface speaks JSON in and JSON out, because its callers (the HTTP
  * daemon, streamctl, the Python bindings) all do. Every input document is
@@ -269,6 +269,35 @@ STREAM_API int stream_catalog_mylist_remove(stream_catalog *c, const char *profi
  */
 STREAM_API int stream_catalog_mylist_list(char **out_json, stream_catalog *c,
                                           const stream_catalog_viewer *viewer);
+
+/**
+ * Rate a title for a profile: `value` 1 (thumbs up), -1 (thumbs down) or 0
+ * (clear; idempotent). A new rating replaces the previous one.
+ * Errors: STREAM_EINVAL (bad id or value), STREAM_ENOTFOUND (no such title, or
+ * no such profile when setting), STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_catalog_rating_put(stream_catalog *c, const char *profile_id,
+                                         const char *title_id, int value);
+
+/**
+ * A profile's rating of a title: `*out` is 1 (up), -1 (down) or 0 (none).
+ * Errors: STREAM_EINVAL (NULL out, bad id), STREAM_ENOTFOUND (no such title),
+ * STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_catalog_rating_get(int *out, stream_catalog *c, const char *profile_id,
+                                         const char *title_id);
+
+/**
+ * The titles `ids[0..n)` as {"items":[title objects]} (the title object of
+ * browse), in the given order, each id once (later duplicates dropped), and
+ * only titles that exist and `viewer` may see (NULL = operator: every
+ * existing title). `n` is 0..STREAM_STORE_PAGE_MAX. `*out_json` belongs to
+ * the caller (stream_free()).
+ * Errors: STREAM_EINVAL (NULL out, ids NULL with n > 0, bad id, n too large,
+ * bad viewer), STREAM_ENOMEM, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_catalog_titles_get(char **out_json, stream_catalog *c, const char *const *ids,
+                                         size_t n, const stream_catalog_viewer *viewer);
 
 /**
  * The static label of a maturity rating ("All", "7+", "13+", "16+", "18+"),

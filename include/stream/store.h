@@ -365,7 +365,7 @@ STREAM_API int stream_store_profile_list(stream_store_profile **out, size_t *out
 STREAM_API int stream_store_profile_update(stream_store *s, const stream_store_profile *p);
 
 /**
- * Delete a profile with its progress, My List and refresh tokens.
+ * Delete a profile with its progress, My List, ratings and refresh tokens.
  * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO. Thread-safe.
  */
 STREAM_API int stream_store_profile_delete(stream_store *s, const char *id);
@@ -452,7 +452,7 @@ STREAM_API int stream_store_title_create(char *out_id, stream_store *s,
 STREAM_API int stream_store_title_update(stream_store *s, const stream_store_title *t, int64_t now);
 
 /**
- * Delete a title with its seasons, episodes, progress and My List entries.
+ * Delete a title with its seasons, episodes, progress, My List entries and ratings.
  * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO. Thread-safe.
  */
 STREAM_API int stream_store_title_delete(stream_store *s, const char *id);
@@ -645,6 +645,32 @@ STREAM_API int stream_store_mylist_remove(stream_store *s, const char *profile_i
  */
 STREAM_API int stream_store_mylist_list(stream_store_mylist_item **out, size_t *out_count,
                                         stream_store *s, const char *profile_id);
+
+/* ---- ratings (thumbs up/down) ------------------------------------------ */
+
+/**
+ * Set a profile's rating of a title: `value` 1 (thumbs up) or -1 (thumbs
+ * down); a new value replaces the previous one and its updated_at.
+ * Errors: STREAM_EINVAL (bad id or value), STREAM_ENOTFOUND (no such profile
+ * or title), STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_rating_put(stream_store *s, const char *profile_id,
+                                       const char *title_id, int value, int64_t now);
+
+/**
+ * Clear a profile's rating of a title. Idempotent: clearing an absent rating
+ * is STREAM_OK. Errors: STREAM_EINVAL, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_rating_delete(stream_store *s, const char *profile_id,
+                                          const char *title_id);
+
+/**
+ * A profile's rating of a title: `*out_value` is 1, -1, or 0 when there is
+ * none (not an error, also for unknown ids). Errors: STREAM_EINVAL,
+ * STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_rating_get(int *out_value, stream_store *s, const char *profile_id,
+                                       const char *title_id);
 
 #ifdef __cplusplus
 }

@@ -17,7 +17,7 @@ int64_t cat_now(const stream_catalog *c)
   return c->clock ? c->clock(c->clock_userdata) : stream__now();
 }
 
-static int check_handle(const stream_catalog *c)
+int cat_check_handle(const stream_catalog *c)
 {
   return c ? STREAM_OK : stream__err(STREAM_EINVAL, "catalog handle is NULL");
 }
@@ -190,7 +190,7 @@ static int check_region(const char *r)
   return STREAM_OK;
 }
 
-static int check_id(const char *what, const char *id)
+int cat_check_id(const char *what, const char *id)
 {
   if (!id || !id[0])
     return stream__err(STREAM_EINVAL, "%s is %s", what, id ? "empty" : "NULL");
@@ -225,7 +225,7 @@ int cat_filter_from_viewer(cat_filter *f, const stream_catalog_viewer *v, bool n
   if (v->kids != 0 && v->kids != 1)
     return stream__err(STREAM_EINVAL, "viewer kids must be 0 or 1, not %d", v->kids);
   if (need_profile || (v->profile_id && v->profile_id[0]))
-    TRY(check_id("viewer profile_id", v->profile_id));
+    TRY(cat_check_id("viewer profile_id", v->profile_id));
   if (v->region && v->region[0]) {
     TRY(check_region(v->region));
     f->region = v->region;
@@ -259,8 +259,8 @@ int stream_catalog_viewer_for_profile(stream_catalog_viewer *out, stream_catalog
   TRY(check_out(out, "out"));
   stream_catalog_viewer init = STREAM_CATALOG_VIEWER_INIT;
   *out = init;
-  TRY(check_handle(c));
-  TRY(check_id("profile id", profile_id));
+  TRY(cat_check_handle(c));
+  TRY(cat_check_id("profile id", profile_id));
   if (region && region[0])
     TRY(check_region(region));
   stream_store_profile p;
@@ -281,8 +281,8 @@ int stream_catalog_title_get(char **out_json, stream_catalog *c, const char *id,
 {
   TRY(check_out(out_json, "out_json"));
   *out_json = NULL;
-  TRY(check_handle(c));
-  TRY(check_id("title id", id));
+  TRY(cat_check_handle(c));
+  TRY(cat_check_id("title id", id));
   cat_filter f;
   TRY(cat_filter_from_viewer(&f, viewer, false));
   int64_t now = viewer ? cat_now(c) : 0;
@@ -348,7 +348,7 @@ int stream_catalog_browse(char **out_json, stream_catalog *c, const char *genre,
 {
   TRY(check_out(out_json, "out_json"));
   *out_json = NULL;
-  TRY(check_handle(c));
+  TRY(cat_check_handle(c));
   cat_filter f;
   TRY(cat_filter_from_viewer(&f, viewer, false));
   stream_store_title_query q;
@@ -385,7 +385,7 @@ int stream_catalog_search(char **out_json, stream_catalog *c, const char *query,
 {
   TRY(check_out(out_json, "out_json"));
   *out_json = NULL;
-  TRY(check_handle(c));
+  TRY(cat_check_handle(c));
   if (!query)
     return stream__err(STREAM_EINVAL, "search query is NULL");
   size_t n = strnlen(query, STREAM_STORE_SEARCH_MAX + 1);
@@ -417,7 +417,7 @@ int stream_catalog_genres(char **out_json, stream_catalog *c)
 {
   TRY(check_out(out_json, "out_json"));
   *out_json = NULL;
-  TRY(check_handle(c));
+  TRY(cat_check_handle(c));
   char **g = NULL;
   size_t n = 0;
   TRY(stream_store_genre_list(&g, &n, c->store));
@@ -443,12 +443,12 @@ int stream_catalog_genres(char **out_json, stream_catalog *c)
 int stream_catalog_progress_put(stream_catalog *c, const char *profile_id, const char *title_id,
                                 const char *episode_id, int64_t position_s, int64_t duration_s)
 {
-  TRY(check_handle(c));
-  TRY(check_id("profile id", profile_id));
-  TRY(check_id("title id", title_id));
+  TRY(cat_check_handle(c));
+  TRY(cat_check_id("profile id", profile_id));
+  TRY(cat_check_id("title id", title_id));
   bool has_ep = episode_id && episode_id[0];
   if (has_ep)
-    TRY(check_id("episode id", episode_id));
+    TRY(cat_check_id("episode id", episode_id));
   if (duration_s < 1 || duration_s > CAT_DURATION_MAX)
     return stream__err(STREAM_EINVAL, "duration_s %lld is outside 1..%d", (long long)duration_s,
                        CAT_DURATION_MAX);
@@ -512,7 +512,7 @@ int stream_catalog_continue_watching(char **out_json, stream_catalog *c,
 {
   TRY(check_out(out_json, "out_json"));
   *out_json = NULL;
-  TRY(check_handle(c));
+  TRY(cat_check_handle(c));
   cat_filter f;
   TRY(cat_filter_from_viewer(&f, viewer, true));
   if (limit == 0)
@@ -564,17 +564,17 @@ int stream_catalog_continue_watching(char **out_json, stream_catalog *c,
 
 int stream_catalog_mylist_add(stream_catalog *c, const char *profile_id, const char *title_id)
 {
-  TRY(check_handle(c));
-  TRY(check_id("profile id", profile_id));
-  TRY(check_id("title id", title_id));
+  TRY(cat_check_handle(c));
+  TRY(cat_check_id("profile id", profile_id));
+  TRY(cat_check_id("title id", title_id));
   return stream_store_mylist_add(c->store, profile_id, title_id, cat_now(c));
 }
 
 int stream_catalog_mylist_remove(stream_catalog *c, const char *profile_id, const char *title_id)
 {
-  TRY(check_handle(c));
-  TRY(check_id("profile id", profile_id));
-  TRY(check_id("title id", title_id));
+  TRY(cat_check_handle(c));
+  TRY(cat_check_id("profile id", profile_id));
+  TRY(cat_check_id("title id", title_id));
   return stream_store_mylist_remove(c->store, profile_id, title_id);
 }
 
@@ -583,7 +583,7 @@ int stream_catalog_mylist_list(char **out_json, stream_catalog *c,
 {
   TRY(check_out(out_json, "out_json"));
   *out_json = NULL;
-  TRY(check_handle(c));
+  TRY(cat_check_handle(c));
   cat_filter f;
   TRY(cat_filter_from_viewer(&f, viewer, true));
   stream_store_mylist_item *rows = NULL;

@@ -133,6 +133,10 @@ typedef struct cat_filter {
   const char *region; /* NULL = none */
 } cat_filter;
 int cat_filter_from_viewer(cat_filter *f, const stream_catalog_viewer *v, bool need_profile);
+/* STREAM_EINVAL (with a message) unless `c` is non-NULL. */
+int cat_check_handle(const stream_catalog *c);
+/* STREAM_EINVAL (with a message naming `what`) unless `id` is a well-formed store id. */
+int cat_check_id(const char *what, const char *id);
 bool cat_visible(const stream_store_title *t, const cat_filter *f, int64_t now);
 
 /* Write a validated document: create or update with seasons reconciled.

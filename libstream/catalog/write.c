@@ -254,11 +254,6 @@ int cat_write_doc(char *out_id, const char **status, stream_catalog *c, const ca
 
 /* ---- public: put, delete, import ---------------------------------------- */
 
-static int check_handle(const stream_catalog *c)
-{
-  return c ? STREAM_OK : stream__err(STREAM_EINVAL, "catalog handle is NULL");
-}
-
 int stream_catalog_title_put(char **out_json, int *out_created, stream_catalog *c,
                              const char *title_json)
 {
@@ -266,7 +261,7 @@ int stream_catalog_title_put(char **out_json, int *out_created, stream_catalog *
     *out_json = NULL;
   if (out_created)
     *out_created = 0;
-  TRY(check_handle(c));
+  TRY(cat_check_handle(c));
   if (!title_json)
     return stream__err(STREAM_EINVAL, "title JSON is NULL");
   size_t len = strnlen(title_json, STREAM_CATALOG_TITLE_JSON_MAX + 1);
@@ -294,7 +289,7 @@ int stream_catalog_title_put(char **out_json, int *out_created, stream_catalog *
 
 int stream_catalog_title_delete(stream_catalog *c, const char *id)
 {
-  TRY(check_handle(c));
+  TRY(cat_check_handle(c));
   int rc = stream_store_title_delete(c->store, id);
   cat_invalidate(c);
   return rc;
@@ -353,7 +348,7 @@ int stream_catalog_import(stream_catalog_import_result *out, stream_catalog *c,
   if (!out)
     return stream__err(STREAM_EINVAL, "import result is NULL");
   memset(out, 0, sizeof *out);
-  TRY(check_handle(c));
+  TRY(cat_check_handle(c));
   if (!json_document)
     return stream__err(STREAM_EINVAL, "import document is NULL");
   size_t len = strnlen(json_document, STREAM_CATALOG_IMPORT_MAX + 1);

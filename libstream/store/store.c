@@ -12,6 +12,7 @@
 
 #include "../core/core.h"
 #include "store_internal.h"
+#include "store_recs.h"
 
 /* ---- validation helpers ----------------------------------------------- */
 
@@ -906,4 +907,46 @@ int stream_store_mylist_list(stream_store_mylist_item **out, size_t *out_count, 
   TRY(check_store(s));
   TRY(check_id("profile_id", profile_id));
   return s->backend->viewing->mylist_list(s->impl, out, out_count, profile_id);
+}
+
+int stream_store_rating_put(stream_store *s, const char *profile_id, const char *title_id,
+                            int value, int64_t now)
+{
+  TRY(check_store(s));
+  TRY(check_id("profile_id", profile_id));
+  TRY(check_id("title_id", title_id));
+  if (value != 1 && value != -1)
+    return stream__err(STREAM_EINVAL, "rating value %d: must be 1 (up) or -1 (down)", value);
+  TRY(check_time("now", now));
+  return s->backend->viewing->rating_put(s->impl, profile_id, title_id, value, now);
+}
+
+int stream_store_rating_delete(stream_store *s, const char *profile_id, const char *title_id)
+{
+  TRY(check_store(s));
+  TRY(check_id("profile_id", profile_id));
+  TRY(check_id("title_id", title_id));
+  return s->backend->viewing->rating_delete(s->impl, profile_id, title_id);
+}
+
+int stream_store_rating_get(int *out_value, stream_store *s, const char *profile_id,
+                            const char *title_id)
+{
+  TRY(check_out(out_value, "out_value"));
+  *out_value = 0;
+  TRY(check_store(s));
+  TRY(check_id("profile_id", profile_id));
+  TRY(check_id("title_id", title_id));
+  return s->backend->viewing->rating_get(s->impl, out_value, profile_id, title_id);
+}
+
+/* ---- recommendations (store_recs.h) ------------------------------------ */
+
+void store__recs_titles_free(store__recs_title *t, size_t n)
+{
+  if (!t)
+    return;
+  for (size_t i = 0; i < n; i++)
+    free(t[i].regions);
+  free(t);
 }

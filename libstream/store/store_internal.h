@@ -90,6 +90,11 @@ struct stream_store_viewing_ops {
   int (*mylist_remove)(void *impl, const char *profile_id, const char *title_id);
   int (*mylist_list)(void *impl, stream_store_mylist_item **out, size_t *out_count,
                      const char *profile_id);
+  /* Ratings (value 1 or -1); rating_get sets *out_value 0 when there is none. */
+  int (*rating_put)(void *impl, const char *profile_id, const char *title_id, int value,
+                    int64_t now);
+  int (*rating_delete)(void *impl, const char *profile_id, const char *title_id);
+  int (*rating_get)(void *impl, int *out_value, const char *profile_id, const char *title_id);
 };
 
 struct stream_store_backend {
@@ -109,6 +114,7 @@ struct stream_store_backend {
   const struct stream_store_upload_ops *uploads;  /* store_uploads.h: upload (tus sessions) */
   const struct stream_store_job_ops *jobs;        /* store_jobs.h: jobs (durable job queue) */
   const struct stream_store_event_ops *events;    /* store_events.h: events (ingest, outbox) */
+  const struct stream_store_recs_ops *recs;       /* store_recs.h: recs (signals, titles) */
 };
 
 struct stream_store {

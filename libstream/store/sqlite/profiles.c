@@ -322,6 +322,49 @@ static int ml_list(void *impl, stream_store_mylist_item **out, size_t *out_count
   return STREAM_OK;
 }
 
+/* ---- ratings ---------------------------------------------------------------- */
+
+static int rt_put(void *impl, const char *profile_id, const char *title_id, int value, int64_t now)
+{
+  sq_conn *db;
+  SQ_TRY(store__sq_wbegin(impl, &db));
+  int rc = store__sq_exec(db, "rate title", NULL,
+                          "INSERT INTO ratings (profile_id, title_id, value, updated_at) "
+                          "VALUES (?, ?, ?, ?) ON CONFLICT (profile_id, title_id) DO UPDATE SET "
+                          "value = excluded.value, updated_at = excluded.updated_at",
+                          "ttiI", profile_id, title_id, value, now);
+  return store__sq_wend(impl, db, rc);
+}
+
+static int rt_delete(void *impl, const char *profile_id, const char *title_id)
+{
+  sq_conn *db;
+  SQ_TRY(store__sq_wbegin(impl, &db));
+  int rc = store__sq_exec(db, "clear rating", NULL,
+                          "DELETE FROM ratings WHERE profile_id = ? AND title_id = ?", "tt",
+                          profile_id, title_id);
+  return store__sq_wend(impl, db, rc);
+}
+
+static int rt_get(void *impl, int *out_value, const char *profile_id, const char *title_id)
+{
+  const char *what = "get rating";
+  sq_conn *db = store__sq_racquire(impl);
+  sqlite3_stmt *st;
+  int rc = store__sq_prepare(db, &st, what,
+                             "SELECT value FROM ratings WHERE profile_id = ? AND title_id = ?",
+                             "tt", profile_id, title_id);
+  if (rc == STREAM_OK) {
+    int r = store__sq_step(db, st, what);
+    *out_value = r == 1 ? sqlite3_column_int(st, 0) : 0;
+    if (r < 0)
+      rc = r;
+    store__sq_release(db, st);
+  }
+  store__sq_rrelease(impl, db);
+  return rc;
+}
+
 const struct stream_store_viewing_ops store__sq_viewing_ops = {
     .progress_upsert = pg_upsert,
     .progress_get = pg_get,
@@ -329,4 +372,7 @@ const struct stream_store_viewing_ops store__sq_viewing_ops = {
     .mylist_add = ml_add,
     .mylist_remove = ml_remove,
     .mylist_list = ml_list,
+    .rating_put = rt_put,
+    .rating_delete = rt_delete,
+    .rating_get = rt_get,
 };

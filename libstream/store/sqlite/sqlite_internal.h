@@ -113,6 +113,7 @@ extern const struct stream_store_upload_ops store__sq_upload_ops;   /* uploads.c
 extern const struct stream_store_job_ops store__sq_job_ops;         /* jobs.c */
 extern const struct stream_store_lease_ops store__sq_lease_ops;     /* leases.c */
 extern const struct stream_store_event_ops store__sq_event_ops;     /* events.c */
+extern const struct stream_store_recs_ops store__sq_recs_ops;       /* recs.c */
 
 #define SQ_TRY(expr)                                                                               \
   do {                                                                                             \

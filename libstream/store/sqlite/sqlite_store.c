@@ -497,4 +497,5 @@ const struct stream_store_backend store__sqlite_backend = {
     .jobs = &store__sq_job_ops,
     .leases = &store__sq_lease_ops,
     .events = &store__sq_event_ops,
+    .recs = &store__sq_recs_ops,
 };
