@@ -12,6 +12,7 @@
 #include "stream/token.h"
 #include "stream/password.h"
 #include "stream/event.h"
+#include "stream/recs.h"
 
 #if STREAM_HAVE_SERVER
 #include "stream/store.h"
