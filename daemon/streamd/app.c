@@ -25,6 +25,7 @@
 #include "billing_job.h"
 #include "ingest.h"
 #include "qoe_job.h"
+#include "recs_job.h"
 #include "log.h"
 #include "problem.h"
 #include "stream/common.h"
@@ -334,6 +335,11 @@ int streamd_app_open(streamd_app *app, const streamd_config *cfg, const streamd_
   if (streamd_billing_open(&app->billing_svc, app->store, app->cfg->lease_ttl_s) != 0)
     return -1;
   app->billing = streamd_billing_service(app->billing_svc);
+  /* Recommendations: <data_dir>/recs/model.bin is served at once when present (recs_job.c). */
+  if (streamd_recs_open(&app->recs_svc, app->store, app->catalog, app->events, cfg->data_dir,
+                        cfg->recs_factors, cfg->recs_iterations) != 0)
+    return -1;
+  app->recs = streamd_recs_service(app->recs_svc);
   return 0;
 }
 
@@ -393,6 +399,8 @@ int streamd_app_start(streamd_app *app, unsigned int port)
   if (streamd_billing_start_renewals(app->billing_svc, app->cfg->billing_renew_interval_s) != 0)
     return -1;
   if (streamd_qoe_start(&app->qoe, app->events, app->cfg->qoe_interval_s) != 0)
+    return -1;
+  if (streamd_recs_start(app->recs_svc, app->cfg->recs_interval_s) != 0)
     return -1;
   atomic_store_explicit(&current, app, memory_order_release);
   return 0;
@@ -596,6 +604,7 @@ int streamd_app_seed_demo(streamd_app *app, char **out_line)
   if (!line)
     return -1;
   streamd_ingest_seed(app->ingest); /* seed_media titles exist now */
+  streamd_recs_kick(app->recs_svc); /* retrain with the demo titles (when the thread runs) */
   *out_line = line;
   return 0;
 }
@@ -607,6 +616,7 @@ void streamd_app_close(streamd_app *app)
   app->ingest = NULL;
   streamd_media_close(app);
   streamd_billing_close(app->billing_svc); /* stops the renewal thread first */
+  streamd_recs_close(app->recs_svc);       /* stops the retrain thread; uses events, catalog */
   streamd_qoe_stop(app->qoe);              /* before the events handle it uses */
   stream_auth_free(app->auth);
   stream_catalog_free(app->catalog);

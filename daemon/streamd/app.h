@@ -20,6 +20,7 @@
 #include "stream/events.h"
 #include "stream/jobs.h"
 #include "stream/keys.h"
+#include "stream/recs.h"
 #include "stream/store.h"
 
 #define STREAMD_DEFAULT_DEMO_CATALOG "examples/data/demo-catalog.json"
@@ -51,6 +52,8 @@ typedef struct streamd_app {
   stream_auth *auth;
   struct streamd_billing *billing_svc; /* billing_job.c: provider, service, renewal thread */
   stream_billing *billing;             /* borrowed from billing_svc */
+  struct streamd_recs *recs_svc;       /* recs_job.c: recommendations and the retrain thread */
+  stream_recs *recs;                   /* borrowed from recs_svc */
   /* routes_media.c: the origin and playback signing (streamd_media_open). */
   char media_root[1100];         /* <data_dir>/media: one directory per asset */
   stream_keyring *media_keys;    /* <data_dir>/keys/media.key */

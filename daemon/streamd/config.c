@@ -41,7 +41,8 @@ static const key_desc keys[] = {
     {"port", K_UINT, OFF(port), 0, 0, 65535, "TCP port; 0 picks a free port (printed on stdout)"},
     {"data_dir", K_STR, OFF(data_dir), SZ(data_dir), 0, 0,
      "data directory (created 0700 if missing; default " STREAMD_DEFAULT_DATA_DIR ")"},
-    {"threads", K_UINT, OFF(threads), 0, 1, 256, "worker threads (default 4)"},
+    {"threads", K_UINT, OFF(threads), 0, 1, 256,
+     "SQLite readers; HTTP pool above 1024 connections (default 4)"},
     {"max_connections", K_UINT, OFF(max_connections), 0, 1, 60000,
      "concurrent connections accepted (default 256)"},
     {"connection_timeout", K_UINT, OFF(connection_timeout_s), 0, 1, 86400,
@@ -67,6 +68,13 @@ static const key_desc keys[] = {
      "directory of static files (the demo web player) served under /; empty = none"},
     {"qoe_interval", K_UINT, OFF(qoe_interval_s), 0, 0, 86400,
      "seconds between runs of the QoE consumer thread; 0 = only on stats requests (default 5)"},
+    {"recs_interval", K_UINT, OFF(recs_interval_s), 0, 0, 31536000,
+     "seconds between retrains of the recommendations model (the first at start when there is "
+     "none); 0 = only on POST /v1/admin/recs/retrain (default 3600)"},
+    {"recs_factors", K_UINT, OFF(recs_factors), 0, 1, 512,
+     "latent factors of the recommendations model (default 64)"},
+    {"recs_iterations", K_UINT, OFF(recs_iterations), 0, 1, 1000,
+     "ALS sweeps per retrain of the recommendations model (default 15)"},
     {"lease_ttl", K_UINT, OFF(lease_ttl_s), 0, 10, 3600,
      "seconds a playback screen lease lives without a heartbeat (default 90)"},
     {"media_signing", K_STR, OFF(media_signing), SZ(media_signing), 0, 0,
@@ -111,6 +119,9 @@ void streamd_config_defaults(streamd_config *cfg)
   cfg->billing_renew_interval_s = 3600;
   cfg->lease_ttl_s = 90;
   cfg->qoe_interval_s = 5;
+  cfg->recs_interval_s = 3600;
+  cfg->recs_factors = 64;
+  cfg->recs_iterations = 15;
   snprintf(cfg->media_signing, sizeof(cfg->media_signing), "path");
   snprintf(cfg->media_key_name, sizeof(cfg->media_key_name), "streamd-media");
   cfg->media_url_ttl_s = 21600;

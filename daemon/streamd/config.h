@@ -14,7 +14,7 @@ typedef struct streamd_config {
   char listen_address[64]; /* IPv4 or IPv6 literal */
   unsigned int port;       /* 0 = ephemeral; the bound port is printed */
   char data_dir[1024];
-  unsigned int threads; /* MHD worker threads (thread pool size) */
+  unsigned int threads; /* SQLite readers; MHD pool when max_connections > 1024 */
   unsigned int max_connections;
   unsigned int connection_timeout_s; /* idle timeout per connection */
   size_t max_header_bytes;           /* request line + headers; over -> 431 */
@@ -30,6 +30,9 @@ typedef struct streamd_config {
   unsigned int billing_renew_interval_s; /* seconds between renewal runs; 0 = never */
   unsigned int lease_ttl_s;              /* screen lease lifetime without a heartbeat */
   unsigned int qoe_interval_s;           /* seconds between QoE consumer runs; 0 = never */
+  unsigned int recs_interval_s;          /* seconds between recs retrains; 0 = no thread */
+  unsigned int recs_factors;             /* ALS latent factors */
+  unsigned int recs_iterations;          /* ALS sweeps */
   char media_signing[16];    /* playback URLs: "path" (token), "cookie", "cloudcdn", "mediacdn" */
   char media_key_file[1024]; /* CDN formats: signing key file; "" = <data_dir>/keys/<fmt>.key */
   char media_key_name[65];   /* CDN formats: the KeyName the CDN knows the key by */

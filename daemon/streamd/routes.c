@@ -47,6 +47,9 @@ static const streamd_route table[] = {
     {"GET", "/v1/my-list", VIEWER, streamd_route_mylist_get, 0, 0},
     {"PUT", "/v1/my-list/{title_id}", VIEWER, streamd_route_mylist_put, 0, 0},
     {"DELETE", "/v1/my-list/{title_id}", VIEWER, streamd_route_mylist_delete, 0, 0},
+    {"GET", "/v1/ratings/{title_id}", VIEWER, streamd_route_rating_get, 0, 0},
+    {"PUT", "/v1/ratings/{title_id}", VIEWER, streamd_route_rating_put, KIB(1), JSON},
+    {"DELETE", "/v1/ratings/{title_id}", VIEWER, streamd_route_rating_delete, 0, 0},
 
     /* Playback sessions and the signed origin (routes_playback.c, routes_media.c). The media
      * row takes every GET/HEAD under /v1/media/ at any depth (http.c). */
@@ -63,6 +66,10 @@ static const streamd_route table[] = {
     {"GET", "/v1/admin/stats/qoe", OPERATOR, streamd_route_admin_stats_qoe, 0, 0},
     {"GET", "/v1/admin/stats/concurrent", OPERATOR, streamd_route_admin_stats_concurrent, 0, 0},
     {"GET", "/v1/admin/stats/views/{view_id}", OPERATOR, streamd_route_admin_stats_view, 0, 0},
+    /* Recommendations (routes_recs.c). */
+    {"GET", "/v1/home", VIEWER, streamd_route_home, 0, 0},
+    {"GET", "/v1/admin/recs", OPERATOR, streamd_route_admin_recs, 0, 0},
+    {"POST", "/v1/admin/recs/retrain", OPERATOR, streamd_route_admin_recs_retrain, KIB(1), 0},
 
     /* Operator catalog management. */
     {"POST", "/v1/admin/titles", OPERATOR, streamd_route_admin_title_create,

@@ -63,6 +63,11 @@ void streamd_route_mylist_get(streamd_request *req, streamd_response *resp);
 void streamd_route_mylist_put(streamd_request *req, streamd_response *resp);
 void streamd_route_mylist_delete(streamd_request *req, streamd_response *resp);
 
+/* routes_ratings.c: thumbs up/down of the token's profile. */
+void streamd_route_rating_get(streamd_request *req, streamd_response *resp);
+void streamd_route_rating_put(streamd_request *req, streamd_response *resp);
+void streamd_route_rating_delete(streamd_request *req, streamd_response *resp);
+
 /* routes_admin.c (operator) */
 void streamd_route_admin_title_create(streamd_request *req, streamd_response *resp);
 void streamd_route_admin_title_put(streamd_request *req, streamd_response *resp);
@@ -108,6 +113,12 @@ int streamd_events_token_issue(char **out, struct streamd_app *app, const char *
 void streamd_route_admin_stats_qoe(streamd_request *req, streamd_response *resp);
 void streamd_route_admin_stats_concurrent(streamd_request *req, streamd_response *resp);
 void streamd_route_admin_stats_view(streamd_request *req, streamd_response *resp);
+
+/* routes_recs.c: home-screen rows (viewer with a profile), the served model and retrain (operator).
+ */
+void streamd_route_home(streamd_request *req, streamd_response *resp);
+void streamd_route_admin_recs(streamd_request *req, streamd_response *resp);
+void streamd_route_admin_recs_retrain(streamd_request *req, streamd_response *resp);
 
 /* routes_billing.c: plans, subscription, invoices, payment methods, entitlement, leases. */
 void streamd_route_billing_plans(streamd_request *req, streamd_response *resp);

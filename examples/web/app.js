@@ -121,16 +121,21 @@ async function viewProfiles() {
   view.replaceChildren(box);
 }
 
-async function viewBrowse() {
-  const [cw, genres] = await Promise.all([
-    api('GET', '/v1/continue-watching?limit=20').catch(() => ({ items: [] })),
-    api('GET', '/v1/genres'),
-  ]);
-  const rows = [];
-  if (cw.items.length) {
-    rows.push(row('Continue watching', cw.items.map((p) => card(p.title,
-      progressBar(p.progress)))));
+/* The home-screen rows of GET /v1/home (continue watching, top picks, because you watched,
+ * trending, My List); without recommendations (an older streamd), continue watching alone. */
+async function homeRows() {
+  let home = await api('GET', '/v1/home?per_row=20').catch(() => null);
+  if (!home) {
+    const cw = await api('GET', '/v1/continue-watching?limit=20').catch(() => ({ items: [] }));
+    home = { rows: cw.items.length ? [{ id: 'continue_watching', name: 'Continue watching', items: cw.items }] : [] };
   }
+  return home.rows.map((r) => row(r.name, r.items.map((it) => (r.id === 'continue_watching'
+    ? card(it.title, progressBar(it.progress)) : card(it.title || it)))));
+}
+
+async function viewBrowse() {
+  const [homeRowList, genres] = await Promise.all([homeRows(), api('GET', '/v1/genres')]);
+  const rows = [...homeRowList];
   const pages = await Promise.all(genres.genres.map((g) =>
     api('GET', `/v1/browse?genre=${encodeURIComponent(g)}&limit=20`).then((p) => [g, p])));
   for (const [g, page] of pages) if (page.items.length) rows.push(row(g, page.items.map((t) => card(t))));

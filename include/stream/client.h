@@ -374,6 +374,33 @@ STREAM_API int stream_client_mylist_add(stream_client *c, const char *title_id);
 /** Remove a title from My List (DELETE /v1/my-list/{id}; idempotent). Thread-safe. */
 STREAM_API int stream_client_mylist_remove(stream_client *c, const char *title_id);
 
+/**
+ * The profile's home screen (GET /v1/home): `{"profile_id":..,"model_version":..,
+ * "rows":[{"id":"continue_watching"|"top_picks"|"because_you_watched"|"trending"|
+ * "my_list","name":..,"source_title_id":..,"items":[..]}]}` (see stream/recs.h,
+ * stream_recs_home()). `per_row` 0 is the server's default (20), else 1..50.
+ * Caller frees with stream_free(). Errors: STREAM_EINVAL (per_row over 50),
+ * STREAM_EFORBIDDEN (no profile selected), STREAM_EAUTH. Thread-safe.
+ */
+STREAM_API int stream_client_home(char **out_json, stream_client *c, unsigned int per_row);
+
+/**
+ * Rate a title for the selected profile: `value` 1 (thumbs up, PUT
+ * /v1/ratings/{id}), -1 (thumbs down) or 0 (clear: DELETE; idempotent).
+ * Errors: STREAM_EINVAL (bad id or value), STREAM_EFORBIDDEN (no profile
+ * selected), STREAM_ENOTFOUND (unknown title, or one the profile may not
+ * see). Thread-safe.
+ */
+STREAM_API int stream_client_rating_put(stream_client *c, const char *title_id, int value);
+
+/**
+ * The selected profile's rating of a title (GET /v1/ratings/{id}):
+ * `*out_value` 1 (up), -1 (down) or 0 (none). Errors: STREAM_EINVAL,
+ * STREAM_EFORBIDDEN, STREAM_ENOTFOUND, STREAM_EPROTO (malformed answer).
+ * Thread-safe.
+ */
+STREAM_API int stream_client_rating_get(int *out_value, stream_client *c, const char *title_id);
+
 /* ---- billing (docs/api/openapi.yaml, docs/streamd.md) ------------------ */
 
 /*

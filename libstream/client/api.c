@@ -335,6 +335,86 @@ int stream_client_mylist_remove(stream_client *c, const char *title_id)
   return mylist_change(c, "DELETE", title_id);
 }
 
+/* ---- ratings (thumbs up/down) ------------------------------------------ */
+
+/* The "rating" member of a /v1/ratings answer: 1, -1 or 0 (null). */
+static int rating_value(int *out, const char *json)
+{
+  cJSON *o = cJSON_Parse(json);
+  const cJSON *r = o ? cJSON_GetObjectItemCaseSensitive(o, "rating") : NULL;
+  int rc = STREAM_OK;
+  if (cJSON_IsString(r) && strcmp(r->valuestring, "up") == 0)
+    *out = 1;
+  else if (cJSON_IsString(r) && strcmp(r->valuestring, "down") == 0)
+    *out = -1;
+  else if (cJSON_IsNull(r))
+    *out = 0;
+  else
+    rc = stream__err(STREAM_EPROTO, "rating answer has no valid \"rating\" member");
+  cJSON_Delete(o);
+  return rc;
+}
+
+int stream_client_rating_put(stream_client *c, const char *title_id, int value)
+{
+  if (!c)
+    return stream__err(STREAM_EINVAL, "client is NULL");
+  if (value < -1 || value > 1)
+    return stream__err(STREAM_EINVAL, "rating %d: must be 1 (up), -1 (down) or 0 (clear)", value);
+  char *path;
+  int rc = id_path(&path, "/v1/ratings/", "title id", title_id);
+  if (rc != STREAM_OK)
+    return rc;
+  if (value == 0)
+    rc = client__call_json(NULL, c, "DELETE", path, NULL, CLIENT__AUTH_BEARER);
+  else
+    rc = client__call_json(NULL, c, "PUT", path,
+                           value > 0 ? "{\"rating\":\"up\"}" : "{\"rating\":\"down\"}",
+                           CLIENT__AUTH_BEARER);
+  free(path);
+  return rc;
+}
+
+int stream_client_rating_get(int *out_value, stream_client *c, const char *title_id)
+{
+  if (!out_value || !c)
+    return stream__err(STREAM_EINVAL, "%s is NULL", out_value ? "client" : "out_value");
+  *out_value = 0;
+  char *path;
+  int rc = id_path(&path, "/v1/ratings/", "title id", title_id);
+  if (rc != STREAM_OK)
+    return rc;
+  char *json = NULL;
+  rc = client__call_json(&json, c, "GET", path, NULL, CLIENT__AUTH_BEARER);
+  free(path);
+  if (rc == STREAM_OK)
+    rc = rating_value(out_value, json);
+  stream_free(json);
+  return rc;
+}
+
+int stream_client_home(char **out_json, stream_client *c, unsigned int per_row)
+{
+  if (!out_json || !c)
+    return stream__err(STREAM_EINVAL, "%s is NULL", out_json ? "client" : "out_json");
+  *out_json = NULL;
+  if (per_row > 50)
+    return stream__err(STREAM_EINVAL, "per_row must be 0 (server default) or 1..50, got %u",
+                       per_row);
+  stream__buf b;
+  stream__buf_init(&b);
+  stream__buf_puts(&b, "/v1/home");
+  if (per_row)
+    client__query_int(&b, "per_row", per_row);
+  char *path;
+  int rc = path_detach(&b, &path);
+  if (rc != STREAM_OK)
+    return rc;
+  rc = get_json(out_json, c, path);
+  free(path);
+  return rc;
+}
+
 /* ---- anything else ----------------------------------------------------- */
 
 int stream_client_request(char **out_json, stream_client *c, const char *method, const char *path,

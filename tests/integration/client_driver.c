@@ -740,6 +740,24 @@ static void viewing(void)
   CHECK(row_has(c, 1, movie) < 0);
   CHECK(row_has(c, 1, series) == 0);
   ok("My List add / list / remove");
+
+  int rating = 9;
+  CHECK_RC(stream_client_rating_get(&rating, c, movie), STREAM_OK);
+  CHECK(rating == 0);
+  CHECK_RC(stream_client_rating_put(c, movie, 1), STREAM_OK);
+  CHECK_RC(stream_client_rating_get(&rating, c, movie), STREAM_OK);
+  CHECK(rating == 1);
+  CHECK_RC(stream_client_rating_put(c, movie, -1), STREAM_OK);
+  CHECK_RC(stream_client_rating_get(&rating, c, movie), STREAM_OK);
+  CHECK(rating == -1);
+  CHECK_RC(stream_client_rating_put(c, movie, 0), STREAM_OK);
+  CHECK_RC(stream_client_rating_put(c, movie, 0), STREAM_OK); /* idempotent */
+  CHECK_RC(stream_client_rating_get(&rating, c, movie), STREAM_OK);
+  CHECK(rating == 0);
+  CHECK_RC(stream_client_rating_put(c, movie, 2), STREAM_EINVAL);
+  CHECK_RC(stream_client_rating_put(c, "no-such-title-xyz", 1), STREAM_ENOTFOUND);
+  CHECK_RC(stream_client_rating_get(&rating, c, "no-such-title-xyz"), STREAM_ENOTFOUND);
+  ok("ratings up / down / clear");
   stream_client_free(c);
 }
 

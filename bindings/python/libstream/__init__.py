@@ -42,6 +42,12 @@ if hasattr(lib, "stream_upload_new"):  # built with the server feature (upload, 
 if hasattr(lib, "stream_media_job_new"):  # built with the media feature (FFmpeg)
     from . import media  # noqa: F401
 
+if hasattr(lib, "stream_recs_data_new"):  # the recs model (always built)
+    from . import recs  # noqa: F401
+
+if hasattr(lib, "stream_recs_new"):  # built with the server feature (recs service)
+    from .recs import Recs  # noqa: F401
+
 # Short names for the commonest calls.
 hash_password = password.hash
 verify_password = password.verify

@@ -1,6 +1,7 @@
 """The catalog service: movies and series with seasons and episodes, browse by
 genre with stable cursors, full-text search (prefixes, case and diacritics
-folded), maturity filtering, resume positions and My List.
+folded), maturity filtering, resume positions, My List and ratings (thumbs
+up/down).
 
 ``Catalog`` wraps one ``stream_catalog`` handle over a
 :class:`libstream.store.Store`. The C interface speaks JSON; here documents
@@ -280,4 +281,27 @@ class Catalog(ClockedHandle):
         if viewer is None:
             raise TypeError("mylist needs a Viewer with a profile_id")
         return self._json_call(lib.stream_catalog_mylist_list, self._h,
+                               _viewer(keep, viewer))["items"]
+
+    # ---- ratings (thumbs up/down) -----------------------------------------
+
+    def rating_put(self, profile_id, title_id, value):
+        """Rate a title for a profile: 1 (up), -1 (down) or 0 (clear; idempotent).
+        Raises NotFound for an unknown title (or profile, when setting)."""
+        self._run(lib.stream_catalog_rating_put, self._h, to_cstr(profile_id, "profile_id"),
+                  to_cstr(title_id, "title_id"), to_int(value, "value"))
+
+    def rating_get(self, profile_id, title_id):
+        """The profile's rating of a title: 1 (up), -1 (down) or 0 (none)."""
+        out = ffi.new("int *")
+        self._run(lib.stream_catalog_rating_get, out, self._h, to_cstr(profile_id, "profile_id"),
+                  to_cstr(title_id, "title_id"))
+        return int(out[0])
+
+    def titles(self, ids, viewer=None):
+        """The titles ``ids`` (at most 100) as a list of title dicts, in the given order, each
+        once, only those that exist and ``viewer`` may see (None: the operator)."""
+        keep = Keep()
+        arr, n = keep.cstr_array(list(ids) if not isinstance(ids, (str, bytes)) else ids, "ids")
+        return self._json_call(lib.stream_catalog_titles_get, self._h, arr, n,
                                _viewer(keep, viewer))["items"]

@@ -364,6 +364,28 @@ class Client:
     def remove_from_my_list(self, title_id):
         check(lib.stream_client_mylist_remove(self._h, to_cstr(title_id, "title_id")))
 
+    def home(self, per_row=0):
+        """The profile's home screen: a dict with "profile_id", "model_version" and "rows"
+        (each {"id", "name", "items"}, plus "source_title_id" for because_you_watched)."""
+        out = ffi.new("char **")
+        check(lib.stream_client_home(out, self._h, to_int(per_row, "per_row")))
+        return _take_json(out)
+
+    def rate(self, title_id, value):
+        """Rate a title for the selected profile: 1 (thumbs up), -1 (down) or 0 (clear)."""
+        check(lib.stream_client_rating_put(self._h, to_cstr(title_id, "title_id"),
+                                           to_int(value, "value")))
+
+    rating_put = rate
+
+    def rating(self, title_id):
+        """The selected profile's rating of a title: 1 (up), -1 (down) or 0 (none)."""
+        out = ffi.new("int *")
+        check(lib.stream_client_rating_get(out, self._h, to_cstr(title_id, "title_id")))
+        return int(out[0])
+
+    rating_get = rating
+
     # ---- billing ----------------------------------------------------------
     # ``key`` is the Idempotency-Key of a call that changes billing state: the
     # same key and arguments give the first answer again (safe to retry); None

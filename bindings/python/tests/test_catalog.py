@@ -300,3 +300,48 @@ def test_clock_errors_and_lifetime(store):
     assert c.closed and c2.closed
     with pytest.raises(libstream.InvalidArgument, match="closed"):
         c2.genres()
+
+
+def test_ratings_and_titles(cat, profile):
+    pid, kid = profile
+    assert cat.rating_get(pid, "lantern-road") == 0
+    cat.rating_put(pid, "lantern-road", 1)
+    assert cat.rating_get(pid, "lantern-road") == 1
+    assert cat.rating_get(kid, "lantern-road") == 0
+    cat.rating_put(pid, "lantern-road", -1)
+    assert cat.rating_get(pid, "lantern-road") == -1
+    cat.rating_put(pid, "lantern-road", 0)
+    cat.rating_put(pid, "lantern-road", 0)  # clearing is idempotent
+    assert cat.rating_get(pid, "lantern-road") == 0
+    with pytest.raises(libstream.InvalidArgument, match="rating 2"):
+        cat.rating_put(pid, "lantern-road", 2)
+    with pytest.raises(libstream.NotFound):
+        cat.rating_put(pid, "no-such-title", 1)
+    with pytest.raises(libstream.NotFound):
+        cat.rating_get(pid, "no-such-title")
+    cat.rating_put(pid, "paper-comets", 1)
+    cat.delete("paper-comets")  # the rating goes with the title
+    with pytest.raises(libstream.NotFound):
+        cat.rating_get(pid, "paper-comets")
+
+    ids = ["midnight-quarry", "brass-meadow", "no-such-title", "tomorrows-orchestra",
+           "brass-meadow", "bitter-lemon-summer"]
+    # Operator: every existing title, in order, once.
+    assert [t["id"] for t in cat.titles(ids)] == ["midnight-quarry", "brass-meadow",
+                                                   "tomorrows-orchestra", "bitter-lemon-summer"]
+    # A kids profile never gets the 18 title; the future title and (in the US) the
+    # IT/FR/BE-only title are left out too.
+    kv = cat.viewer_for_profile(kid, region="US")
+    assert [t["id"] for t in cat.titles(ids, viewer=kv)] == ["brass-meadow"]
+    me = cat.viewer_for_profile(pid, region="FR")
+    got = cat.titles(ids, viewer=me)
+    assert [t["id"] for t in got] == ["midnight-quarry", "brass-meadow", "bitter-lemon-summer"]
+    assert got[0] == cat.browse(viewer=me, limit=100)["items"][
+        [t["id"] for t in cat.browse(viewer=me, limit=100)["items"]].index("midnight-quarry")]
+    assert cat.titles([]) == []
+    with pytest.raises(libstream.InvalidArgument):
+        cat.titles(["bad id"])
+    with pytest.raises(libstream.InvalidArgument):
+        cat.titles(["brass-meadow"] * 101)
+    with pytest.raises(TypeError):
+        cat.titles("brass-meadow")

@@ -363,3 +363,44 @@ def test_rate_limited_login():
             assert "retry after" in e.value.message
     finally:
         d.stop()
+
+
+def test_ratings(account):
+    c, _ = account
+    movie = next(t for t in c.browse_all(limit=50) if t["kind"] == "movie")["id"]
+    with pytest.raises(libstream.Forbidden):
+        c.rating(movie)  # no profile selected
+    c.switch_profile(c.create_profile("Rater")["id"])
+    assert c.rating(movie) == 0
+    c.rate(movie, 1)
+    assert c.rating(movie) == 1
+    c.rating_put(movie, -1)
+    assert c.rating_get(movie) == -1
+    c.rate(movie, 0)
+    c.rate(movie, 0)
+    assert c.rating(movie) == 0
+    with pytest.raises(libstream.InvalidArgument):
+        c.rate(movie, 5)
+    with pytest.raises(libstream.NotFound):
+        c.rate("no-such-title-xyz", 1)
+    with pytest.raises(libstream.NotFound):
+        c.rating("no-such-title-xyz")
+
+
+def test_home(account):
+    c, _ = account
+    with pytest.raises(libstream.Forbidden):
+        c.home()  # no profile selected
+    c.switch_profile(c.create_profile("Home")["id"])
+    movie = next(t for t in c.browse_all(limit=50) if t["kind"] == "movie")["id"]
+    c.put_progress(movie, 600, 6000)
+    c.add_to_my_list(movie)
+    h = c.home(per_row=5)
+    assert isinstance(h["model_version"], int)
+    rows = {r["id"]: r for r in h["rows"]}
+    assert [i["title"]["id"] for i in rows["continue_watching"]["items"]] == [movie]
+    assert [i["title"]["id"] for i in rows["my_list"]["items"]] == [movie]
+    assert all(len(r["items"]) <= 5 for r in h["rows"])
+    assert "items" in c.home()["rows"][0]
+    with pytest.raises(libstream.InvalidArgument):
+        c.home(per_row=51)

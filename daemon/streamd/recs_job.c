@@ -1,0 +1,173 @@
+/*
+ * The recommendations service of streamd and its retrain thread (see
+ * recs_job.h). The thread sleeps on a condition variable, so shutdown does
+ * not wait for the interval to run out.
+ */
+#include "recs_job.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "log.h"
+
+struct streamd_recs {
+  stream_recs *recs;
+  stream_events *events;
+  unsigned int interval_s;
+  int running; /* the thread was started */
+  int stop;    /* under mu */
+  int kick;    /* under mu: retrain now */
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+};
+
+int streamd_recs_open(streamd_recs **out, stream_store *store, stream_catalog *catalog,
+                      stream_events *events, const char *data_dir, unsigned int factors,
+                      unsigned int iterations)
+{
+  *out = NULL;
+  char path[1200];
+  snprintf(path, sizeof(path), "%s/recs/model.bin", data_dir);
+  stream_recs_service_options o = STREAM_RECS_SERVICE_OPTIONS_INIT;
+  o.store = store;
+  o.catalog = catalog;
+  o.model_path = path;
+  if (factors)
+    o.train.factors = factors;
+  if (iterations)
+    o.train.iterations = iterations;
+  streamd_recs *sr = calloc(1, sizeof(*sr));
+  if (!sr) {
+    streamd_logf(STREAM_LOG_ERROR, "recs: out of memory");
+    return -1;
+  }
+  if (stream_recs_new(&sr->recs, &o) != STREAM_OK) {
+    streamd_logf(STREAM_LOG_ERROR, "recs: %s", stream_error_last()->message);
+    free(sr);
+    return -1;
+  }
+  sr->events = events;
+  pthread_mutex_init(&sr->mu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&sr->cv, &ca);
+  pthread_condattr_destroy(&ca);
+  *out = sr;
+  return 0;
+}
+
+stream_recs *streamd_recs_service(streamd_recs *sr)
+{
+  return sr->recs;
+}
+
+int streamd_recs_retrain(streamd_recs *sr, char **out_info_json)
+{
+  if (out_info_json)
+    *out_info_json = NULL;
+  if (sr->events) {
+    int64_t n = 0, nv = 0;
+    int rc = stream_events_qoe_run(sr->events, &n, &nv);
+    /* Another run moving the checkpoint at the same time did the work. */
+    if (rc != STREAM_OK && rc != STREAM_ECONFLICT)
+      return rc;
+  }
+  return stream_recs_retrain(sr->recs, out_info_json);
+}
+
+static void retrain_logged(streamd_recs *sr)
+{
+  char *info = NULL;
+  if (streamd_recs_retrain(sr, &info) != STREAM_OK)
+    streamd_logf(STREAM_LOG_ERROR, "recs: retrain failed: %s", stream_error_last()->message);
+  else
+    streamd_logf(STREAM_LOG_INFO, "recs: retrained %s", info);
+  stream_free(info);
+}
+
+/* 1 when the service has no model yet. */
+static int no_model(streamd_recs *sr)
+{
+  char *info = NULL;
+  if (stream_recs_info(&info, sr->recs) != STREAM_OK)
+    return 0;
+  cJSON *o = cJSON_Parse(info);
+  stream_free(info);
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "version");
+  int none = cJSON_IsNumber(v) && v->valuedouble == 0;
+  cJSON_Delete(o);
+  return none;
+}
+
+static void *recs_thread(void *arg)
+{
+  streamd_recs *sr = arg;
+  if (no_model(sr))
+    retrain_logged(sr);
+  pthread_mutex_lock(&sr->mu);
+  while (!sr->stop) {
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += (time_t)sr->interval_s;
+    while (!sr->stop && !sr->kick) {
+      if (pthread_cond_timedwait(&sr->cv, &sr->mu, &deadline) != 0)
+        break; /* timed out */
+    }
+    if (sr->stop)
+      break;
+    sr->kick = 0;
+    pthread_mutex_unlock(&sr->mu);
+    retrain_logged(sr);
+    pthread_mutex_lock(&sr->mu);
+  }
+  pthread_mutex_unlock(&sr->mu);
+  return NULL;
+}
+
+int streamd_recs_start(streamd_recs *sr, unsigned int interval_s)
+{
+  if (interval_s == 0)
+    return 0;
+  sr->interval_s = interval_s;
+  if (pthread_create(&sr->thread, NULL, recs_thread, sr) != 0) {
+    streamd_logf(STREAM_LOG_ERROR, "recs: cannot start the retrain thread");
+    return -1;
+  }
+  sr->running = 1;
+  streamd_logf(STREAM_LOG_INFO, "recs: retraining every %u s", interval_s);
+  return 0;
+}
+
+void streamd_recs_kick(streamd_recs *sr)
+{
+  if (!sr || !sr->running)
+    return;
+  pthread_mutex_lock(&sr->mu);
+  sr->kick = 1;
+  pthread_cond_broadcast(&sr->cv);
+  pthread_mutex_unlock(&sr->mu);
+}
+
+void streamd_recs_close(streamd_recs *sr)
+{
+  if (!sr)
+    return;
+  if (sr->running) {
+    pthread_mutex_lock(&sr->mu);
+    sr->stop = 1;
+    pthread_cond_broadcast(&sr->cv);
+    pthread_mutex_unlock(&sr->mu);
+    pthread_join(sr->thread, NULL);
+  }
+  pthread_cond_destroy(&sr->cv);
+  pthread_mutex_destroy(&sr->mu);
+  stream_recs_free(sr->recs);
+  free(sr);
+}
