@@ -9,14 +9,18 @@
 #   BENCH_CONNECTIONS    wrk connections, same for every run       (default 16)
 #   BENCH_WRK_THREADS    wrk threads, same for every run           (default 2)
 #   BENCH_ROUNDS         interleaved nginx/streamd rounds          (default 2)
-#   BENCH_SERVER_THREADS streamd --threads and nginx worker_processes (default: online CPUs)
+#   BENCH_SERVER_THREADS streamd --threads and nginx worker_processes (default: online CPUs);
+#                        streamd serves with one thread per connection (max_connections <= 1024,
+#                        daemon/streamd/http.c), so --threads only sizes its SQLite reader pool
 #
 # Runs, with the same wrk -t/-c/-d and --latency:
 #   1. nginx (own config in a temp dir, sendfile on) serving the segment as a static file;
 #   2. streamd GET /v1/media/<asset>/h720/stream-token=.../v720p_3000/seg_00001.m4s: native
 #      path-token verification (HMAC-SHA256), cap check, O_NOFOLLOW open, sendfile.
-# Prints the environment, req/s, MiB/s and p99 of each run and the ratio streamd / nginx
-# (issue #6 target: >= 0.8). A benchmark, not a test: no thresholds. Exits 0 with
+# Prints the environment, req/s, MiB/s, p99 and server CPU time per request (user + system time
+# of the server's processes from /proc, less sensitive to a busy host than req/s) of each run
+# and the ratio streamd / nginx (issue #6 target: >= 0.8). A benchmark, not a test: no
+# thresholds. Exits 0 with
 # "skipped: ..." when wrk or nginx is missing (tools/install-deps.sh installs both).
 set -euo pipefail
 
@@ -149,18 +153,39 @@ echo "  kernel:         $(uname -sr)"
 echo "  nginx:          $("$nginx_bin" -v 2>&1 | sed 's/.*version: //')"
 echo "  libmicrohttpd:  $mhd_version"
 echo "  streamd:        $("$streamd" --version 2>/dev/null | head -n1 || echo unknown)"
-echo "  server threads: streamd --threads $server_threads, nginx worker_processes $server_threads"
+echo "  server threads: nginx worker_processes $server_threads; streamd one per connection" \
+  "(--threads $server_threads sizes its SQLite readers)"
 echo "  wrk:            -t $wrk_threads -c $conns -d ${duration}s --latency (client on the same host)"
 echo "  payload:        1 MiB segment; streamd verifies a native path token on every request"
 echo
 
 # --- runs -----------------------------------------------------------------------------
-declare -A rps p99 bad
+declare -A rps p99 bad cpu_ms
+clk_tck=$(getconf CLK_TCK)
+# utime + stime (clock ticks) of the given processes, their finished threads included.
+cpu_ticks() {
+  local t=0 pid f
+  for pid in "$@"; do
+    f=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
+    read -r -a f <<<"$f"
+    t=$((t + f[11] + f[12]))
+  done
+  echo "$t"
+}
+server_pids() {
+  case $1 in
+    nginx-sendfile) echo "$nginx_pid" $(pgrep -P "$nginx_pid" || true) ;;
+    *) echo "$streamd_pid" ;;
+  esac
+}
 run() {
   local name=$1; shift
   echo "== $name"
-  local out
+  local out pids c0 c1
+  pids=$(server_pids "$name")
+  c0=$(cpu_ticks $pids)
   out=$("$wrk_bin" -t "$wrk_threads" -c "$conns" -d "${duration}s" --latency "$@")
+  c1=$(cpu_ticks $pids)
   printf '  %s\n' "${out//$'\n'/$'\n'  }"
   local line
   line=$(echo "$out" | grep '^BENCH ' | tail -n1)
@@ -168,27 +193,34 @@ run() {
   rps[$name]=$(sed -n 's/.* rps=\([0-9.]*\).*/\1/p' <<<"$line")
   p99[$name]=$(sed -n 's/.* p99_ms=\([0-9.]*\).*/\1/p' <<<"$line")
   bad[$name]=$(sed -n 's/.* non2xx=\([0-9]*\) errors=\([0-9]*\).*/non-2xx \1, socket errors \2/p' <<<"$line")
+  local reqs
+  reqs=$(sed -n 's/.*requests=\([0-9]*\) .*/\1/p' <<<"$line")
+  cpu_ms[$name]=$(python3 -c 'import sys; print("%.3f" % ((int(sys.argv[2]) - int(sys.argv[1])) * 1000.0 / int(sys.argv[3]) / max(int(sys.argv[4]), 1)))' \
+                  "$c0" "$c1" "$clk_tck" "${reqs:-0}")
+  echo "  server CPU: ${cpu_ms[$name]} ms per request"
   echo
 }
 # Interleaved rounds (the host may be busy with other work): each figure is the mean of its runs.
-declare -A sum_rps
-sum_rps[nginx-sendfile]=0
-sum_rps[streamd-origin]=0
+declare -A sum_rps sum_cpu
+for n in nginx-sendfile streamd-origin; do sum_rps[$n]=0; sum_cpu[$n]=0; done
 for r in $(seq 1 "$rounds"); do
   run nginx-sendfile -s "$root/bench/http/get.lua" "http://127.0.0.1:$nport/$rdir/seg_00001.m4s"
-  sum_rps[nginx-sendfile]=$(python3 -c "print(${sum_rps[nginx-sendfile]} + ${rps[nginx-sendfile]})")
   run streamd-origin -s "$root/bench/http/get.lua" "$url"
-  sum_rps[streamd-origin]=$(python3 -c "print(${sum_rps[streamd-origin]} + ${rps[streamd-origin]})")
+  for n in nginx-sendfile streamd-origin; do
+    sum_rps[$n]=$(python3 -c "print(${sum_rps[$n]} + ${rps[$n]})")
+    sum_cpu[$n]=$(python3 -c "print(${sum_cpu[$n]} + ${cpu_ms[$n]})")
+  done
 done
 for n in nginx-sendfile streamd-origin; do
   rps[$n]=$(python3 -c "print('%.1f' % (${sum_rps[$n]} / $rounds))")
+  cpu_ms[$n]=$(python3 -c "print('%.3f' % (${sum_cpu[$n]} / $rounds))")
 done
 
 echo "bench-origin: results (wrk -t $wrk_threads -c $conns -d ${duration}s, 1 MiB per request," \
-  "mean of $rounds interleaved rounds; p99 and failures of the last round)"
-printf '  %-16s %16s %10s   %s\n' run "req/s (= MiB/s)" p99_ms failures
+  "mean of $rounds interleaved rounds for req/s and server CPU; p99 and failures of the last round)"
+printf '  %-16s %16s %10s %14s   %s\n' run "req/s (= MiB/s)" p99_ms "CPU ms/req" failures
 for n in nginx-sendfile streamd-origin; do
-  printf '  %-16s %16s %10s   %s\n' "$n" "${rps[$n]}" "${p99[$n]}" "${bad[$n]}"
+  printf '  %-16s %16s %10s %14s   %s\n' "$n" "${rps[$n]}" "${p99[$n]}" "${cpu_ms[$n]}" "${bad[$n]}"
 done
 ratio=$(python3 -c 'import sys; print("%.3f" % (float(sys.argv[1]) / float(sys.argv[2])))' \
         "${rps[streamd-origin]}" "${rps[nginx-sendfile]}")

@@ -40,6 +40,8 @@
 #include "stream/common.h"
 
 #define STREAMD_DISCARD_SLACK ((size_t)1 << 20)
+/* Thread per connection up to this many connections (max_connections), else an epoll pool. */
+#define STREAMD_PER_CONNECTION_MAX 1024u
 #define CORS_ALLOW_HEADERS "Authorization, Content-Type, X-Request-Id, Range"
 /* tus 1.0 (routes_uploads.c): request headers a browser client sends, response headers it reads. */
 #define TUS_PREFIX "/v1/uploads"
@@ -705,7 +707,20 @@ int streamd_server_start(streamd_server *s, const streamd_config *cfg, const str
 
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof(ss));
-  unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+  /*
+   * Threading (docs/bench.md "Origin"): up to STREAMD_PER_CONNECTION_MAX connections, one
+   * thread per connection. libmicrohttpd 0.9.75 sends an fd body in sendfile() calls of at most
+   * 2 MiB in that mode but 128 KiB in its epoll modes, each followed by another turn of the
+   * event loop: eight sendfile calls and three TCP option changes per 1 MiB segment instead of
+   * one sendfile, measurably slower on the origin bench. Above that limit (thousands of idle
+   * keep-alive players) a thread per connection costs too much memory and scheduling, and an
+   * epoll pool of `threads` threads serves instead.
+   */
+  int per_connection = cfg->max_connections <= STREAMD_PER_CONNECTION_MAX;
+  unsigned int flags = MHD_USE_ERROR_LOG | MHD_USE_ITC;
+  flags |= per_connection ? MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                                MHD_USE_POLL /* no FD_SETSIZE limit */
+                          : MHD_USE_EPOLL_INTERNAL_THREAD;
   struct sockaddr_in *v4 = (struct sockaddr_in *)(void *)&ss;
   struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)(void *)&ss;
   if (inet_pton(AF_INET, cfg->listen_address, &v4->sin_addr) == 1) {
@@ -722,13 +737,14 @@ int streamd_server_start(streamd_server *s, const streamd_config *cfg, const str
   }
   /* Room for our own header limit plus the read buffer; beyond it MHD answers 431 itself. */
   size_t mem = cfg->max_header_bytes * 2 + 32768;
-  s->mhd = MHD_start_daemon(
-      flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger,
-      s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-      (unsigned int)cfg->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
-      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->connection_timeout_s,
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-      MHD_OPTION_END);
+  s->mhd = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, s,
+                            MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s, MHD_OPTION_SOCK_ADDR,
+                            (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+                            per_connection ? 0u : (unsigned int)cfg->threads, /* 0: no pool */
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->connection_timeout_s,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_NOTIFY_COMPLETED,
+                            on_completed, s, MHD_OPTION_END);
   if (!s->mhd) {
     streamd_logf(STREAM_LOG_ERROR,
                  "cannot listen on %s port %u (address in use? too many threads?)",
