@@ -646,6 +646,44 @@ class T(unittest.TestCase):
         body = self.problem(call("POST", "/v1/events", event(8), token=old), 401)
         self.assertIn("expired", body["detail"])
 
+    def test_16_large_connection_limit(self):
+        """Above 1024 connections streamd serves with an epoll pool instead of a thread per
+        connection (http.c): the same bytes, Range and keep-alive there too; and a corked file
+        response (>= 64 KiB) is followed at once by the next response on the connection."""
+        global D
+        main_daemon = D
+        tmp = os.path.join(self.tmp, "pool")
+        os.mkdir(tmp)
+        D = Daemon(tmp, ["--max-connections", "2000"])
+        try:
+            shutil.copytree(self.out, os.path.join(D.data_dir, "media", ASSET_DIR))
+            prefix = "%s/v1/media/%s/h720/" % (D.url, ASSET_DIR)
+            seg = self.dirs[720] + "/seg_00001.m4s"
+            with open(os.path.join(self.out, seg), "rb") as f:
+                want = f.read()
+            self.assertGreater(len(want), 64 * 1024)  # large enough to be corked
+            url = sign_path(D.data_dir, prefix, seg, int(time.time()) + 600)
+            path = url[len(D.url):]
+            conn = D.conn()
+            try:
+                for _ in range(3):  # one keep-alive connection: full, range, full
+                    conn.request("GET", path)
+                    r = conn.getresponse()
+                    self.assertEqual((r.status, r.read()), (200, want))
+                    conn.request("GET", path, headers={"Range": "bytes=100-70099"})
+                    r = conn.getresponse()
+                    self.assertEqual(r.status, 206)
+                    self.assertEqual(r.read(), want[100:70100])
+                conn.request("GET", "/healthz")
+                self.assertEqual(conn.getresponse().status, 200)
+            finally:
+                conn.close()
+            i = url.index("Signature=") + 12
+            self.problem(fetch(url[:i] + ("A" if url[i] != "A" else "B") + url[i + 1:]), 403)
+        finally:
+            D.stop()
+            D = main_daemon
+
 
 def main():
     global STREAMD, STREAMCTL
