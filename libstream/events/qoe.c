@@ -4,11 +4,15 @@
  * start, time-weighted bitrate, watch time), their aggregates with exact
  * percentiles, and the concurrent-viewer count.
  *
- * Idempotence: a view's record is never updated incrementally. Each batch of
- * the event log names the views it touches; each of those records is rebuilt
- * from ALL the view's events up to the batch's last seq (sorted by the
- * player's clock, so late or spooled events land where they happened) and
- * stored in the same transaction that advances the "qoe" checkpoint. Running
+ * Idempotence: each batch of the event log names the views it touches; each
+ * of those records becomes what a rebuild from ALL the view's events up to
+ * the batch's last seq (sorted by the player's clock, so late or spooled
+ * events land where they happened) gives, and is stored in the same
+ * transaction that advances the "qoe" checkpoint. The record is stored with
+ * the state machine's accumulator (qoe_state), so when the view's new events
+ * all come after its last seq and its last event, only they are folded in
+ * (a view with heartbeats for hours is not re-read every run); a late event,
+ * a new view or a replayed seq range rebuilds the view from the log. Running
  * the same seq range twice gives the same rows, never double counts.
  *
  * The state machine and the choices where vendors differ are documented in
@@ -88,119 +92,141 @@ static void account(stream_events_view *v, int state, int64_t dt, int64_t br)
   }
 }
 
-void events__qoe_compute(stream_events_view *v, const stream_event *ev, size_t n)
+void events__qoe_init(stream_events_view *v, events__qoe_acc *a)
 {
   memset(v, 0, sizeof *v);
   v->startup_ms = -1;
-  int state = Q_IDLE, pre_seek = Q_PLAYING;
-  bool seek_stall = false, have_start = false;
-  int64_t prev = 0, br = 0;
-  for (size_t i = 0; i < n; i++) {
-    const stream_event *e = &ev[i];
-    copy_if_empty(v->view_id, e->view_id);
-    copy_if_empty(v->session_id, e->session_id);
-    copy_if_empty(v->account_id, e->account_id);
-    copy_if_empty(v->profile_id, e->profile_id);
-    copy_if_empty(v->title_id, e->title_id);
-    copy_if_empty(v->episode_id, e->episode_id);
-    copy_if_empty(v->device_id, e->device_id);
-    v->events++;
-    if (e->seq > v->last_seq)
-      v->last_seq = e->seq;
-    int64_t t = e->client_ts;
-    if (i == 0 || t > v->last_ts)
-      v->last_ts = t;
-    if (state == Q_DONE)
-      continue;
-    if (state != Q_IDLE)
-      account(v, state, t - prev, br);
-    prev = t;
-    if (e->br > 0)
-      br = e->br; /* the rendition of this event applies from now on */
-    bool started_before = v->started;
-    switch (e->type) {
-    case STREAM_EVENT_PLAYREQUEST:
-    case STREAM_EVENT_PLAY:
-      if (state == Q_IDLE) {
-        v->requested = 1;
-        v->start_ts = t;
-        have_start = true;
-        state = Q_STARTUP;
-      } else if (state == Q_PAUSED && e->type == STREAM_EVENT_PLAY) {
-        state = Q_WAITING;
-      }
-      break;
-    case STREAM_EVENT_PLAYING:
-      if (state == Q_IDLE) { /* no request seen: startup unknown */
-        v->start_ts = t;
-        have_start = true;
-      } else if (state == Q_STARTUP) {
-        v->startup_ms = t - v->start_ts;
-      }
-      v->started = 1;
-      state = Q_PLAYING;
-      break;
-    case STREAM_EVENT_PAUSE:
-      if (state == Q_PLAYING || state == Q_WAITING || state == Q_REBUF)
-        state = Q_PAUSED;
-      else if (state == Q_SEEKING)
-        pre_seek = Q_PAUSED;
-      break;
-    case STREAM_EVENT_SEEKING:
-      if (started_before && state != Q_SEEKING) {
-        pre_seek = state == Q_PAUSED ? Q_PAUSED : Q_PLAYING;
-        seek_stall = false;
-        state = Q_SEEKING;
-      }
-      break;
-    case STREAM_EVENT_SEEKED:
-      if (state == Q_SEEKING) {
-        if (seek_stall) { /* the stall outlasted the seek's own load */
-          v->rebuffer_count++;
-          state = Q_REBUF;
-        } else {
-          state = pre_seek;
-        }
-      }
-      break;
-    case STREAM_EVENT_REBUFFERSTART:
-      if (state == Q_PLAYING || state == Q_WAITING) {
-        v->rebuffer_count++;
-        state = Q_REBUF;
-      } else if (state == Q_SEEKING) {
-        seek_stall = true;
-      }
-      break;
-    case STREAM_EVENT_REBUFFEREND:
-      if (state == Q_REBUF)
-        state = Q_PLAYING;
-      else if (state == Q_SEEKING)
-        seek_stall = false;
-      break;
-    case STREAM_EVENT_ERROR:
-      if (e->error_fatal) {
-        v->failed = 1;
-        v->error_code = e->error_code;
-        v->start_failed = v->started ? 0 : 1;
-        v->ended = 1;
-        state = Q_DONE;
-      }
-      break;
-    case STREAM_EVENT_ENDED:
-      v->ended = 1;
-      state = Q_DONE;
-      break;
-    default: /* viewinit, heartbeat, renditionchange: no state change */
-      break;
+  memset(a, 0, sizeof *a);
+  a->state = Q_IDLE;
+  a->pre_seek = Q_PLAYING;
+}
+
+void events__qoe_step(stream_events_view *v, events__qoe_acc *a, const stream_event *e)
+{
+  copy_if_empty(v->view_id, e->view_id);
+  copy_if_empty(v->session_id, e->session_id);
+  copy_if_empty(v->account_id, e->account_id);
+  copy_if_empty(v->profile_id, e->profile_id);
+  copy_if_empty(v->title_id, e->title_id);
+  copy_if_empty(v->episode_id, e->episode_id);
+  copy_if_empty(v->device_id, e->device_id);
+  int64_t t = e->client_ts;
+  if (v->events == 0)
+    a->first_ts = t;
+  if (v->events == 0 || t > v->last_ts)
+    v->last_ts = t;
+  v->events++;
+  if (e->seq > v->last_seq)
+    v->last_seq = e->seq;
+  if (a->state == Q_DONE)
+    return;
+  if (a->state != Q_IDLE)
+    account(v, a->state, t - a->prev, a->br);
+  a->prev = t;
+  if (e->br > 0)
+    a->br = e->br; /* the rendition of this event applies from now on */
+  bool started_before = v->started;
+  switch (e->type) {
+  case STREAM_EVENT_PLAYREQUEST:
+  case STREAM_EVENT_PLAY:
+    if (a->state == Q_IDLE) {
+      v->requested = 1;
+      v->start_ts = t;
+      a->have_start = true;
+      a->state = Q_STARTUP;
+    } else if (a->state == Q_PAUSED && e->type == STREAM_EVENT_PLAY) {
+      a->state = Q_WAITING;
     }
+    break;
+  case STREAM_EVENT_PLAYING:
+    if (a->state == Q_IDLE) { /* no request seen: startup unknown */
+      v->start_ts = t;
+      a->have_start = true;
+    } else if (a->state == Q_STARTUP) {
+      v->startup_ms = t - v->start_ts;
+    }
+    v->started = 1;
+    a->state = Q_PLAYING;
+    break;
+  case STREAM_EVENT_PAUSE:
+    if (a->state == Q_PLAYING || a->state == Q_WAITING || a->state == Q_REBUF)
+      a->state = Q_PAUSED;
+    else if (a->state == Q_SEEKING)
+      a->pre_seek = Q_PAUSED;
+    break;
+  case STREAM_EVENT_SEEKING:
+    if (started_before && a->state != Q_SEEKING) {
+      a->pre_seek = a->state == Q_PAUSED ? Q_PAUSED : Q_PLAYING;
+      a->seek_stall = false;
+      a->state = Q_SEEKING;
+    }
+    break;
+  case STREAM_EVENT_SEEKED:
+    if (a->state == Q_SEEKING) {
+      if (a->seek_stall) { /* the stall outlasted the seek's own load */
+        v->rebuffer_count++;
+        a->state = Q_REBUF;
+      } else {
+        a->state = a->pre_seek;
+      }
+    }
+    break;
+  case STREAM_EVENT_REBUFFERSTART:
+    if (a->state == Q_PLAYING || a->state == Q_WAITING) {
+      v->rebuffer_count++;
+      a->state = Q_REBUF;
+    } else if (a->state == Q_SEEKING) {
+      a->seek_stall = true;
+    }
+    break;
+  case STREAM_EVENT_REBUFFEREND:
+    if (a->state == Q_REBUF)
+      a->state = Q_PLAYING;
+    else if (a->state == Q_SEEKING)
+      a->seek_stall = false;
+    break;
+  case STREAM_EVENT_ERROR:
+    if (e->error_fatal) {
+      v->failed = 1;
+      v->error_code = e->error_code;
+      v->start_failed = v->started ? 0 : 1;
+      v->ended = 1;
+      a->state = Q_DONE;
+    }
+    break;
+  case STREAM_EVENT_ENDED:
+    v->ended = 1;
+    a->state = Q_DONE;
+    break;
+  default: /* viewinit, heartbeat, renditionchange: no state change */
+    break;
   }
-  if (!have_start)
-    v->start_ts = ev[0].client_ts;
+}
+
+void events__qoe_end(stream_events_view *v, const events__qoe_acc *a)
+{
+  if (!a->have_start)
+    v->start_ts = a->first_ts;
   time_t secs = (time_t)(v->start_ts / 1000);
   struct tm tm;
   if (gmtime_r(&secs, &tm))
     snprintf(v->day, sizeof v->day, "%04u-%02u-%02u", (unsigned)(tm.tm_year + 1900) % 10000u,
              (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u);
+}
+
+/* A whole view from its sorted events; `a` keeps the accumulator for later steps. */
+static void compute_acc(stream_events_view *v, events__qoe_acc *a, const stream_event *ev, size_t n)
+{
+  events__qoe_init(v, a);
+  for (size_t i = 0; i < n; i++)
+    events__qoe_step(v, a, &ev[i]);
+  events__qoe_end(v, a);
+}
+
+void events__qoe_compute(stream_events_view *v, const stream_event *ev, size_t n)
+{
+  events__qoe_acc a;
+  compute_acc(v, &a, ev, n);
 }
 
 void events__qoe_finish(stream_events_view *v, int64_t now_ms)
@@ -222,9 +248,81 @@ size_t events__rank(size_t n, int p)
 
 /* ---- the consumer ----------------------------------------------------------- */
 
-static int cmp_str(const void *a, const void *b)
+/* Rows of a batch by (view id, client_ts, seq): each view's new events, in
+ * the order the state machine folds them. */
+static int cmp_row(const void *a, const void *b)
 {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
+  const stream_event *x = *(const stream_event *const *)a, *y = *(const stream_event *const *)b;
+  int c = strcmp(x->view_id, y->view_id);
+  if (c != 0)
+    return c;
+  if (x->client_ts != y->client_ts)
+    return (x->client_ts > y->client_ts) - (x->client_ts < y->client_ts);
+  return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static void acc_to_state(stream_store_qoe_state *s, const events__qoe_acc *a)
+{
+  s->state = a->state;
+  s->pre_seek = a->pre_seek;
+  s->seek_stall = a->seek_stall;
+  s->have_start = a->have_start;
+  s->prev = a->prev;
+  s->br = a->br;
+  s->first_ts = a->first_ts;
+}
+
+static void state_to_acc(events__qoe_acc *a, const stream_store_qoe_state *s)
+{
+  a->state = (int)s->state;
+  a->pre_seek = (int)s->pre_seek;
+  a->seek_stall = s->seek_stall != 0;
+  a->have_start = s->have_start != 0;
+  a->prev = s->prev;
+  a->br = s->br;
+  a->first_ts = s->first_ts;
+}
+
+/* One view of the batch: its `n` new events `e` (sorted by client_ts, seq).
+ * When the stored record and accumulator cover every earlier event of the
+ * view (the new events all come after its last seq) and no new event is
+ * earlier than its last event, fold only the new events in; otherwise
+ * (a new view, no accumulator, a late event, a replayed seq range) rebuild
+ * the view from all its events up to `to`. */
+static int qoe_view(stream_events *ev, stream_events_view *v, stream_store_qoe_state *state,
+                    const stream_event *const *e, size_t n, int64_t to)
+{
+  const char *id = e[0]->view_id;
+  events__qoe_acc a;
+  stream_store_qoe_state stored;
+  int rc = ops(ev)->state_get(ev->store->impl, v, &stored, id);
+  if (rc == STREAM_OK) {
+    bool incremental = e[0]->client_ts >= v->last_ts;
+    for (size_t i = 0; incremental && i < n; i++)
+      if (e[i]->seq <= v->last_seq)
+        incremental = false;
+    if (incremental) {
+      state_to_acc(&a, &stored);
+      for (size_t i = 0; i < n; i++)
+        events__qoe_step(v, &a, e[i]);
+      events__qoe_end(v, &a);
+      acc_to_state(state, &a);
+      return STREAM_OK;
+    }
+  } else if (rc != STREAM_ENOTFOUND) {
+    return rc;
+  }
+  stream_event *vev = NULL;
+  size_t vn = 0;
+  rc = ops(ev)->view_events(ev->store->impl, &vev, &vn, id, to);
+  if (rc == STREAM_OK && vn == 0)
+    rc = stream__err(STREAM_EINTERNAL, "QoE: view %s has no events", id);
+  if (rc == STREAM_OK) {
+    compute_acc(v, &a, vev, vn);
+    acc_to_state(state, &a);
+  }
+  free(vev);
+  return rc;
 }
 
 /* Process one batch after `from`. *out_n = events read (0: caught up). */
@@ -240,42 +338,43 @@ static int qoe_batch(stream_events *ev, int64_t *out_n, int64_t *out_views)
   if (rc != STREAM_OK || n == 0)
     return rc;
   int64_t to = rows[n - 1].seq;
-  /* distinct view ids of the batch */
-  const char **ids = malloc(n * sizeof *ids);
+  /* the batch's rows grouped by view */
+  const stream_event **sorted = malloc(n * sizeof *sorted);
   stream_events_view *views = NULL;
-  if (!ids) {
+  stream_store_qoe_state *states = NULL;
+  if (!sorted) {
     free(rows);
     return stream__err(STREAM_ENOMEM, "QoE: out of memory");
   }
   for (size_t i = 0; i < n; i++)
-    ids[i] = rows[i].view_id;
-  qsort(ids, n, sizeof *ids, cmp_str);
+    sorted[i] = &rows[i];
+  qsort(sorted, n, sizeof *sorted, cmp_row);
   size_t nv = 0;
   for (size_t i = 0; i < n; i++)
-    if (nv == 0 || strcmp(ids[nv - 1], ids[i]) != 0)
-      ids[nv++] = ids[i];
+    if (i == 0 || strcmp(sorted[i - 1]->view_id, sorted[i]->view_id) != 0)
+      nv++;
   views = calloc(nv, sizeof *views);
-  if (!views)
+  states = calloc(nv, sizeof *states);
+  if (!views || !states)
     rc = stream__err(STREAM_ENOMEM, "QoE: out of memory");
-  for (size_t i = 0; rc == STREAM_OK && i < nv; i++) {
-    stream_event *vev = NULL;
-    size_t vn = 0;
-    rc = ops(ev)->view_events(ev->store->impl, &vev, &vn, ids[i], to);
-    if (rc == STREAM_OK && vn == 0)
-      rc = stream__err(STREAM_EINTERNAL, "QoE: view %s has no events", ids[i]);
-    if (rc == STREAM_OK)
-      events__qoe_compute(&views[i], vev, vn);
-    free(vev);
+  size_t vi = 0;
+  for (size_t i = 0; rc == STREAM_OK && i < n; vi++) {
+    size_t j = i + 1;
+    while (j < n && strcmp(sorted[j]->view_id, sorted[i]->view_id) == 0)
+      j++;
+    rc = qoe_view(ev, &views[vi], &states[vi], &sorted[i], j - i, to);
+    i = j;
   }
   if (rc == STREAM_OK)
-    rc = ops(ev)->views_commit(ev->store->impl, views, nv, consumer, from, to,
+    rc = ops(ev)->views_commit(ev->store->impl, views, states, nv, consumer, from, to,
                                events__qoe_now(ev) / 1000);
   if (rc == STREAM_OK) {
     *out_n = (int64_t)n;
     *out_views = (int64_t)nv;
   }
+  free(states);
   free(views);
-  free(ids);
+  free(sorted);
   free(rows);
   return rc;
 }

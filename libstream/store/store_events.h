@@ -13,6 +13,19 @@
 #include "stream/events.h"
 #include "store_internal.h"
 
+/* The QoE consumer's state machine between two events of a view (the
+ * accumulator of libstream/events/qoe.c), stored next to the view's record so
+ * later in-order events are folded in without re-reading the view. */
+typedef struct stream_store_qoe_state {
+  int64_t state;
+  int64_t pre_seek;
+  int64_t seek_stall;
+  int64_t have_start;
+  int64_t prev;
+  int64_t br;
+  int64_t first_ts;
+} stream_store_qoe_state;
+
 struct stream_store_event_ops {
   /* Append `n` validated events (seq ignored) in ONE write transaction,
    * skipping ids already stored (or earlier in the same array).
@@ -36,10 +49,15 @@ struct stream_store_event_ops {
    * ordered by (client_ts, seq); *out freed with free(), NULL when none. */
   int (*view_events)(void *impl, stream_event **out, size_t *out_count, const char *view_id,
                      int64_t max_seq);
-  /* Upsert `n` view records and move `consumer`'s checkpoint from `from` to
-   * `to` (the compare-and-set of checkpoint_set) in ONE write transaction. */
-  int (*views_commit)(void *impl, const stream_events_view *v, size_t n, const char *consumer,
-                      int64_t from, int64_t to, int64_t now);
+  /* The record of a view and its stored accumulator. STREAM_ENOTFOUND when
+   * either is absent. Derived fields are left 0. */
+  int (*state_get)(void *impl, stream_events_view *out_view, stream_store_qoe_state *out_state,
+                   const char *view_id);
+  /* Upsert `n` view records with their accumulators (`states[i]` belongs to
+   * `v[i]`) and move `consumer`'s checkpoint from `from` to `to` (the
+   * compare-and-set of checkpoint_set) in ONE write transaction. */
+  int (*views_commit)(void *impl, const stream_events_view *v, const stream_store_qoe_state *states,
+                      size_t n, const char *consumer, int64_t from, int64_t to, int64_t now);
   /* The record of a view. STREAM_ENOTFOUND. Derived fields are left 0. */
   int (*view_get)(void *impl, stream_events_view *out, const char *view_id);
   /* Every record matching the filters ("" = any), in start_ts order; *out

@@ -314,7 +314,41 @@ static void read_view(stream_events_view *v, sqlite3_stmt *st)
   v->br_sum = store__sq_col_i64(st, 25);
 }
 
-static int ev_views_commit(void *impl, const stream_events_view *v, size_t n, const char *consumer,
+#define STATE_COLS "view_id, state, pre_seek, seek_stall, have_start, prev, br, first_ts"
+
+static int ev_state_get(void *impl, stream_events_view *out_view, stream_store_qoe_state *out_state,
+                        const char *view_id)
+{
+  const char *what = "get QoE view state";
+  sq_conn *db = store__sq_racquire(impl);
+  sqlite3_stmt *st;
+  int rc = store__sq_prepare(db, &st, what,
+                             "SELECT " VIEW_COLS ", s.state, s.pre_seek, s.seek_stall, "
+                             "s.have_start, s.prev, s.br, s.first_ts FROM qoe_views "
+                             "JOIN qoe_state s USING (view_id) WHERE view_id = ?",
+                             "t", view_id);
+  if (rc == STREAM_OK) {
+    int r = store__sq_step(db, st, what);
+    if (r == 1) {
+      read_view(out_view, st);
+      out_state->state = store__sq_col_i64(st, 26);
+      out_state->pre_seek = store__sq_col_i64(st, 27);
+      out_state->seek_stall = store__sq_col_i64(st, 28);
+      out_state->have_start = store__sq_col_i64(st, 29);
+      out_state->prev = store__sq_col_i64(st, 30);
+      out_state->br = store__sq_col_i64(st, 31);
+      out_state->first_ts = store__sq_col_i64(st, 32);
+    } else {
+      rc = r < 0 ? r : stream__err(STREAM_ENOTFOUND, "no QoE state of view %s", view_id);
+    }
+    store__sq_release(db, st);
+  }
+  store__sq_rrelease(impl, db);
+  return rc;
+}
+
+static int ev_views_commit(void *impl, const stream_events_view *v,
+                           const stream_store_qoe_state *states, size_t n, const char *consumer,
                            int64_t from, int64_t to, int64_t now)
 {
   const char *what = "store QoE views";
@@ -343,6 +377,16 @@ static int ev_views_commit(void *impl, const stream_events_view *v, size_t n, co
         w->events, w->requested, w->started, w->failed, w->start_failed, w->ended, w->error_code,
         w->startup_ms, w->watch_ms, w->playing_ms, w->rebuffer_count, w->rebuffer_ms, w->peak_br,
         w->br_ms, w->br_sum, now);
+    const stream_store_qoe_state *q = &states[i];
+    if (rc == STREAM_OK)
+      rc = store__sq_exec(db, what, NULL,
+                          "INSERT INTO qoe_state (" STATE_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                          "ON CONFLICT (view_id) DO UPDATE SET state = excluded.state, "
+                          "pre_seek = excluded.pre_seek, seek_stall = excluded.seek_stall, "
+                          "have_start = excluded.have_start, prev = excluded.prev, "
+                          "br = excluded.br, first_ts = excluded.first_ts",
+                          "tIIIIIII", w->view_id, q->state, q->pre_seek, q->seek_stall,
+                          q->have_start, q->prev, q->br, q->first_ts);
   }
   if (rc == STREAM_OK)
     rc = checkpoint_cas(db, consumer, from, to, now, what);
@@ -441,6 +485,7 @@ const struct stream_store_event_ops store__sq_event_ops = {
     .checkpoint_get = ev_checkpoint_get,
     .checkpoint_set = ev_checkpoint_set,
     .view_events = ev_view_events,
+    .state_get = ev_state_get,
     .views_commit = ev_views_commit,
     .view_get = ev_view_get,
     .views_list = ev_views_list,

@@ -640,6 +640,353 @@ START_TEST(test_export_csv_quoting_and_schema)
 }
 END_TEST
 
+/* ---- incremental consumer --------------------------------------------------- */
+
+static void delete_events(const char *view_id, int64_t before_t)
+{
+  sqlite3 *db;
+  ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  char sql[200];
+  snprintf(sql, sizeof sql, "DELETE FROM event_log WHERE view_id = '%s' AND client_ts < %lld",
+           view_id, (long long)(T0 + before_t));
+  ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  ck_assert_int_gt(sqlite3_changes(db), 0);
+  sqlite3_close(db);
+}
+
+/* In-order new events are folded into the stored record and accumulator without re-reading the
+ * view: after the view's older events are deleted from the log, later in-order events still
+ * accumulate on top of them (a rebuild from the log could not know them). A late event, or a
+ * replayed seq range, rebuilds the view from what the log still holds.
+ *   0 playrequest, 1000 playing (br 2000), 11000 heartbeat, 21000 heartbeat
+ *   -> startup 1000, watch 21000, playing 20000, 4 events.
+ * Delete the first three, then 31000 heartbeat and 41000 heartbeat (one batch), 41000 pause
+ * (same time as the last event: still in order): watch 41000, playing 40000,
+ * br_sum 2000 x 40000, 7 events, last_seq 7. Then a late heartbeat at 35000: rebuilt from the
+ * log's 5 events (21000 .. 41000, no request, no frame): nothing watched, start_ts = 21000. */
+START_TEST(test_incremental_fast_path)
+{
+  begin();
+  add("long", "t1", "tv1", "playrequest", 0, "");
+  add("long", "t1", "tv1", "playing", 1000, "\"br\":2000");
+  add("long", "t1", "tv1", "heartbeat", 11000, "");
+  add("long", "t1", "tv1", "heartbeat", 21000, "");
+  send();
+  run_qoe();
+  stream_events_view v = view("long");
+  ck_assert_int_eq(v.events, 4);
+  ck_assert_int_eq(v.watch_ms, 21000);
+  delete_events("long", 21000);
+  begin();
+  add("long", "t1", "tv1", "heartbeat", 31000, "");
+  add("long", "t1", "tv1", "heartbeat", 41000, "");
+  send();
+  run_qoe();
+  begin();
+  add("long", "t1", "tv1", "pause", 41000, "");
+  send();
+  run_qoe();
+  v = view("long");
+  ck_assert_int_eq(v.events, 7);
+  ck_assert_int_eq(v.last_seq, 7);
+  ck_assert_int_eq(v.last_ts, T0 + 41000);
+  ck_assert_int_eq(v.start_ts, T0);
+  ck_assert_int_eq(v.requested, 1);
+  ck_assert_int_eq(v.started, 1);
+  ck_assert_int_eq(v.startup_ms, 1000);
+  ck_assert_int_eq(v.watch_ms, 41000);
+  ck_assert_int_eq(v.playing_ms, 40000);
+  ck_assert_int_eq(v.br_ms, 40000);
+  ck_assert_int_eq(v.br_sum, INT64_C(2000) * 40000);
+  ck_assert_int_eq(v.peak_br, 2000);
+  ck_assert_str_eq(v.day, "2023-11-14");
+  /* a late event: rebuilt from the 5 events the log holds */
+  begin();
+  add("long", "t1", "tv1", "heartbeat", 35000, "");
+  send();
+  run_qoe();
+  v = view("long");
+  ck_assert_int_eq(v.events, 5);
+  ck_assert_int_eq(v.last_seq, 8);
+  ck_assert_int_eq(v.requested, 0);
+  ck_assert_int_eq(v.started, 0);
+  ck_assert_int_eq(v.watch_ms, 0);
+  ck_assert_int_eq(v.startup_ms, -1);
+  ck_assert_int_eq(v.start_ts, T0 + 21000);
+  /* in order again: folded in from the rebuilt state (idle: no watch time, start_ts stays the
+   * first event's until a frame plays) */
+  begin();
+  add("long", "t1", "tv1", "heartbeat", 45000, "");
+  send();
+  run_qoe();
+  v = view("long");
+  ck_assert_int_eq(v.events, 6);
+  ck_assert_int_eq(v.start_ts, T0 + 21000);
+  ck_assert_str_eq(v.day, "2023-11-14");
+  begin();
+  add("long", "t1", "tv1", "playing", 50000, "\"br\":1000");
+  add("long", "t1", "tv1", "heartbeat", 60000, "");
+  send();
+  run_qoe();
+  v = view("long");
+  ck_assert_int_eq(v.events, 8);
+  ck_assert_int_eq(v.started, 1);
+  ck_assert_int_eq(v.playing_ms, 10000);
+  ck_assert_int_eq(v.br_sum, INT64_C(1000) * 10000);
+  ck_assert_int_eq(v.start_ts, T0 + 50000);
+  /* a replayed seq range (here only the last event, in order by its time) is rebuilt from the
+   * log, never folded in twice */
+  set_checkpoint(STREAM_EVENTS_QOE_CONSUMER, 10);
+  run_qoe();
+  stream_events_view w = view("long");
+  ck_assert_int_eq(w.events, 8); /* the log's 8 events; folding seq 11 in again would give 9 */
+  ck_assert_int_eq(w.playing_ms, 10000);
+  ck_assert_int_eq(w.last_seq, 11);
+}
+END_TEST
+
+/* Every accumulator variable survives a consumer run: a sequence with a seek that stalls past its
+ * own load, a seek while paused, a pause/play resume, a rendition change, events after ended
+ * and equal timestamps, cut after each event into two batches (a run after each), gives the
+ * record of the whole sequence in one batch. */
+START_TEST(test_incremental_every_cut)
+{
+  static const struct {
+    const char *type;
+    int64_t t;
+    const char *extra;
+  } seq[] = {{"viewinit", 0, ""},
+             {"playrequest", 0, ""},
+             {"playing", 1000, "\"br\":2000"},
+             {"seeking", 5000, ""},
+             {"rebufferstart", 5500, ""},
+             {"seeked", 7000, ""},
+             {"rebufferend", 9000, ""},
+             {"pause", 10000, ""},
+             {"seeking", 12000, ""},
+             {"seeked", 13000, ""},
+             {"play", 15000, ""},
+             {"playing", 15500, ""},
+             {"renditionchange", 20000, "\"br\":3000"},
+             {"heartbeat", 25000, ""},
+             {"heartbeat", 25000, ""},
+             {"ended", 30000, ""},
+             {"heartbeat", 31000, ""}};
+  size_t n = sizeof seq / sizeof seq[0];
+  begin();
+  for (size_t i = 0; i < n; i++)
+    add("whole", "t1", "tv1", seq[i].type, seq[i].t, seq[i].extra);
+  send();
+  run_qoe();
+  stream_events_view whole = view("whole");
+  ck_assert_int_eq(whole.rebuffer_count, 1);
+  ck_assert_int_eq(whole.rebuffer_ms, 2000);
+  for (size_t k = 1; k < n; k++) {
+    char id[32];
+    snprintf(id, sizeof id, "cut-%zu", k);
+    begin();
+    for (size_t i = 0; i < k; i++)
+      add(id, "t1", "tv1", seq[i].type, seq[i].t, seq[i].extra);
+    send();
+    run_qoe();
+    begin();
+    for (size_t i = k; i < n; i++)
+      add(id, "t1", "tv1", seq[i].type, seq[i].t, seq[i].extra);
+    send();
+    run_qoe();
+    stream_events_view v = view(id);
+    ck_assert_msg(v.start_ts == whole.start_ts && v.events == whole.events &&
+                      v.startup_ms == whole.startup_ms && v.watch_ms == whole.watch_ms &&
+                      v.playing_ms == whole.playing_ms &&
+                      v.rebuffer_count == whole.rebuffer_count &&
+                      v.rebuffer_ms == whole.rebuffer_ms && v.br_ms == whole.br_ms &&
+                      v.br_sum == whole.br_sum && v.peak_br == whole.peak_br &&
+                      v.ended == whole.ended && v.last_ts == whole.last_ts,
+                  "cut after %zu events: the record differs", k);
+  }
+}
+END_TEST
+
+/* A generated event: view index, type name, player time after T0, extra JSON, id number. */
+typedef struct gen_event {
+  int view;
+  const char *type;
+  int64_t t;
+  char extra[80];
+  int id;
+} gen_event;
+
+static uint64_t rng_state;
+
+static uint32_t rnd(uint32_t n)
+{
+  rng_state = rng_state * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+  return (uint32_t)(rng_state >> 33) % n;
+}
+
+#define GEN_VIEWS 6
+#define GEN_EVENTS 300 /* 3 x 300 < the consumer batch of 1000: one run, one batch */
+
+/* Random sequences over GEN_VIEWS views: every event type, heartbeats most often, runs of equal
+ * timestamps, late events (earlier than the view's latest), repeated ids (duplicates). */
+static size_t generate(gen_event *g, uint64_t seed)
+{
+  static const char *const types[] = {"viewinit",    "playrequest",     "play",   "playing",
+                                      "pause",       "seeking",         "seeked", "rebufferstart",
+                                      "rebufferend", "renditionchange", "error",  "ended",
+                                      "heartbeat"};
+  int64_t clockv[GEN_VIEWS] = {0};
+  rng_state = seed;
+  size_t n = 0;
+  for (int i = 0; i < GEN_EVENTS; i++) {
+    gen_event *e = &g[n];
+    if (n > 0 && rnd(100) < 3) { /* resend an earlier event */
+      *e = g[rnd((uint32_t)n)];
+      n++;
+      continue;
+    }
+    e->view = (int)rnd(GEN_VIEWS);
+    uint32_t r = rnd(100);
+    int ti = r < 35 ? 12 : r < 99 ? (int)rnd(11) : 11; /* ended 1 % */
+    if (e->view == 0 && ti >= 1 && ti <= 3)
+      ti = 12; /* view 0 never starts: start_ts stays its first event's */
+    e->type = types[ti];
+    uint32_t step = rnd(4) == 0 ? 0 : rnd(5000);
+    clockv[e->view] += step;
+    e->t = clockv[e->view];
+    if (rnd(10) == 0) /* late: earlier than what the view has seen */
+      e->t -= (int64_t)rnd(20000) + 1;
+    e->extra[0] = 0;
+    if (ti == 10)
+      snprintf(e->extra, sizeof e->extra, "\"error\":{\"code\":%u,\"message\":\"m\",\"fatal\":%s}",
+               rnd(9) + 1, rnd(8) == 0 ? "true" : "false");
+    else if (rnd(3) == 0)
+      snprintf(e->extra, sizeof e->extra, "\"br\":%u", (rnd(8) + 1) * 500);
+    e->id = ++id_counter;
+    n++;
+  }
+  return n;
+}
+
+static void send_to(stream_events *to)
+{
+  batch_len += (size_t)snprintf(batch + batch_len, sizeof batch - batch_len, "]}");
+  int rc = stream_events_ingest(to, NULL, batch, batch_len, STREAM_EVENTS_JSON, 0, "acct1", "");
+  ck_assert_msg(rc == STREAM_OK, "ingest: %s", stream_error_last()->message);
+}
+
+static void add_gen(const gen_event *e, uint64_t seed)
+{
+  char view_id[32];
+  snprintf(view_id, sizeof view_id, "s%llu-v%d", (unsigned long long)seed, e->view);
+  int save = id_counter;
+  id_counter = e->id - 1; /* add() numbers the id */
+  add(view_id, "t1", e->view % 2 ? "tv" : "web", e->type, e->t, e->extra);
+  id_counter = save;
+}
+
+#define CK_FIELD_EQ(f) ck_assert_msg(a->f == b->f, "view %s: " #f " differs", a->view_id)
+
+static void check_same_view(const stream_events_view *a, const stream_events_view *b)
+{
+  ck_assert_str_eq(a->view_id, b->view_id);
+  ck_assert_str_eq(a->account_id, b->account_id);
+  ck_assert_str_eq(a->title_id, b->title_id);
+  ck_assert_str_eq(a->device_id, b->device_id);
+  ck_assert_str_eq(a->day, b->day);
+  CK_FIELD_EQ(start_ts);
+  CK_FIELD_EQ(last_ts);
+  CK_FIELD_EQ(last_seq);
+  CK_FIELD_EQ(events);
+  CK_FIELD_EQ(requested);
+  CK_FIELD_EQ(started);
+  CK_FIELD_EQ(failed);
+  CK_FIELD_EQ(start_failed);
+  CK_FIELD_EQ(ended);
+  CK_FIELD_EQ(exited_before_start);
+  CK_FIELD_EQ(error_code);
+  CK_FIELD_EQ(startup_ms);
+  CK_FIELD_EQ(watch_ms);
+  CK_FIELD_EQ(playing_ms);
+  CK_FIELD_EQ(rebuffer_count);
+  CK_FIELD_EQ(rebuffer_ms);
+  CK_FIELD_EQ(peak_br);
+  CK_FIELD_EQ(br_ms);
+  CK_FIELD_EQ(br_sum);
+  CK_FIELD_EQ(rebuffer_pct);
+  CK_FIELD_EQ(rebuffer_per_min);
+  CK_FIELD_EQ(avg_br);
+}
+
+/* Property: random sequences ingested in many small batches, with a consumer run after each
+ * (mostly the incremental path, a rebuild after each late event), give exactly the records of
+ * one run over everything (a second store fed all events at once: every view rebuilt from its
+ * full event list by events__qoe_compute). */
+START_TEST(test_incremental_matches_full_rebuild)
+{
+  char fullpath[300];
+  snprintf(fullpath, sizeof fullpath, "%s/full.sqlite", tmpdir);
+  stream_store_options so = STREAM_STORE_OPTIONS_INIT;
+  so.path = fullpath;
+  stream_store *full_store = NULL;
+  ck_assert_int_eq(stream_store_open(&full_store, &so), STREAM_OK);
+  stream_events_options o = STREAM_EVENTS_OPTIONS_INIT;
+  o.store = full_store;
+  o.now_ms = fake_clock;
+  o.now_userdata = &clock_ms;
+  stream_events *full = NULL;
+  ck_assert_int_eq(stream_events_new(&full, &o), STREAM_OK);
+  static gen_event g[GEN_EVENTS];
+  int64_t folded = 0;
+  for (uint64_t seed = 1; seed <= 3; seed++) {
+    size_t n = generate(g, seed);
+    for (size_t i = 0; i < n;) { /* small batches, a consumer run after each */
+      size_t k = 1 + rnd(8);
+      begin();
+      for (size_t j = 0; j < k && i < n; j++, i++)
+        add_gen(&g[i], seed);
+      send_to(events);
+      int64_t ne = 0;
+      ck_assert_int_eq(stream_events_qoe_run(events, &ne, NULL), STREAM_OK);
+      folded += ne;
+    }
+    for (size_t i = 0; i < n;) { /* the same events, same order, one consumer run */
+      begin();
+      for (size_t j = 0; j < 100 && i < n; j++, i++)
+        add_gen(&g[i], seed);
+      send_to(full);
+    }
+  }
+  int64_t ne = 0, nv = 0;
+  ck_assert_int_eq(stream_events_qoe_run(full, &ne, &nv), STREAM_OK);
+  ck_assert_int_eq(ne, folded);
+  ck_assert_int_eq(nv, 3 * GEN_VIEWS); /* one batch: each view rebuilt once */
+  for (int k = 0; k < 2; k++) {
+    clock_ms = T0 + (k ? INT64_C(48) * 3600 * 1000 : 0); /* EBVS before and after the timeout */
+    for (uint64_t seed = 1; seed <= 3; seed++)
+      for (int i = 0; i < GEN_VIEWS; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "s%llu-v%d", (unsigned long long)seed, i);
+        stream_events_view a, b;
+        ck_assert_int_eq(stream_events_view_get(events, &a, id), STREAM_OK);
+        ck_assert_int_eq(stream_events_view_get(full, &b, id), STREAM_OK);
+        check_same_view(&a, &b);
+      }
+    stream_events_qoe_summary sa, sb;
+    ck_assert_int_eq(stream_events_qoe_stats(events, &sa, NULL, NULL, NULL), STREAM_OK);
+    ck_assert_int_eq(stream_events_qoe_stats(full, &sb, NULL, NULL, NULL), STREAM_OK);
+    ck_assert_int_eq(sa.views, 3 * GEN_VIEWS);
+    ck_assert_int_eq(sa.views, sb.views);
+    ck_assert_int_eq(sa.watch_ms, sb.watch_ms);
+    ck_assert_int_eq(sa.exits_before_start, sb.exits_before_start);
+    ck_assert_int_eq(sa.startup_ms_p95, sb.startup_ms_p95);
+  }
+  stream_events_free(full);
+  stream_store_close(full_store);
+}
+END_TEST
+
 static Suite *qoe_suite(void)
 {
   Suite *s = suite_create("events-qoe");
@@ -654,6 +1001,9 @@ static Suite *qoe_suite(void)
   tcase_add_test(tc, test_concurrent);
   tcase_add_test(tc, test_export_resume);
   tcase_add_test(tc, test_export_csv_quoting_and_schema);
+  tcase_add_test(tc, test_incremental_fast_path);
+  tcase_add_test(tc, test_incremental_every_cut);
+  tcase_add_test(tc, test_incremental_matches_full_rebuild);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -175,6 +175,8 @@ extern const char *const store__sq_m0005_media[];   /* media.c: uploads and jobs
 extern const char *const store__sq_m0006_events[];  /* events.c: player events, outbox */
 extern const char *const store__sq_m0007_qoe[];     /* qoe.c: QoE view records */
 extern const char *const store__sq_m0008_ratings[]; /* ratings.c: thumbs up/down */
+/* qoe_state.c: the QoE consumer's accumulator per view */
+extern const char *const store__sq_m0009_qoe_state[];
 
 const char *const *const store__sq_migrations[] = {m0001_init,
                                                    m0002_recency_seq,
@@ -183,6 +185,7 @@ const char *const *const store__sq_migrations[] = {m0001_init,
                                                    store__sq_m0005_media,
                                                    store__sq_m0006_events,
                                                    store__sq_m0007_qoe,
-                                                   store__sq_m0008_ratings};
+                                                   store__sq_m0008_ratings,
+                                                   store__sq_m0009_qoe_state};
 const int store__sq_migration_count =
     (int)(sizeof store__sq_migrations / sizeof store__sq_migrations[0]);

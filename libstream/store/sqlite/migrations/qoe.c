@@ -2,9 +2,10 @@
  * output) and an index for concurrent viewers. Append only once released. */
 #include "../sqlite_internal.h"
 
-/* One row per view, rebuilt whole from the view's events each time the QoE
- * consumer sees new events of it (so the row is a pure function of the log up
- * to last_seq). Ratios are derived on read from the integer sums. */
+/* One row per view, a pure function of the view's events in the log up to
+ * last_seq: the QoE consumer folds new in-order events into it (its state is in
+ * qoe_state, migration 9) and rebuilds it whole from the log otherwise. Ratios
+ * are derived on read from the integer sums. */
 const char *const store__sq_m0007_qoe[] = {
     "CREATE TABLE qoe_views ("
     "  view_id TEXT PRIMARY KEY,"
