@@ -122,23 +122,35 @@ static int ev_read(void *impl, stream_event **out, size_t *out_count, int64_t af
   return STREAM_OK;
 }
 
-static int ev_get(void *impl, stream_event *out, const char *id)
+/* One row by key: `sql` binds `key` as its only parameter; `row` fills `out`
+ * from the row; no row is STREAM_ENOTFOUND with `missing` (a format taking the key). */
+static int read_one(void *impl, const char *what, const char *sql, const char *key,
+                    void (*row)(void *out, sqlite3_stmt *st), void *out, const char *missing)
 {
-  const char *what = "get event";
   sq_conn *db = store__sq_racquire(impl);
   sqlite3_stmt *st;
-  int rc = store__sq_prepare(db, &st, what, "SELECT " EVENT_COLS " FROM event_log WHERE id = ?",
-                             "t", id);
+  int rc = store__sq_prepare(db, &st, what, sql, "t", key);
   if (rc == STREAM_OK) {
     int r = store__sq_step(db, st, what);
     if (r == 1)
-      read_event(out, st);
+      row(out, st);
     else
-      rc = r < 0 ? r : stream__err(STREAM_ENOTFOUND, "no event with id %s", id);
+      rc = r < 0 ? r : stream__err(STREAM_ENOTFOUND, missing, key);
     store__sq_release(db, st);
   }
   store__sq_rrelease(impl, db);
   return rc;
+}
+
+static void event_row(void *out, sqlite3_stmt *st)
+{
+  read_event(out, st);
+}
+
+static int ev_get(void *impl, stream_event *out, const char *id)
+{
+  return read_one(impl, "get event", "SELECT " EVENT_COLS " FROM event_log WHERE id = ?", id,
+                  event_row, out, "no event with id %s");
 }
 
 static int ev_stats(void *impl, int64_t *out_count, int64_t *out_last_seq)
@@ -316,35 +328,33 @@ static void read_view(stream_events_view *v, sqlite3_stmt *st)
 
 #define STATE_COLS "view_id, state, pre_seek, seek_stall, have_start, prev, br, first_ts"
 
+typedef struct state_out {
+  stream_events_view *view;
+  stream_store_qoe_state *state;
+} state_out;
+
+static void state_row(void *out, sqlite3_stmt *st)
+{
+  state_out *o = out;
+  read_view(o->view, st);
+  o->state->state = store__sq_col_i64(st, 26);
+  o->state->pre_seek = store__sq_col_i64(st, 27);
+  o->state->seek_stall = store__sq_col_i64(st, 28);
+  o->state->have_start = store__sq_col_i64(st, 29);
+  o->state->prev = store__sq_col_i64(st, 30);
+  o->state->br = store__sq_col_i64(st, 31);
+  o->state->first_ts = store__sq_col_i64(st, 32);
+}
+
 static int ev_state_get(void *impl, stream_events_view *out_view, stream_store_qoe_state *out_state,
                         const char *view_id)
 {
-  const char *what = "get QoE view state";
-  sq_conn *db = store__sq_racquire(impl);
-  sqlite3_stmt *st;
-  int rc = store__sq_prepare(db, &st, what,
-                             "SELECT " VIEW_COLS ", s.state, s.pre_seek, s.seek_stall, "
-                             "s.have_start, s.prev, s.br, s.first_ts FROM qoe_views "
-                             "JOIN qoe_state s USING (view_id) WHERE view_id = ?",
-                             "t", view_id);
-  if (rc == STREAM_OK) {
-    int r = store__sq_step(db, st, what);
-    if (r == 1) {
-      read_view(out_view, st);
-      out_state->state = store__sq_col_i64(st, 26);
-      out_state->pre_seek = store__sq_col_i64(st, 27);
-      out_state->seek_stall = store__sq_col_i64(st, 28);
-      out_state->have_start = store__sq_col_i64(st, 29);
-      out_state->prev = store__sq_col_i64(st, 30);
-      out_state->br = store__sq_col_i64(st, 31);
-      out_state->first_ts = store__sq_col_i64(st, 32);
-    } else {
-      rc = r < 0 ? r : stream__err(STREAM_ENOTFOUND, "no QoE state of view %s", view_id);
-    }
-    store__sq_release(db, st);
-  }
-  store__sq_rrelease(impl, db);
-  return rc;
+  state_out o = {out_view, out_state};
+  return read_one(impl, "get QoE view state",
+                  "SELECT " VIEW_COLS ", s.state, s.pre_seek, s.seek_stall, "
+                  "s.have_start, s.prev, s.br, s.first_ts FROM qoe_views "
+                  "JOIN qoe_state s USING (view_id) WHERE view_id = ?",
+                  view_id, state_row, &o, "no QoE state of view %s");
 }
 
 static int ev_views_commit(void *impl, const stream_events_view *v,
@@ -393,23 +403,15 @@ static int ev_views_commit(void *impl, const stream_events_view *v,
   return store__sq_wend(impl, db, rc);
 }
 
+static void view_row(void *out, sqlite3_stmt *st)
+{
+  read_view(out, st);
+}
+
 static int ev_view_get(void *impl, stream_events_view *out, const char *view_id)
 {
-  const char *what = "get QoE view";
-  sq_conn *db = store__sq_racquire(impl);
-  sqlite3_stmt *st;
-  int rc = store__sq_prepare(db, &st, what, "SELECT " VIEW_COLS " FROM qoe_views WHERE view_id = ?",
-                             "t", view_id);
-  if (rc == STREAM_OK) {
-    int r = store__sq_step(db, st, what);
-    if (r == 1)
-      read_view(out, st);
-    else
-      rc = r < 0 ? r : stream__err(STREAM_ENOTFOUND, "no QoE record of view %s", view_id);
-    store__sq_release(db, st);
-  }
-  store__sq_rrelease(impl, db);
-  return rc;
+  return read_one(impl, "get QoE view", "SELECT " VIEW_COLS " FROM qoe_views WHERE view_id = ?",
+                  view_id, view_row, out, "no QoE record of view %s");
 }
 
 static int ev_views_list(void *impl, stream_events_view **out, size_t *out_count,
