@@ -43,7 +43,10 @@
 #define STREAMD_DISCARD_SLACK ((size_t)1 << 20)
 /* Thread per connection up to this many connections (max_connections), else an epoll pool. */
 #define STREAMD_PER_CONNECTION_MAX 1024u
-#define CORS_ALLOW_HEADERS "Authorization, Content-Type, X-Request-Id, Range"
+/* Request headers a cross-origin web client may send: Content-Encoding for
+ * gzip event batches (routes_events.c), Idempotency-Key for billing writes. */
+#define CORS_ALLOW_HEADERS                                                                         \
+  "Authorization, Content-Type, Content-Encoding, Idempotency-Key, X-Request-Id, Range"
 /* tus 1.0 (routes_uploads.c): request headers a browser client sends, response headers it reads. */
 #define TUS_PREFIX "/v1/uploads"
 #define TUS_ALLOW_HEADERS                                                                          \

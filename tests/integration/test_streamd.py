@@ -334,6 +334,16 @@ class HttpSkeleton(unittest.TestCase):
         self.assertIn("POST", h["access-control-allow-methods"])
         self.assertIn("Authorization", h["access-control-allow-headers"])
         self.assertIn("Origin", h["vary"])
+        # a web player posts gzip event batches; a web account page sends Idempotency-Key
+        for path, method, hdr in (("/v1/events", "POST", "content-encoding"),
+                                  ("/v1/billing/subscription", "POST", "idempotency-key")):
+            st, h, b = self.d.request("OPTIONS", path, headers={
+                "Origin": "https://app.example", "Access-Control-Request-Method": method,
+                "Access-Control-Request-Headers": "authorization, content-type, " + hdr})
+            self.assertEqual(st, 204, (path, b))
+            allowed = [x.strip().lower() for x in h["access-control-allow-headers"].split(",")]
+            self.assertIn(hdr, allowed, path)
+            self.assertIn(method, h["access-control-allow-methods"], path)
         st, h, b = self.d.request("OPTIONS", "/v1/echo", headers={
             "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
         self.assertProblem(st, h, b, 403, "evil.example")
