@@ -244,10 +244,13 @@ typedef struct stream_events_qoe_summary {
 
 /**
  * Run the QoE consumer until it has caught up with the event log: read the
- * events after the "qoe" checkpoint in batches, rebuild the record of every
- * view a batch touches from ALL its events up to the batch's last seq, and
- * store the records together with the new checkpoint in one transaction.
- * Reprocessing a seq range therefore never double counts. `*out_events` and
+ * events after the "qoe" checkpoint in batches and update the record of every
+ * view a batch touches. A view whose new events all come after its stored
+ * state (higher seq, client time not earlier) is folded on from that state;
+ * a new view, a late event or a replayed range rebuilds the view from ALL
+ * its events up to the batch's last seq. Records, per-view state and the new
+ * checkpoint are stored in one transaction, so reprocessing a seq range
+ * never double counts. `*out_events` and
  * `*out_views` (either may be NULL) receive the events read and records
  * written. Errors: STREAM_EINVAL, STREAM_ECONFLICT (another instance moved
  * the checkpoint; nothing of this batch stored, run again), STREAM_EBUSY,
