@@ -290,6 +290,15 @@ static int afile_commit(afile *a)
   return fsync_dir_of(a->path);
 }
 
+/* Give up: close and remove the temporary file (the target is untouched). */
+static void afile_abort(afile *a)
+{
+  if (a->f)
+    fclose(a->f);
+  a->f = NULL;
+  unlink(a->tmp);
+}
+
 /* ---- event batches ------------------------------------------------------------ */
 
 static const char *ext_of(int format)
@@ -405,6 +414,24 @@ int stream_events_export(stream_events *ev, stream_events_export_result *out,
 
 /* ---- view records ------------------------------------------------------------ */
 
+/* Writes one view record per call of the store's scan. */
+typedef struct view_writer {
+  FILE *f;
+  int format;
+  int64_t now;
+  int64_t n;
+  cell c[VIEW_CELLS];
+} view_writer;
+
+static int view_row(void *ud, stream_events_view *v)
+{
+  view_writer *w = ud;
+  events__qoe_finish(v, w->now);
+  put_row(w->f, w->c, view_cells(w->c, v), w->format);
+  w->n++;
+  return STREAM_OK;
+}
+
 int stream_events_export_views(stream_events *ev, int64_t *out_count, const char *path, int format,
                                const char *day)
 {
@@ -419,29 +446,26 @@ int stream_events_export_views(stream_events *ev, int64_t *out_count, const char
   int rc = events__check_day(day);
   if (rc != STREAM_OK)
     return rc;
-  stream_events_view *v = NULL;
-  size_t n = 0;
-  rc = ev->store->backend->events->views_list(ev->store->impl, &v, &n, "", day ? day : "", "");
-  if (rc != STREAM_OK)
-    return rc;
   afile a;
   rc = afile_open(&a, path);
-  if (rc != STREAM_OK) {
-    free(v);
+  if (rc != STREAM_OK)
     return rc;
-  }
-  int64_t now = events__qoe_now(ev);
-  cell c[VIEW_CELLS];
+  view_writer w;
+  memset(&w, 0, sizeof w);
+  w.f = a.f;
+  w.format = format;
+  w.now = events__qoe_now(ev);
   stream_events_view empty;
   memset(&empty, 0, sizeof empty);
-  put_header(a.f, c, view_cells(c, &empty), format);
-  for (size_t i = 0; i < n; i++) {
-    events__qoe_finish(&v[i], now);
-    put_row(a.f, c, view_cells(c, &v[i]), format);
+  put_header(a.f, w.c, view_cells(w.c, &empty), format);
+  rc =
+      ev->store->backend->events->views_each(ev->store->impl, "", day ? day : "", "", view_row, &w);
+  if (rc != STREAM_OK) {
+    afile_abort(&a);
+    return rc;
   }
-  free(v);
   rc = afile_commit(&a);
   if (rc == STREAM_OK && out_count)
-    *out_count = (int64_t)n;
+    *out_count = w.n;
   return rc;
 }

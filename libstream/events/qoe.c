@@ -464,6 +464,59 @@ static int cmp_dbl(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
+/* Accumulator of stream_events_qoe_stats over the store's scan: sums in the
+ * summary, and only the two per-view values the percentiles need (16 bytes a
+ * view instead of the whole record). */
+typedef struct qoe_acc {
+  stream_events_qoe_summary *out;
+  int64_t now;
+  int64_t *startup;
+  size_t ns, cap_s;
+  double *rpct;
+  size_t nr, cap_r;
+  int64_t br_ms, br_sum;
+} qoe_acc;
+
+static int grow(void **arr, size_t *cap, size_t elem)
+{
+  size_t ncap = *cap ? *cap * 2 : 256;
+  void *p = realloc(*arr, ncap * elem);
+  if (!p)
+    return stream__err(STREAM_ENOMEM, "QoE stats: out of memory");
+  *arr = p;
+  *cap = ncap;
+  return STREAM_OK;
+}
+
+static int qoe_acc_add(void *ud, stream_events_view *w)
+{
+  qoe_acc *a = ud;
+  stream_events_qoe_summary *out = a->out;
+  events__qoe_finish(w, a->now);
+  out->views++;
+  out->started += w->started;
+  out->failures += w->failed;
+  out->start_failures += w->start_failed;
+  out->exits_before_start += w->exited_before_start;
+  out->watch_ms += w->watch_ms;
+  out->playing_ms += w->playing_ms;
+  out->rebuffer_count += w->rebuffer_count;
+  out->rebuffer_ms += w->rebuffer_ms;
+  a->br_ms += w->br_ms;
+  a->br_sum += w->br_sum;
+  if (w->started && w->startup_ms >= 0) {
+    if (a->ns == a->cap_s && grow((void **)&a->startup, &a->cap_s, sizeof *a->startup) != STREAM_OK)
+      return STREAM_ENOMEM;
+    a->startup[a->ns++] = w->startup_ms;
+  }
+  if (w->watch_ms > 0) {
+    if (a->nr == a->cap_r && grow((void **)&a->rpct, &a->cap_r, sizeof *a->rpct) != STREAM_OK)
+      return STREAM_ENOMEM;
+    a->rpct[a->nr++] = w->rebuffer_pct;
+  }
+  return STREAM_OK;
+}
+
 int stream_events_qoe_stats(stream_events *ev, stream_events_qoe_summary *out, const char *title_id,
                             const char *day, const char *device_id)
 {
@@ -478,65 +531,40 @@ int stream_events_qoe_stats(stream_events *ev, stream_events_qoe_summary *out, c
     rc = events__check_day(day);
   if (rc != STREAM_OK)
     return rc;
-  stream_events_view *v = NULL;
-  size_t n = 0;
-  rc = ops(ev)->views_list(ev->store->impl, &v, &n, title_id ? title_id : "", day ? day : "",
-                           device_id ? device_id : "");
-  if (rc != STREAM_OK || n == 0)
-    return rc;
-  int64_t now = events__qoe_now(ev);
-  int64_t *startup = malloc(n * sizeof *startup);
-  double *rpct = malloc(n * sizeof *rpct);
-  if (!startup || !rpct) {
-    free(startup);
-    free(rpct);
-    free(v);
-    return stream__err(STREAM_ENOMEM, "QoE stats: out of memory");
+  qoe_acc a;
+  memset(&a, 0, sizeof a);
+  a.out = out;
+  a.now = events__qoe_now(ev);
+  rc = ops(ev)->views_each(ev->store->impl, title_id ? title_id : "", day ? day : "",
+                           device_id ? device_id : "", qoe_acc_add, &a);
+  if (rc == STREAM_OK && out->views > 0) {
+    double views = (double)out->views;
+    out->failure_pct = 100.0 * (double)out->failures / views;
+    out->start_failure_pct = 100.0 * (double)out->start_failures / views;
+    out->ebvs_pct = 100.0 * (double)out->exits_before_start / views;
+    if (out->watch_ms > 0) {
+      out->rebuffer_pct = 100.0 * (double)out->rebuffer_ms / (double)out->watch_ms;
+      out->rebuffer_per_min = (double)out->rebuffer_count * 60000.0 / (double)out->watch_ms;
+    }
+    out->avg_br = a.br_ms > 0 ? (double)a.br_sum / (double)a.br_ms : 0;
+    if (a.ns > 0) {
+      qsort(a.startup, a.ns, sizeof *a.startup, cmp_i64);
+      out->startup_ms_p50 = a.startup[events__rank(a.ns, 50)];
+      out->startup_ms_p95 = a.startup[events__rank(a.ns, 95)];
+    }
+    if (a.nr > 0) {
+      qsort(a.rpct, a.nr, sizeof *a.rpct, cmp_dbl);
+      out->rebuffer_pct_p50 = a.rpct[events__rank(a.nr, 50)];
+      out->rebuffer_pct_p95 = a.rpct[events__rank(a.nr, 95)];
+    }
   }
-  size_t ns = 0, nr = 0;
-  int64_t br_ms = 0, br_sum = 0;
-  for (size_t i = 0; i < n; i++) {
-    stream_events_view *w = &v[i];
-    events__qoe_finish(w, now);
-    out->views++;
-    out->started += w->started;
-    out->failures += w->failed;
-    out->start_failures += w->start_failed;
-    out->exits_before_start += w->exited_before_start;
-    out->watch_ms += w->watch_ms;
-    out->playing_ms += w->playing_ms;
-    out->rebuffer_count += w->rebuffer_count;
-    out->rebuffer_ms += w->rebuffer_ms;
-    br_ms += w->br_ms;
-    br_sum += w->br_sum;
-    if (w->started && w->startup_ms >= 0)
-      startup[ns++] = w->startup_ms;
-    if (w->watch_ms > 0)
-      rpct[nr++] = w->rebuffer_pct;
+  free(a.startup);
+  free(a.rpct);
+  if (rc != STREAM_OK) {
+    memset(out, 0, sizeof *out);
+    out->startup_ms_p50 = out->startup_ms_p95 = -1;
   }
-  double views = (double)out->views;
-  out->failure_pct = 100.0 * (double)out->failures / views;
-  out->start_failure_pct = 100.0 * (double)out->start_failures / views;
-  out->ebvs_pct = 100.0 * (double)out->exits_before_start / views;
-  if (out->watch_ms > 0) {
-    out->rebuffer_pct = 100.0 * (double)out->rebuffer_ms / (double)out->watch_ms;
-    out->rebuffer_per_min = (double)out->rebuffer_count * 60000.0 / (double)out->watch_ms;
-  }
-  out->avg_br = br_ms > 0 ? (double)br_sum / (double)br_ms : 0;
-  if (ns > 0) {
-    qsort(startup, ns, sizeof *startup, cmp_i64);
-    out->startup_ms_p50 = startup[events__rank(ns, 50)];
-    out->startup_ms_p95 = startup[events__rank(ns, 95)];
-  }
-  if (nr > 0) {
-    qsort(rpct, nr, sizeof *rpct, cmp_dbl);
-    out->rebuffer_pct_p50 = rpct[events__rank(nr, 50)];
-    out->rebuffer_pct_p95 = rpct[events__rank(nr, 95)];
-  }
-  free(startup);
-  free(rpct);
-  free(v);
-  return STREAM_OK;
+  return rc;
 }
 
 int stream_events_concurrent(stream_events *ev, int64_t *out)

@@ -60,10 +60,13 @@ struct stream_store_event_ops {
                       size_t n, const char *consumer, int64_t from, int64_t to, int64_t now);
   /* The record of a view. STREAM_ENOTFOUND. Derived fields are left 0. */
   int (*view_get)(void *impl, stream_events_view *out, const char *view_id);
-  /* Every record matching the filters ("" = any), in start_ts order; *out
-   * freed with free(), NULL when none. */
-  int (*views_list)(void *impl, stream_events_view **out, size_t *out_count, const char *title_id,
-                    const char *day, const char *device_id);
+  /* Call `fn` with every record matching the filters ("" = any), in
+   * start_ts order, one row at a time (memory does not grow with the number
+   * of views). The record is the callee's to modify; a non-OK return from
+   * `fn` stops the scan and is returned. `fn` must not call the store (a
+   * reader connection, or the writer of a ":memory:" store, is held). */
+  int (*views_each)(void *impl, const char *title_id, const char *day, const char *device_id,
+                    int (*fn)(void *ud, stream_events_view *v), void *ud);
   /* Distinct views with a playing/heartbeat event of server_ts >= since_ms
    * and no later ended or fatal error. */
   int (*concurrent)(void *impl, int64_t *out, int64_t since_ms);

@@ -414,12 +414,10 @@ static int ev_view_get(void *impl, stream_events_view *out, const char *view_id)
                   view_id, view_row, out, "no QoE record of view %s");
 }
 
-static int ev_views_list(void *impl, stream_events_view **out, size_t *out_count,
-                         const char *title_id, const char *day, const char *device_id)
+static int ev_views_each(void *impl, const char *title_id, const char *day, const char *device_id,
+                         int (*fn)(void *ud, stream_events_view *v), void *ud)
 {
   const char *what = "list QoE views";
-  *out = NULL;
-  *out_count = 0;
   sq_conn *db = store__sq_racquire(impl);
   sqlite3_stmt *st;
   int rc = store__sq_prepare(db, &st, what,
@@ -427,35 +425,19 @@ static int ev_views_list(void *impl, stream_events_view **out, size_t *out_count
                              "AND (?2 = '' OR day = ?2) AND (?3 = '' OR device_id = ?3) "
                              "ORDER BY start_ts, view_id",
                              "ttt", title_id, day, device_id);
-  stream_events_view *rows = NULL;
-  size_t n = 0, cap = 0;
+  stream_events_view row;
   while (rc == STREAM_OK) {
     int r = store__sq_step(db, st, what);
     if (r <= 0) {
       rc = r;
       break;
     }
-    if (n == cap) {
-      size_t ncap = cap ? cap * 2 : 64;
-      stream_events_view *grown = realloc(rows, ncap * sizeof *rows);
-      if (!grown) {
-        rc = stream__err(STREAM_ENOMEM, "%s: out of memory", what);
-        break;
-      }
-      rows = grown;
-      cap = ncap;
-    }
-    read_view(&rows[n++], st);
+    read_view(&row, st);
+    rc = fn(ud, &row);
   }
   store__sq_release(db, st);
   store__sq_rrelease(impl, db);
-  if (rc != STREAM_OK || n == 0) {
-    free(rows);
-    return rc;
-  }
-  *out = rows;
-  *out_count = n;
-  return STREAM_OK;
+  return rc;
 }
 
 static int ev_concurrent(void *impl, int64_t *out, int64_t since_ms)
@@ -490,6 +472,6 @@ const struct stream_store_event_ops store__sq_event_ops = {
     .state_get = ev_state_get,
     .views_commit = ev_views_commit,
     .view_get = ev_view_get,
-    .views_list = ev_views_list,
+    .views_each = ev_views_each,
     .concurrent = ev_concurrent,
 };

@@ -987,6 +987,85 @@ START_TEST(test_incremental_matches_full_rebuild)
 }
 END_TEST
 
+/* Stats and the view export stream the store's records one at a time: 1000
+ * records written straight into qoe_views (as the consumer stores them), with
+ * startup_ms a permutation of 1..1000 (v = 337 i mod 1000 + 1) and rebuffering
+ * v * 10 ms of 100 000 ms watched (v / 100 %). Nearest rank over 1000 values:
+ * p50 is the 500th smallest (500), p95 the 950th (950); over title "a" (even
+ * i: v = 337 i mod 1000 + 1 takes every odd value once, 500 views) p50 is the
+ * 250th odd value (499) and p95 the 475th (949). */
+START_TEST(test_stats_and_export_many_views)
+{
+  sqlite3 *db;
+  ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  ck_assert_int_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_stmt *st;
+  ck_assert_int_eq(
+      sqlite3_prepare_v2(db,
+                         "INSERT INTO qoe_views (view_id, title_id, device_id, day, start_ts, "
+                         "last_ts, last_seq, events, requested, started, failed, start_failed, "
+                         "ended, startup_ms, watch_ms, playing_ms, rebuffer_count, rebuffer_ms, "
+                         "peak_br, br_ms, br_sum, updated_at) VALUES (?1, ?2, 'tv', '2023-11-14', "
+                         "?3, ?3, ?4, 3, 1, 1, 0, 0, 1, ?5, 100000, 90000, 1, ?6, 0, 0, 0, ?3)",
+                         -1, &st, NULL),
+      SQLITE_OK);
+  for (int i = 0; i < 1000; i++) {
+    char id[32];
+    snprintf(id, sizeof id, "many-%04d", i);
+    int v = (337 * i) % 1000 + 1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, i % 2 ? "b" : "a", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, T0 + i);
+    sqlite3_bind_int64(st, 4, i + 1);
+    sqlite3_bind_int64(st, 5, v);
+    sqlite3_bind_int64(st, 6, (int64_t)v * 10);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_reset(st);
+  }
+  sqlite3_finalize(st);
+  ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+
+  stream_events_qoe_summary s;
+  ck_assert_int_eq(stream_events_qoe_stats(events, &s, NULL, NULL, NULL), STREAM_OK);
+  ck_assert_int_eq(s.views, 1000);
+  ck_assert_int_eq(s.started, 1000);
+  ck_assert_int_eq(s.watch_ms, INT64_C(100000000));
+  ck_assert_int_eq(s.rebuffer_count, 1000);
+  ck_assert_int_eq(s.rebuffer_ms, INT64_C(5005000)); /* 10 * (1 + ... + 1000) */
+  ck_assert_int_eq(s.startup_ms_p50, 500);
+  ck_assert_int_eq(s.startup_ms_p95, 950);
+  ck_assert_double_eq_tol(s.rebuffer_pct_p50, 5.0, 1e-9);
+  ck_assert_double_eq_tol(s.rebuffer_pct_p95, 9.5, 1e-9);
+  ck_assert_int_eq(stream_events_qoe_stats(events, &s, "a", "2023-11-14", "tv"), STREAM_OK);
+  ck_assert_int_eq(s.views, 500);
+  ck_assert_int_eq(s.startup_ms_p50, 499);
+  ck_assert_int_eq(s.startup_ms_p95, 949);
+
+  char path[600];
+  snprintf(path, sizeof path, "%s/many.csv", outdir);
+  int64_t n = 0;
+  ck_assert_int_eq(stream_events_export_views(events, &n, path, STREAM_EVENTS_EXPORT_CSV, NULL),
+                   STREAM_OK);
+  ck_assert_int_eq(n, 1000);
+  const char *text = slurp(path);
+  int lines = 0;
+  for (const char *q = text; (q = strstr(q, "\r\n")) != NULL; q += 2)
+    lines++;
+  ck_assert_int_eq(lines, 1001); /* header + one row per view */
+  /* rows in start_ts order: the first and the last */
+  ck_assert_ptr_nonnull(strstr(text, "\r\nmany-0000,"));
+  ck_assert_ptr_nonnull(strstr(text, "\r\nmany-0999,"));
+  ck_assert(strstr(text, "\r\nmany-0000,") < strstr(text, "\r\nmany-0999,"));
+  /* a directory that does not exist: an error, no file */
+  snprintf(path, sizeof path, "%s/no-such-dir/many.csv", outdir);
+  ck_assert_int_eq(stream_events_export_views(events, &n, path, STREAM_EVENTS_EXPORT_CSV, NULL),
+                   STREAM_EIO);
+  ck_assert_int_eq(access(path, F_OK), -1);
+}
+END_TEST
+
 static Suite *qoe_suite(void)
 {
   Suite *s = suite_create("events-qoe");
@@ -1004,6 +1083,7 @@ static Suite *qoe_suite(void)
   tcase_add_test(tc, test_incremental_fast_path);
   tcase_add_test(tc, test_incremental_every_cut);
   tcase_add_test(tc, test_incremental_matches_full_rebuild);
+  tcase_add_test(tc, test_stats_and_export_many_views);
   suite_add_tcase(s, tc);
   return s;
 }
