@@ -13,8 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <cjson/cJSON.h>
-
+#include "billing_http.h"
 #include "log.h"
 #include "stream/common.h"
 
@@ -34,18 +33,7 @@ static void log_report(const stream_billing_run_report *r)
   if (!(r->renewed || r->trials_converted || r->failed || r->retried || r->expired || r->canceled ||
         r->downgraded || r->settled))
     return;
-  cJSON *f = cJSON_CreateObject();
-  if (f) {
-    cJSON_AddNumberToObject(f, "renewed", (double)r->renewed);
-    cJSON_AddNumberToObject(f, "trials_converted", (double)r->trials_converted);
-    cJSON_AddNumberToObject(f, "failed", (double)r->failed);
-    cJSON_AddNumberToObject(f, "retried", (double)r->retried);
-    cJSON_AddNumberToObject(f, "expired", (double)r->expired);
-    cJSON_AddNumberToObject(f, "canceled", (double)r->canceled);
-    cJSON_AddNumberToObject(f, "downgraded", (double)r->downgraded);
-    cJSON_AddNumberToObject(f, "settled", (double)r->settled);
-  }
-  streamd_log_event(STREAM_LOG_INFO, "billing renewals", f);
+  streamd_log_event(STREAM_LOG_INFO, "billing renewals", streamd_billing_report_json(r));
 }
 
 static void *renewal_thread(void *arg)
