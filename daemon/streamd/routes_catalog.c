@@ -23,8 +23,7 @@ static streamd_app *begin(stream_catalog_viewer *cv, streamd_viewer *v, streamd_
   if (need_profile) {
     if (streamd_viewer_need_profile(v, req, resp) != 0)
       return NULL;
-  } else if (streamd_viewer_from_request(v, req) != 0) {
-    streamd_reply_problem(resp, req, STREAM_EAUTH, "a viewer access token is required");
+  } else if (streamd_viewer_require(v, req, resp) != 0) {
     return NULL;
   }
   streamd_viewer_catalog(cv, v);

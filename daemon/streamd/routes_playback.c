@@ -235,10 +235,8 @@ void streamd_route_playback_heartbeat(streamd_request *req, streamd_response *re
   if (!app)
     return;
   streamd_viewer v;
-  if (streamd_viewer_from_request(&v, req) != 0) {
-    streamd_reply_problem(resp, req, STREAM_EAUTH, "a viewer access token is required");
+  if (streamd_viewer_require(&v, req, resp) != 0)
     return;
-  }
   const char *id = streamd_request_param(req, "session");
   if (!app->billing) {
     cJSON *o = cJSON_CreateObject();
@@ -267,10 +265,8 @@ void streamd_route_playback_stop(streamd_request *req, streamd_response *resp)
   if (!app)
     return;
   streamd_viewer v;
-  if (streamd_viewer_from_request(&v, req) != 0) {
-    streamd_reply_problem(resp, req, STREAM_EAUTH, "a viewer access token is required");
+  if (streamd_viewer_require(&v, req, resp) != 0)
     return;
-  }
   if (app->billing) {
     int rc = stream_billing_lease_release(app->billing, v.account_id,
                                           streamd_request_param(req, "session"));
