@@ -139,8 +139,11 @@ STREAM_API int stream_catalog_viewer_for_profile(stream_catalog_viewer *out, str
  * Errors: STREAM_EINVAL (invalid UTF-8, not JSON, or a field is wrong: the
  * message names it), STREAM_ERANGE (document over
  * STREAM_CATALOG_TITLE_JSON_MAX), STREAM_EEXIST (two episodes collide),
- * STREAM_ENOMEM, STREAM_EBUSY, STREAM_EIO. Not atomic against a concurrent put
- * of the same title. Thread-safe.
+ * STREAM_ENOMEM, STREAM_EBUSY, STREAM_EIO. Atomic: the whole put (the read of
+ * the stored title, every row written) is one store transaction, so a failure
+ * leaves the title exactly as it was (a failed create leaves no row), readers
+ * see the old or the new title, never a mix, and concurrent puts of the same
+ * title run one after the other. Thread-safe.
  */
 STREAM_API int stream_catalog_title_put(char **out_json, int *out_created, stream_catalog *c,
                                         const char *title_json);
@@ -205,10 +208,12 @@ STREAM_API int stream_catalog_genres(char **out_json, stream_catalog *c);
  * Validation is all-or-nothing: every title is validated first, and if any is
  * invalid (or two share an id) nothing is written, the result lists every
  * invalid item, and STREAM_EINVAL is returned. Then titles are written one by
- * one (each is idempotent: importing the same document again reports every
- * title "unchanged" and changes nothing); a title the store refuses is
- * reported "failed", the rest are still written, and the first such error code
- * is returned. `*out` is always filled (zeroed first) and released with
+ * one, each in its own transaction like a put (all or nothing per title, not
+ * per document), and each is idempotent (importing the same document again
+ * reports every title "unchanged" and changes nothing); a title the store
+ * refuses is reported "failed" and left as it was, the rest are still
+ * written, and the first such error code is returned. `*out` is always filled
+ * (zeroed first) and released with
  * stream_catalog_import_result_clear().
  * Errors: STREAM_EINVAL, STREAM_ERANGE (over STREAM_CATALOG_IMPORT_MAX bytes
  * or STREAM_CATALOG_IMPORT_TITLES_MAX titles), STREAM_ENOMEM, STREAM_EBUSY,

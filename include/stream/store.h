@@ -672,6 +672,80 @@ STREAM_API int stream_store_rating_delete(stream_store *s, const char *profile_i
 STREAM_API int stream_store_rating_get(int *out_value, stream_store *s, const char *profile_id,
                                        const char *title_id);
 
+/* ---- retention (purge of transient rows) ------------------------------- */
+
+/** Shortest idempotency-key retention: replays are promised for 24 hours. */
+#define STREAM_STORE_IDEMPOTENCY_RETENTION_MIN 86400
+/** Largest number of rows one purge transaction deletes (batch_size range 1..this). */
+#define STREAM_STORE_PURGE_BATCH_MAX 100000
+
+/**
+ * What stream_store_purge() may delete. All durations are seconds, counted
+ * back from the `now` given to the purge; a row exactly on a boundary is kept.
+ * Fill with stream_store_purge_policy_default() and change fields.
+ */
+typedef struct stream_store_purge_policy {
+  unsigned int version; /**< STREAM_STORE_PURGE_POLICY_VERSION */
+  /** Refresh tokens whose expires_at is more than this long ago (default 7 days, >= 0). */
+  int64_t refresh_grace;
+  /** Device authorizations whose expires_at is more than this long ago, whatever
+   * their status (default 1 day, >= 0). */
+  int64_t device_grace;
+  /** Idempotency keys created more than this long ago (default 7 days, at least
+   * STREAM_STORE_IDEMPOTENCY_RETENTION_MIN). */
+  int64_t idempotency_retention;
+  /** Lapsed screen leases whose expires_at is more than this long ago
+   * (default 1 day, >= 0). */
+  int64_t lease_grace;
+  /** Rows deleted per write transaction, 1..STREAM_STORE_PURGE_BATCH_MAX (default 1000). */
+  unsigned int batch_size;
+} stream_store_purge_policy;
+
+#define STREAM_STORE_PURGE_POLICY_VERSION 1
+
+/** Rows deleted by stream_store_purge(), per table. */
+typedef struct stream_store_purge_counts {
+  size_t refresh_tokens;
+  size_t device_authorizations;
+  size_t idempotency_keys;
+  size_t screen_leases;
+} stream_store_purge_counts;
+
+/**
+ * Fill `*p` with the default policy (version set; see the field comments).
+ * NULL is a no-op. Thread-safe.
+ */
+STREAM_API void stream_store_purge_policy_default(stream_store_purge_policy *p);
+
+/**
+ * Delete transient rows that outlived their use, as of `now` (Unix seconds):
+ *   - refresh tokens with expires_at < now - refresh_grace, used or not,
+ *     revoked or not. An unexpired token is never deleted, so rotation reuse
+ *     detection (a replayed rotated token revokes its family) keeps working
+ *     for the whole life of the token and `refresh_grace` after it; a purged
+ *     token is then simply unknown (STREAM_EAUTH at refresh).
+ *   - device authorizations (RFC 8628) with expires_at < now - device_grace,
+ *     whatever their status (pending, approved, denied, consumed).
+ *   - billing idempotency keys with created_at < now - idempotency_retention,
+ *     except a key whose request is still in progress (no recorded outcome)
+ *     while a pending payment or refund belongs to it: that one stays until
+ *     the payment or refund settles. Payments, refunds and invoices are never
+ *     deleted. A purged key is unknown: the same key is then a new request.
+ *   - screen leases with expires_at < now - lease_grace (lapsed leases; a
+ *     heartbeat on a purged lease answers STREAM_ENOTFOUND instead of
+ *     STREAM_EEXPIRED).
+ * Work is done in batches of `p->batch_size` rows, each its own short write
+ * transaction, so a large purge never holds the writer for long; a failure
+ * leaves the batches already committed in place (a later purge continues).
+ * `p` NULL = stream_store_purge_policy_default(). `*out` (may be NULL)
+ * receives the rows deleted per table, also on failure (what was committed).
+ * Errors: STREAM_EINVAL (NULL store, bad policy version, a negative grace, an
+ * idempotency retention under STREAM_STORE_IDEMPOTENCY_RETENTION_MIN, a batch
+ * size out of range, `now` <= 0), STREAM_EBUSY, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_purge(stream_store_purge_counts *out, stream_store *s, int64_t now,
+                                  const stream_store_purge_policy *p);
+
 #ifdef __cplusplus
 }
 #endif

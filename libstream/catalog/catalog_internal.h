@@ -2,7 +2,9 @@
  * Internal declarations of the catalog service (floor 2): the handle, the
  * parsed form of a title document, and the helpers shared by the files of the
  * module (JSON validation, rendering, writing). Uses only public headers of
- * lower floors plus libstream/core/core.h.
+ * lower floors plus libstream/core/core.h; write.c also uses the store's
+ * internal write batch (store/store_internal.h) so a title put is one
+ * transaction.
  */
 #ifndef STREAM_CATALOG_INTERNAL_H
 #define STREAM_CATALOG_INTERNAL_H

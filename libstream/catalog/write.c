@@ -1,13 +1,17 @@
 /*
  * Catalog writes (operator): create or update a title from a validated
  * document, reconcile its seasons and episodes with the stored ones, and the
- * bulk import. The store has no multi-call transaction, so a title is written
- * in several store calls; a document is validated completely before the first
- * write, and a title created by a put that then fails is deleted again.
+ * bulk import. A title is written in several store calls (title row with its
+ * genres and regions, seasons, episodes) inside ONE store write batch
+ * (store__batch_begin/end): the read of the stored title, every write and the
+ * commit are one transaction, so a failure anywhere leaves the title as it
+ * was and no reader ever sees a half-written title. An import writes one
+ * batch per title.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "../store/store_internal.h"
 #include "catalog_internal.h"
 
 /* ---- comparing a document with the stored title ------------------------- */
@@ -212,12 +216,8 @@ static int write_doc(char *out_id, const char **status, stream_catalog *c, const
     char id[STREAM_STORE_ID_SIZE];
     stream_error_clear();
     TRY(stream_store_title_create(id, c->store, &doc->t, now));
-    rc = sync_seasons(c, id, NULL, doc);
-    if (rc) {
-      stream_error saved = *stream_error_last();
-      (void)stream_store_title_delete(c->store, id);
-      return stream__err(rc, "%s", saved.message);
-    }
+    /* A failure rolls the whole batch back, the title row included. */
+    TRY(sync_seasons(c, id, NULL, doc));
     memcpy(out_id, id, STREAM_STORE_ID_SIZE);
     *status = "created";
     return STREAM_OK;
@@ -243,11 +243,20 @@ static int write_doc(char *out_id, const char **status, stream_catalog *c, const
   return rc;
 }
 
-/* Every write of a title document ends here: invalidate the detail cache
- * after the rows changed (or a failed write may have changed some). */
+/* Every write of a title document ends here: one store batch around the
+ * whole title (all or nothing), then the detail cache is invalidated. */
 int cat_write_doc(char *out_id, const char **status, stream_catalog *c, const cat_doc *doc)
 {
-  int rc = write_doc(out_id, status, c, doc);
+  *status = "failed";
+  int rc = store__batch_begin(c->store);
+  if (rc == STREAM_OK) {
+    const char *done = "failed";
+    rc = store__batch_end(c->store, write_doc(out_id, &done, c, doc));
+    if (rc == STREAM_OK)
+      *status = done;
+    else if (strcmp(done, "created") == 0)
+      out_id[0] = '\0'; /* only the commit failed: the new id names nothing */
+  }
   cat_invalidate(c);
   return rc;
 }

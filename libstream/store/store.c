@@ -129,6 +129,21 @@ int store__new_id(char out[STREAM_STORE_ID_SIZE])
   return STREAM_OK;
 }
 
+/* ---- write batch (store_internal.h) ------------------------------------ */
+
+int store__batch_begin(stream_store *s)
+{
+  TRY(check_store(s));
+  return s->backend->batch_begin(s->impl);
+}
+
+int store__batch_end(stream_store *s, int rc)
+{
+  if (!s)
+    return rc != STREAM_OK ? rc : stream__err(STREAM_EINVAL, "store is NULL");
+  return s->backend->batch_end(s->impl, rc);
+}
+
 /* ---- handle ------------------------------------------------------------ */
 
 int stream_store_open(stream_store **out, const stream_store_options *opts)
@@ -949,4 +964,69 @@ void store__recs_titles_free(store__recs_title *t, size_t n)
   for (size_t i = 0; i < n; i++)
     free(t[i].regions);
   free(t);
+}
+
+/* ---- retention ----------------------------------------------------------- */
+
+void stream_store_purge_policy_default(stream_store_purge_policy *p)
+{
+  if (!p)
+    return;
+  memset(p, 0, sizeof *p);
+  p->version = STREAM_STORE_PURGE_POLICY_VERSION;
+  p->refresh_grace = 7 * 86400;
+  p->device_grace = 86400;
+  p->idempotency_retention = 7 * 86400;
+  p->lease_grace = 86400;
+  p->batch_size = 1000;
+}
+
+static int check_grace(const char *what, int64_t v)
+{
+  if (v < 0)
+    return stream__err(STREAM_EINVAL, "purge policy: %s is negative (%lld)", what, (long long)v);
+  return STREAM_OK;
+}
+
+int stream_store_purge(stream_store_purge_counts *out, stream_store *s, int64_t now,
+                       const stream_store_purge_policy *p)
+{
+  if (out)
+    memset(out, 0, sizeof *out);
+  TRY(check_store(s));
+  stream_store_purge_policy def;
+  if (!p) {
+    stream_store_purge_policy_default(&def);
+    p = &def;
+  }
+  if (p->version != STREAM_STORE_PURGE_POLICY_VERSION)
+    return stream__err(STREAM_EINVAL, "purge policy: unknown version %u (expected %u)", p->version,
+                       STREAM_STORE_PURGE_POLICY_VERSION);
+  if (now <= 0)
+    return stream__err(STREAM_EINVAL, "purge: now must be a positive Unix time, got %lld",
+                       (long long)now);
+  TRY(check_grace("refresh_grace", p->refresh_grace));
+  TRY(check_grace("device_grace", p->device_grace));
+  TRY(check_grace("lease_grace", p->lease_grace));
+  if (p->idempotency_retention < STREAM_STORE_IDEMPOTENCY_RETENTION_MIN)
+    return stream__err(STREAM_EINVAL,
+                       "purge policy: idempotency_retention %lld s is under the promised %d s",
+                       (long long)p->idempotency_retention, STREAM_STORE_IDEMPOTENCY_RETENTION_MIN);
+  if (p->batch_size < 1 || p->batch_size > STREAM_STORE_PURGE_BATCH_MAX)
+    return stream__err(STREAM_EINVAL, "purge policy: batch_size %u is outside 1..%d", p->batch_size,
+                       STREAM_STORE_PURGE_BATCH_MAX);
+  /* The backend deletes below now - duration: a duration of at least `now`
+   * (a cutoff at or before the epoch) is clamped, which deletes nothing and
+   * keeps the subtraction defined. */
+  stream_store_purge_policy c = *p;
+  c.refresh_grace = c.refresh_grace > now ? now : c.refresh_grace;
+  c.device_grace = c.device_grace > now ? now : c.device_grace;
+  c.lease_grace = c.lease_grace > now ? now : c.lease_grace;
+  c.idempotency_retention = c.idempotency_retention > now ? now : c.idempotency_retention;
+  stream_store_purge_counts tmp;
+  memset(&tmp, 0, sizeof tmp);
+  int rc = s->backend->purge(s->impl, &tmp, now, &c);
+  if (out)
+    *out = tmp;
+  return rc;
 }

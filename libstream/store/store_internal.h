@@ -101,6 +101,10 @@ struct stream_store_backend {
   const char *name;
   void (*close)(void *impl);
   int (*schema_version)(void *impl, int *out);
+  /* Write batch (store__batch_begin/end below): open / close one transaction
+   * that the calling thread's store calls join until the matching end. */
+  int (*batch_begin)(void *impl);
+  int (*batch_end)(void *impl, int rc);
   const struct stream_store_accounts_ops *accounts;
   const struct stream_store_refresh_ops *refresh;
   const struct stream_store_device_ops *device;
@@ -115,6 +119,10 @@ struct stream_store_backend {
   const struct stream_store_job_ops *jobs;        /* store_jobs.h: jobs (durable job queue) */
   const struct stream_store_event_ops *events;    /* store_events.h: events (ingest, outbox) */
   const struct stream_store_recs_ops *recs;       /* store_recs.h: recs (signals, titles) */
+  /* Retention: delete transient rows per the (validated) policy; `out` is
+   * zeroed by store.c and receives what was committed, also on failure. */
+  int (*purge)(void *impl, stream_store_purge_counts *out, int64_t now,
+               const stream_store_purge_policy *p);
 };
 
 struct stream_store {
@@ -128,5 +136,20 @@ int store__sqlite_open(void **out_impl, const stream_store_options *opts);
 
 /* Fresh id: 16 random bytes, unpadded base64url (22 characters). */
 int store__new_id(char out[STREAM_STORE_ID_SIZE]);
+
+/* Write batch: several store calls of one thread as ONE transaction.
+ * store__batch_begin takes the store's writer (other threads' writes wait for
+ * the end, as they wait for any write) and opens a transaction; every store
+ * call the same thread makes until store__batch_end joins it: a write runs in
+ * a savepoint (its failure undoes that call only, and the caller decides
+ * whether the batch goes on), a read sees the batch's uncommitted rows. Other
+ * threads read the last committed state. store__batch_end commits when
+ * rc == STREAM_OK and rolls everything back otherwise, and returns the final
+ * code (rc, or the commit's failure; the message of a failed rc is kept).
+ * Batches nest (an inner batch is a savepoint). Every successful begin needs
+ * exactly one end on the same thread; a failed begin needs none. Not public
+ * API: for modules that write a tree of rows (catalog). */
+int store__batch_begin(stream_store *s);
+int store__batch_end(stream_store *s, int rc);
 
 #endif

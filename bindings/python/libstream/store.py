@@ -1,7 +1,7 @@
 """The store: the SQLite-backed persistence under the auth and catalog services.
 
 Only what Python needs to run those services is wrapped: open, close, the
-schema version and the backend name. The per-entity store functions stay
+schema version, the backend name and the retention purge (``Store.purge``). The per-entity store functions stay
 reachable through ``libstream.lib`` for tools that need them.
 
 A Store is thread-safe, like the C handle. Services created on a store
@@ -15,10 +15,11 @@ the server feature (``libstream.store.AVAILABLE``).
         print(st.backend, st.schema_version)
 """
 import os
+import time
 import weakref
 
 from ._ffi import ffi, lib
-from ._util import Keep, new_struct, set_int, text
+from ._util import Keep, new_struct, set_int, text, to_int
 from .errors import check, raise_invalid
 
 __all__ = ["AVAILABLE", "Store", "MEMORY"]
@@ -82,6 +83,37 @@ class Store:
     def backend(self):
         """The backend name ("sqlite")."""
         return text(lib.stream_store_backend_name(self._cptr))
+
+    #: The tables stream_store_purge() deletes from, in the order of its counts.
+    PURGE_TABLES = ("refresh_tokens", "device_authorizations", "idempotency_keys",
+                    "screen_leases")
+
+    def purge(self, now=None, *, refresh_grace=None, device_grace=None,
+              idempotency_retention=None, lease_grace=None, batch_size=None):
+        """Delete transient rows that outlived their use; returns {table: rows deleted}.
+
+        ``now``: Unix seconds (default: the system clock). The keyword
+        arguments override the library's default policy (seconds; see
+        ``stream_store_purge`` in stream/store.h): expired refresh tokens
+        ``refresh_grace`` after expiry (7 days; unexpired ones never go, so
+        reuse detection keeps working), device authorizations
+        ``device_grace`` after expiry (1 day), idempotency keys older than
+        ``idempotency_retention`` (7 days, at least 86400), lapsed screen
+        leases ``lease_grace`` after expiry (1 day); ``batch_size`` rows per
+        write transaction (1000).
+        Raises InvalidArgument (bad policy), Busy, IOFailure.
+        """
+        p = ffi.new("stream_store_purge_policy *")
+        lib.stream_store_purge_policy_default(p)
+        for field, value in (("refresh_grace", refresh_grace), ("device_grace", device_grace),
+                             ("idempotency_retention", idempotency_retention),
+                             ("lease_grace", lease_grace), ("batch_size", batch_size)):
+            if value is not None:
+                set_int(p, field, value, field)
+        out = ffi.new("stream_store_purge_counts *")
+        when = int(time.time()) if now is None else to_int(now, "now")
+        check(lib.stream_store_purge(out, self._cptr, when, p))
+        return {t: int(getattr(out, t)) for t in self.PURGE_TABLES}
 
     @property
     def closed(self):

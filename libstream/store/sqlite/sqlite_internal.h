@@ -41,10 +41,26 @@ typedef struct sq_conn {
   sqlite3 *h;
   sq_cached cache[SQ_STMT_CACHE_MAX];
   unsigned int ncached;
+  /* Writer only: a write batch holds the transaction open, so read snapshots
+   * on this connection (store__sq_rbegin/rend) are the batch's own. Touched
+   * only by the thread that holds the writer. */
+  bool batch;
 } sq_conn;
 
+/* Write batch (store__batch_begin): the owner thread holds `wlock` from the
+ * batch's begin to its end and records the store in a thread-local chain
+ * (linked through `batch_prev`), so "does this thread own the batch?" is a
+ * thread-local look-up, never a read of another thread's field. Every store
+ * call of the owner joins the transaction: writes as savepoints, reads on the
+ * writer connection. `batch_depth` counts the open levels (the batch and its
+ * nested batches / writes); `batch_lost` records that SQLite rolled back the
+ * whole transaction itself (disk full, I/O error), after which no call may
+ * write in autocommit mode and the batch can only fail. */
 typedef struct sq_store {
   sq_conn writer;
+  unsigned int batch_depth;
+  bool batch_lost;
+  struct sq_store *batch_prev;
   pthread_mutex_t wlock;
   sq_conn *readers;
   bool *reader_busy;
@@ -114,6 +130,9 @@ extern const struct stream_store_job_ops store__sq_job_ops;         /* jobs.c */
 extern const struct stream_store_lease_ops store__sq_lease_ops;     /* leases.c */
 extern const struct stream_store_event_ops store__sq_event_ops;     /* events.c */
 extern const struct stream_store_recs_ops store__sq_recs_ops;       /* recs.c */
+/* purge.c: the retention purge (backend `purge`). */
+int store__sq_purge(void *impl, stream_store_purge_counts *out, int64_t now,
+                    const stream_store_purge_policy *p);
 
 #define SQ_TRY(expr)                                                                               \
   do {                                                                                             \

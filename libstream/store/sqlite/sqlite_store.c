@@ -1,7 +1,8 @@
 /*
  * SQLite backend: opening the database (WAL, foreign keys, busy timeout),
  * applying the versioned migrations of the SQLite dialect in one
- * transaction, the writer/readers connection model, and the binding and
+ * transaction, the writer/readers connection model with the write batch
+ * (several store calls of one thread in one transaction), and the binding and
  * error-mapping helpers shared by the entity files (accounts.c, profiles.c,
  * catalog.c). All SQL is static text with bound parameters.
  */
@@ -257,8 +258,129 @@ static int exec_cached(sq_conn *db, const char *sql, const char *what)
   return store__sq_exec(db, what, NULL, sql, "");
 }
 
+/* ---- write batch ------------------------------------------------------ */
+
+/* The stores on which this thread holds a write batch, innermost first,
+ * linked through sq_store.batch_prev. Only the owner thread reads or writes
+ * its chain, so no lock is needed; a thread without a batch pays one
+ * thread-local load per call. */
+static _Thread_local sq_store *tl_batch;
+
+static bool in_batch(const sq_store *st)
+{
+  for (const sq_store *p = tl_batch; p; p = p->batch_prev)
+    if (p == st)
+      return true;
+  return false;
+}
+
+/* One level inside the owner's batch: a savepoint (the same name at every
+ * level: RELEASE and ROLLBACK TO act on the innermost one). */
+static int sp_begin(sq_store *st)
+{
+  if (st->batch_lost)
+    return stream__err(STREAM_EIO, "write batch: SQLite already rolled the transaction back after "
+                                   "an earlier failure; nothing more can be written in it");
+  SQ_TRY(exec_cached(&st->writer, "SAVEPOINT stream_batch", "open savepoint"));
+  st->batch_depth++;
+  return STREAM_OK;
+}
+
+/* SQLite rolls a whole transaction back by itself on some errors (disk full,
+ * I/O error, out of memory): then the savepoints are gone and the connection
+ * is in autocommit mode. Remember it, so that the batch fails. */
+static bool check_lost(sq_store *st)
+{
+  if (sqlite3_get_autocommit(st->writer.h))
+    st->batch_lost = true;
+  return st->batch_lost;
+}
+
+static int sp_end(sq_store *st, int rc)
+{
+  sq_conn *db = &st->writer;
+  st->batch_depth--;
+  if (check_lost(st))
+    return rc != STREAM_OK ? rc
+                           : stream__err(STREAM_EIO, "write batch: SQLite rolled the transaction "
+                                                     "back after a failure inside it");
+  if (rc == STREAM_OK) {
+    rc = exec_cached(db, "RELEASE stream_batch", "release savepoint");
+    if (rc == STREAM_OK)
+      return STREAM_OK;
+  }
+  /* Undo this level only; the outer levels go on. */
+  exec_quiet(db, "ROLLBACK TO stream_batch");
+  exec_quiet(db, "RELEASE stream_batch");
+  check_lost(st);
+  return rc;
+}
+
+static int sq_batch_begin(void *impl)
+{
+  sq_store *st = impl;
+  if (in_batch(st))
+    return sp_begin(st);
+  pthread_mutex_lock(&st->wlock);
+  int rc = exec_cached(&st->writer, "BEGIN IMMEDIATE", "begin write batch");
+  if (rc != STREAM_OK) {
+    pthread_mutex_unlock(&st->wlock);
+    return rc;
+  }
+  st->writer.batch = true;
+  st->batch_depth = 1;
+  st->batch_lost = false;
+  st->batch_prev = tl_batch;
+  tl_batch = st;
+  return STREAM_OK;
+}
+
+static int sq_batch_end(void *impl, int rc)
+{
+  sq_store *st = impl;
+  if (!in_batch(st))
+    return rc != STREAM_OK
+               ? rc
+               : stream__err(STREAM_EINVAL, "write batch end without a begin on this thread");
+  if (st->batch_depth > 1)
+    return sp_end(st, rc);
+  sq_conn *db = &st->writer;
+  if (rc == STREAM_OK && check_lost(st))
+    rc = stream__err(STREAM_EIO, "write batch: SQLite rolled the transaction back after a failure "
+                                 "inside it; nothing was written");
+  if (rc == STREAM_OK) {
+    rc = exec_cached(db, "COMMIT", "commit write batch");
+    if (rc != STREAM_OK)
+      exec_quiet(db, "ROLLBACK");
+  } else if (!sqlite3_get_autocommit(db->h)) {
+    /* Keep the message of the failure, not of the rollback. */
+    exec_quiet(db, "ROLLBACK");
+  }
+  db->batch = false;
+  st->batch_depth = 0;
+  st->batch_lost = false;
+  for (sq_store **p = &tl_batch; *p; p = &(*p)->batch_prev) {
+    if (*p == st) {
+      *p = st->batch_prev;
+      break;
+    }
+  }
+  st->batch_prev = NULL;
+  pthread_mutex_unlock(&st->wlock);
+  return rc;
+}
+
+/* ---- single calls: writer and readers ------------------------------------ */
+
 int store__sq_wbegin(sq_store *st, sq_conn **db)
 {
+  /* Inside this thread's batch: the writer is already ours and the
+   * transaction open, so the call becomes a savepoint. */
+  if (tl_batch && in_batch(st)) {
+    SQ_TRY(sp_begin(st));
+    *db = &st->writer;
+    return STREAM_OK;
+  }
   pthread_mutex_lock(&st->wlock);
   int rc = exec_cached(&st->writer, "BEGIN IMMEDIATE", "begin write transaction");
   if (rc != STREAM_OK) {
@@ -271,6 +393,9 @@ int store__sq_wbegin(sq_store *st, sq_conn **db)
 
 int store__sq_wend(sq_store *st, sq_conn *db, int rc)
 {
+  /* The caller holds the writer, so `batch` is set only by this thread. */
+  if (db->batch)
+    return sp_end(st, rc);
   if (rc == STREAM_OK) {
     rc = exec_cached(db, "COMMIT", "commit");
     if (rc != STREAM_OK)
@@ -285,6 +410,11 @@ int store__sq_wend(sq_store *st, sq_conn *db, int rc)
 
 sq_conn *store__sq_racquire(sq_store *st)
 {
+  /* Inside this thread's batch: read the batch's own rows on the writer it
+   * already holds (taking a reader would miss them; taking wlock would
+   * deadlock). */
+  if (tl_batch && in_batch(st))
+    return &st->writer;
   if (st->nreaders == 0) {
     pthread_mutex_lock(&st->wlock);
     return &st->writer;
@@ -304,6 +434,9 @@ sq_conn *store__sq_racquire(sq_store *st)
 
 void store__sq_rrelease(sq_store *st, sq_conn *db)
 {
+  /* The holder of a connection is the only thread that sees `batch` set. */
+  if (db->batch)
+    return;
   if (st->nreaders == 0) {
     pthread_mutex_unlock(&st->wlock);
     return;
@@ -318,11 +451,16 @@ void store__sq_rrelease(sq_store *st, sq_conn *db)
 
 int store__sq_rbegin(sq_conn *db)
 {
+  /* In a batch the open transaction is the snapshot (no BEGIN inside it). */
+  if (db->batch)
+    return STREAM_OK;
   return exec_cached(db, "BEGIN", "begin read transaction");
 }
 
 void store__sq_rend(sq_conn *db)
 {
+  if (db->batch)
+    return;
   exec_quiet(db, "COMMIT");
 }
 
@@ -486,6 +624,8 @@ const struct stream_store_backend store__sqlite_backend = {
     .name = "sqlite",
     .close = sq_close,
     .schema_version = sq_schema_version,
+    .batch_begin = sq_batch_begin,
+    .batch_end = sq_batch_end,
     .accounts = &store__sq_accounts_ops,
     .refresh = &store__sq_refresh_ops,
     .device = &store__sq_device_ops,
@@ -498,4 +638,5 @@ const struct stream_store_backend store__sqlite_backend = {
     .leases = &store__sq_lease_ops,
     .events = &store__sq_event_ops,
     .recs = &store__sq_recs_ops,
+    .purge = store__sq_purge,
 };
