@@ -25,6 +25,7 @@
 #include "billing_job.h"
 #include "ingest.h"
 #include "qoe_job.h"
+#include "purge_job.h"
 #include "recs_job.h"
 #include "log.h"
 #include "problem.h"
@@ -402,6 +403,8 @@ int streamd_app_start(streamd_app *app, unsigned int port)
     return -1;
   if (streamd_recs_start(app->recs_svc, app->cfg->recs_interval_s) != 0)
     return -1;
+  if (streamd_purge_start(&app->purge, app->store, app->cfg->purge_interval_s) != 0)
+    return -1;
   atomic_store_explicit(&current, app, memory_order_release);
   return 0;
 }
@@ -612,6 +615,8 @@ int streamd_app_seed_demo(streamd_app *app, char **out_line)
 void streamd_app_close(streamd_app *app)
 {
   atomic_store_explicit(&current, NULL, memory_order_release);
+  streamd_purge_stop(app->purge); /* the retention thread uses the store */
+  app->purge = NULL;
   streamd_ingest_close(app->ingest); /* stops the transcode workers first */
   app->ingest = NULL;
   streamd_media_close(app);

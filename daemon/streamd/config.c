@@ -71,6 +71,10 @@ static const key_desc keys[] = {
     {"recs_interval", K_UINT, OFF(recs_interval_s), 0, 0, 31536000,
      "seconds between retrains of the recommendations model (the first at start when there is "
      "none); 0 = only on POST /v1/admin/recs/retrain (default 3600)"},
+    {"purge_interval", K_UINT, OFF(purge_interval_s), 0, 0, 31536000,
+     "seconds between retention purges of expired tokens, device codes, idempotency keys and "
+     "screen leases (the first one interval after start); 0 = only on POST /v1/admin/purge "
+     "(default 3600)"},
     {"recs_factors", K_UINT, OFF(recs_factors), 0, 1, 512,
      "latent factors of the recommendations model (default 64)"},
     {"recs_iterations", K_UINT, OFF(recs_iterations), 0, 1, 1000,
@@ -120,6 +124,7 @@ void streamd_config_defaults(streamd_config *cfg)
   cfg->lease_ttl_s = 90;
   cfg->qoe_interval_s = 5;
   cfg->recs_interval_s = 3600;
+  cfg->purge_interval_s = 3600;
   cfg->recs_factors = 64;
   cfg->recs_iterations = 15;
   snprintf(cfg->media_signing, sizeof(cfg->media_signing), "path");

@@ -31,6 +31,7 @@ typedef struct streamd_config {
   unsigned int lease_ttl_s;              /* screen lease lifetime without a heartbeat */
   unsigned int qoe_interval_s;           /* seconds between QoE consumer runs; 0 = never */
   unsigned int recs_interval_s;          /* seconds between recs retrains; 0 = no thread */
+  unsigned int purge_interval_s;         /* seconds between retention purges; 0 = no thread */
   unsigned int recs_factors;             /* ALS latent factors */
   unsigned int recs_iterations;          /* ALS sweeps */
   char media_signing[16];    /* playback URLs: "path" (token), "cookie", "cloudcdn", "mediacdn" */

@@ -77,6 +77,8 @@ static const streamd_route table[] = {
     {"PUT", "/v1/admin/titles/{id}", OPERATOR, streamd_route_admin_title_put,
      STREAM_CATALOG_TITLE_JSON_MAX, JSON},
     {"DELETE", "/v1/admin/titles/{id}", OPERATOR, streamd_route_admin_title_delete, 0, 0},
+    /* Retention purge now (routes_admin.c, purge_job.c); the thread runs it on a schedule. */
+    {"POST", "/v1/admin/purge", OPERATOR, streamd_route_admin_purge, KIB(1), 0},
     {"POST", "/v1/admin/import", OPERATOR, streamd_route_admin_import, STREAM_CATALOG_IMPORT_MAX,
      JSON},
 

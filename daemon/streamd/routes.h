@@ -73,6 +73,7 @@ void streamd_route_admin_title_create(streamd_request *req, streamd_response *re
 void streamd_route_admin_title_put(streamd_request *req, streamd_response *resp);
 void streamd_route_admin_title_delete(streamd_request *req, streamd_response *resp);
 void streamd_route_admin_import(streamd_request *req, streamd_response *resp);
+void streamd_route_admin_purge(streamd_request *req, streamd_response *resp);
 
 /*
  * routes_web.c: static files under web_root (the demo web player). The table's

@@ -1,5 +1,6 @@
 /*
- * Operator catalog routes: create/replace/delete a title and bulk import.
+ * Operator catalog routes: create/replace/delete a title and bulk import;
+ * and POST /v1/admin/purge, the retention purge on demand (purge_job.c).
  * The body is checked by the strict JSON parser first (so malformed JSON is
  * a "malformed-json" problem like everywhere else), then handed to the
  * catalog service, which validates every field.
@@ -11,6 +12,7 @@
 #include "app.h"
 #include "json.h"
 #include "problem.h"
+#include "purge_job.h"
 #include "routes.h"
 #include "routes_util.h"
 #include "stream/catalog.h"
@@ -116,4 +118,27 @@ void streamd_route_admin_import(streamd_request *req, streamd_response *resp)
     streamd_reply_problem(resp, req, STREAM_EINTERNAL, "import returned no report");
   }
   stream_catalog_import_result_clear(&r);
+}
+
+/* POST /v1/admin/purge: the retention purge now, answered with the rows deleted per table. */
+void streamd_route_admin_purge(streamd_request *req, streamd_response *resp)
+{
+  streamd_app *app = streamd_app_require(req, resp);
+  if (!app)
+    return;
+  if (req->body_len > 0) {
+    streamd_reply_problem(resp, req, STREAM_EINVAL, "this route takes no request body");
+    return;
+  }
+  stream_store_purge_counts c;
+  int rc = streamd_purge_run(&c, app->store);
+  if (rc != STREAM_OK) {
+    streamd_reply_service_error(resp, req, rc);
+    return;
+  }
+  cJSON *o = streamd_purge_counts_json(&c);
+  if (!o)
+    streamd_reply_problem(resp, req, STREAM_ENOMEM, "building the purge counts");
+  else
+    streamd_reply_json(resp, 200, o);
 }

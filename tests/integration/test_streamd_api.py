@@ -12,6 +12,7 @@ Standard library only.
 import json
 import os
 import re
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -628,6 +629,42 @@ class T07BadInput(Base):
         r = call("GET", "/v1/browse?limit=100", token=token)
         self.assertGreaterEqual(len(r.json["items"]), 27)  # nothing was dropped
         self.still_serving()
+
+
+class T08Purge(Base):
+    """POST /v1/admin/purge: operator only; deletes the long-expired rows written straight
+    into the daemon's database (the daemon's clock is the real one) and keeps live ones."""
+
+    def test_admin_purge(self):
+        self.problem(call("POST", "/v1/admin/purge"), 401)
+        _, _, t = register_login("purge")
+        self.problem(call("POST", "/v1/admin/purge", token=t["access_token"]), 403)
+        now = int(time.time())
+        old = now - 30 * 86400
+        db = sqlite3.connect(os.path.join(D.data_dir, "streamd.db"), timeout=10)
+        with db:
+            for i in range(3):
+                db.execute("INSERT INTO refresh_tokens (token_hash, family_id, account_id,"
+                           " created_at, expires_at) VALUES (?, 'purge-fam', ?, ?, ?)",
+                           ("%064d" % i, t["account_id"], old - 60, old))
+            db.execute("INSERT INTO device_authorizations (device_code_hash, user_code, client_id,"
+                       " status, interval_s, created_at, expires_at) VALUES (?, 'PURGE-TEST', 'tv',"
+                       " 3, 5, ?, ?)", ("%064d" % 99, old - 600, old))
+            db.execute("INSERT INTO idempotency_keys (scope, key, request_hash, code, response,"
+                       " created_at) VALUES ('purge-scope', 'k1', 'h', 0, '{}', ?),"
+                       " ('purge-scope', 'k2', 'h', 0, '{}', ?)", (old, now))
+        db.close()
+        r = call("POST", "/v1/admin/purge", token=OP_TOKEN)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.ctype, "application/json")
+        self.assertEqual(r.json, {"refresh_tokens": 3, "device_authorizations": 1,
+                                  "idempotency_keys": 1, "screen_leases": 0})
+        # Nothing left to do; the live session still refreshes.
+        r = call("POST", "/v1/admin/purge", token=OP_TOKEN)
+        self.assertEqual(r.json, dict.fromkeys(r.json, 0))
+        r = call("POST", "/v1/auth/refresh", json_body={"refresh_token": t["refresh_token"]})
+        self.assertEqual(r.status, 200, r.body)
+        self.problem(call("POST", "/v1/admin/purge", token=OP_TOKEN, json_body={"x": 1}), 400)
 
 
 class T99Expiry(Base):

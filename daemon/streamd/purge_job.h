@@ -1,0 +1,33 @@
+/*
+ * streamd's housekeeping: the retention purge of the store (expired refresh
+ * tokens and device authorizations, old idempotency keys, lapsed screen
+ * leases; see stream_store_purge()) with the library's default policy, run
+ * by a background thread every `purge_interval` seconds (the first run one
+ * interval after start; 0 = no thread) and on demand through
+ * POST /v1/admin/purge. Each run that deleted something is logged with its
+ * counts (numbers only).
+ */
+#ifndef STREAMD_PURGE_JOB_H
+#define STREAMD_PURGE_JOB_H
+
+#include <cjson/cJSON.h>
+
+#include "stream/store.h"
+
+typedef struct streamd_purge streamd_purge;
+
+/* Purge `store` now (system clock, default policy) and log the counts. `*out` (may be NULL)
+ * receives them. STREAM_OK or an error (stream_error_last() has the message; logged). */
+int streamd_purge_run(stream_store_purge_counts *out, stream_store *store);
+
+/* The counts as a JSON object {"refresh_tokens":n,...}; NULL when out of memory. */
+cJSON *streamd_purge_counts_json(const stream_store_purge_counts *c);
+
+/* Start the purge thread on `store` (borrowed: must outlive the thread). `*out` is NULL when
+ * interval_s is 0 (no thread). 0 or -1 (logged). */
+int streamd_purge_start(streamd_purge **out, stream_store *store, unsigned int interval_s);
+
+/* Stop the thread (a run in progress finishes first) and free it. NULL is a no-op. */
+void streamd_purge_stop(streamd_purge *sp);
+
+#endif
