@@ -10,13 +10,10 @@
 #include "ingest.h"
 
 #include <dirent.h>
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -24,6 +21,7 @@
 #include "app.h"
 #include "log.h"
 #include "stream/features.h"
+#include "ticker.h"
 #if STREAM_HAVE_MEDIA
 #include "stream/media.h"
 #endif
@@ -37,11 +35,7 @@ struct streamd_ingest {
   stream_jobs *jobs;
   stream_jobs_pool *pool;
   char upload_dir[1100];
-  pthread_t sweeper;
-  int sweeper_started;
-  pthread_mutex_t lock;
-  pthread_cond_t cond;
-  int stopping;
+  streamd_ticker *sweeper; /* the upload sweeper thread (NULL when not started) */
 };
 
 stream_uploads *streamd_ingest_uploads(streamd_ingest *ing)
@@ -363,26 +357,15 @@ void streamd_ingest_seed(streamd_ingest *ing)
 
 /* ---- sweeper ------------------------------------------------------------------------ */
 
-static void *sweeper_main(void *arg)
+/* One sweep on the ticker's thread (at start, then every SWEEP_INTERVAL_S). */
+static void sweep_uploads(void *arg)
 {
   streamd_ingest *ing = arg;
-  pthread_mutex_lock(&ing->lock);
-  while (!ing->stopping) {
-    pthread_mutex_unlock(&ing->lock);
-    size_t n = 0;
-    if (stream_upload_sweep(&n, ing->uploads) != STREAM_OK)
-      streamd_logf(STREAM_LOG_WARN, "upload sweep: %s", stream_error_last()->message);
-    else if (n)
-      streamd_logf(STREAM_LOG_INFO, "upload sweep: deleted %zu expired uploads", n);
-    pthread_mutex_lock(&ing->lock);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += SWEEP_INTERVAL_S;
-    while (!ing->stopping && pthread_cond_timedwait(&ing->cond, &ing->lock, &ts) != ETIMEDOUT)
-      ;
-  }
-  pthread_mutex_unlock(&ing->lock);
-  return NULL;
+  size_t n = 0;
+  if (stream_upload_sweep(&n, ing->uploads) != STREAM_OK)
+    streamd_logf(STREAM_LOG_WARN, "upload sweep: %s", stream_error_last()->message);
+  else if (n)
+    streamd_logf(STREAM_LOG_INFO, "upload sweep: deleted %zu expired uploads", n);
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------ */
@@ -394,8 +377,6 @@ int streamd_ingest_open(streamd_ingest **out, streamd_app *app)
   if (!ing)
     return -1;
   ing->app = app;
-  pthread_mutex_init(&ing->lock, NULL);
-  pthread_cond_init(&ing->cond, NULL);
   snprintf(ing->upload_dir, sizeof(ing->upload_dir), "%s/uploads", cfg->data_dir);
   stream_upload_options uo = STREAM_UPLOAD_OPTIONS_INIT;
   uo.store = app->store;
@@ -424,12 +405,12 @@ int streamd_ingest_open(streamd_ingest **out, streamd_app *app)
     streamd_ingest_close(ing);
     return -1;
   }
-  if (pthread_create(&ing->sweeper, NULL, sweeper_main, ing) != 0) {
+  if (streamd_ticker_start(&ing->sweeper, SWEEP_INTERVAL_S, sweep_uploads, sweep_uploads, ing) !=
+      0) {
     streamd_logf(STREAM_LOG_ERROR, "ingest: cannot start the upload sweeper thread");
     streamd_ingest_close(ing);
     return -1;
   }
-  ing->sweeper_started = 1;
   *out = ing;
   return 0;
 }
@@ -438,16 +419,9 @@ void streamd_ingest_close(streamd_ingest *ing)
 {
   if (!ing)
     return;
-  pthread_mutex_lock(&ing->lock);
-  ing->stopping = 1;
-  pthread_cond_broadcast(&ing->cond);
-  pthread_mutex_unlock(&ing->lock);
-  if (ing->sweeper_started)
-    pthread_join(ing->sweeper, NULL);
+  streamd_ticker_stop(ing->sweeper);
   stream_jobs_pool_stop(ing->pool);
   stream_jobs_free(ing->jobs);
   stream_upload_free(ing->uploads);
-  pthread_mutex_destroy(&ing->lock);
-  pthread_cond_destroy(&ing->cond);
   free(ing);
 }

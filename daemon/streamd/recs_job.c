@@ -1,30 +1,23 @@
 /*
  * The recommendations service of streamd and its retrain thread (see
- * recs_job.h). The thread sleeps on a condition variable, so shutdown does
+ * recs_job.h). The thread is a streamd_ticker (ticker.h), so shutdown does
  * not wait for the interval to run out.
  */
 #include "recs_job.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
 #include "log.h"
+#include "ticker.h"
 
 struct streamd_recs {
   stream_recs *recs;
   stream_events *events;
-  unsigned int interval_s;
-  int running; /* the thread was started */
-  int stop;    /* under mu */
-  int kick;    /* under mu: retrain now */
-  pthread_t thread;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
+  streamd_ticker *ticker; /* the retrain thread (NULL when not started) */
 };
 
 int streamd_recs_open(streamd_recs **out, stream_store *store, stream_catalog *catalog,
@@ -53,12 +46,6 @@ int streamd_recs_open(streamd_recs **out, stream_store *store, stream_catalog *c
     return -1;
   }
   sr->events = events;
-  pthread_mutex_init(&sr->mu, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&sr->cv, &ca);
-  pthread_condattr_destroy(&ca);
   *out = sr;
   return 0;
 }
@@ -82,8 +69,9 @@ int streamd_recs_retrain(streamd_recs *sr, char **out_info_json)
   return stream_recs_retrain(sr->recs, out_info_json);
 }
 
-static void retrain_logged(streamd_recs *sr)
+static void retrain_logged(void *arg)
 {
+  streamd_recs *sr = arg;
   char *info = NULL;
   if (streamd_recs_retrain(sr, &info) != STREAM_OK)
     streamd_logf(STREAM_LOG_ERROR, "recs: retrain failed: %s", stream_error_last()->message);
@@ -106,68 +94,38 @@ static int no_model(streamd_recs *sr)
   return none;
 }
 
-static void *recs_thread(void *arg)
+/* At the start of the thread: train when there is no model yet. */
+static void retrain_if_no_model(void *arg)
 {
   streamd_recs *sr = arg;
   if (no_model(sr))
     retrain_logged(sr);
-  pthread_mutex_lock(&sr->mu);
-  while (!sr->stop) {
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += (time_t)sr->interval_s;
-    while (!sr->stop && !sr->kick) {
-      if (pthread_cond_timedwait(&sr->cv, &sr->mu, &deadline) != 0)
-        break; /* timed out */
-    }
-    if (sr->stop)
-      break;
-    sr->kick = 0;
-    pthread_mutex_unlock(&sr->mu);
-    retrain_logged(sr);
-    pthread_mutex_lock(&sr->mu);
-  }
-  pthread_mutex_unlock(&sr->mu);
-  return NULL;
 }
 
 int streamd_recs_start(streamd_recs *sr, unsigned int interval_s)
 {
   if (interval_s == 0)
     return 0;
-  sr->interval_s = interval_s;
-  if (pthread_create(&sr->thread, NULL, recs_thread, sr) != 0) {
+  if (streamd_ticker_start(&sr->ticker, interval_s, retrain_if_no_model, retrain_logged, sr) != 0) {
     streamd_logf(STREAM_LOG_ERROR, "recs: cannot start the retrain thread");
     return -1;
   }
-  sr->running = 1;
   streamd_logf(STREAM_LOG_INFO, "recs: retraining every %u s", interval_s);
   return 0;
 }
 
 void streamd_recs_kick(streamd_recs *sr)
 {
-  if (!sr || !sr->running)
+  if (!sr)
     return;
-  pthread_mutex_lock(&sr->mu);
-  sr->kick = 1;
-  pthread_cond_broadcast(&sr->cv);
-  pthread_mutex_unlock(&sr->mu);
+  streamd_ticker_kick(sr->ticker);
 }
 
 void streamd_recs_close(streamd_recs *sr)
 {
   if (!sr)
     return;
-  if (sr->running) {
-    pthread_mutex_lock(&sr->mu);
-    sr->stop = 1;
-    pthread_cond_broadcast(&sr->cv);
-    pthread_mutex_unlock(&sr->mu);
-    pthread_join(sr->thread, NULL);
-  }
-  pthread_cond_destroy(&sr->cv);
-  pthread_mutex_destroy(&sr->mu);
+  streamd_ticker_stop(sr->ticker);
   stream_recs_free(sr->recs);
   free(sr);
 }

@@ -5,10 +5,8 @@
  * thread that keeps the records up to date (qoe_job.h). The stats routes
  * catch the consumer up first, so an operator reads what has been ingested.
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "app.h"
 #include "log.h"
@@ -16,16 +14,13 @@
 #include "qoe_job.h"
 #include "routes.h"
 #include "routes_util.h"
+#include "ticker.h"
 
 /* ---- the consumer thread ----------------------------------------------------- */
 
 struct streamd_qoe {
   stream_events *events;
-  unsigned int interval_s;
-  int stop; /* under mu */
-  pthread_t thread;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
+  streamd_ticker *ticker;
 };
 
 /* Catch the consumer up. Another instance moving the checkpoint (the thread and a stats
@@ -41,27 +36,12 @@ static int qoe_catch_up(stream_events *ev)
   return rc;
 }
 
-static void *qoe_thread(void *arg)
+/* One consumer run on the ticker's thread. */
+static void qoe_tick(void *arg)
 {
   streamd_qoe *q = arg;
-  pthread_mutex_lock(&q->mu);
-  while (!q->stop) {
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += (time_t)q->interval_s;
-    while (!q->stop) {
-      if (pthread_cond_timedwait(&q->cv, &q->mu, &deadline) != 0)
-        break; /* timed out */
-    }
-    if (q->stop)
-      break;
-    pthread_mutex_unlock(&q->mu);
-    if (qoe_catch_up(q->events) != STREAM_OK)
-      streamd_logf(STREAM_LOG_ERROR, "qoe: %s", stream_error_last()->message);
-    pthread_mutex_lock(&q->mu);
-  }
-  pthread_mutex_unlock(&q->mu);
-  return NULL;
+  if (qoe_catch_up(q->events) != STREAM_OK)
+    streamd_logf(STREAM_LOG_ERROR, "qoe: %s", stream_error_last()->message);
 }
 
 int streamd_qoe_start(streamd_qoe **out, stream_events *events, unsigned int interval_s)
@@ -73,17 +53,8 @@ int streamd_qoe_start(streamd_qoe **out, stream_events *events, unsigned int int
   if (!q)
     return -1;
   q->events = events;
-  q->interval_s = interval_s;
-  pthread_mutex_init(&q->mu, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&q->cv, &ca);
-  pthread_condattr_destroy(&ca);
-  if (pthread_create(&q->thread, NULL, qoe_thread, q) != 0) {
+  if (streamd_ticker_start(&q->ticker, interval_s, NULL, qoe_tick, q) != 0) {
     streamd_logf(STREAM_LOG_ERROR, "qoe: cannot start the consumer thread");
-    pthread_cond_destroy(&q->cv);
-    pthread_mutex_destroy(&q->mu);
     free(q);
     return -1;
   }
@@ -96,13 +67,7 @@ void streamd_qoe_stop(streamd_qoe *q)
 {
   if (!q)
     return;
-  pthread_mutex_lock(&q->mu);
-  q->stop = 1;
-  pthread_cond_broadcast(&q->cv);
-  pthread_mutex_unlock(&q->mu);
-  pthread_join(q->thread, NULL);
-  pthread_cond_destroy(&q->cv);
-  pthread_mutex_destroy(&q->mu);
+  streamd_ticker_stop(q->ticker);
   free(q);
 }
 
