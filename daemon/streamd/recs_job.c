@@ -73,7 +73,10 @@ static void retrain_logged(void *arg)
 {
   streamd_recs *sr = arg;
   char *info = NULL;
-  if (streamd_recs_retrain(sr, &info) != STREAM_OK)
+  int rc = streamd_recs_retrain(sr, &info);
+  if (rc == STREAM_ECANCELED)
+    streamd_logf(STREAM_LOG_INFO, "recs: retrain stopped (shutting down)");
+  else if (rc != STREAM_OK)
     streamd_logf(STREAM_LOG_ERROR, "recs: retrain failed: %s", stream_error_last()->message);
   else
     streamd_logf(STREAM_LOG_INFO, "recs: retrained %s", info);
@@ -125,6 +128,9 @@ void streamd_recs_close(streamd_recs *sr)
 {
   if (!sr)
     return;
+  /* A retrain in progress gives up at its next training step, so shutdown
+   * does not wait for a whole training. */
+  stream_recs_cancel(sr->recs);
   streamd_ticker_stop(sr->ticker);
   stream_recs_free(sr->recs);
   free(sr);

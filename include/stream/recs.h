@@ -343,6 +343,15 @@ STREAM_API int stream_recs_signals(stream_recs_data **out, stream_recs *r);
 STREAM_API int stream_recs_retrain(stream_recs *r, char **out_info_json);
 
 /**
+ * Stop retraining, for shutdown: a retrain in progress gives up at its next
+ * training step (one ALS half-sweep, well under a second at catalog sizes)
+ * with STREAM_ECANCELED, and every later stream_recs_retrain() fails at once
+ * with STREAM_ECANCELED. The served model stays; stream_recs_home() and the
+ * other readers keep working. Not undone. NULL is a no-op. Thread-safe.
+ */
+STREAM_API void stream_recs_cancel(stream_recs *r);
+
+/**
  * The served model's info JSON, or {"version":0} before the first model.
  * `*out_json` belongs to the caller (stream_free()). Thread-safe.
  * Errors: STREAM_EINVAL, STREAM_ENOMEM.

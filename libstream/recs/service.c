@@ -418,12 +418,28 @@ static int64_t wall_ms(void)
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The training's progress callback: nonzero (stop) once the service is canceled. */
+static int train_canceled(void *ud, unsigned int done, unsigned int total)
+{
+  (void)done;
+  (void)total;
+  return atomic_load(&((stream_recs *)ud)->canceled);
+}
+
+void stream_recs_cancel(stream_recs *r)
+{
+  if (r)
+    atomic_store(&r->canceled, 1);
+}
+
 int stream_recs_retrain(stream_recs *r, char **out_info_json)
 {
   if (out_info_json)
     *out_info_json = NULL;
   if (!r)
     return stream__err(STREAM_EINVAL, "recs service is NULL");
+  if (atomic_load(&r->canceled))
+    return stream__err(STREAM_ECANCELED, "recs: retraining was canceled (shutting down)");
   pthread_mutex_lock(&r->train_mu);
   stream_recs_data *d = NULL;
   store__recs_title *titles = NULL;
@@ -441,7 +457,7 @@ int stream_recs_retrain(stream_recs *r, char **out_info_json)
     o.model_version = v;
     if (o.now == 0)
       o.now = now; /* "trending" decays to the service's now, not to the latest signal */
-    rc = stream_recs_train(&m, d, &o, NULL, NULL);
+    rc = stream_recs_train(&m, d, &o, train_canceled, r);
   }
   stream_recs_data_free(d);
   if (rc == STREAM_OK && r->model_path) {

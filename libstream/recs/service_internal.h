@@ -6,6 +6,7 @@
 #define STREAM_RECS_SERVICE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,7 @@ struct stream_recs {
   pthread_mutex_t train_mu; /* serializes retrains */
   recs_served *cur;
   uint64_t last_version; /* under train_mu (and set once in stream_recs_new) */
+  atomic_int canceled;   /* stream_recs_cancel(): retrains stop and fail */
   char load_error[512];  /* under mu: why the model file was not served at start */
 };
 

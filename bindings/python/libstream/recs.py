@@ -542,6 +542,13 @@ class Recs(ClockedHandle):
             if out[0] != ffi.NULL:
                 lib.stream_free(out[0])
 
+    def cancel(self):
+        """Stop retraining (for shutdown): a retrain in progress stops at its
+        next training step and every later :meth:`retrain` raises
+        ``libstream.Canceled``; the served model and :meth:`home` keep
+        working. Not undone. Thread-safe."""
+        lib.stream_recs_cancel(self._h)
+
     def info(self):
         """The served model's info dict, ``{"version": 0}`` before the first."""
         return self._json_call(lib.stream_recs_info, self._h)

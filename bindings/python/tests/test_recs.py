@@ -459,6 +459,14 @@ def test_service_errors_and_lifetime(world):
         svc.retrain()
     svc2 = libstream.Recs(st, cat)
     assert svc2.info() == {"version": 0}
+    # Canceled (shutdown): every retrain after it fails, home still answers.
+    svc3 = libstream.Recs(st, cat, factors=2, iterations=1)
+    svc3.cancel()
+    with pytest.raises(libstream.Canceled, match="canceled"):
+        svc3.retrain()
+    assert svc3.info() == {"version": 0}
+    assert "rows" in svc3.home(cat.viewer_for_profile(world[2]["cold"]))
+    svc3.close()
     # Home before the first model: cold start from an empty model, not an error.
     assert "rows" in svc2.home(cat.viewer_for_profile(world[2]["cold"]))
     st.close()

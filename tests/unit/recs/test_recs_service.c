@@ -701,6 +701,61 @@ START_TEST(test_swap_concurrent)
 }
 END_TEST
 
+/* stream_recs_cancel (shutdown): a retrain racing with it either finished or
+ * stopped with ECANCELED; every retrain after it fails at once; the served
+ * model and home keep working. */
+typedef struct canceled_retrain {
+  pthread_t thread;
+  int rc;
+} canceled_retrain;
+
+static void *retrain_main(void *arg)
+{
+  canceled_retrain *c = arg;
+  c->rc = stream_recs_retrain(recs, NULL);
+  return NULL;
+}
+
+static uint64_t served_version(void)
+{
+  char *info = NULL;
+  ck_assert_int_eq(stream_recs_info(&info, recs), STREAM_OK);
+  cJSON *j = parse(info);
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "version");
+  ck_assert(cJSON_IsNumber(v));
+  uint64_t version = (uint64_t)v->valuedouble;
+  cJSON_Delete(j);
+  return version;
+}
+
+START_TEST(test_cancel)
+{
+  uint64_t v1 = retrain();
+  canceled_retrain c = {.rc = 1};
+  ck_assert_int_eq(pthread_create(&c.thread, NULL, retrain_main, &c), 0);
+  stream_recs_cancel(recs);
+  ck_assert_int_eq(pthread_join(c.thread, NULL), 0);
+  ck_assert_msg(c.rc == STREAM_OK || c.rc == STREAM_ECANCELED, "racing retrain: %d", c.rc);
+  uint64_t served = served_version();
+  if (c.rc == STREAM_ECANCELED)
+    ck_assert_uint_eq(served, v1); /* the old model stays */
+  else
+    ck_assert_uint_gt(served, v1);
+  ck_assert_int_eq(stream_recs_retrain(recs, NULL), STREAM_ECANCELED);
+  ck_assert_ptr_nonnull(strstr(msg(), "canceled"));
+  ck_assert_uint_eq(served_version(), served);
+  stream_catalog_viewer v = STREAM_CATALOG_VIEWER_INIT;
+  v.profile_id = adult_id[0];
+  cJSON *j = home_as(&v, 10);
+  const cJSON *mv = cJSON_GetObjectItemCaseSensitive(j, "model_version");
+  ck_assert(cJSON_IsNumber(mv));
+  ck_assert_uint_eq((uint64_t)mv->valuedouble, served);
+  ck_assert_ptr_nonnull(row_of(j, "trending"));
+  cJSON_Delete(j);
+  stream_recs_cancel(NULL); /* no-op */
+}
+END_TEST
+
 static Suite *suite(void)
 {
   Suite *s = suite_create("recs_service");
@@ -718,6 +773,7 @@ static Suite *suite(void)
   tcase_add_test(tc, test_bad_input);
   tcase_add_test(tc, test_persisted);
   tcase_add_test(tc, test_swap_concurrent);
+  tcase_add_test(tc, test_cancel);
   suite_add_tcase(s, tc);
   return s;
 }
