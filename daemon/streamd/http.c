@@ -189,6 +189,24 @@ void streamd_response_header(streamd_response *resp, const char *name, const cha
   resp->n_headers++;
 }
 
+int streamd_response_header_long(streamd_response *resp, const char *name, const char *value)
+{
+  char *copy = strdup(value);
+  if (!copy)
+    return -1;
+  free(resp->long_value);
+  resp->long_name = name;
+  resp->long_value = copy;
+  return 0;
+}
+
+static void drop_long_header(streamd_response *resp)
+{
+  free(resp->long_value);
+  resp->long_value = NULL;
+  resp->long_name = NULL;
+}
+
 static void drop_fd(streamd_response *resp)
 {
   if (resp->has_fd)
@@ -530,6 +548,7 @@ static enum MHD_Result answer(streamd_server *s, req_ctx *c, struct MHD_Connecti
     free(resp->body);
     resp->body = NULL;
     resp->n_headers = 0;
+    drop_long_header(resp);
     streamd_reply_problem(resp, &c->req, STREAM_EINTERNAL, "handler produced no response");
   }
   if (resp->status == 0)
@@ -568,6 +587,9 @@ static enum MHD_Result answer(streamd_server *s, req_ctx *c, struct MHD_Connecti
   }
   for (size_t i = 0; i < resp->n_headers; i++)
     MHD_add_response_header(r, resp->header_names[i], resp->header_values[i]);
+  if (resp->long_value) /* libmicrohttpd copies header strings */
+    MHD_add_response_header(r, resp->long_name, resp->long_value);
+  drop_long_header(resp);
   /* tus: every response, errors included, names the protocol version. */
   if (tus && !MHD_get_response_header(r, "Tus-Resumable"))
     MHD_add_response_header(r, "Tus-Resumable", "1.0.0");
@@ -710,6 +732,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   if (c->req.body_fn) /* a streamed body cut off before its end */
     c->req.body_fn(&c->req, &c->resp, NULL, 0, STREAMD_BODY_ABORT);
   drop_fd(&c->resp);
+  drop_long_header(&c->resp);
   free(c->resp.body);
   wipe_ctx_body(c);
   free(c);

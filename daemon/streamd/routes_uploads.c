@@ -82,38 +82,49 @@ static void add_expires(streamd_response *resp, const stream_upload_info *u)
 }
 
 /* tus: HEAD repeats the creation's Upload-Metadata ("key base64,..."), re-encoded from the
- * stored JSON. Left out when it does not fit a response header field of streamd. */
+ * stored JSON (at most STREAM_UPLOAD_METADATA_MAX bytes, so a few KiB of header). */
 static void add_metadata(streamd_response *resp, const char *json)
 {
   cJSON *m = cJSON_Parse(json ? json : "{}");
-  char out[256];
-  size_t len = 0;
-  int fits = 1;
+  size_t cap = 256, len = 0;
+  char *out = malloc(cap);
+  int ok = out != NULL;
   const cJSON *it;
-  out[0] = '\0';
+  if (ok)
+    out[0] = '\0';
   cJSON_ArrayForEach(it, m)
   {
+    if (!ok)
+      break;
     if (!cJSON_IsString(it))
       continue;
     char *b64 = NULL;
     size_t blen = 0;
     const char *v = it->valuestring;
     if (v[0] && stream_base64_encode(&b64, &blen, v, strlen(v), 0) != STREAM_OK) {
-      fits = 0;
+      ok = 0;
       break;
     }
-    int n = snprintf(out + len, sizeof(out) - len, "%s%s%s%s", len ? "," : "", it->string,
-                     v[0] ? " " : "", v[0] ? b64 : "");
+    size_t need = len + 1 + strlen(it->string) + 1 + (v[0] ? blen : 0) + 1;
+    if (need > cap) {
+      size_t ncap = need * 2;
+      char *grown = realloc(out, ncap);
+      if (!grown) {
+        stream_free(b64);
+        ok = 0;
+        break;
+      }
+      out = grown;
+      cap = ncap;
+    }
+    len += (size_t)snprintf(out + len, cap - len, "%s%s%s%s", len ? "," : "", it->string,
+                            v[0] ? " " : "", v[0] ? b64 : "");
     stream_free(b64);
-    if (n < 0 || (size_t)n >= sizeof(out) - len) {
-      fits = 0;
-      break;
-    }
-    len += (size_t)n;
   }
   cJSON_Delete(m);
-  if (fits && len)
-    streamd_response_header(resp, "Upload-Metadata", out);
+  if (ok && len)
+    (void)streamd_response_header_long(resp, "Upload-Metadata", out);
+  free(out);
 }
 
 /* The library's code as a tus answer: expired uploads are 410 Gone. */

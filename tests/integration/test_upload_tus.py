@@ -161,6 +161,17 @@ def protocol_checks(port, tmp):
           (r.status, r.headers))
     check(r.h("Cache-Control") == "no-store", r.headers)
     check(set((r.h("Upload-Metadata") or "").split(",")) == set(meta.split(",")), r.headers)
+    # a long Upload-Metadata (over 1 KiB) comes back whole from HEAD (tus: MUST)
+    long_meta = "title_id %s,filename %s,note" % (b64("tus-a"), b64("f" * 900 + ".mp4"))
+    r = call(port, "POST", "/v1/uploads", headers={"Upload-Length": "5",
+                                                     "Upload-Metadata": long_meta})
+    check(r.status == 201, (r.status, r.body))
+    long_loc = r.h("Location")
+    r = call(port, "HEAD", long_loc)
+    got = r.h("Upload-Metadata") or ""
+    check(r.status == 200 and len(got) > 1024, (r.status, len(got)))
+    check(set(got.split(",")) == set(long_meta.split(",")), got[:200])
+    check(call(port, "DELETE", long_loc).status == 204, "delete long-metadata upload")
     r = call(port, "HEAD", loc, tus=False)
     check(r.status == 412, r.status)
     # more than declared: 413, nothing kept
