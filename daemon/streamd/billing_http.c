@@ -225,19 +225,12 @@ int streamd_billing_body_fields(cJSON **out, streamd_request *req, streamd_respo
   }
   if (streamd_body_object(out, req, resp) != 0)
     return -1;
-  for (const cJSON *it = (*out)->child; it; it = it->next) {
-    int known = 0;
-    for (size_t i = 0; allowed[i] && !known; i++)
-      known = strcmp(it->string, allowed[i]) == 0;
-    if (!known) {
-      char safe[64], detail[128];
-      streamd_utf8_sanitize(safe, sizeof(safe), it->string);
-      snprintf(detail, sizeof(detail), "unknown field '%s'", safe);
-      streamd_reply_problem(resp, req, STREAM_EINVAL, detail);
-      cJSON_Delete(*out);
-      *out = NULL;
-      return -1;
-    }
+  char detail[128];
+  if (streamd_json_only_fields(*out, allowed, detail, sizeof(detail)) != 0) {
+    streamd_reply_problem(resp, req, STREAM_EINVAL, detail);
+    cJSON_Delete(*out);
+    *out = NULL;
+    return -1;
   }
   return 0;
 }

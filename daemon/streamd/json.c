@@ -301,3 +301,20 @@ int streamd_json_get_bool(int *out, const cJSON *obj, const char *field, int req
   *out = cJSON_IsTrue(v) ? 1 : 0;
   return 0;
 }
+
+int streamd_json_only_fields(const cJSON *obj, const char *const *allowed, char *detail,
+                             size_t dlen)
+{
+  for (const cJSON *it = obj->child; it; it = it->next) {
+    int known = 0;
+    for (size_t i = 0; allowed[i] && !known; i++)
+      known = strcmp(it->string, allowed[i]) == 0;
+    if (!known) {
+      char safe[64];
+      streamd_utf8_sanitize(safe, sizeof(safe), it->string);
+      snprintf(detail, dlen, "unknown field '%s'", safe);
+      return STREAM_EINVAL;
+    }
+  }
+  return 0;
+}

@@ -41,4 +41,11 @@ int streamd_json_get_int(long long *out, const cJSON *obj, const char *field, in
 int streamd_json_get_bool(int *out, const cJSON *obj, const char *field, int required, char *detail,
                           size_t dlen);
 
+/*
+ * Strict bodies: 0 when every member of `obj` is named in `allowed` (a NULL-terminated
+ * list), else STREAM_EINVAL with `detail` "unknown field '<name>'" (the name sanitized).
+ */
+int streamd_json_only_fields(const cJSON *obj, const char *const *allowed, char *detail,
+                             size_t dlen);
+
 #endif

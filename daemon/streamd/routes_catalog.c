@@ -118,16 +118,12 @@ void streamd_route_progress_put(streamd_request *req, streamd_response *resp)
     streamd_reply_problem(resp, req, rc, detail);
     return;
   }
-  for (const cJSON *it = body->child; it; it = it->next)
-    if (strcmp(it->string, "title_id") && strcmp(it->string, "episode_id") &&
-        strcmp(it->string, "position_s") && strcmp(it->string, "duration_s")) {
-      char safe[64];
-      streamd_utf8_sanitize(safe, sizeof(safe), it->string);
-      snprintf(detail, sizeof(detail), "unknown field '%s'", safe);
-      cJSON_Delete(body);
-      streamd_reply_problem(resp, req, STREAM_EINVAL, detail);
-      return;
-    }
+  static const char *const fields[] = {"title_id", "episode_id", "position_s", "duration_s", NULL};
+  if (streamd_json_only_fields(body, fields, detail, sizeof(detail)) != 0) {
+    cJSON_Delete(body);
+    streamd_reply_problem(resp, req, STREAM_EINVAL, detail);
+    return;
+  }
   rc = stream_catalog_progress_put(app->catalog, v.profile_id, title_id, episode_id, pos, dur);
   cJSON_Delete(body);
   if (rc != STREAM_OK)

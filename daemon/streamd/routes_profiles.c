@@ -61,15 +61,10 @@ static int profile_input(stream_auth_profile_input *in, const cJSON *body, int c
     streamd_reply_problem(resp, req, STREAM_EINVAL, detail);
     return -1;
   }
-  for (const cJSON *it = body->child; it; it = it->next) {
-    if (strcmp(it->string, "name") && strcmp(it->string, "avatar") && strcmp(it->string, "kids") &&
-        strcmp(it->string, "maturity_ceiling") && strcmp(it->string, "pin")) {
-      char safe[64];
-      streamd_utf8_sanitize(safe, sizeof(safe), it->string);
-      snprintf(detail, sizeof(detail), "unknown field '%s'", safe);
-      streamd_reply_problem(resp, req, STREAM_EINVAL, detail);
-      return -1;
-    }
+  static const char *const fields[] = {"name", "avatar", "kids", "maturity_ceiling", "pin", NULL};
+  if (streamd_json_only_fields(body, fields, detail, sizeof(detail)) != 0) {
+    streamd_reply_problem(resp, req, STREAM_EINVAL, detail);
+    return -1;
   }
   const cJSON *pin_item = cJSON_GetObjectItemCaseSensitive(body, "pin");
   if (!create && pin_item && cJSON_IsNull(pin_item))

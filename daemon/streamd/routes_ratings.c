@@ -33,9 +33,14 @@ static streamd_app *begin(streamd_viewer *v, const char **title_id, streamd_requ
   return app;
 }
 
-static void reply_rating(streamd_response *resp, const streamd_request *req, const char *title_id,
-                         int value)
+/* The outcome of a rating call: its service error, or the current state. */
+static void reply_rating(streamd_response *resp, const streamd_request *req, int rc,
+                         const char *title_id, int value)
 {
+  if (rc != STREAM_OK) {
+    streamd_reply_service_error(resp, req, rc);
+    return;
+  }
   cJSON *o = cJSON_CreateObject();
   if (!o || !cJSON_AddStringToObject(o, "title_id", title_id) ||
       !(value ? cJSON_AddStringToObject(o, "rating", value > 0 ? "up" : "down")
@@ -56,10 +61,7 @@ void streamd_route_rating_get(streamd_request *req, streamd_response *resp)
     return;
   int value = 0;
   int rc = stream_catalog_rating_get(&value, app->catalog, v.profile_id, title_id);
-  if (rc != STREAM_OK)
-    streamd_reply_service_error(resp, req, rc);
-  else
-    reply_rating(resp, req, title_id, value);
+  reply_rating(resp, req, rc, title_id, value);
 }
 
 void streamd_route_rating_put(streamd_request *req, streamd_response *resp)
@@ -86,23 +88,16 @@ void streamd_route_rating_put(streamd_request *req, streamd_response *resp)
       snprintf(detail, sizeof(detail), "field 'rating' must be \"up\" or \"down\"");
     }
   }
-  for (const cJSON *it = body->child; rc == STREAM_OK && it; it = it->next)
-    if (strcmp(it->string, "rating") != 0) {
-      char safe[64];
-      streamd_utf8_sanitize(safe, sizeof(safe), it->string);
-      snprintf(detail, sizeof(detail), "unknown field '%s'", safe);
-      rc = STREAM_EINVAL;
-    }
+  static const char *const fields[] = {"rating", NULL};
+  if (rc == STREAM_OK)
+    rc = streamd_json_only_fields(body, fields, detail, sizeof(detail));
   cJSON_Delete(body);
   if (rc != STREAM_OK) {
     streamd_reply_problem(resp, req, rc, detail);
     return;
   }
   rc = stream_catalog_rating_put(app->catalog, v.profile_id, title_id, value);
-  if (rc != STREAM_OK)
-    streamd_reply_service_error(resp, req, rc);
-  else
-    reply_rating(resp, req, title_id, value);
+  reply_rating(resp, req, rc, title_id, value);
 }
 
 void streamd_route_rating_delete(streamd_request *req, streamd_response *resp)
@@ -113,8 +108,5 @@ void streamd_route_rating_delete(streamd_request *req, streamd_response *resp)
   if (!app)
     return;
   int rc = stream_catalog_rating_put(app->catalog, v.profile_id, title_id, 0);
-  if (rc != STREAM_OK)
-    streamd_reply_service_error(resp, req, rc);
-  else
-    reply_rating(resp, req, title_id, 0);
+  reply_rating(resp, req, rc, title_id, 0);
 }

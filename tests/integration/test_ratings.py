@@ -76,6 +76,8 @@ class T1Ratings(ApiTestCase):
         for body in ({"rating": "sideways"}, {"rating": 1}, {"rating": None}, {},
                      {"rating": "up", "extra": 1}, {"rating": "UP"}):
             self.problem(rating("PUT", "r-family", tok, body), 400)
+        p = self.problem(rating("PUT", "r-family", tok, {"rating": "up", "extra": 1}), 400)
+        self.assertIn("unknown field 'extra'", p["detail"])
         self.problem(D.request("PUT", "/v1/ratings/r-family", token=tok, body="{not json",
                                ctype="application/json"), 400)
         self.problem(D.request("PUT", "/v1/ratings/r-family", token=tok, body="[]",
