@@ -13,28 +13,11 @@
 #include "routes_util.h"
 #include "stream/catalog.h"
 
-/* The app and the caller's catalog filters, or an answered problem (NULL). */
-static streamd_app *begin(stream_catalog_viewer *cv, streamd_viewer *v, streamd_request *req,
-                          streamd_response *resp, int need_profile)
-{
-  streamd_app *app = streamd_app_require(req, resp);
-  if (!app)
-    return NULL;
-  if (need_profile) {
-    if (streamd_viewer_need_profile(v, req, resp) != 0)
-      return NULL;
-  } else if (streamd_viewer_require(v, req, resp) != 0) {
-    return NULL;
-  }
-  streamd_viewer_catalog(cv, v);
-  return app;
-}
-
 void streamd_route_genres(streamd_request *req, streamd_response *resp)
 {
   stream_catalog_viewer cv;
   streamd_viewer v;
-  streamd_app *app = begin(&cv, &v, req, resp, 0);
+  streamd_app *app = streamd_catalog_begin(&cv, &v, req, resp, 0);
   if (!app)
     return;
   char *json = NULL;
@@ -46,7 +29,7 @@ void streamd_route_browse(streamd_request *req, streamd_response *resp)
 {
   stream_catalog_viewer cv;
   streamd_viewer v;
-  streamd_app *app = begin(&cv, &v, req, resp, 0);
+  streamd_app *app = streamd_catalog_begin(&cv, &v, req, resp, 0);
   if (!app)
     return;
   unsigned int limit = 0;
@@ -62,7 +45,7 @@ void streamd_route_search(streamd_request *req, streamd_response *resp)
 {
   stream_catalog_viewer cv;
   streamd_viewer v;
-  streamd_app *app = begin(&cv, &v, req, resp, 0);
+  streamd_app *app = streamd_catalog_begin(&cv, &v, req, resp, 0);
   if (!app)
     return;
   const char *q = streamd_request_query(req, "q");
@@ -86,7 +69,7 @@ void streamd_route_title(streamd_request *req, streamd_response *resp)
 {
   stream_catalog_viewer cv;
   streamd_viewer v;
-  streamd_app *app = begin(&cv, &v, req, resp, 0);
+  streamd_app *app = streamd_catalog_begin(&cv, &v, req, resp, 0);
   if (!app)
     return;
   char *json = NULL;
@@ -98,7 +81,7 @@ void streamd_route_progress_put(streamd_request *req, streamd_response *resp)
 {
   stream_catalog_viewer cv;
   streamd_viewer v;
-  streamd_app *app = begin(&cv, &v, req, resp, 1);
+  streamd_app *app = streamd_catalog_begin(&cv, &v, req, resp, 1);
   if (!app)
     return;
   cJSON *body = NULL;
@@ -136,7 +119,7 @@ void streamd_route_continue_watching(streamd_request *req, streamd_response *res
 {
   stream_catalog_viewer cv;
   streamd_viewer v;
-  streamd_app *app = begin(&cv, &v, req, resp, 1);
+  streamd_app *app = streamd_catalog_begin(&cv, &v, req, resp, 1);
   if (!app)
     return;
   unsigned int limit = 0;
@@ -151,7 +134,7 @@ void streamd_route_mylist_get(streamd_request *req, streamd_response *resp)
 {
   stream_catalog_viewer cv;
   streamd_viewer v;
-  streamd_app *app = begin(&cv, &v, req, resp, 1);
+  streamd_app *app = streamd_catalog_begin(&cv, &v, req, resp, 1);
   if (!app)
     return;
   char *json = NULL;
@@ -163,7 +146,7 @@ void streamd_route_mylist_put(streamd_request *req, streamd_response *resp)
 {
   stream_catalog_viewer cv;
   streamd_viewer v;
-  streamd_app *app = begin(&cv, &v, req, resp, 1);
+  streamd_app *app = streamd_catalog_begin(&cv, &v, req, resp, 1);
   if (!app)
     return;
   const char *title_id = streamd_request_param(req, "title_id");
@@ -183,7 +166,7 @@ void streamd_route_mylist_delete(streamd_request *req, streamd_response *resp)
 {
   stream_catalog_viewer cv;
   streamd_viewer v;
-  streamd_app *app = begin(&cv, &v, req, resp, 1);
+  streamd_app *app = streamd_catalog_begin(&cv, &v, req, resp, 1);
   if (!app)
     return;
   int rc = stream_catalog_mylist_remove(app->catalog, v.profile_id,

@@ -17,11 +17,10 @@
 static streamd_app *begin(streamd_viewer *v, const char **title_id, streamd_request *req,
                           streamd_response *resp)
 {
-  streamd_app *app = streamd_app_require(req, resp);
-  if (!app || streamd_viewer_need_profile(v, req, resp) != 0)
-    return NULL;
   stream_catalog_viewer cv;
-  streamd_viewer_catalog(&cv, v);
+  streamd_app *app = streamd_catalog_begin(&cv, v, req, resp, 1);
+  if (!app)
+    return NULL;
   *title_id = streamd_request_param(req, "title_id");
   char *json = NULL;
   int rc = stream_catalog_title_get(&json, app->catalog, *title_id, &cv);

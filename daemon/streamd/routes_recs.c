@@ -15,17 +15,14 @@
 
 void streamd_route_home(streamd_request *req, streamd_response *resp)
 {
-  streamd_app *app = streamd_app_require(req, resp);
-  if (!app)
-    return;
   streamd_viewer v;
-  if (streamd_viewer_need_profile(&v, req, resp) != 0)
+  stream_catalog_viewer cv;
+  streamd_app *app = streamd_catalog_begin(&cv, &v, req, resp, 1);
+  if (!app)
     return;
   unsigned int per_row = 0;
   if (streamd_query_uint(&per_row, req, resp, "per_row", 1, STREAM_RECS_ROW_MAX) != 0)
     return;
-  stream_catalog_viewer cv;
-  streamd_viewer_catalog(&cv, &v);
   char *json = NULL;
   int rc = stream_recs_home(&json, app->recs, &cv, per_row);
   streamd_reply_service_result(resp, req, rc, json);

@@ -16,6 +16,7 @@
 
 #include <microhttpd.h>
 
+#include "app.h"
 #include "json.h"
 #include "problem.h"
 #include "stream/common.h"
@@ -388,4 +389,20 @@ int streamd_query_uint(unsigned int *out, const streamd_request *req, streamd_re
   }
   *out = (unsigned int)n;
   return 0;
+}
+
+streamd_app *streamd_catalog_begin(stream_catalog_viewer *cv, streamd_viewer *v,
+                                   streamd_request *req, streamd_response *resp, int need_profile)
+{
+  streamd_app *app = streamd_app_require(req, resp);
+  if (!app)
+    return NULL;
+  if (need_profile) {
+    if (streamd_viewer_need_profile(v, req, resp) != 0)
+      return NULL;
+  } else if (streamd_viewer_require(v, req, resp) != 0) {
+    return NULL;
+  }
+  streamd_viewer_catalog(cv, v);
+  return app;
 }

@@ -44,6 +44,13 @@ int streamd_viewer_need_profile(streamd_viewer *out, const streamd_request *req,
 /* The catalog filters of a viewer (pointers into `v`, which must outlive `out`). */
 void streamd_viewer_catalog(stream_catalog_viewer *out, const streamd_viewer *v);
 
+struct streamd_app;
+/* The opening of a viewer's catalog route: the app, the viewer (with a profile when
+ * `need_profile`) and its catalog filters in `cv`, or an answered problem (NULL). */
+struct streamd_app *streamd_catalog_begin(stream_catalog_viewer *cv, streamd_viewer *v,
+                                          streamd_request *req, streamd_response *resp,
+                                          int need_profile);
+
 /* The connection's peer address as text ("127.0.0.1"), or "" when unknown. */
 void streamd_client_address(char *out, size_t n, const streamd_request *req);
 
