@@ -126,10 +126,8 @@ void streamd_route_admin_purge(streamd_request *req, streamd_response *resp)
   streamd_app *app = streamd_app_require(req, resp);
   if (!app)
     return;
-  if (req->body_len > 0) {
-    streamd_reply_problem(resp, req, STREAM_EINVAL, "this route takes no request body");
+  if (streamd_body_none(req, resp) != 0)
     return;
-  }
   stream_store_purge_counts c;
   int rc = streamd_purge_run(&c, app->store);
   if (rc != STREAM_OK) {

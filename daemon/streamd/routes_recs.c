@@ -43,10 +43,8 @@ void streamd_route_admin_recs_retrain(streamd_request *req, streamd_response *re
   streamd_app *app = streamd_app_require(req, resp);
   if (!app)
     return;
-  if (req->body_len > 0) {
-    streamd_reply_problem(resp, req, STREAM_EINVAL, "this route takes no request body");
+  if (streamd_body_none(req, resp) != 0)
     return;
-  }
   char *json = NULL;
   int rc = streamd_recs_retrain(app->recs_svc, &json);
   streamd_reply_service_result(resp, req, rc, json);

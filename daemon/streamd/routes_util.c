@@ -406,3 +406,11 @@ streamd_app *streamd_catalog_begin(stream_catalog_viewer *cv, streamd_viewer *v,
   streamd_viewer_catalog(cv, v);
   return app;
 }
+
+int streamd_body_none(const streamd_request *req, streamd_response *resp)
+{
+  if (req->body_len == 0)
+    return 0;
+  streamd_reply_problem(resp, req, STREAM_EINVAL, "this route takes no request body");
+  return -1;
+}

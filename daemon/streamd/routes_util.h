@@ -79,6 +79,9 @@ void streamd_form_free(streamd_form *f);
 /* Parse the JSON object body (strict) or answer the problem; 0 on success. */
 int streamd_body_object(cJSON **out, streamd_request *req, streamd_response *resp);
 
+/* A route that takes no body: 0 when there is none, else answers 400 and returns -1. */
+int streamd_body_none(const streamd_request *req, streamd_response *resp);
+
 /*
  * Answer `status` with the JSON text `json` returned by a service (freed
  * here with stream_free()); NULL json gives a 500 problem.
