@@ -8,7 +8,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "catalog_internal.h"
 
@@ -84,13 +83,6 @@ void cat_invalidate(stream_catalog *c)
   atomic_fetch_add(&c->gen, 1);
 }
 
-static int64_t mono_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static cat_dentry *dslot(stream_catalog *c, const char *id)
 {
   uint32_t h = 2166136261u;
@@ -107,7 +99,7 @@ enum { DC_MISS = 0, DC_HIT = 1, DC_HIDDEN = 2 };
 static int dcache_get(char **out, stream_catalog *c, const char *id, const cat_filter *f,
                       int64_t now)
 {
-  int64_t t = mono_ms();
+  int64_t t = stream__mono_ms();
   uint64_t gen = atomic_load(&c->gen);
   cat_dentry *e = dslot(c, id);
   int r = DC_MISS;
@@ -145,7 +137,7 @@ static void dcache_put(stream_catalog *c, const stream_store_title *t, const cha
   memset(&n, 0, sizeof n);
   memcpy(n.id, t->id, sizeof n.id);
   n.gen = gen;
-  n.loaded_ms = mono_ms();
+  n.loaded_ms = stream__mono_ms();
   n.maturity_rating = t->maturity_rating;
   n.available_from = t->available_from;
   n.available_until = t->available_until;

@@ -185,13 +185,6 @@ int stream_client_device_poll(int *out_state, stream_client *c, stream_client_de
   return rc;
 }
 
-static int64_t mono_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool cancelled(const int *cancel)
 {
   return cancel && __atomic_load_n(cancel, __ATOMIC_ACQUIRE) != 0;
@@ -200,11 +193,11 @@ static bool cancelled(const int *cancel)
 /* Sleep `ms` in slices, watching the cancel flag. */
 static bool sleep_ms(int64_t ms, const int *cancel)
 {
-  int64_t end = mono_ms() + ms;
+  int64_t end = stream__mono_ms() + ms;
   for (;;) {
     if (cancelled(cancel))
       return false;
-    int64_t left = end - mono_ms();
+    int64_t left = end - stream__mono_ms();
     if (left <= 0)
       return true;
     if (left > 100)
@@ -225,7 +218,7 @@ int stream_client_device_wait(stream_client *c, stream_client_device *dev, int64
   int rc = check_device(dev);
   if (rc != STREAM_OK)
     return rc;
-  int64_t start = mono_ms();
+  int64_t start = stream__mono_ms();
   /* The codes' own end, on the monotonic clock. */
   int64_t expires = start + (dev->started_at + dev->expires_in - stream__now()) * 1000;
   int64_t deadline = timeout_ms > 0 ? start + timeout_ms : expires;
@@ -233,7 +226,7 @@ int stream_client_device_wait(stream_client *c, stream_client_device *dev, int64
   for (;;) {
     int64_t interval = dev->interval < 1 ? 1 : dev->interval;
     int64_t wait = (interval + backoff) * 1000;
-    int64_t now = mono_ms();
+    int64_t now = stream__mono_ms();
     if (now + wait > deadline && deadline == expires) {
       sleep_ms(deadline - now, cancel);
       if (cancelled(cancel))

@@ -87,20 +87,6 @@ static void curl_init(void)
   curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static int64_t mono_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void abs_time(struct timespec *out, int64_t mono_deadline)
 {
   /* The condition variables use CLOCK_MONOTONIC (see stream_emitter_new). */
@@ -216,7 +202,7 @@ static int on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_
   (void)d;
   stream_emitter *em = ud;
   pthread_mutex_lock(&em->lock);
-  bool abort_now = em->stopping && mono_ms() >= em->deadline;
+  bool abort_now = em->stopping && stream__mono_ms() >= em->deadline;
   pthread_mutex_unlock(&em->lock);
   return abort_now ? 1 : 0;
 }
@@ -379,7 +365,7 @@ static void *sender_main(void *arg)
   stream_emitter *em = arg;
   pthread_mutex_lock(&em->lock);
   for (;;) {
-    int64_t now = mono_ms();
+    int64_t now = stream__mono_ms();
     /* 1. Form a batch from the ring when one is due and there is room for it. */
     if (batch_ready(em, now) && (em->has_spool || !em->cur.valid)) {
       em_batch nb;
@@ -416,7 +402,7 @@ static void *sender_main(void *arg)
       pthread_mutex_unlock(&em->lock);
       uint64_t dups = 0;
       long status = post_batch(em, &em->cur, &dups);
-      int64_t after = mono_ms();
+      int64_t after = stream__mono_ms();
       if (status >= 200 && status < 300) {
         finish_batch(em, STREAM_EMITTER_ACKED, dups);
         em->next_send = after;
@@ -603,7 +589,7 @@ void stream_emitter_free(stream_emitter *em)
     return;
   pthread_mutex_lock(&em->lock);
   em->stopping = true;
-  em->deadline = mono_ms() + em->shutdown;
+  em->deadline = stream__mono_ms() + em->shutdown;
   pthread_cond_broadcast(&em->wake);
   pthread_mutex_unlock(&em->lock);
   if (em->thread_started)
@@ -649,7 +635,7 @@ int stream_emitter_emit(char *out_id, stream_emitter *em, const stream_event *ev
     uuid_v4(e.id, r);
   }
   if (e.client_ts == 0)
-    e.client_ts = wall_ms();
+    e.client_ts = stream__wall_ms();
   if (e.type != STREAM_EVENT_ERROR) {
     e.error_code = 0;
     e.error_fatal = 0;
@@ -659,7 +645,7 @@ int stream_emitter_emit(char *out_id, stream_emitter *em, const stream_event *ev
   if (rc != STREAM_OK)
     return stream__err(STREAM_EINVAL, "%s", stream_error_last()->message);
   uint32_t size = (uint32_t)emitter__packed_size(&e);
-  int64_t now = mono_ms();
+  int64_t now = stream__mono_ms();
   pthread_mutex_lock(&em->lock);
   if (em->stopping) {
     pthread_mutex_unlock(&em->lock);
@@ -712,7 +698,7 @@ int stream_emitter_flush(stream_emitter *em, unsigned int timeout_ms)
 {
   if (!em)
     return stream__err(STREAM_EINVAL, "stream_emitter_flush: NULL argument");
-  int64_t deadline = mono_ms() + timeout_ms;
+  int64_t deadline = stream__mono_ms() + timeout_ms;
   pthread_mutex_lock(&em->lock);
   em->flushers++;
   em->drained = false; /* the sender must look again before a flush can succeed */
@@ -721,7 +707,7 @@ int stream_emitter_flush(stream_emitter *em, unsigned int timeout_ms)
   for (;;) {
     if (em->drained && em->count == 0)
       break;
-    if (mono_ms() >= deadline) {
+    if (stream__mono_ms() >= deadline) {
       rc = stream__err(STREAM_ETIMEDOUT,
                        "flush: %zu events still queued, and maybe more unacknowledged, after %u ms",
                        em->count, timeout_ms);

@@ -66,5 +66,9 @@ int stream__buf_detach(stream__buf *b, char **out);
 
 /* Seconds since the Unix epoch. */
 int64_t stream__now(void);
+/* Milliseconds since the Unix epoch (CLOCK_REALTIME). */
+int64_t stream__wall_ms(void);
+/* Milliseconds of CLOCK_MONOTONIC: for durations and deadlines. */
+int64_t stream__mono_ms(void);
 
 #endif

@@ -71,6 +71,23 @@ int64_t stream__now(void)
   return (int64_t)time(NULL);
 }
 
+static int64_t clock_ms(clockid_t id)
+{
+  struct timespec ts;
+  clock_gettime(id, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t stream__wall_ms(void)
+{
+  return clock_ms(CLOCK_REALTIME);
+}
+
+int64_t stream__mono_ms(void)
+{
+  return clock_ms(CLOCK_MONOTONIC);
+}
+
 int stream_ct_equal(const void *a, const void *b, size_t len)
 {
   if (!a || !b)

@@ -8,27 +8,12 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../core/core.h"
 #include "recs_internal.h"
 
 #define RECS_THREADS_MAX 1024
-
-static int64_t now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Options                                                                   */
@@ -106,7 +91,7 @@ int stream_recs_train(stream_recs_model **out, const stream_recs_data *d,
   int rc = recs__check_options(opts, STREAM_EINVAL);
   if (rc != STREAM_OK)
     return rc;
-  int64_t t0 = mono_ms();
+  int64_t t0 = stream__mono_ms();
   stream_recs_model *m = stream__calloc(1, sizeof *m);
   if (!m)
     return STREAM_ENOMEM;
@@ -114,7 +99,7 @@ int stream_recs_train(stream_recs_model **out, const stream_recs_data *d,
   m->opts = *opts;
   m->factors = opts->factors;
   m->pairs = d->pair_count;
-  m->trained_at_ms = now_ms();
+  m->trained_at_ms = stream__wall_ms();
   m->version = opts->model_version ? opts->model_version : (uint64_t)m->trained_at_ms;
   unsigned int total = 2 * opts->iterations + 1;
   if ((rc = strtab_copy(&m->users, &d->users)) != STREAM_OK ||
@@ -131,7 +116,7 @@ int stream_recs_train(stream_recs_model **out, const stream_recs_data *d,
     goto fail;
   }
   recs__csr_clear(&iu);
-  m->train_ms = mono_ms() - t0;
+  m->train_ms = stream__mono_ms() - t0;
   *out = m;
   return STREAM_OK;
 fail:

@@ -34,7 +34,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -411,13 +410,6 @@ static int make_parent(const char *path)
   return STREAM_OK;
 }
 
-static int64_t wall_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The training's progress callback: nonzero (stop) once the service is canceled. */
 static int train_canceled(void *ud, unsigned int done, unsigned int total)
 {
@@ -451,7 +443,8 @@ int stream_recs_retrain(stream_recs *r, char **out_info_json)
     stream_recs_options o = r->train;
     int64_t now = recs__svc_now(r);
     /* Strictly increasing versions, also with a frozen test clock. */
-    uint64_t v = o.model_version ? o.model_version : (uint64_t)(r->clock ? now * 1000 : wall_ms());
+    uint64_t v =
+        o.model_version ? o.model_version : (uint64_t)(r->clock ? now * 1000 : stream__wall_ms());
     if (v <= r->last_version)
       v = r->last_version + 1;
     o.model_version = v;
