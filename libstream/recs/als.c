@@ -386,6 +386,28 @@ static int cholesky(double *A, unsigned int k)
   return 1;
 }
 
+/* The lower triangle of the fold-in system, YtY + sum (c - 1) y yT over the history, and
+ * (when `b` is not NULL) its right-hand side sum c y; A (and b) start zeroed. */
+static void fold_in_system(double *A, double *b, const stream_recs_model *m, const uint32_t *items,
+                           const float *r, size_t n)
+{
+  unsigned int k = m->factors;
+  if (m->yty)
+    memcpy(A, m->yty, (size_t)k * k * sizeof *A);
+  for (size_t t = 0; t < n; t++) {
+    const float *y = m->y + (size_t)items[t] * k;
+    double cm1 = m->opts.alpha * (r ? r[t] : 1.0f);
+    for (unsigned int a = 0; a < k; a++) {
+      if (b)
+        b[a] += (1.0 + cm1) * y[a];
+      double *row = A + (size_t)a * k;
+      double ya = cm1 * y[a];
+      for (unsigned int j = 0; j <= a; j++)
+        row[j] += ya * y[j];
+    }
+  }
+}
+
 int recs__als_fold_in(float *out, const stream_recs_model *m, const uint32_t *items, const float *r,
                       size_t n)
 {
@@ -394,21 +416,9 @@ int recs__als_fold_in(float *out, const stream_recs_model *m, const uint32_t *it
   if (!A)
     return STREAM_ENOMEM;
   double *b = A + (size_t)k * k, *z = b + k;
-  double alpha = m->opts.alpha, lambda = m->opts.regularization;
+  double lambda = m->opts.regularization;
   double trace = 0;
-  if (m->yty)
-    memcpy(A, m->yty, (size_t)k * k * sizeof *A);
-  for (size_t t = 0; t < n; t++) {
-    const float *y = m->y + (size_t)items[t] * k;
-    double cm1 = alpha * (r ? r[t] : 1.0f);
-    for (unsigned int a = 0; a < k; a++) {
-      b[a] += (1.0 + cm1) * y[a];
-      double *row = A + (size_t)a * k;
-      double ya = cm1 * y[a];
-      for (unsigned int j = 0; j <= a; j++)
-        row[j] += ya * y[j];
-    }
-  }
+  fold_in_system(A, b, m, items, r, n);
   for (unsigned int a = 0; a < k; a++) {
     A[(size_t)a * k + a] += lambda;
     trace += A[(size_t)a * k + a];
@@ -417,17 +427,7 @@ int recs__als_fold_in(float *out, const stream_recs_model *m, const uint32_t *it
     /* lambda 0 and a rank-deficient system: the minimum-norm-ish answer of
      * a tiny ridge (the lower triangle was overwritten: rebuild it) */
     memset(A, 0, (size_t)k * k * sizeof *A);
-    if (m->yty)
-      memcpy(A, m->yty, (size_t)k * k * sizeof *A);
-    for (size_t t = 0; t < n; t++) {
-      const float *y = m->y + (size_t)items[t] * k;
-      double cm1 = alpha * (r ? r[t] : 1.0f);
-      for (unsigned int a = 0; a < k; a++) {
-        double *row = A + (size_t)a * k;
-        for (unsigned int j = 0; j <= a; j++)
-          row[j] += cm1 * y[a] * y[j];
-      }
-    }
+    fold_in_system(A, NULL, m, items, r, n);
     double ridge = (trace > 0 ? trace / k : 1.0) * 1e-6 + 1e-12;
     for (unsigned int a = 0; a < k; a++)
       A[(size_t)a * k + a] += lambda + ridge;
