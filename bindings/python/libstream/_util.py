@@ -1,4 +1,5 @@
 """Conversions between Python values and C arguments (internal)."""
+import json
 import operator
 import os
 import threading
@@ -66,6 +67,12 @@ def take_string(pp, secret=False):
         else:
             lib.stream_free(p)
         pp[0] = ffi.NULL
+
+
+def take_json(pp):
+    """Parse and free the JSON text a call wrote to ``char **pp`` (None when NULL)."""
+    s = take_string(pp)
+    return None if s is None else json.loads(s)
 
 
 def take_bytes(pp, n):
@@ -209,3 +216,13 @@ class ClockedHandle(Handle):
     def _run(self, fn, *args):
         """check(fn(*args)), re-raising an exception of the clock first."""
         return check(self._call(fn, *args))
+
+    def _json_call(self, fn, *args):
+        """fn(char **out, *args) through _run; the parsed JSON it wrote (freed here)."""
+        out = ffi.new("char **")
+        try:
+            self._run(fn, out, *args)
+            return take_json(out)
+        finally:
+            if out[0] != ffi.NULL:
+                lib.stream_free(out[0])

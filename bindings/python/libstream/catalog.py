@@ -30,7 +30,7 @@ import json
 import os
 
 from ._ffi import ffi, lib
-from ._util import (ClockedHandle, Keep, new_struct, set_int, take_string, text, to_bytes, to_cstr,
+from ._util import (ClockedHandle, Keep, new_struct, set_int, text, to_bytes, to_cstr,
                     to_int)
 from .errors import check, error_for, last_message, raise_invalid
 
@@ -108,11 +108,6 @@ def _json_text(value, name):
     return to_cstr(value, name)
 
 
-def _take_json(pp):
-    s = take_string(pp)
-    return None if s is None else json.loads(s)
-
-
 class Catalog(ClockedHandle):
     """The catalog over a Store (borrowed: closing the Store closes the Catalog
     first). ``clock``: a callable returning Unix seconds (availability windows,
@@ -147,15 +142,6 @@ class Catalog(ClockedHandle):
         if self._store.closed:
             raise_invalid("the store of this catalog is closed")
         return self._ptr
-
-    def _json_call(self, fn, *args):
-        out = ffi.new("char **")
-        try:
-            self._run(fn, out, *args)
-            return _take_json(out)
-        finally:
-            if out[0] != ffi.NULL:
-                lib.stream_free(out[0])
 
     # ---- viewers ----------------------------------------------------------
 

@@ -25,7 +25,7 @@ import enum
 import json
 
 from ._ffi import ffi, lib
-from ._util import Keep, new_struct, set_int, take_string, text, to_cstr, to_int
+from ._util import Keep, new_struct, set_int, take_json, take_string, text, to_cstr, to_int
 from .errors import check, raise_invalid
 
 __all__ = ["AVAILABLE", "Client", "Session", "Account", "DeviceAuthorization", "DeviceState",
@@ -63,11 +63,6 @@ def retry_after():
 
 def _session(p):
     return Session(text(p.account_id), text(p.profile_id), p.expires_in)
-
-
-def _take_json(pp):
-    s = take_string(pp)
-    return None if s is None else json.loads(s)
 
 
 class CancelFlag:
@@ -273,7 +268,7 @@ class Client:
         """The account's profiles (a list of dicts, oldest first)."""
         out = ffi.new("char **")
         check(lib.stream_client_profiles(out, self._h))
-        return _take_json(out)["profiles"]
+        return take_json(out)["profiles"]
 
     def create_profile(self, name, *, avatar=None, kids=False, maturity_ceiling=None, pin=None):
         """Create a profile; returns it (a dict)."""
@@ -289,7 +284,7 @@ class Client:
             set_int(spec, "maturity_ceiling", maturity_ceiling, "maturity_ceiling")
         out = ffi.new("char **")
         check(lib.stream_client_profile_create(out, self._h, spec))
-        return _take_json(out)
+        return take_json(out)
 
     def delete_profile(self, profile_id):
         check(lib.stream_client_profile_delete(self._h, to_cstr(profile_id, "profile_id")))
@@ -307,14 +302,14 @@ class Client:
         """Every genre name (a sorted list of str)."""
         out = ffi.new("char **")
         check(lib.stream_client_genres(out, self._h))
-        return _take_json(out)["genres"]
+        return take_json(out)["genres"]
 
     def browse(self, genre=None, cursor=None, limit=0):
         """One page: ``{"items": [...], "next_cursor": str or None}``."""
         out = ffi.new("char **")
         check(lib.stream_client_browse(out, self._h, to_cstr(genre, "genre", True),
                                        to_cstr(cursor, "cursor", True), to_int(limit, "limit")))
-        return _take_json(out)
+        return take_json(out)
 
     def browse_all(self, genre=None, limit=0):
         """Every title, following next_cursor page by page (a generator)."""
@@ -331,13 +326,13 @@ class Client:
         out = ffi.new("char **")
         check(lib.stream_client_search(out, self._h, to_cstr(query, "query"),
                                        to_int(limit, "limit")))
-        return _take_json(out)
+        return take_json(out)
 
     def title(self, title_id):
         """A title with its seasons and episodes (a dict)."""
         out = ffi.new("char **")
         check(lib.stream_client_title(out, self._h, to_cstr(title_id, "title_id")))
-        return _take_json(out)
+        return take_json(out)
 
     # ---- viewing (needs a profile) ---------------------------------------
 
@@ -351,12 +346,12 @@ class Client:
         """The continue-watching row (a list, most recent first)."""
         out = ffi.new("char **")
         check(lib.stream_client_continue_watching(out, self._h, to_int(limit, "limit")))
-        return _take_json(out)["items"]
+        return take_json(out)["items"]
 
     def my_list(self):
         out = ffi.new("char **")
         check(lib.stream_client_mylist(out, self._h))
-        return _take_json(out)["items"]
+        return take_json(out)["items"]
 
     def add_to_my_list(self, title_id):
         check(lib.stream_client_mylist_add(self._h, to_cstr(title_id, "title_id")))
@@ -369,7 +364,7 @@ class Client:
         (each {"id", "name", "items"}, plus "source_title_id" for because_you_watched)."""
         out = ffi.new("char **")
         check(lib.stream_client_home(out, self._h, to_int(per_row, "per_row")))
-        return _take_json(out)
+        return take_json(out)
 
     def rate(self, title_id, value):
         """Rate a title for the selected profile: 1 (thumbs up), -1 (down) or 0 (clear)."""
@@ -395,13 +390,13 @@ class Client:
         """The active plans (a list of dicts: id, name, amount, currency, screens, ...)."""
         out = ffi.new("char **")
         check(lib.stream_client_billing_plans(out, self._h))
-        return _take_json(out)["plans"]
+        return take_json(out)["plans"]
 
     def subscription(self):
         """The account's subscription (a dict); NotFound when it never subscribed."""
         out = ffi.new("char **")
         check(lib.stream_client_billing_subscription(out, self._h))
-        return _take_json(out)["subscription"]
+        return take_json(out)["subscription"]
 
     def subscribe(self, plan_id, card_id=None, *, key=None):
         """Subscribe; returns {"subscription": {...}, "invoice_id": ...}."""
@@ -409,39 +404,39 @@ class Client:
         check(lib.stream_client_billing_subscribe(out, self._h, to_cstr(plan_id, "plan_id"),
                                                   to_cstr(card_id, "card_id", True),
                                                   to_cstr(key, "key", True)))
-        return _take_json(out)
+        return take_json(out)
 
     def change_plan(self, plan_id, *, key=None):
         """Change plan; returns {"subscription": {...}, "invoice_id": ...}."""
         out = ffi.new("char **")
         check(lib.stream_client_billing_change_plan(out, self._h, to_cstr(plan_id, "plan_id"),
                                                     to_cstr(key, "key", True)))
-        return _take_json(out)
+        return take_json(out)
 
     def cancel_subscription(self, *, key=None):
         """Cancel at period end; returns the subscription (a dict)."""
         out = ffi.new("char **")
         check(lib.stream_client_billing_cancel(out, self._h, to_cstr(key, "key", True)))
-        return _take_json(out)["subscription"]
+        return take_json(out)["subscription"]
 
     def resume_subscription(self, *, key=None):
         """Undo a cancellation; returns the subscription (a dict)."""
         out = ffi.new("char **")
         check(lib.stream_client_billing_resume(out, self._h, to_cstr(key, "key", True)))
-        return _take_json(out)["subscription"]
+        return take_json(out)["subscription"]
 
     def invoices(self):
         """The account's invoices, newest first (dicts without lines)."""
         out = ffi.new("char **")
         check(lib.stream_client_billing_invoices(out, self._h))
-        return _take_json(out)["invoices"]
+        return take_json(out)["invoices"]
 
     def add_card(self, token, *, key=None):
         """Add a payment method from a provider token; returns it (brand, last4, ...)."""
         out = ffi.new("char **")
         check(lib.stream_client_billing_card_add(out, self._h, to_cstr(token, "token"),
                                                  to_cstr(key, "key", True)))
-        return _take_json(out)
+        return take_json(out)
 
     def entitlement(self, title_id, device_id):
         """{"allowed", "reason", "message", "plan_id", "max_height", "screens",
@@ -449,7 +444,7 @@ class Client:
         out = ffi.new("char **")
         check(lib.stream_client_billing_entitlement(out, self._h, to_cstr(title_id, "title_id"),
                                                     to_cstr(device_id, "device_id")))
-        return _take_json(out)
+        return take_json(out)
 
     def lease_acquire(self, title_id, device_id, device_name=None):
         """Take a screen (a lease dict); Busy when every screen is in use."""
@@ -458,14 +453,14 @@ class Client:
                                                       to_cstr(title_id, "title_id"),
                                                       to_cstr(device_id, "device_id"),
                                                       to_cstr(device_name, "device_name", True)))
-        return _take_json(out)
+        return take_json(out)
 
     def lease_heartbeat(self, lease_id):
         """Renew a lease (the lease dict); Expired when it lapsed."""
         out = ffi.new("char **")
         check(lib.stream_client_billing_lease_heartbeat(out, self._h,
                                                         to_cstr(lease_id, "lease_id")))
-        return _take_json(out)
+        return take_json(out)
 
     def lease_release(self, lease_id):
         check(lib.stream_client_billing_lease_release(self._h, to_cstr(lease_id, "lease_id")))
@@ -480,4 +475,4 @@ class Client:
         out = ffi.new("char **")
         check(lib.stream_client_request(out, self._h, to_cstr(method, "method"),
                                         to_cstr(path, "path"), to_cstr(body, "body", True)))
-        return _take_json(out)
+        return take_json(out)

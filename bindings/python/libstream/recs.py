@@ -46,11 +46,10 @@ released during every call.
 """
 import collections
 import enum
-import json
 import numbers
 
 from ._ffi import ffi, lib
-from ._util import ClockedHandle, Handle, Keep, new_struct, set_int, take_string, to_int
+from ._util import ClockedHandle, Handle, Keep, new_struct, set_int, take_json, to_int
 from .errors import check, raise_invalid
 
 __all__ = ["AVAILABLE", "SERVICE_AVAILABLE", "Data", "Model", "Recs", "Item", "Counts", "Ranking",
@@ -127,11 +126,6 @@ def _fill_options(o, options):
             setattr(o, name, float(v))
         else:
             set_int(o, name, v, name)
-
-
-def _take_json(pp):
-    s = take_string(pp)
-    return None if s is None else json.loads(s)
 
 
 class _Callbacks:
@@ -364,7 +358,7 @@ class Model(Handle):
         out = ffi.new("char **")
         try:
             check(lib.stream_recs_model_info(out, self._h))
-            return _take_json(out)
+            return take_json(out)
         finally:
             if out[0] != ffi.NULL:
                 lib.stream_free(out[0])
@@ -514,15 +508,6 @@ class Recs(ClockedHandle):
             raise_invalid("the store or catalog of this recs service is closed")
         return self._ptr
 
-    def _json_call(self, fn, *args):
-        out = ffi.new("char **")
-        try:
-            self._run(fn, out, *args)
-            return _take_json(out)
-        finally:
-            if out[0] != ffi.NULL:
-                lib.stream_free(out[0])
-
     def signals(self):
         """The training :class:`Data` derived from the store: one pair per
         (profile, title), r = watched fraction + 1 per completion + 0.5 for My
@@ -537,7 +522,7 @@ class Recs(ClockedHandle):
         out = ffi.new("char **")
         try:
             self._run(lib.stream_recs_retrain, self._h, out)
-            return _take_json(out)
+            return take_json(out)
         finally:
             if out[0] != ffi.NULL:
                 lib.stream_free(out[0])
