@@ -184,27 +184,20 @@ void streamd_response_header(streamd_response *resp, const char *name, const cha
 {
   if (resp->n_headers >= STREAMD_MAX_RESP_HEADERS)
     return;
-  snprintf(resp->header_names[resp->n_headers], sizeof(resp->header_names[0]), "%s", name);
-  snprintf(resp->header_values[resp->n_headers], sizeof(resp->header_values[0]), "%s", value);
-  resp->n_headers++;
+  size_t i = resp->n_headers++;
+  snprintf(resp->header_names[i], sizeof(resp->header_names[0]), "%s", name);
+  snprintf(resp->header_values[i], sizeof(resp->header_values[0]), "%s", value);
+  free(resp->header_long[i]);
+  resp->header_long[i] = strlen(value) >= sizeof(resp->header_values[0]) ? strdup(value) : NULL;
 }
 
-int streamd_response_header_long(streamd_response *resp, const char *name, const char *value)
+static void drop_headers(streamd_response *resp)
 {
-  char *copy = strdup(value);
-  if (!copy)
-    return -1;
-  free(resp->long_value);
-  resp->long_name = name;
-  resp->long_value = copy;
-  return 0;
-}
-
-static void drop_long_header(streamd_response *resp)
-{
-  free(resp->long_value);
-  resp->long_value = NULL;
-  resp->long_name = NULL;
+  for (size_t i = 0; i < STREAMD_MAX_RESP_HEADERS; i++) {
+    free(resp->header_long[i]);
+    resp->header_long[i] = NULL;
+  }
+  resp->n_headers = 0;
 }
 
 static void drop_fd(streamd_response *resp)
@@ -547,8 +540,7 @@ static enum MHD_Result answer(streamd_server *s, req_ctx *c, struct MHD_Connecti
   if (resp->status == 0) {
     free(resp->body);
     resp->body = NULL;
-    resp->n_headers = 0;
-    drop_long_header(resp);
+    drop_headers(resp);
     streamd_reply_problem(resp, &c->req, STREAM_EINTERNAL, "handler produced no response");
   }
   if (resp->status == 0)
@@ -585,11 +577,10 @@ static enum MHD_Result answer(streamd_server *s, req_ctx *c, struct MHD_Connecti
     MHD_add_response_header(r, "Access-Control-Expose-Headers",
                             tus ? TUS_EXPOSE_HEADERS : "X-Request-Id");
   }
-  for (size_t i = 0; i < resp->n_headers; i++)
-    MHD_add_response_header(r, resp->header_names[i], resp->header_values[i]);
-  if (resp->long_value) /* libmicrohttpd copies header strings */
-    MHD_add_response_header(r, resp->long_name, resp->long_value);
-  drop_long_header(resp);
+  for (size_t i = 0; i < resp->n_headers; i++) /* libmicrohttpd copies header strings */
+    MHD_add_response_header(r, resp->header_names[i],
+                            resp->header_long[i] ? resp->header_long[i] : resp->header_values[i]);
+  drop_headers(resp);
   /* tus: every response, errors included, names the protocol version. */
   if (tus && !MHD_get_response_header(r, "Tus-Resumable"))
     MHD_add_response_header(r, "Tus-Resumable", "1.0.0");
@@ -732,7 +723,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   if (c->req.body_fn) /* a streamed body cut off before its end */
     c->req.body_fn(&c->req, &c->resp, NULL, 0, STREAMD_BODY_ABORT);
   drop_fd(&c->resp);
-  drop_long_header(&c->resp);
+  drop_headers(&c->resp);
   free(c->resp.body);
   wipe_ctx_body(c);
   free(c);

@@ -68,9 +68,8 @@ typedef struct streamd_response {
   int has_fd;
   int fd;
   uint64_t fd_offset, fd_len;
-  /* One header too long for the fixed slots (streamd_response_header_long). */
-  const char *long_name; /* static string */
-  char *long_value;      /* malloc'd, owned by the response */
+  /* A value too long for its fixed slot (e.g. tus Upload-Metadata): malloc'd, owned here. */
+  char *header_long[STREAMD_MAX_RESP_HEADERS];
 } streamd_response;
 
 /*
@@ -112,13 +111,9 @@ const char *streamd_request_header(const streamd_request *r, const char *name);
 const char *streamd_request_query(const streamd_request *r, const char *name);
 const char *streamd_request_param(const streamd_request *r, const char *name);
 
-/* Add a response header (copied; truncated to the fixed sizes). */
+/* Add a response header (copied). A value longer than the fixed 255 bytes is kept on the heap;
+ * out of memory, it is truncated to them. */
 void streamd_response_header(streamd_response *resp, const char *name, const char *value);
-
-/* Add one header whose value may exceed the fixed 255 bytes (e.g. tus Upload-Metadata, up to a
- * few KiB): `name` must be a static string, `value` is copied. One such header per response (a
- * second call replaces the first). Returns 0, or -1 when out of memory (nothing added). */
-int streamd_response_header_long(streamd_response *resp, const char *name, const char *value);
 
 /* 2xx/3xx with a JSON body. Takes ownership of `body` (deleted here). */
 void streamd_reply_json(streamd_response *resp, int status, cJSON *body);

@@ -123,7 +123,7 @@ static void add_metadata(streamd_response *resp, const char *json)
   }
   cJSON_Delete(m);
   if (ok && len)
-    (void)streamd_response_header_long(resp, "Upload-Metadata", out);
+    streamd_response_header(resp, "Upload-Metadata", out);
   free(out);
 }
 
