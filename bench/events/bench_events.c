@@ -6,9 +6,10 @@
  *       POST batches of 100 fresh events (protobuf, not compressed) over
  *       keep-alive connections for SECONDS; prints events/s acknowledged.
  *       The viewer token comes from the environment (BENCH_TOKEN).
- *   bench_events library DIR SECONDS
+ *   bench_events library DIR SECONDS [full|normal]
  *       the baseline: stream_events_ingest() of the same batches in-process
- *       into a fresh store under DIR (same SQLite settings), events/s.
+ *       into a fresh store under DIR, events/s; the store's sync mode is
+ *       full (streamd's default, the same SQLite settings) unless "normal".
  *   bench_events emitter URL COUNT
  *       emit COUNT events through the emitter (gzip, batches of 300) and
  *       flush; prints the process CPU per event, and the CPU per event of
@@ -156,12 +157,13 @@ static int run_http(const char *url, double seconds, int conns)
   return 0;
 }
 
-static int run_library(const char *dir, double seconds)
+static int run_library(const char *dir, double seconds, const char *sync)
 {
   char path[1024];
   snprintf(path, sizeof path, "%s/bench.db", dir);
   stream_store_options so = STREAM_STORE_OPTIONS_INIT;
   so.path = path;
+  so.sync = strcmp(sync, "normal") == 0 ? STREAM_STORE_SYNC_NORMAL : STREAM_STORE_SYNC_FULL;
   stream_store *st;
   if (stream_store_open(&st, &so) != STREAM_OK)
     return 1;
@@ -249,8 +251,8 @@ int main(int argc, char **argv)
 {
   if (argc == 5 && strcmp(argv[1], "http") == 0)
     return run_http(argv[2], atof(argv[3]), atoi(argv[4]));
-  if (argc == 4 && strcmp(argv[1], "library") == 0)
-    return run_library(argv[2], atof(argv[3]));
+  if ((argc == 4 || argc == 5) && strcmp(argv[1], "library") == 0)
+    return run_library(argv[2], atof(argv[3]), argc == 5 ? argv[4] : "full");
   if (argc == 4 && strcmp(argv[1], "emitter") == 0)
     return run_emitter(argv[2], atol(argv[3]));
   fprintf(stderr, "usage: see the file comment\n");

@@ -6,7 +6,9 @@
 #   BENCH_CONNECTIONS keep-alive connections posting batches (default 4),
 #   BENCH_EMIT_COUNT events through the emitter (default 200000).
 # Prints the environment, then:
-#   1. the baseline: stream_events_ingest() in-process, batches of 100, into a fresh store;
+#   1. the baseline: stream_events_ingest() in-process, batches of 100, into a fresh store
+#      (store sync full, streamd's default), and the same with sync normal: the cost of
+#      syncing the WAL at every commit (power-loss durability), as a ratio;
 #   2. streamd POST /v1/events, batches of 100 (protobuf) over keep-alive, viewer token:
 #      events/s acknowledged (each acknowledged batch is committed), and the ratio to 1;
 #   3. the emitter: CPU per event (emit call alone and in total with the sender thread), and the
@@ -36,7 +38,11 @@ echo "bench-events: batches of 100, ${duration}s per ingest run, ${conns} connec
 
 mkdir -p "$tmp/lib"
 lib_eps=$("$bench" library "$tmp/lib" "$duration" | awk '/library_events_per_s/ {print $2}')
-echo "library ingest (baseline): $lib_eps events/s"
+echo "library ingest (baseline, store sync full): $lib_eps events/s"
+mkdir -p "$tmp/lib_normal"
+lib_normal_eps=$("$bench" library "$tmp/lib_normal" "$duration" normal | awk '/library_events_per_s/ {print $2}')
+echo "library ingest, store sync normal (no WAL sync per commit): $lib_normal_eps events/s"
+python3 -c "import sys; print('ratio sync full / sync normal: %.2f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$lib_eps" "$lib_normal_eps"
 
 touch "$tmp/streamd.out"
 "$streamd" --port 0 --listen-address 127.0.0.1 --data-dir "$tmp/data" --seed-demo \

@@ -301,6 +301,7 @@ int streamd_app_open(streamd_app *app, const streamd_config *cfg, const streamd_
   stream_store_options so = STREAM_STORE_OPTIONS_INIT;
   so.path = db;
   so.readers = cfg->threads < 32 ? cfg->threads : 32;
+  so.sync = cfg->store_sync;
   if (stream_store_open(&app->store, &so) != STREAM_OK) {
     streamd_logf(STREAM_LOG_ERROR, "opening %s: %s", db, stream_error_last()->message);
     return -1;

@@ -17,11 +17,12 @@
 #include <cjson/cJSON.h>
 
 #include "stream/common.h"
+#include "stream/store.h"
 
 /* The data directory when no source sets one: the single place it is defined. */
 #define STREAMD_DEFAULT_DATA_DIR "./data"
 
-enum key_kind { K_STR, K_UINT, K_SIZE, K_LIST, K_LEVEL };
+enum key_kind { K_STR, K_UINT, K_SIZE, K_LIST, K_LEVEL, K_SYNC };
 
 typedef struct key_desc {
   const char *name; /* JSON key; env is STREAMD_<NAME>, flag is --<name with '-'> */
@@ -43,6 +44,9 @@ static const key_desc keys[] = {
      "data directory (created 0700 if missing; default " STREAMD_DEFAULT_DATA_DIR ")"},
     {"threads", K_UINT, OFF(threads), 0, 1, 256,
      "SQLite readers; HTTP pool above 1024 connections (default 4)"},
+    {"store_sync", K_SYNC, OFF(store_sync), 0, 0, 0,
+     "full|normal: full (default) syncs the database log at every commit, so an acknowledged "
+     "write survives a power loss; normal only survives a crash of streamd"},
     {"max_connections", K_UINT, OFF(max_connections), 0, 1, 60000,
      "concurrent connections accepted (default 256)"},
     {"connection_timeout", K_UINT, OFF(connection_timeout_s), 0, 1, 86400,
@@ -228,6 +232,16 @@ static int set_value(streamd_config *cfg, const key_desc *k, const char *v, cons
   case K_LIST:
     if (set_list(cfg, v, err, errlen) != 0)
       return -1;
+    return 0;
+  case K_SYNC:
+    if (strcmp(v, "full") == 0)
+      cfg->store_sync = STREAM_STORE_SYNC_FULL;
+    else if (strcmp(v, "normal") == 0)
+      cfg->store_sync = STREAM_STORE_SYNC_NORMAL;
+    else {
+      snprintf(err, errlen, "%s: store_sync must be full or normal, got '%.40s'", src, v);
+      return -1;
+    }
     return 0;
   case K_LEVEL: {
     int l = parse_level(v);

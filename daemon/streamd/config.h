@@ -14,7 +14,8 @@ typedef struct streamd_config {
   char listen_address[64]; /* IPv4 or IPv6 literal */
   unsigned int port;       /* 0 = ephemeral; the bound port is printed */
   char data_dir[1024];
-  unsigned int threads; /* SQLite readers; MHD pool when max_connections > 1024 */
+  unsigned int threads;    /* SQLite readers; MHD pool when max_connections > 1024 */
+  unsigned int store_sync; /* stream_store_sync: STREAM_STORE_SYNC_FULL (default) or _NORMAL */
   unsigned int max_connections;
   unsigned int connection_timeout_s; /* idle timeout per connection */
   size_t max_header_bytes;           /* request line + headers; over -> 431 */

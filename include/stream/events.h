@@ -14,11 +14,12 @@
  * within the batch). A STREAM_OK return means that transaction committed, so
  * a sender may retry any batch that got no answer: retries are idempotent.
  *
- * Durability (SQLite backend: WAL, synchronous = NORMAL): a committed batch
- * survives the process being killed (kill -9) at any moment; an operating
- * system crash or power loss may roll back the last transactions committed
- * before the last WAL checkpoint sync (never a partial batch, never
- * corruption). See docs/api/events.md.
+ * Durability (SQLite backend, WAL): with the store's default
+ * STREAM_STORE_SYNC_FULL a committed batch survives the process being killed
+ * (kill -9), an operating-system crash and a power loss; a store opened with
+ * STREAM_STORE_SYNC_NORMAL keeps it through a process crash only (an OS crash
+ * or power loss may roll back the last committed batches, never a part of
+ * one). See docs/api/events.md and stream_store_sync in stream/store.h.
  *
  * The event log gives every stored event a sequence number that only grows.
  * A consumer reads the events after its checkpoint with

@@ -93,12 +93,42 @@ typedef struct stream_store_options {
                                      database, one connection: for tests) */
   unsigned int readers;         /**< reader connections, 1..32 (ignored for ":memory:") */
   unsigned int busy_timeout_ms; /**< how long a connection waits on a lock, 0..600000 */
+  /* version 2 */
+  unsigned int sync; /**< stream_store_sync: when a commit is durable (default FULL) */
 } stream_store_options;
 
-#define STREAM_STORE_OPTIONS_VERSION 1
+/**
+ * When a committed write is durable (stream_store_options.sync; SQLite's
+ * `PRAGMA synchronous` on the writer connection, WAL journal).
+ *
+ * Every store call that writes returns after its transaction committed. What
+ * a returned commit survives depends on this setting:
+ * - STREAM_STORE_SYNC_FULL (the default): the write-ahead log is synced to
+ *   disk at every commit, so a commit survives the process being killed, an
+ *   operating-system crash and a power loss. This is what lets a service say
+ *   "acknowledged means kept" for payments, events and upload offsets. Cost:
+ *   one fdatasync per commit (see docs/bench.md "Events" for the measured
+ *   ingest rate of both settings).
+ * - STREAM_STORE_SYNC_NORMAL: the log is synced only at checkpoints. A commit
+ *   survives the process being killed at any point; an operating-system crash
+ *   or power loss may lose the last commits (never a part of one, never the
+ *   database's integrity). For caches, tests and deployments whose disk has a
+ *   power-loss-protected write cache.
+ * ":memory:" stores ignore the setting.
+ */
+typedef enum stream_store_sync {
+  STREAM_STORE_SYNC_FULL = 0,  /**< durable through power loss (default) */
+  STREAM_STORE_SYNC_NORMAL = 1 /**< durable through a process crash only */
+} stream_store_sync;
+
+/**
+ * Options layout version. Version 1 (no `sync` field) is still accepted and
+ * means STREAM_STORE_SYNC_FULL.
+ */
+#define STREAM_STORE_OPTIONS_VERSION 2
 #define STREAM_STORE_OPTIONS_INIT                                                                  \
   {                                                                                                \
-    STREAM_STORE_OPTIONS_VERSION, NULL, 4, 5000                                                    \
+    STREAM_STORE_OPTIONS_VERSION, NULL, 4, 5000, STREAM_STORE_SYNC_FULL                            \
   }
 
 /**
@@ -106,10 +136,11 @@ typedef struct stream_store_options {
  * backend, and apply pending schema migrations in one transaction.
  * On success `*out` belongs to the caller, who closes it with
  * stream_store_close().
- * Errors: STREAM_EINVAL (NULL or empty path, bad options), STREAM_ENOTSUP (the
- * database was written by a newer libstream: its schema version is higher than
- * this build knows), STREAM_EBUSY (locked beyond the busy timeout), STREAM_EIO
- * (cannot open or migrate), STREAM_ENOMEM. Thread-safe.
+ * Errors: STREAM_EINVAL (NULL or empty path, bad options, an unknown sync
+ * mode), STREAM_ENOTSUP (the database was written by a newer libstream: its
+ * schema version is higher than this build knows), STREAM_EBUSY (locked beyond
+ * the busy timeout), STREAM_EIO (cannot open or migrate), STREAM_ENOMEM.
+ * Thread-safe.
  */
 STREAM_API int stream_store_open(stream_store **out, const stream_store_options *opts);
 

@@ -151,9 +151,19 @@ int stream_store_open(stream_store **out, const stream_store_options *opts)
   TRY(check_out(out, "out"));
   *out = NULL;
   TRY(check_out(opts, "options"));
-  if (opts->version != STREAM_STORE_OPTIONS_VERSION)
-    return stream__err(STREAM_EINVAL, "store options version %u is not supported (expected %d)",
+  if (opts->version != 1 && opts->version != STREAM_STORE_OPTIONS_VERSION)
+    return stream__err(STREAM_EINVAL, "store options version %u is not supported (expected 1..%d)",
                        opts->version, STREAM_STORE_OPTIONS_VERSION);
+  /* A version-1 caller's struct ends before `sync`: copy what it has, the rest
+   * keeps the defaults. */
+  stream_store_options full = STREAM_STORE_OPTIONS_INIT;
+  memcpy(&full, opts,
+         opts->version == 1 ? offsetof(stream_store_options, sync) : sizeof(stream_store_options));
+  full.version = STREAM_STORE_OPTIONS_VERSION;
+  opts = &full;
+  if (opts->sync != STREAM_STORE_SYNC_FULL && opts->sync != STREAM_STORE_SYNC_NORMAL)
+    return stream__err(STREAM_EINVAL, "store sync is %u; allowed %d (FULL) or %d (NORMAL)",
+                       opts->sync, STREAM_STORE_SYNC_FULL, STREAM_STORE_SYNC_NORMAL);
   TRY(check_text("store path", opts->path, 4096, true));
   if (strcmp(opts->path, ":memory:") != 0 && (opts->readers < 1 || opts->readers > 32))
     return stream__err(STREAM_EINVAL, "store readers is %u; allowed 1..32", opts->readers);

@@ -40,12 +40,16 @@ class Store:
 
     ``path``: database file (created if missing; migrations are applied) or
     ``":memory:"``; ``readers``: reader connections, 1..32; ``busy_timeout_ms``:
-    how long a connection waits on a lock, 0..600000.
+    how long a connection waits on a lock, 0..600000; ``sync``: ``"full"``
+    (default: a returned commit survives a power loss) or ``"normal"`` (it
+    survives a crash of the process only; see ``stream_store_sync``).
     Raises InvalidArgument, NotSupported (a database written by a newer
     libstream), Busy, IOFailure.
     """
 
-    def __init__(self, path=MEMORY, *, readers=None, busy_timeout_ms=None):
+    _SYNC = {"full": "STREAM_STORE_SYNC_FULL", "normal": "STREAM_STORE_SYNC_NORMAL"}
+
+    def __init__(self, path=MEMORY, *, readers=None, busy_timeout_ms=None, sync="full"):
         _require()
         self._services = weakref.WeakSet()
         self._ptr = None
@@ -58,6 +62,9 @@ class Store:
             set_int(o, "readers", readers, "readers")
         if busy_timeout_ms is not None:
             set_int(o, "busy_timeout_ms", busy_timeout_ms, "busy_timeout_ms")
+        if sync not in self._SYNC:
+            raise_invalid("sync must be 'full' or 'normal', got %r" % (sync,))
+        o.sync = getattr(lib, self._SYNC[sync])
         out = ffi.new("stream_store **")
         check(lib.stream_store_open(out, o))
         self._ptr = ffi.gc(out[0], lib.stream_store_close)

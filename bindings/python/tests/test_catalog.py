@@ -86,6 +86,12 @@ def test_store_basics(tmp_path):
         Store(None)
     with pytest.raises(libstream.InvalidArgument, match="NUL"):
         Store("a\0b")
+    with pytest.raises(libstream.InvalidArgument, match="sync"):
+        Store(path, sync="fast")
+    # Both modes open and write; what each syncs is tested in C (test_sync_modes).
+    for mode in ("full", "normal"):
+        with Store(tmp_path / ("%s.db" % mode), sync=mode) as st:
+            assert st.schema_version >= 2
 
 
 def test_import_demo_catalog(store):

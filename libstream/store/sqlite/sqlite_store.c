@@ -588,7 +588,10 @@ int store__sqlite_open(void **out_impl, const stream_store_options *opts)
             stream__err(STREAM_EIO, "enable WAL: the database stayed in journal mode \"%s\"", mode);
     }
     if (rc == STREAM_OK)
-      rc = exec_plain(st->writer.h, "PRAGMA synchronous = NORMAL", "set synchronous");
+      rc = exec_plain(st->writer.h,
+                      opts->sync == STREAM_STORE_SYNC_NORMAL ? "PRAGMA synchronous = NORMAL"
+                                                             : "PRAGMA synchronous = FULL",
+                      "set synchronous");
   }
   if (rc == STREAM_OK)
     rc = migrate(st);

@@ -321,10 +321,17 @@ START_TEST(test_open_options)
   o.busy_timeout_ms = 600001;
   ck_assert_int_eq(stream_store_open(&s, &o), STREAM_EINVAL);
   o.busy_timeout_ms = 100;
-  o.version = 2;
+  o.version = STREAM_STORE_OPTIONS_VERSION + 1;
   ck_assert_int_eq(stream_store_open(&s, &o), STREAM_EINVAL);
   ck_assert(strstr(stream_error_last()->message, "version") != NULL);
+  o.version = 0;
+  ck_assert_int_eq(stream_store_open(&s, &o), STREAM_EINVAL);
   o.version = STREAM_STORE_OPTIONS_VERSION;
+  o.sync = 2;
+  ck_assert_int_eq(stream_store_open(&s, &o), STREAM_EINVAL);
+  ck_assert(strstr(stream_error_last()->message, "sync") != NULL);
+  ck_assert_ptr_null(s);
+  o.sync = STREAM_STORE_SYNC_FULL;
   o.path = "/nonexistent-dir-for-stream/x/store.db";
   ck_assert_int_eq(stream_store_open(&s, &o), STREAM_EIO);
   ck_assert_ptr_null(s);
@@ -338,6 +345,109 @@ START_TEST(test_open_options)
   ck_assert_int_eq(stream_store_open(&s, &o), STREAM_EIO);
   remove_tmp();
   stream_store_close(NULL);
+}
+END_TEST
+
+/* Durability: every xSync SQLite makes on the real "unix" VFS, counted by a
+ * VFS registered as the default that opens files through the real one and
+ * only swaps in an io-methods table whose xSync counts, then calls the real
+ * xSync. Check forks each test, so the registration stays in this test. */
+static sqlite3_vfs *real_vfs;
+static sqlite3_vfs counting_vfs;
+/* SQLite may use more than one io-methods table (e.g. for read-only opens):
+ * one counting copy per real table. */
+enum { IO_TABLES = 8 };
+static const sqlite3_io_methods *real_io[IO_TABLES];
+static sqlite3_io_methods counting_io[IO_TABLES];
+static int io_tables;
+static int sync_calls;
+static pthread_mutex_t sync_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int counting_sync(sqlite3_file *f, int flags)
+{
+  pthread_mutex_lock(&sync_mu);
+  sync_calls++;
+  const sqlite3_io_methods *real = NULL;
+  for (int i = 0; i < io_tables; i++)
+    if (f->pMethods == &counting_io[i])
+      real = real_io[i];
+  pthread_mutex_unlock(&sync_mu);
+  return real ? real->xSync(f, flags) : SQLITE_IOERR_FSYNC;
+}
+
+static int counting_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags,
+                         int *out_flags)
+{
+  (void)vfs;
+  int rc = real_vfs->xOpen(real_vfs, name, f, flags, out_flags);
+  if (rc == SQLITE_OK && f->pMethods) {
+    pthread_mutex_lock(&sync_mu);
+    int i = 0;
+    while (i < io_tables && real_io[i] != f->pMethods)
+      i++;
+    if (i == io_tables && io_tables < IO_TABLES) {
+      real_io[i] = f->pMethods;
+      counting_io[i] = *f->pMethods;
+      counting_io[i].xSync = counting_sync;
+      io_tables++;
+    }
+    if (i < io_tables)
+      f->pMethods = &counting_io[i];
+    pthread_mutex_unlock(&sync_mu);
+  }
+  return rc;
+}
+
+static int syncs_now(void)
+{
+  pthread_mutex_lock(&sync_mu);
+  int n = sync_calls;
+  pthread_mutex_unlock(&sync_mu);
+  return n;
+}
+
+/* Syncs made by `commits` one-row commits on a fresh file store. */
+static int syncs_for_commits(unsigned int version, unsigned int sync, int commits)
+{
+  make_tmp();
+  stream_store_options o = STREAM_STORE_OPTIONS_INIT;
+  o.version = version;
+  o.sync = sync;
+  o.path = dbpath;
+  stream_store *s = NULL;
+  ck_assert_int_eq(stream_store_open(&s, &o), STREAM_OK);
+  int before = syncs_now();
+  for (int i = 0; i < commits; i++) {
+    stream_store_account acc;
+    memset(&acc, 0, sizeof acc);
+    snprintf(acc.email, sizeof acc.email, "sync%d@durable.test", i);
+    ck_assert_int_eq(stream_store_account_create(&acc, s, &acc, 1700000000 + i), STREAM_OK);
+  }
+  int n = syncs_now() - before;
+  stream_store_close(s);
+  remove_tmp();
+  return n;
+}
+
+START_TEST(test_sync_modes)
+{
+  real_vfs = sqlite3_vfs_find(NULL);
+  ck_assert_ptr_nonnull(real_vfs);
+  counting_vfs = *real_vfs;
+  counting_vfs.zName = "stream-test-counting";
+  counting_vfs.xOpen = counting_open;
+  ck_assert_int_eq(sqlite3_vfs_register(&counting_vfs, 1), SQLITE_OK);
+  enum { COMMITS = 25 };
+  /* FULL (the default, also what a version-1 options struct gets): the WAL
+   * is synced at every commit, so each acknowledged write is on the disk. */
+  int full = syncs_for_commits(STREAM_STORE_OPTIONS_VERSION, STREAM_STORE_SYNC_FULL, COMMITS);
+  ck_assert_msg(full >= COMMITS, "FULL: %d syncs for %d commits", full, COMMITS);
+  int v1 = syncs_for_commits(1, 12345 /* not read for version 1 */, COMMITS);
+  ck_assert_msg(v1 >= COMMITS, "version-1 options: %d syncs for %d commits", v1, COMMITS);
+  /* NORMAL: syncs only at checkpoints (none within these few pages). */
+  int normal = syncs_for_commits(STREAM_STORE_OPTIONS_VERSION, STREAM_STORE_SYNC_NORMAL, COMMITS);
+  ck_assert_msg(normal < COMMITS / 5, "NORMAL: %d syncs for %d commits", normal, COMMITS);
+  sqlite3_vfs_unregister(&counting_vfs);
 }
 END_TEST
 
@@ -431,6 +541,7 @@ int main(void)
   tcase_add_test(tc, test_upgrade_from_v1);
   tcase_add_test(tc, test_open_options);
   tcase_add_test(tc, test_two_handles_one_file);
+  tcase_add_test(tc, test_sync_modes);
   suite_add_tcase(su, tc);
   SRunner *sr = srunner_create(su);
   srunner_run_all(sr, CK_NORMAL);
