@@ -29,6 +29,9 @@ static const streamd_route table[] = {
     {"POST", "/v1/auth/token", PUBLIC, streamd_route_token, KIB(8), 0},
     {"GET", "/activate", PUBLIC, streamd_route_activate_get, 0, 0},
     {"POST", "/activate", PUBLIC, streamd_route_activate_post, KIB(8), 0},
+    /* Account deletion (routes_auth.c): the viewer's own with the password, the operator's. */
+    {"DELETE", "/v1/account", VIEWER, streamd_route_account_delete, KIB(4), JSON},
+    {"DELETE", "/v1/admin/accounts/{id}", OPERATOR, streamd_route_admin_account_delete, 0, 0},
 
     /* Profiles. */
     {"GET", "/v1/profiles", VIEWER, streamd_route_profiles_list, 0, 0},

@@ -30,6 +30,9 @@ void streamd_route_logout(streamd_request *req, streamd_response *resp);
 void streamd_route_revoke(streamd_request *req, streamd_response *resp);
 void streamd_route_device(streamd_request *req, streamd_response *resp);
 void streamd_route_token(streamd_request *req, streamd_response *resp);
+/* Account deletion: the viewer's own (password), the operator's (by id). */
+void streamd_route_account_delete(streamd_request *req, streamd_response *resp);
+void streamd_route_admin_account_delete(streamd_request *req, streamd_response *resp);
 
 /* Shared by the auth-facing routes (defined in routes_auth.c). */
 /* The address sign-in attempts are rate-limited by: the peer, or X-Forwarded-For if trusted. */

@@ -415,3 +415,62 @@ void streamd_route_token(streamd_request *req, streamd_response *resp)
                       "grant_type must be " GRANT_DEVICE_CODE " or refresh_token");
   streamd_form_free(&f);
 }
+
+/* ---- account deletion ------------------------------------------------------------ */
+
+/*
+ * DELETE /v1/account {"password": "..."}: the signed-in viewer deletes their
+ * own account (profile-scoped tokens too: the account is the token's). The
+ * password is checked like a sign-in (same Argon2id work, same rate-limit
+ * buckets: 429 with Retry-After). A wrong password answers 403, not 401: the
+ * bearer token is valid, and a 401 would make clients refresh or sign out
+ * (the profile PIN answers 403 for the same reason).
+ */
+void streamd_route_account_delete(streamd_request *req, streamd_response *resp)
+{
+  streamd_app *app = streamd_app_require(req, resp);
+  if (!app)
+    return;
+  streamd_viewer v;
+  if (streamd_viewer_require(&v, req, resp) != 0)
+    return;
+  cJSON *body = NULL;
+  if (streamd_body_object(&body, req, resp) != 0)
+    return;
+  static const char *const allowed[] = {"password", NULL};
+  char detail[256] = "";
+  const char *password = NULL;
+  int rc = streamd_json_only_fields(body, allowed, detail, sizeof(detail));
+  if (!rc)
+    rc = streamd_json_get_string(&password, body, "password", 1, STREAM_AUTH_PASSWORD_MAX, detail,
+                                 sizeof(detail));
+  if (rc) {
+    cJSON_Delete(body);
+    streamd_reply_problem(resp, req, rc, detail);
+    return;
+  }
+  char addr[STREAM_AUTH_ADDRESS_MAX + 1];
+  streamd_login_address(addr, sizeof(addr), req);
+  int64_t retry = 0;
+  rc = stream_auth_account_delete(&retry, app->auth, v.account_id, password, addr);
+  explicit_bzero((void *)password, strlen(password));
+  cJSON_Delete(body);
+  if (rc == STREAM_EBUSY && retry > 0)
+    streamd_reply_rate_limited(resp, req, retry, last_message(rc));
+  else if (rc == STREAM_EAUTH)
+    streamd_reply_problem(resp, req, STREAM_EFORBIDDEN, "the password is not right");
+  else
+    streamd_reply_service_empty(resp, req, rc);
+}
+
+/* DELETE /v1/admin/accounts/{id}: the operator deletes an account (no password). */
+void streamd_route_admin_account_delete(streamd_request *req, streamd_response *resp)
+{
+  streamd_app *app = streamd_app_require(req, resp);
+  if (!app)
+    return;
+  if (streamd_body_none(req, resp) != 0)
+    return;
+  int rc = stream_auth_account_delete_admin(app->auth, streamd_request_param(req, "id"));
+  streamd_reply_service_empty(resp, req, rc);
+}

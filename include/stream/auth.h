@@ -15,8 +15,10 @@
  *   aud from the options, a random jti, exp = iat + access_ttl (900 s), and
  *   the claims "role" ("viewer" | "operator"), "scope" and, when the token is
  *   scoped to a profile, "pid" (profile id), "kids" (0/1) and "mat" (the
- *   profile's maturity ceiling). They are stateless: revocation and profile
- *   changes take effect when they expire.
+ *   profile's maturity ceiling). Their claims are stateless: revocation of
+ *   refresh tokens and profile changes take effect when they expire. Only
+ *   the account is looked up at verification (one read), so the tokens of a
+ *   deleted or disabled account stop working at once.
  * - Refresh tokens are opaque: 32 CSPRNG bytes in unpadded base64url (43
  *   characters). Only their SHA-256 (hex) is stored, in a rotation family.
  *   Every refresh consumes the presented token and returns a new one of the
@@ -186,8 +188,10 @@ STREAM_API int stream_auth_email_normalize(char *out, size_t out_size, const cha
  * Register a viewer account: normalize `email`, hash `password` (NUL-terminated,
  * 8..1024 bytes) with Argon2id and store the account. `*out` (may be NULL)
  * receives the new account.
- * Errors: STREAM_EINVAL (NULL/empty/malformed e-mail, password too short or too
- * long), STREAM_EEXIST (e-mail already registered), STREAM_EBUSY, STREAM_EIO,
+ * Errors: STREAM_EINVAL (NULL/empty/malformed e-mail, an address in the
+ * reserved ".invalid" domain (RFC 2606: deleted accounts keep such an
+ * address), password too short or too long), STREAM_EEXIST (e-mail already
+ * registered), STREAM_EBUSY, STREAM_EIO,
  * STREAM_ENOMEM, STREAM_ECRYPTO. Thread-safe.
  */
 STREAM_API int stream_auth_register(stream_auth_account *out, stream_auth *a, const char *email,
@@ -203,8 +207,8 @@ STREAM_API int stream_auth_account_create(stream_auth_account *out, stream_auth 
                                           const char *email, const char *password, int role);
 
 /**
- * Fetch an account by id. Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO.
- * Thread-safe.
+ * Fetch an account by id. Errors: STREAM_EINVAL, STREAM_ENOTFOUND (also for
+ * a deleted account), STREAM_EIO. Thread-safe.
  */
 STREAM_API int stream_auth_account_get(stream_auth_account *out, stream_auth *a,
                                        const char *account_id);
@@ -230,6 +234,44 @@ STREAM_API int stream_auth_account_set_role(stream_auth *a, const char *account_
  */
 STREAM_API int stream_auth_account_set_disabled(stream_auth *a, const char *account_id,
                                                 int disabled);
+
+/**
+ * Delete an account at its owner's request ("delete my account": App Store
+ * rule 5.1.1(v), GDPR art. 17), after re-authenticating with `password`:
+ * the same Argon2id verification and the same rate-limit buckets as
+ * stream_auth_login() (the account's e-mail and `client_address`, NULL or ""
+ * = unknown; an empty bucket gives STREAM_EBUSY and `*out_retry_after`, may
+ * be NULL, 0 otherwise). A wrong password changes nothing. A disabled account
+ * may be deleted too (erasure is its owner's right).
+ * Then the store closes the account in one transaction
+ * (stream_store_account_close(), which lists what is deleted and what is
+ * kept): profiles with their progress, My List and ratings, refresh tokens,
+ * device authorizations, saved cards and screen leases are deleted; the live
+ * subscription ends now (no refund, never renewed); invoices, payments and
+ * refunds are kept (financial records) against a tombstone account row whose
+ * e-mail is released, so the address can register again.
+ * Afterwards sign-in with the old e-mail fails exactly like an unknown
+ * e-mail, refresh tokens are unknown (STREAM_EAUTH), and access tokens of the
+ * account fail stream_auth_verify_access() at once.
+ * Errors: STREAM_EINVAL (NULL handle, bad account id, NULL/empty password,
+ * password over 1024 bytes, bad address), STREAM_ENOTFOUND (no such account,
+ * or already deleted), STREAM_EAUTH ("wrong password", also for a password
+ * shorter than 8 bytes, after the same work), STREAM_EBUSY (rate limited; or
+ * a payment of the account is in flight with the provider: nothing changed,
+ * retry later), STREAM_EIO, STREAM_ECRYPTO. Thread-safe.
+ */
+STREAM_API int stream_auth_account_delete(int64_t *out_retry_after, stream_auth *a,
+                                          const char *account_id, const char *password,
+                                          const char *client_address);
+
+/**
+ * Delete an account without its password: the operator's variant of
+ * stream_auth_account_delete() (support requests, `DELETE
+ * /v1/admin/accounts/{id}`); the caller must have checked the operator's
+ * authority. Same effects and errors, minus the password and rate limit.
+ * Thread-safe.
+ */
+STREAM_API int stream_auth_account_delete_admin(stream_auth *a, const char *account_id);
 
 /* ---- sign-in, tokens -------------------------------------------------- */
 
@@ -321,10 +363,14 @@ typedef struct stream_auth_identity {
 /**
  * Verify an access token (the bearer of a request): signature via the key
  * ring, expiry against the service clock, issuer and audience from the
- * options, and the custom claims' types. No store access.
+ * options, and the custom claims' types; then one store read: the account
+ * must still exist and be enabled (profiles are not looked up: a token scoped
+ * to a deleted profile passes until it expires, and the profile's data calls
+ * fail because the profile is gone).
  * Errors: STREAM_EINVAL (NULL, empty, malformed token or claims),
- * STREAM_ERANGE (token too large), STREAM_EAUTH (bad signature, unknown key),
- * STREAM_EEXPIRED (expired), STREAM_EFORBIDDEN (wrong issuer/audience).
+ * STREAM_ERANGE (token too large), STREAM_EAUTH (bad signature, unknown key,
+ * account deleted), STREAM_EEXPIRED (expired), STREAM_EFORBIDDEN (wrong
+ * issuer/audience, account disabled), STREAM_EIO (store failure).
  * `*out` is zeroed on error. Thread-safe.
  */
 STREAM_API int stream_auth_verify_access(stream_auth_identity *out, stream_auth *a,

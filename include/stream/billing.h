@@ -255,7 +255,7 @@ STREAM_API int stream_billing_plans_seed(size_t *out_inserted, stream_billing *b
 /**
  * Tokenize `client_token` with the provider and attach the method to the
  * account; the first method becomes the default. Errors: STREAM_EINVAL (bad
- * token or key: the provider's reason), STREAM_ENOTFOUND (account),
+ * token or key: the provider's reason), STREAM_ENOTFOUND (account unknown or deleted),
  * STREAM_ECONFLICT (key reused with another request), STREAM_EIO.
  */
 STREAM_API int stream_billing_card_add(stream_billing_card *out, stream_billing *b,

@@ -191,7 +191,8 @@ STREAM_API int stream_store_account_create(stream_store_account *out, stream_sto
 
 /**
  * Fetch the account with `id` into `*out`.
- * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO. Thread-safe.
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND (also for a closed account),
+ * STREAM_EIO. Thread-safe.
  */
 STREAM_API int stream_store_account_get(stream_store_account *out, stream_store *s, const char *id);
 
@@ -204,10 +205,55 @@ STREAM_API int stream_store_account_get_by_email(stream_store_account *out, stre
 
 /**
  * Update password_hash, disabled and role of the account `a->id` (other fields
- * are ignored). Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO.
+ * are ignored). Errors: STREAM_EINVAL, STREAM_ENOTFOUND (also for a closed
+ * account), STREAM_EIO.
  * Thread-safe.
  */
 STREAM_API int stream_store_account_update(stream_store *s, const stream_store_account *a);
+
+/** What stream_store_account_close() did, per table (rows). */
+typedef struct stream_store_account_close_counts {
+  size_t profiles;              /**< deleted (with their progress, My List, ratings) */
+  size_t refresh_tokens;        /**< deleted */
+  size_t device_authorizations; /**< deleted */
+  size_t cards;                 /**< saved payment methods deleted */
+  size_t screen_leases;         /**< deleted */
+  size_t idempotency_keys;      /**< billing request records of the account deleted */
+  size_t subscriptions;         /**< live subscription ended now (0 or 1) */
+  size_t invoices_voided;       /**< open invoices of that subscription made void */
+  size_t events;                /**< event-log rows pseudonymized */
+  size_t views;                 /**< QoE view records pseudonymized */
+} stream_store_account_close_counts;
+
+/**
+ * Close (delete) the account `id` at `now` in ONE write transaction, for the
+ * right to erasure: its profiles go (and with them, by cascade, their resume
+ * positions, My List, ratings and screen leases), and so do its refresh
+ * tokens, device authorizations, saved cards, screen leases and billing
+ * idempotency records. Its live subscription (if any) ends now, canceled
+ * without refund, so the renewal job never bills it again, and that
+ * subscription's open (dunning) invoice becomes void. Event-log rows and QoE
+ * view records of the account are kept for the aggregate statistics but
+ * pseudonymized: their account, profile and device ids become "" (the event
+ * ids stay, so a player's spooled retry of an old batch is still a duplicate,
+ * and event-log sequence numbers and consumer offsets are untouched).
+ * The account row stays as a tombstone, because subscriptions, invoices,
+ * payments and refunds are financial records kept by law and keep it as their
+ * foreign-key target: its e-mail becomes "deleted-<id>@invalid" (so the real
+ * address can register again), its password hash is cleared (no sign-in can
+ * succeed), it is disabled and `deleted_at` is set. From then on
+ * stream_store_account_get(), _get_by_email() and _update() treat it as
+ * absent (STREAM_ENOTFOUND). Invoices, payments and refunds are not changed
+ * (except the void invoice above).
+ * `*out` (may be NULL) receives the rows touched; it is zeroed on error.
+ * Errors: STREAM_EINVAL (NULL store, bad id, `now` <= 0), STREAM_ENOTFOUND
+ * (no such account, or already closed: closing twice never makes a second
+ * tombstone), STREAM_EBUSY (a payment of the account is in flight with the
+ * provider: retry once it settled; nothing was changed), STREAM_EIO.
+ * Thread-safe.
+ */
+STREAM_API int stream_store_account_close(stream_store_account_close_counts *out, stream_store *s,
+                                          const char *id, int64_t now);
 
 /* ---- refresh tokens --------------------------------------------------- */
 

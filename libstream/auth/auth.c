@@ -460,6 +460,11 @@ int stream_auth_account_create(stream_auth_account *out, stream_auth *a, const c
   int rc = stream_auth_email_normalize(in.email, sizeof in.email, email);
   if (rc != STREAM_OK)
     return rc;
+  /* Deleted accounts keep "deleted-<id>@invalid": nobody may take one. */
+  size_t elen = strlen(in.email);
+  if ((elen >= 8 && strcmp(in.email + elen - 8, "@invalid") == 0) ||
+      (elen >= 8 && strcmp(in.email + elen - 8, ".invalid") == 0))
+    return stream__err(STREAM_EINVAL, "auth: e-mail domain \"invalid\" is reserved (RFC 2606)");
   size_t plen = 0;
   if ((rc = auth__check_password(password, &plen)) != STREAM_OK)
     return rc;

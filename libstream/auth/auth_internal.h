@@ -96,6 +96,27 @@ int auth__check_scope(const char *s, size_t max, const char *what);
 size_t auth__utf8_seq(const unsigned char *s, size_t n);
 /* Password argument of register / set_password: 8..1024 bytes. */
 int auth__check_password(const char *password, size_t *len);
+/* A client address used as a rate-limit key: <= 255 printable ASCII bytes. */
+int auth__check_address(const char *addr);
+
+/* The password sign-in steps shared by stream_auth_login() and
+ * stream_auth_account_delete() (each calls them in its own order):
+ * - check_password_args: password 1..STREAM_AUTH_PASSWORD_MAX bytes and an
+ *   optional client address (NULL or "" = none); *out_len = password length.
+ * - signin_limit: one attempt from the sign-in buckets of the normalized
+ *   e-mail and the address; STREAM_EBUSY (message "too many <what>
+ *   attempts", *out_retry_after = seconds) when either is empty. The account
+ *   key goes to *key_out (reset it with auth__limit_reset(&a->rl_account,
+ *   key) after a success).
+ * - verify_password: Argon2id against acct's hash, or the same work against
+ *   the dummy hash when acct is NULL or has none; STREAM_EAUTH with
+ *   `fail_message` unless it matches. */
+int auth__check_password_args(size_t *out_len, const char *password, const char *client_address);
+int auth__signin_limit(stream_auth *a, int64_t *out_retry_after, char *key_out, size_t key_size,
+                       const char *norm_email, const char *client_address, int64_t now,
+                       const char *what);
+int auth__verify_password(stream_auth *a, const stream_store_account *acct, const char *password,
+                          size_t plen, const char *fail_message);
 
 /* Issue an access + refresh token pair into `out`: a new refresh family when
  * `family` is NULL, else a new member of it. `profile` may be NULL. */

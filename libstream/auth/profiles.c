@@ -160,6 +160,14 @@ int stream_auth_profile_create(stream_auth_profile *out, stream_auth *a, const c
   if ((rc = apply_input(&p, a, in, true)) != STREAM_OK)
     return rc;
   auth__copy(p.account_id, sizeof p.account_id, account_id);
+  /* A deleted account's tombstone row still exists for the foreign keys:
+   * the store hides it, so ask it first. */
+  stream_store_account acct;
+  rc = stream_store_account_get(&acct, a->store, account_id);
+  if (rc == STREAM_ENOTFOUND)
+    return stream__err(STREAM_ENOTFOUND, "auth: no account with id %s", account_id);
+  if (rc != STREAM_OK)
+    return rc;
   stream_store_profile row;
   rc = stream_store_profile_create(&row, a->store, &p, auth__now(a));
   if (rc != STREAM_OK)

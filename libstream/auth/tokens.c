@@ -97,7 +97,7 @@ fail:
 
 /* ---- sign-in ----------------------------------------------------------------- */
 
-static int check_address(const char *addr)
+int auth__check_address(const char *addr)
 {
   size_t n = auth__strnlen(addr, STREAM_AUTH_ADDRESS_MAX);
   if (n > STREAM_AUTH_ADDRESS_MAX)
@@ -109,6 +109,47 @@ static int check_address(const char *addr)
       return stream__err(STREAM_EINVAL, "auth: client address has an invalid byte at %zu", i);
   }
   return STREAM_OK;
+}
+
+int auth__check_password_args(size_t *out_len, const char *password, const char *client_address)
+{
+  if (!password || !*password)
+    return stream__err(STREAM_EINVAL, "auth: password is required");
+  *out_len = auth__strnlen(password, STREAM_AUTH_PASSWORD_MAX);
+  if (*out_len > STREAM_AUTH_PASSWORD_MAX)
+    return stream__err(STREAM_EINVAL, "auth: password must be at most %d bytes",
+                       STREAM_AUTH_PASSWORD_MAX);
+  if (client_address && *client_address)
+    return auth__check_address(client_address);
+  return STREAM_OK;
+}
+
+int auth__signin_limit(stream_auth *a, int64_t *out_retry_after, char *key_out, size_t key_size,
+                       const char *norm_email, const char *client_address, int64_t now,
+                       const char *what)
+{
+  snprintf(key_out, key_size, "e:%s", norm_email);
+  int64_t wait = auth__limit_take2(&a->rl_account, key_out, &a->rl_address,
+                                   client_address && *client_address ? client_address : NULL, now);
+  if (wait <= 0)
+    return STREAM_OK;
+  if (out_retry_after)
+    *out_retry_after = wait;
+  return stream__err(STREAM_EBUSY, "auth: too many %s attempts; retry in %lld s", what,
+                     (long long)wait);
+}
+
+int auth__verify_password(stream_auth *a, const stream_store_account *acct, const char *password,
+                          size_t plen, const char *fail_message)
+{
+  bool known = acct && acct->password_hash[0];
+  int vrc = stream_password_verify(known ? acct->password_hash : a->dummy_hash, password, plen);
+  if (known && vrc == STREAM_OK)
+    return STREAM_OK;
+  if (known && vrc != STREAM_EAUTH)
+    stream__log(STREAM_LOG_WARN, "auth", "stored password hash of account %s is unusable (%s)",
+                acct->id, stream_strerror(vrc));
+  return stream__err(STREAM_EAUTH, "%s", fail_message);
 }
 
 int stream_auth_login(stream_auth_tokens *out, int64_t *out_retry_after, stream_auth *a,
@@ -125,41 +166,25 @@ int stream_auth_login(stream_auth_tokens *out, int64_t *out_retry_after, stream_
   int rc = stream_auth_email_normalize(norm, sizeof norm, email);
   if (rc != STREAM_OK)
     return rc;
-  if (!password || !*password)
-    return stream__err(STREAM_EINVAL, "auth: password is required");
-  size_t plen = auth__strnlen(password, STREAM_AUTH_PASSWORD_MAX);
-  if (plen > STREAM_AUTH_PASSWORD_MAX)
-    return stream__err(STREAM_EINVAL, "auth: password must be at most %d bytes",
-                       STREAM_AUTH_PASSWORD_MAX);
-  bool have_addr = client_address && *client_address;
-  if (have_addr && (rc = check_address(client_address)) != STREAM_OK)
+  size_t plen = 0;
+  if ((rc = auth__check_password_args(&plen, password, client_address)) != STREAM_OK)
     return rc;
 
   int64_t now = auth__now(a);
   char acct_key[STREAM_AUTH_EMAIL_SIZE + 2];
-  snprintf(acct_key, sizeof acct_key, "e:%s", norm);
-  int64_t wait = auth__limit_take2(&a->rl_account, acct_key, &a->rl_address,
-                                   have_addr ? client_address : NULL, now);
-  if (wait > 0) {
-    if (out_retry_after)
-      *out_retry_after = wait;
-    return stream__err(STREAM_EBUSY, "auth: too many sign-in attempts; retry in %lld s",
-                       (long long)wait);
-  }
+  rc = auth__signin_limit(a, out_retry_after, acct_key, sizeof acct_key, norm, client_address, now,
+                          "sign-in");
+  if (rc != STREAM_OK)
+    return rc;
 
   stream_store_account acct;
   rc = stream_store_account_get_by_email(&acct, a->store, norm);
   if (rc != STREAM_OK && rc != STREAM_ENOTFOUND)
     return rc;
-  bool known = rc == STREAM_OK && acct.password_hash[0];
   /* Unknown e-mail: the same Argon2id work against the dummy hash, same answer. */
-  int vrc = stream_password_verify(known ? acct.password_hash : a->dummy_hash, password, plen);
-  if (!known || vrc != STREAM_OK) {
-    if (known && vrc != STREAM_EAUTH)
-      stream__log(STREAM_LOG_WARN, "auth", "stored password hash of account %s is unusable (%s)",
-                  acct.id, stream_strerror(vrc));
-    return stream__err(STREAM_EAUTH, LOGIN_FAILED);
-  }
+  rc = auth__verify_password(a, rc == STREAM_OK ? &acct : NULL, password, plen, LOGIN_FAILED);
+  if (rc != STREAM_OK)
+    return rc;
   if (acct.disabled)
     return stream__err(STREAM_EFORBIDDEN, "auth: account %s is disabled", acct.id);
   auth__limit_reset(&a->rl_account, acct_key);
@@ -335,6 +360,23 @@ int stream_auth_revoke(stream_auth *a, const char *token, const char *token_type
 
 /* ---- access tokens ----------------------------------------------------------- */
 
+/* The account a verified token speaks for must still exist (a deleted
+ * account is absent from the store) and be enabled: one primary-key read,
+ * so deleting or disabling an account takes effect at once instead of when
+ * its access tokens expire. */
+static int account_live(stream_auth *a, const char *account_id)
+{
+  stream_store_account acct;
+  int rc = stream_store_account_get(&acct, a->store, account_id);
+  if (rc == STREAM_ENOTFOUND)
+    return stream__err(STREAM_EAUTH, "auth: the account of this access token no longer exists");
+  if (rc != STREAM_OK)
+    return rc;
+  if (acct.disabled)
+    return stream__err(STREAM_EFORBIDDEN, "auth: account %s is disabled", account_id);
+  return STREAM_OK;
+}
+
 static int claim_fail(const char *what)
 {
   return stream__err(STREAM_EAUTH, "auth: not an access token of this service (%s)", what);
@@ -400,5 +442,9 @@ int stream_auth_verify_access(stream_auth_identity *out, stream_auth *a, const c
     }
   }
   cJSON_Delete(c);
+  if (rc == STREAM_OK)
+    rc = account_live(a, out->account_id);
+  if (rc != STREAM_OK)
+    memset(out, 0, sizeof *out);
   return rc;
 }

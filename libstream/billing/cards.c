@@ -27,6 +27,11 @@ int stream_billing_card_add(stream_billing_card *out, stream_billing *b, const c
   if (!client_token || !client_token[0] ||
       strnlen(client_token, CLIENT_TOKEN_MAX + 1) > CLIENT_TOKEN_MAX)
     return stream__err(STREAM_EINVAL, "client_token must be 1..%d characters", CLIENT_TOKEN_MAX);
+  /* No payment method (personal data) on an unknown or deleted account: the
+   * store hides deleted accounts, whose tombstone rows still exist. */
+  stream_store_account acct;
+  if ((rc = stream_store_account_get(&acct, b->store, account_id)) != STREAM_OK)
+    return rc;
   billing__idem idem;
   char *replay = NULL;
   int code = 0;

@@ -19,6 +19,10 @@ struct stream_store_accounts_ops {
   int (*get_by_id)(void *impl, stream_store_account *out, const char *id);
   int (*get_by_email)(void *impl, stream_store_account *out, const char *email);
   int (*update)(void *impl, const stream_store_account *a);
+  /* stream_store_account_close: `tombstone_email` is the e-mail the row keeps;
+   * `out` is zeroed by the caller and filled only on success. */
+  int (*close)(void *impl, stream_store_account_close_counts *out, const char *id,
+               const char *tombstone_email, int64_t now);
 };
 
 struct stream_store_refresh_ops {

@@ -288,6 +288,29 @@ class Auth(ClockedHandle):
         self._run(lib.stream_auth_account_set_disabled, self._h,
                   to_cstr(account_id, "account_id"), _bool_arg(disabled, "disabled"))
 
+    def delete_account(self, account_id, password, client_address=None):
+        """Delete the account at its owner's request, confirmed with its password
+        (the same Argon2id check and rate limits as ``login``). Profiles with their
+        progress, My List and ratings, refresh tokens, device sign-ins, saved cards
+        and screen leases go; the live subscription ends now (no refund, never
+        renewed); invoices, payments and refunds stay against a tombstone that
+        releases the e-mail (see ``Store.close_account``). Afterwards ``login``
+        fails like an unknown e-mail and the account's tokens are refused.
+        Raises AuthError (wrong password: nothing changed), NotFound (no such or
+        already deleted account), Busy (rate limited, ``e.retry_after``; or a
+        payment being collected, ``e.retry_after`` 0), InvalidArgument."""
+        retry = ffi.new("int64_t *")
+        rc = self._call(lib.stream_auth_account_delete, retry, self._h,
+                        to_cstr(account_id, "account_id"), to_cstr(password, "password"),
+                        to_cstr(client_address, "client_address", allow_none=True))
+        self._raise_busy(rc, retry[0])
+
+    def delete_account_admin(self, account_id):
+        """The operator's ``delete_account``: no password, no rate limit (the caller
+        checked the operator's authority). Raises NotFound, Busy, InvalidArgument."""
+        self._run(lib.stream_auth_account_delete_admin, self._h,
+                  to_cstr(account_id, "account_id"))
+
     # ---- sign-in and tokens ----------------------------------------------
 
     def login(self, email, password, client_address=None):

@@ -19,7 +19,7 @@ import time
 import weakref
 
 from ._ffi import ffi, lib
-from ._util import Keep, new_struct, set_int, text, to_int
+from ._util import Keep, new_struct, set_int, text, to_cstr, to_int
 from .errors import check, raise_invalid
 
 __all__ = ["AVAILABLE", "Store", "MEMORY"]
@@ -121,6 +121,31 @@ class Store:
         when = int(time.time()) if now is None else to_int(now, "now")
         check(lib.stream_store_purge(out, self._cptr, when, p))
         return {t: int(getattr(out, t)) for t in self.PURGE_TABLES}
+
+    CLOSE_TABLES = ("profiles", "refresh_tokens", "device_authorizations", "cards",
+                    "screen_leases", "idempotency_keys", "subscriptions", "invoices_voided",
+                    "events", "views")
+
+    def close_account(self, account_id, now=None):
+        """Close (delete) an account in one transaction; returns {what: rows}.
+
+        Deletes its profiles (with their progress, My List, ratings), refresh
+        tokens, device authorizations, saved cards, screen leases and billing
+        idempotency records; ends its live subscription now (no refund) and voids
+        that subscription's open invoice; blanks the account, profile and device
+        ids of its event-log rows and QoE view records. The account row stays as
+        a tombstone for the kept invoices, payments and refunds (e-mail
+        ``deleted-<id>@invalid``, no password, disabled) and is absent from then
+        on. ``now``: Unix seconds (default: the system clock). This is the store
+        step of ``Auth.delete_account``, which checks the password first.
+        Raises NotFound (no such account, or already closed), Busy (a payment of
+        the account is in flight), InvalidArgument, IOFailure.
+        """
+        out = ffi.new("stream_store_account_close_counts *")
+        when = int(time.time()) if now is None else to_int(now, "now")
+        check(lib.stream_store_account_close(out, self._cptr,
+                                             to_cstr(account_id, "account_id"), when))
+        return {t: int(getattr(out, t)) for t in self.CLOSE_TABLES}
 
     @property
     def closed(self):

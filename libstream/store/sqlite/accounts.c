@@ -57,14 +57,16 @@ static int acc_get_where(void *impl, stream_store_account *out, const char *sql,
 
 static int acc_get_by_id(void *impl, stream_store_account *out, const char *id)
 {
-  return acc_get_where(impl, out, "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = ?", id,
+  return acc_get_where(impl, out,
+                       "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = ? AND deleted_at = 0", id,
                        "get account by id");
 }
 
 static int acc_get_by_email(void *impl, stream_store_account *out, const char *email)
 {
-  return acc_get_where(impl, out, "SELECT " ACCOUNT_COLS " FROM accounts WHERE email = ?", email,
-                       "get account by email");
+  return acc_get_where(impl, out,
+                       "SELECT " ACCOUNT_COLS " FROM accounts WHERE email = ? AND deleted_at = 0",
+                       email, "get account by email");
 }
 
 static int acc_update(void *impl, const stream_store_account *a)
@@ -74,11 +76,129 @@ static int acc_update(void *impl, const stream_store_account *a)
   int n = 0;
   int rc =
       store__sq_exec(db, "update account", &n,
-                     "UPDATE accounts SET password_hash = ?, disabled = ?, role = ? WHERE id = ?",
+                     "UPDATE accounts SET password_hash = ?, disabled = ?, role = ? WHERE id = ? "
+                     "AND deleted_at = 0",
                      "tiit", a->password_hash, a->disabled, a->role, a->id);
   if (rc == STREAM_OK && n == 0)
     rc = stream__err(STREAM_ENOTFOUND, "update account: no account with id %s", a->id);
   return store__sq_wend(impl, db, rc);
+}
+
+/* ---- closing an account (right to erasure) -------------------------------- */
+
+/* One statement of the close with the account id as its only argument;
+ * `*count` (may be NULL) receives the rows it changed. */
+static int close_exec(sq_conn *db, size_t *count, const char *sql, const char *id)
+{
+  int n = 0;
+  int rc = store__sq_exec(db, "close account", &n, sql, "t", id);
+  if (rc == STREAM_OK && count)
+    *count = (size_t)n;
+  return rc;
+}
+
+/* Everything in one write transaction, so a reader sees the account either
+ * whole or closed, and a failure changes nothing. The order matters only for
+ * the counts: tokens and leases are deleted before the profiles whose cascade
+ * would take some of them along. */
+static int acc_close(void *impl, stream_store_account_close_counts *out, const char *id,
+                     const char *tombstone_email, int64_t now)
+{
+  const char *what = "close account";
+  sq_conn *db;
+  SQ_TRY(store__sq_wbegin(impl, &db));
+  sqlite3_stmt *st;
+  int rc =
+      store__sq_prepare(db, &st, what, "SELECT deleted_at FROM accounts WHERE id = ?", "t", id);
+  if (rc == STREAM_OK) {
+    int r = store__sq_step(db, st, what);
+    int64_t deleted_at = r == 1 ? store__sq_col_i64(st, 0) : 0;
+    store__sq_release(db, st);
+    if (r == 0)
+      rc = stream__err(STREAM_ENOTFOUND, "%s: no account with id %s", what, id);
+    else if (r < 0)
+      rc = r;
+    else if (deleted_at > 0)
+      rc = stream__err(STREAM_ENOTFOUND, "%s: account %s was already closed at %" PRId64, what, id,
+                       deleted_at);
+  }
+  /* A charge in flight at the provider settles against the subscription and
+   * its invoice: let it finish first (the renewal job settles it). */
+  if (rc == STREAM_OK) {
+    rc = store__sq_prepare(db, &st, what,
+                           "SELECT count(*) FROM payments WHERE account_id = ? AND status = 0", "t",
+                           id);
+    if (rc == STREAM_OK) {
+      int r = store__sq_step(db, st, what);
+      int64_t pending = r == 1 ? store__sq_col_i64(st, 0) : 0;
+      store__sq_release(db, st);
+      if (r < 0)
+        rc = r;
+      else if (pending > 0)
+        rc = stream__err(STREAM_EBUSY,
+                         "%s: a payment of account %s is in progress; retry once it settled", what,
+                         id);
+    }
+  }
+  stream_store_account_close_counts c;
+  memset(&c, 0, sizeof c);
+  /* Billing: the live subscription ends now (canceled, no refund) and its
+   * dunning invoice is no longer owed; the version bump makes any renewal step
+   * that read the subscription before this commit fail its compare-and-set. */
+  if (rc == STREAM_OK)
+    rc = close_exec(db, &c.invoices_voided,
+                    "UPDATE invoices SET status = 2, amount_due = 0 WHERE status = 0 AND id IN "
+                    "(SELECT open_invoice_id FROM subscriptions WHERE account_id = ?1 "
+                    "AND status IN (0, 1, 2) AND open_invoice_id IS NOT NULL)",
+                    id);
+  if (rc == STREAM_OK) {
+    int n = 0;
+    rc = store__sq_exec(db, what, &n,
+                        "UPDATE subscriptions SET status = 3, ended_at = ?, "
+                        "cancel_at_period_end = 0, next_attempt_at = 0, pending_plan_id = NULL, "
+                        "version = version + 1 WHERE account_id = ? AND status IN (0, 1, 2)",
+                        "It", now, id);
+    c.subscriptions = (size_t)n;
+  }
+  /* Analytics keep the rows (aggregates stay right) without the person:
+   * account, profile and device ids are blanked. */
+  if (rc == STREAM_OK)
+    rc = close_exec(db, &c.events,
+                    "UPDATE event_log SET account_id = '', profile_id = '', device_id = '' "
+                    "WHERE account_id = ?1 AND account_id <> ''",
+                    id);
+  if (rc == STREAM_OK)
+    rc = close_exec(db, &c.views,
+                    "UPDATE qoe_views SET account_id = '', profile_id = '', device_id = '' "
+                    "WHERE account_id = ?1 AND account_id <> ''",
+                    id);
+  if (rc == STREAM_OK)
+    rc = close_exec(db, &c.idempotency_keys, "DELETE FROM idempotency_keys WHERE scope = ?", id);
+  if (rc == STREAM_OK)
+    rc = close_exec(db, &c.screen_leases, "DELETE FROM screen_leases WHERE account_id = ?", id);
+  if (rc == STREAM_OK)
+    rc = close_exec(db, &c.refresh_tokens, "DELETE FROM refresh_tokens WHERE account_id = ?", id);
+  if (rc == STREAM_OK)
+    rc = close_exec(db, &c.device_authorizations,
+                    "DELETE FROM device_authorizations WHERE account_id = ?", id);
+  if (rc == STREAM_OK)
+    rc = close_exec(db, &c.cards, "DELETE FROM cards WHERE account_id = ?", id);
+  if (rc == STREAM_OK)
+    rc = close_exec(db, &c.profiles, "DELETE FROM profiles WHERE account_id = ?", id);
+  if (rc == STREAM_OK) {
+    int n = 0;
+    rc = store__sq_exec(db, what, &n,
+                        "UPDATE accounts SET email = ?, password_hash = '', disabled = 1, "
+                        "deleted_at = ? WHERE id = ? AND deleted_at = 0",
+                        "tIt", tombstone_email, now, id);
+    if (rc == STREAM_OK && n != 1)
+      rc = stream__err(STREAM_EINTERNAL, "%s: the tombstone of account %s was not written", what,
+                       id);
+  }
+  rc = store__sq_wend(impl, db, rc);
+  if (rc == STREAM_OK)
+    *out = c;
+  return rc;
 }
 
 const struct stream_store_accounts_ops store__sq_accounts_ops = {
@@ -86,6 +206,7 @@ const struct stream_store_accounts_ops store__sq_accounts_ops = {
     .get_by_id = acc_get_by_id,
     .get_by_email = acc_get_by_email,
     .update = acc_update,
+    .close = acc_close,
 };
 
 /* ---- refresh tokens ------------------------------------------------------ */

@@ -1418,6 +1418,7 @@ const store_case store_conformance_cases[] = {
     {"mylist", case_mylist},
     {"recency_same_second", case_recency_same_second},
     {"bad_arguments", case_bad_arguments},
+    {"account_close", store_case_account_close},
 };
 const size_t store_conformance_count =
     sizeof store_conformance_cases / sizeof store_conformance_cases[0];

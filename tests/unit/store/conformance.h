@@ -20,6 +20,9 @@ typedef struct store_case {
 extern const store_case store_conformance_cases[];
 extern const size_t store_conformance_count;
 
+/* conformance_account_close.c */
+void store_case_account_close(stream_store *s);
+
 /* Run every case, in order, against one opened store. */
 void store_conformance_run_all(stream_store *s);
 

@@ -172,7 +172,7 @@ static void drop_after_v2(const char *path)
 }
 
 /* The schema version this build migrates to (one per migration). */
-#define SCHEMA_CURRENT 10
+#define SCHEMA_CURRENT 11
 
 START_TEST(test_migrations_once_and_reopen)
 {
@@ -244,6 +244,7 @@ START_TEST(test_upgrade_from_v1)
                    "DROP INDEX my_list_seq; DROP INDEX my_list_recent;"
                    "ALTER TABLE my_list DROP COLUMN seq;"
                    "CREATE INDEX my_list_recent ON my_list (profile_id, added_at);"
+                   "ALTER TABLE accounts DROP COLUMN deleted_at;" /* migration 11 */
                    "DELETE FROM schema_version WHERE version > 1;");
   ck_assert_int_eq(count_rows(dbpath, "SELECT count(*) FROM pragma_table_info('progress') "
                                       "WHERE name = 'seq'"),
