@@ -168,6 +168,21 @@ static void vc_put(const stream_auth_identity *id, const char *tok, size_t n, ui
   pthread_mutex_unlock(&vc_mu);
 }
 
+void streamd_auth_forget_account(const char *account_id)
+{
+  if (!account_id || !*account_id)
+    return;
+  pthread_mutex_lock(&vc_mu);
+  for (size_t i = 0; i < VCACHE_SLOTS; i++) {
+    vc_entry *e = &vcache[i];
+    if (e->len && strcmp(e->id.account_id, account_id) == 0) {
+      explicit_bzero(e->token, e->len);
+      e->len = 0;
+    }
+  }
+  pthread_mutex_unlock(&vc_mu);
+}
+
 int streamd_auth_viewer_jwt(streamd_identity *out, const streamd_request *req, void *userdata,
                             char *detail, size_t dlen)
 {

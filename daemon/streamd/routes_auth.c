@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "auth.h"
 #include "json.h"
 #include "problem.h"
 #include "routes.h"
@@ -455,6 +456,8 @@ void streamd_route_account_delete(streamd_request *req, streamd_response *resp)
   rc = stream_auth_account_delete(&retry, app->auth, v.account_id, password, addr);
   explicit_bzero((void *)password, strlen(password));
   cJSON_Delete(body);
+  if (rc == STREAM_OK)
+    streamd_auth_forget_account(v.account_id);
   if (rc == STREAM_EBUSY && retry > 0)
     streamd_reply_rate_limited(resp, req, retry, last_message(rc));
   else if (rc == STREAM_EAUTH)
@@ -471,6 +474,9 @@ void streamd_route_admin_account_delete(streamd_request *req, streamd_response *
     return;
   if (streamd_body_none(req, resp) != 0)
     return;
-  int rc = stream_auth_account_delete_admin(app->auth, streamd_request_param(req, "id"));
+  const char *id = streamd_request_param(req, "id");
+  int rc = stream_auth_account_delete_admin(app->auth, id);
+  if (rc == STREAM_OK)
+    streamd_auth_forget_account(id);
   streamd_reply_service_empty(resp, req, rc);
 }
