@@ -3,8 +3,9 @@
 # account (--seed-demo), its data in ./data (mode 0700: SQLite database, keys/access.key 0600,
 # demo-credentials.json 0600, operator.token 0600). Ctrl-C stops it (drained, exit 0).
 #
-# It also serves the web player (examples/web, npm ci on first use) at the same address and, on
-# the first start, makes the title lantern-road playable (tools/seed_demo_media.py).
+# It also serves the web player (examples/web, npm ci on first use) at the same address, with
+# placeholder artwork generated into examples/web/static/art/ (tools/demo_art.py, gitignored)
+# and, on the first start, makes the title lantern-road playable (tools/seed_demo_media.py).
 #
 #   tools/run.sh [BUILD_DIR]        environment: DATA_DIR (./data), PORT (8080),
 #                                   DEMO_CATALOG (examples/data/demo-catalog.json),
@@ -67,6 +68,12 @@ web=${WEB_ROOT:-examples/web}
 if [ ! -s "$web/vendor/dash.all.min.js" ] || [ "$web/package-lock.json" -nt "$web/vendor/dash.all.min.js" ]; then
   echo "run: installing the web player's npm packages (npm ci in $web)"
   (cd "$web" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error)
+fi
+# Placeholder posters and backdrops for the catalog's /static/art/ URLs (gradients with the
+# title's name, tools/demo_art.py; files that exist are kept). Cosmetic: without them the
+# player shows name boxes, so a failure is only a warning. Public files: umask 022 here.
+if ! (umask 022 && python3 tools/demo_art.py --catalog "$catalog" --out "$web/static/art"); then
+  echo "run: warning: no demo artwork generated (see above); the player shows title names" >&2
 fi
 
 echo "run: starting $streamd (data in $data, logs on stderr, access log in $data/access.log)"

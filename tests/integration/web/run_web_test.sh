@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The browser test of the demo web player: installs the pinned npm packages (npm ci; the web
-# app's postinstall fills examples/web/vendor/) and runs test_web.mjs with Debian's chromium.
+# app's postinstall fills examples/web/vendor/) and runs test_web.mjs with Debian's chromium
+# (which first draws the demo artwork into examples/web/static/art/ with tools/demo_art.py,
+# as `make run` does: needs ffmpeg).
 # Exit 77 (skipped) ONLY when chromium is missing and cannot be installed here (CI installs it
 # with apt: tools/install-deps.sh).
 #

@@ -6,14 +6,15 @@
 // read from the daemon's SQLite file with Python's sqlite3 module.
 // The title is made playable by tools/seed_demo_media.py (ffmpeg source -> tus upload ->
 // transcode job -> asset; a test card and a subscription for the demo account), the same path
-// `make run` takes.
+// `make run` takes; so is the catalog's artwork (tools/demo_art.py into the served
+// examples/web/static/art/, gitignored): the browse grid's posters must load.
 //
 // usage: node test_web.mjs --streamd PATH --root REPO_ROOT [--chromium /usr/bin/chromium]
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -29,6 +30,16 @@ const TITLE = 'lantern-road';
 const work = mkdtempSync(join(tmpdir(), 'libstream-web-'));
 let daemon, base, cred, browser, context;
 const tokenFile = join(work, 'operator.token');
+const catalogFile = join(root, 'examples', 'data', 'demo-catalog.json');
+const artDir = join(root, 'examples', 'web', 'static', 'art');
+
+/* tools/demo_art.py: the catalog's artwork into `out`; returns its log (stderr). */
+function demoArt(out) {
+  const r = spawnSync('/usr/bin/python3', [join(root, 'tools', 'demo_art.py'), '--catalog',
+    catalogFile, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  assert.equal(r.status, 0, `demo_art.py: ${r.stderr}`);
+  return r.stderr;
+}
 
 function startStreamd() {
   writeFileSync(tokenFile, randomBytes(32).toString('hex'), { mode: 0o600 });
@@ -36,7 +47,7 @@ function startStreamd() {
     '--listen-address', '127.0.0.1', '--port', '0', '--data-dir', join(work, 'data'),
     '--operator-token-file', tokenFile, '--access-log', join(work, 'access.log'),
     '--web-root', join(root, 'examples', 'web'), '--seed-demo',
-    '--demo-catalog', join(root, 'examples', 'data', 'demo-catalog.json'),
+    '--demo-catalog', catalogFile,
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   const errLines = [];
   createInterface({ input: daemon.stderr }).on('line', (l) => {
@@ -61,6 +72,9 @@ function startStreamd() {
 }
 
 before(async () => {
+  // The artwork `make run` generates, into the web root streamd serves (existing files kept).
+  execFileSync('/usr/bin/python3', [join(root, 'tools', 'demo_art.py'), '--catalog', catalogFile,
+    '--out', artDir], { stdio: ['ignore', 'inherit', 'inherit'] });
   await startStreamd();
   // The title becomes playable through the upload + job path (prints its progress on stderr).
   execFileSync('/usr/bin/python3', [join(root, 'tools', 'seed_demo_media.py'), '--url', base,
@@ -82,7 +96,7 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/* A page that records uncaught errors; artwork of the demo catalog may 404 (no images). */
+/* A page that records uncaught errors, failed requests and artwork that is not served. */
 async function newPage(path) {
   const page = await context.newPage();
   page.problems = [];
@@ -92,8 +106,12 @@ async function newPage(path) {
       page.problems.push(`console: ${m.text()}`);
   });
   page.on('requestfailed', (r) => {
-    if (!/\/static\/art\//.test(r.url()) && !/net::ERR_ABORTED/.test(r.failure()?.errorText || ''))
+    if (!/net::ERR_ABORTED/.test(r.failure()?.errorText || ''))
       page.problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+  });
+  page.on('response', (r) => {
+    if (/\/static\/art\//.test(r.url()) && r.status() !== 200 && r.status() !== 304)
+      page.problems.push(`artwork ${r.url()}: ${r.status()}`);
   });
   await page.goto(base + path);
   return page;
@@ -254,11 +272,74 @@ test('sign in, pick a profile, browse rows, sign out', async () => {
   const rows = await page.$$eval('.row h2', (hs) => hs.map((h) => h.textContent));
   assert.ok(rows.length >= 2, `rows: ${rows}`);
   assert.ok(await page.$(`.tile[data-id="${TITLE}"]`), 'the demo title is in a row');
+  // The first row's first posters loaded (decoded, 2:3) and replaced the name placeholder.
+  const posters = () => [...document.querySelector('.row').querySelectorAll('.tile')].slice(0, 3)
+    .map((t) => {
+      const img = t.querySelector('.art img');
+      return { id: t.dataset.id, src: img && img.getAttribute('src'),
+        complete: !!img && img.complete, w: img ? img.naturalWidth : 0,
+        h: img ? img.naturalHeight : 0, hasImg: t.querySelector('.art').classList.contains('has-img') };
+    });
+  // Wait until each has loaded or failed (a failed one loses its img); the asserts say which.
+  await page.waitForFunction(`(${posters})().every((p) => !p.src || (p.complete && (p.hasImg || !p.w)))`,
+    null, { timeout: 15000 });
+  const art = await page.evaluate(posters);
+  assert.ok(art.length > 0, 'the first row has tiles');
+  for (const a of art) {
+    assert.match(a.src || '(no img: it failed to load)', /^\/static\/art\/[a-z0-9-]+\.jpg$/, JSON.stringify(a));
+    assert.ok(a.complete && a.w > 0, `poster not loaded: ${JSON.stringify(a)}`);
+    assert.deepEqual([a.w, a.h, a.hasImg], [400, 600, true], JSON.stringify(a));
+  }
   assert.match(await page.textContent('#who'), /Demo/);
   await page.click('#sign-out');
   await page.waitForSelector('#login-form');
   assert.deepEqual(page.problems, []);
   await page.close();
+});
+
+/* Width and height from a JPEG's start-of-frame marker (null when it is no JPEG). */
+function jpegSize(buf) {
+  if (buf[0] !== 0xff || buf[1] !== 0xd8) return null;
+  for (let i = 2; i + 9 < buf.length;) {
+    if (buf[i] !== 0xff) return null;
+    const marker = buf[i + 1];
+    if (marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker))
+      return [buf.readUInt16BE(i + 7), buf.readUInt16BE(i + 5)];
+    i += 2 + buf.readUInt16BE(i + 2);
+  }
+  return null;
+}
+
+test('demo artwork: every catalog artwork URL is a served JPEG; the generator is exact', async () => {
+  const catalog = JSON.parse(readFileSync(catalogFile, 'utf8'));
+  const urls = new Map(); // URL -> kind (poster 400x600, the rest 1280x720)
+  for (const t of catalog.titles)
+    for (const [kind, url] of Object.entries(t.artwork || {})) urls.set(url, kind);
+  assert.ok(urls.size >= 2 * catalog.titles.length, `${urls.size} artwork URLs`);
+  const poster = catalog.titles.find((t) => t.id === TITLE).artwork.poster;
+  const r = await fetch(base + poster);
+  assert.equal(r.status, 200, poster);
+  assert.equal(r.headers.get('content-type'), 'image/jpeg');
+  assert.deepEqual(jpegSize(Buffer.from(await r.arrayBuffer())), [400, 600]);
+  for (const url of urls.keys()) {
+    const h = await get(url, { method: 'HEAD' });
+    assert.equal(h.status, 200, url);
+    assert.equal(h.h('content-type'), 'image/jpeg', url);
+  }
+  // Into an empty folder: exactly the catalog's files, each sized by its kind; a second run
+  // leaves them alone (the web root may hold older files, so this is checked on a fresh one).
+  const out = join(work, 'art');
+  demoArt(out);
+  const want = [...urls.keys()].map((u) => u.replace('/static/art/', '')).sort();
+  assert.deepEqual(readdirSync(out).sort(), want);
+  for (const [url, kind] of urls) {
+    const file = join(out, url.replace('/static/art/', ''));
+    assert.deepEqual(jpegSize(readFileSync(file)), kind === 'poster' ? [400, 600] : [1280, 720], url);
+  }
+  const mtime = statSync(join(out, want[0])).mtimeMs;
+  assert.match(demoArt(out), /all \d+ images present/);
+  assert.equal(statSync(join(out, want[0])).mtimeMs, mtime);
+  assert.deepEqual(readdirSync(out).sort(), want);
 });
 
 test('hls.js plays the signed stream: start, seek, ended, no errors', async () => {
