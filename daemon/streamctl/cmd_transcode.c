@@ -21,6 +21,8 @@ static const cli_opt transcode_opts[] = {
     {"segment", 1, "SECONDS", "segment duration, a multiple of 2 (default 6)"},
     {"threads", 1, "N", "encoder threads in total (default: number of cores)"},
     {"no-thumbnails", 0, NULL, "do not write the poster, sprite sheets and WebVTT track"},
+    {"subtitle", 2, "PATH:LANG[:NAME][:default][:forced]",
+     "attach a WebVTT/SRT subtitle file (repeatable; LANG is BCP 47, e.g. en, pt-BR)"},
     {"json", 0, NULL, "print the job summary as JSON at the end"},
     {NULL, 0, NULL, NULL}};
 
@@ -122,9 +124,55 @@ static int parse_custom_ladder(stream_media_job_options *o, const char *spec, ch
   return o->rung_count > 0 ? 1 : 0;
 }
 
+/* --subtitle PATH:LANG[:NAME][:default][:forced] into o->subtitles; the
+ * pieces point into `store` (one copy of each value). 0, or -1 with `why`. */
+static int parse_subtitles(stream_media_job_options *o, const cli_args *a, char *store, size_t cap,
+                           char *why, size_t why_cap)
+{
+  size_t used = 0;
+  for (int i = 0; i < a->nmulti; i++) {
+    if (o->subtitle_count >= STREAM_MEDIA_MAX_SUBTITLES) {
+      snprintf(why, why_cap, "at most %d subtitle files", STREAM_MEDIA_MAX_SUBTITLES);
+      return -1;
+    }
+    size_t n = strlen(a->multi[i]) + 1;
+    if (used + n > cap) {
+      snprintf(why, why_cap, "subtitle arguments too long");
+      return -1;
+    }
+    char *v = memcpy(store + used, a->multi[i], n);
+    used += n;
+    stream_media_subtitle *t = &o->subtitles[o->subtitle_count];
+    memset(t, 0, sizeof *t);
+    char *save = NULL, *tok = strtok_r(v, ":", &save);
+    t->path = tok;
+    t->language = tok ? strtok_r(NULL, ":", &save) : NULL;
+    if (!t->path || !t->language) {
+      snprintf(why, why_cap, "'%.200s': want PATH:LANG[:NAME][:default][:forced]", a->multi[i]);
+      return -1;
+    }
+    while ((tok = strtok_r(NULL, ":", &save))) {
+      if (!strcmp(tok, "default"))
+        t->is_default = 1;
+      else if (!strcmp(tok, "forced"))
+        t->forced = 1;
+      else if (!t->name)
+        t->name = tok;
+      else {
+        snprintf(why, why_cap, "'%.200s': unexpected '%.40s' (NAME given twice?)", a->multi[i],
+                 tok);
+        return -1;
+      }
+    }
+    o->subtitle_count++;
+  }
+  return 0;
+}
+
 static int run_transcode(const cli_args *a)
 {
   stream_media_job_options o = STREAM_MEDIA_JOB_OPTIONS_INIT;
+  char sub_store[16384];
   o.input = a->pos[0];
   o.outdir = a->pos[1];
   if (cli_has(a, "ladder") && cli_has(a, "preset"))
@@ -152,6 +200,9 @@ static int run_transcode(const cli_args *a)
       return usage_error(a, "--threads wants a number 0..256");
     o.threads = (int)v;
   }
+  char sub_why[300];
+  if (parse_subtitles(&o, a, sub_store, sizeof sub_store, sub_why, sizeof sub_why) != 0)
+    return usage_error(a, "--subtitle %s", sub_why);
   stream_media_job *job = NULL;
   int rc = stream_media_job_new(&job, &o);
   if (rc)
@@ -202,10 +253,13 @@ const cli_verb verb_transcode = {
     "transcode",
     "transcode a video into an ABR ladder (CMAF, HLS, DASH, thumbnails)",
     "transcode INPUT OUTDIR [--ladder 1080p,720p,...|WxH@RATE,...|--preset NAME] "
-    "[--x264-preset veryfast] [--no-thumbnails]",
+    "[--x264-preset veryfast] [--no-thumbnails] [--subtitle "
+    "PATH:LANG[:NAME][:default][:forced]]...",
     "Decodes INPUT once and encodes every rung of the ladder into OUTDIR (which must not\n"
     "exist): one directory per rendition with init.mp4 and 6 s segments, master.m3u8,\n"
-    "manifest.mpd, thumbnails and summary.json. Output is staged in OUTDIR.partial-* and\n"
+    "manifest.mpd, thumbnails and summary.json. Each --subtitle file (WebVTT, SRT) becomes\n"
+    "an HLS SUBTITLES rendition (sub_LANG/, WebVTT segments on the video's boundaries)\n"
+    "and a DASH text track (sub_LANG.vtt). Output is staged in OUTDIR.partial-* and\n"
     "renamed at the end; a failed or interrupted run (Ctrl-C) leaves nothing behind.",
     transcode_opts,
     2,

@@ -90,8 +90,29 @@ typedef struct stream_media_ladder {
   stream_media_rung rungs[STREAM_MEDIA_MAX_RUNGS];
 } stream_media_ladder;
 
-/** Version of stream_media_job_options understood by this header. */
-#define STREAM_MEDIA_JOB_OPTIONS_VERSION 1u
+/** Most subtitle tracks attached to one job. */
+#define STREAM_MEDIA_MAX_SUBTITLES 16
+
+/**
+ * A sidecar subtitle file attached to a job (WebVTT, SRT, or any other text
+ * subtitle format FFmpeg's libavformat reads). It becomes one HLS SUBTITLES
+ * rendition (WebVTT segments on the video's segment boundaries) and one DASH
+ * text AdaptationSet (a whole-file WebVTT). Strings are copied by
+ * stream_media_job_new().
+ */
+typedef struct stream_media_subtitle {
+  const char *path;     /**< subtitle file */
+  const char *language; /**< BCP 47 tag, e.g. "en", "pt-BR", "zh-Hant" */
+  const char *name;     /**< human name ("English"); NULL = the language tag */
+  int is_default;       /**< 1: DEFAULT=YES (at most one track); 0: no */
+  int forced;           /**< 1: forced narrative (FORCED=YES); 0: no */
+} stream_media_subtitle;
+
+/**
+ * Version of stream_media_job_options understood by this header.
+ * Version 1 ends before `subtitle_count`; stream_media_job_new() accepts it.
+ */
+#define STREAM_MEDIA_JOB_OPTIONS_VERSION 2u
 
 /**
  * What to transcode and how. Start from STREAM_MEDIA_JOB_OPTIONS_INIT.
@@ -106,6 +127,11 @@ typedef struct stream_media_ladder {
  * above it, one rung at the source's size remains. Widths follow the source's
  * display aspect ratio (even numbers); frame rates are capped at the source's
  * and at 60 fps.
+ *
+ * Subtitles (`subtitle_count` > 0): each file is read before the video is
+ * encoded; cues are converted to plain WebVTT text (ASS override tags are
+ * dropped, italics/bold/underline kept as <i>/<b>/<u>). A cue starting at or
+ * after the end of the video is dropped, one running past it ends there.
  */
 typedef struct stream_media_job_options {
   unsigned int version; /**< STREAM_MEDIA_JOB_OPTIONS_VERSION */
@@ -119,13 +145,21 @@ typedef struct stream_media_job_options {
   int thumbnails;          /**< 1: poster, sprite sheets and WebVTT track; 0: none */
   int threads;             /**< encoder threads in total; 0 = number of cores */
   int64_t audio_bitrate;   /**< AAC bits/s; 0 = 128000 */
+  /* version 2 */
+  size_t subtitle_count; /**< entries used in subtitles[], 0 = none */
+  stream_media_subtitle subtitles[STREAM_MEDIA_MAX_SUBTITLES]; /**< sidecar subtitle files */
 } stream_media_job_options;
 
 /** Defaults: Apple ladder, veryfast, 6 s segments, thumbnails, 128 kbit/s audio. */
 #define STREAM_MEDIA_JOB_OPTIONS_INIT                                                              \
   {                                                                                                \
     STREAM_MEDIA_JOB_OPTIONS_VERSION, NULL, NULL, NULL, 0, {{{0}, 0, 0, 0, 0, 0}}, NULL, 0.0, 1,   \
-        0, 0                                                                                       \
+        0, 0, 0,                                                                                   \
+    {                                                                                              \
+      {                                                                                            \
+        NULL, NULL, NULL, 0, 0                                                                     \
+      }                                                                                            \
+    }                                                                                              \
   }
 
 /**
@@ -162,8 +196,11 @@ typedef void (*stream_media_progress_fn)(double fraction, double fps, double eta
  * until stream_media_job_run(). On success `*out` belongs to the caller, who
  * frees it with stream_media_job_free().
  * Errors: STREAM_EINVAL (NULL, empty input/outdir, bad version, segment
- * duration not a multiple of 2 s, unknown x264 preset, bad ladder),
- * STREAM_ENOMEM.
+ * duration not a multiple of 2 s, unknown x264 preset, bad ladder, bad
+ * subtitle entry: empty path, language not shaped like BCP 47, name with a
+ * double quote or control character, duplicate names, more than one
+ * default), STREAM_ENOMEM. Subtitle files are only read by
+ * stream_media_job_run().
  */
 STREAM_API int stream_media_job_new(stream_media_job **out, const stream_media_job_options *opts);
 
@@ -181,7 +218,9 @@ STREAM_API int stream_media_job_set_progress(stream_media_job *job, stream_media
  * A failed or canceled run removes its staging directory, so OUTDIR exists
  * only when complete. A job runs once.
  * Errors: STREAM_EINVAL (NULL, job already run), STREAM_EEXIST (OUTDIR
- * exists), STREAM_ENOTFOUND / STREAM_EMEDIA (input problem, named),
+ * exists), STREAM_ENOTFOUND / STREAM_EMEDIA (input or subtitle file problem,
+ * named: missing, unreadable, not a subtitle format, no cues), checked
+ * before any video is encoded,
  * STREAM_ECANCELED, STREAM_EIO, STREAM_ENOMEM.
  */
 STREAM_API int stream_media_job_run(stream_media_job *job);
@@ -201,6 +240,9 @@ STREAM_API int stream_media_job_state_get(const stream_media_job *job);
  * {"input", "outdir", "duration", "source":{...probe...}, "renditions":[{"id",
  * "kind", "dir", "codecs", "width", "height", "fps", "target_bitrate",
  * "average_bitrate", "peak_bitrate", "segments", "duration", "files":[...]}],
+ * "subtitles":[{"id", "kind":"text", "dir", "codecs":"wvtt", "language",
+ * "name", "default", "forced", "source", "cues", "segments", "vtt",
+ * "files":[...]}],
  * "manifests":[...], "thumbnails", "elapsed" (seconds), "speed" (x realtime)}.
  * `*out_json` is NUL-terminated; the caller frees it with stream_free().
  * Errors: STREAM_EINVAL (NULL), STREAM_ENOTFOUND (job has not succeeded),

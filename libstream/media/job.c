@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ cJSON *media__info_json(const stream_media_info *in);
 struct stream_media_job {
   stream_media_job_options opts;
   char *input, *outdir, *ladder, *preset;
+  char *sub_strs[STREAM_MEDIA_MAX_SUBTITLES][3]; /* path, language, name copies */
   stream_media_progress_fn progress;
   void *ud;
   volatile int cancel;
@@ -37,16 +39,105 @@ static const char *const x264_presets[] = {"ultrafast", "superfast", "veryfast",
                                            "fast",      "medium",    "slow",     "slower",
                                            "veryslow",  "placebo"};
 
-int stream_media_job_new(stream_media_job **out, const stream_media_job_options *opts)
+/* BCP 47 shape (RFC 5646 §2.1, not the registry): a primary subtag of 2-8
+ * letters (or "x"/"i" for private use and grandfathered tags), then subtags
+ * of 1-8 letters or digits, separated by '-'; at most 35 characters. */
+static int bcp47_shaped(const char *s)
+{
+  size_t n = strlen(s);
+  if (n < 1 || n > 35)
+    return 0;
+  size_t len = 0, idx = 0;
+  int alpha_only = 1;
+  for (size_t i = 0; i <= n; i++) {
+    char c = s[i];
+    if (c == '-' || c == '\0') {
+      if (len == 0 || len > 8)
+        return 0;
+      if (idx == 0 &&
+          !(alpha_only && (len >= 2 || s[0] == 'x' || s[0] == 'X' || s[0] == 'i' || s[0] == 'I')))
+        return 0;
+      if (idx == 0 && len == 1 && c == '\0')
+        return 0;
+      idx++;
+      len = 0;
+      alpha_only = 1;
+      continue;
+    }
+    int alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (!alpha && !(c >= '0' && c <= '9'))
+      return 0;
+    alpha_only &= alpha;
+    len++;
+  }
+  return 1;
+}
+
+static int check_subtitles(const stream_media_job_options *opts)
+{
+  if (opts->subtitle_count > STREAM_MEDIA_MAX_SUBTITLES)
+    return stream__err(STREAM_EINVAL, "media job: %zu subtitle tracks (at most %d)",
+                       opts->subtitle_count, STREAM_MEDIA_MAX_SUBTITLES);
+  int defaults = 0;
+  for (size_t i = 0; i < opts->subtitle_count; i++) {
+    const stream_media_subtitle *t = &opts->subtitles[i];
+    if (!t->path || !*t->path)
+      return stream__err(STREAM_EINVAL, "media job: subtitle %zu: path is NULL or empty", i + 1);
+    if (strlen(t->path) > 4000)
+      return stream__err(STREAM_EINVAL, "media job: subtitle %zu: path is too long", i + 1);
+    if (!t->language || !bcp47_shaped(t->language))
+      return stream__err(STREAM_EINVAL,
+                         "media job: subtitle %zu (%.200s): language '%.40s' is not a BCP 47 tag "
+                         "(e.g. en, pt-BR, zh-Hant)",
+                         i + 1, t->path, t->language ? t->language : "(null)");
+    const char *name = t->name ? t->name : t->language;
+    size_t nl = strlen(name);
+    if (nl == 0 || nl > 63)
+      return stream__err(STREAM_EINVAL, "media job: subtitle %zu: name must be 1..63 bytes", i + 1);
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+      if (*c < 0x20 || *c == 0x7f || *c == '"')
+        return stream__err(STREAM_EINVAL,
+                           "media job: subtitle %zu: name has a double quote or a control "
+                           "character",
+                           i + 1);
+    if ((t->is_default != 0 && t->is_default != 1) || (t->forced != 0 && t->forced != 1))
+      return stream__err(STREAM_EINVAL, "media job: subtitle %zu: is_default and forced are 0 or 1",
+                         i + 1);
+    defaults += t->is_default;
+    for (size_t k = 0; k < i; k++) {
+      const stream_media_subtitle *o = &opts->subtitles[k];
+      if (!strcmp(o->name ? o->name : o->language, name))
+        return stream__err(STREAM_EINVAL,
+                           "media job: subtitles %zu and %zu have the same name '%s' (HLS needs "
+                           "distinct NAMEs in a group)",
+                           k + 1, i + 1, name);
+    }
+  }
+  if (defaults > 1)
+    return stream__err(STREAM_EINVAL,
+                       "media job: %d subtitle tracks are marked default (at most 1)", defaults);
+  return STREAM_OK;
+}
+
+int stream_media_job_new(stream_media_job **out, const stream_media_job_options *opts_in)
 {
   if (!out)
     return stream__err(STREAM_EINVAL, "media job: out is NULL");
   *out = NULL;
-  if (!opts)
+  if (!opts_in)
     return stream__err(STREAM_EINVAL, "media job: options is NULL");
-  if (opts->version != STREAM_MEDIA_JOB_OPTIONS_VERSION)
-    return stream__err(STREAM_EINVAL, "media job: options version %u is not supported (want %u)",
-                       opts->version, STREAM_MEDIA_JOB_OPTIONS_VERSION);
+  if (opts_in->version != 1 && opts_in->version != STREAM_MEDIA_JOB_OPTIONS_VERSION)
+    return stream__err(STREAM_EINVAL,
+                       "media job: options version %u is not supported (expected 1..%u)",
+                       opts_in->version, STREAM_MEDIA_JOB_OPTIONS_VERSION);
+  /* A version-1 caller's struct ends before subtitle_count: copy what it has. */
+  stream_media_job_options full;
+  memset(&full, 0, sizeof full);
+  memcpy(&full, opts_in,
+         opts_in->version == 1 ? offsetof(stream_media_job_options, subtitle_count)
+                               : sizeof(stream_media_job_options));
+  full.version = STREAM_MEDIA_JOB_OPTIONS_VERSION;
+  const stream_media_job_options *opts = &full;
   if (!opts->input || !*opts->input)
     return stream__err(STREAM_EINVAL, "media job: input is NULL or empty");
   if (!opts->outdir || !*opts->outdir)
@@ -74,6 +165,9 @@ int stream_media_job_new(stream_media_job **out, const stream_media_job_options 
                        (long long)opts->audio_bitrate);
   if (opts->thumbnails != 0 && opts->thumbnails != 1)
     return stream__err(STREAM_EINVAL, "media job: thumbnails must be 0 or 1");
+  int src = check_subtitles(opts);
+  if (src != STREAM_OK)
+    return src;
   /* Check the ladder's syntax against a nominal 4K source. */
   stream_media_info big;
   memset(&big, 0, sizeof big);
@@ -106,6 +200,20 @@ int stream_media_job_new(stream_media_job **out, const stream_media_job_options 
   j->opts.outdir = j->outdir;
   j->opts.ladder = j->ladder;
   j->opts.x264_preset = j->preset;
+  for (size_t i = 0; i < opts->subtitle_count; i++) {
+    stream_media_subtitle *t = &j->opts.subtitles[i];
+    char **c = j->sub_strs[i];
+    c[0] = stream__strdup(t->path);
+    c[1] = stream__strdup(t->language);
+    c[2] = stream__strdup(t->name ? t->name : t->language);
+    if (!c[0] || !c[1] || !c[2]) {
+      stream_media_job_free(j);
+      return stream__err(STREAM_ENOMEM, "media job: out of memory");
+    }
+    t->path = c[0];
+    t->language = c[1];
+    t->name = c[2];
+  }
   j->state = STREAM_MEDIA_JOB_PENDING;
   *out = j;
   return STREAM_OK;
@@ -155,6 +263,8 @@ static void progress_tramp(double fraction, double fps, double eta, void *ud)
   if (j->progress)
     j->progress(fraction, fps, eta, j->ud);
 }
+
+static cJSON *subtitles_json(const stream_media_job *j, const media__package *pkg);
 
 static cJSON *summary_json(const stream_media_job *j, const stream_media_info *info,
                            const media__package *pkg, int manifests, double elapsed, int thumbs)
@@ -218,6 +328,7 @@ static cJSON *summary_json(const stream_media_job *j, const stream_media_info *i
     cJSON_AddItemToObject(x, "files", files);
     cJSON_AddItemToArray(arr, x);
   }
+  cJSON_AddItemToObject(o, "subtitles", subtitles_json(j, pkg));
   cJSON *m = cJSON_AddArrayToObject(o, "manifests");
   if (manifests & 1)
     cJSON_AddItemToArray(m, cJSON_CreateString("master.m3u8"));
@@ -227,6 +338,92 @@ static cJSON *summary_json(const stream_media_job *j, const stream_media_info *i
   cJSON_AddNumberToObject(o, "elapsed", elapsed);
   cJSON_AddNumberToObject(o, "speed", elapsed > 0 ? pkg->duration / elapsed : 0);
   return o;
+}
+
+/* Read every attached subtitle file (before any video work, so a bad file
+ * fails fast) into `*out` (count j->opts.subtitle_count) with unique ids. */
+static int load_subtitles(stream_media_job *j, media__text **out)
+{
+  *out = NULL;
+  size_t n = j->opts.subtitle_count;
+  if (n == 0)
+    return STREAM_OK;
+  media__text *t = calloc(n, sizeof *t);
+  if (!t)
+    return stream__err(STREAM_ENOMEM, "media job: out of memory");
+  for (size_t i = 0; i < n; i++) {
+    const stream_media_subtitle *s = &j->opts.subtitles[i];
+    char base[32];
+    size_t w = (size_t)snprintf(base, sizeof base, "sub_");
+    for (const char *c = s->language; *c && w < 30; c++)
+      base[w++] = *c == '-' ? '_' : (*c >= 'A' && *c <= 'Z') ? (char)(*c - 'A' + 'a') : *c;
+    base[w] = 0;
+    snprintf(t[i].id, sizeof t[i].id, "%s", base);
+    for (unsigned dup = 2; dup < 100; dup++) {
+      int taken = 0;
+      for (size_t k = 0; k < i; k++)
+        taken |= !strcmp(t[k].id, t[i].id);
+      if (!taken)
+        break;
+      snprintf(t[i].id, sizeof t[i].id, "%.30s_%u", base, dup % 100u);
+    }
+    snprintf(t[i].vtt_name, sizeof t[i].vtt_name, "%s.vtt", t[i].id);
+    snprintf(t[i].language, sizeof t[i].language, "%s", s->language);
+    snprintf(t[i].name, sizeof t[i].name, "%s", s->name);
+    t[i].is_default = s->is_default;
+    t[i].forced = s->forced;
+    int rc = media__subs_read(&t[i], s->path);
+    if (rc != STREAM_OK) {
+      for (size_t k = 0; k < i; k++)
+        media__text_clear(&t[k]);
+      free(t);
+      return rc;
+    }
+  }
+  *out = t;
+  return STREAM_OK;
+}
+
+static cJSON *subtitles_json(const stream_media_job *j, const media__package *pkg)
+{
+  cJSON *arr = cJSON_CreateArray();
+  char buf[128];
+  for (size_t i = 0; arr && i < pkg->text_count; i++) {
+    const media__text *t = &pkg->texts[i];
+    cJSON *x = cJSON_CreateObject();
+    if (!x)
+      break;
+    cJSON_AddStringToObject(x, "id", t->id);
+    cJSON_AddStringToObject(x, "kind", "text");
+    cJSON_AddStringToObject(x, "dir", t->id);
+    cJSON_AddStringToObject(x, "codecs", "wvtt");
+    cJSON_AddStringToObject(x, "language", t->language);
+    cJSON_AddStringToObject(x, "name", t->name);
+    cJSON_AddBoolToObject(x, "default", t->is_default);
+    cJSON_AddBoolToObject(x, "forced", t->forced);
+    cJSON_AddStringToObject(x, "source", j->opts.subtitles[i].path);
+    cJSON_AddNumberToObject(x, "cues", (double)t->cue_count);
+    cJSON_AddNumberToObject(x, "mpegts", (double)t->mpegts);
+    cJSON_AddStringToObject(x, "vtt", t->vtt_name);
+    snprintf(buf, sizeof buf, "%s/index.m3u8", t->id);
+    cJSON_AddStringToObject(x, "playlist", buf);
+    cJSON *segs = cJSON_AddArrayToObject(x, "segments");
+    cJSON *files = cJSON_CreateArray();
+    cJSON_AddItemToArray(files, cJSON_CreateString(t->vtt_name));
+    for (size_t k = 0; k < t->segment_count; k++) {
+      cJSON *sj = cJSON_CreateObject();
+      snprintf(buf, sizeof buf, "%s/seg_%05u.vtt", t->id, (unsigned)(t->start_number + k));
+      cJSON_AddStringToObject(sj, "file", buf);
+      cJSON_AddNumberToObject(sj, "start", (double)t->segments[k].start / 1000.0);
+      cJSON_AddNumberToObject(sj, "duration", (double)t->segments[k].duration / 1000.0);
+      cJSON_AddNumberToObject(sj, "bytes", (double)t->segments[k].bytes);
+      cJSON_AddItemToArray(segs, sj);
+      cJSON_AddItemToArray(files, cJSON_CreateString(buf));
+    }
+    cJSON_AddItemToObject(x, "files", files);
+    cJSON_AddItemToArray(arr, x);
+  }
+  return arr;
 }
 
 static int write_file(const char *dir, const char *name, const char *text)
@@ -257,13 +454,24 @@ static int do_run(stream_media_job *j, char *staging, size_t staging_cap)
   rc = stream_media_ladder_plan(&lad, &info, &j->opts);
   if (rc != STREAM_OK)
     return rc;
+  media__text *texts = NULL;
+  rc = load_subtitles(j, &texts);
+  if (rc != STREAM_OK)
+    return rc;
   media__plan *plan = calloc(1, sizeof *plan);
-  if (!plan)
+  if (!plan) {
+    for (size_t i = 0; texts && i < j->opts.subtitle_count; i++)
+      media__text_clear(&texts[i]);
+    free(texts);
     return stream__err(STREAM_ENOMEM, "media job: out of memory");
+  }
   snprintf(staging, staging_cap, "%s.partial-XXXXXX", j->outdir);
   if (!mkdtemp(staging)) {
     int e = errno;
     staging[0] = 0;
+    for (size_t i = 0; texts && i < j->opts.subtitle_count; i++)
+      media__text_clear(&texts[i]);
+    free(texts);
     free(plan);
     return stream__err(STREAM_EIO, "media job: cannot create a staging directory beside %s: %s",
                        j->outdir, strerror(e));
@@ -311,6 +519,11 @@ static int do_run(stream_media_job *j, char *staging, size_t staging_cap)
   media__package pkg;
   memset(&pkg, 0, sizeof pkg);
   rc = media__pipeline_run(&pkg, plan, progress_tramp, j, &j->cancel);
+  /* the package owns the subtitle tracks from here (media__package_clear) */
+  pkg.texts = texts;
+  pkg.text_count = texts ? j->opts.subtitle_count : 0;
+  if (rc == STREAM_OK)
+    rc = media__subs_write(staging, &pkg);
   int manifests = 0;
   if (rc == STREAM_OK) {
     rc = media__write_hls(staging, &pkg);
@@ -404,5 +617,8 @@ void stream_media_job_free(stream_media_job *job)
   free(job->ladder);
   free(job->preset);
   free(job->summary);
+  for (size_t i = 0; i < STREAM_MEDIA_MAX_SUBTITLES; i++)
+    for (size_t k = 0; k < 3; k++)
+      free(job->sub_strs[i][k]);
   free(job);
 }

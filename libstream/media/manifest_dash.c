@@ -226,6 +226,35 @@ static int audio_sets(stream__buf *b, const media__package *p, int target)
   return STREAM_OK;
 }
 
+/* One text AdaptationSet per subtitle track: the whole-file WebVTT as the
+ * Representation's BaseURL (sidecar text, as dash.js and Shaka play it). */
+static void text_sets(stream__buf *b, const media__package *p, int first_id)
+{
+  for (size_t k = 0; k < p->text_count; k++) {
+    const media__text *t = &p->texts[k];
+    stream__buf_printf(b,
+                       "    <AdaptationSet id=\"%d\" contentType=\"text\" mimeType=\"text/vtt\" "
+                       "lang=\"%s\">\n",
+                       first_id + (int)k, t->language);
+    stream__buf_puts(b, "      <Label>");
+    xml_text(b, t->name[0] ? t->name : t->language);
+    stream__buf_puts(b, "</Label>\n");
+    stream__buf_printf(b, "      <Role schemeIdUri=\"urn:mpeg:dash:role:2011\" value=\"%s\"/>\n",
+                       t->forced ? "forced-subtitle" : "subtitle");
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < t->segment_count; i++)
+      bytes += t->segments[i].bytes;
+    double secs = p->duration > 0 ? p->duration : 1.0;
+    long long bw = (long long)((double)bytes * 8.0 / secs + 0.5);
+    stream__buf_printf(b,
+                       "      <Representation id=\"%s\" bandwidth=\"%lld\" codecs=\"wvtt\">\n"
+                       "        <BaseURL>",
+                       t->id, bw > 0 ? bw : 1);
+    xml_text(b, t->vtt_name);
+    stream__buf_puts(b, "</BaseURL>\n      </Representation>\n    </AdaptationSet>\n");
+  }
+}
+
 int media__write_dash(const char *outdir, const media__package *p)
 {
   int rc = media__package_validate(outdir, p);
@@ -257,6 +286,15 @@ int media__write_dash(const char *outdir, const media__package *p)
     stream__buf_free(&b);
     return rc;
   }
+  size_t audio_sets_n = 0;
+  for (size_t k = 0; k < p->rendition_count; k++) {
+    int seen = 0;
+    for (size_t j = 0; j < k && !seen; j++)
+      seen = p->renditions[j].kind == MEDIA__AUDIO &&
+             !strcmp(p->renditions[j].language, p->renditions[k].language);
+    audio_sets_n += p->renditions[k].kind == MEDIA__AUDIO && !seen;
+  }
+  text_sets(&b, p, 1 + (int)audio_sets_n);
   stream__buf_puts(&b, "  </Period>\n</MPD>\n");
   char *text = NULL;
   if ((rc = stream__buf_detach(&b, &text)))

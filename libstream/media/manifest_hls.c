@@ -13,6 +13,7 @@
 
 #define HLS_VERSION 7 /* fMP4 with EXT-X-MAP (RFC 8216 §7: >= 6; Apple uses 7) */
 #define AUDIO_GROUP "audio"
+#define SUBS_GROUP "subs"
 #define DEFAULT_VARIANT_BPS 2000000 /* Apple 1.32: list the 2000 kbit/s variant first */
 
 static int finish(stream__buf *b, const char *outdir, const char *rel)
@@ -53,6 +54,22 @@ static int media_playlist(const char *outdir, const media__rendition *r, int tar
     return rc;
   }
   snprintf(rel, sizeof(rel), "%s/index.m3u8", r->dir);
+  return finish(&b, outdir, rel);
+}
+
+/* WebVTT media playlist of a subtitle track: the video's segment durations. */
+static int text_playlist(const char *outdir, const media__text *t, int target)
+{
+  stream__buf b;
+  char rel[160];
+  stream__buf_init(&b);
+  header(&b, target);
+  for (size_t i = 0; i < t->segment_count; i++)
+    stream__buf_printf(&b, "#EXTINF:%.6f,\nseg_%05u.vtt\n",
+                       media__seconds(t->segments[i].duration, 1000),
+                       (unsigned)(t->start_number + i));
+  stream__buf_puts(&b, "#EXT-X-ENDLIST\n");
+  snprintf(rel, sizeof(rel), "%s/index.m3u8", t->id);
   return finish(&b, outdir, rel);
 }
 
@@ -164,17 +181,35 @@ static int master_playlist(const char *outdir, const media__package *p, int targ
     }
     audio++;
   }
+  int64_t text_peak = 0, text_avg = 0; /* the largest track: one plays at a time */
+  for (size_t k = 0; k < p->text_count; k++) {
+    const media__text *t = &p->texts[k];
+    int64_t pk = media__span_peak(t->segments, t->segment_count, media__segment_span, 1000, target);
+    int64_t av = media__span_average(t->segments, t->segment_count, media__segment_span, 1000);
+    text_peak = pk > text_peak ? pk : text_peak;
+    text_avg = av > text_avg ? av : text_avg;
+    /* AUTOSELECT=YES on every track (RFC 8216: required with DEFAULT=YES; lets
+     * players pick by the user's language); FORCED only here (TYPE=SUBTITLES). */
+    stream__buf_printf(&b,
+                       "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"" SUBS_GROUP
+                       "\",NAME=\"%s\",LANGUAGE=\"%s\",DEFAULT=%s,AUTOSELECT=YES,FORCED=%s,"
+                       "URI=\"%s/index.m3u8\"\n",
+                       t->name[0] ? t->name : t->language, t->language,
+                       t->is_default ? "YES" : "NO", t->forced ? "YES" : "NO", t->id);
+  }
   size_t n = order_videos(idx, p, target);
   for (size_t i = 0; i < n; i++) {
     const media__rendition *r = &p->renditions[idx[i]];
     stream__buf_printf(&b,
                        "#EXT-X-STREAM-INF:BANDWIDTH=%lld,AVERAGE-BANDWIDTH=%lld,CODECS=\"%s%s\","
                        "RESOLUTION=%dx%d,FRAME-RATE=%.3f,VIDEO-RANGE=SDR",
-                       (long long)(media__rendition_peak(r, target) + audio_peak),
-                       (long long)(media__rendition_average(r) + audio_avg), r->codecs,
+                       (long long)(media__rendition_peak(r, target) + audio_peak + text_peak),
+                       (long long)(media__rendition_average(r) + audio_avg + text_avg), r->codecs,
                        audio_codecs, r->width, r->height, (double)r->fps_num / (double)r->fps_den);
     if (audio)
       stream__buf_puts(&b, ",AUDIO=\"" AUDIO_GROUP "\"");
+    if (p->text_count)
+      stream__buf_puts(&b, ",SUBTITLES=\"" SUBS_GROUP "\"");
     stream__buf_printf(&b, "\n%s/index.m3u8\n", r->dir);
   }
   for (size_t i = 0; i < n; i++) {
@@ -207,6 +242,9 @@ int media__write_hls(const char *outdir, const media__package *p)
     if (r->kind == MEDIA__VIDEO && (rc = iframe_playlist(outdir, r)))
       return rc;
   }
+  for (size_t k = 0; k < p->text_count; k++)
+    if ((rc = text_playlist(outdir, &p->texts[k], target)))
+      return rc;
   /* last, so that a master playlist on disk always points at complete files */
   return master_playlist(outdir, p, target);
 }

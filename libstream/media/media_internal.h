@@ -63,12 +63,37 @@ typedef struct media__rendition {
   int64_t average_bitrate;
 } media__rendition;
 
+/* One subtitle cue: times in milliseconds on the source timeline (0 = the
+ * first video frame), text already WebVTT cue payload (escaped, no blank line). */
+typedef struct media__cue {
+  int64_t start, end; /* ms, end > start */
+  char *text;         /* owned, UTF-8 */
+} media__cue;
+
+/* One subtitle track (subs.c): HLS SUBTITLES rendition + DASH text set.
+ * Segments share the first video rendition's boundaries; times in ms. */
+typedef struct media__text {
+  char id[40];       /* "sub_en", "sub_pt_br_2": unique, [a-z0-9_], also the directory */
+  char vtt_name[48]; /* whole-file WebVTT in the output dir: "<id>.vtt" */
+  char language[36]; /* BCP 47 as given */
+  char name[64];     /* NAME / Label */
+  int is_default, forced;
+  media__cue *cues; /* owned array, sorted by start */
+  size_t cue_count;
+  int64_t mpegts;           /* X-TIMESTAMP-MAP MPEGTS (90 kHz) for LOCAL 00:00:00.000 */
+  media__segment *segments; /* owned; start/duration in ms (timescale 1000), bytes */
+  size_t segment_count;
+  unsigned int start_number; /* number of the first segment file (1): seg_%05u.vtt */
+} media__text;
+
 /* Everything the manifests describe. */
 typedef struct media__package {
   media__rendition *renditions; /* owned array: videos (highest first or any order) then audio */
   size_t rendition_count;
   double duration;       /* presentation duration in seconds */
   double segment_target; /* nominal segment duration in seconds (6) */
+  media__text *texts;    /* owned array of subtitle tracks (may be NULL) */
+  size_t text_count;
 } media__package;
 
 /* Fill peak/average bitrates of every rendition from its segments. */
@@ -83,6 +108,24 @@ void media__package_clear(media__package *p);
  * Errors: STREAM_EINVAL (inconsistent index, with the reason), STREAM_EIO. */
 int media__write_hls(const char *outdir, const media__package *p);
 int media__write_dash(const char *outdir, const media__package *p);
+
+/* Subtitles (subs.c). Convert one ASS dialogue text (FFmpeg's decoded
+ * subtitle form, without the "ReadOrder,...,Effect," prefix) into WebVTT cue
+ * text: override blocks dropped except italic/bold/underline (<i>, <b>, <u>),
+ * \N and \n to line breaks, \h to U+00A0, & < > escaped, blank lines removed.
+ * Returns a malloc'd string or NULL (out of memory). */
+char *media__ass_to_vtt(const char *ass);
+/* Read every cue of the subtitle file `path` into `t` (cues, cue_count).
+ * STREAM_ENOTFOUND / STREAM_EMEDIA naming the file: missing, unreadable, not
+ * a text subtitle stream, no cues. */
+int media__subs_read(media__text *t, const char *path);
+/* Write the segments (<id>/seg_NNNNN.vtt on the video's segment boundaries)
+ * and the whole-file <id>.vtt of every text track of `p` into `outdir`,
+ * filling their segments and mpegts. Cues starting at or after the end of the
+ * video are dropped, cues running past it end there. Needs a video rendition. */
+int media__subs_write(const char *outdir, media__package *p);
+/* Free one track's cues and segments. */
+void media__text_clear(media__text *t);
 
 /* Thumbnails (thumbs.c): fed every decoded source frame in presentation
  * order; writes poster.jpg, sprites/sprite_%03u.jpg and thumbnails.vtt. */

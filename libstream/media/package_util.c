@@ -164,6 +164,9 @@ void media__package_clear(media__package *p)
     free(p->renditions[k].keyframes);
   }
   free(p->renditions);
+  for (size_t k = 0; p->texts && k < p->text_count; k++)
+    media__text_clear(&p->texts[k]);
+  free(p->texts);
   memset(p, 0, sizeof(*p));
 }
 

@@ -15,6 +15,9 @@
 
 /* Open `path` for demuxing with clear errors (ENOTFOUND, EMEDIA "empty file",
  * "cannot read ..."); caller closes with avformat_close_input. */
+/* STREAM_OK when `path` is a non-empty regular file; else ENOTFOUND / EIO /
+ * EMEDIA with a message naming it as `what` ("media input", "subtitle file"). */
+int media__check_file(const char *what, const char *path);
 int media__open_input(AVFormatContext **out, const char *path);
 /* Fill `out` from an opened input; EMEDIA when there is no video stream. */
 int media__describe(stream_media_info *out, AVFormatContext *fmt, const char *path);

@@ -22,22 +22,30 @@ const char *media__averr(int err, char *buf, size_t cap)
   return buf;
 }
 
-int media__open_input(AVFormatContext **out, const char *path)
+int media__check_file(const char *what, const char *path)
 {
-  *out = NULL;
   struct stat st;
   if (stat(path, &st) != 0) {
     if (errno == ENOENT)
-      return stream__err(STREAM_ENOTFOUND, "media input %s does not exist", path);
-    return stream__err(STREAM_EIO, "cannot stat media input %s: %s", path, strerror(errno));
+      return stream__err(STREAM_ENOTFOUND, "%s %s does not exist", what, path);
+    return stream__err(STREAM_EIO, "cannot stat %s %s: %s", what, path, strerror(errno));
   }
   if (!S_ISREG(st.st_mode))
-    return stream__err(STREAM_EMEDIA, "media input %s is not a regular file", path);
+    return stream__err(STREAM_EMEDIA, "%s %s is not a regular file", what, path);
   if (st.st_size == 0)
-    return stream__err(STREAM_EMEDIA, "media input %s is empty (0 bytes)", path);
+    return stream__err(STREAM_EMEDIA, "%s %s is empty (0 bytes)", what, path);
+  return STREAM_OK;
+}
+
+int media__open_input(AVFormatContext **out, const char *path)
+{
+  *out = NULL;
+  int rc = media__check_file("media input", path);
+  if (rc != STREAM_OK)
+    return rc;
   AVFormatContext *fmt = NULL;
   char eb[128];
-  int rc = avformat_open_input(&fmt, path, NULL, NULL);
+  rc = avformat_open_input(&fmt, path, NULL, NULL);
   if (rc < 0)
     return stream__err(STREAM_EMEDIA, "cannot read media input %s: %s (unreadable or truncated)",
                        path, media__averr(rc, eb, sizeof eb));

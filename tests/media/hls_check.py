@@ -9,9 +9,13 @@ LANGUAGE on audio renditions, PLAYLIST-TYPE:VOD, EXT-X-MAP, ENDLIST, the
 I-frame playlists (present, referenced, I-FRAMES-ONLY, byte ranges that start
 with a `moof` box), EXT-X-INDEPENDENT-SEGMENTS, segment durations against the
 target duration, declared bandwidths against the ones measured from the file
-sizes (RFC 8216 §4.3.4.2 peak), and that every referenced file exists. When a
-manifest.mpd sits next to the master playlist, its SegmentTemplate files are
-checked too.
+sizes (RFC 8216 §4.3.4.2 peak), and that every referenced file exists.
+Subtitles (TYPE=SUBTITLES): URI, LANGUAGE and NAME present, distinct NAMEs and
+at most one DEFAULT=YES per group, DEFAULT=YES only with AUTOSELECT=YES,
+FORCED only on SUBTITLES, the group defined and referenced by every variant,
+never SUBTITLES on an I-frame entry, WebVTT segments that start with WEBVTT
+(and carry X-TIMESTAMP-MAP). When a manifest.mpd sits next to the master
+playlist, its SegmentTemplate (or text BaseURL) files are checked too.
 
 MUST rules are violations (exit status 1); SHOULD rules are warnings (exit
 status 1 only with --strict). Standard library only.
@@ -220,6 +224,51 @@ def check_media(pl, rep, iframes=False, video=True):
     return target
 
 
+VTT_TIME = r"(?:(\d{2,}):)?([0-5]\d):([0-5]\d)\.(\d{3})"
+CUE_RE = re.compile(r"^" + VTT_TIME + r"[ \t]+-->[ \t]+" + VTT_TIME + r"(?:[ \t].*)?$")
+
+
+def vtt_ms(h, m, s, ms):
+    return ((int(h or 0) * 60 + int(m)) * 60 + int(s)) * 1000 + int(ms)
+
+
+def check_webvtt(pl, rep):
+    """RFC 8216 §3.5: every WebVTT segment is a WebVTT file; cue times parse."""
+    for s in pl.segments:
+        p = pl.file(s["uri"])
+        if not os.path.isfile(p):
+            continue  # reported by check_media
+        try:
+            with open(p, "r", encoding="utf-8") as f:
+                text = f.read()
+        except UnicodeDecodeError:
+            rep.must("RFC8216 3.5", pl.name, f"{s['uri']} is not UTF-8 text")
+            continue
+        lines = text.replace("\r\n", "\n").split("\n")
+        if not re.match(r"^\ufeff?WEBVTT([ \t].*)?$", lines[0]):
+            rep.must("RFC8216 3.5", pl.name, f"{s['uri']} does not start with WEBVTT")
+            continue
+        header = []
+        for ln in lines[1:]:
+            if not ln.strip():
+                break
+            header.append(ln)
+        if not any(h.startswith("X-TIMESTAMP-MAP=") for h in header):
+            rep.should("RFC8216 3.5", pl.name, f"{s['uri']} has no X-TIMESTAMP-MAP header")
+        for h in header:
+            if h.startswith("X-TIMESTAMP-MAP=") and not re.fullmatch(
+                    r"X-TIMESTAMP-MAP=(MPEGTS:\d+,LOCAL:" + VTT_TIME + r"|LOCAL:" + VTT_TIME +
+                    r",MPEGTS:\d+)", h):
+                rep.must("RFC8216 3.5", pl.name, f"{s['uri']}: malformed '{h}'")
+        for ln in lines:
+            if "-->" in ln:
+                m = CUE_RE.match(ln.strip())
+                if not m:
+                    rep.must("WebVTT", pl.name, f"{s['uri']}: malformed cue timing '{ln}'")
+                elif vtt_ms(*m.groups()[4:8]) < vtt_ms(*m.groups()[0:4]):
+                    rep.must("WebVTT", pl.name, f"{s['uri']}: cue ends before it starts '{ln}'")
+
+
 def check_master(master_path, rep):
     lines = read_lines(master_path)
     base = os.path.dirname(master_path)
@@ -239,6 +288,9 @@ def check_master(master_path, rep):
             media.append(attrs(ln.split(":", 1)[1]))
         elif ln.startswith("#EXT-X-I-FRAME-STREAM-INF:"):
             iframes.append(attrs(ln.split(":", 1)[1]))
+            if "SUBTITLES" in iframes[-1]:
+                rep.must("RFC8216 4.3.4.3", mname,
+                         f"EXT-X-I-FRAME-STREAM-INF {iframes[-1].get('URI', '?')} has SUBTITLES")
         elif not ln.startswith("#"):
             if pending is None:
                 rep.must("RFC8216 4.3.4.2", mname, f"URI {ln} without EXT-X-STREAM-INF")
@@ -262,9 +314,19 @@ def check_master(master_path, rep):
         cache[p] = Playlist(p, rep)
         return cache[p]
 
-    # audio renditions
+    # audio and subtitle renditions
     groups = {}
+    subs = {}
     targets = {}
+    by_group = {}
+    for m in media:
+        by_group.setdefault((m.get("TYPE"), m.get("GROUP-ID")), []).append(m)
+    for (typ, g), ms in by_group.items():
+        names = [m.get("NAME") for m in ms]
+        if len(set(names)) != len(names):
+            rep.must("RFC8216 4.3.4.1.1", mname, f"{typ} group {g} has duplicate NAMEs {names}")
+        if sum(m.get("DEFAULT") == "YES" for m in ms) > 1:
+            rep.must("RFC8216 4.3.4.1.1", mname, f"{typ} group {g} has more than one DEFAULT=YES")
     for m in media:
         where = f"{mname} EXT-X-MEDIA {m.get('NAME', '?')}"
         for key in ("TYPE", "GROUP-ID", "NAME"):
@@ -275,6 +337,23 @@ def check_master(master_path, rep):
         for key in ("DEFAULT", "AUTOSELECT"):
             if key not in m:
                 rep.should("RFC8216 4.3.4.1", where, f"{key} missing")
+        if "FORCED" in m and m.get("TYPE") != "SUBTITLES":
+            rep.must("RFC8216 4.3.4.1", where, "FORCED on a rendition that is not SUBTITLES")
+        if m.get("FORCED", "NO") not in ("YES", "NO"):
+            rep.must("RFC8216 4.3.4.1", where, f"FORCED={m['FORCED']} (YES or NO)")
+        if m.get("DEFAULT") == "YES" and m.get("AUTOSELECT", "YES") != "YES":
+            rep.must("RFC8216 4.3.4.1", where, "DEFAULT=YES with AUTOSELECT other than YES")
+        if m.get("TYPE") == "SUBTITLES":
+            if not m.get("URI"):
+                rep.must("RFC8216 4.3.4.1", where, "SUBTITLES rendition without URI")
+            else:
+                pl = load(m["URI"], where)
+                if pl:
+                    targets[pl.name] = check_media(pl, rep, video=False)
+                    check_webvtt(pl, rep)
+                    sp = pl.spans()
+                    subs.setdefault(m.get("GROUP-ID"), []).append(
+                        (peak_rate(sp, targets[pl.name]), average_rate(sp), pl.total()))
         if m.get("TYPE") == "AUDIO" and m.get("URI"):
             pl = load(m["URI"], where)
             if pl:
@@ -307,6 +386,13 @@ def check_master(master_path, rep):
                 rep.must("RFC8216 4.3.4.2", where, f"AUDIO group '{audio}' not defined")
             if codecs and not any(c.strip().startswith(AUDIO_CODECS) for c in codecs.split(",")):
                 rep.must("9.1", where, f"CODECS '{codecs}' lacks the audio codec of group {audio}")
+        sgroup = v.get("SUBTITLES")
+        sub_groups = {m.get("GROUP-ID") for m in media if m.get("TYPE") == "SUBTITLES"}
+        if sgroup is not None and sgroup not in sub_groups:
+            rep.must("RFC8216 4.3.4.2", where, f"SUBTITLES group '{sgroup}' not defined")
+        if sub_groups and sgroup is None:
+            rep.must("subs", where, "no SUBTITLES attribute: the subtitle renditions "
+                     f"{sorted(sub_groups)} are not reachable from this variant")
         pl = load(v["URI"], where)
         if not pl:
             continue
@@ -320,6 +406,10 @@ def check_master(master_path, rep):
         apeak = aavg = 0.0
         for gp, ga, gt in groups.get(audio, []):
             apeak, aavg = max(apeak, gp), max(aavg, ga)
+        # one subtitle track plays at a time: the largest of the group
+        speak = max([gp for gp, _, _ in subs.get(sgroup, [])] + [0.0])
+        savg = max([ga for _, ga, _ in subs.get(sgroup, [])] + [0.0])
+        apeak, aavg = apeak + speak, aavg + savg
         try:
             bw = int(v.get("BANDWIDTH", "0"))
             abw = int(v.get("AVERAGE-BANDWIDTH", "0")) if "AVERAGE-BANDWIDTH" in v else None
@@ -409,6 +499,17 @@ def check_mpd(path, rep):
             if not rep_el.get(key):
                 rep.must("DASH", where, f"@{key} missing")
         st = rep_el.find("d:SegmentTemplate", ns)
+        aset = next((a for a in root.iter("{urn:mpeg:dash:schema:mpd:2011}AdaptationSet")
+                     if rep_el in list(a)), None)
+        base_url = rep_el.find("d:BaseURL", ns)
+        if st is None and aset is not None and aset.get("contentType") == "text":
+            if aset.get("mimeType") != "text/vtt" or not aset.get("lang"):
+                rep.must("DASH", where, "text AdaptationSet without mimeType text/vtt or lang")
+            if base_url is None or not (base_url.text or "").strip():
+                rep.must("DASH", where, "text Representation without BaseURL")
+            elif not os.path.isfile(os.path.join(base, base_url.text.strip())):
+                rep.must("files", where, f"BaseURL {base_url.text.strip()} does not exist")
+            continue
         if st is None:
             rep.must("DASH", where, "no SegmentTemplate")
             continue

@@ -4,7 +4,7 @@
  * tests/unit/media/manifest_sample.h, creates stand-in files of the indexed
  * sizes (an `ftyp` init segment; segments whose key-frame byte ranges start
  * with a `moof` box header, as Apple 6.10 requires), then runs the HLS and
- * DASH writers.
+ * DASH writers. `subs` adds two subtitle tracks (media__subs_write).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +70,44 @@ static int stand_in_files(const char *outdir, const media__rendition *r)
   return rc;
 }
 
+/* "subs": two subtitle tracks (English default, forced French) whose cues
+ * sit before, across and after the first 6 s boundary. */
+static int add_subtitles(media__package *p)
+{
+  static const struct {
+    int64_t a, b;
+    const char *text;
+  } cues[] = {
+      {1000, 3000, "Hello"}, {5000, 7500, "<i>Across</i> the boundary"}, {13000, 15000, "Café"}};
+  p->texts = calloc(2, sizeof(*p->texts));
+  if (!p->texts)
+    return -1;
+  p->text_count = 2;
+  const char *ids[2] = {"sub_en", "sub_fr"}, *langs[2] = {"en", "fr"},
+             *names[2] = {"English", "Français (forced)"};
+  for (size_t k = 0; k < 2; k++) {
+    media__text *t = &p->texts[k];
+    snprintf(t->id, sizeof(t->id), "%s", ids[k]);
+    snprintf(t->vtt_name, sizeof(t->vtt_name), "%s.vtt", ids[k]);
+    snprintf(t->language, sizeof(t->language), "%s", langs[k]);
+    snprintf(t->name, sizeof(t->name), "%s", names[k]);
+    t->is_default = k == 0;
+    t->forced = k == 1;
+    t->cues = calloc(3, sizeof(*t->cues));
+    if (!t->cues)
+      return -1;
+    for (size_t i = 0; i < 3; i++) {
+      t->cues[i].start = cues[i].a;
+      t->cues[i].end = cues[i].b;
+      t->cues[i].text = strdup(cues[i].text);
+      if (!t->cues[i].text)
+        return -1;
+      t->cue_count++;
+    }
+  }
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
   if (argc < 2) {
@@ -85,6 +123,12 @@ int main(int argc, char **argv)
   int rc = 0;
   for (size_t k = 0; k < p.rendition_count && rc == 0; k++)
     rc = stand_in_files(argv[1], &p.renditions[k]);
+  if (rc == 0 && argc > 2 && !strcmp(argv[2], "subs") && add_subtitles(&p) != 0)
+    rc = 1;
+  if (rc == 0 && p.text_count && media__subs_write(argv[1], &p) != STREAM_OK) {
+    fprintf(stderr, "subtitle writer failed: %s\n", stream_error_last()->message);
+    rc = 1;
+  }
   if (rc == 0 &&
       (media__write_hls(argv[1], &p) != STREAM_OK || media__write_dash(argv[1], &p) != STREAM_OK)) {
     fprintf(stderr, "manifest writer failed: %s\n", stream_error_last()->message);

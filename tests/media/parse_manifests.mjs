@@ -8,6 +8,12 @@
 //   every segment, durations <= target + 0.5, byte ranges on I-frame entries;
 // - manifest.mpd parses; each of its representations has the same segments
 //   (same files, same durations within 1 ms) as the HLS playlist of that track.
+// - subtitles: every SUBTITLES media group entry has a language and a WebVTT
+//   playlist (no EXT-X-MAP, .vtt segments on the video's durations), every
+//   variant names the group, and the MPD has one text track (whole-file .vtt
+//   that exists) per HLS track, same languages. With EXPECTED_SUBTITLES given
+//   (node parse_manifests.mjs OUTDIR [EXPECTED_SUBTITLES]) both parsers must
+//   see exactly that many tracks.
 // Exit status 1 with the list of problems.
 import { readFileSync, existsSync } from 'node:fs';
 import { join, dirname, normalize } from 'node:path';
@@ -39,9 +45,13 @@ function parseM3u8(rel) {
 
 const master = parseM3u8('master.m3u8');
 const hlsTracks = new Map(); // resolved first-segment path -> {rel, segments}
-const summary = { variants: 0, audio: 0, iframes: 0, mpdRepresentations: 0 };
+const summary = { variants: 0, audio: 0, iframes: 0, mpdRepresentations: 0, subtitles: 0,
+                  mpdSubtitles: 0 };
+const expectSubs = process.argv[3] === undefined ? null : Number(process.argv[3]);
+const hlsSubLangs = [];
+const videoDurations = [];
 
-function checkMedia(rel, iframes) {
+function checkMedia(rel, iframes, text = false) {
   const m = parseM3u8(rel);
   if (!m) return;
   if (m.playlistType !== 'VOD') fail(rel, `playlistType ${m.playlistType}`);
@@ -51,7 +61,10 @@ function checkMedia(rel, iframes) {
   const base = dirname(rel);
   const segs = [];
   for (const [i, s] of (m.segments || []).entries()) {
-    if (!s.map || !s.map.uri) fail(rel, `segment ${i} without EXT-X-MAP`);
+    if (text) {
+      if (s.map) fail(rel, `WebVTT segment ${i} with EXT-X-MAP`);
+      if (!s.uri.endsWith('.vtt')) fail(rel, `segment ${i} ${s.uri} is not .vtt`);
+    } else if (!s.map || !s.map.uri) fail(rel, `segment ${i} without EXT-X-MAP`);
     if (!(s.duration > 0)) fail(rel, `segment ${i} duration ${s.duration}`);
     if (!iframes && s.duration > m.targetDuration + 0.5)
       fail(rel, `segment ${i} lasts ${s.duration} > target ${m.targetDuration} + 0.5`);
@@ -63,8 +76,16 @@ function checkMedia(rel, iframes) {
   if (iframes) {
     if (!readFileSync(join(outdir, rel), 'utf8').includes('#EXT-X-I-FRAMES-ONLY'))
       fail(rel, 'no EXT-X-I-FRAMES-ONLY');
+  } else if (text) {
+    if (videoDurations.length && segs.length !== videoDurations.length)
+      fail(rel, `${segs.length} WebVTT segments, the video has ${videoDurations.length}`);
+    segs.forEach((sg, i) => {
+      if (i < videoDurations.length && Math.abs(sg.duration - videoDurations[i]) > 0.001)
+        fail(rel, `WebVTT segment ${i} lasts ${sg.duration}, video ${videoDurations[i]}`);
+    });
   } else if (segs.length) {
     hlsTracks.set(segs[0].file, { rel, segs });
+    if (!videoDurations.length && !rel.startsWith('audio')) videoDurations.push(...segs.map((x) => x.duration));
   }
 }
 
@@ -87,6 +108,19 @@ if (master) {
       if (!r.language) fail(`master.m3u8 audio ${group}/${name}`, 'no LANGUAGE');
       if (r.uri) checkMedia(r.uri, false);
     }
+  }
+  const subs = (master.mediaGroups && master.mediaGroups.SUBTITLES) || {};
+  for (const [group, names] of Object.entries(subs)) {
+    for (const [name, r] of Object.entries(names)) {
+      summary.subtitles++;
+      if (!r.language) fail(`master.m3u8 subtitles ${group}/${name}`, 'no LANGUAGE');
+      if (!r.uri) fail(`master.m3u8 subtitles ${group}/${name}`, 'no URI');
+      else checkMedia(r.uri, false, true);
+      hlsSubLangs.push(r.language);
+    }
+    for (const v of variants)
+      if (!v.attributes || v.attributes.SUBTITLES !== group)
+        fail(`master.m3u8 ${v.uri}`, `SUBTITLES="${group}" missing`);
   }
   const iframes = master.iFramePlaylists || [];
   if (iframes.length === 0) fail('master.m3u8', 'no EXT-X-I-FRAME-STREAM-INF');
@@ -119,6 +153,20 @@ if (!existsSync(mpdPath)) {
     for (const groups of Object.values(mpd.mediaGroups.AUDIO || {}))
       for (const g of Object.values(groups)) reps.push(...(g.playlists || []));
     if (!reps.length) fail('manifest.mpd', 'no representations');
+    const mpdSubLangs = [];
+    for (const groups of Object.values(mpd.mediaGroups.SUBTITLES || {}))
+      for (const [label, g] of Object.entries(groups))
+        for (const pl of g.playlists || []) {
+          summary.mpdSubtitles++;
+          mpdSubLangs.push(g.language);
+          const segs = pl.segments || [];
+          if (!segs.length) fail(`manifest.mpd text ${label}`, 'no WebVTT file');
+          for (const sg of segs)
+            if (!sg.uri.endsWith('.vtt') || !existsSync(join(outdir, sg.uri)))
+              fail(`manifest.mpd text ${label}`, `WebVTT ${sg.uri} missing`);
+        }
+    if (mpdSubLangs.sort().join() !== [...hlsSubLangs].sort().join())
+      fail('manifest.mpd', `text languages [${mpdSubLangs}] differ from HLS [${hlsSubLangs}]`);
     for (const r of reps) {
       summary.mpdRepresentations++;
       const id = (r.attributes && r.attributes.NAME) || '?';
@@ -147,6 +195,8 @@ if (!existsSync(mpdPath)) {
   }
 }
 
+if (expectSubs !== null && (summary.subtitles !== expectSubs || summary.mpdSubtitles !== expectSubs))
+  fail('subtitles', `expected ${expectSubs} tracks, HLS has ${summary.subtitles}, DASH ${summary.mpdSubtitles}`);
 console.log(JSON.stringify(summary));
 if (problems.length) {
   for (const p of problems) console.log(`PROBLEM ${p}`);

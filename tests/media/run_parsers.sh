@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs the real manifest parsers (npm m3u8-parser, mpd-parser) on a manifest
 # set: `run_parsers.sh FIXTURE_EXE` writes one with the C writers into a temp
-# dir first; `run_parsers.sh --dir OUTDIR` parses an existing output dir.
+# dir first; `run_parsers.sh --dir OUTDIR [EXPECTED_SUBTITLES]` parses an
+# existing output dir.
 # Installs the pinned parsers with `npm ci` when node_modules is missing.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -16,16 +17,18 @@ if [ ! -d "$here/node_modules/m3u8-parser" ] || [ ! -d "$here/node_modules/mpd-p
   flock -u 9
 fi
 if [ "${1:-}" = "--dir" ]; then
-  exec node "$here/parse_manifests.mjs" "$2"
+  exec node "$here/parse_manifests.mjs" "$2" ${3:+"$3"}
 fi
 fixture="${1:?usage: run_parsers.sh FIXTURE_EXE | --dir OUTDIR}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 status=0
-for variant in full video-only; do
+for variant in full video-only subs; do
   mkdir -p "$work/$variant"
   "$fixture" "$work/$variant" "$variant"
   echo "== $variant"
-  node "$here/parse_manifests.mjs" "$work/$variant" || status=1
+  expect=""
+  [ "$variant" = subs ] && expect=2
+  node "$here/parse_manifests.mjs" "$work/$variant" $expect || status=1
 done
 exit $status

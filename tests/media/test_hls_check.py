@@ -98,6 +98,42 @@ with tempfile.TemporaryDirectory() as tmp:
     ]
     for label, rule, fn in cases:
         expect_fail(full, label, rule, fn)
+    # subtitles (fixture variant "subs": English default + forced French)
+    subs = os.path.join(tmp, "subs")
+    os.mkdir(subs)
+    subprocess.run([FIXTURE, subs, "subs"], check=True)
+    expect_ok(subs, "subtitles")
+    SV = "sub_en/seg_00002.vtt"
+    sub_cases = [
+        ("variant without SUBTITLES", "subs", sub(M, r',SUBTITLES="subs"', "", 1)),
+        ("undefined SUBTITLES group", "RFC8216 4.3.4.2", sub(M, r'SUBTITLES="subs"', 'SUBTITLES="text"', 1)),
+        ("SUBTITLES without LANGUAGE", "8.10", sub(M, r'(TYPE=SUBTITLES[^\n]*),LANGUAGE="fr"', r"\1", 1)),
+        ("SUBTITLES without NAME", "RFC8216 4.3.4.1", sub(M, r'(TYPE=SUBTITLES[^\n]*),NAME="English"', r"\1", 1)),
+        ("SUBTITLES without URI", "RFC8216 4.3.4.1", sub(M, r',URI="sub_fr/index.m3u8"', "", 1)),
+        ("duplicate subtitle NAME", "RFC8216 4.3.4.1.1", sub(M, r'NAME="Français \(forced\)"', 'NAME="English"', 1)),
+        ("two DEFAULT=YES subtitles", "RFC8216 4.3.4.1.1", sub(M, r'(LANGUAGE="fr",)DEFAULT=NO', r"\1DEFAULT=YES", 1)),
+        ("DEFAULT=YES with AUTOSELECT=NO", "RFC8216 4.3.4.1", sub(M, r'(LANGUAGE="en",DEFAULT=YES,)AUTOSELECT=YES', r"\1AUTOSELECT=NO", 1)),
+        ("FORCED on audio", "RFC8216 4.3.4.1", sub(M, r'(TYPE=AUDIO[^\n]*)AUTOSELECT=YES', r"\1AUTOSELECT=YES,FORCED=NO", 1)),
+        ("SUBTITLES on an I-frame entry", "RFC8216 4.3.4.3", sub(M, r'(I-FRAME-STREAM-INF:BANDWIDTH=800000)', r'\1,SUBTITLES="subs"', 1)),
+        ("segment not WEBVTT", "RFC8216 3.5", sub(SV, r"^WEBVTT", "WEBVT", 1)),
+        ("malformed X-TIMESTAMP-MAP", "RFC8216 3.5", sub(SV, r"MPEGTS:0", "MPEGTS:x", 1)),
+        ("malformed cue time", "WebVTT", sub(SV, r"00:00:05.000 -->", "00:00:5.000 -->", 1)),
+        ("cue ends before start", "WebVTT", sub(SV, r"--> 00:00:07.500", "--> 00:00:04.000", 1)),
+        ("missing WebVTT segment", "files", lambda d: os.remove(os.path.join(d, "sub_fr/seg_00003.vtt"))),
+        ("MPD text BaseURL missing", "files", lambda d: os.remove(os.path.join(d, "sub_en.vtt"))),
+        ("MPD text without lang", "DASH", sub("manifest.mpd", r' lang="fr"', "", 1)),
+    ]
+    for label, rule, fn in sub_cases:
+        expect_fail(subs, label, rule, fn)
+    # X-TIMESTAMP-MAP missing is a SHOULD: warning only
+    d = tempfile.mkdtemp(prefix="hlscheck-")
+    shutil.copytree(subs, d, dirs_exist_ok=True)
+    edit(os.path.join(d, SV), lambda t: re.sub(r"X-TIMESTAMP-MAP=[^\n]*\n", "", t))
+    rc1, out1 = run(d)
+    rc2, out2 = run(d, "--strict")
+    if rc1 != 0 or rc2 == 0 or "warning [RFC8216 3.5]" not in out2:
+        failures.append(f"X-TIMESTAMP-MAP SHOULD: rc={rc1}/{rc2}\n{out1}\n{out2}")
+    shutil.rmtree(d)
     # SHOULD rules are warnings: exit 0 normally, 1 with --strict
     d = tempfile.mkdtemp(prefix="hlscheck-")
     shutil.copytree(full, d, dirs_exist_ok=True)

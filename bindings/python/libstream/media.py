@@ -28,7 +28,7 @@ class Job:
     """A transcode job; see ``transcode`` for the arguments."""
 
     def __init__(self, input, outdir, ladder=None, x264_preset=None, segment_seconds=None,
-                 thumbnails=True, threads=0, audio_bitrate=None, rungs=None):
+                 thumbnails=True, threads=0, audio_bitrate=None, rungs=None, subtitles=None):
         o = new_struct("stream_media_job_options")
         def cstr(v, name, allow_none=False):
             b = to_cstr(v, name, allow_none)
@@ -63,6 +63,22 @@ class Job:
                     set_int(c, "fps_num", num)
                     set_int(c, "fps_den", den)
             o.rung_count = len(rungs)
+        if subtitles:
+            if len(subtitles) > lib.STREAM_MEDIA_MAX_SUBTITLES:
+                raise_invalid("at most %d subtitle files" % lib.STREAM_MEDIA_MAX_SUBTITLES)
+            for i, sub in enumerate(subtitles):
+                if not isinstance(sub, dict) or "path" not in sub or "language" not in sub:
+                    raise_invalid("subtitles[%d] needs 'path' and 'language'" % i)
+                c = o.subtitles[i]
+                self._keep.append(cstr(str(sub["path"]), "subtitle path"))
+                c.path = self._keep[-1]
+                self._keep.append(cstr(sub["language"], "subtitle language"))
+                c.language = self._keep[-1]
+                self._keep.append(cstr(sub.get("name"), "subtitle name", True))
+                c.name = self._keep[-1]
+                c.is_default = 1 if sub.get("default") else 0
+                c.forced = 1 if sub.get("forced") else 0
+            o.subtitle_count = len(subtitles)
         out = ffi.new("stream_media_job **")
         check(lib.stream_media_job_new(out, o))
         self._job = ffi.gc(out[0], lib.stream_media_job_free)
@@ -104,14 +120,17 @@ class Job:
 
 
 def transcode(input, outdir, progress=None, ladder=None, x264_preset=None, segment_seconds=None,
-              thumbnails=True, threads=0, audio_bitrate=None, rungs=None):
+              thumbnails=True, threads=0, audio_bitrate=None, rungs=None, subtitles=None):
     """Transcode ``input`` into ``outdir`` (must not exist) and return the summary.
 
     ``ladder``: preset ("apple", "web", "small") or "1080p,720p,..."; ``rungs``: a
     custom ladder as dicts {"height", "bitrate", optional "width", "name", "fps"}.
+    ``subtitles``: sidecar WebVTT/SRT files as dicts {"path", "language" (BCP 47),
+    optional "name", "default", "forced"}; each becomes an HLS SUBTITLES rendition
+    and a DASH text track (listed under "subtitles" in the summary).
     ``progress(fraction, fps, eta_seconds)`` is called on the calling thread.
     """
     job = Job(input, outdir, ladder=ladder, x264_preset=x264_preset,
               segment_seconds=segment_seconds, thumbnails=thumbnails, threads=threads,
-              audio_bitrate=audio_bitrate, rungs=rungs)
+              audio_bitrate=audio_bitrate, rungs=rungs, subtitles=subtitles)
     return job.run(progress)

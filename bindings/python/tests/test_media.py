@@ -68,3 +68,33 @@ def test_bad_options(src, tmp_path):
         libstream.media.transcode(src, tmp_path / "o", ladder="999p")
     with pytest.raises(libstream.StreamError):
         libstream.media.transcode(src, tmp_path / "o", x264_preset="warp")
+
+
+def test_transcode_subtitles(src, tmp_path):
+    srt = tmp_path / "fr.srt"
+    srt.write_text("1\n00:00:01,000 --> 00:00:02,000\n<i>Bonjour</i> café\n", encoding="utf-8")
+    vtt = tmp_path / "en.vtt"
+    vtt.write_text("WEBVTT\n\n00:00:00.500 --> 00:00:03.000\nHello\n", encoding="utf-8")
+    out = tmp_path / "out"
+    s = libstream.media.transcode(
+        src, out, ladder="234p", x264_preset="ultrafast", thumbnails=False,
+        subtitles=[{"path": srt, "language": "fr", "name": "Français", "default": True},
+                   {"path": str(vtt), "language": "en", "forced": True}])
+    subs = {t["language"]: t for t in s["subtitles"]}
+    assert subs["fr"]["name"] == "Français" and subs["fr"]["default"] and not subs["fr"]["forced"]
+    assert subs["en"]["name"] == "en" and subs["en"]["forced"] and subs["en"]["cues"] == 1
+    seg = (out / "sub_fr" / "seg_00001.vtt").read_text(encoding="utf-8")
+    assert seg.startswith("WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000\n")
+    assert "00:00:01.000 --> 00:00:02.000\n<i>Bonjour</i> café" in seg
+    master = (out / "master.m3u8").read_text(encoding="utf-8")
+    assert 'TYPE=SUBTITLES,GROUP-ID="subs",NAME="Français",LANGUAGE="fr",DEFAULT=YES' in master
+    with pytest.raises(libstream.StreamError) as e:
+        libstream.media.transcode(src, tmp_path / "bad", subtitles=[{"path": srt, "language": "??"}])
+    assert "BCP 47" in str(e.value)
+    with pytest.raises(libstream.StreamError) as e:
+        libstream.media.transcode(src, tmp_path / "bad", ladder="234p", x264_preset="ultrafast",
+                                  subtitles=[{"path": tmp_path / "nope.srt", "language": "en"}])
+    assert "nope.srt" in str(e.value)
+    assert not (tmp_path / "bad").exists()
+    with pytest.raises(libstream.StreamError):
+        libstream.media.transcode(src, tmp_path / "bad", subtitles=[{"path": srt}])
