@@ -28,6 +28,7 @@
 #include "purge_job.h"
 #include "recs_job.h"
 #include "log.h"
+#include "mail.h"
 #include "problem.h"
 #include "stream/common.h"
 
@@ -387,6 +388,20 @@ int streamd_app_start(streamd_app *app, unsigned int port)
     ao.rate_address_burst = (unsigned int)o->rate_address_burst;
   if (o->rate_address_interval > 0)
     ao.rate_address_interval = (unsigned int)o->rate_address_interval;
+  /* Password reset links go to the outbox directory (mail.c). */
+  char mail_dir[1100], reset_base[1100];
+  if (app->cfg->mail_dir[0])
+    snprintf(mail_dir, sizeof(mail_dir), "%s", app->cfg->mail_dir);
+  else
+    snprintf(mail_dir, sizeof(mail_dir), "%s/outbox", app->cfg->data_dir);
+  if (app->cfg->reset_url_base[0])
+    snprintf(reset_base, sizeof(reset_base), "%s", app->cfg->reset_url_base);
+  else
+    snprintf(reset_base, sizeof(reset_base), "%s/#/reset?token=", app->public_url);
+  if (streamd_mail_init(mail_dir, app->cfg->mail_from) != 0)
+    return -1;
+  ao.send_mail = streamd_mail_send;
+  ao.reset_url_base = reset_base;
   if (stream_auth_new(&app->auth, &ao) != STREAM_OK) {
     streamd_logf(STREAM_LOG_ERROR, "auth: %s", stream_error_last()->message);
     return -1;

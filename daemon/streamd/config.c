@@ -109,6 +109,14 @@ static const key_desc keys[] = {
      "attempts before a job fails for good (default 3)"},
     {"seed_media", K_STR, OFF(seed_media), SZ(seed_media), 0, 0,
      "TITLE_ID=PATH[,...]: at start, transcode PATH for each title without a ready asset"},
+    {"mail_dir", K_STR, OFF(mail_dir), SZ(mail_dir), 0, 0,
+     "outbox directory: each outgoing mail (password reset links) is written there as one "
+     "RFC 5322 .eml file (mode 0600) for an MTA or relay to send; empty = <data_dir>/outbox"},
+    {"mail_from", K_STR, OFF(mail_from), SZ(mail_from), 0, 0,
+     "From header of outgoing mail (default \"streamd <no-reply@localhost>\")"},
+    {"reset_url_base", K_STR, OFF(reset_url_base), SZ(reset_url_base), 0, 0,
+     "absolute http(s) URL the password reset token is appended to in the e-mailed link; "
+     "empty = <public-url>/#/reset?token="},
 };
 
 void streamd_config_defaults(streamd_config *cfg)
@@ -117,6 +125,7 @@ void streamd_config_defaults(streamd_config *cfg)
   snprintf(cfg->listen_address, sizeof(cfg->listen_address), "127.0.0.1");
   cfg->port = 8080;
   snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", STREAMD_DEFAULT_DATA_DIR);
+  snprintf(cfg->mail_from, sizeof(cfg->mail_from), "streamd <no-reply@localhost>");
   cfg->threads = 4;
   cfg->max_connections = 256;
   cfg->connection_timeout_s = 30;

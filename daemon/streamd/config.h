@@ -48,6 +48,10 @@ typedef struct streamd_config {
   unsigned int job_retry_backoff_s; /* first retry delay of a failed job (doubles) */
   unsigned int job_max_attempts;    /* attempts before a job fails for good */
   char seed_media[2048]; /* "TITLE_ID=PATH,...": transcode at start when the title has no asset */
+  /* Mail (mail.c) and the forgotten-password link. */
+  char mail_dir[1024];       /* outbox of .eml files; "" = <data_dir>/outbox */
+  char mail_from[256];       /* From header of outgoing mail */
+  char reset_url_base[1024]; /* reset link = this + token; "" = <public_url>/#/reset?token= */
 } streamd_config;
 
 /* Fill `cfg` with the built-in defaults. */

@@ -23,7 +23,8 @@ cJSON *streamd_purge_counts_json(const stream_store_purge_counts *c)
   if (!o || !cJSON_AddNumberToObject(o, "refresh_tokens", (double)c->refresh_tokens) ||
       !cJSON_AddNumberToObject(o, "device_authorizations", (double)c->device_authorizations) ||
       !cJSON_AddNumberToObject(o, "idempotency_keys", (double)c->idempotency_keys) ||
-      !cJSON_AddNumberToObject(o, "screen_leases", (double)c->screen_leases)) {
+      !cJSON_AddNumberToObject(o, "screen_leases", (double)c->screen_leases) ||
+      !cJSON_AddNumberToObject(o, "password_resets", (double)c->password_resets)) {
     cJSON_Delete(o);
     return NULL;
   }
@@ -33,12 +34,15 @@ cJSON *streamd_purge_counts_json(const stream_store_purge_counts *c)
 int streamd_purge_run(stream_store_purge_counts *out, stream_store *store)
 {
   stream_store_purge_counts c;
-  int rc = stream_store_purge(&c, store, (int64_t)time(NULL), NULL);
+  stream_store_purge_policy policy;
+  stream_store_purge_policy_default(&policy); /* this version: every count is reported */
+  int rc = stream_store_purge(&c, store, (int64_t)time(NULL), &policy);
   if (out)
     *out = c;
   if (rc != STREAM_OK)
     streamd_logf(STREAM_LOG_ERROR, "purge: %s", stream_error_last()->message);
-  if (c.refresh_tokens || c.device_authorizations || c.idempotency_keys || c.screen_leases)
+  if (c.refresh_tokens || c.device_authorizations || c.idempotency_keys || c.screen_leases ||
+      c.password_resets)
     streamd_log_event(STREAM_LOG_INFO, "purge", streamd_purge_counts_json(&c));
   return rc;
 }

@@ -32,6 +32,14 @@ static const streamd_route table[] = {
     /* Account deletion (routes_auth.c): the viewer's own with the password, the operator's. */
     {"DELETE", "/v1/account", VIEWER, streamd_route_account_delete, KIB(4), JSON},
     {"DELETE", "/v1/admin/accounts/{id}", OPERATOR, streamd_route_admin_account_delete, 0, 0},
+    /* Account self-service (routes_auth.c): read, sign out everywhere, password change and the
+     * forgotten-password e-mail flow (202 whether or not the e-mail has an account). */
+    {"GET", "/v1/account", VIEWER, streamd_route_account_get, 0, 0},
+    {"POST", "/v1/account/logout-all", VIEWER, streamd_route_account_logout_all, 0, 0},
+    {"POST", "/v1/account/password", VIEWER, streamd_route_account_password, KIB(4), JSON},
+    {"POST", "/v1/auth/password-reset", PUBLIC, streamd_route_password_reset, KIB(4), JSON},
+    {"POST", "/v1/auth/password-reset/confirm", PUBLIC, streamd_route_password_reset_confirm,
+     KIB(4), JSON},
 
     /* Profiles. */
     {"GET", "/v1/profiles", VIEWER, streamd_route_profiles_list, 0, 0},

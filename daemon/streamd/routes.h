@@ -33,6 +33,12 @@ void streamd_route_token(streamd_request *req, streamd_response *resp);
 /* Account deletion: the viewer's own (password), the operator's (by id). */
 void streamd_route_account_delete(streamd_request *req, streamd_response *resp);
 void streamd_route_admin_account_delete(streamd_request *req, streamd_response *resp);
+/* Account self-service: read it, sign out everywhere, change or reset the password. */
+void streamd_route_account_get(streamd_request *req, streamd_response *resp);
+void streamd_route_account_logout_all(streamd_request *req, streamd_response *resp);
+void streamd_route_account_password(streamd_request *req, streamd_response *resp);
+void streamd_route_password_reset(streamd_request *req, streamd_response *resp);
+void streamd_route_password_reset_confirm(streamd_request *req, streamd_response *resp);
 
 /* Shared by the auth-facing routes (defined in routes_auth.c). */
 /* The address sign-in attempts are rate-limited by: the peer, or X-Forwarded-For if trusted. */

@@ -151,6 +151,20 @@ static int credentials(const char **email, const char **password, cJSON *body, s
 
 /* ---- routes ---------------------------------------------------------------------- */
 
+/* The public fields of an account (no password hash): register and GET /v1/account. */
+static cJSON *account_json(const stream_auth_account *acct)
+{
+  cJSON *o = cJSON_CreateObject();
+  if (o) {
+    cJSON_AddStringToObject(o, "id", acct->id);
+    cJSON_AddStringToObject(o, "email", acct->email);
+    cJSON_AddStringToObject(o, "role",
+                            acct->role == STREAM_AUTH_ROLE_OPERATOR ? "operator" : "viewer");
+    cJSON_AddNumberToObject(o, "created_at", (double)acct->created_at);
+  }
+  return o;
+}
+
 void streamd_route_register(streamd_request *req, streamd_response *resp)
 {
   streamd_app *app = streamd_app_require(req, resp);
@@ -172,14 +186,7 @@ void streamd_route_register(streamd_request *req, streamd_response *resp)
     streamd_reply_service_error(resp, req, rc);
     return;
   }
-  cJSON *o = cJSON_CreateObject();
-  if (o) {
-    cJSON_AddStringToObject(o, "id", acct.id);
-    cJSON_AddStringToObject(o, "email", acct.email);
-    cJSON_AddStringToObject(o, "role",
-                            acct.role == STREAM_AUTH_ROLE_OPERATOR ? "operator" : "viewer");
-    cJSON_AddNumberToObject(o, "created_at", (double)acct.created_at);
-  }
+  cJSON *o = account_json(&acct);
   streamd_reply_json(resp, 201, o);
 }
 
@@ -420,6 +427,26 @@ void streamd_route_token(streamd_request *req, streamd_response *resp)
 /* ---- account deletion ------------------------------------------------------------ */
 
 /*
+ * The answer of an account call that re-checked the viewer's password
+ * (deletion, password change): on success the account's cached token
+ * verifications are dropped and the answer is 204; a wrong password is 403
+ * with `wrong` (the bearer token is valid: a 401 would make clients refresh or
+ * sign out), too many attempts 429 with Retry-After.
+ */
+static void reply_password_checked(streamd_response *resp, streamd_request *req, int rc,
+                                   int64_t retry, const char *account_id, const char *wrong)
+{
+  if (rc == STREAM_OK)
+    streamd_auth_forget_account(account_id);
+  if (rc == STREAM_EBUSY && retry > 0)
+    streamd_reply_rate_limited(resp, req, retry, last_message(rc));
+  else if (rc == STREAM_EAUTH)
+    streamd_reply_problem(resp, req, STREAM_EFORBIDDEN, wrong);
+  else
+    streamd_reply_service_empty(resp, req, rc);
+}
+
+/*
  * DELETE /v1/account {"password": "..."}: the signed-in viewer deletes their
  * own account (profile-scoped tokens too: the account is the token's). The
  * password is checked like a sign-in (same Argon2id work, same rate-limit
@@ -456,14 +483,7 @@ void streamd_route_account_delete(streamd_request *req, streamd_response *resp)
   rc = stream_auth_account_delete(&retry, app->auth, v.account_id, password, addr);
   explicit_bzero((void *)password, strlen(password));
   cJSON_Delete(body);
-  if (rc == STREAM_OK)
-    streamd_auth_forget_account(v.account_id);
-  if (rc == STREAM_EBUSY && retry > 0)
-    streamd_reply_rate_limited(resp, req, retry, last_message(rc));
-  else if (rc == STREAM_EAUTH)
-    streamd_reply_problem(resp, req, STREAM_EFORBIDDEN, "the password is not right");
-  else
-    streamd_reply_service_empty(resp, req, rc);
+  reply_password_checked(resp, req, rc, retry, v.account_id, "the password is not right");
 }
 
 /* DELETE /v1/admin/accounts/{id}: the operator deletes an account (no password). */
@@ -478,5 +498,183 @@ void streamd_route_admin_account_delete(streamd_request *req, streamd_response *
   int rc = stream_auth_account_delete_admin(app->auth, id);
   if (rc == STREAM_OK)
     streamd_auth_forget_account(id);
+  streamd_reply_service_empty(resp, req, rc);
+}
+
+/* ---- account self-service: read, sign out everywhere, password ------------------- */
+
+/* GET /v1/account: the signed-in viewer's account (no password hash). */
+void streamd_route_account_get(streamd_request *req, streamd_response *resp)
+{
+  streamd_app *app = streamd_app_require(req, resp);
+  if (!app)
+    return;
+  streamd_viewer v;
+  if (streamd_viewer_require(&v, req, resp) != 0)
+    return;
+  stream_auth_account acct;
+  int rc = stream_auth_account_get(&acct, app->auth, v.account_id);
+  if (rc != STREAM_OK) {
+    streamd_reply_service_error(resp, req, rc);
+    return;
+  }
+  cJSON *o = account_json(&acct);
+  streamd_reply_json(resp, 200, o);
+  streamd_response_header(resp, "Cache-Control", "no-store");
+}
+
+/*
+ * POST /v1/account/logout-all: revoke every refresh token of the account and
+ * drop its cached access-token verifications. Access tokens themselves are
+ * stateless and stay valid until they expire (at most access_ttl, 15 min).
+ */
+void streamd_route_account_logout_all(streamd_request *req, streamd_response *resp)
+{
+  streamd_app *app = streamd_app_require(req, resp);
+  if (!app)
+    return;
+  streamd_viewer v;
+  if (streamd_viewer_require(&v, req, resp) != 0)
+    return;
+  if (streamd_body_none(req, resp) != 0)
+    return;
+  size_t n = 0;
+  int rc = stream_auth_logout_all(&n, app->auth, v.account_id);
+  if (rc != STREAM_OK) {
+    streamd_reply_service_error(resp, req, rc);
+    return;
+  }
+  streamd_auth_forget_account(v.account_id);
+  cJSON *o = cJSON_CreateObject();
+  if (o)
+    cJSON_AddNumberToObject(o, "revoked", (double)n);
+  streamd_reply_json(resp, 200, o);
+}
+
+/*
+ * POST /v1/account/password {"current_password", "new_password"}: change the
+ * password; every refresh token of the account is revoked (204). Like the
+ * account deletion: a wrong current password is 403 (the bearer is valid),
+ * too many attempts 429 with Retry-After, a weak new password 400.
+ */
+void streamd_route_account_password(streamd_request *req, streamd_response *resp)
+{
+  streamd_app *app = streamd_app_require(req, resp);
+  if (!app)
+    return;
+  streamd_viewer v;
+  if (streamd_viewer_require(&v, req, resp) != 0)
+    return;
+  cJSON *body = NULL;
+  if (streamd_body_object(&body, req, resp) != 0)
+    return;
+  static const char *const allowed[] = {"current_password", "new_password", NULL};
+  char detail[256] = "";
+  const char *current = NULL, *next = NULL;
+  int rc = streamd_json_only_fields(body, allowed, detail, sizeof(detail));
+  if (!rc)
+    rc = streamd_json_get_string(&current, body, "current_password", 1, STREAM_AUTH_PASSWORD_MAX,
+                                 detail, sizeof(detail));
+  if (!rc)
+    rc = streamd_json_get_string(&next, body, "new_password", 1, STREAM_AUTH_PASSWORD_MAX, detail,
+                                 sizeof(detail));
+  if (rc) {
+    cJSON_Delete(body);
+    streamd_reply_problem(resp, req, rc, detail);
+    return;
+  }
+  char addr[STREAM_AUTH_ADDRESS_MAX + 1];
+  streamd_login_address(addr, sizeof(addr), req);
+  int64_t retry = 0;
+  rc = stream_auth_change_password(&retry, app->auth, v.account_id, current, next, addr);
+  explicit_bzero((void *)current, strlen(current));
+  explicit_bzero((void *)next, strlen(next));
+  cJSON_Delete(body);
+  reply_password_checked(resp, req, rc, retry, v.account_id, "the current password is not right");
+}
+
+/*
+ * POST /v1/auth/password-reset {"email"}: 202 with one fixed body whether or
+ * not the address has an account (no enumeration); the link goes out by mail
+ * (mail.c). 429 with Retry-After over the per-e-mail or per-address limit.
+ */
+void streamd_route_password_reset(streamd_request *req, streamd_response *resp)
+{
+  streamd_app *app = streamd_app_require(req, resp);
+  if (!app)
+    return;
+  cJSON *body = NULL;
+  if (streamd_body_object(&body, req, resp) != 0)
+    return;
+  static const char *const allowed[] = {"email", NULL};
+  char detail[256] = "";
+  const char *email = NULL;
+  int rc = streamd_json_only_fields(body, allowed, detail, sizeof(detail));
+  if (!rc)
+    rc = streamd_json_get_string(&email, body, "email", 1, 1024, detail, sizeof(detail));
+  if (rc) {
+    cJSON_Delete(body);
+    streamd_reply_problem(resp, req, rc, detail);
+    return;
+  }
+  char addr[STREAM_AUTH_ADDRESS_MAX + 1];
+  streamd_login_address(addr, sizeof(addr), req);
+  int64_t retry = 0;
+  rc = stream_auth_password_reset_start(&retry, app->auth, email, addr);
+  cJSON_Delete(body);
+  if (rc == STREAM_EBUSY && retry > 0) {
+    streamd_reply_rate_limited(resp, req, retry, last_message(rc));
+    return;
+  }
+  if (rc != STREAM_OK) {
+    streamd_reply_service_error(resp, req, rc);
+    return;
+  }
+  cJSON *o = cJSON_CreateObject();
+  if (o) {
+    cJSON_AddStringToObject(o, "status", "accepted");
+    cJSON_AddStringToObject(o, "detail",
+                            "If an account uses this e-mail address, a link to reset its "
+                            "password has been sent to it.");
+  }
+  streamd_reply_json(resp, 202, o);
+}
+
+/*
+ * POST /v1/auth/password-reset/confirm {"token", "new_password"}: set the
+ * new password with the e-mailed token (once); every refresh token of the
+ * account is revoked and its cached verifications dropped. 204: the client
+ * signs in with the new password. Unknown or used token 401, expired 401
+ * (credential-expired), weak password 400.
+ */
+void streamd_route_password_reset_confirm(streamd_request *req, streamd_response *resp)
+{
+  streamd_app *app = streamd_app_require(req, resp);
+  if (!app)
+    return;
+  cJSON *body = NULL;
+  if (streamd_body_object(&body, req, resp) != 0)
+    return;
+  static const char *const allowed[] = {"token", "new_password", NULL};
+  char detail[256] = "";
+  const char *token = NULL, *next = NULL;
+  int rc = streamd_json_only_fields(body, allowed, detail, sizeof(detail));
+  if (!rc)
+    rc = streamd_json_get_string(&token, body, "token", 1, 256, detail, sizeof(detail));
+  if (!rc)
+    rc = streamd_json_get_string(&next, body, "new_password", 1, STREAM_AUTH_PASSWORD_MAX, detail,
+                                 sizeof(detail));
+  if (rc) {
+    cJSON_Delete(body);
+    streamd_reply_problem(resp, req, rc, detail);
+    return;
+  }
+  stream_auth_account acct;
+  rc = stream_auth_password_reset_finish(&acct, app->auth, token, next);
+  explicit_bzero((void *)token, strlen(token));
+  explicit_bzero((void *)next, strlen(next));
+  cJSON_Delete(body);
+  if (rc == STREAM_OK)
+    streamd_auth_forget_account(acct.id);
   streamd_reply_service_empty(resp, req, rc);
 }

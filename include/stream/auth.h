@@ -95,6 +95,16 @@ extern "C" {
 #define STREAM_AUTH_KIDS_CEILING 7
 /** Length of a profile PIN (ASCII digits). */
 #define STREAM_AUTH_PIN_LEN 4
+/** Length of a password reset token (43 base64url characters of 32 random bytes). */
+#define STREAM_AUTH_RESET_TOKEN_LEN 43
+/** Longest reset_url_base option (the token is appended to it). */
+#define STREAM_AUTH_RESET_URL_MAX 1024
+/** Password reset requests: per e-mail a burst of 3, one more every 600 s;
+ *  per client address a burst of 10, one more every 60 s. */
+#define STREAM_AUTH_RESET_EMAIL_BURST 3
+#define STREAM_AUTH_RESET_EMAIL_INTERVAL 600
+#define STREAM_AUTH_RESET_ADDRESS_BURST 10
+#define STREAM_AUTH_RESET_ADDRESS_INTERVAL 60
 
 /* ---- handle and options ----------------------------------------------- */
 
@@ -103,6 +113,17 @@ typedef struct stream_auth stream_auth;
 
 /** A clock: Unix seconds. Called from any thread; must be thread-safe. */
 typedef int64_t (*stream_auth_clock_fn)(void *userdata);
+
+/**
+ * Delivers one e-mail (the password reset link): `to` is the normalized
+ * address, `subject` one line of ASCII, `text_body` UTF-8 text with LF line
+ * ends. The strings are borrowed for the call only (the body holds a secret:
+ * do not log it). Return 0 when the message was accepted for delivery,
+ * anything else on failure. Called from the thread calling
+ * stream_auth_password_reset_start(); must be thread-safe.
+ */
+typedef int (*stream_auth_mail_fn)(void *userdata, const char *to, const char *subject,
+                                   const char *text_body);
 
 /** Account roles (same values as stream_store_role). */
 typedef enum stream_auth_role {
@@ -135,15 +156,26 @@ typedef struct stream_auth_options {
   int device_lifetime;      /**< seconds a device/user code lives, 60..3600 (default 600) */
   stream_auth_clock_fn now; /**< NULL = the system clock */
   void *now_userdata;       /**< passed to `now` */
+  /* ---- version 2: the forgotten-password e-mail (stream_auth_password_reset_start) ---- */
+  stream_auth_mail_fn send_mail; /**< delivers reset links; NULL = password reset disabled */
+  void *mail_userdata;           /**< passed to `send_mail` */
+  const char *reset_url_base;    /**< absolute http(s) URL the token is appended to, e.g.
+                                      "https://app.example/reset?token=" (<= 1024 bytes, no
+                                      spaces or control characters); required with send_mail;
+                                      copied */
+  int reset_lifetime;            /**< seconds a reset link lives, 300..86400 (default 1800) */
 } stream_auth_options;
 
-#define STREAM_AUTH_OPTIONS_VERSION 1
+/** 2 added send_mail, mail_userdata, reset_url_base and reset_lifetime; a
+ *  version-1 struct (which ends before them) is still accepted. */
+#define STREAM_AUTH_OPTIONS_VERSION 2
 /** Defaults: 15-min access, 30-day refresh, 5 attempts/account (1 per 60 s),
- *  20 per address (1 per 6 s), 4096-entry tables, 5 s interval, 600 s codes. */
+ *  20 per address (1 per 6 s), 4096-entry tables, 5 s interval, 600 s codes,
+ *  no mail hook (no password reset), 30-min reset links. */
 #define STREAM_AUTH_OPTIONS_INIT                                                                   \
   {                                                                                                \
     STREAM_AUTH_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 900, 2592000, NULL, NULL, 5, 60, 20, 6,   \
-        4096, NULL, 5, 600, NULL, NULL                                                             \
+        4096, NULL, 5, 600, NULL, NULL, NULL, NULL, NULL, 1800                                     \
   }
 
 /**
@@ -272,6 +304,71 @@ STREAM_API int stream_auth_account_delete(int64_t *out_retry_after, stream_auth 
  * Thread-safe.
  */
 STREAM_API int stream_auth_account_delete_admin(stream_auth *a, const char *account_id);
+
+/* ---- password change and reset ---------------------------------------- */
+
+/**
+ * Change the password of a signed-in account: `current_password` is checked
+ * like a sign-in (the same Argon2id work and the same rate-limit buckets as
+ * stream_auth_login(): the account's e-mail and `client_address`, NULL or ""
+ * = unknown; an empty bucket gives STREAM_EBUSY and `*out_retry_after`, may
+ * be NULL, 0 otherwise). `new_password` must pass the register rules (8..1024
+ * bytes); it is hashed with the service's parameters and stored, then every
+ * refresh token of the account is revoked: every device, this one included,
+ * must sign in again (access tokens already issued stay valid until they
+ * expire). A wrong current password changes nothing.
+ * Errors: STREAM_EINVAL (NULL handle, bad account id, NULL/empty current
+ * password, current over 1024 bytes, new password too short or too long:
+ * checked before the current password, bad address), STREAM_ENOTFOUND (no
+ * such account), STREAM_EAUTH ("wrong password"), STREAM_EFORBIDDEN
+ * (account disabled; said after the right password), STREAM_EBUSY (rate
+ * limited), STREAM_EIO, STREAM_ECRYPTO. Thread-safe.
+ */
+STREAM_API int stream_auth_change_password(int64_t *out_retry_after, stream_auth *a,
+                                           const char *account_id, const char *current_password,
+                                           const char *new_password, const char *client_address);
+
+/**
+ * Start the forgotten-password flow for `email`. For a syntactically valid
+ * address the answer is STREAM_OK whether or not an account has it (no
+ * account enumeration): a 32-byte random token is drawn and hashed either
+ * way; only for an existing, enabled, not deleted account is its SHA-256
+ * stored (expiring after the reset_lifetime option, 30 min by default; the
+ * account's earlier unused tokens are deleted, so only the newest link
+ * works) and one message sent through the send_mail option: subject "Reset
+ * your password", a body holding reset_url_base + token. A failing hook is
+ * logged (without the token) and still answers STREAM_OK. The token is never
+ * logged or put in a message.
+ * Rate limits (separate from sign-in's buckets, same machinery): the
+ * normalized e-mail (STREAM_AUTH_RESET_EMAIL_BURST, one more every
+ * STREAM_AUTH_RESET_EMAIL_INTERVAL s) and `client_address` (NULL or "" =
+ * unknown; STREAM_AUTH_RESET_ADDRESS_*), charged for unknown e-mails too;
+ * an empty bucket gives STREAM_EBUSY and `*out_retry_after` (may be NULL).
+ * Errors: STREAM_EINVAL (NULL handle, malformed e-mail, bad address),
+ * STREAM_ENOTSUP (no send_mail option: reset disabled), STREAM_EBUSY,
+ * STREAM_EIO, STREAM_ECRYPTO. Thread-safe.
+ */
+STREAM_API int stream_auth_password_reset_start(int64_t *out_retry_after, stream_auth *a,
+                                                const char *email, const char *client_address);
+
+/**
+ * Finish a password reset with the `token` of the e-mailed link: the token's
+ * hash is looked up (and compared in constant time); it must be unused and
+ * unexpired. In one store transaction (stream_store_password_reset_consume())
+ * the token is marked used, the account gets `new_password` (8..1024 bytes,
+ * Argon2id), every refresh token of the account is revoked and its other
+ * unused reset tokens are deleted; of concurrent calls with one token at most
+ * one succeeds. It does not sign in: the caller signs in with the new
+ * password (the link may be opened on another device than the app's). `*out`
+ * (may be NULL) receives the account.
+ * Errors: STREAM_EINVAL (NULL handle, NULL/empty token or not 43 base64url
+ * characters, new password too short or too long), STREAM_EAUTH (unknown or
+ * already used token, or its account is gone), STREAM_EEXPIRED (expired),
+ * STREAM_EFORBIDDEN (account disabled), STREAM_EIO, STREAM_ECRYPTO.
+ * `*out` is zeroed on error. Thread-safe.
+ */
+STREAM_API int stream_auth_password_reset_finish(stream_auth_account *out, stream_auth *a,
+                                                 const char *token, const char *new_password);
 
 /* ---- sign-in, tokens -------------------------------------------------- */
 

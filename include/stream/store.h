@@ -395,6 +395,54 @@ STREAM_API int stream_store_device_record_poll(int64_t *out_prev, stream_store *
 STREAM_API int stream_store_device_consume(stream_store_device *out, stream_store *s,
                                            const char *device_code_hash, int64_t now);
 
+/* ---- password reset tokens -------------------------------------------- */
+
+/** A password reset token (forgotten-password e-mail), stored by its hash.
+ *  Fixed-size: nothing to free. */
+typedef struct stream_store_password_reset {
+  char token_hash[STREAM_STORE_TOKEN_HASH_LEN + 1]; /**< SHA-256 of the token, lowercase hex */
+  char account_id[STREAM_STORE_ID_SIZE];
+  int64_t created_at;
+  int64_t expires_at;
+  int64_t used_at; /**< 0 = not used */
+} stream_store_password_reset;
+
+/**
+ * Store a new reset token for `r->account_id` (`r->used_at` is ignored and
+ * stored as 0) and, in the same write transaction, delete every unused reset
+ * token of that account, so only the newest link works. `*out_invalidated`
+ * (may be NULL) receives how many were deleted.
+ * Errors: STREAM_EINVAL (bad field; expires_at not after created_at),
+ * STREAM_EEXIST (same hash), STREAM_ENOTFOUND (no such account, or closed),
+ * STREAM_EBUSY, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_password_reset_insert(size_t *out_invalidated, stream_store *s,
+                                                  const stream_store_password_reset *r);
+
+/**
+ * Fetch the reset token whose hash is `token_hash`.
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_password_reset_get(stream_store_password_reset *out, stream_store *s,
+                                               const char *token_hash);
+
+/**
+ * Use a reset token, in ONE write transaction: mark it used at `now` (only
+ * when unused and expires_at > now: of any number of concurrent callers at
+ * most one succeeds), set the account's password hash to `password_hash` (a
+ * PHC string, 1..STREAM_STORE_HASH_MAX bytes), revoke every refresh token of
+ * the account and delete its other unused reset tokens. A failure changes
+ * nothing. `*out` (may be NULL) receives the used row; `*out_revoked` (may
+ * be NULL) the number of refresh tokens revoked.
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND (no such token; or its account is
+ * closed), STREAM_ECONFLICT (already used), STREAM_EEXPIRED (expires_at <=
+ * now), STREAM_EBUSY, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_password_reset_consume(stream_store_password_reset *out,
+                                                   size_t *out_revoked, stream_store *s,
+                                                   const char *token_hash,
+                                                   const char *password_hash, int64_t now);
+
 /* ---- profiles --------------------------------------------------------- */
 
 /** A profile of an account. Fixed-size: nothing to free. */
@@ -776,9 +824,14 @@ typedef struct stream_store_purge_policy {
   int64_t lease_grace;
   /** Rows deleted per write transaction, 1..STREAM_STORE_PURGE_BATCH_MAX (default 1000). */
   unsigned int batch_size;
+  /* ---- version 2 ---- */
+  /** Password reset tokens whose expires_at is more than this long ago, used
+   * or not (default 1 day, >= 0). A version-1 policy gets the default. */
+  int64_t reset_grace;
 } stream_store_purge_policy;
 
-#define STREAM_STORE_PURGE_POLICY_VERSION 1
+/** 2 added reset_grace and stream_store_purge_counts.password_resets; version 1 is accepted. */
+#define STREAM_STORE_PURGE_POLICY_VERSION 2
 
 /** Rows deleted by stream_store_purge(), per table. */
 typedef struct stream_store_purge_counts {
@@ -786,6 +839,9 @@ typedef struct stream_store_purge_counts {
   size_t device_authorizations;
   size_t idempotency_keys;
   size_t screen_leases;
+  /** Only written when `p` is a version-2 policy: a caller passing NULL or a version-1
+   *  policy may have been built against the version-1 struct, which ends before it. */
+  size_t password_resets;
 } stream_store_purge_counts;
 
 /**
@@ -811,6 +867,11 @@ STREAM_API void stream_store_purge_policy_default(stream_store_purge_policy *p);
  *   - screen leases with expires_at < now - lease_grace (lapsed leases; a
  *     heartbeat on a purged lease answers STREAM_ENOTFOUND instead of
  *     STREAM_EEXPIRED).
+ *   - password reset tokens with expires_at < now - reset_grace, used or not
+ *     (a purged token is unknown: the same answer as a used one). `p` NULL or
+ *     a version-1 policy purges them with the default grace (1 day) without
+ *     reporting the count (that caller's stream_store_purge_counts may end
+ *     before the field); pass a version-2 policy to get it.
  * Work is done in batches of `p->batch_size` rows, each its own short write
  * transaction, so a large purge never holds the writer for long; a failure
  * leaves the batches already committed in place (a later purge continues).

@@ -40,25 +40,10 @@ int stream_auth_account_delete(int64_t *out_retry_after, stream_auth *a, const c
     return rc;
 
   stream_store_account acct;
-  rc = stream_store_account_get(&acct, a->store, account_id);
-  if (rc == STREAM_ENOTFOUND)
-    return stream__err(STREAM_ENOTFOUND, "auth: no account with id %s", account_id);
+  rc = auth__reauthenticate(&acct, out_retry_after, a, account_id, password, plen, client_address);
   if (rc != STREAM_OK)
     return rc;
-
-  /* The sign-in buckets: guesses through this call and through sign-in draw
-   * from the same budget per account and per address. An account without a
-   * password hash costs the same Argon2id work and fails. */
-  int64_t now = auth__now(a);
-  char acct_key[STREAM_AUTH_EMAIL_SIZE + 2];
-  rc = auth__signin_limit(a, out_retry_after, acct_key, sizeof acct_key, acct.email, client_address,
-                          now, "password");
-  if (rc == STREAM_OK)
-    rc = auth__verify_password(a, &acct, password, plen, "auth: wrong password");
-  if (rc != STREAM_OK)
-    return rc;
-  auth__limit_reset(&a->rl_account, acct_key);
-  return close_account(a, account_id, now);
+  return close_account(a, account_id, auth__now(a));
 }
 
 int stream_auth_account_delete_admin(stream_auth *a, const char *account_id)

@@ -5,6 +5,7 @@
  * tokens live in tokens.c, the device grant in device.c, profiles in
  * profiles.c, the login rate limiter in ratelimit.c.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,11 +167,44 @@ static int check_uri(const char *uri)
   return STREAM_OK;
 }
 
+/* reset_url_base: an absolute http(s) URL prefix; '#', '?' and '=' are fine
+ * (the token goes at the end, e.g. ".../#/reset?token="). */
+static int check_reset_url(const char *uri)
+{
+  size_t n = auth__strnlen(uri, STREAM_AUTH_RESET_URL_MAX);
+  if (n > STREAM_AUTH_RESET_URL_MAX)
+    return stream__err(STREAM_EINVAL, "auth options: reset_url_base is longer than %d bytes",
+                       STREAM_AUTH_RESET_URL_MAX);
+  if (strncmp(uri, "http://", 7) != 0 && strncmp(uri, "https://", 8) != 0)
+    return stream__err(STREAM_EINVAL,
+                       "auth options: reset_url_base must be an absolute http(s) URL");
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)uri[i];
+    if (c <= 0x20 || c >= 0x7f || c == '"' || c == '<' || c == '>')
+      return stream__err(STREAM_EINVAL,
+                         "auth options: reset_url_base has an invalid character at byte %zu", i);
+  }
+  const char *host = strstr(uri, "://") + 3;
+  if (!*host || *host == '/' || *host == '?' || *host == '#')
+    return stream__err(STREAM_EINVAL, "auth options: reset_url_base has no host");
+  return STREAM_OK;
+}
+
 static int check_options(const stream_auth_options *o)
 {
   if (o->version != STREAM_AUTH_OPTIONS_VERSION)
-    return stream__err(STREAM_EINVAL, "auth options: unknown version %u (expected %d)", o->version,
-                       STREAM_AUTH_OPTIONS_VERSION);
+    return stream__err(STREAM_EINVAL, "auth options: unknown version %u (expected 1..%d)",
+                       o->version, STREAM_AUTH_OPTIONS_VERSION);
+  if (o->reset_lifetime < 300 || o->reset_lifetime > 86400)
+    return stream__err(STREAM_EINVAL, "auth options: reset_lifetime %d outside 300..86400",
+                       o->reset_lifetime);
+  if (o->send_mail && !o->reset_url_base)
+    return stream__err(STREAM_EINVAL, "auth options: send_mail needs reset_url_base");
+  if (o->reset_url_base) {
+    int rc = check_reset_url(o->reset_url_base);
+    if (rc != STREAM_OK)
+      return rc;
+  }
   if (!o->store)
     return stream__err(STREAM_EINVAL, "auth options: store is required");
   if (!o->keys)
@@ -222,6 +256,14 @@ int stream_auth_new(stream_auth **out, const stream_auth_options *opts)
   *out = NULL;
   if (!opts)
     return stream__err(STREAM_EINVAL, "stream_auth_new: opts is NULL");
+  /* A version-1 caller's struct ends before send_mail: copy what it has and
+   * take the defaults for the rest. */
+  stream_auth_options full = STREAM_AUTH_OPTIONS_INIT;
+  if (opts->version == 1) {
+    memcpy(&full, opts, offsetof(stream_auth_options, send_mail));
+    full.version = STREAM_AUTH_OPTIONS_VERSION;
+    opts = &full;
+  }
   int rc = check_options(opts);
   if (rc != STREAM_OK)
     return rc;
@@ -236,6 +278,9 @@ int stream_auth_new(stream_auth **out, const stream_auth_options *opts)
   a->device_lifetime = opts->device_lifetime;
   a->now = opts->now;
   a->now_ud = opts->now_userdata;
+  a->send_mail = opts->send_mail;
+  a->mail_ud = opts->mail_userdata;
+  a->reset_lifetime = opts->reset_lifetime;
   if (opts->password) {
     a->pw = *opts->password;
   } else {
@@ -243,13 +288,15 @@ int stream_auth_new(stream_auth **out, const stream_auth_options *opts)
     a->pw = d;
   }
   a->pw.salt = NULL;
-  bool rl_a = false, rl_b = false;
+  bool rl_a = false, rl_b = false, rl_c = false, rl_d = false;
   if ((rc = copy_opt_string(&a->issuer, opts->issuer, "issuer", ISSUER_MAX)) != STREAM_OK ||
       (rc = copy_opt_string(&a->audience, opts->audience, "audience", ISSUER_MAX)) != STREAM_OK ||
       (rc = copy_opt_string(&a->scope, opts->scope ? opts->scope : "stream", "scope",
                             STREAM_AUTH_SCOPE_MAX)) != STREAM_OK ||
       (rc = copy_opt_string(&a->verification_uri, opts->verification_uri, "verification_uri",
-                            STREAM_AUTH_URI_MAX)) != STREAM_OK)
+                            STREAM_AUTH_URI_MAX)) != STREAM_OK ||
+      (rc = copy_opt_string(&a->reset_url_base, opts->reset_url_base, "reset_url_base",
+                            STREAM_AUTH_RESET_URL_MAX)) != STREAM_OK)
     goto fail;
   if ((rc = auth__limiter_init(&a->rl_account, opts->rate_account_burst,
                                opts->rate_account_interval, opts->rate_table_size)) != STREAM_OK)
@@ -259,6 +306,16 @@ int stream_auth_new(stream_auth **out, const stream_auth_options *opts)
                                opts->rate_address_interval, opts->rate_table_size)) != STREAM_OK)
     goto fail;
   rl_b = true;
+  if ((rc = auth__limiter_init(&a->rl_reset_email, STREAM_AUTH_RESET_EMAIL_BURST,
+                               STREAM_AUTH_RESET_EMAIL_INTERVAL, opts->rate_table_size)) !=
+      STREAM_OK)
+    goto fail;
+  rl_c = true;
+  if ((rc = auth__limiter_init(&a->rl_reset_address, STREAM_AUTH_RESET_ADDRESS_BURST,
+                               STREAM_AUTH_RESET_ADDRESS_INTERVAL, opts->rate_table_size)) !=
+      STREAM_OK)
+    goto fail;
+  rl_d = true;
   /* The dummy hash: a random password hashed with the same parameters, so an
    * unknown e-mail costs one Argon2id verification like a wrong password. */
   char pw[44];
@@ -275,10 +332,15 @@ fail:
     auth__limiter_free(&a->rl_account);
   if (rl_b)
     auth__limiter_free(&a->rl_address);
+  if (rl_c)
+    auth__limiter_free(&a->rl_reset_email);
+  if (rl_d)
+    auth__limiter_free(&a->rl_reset_address);
   free(a->issuer);
   free(a->audience);
   free(a->scope);
   free(a->verification_uri);
+  free(a->reset_url_base);
   free(a);
   return rc;
 }
@@ -289,10 +351,13 @@ void stream_auth_free(stream_auth *a)
     return;
   auth__limiter_free(&a->rl_account);
   auth__limiter_free(&a->rl_address);
+  auth__limiter_free(&a->rl_reset_email);
+  auth__limiter_free(&a->rl_reset_address);
   free(a->issuer);
   free(a->audience);
   free(a->scope);
   free(a->verification_uri);
+  free(a->reset_url_base);
   stream_free(a->dummy_hash);
   free(a);
 }
@@ -436,7 +501,24 @@ int auth__check_password(const char *password, size_t *len)
   return STREAM_OK;
 }
 
-static void account_out(stream_auth_account *out, const stream_store_account *r)
+int auth__hash_into(char *out, size_t out_size, stream_auth *a, const char *password, size_t n)
+{
+  char *hash = NULL;
+  int rc = stream_password_hash(&hash, password, n, &a->pw);
+  if (rc != STREAM_OK)
+    return rc;
+  size_t hl = strlen(hash);
+  if (hl >= out_size) {
+    stream_free(hash);
+    return stream__err(STREAM_EINVAL, "auth: password parameters give a hash over %zu bytes",
+                       out_size - 1);
+  }
+  memcpy(out, hash, hl + 1);
+  stream_free(hash);
+  return STREAM_OK;
+}
+
+void auth__account_out(stream_auth_account *out, const stream_store_account *r)
 {
   memset(out, 0, sizeof *out);
   auth__copy(out->id, sizeof out->id, r->id);
@@ -468,16 +550,9 @@ int stream_auth_account_create(stream_auth_account *out, stream_auth *a, const c
   size_t plen = 0;
   if ((rc = auth__check_password(password, &plen)) != STREAM_OK)
     return rc;
-  char *hash = NULL;
-  if ((rc = stream_password_hash(&hash, password, plen, &a->pw)) != STREAM_OK)
+  if ((rc = auth__hash_into(in.password_hash, sizeof in.password_hash, a, password, plen)) !=
+      STREAM_OK)
     return rc;
-  if (strlen(hash) > STREAM_STORE_HASH_MAX) {
-    stream_free(hash);
-    return stream__err(STREAM_EINVAL, "auth: password parameters give a hash over %d bytes",
-                       STREAM_STORE_HASH_MAX);
-  }
-  auth__copy(in.password_hash, sizeof in.password_hash, hash);
-  stream_free(hash);
   in.role = role;
   stream_store_account row;
   rc = stream_store_account_create(&row, a->store, &in, auth__now(a));
@@ -486,7 +561,7 @@ int stream_auth_account_create(stream_auth_account *out, stream_auth *a, const c
   if (rc != STREAM_OK)
     return rc;
   if (out)
-    account_out(out, &row);
+    auth__account_out(out, &row);
   return STREAM_OK;
 }
 
@@ -512,7 +587,7 @@ int stream_auth_account_get(stream_auth_account *out, stream_auth *a, const char
     return stream__err(STREAM_ENOTFOUND, "auth: no account with id %s", account_id);
   if (rc != STREAM_OK)
     return rc;
-  account_out(out, &row);
+  auth__account_out(out, &row);
   return STREAM_OK;
 }
 
@@ -538,11 +613,9 @@ int stream_auth_account_set_password(stream_auth *a, const char *account_id, con
   size_t plen = 0;
   if ((rc = auth__check_password(password, &plen)) != STREAM_OK)
     return rc;
-  char *hash = NULL;
-  if ((rc = stream_password_hash(&hash, password, plen, &a->pw)) != STREAM_OK)
+  if ((rc = auth__hash_into(row.password_hash, sizeof row.password_hash, a, password, plen)) !=
+      STREAM_OK)
     return rc;
-  auth__copy(row.password_hash, sizeof row.password_hash, hash);
-  stream_free(hash);
   if ((rc = stream_store_account_update(a->store, &row)) != STREAM_OK)
     return rc;
   return stream_store_refresh_revoke_account(NULL, a->store, account_id, auth__now(a));

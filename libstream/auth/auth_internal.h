@@ -73,6 +73,14 @@ struct stream_auth {
   void *now_ud;
   auth__limiter rl_account;
   auth__limiter rl_address;
+  /* Password reset (password.c): the mail hook, link base and lifetime, and
+   * the reset-request buckets (per e-mail, per address), apart from sign-in's. */
+  stream_auth_mail_fn send_mail; /* NULL = reset disabled */
+  void *mail_ud;
+  char *reset_url_base;
+  int reset_lifetime;
+  auth__limiter rl_reset_email;
+  auth__limiter rl_reset_address;
 };
 
 int64_t auth__now(const stream_auth *a);
@@ -117,6 +125,18 @@ int auth__signin_limit(stream_auth *a, int64_t *out_retry_after, char *key_out, 
                        const char *what);
 int auth__verify_password(stream_auth *a, const stream_store_account *acct, const char *password,
                           size_t plen, const char *fail_message);
+/* Re-authenticate a signed-in account with its password (deletion, password
+ * change): load it into *acct (STREAM_ENOTFOUND if it does not exist), one
+ * attempt from its sign-in buckets ("too many password attempts"), verify
+ * ("auth: wrong password"), and on success reset the account's bucket. */
+int auth__reauthenticate(stream_store_account *acct, int64_t *out_retry_after, stream_auth *a,
+                         const char *account_id, const char *password, size_t plen,
+                         const char *client_address);
+/* Hash `password` (n bytes) with the service's parameters into out
+ * (STREAM_EINVAL if the PHC string does not fit in out_size). */
+int auth__hash_into(char *out, size_t out_size, stream_auth *a, const char *password, size_t n);
+/* The public view of a store account row. */
+void auth__account_out(stream_auth_account *out, const stream_store_account *r);
 
 /* Issue an access + refresh token pair into `out`: a new refresh family when
  * `family` is NULL, else a new member of it. `profile` may be NULL. */

@@ -152,6 +152,25 @@ int auth__verify_password(stream_auth *a, const stream_store_account *acct, cons
   return stream__err(STREAM_EAUTH, "%s", fail_message);
 }
 
+int auth__reauthenticate(stream_store_account *acct, int64_t *out_retry_after, stream_auth *a,
+                         const char *account_id, const char *password, size_t plen,
+                         const char *client_address)
+{
+  int rc = stream_store_account_get(acct, a->store, account_id);
+  if (rc == STREAM_ENOTFOUND)
+    return stream__err(STREAM_ENOTFOUND, "auth: no account with id %s", account_id);
+  if (rc != STREAM_OK)
+    return rc;
+  char acct_key[STREAM_AUTH_EMAIL_SIZE + 2];
+  rc = auth__signin_limit(a, out_retry_after, acct_key, sizeof acct_key, acct->email,
+                          client_address, auth__now(a), "password");
+  if (rc == STREAM_OK)
+    rc = auth__verify_password(a, acct, password, plen, "auth: wrong password");
+  if (rc == STREAM_OK)
+    auth__limit_reset(&a->rl_account, acct_key);
+  return rc;
+}
+
 int stream_auth_login(stream_auth_tokens *out, int64_t *out_retry_after, stream_auth *a,
                       const char *email, const char *password, const char *client_address)
 {

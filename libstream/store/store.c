@@ -989,6 +989,7 @@ void stream_store_purge_policy_default(stream_store_purge_policy *p)
   p->idempotency_retention = 7 * 86400;
   p->lease_grace = 86400;
   p->batch_size = 1000;
+  p->reset_grace = 86400;
 }
 
 static int check_grace(const char *what, int64_t v)
@@ -1001,23 +1002,34 @@ static int check_grace(const char *what, int64_t v)
 int stream_store_purge(stream_store_purge_counts *out, stream_store *s, int64_t now,
                        const stream_store_purge_policy *p)
 {
+  /* A caller built against the version-1 header (its policy says 1, or it passes NULL) has
+   * counts that end before password_resets: never write past them. */
+  size_t out_size = p && p->version >= 2 ? sizeof(stream_store_purge_counts)
+                                         : offsetof(stream_store_purge_counts, password_resets);
   if (out)
-    memset(out, 0, sizeof *out);
+    memset(out, 0, out_size);
   TRY(check_store(s));
   stream_store_purge_policy def;
   if (!p) {
     stream_store_purge_policy_default(&def);
     p = &def;
+  } else if (p->version == 1) {
+    /* The version-1 struct ends before reset_grace: copy what it has. */
+    stream_store_purge_policy_default(&def);
+    memcpy(&def, p, offsetof(stream_store_purge_policy, reset_grace));
+    def.version = STREAM_STORE_PURGE_POLICY_VERSION;
+    p = &def;
   }
   if (p->version != STREAM_STORE_PURGE_POLICY_VERSION)
-    return stream__err(STREAM_EINVAL, "purge policy: unknown version %u (expected %u)", p->version,
-                       STREAM_STORE_PURGE_POLICY_VERSION);
+    return stream__err(STREAM_EINVAL, "purge policy: unknown version %u (expected 1..%u)",
+                       p->version, STREAM_STORE_PURGE_POLICY_VERSION);
   if (now <= 0)
     return stream__err(STREAM_EINVAL, "purge: now must be a positive Unix time, got %lld",
                        (long long)now);
   TRY(check_grace("refresh_grace", p->refresh_grace));
   TRY(check_grace("device_grace", p->device_grace));
   TRY(check_grace("lease_grace", p->lease_grace));
+  TRY(check_grace("reset_grace", p->reset_grace));
   if (p->idempotency_retention < STREAM_STORE_IDEMPOTENCY_RETENTION_MIN)
     return stream__err(STREAM_EINVAL,
                        "purge policy: idempotency_retention %lld s is under the promised %d s",
@@ -1032,11 +1044,12 @@ int stream_store_purge(stream_store_purge_counts *out, stream_store *s, int64_t 
   c.refresh_grace = c.refresh_grace > now ? now : c.refresh_grace;
   c.device_grace = c.device_grace > now ? now : c.device_grace;
   c.lease_grace = c.lease_grace > now ? now : c.lease_grace;
+  c.reset_grace = c.reset_grace > now ? now : c.reset_grace;
   c.idempotency_retention = c.idempotency_retention > now ? now : c.idempotency_retention;
   stream_store_purge_counts tmp;
   memset(&tmp, 0, sizeof tmp);
   int rc = s->backend->purge(s->impl, &tmp, now, &c);
   if (out)
-    *out = tmp;
+    memcpy(out, &tmp, out_size);
   return rc;
 }

@@ -45,6 +45,14 @@ struct stream_store_device_ops {
   int (*consume)(void *impl, stream_store_device *out, const char *device_code_hash, int64_t now);
 };
 
+/* Password reset tokens (password_reset.c checks; sqlite/password_resets.c). */
+struct stream_store_reset_ops {
+  int (*insert)(void *impl, size_t *out_invalidated, const stream_store_password_reset *r);
+  int (*get)(void *impl, stream_store_password_reset *out, const char *token_hash);
+  int (*consume)(void *impl, stream_store_password_reset *out, size_t *out_revoked,
+                 const char *token_hash, const char *password_hash, int64_t now);
+};
+
 struct stream_store_profiles_ops {
   int (*create)(void *impl, const stream_store_profile *in, int max_per_account);
   int (*get)(void *impl, stream_store_profile *out, const char *id);
@@ -123,6 +131,7 @@ struct stream_store_backend {
   const struct stream_store_job_ops *jobs;        /* store_jobs.h: jobs (durable job queue) */
   const struct stream_store_event_ops *events;    /* store_events.h: events (ingest, outbox) */
   const struct stream_store_recs_ops *recs;       /* store_recs.h: recs (signals, titles) */
+  const struct stream_store_reset_ops *resets;    /* password reset tokens (auth) */
   /* Retention: delete transient rows per the (validated) policy; `out` is
    * zeroed by store.c and receives what was committed, also on failure. */
   int (*purge)(void *impl, stream_store_purge_counts *out, int64_t now,

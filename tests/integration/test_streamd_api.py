@@ -653,12 +653,18 @@ class T08Purge(Base):
             db.execute("INSERT INTO idempotency_keys (scope, key, request_hash, code, response,"
                        " created_at) VALUES ('purge-scope', 'k1', 'h', 0, '{}', ?),"
                        " ('purge-scope', 'k2', 'h', 0, '{}', ?)", (old, now))
+            # Two password reset tokens: one long expired (purged), one live (kept).
+            db.execute("INSERT INTO password_resets (token_hash, account_id, created_at,"
+                       " expires_at) VALUES (?, ?, ?, ?), (?, ?, ?, ?)",
+                       ("%064d" % 7, t["account_id"], old - 1800, old,
+                        "%064d" % 8, t["account_id"], now, now + 1800))
         db.close()
         r = call("POST", "/v1/admin/purge", token=OP_TOKEN)
         self.assertEqual(r.status, 200, r.body)
         self.assertEqual(r.ctype, "application/json")
         self.assertEqual(r.json, {"refresh_tokens": 3, "device_authorizations": 1,
-                                  "idempotency_keys": 1, "screen_leases": 0})
+                                  "idempotency_keys": 1, "screen_leases": 0,
+                                  "password_resets": 1})
         # Nothing left to do; the live session still refreshes.
         r = call("POST", "/v1/admin/purge", token=OP_TOKEN)
         self.assertEqual(r.json, dict.fromkeys(r.json, 0))

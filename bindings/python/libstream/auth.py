@@ -175,6 +175,15 @@ class Auth(ClockedHandle):
     60 s), ``rate_address_burst``/``rate_address_interval`` (20 per 6 s; burst 0 =
     no limit), ``rate_table_size``, ``verification_uri`` (None disables the device
     grant), ``device_interval`` (5 s), ``device_lifetime`` (600 s), ``clock``.
+
+    Password reset by e-mail (``password_reset_start``) needs ``send_mail``, a
+    callable ``send_mail(to, subject, text_body)`` that delivers one message (the
+    body holds the secret link: do not log it), and ``reset_url_base``, the
+    absolute http(s) URL the token is appended to; ``reset_lifetime`` is the
+    link's lifetime (1800 s). ``send_mail`` runs on the thread making the call;
+    an exception it raises counts as a failed delivery: the library logs it
+    (without the token) and the call still succeeds, so that a caller cannot
+    tell known e-mails from unknown ones.
     """
 
     _repr_name = "libstream.auth.Auth"
@@ -183,7 +192,8 @@ class Auth(ClockedHandle):
                  refresh_ttl=None, password_params=None, scope=None, rate_account_burst=None,
                  rate_account_interval=None, rate_address_burst=None, rate_address_interval=None,
                  rate_table_size=None, verification_uri=None, device_interval=None,
-                 device_lifetime=None, clock=None):
+                 device_lifetime=None, clock=None, send_mail=None, reset_url_base=None,
+                 reset_lifetime=None):
         _require()
         from .store import Store  # local: store.py is optional in the same way
         from .password import _params
@@ -200,6 +210,21 @@ class Auth(ClockedHandle):
         o.audience = keep.cstr(audience, "audience", allow_none=True)
         o.scope = keep.cstr(scope, "scope", allow_none=True)
         o.verification_uri = keep.cstr(verification_uri, "verification_uri", allow_none=True)
+        o.reset_url_base = keep.cstr(reset_url_base, "reset_url_base", allow_none=True)
+        self._mail_cb = None
+        if send_mail is not None:
+            if not callable(send_mail):
+                raise TypeError("send_mail must be callable (to, subject, text_body)")
+
+            def mail_trampoline(_ud, to, subject, body):
+                try:
+                    send_mail(text(to), text(subject), text(body))
+                    return 0
+                except BaseException:  # a failed delivery: the library logs it
+                    return -1
+
+            self._mail_cb = ffi.callback("stream_auth_mail_fn", mail_trampoline)
+            o.send_mail = self._mail_cb
         for field, value in (("access_ttl", access_ttl), ("refresh_ttl", refresh_ttl),
                              ("rate_account_burst", rate_account_burst),
                              ("rate_account_interval", rate_account_interval),
@@ -207,7 +232,8 @@ class Auth(ClockedHandle):
                              ("rate_address_interval", rate_address_interval),
                              ("rate_table_size", rate_table_size),
                              ("device_interval", device_interval),
-                             ("device_lifetime", device_lifetime)):
+                             ("device_lifetime", device_lifetime),
+                             ("reset_lifetime", reset_lifetime)):
             if value is not None:
                 set_int(o, field, value, field)
         if password_params is not None:
@@ -232,7 +258,7 @@ class Auth(ClockedHandle):
         # callback) alive until the auth handle is freed, whatever the
         # garbage collector's order.
         self._store, self._ring = store, keys
-        deps = (store._ptr, keys._ptr, self._clock_cb)
+        deps = (store._ptr, keys._ptr, self._clock_cb, self._mail_cb)
         self._ptr = ffi.gc(out[0], lambda p, _deps=deps: lib.stream_auth_free(p))
         store._attach(self)
         if errs:
@@ -310,6 +336,47 @@ class Auth(ClockedHandle):
         checked the operator's authority). Raises NotFound, Busy, InvalidArgument."""
         self._run(lib.stream_auth_account_delete_admin, self._h,
                   to_cstr(account_id, "account_id"))
+
+    # ---- password change and reset ---------------------------------------
+
+    def change_password(self, account_id, current_password, new_password, client_address=None):
+        """Change the password of a signed-in account: ``current_password`` is checked
+        like ``login`` (same Argon2id work and rate limits), ``new_password`` must be
+        8..1024 bytes. Every refresh token of the account is revoked (all devices
+        sign in again; access tokens run until they expire).
+        Raises AuthError (wrong current password: nothing changed), InvalidArgument
+        (a weak new password, checked first), NotFound, Forbidden (disabled), Busy
+        (rate limited, ``e.retry_after``)."""
+        retry = ffi.new("int64_t *")
+        rc = self._call(lib.stream_auth_change_password, retry, self._h,
+                        to_cstr(account_id, "account_id"),
+                        to_cstr(current_password, "current_password"),
+                        to_cstr(new_password, "new_password"),
+                        to_cstr(client_address, "client_address", allow_none=True))
+        self._raise_busy(rc, retry[0])
+
+    def password_reset_start(self, email, client_address=None):
+        """Forgotten password: e-mail a one-time link (``reset_url_base`` + token,
+        valid ``reset_lifetime`` s) through ``send_mail`` when an enabled account has
+        this address. Returns None either way (no account enumeration); a newer
+        link replaces the older ones. Raises InvalidArgument (malformed e-mail),
+        NotSupported (no ``send_mail``), Busy (too many requests for the e-mail or
+        the address, ``e.retry_after``)."""
+        retry = ffi.new("int64_t *")
+        rc = self._call(lib.stream_auth_password_reset_start, retry, self._h,
+                        to_cstr(email, "email"),
+                        to_cstr(client_address, "client_address", allow_none=True))
+        self._raise_busy(rc, retry[0])
+
+    def password_reset_finish(self, token, new_password):
+        """Set ``new_password`` with the token of an e-mailed link (once): revokes
+        every refresh token of the account; does not sign in. Returns the
+        ``Account``. Raises AuthError (unknown or used token), Expired, Forbidden
+        (disabled account), InvalidArgument (malformed token, weak password)."""
+        out = ffi.new("stream_auth_account *")
+        self._run(lib.stream_auth_password_reset_finish, out, self._h, to_cstr(token, "token"),
+                  to_cstr(new_password, "new_password"))
+        return _account(out)
 
     # ---- sign-in and tokens ----------------------------------------------
 

@@ -93,10 +93,10 @@ class Store:
 
     #: The tables stream_store_purge() deletes from, in the order of its counts.
     PURGE_TABLES = ("refresh_tokens", "device_authorizations", "idempotency_keys",
-                    "screen_leases")
+                    "screen_leases", "password_resets")
 
     def purge(self, now=None, *, refresh_grace=None, device_grace=None,
-              idempotency_retention=None, lease_grace=None, batch_size=None):
+              idempotency_retention=None, lease_grace=None, reset_grace=None, batch_size=None):
         """Delete transient rows that outlived their use; returns {table: rows deleted}.
 
         ``now``: Unix seconds (default: the system clock). The keyword
@@ -106,15 +106,17 @@ class Store:
         reuse detection keeps working), device authorizations
         ``device_grace`` after expiry (1 day), idempotency keys older than
         ``idempotency_retention`` (7 days, at least 86400), lapsed screen
-        leases ``lease_grace`` after expiry (1 day); ``batch_size`` rows per
-        write transaction (1000).
+        leases ``lease_grace`` after expiry (1 day), password reset tokens
+        ``reset_grace`` after expiry (1 day); ``batch_size`` rows per write
+        transaction (1000).
         Raises InvalidArgument (bad policy), Busy, IOFailure.
         """
         p = ffi.new("stream_store_purge_policy *")
         lib.stream_store_purge_policy_default(p)
         for field, value in (("refresh_grace", refresh_grace), ("device_grace", device_grace),
                              ("idempotency_retention", idempotency_retention),
-                             ("lease_grace", lease_grace), ("batch_size", batch_size)):
+                             ("lease_grace", lease_grace), ("reset_grace", reset_grace),
+                             ("batch_size", batch_size)):
             if value is not None:
                 set_int(p, field, value, field)
         out = ffi.new("stream_store_purge_counts *")

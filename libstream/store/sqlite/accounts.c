@@ -178,6 +178,9 @@ static int acc_close(void *impl, stream_store_account_close_counts *out, const c
     rc = close_exec(db, &c.screen_leases, "DELETE FROM screen_leases WHERE account_id = ?", id);
   if (rc == STREAM_OK)
     rc = close_exec(db, &c.refresh_tokens, "DELETE FROM refresh_tokens WHERE account_id = ?", id);
+  /* Outstanding reset links die with the account (not counted: no field). */
+  if (rc == STREAM_OK)
+    rc = close_exec(db, NULL, "DELETE FROM password_resets WHERE account_id = ?", id);
   if (rc == STREAM_OK)
     rc = close_exec(db, &c.device_authorizations,
                     "DELETE FROM device_authorizations WHERE account_id = ?", id);

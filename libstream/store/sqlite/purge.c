@@ -57,5 +57,9 @@ int store__sq_purge(void *impl, stream_store_purge_counts *out, int64_t now,
                      "DELETE FROM screen_leases WHERE rowid IN (SELECT rowid FROM screen_leases "
                      "WHERE expires_at < ?1 LIMIT ?2)",
                      now - p->lease_grace, b));
+  SQ_TRY(purge_table(st, &out->password_resets, "purge password reset tokens",
+                     "DELETE FROM password_resets WHERE rowid IN (SELECT rowid FROM "
+                     "password_resets WHERE expires_at < ?1 LIMIT ?2)",
+                     now - p->reset_grace, b));
   return STREAM_OK;
 }

@@ -623,6 +623,9 @@ static int sq_schema_version(void *impl, int *out)
   return rc;
 }
 
+/* password_resets.c */
+extern const struct stream_store_reset_ops store__sq_reset_ops;
+
 const struct stream_store_backend store__sqlite_backend = {
     .name = "sqlite",
     .close = sq_close,
@@ -641,5 +644,6 @@ const struct stream_store_backend store__sqlite_backend = {
     .leases = &store__sq_lease_ops,
     .events = &store__sq_event_ops,
     .recs = &store__sq_recs_ops,
+    .resets = &store__sq_reset_ops,
     .purge = store__sq_purge,
 };

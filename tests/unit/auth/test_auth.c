@@ -915,7 +915,9 @@ START_TEST(test_new_rejects_bad_options)
   ck_assert_int_eq(stream_auth_new(NULL, NULL), STREAM_EINVAL);
   ck_assert_int_eq(stream_auth_new(&x, NULL), STREAM_EINVAL);
   stream_auth_options o = base_options();
-  o.version = 2;
+  o.version = STREAM_AUTH_OPTIONS_VERSION + 1;
+  ck_assert_int_eq(stream_auth_new(&x, &o), STREAM_EINVAL);
+  o.version = 0;
   ck_assert_int_eq(stream_auth_new(&x, &o), STREAM_EINVAL);
   o = base_options();
   o.store = NULL;

@@ -1419,6 +1419,7 @@ const store_case store_conformance_cases[] = {
     {"recency_same_second", case_recency_same_second},
     {"bad_arguments", case_bad_arguments},
     {"account_close", store_case_account_close},
+    {"password_reset", store_case_password_reset},
 };
 const size_t store_conformance_count =
     sizeof store_conformance_cases / sizeof store_conformance_cases[0];

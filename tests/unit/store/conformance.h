@@ -23,6 +23,9 @@ extern const size_t store_conformance_count;
 /* conformance_account_close.c */
 void store_case_account_close(stream_store *s);
 
+/* conformance_password_reset.c */
+void store_case_password_reset(stream_store *s);
+
 /* Run every case, in order, against one opened store. */
 void store_conformance_run_all(stream_store *s);
 

@@ -180,6 +180,8 @@ extern const char *const store__sq_m0009_qoe_state[];
 extern const char *const store__sq_m0010_retention[]; /* retention.c: purge indexes */
 /* account_delete.c: tombstones of closed accounts */
 extern const char *const store__sq_m0011_account_delete[];
+/* password_reset.c: forgotten-password reset tokens */
+extern const char *const store__sq_m0012_password_reset[];
 
 const char *const *const store__sq_migrations[] = {m0001_init,
                                                    m0002_recency_seq,
@@ -191,6 +193,7 @@ const char *const *const store__sq_migrations[] = {m0001_init,
                                                    store__sq_m0008_ratings,
                                                    store__sq_m0009_qoe_state,
                                                    store__sq_m0010_retention,
-                                                   store__sq_m0011_account_delete};
+                                                   store__sq_m0011_account_delete,
+                                                   store__sq_m0012_password_reset};
 const int store__sq_migration_count =
     (int)(sizeof store__sq_migrations / sizeof store__sq_migrations[0]);

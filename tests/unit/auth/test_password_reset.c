@@ -1,0 +1,603 @@
+/* Unit tests of the password change (stream_auth_change_password) and the
+ * forgotten-password flow (stream_auth_password_reset_start / _finish) over a
+ * real SQLite store in a temporary directory, with an injected clock, cheap
+ * Argon2id parameters, a mail hook that keeps the messages and a log callback
+ * that keeps every log line (the token must never show up there). Raw sqlite3
+ * only counts reset rows, which the public API does not list. */
+#include <check.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "stream/auth.h"
+
+#define T0 1769817600LL /* 2026-01-31T00:00:00Z */
+#define PW "correct horse"
+#define PW2 "battery staple"
+#define BASE "https://app.test/#/reset?token="
+#define EMAIL "ada@example.com"
+
+static char tmpdir[256];
+static char dbpath[300];
+static stream_store *store;
+static stream_keyring *ring;
+static stream_auth *auth;
+static int64_t clock_now;
+
+/* The mail hook's outbox. */
+#define MAILS_MAX 8
+static struct {
+  char to[256];
+  char subject[128];
+  char body[4096];
+} mails[MAILS_MAX];
+static int n_mails;
+static int mail_result;
+
+/* Every log line (module: message). */
+static char logbuf[65536];
+static size_t loglen;
+
+static int64_t fake_clock(void *ud)
+{
+  return *(int64_t *)ud;
+}
+
+static int mail_hook(void *ud, const char *to, const char *subject, const char *body)
+{
+  ck_assert_ptr_eq(ud, &n_mails);
+  if (n_mails < MAILS_MAX) {
+    snprintf(mails[n_mails].to, sizeof mails[n_mails].to, "%s", to);
+    snprintf(mails[n_mails].subject, sizeof mails[n_mails].subject, "%s", subject);
+    snprintf(mails[n_mails].body, sizeof mails[n_mails].body, "%s", body);
+  }
+  n_mails++;
+  return mail_result;
+}
+
+static void log_hook(int level, const char *module, const char *message, void *ud)
+{
+  (void)level;
+  (void)ud;
+  int n = snprintf(logbuf + loglen, sizeof logbuf - loglen, "%s: %s\n", module, message);
+  if (n > 0 && (size_t)n < sizeof logbuf - loglen)
+    loglen += (size_t)n;
+}
+
+static const stream_password_params cheap = {STREAM_PASSWORD_PARAMS_VERSION, 8, 1, 1, 16, 8, NULL};
+
+static void base_options(stream_auth_options *o)
+{
+  stream_auth_options d = STREAM_AUTH_OPTIONS_INIT;
+  *o = d;
+  o->store = store;
+  o->keys = ring;
+  o->password = &cheap;
+  o->now = fake_clock;
+  o->now_userdata = &clock_now;
+  o->rate_account_burst = 1000;
+  o->rate_address_burst = 1000;
+  o->send_mail = mail_hook;
+  o->mail_userdata = &n_mails;
+  o->reset_url_base = BASE;
+}
+
+static stream_auth *open_auth(unsigned int account_burst)
+{
+  stream_auth_options o;
+  base_options(&o);
+  o.rate_account_burst = account_burst;
+  stream_auth *a = NULL;
+  ck_assert_int_eq(stream_auth_new(&a, &o), STREAM_OK);
+  return a;
+}
+
+static void setup(void)
+{
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/stream-pwreset-XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+  snprintf(dbpath, sizeof dbpath, "%s/db.sqlite", tmpdir);
+  stream_store_options so = STREAM_STORE_OPTIONS_INIT;
+  so.path = dbpath;
+  ck_assert_int_eq(stream_store_open(&store, &so), STREAM_OK);
+  ck_assert_int_eq(stream_keyring_new(&ring), STREAM_OK);
+  stream_key *k = NULL;
+  ck_assert_int_eq(stream_key_generate(&k, STREAM_KEY_HMAC, "k1", 32), STREAM_OK);
+  ck_assert_int_eq(stream_keyring_add(ring, k), STREAM_OK);
+  stream_key_free(k);
+  clock_now = T0;
+  n_mails = 0;
+  mail_result = 0;
+  loglen = 0;
+  logbuf[0] = '\0';
+  stream_log_set_callback(log_hook, NULL, STREAM_LOG_DEBUG);
+  auth = open_auth(1000);
+}
+
+static void teardown(void)
+{
+  stream_log_set_callback(NULL, NULL, STREAM_LOG_INFO);
+  stream_auth_free(auth);
+  auth = NULL;
+  stream_store_close(store);
+  store = NULL;
+  stream_keyring_free(ring);
+  ring = NULL;
+  const char *files[] = {"db.sqlite", "db.sqlite-wal", "db.sqlite-shm", "db.sqlite-journal"};
+  char path[320];
+  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+    snprintf(path, sizeof path, "%s/%s", tmpdir, files[i]);
+    remove(path);
+  }
+  rmdir(tmpdir);
+}
+
+static const char *msg(void)
+{
+  const stream_error *e = stream_error_last();
+  return e ? e->message : "";
+}
+
+static int64_t raw_int(const char *sql)
+{
+  sqlite3 *db = NULL;
+  ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt *st = NULL;
+  ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+  int64_t v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
+}
+
+static stream_auth_account make_account(const char *email)
+{
+  stream_auth_account acct;
+  ck_assert_int_eq(stream_auth_register(&acct, auth, email, PW), STREAM_OK);
+  return acct;
+}
+
+static int login(stream_auth_tokens *t, const char *email, const char *password)
+{
+  return stream_auth_login(t, NULL, auth, email, password, "192.0.2.1");
+}
+
+/* The token of mail `i`: the 43 characters after the link base. */
+static void token_of(char out[STREAM_AUTH_RESET_TOKEN_LEN + 1], int i)
+{
+  const char *p = strstr(mails[i].body, BASE);
+  ck_assert_ptr_nonnull(p);
+  p += strlen(BASE);
+  memcpy(out, p, STREAM_AUTH_RESET_TOKEN_LEN);
+  out[STREAM_AUTH_RESET_TOKEN_LEN] = '\0';
+  ck_assert_uint_eq(strspn(out, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+                    STREAM_AUTH_RESET_TOKEN_LEN);
+  /* The link ends there (a line end follows). */
+  ck_assert_int_eq(p[STREAM_AUTH_RESET_TOKEN_LEN], '\n');
+}
+
+static void start_ok(const char *email)
+{
+  int64_t retry = -1;
+  ck_assert_msg(stream_auth_password_reset_start(&retry, auth, email, "192.0.2.1") == STREAM_OK,
+                "%s", msg());
+  ck_assert_int_eq(retry, 0);
+}
+
+/* ---- change password --------------------------------------------------------- */
+
+START_TEST(test_change_password)
+{
+  stream_auth_account acct = make_account(EMAIL);
+  stream_auth_tokens t1, t2, t;
+  ck_assert_int_eq(login(&t1, EMAIL, PW), STREAM_OK);
+  ck_assert_int_eq(login(&t2, EMAIL, PW), STREAM_OK);
+
+  /* Wrong current password: EAUTH and nothing changes. */
+  ck_assert_int_eq(stream_auth_change_password(NULL, auth, acct.id, "not the password", PW2, NULL),
+                   STREAM_EAUTH);
+  ck_assert_str_eq(msg(), "auth: wrong password");
+  ck_assert_int_eq(login(&t, EMAIL, PW), STREAM_OK);
+  ck_assert_int_eq(stream_auth_refresh(&t, auth, t1.refresh_token), STREAM_OK);
+  char live[STREAM_AUTH_REFRESH_TOKEN_SIZE];
+  memcpy(live, t.refresh_token, sizeof live);
+
+  /* A weak new password is refused before the current one is checked. */
+  ck_assert_int_eq(stream_auth_change_password(NULL, auth, acct.id, PW, "short", NULL),
+                   STREAM_EINVAL);
+  ck_assert_ptr_nonnull(strstr(msg(), "new password must be at least 8 bytes"));
+
+  int64_t retry = -1;
+  ck_assert_int_eq(stream_auth_change_password(&retry, auth, acct.id, PW, PW2, "192.0.2.7"),
+                   STREAM_OK);
+  ck_assert_int_eq(retry, 0);
+  /* Every refresh token of the account is revoked. */
+  ck_assert_int_eq(stream_auth_refresh(&t, auth, live), STREAM_EAUTH);
+  ck_assert_int_eq(stream_auth_refresh(&t, auth, t2.refresh_token), STREAM_EAUTH);
+  /* The new password signs in, the old one does not. */
+  ck_assert_int_eq(login(&t, EMAIL, PW), STREAM_EAUTH);
+  ck_assert_int_eq(login(&t, EMAIL, PW2), STREAM_OK);
+  ck_assert_str_eq(t.account_id, acct.id);
+}
+END_TEST
+
+START_TEST(test_change_password_rate_limited)
+{
+  stream_auth_free(auth);
+  auth = open_auth(2);
+  stream_auth_account acct = make_account(EMAIL);
+  for (int i = 0; i < 2; i++)
+    ck_assert_int_eq(stream_auth_change_password(NULL, auth, acct.id, "wrong one", PW2, NULL),
+                     STREAM_EAUTH);
+  int64_t retry = 0;
+  /* The bucket is the sign-in one: even the right password waits now. */
+  ck_assert_int_eq(stream_auth_change_password(&retry, auth, acct.id, PW, PW2, NULL), STREAM_EBUSY);
+  ck_assert_int_gt(retry, 0);
+  stream_auth_tokens t;
+  ck_assert_int_eq(login(&t, EMAIL, PW), STREAM_EBUSY);
+  clock_now += retry;
+  ck_assert_int_eq(stream_auth_change_password(&retry, auth, acct.id, PW, PW2, NULL), STREAM_OK);
+}
+END_TEST
+
+START_TEST(test_change_password_args)
+{
+  stream_auth_account acct = make_account(EMAIL);
+  stream_auth_account other = make_account("bob@example.com");
+  ck_assert_int_eq(stream_auth_change_password(NULL, NULL, acct.id, PW, PW2, NULL), STREAM_EINVAL);
+  ck_assert_int_eq(stream_auth_change_password(NULL, auth, NULL, PW, PW2, NULL), STREAM_EINVAL);
+  ck_assert_int_eq(stream_auth_change_password(NULL, auth, "", PW, PW2, NULL), STREAM_EINVAL);
+  ck_assert_int_eq(stream_auth_change_password(NULL, auth, "bad id!", PW, PW2, NULL),
+                   STREAM_EINVAL);
+  ck_assert_int_eq(stream_auth_change_password(NULL, auth, acct.id, NULL, PW2, NULL),
+                   STREAM_EINVAL);
+  ck_assert_int_eq(stream_auth_change_password(NULL, auth, acct.id, "", PW2, NULL), STREAM_EINVAL);
+  ck_assert_int_eq(stream_auth_change_password(NULL, auth, acct.id, PW, NULL, NULL), STREAM_EINVAL);
+  ck_assert_int_eq(stream_auth_change_password(NULL, auth, acct.id, PW, "", NULL), STREAM_EINVAL);
+  ck_assert_int_eq(stream_auth_change_password(NULL, auth, acct.id, PW, PW2, "bad address"),
+                   STREAM_EINVAL);
+  ck_assert_int_eq(stream_auth_change_password(NULL, auth, "AAAAAAAAAAAAAAAAAAAAAA", PW, PW2, NULL),
+                   STREAM_ENOTFOUND);
+  /* The other account's password is not this one's. */
+  ck_assert_int_eq(stream_auth_change_password(NULL, auth, other.id, "x" PW, PW2, NULL),
+                   STREAM_EAUTH);
+  /* Disabled: said only after the right password. */
+  ck_assert_int_eq(stream_auth_account_set_disabled(auth, acct.id, 1), STREAM_OK);
+  ck_assert_int_eq(stream_auth_change_password(NULL, auth, acct.id, PW, PW2, NULL),
+                   STREAM_EFORBIDDEN);
+}
+END_TEST
+
+/* ---- reset: start --------------------------------------------------------------- */
+
+START_TEST(test_reset_unknown_email)
+{
+  make_account(EMAIL);
+  start_ok("nobody@example.com");
+  ck_assert_int_eq(n_mails, 0);
+  ck_assert_int_eq(raw_int("SELECT count(*) FROM password_resets"), 0);
+}
+END_TEST
+
+START_TEST(test_reset_flow)
+{
+  stream_auth_account acct = make_account(EMAIL);
+  stream_auth_tokens t1, t;
+  ck_assert_int_eq(login(&t1, EMAIL, PW), STREAM_OK);
+  start_ok("  Ada@Example.COM ");
+  ck_assert_int_eq(n_mails, 1);
+  ck_assert_str_eq(mails[0].to, EMAIL);
+  ck_assert_str_eq(mails[0].subject, "Reset your password");
+  ck_assert_ptr_nonnull(strstr(mails[0].body, "30 minutes"));
+  char tok[STREAM_AUTH_RESET_TOKEN_LEN + 1];
+  token_of(tok, 0);
+  ck_assert_int_eq(raw_int("SELECT count(*) FROM password_resets WHERE used_at = 0"), 1);
+  /* Only a hash is stored: the token itself is nowhere in the table. */
+  ck_assert_int_eq(raw_int("SELECT count(*) FROM password_resets WHERE expires_at = 1769819400 "
+                           "AND length(token_hash) = 64"),
+                   1);
+
+  clock_now += 60;
+  stream_auth_account out;
+  ck_assert_msg(stream_auth_password_reset_finish(&out, auth, tok, PW2) == STREAM_OK, "%s", msg());
+  ck_assert_str_eq(out.id, acct.id);
+  ck_assert_str_eq(out.email, EMAIL);
+  ck_assert_int_eq(login(&t, EMAIL, PW), STREAM_EAUTH);
+  ck_assert_int_eq(login(&t, EMAIL, PW2), STREAM_OK);
+  ck_assert_int_eq(stream_auth_refresh(&t, auth, t1.refresh_token), STREAM_EAUTH);
+  /* A second use fails, and changes nothing. */
+  ck_assert_int_eq(stream_auth_password_reset_finish(&out, auth, tok, "third password"),
+                   STREAM_EAUTH);
+  ck_assert_str_eq(out.id, "");
+  ck_assert_int_eq(login(&t, EMAIL, PW2), STREAM_OK);
+  /* An unknown token of the right shape: EAUTH too. */
+  ck_assert_int_eq(stream_auth_password_reset_finish(
+                       NULL, auth, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "third password"),
+                   STREAM_EAUTH);
+
+  /* The token never reached a log line or an error message. */
+  ck_assert_ptr_null(strstr(logbuf, tok));
+  ck_assert_ptr_nonnull(strstr(logbuf, "password reset link sent"));
+  ck_assert_ptr_null(strstr(msg(), tok));
+}
+END_TEST
+
+START_TEST(test_reset_expired)
+{
+  make_account(EMAIL);
+  start_ok(EMAIL);
+  char tok[STREAM_AUTH_RESET_TOKEN_LEN + 1];
+  token_of(tok, 0);
+  clock_now += 31 * 60;
+  ck_assert_int_eq(stream_auth_password_reset_finish(NULL, auth, tok, PW2), STREAM_EEXPIRED);
+  ck_assert_ptr_nonnull(strstr(msg(), "expired"));
+  stream_auth_tokens t;
+  ck_assert_int_eq(login(&t, EMAIL, PW), STREAM_OK);
+  /* Exactly at the expiry it is expired already. */
+  start_ok(EMAIL);
+  token_of(tok, 1);
+  clock_now += 1800;
+  ck_assert_int_eq(stream_auth_password_reset_finish(NULL, auth, tok, PW2), STREAM_EEXPIRED);
+  clock_now -= 1;
+  ck_assert_int_eq(stream_auth_password_reset_finish(NULL, auth, tok, PW2), STREAM_OK);
+}
+END_TEST
+
+START_TEST(test_reset_second_start_invalidates_first)
+{
+  make_account(EMAIL);
+  start_ok(EMAIL);
+  start_ok(EMAIL);
+  ck_assert_int_eq(n_mails, 2);
+  char tok1[STREAM_AUTH_RESET_TOKEN_LEN + 1], tok2[STREAM_AUTH_RESET_TOKEN_LEN + 1];
+  token_of(tok1, 0);
+  token_of(tok2, 1);
+  ck_assert_str_ne(tok1, tok2);
+  ck_assert_int_eq(raw_int("SELECT count(*) FROM password_resets"), 1);
+  ck_assert_int_eq(stream_auth_password_reset_finish(NULL, auth, tok1, PW2), STREAM_EAUTH);
+  ck_assert_int_eq(stream_auth_password_reset_finish(NULL, auth, tok2, PW2), STREAM_OK);
+}
+END_TEST
+
+typedef struct race_arg {
+  const char *token;
+  const char *password;
+  int rc;
+} race_arg;
+
+static void *race_finish(void *p)
+{
+  race_arg *r = p;
+  r->rc = stream_auth_password_reset_finish(NULL, auth, r->token, r->password);
+  return NULL;
+}
+
+START_TEST(test_reset_race)
+{
+  make_account(EMAIL);
+  for (int round = 0; round < 4; round++) {
+    start_ok(EMAIL);
+    char tok[STREAM_AUTH_RESET_TOKEN_LEN + 1];
+    token_of(tok, round);
+    race_arg r[2] = {{tok, "password-one", -999}, {tok, "password-two", -999}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+      ck_assert_int_eq(pthread_create(&th[i], NULL, race_finish, &r[i]), 0);
+    for (int i = 0; i < 2; i++)
+      pthread_join(th[i], NULL);
+    int wins = (r[0].rc == STREAM_OK) + (r[1].rc == STREAM_OK);
+    ck_assert_int_eq(wins, 1);
+    ck_assert_int_eq(r[0].rc == STREAM_OK ? r[1].rc : r[0].rc, STREAM_EAUTH);
+    /* The winner's password is the one that works. */
+    const char *won = r[0].rc == STREAM_OK ? r[0].password : r[1].password;
+    const char *lost = r[0].rc == STREAM_OK ? r[1].password : r[0].password;
+    stream_auth_tokens t;
+    ck_assert_int_eq(login(&t, EMAIL, lost), STREAM_EAUTH);
+    ck_assert_int_eq(login(&t, EMAIL, won), STREAM_OK);
+    clock_now += STREAM_AUTH_RESET_EMAIL_INTERVAL; /* one more request in the e-mail's bucket */
+  }
+}
+END_TEST
+
+START_TEST(test_reset_deleted_and_disabled_accounts)
+{
+  stream_auth_account gone = make_account("gone@example.com");
+  stream_auth_account off = make_account("off@example.com");
+  ck_assert_int_eq(stream_auth_account_delete_admin(auth, gone.id), STREAM_OK);
+  ck_assert_int_eq(stream_auth_account_set_disabled(auth, off.id, 1), STREAM_OK);
+  start_ok("gone@example.com");
+  start_ok("off@example.com");
+  ck_assert_int_eq(n_mails, 0);
+  ck_assert_int_eq(raw_int("SELECT count(*) FROM password_resets"), 0);
+
+  /* A link sent before the account was disabled stops working. */
+  ck_assert_int_eq(stream_auth_account_set_disabled(auth, off.id, 0), STREAM_OK);
+  start_ok("off@example.com");
+  char tok[STREAM_AUTH_RESET_TOKEN_LEN + 1];
+  token_of(tok, 0);
+  ck_assert_int_eq(stream_auth_account_set_disabled(auth, off.id, 1), STREAM_OK);
+  ck_assert_int_eq(stream_auth_password_reset_finish(NULL, auth, tok, PW2), STREAM_EFORBIDDEN);
+  /* Deleting the account deletes its reset tokens. */
+  ck_assert_int_eq(stream_auth_account_delete_admin(auth, off.id), STREAM_OK);
+  ck_assert_int_eq(raw_int("SELECT count(*) FROM password_resets"), 0);
+  ck_assert_int_eq(stream_auth_password_reset_finish(NULL, auth, tok, PW2), STREAM_EAUTH);
+}
+END_TEST
+
+START_TEST(test_reset_rate_limit)
+{
+  make_account(EMAIL);
+  for (int i = 0; i < STREAM_AUTH_RESET_EMAIL_BURST; i++)
+    start_ok(EMAIL);
+  int64_t retry = 0;
+  ck_assert_int_eq(stream_auth_password_reset_start(&retry, auth, EMAIL, "192.0.2.1"),
+                   STREAM_EBUSY);
+  ck_assert_int_eq(retry, STREAM_AUTH_RESET_EMAIL_INTERVAL);
+  ck_assert_int_eq(n_mails, STREAM_AUTH_RESET_EMAIL_BURST);
+  /* Unknown e-mails draw from their bucket the same way (no enumeration by 429). */
+  for (int i = 0; i < STREAM_AUTH_RESET_EMAIL_BURST; i++)
+    start_ok("nobody@example.com");
+  ck_assert_int_eq(stream_auth_password_reset_start(&retry, auth, "nobody@example.com", NULL),
+                   STREAM_EBUSY);
+  /* Per address: 10 in a burst across e-mails (6 used above from 192.0.2.1). */
+  char e[64];
+  for (int i = 0; i < STREAM_AUTH_RESET_ADDRESS_BURST - 2 * STREAM_AUTH_RESET_EMAIL_BURST; i++) {
+    snprintf(e, sizeof e, "x%d@example.com", i);
+    start_ok(e);
+  }
+  ck_assert_int_eq(stream_auth_password_reset_start(&retry, auth, "y@example.com", "192.0.2.1"),
+                   STREAM_EBUSY);
+  ck_assert_int_eq(stream_auth_password_reset_start(&retry, auth, "y@example.com", "192.0.2.2"),
+                   STREAM_OK);
+  /* Sign-in is not affected by reset requests. */
+  stream_auth_tokens t;
+  ck_assert_int_eq(login(&t, EMAIL, PW), STREAM_OK);
+  clock_now += STREAM_AUTH_RESET_EMAIL_INTERVAL;
+  start_ok(EMAIL);
+}
+END_TEST
+
+START_TEST(test_reset_mail_failure_same_answer)
+{
+  make_account(EMAIL);
+  mail_result = -1;
+  start_ok(EMAIL);
+  ck_assert_int_eq(n_mails, 1);
+  ck_assert_ptr_nonnull(strstr(logbuf, "was not accepted"));
+  char tok[STREAM_AUTH_RESET_TOKEN_LEN + 1];
+  token_of(tok, 0);
+  ck_assert_ptr_null(strstr(logbuf, tok));
+}
+END_TEST
+
+START_TEST(test_reset_args)
+{
+  stream_auth_account acct = make_account(EMAIL);
+  (void)acct;
+  ck_assert_int_eq(stream_auth_password_reset_start(NULL, NULL, EMAIL, NULL), STREAM_EINVAL);
+  ck_assert_int_eq(stream_auth_password_reset_start(NULL, auth, NULL, NULL), STREAM_EINVAL);
+  ck_assert_int_eq(stream_auth_password_reset_start(NULL, auth, "", NULL), STREAM_EINVAL);
+  ck_assert_int_eq(stream_auth_password_reset_start(NULL, auth, "no-at-sign", NULL), STREAM_EINVAL);
+  ck_assert_int_eq(stream_auth_password_reset_start(NULL, auth, EMAIL, "bad address"),
+                   STREAM_EINVAL);
+  ck_assert_int_eq(n_mails, 0);
+  start_ok(EMAIL);
+  char tok[STREAM_AUTH_RESET_TOKEN_LEN + 1];
+  token_of(tok, 0);
+  ck_assert_int_eq(stream_auth_password_reset_finish(NULL, NULL, tok, PW2), STREAM_EINVAL);
+  ck_assert_int_eq(stream_auth_password_reset_finish(NULL, auth, NULL, PW2), STREAM_EINVAL);
+  ck_assert_int_eq(stream_auth_password_reset_finish(NULL, auth, "", PW2), STREAM_EINVAL);
+  ck_assert_int_eq(stream_auth_password_reset_finish(NULL, auth, "short", PW2), STREAM_EINVAL);
+  ck_assert_int_eq(stream_auth_password_reset_finish(
+                       NULL, auth, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA!", PW2),
+                   STREAM_EINVAL);
+  ck_assert_int_eq(stream_auth_password_reset_finish(NULL, auth, tok, NULL), STREAM_EINVAL);
+  ck_assert_int_eq(stream_auth_password_reset_finish(NULL, auth, tok, ""), STREAM_EINVAL);
+  ck_assert_int_eq(stream_auth_password_reset_finish(NULL, auth, tok, "1234567"), STREAM_EINVAL);
+  ck_assert_ptr_nonnull(strstr(msg(), "new password"));
+  /* None of these used the token. */
+  ck_assert_int_eq(stream_auth_password_reset_finish(NULL, auth, tok, PW2), STREAM_OK);
+}
+END_TEST
+
+/* ---- options ---------------------------------------------------------------------- */
+
+START_TEST(test_reset_options)
+{
+  stream_auth_options o;
+  stream_auth *a = NULL;
+  /* No hook: the flow is off. */
+  base_options(&o);
+  o.send_mail = NULL;
+  ck_assert_int_eq(stream_auth_new(&a, &o), STREAM_OK);
+  ck_assert_int_eq(stream_auth_password_reset_start(NULL, a, EMAIL, NULL), STREAM_ENOTSUP);
+  ck_assert_ptr_nonnull(strstr(msg(), "send_mail"));
+  stream_auth_free(a);
+  /* A hook needs a link base. */
+  base_options(&o);
+  o.reset_url_base = NULL;
+  ck_assert_int_eq(stream_auth_new(&a, &o), STREAM_EINVAL);
+  ck_assert_ptr_nonnull(strstr(msg(), "reset_url_base"));
+  base_options(&o);
+  o.reset_url_base = "ftp://app.test/reset?token=";
+  ck_assert_int_eq(stream_auth_new(&a, &o), STREAM_EINVAL);
+  o.reset_url_base = "https:///reset";
+  ck_assert_int_eq(stream_auth_new(&a, &o), STREAM_EINVAL);
+  o.reset_url_base = "https://app.test/re set?token=";
+  ck_assert_int_eq(stream_auth_new(&a, &o), STREAM_EINVAL);
+  base_options(&o);
+  o.reset_lifetime = 299;
+  ck_assert_int_eq(stream_auth_new(&a, &o), STREAM_EINVAL);
+  o.reset_lifetime = 86401;
+  ck_assert_int_eq(stream_auth_new(&a, &o), STREAM_EINVAL);
+  o.reset_lifetime = 600;
+  ck_assert_int_eq(stream_auth_new(&a, &o), STREAM_OK);
+  stream_auth_free(a);
+  o.version = 3;
+  ck_assert_int_eq(stream_auth_new(&a, &o), STREAM_EINVAL);
+  /* A version-1 caller: its struct ends before the version-2 fields, whose
+   * bytes here are garbage that must not be read. */
+  base_options(&o);
+  o.version = 1;
+  memset(&o.send_mail, 0xA5,
+         sizeof o - ((const char *)&o.send_mail - (const char *)&o)); /* past the v1 struct */
+  ck_assert_int_eq(stream_auth_new(&a, &o), STREAM_OK);
+  ck_assert_int_eq(stream_auth_password_reset_start(NULL, a, EMAIL, NULL), STREAM_ENOTSUP);
+  stream_auth_free(a);
+}
+END_TEST
+
+START_TEST(test_reset_lifetime_option)
+{
+  stream_auth_free(auth);
+  stream_auth_options o;
+  base_options(&o);
+  o.reset_lifetime = 600;
+  ck_assert_int_eq(stream_auth_new(&auth, &o), STREAM_OK);
+  make_account(EMAIL);
+  start_ok(EMAIL);
+  ck_assert_ptr_nonnull(strstr(mails[0].body, "10 minutes"));
+  char tok[STREAM_AUTH_RESET_TOKEN_LEN + 1];
+  token_of(tok, 0);
+  clock_now += 600;
+  ck_assert_int_eq(stream_auth_password_reset_finish(NULL, auth, tok, PW2), STREAM_EEXPIRED);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+  Suite *s = suite_create("auth-password");
+  TCase *tc = tcase_create("password");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, test_change_password);
+  tcase_add_test(tc, test_change_password_rate_limited);
+  tcase_add_test(tc, test_change_password_args);
+  tcase_add_test(tc, test_reset_unknown_email);
+  tcase_add_test(tc, test_reset_flow);
+  tcase_add_test(tc, test_reset_expired);
+  tcase_add_test(tc, test_reset_second_start_invalidates_first);
+  tcase_add_test(tc, test_reset_race);
+  tcase_add_test(tc, test_reset_deleted_and_disabled_accounts);
+  tcase_add_test(tc, test_reset_rate_limit);
+  tcase_add_test(tc, test_reset_mail_failure_same_answer);
+  tcase_add_test(tc, test_reset_args);
+  tcase_add_test(tc, test_reset_options);
+  tcase_add_test(tc, test_reset_lifetime_option);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void)
+{
+  SRunner *sr = srunner_create(suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
