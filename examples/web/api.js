@@ -95,6 +95,17 @@ export async function login(email, password) {
   return save(t, { email });
 }
 
+/* Forgotten password: the server mails a reset link (202, the same answer for any e-mail). */
+export async function requestPasswordReset(email) {
+  return parse(await raw('POST', '/v1/auth/password-reset', { email }));
+}
+
+/* The reset link's token and the new password (204); the user then signs in. */
+export async function confirmPasswordReset(token, newPassword) {
+  return parse(await raw('POST', '/v1/auth/password-reset/confirm',
+    { token, new_password: newPassword }));
+}
+
 export async function logout() {
   const s = session();
   clearSession();

@@ -1,9 +1,13 @@
 // The demo web player: sign in, pick a profile, browse rows, a title page, play.
 // Plain ES modules, no framework; views are chosen by the location hash:
 //   #/login  #/profiles  #/ (browse)  #/title/<id>  #/watch/<id>[/<episode id>]
+//   #/forgot (ask for a reset link)  #/reset?token=<t> (the mailed link: a new password)
 // ?player=dash (or the select on a title page) picks dash.js instead of hls.js.
 
-import { api, ApiError, clearSession, login, logout, session, switchProfile } from './api.js';
+import {
+  api, ApiError, clearSession, confirmPasswordReset, login, logout, requestPasswordReset, session,
+  switchProfile,
+} from './api.js';
 import { play, playerKind } from './player.js';
 
 const view = document.getElementById('view');
@@ -64,8 +68,56 @@ function row(name, tiles) {
 
 /* ---- views ----------------------------------------------------------------------------- */
 
+let loginNotice = null; // shown once on the next sign-in form (e.g. "password changed")
+
+/* A form's submit handler around `action`: button disabled while it runs, errors shown. */
+function onSubmit(form, action) {
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    form.querySelector('button').disabled = true;
+    try {
+      await action(new FormData(form));
+      showError(null);
+    } catch (e) {
+      showError(e);
+    } finally {
+      form.querySelector('button').disabled = false;
+    }
+  });
+}
+
+function notice(form, text) {
+  const p = form.querySelector('.notice');
+  p.textContent = text;
+  p.hidden = !text;
+}
+
+function viewForgot() {
+  const form = template('tpl-forgot');
+  onSubmit(form, async (f) => {
+    const r = await requestPasswordReset(String(f.get('email')).trim());
+    notice(form, (r && r.detail) || 'If an account uses this address, a link is on its way.');
+  });
+  view.replaceChildren(form);
+  form.querySelector('input').focus();
+}
+
+function viewReset(token) {
+  const form = template('tpl-reset');
+  onSubmit(form, async (f) => {
+    if (f.get('password') !== f.get('again')) throw new Error('The two passwords differ.');
+    await confirmPasswordReset(token || '', String(f.get('password')));
+    loginNotice = 'Your password was changed. Sign in with the new one.';
+    go('#/login');
+  });
+  view.replaceChildren(form);
+  form.querySelector('input').focus();
+}
+
 function viewLogin() {
   const form = template('tpl-login');
+  notice(form, loginNotice);
+  loginNotice = null;
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const f = new FormData(form);
@@ -220,7 +272,14 @@ async function route() {
   }
   showError(null);
   updateNav();
-  const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  const [path, query] = location.hash.replace(/^#\/?/, '').split('?');
+  const parts = path.split('/').map(decodeURIComponent);
+  if (parts[0] === 'forgot' || parts[0] === 'reset') {
+    // Signed-out pages: a reset link may be opened on a device where someone else is signed in.
+    if (parts[0] === 'forgot') viewForgot();
+    else viewReset(new URLSearchParams(query || '').get('token'));
+    return;
+  }
   const s = session();
   if (!s) {
     viewLogin();

@@ -281,8 +281,13 @@ test('sign in, pick a profile, browse rows, sign out', async () => {
         h: img ? img.naturalHeight : 0, hasImg: t.querySelector('.art').classList.contains('has-img') };
     });
   // Wait until each has loaded or failed (a failed one loses its img); the asserts say which.
-  await page.waitForFunction(`(${posters})().every((p) => !p.src || (p.complete && (p.hasImg || !p.w)))`,
-    null, { timeout: 15000 });
+  // (a function, not a string: the page's CSP has no 'unsafe-eval')
+  await page.waitForFunction(() => [...document.querySelector('.row').querySelectorAll('.tile')]
+    .slice(0, 3).every((t) => {
+      const img = t.querySelector('.art img');
+      return !img || !img.getAttribute('src') ||
+        (img.complete && (t.querySelector('.art').classList.contains('has-img') || !img.naturalWidth));
+    }), null, { timeout: 15000 });
   const art = await page.evaluate(posters);
   assert.ok(art.length > 0, 'the first row has tiles');
   for (const a of art) {
@@ -385,6 +390,68 @@ test('resume position: a paused title shows in Continue watching and resumes the
   assert.ok(resumed.at >= resumed.ms / 1000 - 0.5, `started at ${resumed.at} s, resume ${resumed.ms} ms`);
   await page.click('.player .back');
   await page.waitForSelector('.title-page .play');
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
+/* The mail streamd wrote to its outbox (data/outbox/*.eml) for `to`, or null. */
+function mailTo(to) {
+  const dir = join(work, 'data', 'outbox');
+  let names = [];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.eml')).sort();
+  } catch {
+    return null;
+  }
+  for (const n of names.reverse()) {
+    const text = readFileSync(join(dir, n), 'utf8');
+    if (text.includes(`\r\nTo: ${to}\r\n`)) return text;
+  }
+  return null;
+}
+
+test('forgotten password: the mailed link sets a new password, once', async () => {
+  const email = `web-reset-${randomBytes(4).toString('hex')}@example.com`;
+  const oldPw = 'old password 1', newPw = 'new password 2';
+  const reg = await fetch(`${base}/v1/auth/register`, { method: 'POST',
+    headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email, password: oldPw }) });
+  assert.equal(reg.status, 201);
+  const page = await newPage('/');
+  await page.click('#login-form a[href="#/forgot"]');
+  await page.fill('#forgot-form input[name=email]', email);
+  await page.click('#forgot-form button[type=submit]');
+  await page.waitForSelector('#forgot-form .notice:not([hidden])');
+  assert.match(await page.textContent('#forgot-form .notice'), /reset/i);
+  const mail = mailTo(email);
+  assert.ok(mail, 'streamd wrote the reset mail to data/outbox');
+  const link = (mail.match(/https?:\/\/\S+#\/reset\?token=[A-Za-z0-9_-]+/) || [])[0];
+  assert.ok(link && link.startsWith(`${base}/`), `a link to this server in the mail: ${link}`);
+  // The link opens the new-password form; mismatched fields never reach the server.
+  await page.goto(link);
+  await page.fill('#reset-form input[name=password]', newPw);
+  await page.fill('#reset-form input[name=again]', 'something else');
+  await page.click('#reset-form button[type=submit]');
+  await page.waitForSelector('#error:not([hidden])');
+  await page.fill('#reset-form input[name=again]', newPw);
+  await page.click('#reset-form button[type=submit]');
+  await page.waitForSelector('#login-form .notice:not([hidden])');
+  // Sign in with the new password: the profile picker (a new account has no profile yet).
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', newPw);
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('.profiles', { state: 'attached' });
+  await page.waitForSelector('#nav', { state: 'visible' });
+  // The same link a second time: refused, shown as an error, the password stays.
+  await page.click('#sign-out');
+  await page.waitForSelector('#login-form');
+  await page.goto(link);
+  await page.fill('#reset-form input[name=password]', 'third password 3');
+  await page.fill('#reset-form input[name=again]', 'third password 3');
+  await page.click('#reset-form button[type=submit]');
+  await page.waitForSelector('#error:not([hidden])');
+  const login = await fetch(`${base}/v1/auth/login`, { method: 'POST',
+    headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email, password: newPw }) });
+  assert.equal(login.status, 200);
   assert.deepEqual(page.problems, []);
   await page.close();
 });
