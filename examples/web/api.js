@@ -106,6 +106,20 @@ export async function confirmPasswordReset(token, newPassword) {
     { token, new_password: newPassword }));
 }
 
+/* Account self-service (signed in). Each one ends every session of the account, this one too:
+ * the caller signs out locally afterwards. */
+export async function changePassword(current, next) {
+  return api('POST', '/v1/account/password', { current_password: current, new_password: next });
+}
+
+export async function logoutEverywhere() {
+  return api('POST', '/v1/account/logout-all');
+}
+
+export async function deleteAccount(password) {
+  return api('DELETE', '/v1/account', { password });
+}
+
 export async function logout() {
   const s = session();
   clearSession();

@@ -2,11 +2,12 @@
 // Plain ES modules, no framework; views are chosen by the location hash:
 //   #/login  #/profiles  #/ (browse)  #/title/<id>  #/watch/<id>[/<episode id>]
 //   #/forgot (ask for a reset link)  #/reset?token=<t> (the mailed link: a new password)
+//   #/account (change password, sign out everywhere, delete the account)
 // ?player=dash (or the select on a title page) picks dash.js instead of hls.js.
 
 import {
-  api, ApiError, clearSession, confirmPasswordReset, login, logout, requestPasswordReset, session,
-  switchProfile,
+  api, ApiError, changePassword, clearSession, confirmPasswordReset, deleteAccount, login, logout,
+  logoutEverywhere, requestPasswordReset, session, switchProfile,
 } from './api.js';
 import { play, playerKind } from './player.js';
 
@@ -112,6 +113,42 @@ function viewReset(token) {
   });
   view.replaceChildren(form);
   form.querySelector('input').focus();
+}
+
+/* The account's sessions are gone (password changed, signed out everywhere, deleted): drop
+ * the local one too and show `text` on the sign-in form. */
+function endedSession(text) {
+  clearSession();
+  loginNotice = text;
+  go('#/login');
+}
+
+async function viewAccount() {
+  const acct = await api('GET', '/v1/account');
+  const box = template('tpl-account');
+  box.querySelector('.email').textContent = acct.email;
+  box.querySelector('.since').textContent =
+    `Member since ${new Date(acct.created_at * 1000).toISOString().slice(0, 10)}`;
+  const pw = box.querySelector('#password-form');
+  onSubmit(pw, async (f) => {
+    if (f.get('password') !== f.get('again')) throw new Error('The two new passwords differ.');
+    await changePassword(String(f.get('current')), String(f.get('password')));
+    endedSession('Your password was changed. Sign in with the new one.');
+  });
+  box.querySelector('#logout-all').addEventListener('click', async () => {
+    try {
+      await logoutEverywhere();
+      endedSession('You were signed out on every device.');
+    } catch (e) {
+      showError(e);
+    }
+  });
+  const del = box.querySelector('#delete-form');
+  onSubmit(del, async (f) => {
+    await deleteAccount(String(f.get('password')));
+    endedSession('Your account was deleted.');
+  });
+  view.replaceChildren(box);
 }
 
 function viewLogin() {
@@ -287,6 +324,7 @@ async function route() {
   }
   try {
     if (parts[0] === 'login') viewLogin();
+    else if (parts[0] === 'account') await viewAccount();
     else if (parts[0] === 'profiles' || !s.profile_id) await viewProfiles();
     else if (parts[0] === 'title' && parts[1]) await viewTitle(parts[1]);
     else if (parts[0] === 'watch' && parts[1]) await viewWatch(parts[1], parts[2] || null);

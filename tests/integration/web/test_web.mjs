@@ -48,6 +48,9 @@ function startStreamd() {
     '--operator-token-file', tokenFile, '--access-log', join(work, 'access.log'),
     '--web-root', join(root, 'examples', 'web'), '--seed-demo',
     '--demo-catalog', catalogFile,
+    // Every sign-in of these tests comes from 127.0.0.1: no per-address limit (the limits are
+    // tested in tests/integration; the per-account one stays on).
+    '--login-address-burst', '0',
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   const errLines = [];
   createInterface({ input: daemon.stderr }).on('line', (l) => {
@@ -452,6 +455,80 @@ test('forgotten password: the mailed link sets a new password, once', async () =
   const login = await fetch(`${base}/v1/auth/login`, { method: 'POST',
     headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email, password: newPw }) });
   assert.equal(login.status, 200);
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
+/* Sign a fresh account in through the page (it has no profile: the picker shows). */
+async function freshAccount(page, password) {
+  const email = `web-acct-${randomBytes(4).toString('hex')}@example.com`;
+  const reg = await fetch(`${base}/v1/auth/register`, { method: 'POST',
+    headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  assert.equal(reg.status, 201);
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', password);
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('#nav', { state: 'visible' });
+  return email;
+}
+
+async function loginStatus(email, password) {
+  const r = await fetch(`${base}/v1/auth/login`, { method: 'POST',
+    headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  return r.status;
+}
+
+test('account page: change password, sign out everywhere, delete the account', async () => {
+  const page = await newPage('/');
+  const pw1 = 'first password 1', pw2 = 'second password 2';
+  const email = await freshAccount(page, pw1);
+  await page.click('#account-link');
+  await page.waitForSelector('.account .email');
+  assert.equal(await page.textContent('.account .email'), email);
+  // A wrong current password: an error, nothing changes.
+  await page.fill('#password-form input[name=current]', 'not my password');
+  await page.fill('#password-form input[name=password]', pw2);
+  await page.fill('#password-form input[name=again]', pw2);
+  await page.click('#password-form button[type=submit]');
+  await page.waitForSelector('#error:not([hidden])');
+  assert.equal(await loginStatus(email, pw1), 200);
+  // The right one: signed out here too, the new password works, the old one not.
+  await page.fill('#password-form input[name=current]', pw1);
+  await page.click('#password-form button[type=submit]');
+  await page.waitForSelector('#login-form .notice:not([hidden])');
+  assert.match(await page.textContent('#login-form .notice'), /password was changed/);
+  assert.equal(await loginStatus(email, pw1), 401);
+  assert.equal(await loginStatus(email, pw2), 200);
+  // Sign out everywhere: another session's refresh token stops working.
+  const other = await (await fetch(`${base}/v1/auth/login`, { method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email, password: pw2 }) })).json();
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', pw2);
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('#nav', { state: 'visible' });
+  await page.click('#account-link');
+  await page.click('#logout-all');
+  await page.waitForSelector('#login-form .notice:not([hidden])');
+  const refreshed = await fetch(`${base}/v1/auth/refresh`, { method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ refresh_token: other.refresh_token }) });
+  assert.equal(refreshed.status, 401);
+  // Delete: a wrong password is refused; the right one deletes, sign-in then fails.
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', pw2);
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('#nav', { state: 'visible' });
+  await page.click('#account-link');
+  await page.fill('#delete-form input[name=password]', 'not my password');
+  await page.click('#delete-form button[type=submit]');
+  await page.waitForSelector('#error:not([hidden])');
+  assert.equal(await loginStatus(email, pw2), 200);
+  await page.fill('#delete-form input[name=password]', pw2);
+  await page.click('#delete-form button[type=submit]');
+  await page.waitForSelector('#login-form .notice:not([hidden])');
+  assert.match(await page.textContent('#login-form .notice'), /deleted/);
+  assert.equal(await loginStatus(email, pw2), 401);
   assert.deepEqual(page.problems, []);
   await page.close();
 });
