@@ -149,6 +149,26 @@ static int credentials(const char **email, const char **password, cJSON *body, s
   return 0;
 }
 
+/*
+ * The body's fields are exactly `names` (NULL-terminated), each a required
+ * string of at most max[i] bytes, into out[i]. 0, or -1 after answering a 400
+ * problem and freeing the body (the account and password-reset routes).
+ */
+static int required_strings(const char **out, cJSON *body, const char *const *names,
+                            const size_t *max, streamd_request *req, streamd_response *resp)
+{
+  char detail[256] = "";
+  int rc = streamd_json_only_fields(body, names, detail, sizeof(detail));
+  for (size_t i = 0; !rc && names[i]; i++)
+    rc = streamd_json_get_string(&out[i], body, names[i], 1, max[i], detail, sizeof(detail));
+  if (rc) {
+    cJSON_Delete(body);
+    streamd_reply_problem(resp, req, rc, detail);
+    return -1;
+  }
+  return 0;
+}
+
 /* ---- routes ---------------------------------------------------------------------- */
 
 /* The public fields of an account (no password hash): register and GET /v1/account. */
@@ -465,22 +485,16 @@ void streamd_route_account_delete(streamd_request *req, streamd_response *resp)
   cJSON *body = NULL;
   if (streamd_body_object(&body, req, resp) != 0)
     return;
-  static const char *const allowed[] = {"password", NULL};
-  char detail[256] = "";
-  const char *password = NULL;
-  int rc = streamd_json_only_fields(body, allowed, detail, sizeof(detail));
-  if (!rc)
-    rc = streamd_json_get_string(&password, body, "password", 1, STREAM_AUTH_PASSWORD_MAX, detail,
-                                 sizeof(detail));
-  if (rc) {
-    cJSON_Delete(body);
-    streamd_reply_problem(resp, req, rc, detail);
+  static const char *const names[] = {"password", NULL};
+  static const size_t max[] = {STREAM_AUTH_PASSWORD_MAX};
+  const char *f[1];
+  if (required_strings(f, body, names, max, req, resp) != 0)
     return;
-  }
+  const char *password = f[0];
   char addr[STREAM_AUTH_ADDRESS_MAX + 1];
   streamd_login_address(addr, sizeof(addr), req);
   int64_t retry = 0;
-  rc = stream_auth_account_delete(&retry, app->auth, v.account_id, password, addr);
+  int rc = stream_auth_account_delete(&retry, app->auth, v.account_id, password, addr);
   explicit_bzero((void *)password, strlen(password));
   cJSON_Delete(body);
   reply_password_checked(resp, req, rc, retry, v.account_id, "the password is not right");
@@ -568,25 +582,16 @@ void streamd_route_account_password(streamd_request *req, streamd_response *resp
   cJSON *body = NULL;
   if (streamd_body_object(&body, req, resp) != 0)
     return;
-  static const char *const allowed[] = {"current_password", "new_password", NULL};
-  char detail[256] = "";
-  const char *current = NULL, *next = NULL;
-  int rc = streamd_json_only_fields(body, allowed, detail, sizeof(detail));
-  if (!rc)
-    rc = streamd_json_get_string(&current, body, "current_password", 1, STREAM_AUTH_PASSWORD_MAX,
-                                 detail, sizeof(detail));
-  if (!rc)
-    rc = streamd_json_get_string(&next, body, "new_password", 1, STREAM_AUTH_PASSWORD_MAX, detail,
-                                 sizeof(detail));
-  if (rc) {
-    cJSON_Delete(body);
-    streamd_reply_problem(resp, req, rc, detail);
+  static const char *const names[] = {"current_password", "new_password", NULL};
+  static const size_t max[] = {STREAM_AUTH_PASSWORD_MAX, STREAM_AUTH_PASSWORD_MAX};
+  const char *f[2];
+  if (required_strings(f, body, names, max, req, resp) != 0)
     return;
-  }
+  const char *current = f[0], *next = f[1];
   char addr[STREAM_AUTH_ADDRESS_MAX + 1];
   streamd_login_address(addr, sizeof(addr), req);
   int64_t retry = 0;
-  rc = stream_auth_change_password(&retry, app->auth, v.account_id, current, next, addr);
+  int rc = stream_auth_change_password(&retry, app->auth, v.account_id, current, next, addr);
   explicit_bzero((void *)current, strlen(current));
   explicit_bzero((void *)next, strlen(next));
   cJSON_Delete(body);
@@ -606,21 +611,15 @@ void streamd_route_password_reset(streamd_request *req, streamd_response *resp)
   cJSON *body = NULL;
   if (streamd_body_object(&body, req, resp) != 0)
     return;
-  static const char *const allowed[] = {"email", NULL};
-  char detail[256] = "";
-  const char *email = NULL;
-  int rc = streamd_json_only_fields(body, allowed, detail, sizeof(detail));
-  if (!rc)
-    rc = streamd_json_get_string(&email, body, "email", 1, 1024, detail, sizeof(detail));
-  if (rc) {
-    cJSON_Delete(body);
-    streamd_reply_problem(resp, req, rc, detail);
+  static const char *const names[] = {"email", NULL};
+  static const size_t max[] = {1024};
+  const char *f[1];
+  if (required_strings(f, body, names, max, req, resp) != 0)
     return;
-  }
   char addr[STREAM_AUTH_ADDRESS_MAX + 1];
   streamd_login_address(addr, sizeof(addr), req);
   int64_t retry = 0;
-  rc = stream_auth_password_reset_start(&retry, app->auth, email, addr);
+  int rc = stream_auth_password_reset_start(&retry, app->auth, f[0], addr);
   cJSON_Delete(body);
   if (rc == STREAM_EBUSY && retry > 0) {
     streamd_reply_rate_limited(resp, req, retry, last_message(rc));
@@ -655,22 +654,14 @@ void streamd_route_password_reset_confirm(streamd_request *req, streamd_response
   cJSON *body = NULL;
   if (streamd_body_object(&body, req, resp) != 0)
     return;
-  static const char *const allowed[] = {"token", "new_password", NULL};
-  char detail[256] = "";
-  const char *token = NULL, *next = NULL;
-  int rc = streamd_json_only_fields(body, allowed, detail, sizeof(detail));
-  if (!rc)
-    rc = streamd_json_get_string(&token, body, "token", 1, 256, detail, sizeof(detail));
-  if (!rc)
-    rc = streamd_json_get_string(&next, body, "new_password", 1, STREAM_AUTH_PASSWORD_MAX, detail,
-                                 sizeof(detail));
-  if (rc) {
-    cJSON_Delete(body);
-    streamd_reply_problem(resp, req, rc, detail);
+  static const char *const names[] = {"token", "new_password", NULL};
+  static const size_t max[] = {256, STREAM_AUTH_PASSWORD_MAX};
+  const char *f[2];
+  if (required_strings(f, body, names, max, req, resp) != 0)
     return;
-  }
+  const char *token = f[0], *next = f[1];
   stream_auth_account acct;
-  rc = stream_auth_password_reset_finish(&acct, app->auth, token, next);
+  int rc = stream_auth_password_reset_finish(&acct, app->auth, token, next);
   explicit_bzero((void *)token, strlen(token));
   explicit_bzero((void *)next, strlen(next));
   cJSON_Delete(body);
