@@ -11,12 +11,6 @@
 #include "../core/core.h"
 #include "store_internal.h"
 
-static bool id_char(char c)
-{
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_';
-}
-
 int stream_store_account_close(stream_store_account_close_counts *out, stream_store *s,
                                const char *id, int64_t now)
 {
@@ -26,27 +20,16 @@ int stream_store_account_close(stream_store_account_close_counts *out, stream_st
     *out = counts;
   if (!s)
     return stream__err(STREAM_EINVAL, "store handle is NULL");
-  if (!id)
-    return stream__err(STREAM_EINVAL, "account id is NULL");
-  size_t n = strnlen(id, STREAM_STORE_ID_MAX + 1);
-  if (n == 0)
-    return stream__err(STREAM_EINVAL, "account id is empty");
-  if (n > STREAM_STORE_ID_MAX)
-    return stream__err(STREAM_EINVAL, "account id is longer than %d characters",
-                       STREAM_STORE_ID_MAX);
-  for (size_t i = 0; i < n; i++)
-    if (!id_char(id[i]))
-      return stream__err(STREAM_EINVAL,
-                         "account id has an invalid character at offset %zu (allowed: A-Z a-z "
-                         "0-9 _ -)",
-                         i);
+  int rc = store__check_id("account id", id);
+  if (rc != STREAM_OK)
+    return rc;
   if (now <= 0)
     return stream__err(STREAM_EINVAL, "close account: now must be > 0 (got %" PRId64 ")", now);
   /* ".invalid" is reserved (RFC 2606): the address can never be delivered to
    * and never collides with a real one; the id makes it unique. */
   char email[STREAM_STORE_EMAIL_MAX + 1];
   snprintf(email, sizeof email, "deleted-%s@invalid", id);
-  int rc = s->backend->accounts->close(s->impl, &counts, id, email, now);
+  rc = s->backend->accounts->close(s->impl, &counts, id, email, now);
   if (rc == STREAM_OK && out)
     *out = counts;
   return rc;

@@ -9,38 +9,6 @@
 #include "../core/core.h"
 #include "store_internal.h"
 
-static int check_id(const char *what, const char *id)
-{
-  if (!id || !*id)
-    return stream__err(STREAM_EINVAL, "%s is required", what);
-  size_t n = strnlen(id, STREAM_STORE_ID_MAX + 1);
-  if (n > STREAM_STORE_ID_MAX)
-    return stream__err(STREAM_EINVAL, "%s is longer than %d characters", what, STREAM_STORE_ID_MAX);
-  for (size_t i = 0; i < n; i++) {
-    char c = id[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-          c == '_'))
-      return stream__err(STREAM_EINVAL,
-                         "%s has an invalid character at offset %zu (allowed: A-Z a-z 0-9 _ -)",
-                         what, i);
-  }
-  return STREAM_OK;
-}
-
-static int check_hash(const char *v)
-{
-  if (!v)
-    return stream__err(STREAM_EINVAL, "token_hash is NULL");
-  size_t n = strnlen(v, STREAM_STORE_TOKEN_HASH_LEN + 1);
-  if (n != STREAM_STORE_TOKEN_HASH_LEN)
-    return stream__err(STREAM_EINVAL, "token_hash must be %d hex characters",
-                       STREAM_STORE_TOKEN_HASH_LEN);
-  for (size_t i = 0; i < n; i++)
-    if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')))
-      return stream__err(STREAM_EINVAL, "token_hash must be lowercase hex");
-  return STREAM_OK;
-}
-
 static int check_time(const char *what, int64_t t)
 {
   if (t <= 0)
@@ -67,8 +35,8 @@ int stream_store_password_reset_insert(size_t *out_invalidated, stream_store *s,
   if (!memchr(r->token_hash, '\0', sizeof r->token_hash) ||
       !memchr(r->account_id, '\0', sizeof r->account_id))
     return stream__err(STREAM_EINVAL, "password reset row has an unterminated field");
-  TRY(check_hash(r->token_hash));
-  TRY(check_id("account_id", r->account_id));
+  TRY(store__check_hash64("token_hash", r->token_hash));
+  TRY(store__check_id("account_id", r->account_id));
   TRY(check_time("created_at", r->created_at));
   if (r->expires_at <= r->created_at)
     return stream__err(STREAM_EINVAL,
@@ -89,7 +57,7 @@ int stream_store_password_reset_get(stream_store_password_reset *out, stream_sto
   memset(out, 0, sizeof *out);
   if (!s)
     return stream__err(STREAM_EINVAL, "store handle is NULL");
-  TRY(check_hash(token_hash));
+  TRY(store__check_hash64("token_hash", token_hash));
   return s->backend->resets->get(s->impl, out, token_hash);
 }
 
@@ -103,7 +71,7 @@ int stream_store_password_reset_consume(stream_store_password_reset *out, size_t
     *out_revoked = 0;
   if (!s)
     return stream__err(STREAM_EINVAL, "store handle is NULL");
-  TRY(check_hash(token_hash));
+  TRY(store__check_hash64("token_hash", token_hash));
   if (!password_hash || !*password_hash)
     return stream__err(STREAM_EINVAL, "password_hash is required");
   if (strnlen(password_hash, STREAM_STORE_HASH_MAX + 1) > STREAM_STORE_HASH_MAX)

@@ -29,8 +29,8 @@ static bool id_char(char c)
          c == '_';
 }
 
-/* A required id given as a C string. */
-static int check_id(const char *what, const char *id)
+/* A required id given as a C string (store_internal.h). */
+int store__check_id(const char *what, const char *id)
 {
   if (!id)
     return stream__err(STREAM_EINVAL, "%s is NULL", what);
@@ -52,7 +52,7 @@ static int check_opt_id(const char *what, const char *id)
 {
   if (!id || !id[0])
     return STREAM_OK;
-  return check_id(what, id);
+  return store__check_id(what, id);
 }
 
 /* A string held in a fixed-size field of `cap` bytes: it must be terminated
@@ -83,8 +83,8 @@ static int check_text(const char *what, const char *v, size_t max, bool required
   return STREAM_OK;
 }
 
-/* SHA-256 as exactly 64 lowercase hex digits. */
-static int check_hash64(const char *what, const char *v)
+/* SHA-256 as exactly 64 lowercase hex digits (store_internal.h). */
+int store__check_hash64(const char *what, const char *v)
 {
   if (!v)
     return stream__err(STREAM_EINVAL, "%s is NULL", what);
@@ -211,7 +211,7 @@ static int check_account(const stream_store_account *a, bool need_id)
     return stream__err(STREAM_EINVAL, "account is NULL");
   TRY(check_field("account id", a->id, sizeof a->id, need_id));
   if (a->id[0])
-    TRY(check_id("account id", a->id));
+    TRY(store__check_id("account id", a->id));
   TRY(check_field("account email", a->email, sizeof a->email, true));
   if (!strchr(a->email, '@'))
     return stream__err(STREAM_EINVAL, "account email has no '@'");
@@ -243,7 +243,7 @@ int stream_store_account_get(stream_store_account *out, stream_store *s, const c
 {
   TRY(check_out(out, "out"));
   TRY(check_store(s));
-  TRY(check_id("account id", id));
+  TRY(store__check_id("account id", id));
   return s->backend->accounts->get_by_id(s->impl, out, id);
 }
 
@@ -270,11 +270,11 @@ int stream_store_refresh_insert(stream_store *s, const stream_store_refresh *t)
   if (!t)
     return stream__err(STREAM_EINVAL, "refresh token is NULL");
   TRY(check_field("token_hash", t->token_hash, sizeof t->token_hash, true));
-  TRY(check_hash64("token_hash", t->token_hash));
+  TRY(store__check_hash64("token_hash", t->token_hash));
   TRY(check_field("family_id", t->family_id, sizeof t->family_id, true));
-  TRY(check_id("family_id", t->family_id));
+  TRY(store__check_id("family_id", t->family_id));
   TRY(check_field("account_id", t->account_id, sizeof t->account_id, true));
-  TRY(check_id("account_id", t->account_id));
+  TRY(store__check_id("account_id", t->account_id));
   TRY(check_field("profile_id", t->profile_id, sizeof t->profile_id, false));
   TRY(check_opt_id("profile_id", t->profile_id));
   TRY(check_time("created_at", t->created_at));
@@ -289,14 +289,14 @@ int stream_store_refresh_get(stream_store_refresh *out, stream_store *s, const c
 {
   TRY(check_out(out, "out"));
   TRY(check_store(s));
-  TRY(check_hash64("token_hash", token_hash));
+  TRY(store__check_hash64("token_hash", token_hash));
   return s->backend->refresh->get(s->impl, out, token_hash);
 }
 
 int stream_store_refresh_mark_used(stream_store *s, const char *token_hash, int64_t now)
 {
   TRY(check_store(s));
-  TRY(check_hash64("token_hash", token_hash));
+  TRY(store__check_hash64("token_hash", token_hash));
   TRY(check_time("now", now));
   return s->backend->refresh->mark_used(s->impl, token_hash, now);
 }
@@ -305,7 +305,7 @@ int stream_store_refresh_revoke_family(size_t *out_count, stream_store *s, const
                                        int64_t now)
 {
   TRY(check_store(s));
-  TRY(check_id("family_id", family_id));
+  TRY(store__check_id("family_id", family_id));
   TRY(check_time("now", now));
   size_t n = 0;
   TRY(s->backend->refresh->revoke_family(s->impl, &n, family_id, now));
@@ -318,7 +318,7 @@ int stream_store_refresh_revoke_account(size_t *out_count, stream_store *s, cons
                                         int64_t now)
 {
   TRY(check_store(s));
-  TRY(check_id("account_id", account_id));
+  TRY(store__check_id("account_id", account_id));
   TRY(check_time("now", now));
   size_t n = 0;
   TRY(s->backend->refresh->revoke_account(s->impl, &n, account_id, now));
@@ -346,7 +346,7 @@ int stream_store_device_insert(stream_store *s, const stream_store_device *d)
   if (!d)
     return stream__err(STREAM_EINVAL, "device authorization is NULL");
   TRY(check_field("device_code_hash", d->device_code_hash, sizeof d->device_code_hash, true));
-  TRY(check_hash64("device_code_hash", d->device_code_hash));
+  TRY(store__check_hash64("device_code_hash", d->device_code_hash));
   TRY(check_field("user_code", d->user_code, sizeof d->user_code, true));
   TRY(check_user_code(d->user_code));
   TRY(check_field("client_id", d->client_id, sizeof d->client_id, true));
@@ -365,7 +365,7 @@ int stream_store_device_get(stream_store_device *out, stream_store *s, const cha
 {
   TRY(check_out(out, "out"));
   TRY(check_store(s));
-  TRY(check_hash64("device_code_hash", device_code_hash));
+  TRY(store__check_hash64("device_code_hash", device_code_hash));
   return s->backend->device->get(s->impl, out, device_code_hash);
 }
 
@@ -383,7 +383,7 @@ int stream_store_device_approve(stream_store *s, const char *user_code, const ch
 {
   TRY(check_store(s));
   TRY(check_user_code(user_code));
-  TRY(check_id("account_id", account_id));
+  TRY(store__check_id("account_id", account_id));
   TRY(check_opt_id("profile_id", profile_id));
   TRY(check_time("now", now));
   return s->backend->device->decide(s->impl, user_code, STREAM_STORE_DEVICE_APPROVED, account_id,
@@ -403,7 +403,7 @@ int stream_store_device_record_poll(int64_t *out_prev, stream_store *s,
 {
   TRY(check_out(out_prev, "out_prev"));
   TRY(check_store(s));
-  TRY(check_hash64("device_code_hash", device_code_hash));
+  TRY(store__check_hash64("device_code_hash", device_code_hash));
   if (new_interval < 0 || new_interval > 3600)
     return stream__err(STREAM_EINVAL, "new_interval %d is outside 0..3600 seconds", new_interval);
   TRY(check_time("now", now));
@@ -414,7 +414,7 @@ int stream_store_device_consume(stream_store_device *out, stream_store *s,
                                 const char *device_code_hash, int64_t now)
 {
   TRY(check_store(s));
-  TRY(check_hash64("device_code_hash", device_code_hash));
+  TRY(store__check_hash64("device_code_hash", device_code_hash));
   TRY(check_time("now", now));
   stream_store_device tmp;
   return s->backend->device->consume(s->impl, out ? out : &tmp, device_code_hash, now);
@@ -428,10 +428,10 @@ static int check_profile(const stream_store_profile *p, bool need_id)
     return stream__err(STREAM_EINVAL, "profile is NULL");
   TRY(check_field("profile id", p->id, sizeof p->id, need_id));
   if (p->id[0])
-    TRY(check_id("profile id", p->id));
+    TRY(store__check_id("profile id", p->id));
   TRY(check_field("profile account_id", p->account_id, sizeof p->account_id, !need_id));
   if (!need_id)
-    TRY(check_id("profile account_id", p->account_id));
+    TRY(store__check_id("profile account_id", p->account_id));
   TRY(check_field("profile name", p->name, sizeof p->name, true));
   TRY(check_field("profile avatar", p->avatar, sizeof p->avatar, false));
   TRY(check_field("profile pin_hash", p->pin_hash, sizeof p->pin_hash, false));
@@ -463,7 +463,7 @@ int stream_store_profile_get(stream_store_profile *out, stream_store *s, const c
 {
   TRY(check_out(out, "out"));
   TRY(check_store(s));
-  TRY(check_id("profile id", id));
+  TRY(store__check_id("profile id", id));
   return s->backend->profiles->get(s->impl, out, id);
 }
 
@@ -475,7 +475,7 @@ int stream_store_profile_list(stream_store_profile **out, size_t *out_count, str
   *out = NULL;
   *out_count = 0;
   TRY(check_store(s));
-  TRY(check_id("account_id", account_id));
+  TRY(store__check_id("account_id", account_id));
   return s->backend->profiles->list(s->impl, out, out_count, account_id);
 }
 
@@ -489,7 +489,7 @@ int stream_store_profile_update(stream_store *s, const stream_store_profile *p)
 int stream_store_profile_delete(stream_store *s, const char *id)
 {
   TRY(check_store(s));
-  TRY(check_id("profile id", id));
+  TRY(store__check_id("profile id", id));
   return s->backend->profiles->remove(s->impl, id);
 }
 
@@ -519,7 +519,7 @@ static int check_title(const stream_store_title *t, bool need_id)
     return stream__err(STREAM_EINVAL, "title is NULL");
   TRY(check_field("title id", t->id, sizeof t->id, need_id));
   if (t->id[0])
-    TRY(check_id("title id", t->id));
+    TRY(store__check_id("title id", t->id));
   if (t->kind != STREAM_STORE_TITLE_MOVIE && t->kind != STREAM_STORE_TITLE_SERIES)
     return stream__err(STREAM_EINVAL, "title kind %d is unknown", t->kind);
   TRY(check_text("title name", t->name, STREAM_STORE_TITLE_NAME_MAX, true));
@@ -574,7 +574,7 @@ int stream_store_title_update(stream_store *s, const stream_store_title *t, int6
 int stream_store_title_delete(stream_store *s, const char *id)
 {
   TRY(check_store(s));
-  TRY(check_id("title id", id));
+  TRY(store__check_id("title id", id));
   return s->backend->catalog->title_delete(s->impl, id);
 }
 
@@ -583,7 +583,7 @@ int stream_store_title_get(stream_store_title *out, stream_store *s, const char 
   TRY(check_out(out, "out"));
   memset(out, 0, sizeof *out);
   TRY(check_store(s));
-  TRY(check_id("title id", id));
+  TRY(store__check_id("title id", id));
   return s->backend->catalog->title_get(s->impl, out, id);
 }
 
@@ -592,14 +592,14 @@ int stream_store_title_get_detail(stream_store_title_detail *out, stream_store *
   TRY(check_out(out, "out"));
   memset(out, 0, sizeof *out);
   TRY(check_store(s));
-  TRY(check_id("title id", id));
+  TRY(store__check_id("title id", id));
   return s->backend->catalog->title_detail(s->impl, out, id);
 }
 
 int stream_store_season_create(char *out_id, stream_store *s, const char *title_id, int number)
 {
   TRY(check_store(s));
-  TRY(check_id("title id", title_id));
+  TRY(store__check_id("title id", title_id));
   if (number < 0 || number > 100000)
     return stream__err(STREAM_EINVAL, "season number %d is outside 0..100000", number);
   char id[STREAM_STORE_ID_SIZE];
@@ -613,7 +613,7 @@ int stream_store_season_create(char *out_id, stream_store *s, const char *title_
 int stream_store_season_delete(stream_store *s, const char *id)
 {
   TRY(check_store(s));
-  TRY(check_id("season id", id));
+  TRY(store__check_id("season id", id));
   return s->backend->catalog->season_delete(s->impl, id);
 }
 
@@ -623,10 +623,10 @@ static int check_episode(const stream_store_episode *e, bool need_id)
     return stream__err(STREAM_EINVAL, "episode is NULL");
   TRY(check_field("episode id", e->id, sizeof e->id, need_id));
   if (e->id[0])
-    TRY(check_id("episode id", e->id));
+    TRY(store__check_id("episode id", e->id));
   if (!need_id) {
     TRY(check_field("episode season_id", e->season_id, sizeof e->season_id, true));
-    TRY(check_id("episode season_id", e->season_id));
+    TRY(store__check_id("episode season_id", e->season_id));
   }
   if (e->number < 1 || e->number > 100000)
     return stream__err(STREAM_EINVAL, "episode number %d is outside 1..100000", e->number);
@@ -660,7 +660,7 @@ int stream_store_episode_update(stream_store *s, const stream_store_episode *e)
 int stream_store_episode_delete(stream_store *s, const char *id)
 {
   TRY(check_store(s));
-  TRY(check_id("episode id", id));
+  TRY(store__check_id("episode id", id));
   return s->backend->catalog->episode_delete(s->impl, id);
 }
 
@@ -864,9 +864,9 @@ int stream_store_progress_upsert(stream_store *s, const stream_store_progress *p
   if (!p)
     return stream__err(STREAM_EINVAL, "progress is NULL");
   TRY(check_field("progress profile_id", p->profile_id, sizeof p->profile_id, true));
-  TRY(check_id("progress profile_id", p->profile_id));
+  TRY(store__check_id("progress profile_id", p->profile_id));
   TRY(check_field("progress title_id", p->title_id, sizeof p->title_id, true));
-  TRY(check_id("progress title_id", p->title_id));
+  TRY(store__check_id("progress title_id", p->title_id));
   TRY(check_field("progress episode_id", p->episode_id, sizeof p->episode_id, false));
   TRY(check_opt_id("progress episode_id", p->episode_id));
   if (p->position_ms < 0 || p->duration_ms <= 0)
@@ -883,8 +883,8 @@ int stream_store_progress_get(stream_store_progress *out, stream_store *s, const
 {
   TRY(check_out(out, "out"));
   TRY(check_store(s));
-  TRY(check_id("profile_id", profile_id));
-  TRY(check_id("title_id", title_id));
+  TRY(store__check_id("profile_id", profile_id));
+  TRY(store__check_id("title_id", title_id));
   TRY(check_opt_id("episode_id", episode_id));
   return s->backend->viewing->progress_get(s->impl, out, profile_id, title_id,
                                            episode_id ? episode_id : "");
@@ -898,7 +898,7 @@ int stream_store_continue_watching(stream_store_progress **out, size_t *out_coun
   *out = NULL;
   *out_count = 0;
   TRY(check_store(s));
-  TRY(check_id("profile_id", profile_id));
+  TRY(store__check_id("profile_id", profile_id));
   if (limit < 1 || limit > STREAM_STORE_PAGE_MAX)
     return stream__err(STREAM_EINVAL, "limit %u is outside 1..%d", limit, STREAM_STORE_PAGE_MAX);
   return s->backend->viewing->continue_watching(s->impl, out, out_count, profile_id, limit);
@@ -908,8 +908,8 @@ int stream_store_mylist_add(stream_store *s, const char *profile_id, const char 
                             int64_t now)
 {
   TRY(check_store(s));
-  TRY(check_id("profile_id", profile_id));
-  TRY(check_id("title_id", title_id));
+  TRY(store__check_id("profile_id", profile_id));
+  TRY(store__check_id("title_id", title_id));
   TRY(check_time("now", now));
   return s->backend->viewing->mylist_add(s->impl, profile_id, title_id, now);
 }
@@ -917,8 +917,8 @@ int stream_store_mylist_add(stream_store *s, const char *profile_id, const char 
 int stream_store_mylist_remove(stream_store *s, const char *profile_id, const char *title_id)
 {
   TRY(check_store(s));
-  TRY(check_id("profile_id", profile_id));
-  TRY(check_id("title_id", title_id));
+  TRY(store__check_id("profile_id", profile_id));
+  TRY(store__check_id("title_id", title_id));
   return s->backend->viewing->mylist_remove(s->impl, profile_id, title_id);
 }
 
@@ -930,7 +930,7 @@ int stream_store_mylist_list(stream_store_mylist_item **out, size_t *out_count, 
   *out = NULL;
   *out_count = 0;
   TRY(check_store(s));
-  TRY(check_id("profile_id", profile_id));
+  TRY(store__check_id("profile_id", profile_id));
   return s->backend->viewing->mylist_list(s->impl, out, out_count, profile_id);
 }
 
@@ -938,8 +938,8 @@ int stream_store_rating_put(stream_store *s, const char *profile_id, const char 
                             int value, int64_t now)
 {
   TRY(check_store(s));
-  TRY(check_id("profile_id", profile_id));
-  TRY(check_id("title_id", title_id));
+  TRY(store__check_id("profile_id", profile_id));
+  TRY(store__check_id("title_id", title_id));
   if (value != 1 && value != -1)
     return stream__err(STREAM_EINVAL, "rating value %d: must be 1 (up) or -1 (down)", value);
   TRY(check_time("now", now));
@@ -949,8 +949,8 @@ int stream_store_rating_put(stream_store *s, const char *profile_id, const char 
 int stream_store_rating_delete(stream_store *s, const char *profile_id, const char *title_id)
 {
   TRY(check_store(s));
-  TRY(check_id("profile_id", profile_id));
-  TRY(check_id("title_id", title_id));
+  TRY(store__check_id("profile_id", profile_id));
+  TRY(store__check_id("title_id", title_id));
   return s->backend->viewing->rating_delete(s->impl, profile_id, title_id);
 }
 
@@ -960,8 +960,8 @@ int stream_store_rating_get(int *out_value, stream_store *s, const char *profile
   TRY(check_out(out_value, "out_value"));
   *out_value = 0;
   TRY(check_store(s));
-  TRY(check_id("profile_id", profile_id));
-  TRY(check_id("title_id", title_id));
+  TRY(store__check_id("profile_id", profile_id));
+  TRY(store__check_id("title_id", title_id));
   return s->backend->viewing->rating_get(s->impl, out_value, profile_id, title_id);
 }
 

@@ -165,4 +165,12 @@ int store__new_id(char out[STREAM_STORE_ID_SIZE]);
 int store__batch_begin(stream_store *s);
 int store__batch_end(stream_store *s, int rc);
 
+/* Argument checks of the public entry points (store.c), shared by the ones
+ * in their own files (accounts_close.c, password_reset.c): STREAM_OK or
+ * STREAM_EINVAL with a message naming `what`.
+ * - check_id: a required id, 1..STREAM_STORE_ID_MAX of [A-Za-z0-9_-];
+ * - check_hash64: SHA-256 as exactly 64 lowercase hex digits. */
+int store__check_id(const char *what, const char *id);
+int store__check_hash64(const char *what, const char *v);
+
 #endif
