@@ -486,16 +486,16 @@ int stream_auth_email_normalize(char *out, size_t out_size, const char *email)
 
 /* ---- accounts ---------------------------------------------------------------- */
 
-int auth__check_password(const char *password, size_t *len)
+int auth__check_password(const char *what, const char *password, size_t *len)
 {
   if (!password)
-    return stream__err(STREAM_EINVAL, "auth: password is NULL");
+    return stream__err(STREAM_EINVAL, "auth: %s is NULL", what);
   size_t n = auth__strnlen(password, STREAM_AUTH_PASSWORD_MAX);
   if (n < STREAM_AUTH_PASSWORD_MIN)
-    return stream__err(STREAM_EINVAL, "auth: password must be at least %d bytes (got %zu)",
+    return stream__err(STREAM_EINVAL, "auth: %s must be at least %d bytes (got %zu)", what,
                        STREAM_AUTH_PASSWORD_MIN, n);
   if (n > STREAM_AUTH_PASSWORD_MAX)
-    return stream__err(STREAM_EINVAL, "auth: password must be at most %d bytes",
+    return stream__err(STREAM_EINVAL, "auth: %s must be at most %d bytes", what,
                        STREAM_AUTH_PASSWORD_MAX);
   *len = n;
   return STREAM_OK;
@@ -548,7 +548,7 @@ int stream_auth_account_create(stream_auth_account *out, stream_auth *a, const c
       (elen >= 8 && strcmp(in.email + elen - 8, ".invalid") == 0))
     return stream__err(STREAM_EINVAL, "auth: e-mail domain \"invalid\" is reserved (RFC 2606)");
   size_t plen = 0;
-  if ((rc = auth__check_password(password, &plen)) != STREAM_OK)
+  if ((rc = auth__check_password("password", password, &plen)) != STREAM_OK)
     return rc;
   if ((rc = auth__hash_into(in.password_hash, sizeof in.password_hash, a, password, plen)) !=
       STREAM_OK)
@@ -611,7 +611,7 @@ int stream_auth_account_set_password(stream_auth *a, const char *account_id, con
   if (rc != STREAM_OK)
     return rc;
   size_t plen = 0;
-  if ((rc = auth__check_password(password, &plen)) != STREAM_OK)
+  if ((rc = auth__check_password("password", password, &plen)) != STREAM_OK)
     return rc;
   if ((rc = auth__hash_into(row.password_hash, sizeof row.password_hash, a, password, plen)) !=
       STREAM_OK)

@@ -102,8 +102,9 @@ void auth__copy(char *dst, size_t dst_size, const char *src);
 int auth__check_scope(const char *s, size_t max, const char *what);
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
 size_t auth__utf8_seq(const unsigned char *s, size_t n);
-/* Password argument of register / set_password: 8..1024 bytes. */
-int auth__check_password(const char *password, size_t *len);
+/* A password being set (register, set_password, change, reset; `what` names
+ * it in the message): STREAM_AUTH_PASSWORD_MIN..MAX bytes. */
+int auth__check_password(const char *what, const char *password, size_t *len);
 /* A client address used as a rate-limit key: <= 255 printable ASCII bytes. */
 int auth__check_address(const char *addr);
 

@@ -20,23 +20,6 @@
 #define RESET_SUBJECT "Reset your password"
 #define RESET_FAILED "auth: invalid or already used password reset token"
 
-/* The new password: the register rules, with messages that name it. */
-static int check_new_password(const char *password, size_t *len)
-{
-  if (!password)
-    return stream__err(STREAM_EINVAL, "auth: new password is required");
-  size_t n = auth__strnlen(password, STREAM_AUTH_PASSWORD_MAX);
-  if (n < STREAM_AUTH_PASSWORD_MIN)
-    return stream__err(STREAM_EINVAL, "auth: new password must be at least %d bytes (got %zu)",
-                       STREAM_AUTH_PASSWORD_MIN, n);
-  if (n > STREAM_AUTH_PASSWORD_MAX)
-    return stream__err(STREAM_EINVAL, "auth: new password must be at most %d bytes",
-                       STREAM_AUTH_PASSWORD_MAX);
-  *len = n;
-  return STREAM_OK;
-}
-
-/* Argon2id hash of `password` with the service's parameters into `out`. */
 /* ---- change (signed in) ------------------------------------------------------ */
 
 int stream_auth_change_password(int64_t *out_retry_after, stream_auth *a, const char *account_id,
@@ -52,7 +35,7 @@ int stream_auth_change_password(int64_t *out_retry_after, stream_auth *a, const 
     return rc;
   size_t clen = 0, nlen = 0;
   if ((rc = auth__check_password_args(&clen, current_password, client_address)) != STREAM_OK ||
-      (rc = check_new_password(new_password, &nlen)) != STREAM_OK)
+      (rc = auth__check_password("new password", new_password, &nlen)) != STREAM_OK)
     return rc;
 
   stream_store_account acct;
@@ -195,7 +178,7 @@ int stream_auth_password_reset_finish(stream_auth_account *out, stream_auth *a, 
                        "auth: malformed password reset token (expected %d base64url characters)",
                        STREAM_AUTH_RESET_TOKEN_LEN);
   size_t nlen = 0;
-  int rc = check_new_password(new_password, &nlen);
+  int rc = auth__check_password("new password", new_password, &nlen);
   if (rc != STREAM_OK)
     return rc;
 
