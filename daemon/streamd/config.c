@@ -77,7 +77,7 @@ static const key_desc keys[] = {
      "none); 0 = only on POST /v1/admin/recs/retrain (default 3600)"},
     {"purge_interval", K_UINT, OFF(purge_interval_s), 0, 0, 31536000,
      "seconds between retention purges of expired tokens, device codes, idempotency keys and "
-     "screen leases (the first one interval after start); 0 = only on POST /v1/admin/purge "
+     "screen leases (the first one at start-up); 0 = only on POST /v1/admin/purge "
      "(default 3600)"},
     {"recs_factors", K_UINT, OFF(recs_factors), 0, 1, 512,
      "latent factors of the recommendations model (default 64)"},

@@ -2,8 +2,8 @@
  * streamd's housekeeping: the retention purge of the store (expired refresh
  * tokens and device authorizations, old idempotency keys, lapsed screen
  * leases; see stream_store_purge()) with the library's default policy, run
- * by a background thread every `purge_interval` seconds (the first run one
- * interval after start; 0 = no thread) and on demand through
+ * once during start-up (before streamd reports that it listens), then by a
+ * background thread every `purge_interval` seconds (0 = neither) and on demand through
  * POST /v1/admin/purge. Each run that deleted something is logged with its
  * counts (numbers only).
  */
@@ -23,8 +23,9 @@ int streamd_purge_run(stream_store_purge_counts *out, stream_store *store);
 /* The counts as a JSON object {"refresh_tokens":n,...}; NULL when out of memory. */
 cJSON *streamd_purge_counts_json(const stream_store_purge_counts *c);
 
-/* Start the purge thread on `store` (borrowed: must outlive the thread). `*out` is NULL when
- * interval_s is 0 (no thread). 0 or -1 (logged). */
+/* Purge `store` once now (on the caller's thread), then start the purge thread on it
+ * (borrowed: must outlive the thread). `*out` is NULL when interval_s is 0 (no purge, no
+ * thread). A failed first purge is logged and does not stop the start. 0 or -1 (logged). */
 int streamd_purge_start(streamd_purge **out, stream_store *store, unsigned int interval_s);
 
 /* Stop the thread (a run in progress finishes first) and free it. NULL is a no-op. */

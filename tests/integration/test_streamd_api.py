@@ -672,6 +672,35 @@ class T08Purge(Base):
         self.assertEqual(r.status, 200, r.body)
         self.problem(call("POST", "/v1/admin/purge", token=OP_TOKEN, json_body={"x": 1}), 400)
 
+    def test_purge_at_startup(self):
+        """A (re)started streamd purges once before it reports listening, so a daemon restarted
+        more often than purge_interval still purges; purge_interval 0 means no purge at all."""
+        now = int(time.time())
+        old = now - 30 * 86400
+
+        def write_rows(d):
+            db = sqlite3.connect(os.path.join(d.data_dir, "streamd.db"), timeout=10)
+            with db:
+                db.execute("INSERT INTO idempotency_keys (scope, key, request_hash, code, response,"
+                           " created_at) VALUES ('boot-scope', 'old', 'h', 0, '{}', ?),"
+                           " ('boot-scope', 'new', 'h', 0, '{}', ?)", (old, now))
+            db.close()
+
+        def keys_left(d):
+            db = sqlite3.connect(os.path.join(d.data_dir, "streamd.db"), timeout=10)
+            rows = sorted(r[0] for r in db.execute(
+                "SELECT key FROM idempotency_keys WHERE scope = 'boot-scope'"))
+            db.close()
+            return rows
+
+        for interval, expect in (("0", ["new", "old"]), ("3600", ["new"])):
+            with Streamd(STREAMD, ["--purge-interval", interval], prefix="streamd-purge-",
+                         log_level="warn", operator_token=OP_TOKEN) as d:
+                write_rows(d)
+                d.restart()  # returns once the listening line is printed
+                self.assertEqual(keys_left(d), expect, "purge_interval %s" % interval)
+                self.assertEqual(d.request("GET", "/healthz").status, 200)
+
 
 class T99Expiry(Base):
     """Runs last: the device code started at start-up must have expired by now."""
