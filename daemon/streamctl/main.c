@@ -9,8 +9,9 @@
 #include "streamctl.h"
 
 static const cli_verb *const verbs[] = {
-    &verb_keygen,  &verb_sign_url,  &verb_verify_url, &verb_hash_password, &verb_verify_password,
-    &verb_catalog, &verb_transcode, &verb_billing,    &verb_stats,         &verb_export};
+    &verb_keygen,          &verb_sign_url, &verb_verify_url, &verb_hash_password,
+    &verb_verify_password, &verb_catalog,  &verb_transcode,  &verb_billing,
+    &verb_stats,           &verb_export,   &verb_account};
 #define NVERBS (sizeof verbs / sizeof verbs[0])
 
 static void print_help(void)

@@ -95,6 +95,7 @@ extern const cli_verb verb_sign_url;
 extern const cli_verb verb_verify_url;
 extern const cli_verb verb_catalog;
 extern const cli_verb verb_billing;
+extern const cli_verb verb_account; /* cmd_account.c */
 extern const cli_verb verb_transcode;
 extern const cli_verb verb_stats;  /* cmd_stats.c */
 extern const cli_verb verb_export; /* cmd_stats.c */

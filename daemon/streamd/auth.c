@@ -104,14 +104,20 @@ int streamd_auth_viewer_unavailable(streamd_identity *out, const streamd_request
  * (stream_ct_equal), so a hash collision can only evict, never authenticate.
  * Failures are not cached. Consequence: a key removed from the key ring
  * stops authenticating tokens already seen within at most VCACHE_TTL_S.
+ * Playback sessions' events tokens share the cache (streamd_auth_events_account)
+ * under their own kind: a hit needs the kind to match too, so an events token
+ * never passes as an access token (or the reverse).
  */
 #define VCACHE_SLOTS 64
 #define VCACHE_TTL_S 5
 #define VCACHE_TOKEN_MAX 1024
 
+enum { VC_ACCESS = 0, VC_EVENTS = 1 };
+
 typedef struct vc_entry {
   uint64_t hash;
   size_t len; /* 0 = empty */
+  int kind;   /* VC_ACCESS or VC_EVENTS */
   int64_t until;
   unsigned char token[VCACHE_TOKEN_MAX];
   stream_auth_identity id;
@@ -136,12 +142,14 @@ static uint64_t vc_hash(const char *t, size_t n)
   return h;
 }
 
-static int vc_get(stream_auth_identity *out, const char *tok, size_t n, uint64_t h, int64_t now)
+static int vc_get(stream_auth_identity *out, int kind, const char *tok, size_t n, uint64_t h,
+                  int64_t now)
 {
   vc_entry *e = &vcache[h % VCACHE_SLOTS];
   int hit = 0;
   pthread_mutex_lock(&vc_mu);
-  if (e->len == n && e->hash == h && now < e->until && stream_ct_equal(e->token, tok, n)) {
+  if (e->len == n && e->kind == kind && e->hash == h && now < e->until &&
+      stream_ct_equal(e->token, tok, n)) {
     *out = e->id;
     hit = 1;
   }
@@ -149,7 +157,7 @@ static int vc_get(stream_auth_identity *out, const char *tok, size_t n, uint64_t
   return hit;
 }
 
-static void vc_put(const stream_auth_identity *id, const char *tok, size_t n, uint64_t h,
+static void vc_put(const stream_auth_identity *id, int kind, const char *tok, size_t n, uint64_t h,
                    int64_t now)
 {
   int64_t until = now + VCACHE_TTL_S;
@@ -162,6 +170,7 @@ static void vc_put(const stream_auth_identity *id, const char *tok, size_t n, ui
   explicit_bzero(e->token, e->len);
   e->hash = h;
   e->len = n;
+  e->kind = kind;
   e->until = until;
   memcpy(e->token, tok, n);
   e->id = *id;
@@ -205,10 +214,10 @@ int streamd_auth_viewer_jwt(streamd_identity *out, const streamd_request *req, v
     h = vc_hash(tok, n);
   }
   int rc = STREAM_OK;
-  if (!cacheable || !vc_get(&id, tok, n, h, now)) {
+  if (!cacheable || !vc_get(&id, VC_ACCESS, tok, n, h, now)) {
     rc = stream_auth_verify_access(&id, app->auth, tok);
     if (rc == STREAM_OK && cacheable)
-      vc_put(&id, tok, n, h, now);
+      vc_put(&id, VC_ACCESS, tok, n, h, now);
   }
   if (rc == STREAM_EEXPIRED) {
     snprintf(detail, dlen, "the access token has expired");
@@ -223,6 +232,38 @@ int streamd_auth_viewer_jwt(streamd_identity *out, const streamd_request *req, v
   streamd_viewer_to_subject(out->subject, sizeof(out->subject), id.account_id, id.profile_id,
                             id.kids, id.maturity_ceiling);
   return 0;
+}
+
+int streamd_auth_events_account(const char *token, const char *account_id, int64_t exp)
+{
+  streamd_app *app = streamd_app_get();
+  if (!app)
+    return STREAM_EBUSY;
+  size_t n = strlen(token);
+  int64_t now = (int64_t)time(NULL);
+  uint64_t h = 0;
+  int cacheable = n > 0 && n <= VCACHE_TOKEN_MAX;
+  stream_auth_identity id;
+  if (cacheable) {
+    pthread_once(&vc_once, vc_init);
+    h = vc_hash(token, n);
+    if (vc_get(&id, VC_EVENTS, token, n, h, now))
+      return STREAM_OK;
+  }
+  /* The same primary-key read stream_auth_verify_access() makes for access tokens. */
+  stream_auth_account acct;
+  int rc = stream_auth_account_get(&acct, app->auth, account_id);
+  if (rc == STREAM_ENOMEM || rc == STREAM_EIO || rc == STREAM_EBUSY)
+    return rc;
+  if (rc != STREAM_OK || acct.disabled) /* gone, disabled, or a `sub` that is no account id */
+    return STREAM_EAUTH;
+  if (cacheable) {
+    memset(&id, 0, sizeof(id));
+    snprintf(id.account_id, sizeof(id.account_id), "%s", account_id);
+    id.expires_at = exp;
+    vc_put(&id, VC_EVENTS, token, n, h, now);
+  }
+  return STREAM_OK;
 }
 
 int streamd_auth_authenticate(streamd_identity *out, const streamd_request *req, void *userdata,

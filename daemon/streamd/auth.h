@@ -12,6 +12,7 @@
 #define STREAMD_AUTH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "http.h"
@@ -49,6 +50,15 @@ int streamd_auth_viewer_jwt(streamd_identity *out, const streamd_request *req, v
  * account was deleted), so the next request verifies again and fails at once
  * instead of up to the cache's 5 s later. Thread-safe. */
 void streamd_auth_forget_account(const char *account_id);
+
+/* After a playback session's events token verified against the key ring
+ * (routes_events.c): is its account still there and enabled? One
+ * primary-key read (stream_auth_account_get), remembered in the
+ * verified-token cache like an access token's (under its own kind, so an
+ * events token never passes as an access token) for at most 5 s and never
+ * past `exp`; streamd_auth_forget_account() drops it. STREAM_OK,
+ * STREAM_EAUTH (deleted or disabled), or the store's error. Thread-safe. */
+int streamd_auth_events_account(const char *token, const char *account_id, int64_t exp);
 
 /* The placeholder viewer hook: always STREAM_EAUTH ("not available yet"). */
 int streamd_auth_viewer_unavailable(streamd_identity *out, const streamd_request *req,

@@ -12,7 +12,11 @@
  * stream_auth_verify_access() (typ "at+jwt", aud "streamd") refuses it on
  * every other route; here it is checked for scope "events". The route is
  * public in the table and authenticates in the handler, so that either
- * token is accepted.
+ * token is accepted. Like an access token, an events token speaks only for
+ * a live account: once the JWT verifies, the account is read from the store
+ * (auth.c's verified-token cache spares the read for a few seconds; deleting
+ * the account empties it), so a deleted or disabled account's session gets
+ * 401 at once instead of until the token expires.
  */
 #include <stdio.h>
 #include <string.h>
@@ -70,9 +74,12 @@ static int claim_copy(char *dst, size_t n, const cJSON *c, const char *name)
   return 0;
 }
 
-/* Verify an events token: STREAM_OK with the account and profile in `v`, or an error. */
-static int events_token_viewer(streamd_viewer *v, streamd_app *app, const char *tok)
+/* Verify an events token: STREAM_OK with the account and profile in `v`, or
+ * an error. *verified is set when the token itself is a good events token,
+ * so an error then is about its account (gone or disabled: STREAM_EAUTH). */
+static int events_token_viewer(streamd_viewer *v, int *verified, streamd_app *app, const char *tok)
 {
+  *verified = 0;
   stream_token_verify_options vo = STREAM_TOKEN_VERIFY_OPTIONS_INIT;
   vo.iss = EVENTS_TOKEN_ISS;
   vo.aud = EVENTS_TOKEN_AUD;
@@ -95,6 +102,10 @@ static int events_token_viewer(streamd_viewer *v, streamd_app *app, const char *
     rc = STREAM_OK;
   }
   cJSON_Delete(c);
+  if (rc == STREAM_OK) {
+    *verified = 1;
+    rc = streamd_auth_events_account(tok, v->account_id, reg.exp);
+  }
   return rc;
 }
 
@@ -127,7 +138,18 @@ static int events_caller(streamd_viewer *v, streamd_app *app, streamd_request *r
   const char *tok = h + 7;
   while (*tok == ' ')
     tok++;
-  int erc = events_token_viewer(v, app, tok);
+  int verified = 0;
+  int erc = events_token_viewer(v, &verified, app, tok);
+  if (verified && erc != STREAM_OK) {
+    /* A good events token of an account deleted or disabled since: the same
+     * answer as any token that is not valid. */
+    memset(v, 0, sizeof(*v));
+    if (erc == STREAM_EAUTH)
+      reply_unauthorized(resp, req, STREAM_EAUTH, "the bearer token is not valid");
+    else
+      streamd_reply_service_error(resp, req, erc);
+    return -1;
+  }
   if (erc == STREAM_OK) {
     memset(&req->identity, 0, sizeof(req->identity));
     req->identity.role = STREAMD_ROLE_VIEWER;

@@ -11,10 +11,24 @@ with the password) and DELETE /v1/admin/accounts/{id} (the operator).
 - Wrong passwords draw from the sign-in rate limit: over it, 429 with Retry-After, for the
   deletion and for sign-in alike.
 - The operator deletes by id (204), a second time 404; a viewer token cannot.
+- A playback session's events token (POST /v1/playback) works until the account is deleted,
+  then POST /v1/events answers 401 like an invalid token, for a token the daemon had verified
+  (and cached) and for one it had never seen; the event log holds no event of the deleted
+  account's ids afterwards. A disabled account's (never seen) events token is refused the same
+  way, and accepted again once the account is enabled. Needs libstream's cffi module (third argument) to register a
+  playable asset; skipped without it.
+- `streamctl account show|delete` (second argument) on the daemon's store while it runs:
+  delete refuses to run without a terminal unless --yes (exit 2), asks to type "yes" on one
+  (a pseudo-terminal here: "no" deletes nothing), and then the account is gone for the API.
 
-Usage: /usr/bin/python3 test_account_delete.py STREAMD
-Standard library only.
+Usage: /usr/bin/python3 test_account_delete.py STREAMD [STREAMCTL [PYTHON_BINDINGS_DIR]]
+Standard library (plus libstream's cffi module when given).
 """
+import json
+import os
+import pty
+import sqlite3
+import subprocess
 import sys
 import unittest
 
@@ -22,7 +36,14 @@ from streamd_harness import (ApiTestCase, PASSWORD, Streamd, login, profile_toke
                              register_login, unique_email)
 
 D = None
+STREAMCTL = None
+BINDINGS = None
 OP = "op-token-account-delete-0123456789"
+TITLE = "acctdel-movie"
+OK_CARD = "tok_4242424242424242"
+CATALOG = {"titles": [{"id": TITLE, "kind": "movie", "name": "Account Delete Movie",
+                       "synopsis": "A movie for the account deletion tests.", "year": 2020,
+                       "runtime_minutes": 90, "maturity_rating": 0, "genres": ["Drama"]}]}
 
 
 def delete_account(token, body):
@@ -119,13 +140,228 @@ class T1AccountDelete(ApiTestCase):
         self.problem(r, 401)
 
 
+def cffi():
+    """libstream's cffi module (ffi, lib), or None when it is not available."""
+    if not BINDINGS:
+        return None
+    if BINDINGS not in sys.path:
+        sys.path.insert(0, BINDINGS)
+    try:
+        from _libstream_cffi import ffi, lib
+    except ImportError:
+        return None
+    return ffi, lib
+
+
+def open_store():
+    """The daemon's store through the cffi module (WAL: safe while streamd runs)."""
+    ffi, lib = cffi()
+    st = ffi.new("stream_store **")
+    so = ffi.new("stream_store_options *")
+    so.version = lib.STREAM_STORE_OPTIONS_VERSION
+    path = ffi.new("char[]", os.path.join(D.data_dir, "streamd.db").encode())
+    so.path = path
+    so.readers = 1
+    assert lib.stream_store_open(st, so) == 0, ffi.string(lib.stream_error_last().message)
+    return st[0]
+
+
+def set_disabled(account_id, disabled):
+    """Disable or enable an account in the store behind the daemon's back (no HTTP route does
+    it), so the daemon's verification cache is not told."""
+    ffi, lib = cffi()
+    st = open_store()
+    try:
+        a = ffi.new("stream_store_account *")
+        assert lib.stream_store_account_get(a, st, account_id.encode()) == 0
+        a.disabled = disabled
+        assert lib.stream_store_account_update(st, a) == 0
+    finally:
+        lib.stream_store_close(st)
+
+
+def register_asset(title, dirname):
+    """A ready asset of `title` in the daemon's store (the asset registry, as a transcode job
+    would leave it): enough for POST /v1/playback to sign URLs and issue an events token."""
+    ffi, lib = cffi()
+    st = open_store()
+    jo = ffi.new("stream_jobs_options *")
+    jo.version = lib.STREAM_JOBS_OPTIONS_VERSION
+    jo.store = st
+    j = ffi.new("stream_jobs **")
+    assert lib.stream_jobs_new(j, jo) == 0, ffi.string(lib.stream_error_last().message)
+    out = ffi.new("char[]", 65)
+    try:
+        assert lib.stream_jobs_asset_create(out, j[0], title.encode(), ffi.NULL,
+                                            dirname.encode(), ffi.NULL) == 0
+        assert lib.stream_jobs_asset_ready(j[0], out, b"{}") == 0
+    finally:
+        lib.stream_jobs_free(j[0])
+        lib.stream_store_close(st)
+
+
+def event(n):
+    return {"events": [{"id": "%08x-0000-4000-8000-%012x" % (0xacde1, n), "viewId": "view-%d" % n,
+                        "type": "heartbeat", "clientTs": 1700000000000 + n, "titleId": TITLE}]}
+
+
+def event_log(sql, *args):
+    con = sqlite3.connect("file:%s?mode=ro" % os.path.join(D.data_dir, "streamd.db"), uri=True,
+                          timeout=30)
+    try:
+        return con.execute(sql, args).fetchone()[0]
+    finally:
+        con.close()
+
+
+def streamctl(*args, stdin=subprocess.DEVNULL):
+    return subprocess.run([STREAMCTL] + list(args) + ["--data-dir", D.data_dir], stdin=stdin,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+
+
+def streamctl_on_tty(answer, *args):
+    """streamctl with a pseudo-terminal as stdin, `answer` typed on it."""
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen([STREAMCTL] + list(args) + ["--data-dir", D.data_dir],
+                                stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        os.write(master, answer.encode())
+        out, err = proc.communicate(timeout=60)
+        return proc.returncode, out, err
+    finally:
+        os.close(slave)
+        os.close(master)
+
+
+class T2EventsToken(ApiTestCase):
+    def test_1_events_token_dies_with_the_account(self):
+        if cffi() is None:
+            self.skipTest("libstream's cffi module is not available (third argument)")
+        register_asset(TITLE, "acctdel-asset")
+        email = unique_email("events")
+        t = register_login(D, email)
+        pid, switched = profile_token(D, t["access_token"])
+        ptok = switched["access_token"]
+        r = D.request("POST", "/v1/billing/payment-methods", json_body={"token": OK_CARD},
+                      token=ptok, key="acctdel-card")
+        self.assertEqual(r.status, 201, r.body)
+        r = D.request("POST", "/v1/billing/subscription", json_body={"plan_id": "premium"},
+                      token=ptok, key="acctdel-sub")
+        self.assertEqual(r.status, 201, r.body)
+        tokens = []
+        for device in ("tv-1", "tv-2", "tv-3"):  # the premium plan has four screens
+            r = D.request("POST", "/v1/playback", token=ptok,
+                          json_body={"title_id": TITLE, "device_id": device,
+                                     "device_name": "Test " + device})
+            self.assertEqual(r.status, 201, r.body)
+            tokens.append(r.json["events_token"])
+        used, unseen, other = tokens
+
+        r = D.request("POST", "/v1/events", json_body=event(1), token=used)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json, {"accepted": 1, "duplicates": 0})
+        acct = t["account_id"]
+        self.assertEqual(event_log("SELECT count(*) FROM event_log WHERE account_id = ? AND "
+                                   "profile_id = ?", acct, pid), 1)
+        invalid = self.problem(D.request("POST", "/v1/events", json_body=event(9),
+                                         token="not-a-token"), 401)
+
+        # Disabled (behind the daemon's back, so only a token it never saw is read afresh):
+        # refused like an invalid token; enabled again, accepted (failures are not cached).
+        set_disabled(acct, 1)
+        p = self.problem(D.request("POST", "/v1/events", json_body=event(4), token=other), 401)
+        self.assertEqual((p["type"], p["detail"]), (invalid["type"], invalid["detail"]))
+        set_disabled(acct, 0)
+        r = D.request("POST", "/v1/events", json_body=event(5), token=other)
+        self.assertEqual(r.status, 200, r.body)
+
+        r = D.request("DELETE", "/v1/account", token=ptok, json_body={"password": PASSWORD})
+        self.assertEqual(r.status, 204, r.body)
+        # The verified (cached) token and the never-seen one: 401, as an invalid token.
+        for n, tok in ((2, used), (3, unseen)):
+            r = D.request("POST", "/v1/events", json_body=event(n), token=tok)
+            p = self.problem(r, 401)
+            self.assertEqual((p["type"], p["detail"]), (invalid["type"], invalid["detail"]))
+            self.assertIn("invalid_token", r.header("WWW-Authenticate"))
+        # Nothing of the account's ids is left in the log, and nothing new was stored.
+        self.assertEqual(event_log("SELECT count(*) FROM event_log WHERE account_id = ? OR "
+                                   "profile_id = ?", acct, pid), 0)
+        ids = [event(n)["events"][0]["id"] for n in (2, 3, 4)]
+        self.assertEqual(event_log("SELECT count(*) FROM event_log WHERE id IN (?, ?, ?)", *ids),
+                         0)
+        # The first event stays, without the person.
+        self.assertEqual(event_log("SELECT count(*) FROM event_log WHERE id = ? AND "
+                                   "account_id = ''", event(1)["events"][0]["id"]), 1)
+
+
+class T3Streamctl(ApiTestCase):
+    def test_1_show_and_delete(self):
+        if not STREAMCTL:
+            self.skipTest("no streamctl given (second argument)")
+        email = unique_email("ctl")
+        t = register_login(D, email)
+        acct = t["account_id"]
+        pid, _ = profile_token(D, t["access_token"], "Kid")
+
+        r = streamctl("account", "show", acct)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("email\t%s\n" % email, r.stdout)
+        self.assertIn("profiles\t1\n", r.stdout)
+        r = streamctl("account", "show", acct, "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        shown = json.loads(r.stdout)
+        self.assertEqual((shown["id"], shown["email"], shown["role"], shown["disabled"]),
+                         (acct, email, "viewer", False))
+        self.assertEqual([p["id"] for p in shown["profiles"]], [pid])
+
+        # Usage errors and refusals delete nothing.
+        self.assertEqual(streamctl("account", "frob", acct).returncode, 2)
+        self.assertEqual(streamctl("account", "delete").returncode, 2)
+        r = streamctl("account", "delete", acct)  # stdin is not a terminal, no --yes
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--yes", r.stderr)
+        code, _out, err = streamctl_on_tty("no\n", "account", "delete", acct)
+        self.assertEqual(code, 1, err)
+        self.assertIn("Type yes to delete", err)
+        self.assertIn("nothing was deleted", err)
+        self.assertEqual(streamctl("account", "show", acct).returncode, 0)
+        fresh = login(D, email)  # a token the daemon has never verified (nothing cached)
+
+        code, out, err = streamctl_on_tty("yes\n", "account", "delete", acct)
+        self.assertEqual(code, 0, err)
+        self.assertIn("deleted account %s: 1 profiles" % acct, out)
+        self.problem(D.request("GET", "/v1/profiles", token=fresh["access_token"]), 401)
+        self.problem(login_answer(email), 401)
+        r = streamctl("account", "show", acct)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no account with id " + acct, r.stderr)
+        self.assertEqual(streamctl("account", "delete", acct, "--yes").returncode, 1)
+
+        # --yes, unattended, with --json.
+        t2 = register_login(D, unique_email("ctl"))
+        r = streamctl("account", "delete", t2["account_id"], "--yes", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = json.loads(r.stdout)
+        self.assertEqual((out["id"], out["deleted"], out["profiles"]),
+                         (t2["account_id"], True, 0))
+        self.assertGreaterEqual(out["refresh_tokens"], 1)
+        r = D.request("POST", "/v1/auth/refresh", json_body={"refresh_token": t2["refresh_token"]})
+        self.problem(r, 401)
+
+
 def main():
-    global D
+    global D, STREAMCTL, BINDINGS
+    STREAMCTL = sys.argv[2] if len(sys.argv) > 2 else None
+    BINDINGS = sys.argv[3] if len(sys.argv) > 3 else None
     D = Streamd(sys.argv[1], ["--login-address-burst", "0"], prefix="streamd-acctdel-",
-                log_level="warn", access_log=False, demo_timeout=10, operator_token=OP)
+                log_level="warn", access_log=False, demo_timeout=10, operator_token=OP,
+                catalog=CATALOG)
     ok = False
     try:
-        suite = unittest.TestLoader().loadTestsFromTestCase(T1AccountDelete)
+        loader = unittest.TestLoader()
+        suite = unittest.TestSuite([loader.loadTestsFromTestCase(c)
+                                    for c in (T1AccountDelete, T2EventsToken, T3Streamctl)])
         ok = unittest.TextTestRunner(verbosity=2).run(suite).wasSuccessful()
         rc = D.stop()
         if rc != 0:

@@ -84,6 +84,44 @@ static int acc_update(void *impl, const stream_store_account *a)
   return store__sq_wend(impl, db, rc);
 }
 
+/* ---- the account of an account-scoped write ------------------------------ */
+
+/* deleted_at of account `id` on `db` (the caller's write transaction):
+ * 1 with *deleted_at, 0 when there is no such row, < 0 on error (set). */
+static int account_state(sq_conn *db, int64_t *deleted_at, const char *what, const char *id)
+{
+  sqlite3_stmt *st;
+  SQ_TRY(store__sq_prepare(db, &st, what, "SELECT deleted_at FROM accounts WHERE id = ?", "t", id));
+  int r = store__sq_step(db, st, what);
+  *deleted_at = r == 1 ? store__sq_col_i64(st, 0) : 0;
+  store__sq_release(db, st);
+  return r;
+}
+
+int store__sq_account_live(sq_conn *db, const char *what, const char *account_id)
+{
+  int64_t deleted_at = 0;
+  int r = account_state(db, &deleted_at, what, account_id);
+  if (r < 0)
+    return r;
+  if (r == 0 || deleted_at > 0)
+    return stream__err(STREAM_ENOTFOUND, "%s: no account with id %s", what, account_id);
+  return STREAM_OK;
+}
+
+int store__sq_account_closed(sq_conn *db, bool *closed, const char *what, const char *account_id)
+{
+  *closed = false;
+  if (!account_id || !account_id[0])
+    return STREAM_OK;
+  int64_t deleted_at = 0;
+  int r = account_state(db, &deleted_at, what, account_id);
+  if (r < 0)
+    return r;
+  *closed = r == 1 && deleted_at > 0;
+  return STREAM_OK;
+}
+
 /* ---- closing an account (right to erasure) -------------------------------- */
 
 /* One statement of the close with the account id as its only argument;
@@ -219,13 +257,18 @@ const struct stream_store_accounts_ops store__sq_accounts_ops = {
 
 static int rt_insert(void *impl, const stream_store_refresh *t)
 {
+  const char *what = "insert refresh token";
   sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
-  int rc = store__sq_exec(db, "insert refresh token", NULL,
-                          "INSERT INTO refresh_tokens (" REFRESH_COLS
-                          ") VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)",
-                          "tttTII", t->token_hash, t->family_id, t->account_id, t->profile_id,
-                          t->created_at, t->expires_at);
+  /* A sign-in that verified the password just before the account was closed
+   * must not leave a token of the tombstone. */
+  int rc = store__sq_account_live(db, what, t->account_id);
+  if (rc == STREAM_OK)
+    rc = store__sq_exec(db, what, NULL,
+                        "INSERT INTO refresh_tokens (" REFRESH_COLS
+                        ") VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)",
+                        "tttTII", t->token_hash, t->family_id, t->account_id, t->profile_id,
+                        t->created_at, t->expires_at);
   return store__sq_wend(impl, db, rc);
 }
 
@@ -418,8 +461,9 @@ static int dev_decide(void *impl, const char *user_code, int status, const char 
   sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
   int n = 0;
-  int rc = STREAM_OK;
-  if (profile_id[0]) {
+  /* The approving account must be live (not closed while the user typed the code). */
+  int rc = account_id[0] ? store__sq_account_live(db, what, account_id) : STREAM_OK;
+  if (rc == STREAM_OK && profile_id[0]) {
     /* The profile must belong to the approving account. */
     sqlite3_stmt *st;
     rc = store__sq_prepare(db, &st, what, "SELECT 1 FROM profiles WHERE id = ? AND account_id = ?",

@@ -254,10 +254,7 @@ static int b_card_add(void *impl, stream_billing_card *io, const char *method_to
   sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
   int64_t have = 0;
-  int rc = store__sqb_count_query(db, &have, what, "SELECT count(*) FROM accounts WHERE id = ?",
-                                  io->account_id);
-  if (rc == STREAM_OK && have == 0)
-    rc = stream__err(STREAM_ENOTFOUND, "no account with id %s", io->account_id);
+  int rc = store__sq_account_live(db, what, io->account_id);
   if (rc == STREAM_OK)
     rc = store__sqb_count_query(db, &have, what, "SELECT count(*) FROM cards WHERE account_id = ?",
                                 io->account_id);
@@ -579,7 +576,9 @@ static int b_sub_insert(void *impl, const store_billing_sub *s, const store_bill
 {
   sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
-  int rc = store__sqb_sub_insert(db, s);
+  int rc = store__sq_account_live(db, "insert subscription", s->pub.account_id);
+  if (rc == STREAM_OK)
+    rc = store__sqb_sub_insert(db, s);
   if (rc == STREAM_OK)
     rc = store__sqb_idem_insert(db, idem, s->pub.created_at);
   return store__sq_wend(impl, db, rc);

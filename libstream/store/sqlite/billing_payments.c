@@ -41,8 +41,12 @@ int store__sqb_charge_begin(void *impl, const store_billing_charge *c)
   const store_billing_payment *p = c->payment;
   sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
-  int rc = STREAM_OK;
-  if (c->require_no_live)
+  /* No invoice or charge for a closed account (a first charge racing the
+   * close; a renewal also fails the version check below). Once the payment
+   * row exists, the close waits for it to settle (EBUSY), so the settle's
+   * subscription insert cannot race it. */
+  int rc = store__sq_account_live(db, what, p->account_id);
+  if (rc == STREAM_OK && c->require_no_live)
     rc = store__sqb_live_check(db, p->account_id);
   if (rc == STREAM_OK && c->sub_id) {
     sqlite3_stmt *st;

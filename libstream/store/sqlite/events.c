@@ -3,7 +3,9 @@
  * (store_events.h). A batch is appended in one BEGIN IMMEDIATE transaction
  * with INSERT .. ON CONFLICT(id) DO NOTHING, so a duplicate id (stored
  * before, or earlier in the batch) is skipped by the database itself and the
- * batch is stored whole or not at all.
+ * batch is stored whole or not at all. Events and QoE views of an account
+ * closed meanwhile are stored without account, profile and device (read in
+ * the same transaction), like the ones the close pseudonymized.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -54,8 +56,19 @@ static int ev_append(void *impl, size_t *out_inserted, const stream_event *ev, s
   SQ_TRY(store__sq_wbegin(impl, &db));
   int rc = STREAM_OK;
   size_t inserted = 0;
+  /* A batch is one viewer's: the account is looked up once per distinct id. */
+  const char *checked = NULL;
+  bool closed = false;
   for (size_t i = 0; rc == STREAM_OK && i < n; i++) {
     const stream_event *e = &ev[i];
+    /* An event of an account closed meanwhile is kept without the person,
+     * as the close left its earlier events. */
+    if (!checked || strcmp(checked, e->account_id) != 0) {
+      rc = store__sq_account_closed(db, &closed, what, e->account_id);
+      checked = e->account_id;
+    }
+    if (rc != STREAM_OK)
+      break;
     int changes = 0;
     rc = store__sq_exec(
         db, what, &changes,
@@ -64,10 +77,11 @@ static int ev_append(void *impl, size_t *out_inserted, const stream_event *ev, s
         "sid, cid, ot, su, error_code, error_fatal, error_message) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (id) DO NOTHING",
-        "titttttttIIIIIIIItttiiit", e->id, e->type, e->view_id, e->session_id, e->account_id,
-        e->profile_id, e->title_id, e->episode_id, e->device_id, e->client_ts, e->server_ts,
-        e->playhead_ms, e->br, e->width, e->height, e->bl, e->mtp, e->sid, e->cid, e->ot, e->su,
-        e->error_code, e->error_fatal, e->error_message);
+        "titttttttIIIIIIIItttiiit", e->id, e->type, e->view_id, e->session_id,
+        closed ? "" : e->account_id, closed ? "" : e->profile_id, e->title_id, e->episode_id,
+        closed ? "" : e->device_id, e->client_ts, e->server_ts, e->playhead_ms, e->br, e->width,
+        e->height, e->bl, e->mtp, e->sid, e->cid, e->ot, e->su, e->error_code, e->error_fatal,
+        e->error_message);
     if (rc == STREAM_OK && changes > 0)
       inserted++;
   }
@@ -367,6 +381,12 @@ static int ev_views_commit(void *impl, const stream_events_view *v,
   int rc = STREAM_OK;
   for (size_t i = 0; rc == STREAM_OK && i < n; i++) {
     const stream_events_view *w = &v[i];
+    /* Built from events read before an account was closed: keep the view
+     * without the person, as the close left the account's other views. */
+    bool closed = false;
+    rc = store__sq_account_closed(db, &closed, what, w->account_id);
+    if (rc != STREAM_OK)
+      break;
     rc = store__sq_exec(
         db, what, NULL,
         "INSERT INTO qoe_views (" VIEW_COLS ", updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
@@ -382,11 +402,11 @@ static int ev_views_commit(void *impl, const stream_events_view *v,
         "rebuffer_count = excluded.rebuffer_count, rebuffer_ms = excluded.rebuffer_ms, "
         "peak_br = excluded.peak_br, br_ms = excluded.br_ms, br_sum = excluded.br_sum, "
         "updated_at = excluded.updated_at",
-        "ttttttttIIIIiiiiiiIIIIIIIII", w->view_id, w->session_id, w->account_id, w->profile_id,
-        w->title_id, w->episode_id, w->device_id, w->day, w->start_ts, w->last_ts, w->last_seq,
-        w->events, w->requested, w->started, w->failed, w->start_failed, w->ended, w->error_code,
-        w->startup_ms, w->watch_ms, w->playing_ms, w->rebuffer_count, w->rebuffer_ms, w->peak_br,
-        w->br_ms, w->br_sum, now);
+        "ttttttttIIIIiiiiiiIIIIIIIII", w->view_id, w->session_id, closed ? "" : w->account_id,
+        closed ? "" : w->profile_id, w->title_id, w->episode_id, closed ? "" : w->device_id, w->day,
+        w->start_ts, w->last_ts, w->last_seq, w->events, w->requested, w->started, w->failed,
+        w->start_failed, w->ended, w->error_code, w->startup_ms, w->watch_ms, w->playing_ms,
+        w->rebuffer_count, w->rebuffer_ms, w->peak_br, w->br_ms, w->br_sum, now);
     const stream_store_qoe_state *q = &states[i];
     if (rc == STREAM_OK)
       rc = store__sq_exec(db, what, NULL,

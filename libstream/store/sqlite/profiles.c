@@ -2,7 +2,11 @@
  * SQLite backend: profiles, resume positions and My List. The per-account
  * profile limit is a count inside the BEGIN IMMEDIATE transaction that then
  * inserts: the write lock is held from the count to the commit, so concurrent
- * creates serialize and can never exceed the limit.
+ * creates serialize and can never exceed the limit. The account is read in
+ * the same transaction (store__sq_account_live), so a create racing the
+ * account's close fails instead of leaving a profile on the tombstone; the
+ * profile-keyed rows (progress, My List, ratings) need their profile row
+ * (foreign key), which the close deletes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +34,10 @@ static int pr_create(void *impl, const stream_store_profile *in, int max_per_acc
   sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
   sqlite3_stmt *st;
-  int rc = store__sq_prepare(db, &st, what, "SELECT count(*) FROM profiles WHERE account_id = ?",
-                             "t", in->account_id);
+  int rc = store__sq_account_live(db, what, in->account_id);
+  if (rc == STREAM_OK)
+    rc = store__sq_prepare(db, &st, what, "SELECT count(*) FROM profiles WHERE account_id = ?", "t",
+                           in->account_id);
   if (rc == STREAM_OK) {
     int r = store__sq_step(db, st, what);
     int have = r == 1 ? sqlite3_column_int(st, 0) : 0;

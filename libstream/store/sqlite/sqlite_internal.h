@@ -130,6 +130,16 @@ extern const struct stream_store_job_ops store__sq_job_ops;         /* jobs.c */
 extern const struct stream_store_lease_ops store__sq_lease_ops;     /* leases.c */
 extern const struct stream_store_event_ops store__sq_event_ops;     /* events.c */
 extern const struct stream_store_recs_ops store__sq_recs_ops;       /* recs.c */
+/* accounts.c: the account of an account-scoped write, read on `db` inside the
+ * caller's write transaction, so the answer holds until its commit (closing
+ * an account is a write too and waits for it). store__sq_account_live:
+ * STREAM_OK, or STREAM_ENOTFOUND "<what>: no account with id <id>" when the
+ * row is missing or a tombstone (closed, deleted_at > 0): a write racing the
+ * close never attaches a row to the tombstone. store__sq_account_closed: for
+ * analytics rows, which are kept without the person instead of refused:
+ * *closed is true only for a tombstone ("" and unknown ids: false). */
+int store__sq_account_live(sq_conn *db, const char *what, const char *account_id);
+int store__sq_account_closed(sq_conn *db, bool *closed, const char *what, const char *account_id);
 /* purge.c: the retention purge (backend `purge`). */
 int store__sq_purge(void *impl, stream_store_purge_counts *out, int64_t now,
                     const stream_store_purge_policy *p);
