@@ -49,12 +49,15 @@ typedef struct stream_media_info {
   int64_t bit_rate;     /**< overall bits/s, 0 when unknown */
   int video_stream;     /**< stream index of the (first) video stream */
   char video_codec[32]; /**< e.g. "h264" */
-  int width, height;    /**< coded picture size in pixels */
+  int width, height;    /**< coded picture size in pixels (before the rotation) */
   int fps_num, fps_den; /**< frame rate, e.g. 30000/1001 */
   int sar_num, sar_den; /**< sample aspect ratio, 1:1 when unknown */
-  int rotation;         /**< display rotation in degrees (0, 90, 180, 270) */
-  char pix_fmt[32];     /**< e.g. "yuv420p" */
-  size_t audio_count;   /**< number of entries used in audio[] */
+  /** Clockwise display rotation in degrees from the display matrix (0, 90,
+   *  180, 270; another angle is reported but not applied). The upright
+   *  (display) picture is height x width for 90 and 270. */
+  int rotation;
+  char pix_fmt[32];   /**< e.g. "yuv420p" */
+  size_t audio_count; /**< number of entries used in audio[] */
   stream_media_audio_track audio[STREAM_MEDIA_MAX_AUDIO];
 } stream_media_info;
 
@@ -69,7 +72,8 @@ STREAM_API int stream_media_probe(stream_media_info *out, const char *path);
 
 /**
  * Probe `path` and describe it as JSON: {"container", "duration", "bit_rate",
- * "video": {"codec","width","height","fps","sar","rotation","pix_fmt"},
+ * "video": {"codec","width","height","fps","sar","rotation","display_width",
+ * "display_height","pix_fmt"},
  * "audio": [{"index","codec","language","sample_rate","channels","bit_rate"}]}.
  * `*out_json` is NUL-terminated; the caller frees it with stream_free().
  * Errors: as stream_media_probe(), plus STREAM_ENOMEM. Thread-safe.
@@ -127,6 +131,14 @@ typedef struct stream_media_subtitle {
  * above it, one rung at the source's size remains. Widths follow the source's
  * display aspect ratio (even numbers); frame rates are capped at the source's
  * and at 60 fps.
+ *
+ * Orientation: the transcode applies the source's display matrix (90, 180,
+ * 270 degrees, and mirrors, as the ffmpeg CLI's autorotate does), so every
+ * output is upright and carries no rotation. A portrait source (taller than
+ * wide once turned) is planned by transposition: the ladder is planned for
+ * the picture turned landscape, then each rung's width and height are
+ * swapped (1080x1920 at 6000k, 720x1280 ...; custom rungs too, their height
+ * naming the short side).
  *
  * Subtitles (`subtitle_count` > 0): each file is read before the video is
  * encoded; cues are converted to plain WebVTT text (ASS override tags are

@@ -4,6 +4,13 @@
  * upscales, keeps the source's display aspect ratio with even dimensions,
  * caps the frame rate at the source's and at 60 (30 for the three lowest
  * Apple rungs).
+ *
+ * Orientation: the display size is the coded size with the SAR applied to
+ * the width, turned for a 90/270 display rotation. A portrait source
+ * (display height > width) is planned by transposition: the ladder is
+ * planned for the same picture turned landscape, then every rung's width
+ * and height are swapped (1080x1920 gets 1080x1920@6000k, 720x1280...), so
+ * a rung's pixel budget and bitrate do not depend on the orientation.
  */
 #include <math.h>
 #include <stdio.h>
@@ -40,12 +47,28 @@ static int even_round(double x)
   return v < 2 ? 2 : (int)v;
 }
 
-/* Source display size (SAR applied to the width). */
-static void display_size(const stream_media_info *info, double *w, double *h)
+/* The size the ladder is planned for: the source's display size (SAR
+ * applied to the width, turned for 90/270), landscape. */
+typedef struct geom {
+  double w, h;  /* display size, w >= h (or as shown when not portrait) */
+  int portrait; /* 1: the display is taller than wide; rungs get swapped */
+} geom;
+
+static geom display_geom(const stream_media_info *info)
 {
   double sar = info->sar_num > 0 && info->sar_den > 0 ? (double)info->sar_num / info->sar_den : 1.0;
-  *w = info->width * sar;
-  *h = info->height;
+  geom g = {info->width * sar, info->height, 0};
+  if (info->rotation == 90 || info->rotation == 270) {
+    g.w = info->height;
+    g.h = info->width * sar;
+  }
+  if (g.h > g.w) {
+    double t = g.w;
+    g.w = g.h;
+    g.h = t;
+    g.portrait = 1;
+  }
+  return g;
 }
 
 static void cap_fps(const stream_media_info *info, int max_fps, int *num, int *den)
@@ -66,11 +89,11 @@ static void cap_fps(const stream_media_info *info, int max_fps, int *num, int *d
   *den = d;
 }
 
-static int add_rung(stream_media_ladder *out, const stream_media_info *info, const char *name,
-                    int height, int width, int64_t bitrate, int max_fps, int fps_num, int fps_den)
+static int add_rung(stream_media_ladder *out, const stream_media_info *info, const geom *g,
+                    const char *name, int height, int width, int64_t bitrate, int max_fps,
+                    int fps_num, int fps_den)
 {
-  double sw, sh;
-  display_size(info, &sw, &sh);
+  double sw = g->w, sh = g->h;
   if (out->count >= STREAM_MEDIA_MAX_RUNGS)
     return stream__err(STREAM_EINVAL, "media ladder: more than %d rungs", STREAM_MEDIA_MAX_RUNGS);
   stream_media_rung *r = &out->rungs[out->count];
@@ -97,14 +120,13 @@ static int add_rung(stream_media_ladder *out, const stream_media_info *info, con
   return STREAM_OK;
 }
 
-static int fits(const stream_media_info *info, int width, int height)
+static int fits(const geom *g, int width, int height)
 {
-  double sw, sh;
-  display_size(info, &sw, &sh);
-  return height <= sh + 0.5 && width <= sw + 1.5;
+  return height <= g->h + 0.5 && width <= g->w + 1.5;
 }
 
-static int plan_names(stream_media_ladder *out, const stream_media_info *info, const char *list)
+static int plan_names(stream_media_ladder *out, const stream_media_info *info, const geom *g,
+                      const char *list)
 {
   char buf[256];
   if (strlen(list) >= sizeof buf)
@@ -129,13 +151,11 @@ static int plan_names(stream_media_ladder *out, const stream_media_info *info, c
     for (size_t k = 0; k < out->count; k++)
       if (strcmp(out->rungs[k].name, a->name) == 0)
         return stream__err(STREAM_EINVAL, "media ladder: rung '%s' is listed twice", tok);
-    double sw, sh;
-    display_size(info, &sw, &sh);
-    int w = even_round(a->height * sw / sh);
-    if (!fits(info, w, a->height)) {
+    int w = even_round(a->height * g->w / g->h);
+    if (!fits(g, w, a->height)) {
       continue; /* never upscale */
     }
-    int rc = add_rung(out, info, a->name, a->height, 0, a->bitrate, a->max_fps, 0, 0);
+    int rc = add_rung(out, info, g, a->name, a->height, 0, a->bitrate, a->max_fps, 0, 0);
     if (rc != STREAM_OK)
       return rc;
   }
@@ -144,9 +164,7 @@ static int plan_names(stream_media_ladder *out, const stream_media_info *info, c
   if (out->count == 0) {
     /* Every rung is above the source: one rung at the source's size, with the
      * bitrate of the lowest Apple rung at or above it. */
-    double sw, sh;
-    display_size(info, &sw, &sh);
-    int h = info->height & ~1;
+    int h = (int)g->h & ~1;
     if (h < 2)
       h = 2;
     int64_t br = apple[NAPPLE - 1].bitrate;
@@ -155,13 +173,13 @@ static int plan_names(stream_media_ladder *out, const stream_media_info *info, c
         br = apple[i].bitrate * h / apple[i].height;
     char name[16];
     snprintf(name, sizeof name, "%dp", h);
-    return add_rung(out, info, name, h, 0, br < 100000 ? 100000 : br, 30, 0, 0);
+    return add_rung(out, info, g, name, h, 0, br < 100000 ? 100000 : br, 30, 0, 0);
   }
   return STREAM_OK;
 }
 
-int stream_media_ladder_plan(stream_media_ladder *out, const stream_media_info *info,
-                             const stream_media_job_options *opts)
+static int plan(stream_media_ladder *out, const stream_media_info *info,
+                const stream_media_job_options *opts)
 {
   if (!out)
     return stream__err(STREAM_EINVAL, "media ladder: out is NULL");
@@ -176,8 +194,10 @@ int stream_media_ladder_plan(stream_media_ladder *out, const stream_media_info *
   if (opts->rung_count > STREAM_MEDIA_MAX_RUNGS)
     return stream__err(STREAM_EINVAL, "media ladder: rung_count %zu is over the limit of %d",
                        opts->rung_count, STREAM_MEDIA_MAX_RUNGS);
+  geom gm = display_geom(info);
+  const geom *g = &gm;
   if (opts->rung_count == 0)
-    return plan_names(out, info, opts->ladder && *opts->ladder ? opts->ladder : "apple");
+    return plan_names(out, info, g, opts->ladder && *opts->ladder ? opts->ladder : "apple");
   for (size_t i = 0; i < opts->rung_count; i++) {
     const stream_media_rung *c = &opts->rungs[i];
     if (memchr(c->name, 0, sizeof c->name) == NULL)
@@ -202,17 +222,16 @@ int stream_media_ladder_plan(stream_media_ladder *out, const stream_media_info *
       if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
         return stream__err(STREAM_EINVAL,
                            "media ladder: rung %zu: name '%s' may only hold a-z 0-9 _", i, c->name);
-    double sw, sh;
-    display_size(info, &sw, &sh);
-    int w = c->width > 0 ? c->width : even_round(c->height * sw / sh);
-    if (!fits(info, w, c->height))
+    int w = c->width > 0 ? c->width : even_round(c->height * g->w / g->h);
+    if (!fits(g, w, c->height))
       continue; /* never upscale */
     char name[16];
     if (c->name[0])
       snprintf(name, sizeof name, "%s", c->name);
     else
       snprintf(name, sizeof name, "%dp", c->height);
-    int rc = add_rung(out, info, name, c->height, c->width, c->bitrate, 60, c->fps_num, c->fps_den);
+    int rc =
+        add_rung(out, info, g, name, c->height, c->width, c->bitrate, 60, c->fps_num, c->fps_den);
     if (rc != STREAM_OK)
       return rc;
   }
@@ -220,5 +239,19 @@ int stream_media_ladder_plan(stream_media_ladder *out, const stream_media_info *
     return stream__err(STREAM_EINVAL,
                        "media ladder: every custom rung is larger than the %dx%d source",
                        info->width, info->height);
+  return STREAM_OK;
+}
+
+int stream_media_ladder_plan(stream_media_ladder *out, const stream_media_info *info,
+                             const stream_media_job_options *opts)
+{
+  int rc = plan(out, info, opts);
+  if (rc != STREAM_OK || !display_geom(info).portrait)
+    return rc;
+  for (size_t i = 0; i < out->count; i++) {
+    int t = out->rungs[i].width;
+    out->rungs[i].width = out->rungs[i].height;
+    out->rungs[i].height = t;
+  }
   return STREAM_OK;
 }

@@ -1,6 +1,6 @@
 /*
  * Private declarations shared by the pipeline's own files (probe.c, ladder.c,
- * job.c, pipeline.c, encode.c, audio.c, package.c). The interfaces with the
+ * job.c, pipeline.c, encode.c, audio.c, package.c, rotate.c). The interfaces with the
  * manifest writers and thumbnails live in media_internal.h.
  */
 #ifndef STREAM_MEDIA_PIPE_INTERNAL_H
@@ -78,5 +78,36 @@ void media__rung_free(media__rung_enc *e);
 
 /* Make an FFmpeg error readable. */
 const char *media__averr(int err, char *buf, size_t cap);
+
+/* ---- display rotation (rotate.c) ---- */
+/* How to turn a decoded picture upright: dst(x, y) = src(sx, sy) with
+ * (u, v) = transpose ? (y, x) : (x, y), sx = flip_x ? w-1-u : u,
+ * sy = flip_y ? h-1-v : v. The ffmpeg CLI's autorotate choice. */
+typedef struct media__orient {
+  int transpose;      /* 90 or 270 degrees (with or without a mirror): W x H -> H x W */
+  int flip_x, flip_y; /* read source columns / rows backwards */
+  int degrees;        /* clockwise display rotation: 0, 90, 180, 270 */
+} media__orient;
+/* From a display matrix (NULL: none). Returns 1 when the picture must be
+ * turned or mirrored, 0 when it is shown as coded (also for angles that are
+ * not multiples of 90, which are not applied). */
+int media__orient_from_matrix(media__orient *o, const int32_t *matrix);
+/* The same from a stream's AV_PKT_DATA_DISPLAYMATRIX side data. */
+int media__orient_of_stream(media__orient *o, const AVStream *st);
+/* Turn one plane of sw x sh samples of `es` bytes (1, 2, 3, 4, 6 or 8) into
+ * `dst` (sh x sw when transposed): cache-blocked 32x32 tiles for a
+ * transpose, row copies otherwise. STREAM_EINVAL on bad arguments. */
+int media__rotate_plane(uint8_t *dst, ptrdiff_t dst_linesize, const uint8_t *src,
+                        ptrdiff_t src_linesize, int sw, int sh, size_t es, const media__orient *o);
+/* Turns whole frames: planar and packed formats whose samples can be moved
+ * whole are turned as they are (4:2:2 becomes 4:4:0 when transposed: same
+ * samples); others are converted to yuv420p first. Pictures come from an
+ * AVBufferPool; properties are copied, the SAR inverted when transposed, and
+ * the frame's display matrix dropped. One thread at a time. */
+typedef struct media__rotator media__rotator;
+int media__rotator_new(media__rotator **out, const media__orient *o);
+/* `dst` (unreferenced first) gets the upright picture of `src`. */
+int media__rotator_apply(media__rotator *r, AVFrame *dst, const AVFrame *src);
+void media__rotator_free(media__rotator *r);
 
 #endif

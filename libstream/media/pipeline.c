@@ -3,7 +3,9 @@
  * encoder thread per rung (bounded queues: memory does not grow with the
  * title), to the thumbnails sink, and the audio stream to the single AAC
  * encoder. Flushes decoder -> scalers -> encoders -> writers at the end and
- * fills the package index.
+ * fills the package index. A source with a display rotation (portrait phone
+ * video) is turned upright once per decoded frame, before the rungs scale
+ * it (rotate.c); a source without one takes the same path as before.
  */
 #include <math.h>
 #include <stdio.h>
@@ -31,7 +33,9 @@ typedef struct run_state {
   media__thumbs *thumbs;
   AVFrame *frame;
   AVPacket *pkt;
-  int64_t origin; /* video stream pts of t = 0 */
+  media__rotator *rot; /* NULL: the source is shown as coded */
+  AVFrame *upright;    /* the turned picture of `frame` */
+  int64_t origin;      /* video stream pts of t = 0 */
   double duration;
   int64_t frames;
   double t0, last_report;
@@ -112,8 +116,16 @@ static int decode_video(run_state *s, const AVPacket *pkt)
                          "media pipeline: video decoding failed (corrupt or "
                          "truncated input?): %s",
                          media__averr(rc, eb, sizeof eb));
-    rc = fan_out(s, s->frame);
-    av_frame_unref(s->frame);
+    if (s->rot) {
+      rc = media__rotator_apply(s->rot, s->upright, s->frame);
+      av_frame_unref(s->frame);
+      if (rc == STREAM_OK)
+        rc = fan_out(s, s->upright);
+      av_frame_unref(s->upright);
+    } else {
+      rc = fan_out(s, s->frame);
+      av_frame_unref(s->frame);
+    }
     if (rc != STREAM_OK)
       return rc;
   }
@@ -124,11 +136,10 @@ static int decode_video(run_state *s, const AVPacket *pkt)
  * size: then it shares the picture). Scaling cost grows with the input's
  * pixel count, so 480p/360p from 720p cost about half of what they cost from
  * 1080p. Only between rungs of the same frame rate (same frames). */
-static int plan_cascade(run_state *s, const AVStream *vs)
+static int plan_cascade(run_state *s, int sw, int sh)
 {
   const media__plan *plan = s->plan;
   const double ratio = 1.4; /* 1280x720 feeds 854x480 and 640x360 */
-  int sw = vs->codecpar->width, sh = vs->codecpar->height;
   for (size_t c = 0; c < plan->rung_count; c++) {
     const media__rung *cr = &plan->rungs[c];
     size_t best = plan->rung_count;
@@ -193,6 +204,21 @@ static int setup(run_state *s, media__package *pkg)
   if (rc < 0)
     return stream__err(STREAM_EMEDIA, "media pipeline: cannot open the %s decoder: %s", dc->name,
                        media__averr(rc, eb, sizeof eb));
+  /* Upright size: what the rungs and the thumbnails see. */
+  int dw = s->dec->width, dh = s->dec->height;
+  media__orient orient;
+  if (media__orient_of_stream(&orient, vs)) {
+    rc = media__rotator_new(&s->rot, &orient);
+    if (rc != STREAM_OK)
+      return rc;
+    s->upright = av_frame_alloc();
+    if (!s->upright)
+      return stream__err(STREAM_ENOMEM, "media pipeline: out of memory");
+    if (orient.transpose) {
+      dw = s->dec->height;
+      dh = s->dec->width;
+    }
+  }
   s->origin = vs->start_time != AV_NOPTS_VALUE ? vs->start_time : 0;
   s->duration = s->in->duration > 0 ? (double)s->in->duration / AV_TIME_BASE : 0;
   pkg->duration = s->duration;
@@ -235,7 +261,10 @@ static int setup(run_state *s, media__package *pkg)
     if (i == 0)
       seg_seconds = ss;
   }
-  rc = plan_cascade(s, vs);
+  if (orient.transpose)
+    rc = plan_cascade(s, vs->codecpar->height, vs->codecpar->width);
+  else
+    rc = plan_cascade(s, vs->codecpar->width, vs->codecpar->height);
   if (rc != STREAM_OK)
     return rc;
   if (plan->audio) {
@@ -247,9 +276,10 @@ static int setup(run_state *s, media__package *pkg)
   }
   if (plan->thumbnails) {
     AVRational sar = av_guess_sample_aspect_ratio(s->in, vs, NULL);
-    rc = media__thumbs_new(&s->thumbs, plan->outdir, &plan->thumbs, s->dec->width, s->dec->height,
-                           s->dec->pix_fmt, sar.num > 0 ? sar.num : 1, sar.den > 0 ? sar.den : 1,
-                           s->duration);
+    if (s->rot && orient.transpose)
+      sar = (AVRational){sar.den, sar.num}; /* a transposed pixel */
+    rc = media__thumbs_new(&s->thumbs, plan->outdir, &plan->thumbs, dw, dh, s->dec->pix_fmt,
+                           sar.num > 0 ? sar.num : 1, sar.den > 0 ? sar.den : 1, s->duration);
     if (rc != STREAM_OK)
       return rc;
   }
@@ -372,6 +402,8 @@ int media__pipeline_run(media__package *pkg, const media__plan *plan, media__pro
   if (s.thumbs)
     media__thumbs_free(s.thumbs);
   av_frame_free(&s.frame);
+  av_frame_free(&s.upright);
+  media__rotator_free(s.rot);
   av_packet_free(&s.pkt);
   avcodec_free_context(&s.dec);
   avformat_close_input(&s.in);

@@ -1,6 +1,6 @@
 /*
  * media probe: open an input with libavformat and describe it (container,
- * codecs, duration, size, frame rate, SAR, rotation, audio tracks). Inputs
+ * codecs, duration, coded and display size, frame rate, SAR, rotation, audio tracks). Inputs
  * without a video stream are refused with an error that says so.
  */
 #include <errno.h>
@@ -184,6 +184,11 @@ cJSON *media__info_json(const stream_media_info *in)
   snprintf(buf, sizeof buf, "%d:%d", in->sar_num, in->sar_den);
   cJSON_AddStringToObject(v, "sar", buf);
   cJSON_AddNumberToObject(v, "rotation", in->rotation);
+  /* The upright picture the transcode produces: width and height are the
+   * coded size, turned here for a 90/270 rotation. */
+  int turned = in->rotation == 90 || in->rotation == 270;
+  cJSON_AddNumberToObject(v, "display_width", turned ? in->height : in->width);
+  cJSON_AddNumberToObject(v, "display_height", turned ? in->width : in->height);
   cJSON_AddStringToObject(v, "pix_fmt", in->pix_fmt);
   cJSON_AddItemToObject(o, "video", v);
   for (size_t i = 0; i < in->audio_count; i++) {
