@@ -10,6 +10,7 @@
 #include "ingest.h"
 
 #include <dirent.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 
 #include "app.h"
 #include "log.h"
+#include "problem.h"
 #include "stream/features.h"
 #include "ticker.h"
 #if STREAM_HAVE_MEDIA
@@ -27,6 +29,7 @@
 #endif
 
 #define INGEST_KIND "transcode"
+#define SUBS_KIND "subtitles"
 #define SWEEP_INTERVAL_S 60
 
 struct streamd_ingest {
@@ -34,6 +37,7 @@ struct streamd_ingest {
   stream_uploads *uploads;
   stream_jobs *jobs;
   stream_jobs_pool *pool;
+  stream_jobs_pool *subs_pool; /* one thread: subtitle jobs of a title apply one after another */
   char upload_dir[1100];
   streamd_ticker *sweeper; /* the upload sweeper thread (NULL when not started) */
 };
@@ -48,6 +52,72 @@ stream_jobs *streamd_ingest_jobs(streamd_ingest *ing)
   return ing->jobs;
 }
 
+/* A tus flag value: "", "1", "true", "yes" -> 1; "0", "false", "no" -> 0; else -1. */
+static int flag_value(const cJSON *v)
+{
+  if (!v)
+    return 0;
+  if (!cJSON_IsString(v))
+    return -1;
+  const char *s = v->valuestring;
+  if (!s[0] || !strcmp(s, "1") || !strcasecmp(s, "true") || !strcasecmp(s, "yes"))
+    return 1;
+  if (!strcmp(s, "0") || !strcasecmp(s, "false") || !strcasecmp(s, "no"))
+    return 0;
+  return -1;
+}
+
+static int is_subtitles(const cJSON *meta)
+{
+  const cJSON *k = cJSON_GetObjectItemCaseSensitive(meta, "kind");
+  return cJSON_IsString(k) && strcmp(k->valuestring, "subtitles") == 0;
+}
+
+int streamd_ingest_check_metadata(const char *meta_json, long long length, char *detail,
+                                  size_t dlen)
+{
+  cJSON *meta = cJSON_Parse(meta_json ? meta_json : "{}");
+  const cJSON *kind = cJSON_GetObjectItemCaseSensitive(meta, "kind");
+  int rc = STREAM_OK;
+  if (kind && !(cJSON_IsString(kind) &&
+                (!strcmp(kind->valuestring, "video") || !strcmp(kind->valuestring, "subtitles")))) {
+    snprintf(detail, dlen, "Upload-Metadata kind must be video or subtitles");
+    rc = STREAM_EINVAL;
+  } else if (is_subtitles(meta)) {
+    const cJSON *lang = cJSON_GetObjectItemCaseSensitive(meta, "language");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(meta, "name");
+    int def = flag_value(cJSON_GetObjectItemCaseSensitive(meta, "default"));
+    int forced = flag_value(cJSON_GetObjectItemCaseSensitive(meta, "forced"));
+    if (length > STREAMD_SUBTITLES_MAX_BYTES) {
+      snprintf(detail, dlen, "a subtitle file is at most %d bytes, Upload-Length is %lld",
+               STREAMD_SUBTITLES_MAX_BYTES, length);
+      rc = STREAMD_P_TOO_LARGE;
+    } else if (!cJSON_IsString(lang) || !lang->valuestring[0]) {
+      snprintf(detail, dlen,
+               "Upload-Metadata of subtitles needs language (BCP 47, e.g. fr, pt-BR)");
+      rc = STREAM_EINVAL;
+    } else if (def < 0 || forced < 0) {
+      snprintf(detail, dlen, "Upload-Metadata default and forced are true/false (or 1/0)");
+      rc = STREAM_EINVAL;
+    } else {
+#if STREAM_HAVE_MEDIA
+      stream_media_subtitle t = {
+          NULL, lang->valuestring,
+          cJSON_IsString(name) && name->valuestring[0] ? name->valuestring : NULL, def, forced};
+      rc = stream_media_subtitle_check(&t);
+      if (rc != STREAM_OK)
+        snprintf(detail, dlen, "Upload-Metadata: %s", stream_error_last()->message);
+#else
+      (void)name;
+      snprintf(detail, dlen, "this streamd was built without the media feature (FFmpeg)");
+      rc = STREAM_ENOTSUP;
+#endif
+    }
+  }
+  cJSON_Delete(meta);
+  return rc;
+}
+
 int streamd_ingest_enqueue(char *out_job_id, streamd_ingest *ing, const stream_upload_info *u)
 {
   cJSON *meta = cJSON_Parse(u->metadata ? u->metadata : "{}");
@@ -58,19 +128,27 @@ int streamd_ingest_enqueue(char *out_job_id, streamd_ingest *ing, const stream_u
     return STREAM_ENOMEM;
   }
   cJSON_AddStringToObject(payload, "upload_id", u->id);
-  const char *keys[] = {"title_id", "episode_id", "filename"};
-  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+  const char *keys[] = {"title_id", "episode_id", "filename", "language", "name"};
+  int subs = is_subtitles(meta);
+  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) - (subs ? 0 : 2); i++) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, keys[i]);
     if (cJSON_IsString(v) && v->valuestring[0])
       cJSON_AddStringToObject(payload, keys[i], v->valuestring);
   }
+  if (subs) {
+    cJSON_AddBoolToObject(payload, "default",
+                          flag_value(cJSON_GetObjectItemCaseSensitive(meta, "default")) == 1);
+    cJSON_AddBoolToObject(payload, "forced",
+                          flag_value(cJSON_GetObjectItemCaseSensitive(meta, "forced")) == 1);
+  }
   cJSON_Delete(meta);
+  const char *kind = subs ? SUBS_KIND : INGEST_KIND;
   char *text = cJSON_PrintUnformatted(payload);
   cJSON_Delete(payload);
   if (!text)
     return STREAM_ENOMEM;
   int created = 0;
-  int rc = stream_jobs_enqueue(out_job_id, &created, ing->jobs, INGEST_KIND, text, u->id, 0);
+  int rc = stream_jobs_enqueue(out_job_id, &created, ing->jobs, kind, text, u->id, 0);
   free(text);
   if (rc == STREAM_OK && created) {
     cJSON *f = cJSON_CreateObject();
@@ -78,8 +156,9 @@ int streamd_ingest_enqueue(char *out_job_id, streamd_ingest *ing, const stream_u
       cJSON_AddStringToObject(f, "job_id", out_job_id);
       cJSON_AddStringToObject(f, "upload_id", u->id);
     }
-    streamd_log_event(STREAM_LOG_INFO, "transcode job enqueued", f);
-    stream_jobs_pool_wake(ing->pool);
+    streamd_log_event(STREAM_LOG_INFO, subs ? "subtitles job enqueued" : "transcode job enqueued",
+                      f);
+    stream_jobs_pool_wake(subs ? ing->subs_pool : ing->pool);
   }
   return rc;
 }
@@ -180,6 +259,44 @@ static int job_asset(char *asset_id, streamd_ingest *ing, const stream_job *job,
 }
 
 #if STREAM_HAVE_MEDIA
+/* A new video of a title keeps the subtitle tracks of its current asset: their whole-file
+ * WebVTT (presentation times = source times) becomes a sidecar input of the transcode.
+ * `paths` holds the file names; returns the number of tracks set in `mo`. */
+static size_t carry_subtitles(stream_media_job_options *mo, char (*paths)[1400], cJSON **meta,
+                              streamd_ingest *ing, const char *title_id, const char *episode_id)
+{
+  stream_asset a;
+  *meta = NULL;
+  if (stream_jobs_asset_for_title(&a, ing->jobs, title_id, episode_id) != STREAM_OK)
+    return 0;
+  *meta = cJSON_Parse(a.summary ? a.summary : "{}");
+  const cJSON *subs = cJSON_GetObjectItemCaseSensitive(*meta, "subtitles"), *t;
+  size_t n = 0;
+  cJSON_ArrayForEach(t, subs)
+  {
+    const cJSON *vtt = cJSON_GetObjectItemCaseSensitive(t, "vtt");
+    const cJSON *lang = cJSON_GetObjectItemCaseSensitive(t, "language");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(t, "name");
+    if (n >= STREAM_MEDIA_MAX_SUBTITLES || !cJSON_IsString(vtt) || !cJSON_IsString(lang) ||
+        strchr(vtt->valuestring, '/'))
+      continue;
+    snprintf(paths[n], sizeof(paths[n]), "%s/%s/%s", ing->app->media_root, a.dir, vtt->valuestring);
+    if (access(paths[n], R_OK) != 0)
+      continue;
+    stream_media_subtitle *st = &mo->subtitles[n++];
+    st->path = paths[n - 1];
+    st->language = lang->valuestring;
+    st->name = cJSON_IsString(name) ? name->valuestring : NULL;
+    st->is_default = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "default"));
+    st->forced = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "forced"));
+  }
+  if (n)
+    streamd_logf(STREAM_LOG_INFO, "keeping the %zu subtitle tracks of asset %s", n, a.id);
+  stream_asset_clear(&a);
+  mo->subtitle_count = n;
+  return n;
+}
+
 typedef struct progress_state {
   stream_jobs_ctx *ctx;
   stream_media_job *mj;
@@ -269,8 +386,15 @@ static int transcode_handler(stream_jobs_ctx *ctx, const stream_job *job, void *
   stream_media_job_options mo = STREAM_MEDIA_JOB_OPTIONS_INIT;
   mo.input = input;
   mo.outdir = outdir;
+  char(*sub_paths)[1400] = calloc(STREAM_MEDIA_MAX_SUBTITLES, sizeof(*sub_paths));
+  cJSON *old_summary = NULL; /* owns the carried tracks' strings until the job has copied them */
+  if (!sub_paths)
+    return STREAM_ENOMEM;
+  carry_subtitles(&mo, sub_paths, &old_summary, ing, title_id, episode_id);
   stream_media_job *mj = NULL;
   rc = stream_media_job_new(&mj, &mo);
+  cJSON_Delete(old_summary);
+  free(sub_paths);
   progress_state ps = {ctx, mj};
   if (rc == STREAM_OK)
     rc = stream_media_job_set_progress(mj, on_progress, &ps);
@@ -296,6 +420,131 @@ static int transcode_handler(stream_jobs_ctx *ctx, const stream_job *job, void *
     stream_jobs_asset_failed(ing->jobs, asset_id, err);
   return rc;
 #else
+  stream_jobs_ctx_set_error(ctx, "this streamd was built without the media feature (FFmpeg)", 0);
+  stream_jobs_asset_failed(ing->jobs, asset_id, "built without the media feature");
+  return STREAM_ENOTSUP;
+#endif
+}
+
+/* ---- the subtitles handler --------------------------------------------------------- */
+
+/* 1 when a transcode of the title (and episode) is queued or running: its asset would be
+ * published after ours without the new track, so the track waits for it. */
+static int transcode_in_flight(streamd_ingest *ing, const char *title_id, const char *episode_id)
+{
+  stream_asset *list = NULL;
+  size_t n = 0;
+  if (stream_jobs_asset_list(&list, &n, ing->jobs, title_id, STREAM_JOBS_LIST_MAX) != STREAM_OK)
+    return 0;
+  int busy = 0;
+  for (size_t i = 0; i < n && !busy; i++) {
+    stream_job jb;
+    if (list[i].status != STREAM_ASSET_PROCESSING || strcmp(list[i].episode_id, episode_id) != 0 ||
+        !list[i].job_id[0] || stream_jobs_get(&jb, ing->jobs, list[i].job_id) != STREAM_OK)
+      continue;
+    busy = strcmp(jb.kind, INGEST_KIND) == 0 &&
+           (jb.status == STREAM_JOB_QUEUED || jb.status == STREAM_JOB_RUNNING);
+    stream_job_clear(&jb);
+  }
+  stream_asset_list_free(list, n);
+  return busy;
+}
+
+/* Add the uploaded track to the title's current asset: a new asset in <media_root>/<job id>
+ * (stream_media_subtitles_add stages it and hard-links the unchanged files). While the title
+ * has no ready asset, or a transcode of it is in flight, the job is retried with the jobs
+ * module's backoff (job_retry_backoff, doubling) and fails after job_max_attempts. */
+static int subtitles_handler(stream_jobs_ctx *ctx, const stream_job *job, void *userdata)
+{
+  streamd_ingest *ing = userdata;
+  cJSON *p = cJSON_Parse(job->payload);
+  const cJSON *up = cJSON_GetObjectItemCaseSensitive(p, "upload_id");
+  const cJSON *title = cJSON_GetObjectItemCaseSensitive(p, "title_id");
+  const cJSON *ep = cJSON_GetObjectItemCaseSensitive(p, "episode_id");
+  const cJSON *lang = cJSON_GetObjectItemCaseSensitive(p, "language");
+  const cJSON *name = cJSON_GetObjectItemCaseSensitive(p, "name");
+  if (!cJSON_IsString(up) || !cJSON_IsString(title) || !cJSON_IsString(lang)) {
+    cJSON_Delete(p);
+    stream_jobs_ctx_set_error(ctx, "the job payload lacks upload_id, title_id or language", 0);
+    return STREAM_EINVAL;
+  }
+  char upload_id[STREAM_UPLOAD_ID_SIZE], title_id[STREAM_JOBS_ID_SIZE],
+      episode_id[STREAM_JOBS_ID_SIZE], language[40], label[64];
+  snprintf(upload_id, sizeof(upload_id), "%s", up->valuestring);
+  snprintf(title_id, sizeof(title_id), "%s", title->valuestring);
+  snprintf(episode_id, sizeof(episode_id), "%s", cJSON_IsString(ep) ? ep->valuestring : "");
+  snprintf(language, sizeof(language), "%s", lang->valuestring);
+  snprintf(label, sizeof(label), "%s", cJSON_IsString(name) ? name->valuestring : "");
+  int is_default = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "default"));
+  int forced = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "forced"));
+  cJSON_Delete(p);
+
+  const char *root = ing->app->media_root;
+  char outdir[1400];
+  snprintf(outdir, sizeof(outdir), "%s/%s", root, job->id);
+  remove_partials(root, job->id);
+  struct stat sb;
+  int done = stat(outdir, &sb) == 0 && S_ISDIR(sb.st_mode);
+  stream_asset src;
+  memset(&src, 0, sizeof(src));
+  if (!done) {
+    char err[300];
+    int rc = STREAM_OK;
+    if (transcode_in_flight(ing, title_id, episode_id)) {
+      snprintf(err, sizeof(err),
+               "a transcode of title %s is in progress: the %s track waits for it", title_id,
+               language);
+      rc = STREAM_EBUSY;
+    } else if ((rc = stream_jobs_asset_for_title(&src, ing->jobs, title_id, episode_id)) !=
+               STREAM_OK) {
+      snprintf(err, sizeof(err), "title %s%s%s has no ready asset to add the %s track to", title_id,
+               episode_id[0] ? " episode " : "", episode_id, language);
+    }
+    if (rc != STREAM_OK) {
+      stream_jobs_ctx_set_error(ctx, err, rc == STREAM_ENOTFOUND || rc == STREAM_EBUSY);
+      return rc;
+    }
+  }
+  char asset_id[STREAM_JOBS_ID_SIZE];
+  int rc = job_asset(asset_id, ing, job, title_id, episode_id);
+  if (rc != STREAM_OK) {
+    stream_asset_clear(&src);
+    if (rc == STREAM_ENOTFOUND || rc == STREAM_EINVAL)
+      stream_jobs_ctx_set_error(ctx, "the title of the upload does not exist any more", 0);
+    return rc;
+  }
+  if (done) {
+    streamd_logf(STREAM_LOG_INFO, "job %s: publishing the output of an earlier attempt", job->id);
+    return publish(ctx, ing, asset_id, outdir, upload_id);
+  }
+  char input[STREAM_UPLOAD_PATH_SIZE], srcdir[1400];
+  snprintf(srcdir, sizeof(srcdir), "%s/%s", root, src.dir);
+  stream_asset_clear(&src);
+  rc = stream_upload_path(input, sizeof(input), ing->uploads, upload_id);
+  if (rc != STREAM_OK) {
+    stream_jobs_ctx_set_error(ctx, "the subtitle upload is gone", 0);
+    stream_jobs_asset_failed(ing->jobs, asset_id, "the subtitle upload is gone");
+    return rc;
+  }
+#if STREAM_HAVE_MEDIA
+  stream_media_subtitle t = {input, language, label[0] ? label : NULL, is_default, forced};
+  streamd_logf(STREAM_LOG_INFO, "job %s: adding the %s subtitles to %s (attempt %d of %d)", job->id,
+               language, strrchr(srcdir, '/') + 1, job->attempts, job->max_attempts);
+  stream_jobs_ctx_progress(ctx, 0.1);
+  rc = stream_media_subtitles_add(srcdir, outdir, &t);
+  if (rc == STREAM_OK)
+    return publish(ctx, ing, asset_id, outdir, upload_id);
+  int final = rc == STREAM_EMEDIA || rc == STREAM_ENOTFOUND || rc == STREAM_EINVAL ||
+              job->attempts >= job->max_attempts;
+  char err[600];
+  snprintf(err, sizeof(err), "adding subtitles failed: %s", stream_error_last()->message);
+  stream_jobs_ctx_set_error(ctx, err, !final);
+  if (final)
+    stream_jobs_asset_failed(ing->jobs, asset_id, err);
+  return rc;
+#else
+  (void)is_default;
+  (void)forced;
   stream_jobs_ctx_set_error(ctx, "this streamd was built without the media feature (FFmpeg)", 0);
   stream_jobs_asset_failed(ing->jobs, asset_id, "built without the media feature");
   return STREAM_ENOTSUP;
@@ -399,6 +648,11 @@ int streamd_ingest_open(streamd_ingest **out, streamd_app *app)
     po.handler = transcode_handler;
     po.userdata = ing;
     rc = stream_jobs_pool_start(&ing->pool, ing->jobs, &po);
+    po.threads = 1;
+    po.kind = SUBS_KIND;
+    po.handler = subtitles_handler;
+    if (rc == STREAM_OK)
+      rc = stream_jobs_pool_start(&ing->subs_pool, ing->jobs, &po);
   }
   if (rc != STREAM_OK) {
     streamd_logf(STREAM_LOG_ERROR, "ingest: %s", stream_error_last()->message);
@@ -421,6 +675,7 @@ void streamd_ingest_close(streamd_ingest *ing)
     return;
   streamd_ticker_stop(ing->sweeper);
   stream_jobs_pool_stop(ing->pool);
+  stream_jobs_pool_stop(ing->subs_pool);
   stream_jobs_free(ing->jobs);
   stream_upload_free(ing->uploads);
   free(ing);

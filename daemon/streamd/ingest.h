@@ -9,6 +9,13 @@
  * marks the asset ready and deletes the upload. A job whose worker died is
  * claimed again once its lease has expired (job_lease seconds), also by the
  * next streamd started on the same data directory.
+ *
+ * An upload with metadata kind=subtitles enqueues a "subtitles" job instead (one worker
+ * thread, so the tracks of a title apply one after another): it adds the track to the title's
+ * latest ready asset with stream_media_subtitles_add() and publishes the result as a new asset
+ * in <data_dir>/media/<job id>; while the title has no ready asset or a transcode of it is in
+ * flight, the job is retried with backoff. A transcode carries the subtitle tracks of the
+ * title's current asset over into the new one.
  */
 #ifndef STREAMD_INGEST_H
 #define STREAMD_INGEST_H
@@ -34,6 +41,19 @@ stream_jobs *streamd_ingest_jobs(streamd_ingest *ing);
  * no ready asset (idempotent: dedup key "seed:<title>"). Call once the titles exist.
  */
 void streamd_ingest_seed(streamd_ingest *ing);
+
+/* Largest subtitle upload (Upload-Metadata kind=subtitles). */
+#define STREAMD_SUBTITLES_MAX_BYTES (10 * 1024 * 1024)
+
+/*
+ * Check an upload's metadata (JSON from stream_upload_metadata_parse) and length at creation:
+ * kind is absent, "video" or "subtitles"; a subtitle upload needs a BCP 47 language, an optional
+ * name, default/forced flags (true/false, 1/0, yes/no; a key without value means true) and at
+ * most STREAMD_SUBTITLES_MAX_BYTES. Returns STREAM_OK, or STREAM_EINVAL / STREAM_ENOTSUP /
+ * STREAMD_P_TOO_LARGE for streamd_reply_problem() with `detail` filled.
+ */
+int streamd_ingest_check_metadata(const char *meta_json, long long length, char *detail,
+                                  size_t dlen);
 
 /*
  * The upload `u` is complete: enqueue its transcode job (idempotent: the same

@@ -5,7 +5,8 @@
  * PATCH bodies are streamed (STREAMD_ROUTE_STREAM_BODY) piece by piece into
  * stream_upload_write(); the new offset is fsynced and committed by
  * stream_upload_end() before the 204 goes out. A completed upload enqueues
- * its transcode job (ingest.c); HEAD of a completed upload enqueues it again
+ * its transcode job (ingest.c), or its subtitles job for metadata kind=subtitles (checked
+ * at creation: language, flags, at most 10 MiB); HEAD of a completed upload enqueues it again
  * if a crash came between the last commit and the enqueue (idempotent).
  */
 #include <errno.h>
@@ -200,6 +201,8 @@ void streamd_route_uploads_create(streamd_request *req, streamd_response *resp)
                       sizeof(detail));
   }
   cJSON_Delete(m);
+  if (rc == STREAM_OK)
+    rc = streamd_ingest_check_metadata(meta, length, detail, sizeof(detail));
   if (rc != STREAM_OK) {
     stream_free(meta);
     streamd_reply_problem(resp, req, rc, detail);

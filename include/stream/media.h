@@ -251,7 +251,8 @@ STREAM_API int stream_media_job_state_get(const stream_media_job *job);
  * The summary of a succeeded job as JSON (the same as OUTDIR/summary.json):
  * {"input", "outdir", "duration", "source":{...probe...}, "renditions":[{"id",
  * "kind", "dir", "codecs", "width", "height", "fps", "target_bitrate",
- * "average_bitrate", "peak_bitrate", "segments", "duration", "files":[...]}],
+ * "average_bitrate", "peak_bitrate", "segments", "duration", "files":[...],
+ * "packaging":{exact index in ticks, read by stream_media_subtitles_add()}}],
  * "subtitles":[{"id", "kind":"text", "dir", "codecs":"wvtt", "language",
  * "name", "default", "forced", "source", "cues", "segments", "vtt",
  * "files":[...]}],
@@ -264,6 +265,44 @@ STREAM_API int stream_media_job_summary(char **out_json, const stream_media_job 
 
 /** Free a job that is not running. NULL is a no-op. */
 STREAM_API void stream_media_job_free(stream_media_job *job);
+
+/**
+ * Check the metadata of one subtitle track without reading anything: the
+ * language is shaped like BCP 47, the name (or the language standing in for
+ * it) is 1..63 bytes without a double quote or control character, and
+ * is_default / forced are 0 or 1. `track->path` may be NULL here (a service
+ * checks an upload's metadata before the file arrives).
+ * Errors: STREAM_EINVAL naming the problem. Thread-safe.
+ */
+STREAM_API int stream_media_subtitle_check(const stream_media_subtitle *track);
+
+/**
+ * Add one subtitle track to a packaged title, as a new asset: read the
+ * summary.json of `srcdir` (the output of a stream_media_job_run() or of an
+ * earlier call), build `outdir` with the same segment files (hard links, or
+ * copies across file systems), the track's WebVTT segments on the video's
+ * segment boundaries and whole-file WebVTT, and master.m3u8, the media
+ * playlists, manifest.mpd and summary.json rewritten — exactly what a job
+ * with that subtitle among its `subtitles` would have written. A track of
+ * the same language (compared case-insensitively) is replaced, keeping its
+ * place and directory; a new one is appended. A track with is_default 1
+ * clears the other tracks' default. `srcdir` is never modified, so a player
+ * holding its manifests keeps working.
+ *
+ * Staged like stream_media_job_run(): `OUTDIR.partial-XXXXXX`, renamed to
+ * `outdir` when complete; on failure nothing is left.
+ * Strings are only read during the call.
+ * Errors: STREAM_EINVAL (NULL or empty argument, bad track metadata as
+ * stream_media_subtitle_check(), path missing, a different track already has
+ * the name, more than STREAM_MEDIA_MAX_SUBTITLES tracks), STREAM_ENOTFOUND
+ * (no `srcdir`/summary.json, or no subtitle file), STREAM_EMEDIA (the
+ * summary lacks the packaging index — assets written before this call
+ * existed must be transcoded again — or the subtitle file is unreadable, not
+ * a text subtitle format, has no cues), STREAM_EEXIST (`outdir` exists),
+ * STREAM_EIO, STREAM_ENOMEM. Thread-safe for distinct `outdir`s.
+ */
+STREAM_API int stream_media_subtitles_add(const char *srcdir, const char *outdir,
+                                          const stream_media_subtitle *track);
 
 #ifdef __cplusplus
 }

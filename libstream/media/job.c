@@ -73,6 +73,41 @@ static int bcp47_shaped(const char *s)
   return 1;
 }
 
+int media__subtitle_check(const stream_media_subtitle *t, size_t i, int need_path)
+{
+  char who[48];
+  if (i)
+    snprintf(who, sizeof who, "media job: subtitle %zu", i);
+  else
+    snprintf(who, sizeof who, "media subtitles: the track");
+  if (!t)
+    return stream__err(STREAM_EINVAL, "%s is NULL", who);
+  if (need_path && (!t->path || !*t->path))
+    return stream__err(STREAM_EINVAL, "%s: path is NULL or empty", who);
+  if (t->path && strlen(t->path) > 4000)
+    return stream__err(STREAM_EINVAL, "%s: path is too long", who);
+  if (!t->language || !bcp47_shaped(t->language))
+    return stream__err(STREAM_EINVAL,
+                       "%s (%.200s): language '%.40s' is not a BCP 47 tag "
+                       "(e.g. en, pt-BR, zh-Hant)",
+                       who, t->path ? t->path : "no file", t->language ? t->language : "(null)");
+  const char *name = t->name ? t->name : t->language;
+  size_t nl = strlen(name);
+  if (nl == 0 || nl > 63)
+    return stream__err(STREAM_EINVAL, "%s: name must be 1..63 bytes", who);
+  for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+    if (*c < 0x20 || *c == 0x7f || *c == '"')
+      return stream__err(STREAM_EINVAL, "%s: name has a double quote or a control character", who);
+  if ((t->is_default != 0 && t->is_default != 1) || (t->forced != 0 && t->forced != 1))
+    return stream__err(STREAM_EINVAL, "%s: is_default and forced are 0 or 1", who);
+  return STREAM_OK;
+}
+
+int stream_media_subtitle_check(const stream_media_subtitle *track)
+{
+  return media__subtitle_check(track, 0, 0);
+}
+
 static int check_subtitles(const stream_media_job_options *opts)
 {
   if (opts->subtitle_count > STREAM_MEDIA_MAX_SUBTITLES)
@@ -81,28 +116,10 @@ static int check_subtitles(const stream_media_job_options *opts)
   int defaults = 0;
   for (size_t i = 0; i < opts->subtitle_count; i++) {
     const stream_media_subtitle *t = &opts->subtitles[i];
-    if (!t->path || !*t->path)
-      return stream__err(STREAM_EINVAL, "media job: subtitle %zu: path is NULL or empty", i + 1);
-    if (strlen(t->path) > 4000)
-      return stream__err(STREAM_EINVAL, "media job: subtitle %zu: path is too long", i + 1);
-    if (!t->language || !bcp47_shaped(t->language))
-      return stream__err(STREAM_EINVAL,
-                         "media job: subtitle %zu (%.200s): language '%.40s' is not a BCP 47 tag "
-                         "(e.g. en, pt-BR, zh-Hant)",
-                         i + 1, t->path, t->language ? t->language : "(null)");
+    int rc = media__subtitle_check(t, i + 1, 1);
+    if (rc != STREAM_OK)
+      return rc;
     const char *name = t->name ? t->name : t->language;
-    size_t nl = strlen(name);
-    if (nl == 0 || nl > 63)
-      return stream__err(STREAM_EINVAL, "media job: subtitle %zu: name must be 1..63 bytes", i + 1);
-    for (const unsigned char *c = (const unsigned char *)name; *c; c++)
-      if (*c < 0x20 || *c == 0x7f || *c == '"')
-        return stream__err(STREAM_EINVAL,
-                           "media job: subtitle %zu: name has a double quote or a control "
-                           "character",
-                           i + 1);
-    if ((t->is_default != 0 && t->is_default != 1) || (t->forced != 0 && t->forced != 1))
-      return stream__err(STREAM_EINVAL, "media job: subtitle %zu: is_default and forced are 0 or 1",
-                         i + 1);
     defaults += t->is_default;
     for (size_t k = 0; k < i; k++) {
       const stream_media_subtitle *o = &opts->subtitles[k];
@@ -252,7 +269,7 @@ static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *
   return 0;
 }
 
-static void rm_tree(const char *dir)
+void media__rm_tree(const char *dir)
 {
   nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
@@ -326,6 +343,7 @@ static cJSON *summary_json(const stream_media_job *j, const stream_media_info *i
     }
     cJSON_AddNumberToObject(x, "duration", dur);
     cJSON_AddItemToObject(x, "files", files);
+    cJSON_AddItemToObject(x, "packaging", media__rendition_json(r));
     cJSON_AddItemToArray(arr, x);
   }
   cJSON_AddItemToObject(o, "subtitles", subtitles_json(j, pkg));
@@ -353,21 +371,7 @@ static int load_subtitles(stream_media_job *j, media__text **out)
     return stream__err(STREAM_ENOMEM, "media job: out of memory");
   for (size_t i = 0; i < n; i++) {
     const stream_media_subtitle *s = &j->opts.subtitles[i];
-    char base[32];
-    size_t w = (size_t)snprintf(base, sizeof base, "sub_");
-    for (const char *c = s->language; *c && w < 30; c++)
-      base[w++] = *c == '-' ? '_' : (*c >= 'A' && *c <= 'Z') ? (char)(*c - 'A' + 'a') : *c;
-    base[w] = 0;
-    snprintf(t[i].id, sizeof t[i].id, "%s", base);
-    for (unsigned dup = 2; dup < 100; dup++) {
-      int taken = 0;
-      for (size_t k = 0; k < i; k++)
-        taken |= !strcmp(t[k].id, t[i].id);
-      if (!taken)
-        break;
-      snprintf(t[i].id, sizeof t[i].id, "%.30s_%u", base, dup % 100u);
-    }
-    snprintf(t[i].vtt_name, sizeof t[i].vtt_name, "%s.vtt", t[i].id);
+    media__text_id(&t[i], s->language, t, i);
     snprintf(t[i].language, sizeof t[i].language, "%s", s->language);
     snprintf(t[i].name, sizeof t[i].name, "%s", s->name);
     t[i].is_default = s->is_default;
@@ -387,40 +391,10 @@ static int load_subtitles(stream_media_job *j, media__text **out)
 static cJSON *subtitles_json(const stream_media_job *j, const media__package *pkg)
 {
   cJSON *arr = cJSON_CreateArray();
-  char buf[128];
   for (size_t i = 0; arr && i < pkg->text_count; i++) {
-    const media__text *t = &pkg->texts[i];
-    cJSON *x = cJSON_CreateObject();
+    cJSON *x = media__text_json(&pkg->texts[i], j->opts.subtitles[i].path);
     if (!x)
       break;
-    cJSON_AddStringToObject(x, "id", t->id);
-    cJSON_AddStringToObject(x, "kind", "text");
-    cJSON_AddStringToObject(x, "dir", t->id);
-    cJSON_AddStringToObject(x, "codecs", "wvtt");
-    cJSON_AddStringToObject(x, "language", t->language);
-    cJSON_AddStringToObject(x, "name", t->name);
-    cJSON_AddBoolToObject(x, "default", t->is_default);
-    cJSON_AddBoolToObject(x, "forced", t->forced);
-    cJSON_AddStringToObject(x, "source", j->opts.subtitles[i].path);
-    cJSON_AddNumberToObject(x, "cues", (double)t->cue_count);
-    cJSON_AddNumberToObject(x, "mpegts", (double)t->mpegts);
-    cJSON_AddStringToObject(x, "vtt", t->vtt_name);
-    snprintf(buf, sizeof buf, "%s/index.m3u8", t->id);
-    cJSON_AddStringToObject(x, "playlist", buf);
-    cJSON *segs = cJSON_AddArrayToObject(x, "segments");
-    cJSON *files = cJSON_CreateArray();
-    cJSON_AddItemToArray(files, cJSON_CreateString(t->vtt_name));
-    for (size_t k = 0; k < t->segment_count; k++) {
-      cJSON *sj = cJSON_CreateObject();
-      snprintf(buf, sizeof buf, "%s/seg_%05u.vtt", t->id, (unsigned)(t->start_number + k));
-      cJSON_AddStringToObject(sj, "file", buf);
-      cJSON_AddNumberToObject(sj, "start", (double)t->segments[k].start / 1000.0);
-      cJSON_AddNumberToObject(sj, "duration", (double)t->segments[k].duration / 1000.0);
-      cJSON_AddNumberToObject(sj, "bytes", (double)t->segments[k].bytes);
-      cJSON_AddItemToArray(segs, sj);
-      cJSON_AddItemToArray(files, cJSON_CreateString(buf));
-    }
-    cJSON_AddItemToObject(x, "files", files);
     cJSON_AddItemToArray(arr, x);
   }
   return arr;
@@ -586,7 +560,7 @@ int stream_media_job_run(stream_media_job *job)
   staging[0] = 0;
   int rc = do_run(job, staging, sizeof staging);
   if (rc != STREAM_OK && staging[0])
-    rm_tree(staging);
+    media__rm_tree(staging);
   __atomic_store_n(&job->state,
                    rc == STREAM_OK          ? STREAM_MEDIA_JOB_SUCCEEDED
                    : rc == STREAM_ECANCELED ? STREAM_MEDIA_JOB_CANCELED

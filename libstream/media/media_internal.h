@@ -127,6 +127,26 @@ int media__subs_write(const char *outdir, media__package *p);
 /* Free one track's cues and segments. */
 void media__text_clear(media__text *t);
 
+/* Remove a directory tree (a staging directory), not following links (job.c). */
+void media__rm_tree(const char *dir);
+
+/* Shared by the transcode job (job.c) and stream_media_subtitles_add
+ * (subs_add.c). */
+struct stream_media_subtitle;
+struct cJSON;
+/* Check one track's language (BCP 47 shape), name and flags, and its path
+ * when `need_path`. `i` > 0 names it "media job: subtitle <i>" in messages. */
+int media__subtitle_check(const struct stream_media_subtitle *t, size_t i, int need_path);
+/* Set t->id ("sub_<language>", lower case, '-' as '_', a _2.._99 suffix when
+ * taken by others[0..n)) and t->vtt_name ("<id>.vtt"). */
+void media__text_id(media__text *t, const char *language, const media__text *others, size_t n);
+/* The summary.json entry of a subtitle track ("source": the file it came
+ * from), and of a rendition's exact packaging index ("packaging": names,
+ * segment and key frame ticks and bytes) that stream_media_subtitles_add
+ * reads back to rewrite the manifests. NULL when out of memory. */
+struct cJSON *media__text_json(const media__text *t, const char *source);
+struct cJSON *media__rendition_json(const media__rendition *r);
+
 /* Thumbnails (thumbs.c): fed every decoded source frame in presentation
  * order; writes poster.jpg, sprites/sprite_%03u.jpg and thumbnails.vtt. */
 typedef struct media__thumbs media__thumbs;

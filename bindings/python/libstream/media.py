@@ -6,15 +6,17 @@ with HLS and DASH manifests and thumbnails (``stream/media.h``).
     ...                                     progress=lambda f, fps, eta: print(f))
 
 ``transcode`` blocks; raising from ``progress`` cancels the job (nothing is
-left in ``outdir``) and the exception propagates.
+left in ``outdir``) and the exception propagates. ``add_subtitles`` adds a
+subtitle track to a packaged title as a new output directory.
 """
 import json
+import os
 
 from ._ffi import ffi, lib
 from ._util import new_struct, set_int, take_string, to_cstr
 from .errors import check, raise_invalid
 
-__all__ = ["probe", "transcode", "Job"]
+__all__ = ["probe", "transcode", "Job", "add_subtitles", "check_subtitle"]
 
 
 def probe(path):
@@ -134,3 +136,40 @@ def transcode(input, outdir, progress=None, ladder=None, x264_preset=None, segme
               segment_seconds=segment_seconds, thumbnails=thumbnails, threads=threads,
               audio_bitrate=audio_bitrate, rungs=rungs, subtitles=subtitles)
     return job.run(progress)
+
+
+def _subtitle(path, language, name, default, forced):
+    """A stream_media_subtitle and the C strings it points at (kept alive by the caller)."""
+    t = ffi.new("stream_media_subtitle *")
+    keep = []
+    for field, value, label, allow_none in (("path", path, "path", True),
+                                             ("language", language, "language", False),
+                                             ("name", name, "name", True)):
+        b = to_cstr(None if value is None else str(value) if field == "path" else value, label,
+                    allow_none)
+        c = ffi.NULL if b == ffi.NULL else ffi.new("char[]", b)
+        keep.append(c)
+        setattr(t, field, c)
+    t.is_default = 1 if default else 0
+    t.forced = 1 if forced else 0
+    return t, keep
+
+
+def check_subtitle(language, name=None, default=False, forced=False):
+    """Check subtitle track metadata (BCP 47 language, name, flags) without any
+    file; raises InvalidArgument naming the problem."""
+    t, _keep = _subtitle(None, language, name, default, forced)
+    check(lib.stream_media_subtitle_check(t))
+
+
+def add_subtitles(srcdir, outdir, path, language, name=None, default=False, forced=False):
+    """Add the subtitle file ``path`` (WebVTT, SRT, ...) as a ``language`` track
+    to the title packaged in ``srcdir`` and write the result to ``outdir``
+    (must not exist; unchanged segments are hard-linked, ``srcdir`` is left
+    as it was). A track of the same language is replaced; ``default=True``
+    makes it the only default. Returns the new summary dict."""
+    t, _keep = _subtitle(path, language, name, default, forced)
+    check(lib.stream_media_subtitles_add(to_cstr(str(srcdir), "srcdir"),
+                                         to_cstr(str(outdir), "outdir"), t))
+    with open(os.path.join(str(outdir), "summary.json"), encoding="utf-8") as f:
+        return json.load(f)

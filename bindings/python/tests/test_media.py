@@ -98,3 +98,29 @@ def test_transcode_subtitles(src, tmp_path):
     assert not (tmp_path / "bad").exists()
     with pytest.raises(libstream.StreamError):
         libstream.media.transcode(src, tmp_path / "bad", subtitles=[{"path": srt}])
+
+
+def test_add_subtitles(src, tmp_path):
+    plain = tmp_path / "plain"
+    libstream.media.transcode(src, plain, ladder="234p", x264_preset="ultrafast",
+                              thumbnails=False, segment_seconds=2)
+    srt = tmp_path / "de.srt"
+    srt.write_text("1\n00:00:02,500 --> 00:00:03,500\nGuten Tag\n", encoding="utf-8")
+    s = libstream.media.add_subtitles(plain, tmp_path / "v2", srt, "de", name="Deutsch",
+                                      default=True)
+    assert [(t["language"], t["name"], t["default"]) for t in s["subtitles"]] == \
+        [("de", "Deutsch", True)]
+    assert "Guten Tag" in (tmp_path / "v2" / "sub_de" / "seg_00002.vtt").read_text("utf-8")
+    assert "Guten Tag" not in (tmp_path / "v2" / "sub_de" / "seg_00001.vtt").read_text("utf-8")
+    assert not (plain / "sub_de").exists()
+    # same language again: replaced, not added
+    srt.write_text("1\n00:00:00,500 --> 00:00:01,000\nHallo\n", encoding="utf-8")
+    s = libstream.media.add_subtitles(tmp_path / "v2", tmp_path / "v3", srt, "de")
+    assert [t["name"] for t in s["subtitles"]] == ["de"]
+    with pytest.raises(libstream.StreamError) as e:
+        libstream.media.add_subtitles(plain, tmp_path / "v2", srt, "de")
+    assert e.value.name == "STREAM_EEXIST"
+    libstream.media.check_subtitle("pt-BR", name="Português", forced=True)
+    with pytest.raises(libstream.InvalidArgument) as e:
+        libstream.media.check_subtitle("pt_BR")
+    assert "BCP 47" in str(e.value)

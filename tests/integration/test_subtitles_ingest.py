@@ -1,0 +1,243 @@
+#!/usr/bin/python3
+"""Subtitles through streamd, end to end against the real daemon.
+
+1. Upload-Metadata of a subtitle upload is checked at creation: a bad BCP 47
+   language, a missing language, a bad flag or kind get 400 problem+json; a
+   file over 10 MiB gets 413.
+2. A generated 4 s video is uploaded (tus: POST + PATCH) and transcoded into
+   the title's asset; then an .srt with language fr is uploaded: its
+   "subtitles" job publishes a NEW asset (the old one stays on disk, its
+   master playlist unchanged); playback now gets the new asset, whose
+   master.m3u8 fetched through the signed origin has the fr SUBTITLES
+   rendition, and one of its WebVTT segments fetched through the origin
+   holds a cue's text. The upload is deleted after the job. A new video of
+   the title is transcoded with the title's subtitle tracks carried over.
+3. A subtitle upload for a title without any asset fails after the retries
+   (--job-max-attempts) with an error naming the title.
+
+Usage: test_subtitles_ingest.py STREAMD_BIN. Exits 77 (skipped) without ffmpeg.
+"""
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from streamd_harness import Streamd, profile_token, register_login, request, unique_email
+
+OP_TOKEN = "subs-test-operator-token-0123456789abcdef"
+OK_CARD = "tok_4242424242424242"
+TITLE, EMPTY = "subs-movie", "subs-empty"
+SRT = ("1\n00:00:00,500 --> 00:00:01,800\nBonjour tout le monde\n\n"
+       "2\n00:00:02,400 --> 00:00:03,500\nDeuxi\u00e8me r\u00e9plique\n")
+
+
+def check(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def b64(s):
+    return base64.b64encode(s.encode()).decode()
+
+
+def catalog():
+    return {"titles": [
+        {"id": TITLE, "kind": "movie", "name": "Subtitled Movie", "synopsis": "Test pattern.",
+         "year": 2024, "runtime_minutes": 1, "maturity_rating": 0, "genres": ["Documentary"]},
+        {"id": EMPTY, "kind": "movie", "name": "No Video", "synopsis": "Nothing.",
+         "year": 2024, "runtime_minutes": 1, "maturity_rating": 0, "genres": ["Drama"]},
+    ]}
+
+
+def call(d, method, path, body=None, headers=None, token=OP_TOKEN, tus=True):
+    h = dict(headers or {})
+    if tus:
+        h.setdefault("Tus-Resumable", "1.0.0")
+    return request(d.port, method, path, body=body, headers=h, token=token)
+
+
+def metadata(**kv):
+    return ",".join("%s %s" % (k, b64(v)) if v else k for k, v in kv.items())
+
+
+def create(d, length, **meta):
+    return call(d, "POST", "/v1/uploads",
+                headers={"Upload-Length": str(length), "Upload-Metadata": metadata(**meta)})
+
+
+def upload(d, data, **meta):
+    r = create(d, len(data), **meta)
+    check(r.status == 201, "create upload: %d %s" % (r.status, r.body[:300]))
+    r2 = call(d, "PATCH", r.header("Location"), body=data,
+              headers={"Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"})
+    check(r2.status == 204, "PATCH: %d %s" % (r2.status, r2.body[:300]))
+    return r.json["id"]
+
+
+def job_of_upload(d, upload_id):
+    r = call(d, "GET", "/v1/admin/jobs?limit=1000", tus=False)
+    check(r.status == 200, r.body)
+    for j in r.json["jobs"]:
+        if j.get("dedup_key") == upload_id:
+            return j
+    return None
+
+
+def wait_job(d, upload_id, want, timeout=180):
+    deadline, j = time.time() + timeout, None
+    while time.time() < deadline:
+        j = job_of_upload(d, upload_id)
+        if j and j["status"] == want:
+            return j
+        if j and j["status"] in ("failed", "canceled", "succeeded") and want != j["status"]:
+            raise AssertionError("job ended %s: %s" % (j["status"], j.get("error")))
+        time.sleep(0.1)
+    raise AssertionError("job of upload %s never reached %s (last: %s)" % (upload_id, want, j))
+
+
+def problem(r, status):
+    check(r.status == status, "expected %d, got %d %s" % (status, r.status, r.body[:300]))
+    check(r.header("Content-Type") == "application/problem+json", r.headers)
+    return json.loads(r.body)
+
+
+def fetch(d, url):
+    path = url.split("://", 1)[1].split("/", 1)[1]
+    return request(d.port, "GET", "/" + path)
+
+
+def bad_metadata(d):
+    p = problem(create(d, 100, title_id=TITLE, kind="subtitles", language="fr_FR"), 400)
+    check("BCP 47" in p["detail"], p)
+    p = problem(create(d, 100, title_id=TITLE, kind="subtitles"), 400)
+    check("language" in p["detail"], p)
+    problem(create(d, 100, title_id=TITLE, kind="subtitles", language="fr", forced="maybe"), 400)
+    problem(create(d, 100, title_id=TITLE, kind="subtitles", language="fr", name='say "hi"'), 400)
+    problem(create(d, 100, title_id=TITLE, kind="audio"), 400)
+    p = problem(create(d, 11 << 20, title_id=TITLE, kind="subtitles", language="fr"), 413)
+    check("10485760" in p["detail"], p)
+    print("ok - subtitle upload metadata is checked at creation")
+
+
+def viewer(d):
+    tok = register_login(d, unique_email("subs"), "correct horse 42")["access_token"]
+    tok = profile_token(d, tok, "Main")[1]["access_token"]
+    r = d.request("POST", "/v1/billing/payment-methods", json_body={"token": OK_CARD}, token=tok,
+                  key="card-subs")
+    check(r.status == 201, r.body)
+    r = d.request("POST", "/v1/billing/subscription", json_body={"plan_id": "basic"}, token=tok,
+                  key="sub-subs")
+    check(r.status == 201, r.body)
+    return tok
+
+
+def add_and_play(d, tmp):
+    video = os.path.join(tmp, "in.mp4")
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    "testsrc2=size=640x360:rate=25", "-f", "lavfi", "-i",
+                    "sine=frequency=440:sample_rate=48000", "-t", "4", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+                    video], check=True)
+    with open(video, "rb") as f:
+        vid = upload(d, f.read(), title_id=TITLE, filename="in.mp4")
+    first = wait_job(d, vid, "succeeded", timeout=240)
+    old_dir = first["result"]["dir"]
+    media = os.path.join(d.data_dir, "media")
+    with open(os.path.join(media, old_dir, "master.m3u8")) as f:
+        old_master = f.read()
+    check("TYPE=SUBTITLES" not in old_master, old_master)
+
+    sid = upload(d, SRT.encode(), title_id=TITLE, kind="subtitles", language="fr",
+                 name="Fran\u00e7ais", default="true", filename="fr.srt")
+    job = wait_job(d, sid, "succeeded", timeout=120)
+    check(job["kind"] == "subtitles", job)
+    new_dir = job["result"]["dir"]
+    check(new_dir != old_dir and new_dir == job["id"], job)
+    with open(os.path.join(media, old_dir, "master.m3u8")) as f:
+        check(f.read() == old_master, "the old asset's master playlist changed")
+    r = call(d, "HEAD", "/v1/uploads/" + sid)
+    check(r.status == 404, "the subtitle upload should be deleted: %d" % r.status)
+    print("ok - the fr track is published as a new asset, the old one untouched")
+
+    tok = viewer(d)
+    r = d.request("POST", "/v1/playback", json_body={"title_id": TITLE, "device_id": "tv-1",
+                                                     "device_name": "Test tv-1"}, token=tok)
+    check(r.status == 201, (r.status, r.body))
+    s = r.json
+    check(s["asset_id"] == job["result"]["asset_id"], (s, job["result"]))
+    r = fetch(d, s["hls_url"])
+    check(r.status == 200, (r.status, r.body[:300]))
+    master = r.body.decode()
+    line = [l for l in master.splitlines() if l.startswith("#EXT-X-MEDIA:TYPE=SUBTITLES")]
+    check(len(line) == 1, master)
+    check('LANGUAGE="fr"' in line[0] and 'NAME="Fran\u00e7ais"' in line[0] and
+          "DEFAULT=YES" in line[0], line)
+    uri = line[0].split('URI="', 1)[1].split('"', 1)[0]
+    variants = [l for l in master.splitlines() if l.startswith("#EXT-X-STREAM-INF")]
+    check(variants and all('SUBTITLES="subs"' in v for v in variants), master)
+    base = s["hls_url"].rsplit("/", 1)[0]
+    r = fetch(d, base + "/" + uri)
+    check(r.status == 200, (r.status, r.body[:300]))
+    segs = [l for l in r.body.decode().splitlines() if l and not l.startswith("#")]
+    check(len(segs) >= 1, r.body)
+    texts = []
+    for seg in segs:
+        r = fetch(d, base + "/" + uri.rsplit("/", 1)[0] + "/" + seg)
+        check(r.status == 200 and (r.header("Content-Type") or "").startswith("text/vtt"),
+              (r.status, r.headers))
+        texts.append(r.body.decode())
+    check(texts[0].startswith("WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:"), texts[0][:80])
+    check(any("Bonjour tout le monde" in t for t in texts), texts)
+    check(any("Deuxi\u00e8me r\u00e9plique" in t for t in texts), texts)
+    r = fetch(d, s["dash_url"])
+    check(r.status == 200 and 'lang="fr"' in r.body.decode(), r.body[:500])
+    print("ok - playback of the new asset: SUBTITLES rendition and cue text through the origin")
+
+    # A new video of the title keeps the title's subtitle tracks.
+    with open(video, "rb") as f:
+        vid2 = upload(d, f.read(), title_id=TITLE, filename="in-v2.mp4")
+    third = wait_job(d, vid2, "succeeded", timeout=240)["result"]["dir"]
+    with open(os.path.join(media, third, "master.m3u8")) as f:
+        m3 = f.read()
+    check('LANGUAGE="fr"' in m3 and 'NAME="Fran\u00e7ais"' in m3 and "DEFAULT=YES" in m3, m3)
+    with open(os.path.join(media, third, "sub_fr.vtt"), encoding="utf-8") as f:
+        check("Bonjour tout le monde" in f.read(), "the fr cues were not carried over")
+    print("ok - a new video of the title keeps its subtitle tracks")
+
+
+def no_asset(d):
+    sid = upload(d, SRT.encode(), title_id=EMPTY, kind="subtitles", language="de")
+    j = wait_job(d, sid, "failed", timeout=60)
+    check(j["attempts"] == 3, j)
+    check("has no ready asset" in j["error"] and EMPTY in j["error"], j)
+    print("ok - a title without an asset: retried, then failed with a clear error")
+
+
+def main():
+    if not shutil.which("ffmpeg"):
+        print("skipped: ffmpeg not found")
+        sys.exit(77)
+    tmp = tempfile.mkdtemp(prefix="streamd-subs-")
+    d = Streamd(sys.argv[1], ["--job-retry-backoff", "1", "--job-max-attempts", "3",
+                              "--transcode-workers", "1", "--login-address-burst", "0"],
+                tmp=tmp, log_level="info", catalog=catalog(), operator_token=OP_TOKEN,
+                demo_timeout=10)
+    try:
+        bad_metadata(d)
+        no_asset(d)
+        add_and_play(d, tmp)
+    except BaseException:
+        sys.stderr.write(d.stderr_text(tail=6000) or "")
+        raise
+    finally:
+        d.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
+    print("test_subtitles_ingest: all passed")
+
+
+if __name__ == "__main__":
+    main()
