@@ -168,11 +168,9 @@ void streamd_route_web(streamd_request *req, streamd_response *resp)
   streamd_response_header(resp, "ETag", etag);
   streamd_response_header(resp, "Cache-Control", cc);
   streamd_response_header(resp, "X-Content-Type-Options", "nosniff");
-  /* media-src data:: hls.js gives each subtitle <track> the empty WebVTT
-   * document "data:,WEBVTT" as its source (the cues are added by script). */
   if (strcmp(rel, "/index.html") == 0)
     streamd_response_header(resp, "Content-Security-Policy",
                             "default-src 'self'; img-src 'self' data: https: http:; "
-                            "media-src 'self' blob: data:; worker-src 'self' blob:; "
+                            "media-src 'self' blob:; worker-src 'self' blob:; "
                             "object-src 'none'; base-uri 'none'; frame-ancestors 'none'");
 }
