@@ -6,7 +6,12 @@ viewer use (standard library only):
    few-second source with the ffmpeg CLI (testsrc2 + sine), upload it with tus 1.0
    (POST /v1/uploads, PATCH in chunks; operator token), and wait until the transcode job it
    enqueued has published the asset;
-2. unless the demo account has a subscription, add a local-provider test card and subscribe
+2. unless the title's latest ready asset already has them (its summary's `subtitles`), upload
+   two generated subtitle tracks, English (`en`, WebVTT, the manifest's default) and French
+   (`fr`, SRT), as tus uploads with `kind=subtitles`, one after the other, each waiting for its
+   `subtitles` job (which publishes a new asset with the track); the cues cover the clip, one
+   a second, and are printed in the JSON on stdout (the browser test checks them);
+3. unless the demo account has a subscription, add a local-provider test card and subscribe
    it to a plan (POST /v1/billing/payment-methods, POST /v1/billing/subscription).
 
 `make run` (tools/run.sh) runs it once streamd listens; the browser test
@@ -93,13 +98,16 @@ def make_source(path, seconds, size):
         check=True)
 
 
-def tus_upload(api, op, path, title):
+def b64(s):
+    return base64.b64encode(s.encode()).decode()
+
+
+def tus_upload(api, op, path, title, meta=None):
+    """Upload `path` with tus 1.0 (Upload-Metadata: title_id, filename and `meta`); returns the
+    upload id (the dedup key of the job the completed upload enqueues)."""
     size = os.path.getsize(path)
-
-    def b64(s):
-        return base64.b64encode(s.encode()).decode()
-
-    meta = "title_id %s,filename %s" % (b64(title), b64(os.path.basename(path)))
+    fields = [("title_id", title), ("filename", os.path.basename(path))] + list(meta or [])
+    meta = ",".join("%s %s" % (k, b64(v)) for k, v in fields)
     st, h, doc = api.call("POST", "/v1/uploads", token=op, raw=b"",
                           headers={"Tus-Resumable": "1.0.0", "Upload-Length": str(size),
                                    "Upload-Metadata": meta})
@@ -118,7 +126,7 @@ def tus_upload(api, op, path, title):
                 raise SystemExit("seed: tus PATCH at %d answered %s: %s" % (offset, st, doc))
             offset = int(h.get("Upload-Offset", offset + len(chunk)))
     log("uploaded %d bytes to %s" % (size, location))
-    return doc
+    return location.rstrip("/").rsplit("/", 1)[-1]
 
 
 def wait_ready(api, op, title, timeout):
@@ -138,6 +146,80 @@ def wait_ready(api, op, title, timeout):
                 last = line
         time.sleep(0.5)
     raise SystemExit("seed: no ready asset for %s after %d s" % (title, timeout))
+
+
+# The demo's subtitle tracks: (language, name, default, format, cue text with {n}).
+SUBTITLES = [
+    ("en", "English", True, "vtt", "Lantern Road, line {n}: the lamps are lit"),
+    ("fr", "Fran\u00e7ais", False, "srt", "Route des lanternes, r\u00e9plique {n} : les lampes sont allum\u00e9es"),
+]
+
+
+def cues(seconds, text):
+    """One cue a second over the clip: [(start_s, end_s, text)]."""
+    return [(i, i + 1, text.format(n=i + 1)) for i in range(seconds)]
+
+
+def subtitle_file(fmt, cue_list):
+    def ts(s, sep):
+        return "%02d:%02d:%02d%s000" % (s // 3600, s // 60 % 60, s % 60, sep)
+
+    if fmt == "vtt":
+        return "WEBVTT\n\n" + "".join("%s --> %s\n%s\n\n" % (ts(a, "."), ts(b, "."), t)
+                                       for a, b, t in cue_list)
+    return "".join("%d\n%s --> %s\n%s\n\n" % (i + 1, ts(a, ","), ts(b, ","), t)
+                   for i, (a, b, t) in enumerate(cue_list))
+
+
+def latest_ready(api, op, title):
+    """The title's ready asset that playback serves (the latest ready_at), or None."""
+    st, _, doc = api.call("GET", "/v1/admin/assets?title_id=%s&limit=1000" % urllib.parse.quote(title),
+                          token=op)
+    if st != 200:
+        raise SystemExit("seed: GET /v1/admin/assets answered %s: %s" % (st, doc))
+    ready = [a for a in items(doc, "assets") if a.get("status") == "ready"]
+    return max(ready, key=lambda a: a.get("ready_at", 0)) if ready else None
+
+
+def wait_job(api, op, upload_id, timeout):
+    """Wait for the job enqueued by upload `upload_id` (its dedup key) to succeed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        st, _, doc = api.call("GET", "/v1/admin/jobs?limit=1000", token=op)
+        for j in items(doc, "jobs") if st == 200 else []:
+            if j.get("dedup_key") != upload_id:
+                continue
+            if j.get("status") == "succeeded":
+                return j
+            if j.get("status") in ("failed", "dead", "canceled"):
+                raise SystemExit("seed: %s job %s %s: %s" % (j.get("kind"), j.get("id"),
+                                                             j.get("status"), j.get("error")))
+        time.sleep(0.2)
+    raise SystemExit("seed: the job of upload %s did not finish in %d s" % (upload_id, timeout))
+
+
+def ensure_subtitles(api, op, title, seconds, timeout):
+    """Each demo track the title's latest ready asset lacks: uploaded, its job awaited."""
+    tracks = []
+    for lang, name, default, fmt, text in SUBTITLES:
+        tracks.append({"language": lang, "name": name, "default": default,
+                       "cues": [list(c) for c in cues(seconds, text)]})
+        asset = latest_ready(api, op, title)
+        have = {t.get("language") for t in ((asset or {}).get("summary") or {}).get("subtitles") or []}
+        if lang in have:
+            log("%s already has %s subtitles (asset %s)" % (title, lang, asset.get("id")))
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "demo-%s.%s" % (lang, fmt))
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(subtitle_file(fmt, cues(seconds, text)))
+            meta = [("kind", "subtitles"), ("language", lang), ("name", name)]
+            if default:
+                meta.append(("default", "true"))
+            upload_id = tus_upload(api, op, path, title, meta)
+        job = wait_job(api, op, upload_id, timeout)
+        log("%s subtitles added (asset %s)" % (lang, (job.get("result") or {}).get("asset_id")))
+    return tracks
 
 
 def ensure_subscription(api, email, password):
@@ -200,8 +282,11 @@ def main():
             tus_upload(api, op, src, a.title)
         asset = wait_ready(api, op, a.title, a.timeout)
         log("%s is playable (asset %s)" % (a.title, asset.get("id")))
+    subtitles = ensure_subtitles(api, op, a.title, a.seconds, a.timeout)
+    asset = latest_ready(api, op, a.title) or asset
     ensure_subscription(api, cred["email"], cred["password"])
-    print(json.dumps({"title_id": a.title, "asset_id": asset.get("id")}))
+    print(json.dumps({"title_id": a.title, "asset_id": asset.get("id"), "subtitles": subtitles},
+                     ensure_ascii=False))
     return 0
 
 

@@ -271,11 +271,86 @@ async function viewTitle(id) {
   view.replaceChildren(page);
 }
 
+/* The subtitle choice of the current profile ('off' or a language), in localStorage. */
+function subtitleKey() {
+  const s = session();
+  return `libstream.subtitles.${(s && s.profile_id) || ''}`;
+}
+
+/*
+ * The subtitles menu under the video: a button that opens a menu of radio items ("Off" and
+ * one per track, by its name). Keyboard: Enter/Space/ArrowDown open it on the checked item,
+ * ArrowUp/ArrowDown/Home/End move, Enter/Space choose, Escape closes (focus back on the
+ * button), Tab or a click elsewhere closes it. Returns onSubtitles for play().
+ */
+function subtitlesMenu(box) {
+  const wrap = box.querySelector('.cc');
+  const button = wrap.querySelector('.cc-button');
+  const menu = wrap.querySelector('.cc-menu');
+  const current = wrap.querySelector('.cc-current');
+  let control = null;
+  const items = () => [...menu.querySelectorAll('[role=menuitemradio]')];
+  const open = (on, focus = true) => {
+    menu.hidden = !on;
+    button.setAttribute('aria-expanded', String(on));
+    if (on) (items().find((i) => i.getAttribute('aria-checked') === 'true') || items()[0]).focus();
+    else if (focus) button.focus();
+  };
+  const choose = (index) => {
+    if (!control) return;
+    const t = control.tracks[index];
+    localStorage.setItem(subtitleKey(), t ? t.lang : 'off');
+    control.select(index);
+    open(false);
+  };
+  button.addEventListener('click', () => open(menu.hidden));
+  button.addEventListener('keydown', (ev) => {
+    if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
+      ev.preventDefault();
+      open(true);
+    }
+  });
+  menu.addEventListener('keydown', (ev) => {
+    const list = items();
+    const at = list.indexOf(document.activeElement);
+    const move = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: list.length - 1 }[ev.key];
+    if (move !== undefined) {
+      ev.preventDefault();
+      list[(move + list.length) % list.length].focus();
+    } else if (ev.key === 'Escape') {
+      ev.preventDefault();
+      open(false);
+    } else if (ev.key === 'Tab') {
+      open(false, false);
+    }
+  });
+  wrap.addEventListener('focusout', (ev) => {
+    if (!menu.hidden && !wrap.contains(ev.relatedTarget)) open(false, false);
+  });
+  return (c) => {
+    control = c;
+    wrap.hidden = !c.tracks.length;
+    const entries = [{ name: 'Off', lang: 'off', index: -1 },
+      ...c.tracks.map((t, index) => ({ name: t.name, lang: t.lang, index }))];
+    menu.replaceChildren(...entries.map((e) => el('li', { role: 'none' }, el('button', {
+      type: 'button',
+      role: 'menuitemradio',
+      tabindex: '-1',
+      lang: e.index >= 0 && e.lang ? e.lang : null,
+      'data-lang': e.lang,
+      'aria-checked': String(e.index === c.current),
+      onclick: () => choose(e.index),
+    }, e.name))));
+    current.textContent = c.current >= 0 ? c.tracks[c.current].name : 'Off';
+  };
+}
+
 async function viewWatch(titleId, episodeId) {
   const box = template('tpl-player');
   const video = box.querySelector('video');
   const line = box.querySelector('.player-status');
   box.querySelector('.back').href = `#/title/${encodeURIComponent(titleId)}`;
+  const onSubtitles = subtitlesMenu(box);
   view.replaceChildren(box);
   try {
     stopPlayback = await play(video, {
@@ -285,6 +360,8 @@ async function viewWatch(titleId, episodeId) {
       onStatus: (t) => {
         line.textContent = t;
       },
+      subtitles: localStorage.getItem(subtitleKey()),
+      onSubtitles,
     });
   } catch (e) {
     window.__player = { ...(window.__player || {}), failed: e.message };

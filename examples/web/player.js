@@ -3,6 +3,9 @@
 // page plays, the position is saved with PUT /v1/progress, and the session ends on leave.
 // Player errors are collected on window.__player (the browser test reads them). Player events
 // (events.js) go to POST /v1/events: window.__player.viewId names the view.
+// Subtitles: the manifest's tracks (HLS SUBTITLES renditions, DASH text AdaptationSets) are
+// offered through onSubtitles(control); none shows unless the caller's preference names its
+// language (the libraries' own default choice is overridden: Off by default).
 
 import { api, deviceId } from './api.js';
 import { ViewEvents } from './events.js';
@@ -36,9 +39,12 @@ function absolute(url) {
 
 /*
  * Start playing `titleId` (and `episodeId`) into `video`. Returns a stop() function that ends
- * the session; `onStatus(text)` receives short status lines.
+ * the session; `onStatus(text)` receives short status lines. `subtitles` is the language to show
+ * first (or null/'off': none); `onSubtitles(control)` is called when the tracks are known and
+ * after each change: control.tracks ([{name, lang}]), control.current (an index, -1 off),
+ * control.select(index) (-1: off).
  */
-export async function play(video, { titleId, episodeId, kind, onStatus }) {
+export async function play(video, { titleId, episodeId, kind, onStatus, subtitles, onSubtitles }) {
   const state = (window.__player = {
     kind,
     errors: [],
@@ -52,6 +58,26 @@ export async function play(video, { titleId, episodeId, kind, onStatus }) {
   };
   let player = null;
   let kindLib = null;
+  // Subtitles: `wanted` is the track index chosen (-1 off), `wantedLang` its language (kept
+  // when the library lists the tracks again); apply() makes the library show it.
+  const subs = (state.subtitles = { tracks: [], current: -1 });
+  let wanted = -1;
+  let wantedLang = subtitles || 'off';
+  let apply = () => {};
+  const subsChanged = () => {
+    if (onSubtitles) onSubtitles({ tracks: subs.tracks, current: subs.current, select });
+  };
+  function select(index) {
+    wanted = index >= 0 && index < subs.tracks.length ? index : -1;
+    wantedLang = wanted >= 0 ? subs.tracks[wanted].lang : 'off';
+    apply();
+    subs.current = wanted;
+    subsChanged();
+  }
+  const tracksKnown = (list) => {
+    subs.tracks = list;
+    select(wantedLang !== 'off' ? list.findIndex((t) => t.lang === wantedLang) : -1);
+  };
   // Player events: CMCD br and mtp (kbit/s) from the player library.
   const view = new ViewEvents({
     video,
@@ -105,7 +131,11 @@ export async function play(video, { titleId, episodeId, kind, onStatus }) {
   };
   if (kind === 'hls') {
     if (!Lib.isSupported()) throw new Error('this browser has no Media Source Extensions');
-    player = new Lib({ startPosition: resume > 0 ? resume : -1, enableWorker: true });
+    // Subtitle cues go to text tracks of our own (video.addTextTrack): hls.js's native
+    // rendering adds <track src="data:,WEBVTT"> elements, which the page's CSP (media-src
+    // 'self' blob:) refuses with a console error.
+    player = new Lib({ startPosition: resume > 0 ? resume : -1, enableWorker: true,
+      renderTextTracksNatively: false });
     player.on(Lib.Events.ERROR, (_e, data) => {
       state.errors.push({ type: data.type, details: data.details, fatal: !!data.fatal,
         at: video.currentTime });
@@ -115,12 +145,73 @@ export async function play(video, { titleId, episodeId, kind, onStatus }) {
       }
     });
     player.on(Lib.Events.LEVEL_SWITCHED, (_e, data) => rendition(data.level));
+    // hls.js selects the DEFAULT=YES track itself right after SUBTITLE_TRACKS_UPDATED and may
+    // switch again on a level change: the choice is (re)applied once its handlers are done.
+    const textTracks = new Map(); // `${lang} ${name}` -> {track: TextTrack, seen: Set of cues}
+    const textTrackFor = (t) => {
+      const key = `${t.lang} ${t.name}`;
+      if (!textTracks.has(key)) {
+        const track = video.addTextTrack('subtitles', t.name, t.lang);
+        track.mode = 'disabled';
+        textTracks.set(key, { track, seen: new Set() });
+      }
+      return textTracks.get(key);
+    };
+    apply = () => {
+      const hls = player;
+      if (!hls) return;
+      if (hls.subtitleTrack !== wanted) hls.subtitleTrack = wanted; // loads its playlist
+      const on = subs.tracks[wanted];
+      for (const [key, { track }] of textTracks) {
+        const mode = on && key === `${on.lang} ${on.name}` ? 'showing' : 'disabled';
+        if (track.mode !== mode) track.mode = mode;
+      }
+    };
+    player.on(Lib.Events.SUBTITLE_TRACKS_UPDATED, (_e, data) => {
+      const list = data.subtitleTracks.map((t) => ({ name: t.name || t.lang || `Track ${t.id + 1}`,
+        lang: t.lang || '' }));
+      list.forEach(textTrackFor);
+      tracksKnown(list);
+      queueMicrotask(apply);
+    });
+    player.on(Lib.Events.CUES_PARSED, (_e, data) => {
+      const t = data.subtitleTrack;
+      if (data.type !== 'subtitles' || !t) return;
+      const { track, seen } = textTrackFor({ name: t.name || t.lang || `Track ${t.id + 1}`,
+        lang: t.lang || '' });
+      for (const cue of data.cues) {
+        const key = `${cue.startTime} ${cue.endTime} ${cue.text}`; // a fragment may come twice
+        if (seen.has(key)) continue;
+        seen.add(key);
+        track.addCue(cue);
+      }
+    });
+    player.on(Lib.Events.SUBTITLE_TRACK_SWITCH, (_e, data) => {
+      if (data.id !== wanted) queueMicrotask(apply);
+    });
     player.on(Lib.Events.MANIFEST_PARSED, (_e, data) =>
       status(`${data.levels.length} rendition(s); playing`));
     player.loadSource(url);
     player.attachMedia(video);
   } else {
     player = Lib.MediaPlayer().create();
+    // Text off until chosen; the choice is ours (per profile), not dash.js's own storage.
+    player.updateSettings({ streaming: { text: { defaultEnabled: false },
+      lastMediaSettingsCachingInfo: { enabled: false } } });
+    apply = () => {
+      try {
+        player.setTextTrack(wanted);
+      } catch {
+        /* not initialized yet: TEXT_TRACKS_ADDED applies it */
+      }
+    };
+    // The tracks in the order setTextTrack() indexes them.
+    player.on(Lib.MediaPlayer.events.TEXT_TRACKS_ADDED, (e) => {
+      tracksKnown((e.tracks || []).map((t, i) => ({
+        name: (t.labels && t.labels[0] && t.labels[0].text) || t.label || t.lang || `Track ${i + 1}`,
+        lang: t.lang || '',
+      })));
+    });
     player.on(Lib.MediaPlayer.events.ERROR, (e) => {
       const err = e.error || {};
       state.errors.push({ type: 'dash', details: err.message || String(err.code || e.type),

@@ -7,7 +7,9 @@
 // The title is made playable by tools/seed_demo_media.py (ffmpeg source -> tus upload ->
 // transcode job -> asset; a test card and a subscription for the demo account), the same path
 // `make run` takes; so is the catalog's artwork (tools/demo_art.py into the served
-// examples/web/static/art/, gitignored): the browse grid's posters must load.
+// examples/web/static/art/, gitignored): the browse grid's posters must load. The seed also
+// adds two subtitle tracks (en, fr) whose cues it prints: the player's subtitles menu must show
+// the French one's cue at the playhead, with hls.js and with dash.js, and Off must hide it.
 //
 // usage: node test_web.mjs --streamd PATH --root REPO_ROOT [--chromium /usr/bin/chromium]
 
@@ -28,7 +30,7 @@ const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) =>
 const root = args.root;
 const TITLE = 'lantern-road';
 const work = mkdtempSync(join(tmpdir(), 'libstream-web-'));
-let daemon, base, cred, browser, context;
+let daemon, base, cred, browser, context, seeded;
 const tokenFile = join(work, 'operator.token');
 const catalogFile = join(root, 'examples', 'data', 'demo-catalog.json');
 const artDir = join(root, 'examples', 'web', 'static', 'art');
@@ -80,9 +82,11 @@ before(async () => {
     '--out', artDir], { stdio: ['ignore', 'inherit', 'inherit'] });
   await startStreamd();
   // The title becomes playable through the upload + job path (prints its progress on stderr).
-  execFileSync('/usr/bin/python3', [join(root, 'tools', 'seed_demo_media.py'), '--url', base,
-    '--operator-token-file', tokenFile, '--credentials', join(work, 'data', 'demo-credentials.json'),
-    '--title', TITLE, '--timeout', '240'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  // Its stdout: {title_id, asset_id, subtitles: [{language, name, default, cues}]}.
+  seeded = JSON.parse(execFileSync('/usr/bin/python3', [join(root, 'tools', 'seed_demo_media.py'),
+    '--url', base, '--operator-token-file', tokenFile,
+    '--credentials', join(work, 'data', 'demo-credentials.json'), '--title', TITLE,
+    '--timeout', '240'], { stdio: ['ignore', 'pipe', 'inherit'] }).toString());
   browser = await chromium.launch({
     executablePath: args.chromium || '/usr/bin/chromium',
     args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required', '--mute-audio'],
@@ -144,6 +148,7 @@ async function playThrough(kind) {
   assert.ok(!st.failed, `playback did not start: ${st.failed}`);
   assert.equal(st.kind, kind);
   assert.match(st.session[kind === 'dash' ? 'dash_url' : 'hls_url'], /\/v1\/media\//);
+  await checkSubtitles(page, kind);
   // Seek near the end (once all of it is buffered, so the seek lands in data) and play to
   // `ended`.
   await page.waitForFunction(() => {
@@ -182,6 +187,80 @@ async function playThrough(kind) {
   await checkViewEvents(viewId, await page.evaluate(() => window.__player.viewEvents.sent));
   assert.deepEqual(page.problems, []);
   await page.close();
+}
+
+/* The text tracks of the page's video: [{lang, mode, cues: [{start, end, text}] (active)}]. */
+function textTracks() {
+  return [...document.querySelector('video').textTracks].map((t) => ({
+    lang: t.language, label: t.label, mode: t.mode,
+    cues: [...(t.activeCues || [])].map((c) => ({ start: c.startTime, end: c.endTime, text: c.text })),
+  }));
+}
+
+/* The subtitles menu (Off by default): French shows its cue at the playhead, then Off. */
+async function checkSubtitles(page, kind) {
+  const fr = seeded.subtitles.find((t) => t.language === 'fr');
+  assert.ok(fr && fr.cues.length, `the seed printed the fr track: ${JSON.stringify(seeded)}`);
+  await page.waitForSelector('.player .cc-button', { state: 'visible', timeout: 30000 });
+  assert.equal(await page.textContent('.player .cc-current'), 'Off');
+  assert.ok(!(await page.evaluate(textTracks)).some((t) => t.mode === 'showing'), 'none showing');
+  // The menu lists Off and the two tracks by name; keyboard: the button opens it on the checked
+  // item, ArrowDown moves, Escape closes.
+  await page.focus('.player .cc-button');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.player .cc-menu:not([hidden])');
+  const entries = await page.$$eval('.player .cc-menu [role=menuitemradio]', (b) =>
+    b.map((e) => [e.textContent, e.dataset.lang, e.getAttribute('aria-checked')]));
+  assert.deepEqual(entries, [['Off', 'off', 'true'], ['English', 'en', 'false'],
+    [fr.name, 'fr', 'false']], `${kind} menu`);
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.lang), 'off');
+  await page.keyboard.press('ArrowDown');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.lang), 'en');
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('.player .cc-menu', { state: 'hidden' });
+  assert.ok(await page.evaluate(() => document.activeElement.classList.contains('cc-button')));
+  // Choose French (a click): the video's fr text track is showing; paused (a still playhead),
+  // its active cue is the seeded cue at the playhead.
+  await page.click('.player .cc-button');
+  await page.click('.player .cc-menu [data-lang=fr]');
+  await page.waitForSelector('.player .cc-menu', { state: 'hidden' });
+  assert.equal(await page.textContent('.player .cc-current'), fr.name);
+  // (dash.js adds a track's cues around the playhead as the clock moves: first a cue while
+  // playing, then paused.)
+  const frCue = () => [...document.querySelector('video').textTracks]
+    .some((t) => t.language === 'fr' && t.mode === 'showing' && t.activeCues && t.activeCues.length > 0);
+  await page.waitForFunction(frCue, null, { timeout: 30000 }).catch(() => {}); // checked below
+  await page.evaluate(() => document.querySelector('video').pause());
+  await page.waitForFunction(() => [...document.querySelector('video').textTracks]
+    .some((t) => t.language === 'fr' && t.mode === 'showing' && t.activeCues &&
+      t.activeCues.length > 0), null, { timeout: 30000 }).catch(async (e) => {
+    const v = await page.evaluate(() => ({ at: document.querySelector('video').currentTime,
+      subs: window.__player.subtitles, errors: window.__player.errors }));
+    throw new Error(`${kind}: no fr cue showing: ${JSON.stringify(await page.evaluate(textTracks))} ` +
+      `${JSON.stringify(v)} (${e.message})`);
+  });
+  const at = await page.evaluate(() => document.querySelector('video').currentTime);
+  const tracks = await page.evaluate(textTracks);
+  const showing = tracks.filter((t) => t.mode === 'showing');
+  assert.deepEqual(showing.map((t) => t.lang), ['fr'], JSON.stringify(tracks));
+  const want = fr.cues.filter(([a, b]) => a <= at && at < b).map(([, , text]) => text);
+  assert.ok(want.length, `a seeded cue covers ${at}`);
+  assert.deepEqual(showing[0].cues.map((c) => c.text), want, `${kind} at ${at}: ${JSON.stringify(tracks)}`);
+  // Remembered for the profile.
+  const stored = await page.evaluate(() => {
+    const profile = JSON.parse(sessionStorage.getItem('libstream.session')).profile_id;
+    return [profile, localStorage.getItem(`libstream.subtitles.${profile}`)];
+  });
+  assert.ok(stored[0], 'a profile is chosen');
+  assert.equal(stored[1], 'fr');
+  // Off: no track showing; the menu says so.
+  await page.click('.player .cc-button');
+  await page.click('.player .cc-menu [data-lang=off]');
+  await page.waitForFunction(() => ![...document.querySelector('video').textTracks]
+    .some((t) => t.mode === 'showing'), null, { timeout: 10000 });
+  assert.equal(await page.textContent('.player .cc-current'), 'Off');
+  assert.equal(await page.getAttribute('.player .cc-menu [data-lang=off]', 'aria-checked'), 'true');
+  await page.evaluate(() => document.querySelector('video').play());
 }
 
 /* The event log rows of one view, in log order: [{id, type}] (python3's sqlite3, read-only). */
