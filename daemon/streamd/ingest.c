@@ -5,7 +5,9 @@
  * attempt of a job targets the same directory. An attempt first removes the
  * staging directories a killed attempt left behind (<dir>.partial-*); when the
  * directory itself exists, an earlier attempt finished the transcode and died
- * before publishing, so this attempt only publishes it.
+ * before publishing, so this attempt only publishes it. A transcode re-reads the
+ * title's subtitle tracks when it publishes and applies the ones published while
+ * it ran (resync_subtitles), staged in <dir>.partial-subs<N> as well.
  */
 #include "ingest.h"
 
@@ -310,6 +312,197 @@ static void on_progress(double fraction, double fps, double eta, void *ud)
   if (stream_jobs_ctx_progress(ps->ctx, fraction * 0.99) == STREAM_ECANCELED)
     stream_media_job_cancel(ps->mj);
 }
+
+/* ---- subtitle tracks published while a transcode ran ------------------------------- */
+
+#define RESYNC_ROUNDS 3
+
+/* 1 when both files can be read and have the same bytes. */
+static int same_content(const char *a, const char *b)
+{
+  if (strcmp(a, b) == 0)
+    return access(a, R_OK) == 0;
+  FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+  int same = fa && fb;
+  while (same) {
+    char ba[8192], bb[8192];
+    size_t na = fread(ba, 1, sizeof(ba), fa), nb = fread(bb, 1, sizeof(bb), fb);
+    same = na == nb && memcmp(ba, bb, na) == 0;
+    if (na == 0)
+      break;
+  }
+  if (fa)
+    fclose(fa);
+  if (fb)
+    fclose(fb);
+  return same;
+}
+
+/* The "subtitles" entry of `summary` with this language (case-insensitive, the key
+ * stream_media_subtitles_add replaces by), or NULL. */
+static const cJSON *track_of(const cJSON *summary, const char *language)
+{
+  const cJSON *t;
+  cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(summary, "subtitles"))
+  {
+    const cJSON *l = cJSON_GetObjectItemCaseSensitive(t, "language");
+    if (cJSON_IsString(l) && strcasecmp(l->valuestring, language) == 0)
+      return t;
+  }
+  return NULL;
+}
+
+/* 1 when the output (`out`, a summary) lacks the track `t` of the latest asset, or holds an
+ * older version of it: the output's track was made from a file (its "source", the carried
+ * sub_<lang>.vtt of the asset the transcode started from) whose bytes differ from the latest
+ * asset's whole-file WebVTT `latest_vtt` (a replaced track; unchanged tracks are hard links). */
+static int track_stale(const cJSON *out, const cJSON *t, const char *latest_vtt)
+{
+  const cJSON *lang = cJSON_GetObjectItemCaseSensitive(t, "language");
+  const cJSON *o = track_of(out, lang->valuestring);
+  if (!o)
+    return 1;
+  const cJSON *src = cJSON_GetObjectItemCaseSensitive(o, "source");
+  if (!cJSON_IsString(src) || access(src->valuestring, R_OK) != 0)
+    return 0; /* nothing to compare with: keep the output's version */
+  return !same_content(src->valuestring, latest_vtt);
+}
+
+/* Point summary.json's "outdir" of the staged output at the directory it is renamed to. */
+static int fix_outdir(const char *staged, const char *outdir)
+{
+  char path[1500], tmp[1500];
+  snprintf(path, sizeof(path), "%s/summary.json", staged);
+  snprintf(tmp, sizeof(tmp), "%s/summary.json.tmp", staged);
+  char *text = read_small_file(path);
+  cJSON *s = text ? cJSON_Parse(text) : NULL;
+  free(text);
+  if (!s)
+    return STREAM_EIO;
+  cJSON_ReplaceItemInObjectCaseSensitive(s, "outdir", cJSON_CreateString(outdir));
+  char *out = cJSON_Print(s);
+  cJSON_Delete(s);
+  FILE *f = out ? fopen(tmp, "wb") : NULL;
+  int ok = f && fwrite(out, 1, strlen(out), f) == strlen(out);
+  if (f)
+    ok = fclose(f) == 0 && ok;
+  free(out);
+  if (!ok || rename(tmp, path) != 0) {
+    unlink(tmp);
+    return STREAM_EIO;
+  }
+  return STREAM_OK;
+}
+
+/* Apply to the finished transcode output `outdir` every subtitle track of the title's latest
+ * ready asset that the output lacks (or has an older version of): such a track was published
+ * (a subtitles job, another streamd) after this transcode read the title's tracks at its start,
+ * and publishing without it would drop it from the newest asset. Each track goes through
+ * stream_media_subtitles_add into <job id>.partial-subs<N> (the previous intermediate is
+ * removed); the latest asset is read again after every round that applied something, at most
+ * RESYNC_ROUNDS times. The final staged output then replaces `outdir`: rename outdir to
+ * <job id>.partial-old, rename the staged one to outdir, remove the old. Every intermediate
+ * is a <job id>.partial-* directory, so an attempt killed anywhere here leaves either the
+ * complete output in outdir (the next attempt publishes it, re-running this check) or no
+ * outdir (the next attempt transcodes again: the upload is deleted only after publishing). */
+static int resync_subtitles(char *why, size_t wlen, streamd_ingest *ing, const stream_job *job,
+                            const char *title_id, const char *episode_id, const char *outdir)
+{
+  const char *root = ing->app->media_root;
+  char cur[1400];
+  snprintf(cur, sizeof(cur), "%s", outdir);
+  int rc = STREAM_OK, step = 0, round = 0;
+  for (; round < RESYNC_ROUNDS && rc == STREAM_OK; round++) {
+    stream_asset a;
+    int r = stream_jobs_asset_for_title(&a, ing->jobs, title_id, episode_id);
+    if (r == STREAM_ENOTFOUND)
+      break;
+    if (r != STREAM_OK) {
+      snprintf(why, wlen, "%s", stream_error_last()->message);
+      rc = r;
+      break;
+    }
+    char path[1500];
+    snprintf(path, sizeof(path), "%s/summary.json", cur);
+    char *text = read_small_file(path);
+    cJSON *out = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    cJSON *latest = strcmp(a.dir, job->id) != 0 && a.summary ? cJSON_Parse(a.summary) : NULL;
+    if (!out) {
+      snprintf(why, wlen, "cannot read the summary.json of the output");
+      rc = STREAM_EIO;
+    }
+    int applied = 0;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(latest, "subtitles"))
+    {
+      if (rc != STREAM_OK)
+        break;
+      const cJSON *vtt = cJSON_GetObjectItemCaseSensitive(t, "vtt");
+      const cJSON *lang = cJSON_GetObjectItemCaseSensitive(t, "language");
+      const cJSON *name = cJSON_GetObjectItemCaseSensitive(t, "name");
+      if (!cJSON_IsString(vtt) || !cJSON_IsString(lang) || strchr(vtt->valuestring, '/'))
+        continue;
+      char src[1400];
+      snprintf(src, sizeof(src), "%s/%s/%s", root, a.dir, vtt->valuestring);
+      if (access(src, R_OK) != 0 || !track_stale(out, t, src))
+        continue;
+      stream_media_subtitle st = {src, lang->valuestring,
+                                  cJSON_IsString(name) ? name->valuestring : NULL,
+                                  cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "default")),
+                                  cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "forced"))};
+      char next[1400];
+      snprintf(next, sizeof(next), "%s/%s.partial-subs%d", root, job->id, ++step);
+      remove_tree(next);
+      streamd_logf(STREAM_LOG_INFO,
+                   "job %s: applying the %s subtitles of asset %s, published while it ran", job->id,
+                   lang->valuestring, a.id);
+      r = stream_media_subtitles_add(cur, next, &st);
+      if (r == STREAM_EINVAL) { /* e.g. its NAME clashes with a track of the new video */
+        streamd_logf(STREAM_LOG_WARN, "job %s: cannot apply the %s subtitles of asset %s: %s",
+                     job->id, lang->valuestring, a.id, stream_error_last()->message);
+        continue;
+      }
+      if (r != STREAM_OK) {
+        snprintf(why, wlen, "%s", stream_error_last()->message);
+        rc = r;
+        break;
+      }
+      if (strcmp(cur, outdir) != 0)
+        remove_tree(cur);
+      snprintf(cur, sizeof(cur), "%s", next);
+      applied++;
+    }
+    cJSON_Delete(out);
+    cJSON_Delete(latest);
+    stream_asset_clear(&a);
+    if (!applied)
+      break;
+  }
+  if (rc == STREAM_OK && round == RESYNC_ROUNDS)
+    streamd_logf(STREAM_LOG_WARN,
+                 "job %s: the subtitle tracks of title %s kept changing; publishing after %d "
+                 "rounds",
+                 job->id, title_id, RESYNC_ROUNDS);
+  if (strcmp(cur, outdir) == 0)
+    return rc;
+  if (rc == STREAM_OK && (rc = fix_outdir(cur, outdir)) != STREAM_OK)
+    snprintf(why, wlen, "cannot rewrite the summary.json of the output");
+  if (rc == STREAM_OK) {
+    char old[1400];
+    snprintf(old, sizeof(old), "%s/%s.partial-old", root, job->id);
+    remove_tree(old);
+    if (rename(outdir, old) != 0 || rename(cur, outdir) != 0) {
+      snprintf(why, wlen, "cannot move the output with the subtitle tracks into place");
+      rc = STREAM_EIO;
+    } else {
+      remove_tree(old);
+    }
+  }
+  if (rc != STREAM_OK)
+    remove_tree(cur);
+  return rc;
+}
 #endif
 
 /* Publish `outdir` (complete on disk) as the ready asset; result and cleanup. */
@@ -334,6 +527,40 @@ static int publish(stream_jobs_ctx *ctx, streamd_ingest *ing, const char *asset_
     streamd_logf(STREAM_LOG_WARN, "deleting upload %s after its transcode: %s", upload_id,
                  stream_error_last()->message);
   return STREAM_OK;
+}
+
+/* Publish a finished transcode output, first applying the subtitle tracks the title got while
+ * it ran (resync_subtitles). A failure there is retried like a failed transcode. */
+static int publish_transcode(stream_jobs_ctx *ctx, streamd_ingest *ing, const stream_job *job,
+                             const char *asset_id, const char *outdir, const char *upload_id,
+                             const char *title_id, const char *episode_id)
+{
+#if STREAM_HAVE_MEDIA
+  /* An attempt killed after its asset became ready: its directory is served, leave it be. */
+  stream_asset mine;
+  int served = 0;
+  if (stream_jobs_asset_get(&mine, ing->jobs, asset_id) == STREAM_OK) {
+    served = mine.status == STREAM_ASSET_READY;
+    stream_asset_clear(&mine);
+  }
+  char why[600] = "";
+  int rc = served ? STREAM_OK
+                  : resync_subtitles(why, sizeof(why), ing, job, title_id, episode_id, outdir);
+  if (rc != STREAM_OK) {
+    int final = job->attempts >= job->max_attempts;
+    char err[700];
+    snprintf(err, sizeof(err), "applying the title's newer subtitle tracks failed: %s", why);
+    stream_jobs_ctx_set_error(ctx, err, !final);
+    if (final)
+      stream_jobs_asset_failed(ing->jobs, asset_id, err);
+    return rc;
+  }
+#else
+  (void)job;
+  (void)title_id;
+  (void)episode_id;
+#endif
+  return publish(ctx, ing, asset_id, outdir, upload_id);
 }
 
 static int transcode_handler(stream_jobs_ctx *ctx, const stream_job *job, void *userdata)
@@ -375,7 +602,7 @@ static int transcode_handler(stream_jobs_ctx *ctx, const stream_job *job, void *
   if (stat(outdir, &sb) == 0 && S_ISDIR(sb.st_mode)) {
     /* An earlier attempt transcoded and died before publishing. */
     streamd_logf(STREAM_LOG_INFO, "job %s: publishing the output of an earlier attempt", job->id);
-    return publish(ctx, ing, asset_id, outdir, upload_id);
+    return publish_transcode(ctx, ing, job, asset_id, outdir, upload_id, title_id, episode_id);
   }
   if (upload_id[0]) {
     rc = stream_upload_path(input, sizeof(input), ing->uploads, upload_id);
@@ -407,7 +634,7 @@ static int transcode_handler(stream_jobs_ctx *ctx, const stream_job *job, void *
   snprintf(msg, sizeof(msg), "%s", rc != STREAM_OK ? stream_error_last()->message : "");
   stream_media_job_free(mj);
   if (rc == STREAM_OK)
-    return publish(ctx, ing, asset_id, outdir, upload_id);
+    return publish_transcode(ctx, ing, job, asset_id, outdir, upload_id, title_id, episode_id);
   if (rc == STREAM_ECANCELED && stream_jobs_ctx_canceled(ctx))
     return STREAM_ECANCELED;
   /* Bad input never gets better: fail for good. */

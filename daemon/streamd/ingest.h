@@ -15,7 +15,9 @@
  * latest ready asset with stream_media_subtitles_add() and publishes the result as a new asset
  * in <data_dir>/media/<job id>; while the title has no ready asset or a transcode of it is in
  * flight, the job is retried with backoff. A transcode carries the subtitle tracks of the
- * title's current asset over into the new one.
+ * title's current asset over into the new one, and when it publishes it applies the tracks the
+ * title's latest asset got while it ran (missing or replaced languages), so the newest asset
+ * never drops a track published meanwhile (by a subtitles job or another streamd).
  */
 #ifndef STREAMD_INGEST_H
 #define STREAMD_INGEST_H

@@ -14,8 +14,17 @@
    the title is transcoded with the title's subtitle tracks carried over.
 3. A subtitle upload for a title without any asset fails after the retries
    (--job-max-attempts) with an error naming the title.
+4. The race of a transcode with a track published while it runs: while the
+   transcode of a longer video is running (its job polled until "running"),
+   a second publisher (this process, as another streamd on the same database
+   would: libstream's add_subtitles + the asset registry through the Python
+   bindings) publishes the title's latest asset with a new de track, then one
+   with the fr track replaced. The transcode read the tracks when it started,
+   so it is the publish-time check that must bring both into its asset:
+   SUBTITLES lines for de and fr, the new fr cues, no staging directories left.
 
-Usage: test_subtitles_ingest.py STREAMD_BIN. Exits 77 (skipped) without ffmpeg.
+Usage: test_subtitles_ingest.py STREAMD_BIN [PYTHON_BINDINGS_DIR]. Exits 77
+(skipped) without ffmpeg; part 4 needs the bindings directory.
 """
 import base64
 import json
@@ -217,6 +226,73 @@ def no_asset(d):
     print("ok - a title without an asset: retried, then failed with a clear error")
 
 
+SRT_DE = "1\n00:00:00,500 --> 00:00:01,800\nGuten Tag allerseits\n"
+SRT_FR2 = "1\n00:00:00,500 --> 00:00:01,800\nSalut la compagnie\n"
+
+
+def publish_during_transcode(d, tmp, bindings):
+    """Tracks published by another process while a transcode runs end up in its asset."""
+    sys.path.insert(0, bindings)
+    try:
+        from libstream import Jobs, Store, media
+    except ImportError as e:
+        print("skipped: the race with a track published during a transcode (%s)" % e)
+        return
+
+    video = os.path.join(tmp, "long.mp4")
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    "testsrc2=size=1280x720:rate=25", "-f", "lavfi", "-i",
+                    "sine=frequency=330:sample_rate=48000", "-t", "20", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+                    video], check=True)
+    subs = {}
+    for lang, text in (("de", SRT_DE), ("fr", SRT_FR2)):
+        subs[lang] = os.path.join(tmp, "%s.srt" % lang)
+        with open(subs[lang], "w", encoding="utf-8") as f:
+            f.write(text)
+    media_root = os.path.join(d.data_dir, "media")
+    with open(video, "rb") as f:
+        vid = upload(d, f.read(), title_id=TITLE, filename="long.mp4")
+    running = wait_job(d, vid, "running", timeout=120)
+
+    with Store(os.path.join(d.data_dir, "streamd.db")) as store, Jobs(store) as jobs:
+        for n, (lang, name) in enumerate((("de", "Deutsch"), ("fr", "Fran\u00e7ais"))):
+            latest = jobs.asset_for_title(TITLE)
+            check(latest is not None and latest.dir != running["id"], latest)
+            new_dir = "side-%d" % n
+            summary = media.add_subtitles(os.path.join(media_root, latest.dir),
+                                          os.path.join(media_root, new_dir), subs[lang], lang,
+                                          name=name, default=(lang == "fr"))
+            aid = jobs.asset_create(TITLE, dir=new_dir)
+            jobs.asset_ready(aid, summary)
+    j = job_of_upload(d, vid)
+    check(j["status"] == "running",
+          "the transcode ended before the tracks were published (make the source longer): %s" % j)
+    print("ok - a de track and a new fr track published while the transcode runs")
+
+    job = wait_job(d, vid, "succeeded", timeout=300)
+    out = os.path.join(media_root, job["result"]["dir"])
+    check(job["result"]["dir"] == job["id"], job)
+    with open(os.path.join(out, "master.m3u8"), encoding="utf-8") as f:
+        master = f.read()
+    lines = [l for l in master.splitlines() if l.startswith("#EXT-X-MEDIA:TYPE=SUBTITLES")]
+    check(len(lines) == 2, master)
+    check(any('LANGUAGE="de"' in l and 'NAME="Deutsch"' in l for l in lines), lines)
+    check(any('LANGUAGE="fr"' in l and "DEFAULT=YES" in l for l in lines), lines)
+    with open(os.path.join(out, "sub_de.vtt"), encoding="utf-8") as f:
+        check("Guten Tag allerseits" in f.read(), "the de track is missing its cues")
+    with open(os.path.join(out, "sub_fr.vtt"), encoding="utf-8") as f:
+        fr = f.read()
+    check("Salut la compagnie" in fr and "Bonjour" not in fr, "the fr track is not the new one")
+    with open(os.path.join(out, "summary.json"), encoding="utf-8") as f:
+        summary = json.load(f)
+    check(os.path.realpath(summary["outdir"]) == os.path.realpath(out), summary["outdir"])
+    check(abs(summary["duration"] - 20) < 1, summary["duration"])  # the new video
+    left = [e for e in os.listdir(media_root) if e.startswith(job["id"] + ".")]
+    check(not left, left)
+    print("ok - the transcode's asset has the tracks published while it ran")
+
+
 def main():
     if not shutil.which("ffmpeg"):
         print("skipped: ffmpeg not found")
@@ -230,6 +306,8 @@ def main():
         bad_metadata(d)
         no_asset(d)
         add_and_play(d, tmp)
+        if len(sys.argv) > 2:
+            publish_during_transcode(d, tmp, sys.argv[2])
     except BaseException:
         sys.stderr.write(d.stderr_text(tail=6000) or "")
         raise
