@@ -23,6 +23,9 @@ static const cli_opt transcode_opts[] = {
     {"no-thumbnails", 0, NULL, "do not write the poster, sprite sheets and WebVTT track"},
     {"subtitle", 2, "PATH:LANG[:NAME][:default][:forced]",
      "attach a WebVTT/SRT subtitle file (repeatable; LANG is BCP 47, e.g. en, pt-BR)"},
+    {"audio-track", 1, "N[,N...]",
+     "encode only these audio streams (input stream indices, as ffprobe and the media probe "
+     "number them, in this order; default: every audio track)"},
     {"json", 0, NULL, "print the job summary as JSON at the end"},
     {NULL, 0, NULL, NULL}};
 
@@ -169,6 +172,35 @@ static int parse_subtitles(stream_media_job_options *o, const cli_args *a, char 
   return 0;
 }
 
+/* --audio-track N[,N...] into o->audio_tracks. 0, or -1 with `why`. */
+static int parse_audio_tracks(stream_media_job_options *o, const char *spec, char *why, size_t cap)
+{
+  const char *p = spec;
+  while (*p) {
+    if (o->audio_track_count >= STREAM_MEDIA_MAX_AUDIO) {
+      snprintf(why, cap, "at most %d audio tracks", STREAM_MEDIA_MAX_AUDIO);
+      return -1;
+    }
+    char *end;
+    if (!(*p >= '0' && *p <= '9')) {
+      snprintf(why, cap, "want stream indices N[,N...] (e.g. 1,2)");
+      return -1;
+    }
+    long v = strtol(p, &end, 10);
+    if (v > 4096 || (*end != ',' && *end != '\0') || (*end == ',' && end[1] == '\0')) {
+      snprintf(why, cap, "want stream indices N[,N...] (e.g. 1,2)");
+      return -1;
+    }
+    o->audio_tracks[o->audio_track_count++] = (int)v;
+    p = *end == ',' ? end + 1 : end;
+  }
+  if (o->audio_track_count == 0) {
+    snprintf(why, cap, "want stream indices N[,N...] (e.g. 1,2)");
+    return -1;
+  }
+  return 0;
+}
+
 static int run_transcode(const cli_args *a)
 {
   stream_media_job_options o = STREAM_MEDIA_JOB_OPTIONS_INIT;
@@ -199,6 +231,11 @@ static int run_transcode(const cli_args *a)
     if (parse_u64(cli_get(a, "threads"), 256, &v) != 0)
       return usage_error(a, "--threads wants a number 0..256");
     o.threads = (int)v;
+  }
+  if (cli_has(a, "audio-track")) {
+    char why[96];
+    if (parse_audio_tracks(&o, cli_get(a, "audio-track"), why, sizeof why) != 0)
+      return usage_error(a, "--audio-track %s: %s", cli_get(a, "audio-track"), why);
   }
   char sub_why[300];
   if (parse_subtitles(&o, a, sub_store, sizeof sub_store, sub_why, sizeof sub_why) != 0)
@@ -253,11 +290,14 @@ const cli_verb verb_transcode = {
     "transcode",
     "transcode a video into an ABR ladder (CMAF, HLS, DASH, thumbnails)",
     "transcode INPUT OUTDIR [--ladder 1080p,720p,...|WxH@RATE,...|--preset NAME] "
-    "[--x264-preset veryfast] [--no-thumbnails] [--subtitle "
+    "[--x264-preset veryfast] [--no-thumbnails] [--audio-track N[,N...]] [--subtitle "
     "PATH:LANG[:NAME][:default][:forced]]...",
     "Decodes INPUT once and encodes every rung of the ladder into OUTDIR (which must not\n"
     "exist): one directory per rendition with init.mp4 and 6 s segments, master.m3u8,\n"
-    "manifest.mpd, thumbnails and summary.json. Each --subtitle file (WebVTT, SRT) becomes\n"
+    "manifest.mpd, thumbnails and summary.json. Every audio track (or those --audio-track\n"
+    "names) becomes one AAC rendition (audio_<lang>/) of the one HLS audio group, with\n"
+    "its BCP 47 LANGUAGE and NAME; the source's default track is DEFAULT=YES. Each --subtitle file "
+    "(WebVTT, SRT) becomes\n"
     "an HLS SUBTITLES rendition (sub_LANG/, WebVTT segments on the video's boundaries)\n"
     "and a DASH text track (sub_LANG.vtt). Output is staged in OUTDIR.partial-* and\n"
     "renamed at the end; a failed or interrupted run (Ctrl-C) leaves nothing behind.",

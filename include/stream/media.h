@@ -4,7 +4,8 @@
  *        (fMP4) segments with HLS and DASH manifests and thumbnails.
  *
  * One decode feeds one scaler and one H.264 (libx264) encoder per ladder rung;
- * the audio is encoded once to AAC-LC stereo. Every rendition gets its own
+ * every audio track (or the selected ones) is encoded once to AAC-LC stereo,
+ * one audio rendition per track. Every rendition gets its own
  * directory with an init segment and 6 s segments that serve both HLS and DASH.
  *
  * Thread-safety: stream_media_probe() and stream_media_ladder_plan() are
@@ -114,9 +115,11 @@ typedef struct stream_media_subtitle {
 
 /**
  * Version of stream_media_job_options understood by this header.
- * Version 1 ends before `subtitle_count`; stream_media_job_new() accepts it.
+ * Version 1 ends before `subtitle_count`, version 2 before
+ * `audio_track_count`; stream_media_job_new() accepts both (every audio
+ * track is then encoded).
  */
-#define STREAM_MEDIA_JOB_OPTIONS_VERSION 2u
+#define STREAM_MEDIA_JOB_OPTIONS_VERSION 3u
 
 /**
  * What to transcode and how. Start from STREAM_MEDIA_JOB_OPTIONS_INIT.
@@ -144,6 +147,21 @@ typedef struct stream_media_subtitle {
  * encoded; cues are converted to plain WebVTT text (ASS override tags are
  * dropped, italics/bold/underline kept as <i>/<b>/<u>). A cue starting at or
  * after the end of the video is dropped, one running past it ends there.
+ *
+ * Audio: every audio track of the input is encoded (AAC-LC, 48 kHz stereo,
+ * `audio_bitrate` each) into its own rendition, unless `audio_track_count` >
+ * 0 selects some: `audio_tracks` holds input stream indices as
+ * stream_media_probe() reports them (audio[].index). Each rendition's
+ * directory and id are "audio_" + the container's language tag ("audio_eng",
+ * "audio_und"; "_2", "_3" ... when taken); its language is the BCP 47 tag
+ * (eng -> en, fra/fre -> fr, deu/ger -> de, ...; two-letter tags kept; "und"
+ * when absent or not a language tag); its NAME is the track's title tag, else the
+ * language's own name ("English", "Français"), else "Audio" / "Audio N",
+ * unique in the group. The track the container marks default is listed first
+ * and is the one with DEFAULT=YES (DASH Role "main"); without one, the first
+ * selected track. Every HLS variant's BANDWIDTH (AVERAGE-BANDWIDTH) counts
+ * the highest audio rendition's peak (average). Each track is timed like the
+ * single track always was: from its first decoded sample at t = 0.
  */
 typedef struct stream_media_job_options {
   unsigned int version; /**< STREAM_MEDIA_JOB_OPTIONS_VERSION */
@@ -160,17 +178,18 @@ typedef struct stream_media_job_options {
   /* version 2 */
   size_t subtitle_count; /**< entries used in subtitles[], 0 = none */
   stream_media_subtitle subtitles[STREAM_MEDIA_MAX_SUBTITLES]; /**< sidecar subtitle files */
+  /* version 3 */
+  size_t audio_track_count; /**< entries used in audio_tracks[]; 0 = every audio track */
+  int audio_tracks[STREAM_MEDIA_MAX_AUDIO]; /**< input stream indices of the audio tracks */
 } stream_media_job_options;
 
 /** Defaults: Apple ladder, veryfast, 6 s segments, thumbnails, 128 kbit/s audio. */
 #define STREAM_MEDIA_JOB_OPTIONS_INIT                                                              \
   {                                                                                                \
     STREAM_MEDIA_JOB_OPTIONS_VERSION, NULL, NULL, NULL, 0, {{{0}, 0, 0, 0, 0, 0}}, NULL, 0.0, 1,   \
-        0, 0, 0,                                                                                   \
+        0, 0, 0, {{NULL, NULL, NULL, 0, 0}}, 0,                                                    \
     {                                                                                              \
-      {                                                                                            \
-        NULL, NULL, NULL, 0, 0                                                                     \
-      }                                                                                            \
+      0                                                                                            \
     }                                                                                              \
   }
 
@@ -211,7 +230,8 @@ typedef void (*stream_media_progress_fn)(double fraction, double fps, double eta
  * duration not a multiple of 2 s, unknown x264 preset, bad ladder, bad
  * subtitle entry: empty path, language not shaped like BCP 47, name with a
  * double quote or control character, duplicate names, more than one
- * default), STREAM_ENOMEM. Subtitle files are only read by
+ * default; more than STREAM_MEDIA_MAX_AUDIO audio tracks, a negative or
+ * repeated audio track index), STREAM_ENOMEM. Subtitle files are only read by
  * stream_media_job_run().
  */
 STREAM_API int stream_media_job_new(stream_media_job **out, const stream_media_job_options *opts);
@@ -230,9 +250,10 @@ STREAM_API int stream_media_job_set_progress(stream_media_job *job, stream_media
  * A failed or canceled run removes its staging directory, so OUTDIR exists
  * only when complete. A job runs once.
  * Errors: STREAM_EINVAL (NULL, job already run), STREAM_EEXIST (OUTDIR
- * exists), STREAM_ENOTFOUND / STREAM_EMEDIA (input or subtitle file problem,
- * named: missing, unreadable, not a subtitle format, no cues), checked
- * before any video is encoded,
+ * exists), STREAM_EINVAL (an `audio_tracks` index that is not an audio
+ * track of the input, named), STREAM_ENOTFOUND / STREAM_EMEDIA (input or
+ * subtitle file problem, named: missing, unreadable, not a subtitle format,
+ * no cues), checked before any video is encoded,
  * STREAM_ECANCELED, STREAM_EIO, STREAM_ENOMEM.
  */
 STREAM_API int stream_media_job_run(stream_media_job *job);
@@ -250,7 +271,8 @@ STREAM_API int stream_media_job_state_get(const stream_media_job *job);
 /**
  * The summary of a succeeded job as JSON (the same as OUTDIR/summary.json):
  * {"input", "outdir", "duration", "source":{...probe...}, "renditions":[{"id",
- * "kind", "dir", "codecs", "width", "height", "fps", "target_bitrate",
+ * "kind", "dir", "codecs", "width", "height", "fps" (video), "language" (BCP 47),
+ * "sample_rate", "channels" (audio; its NAME in "packaging"), "target_bitrate",
  * "average_bitrate", "peak_bitrate", "segments", "duration", "files":[...],
  * "packaging":{exact index in ticks, read by stream_media_subtitles_add()}}],
  * "subtitles":[{"id", "kind":"text", "dir", "codecs":"wvtt", "language",

@@ -1,13 +1,16 @@
 /*
- * media audio: decode the selected audio stream, convert it with
+ * media audio: one instance per selected audio stream (the pipeline routes
+ * each stream's packets to its own instance). Decode the stream, convert it with
  * libswresample to 48 kHz stereo float planar whatever the input's format
  * and layout, regroup it in an AVAudioFifo into the 1024-sample frames the
  * AAC encoder needs, encode AAC-LC once and hand packets to the audio CMAF
  * writer (segments cut on the video's segment grid).
  */
+#define _GNU_SOURCE /* strcasestr */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libavutil/audio_fifo.h>
 #include <libavutil/channel_layout.h>
@@ -24,6 +27,7 @@ struct media__audio {
   AVPacket *pkt;
   media__writer *writer;
   media__rendition *r;
+  int stream;       /* input stream index */
   int64_t next_pts; /* samples sent to the encoder */
   int swr_ready;
 };
@@ -34,8 +38,131 @@ static int aerr(int code, const char *what, int averr)
   return stream__err(code, "media audio: %s: %s", what, media__averr(averr, eb, sizeof eb));
 }
 
-int media__audio_open(media__audio **out, const media__plan *plan, AVFormatContext *in,
-                      media__rendition *r, double frag_seconds, double seg_seconds)
+/* ISO 639-2 (bibliographic and terminology codes) to the shortest BCP 47
+ * tag, with the language's own name for NAME / Label. */
+static const struct {
+  const char *iso2[2];
+  const char *bcp47;
+  const char *name;
+} languages[] = {
+    {{"eng", NULL}, "en", "English"},        {{"fra", "fre"}, "fr", "Français"},
+    {{"deu", "ger"}, "de", "Deutsch"},       {{"spa", NULL}, "es", "Español"},
+    {{"ita", NULL}, "it", "Italiano"},       {{"por", NULL}, "pt", "Português"},
+    {{"jpn", NULL}, "ja", "日本語"},         {{"zho", "chi"}, "zh", "中文"},
+    {{"kor", NULL}, "ko", "한국어"},         {{"rus", NULL}, "ru", "Русский"},
+    {{"ara", NULL}, "ar", "العربية"},        {{"hin", NULL}, "hi", "हिन्दी"},
+    {{"nld", "dut"}, "nl", "Nederlands"},    {{"swe", NULL}, "sv", "Svenska"},
+    {{"nor", NULL}, "no", "Norsk"},          {{"nob", NULL}, "nb", "Norsk bokmål"},
+    {{"dan", NULL}, "da", "Dansk"},          {{"fin", NULL}, "fi", "Suomi"},
+    {{"pol", NULL}, "pl", "Polski"},         {{"tur", NULL}, "tr", "Türkçe"},
+    {{"ces", "cze"}, "cs", "Čeština"},       {{"ell", "gre"}, "el", "Ελληνικά"},
+    {{"heb", NULL}, "he", "עברית"},          {{"hun", NULL}, "hu", "Magyar"},
+    {{"ukr", NULL}, "uk", "Українська"},     {{"tha", NULL}, "th", "ไทย"},
+    {{"vie", NULL}, "vi", "Tiếng Việt"},     {{"ind", NULL}, "id", "Bahasa Indonesia"},
+    {{"msa", "may"}, "ms", "Bahasa Melayu"}, {{"ron", "rum"}, "ro", "Română"},
+    {{"cat", NULL}, "ca", "Català"},         {{"hrv", NULL}, "hr", "Hrvatski"},
+    {{"slk", "slo"}, "sk", "Slovenčina"},    {{"bul", NULL}, "bg", "Български"},
+    {{"fas", "per"}, "fa", "فارسی"},         {{"isl", "ice"}, "is", "Íslenska"},
+};
+
+/* BCP 47 tag of a container language tag: the table, else a tag made of
+ * letters, digits and '-' starting with 2 or 3 letters passed through
+ * (lower case primary subtag), else "und". `*name` gets the language's name
+ * (NULL when unknown). */
+static void bcp47_of(char *dst, size_t cap, const char **name, const char *tag)
+{
+  *name = NULL;
+  for (size_t i = 0; i < sizeof languages / sizeof languages[0]; i++)
+    for (size_t k = 0; k < 2; k++)
+      if (languages[i].iso2[k] && !strcasecmp(tag, languages[i].iso2[k])) {
+        snprintf(dst, cap, "%s", languages[i].bcp47);
+        *name = languages[i].name;
+        return;
+      }
+  size_t n = strlen(tag), alpha = 0;
+  while (alpha < n &&
+         ((tag[alpha] >= 'a' && tag[alpha] <= 'z') || (tag[alpha] >= 'A' && tag[alpha] <= 'Z')))
+    alpha++;
+  int ok = (alpha == 2 || alpha == 3) && n < cap && (tag[alpha] == '\0' || tag[alpha] == '-');
+  for (size_t i = alpha; ok && i < n; i++)
+    ok = (tag[i] >= 'a' && tag[i] <= 'z') || (tag[i] >= 'A' && tag[i] <= 'Z') ||
+         (tag[i] >= '0' && tag[i] <= '9') || (tag[i] == '-' && tag[i - 1] != '-' && tag[i + 1]);
+  if (!ok || !strncasecmp(tag, "und", 4)) {
+    snprintf(dst, cap, "und");
+    return;
+  }
+  for (size_t i = 0; i <= n; i++)
+    dst[i] = (char)(i < alpha && tag[i] >= 'A' && tag[i] <= 'Z' ? tag[i] - 'A' + 'a' : tag[i]);
+  for (size_t i = 0; i < sizeof languages / sizeof languages[0]; i++)
+    if (!strcmp(dst, languages[i].bcp47))
+      *name = languages[i].name;
+}
+
+static int taken(const media__rendition *others, size_t n, const char *id, const char *name)
+{
+  for (size_t i = 0; i < n; i++)
+    if ((id && !strcmp(others[i].id, id)) || (name && !strcmp(others[i].name, name)))
+      return 1;
+  return 0;
+}
+
+/* Fill the rendition's language (BCP 47), id and dir ("audio_" + the tag
+ * as in the container, so a single-track output keeps its names; "_2".. when
+ * taken) and NAME (the stream's title, else the language's name, else
+ * "Audio" / "Audio N"; " (2)".. when taken): unique among others[0..n). */
+static void describe(media__rendition *r, const AVStream *st, const char *tag, size_t track,
+                     const media__rendition *others, size_t n)
+{
+  const char *lname = NULL;
+  bcp47_of(r->language, sizeof r->language, &lname, tag[0] ? tag : "und");
+  char base[24];
+  snprintf(base, sizeof base, "audio_%.16s", tag[0] ? tag : "und");
+  for (char *p = base; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+      *p = (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : '_';
+  snprintf(r->id, sizeof r->id, "%s", base);
+  for (unsigned k = 2; taken(others, n, r->id, NULL) && k < 100; k++)
+    snprintf(r->id, sizeof r->id, "%s_%u", base, k);
+  snprintf(r->dir, sizeof r->dir, "%s", r->id);
+  /* NAME: printable UTF-8 without '"' (HLS attribute), at most 48 bytes. */
+  const AVDictionaryEntry *title = av_dict_get(st->metadata, "title", NULL, 0);
+  if (!title || !title->value[0]) {
+    /* MP4 keeps a track's name in its handler box, where muxers otherwise
+     * put generic names ("SoundHandler", "Core Media Audio"). */
+    title = av_dict_get(st->metadata, "handler_name", NULL, 0);
+    if (title && (strcasestr(title->value, "handler") || strcasestr(title->value, "media")))
+      title = NULL;
+  }
+  char name[64] = "";
+  if (title && title->value[0]) {
+    size_t w = 0;
+    const unsigned char *c = (const unsigned char *)title->value;
+    for (; *c && w < 48; c++)
+      name[w++] = (char)(*c < 0x20 || *c == 0x7f ? ' ' : *c == '"' ? '\'' : *c);
+    while (*c && w > 0 && ((unsigned char)name[w - 1] & 0xC0) == 0x80)
+      w--; /* do not cut a UTF-8 sequence: drop its continuation bytes ... */
+    if (*c && w > 0 && ((unsigned char)name[w - 1] & 0xC0) == 0xC0)
+      w--; /* ... and its lead byte */
+    name[w] = 0;
+    while (w > 0 && name[w - 1] == ' ')
+      name[--w] = 0;
+  }
+  if (!name[0] && lname)
+    snprintf(name, sizeof name, "%s", lname);
+  if (!name[0] && strcmp(r->language, "und"))
+    snprintf(name, sizeof name, "%s", r->language);
+  if (!name[0] && track == 0)
+    snprintf(name, sizeof name, "Audio");
+  if (!name[0])
+    snprintf(name, sizeof name, "Audio %zu", track + 1);
+  snprintf(r->name, sizeof r->name, "%s", name);
+  for (unsigned k = 2; taken(others, n, NULL, r->name) && k < 100; k++)
+    snprintf(r->name, sizeof r->name, "%.48s (%u)", name, k);
+}
+
+int media__audio_open(media__audio **out, const media__plan *plan, size_t track,
+                      AVFormatContext *in, media__rendition *r, const media__rendition *others,
+                      size_t n_others, double frag_seconds, double seg_seconds)
 {
   *out = NULL;
   media__audio *a = calloc(1, sizeof *a);
@@ -43,7 +170,9 @@ int media__audio_open(media__audio **out, const media__plan *plan, AVFormatConte
     return stream__err(STREAM_ENOMEM, "media audio: out of memory");
   a->r = r;
   int rc;
-  AVStream *st = in->streams[plan->audio_stream];
+  a->stream = plan->audio_count ? plan->audio_streams[track] : plan->audio_stream;
+  const char *tag = plan->audio_count ? plan->audio_languages[track] : plan->audio_language;
+  AVStream *st = in->streams[a->stream];
   const AVCodec *dc = avcodec_find_decoder(st->codecpar->codec_id);
   if (!dc) {
     rc = stream__err(STREAM_EMEDIA, "media audio: no decoder for audio codec %s",
@@ -92,21 +221,20 @@ int media__audio_open(media__audio **out, const media__plan *plan, AVFormatConte
     goto fail;
   }
   r->kind = MEDIA__AUDIO;
-  snprintf(r->language, sizeof r->language, "%s",
-           plan->audio_language[0] ? plan->audio_language : "und");
-  snprintf(r->id, sizeof r->id, "audio_%s", strcmp(r->language, "und") ? r->language : "und");
-  for (char *p = r->id; *p; p++)
-    if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
-      *p = (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : '_';
-  snprintf(r->dir, sizeof r->dir, "%s", r->id);
+  describe(r, st, tag, track, others, n_others);
   snprintf(r->codecs, sizeof r->codecs, "mp4a.40.2");
   r->sample_rate = c->sample_rate;
   r->channels = 2;
   r->target_bitrate = c->bit_rate;
-  if (!r->name[0])
-    snprintf(r->name, sizeof r->name, "%s", strcmp(r->language, "und") ? r->language : "Audio");
   media__writer_config cfg = {0, 0, frag_seconds, seg_seconds};
+  /* The init segment's mdhd keeps the container's ISO 639-2 code (the MP4
+   * field's own format, and the bytes a single-track output always had);
+   * the manifests get the BCP 47 tag. */
+  char bcp47[sizeof r->language];
+  memcpy(bcp47, r->language, sizeof bcp47);
+  snprintf(r->language, sizeof r->language, "%s", tag[0] ? tag : "und");
   rc = media__writer_open(&a->writer, r, plan->outdir, c, &cfg);
+  memcpy(r->language, bcp47, sizeof bcp47);
   if (rc != STREAM_OK)
     goto fail;
   *out = a;
@@ -248,6 +376,11 @@ int media__audio_packet(media__audio *a, const AVPacket *pkt)
   if (rc != STREAM_OK)
     return rc;
   return media__writer_finish(a->writer);
+}
+
+int media__audio_stream(const media__audio *a)
+{
+  return a->stream;
 }
 
 void media__audio_free(media__audio *a)

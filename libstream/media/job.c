@@ -143,16 +143,18 @@ int stream_media_job_new(stream_media_job **out, const stream_media_job_options 
   *out = NULL;
   if (!opts_in)
     return stream__err(STREAM_EINVAL, "media job: options is NULL");
-  if (opts_in->version != 1 && opts_in->version != STREAM_MEDIA_JOB_OPTIONS_VERSION)
+  if (opts_in->version < 1 || opts_in->version > STREAM_MEDIA_JOB_OPTIONS_VERSION)
     return stream__err(STREAM_EINVAL,
                        "media job: options version %u is not supported (expected 1..%u)",
                        opts_in->version, STREAM_MEDIA_JOB_OPTIONS_VERSION);
-  /* A version-1 caller's struct ends before subtitle_count: copy what it has. */
+  /* A version-1 caller's struct ends before subtitle_count, a version-2
+   * one before audio_track_count: copy what it has. */
   stream_media_job_options full;
   memset(&full, 0, sizeof full);
   memcpy(&full, opts_in,
-         opts_in->version == 1 ? offsetof(stream_media_job_options, subtitle_count)
-                               : sizeof(stream_media_job_options));
+         opts_in->version == 1   ? offsetof(stream_media_job_options, subtitle_count)
+         : opts_in->version == 2 ? offsetof(stream_media_job_options, audio_track_count)
+                                 : sizeof(stream_media_job_options));
   full.version = STREAM_MEDIA_JOB_OPTIONS_VERSION;
   const stream_media_job_options *opts = &full;
   if (!opts->input || !*opts->input)
@@ -185,6 +187,18 @@ int stream_media_job_new(stream_media_job **out, const stream_media_job_options 
   int src = check_subtitles(opts);
   if (src != STREAM_OK)
     return src;
+  if (opts->audio_track_count > STREAM_MEDIA_MAX_AUDIO)
+    return stream__err(STREAM_EINVAL, "media job: %zu audio tracks selected (at most %d)",
+                       opts->audio_track_count, STREAM_MEDIA_MAX_AUDIO);
+  for (size_t i = 0; i < opts->audio_track_count; i++) {
+    if (opts->audio_tracks[i] < 0)
+      return stream__err(STREAM_EINVAL, "media job: audio track %zu: stream index %d is negative",
+                         i + 1, opts->audio_tracks[i]);
+    for (size_t k = 0; k < i; k++)
+      if (opts->audio_tracks[k] == opts->audio_tracks[i])
+        return stream__err(STREAM_EINVAL, "media job: audio stream %d is selected twice",
+                           opts->audio_tracks[i]);
+  }
   /* Check the ladder's syntax against a nominal 4K source. */
   stream_media_info big;
   memset(&big, 0, sizeof big);
@@ -469,12 +483,44 @@ static int do_run(stream_media_job *j, char *staging, size_t staging_cap)
   }
   plan->rung_count = lad.count;
   plan->video_stream = info.video_stream;
-  plan->audio = info.audio_count > 0;
-  plan->audio_stream = info.audio_count > 0 ? info.audio[0].index : -1;
+  /* Audio: the selected tracks (checked against the probe), else all. */
+  for (size_t i = 0;
+       i < j->opts.audio_track_count || (!j->opts.audio_track_count && i < info.audio_count); i++) {
+    size_t hit = info.audio_count;
+    if (!j->opts.audio_track_count)
+      hit = i;
+    else
+      for (size_t k = 0; k < info.audio_count; k++)
+        if (info.audio[k].index == j->opts.audio_tracks[i])
+          hit = k;
+    if (hit == info.audio_count) {
+      char have[128] = "";
+      for (size_t k = 0; k < info.audio_count; k++) {
+        size_t u = strlen(have);
+        snprintf(have + u, sizeof have - u, "%s%d", k ? ", " : "", info.audio[k].index);
+      }
+      rc = stream__err(STREAM_EINVAL,
+                       "media job: stream %d of %s is not an audio track (audio tracks: %s)",
+                       j->opts.audio_tracks[i], j->input, have[0] ? have : "none");
+      media__rm_tree(staging);
+      staging[0] = 0;
+      for (size_t k = 0; texts && k < j->opts.subtitle_count; k++)
+        media__text_clear(&texts[k]);
+      free(texts);
+      free(plan);
+      return rc;
+    }
+    plan->audio_streams[i] = info.audio[hit].index;
+    snprintf(plan->audio_languages[i], sizeof plan->audio_languages[i], "%s",
+             info.audio[hit].language);
+    plan->audio_count = i + 1;
+  }
+  plan->audio = plan->audio_count > 0;
+  plan->audio_stream = plan->audio ? plan->audio_streams[0] : -1;
   plan->audio_bitrate = j->opts.audio_bitrate > 0 ? j->opts.audio_bitrate : 128000;
   plan->audio_sample_rate = 48000;
   snprintf(plan->audio_language, sizeof plan->audio_language, "%s",
-           info.audio_count > 0 ? info.audio[0].language : "und");
+           plan->audio ? plan->audio_languages[0] : "und");
   plan->segment_seconds = j->opts.segment_seconds;
   plan->gop_seconds = 2.0;
   snprintf(plan->preset, sizeof plan->preset, "%s", j->preset);

@@ -176,6 +176,13 @@ static int video_set(stream__buf *b, const media__package *p, int target)
   return STREAM_OK;
 }
 
+/* Audio renditions of one AdaptationSet: same language and name. */
+static int same_track(const media__rendition *a, const media__rendition *r)
+{
+  return a->kind == MEDIA__AUDIO && r->kind == MEDIA__AUDIO && !strcmp(a->language, r->language) &&
+         !strcmp(a->name, r->name);
+}
+
 static int audio_sets(stream__buf *b, const media__package *p, int target)
 {
   int set_id = 1;
@@ -183,10 +190,11 @@ static int audio_sets(stream__buf *b, const media__package *p, int target)
     const media__rendition *r = &p->renditions[k];
     if (r->kind != MEDIA__AUDIO)
       continue;
-    int seen = 0; /* one AdaptationSet per language, opened at its first rendition */
+    int seen = 0; /* one AdaptationSet per track (language and name), opened at its first
+                     rendition: two tracks of one language (main, commentary) are not
+                     interchangeable bitrates of one set */
     for (size_t j = 0; j < k && !seen; j++)
-      seen =
-          p->renditions[j].kind == MEDIA__AUDIO && !strcmp(p->renditions[j].language, r->language);
+      seen = same_track(&p->renditions[j], r);
     if (seen)
       continue;
     const char *lang = r->language[0] ? r->language : "und";
@@ -203,7 +211,7 @@ static int audio_sets(stream__buf *b, const media__package *p, int target)
                        set_id == 1 ? "main" : "alternate");
     for (size_t j = k; j < p->rendition_count; j++) {
       const media__rendition *a = &p->renditions[j];
-      if (a->kind != MEDIA__AUDIO || strcmp(a->language, r->language))
+      if (!same_track(a, r))
         continue;
       stream__buf_printf(b, "      <Representation id=\"%s\" bandwidth=\"%lld\" codecs=\"%s\"",
                          a->id, (long long)media__rendition_peak(a, target), a->codecs);
@@ -290,8 +298,7 @@ int media__write_dash(const char *outdir, const media__package *p)
   for (size_t k = 0; k < p->rendition_count; k++) {
     int seen = 0;
     for (size_t j = 0; j < k && !seen; j++)
-      seen = p->renditions[j].kind == MEDIA__AUDIO &&
-             !strcmp(p->renditions[j].language, p->renditions[k].language);
+      seen = same_track(&p->renditions[j], &p->renditions[k]);
     audio_sets_n += p->renditions[k].kind == MEDIA__AUDIO && !seen;
   }
   text_sets(&b, p, 1 + (int)audio_sets_n);

@@ -151,6 +151,8 @@ static int master_playlist(const char *outdir, const media__package *p, int targ
 {
   stream__buf b;
   size_t idx[64];
+  /* Apple: a variant's BANDWIDTH covers its worst rendition combination, so
+   * the highest audio peak (and, separately, the highest audio average). */
   int64_t audio_peak = 0, audio_avg = 0;
   int audio = 0;
   char audio_codecs[256] = "";
@@ -160,12 +162,15 @@ static int master_playlist(const char *outdir, const media__package *p, int targ
     const media__rendition *r = &p->renditions[k];
     if (r->kind != MEDIA__AUDIO)
       continue;
-    const char *lang = r->language[0] ? r->language : "und";
+    /* One group: DEFAULT=YES on the first (the packager lists the source's
+     * default track first), AUTOSELECT on all. */
     const char *name = r->name[0] ? r->name : r->language[0] ? r->language : r->id;
-    stream__buf_printf(&b,
-                       "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"" AUDIO_GROUP
-                       "\",NAME=\"%s\",LANGUAGE=\"%s\",DEFAULT=%s,AUTOSELECT=YES",
-                       name, lang, audio ? "NO" : "YES");
+    stream__buf_printf(&b, "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"" AUDIO_GROUP "\",NAME=\"%s\"",
+                       name);
+    /* "und" (undetermined, a registered BCP 47 tag) when unknown: Apple's
+     * authoring rules want LANGUAGE on every audio rendition. */
+    stream__buf_printf(&b, ",LANGUAGE=\"%s\"", r->language[0] ? r->language : "und");
+    stream__buf_printf(&b, ",DEFAULT=%s,AUTOSELECT=YES", audio ? "NO" : "YES");
     if (r->channels > 0)
       stream__buf_printf(&b, ",CHANNELS=\"%d\"", r->channels);
     stream__buf_printf(&b, ",URI=\"%s/index.m3u8\"\n", r->dir);

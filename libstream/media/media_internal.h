@@ -188,12 +188,17 @@ typedef struct media__plan {
   int64_t audio_bitrate;   /* 128000 */
   int audio_sample_rate;   /* 48000 */
   char audio_language[16]; /* from the input's metadata, "und" if none */
-  int video_stream;        /* index of the video stream */
-  double segment_seconds;  /* 6.0 */
-  double gop_seconds;      /* 2.0: IDR every 2 s, forced on segment boundaries */
-  char preset[16];         /* x264 preset, "veryfast" */
-  int threads;             /* encoder threads in total (0 = number of cores) */
-  int thumbnails;          /* 1: feed media__thumbs */
+  /* Every audio stream to encode, in output order (audio_streams[0] ==
+   * audio_stream); 0 with audio = 1: audio_stream alone. */
+  size_t audio_count;
+  int audio_streams[16];
+  char audio_languages[16][16]; /* as tagged in the input ("eng", "fra", "und") */
+  int video_stream;             /* index of the video stream */
+  double segment_seconds;       /* 6.0 */
+  double gop_seconds;           /* 2.0: IDR every 2 s, forced on segment boundaries */
+  char preset[16];              /* x264 preset, "veryfast" */
+  int threads;                  /* encoder threads in total (0 = number of cores) */
+  int thumbnails;               /* 1: feed media__thumbs */
   media__thumbs_options thumbs;
 } media__plan;
 

@@ -47,10 +47,18 @@ int media__writer_finish(media__writer *w);
 void media__writer_free(media__writer *w);
 
 /* ---- audio (audio.c) ---- */
+/* One instance per encoded audio stream: track `track` of the plan's
+ * audio_streams (or audio_stream when audio_count is 0). Fills `r`: id/dir
+ * "audio_<container tag>" ("_2".. when taken by others[0..n_others)),
+ * language as BCP 47 ("und" when unknown), NAME (title tag, language name,
+ * "Audio"/"Audio N"; unique among others). */
 typedef struct media__audio media__audio;
-int media__audio_open(media__audio **out, const media__plan *plan, AVFormatContext *in,
-                      media__rendition *r, double frag_seconds, double seg_seconds);
-/* A packet of the selected audio stream (NULL: end of input, flush everything). */
+int media__audio_open(media__audio **out, const media__plan *plan, size_t track,
+                      AVFormatContext *in, media__rendition *r, const media__rendition *others,
+                      size_t n_others, double frag_seconds, double seg_seconds);
+/* The input stream index the instance decodes. */
+int media__audio_stream(const media__audio *a);
+/* A packet of its audio stream (NULL: end of input, flush everything). */
 int media__audio_packet(media__audio *a, const AVPacket *pkt);
 void media__audio_free(media__audio *a);
 

@@ -1,9 +1,9 @@
 /*
  * media pipeline: decode the input once and fan the frames out to one
  * encoder thread per rung (bounded queues: memory does not grow with the
- * title), to the thumbnails sink, and the audio stream to the single AAC
- * encoder. Flushes decoder -> scalers -> encoders -> writers at the end and
- * fills the package index. A source with a display rotation (portrait phone
+ * title), to the thumbnails sink, and each selected audio stream to its
+ * own AAC encoder (one audio.c instance per stream). Flushes decoder -> scalers -> encoders ->
+ * writers at the end and fills the package index. A source with a display rotation (portrait phone
  * video) is turned upright once per decoded frame, before the rungs scale
  * it (rotate.c); a source without one takes the same path as before.
  */
@@ -29,7 +29,8 @@ typedef struct run_state {
   AVCodecContext *dec;
   media__rung_enc *rungs[16];
   size_t nrungs;
-  media__audio *audio;
+  media__audio *audio[STREAM_MEDIA_MAX_AUDIO];
+  size_t naudio;
   media__thumbs *thumbs;
   AVFrame *frame;
   AVPacket *pkt;
@@ -179,11 +180,33 @@ static int setup(run_state *s, media__package *pkg)
       s->in->streams[plan->video_stream]->codecpar->codec_type != AVMEDIA_TYPE_VIDEO)
     return stream__err(STREAM_EMEDIA, "media pipeline: stream %d of %s is not a video stream",
                        plan->video_stream, plan->input);
-  if (plan->audio &&
-      ((unsigned)plan->audio_stream >= s->in->nb_streams ||
-       s->in->streams[plan->audio_stream]->codecpar->codec_type != AVMEDIA_TYPE_AUDIO))
-    return stream__err(STREAM_EMEDIA, "media pipeline: stream %d of %s is not an audio stream",
-                       plan->audio_stream, plan->input);
+  size_t naudio = !plan->audio ? 0 : plan->audio_count ? plan->audio_count : 1;
+  if (naudio > STREAM_MEDIA_MAX_AUDIO)
+    return stream__err(STREAM_EINVAL, "media pipeline: %zu audio streams (at most %d)", naudio,
+                       STREAM_MEDIA_MAX_AUDIO);
+  /* Output order: the stream marked default first (DEFAULT=YES, DASH Role
+   * main), then the others in the plan's order. */
+  size_t order[STREAM_MEDIA_MAX_AUDIO];
+  size_t def = 0;
+  for (size_t k = 0; k < naudio; k++) {
+    int idx = plan->audio_count ? plan->audio_streams[k] : plan->audio_stream;
+    if (idx < 0 || (unsigned)idx >= s->in->nb_streams ||
+        s->in->streams[idx]->codecpar->codec_type != AVMEDIA_TYPE_AUDIO)
+      return stream__err(STREAM_EMEDIA, "media pipeline: stream %d of %s is not an audio stream",
+                         idx, plan->input);
+    for (size_t j = 0; j < k; j++)
+      if ((plan->audio_count ? plan->audio_streams[j] : plan->audio_stream) == idx)
+        return stream__err(STREAM_EINVAL, "media pipeline: audio stream %d selected twice", idx);
+    if (def == 0 && k > 0 && !(s->in->streams[order[0]]->disposition & AV_DISPOSITION_DEFAULT) &&
+        (s->in->streams[idx]->disposition & AV_DISPOSITION_DEFAULT))
+      def = k;
+    order[k] = (size_t)idx;
+  }
+  if (def > 0) {
+    size_t d = order[def];
+    memmove(order + 1, order, def * sizeof *order);
+    order[0] = d;
+  }
   AVStream *vs = s->in->streams[plan->video_stream];
   const AVCodec *dc = avcodec_find_decoder(vs->codecpar->codec_id);
   if (!dc)
@@ -224,7 +247,7 @@ static int setup(run_state *s, media__package *pkg)
   pkg->duration = s->duration;
   pkg->segment_target = plan->segment_seconds;
 
-  size_t n = plan->rung_count + (plan->audio ? 1 : 0);
+  size_t n = plan->rung_count + naudio;
   pkg->renditions = calloc(n, sizeof *pkg->renditions);
   if (!pkg->renditions)
     return stream__err(STREAM_ENOMEM, "media pipeline: out of memory");
@@ -267,12 +290,18 @@ static int setup(run_state *s, media__package *pkg)
     rc = plan_cascade(s, vs->codecpar->width, vs->codecpar->height);
   if (rc != STREAM_OK)
     return rc;
-  if (plan->audio) {
-    media__rendition *ar = &pkg->renditions[plan->rung_count];
-    rc = media__audio_open(&s->audio, plan, s->in, ar,
+  for (size_t k = 0; k < naudio; k++) {
+    size_t track = 0; /* position of order[k] in the plan's list */
+    for (size_t j = 0; j < naudio; j++)
+      if ((size_t)(plan->audio_count ? plan->audio_streams[j] : plan->audio_stream) == order[k])
+        track = j;
+    media__rendition *ar = &pkg->renditions[plan->rung_count + k];
+    rc = media__audio_open(&s->audio[k], plan, track, s->in, ar, pkg->renditions,
+                           plan->rung_count + k,
                            seg_seconds / (plan->segment_seconds / plan->gop_seconds), seg_seconds);
     if (rc != STREAM_OK)
       return rc;
+    s->naudio = k + 1;
   }
   if (plan->thumbnails) {
     AVRational sar = av_guess_sample_aspect_ratio(s->in, vs, NULL);
@@ -314,10 +343,14 @@ static int run(run_state *s, const volatile int *cancel)
     }
     if (s->pkt->stream_index == plan->video_stream)
       rc = decode_video(s, s->pkt);
-    else if (plan->audio && s->pkt->stream_index == plan->audio_stream)
-      rc = media__audio_packet(s->audio, s->pkt);
-    else
+    else {
       rc = STREAM_OK;
+      for (size_t k = 0; k < s->naudio; k++)
+        if (s->pkt->stream_index == media__audio_stream(s->audio[k])) {
+          rc = media__audio_packet(s->audio[k], s->pkt);
+          break;
+        }
+    }
     av_packet_unref(s->pkt);
     if (rc != STREAM_OK)
       return rc;
@@ -339,8 +372,8 @@ static int run(run_state *s, const volatile int *cancel)
                        "media pipeline: %s is truncated: video ends at %.3f s of the %.3f s its "
                        "header announces",
                        plan->input, s->last_t + frame, announced);
-  if (plan->audio) {
-    rc = media__audio_packet(s->audio, NULL);
+  for (size_t k = 0; k < s->naudio; k++) {
+    rc = media__audio_packet(s->audio[k], NULL);
     if (rc != STREAM_OK)
       return rc;
   }
@@ -398,7 +431,8 @@ int media__pipeline_run(media__package *pkg, const media__plan *plan, media__pro
   }
   for (size_t i = 0; i < s.nrungs; i++)
     media__rung_free(s.rungs[i]);
-  media__audio_free(s.audio);
+  for (size_t k = 0; k < s.naudio; k++)
+    media__audio_free(s.audio[k]);
   if (s.thumbs)
     media__thumbs_free(s.thumbs);
   av_frame_free(&s.frame);

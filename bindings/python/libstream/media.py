@@ -30,7 +30,8 @@ class Job:
     """A transcode job; see ``transcode`` for the arguments."""
 
     def __init__(self, input, outdir, ladder=None, x264_preset=None, segment_seconds=None,
-                 thumbnails=True, threads=0, audio_bitrate=None, rungs=None, subtitles=None):
+                 thumbnails=True, threads=0, audio_bitrate=None, rungs=None, subtitles=None,
+                 audio_tracks=None):
         o = new_struct("stream_media_job_options")
         def cstr(v, name, allow_none=False):
             b = to_cstr(v, name, allow_none)
@@ -81,6 +82,15 @@ class Job:
                 c.is_default = 1 if sub.get("default") else 0
                 c.forced = 1 if sub.get("forced") else 0
             o.subtitle_count = len(subtitles)
+        if audio_tracks is not None:
+            tracks = list(audio_tracks)
+            if len(tracks) > lib.STREAM_MEDIA_MAX_AUDIO:
+                raise_invalid("at most %d audio tracks" % lib.STREAM_MEDIA_MAX_AUDIO)
+            for i, t in enumerate(tracks):
+                if isinstance(t, bool) or not isinstance(t, int) or not -2**31 <= t < 2**31:
+                    raise_invalid("audio_tracks[%d] must be a stream index (int)" % i)
+                o.audio_tracks[i] = t
+            o.audio_track_count = len(tracks)
         out = ffi.new("stream_media_job **")
         check(lib.stream_media_job_new(out, o))
         self._job = ffi.gc(out[0], lib.stream_media_job_free)
@@ -122,7 +132,8 @@ class Job:
 
 
 def transcode(input, outdir, progress=None, ladder=None, x264_preset=None, segment_seconds=None,
-              thumbnails=True, threads=0, audio_bitrate=None, rungs=None, subtitles=None):
+              thumbnails=True, threads=0, audio_bitrate=None, rungs=None, subtitles=None,
+              audio_tracks=None):
     """Transcode ``input`` into ``outdir`` (must not exist) and return the summary.
 
     ``ladder``: preset ("apple", "web", "small") or "1080p,720p,..."; ``rungs``: a
@@ -130,11 +141,15 @@ def transcode(input, outdir, progress=None, ladder=None, x264_preset=None, segme
     ``subtitles``: sidecar WebVTT/SRT files as dicts {"path", "language" (BCP 47),
     optional "name", "default", "forced"}; each becomes an HLS SUBTITLES rendition
     and a DASH text track (listed under "subtitles" in the summary).
+    ``audio_tracks``: input stream indices of the audio tracks to encode, in order
+    (as ``probe()["audio"][i]["index"]``); default: every audio track, each an AAC
+    rendition with its BCP 47 "language" in the summary.
     ``progress(fraction, fps, eta_seconds)`` is called on the calling thread.
     """
     job = Job(input, outdir, ladder=ladder, x264_preset=x264_preset,
               segment_seconds=segment_seconds, thumbnails=thumbnails, threads=threads,
-              audio_bitrate=audio_bitrate, rungs=rungs, subtitles=subtitles)
+              audio_bitrate=audio_bitrate, rungs=rungs, subtitles=subtitles,
+              audio_tracks=audio_tracks)
     return job.run(progress)
 
 

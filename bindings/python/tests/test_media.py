@@ -124,3 +124,38 @@ def test_add_subtitles(src, tmp_path):
     with pytest.raises(libstream.InvalidArgument) as e:
         libstream.media.check_subtitle("pt_BR")
     assert "BCP 47" in str(e.value)
+
+
+def test_audio_tracks(tmp_path):
+    """Every audio track by default (BCP 47 languages, default track first);
+    audio_tracks selects and orders; bad selections are refused."""
+    src = tmp_path / "multi.mp4"
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+                    "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30",
+                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+                    "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000",
+                    "-map", "0:v", "-map", "1:a", "-map", "2:a", "-t", "2",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+                    "-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=ger",
+                    str(src)], check=True)
+    idx = [a["index"] for a in libstream.media.probe(src)["audio"]]
+    assert idx == [1, 2]
+    s = libstream.media.transcode(src, tmp_path / "all", ladder="234p", x264_preset="ultrafast",
+                                  thumbnails=False)
+    audio = [(r["dir"], r["language"]) for r in s["renditions"] if r["kind"] == "audio"]
+    assert audio == [("audio_eng", "en"), ("audio_ger", "de")]
+    master = (tmp_path / "all" / "master.m3u8").read_text()
+    assert 'NAME="Deutsch",LANGUAGE="de",DEFAULT=NO' in master
+    assert master.count("DEFAULT=YES") == 1
+    s = libstream.media.transcode(src, tmp_path / "one", ladder="234p", x264_preset="ultrafast",
+                                  thumbnails=False, audio_tracks=[2])
+    assert [r["language"] for r in s["renditions"] if r["kind"] == "audio"] == ["de"]
+    with pytest.raises(libstream.StreamError) as e:
+        libstream.media.transcode(src, tmp_path / "bad", ladder="234p", audio_tracks=[2, 2])
+    assert "selected twice" in str(e.value)
+    with pytest.raises(libstream.StreamError) as e:
+        libstream.media.transcode(src, tmp_path / "bad", ladder="234p", audio_tracks=[0])
+    assert "stream 0" in str(e.value) and "not an audio track" in str(e.value)
+    with pytest.raises(libstream.StreamError):
+        libstream.media.transcode(src, tmp_path / "bad", audio_tracks=["1"])
+    assert not (tmp_path / "bad").exists()
