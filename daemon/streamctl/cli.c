@@ -306,6 +306,15 @@ int read_password(const cli_args *a, char *buf, size_t cap, size_t *len)
   return 0;
 }
 
+int not_built_server(const cli_args *a)
+{
+  fprintf(stderr,
+          "streamctl %s: not built (this libstream has no server feature: configure "
+          "with -Dserver=enabled)\n",
+          a->verb->name);
+  return EXIT_FAIL;
+}
+
 #if STREAM_HAVE_SERVER
 int open_daemon_store(const cli_args *a, stream_store **out)
 {

@@ -167,14 +167,7 @@ static int run_account(const cli_args *a)
 
 #else
 
-static int run_account(const cli_args *a)
-{
-  fprintf(stderr,
-          "streamctl %s: not built (this libstream has no server feature: configure "
-          "with -Dserver=enabled)\n",
-          a->verb->name);
-  return EXIT_FAIL;
-}
+#define run_account not_built_server
 
 #endif
 

@@ -222,16 +222,8 @@ static int run_export(const cli_args *a)
 
 #else
 
-static int not_built(const cli_args *a)
-{
-  fprintf(stderr,
-          "streamctl %s: not built (this libstream has no server feature: configure "
-          "with -Dserver=enabled)\n",
-          a->verb->name);
-  return EXIT_FAIL;
-}
-#define run_stats not_built
-#define run_export not_built
+#define run_stats not_built_server
+#define run_export not_built_server
 
 #endif
 

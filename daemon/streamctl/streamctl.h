@@ -80,6 +80,10 @@ int write_new_file(const cli_args *a, const char *path, const char *data, size_t
  * newline. `buf` holds `cap` bytes. 0 or an exit code after printing why. */
 int read_password(const cli_args *a, char *buf, size_t cap, size_t *len);
 
+/* The run function of a verb that needs the server feature in a build without it: says so on
+ * stderr and returns EXIT_FAIL. */
+int not_built_server(const cli_args *a);
+
 #if STREAM_HAVE_SERVER
 /* Open streamd's store for a verb that works on the database directly: `--db PATH` or
  * `--data-dir DIR` (DIR/streamd.db), which must exist. On success *out is closed with
