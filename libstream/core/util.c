@@ -181,6 +181,7 @@ int stream__buf_detach(stream__buf *b, char **out)
     stream__buf_free(b);
     return stream__err(STREAM_ENOMEM, "out of memory building a string");
   }
+  b->data[b->len] = '\0'; /* a buffer nothing was appended to gets its first byte here */
   *out = b->data;
   stream__buf_init(b);
   return STREAM_OK;

@@ -243,6 +243,13 @@ START_TEST(test_buf_builder)
   ck_assert(strncmp(s, "https://x/0,1,2,", 16) == 0);
   ck_assert(strstr(s, "99,") != NULL);
   stream_free(s);
+  /* Nothing appended: still a terminated (empty) string, not an unterminated
+   * allocation (found by fuzzing the subtitle reader). */
+  stream__buf_init(&b);
+  ck_assert_int_eq(stream__buf_detach(&b, &s), STREAM_OK);
+  ck_assert_ptr_nonnull(s);
+  ck_assert_uint_eq(strlen(s), 0);
+  stream_free(s);
 }
 END_TEST
 
