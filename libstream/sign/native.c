@@ -307,9 +307,19 @@ static int check_rest(const char *rest, size_t n)
     return stream__err(STREAM_EINVAL, "native sign: rest must be relative (it starts with '/')");
   const char *qm = memchr(rest, '?', n);
   size_t pl = qm ? (size_t)(qm - rest) : n;
-  if (!sign__path_safe(rest, pl) || has_token_component(rest, pl))
+  /* rest follows a '/', so a leading "stream-token=" is a second token
+   * component as well (found by fuzzing). */
+  bool leading_token = pl >= TOKEN_COMPONENT_LEN - 1 &&
+                       memcmp(rest, STREAM_NATIVE_PATH_TOKEN "=", TOKEN_COMPONENT_LEN - 1) == 0;
+  if (!sign__path_safe(rest, pl) || has_token_component(rest, pl) || leading_token)
     return stream__err(STREAM_EINVAL, "native sign: rest has a dot segment, an encoded '/', '\\' "
                                       "or NUL, or a token component");
+  /* Verification refuses a path token next to signature query parameters,
+   * so such a URL must not be produced (found by fuzzing). */
+  if (qm && query_has_reserved(qm + 1, n - pl - 1))
+    return stream__err(STREAM_EINVAL,
+                       "native sign: rest has a URLPrefix, Expires, NotBefore, IP, KeyId or "
+                       "Signature query parameter");
   return STREAM_OK;
 }
 

@@ -361,6 +361,10 @@ int stream_upload_metadata_parse(char **out_json, const char *header)
       rc = stream__err(STREAM_ENOMEM, "out of memory");
     free(val);
     p = end ? end + 1 : p + n;
+    /* A trailing ',' is an empty last pair, refused like an empty middle one
+     * (found by fuzzing: "a YQ==," was accepted, "a YQ==,,b" was not). */
+    if (rc == STREAM_OK && end && !*p)
+      rc = stream__err(STREAM_EINVAL, "Upload-Metadata pair %d is empty", pair + 1);
   }
   char *text = NULL;
   if (rc == STREAM_OK) {
@@ -379,7 +383,7 @@ int stream_upload_metadata_parse(char **out_json, const char *header)
   /* Hand out memory the caller frees with stream_free (plain free). */
   *out_json = stream__strdup(text);
   cJSON_free(text);
-  return *out_json ? STREAM_OK : STREAM_ENOMEM;
+  return *out_json ? STREAM_OK : stream__err(STREAM_ENOMEM, "out of memory");
 }
 
 /* ---- sessions ------------------------------------------------------------- */

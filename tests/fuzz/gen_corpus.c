@@ -1,0 +1,397 @@
+/*
+ * Writes the seed corpora of the fuzz targets into DIR/<target>/ (normally
+ * tests/fuzz/corpus): valid tokens and signatures made with the same fixed
+ * test keys the targets use, tus metadata headers, event batches (protobuf,
+ * JSON, both gzipped) and small SRT / WebVTT files. Each file starts with the
+ * target's mode byte. The output is deterministic (HMAC and Ed25519 are), so
+ * re-running it changes nothing; regression inputs found by fuzzing are
+ * committed next to these files by hand.
+ *
+ *   fuzz_gen_corpus DIR
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "stream/keys.h"
+#include "stream/sign.h"
+#include "stream/token.h"
+
+#if FUZZ_HAVE_SERVER
+#include <zlib.h>
+
+#include "proto/events.pb-c.h"
+#endif
+
+#define NOW 1700000000
+
+static const char *root;
+
+static void die(const char *what)
+{
+  const stream_error *e = stream_error_last();
+  fprintf(stderr, "gen_corpus: %s failed: %s\n", what, e ? e->message : "?");
+  exit(1);
+}
+
+static void put(const char *target, const char *file, unsigned char mode, const void *data,
+                size_t len)
+{
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", root, target);
+  if (mkdir(path, 0755) != 0 && errno != EEXIST)
+    die(path);
+  snprintf(path, sizeof path, "%s/%s/%s", root, target, file);
+  FILE *f = fopen(path, "wb");
+  if (!f || fwrite(&mode, 1, 1, f) != 1 || (len && fwrite(data, 1, len, f) != len) || fclose(f))
+    die(path);
+}
+
+/* put() of the fields a, b, c... joined with '\n' (NULL ends the list). */
+static void put_fields(const char *target, const char *file, unsigned char mode, const char *a,
+                       const char *b, const char *c, const char *d, const char *e)
+{
+  const char *v[] = {a, b, c, d, e};
+  char buf[16384];
+  size_t n = 0;
+  for (int i = 0; i < 5 && v[i]; i++) {
+    int w = snprintf(buf + n, sizeof buf - n, "%s%s", i ? "\n" : "", v[i]);
+    if (w < 0 || (size_t)w >= sizeof buf - n)
+      die("field too long");
+    n += (size_t)w;
+  }
+  put(target, file, mode, buf, n);
+}
+
+static stream_key *key(stream_key_type type, const char *id, unsigned char (*fn)(int), int len)
+{
+  unsigned char b[64];
+  for (int i = 0; i < len; i++)
+    b[i] = fn(i);
+  stream_key *k = NULL;
+  if (stream_key_from_bytes(&k, type, id, b, (size_t)len) != STREAM_OK)
+    die("key");
+  return k;
+}
+
+/* The byte patterns of the targets' keys (keep in step with fuzz_*.c). */
+static unsigned char tok_hs(int i)
+{
+  return (unsigned char)(0x40 + i);
+}
+static unsigned char tok_ed(int i)
+{
+  return (unsigned char)(0x90 + i);
+}
+static unsigned char nat_k1(int i)
+{
+  return (unsigned char)(7 * i + 1);
+}
+static unsigned char g_cdn(int i)
+{
+  return (unsigned char)(0x11 * i);
+}
+static unsigned char g_edge(int i)
+{
+  return (unsigned char)(3 * i + 5);
+}
+static unsigned char g_tok(int i)
+{
+  return (unsigned char)(0xc0 ^ i);
+}
+
+static void gen_token(void)
+{
+  stream_key *hs = key(STREAM_KEY_HMAC, "hs-1", tok_hs, 32);
+  stream_key *ed = key(STREAM_KEY_ED25519_PRIVATE, "ed-1", tok_ed, 32);
+  const char *claims = "{\"sub\":\"acct-1\",\"iss\":\"https://issuer.example\",\"aud\":\"streamd\","
+                       "\"exp\":1700000600,\"nbf\":1699999000,\"iat\":1699999990,\"jti\":\"j-1\"}";
+  const char *hh = "{\"alg\":\"HS256\",\"kid\":\"hs-1\",\"typ\":\"JWT\"}";
+  const char *he = "{\"alg\":\"EdDSA\",\"kid\":\"ed-1\"}";
+  char *jws = NULL;
+  if (stream_jws_sign(&jws, hs, hh, strlen(hh), claims, strlen(claims)) != STREAM_OK)
+    die("jws hs");
+  put("token", "valid_hs256", 0x00, jws, strlen(jws));
+  put("token", "valid_hs256_iss_aud", 0x00 | (12 << 1), jws, strlen(jws));
+  stream_free(jws);
+  if (stream_jws_sign(&jws, ed, he, strlen(he), claims, strlen(claims)) != STREAM_OK)
+    die("jws ed");
+  put("token", "valid_eddsa", 0x02 | (8 << 1), jws, strlen(jws));
+  stream_free(jws);
+  char buf[1024];
+  snprintf(buf, sizeof buf, "%s\n%s", hh, claims);
+  put("token", "sign_hs256", 0x01 | (12 << 2), buf, strlen(buf));
+  snprintf(buf, sizeof buf, "%s\n%s", he, claims);
+  put("token", "sign_eddsa", 0x03 | (8 << 2), buf, strlen(buf));
+  snprintf(buf, sizeof buf, "%s\n%s", hh,
+           "{\"sub\":\"a\",\"aud\":[\"x\",\"streamd\"],\"exp\":1700000001,\"extra\":{\"n\":[1,2.5,"
+           "null,true,\"\\u00e9\\ud83d\\ude00\"]}}");
+  put("token", "sign_aud_array", 0x01 | (8 << 2), buf, strlen(buf));
+  stream_key_free(hs);
+  stream_key_free(ed);
+}
+
+static void gen_native(void)
+{
+  stream_key *k1 = key(STREAM_KEY_HMAC, "k1", nat_k1, 32);
+  stream_keyring *ring = NULL;
+  if (stream_keyring_new(&ring) || stream_keyring_add(ring, k1) ||
+      stream_keyring_set_primary(ring, "k1"))
+    die("native ring");
+  stream_native_sign_options o = STREAM_NATIVE_SIGN_OPTIONS_INIT;
+  o.expires = NOW + 600;
+  char *out = NULL;
+  if (stream_sign_native_url(&out, ring, "https://cdn.example/v/a.m3u8?x=1", &o))
+    die("native url");
+  put_fields("sign_native", "url", 0, out, "", NULL, NULL, NULL);
+  stream_free(out);
+  o.not_before = NOW - 60;
+  o.ip = "203.0.113.7";
+  if (stream_sign_native_url(&out, ring, "https://cdn.example/v/b.ts", &o))
+    die("native url ip");
+  put_fields("sign_native", "url_ip", 0, out, "203.0.113.7", NULL, NULL, NULL);
+  stream_free(out);
+  o.not_before = 0;
+  o.ip = "2001:db8::/32";
+  if (stream_sign_native_prefix(&out, ring, "https://cdn.example/v1/media/a1/h720/seg_1.m4s",
+                                "https://cdn.example/v1/media/a1/", &o))
+    die("native prefix");
+  put_fields("sign_native", "prefix_ip6", 0, out, "2001:db8::1", NULL, NULL, NULL);
+  stream_free(out);
+  o.ip = NULL;
+  if (stream_sign_native_path(&out, ring, "https://cdn.example/v1/media/a1/h720/", "master.m3u8",
+                              &o))
+    die("native path");
+  put_fields("sign_native", "path", 0, out, "", NULL, NULL, NULL);
+  stream_free(out);
+  if (stream_sign_native_cookie(&out, ring, "https://cdn.example/v1/media/a1/", &o))
+    die("native cookie");
+  put_fields("sign_native", "cookie", 1, "https://cdn.example/v1/media/a1/h720/x.m4s", out, "",
+             NULL, NULL);
+  stream_free(out);
+  put_fields("sign_native", "sign_url", 2 | (1 << 2), "https://cdn.example/v/a.m3u8?x=1",
+             "203.0.113.0/24", NULL, NULL, NULL);
+  put_fields("sign_native", "sign_path_cookie", 3, "https://cdn.example/v1/media/a1/h720/",
+             "master.m3u8", NULL, NULL, NULL);
+  stream_keyring_free(ring);
+  stream_key_free(k1);
+}
+
+static void gen_google(void)
+{
+  stream_key *cdn = key(STREAM_KEY_HMAC, "cdn-key", g_cdn, 16);
+  stream_key *edge = key(STREAM_KEY_ED25519_PRIVATE, "edge-key", g_edge, 32);
+  stream_key *tok = key(STREAM_KEY_HMAC, "tok-key", g_tok, 32);
+  stream_google_sign_options o = STREAM_GOOGLE_SIGN_OPTIONS_INIT;
+  o.expires = NOW + 600;
+  const char *url = "https://cdn.example/v/a.m3u8?x=1";
+  const char *prefix = "https://cdn.example/v/";
+  char *out = NULL;
+  if (stream_cloudcdn_sign_url(&out, cdn, url, &o))
+    die("cloudcdn url");
+  put_fields("sign_google", "cloudcdn_url", 0, out, "", "", "", "");
+  stream_free(out);
+  if (stream_cloudcdn_sign_prefix(&out, cdn, "https://cdn.example/v/b.ts", prefix, &o))
+    die("cloudcdn prefix");
+  put_fields("sign_google", "cloudcdn_prefix", 0, out, "", "", "", "");
+  stream_free(out);
+  if (stream_cloudcdn_sign_cookie(&out, cdn, prefix, &o))
+    die("cloudcdn cookie");
+  put_fields("sign_google", "cloudcdn_cookie", 1, "https://cdn.example/v/c.ts", out, "", "", "");
+  stream_free(out);
+  if (stream_mediacdn_sign_url(&out, edge, url, &o))
+    die("mediacdn url");
+  put_fields("sign_google", "mediacdn_url", 2, out, "", "", "", "");
+  stream_free(out);
+  if (stream_mediacdn_sign_prefix(&out, edge, "https://cdn.example/v/b.ts", prefix, &o))
+    die("mediacdn prefix");
+  put_fields("sign_google", "mediacdn_prefix", 2, out, "", "", "", "");
+  stream_free(out);
+  if (stream_mediacdn_sign_path_component(&out, edge, prefix, "seg_1.m4s", &o))
+    die("mediacdn path");
+  put_fields("sign_google", "mediacdn_path", 2, out, "", "", "", "");
+  stream_free(out);
+  if (stream_mediacdn_sign_cookie(&out, edge, prefix, &o))
+    die("mediacdn cookie");
+  put_fields("sign_google", "mediacdn_cookie", 3, "https://cdn.example/v/c.ts", out, "", "", "");
+  stream_free(out);
+
+  stream_mediacdn_token_options t = STREAM_MEDIACDN_TOKEN_OPTIONS_INIT;
+  const char *hn[] = {"X-Device"}, *hv[] = {"tv-1"};
+  t.expires = NOW + 600;
+  t.starts = NOW - 60;
+  t.url_prefix = prefix;
+  t.session_id = "sess-1";
+  t.data = "plan=hd";
+  t.header_names = hn;
+  t.header_values = hv;
+  t.header_count = 1;
+  t.ip_ranges = "203.0.113.0/24,2001:db8::/32";
+  if (stream_mediacdn_token_sign(&out, tok, &t))
+    die("mediacdn token hmac");
+  put_fields("sign_google", "token_hmac", 4, "https://cdn.example/v/a.m3u8", out, "203.0.113.9",
+             "X-Device", "tv-1");
+  stream_free(out);
+  stream_mediacdn_token_options t2 = STREAM_MEDIACDN_TOKEN_OPTIONS_INIT;
+  t2.expires = NOW + 600;
+  t2.path_globs = "/v/*,/w/*.m4s";
+  if (stream_mediacdn_token_sign(&out, edge, &t2))
+    die("mediacdn token ed25519");
+  put_fields("sign_google", "token_ed25519", 4, "/v/a.m3u8", out, "", "", "");
+  stream_free(out);
+  stream_mediacdn_token_options t3 = STREAM_MEDIACDN_TOKEN_OPTIONS_INIT;
+  t3.expires = NOW + 600;
+  t3.hmac = STREAM_MEDIACDN_HMAC_SHA1;
+  t3.full_path = "/v/a.m3u8";
+  if (stream_mediacdn_token_sign(&out, tok, &t3))
+    die("mediacdn token sha1");
+  put_fields("sign_google", "token_sha1_fullpath", 4, "https://cdn.example/v/a.m3u8", out, "", "",
+             "");
+  stream_free(out);
+  put_fields("sign_google", "sign_roundtrip", 5, prefix, "seg_1.m4s", "", "", "");
+  stream_key_free(cdn);
+  stream_key_free(edge);
+  stream_key_free(tok);
+}
+
+static void gen_upload(void)
+{
+  static const char *const h[] = {
+      "filename d29ybGRfZG9taW5hdGlvbl9wbGFuLnBkZg==,is_confidential",
+      "filetype dmlkZW8vbXA0,title w6lww6k=,lang cHQtQlI",
+      "",
+      "a YQ==,b,c Yw==",
+  };
+  for (size_t i = 0; i < sizeof h / sizeof *h; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "header_%zu", i);
+    /* No mode byte for this target: write the header as is. */
+    char path[4096];
+    snprintf(path, sizeof path, "%s/upload_metadata", root);
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+      die(path);
+    snprintf(path, sizeof path, "%s/upload_metadata/%s", root, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || (h[i][0] && fwrite(h[i], 1, strlen(h[i]), f) != strlen(h[i])) || fclose(f))
+      die(path);
+  }
+}
+
+#if FUZZ_HAVE_SERVER
+static size_t gzip(unsigned char *out, size_t cap, const void *in, size_t len)
+{
+  z_stream z;
+  memset(&z, 0, sizeof z);
+  if (deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    die("deflateInit2");
+  z.next_in = (Bytef *)(uintptr_t)in;
+  z.avail_in = (uInt)len;
+  z.next_out = out;
+  z.avail_out = (uInt)cap;
+  if (deflate(&z, Z_FINISH) != Z_STREAM_END)
+    die("deflate");
+  size_t n = cap - z.avail_out;
+  deflateEnd(&z);
+  return n;
+}
+
+static void gen_events(void)
+{
+  Libstream__Events__V1__Batch b;
+  Libstream__Events__V1__Event ev[2], *ptrs[2];
+  Libstream__Events__V1__PlaybackError err;
+  libstream__events__v1__batch__init(&b);
+  libstream__events__v1__playback_error__init(&err);
+  for (int i = 0; i < 2; i++) {
+    Libstream__Events__V1__Event *e = &ev[i];
+    libstream__events__v1__event__init(e);
+    e->id = i ? "6f9619ff-8b86-d011-b42d-00c04fc96501" : "6F9619FF-8B86-D011-B42D-00C04FC964FF";
+    e->view_id = "view-1";
+    e->session_id = "sess-1";
+    e->title_id = "title-1";
+    e->device_id = "dev-1";
+    e->client_ts = 1700000000000LL + i;
+    e->type = LIBSTREAM__EVENTS__V1__EVENT_TYPE__EVENT_TYPE_HEARTBEAT;
+    e->playhead_ms = 10000;
+    e->br = 3000;
+    e->width = 1280;
+    e->height = 720;
+    e->bl = 12000;
+    e->mtp = 25000;
+    e->sid = "sess-1";
+    e->cid = "title-1";
+    e->ot = "v";
+    e->su = 1;
+    ptrs[i] = e;
+  }
+  ev[1].type = LIBSTREAM__EVENTS__V1__EVENT_TYPE__EVENT_TYPE_ERROR;
+  err.code = 7;
+  err.message = "boom";
+  err.fatal = 1;
+  ev[1].error = &err;
+  b.n_events = 2;
+  b.events = ptrs;
+  unsigned char pb[1024], gz[2048];
+  size_t n = libstream__events__v1__batch__get_packed_size(&b);
+  if (n > sizeof pb)
+    die("protobuf size");
+  libstream__events__v1__batch__pack(&b, pb);
+  put("events", "batch_protobuf", 0, pb, n);
+  put("events", "batch_protobuf_gzip", 2, gz, gzip(gz, sizeof gz, pb, n));
+  const char *json =
+      "{\"events\":["
+      "{\"id\":\"6F9619FF-8B86-D011-B42D-00C04FC964FF\",\"viewId\":\"v-9\",\"type\":"
+      "\"playrequest\",\"clientTs\":\"1700000000123\",\"titleId\":\"t-1\",\"profileId\":\"p-1\","
+      "\"unknown\":1},"
+      "{\"id\":\"6f9619ff-8b86-d011-b42d-00c04fc96500\",\"view_id\":\"v-9\","
+      "\"type\":\"EVENT_TYPE_RENDITIONCHANGE\",\"client_ts\":1700000000200,\"br\":4500,"
+      "\"width\":1920,\"height\":1080,\"playhead_ms\":3000,\"su\":true,\"ot\":\"av\"},"
+      "{\"id\":\"6f9619ff-8b86-d011-b42d-00c04fc96501\",\"viewId\":\"v-9\",\"type\":11,"
+      "\"clientTs\":1700000000300,\"error\":{\"code\":7,\"message\":\"boom\",\"fatal\":true}}"
+      "]}";
+  put("events", "batch_json", 1, json, strlen(json));
+  put("events", "batch_json_gzip", 3, gz, gzip(gz, sizeof gz, json, strlen(json)));
+}
+#endif
+
+static void gen_subs(void)
+{
+  const char *srt = "1\r\n00:00:01,000 --> 00:00:02,500\r\n<i>Hello</i> &amp; world\r\n\r\n"
+                    "2\r\n00:00:03,000 --> 00:00:04,000 X1:10 X2:20 Y1:5 Y2:6\r\n"
+                    "{\\an8}second\r\nline\r\n\r\n";
+  /* FFmpeg 5.1's WebVTT demuxer returns no cue at all for a file with a
+   * STYLE block: that file is a separate seed (an error path). */
+  const char *style =
+      "WEBVTT\n\nSTYLE\n::cue { color: red }\n\n00:00:01.000 --> 00:00:02.000\nHi\n";
+  const char *vtt = "WEBVTT\n\nNOTE a note\n\n"
+                    "c1\n00:00:01.000 --> 00:00:02.000 align:start line:0\n"
+                    "<v Bob>Hi <b>there</b>\n\n"
+                    "00:01.500 --> 00:00:03.000\n<c.yellow>two</c> &lt;tags&gt;\n";
+  const char *ass = "{\\i1}Hello{\\i0}\\Nworld <b>&{\\b1\\u1}x{\\r}\\h{unterminated";
+  put("subs", "cues.srt", 0, srt, strlen(srt));
+  put("subs", "cues.vtt", 1, vtt, strlen(vtt));
+  put("subs", "style.vtt", 1, style, strlen(style));
+  put("subs", "ass_text", 2, ass, strlen(ass));
+}
+
+int main(int argc, char **argv)
+{
+  if (argc != 2) {
+    fprintf(stderr, "usage: %s DIR\n", argv[0]);
+    return 2;
+  }
+  root = argv[1];
+  if (mkdir(root, 0755) != 0 && errno != EEXIST)
+    die(root);
+  gen_token();
+  gen_native();
+  gen_google();
+  gen_upload();
+#if FUZZ_HAVE_SERVER
+  gen_events();
+#endif
+  gen_subs();
+  return 0;
+}
