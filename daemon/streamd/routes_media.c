@@ -251,7 +251,10 @@ static int parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *le
   while (*p == ' ')
     p++;
   char *end = NULL;
+  /* strtoull would take a sign or spaces ("bytes=--5", "0-+5"): digits only. */
   if (*p == '-') {
+    if (p[1] < '0' || p[1] > '9')
+      return RANGE_NONE;
     errno = 0;
     unsigned long long n = strtoull(p + 1, &end, 10);
     if (errno || end == p + 1 || *end)
@@ -273,6 +276,8 @@ static int parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *le
   const char *q = end + 1;
   unsigned long long b = size ? size - 1 : 0;
   if (*q) {
+    if (*q < '0' || *q > '9')
+      return RANGE_NONE;
     b = strtoull(q, &end, 10);
     if (errno || *end || b < a)
       return RANGE_NONE;
