@@ -8,6 +8,15 @@
  * before publishing, so this attempt only publishes it. A transcode re-reads the
  * title's subtitle tracks when it publishes and applies the ones published while
  * it ran (resync_subtitles), staged in <dir>.partial-subs<N> as well.
+ *
+ * Publish rule: an asset is built on the title's current asset (a subtitles job adds a track
+ * to it; a transcode carries and resyncs its tracks) and is published only while that asset
+ * is still current (stream_jobs_asset_ready_if, one store transaction). When another publish
+ * (a transcode, a subtitles job, a second streamd on the same database) came first, the job
+ * rebuilds on the new current asset and tries again, at most PUBLISH_ROUNDS times, then fails
+ * retryably: acknowledged work is never published on top of an asset it did not include. A
+ * subtitles job's output directory found by a later attempt is rebuilt (its base asset is not
+ * recorded and it takes seconds), unless its asset is already ready (then it is completed).
  */
 #include "ingest.h"
 
@@ -33,6 +42,7 @@
 #define INGEST_KIND "transcode"
 #define SUBS_KIND "subtitles"
 #define SWEEP_INTERVAL_S 60
+#define PUBLISH_ROUNDS 3 /* publishes refused because another asset became current */
 
 struct streamd_ingest {
   streamd_app *app;
@@ -404,24 +414,32 @@ static int fix_outdir(const char *staged, const char *outdir)
  * <job id>.partial-old, rename the staged one to outdir, remove the old. Every intermediate
  * is a <job id>.partial-* directory, so an attempt killed anywhere here leaves either the
  * complete output in outdir (the next attempt publishes it, re-running this check) or no
- * outdir (the next attempt transcodes again: the upload is deleted only after publishing). */
-static int resync_subtitles(char *why, size_t wlen, streamd_ingest *ing, const stream_job *job,
-                            const char *title_id, const char *episode_id, const char *outdir)
+ * outdir (the next attempt transcodes again: the upload is deleted only after publishing).
+ * `base` (STREAM_JOBS_ID_SIZE bytes) receives the id of the latest asset read last, whose
+ * tracks the output now has ("" = the title has none): the expected current asset of the
+ * publish. */
+static int resync_subtitles(char *why, size_t wlen, char *base, streamd_ingest *ing,
+                            const stream_job *job, const char *title_id, const char *episode_id,
+                            const char *outdir)
 {
   const char *root = ing->app->media_root;
   char cur[1400];
   snprintf(cur, sizeof(cur), "%s", outdir);
+  base[0] = '\0';
   int rc = STREAM_OK, step = 0, round = 0;
   for (; round < RESYNC_ROUNDS && rc == STREAM_OK; round++) {
     stream_asset a;
     int r = stream_jobs_asset_for_title(&a, ing->jobs, title_id, episode_id);
-    if (r == STREAM_ENOTFOUND)
+    if (r == STREAM_ENOTFOUND) {
+      base[0] = '\0'; /* the title has no ready asset yet (its first video) */
       break;
+    }
     if (r != STREAM_OK) {
       snprintf(why, wlen, "%s", stream_error_last()->message);
       rc = r;
       break;
     }
+    snprintf(base, STREAM_JOBS_ID_SIZE, "%s", a.id);
     char path[1500];
     snprintf(path, sizeof(path), "%s/summary.json", cur);
     char *text = read_small_file(path);
@@ -505,14 +523,16 @@ static int resync_subtitles(char *why, size_t wlen, streamd_ingest *ing, const s
 }
 #endif
 
-/* Publish `outdir` (complete on disk) as the ready asset; result and cleanup. */
+/* Publish `outdir` (complete on disk) as the ready asset if the title's current asset is still
+ * `expected` (the asset it was built on, "" = none); result and cleanup. STREAM_ECONFLICT (set,
+ * nothing published) when another asset became current: rebuild on it. */
 static int publish(stream_jobs_ctx *ctx, streamd_ingest *ing, const char *asset_id,
-                   const char *outdir, const char *upload_id)
+                   const char *outdir, const char *upload_id, const char *expected)
 {
   char path[1400];
   snprintf(path, sizeof(path), "%s/summary.json", outdir);
   char *summary = read_small_file(path);
-  int rc = stream_jobs_asset_ready(ing->jobs, asset_id, summary);
+  int rc = stream_jobs_asset_ready_if(ing->jobs, asset_id, summary, expected);
   free(summary);
   if (rc != STREAM_OK)
     return rc;
@@ -530,11 +550,14 @@ static int publish(stream_jobs_ctx *ctx, streamd_ingest *ing, const char *asset_
 }
 
 /* Publish a finished transcode output, first applying the subtitle tracks the title got while
- * it ran (resync_subtitles). A failure there is retried like a failed transcode. */
+ * it ran (resync_subtitles), on the condition that the asset it resynced with is still current;
+ * when another publish came in between, resync with the new one (PUBLISH_ROUNDS times). A
+ * failure there is retried like a failed transcode. */
 static int publish_transcode(stream_jobs_ctx *ctx, streamd_ingest *ing, const stream_job *job,
                              const char *asset_id, const char *outdir, const char *upload_id,
                              const char *title_id, const char *episode_id)
 {
+  char base[STREAM_JOBS_ID_SIZE] = "";
 #if STREAM_HAVE_MEDIA
   /* An attempt killed after its asset became ready: its directory is served, leave it be. */
   stream_asset mine;
@@ -543,24 +566,41 @@ static int publish_transcode(stream_jobs_ctx *ctx, streamd_ingest *ing, const st
     served = mine.status == STREAM_ASSET_READY;
     stream_asset_clear(&mine);
   }
-  char why[600] = "";
-  int rc = served ? STREAM_OK
-                  : resync_subtitles(why, sizeof(why), ing, job, title_id, episode_id, outdir);
-  if (rc != STREAM_OK) {
-    int final = job->attempts >= job->max_attempts;
+  if (served) /* stream_jobs_asset_ready_if leaves a ready asset as it is */
+    return publish(ctx, ing, asset_id, outdir, upload_id, base);
+  for (int round = 1;; round++) {
+    char why[600] = "";
+    int rc = resync_subtitles(why, sizeof(why), base, ing, job, title_id, episode_id, outdir);
+    if (rc != STREAM_OK) {
+      int final = job->attempts >= job->max_attempts;
+      char err[700];
+      snprintf(err, sizeof(err), "applying the title's newer subtitle tracks failed: %s", why);
+      stream_jobs_ctx_set_error(ctx, err, !final);
+      if (final)
+        stream_jobs_asset_failed(ing->jobs, asset_id, err);
+      return rc;
+    }
+    rc = publish(ctx, ing, asset_id, outdir, upload_id, base);
+    if (rc != STREAM_ECONFLICT)
+      return rc;
     char err[700];
-    snprintf(err, sizeof(err), "applying the title's newer subtitle tracks failed: %s", why);
-    stream_jobs_ctx_set_error(ctx, err, !final);
-    if (final)
-      stream_jobs_asset_failed(ing->jobs, asset_id, err);
-    return rc;
+    snprintf(err, sizeof(err), "another asset of title %s became current while publishing: %s",
+             title_id, stream_error_last()->message);
+    if (round >= PUBLISH_ROUNDS) { /* the output stays: the next attempt resyncs it again */
+      stream_jobs_ctx_set_error(ctx, err, 1);
+      return rc;
+    }
+    streamd_logf(STREAM_LOG_INFO, "job %s: %s; applying its subtitle tracks again", job->id, err);
   }
 #else
   (void)job;
-  (void)title_id;
-  (void)episode_id;
+  stream_asset a;
+  if (stream_jobs_asset_for_title(&a, ing->jobs, title_id, episode_id) == STREAM_OK) {
+    snprintf(base, sizeof(base), "%s", a.id);
+    stream_asset_clear(&a);
+  }
+  return publish(ctx, ing, asset_id, outdir, upload_id, base);
 #endif
-  return publish(ctx, ing, asset_id, outdir, upload_id);
 }
 
 static int transcode_handler(stream_jobs_ctx *ctx, const stream_job *job, void *userdata)
@@ -711,42 +751,57 @@ static int subtitles_handler(stream_jobs_ctx *ctx, const stream_job *job, void *
   snprintf(outdir, sizeof(outdir), "%s/%s", root, job->id);
   remove_partials(root, job->id);
   struct stat sb;
-  int done = stat(outdir, &sb) == 0 && S_ISDIR(sb.st_mode);
+  char asset_id[STREAM_JOBS_ID_SIZE];
+  int rc;
+  if (stat(outdir, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    /* An earlier attempt built the output and died: done if its asset was published, else the
+     * output is rebuilt on the current asset (the asset it was built on is not recorded). */
+    int ready = 0;
+    if (job_asset(asset_id, ing, job, title_id, episode_id) == STREAM_OK) {
+      stream_asset mine;
+      if (stream_jobs_asset_get(&mine, ing->jobs, asset_id) == STREAM_OK) {
+        ready = mine.status == STREAM_ASSET_READY;
+        stream_asset_clear(&mine);
+      }
+    }
+    if (ready) {
+      streamd_logf(STREAM_LOG_INFO, "job %s: completing the output an earlier attempt published",
+                   job->id);
+      return publish(ctx, ing, asset_id, outdir, upload_id, "");
+    }
+    streamd_logf(STREAM_LOG_INFO, "job %s: rebuilding the unpublished output of an earlier attempt",
+                 job->id);
+    remove_tree(outdir);
+  }
   stream_asset src;
   memset(&src, 0, sizeof(src));
-  if (!done) {
-    char err[300];
-    int rc = STREAM_OK;
-    if (transcode_in_flight(ing, title_id, episode_id)) {
-      snprintf(err, sizeof(err),
-               "a transcode of title %s is in progress: the %s track waits for it", title_id,
-               language);
-      rc = STREAM_EBUSY;
-    } else if ((rc = stream_jobs_asset_for_title(&src, ing->jobs, title_id, episode_id)) !=
-               STREAM_OK) {
-      snprintf(err, sizeof(err), "title %s%s%s has no ready asset to add the %s track to", title_id,
-               episode_id[0] ? " episode " : "", episode_id, language);
-    }
-    if (rc != STREAM_OK) {
-      stream_jobs_ctx_set_error(ctx, err, rc == STREAM_ENOTFOUND || rc == STREAM_EBUSY);
-      return rc;
-    }
+  char err[800];
+  rc = STREAM_OK;
+  if (transcode_in_flight(ing, title_id, episode_id)) {
+    snprintf(err, sizeof(err), "a transcode of title %s is in progress: the %s track waits for it",
+             title_id, language);
+    rc = STREAM_EBUSY;
+  } else if ((rc = stream_jobs_asset_for_title(&src, ing->jobs, title_id, episode_id)) !=
+             STREAM_OK) {
+    snprintf(err, sizeof(err), "title %s%s%s has no ready asset to add the %s track to", title_id,
+             episode_id[0] ? " episode " : "", episode_id, language);
   }
-  char asset_id[STREAM_JOBS_ID_SIZE];
-  int rc = job_asset(asset_id, ing, job, title_id, episode_id);
   if (rc != STREAM_OK) {
-    stream_asset_clear(&src);
+    stream_jobs_ctx_set_error(ctx, err, rc == STREAM_ENOTFOUND || rc == STREAM_EBUSY);
+    return rc;
+  }
+  /* The asset the track is added to: the publish expects it to be still current. */
+  char base[STREAM_JOBS_ID_SIZE], srcdir[1400];
+  snprintf(base, sizeof(base), "%s", src.id);
+  snprintf(srcdir, sizeof(srcdir), "%s/%s", root, src.dir);
+  stream_asset_clear(&src);
+  rc = job_asset(asset_id, ing, job, title_id, episode_id);
+  if (rc != STREAM_OK) {
     if (rc == STREAM_ENOTFOUND || rc == STREAM_EINVAL)
       stream_jobs_ctx_set_error(ctx, "the title of the upload does not exist any more", 0);
     return rc;
   }
-  if (done) {
-    streamd_logf(STREAM_LOG_INFO, "job %s: publishing the output of an earlier attempt", job->id);
-    return publish(ctx, ing, asset_id, outdir, upload_id);
-  }
-  char input[STREAM_UPLOAD_PATH_SIZE], srcdir[1400];
-  snprintf(srcdir, sizeof(srcdir), "%s/%s", root, src.dir);
-  stream_asset_clear(&src);
+  char input[STREAM_UPLOAD_PATH_SIZE];
   rc = stream_upload_path(input, sizeof(input), ing->uploads, upload_id);
   if (rc != STREAM_OK) {
     stream_jobs_ctx_set_error(ctx, "the subtitle upload is gone", 0);
@@ -755,15 +810,43 @@ static int subtitles_handler(stream_jobs_ctx *ctx, const stream_job *job, void *
   }
 #if STREAM_HAVE_MEDIA
   stream_media_subtitle t = {input, language, label[0] ? label : NULL, is_default, forced};
-  streamd_logf(STREAM_LOG_INFO, "job %s: adding the %s subtitles to %s (attempt %d of %d)", job->id,
-               language, strrchr(srcdir, '/') + 1, job->attempts, job->max_attempts);
-  stream_jobs_ctx_progress(ctx, 0.1);
-  rc = stream_media_subtitles_add(srcdir, outdir, &t);
-  if (rc == STREAM_OK)
-    return publish(ctx, ing, asset_id, outdir, upload_id);
+  for (int round = 1;; round++) {
+    streamd_logf(STREAM_LOG_INFO, "job %s: adding the %s subtitles to %s (attempt %d of %d)",
+                 job->id, language, strrchr(srcdir, '/') + 1, job->attempts, job->max_attempts);
+    stream_jobs_ctx_progress(ctx, 0.1);
+    rc = stream_media_subtitles_add(srcdir, outdir, &t);
+    if (rc != STREAM_OK)
+      break;
+    rc = publish(ctx, ing, asset_id, outdir, upload_id, base);
+    if (rc != STREAM_ECONFLICT)
+      return rc;
+    /* Another asset of the title (e.g. a new video) was published while the track was added:
+     * publishing ours would replace it with the old video. Add the track to it instead. */
+    snprintf(err, sizeof(err),
+             "another asset of title %s became current while the %s track "
+             "was added: %s",
+             title_id, language, stream_error_last()->message);
+    remove_tree(outdir);
+    if (round >= PUBLISH_ROUNDS) {
+      int final = job->attempts >= job->max_attempts;
+      stream_jobs_ctx_set_error(ctx, err, !final);
+      if (final)
+        stream_jobs_asset_failed(ing->jobs, asset_id, err);
+      return rc;
+    }
+    streamd_logf(STREAM_LOG_INFO, "job %s: %s; adding it to that asset", job->id, err);
+    if ((rc = stream_jobs_asset_for_title(&src, ing->jobs, title_id, episode_id)) != STREAM_OK) {
+      snprintf(err, sizeof(err), "reading the current asset of title %s: %s", title_id,
+               stream_error_last()->message);
+      stream_jobs_ctx_set_error(ctx, err, 1);
+      return rc;
+    }
+    snprintf(base, sizeof(base), "%s", src.id);
+    snprintf(srcdir, sizeof(srcdir), "%s/%s", root, src.dir);
+    stream_asset_clear(&src);
+  }
   int final = rc == STREAM_EMEDIA || rc == STREAM_ENOTFOUND || rc == STREAM_EINVAL ||
               job->attempts >= job->max_attempts;
-  char err[600];
   snprintf(err, sizeof(err), "adding subtitles failed: %s", stream_error_last()->message);
   stream_jobs_ctx_set_error(ctx, err, !final);
   if (final)
@@ -772,6 +855,8 @@ static int subtitles_handler(stream_jobs_ctx *ctx, const stream_job *job, void *
 #else
   (void)is_default;
   (void)forced;
+  (void)base;
+  (void)srcdir;
   stream_jobs_ctx_set_error(ctx, "this streamd was built without the media feature (FFmpeg)", 0);
   stream_jobs_asset_failed(ing->jobs, asset_id, "built without the media feature");
   return STREAM_ENOTSUP;

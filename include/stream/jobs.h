@@ -354,11 +354,31 @@ STREAM_API int stream_jobs_asset_create(char *out_id, stream_jobs *j, const char
 
 /**
  * Publish an asset: status ready, ready_at = now, the summary JSON stored
- * (NULL = none). Call after its directory is complete on disk.
+ * (NULL = none), and the next publish order, which makes it the current asset
+ * of its title (see stream_jobs_asset_for_title()) even when it was created
+ * earlier or published in the same second as another. Call after its
+ * directory is complete on disk. Unconditional: an asset built from the
+ * title's current asset should use stream_jobs_asset_ready_if().
  * Errors: STREAM_ENOTFOUND, STREAM_EINVAL (bad JSON), STREAM_EBUSY, STREAM_EIO.
  * Thread-safe.
  */
 STREAM_API int stream_jobs_asset_ready(stream_jobs *j, const char *id, const char *summary);
+
+/**
+ * Publish an asset (as stream_jobs_asset_ready()) only if the current ready
+ * asset of its title and episode is still `expected_current`, the asset the
+ * caller built on (NULL or "" = the title had no ready asset). The check and
+ * the write are one store write transaction, so a publish by another thread
+ * or process can never fall between them (compare-and-swap). An asset that
+ * is already ready is left as it is (not moved back on top) and STREAM_OK is
+ * returned: a retried publish is idempotent. Strings are copied.
+ * Errors: STREAM_ECONFLICT (another asset is current: nothing was changed;
+ * the message names the current asset; rebuild on it and try again),
+ * STREAM_ENOTFOUND, STREAM_EINVAL (NULL handle, bad id or JSON),
+ * STREAM_EBUSY, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_jobs_asset_ready_if(stream_jobs *j, const char *id, const char *summary,
+                                          const char *expected_current);
 
 /**
  * Mark an asset failed with the text `error`.
@@ -373,8 +393,9 @@ STREAM_API int stream_jobs_asset_failed(stream_jobs *j, const char *id, const ch
 STREAM_API int stream_jobs_asset_get(stream_asset *out, stream_jobs *j, const char *id);
 
 /**
- * The latest ready asset (by ready_at, then creation) of `title_id` and
- * `episode_id` (NULL or "" = the movie / title-level asset).
+ * The current asset of `title_id` and `episode_id` (NULL or "" = the movie /
+ * title-level asset): its ready asset published last (publish order, not
+ * ready_at, which has whole-second resolution, nor creation order).
  * Errors: STREAM_ENOTFOUND (none ready), STREAM_EINVAL, STREAM_EIO,
  * STREAM_ENOMEM. Thread-safe.
  */

@@ -358,6 +358,19 @@ int stream_jobs_asset_ready(stream_jobs *j, const char *id, const char *summary)
   return ops(j)->asset_set_status(j->store->impl, id, STREAM_ASSET_READY, summary, jobs__now(j));
 }
 
+int stream_jobs_asset_ready_if(stream_jobs *j, const char *id, const char *summary,
+                               const char *expected_current)
+{
+  if (!j)
+    return stream__err(STREAM_EINVAL, "stream_jobs_asset_ready_if: NULL handle");
+  JOBS_TRY(jobs__check_id(id, "asset id"));
+  if (expected_current && expected_current[0])
+    JOBS_TRY(jobs__check_id(expected_current, "expected current asset id"));
+  JOBS_TRY(jobs__check_json(summary, "asset summary"));
+  return ops(j)->asset_ready_if(j->store->impl, id, summary,
+                                expected_current ? expected_current : "", jobs__now(j));
+}
+
 int stream_jobs_asset_failed(stream_jobs *j, const char *id, const char *error)
 {
   if (!j || !error)

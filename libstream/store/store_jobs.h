@@ -39,8 +39,15 @@ struct stream_store_job_ops {
   int (*list)(void *impl, stream_job **out, size_t *out_count, int status, unsigned int limit);
 
   int (*asset_insert)(void *impl, const stream_asset *in); /* id, dir set */
-  /* status READY (summary) or FAILED (error); ready_at = now for READY. */
+  /* status READY (summary) or FAILED (error); ready_at = now and the next publish_seq for
+   * READY (the current asset of a title is its ready asset with the highest publish_seq). */
   int (*asset_set_status)(void *impl, const char *id, int status, const char *text, int64_t now);
+  /* Publish (status READY, summary, ready_at = now, the next publish_seq) only while the
+   * current ready asset of the asset's title and episode is `expected` ("" = none), checked
+   * and written in one write transaction. An asset already ready: STREAM_OK, unchanged.
+   * STREAM_ECONFLICT (nothing written) naming the current asset otherwise. */
+  int (*asset_ready_if)(void *impl, const char *id, const char *summary, const char *expected,
+                        int64_t now);
   int (*asset_get)(void *impl, stream_asset *out, const char *id);
   int (*asset_for_title)(void *impl, stream_asset *out, const char *title_id,
                          const char *episode_id /* "" = none */);

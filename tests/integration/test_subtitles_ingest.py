@@ -22,11 +22,29 @@
    with the fr track replaced. The transcode read the tracks when it started,
    so it is the publish-time check that must bring both into its asset:
    SUBTITLES lines for de and fr, the new fr cues, no staging directories left.
+5. The reverse race: a subtitles job adds its track to the title's current
+   asset N while a newer asset N+1 (a re-delivered video, here published by
+   this process as another streamd would) becomes current. Made deterministic
+   with a FIFO as N's summary.json: the job blocks reading it, after it chose
+   N; the test publishes N+1 once the job has opened the FIFO, then feeds it.
+   The job's publish is refused (N is not current any more) and it adds the
+   track to N+1 instead: the title's current asset is the job's, with N+1's
+   fr track and the new it track, not the old video plus the new track.
+6. The window between a transcode's last resync read and its publish: while
+   a 20 s video of that title transcodes (its staging directory exists, so
+   it has read the title's tracks), the test publishes asset X, the current
+   asset with a FIFO as its sub_fr.vtt: at publish time the transcode
+   compares its fr track with X's and blocks reading the FIFO, after it read
+   X as the current asset. The test then publishes Y (with a new de track)
+   and feeds the FIFO the same fr bytes: nothing to apply from X, but the
+   publish expecting X is refused, and the transcode resyncs with Y: its
+   asset has de, fr and it.
 
 Usage: test_subtitles_ingest.py STREAMD_BIN [PYTHON_BINDINGS_DIR]. Exits 77
 (skipped) without ffmpeg; part 4 needs the bindings directory.
 """
 import base64
+import errno
 import json
 import os
 import shutil
@@ -58,6 +76,8 @@ def catalog():
         {"id": TITLE, "kind": "movie", "name": "Subtitled Movie", "synopsis": "Test pattern.",
          "year": 2024, "runtime_minutes": 1, "maturity_rating": 0, "genres": ["Documentary"]},
         {"id": EMPTY, "kind": "movie", "name": "No Video", "synopsis": "Nothing.",
+         "year": 2024, "runtime_minutes": 1, "maturity_rating": 0, "genres": ["Drama"]},
+        {"id": RACE, "kind": "movie", "name": "Race", "synopsis": "Two publishers.",
          "year": 2024, "runtime_minutes": 1, "maturity_rating": 0, "genres": ["Drama"]},
     ]}
 
@@ -216,6 +236,7 @@ def add_and_play(d, tmp):
     with open(os.path.join(media, third, "sub_fr.vtt"), encoding="utf-8") as f:
         check("Bonjour tout le monde" in f.read(), "the fr cues were not carried over")
     print("ok - a new video of the title keeps its subtitle tracks")
+    return old_dir
 
 
 def no_asset(d):
@@ -228,6 +249,87 @@ def no_asset(d):
 
 SRT_DE = "1\n00:00:00,500 --> 00:00:01,800\nGuten Tag allerseits\n"
 SRT_FR2 = "1\n00:00:00,500 --> 00:00:01,800\nSalut la compagnie\n"
+SRT_IT = "1\n00:00:00,500 --> 00:00:01,800\nBuongiorno a tutti\n"
+RACE = "subs-race"
+
+
+def open_fifo_writer(d, path, upload_id, timeout=120):
+    """Open the FIFO for writing once a reader has opened it (ENXIO until then)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+            os.set_blocking(fd, True)
+            return fd
+        except OSError as e:
+            if e.errno != errno.ENXIO:
+                raise
+        j = job_of_upload(d, upload_id)
+        check(not j or j["status"] in ("queued", "running"), "the job ended: %s" % j)
+        time.sleep(0.05)
+    raise AssertionError("the subtitles job never opened %s" % path)
+
+
+def new_video_during_subtitles(d, tmp, bindings, video_dir):
+    """A newer asset published while a subtitles job adds its track is not replaced."""
+    sys.path.insert(0, bindings)
+    try:
+        from libstream import Jobs, Store, media
+    except ImportError as e:
+        print("skipped: the race of a subtitles job with a new video (%s)" % e)
+        return
+    media_root = os.path.join(d.data_dir, "media")
+    video = os.path.join(media_root, video_dir)  # a published 4 s video without tracks
+    # Asset N: that video, with a FIFO as its summary.json.
+    n_dir = os.path.join(media_root, "race-n")
+    shutil.copytree(video, n_dir, copy_function=os.link)
+    fifo = os.path.join(n_dir, "summary.json")
+    with open(fifo, "rb") as f:
+        n_summary = f.read()
+    os.unlink(fifo)
+    os.mkfifo(fifo)
+    fr = os.path.join(tmp, "race-fr.srt")
+    with open(fr, "w", encoding="utf-8") as f:
+        f.write(SRT_FR2)
+    with Store(os.path.join(d.data_dir, "streamd.db")) as store, Jobs(store) as jobs:
+        n_id = jobs.asset_create(RACE, dir="race-n")
+        jobs.asset_ready(n_id, json.loads(n_summary))
+        sid = upload(d, SRT_IT.encode(), title_id=RACE, kind="subtitles", language="it",
+                     name="Italiano", filename="it.srt")
+        fd = open_fifo_writer(d, fifo, sid)  # the job has chosen N and reads its summary
+        try:
+            # N+1 becomes current meanwhile: the video with a fr track, as a transcode of a
+            # re-delivered video (which keeps the title's tracks) would publish it.
+            summary = media.add_subtitles(video, os.path.join(media_root, "race-n1"), fr, "fr",
+                                          name="Fran\u00e7ais")
+            n1_id = jobs.asset_create(RACE, dir="race-n1")
+            jobs.asset_ready(n1_id, summary)
+            view = memoryview(n_summary)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        job = wait_job(d, sid, "succeeded", timeout=120)
+        cur = jobs.asset_for_title(RACE)
+    check(cur.id == job["result"]["asset_id"] and cur.dir == job["id"], (cur.id, job))
+    out = os.path.join(media_root, job["id"])
+    with open(os.path.join(out, "master.m3u8"), encoding="utf-8") as f:
+        master = f.read()
+    lines = [l for l in master.splitlines() if l.startswith("#EXT-X-MEDIA:TYPE=SUBTITLES")]
+    check(len(lines) == 2, master)
+    check(any('LANGUAGE="fr"' in l for l in lines), "the track of N+1 was lost: %s" % lines)
+    check(any('LANGUAGE="it"' in l and 'NAME="Italiano"' in l for l in lines), lines)
+    with open(os.path.join(out, "sub_fr.vtt"), encoding="utf-8") as f:
+        check("Salut la compagnie" in f.read(), "the fr cues of N+1 are missing")
+    with open(os.path.join(out, "summary.json"), encoding="utf-8") as f:
+        summary = json.load(f)
+    check(sorted(t["language"] for t in summary["subtitles"]) == ["fr", "it"], summary)
+    check(os.path.realpath(summary["outdir"]) == os.path.realpath(out), summary["outdir"])
+    left = [e for e in os.listdir(media_root) if e.startswith(job["id"] + ".")]
+    check(not left, left)
+    check("became current while the it track was added" in (d.stderr_text() or ""),
+          "the refused publish is not in the log")
+    print("ok - a subtitles job racing a new video adds its track to the new video")
 
 
 def publish_during_transcode(d, tmp, bindings):
@@ -293,6 +395,68 @@ def publish_during_transcode(d, tmp, bindings):
     print("ok - the transcode's asset has the tracks published while it ran")
 
 
+def track_before_transcode_publish(d, tmp, bindings):
+    """A track published between a transcode's resync and its publish is not lost."""
+    sys.path.insert(0, bindings)
+    try:
+        from libstream import Jobs, Store, media
+    except ImportError as e:
+        print("skipped: a track published just before a transcode publishes (%s)" % e)
+        return
+    media_root = os.path.join(d.data_dir, "media")
+    de = os.path.join(tmp, "window-de.srt")
+    with open(de, "w", encoding="utf-8") as f:
+        f.write(SRT_DE)
+    with Store(os.path.join(d.data_dir, "streamd.db")) as store, Jobs(store) as jobs:
+        base = jobs.asset_for_title(RACE)  # fr and it, regular files
+        check(base is not None, "the title has no asset")
+        base_dir = os.path.join(media_root, base.dir)
+        with open(os.path.join(tmp, "long.mp4"), "rb") as f:
+            vid = upload(d, f.read(), title_id=RACE, filename="long.mp4")
+        job = wait_job(d, vid, "running", timeout=120)
+        deadline = time.time() + 120  # its staging directory: the tracks were read
+        while not any(e.startswith(job["id"] + ".partial-") for e in os.listdir(media_root)):
+            check(time.time() < deadline and job_of_upload(d, vid)["status"] == "running",
+                  "the transcode never started writing")
+            time.sleep(0.05)
+        # X: the current asset again, with a FIFO as its sub_fr.vtt.
+        x_dir = os.path.join(media_root, "window-x")
+        shutil.copytree(base_dir, x_dir, copy_function=os.link)
+        fifo = os.path.join(x_dir, "sub_fr.vtt")
+        os.unlink(fifo)
+        os.mkfifo(fifo)
+        x_id = jobs.asset_create(RACE, dir="window-x")
+        jobs.asset_ready(x_id, base.summary)
+        fd = open_fifo_writer(d, fifo, vid, timeout=300)  # the transcode read X, is comparing
+        try:
+            y_summary = media.add_subtitles(base_dir, os.path.join(media_root, "window-y"), de,
+                                            "de", name="Deutsch")
+            y_id = jobs.asset_create(RACE, dir="window-y")
+            jobs.asset_ready(y_id, y_summary)
+            with open(os.path.join(base_dir, "sub_fr.vtt"), "rb") as f:
+                view = memoryview(f.read())
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        job = wait_job(d, vid, "succeeded", timeout=300)
+        cur = jobs.asset_for_title(RACE)
+    check(cur.id == job["result"]["asset_id"] and job["result"]["dir"] == job["id"], job)
+    out = os.path.join(media_root, job["id"])
+    with open(os.path.join(out, "summary.json"), encoding="utf-8") as f:
+        summary = json.load(f)
+    langs = sorted(t["language"] for t in summary["subtitles"])
+    check(langs == ["de", "fr", "it"], "tracks of the transcode's asset: %s" % langs)
+    check(abs(summary["duration"] - 20) < 1, summary["duration"])  # the new video
+    with open(os.path.join(out, "sub_de.vtt"), encoding="utf-8") as f:
+        check("Guten Tag allerseits" in f.read(), "the de track is missing its cues")
+    left = [e for e in os.listdir(media_root) if e.startswith(job["id"] + ".")]
+    check(not left, left)
+    check("became current while publishing" in (d.stderr_text() or ""),
+          "the refused publish is not in the log")
+    print("ok - a track published just before a transcode publishes is in its asset")
+
+
 def main():
     if not shutil.which("ffmpeg"):
         print("skipped: ffmpeg not found")
@@ -305,9 +469,11 @@ def main():
     try:
         bad_metadata(d)
         no_asset(d)
-        add_and_play(d, tmp)
+        first_dir = add_and_play(d, tmp)
         if len(sys.argv) > 2:
+            new_video_during_subtitles(d, tmp, sys.argv[2], first_dir)
             publish_during_transcode(d, tmp, sys.argv[2])
+            track_before_transcode_publish(d, tmp, sys.argv[2])
     except BaseException:
         sys.stderr.write(d.stderr_text(tail=6000) or "")
         raise

@@ -321,6 +321,17 @@ class Jobs:
                                           keep.cstr(_dump(summary, "summary"), "summary",
                                                     allow_none=True)))
 
+    def asset_ready_if(self, asset_id, summary=None, expected_current=None):
+        """Publish the asset only if the title's current asset is still
+        ``expected_current`` (the asset it was built on; None = the title had
+        none). Raises Conflict, publishing nothing, when another asset is
+        current; an asset already ready is left as it is."""
+        keep = Keep()
+        check(lib.stream_jobs_asset_ready_if(
+            self._cptr, keep.cstr(asset_id, "asset_id"),
+            keep.cstr(_dump(summary, "summary"), "summary", allow_none=True),
+            keep.cstr(expected_current, "expected_current", allow_none=True)))
+
     def asset_failed(self, asset_id, error):
         keep = Keep()
         check(lib.stream_jobs_asset_failed(self._cptr, keep.cstr(asset_id, "asset_id"),

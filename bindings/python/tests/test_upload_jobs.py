@@ -157,3 +157,22 @@ def test_assets(store):
     assert {x.status for x in jobs.asset_list("movie1")} == {"ready", "failed"}
     with pytest.raises(libstream.NotFound):
         jobs.asset_create("nope")
+
+
+def test_asset_ready_if(store):
+    from libstream.catalog import Catalog
+
+    Catalog(store).put({"id": "movie2", "kind": "movie", "name": "M2", "maturity_rating": 0})
+    jobs = Jobs(store)
+    a, b, c = (jobs.asset_create("movie2") for _ in range(3))
+    jobs.asset_ready_if(a, {"v": 1})  # the first asset: built on none
+    with pytest.raises(libstream.Conflict) as e:
+        jobs.asset_ready_if(b, {"v": 2})  # built on none, but a is current now
+    assert a in str(e.value)
+    assert jobs.asset_get(b).status == "processing"
+    jobs.asset_ready_if(b, {"v": 2}, expected_current=a)
+    with pytest.raises(libstream.Conflict):
+        jobs.asset_ready_if(c, None, expected_current=a)  # built on a, b came first
+    assert jobs.asset_for_title("movie2").id == b
+    jobs.asset_ready_if(a, None, expected_current=c)  # already ready: left as it is
+    assert jobs.asset_for_title("movie2").id == b

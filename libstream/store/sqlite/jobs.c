@@ -398,6 +398,10 @@ static int as_insert(void *impl, const stream_asset *in)
   return store__sq_wend(impl, db, rc);
 }
 
+/* The next publish order: publishes are serialized on the writer (BEGIN IMMEDIATE, also across
+ * processes), so the value is unique and increasing. */
+#define NEXT_SEQ "(SELECT coalesce(max(publish_seq), 0) + 1 FROM assets)"
+
 static int as_set_status(void *impl, const char *id, int status, const char *text, int64_t now)
 {
   sq_conn *db;
@@ -406,8 +410,8 @@ static int as_set_status(void *impl, const char *id, int status, const char *tex
   int rc;
   if (status == STREAM_ASSET_READY)
     rc = store__sq_exec(db, "publish asset", &n,
-                        "UPDATE assets SET status = 2, summary = ?, error = NULL, ready_at = ? "
-                        "WHERE id = ?",
+                        "UPDATE assets SET status = 2, summary = ?, error = NULL, ready_at = ?, "
+                        "publish_seq = " NEXT_SEQ " WHERE id = ?",
                         "tIt", text, now, id);
   else
     rc =
@@ -415,6 +419,58 @@ static int as_set_status(void *impl, const char *id, int status, const char *tex
                        "itt", status, text, id);
   if (rc == STREAM_OK && n == 0)
     rc = stream__err(STREAM_ENOTFOUND, "no asset with id %s", id);
+  return store__sq_wend(impl, db, rc);
+}
+
+/* Publish only while the title's current asset is `expected`: the read and the write share
+ * the write transaction, so no publish of another writer can fall between them. */
+static int as_ready_if(void *impl, const char *id, const char *summary, const char *expected,
+                       int64_t now)
+{
+  const char *what = "publish asset";
+  sq_conn *db;
+  SQ_TRY(store__sq_wbegin(impl, &db));
+  char title[STREAM_JOBS_ID_SIZE] = "", episode[STREAM_JOBS_ID_SIZE] = "",
+       current[STREAM_JOBS_ID_SIZE] = "";
+  int status = 0;
+  sqlite3_stmt *st;
+  int rc = store__sq_prepare(
+      db, &st, what, "SELECT title_id, episode_id, status FROM assets WHERE id = ?", "t", id);
+  if (rc == STREAM_OK) {
+    int r = store__sq_step(db, st, what);
+    if (r == 1) {
+      store__sq_col_copy(title, sizeof title, st, 0);
+      store__sq_col_copy(episode, sizeof episode, st, 1);
+      status = sqlite3_column_int(st, 2);
+    } else {
+      rc = r < 0 ? r : stream__err(STREAM_ENOTFOUND, "no asset with id %s", id);
+    }
+    store__sq_release(db, st);
+  }
+  if (rc != STREAM_OK || status == STREAM_ASSET_READY)
+    return store__sq_wend(impl, db, rc); /* a retried publish: already done, order kept */
+  rc = store__sq_prepare(db, &st, what,
+                         "SELECT id FROM assets WHERE title_id = ? AND episode_id = ? AND "
+                         "status = 2 ORDER BY publish_seq DESC, rowid DESC LIMIT 1",
+                         "tt", title, episode);
+  if (rc == STREAM_OK) {
+    int r = store__sq_step(db, st, what);
+    if (r == 1)
+      store__sq_col_copy(current, sizeof current, st, 0);
+    else if (r < 0)
+      rc = r;
+    store__sq_release(db, st);
+  }
+  if (rc == STREAM_OK && strcmp(current, expected) != 0)
+    rc = stream__err(STREAM_ECONFLICT,
+                     "publish asset %s: the current asset of title %s%s%s is %s, not %s", id, title,
+                     episode[0] ? " episode " : "", episode, current[0] ? current : "none",
+                     expected[0] ? expected : "none");
+  if (rc == STREAM_OK)
+    rc = store__sq_exec(db, what, NULL,
+                        "UPDATE assets SET status = 2, summary = ?, error = NULL, ready_at = ?, "
+                        "publish_seq = " NEXT_SEQ " WHERE id = ?",
+                        "tIt", summary, now, id);
   return store__sq_wend(impl, db, rc);
 }
 
@@ -446,7 +502,7 @@ static int as_for_title(void *impl, stream_asset *out, const char *title_id, con
 {
   return asset_one(impl, out, "asset for title",
                    "SELECT " ASSET_COLS " FROM assets WHERE title_id = ? AND episode_id = ? "
-                   "AND status = 2 ORDER BY ready_at DESC, created_at DESC, rowid DESC LIMIT 1",
+                   "AND status = 2 ORDER BY publish_seq DESC, rowid DESC LIMIT 1",
                    "tt", title_id, episode_id, "no ready asset for title");
 }
 
@@ -498,6 +554,7 @@ const struct stream_store_job_ops store__sq_job_ops = {
     .list = jb_list,
     .asset_insert = as_insert,
     .asset_set_status = as_set_status,
+    .asset_ready_if = as_ready_if,
     .asset_get = as_get,
     .asset_for_title = as_for_title,
     .asset_list = as_list,

@@ -182,6 +182,8 @@ extern const char *const store__sq_m0010_retention[]; /* retention.c: purge inde
 extern const char *const store__sq_m0011_account_delete[];
 /* password_reset.c: forgotten-password reset tokens */
 extern const char *const store__sq_m0012_password_reset[];
+/* asset_publish_seq.c: the publish order of assets */
+extern const char *const store__sq_m0013_asset_publish_seq[];
 
 const char *const *const store__sq_migrations[] = {m0001_init,
                                                    m0002_recency_seq,
@@ -194,6 +196,7 @@ const char *const *const store__sq_migrations[] = {m0001_init,
                                                    store__sq_m0009_qoe_state,
                                                    store__sq_m0010_retention,
                                                    store__sq_m0011_account_delete,
-                                                   store__sq_m0012_password_reset};
+                                                   store__sq_m0012_password_reset,
+                                                   store__sq_m0013_asset_publish_seq};
 const int store__sq_migration_count =
     (int)(sizeof store__sq_migrations / sizeof store__sq_migrations[0]);
