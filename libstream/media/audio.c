@@ -5,8 +5,18 @@
  * and layout, regroup it in an AVAudioFifo into the 1024-sample frames the
  * AAC encoder needs, encode AAC-LC once and hand packets to the audio CMAF
  * writer (segments cut on the video's segment grid).
+ *
+ * Timing: the video's first frame is t = 0 and every sample keeps its
+ * source presentation time relative to it. Audio that starts later gets
+ * silence in front, audio that starts earlier loses what comes before t = 0
+ * (sample-accurate, at the FIFO); a timestamp jump of more than one AAC frame
+ * inside the stream is filled with silence (or, backwards, dropped) so audio
+ * never drifts against the video; smaller jitter is ignored. Samples are
+ * encoded only once the video has reached them, so that the end can be cut
+ * where the video ends (or padded with silence up to it).
  */
 #define _GNU_SOURCE /* strcasestr */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +40,22 @@ struct media__audio {
   int stream;       /* input stream index */
   int64_t next_pts; /* samples sent to the encoder */
   int swr_ready;
+  /* Timeline, in output samples from t = 0 (the video's first frame): the
+   * FIFO holds [next_pts, next_pts + fifo size). */
+  AVRational tb;      /* input stream time base */
+  int64_t origin;     /* t = 0 in output samples of the source clock */
+  int placed;         /* the first decoded frame has been placed */
+  int64_t drop;       /* resampled samples still to discard (before t = 0, overlaps) */
+  int64_t video_end;  /* output samples the video covers so far (the end, at the end) */
+  int64_t expect_end; /* output samples of the video's announced end, 0: unknown */
+  int beyond;         /* past the announced end while holding too much: discard the rest */
+  int64_t discarded;  /* samples discarded that way (they keep their place on the timeline) */
 };
+
+/* Audio held back waiting for the video (audio that outlasts the video,
+ * badly interleaved input): beyond this, memory stays bounded by discarding
+ * what lies past the video's announced end and encoding what lies before. */
+#define HOLD_SECONDS 10
 
 static int aerr(int code, const char *what, int averr)
 {
@@ -162,7 +187,8 @@ static void describe(media__rendition *r, const AVStream *st, const char *tag, s
 
 int media__audio_open(media__audio **out, const media__plan *plan, size_t track,
                       AVFormatContext *in, media__rendition *r, const media__rendition *others,
-                      size_t n_others, double frag_seconds, double seg_seconds)
+                      size_t n_others, double frag_seconds, double seg_seconds, int64_t origin,
+                      AVRational origin_tb, double video_seconds)
 {
   *out = NULL;
   media__audio *a = calloc(1, sizeof *a);
@@ -171,6 +197,7 @@ int media__audio_open(media__audio **out, const media__plan *plan, size_t track,
   a->r = r;
   int rc;
   a->stream = plan->audio_count ? plan->audio_streams[track] : plan->audio_stream;
+  a->tb = in->streams[a->stream]->time_base;
   const char *tag = plan->audio_count ? plan->audio_languages[track] : plan->audio_language;
   AVStream *st = in->streams[a->stream];
   const AVCodec *dc = avcodec_find_decoder(st->codecpar->codec_id);
@@ -220,6 +247,8 @@ int media__audio_open(media__audio **out, const media__plan *plan, size_t track,
     rc = stream__err(STREAM_ENOMEM, "media audio: out of memory");
     goto fail;
   }
+  a->origin = av_rescale_q(origin, origin_tb, (AVRational){1, c->sample_rate});
+  a->expect_end = video_seconds > 0 ? (int64_t)llround(video_seconds * c->sample_rate) : 0;
   r->kind = MEDIA__AUDIO;
   describe(r, st, tag, track, others, n_others);
   snprintf(r->codecs, sizeof r->codecs, "mp4a.40.2");
@@ -266,17 +295,46 @@ static int drain_enc(media__audio *a)
   }
 }
 
-/* Encode whole frames from the FIFO (and the remainder when `last`). */
+/* Where the kept samples end: the encoder's priming delays every sample by
+ * initial_padding in the output, so the output ends with the video when
+ * the samples end that much before it. */
+static int64_t stop_at(const media__audio *a)
+{
+  return a->video_end - a->enc->initial_padding;
+}
+
+/* Encode whole frames from the FIFO that the video has reached (when more
+ * than HOLD_SECONDS wait: those before the video's announced end, and the
+ * rest is discarded). `last`: everything up to the end of the video, the
+ * remainder as a short frame; what lies beyond is dropped. */
 static int encode_fifo(media__audio *a, int last)
 {
   int fs = a->enc->frame_size;
-  while (av_audio_fifo_size(a->fifo) >= fs || (last && av_audio_fifo_size(a->fifo) > 0)) {
-    int n = av_audio_fifo_size(a->fifo);
+  int64_t hold = (int64_t)HOLD_SECONDS * a->enc->sample_rate;
+  for (;;) {
+    int64_t n = av_audio_fifo_size(a->fifo);
+    if (last) {
+      if (n > stop_at(a) - a->next_pts)
+        n = stop_at(a) - a->next_pts;
+      if (n <= 0)
+        break;
+    } else if (n < fs) {
+      break;
+    } else if (a->next_pts + fs > stop_at(a)) { /* not reached by the video yet */
+      if (n <= hold)
+        break;
+      if (a->expect_end > 0 && a->next_pts + fs > a->expect_end - a->enc->initial_padding) {
+        a->beyond = 1;
+        a->discarded += n;
+        av_audio_fifo_reset(a->fifo);
+        break;
+      }
+    }
     if (n > fs)
       n = fs;
     AVFrame *f = a->out;
     av_frame_unref(f);
-    f->nb_samples = n;
+    f->nb_samples = (int)n;
     f->format = a->enc->sample_fmt;
     f->sample_rate = a->enc->sample_rate;
     int rc = av_channel_layout_copy(&f->ch_layout, &a->enc->ch_layout);
@@ -284,7 +342,7 @@ static int encode_fifo(media__audio *a, int last)
       rc = av_frame_get_buffer(f, 0);
     if (rc < 0)
       return aerr(STREAM_ENOMEM, "frame allocation failed", rc);
-    if (av_audio_fifo_read(a->fifo, (void **)f->data, n) < n)
+    if (av_audio_fifo_read(a->fifo, (void **)f->data, (int)n) < n)
       return stream__err(STREAM_EINTERNAL, "media audio: FIFO underrun");
     f->pts = a->next_pts;
     a->next_pts += n;
@@ -295,6 +353,53 @@ static int encode_fifo(media__audio *a, int last)
     if (rc != STREAM_OK)
       return rc;
   }
+  if (last)
+    av_audio_fifo_reset(a->fifo); /* beyond the end of the video */
+  return STREAM_OK;
+}
+
+/* Append `n` samples of silence to the FIFO (encoding as it fills). */
+static int fifo_silence(media__audio *a, int64_t n)
+{
+  const int chunk = 4096;
+  int ch = a->enc->ch_layout.nb_channels;
+  uint8_t **buf = NULL;
+  int rc = av_samples_alloc_array_and_samples(&buf, NULL, ch, chunk, a->enc->sample_fmt, 0);
+  if (rc < 0)
+    return aerr(STREAM_ENOMEM, "sample allocation failed", rc);
+  av_samples_set_silence(buf, 0, chunk, ch, a->enc->sample_fmt);
+  rc = STREAM_OK;
+  while (n > 0 && rc == STREAM_OK) {
+    int k = n > chunk ? chunk : (int)n;
+    if (av_audio_fifo_write(a->fifo, (void **)buf, k) < k)
+      rc = stream__err(STREAM_ENOMEM, "media audio: out of memory");
+    else
+      rc = encode_fifo(a, 0);
+    n -= k;
+  }
+  av_freep(&buf[0]);
+  av_freep(&buf);
+  return rc;
+}
+
+/* Append resampled samples to the FIFO, first discarding what `drop` says. */
+static int fifo_put(media__audio *a, uint8_t **buf, int got)
+{
+  int skip = a->drop < got ? (int)a->drop : got;
+  a->drop -= skip;
+  if (a->beyond)
+    a->discarded += got - skip;
+  if (got == skip || a->beyond)
+    return STREAM_OK;
+  enum AVSampleFormat fmt = a->enc->sample_fmt;
+  int ch = a->enc->ch_layout.nb_channels;
+  int planar = av_sample_fmt_is_planar(fmt);
+  size_t step = (size_t)skip * (size_t)av_get_bytes_per_sample(fmt) * (planar ? 1 : (size_t)ch);
+  void *planes[AV_NUM_DATA_POINTERS];
+  for (int i = 0; i < (planar ? ch : 1) && i < AV_NUM_DATA_POINTERS; i++)
+    planes[i] = buf[i] + step;
+  if (av_audio_fifo_write(a->fifo, planes, got - skip) < got - skip)
+    return stream__err(STREAM_ENOMEM, "media audio: out of memory");
   return STREAM_OK;
 }
 
@@ -327,14 +432,70 @@ static int convert(media__audio *a, const AVFrame *in)
     av_freep(&buf);
     return aerr(STREAM_EMEDIA, "audio conversion failed", got);
   }
-  if (got > 0 && av_audio_fifo_write(a->fifo, (void **)buf, got) < got) {
-    av_freep(&buf[0]);
-    av_freep(&buf);
-    return stream__err(STREAM_ENOMEM, "media audio: out of memory");
-  }
+  rc = got > 0 ? fifo_put(a, buf, got) : STREAM_OK;
   av_freep(&buf[0]);
   av_freep(&buf);
+  if (rc != STREAM_OK)
+    return rc;
   return encode_fifo(a, 0);
+}
+
+/* Silence in the decoded frame's format, `n` samples at its rate, through
+ * the resampler (after what it still holds). */
+static int feed_silence(media__audio *a, const AVFrame *like, int64_t n)
+{
+  AVFrame *f = av_frame_alloc();
+  if (!f)
+    return stream__err(STREAM_ENOMEM, "media audio: out of memory");
+  int rc = STREAM_OK;
+  while (n > 0 && rc == STREAM_OK) {
+    av_frame_unref(f);
+    f->nb_samples = n > 4096 ? 4096 : (int)n;
+    f->format = like->format;
+    f->sample_rate = like->sample_rate;
+    int e = av_channel_layout_copy(&f->ch_layout, &like->ch_layout);
+    if (e >= 0)
+      e = av_frame_get_buffer(f, 0);
+    if (e < 0) {
+      rc = aerr(STREAM_ENOMEM, "frame allocation failed", e);
+      break;
+    }
+    av_samples_set_silence(f->extended_data, 0, f->nb_samples, f->ch_layout.nb_channels,
+                           (enum AVSampleFormat)f->format);
+    n -= f->nb_samples;
+    rc = convert(a, f);
+  }
+  av_frame_free(&f);
+  return rc;
+}
+
+/* Put a decoded frame at its presentation time: silence before the first
+ * one when it starts after t = 0, drop what lies before t = 0, fill (or
+ * drop) timestamp jumps of more than one AAC frame. */
+static int place(media__audio *a, const AVFrame *f)
+{
+  int64_t pts = f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp;
+  int sr = a->enc->sample_rate;
+  if (pts == AV_NOPTS_VALUE || f->sample_rate <= 0) {
+    a->placed = 1; /* no time: right after the previous samples */
+    return STREAM_OK;
+  }
+  int64_t at = av_rescale_q(pts, a->tb, (AVRational){1, sr}) - a->origin;
+  if (!a->placed) {
+    a->placed = 1;
+    if (at < 0)
+      a->drop = -at;
+    return at > 0 ? fifo_silence(a, at) : STREAM_OK;
+  }
+  /* Where the frame lands if it follows the previous samples: after the
+   * FIFO and what the resampler still holds, minus what is to be dropped. */
+  int64_t delay = a->swr_ready ? swr_get_delay(a->swr, sr) : 0;
+  int64_t gap = at - (a->next_pts + av_audio_fifo_size(a->fifo) + a->discarded + delay - a->drop);
+  if (gap > a->enc->frame_size)
+    return feed_silence(a, f, av_rescale(gap, f->sample_rate, sr));
+  if (gap < -a->enc->frame_size)
+    a->drop += -gap;
+  return STREAM_OK;
 }
 
 static int drain_dec(media__audio *a)
@@ -345,7 +506,9 @@ static int drain_dec(media__audio *a)
       return STREAM_OK;
     if (rc < 0)
       return aerr(STREAM_EMEDIA, "audio decoding failed", rc);
-    rc = convert(a, a->in);
+    rc = place(a, a->in);
+    if (rc == STREAM_OK)
+      rc = convert(a, a->in);
     av_frame_unref(a->in);
     if (rc != STREAM_OK)
       return rc;
@@ -366,6 +529,14 @@ int media__audio_packet(media__audio *a, const AVPacket *pkt)
     if (rc != STREAM_OK)
       return rc;
   }
+  /* Shorter than the video: silence up to its end (longer: encode_fifo
+   * drops the rest). */
+  int64_t queued = a->next_pts + av_audio_fifo_size(a->fifo);
+  if (queued < stop_at(a)) {
+    rc = fifo_silence(a, stop_at(a) - queued);
+    if (rc != STREAM_OK)
+      return rc;
+  }
   rc = encode_fifo(a, 1);
   if (rc != STREAM_OK)
     return rc;
@@ -381,6 +552,13 @@ int media__audio_packet(media__audio *a, const AVPacket *pkt)
 int media__audio_stream(const media__audio *a)
 {
   return a->stream;
+}
+
+void media__audio_video_at(media__audio *a, double t)
+{
+  int64_t n = (int64_t)llround(t * a->enc->sample_rate);
+  if (n > a->video_end)
+    a->video_end = n;
 }
 
 void media__audio_free(media__audio *a)

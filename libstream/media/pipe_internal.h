@@ -53,11 +53,21 @@ void media__writer_free(media__writer *w);
  * language as BCP 47 ("und" when unknown), NAME (title tag, language name,
  * "Audio"/"Audio N"; unique among others). */
 typedef struct media__audio media__audio;
+/* `origin` (in `origin_tb`): the source time of the video's first frame,
+ * t = 0 of the output; the samples keep their time relative to it.
+ * `video_seconds`: the video's duration as its header announces it (0:
+ * unknown), where audio that outlasts the video by more than the memory
+ * bound is cut. */
 int media__audio_open(media__audio **out, const media__plan *plan, size_t track,
                       AVFormatContext *in, media__rendition *r, const media__rendition *others,
-                      size_t n_others, double frag_seconds, double seg_seconds);
+                      size_t n_others, double frag_seconds, double seg_seconds, int64_t origin,
+                      AVRational origin_tb, double video_seconds);
 /* The input stream index the instance decodes. */
 int media__audio_stream(const media__audio *a);
+/* The video covers [0, t) seconds so far: audio up to t may be encoded. The
+ * last value before the end of input is where the audio ends (cut, or
+ * padded with silence). */
+void media__audio_video_at(media__audio *a, double t);
 /* A packet of its audio stream (NULL: end of input, flush everything). */
 int media__audio_packet(media__audio *a, const AVPacket *pkt);
 void media__audio_free(media__audio *a);

@@ -37,6 +37,7 @@ typedef struct run_state {
   media__rotator *rot; /* NULL: the source is shown as coded */
   AVFrame *upright;    /* the turned picture of `frame` */
   int64_t origin;      /* video stream pts of t = 0 */
+  double frame_dur;    /* nominal video frame duration (s) */
   double duration;
   int64_t frames;
   double t0, last_report;
@@ -83,6 +84,8 @@ static int fan_out(run_state *s, AVFrame *f)
     return STREAM_OK; /* before the start (edit list pre-roll) */
   s->frames++;
   s->last_t = t;
+  for (size_t k = 0; k < s->naudio; k++)
+    media__audio_video_at(s->audio[k], t + s->frame_dur);
   for (size_t i = 0; i < s->nrungs; i++) {
     if (media__rung_fed(s->rungs[i]))
       continue;
@@ -243,6 +246,7 @@ static int setup(run_state *s, media__package *pkg)
     }
   }
   s->origin = vs->start_time != AV_NOPTS_VALUE ? vs->start_time : 0;
+  s->frame_dur = s->dec->framerate.num > 0 ? av_q2d(av_inv_q(s->dec->framerate)) : 0.04;
   s->duration = s->in->duration > 0 ? (double)s->in->duration / AV_TIME_BASE : 0;
   pkg->duration = s->duration;
   pkg->segment_target = plan->segment_seconds;
@@ -296,9 +300,10 @@ static int setup(run_state *s, media__package *pkg)
       if ((size_t)(plan->audio_count ? plan->audio_streams[j] : plan->audio_stream) == order[k])
         track = j;
     media__rendition *ar = &pkg->renditions[plan->rung_count + k];
-    rc = media__audio_open(&s->audio[k], plan, track, s->in, ar, pkg->renditions,
-                           plan->rung_count + k,
-                           seg_seconds / (plan->segment_seconds / plan->gop_seconds), seg_seconds);
+    rc = media__audio_open(
+        &s->audio[k], plan, track, s->in, ar, pkg->renditions, plan->rung_count + k,
+        seg_seconds / (plan->segment_seconds / plan->gop_seconds), seg_seconds, s->origin,
+        vs->time_base, vs->duration > 0 ? (double)vs->duration * av_q2d(vs->time_base) : 0);
     if (rc != STREAM_OK)
       return rc;
     s->naudio = k + 1;
@@ -366,7 +371,7 @@ static int run(run_state *s, const volatile int *cancel)
    * video duration so that a partial title is not presented as complete. */
   AVStream *vs = s->in->streams[plan->video_stream];
   double announced = vs->duration > 0 ? (double)vs->duration * av_q2d(vs->time_base) : s->duration;
-  double frame = s->dec->framerate.num > 0 ? av_q2d(av_inv_q(s->dec->framerate)) : 0.04;
+  double frame = s->frame_dur;
   if (announced > 0 && s->last_t + frame < announced - 1.0)
     return stream__err(STREAM_EMEDIA,
                        "media pipeline: %s is truncated: video ends at %.3f s of the %.3f s its "
@@ -394,6 +399,9 @@ static int run(run_state *s, const volatile int *cancel)
     return first;
   if (cancel && *cancel)
     return stream__err(STREAM_ECANCELED, "media pipeline: canceled");
+  /* The presentation is the video's timeline (audio is cut or padded to
+   * it), not the container's longest stream. */
+  s->duration = s->last_t + frame;
   if (s->thumbs) {
     rc = media__thumbs_finish(s->thumbs);
     if (rc != STREAM_OK)
@@ -445,6 +453,7 @@ int media__pipeline_run(media__package *pkg, const media__plan *plan, media__pro
     media__package_clear(pkg);
     return rc;
   }
+  pkg->duration = s.duration;
   media__package_measure(pkg);
   return STREAM_OK;
 }

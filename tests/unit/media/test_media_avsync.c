@@ -1,0 +1,272 @@
+/* Audio stays in sync with the video when the source's tracks start at
+ * different times. Generated sources carry a landmark on both tracks at the
+ * same presentation time (a white frame in a black video, the onset of a
+ * 1 kHz beep in silent audio): one whose audio starts 0.5 s after the video
+ * (MP4 edit list), one whose video starts 0.5 s after the audio (MP4 empty
+ * edit), one whose audio has a 0.5 s hole in its timestamps (Matroska), one
+ * whose audio goes on 12 s after the video's end. After
+ * the transcode, the flash (ffmpeg signalstats on the rung) and the beep
+ * onset (decoded rendition) must be within max(1 video frame, 1 AAC frame)
+ * of each other, and the audio rendition must last as long as the video
+ * within one AAC frame (summary and ffprobe). */
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "media_gen.h"
+#include "stream/stream.h"
+
+#define AAC_FRAME (1024.0 / 48000)
+#define VIDEO_FRAME (1.0 / 30)
+#define SYNC_TOL (VIDEO_FRAME > AAC_FRAME ? VIDEO_FRAME : AAC_FRAME)
+
+/* Black 640x360 at 30 fps for 4 s with one white frame (frame `n`). */
+#define FLASH(n)                                                                                   \
+  "-f lavfi -i \"color=c=black:s=640x360:r=30:d=4,drawbox=c=white:t=fill:enable='eq(n," #n ")'\" "
+/* Silence at `rate` Hz for `d` s with a 1 kHz beep from `at` s to at + 0.2 s. */
+#define BEEP(at, rate, d)                                                                          \
+  "-f lavfi -i \"aevalsrc=exprs='if(between(t," #at "," #at                                        \
+  "+0.2),0.5*sin(2*PI*1000*t),0)':s=" #rate ":d=" #d "\" "
+#define ENC "-c:v libx264 -preset ultrafast -g 30 -c:a aac -fps_mode passthrough"
+
+/* Audio from 0.5 s to 4.8 s (beep at 1.5 s of its own time = 2.0 s), video
+ * 0..4 s with the flash at 2.0 s; 44.1 kHz: the resampler is in the path. */
+#define AUDIO_LATE FLASH(60) "-itsoffset 0.5 " BEEP(1.5, 44100, 4.3) ENC
+/* Video from 0.5 s to 4.5 s (flash at frame 45: 2.0 s), audio 0..3.3 s with
+ * the beep at 2.0 s. */
+#define VIDEO_LATE "-itsoffset 0.5 " FLASH(45) BEEP(2, 48000, 3.3) ENC
+/* Audio with a hole: timestamps jump by 0.5 s at 1 s of audio (what the
+ * container says is the truth: the beep at 1.5 s of samples is shown at
+ * 2.0 s). Video 0..4 s, flash at 2.0 s. */
+#define AUDIO_GAP                                                                                  \
+  FLASH(60)                                                                                        \
+  BEEP(1.5, 48000, 3.5)                                                                            \
+  "-af \"asetpts='if(gte(T,1),PTS+0.5/TB,PTS)'\" -c:v libx264 -preset "                            \
+  "ultrafast -g 30 -c:a "                                                                          \
+  "pcm_s16le -fps_mode passthrough"
+
+/* Audio that outlasts the video by 12 s: more than the pipeline holds back
+ * waiting for the video (10 s), so the cut relies on the video's announced
+ * duration. */
+#define AUDIO_LONG FLASH(60) BEEP(2, 48000, 16) ENC
+
+static char *run_cmd(const char *cmd)
+{
+  FILE *p = popen(cmd, "r");
+  if (!p)
+    return NULL;
+  size_t cap = 1 << 16, len = 0;
+  char *buf = malloc(cap);
+  size_t n;
+  while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+    len += n;
+    if (len + 1 >= cap)
+      buf = realloc(buf, cap *= 2);
+  }
+  buf[len] = 0;
+  pclose(p);
+  return buf;
+}
+
+static double num(const cJSON *o, const char *k)
+{
+  const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
+  ck_assert_msg(cJSON_IsNumber(x), "missing %s", k);
+  return x->valuedouble;
+}
+
+static const char *str(const cJSON *o, const char *k)
+{
+  const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
+  ck_assert_msg(cJSON_IsString(x), "missing %s", k);
+  return x->valuestring;
+}
+
+/* Transcode `in` into `out` (one 234p rung, one thread); the summary. */
+static cJSON *transcode(const char *in, const char *out)
+{
+  stream_media_job_options o = STREAM_MEDIA_JOB_OPTIONS_INIT;
+  o.input = in;
+  o.outdir = out;
+  o.ladder = "234p";
+  o.x264_preset = "ultrafast";
+  o.thumbnails = 0;
+  o.threads = 1;
+  stream_media_job *j = NULL;
+  ck_assert_int_eq(stream_media_job_new(&j, &o), STREAM_OK);
+  int rc = stream_media_job_run(j);
+  ck_assert_msg(rc == STREAM_OK, "run: %s",
+                stream_error_last() ? stream_error_last()->message : "?");
+  char *js = NULL;
+  ck_assert_int_eq(stream_media_job_summary(&js, j), STREAM_OK);
+  cJSON *s = cJSON_Parse(js);
+  ck_assert_ptr_nonnull(s);
+  stream_free(js);
+  stream_media_job_free(j);
+  return s;
+}
+
+/* Join init + segments of a rendition into <out>/<dir>.mp4 (path in p). */
+static void joined(char *p, size_t cap, const char *out, const cJSON *r)
+{
+  const char *dir = str(r, "dir");
+  snprintf(p, cap, "%s/%s.mp4", out, dir);
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd, "cat %s/%s/init.mp4 %s/%s/seg_*.m4s > %s", out, dir, out, dir, p);
+  ck_assert_int_eq(system(cmd), 0);
+}
+
+static double probe_num(const char *path, const char *sel, const char *entry)
+{
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd, "ffprobe -v error -select_streams %s -show_entries %s -of csv=p=0 %s",
+           sel, entry, path);
+  char *o = run_cmd(cmd);
+  ck_assert_ptr_nonnull(o);
+  ck_assert_msg(o[0] >= '0' && o[0] <= '9', "ffprobe %s of %s: '%s'", entry, path, o);
+  double v = atof(o);
+  free(o);
+  return v;
+}
+
+/* Presentation time of the first bright frame of the rung. */
+static double flash_time(const char *video)
+{
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd,
+           "ffmpeg -hide_banner -loglevel error -nostdin -i %s -map 0:v -vf "
+           "\"signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-\" -f null -",
+           video);
+  char *o = run_cmd(cmd);
+  ck_assert_ptr_nonnull(o);
+  double t = -1;
+  for (const char *p = strstr(o, "pts_time:"); p; p = strstr(p + 1, "pts_time:")) {
+    const char *y = strstr(p, "YAVG=");
+    if (y && atof(y + 5) > 128) {
+      t = atof(p + 9);
+      break;
+    }
+  }
+  free(o);
+  ck_assert_msg(t >= 0, "no flash frame in %s", video);
+  return t;
+}
+
+/* Presentation time of the first loud sample of the rendition (the beep). */
+static double beep_time(const char *audio)
+{
+  double start = probe_num(audio, "a:0", "stream=start_time");
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd,
+           "ffmpeg -hide_banner -loglevel error -nostdin -i %s -map 0:a -ac 1 -ar 48000 -f s16le -",
+           audio);
+  FILE *p = popen(cmd, "r");
+  ck_assert_ptr_nonnull(p);
+  int16_t buf[4096];
+  size_t n, total = 0, onset = 0;
+  int found = 0;
+  while ((n = fread(buf, sizeof buf[0], 4096, p)) > 0)
+    for (size_t i = 0; i < n; i++, total++)
+      if (!found && abs(buf[i]) > 6000) {
+        found = 1;
+        onset = total;
+      }
+  pclose(p);
+  ck_assert_msg(found, "no beep in %s", audio);
+  return start + (double)onset / 48000;
+}
+
+/* Transcode, then compare the landmarks and the durations. */
+static void check_sync(const char *name, const char *args)
+{
+  const char *in = gen(name, args);
+  ck_assert_msg(in != NULL, "cannot generate %s", name);
+  char out[512];
+  snprintf(out, sizeof out, "%s/out-%s", gen_tmpdir(), name);
+  cJSON *s = transcode(in, out);
+  const cJSON *v = NULL, *a = NULL, *r;
+  cJSON_ArrayForEach(r, cJSON_GetObjectItem(s, "renditions"))
+  {
+    if (!strcmp(str(r, "kind"), "audio") && !a)
+      a = r;
+    else if (!strcmp(str(r, "kind"), "video") && !v)
+      v = r;
+  }
+  ck_assert_ptr_nonnull(v);
+  ck_assert_ptr_nonnull(a);
+  char vp[1024], ap[1024];
+  joined(vp, sizeof vp, out, v);
+  joined(ap, sizeof ap, out, a);
+
+  double flash = flash_time(vp), beep = beep_time(ap);
+  ck_assert_msg(fabs(beep - flash) <= SYNC_TOL + 1e-6,
+                "%s: beep at %.4f s, flash at %.4f s (%.1f ms apart, at most %.1f)", name, beep,
+                flash, (beep - flash) * 1000, SYNC_TOL * 1000);
+
+  double vdur = num(v, "duration"), adur = num(a, "duration");
+  ck_assert_msg(fabs(vdur - 4.0) <= VIDEO_FRAME + 1e-6, "%s: video lasts %.4f s", name, vdur);
+  ck_assert_msg(fabs(adur - vdur) <= AAC_FRAME + 1e-6,
+                "%s: summary: audio lasts %.4f s, video %.4f s", name, adur, vdur);
+  double pv = probe_num(vp, "v:0", "stream=duration"), pa = probe_num(ap, "a:0", "stream=duration");
+  ck_assert_msg(fabs(pa - pv) <= AAC_FRAME + 1e-6, "%s: ffprobe: audio lasts %.4f s, video %.4f s",
+                name, pa, pv);
+  /* The presentation lasts as long as the video (MPD, summary). */
+  ck_assert_msg(fabs(num(s, "duration") - vdur) <= AAC_FRAME + 1e-6,
+                "%s: title duration %.4f s, video %.4f s", name, num(s, "duration"), vdur);
+  cJSON_Delete(s);
+}
+
+START_TEST(audio_starts_late)
+{
+  check_sync("audio_late.mp4", AUDIO_LATE);
+}
+END_TEST
+
+START_TEST(video_starts_late)
+{
+  check_sync("video_late.mp4", VIDEO_LATE);
+}
+END_TEST
+
+START_TEST(audio_gap_filled)
+{
+  check_sync("audio_gap.mkv", AUDIO_GAP);
+}
+END_TEST
+
+START_TEST(audio_outlasts_video)
+{
+  check_sync("audio_long.mp4", AUDIO_LONG);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+  Suite *s = suite_create("media_avsync");
+  TCase *tc = tcase_create("sync");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, audio_starts_late);
+  tcase_add_test(tc, video_starts_late);
+  tcase_add_test(tc, audio_gap_filled);
+  tcase_add_test(tc, audio_outlasts_video);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void)
+{
+  (void)sh;
+  gen_tmpdir(); /* before the forks: every test uses (and the end removes) the same dir */
+  SRunner *sr = srunner_create(suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", gen_tmpdir());
+  if (system(cmd) != 0)
+    return 1;
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
