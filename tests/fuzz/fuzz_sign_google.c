@@ -12,6 +12,7 @@
  */
 #include <string.h>
 
+#include "fuzz_sign_util.h"
 #include "fuzz_util.h"
 #include "stream/keys.h"
 #include "stream/sign.h"
@@ -44,32 +45,10 @@ static void setup(void)
   stream_key_free(hmac256);
 }
 
-static int status_of(int reason)
-{
-  switch (reason) {
-  case STREAM_SIGN_VALID:
-    return STREAM_OK;
-  case STREAM_SIGN_EXPIRED:
-  case STREAM_SIGN_NOT_YET_VALID:
-    return STREAM_EEXPIRED;
-  case STREAM_SIGN_BAD_SIGNATURE:
-  case STREAM_SIGN_UNKNOWN_KEY:
-    return STREAM_EAUTH;
-  case STREAM_SIGN_MALFORMED:
-  case STREAM_SIGN_MISSING:
-    return STREAM_EINVAL;
-  case STREAM_SIGN_OUTSIDE_PREFIX:
-  case STREAM_SIGN_IP_MISMATCH:
-    return STREAM_EFORBIDDEN;
-  default:
-    return 1;
-  }
-}
-
 static void check(int rc, const stream_google_verification *v)
 {
   fuzz_check_status(rc);
-  FUZZ_ASSERT(status_of(v->reason) == rc);
+  FUZZ_ASSERT(fuzz_sign_status_of(v->reason) == rc);
   FUZZ_ASSERT(memchr(v->key_name, '\0', sizeof v->key_name) != NULL);
   if (rc == STREAM_OK)
     FUZZ_ASSERT(v->key_name[0] != '\0' && v->expires > NOW);

@@ -12,6 +12,7 @@
  */
 #include <string.h>
 
+#include "fuzz_sign_util.h"
 #include "fuzz_util.h"
 #include "stream/keys.h"
 #include "stream/sign.h"
@@ -39,32 +40,10 @@ static void setup(void)
   stream_key_free(k2);
 }
 
-static int status_of(int reason)
-{
-  switch (reason) {
-  case STREAM_SIGN_VALID:
-    return STREAM_OK;
-  case STREAM_SIGN_EXPIRED:
-  case STREAM_SIGN_NOT_YET_VALID:
-    return STREAM_EEXPIRED;
-  case STREAM_SIGN_BAD_SIGNATURE:
-  case STREAM_SIGN_UNKNOWN_KEY:
-    return STREAM_EAUTH;
-  case STREAM_SIGN_MALFORMED:
-  case STREAM_SIGN_MISSING:
-    return STREAM_EINVAL;
-  case STREAM_SIGN_OUTSIDE_PREFIX:
-  case STREAM_SIGN_IP_MISMATCH:
-    return STREAM_EFORBIDDEN;
-  default:
-    return 1; /* never a status: fails the check below */
-  }
-}
-
 static void check_result(int rc, const stream_native_result *r, const char *url, int cookie)
 {
   fuzz_check_status(rc);
-  FUZZ_ASSERT(status_of(r->reason) == rc);
+  FUZZ_ASSERT(fuzz_sign_status_of(r->reason) == rc);
   FUZZ_ASSERT(memchr(r->key_id, '\0', sizeof r->key_id) != NULL);
   FUZZ_ASSERT(memchr(r->ip, '\0', sizeof r->ip) != NULL);
   if (cookie)
