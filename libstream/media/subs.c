@@ -4,14 +4,22 @@
  * and subtitle decoder, which turn every format into ASS dialogue lines; each
  * becomes one cue (milliseconds, WebVTT text via media__ass_to_vtt). Bitmap
  * subtitles (DVD, PGS) are refused. The output side is subs_vtt.c.
+ *
+ * FFmpeg 5.1's WebVTT demuxer stops at the first block that is neither a cue
+ * nor a NOTE, so a STYLE or REGION block (legal before the first cue, common
+ * in exported files) left it with no cues at all: a WebVTT file is read into
+ * memory first and, when it has such blocks, FFmpeg reads it without them
+ * (and without NOTE comments), every other byte as in the file.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pipe_internal.h"
 
-#define MAX_CUES 100000 /* ~ a cue per second for a day: beyond that the file is not subtitles */
+#define MAX_CUES 100000    /* ~ a cue per second for a day: beyond that the file is not subtitles */
+#define VTT_MAX (64 << 20) /* larger WebVTT files go to FFmpeg as they are */
 
 static int add_cue(media__text *t, size_t *cap, int64_t start, int64_t end, char *text)
 {
@@ -149,18 +157,206 @@ static int read_cues(media__text *t, AVFormatContext *fmt, int si, AVCodecContex
   return rc;
 }
 
+/* ---- WebVTT blocks FFmpeg cannot skip -------------------------------------- */
+
+/* Length of the line at s (terminator excluded: CRLF, LF or CR, as in the
+ * WebVTT spec) and, in *next, the start of the following line. */
+static size_t vtt_line(const char *s, const char *end, const char **next)
+{
+  const char *p = s;
+  while (p < end && *p != '\n' && *p != '\r')
+    p++;
+  size_t n = (size_t)(p - s);
+  if (p < end)
+    p += (*p == '\r' && p + 1 < end && p[1] == '\n') ? 2 : 1;
+  *next = p;
+  return n;
+}
+
+static int vtt_arrow(const char *l, size_t n)
+{
+  for (size_t i = 0; i + 3 <= n; i++)
+    if (l[i] == '-' && l[i + 1] == '-' && l[i + 2] == '>')
+      return 1;
+  return 0;
+}
+
+/* "STYLE", "REGION", "NOTE" alone or followed by a space or a tab. */
+static int vtt_keyword(const char *l, size_t n, const char *kw)
+{
+  size_t k = strlen(kw);
+  return n >= k && !memcmp(l, kw, k) && (n == k || l[k] == ' ' || l[k] == '\t');
+}
+
+/* A copy of the WebVTT text `in` without its STYLE and REGION blocks before
+ * the first cue and its NOTE blocks (with the line terminator ending each);
+ * *out NULL when there is nothing to drop. A block with "-->" on its first or
+ * second line is a cue (the first line then is its identifier) and is kept. */
+static int vtt_strip(char **out, size_t *out_n, const char *in, size_t n)
+{
+  *out = NULL;
+  char *o = malloc(n ? n : 1);
+  if (!o)
+    return stream__err(STREAM_ENOMEM, "media subtitles: out of memory");
+  const char *p = in, *end = in + n, *next;
+  while (p < end && vtt_line(p, end, &next) > 0) /* the header: up to its blank line */
+    p = next;
+  if (p < end)
+    p = next;
+  size_t w = (size_t)(p - in);
+  memcpy(o, in, w);
+  int seen_cue = 0, dropped = 0;
+  while (p < end) {
+    const char *b = p, *q = p;
+    size_t n1 = vtt_line(p, end, &next);
+    if (n1 == 0) { /* blank lines between blocks */
+      memcpy(o + w, b, (size_t)(next - b));
+      w += (size_t)(next - b);
+      p = next;
+      continue;
+    }
+    const char *l2 = next;
+    size_t n2 = l2 < end ? vtt_line(l2, end, &next) : 0;
+    while (q < end && vtt_line(q, end, &next) > 0) /* the block and its blank line */
+      q = next;
+    if (q < end)
+      q = next;
+    int cue = vtt_arrow(b, n1) || vtt_arrow(l2, n2);
+    int drop =
+        !cue && (vtt_keyword(b, n1, "NOTE") ||
+                 (!seen_cue && (vtt_keyword(b, n1, "STYLE") || vtt_keyword(b, n1, "REGION"))));
+    seen_cue |= cue;
+    dropped |= drop;
+    if (!drop) {
+      memcpy(o + w, b, (size_t)(q - b));
+      w += (size_t)(q - b);
+    }
+    p = q;
+  }
+  if (!dropped) {
+    free(o);
+    return STREAM_OK;
+  }
+  *out = o;
+  *out_n = w;
+  return STREAM_OK;
+}
+
+/* 1 when `h` starts like a WebVTT file: optional BOM, "WEBVTT", then the end,
+ * a space, a tab or a line break. */
+static int vtt_magic(const char *h, size_t n)
+{
+  if (n >= 3 && !memcmp(h, "\xef\xbb\xbf", 3)) {
+    h += 3;
+    n -= 3;
+  }
+  return n >= 6 && !memcmp(h, "WEBVTT", 6) &&
+         (n == 6 || h[6] == ' ' || h[6] == '\t' || h[6] == '\n' || h[6] == '\r');
+}
+
+/* The file's text without the blocks vtt_strip drops, in *out (caller frees);
+ * *out NULL when the file is not WebVTT, has none of them, or is too big. */
+static int vtt_prepare(char **out, size_t *out_n, const char *path)
+{
+  *out = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return stream__err(STREAM_EIO, "cannot open subtitle file %s: %s", path, strerror(errno));
+  char head[10];
+  size_t hn = fread(head, 1, sizeof head, f);
+  char *text = NULL;
+  size_t n = 0;
+  long size = vtt_magic(head, hn) && fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+  int rc = STREAM_OK;
+  if (size > 0 && size <= VTT_MAX && fseek(f, 0, SEEK_SET) == 0) {
+    text = malloc((size_t)size);
+    if (!text)
+      rc = stream__err(STREAM_ENOMEM, "media subtitles: out of memory");
+    else
+      n = fread(text, 1, (size_t)size, f);
+  }
+  fclose(f);
+  if (text && vtt_magic(text, n))
+    rc = vtt_strip(out, out_n, text, n);
+  free(text);
+  return rc;
+}
+
+/* libavformat reading from memory. */
+typedef struct membuf {
+  const char *data;
+  size_t size, pos;
+} membuf;
+
+static int mem_read(void *opaque, uint8_t *buf, int size)
+{
+  membuf *m = opaque;
+  size_t left = m->size - m->pos, k = size > 0 ? (size_t)size : 0;
+  if (left == 0)
+    return AVERROR_EOF;
+  if (k > left)
+    k = left;
+  memcpy(buf, m->data + m->pos, k);
+  m->pos += k;
+  return (int)k;
+}
+
+static int64_t mem_seek(void *opaque, int64_t off, int whence)
+{
+  membuf *m = opaque;
+  if (whence & AVSEEK_SIZE)
+    return (int64_t)m->size;
+  whence &= ~AVSEEK_FORCE;
+  int64_t base = whence == SEEK_SET   ? 0
+                 : whence == SEEK_CUR ? (int64_t)m->pos
+                 : whence == SEEK_END ? (int64_t)m->size
+                                      : -1;
+  if (base < 0 || off < -base || off > (int64_t)m->size - base)
+    return AVERROR(EINVAL);
+  m->pos = (size_t)(base + off);
+  return (int64_t)m->pos;
+}
+
 int media__subs_read(media__text *t, const char *path)
 {
   int rc = media__check_file("subtitle file", path);
   if (rc != STREAM_OK)
     return rc;
+  char *vtt = NULL;
+  membuf mb = {NULL, 0, 0};
+  if ((rc = vtt_prepare(&vtt, &mb.size, path)) != STREAM_OK)
+    return rc;
   AVFormatContext *fmt = NULL;
+  AVIOContext *pb = NULL;
+  const AVInputFormat *forced = NULL;
   char eb[128];
-  int e = avformat_open_input(&fmt, path, NULL, NULL);
-  if (e < 0)
+  int e = 0;
+  if (vtt) {
+    mb.data = vtt;
+    unsigned char *iob = av_malloc(4096);
+    fmt = avformat_alloc_context();
+    pb = iob ? avio_alloc_context(iob, 4096, 0, &mb, mem_read, NULL, mem_seek) : NULL;
+    forced = av_find_input_format("webvtt");
+    if (!pb)
+      av_free(iob);
+    if (!fmt || !pb) {
+      avformat_free_context(fmt);
+      avio_context_free(&pb);
+      free(vtt);
+      return stream__err(STREAM_ENOMEM, "media subtitles: out of memory");
+    }
+    fmt->pb = pb;
+  }
+  e = avformat_open_input(&fmt, path, forced, NULL);
+  if (e < 0) {
+    if (pb)
+      av_freep(&pb->buffer);
+    avio_context_free(&pb);
+    free(vtt);
     return stream__err(STREAM_EMEDIA,
                        "cannot read subtitle file %s: %s (not a subtitle format FFmpeg knows)",
                        path, media__averr(e, eb, sizeof eb));
+  }
   rc = STREAM_OK;
   AVCodecContext *dec = NULL;
   int si = -1;
@@ -195,6 +391,10 @@ int media__subs_read(media__text *t, const char *path)
 out:
   avcodec_free_context(&dec);
   avformat_close_input(&fmt);
+  if (pb)
+    av_freep(&pb->buffer);
+  avio_context_free(&pb);
+  free(vtt);
   if (rc)
     media__text_clear(t);
   return rc;

@@ -2,7 +2,8 @@
  * the options), ASS markup to WebVTT text, reading SRT/WebVTT files with
  * FFmpeg and the errors for bad files, and a real transcode whose WebVTT
  * segments are parsed back (cue times, boundary cue in both segments,
- * X-TIMESTAMP-MAP, playlists). */
+ * X-TIMESTAMP-MAP, playlists); WebVTT files with STYLE / REGION blocks and NOTE
+ * comments (read, and packaged). */
 #include <check.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -184,6 +185,64 @@ START_TEST(read_files)
 }
 END_TEST
 
+/* WebVTT files with STYLE / REGION blocks and NOTE comments (FFmpeg 5.1's
+ * demuxer alone returns no cues once it meets a STYLE or REGION block); each
+ * has the same two cues. */
+#define VTT_CUES(nl)                                                                               \
+  "00:00:00.500 --> 00:00:01.500" nl "Hello <i>there</i>" nl nl                                    \
+  "00:00:02.000 --> 00:00:03.000 line:10% position:20% align:start" nl "World" nl
+static const struct {
+  const char *lang, *text;
+} vtt_blocks[] = {
+    {"en", "WEBVTT\n\nSTYLE\n::cue { color: yellow }\n::cue(b) { color: red }\n\n" VTT_CUES("\n")},
+    {"de", "WEBVTT\n\nREGION\nid:fred\nwidth:40%\nlines:3\n\n" VTT_CUES("\n")},
+    {"it", "WEBVTT - exported\n\nNOTE made by a tool\nover two lines\n\nSTYLE\n::cue { color: "
+           "lime }\n\nNOTE\nbetween blocks\n\n00:00:00.500 --> 00:00:01.500\nHello "
+           "<i>there</i>\n\nNOTE in the middle\n\n00:00:02.000 --> 00:00:03.000 line:10% "
+           "position:20% align:start\nWorld\n"},
+    {"fr", "\xef\xbb\xbfWEBVTT\r\n\r\nSTYLE\r\n::cue { color: yellow }\r\n\r\n" VTT_CUES("\r\n")},
+    {"pt", "WEBVTT\r\n\r\nREGION\r\nid:r1\r\n\r\nSTYLE\r\n::cue {}\r\n\r\n" VTT_CUES("\r\n")},
+    /* a cue whose identifier is "STYLE" is a cue: kept */
+    {"ja", "WEBVTT\n\nSTYLE\n::cue {}\n\n\n\nSTYLE\n00:00:00.500 --> 00:00:01.500\nHello "
+           "<i>there</i>\n\n2\n00:00:02.000 --> 00:00:03.000 line:10% position:20% "
+           "align:start\nWorld"},
+};
+
+START_TEST(read_vtt_blocks)
+{
+  for (size_t i = 0; i < sizeof vtt_blocks / sizeof *vtt_blocks; i++) {
+    media__text t;
+    memset(&t, 0, sizeof t);
+    char name[32];
+    snprintf(name, sizeof name, "blocks_%s.vtt", vtt_blocks[i].lang);
+    int rc = media__subs_read(&t, write_text(name, vtt_blocks[i].text));
+    ck_assert_msg(rc == STREAM_OK, "%s: %s", name, stream_error_last()->message);
+    ck_assert_msg(t.cue_count == 2, "%s: %zu cues", name, t.cue_count);
+    ck_assert_int_eq(t.cues[0].start, 500);
+    ck_assert_int_eq(t.cues[0].end, 1500);
+    ck_assert_str_eq(t.cues[0].text, "Hello <i>there</i>");
+    ck_assert_int_eq(t.cues[1].start, 2000);
+    ck_assert_int_eq(t.cues[1].end, 3000);
+    ck_assert_str_eq(t.cues[1].text, "World");
+    media__text_clear(&t);
+  }
+  /* only NOTE comments: FFmpeg skips them itself; still two cues */
+  media__text t;
+  memset(&t, 0, sizeof t);
+  ck_assert_int_eq(media__subs_read(&t, write_text("note.vtt", "WEBVTT\n\nNOTE hi\n\n" VTT_CUES(
+                                                                   "\n") "\nNOTE end\n")),
+                   STREAM_OK);
+  ck_assert_uint_eq(t.cue_count, 2);
+  media__text_clear(&t);
+  /* a STYLE block and no cue is still a file without cues */
+  ck_assert_int_eq(
+      media__subs_read(&t, write_text("style_only.vtt", "WEBVTT\n\nSTYLE\n::cue {}\n")),
+      STREAM_EMEDIA);
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "has no cues"));
+  ck_assert_ptr_null(t.cues);
+}
+END_TEST
+
 static char *slurp(const char *dir, const char *rel)
 {
   char p[1024];
@@ -295,6 +354,53 @@ START_TEST(transcode_with_subtitles)
 }
 END_TEST
 
+START_TEST(transcode_vtt_blocks)
+{
+  /* every file of vtt_blocks as one track of a 4 s title (one 6 s segment) */
+  const char *in = gen("src4.mp4", "-f lavfi -i testsrc2=size=416x234:rate=25 -t 4 -c:v libx264 "
+                                   "-preset ultrafast");
+  ck_assert_ptr_nonnull(in);
+  char out[512];
+  snprintf(out, sizeof out, "%s/out_blocks", gen_tmpdir());
+  stream_media_job_options o = STREAM_MEDIA_JOB_OPTIONS_INIT;
+  o.input = in;
+  o.outdir = out;
+  o.ladder = "234p";
+  o.x264_preset = "ultrafast";
+  o.thumbnails = 0;
+  size_t n = sizeof vtt_blocks / sizeof *vtt_blocks;
+  o.subtitle_count = (int)n;
+  for (size_t i = 0; i < n; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "pkg_%s.vtt", vtt_blocks[i].lang);
+    const char *p = write_text(name, vtt_blocks[i].text);
+    o.subtitles[i].path = strcpy(malloc(strlen(p) + 1), p);
+    o.subtitles[i].language = vtt_blocks[i].lang;
+  }
+  stream_media_job *j = NULL;
+  ck_assert_msg(stream_media_job_new(&j, &o) == STREAM_OK, "%s", stream_error_last()->message);
+  ck_assert_msg(stream_media_job_run(j) == STREAM_OK, "%s", stream_error_last()->message);
+  stream_media_job_free(j);
+  const char *want = "\n00:00:00.500 --> 00:00:01.500\nHello <i>there</i>\n"
+                     "\n00:00:02.000 --> 00:00:03.000\nWorld\n";
+  for (size_t i = 0; i < n; i++) {
+    char rel[64];
+    snprintf(rel, sizeof rel, "sub_%s.vtt", vtt_blocks[i].lang);
+    const char *whole = slurp(out, rel);
+    ck_assert_ptr_nonnull(whole);
+    ck_assert_msg(strcmp(whole, "WEBVTT\n") != 0 && strstr(whole, want), "%s: %s", rel, whole);
+    ck_assert_ptr_null(strstr(whole, "::cue"));
+    snprintf(rel, sizeof rel, "sub_%s/seg_00001.vtt", vtt_blocks[i].lang);
+    const char *seg = slurp(out, rel);
+    ck_assert_ptr_nonnull(seg);
+    ck_assert_msg(strstr(seg, want) != NULL, "%s: %s", rel, seg);
+    free((char *)o.subtitles[i].path);
+  }
+  const char *master = slurp(out, "master.m3u8");
+  ck_assert_ptr_nonnull(strstr(master, "LANGUAGE=\"ja\""));
+}
+END_TEST
+
 int main(void)
 {
   gen_tmpdir(); /* created before forking, so every test shares (and we remove) it */
@@ -306,6 +412,8 @@ int main(void)
   tcase_add_test(tc, ass_to_vtt);
   tcase_add_test(tc, read_files);
   tcase_add_test(tc, transcode_with_subtitles);
+  tcase_add_test(tc, read_vtt_blocks);
+  tcase_add_test(tc, transcode_vtt_blocks);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -301,6 +301,39 @@ START_TEST(errors)
 }
 END_TEST
 
+/* An upload exported by a subtitle tool: BOM, CRLF, REGION and STYLE blocks and
+ * NOTE comments before the cues (FFmpeg 5.1 alone found no cues in it). */
+START_TEST(add_vtt_with_style)
+{
+  stream_media_subtitle de = {
+      write_text("styled.vtt", "\xef\xbb\xbfWEBVTT\r\n\r\nNOTE exported\r\n\r\nREGION\r\nid:r1\r\n"
+                               "width:40%\r\n\r\nSTYLE\r\n::cue { color: yellow }\r\n\r\n"
+                               "1\r\n00:00:00.500 --> 00:00:01.500 region:r1 align:start\r\n"
+                               "Hallo <b>Welt</b>\r\n\r\nNOTE between cues\r\n\r\n"
+                               "2\r\n00:00:02.200 --> 00:00:03.100\r\nZweite\r\nZeile\r\n"),
+      "de", NULL, 0, 0};
+  const char *plain = dir("splain"), *added = dir("sadded");
+  transcode(plain, NULL);
+  ck_assert_msg(stream_media_subtitles_add(plain, added, &de) == STREAM_OK, "%s",
+                stream_error_last()->message);
+  ck_assert_int_eq(hls_check(added), 0);
+  char *whole = slurp(added, "sub_de.vtt");
+  ck_assert_ptr_nonnull(whole);
+  ck_assert_str_eq(whole, "WEBVTT\n\n00:00:00.500 --> 00:00:01.500\nHallo <b>Welt</b>\n"
+                          "\n00:00:02.200 --> 00:00:03.100\nZweite\nZeile\n");
+  free(whole);
+  char *s1 = slurp(added, "sub_de/seg_00001.vtt"), *s2 = slurp(added, "sub_de/seg_00002.vtt");
+  ck_assert_ptr_nonnull(strstr(s1, "\n00:00:00.500 --> 00:00:01.500\nHallo <b>Welt</b>\n"));
+  ck_assert_ptr_null(strstr(s1, "Zweite"));
+  ck_assert_ptr_nonnull(strstr(s2, "\n00:00:02.200 --> 00:00:03.100\nZweite\nZeile\n"));
+  free(s1);
+  free(s2);
+  char *summary = slurp(added, "summary.json");
+  ck_assert_ptr_nonnull(strstr(summary, "\"sub_de/seg_00002.vtt\""));
+  free(summary);
+}
+END_TEST
+
 int main(void)
 {
   gen_tmpdir(); /* created before forking, so every test shares (and we remove) it */
@@ -309,6 +342,7 @@ int main(void)
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, add_equals_one_shot);
   tcase_add_test(tc, errors);
+  tcase_add_test(tc, add_vtt_with_style);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
