@@ -2,7 +2,8 @@
  * Writes the seed corpora of the fuzz targets into DIR/<target>/ (normally
  * tests/fuzz/corpus): valid tokens and signatures made with the same fixed
  * test keys the targets use, tus metadata headers, event batches (protobuf,
- * JSON, both gzipped) and small SRT / WebVTT files. Each file starts with the
+ * JSON, both gzipped), small SRT / WebVTT files and origin requests (paths,
+ * queries, cookies of signed sessions). Each file starts with the
  * target's mode byte. The output is deterministic (HMAC and Ed25519 are), so
  * re-running it changes nothing; regression inputs found by fuzzing are
  * committed next to these files by hand.
@@ -23,6 +24,7 @@
 #include <zlib.h>
 
 #include "proto/events.pb-c.h"
+#include "stream/delivery.h"
 #endif
 
 #define NOW 1700000000
@@ -362,7 +364,7 @@ static void gen_subs(void)
                     "2\r\n00:00:03,000 --> 00:00:04,000 X1:10 X2:20 Y1:5 Y2:6\r\n"
                     "{\\an8}second\r\nline\r\n\r\n";
   /* FFmpeg 5.1's WebVTT demuxer returns no cue at all for a file with a
-   * STYLE block: that file is a separate seed (an error path). */
+   * STYLE block: subs.c drops the block first (its own seed, that path). */
   const char *style =
       "WEBVTT\n\nSTYLE\n::cue { color: red }\n\n00:00:01.000 --> 00:00:02.000\nHi\n";
   const char *vtt = "WEBVTT\n\nNOTE a note\n\n"
@@ -373,8 +375,112 @@ static void gen_subs(void)
   put("subs", "cues.srt", 0, srt, strlen(srt));
   put("subs", "cues.vtt", 1, vtt, strlen(vtt));
   put("subs", "style.vtt", 1, style, strlen(style));
+  const char *blocks = "\xef\xbb\xbfWEBVTT\r\n\r\nREGION\r\nid:r\r\n\r\nNOTE n\r\n\r\nSTYLE\r\n"
+                       "::cue {}\r\n\r\nSTYLE\r\n00:00:01.000 --> 00:00:02.000\r\nHi\r\n";
+  put("subs", "blocks.vtt", 1, blocks, strlen(blocks));
   put("subs", "ass_text", 2, ass, strlen(ass));
 }
+
+#if FUZZ_HAVE_SERVER
+/* The path of `url` (after the base) with its last component replaced by `rest`. */
+static void dl_path(char *out, size_t cap, const char *url, const char *rest)
+{
+  const char *p = strstr(url, "/v1/media/");
+  const char *slash = p ? strrchr(p, '/') : NULL;
+  if (!slash)
+    die("delivery url");
+  snprintf(out, cap, "%.*s/%s", (int)(slash - p), p, rest);
+}
+
+/* Requests for fuzz_delivery.c (mode byte: format index | method << 2 | 16 ip | 32 no query |
+ * 64 no cookie | 128 expired), signed with its keys for its base URL and time. */
+static void gen_delivery(void)
+{
+  stream_keyring *ring = NULL;
+  stream_key *k1 = key(STREAM_KEY_HMAC, "k1", nat_k1, 32);
+  stream_key *cdn = key(STREAM_KEY_HMAC, "cdn-key", g_cdn, 16);
+  stream_key *edge = key(STREAM_KEY_ED25519_PRIVATE, "edge-key", g_edge, 32);
+  if (stream_keyring_new(&ring) != STREAM_OK || stream_keyring_add(ring, k1) != STREAM_OK ||
+      stream_keyring_add(ring, cdn) != STREAM_OK || stream_keyring_add(ring, edge) != STREAM_OK ||
+      stream_keyring_set_primary(ring, "k1") != STREAM_OK)
+    die("delivery keyring");
+  static const char *const key_ids[4] = {NULL, NULL, "cdn-key", "edge-key"};
+  static const char *const rests[] = {
+      "master.m3u8",          "manifest.mpd",         "v720p_3000/seg_00001.m4s",
+      "v360p_800/index.m3u8", "sub_en/seg_00001.vtt", "v360p_800/link.m4s",
+      "summary.json",         "evil/passwd",          "v360p_800/seg_00002.m4s.tmp",
+  };
+  char name[64], path[4096], cookie[4096];
+  for (int f = 0; f < 4; f++) {
+    stream_delivery_options o = STREAM_DELIVERY_OPTIONS_INIT;
+    o.base_url = "https://media.test";
+    o.keys = ring;
+    o.format = STREAM_DELIVERY_NATIVE_PATH + f;
+    o.key_id = key_ids[f];
+    stream_delivery *d = NULL;
+    if (stream_delivery_new(&d, &o) != STREAM_OK)
+      die("stream_delivery_new");
+    static const struct {
+      const char *asset;
+      int cap;
+    } sessions[] = {{"a1", 720}, {"a1", 360}, {"a1", 0}, {"a2", 720}, {"a3", 0}};
+    for (size_t si = 0; si < sizeof sessions / sizeof *sessions; si++) {
+      stream_delivery_urls u;
+      if (stream_delivery_sign(&u, d, sessions[si].asset, sessions[si].cap, NOW + 3600, NULL) !=
+          STREAM_OK)
+        die("stream_delivery_sign");
+      cookie[0] = 0;
+      if (u.cookie) /* "name=value; Path=...": the Cookie header sends name=value */
+        snprintf(cookie, sizeof cookie, "%.*s", (int)strcspn(u.cookie, ";"), u.cookie);
+      for (size_t ri = 0; ri < sizeof rests / sizeof *rests; ri++) {
+        if (si > 0 && ri > 2)
+          continue; /* the hostile names once per format */
+        const char *rest = rests[ri];
+        if (sessions[si].asset[1] == '2' && ri == 2)
+          rest = "v1080p_5000/seg_00001.m4s";
+        dl_path(path, sizeof path, u.hls_url, rest);
+        snprintf(name, sizeof name, "f%d_%s_h%d_%zu", f, sessions[si].asset, sessions[si].cap, ri);
+        put_fields("delivery", name, (unsigned char)f, path, "", cookie, "", NULL);
+      }
+      if (f == 2 && si == 0) { /* Cloud CDN: the signed prefix in the query instead */
+        stream_google_sign_options go = STREAM_GOOGLE_SIGN_OPTIONS_INIT;
+        go.expires = NOW + 3600;
+        char *q = NULL;
+        if (stream_cloudcdn_sign_prefix(&q, cdn, NULL, u.prefix, &go) != STREAM_OK)
+          die("stream_cloudcdn_sign_prefix");
+        dl_path(path, sizeof path, u.hls_url, "v720p_3000/seg_00001.m4s");
+        put_fields("delivery", "f2_query", 2 | 64, path, q, "", "", NULL);
+        stream_free(q);
+      }
+      if (si == 0) { /* HEAD, POST, expired */
+        dl_path(path, sizeof path, u.hls_url, "master.m3u8");
+        snprintf(name, sizeof name, "f%d_head", f);
+        put_fields("delivery", name, (unsigned char)(f | 4), path, "", cookie, "", NULL);
+        snprintf(name, sizeof name, "f%d_post", f);
+        put_fields("delivery", name, (unsigned char)(f | 8), path, "", cookie, "", NULL);
+        snprintf(name, sizeof name, "f%d_expired", f);
+        put_fields("delivery", name, (unsigned char)(f | 128), path, "", cookie, "", NULL);
+      }
+      stream_delivery_urls_clear(&u);
+    }
+    if (f == 0) { /* a session bound to a client address */
+      stream_delivery_urls u;
+      if (stream_delivery_sign(&u, d, "a1", 720, NOW + 3600, "192.0.2.7") != STREAM_OK)
+        die("stream_delivery_sign ip");
+      dl_path(path, sizeof path, u.hls_url, "v720p_3000/index.m3u8");
+      put_fields("delivery", "f0_ip", 16, path, "", "", "192.0.2.7", NULL);
+      stream_delivery_urls_clear(&u);
+    }
+    stream_delivery_free(d);
+  }
+  put_fields("delivery", "dotdot", 0, "/v1/media/a1/h0/st=x/../summary.json", "", "", "", NULL);
+  put_fields("delivery", "encoded", 1, "/v1/media/a1/h720/%2e%2e/master.m3u8", "", "", "", NULL);
+  stream_key_free(k1);
+  stream_key_free(cdn);
+  stream_key_free(edge);
+  stream_keyring_free(ring);
+}
+#endif
 
 int main(int argc, char **argv)
 {
@@ -391,6 +497,7 @@ int main(int argc, char **argv)
   gen_upload();
 #if FUZZ_HAVE_SERVER
   gen_events();
+  gen_delivery();
 #endif
   gen_subs();
   return 0;
