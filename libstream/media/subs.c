@@ -7,9 +7,10 @@
  *
  * FFmpeg 5.1's WebVTT demuxer stops at the first block that is neither a cue
  * nor a NOTE, so a STYLE or REGION block (legal before the first cue, common
- * in exported files) left it with no cues at all: a WebVTT file is read into
- * memory first and, when it has such blocks, FFmpeg reads it without them
- * (and without NOTE comments), every other byte as in the file.
+ * in exported files) left it with no cues at all, and a late one lost every
+ * cue after it: a WebVTT file is read into memory first and, when it has
+ * blocks other than its header and its cues, FFmpeg reads it without them,
+ * every other byte as in the file.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -181,17 +182,11 @@ static int vtt_arrow(const char *l, size_t n)
   return 0;
 }
 
-/* "STYLE", "REGION", "NOTE" alone or followed by a space or a tab. */
-static int vtt_keyword(const char *l, size_t n, const char *kw)
-{
-  size_t k = strlen(kw);
-  return n >= k && !memcmp(l, kw, k) && (n == k || l[k] == ' ' || l[k] == '\t');
-}
-
-/* A copy of the WebVTT text `in` without its STYLE and REGION blocks before
- * the first cue and its NOTE blocks (with the line terminator ending each);
- * *out NULL when there is nothing to drop. A block with "-->" on its first or
- * second line is a cue (the first line then is its identifier) and is kept. */
+/* A copy of the WebVTT text `in` with only its header and its cues: every
+ * other block (STYLE and REGION, legal before the first cue; NOTE; anything
+ * else, which WebVTT parsers ignore) goes, with the line terminator ending
+ * it; *out NULL when there is nothing to drop. A block with "-->" on its first
+ * or second line is a cue (the first line then is its identifier) and is kept. */
 static int vtt_strip(char **out, size_t *out_n, const char *in, size_t n)
 {
   *out = NULL;
@@ -205,7 +200,7 @@ static int vtt_strip(char **out, size_t *out_n, const char *in, size_t n)
     p = next;
   size_t w = (size_t)(p - in);
   memcpy(o, in, w);
-  int seen_cue = 0, dropped = 0;
+  int dropped = 0;
   while (p < end) {
     const char *b = p, *q = p;
     size_t n1 = vtt_line(p, end, &next);
@@ -222,10 +217,8 @@ static int vtt_strip(char **out, size_t *out_n, const char *in, size_t n)
     if (q < end)
       q = next;
     int cue = vtt_arrow(b, n1) || vtt_arrow(l2, n2);
-    int drop =
-        !cue && (vtt_keyword(b, n1, "NOTE") ||
-                 (!seen_cue && (vtt_keyword(b, n1, "STYLE") || vtt_keyword(b, n1, "REGION"))));
-    seen_cue |= cue;
+    /* FFmpeg 5.1 stops reading at a block that is not a cue (except NOTE). */
+    int drop = !cue;
     dropped |= drop;
     if (!drop) {
       memcpy(o + w, b, (size_t)(q - b));

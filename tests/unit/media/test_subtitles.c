@@ -234,6 +234,24 @@ START_TEST(read_vtt_blocks)
                    STREAM_OK);
   ck_assert_uint_eq(t.cue_count, 2);
   media__text_clear(&t);
+  /* after the first cue a block without "-->" is not a cue and is ignored
+   * (WebVTT parser rules): a late STYLE block or stray text loses nothing */
+  ck_assert_int_eq(
+      media__subs_read(&t,
+                       write_text("late.vtt", "WEBVTT\n\n00:00:00.500 --> 00:00:01.500\nHello "
+                                              "<i>there</i>\n\nSTYLE\n::cue {}\n\nstray "
+                                              "words\n\n00:00:02.000 --> 00:00:03.000\nWorld\n")),
+      STREAM_OK);
+  ck_assert_uint_eq(t.cue_count, 2);
+  ck_assert_str_eq(t.cues[1].text, "World");
+  media__text_clear(&t);
+  /* so is an unknown block before the first cue (some exporters' "Kind:" lines) */
+  ck_assert_int_eq(
+      media__subs_read(&t, write_text("kind.vtt", "WEBVTT\n\nKind: captions\nLanguage: "
+                                                  "en\n\n" VTT_CUES("\n"))),
+      STREAM_OK);
+  ck_assert_uint_eq(t.cue_count, 2);
+  media__text_clear(&t);
   /* a STYLE block and no cue is still a file without cues */
   ck_assert_int_eq(
       media__subs_read(&t, write_text("style_only.vtt", "WEBVTT\n\nSTYLE\n::cue {}\n")),
