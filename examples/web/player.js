@@ -244,28 +244,41 @@ export async function play(video, { titleId, episodeId, kind, onStatus, subtitle
     }, every));
   }
 
-  // Resume position: every 10 s while playing, on pause and at the end.
+  // Resume position: every 10 s while playing, on pause and at the end. At the end the whole
+  // duration is saved (the clock may stop a little short of a rounded duration, 5.999999 of
+  // 6 s): a title watched to its end leaves Continue watching. Nothing is saved before the
+  // clock holds the start position (until the library's first seek or playing, the element
+  // reads 0, which would overwrite the resume position) nor once stop() has run (the old
+  // element's events and timers must not write over the next session's position).
   let lastSaved = -1;
+  let started = false;
   const saveProgress = () => {
+    if (stopped || !started) return;
     const d = Math.round(video.duration);
-    const p = Math.floor(video.currentTime);
-    if (!Number.isFinite(d) || d < 1 || p === lastSaved) return;
+    if (!Number.isFinite(d) || d < 1) return;
+    const p = video.ended ? d : Math.min(Math.floor(video.currentTime), d);
+    if (p === lastSaved) return;
     lastSaved = p;
-    const w = { title_id: titleId, position_s: Math.min(p, d), duration_s: d };
+    const w = { title_id: titleId, position_s: p, duration_s: d };
     if (episodeId) w.episode_id = episodeId;
     api('PUT', '/v1/progress', w).catch(() => {});
+  };
+  const onStarted = () => {
+    started = true;
   };
   timers.push(setInterval(() => {
     if (!video.paused) saveProgress();
   }, 10000));
-  video.addEventListener('pause', saveProgress);
-  video.addEventListener('ended', saveProgress);
+  const progressEvents = { playing: onStarted, seeked: onStarted, pause: saveProgress,
+    ended: saveProgress };
+  for (const [type, f] of Object.entries(progressEvents)) video.addEventListener(type, f);
 
   return async function stop() {
     if (stopped) return;
-    stopped = true;
     saveProgress();
+    stopped = true;
     timers.forEach(clearInterval);
+    for (const [type, f] of Object.entries(progressEvents)) video.removeEventListener(type, f);
     const sent = view.close(); // the view's last events, while the player still answers stats
     try {
       if (kind === 'hls') player.destroy();

@@ -13,7 +13,7 @@
 //
 // usage: node test_web.mjs --streamd PATH --root REPO_ROOT [--chromium /usr/bin/chromium]
 
-import { test, before, after } from 'node:test';
+import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -103,6 +103,12 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
+// A test that failed half-way leaves its page open: closed before the next test starts, so
+// that its player (timers, progress saves) cannot act during the next one.
+afterEach(async () => {
+  if (context) for (const p of context.pages()) await p.close();
+});
+
 /* A page that records uncaught errors, failed requests and artwork that is not served. */
 async function newPage(path) {
   const page = await context.newPage();
@@ -122,6 +128,20 @@ async function newPage(path) {
   });
   await page.goto(base + path);
   return page;
+}
+
+/* The page's video element and player state, for a failure message. */
+function mediaState(page) {
+  return page.evaluate(() => {
+    const v = document.querySelector('video');
+    if (!v) return 'no video element';
+    const ranges = [];
+    for (let i = 0; i < v.buffered.length; i++) ranges.push([v.buffered.start(i), v.buffered.end(i)]);
+    return JSON.stringify({ currentTime: v.currentTime, duration: v.duration, paused: v.paused,
+      ended: v.ended, seeking: v.seeking, readyState: v.readyState, buffered: ranges,
+      error: v.error && v.error.message, events: window.__player && window.__player.events,
+      errors: window.__player && window.__player.errors });
+  }).catch((e) => `(page state unavailable: ${e.message})`);
 }
 
 async function signIn(page) {
@@ -156,11 +176,20 @@ async function playThrough(kind) {
     const b = v.buffered;
     return b.length > 0 && b.end(b.length - 1) >= v.duration - 0.25;
   }, null, { timeout: 60000 });
+  // The end is saved as the whole duration (a title watched to its end leaves Continue
+  // watching; the next tests start it from 0).
+  const endSaved = page.waitForRequest((r) => {
+    if (!r.url().endsWith('/v1/progress') || r.method() !== 'PUT') return false;
+    const w = JSON.parse(r.postData() || '{}');
+    return w.title_id === TITLE && w.position_s === w.duration_s;
+  }, { timeout: 90000 }).catch((e) => e);
   await page.evaluate(() => {
     const v = document.querySelector('video');
     v.currentTime = Math.max(0, v.duration - 1.5);
   });
-  await page.waitForFunction(() => window.__player.ended, null, { timeout: 60000 });
+  await page.waitForFunction(() => window.__player.ended, null, { timeout: 60000 }).catch(async (e) => {
+    throw new Error(`${kind}: no ended after the seek: ${await mediaState(page)} (${e.message})`);
+  });
   st = await page.evaluate(() => ({
     errors: window.__player.errors,
     duration: document.querySelector('video').duration,
@@ -176,6 +205,9 @@ async function playThrough(kind) {
   assert.ok(st.duration > 5 && st.duration < 7, `duration ${st.duration}`);
   assert.ok(st.currentTime > st.duration - 0.5, `ended at ${st.currentTime} of ${st.duration}`);
   assert.ok(st.width >= 640, `decoded video ${st.width} px wide`);
+  const end = await endSaved;
+  assert.ok(!(end instanceof Error), `the end was not saved: ${end.message}`);
+  assert.ok(Math.abs(JSON.parse(end.postData()).duration_s - st.duration) < 1, end.postData());
   // Leaving the player ends the session (DELETE), then the page has had no errors at all.
   await page.click('.player .back');
   await page.waitForSelector('.title-page .play');
@@ -442,14 +474,48 @@ test('resume position: a paused title shows in Continue watching and resumes the
   await signIn(page);
   await page.click(`.tile[data-id="${TITLE}"] >> nth=0`);
   await page.click('.title-page .play');
-  await page.waitForFunction(() => {
-    const v = document.querySelector('video');
-    return v && v.currentTime > 2;
-  }, null, { timeout: 60000 });
-  const saved = page.waitForResponse((r) => r.url().endsWith('/v1/progress') &&
-    r.request().method() === 'PUT');
-  await page.evaluate(() => document.querySelector('video').pause()); // saves the position
-  assert.equal((await saved).status(), 204);
+  // Pause once the clock is past 2 s (which saves the position): in the page, on the clock's
+  // own timeupdate, so that a slow machine cannot let the 6 s clip run to its end first.
+  const saves = new Map(); // position_s -> HTTP status of its PUT /v1/progress
+  let onSave = () => {};
+  page.on('response', (r) => {
+    if (!r.url().endsWith('/v1/progress') || r.request().method() !== 'PUT') return;
+    saves.set(JSON.parse(r.request().postData() || '{}').position_s, r.status());
+    onSave();
+  });
+  await page.waitForSelector('.player video', { state: 'attached' });
+  await page.evaluate(() => {
+    const v = document.querySelector('.player video');
+    let playing = !v.paused && v.readyState >= 3; // the clock runs (not the start's seek)
+    const pauseAt2 = () => {
+      if (!playing || v.currentTime <= 2 || v.seeking) return;
+      v.removeEventListener('timeupdate', pauseAt2);
+      v.pause();
+      window.__pausedAt = v.currentTime;
+    };
+    v.addEventListener('playing', () => {
+      playing = true;
+      pauseAt2();
+    });
+    v.addEventListener('timeupdate', pauseAt2);
+    pauseAt2();
+  });
+  const pausedAt = await (await page.waitForFunction(() => window.__pausedAt, null,
+    { timeout: 60000 })).jsonValue();
+  const position = Math.floor(pausedAt);
+  assert.ok(position >= 2 && position <= 5, `paused at ${pausedAt}`); // 5 of 6 s: not finished
+  // The pause's save (the position it saves) has its answer.
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no PUT /v1/progress of ${position} s: ` +
+      JSON.stringify([...saves]))), 30000);
+    onSave = () => {
+      if (!saves.has(position)) return;
+      clearTimeout(timer);
+      resolve();
+    };
+    onSave();
+  });
+  assert.equal(saves.get(position), 204);
   await page.click('.player .back');
   await page.goto(`${base}/#/`);
   await page.waitForSelector('.row .tile');
@@ -468,7 +534,7 @@ test('resume position: a paused title shows in Continue watching and resumes the
     ms: window.__player.session.resume_position_ms,
     at: document.querySelector('video').currentTime,
   }));
-  assert.ok(resumed.ms >= 2000, `resume_position_ms ${resumed.ms}`);
+  assert.equal(resumed.ms, position * 1000, 'resume_position_ms: the saved position');
   assert.ok(resumed.at >= resumed.ms / 1000 - 0.5, `started at ${resumed.at} s, resume ${resumed.ms} ms`);
   await page.click('.player .back');
   await page.waitForSelector('.title-page .play');
