@@ -185,8 +185,8 @@ static int vtt_arrow(const char *l, size_t n)
 /* A copy of the WebVTT text `in` with only its header and its cues: every
  * other block (STYLE and REGION, legal before the first cue; NOTE; anything
  * else, which WebVTT parsers ignore) goes, with the line terminator ending
- * it; *out NULL when there is nothing to drop. A block with "-->" on its first
- * or second line is a cue (the first line then is its identifier) and is kept. */
+ * it, and a lone CR becomes an LF; *out NULL when there is nothing to change. A block with "-->" on
+ * its first or second line is a cue (the first line then is its identifier) and is kept. */
 static int vtt_strip(char **out, size_t *out_n, const char *in, size_t n)
 {
   *out = NULL;
@@ -226,6 +226,13 @@ static int vtt_strip(char **out, size_t *out_n, const char *in, size_t n)
     }
     p = q;
   }
+  /* A lone CR ends a line as well, but FFmpeg 5.1 loses the first cue of a
+   * CR-only file: make each one an LF (same length, same lines). */
+  for (size_t i = 0; i < w; i++)
+    if (o[i] == '\r' && (i + 1 == w || o[i + 1] != '\n')) {
+      o[i] = '\n';
+      dropped = 1;
+    }
   if (!dropped) {
     free(o);
     return STREAM_OK;

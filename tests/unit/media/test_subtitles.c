@@ -252,6 +252,14 @@ START_TEST(read_vtt_blocks)
       STREAM_OK);
   ck_assert_uint_eq(t.cue_count, 2);
   media__text_clear(&t);
+  /* CR-only line ends (old Mac exports): FFmpeg alone loses the first cue */
+  ck_assert_int_eq(media__subs_read(&t, write_text("cr.vtt", "WEBVTT\r\r" VTT_CUES("\r"))),
+                   STREAM_OK);
+  ck_assert_uint_eq(t.cue_count, 2);
+  ck_assert_int_eq(t.cues[0].start, 500);
+  ck_assert_str_eq(t.cues[0].text, "Hello <i>there</i>");
+  ck_assert_str_eq(t.cues[1].text, "World");
+  media__text_clear(&t);
   /* a STYLE block and no cue is still a file without cues */
   ck_assert_int_eq(
       media__subs_read(&t, write_text("style_only.vtt", "WEBVTT\n\nSTYLE\n::cue {}\n")),
