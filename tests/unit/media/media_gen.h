@@ -59,4 +59,39 @@ static const char *gen(const char *name, const char *args)
   "-shortest -metadata:s:a:0 language=fra"
 #define A_ONLY "-f lavfi -i sine=frequency=440:sample_rate=44100 -t 3 -c:a aac"
 
+/* The standard output of a shell command (caller frees); aborts if it cannot
+ * be started. */
+static inline char *run_cmd(const char *cmd)
+{
+  FILE *p = popen(cmd, "r");
+  if (!p)
+    abort();
+  size_t cap = 1 << 16, len = 0;
+  char *buf = malloc(cap);
+  size_t n;
+  while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+    len += n;
+    if (len + 1 >= cap)
+      buf = realloc(buf, cap *= 2);
+  }
+  buf[len] = 0;
+  pclose(p);
+  return buf;
+}
+
+/* dir/rel read whole (up to 1 MiB) as a string (caller frees), or NULL. */
+static inline char *gen_slurp(const char *dir, const char *rel)
+{
+  char p[1024];
+  snprintf(p, sizeof p, "%s/%s", dir, rel);
+  FILE *f = fopen(p, "rb");
+  if (!f)
+    return NULL;
+  char *b = malloc(1 << 20);
+  size_t n = fread(b, 1, (1 << 20) - 1, f);
+  b[n] = 0;
+  fclose(f);
+  return b;
+}
+
 #endif

@@ -27,38 +27,6 @@
   "-metadata:s:a:2 handler_name=Commentary -disposition:a:0 0 -disposition:a:1 default "           \
   "-disposition:a:2 0"
 
-static char *run_cmd(const char *cmd)
-{
-  FILE *p = popen(cmd, "r");
-  if (!p)
-    return NULL;
-  size_t cap = 1 << 16, len = 0;
-  char *buf = malloc(cap);
-  size_t n;
-  while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
-    len += n;
-    if (len + 1 >= cap)
-      buf = realloc(buf, cap *= 2);
-  }
-  buf[len] = 0;
-  pclose(p);
-  return buf;
-}
-
-static char *slurp(const char *dir, const char *rel)
-{
-  char p[1024];
-  snprintf(p, sizeof p, "%s/%s", dir, rel);
-  FILE *f = fopen(p, "rb");
-  if (!f)
-    return NULL;
-  char *b = malloc(1 << 20);
-  size_t n = fread(b, 1, (1 << 20) - 1, f);
-  b[n] = 0;
-  fclose(f);
-  return b;
-}
-
 static int count(const char *hay, const char *needle)
 {
   int n = 0;
@@ -270,7 +238,7 @@ START_TEST(all_tracks)
     ck_assert_msg(fabs(num(a[i], "duration") - vdur) <= 1024.0 / 48000 + 1.0 / 30 + 1e-3,
                   "%s: %f vs %f", dirs[i], num(a[i], "duration"), vdur);
   }
-  char *m = slurp(out, "master.m3u8");
+  char *m = gen_slurp(out, "master.m3u8");
   ck_assert_ptr_nonnull(m);
   ck_assert_int_eq(count(m, "#EXT-X-MEDIA:TYPE=AUDIO,"), 3);
   ck_assert_int_eq(count(m, "TYPE=AUDIO,GROUP-ID=\"audio\""), 3);
@@ -291,7 +259,7 @@ START_TEST(all_tracks)
                          "URI=\"audio_und/index.m3u8\"");
   check_bandwidth(m, s);
   free(m);
-  char *d = slurp(out, "manifest.mpd");
+  char *d = gen_slurp(out, "manifest.mpd");
   ck_assert_ptr_nonnull(d);
   ck_assert_int_eq(count(d, "contentType=\"audio\""), 3);
   ck_assert_int_eq(count(d, "lang=\"fr\""), 1);
@@ -322,7 +290,7 @@ START_TEST(all_tracks)
                              1, 0};
   ck_assert_msg(stream_media_subtitles_add(out, added, &t) == STREAM_OK, "%s",
                 stream_error_last()->message);
-  char *m1 = slurp(out, "master.m3u8"), *m2 = slurp(added, "master.m3u8");
+  char *m1 = gen_slurp(out, "master.m3u8"), *m2 = gen_slurp(added, "master.m3u8");
   ck_assert_int_eq(count(m2, "#EXT-X-MEDIA:TYPE=SUBTITLES,"), 1);
   for (const char *p = m1; (p = strstr(p, "#EXT-X-MEDIA:TYPE=AUDIO,")) != NULL; p++) {
     size_t len = (size_t)(strchr(p, '\n') - p + 1);
@@ -357,7 +325,7 @@ START_TEST(selected_tracks)
   double dur;
   ck_assert(fabs(crossings(out, a[0], &dur) - 1320) < 66);
   ck_assert(fabs(crossings(out, a[1], &dur) - 880) < 44);
-  char *m = slurp(out, "master.m3u8");
+  char *m = gen_slurp(out, "master.m3u8");
   ck_assert_int_eq(count(m, "#EXT-X-MEDIA:TYPE=AUDIO,"), 2);
   ck_assert_int_eq(count(m, "DEFAULT=YES"), 1);
   char line[512];

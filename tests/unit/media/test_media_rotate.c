@@ -313,22 +313,6 @@ END_TEST
 
 /* ---- end to end ---------------------------------------------------------- */
 
-static char *run_cmd(const char *cmd)
-{
-  FILE *p = popen(cmd, "r");
-  ck_assert_ptr_nonnull(p);
-  size_t cap = 1 << 16, len = 0, n;
-  char *buf = malloc(cap);
-  while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
-    len += n;
-    if (len + 1 >= cap)
-      buf = realloc(buf, cap *= 2);
-  }
-  buf[len] = 0;
-  pclose(p);
-  return buf;
-}
-
 /* Read the first frame ffmpeg decodes with `args` as w x h gray; return the
  * bounding box of the blue corner (luma well below the red's). */
 typedef struct box {

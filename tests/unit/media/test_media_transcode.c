@@ -14,24 +14,6 @@
 #include "media_gen.h"
 #include "stream/stream.h"
 
-static char *run_cmd(const char *cmd)
-{
-  FILE *p = popen(cmd, "r");
-  if (!p)
-    return NULL;
-  size_t cap = 1 << 16, len = 0;
-  char *buf = malloc(cap);
-  size_t n;
-  while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
-    len += n;
-    if (len + 1 >= cap)
-      buf = realloc(buf, cap *= 2);
-  }
-  buf[len] = 0;
-  pclose(p);
-  return buf;
-}
-
 static int exists(const char *path)
 {
   struct stat st;

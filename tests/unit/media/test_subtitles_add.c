@@ -20,20 +20,6 @@
   "2\n00:00:01,800 --> 00:00:02,600\nAu-del\xc3\xa0 de la limite\n\n"                              \
   "3\n00:00:03,000 --> 00:00:03,900\nFin\n"
 
-static char *slurp(const char *dir, const char *rel)
-{
-  char p[1024];
-  snprintf(p, sizeof p, "%s/%s", dir, rel);
-  FILE *f = fopen(p, "rb");
-  if (!f)
-    return NULL;
-  char *b = malloc(1 << 20);
-  size_t n = fread(b, 1, (1 << 20) - 1, f);
-  b[n] = 0;
-  fclose(f);
-  return b;
-}
-
 /* 1 when dir_a/rel and dir_b/rel exist with the same bytes (binary files too). */
 static int same_file(const char *a, const char *b, const char *rel)
 {
@@ -150,7 +136,7 @@ START_TEST(add_equals_one_shot)
   const char *plain = dir("plain"), *oneshot = dir("oneshot"), *added = dir("added");
   transcode(plain, NULL);
   transcode(oneshot, &fr);
-  char *before = slurp(plain, "master.m3u8");
+  char *before = gen_slurp(plain, "master.m3u8");
   ck_assert_ptr_nonnull(before);
 
   ck_assert_msg(stream_media_subtitles_add(plain, added, &fr) == STREAM_OK, "%s",
@@ -160,16 +146,16 @@ START_TEST(add_equals_one_shot)
    * manifests must be byte for byte the ones of the one-shot transcode */
   ck_assert(same_file(plain, oneshot, "v360p_365/seg_00002.m4s"));
   same_package(added, oneshot);
-  char *master = slurp(added, "master.m3u8");
+  char *master = gen_slurp(added, "master.m3u8");
   ck_assert_ptr_nonnull(strstr(master, "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",NAME=\"fr\","
                                        "LANGUAGE=\"fr\",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,"
                                        "URI=\"sub_fr/index.m3u8\"\n"));
   free(master);
-  char *seg = slurp(added, "sub_fr/seg_00002.vtt");
+  char *seg = gen_slurp(added, "sub_fr/seg_00002.vtt");
   ck_assert_ptr_nonnull(
       strstr(seg, "00:00:01.800 --> 00:00:02.600\nAu-del\xc3\xa0 de la limite\n"));
   free(seg);
-  char *summary = slurp(added, "summary.json");
+  char *summary = gen_slurp(added, "summary.json");
   ck_assert_ptr_nonnull(strstr(summary, "\"sub_fr/seg_00002.vtt\""));
   ck_assert_ptr_nonnull(strstr(summary, added));
   free(summary);
@@ -182,7 +168,7 @@ START_TEST(add_equals_one_shot)
   ck_assert_int_eq(stat(p1, &s1), 0);
   ck_assert_int_eq(stat(p2, &s2), 0);
   ck_assert(s1.st_ino == s2.st_ino);
-  char *after = slurp(plain, "master.m3u8");
+  char *after = gen_slurp(plain, "master.m3u8");
   ck_assert_str_eq(before, after);
   free(before);
   free(after);
@@ -208,20 +194,20 @@ START_TEST(add_equals_one_shot)
   ck_assert_msg(stream_media_subtitles_add(added, replaced, &fr2) == STREAM_OK, "%s",
                 stream_error_last()->message);
   ck_assert_int_eq(hls_check(replaced), 0);
-  master = slurp(replaced, "master.m3u8");
+  master = gen_slurp(replaced, "master.m3u8");
   ck_assert_ptr_nonnull(strstr(master, "NAME=\"Fran\xc3\xa7"
                                        "ais\",LANGUAGE=\"FR\",DEFAULT=YES,"
                                        "AUTOSELECT=YES,FORCED=NO,URI=\"sub_fr/index.m3u8\"\n"));
   ck_assert_ptr_null(strstr(master, "NAME=\"fr\""));
   free(master);
-  seg = slurp(replaced, "sub_fr/seg_00002.vtt");
+  seg = gen_slurp(replaced, "sub_fr/seg_00002.vtt");
   ck_assert_ptr_nonnull(strstr(seg, "Nouveau texte"));
   ck_assert_ptr_null(strstr(seg, "limite"));
   free(seg);
-  seg = slurp(replaced, "sub_fr.vtt");
+  seg = gen_slurp(replaced, "sub_fr.vtt");
   ck_assert_ptr_null(strstr(seg, "Bonjour"));
   free(seg);
-  seg = slurp(added, "sub_fr/seg_00002.vtt"); /* the older asset keeps its files */
+  seg = gen_slurp(added, "sub_fr/seg_00002.vtt"); /* the older asset keeps its files */
   ck_assert_ptr_nonnull(strstr(seg, "limite"));
   free(seg);
 
@@ -229,13 +215,13 @@ START_TEST(add_equals_one_shot)
                               "en-GB", "English", 1, 0};
   ck_assert_int_eq(stream_media_subtitles_add(replaced, two, &en), STREAM_OK);
   ck_assert_int_eq(hls_check(two), 0);
-  master = slurp(two, "master.m3u8");
+  master = gen_slurp(two, "master.m3u8");
   ck_assert_ptr_nonnull(strstr(master, "LANGUAGE=\"FR\",DEFAULT=NO,"));
   ck_assert_ptr_nonnull(
       strstr(master, "NAME=\"English\",LANGUAGE=\"en-GB\",DEFAULT=YES,AUTOSELECT=YES,FORCED=NO,"
                      "URI=\"sub_en_gb/index.m3u8\"\n"));
   free(master);
-  char *mpd = slurp(two, "manifest.mpd");
+  char *mpd = gen_slurp(two, "manifest.mpd");
   ck_assert_ptr_nonnull(strstr(mpd, "<BaseURL>sub_en_gb.vtt</BaseURL>"));
   ck_assert_ptr_nonnull(strstr(mpd, "<BaseURL>sub_fr.vtt</BaseURL>"));
   free(mpd);
@@ -317,18 +303,19 @@ START_TEST(add_vtt_with_style)
   ck_assert_msg(stream_media_subtitles_add(plain, added, &de) == STREAM_OK, "%s",
                 stream_error_last()->message);
   ck_assert_int_eq(hls_check(added), 0);
-  char *whole = slurp(added, "sub_de.vtt");
+  char *whole = gen_slurp(added, "sub_de.vtt");
   ck_assert_ptr_nonnull(whole);
   ck_assert_str_eq(whole, "WEBVTT\n\n00:00:00.500 --> 00:00:01.500\nHallo <b>Welt</b>\n"
                           "\n00:00:02.200 --> 00:00:03.100\nZweite\nZeile\n");
   free(whole);
-  char *s1 = slurp(added, "sub_de/seg_00001.vtt"), *s2 = slurp(added, "sub_de/seg_00002.vtt");
+  char *s1 = gen_slurp(added, "sub_de/seg_00001.vtt"),
+       *s2 = gen_slurp(added, "sub_de/seg_00002.vtt");
   ck_assert_ptr_nonnull(strstr(s1, "\n00:00:00.500 --> 00:00:01.500\nHallo <b>Welt</b>\n"));
   ck_assert_ptr_null(strstr(s1, "Zweite"));
   ck_assert_ptr_nonnull(strstr(s2, "\n00:00:02.200 --> 00:00:03.100\nZweite\nZeile\n"));
   free(s1);
   free(s2);
-  char *summary = slurp(added, "summary.json");
+  char *summary = gen_slurp(added, "summary.json");
   ck_assert_ptr_nonnull(strstr(summary, "\"sub_de/seg_00002.vtt\""));
   free(summary);
 }
