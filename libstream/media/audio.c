@@ -40,6 +40,10 @@ struct media__audio {
   int stream;       /* input stream index */
   int64_t next_pts; /* samples sent to the encoder */
   int swr_ready;
+  /* The input format the resampler was set up for: a stream may change its
+   * rate, layout or sample format mid-stream (MPEG-TS captures, ad breaks). */
+  int in_fmt, in_rate;
+  AVChannelLayout in_layout;
   /* Timeline, in output samples from t = 0 (the video's first frame): the
    * FIFO holds [next_pts, next_pts + fifo size). */
   AVRational tb;      /* input stream time base */
@@ -48,6 +52,9 @@ struct media__audio {
   int64_t drop;       /* resampled samples still to discard (before t = 0, overlaps) */
   int64_t video_end;  /* output samples the video covers so far (the end, at the end) */
   int64_t expect_end; /* output samples of the video's announced end, 0: unknown */
+  int hdr_rate;       /* the stream header's sample rate (what the demuxer assumes) */
+  int64_t prev_pts;   /* the previous decoded frame's timestamp, as given */
+  int prev_samples;   /* and its sample count */
   int beyond;         /* past the announced end while holding too much: discard the rest */
   int64_t discarded;  /* samples discarded that way (they keep their place on the timeline) */
 };
@@ -198,6 +205,8 @@ int media__audio_open(media__audio **out, const media__plan *plan, size_t track,
   int rc;
   a->stream = plan->audio_count ? plan->audio_streams[track] : plan->audio_stream;
   a->tb = in->streams[a->stream]->time_base;
+  a->hdr_rate = in->streams[a->stream]->codecpar->sample_rate;
+  a->prev_pts = AV_NOPTS_VALUE;
   const char *tag = plan->audio_count ? plan->audio_languages[track] : plan->audio_language;
   AVStream *st = in->streams[a->stream];
   const AVCodec *dc = avcodec_find_decoder(st->codecpar->codec_id);
@@ -403,19 +412,50 @@ static int fifo_put(media__audio *a, uint8_t **buf, int got)
   return STREAM_OK;
 }
 
+static int convert(media__audio *a, const AVFrame *in);
+
+/* The resampler for `in`'s format. When the decoded format changes
+ * mid-stream, what the old resampler still holds is flushed first (it keeps
+ * its place on the timeline), then a new one is set up. */
+static int setup_swr(media__audio *a, const AVFrame *in)
+{
+  if (a->swr_ready) {
+    if (in->format == a->in_fmt && in->sample_rate == a->in_rate &&
+        !av_channel_layout_compare(&in->ch_layout, &a->in_layout))
+      return STREAM_OK;
+    int rc = convert(a, NULL);
+    if (rc != STREAM_OK)
+      return rc;
+    swr_free(&a->swr);
+    av_channel_layout_uninit(&a->in_layout);
+    a->swr_ready = 0;
+  }
+  if (in->sample_rate <= 0 || in->ch_layout.nb_channels <= 0)
+    return stream__err(STREAM_EMEDIA,
+                       "media audio: a decoded frame has no sample rate or channels");
+  int rc = swr_alloc_set_opts2(&a->swr, &a->enc->ch_layout, a->enc->sample_fmt, a->enc->sample_rate,
+                               (AVChannelLayout *)&in->ch_layout, (enum AVSampleFormat)in->format,
+                               in->sample_rate, 0, NULL);
+  if (rc >= 0)
+    rc = swr_init(a->swr);
+  if (rc >= 0)
+    rc = av_channel_layout_copy(&a->in_layout, &in->ch_layout);
+  if (rc < 0)
+    return aerr(STREAM_EMEDIA, "cannot convert the audio format", rc);
+  a->in_fmt = in->format;
+  a->in_rate = in->sample_rate;
+  a->swr_ready = 1;
+  return STREAM_OK;
+}
+
 static int convert(media__audio *a, const AVFrame *in)
 {
-  if (!a->swr_ready) {
-    if (!in)
-      return STREAM_OK;
-    int rc = swr_alloc_set_opts2(&a->swr, &a->enc->ch_layout, a->enc->sample_fmt,
-                                 a->enc->sample_rate, (AVChannelLayout *)&in->ch_layout,
-                                 (enum AVSampleFormat)in->format, in->sample_rate, 0, NULL);
-    if (rc >= 0)
-      rc = swr_init(a->swr);
-    if (rc < 0)
-      return aerr(STREAM_EMEDIA, "cannot convert the audio format", rc);
-    a->swr_ready = 1;
+  if (!a->swr_ready && !in)
+    return STREAM_OK;
+  if (in) {
+    int rc = setup_swr(a, in);
+    if (rc != STREAM_OK)
+      return rc;
   }
   int max_out = swr_get_out_samples(a->swr, in ? in->nb_samples : 0);
   if (max_out <= 0)
@@ -476,6 +516,21 @@ static int place(media__audio *a, const AVFrame *f)
 {
   int64_t pts = f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp;
   int sr = a->enc->sample_rate;
+  /* A demuxer gives a packet without a timestamp of its own (several audio
+   * frames in one MPEG-TS PES) the previous one's plus a duration computed
+   * from the stream header's sample rate. After a mid-stream rate change
+   * that duration is wrong, and trusting it would cut and pad the audio
+   * every few frames: such a made-up timestamp is not used. */
+  int64_t given = pts;
+  if (pts != AV_NOPTS_VALUE && a->prev_pts != AV_NOPTS_VALUE && a->hdr_rate > 0 &&
+      f->sample_rate != a->hdr_rate) {
+    int64_t made_up =
+        a->prev_pts + av_rescale_q(a->prev_samples, (AVRational){1, a->hdr_rate}, a->tb);
+    if (llabs(pts - made_up) <= 1)
+      pts = AV_NOPTS_VALUE;
+  }
+  a->prev_pts = given;
+  a->prev_samples = f->nb_samples;
   if (pts == AV_NOPTS_VALUE || f->sample_rate <= 0) {
     a->placed = 1; /* no time: right after the previous samples */
     return STREAM_OK;
@@ -569,6 +624,7 @@ void media__audio_free(media__audio *a)
   avcodec_free_context(&a->dec);
   avcodec_free_context(&a->enc);
   swr_free(&a->swr);
+  av_channel_layout_uninit(&a->in_layout);
   if (a->fifo)
     av_audio_fifo_free(a->fifo);
   av_frame_free(&a->in);
