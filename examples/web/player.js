@@ -250,8 +250,23 @@ export async function play(video, { titleId, episodeId, kind, onStatus, subtitle
   // clock holds the start position (until the library's first seek or playing, the element
   // reads 0, which would overwrite the resume position) nor once stop() has run (the old
   // element's events and timers must not write over the next session's position).
+  // One save is in flight at a time and the newest position waits for it (a newer one replaces
+  // it): two PUTs in flight (the 10 s timer, then a pause) could reach the server in the other
+  // order and leave the older position saved. state.progress shows both (the browser test).
   let lastSaved = -1;
   let started = false;
+  const saves = (state.progress = { inFlight: null, queued: null });
+  let saving = null; // the promise of the save in flight
+  const send = (w) => {
+    saves.inFlight = w.position_s;
+    saving = api('PUT', '/v1/progress', w).catch(() => {}).then(() => {
+      const next = saves.queued;
+      saves.inFlight = null;
+      saves.queued = null;
+      saving = null;
+      if (next) send(next);
+    });
+  };
   const saveProgress = () => {
     if (stopped || !started) return;
     const d = Math.round(video.duration);
@@ -261,7 +276,8 @@ export async function play(video, { titleId, episodeId, kind, onStatus, subtitle
     lastSaved = p;
     const w = { title_id: titleId, position_s: p, duration_s: d };
     if (episodeId) w.episode_id = episodeId;
-    api('PUT', '/v1/progress', w).catch(() => {});
+    if (saving) saves.queued = w;
+    else send(w);
   };
   const onStarted = () => {
     started = true;
@@ -286,6 +302,7 @@ export async function play(video, { titleId, episodeId, kind, onStatus, subtitle
     } catch {
       /* already torn down */
     }
+    while (saving) await saving; // the last position is saved before the session ends
     if (pb.session_id)
       await api('DELETE', `/v1/playback/${encodeURIComponent(pb.session_id)}`).catch(() => {});
     await sent;

@@ -469,23 +469,14 @@ test('dash.js plays the signed stream: start, seek, ended, no errors', async () 
   await playThrough('dash');
 });
 
-test('resume position: a paused title shows in Continue watching and resumes there', async () => {
-  const page = await newPage('/');
-  await signIn(page);
-  await page.click(`.tile[data-id="${TITLE}"] >> nth=0`);
-  await page.click('.title-page .play');
-  // Pause once the clock is past 2 s (which saves the position): in the page, on the clock's
-  // own timeupdate, so that a slow machine cannot let the 6 s clip run to its end first.
-  const saves = new Map(); // position_s -> HTTP status of its PUT /v1/progress
-  let onSave = () => {};
-  page.on('response', (r) => {
-    if (!r.url().endsWith('/v1/progress') || r.request().method() !== 'PUT') return;
-    saves.set(JSON.parse(r.request().postData() || '{}').position_s, r.status());
-    onSave();
-  });
+/* Pause the player's video once its clock is past 2 s (which saves the position): in the page,
+ * on the clock's own timeupdate, so that a slow machine cannot let the 6 s clip run to its end
+ * first. Returns the time it paused at. */
+async function pauseAfter2(page) {
   await page.waitForSelector('.player video', { state: 'attached' });
   await page.evaluate(() => {
     const v = document.querySelector('.player video');
+    window.__pausedAt = 0;
     let playing = !v.paused && v.readyState >= 3; // the clock runs (not the start's seek)
     const pauseAt2 = () => {
       if (!playing || v.currentTime <= 2 || v.seeking) return;
@@ -500,8 +491,22 @@ test('resume position: a paused title shows in Continue watching and resumes the
     v.addEventListener('timeupdate', pauseAt2);
     pauseAt2();
   });
-  const pausedAt = await (await page.waitForFunction(() => window.__pausedAt, null,
-    { timeout: 60000 })).jsonValue();
+  return (await page.waitForFunction(() => window.__pausedAt, null, { timeout: 60000 })).jsonValue();
+}
+
+test('resume position: a paused title shows in Continue watching and resumes there', async () => {
+  const page = await newPage('/');
+  await signIn(page);
+  await page.click(`.tile[data-id="${TITLE}"] >> nth=0`);
+  await page.click('.title-page .play');
+  const saves = new Map(); // position_s -> HTTP status of its PUT /v1/progress
+  let onSave = () => {};
+  page.on('response', (r) => {
+    if (!r.url().endsWith('/v1/progress') || r.request().method() !== 'PUT') return;
+    saves.set(JSON.parse(r.request().postData() || '{}').position_s, r.status());
+    onSave();
+  });
+  const pausedAt = await pauseAfter2(page);
   const position = Math.floor(pausedAt);
   assert.ok(position >= 2 && position <= 5, `paused at ${pausedAt}`); // 5 of 6 s: not finished
   // The pause's save (the position it saves) has its answer.
@@ -536,6 +541,72 @@ test('resume position: a paused title shows in Continue watching and resumes the
   }));
   assert.equal(resumed.ms, position * 1000, 'resume_position_ms: the saved position');
   assert.ok(resumed.at >= resumed.ms / 1000 - 0.5, `started at ${resumed.at} s, resume ${resumed.ms} ms`);
+  await page.click('.player .back');
+  await page.waitForSelector('.title-page .play');
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
+test('progress saves: one in flight at a time, the newest position reaches the server last', async () => {
+  const page = await newPage('/');
+  await signIn(page);
+  // Every PUT /v1/progress goes through this route; the first one is held (a slow answer) while
+  // the player gets a newer position to save. `arrived`: positions in the order the server
+  // gets them.
+  const arrived = [];
+  let held = null;
+  let onHeld;
+  const firstHeld = new Promise((r) => (onHeld = r));
+  let onSecond;
+  const secondSent = new Promise((r) => (onSecond = r));
+  const answers = [];
+  page.on('response', (r) => {
+    if (r.url().endsWith('/v1/progress') && r.request().method() === 'PUT') answers.push(r.status());
+  });
+  await page.route('**/v1/progress', async (route) => {
+    const req = route.request();
+    if (req.method() !== 'PUT') return route.continue();
+    const p = JSON.parse(req.postData() || '{}').position_s;
+    if (!held) {
+      held = route;
+      onHeld(p);
+      return undefined;
+    }
+    onSecond(p);
+    arrived.push(p);
+    return route.continue();
+  });
+  await page.click(`.tile[data-id="${TITLE}"] >> nth=0`);
+  await page.click('.title-page .play');
+  await pauseAfter2(page);
+  const first = await firstHeld; // the pause's save, held
+  // A newer position: seek (while paused) elsewhere in the clip, play, pause again.
+  const target = first >= 4 ? 1.3 : 4.3;
+  await page.evaluate((t) => new Promise((resolve) => {
+    const v = document.querySelector('.player video');
+    v.addEventListener('seeked', () => v.play().then(() => {
+      v.pause();
+      resolve();
+    }), { once: true });
+    v.currentTime = t;
+  }), target);
+  const second = Math.floor(target);
+  // The player queues it (the fix) or sends it at once (two PUTs in flight): whichever happens.
+  await Promise.race([secondSent, page.waitForFunction((p) => {
+    const s = window.__player.progress;
+    return s && s.queued && s.queued.position_s === p;
+  }, second, { timeout: 30000 })]);
+  arrived.push(first);
+  await held.continue();
+  await page.waitForFunction(() => {
+    const s = window.__player.progress;
+    return !s || (!s.inFlight && !s.queued);
+  }, null, { timeout: 30000 });
+  for (let i = 0; i < 600 && (arrived.length < 2 || answers.length < 2); i++)
+    await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(arrived, [first, second], 'positions in the order the server got them');
+  assert.deepEqual(answers, [204, 204]);
+  await page.unroute('**/v1/progress');
   await page.click('.player .back');
   await page.waitForSelector('.title-page .play');
   assert.deepEqual(page.problems, []);
