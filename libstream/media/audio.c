@@ -57,7 +57,11 @@ struct media__audio {
   int prev_samples;   /* and its sample count */
   int beyond;         /* past the announced end while holding too much: discard the rest */
   int64_t discarded;  /* samples discarded that way (they keep their place on the timeline) */
+  int damaged;        /* packets the decoder refused (skipped) */
 };
+
+/* Damaged packets skipped before the stream is given up (the video's limit). */
+#define MAX_DAMAGED 100
 
 /* Audio held back waiting for the video (audio that outlasts the video,
  * badly interleaved input): beyond this, memory stays bounded by discarding
@@ -211,8 +215,8 @@ int media__audio_open(media__audio **out, const media__plan *plan, size_t track,
   AVStream *st = in->streams[a->stream];
   const AVCodec *dc = avcodec_find_decoder(st->codecpar->codec_id);
   if (!dc) {
-    rc = stream__err(STREAM_EMEDIA, "media audio: no decoder for audio codec %s",
-                     avcodec_get_name(st->codecpar->codec_id));
+    rc = stream__err(STREAM_EMEDIA, "media audio: stream %d of %s: no decoder for audio codec %s",
+                     a->stream, plan->input, avcodec_get_name(st->codecpar->codec_id));
     goto fail;
   }
   const AVCodec *ec = avcodec_find_encoder(AV_CODEC_ID_AAC);
@@ -573,8 +577,20 @@ static int drain_dec(media__audio *a)
 int media__audio_packet(media__audio *a, const AVPacket *pkt)
 {
   int rc = avcodec_send_packet(a->dec, pkt);
-  if (rc < 0 && rc != AVERROR_INVALIDDATA && rc != AVERROR_EOF)
-    return aerr(STREAM_EMEDIA, "audio decoding failed", rc);
+  if (rc == AVERROR(ENOMEM))
+    return aerr(STREAM_ENOMEM, "audio decoding failed", rc);
+  /* A packet the decoder refuses (damaged bytes; decoders report them as
+   * INVALIDDATA, PATCHWELCOME, EPERM...) is skipped as the ffmpeg CLI does:
+   * the next packet's timestamp puts silence in its place. Many of them
+   * mean the stream is not what its header says. */
+  if (rc < 0 && rc != AVERROR_EOF && rc != AVERROR(EAGAIN) && ++a->damaged > MAX_DAMAGED) {
+    char eb[128];
+    return stream__err(STREAM_EMEDIA,
+                       "media audio: stream %d: more than %d packets cannot be decoded as %s "
+                       "(damaged, or the codec changes mid-stream): %s",
+                       a->stream, MAX_DAMAGED, a->dec->codec->name,
+                       media__averr(rc, eb, sizeof eb));
+  }
   rc = drain_dec(a);
   if (rc != STREAM_OK || pkt)
     return rc;

@@ -43,6 +43,8 @@ static const struct {
 
 static int even_round(double x)
 {
+  if (!(x < 1e9))
+    return 1000000000; /* an absurd aspect ratio: over every size limit, no int overflow */
   long v = lround(x / 2.0) * 2;
   return v < 2 ? 2 : (int)v;
 }
@@ -125,6 +127,18 @@ static int fits(const geom *g, int width, int height)
   return height <= g->h + 0.5 && width <= g->w + 1.5;
 }
 
+/* A source whose display aspect ratio (its SAR, most often a bogus one)
+ * makes even its smallest rung wider than an encoder takes. */
+static int aspect_err(const stream_media_info *info, const geom *g, int w, int h)
+{
+  return stream__err(STREAM_EMEDIA,
+                     "media ladder: the source's display aspect ratio (%dx%d, SAR %d:%d: %s%.1f%s) "
+                     "is too extreme: a rung would be %dx%d (at most %d a side)",
+                     info->width, info->height, info->sar_num, info->sar_den,
+                     g->portrait ? "1:" : "", g->w / g->h, g->portrait ? "" : ":1",
+                     g->portrait ? h : w, g->portrait ? w : h, MAX_DIM);
+}
+
 static int plan_names(stream_media_ladder *out, const stream_media_info *info, const geom *g,
                       const char *list)
 {
@@ -135,7 +149,7 @@ static int plan_names(stream_media_ladder *out, const stream_media_info *info, c
     if (strcmp(list, presets[i].name) == 0)
       list = presets[i].list;
   snprintf(buf, sizeof buf, "%s", list);
-  int any = 0;
+  int any = 0, too_wide = 0;
   char *save = NULL;
   for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
     const apple_rung *a = NULL;
@@ -155,6 +169,10 @@ static int plan_names(stream_media_ladder *out, const stream_media_info *info, c
     if (!fits(g, w, a->height)) {
       continue; /* never upscale */
     }
+    if (w > MAX_DIM) {
+      too_wide = 1; /* an extreme display aspect ratio: no encoder takes that width */
+      continue;
+    }
     int rc = add_rung(out, info, g, a->name, a->height, 0, a->bitrate, a->max_fps, 0, 0);
     if (rc != STREAM_OK)
       return rc;
@@ -173,6 +191,8 @@ static int plan_names(stream_media_ladder *out, const stream_media_info *info, c
         br = apple[i].bitrate * h / apple[i].height;
     char name[16];
     snprintf(name, sizeof name, "%dp", h);
+    if (too_wide || even_round(h * g->w / g->h) > MAX_DIM)
+      return aspect_err(info, g, even_round(h * g->w / g->h), h);
     return add_rung(out, info, g, name, h, 0, br < 100000 ? 100000 : br, 30, 0, 0);
   }
   return STREAM_OK;
@@ -196,6 +216,7 @@ static int plan(stream_media_ladder *out, const stream_media_info *info,
                        opts->rung_count, STREAM_MEDIA_MAX_RUNGS);
   geom gm = display_geom(info);
   const geom *g = &gm;
+  int too_wide_w = 0, too_wide_h = 0;
   if (opts->rung_count == 0)
     return plan_names(out, info, g, opts->ladder && *opts->ladder ? opts->ladder : "apple");
   for (size_t i = 0; i < opts->rung_count; i++) {
@@ -225,6 +246,11 @@ static int plan(stream_media_ladder *out, const stream_media_info *info,
     int w = c->width > 0 ? c->width : even_round(c->height * g->w / g->h);
     if (!fits(g, w, c->height))
       continue; /* never upscale */
+    if (w > MAX_DIM) {
+      too_wide_w = w;
+      too_wide_h = c->height;
+      continue; /* the width from an extreme display aspect ratio */
+    }
     char name[16];
     if (c->name[0])
       snprintf(name, sizeof name, "%s", c->name);
@@ -235,6 +261,8 @@ static int plan(stream_media_ladder *out, const stream_media_info *info,
     if (rc != STREAM_OK)
       return rc;
   }
+  if (out->count == 0 && too_wide_w)
+    return aspect_err(info, g, too_wide_w, too_wide_h);
   if (out->count == 0)
     return stream__err(STREAM_EINVAL,
                        "media ladder: every custom rung is larger than the %dx%d source",

@@ -44,7 +44,8 @@ typedef struct run_state {
   media__progress_fn progress;
   void *ud;
   double last_t;
-  int corrupt; /* damaged frames skipped */
+  int corrupt;     /* damaged frames skipped */
+  double read_end; /* end of the last packet read of any stream (s, from the container's start) */
 } run_state;
 
 static void report(run_state *s, double t, int final)
@@ -170,6 +171,37 @@ static int plan_cascade(run_state *s, int sw, int sh)
     }
   }
   return STREAM_OK;
+}
+
+/* Thumbnail geometry for a w x h picture of sample aspect `sar`: a tile side
+ * or default poster that would follow from an extreme DAR (a strip, a
+ * bogus SAR) beyond thumbs.c's limits (tiles 8..2048, sheets and posters
+ * 8192 a side) is given explicitly within them, so that the picture is
+ * letterboxed in its tile instead of failing the title. Other sources keep
+ * the derived geometry. */
+static void fit_thumbs(media__thumbs_options *o, int w, int h, double sar)
+{
+  double dar = (double)w * sar / h;
+  if (!(dar > 0) || o->columns < 1 || o->rows < 1)
+    return; /* thumbs.c reports bad options */
+  if (o->tile_width > 0 && o->tile_height == 0) {
+    double th = (double)lround(o->tile_width / dar / 2.0) * 2; /* thumbs.c rounds so */
+    int max = 8192 / o->rows < 2048 ? 8192 / o->rows : 2048;
+    if (th < 8)
+      o->tile_height = 8;
+    else if (th > max)
+      o->tile_height = max & ~1;
+  }
+  if (o->poster_width == 0) {
+    /* thumbs.c's default: the display width, at most 1280 */
+    double pw = sar > 1.0 ? w * sar : w;
+    if (pw > 1280)
+      pw = 1280;
+    if (pw / dar > 8192) {
+      int fit = (int)(8192 * dar) & ~1;
+      o->poster_width = fit < 8 ? 8 : fit;
+    }
+  }
 }
 
 static int setup(run_state *s, media__package *pkg)
@@ -312,7 +344,9 @@ static int setup(run_state *s, media__package *pkg)
     AVRational sar = av_guess_sample_aspect_ratio(s->in, vs, NULL);
     if (s->rot && orient.transpose)
       sar = (AVRational){sar.den, sar.num}; /* a transposed pixel */
-    rc = media__thumbs_new(&s->thumbs, plan->outdir, &plan->thumbs, dw, dh, s->dec->pix_fmt,
+    media__thumbs_options to = plan->thumbs;
+    fit_thumbs(&to, dw, dh, sar.num > 0 && sar.den > 0 ? av_q2d(sar) : 1.0);
+    rc = media__thumbs_new(&s->thumbs, plan->outdir, &to, dw, dh, s->dec->pix_fmt,
                            sar.num > 0 ? sar.num : 1, sar.den > 0 ? sar.den : 1, s->duration);
     if (rc != STREAM_OK)
       return rc;
@@ -323,6 +357,22 @@ static int setup(run_state *s, media__package *pkg)
       return rc;
   }
   return STREAM_OK;
+}
+
+/* Where the input has been read to, whatever the stream: a container that
+ * announces no per-stream duration (Matroska, WebM, FLV) announces its
+ * longest stream's, which may be audio that outlasts the video. */
+static void note_read(run_state *s, const AVPacket *pkt)
+{
+  const AVStream *st = s->in->streams[pkt->stream_index];
+  int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+  if (ts == AV_NOPTS_VALUE)
+    return;
+  double t = (double)(ts + (pkt->duration > 0 ? pkt->duration : 0)) * av_q2d(st->time_base);
+  if (s->in->start_time != AV_NOPTS_VALUE)
+    t -= (double)s->in->start_time / AV_TIME_BASE;
+  if (t > s->read_end)
+    s->read_end = t;
 }
 
 static int run(run_state *s, const volatile int *cancel)
@@ -346,6 +396,7 @@ static int run(run_state *s, const volatile int *cancel)
       return stream__err(STREAM_EMEDIA, "media pipeline: reading %s failed: %s", plan->input,
                          media__averr(rc, eb, sizeof eb));
     }
+    note_read(s, s->pkt);
     if (s->pkt->stream_index == plan->video_stream)
       rc = decode_video(s, s->pkt);
     else {
@@ -370,13 +421,23 @@ static int run(run_state *s, const volatile int *cancel)
    * of its media data) reads to a clean EOF: compare with the announced
    * video duration so that a partial title is not presented as complete. */
   AVStream *vs = s->in->streams[plan->video_stream];
-  double announced = vs->duration > 0 ? (double)vs->duration * av_q2d(vs->time_base) : s->duration;
   double frame = s->frame_dur;
-  if (announced > 0 && s->last_t + frame < announced - 1.0)
+  if (vs->duration > 0) {
+    double announced = (double)vs->duration * av_q2d(vs->time_base);
+    if (s->last_t + frame < announced - 1.0)
+      return stream__err(STREAM_EMEDIA,
+                         "media pipeline: %s is truncated: video ends at %.3f s of the %.3f s "
+                         "its header announces",
+                         plan->input, s->last_t + frame, announced);
+  } else if (s->duration > 0 && s->in->duration_estimation_method != AVFMT_DURATION_FROM_BITRATE &&
+             s->read_end < s->duration - 1.0) {
+    /* Only the container's duration is known: it is its longest stream's,
+     * so compare with where any stream got to (the video may end first). */
     return stream__err(STREAM_EMEDIA,
-                       "media pipeline: %s is truncated: video ends at %.3f s of the %.3f s its "
-                       "header announces",
-                       plan->input, s->last_t + frame, announced);
+                       "media pipeline: %s is truncated: its streams end at %.3f s of the "
+                       "%.3f s its header announces",
+                       plan->input, s->read_end, s->duration);
+  }
   for (size_t k = 0; k < s->naudio; k++) {
     rc = media__audio_packet(s->audio[k], NULL);
     if (rc != STREAM_OK)

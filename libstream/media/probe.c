@@ -37,6 +37,51 @@ int media__check_file(const char *what, const char *path)
   return STREAM_OK;
 }
 
+/* An ISO BMFF file (MP4, MOV) cut short: a top-level box that holds the
+ * index or the media ('moov', 'mdat', 'moof') and ends past the end of the
+ * file. FFmpeg reads such a file without complaint (a track missing from a
+ * cut 'moov' is dropped, the samples after the cut are not there). Other
+ * box types, a size of 0 (to the end) and what is not a box are left to
+ * FFmpeg. */
+static int check_boxes(const char *path)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return STREAM_OK; /* FFmpeg reports it */
+  int rc = STREAM_OK;
+  struct stat st;
+  if (fstat(fileno(f), &st) == 0) {
+    int64_t at = 0, size = st.st_size;
+    for (int n = 0; n < 100000 && at + 8 <= size; n++) {
+      unsigned char h[16];
+      if (fseeko(f, (off_t)at, SEEK_SET) != 0 || fread(h, 1, 8, f) != 8)
+        break;
+      uint64_t len = (uint64_t)h[0] << 24 | (uint64_t)h[1] << 16 | (uint64_t)h[2] << 8 | h[3];
+      if (len == 1) {
+        if (fread(h + 8, 1, 8, f) != 8)
+          break;
+        len = 0;
+        for (int i = 8; i < 16; i++)
+          len = len << 8 | h[i];
+      }
+      if (len == 0 || len < 8)
+        break; /* to the end of the file, or not a box */
+      char type[5] = {(char)h[4], (char)h[5], (char)h[6], (char)h[7], 0};
+      if (len > (uint64_t)(size - at)) {
+        if (!strcmp(type, "moov") || !strcmp(type, "mdat") || !strcmp(type, "moof"))
+          rc = stream__err(STREAM_EMEDIA,
+                           "media input %s is truncated: its '%s' box ends at byte %llu of a "
+                           "%lld-byte file",
+                           path, type, (unsigned long long)(at + len), (long long)size);
+        break;
+      }
+      at += (int64_t)len;
+    }
+  }
+  fclose(f);
+  return rc;
+}
+
 int media__open_input(AVFormatContext **out, const char *path)
 {
   *out = NULL;
@@ -49,6 +94,13 @@ int media__open_input(AVFormatContext **out, const char *path)
   if (rc < 0)
     return stream__err(STREAM_EMEDIA, "cannot read media input %s: %s (unreadable or truncated)",
                        path, media__averr(rc, eb, sizeof eb));
+  if (fmt->iformat && strstr(fmt->iformat->name, "mp4")) {
+    rc = check_boxes(path);
+    if (rc != STREAM_OK) {
+      avformat_close_input(&fmt);
+      return rc;
+    }
+  }
   rc = avformat_find_stream_info(fmt, NULL);
   if (rc < 0) {
     avformat_close_input(&fmt);
