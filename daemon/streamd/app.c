@@ -27,6 +27,7 @@
 #include "qoe_job.h"
 #include "purge_job.h"
 #include "recs_job.h"
+#include "reset_queue.h"
 #include "log.h"
 #include "mail.h"
 #include "problem.h"
@@ -406,6 +407,9 @@ int streamd_app_start(streamd_app *app, unsigned int port)
     streamd_logf(STREAM_LOG_ERROR, "auth: %s", stream_error_last()->message);
     return -1;
   }
+  /* Reset links are sent by this queue's thread, off the request path. */
+  if (streamd_reset_queue_start(&app->reset_queue, app->auth, 0) != 0)
+    return -1;
   if (streamd_media_open(app) != 0)
     return -1;
   /* Uploads, the job queue and the transcode workers (ingest.c); needs media_root. */
@@ -631,6 +635,10 @@ int streamd_app_seed_demo(streamd_app *app, char **out_line)
 void streamd_app_close(streamd_app *app)
 {
   atomic_store_explicit(&current, NULL, memory_order_release);
+  /* Every accepted reset request is sent before auth and store go (the server is stopped:
+   * nothing enqueues any more). */
+  streamd_reset_queue_stop(app->reset_queue);
+  app->reset_queue = NULL;
   streamd_purge_stop(app->purge); /* the retention thread uses the store */
   app->purge = NULL;
   streamd_ingest_close(app->ingest); /* stops the transcode workers first */

@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "json.h"
 #include "problem.h"
+#include "reset_queue.h"
 #include "routes.h"
 #include "routes_util.h"
 #include "stream/auth.h"
@@ -600,8 +601,11 @@ void streamd_route_account_password(streamd_request *req, streamd_response *resp
 
 /*
  * POST /v1/auth/password-reset {"email"}: 202 with one fixed body whether or
- * not the address has an account (no enumeration); the link goes out by mail
- * (mail.c). 429 with Retry-After over the per-e-mail or per-address limit.
+ * not the address has an account (no enumeration). The answer follows the
+ * address-independent half (prepare); the account lookup, the store write and
+ * the mail (mail.c) run on the reset queue's thread (reset_queue.c), so the
+ * answer time does not depend on the address either. 429 with Retry-After
+ * over the per-e-mail or per-address limit.
  */
 void streamd_route_password_reset(streamd_request *req, streamd_response *resp)
 {
@@ -619,7 +623,8 @@ void streamd_route_password_reset(streamd_request *req, streamd_response *resp)
   char addr[STREAM_AUTH_ADDRESS_MAX + 1];
   streamd_login_address(addr, sizeof(addr), req);
   int64_t retry = 0;
-  int rc = stream_auth_password_reset_start(&retry, app->auth, f[0], addr);
+  stream_auth_reset *pending = NULL;
+  int rc = stream_auth_password_reset_prepare(&pending, &retry, app->auth, f[0], addr);
   cJSON_Delete(body);
   if (rc == STREAM_EBUSY && retry > 0) {
     streamd_reply_rate_limited(resp, req, retry, last_message(rc));
@@ -629,6 +634,7 @@ void streamd_route_password_reset(streamd_request *req, streamd_response *resp)
     streamd_reply_service_error(resp, req, rc);
     return;
   }
+  streamd_reset_queue_submit(app->reset_queue, pending);
   cJSON *o = cJSON_CreateObject();
   if (o) {
     cJSON_AddStringToObject(o, "status", "accepted");

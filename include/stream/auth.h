@@ -120,7 +120,8 @@ typedef int64_t (*stream_auth_clock_fn)(void *userdata);
  * ends. The strings are borrowed for the call only (the body holds a secret:
  * do not log it). Return 0 when the message was accepted for delivery,
  * anything else on failure. Called from the thread calling
- * stream_auth_password_reset_start(); must be thread-safe.
+ * stream_auth_password_reset_start() or stream_auth_password_reset_send();
+ * must be thread-safe.
  */
 typedef int (*stream_auth_mail_fn)(void *userdata, const char *to, const char *subject,
                                    const char *text_body);
@@ -339,6 +340,11 @@ STREAM_API int stream_auth_change_password(int64_t *out_retry_after, stream_auth
  * your password", a body holding reset_url_base + token. A failing hook is
  * logged (without the token) and still answers STREAM_OK. The token is never
  * logged or put in a message.
+ * This is stream_auth_password_reset_prepare() + _send() + stream_auth_reset_free()
+ * in one call: the account-dependent part (a store write and the mail hook,
+ * for known addresses only) runs inline, so a known address answers later
+ * than an unknown one. A caller whose answer must not depend on the address
+ * (an HTTP route) calls _prepare(), answers, and runs _send() elsewhere.
  * Rate limits (separate from sign-in's buckets, same machinery): the
  * normalized e-mail (STREAM_AUTH_RESET_EMAIL_BURST, one more every
  * STREAM_AUTH_RESET_EMAIL_INTERVAL s) and `client_address` (NULL or "" =
@@ -350,6 +356,61 @@ STREAM_API int stream_auth_change_password(int64_t *out_retry_after, stream_auth
  */
 STREAM_API int stream_auth_password_reset_start(int64_t *out_retry_after, stream_auth *a,
                                                 const char *email, const char *client_address);
+
+/**
+ * A password reset request that passed its checks and rate limits but whose
+ * account-dependent part has not run yet (stream_auth_password_reset_prepare()).
+ * It holds the normalized e-mail, the drawn token (a secret), its hash and
+ * the time of the request. Owned by the caller: stream_auth_reset_free().
+ */
+typedef struct stream_auth_reset stream_auth_reset;
+
+/**
+ * The first half of stream_auth_password_reset_start(): everything that does
+ * not depend on whether an account has `email`, so it costs the same for a
+ * known and an unknown address. It checks the arguments, normalizes the
+ * e-mail, checks `client_address` (NULL or "" = unknown), refuses a handle
+ * without a send_mail option, charges the two reset rate-limit buckets (an
+ * empty one gives STREAM_EBUSY and `*out_retry_after`, may be NULL, 0
+ * otherwise), draws the 32-byte token and hashes it. It reads no account and
+ * writes nothing to the store.
+ * On STREAM_OK `*out` is a pending reset owned by the caller: pass it to
+ * stream_auth_password_reset_send() (on any thread, at any later time; the
+ * link's lifetime counts from this call) and free it with
+ * stream_auth_reset_free() either way. Freeing it unsent drops the request
+ * (nothing stored, nothing mailed). `*out` is NULL on error.
+ * Errors: STREAM_EINVAL (NULL out or handle, malformed e-mail, bad address),
+ * STREAM_ENOTSUP (no send_mail option: reset disabled), STREAM_EBUSY,
+ * STREAM_ENOMEM, STREAM_ECRYPTO. Thread-safe.
+ */
+STREAM_API int stream_auth_password_reset_prepare(stream_auth_reset **out, int64_t *out_retry_after,
+                                                  stream_auth *a, const char *email,
+                                                  const char *client_address);
+
+/**
+ * The second half of stream_auth_password_reset_start(): looks up the
+ * account of the prepared e-mail and, only for an existing, enabled, not
+ * deleted one, stores the token's hash (expiring reset_lifetime seconds
+ * after the prepare call; the account's earlier unused tokens are deleted)
+ * and sends the message through the send_mail hook, on the calling thread.
+ * An unknown or disabled address does nothing and answers STREAM_OK; a
+ * failing hook is logged (without the token) and answers STREAM_OK too. So
+ * the status says nothing about the address; an error is a failure of the
+ * service (the caller logs it; the requester has had its answer already).
+ * `r` must come from stream_auth_password_reset_prepare() on the same `a`
+ * and is sent at most once (its token is wiped afterwards); it stays owned
+ * by the caller (stream_auth_reset_free()). `a` must outlive the call.
+ * Errors: STREAM_EINVAL (NULL `a` or `r`, `r` prepared on another handle or
+ * sent already), STREAM_ENOMEM, STREAM_EIO (store failure), STREAM_EBUSY
+ * (store busy). Thread-safe: any thread may send, one thread per `r`.
+ */
+STREAM_API int stream_auth_password_reset_send(stream_auth *a, stream_auth_reset *r);
+
+/**
+ * Wipe the token of a pending reset and free it (sent or not). NULL is a
+ * no-op. No other thread may be using `r`.
+ */
+STREAM_API void stream_auth_reset_free(stream_auth_reset *r);
 
 /**
  * Finish a password reset with the `token` of the e-mailed link: the token's

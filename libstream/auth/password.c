@@ -5,7 +5,10 @@
  * SHA-256. Starting a reset answers the same for unknown e-mails (after
  * drawing and hashing a token all the same), so the call tells nobody which
  * addresses have an account; finishing it is one store transaction (token
- * used, password set, refresh tokens revoked).
+ * used, password set, refresh tokens revoked). Starting is split in two:
+ * prepare (checks, rate limits, token: the same work for every address) and
+ * send (account lookup, row, mail: known addresses only), so a server can
+ * answer after prepare and send off the request path; start does both.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,11 +85,28 @@ static char *reset_body(const stream_auth *a, const char *email, const char *tok
   return body;
 }
 
-int stream_auth_password_reset_start(int64_t *out_retry_after, stream_auth *a, const char *email,
-                                     const char *client_address)
+/* A prepared request (stream_auth_password_reset_prepare): what the
+ * account-dependent half needs, and the handle it was prepared on (its link
+ * base and lifetime go into the message and the row). */
+struct stream_auth_reset {
+  const stream_auth *auth;
+  int sent;
+  int64_t created_at;
+  char email[STREAM_AUTH_EMAIL_SIZE];
+  char token[STREAM_AUTH_RESET_TOKEN_LEN + 8];
+  char token_hash[STREAM_STORE_TOKEN_HASH_LEN + 1];
+};
+
+int stream_auth_password_reset_prepare(stream_auth_reset **out, int64_t *out_retry_after,
+                                       stream_auth *a, const char *email,
+                                       const char *client_address)
 {
+  if (out)
+    *out = NULL;
   if (out_retry_after)
     *out_retry_after = 0;
+  if (!out)
+    return stream__err(STREAM_EINVAL, "auth: out is NULL");
   if (!a)
     return stream__err(STREAM_EINVAL, "auth: handle is NULL");
   char norm[STREAM_AUTH_EMAIL_SIZE];
@@ -111,17 +131,39 @@ int stream_auth_password_reset_start(int64_t *out_retry_after, stream_auth *a, c
                        (long long)wait);
   }
 
-  /* Drawn and hashed whatever the e-mail, so an unknown one does not answer
-   * sooner for skipping this work. */
-  char token[STREAM_AUTH_RESET_TOKEN_LEN + 8];
+  /* Drawn and hashed whatever the e-mail: this half must cost the same for
+   * every address, since it is all a constant-time caller waits for. */
+  stream_auth_reset *r = stream__calloc(1, sizeof *r);
+  if (!r)
+    return stream__err(STREAM_ENOMEM, "auth: out of memory preparing a password reset");
+  r->auth = a;
+  r->created_at = now;
+  auth__copy(r->email, sizeof r->email, norm);
+  if ((rc = auth__random_b64(r->token, RESET_BYTES)) != STREAM_OK ||
+      (rc = auth__sha256_hex(r->token_hash, r->token, strlen(r->token))) != STREAM_OK) {
+    stream_auth_reset_free(r);
+    return rc;
+  }
+  *out = r;
+  return STREAM_OK;
+}
+
+int stream_auth_password_reset_send(stream_auth *a, stream_auth_reset *r)
+{
+  if (!a || !r)
+    return stream__err(STREAM_EINVAL, "auth: %s is NULL", a ? "pending reset" : "handle");
+  if (r->auth != a)
+    return stream__err(STREAM_EINVAL,
+                       "auth: the pending reset was prepared on another auth handle");
+  if (r->sent)
+    return stream__err(STREAM_EINVAL, "auth: the pending reset was sent already");
+  r->sent = 1; /* whatever happens below: one request, at most one link */
+
   stream_store_password_reset row;
   memset(&row, 0, sizeof row);
-  if ((rc = auth__random_b64(token, RESET_BYTES)) != STREAM_OK ||
-      (rc = auth__sha256_hex(row.token_hash, token, strlen(token))) != STREAM_OK)
-    goto done;
-
+  auth__copy(row.token_hash, sizeof row.token_hash, r->token_hash);
   stream_store_account acct;
-  rc = stream_store_account_get_by_email(&acct, a->store, norm);
+  int rc = stream_store_account_get_by_email(&acct, a->store, r->email);
   if (rc == STREAM_ENOTFOUND || (rc == STREAM_OK && acct.disabled)) {
     rc = STREAM_OK; /* the same answer: nothing stored, nothing sent */
     goto done;
@@ -129,8 +171,8 @@ int stream_auth_password_reset_start(int64_t *out_retry_after, stream_auth *a, c
   if (rc != STREAM_OK)
     goto done;
   auth__copy(row.account_id, sizeof row.account_id, acct.id);
-  row.created_at = now;
-  row.expires_at = now + a->reset_lifetime;
+  row.created_at = r->created_at;
+  row.expires_at = r->created_at + a->reset_lifetime;
   size_t invalidated = 0;
   rc = stream_store_password_reset_insert(&invalidated, a->store, &row);
   if (rc == STREAM_ENOTFOUND) { /* closed in the meantime */
@@ -139,7 +181,7 @@ int stream_auth_password_reset_start(int64_t *out_retry_after, stream_auth *a, c
   }
   if (rc != STREAM_OK)
     goto done;
-  char *body = reset_body(a, acct.email, token);
+  char *body = reset_body(a, acct.email, r->token);
   if (!body) {
     rc = stream__err(STREAM_ENOMEM, "auth: out of memory building the reset message");
     goto done;
@@ -159,7 +201,26 @@ int stream_auth_password_reset_start(int64_t *out_retry_after, stream_auth *a, c
                 invalidated);
   rc = STREAM_OK;
 done:
-  stream__wipe(token, sizeof token);
+  stream__wipe(r->token, sizeof r->token);
+  return rc;
+}
+
+void stream_auth_reset_free(stream_auth_reset *r)
+{
+  if (!r)
+    return;
+  stream__wipe(r, sizeof *r);
+  free(r);
+}
+
+int stream_auth_password_reset_start(int64_t *out_retry_after, stream_auth *a, const char *email,
+                                     const char *client_address)
+{
+  stream_auth_reset *r = NULL;
+  int rc = stream_auth_password_reset_prepare(&r, out_retry_after, a, email, client_address);
+  if (rc == STREAM_OK)
+    rc = stream_auth_password_reset_send(a, r);
+  stream_auth_reset_free(r);
   return rc;
 }
 

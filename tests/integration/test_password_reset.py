@@ -8,6 +8,11 @@ the password change, GET /v1/account and sign-out everywhere.
   the link = --reset-url-base + a 43-character token. Confirming with that token (204) sets the
   new password: the old one and the old refresh tokens are refused, the new one signs in; the
   token works once. Over the per-e-mail limit: 429 with Retry-After, for unknown e-mails too.
+- The mail is written after the answer, by streamd's reset queue (one thread, in request
+  order): the tests poll the outbox with a deadline (never a timing threshold) and use the
+  order: once a known address's mail is there, every earlier request has been handled. A burst
+  of requests for one address gives one mail each, and only the newest link works. SIGTERM
+  right after a burst of 202s still leaves every mail in the outbox (the queue is drained).
 - POST /v1/account/password: wrong current password 403, weak new one 400, right one 204, and
   then the other device's refresh token is refused and only the new password signs in.
 - GET /v1/account: id, email, role, created_at, no hash.
@@ -22,7 +27,10 @@ import os
 import re
 import stat
 import sys
+import time
 import unittest
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 from streamd_harness import ApiTestCase, PASSWORD, Streamd, login, register_login, unique_email
 
@@ -30,19 +38,49 @@ D = None
 BASE = "https://app.example/reset?token="
 FROM = "Stream Support <support@app.example>"
 NEW = "a brand new secret 7"
+FLAGS = ["--login-address-burst", "0", "--trust-forwarded-for", "--reset-url-base", BASE,
+         "--mail-from", FROM]
+MAIL_DEADLINE = 30  # seconds the reset queue gets to write a mail (a deadline, not a threshold)
 
 
-def outbox():
-    return os.path.join(D.data_dir, "outbox")
+def outbox(d=None):
+    return os.path.join((d or D).data_dir, "outbox")
 
 
-def mails():
-    d = outbox()
-    return sorted(os.listdir(d)) if os.path.isdir(d) else []
+def mails(d=None):
+    """The .eml files of the outbox (not the hidden temporary files of a write in progress)."""
+    box = outbox(d)
+    return sorted(m for m in os.listdir(box) if not m.startswith(".")) if os.path.isdir(box) else []
 
 
-def reset(addr):
-    return D.request("POST", "/v1/auth/password-reset", json_body={"email": addr})
+def wait_mails(before, n, d=None):
+    """The outbox files not in `before`, as soon as there are at least n (fewer after the
+    deadline: the caller's assertion says so)."""
+    deadline = time.monotonic() + MAIL_DEADLINE
+    while True:
+        new = [m for m in mails(d) if m not in before]
+        if len(new) >= n or time.monotonic() > deadline:
+            return new
+        time.sleep(0.02)
+
+
+def read_mail(name, d=None):
+    with open(os.path.join(outbox(d), name), "rb") as f:
+        return email.message_from_bytes(f.read(), policy=email.policy.default)
+
+
+def token_in(msg):
+    m = re.search(re.escape(BASE) + r"([A-Za-z0-9_-]{43})\r?$", msg.get_content(), re.M)
+    assert m, msg.get_content()
+    return m.group(1)
+
+
+def reset(addr, client=None, d=None):
+    """POST /v1/auth/password-reset; `client` is the X-Forwarded-For address (streamd runs
+    with --trust-forwarded-for), so each test has its own per-address bucket."""
+    headers = {"X-Forwarded-For": client} if client else None
+    return (d or D).request("POST", "/v1/auth/password-reset", json_body={"email": addr},
+                            headers=headers)
 
 
 def confirm(token, password):
@@ -63,16 +101,18 @@ class T1Account(ApiTestCase):
         addr = unique_email("forgot")
         t = register_login(D, addr)
         before = mails()
-        known = reset(addr)
-        self.assertEqual(known.status, 202, known.body)
-        new = [m for m in mails() if m not in before]
-        self.assertEqual(len(new), 1, new)
         unknown = reset(unique_email("nobody"))
         self.assertEqual(unknown.status, 202, unknown.body)
+        known = reset(addr)
+        self.assertEqual(known.status, 202, known.body)
         # Identical answers: nothing tells the two apart.
         self.assertEqual(known.body, unknown.body)
         self.assertEqual(known.ctype, unknown.ctype)
-        self.assertEqual(len(mails()), len(before) + 1)  # no message for the unknown e-mail
+        # The mail arrives after the answer. The queue works in request order, so once the
+        # known address's mail is there the unknown one has been handled: no message for it.
+        new = wait_mails(before, 1)
+        self.assertEqual(len(new), 1, new)
+        self.assertEqual(len(mails()), len(before) + 1)
 
         name = new[0]
         self.assertRegex(name, r"^\d{13}-[0-9a-f]{16}\.eml$")
@@ -169,12 +209,63 @@ class T1Account(ApiTestCase):
         r = D.request("POST", "/v1/account/logout-all", token=a["access_token"])
         self.assertEqual(r.json, {"revoked": 0})
 
+    def test_6_burst_for_a_known_address(self):
+        addr = unique_email("burst")
+        register_login(D, addr)
+        nobody = unique_email("nobody")
+        client = "198.51.100.6"  # this test's own per-address bucket (10 in a burst)
+        before = mails()
+        answers = [reset(nobody, client) for _ in range(3)] + [reset(addr, client)
+                                                                for _ in range(3)]
+        for r in answers:
+            self.assertEqual(r.status, 202, r.body)
+            self.assertEqual(r.body, answers[0].body)
+        # The per-e-mail limit still answers at once, known address or not.
+        self.problem(reset(addr, client), 429, "rate-limited")
+        self.problem(reset(nobody, client), 429, "rate-limited")
+        new = wait_mails(before, 3)
+        self.assertEqual(len(new), 3, new)
+        msgs = [read_mail(n) for n in new]
+        self.assertEqual([m["To"] for m in msgs], [addr] * 3)  # none for the unknown address
+        tokens = [token_in(m) for m in msgs]
+        self.assertEqual(len(set(tokens)), 3)
+        # Each request stored its own link and invalidated the earlier ones: one works.
+        statuses = sorted(confirm(tok, NEW).status for tok in tokens)
+        self.assertEqual(statuses, [204, 401, 401])
+        login(D, addr, NEW)
+
+    def test_7_sigterm_sends_every_accepted_request(self):
+        # A streamd of its own: stopped in the middle of the test.
+        with Streamd(D.binary, FLAGS, prefix="streamd-pwreset-drain-", log_level="warn",
+                     access_log=False, strict=True) as d2:
+            accounts = [unique_email("drain") for _ in range(7)]
+            for a in accounts:
+                r = d2.request("POST", "/v1/auth/register",
+                               json_body={"email": a, "password": PASSWORD})
+                self.assertEqual(r.status, 201, r.body)
+            # 20 requests at once (3 per e-mail, 10 per client address: within every limit), so
+            # they arrive faster than the queue's thread writes mails; SIGTERM right after the
+            # last 202, while the queue usually still holds some (whether it does is not
+            # asserted: that would be timing).
+            asked = Counter(accounts[i // 3] for i in range(20))
+
+            def one(i):
+                return reset(accounts[i // 3], "198.51.100.%d" % (70 + i // 10), d=d2)
+
+            with ThreadPoolExecutor(20) as pool:
+                answers = list(pool.map(one, range(20)))
+            self.assertEqual([r.status for r in answers], [202] * 20, [r.body for r in answers])
+            self.assertEqual(d2.stop(), 0, d2.stderr_text(4000))
+            names = mails(d2)
+            self.assertEqual(len(names), 20, names)
+            self.assertEqual(Counter(read_mail(n, d2)["To"] for n in names), asked)
+            self.assertFalse([f for f in os.listdir(outbox(d2)) if f.endswith(".tmp")])
+
 
 def main():
     global D
-    D = Streamd(sys.argv[1], ["--login-address-burst", "0", "--reset-url-base", BASE,
-                              "--mail-from", FROM],
-                prefix="streamd-pwreset-", log_level="warn", access_log=False)
+    D = Streamd(sys.argv[1], FLAGS, prefix="streamd-pwreset-", log_level="warn",
+                access_log=False)
     ok = False
     try:
         suite = unittest.TestLoader().loadTestsFromTestCase(T1Account)

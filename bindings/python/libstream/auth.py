@@ -33,12 +33,12 @@ import collections
 import enum
 
 from ._ffi import ffi, lib
-from ._util import ClockedHandle, Keep, new_struct, set_int, text, to_cstr, to_int
+from ._util import ClockedHandle, Handle, Keep, new_struct, set_int, text, to_cstr, to_int
 from .errors import check, raise_invalid
 from .keys import KeyRing
 
 __all__ = ["AVAILABLE", "Auth", "Role", "PollStatus", "Tokens", "Account", "Identity",
-           "DeviceCode", "DeviceInfo", "DeviceStatus", "normalize_email"]
+           "DeviceCode", "DeviceInfo", "DeviceStatus", "PasswordReset", "normalize_email"]
 
 AVAILABLE = hasattr(lib, "stream_auth_new")
 
@@ -162,6 +162,29 @@ def normalize_email(email):
     buf = ffi.new("char[]", lib.STREAM_AUTH_EMAIL_SIZE)
     check(lib.stream_auth_email_normalize(buf, lib.STREAM_AUTH_EMAIL_SIZE, to_cstr(email, "email")))
     return text(buf)
+
+
+class PasswordReset(Handle):
+    """A prepared password reset request (``Auth.password_reset_prepare``): it holds
+    the e-mail and the secret token of the link. ``send()`` looks the account up and,
+    for an existing enabled one only, stores the link and calls the Auth's
+    ``send_mail`` (on the calling thread); it returns None either way and may be
+    called once (InvalidArgument after). ``close()`` (or the garbage collector)
+    wipes the token and frees it, sent or not: closing it unsent drops the request.
+    A context manager. Keeps its Auth alive; the Auth must still be open to send."""
+
+    _repr_name = "libstream.auth.PasswordReset"
+
+    def __init__(self, auth, ptr):
+        self._auth = auth
+        self._ptr = ffi.gc(ptr, lib.stream_auth_reset_free)
+
+    def send(self):
+        """Do the account-dependent half. Raises InvalidArgument (closed, sent
+        already), or a store error (IOFailure, Busy)."""
+        if self._ptr is None:
+            raise_invalid("the password reset is closed")
+        self._auth._run(lib.stream_auth_password_reset_send, self._auth._h, self._ptr)
 
 
 class Auth(ClockedHandle):
@@ -367,6 +390,20 @@ class Auth(ClockedHandle):
                         to_cstr(email, "email"),
                         to_cstr(client_address, "client_address", allow_none=True))
         self._raise_busy(rc, retry[0])
+
+    def password_reset_prepare(self, email, client_address=None):
+        """The first half of ``password_reset_start``, for a caller that must answer in
+        the same time for every address: the checks, the rate limits and the token,
+        but no account lookup, no store write and no mail. Returns a
+        :class:`PasswordReset` whose ``send()`` does the rest later (on any thread;
+        the link's lifetime counts from now). Raises like ``password_reset_start``."""
+        out = ffi.new("stream_auth_reset **")
+        retry = ffi.new("int64_t *")
+        rc = self._call(lib.stream_auth_password_reset_prepare, out, retry, self._h,
+                        to_cstr(email, "email"),
+                        to_cstr(client_address, "client_address", allow_none=True))
+        self._raise_busy(rc, retry[0])
+        return PasswordReset(self, out[0])
 
     def password_reset_finish(self, token, new_password):
         """Set ``new_password`` with the token of an e-mailed link (once): revokes

@@ -3,7 +3,9 @@ SQLite store (temp dir) with an injected clock and a Python mail hook: the
 change needs the current password and revokes refresh tokens; a reset mails
 one link only for a known e-mail, the link's token sets the new password once,
 expires after reset_lifetime, and a newer link replaces it; without a hook the
-flow is NotSupported; a raising hook is a failed delivery, not an error."""
+flow is NotSupported; a raising hook is a failed delivery, not an error. The
+two halves: password_reset_prepare() mails and stores nothing for any address,
+PasswordReset.send() (on any thread) does it for the known one, once."""
 import re
 import threading
 
@@ -152,3 +154,59 @@ def test_reset_without_hook_and_failing_hook(tmp_path):
             b.password_reset_finish("not a token", PW2)
         b.close()
         a.close()
+
+
+def test_reset_prepare_then_send(env, tmp_path):
+    a, clock, outbox = env
+    a.register("ada@example.com", PW)
+    known = a.password_reset_prepare("Ada@Example.com", client_address="192.0.2.1")
+    unknown = a.password_reset_prepare("nobody@example.com")
+    assert isinstance(known, auth_mod.PasswordReset)
+    assert outbox == []  # nothing mailed (or stored) before send, known address or not
+    with pytest.raises(libstream.AuthError):  # no link stored yet either
+        a.password_reset_finish("A" * 43, PW2)
+    clock.t += 60
+    unknown.send()
+    assert outbox == []
+    th = threading.Thread(target=known.send)  # any thread may send
+    th.start()
+    th.join()
+    assert len(outbox) == 1 and outbox[0][0] == "ada@example.com"
+    with pytest.raises(libstream.InvalidArgument):
+        known.send()  # once
+    assert len(outbox) == 1
+    known.close()
+    unknown.close()
+    with pytest.raises(libstream.InvalidArgument):
+        known.send()
+    # The lifetime (600 s here) counts from prepare, not from send.
+    tok = token_in(outbox[0][2])
+    clock.t = NOW + 600
+    with pytest.raises(libstream.Expired):
+        a.password_reset_finish(tok, PW2)
+    clock.t = NOW + 599
+    assert a.password_reset_finish(tok, PW2).email == "ada@example.com"
+
+    # A request dropped unsent mails nothing but counted against the limit.
+    with a.password_reset_prepare("bob@example.com"):
+        pass
+    a.password_reset_prepare("bob@example.com").close()
+    a.password_reset_prepare("bob@example.com").close()
+    with pytest.raises(libstream.Busy) as ei:
+        a.password_reset_prepare("bob@example.com")
+    assert ei.value.retry_after > 0
+    with pytest.raises(libstream.InvalidArgument):
+        a.password_reset_prepare("not an e-mail")
+    assert len(outbox) == 1
+
+    # Sending needs its Auth open; no hook: NotSupported at prepare.
+    r = a.password_reset_prepare("carol@example.com")
+    with Store(str(tmp_path / "other.sqlite")) as st, KeyRing([Key.generate("hmac", "k")]) as kr:
+        plain = Auth(st, kr, password_params=FAST)
+        with pytest.raises(libstream.NotSupported):
+            plain.password_reset_prepare("ada@example.com")
+        plain.close()
+    a.close()
+    with pytest.raises(libstream.InvalidArgument):
+        r.send()
+    r.close()

@@ -1,12 +1,14 @@
 /* Unit tests of the password change (stream_auth_change_password) and the
- * forgotten-password flow (stream_auth_password_reset_start / _finish) over a
- * real SQLite store in a temporary directory, with an injected clock, cheap
+ * forgotten-password flow (stream_auth_password_reset_start, its two halves
+ * _prepare / _send, and _finish) over a real SQLite store in a temporary
+ * directory, with an injected clock, cheap
  * Argon2id parameters, a mail hook that keeps the messages and a log callback
  * that keeps every log line (the token must never show up there). Raw sqlite3
  * only counts reset rows, which the public API does not list. */
 #include <check.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -505,6 +507,211 @@ START_TEST(test_reset_args)
 }
 END_TEST
 
+/* ---- reset: prepare / send (the constant-time split) ---------------------------- */
+
+static stream_auth_reset *prepare_ok(const char *email)
+{
+  stream_auth_reset *r = NULL;
+  int64_t retry = -1;
+  ck_assert_msg(stream_auth_password_reset_prepare(&r, &retry, auth, email, "192.0.2.1") ==
+                    STREAM_OK,
+                "%s", msg());
+  ck_assert_ptr_nonnull(r);
+  ck_assert_int_eq(retry, 0);
+  return r;
+}
+
+START_TEST(test_reset_prepare_does_no_account_work)
+{
+  make_account(EMAIL);
+  stream_auth_account off = make_account("off@example.com");
+  ck_assert_int_eq(stream_auth_account_set_disabled(auth, off.id, 1), STREAM_OK);
+  /* Known, unknown, disabled: prepare answers alike and stores and mails nothing. */
+  stream_auth_reset *known = prepare_ok("  Ada@Example.COM ");
+  stream_auth_reset *unknown = prepare_ok("nobody@example.com");
+  stream_auth_reset *disabled = prepare_ok("off@example.com");
+  ck_assert_int_eq(n_mails, 0);
+  ck_assert_int_eq(raw_int("SELECT count(*) FROM password_resets"), 0);
+
+  /* Send does the account-dependent part: one row and one mail for the known one. */
+  ck_assert_msg(stream_auth_password_reset_send(auth, unknown) == STREAM_OK, "%s", msg());
+  ck_assert_int_eq(stream_auth_password_reset_send(auth, disabled), STREAM_OK);
+  ck_assert_int_eq(n_mails, 0);
+  ck_assert_int_eq(raw_int("SELECT count(*) FROM password_resets"), 0);
+  ck_assert_msg(stream_auth_password_reset_send(auth, known) == STREAM_OK, "%s", msg());
+  ck_assert_int_eq(n_mails, 1);
+  ck_assert_str_eq(mails[0].to, EMAIL);
+  ck_assert_str_eq(mails[0].subject, "Reset your password");
+  ck_assert_int_eq(raw_int("SELECT count(*) FROM password_resets WHERE used_at = 0"), 1);
+  /* At most once: a second send is refused and changes nothing. */
+  ck_assert_int_eq(stream_auth_password_reset_send(auth, known), STREAM_EINVAL);
+  ck_assert_ptr_nonnull(strstr(msg(), "sent already"));
+  ck_assert_int_eq(stream_auth_password_reset_send(auth, unknown), STREAM_EINVAL);
+  ck_assert_int_eq(n_mails, 1);
+  ck_assert_int_eq(raw_int("SELECT count(*) FROM password_resets"), 1);
+  stream_auth_reset_free(known);
+  stream_auth_reset_free(unknown);
+  stream_auth_reset_free(disabled);
+
+  /* The mailed link finishes the reset. */
+  char tok[STREAM_AUTH_RESET_TOKEN_LEN + 1];
+  token_of(tok, 0);
+  ck_assert_int_eq(stream_auth_password_reset_finish(NULL, auth, tok, PW2), STREAM_OK);
+  stream_auth_tokens t;
+  ck_assert_int_eq(login(&t, EMAIL, PW2), STREAM_OK);
+  ck_assert_ptr_null(strstr(logbuf, tok));
+}
+END_TEST
+
+START_TEST(test_reset_free_unsent)
+{
+  make_account(EMAIL);
+  stream_auth_reset *r = prepare_ok(EMAIL);
+  stream_auth_reset_free(r);
+  stream_auth_reset_free(NULL);
+  ck_assert_int_eq(n_mails, 0);
+  ck_assert_int_eq(raw_int("SELECT count(*) FROM password_resets"), 0);
+  /* The dropped request still counted against the e-mail's bucket. */
+  for (int i = 1; i < STREAM_AUTH_RESET_EMAIL_BURST; i++)
+    stream_auth_reset_free(prepare_ok(EMAIL));
+  static char sentinel;
+  stream_auth_reset *busy = (stream_auth_reset *)(void *)&sentinel; /* must be set to NULL */
+  ck_assert_int_eq(stream_auth_password_reset_prepare(&busy, NULL, auth, EMAIL, NULL),
+                   STREAM_EBUSY);
+  ck_assert_ptr_null(busy);
+  ck_assert_int_eq(n_mails, 0);
+}
+END_TEST
+
+START_TEST(test_reset_prepare_rate_limit)
+{
+  make_account(EMAIL);
+  stream_auth_reset *r[STREAM_AUTH_RESET_EMAIL_BURST];
+  for (int i = 0; i < STREAM_AUTH_RESET_EMAIL_BURST; i++)
+    r[i] = prepare_ok(EMAIL);
+  /* The limit is hit at prepare, before anything was sent. */
+  stream_auth_reset *out = NULL;
+  int64_t retry = 0;
+  ck_assert_int_eq(stream_auth_password_reset_prepare(&out, &retry, auth, EMAIL, "192.0.2.1"),
+                   STREAM_EBUSY);
+  ck_assert_int_eq(retry, STREAM_AUTH_RESET_EMAIL_INTERVAL);
+  ck_assert_ptr_null(out);
+  ck_assert_ptr_nonnull(strstr(msg(), "too many password reset requests"));
+  ck_assert_int_eq(n_mails, 0);
+  /* Unknown e-mails are charged the same way. */
+  for (int i = 0; i < STREAM_AUTH_RESET_EMAIL_BURST; i++)
+    stream_auth_reset_free(prepare_ok("nobody@example.com"));
+  ck_assert_int_eq(
+      stream_auth_password_reset_prepare(&out, &retry, auth, "nobody@example.com", "192.0.2.9"),
+      STREAM_EBUSY);
+  /* And so is the address (10 per burst; 6 used by 192.0.2.1 above). */
+  char e[64];
+  for (int i = 0; i < STREAM_AUTH_RESET_ADDRESS_BURST - 2 * STREAM_AUTH_RESET_EMAIL_BURST; i++) {
+    snprintf(e, sizeof e, "x%d@example.com", i);
+    stream_auth_reset_free(prepare_ok(e));
+  }
+  ck_assert_int_eq(
+      stream_auth_password_reset_prepare(&out, &retry, auth, "y@example.com", "192.0.2.1"),
+      STREAM_EBUSY);
+  ck_assert_int_gt(retry, 0);
+  /* The ones prepared in time are still sent, in order: the newest link is the live one. */
+  for (int i = 0; i < STREAM_AUTH_RESET_EMAIL_BURST; i++) {
+    ck_assert_int_eq(stream_auth_password_reset_send(auth, r[i]), STREAM_OK);
+    stream_auth_reset_free(r[i]);
+  }
+  ck_assert_int_eq(n_mails, STREAM_AUTH_RESET_EMAIL_BURST);
+  ck_assert_int_eq(raw_int("SELECT count(*) FROM password_resets"), 1);
+  char tok[STREAM_AUTH_RESET_TOKEN_LEN + 1];
+  token_of(tok, 0);
+  ck_assert_int_eq(stream_auth_password_reset_finish(NULL, auth, tok, PW2), STREAM_EAUTH);
+  token_of(tok, STREAM_AUTH_RESET_EMAIL_BURST - 1);
+  ck_assert_int_eq(stream_auth_password_reset_finish(NULL, auth, tok, PW2), STREAM_OK);
+}
+END_TEST
+
+START_TEST(test_reset_lifetime_counts_from_prepare)
+{
+  make_account(EMAIL);
+  stream_auth_reset *r = prepare_ok(EMAIL);
+  clock_now += 600; /* a queue held it for 10 minutes */
+  ck_assert_int_eq(stream_auth_password_reset_send(auth, r), STREAM_OK);
+  stream_auth_reset_free(r);
+  ck_assert_int_eq(raw_int("SELECT count(*) FROM password_resets WHERE created_at = 1769817600 "
+                           "AND expires_at = 1769819400"),
+                   1);
+  char tok[STREAM_AUTH_RESET_TOKEN_LEN + 1];
+  token_of(tok, 0);
+  clock_now = T0 + 1800;
+  ck_assert_int_eq(stream_auth_password_reset_finish(NULL, auth, tok, PW2), STREAM_EEXPIRED);
+  clock_now = T0 + 1799;
+  ck_assert_int_eq(stream_auth_password_reset_finish(NULL, auth, tok, PW2), STREAM_OK);
+}
+END_TEST
+
+static void *send_on_thread(void *p)
+{
+  stream_auth_reset *r = p;
+  intptr_t rc = stream_auth_password_reset_send(auth, r);
+  stream_auth_reset_free(r);
+  return (void *)rc;
+}
+
+START_TEST(test_reset_send_on_another_thread)
+{
+  make_account(EMAIL);
+  stream_auth_reset *r = prepare_ok(EMAIL);
+  pthread_t th;
+  ck_assert_int_eq(pthread_create(&th, NULL, send_on_thread, r), 0);
+  void *rc = NULL;
+  ck_assert_int_eq(pthread_join(th, &rc), 0);
+  ck_assert_int_eq((int)(intptr_t)rc, STREAM_OK);
+  ck_assert_int_eq(n_mails, 1);
+  ck_assert_str_eq(mails[0].to, EMAIL);
+  ck_assert_int_eq(raw_int("SELECT count(*) FROM password_resets"), 1);
+}
+END_TEST
+
+START_TEST(test_reset_prepare_send_args)
+{
+  make_account(EMAIL);
+  stream_auth_reset *r = NULL;
+  int64_t retry = -1;
+  ck_assert_int_eq(stream_auth_password_reset_prepare(NULL, &retry, auth, EMAIL, NULL),
+                   STREAM_EINVAL);
+  ck_assert_int_eq(retry, 0);
+  ck_assert_int_eq(stream_auth_password_reset_prepare(&r, NULL, NULL, EMAIL, NULL), STREAM_EINVAL);
+  ck_assert_int_eq(stream_auth_password_reset_prepare(&r, NULL, auth, NULL, NULL), STREAM_EINVAL);
+  ck_assert_int_eq(stream_auth_password_reset_prepare(&r, NULL, auth, "no-at-sign", NULL),
+                   STREAM_EINVAL);
+  ck_assert_int_eq(stream_auth_password_reset_prepare(&r, NULL, auth, EMAIL, "bad address"),
+                   STREAM_EINVAL);
+  ck_assert_ptr_null(r);
+
+  /* No mail hook: refused at prepare. */
+  stream_auth_options o;
+  base_options(&o);
+  o.send_mail = NULL;
+  stream_auth *nomail = NULL;
+  ck_assert_int_eq(stream_auth_new(&nomail, &o), STREAM_OK);
+  ck_assert_int_eq(stream_auth_password_reset_prepare(&r, NULL, nomail, EMAIL, NULL),
+                   STREAM_ENOTSUP);
+  ck_assert_ptr_null(r);
+
+  r = prepare_ok(EMAIL);
+  ck_assert_int_eq(stream_auth_password_reset_send(NULL, r), STREAM_EINVAL);
+  ck_assert_int_eq(stream_auth_password_reset_send(auth, NULL), STREAM_EINVAL);
+  /* Sent through another handle: refused (its link base and lifetime may differ). */
+  ck_assert_int_eq(stream_auth_password_reset_send(nomail, r), STREAM_EINVAL);
+  ck_assert_ptr_nonnull(strstr(msg(), "another auth handle"));
+  stream_auth_free(nomail);
+  ck_assert_int_eq(n_mails, 0);
+  /* None of these used up the request. */
+  ck_assert_int_eq(stream_auth_password_reset_send(auth, r), STREAM_OK);
+  ck_assert_int_eq(n_mails, 1);
+  stream_auth_reset_free(r);
+}
+END_TEST
+
 /* ---- options ---------------------------------------------------------------------- */
 
 START_TEST(test_reset_options)
@@ -587,6 +794,12 @@ static Suite *suite(void)
   tcase_add_test(tc, test_reset_rate_limit);
   tcase_add_test(tc, test_reset_mail_failure_same_answer);
   tcase_add_test(tc, test_reset_args);
+  tcase_add_test(tc, test_reset_prepare_does_no_account_work);
+  tcase_add_test(tc, test_reset_free_unsent);
+  tcase_add_test(tc, test_reset_prepare_rate_limit);
+  tcase_add_test(tc, test_reset_lifetime_counts_from_prepare);
+  tcase_add_test(tc, test_reset_send_on_another_thread);
+  tcase_add_test(tc, test_reset_prepare_send_args);
   tcase_add_test(tc, test_reset_options);
   tcase_add_test(tc, test_reset_lifetime_option);
   suite_add_tcase(s, tc);
