@@ -13,6 +13,7 @@
  * a rung's pixel budget and bitrate do not depend on the orientation.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -80,15 +81,26 @@ static void cap_fps(const stream_media_info *info, int max_fps, int *num, int *d
     n = 30;
     d = 1;
   }
-  while ((double)n / d > max_fps + 0.01) {
-    /* Keep every other frame (a natural rate: 59.94 -> 29.97, 120 -> 60). */
-    if (n % 2 == 0)
-      n /= 2;
-    else
-      d *= 2;
+  /* Keep every k-th frame, k the smallest that fits (59.94 -> 29.97, 120 ->
+   * 60 or 30, 90 -> 45 or 30, 75 -> 25, 144 -> 28.8): a regular cadence at
+   * the highest rate allowed (halving again and again gave 75 -> 18.75). */
+  int64_t k = 1;
+  while ((double)n / ((double)d * (double)k) > max_fps + 0.01)
+    k++;
+  int64_t rn = n, rd = (int64_t)d * k, a = rn, b = rd;
+  while (b) {
+    int64_t t = a % b;
+    a = b;
+    b = t;
   }
-  *num = n;
-  *den = d;
+  rn /= a;
+  rd /= a;
+  if (rd > INT32_MAX) { /* an absurd rate: the cap itself */
+    rn = max_fps;
+    rd = 1;
+  }
+  *num = (int)rn;
+  *den = (int)rd;
 }
 
 static int add_rung(stream_media_ladder *out, const stream_media_info *info, const geom *g,

@@ -96,6 +96,33 @@ START_TEST(fps_caps)
   ck_assert_int_eq(stream_media_ladder_plan(&l, &in, &o), STREAM_OK);
   ck_assert_int_eq(l.rungs[0].fps_num, 60);
   ck_assert_int_eq(l.rungs[0].fps_den, 1);
+  /* Every k-th frame, k the smallest that fits: not halving again and again. */
+  static const struct {
+    int fn, fd, max30_num, max30_den, max60_num, max60_den;
+  } rates[] = {
+      {90, 1, 30, 1, 45, 1},
+      {75, 1, 25, 1, 75, 2},
+      {144, 1, 144, 5, 48, 1},
+      {100, 1, 25, 1, 50, 1},
+      {1000, 1, 500, 17, 1000, 17},
+      {50, 1, 25, 1, 50, 1},
+      {24000, 1001, 24000, 1001, 24000, 1001},
+      {240, 1, 30, 1, 60, 1},
+  };
+  o.ladder = "1080p,360p"; /* 60 and 30 at most */
+  for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
+    in = src(1920, 1080, rates[i].fn, rates[i].fd);
+    ck_assert_int_eq(stream_media_ladder_plan(&l, &in, &o), STREAM_OK);
+    ck_assert_uint_eq(l.count, 2);
+    ck_assert_msg(l.rungs[0].fps_num == rates[i].max60_num &&
+                      l.rungs[0].fps_den == rates[i].max60_den,
+                  "%d/%d source: 1080p at %d/%d", rates[i].fn, rates[i].fd, l.rungs[0].fps_num,
+                  l.rungs[0].fps_den);
+    ck_assert_msg(l.rungs[1].fps_num == rates[i].max30_num &&
+                      l.rungs[1].fps_den == rates[i].max30_den,
+                  "%d/%d source: 360p at %d/%d", rates[i].fn, rates[i].fd, l.rungs[1].fps_num,
+                  l.rungs[1].fps_den);
+  }
 }
 END_TEST
 
