@@ -186,8 +186,22 @@ int media__describe(stream_media_info *out, AVFormatContext *fmt, const char *pa
     d = (double)fmt->duration / AV_TIME_BASE;
   else if (vs->duration > 0)
     d = (double)vs->duration * av_q2d(vs->time_base);
-  if (!(d > 0))
+  if (!(d > 0)) {
+    /* Say why when the reason is the format: a picture is not a video, a raw
+     * elementary stream has no timestamps. */
+    if (fmt->iformat && strstr(fmt->iformat->name, "_pipe"))
+      return stream__err(STREAM_EMEDIA,
+                         "media input %s: the duration is unknown: a still %s image is not a "
+                         "video",
+                         path, out->video_codec);
+    if (fmt->iformat && fmt->iformat->raw_codec_id)
+      return stream__err(STREAM_EMEDIA,
+                         "media input %s: the duration is unknown: a raw %s stream has no "
+                         "timestamps (mux it into MP4, MOV or Matroska first, e.g. ffmpeg "
+                         "-framerate 25 -i INPUT -c copy OUTPUT.mp4)",
+                         path, out->video_codec);
     return stream__err(STREAM_EMEDIA, "media input %s: the duration is unknown (truncated?)", path);
+  }
   out->duration = d;
   return STREAM_OK;
 }

@@ -85,6 +85,21 @@ START_TEST(probe_errors)
   ck_assert_int_eq(stream_media_probe(&info, path), STREAM_EMEDIA);
   ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "trunc"));
 
+  /* A raw elementary stream and a still image: the error says what to do. */
+  const char *raw = gen("raw.h264", "-f lavfi -i testsrc2=size=320x180:rate=25 -t 1 -c:v libx264 "
+                                    "-preset ultrafast -f h264");
+  ck_assert_ptr_nonnull(raw);
+  ck_assert_int_eq(stream_media_probe(&info, raw), STREAM_EMEDIA);
+  ck_assert_msg(strstr(stream_error_last()->message, "raw h264 stream has no timestamps") &&
+                    strstr(stream_error_last()->message, "-c copy"),
+                "%s", stream_error_last()->message);
+  const char *png = gen("still.png", "-f lavfi -i testsrc2=size=320x180 -frames:v 1 -f image2pipe "
+                                     "-c:v png");
+  ck_assert_ptr_nonnull(png);
+  ck_assert_int_eq(stream_media_probe(&info, png), STREAM_EMEDIA);
+  ck_assert_msg(strstr(stream_error_last()->message, "still png image is not a video"), "%s",
+                stream_error_last()->message);
+
   /* Random bytes. */
   snprintf(path, sizeof path, "%s/random.mp4", gen_tmpdir());
   ck_assert_int_eq(sh("head -c 65536 /dev/urandom > %s%s", path, NULL), 0);
