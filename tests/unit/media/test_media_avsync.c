@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "media_check.h"
 #include "media_gen.h"
 #include "stream/stream.h"
 
@@ -56,20 +57,6 @@
  * duration. */
 #define AUDIO_LONG FLASH(60) BEEP(2, 48000, 16) ENC
 
-static double num(const cJSON *o, const char *k)
-{
-  const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
-  ck_assert_msg(cJSON_IsNumber(x), "missing %s", k);
-  return x->valuedouble;
-}
-
-static const char *str(const cJSON *o, const char *k)
-{
-  const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
-  ck_assert_msg(cJSON_IsString(x), "missing %s", k);
-  return x->valuestring;
-}
-
 /* Transcode `in` into `out` (one 234p rung, one thread); the summary. */
 static cJSON *transcode(const char *in, const char *out)
 {
@@ -92,29 +79,6 @@ static cJSON *transcode(const char *in, const char *out)
   stream_free(js);
   stream_media_job_free(j);
   return s;
-}
-
-/* Join init + segments of a rendition into <out>/<dir>.mp4 (path in p). */
-static void joined(char *p, size_t cap, const char *out, const cJSON *r)
-{
-  const char *dir = str(r, "dir");
-  snprintf(p, cap, "%s/%s.mp4", out, dir);
-  char cmd[4096];
-  snprintf(cmd, sizeof cmd, "cat %s/%s/init.mp4 %s/%s/seg_*.m4s > %s", out, dir, out, dir, p);
-  ck_assert_int_eq(system(cmd), 0);
-}
-
-static double probe_num(const char *path, const char *sel, const char *entry)
-{
-  char cmd[2048];
-  snprintf(cmd, sizeof cmd, "ffprobe -v error -select_streams %s -show_entries %s -of csv=p=0 %s",
-           sel, entry, path);
-  char *o = run_cmd(cmd);
-  ck_assert_ptr_nonnull(o);
-  ck_assert_msg(o[0] >= '0' && o[0] <= '9', "ffprobe %s of %s: '%s'", entry, path, o);
-  double v = atof(o);
-  free(o);
-  return v;
 }
 
 /* Presentation time of the first bright frame of the rung. */

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "media_check.h"
 #include "media_gen.h"
 #include "stream/stream.h"
 
@@ -74,20 +75,6 @@ static cJSON *run(const stream_media_job_options *o)
   stream_free(js);
   stream_media_job_free(j);
   return s;
-}
-
-static double num(const cJSON *o, const char *k)
-{
-  const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
-  ck_assert_msg(cJSON_IsNumber(x), "missing %s", k);
-  return x->valuedouble;
-}
-
-static const char *str(const cJSON *o, const char *k)
-{
-  const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
-  ck_assert_msg(cJSON_IsString(x), "missing %s", k);
-  return x->valuestring;
 }
 
 /* The audio renditions of a summary, in order, into a[] (returns how many). */

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "media_check.h"
 #include "media_gen.h"
 #include "stream/stream.h"
 
@@ -31,20 +32,6 @@
 #define TONE(d) "-f lavfi -i sine=frequency=440:sample_rate=48000:duration=" #d " "
 #define X264 "-c:v libx264 -preset ultrafast -g 25 "
 #define AAC_FRAME (1024.0 / 48000)
-
-static double num(const cJSON *o, const char *k)
-{
-  const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
-  ck_assert_msg(cJSON_IsNumber(x), "missing %s", k);
-  return x->valuedouble;
-}
-
-static const char *str(const cJSON *o, const char *k)
-{
-  const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
-  ck_assert_msg(cJSON_IsString(x), "missing %s", k);
-  return x->valuestring;
-}
 
 static void out_path(char *p, size_t cap, const char *name)
 {
@@ -81,19 +68,6 @@ static stream_media_job *job_for(const char *in, const char *out, int thumbs)
   stream_media_job *j = NULL;
   ck_assert_int_eq(stream_media_job_new(&j, &o), STREAM_OK);
   return j;
-}
-
-static double probe_num(const char *path, const char *sel, const char *entry)
-{
-  char cmd[2048];
-  snprintf(cmd, sizeof cmd,
-           "ffprobe -v error -select_streams %s %s -show_entries %s -of csv=p=0 %s", sel,
-           strstr(entry, "nb_read") ? "-count_frames" : "", entry, path);
-  char *o = run_cmd(cmd);
-  ck_assert_msg(o[0] >= '0' && o[0] <= '9', "ffprobe %s of %s: '%s'", entry, path, o);
-  double v = atof(o);
-  free(o);
-  return v;
 }
 
 /* Every segment of video rendition `r` (init + segment alone) starts with a

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "media_check.h"
 #include "media_gen.h"
 #include "stream/stream.h"
 
@@ -72,13 +73,6 @@ static cJSON *transcode(const char *input, const char *outdir, const char *ladde
   snprintf(path, sizeof path, "%s/summary.json", outdir);
   ck_assert(exists(path));
   return s;
-}
-
-static double num(const cJSON *o, const char *k)
-{
-  const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
-  ck_assert_msg(cJSON_IsNumber(x), "missing %s", k);
-  return x->valuedouble;
 }
 
 /* ffprobe checks of one video rendition; returns its duration. */
