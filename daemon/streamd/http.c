@@ -302,6 +302,53 @@ static int content_type_is_json(const char *ct)
          strncasecmp(ct + n - 5, "+json", 5) == 0;
 }
 
+/*
+ * Percent-decoding of the path and the query arguments (MHD_OPTION_UNESCAPE_CALLBACK), as
+ * libmicrohttpd's own "%HH" decoder does, except for an encoded NUL: decoded to a 0 byte it
+ * silently cut the path short, so "DELETE /v1/profiles/<id>%00/switch" deleted the profile and
+ * "/v1/titles/x%00y" answered for title "x" (argument values were cut the same way). It becomes
+ * the overlong sequence C0 80 instead: no longer than "%00", never valid UTF-8, so no id or key
+ * matches it; first_call refuses a path that holds one (400), and argument values keep their
+ * length for the routes' own checks.
+ */
+#define ENCODED_NUL "\xC0\x80"
+
+static int hex_digit(char ch)
+{
+  if (ch >= '0' && ch <= '9')
+    return ch - '0';
+  if (ch >= 'a' && ch <= 'f')
+    return ch - 'a' + 10;
+  if (ch >= 'A' && ch <= 'F')
+    return ch - 'A' + 10;
+  return -1;
+}
+
+static size_t unescape_uri(void *cls, struct MHD_Connection *conn, char *s)
+{
+  (void)cls;
+  (void)conn;
+  char *w = s;
+  const char *r = s;
+  while (*r) {
+    int hi, lo;
+    if (r[0] == '%' && (hi = hex_digit(r[1])) >= 0 && (lo = hex_digit(r[2])) >= 0) {
+      int v = hi * 16 + lo;
+      if (v == 0) {
+        *w++ = ENCODED_NUL[0];
+        *w++ = ENCODED_NUL[1];
+      } else {
+        *w++ = (char)v;
+      }
+      r += 3;
+    } else {
+      *w++ = *r++;
+    }
+  }
+  *w = '\0';
+  return (size_t)(w - s);
+}
+
 static void first_call(streamd_server *s, req_ctx *c, struct MHD_Connection *conn, const char *url,
                        const char *method)
 {
@@ -346,6 +393,8 @@ static void first_call(streamd_server *s, req_ctx *c, struct MHD_Connection *con
     early(c, STREAMD_P_HEADERS_TOO_LARGE,
           "request line and headers take %zu bytes; the limit is %zu", hs.total,
           cfg->max_header_bytes);
+  if (strstr(url, ENCODED_NUL))
+    early(c, STREAM_EINVAL, "the request path holds an encoded NUL byte (%%00 or %%C0%%80)");
 
   /* 2. CORS origin. */
   c->origin_ok = origin_allowed(cfg, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin"));
@@ -791,14 +840,14 @@ int streamd_server_start(streamd_server *s, const streamd_config *cfg, const str
   }
   /* Room for our own header limit plus the read buffer; beyond it MHD answers 431 itself. */
   size_t mem = cfg->max_header_bytes * 2 + 32768;
-  s->mhd = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, s,
-                            MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s, MHD_OPTION_SOCK_ADDR,
-                            (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-                            per_connection ? 0u : (unsigned int)cfg->threads, /* 0: no pool */
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->connection_timeout_s,
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_NOTIFY_COMPLETED,
-                            on_completed, s, MHD_OPTION_END);
+  s->mhd = MHD_start_daemon(
+      flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger,
+      s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+      per_connection ? 0u : (unsigned int)cfg->threads, /* 0: no pool */
+      MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->connection_timeout_s,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+      MHD_OPTION_UNESCAPE_CALLBACK, unescape_uri, NULL, MHD_OPTION_END);
   if (!s->mhd) {
     streamd_logf(STREAM_LOG_ERROR,
                  "cannot listen on %s port %u (address in use? too many threads?)",

@@ -356,7 +356,9 @@ class T(unittest.TestCase):
                      "summary.json", ".%2e/x", "%00", "a\\..\\b", self.dirs[360] + "/",
                      "..", "./master.m3u8"]:
             r = raw_get(base + rest)
-            self.assertIn(r.status, (403, 404), (rest, r.status, r.body))
+            # An encoded NUL is refused for any path (400) before the origin sees it (http.c).
+            self.assertIn(r.status, (400,) if rest == "%00" else (403, 404),
+                          (rest, r.status, r.body))
             self.assertNotIn(b"root:", r.body)
         r = raw_get("/v1/media/../../etc/passwd")
         self.assertIn(r.status, (403, 404))

@@ -174,6 +174,17 @@ class HttpSkeleton(unittest.TestCase):
         st, h, b = self.d.request("GET", "/v1/%ff%fe")
         self.assertProblem(st, h, b, 404)
 
+    def test_encoded_nul_in_path(self):
+        # %00 once cut the path short: "/v1/echo%00/x" was served by /v1/echo (and
+        # "DELETE /v1/profiles/<id>%00/switch" deleted the profile). Now a 400 for the path.
+        for path in ("/v1/echo%00/x", "/v1/echo%C0%80", "/healthz%00"):
+            method = "GET" if path.startswith("/healthz") else "POST"
+            body = b'{"message":"x"}' if method == "POST" else None
+            st, h, b = self.d.request(method, path, body=body, headers=self.auth)
+            self.assertProblem(st, h, b, 400, "encoded NUL")
+        st, h, b = self.echo(b'{"message":"still served"}')
+        self.assertEqual(st, 200, b)
+
     def test_405_with_allow(self):
         st, h, b = self.d.request("DELETE", "/healthz")
         self.assertProblem(st, h, b, 405, "DELETE")
