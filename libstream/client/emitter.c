@@ -642,8 +642,13 @@ int stream_emitter_emit(char *out_id, stream_emitter *em, const stream_event *ev
     e.error_message[0] = '\0';
   }
   int rc = proto__event_validate(&e, 0, e.type == STREAM_EVENT_ERROR);
-  if (rc != STREAM_OK)
-    return stream__err(STREAM_EINVAL, "%s", stream_error_last()->message);
+  if (rc != STREAM_OK) {
+    /* The message is re-raised as EINVAL: copy it first, stream__err() writes the same
+     * thread-local buffer (an overlapping vsnprintf left it empty). */
+    char msg[sizeof stream_error_last()->message];
+    snprintf(msg, sizeof msg, "%s", stream_error_last()->message);
+    return stream__err(STREAM_EINVAL, "%s", msg);
+  }
   uint32_t size = (uint32_t)emitter__packed_size(&e);
   int64_t now = stream__mono_ms();
   pthread_mutex_lock(&em->lock);

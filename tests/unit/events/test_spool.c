@@ -184,9 +184,12 @@ START_TEST(test_emitter_ring_drops_oldest)
   /* Invalid events are refused at emit, with the ingest's rules. */
   e.type = 99;
   ck_assert_int_eq(stream_emitter_emit(NULL, em, &e), STREAM_EINVAL);
+  ck_assert_msg(stream_error_last()->message[0] != '\0', "emit: an error without a message");
   e.type = STREAM_EVENT_PLAY;
   strcpy(e.view_id, "has space");
   ck_assert_int_eq(stream_emitter_emit(NULL, em, &e), STREAM_EINVAL);
+  ck_assert_msg(strstr(stream_error_last()->message, "viewId"),
+                "emit: '%s' does not name the field", stream_error_last()->message);
   ck_assert_int_eq(stream_emitter_flush(em, 10), STREAM_ETIMEDOUT);
   stream_emitter_free(em);
 }
