@@ -35,6 +35,11 @@ import unittest
 from streamd_harness import (ApiTestCase, PASSWORD, Streamd, login, profile_token,
                              register_login, unique_email)
 
+# In a sanitizer build meson preloads the ASan/UBSan runtimes for this interpreter (it loads the
+# instrumented libstream through cffi); the programs it starts (streamd, ffmpeg, curl) must not
+# inherit that (curl hangs with libasan preloaded).
+os.environ.pop("LD_PRELOAD", None)
+
 D = None
 STREAMCTL = None
 BINDINGS = None

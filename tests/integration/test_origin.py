@@ -27,6 +27,11 @@ import urllib.request
 
 from streamd_harness import Response, Streamd, profile_token, register_login, unique_email
 
+# In a sanitizer build meson preloads the ASan/UBSan runtimes for this interpreter (it loads the
+# instrumented libstream through cffi); the programs it starts (streamd, ffmpeg, curl) must not
+# inherit that (curl hangs with libasan preloaded).
+os.environ.pop("LD_PRELOAD", None)
+
 STREAMD = STREAMCTL = None
 OP_TOKEN = "op-token-origin-test-7c1d2e"
 ORIGIN = "http://player.example.test"

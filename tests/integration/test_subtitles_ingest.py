@@ -55,6 +55,11 @@ import time
 
 from streamd_harness import Streamd, profile_token, register_login, request, unique_email
 
+# In a sanitizer build meson preloads the ASan/UBSan runtimes for this interpreter (it loads the
+# instrumented libstream through cffi); the programs it starts (streamd, ffmpeg, curl) must not
+# inherit that (curl hangs with libasan preloaded).
+os.environ.pop("LD_PRELOAD", None)
+
 OP_TOKEN = "subs-test-operator-token-0123456789abcdef"
 OK_CARD = "tok_4242424242424242"
 TITLE, EMPTY = "subs-movie", "subs-empty"
