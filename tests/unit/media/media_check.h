@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "media_gen.h"
+#include "stream/stream.h"
 
 /* A number field of a summary object (fails the test when missing). */
 static inline double num(const cJSON *o, const char *k)
@@ -52,6 +53,22 @@ static inline void joined(char *p, size_t cap, const char *out, const cJSON *r)
   char cmd[4096];
   snprintf(cmd, sizeof cmd, "cat %s/%s/init.mp4 %s/%s/seg_*.m4s > %s", out, dir, out, dir, p);
   ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Run job `j` (it must succeed; `what` names it in the failure, NULL: "run"), parse its
+ * summary and free the job. The caller frees the summary with cJSON_Delete. */
+static inline cJSON *run_summary(stream_media_job *j, const char *what)
+{
+  int rc = stream_media_job_run(j);
+  ck_assert_msg(rc == STREAM_OK, "%s: run: %d %s", what ? what : "run", rc,
+                stream_error_last() ? stream_error_last()->message : "?");
+  char *js = NULL;
+  ck_assert_int_eq(stream_media_job_summary(&js, j), STREAM_OK);
+  cJSON *s = cJSON_Parse(js);
+  ck_assert_ptr_nonnull(s);
+  stream_free(js);
+  stream_media_job_free(j);
+  return s;
 }
 
 #endif

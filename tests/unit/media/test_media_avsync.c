@@ -69,15 +69,7 @@ static cJSON *transcode(const char *in, const char *out)
   o.threads = 1;
   stream_media_job *j = NULL;
   ck_assert_int_eq(stream_media_job_new(&j, &o), STREAM_OK);
-  int rc = stream_media_job_run(j);
-  ck_assert_msg(rc == STREAM_OK, "run: %s",
-                stream_error_last() ? stream_error_last()->message : "?");
-  char *js = NULL;
-  ck_assert_int_eq(stream_media_job_summary(&js, j), STREAM_OK);
-  cJSON *s = cJSON_Parse(js);
-  ck_assert_ptr_nonnull(s);
-  stream_free(js);
-  stream_media_job_free(j);
+  cJSON *s = run_summary(j, NULL);
   return s;
 }
 

@@ -114,15 +114,7 @@ static cJSON *check_ok(const char *name, const char *in, int audio, int thumbs)
   char out[512];
   out_path(out, sizeof out, name);
   stream_media_job *j = job_for(in, out, thumbs);
-  int rc = stream_media_job_run(j);
-  ck_assert_msg(rc == STREAM_OK, "%s: run: %d %s", name, rc,
-                stream_error_last() ? stream_error_last()->message : "?");
-  char *js = NULL;
-  ck_assert_int_eq(stream_media_job_summary(&js, j), STREAM_OK);
-  cJSON *s = cJSON_Parse(js);
-  ck_assert_ptr_nonnull(s);
-  stream_free(js);
-  stream_media_job_free(j);
+  cJSON *s = run_summary(j, name);
   double vdur = -1;
   int naudio = 0;
   const cJSON *r;

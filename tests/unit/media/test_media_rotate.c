@@ -18,6 +18,7 @@
 #include <libavutil/pixdesc.h>
 
 #include "media/pipe_internal.h"
+#include "media_check.h"
 #include "media_gen.h"
 #include "stream/stream.h"
 
@@ -431,15 +432,7 @@ static cJSON *transcode(const char *input, const char *outdir, const char *ladde
   o.x264_preset = "ultrafast";
   stream_media_job *j = NULL;
   ck_assert_int_eq(stream_media_job_new(&j, &o), STREAM_OK);
-  int rc = stream_media_job_run(j);
-  ck_assert_msg(rc == STREAM_OK, "run %s: %s", input,
-                stream_error_last() ? stream_error_last()->message : "?");
-  char *js = NULL;
-  ck_assert_int_eq(stream_media_job_summary(&js, j), STREAM_OK);
-  cJSON *s = cJSON_Parse(js);
-  ck_assert_ptr_nonnull(s);
-  stream_free(js);
-  stream_media_job_free(j);
+  cJSON *s = run_summary(j, input);
   return s;
 }
 

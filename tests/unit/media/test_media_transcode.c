@@ -270,15 +270,7 @@ START_TEST(transcode_cascaded_rungs)
   o.rung_count = 4;
   stream_media_job *j = NULL;
   ck_assert_int_eq(stream_media_job_new(&j, &o), STREAM_OK);
-  int rc = stream_media_job_run(j);
-  ck_assert_msg(rc == STREAM_OK, "run: %s",
-                stream_error_last() ? stream_error_last()->message : "?");
-  char *js = NULL;
-  ck_assert_int_eq(stream_media_job_summary(&js, j), STREAM_OK);
-  cJSON *s = cJSON_Parse(js);
-  ck_assert_ptr_nonnull(s);
-  stream_free(js);
-  stream_media_job_free(j);
+  cJSON *s = run_summary(j, NULL);
   check_package(out, s, 30, 8.0, 4, 1);
   const cJSON *rs = cJSON_GetObjectItem(s, "renditions");
   for (int i = 0; i < 4; i++) {
