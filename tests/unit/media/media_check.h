@@ -71,4 +71,17 @@ static inline cJSON *run_summary(stream_media_job *j, const char *what)
   return s;
 }
 
+/* main() of a media test: run suite `s` with every test's generated media in one temp dir
+ * (made here, before Check forks the tests), then remove the dir. */
+static inline int run_media_suite(Suite *s)
+{
+  gen_tmpdir();
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  int rm = sh("rm -rf %s%s", gen_tmpdir(), NULL);
+  return failed || rm != 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 #endif

@@ -276,15 +276,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-  (void)sh;
-  gen_tmpdir(); /* before the forks: every test uses (and the end removes) the same dir */
-  SRunner *sr = srunner_create(suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", gen_tmpdir());
-  if (system(cmd) != 0)
-    return 1;
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_media_suite(suite());
 }

@@ -366,7 +366,6 @@ END_TEST
 
 int main(void)
 {
-  (void)sh;
   Suite *s = suite_create("media_multiaudio");
   TCase *tc = tcase_create("multiaudio");
   tcase_set_timeout(tc, 180);
@@ -374,9 +373,5 @@ int main(void)
   tcase_add_test(tc, selected_tracks);
   tcase_add_test(tc, bad_selections);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return run_media_suite(s);
 }

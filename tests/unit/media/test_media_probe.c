@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "media_check.h"
 #include "media_gen.h"
 #include "stream/stream.h"
 
@@ -132,11 +133,5 @@ int main(void)
   tcase_add_test(tc, probe_video_only);
   tcase_add_test(tc, probe_errors);
   suite_add_tcase(s, tc);
-  gen_tmpdir();
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  sh("rm -rf %s%s", gen_tmpdir(), NULL);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_media_suite(s);
 }

@@ -602,11 +602,5 @@ int main(void)
   tcase_add_test(tc, transcode_mirrored_sources);
   tcase_add_test(tc, transcode_rotated_422_and_10bit);
   suite_add_tcase(s, tc);
-  gen_tmpdir();
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  sh("rm -rf %s%s", gen_tmpdir(), NULL);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_media_suite(s);
 }

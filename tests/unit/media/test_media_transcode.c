@@ -368,11 +368,5 @@ int main(void)
   tcase_add_test(tc, bad_inputs);
   tcase_add_test(tc, cancel_from_thread);
   suite_add_tcase(s, tc);
-  gen_tmpdir();
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  sh("rm -rf %s%s", gen_tmpdir(), NULL);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_media_suite(s);
 }
