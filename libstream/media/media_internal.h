@@ -161,6 +161,13 @@ struct AVFrame;
 int media__thumbs_new(media__thumbs **out, const char *outdir, const media__thumbs_options *opts,
                       int src_width, int src_height, int src_pix_fmt, int sar_num, int sar_den,
                       double duration);
+/* Fit `o` to a src_width x src_height source of sample aspect sar_num:sar_den: a tile height
+ * or a default poster width that would follow from an extreme display aspect (a strip, a bogus
+ * SAR) beyond media__thumbs_new's limits is set explicitly within them, so that the picture is
+ * letterboxed in its tile instead of being refused. Other options are left as they are (bad
+ * ones are still reported by media__thumbs_new). */
+void media__thumbs_fit(media__thumbs_options *o, int src_width, int src_height, int sar_num,
+                       int sar_den);
 /* `t` is the frame's presentation time in seconds. The frame is not kept. */
 int media__thumbs_push(media__thumbs *th, const struct AVFrame *frame, double t);
 /* Write remaining sheets, the poster (if not yet), and the VTT track. */

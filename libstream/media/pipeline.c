@@ -173,37 +173,6 @@ static int plan_cascade(run_state *s, int sw, int sh)
   return STREAM_OK;
 }
 
-/* Thumbnail geometry for a w x h picture of sample aspect `sar`: a tile side
- * or default poster that would follow from an extreme DAR (a strip, a
- * bogus SAR) beyond thumbs.c's limits (tiles 8..2048, sheets and posters
- * 8192 a side) is given explicitly within them, so that the picture is
- * letterboxed in its tile instead of failing the title. Other sources keep
- * the derived geometry. */
-static void fit_thumbs(media__thumbs_options *o, int w, int h, double sar)
-{
-  double dar = (double)w * sar / h;
-  if (!(dar > 0) || o->columns < 1 || o->rows < 1)
-    return; /* thumbs.c reports bad options */
-  if (o->tile_width > 0 && o->tile_height == 0) {
-    double th = (double)lround(o->tile_width / dar / 2.0) * 2; /* thumbs.c rounds so */
-    int max = 8192 / o->rows < 2048 ? 8192 / o->rows : 2048;
-    if (th < 8)
-      o->tile_height = 8;
-    else if (th > max)
-      o->tile_height = max & ~1;
-  }
-  if (o->poster_width == 0) {
-    /* thumbs.c's default: the display width, at most 1280 */
-    double pw = sar > 1.0 ? w * sar : w;
-    if (pw > 1280)
-      pw = 1280;
-    if (pw / dar > 8192) {
-      int fit = (int)(8192 * dar) & ~1;
-      o->poster_width = fit < 8 ? 8 : fit;
-    }
-  }
-}
-
 static int setup(run_state *s, media__package *pkg)
 {
   const media__plan *plan = s->plan;
@@ -344,10 +313,11 @@ static int setup(run_state *s, media__package *pkg)
     AVRational sar = av_guess_sample_aspect_ratio(s->in, vs, NULL);
     if (s->rot && orient.transpose)
       sar = (AVRational){sar.den, sar.num}; /* a transposed pixel */
+    int sn = sar.num > 0 ? sar.num : 1, sd = sar.den > 0 ? sar.den : 1;
     media__thumbs_options to = plan->thumbs;
-    fit_thumbs(&to, dw, dh, sar.num > 0 && sar.den > 0 ? av_q2d(sar) : 1.0);
-    rc = media__thumbs_new(&s->thumbs, plan->outdir, &to, dw, dh, s->dec->pix_fmt,
-                           sar.num > 0 ? sar.num : 1, sar.den > 0 ? sar.den : 1, s->duration);
+    media__thumbs_fit(&to, dw, dh, sn, sd);
+    rc = media__thumbs_new(&s->thumbs, plan->outdir, &to, dw, dh, s->dec->pix_fmt, sn, sd,
+                           s->duration);
     if (rc != STREAM_OK)
       return rc;
   }

@@ -21,6 +21,7 @@
  *   and n columns when n < columns. Full sheets are columns x rows tiles.
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -497,6 +498,35 @@ static int plan_geometry(media__thumbs *th, const media__thumbs_options *o, int 
   th->poster_w = pw;
   th->poster_h = ph;
   return STREAM_OK;
+}
+
+void media__thumbs_fit(media__thumbs_options *o, int src_width, int src_height, int sar_num,
+                       int sar_den)
+{
+  if (!o || src_width < 1 || src_height < 1 || sar_num < 1 || sar_den < 1 || o->columns < 1 ||
+      o->rows < 1)
+    return; /* media__thumbs_new reports these */
+  double sar = (double)sar_num / (double)sar_den;
+  double dar = (double)src_width * sar / (double)src_height;
+  if (o->tile_width > 0 && o->tile_height == 0) { /* the height plan_geometry would derive */
+    double d = o->tile_width / dar;
+    int th = d > 1e9 ? INT_MAX : even_round(d);
+    int max =
+        THUMBS_SHEET_MAX / o->rows < THUMBS_TILE_MAX ? THUMBS_SHEET_MAX / o->rows : THUMBS_TILE_MAX;
+    if (th < THUMBS_TILE_MIN)
+      o->tile_height = THUMBS_TILE_MIN;
+    else if (th > max)
+      o->tile_height = max & ~1;
+  }
+  if (o->poster_width == 0) { /* the default width plan_geometry would take */
+    double pw = sar > 1.0 ? src_width * sar : (double)src_width;
+    if (pw > THUMBS_POSTER_DEFAULT_CAP)
+      pw = THUMBS_POSTER_DEFAULT_CAP;
+    if (pw / dar > THUMBS_SHEET_MAX) {
+      int fit = (int)(THUMBS_SHEET_MAX * dar) & ~1;
+      o->poster_width = fit < THUMBS_TILE_MIN ? THUMBS_TILE_MIN : fit;
+    }
+  }
 }
 
 int media__thumbs_new(media__thumbs **out, const char *outdir, const media__thumbs_options *opts,
