@@ -60,9 +60,6 @@ struct media__audio {
   int damaged;        /* packets the decoder refused (skipped) */
 };
 
-/* Damaged packets skipped before the stream is given up (the video's limit). */
-#define MAX_DAMAGED 100
-
 /* Audio held back waiting for the video (audio that outlasts the video,
  * badly interleaved input): beyond this, memory stays bounded by discarding
  * what lies past the video's announced end and encoding what lies before. */
@@ -583,12 +580,12 @@ int media__audio_packet(media__audio *a, const AVPacket *pkt)
    * INVALIDDATA, PATCHWELCOME, EPERM...) is skipped as the ffmpeg CLI does:
    * the next packet's timestamp puts silence in its place. Many of them
    * mean the stream is not what its header says. */
-  if (rc < 0 && rc != AVERROR_EOF && rc != AVERROR(EAGAIN) && ++a->damaged > MAX_DAMAGED) {
+  if (rc < 0 && rc != AVERROR_EOF && rc != AVERROR(EAGAIN) && ++a->damaged > MEDIA__MAX_DAMAGED) {
     char eb[128];
     return stream__err(STREAM_EMEDIA,
                        "media audio: stream %d: more than %d packets cannot be decoded as %s "
                        "(damaged, or the codec changes mid-stream): %s",
-                       a->stream, MAX_DAMAGED, a->dec->codec->name,
+                       a->stream, MEDIA__MAX_DAMAGED, a->dec->codec->name,
                        media__averr(rc, eb, sizeof eb));
   }
   rc = drain_dec(a);

@@ -22,6 +22,10 @@ int media__open_input(AVFormatContext **out, const char *path);
 /* Fill `out` from an opened input; EMEDIA when there is no video stream. */
 int media__describe(stream_media_info *out, AVFormatContext *fmt, const char *path);
 
+/* Damaged frames (video) or refused packets (each audio track) skipped, as the
+ * ffmpeg CLI does, before the input is given up. */
+#define MEDIA__MAX_DAMAGED 100
+
 /* RFC 6381 codecs string of an H.264 encoder from its extradata (SPS). */
 void media__avc_codecs(char *dst, size_t cap, const uint8_t *extradata, int size);
 /* Size of an Annex B H.264 access unit once converted to 4-byte length prefixes. */

@@ -114,7 +114,7 @@ static int decode_video(run_state *s, const AVPacket *pkt)
     rc = avcodec_receive_frame(s->dec, s->frame);
     if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
       return STREAM_OK;
-    if (rc == AVERROR_INVALIDDATA && ++s->corrupt <= 100)
+    if (rc == AVERROR_INVALIDDATA && ++s->corrupt <= MEDIA__MAX_DAMAGED)
       continue; /* a damaged frame: skip it like the ffmpeg CLI does */
     if (rc < 0)
       return stream__err(STREAM_EMEDIA,
