@@ -313,40 +313,25 @@ static int content_type_is_json(const char *ct)
  */
 #define ENCODED_NUL "\xC0\x80"
 
-static int hex_digit(char ch)
-{
-  if (ch >= '0' && ch <= '9')
-    return ch - '0';
-  if (ch >= 'a' && ch <= 'f')
-    return ch - 'a' + 10;
-  if (ch >= 'A' && ch <= 'F')
-    return ch - 'A' + 10;
-  return -1;
-}
-
 static size_t unescape_uri(void *cls, struct MHD_Connection *conn, char *s)
 {
   (void)cls;
   (void)conn;
+  /* "%00" first (two bytes in the place of three; they hold no hex digit, so no other
+   * escape appears or goes), then libmicrohttpd's own decoder for the rest. */
   char *w = s;
   const char *r = s;
   while (*r) {
-    int hi, lo;
-    if (r[0] == '%' && (hi = hex_digit(r[1])) >= 0 && (lo = hex_digit(r[2])) >= 0) {
-      int v = hi * 16 + lo;
-      if (v == 0) {
-        *w++ = ENCODED_NUL[0];
-        *w++ = ENCODED_NUL[1];
-      } else {
-        *w++ = (char)v;
-      }
+    if (r[0] == '%' && r[1] == '0' && r[2] == '0') {
+      *w++ = ENCODED_NUL[0];
+      *w++ = ENCODED_NUL[1];
       r += 3;
     } else {
       *w++ = *r++;
     }
   }
   *w = '\0';
-  return (size_t)(w - s);
+  return MHD_http_unescape(s);
 }
 
 static void first_call(streamd_server *s, req_ctx *c, struct MHD_Connection *conn, const char *url,
