@@ -483,7 +483,8 @@ static void dispatch(streamd_server *s, req_ctx *c)
       snprintf(max, sizeof(max), "%zu", s->cfg->upload_max_bytes);
       streamd_response_header(resp, "Tus-Resumable", "1.0.0");
       streamd_response_header(resp, "Tus-Version", "1.0.0");
-      streamd_response_header(resp, "Tus-Extension", "creation,termination,checksum,expiration");
+      streamd_response_header(resp, "Tus-Extension",
+                              "creation,creation-with-upload,termination,checksum,expiration");
       streamd_response_header(resp, "Tus-Max-Size", max);
       streamd_response_header(resp, "Tus-Checksum-Algorithm", "sha1,sha256");
     }

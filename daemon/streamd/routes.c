@@ -93,9 +93,11 @@ static const streamd_route table[] = {
     {"POST", "/v1/admin/import", OPERATOR, streamd_route_admin_import, STREAM_CATALOG_IMPORT_MAX,
      JSON},
 
-    /* tus 1.0 uploads (routes_uploads.c; OPTIONS discovery in http.c): PATCH bodies are
-     * streamed to the upload file, up to 1 GiB per request. Jobs and assets (routes_jobs.c). */
-    {"POST", "/v1/uploads", OPERATOR, streamd_route_uploads_create, KIB(1), 0},
+    /* tus 1.0 uploads (routes_uploads.c; OPTIONS discovery in http.c): PATCH bodies, and a
+     * POST's first chunk (creation-with-upload), are streamed to the upload file, up to 1 GiB
+     * per request. Jobs and assets (routes_jobs.c). */
+    {"POST", "/v1/uploads", OPERATOR, streamd_route_uploads_create, (size_t)1 << 30,
+     STREAMD_ROUTE_STREAM_BODY},
     {"GET", "/v1/uploads/{id}", OPERATOR, streamd_route_uploads_head, 0, 0},
     {"PATCH", "/v1/uploads/{id}", OPERATOR, streamd_route_uploads_patch, (size_t)1 << 30,
      STREAMD_ROUTE_STREAM_BODY},

@@ -1,10 +1,13 @@
 /*
  * tus 1.0 resumable uploads at /v1/uploads (operator role): creation,
- * termination, checksum (sha1, sha256) and expiration; the protocol's
- * OPTIONS discovery and the CORS/Tus-Resumable headers live in http.c.
- * PATCH bodies are streamed (STREAMD_ROUTE_STREAM_BODY) piece by piece into
- * stream_upload_write(); the new offset is fsynced and committed by
- * stream_upload_end() before the 204 goes out. A completed upload enqueues
+ * creation-with-upload, termination, checksum (sha1, sha256) and expiration;
+ * the protocol's OPTIONS discovery and the CORS/Tus-Resumable headers live in
+ * http.c. PATCH bodies, and the first chunk a POST may carry
+ * (creation-with-upload), are streamed (STREAMD_ROUTE_STREAM_BODY) piece by
+ * piece into stream_upload_write(); the new offset is fsynced and committed by
+ * stream_upload_end() before the 204 (or 201) goes out. A POST whose chunk
+ * fails (checksum, I/O, cut connection) terminates the upload it created: the
+ * client never got its Location, so it could not resume it anyway. A completed upload enqueues
  * its transcode job (ingest.c), or its subtitles job for metadata kind=subtitles (checked
  * at creation: language, flags, at most 10 MiB); HEAD of a completed upload enqueues it again
  * if a crash came between the last commit and the enqueue (idempotent).
@@ -144,6 +147,151 @@ static void reply_upload_error(streamd_response *resp, const streamd_request *re
     streamd_reply_service_error(resp, req, rc);
 }
 
+/* PATCH's media type, also the one of a creation request's body (creation-with-upload). */
+static int is_chunk_type(const char *ct)
+{
+  return ct && strncmp(ct, "application/offset+octet-stream", 31) == 0;
+}
+
+/* A completed upload's job (transcode or subtitles); a failure is logged, the upload stays
+ * complete and HEAD enqueues it again. `job_id` gets the job's id or "". */
+static void enqueue_completed(char *job_id, streamd_ingest *ing, const stream_upload_info *u)
+{
+  job_id[0] = '\0';
+  if (u->completed_at && streamd_ingest_enqueue(job_id, ing, u) != STREAM_OK) {
+    streamd_logf(STREAM_LOG_ERROR, "upload %s complete but enqueueing its job failed: %s", u->id,
+                 stream_error_last()->message);
+    job_id[0] = '\0';
+  }
+}
+
+/* 201 for a creation (with or without a first chunk): JSON, Location, Upload-Offset. */
+static void reply_created(streamd_response *resp, streamd_ingest *ing, const stream_upload_info *u)
+{
+  char job_id[STREAM_JOBS_ID_SIZE];
+  enqueue_completed(job_id, ing, u);
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "id", u->id);
+  cJSON_AddNumberToObject(o, "length", (double)u->length);
+  cJSON_AddNumberToObject(o, "offset", (double)u->offset);
+  cJSON_AddNumberToObject(o, "expires_at", (double)u->expires_at);
+  if (job_id[0])
+    cJSON_AddStringToObject(o, "job_id", job_id);
+  streamd_reply_json(resp, 201, o);
+  char location[128];
+  snprintf(location, sizeof(location), "/v1/uploads/%s", u->id);
+  streamd_response_header(resp, "Location", location);
+  streamd_response_header(resp, "Tus-Resumable", "1.0.0");
+  add_int_header(resp, "Upload-Offset", u->offset);
+  add_expires(resp, u);
+}
+
+/* ---- Bodies (PATCH, and POST's first chunk) stream into a writer ------------------- */
+
+typedef struct patch_state {
+  stream_upload_writer *w;
+  int creating; /* POST (creation-with-upload): answer 201, terminate on failure */
+  char id[STREAM_UPLOAD_ID_SIZE];
+} patch_state;
+
+static void reply_patched(streamd_response *resp, const streamd_request *req, streamd_ingest *ing,
+                          const patch_state *ps)
+{
+  stream_upload_info u;
+  int rc = stream_upload_get(&u, streamd_ingest_uploads(ing), ps->id);
+  if (rc != STREAM_OK) {
+    reply_upload_error(resp, req, rc);
+    return;
+  }
+  if (ps->creating) {
+    reply_created(resp, ing, &u);
+  } else {
+    char job_id[STREAM_JOBS_ID_SIZE];
+    enqueue_completed(job_id, ing, &u);
+    streamd_reply_empty(resp, 204);
+    add_int_header(resp, "Upload-Offset", u.offset);
+    add_expires(resp, &u);
+  }
+  stream_upload_info_clear(&u);
+}
+
+/* The chunk failed (or its connection dropped): a creation's upload goes with it. */
+static void chunk_failed(patch_state *ps)
+{
+  streamd_app *app = streamd_app_get();
+  if (ps->creating && app && app->ingest &&
+      stream_upload_terminate(streamd_ingest_uploads(app->ingest), ps->id) != STREAM_OK)
+    streamd_logf(STREAM_LOG_WARN, "upload %s: terminating after its creation chunk failed: %s",
+                 ps->id, stream_error_last()->message);
+}
+
+static int patch_body(streamd_request *req, streamd_response *resp, const char *data, size_t len,
+                      int phase)
+{
+  patch_state *ps = req->body_state;
+  if (phase == STREAMD_BODY_DATA) {
+    if (stream_upload_write(ps->w, data, len) == STREAM_OK)
+      return 0;
+    /* Overflow or I/O error: end now (the chunk is discarded) and answer. */
+    int rc = stream_upload_end(NULL, ps->w, 1);
+    reply_upload_error(resp, req, rc != STREAM_OK ? rc : STREAM_EIO);
+    chunk_failed(ps);
+    free(ps);
+    req->body_state = NULL;
+    return 1;
+  }
+  if (phase == STREAMD_BODY_ABORT) {
+    /* The connection dropped mid-body: keep what arrived unless a checksum covers the chunk
+     * (PATCH); a creation's client never saw the upload's Location, so it goes. */
+    stream_upload_end(NULL, ps->w, 0);
+    chunk_failed(ps);
+    free(ps);
+    req->body_state = NULL;
+    return 0;
+  }
+  int64_t off = 0;
+  int rc = stream_upload_end(&off, ps->w, 1);
+  streamd_app *app = streamd_app_get();
+  if (rc != STREAM_OK) {
+    reply_upload_error(resp, req, rc);
+    chunk_failed(ps);
+  } else if (app && app->ingest) {
+    reply_patched(resp, req, app->ingest, ps);
+  } else {
+    streamd_reply_problem(resp, req, STREAM_EINTERNAL, "ingest closed");
+  }
+  free(ps);
+  req->body_state = NULL;
+  return 0;
+}
+
+/* Open the writer for a chunk at `offset` of upload `id` and route the body to it; on failure
+ * answer (and a creation's upload goes). 0 or -1. */
+static int begin_chunk(streamd_request *req, streamd_response *resp, streamd_ingest *ing,
+                       const char *id, int64_t offset, int creating)
+{
+  patch_state *ps = calloc(1, sizeof(*ps));
+  int rc = STREAM_ENOMEM;
+  if (ps)
+    rc = stream_upload_begin(&ps->w, streamd_ingest_uploads(ing), id, offset,
+                             streamd_request_header(req, "Upload-Checksum"));
+  if (rc != STREAM_OK) {
+    if (ps)
+      reply_upload_error(resp, req, rc);
+    else
+      streamd_reply_problem(resp, req, STREAM_ENOMEM, "out of memory");
+    if (creating)
+      stream_upload_terminate(streamd_ingest_uploads(ing), id);
+    free(ps);
+    return -1;
+  }
+  ps->creating = creating;
+  snprintf(ps->id, sizeof(ps->id), "%s", id);
+  req->body_state = ps;
+  req->body_fn = patch_body;
+  return 0;
+}
+
 /* title_id must exist; episode_id, when given, must be one of its episodes. */
 static int check_target(const streamd_app *app, const char *title_id, const char *episode_id,
                         char *detail, size_t dlen)
@@ -173,6 +321,15 @@ void streamd_route_uploads_create(streamd_request *req, streamd_response *resp)
   if (!ing || !tus_version_ok(req, resp))
     return;
   streamd_app *app = streamd_app_get();
+  /* creation-with-upload: a body is the upload's first chunk, in PATCH's media type. */
+  long long body_len = header_offset(req, "Content-Length");
+  int with_body = body_len > 0 || streamd_request_header(req, "Transfer-Encoding") != NULL;
+  if (with_body && !is_chunk_type(streamd_request_header(req, "Content-Type"))) {
+    streamd_reply_problem(resp, req, STREAMD_P_MEDIA_TYPE,
+                          "a creation request's body is the upload's first chunk: it must be "
+                          "application/offset+octet-stream (or send no body)");
+    return;
+  }
   if (streamd_request_header(req, "Upload-Defer-Length")) {
     streamd_reply_problem(resp, req, STREAM_EINVAL,
                           "Upload-Defer-Length is not supported: send Upload-Length");
@@ -181,6 +338,15 @@ void streamd_route_uploads_create(streamd_request *req, streamd_response *resp)
   long long length = header_offset(req, "Upload-Length");
   if (length < 0) {
     streamd_reply_problem(resp, req, STREAM_EINVAL, "Upload-Length must be a non-negative integer");
+    return;
+  }
+  if (with_body && (length == 0 || body_len > length)) {
+    char msg[160];
+    snprintf(msg, sizeof(msg),
+             "the creation request's body (%lld bytes) is longer than Upload-Length (%lld bytes)",
+             body_len < 0 ? 0LL : body_len, length);
+    streamd_reply_problem(resp, req, STREAMD_P_TOO_LARGE,
+                          body_len < 0 ? "Upload-Length is 0: an empty upload takes no body" : msg);
     return;
   }
   char *meta = NULL;
@@ -215,20 +381,12 @@ void streamd_route_uploads_create(streamd_request *req, streamd_response *resp)
     reply_upload_error(resp, req, rc);
     return;
   }
-  char job_id[STREAM_JOBS_ID_SIZE] = "";
-  if (u.completed_at)
-    streamd_ingest_enqueue(job_id, ing, &u);
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "id", u.id);
-  cJSON_AddNumberToObject(o, "length", (double)u.length);
-  cJSON_AddNumberToObject(o, "offset", (double)u.offset);
-  cJSON_AddNumberToObject(o, "expires_at", (double)u.expires_at);
-  streamd_reply_json(resp, 201, o);
-  char location[128];
-  snprintf(location, sizeof(location), "/v1/uploads/%s", u.id);
-  streamd_response_header(resp, "Location", location);
-  streamd_response_header(resp, "Tus-Resumable", "1.0.0");
-  add_expires(resp, &u);
+  if (with_body && !u.completed_at) {
+    begin_chunk(req, resp, ing, u.id, 0, 1); /* the body's end answers (patch_body) */
+    stream_upload_info_clear(&u);
+    return;
+  }
+  reply_created(resp, ing, &u);
   stream_upload_info_clear(&u);
 }
 
@@ -269,76 +427,12 @@ void streamd_route_uploads_head(streamd_request *req, streamd_response *resp)
   stream_upload_info_clear(&u);
 }
 
-/* ---- PATCH: the body streams into a writer ------------------------------------ */
-
-typedef struct patch_state {
-  stream_upload_writer *w;
-  char id[STREAM_UPLOAD_ID_SIZE];
-} patch_state;
-
-static void reply_patched(streamd_response *resp, const streamd_request *req, streamd_ingest *ing,
-                          const char *id)
-{
-  stream_upload_info u;
-  int rc = stream_upload_get(&u, streamd_ingest_uploads(ing), id);
-  if (rc != STREAM_OK) {
-    reply_upload_error(resp, req, rc);
-    return;
-  }
-  if (u.completed_at) {
-    char job_id[STREAM_JOBS_ID_SIZE];
-    if (streamd_ingest_enqueue(job_id, ing, &u) != STREAM_OK)
-      streamd_logf(STREAM_LOG_ERROR, "upload %s complete but enqueueing its job failed: %s", id,
-                   stream_error_last()->message);
-  }
-  streamd_reply_empty(resp, 204);
-  add_int_header(resp, "Upload-Offset", u.offset);
-  add_expires(resp, &u);
-  stream_upload_info_clear(&u);
-}
-
-static int patch_body(streamd_request *req, streamd_response *resp, const char *data, size_t len,
-                      int phase)
-{
-  patch_state *ps = req->body_state;
-  if (phase == STREAMD_BODY_DATA) {
-    if (stream_upload_write(ps->w, data, len) == STREAM_OK)
-      return 0;
-    /* Overflow or I/O error: end now (the chunk is discarded) and answer. */
-    int rc = stream_upload_end(NULL, ps->w, 1);
-    reply_upload_error(resp, req, rc != STREAM_OK ? rc : STREAM_EIO);
-    free(ps);
-    req->body_state = NULL;
-    return 1;
-  }
-  if (phase == STREAMD_BODY_ABORT) {
-    /* The connection dropped mid-body: keep what arrived unless a checksum covers the chunk. */
-    stream_upload_end(NULL, ps->w, 0);
-    free(ps);
-    req->body_state = NULL;
-    return 0;
-  }
-  int64_t off = 0;
-  int rc = stream_upload_end(&off, ps->w, 1);
-  streamd_app *app = streamd_app_get();
-  if (rc != STREAM_OK)
-    reply_upload_error(resp, req, rc);
-  else if (app && app->ingest)
-    reply_patched(resp, req, app->ingest, ps->id);
-  else
-    streamd_reply_problem(resp, req, STREAM_EINTERNAL, "ingest closed");
-  free(ps);
-  req->body_state = NULL;
-  return 0;
-}
-
 void streamd_route_uploads_patch(streamd_request *req, streamd_response *resp)
 {
   streamd_ingest *ing = ingest_require(req, resp);
   if (!ing || !tus_version_ok(req, resp))
     return;
-  const char *ct = streamd_request_header(req, "Content-Type");
-  if (!ct || strncmp(ct, "application/offset+octet-stream", 31) != 0) {
+  if (!is_chunk_type(streamd_request_header(req, "Content-Type"))) {
     streamd_reply_problem(resp, req, STREAMD_P_MEDIA_TYPE,
                           "PATCH bodies must be application/offset+octet-stream");
     return;
@@ -348,22 +442,7 @@ void streamd_route_uploads_patch(streamd_request *req, streamd_response *resp)
     streamd_reply_problem(resp, req, STREAM_EINVAL, "Upload-Offset must be a non-negative integer");
     return;
   }
-  const char *id = streamd_request_param(req, "id");
-  patch_state *ps = calloc(1, sizeof(*ps));
-  if (!ps) {
-    streamd_reply_problem(resp, req, STREAM_ENOMEM, "out of memory");
-    return;
-  }
-  int rc = stream_upload_begin(&ps->w, streamd_ingest_uploads(ing), id, offset,
-                               streamd_request_header(req, "Upload-Checksum"));
-  if (rc != STREAM_OK) {
-    free(ps);
-    reply_upload_error(resp, req, rc);
-    return;
-  }
-  snprintf(ps->id, sizeof(ps->id), "%s", id);
-  req->body_state = ps;
-  req->body_fn = patch_body;
+  begin_chunk(req, resp, ing, streamd_request_param(req, "id"), offset, 0);
 }
 
 void streamd_route_uploads_delete(streamd_request *req, streamd_response *resp)

@@ -3,14 +3,18 @@
 
 1. Protocol checks with http.client: OPTIONS discovery and CORS, 412 for a
    wrong Tus-Resumable, 415, 409 for a wrong offset, 460 for a checksum
-   mismatch (the chunk is discarded), HEAD, termination.
+   mismatch (the chunk is discarded), HEAD, termination; creation-with-upload
+   (a first chunk in the POST: 415, 413, 460 deletes the new upload, 201 with
+   Upload-Offset).
 2. tus-js-client (npm, pinned in tus/package-lock.json, installed with
    `npm ci`) uploads a generated 4 s 640x360 video in 64 KiB chunks; streamd
    is SIGKILLed mid-upload and restarted on the same data directory and port;
    a second tus-js-client run finds the stored URL and resumes from the
    committed offset; the transcode job then runs to "succeeded" and the asset
    is ready with master.m3u8 on disk.
-3. A worker killed mid-transcode (SIGKILL while the job runs) is reclaimed
+3. tus-js-client with uploadDataDuringCreation sends a 30 s video whole in
+   its creation request, which completes the upload and enqueues its job; a
+   worker killed mid-transcode (SIGKILL while the job runs) is reclaimed
    after its lease by the restarted streamd and the job completes on attempt 2.
 
 Usage: test_upload_tus.py STREAMD_BIN. Exits 77 (skipped) without ffmpeg or node.
@@ -22,6 +26,7 @@ import json
 import os
 import select
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -104,7 +109,8 @@ def protocol_checks(port, tmp):
     check(r.status in (200, 204), r.status)
     check(r.h("Tus-Version") == "1.0.0", r.headers)
     check(set(r.h("Tus-Extension").split(",")) ==
-          {"creation", "termination", "checksum", "expiration"}, r.headers)
+          {"creation", "creation-with-upload", "termination", "checksum", "expiration"},
+          r.headers)
     check(r.h("Tus-Max-Size") == str(64 << 20), r.headers)
     check(r.h("Tus-Checksum-Algorithm") == "sha1,sha256", r.headers)
     # CORS preflight for tus-js-client in a browser
@@ -186,6 +192,72 @@ def protocol_checks(port, tmp):
     r = call(port, "PATCH", loc, body=b"x", headers=dict(octet, **{"Upload-Offset": "11"}))
     check(r.status == 404, r.status)
     print("ok - tus protocol checks")
+    creation_with_upload(port, tmp, meta)
+
+
+def part_files(tmp):
+    return sorted(glob.glob(os.path.join(tmp, "data", "uploads", "*.part")))
+
+
+def creation_with_upload(port, tmp, meta):
+    """tus creation-with-upload: the POST's body is the first chunk."""
+    octet = {"Content-Type": "application/offset+octet-stream"}
+    before = part_files(tmp)
+    hdr = {"Upload-Length": "22", "Upload-Metadata": meta}
+    # a body of another type is refused before anything is created
+    r = call(port, "POST", "/v1/uploads", body=b"hello world",
+             headers=dict(hdr, **{"Content-Type": "text/plain"}))
+    check(r.status == 415 and r.h("Content-Type") == "application/problem+json",
+          (r.status, r.body))
+    check(b"offset+octet-stream" in r.body, r.body)
+    # longer than Upload-Length: 413, nothing created
+    r = call(port, "POST", "/v1/uploads", body=b"y" * 23, headers=dict(hdr, **octet))
+    check(r.status == 413 and b"longer than Upload-Length" in r.body, (r.status, r.body))
+    r = call(port, "POST", "/v1/uploads", body=b"y",
+             headers=dict(octet, **{"Upload-Length": "0", "Upload-Metadata": meta}))
+    check(r.status == 413, (r.status, r.body))
+    # a checksum mismatch: 460, and the upload it created is gone with its file
+    good = "sha1 " + base64.b64encode(hashlib.sha1(b"hello world").digest()).decode()
+    r = call(port, "POST", "/v1/uploads", body=b"hello wOrld",
+             headers=dict(hdr, **octet, **{"Upload-Checksum": good}))
+    check(r.status == 460 and r.h("Location") is None, (r.status, r.headers))
+    check(part_files(tmp) == before, "a failed creation chunk left %s" % part_files(tmp))
+    # the first chunk is stored, committed and reported; a PATCH completes it
+    r = call(port, "POST", "/v1/uploads", body=b"hello world",
+             headers=dict(hdr, **octet, **{"Upload-Checksum": good}))
+    check(r.status == 201 and r.h("Upload-Offset") == "11", (r.status, r.headers, r.body))
+    check(r.json["offset"] == 11 and r.json["length"] == 22 and "job_id" not in r.json, r.body)
+    loc = r.h("Location")
+    check(loc and loc.startswith("/v1/uploads/") and r.h("Upload-Expires"), r.headers)
+    r = call(port, "HEAD", loc)
+    check(r.status == 200 and r.h("Upload-Offset") == "11", (r.status, r.headers))
+    with open(os.path.join(tmp, "data", "uploads", loc.rsplit("/", 1)[1] + ".part"), "rb") as f:
+        check(f.read() == b"hello world", "stored bytes differ")
+    r = call(port, "PATCH", loc, body=b" once more",
+             headers=dict(octet, **{"Upload-Offset": "11"}))
+    check(r.status == 204 and r.h("Upload-Offset") == "21", (r.status, r.headers, r.body))
+    check(call(port, "DELETE", loc).status == 204, "delete")
+    # the connection drops mid-body: the new upload goes (its client never saw the Location)
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.sendall(("POST /v1/uploads HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\n"
+                  "Authorization: Bearer %s\r\nUpload-Length: 22\r\nUpload-Metadata: %s\r\n"
+                  "Content-Type: application/offset+octet-stream\r\nContent-Length: 22\r\n\r\n"
+                  "hello" % (OP_TOKEN, meta)).encode())
+    deadline = time.time() + 10
+    while part_files(tmp) == before and time.time() < deadline:
+        time.sleep(0.02)  # the upload exists once streamd has read the first body bytes
+    check(len(part_files(tmp)) == len(before) + 1, "the cut creation never started")
+    sock.close()
+    deadline = time.time() + 10
+    while part_files(tmp) != before and time.time() < deadline:
+        time.sleep(0.05)
+    check(part_files(tmp) == before, "a cut creation request left %s" % part_files(tmp))
+    # an empty body of the chunk type is a plain creation
+    r = call(port, "POST", "/v1/uploads", body=b"", headers=dict(hdr, **octet))
+    check(r.status == 201 and r.h("Upload-Offset") == "0", (r.status, r.headers))
+    check(call(port, "DELETE", r.h("Location")).status == 204, "delete")
+    check(part_files(tmp) == before, "uploads left behind: %s" % part_files(tmp))
+    print("ok - tus creation-with-upload (415, 413, 460 removes the upload, 201 with offset)")
 
 
 def node_upload(tmp, port, video, store, title, extra=(), timeout=120):
@@ -271,11 +343,20 @@ def worker_killed_mid_job(tmp, data_dir, port, d):
     video = os.path.join(tmp, "long.mp4")
     make_video(video, 30)
     store = os.path.join(tmp, "tus-urls-2.json")
-    client = node_upload(tmp, port, video, store, "tus-b")
+    # the whole file in the creation request (tus creation-with-upload): it completes there
+    client = node_upload(tmp, port, video, store, "tus-b", ["--during-creation", "--chunk", "all"])
+    ev = read_event(client, 120)
+    size = os.path.getsize(video)
+    check(ev["event"] == "created" and ev["status"] == 201 and ev["offset"] == size, ev)
+    created = json.loads(ev["body"])
+    check(created["offset"] == size and created.get("job_id"), created)
     ev = read_event(client, 120)
     check(ev["event"] == "success", ev)
     client.wait(30)
     upload_id = ev["url"].rsplit("/", 1)[1]
+    check(job_of_upload(port, upload_id)["id"] == created["job_id"], "job id of the creation")
+    print("ok - tus-js-client uploaded %d bytes in its creation request (uploadDataDuringCreation)"
+          % size)
     job = wait_job(port, upload_id, "running")
     # SIGKILL while the worker transcodes: wait for the staging directory
     deadline = time.time() + 60

@@ -4,11 +4,16 @@
 //
 //   node upload.mjs --endpoint URL --token T --file F --store URLS.json --title ID
 //                   [--pause-at BYTES --go-file PATH] [--resume]
+//                   [--chunk BYTES] [--during-creation]
 //
 // --pause-at: once BYTES are acknowledged, print {"event":"paused",...} and block
 // (the event loop too) until --go-file exists: the driver kills streamd meanwhile,
 // so the next PATCH fails and this run exits 2 with the upload URL.
 // --resume: require a previous upload in the store and continue it.
+// --chunk: chunk size (default 65536; "all" = the whole file in one request).
+// --during-creation: tus creation-with-upload (uploadDataDuringCreation): the
+// first chunk goes in the POST; prints {"event":"created","status",
+// "offset","body"} from the POST's response.
 // Prints one JSON line per event; exit 0 on success, 2 on an upload error.
 import * as fs from 'node:fs';
 import { Upload, FileUrlStorage } from 'tus-js-client';
@@ -18,7 +23,7 @@ for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   if (!a.startsWith('--')) throw new Error('bad argument ' + a);
   const key = a.slice(2);
-  if (key === 'resume') args.resume = true;
+  if (key === 'resume' || key === 'during-creation') args[key] = true;
   else args[key] = process.argv[++i];
 }
 const emit = (o) => process.stdout.write(JSON.stringify(o) + '\n');
@@ -31,9 +36,21 @@ function blockUntil(path) {
   while (!fs.existsSync(path)) Atomics.wait(cell, 0, 0, 50);
 }
 
+const chunkSize = args.chunk === 'all' ? Infinity : Number(args.chunk || 64 * 1024);
+
 const upload = new Upload(data, {
   endpoint: args.endpoint,
-  chunkSize: 64 * 1024,
+  chunkSize,
+  uploadDataDuringCreation: Boolean(args['during-creation']),
+  onAfterResponse(req, res) {
+    if (args['during-creation'] && req.getMethod() === 'POST')
+      emit({
+        event: 'created',
+        status: res.getStatus(),
+        offset: Number(res.getHeader('Upload-Offset')),
+        body: res.getBody(),
+      });
+  },
   retryDelays: [],
   headers: { Authorization: 'Bearer ' + args.token },
   metadata: { title_id: args.title, filename: args.file.split('/').pop(), filetype: 'video/mp4' },
