@@ -51,6 +51,7 @@ export async function play(video, { titleId, episodeId, kind, onStatus, subtitle
     events: [],
     session: null,
     ended: false,
+    notices: [], // what the player worked around (not errors)
   });
   const status = (t) => {
     state.events.push(t);
@@ -229,6 +230,23 @@ export async function play(video, { titleId, episodeId, kind, onStatus, subtitle
     state.ended = true;
     status('ended');
   });
+  // Chromium with MSE can leave the element ended (video.ended, paused at the end) without
+  // firing `ended` (seen once with dash.js after a seek close to the end on a loaded machine).
+  // The real event is queued right after `pause`/`timeupdate`; if it has not come a moment
+  // later, fire it ourselves so the end is saved and reported (every listener is idempotent).
+  let endCheck = 0;
+  const checkEnded = () => {
+    if (!video.ended || state.ended || endCheck) return;
+    endCheck = setTimeout(() => {
+      endCheck = 0;
+      if (video.ended && !state.ended && !stopped) {
+        state.notices.push({ type: 'ended-event-missing', at: video.currentTime });
+        video.dispatchEvent(new Event('ended'));
+      }
+    }, 500);
+  };
+  video.addEventListener('pause', checkEnded);
+  video.addEventListener('timeupdate', checkEnded);
   video.play().catch(() => {}); // autoplay may need a click; the controls are there
 
   // Keep the screen lease alive while this page plays.
@@ -294,6 +312,7 @@ export async function play(video, { titleId, episodeId, kind, onStatus, subtitle
     saveProgress();
     stopped = true;
     timers.forEach(clearInterval);
+    clearTimeout(endCheck);
     for (const [type, f] of Object.entries(progressEvents)) video.removeEventListener(type, f);
     const sent = view.close(); // the view's last events, while the player still answers stats
     try {
