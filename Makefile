@@ -17,8 +17,9 @@ build: deps $(BUILD)/build.ninja
 	meson compile -C $(BUILD)
 
 # Every suite: unit (Check), header, python (pytest), integration.
+# One throwaway PostgreSQL server (tests/pg/pg_run.sh) serves every -pg test of the run.
 test: build
-	meson test -C $(BUILD) --print-errorlogs
+	tests/pg/pg_run.sh --optional meson test -C $(BUILD) --print-errorlogs
 
 # The same tests built with AddressSanitizer and UndefinedBehaviorSanitizer, the
 # Python ones included: meson preloads the sanitizer runtimes into CPython for the
@@ -29,7 +30,7 @@ test-asan: deps
 	  -Db_sanitize=address,undefined -Db_lundef=false $(MESON_OPTS)
 	meson compile -C $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	  meson test -C $(ASAN_BUILD) --print-errorlogs
+	  tests/pg/pg_run.sh --optional meson test -C $(ASAN_BUILD) --print-errorlogs
 
 # Every public header compiles alone as C and as C++.
 test-headers: build

@@ -4,15 +4,22 @@ unknown one? (The account-enumeration-by-timing question.)
 
 For a known, enabled address streamd stores a reset row (an SQLite commit) and writes an .eml
 file; for an unknown one it does neither. Since the reset queue (daemon/streamd/reset_queue.c)
-that work runs after the 202, on the queue's thread. The baseline, measured in the same run by
+that work runs after the 202, on the queue's thread; since the durable requests, the route
+commits one request row before the 202 for every address alike (the same work). The baseline, measured in the same run by
 the same client over the same keep-alive connection, is the unknown address: requests alternate
 known / unknown, and the script prints the median and p90 of each and the ratio of the medians
 known / unknown (about 1.0 when the answer does not depend on the address). Run it against an
 older streamd binary to see the difference the queue makes.
 
+The same question for sign-in: POST /v1/auth/login with a wrong password for a known account
+against an unknown e-mail (both answer 401 "invalid e-mail or password"; the unknown path runs
+a dummy Argon2id verification so that it costs the same), alternating, printed the same way
+(BENCH login ratio; about 1.0 when sign-in does not tell accounts apart).
+
 Usage: run.py STREAMD
 Environment (optional): BENCH_PWRESET_REQUESTS requests per kind (default 150; each known
-account takes 3, the per-e-mail burst), BENCH_SERVER_THREADS streamd --threads (default: online
+account takes 3, the per-e-mail burst), BENCH_LOGIN_REQUESTS sign-ins per kind (default 30: each
+is one Argon2id verification), BENCH_SERVER_THREADS streamd --threads (default: online
 CPUs). Standard library only. A benchmark, not a test: no thresholds.
 """
 import http.client
@@ -39,7 +46,7 @@ def pct(sorted_ms, p):
 def start(binary, tmp, threads):
     cmd = [binary, "--port", "0", "--listen-address", "127.0.0.1", "--data-dir",
            os.path.join(tmp, "data"), "--threads", str(threads), "--log-level", "warn",
-           "--access-log", os.devnull, "--trust-forwarded-for", "--login-address-burst", "0",
+           "--access-log", os.devnull, "--trust-forwarded-for", "--login-address-burst", "0", "--login-account-burst", "0",
            "--reset-url-base", "https://app.example/reset?token="]
     err = open(os.path.join(tmp, "stderr.log"), "wb")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
@@ -91,6 +98,16 @@ def main():
                               {"email": "nobody%d.%s@example.test" % (i, tag)}, client)
             assert st == 202 and b2 == b, b2
             unknown.append(ms)
+        login_known, login_unknown = [], []
+        for i in range(int(os.environ.get("BENCH_LOGIN_REQUESTS", "30"))):
+            st, b, ms = post("/v1/auth/login", {"email": accounts[i % len(accounts)],
+                                                "password": "wrong " + PASSWORD})
+            assert st == 401, b
+            login_known.append(ms)
+            st, b2, ms = post("/v1/auth/login", {"email": "nobody%d.%s@example.test" % (i, tag),
+                                                 "password": "wrong " + PASSWORD})
+            assert st == 401 and json.loads(b2)["detail"] == json.loads(b)["detail"], b2
+            login_unknown.append(ms)
     finally:
         proc.terminate()
         proc.wait(60)
@@ -109,6 +126,14 @@ def main():
         print("%-10s %10.3f %10.3f %10.3f" % (name, statistics.median(v), pct(v, 90), v[-1]))
     print("BENCH pwreset known/unknown median ratio %.2f"
           % (statistics.median(known) / statistics.median(unknown)))
+    if login_known:
+        login_known.sort()
+        login_unknown.sort()
+        print("%-10s %10s %10s %10s" % ("sign-in", "median ms", "p90 ms", "max ms"))
+        for name, v in (("known", login_known), ("unknown", login_unknown)):
+            print("%-10s %10.3f %10.3f %10.3f" % (name, statistics.median(v), pct(v, 90), v[-1]))
+        print("BENCH login wrong-password/unknown-email median ratio %.2f"
+              % (statistics.median(login_known) / statistics.median(login_unknown)))
 
 
 if __name__ == "__main__":

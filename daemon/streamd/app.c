@@ -2,7 +2,8 @@
  * streamd's application state: it owns the data directory layout
  *
  *   <data_dir>/               0700
- *   <data_dir>/streamd.db     the SQLite store (plus -wal / -shm)
+ *   <data_dir>/streamd.db     the SQLite store (plus -wal / -shm), unless store_url names a
+ *                             PostgreSQL database
  *   <data_dir>/keys/          0700
  *   <data_dir>/keys/access.key  HMAC-SHA256 access-token key, 32 bytes, base64url, 0600
  *   <data_dir>/demo-credentials.json  (--seed-demo only) 0600
@@ -301,13 +302,15 @@ int streamd_app_open(streamd_app *app, const streamd_config *cfg, const streamd_
   char db[1200];
   snprintf(db, sizeof(db), "%s/streamd.db", cfg->data_dir);
   stream_store_options so = STREAM_STORE_OPTIONS_INIT;
-  so.path = db;
+  /* store_url (checked to hold no password) names a shared PostgreSQL database. */
+  so.path = cfg->store_url[0] ? cfg->store_url : db;
   so.readers = cfg->threads < 32 ? cfg->threads : 32;
   so.sync = cfg->store_sync;
   if (stream_store_open(&app->store, &so) != STREAM_OK) {
-    streamd_logf(STREAM_LOG_ERROR, "opening %s: %s", db, stream_error_last()->message);
+    streamd_logf(STREAM_LOG_ERROR, "opening %s: %s", so.path, stream_error_last()->message);
     return -1;
   }
+  streamd_logf(STREAM_LOG_INFO, "store: %s (%s)", stream_store_backend_name(app->store), so.path);
 
   stream_key *key = NULL;
   if (load_or_create_key(&key, cfg->data_dir) != 0)
@@ -407,8 +410,9 @@ int streamd_app_start(streamd_app *app, unsigned int port)
     streamd_logf(STREAM_LOG_ERROR, "auth: %s", stream_error_last()->message);
     return -1;
   }
-  /* Reset links are sent by this queue's thread, off the request path. */
-  if (streamd_reset_queue_start(&app->reset_queue, app->auth, 0) != 0)
+  /* Reset links are sent by this queue's thread, off the request path; its first pass
+   * processes the requests an earlier process accepted and did not finish. */
+  if (streamd_reset_queue_start(&app->reset_queue, app->auth) != 0)
     return -1;
   if (streamd_media_open(app) != 0)
     return -1;
@@ -635,8 +639,8 @@ int streamd_app_seed_demo(streamd_app *app, char **out_line)
 void streamd_app_close(streamd_app *app)
 {
   atomic_store_explicit(&current, NULL, memory_order_release);
-  /* Every accepted reset request is sent before auth and store go (the server is stopped:
-   * nothing enqueues any more). */
+  /* Every accepted reset request that can be sent is sent before auth and store go (the
+   * server is stopped: nothing is accepted any more; what cannot be sent stays in the store). */
   streamd_reset_queue_stop(app->reset_queue);
   app->reset_queue = NULL;
   streamd_purge_stop(app->purge); /* the retention thread uses the store */

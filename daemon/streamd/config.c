@@ -44,6 +44,10 @@ static const key_desc keys[] = {
      "data directory (created 0700 if missing; default " STREAMD_DEFAULT_DATA_DIR ")"},
     {"threads", K_UINT, OFF(threads), 0, 1, 256,
      "SQLite readers; HTTP pool above 1024 connections (default 4)"},
+    {"store_url", K_STR, OFF(store_url), SZ(store_url), 0, 0,
+     "PostgreSQL store instead of <data_dir>/streamd.db: a libpq URI "
+     "postgresql://[user@]host[:port]/dbname[?param=value...]; several streamd may share it. "
+     "No password in it: libpq reads PGPASSFILE or PGPASSWORD"},
     {"store_sync", K_SYNC, OFF(store_sync), 0, 0, 0,
      "full|normal: full (default) syncs the database log at every commit, so an acknowledged "
      "write survives a power loss; normal only survives a crash of streamd"},
@@ -406,6 +410,34 @@ void streamd_config_usage(void *fp)
              "  --help, --version\n");
 }
 
+/* store_url: a postgres(ql):// URI without a password (secrets never come from the config
+ * file, the environment's STREAMD_* or flags; libpq takes it from PGPASSFILE / PGPASSWORD). */
+static int check_store_url(const char *u, char *err, size_t errlen)
+{
+  if (!u[0])
+    return 0;
+  const char *rest = NULL;
+  if (strncmp(u, "postgresql://", 13) == 0)
+    rest = u + 13;
+  else if (strncmp(u, "postgres://", 11) == 0)
+    rest = u + 11;
+  if (!rest) {
+    snprintf(err, errlen, "store_url must be a postgresql:// URI (libpq), got '%.40s...'", u);
+    return -1;
+  }
+  const char *at = strchr(rest, '@');
+  const char *slash = strchr(rest, '/');
+  const char *colon = strchr(rest, ':');
+  int userinfo_pw = at && colon && colon < at && (!slash || at < slash);
+  if (userinfo_pw || strstr(u, "password=")) {
+    snprintf(err, errlen,
+             "store_url must not hold a password: put it in a PGPASSFILE (or PGPASSWORD) for "
+             "libpq instead");
+    return -1;
+  }
+  return 0;
+}
+
 int streamd_config_load(streamd_config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
   streamd_config_defaults(cfg);
@@ -477,5 +509,5 @@ int streamd_config_load(streamd_config *cfg, int argc, char **argv, char *err, s
     snprintf(err, errlen, "data_dir must not be empty");
     return -1;
   }
-  return 0;
+  return check_store_url(cfg->store_url, err, errlen);
 }

@@ -14,6 +14,7 @@ typedef struct streamd_config {
   char listen_address[64]; /* IPv4 or IPv6 literal */
   unsigned int port;       /* 0 = ephemeral; the bound port is printed */
   char data_dir[1024];
+  char store_url[1024];    /* "" = SQLite at <data_dir>/streamd.db; else a postgresql:// URI */
   unsigned int threads;    /* SQLite readers; MHD pool when max_connections > 1024 */
   unsigned int store_sync; /* stream_store_sync: STREAM_STORE_SYNC_FULL (default) or _NORMAL */
   unsigned int max_connections;

@@ -79,6 +79,19 @@ static int write_body(int fd, const char *body)
   return 0;
 }
 
+/* The rename's directory entry on disk. */
+static int sync_dir(void)
+{
+  int dfd = open(outbox, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return -1;
+  int rc = fsync(dfd);
+  int e = errno;
+  close(dfd);
+  errno = e;
+  return rc;
+}
+
 int streamd_mail_send(void *userdata, const char *to, const char *subject, const char *text_body)
 {
   (void)userdata;
@@ -122,10 +135,18 @@ int streamd_mail_send(void *userdata, const char *to, const char *subject, const
     return -1;
   }
   int rc = write_all(fd, head, (size_t)hn) == 0 && write_body(fd, text_body) == 0 ? 0 : -1;
+  /* Durable before 0 is returned: the caller deletes the request it came from. */
+  if (rc == 0 && fsync(fd) != 0)
+    rc = -1;
   if (close(fd) != 0)
     rc = -1;
   if (rc == 0 && rename(tmp, name) != 0)
     rc = -1;
+  if (rc == 0 && sync_dir() != 0) {
+    /* In place but maybe not on disk: the caller retries (a second copy is allowed). */
+    streamd_logf(STREAM_LOG_ERROR, "mail: syncing %s failed: %s", outbox, strerror(errno));
+    return -1;
+  }
   if (rc != 0) {
     streamd_logf(STREAM_LOG_ERROR, "mail: writing %s failed: %s", name, strerror(errno));
     unlink(tmp);

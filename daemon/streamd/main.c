@@ -54,6 +54,7 @@ static void drain(streamd_server *srv, const sigset_t *set, unsigned int timeout
 
 int main(int argc, char **argv)
 {
+  streamd_metrics_process_start(); /* process_start_time_seconds */
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);

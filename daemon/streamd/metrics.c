@@ -168,6 +168,13 @@ char *streamd_metrics_render(size_t *len, int in_flight, int draining)
             "# TYPE streamd_draining gauge\n"
             "streamd_draining %d\n",
             in_flight, draining);
+  size_t ops_len = 0;
+  char *ops = streamd_metrics_render_ops(&ops_len);
+  if (ops)
+    sb_printf(&b, "%.*s", (int)ops_len, ops);
+  else
+    b.oom = 1;
+  free(ops);
   if (b.oom) {
     free(b.p);
     return NULL;

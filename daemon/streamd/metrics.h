@@ -1,11 +1,35 @@
 /*
- * Prometheus text exposition (format 0.0.4) of the HTTP metrics:
+ * Prometheus text exposition (format 0.0.4) of GET /metrics, a public route:
+ * operational counts only (no ids, e-mails, revenue or subscriber counts),
+ * every label from a small fixed set. HTTP (metrics.c, mutex-guarded):
  *   streamd_http_requests_total{route,method,status}      counter
  *   streamd_http_request_duration_seconds{route}          histogram
  *   streamd_http_in_flight_requests                       gauge
  *   streamd_draining                                      gauge (0/1)
  * `route` is the route pattern ("/v1/titles/{id}") or "unmatched", so label
- * cardinality stays bounded by the route table. Mutex-guarded.
+ * cardinality stays bounded by the route table.
+ *
+ * Operations (metrics_ops.c), after the HTTP families:
+ *   streamd_build_info{version}                           gauge (always 1)
+ *   process_start_time_seconds                            gauge (Unix seconds)
+ *   streamd_jobs{kind,state}                              gauge: jobs in the store
+ *       with state queued / running / failed / canceled (succeeded jobs are
+ *       kept for good and not counted: too costly per scrape); kinds
+ *       "transcode" and "subtitles" always present, others as found
+ *   streamd_uploads_in_progress                           gauge: tus uploads
+ *       incomplete and not expired
+ *   streamd_events_ingested_total{result}                 counter: events of
+ *       stored POST /v1/events batches, result accepted / duplicate
+ *   streamd_events_rejected_batches_total{reason}         counter: authenticated
+ *       batches not stored: invalid, too_large, forbidden, media_type, error
+ *   streamd_qoe_lag_events                                gauge: events in the
+ *       log after the QoE consumer's checkpoint (not yet folded into QoE)
+ *   streamd_password_reset_queue_depth                    gauge: accepted
+ *       resets not yet sent (stored requests, every daemon's)
+ * The store-derived gauges (jobs, uploads, QoE lag: four indexed queries) are
+ * cached for one second, so scrapes cost the store at most that often; a
+ * failed read leaves its family without samples (and is logged).
+ * docs/streamd.md ("Metrics") says what to alert on.
  */
 #ifndef STREAMD_METRICS_H
 #define STREAMD_METRICS_H
@@ -19,5 +43,31 @@ char *streamd_metrics_render(size_t *len, int in_flight, int draining);
 
 /* Release all series (at exit, for leak checkers). */
 void streamd_metrics_reset(void);
+
+/* ---- operations (metrics_ops.c) ------------------------------------------ */
+
+/* Record the process start time (main, first thing). */
+void streamd_metrics_process_start(void);
+
+/* A POST /v1/events batch was stored: its new and duplicate events. Lock-free. */
+void streamd_metrics_events_stored(size_t accepted, size_t duplicates);
+
+/* Why an authenticated POST /v1/events batch was not stored. */
+typedef enum streamd_events_reject {
+  STREAMD_EVENTS_INVALID = 0,    /* malformed body or event, empty body (400) */
+  STREAMD_EVENTS_TOO_LARGE = 1,  /* over the size or event-count cap (413) */
+  STREAMD_EVENTS_FORBIDDEN = 2,  /* an event of another profile (403) */
+  STREAMD_EVENTS_MEDIA_TYPE = 3, /* unsupported Content-Type / Content-Encoding (415) */
+  STREAMD_EVENTS_ERROR = 4,      /* storage or service failure (5xx: the sender retries) */
+  STREAMD_EVENTS_REJECT_COUNT = 5
+} streamd_events_reject;
+
+/* Count a batch not stored. Lock-free. */
+void streamd_metrics_events_rejected(streamd_events_reject reason);
+
+/* The text of the operational families (those of the application only once it runs);
+ * malloc'd (caller frees with free()), `*len` its length; NULL on ENOMEM. Called by
+ * streamd_metrics_render(), which appends it. */
+char *streamd_metrics_render_ops(size_t *len);
 
 #endif

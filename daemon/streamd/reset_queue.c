@@ -1,81 +1,48 @@
 /*
- * The password-reset queue of streamd (see reset_queue.h): a ring of pending
- * resets under a mutex, one worker thread that sleeps on a condition
- * variable while it is empty. The worker sends with no lock held, so a slow
- * store commit or outbox write never blocks a request that enqueues.
+ * The password-reset worker of streamd (see reset_queue.h): a ticker thread
+ * (ticker.c) whose every call is one pass of stream_auth_password_reset_process()
+ * over the store's pending requests; a kick asks for a pass now, the ticker's
+ * interval retries what a pass left pending. The pass runs with no lock of
+ * ours held, so a kick from a request thread never waits for the outbox.
  */
 #include "reset_queue.h"
 
-#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "log.h"
 #include "stream/common.h"
+#include "ticker.h"
 
 struct streamd_reset_queue {
   stream_auth *auth;
-  stream_auth_reset **ring;
-  size_t cap;
-  size_t head;  /* under mu: the oldest entry */
-  size_t count; /* under mu */
-  int stop;     /* under mu: no more waiting; drain and exit */
-  pthread_t thread;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
+  streamd_ticker *ticker;
 };
 
-/* Send one pending reset and free it. The status says nothing to a requester
- * (it had its 202); a failure is the service's, so it goes to the log. */
-static void send_one(stream_auth *auth, stream_auth_reset *r)
+/* One pass: everything that can be taken now. A failure is the service's (the requesters
+ * had their 202): it goes to the log, and the requests stay in the store for the next pass. */
+static void pass(void *ud)
 {
-  int rc = stream_auth_password_reset_send(auth, r);
+  streamd_reset_queue *q = ud;
+  size_t done = 0;
+  int rc = stream_auth_password_reset_process(&done, q->auth, SIZE_MAX);
   if (rc != STREAM_OK)
-    streamd_logf(STREAM_LOG_ERROR, "password reset: sending a requested link failed: %s",
-                 stream_error_last()->message);
-  stream_auth_reset_free(r);
+    streamd_logf(STREAM_LOG_ERROR,
+                 "password reset: %s (%zu request(s) processed; the rest "
+                 "stay pending)",
+                 stream_error_last()->message, done);
 }
 
-static void *worker(void *arg)
-{
-  streamd_reset_queue *q = arg;
-  pthread_mutex_lock(&q->mu);
-  for (;;) {
-    while (q->count == 0 && !q->stop)
-      pthread_cond_wait(&q->cv, &q->mu);
-    if (q->count == 0)
-      break; /* stopping and drained */
-    stream_auth_reset *r = q->ring[q->head];
-    q->ring[q->head] = NULL;
-    q->head = (q->head + 1) % q->cap;
-    q->count--;
-    pthread_mutex_unlock(&q->mu);
-    send_one(q->auth, r);
-    pthread_mutex_lock(&q->mu);
-  }
-  pthread_mutex_unlock(&q->mu);
-  return NULL;
-}
-
-int streamd_reset_queue_start(streamd_reset_queue **out, stream_auth *auth, size_t capacity)
+int streamd_reset_queue_start(streamd_reset_queue **out, stream_auth *auth)
 {
   *out = NULL;
   streamd_reset_queue *q = calloc(1, sizeof(*q));
-  if (q) {
-    q->cap = capacity ? capacity : STREAMD_RESET_QUEUE_MAX;
-    q->ring = calloc(q->cap, sizeof(*q->ring));
-  }
-  if (!q || !q->ring) {
-    free(q);
+  if (!q) {
     streamd_logf(STREAM_LOG_ERROR, "password reset queue: out of memory");
     return -1;
   }
   q->auth = auth;
-  pthread_mutex_init(&q->mu, NULL);
-  pthread_cond_init(&q->cv, NULL);
-  if (pthread_create(&q->thread, NULL, worker, q) != 0) {
-    pthread_cond_destroy(&q->cv);
-    pthread_mutex_destroy(&q->mu);
-    free(q->ring);
+  if (streamd_ticker_start(&q->ticker, STREAMD_RESET_RETRY_SECONDS, pass, pass, q) != 0) {
     free(q);
     streamd_logf(STREAM_LOG_ERROR, "password reset queue: cannot start its thread");
     return -1;
@@ -84,41 +51,31 @@ int streamd_reset_queue_start(streamd_reset_queue **out, stream_auth *auth, size
   return 0;
 }
 
-void streamd_reset_queue_submit(streamd_reset_queue *q, stream_auth_reset *r)
+void streamd_reset_queue_kick(streamd_reset_queue *q)
 {
-  if (!r)
-    return;
-  pthread_mutex_lock(&q->mu);
-  int stopping = q->stop, queued = !stopping && q->count < q->cap;
-  if (queued) {
-    q->ring[(q->head + q->count) % q->cap] = r;
-    q->count++;
-    pthread_cond_signal(&q->cv);
-  }
-  pthread_mutex_unlock(&q->mu);
-  if (queued)
-    return;
-  /* Nothing accepted is dropped: this request answers later instead. */
-  if (!stopping)
-    streamd_logf(STREAM_LOG_WARN,
-                 "password reset queue full (%zu pending): sending on the request thread", q->cap);
-  send_one(q->auth, r);
+  if (q)
+    streamd_ticker_kick(q->ticker);
+}
+
+size_t streamd_reset_queue_depth(streamd_reset_queue *q)
+{
+  if (!q)
+    return 0;
+  size_t n = 0;
+  if (stream_auth_password_reset_pending(&n, q->auth) != STREAM_OK)
+    streamd_logf(STREAM_LOG_WARN, "password reset queue depth: %s", stream_error_last()->message);
+  return n;
 }
 
 void streamd_reset_queue_stop(streamd_reset_queue *q)
 {
   if (!q)
     return;
-  pthread_mutex_lock(&q->mu);
-  q->stop = 1;
-  size_t pending = q->count;
-  pthread_cond_signal(&q->cv);
-  pthread_mutex_unlock(&q->mu);
-  if (pending)
-    streamd_logf(STREAM_LOG_INFO, "password reset queue: sending %zu pending link(s)", pending);
-  pthread_join(q->thread, NULL);
-  pthread_cond_destroy(&q->cv);
-  pthread_mutex_destroy(&q->mu);
-  free(q->ring);
+  streamd_ticker_stop(q->ticker);
+  size_t pending = 0;
+  if (stream_auth_password_reset_pending(&pending, q->auth) == STREAM_OK && pending)
+    streamd_logf(STREAM_LOG_INFO, "password reset queue: processing %zu pending request(s)",
+                 pending);
+  pass(q);
   free(q);
 }

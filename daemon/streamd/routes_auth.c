@@ -601,11 +601,13 @@ void streamd_route_account_password(streamd_request *req, streamd_response *resp
 
 /*
  * POST /v1/auth/password-reset {"email"}: 202 with one fixed body whether or
- * not the address has an account (no enumeration). The answer follows the
- * address-independent half (prepare); the account lookup, the store write and
- * the mail (mail.c) run on the reset queue's thread (reset_queue.c), so the
- * answer time does not depend on the address either. 429 with Retry-After
- * over the per-e-mail or per-address limit.
+ * not the address has an account (no enumeration). The answer follows
+ * stream_auth_password_reset_request(): the request is committed to the store
+ * (the same work for every address), so a 202 survives a crash; the account
+ * lookup, the reset row and the mail (mail.c) run on the reset queue's thread
+ * (reset_queue.c), so the answer time does not depend on the address either.
+ * 429 with Retry-After over the per-e-mail or per-address limit; a store
+ * failure answers 500/503 (nothing was accepted).
  */
 void streamd_route_password_reset(streamd_request *req, streamd_response *resp)
 {
@@ -623,8 +625,7 @@ void streamd_route_password_reset(streamd_request *req, streamd_response *resp)
   char addr[STREAM_AUTH_ADDRESS_MAX + 1];
   streamd_login_address(addr, sizeof(addr), req);
   int64_t retry = 0;
-  stream_auth_reset *pending = NULL;
-  int rc = stream_auth_password_reset_prepare(&pending, &retry, app->auth, f[0], addr);
+  int rc = stream_auth_password_reset_request(&retry, app->auth, f[0], addr);
   cJSON_Delete(body);
   if (rc == STREAM_EBUSY && retry > 0) {
     streamd_reply_rate_limited(resp, req, retry, last_message(rc));
@@ -634,7 +635,7 @@ void streamd_route_password_reset(streamd_request *req, streamd_response *resp)
     streamd_reply_service_error(resp, req, rc);
     return;
   }
-  streamd_reset_queue_submit(app->reset_queue, pending);
+  streamd_reset_queue_kick(app->reset_queue);
   cJSON *o = cJSON_CreateObject();
   if (o) {
     cJSON_AddStringToObject(o, "status", "accepted");

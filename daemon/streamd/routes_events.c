@@ -26,6 +26,7 @@
 
 #include "app.h"
 #include "auth.h"
+#include "metrics.h"
 #include "problem.h"
 #include "routes.h"
 #include "routes_util.h"
@@ -194,6 +195,18 @@ static int media_type_is(const char *ct, const char *type)
   return *ct == '\0' || *ct == ';';
 }
 
+/* The /metrics reason of a batch stream_events_ingest() refused (nothing of it stored). */
+static streamd_events_reject reject_reason(int rc)
+{
+  if (rc == STREAM_ERANGE)
+    return STREAMD_EVENTS_TOO_LARGE;
+  if (rc == STREAM_EPROTO || rc == STREAM_EINVAL)
+    return STREAMD_EVENTS_INVALID;
+  if (rc == STREAM_EFORBIDDEN)
+    return STREAMD_EVENTS_FORBIDDEN;
+  return STREAMD_EVENTS_ERROR; /* storage: a 5xx, the sender retries */
+}
+
 void streamd_route_events_ingest(streamd_request *req, streamd_response *resp)
 {
   streamd_app *app = streamd_app_require(req, resp);
@@ -209,6 +222,7 @@ void streamd_route_events_ingest(streamd_request *req, streamd_response *resp)
   else if (media_type_is(ct, "application/json"))
     format = STREAM_EVENTS_JSON;
   else {
+    streamd_metrics_events_rejected(STREAMD_EVENTS_MEDIA_TYPE);
     streamd_reply_problem(resp, req, STREAMD_P_MEDIA_TYPE,
                           "send application/x-protobuf or application/json");
     return;
@@ -218,16 +232,20 @@ void streamd_route_events_ingest(streamd_request *req, streamd_response *resp)
   if (ce && strcasecmp(ce, "gzip") == 0)
     gzip = 1;
   else if (ce && *ce && strcasecmp(ce, "identity") != 0) {
+    streamd_metrics_events_rejected(STREAMD_EVENTS_MEDIA_TYPE);
     streamd_reply_problem(resp, req, STREAMD_P_MEDIA_TYPE, "Content-Encoding must be gzip");
     return;
   }
   if (req->body_len == 0) {
+    streamd_metrics_events_rejected(STREAMD_EVENTS_INVALID);
     streamd_reply_problem(resp, req, STREAM_EINVAL, "the request body is empty");
     return;
   }
   stream_events_result r;
   int rc = stream_events_ingest(app->events, &r, req->body, req->body_len, format, gzip,
                                 v.account_id, v.profile_id);
+  if (rc != STREAM_OK)
+    streamd_metrics_events_rejected(reject_reason(rc));
   if (rc == STREAM_ERANGE) {
     /* Too many events, or a body that inflates past the cap: nothing stored. */
     streamd_reply_problem(resp, req, STREAMD_P_BODY_TOO_LARGE, stream_error_last()->message);
@@ -237,6 +255,7 @@ void streamd_route_events_ingest(streamd_request *req, streamd_response *resp)
     streamd_reply_service_error(resp, req, rc);
     return;
   }
+  streamd_metrics_events_stored(r.accepted, r.duplicates);
   cJSON *out = cJSON_CreateObject();
   cJSON_AddNumberToObject(out, "accepted", (double)r.accepted);
   cJSON_AddNumberToObject(out, "duplicates", (double)r.duplicates);

@@ -119,9 +119,12 @@ typedef int64_t (*stream_auth_clock_fn)(void *userdata);
  * address, `subject` one line of ASCII, `text_body` UTF-8 text with LF line
  * ends. The strings are borrowed for the call only (the body holds a secret:
  * do not log it). Return 0 when the message was accepted for delivery,
- * anything else on failure. Called from the thread calling
- * stream_auth_password_reset_start() or stream_auth_password_reset_send();
- * must be thread-safe.
+ * anything else on failure. stream_auth_password_reset_process() deletes the
+ * request after a 0, so 0 should mean "accepted durably" (e.g. written and
+ * synced to a spool); a failure leaves the request pending for a retry. Called
+ * from the thread calling stream_auth_password_reset_start(),
+ * stream_auth_password_reset_send() or stream_auth_password_reset_process(),
+ * with no store lock held; must be thread-safe.
  */
 typedef int (*stream_auth_mail_fn)(void *userdata, const char *to, const char *subject,
                                    const char *text_body);
@@ -411,6 +414,105 @@ STREAM_API int stream_auth_password_reset_send(stream_auth *a, stream_auth_reset
  * no-op. No other thread may be using `r`.
  */
 STREAM_API void stream_auth_reset_free(stream_auth_reset *r);
+
+/**
+ * How long a processor's claim on a pending reset request lasts, in seconds
+ * (stream_auth_password_reset_process()): a request whose processor died or
+ * whose message the mail hook refused is taken again once it has passed.
+ */
+#define STREAM_AUTH_RESET_CLAIM_SECONDS 60
+
+/**
+ * Accept a forgotten-password request durably: the crash-safe counterpart of
+ * stream_auth_password_reset_prepare(), for a caller that answers before the
+ * mail is written (an HTTP route: 202) and must not lose what it answered.
+ * It checks the arguments, normalizes the e-mail, checks `client_address`
+ * (NULL or "" = unknown), refuses a handle without a send_mail option,
+ * charges the two reset rate-limit buckets (an empty one gives STREAM_EBUSY
+ * and `*out_retry_after`, may be NULL, 0 otherwise), and then stores one
+ * pending request (the normalized e-mail and the time of this call) in the
+ * store and commits it (durable as the store's sync option says: with
+ * STREAM_STORE_SYNC_FULL, through a power loss). It does the same work for
+ * every address: it reads no account (so the time it takes does not tell a
+ * known address from an unknown one) and draws no token (no secret is
+ * stored; stream_auth_password_reset_process() draws it). Nothing is mailed
+ * here: a STREAM_OK request is mailed by a later
+ * stream_auth_password_reset_process() on this store, in this process or
+ * another, also after a crash or a restart. The link's lifetime counts from
+ * this call.
+ * Errors: STREAM_EINVAL (NULL handle, malformed e-mail, bad address),
+ * STREAM_ENOTSUP (no send_mail option: reset disabled), STREAM_EBUSY (rate
+ * limited, with `*out_retry_after` > 0; or the store stayed locked beyond
+ * its busy timeout, `*out_retry_after` 0), STREAM_EIO (store failure: nothing
+ * was recorded, the caller must not answer "accepted"), STREAM_ENOMEM.
+ * Thread-safe.
+ */
+STREAM_API int stream_auth_password_reset_request(int64_t *out_retry_after, stream_auth *a,
+                                                  const char *email, const char *client_address);
+
+/**
+ * Process pending reset requests (stored by stream_auth_password_reset_request()),
+ * oldest first, at most `max` of them (0: none; SIZE_MAX: until no request is
+ * left to take). For each request, in this order:
+ * 1. claim it, look up the account of its e-mail and, only for an existing,
+ *    enabled, not deleted account, draw a token and store its hash (expiring
+ *    reset_lifetime seconds after the request; the account's earlier unused
+ *    tokens are deleted, so only the newest link works), all in one store
+ *    transaction;
+ * 2. for that account only, send the message through the send_mail hook, on
+ *    the calling thread (the same message as stream_auth_password_reset_start());
+ * 3. delete the request.
+ * An unknown, disabled or deleted address is just deleted (after the same
+ * two store transactions as a known one, so that the load a processor puts
+ * on the store does not depend on the address either). A request older than
+ * reset_lifetime is deleted without a message (its link would have expired;
+ * a warning is logged). The token exists in memory only, and is wiped after
+ * the hook returns: it is never stored, logged or put in a message other
+ * than the mail.
+ *
+ * Delivery is at least once. A request is deleted only after the hook
+ * returned 0, which must therefore mean "accepted for delivery durably"
+ * (streamd's outbox hook syncs the file to disk first). If the process dies
+ * between the hook's return and the delete, the request is processed again
+ * later: the user gets a second message, and only its link works (the
+ * second token replaced the first). If the hook refuses a message (returns
+ * non-zero), the request stays pending and is tried again, with a new
+ * token, once its claim has run out (STREAM_AUTH_RESET_CLAIM_SECONDS); the
+ * other requests are processed meanwhile. A request is never dropped for a
+ * failing hook, only once it is older than reset_lifetime.
+ *
+ * Concurrency: any number of processors may run at once, on threads of one
+ * handle or on different handles and processes sharing the database. Each
+ * request is claimed in a store write transaction, so one processor handles
+ * it; a claim lasts STREAM_AUTH_RESET_CLAIM_SECONDS, after which another
+ * processor may take the request over (a processor that died). In addition,
+ * the first call on a handle takes back every claim still held (a processor
+ * that was killed, crashed or lost power leaves its claims behind; a
+ * restarted server resumes them at once instead of after the claim time);
+ * if such a processor is in fact still running, the requests it is handling
+ * at that moment (one per processor thread) may be mailed twice. Mails are
+ * in request order for one processor.
+ *
+ * `*out_done` (may be NULL) receives the number of requests finished
+ * (mailed, without an account, or expired), also on error.
+ * Errors: STREAM_EINVAL (NULL handle), STREAM_ENOTSUP (no send_mail option),
+ * STREAM_EIO "the mail hook refused N password reset message(s)" (the other
+ * requests were processed; those stay pending), STREAM_EIO / STREAM_EBUSY
+ * (store failure: processing stopped there; nothing is lost, an unfinished
+ * request is taken again after its claim), STREAM_ENOMEM, STREAM_ECRYPTO.
+ * Thread-safe: the hook may be called from several threads at once when
+ * several threads process.
+ */
+STREAM_API int stream_auth_password_reset_process(size_t *out_done, stream_auth *a, size_t max);
+
+/**
+ * The number of pending reset requests: stored by
+ * stream_auth_password_reset_request() and not yet finished by
+ * stream_auth_password_reset_process() (claimed ones and ones whose mail is
+ * waiting for a retry included). `*out_count` is 0 on error.
+ * Errors: STREAM_EINVAL (NULL out_count or handle), STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_auth_password_reset_pending(size_t *out_count, stream_auth *a);
 
 /**
  * Finish a password reset with the `token` of the e-mailed link: the token's

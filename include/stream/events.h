@@ -136,7 +136,10 @@ STREAM_API int stream_events_get(stream_events *ev, stream_event *out, const cha
 
 /**
  * Number of events in the log into `*out` and the highest sequence number
- * into `*out_last_seq` (either may be NULL; 0 when the log is empty).
+ * into `*out_last_seq` (either may be NULL; 0 when the log is empty). The
+ * count reads the whole log; with `out` NULL it is skipped where the store
+ * can (SQLite: one index lookup), for frequent callers such as a consumer's
+ * lag (the last sequence number minus stream_events_checkpoint()).
  * Errors: STREAM_EINVAL, STREAM_EIO. Thread-safe.
  */
 STREAM_API int stream_events_stats(stream_events *ev, int64_t *out, int64_t *out_last_seq);

@@ -229,6 +229,32 @@ STREAM_API int stream_jobs_list(stream_job **out, size_t *out_count, stream_jobs
 /** "queued", "running", "succeeded", "failed", "canceled"; NULL for unknown values. */
 STREAM_API const char *stream_job_status_name(int status);
 
+/** Jobs of one kind in one status (a row of stream_jobs_counts()). Plain data. */
+typedef struct stream_jobs_count {
+  char kind[STREAM_JOBS_KIND_SIZE];
+  int status;    /**< a stream_job_status */
+  int64_t count; /**< jobs of this kind in this status, at least 1 */
+} stream_jobs_count;
+
+/**
+ * Count the jobs per kind and status, for the `n_statuses` statuses in
+ * `statuses` (stream_job_status values; repeats count once), or for every
+ * status when `n_statuses` is 0 (`statuses` is then not read and may be
+ * NULL). One query over the store's status index: its cost grows with the
+ * number of jobs in the statuses asked for, so a caller that counts often (a
+ * metrics scrape) should leave out STREAM_JOB_SUCCEEDED, which every
+ * completed job keeps for good. `*out` (NULL when no job matches; caller
+ * frees with stream_free()) holds `*out_count` rows, one per kind and status
+ * with at least one job, ordered by kind, then status; at most
+ * STREAM_JOBS_LIST_MAX rows. On failure `*out` is NULL and `*out_count` 0.
+ * Errors: STREAM_EINVAL (NULL out, out_count or handle, NULL statuses with
+ * n_statuses above 0, n_statuses above 5, an unknown status), STREAM_ERANGE
+ * (more than STREAM_JOBS_LIST_MAX kind and status pairs), STREAM_ENOTSUP
+ * (the store's backend cannot count), STREAM_EIO, STREAM_ENOMEM. Thread-safe.
+ */
+STREAM_API int stream_jobs_counts(stream_jobs_count **out, size_t *out_count, stream_jobs *j,
+                                  const int *statuses, size_t n_statuses);
+
 /* ---- worker pool ------------------------------------------------------- */
 
 /** What a handler sees of its running job (opaque). */

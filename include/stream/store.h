@@ -90,9 +90,13 @@ typedef struct stream_store stream_store;
 typedef struct stream_store_options {
   unsigned int version;         /**< STREAM_STORE_OPTIONS_VERSION */
   const char *path;             /**< database file, or ":memory:" (one private in-memory
-                                     database, one connection: for tests) */
-  unsigned int readers;         /**< reader connections, 1..32 (ignored for ":memory:") */
-  unsigned int busy_timeout_ms; /**< how long a connection waits on a lock, 0..600000 */
+                                     database, one connection: for tests), or a libpq URI
+                                     "postgres://..." / "postgresql://..." (PostgreSQL
+                                     backend, STREAM_HAVE_POSTGRES) */
+  unsigned int readers;         /**< reader connections, 1..32 (ignored for ":memory:";
+                                     PostgreSQL: readers + 1 pooled connections) */
+  unsigned int busy_timeout_ms; /**< how long a connection waits on a lock, 0..600000
+                                     (PostgreSQL: lock_timeout) */
   /* version 2 */
   unsigned int sync; /**< stream_store_sync: when a commit is durable (default FULL) */
 } stream_store_options;
@@ -133,13 +137,20 @@ typedef enum stream_store_sync {
 
 /**
  * Open (and create if missing) the store at `opts->path` with the SQLite
- * backend, and apply pending schema migrations in one transaction.
+ * backend, and apply pending schema migrations in one transaction. A path
+ * that is a libpq URI ("postgres://" or "postgresql://") opens the PostgreSQL
+ * backend instead: the database must exist; a fresh one gets the schema
+ * (docs/api/store.md "The PostgreSQL backend": writes of every process
+ * sharing it are serialized, reads are not). Keep passwords out of the URI
+ * where it may be logged: libpq reads PGPASSFILE / PGPASSWORD.
  * On success `*out` belongs to the caller, who closes it with
  * stream_store_close().
  * Errors: STREAM_EINVAL (NULL or empty path, bad options, an unknown sync
  * mode), STREAM_ENOTSUP (the database was written by a newer libstream: its
- * schema version is higher than this build knows), STREAM_EBUSY (locked beyond
- * the busy timeout), STREAM_EIO (cannot open or migrate), STREAM_ENOMEM.
+ * schema version is higher than this build knows; or a PostgreSQL URI in a
+ * build without that backend), STREAM_EBUSY (locked beyond the busy timeout),
+ * STREAM_EIO (cannot open, connect or migrate: the message names the reason),
+ * STREAM_ENOMEM.
  * Thread-safe.
  */
 STREAM_API int stream_store_open(stream_store **out, const stream_store_options *opts);

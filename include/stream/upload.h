@@ -194,6 +194,17 @@ STREAM_API int stream_upload_terminate(stream_uploads *u, const char *id);
  */
 STREAM_API int stream_upload_sweep(size_t *out_count, stream_uploads *u);
 
+/**
+ * The number of sessions in progress into `*out`: incomplete and not past
+ * their expiry (completed sessions waiting to be processed and expired ones
+ * waiting for the sweep are not counted). One query over the store's index
+ * of incomplete sessions: its cost grows with their number, not with all
+ * sessions ever made. On failure `*out` is 0.
+ * Errors: STREAM_EINVAL (NULL out or handle), STREAM_ENOTSUP (the store's
+ * backend cannot count), STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_upload_count_active(int64_t *out, stream_uploads *u);
+
 #ifdef __cplusplus
 }
 #endif

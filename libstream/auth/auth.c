@@ -270,6 +270,10 @@ int stream_auth_new(stream_auth **out, const stream_auth_options *opts)
   stream_auth *a = stream__calloc(1, sizeof *a);
   if (!a)
     return STREAM_ENOMEM;
+  if (pthread_mutex_init(&a->reset_lock, NULL) != 0) {
+    free(a);
+    return stream__err(STREAM_ENOMEM, "stream_auth_new: cannot create a mutex");
+  }
   a->store = opts->store;
   a->keys = opts->keys;
   a->access_ttl = opts->access_ttl;
@@ -341,6 +345,7 @@ fail:
   free(a->scope);
   free(a->verification_uri);
   free(a->reset_url_base);
+  pthread_mutex_destroy(&a->reset_lock);
   free(a);
   return rc;
 }
@@ -359,6 +364,7 @@ void stream_auth_free(stream_auth *a)
   free(a->verification_uri);
   free(a->reset_url_base);
   stream_free(a->dummy_hash);
+  pthread_mutex_destroy(&a->reset_lock);
   free(a);
 }
 

@@ -81,6 +81,10 @@ struct stream_auth {
   int reset_lifetime;
   auth__limiter rl_reset_email;
   auth__limiter rl_reset_address;
+  /* Durable reset requests (reset_requests.c): whether this handle's first
+   * process() call has taken back the claims earlier processors left. */
+  pthread_mutex_t reset_lock;
+  bool reset_recovered; /* under reset_lock */
 };
 
 int64_t auth__now(const stream_auth *a);
@@ -143,6 +147,19 @@ void auth__account_out(stream_auth_account *out, const stream_store_account *r);
  * `family` is NULL, else a new member of it. `profile` may be NULL. */
 int auth__issue_tokens(stream_auth_tokens *out, stream_auth *a, const stream_store_account *acct,
                        const stream_store_profile *profile, const char *family, int64_t now);
+/* The forgotten-password steps shared by password.c and reset_requests.c:
+ * - reset_admit: normalize `email` into norm (STREAM_AUTH_EMAIL_SIZE bytes),
+ *   check the address, STREAM_ENOTSUP without a mail hook, one request from
+ *   both reset buckets (STREAM_EBUSY "too many password reset requests" and
+ *   *out_retry_after, may be NULL); *out_now = the clock's time.
+ * - reset_body: the message holding reset_url_base + token, saying the link
+ *   works for `valid_for` seconds (rounded up to minutes); malloc'd, NULL when
+ *   out of memory. The caller wipes and frees it. */
+int auth__reset_admit(char *norm, int64_t *out_now, int64_t *out_retry_after, stream_auth *a,
+                      const char *email, const char *client_address);
+char *auth__reset_body(const stream_auth *a, const char *email, const char *token,
+                       int64_t valid_for);
+
 /* Fill *out with the account and check it can sign in. */
 int auth__load_active_account(stream_store_account *out, stream_auth *a, const char *account_id);
 

@@ -8,7 +8,9 @@
  * used, password set, refresh tokens revoked). Starting is split in two:
  * prepare (checks, rate limits, token: the same work for every address) and
  * send (account lookup, row, mail: known addresses only), so a server can
- * answer after prepare and send off the request path; start does both.
+ * answer after prepare and send off the request path; start does both. The
+ * crash-safe variant (request / process, reset_requests.c) shares the
+ * admission (checks, rate limits) and the message with this file.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +68,8 @@ int stream_auth_change_password(int64_t *out_retry_after, stream_auth *a, const 
 /* ---- forgotten password ------------------------------------------------------ */
 
 /* The message: the link is the only secret in it. */
-static char *reset_body(const stream_auth *a, const char *email, const char *token)
+char *auth__reset_body(const stream_auth *a, const char *email, const char *token,
+                       int64_t valid_for)
 {
   static const char fmt[] =
       "Hello,\n\n"
@@ -75,7 +78,7 @@ static char *reset_body(const stream_auth *a, const char *email, const char *tok
       "%s%s\n\n"
       "The link works once. If you did not ask for it, ignore this message: your\n"
       "password stays as it is.\n";
-  int minutes = (a->reset_lifetime + 59) / 60;
+  int minutes = (int)((valid_for + 59) / 60);
   int n = snprintf(NULL, 0, fmt, email, minutes, a->reset_url_base, token);
   if (n < 0)
     return NULL;
@@ -97,20 +100,10 @@ struct stream_auth_reset {
   char token_hash[STREAM_STORE_TOKEN_HASH_LEN + 1];
 };
 
-int stream_auth_password_reset_prepare(stream_auth_reset **out, int64_t *out_retry_after,
-                                       stream_auth *a, const char *email,
-                                       const char *client_address)
+int auth__reset_admit(char *norm, int64_t *out_now, int64_t *out_retry_after, stream_auth *a,
+                      const char *email, const char *client_address)
 {
-  if (out)
-    *out = NULL;
-  if (out_retry_after)
-    *out_retry_after = 0;
-  if (!out)
-    return stream__err(STREAM_EINVAL, "auth: out is NULL");
-  if (!a)
-    return stream__err(STREAM_EINVAL, "auth: handle is NULL");
-  char norm[STREAM_AUTH_EMAIL_SIZE];
-  int rc = stream_auth_email_normalize(norm, sizeof norm, email);
+  int rc = stream_auth_email_normalize(norm, STREAM_AUTH_EMAIL_SIZE, email);
   if (rc != STREAM_OK)
     return rc;
   const char *addr = client_address && *client_address ? client_address : NULL;
@@ -130,6 +123,27 @@ int stream_auth_password_reset_prepare(stream_auth_reset **out, int64_t *out_ret
     return stream__err(STREAM_EBUSY, "auth: too many password reset requests; retry in %lld s",
                        (long long)wait);
   }
+  *out_now = now;
+  return STREAM_OK;
+}
+
+int stream_auth_password_reset_prepare(stream_auth_reset **out, int64_t *out_retry_after,
+                                       stream_auth *a, const char *email,
+                                       const char *client_address)
+{
+  if (out)
+    *out = NULL;
+  if (out_retry_after)
+    *out_retry_after = 0;
+  if (!out)
+    return stream__err(STREAM_EINVAL, "auth: out is NULL");
+  if (!a)
+    return stream__err(STREAM_EINVAL, "auth: handle is NULL");
+  char norm[STREAM_AUTH_EMAIL_SIZE];
+  int64_t now = 0;
+  int rc = auth__reset_admit(norm, &now, out_retry_after, a, email, client_address);
+  if (rc != STREAM_OK)
+    return rc;
 
   /* Drawn and hashed whatever the e-mail: this half must cost the same for
    * every address, since it is all a constant-time caller waits for. */
@@ -181,7 +195,7 @@ int stream_auth_password_reset_send(stream_auth *a, stream_auth_reset *r)
   }
   if (rc != STREAM_OK)
     goto done;
-  char *body = reset_body(a, acct.email, r->token);
+  char *body = auth__reset_body(a, acct.email, r->token, a->reset_lifetime);
   if (!body) {
     rc = stream__err(STREAM_ENOMEM, "auth: out of memory building the reset message");
     goto done;

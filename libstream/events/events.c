@@ -195,7 +195,8 @@ int stream_events_stats(stream_events *ev, int64_t *out, int64_t *out_last_seq)
   if (!ev)
     return stream__err(STREAM_EINVAL, "stream_events_stats: NULL argument");
   int64_t count = 0, last = 0;
-  int rc = ops(ev)->stats(ev->store->impl, &count, &last);
+  int rc = !out && ops(ev)->last_seq ? ops(ev)->last_seq(ev->store->impl, &last)
+                                     : ops(ev)->stats(ev->store->impl, &count, &last);
   if (rc != STREAM_OK)
     return rc;
   if (out)

@@ -269,6 +269,37 @@ int stream_jobs_list(stream_job **out, size_t *out_count, stream_jobs *j, int st
   return ops(j)->list(j->store->impl, out, out_count, status, limit);
 }
 
+int stream_jobs_counts(stream_jobs_count **out, size_t *out_count, stream_jobs *j,
+                       const int *statuses, size_t n_statuses)
+{
+  if (out)
+    *out = NULL;
+  if (out_count)
+    *out_count = 0;
+  if (!out || !out_count || !j)
+    return stream__err(STREAM_EINVAL, "stream_jobs_counts: NULL argument");
+  static const int every[] = {STREAM_JOB_QUEUED, STREAM_JOB_RUNNING, STREAM_JOB_SUCCEEDED,
+                              STREAM_JOB_FAILED, STREAM_JOB_CANCELED};
+  const size_t n_every = sizeof every / sizeof every[0];
+  if (n_statuses == 0) {
+    statuses = every;
+    n_statuses = n_every;
+  }
+  if (!statuses)
+    return stream__err(STREAM_EINVAL, "stream_jobs_counts: NULL statuses with n_statuses %zu",
+                       n_statuses);
+  if (n_statuses > n_every)
+    return stream__err(STREAM_EINVAL, "stream_jobs_counts: %zu statuses; there are %zu", n_statuses,
+                       n_every);
+  for (size_t i = 0; i < n_statuses; i++)
+    if (!stream_job_status_name(statuses[i]))
+      return stream__err(STREAM_EINVAL, "unknown job status %d", statuses[i]);
+  if (!ops(j)->counts)
+    return stream__err(STREAM_ENOTSUP, "the %s store backend cannot count jobs",
+                       j->store->backend->name);
+  return ops(j)->counts(j->store->impl, out, out_count, statuses, n_statuses, STREAM_JOBS_LIST_MAX);
+}
+
 /* ---- assets ---------------------------------------------------------------- */
 
 void stream_asset_clear(stream_asset *a)

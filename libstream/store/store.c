@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../core/core.h"
+#include "stream/features.h"
 #include "store_internal.h"
 #include "store_recs.h"
 
@@ -170,15 +171,31 @@ int stream_store_open(stream_store **out, const stream_store_options *opts)
   if (opts->busy_timeout_ms > 600000)
     return stream__err(STREAM_EINVAL, "store busy_timeout_ms is %u; allowed 0..600000",
                        opts->busy_timeout_ms);
+  bool pg =
+      strncmp(opts->path, "postgres://", 11) == 0 || strncmp(opts->path, "postgresql://", 13) == 0;
+#if !STREAM_HAVE_POSTGRES
+  if (pg)
+    return stream__err(STREAM_ENOTSUP, "this libstream was built without the PostgreSQL store "
+                                       "backend (meson -Dpostgres=enabled, libpq)");
+#endif
   stream_store *s = stream__calloc(1, sizeof *s);
   if (!s)
     return STREAM_ENOMEM;
-  int rc = store__sqlite_open(&s->impl, opts);
+  int rc;
+#if STREAM_HAVE_POSTGRES
+  if (pg) {
+    rc = store__pg_open(&s->impl, opts);
+    s->backend = &store__pg_backend;
+  } else
+#endif
+  {
+    rc = store__sqlite_open(&s->impl, opts);
+    s->backend = &store__sqlite_backend;
+  }
   if (rc != STREAM_OK) {
     free(s);
     return rc;
   }
-  s->backend = &store__sqlite_backend;
   *out = s;
   return STREAM_OK;
 }

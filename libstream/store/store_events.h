@@ -38,6 +38,9 @@ struct stream_store_event_ops {
   int (*get)(void *impl, stream_event *out, const char *id);
   /* Row count and highest seq (0, 0 when empty). */
   int (*stats)(void *impl, int64_t *out_count, int64_t *out_last_seq);
+  /* Optional (NULL: stats() serves): the highest seq alone (0 when empty), without the row
+   * count, which reads the whole log. */
+  int (*last_seq)(void *impl, int64_t *out_last_seq);
   /* The consumer's checkpoint, 0 when it has none. */
   int (*checkpoint_get)(void *impl, int64_t *out, const char *consumer);
   /* Compare-and-set in one write transaction: STREAM_ECONFLICT when the

@@ -132,6 +132,8 @@ struct stream_store_backend {
   const struct stream_store_event_ops *events;    /* store_events.h: events (ingest, outbox) */
   const struct stream_store_recs_ops *recs;       /* store_recs.h: recs (signals, titles) */
   const struct stream_store_reset_ops *resets;    /* password reset tokens (auth) */
+  /* store_reset_requests.h: auth (pending password reset requests) */
+  const struct stream_store_reset_request_ops *reset_requests;
   /* Retention: delete transient rows per the (validated) policy; `out` is
    * zeroed by store.c and receives what was committed, also on failure. */
   int (*purge)(void *impl, stream_store_purge_counts *out, int64_t now,
@@ -146,6 +148,10 @@ struct stream_store {
 /* The SQLite backend (libstream/store/sqlite/). */
 extern const struct stream_store_backend store__sqlite_backend;
 int store__sqlite_open(void **out_impl, const stream_store_options *opts);
+/* The PostgreSQL backend (libstream/store/postgres/, postgres feature): store paths that
+ * are libpq URIs, "postgres://..." or "postgresql://...". */
+extern const struct stream_store_backend store__pg_backend;
+int store__pg_open(void **out_impl, const stream_store_options *opts);
 
 /* Fresh id: 16 random bytes, unpadded base64url (22 characters). */
 int store__new_id(char out[STREAM_STORE_ID_SIZE]);

@@ -37,6 +37,11 @@ struct stream_store_job_ops {
   int (*cancel)(void *impl, const char *id, int64_t now);
   int (*get)(void *impl, stream_job *out, const char *id);
   int (*list)(void *impl, stream_job **out, size_t *out_count, int status, unsigned int limit);
+  /* Optional (NULL: STREAM_ENOTSUP). (kind, status, count) of the jobs whose status is one of
+   * statuses[0..n-1] (n 1..5, valid statuses), grouped, ordered by kind then status; *out
+   * malloc'd (NULL when none). STREAM_ERANGE when there are more than `limit` rows. */
+  int (*counts)(void *impl, stream_jobs_count **out, size_t *out_count, const int *statuses,
+                size_t n, unsigned int limit);
 
   int (*asset_insert)(void *impl, const stream_asset *in); /* id, dir set */
   /* status READY (summary) or FAILED (error); ready_at = now and the next publish_seq for

@@ -23,6 +23,9 @@ struct stream_store_upload_ops {
    * *out is an array of STREAM_UPLOAD_ID_SIZE-byte ids freed with free(). */
   int (*list_expired)(void *impl, char (**out)[STREAM_UPLOAD_ID_SIZE], size_t *out_count,
                       int64_t now, unsigned int limit);
+  /* Optional (NULL: STREAM_ENOTSUP). Number of incomplete sessions with expires_at 0 or
+   * > now. */
+  int (*count_active)(void *impl, int64_t *out, int64_t now);
 };
 
 #endif

@@ -697,3 +697,15 @@ int stream_upload_sweep(size_t *out_count, stream_uploads *u)
     *out_count = done;
   return rc;
 }
+
+int stream_upload_count_active(int64_t *out, stream_uploads *u)
+{
+  if (out)
+    *out = 0;
+  if (!out || !u)
+    return stream__err(STREAM_EINVAL, "stream_upload_count_active: NULL argument");
+  if (!ops(u)->count_active)
+    return stream__err(STREAM_ENOTSUP, "the %s store backend cannot count uploads",
+                       u->store->backend->name);
+  return ops(u)->count_active(u->store->impl, out, now_of(u));
+}

@@ -13,6 +13,16 @@ the password change, GET /v1/account and sign-out everywhere.
   order: once a known address's mail is there, every earlier request has been handled. A burst
   of requests for one address gives one mail each, and only the newest link works. SIGTERM
   right after a burst of 202s still leaves every mail in the outbox (the queue is drained).
+- Nothing acknowledged is lost: the 202 comes after the request was committed to the store.
+  SIGSTOP right after a burst of 202s freezes every thread at once, so the outbox then shows
+  exactly what the worker had written; SIGKILL, restart on the same data directory, and every
+  request has its mail (a request being mailed at the kill may be mailed twice, never not at
+  all). A round whose worker had written everything before the stop tests nothing and is
+  repeated (up to 5 rounds; the test fails if none caught a request in flight). Once a
+  request made after the restart has its mail, every earlier one has been handled (request
+  order), so the count is final. An outbox that refuses writes (a file where the directory
+  was) keeps the requests pending instead of dropping them; after SIGKILL and a restart with
+  the outbox back, each gets its mail.
 - POST /v1/account/password: wrong current password 403, weak new one 400, right one 204, and
   then the other device's refresh token is refused and only the new password signs in.
 - GET /v1/account: id, email, role, created_at, no hash.
@@ -25,6 +35,7 @@ import email
 import email.policy
 import os
 import re
+import signal
 import stat
 import sys
 import time
@@ -260,6 +271,100 @@ class T1Account(ApiTestCase):
             self.assertEqual(len(names), 20, names)
             self.assertEqual(Counter(read_mail(n, d2)["To"] for n in names), asked)
             self.assertFalse([f for f in os.listdir(outbox(d2)) if f.endswith(".tmp")])
+
+    def _register(self, d, tag, n):
+        accounts = [unique_email(tag) for _ in range(n)]
+        for a in accounts:
+            r = d.request("POST", "/v1/auth/register", json_body={"email": a, "password": PASSWORD})
+            self.assertEqual(r.status, 201, r.body)
+        return accounts
+
+    def _sentinel(self, d, before, client):
+        """Request a reset for a new known address and wait for its mail: the worker works
+        in request order, so every request accepted before it has been handled then. Returns
+        the outbox names not in `before`, sentinel's excluded."""
+        (addr,) = self._register(d, "sentinel", 1)
+        self.assertEqual(reset(addr, client, d=d).status, 202)
+        deadline = time.monotonic() + MAIL_DEADLINE
+        while True:
+            new = [m for m in mails(d) if m not in before]
+            mine = [m for m in new if read_mail(m, d)["To"] == addr]
+            if mine or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        self.assertEqual(len(mine), 1, "the sentinel's mail did not come: " + d.stderr_text(4000))
+        return [m for m in new if m not in mine]
+
+    def test_8_sigkill_right_after_the_202s_loses_nothing(self):
+        with Streamd(D.binary, FLAGS, prefix="streamd-pwreset-kill-", log_level="warn",
+                     access_log=False) as d2:
+            caught = None
+            for rnd in range(5):
+                accounts = self._register(d2, "kill", 7)
+                asked = Counter(accounts[i // 3] for i in range(20))
+                before = set(mails(d2))
+
+                def one(i):
+                    # 3 per e-mail, 10 per client address: within every limit.
+                    return reset(accounts[i // 3], "198.51.100.%d" % (100 + 2 * rnd + i // 10),
+                                 d=d2)
+
+                with ThreadPoolExecutor(20) as pool:
+                    answers = list(pool.map(one, range(20)))
+                self.assertEqual([r.status for r in answers], [202] * 20,
+                                 [r.body for r in answers])
+                # Every thread stops at once: what is in the outbox now is all the worker
+                # wrote for these 202s before the kill.
+                d2.proc.send_signal(signal.SIGSTOP)
+                at_kill = [m for m in mails(d2) if m not in before]
+                d2.kill()
+                d2.start()  # same data directory and port
+                got = self._sentinel(d2, before, "198.51.100.%d" % (150 + rnd))
+                counts = Counter(read_mail(m, d2)["To"] for m in got)
+                for a in accounts:  # at least once per accepted request
+                    self.assertGreaterEqual(counts[a], asked[a],
+                                            "round %d: %d of 20 mails written at the kill, %r "
+                                            "after the restart" % (rnd, len(at_kill), counts))
+                # One worker, one message in flight at the kill: at most one duplicate.
+                self.assertLessEqual(len(got), 21, counts)
+                if len(at_kill) < 20:
+                    caught = (rnd, len(at_kill), len(got))
+                    break
+            self.assertIsNotNone(caught, "in 5 rounds the worker always wrote every mail before "
+                                         "the SIGSTOP: the kill tested nothing")
+            print("\n  sigkill round %d: %d of 20 mails written at the kill, %d after the restart"
+                  % caught, file=sys.stderr)
+
+    def test_9_refused_mails_stay_pending_across_a_kill(self):
+        with Streamd(D.binary, FLAGS, prefix="streamd-pwreset-refused-", log_level="warn",
+                     access_log=False) as d3:
+            accounts = self._register(d3, "refused", 2)
+            box = outbox(d3)
+            os.makedirs(box, exist_ok=True)
+            os.rename(box, box + ".off")
+            with open(box, "w") as f:  # a file: no message can be written (root included)
+                f.write("not a directory\n")
+            for a in accounts:
+                self.assertEqual(reset(a, "198.51.100.160", d=d3).status, 202)
+            # The worker tried both and the hook refused both (an event, with a deadline).
+            deadline = time.monotonic() + MAIL_DEADLINE
+            while d3.stderr_text().count("was not accepted") < 2:
+                self.assertLess(time.monotonic(), deadline, d3.stderr_text(4000))
+                time.sleep(0.02)
+            d3.kill()
+            os.remove(box)
+            os.rename(box + ".off", box)
+            before = set(mails(d3))
+            d3.start()
+            got = self._sentinel(d3, before, "198.51.100.161")
+            self.assertEqual(sorted(read_mail(m, d3)["To"] for m in got), sorted(accounts))
+            for m in got:  # and the links work
+                self.assertEqual(confirm_on(d3, token_in(read_mail(m, d3)), NEW).status, 204)
+
+
+def confirm_on(d, token, password):
+    return d.request("POST", "/v1/auth/password-reset/confirm",
+                     json_body={"token": token, "new_password": password})
 
 
 def main():

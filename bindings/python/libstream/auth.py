@@ -47,7 +47,10 @@ if AVAILABLE:
     PASSWORD_MAX = lib.STREAM_AUTH_PASSWORD_MAX
     PROFILES_MAX = lib.STREAM_AUTH_PROFILES_MAX
     USER_CODE_ALPHABET = ffi.string(lib.STREAM_AUTH_USER_CODE_ALPHABET).decode("ascii")
-    __all__ += ["PASSWORD_MIN", "PASSWORD_MAX", "PROFILES_MAX", "USER_CODE_ALPHABET"]
+    # How long a claim of password_reset_process on a request lasts (a refused mail's retry).
+    RESET_CLAIM_SECONDS = lib.STREAM_AUTH_RESET_CLAIM_SECONDS
+    __all__ += ["PASSWORD_MIN", "PASSWORD_MAX", "PROFILES_MAX", "USER_CODE_ALPHABET",
+                "RESET_CLAIM_SECONDS"]
 
 
 class Role(enum.IntEnum):
@@ -206,7 +209,8 @@ class Auth(ClockedHandle):
     link's lifetime (1800 s). ``send_mail`` runs on the thread making the call;
     an exception it raises counts as a failed delivery: the library logs it
     (without the token) and the call still succeeds, so that a caller cannot
-    tell known e-mails from unknown ones.
+    tell known e-mails from unknown ones (``password_reset_process``: the
+    request stays pending and is retried later).
     """
 
     _repr_name = "libstream.auth.Auth"
@@ -404,6 +408,51 @@ class Auth(ClockedHandle):
                         to_cstr(client_address, "client_address", allow_none=True))
         self._raise_busy(rc, retry[0])
         return PasswordReset(self, out[0])
+
+    def password_reset_request(self, email, client_address=None):
+        """Accept a forgotten-password request durably: the checks and the rate limits
+        of ``password_reset_start``, then one row committed to the store (the
+        normalized e-mail and the time), the same work for every address; no
+        account lookup, no token, no mail. ``password_reset_process`` (here or in
+        another process on the same database, also after a crash) mails it. Returns
+        None. Raises InvalidArgument (malformed e-mail), NotSupported (no
+        ``send_mail``), Busy (rate limited, ``e.retry_after`` > 0; or the store is
+        locked), IOFailure (nothing was recorded)."""
+        retry = ffi.new("int64_t *")
+        rc = self._call(lib.stream_auth_password_reset_request, retry, self._h,
+                        to_cstr(email, "email"),
+                        to_cstr(client_address, "client_address", allow_none=True))
+        self._raise_busy(rc, retry[0])
+
+    def password_reset_process(self, max=None):
+        """Process pending reset requests oldest first, at most ``max`` (None: until
+        none is left): for a known, enabled account a new link is stored and mailed
+        through ``send_mail`` (on the calling thread), then the request is deleted;
+        other addresses are just deleted. Returns how many requests were finished.
+        A message ``send_mail`` refused (it raised) stays pending and is retried
+        with a new link once its claim has run out (``RESET_CLAIM_SECONDS``):
+        the other requests are processed,
+        then IOFailure says how many were refused. Raises NotSupported (no
+        ``send_mail``), IOFailure / Busy (store). An exception carries ``e.done``,
+        the requests finished before it."""
+        n = ffi.new("size_t *")
+        limit = ffi.cast("size_t", -1) if max is None else to_int(max, "max")
+        if max is not None and limit < 0:
+            raise_invalid("max must be >= 0, not %d" % limit)
+        rc = self._call(lib.stream_auth_password_reset_process, n, self._h, limit)
+        try:
+            check(rc)
+        except Exception as e:
+            e.done = int(n[0])
+            raise
+        return int(n[0])
+
+    def password_reset_pending(self):
+        """How many reset requests are stored and not yet finished (claimed ones
+        and ones waiting for a retry included)."""
+        n = ffi.new("size_t *")
+        self._run(lib.stream_auth_password_reset_pending, n, self._h)
+        return int(n[0])
 
     def password_reset_finish(self, token, new_password):
         """Set ``new_password`` with the token of an e-mailed link (once): revokes

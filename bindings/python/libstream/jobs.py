@@ -298,6 +298,28 @@ class Jobs:
         finally:
             lib.stream_job_list_free(out[0], n[0])
 
+    def counts(self, statuses=None):
+        """How many jobs of each kind are in each status: {(kind, status): count}, only pairs
+        with jobs. ``statuses`` (names, e.g. ("queued", "running")) limits the statuses
+        counted; None counts them all (succeeded jobs are kept for good: leave them out of a
+        frequent count)."""
+        codes = []
+        for st in statuses if statuses is not None else ():
+            if st not in _STATUSES:
+                raise_invalid("status must be one of %s" % ", ".join(_STATUSES))
+            codes.append(_STATUSES.index(st) + 1)
+        if statuses is not None and not codes:
+            return {}
+        arr = ffi.new("int[]", codes or 1)
+        out = ffi.new("stream_jobs_count **")
+        n = ffi.new("size_t *")
+        check(lib.stream_jobs_counts(out, n, self._cptr, arr, len(codes)))
+        try:
+            return {(_s(out[0][i].kind), _STATUSES[out[0][i].status - 1]): out[0][i].count
+                    for i in range(n[0])}
+        finally:
+            lib.stream_free(out[0])
+
     def pool(self, handler, threads=1, kind=None, worker_prefix=None, poll_ms=None):
         """Start a worker Pool (stopped by ``stop()`` or when the Jobs closes)."""
         p = Pool(self, handler, threads, kind, worker_prefix, poll_ms)

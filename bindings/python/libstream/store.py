@@ -36,10 +36,11 @@ def _require():
 
 
 class Store:
-    """A storage handle over the SQLite backend. Use as a context manager or call close().
+    """A storage handle. Use as a context manager or call close().
 
     ``path``: database file (created if missing; migrations are applied) or
-    ``":memory:"``; ``readers``: reader connections, 1..32; ``busy_timeout_ms``:
+    ``":memory:"`` (SQLite), or a libpq URI ``"postgresql://..."`` (the PostgreSQL
+    backend, when built: a shared database for several processes); ``readers``: reader connections, 1..32; ``busy_timeout_ms``:
     how long a connection waits on a lock, 0..600000; ``sync``: ``"full"``
     (default: a returned commit survives a power loss) or ``"normal"`` (it
     survives a crash of the process only; see ``stream_store_sync``).
@@ -88,7 +89,7 @@ class Store:
 
     @property
     def backend(self):
-        """The backend name ("sqlite")."""
+        """The backend name ("sqlite" or "postgres")."""
         return text(lib.stream_store_backend_name(self._cptr))
 
     #: The tables stream_store_purge() deletes from, in the order of its counts.

@@ -217,3 +217,9 @@ class Uploads:
         n = ffi.new("size_t *")
         check(lib.stream_upload_sweep(n, self._cptr))
         return n[0]
+
+    def count_active(self):
+        """Sessions in progress: incomplete and not expired (int)."""
+        n = ffi.new("int64_t *")
+        check(lib.stream_upload_count_active(n, self._cptr))
+        return n[0]

@@ -5,7 +5,10 @@ one link only for a known e-mail, the link's token sets the new password once,
 expires after reset_lifetime, and a newer link replaces it; without a hook the
 flow is NotSupported; a raising hook is a failed delivery, not an error. The
 two halves: password_reset_prepare() mails and stores nothing for any address,
-PasswordReset.send() (on any thread) does it for the known one, once."""
+PasswordReset.send() (on any thread) does it for the known one, once. The
+durable flow: password_reset_request() stores a row and mails nothing,
+password_reset_process() mails and deletes, and retries what a raising hook
+refused."""
 import re
 import threading
 
@@ -210,3 +213,78 @@ def test_reset_prepare_then_send(env, tmp_path):
     with pytest.raises(libstream.InvalidArgument):
         r.send()
     r.close()
+
+
+def test_reset_request_then_process(env, tmp_path):
+    """The durable flow: request() stores a row for any address and mails nothing;
+    process() mails the known one once and deletes both; a raising hook keeps the
+    request pending (IOFailure says so) and a later process() after the claim time
+    mails it with a new link; a second handle on the same database sees the rows."""
+    a, clock, outbox = env
+    a.register("ada@example.com", PW)
+    assert a.password_reset_request("Ada@Example.com", client_address="192.0.2.1") is None
+    a.password_reset_request("nobody@example.com")
+    assert outbox == [] and a.password_reset_pending() == 2
+    with pytest.raises(libstream.AuthError):  # no link stored yet
+        a.password_reset_finish("A" * 43, PW2)
+    clock.t += 60
+    assert a.password_reset_process(max=1) == 1  # oldest first: the known one
+    assert [m[0] for m in outbox] == ["ada@example.com"]
+    assert "9 minutes" in outbox[0][2]  # 540 s of the 600 left
+    assert a.password_reset_process() == 1  # the unknown one: no mail
+    assert a.password_reset_process() == 0 and len(outbox) == 1
+    assert a.password_reset_pending() == 0
+    tok = token_in(outbox[0][2])
+    clock.t = NOW + 600  # the lifetime counts from the request
+    with pytest.raises(libstream.Expired):
+        a.password_reset_finish(tok, PW2)
+    clock.t = NOW + 599
+    assert a.password_reset_finish(tok, PW2).email == "ada@example.com"
+
+    # Rate limits at request time, unknown addresses too.
+    for _ in range(3):
+        a.password_reset_request("flood@example.com")
+    with pytest.raises(libstream.Busy) as ei:
+        a.password_reset_request("flood@example.com")
+    assert ei.value.retry_after > 0
+    with pytest.raises(libstream.InvalidArgument):
+        a.password_reset_request("not an e-mail")
+    with pytest.raises(libstream.InvalidArgument):
+        a.password_reset_process(max=-1)
+    with pytest.raises(TypeError):
+        a.password_reset_process(max="all")
+    assert a.password_reset_process() == 3
+
+    # A failing hook: not lost, retried with a new link once the claim ran out.
+    calls = []
+
+    def flaky(to, subject, body):
+        calls.append(token_in(body))
+        if len(calls) == 1:
+            raise RuntimeError("SMTP down")
+
+    with Store(str(tmp_path / "db2.sqlite")) as st, KeyRing([Key.generate("hmac", "k")]) as ring:
+        b = Auth(st, ring, password_params=FAST, clock=clock, send_mail=flaky,
+                 reset_url_base=BASE)
+        b.register("bob@example.com", PW)
+        b.password_reset_request("bob@example.com")
+        with pytest.raises(libstream.IOFailure) as ei:
+            b.password_reset_process()
+        assert "refused 1" in ei.value.message and ei.value.done == 0
+        assert b.password_reset_pending() == 1
+        assert b.password_reset_process() == 0  # still claimed
+        clock.t += auth_mod.RESET_CLAIM_SECONDS
+        assert b.password_reset_process() == 1
+        assert len(calls) == 2 and calls[0] != calls[1]
+        with pytest.raises(libstream.AuthError):
+            b.password_reset_finish(calls[0], PW2)
+        b.password_reset_finish(calls[1], PW2)
+        # No hook: NotSupported for request and process.
+        plain = Auth(st, ring, password_params=FAST)
+        with pytest.raises(libstream.NotSupported):
+            plain.password_reset_request("bob@example.com")
+        with pytest.raises(libstream.NotSupported):
+            plain.password_reset_process()
+        assert plain.password_reset_pending() == 0
+        plain.close()
+        b.close()

@@ -61,14 +61,17 @@ def test_upload_append_checksum_and_leftovers(store, tmp_path):
     with pytest.raises(libstream.OutOfRange):
         up.create(101)
     # crash leftovers past the committed offset are cut off
+    assert up.count_active() == 0  # u is complete
     v = up.create(10)
     up.append(v.id, 0, b"abc")
+    assert up.count_active() == 1
     with open(up.path(v.id), "ab") as f:
         f.write(b"garbage")
     assert up.append(v.id, 3, b"d") == 4
     with open(up.path(v.id), "rb") as f:
         assert f.read() == b"abcd"
     clock.t += 61
+    assert up.count_active() == 0  # v expired (before the sweep)
     with pytest.raises(libstream.Expired):
         up.get(v.id)
     assert up.sweep() == 1
@@ -111,6 +114,14 @@ def test_jobs_queue_lease_retry(store):
     c, _ = jobs.enqueue("transcode")
     jobs.cancel(c)
     assert jobs.get(c).status == "canceled"
+    jobs.enqueue("thumbs")
+    assert jobs.counts() == {("thumbs", "queued"): 1, ("transcode", "succeeded"): 1,
+                             ("transcode", "failed"): 1, ("transcode", "canceled"): 1}
+    assert jobs.counts(["queued", "failed"]) == {("thumbs", "queued"): 1,
+                                                 ("transcode", "failed"): 1}
+    assert jobs.counts(["running"]) == {}
+    with pytest.raises(libstream.InvalidArgument):
+        jobs.counts(["done"])
     jobs.close()
 
 

@@ -188,6 +188,25 @@ static int ev_stats(void *impl, int64_t *out_count, int64_t *out_last_seq)
   return rc;
 }
 
+/* max() of the rowid is one b-tree descent; count(*) above reads the whole log. */
+static int ev_last_seq(void *impl, int64_t *out_last_seq)
+{
+  const char *what = "read the last event";
+  sq_conn *db = store__sq_racquire(impl);
+  sqlite3_stmt *st;
+  int rc = store__sq_prepare(db, &st, what, "SELECT coalesce(max(seq), 0) FROM event_log", "");
+  if (rc == STREAM_OK) {
+    int r = store__sq_step(db, st, what);
+    if (r == 1)
+      *out_last_seq = store__sq_col_i64(st, 0);
+    else
+      rc = r < 0 ? r : stream__err(STREAM_EINTERNAL, "%s: no row", what);
+    store__sq_release(db, st);
+  }
+  store__sq_rrelease(impl, db);
+  return rc;
+}
+
 static int checkpoint_on(sq_conn *db, int64_t *out, const char *consumer, const char *what)
 {
   sqlite3_stmt *st;
@@ -486,6 +505,7 @@ const struct stream_store_event_ops store__sq_event_ops = {
     .read = ev_read,
     .get = ev_get,
     .stats = ev_stats,
+    .last_seq = ev_last_seq,
     .checkpoint_get = ev_checkpoint_get,
     .checkpoint_set = ev_checkpoint_set,
     .view_events = ev_view_events,

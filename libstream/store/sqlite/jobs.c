@@ -360,6 +360,56 @@ static int jb_list(void *impl, stream_job **out, size_t *out_count, int status, 
   return STREAM_OK;
 }
 
+/* The IN list has five slots; the caller's statuses fill the first n and the rest repeat the
+ * first, so one cached statement serves every subset. The WHERE on status is what lets SQLite
+ * search jobs_runnable (status, created_at) instead of scanning the table: a scrape that leaves
+ * out the succeeded jobs reads only the live and failed ones. */
+static int jb_counts(void *impl, stream_jobs_count **out, size_t *out_count, const int *statuses,
+                     size_t n, unsigned int limit)
+{
+  const char *what = "count jobs";
+  int s[5];
+  for (size_t i = 0; i < 5; i++)
+    s[i] = statuses[i < n ? i : 0];
+  sq_conn *db = store__sq_racquire(impl);
+  sqlite3_stmt *st;
+  stream_jobs_count *arr = NULL;
+  size_t k = 0, cap = 0;
+  int rc = store__sq_prepare(db, &st, what,
+                             "SELECT kind, status, count(*) FROM jobs "
+                             "WHERE status IN (?1, ?2, ?3, ?4, ?5) "
+                             "GROUP BY kind, status ORDER BY kind, status LIMIT ?6",
+                             "iiiiii", s[0], s[1], s[2], s[3], s[4], (int)limit + 1);
+  if (rc == STREAM_OK) {
+    int r = 0;
+    while (rc == STREAM_OK && (r = store__sq_step(db, st, what)) == 1) {
+      if (k == limit) {
+        rc = stream__err(STREAM_ERANGE, "count jobs: more than %u kind and status pairs", limit);
+        break;
+      }
+      rc = grow((void **)&arr, &cap, k, sizeof *arr);
+      if (rc == STREAM_OK) {
+        memset(&arr[k], 0, sizeof arr[k]);
+        store__sq_col_copy(arr[k].kind, sizeof arr[k].kind, st, 0);
+        arr[k].status = sqlite3_column_int(st, 1);
+        arr[k].count = store__sq_col_i64(st, 2);
+        k++;
+      }
+    }
+    if (rc == STREAM_OK && r < 0)
+      rc = r;
+    store__sq_release(db, st);
+  }
+  store__sq_rrelease(impl, db);
+  if (rc != STREAM_OK) {
+    free(arr);
+    return rc;
+  }
+  *out = arr;
+  *out_count = k;
+  return STREAM_OK;
+}
+
 /* ---- assets ---------------------------------------------------------------- */
 
 #define ASSET_COLS                                                                                 \
@@ -552,6 +602,7 @@ const struct stream_store_job_ops store__sq_job_ops = {
     .cancel = jb_cancel,
     .get = jb_get,
     .list = jb_list,
+    .counts = jb_counts,
     .asset_insert = as_insert,
     .asset_set_status = as_set_status,
     .asset_ready_if = as_ready_if,

@@ -130,6 +130,8 @@ extern const struct stream_store_job_ops store__sq_job_ops;         /* jobs.c */
 extern const struct stream_store_lease_ops store__sq_lease_ops;     /* leases.c */
 extern const struct stream_store_event_ops store__sq_event_ops;     /* events.c */
 extern const struct stream_store_recs_ops store__sq_recs_ops;       /* recs.c */
+/* reset_requests.c */
+extern const struct stream_store_reset_request_ops store__sq_reset_request_ops;
 /* accounts.c: the account of an account-scoped write, read on `db` inside the
  * caller's write transaction, so the answer holds until its commit (closing
  * an account is a write too and waits for it). store__sq_account_live:

@@ -645,5 +645,6 @@ const struct stream_store_backend store__sqlite_backend = {
     .events = &store__sq_event_ops,
     .recs = &store__sq_recs_ops,
     .resets = &store__sq_reset_ops,
+    .reset_requests = &store__sq_reset_request_ops,
     .purge = store__sq_purge,
 };

@@ -131,10 +131,33 @@ static int up_list_expired(void *impl, char (**out)[STREAM_UPLOAD_ID_SIZE], size
   return STREAM_OK;
 }
 
+/* Reads only the partial index uploads_expiry (incomplete sessions). */
+static int up_count_active(void *impl, int64_t *out, int64_t now)
+{
+  const char *what = "count uploads in progress";
+  sq_conn *db = store__sq_racquire(impl);
+  sqlite3_stmt *st;
+  int rc = store__sq_prepare(db, &st, what,
+                             "SELECT count(*) FROM uploads WHERE completed_at IS NULL AND "
+                             "(expires_at = 0 OR expires_at > ?)",
+                             "I", now);
+  if (rc == STREAM_OK) {
+    int r = store__sq_step(db, st, what);
+    if (r == 1)
+      *out = store__sq_col_i64(st, 0);
+    else
+      rc = r < 0 ? r : stream__err(STREAM_EINTERNAL, "%s: no row", what);
+    store__sq_release(db, st);
+  }
+  store__sq_rrelease(impl, db);
+  return rc;
+}
+
 const struct stream_store_upload_ops store__sq_upload_ops = {
     .insert = up_insert,
     .get = up_get,
     .set_offset = up_set_offset,
     .remove = up_remove,
     .list_expired = up_list_expired,
+    .count_active = up_count_active,
 };

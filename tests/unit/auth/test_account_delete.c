@@ -1,16 +1,18 @@
 /* Unit tests of account deletion (stream_auth_account_delete and its
  * operator variant) over a real SQLite store in a temporary directory, with
  * the billing service and its local provider for the financial records, an
- * injected clock and cheap Argon2id parameters. Raw sqlite3 only reads rows
- * the public API hides (the tombstone, pseudonymized analytics) and seeds
- * event-log / QoE rows. */
+ * injected clock and cheap Argon2id parameters. Raw SQL only reads rows the
+ * public API hides (the tombstone, pseudonymized analytics) and seeds
+ * event-log / QoE rows. Under tests/pg/pg_run.sh the same cases run on
+ * PostgreSQL (store_path.h, store_raw.h). */
 #include <check.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../store_path.h"
+#include "../store_raw.h"
 #include "stream/auth.h"
 #include "stream/billing.h"
 
@@ -57,7 +59,8 @@ static void setup(void)
   ck_assert_ptr_nonnull(mkdtemp(tmpdir));
   snprintf(dbpath, sizeof dbpath, "%s/db.sqlite", tmpdir);
   stream_store_options so = STREAM_STORE_OPTIONS_INIT;
-  so.path = dbpath;
+  char uri[512];
+  so.path = test_store_path(uri, sizeof uri, dbpath);
   ck_assert_int_eq(stream_store_open(&store, &so), STREAM_OK);
   ck_assert_int_eq(stream_keyring_new(&ring), STREAM_OK);
   stream_key *k = NULL;
@@ -104,72 +107,47 @@ static const char *msg(void)
   return e ? e->message : "";
 }
 
-/* ---- raw SQL helpers (a second connection on the same file) ---------------- */
-
-static sqlite3 *raw_open(void)
-{
-  sqlite3 *db = NULL;
-  ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  return db;
-}
+/* ---- raw SQL helpers (a second connection on the same store) --------------- */
 
 static void raw_exec(const char *sql)
 {
-  sqlite3 *db = raw_open();
-  char *err = NULL;
-  int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
-  ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, err ? err : "");
-  sqlite3_free(err);
-  sqlite3_close(db);
+  test_store_raw_exec(dbpath, sql);
 }
 
 /* The integer result of `sql` with "?" bound to `arg` (NULL: no argument). */
 static int64_t raw_int(const char *sql, const char *arg)
 {
-  sqlite3 *db = raw_open();
-  sqlite3_stmt *st = NULL;
-  ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-  if (arg)
-    sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
-  ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-  int64_t v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return v;
+  return test_store_raw_int(dbpath, sql, arg);
 }
 
 /* The text result of `sql` with "?" bound to `arg`, into `out`. */
 static void raw_text(char *out, size_t n, const char *sql, const char *arg)
 {
-  sqlite3 *db = raw_open();
-  sqlite3_stmt *st = NULL;
-  ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-  sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
-  ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-  const unsigned char *t = sqlite3_column_text(st, 0);
-  snprintf(out, n, "%s", t ? (const char *)t : "");
-  sqlite3_finalize(st);
-  sqlite3_close(db);
+  test_store_raw_text(out, n, dbpath, sql, arg);
 }
 
 /* One player event and one QoE view record of (account, profile, device). */
 static void seed_analytics(const char *event_id, const char *account, const char *profile,
                            const char *title)
 {
+  /* seq is given (SQLite's AUTOINCREMENT would pick it; PostgreSQL's events
+   * code takes it from event_log_seq, kept in step below). */
   char sql[2048];
   snprintf(sql, sizeof sql,
-           "INSERT INTO event_log (id, type, view_id, session_id, account_id, profile_id, "
-           "title_id, device_id, client_ts, server_ts) VALUES ('%s', 4, 'view-%s', 'sess-%s', "
-           "'%s', '%s', '%s', 'device-%s', 1000, 1000);"
+           "INSERT INTO event_log (seq, id, type, view_id, session_id, account_id, profile_id, "
+           "title_id, device_id, client_ts, server_ts) VALUES ((SELECT coalesce(max(seq), 0) + 1 "
+           "FROM event_log), '%s', 4, 'view-%s', 'sess-%s', '%s', '%s', '%s', 'device-%s', 1000, "
+           "1000);%s"
            "INSERT INTO qoe_views (view_id, session_id, account_id, profile_id, title_id, "
            "device_id, day, start_ts, last_ts, last_seq, events, requested, started, failed, "
            "start_failed, ended, startup_ms, watch_ms, playing_ms, rebuffer_count, rebuffer_ms, "
            "peak_br, br_ms, br_sum, updated_at) VALUES ('view-%s', 'sess-%s', '%s', '%s', '%s', "
            "'device-%s', '2026-01-31', 1000, 2000, 1, 1, 1, 1, 0, 0, 1, 100, 60000, 60000, 0, 0, "
            "0, 0, 0, 1);",
-           event_id, event_id, event_id, account, profile, title, event_id, event_id, event_id,
-           account, profile, title, event_id);
+           event_id, event_id, event_id, account, profile, title, event_id,
+           test_store_is_pg() ? "UPDATE event_log_seq SET seq = (SELECT max(seq) FROM event_log);"
+                              : "",
+           event_id, event_id, account, profile, title, event_id);
   raw_exec(sql);
 }
 

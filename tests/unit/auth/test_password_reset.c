@@ -3,17 +3,19 @@
  * _prepare / _send, and _finish) over a real SQLite store in a temporary
  * directory, with an injected clock, cheap
  * Argon2id parameters, a mail hook that keeps the messages and a log callback
- * that keeps every log line (the token must never show up there). Raw sqlite3
- * only counts reset rows, which the public API does not list. */
+ * that keeps every log line (the token must never show up there). Raw SQL
+ * only counts reset rows, which the public API does not list. Under
+ * tests/pg/pg_run.sh the same cases run on PostgreSQL (store_path.h). */
 #include <check.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../store_path.h"
+#include "../store_raw.h"
 #include "stream/auth.h"
 
 #define T0 1769817600LL /* 2026-01-31T00:00:00Z */
@@ -103,7 +105,8 @@ static void setup(void)
   ck_assert_ptr_nonnull(mkdtemp(tmpdir));
   snprintf(dbpath, sizeof dbpath, "%s/db.sqlite", tmpdir);
   stream_store_options so = STREAM_STORE_OPTIONS_INIT;
-  so.path = dbpath;
+  char uri[512];
+  so.path = test_store_path(uri, sizeof uri, dbpath);
   ck_assert_int_eq(stream_store_open(&store, &so), STREAM_OK);
   ck_assert_int_eq(stream_keyring_new(&ring), STREAM_OK);
   stream_key *k = NULL;
@@ -145,16 +148,7 @@ static const char *msg(void)
 
 static int64_t raw_int(const char *sql)
 {
-  sqlite3 *db = NULL;
-  ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  sqlite3_stmt *st = NULL;
-  ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-  ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-  int64_t v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return v;
+  return test_store_raw_int(dbpath, sql, NULL);
 }
 
 static stream_auth_account make_account(const char *email)

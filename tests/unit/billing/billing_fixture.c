@@ -1,7 +1,8 @@
 /* Shared fixture of the billing tests: a real SQLite store in a temporary
- * directory, the built-in local provider, an injected clock, and helpers
- * that assert as they go. After every scenario the books are checked
- * (teardown). */
+ * directory (under tests/pg/pg_run.sh a PostgreSQL database of its own
+ * instead: ../store_path.h), the built-in local provider, an injected clock,
+ * and helpers that assert as they go. After every scenario the books are
+ * checked (teardown). */
 #include <check.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../store_path.h"
 #include "billing_fixture.h"
 
 static char tmpdir[256];
@@ -43,8 +45,9 @@ stream_billing *open_billing(const stream_billing_provider *prov)
 
 void open_store(void)
 {
+  char uri[512];
   stream_store_options so = STREAM_STORE_OPTIONS_INIT;
-  so.path = dbpath;
+  so.path = test_store_path(uri, sizeof uri, dbpath);
   ck_assert_int_eq(stream_store_open(&store, &so), STREAM_OK);
 }
 

@@ -14,7 +14,7 @@
 #define MAR31 1774915200LL
 #define APR30 1777507200LL
 
-extern char dbpath[300];
+extern char dbpath[300]; /* the SQLite path (on PostgreSQL: its database, store_path.h) */
 extern stream_store *store;
 extern stream_billing_local *local;
 extern stream_billing *bill;

@@ -1,17 +1,18 @@
 /* Unit tests for the billing service (public API only, through the shared
- * library) over a real SQLite store in a temporary directory, the built-in
- * local provider and an injected clock: plans, cards, proration, plan
- * changes, idempotency, concurrency, bad input, refunds, and the books check
- * (run after every scenario; raw sqlite3 only corrupts a row on purpose to
- * see the check catch it). Renewals and dunning: test_billing_renewals.c. */
+ * library) over a real SQLite store in a temporary directory (or, under
+ * tests/pg/pg_run.sh, PostgreSQL), the built-in local provider and an
+ * injected clock: plans, cards, proration, plan changes, idempotency,
+ * concurrency, bad input, refunds, and the books check (run after every
+ * scenario; raw SQL only corrupts a row on purpose to see the check catch
+ * it). Renewals and dunning: test_billing_renewals.c. */
 #include <check.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../store_raw.h"
 #include "billing_fixture.h"
 
 /* ---- plans ---------------------------------------------------------------------------- */
@@ -526,13 +527,10 @@ END_TEST
 
 /* ---- the books check catches corruption ----------------------------------------------- */
 
+/* On the test's store in either backend (../store_raw.h). */
 static void raw_exec(const char *sql)
 {
-  sqlite3 *db = NULL;
-  ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-  char *err = NULL;
-  ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK, "%s", err ? err : "");
-  sqlite3_close(db);
+  ck_assert_int_gt(test_store_raw_exec(dbpath, sql), 0);
 }
 
 /* A new local ledger (streamd restarted, streamctl) still charges methods and

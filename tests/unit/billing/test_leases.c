@@ -1,6 +1,7 @@
 /* Unit tests of entitlement checks and screen leases (public API only, through
- * the shared library), over a real SQLite store in a temporary directory, the
- * built-in local payment provider and an injected clock. */
+ * the shared library), over a real SQLite store in a temporary directory (or,
+ * under tests/pg/pg_run.sh, PostgreSQL: ../store_path.h), the built-in local
+ * payment provider and an injected clock. */
 #include <check.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../store_path.h"
 #include "stream/billing.h"
 
 #define T0 1764547200 /* 2025-12-01T00:00:00Z */
@@ -111,10 +113,10 @@ static void setup(void)
 {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/stream-leases-XXXXXX");
   ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-  char path[300];
+  char path[300], uri[512];
   snprintf(path, sizeof path, "%s/db.sqlite", tmpdir);
   stream_store_options so = STREAM_STORE_OPTIONS_INIT;
-  so.path = path;
+  so.path = test_store_path(uri, sizeof uri, path);
   ck_assert_int_eq(stream_store_open(&store, &so), STREAM_OK);
   ck_assert_int_eq(stream_billing_local_new(&local), STREAM_OK);
   stream_billing_provider prov;

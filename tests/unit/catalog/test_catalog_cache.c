@@ -1,11 +1,13 @@
 /* The catalog detail cache: hits give the same bytes as fresh reads, viewer filters
  * (region, maturity, kids, availability window) still apply on hits, writes through the
  * handle invalidate at once, writes through another handle show after the 1 s expiry,
- * and 600 titles evicting each other stay correct. Exit 0 when all hold. */
+ * and 600 titles evicting each other stay correct. Exit 0 when all hold. The store is a
+ * SQLite file, or under tests/pg/pg_run.sh a PostgreSQL database (../store_path.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "../store_path.h"
 #include "stream/catalog.h"
 #include "stream/store.h"
 
@@ -58,7 +60,8 @@ int main(void)
   snprintf(path, sizeof path, "%s/s.db", dir);
   stream_store *st;
   stream_store_options o = STREAM_STORE_OPTIONS_INIT;
-  o.path = path;
+  char uri[512];
+  o.path = test_store_path(uri, sizeof uri, path);
   OK(stream_store_open(&st, &o));
   stream_catalog *c1, *c2;
   stream_catalog_options co = STREAM_CATALOG_OPTIONS_INIT;

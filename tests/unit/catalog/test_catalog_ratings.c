@@ -1,7 +1,8 @@
 /*
  * Unit tests of the catalog's ratings (thumbs up/down) and of rendering a
  * given list of titles for a viewer (public API only), each case on a fresh
- * SQLite store file in a temporary directory, with an injected clock.
+ * SQLite store file in a temporary directory, with an injected clock (under
+ * tests/pg/pg_run.sh: a PostgreSQL database of its own, ../store_path.h).
  */
 #include <check.h>
 #include <cjson/cJSON.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../store_path.h"
 #include "stream/catalog.h"
 #include "stream/store.h"
 
@@ -17,6 +19,7 @@
 
 static char tmpdir[256];
 static char dbpath[300];
+static char store_uri[512];
 static stream_store *st;
 static stream_catalog *cat;
 static int64_t clock_now = NOW;
@@ -51,7 +54,7 @@ static void setup(void)
   ck_assert_ptr_nonnull(mkdtemp(tmpdir));
   snprintf(dbpath, sizeof dbpath, "%s/store.db", tmpdir);
   stream_store_options o = STREAM_STORE_OPTIONS_INIT;
-  o.path = dbpath;
+  o.path = test_store_path(store_uri, sizeof store_uri, dbpath);
   ck_assert_int_eq(stream_store_open(&st, &o), STREAM_OK);
   stream_catalog_options co = STREAM_CATALOG_OPTIONS_INIT;
   co.store = st;

@@ -1,5 +1,6 @@
 /* Unit tests for the events module over a real SQLite store in a temporary
- * directory, with an injected clock: protobuf and JSON batches, gzip, the
+ * directory (or, run by tests/pg/pg_run.sh, a PostgreSQL database:
+ * store_path.h), with an injected clock: protobuf and JSON batches, gzip, the
  * all-or-nothing rule (malformed protobuf, truncated gzip, huge batches,
  * wrong enums and bad fields store nothing), de-duplication, the event log
  * and consumer checkpoints. Batches are built with the generated protobuf-c
@@ -12,6 +13,7 @@
 
 #include <zlib.h>
 
+#include "../store_path.h"
 #include "proto/events.pb-c.h"
 #include "stream/events.h"
 
@@ -31,7 +33,8 @@ static int64_t fake_clock(void *ud)
 static void open_all(void)
 {
   stream_store_options so = STREAM_STORE_OPTIONS_INIT;
-  so.path = dbpath;
+  char uri[512];
+  so.path = test_store_path(uri, sizeof uri, dbpath);
   ck_assert_int_eq(stream_store_open(&store, &so), STREAM_OK);
   stream_events_options o = STREAM_EVENTS_OPTIONS_INIT;
   o.store = store;
@@ -247,6 +250,29 @@ START_TEST(test_duplicate_within_batch_and_partial_overlap)
   ck_assert_uint_eq(r.duplicates, 2);
   ck_assert_int_eq(stored(), 6);
   free(pb);
+  /* Sequence numbers are SQLite's AUTOINCREMENT's on every backend: each insert attempt takes
+   * the next one, a skipped duplicate too (4 in the first batch, 5 and 6 in the second). */
+  static const int64_t seqs[] = {1, 2, 3, 7, 8, 9};
+  stream_event *rows = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(stream_events_read(events, &rows, &n, 0, 100), STREAM_OK);
+  ck_assert_uint_eq(n, 6);
+  for (size_t i = 0; i < n; i++)
+    ck_assert_int_eq(rows[i].seq, seqs[i]);
+  ck_assert_str_eq(rows[3].id, "0000000d-0000-4000-8000-00000000005b"); /* id 13 */
+  stream_free(rows);
+  /* A batch of duplicates only takes numbers too (10, 11): the next event is 12. */
+  pb = pb_new(2, 14); /* 14, 15 stored */
+  ck_assert_int_eq(ingest_pb(pb, &r), STREAM_OK);
+  ck_assert_uint_eq(r.duplicates, 2);
+  free(pb);
+  pb = pb_new(1, 16);
+  ck_assert_int_eq(ingest_pb(pb, &r), STREAM_OK);
+  ck_assert_uint_eq(r.accepted, 1);
+  free(pb);
+  int64_t last = 0;
+  ck_assert_int_eq(stream_events_stats(events, NULL, &last), STREAM_OK);
+  ck_assert_int_eq(last, 12);
 }
 END_TEST
 

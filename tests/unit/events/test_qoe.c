@@ -1,16 +1,18 @@
 /* Unit tests of the QoE consumer and the exports over a real SQLite store in a
- * temporary directory, with an injected clock. Views are hand-built event
+ * temporary directory (or, run by tests/pg/pg_run.sh, a PostgreSQL database:
+ * store_path.h), with an injected clock. Views are hand-built event
  * sequences with exact player timestamps, ingested as JSON batches; every
  * expected number below is worked out by hand in the comment above it. */
 #include <check.h>
 #include <dirent.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../store_path.h"
+#include "../store_raw.h"
 #include "events/qoe_internal.h"
 #include "stream/events.h"
 
@@ -38,7 +40,8 @@ static void setup(void)
   ck_assert_int_eq(mkdir(outdir, 0700), 0);
   clock_ms = T0;
   stream_store_options so = STREAM_STORE_OPTIONS_INIT;
-  so.path = dbpath;
+  char uri[512];
+  so.path = test_store_path(uri, sizeof uri, dbpath);
   ck_assert_int_eq(stream_store_open(&store, &so), STREAM_OK);
   stream_events_options o = STREAM_EVENTS_OPTIONS_INIT;
   o.store = store;
@@ -262,15 +265,10 @@ END_TEST
 
 static void set_checkpoint(const char *consumer, int64_t seq)
 {
-  sqlite3 *db;
-  ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
   char sql[200];
   snprintf(sql, sizeof sql, "UPDATE event_consumers SET seq = %lld WHERE name = '%s'",
            (long long)seq, consumer);
-  ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-  ck_assert_int_eq(sqlite3_changes(db), 1);
-  sqlite3_close(db);
+  ck_assert_int_eq(test_store_raw_exec(dbpath, sql), 1);
 }
 
 /* Reprocessing the same seq range (the checkpoint moved back, as after a crash between
@@ -644,15 +642,10 @@ END_TEST
 
 static void delete_events(const char *view_id, int64_t before_t)
 {
-  sqlite3 *db;
-  ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
   char sql[200];
   snprintf(sql, sizeof sql, "DELETE FROM event_log WHERE view_id = '%s' AND client_ts < %lld",
            view_id, (long long)(T0 + before_t));
-  ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-  ck_assert_int_gt(sqlite3_changes(db), 0);
-  sqlite3_close(db);
+  ck_assert_int_gt(test_store_raw_exec(dbpath, sql), 0);
 }
 
 /* In-order new events are folded into the stored record and accumulator without re-reading the
@@ -928,7 +921,8 @@ START_TEST(test_incremental_matches_full_rebuild)
   char fullpath[300];
   snprintf(fullpath, sizeof fullpath, "%s/full.sqlite", tmpdir);
   stream_store_options so = STREAM_STORE_OPTIONS_INIT;
-  so.path = fullpath;
+  char uri[512];
+  so.path = test_store_path(uri, sizeof uri, fullpath);
   stream_store *full_store = NULL;
   ck_assert_int_eq(stream_store_open(&full_store, &so), STREAM_OK);
   stream_events_options o = STREAM_EVENTS_OPTIONS_INIT;
@@ -996,36 +990,28 @@ END_TEST
  * 250th odd value (499) and p95 the 475th (949). */
 START_TEST(test_stats_and_export_many_views)
 {
-  sqlite3 *db;
-  ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  ck_assert_int_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
-  sqlite3_stmt *st;
-  ck_assert_int_eq(
-      sqlite3_prepare_v2(db,
-                         "INSERT INTO qoe_views (view_id, title_id, device_id, day, start_ts, "
-                         "last_ts, last_seq, events, requested, started, failed, start_failed, "
-                         "ended, startup_ms, watch_ms, playing_ms, rebuffer_count, rebuffer_ms, "
-                         "peak_br, br_ms, br_sum, updated_at) VALUES (?1, ?2, 'tv', '2023-11-14', "
-                         "?3, ?3, ?4, 3, 1, 1, 0, 0, 1, ?5, 100000, 90000, 1, ?6, 0, 0, 0, ?3)",
-                         -1, &st, NULL),
-      SQLITE_OK);
+  /* One transaction of 1000 INSERTs (SQL both dialects read the same way). */
+  size_t cap = 512 * 1000 + 64, len = 0;
+  char *sql = malloc(cap);
+  ck_assert_ptr_nonnull(sql);
+  len += (size_t)snprintf(sql + len, cap - len, "BEGIN;");
   for (int i = 0; i < 1000; i++) {
-    char id[32];
-    snprintf(id, sizeof id, "many-%04d", i);
     int v = (337 * i) % 1000 + 1;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, i % 2 ? "b" : "a", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, T0 + i);
-    sqlite3_bind_int64(st, 4, i + 1);
-    sqlite3_bind_int64(st, 5, v);
-    sqlite3_bind_int64(st, 6, (int64_t)v * 10);
-    ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
-    sqlite3_reset(st);
+    len += (size_t)snprintf(
+        sql + len, cap - len,
+        "INSERT INTO qoe_views (view_id, title_id, device_id, day, start_ts, last_ts, last_seq, "
+        "events, requested, started, failed, start_failed, ended, startup_ms, watch_ms, "
+        "playing_ms, rebuffer_count, rebuffer_ms, peak_br, br_ms, br_sum, updated_at) VALUES "
+        "('many-%04d', '%s', 'tv', '2023-11-14', %lld, %lld, %d, 3, 1, 1, 0, 0, 1, %d, 100000, "
+        "90000, 1, %d, 0, 0, 0, %lld);",
+        i, i % 2 ? "b" : "a", (long long)(T0 + i), (long long)(T0 + i), i + 1, v, v * 10,
+        (long long)(T0 + i));
+    ck_assert_uint_lt(len, cap);
   }
-  sqlite3_finalize(st);
-  ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-  sqlite3_close(db);
+  len += (size_t)snprintf(sql + len, cap - len, "COMMIT;");
+  ck_assert_uint_lt(len, cap);
+  test_store_raw_exec(dbpath, sql);
+  free(sql);
 
   stream_events_qoe_summary s;
   ck_assert_int_eq(stream_events_qoe_stats(events, &s, NULL, NULL, NULL), STREAM_OK);

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../store_path.h"
 #include "stream/jobs.h"
 
 #define T0 1700000000
@@ -52,10 +53,10 @@ static void setup(void)
 {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/stream-jobs-XXXXXX");
   ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-  char path[300];
+  char path[300], uri[512];
   snprintf(path, sizeof path, "%s/db.sqlite", tmpdir);
   stream_store_options so = STREAM_STORE_OPTIONS_INIT;
-  so.path = path;
+  so.path = test_store_path(uri, sizeof uri, path);
   ck_assert_int_eq(stream_store_open(&store, &so), STREAM_OK);
   clock_now = T0;
   open_jobs(60, 3, 10, 25);

@@ -1,6 +1,7 @@
 /*
  * Unit tests of the recommendations service (public API only) over a real
- * SQLite store in a temporary directory, with an injected clock: signals
+ * SQLite store in a temporary directory (or, run by tests/pg/pg_run.sh, a
+ * PostgreSQL database: store_path.h), with an injected clock: signals
  * written through the catalog API (resume positions, My List, thumbs), a
  * retrain, and the home rows of several profiles; the filters (kids,
  * maturity, availability, region), finished and thumbs-down titles, cold
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../store_path.h"
 #include "stream/catalog.h"
 #include "stream/events.h"
 #include "stream/recs.h"
@@ -124,7 +126,8 @@ static void setup(void)
   snprintf(modelpath, sizeof modelpath, "%s/recs/sub/model.bin", tmpdir);
   clock_now = NOW;
   stream_store_options so = STREAM_STORE_OPTIONS_INIT;
-  so.path = dbpath;
+  char uri[512];
+  so.path = test_store_path(uri, sizeof uri, dbpath);
   ck_assert_int_eq(stream_store_open(&st, &so), STREAM_OK);
   stream_catalog_options co = STREAM_CATALOG_OPTIONS_INIT;
   co.store = st;

@@ -231,6 +231,33 @@ static void case_profiles(stream_store *s)
   expect_err(stream_store_profile_delete(s, p1.id), STREAM_ENOTFOUND);
 }
 
+/* Profiles come back in creation order, also within one second and after an
+ * update (the ids and names sort against that order). */
+static void case_profile_order(stream_store *s)
+{
+  stream_store_account a = mk_account(s, "order@profiles.test");
+  const char *ids[] = {"ord-c", "ord-b", "ord-a"};
+  const char *names[] = {"Zed", "Yan", "Xia"};
+  for (int i = 0; i < 3; i++) {
+    stream_store_profile in;
+    fill_profile(&in, a.id, names[i]);
+    strcpy(in.id, ids[i]);
+    ck_assert_int_eq(stream_store_profile_create(NULL, s, &in, T0), STREAM_OK);
+  }
+  stream_store_profile p;
+  ck_assert_int_eq(stream_store_profile_get(&p, s, "ord-c"), STREAM_OK);
+  strcpy(p.name, "Zoe");
+  ck_assert_int_eq(stream_store_profile_update(s, &p), STREAM_OK);
+  stream_store_profile *list = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(stream_store_profile_list(&list, &n, s, a.id), STREAM_OK);
+  ck_assert_uint_eq(n, 3);
+  for (int i = 0; i < 3; i++)
+    ck_assert_str_eq(list[i].id, ids[i]);
+  ck_assert_str_eq(list[0].name, "Zoe");
+  stream_free(list);
+}
+
 typedef struct limit_arg {
   char account_id[STREAM_STORE_ID_SIZE];
 } limit_arg;
@@ -1001,6 +1028,44 @@ static void case_search_hostile(stream_store *s)
   stream_store_title_clear(&t);
 }
 
+/* Words are runs of letters and digits in every backend: punctuation inside
+ * a name (hyphen, slash, dot, apostrophe, markup) separates words and never
+ * makes a token of its own kind (a host, a version number, a tag); case and
+ * diacritics fold beyond ASCII too (final sigma included); a query word that
+ * is punctuation only is no condition. */
+static void case_search_tokens(stream_store *s)
+{
+  static const char *const names[] = {
+      "Spider-Man",  "AC/DC Live", "9.5 Weeks", "www.example.com", "<b>Bold</b> Move",
+      "L’amour fou", "Naïve Café", "ΤΙΤΛΟΣ",    "Привет Мир",      "v1.2.3 Release"};
+  enum { N = sizeof names / sizeof names[0] };
+  char ids[N][STREAM_STORE_ID_SIZE];
+  for (int i = 0; i < N; i++)
+    mk_title(ids[i], s, names[i], NULL, "tokens-genre", 0, T0);
+  static const struct {
+    const char *text;
+    int title; /* index in names, -1: no hit */
+  } want[] = {
+      {"spider", 0},  {"MAN", 0},        {"spider-man", 0}, {"dc", 1},       {"ac/dc", 1},
+      {"5", 2},       {"9.5", 2},        {"example", 3},    {"com", 3},      {"bold", 4},
+      {"move", 4},    {"amour", 5},      {"l’am", 5},       {"l'amour", 5},  {"naive", 6},
+      {"CAFE", 6},    {"café", 6},       {"τιτλος", 7},     {"мир", 8},      {"2", 9},
+      {"release", 9}, {"spiderman", -1}, {"…", -1},         {"… spider", 0}, {"spider …", 0},
+  };
+  stream_store_title_query q = query("tokens-genre", 0, 20);
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    stream_store_title_page pg;
+    ck_assert_int_eq(stream_store_title_search(&pg, s, want[i].text, &q), STREAM_OK);
+    if (want[i].title < 0) {
+      ck_assert_msg(pg.count == 0, "%s: %zu hits, want none", want[i].text, pg.count);
+    } else {
+      ck_assert_msg(pg.count == 1, "%s: %zu hits, want 1", want[i].text, pg.count);
+      ck_assert_str_eq(pg.items[0].id, ids[want[i].title]);
+    }
+    stream_store_title_page_clear(&pg);
+  }
+}
+
 /* ---- progress and My List -------------------------------------------------------- */
 
 static void put_progress(stream_store *s, const char *profile, const char *title,
@@ -1420,6 +1485,8 @@ const store_case store_conformance_cases[] = {
     {"bad_arguments", case_bad_arguments},
     {"account_close", store_case_account_close},
     {"password_reset", store_case_password_reset},
+    {"search_tokens", case_search_tokens},
+    {"profile_order", case_profile_order},
 };
 const size_t store_conformance_count =
     sizeof store_conformance_cases / sizeof store_conformance_cases[0];

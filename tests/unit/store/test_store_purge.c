@@ -8,6 +8,11 @@
  * service with the local provider and a fake clock); rows the public API
  * cannot create at will (leases, pending payments, thousands of tokens) are
  * written with sqlite3 directly on the same database file.
+ *
+ * Under tests/pg/pg_run.sh (the fixture's store on PostgreSQL, store_path.h)
+ * the same cases run on the PostgreSQL backend, the raw rows written with
+ * libpq in PostgreSQL's dialect (foreign keys off for that session, as the
+ * sqlite3 connection has them), and the index check reads EXPLAIN.
  */
 #include <check.h>
 #include <sqlite3.h>
@@ -16,26 +21,90 @@
 #include <string.h>
 
 #include "../billing/billing_fixture.h"
+#include "../store_path.h"
 #include "stream/auth.h"
+#include "stream/features.h"
 #include "stream/keys.h"
 #include "stream/store.h"
+
+#if STREAM_HAVE_POSTGRES
+#include <libpq-fe.h>
+#endif
 
 #define NOW 1780000000LL
 #define WEEK (7 * DAY)
 
-static void exec_raw(const char *sql)
+#if STREAM_HAVE_POSTGRES
+/* A libpq session on the fixture's database: the URI the fixture opened (dbpath itself when
+ * the fixture keeps the URI there), triggers (foreign keys) off like a plain sqlite3
+ * connection's. */
+static PGconn *pg_raw(void)
 {
+  char uri[512];
+  const char *conninfo =
+      strncmp(dbpath, "postgres", 8) == 0 ? dbpath : test_store_path(uri, sizeof uri, dbpath);
+  PGconn *c = PQconnectdb(conninfo);
+  ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect: %s", PQerrorMessage(c));
+  PGresult *r = PQexec(c, "SET session_replication_role = replica");
+  ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+  PQclear(r);
+  return c;
+}
+
+static void exec_pg(const char *sql)
+{
+  PGconn *c = pg_raw();
+  PGresult *r = PQexec(c, sql);
+  ExecStatusType s = PQresultStatus(r);
+  ck_assert_msg(s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
+  PQclear(r);
+  PQfinish(c);
+}
+
+static int count_pg(const char *sql)
+{
+  PGconn *c = pg_raw();
+  PGresult *r = PQexec(c, sql);
+  ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1, "%s: %s", sql,
+                PQerrorMessage(c));
+  int n = atoi(PQgetvalue(r, 0, 0));
+  PQclear(r);
+  PQfinish(c);
+  return n;
+}
+#endif
+
+/* Raw SQL in each backend's dialect: `pg` (NULL: the same as `sq`) on PostgreSQL. */
+static void exec_raw2(const char *sq, const char *pg)
+{
+#if STREAM_HAVE_POSTGRES
+  if (test_store_is_pg()) {
+    exec_pg(pg ? pg : sq);
+    return;
+  }
+#else
+  (void)pg;
+#endif
   sqlite3 *db = NULL;
   ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
   sqlite3_busy_timeout(db, 5000);
   char *err = NULL;
-  int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
-  ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, err ? err : "");
+  int rc = sqlite3_exec(db, sq, NULL, NULL, &err);
+  ck_assert_msg(rc == SQLITE_OK, "%s: %s", sq, err ? err : "");
   sqlite3_close(db);
+}
+
+static void exec_raw(const char *sql)
+{
+  exec_raw2(sql, NULL);
 }
 
 static int count_raw(const char *sql)
 {
+#if STREAM_HAVE_POSTGRES
+  if (test_store_is_pg())
+    return count_pg(sql);
+#endif
   sqlite3 *db = NULL;
   ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
   sqlite3_stmt *st = NULL;
@@ -389,28 +458,40 @@ END_TEST
 START_TEST(test_purge_crosses_batches)
 {
   /* 2500 expired tokens and 3 live ones, written in one transaction. */
-  exec_raw("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500) "
-           "INSERT INTO refresh_tokens (token_hash, family_id, account_id, created_at, expires_at)"
-           " SELECT printf('%064d', i), 'f', 'acct', 1000, 2000 + i FROM n;"
-           "INSERT INTO refresh_tokens (token_hash, family_id, account_id, created_at, expires_at)"
-           " VALUES ('live1', 'f', 'acct', 1000, 1790000000), ('live2', 'f', 'acct', 1000,"
-           " 1790000000), ('live3', 'f', 'acct', 1000, 1790000000);");
+  exec_raw2("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500) "
+            "INSERT INTO refresh_tokens (token_hash, family_id, account_id, created_at, expires_at)"
+            " SELECT printf('%064d', i), 'f', 'acct', 1000, 2000 + i FROM n;"
+            "INSERT INTO refresh_tokens (token_hash, family_id, account_id, created_at, expires_at)"
+            " VALUES ('live1', 'f', 'acct', 1000, 1790000000), ('live2', 'f', 'acct', 1000,"
+            " 1790000000), ('live3', 'f', 'acct', 1000, 1790000000);",
+            "INSERT INTO refresh_tokens (token_hash, family_id, account_id, created_at, expires_at)"
+            " SELECT lpad(i::text, 64, '0'), 'f', 'acct', 1000, 2000 + i"
+            " FROM generate_series(1, 2500) AS n(i);"
+            "INSERT INTO refresh_tokens (token_hash, family_id, account_id, created_at, expires_at)"
+            " VALUES ('live1', 'f', 'acct', 1000, 1790000000), ('live2', 'f', 'acct', 1000,"
+            " 1790000000), ('live3', 'f', 'acct', 1000, 1790000000);");
   stream_store_purge_counts c = purge_at(NOW, NULL); /* batches of 1000: 1000, 1000, 500 */
   ck_assert_uint_eq(c.refresh_tokens, 2500);
   ck_assert_int_eq(count_raw("SELECT count(*) FROM refresh_tokens"), 3);
 
   /* An exact multiple of the batch size, and a tiny batch. */
-  exec_raw("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) "
-           "INSERT INTO device_authorizations (device_code_hash, user_code, client_id, status,"
-           " interval_s, created_at, expires_at) SELECT printf('%064d', i), printf('U%07d', i),"
-           " 'tv', 3, 5, 1000, 2000 FROM n;");
+  exec_raw2("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) "
+            "INSERT INTO device_authorizations (device_code_hash, user_code, client_id, status,"
+            " interval_s, created_at, expires_at) SELECT printf('%064d', i), printf('U%07d', i),"
+            " 'tv', 3, 5, 1000, 2000 FROM n;",
+            "INSERT INTO device_authorizations (device_code_hash, user_code, client_id, status,"
+            " interval_s, created_at, expires_at) SELECT lpad(i::text, 64, '0'),"
+            " 'U' || lpad(i::text, 7, '0'), 'tv', 3, 5, 1000, 2000"
+            " FROM generate_series(1, 2000) AS n(i);");
   stream_store_purge_policy p;
   stream_store_purge_policy_default(&p);
   c = purge_at(NOW, &p);
   ck_assert_uint_eq(c.device_authorizations, 2000);
-  exec_raw("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50) "
-           "INSERT INTO idempotency_keys (scope, key, request_hash, response, created_at)"
-           " SELECT 's', printf('k%d', i), 'h', '{}', 1000 FROM n;");
+  exec_raw2("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50) "
+            "INSERT INTO idempotency_keys (scope, key, request_hash, response, created_at)"
+            " SELECT 's', printf('k%d', i), 'h', '{}', 1000 FROM n;",
+            "INSERT INTO idempotency_keys (scope, key, request_hash, response, created_at)"
+            " SELECT 's', 'k' || i, 'h', '{}', 1000 FROM generate_series(1, 50) AS n(i);");
   p.batch_size = 7;
   c = purge_at(NOW, &p);
   ck_assert_uint_eq(c.idempotency_keys, 50);
@@ -419,9 +500,60 @@ START_TEST(test_purge_crosses_batches)
 }
 END_TEST
 
+#if STREAM_HAVE_POSTGRES
+/* PostgreSQL: the purge statements of postgres/purge.c, planned with sequential scans priced
+ * out (tables this small would otherwise rightly be scanned): every table is read through an
+ * index, and the batch's range through the retention index named. */
+static void pg_purge_queries_use_indexes(void)
+{
+  static const char *const q[][2] = {
+      {"EXPLAIN DELETE FROM refresh_tokens WHERE token_hash IN (SELECT token_hash FROM "
+       "refresh_tokens WHERE expires_at < 1 LIMIT 10)",
+       "refresh_tokens_expiry"},
+      {"EXPLAIN DELETE FROM device_authorizations WHERE device_code_hash IN (SELECT "
+       "device_code_hash FROM device_authorizations WHERE expires_at < 1 LIMIT 10)",
+       "device_authorizations_expiry"},
+      {"EXPLAIN DELETE FROM screen_leases WHERE id IN (SELECT id FROM screen_leases WHERE "
+       "expires_at < 1 LIMIT 10)",
+       "screen_leases_expiry"},
+      {"EXPLAIN DELETE FROM password_resets WHERE token_hash IN (SELECT token_hash FROM "
+       "password_resets WHERE expires_at < 1 LIMIT 10)",
+       "password_resets_expiry"},
+      {"EXPLAIN DELETE FROM idempotency_keys WHERE (scope, key) IN (SELECT k.scope, k.key FROM "
+       "idempotency_keys k WHERE k.created_at < 1 AND (k.response IS NOT NULL OR (NOT EXISTS "
+       "(SELECT 1 FROM payments p WHERE p.status = 0 AND p.idem_scope = k.scope AND "
+       "p.idem_key = k.key) AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.status = 0 AND "
+       "r.idem_scope = k.scope AND r.idem_key = k.key))) LIMIT 10)",
+       "idempotency_keys_created"},
+  };
+  PGconn *c = pg_raw();
+  PQclear(PQexec(c, "SET enable_seqscan = off"));
+  for (size_t i = 0; i < sizeof q / sizeof *q; i++) {
+    PGresult *r = PQexec(c, q[i][0]);
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", q[i][0], PQerrorMessage(c));
+    bool range = false;
+    for (int row = 0; row < PQntuples(r); row++) {
+      const char *line = PQgetvalue(r, row, 0);
+      ck_assert_msg(!strstr(line, "Seq Scan"), "%s: %s", q[i][0], line);
+      if (strstr(line, q[i][1]))
+        range = true;
+    }
+    ck_assert_msg(range, "%s: no %s in the plan", q[i][0], q[i][1]);
+    PQclear(r);
+  }
+  PQfinish(c);
+}
+#endif
+
 /* Each purge query reads an index range (migration 10), never the whole table. */
 START_TEST(test_purge_queries_use_indexes)
 {
+#if STREAM_HAVE_POSTGRES
+  if (test_store_is_pg()) {
+    pg_purge_queries_use_indexes();
+    return;
+  }
+#endif
   static const char *const q[] = {
       "EXPLAIN QUERY PLAN SELECT rowid FROM refresh_tokens WHERE expires_at < 1 LIMIT 10",
       "EXPLAIN QUERY PLAN SELECT rowid FROM device_authorizations WHERE expires_at < 1 LIMIT 10",

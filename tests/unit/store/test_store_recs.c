@@ -1,10 +1,12 @@
 /*
- * The recommendations reads of the SQLite store (store_recs.h): signals
- * aggregated per (profile, title) from QoE views, resume positions, My List
- * and ratings, and the titles' filter attributes. Progress and My List go
+ * The recommendations reads of the store (store_recs.h): signals aggregated
+ * per (profile, title) from QoE views, resume positions, My List and
+ * ratings, and the titles' filter attributes. Progress and My List go
  * through the public store API; QoE view rows and ratings are inserted with
- * sqlite3 on a second connection (QoE rows are the consumer's output and
- * have no public writer), so every expected number is known exactly.
+ * raw SQL on a second connection (store_raw.h: QoE rows are the consumer's
+ * output and have no public writer), so every expected number is known
+ * exactly. The SQLite store in a temporary directory, or, run by
+ * tests/pg/pg_run.sh, a PostgreSQL database (store_path.h).
  */
 #include <check.h>
 #include <sqlite3.h>
@@ -13,12 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../store_path.h"
+#include "../store_raw.h"
 #include "store/store_recs.h"
 
 static char tmpdir[256];
 static char dbpath[300];
 static stream_store *store;
-static sqlite3 *raw;
 
 #define OK(expr) ck_assert_msg((expr) == STREAM_OK, "%s: %s", #expr, stream_error_last()->message)
 
@@ -29,15 +32,13 @@ static void setup(void)
   ck_assert_ptr_nonnull(mkdtemp(tmpdir));
   snprintf(dbpath, sizeof dbpath, "%s/store.db", tmpdir);
   stream_store_options o = STREAM_STORE_OPTIONS_INIT;
-  o.path = dbpath;
+  char uri[512];
+  o.path = test_store_path(uri, sizeof uri, dbpath);
   OK(stream_store_open(&store, &o));
-  ck_assert_int_eq(sqlite3_open(dbpath, &raw), SQLITE_OK);
-  sqlite3_busy_timeout(raw, 5000);
 }
 
 static void teardown(void)
 {
-  sqlite3_close(raw);
   stream_store_close(store);
   const char *suffix[] = {"", "-wal", "-shm", "-journal"};
   char p[320];
@@ -50,9 +51,7 @@ static void teardown(void)
 
 static void sql(const char *text)
 {
-  char *err = NULL;
-  int rc = sqlite3_exec(raw, text, NULL, NULL, &err);
-  ck_assert_msg(rc == SQLITE_OK, "%s: %s", text, err ? err : "?");
+  ck_assert_int_eq(test_store_raw_exec(dbpath, text), 1);
 }
 
 static void profile(const char *account_id, const char *id, const char *name)
@@ -319,7 +318,7 @@ END_TEST
 int main(void)
 {
   Suite *s = suite_create("store-recs");
-  TCase *tc = tcase_create("sqlite");
+  TCase *tc = tcase_create(test_store_is_pg() ? "postgres" : "sqlite");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, test_signals_all_profiles);
   tcase_add_test(tc, test_signals_one_profile);

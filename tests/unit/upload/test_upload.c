@@ -1,7 +1,8 @@
 /* Unit tests for the upload module (public API only, through the shared
  * library) over a real SQLite store and data directory in a temporary
  * directory, with an injected clock: appends at offsets, checksums, crash
- * recovery of the data file, expiry sweep, limits and metadata. */
+ * recovery of the data file, expiry sweep, sessions in progress, limits and
+ * metadata. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../store_path.h"
 #include "stream/upload.h"
 
 #define T0 1700000000
@@ -38,10 +40,10 @@ static void open_up(int64_t max_length)
 
 static void open_store(void)
 {
-  char path[300];
+  char path[300], uri[512];
   snprintf(path, sizeof path, "%s/db.sqlite", tmpdir);
   stream_store_options so = STREAM_STORE_OPTIONS_INIT;
-  so.path = path;
+  so.path = test_store_path(uri, sizeof uri, path);
   ck_assert_int_eq(stream_store_open(&store, &so), STREAM_OK);
 }
 
@@ -277,6 +279,60 @@ START_TEST(test_expiry_sweep)
 }
 END_TEST
 
+/* Sessions in progress: incomplete and not expired, however many were made before. */
+START_TEST(test_count_active)
+{
+  int64_t n = -1;
+  ck_assert_int_eq(stream_upload_count_active(&n, up), STREAM_OK);
+  ck_assert_int_eq(n, 0);
+  stream_upload_info a, b, c;
+  ck_assert_int_eq(stream_upload_create(&a, up, 4, NULL, NULL), STREAM_OK);
+  clock_now += 100;
+  ck_assert_int_eq(stream_upload_create(&b, up, 10, NULL, NULL), STREAM_OK);
+  ck_assert_int_eq(stream_upload_create(&c, up, 0, NULL, NULL), STREAM_OK); /* complete */
+  ck_assert_int_eq(stream_upload_count_active(&n, up), STREAM_OK);
+  ck_assert_int_eq(n, 2);
+  int64_t off;
+  ck_assert_int_eq(append(&off, b.id, 0, "abc", NULL), STREAM_OK); /* still in progress */
+  ck_assert_int_eq(stream_upload_count_active(&n, up), STREAM_OK);
+  ck_assert_int_eq(n, 2);
+  ck_assert_int_eq(append(&off, a.id, 0, "abcd", NULL), STREAM_OK); /* complete */
+  ck_assert_int_eq(stream_upload_count_active(&n, up), STREAM_OK);
+  ck_assert_int_eq(n, 1);
+  clock_now = T0 + 100 + 3600; /* b expires now: not in progress, before the sweep too */
+  ck_assert_int_eq(stream_upload_count_active(&n, up), STREAM_OK);
+  ck_assert_int_eq(n, 0);
+  clock_now = T0 + 100;
+  ck_assert_int_eq(stream_upload_terminate(up, b.id), STREAM_OK);
+  ck_assert_int_eq(stream_upload_count_active(&n, up), STREAM_OK);
+  ck_assert_int_eq(n, 0);
+  /* Never-expiring sessions (expiry < 0: expires_at 0) are in progress for good. */
+  stream_upload_free(up);
+  stream_upload_options o = STREAM_UPLOAD_OPTIONS_INIT;
+  o.store = store;
+  o.dir = datadir;
+  o.expiry_seconds = -1;
+  o.now = fake_clock;
+  o.now_userdata = &clock_now;
+  ck_assert_int_eq(stream_upload_new(&up, &o), STREAM_OK);
+  stream_upload_info d;
+  ck_assert_int_eq(stream_upload_create(&d, up, 10, NULL, NULL), STREAM_OK);
+  ck_assert_int_eq(d.expires_at, 0);
+  clock_now += 1000000;
+  ck_assert_int_eq(stream_upload_count_active(&n, up), STREAM_OK);
+  ck_assert_int_eq(n, 1);
+  /* Arguments */
+  n = 5;
+  ck_assert_int_eq(stream_upload_count_active(&n, NULL), STREAM_EINVAL);
+  ck_assert_int_eq(n, 0);
+  ck_assert_int_eq(stream_upload_count_active(NULL, up), STREAM_EINVAL);
+  stream_upload_info_clear(&a);
+  stream_upload_info_clear(&b);
+  stream_upload_info_clear(&c);
+  stream_upload_info_clear(&d);
+}
+END_TEST
+
 START_TEST(test_limits_and_bad_input)
 {
   stream_upload_info u;
@@ -338,6 +394,7 @@ static Suite *upload_suite(void)
   tcase_add_test(tc, test_checksums);
   tcase_add_test(tc, test_crash_leftovers_truncated_on_reopen);
   tcase_add_test(tc, test_expiry_sweep);
+  tcase_add_test(tc, test_count_active);
   tcase_add_test(tc, test_limits_and_bad_input);
   tcase_add_test(tc, test_metadata_parse);
   suite_add_tcase(s, tc);

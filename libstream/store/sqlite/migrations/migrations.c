@@ -184,6 +184,8 @@ extern const char *const store__sq_m0011_account_delete[];
 extern const char *const store__sq_m0012_password_reset[];
 /* asset_publish_seq.c: the publish order of assets */
 extern const char *const store__sq_m0013_asset_publish_seq[];
+/* reset_requests.c: pending password reset requests */
+extern const char *const store__sq_m0014_reset_requests[];
 
 const char *const *const store__sq_migrations[] = {m0001_init,
                                                    m0002_recency_seq,
@@ -197,6 +199,7 @@ const char *const *const store__sq_migrations[] = {m0001_init,
                                                    store__sq_m0010_retention,
                                                    store__sq_m0011_account_delete,
                                                    store__sq_m0012_password_reset,
-                                                   store__sq_m0013_asset_publish_seq};
+                                                   store__sq_m0013_asset_publish_seq,
+                                                   store__sq_m0014_reset_requests};
 const int store__sq_migration_count =
     (int)(sizeof store__sq_migrations / sizeof store__sq_migrations[0]);

@@ -1,0 +1,187 @@
+/*
+ * PostgreSQL backend of the store (libpq): shared plumbing of the entity
+ * files (connection pool, transactions, parameters, results, error mapping).
+ * The entity files mirror the SQLite backend's (libstream/store/sqlite/) one
+ * for one, and so does this API: store__pg_X is store__sq_X, so a port is the
+ * SQL dialect, not the control flow.
+ *
+ * Selected by a store path that is a libpq URI ("postgres://..." or
+ * "postgresql://..."): stream_store_open() then opens `readers` + 1 pooled
+ * connections to that database.
+ *
+ * Concurrency model (the SQLite backend's, across processes): every write
+ * transaction takes one transaction-scoped advisory lock first
+ * (pg_advisory_xact_lock), so writes from every thread of every process that
+ * shares the database run one at a time, READ COMMITTED, and each statement
+ * sees every earlier commit. A count-then-insert or read-then-update inside a
+ * write is therefore as safe as under SQLite's single writer, and the entity
+ * code keeps its shape. Reads run on any pooled connection without the lock,
+ * in parallel with writes and with each other (store__pg_rbegin gives several
+ * statements one snapshot). The price is that writes do not run in parallel:
+ * the same write throughput bound as SQLite, now shared by N daemons whose
+ * reads scale out (docs/api/store.md "PostgreSQL").
+ *
+ * A connection is used by one thread at a time (checked out of the pool).
+ * The write batch (store__batch_begin) keeps its connection and transaction
+ * for the owner thread, whose calls join it as savepoints, as in SQLite.
+ *
+ * Statements: `sql` uses SQLite's placeholders, `?` (numbered in order) and
+ * `?N`; they are rewritten to `$N` (outside quotes). Parameters are sent as
+ * text with their types (int4, int8, float8; text left to the server to
+ * infer from context). Results are read in text form.
+ *
+ * Errors inside a transaction: PostgreSQL aborts the whole transaction on a
+ * failed statement, where SQLite only fails the statement. Code that expects
+ * a statement to fail and goes on (insert, and on EEXIST update) uses
+ * store__pg_try_exec, which runs the statement in its own savepoint; better
+ * still, ON CONFLICT.
+ */
+#ifndef STREAM_STORE_PG_INTERNAL_H
+#define STREAM_STORE_PG_INTERNAL_H
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../../core/core.h"
+#include "../store_internal.h"
+
+/* One pooled connection. */
+typedef struct pg_conn {
+  PGconn *h;
+  /* In a write transaction (wbegin..wend) or the batch: statements that fail
+   * abort it, so store__pg_try_exec needs a savepoint. */
+  bool in_txn;
+  /* The write batch's connection, owned by the batch's thread. */
+  bool batch;
+  unsigned int sp_seq; /* store__pg_try_exec savepoint names */
+} pg_conn;
+
+typedef struct pg_store {
+  char *conninfo;
+  unsigned int lock_timeout_ms;
+  bool sync_normal;
+  pg_conn *conns;
+  bool *busy;
+  unsigned int nconns;
+  pthread_mutex_t plock;
+  pthread_cond_t pcond;
+  /* write batch (see sqlite_internal.h): owner thread only */
+  pg_conn *batch_conn;
+  unsigned int batch_depth;
+  struct pg_store *batch_prev;
+  /* Held by the batch's owner thread from the outer begin to the end (SQLite's
+   * wlock): the batch_* fields above are one thread's at a time. */
+  pthread_mutex_t block;
+} pg_store;
+
+/* A statement's result, read row by row like an SQLite statement. */
+typedef struct pg_stmt {
+  PGresult *res;
+  int row; /* current row; -1 before the first store__pg_step */
+  int nrows;
+} pg_stmt;
+
+/* The schema of the PostgreSQL dialect: one list of statements per feature
+ * (pg_schema_*.c), applied in one transaction on a fresh database, which is
+ * then at version STORE__PG_BASELINE (the SQLite dialect's version with the
+ * same tables). Later migrations: store__pg_migrations. */
+extern const char *const *const store__pg_baseline[];
+extern const int store__pg_baseline_count;
+#define STORE__PG_BASELINE 14
+
+/* Open the backend on the URI `opts->path` (stream_store_open). */
+int store__pg_open(void **out_impl, const stream_store_options *opts);
+extern const struct stream_store_backend store__pg_backend;
+
+/* Write transaction: a pooled connection, BEGIN and the writers' advisory
+ * lock (or, in this thread's batch, a savepoint on the batch's connection).
+ * On success the caller must call store__pg_wend with the outcome, which
+ * commits (rc == STREAM_OK) or rolls back, gives the connection back and
+ * returns the final code. */
+int store__pg_wbegin(pg_store *st, pg_conn **db);
+int store__pg_wend(pg_store *st, pg_conn *db, int rc);
+
+/* Borrow a connection for reads (blocks until one is free) and give it back.
+ * In this thread's batch: the batch's connection (its uncommitted rows). */
+pg_conn *store__pg_racquire(pg_store *st);
+void store__pg_rrelease(pg_store *st, pg_conn *db);
+/* One snapshot over several reads on a borrowed connection. */
+int store__pg_rbegin(pg_conn *db);
+void store__pg_rend(pg_conn *db);
+
+/* Run `sql` with parameters described by `types` (store__sq_prepare's letters):
+ *   t  const char *   text (NULL sends NULL)
+ *   T  const char *   text, NULL or "" sends NULL
+ *   i  int            int4
+ *   I  int64_t        int8
+ *   Z  int64_t        int8, 0 sends NULL
+ *   d  double         float8
+ * and keep its rows in *stmt for store__pg_step / store__pg_col_*. Free with
+ * store__pg_release. On failure *stmt is NULL and the error is set. */
+int store__pg_prepare(pg_conn *db, pg_stmt **stmt, const char *what, const char *sql,
+                      const char *types, ...);
+/* Advance to the next row: 1 = a row, 0 = no more. Never fails (the
+ * statement already ran); the signature matches store__sq_step. */
+int store__pg_step(pg_conn *db, pg_stmt *stmt, const char *what);
+void store__pg_release(pg_conn *db, pg_stmt *stmt);
+/* Run a statement whose rows are not needed. `changes` (may be NULL)
+ * receives the rows it inserted, updated or deleted. */
+int store__pg_exec(pg_conn *db, const char *what, int *changes, const char *sql, const char *types,
+                   ...);
+/* store__pg_exec in its own savepoint when inside a transaction: a failure
+ * (its code returned and its message set) leaves the transaction usable. */
+int store__pg_try_exec(pg_conn *db, const char *what, int *changes, const char *sql,
+                       const char *types, ...);
+/* Run parameterless SQL (several statements allowed). */
+int store__pg_exec_plain(pg_conn *db, const char *what, const char *sql);
+
+/* Columns of the current row. */
+void store__pg_col_copy(char *dst, size_t cap, const pg_stmt *stmt, int col); /* "" for NULL */
+int store__pg_col_dup(char **out, const pg_stmt *stmt, int col); /* *out NULL for NULL */
+int64_t store__pg_col_i64(const pg_stmt *stmt, int col);         /* 0 for NULL */
+int store__pg_col_int(const pg_stmt *stmt, int col);             /* 0 for NULL */
+double store__pg_col_double(const pg_stmt *stmt, int col);       /* 0 for NULL */
+bool store__pg_col_null(const pg_stmt *stmt, int col);
+
+/* Map a failed result to a STREAM_E* code with a message naming `what`. */
+int store__pg_fail(pg_conn *db, const PGresult *res, const char *what);
+
+#define PG_TRY(expr)                                                                               \
+  do {                                                                                             \
+    int rc_ = (expr);                                                                              \
+    if (rc_ != STREAM_OK)                                                                          \
+      return rc_;                                                                                  \
+  } while (0)
+
+/* Entity tables (one file each, as in sqlite/). */
+extern const struct stream_store_accounts_ops store__pg_accounts_ops;
+extern const struct stream_store_refresh_ops store__pg_refresh_ops;
+extern const struct stream_store_device_ops store__pg_device_ops;
+extern const struct stream_store_profiles_ops store__pg_profiles_ops;
+extern const struct stream_store_catalog_ops store__pg_catalog_ops;
+extern const struct stream_store_viewing_ops store__pg_viewing_ops;
+extern const struct stream_store_billing_ops store__pg_billing_ops;
+extern const struct stream_store_upload_ops store__pg_upload_ops;
+extern const struct stream_store_job_ops store__pg_job_ops;
+extern const struct stream_store_lease_ops store__pg_lease_ops;
+extern const struct stream_store_event_ops store__pg_event_ops;
+extern const struct stream_store_recs_ops store__pg_recs_ops;
+extern const struct stream_store_reset_ops store__pg_reset_ops;
+/* reset_requests.c (store_reset_requests.h) */
+extern const struct stream_store_reset_request_ops store__pg_reset_request_ops;
+int store__pg_purge(void *impl, stream_store_purge_counts *out, int64_t now,
+                    const stream_store_purge_policy *p);
+/* accounts.c: the account of an account-scoped write, read on `db` inside the
+ * caller's write transaction (store__pg_wbegin), so the answer holds until its
+ * commit: closing an account is a write too and waits for the writers' lock.
+ * store__pg_account_live: STREAM_OK, or STREAM_ENOTFOUND "<what>: no account
+ * with id <id>" when the row is missing or a tombstone (closed, deleted_at >
+ * 0). store__pg_account_closed: for analytics rows, kept without the person
+ * instead of refused: *closed is true only for a tombstone ("" and unknown
+ * ids: false). As store__sq_account_live / store__sq_account_closed. */
+int store__pg_account_live(pg_conn *db, const char *what, const char *account_id);
+int store__pg_account_closed(pg_conn *db, bool *closed, const char *what, const char *account_id);
+
+#endif

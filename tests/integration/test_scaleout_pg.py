@@ -1,0 +1,214 @@
+#!/usr/bin/python3
+"""Scale-out: two streamd processes on one PostgreSQL database and one data directory.
+
+Run by tests/pg/pg_run.sh (a throwaway PostgreSQL server; STREAM_TEST_PG names its database).
+Daemon A has no transcode worker, daemon B has one; both get `--store-url`. What one daemon
+writes, the other serves, and the limits hold across them:
+1. an account registered on A signs in on B, and B accepts A's access token (shared key);
+2. a title created through A's admin API is served by B; a resume position saved on A shows in
+   B's Continue watching;
+3. an event batch accepted by A is all duplicates on B (dedup in the shared log);
+4. a one-screen plan: a lease taken through A makes B refuse a second device (409);
+5. the five-profile limit holds under 16 concurrent creates split across A and B;
+6. a tus upload to A is transcoded by B's worker, and A lists the ready asset.
+
+Usage: test_scaleout_pg.py STREAMD_BIN. Exits 77 (skipped) without STREAM_TEST_PG or ffmpeg.
+"""
+import base64
+import concurrent.futures
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from streamd_harness import Streamd, profile_token, register_login, unique_email
+
+OP_TOKEN = "scaleout-operator-token-0123456789abcdef"
+OK_CARD = "tok_4242424242424242"
+
+
+def check(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def catalog():
+    return {"titles": [{"id": "so-movie-%d" % i, "kind": "movie", "name": "Scale Movie %d" % i,
+                        "synopsis": "Served by two daemons.", "year": 2020, "runtime_minutes": 90,
+                        "maturity_rating": 0, "genres": ["Drama"]} for i in range(2)]}
+
+
+def make_video(path):
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    "testsrc2=size=320x180:rate=25", "-f", "lavfi", "-i",
+                    "sine=frequency=440:sample_rate=48000", "-t", "2", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+                    path], check=True)
+
+
+def accounts_and_content(a, b):
+    email = unique_email("scale", "scaleout.test")
+    tok_a = register_login(a, email, "correct horse 42")["access_token"]
+    r = b.request("POST", "/v1/auth/login",
+                  json_body={"email": email, "password": "correct horse 42"})
+    check(r.status == 200, ("login on B", r.status, r.body))
+    r = b.request("GET", "/v1/account", token=tok_a)
+    check(r.status == 200 and r.json["email"] == email, ("A's token on B", r.status, r.body))
+    print("ok - an account registered on A signs in on B; B accepts A's token")
+
+    body = {"id": "so-new", "kind": "movie", "name": "Made on A", "year": 2021,
+            "runtime_minutes": 80, "maturity_rating": 0, "genres": ["Comedy"]}
+    r = a.request("POST", "/v1/admin/titles", json_body=body, token=OP_TOKEN)
+    check(r.status == 201, ("create title on A", r.status, r.body))
+    pid, sw = profile_token(a, tok_a, "Main")
+    prof = sw["access_token"]
+    r = b.request("GET", "/v1/titles/so-new", token=prof)
+    check(r.status == 200 and r.json["name"] == "Made on A", ("title on B", r.status, r.body))
+    r = a.request("PUT", "/v1/progress", token=prof,
+                  json_body={"title_id": "so-new", "position_s": 600, "duration_s": 4800})
+    check(r.status == 204, ("progress on A", r.status, r.body))
+    r = b.request("GET", "/v1/continue-watching", token=prof)
+    check(r.status == 200 and [i["title"]["id"] for i in r.json["items"]] == ["so-new"],
+          ("continue watching on B", r.status, r.body))
+    print("ok - a title made on A and a position saved on A are served by B")
+    return email, tok_a, prof
+
+
+def events_dedup(a, b, prof):
+    evs = [{"id": "%08x-0000-4000-8000-%012x" % (0x5ca1e, i), "viewId": "view-scale",
+            "type": "heartbeat", "clientTs": 1700000000000 + i, "titleId": "so-new"}
+           for i in range(5)]
+    body = json.dumps({"events": evs})
+    r = a.request("POST", "/v1/events", body=body, ctype="application/json", token=prof)
+    check(r.status == 200 and r.json == {"accepted": 5, "duplicates": 0}, ("A", r.status, r.body))
+    r = b.request("POST", "/v1/events", body=body, ctype="application/json", token=prof)
+    check(r.status == 200 and r.json == {"accepted": 0, "duplicates": 5}, ("B", r.status, r.body))
+    print("ok - a batch accepted by A is all duplicates on B")
+
+
+def screens(a, b, tok_a, prof):
+    plan = {"name": "Solo", "amount": 500, "currency": "USD", "period_months": 1, "trial_days": 0,
+            "screens": 1, "max_height": 720}
+    r = a.request("PUT", "/v1/admin/billing/plans/so-solo", json_body=plan, token=OP_TOKEN)
+    check(r.status in (200, 201), ("plan", r.status, r.body))
+    r = b.request("POST", "/v1/billing/payment-methods", json_body={"token": OK_CARD},
+                  token=tok_a, key="so-card-1")
+    check(r.status == 201, ("card on B", r.status, r.body))
+    r = a.request("POST", "/v1/billing/subscription", json_body={"plan_id": "so-solo"},
+                  token=tok_a, key="so-sub-1")
+    check(r.status == 201, ("subscribe on A", r.status, r.body))
+    r = a.request("POST", "/v1/billing/leases", json_body={"title_id": "so-new",
+                                                            "device_id": "tv-1"}, token=prof)
+    check(r.status == 201, ("lease on A", r.status, r.body))
+    r = b.request("POST", "/v1/billing/leases", json_body={"title_id": "so-movie-0",
+                                                            "device_id": "phone-1"}, token=prof)
+    check(r.status == 409 and r.json["devices_in_use"][0]["device_id"] == "tv-1",
+          ("second screen on B", r.status, r.body))
+    r = b.request("GET", "/v1/admin/billing/books", token=OP_TOKEN)
+    check(r.status == 200 and r.json["ok"] is True, ("books", r.status, r.body))
+    print("ok - a one-screen plan: A's lease makes B refuse a second device")
+
+
+def profile_limit(a, b):
+    """Rounds of 16 concurrent creates for one new account each, half through A, half
+    through B (each create is a count then an insert: only the shared write lock keeps
+    two daemons from both seeing 4)."""
+    rounds = 6
+    for n in range(rounds):
+        email = unique_email("limit", "scaleout.test")
+        tok = register_login(a, email, "correct horse 42")["access_token"]
+
+        def create(i):
+            d = a if i % 2 else b
+            return d.request("POST", "/v1/profiles", json_body={"name": "P%02d" % i}, token=tok)
+
+        with concurrent.futures.ThreadPoolExecutor(16) as ex:
+            answers = list(ex.map(create, range(16)))
+        codes = [r.status for r in answers]
+        check(codes.count(201) == 5, ("round %d: five profiles at most" % n, codes))
+        refused = [r for r in answers if r.status != 201]
+        check(all(r.status == 400 and "already has 5 profiles" in r.json["detail"]
+                  for r in refused), [(r.status, r.body) for r in refused])
+        r = b.request("GET", "/v1/profiles", token=tok)
+        check(r.status == 200 and len(r.json["profiles"]) == 5, (r.status, r.body))
+    print("ok - %d rounds of 16 concurrent profile creates across A and B: exactly 5 each"
+          % rounds)
+
+
+def upload_transcoded_by_b(a, b, tmp):
+    video = os.path.join(tmp, "in.mp4")
+    make_video(video)
+    data = open(video, "rb").read()
+    meta = "title_id " + base64.b64encode(b"so-movie-1").decode()
+    r = a.request("POST", "/v1/uploads", body=data, token=OP_TOKEN,
+                  headers={"Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)),
+                           "Upload-Metadata": meta,
+                           "Content-Type": "application/offset+octet-stream"})
+    check(r.status == 201 and r.json.get("job_id"), ("upload to A", r.status, r.body))
+    job_id = r.json["job_id"]
+    deadline = time.time() + 180
+    while True:
+        r = a.request("GET", "/v1/admin/jobs/" + job_id, token=OP_TOKEN)
+        check(r.status == 200, (r.status, r.body))
+        if r.json["status"] == "succeeded":
+            break
+        check(r.json["status"] not in ("failed", "canceled"), r.body)
+        check(time.time() < deadline, ("job never finished", r.body))
+        time.sleep(0.2)
+    asset_id = r.json["result"]["asset_id"]
+    r = a.request("GET", "/v1/admin/assets?title_id=so-movie-1", token=OP_TOKEN)
+    check(r.status == 200 and any(x["id"] == asset_id and x["status"] == "ready"
+                                  for x in r.json["assets"]), (r.status, r.body))
+
+
+def main():
+    streamd = sys.argv[1]
+    url = os.environ.get("STREAM_TEST_PG")
+    if not url:
+        print("skip: STREAM_TEST_PG is not set (run through tests/pg/pg_run.sh)")
+        return 77
+    if not shutil.which("ffmpeg") or not shutil.which("psql"):
+        print("skip: ffmpeg or psql not found")
+        return 77
+    # A database of its own on the (possibly shared) server: postgresql:///DB?host=...
+    name = "scaleout_%d" % os.getpid()
+    subprocess.run(["psql", url, "-q", "-c", "CREATE DATABASE " + name], check=True)
+    url = "postgresql:///%s?%s" % (name, url.split("?", 1)[1])
+    tmp = tempfile.mkdtemp(prefix="streamd-scaleout-")
+    data_dir = os.path.join(tmp, "data")
+    common = ["--store-url", url, "--login-address-burst", "0", "--job-lease", "5"]
+    for name in ("a", "b"):
+        os.makedirs(os.path.join(tmp, name))
+    # A has no transcode worker: a job that succeeds was run by B.
+    a = Streamd(streamd, common + ["--transcode-workers", "0"], tmp=os.path.join(tmp, "a"),
+                data_dir=data_dir, log_level="info", operator_token=OP_TOKEN, catalog=catalog())
+    b = Streamd(streamd, common + ["--transcode-workers", "1"], tmp=os.path.join(tmp, "b"),
+                data_dir=data_dir, log_level="info", operator_token=OP_TOKEN)
+    ok = False
+    try:
+        email, tok_a, prof = accounts_and_content(a, b)
+        events_dedup(a, b, prof)
+        screens(a, b, tok_a, prof)
+        profile_limit(a, b)
+        upload_transcoded_by_b(a, b, tmp)
+        print("ok - a tus upload to A was transcoded by B's worker; A lists the ready asset")
+        for d in (a, b):
+            check(d.request("GET", "/healthz").status == 200, "healthz")
+        ok = True
+    except BaseException:
+        for name, d in (("A", a), ("B", b)):
+            sys.stderr.write("streamd %s log:\n%s\n" % (name, d.stderr_text(4000)))
+        raise
+    finally:
+        a.stop()
+        b.stop()
+        if ok:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

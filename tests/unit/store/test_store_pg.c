@@ -1,0 +1,164 @@
+/*
+ * The store conformance suite run against the PostgreSQL backend: a database
+ * of its own per case (tests/pg/pg_run.sh's server, store_path.h), then all
+ * cases on one store, plus what only this backend has: the baseline schema
+ * applied once by two stores opening together, a newer schema refused, and
+ * two handles (as two daemons) sharing one database.
+ */
+#include <check.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../store_path.h"
+#include "conformance.h"
+
+static stream_store *open_path(const char *path)
+{
+  stream_store_options o = STREAM_STORE_OPTIONS_INIT;
+  o.path = path;
+  stream_store *s = NULL;
+  int rc = stream_store_open(&s, &o);
+  ck_assert_msg(rc == STREAM_OK, "open: %s", rc ? stream_error_last()->message : "");
+  ck_assert_str_eq(stream_store_backend_name(s), "postgres");
+  return s;
+}
+
+static stream_store *open_fresh(char *buf, size_t cap)
+{
+  return open_path(test_store_path(buf, cap, ":memory:"));
+}
+
+START_TEST(test_conformance_case)
+{
+  char buf[512];
+  stream_store *s = open_fresh(buf, sizeof buf);
+  store_conformance_cases[_i].run(s);
+  stream_store_close(s);
+}
+END_TEST
+
+START_TEST(test_conformance_all_on_one_store)
+{
+  char buf[512];
+  stream_store *s = open_fresh(buf, sizeof buf);
+  store_conformance_run_all(s);
+  stream_store_close(s);
+}
+END_TEST
+
+/* Two stores opening one fresh database at once: the schema is applied once (the
+ * schema lock), both see the same version, and a reopen applies nothing. */
+static void *open_thread(void *p)
+{
+  stream_store_options o = STREAM_STORE_OPTIONS_INIT;
+  o.path = p;
+  stream_store *s = NULL;
+  if (stream_store_open(&s, &o) != STREAM_OK)
+    return NULL;
+  return s;
+}
+
+static int count_rows(const char *uri, const char *sql)
+{
+  PGconn *c = PQconnectdb(uri);
+  ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+  PGresult *r = PQexec(c, sql);
+  ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+  int n = atoi(PQgetvalue(r, 0, 0));
+  PQclear(r);
+  PQfinish(c);
+  return n;
+}
+
+static void run_sql(const char *uri, const char *sql)
+{
+  PGconn *c = PQconnectdb(uri);
+  ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+  PGresult *r = PQexec(c, sql);
+  ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql, PQerrorMessage(c));
+  PQclear(r);
+  PQfinish(c);
+}
+
+START_TEST(test_schema_once)
+{
+  char buf[512];
+  const char *uri = test_store_path(buf, sizeof buf, ":memory:");
+  pthread_t th[2];
+  for (int i = 0; i < 2; i++)
+    ck_assert_int_eq(pthread_create(&th[i], NULL, open_thread, (void *)uri), 0);
+  stream_store *s[2];
+  for (int i = 0; i < 2; i++) {
+    ck_assert_int_eq(pthread_join(th[i], (void **)&s[i]), 0);
+    ck_assert_ptr_nonnull(s[i]);
+  }
+  int v0 = 0, v1 = 0;
+  ck_assert_int_eq(stream_store_schema_version(&v0, s[0]), STREAM_OK);
+  ck_assert_int_eq(stream_store_schema_version(&v1, s[1]), STREAM_OK);
+  ck_assert_int_gt(v0, 0);
+  ck_assert_int_eq(v0, v1);
+  /* The dialects move together: a fresh PostgreSQL store is at the SQLite schema's version
+   * (a migration added to one dialect only fails here). */
+  stream_store_options so = STREAM_STORE_OPTIONS_INIT;
+  so.path = ":memory:";
+  stream_store *lite = NULL;
+  ck_assert_int_eq(stream_store_open(&lite, &so), STREAM_OK);
+  int vl = 0;
+  ck_assert_int_eq(stream_store_schema_version(&vl, lite), STREAM_OK);
+  stream_store_close(lite);
+  ck_assert_int_eq(v0, vl);
+  ck_assert_int_eq(count_rows(uri, "SELECT count(*) FROM schema_version"), v0);
+  stream_store_close(s[0]);
+  stream_store_close(s[1]);
+  stream_store *again = open_path(uri);
+  ck_assert_int_eq(count_rows(uri, "SELECT count(*) FROM schema_version"), v0);
+  stream_store_close(again);
+  /* A database a newer libstream migrated is refused, not written. */
+  run_sql(uri, "INSERT INTO schema_version VALUES (999, 0)");
+  stream_store_options o = STREAM_STORE_OPTIONS_INIT;
+  o.path = uri;
+  stream_store *t = NULL;
+  ck_assert_int_eq(stream_store_open(&t, &o), STREAM_ENOTSUP);
+  ck_assert_ptr_null(t);
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "newer"));
+}
+END_TEST
+
+/* A server that is not there: a clear EIO naming the reason, no handle. */
+START_TEST(test_unreachable)
+{
+  stream_store_options o = STREAM_STORE_OPTIONS_INIT;
+  o.path = "postgresql:///stream?host=/nonexistent-socket-dir&connect_timeout=2";
+  stream_store *s = NULL;
+  ck_assert_int_eq(stream_store_open(&s, &o), STREAM_EIO);
+  ck_assert_ptr_null(s);
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "connect to PostgreSQL"));
+}
+END_TEST
+
+int main(void)
+{
+  if (!test_store_is_pg()) {
+    printf("skip: STREAM_TEST_PG is not set (run through tests/pg/pg_run.sh)\n");
+    return 77;
+  }
+  Suite *su = suite_create("store-pg");
+  TCase *tc = tcase_create("pg-case");
+  tcase_set_timeout(tc, 120);
+  tcase_add_loop_test(tc, test_conformance_case, 0, (int)store_conformance_count);
+  suite_add_tcase(su, tc);
+  tc = tcase_create("pg-backend");
+  tcase_set_timeout(tc, 240);
+  tcase_add_test(tc, test_conformance_all_on_one_store);
+  tcase_add_test(tc, test_schema_once);
+  tcase_add_test(tc, test_unreachable);
+  suite_add_tcase(su, tc);
+  SRunner *sr = srunner_create(su);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? 1 : 0;
+}
