@@ -332,8 +332,10 @@ int open_daemon_store(const cli_args *a, stream_store **out)
   } else {
     return usage_error(a, "--db PATH (or --data-dir DIR) is required");
   }
+  /* A libpq URI (a streamd with store_url) names a database, not a file. */
+  int uri = strncmp(path, "postgres://", 11) == 0 || strncmp(path, "postgresql://", 13) == 0;
   struct stat sb;
-  if (stat(path, &sb) != 0) {
+  if (!uri && stat(path, &sb) != 0) {
     fprintf(stderr, "streamctl %s: no store at %s (start streamd first)\n", a->verb->name, path);
     return EXIT_FAIL;
   }

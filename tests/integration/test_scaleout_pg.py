@@ -10,9 +10,10 @@ writes, the other serves, and the limits hold across them:
 3. an event batch accepted by A is all duplicates on B (dedup in the shared log);
 4. a one-screen plan: a lease taken through A makes B refuse a second device (409);
 5. the five-profile limit holds under 16 concurrent creates split across A and B;
-6. a tus upload to A is transcoded by B's worker, and A lists the ready asset.
+6. a tus upload to A is transcoded by B's worker, and A lists the ready asset;
+7. streamctl, given the same URI as --db, reads what the daemons wrote.
 
-Usage: test_scaleout_pg.py STREAMD_BIN. Exits 77 (skipped) without STREAM_TEST_PG or ffmpeg.
+Usage: test_scaleout_pg.py STREAMD_BIN STREAMCTL_BIN. Exits 77 (skipped) without STREAM_TEST_PG or ffmpeg.
 """
 import base64
 import concurrent.futures
@@ -164,8 +165,16 @@ def upload_transcoded_by_b(a, b, tmp):
                                   for x in r.json["assets"]), (r.status, r.body))
 
 
+def streamctl_reads(streamctl, url):
+    out = subprocess.run([streamctl, "billing", "plans", "--db", url, "--json"],
+                         capture_output=True, text=True, check=True).stdout
+    plans = {p["id"]: p for p in json.loads(out)}
+    check("so-solo" in plans and plans["so-solo"]["screens"] == 1, out[:500])
+    print("ok - streamctl --db <the same URI> lists the plan made through A")
+
+
 def main():
-    streamd = sys.argv[1]
+    streamd, streamctl = sys.argv[1], sys.argv[2]
     url = os.environ.get("STREAM_TEST_PG")
     if not url:
         print("skip: STREAM_TEST_PG is not set (run through tests/pg/pg_run.sh)")
@@ -195,6 +204,7 @@ def main():
         profile_limit(a, b)
         upload_transcoded_by_b(a, b, tmp)
         print("ok - a tus upload to A was transcoded by B's worker; A lists the ready asset")
+        streamctl_reads(streamctl, url)
         for d in (a, b):
             check(d.request("GET", "/healthz").status == 200, "healthz")
         ok = True
