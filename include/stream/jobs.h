@@ -134,13 +134,12 @@ STREAM_API void stream_jobs_free(stream_jobs *j);
 
 /**
  * Enqueue a job of `kind` (1..32 characters of [a-z0-9_.-]) with the JSON
- * `payload` (an object or any JSON value; NULL = "{}"). With a non-empty
- * `dedup_key`, a job of the same kind and key that already exists (in any
- * status) is returned instead and `*out_created` is 0. `max_attempts` 0 takes
- * the handle's default. `out_id` (STREAM_JOBS_ID_SIZE bytes) receives the id;
- * `out_created` may be NULL.
- * Errors: STREAM_EINVAL (bad kind, key, JSON or attempts), STREAM_EBUSY,
- * STREAM_EIO, STREAM_ENOMEM. Thread-safe.
+ * `payload` (an object or any JSON value; NULL = "{}"; like every JSON text of
+ * this module, valid UTF-8). With a non-empty `dedup_key` (UTF-8), a job of the same kind and key
+ * that already exists (in any status) is returned instead and `*out_created` is 0. `max_attempts` 0
+ * takes the handle's default. `out_id` (STREAM_JOBS_ID_SIZE bytes) receives the id; `out_created`
+ * may be NULL. Errors: STREAM_EINVAL (bad kind, key, JSON or attempts), STREAM_EBUSY, STREAM_EIO,
+ * STREAM_ENOMEM. Thread-safe.
  */
 STREAM_API int stream_jobs_enqueue(char *out_id, int *out_created, stream_jobs *j, const char *kind,
                                    const char *payload, const char *dedup_key, int max_attempts);
@@ -182,7 +181,8 @@ STREAM_API int stream_jobs_complete(stream_jobs *j, const char *id, const char *
 
 /**
  * Record a failure of a running job held by `worker` with the text `error`
- * (kept, truncated to STREAM_JOBS_ERROR_MAX). With `retry` 1 and attempts
+ * (kept, truncated to STREAM_JOBS_ERROR_MAX; each byte that is not valid
+ * UTF-8, or a character the cut split, is stored as '?'). With `retry` 1 and attempts
  * left, the job is queued again with run_after = now + backoff * 2^(attempts
  * - 1) (capped); otherwise (or with `retry` 0, or a cancel request) it ends
  * failed (canceled). `*out_status` (may be NULL) receives the job's new
@@ -407,8 +407,8 @@ STREAM_API int stream_jobs_asset_ready_if(stream_jobs *j, const char *id, const 
                                           const char *expected_current);
 
 /**
- * Mark an asset failed with the text `error`.
- * Errors: STREAM_ENOTFOUND, STREAM_EINVAL, STREAM_EBUSY, STREAM_EIO. Thread-safe.
+ * Mark an asset failed with the text `error` (kept as stream_jobs_fail()
+ * keeps it). Errors: STREAM_ENOTFOUND, STREAM_EINVAL, STREAM_EBUSY, STREAM_EIO. Thread-safe.
  */
 STREAM_API int stream_jobs_asset_failed(stream_jobs *j, const char *id, const char *error);
 

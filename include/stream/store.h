@@ -22,7 +22,11 @@
  * base64url (22 characters, [A-Za-z0-9_-]) when the caller leaves the `id`
  * field empty; a caller-chosen id must be 1..STREAM_STORE_ID_MAX characters
  * from the same alphabet. Time is always passed in (`now`, Unix seconds), so
- * tests can inject a clock. Text is UTF-8 and compared byte for byte.
+ * tests can inject a clock. Text is UTF-8 and compared byte for byte: every
+ * string the store keeps (and every string argument, except the search text
+ * of stream_store_title_search() and the store path) must be valid UTF-8, or
+ * the call fails with STREAM_EINVAL "<field> is not valid UTF-8", nothing
+ * stored, on every backend.
  *
  * Thread-safety: a stream_store handle is safe to use from any number of
  * threads at once (writes are serialized on one connection, reads use a pool).
@@ -694,7 +698,8 @@ STREAM_API int stream_store_title_list(stream_store_title_page *out, stream_stor
  * Full-text search over title names (weighted) and synopses, best match first
  * (bm25). Every word of `text` must match as a prefix, with case and
  * diacritics folded ("amelie" finds "Amélie"). Punctuation and query syntax in
- * `text` are treated as separators, never as operators. The filters, `limit`
+ * `text` are treated as separators, never as operators, and so are bytes that
+ * are not UTF-8 (`text` may hold any bytes). The filters, `limit`
  * and nothing else of `q` apply (no cursor: next_cursor is always NULL).
  * Text without any word gives an empty page. Release with
  * stream_store_title_page_clear().

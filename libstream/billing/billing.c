@@ -229,6 +229,8 @@ int billing__check_plan(const stream_billing_plan *p)
   for (size_t i = 0; i < nl; i++)
     if ((unsigned char)p->name[i] < 0x20 || p->name[i] == 0x7f)
       return stream__err(STREAM_EINVAL, "plan name contains a control character");
+  if (!stream__utf8_valid(p->name, nl))
+    return stream__err(STREAM_EINVAL, "plan name is not valid UTF-8");
   if (p->price < 0 || p->price > STREAM_BILLING_AMOUNT_MAX)
     return stream__err(STREAM_EINVAL, "plan price %lld is outside 0..%lld", (long long)p->price,
                        (long long)STREAM_BILLING_AMOUNT_MAX);

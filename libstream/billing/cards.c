@@ -53,6 +53,13 @@ int stream_billing_card_add(stream_billing_card *out, stream_billing *b, const c
   rc = b->provider.tokenize(b->provider.userdata, &c, token, client_token);
   if (rc == STREAM_OK && (!token[0] || strnlen(token, sizeof token) >= sizeof token))
     rc = stream__err(STREAM_EIO, "payment provider returned an unusable method token");
+  /* The store keeps these as text: UTF-8 only (PostgreSQL refuses other bytes). Nothing is
+   * stored yet and no money moved, so an unusable answer is refused whole. */
+  if (rc == STREAM_OK && (!stream__utf8_valid(token, strlen(token)) ||
+                          !stream__utf8_valid(c.brand, strnlen(c.brand, sizeof c.brand)) ||
+                          !stream__utf8_valid(c.last4, strnlen(c.last4, sizeof c.last4))))
+    rc = stream__err(STREAM_EIO, "payment provider returned a method token or card brand or "
+                                 "last4 that is not valid UTF-8");
   if (rc == STREAM_OK)
     rc = billing__new_id(c.id);
   stream_billing_card *have = NULL;

@@ -31,40 +31,6 @@ int billing__check_device(const char *device_id)
   return STREAM_OK;
 }
 
-/* Length of the UTF-8 sequence at `s` (n bytes left), 0 when malformed
- * (overlong forms, surrogates and code points above U+10FFFF included). */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-  unsigned char c = s[0];
-  size_t len;
-  unsigned int cp;
-  if (c < 0x80)
-    return 1;
-  if (c >= 0xc2 && c <= 0xdf) {
-    len = 2;
-    cp = c & 0x1f;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    len = 3;
-    cp = c & 0x0f;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (n < len)
-    return 0;
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xc0) != 0x80)
-      return 0;
-    cp = (cp << 6) | (s[i] & 0x3f);
-  }
-  if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-      (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-    return 0;
-  return len;
-}
-
 int billing__check_device_name(const char *name)
 {
   if (!name)
@@ -77,7 +43,7 @@ int billing__check_device_name(const char *name)
   for (size_t i = 0; i < n;) {
     if (s[i] < 0x20 || s[i] == 0x7f)
       return stream__err(STREAM_EINVAL, "device_name has a control character at offset %zu", i);
-    size_t len = utf8_seq(s + i, n - i);
+    size_t len = stream__utf8_seq(s + i, n - i);
     if (len == 0)
       return stream__err(STREAM_EINVAL, "device_name is not valid UTF-8 at offset %zu", i);
     i += len;

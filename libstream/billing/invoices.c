@@ -20,6 +20,22 @@
 
 static const char *const refused_fmt[] = {"", "payment declined: %s", "payment failed: %s"};
 
+/* A provider's answer as the store keeps it: NUL-terminated text of valid
+ * UTF-8. PostgreSQL refuses other bytes, and the outcome of a charge or refund
+ * (money may have moved) must be recorded whatever the provider wrote: each
+ * byte that is not UTF-8 becomes '?', and the repair is logged. */
+static void provider_text(stream_billing_provider_result *res, const char *what, const char *id)
+{
+  res->reference[sizeof res->reference - 1] = '\0';
+  res->message[sizeof res->message - 1] = '\0';
+  size_t bad = stream__utf8_scrub(res->reference) + stream__utf8_scrub(res->message);
+  if (bad)
+    stream__log(STREAM_LOG_WARN, "billing",
+                "%s %s: the provider's reference or message had %zu byte(s) that are not UTF-8, "
+                "stored as '?'",
+                what, id, bad);
+}
+
 /* The months m >= from with add_months(anchor, m) == end (a period end). */
 static int cycle_for(int64_t anchor, int from, int64_t end)
 {
@@ -216,8 +232,7 @@ int billing__collect(stream_billing *b, const store_billing_payment *p,
   memset(&res, 0, sizeof res);
   int prc = b->provider.charge(b->provider.userdata, &res, p->method_token, p->amount, p->currency,
                                p->provider_key);
-  res.reference[sizeof res.reference - 1] = '\0';
-  res.message[sizeof res.message - 1] = '\0';
+  provider_text(&res, "payment", p->id);
   return billing__settle(b, p, prc, &res, out_sub, out_invoice_id);
 }
 
@@ -292,8 +307,7 @@ static int refund_collect(stream_billing *b, const store_billing_refund *r,
                        "the payment provider could not be reached; refund %s stays pending and "
                        "will be settled by the renewal job",
                        r->id);
-  res.reference[sizeof res.reference - 1] = '\0';
-  res.message[sizeof res.message - 1] = '\0';
+  provider_text(&res, "refund", r->id);
   int status = res.outcome == STREAM_BILLING_SUCCEEDED  ? STORE_PAY_SUCCEEDED
                : res.outcome == STREAM_BILLING_DECLINED ? STORE_PAY_DECLINED
                                                         : STORE_PAY_FAILED;

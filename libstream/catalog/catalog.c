@@ -346,7 +346,7 @@ int stream_catalog_browse(char **out_json, stream_catalog *c, const char *genre,
   stream_store_title_query q;
   TRY(fill_query(&q, &f, limit, cat_now(c)));
   if (genre && genre[0]) {
-    if (!cat_utf8_valid(genre, strnlen(genre, STREAM_STORE_GENRE_MAX + 1)))
+    if (!stream__utf8_valid(genre, strnlen(genre, STREAM_STORE_GENRE_MAX + 1)))
       return stream__err(STREAM_EINVAL, "genre is not valid UTF-8");
     q.genre = genre;
   }
@@ -384,7 +384,7 @@ int stream_catalog_search(char **out_json, stream_catalog *c, const char *query,
   if (n > STREAM_STORE_SEARCH_MAX)
     return stream__err(STREAM_EINVAL, "search query is longer than %d bytes",
                        STREAM_STORE_SEARCH_MAX);
-  if (!cat_utf8_valid(query, n))
+  if (!stream__utf8_valid(query, n))
     return stream__err(STREAM_EINVAL, "search query is not valid UTF-8");
   cat_filter f;
   TRY(cat_filter_from_viewer(&f, viewer, false));

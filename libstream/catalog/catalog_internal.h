@@ -110,10 +110,6 @@ void cat_doc_clear(cat_doc *d);
 /* Current time from the catalog's clock. */
 int64_t cat_now(const stream_catalog *c);
 
-/* Strict UTF-8 check of `len` bytes (no overlongs, surrogates or values past
- * U+10FFFF). True when valid. */
-bool cat_utf8_valid(const char *s, size_t len);
-
 /* Check the raw text (UTF-8, no \u0000 escape) and parse it. EINVAL with
  * `what` in the message. The tree belongs to the caller (cJSON_Delete). */
 int cat_json_parse(cJSON **out, const char *text, size_t len, const char *what);

@@ -10,57 +10,6 @@
 
 #include "catalog_internal.h"
 
-bool cat_utf8_valid(const char *str, size_t len)
-{
-  const unsigned char *s = (const unsigned char *)str;
-  size_t i = 0;
-  while (i < len) {
-    unsigned char c = s[i];
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    size_t n;
-    uint32_t cp, min;
-    if (c >= 0xc2 && c <= 0xdf) {
-      n = 1, cp = c & 0x1f, min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      n = 2, cp = c & 0x0f, min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      n = 3, cp = c & 0x07, min = 0x10000;
-    } else {
-      return false;
-    }
-    if (len - i <= n)
-      return false;
-    for (size_t k = 1; k <= n; k++) {
-      if ((s[i + k] & 0xc0) != 0x80)
-        return false;
-      cp = (cp << 6) | (s[i + k] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-      return false;
-    i += n + 1;
-  }
-  return true;
-}
-
-/* Find the offset of the first invalid UTF-8 byte (for the message). */
-static size_t utf8_bad_offset(const char *s, size_t len)
-{
-  size_t lo = 0;
-  /* Linear scan: grow the valid prefix one code point at a time. */
-  while (lo < len) {
-    size_t step = 1;
-    while (step <= 4 && lo + step <= len && !cat_utf8_valid(s + lo, step))
-      step++;
-    if (step > 4 || lo + step > len)
-      return lo;
-    lo += step;
-  }
-  return lo;
-}
-
 /* A "\u0000" escape inside a JSON string would silently cut the string. */
 static bool has_nul_escape(const char *s, size_t len)
 {
@@ -85,9 +34,9 @@ static bool has_nul_escape(const char *s, size_t len)
 int cat_json_parse(cJSON **out, const char *text, size_t len, const char *what)
 {
   *out = NULL;
-  if (!cat_utf8_valid(text, len))
+  if (!stream__utf8_valid(text, len))
     return stream__err(STREAM_EINVAL, "%s is not valid UTF-8 (bad byte at offset %zu)", what,
-                       utf8_bad_offset(text, len));
+                       stream__utf8_check(text, len));
   if (has_nul_escape(text, len))
     return stream__err(STREAM_EINVAL, "%s contains a \\u0000 escape in a string", what);
   const char *end = NULL;
@@ -151,7 +100,7 @@ static int check_string(const char *where, const char *field, const char *s, siz
       return stream__err(STREAM_EINVAL, "%s: field '%s' contains a control character", where,
                          field);
   }
-  if (!cat_utf8_valid(s, n))
+  if (!stream__utf8_valid(s, n))
     return stream__err(STREAM_EINVAL, "%s: field '%s' is not valid UTF-8", where, field);
   return STREAM_OK;
 }

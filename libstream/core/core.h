@@ -45,6 +45,21 @@ int stream__b64_decode_into(unsigned char *dst, size_t cap, size_t *written, con
 /* Upper bound on the decoded size of n base64 characters. */
 size_t stream__b64_decoded_max(size_t n);
 
+/* Strict UTF-8 (RFC 3629; utf8.c): no overlong forms, no surrogates
+ * (U+D800..U+DFFF), nothing past U+10FFFF, no sequence cut by the end.
+ * stream__utf8_seq: length (1..4) of the well-formed sequence at s, n bytes
+ * left; 0 when the bytes there are none (or n is 0).
+ * stream__utf8_check: offset of the first byte of the n at s that starts no
+ * well-formed sequence; n when all are valid UTF-8.
+ * stream__utf8_valid: stream__utf8_check(s, n) == n.
+ * stream__utf8_scrub: make the NUL-terminated s valid UTF-8 in place, each
+ * byte that starts no well-formed sequence becoming '?' (same length); returns
+ * how many were replaced. For diagnostics (error text), never for data. */
+size_t stream__utf8_seq(const void *s, size_t n);
+size_t stream__utf8_check(const void *s, size_t n);
+bool stream__utf8_valid(const void *s, size_t n);
+size_t stream__utf8_scrub(char *s);
+
 /* Lowercase hex into dst (2n+1 bytes, NUL-terminated). */
 void stream__hex_into(char *dst, const void *src, size_t n);
 

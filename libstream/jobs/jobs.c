@@ -46,6 +46,11 @@ int jobs__check_json(const char *json, const char *what)
   size_t n = strlen(json);
   if (n > STREAM_JOBS_JSON_MAX)
     return stream__err(STREAM_EINVAL, "%s is longer than %d bytes", what, STREAM_JOBS_JSON_MAX);
+  /* JSON is UTF-8 (RFC 8259) and the store keeps it as text, which PostgreSQL
+   * refuses otherwise; cJSON copies the bytes of strings unchecked. */
+  size_t bad = stream__utf8_check(json, n);
+  if (bad != n)
+    return stream__err(STREAM_EINVAL, "%s is not valid UTF-8 (bad byte at offset %zu)", what, bad);
   cJSON *doc = cJSON_ParseWithLength(json, n);
   if (!doc)
     return stream__err(STREAM_EINVAL, "%s is not valid JSON", what);
@@ -162,6 +167,8 @@ int stream_jobs_enqueue(char *out_id, int *out_created, stream_jobs *j, const ch
     return rc;
   if (dedup_key && strlen(dedup_key) > STREAM_JOBS_KEY_MAX)
     return stream__err(STREAM_EINVAL, "dedup key is longer than %d bytes", STREAM_JOBS_KEY_MAX);
+  if (dedup_key && !stream__utf8_valid(dedup_key, strlen(dedup_key)))
+    return stream__err(STREAM_EINVAL, "dedup key is not valid UTF-8");
   if (max_attempts < 0 || max_attempts > 100)
     return stream__err(STREAM_EINVAL, "max_attempts %d is outside 0..100", max_attempts);
   stream_job in;
@@ -226,6 +233,10 @@ int stream_jobs_fail(int *out_status, stream_jobs *j, const char *id, const char
   JOBS_TRY(check_job_worker(j, id, worker, "stream_jobs_fail"));
   char text[STREAM_JOBS_ERROR_MAX + 1];
   snprintf(text, sizeof text, "%s", error && error[0] ? error : "failed");
+  /* A diagnostic (often an error message quoting a file name or a tool's output), kept as
+   * store text, which must be UTF-8: bytes that are not (the cut may split a character too)
+   * become '?' rather than losing the failure. */
+  stream__utf8_scrub(text);
   store__retry policy = {.base = j->backoff, .cap = j->backoff_max};
   return ops(j)->fail(j->store->impl, out_status, id, worker, text, retry ? &policy : NULL,
                       jobs__now(j));
@@ -409,6 +420,7 @@ int stream_jobs_asset_failed(stream_jobs *j, const char *id, const char *error)
   JOBS_TRY(jobs__check_id(id, "asset id"));
   char text[STREAM_JOBS_ERROR_MAX + 1];
   snprintf(text, sizeof text, "%s", error);
+  stream__utf8_scrub(text); /* as in stream_jobs_fail */
   return ops(j)->asset_set_status(j->store->impl, id, STREAM_ASSET_FAILED, text, jobs__now(j));
 }
 

@@ -52,40 +52,13 @@ static int bad(size_t idx, const char *field, const char *why)
 /* Strict UTF-8 without control characters. */
 static bool utf8_text_ok(const unsigned char *s, size_t n)
 {
-  size_t i = 0;
-  while (i < n) {
-    unsigned char c = s[i];
-    if (c < 0x80) {
-      if (c < 0x20 || c == 0x7f)
-        return false;
-      i++;
-      continue;
-    }
-    size_t k;
-    uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf) {
-      k = 1;
-      cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      k = 2;
-      cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      k = 3;
-      cp = c & 0x07;
-    } else {
+  for (size_t i = 0; i < n;) {
+    if (s[i] == 0x7f || s[i] < 0x20)
       return false;
-    }
-    if (i + k >= n)
+    size_t len = stream__utf8_seq(s + i, n - i);
+    if (len == 0)
       return false;
-    for (size_t j = 1; j <= k; j++) {
-      if ((s[i + j] & 0xc0) != 0x80)
-        return false;
-      cp = (cp << 6) | (s[i + j] & 0x3f);
-    }
-    if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-      return false;
-    i += k + 1;
+    i += len;
   }
   return true;
 }

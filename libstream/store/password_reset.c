@@ -77,6 +77,7 @@ int stream_store_password_reset_consume(stream_store_password_reset *out, size_t
   if (strnlen(password_hash, STREAM_STORE_HASH_MAX + 1) > STREAM_STORE_HASH_MAX)
     return stream__err(STREAM_EINVAL, "password_hash is longer than %d bytes",
                        STREAM_STORE_HASH_MAX);
+  TRY(store__check_utf8("password_hash", password_hash));
   TRY(check_time("now", now));
   stream_store_password_reset row;
   memset(&row, 0, sizeof row);

@@ -56,8 +56,25 @@ static int check_opt_id(const char *what, const char *id)
   return store__check_id(what, id);
 }
 
+/* Text the store keeps must be valid UTF-8 (store_internal.h): PostgreSQL
+ * refuses anything else, and both backends must answer alike. */
+static int check_utf8n(const char *what, const char *v, size_t n)
+{
+  size_t bad = stream__utf8_check(v, n);
+  if (bad != n)
+    return stream__err(STREAM_EINVAL, "%s is not valid UTF-8 (bad byte at offset %zu)", what, bad);
+  return STREAM_OK;
+}
+
+int store__check_utf8(const char *what, const char *v)
+{
+  if (!v)
+    return STREAM_OK;
+  return check_utf8n(what, v, strlen(v));
+}
+
 /* A string held in a fixed-size field of `cap` bytes: it must be terminated
- * inside the field and, when required, not empty. */
+ * inside the field, valid UTF-8 and, when required, not empty. */
 static int check_field(const char *what, const char *v, size_t cap, bool required)
 {
   size_t n = strnlen(v, cap);
@@ -65,11 +82,11 @@ static int check_field(const char *what, const char *v, size_t cap, bool require
     return stream__err(STREAM_EINVAL, "%s is not NUL-terminated within %zu bytes", what, cap);
   if (required && n == 0)
     return stream__err(STREAM_EINVAL, "%s is empty", what);
-  return STREAM_OK;
+  return check_utf8n(what, v, n);
 }
 
-/* A heap/borrowed C string of at most `max` bytes. */
-static int check_text(const char *what, const char *v, size_t max, bool required)
+/* A heap/borrowed C string of at most `max` bytes, any bytes (a file path). */
+static int check_bytes(const char *what, const char *v, size_t max, bool required)
 {
   if (!v) {
     if (required)
@@ -82,6 +99,15 @@ static int check_text(const char *what, const char *v, size_t max, bool required
   if (n > max)
     return stream__err(STREAM_EINVAL, "%s is longer than %zu bytes", what, max);
   return STREAM_OK;
+}
+
+/* A heap/borrowed C string of at most `max` bytes of valid UTF-8. */
+static int check_text(const char *what, const char *v, size_t max, bool required)
+{
+  int rc = check_bytes(what, v, max, required);
+  if (rc != STREAM_OK || !v)
+    return rc;
+  return check_utf8n(what, v, strlen(v));
 }
 
 /* SHA-256 as exactly 64 lowercase hex digits (store_internal.h). */
@@ -165,7 +191,7 @@ int stream_store_open(stream_store **out, const stream_store_options *opts)
   if (opts->sync != STREAM_STORE_SYNC_FULL && opts->sync != STREAM_STORE_SYNC_NORMAL)
     return stream__err(STREAM_EINVAL, "store sync is %u; allowed %d (FULL) or %d (NORMAL)",
                        opts->sync, STREAM_STORE_SYNC_FULL, STREAM_STORE_SYNC_NORMAL);
-  TRY(check_text("store path", opts->path, 4096, true));
+  TRY(check_bytes("store path", opts->path, 4096, true));
   if (strcmp(opts->path, ":memory:") != 0 && (opts->readers < 1 || opts->readers > 32))
     return stream__err(STREAM_EINVAL, "store readers is %u; allowed 1..32", opts->readers);
   if (opts->busy_timeout_ms > 600000)
@@ -752,6 +778,9 @@ static int cursor_decode(store__cursor *c, const char *text, int sort)
   p = colon + 1;
   c->sort = sort;
   if (sort == STREAM_STORE_SORT_NAME) {
+    /* the name sent back as SQL text: a forged cursor must not carry bad UTF-8 */
+    if (!stream__utf8_valid(p, (size_t)(end - p)))
+      goto bad;
     c->key_text = stream__strndup(p, (size_t)(end - p));
     if (!c->key_text) {
       rc = STREAM_ENOMEM;
@@ -803,7 +832,9 @@ int stream_store_title_search(stream_store_title_page *out, stream_store *s, con
   TRY(check_out(out, "out"));
   memset(out, 0, sizeof *out);
   TRY(check_store(s));
-  TRY(check_text("search text", text, STREAM_STORE_SEARCH_MAX, false));
+  /* Any bytes: a query, never stored; each backend turns it into words, bytes that are not
+   * UTF-8 being separators (docs/api/store.md "Search"), so both answer alike. */
+  TRY(check_bytes("search text", text, STREAM_STORE_SEARCH_MAX, false));
   if (!text)
     return stream__err(STREAM_EINVAL, "search text is NULL");
   TRY(check_query(q));

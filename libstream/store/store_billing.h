@@ -12,8 +12,11 @@
  *   - the idempotency row of the request is written in the same transaction
  *     as the change it records.
  * Arguments are validated by the billing service; a backend may assume
- * well-formed input. Every function returns STREAM_OK or a STREAM_E* code
- * with the thread's message set.
+ * well-formed input, text of valid UTF-8 included (the service checks plan
+ * names and a provider's card answer, and repairs a provider's charge or
+ * refund reference and message, libstream/billing/invoices.c). Every
+ * function returns STREAM_OK or a STREAM_E* code with the thread's message
+ * set.
  */
 #ifndef STREAM_STORE_BILLING_H
 #define STREAM_STORE_BILLING_H

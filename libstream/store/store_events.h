@@ -2,7 +2,10 @@
  * store: the player-event log (outbox) and consumer checkpoints, used only by
  * libstream/events/. Rows are the public stream_event. The log is append
  * only: a row's seq is assigned by the backend, grows strictly and is never
- * reused; the event id is unique, which is the de-duplication.
+ * reused; the event id is unique, which is the de-duplication. Text arrives
+ * checked by the events module (libstream/proto/event.c: ids of
+ * [A-Za-z0-9._:-], other text UTF-8 without control characters; consumer
+ * names and filters ASCII), so it is valid UTF-8 as the store requires.
  */
 #ifndef STREAM_STORE_EVENTS_H
 #define STREAM_STORE_EVENTS_H

@@ -2,9 +2,10 @@
  * store: the backend interface. A backend fills one table of function
  * pointers per entity; the public functions in store.c validate every argument
  * and then call through these tables, so a backend may assume well-formed
- * input (non-NULL, within the documented size limits, valid ids) and only
- * reports storage outcomes. Every backend function returns STREAM_OK or a
- * negative STREAM_E* code and sets the thread's message through stream__err.
+ * input (non-NULL, within the documented size limits, valid ids, text of
+ * valid UTF-8) and only reports storage outcomes. Every backend function
+ * returns STREAM_OK or a negative STREAM_E* code and sets the thread's
+ * message through stream__err.
  * `impl` is the backend's own state, as returned by its open function.
  */
 #ifndef STREAM_STORE_INTERNAL_H
@@ -85,8 +86,9 @@ struct stream_store_catalog_ops {
    * when `*out_more` is set. */
   int (*title_list)(void *impl, stream_store_title_page *out, bool *out_more,
                     const stream_store_title_query *q, const store__cursor *after);
-  /* `text` is the raw user text (length-checked): each backend turns it into
-   * its own full-text syntax, so every dialect keeps its own escaping rules. */
+  /* `text` is the raw user text (length-checked, any bytes): each backend
+   * turns it into its own full-text syntax, so every dialect keeps its own
+   * escaping rules; bytes that are not UTF-8 are word separators in both. */
   int (*title_search)(void *impl, stream_store_title_page *out, const char *text,
                       const stream_store_title_query *q);
   int (*genre_list)(void *impl, char ***out, size_t *out_count);
@@ -175,8 +177,15 @@ int store__batch_end(stream_store *s, int rc);
  * in their own files (accounts_close.c, password_reset.c): STREAM_OK or
  * STREAM_EINVAL with a message naming `what`.
  * - check_id: a required id, 1..STREAM_STORE_ID_MAX of [A-Za-z0-9_-];
- * - check_hash64: SHA-256 as exactly 64 lowercase hex digits. */
+ * - check_hash64: SHA-256 as exactly 64 lowercase hex digits;
+ * - check_utf8: NULL or a C string of valid UTF-8 ("<what> is not valid
+ *   UTF-8 (bad byte at offset N)"). Every text the store keeps passes it
+ *   first: PostgreSQL refuses invalid UTF-8 where SQLite would store it, so
+ *   the check is what makes both backends answer alike. Module-internal
+ *   tables (store_billing.h, store_jobs.h, ...) rely on their module's
+ *   checks instead; each header says which. */
 int store__check_id(const char *what, const char *id);
 int store__check_hash64(const char *what, const char *v);
+int store__check_utf8(const char *what, const char *v);
 
 #endif

@@ -2,7 +2,9 @@
  * store: the job queue and the asset registry (module-internal, used only by
  * libstream/jobs/). Rows are the public stream_job / stream_asset. Each
  * transition checks the job's state and lease holder in the same write
- * transaction, so two workers can never both own a job.
+ * transaction, so two workers can never both own a job. Text arrives checked
+ * by jobs.c: ids and kinds printable ASCII, JSON and dedup keys valid UTF-8,
+ * error text made valid UTF-8 ('?' for bad bytes).
  */
 #ifndef STREAM_STORE_JOBS_H
 #define STREAM_STORE_JOBS_H

@@ -10,7 +10,8 @@
  * Rows use the public stream_billing_lease so the sizes stay in step with
  * billing.h. A lease is live while expires_at > now. Lapsed rows stay for a
  * day (so a late heartbeat answers "expired" rather than "unknown") and are
- * purged by the account's next acquire.
+ * purged by the account's next acquire. Text arrives checked by billing: ids
+ * [A-Za-z0-9_-], device_id printable ASCII, device_name valid UTF-8.
  */
 #ifndef STREAM_STORE_LEASES_H
 #define STREAM_STORE_LEASES_H

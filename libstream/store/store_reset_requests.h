@@ -25,7 +25,7 @@
 /* A claimed request. Fixed-size. */
 typedef struct store__reset_request {
   int64_t id;
-  char email[STREAM_STORE_EMAIL_MAX + 1]; /* normalized by auth */
+  char email[STREAM_STORE_EMAIL_MAX + 1]; /* normalized by auth (valid UTF-8) */
   int64_t requested_at;                   /* Unix seconds */
   int64_t attempts;                       /* claims so far, this one included */
 } store__reset_request;

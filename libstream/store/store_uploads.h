@@ -1,8 +1,8 @@
 /*
  * store: the upload-session table (module-internal, used only by
  * libstream/upload/). A row is the public stream_upload_info; `metadata` is
- * JSON text the upload module has validated. The backend keeps one row per
- * session and guarantees the offset only moves forward through set_offset.
+ * JSON text the upload module has validated (a JSON object, valid UTF-8). The backend keeps one row
+ * per session and guarantees the offset only moves forward through set_offset.
  */
 #ifndef STREAM_STORE_UPLOADS_H
 #define STREAM_STORE_UPLOADS_H

@@ -226,49 +226,14 @@ int stream_upload_path(char *out, size_t cap, const stream_uploads *u, const cha
 
 /* ---- metadata ------------------------------------------------------------- */
 
-/* Well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
-static int utf8_valid(const unsigned char *s, size_t n)
-{
-  size_t i = 0;
-  while (i < n) {
-    unsigned char c = s[i];
-    size_t len;
-    unsigned int cp;
-    if (c < 0x80) {
-      i++;
-      continue;
-    } else if ((c & 0xe0) == 0xc0) {
-      len = 2;
-      cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      len = 3;
-      cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return 0;
-    }
-    if (i + len > n)
-      return 0;
-    for (size_t k = 1; k < len; k++) {
-      if ((s[i + k] & 0xc0) != 0x80)
-        return 0;
-      cp = (cp << 6) | (s[i + k] & 0x3f);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-      return 0;
-    i += len;
-  }
-  return 1;
-}
-
 static int check_metadata(const char *json)
 {
   if (strlen(json) > STREAM_UPLOAD_METADATA_MAX)
     return stream__err(STREAM_ERANGE, "upload metadata is longer than %d bytes",
                        STREAM_UPLOAD_METADATA_MAX);
+  /* Stored as text: UTF-8 only, as PostgreSQL requires (cJSON copies string bytes unchecked). */
+  if (!stream__utf8_valid(json, strlen(json)))
+    return stream__err(STREAM_EINVAL, "upload metadata is not valid UTF-8");
   cJSON *doc = cJSON_Parse(json);
   if (!doc || !cJSON_IsObject(doc)) {
     cJSON_Delete(doc);
@@ -351,7 +316,7 @@ int stream_upload_metadata_parse(char **out_json, const char *header)
       break;
     }
     val[got] = '\0';
-    if (memchr(val, '\0', got) || !utf8_valid(val, got)) {
+    if (memchr(val, '\0', got) || !stream__utf8_valid(val, got)) {
       free(val);
       rc = stream__err(STREAM_EINVAL,
                        "Upload-Metadata value of \"%.64s\" is not UTF-8 text without NUL", key);

@@ -301,16 +301,24 @@ static int ct_title_list(void *impl, stream_store_title_page *out, bool *out_mor
   return rc;
 }
 
-static bool word_byte(unsigned char c)
+/* Length of the word character at p: an ASCII letter or digit, or a
+ * well-formed non-ASCII character (the tokenizer splits further); 0 for a
+ * separator. Bytes that are not UTF-8 are separators, as in the PostgreSQL
+ * backend (which cannot send them as text), so both find the same titles. */
+static size_t word_char(const unsigned char *p)
 {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+  unsigned char c = *p;
+  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+    return 1;
+  return c >= 0x80 ? stream__utf8_seq(p, strnlen((const char *)p, 4)) : 0;
 }
 
 /* Turn free text into an FTS5 query: every run of letters/digits (any
- * non-ASCII byte counts as a letter; the tokenizer splits further) becomes a
- * quoted prefix phrase "word"*, and the phrases are ANDed. Quotes, operators,
- * parentheses, column filters and the like are separators, so nothing the user
- * types can be FTS5 syntax. *out is NULL when the text has no word. */
+ * non-ASCII character counts as a letter; the tokenizer splits further)
+ * becomes a quoted prefix phrase "word"*, and the phrases are ANDed. Quotes,
+ * operators, parentheses, column filters and the like are separators, so
+ * nothing the user types can be FTS5 syntax. *out is NULL when the text has
+ * no word. */
 #define SEARCH_WORDS_MAX 16
 static int fts_query(char **out, const char *text)
 {
@@ -320,13 +328,13 @@ static int fts_query(char **out, const char *text)
   const unsigned char *p = (const unsigned char *)text;
   int words = 0;
   while (*p && words < SEARCH_WORDS_MAX) {
-    while (*p && !word_byte(*p))
+    while (*p && !word_char(p))
       p++;
     if (!*p)
       break;
     const unsigned char *w = p;
-    while (*p && word_byte(*p))
-      p++;
+    for (size_t n; *p && (n = word_char(p)) > 0;)
+      p += n;
     if (words++)
       stream__buf_puts(&b, " ");
     stream__buf_puts(&b, "\"");

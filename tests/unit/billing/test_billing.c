@@ -582,6 +582,107 @@ START_TEST(test_local_provider_outlives_its_ledger)
 }
 END_TEST
 
+/* ---- text the store keeps is UTF-8 ----------------------------------------------------- */
+
+/* A provider that answers as the local one, then spoils its text with bytes that are not
+ * UTF-8: a card brand (when bad_card), a charge's reference (a character cut short) and
+ * message. */
+typedef struct spoiler {
+  stream_billing_provider inner;
+  int bad_card;
+} spoiler;
+
+static int sp_tokenize(void *ud, stream_billing_card *out, char *token, const char *client)
+{
+  spoiler *sp = ud;
+  int rc = sp->inner.tokenize(sp->inner.userdata, out, token, client);
+  if (rc == STREAM_OK && sp->bad_card)
+    snprintf(out->brand, sizeof out->brand, "vi\xffsa");
+  return rc;
+}
+
+static int sp_charge(void *ud, stream_billing_provider_result *out, const char *method,
+                     int64_t amount, const char *currency, const char *key)
+{
+  spoiler *sp = ud;
+  int rc = sp->inner.charge(sp->inner.userdata, out, method, amount, currency, key);
+  size_t n = strlen(out->reference), m = strlen(out->message);
+  if (rc == STREAM_OK && n + 3 <= sizeof out->reference && m + 2 <= sizeof out->message) {
+    memcpy(out->reference + n, "\xe6\x97", 3);
+    memcpy(out->message + m, "\xff", 2);
+  }
+  return rc;
+}
+
+static int sp_refund(void *ud, stream_billing_provider_result *out, const char *reference,
+                     int64_t amount, const char *currency, const char *key)
+{
+  spoiler *sp = ud;
+  return sp->inner.refund(sp->inner.userdata, out, reference, amount, currency, key);
+}
+
+/* PostgreSQL refuses text that is not UTF-8 where SQLite keeps it: billing refuses plan names
+ * and card answers that are not (nothing stored yet), and keeps a charge's outcome (money
+ * moved) with '?' for each bad byte of the provider's reference and message, the same on both
+ * backends. */
+START_TEST(test_text_not_utf8)
+{
+  paid_plans();
+  stream_billing_plan p, got;
+  ck_assert_int_eq(stream_billing_plan_get(&p, bill, "basic"), STREAM_OK);
+  memcpy(p.id, "family", 7);
+  snprintf(p.name, sizeof p.name, "Famille \xc3");
+  ck_assert_int_eq(stream_billing_plan_put(bill, &p), STREAM_EINVAL);
+  ck_assert_ptr_nonnull(strstr(msg(), "plan name is not valid UTF-8"));
+  ck_assert_int_eq(stream_billing_plan_get(&got, bill, "family"), STREAM_ENOTFOUND);
+  snprintf(p.name, sizeof p.name, "Famille \xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x8e\xac");
+  ck_assert_int_eq(stream_billing_plan_put(bill, &p), STREAM_OK);
+  ck_assert_int_eq(stream_billing_plan_get(&got, bill, "family"), STREAM_OK);
+  ck_assert_str_eq(got.name, p.name);
+
+  spoiler sp;
+  memset(&sp, 0, sizeof sp);
+  ck_assert_int_eq(stream_billing_local_provider(&sp.inner, local), STREAM_OK);
+  sp.bad_card = 1;
+  stream_billing_provider prov = {"spoiler", sp_tokenize, sp_charge, sp_refund, &sp};
+  stream_billing *b2 = open_billing(&prov);
+  char a[STREAM_STORE_ID_SIZE];
+  new_account(a, "utf8@example.com");
+  stream_billing_card c;
+  ck_assert_int_eq(stream_billing_card_add(&c, b2, a, "tok_4242424242424242", "c1"), STREAM_EIO);
+  ck_assert_ptr_nonnull(strstr(msg(), "not valid UTF-8"));
+  stream_billing_card *cards = NULL;
+  size_t n = 9;
+  ck_assert_int_eq(stream_billing_card_list(&cards, &n, b2, a), STREAM_OK);
+  ck_assert_uint_eq(n, 0);
+  stream_free(cards);
+  sp.bad_card = 0;
+  /* Declined: the decline's message is kept (and shown) with '?'. */
+  stream_billing_card declined;
+  ck_assert_int_eq(stream_billing_card_add(&declined, b2, a, "tok_4000000000000002", "c2"),
+                   STREAM_OK);
+  stream_billing_subscription sub;
+  ck_assert_int_eq(stream_billing_subscribe(&sub, NULL, b2, a, "basic", declined.id, "s1"),
+                   STREAM_EPAYMENT);
+  ck_assert_ptr_nonnull(strstr(msg(), "card declined?"));
+  char text[300];
+  test_store_raw_text(text, sizeof text, dbpath,
+                      "SELECT message FROM payments WHERE account_id = ? AND status = 2", a);
+  ck_assert_str_eq(text, "card declined?");
+  /* Succeeded: the reference is kept with '?' for the character cut short. */
+  ck_assert_int_eq(stream_billing_card_add(&c, b2, a, "tok_4242424242424242", "c3"), STREAM_OK);
+  ck_assert_msg(stream_billing_subscribe(&sub, NULL, b2, a, "basic", c.id, "s2") == STREAM_OK, "%s",
+                msg());
+  ck_assert_int_eq(sub.status, STREAM_BILLING_ACTIVE);
+  test_store_raw_text(text, sizeof text, dbpath,
+                      "SELECT reference FROM payments WHERE account_id = ? AND status = 1", a);
+  size_t rl = strlen(text);
+  ck_assert_uint_gt(rl, 2);
+  ck_assert_str_eq(text + rl - 2, "??");
+  stream_billing_free(b2);
+}
+END_TEST
+
 START_TEST(test_books_check_catches_a_corrupted_row)
 {
   paid_plans();
@@ -620,6 +721,7 @@ static Suite *billing_suite(void)
   tcase_add_test(tc, test_refunds_partial_full_and_replay);
   tcase_add_test(tc, test_books_check_catches_a_corrupted_row);
   tcase_add_test(tc, test_local_provider_outlives_its_ledger);
+  tcase_add_test(tc, test_text_not_utf8);
   suite_add_tcase(s, tc);
   return s;
 }

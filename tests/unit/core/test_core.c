@@ -253,6 +253,74 @@ START_TEST(test_buf_builder)
 }
 END_TEST
 
+/* Encode `cp` in `len` bytes (1..4) the UTF-8 way, whether or not that is the
+ * shortest form (overlongs) or a scalar value (surrogates, past U+10FFFF). */
+static size_t utf8_encode(unsigned char *o, uint32_t cp, size_t len)
+{
+  static const unsigned char lead[] = {0, 0x00, 0xc0, 0xe0, 0xf0};
+  for (size_t i = len - 1; i > 0; i--) {
+    o[i] = (unsigned char)(0x80 | (cp & 0x3f));
+    cp >>= 6;
+  }
+  o[0] = (unsigned char)(lead[len] | cp);
+  return len;
+}
+
+START_TEST(test_utf8_every_code_point)
+{
+  unsigned char b[4];
+  for (uint32_t cp = 0; cp <= 0x10ffff; cp++) {
+    size_t len = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    utf8_encode(b, cp, len);
+    bool surrogate = cp >= 0xd800 && cp <= 0xdfff;
+    ck_assert_msg(stream__utf8_seq(b, len) == (surrogate ? 0 : len), "U+%04X", (unsigned)cp);
+    ck_assert(stream__utf8_valid(b, len) == !surrogate);
+    /* Cut short: never valid (except the 1-byte form, which cannot be cut). */
+    if (len > 1)
+      ck_assert_uint_eq(stream__utf8_seq(b, len - 1), 0);
+    /* Overlong: every longer form of the same value is refused. */
+    for (size_t more = len + 1; more <= 4; more++) {
+      utf8_encode(b, cp, more);
+      ck_assert_msg(stream__utf8_seq(b, more) == 0, "overlong U+%04X in %zu", (unsigned)cp, more);
+    }
+  }
+  /* Past U+10FFFF in four bytes, and the bytes that never occur. */
+  for (uint32_t cp = 0x110000; cp < 0x200000; cp += 0x1001) {
+    utf8_encode(b, cp, 4);
+    ck_assert_uint_eq(stream__utf8_seq(b, 4), 0);
+  }
+  for (unsigned int c = 0x80; c <= 0xff; c++) {
+    unsigned char one[4] = {(unsigned char)c, 0x80, 0x80, 0x80};
+    if (c < 0xc2 || c > 0xf4)
+      ck_assert_msg(stream__utf8_seq(one, 4) == 0, "lead byte %02x", c);
+  }
+  ck_assert_uint_eq(stream__utf8_seq("a", 0), 0);
+}
+END_TEST
+
+START_TEST(test_utf8_check_and_scrub)
+{
+  const char ok[] = "Caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x8e\xac";
+  ck_assert_uint_eq(stream__utf8_check(ok, strlen(ok)), strlen(ok));
+  ck_assert(stream__utf8_valid("", 0));
+  /* The offset of the first bad byte. */
+  ck_assert_uint_eq(stream__utf8_check("ab\xff-d", 5), 2);
+  ck_assert_uint_eq(stream__utf8_check("\xc3\xa9\xc3(", 4), 2);
+  ck_assert_uint_eq(stream__utf8_check("x\xed\xa0\x80", 4), 1);
+  ck_assert_uint_eq(stream__utf8_check("abc\xe6\x97", 5), 3); /* cut by the end */
+  /* Scrub: each byte that starts no character becomes '?', the rest is kept. */
+  char t[] = "ok \xc3\xa9 \xff bad \xe6\x97";
+  ck_assert_uint_eq(stream__utf8_scrub(t), 3);
+  ck_assert_str_eq(t, "ok \xc3\xa9 ? bad ??");
+  char u[] = "\xed\xa0\x80 \xc0\xaf";
+  ck_assert_uint_eq(stream__utf8_scrub(u), 5);
+  ck_assert_str_eq(u, "??? ??");
+  char v[] = "\xf0\x9f\x8e\xac";
+  ck_assert_uint_eq(stream__utf8_scrub(v), 0);
+  ck_assert_str_eq(v, "\xf0\x9f\x8e\xac");
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("core");
@@ -268,6 +336,8 @@ int main(void)
   tcase_add_test(tc, test_error_is_thread_local);
   tcase_add_test(tc, test_log_callback);
   tcase_add_test(tc, test_buf_builder);
+  tcase_add_test(tc, test_utf8_every_code_point);
+  tcase_add_test(tc, test_utf8_check_and_scrub);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -610,6 +610,69 @@ START_TEST(test_assets)
 }
 END_TEST
 
+/* The store keeps every text as UTF-8 (PostgreSQL refuses anything else), so the module
+ * refuses JSON and dedup keys that are not, and keeps error text with '?' for each bad byte,
+ * a character split by the length cut included: the same on both backends. */
+START_TEST(test_utf8_text)
+{
+  char id[STREAM_JOBS_ID_SIZE];
+  ck_assert_int_eq(stream_jobs_enqueue(id, NULL, jobs, "k", "{\"name\":\"a\xff\"}", NULL, 0),
+                   STREAM_EINVAL);
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "job payload is not valid UTF-8"));
+  ck_assert_int_eq(stream_jobs_enqueue(id, NULL, jobs, "k", "{}", "cl\xc3", 0), STREAM_EINVAL);
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "dedup key is not valid UTF-8"));
+  stream_job *list = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(stream_jobs_list(&list, &n, jobs, 0, 10), STREAM_OK);
+  ck_assert_uint_eq(n, 0);
+  /* Multi-byte text is kept byte for byte. */
+  const char *payload = "{\"name\":\"Caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x8e\xac\"}";
+  int created = 0;
+  ck_assert_int_eq(stream_jobs_enqueue(id, &created, jobs, "k", payload, "cl\xc3\xa9", 0),
+                   STREAM_OK);
+  ck_assert_int_eq(created, 1);
+  stream_job j;
+  ck_assert_int_eq(stream_jobs_claim(&j, jobs, "w", NULL), STREAM_OK);
+  ck_assert_str_eq(j.payload, payload);
+  ck_assert_str_eq(j.dedup_key, "cl\xc3\xa9");
+  stream_job_clear(&j);
+  ck_assert_int_eq(stream_jobs_complete(jobs, id, "w", "{\"x\":\"\xed\xa0\x80\"}"), STREAM_EINVAL);
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "job result is not valid UTF-8"));
+  /* Error text: a bad byte, and 'a' + 2000 times "é" cut at STREAM_JOBS_ERROR_MAX bytes, in
+   * the middle of an "é". */
+  ck_assert_int_eq(stream_jobs_fail(NULL, jobs, id, "w", "no file \xff.mp4", 1), STREAM_OK);
+  ck_assert_int_eq(stream_jobs_get(&j, jobs, id), STREAM_OK);
+  ck_assert_str_eq(j.error, "no file ?.mp4");
+  stream_job_clear(&j);
+  advance(10);
+  ck_assert_int_eq(stream_jobs_claim(&j, jobs, "w", NULL), STREAM_OK);
+  stream_job_clear(&j);
+  static char long_text[1 + 2 * 2000 + 1];
+  long_text[0] = 'a';
+  for (int i = 0; i < 2000; i++)
+    memcpy(long_text + 1 + 2 * i, "\xc3\xa9", 2);
+  ck_assert_int_eq(stream_jobs_fail(NULL, jobs, id, "w", long_text, 0), STREAM_OK);
+  ck_assert_int_eq(stream_jobs_get(&j, jobs, id), STREAM_OK);
+  ck_assert_int_eq(j.status, STREAM_JOB_FAILED);
+  ck_assert_uint_eq(strlen(j.error), STREAM_JOBS_ERROR_MAX);
+  ck_assert_int_eq(memcmp(j.error, long_text, STREAM_JOBS_ERROR_MAX - 1), 0);
+  ck_assert_int_eq(j.error[STREAM_JOBS_ERROR_MAX - 1], '?');
+  stream_job_clear(&j);
+  /* Assets: the summary is JSON (refused), the error text is kept repaired. */
+  char title[STREAM_STORE_ID_SIZE], a1[STREAM_JOBS_ID_SIZE];
+  make_title(title);
+  ck_assert_int_eq(stream_jobs_asset_create(a1, jobs, title, NULL, NULL, NULL), STREAM_OK);
+  ck_assert_int_eq(stream_jobs_asset_ready(jobs, a1, "{\"t\":\"\xc0\xaf\"}"), STREAM_EINVAL);
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "asset summary is not valid UTF-8"));
+  ck_assert_int_eq(stream_jobs_asset_failed(jobs, a1, "bad \xe6\x97 input"), STREAM_OK);
+  stream_asset a;
+  ck_assert_int_eq(stream_jobs_asset_get(&a, jobs, a1), STREAM_OK);
+  ck_assert_int_eq(a.status, STREAM_ASSET_FAILED);
+  ck_assert_str_eq(a.error, "bad ?? input");
+  stream_asset_clear(&a);
+}
+END_TEST
+
 static Suite *jobs_suite(void)
 {
   Suite *s = suite_create("jobs");
@@ -628,6 +691,7 @@ static Suite *jobs_suite(void)
   tcase_add_test(tc, test_pool_runs_fails_and_stops);
   tcase_add_test(tc, test_pool_cancel_reaches_handler);
   tcase_add_test(tc, test_assets);
+  tcase_add_test(tc, test_utf8_text);
   suite_add_tcase(s, tc);
   return s;
 }

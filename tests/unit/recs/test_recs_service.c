@@ -536,6 +536,14 @@ START_TEST(test_cold_start)
   ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(h, "profile_id")->valuestring,
                    "no-such-profile");
   cJSON_Delete(h);
+  /* One that is no store id at all, not even UTF-8, is refused by the catalog's viewer check
+   * before any store read (the recommendation signals send the id as SQL text, which
+   * PostgreSQL would refuse): STREAM_EINVAL on every backend. */
+  u.profile_id = "no-such-\xff";
+  char *json = NULL;
+  ck_assert_int_eq(stream_recs_home(&json, recs, &u, 0), STREAM_EINVAL);
+  ck_assert_ptr_nonnull(strstr(msg(), "profile_id"));
+  ck_assert_ptr_null(json);
 }
 END_TEST
 

@@ -1487,6 +1487,7 @@ const store_case store_conformance_cases[] = {
     {"password_reset", store_case_password_reset},
     {"search_tokens", case_search_tokens},
     {"profile_order", case_profile_order},
+    {"utf8", store_case_utf8},
 };
 const size_t store_conformance_count =
     sizeof store_conformance_cases / sizeof store_conformance_cases[0];

@@ -7,20 +7,24 @@
  * lease and event writes go through the backend's internal ops tables (the
  * services in front of them check the account first, which would hide the
  * store's own guard: here the store must hold on its own). Rows are counted
- * with sqlite3 on a second connection. Last, two threads race: one creates
- * profiles, cards and refresh tokens in a loop while the other closes the
- * account; afterwards no row references the tombstone.
+ * with raw SQL on a connection of their own (store_raw.h). Last, two threads
+ * race: one creates profiles, cards and refresh tokens in a loop while the
+ * other closes the account; afterwards no row references the tombstone.
+ * Under tests/pg/pg_run.sh (unit-store-account-tombstone-pg) the same cases
+ * run on PostgreSQL: the file path names a database of its own
+ * (store_path.h).
  */
 #include <check.h>
 #include <pthread.h>
 #include <sched.h>
-#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../store_path.h"
+#include "../store_raw.h"
 #include "store/store_billing.h"
 #include "store/store_events.h"
 #include "store/store_leases.h"
@@ -30,7 +34,6 @@
 static char tmpdir[256];
 static char dbpath[300];
 static stream_store *store;
-static sqlite3 *raw;
 
 #define OK(expr) ck_assert_msg((expr) == STREAM_OK, "%s: %s", #expr, stream_error_last()->message)
 
@@ -40,17 +43,14 @@ static void setup(void)
   snprintf(tmpdir, sizeof tmpdir, "%s/stream-tomb-XXXXXX", base && *base ? base : "/tmp");
   ck_assert_ptr_nonnull(mkdtemp(tmpdir));
   snprintf(dbpath, sizeof dbpath, "%s/store.db", tmpdir);
+  char uri[512];
   stream_store_options o = STREAM_STORE_OPTIONS_INIT;
-  o.path = dbpath;
+  o.path = test_store_path(uri, sizeof uri, dbpath);
   OK(stream_store_open(&store, &o));
-  ck_assert_int_eq(sqlite3_open(dbpath, &raw), SQLITE_OK);
-  sqlite3_busy_timeout(raw, 10000);
 }
 
 static void teardown(void)
 {
-  sqlite3_close(raw);
-  raw = NULL;
   stream_store_close(store);
   store = NULL;
   const char *files[] = {"store.db", "store.db-wal", "store.db-shm", "store.db-journal"};
@@ -62,16 +62,10 @@ static void teardown(void)
   rmdir(tmpdir);
 }
 
-/* count(*) of `sql` with one text argument, on the second connection. */
+/* count(*) of `sql` with one text argument, on a connection of its own. */
 static int64_t count(const char *sql, const char *arg)
 {
-  sqlite3_stmt *st;
-  ck_assert_int_eq(sqlite3_prepare_v2(raw, sql, -1, &st, NULL), SQLITE_OK);
-  ck_assert_int_eq(sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT), SQLITE_OK);
-  ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-  int64_t n = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return n;
+  return test_store_raw_int(dbpath, sql, arg);
 }
 
 static const char *msg(void)

@@ -344,6 +344,21 @@ START_TEST(test_limits_and_bad_input)
   ck_assert_int_eq(stream_upload_create(&u, up, 1, NULL, "{\"a\":1}"), STREAM_EINVAL);
   ck_assert_int_eq(stream_upload_create(&u, up, 1, NULL, "{bad"), STREAM_EINVAL);
   ck_assert_int_eq(stream_upload_create(&u, up, 1, "bad owner", NULL), STREAM_EINVAL);
+  /* Metadata is stored as text: not UTF-8 (in a value or a key) is refused on every backend,
+   * multi-byte text is kept byte for byte. */
+  ck_assert_int_eq(stream_upload_create(&u, up, 1, NULL, "{\"filename\":\"a\xff.mp4\"}"),
+                   STREAM_EINVAL);
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "not valid UTF-8"));
+  ck_assert_int_eq(stream_upload_create(&u, up, 1, NULL, "{\"k\xed\xa0\x80\":\"v\"}"),
+                   STREAM_EINVAL);
+  const char *mb = "{\"filename\":\"\xc3\xa9t\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x8e\xac.mp4\"}";
+  ck_assert_int_eq(stream_upload_create(&u, up, 1, NULL, mb), STREAM_OK);
+  char id[sizeof u.id];
+  memcpy(id, u.id, sizeof id);
+  stream_upload_info_clear(&u);
+  ck_assert_int_eq(stream_upload_get(&u, up, id), STREAM_OK);
+  ck_assert_str_eq(u.metadata, mb);
+  stream_upload_info_clear(&u);
   ck_assert_int_eq(stream_upload_max_length(up), 1000);
   stream_uploads *other = NULL;
   stream_upload_options o = STREAM_UPLOAD_OPTIONS_INIT;
