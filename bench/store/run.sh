@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# bench/store: the PostgreSQL store against the SQLite store (bench_store.c says what it runs).
+#
+# Usage: bench/store/run.sh PG_RUN BENCH_STORE [ARGS...]
+# Runs BENCH_STORE on a throwaway PostgreSQL server (PG_RUN is tests/pg/pg_run.sh: initdb in a
+# temporary directory, fsync off; or the server STREAM_TEST_PG already names). Without
+# PostgreSQL server binaries it prints "skipped" and succeeds: a benchmark is informational.
+# Quick mode when the environment variable CI is set (bench_store reads it).
+set -u
+pg_run=$1
+shift
+"$pg_run" "$@"
+rc=$?
+if [ $rc = 77 ]; then
+  echo "bench-store: skipped: no PostgreSQL server installed (Debian package postgresql)"
+  exit 0
+fi
+exit $rc
