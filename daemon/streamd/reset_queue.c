@@ -1,9 +1,9 @@
 /*
  * The password-reset worker of streamd (see reset_queue.h): a ticker thread
  * (ticker.c) whose every call is one pass of stream_auth_password_reset_process()
- * over the store's pending requests; a kick asks for a pass now, the ticker's
- * interval retries what a pass left pending. The pass runs with no lock of
- * ours held, so a kick from a request thread never waits for the outbox.
+ * over the store's pending requests, every STREAMD_RESET_PASS_SECONDS (never
+ * kicked by a request: reset_queue.h says why). The pass runs with no lock of
+ * ours held.
  */
 #include "reset_queue.h"
 
@@ -42,19 +42,13 @@ int streamd_reset_queue_start(streamd_reset_queue **out, stream_auth *auth)
     return -1;
   }
   q->auth = auth;
-  if (streamd_ticker_start(&q->ticker, STREAMD_RESET_RETRY_SECONDS, pass, pass, q) != 0) {
+  if (streamd_ticker_start(&q->ticker, STREAMD_RESET_PASS_SECONDS, pass, pass, q) != 0) {
     free(q);
     streamd_logf(STREAM_LOG_ERROR, "password reset queue: cannot start its thread");
     return -1;
   }
   *out = q;
   return 0;
-}
-
-void streamd_reset_queue_kick(streamd_reset_queue *q)
-{
-  if (q)
-    streamd_ticker_kick(q->ticker);
 }
 
 size_t streamd_reset_queue_depth(streamd_reset_queue *q)

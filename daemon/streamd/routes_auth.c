@@ -635,7 +635,6 @@ void streamd_route_password_reset(streamd_request *req, streamd_response *resp)
     streamd_reply_service_error(resp, req, rc);
     return;
   }
-  streamd_reset_queue_kick(app->reset_queue);
   cJSON *o = cJSON_CreateObject();
   if (o) {
     cJSON_AddStringToObject(o, "status", "accepted");
