@@ -41,7 +41,7 @@
  *              tables give the median of the rounds, and the spread max / min of ops/s
  *              (the machine's other load moves single rounds)
  *   --sqlite-memstatus-off
- *              sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) first: SQLite's memory
+ *              stream_store_sqlite_memstatus_off() first, as streamd does: SQLite's memory
  *              statistics (on by default) take one process-wide mutex per allocation,
  *              which the SQLite store's reader threads contend on (docs/bench.md)
  *   --quick    quick mode (also when the environment variable CI is set and
@@ -539,8 +539,8 @@ int main(int argc, char **argv)
   if (rounds > ROUNDS_MAX)
     rounds = ROUNDS_MAX;
   /* Before anything initializes SQLite in this process (the children inherit it). */
-  if (memstatus_off && sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK) {
-    fprintf(stderr, "bench_store: sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) failed\n");
+  if (memstatus_off && stream_store_sqlite_memstatus_off() != STREAM_OK) {
+    fprintf(stderr, "bench_store: %s\n", stream_error_last()->message);
     return 1;
   }
   const char *base = getenv("STREAM_TEST_PG"); /* postgresql:///DB?QUERY */

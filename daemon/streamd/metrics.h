@@ -26,7 +26,8 @@
  *       log after the QoE consumer's checkpoint (not yet folded into QoE)
  *   streamd_password_reset_queue_depth                    gauge: accepted
  *       resets not yet sent (stored requests, every daemon's)
- * The store-derived gauges (jobs, uploads, QoE lag: four indexed queries) are
+ * The store-derived gauges (jobs, uploads, QoE lag, password resets: five
+ * indexed queries) are
  * cached for one second, so scrapes cost the store at most that often; a
  * failed read leaves its family without samples (and is logged).
  * docs/streamd.md ("Metrics") says what to alert on.

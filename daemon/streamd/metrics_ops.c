@@ -1,13 +1,12 @@
 /*
  * The operational families of /metrics (see metrics.h): what the daemon does
  * behind the HTTP layer. Event-ingest outcomes are lock-free counters bumped
- * by routes_events.c; the password-reset queue answers for itself
- * (reset_queue.c); jobs, uploads in progress and the QoE lag come from the
- * store, read through the library and cached for CACHE_NS so that however
- * often /metrics is scraped the store answers at most four indexed queries a
- * second (stream_jobs_counts() leaves out the succeeded jobs, which pile up
- * for good). /metrics is public: only counts, no ids, and labels from fixed
- * sets (job kinds are capped at KINDS_MAX, the rest summed as "other").
+ * by routes_events.c; jobs, uploads in progress, pending password resets and
+ * the QoE lag come from the store, read through the library and cached for
+ * CACHE_NS so that however often /metrics is scraped the store answers at
+ * most five indexed queries a second (stream_jobs_counts() leaves out the succeeded jobs, which
+ * pile up for good). /metrics is public: only counts, no ids, and labels from fixed sets (job kinds
+ * are capped at KINDS_MAX, the rest summed as "other").
  */
 #include "metrics.h"
 
@@ -56,6 +55,8 @@ typedef struct snapshot {
   long long uploads;
   int lag_ok;
   long long lag;
+  int resets_ok;
+  size_t resets;
 } snapshot;
 
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -138,6 +139,13 @@ static void read_store(snapshot *s, streamd_app *app)
       streamd_logf(STREAM_LOG_WARN, "metrics: counting uploads: %s", stream_error_last()->message);
     }
   }
+  if (app->reset_queue) {
+    if (streamd_reset_queue_depth(app->reset_queue, &s->resets) == STREAM_OK)
+      s->resets_ok = 1;
+    else
+      streamd_logf(STREAM_LOG_WARN, "metrics: counting pending password resets: %s",
+                   stream_error_last()->message);
+  }
   int64_t last = 0, done = 0;
   if (stream_events_stats(app->events, NULL, &last) == STREAM_OK &&
       stream_events_checkpoint(app->events, &done, STREAM_EVENTS_QOE_CONSUMER) == STREAM_OK) {
@@ -186,6 +194,11 @@ static void render_store(FILE *f, const snapshot *s)
         f);
   if (s->lag_ok)
     fprintf(f, "streamd_qoe_lag_events %lld\n", s->lag);
+  fputs("# HELP streamd_password_reset_queue_depth Accepted password resets not yet sent.\n"
+        "# TYPE streamd_password_reset_queue_depth gauge\n",
+        f);
+  if (s->resets_ok)
+    fprintf(f, "streamd_password_reset_queue_depth %zu\n", s->resets);
 }
 
 char *streamd_metrics_render_ops(size_t *len)
@@ -223,11 +236,6 @@ char *streamd_metrics_render_ops(size_t *len)
             atomic_load_explicit(&events_rejected[i], memory_order_relaxed));
   streamd_app *app = streamd_app_get();
   if (app) {
-    fprintf(f,
-            "# HELP streamd_password_reset_queue_depth Accepted password resets not yet sent.\n"
-            "# TYPE streamd_password_reset_queue_depth gauge\n"
-            "streamd_password_reset_queue_depth %zu\n",
-            streamd_reset_queue_depth(app->reset_queue));
     pthread_mutex_lock(&cache_mu);
     int64_t now = mono_ns();
     if (!cache.valid || now - cache.at >= CACHE_NS) {

@@ -51,14 +51,13 @@ int streamd_reset_queue_start(streamd_reset_queue **out, stream_auth *auth)
   return 0;
 }
 
-size_t streamd_reset_queue_depth(streamd_reset_queue *q)
+int streamd_reset_queue_depth(streamd_reset_queue *q, size_t *out)
 {
-  if (!q)
-    return 0;
-  size_t n = 0;
-  if (stream_auth_password_reset_pending(&n, q->auth) != STREAM_OK)
-    streamd_logf(STREAM_LOG_WARN, "password reset queue depth: %s", stream_error_last()->message);
-  return n;
+  if (out)
+    *out = 0;
+  if (!q || !out)
+    return STREAM_EINVAL;
+  return stream_auth_password_reset_pending(out, q->auth);
 }
 
 void streamd_reset_queue_stop(streamd_reset_queue *q)

@@ -41,9 +41,10 @@ typedef struct streamd_reset_queue streamd_reset_queue;
 int streamd_reset_queue_start(streamd_reset_queue **out, stream_auth *auth);
 
 /* Pending resets not yet sent: requests in the store not yet finished (waiting, being
- * processed, or waiting for a retry), whichever process stored them. For /metrics. NULL, or a
- * store failure (logged), gives 0. Thread-safe. */
-size_t streamd_reset_queue_depth(streamd_reset_queue *q);
+ * processed, or waiting for a retry), whichever process stored them. For /metrics. Sets
+ * *out and returns STREAM_OK, or returns the store's error (stream_error_last() says
+ * which; *out is then 0). NULL q or out is STREAM_EINVAL. Thread-safe. */
+int streamd_reset_queue_depth(streamd_reset_queue *q, size_t *out);
 
 /* Stop the worker (a pass in progress finishes first), process everything still pending one
  * last time on the calling thread, and free. NULL is a no-op. Stop the HTTP server first.

@@ -246,6 +246,11 @@ const char *stream_store_backend_name(const stream_store *s)
   return s ? s->backend->name : NULL;
 }
 
+int stream_store_sqlite_memstatus_off(void)
+{
+  return store__sqlite_memstatus_off();
+}
+
 /* ---- accounts ---------------------------------------------------------- */
 
 static int check_account(const stream_store_account *a, bool need_id)

@@ -150,6 +150,7 @@ struct stream_store {
 /* The SQLite backend (libstream/store/sqlite/). */
 extern const struct stream_store_backend store__sqlite_backend;
 int store__sqlite_open(void **out_impl, const stream_store_options *opts);
+int store__sqlite_memstatus_off(void);
 /* The PostgreSQL backend (libstream/store/postgres/, postgres feature): store paths that
  * are libpq URIs, "postgres://..." or "postgresql://...". */
 extern const struct stream_store_backend store__pg_backend;

@@ -20,12 +20,28 @@ static void die(const char *sql, const char *msg)
   abort();
 }
 
+static bool is_uri(const char *path)
+{
+  return strncmp(path, "postgres://", 11) == 0 || strncmp(path, "postgresql://", 13) == 0;
+}
+
+/* The store `path` names: itself when it is already a PostgreSQL URI, else test_store_path(). */
+static bool on_pg(char *buf, size_t cap, const char **path)
+{
+  if (is_uri(*path))
+    return true;
+  if (!test_store_is_pg())
+    return false;
+  *path = test_store_path(buf, cap, *path);
+  return true;
+}
+
 int64_t test_store_raw_exec(const char *sqlite_path, const char *sql)
 {
-  if (test_store_is_pg()) {
+  char uri[512];
+  if (on_pg(uri, sizeof uri, &sqlite_path)) {
 #if STREAM_HAVE_POSTGRES
-    char uri[512];
-    PGconn *c = PQconnectdb(test_store_path(uri, sizeof uri, sqlite_path));
+    PGconn *c = PQconnectdb(sqlite_path);
     if (PQstatus(c) != CONNECTION_OK)
       die(sql, PQerrorMessage(c));
     PGresult *r = PQexec(c, sql); /* several statements: the last one's result */
@@ -37,7 +53,7 @@ int64_t test_store_raw_exec(const char *sqlite_path, const char *sql)
     PQfinish(c);
     return n;
 #else
-    die(sql, "STREAM_TEST_PG is set but libstream has no PostgreSQL");
+    die(sql, "a PostgreSQL store, but libstream has no PostgreSQL");
 #endif
   }
   sqlite3 *db = NULL;
@@ -57,7 +73,8 @@ static void raw_first(char *out, size_t cap, bool *is_null, const char *sqlite_p
                       const char *sql, const char *arg)
 {
   *is_null = false;
-  if (test_store_is_pg()) {
+  char uri[512];
+  if (on_pg(uri, sizeof uri, &sqlite_path)) {
 #if STREAM_HAVE_POSTGRES
     /* "?" (outside quotes) is the one parameter, $1. */
     size_t n = strlen(sql);
@@ -80,8 +97,7 @@ static void raw_first(char *out, size_t cap, bool *is_null, const char *sqlite_p
       }
     }
     q[k] = '\0';
-    char uri[512];
-    PGconn *c = PQconnectdb(test_store_path(uri, sizeof uri, sqlite_path));
+    PGconn *c = PQconnectdb(sqlite_path);
     if (PQstatus(c) != CONNECTION_OK)
       die(sql, PQerrorMessage(c));
     const char *values[1] = {arg};
@@ -97,7 +113,7 @@ static void raw_first(char *out, size_t cap, bool *is_null, const char *sqlite_p
     PQfinish(c);
     return;
 #else
-    die(sql, "STREAM_TEST_PG is set but libstream has no PostgreSQL");
+    die(sql, "a PostgreSQL store, but libstream has no PostgreSQL");
 #endif
   }
   sqlite3 *db = NULL;

@@ -6,6 +6,8 @@
  * file, or under tests/pg/pg_run.sh its PostgreSQL database, so the SQL must
  * mean the same in both dialects (plain INSERT / UPDATE / DELETE with literal
  * values; several statements allowed, e.g. inside BEGIN; ... COMMIT;).
+ * A `sqlite_path` that is already a postgres:// or postgresql:// URI (what
+ * test_store_path() returned, or any database) is that database as is.
  * Link store_raw_src and store_path_src, with sqlite_dep and store_path_deps.
  */
 #ifndef STREAM_TEST_STORE_RAW_H

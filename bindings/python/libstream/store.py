@@ -22,7 +22,7 @@ from ._ffi import ffi, lib
 from ._util import Keep, new_struct, set_int, text, to_cstr, to_int
 from .errors import check, raise_invalid
 
-__all__ = ["AVAILABLE", "Store", "MEMORY"]
+__all__ = ["AVAILABLE", "Store", "MEMORY", "sqlite_memstatus_off"]
 
 AVAILABLE = hasattr(lib, "stream_store_open")
 
@@ -33,6 +33,20 @@ MEMORY = ":memory:"
 def _require():
     if not AVAILABLE:
         raise ImportError("libstream was built without the server feature (store)")
+
+
+def sqlite_memstatus_off():
+    """Turn SQLite's memory statistics off for the whole process (stream_store_sqlite_memstatus_off).
+
+    With them on, every SQLite allocation takes one process-wide mutex, and a
+    store read from several threads contends on it. Off, sqlite3_memory_used()
+    reads 0 for the whole process (including Python's own sqlite3 module) and
+    the soft heap limit limits nothing. Call at start, before the first Store
+    is opened and before anything else in the process uses SQLite.
+    Raises Busy when SQLite is already initialized in this process.
+    """
+    _require()
+    check(lib.stream_store_sqlite_memstatus_off())
 
 
 class Store:

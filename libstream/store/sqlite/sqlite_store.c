@@ -561,6 +561,16 @@ static void sq_close(void *impl)
   free(st);
 }
 
+int store__sqlite_memstatus_off(void)
+{
+  /* SQLite refuses any sqlite3_config() once initialized (SQLITE_MISUSE). */
+  if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
+    return stream__err(STREAM_EBUSY, "SQLite's memory statistics can only be turned off before "
+                                     "SQLite is first used in the process (a store was opened, "
+                                     "or something else initialized SQLite)");
+  return STREAM_OK;
+}
+
 int store__sqlite_open(void **out_impl, const stream_store_options *opts)
 {
   bool memory = strcmp(opts->path, ":memory:") == 0;

@@ -6,13 +6,13 @@
  * two handles (as two daemons) sharing one database.
  */
 #include <check.h>
-#include <libpq-fe.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../store_path.h"
+#include "../store_raw.h"
 #include "conformance.h"
 
 static stream_store *open_path(const char *path)
@@ -61,28 +61,6 @@ static void *open_thread(void *p)
   return s;
 }
 
-static int count_rows(const char *uri, const char *sql)
-{
-  PGconn *c = PQconnectdb(uri);
-  ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
-  PGresult *r = PQexec(c, sql);
-  ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
-  int n = atoi(PQgetvalue(r, 0, 0));
-  PQclear(r);
-  PQfinish(c);
-  return n;
-}
-
-static void run_sql(const char *uri, const char *sql)
-{
-  PGconn *c = PQconnectdb(uri);
-  ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
-  PGresult *r = PQexec(c, sql);
-  ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql, PQerrorMessage(c));
-  PQclear(r);
-  PQfinish(c);
-}
-
 START_TEST(test_schema_once)
 {
   char buf[512];
@@ -110,14 +88,14 @@ START_TEST(test_schema_once)
   ck_assert_int_eq(stream_store_schema_version(&vl, lite), STREAM_OK);
   stream_store_close(lite);
   ck_assert_int_eq(v0, vl);
-  ck_assert_int_eq(count_rows(uri, "SELECT count(*) FROM schema_version"), v0);
+  ck_assert_int_eq((int)test_store_raw_int(uri, "SELECT count(*) FROM schema_version", NULL), v0);
   stream_store_close(s[0]);
   stream_store_close(s[1]);
   stream_store *again = open_path(uri);
-  ck_assert_int_eq(count_rows(uri, "SELECT count(*) FROM schema_version"), v0);
+  ck_assert_int_eq((int)test_store_raw_int(uri, "SELECT count(*) FROM schema_version", NULL), v0);
   stream_store_close(again);
   /* A database a newer libstream migrated is refused, not written. */
-  run_sql(uri, "INSERT INTO schema_version VALUES (999, 0)");
+  test_store_raw_exec(uri, "INSERT INTO schema_version VALUES (999, 0)");
   stream_store_options o = STREAM_STORE_OPTIONS_INIT;
   o.path = uri;
   stream_store *t = NULL;
