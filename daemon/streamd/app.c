@@ -406,6 +406,9 @@ int streamd_app_start(streamd_app *app, unsigned int port)
     return -1;
   ao.send_mail = streamd_mail_send;
   ao.reset_url_base = reset_base;
+  /* Scale-out (store_url: several daemons on one database): the sign-in and reset limits
+   * are kept in the store, so N daemons allow the configured burst in total, not N times. */
+  ao.rate_in_store = app->cfg->store_url[0] ? 1 : 0;
   if (stream_auth_new(&app->auth, &ao) != STREAM_OK) {
     streamd_logf(STREAM_LOG_ERROR, "auth: %s", stream_error_last()->message);
     return -1;

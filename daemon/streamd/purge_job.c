@@ -24,7 +24,8 @@ cJSON *streamd_purge_counts_json(const stream_store_purge_counts *c)
       !cJSON_AddNumberToObject(o, "device_authorizations", (double)c->device_authorizations) ||
       !cJSON_AddNumberToObject(o, "idempotency_keys", (double)c->idempotency_keys) ||
       !cJSON_AddNumberToObject(o, "screen_leases", (double)c->screen_leases) ||
-      !cJSON_AddNumberToObject(o, "password_resets", (double)c->password_resets)) {
+      !cJSON_AddNumberToObject(o, "password_resets", (double)c->password_resets) ||
+      !cJSON_AddNumberToObject(o, "rate_buckets", (double)c->rate_buckets)) {
     cJSON_Delete(o);
     return NULL;
   }
@@ -42,7 +43,7 @@ int streamd_purge_run(stream_store_purge_counts *out, stream_store *store)
   if (rc != STREAM_OK)
     streamd_logf(STREAM_LOG_ERROR, "purge: %s", stream_error_last()->message);
   if (c.refresh_tokens || c.device_authorizations || c.idempotency_keys || c.screen_leases ||
-      c.password_resets)
+      c.password_resets || c.rate_buckets)
     streamd_log_event(STREAM_LOG_INFO, "purge", streamd_purge_counts_json(&c));
   return rc;
 }

@@ -168,18 +168,29 @@ typedef struct stream_auth_options {
                                       spaces or control characters); required with send_mail;
                                       copied */
   int reset_lifetime;            /**< seconds a reset link lives, 300..86400 (default 1800) */
+  /* ---- version 3: rate limits shared through the store ---- */
+  /** 1 = keep the rate-limit buckets (sign-in per account and per address,
+   *  PIN attempts, password-reset requests per e-mail and per address) in the
+   *  auth's store (stream_store_rate_take), shared by every process on it:
+   *  several daemons on one PostgreSQL database then allow the configured
+   *  burst in total, not once each. Buckets are named by the SHA-256 of the
+   *  limited name (no e-mail or address in the table); each attempt is one
+   *  write transaction, and a store failure refuses the attempt (its error is
+   *  returned). 0 (default) = in this process's memory (rate_table_size). */
+  int rate_in_store;
 } stream_auth_options;
 
-/** 2 added send_mail, mail_userdata, reset_url_base and reset_lifetime; a
- *  version-1 struct (which ends before them) is still accepted. */
-#define STREAM_AUTH_OPTIONS_VERSION 2
+/** 2 added send_mail, mail_userdata, reset_url_base and reset_lifetime; 3
+ *  added rate_in_store. A version-1 or version-2 struct (which ends before
+ *  them) is still accepted, with the defaults for the rest. */
+#define STREAM_AUTH_OPTIONS_VERSION 3
 /** Defaults: 15-min access, 30-day refresh, 5 attempts/account (1 per 60 s),
  *  20 per address (1 per 6 s), 4096-entry tables, 5 s interval, 600 s codes,
- *  no mail hook (no password reset), 30-min reset links. */
+ *  no mail hook (no password reset), 30-min reset links, limits in memory. */
 #define STREAM_AUTH_OPTIONS_INIT                                                                   \
   {                                                                                                \
     STREAM_AUTH_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 900, 2592000, NULL, NULL, 5, 60, 20, 6,   \
-        4096, NULL, 5, 600, NULL, NULL, NULL, NULL, NULL, 1800                                     \
+        4096, NULL, 5, 600, NULL, NULL, NULL, NULL, NULL, 1800, 0                                  \
   }
 
 /**

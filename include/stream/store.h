@@ -475,6 +475,61 @@ STREAM_API int stream_store_password_reset_consume(stream_store_password_reset *
                                                    const char *token_hash,
                                                    const char *password_hash, int64_t now);
 
+/* ---- rate-limit buckets ------------------------------------------------ */
+
+/** Longest rate-limit scope, in bytes. */
+#define STREAM_STORE_RATE_SCOPE_MAX 64
+/** Longest rate-limit key, in bytes. */
+#define STREAM_STORE_RATE_KEY_MAX 255
+/** Most buckets one stream_store_rate_take() charges together. */
+#define STREAM_STORE_RATE_KEYS_MAX 4
+/** Largest burst of a bucket. */
+#define STREAM_STORE_RATE_BURST_MAX 1000000
+/** Largest refill interval of a bucket, in seconds. */
+#define STREAM_STORE_RATE_INTERVAL_MAX 86400
+
+/**
+ * One token bucket to charge: the bucket is named by (`scope`, `key`) and
+ * holds at most `burst` tokens, one more every `interval` seconds. A bucket
+ * that has no row is full. The strings are borrowed for the call. The store
+ * keeps whatever key it is given: callers limiting people (e-mails, client
+ * addresses) pass a digest of the name, not the name.
+ */
+typedef struct stream_store_rate_key {
+  const char *scope;  /**< 1..STREAM_STORE_RATE_SCOPE_MAX bytes of UTF-8, e.g. "signin-account" */
+  const char *key;    /**< 1..STREAM_STORE_RATE_KEY_MAX bytes of UTF-8 */
+  unsigned int burst; /**< 1..STREAM_STORE_RATE_BURST_MAX tokens */
+  unsigned int interval; /**< 1..STREAM_STORE_RATE_INTERVAL_MAX seconds per token */
+} stream_store_rate_key;
+
+/**
+ * Take one token from each of the `n` buckets `keys` (1..STREAM_STORE_RATE_KEYS_MAX,
+ * no two the same scope and key), all or none, in ONE write transaction: so
+ * every thread and process on the store (several daemons on one PostgreSQL
+ * database) draws from the same buckets. Each bucket is first refilled to
+ * `now` (Unix seconds): (now - updated) / interval tokens, at most `burst`;
+ * a `now` before the bucket's last update refills nothing (the clocks of
+ * several processes may differ a little). When every bucket then holds at
+ * least one token, one is taken from each and they are written back, and
+ * `*out_wait` is 0. Otherwise nothing is written and `*out_wait` receives the
+ * whole seconds (rounded up, >= 1) until every bucket holds one again.
+ * The burst and interval of a bucket are the ones of the call (a changed
+ * configuration applies from the next call on).
+ * Errors: STREAM_EINVAL (NULL out_wait, store or keys; n out of range; a key
+ * field out of range or not UTF-8, named in the message; a repeated bucket;
+ * now <= 0), STREAM_EBUSY, STREAM_EIO. `*out_wait` is 0 on error. Thread-safe.
+ */
+STREAM_API int stream_store_rate_take(int64_t *out_wait, stream_store *s,
+                                      const stream_store_rate_key *keys, size_t n, int64_t now);
+
+/**
+ * Make the bucket (`scope`, `key`) full again (its row is deleted; an absent
+ * bucket is not an error): a successful sign-in forgives the failed ones.
+ * Errors: STREAM_EINVAL (NULL store; scope or key empty, too long or not
+ * UTF-8), STREAM_EBUSY, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_rate_reset(stream_store *s, const char *scope, const char *key);
+
 /* ---- profiles --------------------------------------------------------- */
 
 /** A profile of an account. Fixed-size: nothing to free. */
@@ -861,10 +916,13 @@ typedef struct stream_store_purge_policy {
   /** Password reset tokens whose expires_at is more than this long ago, used
    * or not (default 1 day, >= 0). A version-1 policy gets the default. */
   int64_t reset_grace;
+  /* ---- version 3: no new field (stream_store_purge_counts.rate_buckets) ---- */
 } stream_store_purge_policy;
 
-/** 2 added reset_grace and stream_store_purge_counts.password_resets; version 1 is accepted. */
-#define STREAM_STORE_PURGE_POLICY_VERSION 2
+/** 2 added reset_grace and stream_store_purge_counts.password_resets; 3 added
+ *  stream_store_purge_counts.rate_buckets (the policy struct is the same as
+ *  version 2's). Versions 1 and 2 are accepted. */
+#define STREAM_STORE_PURGE_POLICY_VERSION 3
 
 /** Rows deleted by stream_store_purge(), per table. */
 typedef struct stream_store_purge_counts {
@@ -875,6 +933,8 @@ typedef struct stream_store_purge_counts {
   /** Only written when `p` is a version-2 policy: a caller passing NULL or a version-1
    *  policy may have been built against the version-1 struct, which ends before it. */
   size_t password_resets;
+  /** Only written when `p` is a version-3 policy (a version-2 caller's struct ends before it). */
+  size_t rate_buckets;
 } stream_store_purge_counts;
 
 /**
@@ -905,6 +965,10 @@ STREAM_API void stream_store_purge_policy_default(stream_store_purge_policy *p);
  *     a version-1 policy purges them with the default grace (1 day) without
  *     reporting the count (that caller's stream_store_purge_counts may end
  *     before the field); pass a version-2 policy to get it.
+ *   - rate-limit buckets (stream_store_rate_take) that have refilled to full
+ *     by `now` (updated + (burst - tokens) * interval <= now): an absent
+ *     bucket is a full one, so this forgets nothing. Every policy version
+ *     purges them; only a version-3 policy gets the count.
  * Work is done in batches of `p->batch_size` rows, each its own short write
  * transaction, so a large purge never holds the writer for long; a failure
  * leaves the batches already committed in place (a later purge continues).

@@ -225,6 +225,9 @@ static int check_options(const stream_auth_options *o)
     return stream__err(STREAM_EINVAL, "auth options: rate burst over 1000000");
   if (o->rate_account_interval > 86400 || o->rate_address_interval > 86400)
     return stream__err(STREAM_EINVAL, "auth options: rate interval over 86400 s");
+  if (o->rate_in_store != 0 && o->rate_in_store != 1)
+    return stream__err(STREAM_EINVAL, "auth options: rate_in_store must be 0 or 1, got %d",
+                       o->rate_in_store);
   if (o->rate_table_size < 64 || o->rate_table_size > 1048576)
     return stream__err(STREAM_EINVAL, "auth options: rate_table_size %u outside 64..1048576",
                        o->rate_table_size);
@@ -256,11 +259,13 @@ int stream_auth_new(stream_auth **out, const stream_auth_options *opts)
   *out = NULL;
   if (!opts)
     return stream__err(STREAM_EINVAL, "stream_auth_new: opts is NULL");
-  /* A version-1 caller's struct ends before send_mail: copy what it has and
-   * take the defaults for the rest. */
+  /* A version-1 caller's struct ends before send_mail, a version-2 caller's
+   * before rate_in_store: copy what it has and take the defaults for the rest. */
   stream_auth_options full = STREAM_AUTH_OPTIONS_INIT;
-  if (opts->version == 1) {
-    memcpy(&full, opts, offsetof(stream_auth_options, send_mail));
+  if (opts->version == 1 || opts->version == 2) {
+    memcpy(&full, opts,
+           opts->version == 1 ? offsetof(stream_auth_options, send_mail)
+                              : offsetof(stream_auth_options, rate_in_store));
     full.version = STREAM_AUTH_OPTIONS_VERSION;
     opts = &full;
   }
@@ -285,6 +290,7 @@ int stream_auth_new(stream_auth **out, const stream_auth_options *opts)
   a->send_mail = opts->send_mail;
   a->mail_ud = opts->mail_userdata;
   a->reset_lifetime = opts->reset_lifetime;
+  a->rate_in_store = opts->rate_in_store == 1;
   if (opts->password) {
     a->pw = *opts->password;
   } else {
@@ -320,6 +326,11 @@ int stream_auth_new(stream_auth **out, const stream_auth_options *opts)
       STREAM_OK)
     goto fail;
   rl_d = true;
+  /* The bucket scopes when the limits are kept in the store (ratelimit.c). */
+  a->rl_account.scope = "signin-account";
+  a->rl_address.scope = "signin-address";
+  a->rl_reset_email.scope = "reset-email";
+  a->rl_reset_address.scope = "reset-address";
   /* The dummy hash: a random password hashed with the same parameters, so an
    * unknown e-mail costs one Argon2id verification like a wrong password. */
   char pw[44];

@@ -38,6 +38,8 @@ typedef struct auth__limiter {
   unsigned int interval;
   uint64_t stamp;
   unsigned char secret[32];
+  /* The bucket scope in the store (rate_in_store): "signin-account", ... */
+  const char *scope;
 } auth__limiter;
 
 #define AUTH__WAYS 8
@@ -53,6 +55,21 @@ int64_t auth__limit_take2(auth__limiter *la, const char *name_a, auth__limiter *
                           const char *name_b, int64_t now);
 /* Refill the bucket of `name` completely (successful sign-in). */
 void auth__limit_reset(auth__limiter *l, const char *name);
+
+/* The handle's limits, wherever they are kept: in memory (the two above) or,
+ * with the rate_in_store option, in the store (stream_store_rate_take): the
+ * bucket (l->scope, lowercase hex SHA-256 of the name: unkeyed, so every
+ * process names it alike; no e-mail or address in the table), with l's burst
+ * and interval.
+ * - limit_take: as auth__limit_take2; *out_wait 0 or the seconds to wait.
+ *   A store failure returns its code (STREAM_EIO, STREAM_EBUSY...) and the
+ *   attempt must be refused: the limit fails closed.
+ * - limit_forgive: as auth__limit_reset. A store failure is logged and
+ *   otherwise ignored (the bucket refills by itself; the attempt it follows
+ *   has already succeeded). */
+int auth__limit_take(int64_t *out_wait, stream_auth *a, auth__limiter *la, const char *name_a,
+                     auth__limiter *lb, const char *name_b, int64_t now);
+void auth__limit_forgive(stream_auth *a, auth__limiter *l, const char *name);
 
 /* ---- the handle ------------------------------------------------------------ */
 
@@ -81,6 +98,8 @@ struct stream_auth {
   int reset_lifetime;
   auth__limiter rl_reset_email;
   auth__limiter rl_reset_address;
+  /* The buckets above live in the store instead (rate_in_store option). */
+  bool rate_in_store;
   /* Durable reset requests (reset_requests.c): whether this handle's first
    * process() call has taken back the claims earlier processors left. */
   pthread_mutex_t reset_lock;
@@ -118,9 +137,10 @@ int auth__check_address(const char *addr);
  *   optional client address (NULL or "" = none); *out_len = password length.
  * - signin_limit: one attempt from the sign-in buckets of the normalized
  *   e-mail and the address; STREAM_EBUSY (message "too many <what>
- *   attempts", *out_retry_after = seconds) when either is empty. The account
- *   key goes to *key_out (reset it with auth__limit_reset(&a->rl_account,
- *   key) after a success).
+ *   attempts", *out_retry_after = seconds) when either is empty, or the
+ *   store's error when the limits are kept there. The account key goes to
+ *   *key_out (reset it with auth__limit_forgive(a, &a->rl_account, key)
+ *   after a success).
  * - verify_password: Argon2id against acct's hash, or the same work against
  *   the dummy hash when acct is NULL or has none; STREAM_EAUTH with
  *   `fail_message` unless it matches. */

@@ -116,7 +116,10 @@ int auth__reset_admit(char *norm, int64_t *out_now, int64_t *out_retry_after, st
   int64_t now = auth__now(a);
   char key[STREAM_AUTH_EMAIL_SIZE + 2];
   snprintf(key, sizeof key, "r:%s", norm);
-  int64_t wait = auth__limit_take2(&a->rl_reset_email, key, &a->rl_reset_address, addr, now);
+  int64_t wait = 0;
+  if ((rc = auth__limit_take(&wait, a, &a->rl_reset_email, key, &a->rl_reset_address, addr, now)) !=
+      STREAM_OK)
+    return rc;
   if (wait > 0) {
     if (out_retry_after)
       *out_retry_after = wait;

@@ -269,7 +269,10 @@ int stream_auth_switch_profile(stream_auth_tokens *out, int64_t *out_retry_after
       return stream__err(STREAM_EFORBIDDEN, "auth: profile %s requires its PIN", profile_id);
     char key[STREAM_STORE_ID_SIZE + 2];
     snprintf(key, sizeof key, "p:%s", profile_id);
-    int64_t wait = auth__limit_take2(&a->rl_account, key, NULL, NULL, auth__now(a));
+    int64_t wait = 0;
+    if ((rc = auth__limit_take(&wait, a, &a->rl_account, key, NULL, NULL, auth__now(a))) !=
+        STREAM_OK)
+      return rc;
     if (wait > 0) {
       if (out_retry_after)
         *out_retry_after = wait;
@@ -281,7 +284,7 @@ int stream_auth_switch_profile(stream_auth_tokens *out, int64_t *out_retry_after
       return stream__err(STREAM_EFORBIDDEN, "auth: wrong PIN for profile %s", profile_id);
     if (rc != STREAM_OK)
       return rc;
-    auth__limit_reset(&a->rl_account, key);
+    auth__limit_forgive(a, &a->rl_account, key);
   }
   return auth__issue_tokens(out, a, &acct, &p, NULL, auth__now(a));
 }

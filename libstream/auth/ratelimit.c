@@ -6,6 +6,8 @@
  * least recently used bucket of that set. Memory is therefore bounded, and an
  * eviction only ever forgets a bucket (it restarts full): the limit is then
  * looser, never wrongly stricter. Buckets are not shared between processes.
+ * With the rate_in_store option, auth__limit_take / auth__limit_forgive (at the
+ * end) keep them in the store instead, shared by every process on it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -155,4 +157,58 @@ void auth__limit_reset(auth__limiter *l, const char *name)
     if (set[i].used && memcmp(set[i].key, key, sizeof key) == 0)
       set[i].tokens = l->burst;
   pthread_mutex_unlock(&l->lock);
+}
+
+/* ---- the handle's limits: in memory or in the store ------------------------ */
+
+/* One bucket of the store: (l->scope, SHA-256 hex of name) with l's rate. `hex` holds 65. */
+static int store_key(stream_store_rate_key *k, char *hex, const auth__limiter *l, const char *name)
+{
+  int rc = auth__sha256_hex(hex, name, strlen(name));
+  if (rc != STREAM_OK)
+    return rc;
+  k->scope = l->scope;
+  k->key = hex;
+  k->burst = l->burst;
+  k->interval = l->interval;
+  return STREAM_OK;
+}
+
+int auth__limit_take(int64_t *out_wait, stream_auth *a, auth__limiter *la, const char *name_a,
+                     auth__limiter *lb, const char *name_b, int64_t now)
+{
+  *out_wait = 0;
+  if (!a->rate_in_store) {
+    *out_wait = auth__limit_take2(la, name_a, lb, name_b, now);
+    return STREAM_OK;
+  }
+  stream_store_rate_key keys[2];
+  char hex[2][65];
+  size_t n = 0;
+  int rc = STREAM_OK;
+  if (la && name_a && la->burst && (rc = store_key(&keys[n], hex[n], la, name_a)) == STREAM_OK)
+    n++;
+  if (rc == STREAM_OK && lb && name_b && lb->burst &&
+      (rc = store_key(&keys[n], hex[n], lb, name_b)) == STREAM_OK)
+    n++;
+  if (rc != STREAM_OK || n == 0)
+    return rc;
+  return stream_store_rate_take(out_wait, a->store, keys, n, now);
+}
+
+void auth__limit_forgive(stream_auth *a, auth__limiter *l, const char *name)
+{
+  if (!a->rate_in_store) {
+    auth__limit_reset(l, name);
+    return;
+  }
+  if (!l->burst || !name)
+    return;
+  char hex[65];
+  int rc = auth__sha256_hex(hex, name, strlen(name));
+  if (rc == STREAM_OK)
+    rc = stream_store_rate_reset(a->store, l->scope, hex);
+  if (rc != STREAM_OK)
+    stream__log(STREAM_LOG_WARN, "auth", "could not refill a %s rate-limit bucket: %s", l->scope,
+                stream_error_last()->message);
 }

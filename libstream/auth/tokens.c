@@ -129,8 +129,11 @@ int auth__signin_limit(stream_auth *a, int64_t *out_retry_after, char *key_out, 
                        const char *what)
 {
   snprintf(key_out, key_size, "e:%s", norm_email);
-  int64_t wait = auth__limit_take2(&a->rl_account, key_out, &a->rl_address,
-                                   client_address && *client_address ? client_address : NULL, now);
+  int64_t wait = 0;
+  int rc = auth__limit_take(&wait, a, &a->rl_account, key_out, &a->rl_address,
+                            client_address && *client_address ? client_address : NULL, now);
+  if (rc != STREAM_OK)
+    return rc;
   if (wait <= 0)
     return STREAM_OK;
   if (out_retry_after)
@@ -167,7 +170,7 @@ int auth__reauthenticate(stream_store_account *acct, int64_t *out_retry_after, s
   if (rc == STREAM_OK)
     rc = auth__verify_password(a, acct, password, plen, "auth: wrong password");
   if (rc == STREAM_OK)
-    auth__limit_reset(&a->rl_account, acct_key);
+    auth__limit_forgive(a, &a->rl_account, acct_key);
   return rc;
 }
 
@@ -206,7 +209,7 @@ int stream_auth_login(stream_auth_tokens *out, int64_t *out_retry_after, stream_
     return rc;
   if (acct.disabled)
     return stream__err(STREAM_EFORBIDDEN, "auth: account %s is disabled", acct.id);
-  auth__limit_reset(&a->rl_account, acct_key);
+  auth__limit_forgive(a, &a->rl_account, acct_key);
 
   int stale = 0;
   if (stream_password_needs_rehash(&stale, acct.password_hash, &a->pw) == STREAM_OK && stale) {

@@ -1056,9 +1056,11 @@ int stream_store_purge(stream_store_purge_counts *out, stream_store *s, int64_t 
                        const stream_store_purge_policy *p)
 {
   /* A caller built against the version-1 header (its policy says 1, or it passes NULL) has
-   * counts that end before password_resets: never write past them. */
-  size_t out_size = p && p->version >= 2 ? sizeof(stream_store_purge_counts)
-                                         : offsetof(stream_store_purge_counts, password_resets);
+   * counts that end before password_resets, a version-2 caller's end before rate_buckets:
+   * never write past them. */
+  size_t out_size = p && p->version >= 3   ? sizeof(stream_store_purge_counts)
+                    : p && p->version == 2 ? offsetof(stream_store_purge_counts, rate_buckets)
+                                           : offsetof(stream_store_purge_counts, password_resets);
   if (out)
     memset(out, 0, out_size);
   TRY(check_store(s));
@@ -1070,6 +1072,11 @@ int stream_store_purge(stream_store_purge_counts *out, stream_store *s, int64_t 
     /* The version-1 struct ends before reset_grace: copy what it has. */
     stream_store_purge_policy_default(&def);
     memcpy(&def, p, offsetof(stream_store_purge_policy, reset_grace));
+    def.version = STREAM_STORE_PURGE_POLICY_VERSION;
+    p = &def;
+  } else if (p->version == 2) {
+    /* Version 3 added no policy field: the same struct. */
+    def = *p;
     def.version = STREAM_STORE_PURGE_POLICY_VERSION;
     p = &def;
   }

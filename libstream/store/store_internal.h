@@ -140,6 +140,8 @@ struct stream_store_backend {
    * zeroed by store.c and receives what was committed, also on failure. */
   int (*purge)(void *impl, stream_store_purge_counts *out, int64_t now,
                const stream_store_purge_policy *p);
+  /* store_rate.h: rate-limit buckets (stream_store_rate_take, shared limits of auth) */
+  const struct stream_store_rate_ops *rates;
 };
 
 struct stream_store {

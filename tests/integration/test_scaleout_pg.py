@@ -11,7 +11,9 @@ writes, the other serves, and the limits hold across them:
 4. a one-screen plan: a lease taken through A makes B refuse a second device (409);
 5. the five-profile limit holds under 16 concurrent creates split across A and B;
 6. a tus upload to A is transcoded by B's worker, and A lists the ready asset;
-7. streamctl, given the same URI as --db, reads what the daemons wrote.
+7. streamctl, given the same URI as --db, reads what the daemons wrote;
+8. wrong-password sign-ins alternating A and B are refused (429) after the configured burst in
+   total, not once per daemon: the buckets are in the database (rate_in_store).
 
 Usage: test_scaleout_pg.py STREAMD_BIN STREAMCTL_BIN. Exits 77 (skipped) without STREAM_TEST_PG or ffmpeg.
 """
@@ -29,6 +31,7 @@ from streamd_harness import Streamd, profile_token, register_login, unique_email
 
 OP_TOKEN = "scaleout-operator-token-0123456789abcdef"
 OK_CARD = "tok_4242424242424242"
+ACCOUNT_BURST = 4  # --login-account-burst of both daemons
 
 
 def check(cond, msg):
@@ -76,6 +79,32 @@ def accounts_and_content(a, b):
           ("continue watching on B", r.status, r.body))
     print("ok - a title made on A and a position saved on A are served by B")
     return email, tok_a, prof
+
+
+def signin_limit_shared(a, b):
+    """Wrong passwords for one account, alternating A and B: ACCOUNT_BURST of them in total
+    answer 401, then both daemons answer 429 (problem+json, Retry-After), the right password
+    too. With per-daemon buckets it would be 2 x ACCOUNT_BURST."""
+    email = unique_email("guess", "scaleout.test")
+    register_login(a, email, "correct horse 42")  # a success: the account's bucket is full
+    statuses = []
+    for i in range(2 * ACCOUNT_BURST):
+        d = a if i % 2 == 0 else b
+        r = d.request("POST", "/v1/auth/login",
+                      json_body={"email": email, "password": "wrong guess %d" % i})
+        statuses.append(r.status)
+    check(statuses == [401] * ACCOUNT_BURST + [429] * ACCOUNT_BURST,
+          ("the burst holds across A and B", statuses))
+    for d in (a, b):
+        r = d.request("POST", "/v1/auth/login",
+                      json_body={"email": email, "password": "correct horse 42"})
+        check(r.status == 429 and r.ctype == "application/problem+json" and
+              r.json["status"] == 429 and int(r.header("Retry-After")) >= 1,
+              ("429 on the right password", r.status, r.headers, r.body))
+    r = b.request("POST", "/v1/admin/purge", token=OP_TOKEN)
+    check(r.status == 200 and "rate_buckets" in r.json, ("purge", r.status, r.body))
+    print("ok - %d wrong passwords alternating A and B, then 429 on both: one burst in total"
+          % ACCOUNT_BURST)
 
 
 def events_dedup(a, b, prof):
@@ -188,7 +217,8 @@ def main():
     url = "postgresql:///%s?%s" % (name, url.split("?", 1)[1])
     tmp = tempfile.mkdtemp(prefix="streamd-scaleout-")
     data_dir = os.path.join(tmp, "data")
-    common = ["--store-url", url, "--login-address-burst", "0", "--job-lease", "5"]
+    common = ["--store-url", url, "--login-address-burst", "0", "--login-account-burst",
+              str(ACCOUNT_BURST), "--job-lease", "5"]
     for name in ("a", "b"):
         os.makedirs(os.path.join(tmp, name))
     # A has no transcode worker: a job that succeeds was run by B.
@@ -199,6 +229,7 @@ def main():
     ok = False
     try:
         email, tok_a, prof = accounts_and_content(a, b)
+        signin_limit_shared(a, b)
         events_dedup(a, b, prof)
         screens(a, b, tok_a, prof)
         profile_limit(a, b)

@@ -664,7 +664,7 @@ class T08Purge(Base):
         self.assertEqual(r.ctype, "application/json")
         self.assertEqual(r.json, {"refresh_tokens": 3, "device_authorizations": 1,
                                   "idempotency_keys": 1, "screen_leases": 0,
-                                  "password_resets": 1})
+                                  "password_resets": 1, "rate_buckets": 0})
         # Nothing left to do; the live session still refreshes.
         r = call("POST", "/v1/admin/purge", token=OP_TOKEN)
         self.assertEqual(r.json, dict.fromkeys(r.json, 0))

@@ -200,7 +200,9 @@ class Auth(ClockedHandle):
     ``scope`` ("stream"), ``rate_account_burst``/``rate_account_interval`` (5 per
     60 s), ``rate_address_burst``/``rate_address_interval`` (20 per 6 s; burst 0 =
     no limit), ``rate_table_size``, ``verification_uri`` (None disables the device
-    grant), ``device_interval`` (5 s), ``device_lifetime`` (600 s), ``clock``.
+    grant), ``device_interval`` (5 s), ``device_lifetime`` (600 s), ``clock``,
+    ``rate_in_store`` (False: the rate-limit buckets in this process's memory;
+    True: in the store, shared by every process on it).
 
     Password reset by e-mail (``password_reset_start``) needs ``send_mail``, a
     callable ``send_mail(to, subject, text_body)`` that delivers one message (the
@@ -220,7 +222,7 @@ class Auth(ClockedHandle):
                  rate_account_interval=None, rate_address_burst=None, rate_address_interval=None,
                  rate_table_size=None, verification_uri=None, device_interval=None,
                  device_lifetime=None, clock=None, send_mail=None, reset_url_base=None,
-                 reset_lifetime=None):
+                 reset_lifetime=None, rate_in_store=None):
         _require()
         from .store import Store  # local: store.py is optional in the same way
         from .password import _params
@@ -260,7 +262,9 @@ class Auth(ClockedHandle):
                              ("rate_table_size", rate_table_size),
                              ("device_interval", device_interval),
                              ("device_lifetime", device_lifetime),
-                             ("reset_lifetime", reset_lifetime)):
+                             ("reset_lifetime", reset_lifetime),
+                             ("rate_in_store", None if rate_in_store is None
+                              else int(bool(rate_in_store)))):
             if value is not None:
                 set_int(o, field, value, field)
         if password_params is not None:

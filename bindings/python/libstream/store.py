@@ -108,7 +108,7 @@ class Store:
 
     #: The tables stream_store_purge() deletes from, in the order of its counts.
     PURGE_TABLES = ("refresh_tokens", "device_authorizations", "idempotency_keys",
-                    "screen_leases", "password_resets")
+                    "screen_leases", "password_resets", "rate_buckets")
 
     def purge(self, now=None, *, refresh_grace=None, device_grace=None,
               idempotency_retention=None, lease_grace=None, reset_grace=None, batch_size=None):

@@ -233,6 +233,29 @@ def test_login_rate_limit(env):
             b.login("x3@example.com", "bad password", client_address="198.51.100.8")
 
 
+def test_login_rate_limit_in_store(tmp_path):
+    """rate_in_store: two Auth on two Store handles of one file share the account's bucket."""
+    clock = Clock()
+    path = str(tmp_path / "rate.db")
+    with Store(path) as s1, Store(path) as s2, KeyRing([Key.generate("hmac", "k")]) as ring:
+        a, b = (Auth(st, ring, password_params=FAST, rate_account_burst=3,
+                     rate_account_interval=60, rate_address_burst=0, clock=clock,
+                     rate_in_store=True) for st in (s1, s2))
+        a.register("shared@example.com", PW)
+        for d in (a, b, a):
+            with pytest.raises(libstream.AuthError):
+                d.login("shared@example.com", "bad password")
+        for d in (a, b):
+            with pytest.raises(libstream.Busy) as ei:
+                d.login("shared@example.com", PW)
+            assert ei.value.retry_after == 60
+        assert s1.purge(NOW)["rate_buckets"] == 0  # not full yet
+        assert s2.purge(NOW + 180)["rate_buckets"] == 1  # refilled: the row goes
+        b.login("shared@example.com", PW)
+        a.close()
+        b.close()
+
+
 def test_device_flow_with_injected_clock(env):
     a, clock, _, _ = env
     acct = a.register("tv@example.com", PW)

@@ -34,7 +34,7 @@ def test_purge_empty_store_and_policy_checks(tmp_path):
     with Store(str(tmp_path / "p.db")) as st:
         assert st.purge(NOW) == {"refresh_tokens": 0, "device_authorizations": 0,
                                  "idempotency_keys": 0, "screen_leases": 0,
-                                 "password_resets": 0}
+                                 "password_resets": 0, "rate_buckets": 0}
         assert st.purge() == dict.fromkeys(Store.PURGE_TABLES, 0)  # the system clock
         with pytest.raises(libstream.InvalidArgument) as ei:
             st.purge(NOW, idempotency_retention=DAY - 1)  # 24 h of replay are promised

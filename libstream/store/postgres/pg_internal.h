@@ -90,6 +90,12 @@ typedef struct pg_stmt {
 extern const char *const *const store__pg_baseline[];
 extern const int store__pg_baseline_count;
 #define STORE__PG_BASELINE 14
+/* The migrations after the baseline, in order: store__pg_migrations[i] brings
+ * the schema to version STORE__PG_BASELINE + 1 + i, the SQLite dialect's
+ * migration of that number in this dialect. A fresh database gets the baseline
+ * and then these; a database at an older version gets the ones it lacks. */
+extern const char *const *const store__pg_migrations[];
+extern const int store__pg_migration_count;
 
 /* Open the backend on the URI `opts->path` (stream_store_open). */
 int store__pg_open(void **out_impl, const stream_store_options *opts);
@@ -171,6 +177,8 @@ extern const struct stream_store_recs_ops store__pg_recs_ops;
 extern const struct stream_store_reset_ops store__pg_reset_ops;
 /* reset_requests.c (store_reset_requests.h) */
 extern const struct stream_store_reset_request_ops store__pg_reset_request_ops;
+/* rate_buckets.c (store_rate.h) */
+extern const struct stream_store_rate_ops store__pg_rate_ops;
 int store__pg_purge(void *impl, stream_store_purge_counts *out, int64_t now,
                     const stream_store_purge_policy *p);
 /* accounts.c: the account of an account-scoped write, read on `db` inside the

@@ -25,3 +25,12 @@ const char *const *const store__pg_baseline[] = {
 };
 const int store__pg_baseline_count =
     (int)(sizeof store__pg_baseline / sizeof store__pg_baseline[0]);
+
+/* After the baseline: append only, version STORE__PG_BASELINE + 1 first. */
+extern const char *const store__pg_m0015_rate_buckets[]; /* schema_rate.c */
+
+const char *const *const store__pg_migrations[] = {
+    store__pg_m0015_rate_buckets,
+};
+const int store__pg_migration_count =
+    (int)(sizeof store__pg_migrations / sizeof store__pg_migrations[0]);

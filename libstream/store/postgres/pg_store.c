@@ -567,11 +567,34 @@ static int read_version(pg_conn *db, int *out)
   return STREAM_OK;
 }
 
+/* Run one list of schema statements; a failure names the statement. */
+static int apply_schema(pg_conn *db, const char *const *list, const char *what)
+{
+  int rc = STREAM_OK;
+  for (const char *const *sql = list; rc == STREAM_OK && *sql; sql++)
+    if ((rc = store__pg_exec_plain(db, what, *sql)) != STREAM_OK) {
+      /* The message is formatted from a copy: stream__err writes the buffer it reads. */
+      char cause[512];
+      snprintf(cause, sizeof cause, "%s", stream_error_last()->message);
+      stream__err(rc, "%s failed at \"%.80s\": %s", what, *sql, cause);
+    }
+  return rc;
+}
+
+static int record_version(pg_conn *db, int v)
+{
+  return store__pg_exec(db, "record migration", NULL,
+                        "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", "iI", v,
+                        stream__now());
+}
+
 /* On a fresh database: the baseline schema, recorded as versions 1..STORE__PG_BASELINE
- * (the SQLite dialect's history up to it has no PostgreSQL past). Under the schema lock,
- * so that daemons starting together apply it once. */
+ * (the SQLite dialect's history up to it has no PostgreSQL past); then, on a fresh
+ * database or one at an older version, the migrations after the baseline it lacks, each
+ * recorded. Under the schema lock, so that daemons starting together apply it once. */
 static int migrate(pg_store *st)
 {
+  const int latest = STORE__PG_BASELINE + store__pg_migration_count;
   pg_conn *db = checkout(st);
   int rc = store__pg_exec_plain(
       db, "lock the schema",
@@ -584,28 +607,28 @@ static int migrate(pg_store *st)
   int have = 0;
   if (rc == STREAM_OK)
     rc = read_version(db, &have);
-  if (rc == STREAM_OK && have > STORE__PG_BASELINE)
+  if (rc == STREAM_OK && have > latest)
     rc = stream__err(STREAM_ENOTSUP,
                      "database schema version %d is newer than this libstream supports (%d); "
                      "upgrade libstream",
-                     have, STORE__PG_BASELINE);
+                     have, latest);
   if (rc == STREAM_OK && have == 0) {
     for (int f = 0; rc == STREAM_OK && f < store__pg_baseline_count; f++)
-      for (const char *const *sql = store__pg_baseline[f]; rc == STREAM_OK && *sql; sql++)
-        if ((rc = store__pg_exec_plain(db, "apply the schema", *sql)) != STREAM_OK) {
-          /* The message is formatted from a copy: stream__err writes the buffer it reads. */
-          char cause[512];
-          snprintf(cause, sizeof cause, "%s", stream_error_last()->message);
-          stream__err(rc, "applying the PostgreSQL schema failed at \"%.80s\": %s", *sql, cause);
-        }
+      rc = apply_schema(db, store__pg_baseline[f], "applying the PostgreSQL schema");
     for (int v = 1; rc == STREAM_OK && v <= STORE__PG_BASELINE; v++)
-      rc = store__pg_exec(db, "record migration", NULL,
-                          "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", "iI", v,
-                          stream__now());
+      rc = record_version(db, v);
+    have = STORE__PG_BASELINE;
   } else if (rc == STREAM_OK && have < STORE__PG_BASELINE) {
     rc = stream__err(STREAM_ENOTSUP,
                      "database schema version %d: a PostgreSQL store starts at version %d", have,
                      STORE__PG_BASELINE);
+  }
+  for (int v = have + 1; rc == STREAM_OK && v <= latest; v++) {
+    char what[64];
+    snprintf(what, sizeof what, "PostgreSQL migration %d", v);
+    rc = apply_schema(db, store__pg_migrations[v - STORE__PG_BASELINE - 1], what);
+    if (rc == STREAM_OK)
+      rc = record_version(db, v);
   }
   rc = end_write(db, rc, "commit the schema");
   checkin(st, db);
@@ -690,4 +713,5 @@ const struct stream_store_backend store__pg_backend = {
     .resets = &store__pg_reset_ops,
     .reset_requests = &store__pg_reset_request_ops,
     .purge = store__pg_purge,
+    .rates = &store__pg_rate_ops,
 };

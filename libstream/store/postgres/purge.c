@@ -66,5 +66,10 @@ int store__pg_purge(void *impl, stream_store_purge_counts *out, int64_t now,
                      "DELETE FROM password_resets WHERE token_hash IN (SELECT token_hash FROM "
                      "password_resets WHERE expires_at < ?1 LIMIT ?2)",
                      now - p->reset_grace, b));
+  /* A bucket that has refilled is the same as no row (migration 15's index). */
+  PG_TRY(purge_table(st, &out->rate_buckets, "purge rate-limit buckets",
+                     "DELETE FROM rate_buckets WHERE (scope, key) IN (SELECT scope, key FROM "
+                     "rate_buckets WHERE full_at <= ?1 LIMIT ?2)",
+                     now, b));
   return STREAM_OK;
 }

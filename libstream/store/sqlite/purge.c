@@ -61,5 +61,10 @@ int store__sq_purge(void *impl, stream_store_purge_counts *out, int64_t now,
                      "DELETE FROM password_resets WHERE rowid IN (SELECT rowid FROM "
                      "password_resets WHERE expires_at < ?1 LIMIT ?2)",
                      now - p->reset_grace, b));
+  /* A bucket that has refilled is the same as no row (migration 15's index). */
+  SQ_TRY(purge_table(st, &out->rate_buckets, "purge rate-limit buckets",
+                     "DELETE FROM rate_buckets WHERE rowid IN (SELECT rowid FROM rate_buckets "
+                     "WHERE full_at <= ?1 LIMIT ?2)",
+                     now, b));
   return STREAM_OK;
 }

@@ -95,6 +95,7 @@ int store__sq_fail(sq_conn *db, int rc, const char *what);
  *   i  int
  *   I  int64_t
  *   Z  int64_t        0 binds NULL
+ *   d  double         REAL
  * The statement comes from the connection's cache (see above); give it back
  * with store__sq_release, never sqlite3_finalize. `sql` is one statement.
  * On failure *stmt is NULL and the error is set. */
@@ -132,6 +133,8 @@ extern const struct stream_store_event_ops store__sq_event_ops;     /* events.c 
 extern const struct stream_store_recs_ops store__sq_recs_ops;       /* recs.c */
 /* reset_requests.c */
 extern const struct stream_store_reset_request_ops store__sq_reset_request_ops;
+/* rate_buckets.c (store_rate.h) */
+extern const struct stream_store_rate_ops store__sq_rate_ops;
 /* accounts.c: the account of an account-scoped write, read on `db` inside the
  * caller's write transaction, so the answer holds until its commit (closing
  * an account is a write too and waits for it). store__sq_account_live:

@@ -74,6 +74,9 @@ static int bindv(sqlite3_stmt *stmt, const char *types, va_list ap)
       rc = v ? sqlite3_bind_int64(stmt, idx, (sqlite3_int64)v) : sqlite3_bind_null(stmt, idx);
       break;
     }
+    case 'd':
+      rc = sqlite3_bind_double(stmt, idx, va_arg(ap, double));
+      break;
     default:
       return SQLITE_MISUSE;
     }
@@ -657,4 +660,5 @@ const struct stream_store_backend store__sqlite_backend = {
     .resets = &store__sq_reset_ops,
     .reset_requests = &store__sq_reset_request_ops,
     .purge = store__sq_purge,
+    .rates = &store__sq_rate_ops,
 };

@@ -739,7 +739,7 @@ START_TEST(test_reset_options)
   o.reset_lifetime = 600;
   ck_assert_int_eq(stream_auth_new(&a, &o), STREAM_OK);
   stream_auth_free(a);
-  o.version = 3;
+  o.version = STREAM_AUTH_OPTIONS_VERSION + 1;
   ck_assert_int_eq(stream_auth_new(&a, &o), STREAM_EINVAL);
   /* A version-1 caller: its struct ends before the version-2 fields, whose
    * bytes here are garbage that must not be read. */

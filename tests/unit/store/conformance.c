@@ -1488,6 +1488,7 @@ const store_case store_conformance_cases[] = {
     {"search_tokens", case_search_tokens},
     {"profile_order", case_profile_order},
     {"utf8", store_case_utf8},
+    {"rate", store_case_rate},
 };
 const size_t store_conformance_count =
     sizeof store_conformance_cases / sizeof store_conformance_cases[0];

@@ -29,6 +29,9 @@ void store_case_password_reset(stream_store *s);
 /* conformance_utf8.c */
 void store_case_utf8(stream_store *s);
 
+/* conformance_rate.c */
+void store_case_rate(stream_store *s);
+
 /* Run every case, in order, against one opened store. */
 void store_conformance_run_all(stream_store *s);
 

@@ -105,6 +105,42 @@ START_TEST(test_schema_once)
 }
 END_TEST
 
+/* A database a libstream of the baseline (version 14) made gets the migrations after it at
+ * the next open, once: here 15, the rate-limit buckets. */
+START_TEST(test_migrate_from_baseline)
+{
+  char buf[512];
+  const char *uri = test_store_path(buf, sizeof buf, ":memory:");
+  stream_store *s = open_path(uri);
+  int latest = 0;
+  ck_assert_int_eq(stream_store_schema_version(&latest, s), STREAM_OK);
+  ck_assert_int_ge(latest, 15);
+  stream_store_close(s);
+  /* Back to what the baseline alone made. */
+  test_store_raw_exec(uri,
+                      "DROP TABLE rate_buckets; DELETE FROM schema_version WHERE version > 14");
+  ck_assert_int_eq((int)test_store_raw_int(uri, "SELECT max(version) FROM schema_version", NULL),
+                   14);
+  s = open_path(uri);
+  int v = 0;
+  ck_assert_int_eq(stream_store_schema_version(&v, s), STREAM_OK);
+  ck_assert_int_eq(v, latest);
+  ck_assert_int_eq((int)test_store_raw_int(uri, "SELECT count(*) FROM schema_version", NULL),
+                   latest);
+  stream_store_rate_key k = {"pg-migrate", "k", 1, 60};
+  int64_t wait = -1;
+  ck_assert_int_eq(stream_store_rate_take(&wait, s, &k, 1, 1700000000), STREAM_OK);
+  ck_assert_int_eq(wait, 0);
+  ck_assert_int_eq(stream_store_rate_take(&wait, s, &k, 1, 1700000000), STREAM_OK);
+  ck_assert_int_eq(wait, 60);
+  stream_store_close(s);
+  s = open_path(uri); /* nothing left to apply */
+  stream_store_close(s);
+  ck_assert_int_eq((int)test_store_raw_int(uri, "SELECT count(*) FROM schema_version", NULL),
+                   latest);
+}
+END_TEST
+
 /* A server that is not there: a clear EIO naming the reason, no handle. */
 START_TEST(test_unreachable)
 {
@@ -132,6 +168,7 @@ int main(void)
   tcase_set_timeout(tc, 240);
   tcase_add_test(tc, test_conformance_all_on_one_store);
   tcase_add_test(tc, test_schema_once);
+  tcase_add_test(tc, test_migrate_from_baseline);
   tcase_add_test(tc, test_unreachable);
   suite_add_tcase(su, tc);
   SRunner *sr = srunner_create(su);

@@ -186,6 +186,8 @@ extern const char *const store__sq_m0012_password_reset[];
 extern const char *const store__sq_m0013_asset_publish_seq[];
 /* reset_requests.c: pending password reset requests */
 extern const char *const store__sq_m0014_reset_requests[];
+/* rate_buckets.c: rate-limit buckets shared by the processes on the store */
+extern const char *const store__sq_m0015_rate_buckets[];
 
 const char *const *const store__sq_migrations[] = {m0001_init,
                                                    m0002_recency_seq,
@@ -200,6 +202,7 @@ const char *const *const store__sq_migrations[] = {m0001_init,
                                                    store__sq_m0011_account_delete,
                                                    store__sq_m0012_password_reset,
                                                    store__sq_m0013_asset_publish_seq,
-                                                   store__sq_m0014_reset_requests};
+                                                   store__sq_m0014_reset_requests,
+                                                   store__sq_m0015_rate_buckets};
 const int store__sq_migration_count =
     (int)(sizeof store__sq_migrations / sizeof store__sq_migrations[0]);

@@ -1,0 +1,330 @@
+/* Unit tests of the rate limits kept in the store (stream_auth_options.rate_in_store):
+ * two auth handles, each on a store handle of its own opened on ONE database (as two
+ * daemons on one PostgreSQL database, or two processes on one SQLite file), share the
+ * sign-in buckets (per account, per client address) and the password-reset buckets
+ * (per e-mail, per address): B attempts split across them exhaust the burst B, and a
+ * successful sign-in on one refills the account's bucket for both. With the option off
+ * each handle counts alone (2B). The table holds digests, never an e-mail or address;
+ * a store failure in the limiter refuses the attempt. Real SQLite file (or, under
+ * tests/pg/pg_run.sh, a PostgreSQL database: store_path.h), injected clock, cheap
+ * Argon2id parameters. */
+#include <check.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../store_path.h"
+#include "../store_raw.h"
+#include "stream/auth.h"
+
+#define T0 1769817600LL /* 2026-01-31T00:00:00Z */
+#define PW "correct horse"
+#define EMAIL "ada@example.com"
+#define ADDR "192.0.2.7"
+#define BURST 3
+
+static char tmpdir[256];
+static char dbpath[300];
+static stream_store *store[2];
+static stream_keyring *ring;
+static stream_auth *auth[2];
+static int64_t clock_now;
+static int n_mails;
+
+static int64_t fake_clock(void *ud)
+{
+  return *(int64_t *)ud;
+}
+
+static int mail_hook(void *ud, const char *to, const char *subject, const char *body)
+{
+  (void)ud;
+  (void)to;
+  (void)subject;
+  (void)body;
+  n_mails++;
+  return 0;
+}
+
+static const stream_password_params cheap = {STREAM_PASSWORD_PARAMS_VERSION, 8, 1, 1, 16, 8, NULL};
+
+static void options(stream_auth_options *o, stream_store *s, int in_store)
+{
+  stream_auth_options d = STREAM_AUTH_OPTIONS_INIT;
+  *o = d;
+  o->store = s;
+  o->keys = ring;
+  o->password = &cheap;
+  o->now = fake_clock;
+  o->now_userdata = &clock_now;
+  o->rate_account_burst = BURST;
+  o->rate_account_interval = 60;
+  o->rate_address_burst = 1000;
+  o->rate_address_interval = 1;
+  o->send_mail = mail_hook;
+  o->reset_url_base = "https://app.test/#/reset?token=";
+  o->rate_in_store = in_store;
+}
+
+/* Both handles with the same options, apart from their store handle. */
+static void open_auths(int in_store, unsigned int account_burst, unsigned int address_burst)
+{
+  for (int i = 0; i < 2; i++) {
+    stream_auth_free(auth[i]);
+    stream_auth_options o;
+    options(&o, store[i], in_store);
+    o.rate_account_burst = account_burst;
+    o.rate_address_burst = address_burst;
+    ck_assert_int_eq(stream_auth_new(&auth[i], &o), STREAM_OK);
+  }
+}
+
+static void setup(void)
+{
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/stream-rate-XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+  snprintf(dbpath, sizeof dbpath, "%s/db.sqlite", tmpdir);
+  for (int i = 0; i < 2; i++) {
+    stream_store_options so = STREAM_STORE_OPTIONS_INIT;
+    char uri[512];
+    so.path = test_store_path(uri, sizeof uri, dbpath);
+    ck_assert_int_eq(stream_store_open(&store[i], &so), STREAM_OK);
+  }
+  ck_assert_int_eq(stream_keyring_new(&ring), STREAM_OK);
+  stream_key *k = NULL;
+  ck_assert_int_eq(stream_key_generate(&k, STREAM_KEY_HMAC, "k1", 32), STREAM_OK);
+  ck_assert_int_eq(stream_keyring_add(ring, k), STREAM_OK);
+  stream_key_free(k);
+  clock_now = T0;
+  n_mails = 0;
+  open_auths(1, BURST, 1000);
+  ck_assert_int_eq(stream_auth_register(NULL, auth[0], EMAIL, PW), STREAM_OK);
+}
+
+static void teardown(void)
+{
+  for (int i = 0; i < 2; i++) {
+    stream_auth_free(auth[i]);
+    auth[i] = NULL;
+    stream_store_close(store[i]);
+    store[i] = NULL;
+  }
+  stream_keyring_free(ring);
+  ring = NULL;
+  const char *files[] = {"db.sqlite", "db.sqlite-wal", "db.sqlite-shm", "db.sqlite-journal"};
+  char path[320];
+  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+    snprintf(path, sizeof path, "%s/%s", tmpdir, files[i]);
+    remove(path);
+  }
+  rmdir(tmpdir);
+}
+
+static const char *msg(void)
+{
+  const stream_error *e = stream_error_last();
+  return e ? e->message : "";
+}
+
+static int64_t raw_int(const char *sql)
+{
+  return test_store_raw_int(dbpath, sql, NULL);
+}
+
+/* A sign-in on handle i; *retry receives the wait of a refused one. */
+static int login(int i, const char *email, const char *password, const char *addr, int64_t *retry)
+{
+  stream_auth_tokens t;
+  int64_t r = 0;
+  int rc = stream_auth_login(&t, &r, auth[i], email, password, addr);
+  if (retry)
+    *retry = r;
+  return rc;
+}
+
+/* Wrong passwords alternating between the two handles: the limit is the burst in total. */
+START_TEST(test_signin_shared)
+{
+  for (int n = 0; n < BURST; n++)
+    ck_assert_msg(login(n % 2, EMAIL, "wrong password", ADDR, NULL) == STREAM_EAUTH,
+                  "attempt %d: %s", n, msg());
+  int64_t retry = 0;
+  for (int i = 0; i < 2; i++) {
+    ck_assert_int_eq(login(i, EMAIL, "wrong password", ADDR, &retry), STREAM_EBUSY);
+    ck_assert_int_eq(retry, 60);
+    ck_assert_ptr_nonnull(strstr(msg(), "too many sign-in attempts"));
+  }
+  /* The right password waits too: the limit comes before the verification. */
+  ck_assert_int_eq(login(0, EMAIL, PW, ADDR, &retry), STREAM_EBUSY);
+  ck_assert_int_eq(retry, 60);
+  /* One attempt back a minute later (on either handle); a success on B refills the
+   * account's bucket for A as well. */
+  clock_now += 30;
+  ck_assert_int_eq(login(1, EMAIL, PW, ADDR, &retry), STREAM_EBUSY);
+  ck_assert_int_eq(retry, 30);
+  clock_now += 30;
+  ck_assert_msg(login(1, EMAIL, PW, ADDR, NULL) == STREAM_OK, "%s", msg());
+  for (int n = 0; n < BURST; n++)
+    ck_assert_int_eq(login(0, EMAIL, "wrong password", ADDR, NULL), STREAM_EAUTH);
+  ck_assert_int_eq(login(1, EMAIL, "wrong password", ADDR, NULL), STREAM_EBUSY);
+
+  /* The table names buckets by a digest: no e-mail, no address. */
+  ck_assert_int_gt(raw_int("SELECT count(*) FROM rate_buckets WHERE scope = 'signin-account'"), 0);
+  ck_assert_int_gt(raw_int("SELECT count(*) FROM rate_buckets WHERE scope = 'signin-address'"), 0);
+  ck_assert_int_eq(raw_int("SELECT count(*) FROM rate_buckets WHERE length(key) <> 64 OR "
+                           "key LIKE '%@%' OR key LIKE '%192.0.2%' OR key LIKE '%ada%'"),
+                   0);
+}
+END_TEST
+
+/* The per-address bucket is shared too, and charged for unknown e-mails alike: the
+ * limiter's work does not tell known from unknown addresses. */
+START_TEST(test_address_shared)
+{
+  open_auths(1, 1000, BURST);
+  char email[64];
+  for (int n = 0; n < BURST; n++) {
+    snprintf(email, sizeof email, "nobody%d@example.com", n);
+    ck_assert_int_eq(login(n % 2, email, "wrong password", ADDR, NULL), STREAM_EAUTH);
+  }
+  int64_t retry = 0;
+  ck_assert_int_eq(login(1, EMAIL, PW, ADDR, &retry), STREAM_EBUSY);
+  ck_assert_int_eq(retry, 1);
+  ck_assert_int_eq(login(0, "other@example.com", "wrong password", ADDR, NULL), STREAM_EBUSY);
+  /* Another address has its own bucket. */
+  ck_assert_msg(login(0, EMAIL, PW, "192.0.2.8", NULL) == STREAM_OK, "%s", msg());
+}
+END_TEST
+
+/* In memory (the option off), each handle counts alone: 2 x the burst across two. */
+START_TEST(test_signin_per_handle)
+{
+  open_auths(0, BURST, 1000);
+  for (int i = 0; i < 2; i++) {
+    for (int n = 0; n < BURST; n++)
+      ck_assert_int_eq(login(i, EMAIL, "wrong password", ADDR, NULL), STREAM_EAUTH);
+    ck_assert_int_eq(login(i, EMAIL, "wrong password", ADDR, NULL), STREAM_EBUSY);
+  }
+  ck_assert_int_eq(raw_int("SELECT count(*) FROM rate_buckets"), 0);
+}
+END_TEST
+
+static int reset_start(int i, const char *email, int64_t *retry)
+{
+  int64_t r = 0;
+  int rc = stream_auth_password_reset_start(&r, auth[i], email, ADDR);
+  if (retry)
+    *retry = r;
+  return rc;
+}
+
+/* Password-reset requests: STREAM_AUTH_RESET_EMAIL_BURST per e-mail across both handles,
+ * known and unknown e-mails alike. */
+START_TEST(test_reset_shared)
+{
+  const char *emails[] = {EMAIL, "nobody@example.com"};
+  for (size_t e = 0; e < 2; e++) {
+    for (int n = 0; n < STREAM_AUTH_RESET_EMAIL_BURST; n++)
+      ck_assert_msg(reset_start(n % 2, emails[e], NULL) == STREAM_OK, "%s", msg());
+    int64_t retry = 0;
+    for (int i = 0; i < 2; i++) {
+      ck_assert_int_eq(reset_start(i, emails[e], &retry), STREAM_EBUSY);
+      ck_assert_int_eq(retry, STREAM_AUTH_RESET_EMAIL_INTERVAL);
+      ck_assert_ptr_nonnull(strstr(msg(), "too many password reset requests"));
+    }
+  }
+  ck_assert_int_eq(n_mails, STREAM_AUTH_RESET_EMAIL_BURST); /* the known address only */
+  ck_assert_int_eq(raw_int("SELECT count(*) FROM rate_buckets WHERE scope = 'reset-email'"), 2);
+  ck_assert_int_eq(raw_int("SELECT count(*) FROM rate_buckets WHERE scope = 'reset-address'"), 1);
+  /* The per-address bucket: STREAM_AUTH_RESET_ADDRESS_BURST across both, whatever the e-mail
+   * (6 taken above). */
+  char email[64];
+  int n = 2 * STREAM_AUTH_RESET_EMAIL_BURST;
+  for (; n < STREAM_AUTH_RESET_ADDRESS_BURST; n++) {
+    snprintf(email, sizeof email, "r%d@example.com", n);
+    ck_assert_msg(reset_start(n % 2, email, NULL) == STREAM_OK, "%s", msg());
+  }
+  snprintf(email, sizeof email, "r%d@example.com", n);
+  ck_assert_int_eq(reset_start(0, email, NULL), STREAM_EBUSY);
+  ck_assert_int_eq(reset_start(1, email, NULL), STREAM_EBUSY);
+}
+END_TEST
+
+START_TEST(test_reset_per_handle)
+{
+  open_auths(0, BURST, 1000);
+  for (int i = 0; i < 2; i++) {
+    for (int n = 0; n < STREAM_AUTH_RESET_EMAIL_BURST; n++)
+      ck_assert_int_eq(reset_start(i, EMAIL, NULL), STREAM_OK);
+    ck_assert_int_eq(reset_start(i, EMAIL, NULL), STREAM_EBUSY);
+  }
+  ck_assert_int_eq(n_mails, 2 * STREAM_AUTH_RESET_EMAIL_BURST);
+}
+END_TEST
+
+/* A store failure in the limiter refuses the attempt (fail closed), right password or not:
+ * here the table is gone. */
+START_TEST(test_store_failure_fails_closed)
+{
+  ck_assert_int_eq(login(0, EMAIL, "wrong password", ADDR, NULL), STREAM_EAUTH);
+  test_store_raw_exec(dbpath, "DROP TABLE rate_buckets");
+  for (int i = 0; i < 2; i++) {
+    int rc = login(i, EMAIL, PW, ADDR, NULL);
+    ck_assert_msg(rc != STREAM_OK && rc != STREAM_EAUTH, "handle %d: %d %s", i, rc, msg());
+    rc = reset_start(i, EMAIL, NULL);
+    ck_assert_msg(rc != STREAM_OK, "handle %d: reset %d", i, rc);
+  }
+  ck_assert_int_eq(n_mails, 0);
+}
+END_TEST
+
+/* The option: 0 or 1; a version-2 options struct (it ends before the field, whose bytes
+ * here are garbage that must not be read) keeps the buckets in memory. */
+START_TEST(test_option)
+{
+  stream_auth_options o;
+  options(&o, store[0], 2);
+  stream_auth *a = NULL;
+  ck_assert_int_eq(stream_auth_new(&a, &o), STREAM_EINVAL);
+  ck_assert_ptr_nonnull(strstr(msg(), "rate_in_store"));
+  options(&o, store[0], 1);
+  o.version = 2;
+  memset(&o.rate_in_store, 0xA5, sizeof o - offsetof(stream_auth_options, rate_in_store));
+  ck_assert_int_eq(stream_auth_new(&a, &o), STREAM_OK);
+  for (int n = 0; n < BURST; n++) {
+    stream_auth_tokens t;
+    ck_assert_int_eq(stream_auth_login(&t, NULL, a, EMAIL, "wrong password", ADDR), STREAM_EAUTH);
+  }
+  ck_assert_int_eq(raw_int("SELECT count(*) FROM rate_buckets"), 0); /* in memory */
+  stream_auth_free(a);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+  Suite *s = suite_create("auth-rate-shared");
+  TCase *tc = tcase_create("shared");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, test_signin_shared);
+  tcase_add_test(tc, test_address_shared);
+  tcase_add_test(tc, test_signin_per_handle);
+  tcase_add_test(tc, test_reset_shared);
+  tcase_add_test(tc, test_reset_per_handle);
+  tcase_add_test(tc, test_store_failure_fails_closed);
+  tcase_add_test(tc, test_option);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void)
+{
+  SRunner *sr = srunner_create(suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
