@@ -308,22 +308,22 @@ int stream_auth_new(stream_auth **out, const stream_auth_options *opts)
       (rc = copy_opt_string(&a->reset_url_base, opts->reset_url_base, "reset_url_base",
                             STREAM_AUTH_RESET_URL_MAX)) != STREAM_OK)
     goto fail;
+  /* With the buckets in the store the memory tables are never read: one set each. */
+  size_t table = a->rate_in_store ? AUTH__WAYS : opts->rate_table_size;
   if ((rc = auth__limiter_init(&a->rl_account, opts->rate_account_burst,
-                               opts->rate_account_interval, opts->rate_table_size)) != STREAM_OK)
+                               opts->rate_account_interval, table)) != STREAM_OK)
     goto fail;
   rl_a = true;
   if ((rc = auth__limiter_init(&a->rl_address, opts->rate_address_burst,
-                               opts->rate_address_interval, opts->rate_table_size)) != STREAM_OK)
+                               opts->rate_address_interval, table)) != STREAM_OK)
     goto fail;
   rl_b = true;
   if ((rc = auth__limiter_init(&a->rl_reset_email, STREAM_AUTH_RESET_EMAIL_BURST,
-                               STREAM_AUTH_RESET_EMAIL_INTERVAL, opts->rate_table_size)) !=
-      STREAM_OK)
+                               STREAM_AUTH_RESET_EMAIL_INTERVAL, table)) != STREAM_OK)
     goto fail;
   rl_c = true;
   if ((rc = auth__limiter_init(&a->rl_reset_address, STREAM_AUTH_RESET_ADDRESS_BURST,
-                               STREAM_AUTH_RESET_ADDRESS_INTERVAL, opts->rate_table_size)) !=
-      STREAM_OK)
+                               STREAM_AUTH_RESET_ADDRESS_INTERVAL, table)) != STREAM_OK)
     goto fail;
   rl_d = true;
   /* The bucket scopes when the limits are kept in the store (ratelimit.c). */
