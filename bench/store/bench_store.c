@@ -17,7 +17,12 @@
  * every process started together:
  *   write  stream_store_progress_upsert(): one resume position, one commit
  *          (the player's heartbeat); each worker has its own profile and
- *          cycles over 50 movies;
+ *          cycles over 50 movies. On PostgreSQL it takes no writers' lock
+ *          (postgres/pg_internal.h, store__pg_wbegin_unlocked, since
+ *          2026-12-06);
+ *   wlock  stream_store_profile_update() of the worker's own profile: one
+ *          single-row UPDATE, one commit, as small as the upsert but under the
+ *          writers' lock on PostgreSQL (what every other write still pays);
  *   read   stream_store_title_get_detail() of a series (2 seasons of 6
  *          episodes, one snapshot) and stream_store_continue_watching() of the
  *          worker's profile (limit 20), alternately; one call is one op.
@@ -33,7 +38,8 @@
  * busy during each shape (/proc/stat: all processes, the PostgreSQL server
  * included) and, for PostgreSQL writes, samples of the writers' advisory lock
  * in pg_locks every 10 ms (share of samples in which it was held, mean number
- * of writers waiting for it). No thresholds.
+ * of writers waiting for it: near 0 for `write`, which does not take it, the
+ * bound of `wlock`). No thresholds.
  *
  * Usage: bench_store [--seconds S] [--rounds N] [--quick] [--sqlite-memstatus-off]
  *   --seconds  time per shape and backend in a round (default 1; quick 0.3)
@@ -73,24 +79,26 @@
 #define WARMUP 20  /* ops per process before the clock starts */
 #define NOW 1700000000
 #define ROUNDS_MAX 20
+#define SHAPES_MAX 9
 
 typedef struct backend {
   const char *name;
   char path[1024];
   unsigned int sync;
   /* per round and shape: */
-  double r_ops[ROUNDS_MAX][6];     /* ops/s */
-  double r_cpu[ROUNDS_MAX][6];     /* the machine's CPU busy, % of all cores */
-  double r_held[ROUNDS_MAX][6];    /* postgres writes: % of samples in which a writer held
-                                      the writers' lock */
-  double r_waiting[ROUNDS_MAX][6]; /* postgres writes: writers waiting for it, mean */
+  double r_ops[ROUNDS_MAX][SHAPES_MAX];     /* ops/s */
+  double r_cpu[ROUNDS_MAX][SHAPES_MAX];     /* the machine's CPU busy, % of all cores */
+  double r_held[ROUNDS_MAX][SHAPES_MAX];    /* postgres writes: % of samples in which a
+                                               writer held the writers' lock */
+  double r_waiting[ROUNDS_MAX][SHAPES_MAX]; /* postgres writes: writers waiting for it, mean */
   /* per shape, the medians over the rounds, and max / min of ops/s */
-  double ops[6], cpu[6], held[6], waiting[6], spread[6];
+  double ops[SHAPES_MAX], cpu[SHAPES_MAX], held[SHAPES_MAX], waiting[SHAPES_MAX],
+      spread[SHAPES_MAX];
 } backend;
 
 typedef struct shape {
   const char *label;
-  int write; /* 1 write, 0 read */
+  int write; /* 1 write (progress upsert), 2 wlock (profile update), 0 read */
   int procs;
   int threads;
 } shape;
@@ -99,8 +107,11 @@ static const shape shapes[] = {
     {"write 1 proc x 1 thread ", 1, 1, 1},  {"write 1 proc x 4 threads", 1, 1, 4},
     {"write 2 procs x 2 threads", 1, 2, 2}, {"read  1 proc x 1 thread ", 0, 1, 1},
     {"read  1 proc x 4 threads", 0, 1, 4},  {"read  2 procs x 2 threads", 0, 2, 2},
+    {"wlock 1 proc x 1 thread ", 2, 1, 1},  {"wlock 1 proc x 4 threads", 2, 1, 4},
+    {"wlock 2 procs x 2 threads", 2, 2, 2},
 };
 #define SHAPES (sizeof shapes / sizeof shapes[0])
+_Static_assert(SHAPES == SHAPES_MAX, "shapes[] and SHAPES_MAX disagree");
 
 static double now_s(void)
 {
@@ -214,7 +225,7 @@ static void one_op(stream_store *s, int is_write, int index, uint64_t i)
 {
   char profile[STREAM_STORE_ID_SIZE];
   snprintf(profile, sizeof profile, "prof%d", index);
-  if (is_write) {
+  if (is_write == 1) {
     stream_store_progress p;
     memset(&p, 0, sizeof p);
     memcpy(p.profile_id, profile, sizeof profile);
@@ -222,6 +233,14 @@ static void one_op(stream_store *s, int is_write, int index, uint64_t i)
     p.position_ms = (int64_t)(i % 5000) * 1000;
     p.duration_ms = 5700000;
     CHECK("progress upsert", stream_store_progress_upsert(s, &p, NOW + (int64_t)(i / 100)));
+  } else if (is_write == 2) {
+    stream_store_profile p;
+    memset(&p, 0, sizeof p);
+    memcpy(p.id, profile, sizeof profile);
+    snprintf(p.account_id, sizeof p.account_id, "acct%d", index);
+    snprintf(p.name, sizeof p.name, "Viewer %d", index);
+    p.maturity_ceiling = 12 + (int)(i % 7); /* a new value each time */
+    CHECK("profile update", stream_store_profile_update(s, &p));
   } else if (i % 2 == 0) {
     char id[STREAM_STORE_ID_SIZE];
     snprintf(id, sizeof id, "series%d", (int)(i / 2 % SERIES));
@@ -437,7 +456,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* Median of v[0..n) (copied: v keeps its order). */
-static double median(double v[ROUNDS_MAX][6], size_t n, size_t i)
+static double median(double v[ROUNDS_MAX][SHAPES_MAX], size_t n, size_t i)
 {
   double c[ROUNDS_MAX];
   for (size_t r = 0; r < n; r++)
@@ -590,8 +609,9 @@ int main(int argc, char **argv)
          sysconf(_SC_NPROCESSORS_ONLN), u.sysname, u.release, stream_version(),
          sqlite3_libversion(), pg_version, fsync_on, fpw, PQlibVersion());
   printf("bench-store: %zu round%s of %.1f s per shape and backend%s%s; write = progress upsert "
-         "(one commit), read = title detail (%d seasons x %d episodes) or continue watching, "
-         "alternately; SQLite files in %s\n",
+         "(one commit; PostgreSQL: without the writers' lock), wlock = profile update (one "
+         "commit; PostgreSQL: under the writers' lock), read = title detail (%d seasons x %d "
+         "episodes) or continue watching, alternately; SQLite files in %s\n",
          rounds, rounds > 1 ? "s" : "", seconds, quick ? " (quick mode)" : "",
          rounds > 1 ? ", tables give the medians" : "", SEASONS, EPISODES, tmp_dir);
   if (memstatus_off)
@@ -643,7 +663,8 @@ int main(int argc, char **argv)
     printf("\n");
   }
   printf("(CPU: all cores, every process of the machine, PostgreSQL's server included; pg lock: "
-         "share of 10 ms samples of pg_locks in which a writer held the writers' lock; pg wait: "
+         "share of 10 ms samples of pg_locks in which a writer held the writers' lock, which the "
+         "progress upsert (write) does not take and the profile update (wlock) does; pg wait: "
          "writers waiting for it, mean)\n");
   if (rounds > 1) {
     printf("\n%-26s %13s %13s %13s\n", "ops/s max / min of rounds", "sqlite-full", "sqlite-normal",
@@ -653,19 +674,25 @@ int main(int argc, char **argv)
              backends[1].spread[sh], backends[2].spread[sh]);
   }
   printf("\n");
-  static const char *keys[] = {"write_1x1", "write_1x4", "write_2x2",
-                               "read_1x1",  "read_1x4",  "read_2x2"};
+  static const char *keys[] = {"write_1x1", "write_1x4", "write_2x2", "read_1x1", "read_1x4",
+                               "read_2x2",  "wlock_1x1", "wlock_1x4", "wlock_2x2"};
   for (size_t sh = 0; sh < SHAPES; sh++) {
     printf("BENCH store %s postgres/sqlite-full ratio %.2f\n", keys[sh],
            backends[2].ops[sh] / backends[0].ops[sh]);
     printf("BENCH store %s postgres/sqlite-normal ratio %.2f\n", keys[sh],
            backends[2].ops[sh] / backends[1].ops[sh]);
   }
+  /* The writers' lock's cost in this run: the same size of write without it and with it. */
+  for (size_t sh = 0; sh < 3; sh++)
+    printf("BENCH store %s postgres write/wlock (no writers' lock / writers' lock) ratio %.2f\n",
+           keys[sh], backends[2].ops[sh] / backends[2].ops[sh + 6]);
   for (size_t k = 0; k < 3; k++) {
     const double *o = backends[k].ops;
     printf("BENCH store %s scaling: write 1x4/1x1 ratio %.2f, write 2x2/1x4 ratio %.2f, "
-           "read 1x4/1x1 ratio %.2f, read 2x2/1x4 ratio %.2f\n",
-           backends[k].name, o[1] / o[0], o[2] / o[1], o[4] / o[3], o[5] / o[4]);
+           "read 1x4/1x1 ratio %.2f, read 2x2/1x4 ratio %.2f, wlock 1x4/1x1 ratio %.2f, "
+           "wlock 2x2/1x4 ratio %.2f\n",
+           backends[k].name, o[1] / o[0], o[2] / o[1], o[4] / o[3], o[5] / o[4], o[7] / o[6],
+           o[8] / o[7]);
   }
   return 0;
 }

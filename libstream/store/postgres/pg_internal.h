@@ -21,6 +21,12 @@
  * the same write throughput bound as SQLite, now shared by N daemons whose
  * reads scale out (docs/api/store.md "PostgreSQL").
  *
+ * Exempt from the lock (store__pg_wbegin_unlocked): the writes whose
+ * correctness rests only on what PostgreSQL enforces row by row, not on a
+ * count or a read-then-write across rows (the list and the rule at the
+ * declaration). They run in parallel with each other and with the locked
+ * writes, so the bound above is that of the rest.
+ *
  * A connection is used by one thread at a time (checked out of the pool).
  * The write batch (store__batch_begin) keeps its connection and transaction
  * for the owner thread, whose calls join it as savepoints, as in SQLite.
@@ -108,6 +114,52 @@ extern const struct stream_store_backend store__pg_backend;
  * returns the final code. */
 int store__pg_wbegin(pg_store *st, pg_conn **db);
 int store__pg_wend(pg_store *st, pg_conn *db, int rc);
+
+/* A write that needs no cross-row invariant: store__pg_wbegin without the
+ * writers' lock (BEGIN READ COMMITTED only), ended by store__pg_wend. In this
+ * thread's batch it is the same savepoint as store__pg_wbegin: the batch's
+ * transaction holds the lock, and keeps it.
+ *
+ * The rule. A write may use it only when every statement it runs is correct
+ * against any concurrent commit with nothing but PostgreSQL's own guarantees:
+ * a primary or unique key (ON CONFLICT, or a conflict that is the caller's
+ * error), a foreign key, and the row locks these take. Not when it counts
+ * rows then inserts (profiles per account, screens, live subscriptions), reads
+ * a row then writes another on what it read (the account check of
+ * store__pg_account_live, a job claim, a single-use token spent in two
+ * statements), or writes more rows than one whose sum must be consistent.
+ * Those keep store__pg_wbegin: all of them serialize on the lock, and these
+ * do not need to.
+ *
+ * Why the account close still wins: a write here that references a profile
+ * inserts through a foreign key, whose check takes FOR KEY SHARE on the
+ * profile row. The close deletes the profiles inside its locked transaction;
+ * a write racing it either committed first (the close's DELETE waits for the
+ * key-share lock, then its ON DELETE CASCADE, run after it with a fresh
+ * snapshot, removes the row) or comes after the DELETE (its foreign-key check
+ * waits for the close, then finds no profile: 23503, STREAM_ENOTFOUND, no
+ * row). An ON CONFLICT update of an existing row takes no key-share lock, but
+ * the cascade deletes that row: it waits for the update's row lock, or the
+ * upsert waits on the deleted row's unique key and then inserts, failing the
+ * foreign key as above. A read that a write here needs as a constraint (the
+ * episode of a resume position belongs to its title) takes FOR KEY SHARE on
+ * the rows it read, title first (the order in which a title delete cascades),
+ * so a concurrent delete waits for the commit and its cascade or trigger
+ * removes the row.
+ *
+ * Deadlocks: a write here holds at most one row it changed plus key-share
+ * locks, and waits only on rows another transaction changes; against a
+ * locked transaction that deletes or re-keys those rows in another order
+ * PostgreSQL may find a cycle and roll one side back (40P01): the call fails
+ * with STREAM_EBUSY "deadlock ... retry" and wrote nothing. lock_timeout
+ * applies to its row locks as to the writers' lock (STREAM_EBUSY).
+ *
+ * Users (keep this list and docs/api/store.md "PostgreSQL" in step):
+ * profiles.c progress upsert, My List add and remove, rating put and delete.
+ * Identity values (progress.seq, my_list.seq) are then taken in statement
+ * order, not commit order: two such writes of one profile in the same second
+ * may commit in the other order than their seq (the recency tie-break). */
+int store__pg_wbegin_unlocked(pg_store *st, pg_conn **db);
 
 /* Borrow a connection for reads (blocks until one is free) and give it back.
  * In this thread's batch: the batch's connection (its uncommitted rows). */

@@ -39,8 +39,13 @@ int store__pg_fail(pg_conn *db, const PGresult *res, const char *what)
     return stream__err(STREAM_ENOTFOUND, "%s: a referenced row does not exist", what);
   if (strncmp(state, "23", 2) == 0 || strncmp(state, "22", 2) == 0)
     return stream__err(STREAM_EINVAL, "%s: constraint failed (%s)", what, msg);
-  if (strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0 || strcmp(state, "40001") == 0 ||
-      strcmp(state, "40P01") == 0)
+  /* A deadlock: PostgreSQL rolled this transaction back to break a cycle of row locks (a
+   * write without the writers' lock against a locked one, pg_internal.h). Nothing was
+   * written; the same call again normally succeeds. */
+  if (strcmp(state, "40P01") == 0)
+    return stream__err(STREAM_EBUSY,
+                       "%s: deadlock with a concurrent write, rolled back; retry (%s)", what, msg);
+  if (strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0 || strcmp(state, "40001") == 0)
     return stream__err(STREAM_EBUSY, "%s: the database is busy beyond the lock timeout (%s)", what,
                        msg);
   if (strcmp(state, "53200") == 0)
@@ -511,6 +516,28 @@ int store__pg_wbegin(pg_store *st, pg_conn **db)
     checkin(st, c);
     return rc;
   }
+  *db = c;
+  return STREAM_OK;
+}
+
+/* No advisory lock: BEGIN READ COMMITTED only (pg_internal.h says which writes may). In this
+ * thread's batch, a savepoint as store__pg_wbegin: the batch's transaction holds the lock. */
+int store__pg_wbegin_unlocked(pg_store *st, pg_conn **db)
+{
+  if (tl_batch && in_batch(st)) {
+    PG_TRY(sp_begin(st));
+    *db = st->batch_conn;
+    return STREAM_OK;
+  }
+  pg_conn *c = checkout(st);
+  int rc =
+      store__pg_exec_plain(c, "begin write transaction", "BEGIN ISOLATION LEVEL READ COMMITTED");
+  if (rc != STREAM_OK) {
+    exec_quiet(c, "ROLLBACK");
+    checkin(st, c);
+    return rc;
+  }
+  c->in_txn = true;
   *db = c;
   return STREAM_OK;
 }

@@ -11,6 +11,13 @@
  * the close deletes. Recency ties within a second are broken by `seq`, an
  * identity every progress upsert and My List insert takes anew
  * (schema_catalog.c).
+ *
+ * The viewing writes (progress upsert, My List add and remove, rating put and
+ * delete) take no writers' lock (store__pg_wbegin_unlocked, whose comment in
+ * pg_internal.h says why they may): each is one statement on its own row,
+ * kept right by its primary key and its foreign keys; the episode check of a
+ * progress upsert locks what it read (FOR KEY SHARE) so that it holds until
+ * the commit.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -170,18 +177,23 @@ static void read_progress(stream_store_progress *p, const pg_stmt *st)
 }
 
 /* seq = excluded.seq: the identity's next value, taken by the proposed row
- * whether it inserts or updates. */
+ * whether it inserts or updates. Without the writers' lock: the episode check
+ * keeps the title, season and episode it read until the commit (FOR KEY SHARE,
+ * in the order a title delete cascades), so a concurrent delete of any of
+ * them waits and then removes this row (ON DELETE CASCADE, the episode's
+ * trigger), or ran first and the check finds nothing. */
 static int prog_upsert(void *impl, const stream_store_progress *p, int64_t now)
 {
   const char *what = "save progress";
   pg_conn *db;
-  PG_TRY(store__pg_wbegin(impl, &db));
+  PG_TRY(store__pg_wbegin_unlocked(impl, &db));
   int rc = STREAM_OK;
   if (p->episode_id[0]) {
     pg_stmt *st;
     rc = store__pg_prepare(db, &st, what,
-                           "SELECT 1 FROM episodes e JOIN seasons s ON s.id = e.season_id "
-                           "WHERE e.id = ? AND s.title_id = ?",
+                           "SELECT 1 FROM titles t JOIN seasons s ON s.title_id = t.id "
+                           "JOIN episodes e ON e.season_id = s.id WHERE e.id = ? AND t.id = ? "
+                           "FOR KEY SHARE OF t, s, e",
                            "tt", p->episode_id, p->title_id);
     if (rc == STREAM_OK) {
       int r = store__pg_step(db, st, what);
@@ -265,7 +277,7 @@ static int prog_continue(void *impl, stream_store_progress **out, size_t *out_co
 static int ml_add(void *impl, const char *profile_id, const char *title_id, int64_t now)
 {
   pg_conn *db;
-  PG_TRY(store__pg_wbegin(impl, &db));
+  PG_TRY(store__pg_wbegin_unlocked(impl, &db));
   int rc = store__pg_exec(db, "add to My List", NULL,
                           "INSERT INTO my_list (profile_id, title_id, added_at) VALUES (?, ?, ?) "
                           "ON CONFLICT (profile_id, title_id) DO NOTHING",
@@ -276,7 +288,7 @@ static int ml_add(void *impl, const char *profile_id, const char *title_id, int6
 static int ml_remove(void *impl, const char *profile_id, const char *title_id)
 {
   pg_conn *db;
-  PG_TRY(store__pg_wbegin(impl, &db));
+  PG_TRY(store__pg_wbegin_unlocked(impl, &db));
   int rc = store__pg_exec(db, "remove from My List", NULL,
                           "DELETE FROM my_list WHERE profile_id = ? AND title_id = ?", "tt",
                           profile_id, title_id);
@@ -322,7 +334,7 @@ static int ml_list(void *impl, stream_store_mylist_item **out, size_t *out_count
 static int rt_put(void *impl, const char *profile_id, const char *title_id, int value, int64_t now)
 {
   pg_conn *db;
-  PG_TRY(store__pg_wbegin(impl, &db));
+  PG_TRY(store__pg_wbegin_unlocked(impl, &db));
   int rc = store__pg_exec(db, "rate title", NULL,
                           "INSERT INTO ratings (profile_id, title_id, value, updated_at) "
                           "VALUES (?, ?, ?, ?) ON CONFLICT (profile_id, title_id) DO UPDATE SET "
@@ -334,7 +346,7 @@ static int rt_put(void *impl, const char *profile_id, const char *title_id, int 
 static int rt_delete(void *impl, const char *profile_id, const char *title_id)
 {
   pg_conn *db;
-  PG_TRY(store__pg_wbegin(impl, &db));
+  PG_TRY(store__pg_wbegin_unlocked(impl, &db));
   int rc = store__pg_exec(db, "clear rating", NULL,
                           "DELETE FROM ratings WHERE profile_id = ? AND title_id = ?", "tt",
                           profile_id, title_id);

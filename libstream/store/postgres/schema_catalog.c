@@ -12,9 +12,11 @@
  *   genres.name, title_regions.region) is COLLATE "C": byte order, as in
  *   SQLite, whatever the database's locale.
  * - `seq` of progress and My List is an identity (a sequence) that every
- *   upsert and insert takes anew; writes run one at a time under the
- *   writers' lock, so the values increase in commit order, as SQLite's
- *   max(seq) + 1 does. profiles.seq (schema_auth.c; the profile ops live in
+ *   upsert and insert takes anew. These writes take no writers' lock
+ *   (pg_internal.h, store__pg_wbegin_unlocked), so the values increase in
+ *   statement order: the commit order of one client's writes, as SQLite's
+ *   max(seq) + 1 gives; two concurrent writes of one profile in the same
+ *   second may commit in the other order. profiles.seq (schema_auth.c; the profile ops live in
  *   postgres/profiles.c) stands for SQLite's rowid, the tie-break of
  *   profile_list's (created_at, rowid) order.
  * - Search: SQLite's FTS5 table (unicode61, remove_diacritics 2) becomes the

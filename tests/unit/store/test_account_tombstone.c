@@ -8,8 +8,12 @@
  * services in front of them check the account first, which would hide the
  * store's own guard: here the store must hold on its own). Rows are counted
  * with raw SQL on a connection of their own (store_raw.h). Last, two threads
- * race: one creates profiles, cards and refresh tokens in a loop while the
- * other closes the account; afterwards no row references the tombstone.
+ * race: one creates profiles, cards and refresh tokens and writes resume
+ * positions, My List entries and ratings of a profile of the account in a loop
+ * while the other closes the account; afterwards no row references the
+ * tombstone. On PostgreSQL the viewing writes take no writers' lock
+ * (postgres/pg_internal.h, store__pg_wbegin_unlocked): the race checks that
+ * the foreign keys alone keep them off the tombstone.
  * Under tests/pg/pg_run.sh (unit-store-account-tombstone-pg) the same cases
  * run on PostgreSQL: the file path names a database of its own
  * (store_path.h).
@@ -430,6 +434,8 @@ END_TEST
 
 typedef struct race {
   char account_id[STREAM_STORE_ID_SIZE];
+  char profile_id[STREAM_STORE_ID_SIZE]; /* the viewing writes' profile, made before */
+  char title_id[STREAM_STORE_ID_SIZE];
   unsigned int base; /* card and token numbers of this round */
   atomic_int rounds; /* writer rounds finished */
   atomic_int closed; /* the close returned */
@@ -440,7 +446,9 @@ typedef struct race {
 /* Profiles (ERANGE at the limit is fine), cards and refresh tokens, until two
  * rounds after the close returned: at least one full round runs against the
  * tombstone whatever the interleaving. Profiles are removed again now and
- * then so the limit does not stop the inserts. */
+ * then so the limit does not stop the inserts. The viewing writes of the
+ * profile made before: a resume position (inserted once, then updated), a My
+ * List entry and a rating removed and added again (inserts every round). */
 static void *writer(void *arg)
 {
   race *r = arg;
@@ -462,6 +470,22 @@ static void *writer(void *arg)
     rc = refresh_insert(r->account_id, NULL, r->base + i);
     if (rc != STREAM_OK && rc != STREAM_ENOTFOUND)
       r->unexpected = rc;
+    stream_store_progress pr;
+    memset(&pr, 0, sizeof pr);
+    memcpy(pr.profile_id, r->profile_id, sizeof pr.profile_id);
+    memcpy(pr.title_id, r->title_id, sizeof pr.title_id);
+    pr.position_ms = 1000 * (int64_t)i;
+    pr.duration_ms = 3600000;
+    int vrc[5];
+    vrc[0] = stream_store_progress_upsert(store, &pr, T0 + 200 + i);
+    vrc[1] = stream_store_mylist_remove(store, r->profile_id, r->title_id);
+    vrc[2] = stream_store_mylist_add(store, r->profile_id, r->title_id, T0 + 200 + i);
+    vrc[3] = stream_store_rating_delete(store, r->profile_id, r->title_id);
+    vrc[4] =
+        stream_store_rating_put(store, r->profile_id, r->title_id, i % 2 ? 1 : -1, T0 + 200 + i);
+    for (int k = 0; k < 5; k++)
+      if (vrc[k] != STREAM_OK && vrc[k] != STREAM_ENOTFOUND)
+        r->unexpected = vrc[k];
     atomic_fetch_add(&r->rounds, 1);
   }
   return NULL;
@@ -488,6 +512,10 @@ START_TEST(test_race_writes_against_close)
     race r;
     memset(&r, 0, sizeof r);
     memcpy(r.account_id, a.id, sizeof r.account_id);
+    stream_store_profile vp;
+    OK(profile_create(&vp, a.id, "Viewer"));
+    memcpy(r.profile_id, vp.id, sizeof r.profile_id);
+    memcpy(r.title_id, title(), sizeof r.title_id);
     r.base = 1000000u * (unsigned int)(round + 1);
     atomic_init(&r.rounds, 0);
     atomic_init(&r.closed, 0);
@@ -501,6 +529,9 @@ START_TEST(test_race_writes_against_close)
     ck_assert_int_eq(count("SELECT count(*) FROM profiles WHERE account_id = ?", a.id), 0);
     ck_assert_int_eq(count("SELECT count(*) FROM cards WHERE account_id = ?", a.id), 0);
     ck_assert_int_eq(count("SELECT count(*) FROM refresh_tokens WHERE account_id = ?", a.id), 0);
+    ck_assert_int_eq(count("SELECT count(*) FROM progress WHERE profile_id = ?", r.profile_id), 0);
+    ck_assert_int_eq(count("SELECT count(*) FROM my_list WHERE profile_id = ?", r.profile_id), 0);
+    ck_assert_int_eq(count("SELECT count(*) FROM ratings WHERE profile_id = ?", r.profile_id), 0);
     ck_assert_int_eq(count("SELECT count(*) FROM accounts WHERE id = ? AND deleted_at > 0", a.id),
                      1);
   }
