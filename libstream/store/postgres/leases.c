@@ -176,31 +176,42 @@ static int ls_acquire(void *impl, stream_billing_lease *out, store__lease_facts 
   return store__pg_wend(impl, db, rc);
 }
 
+/* Without the writers' lock (pg_internal.h, store__pg_wbegin_unlocked): one
+ * conditional UPDATE of the lease's own row, which a concurrent acquire or
+ * close either left alone, or changed or deleted first (the UPDATE then
+ * re-reads the row after its lock: a lapsed or deleted lease is not renewed).
+ * Only when nothing was renewed does a read say why. The acquire's count
+ * treats a lease live at its snapshot as live, renewed or not. */
 static int ls_heartbeat(void *impl, stream_billing_lease *out, const char *account_id,
                         const char *lease_id, int64_t now, int ttl)
 {
   const char *what = "renew lease";
   pg_conn *db;
-  PG_TRY(store__pg_wbegin(impl, &db));
+  PG_TRY(store__pg_wbegin_unlocked(impl, &db));
+  int n = 0;
+  int rc = store__pg_exec(db, what, &n,
+                          "UPDATE screen_leases SET expires_at = ? "
+                          "WHERE id = ? AND account_id = ? AND expires_at > ?",
+                          "IttI", now + ttl, lease_id, account_id, now);
   stream_billing_lease l;
-  int rc = get_lease(db, &l, what, lease_id);
-  if (rc == STREAM_OK && strcmp(l.account_id, account_id) != 0)
-    rc = stream__err(STREAM_ENOTFOUND, "%s: no lease with id %s", what, lease_id);
-  if (rc == STREAM_OK && l.expires_at <= now)
-    rc = stream__err(STREAM_EEXPIRED, "lease %s lapsed at %lld, now %lld: acquire a screen again",
-                     lease_id, (long long)l.expires_at, (long long)now);
-  if (rc == STREAM_OK)
-    rc = store__pg_exec(db, what, NULL, "UPDATE screen_leases SET expires_at = ? WHERE id = ?",
-                        "It", now + ttl, lease_id);
+  if (rc == STREAM_OK && n == 0) {
+    rc = get_lease(db, &l, what, lease_id);
+    if (rc == STREAM_OK && strcmp(l.account_id, account_id) != 0)
+      rc = stream__err(STREAM_ENOTFOUND, "%s: no lease with id %s", what, lease_id);
+    else if (rc == STREAM_OK)
+      rc = stream__err(STREAM_EEXPIRED, "lease %s lapsed at %lld, now %lld: acquire a screen again",
+                       lease_id, (long long)l.expires_at, (long long)now);
+  }
   if (rc == STREAM_OK)
     rc = get_lease(db, out, what, lease_id);
   return store__pg_wend(impl, db, rc);
 }
 
+/* Without the writers' lock: one DELETE of the lease's own row. */
 static int ls_release(void *impl, const char *account_id, const char *lease_id)
 {
   pg_conn *db;
-  PG_TRY(store__pg_wbegin(impl, &db));
+  PG_TRY(store__pg_wbegin_unlocked(impl, &db));
   int n = 0;
   int rc = store__pg_exec(db, "release lease", &n,
                           "DELETE FROM screen_leases WHERE id = ? AND account_id = ?", "tt",

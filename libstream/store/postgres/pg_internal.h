@@ -155,10 +155,14 @@ int store__pg_wend(pg_store *st, pg_conn *db, int rc);
  * applies to its row locks as to the writers' lock (STREAM_EBUSY).
  *
  * Users (keep this list and docs/api/store.md "PostgreSQL" in step):
- * profiles.c progress upsert, My List add and remove, rating put and delete.
- * Identity values (progress.seq, my_list.seq) are then taken in statement
- * order, not commit order: two such writes of one profile in the same second
- * may commit in the other order than their seq (the recency tie-break). */
+ * profiles.c progress upsert, My List add and remove, rating put and delete;
+ * leases.c heartbeat (one conditional UPDATE of the lease's row: renewed only
+ * while live and the account's; the acquire's screen count, under the lock,
+ * counts a lease live at its snapshot whether or not it is renewed after) and
+ * release (one DELETE of the lease's row). Identity values (progress.seq,
+ * my_list.seq) are then taken in statement order, not commit order: two such
+ * writes of one profile in the same second may commit in the other order than
+ * their seq (the recency tie-break). */
 int store__pg_wbegin_unlocked(pg_store *st, pg_conn **db);
 
 /* Borrow a connection for reads (blocks until one is free) and give it back.

@@ -37,6 +37,7 @@
 
 #include "../store_path.h"
 #include "store/store_internal.h"
+#include "store/store_leases.h"
 
 #define T0 1700000000
 /* pg_store.c: PG_LOCK_CLASS, PG_LOCK_WRITERS */
@@ -184,6 +185,49 @@ START_TEST(test_viewing_writes_without_the_lock)
                    STREAM_ENOTFOUND);
   ck_assert_int_eq(stream_store_rating_put(store, "no-such-profile", movie_id, 1, T0 + 6),
                    STREAM_ENOTFOUND);
+  raw_unlock();
+}
+END_TEST
+
+/* Screen-lease heartbeats and releases (billing's, through the store's lease
+ * ops) need no lock either: renewed while live and the account's, refused
+ * otherwise with the same codes, released by id. The rows are inserted raw:
+ * acquiring a lease needs a plan and a subscription, and takes the lock. */
+START_TEST(test_lease_heartbeat_and_release_without_the_lock)
+{
+  stream_store_profile p;
+  OK(stream_store_profile_get(&p, store, profile_id));
+  char sql[1024];
+  snprintf(sql, sizeof sql,
+           "INSERT INTO screen_leases (id, account_id, profile_id, title_id, device_id, "
+           "started_at, expires_at) VALUES ('lease-live', '%s', '%s', '%s', 'tv', %d, %d), "
+           "('lease-lapsed', '%s', '%s', '%s', 'phone', %d, %d)",
+           p.account_id, profile_id, movie_id, T0, T0 + 60, p.account_id, profile_id, movie_id, T0,
+           T0 + 5);
+  PGresult *r = PQexec(raw, sql);
+  ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s", PQerrorMessage(raw));
+  PQclear(r);
+  const struct stream_store_lease_ops *ops = store->backend->leases;
+  stream_billing_lease l;
+  raw_lock();
+  OK(ops->heartbeat(store->impl, &l, p.account_id, "lease-live", T0 + 30, 90));
+  ck_assert_int_eq(l.expires_at, T0 + 120);
+  ck_assert_int_eq(raw_int("SELECT expires_at FROM screen_leases WHERE id = 'lease-live'"),
+                   T0 + 120);
+  ck_assert_int_eq(ops->heartbeat(store->impl, &l, p.account_id, "lease-lapsed", T0 + 30, 90),
+                   STREAM_EEXPIRED);
+  ck_assert_ptr_nonnull(strstr(msg(), "acquire a screen again"));
+  ck_assert_int_eq(raw_int("SELECT expires_at FROM screen_leases WHERE id = 'lease-lapsed'"),
+                   T0 + 5);
+  ck_assert_int_eq(ops->heartbeat(store->impl, &l, "another-account", "lease-live", T0 + 30, 90),
+                   STREAM_ENOTFOUND);
+  ck_assert_int_eq(ops->heartbeat(store->impl, &l, p.account_id, "no-such-lease", T0 + 30, 90),
+                   STREAM_ENOTFOUND);
+  ck_assert_int_eq(raw_int("SELECT expires_at FROM screen_leases WHERE id = 'lease-live'"),
+                   T0 + 120);
+  ck_assert_int_eq(ops->release(store->impl, "another-account", "lease-live"), STREAM_ENOTFOUND);
+  OK(ops->release(store->impl, p.account_id, "lease-lapsed"));
+  ck_assert_int_eq(raw_int("SELECT count(*) FROM screen_leases"), 1);
   raw_unlock();
 }
 END_TEST
@@ -356,6 +400,7 @@ int main(void)
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 60); /* a safety net for a hang, not a measure */
   tcase_add_test(tc, test_viewing_writes_without_the_lock);
+  tcase_add_test(tc, test_lease_heartbeat_and_release_without_the_lock);
   tcase_add_test(tc, test_other_writes_wait_for_the_lock);
   tcase_add_test(tc, test_viewing_writes_in_a_batch_hold_the_lock);
   suite_add_tcase(s, tc);
