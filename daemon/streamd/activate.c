@@ -7,6 +7,7 @@
  * because every approval carries the password, a cross-site form post cannot
  * approve anything. Framing is forbidden (clickjacking).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,12 +160,16 @@ void streamd_route_activate_post(streamd_request *req, streamd_response *resp)
   int64_t retry = 0;
   rc = stream_auth_login(&t, &retry, app->auth, email, password, addr);
   if (rc != STREAM_OK) {
-    int status = rc == STREAM_EBUSY        ? 429
+    /* EBUSY with a wait is the rate limit; without one, the store was busy. */
+    bool limited = rc == STREAM_EBUSY && retry > 0;
+    int status = limited                   ? 429
+                 : rc == STREAM_EBUSY      ? 503
                  : rc == STREAM_EAUTH      ? 401
                  : rc == STREAM_EINVAL     ? 400
                  : rc == STREAM_EFORBIDDEN ? 403
                                            : 500;
-    const char *msg = rc == STREAM_EBUSY        ? "Too many attempts. Wait a little and try again."
+    const char *msg = limited                   ? "Too many attempts. Wait a little and try again."
+                      : rc == STREAM_EBUSY      ? "The service is busy. Try again in a moment."
                       : rc == STREAM_EAUTH      ? "Wrong e-mail or password."
                       : rc == STREAM_EINVAL     ? "That e-mail address is not valid."
                       : rc == STREAM_EFORBIDDEN ? "This account is disabled."

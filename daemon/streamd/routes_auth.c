@@ -231,7 +231,9 @@ void streamd_route_login(streamd_request *req, streamd_response *resp)
   int rc = stream_auth_login(&t, &retry, app->auth, email, password, addr);
   explicit_bzero((void *)password, strlen(password));
   cJSON_Delete(body);
-  if (rc == STREAM_EBUSY)
+  /* Rate limited: EBUSY with a wait. EBUSY without one is the store (a lock timeout, a
+   * deadlock, also in the limiter's own write with shared limits): 503, not 429. */
+  if (rc == STREAM_EBUSY && retry > 0)
     streamd_reply_rate_limited(resp, req, retry, last_message(rc));
   else if (rc != STREAM_OK)
     streamd_reply_service_error(resp, req, rc);

@@ -179,7 +179,7 @@ void streamd_route_profiles_switch(streamd_request *req, streamd_response *resp)
   int rc = stream_auth_switch_profile(&t, &retry, app->auth, v.account_id,
                                       streamd_request_param(req, "id"), pin);
   cJSON_Delete(body);
-  if (rc == STREAM_EBUSY)
+  if (rc == STREAM_EBUSY && retry > 0) /* EBUSY without a wait: the store, 503 */
     streamd_reply_rate_limited(resp, req, retry, "too many PIN attempts");
   else if (rc != STREAM_OK)
     streamd_reply_service_error(resp, req, rc);

@@ -107,6 +107,46 @@ def signin_limit_shared(a, b):
           % ACCOUNT_BURST)
 
 
+def busy_store_is_503(a, url):
+    """While another session holds the writers' lock, a right password on A passes the
+    limiter (its buckets take no writers' lock), then waits for the lock to store the new
+    session's refresh token and gives up at the store's 5 s lock timeout: that is the
+    database being busy, 503, not "too many attempts" (429)."""
+    email = unique_email("busy", "scaleout.test")
+    register_login(a, email, "correct horse 43")
+    holder = subprocess.Popen(
+        ["psql", url, "-q", "-c", "SELECT pg_advisory_lock(1398035021, 1)", "-c",
+         "SELECT pg_sleep(60)"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        q = ("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+             "AND classid = 1398035021 AND objid = 1")
+        for _ in range(200):
+            out = subprocess.run(["psql", url, "-tA", "-c", q], capture_output=True, text=True)
+            if out.stdout.strip() == "1":
+                break
+            time.sleep(0.05)
+        else:
+            check(False, "the other session never got the writers' lock")
+        r = a.request("POST", "/v1/auth/login",
+                      json_body={"email": email, "password": "correct horse 43"}, timeout=30)
+        check(r.status == 503 and r.ctype == "application/problem+json" and
+              r.json["status"] == 503, ("a busy store is 503", r.status, r.body))
+    finally:
+        # The server keeps the session (and its lock) through pg_sleep after the client goes:
+        # end it there, then wait for the lock to be free.
+        subprocess.run(["psql", url, "-q", "-c", "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                        "WHERE locktype = 'advisory' AND classid = 1398035021 AND objid = 1 "
+                        "AND granted"], capture_output=True)
+        holder.kill()
+        holder.wait()
+        for _ in range(200):
+            out = subprocess.run(["psql", url, "-tA", "-c", q], capture_output=True, text=True)
+            if out.stdout.strip() == "0":
+                break
+            time.sleep(0.05)
+    print("ok - a sign-in while the store's writers' lock is held elsewhere: 503, not 429")
+
+
 def events_dedup(a, b, prof):
     evs = [{"id": "%08x-0000-4000-8000-%012x" % (0x5ca1e, i), "viewId": "view-scale",
             "type": "heartbeat", "clientTs": 1700000000000 + i, "titleId": "so-new"}
@@ -230,6 +270,7 @@ def main():
     try:
         email, tok_a, prof = accounts_and_content(a, b)
         signin_limit_shared(a, b)
+        busy_store_is_503(a, url)
         events_dedup(a, b, prof)
         screens(a, b, tok_a, prof)
         profile_limit(a, b)
