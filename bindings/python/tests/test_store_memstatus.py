@@ -12,6 +12,12 @@ store_mod = pytest.importorskip("libstream.store")
 if not store_mod.AVAILABLE:  # pragma: no cover - client-only builds
     pytest.skip("libstream built without the server feature", allow_module_level=True)
 
+import ctypes  # noqa: E402
+
+_sq = ctypes.CDLL("libsqlite3.so.0")
+if _sq.sqlite3_compileoption_used(b"DEFAULT_MEMSTATUS=0"):  # pragma: no cover - other builds
+    pytest.skip("this libsqlite3 keeps no memory statistics by default", allow_module_level=True)
+
 CHILD = r"""
 import ctypes, sys
 import libstream

@@ -159,7 +159,10 @@ int store__pg_wend(pg_store *st, pg_conn *db, int rc);
  * leases.c heartbeat (one conditional UPDATE of the lease's row: renewed only
  * while live and the account's; the acquire's screen count, under the lock,
  * counts a lease live at its snapshot whether or not it is renewed after) and
- * release (one DELETE of the lease's row). Identity values (progress.seq,
+ * release (one DELETE of the lease's row); rate_buckets.c take (its own
+ * buckets' rows only, made to exist and locked FOR UPDATE in (scope, key)
+ * order, so concurrent takes of a bucket queue on its row) and reset (one
+ * DELETE). Identity values (progress.seq,
  * my_list.seq) are then taken in statement order, not commit order: two such
  * writes of one profile in the same second may commit in the other order than
  * their seq (the recency tie-break). */

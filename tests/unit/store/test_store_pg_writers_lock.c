@@ -30,6 +30,7 @@
 #include <check.h>
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +233,81 @@ START_TEST(test_lease_heartbeat_and_release_without_the_lock)
 }
 END_TEST
 
+/* Rate-limit takes and resets (the auth limits shared by daemons) need no lock: each
+ * locks its own buckets' rows; a refused take writes nothing, not even a new row. */
+START_TEST(test_rate_buckets_without_the_lock)
+{
+  stream_store_rate_key k[2] = {{"signin-account", "a1", 2, 60}, {"signin-address", "b1", 5, 6}};
+  int64_t wait = -1;
+  raw_lock();
+  OK(stream_store_rate_take(&wait, store, k, 2, T0));
+  ck_assert_int_eq(wait, 0);
+  OK(stream_store_rate_take(&wait, store, k, 2, T0));
+  ck_assert_int_eq(wait, 0);
+  OK(stream_store_rate_take(&wait, store, k, 2, T0)); /* a1 is empty: neither is charged */
+  ck_assert_int_eq(wait, 60);
+  ck_assert_int_eq(raw_int("SELECT tokens FROM rate_buckets WHERE key = 'b1'"), 3);
+  stream_store_rate_key fresh[2] = {{"signin-account", "a1", 2, 60},
+                                    {"signin-address", "b2", 5, 6}};
+  OK(stream_store_rate_take(&wait, store, fresh, 2, T0)); /* refused: b2's row not made */
+  ck_assert_int_eq(wait, 60);
+  ck_assert_int_eq(raw_int("SELECT count(*) FROM rate_buckets WHERE key = 'b2'"), 0);
+  OK(stream_store_rate_reset(store, "signin-account", "a1"));
+  ck_assert_int_eq(raw_int("SELECT count(*) FROM rate_buckets WHERE key = 'a1'"), 0);
+  raw_unlock();
+}
+END_TEST
+
+/* Concurrent takes of one bucket from two store handles (as two daemons), 8 threads:
+ * exactly the burst is granted, as under the lock, because each take holds the
+ * bucket's row from its read to its commit. */
+enum { TAKERS = 8, TAKES = 12, RACE_BURST = 30 };
+static stream_store *race_store[2];
+static int race_granted[TAKERS];
+
+static void *taker(void *arg)
+{
+  int t = (int)(intptr_t)arg;
+  /* Two buckets, named in opposite orders by odd and even threads: the row order is the
+   * store's, not the caller's, so no two takes wait on each other in a cycle. */
+  stream_store_rate_key k[2] = {{"signin-account", "race", RACE_BURST, 86400},
+                                {"signin-address", "race-addr", 1000, 1}};
+  if (t % 2) {
+    stream_store_rate_key tmp = k[0];
+    k[0] = k[1];
+    k[1] = tmp;
+  }
+  for (int i = 0; i < TAKES; i++) {
+    int64_t wait = -1;
+    int rc = stream_store_rate_take(&wait, race_store[t % 2], k, 2, T0);
+    if (rc == STREAM_OK && wait == 0)
+      race_granted[t]++;
+    else if (rc != STREAM_OK)
+      race_granted[t] += 1000; /* an error: fails the count below */
+  }
+  return NULL;
+}
+
+START_TEST(test_rate_takes_race_to_exactly_the_burst)
+{
+  race_store[0] = store;
+  stream_store_options o = STREAM_STORE_OPTIONS_INIT;
+  o.path = uri;
+  OK(stream_store_open(&race_store[1], &o));
+  pthread_t th[TAKERS];
+  for (int t = 0; t < TAKERS; t++)
+    ck_assert_int_eq(pthread_create(&th[t], NULL, taker, (void *)(intptr_t)t), 0);
+  int total = 0;
+  for (int t = 0; t < TAKERS; t++) {
+    pthread_join(th[t], NULL);
+    total += race_granted[t];
+  }
+  stream_store_close(race_store[1]);
+  ck_assert_int_eq(total, RACE_BURST);
+  ck_assert_int_eq(raw_int("SELECT tokens FROM rate_buckets WHERE key = 'race'"), 0);
+}
+END_TEST
+
 START_TEST(test_other_writes_wait_for_the_lock)
 {
   stream_store_profile p;
@@ -401,6 +477,8 @@ int main(void)
   tcase_set_timeout(tc, 60); /* a safety net for a hang, not a measure */
   tcase_add_test(tc, test_viewing_writes_without_the_lock);
   tcase_add_test(tc, test_lease_heartbeat_and_release_without_the_lock);
+  tcase_add_test(tc, test_rate_buckets_without_the_lock);
+  tcase_add_test(tc, test_rate_takes_race_to_exactly_the_burst);
   tcase_add_test(tc, test_other_writes_wait_for_the_lock);
   tcase_add_test(tc, test_viewing_writes_in_a_batch_hold_the_lock);
   suite_add_tcase(s, tc);
