@@ -386,39 +386,6 @@ static bool is_ws(unsigned char c)
   return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-size_t auth__utf8_seq(const unsigned char *s, size_t n)
-{
-  unsigned char c = s[0];
-  if (c < 0x80)
-    return 1;
-  size_t len;
-  uint32_t cp;
-  if (c >= 0xc2 && c <= 0xdf) {
-    len = 2;
-    cp = c & 0x1f;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    len = 3;
-    cp = c & 0x0f;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (n < len)
-    return 0;
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xc0) != 0x80)
-      return 0;
-    cp = (cp << 6) | (s[i] & 0x3f);
-  }
-  if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-      (cp >= 0xd800 && cp <= 0xdfff))
-    return 0;
-  return len;
-}
-
 int stream_auth_email_normalize(char *out, size_t out_size, const char *email)
 {
   if (!out || out_size == 0)
@@ -449,7 +416,7 @@ int stream_auth_email_normalize(char *out, size_t out_size, const char *email)
   for (size_t i = 0; i < n;) {
     unsigned char c = s[i];
     if (c >= 0x80) {
-      size_t l = auth__utf8_seq(s + i, n - i);
+      size_t l = stream__utf8_seq(s + i, n - i);
       if (!l)
         return stream__err(STREAM_EINVAL, "auth: e-mail has invalid UTF-8 at byte %zu", i);
       i += l;

@@ -123,8 +123,6 @@ void auth__copy(char *dst, size_t dst_size, const char *src);
 
 /* RFC 6749 §3.3 scope syntax, at most `max` bytes ("" allowed). */
 int auth__check_scope(const char *s, size_t max, const char *what);
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-size_t auth__utf8_seq(const unsigned char *s, size_t n);
 /* A password being set (register, set_password, change, reset; `what` names
  * it in the message): STREAM_AUTH_PASSWORD_MIN..MAX bytes. */
 int auth__check_password(const char *what, const char *password, size_t *len);

@@ -25,7 +25,7 @@ static int check_text(const char *what, const char *s, size_t min, size_t max)
     if (u[i] < 0x20 || u[i] == 0x7f)
       return stream__err(STREAM_EINVAL, "auth: profile %s has a control character at byte %zu",
                          what, i);
-    size_t l = auth__utf8_seq(u + i, n - i);
+    size_t l = stream__utf8_seq(u + i, n - i);
     if (!l)
       return stream__err(STREAM_EINVAL, "auth: profile %s has invalid UTF-8 at byte %zu", what, i);
     i += l;
