@@ -46,31 +46,10 @@ size_t token__check_text(const unsigned char *s, size_t len)
       i++;
       continue;
     }
-    size_t need;
-    uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf) {
-      need = 1;
-      cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      need = 2;
-      cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      need = 3;
-      cp = c & 0x07;
-    } else {
+    size_t n = stream__utf8_seq(s + i, len - i);
+    if (n == 0)
       return i;
-    }
-    if (len - i <= need)
-      return i;
-    for (size_t k = 1; k <= need; k++) {
-      if ((s[i + k] & 0xc0) != 0x80)
-        return i;
-      cp = (cp << 6) | (s[i + k] & 0x3f);
-    }
-    if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-      return i;
-    i += need + 1;
+    i += n;
   }
   return len;
 }
