@@ -96,25 +96,8 @@ static auth__bucket *bucket_of(auth__limiter *l, const char *name, int64_t now)
     b->updated = now;
   }
   b->touched = ++l->stamp;
-  if (now > b->updated) {
-    b->tokens += (double)(now - b->updated) / (double)l->interval;
-    if (b->tokens > l->burst)
-      b->tokens = l->burst;
-  }
-  b->updated = now;
+  stream__bucket_refill(&b->tokens, &b->updated, l->burst, l->interval, now);
   return b;
-}
-
-static int64_t wait_for(const auth__limiter *l, const auth__bucket *b)
-{
-  if (b->tokens >= 1.0)
-    return 0;
-  /* Whole seconds, rounded up, until the bucket holds one attempt again. */
-  double need = (1.0 - b->tokens) * (double)l->interval;
-  int64_t w = (int64_t)need;
-  if ((double)w < need - 1e-9)
-    w++;
-  return w < 1 ? 1 : w;
 }
 
 int64_t auth__limit_take2(auth__limiter *la, const char *name_a, auth__limiter *lb,
@@ -128,8 +111,8 @@ int64_t auth__limit_take2(auth__limiter *la, const char *name_a, auth__limiter *
     pthread_mutex_lock(&lb->lock);
   auth__bucket *ba = use_a ? bucket_of(la, name_a, now) : NULL;
   auth__bucket *bb = use_b ? bucket_of(lb, name_b, now) : NULL;
-  int64_t wa = ba ? wait_for(la, ba) : 0;
-  int64_t wb = bb ? wait_for(lb, bb) : 0;
+  int64_t wa = ba ? stream__bucket_wait(ba->tokens, la->interval) : 0;
+  int64_t wb = bb ? stream__bucket_wait(bb->tokens, lb->interval) : 0;
   int64_t wait = wa > wb ? wa : wb;
   if (wait == 0) {
     if (ba)

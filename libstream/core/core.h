@@ -60,6 +60,18 @@ size_t stream__utf8_check(const void *s, size_t n);
 bool stream__utf8_valid(const void *s, size_t n);
 size_t stream__utf8_scrub(char *s);
 
+/* Token buckets (bucket.c), shared by auth's in-memory limiter and the store's
+ * buckets. stream__bucket_refill adds (now - *updated) / interval tokens when
+ * now is past *updated and moves *updated to now (a clock behind it refills
+ * nothing and never moves it back), then clamps *tokens to 0..burst (also a
+ * burst lowered since). stream__bucket_wait: whole seconds, rounded up and at
+ * least 1, until the bucket holds one token again; 0 when it holds one now.
+ * stream__ceil_seconds: need (>= 0) seconds rounded up to whole seconds. */
+void stream__bucket_refill(double *tokens, int64_t *updated, unsigned int burst,
+                           unsigned int interval, int64_t now);
+int64_t stream__bucket_wait(double tokens, unsigned int interval);
+int64_t stream__ceil_seconds(double need);
+
 /* Lowercase hex into dst (2n+1 bytes, NUL-terminated). */
 void stream__hex_into(char *dst, const void *src, size_t n);
 

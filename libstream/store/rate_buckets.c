@@ -2,7 +2,7 @@
  * store: rate-limit buckets (stream_store_rate_take / _reset), the public
  * entry points and the token-bucket arithmetic both backends share
  * (store_rate.h), so SQLite and PostgreSQL refill, charge and purge alike.
- * The arithmetic is the in-memory limiter's (libstream/auth/ratelimit.c).
+ * The arithmetic is core's (core/bucket.c), as the in-memory limiter's.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,31 +19,12 @@ void store__rate_refill(double *tokens, int64_t *updated, bool found,
     *updated = now;
     return;
   }
-  if (now > *updated) {
-    *tokens += (double)(now - *updated) / (double)k->interval;
-    *updated = now;
-  }
-  if (*tokens > (double)k->burst) /* also a burst lowered since the row was written */
-    *tokens = (double)k->burst;
-  if (*tokens < 0)
-    *tokens = 0;
-}
-
-/* Whole seconds, rounded up, for `need` (> 0) seconds. */
-static int64_t ceil_seconds(double need)
-{
-  int64_t w = (int64_t)need;
-  if ((double)w < need - 1e-9)
-    w++;
-  return w;
+  stream__bucket_refill(tokens, updated, k->burst, k->interval, now);
 }
 
 int64_t store__rate_wait(double tokens, const stream_store_rate_key *k)
 {
-  if (tokens >= 1.0)
-    return 0;
-  int64_t w = ceil_seconds((1.0 - tokens) * (double)k->interval);
-  return w < 1 ? 1 : w;
+  return stream__bucket_wait(tokens, k->interval);
 }
 
 int64_t store__rate_full_at(double tokens, int64_t updated, const stream_store_rate_key *k)
@@ -51,7 +32,7 @@ int64_t store__rate_full_at(double tokens, int64_t updated, const stream_store_r
   double missing = (double)k->burst - tokens;
   if (missing <= 0)
     return updated;
-  return updated + ceil_seconds(missing * (double)k->interval);
+  return updated + stream__ceil_seconds(missing * (double)k->interval);
 }
 
 static int check_name(const char *what, const char *v, size_t max)

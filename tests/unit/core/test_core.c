@@ -321,6 +321,36 @@ START_TEST(test_utf8_check_and_scrub)
 }
 END_TEST
 
+START_TEST(test_token_bucket)
+{
+  /* burst 5, one token per 60 s. */
+  double tokens = 2.0;
+  int64_t updated = 1000;
+  stream__bucket_refill(&tokens, &updated, 5, 60, 1030); /* half a token in 30 s */
+  ck_assert_double_eq_tol(tokens, 2.5, 1e-9);
+  ck_assert_int_eq(updated, 1030);
+  /* A clock behind the bucket refills nothing and never moves its time back. */
+  stream__bucket_refill(&tokens, &updated, 5, 60, 900);
+  ck_assert_double_eq_tol(tokens, 2.5, 1e-9);
+  ck_assert_int_eq(updated, 1030);
+  /* Never past the burst, also a burst lowered since. */
+  stream__bucket_refill(&tokens, &updated, 5, 60, 1030 + 3600);
+  ck_assert_double_eq_tol(tokens, 5.0, 1e-9);
+  stream__bucket_refill(&tokens, &updated, 3, 60, 1030 + 3600);
+  ck_assert_double_eq_tol(tokens, 3.0, 1e-9);
+  /* Waits: whole seconds rounded up, at least 1, 0 with a token there. */
+  ck_assert_int_eq(stream__bucket_wait(1.0, 60), 0);
+  ck_assert_int_eq(stream__bucket_wait(0.5, 60), 30);
+  ck_assert_int_eq(stream__bucket_wait(0.0, 60), 60);
+  ck_assert_int_eq(stream__bucket_wait(0.99, 60), 1);  /* 0.6 s -> 1 */
+  ck_assert_int_eq(stream__bucket_wait(0.999, 10), 1); /* 0.01 s -> at least 1 */
+  ck_assert_int_eq(stream__bucket_wait(0.25, 7), 6);   /* 5.25 s -> 6 */
+  ck_assert_int_eq(stream__ceil_seconds(4.0), 4);
+  ck_assert_int_eq(stream__ceil_seconds(4.2), 5);
+  ck_assert_int_eq(stream__ceil_seconds(0.0), 0);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("core");
@@ -338,6 +368,7 @@ int main(void)
   tcase_add_test(tc, test_buf_builder);
   tcase_add_test(tc, test_utf8_every_code_point);
   tcase_add_test(tc, test_utf8_check_and_scrub);
+  tcase_add_test(tc, test_token_bucket);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
