@@ -1,7 +1,8 @@
 """The store: the SQLite-backed persistence under the auth and catalog services.
 
 Only what Python needs to run those services is wrapped: open, close, the
-schema version, the backend name and the retention purge (``Store.purge``). The per-entity store functions stay
+schema version, the backend name, the retention purge (``Store.purge``) and the
+shared rate-limit buckets (``Store.rate_take``, ``Store.rate_reset``). The per-entity store functions stay
 reachable through ``libstream.lib`` for tools that need them.
 
 A Store is thread-safe, like the C handle. Services created on a store
@@ -163,6 +164,47 @@ class Store:
         check(lib.stream_store_account_close(out, self._cptr,
                                              to_cstr(account_id, "account_id"), when))
         return {t: int(getattr(out, t)) for t in self.CLOSE_TABLES}
+
+    def rate_take(self, buckets, now=None):
+        """Take one token from each bucket, all or none (stream_store_rate_take).
+
+        ``buckets``: 1..4 ``(scope, key, burst, interval)`` tuples naming
+        distinct buckets: at most ``burst`` tokens, one more every ``interval``
+        seconds; a bucket never charged is full. Every process on the store
+        (several daemons on one PostgreSQL database) draws from the same
+        buckets. Returns 0 when the tokens were taken, else the whole seconds
+        (>= 1) until every bucket holds one again, and nothing was taken.
+        ``now``: Unix seconds (default: the system clock). Pass a digest of a
+        person's e-mail or address as the key, not the name: the store keeps
+        what it is given.
+        Raises InvalidArgument (a field out of range, repeated bucket), Busy,
+        IOFailure.
+        """
+        items = list(buckets)
+        keys = ffi.new("stream_store_rate_key[]", max(len(items), 1))
+        keep = []
+        for i, b in enumerate(items):
+            try:
+                scope, key, burst, interval = b
+            except (TypeError, ValueError):
+                raise_invalid("buckets[%d] must be a (scope, key, burst, interval) tuple" % i)
+            c_scope = ffi.new("char[]", to_cstr(scope, "buckets[%d].scope" % i))
+            c_key = ffi.new("char[]", to_cstr(key, "buckets[%d].key" % i))
+            keep += [c_scope, c_key]
+            keys[i].scope = c_scope
+            keys[i].key = c_key
+            set_int(keys[i], "burst", burst, "buckets[%d].burst" % i)
+            set_int(keys[i], "interval", interval, "buckets[%d].interval" % i)
+        out = ffi.new("int64_t *")
+        when = int(time.time()) if now is None else to_int(now, "now")
+        check(lib.stream_store_rate_take(out, self._cptr, keys, len(items), when))
+        return int(out[0])
+
+    def rate_reset(self, scope, key):
+        """Make the bucket (scope, key) full again (stream_store_rate_reset); an
+        absent bucket is not an error. Raises InvalidArgument, Busy, IOFailure."""
+        check(lib.stream_store_rate_reset(self._cptr, to_cstr(scope, "scope"),
+                                          to_cstr(key, "key")))
 
     @property
     def closed(self):
