@@ -737,7 +737,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   cJSON *f = cJSON_CreateObject();
   if (f) {
     char safe_path[512];
-    streamd_utf8_sanitize(safe_path, sizeof(safe_path), c->path);
+    streamd_log_path(safe_path, sizeof(safe_path), c->path);
     cJSON_AddStringToObject(f, "request_id", c->req.request_id);
     cJSON_AddStringToObject(f, "method", c->method_label);
     cJSON_AddStringToObject(f, "route", c->route_label);

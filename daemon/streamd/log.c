@@ -1,7 +1,8 @@
 /*
  * JSON logging. Callers pass only fields that are safe to log: the access
- * log gets method, route, path (without query string), status, sizes and
- * timing; never Authorization headers, tokens or bodies.
+ * log gets method, route, path (without query string, signed path segments
+ * redacted: streamd_log_path), status, sizes and timing; never Authorization
+ * headers, tokens or bodies.
  */
 #include "log.h"
 
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "json.h"
 #include "stream/common.h"
 
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -172,4 +174,49 @@ void streamd_log_library(int level, const char *module, const char *message, voi
   if (fields)
     cJSON_AddStringToObject(fields, "module", module ? module : "");
   streamd_log_event(level, message ? message : "", fields);
+}
+
+/* 1 when the path segment s[0..len) carries a signature. */
+static int signed_segment(const char *s, size_t len)
+{
+  static const char *const names[] = {"stream-token=", "edge-cache-token="};
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    size_t nl = strlen(names[i]);
+    if (len >= nl && strncmp(s, names[i], nl) == 0)
+      return 1;
+  }
+  static const char sig[] = "Signature=";
+  for (size_t i = 0; i + sizeof(sig) - 1 <= len; i++)
+    if (memcmp(s + i, sig, sizeof(sig) - 1) == 0)
+      return 1;
+  return 0;
+}
+
+void streamd_log_path(char *dst, size_t n, const char *path)
+{
+  if (!n)
+    return;
+  char buf[2048];
+  size_t j = 0;
+  const char *s = path ? path : "";
+  while (*s && j + 1 < sizeof(buf)) {
+    const char *e = strchr(s, '/');
+    size_t len = e ? (size_t)(e - s) : strlen(s);
+    const char *eq = memchr(s, '=', len);
+    size_t keep = len;
+    const char *tail = "";
+    if (eq && signed_segment(s, len)) {
+      keep = (size_t)(eq - s) + 1; /* "<name>=" */
+      tail = "redacted";
+    }
+    int w = snprintf(buf + j, sizeof(buf) - j, "%.*s%s%s", (int)keep, s, tail, e ? "/" : "");
+    if (w < 0 || (size_t)w >= sizeof(buf) - j) {
+      j = sizeof(buf) - 1;
+      break;
+    }
+    j += (size_t)w;
+    s += len + (e ? 1 : 0);
+  }
+  buf[j < sizeof(buf) ? j : sizeof(buf) - 1] = '\0';
+  streamd_utf8_sanitize(dst, n, buf);
 }

@@ -567,10 +567,31 @@ class T(unittest.TestCase):
             self.assertEqual(v.returncode, 1, v.stdout)
             self.problem(fetch(seg.replace("/h720/", "/h1080/")), 403)
             self.problem(fetch(base + "/" + self.dirs[1080] + "/seg_00001.m4s"), 403)
+            self.assert_log_redacted("edge-cache-token=redacted/")
         finally:
             D.stop()
             D = main_daemon
 
+    def assert_log_redacted(self, marker):
+        """The access log shows the signed media requests with their token segment redacted:
+        a signed URL is a bearer credential until it expires, so it never reaches a log."""
+        deadline = time.time() + 10
+        while True:  # access lines are written when a response completes
+            with open(D.access_log) as f:
+                lines = [json.loads(x) for x in f if x.strip()]
+            media = [x["path"] for x in lines if x.get("path", "").startswith("/v1/media/")]
+            if any(marker in p for p in media) or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertTrue(any(marker in p for p in media), media[:5])
+        for x in lines:
+            self.assertNotIn("Signature=", json.dumps(x))
+            self.assertNotIn("Expires=", x.get("path", ""))
+
+    def test_17_access_log_redacts_signatures(self):
+        self.assertEqual(fetch(self.session["hls_url"]).status, 200)
+        self.assertEqual(fetch(self.url(self.dirs[720] + "/seg_00001.m4s")).status, 200)
+        self.assert_log_redacted("/h720/stream-token=redacted/" + self.dirs[720] + "/seg_00001.m4s")
 
     def test_15_events_token(self):
         """POST /v1/playback's events_token: accepted by POST /v1/events only (issue #7)."""
