@@ -4,6 +4,8 @@
  *   <data_dir>/               0700
  *   <data_dir>/streamd.db     the SQLite store (plus -wal / -shm), unless store_url names a
  *                             PostgreSQL database
+ *   <data_dir>/streamd.lock   with the SQLite store: an exclusive flock held while streamd
+ *                             runs, so a second streamd on the same directory stops at start
  *   <data_dir>/keys/          0700
  *   <data_dir>/keys/access.key  HMAC-SHA256 access-token key, 32 bytes, base64url, 0600
  *   <data_dir>/demo-credentials.json  (--seed-demo only) 0600
@@ -18,6 +20,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -208,6 +211,44 @@ static int ensure_dir(const char *dir)
   return 0;
 }
 
+/* With the SQLite store, one streamd per data directory: the store's rate limits, billing
+ * ledger and background jobs assume one process. Hold an exclusive flock on
+ * <data_dir>/streamd.lock (released by the kernel when the process ends, however it ends);
+ * a second streamd on the directory stops at start instead of sharing the database. */
+static int lock_data_dir(streamd_app *app, const char *dir)
+{
+  char path[1200];
+  snprintf(path, sizeof(path), "%s/streamd.lock", dir);
+  int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    streamd_logf(STREAM_LOG_ERROR, "%s: %s", path, strerror(errno));
+    return -1;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    char holder[32] = "";
+    ssize_t n = pread(fd, holder, sizeof(holder) - 1, 0);
+    holder[n > 0 ? n : 0] = '\0';
+    holder[strcspn(holder, "\n")] = '\0';
+    close(fd);
+    if (e == EWOULDBLOCK)
+      streamd_logf(STREAM_LOG_ERROR,
+                   "another streamd (pid %s) is running on the data directory %s: its SQLite "
+                   "store serves one process; stop it, or give this one another data_dir (or a "
+                   "shared PostgreSQL store_url)",
+                   holder[0] ? holder : "?", dir);
+    else
+      streamd_logf(STREAM_LOG_ERROR, "locking %s: %s", path, strerror(e));
+    return -1;
+  }
+  char pid[32];
+  int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+  if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len)
+    streamd_logf(STREAM_LOG_WARN, "%s: cannot write the pid: %s", path, strerror(errno));
+  app->lock_fd = fd;
+  return 0;
+}
+
 /* Write `text` to a new file `path` with mode 0600 (fails if it exists). */
 static int write_private_file(const char *path, const char *text)
 {
@@ -293,10 +334,13 @@ static int load_or_create_key(stream_key **out, const char *data_dir)
 int streamd_app_open(streamd_app *app, const streamd_config *cfg, const streamd_app_options *o)
 {
   memset(app, 0, sizeof(*app));
+  app->lock_fd = -1;
   app->cfg = cfg;
   app->opts = *o;
   umask(077);
   if (ensure_dir(cfg->data_dir) != 0)
+    return -1;
+  if (!cfg->store_url[0] && lock_data_dir(app, cfg->data_dir) != 0)
     return -1;
 
   char db[1200];
@@ -659,5 +703,8 @@ void streamd_app_close(streamd_app *app)
   stream_events_free(app->events);
   stream_keyring_free(app->keys);
   stream_store_close(app->store);
+  if (app->lock_fd >= 0) /* last: the next streamd on the directory opens a closed store */
+    close(app->lock_fd);
   memset(app, 0, sizeof(*app));
+  app->lock_fd = -1;
 }

@@ -64,6 +64,7 @@ typedef struct streamd_app {
   stream_jobs *media_jobs;       /* asset registry lookups (which asset plays a title) */
   struct streamd_ingest *ingest; /* ingest.c: tus uploads, transcode jobs and workers */
   char public_url[512];
+  int lock_fd; /* <data_dir>/streamd.lock, held (flock) while the SQLite store is open; or -1 */
 } streamd_app;
 
 /*

@@ -464,6 +464,11 @@ int streamd_config_load(streamd_config *cfg, int argc, char **argv, char *err, s
       nl = sizeof(name) - 1;
     memcpy(name, a + 2, nl);
     name[nl] = '\0';
+    int is_config = strcmp(name, "config") == 0;
+    if (!is_config && !find_key(name, 1)) { /* before its value: `--bogus` alone is unknown too */
+      snprintf(err, errlen, "unknown flag --%s (see --help)", name);
+      return -1;
+    }
     const char *val = eq ? eq + 1 : NULL;
     if (!val) {
       if (i + 1 >= argc) {
@@ -472,12 +477,8 @@ int streamd_config_load(streamd_config *cfg, int argc, char **argv, char *err, s
       }
       val = argv[++i];
     }
-    if (strcmp(name, "config") == 0) {
+    if (is_config)
       config_path = val;
-    } else if (!find_key(name, 1)) {
-      snprintf(err, errlen, "unknown flag --%s (see --help)", name);
-      return -1;
-    }
   }
   if (config_path && *config_path && load_file(cfg, config_path, err, errlen) != 0)
     return -1;

@@ -552,9 +552,33 @@ class Config(unittest.TestCase):
         self.run_bad(["--threads", "0"], expect="threads must be between 1 and 256")
         self.run_bad(["--threads", "x"], expect="threads must be a non-negative integer")
         self.run_bad(["--bogus", "1"], expect="unknown flag --bogus")
+        self.run_bad(["--bogus"], expect="unknown flag --bogus")  # not "needs a value"
+        self.run_bad(["--threads"], expect="flag --threads needs a value")
         self.run_bad([], env={"STREAMD_MAX_BODY_BYTES": "-1"}, expect="STREAMD_MAX_BODY_BYTES")
         self.run_bad([], env={"STREAMD_OPERATOR_TOKEN": "short"}, expect="operator token")
         self.run_bad(["--log-level", "loud"], expect="log_level")
+
+    def test_one_streamd_per_sqlite_data_dir(self):
+        """A second streamd on the data directory of a running one (SQLite store) stops at
+        start, naming the first one's pid, instead of sharing the database; once the first
+        has stopped, the directory is free again."""
+        d = Daemon()
+        try:
+            p = subprocess.run([STREAMD, "--port", "0", "--data-dir", d.data_dir],
+                               capture_output=True, env=streamd_env(None), timeout=20)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            err = p.stderr.decode()
+            self.assertIn("another streamd (pid %d) is running on the data directory" % d.proc.pid,
+                          err)
+            st, _, _ = d.request("GET", "/healthz")  # the first one keeps serving
+            self.assertEqual(st, 200)
+            self.assertEqual(d.stop(), 0)
+            d.start()  # the same directory, after the first process ended
+            st, _, _ = d.request("GET", "/healthz")
+            self.assertEqual(st, 200)
+            self.assertEqual(d.stop(), 0)
+        finally:
+            d.cleanup()
 
     def test_help(self):
         p = subprocess.run([STREAMD, "--help"], capture_output=True, timeout=10)
