@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "auth.h"
 #include "json.h"
 #include "routes.h"
 #include "routes_util.h"
@@ -138,10 +139,14 @@ void streamd_route_profiles_update(streamd_request *req, streamd_response *resp)
   int rc = stream_auth_profile_update(&p, app->auth, v.account_id, streamd_request_param(req, "id"),
                                       &in);
   cJSON_Delete(body);
-  if (rc != STREAM_OK)
+  if (rc != STREAM_OK) {
     streamd_reply_service_error(resp, req, rc);
-  else
-    streamd_reply_json(resp, 200, profile_json(&p));
+    return;
+  }
+  /* The account's tokens carry the profile's kids flag and ceiling as read at verification:
+   * drop the ones verified in the last seconds, so the change applies to the next request. */
+  streamd_auth_forget_account(v.account_id);
+  streamd_reply_json(resp, 200, profile_json(&p));
 }
 
 void streamd_route_profiles_delete(streamd_request *req, streamd_response *resp)
@@ -151,6 +156,8 @@ void streamd_route_profiles_delete(streamd_request *req, streamd_response *resp)
   if (!app)
     return;
   int rc = stream_auth_profile_delete(app->auth, v.account_id, streamd_request_param(req, "id"));
+  if (rc == STREAM_OK) /* the deleted profile's tokens fail from the next request on */
+    streamd_auth_forget_account(v.account_id);
   streamd_reply_service_empty(resp, req, rc);
 }
 

@@ -635,12 +635,14 @@ typedef struct stream_auth_identity {
  * Verify an access token (the bearer of a request): signature via the key
  * ring, expiry against the service clock, issuer and audience from the
  * options, and the custom claims' types; then one store read: the account
- * must still exist and be enabled (profiles are not looked up: a token scoped
- * to a deleted profile passes until it expires, and the profile's data calls
- * fail because the profile is gone).
+ * must still exist and be enabled; and for a token scoped to a profile a
+ * second one: the profile must still exist (a deleted profile's tokens fail at
+ * once, like a deleted account's), and `kids` and `maturity_ceiling` are the
+ * profile's current values, not the ones at issue (a parent's change applies
+ * to tokens already issued).
  * Errors: STREAM_EINVAL (NULL, empty, malformed token or claims),
  * STREAM_ERANGE (token too large), STREAM_EAUTH (bad signature, unknown key,
- * account deleted), STREAM_EEXPIRED (expired), STREAM_EFORBIDDEN (wrong
+ * account or profile deleted), STREAM_EEXPIRED (expired), STREAM_EFORBIDDEN (wrong
  * issuer/audience, account disabled), STREAM_EIO (store failure).
  * `*out` is zeroed on error. Thread-safe.
  */

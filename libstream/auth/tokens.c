@@ -399,6 +399,22 @@ static int account_live(stream_auth *a, const char *account_id)
   return STREAM_OK;
 }
 
+/* The token's profile must still exist in its account; its kids flag and maturity ceiling
+ * are the profile's current ones (a parent's change applies at once, not at the token's
+ * expiry). */
+static int profile_live(stream_auth *a, stream_auth_identity *out)
+{
+  stream_store_profile prof;
+  int rc = stream_store_profile_get(&prof, a->store, out->profile_id);
+  if (rc == STREAM_ENOTFOUND || (rc == STREAM_OK && strcmp(prof.account_id, out->account_id) != 0))
+    return stream__err(STREAM_EAUTH, "auth: the profile of this access token was deleted");
+  if (rc != STREAM_OK)
+    return rc;
+  out->kids = prof.kids != 0;
+  out->maturity_ceiling = prof.maturity_ceiling;
+  return STREAM_OK;
+}
+
 static int claim_fail(const char *what)
 {
   return stream__err(STREAM_EAUTH, "auth: not an access token of this service (%s)", what);
@@ -466,6 +482,8 @@ int stream_auth_verify_access(stream_auth_identity *out, stream_auth *a, const c
   cJSON_Delete(c);
   if (rc == STREAM_OK)
     rc = account_live(a, out->account_id);
+  if (rc == STREAM_OK && out->profile_id[0])
+    rc = profile_live(a, out);
   if (rc != STREAM_OK)
     memset(out, 0, sizeof *out);
   return rc;

@@ -414,6 +414,37 @@ class T04Profiles(Base):
         r = call("POST", "/v1/profiles", json_body={"name": "Sixth"}, token=tok)
         self.assertEqual(r.status, 201, r.body)
 
+    def test_deleted_profile_token_fails_everywhere_at_once(self):
+        """A token of a profile deleted meanwhile is refused by every route alike (401), reads
+        and writes, as a deleted account's; a parent's change to the profile (kids, ceiling)
+        applies to the tokens already issued."""
+        _, _, t = register_login("gone")
+        tok = t["access_token"]
+        r = call("POST", "/v1/profiles", json_body={"name": "Teen", "maturity_ceiling": 16},
+                 token=tok)
+        self.assertEqual(r.status, 201, r.body)
+        pid = r.json["id"]
+        r = call("POST", "/v1/profiles/%s/switch" % pid, token=tok)
+        self.assertEqual(r.status, 200, r.body)
+        ptok = r.json["access_token"]
+        self.assertEqual(call("GET", "/v1/titles/test-movie-02", token=ptok).status, 200)  # 13
+        # The parent makes it a kids profile: the same token no longer sees the 13 title.
+        r = call("PATCH", "/v1/profiles/%s" % pid, json_body={"kids": True}, token=tok)
+        self.assertEqual(r.status, 200, r.body)
+        self.problem(call("GET", "/v1/titles/test-movie-02", token=ptok), 404)
+        self.assertEqual(call("GET", "/v1/titles/test-movie-01", token=ptok).status, 200)  # 7
+        self.assertEqual(call("GET", "/v1/home", token=ptok).status, 200)
+        r = call("DELETE", "/v1/profiles/%s" % pid, token=tok)
+        self.assertEqual(r.status, 204)
+        for method, path, body in (("GET", "/v1/home", None), ("GET", "/v1/browse", None),
+                                   ("GET", "/v1/my-list", None),
+                                   ("PUT", "/v1/progress", {"title_id": "test-movie-01",
+                                                            "position_s": 10, "duration_s": 100}),
+                                   ("PUT", "/v1/my-list/test-movie-01", None)):
+            self.problem(call(method, path, json_body=body, token=ptok), 401)
+        # The account's own token is unaffected.
+        self.assertEqual(call("GET", "/v1/profiles", token=tok).status, 200)
+
 
 def profile_token(kids):
     _, _, t = register_login("kids" if kids else "adult")

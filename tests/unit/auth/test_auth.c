@@ -631,6 +631,16 @@ START_TEST(test_profiles_limit_pin_and_switch)
   ck_assert_str_eq(id.profile_id, p[2].id);
   ck_assert_int_eq(id.kids, 1);
   ck_assert_int_eq(id.maturity_ceiling, 7);
+  /* A parent's change to the profile applies to the tokens already issued: verification
+   * takes the profile's current kids flag and ceiling, not the claims. */
+  stream_auth_profile_input tighten = STREAM_AUTH_PROFILE_INPUT_INIT;
+  tighten.maturity_ceiling = 0;
+  ck_assert_int_eq(stream_auth_profile_update(&got, auth, acct.id, p[2].id, &tighten), STREAM_OK);
+  ck_assert_int_eq(stream_auth_verify_access(&id, auth, r.access_token), STREAM_OK);
+  ck_assert_int_eq(id.kids, 1);
+  ck_assert_int_eq(id.maturity_ceiling, 0);
+  tighten.maturity_ceiling = 7;
+  ck_assert_int_eq(stream_auth_profile_update(&got, auth, acct.id, p[2].id, &tighten), STREAM_OK);
   /* A profile of another account cannot be switched to. */
   ck_assert_int_eq(stream_auth_switch_profile(&t, NULL, auth, other.id, p[2].id, NULL),
                    STREAM_ENOTFOUND);
@@ -639,9 +649,16 @@ START_TEST(test_profiles_limit_pin_and_switch)
   up.pin = "";
   ck_assert_int_eq(stream_auth_profile_update(&got, auth, acct.id, p[0].id, &up), STREAM_OK);
   ck_assert_int_eq(got.has_pin, 0);
-  ck_assert_int_eq(stream_auth_switch_profile(&t, NULL, auth, acct.id, p[0].id, NULL), STREAM_OK);
+  stream_auth_tokens keep;
+  ck_assert_int_eq(stream_auth_switch_profile(&keep, NULL, auth, acct.id, p[0].id, NULL),
+                   STREAM_OK);
   ck_assert_int_eq(stream_auth_profile_delete(auth, acct.id, p[2].id), STREAM_OK);
   ck_assert_int_eq(stream_auth_refresh(&t, auth, r.refresh_token), STREAM_EAUTH);
+  /* ... and its access tokens at once, as a deleted account's (the account's others work). */
+  ck_assert_int_eq(stream_auth_verify_access(&id, auth, r.access_token), STREAM_EAUTH);
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "profile"));
+  ck_assert_str_eq(id.account_id, "");
+  ck_assert_int_eq(stream_auth_verify_access(&id, auth, keep.access_token), STREAM_OK);
   ck_assert_int_eq(stream_auth_profile_list(list, &n, auth, acct.id), STREAM_OK);
   ck_assert_uint_eq(n, 4);
 }
