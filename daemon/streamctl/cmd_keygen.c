@@ -1,5 +1,6 @@
 /*
- * streamctl keygen: generate an HMAC secret or an Ed25519 key pair. The
+ * streamctl keygen: generate an HMAC secret, or an Ed25519, RSA 2048 or ECDSA
+ * P-256 key pair (the last two for Amazon CloudFront). The
  * secret goes to a new file with mode 0600 and reaches stdout only when the
  * operator asks for it explicitly with `--out -`.
  */
@@ -10,12 +11,14 @@
 #include "streamctl.h"
 
 static const cli_opt keygen_opts[] = {
-    {"type", 1, "hmac|ed25519", "key type (default hmac)"},
+    {"type", 1, "hmac|ed25519|rsa|ecdsa", "key type (default hmac; rsa, ecdsa: CloudFront)"},
     {"bytes", 1, "N", "HMAC secret length, 16..128 bytes (default 32; Cloud CDN uses 16)"},
     {"out", 1, "FILE", "write the secret to FILE (mode 0600); '-' prints it to stdout"},
-    {"format", 1, "base64url|pem", "secret file format (default base64url; pem: Ed25519 only)"},
-    {"public-out", 1, "FILE", "Ed25519: write the public key to FILE (mode 0644) or '-'"},
-    {"public-format", 1, "base64url|pem", "public key format (default base64url)"},
+    {"format", 1, "base64url|pem",
+     "secret file format (default base64url; pem: not HMAC; rsa, ecdsa: pem only)"},
+    {"public-out", 1, "FILE", "key pairs: write the public key to FILE (mode 0644) or '-'"},
+    {"public-format", 1, "base64url|pem",
+     "public key format (default base64url; rsa, ecdsa: pem, what CloudFront takes)"},
     {"id", 1, "ID", "key id / key name reported on stderr (default 'key')"},
     {"force", 0, NULL, "replace existing files"},
     {NULL, 0, NULL, NULL}};
@@ -80,13 +83,24 @@ static int run_keygen(const cli_args *a)
     type = STREAM_KEY_HMAC;
   else if (strcmp(type_s, "ed25519") == 0)
     type = STREAM_KEY_ED25519_PRIVATE;
+  else if (strcmp(type_s, "rsa") == 0)
+    type = STREAM_KEY_RSA_PRIVATE;
+  else if (strcmp(type_s, "ecdsa") == 0 || strcmp(type_s, "ec") == 0)
+    type = STREAM_KEY_EC_PRIVATE;
   else
-    return usage_error(a, "--type must be hmac or ed25519, not '%s'", type_s);
+    return usage_error(a, "--type must be hmac, ed25519, rsa or ecdsa, not '%s'", type_s);
+  int pem_only = type == STREAM_KEY_RSA_PRIVATE || type == STREAM_KEY_EC_PRIVATE;
   stream_key_format fmt, pub_fmt;
   if (parse_format(cli_get(a, "format"), &fmt))
     return usage_error(a, "--format must be base64url or pem");
   if (parse_format(cli_get(a, "public-format"), &pub_fmt))
     return usage_error(a, "--public-format must be base64url or pem");
+  if (pem_only) {
+    if ((cli_has(a, "format") && fmt != STREAM_KEY_FORMAT_PEM) ||
+        (cli_has(a, "public-format") && pub_fmt != STREAM_KEY_FORMAT_PEM))
+      return usage_error(a, "RSA and ECDSA keys are written as PEM only");
+    fmt = pub_fmt = STREAM_KEY_FORMAT_PEM;
+  }
   if (!out)
     return usage_error(a, "--out FILE is required (use '--out -' to print the secret to stdout)");
   uint64_t bytes = 32;
@@ -109,7 +123,7 @@ static int run_keygen(const cli_args *a)
   if (rc)
     return lib_error(a, "cannot generate the key", rc);
   int ret = emit(a, key, fmt, out, 0600, 1);
-  if (!ret && type == STREAM_KEY_ED25519_PRIVATE) {
+  if (!ret && type != STREAM_KEY_HMAC) {
     stream_key *pub = NULL;
     rc = stream_key_public(&pub, key);
     if (rc)
@@ -124,7 +138,10 @@ static int run_keygen(const cli_args *a)
               stream_key_id(key), (unsigned)bytes, strcmp(out, "-") ? out : "stdout");
     else
       fprintf(stderr,
-              "streamctl keygen: Ed25519 key '%s': private key written to %s, public key to %s\n",
+              "streamctl keygen: %s key '%s': private key written to %s, public key to %s\n",
+              type == STREAM_KEY_ED25519_PRIVATE ? "Ed25519"
+              : type == STREAM_KEY_RSA_PRIVATE   ? "RSA 2048"
+                                                 : "ECDSA P-256",
               stream_key_id(key), strcmp(out, "-") ? out : "stdout",
               pub_out && strcmp(pub_out, "-") ? pub_out : "stdout");
   }
@@ -134,14 +151,18 @@ static int run_keygen(const cli_args *a)
 
 const cli_verb verb_keygen = {
     "keygen",
-    "Generate an HMAC secret or an Ed25519 key pair.",
-    "keygen [--type hmac|ed25519] [--bytes N] --out FILE|- [--public-out FILE|-] [--id ID] "
+    "Generate an HMAC secret or an Ed25519, RSA or ECDSA key pair.",
+    "keygen [--type hmac|ed25519|rsa|ecdsa] [--bytes N] --out FILE|- [--public-out FILE|-] [--id "
+    "ID] "
     "[--force]",
     "The secret is written to a new file created with mode 0600; an existing file is\n"
     "kept unless --force is given. The secret is printed to stdout only with '--out -'.\n"
-    "For Ed25519 the public key goes to --public-out, or to stdout when that is absent\n"
+    "For key pairs the public key goes to --public-out, or to stdout when that is absent\n"
     "(after the secret when '--out -' is used). Key files hold base64url text (what\n"
     "gcloud key files and Media CDN keysets use) or PEM, followed by a newline.\n"
+    "rsa (2048 bits) and ecdsa (P-256) are the key pairs Amazon CloudFront takes: upload\n"
+    "the public PEM (SubjectPublicKeyInfo) to CloudFront and sign with the private PEM\n"
+    "(PKCS#8) and the public key id CloudFront assigns, e.g. --id K2JCJMDEHXQW5F.\n"
     "The id is only reported; key ids are given again when the key is used.\n",
     keygen_opts,
     0,

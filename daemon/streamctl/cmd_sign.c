@@ -1,7 +1,8 @@
 /*
  * streamctl sign-url / verify-url: every signed-URL format of stream/sign.h
  * (native HMAC-SHA256; Google Cloud CDN; Google Media CDN signatures and
- * tokens), with flags in the spirit of `gcloud compute sign-url`.
+ * tokens; Amazon CloudFront signed URLs and cookies), with flags in the spirit
+ * of `gcloud compute sign-url` and `aws cloudfront sign`.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -10,22 +11,28 @@
 
 #include "streamctl.h"
 
-enum { FMT_NATIVE = 1, FMT_CLOUD = 2, FMT_MEDIA = 3 };
+enum { FMT_NATIVE = 1, FMT_CLOUD = 2, FMT_MEDIA = 3, FMT_CLOUDFRONT = 4 };
 
 static const cli_opt sign_opts[] = {
-    {"format", 1, "native|cloud-cdn|media-cdn", "signature format (default native)"},
-    {"key-name", 1, "NAME", "key id (native KeyId, Google KeyName); required"},
-    {"key-file", 1, "FILE", "file holding the key (base64url, or PEM for Ed25519)"},
+    {"format", 1, "native|cloud-cdn|media-cdn|cloudfront", "signature format (default native)"},
+    {"key-name", 1, "NAME", "key id (native KeyId, Google KeyName, CloudFront Key-Pair-Id)"},
+    {"key-file", 1, "FILE", "file holding the key (base64url, or PEM for Ed25519, RSA, ECDSA)"},
     {"key-env", 1, "VAR", "environment variable holding the key (instead of --key-file)"},
     {"expires-in", 1, "DURATION", "validity from now: 90, 30s, 10m, 1h, 2d, 1h30m"},
     {"expires-at", 1, "UNIX", "absolute expiry in Unix seconds (instead of --expires-in)"},
-    {"not-before", 1, "UNIX", "native NotBefore / Media CDN token Starts"},
-    {"prefix", 1, "URL", "sign this URL prefix instead of the exact URL"},
+    {"not-before", 1, "UNIX",
+     "native NotBefore / Media CDN token Starts / CloudFront DateGreaterThan"},
+    {"prefix", 1, "URL",
+     "sign this URL prefix instead of the exact URL (cloudfront: the policy "
+     "Resource, '*' and '?' wildcards)"},
     {"cookie", 0, NULL, "print a signed cookie for the prefix"},
     {"path-component", 0, NULL,
      "sign a path component (native stream-token, Media CDN edge-cache-token)"},
     {"token", 0, NULL, "media-cdn: print an edge-cache-token"},
-    {"ip", 1, "ADDR[/BITS]", "native: bind to a client address or CIDR; token: IPRanges"},
+    {"ip", 1, "ADDR[/BITS]",
+     "native: bind to a client address or CIDR; token: IPRanges; cloudfront: IPv4 IpAddress"},
+    {"hash", 1, "sha1|sha256", "cloudfront: hash of the signature (default sha1)"},
+    {"custom", 0, NULL, "cloudfront: a custom policy even when a canned one would do"},
     {"hmac", 1, "sha1|sha256", "token: sign with an HMAC key instead of Ed25519"},
     {"full-path", 1, "PATH", "token: FullPath"},
     {"path-globs", 1, "GLOBS", "token: PathGlobs (up to 5, separated by ',' or '!')"},
@@ -35,12 +42,16 @@ static const cli_opt sign_opts[] = {
     {NULL, 0, NULL, NULL}};
 
 static const cli_opt verify_opts[] = {
-    {"format", 1, "native|cloud-cdn|media-cdn", "signature format (default native)"},
-    {"key-name", 1, "NAME", "key id (native KeyId, Google KeyName); required"},
+    {"format", 1, "native|cloud-cdn|media-cdn|cloudfront", "signature format (default native)"},
+    {"key-name", 1, "NAME", "key id (native KeyId, Google KeyName, CloudFront Key-Pair-Id)"},
     {"key-file", 1, "FILE", "file holding the key"},
     {"key-env", 1, "VAR", "environment variable holding the key (instead of --key-file)"},
-    {"key-type", 1, "TYPE", "hmac, ed25519-public or ed25519-private (default by format)"},
-    {"cookie", 1, "VALUE", "verify this cookie value (with or without its name) for URL"},
+    {"key-type", 1, "TYPE",
+     "hmac, ed25519-public, ed25519-private, rsa-public, rsa-private, ec-public or ec-private "
+     "(default by format)"},
+    {"cookie", 1, "VALUE",
+     "verify this cookie value (with or without its name) for URL; cloudfront: the Cookie "
+     "header"},
     {"token", 0, NULL, "media-cdn: verify the edge-cache-token query parameter of URL"},
     {"token-value", 1, "TOKEN", "media-cdn: verify this token for URL"},
     {"ip", 1, "ADDR", "the client address of the request"},
@@ -57,8 +68,11 @@ static int parse_fmt(const cli_args *a, int *out)
     *out = FMT_CLOUD;
   else if (strcmp(f, "media-cdn") == 0)
     *out = FMT_MEDIA;
+  else if (strcmp(f, "cloudfront") == 0)
+    *out = FMT_CLOUDFRONT;
   else
-    return usage_error(a, "--format must be native, cloud-cdn or media-cdn, not '%s'", f);
+    return usage_error(a, "--format must be native, cloud-cdn, media-cdn or cloudfront, not '%s'",
+                       f);
   return 0;
 }
 
@@ -337,6 +351,62 @@ static int sign_media(const cli_args *a, const char *url, const char *prefix, in
   return sign_google(a, url, prefix, expires, true);
 }
 
+/* CloudFront: an RSA or ECDSA private key (PEM; the type is found from the file). */
+static int load_cloudfront_key(const cli_args *a, stream_key **out, bool private_key)
+{
+  stream_key_type types[2] = {private_key ? STREAM_KEY_RSA_PRIVATE : STREAM_KEY_RSA_PUBLIC,
+                              private_key ? STREAM_KEY_EC_PRIVATE : STREAM_KEY_EC_PUBLIC};
+  int rc = load_key(a, out, types[0]);
+  if (rc == STREAM_EINVAL && stream_error_last() &&
+      strstr(stream_error_last()->message, "not an RSA key"))
+    rc = load_key(a, out, types[1]);
+  return rc;
+}
+
+static int sign_cloudfront(const cli_args *a, const char *url, const char *prefix, int64_t expires)
+{
+  if (cli_has(a, "path-component") || cli_has(a, "token"))
+    return usage_error(a, "CloudFront signs URLs and cookies: no --path-component or --token");
+  stream_cloudfront_sign_options o = STREAM_CLOUDFRONT_SIGN_OPTIONS_INIT;
+  o.expires = expires;
+  int rc = get_time(a, "not-before", &o.starts);
+  if (rc)
+    return rc;
+  o.ip = cli_get(a, "ip");
+  o.custom = cli_has(a, "custom");
+  const char *h = cli_get(a, "hash");
+  if (!h || strcmp(h, "sha1") == 0)
+    o.hash = STREAM_CLOUDFRONT_SHA1;
+  else if (strcmp(h, "sha256") == 0)
+    o.hash = STREAM_CLOUDFRONT_SHA256;
+  else
+    return usage_error(a, "--hash must be sha1 or sha256, not '%s'", h);
+  bool cookie = cli_has(a, "cookie");
+  if (!cookie && !url)
+    return usage_error(a, "give the URL to sign; --prefix sets its policy Resource");
+  stream_key *key = NULL;
+  if ((rc = load_cloudfront_key(a, &key, true)))
+    return lib_error(a, "cannot load the RSA or ECDSA private key", rc);
+  char *out = NULL;
+  if (cookie) {
+    rc = stream_cloudfront_sign_cookies(&out, key, prefix, &o);
+    if (!rc) { /* one NAME=VALUE line per cookie, already '\n'-terminated */
+      fputs(out, stdout);
+      stream_free(out);
+    }
+  } else {
+    o.resource = prefix;
+    rc = stream_cloudfront_sign_url(&out, key, url, &o);
+    if (!rc) {
+      printf("%s\n", out);
+      stream_free(out);
+    }
+  }
+  stream_key_free(key);
+  return rc ? lib_error(a, cookie ? "cannot sign the cookies" : "cannot sign the URL", rc)
+            : EXIT_OK;
+}
+
 static int run_sign(const cli_args *a)
 {
   int fmt = 0, rc;
@@ -354,6 +424,14 @@ static int run_sign(const cli_args *a)
                           "are token options (add --token)");
   if (token && fmt != FMT_MEDIA)
     return usage_error(a, "--token is for --format media-cdn");
+  if (fmt != FMT_CLOUDFRONT && (cli_has(a, "hash") || cli_has(a, "custom")))
+    return usage_error(a, "--hash and --custom are for --format cloudfront");
+  if (fmt == FMT_CLOUDFRONT && !cookie) {
+    int64_t expires = 0;
+    if ((rc = get_expires(a, &expires)))
+      return rc;
+    return sign_cloudfront(a, url, prefix, expires);
+  }
   if (cookie) {
     /* A cookie covers a prefix: --prefix, or the URL given as the prefix. */
     if (prefix && url)
@@ -387,6 +465,8 @@ static int run_sign(const cli_args *a)
     return sign_native(a, url, prefix, expires);
   case FMT_CLOUD:
     return sign_cloud(a, url, prefix, expires);
+  case FMT_CLOUDFRONT:
+    return sign_cloudfront(a, url, prefix, expires);
   default:
     return sign_media(a, url, prefix, expires);
   }
@@ -421,8 +501,17 @@ static int parse_key_type(const cli_args *a, stream_key_type dflt, stream_key_ty
     *out = STREAM_KEY_ED25519_PUBLIC;
   else if (strcmp(t, "ed25519-private") == 0)
     *out = STREAM_KEY_ED25519_PRIVATE;
+  else if (strcmp(t, "rsa-public") == 0)
+    *out = STREAM_KEY_RSA_PUBLIC;
+  else if (strcmp(t, "rsa-private") == 0)
+    *out = STREAM_KEY_RSA_PRIVATE;
+  else if (strcmp(t, "ec-public") == 0 || strcmp(t, "ecdsa-public") == 0)
+    *out = STREAM_KEY_EC_PUBLIC;
+  else if (strcmp(t, "ec-private") == 0 || strcmp(t, "ecdsa-private") == 0)
+    *out = STREAM_KEY_EC_PRIVATE;
   else
-    return usage_error(a, "--key-type must be hmac, ed25519-public or ed25519-private");
+    return usage_error(a, "--key-type must be hmac, ed25519-public, ed25519-private, rsa-public, "
+                          "rsa-private, ec-public or ec-private");
   return 0;
 }
 
@@ -487,7 +576,14 @@ static int run_verify(const cli_args *a)
   if ((rc = parse_key_type(a, dflt, &type, &explicit_type)))
     return rc;
   stream_key *key = NULL;
-  rc = load_key(a, &key, type);
+  if (fmt == FMT_CLOUDFRONT && !explicit_type) {
+    /* a public key PEM, else a private one; RSA or ECDSA, found from the file */
+    rc = load_cloudfront_key(a, &key, false);
+    if (rc)
+      rc = load_cloudfront_key(a, &key, true);
+  } else {
+    rc = load_key(a, &key, type);
+  }
   if (rc && !explicit_type && type == STREAM_KEY_ED25519_PUBLIC)
     rc = load_key(a, &key, STREAM_KEY_ED25519_PRIVATE); /* e.g. a PRIVATE KEY PEM */
   if (rc)
@@ -511,6 +607,15 @@ static int run_verify(const cli_args *a)
     else
       rc = stream_sign_native_verify(&res, ring, url, ip, now, NULL);
     ret = report(rc, res.reason, res.key_id, res.expires);
+  } else if (fmt == FMT_CLOUDFRONT) {
+    stream_cloudfront_verification res;
+    stream_cloudfront_request req = STREAM_CLOUDFRONT_REQUEST_INIT;
+    req.url = url;
+    req.client_ip = ip;
+    req.now = now;
+    rc = cookie ? stream_cloudfront_verify_cookies(&res, ring, cookie, &req)
+                : stream_cloudfront_verify_url(&res, ring, &req);
+    ret = report(rc, res.reason, res.key_pair_id, res.expires);
   } else {
     stream_google_verification res;
     memset(&res, 0, sizeof res);
@@ -557,7 +662,8 @@ const cli_verb verb_sign_url = {
     "sign-url",
     "Sign a URL, URL prefix, cookie, path component or token.",
     "sign-url [URL] --key-name NAME (--key-file FILE | --key-env VAR)\n"
-    "         (--expires-in DURATION | --expires-at UNIX) [--format native|cloud-cdn|media-cdn]\n"
+    "         (--expires-in DURATION | --expires-at UNIX)\n"
+    "         [--format native|cloud-cdn|media-cdn|cloudfront]\n"
     "         [--prefix URL] [--cookie | --path-component | --token] [--ip ADDR] ...",
     "Forms by format:\n"
     "  native     URL; --prefix [URL]; --cookie --prefix; --path-component (HMAC-SHA256 key)\n"
@@ -565,13 +671,21 @@ const cli_verb verb_sign_url = {
     "  media-cdn  URL; --prefix [URL]; --cookie --prefix; --path-component (Ed25519 private key)\n"
     "             --token [URL] with --prefix | --full-path | --path-globs (Ed25519, or HMAC\n"
     "             with --hmac sha1|sha256)\n"
+    "  cloudfront URL [--prefix RESOURCE]; --cookie --prefix RESOURCE (RSA or ECDSA private\n"
+    "             key PEM; --key-name is the Key-Pair-Id). Canned policy, or a custom one\n"
+    "             with --not-before, --ip A.B.C.D[/N], a RESOURCE other than the URL or with\n"
+    "             '*', or --custom. --hash sha256 adds Hash-Algorithm=SHA256. Cookies are\n"
+    "             printed one CloudFront-NAME=VALUE per line (one Set-Cookie header each).\n"
     "With --path-component the prefix is --prefix, or the URL up to its last '/'; the rest of\n"
     "the URL follows the signed component. With --token and a URL, the URL is printed with\n"
     "?edge-cache-token=TOKEN appended; without --prefix/--full-path/--path-globs the URL's\n"
     "path becomes the token's FullPath. Cookies are printed as NAME=VALUE.\n"
     "Example:\n"
     "  streamctl sign-url https://cdn.example.com/v/a.mp4 --format cloud-cdn \\\n"
-    "      --key-name my-key --key-file key.b64 --expires-in 1h\n",
+    "      --key-name my-key --key-file key.b64 --expires-in 1h\n"
+    "  streamctl sign-url --format cloudfront --cookie \\\n"
+    "      --prefix 'https://d111111abcdef8.cloudfront.net/v/abc/*' \\\n"
+    "      --key-name K2JCJMDEHXQW5F --key-file cf_private.pem --expires-in 6h\n",
     sign_opts,
     0,
     1,
@@ -581,13 +695,16 @@ const cli_verb verb_verify_url = {
     "verify-url",
     "Verify a signed URL, cookie or token; print VALID or the reason.",
     "verify-url URL --key-name NAME (--key-file FILE | --key-env VAR)\n"
-    "         [--format native|cloud-cdn|media-cdn] [--cookie VALUE | --token | --token-value T]\n"
+    "         [--format native|cloud-cdn|media-cdn|cloudfront]\n"
+    "         [--cookie VALUE | --token | --token-value T]\n"
     "         [--ip ADDR] [--header NAME=VALUE]... [--now UNIX]",
     "Prints 'VALID key=NAME expires=UNIX' and exits 0, or 'INVALID: <reason> (<detail>)'\n"
     "and exits 1 (expired, not yet valid, bad signature, unknown key, malformed,\n"
     "outside prefix, IP mismatch, missing). For media-cdn the key is read as an Ed25519\n"
     "public key (a PRIVATE KEY PEM is also accepted); use --key-type for a raw private\n"
-    "seed or an HMAC token key.\n",
+    "seed or an HMAC token key. For cloudfront the key is an RSA or ECDSA public key PEM (a\n"
+    "private key PEM is also accepted), --key-name the Key-Pair-Id, and --cookie the Cookie\n"
+    "header (CloudFront-Policy or -Expires, -Signature, -Key-Pair-Id[, -Hash-Algorithm]).\n",
     verify_opts,
     1,
     1,

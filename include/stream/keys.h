@@ -3,7 +3,14 @@
  * @brief Keys and key rings for signing and tokens (floor 1, "keys").
  *
  * A stream_key is an immutable secret or public key with an id (the `kid` of
- * a JWT, the `KeyName` of a Google CDN URL, the key id of a native signed URL).
+ * a JWT, the `KeyName` of a Google CDN URL, the key id of a native signed URL,
+ * the Key-Pair-Id / public key id of an Amazon CloudFront key, e.g.
+ * "K2JCJMDEHXQW5F").
+ *
+ * Key types: HMAC secrets, Ed25519 key pairs, and the RSA and ECDSA P-256 key
+ * pairs that CloudFront signs with ("RSA 2048 or ECDSA 256"). RSA keys under
+ * 2048 bits and EC keys on another curve than P-256 are refused.
+ *
  * A stream_keyring holds several keys at once so that keys can be rotated:
  * new signatures use the primary key, verification looks the key up by id.
  *
@@ -29,13 +36,17 @@ extern "C" {
 typedef enum stream_key_type {
   STREAM_KEY_HMAC = 1,            /**< symmetric secret, 16..128 bytes */
   STREAM_KEY_ED25519_PRIVATE = 2, /**< Ed25519 32-byte seed (the public key is derived) */
-  STREAM_KEY_ED25519_PUBLIC = 3   /**< Ed25519 32-byte public key: verify only */
+  STREAM_KEY_ED25519_PUBLIC = 3,  /**< Ed25519 32-byte public key: verify only */
+  STREAM_KEY_RSA_PRIVATE = 4,     /**< RSA private key, 2048..8192 bits (CloudFront: 2048) */
+  STREAM_KEY_RSA_PUBLIC = 5,      /**< RSA public key: verify only */
+  STREAM_KEY_EC_PRIVATE = 6,      /**< ECDSA private key on P-256 (prime256v1) only */
+  STREAM_KEY_EC_PUBLIC = 7        /**< ECDSA P-256 public key: verify only */
 } stream_key_type;
 
 /** Formats for stream_key_export(). */
 typedef enum stream_key_format {
   STREAM_KEY_FORMAT_BASE64URL = 1, /**< base64url with padding (what gcloud key files hold) */
-  STREAM_KEY_FORMAT_PEM = 2        /**< PKCS#8 / SubjectPublicKeyInfo PEM (Ed25519 only) */
+  STREAM_KEY_FORMAT_PEM = 2        /**< PKCS#8 / SubjectPublicKeyInfo PEM (Ed25519, RSA, ECDSA) */
 } stream_key_format;
 
 /** Limits. */
@@ -52,7 +63,9 @@ typedef struct stream_keyring stream_keyring;
  * Generate a new random key from the CSPRNG.
  * `id` must be 1..64 characters of [A-Za-z0-9._-]. For STREAM_KEY_HMAC,
  * `hmac_len` is the secret length (16..128; 0 means 32); it is ignored for
- * Ed25519. STREAM_KEY_ED25519_PUBLIC cannot be generated (STREAM_EINVAL).
+ * the other types. STREAM_KEY_RSA_PRIVATE makes an RSA 2048 key,
+ * STREAM_KEY_EC_PRIVATE a P-256 key. Public key types cannot be generated
+ * (STREAM_EINVAL): derive them with stream_key_public().
  * `*out` is freed by the caller with stream_key_free().
  * Errors: STREAM_EINVAL, STREAM_ENOMEM, STREAM_ECRYPTO.
  */
@@ -61,7 +74,9 @@ STREAM_API int stream_key_generate(stream_key **out, stream_key_type type, const
 
 /**
  * Make a key from raw bytes: the secret (HMAC, 16..128 bytes), the 32-byte
- * Ed25519 seed, or the 32-byte Ed25519 public key. The bytes are copied.
+ * Ed25519 seed, or the 32-byte Ed25519 public key; for RSA and EC types the
+ * DER encoding (private: PKCS#1, SEC1 or PKCS#8; public: SubjectPublicKeyInfo
+ * or PKCS#1), up to 16 KiB. The bytes are copied.
  * `*out` is freed by the caller with stream_key_free().
  * Errors: STREAM_EINVAL (bad id, bad length), STREAM_ENOMEM, STREAM_ECRYPTO.
  */
@@ -70,7 +85,12 @@ STREAM_API int stream_key_from_bytes(stream_key **out, stream_key_type type, con
 
 /**
  * Make a key from text: base64url or base64 (padded or not) of the raw bytes,
- * or, for Ed25519, a PEM block ("PRIVATE KEY" or "PUBLIC KEY"). Surrounding
+ * or, for Ed25519, a PEM block ("PRIVATE KEY" or "PUBLIC KEY"). RSA and EC
+ * keys are read from PEM only: private keys from "RSA PRIVATE KEY" (PKCS#1),
+ * "EC PRIVATE KEY" (SEC1, an "EC PARAMETERS" block before it is skipped) or
+ * "PRIVATE KEY" (PKCS#8); public keys from "PUBLIC KEY" (SubjectPublicKeyInfo,
+ * what CloudFront takes) or "RSA PUBLIC KEY". Encrypted PEM is refused (no
+ * passphrase prompt). The PEM's algorithm must match `type`. Surrounding
  * whitespace is ignored. `*out` is freed with stream_key_free().
  * Errors: STREAM_EINVAL (the message says what was wrong, never the key),
  * STREAM_ENOMEM, STREAM_ECRYPTO.
@@ -96,15 +116,19 @@ STREAM_API int stream_key_load_env(stream_key **out, stream_key_type type, const
                                    const char *name);
 
 /**
- * Derive the public key of an Ed25519 private key. `*out` is a new
- * STREAM_KEY_ED25519_PUBLIC key with the same id, freed with stream_key_free().
- * Errors: STREAM_EINVAL (NULL, or not an Ed25519 private key), STREAM_ENOMEM.
+ * Derive the public key of a private key: a new STREAM_KEY_ED25519_PUBLIC,
+ * STREAM_KEY_RSA_PUBLIC or STREAM_KEY_EC_PUBLIC key with the same id, freed
+ * with stream_key_free().
+ * Errors: STREAM_EINVAL (NULL, or not a private key), STREAM_ENOMEM,
+ * STREAM_ECRYPTO.
  */
 STREAM_API int stream_key_public(stream_key **out, const stream_key *key);
 
 /**
  * Reveal a key's bytes as text. For HMAC keys only STREAM_KEY_FORMAT_BASE64URL
- * is available. `*out` is NUL-terminated and the caller frees it with
+ * is available; RSA and EC keys only STREAM_KEY_FORMAT_PEM (private keys as
+ * PKCS#8 "PRIVATE KEY", public keys as SubjectPublicKeyInfo "PUBLIC KEY", the
+ * form CloudFront's CreatePublicKey takes). `*out` is NUL-terminated and the caller frees it with
  * stream_free_secret(*out, strlen(*out)).
  * Errors: STREAM_EINVAL, STREAM_ENOTSUP (PEM of an HMAC key), STREAM_ENOMEM,
  * STREAM_ECRYPTO.
@@ -114,7 +138,7 @@ STREAM_API int stream_key_export(char **out, const stream_key *key, stream_key_f
 /**
  * Copy the raw public key bytes of an Ed25519 key (private or public) into
  * `out32`, which must hold 32 bytes. Public material only.
- * Errors: STREAM_EINVAL (NULL, HMAC key).
+ * Errors: STREAM_EINVAL (NULL, HMAC, RSA or EC key).
  */
 STREAM_API int stream_key_public_bytes(unsigned char *out32, const stream_key *key);
 
@@ -124,7 +148,8 @@ STREAM_API const char *stream_key_id(const stream_key *key);
 /** The key's type, or 0 for NULL. */
 STREAM_API int stream_key_type_of(const stream_key *key);
 
-/** Length in bytes of the secret (HMAC) or 32 (Ed25519); 0 for NULL. */
+/** Length in bytes of the secret (HMAC), 32 (Ed25519, P-256) or the RSA
+ * modulus (256 for RSA 2048); 0 for NULL. */
 STREAM_API size_t stream_key_length(const stream_key *key);
 
 /** Free a key, wiping its secret. NULL is a no-op. Keys held by a key ring stay valid there. */

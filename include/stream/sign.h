@@ -2,8 +2,9 @@
  * @file stream/sign.h
  * @brief Signed URLs, URL prefixes, cookies and tokens (floor 1, "sign"):
  *        libstream's native HMAC-SHA256 format, Google Cloud CDN compatible
- *        (HMAC-SHA1) and Google Media CDN compatible (Ed25519 signatures;
- *        Ed25519 / HMAC-SHA1 / HMAC-SHA256 tokens).
+ *        (HMAC-SHA1), Google Media CDN compatible (Ed25519 signatures;
+ *        Ed25519 / HMAC-SHA1 / HMAC-SHA256 tokens) and Amazon CloudFront
+ *        compatible (RSA / ECDSA P-256 signed URLs and signed cookies).
  *
  * Every format can be both signed and verified. Verification reports a
  * precise reason (stream_sign_reason) besides the status code.
@@ -473,6 +474,163 @@ STREAM_API int stream_mediacdn_token_verify(stream_google_verification *out,
                                             const stream_google_request *req);
 
 /* ==== end Google formats ================================================= */
+
+/* ==== Amazon CloudFront ================================================= */
+
+/*
+ * Signed URLs and signed cookies byte-compatible with Amazon CloudFront and
+ * the AWS SDKs (@aws-sdk/cloudfront-signer): a canned policy (Expires) or a
+ * custom policy (Policy: DateLessThan, optional DateGreaterThan, IpAddress and
+ * a Resource with '*' and '?' wildcards), signed with RSA PKCS#1 v1.5 or
+ * ECDSA P-256 (DER signature) over SHA-1 (the default) or SHA-256
+ * (`Hash-Algorithm=SHA256` / `CloudFront-Hash-Algorithm=SHA256`), encoded in
+ * CloudFront's base64 ('+' -> '-', '=' -> '_', '/' -> '~'). Keys: sign with
+ * STREAM_KEY_RSA_PRIVATE or STREAM_KEY_EC_PRIVATE whose id is the CloudFront
+ * public key id (Key-Pair-Id, e.g. "K2JCJMDEHXQW5F"); verify with a key ring
+ * of those keys or of their public keys. Wire format: docs/api/sign.md
+ * ("Amazon CloudFront"). Every function here is thread-safe: keys are
+ * immutable and key rings lock internally.
+ */
+
+/** Longest URL, resource, policy or Cookie header accepted, in bytes. */
+#define STREAM_CLOUDFRONT_TEXT_MAX 16384
+
+/** Hash algorithms of a CloudFront signature. */
+typedef enum stream_cloudfront_hash {
+  STREAM_CLOUDFRONT_SHA1 = 1,  /**< the default (0 also means SHA-1); no parameter is sent */
+  STREAM_CLOUDFRONT_SHA256 = 2 /**< adds Hash-Algorithm=SHA256 / CloudFront-Hash-Algorithm */
+} stream_cloudfront_hash;
+
+/** Current version of stream_cloudfront_sign_options. */
+#define STREAM_CLOUDFRONT_SIGN_OPTIONS_VERSION 1u
+
+/**
+ * Options for signing. A custom policy is used when `starts` or `ip` is set,
+ * when the resource contains '*', when `resource` differs from the URL, or
+ * when `custom` is nonzero; otherwise a canned policy. Strings are borrowed
+ * for the call.
+ */
+typedef struct stream_cloudfront_sign_options {
+  unsigned int version; /**< STREAM_CLOUDFRONT_SIGN_OPTIONS_VERSION */
+  int64_t expires;      /**< DateLessThan, Unix seconds; used when > 0 */
+  int64_t ttl;          /**< else: seconds from now (> 0) */
+  int64_t starts;       /**< DateGreaterThan, Unix seconds (< expires), 0 for none */
+  const char *ip;       /**< IpAddress: "203.0.113.7" (sent as /32) or "203.0.113.0/24"; IPv4 */
+  const char *resource; /**< URLs only: the policy Resource when not the URL (wildcards allowed) */
+  int hash;             /**< stream_cloudfront_hash; 0 = SHA-1 */
+  int custom;           /**< nonzero: custom policy even when a canned one would do */
+} stream_cloudfront_sign_options;
+
+/** Initializer: `stream_cloudfront_sign_options o = STREAM_CLOUDFRONT_SIGN_OPTIONS_INIT;` */
+#define STREAM_CLOUDFRONT_SIGN_OPTIONS_INIT                                                        \
+  {                                                                                                \
+    STREAM_CLOUDFRONT_SIGN_OPTIONS_VERSION, 0, 0, 0, NULL, NULL, 0, 0                              \
+  }
+
+/** Current version of stream_cloudfront_request. */
+#define STREAM_CLOUDFRONT_REQUEST_VERSION 1u
+
+/**
+ * The request being verified; strings are borrowed for the call. `url` is the
+ * absolute request URL as received (scheme://host/path?query, no decoding).
+ * `client_ip` (IPv4 or IPv6 text, NULL when unknown) is checked against a
+ * policy's IpAddress; a policy with IpAddress fails with IP_MISMATCH when it
+ * is NULL. `now` is Unix seconds, 0 for the current time.
+ */
+typedef struct stream_cloudfront_request {
+  unsigned int version; /**< STREAM_CLOUDFRONT_REQUEST_VERSION */
+  const char *url;
+  const char *client_ip;
+  int64_t now;
+} stream_cloudfront_request;
+
+/** Initializer for stream_cloudfront_request. */
+#define STREAM_CLOUDFRONT_REQUEST_INIT                                                             \
+  {                                                                                                \
+    STREAM_CLOUDFRONT_REQUEST_VERSION, NULL, NULL, 0                                               \
+  }
+
+/**
+ * Outcome of a CloudFront verification, filled on success and failure.
+ * Fields other than `reason` are authenticated only when the signature
+ * matched (reason VALID, EXPIRED, NOT_YET_VALID, OUTSIDE_PREFIX, IP_MISMATCH).
+ */
+typedef struct stream_cloudfront_verification {
+  int reason;                              /**< a stream_sign_reason */
+  int custom;                              /**< 1 for a custom policy, 0 for canned */
+  int hash;                                /**< stream_cloudfront_hash of the signature */
+  char key_pair_id[STREAM_KEY_ID_MAX + 1]; /**< Key-Pair-Id, "" if not parsed */
+  int64_t expires;                         /**< DateLessThan / Expires, 0 if not parsed */
+  int64_t starts;                          /**< DateGreaterThan, 0 when absent */
+  char ip[64];                             /**< IpAddress AWS:SourceIp, "" when absent */
+} stream_cloudfront_verification;
+
+/**
+ * Sign a URL for CloudFront. Canned policy:
+ * `url?Expires=E&Key-Pair-Id=K&Signature=S`; custom policy:
+ * `url?Policy=P&Key-Pair-Id=K&Signature=S`; then `&Hash-Algorithm=SHA256`
+ * when opts->hash is SHA-256 (the parameter order of @aws-sdk/cloudfront-signer;
+ * `&` instead of `?` when `url` has a query). `url` is http(s), printable ASCII
+ * (percent-encode the rest), without fragment, at most
+ * STREAM_CLOUDFRONT_TEXT_MAX bytes, and must not carry Expires, Policy,
+ * Signature, Key-Pair-Id or Hash-Algorithm parameters; it is signed byte for
+ * byte as given (the policy Resource, unless opts->resource is set). `key` is
+ * an RSA or EC private key whose id is the Key-Pair-Id. `*out` belongs to the
+ * caller, who frees it with stream_free().
+ * Errors: STREAM_EINVAL (NULL, empty, malformed or colliding argument, wrong
+ * key type; the message names it), STREAM_ERANGE (over the size limit),
+ * STREAM_ENOMEM, STREAM_ECRYPTO. Thread-safe.
+ */
+STREAM_API int stream_cloudfront_sign_url(char **out, const stream_key *key, const char *url,
+                                          const stream_cloudfront_sign_options *opts);
+
+/**
+ * Sign CloudFront cookies for `resource`: a URL, or a pattern with '*' / '?'
+ * wildcards such as "https://d111111abcdef8.cloudfront.net/v/abc/" followed by a star (a custom
+ * policy then). `*out` holds one `Name=Value` line per cookie, each ended by
+ * '\n': `CloudFront-Expires` (canned) or `CloudFront-Policy` (custom),
+ * `CloudFront-Signature`, `CloudFront-Key-Pair-Id`, and
+ * `CloudFront-Hash-Algorithm=SHA256` with SHA-256. Each line is the start of a
+ * Set-Cookie header; the caller adds Domain, Path, Secure and HttpOnly. The
+ * values hold only [A-Za-z0-9_~-]. opts->resource must be NULL. `*out`
+ * belongs to the caller, who frees it with stream_free().
+ * Errors: as stream_cloudfront_sign_url(). Thread-safe.
+ */
+STREAM_API int stream_cloudfront_sign_cookies(char **out, const stream_key *key,
+                                              const char *resource,
+                                              const stream_cloudfront_sign_options *opts);
+
+/**
+ * Verify a CloudFront signed URL in `req->url`. The CloudFront parameters
+ * (Expires or Policy, Signature, Key-Pair-Id, optional Hash-Algorithm, in any
+ * order, each once) must be the last ones of the query; the URL without them
+ * is the canned policy's Resource, or what a custom policy's Resource
+ * (wildcards '*' any run, '?' one character) must match. The key is looked up
+ * by Key-Pair-Id in `ring` (RSA or EC, private or public). A request is valid
+ * when DateGreaterThan <= now < DateLessThan. `*out` is always filled. Returns
+ * STREAM_OK, or the code of the reason (see stream_sign_reason): EXPIRED,
+ * NOT_YET_VALID, BAD_SIGNATURE, UNKNOWN_KEY, MALFORMED, MISSING (no
+ * Signature), OUTSIDE_PREFIX (outside Resource), IP_MISMATCH; STREAM_EINVAL
+ * also for NULL or malformed arguments. The message never holds a key.
+ * Thread-safe.
+ */
+STREAM_API int stream_cloudfront_verify_url(stream_cloudfront_verification *out,
+                                            const stream_keyring *ring,
+                                            const stream_cloudfront_request *req);
+
+/**
+ * Verify CloudFront signed cookies for the request `req->url`. `cookies` is
+ * the request's Cookie header value ("a=b; CloudFront-Policy=...; ...") or the
+ * lines stream_cloudfront_sign_cookies() returns; other cookies are ignored,
+ * a CloudFront cookie given twice is MALFORMED, no CloudFront-Signature is
+ * MISSING. A canned policy's Resource is `req->url`. Checks, outcome and
+ * errors as stream_cloudfront_verify_url(). Thread-safe.
+ */
+STREAM_API int stream_cloudfront_verify_cookies(stream_cloudfront_verification *out,
+                                                const stream_keyring *ring, const char *cookies,
+                                                const stream_cloudfront_request *req);
+
+/* ==== end Amazon CloudFront ============================================== */
 
 #ifdef __cplusplus
 }

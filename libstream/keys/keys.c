@@ -59,7 +59,7 @@ void stream_key_free(stream_key *key)
 static int check_type(int type)
 {
   if (type != STREAM_KEY_HMAC && type != STREAM_KEY_ED25519_PRIVATE &&
-      type != STREAM_KEY_ED25519_PUBLIC)
+      type != STREAM_KEY_ED25519_PUBLIC && !keys__is_pkey_type(type))
     return stream__err(STREAM_EINVAL, "unknown key type %d", type);
   return STREAM_OK;
 }
@@ -79,6 +79,11 @@ static int key_alloc(stream_key **out, int type, const char *id)
   memcpy(k->id, id, strlen(id) + 1);
   *out = k;
   return STREAM_OK;
+}
+
+int keys__alloc(stream_key **out, int type, const char *id)
+{
+  return key_alloc(out, type, id);
 }
 
 /* Fill pkey and pub for an Ed25519 key whose bytes are set. */
@@ -109,6 +114,10 @@ int stream_key_from_bytes(stream_key **out, stream_key_type type, const char *id
   *out = NULL;
   if (!bytes)
     return stream__err(STREAM_EINVAL, "stream_key_from_bytes: bytes is NULL");
+  if (keys__is_pkey_type((int)type)) {
+    int rc = keys__check_id(id);
+    return rc ? rc : keys__pkey_from_der(out, (int)type, id, bytes, len);
+  }
   stream_key *k = NULL;
   int rc = key_alloc(&k, (int)type, id);
   if (rc)
@@ -146,9 +155,14 @@ int stream_key_generate(stream_key **out, stream_key_type type, const char *id, 
   if (!out)
     return stream__err(STREAM_EINVAL, "stream_key_generate: out is NULL");
   *out = NULL;
-  if (type == STREAM_KEY_ED25519_PUBLIC)
+  if (type == STREAM_KEY_ED25519_PUBLIC || type == STREAM_KEY_RSA_PUBLIC ||
+      type == STREAM_KEY_EC_PUBLIC)
     return stream__err(STREAM_EINVAL, "a public key cannot be generated; generate a private key "
                                       "and derive it with stream_key_public()");
+  if (keys__is_pkey_type((int)type)) {
+    int rc = keys__check_id(id);
+    return rc ? rc : keys__pkey_generate(out, (int)type, id);
+  }
   size_t len = type == STREAM_KEY_HMAC ? (hmac_len ? hmac_len : 32) : 32;
   if (type == STREAM_KEY_HMAC && (len < STREAM_KEY_HMAC_MIN || len > STREAM_KEY_HMAC_MAX))
     return stream__err(STREAM_EINVAL, "HMAC key length %zu is outside %d..%d", len,
@@ -214,9 +228,15 @@ int stream_key_from_text(stream_key **out, stream_key_type type, const char *id,
     return stream__err(STREAM_EINVAL, "key '%s': text is empty", id);
   if (n > KEYFILE_MAX)
     return stream__err(STREAM_ERANGE, "key '%s': text is over %d bytes", id, KEYFILE_MAX);
+  if (keys__is_pkey_type((int)type)) {
+    if (strncmp(text, "-----BEGIN", 10) != 0)
+      return stream__err(STREAM_EINVAL, "key '%s': RSA and ECDSA keys are read from PEM text", id);
+    return keys__pkey_from_pem(out, (int)type, id, text, n);
+  }
   if (strncmp(text, "-----BEGIN", 10) == 0) {
     if (type == STREAM_KEY_HMAC)
-      return stream__err(STREAM_EINVAL, "key '%s': PEM is only for Ed25519 keys", id);
+      return stream__err(STREAM_EINVAL, "key '%s': PEM is only for Ed25519, RSA and ECDSA keys",
+                         id);
     return key_from_pem(out, type, id, text);
   }
   /* base64url or base64, padded or not: decide the alphabet by its characters. */
@@ -290,8 +310,11 @@ int stream_key_public(stream_key **out, const stream_key *key)
   if (!out)
     return stream__err(STREAM_EINVAL, "stream_key_public: out is NULL");
   *out = NULL;
+  if (key && (key->type == STREAM_KEY_RSA_PRIVATE || key->type == STREAM_KEY_EC_PRIVATE))
+    return keys__pkey_public(out, key);
   if (!key || key->type != STREAM_KEY_ED25519_PRIVATE)
-    return stream__err(STREAM_EINVAL, "stream_key_public: not an Ed25519 private key");
+    return stream__err(STREAM_EINVAL,
+                       "stream_key_public: not an Ed25519, RSA or ECDSA private key");
   return stream_key_from_bytes(out, STREAM_KEY_ED25519_PUBLIC, key->id, key->pub, 32);
 }
 
@@ -301,6 +324,10 @@ int stream_key_public_bytes(unsigned char *out32, const stream_key *key)
     return stream__err(STREAM_EINVAL, "stream_key_public_bytes: NULL argument");
   if (key->type == STREAM_KEY_HMAC)
     return stream__err(STREAM_EINVAL, "key '%s' is an HMAC key; it has no public part", key->id);
+  if (keys__is_pkey_type(key->type))
+    return stream__err(STREAM_EINVAL,
+                       "key '%s' is an RSA or ECDSA key; export its public key as PEM instead",
+                       key->id);
   memcpy(out32, key->pub, 32);
   return STREAM_OK;
 }
@@ -312,6 +339,9 @@ int stream_key_export(char **out, const stream_key *key, stream_key_format forma
   *out = NULL;
   if (!key)
     return stream__err(STREAM_EINVAL, "stream_key_export: key is NULL");
+  if (format == STREAM_KEY_FORMAT_BASE64URL && keys__is_pkey_type(key->type))
+    return stream__err(STREAM_ENOTSUP, "key '%s': RSA and ECDSA keys are exported as PEM only",
+                       key->id);
   if (format == STREAM_KEY_FORMAT_BASE64URL) {
     const unsigned char *b = key->type == STREAM_KEY_ED25519_PUBLIC ? key->pub : key->secret;
     return stream_base64_encode(out, NULL, b, key->len, STREAM_B64_URL);
@@ -319,11 +349,11 @@ int stream_key_export(char **out, const stream_key *key, stream_key_format forma
   if (format != STREAM_KEY_FORMAT_PEM)
     return stream__err(STREAM_EINVAL, "unknown key format %d", (int)format);
   if (key->type == STREAM_KEY_HMAC)
-    return stream__err(STREAM_ENOTSUP, "key '%s': PEM export is only for Ed25519 keys", key->id);
+    return stream__err(STREAM_ENOTSUP, "key '%s': PEM export is not for HMAC keys", key->id);
   BIO *bio = BIO_new(BIO_s_mem());
   if (!bio)
     return stream__err(STREAM_ENOMEM, "out of memory exporting key");
-  int ok = key->type == STREAM_KEY_ED25519_PRIVATE
+  int ok = keys__is_private_type(key->type)
                ? PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL)
                : PEM_write_bio_PUBKEY(bio, key->pkey);
   char *mem = NULL;

@@ -428,3 +428,57 @@ bool sign__parse_decimal(int64_t *out, const char *s, size_t n, size_t max_digit
   *out = v;
   return true;
 }
+
+int sign__reason_code(int reason)
+{
+  switch (reason) {
+  case STREAM_SIGN_VALID:
+    return STREAM_OK;
+  case STREAM_SIGN_EXPIRED:
+  case STREAM_SIGN_NOT_YET_VALID:
+    return STREAM_EEXPIRED;
+  case STREAM_SIGN_BAD_SIGNATURE:
+  case STREAM_SIGN_UNKNOWN_KEY:
+    return STREAM_EAUTH;
+  case STREAM_SIGN_OUTSIDE_PREFIX:
+  case STREAM_SIGN_IP_MISMATCH:
+    return STREAM_EFORBIDDEN;
+  default:
+    return STREAM_EINVAL;
+  }
+}
+
+bool sign__key_id_ok(const char *s, size_t n)
+{
+  if (n == 0 || n > STREAM_KEY_ID_MAX)
+    return false;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '_' || c == '.'))
+      return false;
+  }
+  return true;
+}
+
+bool sign__wildcard_match(const char *g, size_t gn, const char *s, size_t sn, bool question)
+{
+  size_t gi = 0, si = 0, star = (size_t)-1, mark = 0;
+  while (si < sn) {
+    if (gi < gn && g[gi] == '*') {
+      star = gi++;
+      mark = si;
+    } else if (gi < gn && ((question && g[gi] == '?') || g[gi] == s[si])) {
+      gi++;
+      si++;
+    } else if (star != (size_t)-1) {
+      gi = star + 1;
+      si = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (gi < gn && g[gi] == '*')
+    gi++;
+  return gi == gn;
+}

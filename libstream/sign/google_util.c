@@ -221,29 +221,10 @@ int google__check_request(const stream_google_request *req, int64_t *now, bool n
   return STREAM_OK;
 }
 
-static int reason_code(int reason)
-{
-  switch (reason) {
-  case STREAM_SIGN_VALID:
-    return STREAM_OK;
-  case STREAM_SIGN_EXPIRED:
-  case STREAM_SIGN_NOT_YET_VALID:
-    return STREAM_EEXPIRED;
-  case STREAM_SIGN_BAD_SIGNATURE:
-  case STREAM_SIGN_UNKNOWN_KEY:
-    return STREAM_EAUTH;
-  case STREAM_SIGN_OUTSIDE_PREFIX:
-  case STREAM_SIGN_IP_MISMATCH:
-    return STREAM_EFORBIDDEN;
-  default:
-    return STREAM_EINVAL;
-  }
-}
-
 int google__outcome(stream_google_verification *out, int reason, const char *fmt, ...)
 {
   out->reason = reason;
-  int code = reason_code(reason);
+  int code = sign__reason_code(reason);
   if (code == STREAM_OK)
     return STREAM_OK;
   char msg[400];
@@ -358,28 +339,6 @@ bool google__ip_in_ranges(const char *client_ip, const char *ranges, size_t n, b
 
 /* ---- path globs -------------------------------------------------------- */
 
-static bool glob_match(const char *g, size_t gn, const char *s, size_t sn)
-{
-  size_t gi = 0, si = 0, star = (size_t)-1, mark = 0;
-  while (si < sn) {
-    if (gi < gn && g[gi] == '*') {
-      star = gi++;
-      mark = si;
-    } else if (gi < gn && g[gi] == s[si]) {
-      gi++;
-      si++;
-    } else if (star != (size_t)-1) {
-      gi = star + 1;
-      si = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (gi < gn && g[gi] == '*')
-    gi++;
-  return gi == gn;
-}
-
 bool google__path_globs_match(const char *globs, size_t n, const char *path, size_t plen)
 {
   size_t i = 0;
@@ -387,7 +346,7 @@ bool google__path_globs_match(const char *globs, size_t n, const char *path, siz
     size_t e = i;
     while (e < n && globs[e] != ',' && globs[e] != '!')
       e++;
-    if (e > i && glob_match(globs + i, e - i, path, plen))
+    if (e > i && sign__wildcard_match(globs + i, e - i, path, plen, false))
       return true;
     i = e + 1;
   }

@@ -225,19 +225,6 @@ static int parse_time(int64_t *out, const char *s, size_t n)
                                                                           : STREAM_EINVAL;
 }
 
-static bool id_ok(const char *s, size_t n)
-{
-  if (n == 0 || n > STREAM_KEY_ID_MAX)
-    return false;
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-          c == '_' || c == '.'))
-      return false;
-  }
-  return true;
-}
-
 /* ---- signing ------------------------------------------------------------------ */
 
 static int fields_from_opts(native_fields *f, const stream_native_sign_options *o)
@@ -340,7 +327,7 @@ int stream_sign_native_into(char *dst, size_t dst_cap, size_t *out_len, int form
   int rc = fields_from_opts(&f, opts);
   if (rc)
     return rc;
-  if (opts->key_id && !id_ok(opts->key_id, strnlen(opts->key_id, STREAM_KEY_ID_MAX + 1)))
+  if (opts->key_id && !sign__key_id_ok(opts->key_id, strnlen(opts->key_id, STREAM_KEY_ID_MAX + 1)))
     return stream__err(STREAM_EINVAL, "native sign: key_id is not 1..%d of [A-Za-z0-9._-]",
                        STREAM_KEY_ID_MAX);
 
@@ -610,7 +597,7 @@ static int parse_params(stream_native_result *out, parsed *p, const char *s, siz
       return malformed(out, "NotBefore is not before Expires");
     out->not_before = f->not_before;
   }
-  if (!id_ok(val[P_KEYID], vlen[P_KEYID]))
+  if (!sign__key_id_ok(val[P_KEYID], vlen[P_KEYID]))
     return malformed(out, "KeyId is not 1..64 of [A-Za-z0-9._-]");
   memcpy(f->key_id, val[P_KEYID], vlen[P_KEYID]);
   f->key_id[vlen[P_KEYID]] = '\0';

@@ -82,6 +82,20 @@ bool sign__url_chars_ok(const char *s, size_t n);
  * also percent-encoded), encoded '/', encoded '\\' and encoded NUL. */
 bool sign__path_safe(const char *path, size_t n);
 
+/* The status a verification reason returns: STREAM_OK for VALID, STREAM_EEXPIRED
+ * (expired, not yet valid), STREAM_EAUTH (bad signature, unknown key),
+ * STREAM_EFORBIDDEN (outside the prefix, IP mismatch), else STREAM_EINVAL. */
+int sign__reason_code(int reason);
+
+/* Match s[0..sn) against the pattern g[0..gn): '*' matches any run of
+ * characters (also none); with `question`, '?' matches exactly one; every
+ * other byte itself. Linear backtracking over the last '*' (O(gn * sn) worst
+ * case; callers bound both lengths). */
+bool sign__wildcard_match(const char *g, size_t gn, const char *s, size_t sn, bool question);
+
+/* A key id as the formats carry it: 1..STREAM_KEY_ID_MAX of [A-Za-z0-9._-]. */
+bool sign__key_id_ok(const char *s, size_t n);
+
 /* A positive decimal of 1..max_digits digits, at most `max`; `canonical`
  * refuses leading zeros. false on anything else (*out untouched). */
 bool sign__parse_decimal(int64_t *out, const char *s, size_t n, size_t max_digits, bool canonical,
@@ -242,5 +256,11 @@ typedef struct google__signed {
 
 int google__verify_signed(stream_google_verification *out, const stream_keyring *ring,
                           const google__signed *in, int64_t now);
+
+/* ---- cloudfront.c ------------------------------------------------------------ */
+
+/* CloudFront's substitution on base64 text, in place: '+' -> '-', '=' -> '_',
+ * '/' -> '~' (the AWS docs' `tr -- '+=/' '-_~'`). */
+void cloudfront__escape(char *s, size_t n);
 
 #endif

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../unit/keys/pem_fixtures.h"
 #include "stream/keys.h"
 #include "stream/sign.h"
 #include "stream/token.h"
@@ -482,6 +483,52 @@ static void gen_delivery(void)
 }
 #endif
 
+/* CloudFront seeds: mode byte, flags byte, then url \n cookies-or-resource \n ip,
+ * signed with the RSA fixture key (PKCS#1 v1.5 is deterministic). */
+static void put_cf(const char *file, unsigned char mode, unsigned char flags, const char *a,
+                   const char *b, const char *c)
+{
+  char buf[16384];
+  int n = snprintf(buf, sizeof buf, "%c%s\n%s\n%s", flags, a, b, c);
+  put("sign_cloudfront", file, mode, buf, (size_t)n);
+}
+
+static void gen_cloudfront(void)
+{
+  stream_key *k = NULL;
+  if (stream_key_from_text(&k, STREAM_KEY_RSA_PRIVATE, "K2JCJMDEHXQW5F", PEM_RSA_PKCS1))
+    die("cloudfront key");
+  stream_cloudfront_sign_options o = STREAM_CLOUDFRONT_SIGN_OPTIONS_INIT;
+  o.expires = NOW + 600;
+  const char *url = "https://d111111abcdef8.cloudfront.net/v/abc/master.m3u8?x=1";
+  const char *prefix = "https://d111111abcdef8.cloudfront.net/v/abc/*";
+  char *out = NULL;
+  if (stream_cloudfront_sign_url(&out, k, url, &o))
+    die("cloudfront url");
+  put_cf("canned_url", 0, 0, out, "", "");
+  stream_free(out);
+  o.starts = NOW - 60;
+  o.ip = "203.0.113.0/24";
+  o.resource = prefix;
+  o.hash = STREAM_CLOUDFRONT_SHA256;
+  if (stream_cloudfront_sign_url(&out, k, url, &o))
+    die("cloudfront custom url");
+  put_cf("custom_url", 0, 0, out, "", "203.0.113.9");
+  stream_free(out);
+  o.resource = NULL;
+  if (stream_cloudfront_sign_cookies(&out, k, prefix, &o))
+    die("cloudfront cookies");
+  put_cf("cookies", 1, 0, "https://d111111abcdef8.cloudfront.net/v/abc/seg.ts", out, "203.0.113.9");
+  for (char *p = out; (p = strchr(p, '\n')) != NULL && p[1];)
+    *p = ';';
+  put_cf("cookie_header", 1, 0, "https://d111111abcdef8.cloudfront.net/v/abc/seg.ts", out,
+         "203.0.113.9");
+  stream_free(out);
+  put_cf("sign_url", 2, 3, url, prefix, "203.0.113.0/24");
+  put_cf("sign_cookies", 3, 9, prefix, "", "203.0.113.7");
+  stream_key_free(k);
+}
+
 int main(int argc, char **argv)
 {
   if (argc != 2) {
@@ -494,6 +541,7 @@ int main(int argc, char **argv)
   gen_token();
   gen_native();
   gen_google();
+  gen_cloudfront();
   gen_upload();
 #if FUZZ_HAVE_SERVER
   gen_events();

@@ -120,6 +120,45 @@ expect 0 "media-cdn hmac token" "$S" verify-url https://cdn.example.com/v/a.ts -
 expect 1 "media-cdn hmac token, wrong IP" "$S" verify-url https://cdn.example.com/v/a.ts --format media-cdn --key-name hk --key-file "$T/hmac.key" --key-type hmac --token-value "$HT" --ip 11.1.2.3
 contains "$T/out" "IP mismatch" "token IP mismatch reason"
 
+# Amazon CloudFront (RSA 2048 and ECDSA P-256 key pairs; the key name is the Key-Pair-Id).
+expect 0 "keygen rsa" "$S" keygen --type rsa --id K2JCJMDEHXQW5F --out "$T/cf.pem" --public-out "$T/cf.pub"
+contains "$T/cf.pem" "BEGIN PRIVATE KEY" "keygen rsa writes PKCS#8 PEM"
+contains "$T/cf.pub" "BEGIN PUBLIC KEY" "keygen rsa writes the public key PEM CloudFront takes"
+expect 0 "keygen ecdsa" "$S" keygen --type ecdsa --out "$T/ec.pem" --public-out "$T/ec.pub"
+expect 2 "keygen rsa has no base64url" "$S" keygen --type rsa --format base64url --out "$T/x.pem"
+expect 2 "keygen unknown type" "$S" keygen --type dsa --out "$T/x.pem"
+F=(--format cloudfront --key-name K2JCJMDEHXQW5F)
+U="$("$S" sign-url https://d111111abcdef8.cloudfront.net/v/a.m3u8 "${F[@]}" --key-file "$T/cf.pem" --expires-in 1h)"
+case "$U" in *"?Expires="*"&Key-Pair-Id=K2JCJMDEHXQW5F&Signature="*) ok "cloudfront canned URL form" ;; *) bad "cloudfront canned URL form: $U" ;; esac
+expect 0 "cloudfront url (public key)" "$S" verify-url "$U" "${F[@]}" --key-file "$T/cf.pub"
+contains "$T/out" "VALID key=K2JCJMDEHXQW5F" "cloudfront VALID line"
+expect 0 "cloudfront url (private key)" "$S" verify-url "$U" "${F[@]}" --key-file "$T/cf.pem"
+expect 1 "cloudfront tampered" "$S" verify-url "${U/a.m3u8/b.m3u8}" "${F[@]}" --key-file "$T/cf.pub"
+contains "$T/out" "bad signature" "cloudfront tampered reason"
+expect 1 "cloudfront wrong key" "$S" verify-url "$U" "${F[@]}" --key-file "$T/ec.pub"
+expect 1 "cloudfront expired" "$S" verify-url "$U" "${F[@]}" --key-file "$T/cf.pub" --now 4000000000
+contains "$T/out" "expired" "cloudfront expired reason"
+U="$("$S" sign-url https://d111111abcdef8.cloudfront.net/v/a.m3u8 "${F[@]}" --key-file "$T/ec.pem" --expires-in 1h --hash sha256 --ip 203.0.113.0/24 --prefix 'https://d111111abcdef8.cloudfront.net/v/*')"
+case "$U" in *"?Policy="*"&Hash-Algorithm=SHA256") ok "cloudfront custom SHA-256 URL form" ;; *) bad "cloudfront custom URL form: $U" ;; esac
+expect 0 "cloudfront ecdsa custom url" "$S" verify-url "$U" "${F[@]}" --key-file "$T/ec.pub" --ip 203.0.113.9
+expect 1 "cloudfront IP mismatch" "$S" verify-url "$U" "${F[@]}" --key-file "$T/ec.pub" --ip 198.51.100.1
+contains "$T/out" "IP mismatch" "cloudfront IP mismatch reason"
+"$S" sign-url "${F[@]}" --key-file "$T/cf.pem" --expires-in 1h --cookie --prefix 'https://d111111abcdef8.cloudfront.net/v/abc/*' >"$T/cookies"
+contains "$T/cookies" "^CloudFront-Policy=" "cloudfront cookies: Policy"
+contains "$T/cookies" "^CloudFront-Signature=" "cloudfront cookies: Signature"
+contains "$T/cookies" "^CloudFront-Key-Pair-Id=K2JCJMDEHXQW5F$" "cloudfront cookies: Key-Pair-Id"
+H="$(paste -sd';' "$T/cookies")"
+expect 0 "cloudfront cookies" "$S" verify-url https://d111111abcdef8.cloudfront.net/v/abc/720p/1.ts "${F[@]}" --key-file "$T/cf.pub" --cookie "other=1; $H"
+expect 1 "cloudfront cookies outside the resource" "$S" verify-url https://d111111abcdef8.cloudfront.net/v/abd/1.ts "${F[@]}" --key-file "$T/cf.pub" --cookie "$H"
+contains "$T/out" "outside prefix" "cloudfront outside reason"
+expect 1 "cloudfront refuses a reserved parameter" "$S" sign-url 'https://d111111abcdef8.cloudfront.net/v/a.m3u8?Signature=x' "${F[@]}" --key-file "$T/cf.pem" --expires-in 1h
+contains "$T/err" "Signature" "cloudfront reserved parameter is named"
+expect 1 "cloudfront refuses an HMAC key" "$S" sign-url https://d111111abcdef8.cloudfront.net/v/a.m3u8 "${F[@]}" --key-file "$T/hmac.key" --expires-in 1h
+expect 2 "--hash is for cloudfront" "$S" sign-url https://cdn.example.com/v/a.mp4 "${G[@]}" --expires-in 1h --hash sha256
+expect 2 "cloudfront has no --token" "$S" sign-url https://d111111abcdef8.cloudfront.net/v/a.m3u8 "${F[@]}" --key-file "$T/cf.pem" --expires-in 1h --token
+expect 0 "sign-url --help" "$S" sign-url --help
+contains "$T/out" "cloudfront" "sign-url --help documents cloudfront"
+
 # Runtime failure: the library's message, exit 1.
 expect 1 "missing key file" "$S" sign-url https://a.example/x --key-name k1 --key-file "$T/nope" --expires-in 1h
 contains "$T/err" "nope" "missing key file is named"

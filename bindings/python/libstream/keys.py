@@ -1,4 +1,5 @@
-"""Keys and key rings (HMAC secrets, Ed25519 key pairs) for signing and tokens.
+"""Keys and key rings (HMAC secrets, Ed25519, RSA and ECDSA P-256 key pairs) for
+signing and tokens.
 
 A Key is immutable and may be shared by threads; a KeyRing locks internally.
 Secret bytes only leave the C library through ``Key.export()``.
@@ -20,6 +21,10 @@ class KeyType(enum.IntEnum):
     HMAC = lib.STREAM_KEY_HMAC
     ED25519_PRIVATE = lib.STREAM_KEY_ED25519_PRIVATE
     ED25519_PUBLIC = lib.STREAM_KEY_ED25519_PUBLIC
+    RSA_PRIVATE = lib.STREAM_KEY_RSA_PRIVATE
+    RSA_PUBLIC = lib.STREAM_KEY_RSA_PUBLIC
+    EC_PRIVATE = lib.STREAM_KEY_EC_PRIVATE
+    EC_PUBLIC = lib.STREAM_KEY_EC_PUBLIC
 
 
 class KeyFormat(enum.IntEnum):
@@ -32,6 +37,13 @@ _TYPE_NAMES = {
     "ed25519": KeyType.ED25519_PRIVATE,
     "ed25519-private": KeyType.ED25519_PRIVATE,
     "ed25519-public": KeyType.ED25519_PUBLIC,
+    "rsa": KeyType.RSA_PRIVATE,
+    "rsa-private": KeyType.RSA_PRIVATE,
+    "rsa-public": KeyType.RSA_PUBLIC,
+    "ec": KeyType.EC_PRIVATE,
+    "ecdsa": KeyType.EC_PRIVATE,
+    "ec-private": KeyType.EC_PRIVATE,
+    "ec-public": KeyType.EC_PUBLIC,
 }
 _FORMAT_NAMES = {"base64url": KeyFormat.BASE64URL, "pem": KeyFormat.PEM}
 
@@ -73,19 +85,22 @@ class Key:
 
     @classmethod
     def generate(cls, type, id, hmac_len=0):
-        """A new random key. ``hmac_len`` (HMAC only): 16..128 bytes, 0 means 32."""
+        """A new random key (RSA: 2048 bits; EC: P-256). ``hmac_len`` (HMAC only):
+        16..128 bytes, 0 means 32."""
         return cls._make(lib.stream_key_generate, _key_type(type), to_cstr(id, "id"),
                          to_int(hmac_len, "hmac_len"))
 
     @classmethod
     def from_bytes(cls, type, id, data):
-        """A key from raw bytes: HMAC secret, Ed25519 seed or Ed25519 public key."""
+        """A key from raw bytes: HMAC secret, Ed25519 seed or Ed25519 public key, or
+        the DER of an RSA / EC key."""
         b = to_bytes(data, "data")
         return cls._make(lib.stream_key_from_bytes, _key_type(type), to_cstr(id, "id"), b, len(b))
 
     @classmethod
     def from_text(cls, type, id, text):
-        """A key from base64url/base64 text or (Ed25519) a PEM block."""
+        """A key from base64url/base64 text or (Ed25519) a PEM block; RSA and EC keys
+        from PEM (PKCS#1, SEC1, PKCS#8, SubjectPublicKeyInfo)."""
         return cls._make(lib.stream_key_from_text, _key_type(type), to_cstr(id, "id"),
                          to_cstr(text, "text"))
 
@@ -122,7 +137,7 @@ class Key:
         return lib.stream_key_length(self._cptr)
 
     def public(self):
-        """The Ed25519 public Key of an Ed25519 private key (same id)."""
+        """The public Key of a private key (Ed25519, RSA or EC; same id)."""
         return Key._make(lib.stream_key_public, self._cptr)
 
     def public_bytes(self):

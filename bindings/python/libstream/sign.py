@@ -1,6 +1,7 @@
 """Signed URLs, URL prefixes, cookies and tokens: libstream's native format
-(HMAC-SHA256), Google Cloud CDN (HMAC-SHA1) and Google Media CDN (Ed25519
-signatures; Ed25519 / HMAC tokens).
+(HMAC-SHA256), Google Cloud CDN (HMAC-SHA1), Google Media CDN (Ed25519
+signatures; Ed25519 / HMAC tokens) and Amazon CloudFront (RSA / ECDSA P-256
+signed URLs and signed cookies, SHA-1 or SHA-256).
 
 Signing functions return the signed URL, parameters, cookie or token as str.
 Verification functions return a :class:`Verification` when valid and, by
@@ -25,6 +26,8 @@ __all__ = [
     "mediacdn_sign_url", "mediacdn_sign_prefix", "mediacdn_sign_path_component",
     "mediacdn_sign_cookie", "mediacdn_verify_url", "mediacdn_verify_cookie",
     "mediacdn_token_sign", "mediacdn_token_verify",
+    "CloudFrontHash", "cloudfront_sign_url", "cloudfront_sign_cookies", "cloudfront_verify_url",
+    "cloudfront_verify_cookies", "CLOUDFRONT_TEXT_MAX",
 ]
 
 
@@ -355,3 +358,100 @@ def mediacdn_token_verify(ring, token, url, *, now=0, client_ip=None, headers=No
     return _google_verify(lib.stream_mediacdn_token_verify, ring,
                           (to_cstr(token, "token", allow_none=True),), url, client_ip, headers,
                           key_names, now, raise_on_error)
+
+
+# ---- Amazon CloudFront ------------------------------------------------------
+
+CLOUDFRONT_TEXT_MAX = lib.STREAM_CLOUDFRONT_TEXT_MAX
+
+
+class CloudFrontHash(enum.IntEnum):
+    """Hash of a CloudFront signature (stream_cloudfront_hash)."""
+    SHA1 = lib.STREAM_CLOUDFRONT_SHA1
+    SHA256 = lib.STREAM_CLOUDFRONT_SHA256
+
+
+_CF_HASH = {None: 0, "sha1": CloudFrontHash.SHA1, "sha256": CloudFrontHash.SHA256}
+
+
+def _cloudfront_opts(keep, expires, ttl, starts, ip, resource, hash, custom):
+    o = new_struct("stream_cloudfront_sign_options")
+    if expires is None and ttl is None:
+        raise TypeError("either expires (Unix seconds) or ttl (seconds) is required")
+    set_int(o, "expires", expires or 0, "expires")
+    set_int(o, "ttl", ttl or 0, "ttl")
+    set_int(o, "starts", starts or 0, "starts")
+    o.ip = keep.cstr(ip, "ip", allow_none=True)
+    o.resource = keep.cstr(resource, "resource", allow_none=True)
+    if isinstance(hash, str) or hash is None:
+        key = hash.lower().replace("-", "") if isinstance(hash, str) else None
+        if key not in _CF_HASH:
+            raise_invalid("unknown hash %r (sha1 or sha256)" % (hash,))
+        hash = _CF_HASH[key]
+    set_int(o, "hash", hash, "hash")
+    o.custom = 1 if custom else 0
+    return o
+
+
+def cloudfront_sign_url(key, url, *, expires=None, ttl=None, starts=0, ip=None, resource=None,
+                        hash=None, custom=False):
+    """A CloudFront signed URL (RSA or ECDSA private key; its id is the Key-Pair-Id).
+    A custom policy when ``starts`` (DateGreaterThan), ``ip`` (IPv4 or CIDR),
+    ``resource`` (a policy Resource other than the URL, '*' and '?' wildcards) or
+    ``custom`` is given, else canned. ``hash``: "sha1" (default) or "sha256"."""
+    keep = Keep()
+    o = _cloudfront_opts(keep, expires, ttl, starts, ip, resource, hash, custom)
+    out = ffi.new("char **")
+    rc = lib.stream_cloudfront_sign_url(out, _key(key), to_cstr(url, "url"), o)
+    if rc < 0:
+        raise error_for(rc, last_message(rc))
+    return take_string(out)
+
+
+def cloudfront_sign_cookies(key, resource, *, expires=None, ttl=None, starts=0, ip=None,
+                            hash=None, custom=False):
+    """CloudFront signed cookies for ``resource`` (a URL, or a pattern such as
+    ``https://d111111abcdef8.cloudfront.net/v/abc/*``, which makes a custom policy) as a
+    dict {cookie name: value} in the order CloudFront documents them. Add Domain, Path,
+    Secure and HttpOnly when turning them into Set-Cookie headers."""
+    keep = Keep()
+    o = _cloudfront_opts(keep, expires, ttl, starts, ip, None, hash, custom)
+    out = ffi.new("char **")
+    rc = lib.stream_cloudfront_sign_cookies(out, _key(key), to_cstr(resource, "resource"), o)
+    if rc < 0:
+        raise error_for(rc, last_message(rc))
+    lines = take_string(out)
+    return dict(line.split("=", 1) for line in lines.splitlines() if line)
+
+
+def _cloudfront_verify(fn, ring, pre_args, url, client_ip, now, raise_on_error):
+    keep = Keep()
+    ring = _ring(ring)
+    req = new_struct("stream_cloudfront_request")
+    req.url = keep.cstr(url, "url")
+    req.client_ip = keep.cstr(client_ip, "client_ip", allow_none=True)
+    set_int(req, "now", now or 0, "now")
+    out = ffi.new("stream_cloudfront_verification *")
+    rc = fn(out, ring._cptr, *pre_args, req)
+    res = Verification(rc, None, reason=out.reason, key_pair_id=text(out.key_pair_id),
+                       expires=out.expires, starts=out.starts, ip=text(out.ip) or None,
+                       custom=bool(out.custom),
+                       hash=CloudFrontHash(out.hash) if out.hash else None)
+    return _finish(rc, res, raise_on_error)
+
+
+def cloudfront_verify_url(ring, url, *, now=0, client_ip=None, raise_on_error=True):
+    """Verify a CloudFront signed URL (key looked up by Key-Pair-Id; RSA or ECDSA,
+    private or public)."""
+    return _cloudfront_verify(lib.stream_cloudfront_verify_url, ring, (), url, client_ip, now,
+                              raise_on_error)
+
+
+def cloudfront_verify_cookies(ring, cookies, url, *, now=0, client_ip=None, raise_on_error=True):
+    """Verify CloudFront signed cookies for the request ``url``. ``cookies``: the Cookie
+    header value (str) or a dict {name: value} such as cloudfront_sign_cookies() returns."""
+    if isinstance(cookies, dict):
+        cookies = "; ".join("%s=%s" % kv for kv in cookies.items())
+    return _cloudfront_verify(lib.stream_cloudfront_verify_cookies, ring,
+                              (to_cstr(cookies, "cookies", allow_none=True),), url, client_ip,
+                              now, raise_on_error)

@@ -98,7 +98,7 @@ def test_bad_inputs():
     with pytest.raises(TypeError):
         Key()
     with pytest.raises(libstream.InvalidArgument) as ei:
-        Key.generate("rsa", "k")
+        Key.generate("dsa", "k")  # "rsa" is a key type now (CloudFront)
     assert "unknown key type" in ei.value.message
     with pytest.raises(libstream.InvalidArgument) as ei:
         Key.generate(99, "k")
