@@ -826,14 +826,20 @@ int streamd_server_start(streamd_server *s, const streamd_config *cfg, const str
   }
   /* Room for our own header limit plus the read buffer; beyond it MHD answers 431 itself. */
   size_t mem = cfg->max_header_bytes * 2 + 32768;
+  /* The pool size only for the epoll pool: with a thread per connection libmicrohttpd warns
+   * about any pool size given, even 0, on every start. */
+  struct MHD_OptionItem pool[] = {
+      {MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)cfg->threads, NULL},
+      {MHD_OPTION_END, 0, NULL},
+  };
   s->mhd = MHD_start_daemon(
       flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger,
-      s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-      per_connection ? 0u : (unsigned int)cfg->threads, /* 0: no pool */
-      MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
-      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->connection_timeout_s,
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-      MHD_OPTION_UNESCAPE_CALLBACK, unescape_uri, NULL, MHD_OPTION_END);
+      s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_ARRAY,
+      per_connection ? pool + 1 : pool, MHD_OPTION_CONNECTION_LIMIT,
+      (unsigned int)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+      (unsigned int)cfg->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape_uri,
+      NULL, MHD_OPTION_END);
   if (!s->mhd) {
     streamd_logf(STREAM_LOG_ERROR,
                  "cannot listen on %s port %u (address in use? too many threads?)",

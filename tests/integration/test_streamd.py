@@ -580,6 +580,23 @@ class Config(unittest.TestCase):
         finally:
             d.cleanup()
 
+    def test_start_logs_no_libmicrohttpd_warning(self):
+        """A default start (a thread per connection) and an epoll-pool start log no warning
+        of libmicrohttpd's (it warned "Zero size, specified for thread pool size, is ignored"
+        on every default start)."""
+        for args in ([], ["--max-connections", "5000"]):
+            d = Daemon(args)
+            try:
+                self.assertEqual(d.request("GET", "/healthz")[0], 200)
+                self.assertEqual(d.stop(), 0)
+                with open(d.stderr_path, encoding="utf-8") as f:
+                    lines = [json.loads(x) for x in f if x.startswith("{")]
+                mhd = [x["msg"] for x in lines if x.get("level") in ("warn", "error")
+                       and "operator token" not in x["msg"]]
+                self.assertEqual(mhd, [], args)
+            finally:
+                d.cleanup()
+
     def test_help(self):
         p = subprocess.run([STREAMD, "--help"], capture_output=True, timeout=10)
         self.assertEqual(p.returncode, 0)
