@@ -10,7 +10,8 @@ mkdir -p "$data"
 chmod 700 "$data"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+# Print each command shell-quoted (URLs hold '&'), so it pastes as it ran.
+run() { printf '$'; printf ' %q' "$@"; printf '\n'; "$@"; }
 
 "$ctl" --version
 if [ ! -f "$data/native.key" ]; then
@@ -18,6 +19,10 @@ if [ ! -f "$data/native.key" ]; then
   run "$ctl" keygen --type hmac --id k1 --out "$data/native.key"
   run "$ctl" keygen --type hmac --bytes 16 --id cdn-key --out "$data/cloudcdn.key"
   run "$ctl" keygen --type ed25519 --id edkey --out "$data/media.key" --public-out "$data/media.pub"
+fi
+if [ ! -f "$data/cloudfront.pem" ]; then
+  run "$ctl" keygen --type rsa --id K2JCJMDEHXQW5F --out "$data/cloudfront.pem" \
+    --public-out "$data/cloudfront.pub.pem"
 fi
 
 say "native format: a path-component token, so relative segment URIs in the manifest inherit it"
@@ -42,6 +47,15 @@ tok=$("$ctl" sign-url https://media.example.com/tv/title-42/master.m3u8 --format
       --path-globs '/tv/title-42/*' --key-name edkey --key-file "$data/media.key" --expires-in 1h)
 echo "$tok"
 run "$ctl" verify-url "$tok" --format media-cdn --token --key-name edkey --key-file "$data/media.pub"
+
+say "Amazon CloudFront signed cookies for a title prefix (custom policy, RSA-SHA1), as the AWS SDK makes them"
+run "$ctl" sign-url --format cloudfront --cookie --prefix 'https://d111111abcdef8.cloudfront.net/v/title-42/*' \
+  --key-name K2JCJMDEHXQW5F --key-file "$data/cloudfront.pem" --expires-in 6h
+cf=$("$ctl" sign-url https://d111111abcdef8.cloudfront.net/v/title-42/poster.jpg --format cloudfront \
+      --key-name K2JCJMDEHXQW5F --key-file "$data/cloudfront.pem" --expires-in 10m)
+echo "$cf"
+run "$ctl" verify-url "$cf" --format cloudfront --key-name K2JCJMDEHXQW5F \
+  --key-file "$data/cloudfront.pub.pem"
 
 say "Argon2id password hash (password read from stdin)"
 printf 'correct horse battery staple\n' | run "$ctl" hash-password
