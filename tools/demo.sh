@@ -34,7 +34,10 @@ say "a segment under the same token verifies"
 run "$ctl" verify-url "$seg" --key-name k1 --key-file "$data/native.key"
 say "an edited URL is refused, with the reason"
 bad=$(printf '%s' "$url" | sed 's/title-42/title-43/')
-run "$ctl" verify-url "$bad" --key-name k1 --key-file "$data/native.key" || true
+if run "$ctl" verify-url "$bad" --key-name k1 --key-file "$data/native.key"; then
+  echo "demo: the edited URL verified" >&2
+  exit 1
+fi
 
 say "Google Cloud CDN signed URL (HMAC-SHA1), as gcloud compute sign-url makes it"
 cdn=$("$ctl" sign-url https://cdn.example.com/v/title-42/poster.jpg --format cloud-cdn \
