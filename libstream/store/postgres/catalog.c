@@ -508,20 +508,21 @@ static int ct_title_update(void *impl, const stream_store_title *t, int64_t now)
   return store__pg_wend(impl, db, rc);
 }
 
-static int delete_by_id(void *impl, const char *sql, const char *id, const char *what)
+static int delete_by_id(void *impl, const char *sql, const char *id, const char *what,
+                        const char *noun)
 {
   pg_conn *db;
   PG_TRY(store__pg_wbegin(impl, &db));
   int n = 0;
   int rc = store__pg_exec(db, what, &n, sql, "t", id);
   if (rc == STREAM_OK && n == 0)
-    rc = stream__err(STREAM_ENOTFOUND, "%s: no row with id %s", what, id);
+    rc = stream__err(STREAM_ENOTFOUND, "%s: no %s with id %s", what, noun, id);
   return store__pg_wend(impl, db, rc);
 }
 
 static int ct_title_delete(void *impl, const char *id)
 {
-  return delete_by_id(impl, "DELETE FROM titles WHERE id = ?", id, "delete title");
+  return delete_by_id(impl, "DELETE FROM titles WHERE id = ?", id, "delete title", "title");
 }
 
 static int ct_season_create(void *impl, const char *id, const char *title_id, int number)
@@ -549,7 +550,7 @@ static int ct_season_create(void *impl, const char *id, const char *title_id, in
 
 static int ct_season_delete(void *impl, const char *id)
 {
-  return delete_by_id(impl, "DELETE FROM seasons WHERE id = ?", id, "delete season");
+  return delete_by_id(impl, "DELETE FROM seasons WHERE id = ?", id, "delete season", "season");
 }
 
 static int ct_episode_create(void *impl, const stream_store_episode *in)
@@ -580,7 +581,7 @@ static int ct_episode_update(void *impl, const stream_store_episode *e)
 
 static int ct_episode_delete(void *impl, const char *id)
 {
-  return delete_by_id(impl, "DELETE FROM episodes WHERE id = ?", id, "delete episode");
+  return delete_by_id(impl, "DELETE FROM episodes WHERE id = ?", id, "delete episode", "episode");
 }
 
 const struct stream_store_catalog_ops store__pg_catalog_ops = {
