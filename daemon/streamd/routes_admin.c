@@ -49,10 +49,21 @@ static void put_title(streamd_request *req, streamd_response *resp, const char *
   int created = 0;
   int rc = stream_catalog_title_put(&json, &created, app->catalog, doc);
   free(doc);
-  if (rc != STREAM_OK)
+  if (rc != STREAM_OK) {
     streamd_reply_service_error(resp, req, rc);
-  else
-    streamd_reply_service_json(resp, req, created ? 201 : 200, json);
+    return;
+  }
+  if (created) { /* Location: the title's operator URL (PUT, DELETE) */
+    cJSON *t = cJSON_Parse(json);
+    const cJSON *tid = t ? cJSON_GetObjectItemCaseSensitive(t, "id") : NULL;
+    if (cJSON_IsString(tid)) {
+      char location[160];
+      snprintf(location, sizeof(location), "/v1/admin/titles/%s", tid->valuestring);
+      streamd_response_header(resp, "Location", location);
+    }
+    cJSON_Delete(t);
+  }
+  streamd_reply_service_json(resp, req, created ? 201 : 200, json);
 }
 
 void streamd_route_admin_title_create(streamd_request *req, streamd_response *resp)

@@ -115,10 +115,14 @@ void streamd_route_profiles_create(streamd_request *req, streamd_response *resp)
   stream_auth_profile p;
   int rc = stream_auth_profile_create(&p, app->auth, v.account_id, &in);
   cJSON_Delete(body);
-  if (rc != STREAM_OK)
+  if (rc != STREAM_OK) {
     streamd_reply_service_error(resp, req, rc);
-  else
-    streamd_reply_json(resp, 201, profile_json(&p));
+    return;
+  }
+  char location[96];
+  snprintf(location, sizeof(location), "/v1/profiles/%s", p.id);
+  streamd_response_header(resp, "Location", location);
+  streamd_reply_json(resp, 201, profile_json(&p));
 }
 
 void streamd_route_profiles_update(streamd_request *req, streamd_response *resp)

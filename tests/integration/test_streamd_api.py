@@ -376,6 +376,7 @@ class T04Profiles(Base):
                                   {"name": "Fifth", "avatar": "https://img.example/a.png"}]):
             r = call("POST", "/v1/profiles", json_body=body, token=tok)
             self.assertEqual(r.status, 201, r.body)
+            self.assertEqual(r.header("Location"), "/v1/profiles/" + r.json["id"])
             made.append(r.json)
         self.assertTrue(made[1]["kids"])
         self.assertLessEqual(made[1]["maturity_ceiling"], 7)
@@ -566,6 +567,7 @@ class T06Admin(Base):
         r = call("POST", "/v1/admin/titles", token=OP_TOKEN, json_body=doc)
         self.assertEqual(r.status, 201, r.body)
         tid = r.json["id"]
+        self.assertEqual(r.header("Location"), "/v1/admin/titles/" + tid)
         r = call("PUT", "/v1/admin/titles/" + tid, token=OP_TOKEN,
                  json_body=dict(doc, name="Operator Renamed"))
         self.assertEqual(r.status, 200, r.body)
@@ -575,6 +577,7 @@ class T06Admin(Base):
         r = call("PUT", "/v1/admin/titles/op-put-new", token=OP_TOKEN, json_body=doc)
         self.assertEqual(r.status, 201, r.body)
         self.assertEqual(r.json["id"], "op-put-new")
+        self.assertEqual(r.header("Location"), "/v1/admin/titles/op-put-new")
         self.problem(call("POST", "/v1/admin/titles", token=OP_TOKEN,
                           json_body={"kind": "movie", "name": "X", "maturity_rating": 12}), 400)
         self.problem(call("POST", "/v1/admin/titles", token=OP_TOKEN,
