@@ -44,6 +44,15 @@ for line in sys.stdin:
         print(line, end=""); continue
     if ev.get("event") == "listening":
         print("\nstreamd is listening on %s port %s (Ctrl-C stops it)" % (ev["address"], ev["port"]))
+    elif ev.get("event") == "demo" and ev.get("password_changed"):
+        print("""
+  address          %s
+  demo account     %s
+  demo password    (changed since it was generated: yours; to get a new random one, stop,
+                   delete %s and run again)
+  TV sign-in page  %s
+  operator token   %s (Authorization: Bearer for /v1/admin/...)
+""" % (ev["url"], ev["email"], sys.argv[2], ev["activate"], sys.argv[1]))
     elif ev.get("event") == "demo":
         u = ev["url"]
         print("""
@@ -59,7 +68,7 @@ for line in sys.stdin:
 """ % (u, ev["email"], ev["password"], ev["activate"], sys.argv[1], u,
        "\x27" + json.dumps({"email": ev["email"], "password": ev["password"]}) + "\x27"))
     sys.stdout.flush()
-' "$token_file"
+' "$token_file" "$data/demo-credentials.json"
 }
 
 # The web player (examples/web): its pinned player libraries come from npm (npm ci fills

@@ -36,6 +36,7 @@
 #include "mail.h"
 #include "problem.h"
 #include "stream/common.h"
+#include "stream/password.h"
 
 static _Atomic(streamd_app *) current;
 
@@ -489,29 +490,38 @@ static char *read_file(const char *path, size_t max)
     return NULL;
   char *buf = NULL;
   size_t len = 0, cap = 0;
+  int err = 0;
   for (;;) {
-    if (len + 65536 + 1 > cap) {
-      cap = cap ? cap * 2 : 131072;
-      if (cap > max + 65536 + 1) {
-        free(buf);
-        fclose(f);
-        errno = EFBIG;
-        return NULL;
+    if (len == cap) {
+      if (cap > max) { /* read max + 1 bytes: too large */
+        err = EFBIG;
+        break;
       }
-      char *nb = realloc(buf, cap);
+      size_t ncap = cap ? cap * 2 : 65536;
+      if (ncap > max + 1)
+        ncap = max + 1;
+      char *nb = realloc(buf, ncap + 1);
       if (!nb) {
-        free(buf);
-        fclose(f);
-        return NULL;
+        err = ENOMEM;
+        break;
       }
       buf = nb;
+      cap = ncap;
     }
-    size_t n = fread(buf + len, 1, 65536, f);
+    size_t n = fread(buf + len, 1, cap - len, f);
     len += n;
-    if (n < 65536)
+    if (n == 0) {
+      if (ferror(f))
+        err = EIO;
       break;
+    }
   }
   fclose(f);
+  if (err || !buf) {
+    free(buf);
+    errno = err ? err : EIO;
+    return NULL;
+  }
   buf[len] = '\0';
   return buf;
 }
@@ -607,8 +617,12 @@ static void demo_profiles(streamd_app *app, const char *account_id)
     streamd_logf(STREAM_LOG_WARN, "demo: profile Kids: %s", stream_error_last()->message);
 }
 
-static int seed_account(streamd_app *app, char *password, size_t pwlen)
+/* The demo account: created with a random password saved in demo-credentials.json, or the
+ * saved one. *changed = 1 when the account's password is no longer the saved one (changed
+ * through the API or the web player since): it is kept, and not printed. */
+static int seed_account(streamd_app *app, char *password, size_t pwlen, int *changed)
 {
+  *changed = 0;
   char path[1200];
   snprintf(path, sizeof(path), "%s/demo-credentials.json", app->cfg->data_dir);
   int saved = read_saved_password(password, pwlen, path) == 0;
@@ -631,6 +645,15 @@ static int seed_account(streamd_app *app, char *password, size_t pwlen)
       streamd_logf(STREAM_LOG_ERROR, "demo: resetting the demo password: %s",
                    stream_error_last()->message);
       return -1;
+    }
+    if (saved &&
+        stream_password_verify(acct.password_hash, password, strlen(password)) == STREAM_EAUTH) {
+      *changed = 1;
+      explicit_bzero(password, pwlen);
+      streamd_logf(STREAM_LOG_INFO,
+                   "demo: the demo account's password was changed since %s was written; it is "
+                   "kept (delete the file and restart to get a new random one)",
+                   path);
     }
     explicit_bzero(acct.password_hash, sizeof(acct.password_hash));
   } else {
@@ -661,7 +684,8 @@ int streamd_app_seed_demo(streamd_app *app, char **out_line)
   if (seed_catalog(app) != 0)
     return -1;
   char password[80];
-  if (seed_account(app, password, sizeof(password)) != 0)
+  int changed = 0;
+  if (seed_account(app, password, sizeof(password), &changed) != 0)
     return -1;
   /* A second stdout line, only in demo mode: where to go and how to sign in. */
   cJSON *o = cJSON_CreateObject();
@@ -671,7 +695,11 @@ int streamd_app_seed_demo(streamd_app *app, char **out_line)
   cJSON_AddStringToObject(o, "url", app->public_url);
   cJSON_AddStringToObject(o, "activate", activate);
   cJSON_AddStringToObject(o, "email", STREAMD_DEMO_EMAIL);
-  cJSON_AddStringToObject(o, "password", password);
+  if (changed) /* the owner's own password: not known here, never printed */
+    cJSON_AddNullToObject(o, "password");
+  else
+    cJSON_AddStringToObject(o, "password", password);
+  cJSON_AddBoolToObject(o, "password_changed", changed != 0);
   char *line = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
   explicit_bzero(password, sizeof(password));

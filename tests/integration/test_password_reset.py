@@ -196,6 +196,37 @@ class T1Account(ApiTestCase):
         login(D, addr, NEW)
         self.assertEqual(mails(), before)
 
+    def test_3b_changed_demo_password_is_kept_and_not_printed(self):
+        """--seed-demo: a restart keeps the saved demo password; once the account's password
+        was changed through the API, a restart keeps that one and prints "password": null,
+        "password_changed": true, instead of the stale one saved in demo-credentials.json."""
+        d = Streamd(sys.argv[1], [], prefix="streamd-demo-pw-", log_level="warn",
+                    access_log=False, catalog={"titles": [
+                        {"id": "demo-one", "kind": "movie", "name": "Demo One",
+                         "maturity_rating": 0, "genres": ["Drama"]}]})
+        try:
+            self.assertFalse(d.demo["password_changed"])
+            old = d.demo["password"]
+            # A plain restart keeps (and prints) the saved password: before, the file was never
+            # read back (its reader refused files under 64 KiB) and every start reset it.
+            d.restart()
+            self.assertEqual(d.demo["password"], old)
+            self.assertFalse(d.demo["password_changed"])
+            t = login(d, d.demo["email"], old)
+            r = d.request("POST", "/v1/account/password", token=t["access_token"],
+                          json_body={"current_password": old, "new_password": NEW})
+            self.assertEqual(r.status, 204, r.body)
+            d.restart()
+            self.assertIsNone(d.demo["password"], d.demo)
+            self.assertTrue(d.demo["password_changed"])
+            login(d, d.demo["email"], NEW)  # the owner's password is kept
+            self.assertEqual(d.request("POST", "/v1/auth/login", json_body={
+                "email": d.demo["email"], "password": old}).status, 401)
+            self.assertEqual(d.stop(), 0)
+        finally:
+            d.stop()
+            d.cleanup()
+
     def test_4_account_get(self):
         addr = unique_email("me")
         t = register_login(D, addr)
