@@ -1,7 +1,7 @@
 /*
  * streamctl account: an operator's look at one account of a streamd store and
  * its deletion, on the store opened directly like `streamctl billing` (SQLite
- * WAL lets this run while streamd serves). Sub-commands: show ID, delete ID.
+ * WAL lets this run while streamd serves). Sub-commands: show ID|EMAIL, delete ID|EMAIL.
  * The deletion is stream_store_account_close(), the same one transaction as
  * DELETE /v1/admin/accounts/{id}; being the operator's, it asks for no
  * password, but it asks for a confirmation on the terminal unless --yes is
@@ -32,11 +32,25 @@ static void print_json(cJSON *o)
   cJSON_Delete(o);
 }
 
-/* The account (a deleted one is not found, as for every read). */
+/* The account by id, or by e-mail address when `id` holds an '@' (normalized as sign-in
+ * does); a deleted one is not found, as for every read. */
 static int get_account(const cli_args *a, stream_store_account *out, stream_store *s,
                        const char *id)
 {
-  int rc = stream_store_account_get(out, s, id);
+  int rc;
+  if (strchr(id, '@')) {
+    char email[STREAM_AUTH_EMAIL_SIZE];
+    rc = stream_auth_email_normalize(email, sizeof email, id);
+    if (rc)
+      return lib_error(a, "not an e-mail address", rc);
+    rc = stream_store_account_get_by_email(out, s, email);
+    if (rc == STREAM_ENOTFOUND) {
+      fprintf(stderr, "streamctl %s: no account with e-mail %s\n", a->verb->name, email);
+      return EXIT_FAIL;
+    }
+  } else {
+    rc = stream_store_account_get(out, s, id);
+  }
   if (rc == STREAM_ENOTFOUND) {
     fprintf(stderr, "streamctl %s: no account with id %s\n", a->verb->name, id);
     return EXIT_FAIL;
@@ -152,7 +166,7 @@ static int run_account(const cli_args *a)
   if (strcmp(sub, "show") != 0 && strcmp(sub, "delete") != 0)
     return usage_error(a, "unknown sub-command '%s' (show, delete)", sub);
   if (a->npos != 2)
-    return usage_error(a, "%s needs the account ID", sub);
+    return usage_error(a, "%s needs the account ID or e-mail address", sub);
   if (strcmp(sub, "delete") == 0 && !cli_has(a, "yes") && !isatty(STDIN_FILENO))
     return usage_error(a, "delete asks for a confirmation on a terminal; without one, "
                           "give --yes");
@@ -174,8 +188,9 @@ static int run_account(const cli_args *a)
 const cli_verb verb_account = {
     "account",
     "Show an account or delete it (right to erasure).",
-    "account show ID | delete ID [--yes]   (--db PATH | --data-dir DIR) [--json]",
+    "account show ID|EMAIL | delete ID|EMAIL [--yes]   (--db PATH | --data-dir DIR) [--json]",
     "Opens the store directly (safe while streamd runs: SQLite WAL).\n"
+    "The account is named by its id or by its e-mail address (any case).\n"
     "show prints the account (e-mail, role, disabled, created_at) and its profiles.\n"
     "delete closes the account in one transaction, as DELETE /v1/admin/accounts/{id}:\n"
     "profiles (with their resume positions, My List, ratings), sessions (refresh\n"

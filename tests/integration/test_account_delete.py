@@ -319,6 +319,14 @@ class T3Streamctl(ApiTestCase):
         self.assertEqual((shown["id"], shown["email"], shown["role"], shown["disabled"]),
                          (acct, email, "viewer", False))
         self.assertEqual([p["id"] for p in shown["profiles"]], [pid])
+        # By e-mail address too, in any case (normalized as sign-in does).
+        r = streamctl("account", "show", email.upper(), "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["id"], acct)
+        r = streamctl("account", "show", "nobody-" + email)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no account with e-mail nobody-", r.stderr)
+        self.assertEqual(streamctl("account", "show", "a@@b").returncode, 1)
 
         # Usage errors and refusals delete nothing.
         self.assertEqual(streamctl("account", "frob", acct).returncode, 2)
@@ -342,6 +350,7 @@ class T3Streamctl(ApiTestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("no account with id " + acct, r.stderr)
         self.assertEqual(streamctl("account", "delete", acct, "--yes").returncode, 1)
+        self.assertEqual(streamctl("account", "show", email).returncode, 1)  # e-mail released
 
         # --yes, unattended, with --json.
         t2 = register_login(D, unique_email("ctl"))
