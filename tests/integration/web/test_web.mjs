@@ -125,6 +125,9 @@ async function newPage(path) {
   page.on('response', (r) => {
     if (/\/static\/art\//.test(r.url()) && r.status() !== 200 && r.status() !== 304)
       page.problems.push(`artwork ${r.url()}: ${r.status()}`);
+    if (r.status() === 404 && new URL(r.url()).origin === new URL(base).origin &&
+        !new URL(r.url()).pathname.startsWith('/v1/'))
+      page.problems.push(`page resource not found: ${r.url()}`); // e.g. /favicon.ico
   });
   await page.goto(base + path);
   return page;
@@ -428,6 +431,18 @@ test('sign in, pick a profile, browse rows, sign out', async () => {
     assert.deepEqual([a.w, a.h, a.hasImg], [400, 600, true], JSON.stringify(a));
   }
   assert.match(await page.textContent('#who'), /Demo/);
+  // Play is offered only where streamd says media is published ("playable"): the demo title
+  // has an asset, static-orchard has none (no failing click on a dead Play button).
+  await page.click(`.tile[data-id="${TITLE}"] >> nth=0`);
+  await page.waitForSelector('.title-page .play');
+  assert.equal(await page.isDisabled('.title-page .play'), false);
+  await page.goto(`${base}/#/title/static-orchard`);
+  await page.waitForSelector('.title-page .play');
+  assert.equal(await page.textContent('.title-page .name'), 'Static Orchard');
+  assert.equal(await page.isDisabled('.title-page .play'), true);
+  assert.equal(await page.textContent('.title-page .play'), 'Not available yet');
+  await page.goto(`${base}/#/`);
+  await page.waitForSelector('.row .tile');
   await page.click('#sign-out');
   await page.waitForSelector('#login-form');
   assert.deepEqual(page.problems, []);
