@@ -811,8 +811,11 @@ static int subtitles_handler(stream_jobs_ctx *ctx, const stream_job *job, void *
 #if STREAM_HAVE_MEDIA
   stream_media_subtitle t = {input, language, label[0] ? label : NULL, is_default, forced};
   for (int round = 1;; round++) {
-    streamd_logf(STREAM_LOG_INFO, "job %s: adding the %s subtitles to %s (attempt %d of %d)",
-                 job->id, language, strrchr(srcdir, '/') + 1, job->attempts, job->max_attempts);
+    streamd_logf(STREAM_LOG_INFO,
+                 "job %s: adding the %s subtitles to asset %s (directory %s) as asset %s "
+                 "(attempt %d of %d)",
+                 job->id, language, base, strrchr(srcdir, '/') + 1, asset_id, job->attempts,
+                 job->max_attempts);
     stream_jobs_ctx_progress(ctx, 0.1);
     rc = stream_media_subtitles_add(srcdir, outdir, &t);
     if (rc != STREAM_OK)
