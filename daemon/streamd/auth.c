@@ -125,6 +125,9 @@ typedef struct vc_entry {
 
 static vc_entry vcache[VCACHE_SLOTS];
 static pthread_mutex_t vc_mu = PTHREAD_MUTEX_INITIALIZER;
+/* Bumped (under vc_mu) by every streamd_auth_forget_account(): a verification that started
+ * before a forget does not put its (possibly stale) identity back afterwards. */
+static uint64_t vc_gen;
 static pthread_once_t vc_once = PTHREAD_ONCE_INIT;
 static uint64_t vc_seed;
 
@@ -157,8 +160,17 @@ static int vc_get(stream_auth_identity *out, int kind, const char *tok, size_t n
   return hit;
 }
 
+/* The generation to pass to vc_put: read before the verification it caches. */
+static uint64_t vc_generation(void)
+{
+  pthread_mutex_lock(&vc_mu);
+  uint64_t g = vc_gen;
+  pthread_mutex_unlock(&vc_mu);
+  return g;
+}
+
 static void vc_put(const stream_auth_identity *id, int kind, const char *tok, size_t n, uint64_t h,
-                   int64_t now)
+                   int64_t now, uint64_t gen)
 {
   int64_t until = now + VCACHE_TTL_S;
   if (id->expires_at < until)
@@ -167,6 +179,10 @@ static void vc_put(const stream_auth_identity *id, int kind, const char *tok, si
     return;
   vc_entry *e = &vcache[h % VCACHE_SLOTS];
   pthread_mutex_lock(&vc_mu);
+  if (gen != vc_gen) { /* an account was forgotten while this token was being verified */
+    pthread_mutex_unlock(&vc_mu);
+    return;
+  }
   explicit_bzero(e->token, e->len);
   e->hash = h;
   e->len = n;
@@ -182,6 +198,7 @@ void streamd_auth_forget_account(const char *account_id)
   if (!account_id || !*account_id)
     return;
   pthread_mutex_lock(&vc_mu);
+  vc_gen++;
   for (size_t i = 0; i < VCACHE_SLOTS; i++) {
     vc_entry *e = &vcache[i];
     if (e->len && strcmp(e->id.account_id, account_id) == 0) {
@@ -215,9 +232,10 @@ int streamd_auth_viewer_jwt(streamd_identity *out, const streamd_request *req, v
   }
   int rc = STREAM_OK;
   if (!cacheable || !vc_get(&id, VC_ACCESS, tok, n, h, now)) {
+    uint64_t gen = vc_generation();
     rc = stream_auth_verify_access(&id, app->auth, tok);
     if (rc == STREAM_OK && cacheable)
-      vc_put(&id, VC_ACCESS, tok, n, h, now);
+      vc_put(&id, VC_ACCESS, tok, n, h, now, gen);
   }
   if (rc == STREAM_EEXPIRED) {
     snprintf(detail, dlen, "the access token has expired");
@@ -251,6 +269,7 @@ int streamd_auth_events_account(const char *token, const char *account_id, int64
       return STREAM_OK;
   }
   /* The same primary-key read stream_auth_verify_access() makes for access tokens. */
+  uint64_t gen = vc_generation();
   stream_auth_account acct;
   int rc = stream_auth_account_get(&acct, app->auth, account_id);
   if (rc == STREAM_ENOMEM || rc == STREAM_EIO || rc == STREAM_EBUSY)
@@ -261,7 +280,7 @@ int streamd_auth_events_account(const char *token, const char *account_id, int64
     memset(&id, 0, sizeof(id));
     snprintf(id.account_id, sizeof(id.account_id), "%s", account_id);
     id.expires_at = exp;
-    vc_put(&id, VC_EVENTS, token, n, h, now);
+    vc_put(&id, VC_EVENTS, token, n, h, now, gen);
   }
   return STREAM_OK;
 }

@@ -130,8 +130,8 @@ STREAM_API int stream_key_public(stream_key **out, const stream_key *key);
  * PKCS#8 "PRIVATE KEY", public keys as SubjectPublicKeyInfo "PUBLIC KEY", the
  * form CloudFront's CreatePublicKey takes). `*out` is NUL-terminated and the caller frees it with
  * stream_free_secret(*out, strlen(*out)).
- * Errors: STREAM_EINVAL, STREAM_ENOTSUP (PEM of an HMAC key), STREAM_ENOMEM,
- * STREAM_ECRYPTO.
+ * Errors: STREAM_EINVAL, STREAM_ENOTSUP (PEM of an HMAC key, base64url of an
+ * RSA or EC key), STREAM_ENOMEM, STREAM_ECRYPTO.
  */
 STREAM_API int stream_key_export(char **out, const stream_key *key, stream_key_format format);
 

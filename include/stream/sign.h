@@ -506,9 +506,12 @@ typedef enum stream_cloudfront_hash {
 
 /**
  * Options for signing. A custom policy is used when `starts` or `ip` is set,
- * when the resource contains '*', when `resource` differs from the URL, or
- * when `custom` is nonzero; otherwise a canned policy. Strings are borrowed
- * for the call.
+ * when `resource` is given (a pattern with '*', or a URL other than the
+ * signed one), or when `custom` is nonzero; otherwise a canned policy.
+ * Wildcards come only from `resource` (and from the resource of
+ * stream_cloudfront_sign_cookies()): a '*' in a URL is a literal byte of a
+ * canned policy, and STREAM_EINVAL when the URL would become a custom
+ * policy's Resource. Strings are borrowed for the call.
  */
 typedef struct stream_cloudfront_sign_options {
   unsigned int version; /**< STREAM_CLOUDFRONT_SIGN_OPTIONS_VERSION */

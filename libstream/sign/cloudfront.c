@@ -343,8 +343,10 @@ int stream_cloudfront_sign_url(char **out, const stream_key *key, const char *ur
   *out = NULL;
   cf_policy p = {0};
   char ipbuf[48];
+  /* The URL goes into the policy JSON too (the canned policy's Resource, or a custom one's
+   * without opts->resource): no quote or backslash may end its string early. */
   int rc = check_url(url, fn);
-  if (rc || (rc = check_common(key, opts, &p, ipbuf, fn)))
+  if (rc || (rc = check_resource(url, "URL", fn)) || (rc = check_common(key, opts, &p, ipbuf, fn)))
     return rc;
   const char *resource = url;
   if (opts->resource) {
@@ -354,14 +356,28 @@ int stream_cloudfront_sign_url(char **out, const stream_key *key, const char *ur
   }
   p.resource = resource;
   p.resource_len = strlen(resource);
-  bool custom =
-      opts->custom || p.starts || p.ip || strchr(resource, '*') || strcmp(resource, url) != 0;
+  /* Wildcards come only from opts->resource: a '*' in the URL itself is a literal byte of a
+   * canned policy (as @aws-sdk/cloudfront-signer signs it), and refused when the URL would
+   * become a custom policy's Resource, where CloudFront reads it as "any run". */
+  bool custom = opts->custom || p.starts || p.ip ||
+                (opts->resource && (strchr(resource, '*') || strcmp(resource, url) != 0));
+  if (custom && !opts->resource && strchr(url, '*'))
+    return stream__err(STREAM_EINVAL,
+                       "%s: the URL holds '*', which a custom policy's Resource reads as a "
+                       "wildcard; give the Resource (pattern) in opts->resource",
+                       fn);
   int hash = opts->hash ? opts->hash : STREAM_CLOUDFRONT_SHA1;
   stream__buf b;
   stream__buf_init(&b);
   stream__buf_puts(&b, url);
   stream__buf_puts(&b, strchr(url, '?') ? "&" : "?");
-  return finish(&b, out, append_signed(&b, key, &p, custom, hash, false));
+  rc = finish(&b, out, append_signed(&b, key, &p, custom, hash, false));
+  if (rc == STREAM_OK && strlen(*out) > CF_MAX) { /* the verifiers' limit: it could not verify */
+    stream_free(*out);
+    *out = NULL;
+    return stream__err(STREAM_ERANGE, "%s: the signed URL would be over %d bytes", fn, CF_MAX);
+  }
+  return rc;
 }
 
 int stream_cloudfront_sign_cookies(char **out, const stream_key *key, const char *resource,
@@ -449,20 +465,22 @@ static int parse_policy(stream_cloudfront_verification *out, const char *json, s
     bad = "policy is not {\"Statement\":[...]}";
   else if (cJSON_GetArraySize(st) != 1 || !cJSON_IsObject(st->child))
     bad = "policy must hold exactly one statement";
-  bool has_lt = false;
+  bool has_lt = false, has_gt = false, has_cond = false;
   for (const cJSON *f = bad ? NULL : st->child->child; f && !bad; f = f->next) {
     if (f->string && strcmp(f->string, "Resource") == 0 && cJSON_IsString(f) && !p->resource) {
       p->resource = f->valuestring;
       p->resource_len = strlen(f->valuestring);
-    } else if (f->string && strcmp(f->string, "Condition") == 0 && cJSON_IsObject(f)) {
+    } else if (f->string && strcmp(f->string, "Condition") == 0 && cJSON_IsObject(f) && !has_cond) {
+      has_cond = true;
       for (const cJSON *c = f->child; c && !bad; c = c->next) {
         if (c->string && strcmp(c->string, "DateLessThan") == 0 && !has_lt) {
           if (!epoch_of(c, &p->expires) || p->expires == 0)
             bad = "DateLessThan is not {\"AWS:EpochTime\":<seconds>}";
           has_lt = true;
-        } else if (c->string && strcmp(c->string, "DateGreaterThan") == 0 && !p->starts) {
+        } else if (c->string && strcmp(c->string, "DateGreaterThan") == 0 && !has_gt) {
           if (!epoch_of(c, &p->starts))
             bad = "DateGreaterThan is not {\"AWS:EpochTime\":<seconds>}";
+          has_gt = true;
         } else if (c->string && strcmp(c->string, "IpAddress") == 0 && !p->ip) {
           const cJSON *a = c->child;
           if (!cJSON_IsObject(c) || !a || a->next || !a->string ||

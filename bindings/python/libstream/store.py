@@ -177,7 +177,8 @@ class Store:
         ``now``: Unix seconds (default: the system clock). Pass a digest of a
         person's e-mail or address as the key, not the name: the store keeps
         what it is given.
-        Raises InvalidArgument (a field out of range, repeated bucket), Busy,
+        Raises InvalidArgument (a field out of range, repeated bucket), OutOfRange
+        (a burst or interval that does not fit the C field, e.g. negative), Busy,
         IOFailure.
         """
         items = list(buckets)

@@ -488,9 +488,32 @@ START_TEST(test_wildcard_resources)
   snprintf(other, sizeof other, "https://h.example/v/xyz/index.m3u8%s", q);
   ck_assert_int_eq(verify_url(&v, r, other, NULL, 1), STREAM_EFORBIDDEN);
   ck_assert_int_eq(v.reason, STREAM_SIGN_OUTSIDE_PREFIX);
-  /* a canned URL is for itself only */
+  /* A '*' in the URL itself is no wildcard: canned (literal), and refused where it would
+   * become a custom policy's Resource; a quote or backslash can never reach the JSON. */
   stream_free(url);
   o.resource = NULL;
+  ck_assert_int_eq(stream_cloudfront_sign_url(&url, k, "https://h.example/v/*", &o), STREAM_OK);
+  ck_assert_ptr_nonnull(strstr(url, "?Expires="));
+  snprintf(other, sizeof other, "https://h.example/v/other/secret.mp4%s", strchr(url, '?'));
+  ck_assert_int_eq(verify_url(&v, r, other, NULL, 1), STREAM_EAUTH);
+  stream_free(url);
+  url = NULL;
+  o.custom = 1;
+  ck_assert_int_eq(stream_cloudfront_sign_url(&url, k, "https://h.example/v/*", &o), STREAM_EINVAL);
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "opts->resource"));
+  ck_assert_ptr_null(url);
+  for (int custom = 0; custom < 2; custom++) {
+    o.custom = custom;
+    ck_assert_int_eq(
+        stream_cloudfront_sign_url(
+            &url, k, "https://h.example/a.m3u8?n=x\",\"Resource\":\"https://h.example/*", &o),
+        STREAM_EINVAL);
+    ck_assert_ptr_null(url);
+    ck_assert_int_eq(stream_cloudfront_sign_url(&url, k, "https://h.example/a\\b.m3u8", &o),
+                     STREAM_EINVAL);
+  }
+  o.custom = 0;
+  /* a canned URL is for itself only */
   ck_assert_int_eq(stream_cloudfront_sign_url(&url, k, "https://h.example/v/abc/master.m3u8", &o),
                    STREAM_OK);
   snprintf(other, sizeof other, "https://h.example/v/abc/other.m3u8%s", strchr(url, '?'));
@@ -664,6 +687,15 @@ START_TEST(test_policies_with_unexpected_contents)
        "\"AWS:EpochTime\":2000000000}}}]} trailing",
        STREAM_SIGN_MALFORMED},
       {"[1,2,3]", STREAM_SIGN_MALFORMED},
+      /* a member given twice: the second Condition, a second DateGreaterThan after a 0 one */
+      {"{\"Statement\":[{\"Resource\":\"https://h.example/*\",\"Condition\":{\"DateLessThan\":{"
+       "\"AWS:EpochTime\":2000000000}},\"Condition\":{\"DateLessThan\":{\"AWS:EpochTime\":"
+       "2000000000}}}]}",
+       STREAM_SIGN_MALFORMED},
+      {"{\"Statement\":[{\"Resource\":\"https://h.example/*\",\"Condition\":{\"DateLessThan\":{"
+       "\"AWS:EpochTime\":2000000000},\"DateGreaterThan\":{\"AWS:EpochTime\":0},"
+       "\"DateGreaterThan\":{\"AWS:EpochTime\":1900000000}}}]}",
+       STREAM_SIGN_MALFORMED},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     char *u = url_with_policy(base, cases[i].policy, PEM_RSA_PKCS8);
