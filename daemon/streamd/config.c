@@ -91,12 +91,18 @@ static const key_desc keys[] = {
      "seconds a playback screen lease lives without a heartbeat (default 90)"},
     {"media_signing", K_STR, OFF(media_signing), SZ(media_signing), 0, 0,
      "how playback URLs are signed: path (token in the URL, default), cookie (Stream-Cookie), "
-     "cloudcdn (Cloud-CDN-Cookie) or mediacdn (Media CDN edge-cache-token path component)"},
+     "cloudcdn (Cloud-CDN-Cookie), mediacdn (Media CDN edge-cache-token path component) or "
+     "cloudfront (CloudFront signed cookies)"},
     {"media_key_file", K_STR, OFF(media_key_file), SZ(media_key_file), 0, 0,
-     "cloudcdn/mediacdn: the signing key file (must exist); empty = <data_dir>/keys/<format>.key, "
-     "generated on first start"},
+     "cloudcdn/mediacdn/cloudfront: the signing key file (must exist); empty = "
+     "<data_dir>/keys/<format>.key (cloudfront: keys/cloudfront.pem, RSA 2048), generated on "
+     "first start"},
     {"media_key_name", K_STR, OFF(media_key_name), SZ(media_key_name), 0, 0,
-     "cloudcdn/mediacdn: the KeyName registered with the CDN (default streamd-media)"},
+     "cloudcdn/mediacdn: the KeyName registered with the CDN; cloudfront: the public key id "
+     "(Key-Pair-Id) (default streamd-media)"},
+    {"media_hash", K_STR, OFF(media_hash), SZ(media_hash), 0, 0,
+     "cloudfront: the signature hash, sha1 (default, no extra cookie) or sha256 "
+     "(CloudFront-Hash-Algorithm=SHA256)"},
     {"media_url_ttl", K_UINT, OFF(media_url_ttl_s), 0, 60, 604800,
      "seconds signed playback URLs stay valid (default 21600)"},
     {"upload_max_bytes", K_SIZE, OFF(upload_max_bytes), 0, 1, 1099511627776ULL,
@@ -146,6 +152,7 @@ void streamd_config_defaults(streamd_config *cfg)
   cfg->recs_iterations = 15;
   snprintf(cfg->media_signing, sizeof(cfg->media_signing), "path");
   snprintf(cfg->media_key_name, sizeof(cfg->media_key_name), "streamd-media");
+  snprintf(cfg->media_hash, sizeof(cfg->media_hash), "sha1");
   cfg->media_url_ttl_s = 21600;
   cfg->upload_max_bytes = (size_t)10 * 1024 * 1024 * 1024;
   cfg->upload_expiry_s = 86400;

@@ -39,6 +39,7 @@ typedef struct streamd_config {
   char media_signing[16];    /* playback URLs: "path" (token), "cookie", "cloudcdn", "mediacdn" */
   char media_key_file[1024]; /* CDN formats: signing key file; "" = <data_dir>/keys/<fmt>.key */
   char media_key_name[65];   /* CDN formats: the KeyName the CDN knows the key by */
+  char media_hash[8];        /* cloudfront: "sha1" (default) or "sha256" */
   unsigned int media_url_ttl_s; /* lifetime of signed playback URLs */
   char config_file[1024];       /* informational: the file that was loaded */
   /* Uploads and transcode jobs (ingest.c). */

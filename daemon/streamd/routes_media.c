@@ -25,6 +25,7 @@
 #include "routes.h"
 #include "routes_util.h"
 #include "stream/delivery.h"
+#include "stream/sign.h"
 
 #define MEDIA_KEY_ID "media-1"
 #define GZIP_MIN 256
@@ -77,6 +78,42 @@ static int load_or_create_key(stream_key **out, const char *path, int generate,
 }
 
 /*
+ * CloudFront: an RSA 2048 key generated on the first start (PKCS#8 PEM, 0600), or an RSA or
+ * EC P-256 private key PEM the operator gives. Its public half (SubjectPublicKeyInfo PEM,
+ * what CloudFront's "Create public key" takes; not a secret) is logged at start, for the
+ * operator to register under the Key-Pair-Id media_key_name.
+ */
+static int cloudfront_key(stream_key **out, const char *path, int generate, const char *id)
+{
+  struct stat st;
+  if (lstat(path, &st) != 0) {
+    /* absent: generate (default file) or stop naming the file (media_key_file) */
+    if (load_or_create_key(out, path, generate, STREAM_KEY_RSA_PRIVATE, id, 0,
+                           STREAM_KEY_FORMAT_PEM) != 0)
+      return -1;
+  } else if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+    streamd_logf(STREAM_LOG_ERROR, "%s must be a regular file of mode 0600", path);
+    return -1;
+  } else if (stream_key_load_file(out, STREAM_KEY_RSA_PRIVATE, id, path) != STREAM_OK &&
+             stream_key_load_file(out, STREAM_KEY_EC_PRIVATE, id, path) != STREAM_OK) {
+    streamd_logf(STREAM_LOG_ERROR, "loading %s (an RSA 2048 or EC P-256 private key PEM): %s", path,
+                 stream_error_last()->message);
+    return -1;
+  }
+  stream_key *pub = NULL;
+  char *text = NULL;
+  if (stream_key_public(&pub, *out) == STREAM_OK &&
+      stream_key_export(&text, pub, STREAM_KEY_FORMAT_PEM) == STREAM_OK)
+    streamd_logf(STREAM_LOG_INFO,
+                 "media signing: CloudFront Key-Pair-Id '%s' (%s), public key:\n%s", id,
+                 stream_key_type_of(*out) == STREAM_KEY_EC_PRIVATE ? "EC P-256" : "RSA", text);
+  if (text)
+    stream_free_secret(text, strlen(text));
+  stream_key_free(pub);
+  return 0;
+}
+
+/*
  * The key of the configured format. Native formats: <data_dir>/keys/media.key
  * (HMAC, id media-1). Cloud CDN: a 16-byte HMAC key in base64url (what
  * `gcloud compute backend-buckets add-signed-url-key --key-file` takes).
@@ -100,7 +137,9 @@ static int media_key(stream_key **out, const streamd_config *cfg, int format)
   }
   int cloud = format == STREAM_DELIVERY_CLOUDCDN;
   int generate = !cfg->media_key_file[0];
-  if (generate)
+  if (generate && format == STREAM_DELIVERY_CLOUDFRONT)
+    snprintf(path, sizeof(path), "%s/cloudfront.pem", dir);
+  else if (generate)
     snprintf(path, sizeof(path), "%s/%s.key", dir, cloud ? "cloudcdn" : "mediacdn");
   else
     snprintf(path, sizeof(path), "%s", cfg->media_key_file);
@@ -109,6 +148,8 @@ static int media_key(stream_key **out, const streamd_config *cfg, int format)
                  cfg->media_signing);
     return -1;
   }
+  if (format == STREAM_DELIVERY_CLOUDFRONT)
+    return cloudfront_key(out, path, generate, cfg->media_key_name);
   if (cloud)
     return load_or_create_key(out, path, generate, STREAM_KEY_HMAC, cfg->media_key_name, 16,
                               STREAM_KEY_FORMAT_BASE64URL);
@@ -135,21 +176,28 @@ int streamd_media_open(streamd_app *app)
   } formats[] = {{"path", STREAM_DELIVERY_NATIVE_PATH},
                  {"cookie", STREAM_DELIVERY_NATIVE_COOKIE},
                  {"cloudcdn", STREAM_DELIVERY_CLOUDCDN},
-                 {"mediacdn", STREAM_DELIVERY_MEDIACDN}};
+                 {"mediacdn", STREAM_DELIVERY_MEDIACDN},
+                 {"cloudfront", STREAM_DELIVERY_CLOUDFRONT}};
   int format = 0;
   for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
     if (strcmp(app->cfg->media_signing, formats[i].name) == 0)
       format = formats[i].format;
   if (!format) {
     streamd_logf(STREAM_LOG_ERROR,
-                 "media_signing must be \"path\", \"cookie\", \"cloudcdn\" or \"mediacdn\", "
-                 "not \"%s\"",
+                 "media_signing must be \"path\", \"cookie\", \"cloudcdn\", \"mediacdn\" or "
+                 "\"cloudfront\", not \"%s\"",
                  app->cfg->media_signing);
     return -1;
   }
   snprintf(app->media_root, sizeof(app->media_root), "%s/media", app->cfg->data_dir);
   if (mkdir(app->media_root, 0700) != 0 && errno != EEXIST) {
     streamd_logf(STREAM_LOG_ERROR, "%s: %s", app->media_root, strerror(errno));
+    return -1;
+  }
+  int sha256 = strcmp(app->cfg->media_hash, "sha256") == 0;
+  if (!sha256 && strcmp(app->cfg->media_hash, "sha1") != 0) {
+    streamd_logf(STREAM_LOG_ERROR, "media_hash must be \"sha1\" or \"sha256\", not \"%s\"",
+                 app->cfg->media_hash);
     return -1;
   }
   stream_key *key = NULL;
@@ -167,6 +215,7 @@ int streamd_media_open(streamd_app *app)
   o.keys = app->media_keys;
   o.format = format;
   o.leeway = 30;
+  o.cloudfront_hash = sha256 ? STREAM_CLOUDFRONT_SHA256 : STREAM_CLOUDFRONT_SHA1;
   if (rc == STREAM_OK)
     rc = stream_delivery_new(&app->delivery, &o);
   if (rc == STREAM_OK) {

@@ -221,8 +221,14 @@ void streamd_route_playback_start(streamd_request *req, streamd_response *resp)
   } else {
     cJSON_AddNullToObject(o, "lease");
   }
-  if (u.cookie)
-    streamd_response_header(resp, "Set-Cookie", u.cookie);
+  /* One Set-Cookie header per line: CloudFront's cookies come as several '\n'-separated
+   * values (stream_delivery_urls.cookie). */
+  for (char *c = u.cookie, *nl; c && *c; c = nl ? nl + 1 : c + strlen(c)) {
+    nl = strchr(c, '\n');
+    if (nl)
+      *nl = '\0';
+    streamd_response_header(resp, "Set-Cookie", c);
+  }
   stream_delivery_urls_clear(&u);
   stream_asset_clear(&asset);
   cJSON_Delete(body);

@@ -47,7 +47,8 @@ typedef enum stream_delivery_format {
   STREAM_DELIVERY_NATIVE_PATH = 1,   /**< native path token in the URL (default, cookieless) */
   STREAM_DELIVERY_NATIVE_COOKIE = 2, /**< native Stream-Cookie over the prefix; plain URLs */
   STREAM_DELIVERY_CLOUDCDN = 3,      /**< Cloud CDN signed URL prefix (query) and cookie */
-  STREAM_DELIVERY_MEDIACDN = 4       /**< Media CDN Ed25519 path component (edge-cache-token) */
+  STREAM_DELIVERY_MEDIACDN = 4,      /**< Media CDN Ed25519 path component (edge-cache-token) */
+  STREAM_DELIVERY_CLOUDFRONT = 5     /**< Amazon CloudFront signed cookies (custom policy) */
 } stream_delivery_format;
 
 /** Why a request was refused (stream_delivery_file.reason). */
@@ -80,12 +81,15 @@ typedef struct stream_delivery_options {
   const char *key_id;            /**< NULL = the ring's primary key (signing) */
   int64_t leeway;                /**< clock skew accepted on Expires, 0..3600 s */
   unsigned int manifest_max_age; /**< Cache-Control max-age of manifests; 0 = 2 s */
+  /* version 2 */
+  int cloudfront_hash; /**< STREAM_DELIVERY_CLOUDFRONT: a stream_cloudfront_hash; 0 = SHA-1 */
 } stream_delivery_options;
 
-#define STREAM_DELIVERY_OPTIONS_VERSION 1
+/** 2 adds cloudfront_hash; stream_delivery_new() accepts versions 1 and 2. */
+#define STREAM_DELIVERY_OPTIONS_VERSION 2
 #define STREAM_DELIVERY_OPTIONS_INIT                                                               \
   {                                                                                                \
-    STREAM_DELIVERY_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL, 0, 0                               \
+    STREAM_DELIVERY_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL, 0, 0, 0                            \
   }
 
 /** The delivery handle. Thread-safe. */
@@ -96,7 +100,10 @@ typedef struct stream_delivery_urls {
   char *prefix;    /**< the signed prefix ".../v1/media/<asset>/h<cap>/" (unsigned text) */
   char *hls_url;   /**< multivariant playlist URL */
   char *dash_url;  /**< MPD URL */
-  char *cookie;    /**< cookie formats: a complete Set-Cookie header value; else NULL */
+  char *cookie;    /**< cookie formats: a complete Set-Cookie header value; else NULL.
+                        STREAM_DELIVERY_CLOUDFRONT: several Set-Cookie header values, one
+                        per line, separated by '\n' (no trailing '\n'): send one
+                        Set-Cookie header per line */
   int64_t expires; /**< Unix seconds at which the URLs stop working */
 } stream_delivery_urls;
 
@@ -151,7 +158,7 @@ typedef struct stream_delivery_file {
  * `*out` belongs to the caller, who frees it with stream_delivery_free().
  * Errors: STREAM_EINVAL (bad version, base_url not http(s)://host[:port]
  * without a path or with a trailing '/', no key ring, unknown format, leeway
- * out of range), STREAM_ENOMEM. Thread-safe.
+ * out of range, unknown cloudfront_hash), STREAM_ENOMEM. Thread-safe.
  */
 STREAM_API int stream_delivery_new(stream_delivery **out, const stream_delivery_options *opts);
 
@@ -161,9 +168,17 @@ STREAM_API void stream_delivery_free(stream_delivery *d);
 /**
  * Sign the playback URLs of one session: the prefix
  * <base_url>/v1/media/<asset_id>/h<max_height>/ is signed until `expires`
- * in the handle's format (bound to `client_ip` when not NULL, native formats
- * only), and `hls_url` / `dash_url` point at master.m3u8 / manifest.mpd under
- * it. `max_height` 0 means no cap. Fills `*out` (the caller releases it
+ * in the handle's format (bound to `client_ip` when not NULL: native formats,
+ * and STREAM_DELIVERY_CLOUDFRONT for an IPv4 address — the policy's
+ * AWS:SourceIp is "<ip>/32"; CloudFront policies hold IPv4 only, so an IPv6
+ * address is STREAM_EINVAL there; the other CDN formats refuse any address),
+ * and `hls_url` / `dash_url` point at master.m3u8 / manifest.mpd under
+ * it. STREAM_DELIVERY_CLOUDFRONT signs cookies with a custom policy whose
+ * Resource is the prefix followed by '*', DateLessThan `expires`, with the
+ * ring's RSA or EC key whose id is the CloudFront Key-Pair-Id; `cookie` then
+ * holds the CloudFront-Policy, CloudFront-Signature and CloudFront-Key-Pair-Id
+ * Set-Cookie values, one per line.
+ * `max_height` 0 means no cap. Fills `*out` (the caller releases it
  * with stream_delivery_urls_clear(); it is zeroed on error).
  * Errors: STREAM_EINVAL (bad asset id, cap outside 0..STREAM_DELIVERY_CAP_MAX,
  * expires not in the future of 1970, bad IP, key of the wrong type),
@@ -181,7 +196,10 @@ STREAM_API void stream_delivery_urls_clear(stream_delivery_urls *u);
  * Check an origin request and open the file it names. The signature (native
  * path token, native cookie, or — in the CDN formats — the CDN's own signed
  * prefix or path component, verified with the same ring) must cover the
- * request's /v1/media/<asset>/h<cap>/ prefix; the path may not contain dot
+ * request's /v1/media/<asset>/h<cap>/ prefix (CloudFront: the CloudFront-*
+ * cookies of the Cookie header, whose custom policy's Resource must be exactly
+ * that prefix followed by '*'; a canned policy, another Resource, or a
+ * CloudFront cookie sent twice — two cookie sets — is refused); the path may not contain dot
  * segments, backslashes, control bytes or any percent-encoded byte; every
  * component is opened with O_NOFOLLOW below the media root, so neither '..'
  * nor a symlink can leave it; a file inside a rendition directory whose

@@ -1,12 +1,13 @@
 /*
  * The delivery module owns the playback side of a transcoded asset: it signs
  * the URL prefix of a playback session (native path token by default, native
- * cookie, or the Cloud CDN / Media CDN formats for deployments with that CDN
- * in front), and — in origin.c — checks every origin request against that
+ * cookie, or the Cloud CDN / Media CDN / CloudFront formats for deployments
+ * with that CDN in front), and — in origin.c — checks every origin request against that
  * signature, the signed rendition cap and the media root before opening the
  * file. This file holds the handle, session signing, MIME types and reasons.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +57,7 @@ int stream_delivery_new(stream_delivery **out, const stream_delivery_options *op
   if (!out)
     return stream__err(STREAM_EINVAL, "stream_delivery_new: out is NULL");
   *out = NULL;
-  if (!opts || opts->version != STREAM_DELIVERY_OPTIONS_VERSION)
+  if (!opts || opts->version < 1 || opts->version > STREAM_DELIVERY_OPTIONS_VERSION)
     return stream__err(STREAM_EINVAL, "stream_delivery_new: options missing or of an unknown "
                                       "version (use STREAM_DELIVERY_OPTIONS_INIT)");
   if (!opts->base_url || !base_url_ok(opts->base_url))
@@ -65,11 +66,14 @@ int stream_delivery_new(stream_delivery **out, const stream_delivery_options *op
   if (!opts->keys)
     return stream__err(STREAM_EINVAL, "stream_delivery_new: keys is NULL");
   int format = opts->format ? opts->format : STREAM_DELIVERY_NATIVE_PATH;
-  if (format < STREAM_DELIVERY_NATIVE_PATH || format > STREAM_DELIVERY_MEDIACDN)
+  if (format < STREAM_DELIVERY_NATIVE_PATH || format > STREAM_DELIVERY_CLOUDFRONT)
     return stream__err(STREAM_EINVAL, "stream_delivery_new: unknown format %d", opts->format);
   if (opts->leeway < 0 || opts->leeway > STREAM_NATIVE_LEEWAY_MAX)
     return stream__err(STREAM_EINVAL, "stream_delivery_new: leeway %lld outside 0..%d",
                        (long long)opts->leeway, STREAM_NATIVE_LEEWAY_MAX);
+  int cf_hash = opts->version >= 2 ? opts->cloudfront_hash : 0; /* a version 1 struct ends before */
+  if (cf_hash != 0 && cf_hash != STREAM_CLOUDFRONT_SHA1 && cf_hash != STREAM_CLOUDFRONT_SHA256)
+    return stream__err(STREAM_EINVAL, "stream_delivery_new: unknown cloudfront_hash %d", cf_hash);
   if (opts->media_root && !*opts->media_root)
     return stream__err(STREAM_EINVAL, "stream_delivery_new: media_root is empty");
   stream_delivery *d = stream__calloc(1, sizeof(*d));
@@ -85,6 +89,7 @@ int stream_delivery_new(stream_delivery **out, const stream_delivery_options *op
   }
   d->keys = opts->keys;
   d->format = format;
+  d->cloudfront_hash = cf_hash;
   d->leeway = opts->leeway;
   snprintf(d->manifest_cc, sizeof(d->manifest_cc), "public, max-age=%u",
            opts->manifest_max_age ? opts->manifest_max_age : 2u);
@@ -134,6 +139,68 @@ static int set_cookie(char **out, const stream_delivery *d, const char *name_val
   return stream__buf_detach(&b, out);
 }
 
+/*
+ * CloudFront signed cookies over the session prefix: a custom policy with
+ * Resource "<prefix>*" (relative URIs in the manifests inherit cookies, where a
+ * signed query would not reach the segments), one Set-Cookie value per
+ * cookie, joined with '\n' in u->cookie (a Set-Cookie value never holds a
+ * newline, and stream_delivery_urls has no room for a list without an ABI
+ * break). A client address binds as <ipv4>/32: CloudFront policies hold IPv4
+ * blocks only.
+ */
+static int sign_cloudfront(stream_delivery_urls *u, stream_delivery *d, const char *asset_id,
+                           int cap, int64_t expires, int64_t now, const char *client_ip)
+{
+  char ip4[INET_ADDRSTRLEN] = "";
+  if (client_ip) {
+    unsigned char a[16];
+    const char *v4 = strncasecmp(client_ip, "::ffff:", 7) == 0 ? client_ip + 7 : client_ip;
+    if (strlen(v4) < sizeof(ip4) && inet_pton(AF_INET, v4, a) == 1)
+      snprintf(ip4, sizeof(ip4), "%s", v4);
+    else if (inet_pton(AF_INET6, client_ip, a) == 1)
+      return stream__err(STREAM_EINVAL, "stream_delivery_sign: CloudFront policies bind IPv4 "
+                                        "addresses only, not the IPv6 client address");
+    else
+      return stream__err(STREAM_EINVAL, "stream_delivery_sign: client_ip is not an IP address");
+  }
+  stream_key *key = NULL;
+  int rc = stream_keyring_get(&key, d->keys, d->key_id);
+  if (rc != STREAM_OK)
+    return rc;
+  char *resource = NULL, *lines = NULL;
+  stream__buf b;
+  stream__buf_init(&b);
+  stream__buf_printf(&b, "%s*", u->prefix);
+  rc = stream__buf_detach(&b, &resource);
+  stream_cloudfront_sign_options co = STREAM_CLOUDFRONT_SIGN_OPTIONS_INIT;
+  co.expires = expires;
+  co.ip = ip4[0] ? ip4 : NULL;
+  co.custom = 1;
+  co.hash = d->cloudfront_hash;
+  if (rc == STREAM_OK)
+    rc = stream_cloudfront_sign_cookies(&lines, key, resource, &co);
+  stream_key_free(key);
+  stream_free(resource);
+  stream__buf_init(&b);
+  for (const char *l = lines; rc == STREAM_OK && l && *l;) {
+    const char *e = strchr(l, '\n');
+    size_t n = e ? (size_t)(e - l) : strlen(l);
+    char *nv = stream__strndup(l, n), *sc = NULL;
+    rc = nv ? set_cookie(&sc, d, nv, asset_id, cap, expires - now) : STREAM_ENOMEM;
+    if (rc == STREAM_OK)
+      stream__buf_printf(&b, "%s%s", b.len ? "\n" : "", sc);
+    stream_free(sc);
+    free(nv);
+    l = e ? e + 1 : l + n;
+  }
+  stream_free(lines);
+  if (rc != STREAM_OK) {
+    stream__buf_free(&b);
+    return rc;
+  }
+  return stream__buf_detach(&b, &u->cookie);
+}
+
 static int sign_urls(stream_delivery_urls *u, stream_delivery *d, const char *asset_id, int cap,
                      int64_t expires, const char *client_ip)
 {
@@ -165,6 +232,9 @@ static int sign_urls(stream_delivery_urls *u, stream_delivery *d, const char *as
         rc = set_cookie(&u->cookie, d, nv, asset_id, cap, expires - now);
       stream_free(nv);
     }
+    break;
+  case STREAM_DELIVERY_CLOUDFRONT:
+    rc = sign_cloudfront(u, d, asset_id, cap, expires, now, client_ip);
     break;
   default:
     if (client_ip)

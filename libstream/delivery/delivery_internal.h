@@ -30,6 +30,7 @@ struct stream_delivery {
   char *media_root;
   stream_keyring *keys;
   int format;
+  int cloudfront_hash; /* stream_cloudfront_hash of CloudFront cookies (0 = SHA-1) */
   char *key_id;
   int64_t leeway;
   char manifest_cc[48];

@@ -178,6 +178,83 @@ static int cookie_prefix_is(const char *v, size_t vlen, char sep, const char *wa
   return w == strlen(want) && memcmp(buf, want, w) == 0;
 }
 
+/* The value of the one cookie `name` in a Cookie header (or in Set-Cookie lines, '\n'
+ * separated, as stream_delivery_urls.cookie holds them); NULL when absent. */
+static const char *cookie_value(const char *hdr, const char *name, size_t *vlen)
+{
+  size_t nl = strlen(name);
+  for (const char *s = hdr; *s;) {
+    while (*s == ' ' || *s == '\t' || *s == ';' || *s == '\n' || *s == '\r')
+      s++;
+    size_t len = strcspn(s, ";\n\r");
+    if (len > nl && strncmp(s, name, nl) == 0 && s[nl] == '=') {
+      *vlen = len - nl - 1;
+      while (*vlen && (s[nl + *vlen] == ' ' || s[nl + *vlen] == '\t'))
+        (*vlen)--;
+      return s + nl + 1;
+    }
+    s += len;
+  }
+  return NULL;
+}
+
+/* 1 when the CloudFront-Policy cookie (already authenticated by its signature) holds one
+ * statement whose Resource is exactly `prefix` followed by '*': a policy over a wider
+ * pattern (another cap, every asset) is not this session's, even when it is validly
+ * signed with the same key. */
+static int cloudfront_resource_is(const char *cookies, const char *prefix)
+{
+  size_t vlen = 0;
+  const char *v = cookie_value(cookies, "CloudFront-Policy", &vlen);
+  if (!v || vlen == 0 || vlen > STREAM_CLOUDFRONT_TEXT_MAX)
+    return 0;
+  char *tmp = malloc(vlen + 1);
+  unsigned char *json = malloc(stream__b64_decoded_max(vlen) + 1);
+  size_t n = 0;
+  int ok = tmp && json;
+  for (size_t i = 0; ok && i < vlen; i++)
+    tmp[i] = v[i] == '-' ? '+' : v[i] == '_' ? '=' : v[i] == '~' ? '/' : v[i];
+  ok = ok && stream__b64_decode_into(json, stream__b64_decoded_max(vlen) + 1, &n, tmp, vlen,
+                                     STREAM_B64_STD, true) == STREAM_OK;
+  free(tmp);
+  cJSON *root = ok ? cJSON_ParseWithLength((const char *)json, n) : NULL;
+  free(json);
+  const cJSON *st = cJSON_GetObjectItemCaseSensitive(root, "Statement");
+  const cJSON *r = cJSON_GetArraySize(st) == 1
+                       ? cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(st, 0), "Resource")
+                       : NULL;
+  size_t pl = strlen(prefix);
+  ok = cJSON_IsString(r) && strlen(r->valuestring) == pl + 1 &&
+       strncmp(r->valuestring, prefix, pl) == 0 && r->valuestring[pl] == '*';
+  cJSON_Delete(root);
+  return ok;
+}
+
+/* CloudFront signed cookies: verified against the request URL, then bound to the session
+ * prefix (a canned policy names one URL and is not a session's). */
+static int check_cloudfront(stream_delivery_file *out, stream_delivery *d,
+                            const stream_delivery_request *req, const char *url, const char *prefix)
+{
+  if (!req->cookie || !strstr(req->cookie, "CloudFront-"))
+    return STREAM_EINVAL;
+  stream_cloudfront_request cr = STREAM_CLOUDFRONT_REQUEST_INIT;
+  stream_cloudfront_verification cv;
+  cr.url = url;
+  cr.client_ip = req->client_ip;
+  cr.now = req->now;
+  out->via_cookie = 1;
+  int rc = stream_cloudfront_verify_cookies(&cv, d->keys, req->cookie, &cr);
+  out->sign_reason = cv.reason;
+  out->expires = cv.expires;
+  if (rc != STREAM_OK)
+    return rc;
+  if (!cv.custom || !cloudfront_resource_is(req->cookie, prefix)) {
+    out->sign_reason = STREAM_SIGN_OUTSIDE_PREFIX;
+    return STREAM_EFORBIDDEN;
+  }
+  return STREAM_OK;
+}
+
 /* The signature check. Returns STREAM_OK or the failure status (with out->sign_reason). */
 static int check_signature(stream_delivery_file *out, stream_delivery *d,
                            const stream_delivery_request *req, const parsed *p, const char *url,
@@ -208,6 +285,8 @@ static int check_signature(stream_delivery_file *out, stream_delivery *d,
     out->expires = gv.expires;
     return rc;
   }
+  if (d->format == STREAM_DELIVERY_CLOUDFRONT)
+    return check_cloudfront(out, d, req, url, prefix);
   /* Cloud CDN signed prefix in the query (a URLPrefix item, not a name ending in it). */
   const char *q = NULL;
   if (d->format == STREAM_DELIVERY_CLOUDCDN && req->query) {

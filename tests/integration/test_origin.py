@@ -572,6 +572,122 @@ class T(unittest.TestCase):
             D.stop()
             D = main_daemon
 
+    def test_18_cloudfront(self):
+        global D
+        main_daemon = D
+        try:
+            # The default key: <data_dir>/keys/cloudfront.pem, RSA 2048 generated at first start;
+            # media_key_name is the CloudFront public key id (Key-Pair-Id).
+            kid = "K2JCJMDEHXQW5F"
+            self.cdn_daemon("cloudfront", ["--media-signing", "cloudfront",
+                                           "--media-key-name", kid])
+            key_file = os.path.join(D.data_dir, "keys", "cloudfront.pem")
+            self.assertEqual(os.stat(key_file).st_mode & 0o777, 0o600)
+            with open(key_file) as f:
+                self.assertTrue(f.read().startswith("-----BEGIN PRIVATE KEY-----"))
+            tok = viewer("basic")
+            r = play(tok, "tv")
+            self.assertEqual(r.status, 201, r.body)
+            s = r.json
+            self.assertTrue(s["hls_url"].endswith("/v1/media/%s/h720/master.m3u8" % ASSET_DIR))
+            # One Set-Cookie header per cookie, with the AWS SDK's cookie names.
+            sc = [v for k, v in r.header_list if k.lower() == "set-cookie"]
+            self.assertEqual([c.split("=", 1)[0] for c in sc],
+                             ["CloudFront-Policy", "CloudFront-Signature",
+                              "CloudFront-Key-Pair-Id"], sc)
+            for c in sc:
+                self.assertNotIn("\n", c)
+                self.assertIn("; Path=/v1/media/%s/h720/;" % ASSET_DIR, c)
+                self.assertIn("HttpOnly", c)
+            self.assertTrue(sc[2].startswith("CloudFront-Key-Pair-Id=%s;" % kid), sc[2])
+            import base64
+            policy = json.loads(base64.b64decode(sc[0].split(";")[0].split("=", 1)[1].translate(
+                str.maketrans("-_~", "+=/"))))
+            prefix = s["hls_url"].rsplit("/", 1)[0] + "/"
+            self.assertEqual(policy["Statement"][0]["Resource"], prefix + "*")
+            self.assertEqual(policy["Statement"][0]["Condition"]["DateLessThan"]["AWS:EpochTime"],
+                             s["expires_at"])
+            cookie = "; ".join(c.split(";")[0] for c in sc)
+            base = s["hls_url"].rsplit("/", 1)[0]
+            seg = base + "/" + self.dirs[720] + "/seg_00001.m4s"
+            # CloudFront's check (the library, through streamctl) accepts the cookies...
+            v = self.verify_url(seg, "cloudfront", key_file, kid, "--cookie", cookie)
+            self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+            self.assertTrue(v.stdout.startswith("VALID key=%s" % kid), v.stdout)
+            # ...and so does the origin behind it.
+            r = fetch(s["hls_url"], {"Cookie": "theme=dark; " + cookie, "Origin": ORIGIN})
+            self.assertEqual(r.status, 200, r.body)
+            self.assertEqual(r.header("Access-Control-Allow-Credentials"), "true")
+            self.assertNotIn(self.dirs[1080], r.body.decode())
+            self.assertEqual(fetch(s["dash_url"], {"Cookie": cookie}).status, 200)
+            self.assertEqual(fetch(seg, {"Cookie": cookie}).status, 200)
+            # No cookie, one missing, a tampered signature, above the cap, another cap: 403.
+            self.problem(fetch(seg), 403)
+            self.problem(fetch(seg, {"Cookie": cookie.rsplit(";", 1)[0]}), 403)
+            i = cookie.index("CloudFront-Signature=") + 25
+            bad = cookie[:i] + ("A" if cookie[i] != "A" else "B") + cookie[i + 1:]
+            self.problem(fetch(seg, {"Cookie": bad}), 403)
+            v = self.verify_url(seg, "cloudfront", key_file, kid, "--cookie", bad)
+            self.assertEqual(v.returncode, 1, v.stdout)
+            self.problem(fetch(base + "/" + self.dirs[1080] + "/seg_00001.m4s",
+                               {"Cookie": cookie}), 403)
+            self.problem(fetch(seg.replace("/h720/", "/h1080/").replace(self.dirs[720],
+                                                                         self.dirs[1080]),
+                               {"Cookie": cookie}), 403)
+
+            def sign_cookies(resource, expires_at):
+                p = subprocess.run([STREAMCTL, "sign-url", "--format", "cloudfront", "--cookie",
+                                    "--prefix", resource, "--key-name", kid, "--key-file",
+                                    key_file, "--expires-at", str(expires_at)],
+                                   capture_output=True, text=True, timeout=30)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                return "; ".join(x.split(";")[0] for x in p.stdout.split())
+
+            # The daemon's own key, the session prefix, but expired: 403.
+            old = sign_cookies(prefix + "*", int(time.time()) - 60)
+            self.problem(fetch(seg, {"Cookie": old}), 403)
+            self.assertEqual(fetch(seg, {"Cookie": sign_cookies(prefix + "*",
+                                                                int(time.time()) + 600)}).status,
+                             200)
+            # Validly signed with the daemon's key over a wider Resource (every cap of the
+            # asset): CloudFront would take it, the origin does not, or h720 could open h1080.
+            wide = sign_cookies(base.rsplit("/", 1)[0] + "/*", int(time.time()) + 600)
+            v = self.verify_url(seg, "cloudfront", key_file, kid, "--cookie", wide)
+            self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+            self.problem(fetch(seg, {"Cookie": wide}), 403)
+            self.problem(fetch(base.replace("/h720", "/h1080") + "/" + self.dirs[1080] +
+                               "/seg_00001.m4s", {"Cookie": wide}), 403)
+            D.stop()
+            # An operator's EC P-256 key (media_key_file) and media_hash sha256: four cookies.
+            ec_dir = os.path.join(self.tmp, "cloudfront-ec")
+            os.mkdir(ec_dir)
+            ec_file = os.path.join(ec_dir, "cf-ec.pem")
+            p = subprocess.run([STREAMCTL, "keygen", "--type", "ecdsa", "--out", ec_file,
+                                "--public-out", os.path.join(ec_dir, "cf-ec.pub")],
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.cdn_daemon("cloudfront-sha256", ["--media-signing", "cloudfront",
+                                                  "--media-key-file", ec_file,
+                                                  "--media-key-name", "KECP256", "--media-hash",
+                                                  "sha256"])
+            r = play(viewer("basic"), "tv")
+            self.assertEqual(r.status, 201, r.body)
+            sc = [v for k, v in r.header_list if k.lower() == "set-cookie"]
+            self.assertEqual([c.split(";")[0].split("=", 1)[0] for c in sc],
+                             ["CloudFront-Policy", "CloudFront-Signature",
+                              "CloudFront-Key-Pair-Id", "CloudFront-Hash-Algorithm"], sc)
+            self.assertTrue(sc[3].startswith("CloudFront-Hash-Algorithm=SHA256;"), sc[3])
+            cookie = "; ".join(c.split(";")[0] for c in sc)
+            seg = r.json["hls_url"].rsplit("/", 1)[0] + "/" + self.dirs[720] + "/seg_00001.m4s"
+            self.assertEqual(fetch(seg, {"Cookie": cookie}).status, 200)
+            v = self.verify_url(seg, "cloudfront", os.path.join(ec_dir, "cf-ec.pub"), "KECP256",
+                                "--cookie", cookie)
+            self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+            self.problem(fetch(seg, {"Cookie": cookie.rsplit(";", 1)[0]}), 403)
+        finally:
+            D.stop()
+            D = main_daemon
+
     def assert_log_redacted(self, marker):
         """The access log shows the signed media requests with their token segment redacted:
         a signed URL is a bearer credential until it expires, so it never reaches a log."""

@@ -25,6 +25,7 @@ class Format(enum.IntEnum):
     NATIVE_COOKIE = lib.STREAM_DELIVERY_NATIVE_COOKIE
     CLOUDCDN = lib.STREAM_DELIVERY_CLOUDCDN
     MEDIACDN = lib.STREAM_DELIVERY_MEDIACDN
+    CLOUDFRONT = lib.STREAM_DELIVERY_CLOUDFRONT
 
 
 class Reason(enum.IntEnum):
@@ -73,17 +74,24 @@ def filter_dash(text_, max_height):
 
 
 class Urls:
-    """A session's signed URLs: ``prefix``, ``hls_url``, ``dash_url``, ``cookie`` (a
-    Set-Cookie value in the cookie formats, else None) and ``expires``."""
+    """A session's signed URLs: ``prefix``, ``hls_url``, ``dash_url``, ``cookies`` (the
+    Set-Cookie header values to send, one header each: one in the native cookie and Cloud CDN
+    formats, three or four in the CloudFront format, [] in the path formats), ``cookie`` (the
+    library's text: those values joined with "\n", or None) and ``expires``."""
 
-    __slots__ = ("prefix", "hls_url", "dash_url", "cookie", "expires")
+    __slots__ = ("prefix", "hls_url", "dash_url", "cookie", "cookies", "expires")
 
     def __init__(self, u):
         self.prefix = text(u.prefix)
         self.hls_url = text(u.hls_url)
         self.dash_url = text(u.dash_url)
         self.cookie = text(u.cookie)
+        self.cookies = self.cookie.split("\n") if self.cookie else []
         self.expires = u.expires
+
+    def cookie_header(self):
+        """The Cookie request header a browser sends back for ``cookies`` ("" for none)."""
+        return "; ".join(c.split(";", 1)[0] for c in self.cookies)
 
     def __repr__(self):
         return "<Urls %s expires=%d>" % (self.hls_url, self.expires)
@@ -146,10 +154,12 @@ class File:
 
 
 class Delivery:
-    """A delivery handle over a KeyRing (kept alive by the handle). Thread-safe."""
+    """A delivery handle over a KeyRing (kept alive by the handle). Thread-safe.
+    ``cloudfront_hash`` (Format.CLOUDFRONT): 0 or CloudFrontHash.SHA1, or CloudFrontHash.SHA256
+    (a fourth cookie, CloudFront-Hash-Algorithm=SHA256)."""
 
     def __init__(self, base_url, keys, media_root=None, format=Format.NATIVE_PATH, key_id=None,
-                 leeway=0, manifest_max_age=0):
+                 leeway=0, manifest_max_age=0, cloudfront_hash=0):
         if not isinstance(keys, KeyRing):
             raise TypeError("keys must be a libstream.KeyRing, not %s" % type(keys).__name__)
         keep = Keep()
@@ -161,6 +171,7 @@ class Delivery:
         o.key_id = keep.cstr(key_id, "key_id", allow_none=True)
         set_int(o, "leeway", leeway)
         set_int(o, "manifest_max_age", manifest_max_age)
+        set_int(o, "cloudfront_hash", int(cloudfront_hash))  # libstream.sign.CloudFrontHash
         out = ffi.new("stream_delivery **")
         check(lib.stream_delivery_new(out, o))
         self._keys = keys

@@ -85,6 +85,46 @@ def test_cookie_format(media):
         d.open("POST", "/v1/media/a1/h720/master.m3u8", cookie=cookie, now=NOW)
 
 
+@pytest.mark.parametrize("key_type", ["rsa", "ec"])
+def test_cloudfront_format(media, key_type):
+    key = Key.generate(key_type, "K2JCJMDEHXQW5F")
+    d = delivery.Delivery(BASE, KeyRing([key]), media_root=str(media),
+                          format=delivery.Format.CLOUDFRONT)
+    u = d.sign("a1", 720, NOW + 60)
+    assert u.hls_url == BASE + "/v1/media/a1/h720/master.m3u8"
+    assert [c.split("=", 1)[0] for c in u.cookies] == [
+        "CloudFront-Policy", "CloudFront-Signature", "CloudFront-Key-Pair-Id"]
+    assert all("; Path=/v1/media/a1/h720/;" in c and "HttpOnly" in c for c in u.cookies)
+    assert u.cookie == "\n".join(u.cookies)
+    cookie = "theme=dark; " + u.cookie_header()
+    with d.open("GET", "/v1/media/a1/h720/v720/seg_00001.m4s", cookie=cookie, now=NOW) as f:
+        assert f.via_cookie and f.size == 720
+    with pytest.raises(libstream.Forbidden) as ei:
+        d.open("GET", "/v1/media/a1/h1080/v1080/seg_00001.m4s", cookie=cookie, now=NOW)
+    assert ei.value.reason == delivery.Reason.SIGNATURE
+    with pytest.raises(libstream.Expired):
+        d.open("GET", "/v1/media/a1/h720/master.m3u8", cookie=cookie, now=NOW + 60)
+    with pytest.raises(libstream.Forbidden):
+        d.open("GET", "/v1/media/a1/h720/master.m3u8", cookie="theme=dark", now=NOW)
+    # Bound to an IPv4 client; IPv6 cannot be bound in a CloudFront policy.
+    u = d.sign("a1", 720, NOW + 60, client_ip="203.0.113.7")
+    with d.open("GET", "/v1/media/a1/h720/master.m3u8", cookie=u.cookie_header(),
+                client_ip="203.0.113.7", now=NOW):
+        pass
+    with pytest.raises(libstream.Forbidden):
+        d.open("GET", "/v1/media/a1/h720/master.m3u8", cookie=u.cookie_header(),
+               client_ip="198.51.100.1", now=NOW)
+    with pytest.raises(libstream.InvalidArgument):
+        d.sign("a1", 720, NOW + 60, client_ip="2001:db8::1")
+    d = delivery.Delivery(BASE, KeyRing([key]), media_root=str(media),
+                          format=delivery.Format.CLOUDFRONT,
+                          cloudfront_hash=libstream.sign.CloudFrontHash.SHA256)
+    u = d.sign("a1", 720, NOW + 60)
+    assert u.cookies[3].startswith("CloudFront-Hash-Algorithm=SHA256;")
+    with d.open("GET", "/v1/media/a1/h720/master.m3u8", cookie=u.cookie_header(), now=NOW):
+        pass
+
+
 def test_helpers():
     assert delivery.mime_type("a/manifest.mpd") == "application/dash+xml"
     assert delivery.mime_type("x.m3u8") == "application/vnd.apple.mpegurl"

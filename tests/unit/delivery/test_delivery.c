@@ -531,6 +531,222 @@ START_TEST(test_mediacdn_format)
 }
 END_TEST
 
+/* The Cookie header a browser sends back for Set-Cookie lines: "name=value; name=value". */
+static void cookie_header(char *out, size_t n, const char *lines, const char *extra)
+{
+  size_t w = (size_t)snprintf(out, n, "%s", extra ? extra : "");
+  for (const char *l = lines; *l;) {
+    size_t nv = strcspn(l, ";\n");
+    w += (size_t)snprintf(out + w, n - w, "%s%.*s", w ? "; " : "", (int)nv, l);
+    ck_assert_uint_lt(w, n);
+    const char *e = strchr(l, '\n');
+    l = e ? e + 1 : l + strlen(l);
+  }
+}
+
+static int get_ip(stream_delivery_file *f, stream_delivery *d, const char *path, const char *cookie,
+                  const char *ip)
+{
+  stream_delivery_request r = STREAM_DELIVERY_REQUEST_INIT;
+  r.method = "GET";
+  r.path = path;
+  r.cookie = cookie;
+  r.client_ip = ip;
+  r.now = NOW;
+  return stream_delivery_open(f, d, &r);
+}
+
+START_TEST(test_cloudfront_format)
+{
+  stream_keyring *r = NULL;
+  stream_key *k = NULL;
+  ck_assert_int_eq(stream_keyring_new(&r), STREAM_OK);
+  ck_assert_int_eq(stream_key_generate(&k, _i ? STREAM_KEY_EC_PRIVATE : STREAM_KEY_RSA_PRIVATE,
+                                       "K2JCJMDEHXQW5F", 0),
+                   STREAM_OK);
+  stream_keyring_add(r, k);
+  stream_keyring_set_primary(r, "K2JCJMDEHXQW5F");
+  stream_delivery *d = new_handle(STREAM_DELIVERY_CLOUDFRONT, r);
+  stream_delivery_urls u;
+  ck_assert_msg(stream_delivery_sign(&u, d, ASSET, 360, NOW + 600, NULL) == STREAM_OK, "%s", msg());
+  ck_assert_str_eq(u.hls_url, BASE "/v1/media/a1/h360/master.m3u8");
+  ck_assert_str_eq(u.dash_url, BASE "/v1/media/a1/h360/manifest.mpd");
+  /* Three Set-Cookie values, one per line, the AWS SDK's names, each with the delivery's
+   * attributes. */
+  const char *names[] = {"CloudFront-Policy=", "CloudFront-Signature=", "CloudFront-Key-Pair-Id="};
+  const char *l = u.cookie;
+  for (int i = 0; i < 3; i++) {
+    ck_assert_msg(strncmp(l, names[i], strlen(names[i])) == 0, "line %d: %s", i, l);
+    const char *e = strchr(l, '\n');
+    size_t n = e ? (size_t)(e - l) : strlen(l);
+    char line[2048];
+    snprintf(line, sizeof line, "%.*s", (int)n, l);
+    ck_assert_ptr_nonnull(strstr(line, "; Path=/v1/media/a1/h360/; Max-Age="));
+    ck_assert_ptr_nonnull(strstr(line, "; HttpOnly; SameSite=Lax"));
+    l = e ? e + 1 : l + n;
+    ck_assert_int_eq(e == NULL, i == 2);
+  }
+  ck_assert_ptr_nonnull(strstr(u.cookie, "CloudFront-Key-Pair-Id=K2JCJMDEHXQW5F;"));
+  char cookie[8192];
+  cookie_header(cookie, sizeof cookie, u.cookie, "theme=dark");
+  stream_delivery_file f;
+  ck_assert_msg(get(&f, d, "/v1/media/a1/h360/v360p_365/seg_00001.m4s", cookie, NOW) == STREAM_OK,
+                "%s", msg());
+  ck_assert_int_eq(f.via_cookie, 1);
+  ck_assert_int_eq(f.expires, NOW + 600);
+  stream_delivery_file_clear(&f);
+  ck_assert_msg(get(&f, d, "/v1/media/a1/h360/master.m3u8", cookie, NOW) == STREAM_OK, "%s", msg());
+  ck_assert_int_eq(f.kind, STREAM_DELIVERY_KIND_MASTER);
+  stream_delivery_file_clear(&f);
+  /* Above the cap, another cap, another asset, expired. */
+  ck_assert_int_eq(get(&f, d, "/v1/media/a1/h360/v720p_3000/seg_00001.m4s", cookie, NOW),
+                   STREAM_EFORBIDDEN);
+  ck_assert_int_eq(f.reason, STREAM_DELIVERY_ABOVE_CAP);
+  ck_assert_int_eq(get(&f, d, "/v1/media/a1/h720/v720p_3000/seg_00001.m4s", cookie, NOW),
+                   STREAM_EFORBIDDEN);
+  ck_assert_int_eq(f.reason, STREAM_DELIVERY_SIGNATURE);
+  ck_assert_int_eq(f.sign_reason, STREAM_SIGN_OUTSIDE_PREFIX);
+  ck_assert_int_eq(get(&f, d, "/v1/media/a1/h0/master.m3u8", cookie, NOW), STREAM_EFORBIDDEN);
+  ck_assert_int_eq(get(&f, d, "/v1/media/a2/h360/master.m3u8", cookie, NOW), STREAM_EFORBIDDEN);
+  ck_assert_int_eq(f.sign_reason, STREAM_SIGN_OUTSIDE_PREFIX);
+  ck_assert_int_eq(get(&f, d, "/v1/media/a1/h360/master.m3u8", cookie, NOW + 600), STREAM_EEXPIRED);
+  ck_assert_int_eq(f.sign_reason, STREAM_SIGN_EXPIRED);
+  /* Tampered signature; tampered policy (another cap written into it). */
+  char bad[8192];
+  snprintf(bad, sizeof bad, "%s", cookie);
+  char *sig = strstr(bad, "CloudFront-Signature=") + strlen("CloudFront-Signature=");
+  sig[5] = sig[5] == 'A' ? 'B' : 'A';
+  ck_assert_int_eq(get(&f, d, "/v1/media/a1/h360/master.m3u8", bad, NOW), STREAM_EFORBIDDEN);
+  ck_assert_int_eq(f.sign_reason, STREAM_SIGN_BAD_SIGNATURE);
+  char *wide = NULL;
+  stream_cloudfront_sign_options co = STREAM_CLOUDFRONT_SIGN_OPTIONS_INIT;
+  co.expires = NOW + 600;
+  ck_assert_int_eq(stream_cloudfront_sign_cookies(&wide, k, BASE "/v1/media/a1/h720/*", &co),
+                   STREAM_OK);
+  /* the h720 policy with the h360 signature */
+  snprintf(bad, sizeof bad, "%.*s; %s", (int)strcspn(wide, "\n"), wide,
+           strstr(cookie, "CloudFront-Signature="));
+  ck_assert_int_eq(get(&f, d, "/v1/media/a1/h720/master.m3u8", bad, NOW), STREAM_EFORBIDDEN);
+  ck_assert_int_eq(f.sign_reason, STREAM_SIGN_BAD_SIGNATURE);
+  stream_free(wide);
+  /* Missing cookies. */
+  ck_assert_int_eq(get(&f, d, "/v1/media/a1/h360/master.m3u8", NULL, NOW), STREAM_EFORBIDDEN);
+  ck_assert_int_eq(f.sign_reason, STREAM_SIGN_MISSING);
+  ck_assert_int_eq(get(&f, d, "/v1/media/a1/h360/master.m3u8", "theme=dark", NOW),
+                   STREAM_EFORBIDDEN);
+  ck_assert_int_eq(f.sign_reason, STREAM_SIGN_MISSING);
+  snprintf(bad, sizeof bad, "%s", cookie);
+  *strstr(bad, "; CloudFront-Signature=") = '\0';
+  ck_assert_int_eq(get(&f, d, "/v1/media/a1/h360/master.m3u8", bad, NOW), STREAM_EFORBIDDEN);
+  ck_assert_int_eq(f.sign_reason, STREAM_SIGN_MISSING);
+  /* A validly signed policy over a wider Resource (every cap of the asset, every asset) or a
+   * canned policy is not a session's: the signed resource must be exactly the prefix. */
+  static const char *const wider[] = {BASE "/v1/media/a1/h*", BASE "/v1/media/a1/*",
+                                      BASE "/v1/media/*", BASE "/v1/media/a1/h720/*?"};
+  for (size_t i = 0; i < sizeof wider / sizeof wider[0]; i++) {
+    ck_assert_int_eq(stream_cloudfront_sign_cookies(&wide, k, wider[i], &co), STREAM_OK);
+    cookie_header(bad, sizeof bad, wide, NULL);
+    ck_assert_int_eq(get(&f, d, "/v1/media/a1/h720/v720p_3000/seg_00001.m4s", bad, NOW),
+                     STREAM_EFORBIDDEN);
+    ck_assert_int_eq(f.reason, STREAM_DELIVERY_SIGNATURE);
+    ck_assert_int_eq(f.sign_reason, STREAM_SIGN_OUTSIDE_PREFIX);
+    stream_free(wide);
+  }
+  ck_assert_int_eq(
+      stream_cloudfront_sign_cookies(&wide, k, BASE "/v1/media/a1/h720/master.m3u8", &co),
+      STREAM_OK);
+  ck_assert_int_eq(strncmp(wide, "CloudFront-Expires=", 19), 0); /* canned */
+  cookie_header(bad, sizeof bad, wide, NULL);
+  ck_assert_int_eq(get(&f, d, "/v1/media/a1/h720/master.m3u8", bad, NOW), STREAM_EFORBIDDEN);
+  ck_assert_int_eq(f.sign_reason, STREAM_SIGN_OUTSIDE_PREFIX);
+  stream_free(wide);
+  /* The h720 session's own cookies open h720 (the check above is not a blanket refusal). */
+  stream_delivery_urls u720;
+  ck_assert_int_eq(stream_delivery_sign(&u720, d, ASSET, 720, NOW + 600, NULL), STREAM_OK);
+  cookie_header(bad, sizeof bad, u720.cookie, NULL);
+  ck_assert_msg(get(&f, d, "/v1/media/a1/h720/v720p_3000/seg_00001.m4s", bad, NOW) == STREAM_OK,
+                "%s", msg());
+  stream_delivery_file_clear(&f);
+  /* Two cookie sets in one Cookie header (only when cookies of another Path also match the
+   * request, e.g. a parent path's): a CloudFront cookie given twice is refused as malformed. */
+  char two[16384];
+  cookie_header(two, sizeof two, u720.cookie, cookie);
+  ck_assert_int_eq(get(&f, d, "/v1/media/a1/h360/master.m3u8", two, NOW), STREAM_EFORBIDDEN);
+  ck_assert_int_eq(f.sign_reason, STREAM_SIGN_MALFORMED);
+  stream_delivery_urls_clear(&u720);
+  /* An IPv4 client binds as <ip>/32; IPv6 is refused (CloudFront policies hold IPv4 only). */
+  stream_delivery_urls_clear(&u);
+  ck_assert_msg(stream_delivery_sign(&u, d, ASSET, 360, NOW + 600, "203.0.113.7") == STREAM_OK,
+                "%s", msg());
+  cookie_header(cookie, sizeof cookie, u.cookie, NULL);
+  ck_assert_msg(get_ip(&f, d, "/v1/media/a1/h360/master.m3u8", cookie, "203.0.113.7") == STREAM_OK,
+                "%s", msg());
+  stream_delivery_file_clear(&f);
+  ck_assert_int_eq(get_ip(&f, d, "/v1/media/a1/h360/master.m3u8", cookie, "::ffff:203.0.113.7"),
+                   STREAM_OK);
+  stream_delivery_file_clear(&f);
+  ck_assert_int_eq(get_ip(&f, d, "/v1/media/a1/h360/master.m3u8", cookie, "203.0.113.8"),
+                   STREAM_EFORBIDDEN);
+  ck_assert_int_eq(f.sign_reason, STREAM_SIGN_IP_MISMATCH);
+  ck_assert_int_eq(get_ip(&f, d, "/v1/media/a1/h360/master.m3u8", cookie, NULL), STREAM_EFORBIDDEN);
+  ck_assert_int_eq(f.sign_reason, STREAM_SIGN_IP_MISMATCH);
+  stream_delivery_urls_clear(&u);
+  ck_assert_int_eq(stream_delivery_sign(&u, d, ASSET, 360, NOW + 600, "2001:db8::1"),
+                   STREAM_EINVAL);
+  ck_assert_ptr_nonnull(strstr(msg(), "IPv4"));
+  ck_assert_int_eq(stream_delivery_sign(&u, d, ASSET, 360, NOW + 600, "not-an-ip"), STREAM_EINVAL);
+  stream_key_free(k);
+  stream_delivery_free(d);
+  /* A key CloudFront cannot use (HMAC) fails at signing. */
+  d = new_handle(STREAM_DELIVERY_CLOUDFRONT, ring);
+  ck_assert_int_eq(stream_delivery_sign(&u, d, ASSET, 360, NOW + 600, NULL), STREAM_EINVAL);
+  ck_assert_ptr_null(u.cookie);
+  stream_delivery_free(d);
+  stream_keyring_free(r);
+}
+END_TEST
+
+START_TEST(test_cloudfront_sha256)
+{
+  stream_keyring *r = NULL;
+  stream_key *k = NULL;
+  ck_assert_int_eq(stream_keyring_new(&r), STREAM_OK);
+  ck_assert_int_eq(stream_key_generate(&k, STREAM_KEY_RSA_PRIVATE, "KSHA256", 0), STREAM_OK);
+  stream_keyring_add(r, k);
+  stream_keyring_set_primary(r, "KSHA256");
+  stream_key_free(k);
+  stream_delivery_options o = STREAM_DELIVERY_OPTIONS_INIT;
+  o.base_url = BASE;
+  o.media_root = media_root;
+  o.keys = r;
+  o.format = STREAM_DELIVERY_CLOUDFRONT;
+  o.cloudfront_hash = STREAM_CLOUDFRONT_SHA256;
+  stream_delivery *d = NULL;
+  ck_assert_msg(stream_delivery_new(&d, &o) == STREAM_OK, "%s", msg());
+  stream_delivery_urls u;
+  ck_assert_msg(stream_delivery_sign(&u, d, ASSET, 360, NOW + 600, NULL) == STREAM_OK, "%s", msg());
+  /* Four Set-Cookie lines, the last CloudFront-Hash-Algorithm=SHA256. */
+  int lines = 1;
+  for (const char *c = u.cookie; *c; c++)
+    lines += *c == '\n';
+  ck_assert_int_eq(lines, 4);
+  ck_assert_ptr_nonnull(
+      strstr(u.cookie, "\nCloudFront-Hash-Algorithm=SHA256; Path=/v1/media/a1/h360/;"));
+  char cookie[8192];
+  cookie_header(cookie, sizeof cookie, u.cookie, NULL);
+  stream_delivery_file f;
+  ck_assert_msg(get(&f, d, "/v1/media/a1/h360/master.m3u8", cookie, NOW) == STREAM_OK, "%s", msg());
+  stream_delivery_file_clear(&f);
+  /* Without the algorithm cookie the signature is checked as SHA-1 and fails. */
+  *strstr(cookie, "; CloudFront-Hash-Algorithm=") = '\0';
+  ck_assert_int_eq(get(&f, d, "/v1/media/a1/h360/master.m3u8", cookie, NOW), STREAM_EFORBIDDEN);
+  ck_assert_int_eq(f.sign_reason, STREAM_SIGN_BAD_SIGNATURE);
+  stream_delivery_urls_clear(&u);
+  stream_delivery_free(d);
+  stream_keyring_free(r);
+}
+END_TEST
+
 START_TEST(test_etag)
 {
   stream_delivery_urls u;
@@ -677,6 +893,18 @@ START_TEST(test_args)
   o.keys = ring;
   o.version = 7;
   ck_assert_int_eq(stream_delivery_new(&d, &o), STREAM_EINVAL);
+  o.version = 0;
+  ck_assert_int_eq(stream_delivery_new(&d, &o), STREAM_EINVAL);
+  o.version = STREAM_DELIVERY_OPTIONS_VERSION;
+  o.cloudfront_hash = 9;
+  ck_assert_int_eq(stream_delivery_new(&d, &o), STREAM_EINVAL);
+  /* A version 1 struct ends before cloudfront_hash: the field is not read. */
+  o.version = 1;
+  ck_assert_msg(stream_delivery_new(&d, &o) == STREAM_OK, "%s", msg());
+  stream_delivery_free(d);
+  d = NULL;
+  o.version = STREAM_DELIVERY_OPTIONS_VERSION;
+  o.cloudfront_hash = 0;
   ck_assert_int_eq(stream_delivery_new(NULL, &o), STREAM_EINVAL);
   stream_delivery_urls u;
   const char *bad_ids[] = {"", "a/b", "..", "a.b", "a b", "%41"};
@@ -762,6 +990,8 @@ int main(void)
   tcase_add_test(tc, test_native_cookie);
   tcase_add_test(tc, test_cloudcdn_format);
   tcase_add_test(tc, test_mediacdn_format);
+  tcase_add_loop_test(tc, test_cloudfront_format, 0, 2); /* RSA, EC P-256 */
+  tcase_add_test(tc, test_cloudfront_sha256);
   tcase_add_test(tc, test_etag);
   tcase_add_test(tc, test_mime);
   tcase_add_test(tc, test_filters);
