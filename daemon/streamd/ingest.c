@@ -19,6 +19,7 @@
  * recorded and it takes seconds), unless its asset is already ready (then it is completed).
  */
 #include "ingest.h"
+#include "playable.h"
 
 #include <dirent.h>
 #include <strings.h>
@@ -536,6 +537,7 @@ static int publish(stream_jobs_ctx *ctx, streamd_ingest *ing, const char *asset_
   free(summary);
   if (rc != STREAM_OK)
     return rc;
+  streamd_playable_forget(); /* "playable" flags answer from the registry again */
   char result[256];
   snprintf(result, sizeof(result), "{\"asset_id\":\"%s\",\"dir\":\"%s\"}", asset_id,
            strrchr(outdir, '/') + 1);

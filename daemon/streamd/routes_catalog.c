@@ -9,9 +9,22 @@
 
 #include "app.h"
 #include "json.h"
+#include "playable.h"
 #include "routes.h"
 #include "routes_util.h"
 #include "stream/catalog.h"
+
+/* The service's answer with "playable" flags added (playable.h). */
+static void reply_playable(streamd_response *resp, streamd_request *req, streamd_app *app, int rc,
+                           char *json, int (*annotate)(streamd_app *, char **))
+{
+  if (rc == STREAM_OK && annotate(app, &json) != 0) {
+    stream_free(json);
+    streamd_reply_problem(resp, req, STREAM_ENOMEM, "adding the playable flags");
+    return;
+  }
+  streamd_reply_service_result(resp, req, rc, json);
+}
 
 void streamd_route_genres(streamd_request *req, streamd_response *resp)
 {
@@ -21,7 +34,8 @@ void streamd_route_genres(streamd_request *req, streamd_response *resp)
   if (!app)
     return;
   char *json = NULL;
-  int rc = stream_catalog_genres(&json, app->catalog);
+  /* Only the genres this viewer can browse: every one lists at least a title. */
+  int rc = stream_catalog_genres_for(&json, app->catalog, &cv);
   streamd_reply_service_result(resp, req, rc, json);
 }
 
@@ -38,7 +52,7 @@ void streamd_route_browse(streamd_request *req, streamd_response *resp)
   char *json = NULL;
   int rc = stream_catalog_browse(&json, app->catalog, streamd_request_query(req, "genre"),
                                  streamd_request_query(req, "cursor"), limit, &cv);
-  streamd_reply_service_result(resp, req, rc, json);
+  reply_playable(resp, req, app, rc, json, streamd_playable_items);
 }
 
 void streamd_route_search(streamd_request *req, streamd_response *resp)
@@ -62,7 +76,7 @@ void streamd_route_search(streamd_request *req, streamd_response *resp)
     return;
   char *json = NULL;
   int rc = stream_catalog_search(&json, app->catalog, q, limit, &cv);
-  streamd_reply_service_result(resp, req, rc, json);
+  reply_playable(resp, req, app, rc, json, streamd_playable_items);
 }
 
 void streamd_route_title(streamd_request *req, streamd_response *resp)
@@ -74,7 +88,7 @@ void streamd_route_title(streamd_request *req, streamd_response *resp)
     return;
   char *json = NULL;
   int rc = stream_catalog_title_get(&json, app->catalog, streamd_request_param(req, "id"), &cv);
-  streamd_reply_service_result(resp, req, rc, json);
+  reply_playable(resp, req, app, rc, json, streamd_playable_detail);
 }
 
 void streamd_route_progress_put(streamd_request *req, streamd_response *resp)

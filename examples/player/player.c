@@ -1002,7 +1002,7 @@ static int start_session(player *p, const char *title)
   return p->master_url ? 0 : 1;
 }
 
-/* Play --title, or the first playable title of the home rows. */
+/* Play --title, or the first title of the genre rows that streamd says is playable. */
 static int pick_and_start(player *p)
 {
   if (p->o.title)
@@ -1025,6 +1025,10 @@ static int pick_and_start(player *p)
     cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(row, "items"))
     {
       const cJSON *id = cJSON_GetObjectItemCaseSensitive(t, "id");
+      /* streamd marks titles without published media "playable": false: skip them instead
+       * of asking for a session that can only be refused (a daemon without the flag: try). */
+      if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(t, "playable")))
+        continue;
       if (cJSON_IsString(id) && strlen(id->valuestring) <= 64 &&
           (status = start_session(p, id->valuestring)) != 2)
         break;

@@ -253,20 +253,34 @@ async function viewTitle(id) {
   const watch = (episode) => go(`#/watch/${encodeURIComponent(t.id)}${episode ? `/${encodeURIComponent(episode)}` : ''}`);
   const playBtn = page.querySelector('.play');
   const episodes = page.querySelector('.episodes');
+  // streamd says whether a published asset exists ("playable"; absent from an older daemon:
+  // assume it may play). Nothing to play: Play is disabled instead of failing after a click.
+  const canPlay = (x) => x.playable !== false;
   if (t.kind === 'series' && t.seasons && t.seasons.length) {
     episodes.hidden = false;
     let first = null;
     for (const s of t.seasons) {
       episodes.append(el('h2', {}, `Season ${s.number}`));
       episodes.append(el('ol', {}, ...s.episodes.map((e) => {
-        first ??= e;
-        return el('li', {}, el('button', { type: 'button', class: 'link', 'data-episode': e.id,
-          onclick: () => watch(e.id) }, `${e.number}. ${e.name}`));
+        if (canPlay(e)) first ??= e;
+        const b = el('button', { type: 'button', class: 'link', 'data-episode': e.id,
+          onclick: () => watch(e.id) }, `${e.number}. ${e.name}`);
+        if (!canPlay(e)) {
+          b.disabled = true;
+          b.title = 'No media yet';
+        }
+        return el('li', {}, b);
       })));
     }
+    // A title-level asset plays without an episode; else the first episode that has media.
     playBtn.addEventListener('click', () => watch(first && first.id));
   } else {
     playBtn.addEventListener('click', () => watch(null));
+  }
+  if (!canPlay(t)) {
+    playBtn.disabled = true;
+    playBtn.textContent = 'Not available yet';
+    playBtn.title = 'No media has been published for this title yet';
   }
   view.replaceChildren(page);
 }

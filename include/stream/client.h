@@ -318,7 +318,11 @@ STREAM_API int stream_client_profile_switch(stream_client_session *out, stream_c
 
 /* ---- catalog ----------------------------------------------------------- */
 
-/** Every genre (GET /v1/genres): `{"genres":["Comedy",...]}`. Caller frees with stream_free(). */
+/**
+ * The genres the signed-in viewer can browse (GET /v1/genres):
+ * `{"genres":["Comedy",...]}`; each lists at least one title in
+ * stream_client_browse(). Caller frees with stream_free().
+ */
 STREAM_API int stream_client_genres(char **out_json, stream_client *c);
 
 /**

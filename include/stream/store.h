@@ -788,6 +788,19 @@ STREAM_API int stream_store_title_search(stream_store_title_page *out, stream_st
  */
 STREAM_API int stream_store_genre_list(char ***out, size_t *out_count, stream_store *s);
 
+/**
+ * Every genre with at least one title that passes the viewer filters of `q`
+ * (maturity_ceiling, now, region: exactly the filters of
+ * stream_store_title_list()), sorted by name; so each genre returned lists
+ * at least one title with the same `q`. `q` is validated as by
+ * stream_store_title_list(); its genre, limit, cursor and sort are not used.
+ * `*out` is an array of `*out_count` strings; free it with
+ * stream_store_strings_free(). Errors: STREAM_EINVAL (NULL out, out_count or
+ * q, bad query), STREAM_ENOMEM, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_genre_list_visible(char ***out, size_t *out_count, stream_store *s,
+                                               const stream_store_title_query *q);
+
 /** Free an array of `count` strings returned by the store. NULL is a no-op. */
 STREAM_API void stream_store_strings_free(char **v, size_t count);
 

@@ -405,14 +405,9 @@ int stream_catalog_search(char **out_json, stream_catalog *c, const char *query,
   return cat_print(out_json, root);
 }
 
-int stream_catalog_genres(char **out_json, stream_catalog *c)
+/* {"genres":[g...]} from a store list, which is freed. */
+static int render_genres(char **out_json, char **g, size_t n)
 {
-  TRY(check_out(out_json, "out_json"));
-  *out_json = NULL;
-  TRY(cat_check_handle(c));
-  char **g = NULL;
-  size_t n = 0;
-  TRY(stream_store_genre_list(&g, &n, c->store));
   cJSON *root = cJSON_CreateObject();
   cJSON *arr = root ? cJSON_AddArrayToObject(root, "genres") : NULL;
   bool ok = arr != NULL;
@@ -428,6 +423,33 @@ int stream_catalog_genres(char **out_json, stream_catalog *c)
     return stream__err(STREAM_ENOMEM, "out of memory");
   }
   return cat_print(out_json, root);
+}
+
+int stream_catalog_genres(char **out_json, stream_catalog *c)
+{
+  TRY(check_out(out_json, "out_json"));
+  *out_json = NULL;
+  TRY(cat_check_handle(c));
+  char **g = NULL;
+  size_t n = 0;
+  TRY(stream_store_genre_list(&g, &n, c->store));
+  return render_genres(out_json, g, n);
+}
+
+int stream_catalog_genres_for(char **out_json, stream_catalog *c,
+                              const stream_catalog_viewer *viewer)
+{
+  TRY(check_out(out_json, "out_json"));
+  *out_json = NULL;
+  TRY(cat_check_handle(c));
+  cat_filter f;
+  TRY(cat_filter_from_viewer(&f, viewer, false));
+  stream_store_title_query q;
+  TRY(fill_query(&q, &f, 0, cat_now(c)));
+  char **g = NULL;
+  size_t n = 0;
+  TRY(stream_store_genre_list_visible(&g, &n, c->store, &q));
+  return render_genres(out_json, g, n);
 }
 
 /* ---- resume positions --------------------------------------------------- */

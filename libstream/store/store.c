@@ -859,6 +859,18 @@ int stream_store_genre_list(char ***out, size_t *out_count, stream_store *s)
   return s->backend->catalog->genre_list(s->impl, out, out_count);
 }
 
+int stream_store_genre_list_visible(char ***out, size_t *out_count, stream_store *s,
+                                    const stream_store_title_query *q)
+{
+  TRY(check_out(out, "out"));
+  TRY(check_out(out_count, "out_count"));
+  *out = NULL;
+  *out_count = 0;
+  TRY(check_store(s));
+  TRY(check_query(q));
+  return s->backend->catalog->genre_list_visible(s->impl, out, out_count, q);
+}
+
 void stream_store_strings_free(char **v, size_t count)
 {
   if (!v)

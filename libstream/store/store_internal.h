@@ -92,6 +92,9 @@ struct stream_store_catalog_ops {
   int (*title_search)(void *impl, stream_store_title_page *out, const char *text,
                       const stream_store_title_query *q);
   int (*genre_list)(void *impl, char ***out, size_t *out_count);
+  /* Only q's maturity_ceiling, now and region apply (validated by store.c). */
+  int (*genre_list_visible)(void *impl, char ***out, size_t *out_count,
+                            const stream_store_title_query *q);
 };
 
 struct stream_store_viewing_ops {

@@ -226,6 +226,37 @@ class PlayerTests(unittest.TestCase):
         self.assertTrue(beats, "no lease heartbeat in the access log")
         self.assertEqual(set(beats), {200}, beats)
 
+    def test_4_pick_without_title(self):
+        """Without --title the player takes the first title streamd marks "playable" in the
+        genre rows: one POST /v1/playback, no probing of titles without media (404s)."""
+        with open(D.access_log) as f:
+            skip = sum(1 for _ in f)
+        log = os.path.join(D.tmp, "pick.events")
+        p = subprocess.run([PLAYER, "--server", D.url, "--email", D.demo["email"],
+                            "--password-stdin", "--fast", "--events-log", log],
+                           input=D.demo["password"] + "\n", capture_output=True, text=True,
+                           timeout=120)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        s = summary_of(p.stdout)
+        self.assertEqual(s["status"], "ended", s)
+        # The view played TITLE, the one title with media (the events before the session
+        # started do not know the title yet).
+        rows = db_events(s["view_id"])
+        self.assertEqual({r["title_id"] for r in rows
+                          if TYPES[r["type"]] not in ("viewinit", "playrequest")}, {TITLE})
+        self.assertNotIn("error", [TYPES[r["type"]] for r in rows])
+        starts = []
+        with open(D.access_log) as f:
+            for i, line in enumerate(f):
+                try:
+                    a = json.loads(line)
+                except ValueError:
+                    continue
+                if i >= skip and a.get("method") == "POST" and a.get("path") == "/v1/playback":
+                    starts.append(a.get("status"))
+        self.assertEqual(len(starts), 1, starts)
+        self.assertLess(starts[0], 300, starts)
+
     def test_3_error_event(self):
         """A title without media: the view ends with a fatal error event (the HTTP status)."""
         log = os.path.join(D.tmp, "error.events")

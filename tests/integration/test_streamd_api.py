@@ -497,6 +497,106 @@ class T05Catalog(Base):
         self.problem(call("GET", "/v1/browse?cursor=bogus", token=adult), 400)
         self.problem(call("GET", "/v1/titles/no-such-title", token=adult), 404)
 
+    def test_genres_are_what_the_viewer_can_browse(self):
+        kid, account = profile_token(True)
+        adult, _ = profile_token(False)
+        r = call("POST", "/v1/profiles", json_body={"name": "T", "maturity_ceiling": 13},
+                 token=account)
+        self.assertEqual(r.status, 201, r.body)
+        r = call("POST", "/v1/profiles/%s/switch" % r.json["id"], token=account)
+        self.assertEqual(r.status, 200, r.body)
+        teen = r.json["access_token"]
+        # A genre whose only title is out of its window (ended), and one not yet open.
+        made = []
+        for name, genre, window in (("Ended Opera", "Opera", {"available_until": 1000000000}),
+                                    ("Future Polka", "Polka", {"available_from": 4102444800})):
+            doc = {"kind": "movie", "name": name, "maturity_rating": 0, "genres": [genre]}
+            doc.update(window)
+            r = call("POST", "/v1/admin/titles", token=OP_TOKEN, json_body=doc)
+            self.assertEqual(r.status, 201, r.body)
+            made.append(r.json["id"])
+        try:
+            lists = {}
+            for who, tok in (("kid", kid), ("adult", adult), ("teen", teen),
+                             ("account", account)):
+                r = call("GET", "/v1/genres", token=tok)
+                self.assertEqual(r.status, 200, r.body)
+                g = r.json["genres"]
+                self.assertEqual(g, sorted(g), who)
+                lists[who] = g
+                self.assertNotIn("Opera", g, who)
+                self.assertNotIn("Polka", g, who)
+                # The point: every genre shown browses to at least one title, and every
+                # genre of a browsable title is shown.
+                for genre in g:
+                    self.assertTrue(browse_all(tok, limit=1, genre=genre), (who, genre))
+                r = call("GET", "/v1/browse?limit=100", token=tok)
+                self.assertEqual(r.status, 200, r.body)
+                self.assertEqual(set(g), {x for t in r.json["items"] for x in t["genres"]}, who)
+            # Thriller's only title is rated 18.
+            self.assertNotIn("Thriller", lists["kid"])
+            self.assertNotIn("Thriller", lists["teen"])
+            self.assertIn("Thriller", lists["adult"])
+            self.assertIn("Family", lists["kid"])
+        finally:
+            for tid in made:
+                self.assertEqual(call("DELETE", "/v1/admin/titles/" + tid, token=OP_TOKEN).status,
+                                 204)
+
+    def test_playable_flag(self):
+        """"playable" on detail, browse and search says whether POST /v1/playback finds a
+        published asset: rows written into the asset registry as a transcode job leaves them
+        (2 = ready, 1 = still processing)."""
+        adult, _ = profile_token(False)
+        now = int(time.time())
+        rows = [("pl-movie-ready", "test-movie-05", "", 2), ("pl-movie-busy", "test-movie-06", "", 1),
+                ("pl-episode", "test-series", "test-s1e2", 2)]
+        db = sqlite3.connect(os.path.join(D.data_dir, "streamd.db"), timeout=10)
+        with db:
+            for aid, tid, eid, status in rows:
+                db.execute("INSERT INTO assets (id, title_id, episode_id, status, dir, created_at,"
+                           " ready_at, publish_seq) VALUES (?, ?, ?, ?, ?, ?, ?, CASE WHEN ? = 2"
+                           " THEN (SELECT coalesce(max(publish_seq), 0) + 1 FROM assets) ELSE 0"
+                           " END)", (aid, tid, eid, status, aid, now, now if status == 2 else 0,
+                                     status))
+        try:
+            def detail(tid):
+                r = call("GET", "/v1/titles/" + tid, token=adult)
+                self.assertEqual(r.status, 200, r.body)
+                return r.json
+            # streamd remembers each answer for 1 s (playable.h), and rows written into the
+            # registry from outside (as here) show within that second: wait until they do.
+            deadline = time.time() + 10
+            while detail("test-movie-05")["playable"] is not True and time.time() < deadline:
+                time.sleep(0.1)
+            time.sleep(1.1)  # every title's answer from before the insert has lapsed
+            self.assertIs(detail("test-movie-05")["playable"], True)
+            self.assertIs(detail("test-movie-06")["playable"], False)  # still processing
+            self.assertIs(detail("test-movie-07")["playable"], False)  # no asset at all
+            series = detail("test-series")
+            self.assertIs(series["playable"], True)  # one episode has media
+            self.assertEqual({e["id"]: e["playable"] for s in series["seasons"]
+                              for e in s["episodes"]},
+                             {"test-s1e1": False, "test-s1e2": True, "test-s2e1": False})
+            r = call("GET", "/v1/browse?limit=100", token=adult)
+            self.assertEqual(r.status, 200, r.body)
+            flags = {t["id"]: t["playable"] for t in r.json["items"]}
+            self.assertTrue(all(isinstance(v, bool) for v in flags.values()), flags)
+            self.assertEqual({k for k, v in flags.items() if v},
+                             {"test-movie-05", "test-series"})
+            r = call("GET", "/v1/search?q=" + urllib.parse.quote("test movie 05"), token=adult)
+            self.assertEqual([(t["id"], t["playable"]) for t in r.json["items"]],
+                             [("test-movie-05", True)])
+            # The flag agrees with playback: a title that says false is refused for lack of media.
+            r = call("POST", "/v1/playback", token=adult,
+                     json_body={"title_id": "test-movie-06", "device_id": "pl-dev"})
+            self.assertEqual(r.status, 404, r.body)
+            self.assertIn("no playable media", r.body.decode())
+        finally:
+            with db:
+                db.execute("DELETE FROM assets WHERE id LIKE 'pl-%'")
+            db.close()
+
     def test_pagination_stable_under_inserts(self):
         adult, _ = profile_token(False)
         before = browse_all(adult, limit=100)

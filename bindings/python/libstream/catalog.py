@@ -233,8 +233,17 @@ class Catalog(ClockedHandle):
                                to_int(limit, "limit"), _viewer(keep, viewer))
 
     def genres(self):
-        """Every genre in use, sorted (a list of str)."""
+        """Every genre in use by any title, sorted (a list of str; operator, unfiltered:
+        for what a viewer can browse see genres_for())."""
         return self._json_call(lib.stream_catalog_genres, self._h)["genres"]
+
+    def genres_for(self, viewer=None):
+        """The genres ``viewer`` can browse now, sorted (a list of str): each has at
+        least one title the viewer may see, so browse(genre, viewer=viewer) is never
+        empty for them. None: the operator (every rating and region, available now)."""
+        keep = Keep()
+        return self._json_call(lib.stream_catalog_genres_for, self._h,
+                               _viewer(keep, viewer))["genres"]
 
     # ---- viewing ----------------------------------------------------------
 

@@ -148,6 +148,35 @@ def test_genres_and_browse(cat):
         cat.browse(limit=lib.STREAM_STORE_PAGE_MAX + 1)
 
 
+def test_genres_for_viewer(cat, clock):
+    # Operator list: every genre in use, even Music, whose only title opens in 2100.
+    assert "Music" in cat.genres()
+    cat.put({"id": "fr-only", "kind": "movie", "name": "Rue Seule", "genres": ["Chanson"],
+             "maturity_rating": 0, "regions": ["FR"]})
+    viewers = [None, Viewer(), Viewer(kids=True), Viewer(maturity_ceiling=13),
+               Viewer(maturity_ceiling=0), Viewer(region="FR"), Viewer(region="US")]
+    for v in viewers:
+        g = cat.genres_for(v)
+        assert g == sorted(g) and len(set(g)) == len(g)
+        # The point: every genre a viewer is shown browses to at least one title,
+        # and every title the viewer can browse has its genres listed.
+        for genre in g:
+            assert cat.browse(genre=genre, limit=1, viewer=v)["items"], (v, genre)
+        seen = {x for t in cat.browse_all(limit=100, viewer=v) for x in t["genres"]}
+        assert set(g) == seen, v
+        assert "Music" not in g  # out of its availability window
+    kids = cat.genres_for(Viewer(kids=True))
+    assert "Horror" not in kids and "Thriller" not in kids and "Kids" in kids
+    assert "Horror" in cat.genres_for(Viewer())
+    assert "Horror" not in cat.genres_for(Viewer(maturity_ceiling=13))  # rated 16 and 18
+    assert "Chanson" in cat.genres_for(Viewer(region="FR"))
+    assert "Chanson" not in cat.genres_for(Viewer(region="US"))
+    clock[0] = 4102444800  # Tomorrow's Orchestra opens
+    assert "Music" in cat.genres_for(Viewer(kids=True))
+    with pytest.raises(TypeError):
+        cat.genres_for({"kids": True})
+
+
 def test_pagination_stable_under_inserts(cat):
     before = [t["id"] for t in cat.browse_all(limit=100)]
     first = cat.browse(limit=5)

@@ -446,6 +446,40 @@ static int ct_genre_list(void *impl, char ***out, size_t *out_count)
   return rc;
 }
 
+/* The genres of the titles a viewer may see: VIEW_FILTER with no genre (?3
+ * NULL), so a genre listed here is one stream_store_title_list() finds titles
+ * in with the same filters. One statement: one snapshot. */
+static int ct_genre_list_visible(void *impl, char ***out, size_t *out_count,
+                                 const stream_store_title_query *q)
+{
+  const char *what = "list visible genres";
+  *out = NULL;
+  *out_count = 0;
+  pg_conn *db = store__pg_racquire(impl);
+  pg_stmt *st = NULL;
+  int rc = store__pg_prepare(db, &st, what,
+                             "SELECT g.name FROM genres g WHERE EXISTS (SELECT 1 FROM title_genres"
+                             " tg2 JOIN titles t ON t.id = tg2.title_id WHERE tg2.genre_id = g.id"
+                             " AND" VIEW_FILTER ") ORDER BY g.name",
+                             "iIt"
+                             "t",
+                             q->maturity_ceiling, q->now, (const char *)NULL, q->region);
+  char **v = NULL;
+  size_t n = 0, cap = 0;
+  while (rc == STREAM_OK && store__pg_step(db, st, what) == 1)
+    rc = push_string(&v, &n, &cap, st, 0, what);
+  if (st)
+    store__pg_release(db, st);
+  store__pg_rrelease(impl, db);
+  if (rc != STREAM_OK) {
+    stream_store_strings_free(v, n);
+    return rc;
+  }
+  *out = v;
+  *out_count = n;
+  return STREAM_OK;
+}
+
 /* ---- writing ------------------------------------------------------------- */
 
 static int write_children(pg_conn *db, const stream_store_title *t)
@@ -598,4 +632,5 @@ const struct stream_store_catalog_ops store__pg_catalog_ops = {
     .title_list = ct_title_list,
     .title_search = ct_title_search,
     .genre_list = ct_genre_list,
+    .genre_list_visible = ct_genre_list_visible,
 };

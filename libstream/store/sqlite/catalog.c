@@ -44,14 +44,10 @@ static const char sql_search[] =
 
 /* ---- reading ------------------------------------------------------------- */
 
-static int read_strings(sq_conn *db, char ***out, size_t *out_count, const char *sql,
-                        const char *key, const char *what)
+/* The first column of every row of the prepared `st` as strings (released here). */
+static int collect_strings(sq_conn *db, sqlite3_stmt *st, char ***out, size_t *out_count,
+                           const char *what)
 {
-  sqlite3_stmt *st;
-  *out = NULL;
-  *out_count = 0;
-  SQ_TRY(key ? store__sq_prepare(db, &st, what, sql, "t", key)
-             : store__sq_prepare(db, &st, what, sql, ""));
   char **v = NULL;
   size_t n = 0, cap = 0;
   int rc = STREAM_OK, r = 0;
@@ -82,6 +78,17 @@ static int read_strings(sq_conn *db, char ***out, size_t *out_count, const char 
   *out = v;
   *out_count = n;
   return STREAM_OK;
+}
+
+static int read_strings(sq_conn *db, char ***out, size_t *out_count, const char *sql,
+                        const char *key, const char *what)
+{
+  sqlite3_stmt *st;
+  *out = NULL;
+  *out_count = 0;
+  SQ_TRY(key ? store__sq_prepare(db, &st, what, sql, "t", key)
+             : store__sq_prepare(db, &st, what, sql, ""));
+  return collect_strings(db, st, out, out_count, what);
 }
 
 /* Fill `t` from a row of TITLE_COLS, with its genres and regions. On failure
@@ -387,6 +394,37 @@ static int ct_genre_list(void *impl, char ***out, size_t *out_count)
   return rc;
 }
 
+/* The genres of the titles a viewer may see: VIEW_FILTER with no genre (?3
+ * NULL), so a genre listed here is one stream_store_title_list() finds titles
+ * in with the same filters. */
+static int ct_genre_list_visible(void *impl, char ***out, size_t *out_count,
+                                 const stream_store_title_query *q)
+{
+  const char *what = "list visible genres";
+  *out = NULL;
+  *out_count = 0;
+  sq_conn *db = store__sq_racquire(impl);
+  int rc = store__sq_rbegin(db);
+  if (rc != STREAM_OK) {
+    store__sq_rrelease(impl, db);
+    return rc;
+  }
+  sqlite3_stmt *st = NULL;
+  rc = store__sq_prepare(
+      db, &st, what,
+      "SELECT g.name FROM genres g WHERE EXISTS (SELECT 1 FROM title_genres tg2"
+      " JOIN titles t ON t.id = tg2.title_id WHERE tg2.genre_id = g.id AND" VIEW_FILTER
+      ") ORDER BY g.name",
+      "iIt"
+      "t",
+      q->maturity_ceiling, q->now, (const char *)NULL, q->region);
+  if (rc == STREAM_OK)
+    rc = collect_strings(db, st, out, out_count, what);
+  store__sq_rend(db);
+  store__sq_rrelease(impl, db);
+  return rc;
+}
+
 /* ---- writing ------------------------------------------------------------- */
 
 static int write_children(sq_conn *db, const stream_store_title *t)
@@ -540,4 +578,5 @@ const struct stream_store_catalog_ops store__sq_catalog_ops = {
     .title_list = ct_title_list,
     .title_search = ct_title_search,
     .genre_list = ct_genre_list,
+    .genre_list_visible = ct_genre_list_visible,
 };

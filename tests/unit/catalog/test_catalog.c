@@ -701,6 +701,108 @@ static int count_browse(const stream_catalog_viewer *v, int max_rating)
   return n;
 }
 
+/* Whether genres_for(v) lists `name`; and checks that every genre it lists
+ * browses to at least one title for `v`, and that every genre of every title
+ * `v` browses to is listed: the list is exactly what browse can show. */
+static bool genre_for(const stream_catalog_viewer *v, const char *name)
+{
+  char *out = NULL;
+  ck_assert_msg(stream_catalog_genres_for(&out, cat, v) == STREAM_OK, "genres_for: %s", msg());
+  cJSON *g = parse(out);
+  cJSON *ga = cJSON_GetObjectItemCaseSensitive(g, "genres");
+  ck_assert(cJSON_IsArray(ga));
+  bool found = false;
+  const char *prev = NULL;
+  const cJSON *e;
+  cJSON_ArrayForEach(e, ga)
+  {
+    ck_assert(cJSON_IsString(e));
+    if (prev)
+      ck_assert(strcmp(prev, e->valuestring) < 0);
+    prev = e->valuestring;
+    found |= strcmp(e->valuestring, name) == 0;
+    ck_assert_int_eq(stream_catalog_browse(&out, cat, e->valuestring, NULL, 1, v), STREAM_OK);
+    cJSON *b = parse(out);
+    ck_assert_msg(item_count(b) == 1, "genre %s browses to nothing", e->valuestring);
+    cJSON_Delete(b);
+  }
+  ck_assert_int_eq(stream_catalog_browse(&out, cat, NULL, NULL, 100, v), STREAM_OK);
+  cJSON *all = parse(out);
+  const cJSON *t;
+  cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(all, "items"))
+  {
+    const cJSON *tg;
+    cJSON_ArrayForEach(tg, cJSON_GetObjectItemCaseSensitive(t, "genres"))
+    {
+      bool listed = false;
+      cJSON_ArrayForEach(e, ga) listed |= strcmp(e->valuestring, tg->valuestring) == 0;
+      ck_assert_msg(listed, "genre %s of a visible title is not listed", tg->valuestring);
+    }
+  }
+  cJSON_Delete(all);
+  cJSON_Delete(g);
+  return found;
+}
+
+START_TEST(test_genres_for_viewer)
+{
+  import_demo();
+  char *out = NULL;
+  ck_assert_int_eq(stream_catalog_title_put(
+                       &out, NULL, cat,
+                       "{\"id\":\"rue-seule\",\"kind\":\"movie\",\"name\":\"Rue Seule\","
+                       "\"maturity_rating\":0,\"genres\":[\"Chanson\"],\"regions\":[\"FR\"]}"),
+                   STREAM_OK);
+  stream_free(out);
+  stream_catalog_viewer kid, adult, teen, fr, us;
+  ck_assert_int_eq(stream_catalog_viewer_for_profile(&kid, cat, kid_id, NULL), STREAM_OK);
+  ck_assert_int_eq(stream_catalog_viewer_for_profile(&adult, cat, profile_id, NULL), STREAM_OK);
+  teen = viewer(profile_id, 13, 0, NULL);
+  fr = viewer(profile_id, 18, 0, "FR");
+  us = viewer(profile_id, 18, 0, "US");
+
+  /* The operator list still has every genre in use; Music's only title opens in 2100. */
+  ck_assert_int_eq(stream_catalog_genres(&out, cat), STREAM_OK);
+  ck_assert_ptr_nonnull(strstr(out, "\"Music\""));
+  stream_free(out);
+  const stream_catalog_viewer *all[] = {NULL, &kid, &adult, &teen, &fr, &us};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+    ck_assert(!genre_for(all[i], "Music")); /* out of its window */
+    ck_assert(genre_for(all[i], "Drama"));
+  }
+  /* Kids: Horror (16, 18) and Thriller (13..18) have nothing for them; Kids does. */
+  ck_assert(!genre_for(&kid, "Horror"));
+  ck_assert(!genre_for(&kid, "Thriller"));
+  ck_assert(!genre_for(&kid, "Action")); /* Redline at Dawn is 18 */
+  ck_assert(genre_for(&kid, "Kids"));
+  ck_assert(genre_for(&adult, "Horror"));
+  ck_assert(genre_for(&adult, "Action"));
+  /* Ceiling: Horror's titles are 16 and 18, Thriller has 13s. */
+  ck_assert(!genre_for(&teen, "Horror"));
+  ck_assert(genre_for(&teen, "Thriller"));
+  /* Region: Chanson is only in FR; no region filter shows it. */
+  ck_assert(genre_for(&fr, "Chanson"));
+  ck_assert(!genre_for(&us, "Chanson"));
+  ck_assert(genre_for(&adult, "Chanson"));
+  /* The window opens: Music appears, for kids too (rated 7). */
+  clock_now = INT64_C(4102444800);
+  ck_assert(genre_for(&kid, "Music"));
+  ck_assert(genre_for(NULL, "Music"));
+  clock_now = NOW;
+
+  stream_catalog_viewer bad = viewer(profile_id, 18, 0, NULL);
+  bad.version = 99;
+  ck_assert_int_eq(stream_catalog_genres_for(&out, cat, &bad), STREAM_EINVAL);
+  ck_assert_ptr_null(out);
+  bad = viewer(profile_id, -1, 0, NULL);
+  ck_assert_int_eq(stream_catalog_genres_for(&out, cat, &bad), STREAM_EINVAL);
+  bad = viewer(profile_id, 18, 0, "fr");
+  ck_assert_int_eq(stream_catalog_genres_for(&out, cat, &bad), STREAM_EINVAL);
+  ck_assert_int_eq(stream_catalog_genres_for(NULL, cat, &adult), STREAM_EINVAL);
+  ck_assert_int_eq(stream_catalog_genres_for(&out, NULL, &adult), STREAM_EINVAL);
+}
+END_TEST
+
 START_TEST(test_maturity_and_kids)
 {
   import_demo();
@@ -1154,6 +1256,7 @@ int main(void)
   tcase_add_test(tc, test_put_create_update_delete);
   tcase_add_test(tc, test_browse_stable_under_inserts);
   tcase_add_test(tc, test_maturity_and_kids);
+  tcase_add_test(tc, test_genres_for_viewer);
   tcase_add_test(tc, test_search);
   tcase_add_test(tc, test_continue_watching);
   tcase_add_test(tc, test_mylist);

@@ -877,6 +877,102 @@ static void case_list_filters(stream_store *s)
   stream_store_title_page_clear(&pg);
 }
 
+/* Whether `name` is among the visible genres of `q`; and every genre listed
+ * lists at least one title with the same filters (the point of the call). */
+static bool visible_genre(stream_store *s, const stream_store_title_query *q, const char *name)
+{
+  char **gl = NULL;
+  size_t gn = 0;
+  ck_assert_int_eq(stream_store_genre_list_visible(&gl, &gn, s, q), STREAM_OK);
+  bool found = false;
+  for (size_t i = 0; i < gn; i++) {
+    if (i)
+      ck_assert(strcmp(gl[i - 1], gl[i]) < 0);
+    found |= strcmp(gl[i], name) == 0;
+    stream_store_title_query one = *q;
+    one.genre = gl[i];
+    one.limit = 1;
+    stream_store_title_page pg;
+    ck_assert_int_eq(stream_store_title_list(&pg, s, &one), STREAM_OK);
+    ck_assert_msg(pg.count == 1, "visible genre %s lists no title", gl[i]);
+    stream_store_title_page_clear(&pg);
+  }
+  stream_store_strings_free(gl, gn);
+  return found;
+}
+
+static void case_genres_visible(stream_store *s)
+{
+  char *us[] = {"US"};
+  char id[STREAM_STORE_ID_SIZE];
+  mk_title(id, s, "Gv kid", NULL, "gv-kid", 7, T0);
+  mk_title(id, s, "Gv adult", NULL, "gv-adult", 18, T0);
+  mk_title(id, s, "Gv adult too", NULL, "gv-kid", 18, T0);
+  stream_store_title t;
+  memset(&t, 0, sizeof t);
+  char *g[] = {"gv-future"};
+  t.genres = g;
+  t.genre_count = 1;
+  t.name = "Gv future";
+  t.available_from = T0 + 100;
+  ck_assert_int_eq(stream_store_title_create(id, s, &t, T0), STREAM_OK);
+  g[0] = "gv-ended";
+  t.name = "Gv ended";
+  t.available_from = 0;
+  t.available_until = T0;
+  ck_assert_int_eq(stream_store_title_create(id, s, &t, T0), STREAM_OK);
+  g[0] = "gv-us";
+  t.name = "Gv US only";
+  t.available_until = 0;
+  t.regions = us;
+  t.region_count = 1;
+  ck_assert_int_eq(stream_store_title_create(id, s, &t, T0), STREAM_OK);
+
+  /* The unfiltered list has them all. */
+  char **gl = NULL;
+  size_t gn = 0;
+  ck_assert_int_eq(stream_store_genre_list(&gl, &gn, s), STREAM_OK);
+  int all = 0;
+  for (size_t i = 0; i < gn; i++)
+    all += strncmp(gl[i], "gv-", 3) == 0;
+  ck_assert_int_eq(all, 5);
+  stream_store_strings_free(gl, gn);
+
+  stream_store_title_query q = query(NULL, STREAM_STORE_SORT_NAME, 20);
+  q.now = T0;
+  q.maturity_ceiling = 7; /* a kids viewer */
+  ck_assert(visible_genre(s, &q, "gv-kid"));
+  ck_assert(!visible_genre(s, &q, "gv-adult"));
+  ck_assert(!visible_genre(s, &q, "gv-future")); /* not yet */
+  ck_assert(!visible_genre(s, &q, "gv-ended"));  /* until is exclusive */
+  ck_assert(visible_genre(s, &q, "gv-us"));      /* no region filter */
+  q.maturity_ceiling = 18;
+  ck_assert(visible_genre(s, &q, "gv-adult"));
+  q.region = "FR";
+  ck_assert(!visible_genre(s, &q, "gv-us"));
+  ck_assert(visible_genre(s, &q, "gv-kid"));
+  q.region = "US";
+  ck_assert(visible_genre(s, &q, "gv-us"));
+  q.now = T0 + 100; /* the future title is on */
+  ck_assert(visible_genre(s, &q, "gv-future"));
+  q.now = T0 - 1; /* before the end of the ended one */
+  ck_assert(visible_genre(s, &q, "gv-ended"));
+  ck_assert(!visible_genre(s, &q, "gv-future"));
+
+  /* Validated like a list query. */
+  expect_err(stream_store_genre_list_visible(NULL, &gn, s, &q), STREAM_EINVAL);
+  expect_err(stream_store_genre_list_visible(&gl, NULL, s, &q), STREAM_EINVAL);
+  expect_err(stream_store_genre_list_visible(&gl, &gn, NULL, &q), STREAM_EINVAL);
+  expect_err(stream_store_genre_list_visible(&gl, &gn, s, NULL), STREAM_EINVAL);
+  q.maturity_ceiling = -1;
+  expect_err(stream_store_genre_list_visible(&gl, &gn, s, &q), STREAM_EINVAL);
+  ck_assert_ptr_null(gl);
+  ck_assert_uint_eq(gn, 0);
+  q.maturity_ceiling = 7;
+  q.region = "fr";
+  expect_err(stream_store_genre_list_visible(&gl, &gn, s, &q), STREAM_EINVAL);
+}
+
 /* ---- search ------------------------------------------------------------------ */
 
 static void case_search(stream_store *s)
@@ -1489,6 +1585,7 @@ const store_case store_conformance_cases[] = {
     {"profile_order", case_profile_order},
     {"utf8", store_case_utf8},
     {"rate", store_case_rate},
+    {"genres_visible", case_genres_visible},
 };
 const size_t store_conformance_count =
     sizeof store_conformance_cases / sizeof store_conformance_cases[0];
