@@ -189,17 +189,45 @@ static int replace(char **json, cJSON *doc)
   return 0;
 }
 
+/* Flag every entry of the array `items`: a title, or an entry holding one under "title"
+ * (My List, Continue Watching). 0, or -1 out of memory. */
+static int mark_items(streamd_app *app, cJSON *items)
+{
+  cJSON *it;
+  cJSON_ArrayForEach(it, items)
+  {
+    cJSON *t = cJSON_GetObjectItemCaseSensitive(it, "title");
+    if (!cJSON_IsObject(t))
+      t = it;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(t, "id");
+    if (cJSON_IsString(id) &&
+        !cJSON_AddBoolToObject(t, "playable", item_playable(app, id->valuestring, is_series(t))))
+      return -1;
+  }
+  return 0;
+}
+
 int streamd_playable_items(streamd_app *app, char **json)
 {
   cJSON *doc = cJSON_Parse(*json);
   if (!doc)
     return -1;
-  cJSON *t;
-  cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(doc, "items"))
+  if (mark_items(app, cJSON_GetObjectItemCaseSensitive(doc, "items")) != 0) {
+    cJSON_Delete(doc);
+    return -1;
+  }
+  return replace(json, doc);
+}
+
+int streamd_playable_rows(streamd_app *app, char **json)
+{
+  cJSON *doc = cJSON_Parse(*json);
+  if (!doc)
+    return -1;
+  cJSON *row;
+  cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(doc, "rows"))
   {
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(t, "id");
-    if (cJSON_IsString(id) &&
-        !cJSON_AddBoolToObject(t, "playable", item_playable(app, id->valuestring, is_series(t)))) {
+    if (mark_items(app, cJSON_GetObjectItemCaseSensitive(row, "items")) != 0) {
       cJSON_Delete(doc);
       return -1;
     }

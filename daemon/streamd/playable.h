@@ -10,12 +10,16 @@
 
 #include "app.h"
 
-/* Add "playable" to every object of the "items" array of the service document
- * `*json` (browse, search). One asset lookup per movie; a series looks at its
- * episodes (the catalog's cached detail) until one is playable. On success
- * `*json` is replaced (the old one freed); on failure (out of memory) it is
- * left as it was and -1 is returned. */
+/* Add "playable" to every title of the "items" array of the service document
+ * `*json`: an item that is a title (browse, search), or the title an item holds
+ * under "title" (My List, Continue Watching). One asset lookup per movie; a
+ * series looks at its episodes (the catalog's cached detail) until one is
+ * playable. On success `*json` is replaced (the old one freed); on failure (out
+ * of memory) it is left as it was and -1 is returned. */
 int streamd_playable_items(streamd_app *app, char **json);
+
+/* The same for every row's "items" of a home document (GET /v1/home). */
+int streamd_playable_rows(streamd_app *app, char **json);
 
 /* Add "playable" to a title detail document and to each of its episodes. A
  * movie is playable with a title-level asset; a series when it has one or any

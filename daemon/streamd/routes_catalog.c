@@ -141,7 +141,7 @@ void streamd_route_continue_watching(streamd_request *req, streamd_response *res
     return;
   char *json = NULL;
   int rc = stream_catalog_continue_watching(&json, app->catalog, &cv, limit);
-  streamd_reply_service_result(resp, req, rc, json);
+  reply_playable(resp, req, app, rc, json, streamd_playable_items);
 }
 
 void streamd_route_mylist_get(streamd_request *req, streamd_response *resp)
@@ -153,7 +153,7 @@ void streamd_route_mylist_get(streamd_request *req, streamd_response *resp)
     return;
   char *json = NULL;
   int rc = stream_catalog_mylist_list(&json, app->catalog, &cv);
-  streamd_reply_service_result(resp, req, rc, json);
+  reply_playable(resp, req, app, rc, json, streamd_playable_items);
 }
 
 void streamd_route_mylist_put(streamd_request *req, streamd_response *resp)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "playable.h"
 #include "recs_job.h"
 #include "routes.h"
 #include "routes_util.h"
@@ -25,6 +26,11 @@ void streamd_route_home(streamd_request *req, streamd_response *resp)
     return;
   char *json = NULL;
   int rc = stream_recs_home(&json, app->recs, &cv, per_row);
+  if (rc == STREAM_OK && streamd_playable_rows(app, &json) != 0) {
+    stream_free(json);
+    streamd_reply_problem(resp, req, STREAM_ENOMEM, "adding the playable flags");
+    return;
+  }
   streamd_reply_service_result(resp, req, rc, json);
 }
 

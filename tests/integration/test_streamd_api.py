@@ -587,6 +587,20 @@ class T05Catalog(Base):
             r = call("GET", "/v1/search?q=" + urllib.parse.quote("test movie 05"), token=adult)
             self.assertEqual([(t["id"], t["playable"]) for t in r.json["items"]],
                              [("test-movie-05", True)])
+            # The same flag on the title cards of My List, Continue Watching and the home rows.
+            for tid in ("test-movie-05", "test-movie-06"):
+                self.assertEqual(call("PUT", "/v1/my-list/" + tid, token=adult).status, 204)
+                self.assertEqual(call("PUT", "/v1/progress", token=adult, json_body={
+                    "title_id": tid, "position_s": 60, "duration_s": 6000}).status, 204)
+            for path in ("/v1/my-list", "/v1/continue-watching"):
+                items = call("GET", path, token=adult).json["items"]
+                self.assertEqual({i["title"]["id"]: i["title"]["playable"] for i in items},
+                                 {"test-movie-05": True, "test-movie-06": False}, path)
+            rows = call("GET", "/v1/home", token=adult).json["rows"]
+            cards = [i.get("title", i) for row in rows for i in row["items"]]
+            self.assertTrue(cards)
+            for c in cards:
+                self.assertIs(c["playable"], c["id"] in ("test-movie-05", "test-series"), c["id"])
             # The flag agrees with playback: a title that says false is refused for lack of media.
             r = call("POST", "/v1/playback", token=adult,
                      json_body={"title_id": "test-movie-06", "device_id": "pl-dev"})
