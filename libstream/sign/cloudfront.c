@@ -412,16 +412,11 @@ static int outcome(stream_cloudfront_verification *out, int reason, const char *
     STREAM__PRINTF(3, 4);
 static int outcome(stream_cloudfront_verification *out, int reason, const char *fmt, ...)
 {
-  out->reason = reason;
-  int code = sign__reason_code(reason);
-  if (code == STREAM_OK)
-    return STREAM_OK;
-  char msg[400];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  int rc = sign__outcome_v(&out->reason, reason, fmt, ap);
   va_end(ap);
-  return stream__err(code, "%s", msg);
+  return rc;
 }
 
 /* The CloudFront fields found in a URL query or in cookies. */

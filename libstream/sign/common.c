@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -481,4 +482,15 @@ bool sign__wildcard_match(const char *g, size_t gn, const char *s, size_t sn, bo
   while (gi < gn && g[gi] == '*')
     gi++;
   return gi == gn;
+}
+
+int sign__outcome_v(int *out_reason, int reason, const char *fmt, va_list ap)
+{
+  *out_reason = reason;
+  int code = sign__reason_code(reason);
+  if (code == STREAM_OK)
+    return STREAM_OK;
+  char msg[400];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  return stream__err(code, "%s", msg);
 }

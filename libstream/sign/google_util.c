@@ -223,16 +223,11 @@ int google__check_request(const stream_google_request *req, int64_t *now, bool n
 
 int google__outcome(stream_google_verification *out, int reason, const char *fmt, ...)
 {
-  out->reason = reason;
-  int code = sign__reason_code(reason);
-  if (code == STREAM_OK)
-    return STREAM_OK;
-  char msg[400];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  int rc = sign__outcome_v(&out->reason, reason, fmt, ap);
   va_end(ap);
-  return stream__err(code, "%s", msg);
+  return rc;
 }
 
 static void result_init(stream_google_verification *out)

@@ -10,6 +10,7 @@
 #ifndef STREAM_SIGN_INTERNAL_H
 #define STREAM_SIGN_INTERNAL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -92,6 +93,11 @@ int sign__reason_code(int reason);
  * other byte itself. Linear backtracking over the last '*' (O(gn * sn) worst
  * case; callers bound both lengths). */
 bool sign__wildcard_match(const char *g, size_t gn, const char *s, size_t sn, bool question);
+
+/* Store `reason` in *out_reason and return sign__reason_code(reason), with the
+ * thread's error message formatted from `fmt` when that is not STREAM_OK (the
+ * outcome of every verifier; each wraps it for its own result struct). */
+int sign__outcome_v(int *out_reason, int reason, const char *fmt, va_list ap);
 
 /* A key id as the formats carry it: 1..STREAM_KEY_ID_MAX of [A-Za-z0-9._-]. */
 bool sign__key_id_ok(const char *s, size_t n);
