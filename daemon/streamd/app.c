@@ -8,6 +8,8 @@
  *                             runs, so a second streamd on the same directory stops at start
  *   <data_dir>/keys/          0700
  *   <data_dir>/keys/access.key  HMAC-SHA256 access-token key, 32 bytes, base64url, 0600
+ *   <data_dir>/keys/rate.key    (store_url only) HMAC key naming the shared rate-limit
+ *                               buckets, 32 bytes, base64url, 0600
  *   <data_dir>/demo-credentials.json  (--seed-demo only) 0600
  *
  * and creates the services on it. The signing key is generated on the first
@@ -275,11 +277,14 @@ static int write_private_file(const char *path, const char *text)
   return 0;
 }
 
-static int load_or_create_key(stream_key **out, const char *data_dir)
+/* <data_dir>/keys/<file>: a 32-byte HMAC key `id`, generated (0600) on the first start and
+ * loaded afterwards; `what` names it in the log. */
+static int load_or_create_key(stream_key **out, const char *data_dir, const char *file,
+                              const char *id, const char *what)
 {
   char dir[1100], path[1200];
   snprintf(dir, sizeof(dir), "%s/keys", data_dir);
-  snprintf(path, sizeof(path), "%s/access.key", dir);
+  snprintf(path, sizeof(path), "%s/%s", dir, file);
   if (ensure_dir(dir) != 0)
     return -1;
   struct stat st;
@@ -290,13 +295,12 @@ static int load_or_create_key(stream_key **out, const char *data_dir)
     }
     stream_key *k = NULL;
     char *text = NULL;
-    int rc = stream_key_generate(&k, STREAM_KEY_HMAC, STREAMD_ACCESS_KEY_ID, 32);
+    int rc = stream_key_generate(&k, STREAM_KEY_HMAC, id, 32);
     if (rc == STREAM_OK)
       rc = stream_key_export(&text, k, STREAM_KEY_FORMAT_BASE64URL);
     stream_key_free(k);
     if (rc != STREAM_OK) {
-      streamd_logf(STREAM_LOG_ERROR, "generating the access-token key: %s",
-                   stream_error_last()->message);
+      streamd_logf(STREAM_LOG_ERROR, "generating the %s: %s", what, stream_error_last()->message);
       return -1;
     }
     size_t tl = strlen(text);
@@ -314,7 +318,7 @@ static int load_or_create_key(stream_key **out, const char *data_dir)
       streamd_logf(STREAM_LOG_ERROR, "writing %s: %s", path, strerror(errno));
       return -1;
     }
-    streamd_logf(STREAM_LOG_INFO, "generated the access-token signing key %s (mode 0600)", path);
+    streamd_logf(STREAM_LOG_INFO, "generated the %s %s (mode 0600)", what, path);
   } else {
     if (!S_ISREG(st.st_mode)) {
       streamd_logf(STREAM_LOG_ERROR, "%s is not a regular file", path);
@@ -325,7 +329,7 @@ static int load_or_create_key(stream_key **out, const char *data_dir)
       return -1;
     }
   }
-  if (stream_key_load_file(out, STREAM_KEY_HMAC, STREAMD_ACCESS_KEY_ID, path) != STREAM_OK) {
+  if (stream_key_load_file(out, STREAM_KEY_HMAC, id, path) != STREAM_OK) {
     streamd_logf(STREAM_LOG_ERROR, "loading %s: %s", path, stream_error_last()->message);
     return -1;
   }
@@ -358,7 +362,8 @@ int streamd_app_open(streamd_app *app, const streamd_config *cfg, const streamd_
   streamd_logf(STREAM_LOG_INFO, "store: %s (%s)", stream_store_backend_name(app->store), so.path);
 
   stream_key *key = NULL;
-  if (load_or_create_key(&key, cfg->data_dir) != 0)
+  if (load_or_create_key(&key, cfg->data_dir, "access.key", STREAMD_ACCESS_KEY_ID,
+                         "access-token signing key") != 0)
     return -1;
   int rc = stream_keyring_new(&app->keys);
   if (rc == STREAM_OK)
@@ -454,6 +459,14 @@ int streamd_app_start(streamd_app *app, unsigned int port)
   /* Scale-out (store_url: several daemons on one database): the sign-in and reset limits
    * are kept in the store, so N daemons allow the configured burst in total, not N times. */
   ao.rate_in_store = app->cfg->store_url[0] ? 1 : 0;
+  /* Their buckets are named by HMAC with <data_dir>/keys/rate.key (shared like access.key),
+   * so the table does not give back an address or an e-mail to whoever guesses it. */
+  if (ao.rate_in_store) {
+    if (load_or_create_key(&app->rate_key, app->cfg->data_dir, "rate.key", "rate-1",
+                           "rate-limit bucket key") != 0)
+      return -1;
+    ao.rate_key = app->rate_key;
+  }
   if (stream_auth_new(&app->auth, &ao) != STREAM_OK) {
     streamd_logf(STREAM_LOG_ERROR, "auth: %s", stream_error_last()->message);
     return -1;
@@ -730,6 +743,7 @@ void streamd_app_close(streamd_app *app)
   stream_catalog_free(app->catalog);
   stream_events_free(app->events);
   stream_keyring_free(app->keys);
+  stream_key_free(app->rate_key);
   stream_store_close(app->store);
   if (app->lock_fd >= 0) /* last: the next streamd on the directory opens a closed store */
     close(app->lock_fd);

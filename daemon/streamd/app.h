@@ -46,6 +46,7 @@ typedef struct streamd_app {
   const streamd_config *cfg;
   stream_store *store;
   stream_keyring *keys;
+  stream_key *rate_key; /* <data_dir>/keys/rate.key, with store_url only */
   stream_catalog *catalog;
   stream_events *events;   /* routes_events.c: player-event ingest and event log */
   struct streamd_qoe *qoe; /* routes_stats.c: the QoE consumer thread (NULL when off) */

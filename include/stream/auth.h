@@ -178,19 +178,32 @@ typedef struct stream_auth_options {
    *  write transaction, and a store failure refuses the attempt (its error is
    *  returned). 0 (default) = in this process's memory (rate_table_size). */
   int rate_in_store;
+  /* ---- version 4: keyed bucket names in the store ---- */
+  /** With rate_in_store: an HMAC key (STREAM_KEY_HMAC, at least 32 bytes)
+   *  that names the store's buckets by HMAC-SHA256(key, name) instead of the
+   *  plain SHA-256 of the name. A plain digest of an IPv4 address or of a
+   *  known e-mail is found again by hashing guesses; a keyed one is not,
+   *  without the key. Every process sharing the store must use the same key
+   *  (streamd: <data_dir>/keys/rate.key), or each counts its own buckets;
+   *  changing it starts every bucket full once. NULL = the plain SHA-256
+   *  (versions 1-3). A reference is kept: the caller may free its own at once.
+   *  Ignored (but checked) when rate_in_store is 0. */
+  const stream_key *rate_key;
 } stream_auth_options;
 
 /** 2 added send_mail, mail_userdata, reset_url_base and reset_lifetime; 3
- *  added rate_in_store. A version-1 or version-2 struct (which ends before
- *  them) is still accepted, with the defaults for the rest. */
-#define STREAM_AUTH_OPTIONS_VERSION 3
+ *  added rate_in_store; 4 added rate_key. An older struct (which ends before
+ *  the fields its version lacks) is still accepted, with the defaults for the
+ *  rest. */
+#define STREAM_AUTH_OPTIONS_VERSION 4
 /** Defaults: 15-min access, 30-day refresh, 5 attempts/account (1 per 60 s),
  *  20 per address (1 per 6 s), 4096-entry tables, 5 s interval, 600 s codes,
- *  no mail hook (no password reset), 30-min reset links, limits in memory. */
+ *  no mail hook (no password reset), 30-min reset links, limits in memory,
+ *  no rate key. */
 #define STREAM_AUTH_OPTIONS_INIT                                                                   \
   {                                                                                                \
     STREAM_AUTH_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 900, 2592000, NULL, NULL, 5, 60, 20, 6,   \
-        4096, NULL, 5, 600, NULL, NULL, NULL, NULL, NULL, 1800, 0                                  \
+        4096, NULL, 5, 600, NULL, NULL, NULL, NULL, NULL, 1800, 0, NULL                            \
   }
 
 /**

@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 
 #include "../core/core.h"
+#include "../keys/keys_internal.h"
 #include "auth_internal.h"
 
 #define ISSUER_MAX 255
@@ -53,6 +55,21 @@ int auth__sha256_hex(char *out, const char *s, size_t n)
   if (EVP_Digest(s, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
     return stream__err(STREAM_ECRYPTO, "auth: SHA-256 failed");
   stream__hex_into(out, md, 32);
+  return STREAM_OK;
+}
+
+int auth__hmac_sha256_hex(char *out, const stream_key *key, const char *s, size_t n)
+{
+  unsigned char md[32];
+  size_t mdlen = 0;
+  if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key->secret, key->len,
+                 (const unsigned char *)s, n, md, sizeof md, &mdlen) ||
+      mdlen != 32) {
+    ERR_clear_error();
+    return stream__err(STREAM_ECRYPTO, "auth: HMAC-SHA256 with key '%s' failed", key->id);
+  }
+  stream__hex_into(out, md, 32);
+  stream__wipe(md, sizeof md);
   return STREAM_OK;
 }
 
@@ -228,6 +245,10 @@ static int check_options(const stream_auth_options *o)
   if (o->rate_in_store != 0 && o->rate_in_store != 1)
     return stream__err(STREAM_EINVAL, "auth options: rate_in_store must be 0 or 1, got %d",
                        o->rate_in_store);
+  if (o->rate_key &&
+      (stream_key_type_of(o->rate_key) != STREAM_KEY_HMAC || stream_key_length(o->rate_key) < 32))
+    return stream__err(STREAM_EINVAL,
+                       "auth options: rate_key must be an HMAC key of at least 32 bytes");
   if (o->rate_table_size < 64 || o->rate_table_size > 1048576)
     return stream__err(STREAM_EINVAL, "auth options: rate_table_size %u outside 64..1048576",
                        o->rate_table_size);
@@ -260,12 +281,14 @@ int stream_auth_new(stream_auth **out, const stream_auth_options *opts)
   if (!opts)
     return stream__err(STREAM_EINVAL, "stream_auth_new: opts is NULL");
   /* A version-1 caller's struct ends before send_mail, a version-2 caller's
-   * before rate_in_store: copy what it has and take the defaults for the rest. */
+   * before rate_in_store, a version-3 caller's before rate_key: copy what it
+   * has and take the defaults for the rest. */
   stream_auth_options full = STREAM_AUTH_OPTIONS_INIT;
-  if (opts->version == 1 || opts->version == 2) {
-    memcpy(&full, opts,
-           opts->version == 1 ? offsetof(stream_auth_options, send_mail)
-                              : offsetof(stream_auth_options, rate_in_store));
+  if (opts->version >= 1 && opts->version <= 3) {
+    static const size_t ends[] = {offsetof(stream_auth_options, send_mail),
+                                  offsetof(stream_auth_options, rate_in_store),
+                                  offsetof(stream_auth_options, rate_key)};
+    memcpy(&full, opts, ends[opts->version - 1]);
     full.version = STREAM_AUTH_OPTIONS_VERSION;
     opts = &full;
   }
@@ -291,6 +314,8 @@ int stream_auth_new(stream_auth **out, const stream_auth_options *opts)
   a->mail_ud = opts->mail_userdata;
   a->reset_lifetime = opts->reset_lifetime;
   a->rate_in_store = opts->rate_in_store == 1;
+  if (opts->rate_key)
+    a->rate_key = keys__ref(opts->rate_key);
   if (opts->password) {
     a->pw = *opts->password;
   } else {
@@ -356,6 +381,7 @@ fail:
   free(a->scope);
   free(a->verification_uri);
   free(a->reset_url_base);
+  stream_key_free(a->rate_key);
   pthread_mutex_destroy(&a->reset_lock);
   free(a);
   return rc;
@@ -375,6 +401,7 @@ void stream_auth_free(stream_auth *a)
   free(a->verification_uri);
   free(a->reset_url_base);
   stream_free(a->dummy_hash);
+  stream_key_free(a->rate_key);
   pthread_mutex_destroy(&a->reset_lock);
   free(a);
 }

@@ -98,8 +98,10 @@ struct stream_auth {
   int reset_lifetime;
   auth__limiter rl_reset_email;
   auth__limiter rl_reset_address;
-  /* The buckets above live in the store instead (rate_in_store option). */
+  /* The buckets above live in the store instead (rate_in_store option),
+   * named by HMAC-SHA256 with rate_key when set (a reference), else SHA-256. */
   bool rate_in_store;
+  stream_key *rate_key;
   /* Durable reset requests (reset_requests.c): whether this handle's first
    * process() call has taken back the claims earlier processors left. */
   pthread_mutex_t reset_lock;
@@ -110,6 +112,8 @@ int64_t auth__now(const stream_auth *a);
 
 /* SHA-256 of `s` as 64 lowercase hex characters + NUL in `out` (65 bytes). */
 int auth__sha256_hex(char *out, const char *s, size_t n);
+/* HMAC-SHA256 of `s` with the HMAC key `key`, as auth__sha256_hex. */
+int auth__hmac_sha256_hex(char *out, const stream_key *key, const char *s, size_t n);
 /* `n` random bytes as unpadded base64url into `out` (room for n*4/3+2). */
 int auth__random_b64(char *out, size_t n);
 /* 1 when `s` is exactly `len` characters of [A-Za-z0-9_-]. */

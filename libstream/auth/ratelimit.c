@@ -7,7 +7,8 @@
  * eviction only ever forgets a bucket (it restarts full): the limit is then
  * looser, never wrongly stricter. Buckets are not shared between processes.
  * With the rate_in_store option, auth__limit_take / auth__limit_forgive (at the
- * end) keep them in the store instead, shared by every process on it.
+ * end) keep them in the store instead, shared by every process on it, named by
+ * HMAC-SHA256 with the rate_key option (or SHA-256 without one).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -144,10 +145,19 @@ void auth__limit_reset(auth__limiter *l, const char *name)
 
 /* ---- the handle's limits: in memory or in the store ------------------------ */
 
-/* One bucket of the store: (l->scope, SHA-256 hex of name) with l's rate. `hex` holds 65. */
-static int store_key(stream_store_rate_key *k, char *hex, const auth__limiter *l, const char *name)
+/* A bucket's name in the store: HMAC-SHA256 with the rate key, or SHA-256 without one, of
+ * `name` as 64 hex characters into `hex` (65 bytes). */
+static int bucket_name(char *hex, const stream_auth *a, const char *name)
 {
-  int rc = auth__sha256_hex(hex, name, strlen(name));
+  return a->rate_key ? auth__hmac_sha256_hex(hex, a->rate_key, name, strlen(name))
+                     : auth__sha256_hex(hex, name, strlen(name));
+}
+
+/* One bucket of the store: (l->scope, bucket_name(name)) with l's rate. `hex` holds 65. */
+static int store_key(stream_store_rate_key *k, char *hex, const stream_auth *a,
+                     const auth__limiter *l, const char *name)
+{
+  int rc = bucket_name(hex, a, name);
   if (rc != STREAM_OK)
     return rc;
   k->scope = l->scope;
@@ -169,10 +179,10 @@ int auth__limit_take(int64_t *out_wait, stream_auth *a, auth__limiter *la, const
   char hex[2][65];
   size_t n = 0;
   int rc = STREAM_OK;
-  if (la && name_a && la->burst && (rc = store_key(&keys[n], hex[n], la, name_a)) == STREAM_OK)
+  if (la && name_a && la->burst && (rc = store_key(&keys[n], hex[n], a, la, name_a)) == STREAM_OK)
     n++;
   if (rc == STREAM_OK && lb && name_b && lb->burst &&
-      (rc = store_key(&keys[n], hex[n], lb, name_b)) == STREAM_OK)
+      (rc = store_key(&keys[n], hex[n], a, lb, name_b)) == STREAM_OK)
     n++;
   if (rc != STREAM_OK || n == 0)
     return rc;
@@ -188,7 +198,7 @@ void auth__limit_forgive(stream_auth *a, auth__limiter *l, const char *name)
   if (!l->burst || !name)
     return;
   char hex[65];
-  int rc = auth__sha256_hex(hex, name, strlen(name));
+  int rc = bucket_name(hex, a, name);
   if (rc == STREAM_OK)
     rc = stream_store_rate_reset(a->store, l->scope, hex);
   if (rc != STREAM_OK)

@@ -13,12 +13,15 @@ writes, the other serves, and the limits hold across them:
 6. a tus upload to A is transcoded by B's worker, and A lists the ready asset;
 7. streamctl, given the same URI as --db, reads what the daemons wrote;
 8. wrong-password sign-ins alternating A and B are refused (429) after the configured burst in
-   total, not once per daemon: the buckets are in the database (rate_in_store).
+   total, not once per daemon: the buckets are in the database (rate_in_store), named by
+   HMAC-SHA256 with the shared <data_dir>/keys/rate.key, not by the plain digest of the e-mail.
 
 Usage: test_scaleout_pg.py STREAMD_BIN STREAMCTL_BIN. Exits 77 (skipped) without STREAM_TEST_PG or ffmpeg.
 """
 import base64
 import concurrent.futures
+import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -81,7 +84,7 @@ def accounts_and_content(a, b):
     return email, tok_a, prof
 
 
-def signin_limit_shared(a, b):
+def signin_limit_shared(a, b, url, data_dir):
     """Wrong passwords for one account, alternating A and B: ACCOUNT_BURST of them in total
     answer 401, then both daemons answer 429 (problem+json, Retry-After), the right password
     too. With per-daemon buckets it would be 2 x ACCOUNT_BURST."""
@@ -101,10 +104,24 @@ def signin_limit_shared(a, b):
         check(r.status == 429 and r.ctype == "application/problem+json" and
               r.json["status"] == 429 and int(r.header("Retry-After")) >= 1,
               ("429 on the right password", r.status, r.headers, r.body))
+    # The account's bucket is named by HMAC-SHA256(rate.key, "e:" + e-mail): a reader of the
+    # table cannot find the e-mail again by hashing guesses without the key.
+    key_path = os.path.join(data_dir, "keys", "rate.key")
+    check(os.stat(key_path).st_mode & 0o077 == 0, ("rate.key is private", oct(os.stat(key_path).st_mode)))
+    with open(key_path) as f:
+        text = f.read().strip()
+    key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    name = ("e:" + email).encode()
+    keyed = hmac.new(key, name, hashlib.sha256).hexdigest()
+    plain = hashlib.sha256(name).hexdigest()
+    rows = subprocess.run(["psql", url, "-tA", "-c", "SELECT key FROM rate_buckets WHERE scope = "
+                           "'signin-account'"], capture_output=True, text=True, check=True)
+    keys = rows.stdout.split()
+    check(len(key) == 32 and keyed in keys and plain not in keys, ("keyed bucket names", keys))
     r = b.request("POST", "/v1/admin/purge", token=OP_TOKEN)
     check(r.status == 200 and "rate_buckets" in r.json, ("purge", r.status, r.body))
-    print("ok - %d wrong passwords alternating A and B, then 429 on both: one burst in total"
-          % ACCOUNT_BURST)
+    print("ok - %d wrong passwords alternating A and B, then 429 on both: one burst in total, "
+          "in a bucket named by HMAC with rate.key" % ACCOUNT_BURST)
 
 
 def busy_store_is_503(a, url):
@@ -269,7 +286,7 @@ def main():
     ok = False
     try:
         email, tok_a, prof = accounts_and_content(a, b)
-        signin_limit_shared(a, b)
+        signin_limit_shared(a, b, url, data_dir)
         busy_store_is_503(a, url)
         events_dedup(a, b, prof)
         screens(a, b, tok_a, prof)

@@ -35,7 +35,7 @@ import enum
 from ._ffi import ffi, lib
 from ._util import ClockedHandle, Handle, Keep, new_struct, set_int, text, to_cstr, to_int
 from .errors import check, raise_invalid
-from .keys import KeyRing
+from .keys import Key, KeyRing
 
 __all__ = ["AVAILABLE", "Auth", "Role", "PollStatus", "Tokens", "Account", "Identity",
            "DeviceCode", "DeviceInfo", "DeviceStatus", "PasswordReset", "normalize_email"]
@@ -202,7 +202,10 @@ class Auth(ClockedHandle):
     no limit), ``rate_table_size``, ``verification_uri`` (None disables the device
     grant), ``device_interval`` (5 s), ``device_lifetime`` (600 s), ``clock``,
     ``rate_in_store`` (False: the rate-limit buckets in this process's memory;
-    True: in the store, shared by every process on it).
+    True: in the store, shared by every process on it), ``rate_key`` (with
+    ``rate_in_store``: an HMAC ``Key`` of at least 32 bytes naming the stored
+    buckets by HMAC-SHA256 instead of the plain SHA-256 of the e-mail or
+    address; every process sharing the store needs the same key).
 
     Password reset by e-mail (``password_reset_start``) needs ``send_mail``, a
     callable ``send_mail(to, subject, text_body)`` that delivers one message (the
@@ -222,7 +225,7 @@ class Auth(ClockedHandle):
                  rate_account_interval=None, rate_address_burst=None, rate_address_interval=None,
                  rate_table_size=None, verification_uri=None, device_interval=None,
                  device_lifetime=None, clock=None, send_mail=None, reset_url_base=None,
-                 reset_lifetime=None, rate_in_store=None):
+                 reset_lifetime=None, rate_in_store=None, rate_key=None):
         _require()
         from .store import Store  # local: store.py is optional in the same way
         from .password import _params
@@ -235,6 +238,10 @@ class Auth(ClockedHandle):
         o = new_struct("stream_auth_options")
         o.store = store._cptr
         o.keys = keys._cptr
+        if rate_key is not None:
+            if not isinstance(rate_key, Key):
+                raise TypeError("rate_key must be a libstream.Key, not %s" % type(rate_key).__name__)
+            o.rate_key = rate_key._cptr  # the library keeps its own reference
         o.issuer = keep.cstr(issuer, "issuer", allow_none=True)
         o.audience = keep.cstr(audience, "audience", allow_none=True)
         o.scope = keep.cstr(scope, "scope", allow_none=True)

@@ -256,6 +256,34 @@ def test_login_rate_limit_in_store(tmp_path):
         b.close()
 
 
+def test_rate_key_shares_buckets_by_key(tmp_path):
+    """rate_key: handles with the same key share the buckets, another key counts its own;
+    a key that is not HMAC (or shorter than 32 bytes) is refused with a message."""
+    clock = Clock()
+    path = str(tmp_path / "rate.db")
+    k1, k2 = Key.generate("hmac", "r1", 32), Key.generate("hmac", "r2", 32)
+    with Store(path) as s1, Store(path) as s2, KeyRing([Key.generate("hmac", "k")]) as ring:
+        def auth(st, key):
+            return Auth(st, ring, password_params=FAST, rate_account_burst=2,
+                        rate_account_interval=60, rate_address_burst=0, clock=clock,
+                        rate_in_store=True, rate_key=key)
+        a, b, c = auth(s1, k1), auth(s2, k1), auth(s2, k2)
+        k1.close()  # the Auth handles keep their own reference
+        a.register("keyed@example.com", PW)
+        for d in (a, b):
+            with pytest.raises(libstream.AuthError):
+                d.login("keyed@example.com", "bad password")
+        with pytest.raises(libstream.Busy):
+            b.login("keyed@example.com", PW)
+        c.login("keyed@example.com", PW)  # another key: another bucket
+        with pytest.raises(libstream.InvalidArgument, match="at least 32 bytes"):
+            auth(s1, Key.generate("hmac", "short", 16))
+        with pytest.raises(TypeError):
+            auth(s1, b"0" * 32)
+        for d in (a, b, c):
+            d.close()
+
+
 def test_device_flow_with_injected_clock(env):
     a, clock, _, _ = env
     acct = a.register("tv@example.com", PW)

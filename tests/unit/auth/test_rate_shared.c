@@ -4,8 +4,9 @@
  * sign-in buckets (per account, per client address) and the password-reset buckets
  * (per e-mail, per address): B attempts split across them exhaust the burst B, and a
  * successful sign-in on one refills the account's bucket for both. With the option off
- * each handle counts alone (2B). The table holds digests, never an e-mail or address;
- * a store failure in the limiter refuses the attempt. Real SQLite file (or, under
+ * each handle counts alone (2B). The table holds digests, never an e-mail or address
+ * (keyed by HMAC with the rate_key option); a store failure in the limiter refuses the
+ * attempt. Real SQLite file (or, under
  * tests/pg/pg_run.sh, a PostgreSQL database: store_path.h), injected clock, cheap
  * Argon2id parameters. */
 #include <check.h>
@@ -15,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "../store_path.h"
 #include "../store_raw.h"
@@ -80,6 +83,36 @@ static void open_auths(int in_store, unsigned int account_burst, unsigned int ad
     o.rate_address_burst = address_burst;
     ck_assert_int_eq(stream_auth_new(&auth[i], &o), STREAM_OK);
   }
+}
+
+/* Both handles keyed with `key` (NULL: plain SHA-256), the sign-in burst BURST. */
+static void open_auths_keyed(const stream_key *key)
+{
+  for (int i = 0; i < 2; i++) {
+    stream_auth_free(auth[i]);
+    stream_auth_options o;
+    options(&o, store[i], 1);
+    o.rate_key = key;
+    ck_assert_msg(stream_auth_new(&auth[i], &o) == STREAM_OK, "%s", stream_error_last()->message);
+  }
+}
+
+/* Lowercase hex of SHA-256(s), or of HMAC-SHA256(key, s) when key is not NULL. */
+static void digest_hex(char out[65], const unsigned char *key, size_t key_len, const char *s)
+{
+  unsigned char md[32];
+  size_t n = 0;
+  if (key) {
+    ck_assert_ptr_nonnull(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, key_len,
+                                    (const unsigned char *)s, strlen(s), md, sizeof md, &n));
+  } else {
+    unsigned int m = 0;
+    ck_assert_int_eq(EVP_Digest(s, strlen(s), md, &m, EVP_sha256(), NULL), 1);
+    n = m;
+  }
+  ck_assert_uint_eq(n, 32);
+  for (size_t i = 0; i < 32; i++)
+    snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
 static void setup(void)
@@ -303,6 +336,102 @@ START_TEST(test_option)
 }
 END_TEST
 
+/* rate_key: the buckets are named by HMAC-SHA256(key, name), so the table holds neither
+ * the e-mail nor its plain digest (which a reader finds again by hashing guesses); the
+ * handles sharing the key share the buckets, a handle with another key counts its own.
+ * The caller's key may be freed at once (a reference is kept). */
+START_TEST(test_rate_key)
+{
+  unsigned char bytes[32], other[32];
+  for (size_t i = 0; i < sizeof bytes; i++) {
+    bytes[i] = (unsigned char)(i * 7 + 1);
+    other[i] = (unsigned char)(i * 11 + 3);
+  }
+  stream_key *k = NULL, *k2 = NULL;
+  ck_assert_int_eq(stream_key_from_bytes(&k, STREAM_KEY_HMAC, "rate-1", bytes, sizeof bytes),
+                   STREAM_OK);
+  ck_assert_int_eq(stream_key_from_bytes(&k2, STREAM_KEY_HMAC, "rate-2", other, sizeof other),
+                   STREAM_OK);
+  open_auths_keyed(k);
+  stream_key_free(k);
+  for (int n = 0; n < BURST; n++)
+    ck_assert_int_eq(login(n % 2, EMAIL, "wrong password", ADDR, NULL), STREAM_EAUTH);
+  for (int i = 0; i < 2; i++)
+    ck_assert_int_eq(login(i, EMAIL, "wrong password", ADDR, NULL), STREAM_EBUSY);
+
+  char plain[65], keyed[65], keyed_addr[65];
+  digest_hex(plain, NULL, 0, "e:" EMAIL);
+  digest_hex(keyed, bytes, sizeof bytes, "e:" EMAIL);
+  digest_hex(keyed_addr, bytes, sizeof bytes, ADDR);
+  ck_assert_int_eq(
+      test_store_raw_int(dbpath, "SELECT count(*) FROM rate_buckets WHERE key = ?", plain), 0);
+  ck_assert_int_eq(test_store_raw_int(dbpath,
+                                      "SELECT count(*) FROM rate_buckets WHERE scope = "
+                                      "'signin-account' AND key = ?",
+                                      keyed),
+                   1);
+  ck_assert_int_eq(test_store_raw_int(dbpath,
+                                      "SELECT count(*) FROM rate_buckets WHERE scope = "
+                                      "'signin-address' AND key = ?",
+                                      keyed_addr),
+                   1);
+
+  /* Another key: other bucket names, so a full burst of its own. */
+  stream_auth *a = NULL;
+  stream_auth_options o;
+  options(&o, store[0], 1);
+  o.rate_key = k2;
+  ck_assert_int_eq(stream_auth_new(&a, &o), STREAM_OK);
+  stream_key_free(k2);
+  stream_auth_tokens t;
+  for (int n = 0; n < BURST; n++)
+    ck_assert_int_eq(stream_auth_login(&t, NULL, a, EMAIL, "wrong password", ADDR), STREAM_EAUTH);
+  ck_assert_int_eq(stream_auth_login(&t, NULL, a, EMAIL, "wrong password", ADDR), STREAM_EBUSY);
+  stream_auth_free(a);
+
+  /* Without a key (versions 1-3): the plain digest, as before. */
+  open_auths_keyed(NULL);
+  ck_assert_int_eq(login(0, EMAIL, "wrong password", ADDR, NULL), STREAM_EAUTH);
+  ck_assert_int_eq(
+      test_store_raw_int(dbpath, "SELECT count(*) FROM rate_buckets WHERE key = ?", plain), 1);
+}
+END_TEST
+
+/* rate_key must be an HMAC key of at least 32 bytes; a version-3 struct (which ends before
+ * the field, whose bytes here are garbage) names the buckets by the plain digest. */
+START_TEST(test_rate_key_option)
+{
+  stream_auth_options o;
+  stream_auth *a = NULL;
+  stream_key *ed = NULL, *short_key = NULL;
+  ck_assert_int_eq(stream_key_generate(&ed, STREAM_KEY_ED25519_PRIVATE, "ed", 0), STREAM_OK);
+  ck_assert_int_eq(stream_key_generate(&short_key, STREAM_KEY_HMAC, "short", 16), STREAM_OK);
+  const stream_key *bad[] = {ed, short_key};
+  for (size_t i = 0; i < 2; i++) {
+    options(&o, store[0], 1);
+    o.rate_key = bad[i];
+    ck_assert_int_eq(stream_auth_new(&a, &o), STREAM_EINVAL);
+    ck_assert_ptr_null(a);
+    ck_assert_ptr_nonnull(strstr(msg(), "rate_key must be an HMAC key of at least 32 bytes"));
+  }
+  stream_key_free(ed);
+  stream_key_free(short_key);
+
+  options(&o, store[0], 1);
+  o.version = 3;
+  memset((char *)&o + offsetof(stream_auth_options, rate_key), 0xA5,
+         sizeof o - offsetof(stream_auth_options, rate_key));
+  ck_assert_int_eq(stream_auth_new(&a, &o), STREAM_OK);
+  stream_auth_tokens t;
+  ck_assert_int_eq(stream_auth_login(&t, NULL, a, EMAIL, "wrong password", ADDR), STREAM_EAUTH);
+  stream_auth_free(a);
+  char plain[65];
+  digest_hex(plain, NULL, 0, "e:" EMAIL);
+  ck_assert_int_eq(
+      test_store_raw_int(dbpath, "SELECT count(*) FROM rate_buckets WHERE key = ?", plain), 1);
+}
+END_TEST
+
 static Suite *suite(void)
 {
   Suite *s = suite_create("auth-rate-shared");
@@ -316,6 +445,8 @@ static Suite *suite(void)
   tcase_add_test(tc, test_reset_per_handle);
   tcase_add_test(tc, test_store_failure_fails_closed);
   tcase_add_test(tc, test_option);
+  tcase_add_test(tc, test_rate_key);
+  tcase_add_test(tc, test_rate_key_option);
   suite_add_tcase(s, tc);
   return s;
 }
