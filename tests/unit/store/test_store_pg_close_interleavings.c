@@ -48,6 +48,7 @@
 #include "../store_path.h"
 #include "store/store_internal.h"
 #include "store/store_leases.h"
+#include "viewing_fixture.h"
 
 #define T0 1700000000
 #define TTL 90
@@ -56,15 +57,9 @@
 
 static char uri[512];
 static stream_store *store;
-static PGconn *holder;  /* takes the row locks that stop a library call */
-static PGconn *watcher; /* reads pg_stat_activity and the committed rows */
-static char account_id[STREAM_STORE_ID_SIZE];
-static char profile_id[STREAM_STORE_ID_SIZE];
-static char movie_id[STREAM_STORE_ID_SIZE];
-static char movie2_id[STREAM_STORE_ID_SIZE];
-static char series_id[STREAM_STORE_ID_SIZE];
-static char season_id[STREAM_STORE_ID_SIZE];
-static char episode_id[STREAM_STORE_ID_SIZE];
+static PGconn *holder;          /* takes the row locks that stop a library call */
+static PGconn *watcher;         /* reads pg_stat_activity and the committed rows */
+static test_viewing_fixture fx; /* the starting rows (viewing_fixture.h) */
 
 #define OK(expr) ck_assert_msg((expr) == STREAM_OK, "%s: %s", #expr, msg())
 
@@ -107,7 +102,8 @@ static long long watch_int(const char *sql)
 static long long rows(const char *table)
 {
   char sql[400];
-  snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE profile_id = '%s'", table, profile_id);
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE profile_id = '%s'", table,
+           fx.profile_id);
   return watch_int(sql);
 }
 
@@ -115,7 +111,7 @@ static long long leases(void)
 {
   char sql[400];
   snprintf(sql, sizeof sql, "SELECT count(*) FROM screen_leases WHERE account_id = '%s'",
-           account_id);
+           fx.account_id);
   return watch_int(sql);
 }
 
@@ -187,11 +183,11 @@ static void *call_thread(void *arg)
   int rc = STREAM_EINTERNAL;
   switch (c->op) {
   case OP_CLOSE:
-    rc = stream_store_account_close(&c->counts, store, account_id, c->now);
+    rc = stream_store_account_close(&c->counts, store, fx.account_id, c->now);
     break;
   case OP_PROGRESS:
     memset(&p, 0, sizeof p);
-    snprintf(p.profile_id, sizeof p.profile_id, "%s", profile_id);
+    snprintf(p.profile_id, sizeof p.profile_id, "%s", fx.profile_id);
     snprintf(p.title_id, sizeof p.title_id, "%s", c->title);
     snprintf(p.episode_id, sizeof p.episode_id, "%s", c->episode ? c->episode : "");
     p.position_ms = (c->now - T0) * 1000;
@@ -199,30 +195,30 @@ static void *call_thread(void *arg)
     rc = stream_store_progress_upsert(store, &p, c->now);
     break;
   case OP_MYLIST_ADD:
-    rc = stream_store_mylist_add(store, profile_id, c->title, c->now);
+    rc = stream_store_mylist_add(store, fx.profile_id, c->title, c->now);
     break;
   case OP_MYLIST_REMOVE:
-    rc = stream_store_mylist_remove(store, profile_id, c->title);
+    rc = stream_store_mylist_remove(store, fx.profile_id, c->title);
     break;
   case OP_RATING_PUT:
-    rc = stream_store_rating_put(store, profile_id, c->title, 1, c->now);
+    rc = stream_store_rating_put(store, fx.profile_id, c->title, 1, c->now);
     break;
   case OP_RATING_DELETE:
-    rc = stream_store_rating_delete(store, profile_id, c->title);
+    rc = stream_store_rating_delete(store, fx.profile_id, c->title);
     break;
   case OP_HEARTBEAT:
-    rc = ls->heartbeat(store->impl, &c->out, account_id, c->lease, c->now, TTL);
+    rc = ls->heartbeat(store->impl, &c->out, fx.account_id, c->lease, c->now, TTL);
     break;
   case OP_RELEASE:
-    rc = ls->release(store->impl, account_id, c->lease);
+    rc = ls->release(store->impl, fx.account_id, c->lease);
     break;
   case OP_ACQUIRE: {
     stream_billing_lease in;
     memset(&in, 0, sizeof in);
     snprintf(in.id, sizeof in.id, "%s", c->lease);
-    snprintf(in.account_id, sizeof in.account_id, "%s", account_id);
-    snprintf(in.profile_id, sizeof in.profile_id, "%s", profile_id);
-    snprintf(in.title_id, sizeof in.title_id, "%s", movie_id);
+    snprintf(in.account_id, sizeof in.account_id, "%s", fx.account_id);
+    snprintf(in.profile_id, sizeof in.profile_id, "%s", fx.profile_id);
+    snprintf(in.title_id, sizeof in.title_id, "%s", fx.movie_id);
     snprintf(in.device_id, sizeof in.device_id, "tv");
     store__lease_facts f;
     rc = ls->acquire(store->impl, &c->out, &f, &in, c->now, TTL, allow, NULL);
@@ -307,34 +303,7 @@ static void setup(void)
   holder = session();
   watcher = session();
 
-  stream_store_account a, ain;
-  memset(&ain, 0, sizeof ain);
-  snprintf(ain.email, sizeof ain.email, "close@pg.test");
-  OK(stream_store_account_create(&a, store, &ain, T0));
-  memcpy(account_id, a.id, sizeof account_id);
-  stream_store_profile p, pin;
-  memset(&pin, 0, sizeof pin);
-  snprintf(pin.account_id, sizeof pin.account_id, "%s", a.id);
-  snprintf(pin.name, sizeof pin.name, "Main");
-  pin.maturity_ceiling = 18;
-  OK(stream_store_profile_create(&p, store, &pin, T0));
-  memcpy(profile_id, p.id, sizeof profile_id);
-  stream_store_title t;
-  memset(&t, 0, sizeof t);
-  t.name = "A Movie";
-  OK(stream_store_title_create(movie_id, store, &t, T0));
-  t.name = "Another Movie";
-  OK(stream_store_title_create(movie2_id, store, &t, T0));
-  t.name = "A Series";
-  t.kind = STREAM_STORE_TITLE_SERIES;
-  OK(stream_store_title_create(series_id, store, &t, T0));
-  OK(stream_store_season_create(season_id, store, series_id, 1));
-  stream_store_episode e;
-  memset(&e, 0, sizeof e);
-  snprintf(e.season_id, sizeof e.season_id, "%s", season_id);
-  e.number = 1;
-  e.name = "Pilot";
-  OK(stream_store_episode_create(episode_id, store, &e));
+  test_viewing_fixture_create(&fx, store, "close@pg.test", T0);
 
   /* Rows that exist before the interleaving: the movies' resume position, My List entries
    * and ratings (so upserts update and removes remove), two live leases of the account
@@ -342,15 +311,15 @@ static void setup(void)
    * record of the account (a row the close deletes before the leases and the profiles). */
   stream_store_progress pr;
   memset(&pr, 0, sizeof pr);
-  snprintf(pr.profile_id, sizeof pr.profile_id, "%s", profile_id);
-  snprintf(pr.title_id, sizeof pr.title_id, "%s", movie_id);
+  snprintf(pr.profile_id, sizeof pr.profile_id, "%s", fx.profile_id);
+  snprintf(pr.title_id, sizeof pr.title_id, "%s", fx.movie_id);
   pr.position_ms = 1000;
   pr.duration_ms = 3600000;
   OK(stream_store_progress_upsert(store, &pr, T0));
-  OK(stream_store_mylist_add(store, profile_id, movie_id, T0));
-  OK(stream_store_mylist_add(store, profile_id, movie2_id, T0));
-  OK(stream_store_rating_put(store, profile_id, movie_id, -1, T0));
-  OK(stream_store_rating_put(store, profile_id, movie2_id, -1, T0));
+  OK(stream_store_mylist_add(store, fx.profile_id, fx.movie_id, T0));
+  OK(stream_store_mylist_add(store, fx.profile_id, fx.movie2_id, T0));
+  OK(stream_store_rating_put(store, fx.profile_id, fx.movie_id, -1, T0));
+  OK(stream_store_rating_put(store, fx.profile_id, fx.movie2_id, -1, T0));
   char sql[1024];
   snprintf(sql, sizeof sql,
            "INSERT INTO screen_leases (id, account_id, profile_id, title_id, device_id, "
@@ -358,8 +327,8 @@ static void setup(void)
            "('lease-phone', '%s', '%s', '%s', 'phone', %d, %d); "
            "INSERT INTO idempotency_keys (scope, key, request_hash, created_at) "
            "VALUES ('%s', 'k1', 'h1', %d)",
-           account_id, profile_id, movie_id, T0, T0 + 60, account_id, profile_id, movie_id, T0,
-           T0 + 60, account_id, T0);
+           fx.account_id, fx.profile_id, fx.movie_id, T0, T0 + 60, fx.account_id, fx.profile_id,
+           fx.movie_id, T0, T0 + 60, fx.account_id, T0);
   run(watcher, sql);
 }
 
@@ -380,9 +349,9 @@ static void assert_erased(int64_t closed_at)
   ck_assert_int_eq(rows("ratings"), 0);
   ck_assert_int_eq(leases(), 0);
   char sql[400];
-  snprintf(sql, sizeof sql, "SELECT count(*) FROM profiles WHERE account_id = '%s'", account_id);
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM profiles WHERE account_id = '%s'", fx.account_id);
   ck_assert_int_eq(watch_int(sql), 0);
-  snprintf(sql, sizeof sql, "SELECT deleted_at FROM accounts WHERE id = '%s'", account_id);
+  snprintf(sql, sizeof sql, "SELECT deleted_at FROM accounts WHERE id = '%s'", fx.account_id);
   ck_assert_int_eq(watch_int(sql), closed_at);
 }
 
@@ -401,21 +370,21 @@ START_TEST(test_writes_commit_while_the_close_waits_at_its_profile_delete)
 {
   char sql[400];
   run(holder, "BEGIN");
-  snprintf(sql, sizeof sql, "SELECT 1 FROM profiles WHERE id = '%s' FOR KEY SHARE", profile_id);
+  snprintf(sql, sizeof sql, "SELECT 1 FROM profiles WHERE id = '%s' FOR KEY SHARE", fx.profile_id);
   run(holder, sql);
   call closing = CALL(OP_CLOSE, "close", .now = T0 + 100, .waits_in = "DELETE FROM profiles %");
   start(&closing);
   await_waiting(&closing, 1, 1);
 
   call w[] = {
-      CALL(OP_PROGRESS, "progress upsert (update)", .title = movie_id, .now = T0 + 10),
-      CALL(OP_PROGRESS, "progress upsert (episode, insert)", .title = series_id,
-           .episode = episode_id, .now = T0 + 11),
-      CALL(OP_MYLIST_ADD, "My List add", .title = series_id, .now = T0 + 12),
-      CALL(OP_MYLIST_REMOVE, "My List remove", .title = movie2_id),
-      CALL(OP_RATING_PUT, "rating put (update)", .title = movie_id, .now = T0 + 13),
-      CALL(OP_RATING_PUT, "rating put (insert)", .title = series_id, .now = T0 + 13),
-      CALL(OP_RATING_DELETE, "rating delete", .title = movie2_id),
+      CALL(OP_PROGRESS, "progress upsert (update)", .title = fx.movie_id, .now = T0 + 10),
+      CALL(OP_PROGRESS, "progress upsert (episode, insert)", .title = fx.series_id,
+           .episode = fx.episode_id, .now = T0 + 11),
+      CALL(OP_MYLIST_ADD, "My List add", .title = fx.series_id, .now = T0 + 12),
+      CALL(OP_MYLIST_REMOVE, "My List remove", .title = fx.movie2_id),
+      CALL(OP_RATING_PUT, "rating put (update)", .title = fx.movie_id, .now = T0 + 13),
+      CALL(OP_RATING_PUT, "rating put (insert)", .title = fx.series_id, .now = T0 + 13),
+      CALL(OP_RATING_DELETE, "rating delete", .title = fx.movie2_id),
   };
   for (size_t i = 0; i < sizeof w / sizeof *w; i++) {
     run_unblocked(&w[i], &closing);
@@ -428,7 +397,7 @@ START_TEST(test_writes_commit_while_the_close_waits_at_its_profile_delete)
   snprintf(sql, sizeof sql,
            "SELECT position_ms FROM progress WHERE profile_id = '%s' AND "
            "title_id = '%s'",
-           profile_id, movie_id);
+           fx.profile_id, fx.movie_id);
   ck_assert_int_eq(watch_int(sql), 10000);
   ck_assert_int_eq(waiting(closing.waits_in, NULL), 1);
 
@@ -451,7 +420,7 @@ START_TEST(test_writes_commit_while_the_close_waits_before_its_deletes)
   char sql[400];
   run(holder, "BEGIN");
   snprintf(sql, sizeof sql, "SELECT 1 FROM idempotency_keys WHERE scope = '%s' FOR UPDATE",
-           account_id);
+           fx.account_id);
   run(holder, sql);
   call closing =
       CALL(OP_CLOSE, "close", .now = T0 + 100, .waits_in = "DELETE FROM idempotency_keys %");
@@ -461,10 +430,10 @@ START_TEST(test_writes_commit_while_the_close_waits_before_its_deletes)
   call w[] = {
       CALL(OP_HEARTBEAT, "lease heartbeat", .lease = "lease-tv", .now = T0 + 30),
       CALL(OP_RELEASE, "lease release", .lease = "lease-phone"),
-      CALL(OP_PROGRESS, "progress upsert (episode, insert)", .title = series_id,
-           .episode = episode_id, .now = T0 + 31),
-      CALL(OP_MYLIST_ADD, "My List add", .title = series_id, .now = T0 + 32),
-      CALL(OP_RATING_PUT, "rating put (insert)", .title = series_id, .now = T0 + 33),
+      CALL(OP_PROGRESS, "progress upsert (episode, insert)", .title = fx.series_id,
+           .episode = fx.episode_id, .now = T0 + 31),
+      CALL(OP_MYLIST_ADD, "My List add", .title = fx.series_id, .now = T0 + 32),
+      CALL(OP_RATING_PUT, "rating put (insert)", .title = fx.series_id, .now = T0 + 33),
   };
   for (size_t i = 0; i < sizeof w / sizeof *w; i++) {
     run_unblocked(&w[i], &closing);
@@ -497,16 +466,16 @@ START_TEST(test_writes_after_the_close_are_refused)
   join(&closing);
   expect(&closing, STREAM_OK);
   call w[] = {
-      CALL(OP_PROGRESS, "progress upsert", .title = movie_id, .now = T0 + 101),
-      CALL(OP_PROGRESS, "progress upsert (episode)", .title = series_id, .episode = episode_id,
-           .now = T0 + 101),
-      CALL(OP_MYLIST_ADD, "My List add", .title = movie_id, .now = T0 + 101),
-      CALL(OP_RATING_PUT, "rating put", .title = movie_id, .now = T0 + 101),
+      CALL(OP_PROGRESS, "progress upsert", .title = fx.movie_id, .now = T0 + 101),
+      CALL(OP_PROGRESS, "progress upsert (episode)", .title = fx.series_id,
+           .episode = fx.episode_id, .now = T0 + 101),
+      CALL(OP_MYLIST_ADD, "My List add", .title = fx.movie_id, .now = T0 + 101),
+      CALL(OP_RATING_PUT, "rating put", .title = fx.movie_id, .now = T0 + 101),
       CALL(OP_HEARTBEAT, "lease heartbeat", .lease = "lease-tv", .now = T0 + 30),
       CALL(OP_RELEASE, "lease release", .lease = "lease-phone"),
       /* nothing to remove: done, as for any absent row */
-      CALL(OP_MYLIST_REMOVE, "My List remove", .title = movie2_id),
-      CALL(OP_RATING_DELETE, "rating delete", .title = movie2_id),
+      CALL(OP_MYLIST_REMOVE, "My List remove", .title = fx.movie2_id),
+      CALL(OP_RATING_DELETE, "rating delete", .title = fx.movie2_id),
   };
   for (size_t i = 0; i < sizeof w / sizeof *w; i++) {
     start(&w[i]);
@@ -528,32 +497,32 @@ START_TEST(test_writes_wait_for_the_close_holding_its_deletes)
 {
   char sql[400];
   run(holder, "BEGIN");
-  snprintf(sql, sizeof sql, "SELECT 1 FROM accounts WHERE id = '%s' FOR SHARE", account_id);
+  snprintf(sql, sizeof sql, "SELECT 1 FROM accounts WHERE id = '%s' FOR SHARE", fx.account_id);
   run(holder, sql);
   call closing = CALL(OP_CLOSE, "close", .now = T0 + 100, .waits_in = "UPDATE accounts SET email%");
   start(&closing);
   await_waiting(&closing, 1, 1);
 
   call w[] = {
-      CALL(OP_PROGRESS, "progress upsert (row the cascade deleted)", .title = movie_id,
+      CALL(OP_PROGRESS, "progress upsert (row the cascade deleted)", .title = fx.movie_id,
            .now = T0 + 40, .waits_in = "INSERT INTO progress %"),
-      CALL(OP_PROGRESS, "progress upsert (episode, new row)", .title = series_id,
-           .episode = episode_id, .now = T0 + 41, .waits_in = "INSERT INTO progress %"),
-      CALL(OP_MYLIST_ADD, "My List add (row the cascade deleted)", .title = movie_id,
+      CALL(OP_PROGRESS, "progress upsert (episode, new row)", .title = fx.series_id,
+           .episode = fx.episode_id, .now = T0 + 41, .waits_in = "INSERT INTO progress %"),
+      CALL(OP_MYLIST_ADD, "My List add (row the cascade deleted)", .title = fx.movie_id,
            .now = T0 + 42, .waits_in = "INSERT INTO my_list %"),
-      CALL(OP_MYLIST_ADD, "My List add (new row)", .title = series_id, .now = T0 + 42,
+      CALL(OP_MYLIST_ADD, "My List add (new row)", .title = fx.series_id, .now = T0 + 42,
            .waits_in = "INSERT INTO my_list %"),
-      CALL(OP_RATING_PUT, "rating put (row the cascade deleted)", .title = movie_id, .now = T0 + 43,
-           .waits_in = "INSERT INTO ratings %"),
-      CALL(OP_RATING_PUT, "rating put (new row)", .title = series_id, .now = T0 + 43,
+      CALL(OP_RATING_PUT, "rating put (row the cascade deleted)", .title = fx.movie_id,
+           .now = T0 + 43, .waits_in = "INSERT INTO ratings %"),
+      CALL(OP_RATING_PUT, "rating put (new row)", .title = fx.series_id, .now = T0 + 43,
            .waits_in = "INSERT INTO ratings %"),
       CALL(OP_HEARTBEAT, "lease heartbeat", .lease = "lease-tv", .now = T0 + 30,
            .waits_in = "UPDATE screen_leases %"),
       CALL(OP_RELEASE, "lease release", .lease = "lease-phone",
            .waits_in = "DELETE FROM screen_leases %"),
-      CALL(OP_MYLIST_REMOVE, "My List remove", .title = movie2_id,
+      CALL(OP_MYLIST_REMOVE, "My List remove", .title = fx.movie2_id,
            .waits_in = "DELETE FROM my_list %"),
-      CALL(OP_RATING_DELETE, "rating delete", .title = movie2_id,
+      CALL(OP_RATING_DELETE, "rating delete", .title = fx.movie2_id,
            .waits_in = "DELETE FROM ratings %"),
   };
   size_t n = sizeof w / sizeof *w;
@@ -593,7 +562,7 @@ START_TEST(test_heartbeat_waits_for_an_acquire_replacing_the_lease)
 {
   char sql[400];
   run(holder, "BEGIN");
-  snprintf(sql, sizeof sql, "SELECT 1 FROM titles WHERE id = '%s' FOR UPDATE", movie_id);
+  snprintf(sql, sizeof sql, "SELECT 1 FROM titles WHERE id = '%s' FOR UPDATE", fx.movie_id);
   run(holder, sql);
   call acq = CALL(OP_ACQUIRE, "acquire", .lease = "lease-tv-2", .now = T0 + 100,
                   .waits_in = "INSERT INTO screen_leases %");

@@ -39,6 +39,7 @@
 #include "../store_path.h"
 #include "store/store_internal.h"
 #include "store/store_leases.h"
+#include "viewing_fixture.h"
 
 #define T0 1700000000
 /* pg_store.c: PG_LOCK_CLASS, PG_LOCK_WRITERS */
@@ -46,12 +47,8 @@
 
 static char uri[512];
 static stream_store *store;
-static PGconn *raw; /* the other session */
-static char profile_id[STREAM_STORE_ID_SIZE];
-static char movie_id[STREAM_STORE_ID_SIZE];
-static char series_id[STREAM_STORE_ID_SIZE];
-static char episode_id[STREAM_STORE_ID_SIZE];
-static char season_id[STREAM_STORE_ID_SIZE];
+static PGconn *raw;             /* the other session */
+static test_viewing_fixture fx; /* the starting rows (viewing_fixture.h) */
 static unsigned int busy_timeout_ms = 200;
 
 #define OK(expr) ck_assert_msg((expr) == STREAM_OK, "%s: %s", #expr, stream_error_last()->message)
@@ -101,31 +98,7 @@ static void setup(void)
   raw = PQconnectdb(uri);
   ck_assert_msg(PQstatus(raw) == CONNECTION_OK, "raw connection: %s", PQerrorMessage(raw));
 
-  stream_store_account a, ain;
-  memset(&ain, 0, sizeof ain);
-  snprintf(ain.email, sizeof ain.email, "lock@pg.test");
-  OK(stream_store_account_create(&a, store, &ain, T0));
-  stream_store_profile p, pin;
-  memset(&pin, 0, sizeof pin);
-  snprintf(pin.account_id, sizeof pin.account_id, "%s", a.id);
-  snprintf(pin.name, sizeof pin.name, "Main");
-  pin.maturity_ceiling = 18;
-  OK(stream_store_profile_create(&p, store, &pin, T0));
-  memcpy(profile_id, p.id, sizeof profile_id);
-  stream_store_title t;
-  memset(&t, 0, sizeof t);
-  t.name = "A Movie";
-  OK(stream_store_title_create(movie_id, store, &t, T0));
-  t.name = "A Series";
-  t.kind = STREAM_STORE_TITLE_SERIES;
-  OK(stream_store_title_create(series_id, store, &t, T0));
-  OK(stream_store_season_create(season_id, store, series_id, 1));
-  stream_store_episode e;
-  memset(&e, 0, sizeof e);
-  snprintf(e.season_id, sizeof e.season_id, "%s", season_id);
-  e.number = 1;
-  e.name = "Pilot";
-  OK(stream_store_episode_create(episode_id, store, &e));
+  test_viewing_fixture_create(&fx, store, "lock@pg.test", T0);
 }
 
 static void teardown(void)
@@ -152,39 +125,40 @@ static stream_store_progress progress(const char *profile, const char *title, co
 static long long rows(const char *table)
 {
   char sql[160];
-  snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE profile_id = '%s'", table, profile_id);
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE profile_id = '%s'", table,
+           fx.profile_id);
   return raw_int(sql);
 }
 
 START_TEST(test_viewing_writes_without_the_lock)
 {
   raw_lock();
-  stream_store_progress p = progress(profile_id, movie_id, "", 1000);
+  stream_store_progress p = progress(fx.profile_id, fx.movie_id, "", 1000);
   OK(stream_store_progress_upsert(store, &p, T0 + 1)); /* insert */
   p.position_ms = 2000;
   OK(stream_store_progress_upsert(store, &p, T0 + 2)); /* update */
-  p = progress(profile_id, series_id, episode_id, 3000);
+  p = progress(fx.profile_id, fx.series_id, fx.episode_id, 3000);
   OK(stream_store_progress_upsert(store, &p, T0 + 3));
-  OK(stream_store_mylist_add(store, profile_id, movie_id, T0 + 4));
-  OK(stream_store_mylist_add(store, profile_id, series_id, T0 + 4));
-  OK(stream_store_mylist_remove(store, profile_id, series_id));
-  OK(stream_store_rating_put(store, profile_id, movie_id, 1, T0 + 5));
-  OK(stream_store_rating_put(store, profile_id, series_id, -1, T0 + 5));
-  OK(stream_store_rating_delete(store, profile_id, series_id));
+  OK(stream_store_mylist_add(store, fx.profile_id, fx.movie_id, T0 + 4));
+  OK(stream_store_mylist_add(store, fx.profile_id, fx.series_id, T0 + 4));
+  OK(stream_store_mylist_remove(store, fx.profile_id, fx.series_id));
+  OK(stream_store_rating_put(store, fx.profile_id, fx.movie_id, 1, T0 + 5));
+  OK(stream_store_rating_put(store, fx.profile_id, fx.series_id, -1, T0 + 5));
+  OK(stream_store_rating_delete(store, fx.profile_id, fx.series_id));
   /* Committed while the lock is still held: the other session sees them. */
   ck_assert_int_eq(rows("progress"), 2);
   ck_assert_int_eq(rows("my_list"), 1);
   ck_assert_int_eq(rows("ratings"), 1);
   ck_assert_int_eq(raw_int("SELECT position_ms FROM progress WHERE episode_id = ''"), 2000);
   /* Their errors without the lock: the foreign key, the episode check. */
-  p = progress("no-such-profile", movie_id, "", 1000);
+  p = progress("no-such-profile", fx.movie_id, "", 1000);
   ck_assert_int_eq(stream_store_progress_upsert(store, &p, T0 + 6), STREAM_ENOTFOUND);
-  p = progress(profile_id, movie_id, episode_id, 1000);
+  p = progress(fx.profile_id, fx.movie_id, fx.episode_id, 1000);
   ck_assert_int_eq(stream_store_progress_upsert(store, &p, T0 + 6), STREAM_ENOTFOUND);
   ck_assert_ptr_nonnull(strstr(msg(), "is not an episode of title"));
-  ck_assert_int_eq(stream_store_mylist_add(store, profile_id, "no-such-title", T0 + 6),
+  ck_assert_int_eq(stream_store_mylist_add(store, fx.profile_id, "no-such-title", T0 + 6),
                    STREAM_ENOTFOUND);
-  ck_assert_int_eq(stream_store_rating_put(store, "no-such-profile", movie_id, 1, T0 + 6),
+  ck_assert_int_eq(stream_store_rating_put(store, "no-such-profile", fx.movie_id, 1, T0 + 6),
                    STREAM_ENOTFOUND);
   raw_unlock();
 }
@@ -197,14 +171,14 @@ END_TEST
 START_TEST(test_lease_heartbeat_and_release_without_the_lock)
 {
   stream_store_profile p;
-  OK(stream_store_profile_get(&p, store, profile_id));
+  OK(stream_store_profile_get(&p, store, fx.profile_id));
   char sql[1024];
   snprintf(sql, sizeof sql,
            "INSERT INTO screen_leases (id, account_id, profile_id, title_id, device_id, "
            "started_at, expires_at) VALUES ('lease-live', '%s', '%s', '%s', 'tv', %d, %d), "
            "('lease-lapsed', '%s', '%s', '%s', 'phone', %d, %d)",
-           p.account_id, profile_id, movie_id, T0, T0 + 60, p.account_id, profile_id, movie_id, T0,
-           T0 + 5);
+           p.account_id, fx.profile_id, fx.movie_id, T0, T0 + 60, p.account_id, fx.profile_id,
+           fx.movie_id, T0, T0 + 5);
   PGresult *r = PQexec(raw, sql);
   ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s", PQerrorMessage(raw));
   PQclear(r);
@@ -311,7 +285,7 @@ END_TEST
 START_TEST(test_other_writes_wait_for_the_lock)
 {
   stream_store_profile p;
-  OK(stream_store_profile_get(&p, store, profile_id));
+  OK(stream_store_profile_get(&p, store, fx.profile_id));
   raw_lock();
   stream_store_profile in = p;
   in.id[0] = '\0';
@@ -322,7 +296,7 @@ START_TEST(test_other_writes_wait_for_the_lock)
   BUSY(stream_store_profile_update(store, &up));
   stream_store_title t;
   memset(&t, 0, sizeof t);
-  t.name = "Another Movie";
+  t.name = "A Third Movie";
   BUSY(stream_store_title_create(NULL, store, &t, T0 + 1));
   stream_store_account_close_counts c;
   BUSY(stream_store_account_close(&c, store, p.account_id, T0 + 1));
@@ -331,7 +305,7 @@ START_TEST(test_other_writes_wait_for_the_lock)
   snprintf(sql, sizeof sql, "SELECT count(*) FROM profiles WHERE account_id = '%s'", p.account_id);
   ck_assert_int_eq(raw_int(sql), 1);
   ck_assert_int_eq(raw_int("SELECT count(*) FROM profiles WHERE name = 'Renamed'"), 0);
-  ck_assert_int_eq(raw_int("SELECT count(*) FROM titles"), 2);
+  ck_assert_int_eq(raw_int("SELECT count(*) FROM titles"), 3); /* the fixture's three */
   snprintf(sql, sizeof sql, "SELECT count(*) FROM accounts WHERE id = '%s' AND deleted_at = 0",
            p.account_id);
   ck_assert_int_eq(raw_int(sql), 1);
@@ -347,10 +321,10 @@ END_TEST
 START_TEST(test_viewing_writes_in_a_batch_hold_the_lock)
 {
   OK(store__batch_begin(store));
-  stream_store_progress p = progress(profile_id, movie_id, "", 1000);
+  stream_store_progress p = progress(fx.profile_id, fx.movie_id, "", 1000);
   OK(stream_store_progress_upsert(store, &p, T0 + 1));
-  OK(stream_store_mylist_add(store, profile_id, movie_id, T0 + 1));
-  OK(stream_store_rating_put(store, profile_id, movie_id, 1, T0 + 1));
+  OK(stream_store_mylist_add(store, fx.profile_id, fx.movie_id, T0 + 1));
+  OK(stream_store_rating_put(store, fx.profile_id, fx.movie_id, 1, T0 + 1));
   /* The batch's transaction holds the writers' lock; its rows are not committed yet. */
   ck_assert_int_eq(raw_int("SELECT pg_try_advisory_lock(" LOCK_KEY ")"), 0);
   ck_assert_int_eq(rows("progress"), 0);
@@ -364,8 +338,8 @@ START_TEST(test_viewing_writes_in_a_batch_hold_the_lock)
   raw_unlock();
   /* A failed batch leaves none of them. */
   OK(store__batch_begin(store));
-  OK(stream_store_mylist_remove(store, profile_id, movie_id));
-  OK(stream_store_rating_delete(store, profile_id, movie_id));
+  OK(stream_store_mylist_remove(store, fx.profile_id, fx.movie_id));
+  OK(stream_store_rating_delete(store, fx.profile_id, fx.movie_id));
   ck_assert_int_eq(store__batch_end(store, STREAM_EIO), STREAM_EIO);
   ck_assert_int_eq(rows("my_list"), 1);
   ck_assert_int_eq(rows("ratings"), 1);
@@ -429,20 +403,20 @@ START_TEST(test_deadlock_is_busy_and_retryable)
   PGconn *q = session(), *r = session();
   char sql[256];
   run(q, "BEGIN");
-  snprintf(sql, sizeof sql, "SELECT 1 FROM episodes WHERE id = '%s' FOR UPDATE", episode_id);
+  snprintf(sql, sizeof sql, "SELECT 1 FROM episodes WHERE id = '%s' FOR UPDATE", fx.episode_id);
   run(q, sql);
   run(r, "SET deadlock_timeout = '60s'");
   run(r, "BEGIN");
-  snprintf(sql, sizeof sql, "SELECT 1 FROM profiles WHERE id = '%s' FOR UPDATE", profile_id);
+  snprintf(sql, sizeof sql, "SELECT 1 FROM profiles WHERE id = '%s' FOR UPDATE", fx.profile_id);
   run(r, sql);
 
   upsert_call u;
   memset(&u, 0, sizeof u);
-  u.p = progress(profile_id, series_id, episode_id, 5000);
+  u.p = progress(fx.profile_id, fx.series_id, fx.episode_id, 5000);
   pthread_t th;
   ck_assert_int_eq(pthread_create(&th, NULL, upsert_thread, &u), 0);
   await_waiting(1); /* the upsert, on the episode */
-  snprintf(sql, sizeof sql, "SELECT 1 FROM seasons WHERE id = '%s' FOR UPDATE", season_id);
+  snprintf(sql, sizeof sql, "SELECT 1 FROM seasons WHERE id = '%s' FOR UPDATE", fx.season_id);
   ck_assert_int_eq(PQsendQuery(r, sql), 1);
   await_waiting(2); /* and r, on the season the upsert holds */
   run(q, "COMMIT");
