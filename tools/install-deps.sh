@@ -9,6 +9,7 @@ pkgs=(
   check libsubunit-dev
   libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev libpq-dev postgresql
   protobuf-c-compiler libprotobuf-c-dev zlib1g-dev
+  libnats-dev nats-server
   python3 python3-dev python3-cffi python3-pytest python3-prometheus-client
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev ffmpeg
   wrk nginx-light
@@ -18,6 +19,8 @@ pkgs=(
 # Prometheus text parser.
 # libpq-dev: the store's PostgreSQL backend; postgresql: the throwaway servers its tests start
 # (tests/pg/pg_run.sh; the packaged cluster is not used).
+# libnats-dev: nats.c, the event-log relay to NATS JetStream (nats feature); nats-server: the
+# JetStream servers its tests start on loopback ports (the packaged service is not used).
 # chromium: the web player's browser test (tests/integration/web, driven by npm playwright-core).
 # The OpenAPI linter (tests/integration/openapi_lint.sh) runs on Node.js from npm.
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)

@@ -33,6 +33,7 @@
 #include "qoe_job.h"
 #include "purge_job.h"
 #include "recs_job.h"
+#include "relay_job.h"
 #include "reset_queue.h"
 #include "log.h"
 #include "mail.h"
@@ -486,6 +487,9 @@ int streamd_app_start(streamd_app *app, unsigned int port)
     return -1;
   if (streamd_qoe_start(&app->qoe, app->events, app->cfg->qoe_interval_s) != 0)
     return -1;
+  /* Scale-out event pipeline: the event log relayed to NATS JetStream (nats_url). */
+  if (streamd_relay_start(&app->relay, app->events, app->cfg) != 0)
+    return -1;
   if (streamd_recs_start(app->recs_svc, app->cfg->recs_interval_s) != 0)
     return -1;
   if (streamd_purge_start(&app->purge, app->store, app->cfg->purge_interval_s) != 0)
@@ -739,6 +743,8 @@ void streamd_app_close(streamd_app *app)
   streamd_billing_close(app->billing_svc); /* stops the renewal thread first */
   streamd_recs_close(app->recs_svc);       /* stops the retrain thread; uses events, catalog */
   streamd_qoe_stop(app->qoe);              /* before the events handle it uses */
+  streamd_relay_stop(app->relay);          /* likewise */
+  app->relay = NULL;
   stream_auth_free(app->auth);
   stream_catalog_free(app->catalog);
   stream_events_free(app->events);

@@ -127,6 +127,19 @@ static const key_desc keys[] = {
     {"reset_url_base", K_STR, OFF(reset_url_base), SZ(reset_url_base), 0, 0,
      "absolute http(s) URL the password reset token is appended to in the e-mailed link; "
      "empty = <public-url>/#/reset?token="},
+    {"nats_url", K_STR, OFF(nats_url), SZ(nats_url), 0, 0,
+     "relay the event log to NATS JetStream at nats://host:port (comma-separated list for a "
+     "cluster; no credentials in it); empty = no relay (default)"},
+    {"nats_stream", K_STR, OFF(nats_stream), SZ(nats_stream), 0, 0,
+     "JetStream stream the relay publishes to, created when missing (default STREAM_EVENTS)"},
+    {"nats_subject_prefix", K_STR, OFF(nats_subject_prefix), SZ(nats_subject_prefix), 0, 0,
+     "subjects of relayed events: <prefix>.<event type> (default stream.events)"},
+    {"nats_user", K_STR, OFF(nats_user), SZ(nats_user), 0, 0,
+     "NATS user name of the relay; its password is the first line of nats_secret_file"},
+    {"nats_secret_file", K_STR, OFF(nats_secret_file), SZ(nats_secret_file), 0, 0,
+     "file whose first line is the NATS password (with nats_user) or else an auth token"},
+    {"nats_creds_file", K_STR, OFF(nats_creds_file), SZ(nats_creds_file), 0, 0,
+     "NATS credentials file (user JWT and NKey seed) for the relay"},
 };
 
 void streamd_config_defaults(streamd_config *cfg)
@@ -162,6 +175,8 @@ void streamd_config_defaults(streamd_config *cfg)
   cfg->job_max_attempts = 3;
   cfg->log_level = STREAM_LOG_INFO;
   snprintf(cfg->access_log, sizeof(cfg->access_log), "-");
+  snprintf(cfg->nats_stream, sizeof(cfg->nats_stream), "STREAM_EVENTS");
+  snprintf(cfg->nats_subject_prefix, sizeof(cfg->nats_subject_prefix), "stream.events");
 }
 
 static int set_list(streamd_config *cfg, const char *v, char *err, size_t errlen)

@@ -54,6 +54,13 @@ typedef struct streamd_config {
   char mail_dir[1024];       /* outbox of .eml files; "" = <data_dir>/outbox */
   char mail_from[256];       /* From header of outgoing mail */
   char reset_url_base[1024]; /* reset link = this + token; "" = <public_url>/#/reset?token= */
+  /* The event-log relay to NATS JetStream (relay_job.c); off while nats_url is "". */
+  char nats_url[2048];           /* nats://host:port[,nats://...] */
+  char nats_stream[65];          /* JetStream stream name */
+  char nats_subject_prefix[129]; /* subjects <prefix>.<event type> */
+  char nats_user[128];           /* with nats_secret_file: user and password */
+  char nats_secret_file[1024];   /* first line: the password (with nats_user) or a token */
+  char nats_creds_file[1024];    /* NATS credentials file (JWT + NKey seed) */
 } streamd_config;
 
 /* Fill `cfg` with the built-in defaults. */

@@ -26,6 +26,9 @@
  *       log after the QoE consumer's checkpoint (not yet folded into QoE)
  *   streamd_password_reset_queue_depth                    gauge: accepted
  *       resets not yet sent (stored requests, every daemon's)
+ *   streamd_relay_published_total, streamd_relay_duplicates_total,
+ *   streamd_relay_errors_total (counters), streamd_relay_lag_events (gauge,
+ *       only with nats_url): the event-log relay to NATS JetStream (relay_job.h)
  * The store-derived gauges (jobs, uploads, QoE lag, password resets: five
  * indexed queries) are
  * cached for one second, so scrapes cost the store at most that often; a

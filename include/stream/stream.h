@@ -31,5 +31,8 @@
 #if STREAM_HAVE_MEDIA
 #include "stream/media.h"
 #endif
+#if STREAM_HAVE_NATS
+#include "stream/relay.h"
+#endif
 
 #endif

@@ -48,6 +48,10 @@ if hasattr(lib, "stream_recs_data_new"):  # the recs model (always built)
 if hasattr(lib, "stream_recs_new"):  # built with the server feature (recs service)
     from .recs import Recs  # noqa: F401
 
+if hasattr(lib, "stream_relay_new"):  # built with the nats feature (event-log relay)
+    from . import relay  # noqa: F401
+    from .relay import Relay  # noqa: F401
+
 # Short names for the commonest calls.
 hash_password = password.hash
 verify_password = password.verify

@@ -1,0 +1,90 @@
+"""The event log relayed to NATS JetStream (nats feature; stream/relay.h).
+
+``Relay`` publishes the events after its checkpoint to a JetStream stream, one batch per
+``run_once()``, and advances the checkpoint only when JetStream acknowledged every event of the
+batch (each message carries ``Nats-Msg-Id`` = the event id, so a batch published twice is
+stored once)::
+
+    with libstream.relay.Relay(events, "nats://127.0.0.1:4222", create_stream=True) as r:
+        published, duplicates = r.run_once()
+        print(r.lag())
+
+Messages: subject ``<subject_prefix>.<type name>``, headers ``Nats-Msg-Id``, ``Outbox-Seq``,
+``Event-Type``, ``Content-Type: application/x-protobuf``, payload the ``Event`` message of
+events.proto (docs/api/relay.md). Credentials: ``user`` + ``password``, or ``token``, or
+``secret_file`` (its first line: the password with ``user``, else the token), or
+``creds_file``; they are never part of an error message.
+"""
+from ._ffi import ffi, lib
+from ._util import Handle, Keep, new_struct, set_int
+from .errors import check, raise_invalid
+
+__all__ = ["AVAILABLE", "Relay"]
+
+AVAILABLE = hasattr(lib, "stream_relay_new")
+
+
+class Relay(Handle):
+    """A relay of an :class:`libstream.events.Events` log (borrowed: closing its Store closes
+    this first) to a JetStream stream. One thread at a time, like the C handle. Raises
+    InvalidArgument (bad options), IOFailure (NATS unreachable: the message names the URL),
+    AuthError (credentials refused), NotFound (no stream and ``create_stream`` false)."""
+
+    def __init__(self, events, url, *, stream_name=None, subject_prefix=None, consumer=None,
+                 batch=None, timeout_ms=None, create_stream=False, user=None, password=None,
+                 token=None, secret_file=None, creds_file=None):
+        if not AVAILABLE:
+            raise ImportError("libstream was built without the nats feature (relay)")
+        from .events import Events
+
+        if not isinstance(events, Events):
+            raise TypeError("events must be a libstream.events.Events, not %s"
+                            % type(events).__name__)
+        keep = Keep()
+        o = new_struct("stream_relay_options")
+        o.events = events._h
+        o.url = keep.cstr(url, "url", allow_none=True)
+        o.stream_name = keep.cstr(stream_name, "stream_name", allow_none=True)
+        o.subject_prefix = keep.cstr(subject_prefix, "subject_prefix", allow_none=True)
+        o.consumer = keep.cstr(consumer, "consumer", allow_none=True)
+        if batch is not None:
+            set_int(o, "batch", batch, "batch")
+        if timeout_ms is not None:
+            set_int(o, "timeout_ms", timeout_ms, "timeout_ms")
+        o.create_stream = 1 if create_stream else 0
+        o.user = keep.cstr(user, "user", allow_none=True)
+        o.password = keep.cstr(password, "password", allow_none=True)
+        o.token = keep.cstr(token, "token", allow_none=True)
+        o.secret_file = keep.cstr(secret_file, "secret_file", allow_none=True)
+        o.creds_file = keep.cstr(creds_file, "creds_file", allow_none=True)
+        out = ffi.new("stream_relay **")
+        check(lib.stream_relay_new(out, o))
+        self._events = events
+        deps = (events._h_,)
+        self._ptr = ffi.gc(out[0], lambda p, _deps=deps: lib.stream_relay_free(p))
+        events._store._attach(self)
+
+    _repr_name = "libstream.relay.Relay"
+
+    @property
+    def _h(self):
+        if self._ptr is None:
+            raise_invalid("the relay is closed")
+        if self._events.closed:
+            raise_invalid("the events handle of this relay is closed")
+        return self._ptr
+
+    def run_once(self):
+        """One round: (published, duplicates). (0, 0) when there was nothing new, or when
+        another relay of the same consumer committed first. On error (TimedOut, IOFailure,
+        ProtocolError) the checkpoint is unchanged and the next round publishes again."""
+        p = ffi.new("int64_t *")
+        d = ffi.new("int64_t *")
+        check(lib.stream_relay_run_once(self._h, p, d))
+        return p[0], d[0]
+
+    def lag(self):
+        """Events in the log after the relay's checkpoint."""
+        out = ffi.new("int64_t *")
+        check(lib.stream_relay_lag(self._h, out))
+        return out[0]

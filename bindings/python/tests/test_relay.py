@@ -1,0 +1,106 @@
+"""libstream.relay: the event log of a real SQLite store relayed to a real nats-server with
+JetStream (started on a loopback port with its own storage; skipped without nats-server)."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+import libstream
+from libstream import events as le
+from libstream import relay as lr
+
+NATS_SERVER = shutil.which("nats-server") or (
+    "/usr/sbin/nats-server" if os.access("/usr/sbin/nats-server", os.X_OK) else None)
+
+pytestmark = [
+    pytest.mark.skipif(not lr.AVAILABLE, reason="built without the nats feature"),
+    pytest.mark.skipif(NATS_SERVER is None, reason="nats-server is not installed"),
+]
+
+
+def ev(i):
+    return {"id": "%08x-0000-4000-8000-%012x" % (i, i), "viewId": "v1", "type": "heartbeat",
+            "clientTs": 1700000000000 + i}
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest.fixture
+def nats_url(tmp_path):
+    port = free_port()
+    proc = subprocess.Popen([NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", str(port),
+                             "-sd", str(tmp_path / "js")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, "nats-server exited at start"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "nats-server does not listen"
+                time.sleep(0.05)
+        yield "nats://127.0.0.1:%d" % port
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.fixture
+def evs(tmp_path):
+    from libstream.store import Store
+    with Store(str(tmp_path / "db.sqlite")) as st:
+        with le.Events(st) as h:
+            yield h
+
+
+def test_relay_run_once_and_duplicates(evs, nats_url):
+    evs.ingest(json.dumps({"events": [ev(i) for i in range(1, 8)]}), "json", account_id="a")
+    with lr.Relay(evs, nats_url, create_stream=True, batch=5) as r:
+        assert r.lag() == 7
+        assert r.run_once() == (5, 0)
+        assert r.run_once() == (2, 0)
+        assert r.run_once() == (0, 0)
+        assert r.lag() == 0
+    # A relay that never committed (another checkpoint name) publishes the same events again:
+    # JetStream knows every id.
+    with libstream.Relay(evs, nats_url, consumer="relay.other", batch=100) as r2:
+        assert r2.run_once() == (7, 7)
+    assert r.closed and r2.closed
+
+
+def test_relay_errors(evs, nats_url):
+    from conftest import assert_status
+    with pytest.raises(libstream.InvalidArgument) as e:
+        lr.Relay(evs, "http://127.0.0.1:4222")
+    assert_status(e, libstream.InvalidArgument, "STREAM_EINVAL", "nats://")
+    with pytest.raises(libstream.InvalidArgument):
+        lr.Relay(evs, nats_url, batch=0)
+    with pytest.raises(libstream.InvalidArgument):
+        lr.Relay(evs, nats_url, stream_name="")
+    with pytest.raises(libstream.InvalidArgument):
+        lr.Relay(evs, "nats://u:secret@127.0.0.1:1")
+    with pytest.raises(libstream.NotFound):
+        lr.Relay(evs, nats_url)  # no stream, create_stream false
+    dead = "nats://127.0.0.1:%d" % free_port()
+    with pytest.raises(libstream.IOFailure) as e:
+        lr.Relay(evs, dead, timeout_ms=1000)
+    assert dead in e.value.message
+    with pytest.raises(TypeError):
+        lr.Relay(object(), nats_url)
+    r = lr.Relay(evs, nats_url, create_stream=True)
+    r.close()
+    with pytest.raises(libstream.InvalidArgument):
+        r.run_once()

@@ -1,0 +1,276 @@
+"""streamd's event-log relay to NATS JetStream (nats_url), end to end.
+
+A real nats-server with JetStream on a loopback port (its own storage directory), the real
+streamd started with --nats-url, player events POSTed to /v1/events with curl. The stream is
+read back over the NATS protocol itself (a few lines below: the JetStream API's STREAM.INFO and
+STREAM.MSG.GET requests, standard library only). nats-server is killed with SIGKILL while events
+keep arriving and restarted on the same storage: every event ends up in the stream exactly
+once, in event-log order, and /metrics shows the relay's counters. Run by tests/pg/pg_run.sh
+(STREAM_TEST_PG set), two streamd on one PostgreSQL database relay to one NATS: every event in
+the stream once, each committed by one of the two relays. Exits 77 (skipped) without
+nats-server or curl.
+
+usage: test_relay.py STREAMD
+"""
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import uuid
+
+import streamd_harness as h
+
+STREAMD = None
+NATS_SERVER = shutil.which("nats-server") or (
+    "/usr/sbin/nats-server" if os.access("/usr/sbin/nats-server", os.X_OK) else None)
+CURL = shutil.which("curl")
+STREAM = "STREAM_EVENTS"
+
+
+class NatsServer:
+    """nats-server -js on a fixed loopback port with a storage directory kept across restarts."""
+
+    def __init__(self, tmp):
+        self.port = h.free_port()
+        self.store = os.path.join(tmp, "js")
+        self.log = open(os.path.join(tmp, "nats-server.log"), "ab")
+        self.proc = None
+        self.start()
+
+    @property
+    def url(self):
+        return "nats://127.0.0.1:%d" % self.port
+
+    def start(self):
+        self.proc = subprocess.Popen([NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", str(self.port),
+                                      "-sd", self.store], stdout=self.log, stderr=self.log)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, "nats-server exited at start"
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("nats-server does not listen on %d" % self.port)
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def close(self):
+        self.kill()
+        self.log.close()
+
+
+class JetStream:
+    """Just enough of the NATS client protocol for JetStream API requests (JSON in, JSON out)."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.buf = b""
+        info = self._line()
+        assert info.startswith(b"INFO "), info
+        self.sock.sendall(b'CONNECT {"verbose":false,"pedantic":false,"headers":true,'
+                          b'"no_responders":true,"protocol":1}\r\nSUB _INBOX.relaytest 1\r\n')
+        self.n = 0
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            assert chunk, "NATS connection closed"
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _read(self, n):
+        while len(self.buf) < n + 2:
+            chunk = self.sock.recv(65536)
+            assert chunk, "NATS connection closed"
+            self.buf += chunk
+        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        return data
+
+    def request(self, subject, body):
+        payload = json.dumps(body).encode()
+        self.sock.sendall(b"PUB %s _INBOX.relaytest %d\r\n%s\r\n" % (subject.encode(),
+                                                                     len(payload), payload))
+        while True:
+            line = self._line()
+            if line == b"PING":
+                self.sock.sendall(b"PONG\r\n")
+            elif line.startswith(b"MSG "):
+                return json.loads(self._read(int(line.split()[-1])))
+            elif line.startswith(b"HMSG "):  # a status (no responders): headers only
+                self._read(int(line.split()[-1]))
+                raise AssertionError("no JetStream answer to %s" % subject)
+            elif line.startswith(b"-ERR"):
+                raise AssertionError(line.decode())
+
+    def messages(self):
+        info = self.request("$JS.API.STREAM.INFO." + STREAM, {})
+        return info["state"]["messages"] if "state" in info else None
+
+    def get(self, seq):
+        """Stream message seq as (subject, headers dict, payload bytes)."""
+        r = self.request("$JS.API.STREAM.MSG.GET." + STREAM, {"seq": seq})
+        assert "message" in r, r
+        m = r["message"]
+        headers = {}
+        for line in base64.b64decode(m.get("hdrs", "")).decode().split("\r\n")[1:]:
+            if ":" in line:
+                k, v = line.split(":", 1)
+                headers[k.strip()] = v.strip()
+        return m["subject"], headers, base64.b64decode(m.get("data", ""))
+
+    def close(self):
+        self.sock.close()
+
+
+def post_batch(d, token, n):
+    """POST n new events with curl; their ids."""
+    ids = [str(uuid.uuid4()) for _ in range(n)]
+    now = int(time.time() * 1000)
+    body = json.dumps({"events": [{"id": i, "viewId": "view-relay", "type": "heartbeat",
+                                   "clientTs": now, "playheadMs": 1000 * k}
+                                  for k, i in enumerate(ids)]})
+    out = subprocess.run([CURL, "-sS", "-X", "POST", "-H", "Content-Type: application/json",
+                          "-H", "Authorization: Bearer " + token, "--data-binary", "@-",
+                          d.url + "/v1/events"], input=body.encode(), stdout=subprocess.PIPE,
+                         check=True).stdout
+    assert json.loads(out) == {"accepted": n, "duplicates": 0}, out
+    return ids
+
+
+def metrics(d):
+    r = d.request("GET", "/metrics")
+    assert r.status == 200, r.status
+    out = {}
+    for line in r.body.decode().splitlines():
+        if line.startswith("streamd_relay_"):
+            name, value = line.rsplit(" ", 1)
+            out[name] = float(value)
+    return out
+
+
+def wait_for(what, fn, timeout=30):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.1)
+
+
+class RelayTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="streamd-relay-")
+        self.nats = NatsServer(self.tmp)
+
+    def tearDown(self):
+        self.nats.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_relay_through_a_nats_crash(self):
+        with h.Streamd(STREAMD, args=["--nats-url", self.nats.url], tmp=self.tmp,
+                       strict=True) as d:
+            tok = h.register_login(d, h.unique_email("relay"))["access_token"]
+            ptok = h.profile_token(d, tok)[1]["access_token"]
+            ids = []
+            for _ in range(4):
+                ids += post_batch(d, ptok, 25)
+            js = JetStream(self.nats.port)
+            wait_for("100 events in the stream", lambda: js.messages() == 100)
+            js.close()
+            # NATS dies while events keep coming: they wait in the event log.
+            self.nats.kill()
+            for _ in range(3):
+                ids += post_batch(d, ptok, 25)
+            wait_for("a failed relay round",
+                     lambda: metrics(d).get("streamd_relay_errors_total", 0) >= 1)
+            self.assertGreater(metrics(d)["streamd_relay_lag_events"], 0)
+            # Back on the same storage: the rest arrives, nothing twice.
+            self.nats.start()
+            js = JetStream(self.nats.port)
+            wait_for("175 events in the stream", lambda: js.messages() == 175)
+            wait_for("lag 0", lambda: metrics(d).get("streamd_relay_lag_events") == 0)
+            self.assertEqual(js.messages(), 175)
+            seen, seqs = [], []
+            for seq in range(1, 176):
+                subject, headers, payload = js.get(seq)
+                self.assertEqual(subject, "stream.events.heartbeat")
+                self.assertEqual(headers["Content-Type"], "application/x-protobuf")
+                self.assertIn(headers["Nats-Msg-Id"].encode(), payload)  # the Event's id field
+                seen.append(headers["Nats-Msg-Id"])
+                seqs.append(int(headers["Outbox-Seq"]))
+            js.close()
+            self.assertEqual(sorted(seen), sorted(ids))  # every event, each once
+            self.assertEqual(seqs, sorted(seqs))          # in event-log order
+            m = metrics(d)
+            self.assertEqual(m["streamd_relay_published_total"], 175)
+            self.assertGreaterEqual(m["streamd_relay_errors_total"], 1)
+            self.assertEqual(m["streamd_relay_lag_events"], 0)
+            self.assertIn("streamd_relay_duplicates_total", m)
+            d.stop()  # SIGTERM: the relay thread stops with the daemon (strict: exit 0)
+        # NATS credentials never reach the log: nothing to leak here, but the URL is named.
+        with open(d.stderr_path, "rb") as f:
+            log = f.read()
+        self.assertIn(self.nats.url.encode(), log)
+
+    @unittest.skipUnless(os.environ.get("STREAM_TEST_PG") and shutil.which("psql"),
+                         "needs STREAM_TEST_PG (tests/pg/pg_run.sh) and psql")
+    def test_two_daemons_one_pg_store(self):
+        url = os.environ["STREAM_TEST_PG"]
+        name = "relay_%d" % os.getpid()
+        subprocess.run(["psql", url, "-q", "-c", "CREATE DATABASE " + name], check=True)
+        url = "postgresql:///%s?%s" % (name, url.split("?", 1)[1])
+        data_dir = os.path.join(self.tmp, "data")
+        daemons = []
+        try:
+            for n in ("a", "b"):
+                os.makedirs(os.path.join(self.tmp, n))
+                daemons.append(h.Streamd(STREAMD, args=["--nats-url", self.nats.url,
+                                                         "--store-url", url],
+                                         tmp=os.path.join(self.tmp, n), data_dir=data_dir,
+                                         strict=True))
+            a, b = daemons
+            tok = h.register_login(a, h.unique_email("relaypg"))["access_token"]
+            ptok = h.profile_token(a, tok)[1]["access_token"]  # good on both (shared keys)
+            ids = []
+            for i in range(8):
+                ids += post_batch(daemons[i % 2], ptok, 20)
+            js = JetStream(self.nats.port)
+            wait_for("160 events in the stream", lambda: js.messages() == 160)
+            for d in daemons:
+                wait_for("lag 0", lambda d=d: metrics(d).get("streamd_relay_lag_events") == 0)
+            seen = [js.get(seq)[1]["Nats-Msg-Id"] for seq in range(1, 161)]
+            js.close()
+            self.assertEqual(sorted(seen), sorted(ids))  # each event once in the stream
+            # Each batch was committed by one relay (the checkpoint's compare-and-set).
+            self.assertEqual(sum(metrics(d)["streamd_relay_published_total"] for d in daemons),
+                             160)
+            for d in daemons:
+                d.stop()
+        finally:
+            for d in daemons:
+                d.cleanup()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    STREAMD = sys.argv.pop(1)
+    if not NATS_SERVER or not CURL:
+        print("SKIP: needs nats-server and curl (apt install nats-server curl)")
+        sys.exit(77)
+    unittest.main()
