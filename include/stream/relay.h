@@ -111,7 +111,9 @@ typedef struct stream_relay_options {
  * nats://host:port or carries credentials, an empty or malformed stream
  * name, subject prefix or consumer name, batch 0 or over
  * STREAM_EVENTS_READ_MAX, timeout_ms 0 or too large, both a token and a
- * user, a user without a password), STREAM_EIO (the secret or credentials
+ * user, a user without a password, a user, password or token, or a secret
+ * file's first line, with a quote, backslash or control character: nats.c
+ * sends credentials unescaped), STREAM_EIO (the secret or credentials
  * file cannot be read; NATS unreachable: the message names the URL),
  * STREAM_EAUTH (the server refused the credentials), STREAM_ENOTFOUND (no
  * such stream and create_stream is 0), STREAM_ENOTSUP (the server has no
@@ -120,7 +122,10 @@ typedef struct stream_relay_options {
  */
 STREAM_API int stream_relay_new(stream_relay **out, const stream_relay_options *opts);
 
-/** Close the connection and free the relay (not the events handle). NULL is a no-op. */
+/** Close the connection and free the relay (not the events handle). NULL is a
+ *  no-op. Publications still awaiting an acknowledgement are dropped; an
+ *  acknowledgement handler running on a nats.c thread is waited for, so none
+ *  touches the handle after this returns. */
 STREAM_API void stream_relay_free(stream_relay *r);
 
 /**

@@ -34,6 +34,7 @@ struct stream_relay {
   unsigned int timeout_ms;
   natsConnection *nc;
   jsCtx *js;
+  int published;      /* a js_PublishMsgAsync succeeded once: nats.c has its pending map */
   unsigned char *buf; /* encoding buffer */
   size_t buf_cap;
   /* The round in progress; written by the ack handler on nats.c's threads. */
@@ -139,6 +140,21 @@ static int check_prefix(const char *s)
   return STREAM_OK;
 }
 
+/* nats.c 3.4 puts the user, password and token into the JSON of its CONNECT line as they are,
+ * unescaped: a quote or a backslash breaks that JSON (the server closes the connection, which
+ * nats.c reports as a "Protocol Error") and a CR or LF ends the protocol line early. Such a
+ * credential is refused up front; the message never shows it. */
+static int check_credential(const char *s, const char *what)
+{
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+      return stream__err(STREAM_EINVAL,
+                         "relay: the NATS %s has a quote, backslash or control character, which "
+                         "the NATS client cannot send",
+                         what);
+  return STREAM_OK;
+}
+
 static int check_options(const stream_relay_options *o)
 {
   if (o->version != STREAM_RELAY_OPTIONS_VERSION)
@@ -173,7 +189,12 @@ static int check_options(const stream_relay_options *o)
   if (has_file && (has_token || has_pw))
     return stream__err(STREAM_EINVAL,
                        "relay: secret_file replaces the password or token; give one of them");
-  return STREAM_OK;
+  int rc2 = has_user ? check_credential(o->user, "user name") : STREAM_OK;
+  if (rc2 == STREAM_OK && has_pw)
+    rc2 = check_credential(o->password, "password");
+  if (rc2 == STREAM_OK && has_token)
+    rc2 = check_credential(o->token, "token");
+  return rc2;
 }
 
 /* ---- connection -------------------------------------------------------------- */
@@ -185,6 +206,7 @@ static int read_secret(char **out, const char *path)
   FILE *f = fopen(path, "rb");
   if (!f)
     return stream__err(STREAM_EIO, "relay: secret file %s: %s", path, strerror(errno));
+  setvbuf(f, NULL, _IONBF, 0); /* no copy in a stdio buffer, which fclose frees unwiped */
   char *s = stream__calloc(1, SECRET_MAX + 1);
   if (!s) {
     fclose(f);
@@ -194,7 +216,18 @@ static int read_secret(char **out, const char *path)
   int bad = ferror(f);
   fclose(f);
   s[n] = '\0';
-  s[strcspn(s, "\r\n")] = '\0';
+  size_t line = strcspn(s, "\r\n");
+  stream__wipe(s + line, SECRET_MAX + 1 - line); /* the rest of the file: the caller wipes
+                                                  * strlen() bytes */
+  s[line] = '\0';
+  if (!bad && *s && check_credential(s, "secret") != STREAM_OK) {
+    stream__wipe(s, SECRET_MAX + 1);
+    free(s);
+    return stream__err(STREAM_EINVAL,
+                       "relay: the first line of secret file %s has a quote, backslash or "
+                       "control character, which the NATS client cannot send",
+                       path);
+  }
   if (bad || !*s) {
     stream__wipe(s, SECRET_MAX + 1);
     free(s);
@@ -412,7 +445,20 @@ void stream_relay_free(stream_relay *r)
 {
   if (!r)
     return;
-  /* The context first: no ack handler runs on the handle after this. */
+  /* No ack handler may touch the handle once this returns, and neither jsCtx_Destroy nor
+   * natsConnection_Close/Destroy waits for one that is running (nats.c 3.4 calls the
+   * handler outside its lock). So: take every publication still pending out of the
+   * context (no handler starts for those), then wait for the pending count to reach 0:
+   * nats.c lowers it only after a running handler returned, and the drain lowered it for
+   * the rest, so the wait ends as soon as the handlers already inside the relay are done.
+   * (nats.c's pending list call needs its pending map, made by the first publication.) */
+  if (r->js && r->published) {
+    natsMsgList pending;
+    memset(&pending, 0, sizeof pending);
+    if (js_PublishAsyncGetPendingList(&pending, r->js) == NATS_OK)
+      natsMsgList_Destroy(&pending);
+    js_PublishAsyncComplete(r->js, NULL);
+  }
   jsCtx_Destroy(r->js);
   if (r->nc) {
     natsConnection_Close(r->nc);
@@ -517,6 +563,8 @@ static int publish_one(stream_relay *r, const stream_event *e)
     po.ExpectStream = r->stream;
     po.MaxWait = (int64_t)r->timeout_ms;
     s = js_PublishMsgAsync(r->js, &m, &po);
+    if (s == NATS_OK)
+      r->published = 1;
   }
   natsMsg_Destroy(m); /* NULL (a no-op) when the library took it */
   if (s != NATS_OK)

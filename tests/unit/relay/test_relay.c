@@ -568,6 +568,37 @@ START_TEST(test_relay_bad_options)
   b = o;
   b.password = "p";
   expect_einval(&b, "password without user");
+  /* Credentials that nats.c 3.4 would paste unescaped into the JSON of its CONNECT line (a
+   * quote, a backslash) or that would end the line (CR, LF): refused before any connect,
+   * and the message does not show them. */
+  static const char *bad_creds[] = {"pw\"x", "pw\\x", "pw\r\nPUB x 1", "pw\x7fx"};
+  for (size_t i = 0; i < sizeof bad_creds / sizeof *bad_creds; i++) {
+    b = o;
+    b.user = "u";
+    b.password = bad_creds[i];
+    expect_einval(&b, "password with a quote, backslash or control character");
+    ck_assert_ptr_null(strstr(stream_error_last()->message, bad_creds[i]));
+    b = o;
+    b.token = bad_creds[i];
+    expect_einval(&b, "token with a quote, backslash or control character");
+    ck_assert_ptr_null(strstr(stream_error_last()->message, bad_creds[i]));
+  }
+  b = o;
+  b.user = "u\"x";
+  b.password = "p";
+  expect_einval(&b, "user with a quote");
+  char bad_secret[400];
+  snprintf(bad_secret, sizeof bad_secret, "%s/bad.secret", tmpdir);
+  FILE *sf = fopen(bad_secret, "w");
+  ck_assert_ptr_nonnull(sf);
+  fputs("s3\"cret-pw\nsecond line\n", sf);
+  fclose(sf);
+  b = o;
+  b.user = "u";
+  b.secret_file = bad_secret;
+  expect_einval(&b, "secret file with a quote");
+  ck_assert_ptr_null(strstr(stream_error_last()->message, "cret-pw"));
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, bad_secret));
   /* The other calls. */
   int64_t v = 5;
   ck_assert_int_eq(stream_relay_run_once(NULL, &v, NULL), STREAM_EINVAL);
