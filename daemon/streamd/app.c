@@ -30,6 +30,7 @@
 
 #include "billing_job.h"
 #include "ingest.h"
+#include "keyfile.h"
 #include "qoe_job.h"
 #include "purge_job.h"
 #include "recs_job.h"
@@ -196,25 +197,6 @@ void streamd_app_usage(FILE *f)
 
 /* ---- data directory and key -------------------------------------------------- */
 
-static int ensure_dir(const char *dir)
-{
-  struct stat st;
-  if (stat(dir, &st) != 0) {
-    if (errno != ENOENT || mkdir(dir, 0700) != 0) {
-      streamd_logf(STREAM_LOG_ERROR, "directory %s: %s", dir, strerror(errno));
-      return -1;
-    }
-    return 0;
-  }
-  if (!S_ISDIR(st.st_mode) || access(dir, W_OK | X_OK) != 0) {
-    streamd_logf(STREAM_LOG_ERROR, "%s is not a writable directory", dir);
-    return -1;
-  }
-  if (st.st_mode & 077)
-    streamd_logf(STREAM_LOG_WARN, "directory %s is accessible by group or others", dir);
-  return 0;
-}
-
 /* With the SQLite store, one streamd per data directory: the store's rate limits, billing
  * ledger and background jobs assume one process. Hold an exclusive flock on
  * <data_dir>/streamd.lock (released by the kernel when the process ends, however it ends);
@@ -253,32 +235,8 @@ static int lock_data_dir(streamd_app *app, const char *dir)
   return 0;
 }
 
-/* Write `text` to a new file `path` with mode 0600 (fails if it exists). */
-static int write_private_file(const char *path, const char *text)
-{
-  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return -1;
-  size_t len = strlen(text), done = 0;
-  while (done < len) {
-    ssize_t w = write(fd, text + done, len - done);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0) {
-      close(fd);
-      unlink(path);
-      return -1;
-    }
-    done += (size_t)w;
-  }
-  if (fsync(fd) != 0 || close(fd) != 0) {
-    unlink(path);
-    return -1;
-  }
-  return 0;
-}
-
-/* <data_dir>/keys/<file>: a 32-byte HMAC key `id`, generated (0600) on the first start and
+/* <data_dir>/keys/<file>: a 32-byte HMAC key `id`, generated on the first start (keyfile.c:
+ * published whole, so daemons starting together on a shared data directory share one) and
  * loaded afterwards; `what` names it in the log. */
 static int load_or_create_key(stream_key **out, const char *data_dir, const char *file,
                               const char *id, const char *what)
@@ -286,55 +244,9 @@ static int load_or_create_key(stream_key **out, const char *data_dir, const char
   char dir[1100], path[1200];
   snprintf(dir, sizeof(dir), "%s/keys", data_dir);
   snprintf(path, sizeof(path), "%s/%s", dir, file);
-  if (ensure_dir(dir) != 0)
+  if (streamd_ensure_dir(dir) != 0)
     return -1;
-  struct stat st;
-  if (lstat(path, &st) != 0) {
-    if (errno != ENOENT) {
-      streamd_logf(STREAM_LOG_ERROR, "%s: %s", path, strerror(errno));
-      return -1;
-    }
-    stream_key *k = NULL;
-    char *text = NULL;
-    int rc = stream_key_generate(&k, STREAM_KEY_HMAC, id, 32);
-    if (rc == STREAM_OK)
-      rc = stream_key_export(&text, k, STREAM_KEY_FORMAT_BASE64URL);
-    stream_key_free(k);
-    if (rc != STREAM_OK) {
-      streamd_logf(STREAM_LOG_ERROR, "generating the %s: %s", what, stream_error_last()->message);
-      return -1;
-    }
-    size_t tl = strlen(text);
-    char *line = malloc(tl + 2);
-    int wr = -1;
-    if (line) {
-      memcpy(line, text, tl);
-      line[tl] = '\n';
-      line[tl + 1] = '\0';
-      wr = write_private_file(path, line);
-      stream_free_secret(line, tl + 1);
-    }
-    stream_free_secret(text, tl);
-    if (wr != 0) {
-      streamd_logf(STREAM_LOG_ERROR, "writing %s: %s", path, strerror(errno));
-      return -1;
-    }
-    streamd_logf(STREAM_LOG_INFO, "generated the %s %s (mode 0600)", what, path);
-  } else {
-    if (!S_ISREG(st.st_mode)) {
-      streamd_logf(STREAM_LOG_ERROR, "%s is not a regular file", path);
-      return -1;
-    }
-    if (st.st_mode & 077) {
-      streamd_logf(STREAM_LOG_ERROR, "%s is readable by group or others: chmod 600 it", path);
-      return -1;
-    }
-  }
-  if (stream_key_load_file(out, STREAM_KEY_HMAC, id, path) != STREAM_OK) {
-    streamd_logf(STREAM_LOG_ERROR, "loading %s: %s", path, stream_error_last()->message);
-    return -1;
-  }
-  return 0;
+  return streamd_key_file(out, path, 1, STREAM_KEY_HMAC, id, 32, STREAM_KEY_FORMAT_BASE64URL, what);
 }
 
 int streamd_app_open(streamd_app *app, const streamd_config *cfg, const streamd_app_options *o)
@@ -344,7 +256,7 @@ int streamd_app_open(streamd_app *app, const streamd_config *cfg, const streamd_
   app->cfg = cfg;
   app->opts = *o;
   umask(077);
-  if (ensure_dir(cfg->data_dir) != 0)
+  if (streamd_ensure_dir(cfg->data_dir) != 0)
     return -1;
   if (!cfg->store_url[0] && lock_data_dir(app, cfg->data_dir) != 0)
     return -1;
@@ -684,7 +596,7 @@ static int seed_account(streamd_app *app, char *password, size_t pwlen, int *cha
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     unlink(path);
-    int wr = text ? write_private_file(path, text) : -1;
+    int wr = text ? streamd_write_private_file(path, text) : -1;
     if (text) {
       explicit_bzero(text, strlen(text));
       free(text);

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "keyfile.h"
 #include "log.h"
 #include "stream/common.h"
 
@@ -33,16 +34,8 @@ int streamd_mail_init(const char *dir, const char *from)
     streamd_logf(STREAM_LOG_ERROR, "mail_from is empty, too long or has a line break");
     return -1;
   }
-  struct stat st;
-  if (stat(dir, &st) != 0) {
-    if (errno != ENOENT || mkdir(dir, 0700) != 0) {
-      streamd_logf(STREAM_LOG_ERROR, "mail_dir %s: %s", dir, strerror(errno));
-      return -1;
-    }
-  } else if (!S_ISDIR(st.st_mode) || access(dir, W_OK | X_OK) != 0) {
-    streamd_logf(STREAM_LOG_ERROR, "mail_dir %s is not a writable directory", dir);
+  if (streamd_ensure_dir(dir) != 0) /* made 0700 when missing (keyfile.c) */
     return -1;
-  }
   snprintf(outbox, sizeof(outbox), "%s", dir);
   snprintf(sender, sizeof(sender), "%s", from);
   return 0;

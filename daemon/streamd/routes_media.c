@@ -21,6 +21,7 @@
 #include <zlib.h>
 
 #include "app.h"
+#include "keyfile.h"
 #include "log.h"
 #include "routes.h"
 #include "routes_util.h"
@@ -29,53 +30,6 @@
 
 #define MEDIA_KEY_ID "media-1"
 #define GZIP_MIN 256
-
-/* A signing key file: loaded when it exists (a regular file of mode 0600), else — when
- * `generate` — created with a fresh key (O_EXCL, 0600) first. `gen_len` is the HMAC length. */
-static int load_or_create_key(stream_key **out, const char *path, int generate,
-                              stream_key_type type, const char *id, size_t gen_len,
-                              stream_key_format fmt)
-{
-  struct stat st;
-  if (lstat(path, &st) != 0) {
-    if (!generate) {
-      streamd_logf(STREAM_LOG_ERROR, "media_key_file %s: %s", path, strerror(errno));
-      return -1;
-    }
-    stream_key *k = NULL;
-    char *text = NULL;
-    int rc = stream_key_generate(&k, type, id, gen_len);
-    if (rc == STREAM_OK)
-      rc = stream_key_export(&text, k, fmt);
-    stream_key_free(k);
-    if (rc != STREAM_OK) {
-      streamd_logf(STREAM_LOG_ERROR, "generating the media signing key: %s",
-                   stream_error_last()->message);
-      return -1;
-    }
-    size_t tl = strlen(text);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    int ok = fd >= 0 && write(fd, text, tl) == (ssize_t)tl &&
-             (tl && text[tl - 1] == '\n' ? 1 : write(fd, "\n", 1) == 1) && fsync(fd) == 0;
-    if (fd >= 0 && close(fd) != 0)
-      ok = 0;
-    stream_free_secret(text, tl);
-    if (!ok) {
-      streamd_logf(STREAM_LOG_ERROR, "writing %s: %s", path, strerror(errno));
-      unlink(path);
-      return -1;
-    }
-    streamd_logf(STREAM_LOG_INFO, "generated the media signing key %s (mode 0600)", path);
-  } else if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
-    streamd_logf(STREAM_LOG_ERROR, "%s must be a regular file of mode 0600", path);
-    return -1;
-  }
-  if (stream_key_load_file(out, type, id, path) != STREAM_OK) {
-    streamd_logf(STREAM_LOG_ERROR, "loading %s: %s", path, stream_error_last()->message);
-    return -1;
-  }
-  return 0;
-}
 
 /*
  * CloudFront: an RSA 2048 key generated on the first start (PKCS#8 PEM, 0600), or an RSA or
@@ -88,8 +42,8 @@ static int cloudfront_key(stream_key **out, const char *path, int generate, cons
   struct stat st;
   if (lstat(path, &st) != 0) {
     /* absent: generate (default file) or stop naming the file (media_key_file) */
-    if (load_or_create_key(out, path, generate, STREAM_KEY_RSA_PRIVATE, id, 0,
-                           STREAM_KEY_FORMAT_PEM) != 0)
+    if (streamd_key_file(out, path, generate, STREAM_KEY_RSA_PRIVATE, id, 0, STREAM_KEY_FORMAT_PEM,
+                         "media signing key") != 0)
       return -1;
   } else if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
     streamd_logf(STREAM_LOG_ERROR, "%s must be a regular file of mode 0600", path);
@@ -126,14 +80,12 @@ static int media_key(stream_key **out, const streamd_config *cfg, int format)
 {
   char dir[1100], path[1200];
   snprintf(dir, sizeof(dir), "%s/keys", cfg->data_dir);
-  if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-    streamd_logf(STREAM_LOG_ERROR, "%s: %s", dir, strerror(errno));
+  if (streamd_ensure_dir(dir) != 0)
     return -1;
-  }
   if (format == STREAM_DELIVERY_NATIVE_PATH || format == STREAM_DELIVERY_NATIVE_COOKIE) {
     snprintf(path, sizeof(path), "%s/media.key", dir);
-    return load_or_create_key(out, path, 1, STREAM_KEY_HMAC, MEDIA_KEY_ID, 32,
-                              STREAM_KEY_FORMAT_BASE64URL);
+    return streamd_key_file(out, path, 1, STREAM_KEY_HMAC, MEDIA_KEY_ID, 32,
+                            STREAM_KEY_FORMAT_BASE64URL, "media signing key");
   }
   int cloud = format == STREAM_DELIVERY_CLOUDCDN;
   int generate = !cfg->media_key_file[0];
@@ -151,10 +103,10 @@ static int media_key(stream_key **out, const streamd_config *cfg, int format)
   if (format == STREAM_DELIVERY_CLOUDFRONT)
     return cloudfront_key(out, path, generate, cfg->media_key_name);
   if (cloud)
-    return load_or_create_key(out, path, generate, STREAM_KEY_HMAC, cfg->media_key_name, 16,
-                              STREAM_KEY_FORMAT_BASE64URL);
-  if (load_or_create_key(out, path, generate, STREAM_KEY_ED25519_PRIVATE, cfg->media_key_name, 0,
-                         STREAM_KEY_FORMAT_PEM) != 0)
+    return streamd_key_file(out, path, generate, STREAM_KEY_HMAC, cfg->media_key_name, 16,
+                            STREAM_KEY_FORMAT_BASE64URL, "media signing key");
+  if (streamd_key_file(out, path, generate, STREAM_KEY_ED25519_PRIVATE, cfg->media_key_name, 0,
+                       STREAM_KEY_FORMAT_PEM, "media signing key") != 0)
     return -1;
   stream_key *pub = NULL;
   char *text = NULL;

@@ -1,0 +1,146 @@
+/* streamd's private directories and key files (keyfile.h). */
+#include "keyfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "stream/common.h"
+
+int streamd_ensure_dir(const char *dir)
+{
+  struct stat st;
+  if (stat(dir, &st) != 0) {
+    if (errno != ENOENT) {
+      streamd_logf(STREAM_LOG_ERROR, "directory %s: %s", dir, strerror(errno));
+      return -1;
+    }
+    if (mkdir(dir, 0700) == 0)
+      return 0;
+    /* Another process made it between the stat and the mkdir: check what it made. */
+    if (errno != EEXIST || stat(dir, &st) != 0) {
+      streamd_logf(STREAM_LOG_ERROR, "directory %s: %s", dir, strerror(errno));
+      return -1;
+    }
+  }
+  if (!S_ISDIR(st.st_mode) || access(dir, W_OK | X_OK) != 0) {
+    streamd_logf(STREAM_LOG_ERROR, "%s is not a writable directory", dir);
+    return -1;
+  }
+  if (st.st_mode & 077)
+    streamd_logf(STREAM_LOG_WARN, "directory %s is accessible by group or others", dir);
+  return 0;
+}
+
+int streamd_write_private_file(const char *path, const char *text)
+{
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return -1;
+  size_t len = strlen(text), done = 0;
+  while (done < len) {
+    ssize_t w = write(fd, text + done, len - done);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0) {
+      int saved = errno ? errno : EIO;
+      close(fd);
+      unlink(path);
+      errno = saved;
+      return -1;
+    }
+    done += (size_t)w;
+  }
+  if (fsync(fd) != 0 || close(fd) != 0) {
+    int saved = errno;
+    unlink(path);
+    errno = saved;
+    return -1;
+  }
+  return 0;
+}
+
+/* Publish `text` as the new file `path` (0600) whole: written and synced under a temporary
+ * name beside it, then hard-linked to `path`. 0 = published, 1 = `path` existed already
+ * (another process published first: its file stands), -1 = error (errno set). */
+static int publish_private_file(const char *path, const char *text)
+{
+  char tmp[4200];
+  unsigned char r[6];
+  if (stream_random_bytes(r, sizeof r) != STREAM_OK) {
+    errno = EIO;
+    return -1;
+  }
+  int n = snprintf(tmp, sizeof tmp, "%s.%02x%02x%02x%02x%02x%02x.tmp", path, r[0], r[1], r[2], r[3],
+                   r[4], r[5]);
+  if (n < 0 || (size_t)n >= sizeof tmp) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  if (streamd_write_private_file(tmp, text) != 0)
+    return -1;
+  int rc = link(tmp, path) == 0 ? 0 : errno == EEXIST ? 1 : -1;
+  int saved = errno;
+  unlink(tmp);
+  errno = saved;
+  return rc;
+}
+
+int streamd_key_file(stream_key **out, const char *path, int generate, stream_key_type type,
+                     const char *id, size_t gen_len, stream_key_format fmt, const char *what)
+{
+  struct stat st;
+  if (lstat(path, &st) != 0) {
+    if (errno != ENOENT || !generate) {
+      streamd_logf(STREAM_LOG_ERROR, "%s %s: %s", what, path, strerror(errno));
+      return -1;
+    }
+    stream_key *k = NULL;
+    char *text = NULL;
+    int rc = stream_key_generate(&k, type, id, gen_len);
+    if (rc == STREAM_OK)
+      rc = stream_key_export(&text, k, fmt);
+    stream_key_free(k);
+    if (rc != STREAM_OK) {
+      streamd_logf(STREAM_LOG_ERROR, "generating the %s: %s", what, stream_error_last()->message);
+      return -1;
+    }
+    /* One line for the base64url forms; PEM already ends with a newline. */
+    size_t tl = strlen(text);
+    int nl = tl && text[tl - 1] == '\n';
+    char *file = malloc(tl + 2);
+    int wr = -1;
+    if (file) {
+      memcpy(file, text, tl);
+      file[tl] = '\n';
+      file[tl + !nl] = '\0';
+      wr = publish_private_file(path, file);
+      stream_free_secret(file, tl + 1);
+    } else {
+      errno = ENOMEM;
+    }
+    stream_free_secret(text, tl);
+    if (wr < 0) {
+      streamd_logf(STREAM_LOG_ERROR, "writing %s: %s", path, strerror(errno));
+      return -1;
+    }
+    if (wr == 0)
+      streamd_logf(STREAM_LOG_INFO, "generated the %s %s (mode 0600)", what, path);
+    else
+      streamd_logf(STREAM_LOG_INFO, "%s: another streamd made it at the same moment; using it",
+                   path);
+  } else if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+    streamd_logf(STREAM_LOG_ERROR, "%s must be a regular file of mode 0600 (chmod 600 it)", path);
+    return -1;
+  }
+  if (stream_key_load_file(out, type, id, path) != STREAM_OK) {
+    streamd_logf(STREAM_LOG_ERROR, "loading %s: %s", path, stream_error_last()->message);
+    return -1;
+  }
+  return 0;
+}
