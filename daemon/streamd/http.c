@@ -57,6 +57,9 @@
   "Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm"
 /* The origin (routes_media.c): every GET/HEAD under this prefix goes to its table row. */
 #define MEDIA_PREFIX "/v1/media/"
+/* ... where a player in CMCD header mode (CTA-5004) sends these too. */
+#define MEDIA_ALLOW_HEADERS                                                                        \
+  CORS_ALLOW_HEADERS ", CMCD-Request, CMCD-Object, CMCD-Status, CMCD-Session"
 #define MEDIA_PATTERN "/v1/media/{path}"
 
 typedef struct req_ctx {
@@ -491,7 +494,10 @@ static void dispatch(streamd_server *s, req_ctx *c)
     if (acrm && c->origin_ok) {
       streamd_response_header(resp, "Access-Control-Allow-Methods", c->allow);
       streamd_response_header(resp, "Access-Control-Allow-Headers",
-                              tus ? TUS_ALLOW_HEADERS : CORS_ALLOW_HEADERS);
+                              tus ? TUS_ALLOW_HEADERS
+                              : strncmp(c->path, MEDIA_PREFIX, strlen(MEDIA_PREFIX)) == 0
+                                  ? MEDIA_ALLOW_HEADERS
+                                  : CORS_ALLOW_HEADERS);
       streamd_response_header(resp, "Access-Control-Max-Age", "600");
     } else {
       char allow[160];
@@ -753,7 +759,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                               toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "timeout"
                               : toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT  ? "client_abort"
                                                                             : "error");
+    for (cJSON *x = c->req.access_fields ? c->req.access_fields->child : NULL; x;) {
+      cJSON *next = x->next;
+      cJSON_AddItemToObject(f, x->string, cJSON_DetachItemViaPointer(c->req.access_fields, x));
+      x = next;
+    }
   }
+  cJSON_Delete(c->req.access_fields);
   streamd_log_access(f);
   if (c->req.body_fn) /* a streamed body cut off before its end */
     c->req.body_fn(&c->req, &c->resp, NULL, 0, STREAMD_BODY_ABORT);

@@ -53,6 +53,9 @@ typedef struct streamd_request {
   streamd_identity identity;
   streamd_body_fn body_fn; /* streaming bodies only (see above) */
   void *body_state;
+  /* Fields a handler adds to the request's access-log line (the origin's CMCD data): NULL or
+   * a cJSON object owned by the request, moved into the line when the request completes. */
+  cJSON *access_fields;
 } streamd_request;
 
 typedef struct streamd_response {

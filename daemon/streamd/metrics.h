@@ -29,6 +29,10 @@
  *   streamd_relay_published_total, streamd_relay_duplicates_total,
  *   streamd_relay_errors_total (counters), streamd_relay_lag_events (gauge,
  *       only with nats_url): the event-log relay to NATS JetStream (relay_job.h)
+ *   streamd_origin_cmcd_requests_total{ot}, streamd_origin_cmcd_invalid_total,
+ *   streamd_origin_cmcd_buffer_starvation_total,
+ *   streamd_origin_cmcd_startup_requests_total (counters): the players' CMCD
+ *       data on media requests (origin_cmcd.h)
  * The store-derived gauges (jobs, uploads, QoE lag, password resets: five
  * indexed queries) are
  * cached for one second, so scrapes cost the store at most that often; a

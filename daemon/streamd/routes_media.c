@@ -23,6 +23,7 @@
 #include "app.h"
 #include "keyfile.h"
 #include "log.h"
+#include "origin_cmcd.h"
 #include "routes.h"
 #include "routes_util.h"
 #include "stream/delivery.h"
@@ -365,6 +366,10 @@ static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *k
 {
   (void)kind;
   struct query_acc *q = cls;
+  /* CMCD is never signed (stream_delivery_open leaves it out too); skipped here as well, as
+   * its decoded value may hold '&' and make the rebuilt query too long. */
+  if (key && strcmp(key, "CMCD") == 0)
+    return MHD_YES;
   int n = snprintf(q->buf + q->len, q->cap - q->len, "%s%s%s%s", q->len ? "&" : "", key,
                    value ? "=" : "", value ? value : "");
   if (n < 0 || (size_t)n >= q->cap - q->len)
@@ -401,6 +406,7 @@ void streamd_route_media(streamd_request *req, streamd_response *resp)
     streamd_reply_problem(resp, req, STREAM_EBUSY, "the origin is not configured");
     return;
   }
+  streamd_origin_cmcd(req); /* the player's CMCD: logged and counted, never an error */
   char client[64];
   streamd_client_address(client, sizeof(client), req);
   char query[4096];

@@ -135,8 +135,12 @@ export async function play(video, { titleId, episodeId, kind, onStatus, subtitle
     // Subtitle cues go to text tracks of our own (video.addTextTrack): hls.js's native
     // rendering adds <track src="data:,WEBVTT"> elements, which the page's CSP (media-src
     // 'self' blob:) refuses with a console error.
+    // CMCD (CTA-5004 v1) on every media request, in the query (headers would cost a CORS
+    // preflight per request): the origin logs the session id, title, object type, buffer...
     player = new Lib({ startPosition: resume > 0 ? resume : -1, enableWorker: true,
-      renderTextTracksNatively: false });
+      renderTextTracksNatively: false,
+      cmcd: { sessionId: pb.session_id || undefined, contentId: titleId, useHeaders: false,
+        version: 1 } });
     player.on(Lib.Events.ERROR, (_e, data) => {
       state.errors.push({ type: data.type, details: data.details, fatal: !!data.fatal,
         at: video.currentTime });
@@ -197,8 +201,11 @@ export async function play(video, { titleId, episodeId, kind, onStatus, subtitle
   } else {
     player = Lib.MediaPlayer().create();
     // Text off until chosen; the choice is ours (per profile), not dash.js's own storage.
+    // CMCD (CTA-5004 v1) in the query of every media request, as with hls.js above.
     player.updateSettings({ streaming: { text: { defaultEnabled: false },
-      lastMediaSettingsCachingInfo: { enabled: false } } });
+      lastMediaSettingsCachingInfo: { enabled: false },
+      cmcd: { enabled: true, sid: pb.session_id || null, cid: titleId, mode: 'query',
+        version: 1 } } });
     apply = () => {
       try {
         player.setTextTrack(wanted);

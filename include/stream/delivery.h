@@ -204,7 +204,11 @@ STREAM_API void stream_delivery_urls_clear(stream_delivery_urls *u);
  * component is opened with O_NOFOLLOW below the media root, so neither '..'
  * nor a symlink can leave it; a file inside a rendition directory whose
  * height (from the asset's summary.json) exceeds the cap is refused; hidden
- * files and summary.json are never served.
+ * files and summary.json are never served. Query arguments named `CMCD`
+ * (CTA-5004 client data, stream/cmcd.h, which players append to every
+ * media request after any signature) are left out of the URL the signature
+ * is checked against, in every format: they are never signed, and leaving
+ * them out cannot make a URL verify that would not verify without them.
  *
  * Returns STREAM_OK with `out->fd` open, or a status with `out->reason`
  * saying why: STREAM_EINVAL (BAD_PATH), STREAM_EFORBIDDEN (SIGNATURE, with

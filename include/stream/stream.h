@@ -13,6 +13,7 @@
 #include "stream/password.h"
 #include "stream/event.h"
 #include "stream/recs.h"
+#include "stream/cmcd.h"
 
 #if STREAM_HAVE_SERVER
 #include "stream/store.h"

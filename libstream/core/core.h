@@ -74,6 +74,8 @@ int64_t stream__ceil_seconds(double need);
 
 /* Lowercase hex into dst (2n+1 bytes, NUL-terminated). */
 void stream__hex_into(char *dst, const void *src, size_t n);
+/* The value of one hex digit (either case), or -1. */
+int stream__hex_val(int c);
 
 /* Bounded string builder used when assembling URLs and tokens. */
 typedef struct stream__buf {

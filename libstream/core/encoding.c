@@ -207,7 +207,7 @@ int stream_hex_encode(char **out, const void *data, size_t len)
   return STREAM_OK;
 }
 
-static int hex_val(unsigned char c)
+int stream__hex_val(int c)
 {
   if (c >= '0' && c <= '9')
     return c - '0';
@@ -234,7 +234,8 @@ int stream_hex_decode(unsigned char **out, size_t *out_len, const char *text, si
   if (!buf)
     return stream__err(STREAM_ENOMEM, "out of memory decoding hex");
   for (size_t i = 0; i < text_len; i += 2) {
-    int hi = hex_val((unsigned char)text[i]), lo = hex_val((unsigned char)text[i + 1]);
+    int hi = stream__hex_val((unsigned char)text[i]),
+        lo = stream__hex_val((unsigned char)text[i + 1]);
     if (hi < 0 || lo < 0) {
       free(buf);
       return stream__err(STREAM_EINVAL, "hex: invalid character at offset %zu", hi < 0 ? i : i + 1);

@@ -534,6 +534,46 @@ void stream_delivery_file_clear(stream_delivery_file *f)
 static int walk_open(stream_delivery_file *out, stream_delivery *d, const parsed *pp,
                      char comp[][STREAM_DELIVERY_REL_MAX + 1]);
 
+static int is_cmcd_arg(const char *s, size_t len)
+{
+  return (len == 4 || (len > 4 && s[4] == '=')) && strncmp(s, "CMCD", 4) == 0;
+}
+
+/* "?<query>" into dst (cap bytes) without its CMCD arguments: CTA-5004 client data that a
+ * player appends to every media request, after any signature (docs/api/cmcd.md). They are
+ * never part of what is signed, and leaving them out only takes text away from what the
+ * verifier sees: a URL that verifies without them verified before. Nothing is written when
+ * no argument is left. 0 when it does not fit. */
+static int append_query(char *dst, size_t cap, const char *q)
+{
+  int any = 0;
+  for (const char *s = q; *s && !any; s += *s == '&') {
+    size_t len = strcspn(s, "&");
+    any = is_cmcd_arg(s, len);
+    s += len;
+  }
+  if (!any) { /* the query exactly as received */
+    int m = snprintf(dst, cap, "?%s", q);
+    return m >= 0 && (size_t)m < cap;
+  }
+  size_t o = 0;
+  dst[0] = '\0';
+  for (const char *s = q; *s; s += *s == '&') {
+    size_t len = strcspn(s, "&");
+    if (!is_cmcd_arg(s, len)) {
+      if (o + len + 2 > cap)
+        return 0;
+      char sep = o ? '&' : '?';
+      dst[o++] = sep;
+      memcpy(dst + o, s, len);
+      o += len;
+      dst[o] = '\0';
+    }
+    s += len;
+  }
+  return 1;
+}
+
 int stream_delivery_open(stream_delivery_file *out, stream_delivery *d,
                          const stream_delivery_request *req)
 {
@@ -567,11 +607,8 @@ int stream_delivery_open(stream_delivery_file *out, stream_delivery *d,
   if (n < 0 || (size_t)n >= sizeof(url))
     return fail(out, STREAM_DELIVERY_BAD_PATH, STREAM_EINVAL, "media path refused: too long");
   size_t path_end = (size_t)n;
-  if (req->query && *req->query) {
-    int m = snprintf(url + n, sizeof(url) - (size_t)n, "?%s", req->query);
-    if (m < 0 || (size_t)m >= sizeof(url) - (size_t)n)
-      return fail(out, STREAM_DELIVERY_BAD_PATH, STREAM_EINVAL, "media path refused: too long");
-  }
+  if (req->query && *req->query && !append_query(url + n, sizeof(url) - (size_t)n, req->query))
+    return fail(out, STREAM_DELIVERY_BAD_PATH, STREAM_EINVAL, "media path refused: too long");
   char prefix[STREAM_NATIVE_URL_MAX + 1];
   snprintf(prefix, sizeof(prefix), "%s%s%s/h%d/", d->base_url, MEDIA_PREFIX, out->asset_id, p.cap);
   int rc = check_signature(out, d, req, &p, url, path_end, prefix);

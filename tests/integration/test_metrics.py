@@ -45,7 +45,8 @@ WAIT = 60  # seconds: a deadline for a value to show up, never asserted as a dur
 CATALOG = {"titles": [{"id": TITLE, "kind": "movie", "name": "Metrics Movie", "year": 2020,
                        "runtime_minutes": 90, "maturity_rating": 0, "genres": ["Drama"]}]}
 # Label names /metrics may use: bounded sets, nothing that identifies a user or an object.
-LABELS = {"route", "method", "status", "le", "kind", "state", "result", "reason", "version"}
+LABELS = {"route", "method", "status", "le", "kind", "state", "result", "reason", "version",
+          "ot"}  # ot: CMCD object types (origin_cmcd.h), a fixed set
 ID_LIKE = re.compile(r"[0-9a-f]{16,}|[0-9a-f]{8}-[0-9a-f]{4}-|@")
 OPS_FAMILIES = {  # family name as the parser reports it (counters without _total) -> type
     "streamd_build_info": "gauge",
@@ -56,6 +57,10 @@ OPS_FAMILIES = {  # family name as the parser reports it (counters without _tota
     "streamd_events_rejected_batches": "counter",
     "streamd_qoe_lag_events": "gauge",
     "streamd_password_reset_queue_depth": "gauge",
+    "streamd_origin_cmcd_requests": "counter",
+    "streamd_origin_cmcd_invalid": "counter",
+    "streamd_origin_cmcd_buffer_starvation": "counter",
+    "streamd_origin_cmcd_startup_requests": "counter",
 }
 N = [0]
 

@@ -23,6 +23,7 @@ import tempfile
 import time
 import unittest
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from streamd_harness import Response, Streamd, profile_token, register_login, unique_email
@@ -150,6 +151,39 @@ def sign_path(data_dir, prefix, rest, expires):
     lib.stream_keyring_free(ring[0])
     lib.stream_key_free(key[0])
     return url
+
+
+def cmcd(payload):
+    """The CMCD query argument a player appends (CTA-5004: encodeURIComponent of the payload)."""
+    return "CMCD=" + urllib.parse.quote(payload, safe="-_.!~*'()")
+
+
+def with_cmcd(url, payload):
+    return url + ("&" if "?" in url else "?") + cmcd(payload)
+
+
+CMCD_SEG = 'bl=21300,br=2990,cid="origin-movie",d=2000,mtp=25400,ot=v,sf=h,sid="cmcd-sid-1",st=v,su'
+
+
+def metric(name):
+    """The sum of a /metrics family's samples whose name and labels start with `name`."""
+    r = call("GET", "/metrics")
+    assert r.status == 200, r.body
+    return sum(float(x.rsplit(" ", 1)[1]) for x in r.body.decode().splitlines()
+               if x.startswith(name))
+
+
+def access_lines(pred, want=1, timeout=10):
+    """The access-log lines for which pred(line) holds; waits (lines are written when a response
+    completes) until there are `want` of them or the timeout passes."""
+    deadline = time.time() + timeout
+    while True:
+        with open(D.access_log) as f:
+            lines = [json.loads(x) for x in f if x.strip()]
+        hits = [x for x in lines if pred(x)]
+        if len(hits) >= want or time.time() > deadline:
+            return hits
+        time.sleep(0.1)
 
 
 class T(unittest.TestCase):
@@ -448,6 +482,8 @@ class T(unittest.TestCase):
             base = s["hls_url"].rsplit("/", 1)[0]
             self.assertEqual(fetch(base + "/" + self.dirs[720] + "/seg_00001.m4s",
                                    {"Cookie": cookie}).status, 200)
+            self.assertEqual(fetch(with_cmcd(base + "/" + self.dirs[720] + "/seg_00001.m4s",
+                                             CMCD_SEG), {"Cookie": cookie}).status, 200)
             self.problem(fetch(base + "/" + self.dirs[1080] + "/seg_00001.m4s",
                                {"Cookie": cookie}), 403)
             self.problem(fetch(base.replace("/h720", "/h1080") + "/" + self.dirs[1080] +
@@ -516,6 +552,23 @@ class T(unittest.TestCase):
             self.assertEqual(v.returncode, 1, v.stdout)
             self.problem(fetch(base + "/" + self.dirs[1080] + "/seg_00001.m4s",
                                {"Cookie": cookie}), 403)
+            # CMCD (CTA-5004) from the player: with the cookie, and after the Signature of the
+            # URL-prefix query form (where hls.js / dash.js append it); tampered still 403.
+            self.assertEqual(fetch(with_cmcd(seg, CMCD_SEG), {"Cookie": cookie}).status, 200)
+            p = subprocess.run([STREAMCTL, "sign-url", seg, "--format", "cloud-cdn", "--prefix",
+                                base + "/", "--key-name", "edge-key-1", "--key-file", key_file,
+                                "--expires-in", "10m"], capture_output=True, text=True,
+                               timeout=30)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            qseg = p.stdout.strip()
+            self.assertIn("?URLPrefix=", qseg)
+            self.assertEqual(fetch(qseg).status, 200)
+            self.assertEqual(fetch(with_cmcd(qseg, CMCD_SEG)).status, 200)
+            i = qseg.index("Signature=") + 12
+            qbad = qseg[:i] + ("A" if qseg[i] != "A" else "B") + qseg[i + 1:]
+            self.problem(fetch(with_cmcd(qbad, CMCD_SEG)), 403)
+            self.problem(fetch(qseg + "&CMCDX=1"), 403)  # only CMCD itself is left out
+            self.problem(fetch(with_cmcd(qseg.replace("/h720/", "/h1080/"), CMCD_SEG)), 403)
             # A named key file that does not exist stops the start (never generated).
             bad_dir = os.path.join(self.tmp, "cloudcdn-missing")
             os.mkdir(bad_dir)
@@ -567,6 +620,10 @@ class T(unittest.TestCase):
             self.assertEqual(v.returncode, 1, v.stdout)
             self.problem(fetch(seg.replace("/h720/", "/h1080/")), 403)
             self.problem(fetch(base + "/" + self.dirs[1080] + "/seg_00001.m4s"), 403)
+            # CMCD (CTA-5004) from the player: served; tampered still 403.
+            self.assertEqual(fetch(with_cmcd(seg, CMCD_SEG)).status, 200)
+            self.assertEqual(fetch(with_cmcd(s["hls_url"], 'ot=m,sid="x"')).status, 200)
+            self.problem(fetch(with_cmcd(bad, CMCD_SEG)), 403)
             self.assert_log_redacted("edge-cache-token=redacted/")
         finally:
             D.stop()
@@ -627,6 +684,9 @@ class T(unittest.TestCase):
             i = cookie.index("CloudFront-Signature=") + 25
             bad = cookie[:i] + ("A" if cookie[i] != "A" else "B") + cookie[i + 1:]
             self.problem(fetch(seg, {"Cookie": bad}), 403)
+            # CMCD (CTA-5004) from the player: served; tampered still 403.
+            self.assertEqual(fetch(with_cmcd(seg, CMCD_SEG), {"Cookie": cookie}).status, 200)
+            self.problem(fetch(with_cmcd(seg, CMCD_SEG), {"Cookie": bad}), 403)
             v = self.verify_url(seg, "cloudfront", key_file, kid, "--cookie", bad)
             self.assertEqual(v.returncode, 1, v.stdout)
             self.problem(fetch(base + "/" + self.dirs[1080] + "/seg_00001.m4s",
@@ -708,6 +768,79 @@ class T(unittest.TestCase):
         self.assertEqual(fetch(self.session["hls_url"]).status, 200)
         self.assertEqual(fetch(self.url(self.dirs[720] + "/seg_00001.m4s")).status, 200)
         self.assert_log_redacted("/h720/stream-token=redacted/" + self.dirs[720] + "/seg_00001.m4s")
+
+    def test_19_cmcd(self):
+        """CMCD (CTA-5004) on media requests: never changes the answer, is logged (sid, cid,
+        ot, br, bl, mtp, su, bs, sf, st) and counted; headers win over the query argument."""
+        seg_path = os.path.join(self.out, self.dirs[720], "seg_00001.m4s")
+        with open(seg_path, "rb") as f:
+            data = f.read()
+        seg = self.url(self.dirs[720] + "/seg_00001.m4s")
+        before = {n: metric(n) for n in ("streamd_origin_cmcd_requests_total{ot=\"v\"}",
+                                         "streamd_origin_cmcd_requests_total{ot=\"m\"}",
+                                         "streamd_origin_cmcd_invalid_total",
+                                         "streamd_origin_cmcd_buffer_starvation_total",
+                                         "streamd_origin_cmcd_startup_requests_total")}
+        r = fetch(with_cmcd(seg, CMCD_SEG))
+        self.assertEqual((r.status, r.body), (200, data))
+        r = fetch(with_cmcd(seg, CMCD_SEG), {"Range": "bytes=0-9"})
+        self.assertEqual((r.status, r.body), (206, data[:10]))
+        self.assertEqual(fetch(with_cmcd(self.session["hls_url"],
+                                         'ot=m,sid="cmcd-sid-1",sf=h,su')).status, 200)
+        # Invalid CMCD is ignored: the request is served and the error logged and counted.
+        r = fetch(with_cmcd(seg, 'br=oops,sid="cmcd-sid-bad"'))
+        self.assertEqual((r.status, r.body), (200, data))
+        # Header mode: the CMCD-* headers win over a CMCD query argument.
+        r = fetch(with_cmcd(seg, 'sid="cmcd-from-query",ot=a'),
+                  {"CMCD-Session": r'sid="cmcd-from-headers",cid="a\\\"b"',
+                   "CMCD-Object": "ot=v,br=2990", "CMCD-Status": "bs",
+                   "CMCD-Request": "bl=0,mtp=100"})
+        self.assertEqual(r.status, 200)
+        # A tampered signature with CMCD is still refused (and its CMCD still logged).
+        i = seg.index("Signature=") + 12
+        bad = seg[:i] + ("A" if seg[i] != "A" else "B") + seg[i + 1:]
+        self.problem(fetch(with_cmcd(bad, 'ot=v,sid="cmcd-sid-tampered"')), 403)
+
+        def by_sid(sid, want=1):
+            return access_lines(lambda x: x.get("cmcd", {}).get("sid") == sid, want)
+
+        self.assertEqual(len(by_sid("cmcd-sid-tampered")), 1)  # the last request: all are in
+        hits = by_sid("cmcd-sid-1", 3)
+        segs = [x for x in hits if x["cmcd"].get("ot") == "v"]
+        self.assertEqual(len(segs), 2, hits)
+        self.assertEqual(segs[0]["cmcd"], {"sid": "cmcd-sid-1", "cid": "origin-movie", "ot": "v",
+                                           "br": 2990, "bl": 21300, "mtp": 25400, "su": True,
+                                           "sf": "h", "st": "v"})
+        self.assertEqual(sorted(x["status"] for x in segs), [200, 206])
+        self.assertIn("stream-token=redacted", segs[0]["path"])
+        self.assertEqual([x["cmcd"]["ot"] for x in hits if x["cmcd"].get("ot") != "v"], ["m"])
+        hdr = by_sid("cmcd-from-headers")
+        self.assertEqual(len(hdr), 1, hdr)
+        self.assertEqual(hdr[0]["cmcd"], {"sid": "cmcd-from-headers", "cid": 'a\\"b', "ot": "v",
+                                          "br": 2990, "bl": 0, "mtp": 100, "bs": True})
+        self.assertEqual(by_sid("cmcd-from-query", 0), [])
+        self.assertEqual([x["status"] for x in by_sid("cmcd-sid-tampered")], [403])
+        errs = access_lines(lambda x: "cmcd_error" in x, 0)
+        self.assertEqual(len(errs), 1, errs)
+        self.assertIn("'br'", errs[0]["cmcd_error"])
+        self.assertNotIn("cmcd", errs[0])
+        self.assertEqual(errs[0]["status"], 200)
+        # Counters: 2 video + 1 header-mode video (+1 tampered), 1 manifest, 1 invalid,
+        # 1 starvation (the header-mode bs), 3 startup (su on the two segments and the manifest).
+        after = {n: metric(n) for n in before}
+        delta = {n.split("_cmcd_")[1]: after[n] - before[n] for n in before}
+        self.assertEqual(delta, {"requests_total{ot=\"v\"}": 4, "requests_total{ot=\"m\"}": 1,
+                                 "invalid_total": 1, "buffer_starvation_total": 1,
+                                 "startup_requests_total": 3})
+        # A player in header mode may send the CMCD headers cross-origin.
+        path = seg[len("http://127.0.0.1:%d" % D.port):]
+        r = call("OPTIONS", path, headers={"Origin": ORIGIN,
+                                           "Access-Control-Request-Method": "GET",
+                                           "Access-Control-Request-Headers":
+                                           "cmcd-request,cmcd-session"})
+        self.assertEqual(r.status, 204, r.body)
+        for h in ("CMCD-Request", "CMCD-Object", "CMCD-Status", "CMCD-Session", "Range"):
+            self.assertIn(h, r.header("Access-Control-Allow-Headers"))
 
     def test_15_events_token(self):
         """POST /v1/playback's events_token: accepted by POST /v1/events only (issue #7)."""

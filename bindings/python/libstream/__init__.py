@@ -5,6 +5,7 @@ Errors raise ``libstream.StreamError`` subclasses carrying ``.status``,
 or ``bytes``; text results are ``str`` and binary results ``bytes``.
 """
 from . import errors, core, keys, sign, token, password  # noqa: F401
+from . import cmcd  # noqa: F401  (always built)
 from .errors import *  # noqa: F401,F403
 from .core import *  # noqa: F401,F403
 from .keys import *  # noqa: F401,F403

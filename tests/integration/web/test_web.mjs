@@ -171,6 +171,7 @@ async function playThrough(kind, { dropEnded = false } = {}) {
     return (v && v.currentTime > 1) || (window.__player && window.__player.failed);
   }, null, { timeout: 60000 });
   let st = await page.evaluate(() => window.__player);
+  const st0 = st;
   assert.ok(!st.failed, `playback did not start: ${st.failed}`);
   assert.equal(st.kind, kind);
   assert.match(st.session[kind === 'dash' ? 'dash_url' : 'hls_url'], /\/v1\/media\//);
@@ -240,6 +241,37 @@ async function playThrough(kind, { dropEnded = false } = {}) {
   await checkViewEvents(viewId, await page.evaluate(() => window.__player.viewEvents.sent));
   assert.deepEqual(page.problems, []);
   await page.close();
+  checkCmcd(kind, st0.session.session_id);
+}
+
+/* CMCD (CTA-5004 v1): the player sent its session id, the title and the object type in the
+ * query of every media request, and the origin logged them (origin_cmcd.h): the access log has
+ * the session's manifest, init and media segment requests with sid, cid, ot, sf, st, and no
+ * CMCD the origin refused. */
+function checkCmcd(kind, sid) {
+  const lines = readFileSync(join(work, 'access.log'), 'utf8').split('\n').filter((l) => l)
+    .map((l) => JSON.parse(l)).filter((l) => l.route === '/v1/media/{path}');
+  assert.deepEqual(lines.filter((l) => l.cmcd_error), [], 'CMCD the origin refused');
+  const mine = lines.filter((l) => l.cmcd && l.cmcd.sid === sid);
+  const seen = [...new Set(mine.map((l) => l.cmcd.ot))];
+  console.log(`# ${kind} CMCD: ${mine.length} media requests of session ${sid}, ot ${seen}`);
+  // What the players send (hls.js 1.7.4, dash.js 5.2.1): ot=m on manifests and playlists, ot=i
+  // on init segments, ot=v / ot=a on media segments (hls.js: ot=tt on WebVTT segments; dash.js:
+  // ot=i on a side-loaded .vtt).
+  for (const ot of ['m', 'i', 'v', 'a']) assert.ok(seen.includes(ot), `${kind}: no ot=${ot} in ${seen}`);
+  for (const l of mine) {
+    assert.equal(l.cmcd.cid, TITLE, JSON.stringify(l));
+    assert.equal(l.status === 200 || l.status === 206 || l.status === 304, true, JSON.stringify(l));
+  }
+  const segs = mine.filter((l) => l.cmcd.ot === 'v' || l.cmcd.ot === 'a');
+  for (const l of segs) {
+    assert.match(l.path, /\.m4s$/, JSON.stringify(l));
+    assert.equal(l.cmcd.sf, kind === 'dash' ? 'd' : 'h', JSON.stringify(l));
+    assert.equal(l.cmcd.st, 'v', JSON.stringify(l));
+    assert.ok(l.cmcd.br > 0 && l.cmcd.bl >= 0, JSON.stringify(l));
+  }
+  assert.ok(segs.some((l) => l.cmcd.su), `${kind}: no startup (su) segment request`);
+  for (const l of mine.filter((x) => x.cmcd.ot === 'i')) assert.match(l.path, /\.(mp4|vtt)$/);
 }
 
 /* The text tracks of the page's video: [{lang, mode, cues: [{start, end, text}] (active)}]. */

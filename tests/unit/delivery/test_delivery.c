@@ -974,6 +974,135 @@ START_TEST(test_walk_without_root_fd)
 }
 END_TEST
 
+/* A CMCD query argument (CTA-5004; players append it to every media request, after any
+ * signature) does not stop a signed request from verifying in any format, and a tampered
+ * request with one still fails. */
+#define CMCD_ARG "CMCD=bl%3D21300%2Cbr%3D365%2Cot%3Dv%2Csid%3D%22s-1%22%2Csu"
+
+static int get_q(stream_delivery_file *f, stream_delivery *d, const char *path, const char *query,
+                 const char *cookie)
+{
+  stream_delivery_request r = STREAM_DELIVERY_REQUEST_INIT;
+  r.method = "GET";
+  r.path = path;
+  r.query = query;
+  r.cookie = cookie;
+  r.now = NOW;
+  int rc = stream_delivery_open(f, d, &r);
+  stream_delivery_file_clear(f);
+  return rc;
+}
+
+START_TEST(test_cmcd_query_every_format)
+{
+  const char *seg = "/v1/media/a1/h360/v360p_365/seg_00001.m4s";
+  char path[2048], q[4096];
+  stream_delivery_file f;
+  stream_delivery_urls u;
+  /* Native path token: the signature is in the path; CMCD is the whole query. */
+  ck_assert_int_eq(stream_delivery_sign(&u, dl, ASSET, 360, NOW + 600, NULL), STREAM_OK);
+  path_for(path, sizeof path, u.hls_url, "v360p_365/seg_00001.m4s");
+  ck_assert_msg(get_q(&f, dl, path, CMCD_ARG, NULL) == STREAM_OK, "%s", msg());
+  ck_assert_msg(get_q(&f, dl, path, "x=1&" CMCD_ARG, NULL) == STREAM_OK, "%s", msg());
+  char *tok = strstr(path, "Signature=") + 10;
+  tok[3] = tok[3] == 'A' ? 'B' : 'A';
+  ck_assert_int_eq(get_q(&f, dl, path, CMCD_ARG, NULL), STREAM_EFORBIDDEN);
+  stream_delivery_urls_clear(&u);
+
+  /* Native cookie: the URL is plain, the query is CMCD only. */
+  stream_delivery *d = new_handle(STREAM_DELIVERY_NATIVE_COOKIE, ring);
+  ck_assert_int_eq(stream_delivery_sign(&u, d, ASSET, 360, NOW + 600, NULL), STREAM_OK);
+  char cookie[8192];
+  snprintf(cookie, sizeof cookie, "%.*s", (int)strcspn(u.cookie, ";"), u.cookie);
+  ck_assert_msg(get_q(&f, d, seg, CMCD_ARG, cookie) == STREAM_OK, "%s", msg());
+  ck_assert_int_eq(get_q(&f, d, "/v1/media/a1/h720/v720p_3000/seg_00001.m4s", CMCD_ARG, cookie),
+                   STREAM_EFORBIDDEN);
+  stream_delivery_urls_clear(&u);
+  stream_delivery_free(d);
+
+  /* Cloud CDN: the signed URL prefix in the query, CMCD after Signature (as hls.js and dash.js
+   * append it) or before URLPrefix; and the cookie form. */
+  unsigned char secret[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  stream_keyring *r = NULL;
+  stream_key *k = NULL;
+  ck_assert_int_eq(stream_keyring_new(&r), STREAM_OK);
+  ck_assert_int_eq(stream_key_from_bytes(&k, STREAM_KEY_HMAC, "cdn-key", secret, 16), STREAM_OK);
+  stream_keyring_add(r, k);
+  stream_keyring_set_primary(r, "cdn-key");
+  d = new_handle(STREAM_DELIVERY_CLOUDCDN, r);
+  char *signed_q = NULL;
+  stream_google_sign_options go = STREAM_GOOGLE_SIGN_OPTIONS_INIT;
+  go.expires = NOW + 600;
+  ck_assert_int_eq(stream_cloudcdn_sign_prefix(&signed_q, k, NULL, BASE "/v1/media/a1/h360/", &go),
+                   STREAM_OK);
+  ck_assert_msg(get_q(&f, d, seg, signed_q, NULL) == STREAM_OK, "%s", msg());
+  snprintf(q, sizeof q, "%s&%s", signed_q, CMCD_ARG);
+  ck_assert_msg(get_q(&f, d, seg, q, NULL) == STREAM_OK, "after Signature: %s", msg());
+  snprintf(q, sizeof q, "%s&%s", CMCD_ARG, signed_q);
+  ck_assert_msg(get_q(&f, d, seg, q, NULL) == STREAM_OK, "before URLPrefix: %s", msg());
+  snprintf(q, sizeof q, "%s&CMCD=", signed_q);
+  ck_assert_msg(get_q(&f, d, seg, q, NULL) == STREAM_OK, "empty CMCD: %s", msg());
+  /* Only an argument named exactly CMCD is left out: another one after Signature still fails. */
+  snprintf(q, sizeof q, "%s&CMCDx=1", signed_q);
+  ck_assert_int_eq(get_q(&f, d, seg, q, NULL), STREAM_EFORBIDDEN);
+  snprintf(q, sizeof q, "%s&cmcd=1", signed_q);
+  ck_assert_int_eq(get_q(&f, d, seg, q, NULL), STREAM_EFORBIDDEN);
+  /* Tampered: a flipped signature, another cap, with CMCD present. */
+  snprintf(q, sizeof q, "%s&%s", signed_q, CMCD_ARG);
+  char *sig = strstr(q, "Signature=") + 10;
+  sig[2] = sig[2] == 'A' ? 'B' : 'A';
+  ck_assert_int_eq(get_q(&f, d, seg, q, NULL), STREAM_EFORBIDDEN);
+  snprintf(q, sizeof q, "%s&%s", signed_q, CMCD_ARG);
+  ck_assert_int_eq(get_q(&f, d, "/v1/media/a1/h720/v720p_3000/seg_00001.m4s", q, NULL),
+                   STREAM_EFORBIDDEN);
+  /* CMCD cannot stand in for a signature: CMCD alone is refused. */
+  ck_assert_int_eq(get_q(&f, d, seg, CMCD_ARG, NULL), STREAM_EFORBIDDEN);
+  ck_assert_int_eq(stream_delivery_sign(&u, d, ASSET, 360, NOW + 600, NULL), STREAM_OK);
+  snprintf(cookie, sizeof cookie, "%.*s", (int)strcspn(u.cookie, ";"), u.cookie);
+  ck_assert_msg(get_q(&f, d, seg, CMCD_ARG, cookie) == STREAM_OK, "%s", msg());
+  stream_delivery_urls_clear(&u);
+  stream_free(signed_q);
+  stream_key_free(k);
+  stream_delivery_free(d);
+  stream_keyring_free(r);
+
+  /* Media CDN: the signature is a path component. */
+  r = NULL;
+  ck_assert_int_eq(stream_keyring_new(&r), STREAM_OK);
+  ck_assert_int_eq(stream_key_generate(&k, STREAM_KEY_ED25519_PRIVATE, "edge-key", 0), STREAM_OK);
+  stream_keyring_add(r, k);
+  stream_keyring_set_primary(r, "edge-key");
+  stream_key_free(k);
+  d = new_handle(STREAM_DELIVERY_MEDIACDN, r);
+  ck_assert_int_eq(stream_delivery_sign(&u, d, ASSET, 360, NOW + 600, NULL), STREAM_OK);
+  path_for(path, sizeof path, u.hls_url, "v360p_365/seg_00001.m4s");
+  ck_assert_msg(get_q(&f, d, path, CMCD_ARG, NULL) == STREAM_OK, "%s", msg());
+  sig = strstr(path, "Signature=") + 10;
+  sig[2] = sig[2] == 'A' ? 'B' : 'A';
+  ck_assert_int_eq(get_q(&f, d, path, CMCD_ARG, NULL), STREAM_EFORBIDDEN);
+  stream_delivery_urls_clear(&u);
+  stream_delivery_free(d);
+  stream_keyring_free(r);
+
+  /* CloudFront signed cookies: the policy's Resource is the prefix and '*'. */
+  r = NULL;
+  ck_assert_int_eq(stream_keyring_new(&r), STREAM_OK);
+  ck_assert_int_eq(stream_key_generate(&k, STREAM_KEY_EC_PRIVATE, "K2JCJMDEHXQW5F", 0), STREAM_OK);
+  stream_keyring_add(r, k);
+  stream_keyring_set_primary(r, "K2JCJMDEHXQW5F");
+  stream_key_free(k);
+  d = new_handle(STREAM_DELIVERY_CLOUDFRONT, r);
+  ck_assert_int_eq(stream_delivery_sign(&u, d, ASSET, 360, NOW + 600, NULL), STREAM_OK);
+  cookie_header(cookie, sizeof cookie, u.cookie, NULL);
+  ck_assert_msg(get_q(&f, d, seg, CMCD_ARG, cookie) == STREAM_OK, "%s", msg());
+  ck_assert_int_eq(get_q(&f, d, "/v1/media/a1/h720/v720p_3000/seg_00001.m4s", CMCD_ARG, cookie),
+                   STREAM_EFORBIDDEN);
+  stream_delivery_urls_clear(&u);
+  stream_delivery_free(d);
+  stream_keyring_free(r);
+}
+END_TEST
+
 int main(void)
 {
   make_asset();
@@ -997,6 +1126,7 @@ int main(void)
   tcase_add_test(tc, test_filters);
   tcase_add_test(tc, test_args);
   tcase_add_test(tc, test_walk_without_root_fd);
+  tcase_add_test(tc, test_cmcd_query_every_format);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
