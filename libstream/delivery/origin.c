@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -393,7 +394,10 @@ static int load_summary(delivery__asset *a, int fd, const struct stat *st)
         !cJSON_IsNumber(h) || a->n == DELIVERY__RENDITIONS_MAX)
       continue;
     snprintf(a->dirs[a->n], sizeof(a->dirs[0]), "%s", dir->valuestring);
-    a->heights[a->n] = (int)h->valuedouble;
+    /* A height no rendition has (negative, huge, not a number) is above every cap: the
+     * rendition is refused, and the cast stays defined. */
+    double v = h->valuedouble;
+    a->heights[a->n] = v >= 0 && v <= 100000 ? (int)v : INT_MAX;
     a->n++;
   }
   cJSON_Delete(j);

@@ -341,6 +341,39 @@ START_TEST(test_expired_and_tampered)
 }
 END_TEST
 
+/* A summary.json whose heights no rendition has (1e300, negative, a fraction of a pixel
+ * over INT_MAX): each such rendition is above every cap and refused; the height is never
+ * converted out of int's range (UBSan in the ASan run). */
+START_TEST(test_summary_hostile_heights)
+{
+  char dir[600], cmd[5000];
+  snprintf(dir, sizeof dir, "%s/a2", media_root);
+  snprintf(cmd, sizeof cmd,
+           "mkdir -p %s/vhuge %s/vneg %s/vok && echo x > %s/vhuge/seg.m4s && "
+           "echo x > %s/vneg/seg.m4s && echo x > %s/vok/seg.m4s && "
+           "printf '%%s' '{\"renditions\":[{\"kind\":\"video\",\"dir\":\"vhuge\","
+           "\"height\":1e300},{\"kind\":\"video\",\"dir\":\"vneg\",\"height\":-3},"
+           "{\"kind\":\"video\",\"dir\":\"vok\",\"height\":360}]}' > %s/summary.json",
+           dir, dir, dir, dir, dir, dir, dir);
+  ck_assert_int_eq(system(cmd), 0);
+  stream_delivery_urls u;
+  ck_assert_int_eq(stream_delivery_sign(&u, dl, "a2", 1080, NOW + 3600, NULL), STREAM_OK);
+  char path[2048];
+  stream_delivery_file f;
+  path_for(path, sizeof path, u.hls_url, "vok/seg.m4s");
+  ck_assert_msg(get(&f, dl, path, NULL, NOW) == STREAM_OK, "%s", msg());
+  stream_delivery_file_clear(&f);
+  const char *bad[] = {"vhuge/seg.m4s", "vneg/seg.m4s"};
+  for (size_t i = 0; i < 2; i++) {
+    path_for(path, sizeof path, u.hls_url, bad[i]);
+    ck_assert_int_eq(get(&f, dl, path, NULL, NOW), STREAM_EFORBIDDEN);
+    ck_assert_int_eq(f.reason, STREAM_DELIVERY_ABOVE_CAP);
+    ck_assert_int_eq(f.fd, -1);
+  }
+  stream_delivery_urls_clear(&u);
+}
+END_TEST
+
 /* Every one of these, appended after a valid token, must be refused. */
 static const char *const traversal[] = {
     "../a1/master.m3u8",
@@ -1112,6 +1145,7 @@ int main(void)
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, test_sign_path_token_and_open);
   tcase_add_test(tc, test_cap_enforced);
+  tcase_add_test(tc, test_summary_hostile_heights);
   tcase_add_test(tc, test_uncapped_manifest_unchanged);
   tcase_add_test(tc, test_expired_and_tampered);
   tcase_add_loop_test(tc, test_traversal, 0, (int)(sizeof traversal / sizeof traversal[0]));
