@@ -128,8 +128,8 @@ static const key_desc keys[] = {
      "absolute http(s) URL the password reset token is appended to in the e-mailed link; "
      "empty = <public-url>/#/reset?token="},
     {"nats_url", K_STR, OFF(nats_url), SZ(nats_url), 0, 0,
-     "relay the event log to NATS JetStream at nats://host:port (comma-separated list for a "
-     "cluster; no credentials in it); empty = no relay (default)"},
+     "relay the event log to NATS JetStream at nats://host:port or tls://host:port "
+     "(comma-separated list for a cluster; no credentials in it); empty = no relay (default)"},
     {"nats_stream", K_STR, OFF(nats_stream), SZ(nats_stream), 0, 0,
      "JetStream stream the relay publishes to, created when missing (default STREAM_EVENTS)"},
     {"nats_subject_prefix", K_STR, OFF(nats_subject_prefix), SZ(nats_subject_prefix), 0, 0,
@@ -140,6 +140,13 @@ static const key_desc keys[] = {
      "file whose first line is the NATS password (with nats_user) or else an auth token"},
     {"nats_creds_file", K_STR, OFF(nats_creds_file), SZ(nats_creds_file), 0, 0,
      "NATS credentials file (user JWT and NKey seed) for the relay"},
+    {"nats_tls_ca_file", K_STR, OFF(nats_tls_ca_file), SZ(nats_tls_ca_file), 0, 0,
+     "PEM file of the CA that signs the NATS server's certificate, trusted besides the "
+     "system's; turns TLS on (as a tls:// URL does)"},
+    {"nats_tls_cert_file", K_STR, OFF(nats_tls_cert_file), SZ(nats_tls_cert_file), 0, 0,
+     "PEM client certificate of the relay for mutual TLS (with nats_tls_key_file)"},
+    {"nats_tls_key_file", K_STR, OFF(nats_tls_key_file), SZ(nats_tls_key_file), 0, 0,
+     "PEM private key (unencrypted) of nats_tls_cert_file"},
 };
 
 void streamd_config_defaults(streamd_config *cfg)

@@ -61,6 +61,9 @@ typedef struct streamd_config {
   char nats_user[128];           /* with nats_secret_file: user and password */
   char nats_secret_file[1024];   /* first line: the password (with nats_user) or a token */
   char nats_creds_file[1024];    /* NATS credentials file (JWT + NKey seed) */
+  char nats_tls_ca_file[1024];   /* PEM CA of the NATS server's certificate (TLS) */
+  char nats_tls_cert_file[1024]; /* PEM client certificate for mutual TLS */
+  char nats_tls_key_file[1024];  /* its PEM private key */
 } streamd_config;
 
 /* Fill `cfg` with the built-in defaults. */

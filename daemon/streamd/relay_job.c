@@ -166,6 +166,9 @@ int streamd_relay_start(streamd_relay **out, stream_events *events, const stream
   o.user = cfg->nats_user[0] ? cfg->nats_user : NULL;
   o.secret_file = cfg->nats_secret_file[0] ? cfg->nats_secret_file : NULL;
   o.creds_file = cfg->nats_creds_file[0] ? cfg->nats_creds_file : NULL;
+  o.tls_ca_file = cfg->nats_tls_ca_file[0] ? cfg->nats_tls_ca_file : NULL;
+  o.tls_cert_file = cfg->nats_tls_cert_file[0] ? cfg->nats_tls_cert_file : NULL;
+  o.tls_key_file = cfg->nats_tls_key_file[0] ? cfg->nats_tls_key_file : NULL;
   sr->opts = o;
   /* Once now: a configuration the relay refuses stops the start; NATS being away does not
    * (the thread keeps connecting). */

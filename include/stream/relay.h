@@ -35,6 +35,9 @@
  * Credentials (token, or user and password) come from the options or from a
  * file, or a NATS credentials file (JWT and NKey seed); they are never
  * logged and never part of an error message. The URL must not carry them.
+ * Over nats:// they cross the network in clear: use TLS (tls:// URLs, the
+ * tls_* options of version 2) when the network between the relay and NATS is
+ * not trusted.
  *
  * Thread-safety: a stream_relay handle is used by one thread at a time
  * (nats.c delivers acknowledgements on its own threads; the handle guards
@@ -79,7 +82,8 @@ typedef struct stream_relay stream_relay;
 typedef struct stream_relay_options {
   unsigned int version;       /**< STREAM_RELAY_OPTIONS_VERSION */
   stream_events *events;      /**< borrowed; must outlive the relay */
-  const char *url;            /**< "nats://host:port", or several separated by commas */
+  const char *url;            /**< "nats://host:port" or "tls://host:port", or several
+                                   separated by commas */
   const char *stream_name;    /**< JetStream stream; NULL = STREAM_RELAY_DEFAULT_STREAM */
   const char *subject_prefix; /**< dot-separated tokens; NULL = STREAM_RELAY_DEFAULT_PREFIX */
   const char *consumer;       /**< checkpoint name; NULL = STREAM_RELAY_DEFAULT_CONSUMER */
@@ -93,13 +97,36 @@ typedef struct stream_relay_options {
   const char *secret_file;    /**< file whose first line is the password (with `user`) or
                                    else the token; NULL = none */
   const char *creds_file;     /**< NATS credentials file (user JWT + NKey seed); NULL = none */
+  /* ---- version 2: TLS ----
+   * TLS is on when the URLs are tls://host:port (all of them: a list does not mix tls:// and
+   * nats://) or when any of the three files below is given (then nats:// URLs use TLS too).
+   * With TLS the server's certificate is always verified (never skipped): its chain against
+   * the trusted CAs, and its names against the URL's host (DNS names, or IP addresses for an
+   * IP host; nats.c 3.4 checks one host name per connection, so every URL of a TLS list names
+   * the same host). A server that does not require TLS (one taking plain clients too) is
+   * refused rather than used without it. Without TLS asked for, a server that requires it is
+   * refused with a message saying so. The paths are copied; the files are read by
+   * stream_relay_new() (nats.c keeps what they hold for reconnections): a file changed later
+   * takes effect with the next stream_relay_new(). */
+  /** PEM file of the CA certificate(s) that sign the server's certificate (a private CA),
+   *  trusted in addition to the system's CAs (nats.c adds them to OpenSSL's default store);
+   *  NULL = the system's CAs only. */
+  const char *tls_ca_file;
+  /** PEM client certificate (chain: the certificate first) for mutual TLS, with tls_key_file:
+   *  both or neither; NULL = no client certificate. */
+  const char *tls_cert_file;
+  /** PEM private key of tls_cert_file (unencrypted: nats.c asks for no passphrase); it is
+   *  never logged or part of a message. NULL = none. */
+  const char *tls_key_file;
 } stream_relay_options;
 
-#define STREAM_RELAY_OPTIONS_VERSION 1
+/** 2 added tls_ca_file, tls_cert_file and tls_key_file. A version-1 struct (which ends before
+ *  tls_ca_file) is still accepted, without TLS. */
+#define STREAM_RELAY_OPTIONS_VERSION 2
 #define STREAM_RELAY_OPTIONS_INIT                                                                  \
   {                                                                                                \
     STREAM_RELAY_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, STREAM_RELAY_DEFAULT_BATCH,        \
-        STREAM_RELAY_DEFAULT_TIMEOUT_MS, 0, NULL, NULL, NULL, NULL, NULL                           \
+        STREAM_RELAY_DEFAULT_TIMEOUT_MS, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL         \
   }
 
 /**
@@ -107,14 +134,22 @@ typedef struct stream_relay_options {
  * (creating it when missing and `opts->create_stream` is set). Strings of
  * `opts` are copied. On success `*out` belongs to the caller, who frees it
  * with stream_relay_free(); on failure it is NULL.
- * Errors: STREAM_EINVAL (NULL argument, wrong version, a URL that is not
- * nats://host:port or carries credentials, an empty or malformed stream
+ * Errors: STREAM_EINVAL (NULL argument, unknown version, a URL that is not
+ * nats://host:port or tls://host:port or carries credentials, a list mixing
+ * nats:// and tls:// or naming several hosts with TLS, tls_cert_file without
+ * tls_key_file or the reverse, an empty or malformed stream
  * name, subject prefix or consumer name, batch 0 or over
  * STREAM_EVENTS_READ_MAX, timeout_ms 0 or too large, both a token and a
  * user, a user without a password, a user, password or token, or a secret
  * file's first line, with a quote, backslash or control character: nats.c
  * sends credentials unescaped), STREAM_EIO (the secret or credentials
- * file cannot be read; NATS unreachable: the message names the URL),
+ * file cannot be read; a TLS file cannot be read or is not PEM of its kind,
+ * or the key does not match the certificate: the message names the path,
+ * never the key; NATS unreachable: the message names the URL; the TLS
+ * handshake failed, e.g. the server's certificate is not signed by a trusted
+ * CA or does not carry the URL's host name, or the server refused the client
+ * certificate or its absence: the message says so and names the URL; the
+ * server requires TLS and none was asked for),
  * STREAM_EAUTH (the server refused the credentials), STREAM_ENOTFOUND (no
  * such stream and create_stream is 0), STREAM_ENOTSUP (the server has no
  * JetStream), STREAM_EPROTO (the stream exists without the prefix's

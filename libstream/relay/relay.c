@@ -1,6 +1,7 @@
 /*
  * relay: the event log (outbox) relayed to NATS JetStream (stream/relay.h).
- * It owns one nats.c connection and JetStream context per handle, the
+ * It owns one nats.c connection (TLS when asked for: tls:// URLs or the
+ * tls_* options, verification never skipped) and JetStream context per handle, the
  * publication of a round of events with their dedup ids, the bookkeeping of
  * the round's acknowledgements (delivered by nats.c on its own threads) and
  * the decision to advance the checkpoint only when every event of the round
@@ -10,9 +11,11 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <nats/nats.h>
 
@@ -54,14 +57,30 @@ struct stream_relay {
 
 /* ---- validation ------------------------------------------------------------- */
 
-/* One entry of the URL list: nats://host:port, without credentials. */
-static int check_url_entry(const char *s, size_t n)
+/* What the URL list says about TLS: the scheme of its entries and their one host. */
+typedef struct url_info {
+  int n;         /* entries */
+  int n_tls;     /* of which tls:// */
+  int same_host; /* every entry names host[] */
+  char host[256];
+} url_info;
+
+/* One entry of the URL list: nats://host:port or tls://host:port, without credentials. */
+static int check_url_entry(const char *s, size_t n, url_info *ui)
 {
-  static const char scheme[] = "nats://";
-  size_t sl = sizeof scheme - 1;
-  if (n <= sl || strncmp(s, scheme, sl) != 0)
-    return stream__err(STREAM_EINVAL, "relay: NATS URL '%.*s' is not nats://host:port",
+  static const char nats[] = "nats://", tls[] = "tls://";
+  size_t sl = 0;
+  int is_tls = 0;
+  if (n > sizeof nats - 1 && strncmp(s, nats, sizeof nats - 1) == 0) {
+    sl = sizeof nats - 1;
+  } else if (n > sizeof tls - 1 && strncmp(s, tls, sizeof tls - 1) == 0) {
+    sl = sizeof tls - 1;
+    is_tls = 1;
+  } else {
+    return stream__err(STREAM_EINVAL,
+                       "relay: NATS URL '%.*s' is not nats://host:port or tls://host:port",
                        (int)(n > 80 ? 80 : n), s);
+  }
   const char *host = s + sl;
   size_t hn = n - sl;
   if (memchr(host, '@', hn))
@@ -75,11 +94,35 @@ static int check_url_entry(const char *s, size_t n)
                          "relay: NATS URL '%.*s' has a character outside a host:port",
                          (int)(n > 80 ? 80 : n), s);
   }
+  /* The host without its port: [v6] or up to the first ':'. */
+  const char *h = host;
+  size_t l;
+  if (hn && host[0] == '[') {
+    const char *e = memchr(host, ']', hn);
+    h = host + 1;
+    l = e ? (size_t)(e - h) : hn - 1;
+  } else {
+    const char *e = memchr(host, ':', hn);
+    l = e ? (size_t)(e - host) : hn;
+  }
+  if (l == 0 || l >= sizeof ui->host)
+    return stream__err(STREAM_EINVAL, "relay: NATS URL '%.*s' has %s host", (int)(n > 80 ? 80 : n),
+                       s, l ? "too long a" : "no");
+  if (ui->n == 0) {
+    memcpy(ui->host, h, l);
+    ui->host[l] = '\0';
+    ui->same_host = 1;
+  } else if (strlen(ui->host) != l || strncasecmp(ui->host, h, l) != 0) {
+    ui->same_host = 0;
+  }
+  ui->n++;
+  ui->n_tls += is_tls;
   return STREAM_OK;
 }
 
-static int check_url(const char *url)
+static int check_url(const char *url, url_info *ui)
 {
+  memset(ui, 0, sizeof *ui);
   if (!url || !*url)
     return stream__err(STREAM_EINVAL, "relay: the NATS URL is missing");
   if (strlen(url) > STREAM_RELAY_URL_MAX)
@@ -93,13 +136,18 @@ static int check_url(const char *url)
     size_t n = e ? (size_t)(e - p) : strlen(p);
     while (n && p[n - 1] == ' ')
       n--;
-    int rc = check_url_entry(p, n);
+    int rc = check_url_entry(p, n, ui);
     if (rc != STREAM_OK)
       return rc;
     if (!e)
-      return STREAM_OK;
+      break;
     p = e + 1;
   }
+  if (ui->n_tls && ui->n_tls != ui->n)
+    return stream__err(STREAM_EINVAL,
+                       "relay: the NATS URL list mixes tls:// and nats://: TLS is for the whole "
+                       "connection, use tls:// for every server");
+  return STREAM_OK;
 }
 
 /* A JetStream stream name: 1..64 of [A-Za-z0-9_-]. */
@@ -155,14 +203,58 @@ static int check_credential(const char *s, const char *what)
   return STREAM_OK;
 }
 
-static int check_options(const stream_relay_options *o)
+static int has(const char *s)
+{
+  return s && *s;
+}
+
+/* TLS is asked for by tls:// URLs or by any TLS file. */
+static int wants_tls(const stream_relay_options *o, const url_info *ui)
+{
+  return ui->n_tls > 0 || has(o->tls_ca_file) || has(o->tls_cert_file) || has(o->tls_key_file);
+}
+
+/* A TLS file can be opened (nats.c's own message for a missing file is OpenSSL's "system
+ * library" reason, which does not say which file). */
+static int check_readable(const char *path, const char *what)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return stream__err(STREAM_EIO, "relay: TLS %s %s: %s", what, path, strerror(errno));
+  fclose(f);
+  return STREAM_OK;
+}
+
+static int check_tls(const stream_relay_options *o, const url_info *ui)
+{
+  if (has(o->tls_cert_file) != has(o->tls_key_file))
+    return stream__err(STREAM_EINVAL,
+                       "relay: a TLS client certificate needs both tls_cert_file and "
+                       "tls_key_file (%s is missing)",
+                       has(o->tls_cert_file) ? "tls_key_file" : "tls_cert_file");
+  if (!wants_tls(o, ui))
+    return STREAM_OK;
+  if (!ui->same_host)
+    return stream__err(STREAM_EINVAL,
+                       "relay: with TLS every NATS URL must name the same host (the server "
+                       "certificate is checked against one host name), not %s and others",
+                       ui->host);
+  int rc = has(o->tls_ca_file) ? check_readable(o->tls_ca_file, "CA file") : STREAM_OK;
+  if (rc == STREAM_OK && has(o->tls_cert_file))
+    rc = check_readable(o->tls_cert_file, "certificate file");
+  if (rc == STREAM_OK && has(o->tls_key_file))
+    rc = check_readable(o->tls_key_file, "key file");
+  return rc;
+}
+
+static int check_options(const stream_relay_options *o, url_info *ui)
 {
   if (o->version != STREAM_RELAY_OPTIONS_VERSION)
-    return stream__err(STREAM_EINVAL, "relay: options version %u, expected %d", o->version,
+    return stream__err(STREAM_EINVAL, "relay: options version %u, expected 1..%d", o->version,
                        STREAM_RELAY_OPTIONS_VERSION);
   if (!o->events)
     return stream__err(STREAM_EINVAL, "relay: options.events is NULL");
-  int rc = check_url(o->url);
+  int rc = check_url(o->url, ui);
   if (rc == STREAM_OK)
     rc = check_stream_name(o->stream_name ? o->stream_name : STREAM_RELAY_DEFAULT_STREAM);
   if (rc == STREAM_OK)
@@ -194,6 +286,8 @@ static int check_options(const stream_relay_options *o)
     rc2 = check_credential(o->password, "password");
   if (rc2 == STREAM_OK && has_token)
     rc2 = check_credential(o->token, "token");
+  if (rc2 == STREAM_OK)
+    rc2 = check_tls(o, ui);
   return rc2;
 }
 
@@ -274,7 +368,45 @@ static int set_servers(natsOptions *no, const char *url)
              : stream__err(STREAM_EINVAL, "relay: NATS URL list: %s", natsStatus_GetText(s));
 }
 
-static int make_nats_options(natsOptions **out, const stream_relay_options *o)
+/* TLS on `no`: verification of the server's chain and host name (never skipped), the extra
+ * CA, the client certificate. Without TLS asked for, the host name is set all the same when
+ * there is one: nats.c switches to TLS by itself when a server requires it, and would then
+ * check the chain only; the connect fails anyway unless the server's certificate is valid
+ * for that name. */
+static int set_tls(natsOptions *no, const stream_relay_options *o, const url_info *ui)
+{
+  natsStatus s = NATS_OK;
+  if (wants_tls(o, ui)) {
+    s = natsOptions_SetSecure(no, true);
+    if (s == NATS_OK)
+      s = natsOptions_SkipServerVerification(no, false);
+    if (s != NATS_OK)
+      return stream__err(STREAM_ENOTSUP, "relay: TLS is not available in this nats.c: %s",
+                         nats_detail(s));
+  }
+  if (ui->same_host) {
+    s = natsOptions_SetExpectedHostname(no, ui->host);
+    if (s != NATS_OK && wants_tls(o, ui))
+      return stream__err(STREAM_EINVAL, "relay: TLS host name %s: %s", ui->host, nats_detail(s));
+  }
+  if (has(o->tls_ca_file)) {
+    s = natsOptions_LoadCATrustedCertificates(no, o->tls_ca_file);
+    if (s != NATS_OK)
+      return stream__err(STREAM_EIO, "relay: TLS CA file %s holds no usable PEM certificate: %s",
+                         o->tls_ca_file, nats_detail(s));
+  }
+  if (has(o->tls_cert_file)) {
+    s = natsOptions_LoadCertificatesChain(no, o->tls_cert_file, o->tls_key_file);
+    if (s != NATS_OK)
+      return stream__err(STREAM_EIO,
+                         "relay: TLS client certificate %s with key %s: not a PEM certificate "
+                         "and its unencrypted PEM key, or they do not match: %s",
+                         o->tls_cert_file, o->tls_key_file, nats_detail(s));
+  }
+  return STREAM_OK;
+}
+
+static int make_nats_options(natsOptions **out, const stream_relay_options *o, const url_info *ui)
 {
   natsOptions *no = NULL;
   if (natsOptions_Create(&no) != NATS_OK)
@@ -313,6 +445,8 @@ static int make_nats_options(natsOptions **out, const stream_relay_options *o)
   }
   if (rc == STREAM_OK && s != NATS_OK)
     rc = stream__err(STREAM_EINVAL, "relay: NATS options: %s", natsStatus_GetText(s));
+  if (rc == STREAM_OK)
+    rc = set_tls(no, o, ui);
   if (rc != STREAM_OK) {
     natsOptions_Destroy(no);
     return rc;
@@ -321,10 +455,10 @@ static int make_nats_options(natsOptions **out, const stream_relay_options *o)
   return STREAM_OK;
 }
 
-static int connect_nats(stream_relay *r, const stream_relay_options *o)
+static int connect_nats(stream_relay *r, const stream_relay_options *o, const url_info *ui)
 {
   natsOptions *no = NULL;
-  int rc = make_nats_options(&no, o);
+  int rc = make_nats_options(&no, o, ui);
   if (rc != STREAM_OK)
     return rc;
   natsStatus s = natsConnection_Connect(&r->nc, no);
@@ -332,6 +466,31 @@ static int connect_nats(stream_relay *r, const stream_relay_options *o)
   if (s == NATS_NOT_PERMITTED || s == NATS_CONNECTION_AUTH_FAILED)
     return stream__err(STREAM_EAUTH, "relay: NATS at %s refused the credentials: %s", r->url,
                        nats_detail(s));
+  int tls = wants_tls(o, ui);
+  if (!tls && (s == NATS_SSL_ERROR || s == NATS_SECURE_CONNECTION_REQUIRED))
+    return stream__err(STREAM_EIO,
+                       "relay: NATS at %s requires TLS: use tls:// URLs (and tls_ca_file for a "
+                       "private CA): %s",
+                       r->url, nats_detail(s));
+  if (tls && s == NATS_SECURE_CONNECTION_WANTED)
+    return stream__err(STREAM_EIO,
+                       "relay: NATS at %s does not require TLS (it takes plain clients too), so "
+                       "it offers none: TLS was asked for, the relay does not go on without",
+                       r->url);
+  if (tls && s == NATS_SSL_ERROR)
+    return stream__err(STREAM_EIO,
+                       "relay: TLS handshake with NATS at %s failed (the server's certificate "
+                       "is not signed by a trusted CA or not valid for %s, or the client "
+                       "certificate was refused): %s",
+                       r->url, ui->host, nats_detail(s));
+  /* With TLS 1.3 the client's handshake ends before the server has checked the client's
+   * certificate: a refusal shows up as the connection closed right after it. */
+  if (tls && (s == NATS_PROTOCOL_ERROR || s == NATS_IO_ERROR || s == NATS_CONNECTION_CLOSED))
+    return stream__err(STREAM_EIO,
+                       "relay: NATS at %s closed the TLS connection as it was set up (a server "
+                       "that asks for a client certificate does so without one its CA signed: "
+                       "tls_cert_file, tls_key_file): %s",
+                       r->url, nats_detail(s));
   if (s != NATS_OK)
     return stream__err(STREAM_EIO, "relay: cannot connect to NATS at %s: %s", r->url,
                        nats_detail(s));
@@ -405,7 +564,15 @@ int stream_relay_new(stream_relay **out, const stream_relay_options *opts)
   *out = NULL;
   if (!opts)
     return stream__err(STREAM_EINVAL, "relay: options are NULL");
-  int rc = check_options(opts);
+  /* A version-1 caller's struct ends before tls_ca_file: copy what it has, no TLS. */
+  stream_relay_options full = STREAM_RELAY_OPTIONS_INIT;
+  if (opts->version == 1) {
+    memcpy(&full, opts, offsetof(stream_relay_options, tls_ca_file));
+    full.version = STREAM_RELAY_OPTIONS_VERSION;
+    opts = &full;
+  }
+  url_info ui;
+  int rc = check_options(opts, &ui);
   if (rc != STREAM_OK)
     return rc;
   const char *consumer = opts->consumer ? opts->consumer : STREAM_RELAY_DEFAULT_CONSUMER;
@@ -430,7 +597,7 @@ int stream_relay_new(stream_relay **out, const stream_relay_options *opts)
     stream_relay_free(r);
     return STREAM_ENOMEM;
   }
-  rc = connect_nats(r, opts);
+  rc = connect_nats(r, opts, &ui);
   if (rc == STREAM_OK)
     rc = ensure_stream(r, opts->create_stream);
   if (rc != STREAM_OK) {

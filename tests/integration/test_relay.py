@@ -51,6 +51,9 @@ class NatsServer:
     def start(self):
         self.proc = subprocess.Popen([NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", str(self.port),
                                       "-sd", self.store], stdout=self.log, stderr=self.log)
+        self.wait_listening()
+
+    def wait_listening(self):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, "nats-server exited at start"
@@ -60,6 +63,18 @@ class NatsServer:
             except OSError:
                 time.sleep(0.05)
         raise AssertionError("nats-server does not listen on %d" % self.port)
+
+    def start_tls(self, pki):
+        """Restart with TLS (pki/server.pem of pki/ca.pem) asking for a client certificate."""
+        self.kill()
+        conf = os.path.join(pki, "nats.conf")
+        with open(conf, "w") as f:
+            f.write('listen: "127.0.0.1:%d"\njetstream { store_dir: "%s" }\n'
+                    'tls { cert_file: "%s/server.pem", key_file: "%s/server.key", '
+                    'ca_file: "%s/ca.pem", verify: true, timeout: 2 }\n'
+                    % (self.port, self.store, pki, pki, pki))
+        self.proc = subprocess.Popen([NATS_SERVER, "-c", conf], stdout=self.log, stderr=self.log)
+        self.wait_listening()
 
     def kill(self):
         if self.proc and self.proc.poll() is None:
@@ -172,6 +187,27 @@ def wait_for(what, fn, timeout=30):
         time.sleep(0.1)
 
 
+def make_pki(d):
+    """A throwaway CA, a server certificate for localhost and a client certificate (openssl)."""
+    os.makedirs(d)
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+    def ssl(*args):
+        subprocess.run(["openssl"] + list(args), cwd=d, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    ssl("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.pem", "-days", "1",
+        "-subj", "/CN=relay-it-ca")
+    for n, (who, ext) in enumerate((("server", "subjectAltName=DNS:localhost"),
+                                    ("client", "extendedKeyUsage=clientAuth"))):
+        with open(os.path.join(d, who + ".ext"), "w") as f:
+            f.write(ext + "\n")
+        ssl("req", *key, "-keyout", who + ".key", "-out", who + ".csr",
+            "-subj", "/CN=" + ("localhost" if who == "server" else "relay-client"))
+        ssl("x509", "-req", "-in", who + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-set_serial", str(100 + n), "-days", "1", "-out", who + ".pem",
+            "-extfile", who + ".ext")
+
+
 class RelayTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="streamd-relay-")
@@ -226,6 +262,39 @@ class RelayTest(unittest.TestCase):
         with open(d.stderr_path, "rb") as f:
             log = f.read()
         self.assertIn(self.nats.url.encode(), log)
+
+    @unittest.skipUnless(shutil.which("openssl"), "needs the openssl CLI")
+    def test_relay_over_mutual_tls(self):
+        # The three nats_tls_* keys from the three sources: the CA from the environment, the
+        # client certificate and key from flags (the config file goes through the same table).
+        pki = os.path.join(self.tmp, "pki")
+        make_pki(pki)
+        self.nats.start_tls(pki)
+        url = "tls://localhost:%d" % self.nats.port
+        with h.Streamd(STREAMD, args=["--nats-url", url,
+                                      "--nats-tls-cert-file", os.path.join(pki, "client.pem"),
+                                      "--nats-tls-key-file", os.path.join(pki, "client.key")],
+                       env={"STREAMD_NATS_TLS_CA_FILE": os.path.join(pki, "ca.pem")},
+                       tmp=self.tmp, strict=True) as d:
+            tok = h.register_login(d, h.unique_email("relaytls"))["access_token"]
+            ptok = h.profile_token(d, tok)[1]["access_token"]
+            post_batch(d, ptok, 10)
+            wait_for("10 events relayed over TLS",
+                     lambda: metrics(d).get("streamd_relay_published_total") == 10)
+            wait_for("lag 0", lambda: metrics(d).get("streamd_relay_lag_events") == 0)
+            self.assertEqual(metrics(d).get("streamd_relay_errors_total"), 0)
+            d.stop()
+        # Without the client certificate the server refuses the relay, which says why.
+        os.makedirs(os.path.join(self.tmp, "nocert"))
+        with h.Streamd(STREAMD, args=["--nats-url", url],
+                       env={"STREAMD_NATS_TLS_CA_FILE": os.path.join(pki, "ca.pem")},
+                       tmp=os.path.join(self.tmp, "nocert"), strict=True) as d:
+            wait_for("a failed connect", lambda: metrics(d).get("streamd_relay_errors_total"))
+            d.stop()
+        with open(d.stderr_path, "rb") as f:
+            log = f.read()
+        self.assertIn(b"client certificate", log)
+        self.assertIn(url.encode(), log)
 
     @unittest.skipUnless(os.environ.get("STREAM_TEST_PG") and shutil.which("psql"),
                          "needs STREAM_TEST_PG (tests/pg/pg_run.sh) and psql")

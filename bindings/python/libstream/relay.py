@@ -13,7 +13,13 @@ Messages: subject ``<subject_prefix>.<type name>``, headers ``Nats-Msg-Id``, ``O
 ``Event-Type``, ``Content-Type: application/x-protobuf``, payload the ``Event`` message of
 events.proto (docs/api/relay.md). Credentials: ``user`` + ``password``, or ``token``, or
 ``secret_file`` (its first line: the password with ``user``, else the token), or
-``creds_file``; they are never part of an error message.
+``creds_file``; they are never part of an error message. TLS: ``tls://host:port`` URLs, or
+any of ``tls_ca_file`` (PEM CA of the server's certificate, trusted besides the system's),
+``tls_cert_file`` + ``tls_key_file`` (client certificate for mutual TLS); the server's
+certificate and host name are always verified::
+
+    Relay(events, "tls://nats.example:4222", tls_ca_file="/etc/nats/ca.pem",
+          tls_cert_file="/etc/streamd/nats.pem", tls_key_file="/etc/streamd/nats.key")
 """
 from ._ffi import ffi, lib
 from ._util import Handle, Keep, new_struct, set_int
@@ -28,11 +34,13 @@ class Relay(Handle):
     """A relay of an :class:`libstream.events.Events` log (borrowed: closing its Store closes
     this first) to a JetStream stream. One thread at a time, like the C handle. Raises
     InvalidArgument (bad options), IOFailure (NATS unreachable: the message names the URL),
-    AuthError (credentials refused), NotFound (no stream and ``create_stream`` false)."""
+    AuthError (credentials refused), NotFound (no stream and ``create_stream`` false);
+    IOFailure too for a TLS file that cannot be read or a failed TLS handshake."""
 
     def __init__(self, events, url, *, stream_name=None, subject_prefix=None, consumer=None,
                  batch=None, timeout_ms=None, create_stream=False, user=None, password=None,
-                 token=None, secret_file=None, creds_file=None):
+                 token=None, secret_file=None, creds_file=None, tls_ca_file=None,
+                 tls_cert_file=None, tls_key_file=None):
         if not AVAILABLE:
             raise ImportError("libstream was built without the nats feature (relay)")
         from .events import Events
@@ -57,6 +65,9 @@ class Relay(Handle):
         o.token = keep.cstr(token, "token", allow_none=True)
         o.secret_file = keep.cstr(secret_file, "secret_file", allow_none=True)
         o.creds_file = keep.cstr(creds_file, "creds_file", allow_none=True)
+        o.tls_ca_file = keep.cstr(tls_ca_file, "tls_ca_file", allow_none=True)
+        o.tls_cert_file = keep.cstr(tls_cert_file, "tls_cert_file", allow_none=True)
+        o.tls_key_file = keep.cstr(tls_key_file, "tls_key_file", allow_none=True)
         out = ffi.new("stream_relay **")
         check(lib.stream_relay_new(out, o))
         self._events = events

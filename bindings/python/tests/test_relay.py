@@ -36,6 +36,18 @@ def free_port():
     return port
 
 
+def wait_listening(proc, port):
+    deadline = time.monotonic() + 30
+    while True:
+        assert proc.poll() is None, "nats-server exited at start"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, "nats-server does not listen"
+            time.sleep(0.05)
+
+
 @pytest.fixture
 def nats_url(tmp_path):
     port = free_port()
@@ -43,15 +55,7 @@ def nats_url(tmp_path):
                              "-sd", str(tmp_path / "js")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, "nats-server exited at start"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "nats-server does not listen"
-                time.sleep(0.05)
+        wait_listening(proc, port)
         yield "nats://127.0.0.1:%d" % port
     finally:
         proc.send_signal(signal.SIGKILL)
@@ -104,3 +108,56 @@ def test_relay_errors(evs, nats_url):
     r.close()
     with pytest.raises(libstream.InvalidArgument):
         r.run_once()
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")
+def test_relay_tls(evs, tmp_path):
+    """A nats-server with TLS and client certificates; the PKI made with openssl here."""
+    pki = tmp_path / "pki"
+    pki.mkdir()
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+    def ssl(*args):
+        subprocess.run(["openssl"] + list(args), cwd=str(pki), check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ssl("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.pem", "-days", "1",
+        "-subj", "/CN=py-ca")
+    (pki / "server.ext").write_text("subjectAltName=DNS:localhost\n")
+    (pki / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
+    for n, (who, cn) in enumerate((("server", "localhost"), ("client", "py-client"))):
+        ssl("req", *key, "-keyout", who + ".key", "-out", who + ".csr", "-subj", "/CN=" + cn)
+        ssl("x509", "-req", "-in", who + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-set_serial", str(100 + n), "-days", "1", "-out", who + ".pem",
+            "-extfile", who + ".ext")
+    port = free_port()
+    (pki / "nats.conf").write_text(
+        'listen: "127.0.0.1:%d"\njetstream { store_dir: "%s" }\ntls { cert_file: "%s", '
+        'key_file: "%s", ca_file: "%s", verify: true }\n'
+        % (port, tmp_path / "js", pki / "server.pem", pki / "server.key", pki / "ca.pem"))
+    proc = subprocess.Popen([NATS_SERVER, "-c", str(pki / "nats.conf")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_listening(proc, port)
+        url = "tls://localhost:%d" % port
+        evs.ingest(json.dumps({"events": [ev(i) for i in range(1, 4)]}), "json",
+                   account_id="a")
+        ca = str(pki / "ca.pem")
+        with lr.Relay(evs, url, create_stream=True, tls_ca_file=ca,
+                      tls_cert_file=str(pki / "client.pem"),
+                      tls_key_file=str(pki / "client.key")) as r:
+            assert r.run_once() == (3, 0)
+        with pytest.raises(libstream.IOFailure) as e:  # no client certificate
+            lr.Relay(evs, url, tls_ca_file=ca)
+        assert url in e.value.message and "client certificate" in e.value.message
+        with pytest.raises(libstream.IOFailure) as e:  # the server's CA is not trusted
+            lr.Relay(evs, url, tls_cert_file=str(pki / "client.pem"),
+                     tls_key_file=str(pki / "client.key"))
+        assert "TLS handshake" in e.value.message
+        with pytest.raises(libstream.IOFailure) as e:
+            lr.Relay(evs, url, tls_ca_file=str(pki / "missing.pem"))
+        assert str(pki / "missing.pem") in e.value.message
+        with pytest.raises(libstream.InvalidArgument):
+            lr.Relay(evs, url, tls_ca_file=ca, tls_cert_file=str(pki / "client.pem"))
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
