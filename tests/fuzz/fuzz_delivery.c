@@ -16,12 +16,23 @@
  *   bit 4:    client_ip from the input (else NULL)
  *   bit 5:    query NULL     bit 6: cookie NULL
  *   bit 7:    now one hour after the seeds' Expires (else the seeds' now)
+ *   bits 5 and 6 both set: a second byte follows (before the path), whose
+ *             bits say instead: bit 0 query NULL, bit 1 cookie NULL, bit 2
+ *             the CloudFront handle (signed cookies, custom policy over the
+ *             session prefix; the fixture RSA key K2JCJMDEHXQW5F, whose
+ *             public half alone is in its ring) in place of bits 0-1's. No
+ *             seed without that byte has both bits: their meaning is as before.
  * Invariants: status and reason agree (as documented on stream_delivery_open);
  * a failure leaves fd -1 and a message; a success opens a regular file that
  * is one of the servable files of the root (never summary.json, a hidden or
  * .tmp file, a file reached through a symlink or outside the root), of a
  * rendition no taller than a non-zero cap, signed with an Expires in the
  * future; capped manifests filter (stream_delivery_manifest) without error.
+ * CloudFront, on success: the path is under /v1/media/<asset_id>/h<max_height>/
+ * and the first CloudFront-Policy cookie of the header, decoded here (blanks
+ * between tokens dropped), is a policy whose Resource is that prefix + '*',
+ * whose DateLessThan is the returned expires, bound to an address only when
+ * the request has one.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -31,6 +42,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../unit/keys/pem_fixtures.h"
 #include "fuzz_util.h"
 #include "stream/delivery.h"
 #include "stream/keys.h"
@@ -40,8 +52,8 @@
 #define BASE "https://media.test"
 
 static char tmp[512];
-static stream_keyring *ring;
-static stream_delivery *handles[4];
+static stream_keyring *ring, *cf_ring;
+static stream_delivery *handles[4], *cf;
 
 /* The files a request may open: inode and the height of their rendition. */
 static struct {
@@ -110,7 +122,9 @@ static void cleanup(void)
 {
   for (int i = 0; i < 4; i++)
     stream_delivery_free(handles[i]);
+  stream_delivery_free(cf);
   stream_keyring_free(ring);
+  stream_keyring_free(cf_ring);
   nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -193,7 +207,88 @@ static void setup(void)
     if (stream_delivery_new(&handles[i], &o) != STREAM_OK)
       abort();
   }
+  /* CloudFront: the origin verifies with the public half (gen_corpus.c signs with the
+   * private one; PKCS#1 v1.5 signatures are deterministic, so the seeds are too). */
+  stream_key *pub = NULL;
+  stream_delivery_options o = STREAM_DELIVERY_OPTIONS_INIT;
+  o.base_url = BASE;
+  o.media_root = root;
+  o.format = STREAM_DELIVERY_CLOUDFRONT;
+  if (stream_key_from_text(&pub, STREAM_KEY_RSA_PUBLIC, "K2JCJMDEHXQW5F", PEM_RSA_PUB) !=
+          STREAM_OK ||
+      stream_keyring_new(&cf_ring) != STREAM_OK || stream_keyring_add(cf_ring, pub) != STREAM_OK)
+    abort();
+  stream_key_free(pub);
+  o.keys = cf_ring;
+  if (stream_delivery_new(&cf, &o) != STREAM_OK)
+    abort();
   atexit(cleanup);
+}
+
+/* Base64 as CloudFront writes it ('-' for '+', '~' for '/', '_' for '='), decoded into
+ * out (NUL-terminated); 0 when `v` holds another byte or does not fit. Written here rather
+ * than borrowed from libstream, so the check below does not share the origin's decoder. */
+static int cf_b64(char *out, size_t cap, const char *v, size_t n)
+{
+  static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-~";
+  unsigned acc = 0, bits = 0;
+  size_t w = 0;
+  for (size_t i = 0; i < n && v[i] != '_'; i++) {
+    const char *c = v[i] ? strchr(alpha, v[i]) : NULL;
+    if (!c)
+      return 0;
+    acc = (acc << 6) | (unsigned)(c - alpha);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      if (w + 1 >= cap)
+        return 0;
+      out[w++] = (char)((acc >> bits) & 0xff);
+    }
+  }
+  out[w] = '\0';
+  return 1;
+}
+
+/* What a CloudFront success must be: the session of the path's prefix, per the signed
+ * policy in the Cookie header (the first CloudFront-Policy, as cookies split on ';'). */
+static void check_cloudfront_session(const stream_delivery_request *r,
+                                     const stream_delivery_file *f)
+{
+  char want[1024];
+  snprintf(want, sizeof want, "/v1/media/%s/h%d/", f->asset_id, f->max_height);
+  FUZZ_ASSERT(f->via_cookie == 1);
+  FUZZ_ASSERT(strncmp(r->path, want, strlen(want)) == 0);
+  const char *v = NULL;
+  size_t n = 0;
+  for (const char *c = r->cookie; c && *c && !v;) {
+    c += strspn(c, " \t;\r");
+    size_t len = strcspn(c, ";\r");
+    if (len > 18 && strncmp(c, "CloudFront-Policy=", 18) == 0) {
+      v = c + 18;
+      n = len - 18;
+      while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    }
+    c += len;
+  }
+  FUZZ_ASSERT(v != NULL);
+  static char json[STREAM_CLOUDFRONT_TEXT_MAX * 2];
+  FUZZ_ASSERT(cf_b64(json, sizeof json, v, n));
+  size_t w = 0; /* drop the blanks between JSON tokens (AWS's policy examples have them) */
+  for (size_t i = 0, in_str = 0; json[i]; i++) {
+    if (json[i] == '"' && (i == 0 || json[i - 1] != '\\'))
+      in_str = !in_str;
+    if (in_str || !strchr(" \t\r\n", json[i]))
+      json[w++] = json[i];
+  }
+  json[w] = '\0';
+  char res[1200], lt[96];
+  snprintf(res, sizeof res, "\"Resource\":\"%s%s*\"", BASE, want);
+  snprintf(lt, sizeof lt, "\"DateLessThan\":{\"AWS:EpochTime\":%lld}", (long long)f->expires);
+  FUZZ_ASSERT(strstr(json, res) != NULL);
+  FUZZ_ASSERT(strstr(json, lt) != NULL);
+  FUZZ_ASSERT(r->client_ip != NULL || strstr(json, "AWS:SourceIp") == NULL);
 }
 
 static void check_cstr(const char *s, size_t cap)
@@ -206,8 +301,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   setup();
   if (size < 1)
     return 0;
-  unsigned mode = data[0];
-  char *s = fuzz_cstr(data + 1, size - 1);
+  unsigned mode = data[0], ext = 0;
+  size_t skip = 1;
+  if ((mode & 96) == 96) { /* the second mode byte: query / cookie NULL, CloudFront */
+    if (size < 2)
+      return 0;
+    ext = data[1];
+    skip = 2;
+  }
+  char *s = fuzz_cstr(data + skip, size - skip);
   size_t pos = 0;
   char *path = fuzz_field(s, &pos);
   char *query = fuzz_field(s, &pos);
@@ -217,11 +319,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   stream_delivery_request r = STREAM_DELIVERY_REQUEST_INIT;
   r.method = methods[(mode >> 2) & 3];
   r.path = path;
-  r.query = (mode & 32) ? NULL : query;
-  r.cookie = (mode & 64) ? NULL : cookie;
+  r.query = (skip == 2 ? (ext & 1) : (mode & 32)) ? NULL : query;
+  r.cookie = (skip == 2 ? (ext & 2) : (mode & 64)) ? NULL : cookie;
   r.client_ip = (mode & 16) ? ip : NULL;
   r.now = (mode & 128) ? NOW + 7200 : NOW;
-  stream_delivery *d = handles[mode & 3];
+  stream_delivery *d = (ext & 4) ? cf : handles[mode & 3];
 
   stream_delivery_file f;
   memset(&f, 0x5a, sizeof f);
@@ -272,6 +374,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       i++;
     FUZZ_ASSERT(i < n_servable); /* never summary.json, a hidden/.tmp file, or outside */
     FUZZ_ASSERT(f.max_height == 0 || servable[i].height <= f.max_height);
+    if (d == cf)
+      check_cloudfront_session(&r, &f);
     if (f.kind == STREAM_DELIVERY_KIND_MASTER || f.kind == STREAM_DELIVERY_KIND_MPD) {
       char *body = NULL;
       size_t len = 0;

@@ -22,8 +22,10 @@
 #include "stream/token.h"
 
 #if FUZZ_HAVE_SERVER
+#include <openssl/evp.h>
 #include <zlib.h>
 
+#include "keys/keys_internal.h"
 #include "proto/events.pb-c.h"
 #include "stream/delivery.h"
 #endif
@@ -480,8 +482,220 @@ static void dl_path(char *out, size_t cap, const char *url, const char *rest)
   snprintf(out, cap, "%.*s/%s", (int)(slash - p), p, rest);
 }
 
+/* The Cookie header a browser sends for Set-Cookie lines ('\n'-separated): their name=value
+ * parts joined with "; ", after `extra` (NULL for none). */
+static void dl_cookie_header(char *out, size_t cap, const char *lines, const char *extra)
+{
+  size_t n = 0;
+  if (extra)
+    n = (size_t)snprintf(out, cap, "%s", extra);
+  for (const char *l = lines; *l && n < cap;) {
+    size_t len = strcspn(l, "\n"), nv = strcspn(l, ";\n");
+    n += (size_t)snprintf(out + n, cap - n, "%s%.*s", n ? "; " : "", (int)nv, l);
+    l += len + (l[len] == '\n');
+  }
+  if (n >= cap)
+    die("cookie header too long");
+}
+
+/* One CloudFront request for fuzz_delivery.c: mode byte with bits 5 and 6 (a second mode
+ * byte follows), second byte `ext` (4: the CloudFront handle, | 1 no query, | 2 no cookie). */
+static void put_dl_cf(const char *file, unsigned char mode, unsigned char ext, const char *path,
+                      const char *cookie, const char *ip)
+{
+  char p[4096];
+  if (snprintf(p, sizeof p, "%c%s", ext, path) >= (int)sizeof p)
+    die("path too long");
+  put_fields("delivery", file, (unsigned char)(mode | 96), p, "", cookie, ip, NULL);
+}
+
+/* CloudFront's base64 ('-' for '+', '~' for '/', '_' for '=') of data[0..n) into out. */
+static void cf_b64(char *out, size_t cap, const unsigned char *data, size_t n)
+{
+  static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-~";
+  size_t w = 0;
+  for (size_t i = 0; i < n; i += 3) {
+    unsigned v = (unsigned)data[i] << 16 | (i + 1 < n ? (unsigned)data[i + 1] << 8 : 0) |
+                 (i + 2 < n ? data[i + 2] : 0);
+    if (w + 5 > cap)
+      die("cf_b64");
+    out[w++] = alpha[v >> 18 & 63];
+    out[w++] = alpha[v >> 12 & 63];
+    out[w++] = i + 1 < n ? alpha[v >> 6 & 63] : '_';
+    out[w++] = i + 2 < n ? alpha[v & 63] : '_';
+  }
+  out[w] = '\0';
+}
+
+/* The Cookie header of a custom policy signed by hand (RSA-SHA1, PKCS#1 v1.5, what
+ * stream_cloudfront_sign_cookies does): policies our signer never writes. */
+static void cf_hand_signed(char *out, size_t cap, const stream_key *k, const char *policy)
+{
+  unsigned char sig[512];
+  size_t sl = sizeof sig;
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  if (!ctx || EVP_DigestSignInit(ctx, NULL, EVP_sha1(), NULL, k->pkey) != 1 ||
+      EVP_DigestSign(ctx, sig, &sl, (const unsigned char *)policy, strlen(policy)) != 1)
+    die("cloudfront hand signature");
+  EVP_MD_CTX_free(ctx);
+  char p64[2048], s64[1024];
+  cf_b64(p64, sizeof p64, (const unsigned char *)policy, strlen(policy));
+  cf_b64(s64, sizeof s64, sig, sl);
+  if (snprintf(out, cap, "CloudFront-Policy=%s; CloudFront-Signature=%s; CloudFront-Key-Pair-Id=%s",
+               p64, s64, k->id) >= (int)cap)
+    die("cloudfront hand cookie");
+}
+
+/* CloudFront seeds for fuzz_delivery.c: the handle's signed cookies (a custom policy over
+ * the session prefix, RSA PKCS#1 v1.5, deterministic) for the sessions the other formats
+ * have, and validly signed cookies the origin must refuse, so that the mutation loop works
+ * behind the signature: another cap's session, wider policies, a canned policy, expired,
+ * not yet valid, bound to an address. */
+static void gen_delivery_cloudfront(void)
+{
+  stream_key *k = NULL;
+  stream_keyring *ring = NULL;
+  if (stream_key_from_text(&k, STREAM_KEY_RSA_PRIVATE, "K2JCJMDEHXQW5F", PEM_RSA_PKCS1) ||
+      stream_keyring_new(&ring) || stream_keyring_add(ring, k) ||
+      stream_keyring_set_primary(ring, "K2JCJMDEHXQW5F"))
+    die("cloudfront delivery key");
+  const char *base = "https://media.test";
+  static const char *const rests[] = {
+      "master.m3u8",          "manifest.mpd",         "v720p_3000/seg_00001.m4s",
+      "v360p_800/index.m3u8", "sub_en/seg_00001.vtt", "v360p_800/link.m4s",
+      "summary.json",         "evil/passwd",          "v360p_800/seg_00002.m4s.tmp",
+  };
+  static const struct {
+    const char *asset;
+    int cap;
+  } sessions[] = {{"a1", 720}, {"a1", 360}, {"a1", 0}, {"a2", 720}, {"a3", 0}};
+  char name[64], path[4096], cookie[8192], c360[8192] = "";
+  for (int sha = 0; sha < 2; sha++) {
+    stream_delivery_options o = STREAM_DELIVERY_OPTIONS_INIT;
+    o.base_url = base;
+    o.keys = ring;
+    o.format = STREAM_DELIVERY_CLOUDFRONT;
+    o.cloudfront_hash = sha ? STREAM_CLOUDFRONT_SHA256 : 0;
+    stream_delivery *d = NULL;
+    if (stream_delivery_new(&d, &o) != STREAM_OK)
+      die("stream_delivery_new cloudfront");
+    for (size_t si = 0; si < sizeof sessions / sizeof *sessions; si++) {
+      if (sha && si > 0)
+        break; /* SHA-256: the one session */
+      stream_delivery_urls u;
+      if (stream_delivery_sign(&u, d, sessions[si].asset, sessions[si].cap, NOW + 3600, NULL) !=
+          STREAM_OK)
+        die("stream_delivery_sign cloudfront");
+      dl_cookie_header(cookie, sizeof cookie, u.cookie, si == 0 ? "theme=dark" : NULL);
+      if (si == 1)
+        snprintf(c360, sizeof c360, "%s", cookie);
+      for (size_t ri = 0; ri < sizeof rests / sizeof *rests; ri++) {
+        if ((si > 0 || sha) && ri > 2)
+          continue; /* the hostile names once */
+        const char *rest = rests[ri];
+        if (sessions[si].asset[1] == '2' && ri == 2)
+          rest = "v1080p_5000/seg_00001.m4s";
+        dl_path(path, sizeof path, u.hls_url, rest);
+        snprintf(name, sizeof name, "cf%s_%s_h%d_%zu", sha ? "256" : "", sessions[si].asset,
+                 sessions[si].cap, ri);
+        put_dl_cf(name, 0, 4, path, cookie, "");
+      }
+      if (si == 0 && !sha) { /* HEAD, POST, expired, no cookie, no CloudFront cookie */
+        dl_path(path, sizeof path, u.hls_url, "master.m3u8");
+        put_dl_cf("cf_head", 4, 4, path, cookie, "");
+        put_dl_cf("cf_post", 8, 4, path, cookie, "");
+        put_dl_cf("cf_expired", 128, 4, path, cookie, "");
+        put_dl_cf("cf_no_cookie", 0, 4 | 2, path, cookie, "");
+        put_dl_cf("cf_other_cookie", 0, 4, path, "theme=dark", "");
+      }
+      stream_delivery_urls_clear(&u);
+    }
+    if (!sha) { /* a session bound to a client address, from it and from another one */
+      stream_delivery_urls u;
+      if (stream_delivery_sign(&u, d, "a1", 720, NOW + 3600, "192.0.2.7") != STREAM_OK)
+        die("stream_delivery_sign cloudfront ip");
+      dl_cookie_header(cookie, sizeof cookie, u.cookie, NULL);
+      dl_path(path, sizeof path, u.hls_url, "v720p_3000/index.m3u8");
+      put_dl_cf("cf_ip", 16, 4, path, cookie, "192.0.2.7");
+      put_dl_cf("cf_ip_other", 16, 4, path, cookie, "192.0.2.8");
+      stream_delivery_urls_clear(&u);
+    }
+    stream_delivery_free(d);
+  }
+  /* Another cap's session: h360's cookies on an h720 path. */
+  put_dl_cf("cf_other_cap", 0, 4, "/v1/media/a1/h720/v720p_3000/seg_00001.m4s", c360, "");
+  /* Validly signed, not this session's: wider custom policies, a canned one; a policy not
+   * valid yet. */
+  static const struct {
+    const char *file, *resource;
+    int64_t starts;
+  } others[] = {
+      {"cf_wide_caps", "https://media.test/v1/media/a1/h*", 0},
+      {"cf_wide_asset", "https://media.test/v1/media/a1/*", 0},
+      {"cf_wide_all", "https://media.test/v1/media/*", 0},
+      {"cf_wide_query", "https://media.test/v1/media/a1/h720/*?", 0},
+      {"cf_wide_char", "https://media.test/v1/media/a1/h?20/*", 0}, /* the prefix's length */
+      {"cf_canned", "https://media.test/v1/media/a1/h720/master.m3u8", 0},
+      {"cf_not_yet_valid", "https://media.test/v1/media/a1/h720/*", NOW + 60},
+  };
+  for (size_t i = 0; i < sizeof others / sizeof *others; i++) {
+    stream_cloudfront_sign_options co = STREAM_CLOUDFRONT_SIGN_OPTIONS_INIT;
+    co.expires = NOW + 3600;
+    co.starts = others[i].starts;
+    char *lines = NULL;
+    if (stream_cloudfront_sign_cookies(&lines, k, others[i].resource, &co) != STREAM_OK)
+      die("stream_cloudfront_sign_cookies");
+    dl_cookie_header(cookie, sizeof cookie, lines, NULL);
+    put_dl_cf(others[i].file, 0, 4, "/v1/media/a1/h720/master.m3u8", cookie, "");
+    stream_free(lines);
+  }
+  /* A custom policy over the prefix and one more byte ('?'), the length of the session's. */
+  stream_cloudfront_sign_options one = STREAM_CLOUDFRONT_SIGN_OPTIONS_INIT;
+  one.expires = NOW + 3600;
+  one.custom = 1;
+  char *lines = NULL;
+  if (stream_cloudfront_sign_cookies(&lines, k, "https://media.test/v1/media/a1/h720/?", &one) !=
+      STREAM_OK)
+    die("stream_cloudfront_sign_cookies one");
+  dl_cookie_header(cookie, sizeof cookie, lines, NULL);
+  put_dl_cf("cf_wide_one_byte", 0, 4, "/v1/media/a1/h720/x", cookie, "");
+  stream_free(lines);
+  /* Hand-signed policies: no Resource (valid for CloudFront, every URL; the origin must
+   * refuse it), two statements, a Resource that is not a string, an IPv6 AWS:SourceIp, and
+   * the session's policy with blanks between the JSON tokens (valid: it opens). */
+  static const struct {
+    const char *file, *policy;
+  } hand[] = {
+      {"cf_hand_no_resource",
+       "{\"Statement\":[{\"Condition\":{\"DateLessThan\":{\"AWS:EpochTime\":1700003600}}}]}"},
+      {"cf_hand_two_statements",
+       "{\"Statement\":[{\"Resource\":\"https://media.test/v1/media/a1/h720/*\",\"Condition\":"
+       "{\"DateLessThan\":{\"AWS:EpochTime\":1700003600}}},{\"Resource\":\"x\"}]}"},
+      {"cf_hand_resource_number",
+       "{\"Statement\":[{\"Resource\":720,\"Condition\":{\"DateLessThan\":{\"AWS:EpochTime\":"
+       "1700003600}}}]}"},
+      {"cf_hand_ipv6",
+       "{\"Statement\":[{\"Resource\":\"https://media.test/v1/media/a1/h720/*\",\"Condition\":"
+       "{\"DateLessThan\":{\"AWS:EpochTime\":1700003600},\"IpAddress\":{\"AWS:SourceIp\":"
+       "\"2001:db8::/32\"}}}]}"},
+      {"cf_hand_blanks",
+       "{ \"Statement\" : [ {\n  \"Resource\" : \"https://media.test/v1/media/a1/h720/*\",\n"
+       "  \"Condition\" : { \"DateLessThan\" : { \"AWS:EpochTime\" : 1700003600 } }\n} ] }"},
+  };
+  for (size_t i = 0; i < sizeof hand / sizeof *hand; i++) {
+    cf_hand_signed(cookie, sizeof cookie, k, hand[i].policy);
+    put_dl_cf(hand[i].file, 16, 4, "/v1/media/a1/h720/master.m3u8", cookie, "192.0.2.7");
+  }
+  /* The other formats' handles through the second mode byte (native cookie, query and cookie
+   * NULL: what bits 5 and 6 alone meant). */
+  put_fields("delivery", "x_f1_none", 1 | 96, "\x03/v1/media/a1/h0/master.m3u8", "", "", "", NULL);
+  stream_key_free(k);
+  stream_keyring_free(ring);
+}
+
 /* Requests for fuzz_delivery.c (mode byte: format index | method << 2 | 16 ip | 32 no query |
- * 64 no cookie | 128 expired), signed with its keys for its base URL and time. */
+ * 64 no cookie | 128 expired; 32 | 64 together: a second mode byte, see fuzz_delivery.c),
+ * signed with its keys for its base URL and time. */
 static void gen_delivery(void)
 {
   stream_keyring *ring = NULL;
@@ -567,6 +781,7 @@ static void gen_delivery(void)
   stream_key_free(cdn);
   stream_key_free(edge);
   stream_keyring_free(ring);
+  gen_delivery_cloudfront();
 }
 #endif
 
