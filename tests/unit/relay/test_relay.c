@@ -31,6 +31,7 @@
 #include <nats/nats.h>
 
 #include "../store_path.h"
+#include "nats_server.h"
 #include "proto/events.pb-c.h"
 #include "stream/events.h"
 #include "stream/relay.h"
@@ -47,31 +48,6 @@ static char url[64];
 
 /* ---- nats-server ------------------------------------------------------------ */
 
-static int free_port(void)
-{
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {0};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-  socklen_t len = sizeof a;
-  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
-static int port_open(int port)
-{
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {0};
-  a.sin_family = AF_INET;
-  a.sin_port = htons((uint16_t)port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-  close(fd);
-  return ok;
-}
-
 static void sleep_ms(long ms)
 {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -82,29 +58,7 @@ static void sleep_ms(long ms)
  * `conf`, from that configuration file instead (it names the port and storage). */
 static void server_start_conf(const char *user, const char *pass, const char *conf)
 {
-  server_pid = fork();
-  ck_assert_int_ge(server_pid, 0);
-  if (server_pid == 0) {
-    char port[16];
-    snprintf(port, sizeof port, "%d", server_port);
-    freopen("/dev/null", "w", stdout);
-    freopen("/dev/null", "w", stderr);
-    if (conf)
-      execl(nats_bin, nats_bin, "-c", conf, (char *)NULL);
-    else if (user)
-      execl(nats_bin, nats_bin, "-js", "-a", "127.0.0.1", "-p", port, "-sd", jsdir, "--user", user,
-            "--pass", pass, (char *)NULL);
-    else
-      execl(nats_bin, nats_bin, "-js", "-a", "127.0.0.1", "-p", port, "-sd", jsdir, (char *)NULL);
-    _exit(127);
-  }
-  /* Ready when the port accepts; the server exiting first is a failure. */
-  for (int i = 0; i < 1000 && !port_open(server_port); i++) {
-    int st;
-    ck_assert_msg(waitpid(server_pid, &st, WNOHANG) == 0, "nats-server exited at start");
-    sleep_ms(10);
-  }
-  ck_assert_msg(port_open(server_port), "nats-server does not listen on %d", server_port);
+  server_pid = test_nats_start(nats_bin, server_port, jsdir, user, pass, conf);
 }
 
 static void server_start_args(const char *user, const char *pass)
@@ -119,11 +73,7 @@ static void server_start(void)
 
 static void server_kill(void)
 {
-  if (server_pid > 0) {
-    kill(server_pid, SIGKILL);
-    waitpid(server_pid, NULL, 0);
-  }
-  server_pid = -1;
+  test_nats_kill(&server_pid);
 }
 
 /* ---- fixture ---------------------------------------------------------------- */
@@ -141,7 +91,7 @@ static void setup(void)
   stream_events_options o = STREAM_EVENTS_OPTIONS_INIT;
   o.store = store;
   ck_assert_int_eq(stream_events_new(&events, &o), STREAM_OK);
-  server_port = free_port();
+  server_port = test_nats_free_port();
   snprintf(url, sizeof url, "nats://127.0.0.1:%d", server_port);
 }
 

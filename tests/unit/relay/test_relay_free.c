@@ -25,6 +25,7 @@
 #include <nats/nats.h>
 
 #include "../store_path.h"
+#include "nats_server.h"
 #include "stream/events.h"
 #include "stream/relay.h"
 
@@ -113,52 +114,11 @@ static char url[64];
 static stream_store *store;
 static stream_events *events;
 
-static int free_port(void)
-{
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {0};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-  socklen_t len = sizeof a;
-  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
-static int port_open(int port)
-{
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {0};
-  a.sin_family = AF_INET;
-  a.sin_port = htons((uint16_t)port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-  close(fd);
-  return ok;
-}
-
 static void server_start(void)
 {
   char jsdir[300];
   snprintf(jsdir, sizeof jsdir, "%s/js", tmpdir);
-  server_pid = fork();
-  ck_assert_int_ge(server_pid, 0);
-  if (server_pid == 0) {
-    char port[16];
-    snprintf(port, sizeof port, "%d", server_port);
-    freopen("/dev/null", "w", stdout);
-    freopen("/dev/null", "w", stderr);
-    execl(nats_bin, nats_bin, "-js", "-a", "127.0.0.1", "-p", port, "-sd", jsdir, (char *)NULL);
-    _exit(127);
-  }
-  for (int i = 0; i < 1000 && !port_open(server_port); i++) {
-    int st;
-    ck_assert_msg(waitpid(server_pid, &st, WNOHANG) == 0, "nats-server exited at start");
-    struct timespec ts = {0, 10000000L};
-    nanosleep(&ts, NULL);
-  }
-  ck_assert_msg(port_open(server_port), "nats-server does not listen on %d", server_port);
+  server_pid = test_nats_start(nats_bin, server_port, jsdir, NULL, NULL, NULL);
 }
 
 static void setup(void)
@@ -173,16 +133,13 @@ static void setup(void)
   stream_events_options o = STREAM_EVENTS_OPTIONS_INIT;
   o.store = store;
   ck_assert_int_eq(stream_events_new(&events, &o), STREAM_OK);
-  server_port = free_port();
+  server_port = test_nats_free_port();
   snprintf(url, sizeof url, "nats://127.0.0.1:%d", server_port);
 }
 
 static void teardown(void)
 {
-  if (server_pid > 0) {
-    kill(server_pid, SIGKILL);
-    waitpid(server_pid, NULL, 0);
-  }
+  test_nats_kill(&server_pid);
   stream_events_free(events);
   stream_store_close(store);
   char cmd[400];
