@@ -5,7 +5,9 @@ streamd started with --nats-url, player events POSTed to /v1/events with curl. T
 read back over the NATS protocol itself (a few lines below: the JetStream API's STREAM.INFO and
 STREAM.MSG.GET requests, standard library only). nats-server is killed with SIGKILL while events
 keep arriving and restarted on the same storage: every event ends up in the stream exactly
-once, in event-log order, and /metrics shows the relay's counters. Run by tests/pg/pg_run.sh
+once, in event-log order, and /metrics shows the relay's counters. With a nats-server that
+requires a token, streamd given nats_secret_file relays, and neither that token nor a wrong one
+(refused) shows in its log. Run by tests/pg/pg_run.sh
 (STREAM_TEST_PG set), two streamd on one PostgreSQL database relay to one NATS: every event in
 the stream once, each committed by one of the two relays. Exits 77 (skipped) without
 nats-server or curl.
@@ -76,6 +78,16 @@ class NatsServer:
         self.proc = subprocess.Popen([NATS_SERVER, "-c", conf], stdout=self.log, stderr=self.log)
         self.wait_listening()
 
+    def start_token(self, token):
+        """Restart requiring the authentication token `token` (from a configuration file)."""
+        self.kill()
+        conf = os.path.join(os.path.dirname(self.store), "nats-token.conf")
+        with open(conf, "w") as f:
+            f.write('listen: "127.0.0.1:%d"\njetstream { store_dir: "%s" }\n'
+                    'authorization { token: "%s" }\n' % (self.port, self.store, token))
+        self.proc = subprocess.Popen([NATS_SERVER, "-c", conf], stdout=self.log, stderr=self.log)
+        self.wait_listening()
+
     def kill(self):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
@@ -89,13 +101,15 @@ class NatsServer:
 class JetStream:
     """Just enough of the NATS client protocol for JetStream API requests (JSON in, JSON out)."""
 
-    def __init__(self, port):
+    def __init__(self, port, token=None):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         self.buf = b""
         info = self._line()
         assert info.startswith(b"INFO "), info
-        self.sock.sendall(b'CONNECT {"verbose":false,"pedantic":false,"headers":true,'
-                          b'"no_responders":true,"protocol":1}\r\nSUB _INBOX.relaytest 1\r\n')
+        auth = b'"auth_token":%s,' % json.dumps(token).encode() if token else b""
+        self.sock.sendall(b'CONNECT {%s"verbose":false,"pedantic":false,"headers":true,'
+                          b'"no_responders":true,"protocol":1}\r\nSUB _INBOX.relaytest 1\r\n'
+                          % auth)
         self.n = 0
 
     def _line(self):
@@ -295,6 +309,51 @@ class RelayTest(unittest.TestCase):
             log = f.read()
         self.assertIn(b"client certificate", log)
         self.assertIn(url.encode(), log)
+
+    def test_relay_with_a_token_from_nats_secret_file(self):
+        # nats-server requires a token; streamd reads it from nats_secret_file (no nats_user:
+        # the first line is a token, not a password). The token never reaches streamd's log,
+        # debug level included, nor does a wrong one, which the server refuses.
+        token = "relay-tok-" + uuid.uuid4().hex
+        wrong = "relay-wrong-" + uuid.uuid4().hex
+        self.nats.start_token(token)
+        secret = os.path.join(self.tmp, "nats.token")
+        with open(secret, "w") as f:
+            f.write(token + "\n")
+        os.chmod(secret, 0o600)
+        with h.Streamd(STREAMD, args=["--nats-url", self.nats.url, "--nats-secret-file", secret],
+                       tmp=self.tmp, log_level="debug", strict=True) as d:
+            tok = h.register_login(d, h.unique_email("relaytok"))["access_token"]
+            ptok = h.profile_token(d, tok)[1]["access_token"]
+            ids = post_batch(d, ptok, 10)
+            wait_for("10 events relayed with the token",
+                     lambda: metrics(d).get("streamd_relay_published_total") == 10)
+            self.assertEqual(metrics(d).get("streamd_relay_errors_total"), 0)
+            js = JetStream(self.nats.port, token)
+            self.assertEqual(js.messages(), 10)
+            self.assertEqual(sorted(js.get(seq)[1]["Nats-Msg-Id"] for seq in range(1, 11)),
+                             sorted(ids))
+            js.close()
+            d.stop()
+        with open(d.stderr_path, "rb") as f:
+            log = f.read()
+        self.assertIn(self.nats.url.encode(), log)
+        self.assertNotIn(token.encode(), log)
+        # A wrong token in the file: every connect is refused, the log says so without it.
+        wrong_dir = os.path.join(self.tmp, "wrong")
+        os.makedirs(wrong_dir)
+        with open(secret, "w") as f:
+            f.write(wrong + "\n")
+        with h.Streamd(STREAMD, args=["--nats-url", self.nats.url, "--nats-secret-file", secret],
+                       tmp=wrong_dir, log_level="debug", strict=True) as d:
+            wait_for("a refused connect", lambda: metrics(d).get("streamd_relay_errors_total"))
+            d.stop()
+        with open(d.stderr_path, "rb") as f:
+            log = f.read()
+        self.assertIn(b"refused the credentials", log)
+        self.assertIn(self.nats.url.encode(), log)
+        self.assertNotIn(wrong.encode(), log)
+        self.assertNotIn(token.encode(), log)
 
     @unittest.skipUnless(os.environ.get("STREAM_TEST_PG") and shutil.which("psql"),
                          "needs STREAM_TEST_PG (tests/pg/pg_run.sh) and psql")
