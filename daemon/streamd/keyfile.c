@@ -1,12 +1,14 @@
 /* streamd's private directories and key files (keyfile.h). */
 #include "keyfile.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -91,6 +93,62 @@ static int publish_private_file(const char *path, const char *text)
   return rc;
 }
 
+/* Seconds after which a publication's temporary file is taken as abandoned: publishing takes
+ * milliseconds, so an older one belongs to a streamd killed between writing and linking it. */
+#define STALE_TEMP_S 600
+
+/* 1 when `name` is `base` + "." + 12 lower-case hex digits + ".tmp" (publish_private_file's). */
+static int is_publish_temp(const char *name, const char *base)
+{
+  size_t bl = strlen(base);
+  if (strncmp(name, base, bl) != 0 || name[bl] != '.')
+    return 0;
+  const char *p = name + bl + 1;
+  for (int i = 0; i < 12; i++, p++)
+    if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+      return 0;
+  return strcmp(p, ".tmp") == 0;
+}
+
+/* Remove `path`'s abandoned temporary files (is_publish_temp, regular, older than
+ * STALE_TEMP_S): each holds a key that was never used. Best effort: failures are logged. */
+static void remove_stale_temps(const char *path)
+{
+  const char *slash = strrchr(path, '/');
+  char dir[4096];
+  const char *base = path;
+  if (slash) {
+    size_t dl = slash == path ? 1 : (size_t)(slash - path);
+    if (dl >= sizeof dir)
+      return;
+    memcpy(dir, path, dl);
+    dir[dl] = '\0';
+    base = slash + 1;
+  } else {
+    strcpy(dir, ".");
+  }
+  DIR *d = opendir(dir);
+  if (!d)
+    return;
+  time_t now = time(NULL);
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    struct stat st;
+    if (!is_publish_temp(e->d_name, base) ||
+        fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+        now - st.st_mtime < STALE_TEMP_S)
+      continue;
+    if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+      streamd_logf(STREAM_LOG_WARN,
+                   "removed %s/%s, a key file left half-published by a streamd "
+                   "stopped while writing it",
+                   dir, e->d_name);
+    else if (errno != ENOENT)
+      streamd_logf(STREAM_LOG_WARN, "removing %s/%s: %s", dir, e->d_name, strerror(errno));
+  }
+  closedir(d);
+}
+
 int streamd_key_file(stream_key **out, const char *path, int generate, stream_key_type type,
                      const char *id, size_t gen_len, stream_key_format fmt, const char *what)
 {
@@ -138,6 +196,8 @@ int streamd_key_file(stream_key **out, const char *path, int generate, stream_ke
     streamd_logf(STREAM_LOG_ERROR, "%s must be a regular file of mode 0600 (chmod 600 it)", path);
     return -1;
   }
+  if (generate)
+    remove_stale_temps(path);
   if (stream_key_load_file(out, type, id, path) != STREAM_OK) {
     streamd_logf(STREAM_LOG_ERROR, "loading %s: %s", path, stream_error_last()->message);
     return -1;

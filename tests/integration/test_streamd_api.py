@@ -877,9 +877,27 @@ class T99Expiry(Base):
             with open(os.path.join(D.data_dir, "keys", "access.key")) as f:
                 key = f.read()
             self.assertEqual(D.stop(), 0)
+            # What a streamd killed between writing a key under its temporary name and linking
+            # it leaves (keyfile.c): an old one is removed at the next start, a fresh one (maybe
+            # another daemon's, being published right now) and other names are left alone.
+            keys = os.path.join(first.data_dir, "keys")
+            stale = os.path.join(keys, "access.key.0123456789ab.tmp")
+            fresh = os.path.join(keys, "access.key.a1b2c3d4e5f6.tmp")
+            other = os.path.join(keys, "access.key.0123456789ab.tmp.bak")
+            for path in (stale, fresh, other):
+                with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+                    f.write("never used\n")
+            old = time.time() - 3600
+            os.utime(stale, (old, old))
+            os.utime(other, (old, old))
             D = start_daemon(seed=False, data_dir=first.data_dir)
             with open(os.path.join(D.data_dir, "keys", "access.key")) as f:
                 self.assertEqual(f.read(), key)  # loaded, not regenerated
+            self.assertFalse(os.path.exists(stale))
+            self.assertTrue(os.path.exists(fresh))
+            self.assertTrue(os.path.exists(other))
+            self.assertIn("access.key.0123456789ab.tmp, a key file left half-published",
+                          D.stderr_text())
             time.sleep(max(0.0, t["expires_in"] + 1.5 - (time.time() - T_LOGIN[0])))
             # Expired, not "bad signature": the same key verified it.
             r = call("GET", "/v1/profiles", token=t["access_token"])
