@@ -120,6 +120,40 @@ STREAM_API int stream_events_ingest(stream_events *ev, stream_events_result *out
                                     const char *profile_id);
 
 /**
+ * Append `n` (1..STREAM_EVENTS_READ_MAX) events from a TRUSTED source, such
+ * as the relay's reader (stream/relay.h) filling a replica from another
+ * event log: unlike stream_events_ingest(), the events keep the account_id,
+ * profile_id and server_ts they carry (the ingest takes the first two from
+ * the sender's credential and the last from its clock, and ignores what an
+ * event says). Never expose it to players. Every event is validated first,
+ * as stream_events_validate() does; then all of them are appended in ONE
+ * write transaction, skipping ids the log already holds (also earlier in the
+ * array): all-or-nothing and idempotent, like the ingest. An event whose id
+ * is stored already is skipped whole, even when its other fields differ.
+ * `seq` is ignored (the log assigns it). `events` is not modified (ids are
+ * lowercased in a copy). `*out` (may be NULL) receives the counts (accepted:
+ * events newly stored; duplicates: the others).
+ * Errors, all storing nothing: STREAM_EINVAL (NULL argument), STREAM_ERANGE
+ * (n 0 or over STREAM_EVENTS_READ_MAX), STREAM_EPROTO (an invalid event: the
+ * message names its index and field), STREAM_EBUSY / STREAM_EIO (storage),
+ * STREAM_ENOMEM. Thread-safe.
+ */
+STREAM_API int stream_events_append(stream_events *ev, stream_events_result *out,
+                                    const stream_event *events, size_t n);
+
+/**
+ * Check one event as stream_events_append() does, without storing it: every
+ * player field with the ingest's rules (docs/api/events.md "Validation"),
+ * account_id (required) and profile_id (optional) with the rules of a
+ * credential's ids (1..64 printable ASCII characters without spaces), and
+ * server_ts (milliseconds since the epoch, > 0). Lowercases `e->id`. For a
+ * trusted source that sets invalid events apart before an all-or-nothing
+ * append. Errors: STREAM_EINVAL (NULL), STREAM_EPROTO (the message names
+ * the field). Thread-safe (pure).
+ */
+STREAM_API int stream_events_validate(stream_event *e);
+
+/**
  * Read up to `limit` (1..STREAM_EVENTS_READ_MAX) events of the log with
  * sequence number greater than `after_seq`, in sequence order. `*out`
  * (caller frees with stream_free(); NULL when none) holds `*out_count`

@@ -4,7 +4,9 @@
  *        scale-out transport of the event pipeline. It reads the event log
  *        (outbox, stream/events.h) after its own consumer checkpoint and
  *        publishes every event to a JetStream stream, so consumers on other
- *        machines read the events from NATS instead of the store.
+ *        machines read the events from NATS instead of the store. The
+ *        other half, stream_relay_reader (below), is such a consumer: it reads
+ *        the stream into another event log (an analytics replica).
  *
  * Built only when libstream has the nats feature (STREAM_HAVE_NATS: nats.c,
  * `libnats`, and the server feature's events module).
@@ -189,6 +191,140 @@ STREAM_API int stream_relay_run_once(stream_relay *r, int64_t *out_published,
  * Errors: STREAM_EINVAL, STREAM_EIO.
  */
 STREAM_API int stream_relay_lag(stream_relay *r, int64_t *out);
+
+/* ---- the consuming half: JetStream into another event log -----------------
+ *
+ * A stream_relay_reader is the other end of the pipeline: on another machine,
+ * with its own store (the analytics replica), it reads the events a relay
+ * published through a durable JetStream pull consumer and appends them to
+ * its own event log (stream_events_append(): the events keep their id,
+ * account, profile and server time), so the embedded consumers (QoE,
+ * recommendations, exports) run there unchanged.
+ *
+ * Guarantee: exactly-once in the replica. A round (stream_relay_reader_run_once())
+ * fetches up to `batch` messages, appends their events in ONE transaction
+ * with de-duplication by event id, and only after that commit acknowledges
+ * each message. A crash (or a lost connection) after the commit and before
+ * the acknowledgements reached JetStream means those messages are delivered
+ * again (after the consumer's ack wait): the event log already holds their
+ * ids, so they are counted as duplicates and stored nothing. A round that
+ * fails before the commit acknowledges nothing: its messages are delivered
+ * again (at once: they are negatively acknowledged when the append fails).
+ * De-duplication in the event log is by id for ever, not within a window.
+ *
+ * A message whose payload is not a valid Event (it does not decode, or an
+ * event field, the account or the server time is invalid) is terminated
+ * (natsMsg_Term: JetStream never delivers it again), counted in
+ * `*out_rejected` and described by stream_relay_reader_rejection(); it does
+ * not hold back the valid messages of its batch.
+ *
+ * Thread-safety: a reader is used by one thread at a time. It registers no
+ * callback with nats.c, so no nats.c thread ever touches the handle.
+ * Distinct readers (on distinct durables, or on one durable: JetStream then
+ * shares the messages out) may run in parallel, also over one stream_events.
+ */
+
+/** Default durable consumer of a reader (JetStream names exclude '.'). */
+#define STREAM_RELAY_READER_DEFAULT_DURABLE "libstream-replica"
+/** Ack wait of the durable consumer a reader creates, seconds: a message fetched and neither
+ *  acknowledged nor terminated within it is delivered again. */
+#define STREAM_RELAY_READER_ACK_WAIT_S 30
+/** Longest filter subject, bytes. */
+#define STREAM_RELAY_SUBJECT_MAX 256
+
+/** A reader of a JetStream stream into an event log. See the comment above. */
+typedef struct stream_relay_reader stream_relay_reader;
+
+/** Options of stream_relay_reader_new(). Start from STREAM_RELAY_READER_OPTIONS_INIT. The
+ *  connection options (url, credentials, TLS) mean what they mean in stream_relay_options and
+ *  are checked the same way. */
+typedef struct stream_relay_reader_options {
+  unsigned int version;       /**< STREAM_RELAY_READER_OPTIONS_VERSION */
+  stream_events *events;      /**< the destination event log; borrowed, must outlive the reader */
+  const char *url;            /**< as stream_relay_options.url */
+  const char *stream_name;    /**< JetStream stream; NULL = STREAM_RELAY_DEFAULT_STREAM */
+  const char *durable;        /**< durable consumer, 1..64 of [A-Za-z0-9_-];
+                                   NULL = STREAM_RELAY_READER_DEFAULT_DURABLE */
+  const char *filter_subject; /**< subjects to read (tokens, '*', a last '>');
+                                   NULL = STREAM_RELAY_DEFAULT_PREFIX ".>" */
+  unsigned int batch;         /**< messages per round, 1..STREAM_EVENTS_READ_MAX */
+  unsigned int timeout_ms;    /**< connect, API requests, and the wait for a round's first
+                                   message, 1..STREAM_RELAY_TIMEOUT_MAX_MS */
+  const char *user;           /**< as stream_relay_options */
+  const char *password;
+  const char *token;
+  const char *secret_file;
+  const char *creds_file;
+  const char *tls_ca_file;
+  const char *tls_cert_file;
+  const char *tls_key_file;
+} stream_relay_reader_options;
+
+#define STREAM_RELAY_READER_OPTIONS_VERSION 1
+#define STREAM_RELAY_READER_OPTIONS_INIT                                                           \
+  {                                                                                                \
+    STREAM_RELAY_READER_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, STREAM_RELAY_DEFAULT_BATCH, \
+        STREAM_RELAY_DEFAULT_TIMEOUT_MS, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL            \
+  }
+
+/**
+ * Connect to NATS at `opts->url`, check that the stream `opts->stream_name`
+ * exists, and create the durable pull consumer `opts->durable` (explicit
+ * acknowledgement, ack wait STREAM_RELAY_READER_ACK_WAIT_S, delivery of the
+ * whole stream, filter `opts->filter_subject`) or bind to it when it exists
+ * (it resumes where that durable stopped). Strings of `opts` are copied. On
+ * success `*out` belongs to the caller, who frees it with
+ * stream_relay_reader_free(); on failure it is NULL.
+ * Errors: STREAM_EINVAL (NULL argument, unknown version, a bad durable name
+ * or filter subject, and every option error of stream_relay_new()),
+ * STREAM_EIO, STREAM_EAUTH (as stream_relay_new(): connection, credentials,
+ * TLS), STREAM_ENOTFOUND (no such stream: a relay creates it with
+ * create_stream), STREAM_ENOTSUP (no JetStream), STREAM_EPROTO (the durable
+ * exists as another kind of consumer: push, another filter subject or
+ * acknowledgement policy; or JetStream refused to create it: the message
+ * says why), STREAM_ETIMEDOUT, STREAM_ENOMEM.
+ */
+STREAM_API int stream_relay_reader_new(stream_relay_reader **out,
+                                       const stream_relay_reader_options *opts);
+
+/** Close the connection and free the reader (not the events handle, not the durable consumer:
+ *  a later reader on the same durable resumes). NULL is a no-op. Messages fetched by a round
+ *  that did not finish are delivered again after the ack wait. */
+STREAM_API void stream_relay_reader_free(stream_relay_reader *r);
+
+/**
+ * One round: fetch up to `batch` messages (waiting at most timeout_ms for the
+ * first; fewer when the stream has no more), decode each payload (protobuf
+ * Event, with account_id and server_ts), append the valid events to the event
+ * log in one transaction (stream_events_append(): de-duplicated by id), then
+ * acknowledge their messages; invalid payloads are terminated (see above).
+ * `*out_appended` receives the events newly stored, `*out_duplicates` those
+ * the log held already (redeliveries), `*out_rejected` the messages
+ * terminated; each may be NULL, all are 0 when nothing came and on error.
+ * Acknowledgements are sent and flushed after the commit; one that is lost
+ * all the same only makes JetStream deliver the message again (a duplicate).
+ * Errors: STREAM_EINVAL, STREAM_EIO (not connected to NATS: the connection
+ * reconnects by itself; the fetch failed), the event log's errors
+ * (stream_events_append(): STREAM_EBUSY, STREAM_EIO; nothing is acknowledged
+ * and the messages are delivered again), STREAM_ENOMEM.
+ */
+STREAM_API int stream_relay_reader_run_once(stream_relay_reader *r, int64_t *out_appended,
+                                            int64_t *out_duplicates, int64_t *out_rejected);
+
+/**
+ * Why the reader last terminated a message ("stream seq 12 (subject
+ * stream.events.play): payload is not a protobuf libstream.events.v1.Event
+ * (5 bytes)"), "" when it never did. Borrowed from the reader: valid until
+ * its next run_once or free. NULL for a NULL reader.
+ */
+STREAM_API const char *stream_relay_reader_rejection(const stream_relay_reader *r);
+
+/**
+ * Messages of the stream the reader's durable has not had acknowledged yet
+ * (JetStream's pending plus delivered-and-unacknowledged counts; 0 when
+ * caught up) into `*out`. Errors: STREAM_EINVAL, STREAM_EIO (NATS).
+ */
+STREAM_API int stream_relay_reader_lag(stream_relay_reader *r, int64_t *out);
 
 #ifdef __cplusplus
 }

@@ -3,9 +3,12 @@
  * of event batches (decompress, decode and validate everything first, then
  * one write transaction with id de-duplication: a batch is stored whole or
  * not at all), reads of the append-only event log, and consumer checkpoints
- * (compare-and-set). Decoding lives in decode.c; storage goes through
+ * (compare-and-set), and the trusted append (stream_events_append: events
+ * of another log, kept with their account, profile and server time, through
+ * the same validation and store append). Decoding lives in decode.c; storage goes through
  * libstream/store/store_events.h.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -151,6 +154,88 @@ int stream_events_ingest(stream_events *ev, stream_events_result *out, const voi
   }
   size_t inserted = 0;
   rc = ops(ev)->append(ev->store->impl, &inserted, rows, n);
+  free(rows);
+  if (rc != STREAM_OK)
+    return rc;
+  if (out) {
+    out->accepted = inserted;
+    out->duplicates = n - inserted;
+  }
+  return STREAM_OK;
+}
+
+/* ---- trusted append ---------------------------------------------------------- */
+
+/* Latest server_ts accepted: 2100-01-01 in ms (proto/event.c bounds client_ts the same way). */
+#define SERVER_TS_MAX INT64_C(4102444800000)
+
+/* An id the ingest takes from a credential (check_sender_id's rules), as a field of event
+ * `idx`: the ingest's message, prefixed with the event. */
+static int check_log_id(const char *id, size_t cap, const char *what, bool required, size_t idx)
+{
+  if (strnlen(id, cap) == cap)
+    return stream__err(STREAM_EPROTO, "event %zu: %s is not NUL-terminated", idx, what);
+  if (check_sender_id(id, what, required) == STREAM_OK)
+    return STREAM_OK;
+  char why[200]; /* the message is rewritten into the buffer it is read from: a copy first */
+  snprintf(why, sizeof why, "%.190s", stream_error_last()->message);
+  return stream__err(STREAM_EPROTO, "event %zu: %s", idx, why);
+}
+
+/* The validation of a trusted event: the player fields as the ingest checks them
+ * (proto__event_validate), the fields the ingest sets itself as it would set them. */
+static int validate_log_event(stream_event *e, size_t idx)
+{
+  int rc = check_log_id(e->account_id, sizeof e->account_id, "account id", true, idx);
+  if (rc == STREAM_OK)
+    rc = check_log_id(e->profile_id, sizeof e->profile_id, "profile id", false, idx);
+  if (rc != STREAM_OK)
+    return rc;
+  if (e->server_ts <= 0 || e->server_ts > SERVER_TS_MAX)
+    return stream__err(STREAM_EPROTO,
+                       "event %zu: field 'serverTs' is %lld, not milliseconds since the epoch", idx,
+                       (long long)e->server_ts);
+  /* The profile follows a credential's rules (checked above), which are wider than an event
+   * field's: the player fields are checked on a copy without it. */
+  stream_event copy = *e;
+  copy.profile_id[0] = '\0';
+  bool has_error =
+      e->type == STREAM_EVENT_ERROR || e->error_code || e->error_fatal || e->error_message[0];
+  rc = proto__event_validate(&copy, idx, has_error);
+  if (rc == STREAM_OK)
+    memcpy(e->id, copy.id, sizeof e->id); /* lowercased */
+  return rc;
+}
+
+int stream_events_validate(stream_event *e)
+{
+  if (!e)
+    return stream__err(STREAM_EINVAL, "stream_events_validate: NULL argument");
+  return validate_log_event(e, 0);
+}
+
+int stream_events_append(stream_events *ev, stream_events_result *out, const stream_event *events,
+                         size_t n)
+{
+  if (out)
+    memset(out, 0, sizeof *out);
+  if (!ev || !events)
+    return stream__err(STREAM_EINVAL, "stream_events_append: NULL argument");
+  if (n == 0 || n > STREAM_EVENTS_READ_MAX)
+    return stream__err(STREAM_ERANGE, "stream_events_append: %zu events, it takes 1..%d", n,
+                       STREAM_EVENTS_READ_MAX);
+  stream_event *rows = malloc(n * sizeof *rows);
+  if (!rows)
+    return stream__err(STREAM_ENOMEM, "stream_events_append: out of memory");
+  memcpy(rows, events, n * sizeof *rows);
+  int rc = STREAM_OK;
+  for (size_t i = 0; i < n && rc == STREAM_OK; i++) {
+    rc = validate_log_event(&rows[i], i);
+    rows[i].seq = 0;
+  }
+  size_t inserted = 0;
+  if (rc == STREAM_OK)
+    rc = ops(ev)->append(ev->store->impl, &inserted, rows, n);
   free(rows);
   if (rc != STREAM_OK)
     return rc;

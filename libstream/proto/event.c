@@ -226,3 +226,30 @@ void proto__event_from_pb(stream_event *e, const Libstream__Events__V1__Event *m
     copy_str(e->error_message, sizeof e->error_message, m->error->message);
   }
 }
+
+int proto__event_pb_check_sizes(const Libstream__Events__V1__Event *m, size_t idx)
+{
+  const struct {
+    const char *s;
+    size_t cap;
+    const char *name;
+  } f[] = {
+      {m->id, STREAM_EVENTS_UUID_LEN + 1, "id"},
+      {m->view_id, STREAM_EVENTS_ID_SIZE, "viewId"},
+      {m->session_id, STREAM_EVENTS_ID_SIZE, "sessionId"},
+      {m->profile_id, STREAM_EVENTS_ID_SIZE, "profileId"},
+      {m->title_id, STREAM_EVENTS_ID_SIZE, "titleId"},
+      {m->episode_id, STREAM_EVENTS_ID_SIZE, "episodeId"},
+      {m->device_id, STREAM_EVENTS_ID_SIZE, "deviceId"},
+      {m->sid, STREAM_EVENTS_ID_SIZE, "sid"},
+      {m->cid, STREAM_EVENTS_ID_SIZE, "cid"},
+      {m->ot, 4, "ot"},
+      {m->account_id, STREAM_EVENTS_ID_SIZE, "accountId"},
+      {m->error ? m->error->message : NULL, STREAM_EVENTS_MESSAGE_MAX + 1, "error.message"},
+  };
+  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+    if (f[i].s && strnlen(f[i].s, f[i].cap) == f[i].cap)
+      return stream__err(STREAM_EPROTO, "event %zu: field '%s' is longer than %zu bytes", idx,
+                         f[i].name, f[i].cap - 1);
+  return STREAM_OK;
+}

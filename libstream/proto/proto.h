@@ -31,4 +31,8 @@ void proto__event_to_pb(Libstream__Events__V1__Event *m, Libstream__Events__V1__
 /* Copy a decoded message into `e` (strings truncated to the field sizes; not validated). */
 void proto__event_from_pb(stream_event *e, const Libstream__Events__V1__Event *m);
 
+/* Check that every string of `m` (account_id included) fits its stream_event field, so
+ * proto__event_from_pb() truncates nothing: STREAM_EPROTO naming event `idx` and the field. */
+int proto__event_pb_check_sizes(const Libstream__Events__V1__Event *m, size_t idx);
+
 #endif

@@ -5,7 +5,9 @@
  * publication of a round of events with their dedup ids, the bookkeeping of
  * the round's acknowledgements (delivered by nats.c on its own threads) and
  * the decision to advance the checkpoint only when every event of the round
- * is acknowledged. It uses the events module's public API only.
+ * is acknowledged. It uses the events module's public API only. Its option
+ * checks and its connection code are shared with reader.c, the consuming
+ * half (relay_internal.h).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -21,6 +23,7 @@
 
 #include "../core/core.h"
 #include "../proto/proto.h"
+#include "relay_internal.h"
 #include "stream/relay.h"
 
 #define HDR_SEQ "Outbox-Seq"
@@ -56,14 +59,6 @@ struct stream_relay {
 };
 
 /* ---- validation ------------------------------------------------------------- */
-
-/* What the URL list says about TLS: the scheme of its entries and their one host. */
-typedef struct url_info {
-  int n;         /* entries */
-  int n_tls;     /* of which tls:// */
-  int same_host; /* every entry names host[] */
-  char host[256];
-} url_info;
 
 /* One entry of the URL list: nats://host:port or tls://host:port, without credentials. */
 static int check_url_entry(const char *s, size_t n, url_info *ui)
@@ -291,6 +286,11 @@ static int check_options(const stream_relay_options *o, url_info *ui)
   return rc2;
 }
 
+int relay__check_options(const stream_relay_options *o, url_info *ui)
+{
+  return check_options(o, ui);
+}
+
 /* ---- connection -------------------------------------------------------------- */
 
 /* The first line of `path` (a password or token) into a new string; wipe and free it. */
@@ -338,6 +338,11 @@ static const char *nats_detail(natsStatus s)
   natsStatus last = NATS_OK;
   const char *t = nats_GetLastError(&last);
   return (t && *t) ? t : natsStatus_GetText(s);
+}
+
+const char *relay__nats_detail(natsStatus s)
+{
+  return nats_detail(s);
 }
 
 static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure);
@@ -455,34 +460,35 @@ static int make_nats_options(natsOptions **out, const stream_relay_options *o, c
   return STREAM_OK;
 }
 
-static int connect_nats(stream_relay *r, const stream_relay_options *o, const url_info *ui)
+int relay__connect(natsConnection **out, const stream_relay_options *o, const url_info *ui)
 {
+  *out = NULL;
   natsOptions *no = NULL;
   int rc = make_nats_options(&no, o, ui);
   if (rc != STREAM_OK)
     return rc;
-  natsStatus s = natsConnection_Connect(&r->nc, no);
+  natsStatus s = natsConnection_Connect(out, no);
   natsOptions_Destroy(no);
   if (s == NATS_NOT_PERMITTED || s == NATS_CONNECTION_AUTH_FAILED)
-    return stream__err(STREAM_EAUTH, "relay: NATS at %s refused the credentials: %s", r->url,
+    return stream__err(STREAM_EAUTH, "relay: NATS at %s refused the credentials: %s", o->url,
                        nats_detail(s));
   int tls = wants_tls(o, ui);
   if (!tls && (s == NATS_SSL_ERROR || s == NATS_SECURE_CONNECTION_REQUIRED))
     return stream__err(STREAM_EIO,
                        "relay: NATS at %s requires TLS: use tls:// URLs (and tls_ca_file for a "
                        "private CA): %s",
-                       r->url, nats_detail(s));
+                       o->url, nats_detail(s));
   if (tls && s == NATS_SECURE_CONNECTION_WANTED)
     return stream__err(STREAM_EIO,
                        "relay: NATS at %s does not require TLS (it takes plain clients too), so "
                        "it offers none: TLS was asked for, the relay does not go on without",
-                       r->url);
+                       o->url);
   if (tls && s == NATS_SSL_ERROR)
     return stream__err(STREAM_EIO,
                        "relay: TLS handshake with NATS at %s failed (the server's certificate "
                        "is not signed by a trusted CA or not valid for %s, or the client "
                        "certificate was refused): %s",
-                       r->url, ui->host, nats_detail(s));
+                       o->url, ui->host, nats_detail(s));
   /* With TLS 1.3 the client's handshake ends before the server has checked the client's
    * certificate: a refusal shows up as the connection closed right after it. */
   if (tls && (s == NATS_PROTOCOL_ERROR || s == NATS_IO_ERROR || s == NATS_CONNECTION_CLOSED))
@@ -490,10 +496,19 @@ static int connect_nats(stream_relay *r, const stream_relay_options *o, const ur
                        "relay: NATS at %s closed the TLS connection as it was set up (a server "
                        "that asks for a client certificate does so without one its CA signed: "
                        "tls_cert_file, tls_key_file): %s",
-                       r->url, nats_detail(s));
+                       o->url, nats_detail(s));
   if (s != NATS_OK)
-    return stream__err(STREAM_EIO, "relay: cannot connect to NATS at %s: %s", r->url,
+    return stream__err(STREAM_EIO, "relay: cannot connect to NATS at %s: %s", o->url,
                        nats_detail(s));
+  return STREAM_OK;
+}
+
+static int connect_nats(stream_relay *r, const stream_relay_options *o, const url_info *ui)
+{
+  int rc = relay__connect(&r->nc, o, ui);
+  if (rc != STREAM_OK)
+    return rc;
+  natsStatus s;
   jsOptions jo;
   jsOptions_Init(&jo);
   jo.Wait = (int64_t)r->timeout_ms;

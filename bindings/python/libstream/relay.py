@@ -20,12 +20,19 @@ certificate and host name are always verified::
 
     Relay(events, "tls://nats.example:4222", tls_ca_file="/etc/nats/ca.pem",
           tls_cert_file="/etc/streamd/nats.pem", tls_key_file="/etc/streamd/nats.key")
+
+``Reader`` is the other end: it reads the stream through a durable pull consumer into another
+event log (an analytics replica), exactly once (docs/api/relay.md, "Consuming into another
+event log")::
+
+    with libstream.relay.Reader(replica_events, "nats://127.0.0.1:4222") as rd:
+        appended, duplicates, rejected = rd.run_once()
 """
 from ._ffi import ffi, lib
-from ._util import Handle, Keep, new_struct, set_int
+from ._util import Handle, Keep, new_struct, set_int, text
 from .errors import check, raise_invalid
 
-__all__ = ["AVAILABLE", "Relay"]
+__all__ = ["AVAILABLE", "Relay", "Reader"]
 
 AVAILABLE = hasattr(lib, "stream_relay_new")
 
@@ -98,4 +105,90 @@ class Relay(Handle):
         """Events in the log after the relay's checkpoint."""
         out = ffi.new("int64_t *")
         check(lib.stream_relay_lag(self._h, out))
+        return out[0]
+
+
+def _connection_options(o, keep, url, stream_name, batch, timeout_ms, user, password, token,
+                        secret_file, creds_file, tls_ca_file, tls_cert_file, tls_key_file):
+    o.url = keep.cstr(url, "url", allow_none=True)
+    o.stream_name = keep.cstr(stream_name, "stream_name", allow_none=True)
+    if batch is not None:
+        set_int(o, "batch", batch, "batch")
+    if timeout_ms is not None:
+        set_int(o, "timeout_ms", timeout_ms, "timeout_ms")
+    o.user = keep.cstr(user, "user", allow_none=True)
+    o.password = keep.cstr(password, "password", allow_none=True)
+    o.token = keep.cstr(token, "token", allow_none=True)
+    o.secret_file = keep.cstr(secret_file, "secret_file", allow_none=True)
+    o.creds_file = keep.cstr(creds_file, "creds_file", allow_none=True)
+    o.tls_ca_file = keep.cstr(tls_ca_file, "tls_ca_file", allow_none=True)
+    o.tls_cert_file = keep.cstr(tls_cert_file, "tls_cert_file", allow_none=True)
+    o.tls_key_file = keep.cstr(tls_key_file, "tls_key_file", allow_none=True)
+
+
+class Reader(Handle):
+    """A reader of a JetStream stream (what a Relay publishes) into an
+    :class:`libstream.events.Events` log (borrowed: closing its Store closes this first),
+    through the durable pull consumer ``durable`` (created when missing, else resumed).
+    Exactly once in that log: each round appends in one transaction, de-duplicated by event
+    id, and acknowledges only after the commit. One thread at a time, like the C handle.
+    Connection options as :class:`Relay`. Raises InvalidArgument (bad options), IOFailure
+    (NATS unreachable), AuthError, NotFound (no such stream), ProtocolError (the durable
+    exists as another kind of consumer)."""
+
+    def __init__(self, events, url, *, stream_name=None, durable=None, filter_subject=None,
+                 batch=None, timeout_ms=None, user=None, password=None, token=None,
+                 secret_file=None, creds_file=None, tls_ca_file=None, tls_cert_file=None,
+                 tls_key_file=None):
+        if not hasattr(lib, "stream_relay_reader_new"):
+            raise ImportError("libstream was built without the nats feature (relay reader)")
+        from .events import Events
+
+        if not isinstance(events, Events):
+            raise TypeError("events must be a libstream.events.Events, not %s"
+                            % type(events).__name__)
+        keep = Keep()
+        o = new_struct("stream_relay_reader_options")
+        o.events = events._h
+        _connection_options(o, keep, url, stream_name, batch, timeout_ms, user, password, token,
+                            secret_file, creds_file, tls_ca_file, tls_cert_file, tls_key_file)
+        o.durable = keep.cstr(durable, "durable", allow_none=True)
+        o.filter_subject = keep.cstr(filter_subject, "filter_subject", allow_none=True)
+        out = ffi.new("stream_relay_reader **")
+        check(lib.stream_relay_reader_new(out, o))
+        self._events = events
+        deps = (events._h_,)
+        self._ptr = ffi.gc(out[0], lambda p, _deps=deps: lib.stream_relay_reader_free(p))
+        events._store._attach(self)
+
+    _repr_name = "libstream.relay.Reader"
+
+    @property
+    def _h(self):
+        if self._ptr is None:
+            raise_invalid("the reader is closed")
+        if self._events.closed:
+            raise_invalid("the events handle of this reader is closed")
+        return self._ptr
+
+    def run_once(self):
+        """One round: (appended, duplicates, rejected). (0, 0, 0) when nothing came within
+        ``timeout_ms``. ``rejected`` messages (invalid payloads) were terminated: see
+        :attr:`rejection`. On error (IOFailure: not connected; Busy, IOFailure: the event log)
+        nothing was acknowledged and the messages come again."""
+        a = ffi.new("int64_t *")
+        d = ffi.new("int64_t *")
+        x = ffi.new("int64_t *")
+        check(lib.stream_relay_reader_run_once(self._h, a, d, x))
+        return a[0], d[0], x[0]
+
+    @property
+    def rejection(self):
+        """Why the reader last terminated a message ("" when it never did)."""
+        return text(lib.stream_relay_reader_rejection(self._h))
+
+    def lag(self):
+        """Messages of the stream the durable has not had acknowledged yet."""
+        out = ffi.new("int64_t *")
+        check(lib.stream_relay_reader_lag(self._h, out))
         return out[0]

@@ -1,0 +1,414 @@
+/*
+ * relay reader: the consuming half of the relay (stream/relay.h,
+ * stream_relay_reader). It owns one nats.c connection (made by relay.c's
+ * relay__connect(), so credentials and TLS work as for the relay), a
+ * JetStream context, a durable pull consumer it creates or binds to, and the
+ * round: fetch, decode and validate each payload, one trusted append of the
+ * valid events to the destination event log (stream_events_append: one
+ * transaction, de-duplicated by event id), then the acknowledgements; an
+ * invalid payload is terminated so it is never delivered again. Acknowledging
+ * only after the commit is what makes redelivery, and the log's de-duplication
+ * of it, give exactly-once in the destination. It registers no callback with
+ * nats.c. It uses the events module's public API only.
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nats/nats.h>
+
+#include "../core/core.h"
+#include "../proto/proto.h"
+#include "relay_internal.h"
+#include "stream/relay.h"
+
+struct stream_relay_reader {
+  stream_events *events;
+  char *url; /* for messages (it holds no credentials) */
+  char *stream;
+  char *durable;
+  char *filter;
+  unsigned int batch;
+  unsigned int timeout_ms;
+  natsConnection *nc;
+  jsCtx *js;
+  natsSubscription *sub;
+  char rejection[512]; /* why the last terminated message was */
+};
+
+/* ---- options ------------------------------------------------------------------ */
+
+/* A durable consumer name: 1..64 of [A-Za-z0-9_-] (JetStream refuses '.', '*', '>'). */
+static int check_durable(const char *s)
+{
+  size_t n = strlen(s);
+  if (n == 0 || n > STREAM_RELAY_NAME_MAX)
+    return stream__err(STREAM_EINVAL, "relay reader: the durable name must be 1..%d characters",
+                       STREAM_RELAY_NAME_MAX);
+  for (size_t i = 0; i < n; i++)
+    if (!(isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '-'))
+      return stream__err(STREAM_EINVAL,
+                         "relay reader: durable name '%.64s' has characters outside "
+                         "[A-Za-z0-9_-]",
+                         s);
+  return STREAM_OK;
+}
+
+/* A filter subject: dot-separated tokens of [A-Za-z0-9_-], or '*', or '>' as the last. */
+static int check_filter(const char *s)
+{
+  size_t n = strlen(s);
+  if (n == 0 || n > STREAM_RELAY_SUBJECT_MAX)
+    return stream__err(STREAM_EINVAL, "relay reader: the filter subject must be 1..%d characters",
+                       STREAM_RELAY_SUBJECT_MAX);
+  size_t start = 0;
+  for (size_t i = 0; i <= n; i++) {
+    if (s[i] != '.' && s[i] != '\0')
+      continue;
+    size_t len = i - start;
+    const char *t = s + start;
+    int ok = len > 0;
+    if (ok && len == 1 && (t[0] == '*' || t[0] == '>'))
+      ok = t[0] == '*' || s[i] == '\0';
+    else
+      for (size_t j = 0; ok && j < len; j++)
+        ok = isalnum((unsigned char)t[j]) || t[j] == '_' || t[j] == '-';
+    if (!ok)
+      return stream__err(STREAM_EINVAL,
+                         "relay reader: filter subject '%.256s' is not dot-separated tokens of "
+                         "[A-Za-z0-9_-], '*', or a last '>'",
+                         s);
+    start = i + 1;
+  }
+  return STREAM_OK;
+}
+
+/* ---- set-up -------------------------------------------------------------------- */
+
+static int check_stream(stream_relay_reader *r)
+{
+  jsStreamInfo *si = NULL;
+  jsErrCode jerr = 0;
+  natsStatus s = js_GetStreamInfo(&si, r->js, r->stream, NULL, &jerr);
+  jsStreamInfo_Destroy(si);
+  if (s == NATS_OK)
+    return STREAM_OK;
+  if (s == NATS_NO_RESPONDERS || s == NATS_TIMEOUT)
+    return stream__err(s == NATS_NO_RESPONDERS ? STREAM_ENOTSUP : STREAM_ETIMEDOUT,
+                       "relay reader: NATS at %s does not answer JetStream requests (%s): is it "
+                       "started with JetStream (-js)?",
+                       r->url, natsStatus_GetText(s));
+  if (jerr == JSStreamNotFoundErr)
+    return stream__err(STREAM_ENOTFOUND,
+                       "relay reader: JetStream stream %s does not exist at %s (a relay with "
+                       "create_stream makes it)",
+                       r->stream, r->url);
+  return stream__err(STREAM_EIO, "relay reader: JetStream stream %s at %s: %s", r->stream, r->url,
+                     relay__nats_detail(s));
+}
+
+/* An existing durable must be what this reader would create: pull, explicit acks, our filter. */
+static int check_consumer(stream_relay_reader *r, const jsConsumerInfo *ci)
+{
+  const jsConsumerConfig *c = ci->Config;
+  const char *why = NULL;
+  if (!c)
+    why = "no configuration";
+  else if (c->DeliverSubject && *c->DeliverSubject)
+    why = "a push consumer";
+  else if (c->AckPolicy != js_AckExplicit)
+    why = "a consumer without explicit acknowledgements";
+  else if (strcmp(c->FilterSubject ? c->FilterSubject : "", r->filter) != 0)
+    why = "another filter subject";
+  if (!why)
+    return STREAM_OK;
+  return stream__err(STREAM_EPROTO,
+                     "relay reader: durable consumer %s of stream %s at %s exists as %s (filter "
+                     "'%.256s'): the reader needs a pull consumer with explicit acknowledgements "
+                     "and filter '%s'; use another durable name or delete that one",
+                     r->durable, r->stream, r->url, why,
+                     c && c->FilterSubject ? c->FilterSubject : "", r->filter);
+}
+
+/* The durable exists (checked) or is created; `again`: the creation lost a race already. */
+static int ensure_consumer(stream_relay_reader *r, int again)
+{
+  jsConsumerInfo *ci = NULL;
+  jsErrCode jerr = 0;
+  natsStatus s = js_GetConsumerInfo(&ci, r->js, r->stream, r->durable, NULL, &jerr);
+  if (s == NATS_OK) {
+    int rc = check_consumer(r, ci);
+    jsConsumerInfo_Destroy(ci);
+    return rc;
+  }
+  if (jerr != JSConsumerNotFoundErr || again)
+    return stream__err(STREAM_EIO, "relay reader: durable consumer %s of stream %s at %s: %s",
+                       r->durable, r->stream, r->url, relay__nats_detail(s));
+  jsConsumerConfig cfg;
+  jsConsumerConfig_Init(&cfg);
+  cfg.Durable = r->durable;
+  cfg.DeliverPolicy = js_DeliverAll;
+  cfg.AckPolicy = js_AckExplicit;
+  cfg.AckWait = (int64_t)STREAM_RELAY_READER_ACK_WAIT_S * 1000000000;
+  cfg.FilterSubject = r->filter;
+  jerr = 0;
+  s = js_AddConsumer(&ci, r->js, r->stream, &cfg, NULL, &jerr);
+  jsConsumerInfo_Destroy(ci);
+  if (s == NATS_OK)
+    return STREAM_OK;
+  if (jerr == JSConsumerNameExistErr || jerr == JSConsumerExistingActiveErr)
+    return ensure_consumer(r, 1); /* another reader created it meanwhile */
+  return stream__err(STREAM_EPROTO,
+                     "relay reader: JetStream at %s refused to create durable consumer %s of "
+                     "stream %s with filter '%s': %s",
+                     r->url, r->durable, r->stream, r->filter, relay__nats_detail(s));
+}
+
+static int subscribe(stream_relay_reader *r)
+{
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = r->stream;
+  so.Consumer = r->durable; /* bind: nats.c neither creates nor, on unsubscribe, deletes it */
+  jsErrCode jerr = 0;
+  natsStatus s = js_PullSubscribe(&r->sub, r->js, r->filter, r->durable, NULL, &so, &jerr);
+  if (s != NATS_OK)
+    return stream__err(STREAM_EIO,
+                       "relay reader: subscribing to durable consumer %s of stream %s at %s: %s",
+                       r->durable, r->stream, r->url, relay__nats_detail(s));
+  return STREAM_OK;
+}
+
+int stream_relay_reader_new(stream_relay_reader **out, const stream_relay_reader_options *opts)
+{
+  if (!out)
+    return stream__err(STREAM_EINVAL, "relay reader: out is NULL");
+  *out = NULL;
+  if (!opts)
+    return stream__err(STREAM_EINVAL, "relay reader: options are NULL");
+  if (opts->version != STREAM_RELAY_READER_OPTIONS_VERSION)
+    return stream__err(STREAM_EINVAL, "relay reader: options version %u, expected %d",
+                       opts->version, STREAM_RELAY_READER_OPTIONS_VERSION);
+  const char *durable = opts->durable ? opts->durable : STREAM_RELAY_READER_DEFAULT_DURABLE;
+  const char *filter =
+      opts->filter_subject ? opts->filter_subject : STREAM_RELAY_DEFAULT_PREFIX ".>";
+  /* The connection options are the relay's: checked and used by the relay's own code. */
+  stream_relay_options conn = STREAM_RELAY_OPTIONS_INIT;
+  conn.events = opts->events;
+  conn.url = opts->url;
+  conn.stream_name = opts->stream_name;
+  conn.batch = opts->batch;
+  conn.timeout_ms = opts->timeout_ms;
+  conn.user = opts->user;
+  conn.password = opts->password;
+  conn.token = opts->token;
+  conn.secret_file = opts->secret_file;
+  conn.creds_file = opts->creds_file;
+  conn.tls_ca_file = opts->tls_ca_file;
+  conn.tls_cert_file = opts->tls_cert_file;
+  conn.tls_key_file = opts->tls_key_file;
+  url_info ui;
+  int rc = relay__check_options(&conn, &ui);
+  if (rc == STREAM_OK)
+    rc = check_durable(durable);
+  if (rc == STREAM_OK)
+    rc = check_filter(filter);
+  if (rc != STREAM_OK)
+    return rc;
+  stream_relay_reader *r = stream__calloc(1, sizeof *r);
+  if (!r)
+    return STREAM_ENOMEM;
+  r->events = opts->events;
+  r->batch = opts->batch;
+  r->timeout_ms = opts->timeout_ms;
+  r->url = stream__strdup(opts->url);
+  r->stream = stream__strdup(opts->stream_name ? opts->stream_name : STREAM_RELAY_DEFAULT_STREAM);
+  r->durable = stream__strdup(durable);
+  r->filter = stream__strdup(filter);
+  if (!r->url || !r->stream || !r->durable || !r->filter) {
+    stream_relay_reader_free(r);
+    return STREAM_ENOMEM;
+  }
+  rc = relay__connect(&r->nc, &conn, &ui);
+  if (rc == STREAM_OK) {
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Wait = (int64_t)r->timeout_ms;
+    natsStatus s = natsConnection_JetStream(&r->js, r->nc, &jo);
+    if (s != NATS_OK)
+      rc = stream__err(STREAM_EIO, "relay reader: JetStream context: %s", relay__nats_detail(s));
+  }
+  if (rc == STREAM_OK)
+    rc = check_stream(r);
+  if (rc == STREAM_OK)
+    rc = ensure_consumer(r, 0);
+  if (rc == STREAM_OK)
+    rc = subscribe(r);
+  if (rc != STREAM_OK) {
+    stream_relay_reader_free(r);
+    return rc;
+  }
+  *out = r;
+  return STREAM_OK;
+}
+
+void stream_relay_reader_free(stream_relay_reader *r)
+{
+  if (!r)
+    return;
+  /* No callback of ours is registered with nats.c (a synchronous pull subscription, no
+   * handlers), so nothing of its threads can reach the handle: no wait is needed, unlike
+   * stream_relay_free(). The subscription is bound, so destroying it keeps the durable. */
+  natsSubscription_Destroy(r->sub);
+  jsCtx_Destroy(r->js);
+  if (r->nc) {
+    natsConnection_Close(r->nc);
+    natsConnection_Destroy(r->nc);
+  }
+  free(r->url);
+  free(r->stream);
+  free(r->durable);
+  free(r->filter);
+  free(r);
+}
+
+/* ---- a round --------------------------------------------------------------------- */
+
+/* The event of message `m` into `e`, validated as the trusted append will (so an invalid one
+ * is set apart instead of failing the batch's append). STREAM_EPROTO with a message. */
+static int decode_msg(stream_event *e, natsMsg *m)
+{
+  int len = natsMsg_GetDataLength(m);
+  const uint8_t *data = (const uint8_t *)natsMsg_GetData(m);
+  if (len <= 0 || !data)
+    return stream__err(STREAM_EPROTO, "payload is empty");
+  Libstream__Events__V1__Event *pb = libstream__events__v1__event__unpack(NULL, (size_t)len, data);
+  if (!pb)
+    return stream__err(STREAM_EPROTO,
+                       "payload is not a protobuf libstream.events.v1.Event (%d bytes)", len);
+  int rc = proto__event_pb_check_sizes(pb, 0);
+  if (rc == STREAM_OK) {
+    proto__event_from_pb(e, pb); /* the player fields */
+    if (pb->account_id)
+      memcpy(e->account_id, pb->account_id, strlen(pb->account_id) + 1); /* size checked */
+    e->server_ts = pb->server_ts;
+  }
+  libstream__events__v1__event__free_unpacked(pb, NULL);
+  if (rc == STREAM_OK)
+    rc = stream_events_validate(e);
+  return rc;
+}
+
+/* Terminate `m` (never delivered again) and remember why. */
+static void reject(stream_relay_reader *r, natsMsg *m, const char *why)
+{
+  jsMsgMetaData *meta = NULL;
+  uint64_t seq = 0;
+  if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+    seq = meta->Sequence.Stream;
+    jsMsgMetaData_Destroy(meta);
+  }
+  const char *subj = natsMsg_GetSubject(m);
+  snprintf(r->rejection, sizeof r->rejection, "stream seq %" PRIu64 " (subject %.128s): %.300s",
+           seq, subj ? subj : "", why);
+  natsMsg_Term(m, NULL); /* a failure leaves it to the ack wait: it comes again, and goes */
+}
+
+int stream_relay_reader_run_once(stream_relay_reader *r, int64_t *out_appended,
+                                 int64_t *out_duplicates, int64_t *out_rejected)
+{
+  if (out_appended)
+    *out_appended = 0;
+  if (out_duplicates)
+    *out_duplicates = 0;
+  if (out_rejected)
+    *out_rejected = 0;
+  if (!r)
+    return stream__err(STREAM_EINVAL, "relay reader: handle is NULL");
+  if (natsConnection_Status(r->nc) != NATS_CONN_STATUS_CONNECTED)
+    return stream__err(STREAM_EIO, "relay reader: not connected to NATS at %s (reconnecting)",
+                       r->url);
+  natsMsgList list;
+  memset(&list, 0, sizeof list);
+  jsErrCode jerr = 0;
+  natsStatus s =
+      natsSubscription_Fetch(&list, r->sub, (int)r->batch, (int64_t)r->timeout_ms, &jerr);
+  if (s == NATS_TIMEOUT) { /* nothing came: caught up, unless the connection went away */
+    if (natsConnection_Status(r->nc) != NATS_CONN_STATUS_CONNECTED)
+      return stream__err(STREAM_EIO, "relay reader: lost the connection to NATS at %s", r->url);
+    return STREAM_OK;
+  }
+  if (s != NATS_OK)
+    return stream__err(STREAM_EIO,
+                       "relay reader: fetching from durable consumer %s of stream %s at %s: %s",
+                       r->durable, r->stream, r->url, relay__nats_detail(s));
+  size_t n = (size_t)list.Count, k = 0;
+  int64_t rejected = 0;
+  stream_event *evs = n ? stream__calloc(n, sizeof *evs) : NULL;
+  natsMsg **good = n ? stream__calloc(n, sizeof *good) : NULL;
+  if (n && (!evs || !good)) {
+    free(evs);
+    free(good);
+    natsMsgList_Destroy(&list); /* unacknowledged: delivered again after the ack wait */
+    return stream__err(STREAM_ENOMEM, "relay reader: out of memory");
+  }
+  for (size_t i = 0; i < n; i++) {
+    natsMsg *m = list.Msgs[i];
+    if (decode_msg(&evs[k], m) == STREAM_OK) {
+      good[k++] = m;
+    } else {
+      reject(r, m, stream_error_last()->message);
+      rejected++;
+    }
+  }
+  stream_events_result res = {0, 0};
+  int rc = k ? stream_events_append(r->events, &res, evs, k) : STREAM_OK;
+  /* Only now, the events committed, are their messages acknowledged: a crash before this
+   * leaves them to be delivered again and de-duplicated by the log. On failure they are
+   * negatively acknowledged, to come again without waiting for the ack wait. */
+  for (size_t i = 0; i < k; i++)
+    if (rc == STREAM_OK)
+      natsMsg_Ack(good[i], NULL);
+    else
+      natsMsg_Nak(good[i], NULL);
+  free(evs);
+  free(good);
+  /* Acks and terms are published messages: the flush (a PING answered after the server read
+   * them) means JetStream has them. A failure is not an error of the round: the events are
+   * stored, and their messages, delivered again, are duplicates. */
+  natsConnection_FlushTimeout(r->nc, (int64_t)r->timeout_ms);
+  natsMsgList_Destroy(&list);
+  if (rc != STREAM_OK)
+    return rc;
+  if (out_appended)
+    *out_appended = (int64_t)res.accepted;
+  if (out_duplicates)
+    *out_duplicates = (int64_t)res.duplicates;
+  if (out_rejected)
+    *out_rejected = rejected;
+  return STREAM_OK;
+}
+
+const char *stream_relay_reader_rejection(const stream_relay_reader *r)
+{
+  return r ? r->rejection : NULL;
+}
+
+int stream_relay_reader_lag(stream_relay_reader *r, int64_t *out)
+{
+  if (out)
+    *out = 0;
+  if (!r || !out)
+    return stream__err(STREAM_EINVAL, "relay reader: %s is NULL", r ? "out" : "handle");
+  jsConsumerInfo *ci = NULL;
+  jsErrCode jerr = 0;
+  natsStatus s = js_GetConsumerInfo(&ci, r->js, r->stream, r->durable, NULL, &jerr);
+  if (s != NATS_OK)
+    return stream__err(STREAM_EIO, "relay reader: durable consumer %s of stream %s at %s: %s",
+                       r->durable, r->stream, r->url, relay__nats_detail(s));
+  *out = (int64_t)ci->NumPending + (int64_t)ci->NumAckPending;
+  jsConsumerInfo_Destroy(ci);
+  return STREAM_OK;
+}

@@ -1,0 +1,36 @@
+/*
+ * relay: what relay.c (the publishing half) shares with reader.c (the
+ * consuming half, stream_relay_reader): the validation of the connection
+ * options and the connection to NATS (servers, credentials, TLS, and the
+ * mapping of nats.c's failures to statuses and messages), so both halves
+ * connect the same way. Internal.
+ */
+#ifndef STREAM_RELAY_INTERNAL_H
+#define STREAM_RELAY_INTERNAL_H
+
+#include <nats/nats.h>
+
+#include "stream/relay.h"
+
+/* What the URL list says about TLS: the scheme of its entries and their one host. */
+typedef struct url_info {
+  int n;         /* entries */
+  int n_tls;     /* of which tls:// */
+  int same_host; /* every entry names host[] */
+  char host[256];
+} url_info;
+
+/* Every check of stream_relay_new() on a current-version `o` (URL list, names, batch,
+ * timeout, credentials, TLS files); fills `ui`. STREAM_EINVAL / STREAM_EIO with a message. */
+int relay__check_options(const stream_relay_options *o, url_info *ui);
+
+/* Connect to NATS as `o` says (checked by relay__check_options(); `ui` from it): servers,
+ * reconnection for ever every 250 ms, credentials, TLS. `*out` is the caller's
+ * (natsConnection_Close + natsConnection_Destroy); NULL on failure. Errors as
+ * stream_relay_new()'s connection errors (STREAM_EIO, STREAM_EAUTH, ...), naming o->url. */
+int relay__connect(natsConnection **out, const stream_relay_options *o, const url_info *ui);
+
+/* nats.c's text for `s`, or its last error detail (never a credential of ours). */
+const char *relay__nats_detail(natsStatus s);
+
+#endif
