@@ -58,23 +58,11 @@ class Relay(Handle):
         keep = Keep()
         o = new_struct("stream_relay_options")
         o.events = events._h
-        o.url = keep.cstr(url, "url", allow_none=True)
-        o.stream_name = keep.cstr(stream_name, "stream_name", allow_none=True)
+        _connection_options(o, keep, url, stream_name, batch, timeout_ms, user, password, token,
+                            secret_file, creds_file, tls_ca_file, tls_cert_file, tls_key_file)
         o.subject_prefix = keep.cstr(subject_prefix, "subject_prefix", allow_none=True)
         o.consumer = keep.cstr(consumer, "consumer", allow_none=True)
-        if batch is not None:
-            set_int(o, "batch", batch, "batch")
-        if timeout_ms is not None:
-            set_int(o, "timeout_ms", timeout_ms, "timeout_ms")
         o.create_stream = 1 if create_stream else 0
-        o.user = keep.cstr(user, "user", allow_none=True)
-        o.password = keep.cstr(password, "password", allow_none=True)
-        o.token = keep.cstr(token, "token", allow_none=True)
-        o.secret_file = keep.cstr(secret_file, "secret_file", allow_none=True)
-        o.creds_file = keep.cstr(creds_file, "creds_file", allow_none=True)
-        o.tls_ca_file = keep.cstr(tls_ca_file, "tls_ca_file", allow_none=True)
-        o.tls_cert_file = keep.cstr(tls_cert_file, "tls_cert_file", allow_none=True)
-        o.tls_key_file = keep.cstr(tls_key_file, "tls_key_file", allow_none=True)
         out = ffi.new("stream_relay **")
         check(lib.stream_relay_new(out, o))
         self._events = events
@@ -110,6 +98,7 @@ class Relay(Handle):
 
 def _connection_options(o, keep, url, stream_name, batch, timeout_ms, user, password, token,
                         secret_file, creds_file, tls_ca_file, tls_cert_file, tls_key_file):
+    """The fields stream_relay_options and stream_relay_reader_options share."""
     o.url = keep.cstr(url, "url", allow_none=True)
     o.stream_name = keep.cstr(stream_name, "stream_name", allow_none=True)
     if batch is not None:
