@@ -187,11 +187,19 @@ int streamd_key_file(stream_key **out, const char *path, int generate, stream_ke
       streamd_logf(STREAM_LOG_ERROR, "writing %s: %s", path, strerror(errno));
       return -1;
     }
-    if (wr == 0)
+    if (wr == 0) {
       streamd_logf(STREAM_LOG_INFO, "generated the %s %s (mode 0600)", what, path);
-    else
+    } else {
+      /* What took the name since the lstat above gets the checks an existing file gets: a
+       * symlink, FIFO or group-readable file planted there meanwhile is refused, not loaded. */
+      if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+        streamd_logf(STREAM_LOG_ERROR, "%s must be a regular file of mode 0600 (chmod 600 it)",
+                     path);
+        return -1;
+      }
       streamd_logf(STREAM_LOG_INFO, "%s: another streamd made it at the same moment; using it",
                    path);
+    }
   } else if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
     streamd_logf(STREAM_LOG_ERROR, "%s must be a regular file of mode 0600 (chmod 600 it)", path);
     return -1;

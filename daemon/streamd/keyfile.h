@@ -24,9 +24,10 @@ int streamd_write_private_file(const char *path, const char *text);
 
 /* A signing key file `path`, loaded as `type` with id `id` into `*out` (the caller frees it with
  * stream_key_free()). When it does not exist and `generate` is set, a fresh key (`gen_len` bytes
- * for HMAC) exported in `fmt` is published there first (0600, whole). An existing file must be
- * a regular file of mode 0600. `what` names the key in the log ("access-token signing key").
- * 0, or -1 after logging why. Secrets are never logged. */
+ * for HMAC) exported in `fmt` is published there first (0600, whole). An existing file, and one
+ * another process published there first, must be a regular file (not a symlink) of mode 0600.
+ * `what` names the key in the log ("access-token signing key"). 0, or -1 after logging why. Secrets
+ * are never logged. */
 int streamd_key_file(stream_key **out, const char *path, int generate, stream_key_type type,
                      const char *id, size_t gen_len, stream_key_format fmt, const char *what);
 

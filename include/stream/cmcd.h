@@ -127,8 +127,10 @@ STREAM_API int stream_cmcd_init(stream_cmcd *c);
  * URL-decoded. On failure `c` is left unchanged.
  * Errors: STREAM_EINVAL (NULL, `c` not initialised), STREAM_EPROTO (not the
  * CMCD subset of an RFC 8941 dictionary, a value of the wrong type or outside
- * its set, a negative number, a string over its maximum, a payload over
- * STREAM_CMCD_PAYLOAD_MAX bytes; the message names the key and offset).
+ * its set, a negative number, a `pr` of 10^12 or more (an integer the
+ * decimal it is formatted as cannot carry), a string over its maximum, a
+ * payload over STREAM_CMCD_PAYLOAD_MAX bytes; the message names the key and
+ * offset).
  */
 STREAM_API int stream_cmcd_parse(stream_cmcd *c, const char *payload, size_t len);
 
@@ -145,7 +147,9 @@ STREAM_API int stream_cmcd_parse_query(stream_cmcd *c, const char *query);
 /**
  * Format `c` for a request in `mode` (a stream_cmcd_mode): keys in
  * alphabetical order, bl and dl rounded to the nearest 100 ms, mtp and rtp to
- * the nearest 100 kbps, d to the nearest ms; v and pr are left out when 1,
+ * the nearest 100 kbps (half up; a value of the top 50 below 10^15, which
+ * would round to 16 digits, goes down to 999999999999900: every value the
+ * parser accepts formats), d to the nearest ms; v and pr are left out when 1,
  * booleans when false, absent keys always. Strings are quoted and escaped,
  * nor URL-encoded inside its quotes. `*out` (NUL-terminated; "" when no key
  * is present) belongs to the caller, who frees it with stream_free().

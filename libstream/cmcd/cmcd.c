@@ -404,6 +404,9 @@ static int set_key(stream_cmcd *c, const parser *p, size_t at, int k, const item
       return wrong_type(p, at, "a decimal", it);
     if (it->dec < 0)
       return perr(p, at, "a negative number");
+    /* An integer pr may have 15 digits; a decimal, which pr is formatted as, only 12. */
+    if (it->dec >= 1e12)
+      return perr(p, at, "a rate of 10^12 or more (a decimal has at most 12 integer digits)");
     c->pr = it->dec;
     return STREAM_OK;
   case T_BOOL:
@@ -672,9 +675,12 @@ typedef struct member {
   char text[NOR_WIRE_MAX + STREAM_CMCD_KEY_MAX + 8]; /* "name=value" or "name" */
 } member;
 
+/* To the nearest 100, half up; the top 50 values, which would round to 10^15 (16 digits, past
+ * what an RFC 8941 integer can hold and the parser takes), go down to the last multiple below. */
 static int64_t round100(int64_t x)
 {
-  return (x + 50) / 100 * 100;
+  int64_t r = (x + 50) / 100 * 100;
+  return r > INT_MAX_VALUE ? r - 100 : r;
 }
 
 /* encodeURIComponent: everything but A-Z a-z 0-9 - _ . ! ~ * ' ( ) as %XX. */
@@ -788,8 +794,6 @@ static int collect(member *m, size_t *count, const stream_cmcd *c)
         return bad(name, "is neither -1 (absent) nor 0..999999999999999");
       if (k == K_BL || k == K_DL || k == K_MTP || k == K_RTP)
         iv = round100(iv);
-      if (iv > INT_MAX_VALUE)
-        return bad(name, "rounds past 999999999999999");
       snprintf(e->text, cap, "%s=%lld", name, (long long)iv);
       n++;
       continue;

@@ -21,9 +21,12 @@
 #include "fuzz_util.h"
 #include "stream/cmcd.h"
 
+/* The formatter's rounding: half up, the top 50 values below 10^15 down (16 digits do not parse).
+ */
 static int64_t r100(int64_t x)
 {
-  return x < 0 ? x : (x + 50) / 100 * 100;
+  int64_t r = (x + 50) / 100 * 100;
+  return x < 0 ? x : r > 999999999999999LL ? r - 100 : r;
 }
 
 /* b is a, parsed back from a's formatted payload (a's numbers rounded as formatting does). */

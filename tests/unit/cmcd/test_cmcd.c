@@ -287,6 +287,34 @@ START_TEST(rounding)
 }
 END_TEST
 
+/* The largest integers the parser takes (15 digits) format, and back: those that would round
+ * half up to 10^15 (16 digits, which no RFC 8941 parser takes) go down to the multiple below. */
+START_TEST(rounding_top)
+{
+  static const char in[] =
+      "bl=999999999999999,dl=999999999999950,mtp=999999999999949,rtp=999999999999900";
+  stream_cmcd c;
+  stream_cmcd_init(&c);
+  ck_assert_int_eq(stream_cmcd_parse(&c, in, strlen(in)), STREAM_OK);
+  char *s = NULL;
+  ck_assert_msg(stream_cmcd_format(&s, &c, STREAM_CMCD_PAYLOAD) == STREAM_OK, "%s",
+                stream_error_last()->message);
+  ck_assert_str_eq(s, "bl=999999999999900,dl=999999999999900,mtp=999999999999900,"
+                      "rtp=999999999999900");
+  stream_cmcd back;
+  stream_cmcd_init(&back);
+  ck_assert_int_eq(stream_cmcd_parse(&back, s, strlen(s)), STREAM_OK);
+  ck_assert(back.bl == 999999999999900LL && back.rtp == 999999999999900LL);
+  stream_free(s);
+  /* pr as an integer: 12 digits format as a decimal (13 are refused: malformed). */
+  stream_cmcd_init(&c);
+  ck_assert_int_eq(stream_cmcd_parse(&c, "pr=999999999999", 15), STREAM_OK);
+  ck_assert_int_eq(stream_cmcd_format(&s, &c, STREAM_CMCD_PAYLOAD), STREAM_OK);
+  ck_assert_str_eq(s, "pr=999999999999.0");
+  stream_free(s);
+}
+END_TEST
+
 START_TEST(parse_forms)
 {
   /* OWS around commas, leading and trailing spaces, ?1 / ?0 booleans, decimals for pr. */
@@ -354,6 +382,7 @@ static const struct {
     {"pr=1.2345", "key 'pr'"},
     {"pr=1.", "key 'pr'"},
     {"pr=-1.0", "key 'pr'"},
+    {"pr=1000000000000", "key 'pr'"}, /* an integer over the 12 digits of a decimal */
     {"br=:aGk=:", "key 'br'"},
     {"su=?2", "key 'su'"},
     {"sid=\"a\x01\"", "key 'sid'"},
@@ -669,6 +698,7 @@ static Suite *cmcd_suite(void)
   tcase_add_test(tc, vector_headers_parse);
   tcase_add_test(tc, body_example);
   tcase_add_test(tc, rounding);
+  tcase_add_test(tc, rounding_top);
   tcase_add_test(tc, parse_forms);
   tcase_add_loop_test(tc, malformed, 0, (int)(sizeof bad_payloads / sizeof bad_payloads[0]));
   tcase_add_test(tc, malformed_lengths);

@@ -1080,6 +1080,20 @@ START_TEST(test_cmcd_query_every_format)
   ck_assert_int_eq(get_q(&f, d, seg, q, NULL), STREAM_EFORBIDDEN);
   snprintf(q, sizeof q, "%s&cmcd=1", signed_q);
   ck_assert_int_eq(get_q(&f, d, seg, q, NULL), STREAM_EFORBIDDEN);
+  /* Every argument named CMCD goes, with or without '=', wherever it stands (even between
+   * KeyName and Signature: it is never signed, and the URL without it verifies on its own);
+   * nothing else does: not a percent-encoded name (the query is taken as given; streamd
+   * decodes names first), not "CMCD" inside another argument, not after ';' (no separator). */
+  snprintf(q, sizeof q, "CMCD=a&%s&CMCD=b&CMCD", signed_q);
+  ck_assert_msg(get_q(&f, d, seg, q, NULL) == STREAM_OK, "repeated: %s", msg());
+  snprintf(q, sizeof q, "%.*s&CMCD=x%s", (int)(strstr(signed_q, "&Signature=") - signed_q),
+           signed_q, strstr(signed_q, "&Signature="));
+  ck_assert_msg(get_q(&f, d, seg, q, NULL) == STREAM_OK, "before Signature: %s", msg());
+  static const char *const kept[] = {"&%43MCD=x", "&x=CMCD=1", ";CMCD=x", "#&CMCD=x"};
+  for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+    snprintf(q, sizeof q, "%s%s", signed_q, kept[i]);
+    ck_assert_msg(get_q(&f, d, seg, q, NULL) == STREAM_EFORBIDDEN, "%s", q);
+  }
   /* Tampered: a flipped signature, another cap, with CMCD present. */
   snprintf(q, sizeof q, "%s&%s", signed_q, CMCD_ARG);
   char *sig = strstr(q, "Signature=") + 10;
