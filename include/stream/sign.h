@@ -419,9 +419,12 @@ typedef enum stream_mediacdn_hmac {
 /**
  * Fields of a Media CDN token. Exactly one of url_prefix, full_path and
  * path_globs is set. Strings are borrowed for the call and must not contain
- * '~'. `path_globs`: up to 5 globs starting with '/', separated by ',' or
- * '!'. `ip_ranges`: comma-separated IPv4/IPv6 CIDR ranges. Headers are
- * `header_count` name/value pairs (names without ',' '=' or spaces).
+ * '~'. `full_path` starts with '/'; `path_globs`: up to 5 globs starting with
+ * '/', separated by ',' or '!'; neither holds a space, '?' or '#' (a request
+ * path ends before those). `session_id` and `data` hold no space.
+ * `ip_ranges`: comma-separated IPv4/IPv6 CIDR ranges, at most 3072 bytes.
+ * Headers are `header_count` name/value pairs (names without ',' '=' ':' or
+ * spaces, each name once, compared case-insensitively).
  */
 typedef struct stream_mediacdn_token_options {
   unsigned int version; /**< STREAM_MEDIACDN_TOKEN_OPTIONS_VERSION */

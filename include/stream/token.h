@@ -168,9 +168,12 @@ typedef struct stream_token_claims {
  * of custom claims, e.g. {"pid":"p1","scope":"play"}; NULL = none).
  * claims_json may also carry iss/sub/aud/nbf/jti when `opts` leaves them
  * unset, but never "iat" or "exp", and never a claim `opts` also sets.
- * Numbers in claims_json travel as IEEE doubles: put ids over 2^53 in strings.
- * iss, sub and jti are at most 255 bytes. Every token expires: ttl or exp is
- * required. `opts` may be NULL for STREAM_TOKEN_ISSUE_OPTIONS_INIT.
+ * Numbers in claims_json travel as IEEE doubles, written so that they read
+ * back exactly (an out-of-range one such as 1e999 is refused): put ids over
+ * 2^53 in strings. iss, sub and jti are at most 255 bytes. A token no
+ * verifier could accept is refused: an "aud" without a non-empty audience,
+ * an nbf (from opts or claims_json) not before exp. Every token expires: ttl
+ * or exp is required. `opts` may be NULL for STREAM_TOKEN_ISSUE_OPTIONS_INIT.
  *
  * `*out` is the NUL-terminated token; the caller frees it with stream_free().
  * Errors: STREAM_EINVAL (NULL ring/out, bad options, bad claims_json, public

@@ -16,6 +16,7 @@
 
 #define TOKEN_FIELD_MAX 4096
 #define PATH_GLOBS_MAX 5
+#define IP_RANGES_MAX (TOKEN_FIELD_MAX / 4 * 3) /* its base64url fills TOKEN_FIELD_MAX */
 
 /* ---- signatures (Ed25519); the flows are shared with Cloud CDN ---------- */
 
@@ -154,7 +155,8 @@ static int check_value(const char *v, const char *what, const char *extra_bad)
 
 static int check_globs(const char *g)
 {
-  int rc = check_value(g, "PathGlobs", " ");
+  /* A request path ends at '?' or '#': a glob holding one matches nothing. */
+  int rc = check_value(g, "PathGlobs", " ?#");
   if (rc)
     return rc;
   size_t count = 0;
@@ -201,15 +203,19 @@ static int check_token_options(const stream_mediacdn_token_options *o, const str
                        fn);
   if (o->url_prefix && (rc = google__check_prefix(o->url_prefix, "token URLPrefix")))
     return rc;
-  if (o->full_path && ((rc = check_value(o->full_path, "FullPath", " ")) ||
+  /* Verification signs the request's path, which ends at '?' or '#', so a
+   * FullPath holding one never verified (found by fuzzing). */
+  if (o->full_path && ((rc = check_value(o->full_path, "FullPath", " ?#")) ||
                        (o->full_path[0] != '/' &&
                         (rc = stream__err(STREAM_EINVAL, "token FullPath must start with '/'")))))
     return rc;
   if (o->path_globs && (rc = check_globs(o->path_globs)))
     return rc;
-  if (o->session_id && (rc = check_value(o->session_id, "SessionID", NULL)))
+  /* Both are written into the token, which verification refuses when it
+   * holds a space (found by fuzzing); header values are only signed. */
+  if (o->session_id && (rc = check_value(o->session_id, "SessionID", " ")))
     return rc;
-  if (o->data && (rc = check_value(o->data, "Data", NULL)))
+  if (o->data && (rc = check_value(o->data, "Data", " ")))
     return rc;
   if (o->header_count && (!o->header_names || !o->header_values))
     return stream__err(STREAM_EINVAL, "%s: %zu headers but no name or value array", fn,
@@ -223,8 +229,19 @@ static int check_token_options(const stream_mediacdn_token_options *o, const str
       return rc;
     if (o->header_values[i][0] && (rc = check_value(o->header_values[i], "header value", ",")))
       return rc;
+    /* Verification binds each name to the request's first header of that
+     * name, so a name given twice never verifies (found by fuzzing). */
+    for (size_t j = 0; j < i; j++)
+      if (strcasecmp(o->header_names[i], o->header_names[j]) == 0)
+        return stream__err(STREAM_EINVAL, "%s: header name '%.64s' is given twice", fn,
+                           o->header_names[i]);
   }
-  if (o->ip_ranges && !google__ranges_ok(o->ip_ranges, strnlen(o->ip_ranges, TOKEN_FIELD_MAX)))
+  /* Verification decodes at most TOKEN_FIELD_MAX base64url characters of
+   * IPRanges; a longer list was signed (its tail unchecked) and never
+   * verified. */
+  if (o->ip_ranges && strnlen(o->ip_ranges, IP_RANGES_MAX + 1) > IP_RANGES_MAX)
+    return stream__err(STREAM_ERANGE, "%s: ip_ranges is over %d bytes", fn, IP_RANGES_MAX);
+  if (o->ip_ranges && !google__ranges_ok(o->ip_ranges, strlen(o->ip_ranges)))
     return stream__err(STREAM_EINVAL, "%s: ip_ranges is not a comma-separated list of CIDR ranges",
                        fn);
   return STREAM_OK;

@@ -183,8 +183,62 @@ static int issue_options(stream_token_issue_options *o, const stream_token_issue
   return STREAM_OK;
 }
 
+/* cJSON prints a double with "%1.15g" whenever that reads back within an
+ * epsilon, so 2^53 became 9.00719925474099e+15 and 0.30000000000000004 became
+ * 0.3: the token said other numbers than asked (found by fuzzing). Dates are
+ * written as integers, other numbers in their shortest exact form. */
+static bool add_date(cJSON *obj, const char *name, int64_t v)
+{
+  char t[24];
+  snprintf(t, sizeof t, "%lld", (long long)v);
+  return cJSON_AddRawToObject(obj, name, t) != NULL;
+}
+
+/* Replace the numbers cJSON would print inexactly under `node` by raw text
+ * that reads back exactly; refuse infinities ("1e999" parses as one). */
+static int exact_numbers(cJSON *node)
+{
+  for (cJSON *c = node->child, *next; c; c = next) {
+    next = c->next;
+    if (cJSON_IsObject(c) || cJSON_IsArray(c)) {
+      int rc = exact_numbers(c);
+      if (rc)
+        return rc;
+      continue;
+    }
+    if (!cJSON_IsNumber(c))
+      continue;
+    double d = c->valuedouble;
+    if (!isfinite(d))
+      return stream__err(STREAM_EINVAL, "claims_json: a number is out of the range of a double");
+    char t[32];
+    snprintf(t, sizeof t, "%1.15g", d);
+    if (d == (double)c->valueint || strtod(t, NULL) == d)
+      continue; /* cJSON prints these exactly */
+    for (int prec = 16; prec <= 17; prec++) {
+      snprintf(t, sizeof t, "%1.*g", prec, d);
+      if (strtod(t, NULL) == d)
+        break;
+    }
+    for (char *q = t; *q; q++)
+      if (*q == ',') /* a locale's decimal comma: JSON has a point */
+        *q = '.';
+    cJSON *raw = cJSON_CreateRaw(t);
+    if (raw && c->string) {
+      raw->string = c->string; /* the member name moves to the replacement */
+      c->string = NULL;
+    }
+    if (!raw || !cJSON_ReplaceItemViaPointer(node, c, raw)) {
+      cJSON_Delete(raw);
+      return stream__err(STREAM_ENOMEM, "out of memory building token claims");
+    }
+  }
+  return STREAM_OK;
+}
+
 /* claims_json may carry registered claims the options leave unset. */
-static int issue_claims(cJSON **out, const char *claims_json, const stream_token_issue_options *o)
+static int issue_claims(cJSON **out, const char *claims_json, const stream_token_issue_options *o,
+                        int64_t exp)
 {
   *out = NULL;
   if (!claims_json)
@@ -224,9 +278,25 @@ static int issue_claims(cJSON **out, const char *claims_json, const stream_token
                          regs[i].name);
     }
   reg_claims r;
-  if ((rc = read_claims(&r, c))) {
+  if ((rc = read_claims(&r, c)) || (rc = exact_numbers(c))) {
     cJSON_Delete(c);
     return rc;
+  }
+  /* Verification takes a non-empty audience, and without one refuses any
+   * "aud": an "aud" of "" or [] (or only "") never verified (found by fuzzing). */
+  bool aud_ok = !r.aud || (cJSON_IsString(r.aud) && r.aud->valuestring[0]);
+  for (const cJSON *a = cJSON_IsArray(r.aud) ? r.aud->child : NULL; a && !aud_ok; a = a->next)
+    aud_ok = a->valuestring[0] != '\0';
+  if (!aud_ok) {
+    cJSON_Delete(c);
+    return stream__err(STREAM_EINVAL, "claims_json: \"aud\" holds no non-empty audience; no "
+                                      "verifier could accept the token");
+  }
+  /* As the options' nbf: a token valid from exp on is never valid. */
+  if (r.has_nbf && r.nbf >= exp) {
+    cJSON_Delete(c);
+    return stream__err(STREAM_EINVAL, "claims_json: nbf %lld is not before exp %lld",
+                       (long long)r.nbf, (long long)exp);
   }
   *out = c;
   return STREAM_OK;
@@ -251,9 +321,8 @@ static int issue_payload(char **out, const stream_token_issue_options *o, cJSON 
   }
   cJSON *p = cJSON_CreateObject();
   bool ok = p && add_string(p, "iss", o->iss) && add_string(p, "sub", o->sub) &&
-            add_string(p, "aud", o->aud) && cJSON_AddNumberToObject(p, "iat", (double)now) &&
-            (!o->nbf || cJSON_AddNumberToObject(p, "nbf", (double)o->nbf)) &&
-            cJSON_AddNumberToObject(p, "exp", (double)exp) &&
+            add_string(p, "aud", o->aud) && add_date(p, "iat", now) &&
+            (!o->nbf || add_date(p, "nbf", o->nbf)) && add_date(p, "exp", exp) &&
             add_string(p, "jti", jti[0] ? jti : NULL);
   /* The caller's claims follow, in their order. */
   cJSON *c;
@@ -300,7 +369,7 @@ int stream_token_issue(char **out, const stream_keyring *ring, const char *kid,
     return stream__err(STREAM_EINVAL, "stream_token_issue: nbf %lld is not before exp %lld",
                        (long long)o.nbf, (long long)exp);
   cJSON *claims = NULL;
-  if ((rc = issue_claims(&claims, claims_json, &o)))
+  if ((rc = issue_claims(&claims, claims_json, &o, exp)))
     return rc;
   stream_key *key = NULL;
   char *payload = NULL, *tok = NULL;

@@ -785,6 +785,101 @@ static void gen_delivery(void)
 }
 #endif
 
+/* fuzz_signers seeds: the signer byte, two flag bytes, then up to 40 fields
+ * joined by '\n' (NULL ends the list). The target signs them itself. */
+static void put_signer(const char *file, unsigned char mode, unsigned char f1, unsigned char f2,
+                       const char *const *fields)
+{
+  static char buf[16384];
+  size_t n = 0;
+  buf[n++] = (char)f1;
+  buf[n++] = (char)f2;
+  for (int i = 0; i < 40 && fields[i]; i++) {
+    int w = snprintf(buf + n, sizeof buf - n, "%s%s", i ? "\n" : "", fields[i]);
+    if (w < 0 || (size_t)w >= sizeof buf - n)
+      die("signer seed too long");
+    n += (size_t)w;
+  }
+  put("signers", file, mode, buf, n);
+}
+
+#define SIGNER(file, mode, f1, f2, ...)                                                            \
+  do {                                                                                             \
+    const char *const fields_[] = {__VA_ARGS__, NULL};                                             \
+    put_signer(file, mode, f1, f2, fields_);                                                       \
+  } while (0)
+
+static void gen_signers(void)
+{
+  const char *pfx = "https://cdn.example/v1/media/a1/";
+  /* native: f1 = expiry (bits 0-1), not-before (2-3), key id (4-6), ip "" (7) */
+  SIGNER("native_url", 0, 0, 0, "https://cdn.example/v/a.m3u8?x=1");
+  SIGNER("native_url_ip_nbf", 0, 0x08, 0, "https://cdn.example/v/b.ts", "", "203.0.113.0/24");
+  SIGNER("native_url_k2_ip6", 0, 0x20, 0, "https://cdn.example/v/b.ts", "", "2001:db8::/32");
+  SIGNER("native_prefix_url", 1, 0, 0, pfx, "https://cdn.example/v1/media/a1/h720/seg_1.m4s",
+         "2001:db8::1");
+  SIGNER("native_prefix_params", 1, 0x04, 0, "https://cdn.example/v1/media/a", "");
+  SIGNER("native_cookie_ip", 2, 0x10, 0, pfx, "", "203.0.113.7");
+  SIGNER("native_path", 3, 0, 0, "https://cdn.example/v1/media/a1/h720/", "master.m3u8");
+  SIGNER("native_path_empty_rest", 3, 0x02, 1, pfx, "");
+  /* native into: f1 = form number (bits 0-3), key id (4-6); f2 = NULL url (0), NULL
+   * prefix (1), capacity (2-3) */
+  SIGNER("native_into_url", 4, 1, 2 | (3 << 2), "https://cdn.example/v/a.m3u8", "");
+  SIGNER("native_into_prefix_short", 4, 2, 1 << 2, "https://cdn.example/v/a.m3u8", pfx);
+  SIGNER("native_into_cookie", 4, 4, 1 | (2 << 2), "", pfx);
+  SIGNER("native_into_path", 4, 8, 3 << 2, "master.m3u8", "https://cdn.example/v1/");
+  /* Google: f1 = expiry (bits 0-2), key (3-5); f2 bit 0: an empty second field is "" */
+  SIGNER("cloud_url", 5, 0, 0, "http://www.example.com/some/path?some=query&another=param");
+  SIGNER("cloud_prefix_url", 6, 0, 0, "http://www.example.com/some/",
+         "http://www.example.com/some/x.ts");
+  SIGNER("cloud_prefix_params", 6, 1, 0, "http://www.example.com/some/");
+  SIGNER("cloud_cookie", 7, 2, 0, "http://www.example.com/some/");
+  SIGNER("media_url", 8, 0, 0, "https://media.example.com/v/abc/master.m3u8");
+  SIGNER("media_prefix", 9, 0, 0, "https://media.example.com/v/abc/",
+         "https://media.example.com/v/abc/720p/seg_1.ts");
+  SIGNER("media_path", 10, 0, 0, "https://media.example.com/v/abc/", "master.m3u8");
+  SIGNER("media_path_no_file", 10, 4, 1, "https://media.example.com/v/abc/", "");
+  SIGNER("media_cookie_key2", 11, 3 << 3, 0, "https://media.example.com/v/abc/");
+  /* Media CDN tokens: f1 = expiry (0-2), key (3-5), scope (6-7: prefix, full path,
+   * globs, two); f2 = Starts (0-1), HMAC (2-3), empty fields are "" (4) */
+  SIGNER("token_prefix_all", 12, 0, 1, "https://media.example.com/v/abc/", "session-1", "data-1",
+         "203.0.113.0/24,2001:db8:4a7f:a732/64", "User-Agent:curl/8.0 (x86_64)", "X-Foo:bar");
+  SIGNER("token_full_path_hmac", 12, (1 << 3) | (1 << 6), 2 | (1 << 2), "/tv/master.m3u8");
+  SIGNER("token_globs_sha1", 12, (1 << 3) | (2 << 6), 2 << 2, "/tv/*.ts!/tv/*.m3u8");
+  SIGNER("token_ttl", 12, 4, 0, "https://media.example.com/", "", "", "::1/128");
+  /* JWT: f1 = kid (0-2), expiry (3-5), jti (6), NULL claims (7); f2 = nbf (0-1),
+   * empty fields are "" (2) */
+  SIGNER("jwt_claims", 13, 0, 0, "{\"pid\":\"p1\",\"scope\":\"play\",\"n\":3}", "acct-1",
+         "https://issuer.example", "streamd", "");
+  SIGNER("jwt_ed_aud_array", 13, 2 | (1 << 3), 1, "{\"aud\":[\"a\",\"b\"],\"x\":[1,{\"y\":null}]}",
+         "", "", "", "at+jwt");
+  SIGNER("jwt_no_claims_jti", 13, 0x40 | 0x80 | (6 << 3), 3, "", "acct-2");
+  /* Branches out of the mutator's reach: the member names and numbers cJSON
+   * compares or prints (numbers that "%1.15g" cannot carry), a header list
+   * over the limit, an IPRanges list at its size limit and one byte over. */
+  SIGNER("cov_jwt_inexact_numbers", 13, 2 << 3, 0,
+         "{\"n\":9007199254740991,\"f\":0.30000000000000004,\"a\":[1e300,-2.5e-300],"
+         "\"nbf\":1699999999.5}");
+  static const char *many[40];
+  static char hdr[34][16];
+  many[0] = "https://media.example.com/";
+  many[1] = many[2] = many[3] = "";
+  for (int i = 0; i < 33; i++) {
+    snprintf(hdr[i], sizeof hdr[i], "H%d:v", i);
+    many[4 + i] = hdr[i];
+  }
+  many[37] = NULL;
+  put_signer("cov_token_33_headers", 12, 0, 0, many);
+  static char ranges[3100];
+  ranges[0] = '\0';
+  for (int i = 0; i < 204; i++)
+    strcat(ranges, "203.0.113.0/24,");
+  strcat(ranges, "203.0.113.77"); /* 3072 bytes: the most IPRanges may hold */
+  SIGNER("cov_token_ip_ranges_max", 12, 0, 0, "https://media.example.com/", "", "", ranges);
+  strcpy(ranges + strlen(ranges) - 2, "177"); /* 3073 bytes, still valid */
+  SIGNER("cov_token_ip_ranges_over", 12, 0, 0, "https://media.example.com/", "", "", ranges);
+}
+
 /* CloudFront seeds: mode byte, flags byte, then url \n cookies-or-resource \n ip,
  * signed with the RSA fixture key (PKCS#1 v1.5 is deterministic). */
 static void put_cf(const char *file, unsigned char mode, unsigned char flags, const char *a,
@@ -865,6 +960,7 @@ int main(int argc, char **argv)
   gen_native();
   gen_google();
   gen_cloudfront();
+  gen_signers();
   gen_upload();
 #if FUZZ_HAVE_SERVER
   gen_events();

@@ -812,6 +812,60 @@ START_TEST(test_token_sign_rejects_bad_input)
 }
 END_TEST
 
+/* Tokens that were signed and never verified (found by fuzz_signers): each is
+ * refused now; the nearest accepted variant still signs and verifies. */
+START_TEST(test_token_sign_refuses_unverifiable)
+{
+  token_keys t = token_keys_new();
+  char *s = (char *)1;
+  stream_google_verification v;
+  /* A name given twice (any case): verification binds both to the first. */
+  const char *hn[2] = {"X-Foo", "x-foo"};
+  const char *hv[2] = {"a", "b"};
+  stream_mediacdn_token_options o = token_opts(1, 2);
+  o.header_names = hn;
+  o.header_values = hv;
+  o.header_count = 2;
+  ck_assert_int_eq(stream_mediacdn_token_sign(&s, t.mac, &o), STREAM_EINVAL);
+  ck_assert_ptr_null(s);
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "twice"));
+  /* A FullPath or glob with '?' or '#': a request path ends before them. */
+  const char *paths[4] = {"/a?b.m3u8", "/a#b.m3u8", "/v/*?x", "/v/*#x"};
+  for (int i = 0; i < 4; i++) {
+    o = token_opts(i < 2 ? 2 : 1, 2);
+    if (i < 2)
+      o.full_path = paths[i];
+    else
+      o.path_globs = paths[i];
+    ck_assert_int_eq(stream_mediacdn_token_sign(&s, t.mac, &o), STREAM_EINVAL);
+  }
+  /* SessionID and Data are written into the token, which may hold no space. */
+  o = token_opts(3, 2);
+  o.session_id = "test id";
+  ck_assert_int_eq(stream_mediacdn_token_sign(&s, t.ed, &o), STREAM_EINVAL);
+  o = token_opts(3, 2);
+  o.data = "test data";
+  ck_assert_int_eq(stream_mediacdn_token_sign(&s, t.ed, &o), STREAM_EINVAL);
+  /* IPRanges: verification decodes at most 4096 base64url characters. */
+  char ranges[3100] = "";
+  for (int i = 0; i < 204; i++)
+    strcat(ranges, "203.0.113.0/24,"); /* 15 bytes each */
+  strcat(ranges, "203.0.113.77");      /* 3072 bytes in all */
+  ck_assert_uint_eq(strlen(ranges), 3072);
+  o = token_opts(3, 2);
+  o.ip_ranges = ranges;
+  ck_assert_int_eq(stream_mediacdn_token_sign(&s, t.ed, &o), STREAM_OK);
+  stream_google_request q = token_req(3);
+  ck_assert_int_eq(stream_mediacdn_token_verify(&v, t.ring, s, &q), STREAM_OK);
+  stream_free(s);
+  strcpy(ranges + 3070, "177"); /* 3073 bytes: signed before, and never verified */
+  ck_assert_uint_eq(strlen(ranges), 3073);
+  ck_assert_int_eq(stream_mediacdn_token_sign(&s, t.ed, &o), STREAM_ERANGE);
+  ck_assert_ptr_null(s);
+  token_keys_free(&t);
+}
+END_TEST
+
 START_TEST(test_verify_rejects_bad_arguments)
 {
   token_keys t = token_keys_new();
@@ -1026,6 +1080,7 @@ static Suite *google_suite(void)
   tcase_add_test(tc, test_token_vectors);
   tcase_add_test(tc, test_token_failures);
   tcase_add_test(tc, test_token_sign_rejects_bad_input);
+  tcase_add_test(tc, test_token_sign_refuses_unverifiable);
   tcase_add_test(tc, test_verify_rejects_bad_arguments);
   suite_add_tcase(s, tc);
   tc = tcase_create("hostile");

@@ -750,9 +750,12 @@ START_TEST(test_issuer_audience)
   ck_assert_int_eq(verify(r, t, &vo), STREAM_EFORBIDDEN);
   ck_assert(msg_has("no \"aud\""));
   stream_free(t);
-  ck_assert_int_eq(stream_token_issue(&t, r, NULL, "{\"aud\":[]}", &io), STREAM_OK);
+  /* An empty "aud" array matches no audience. Issuing refuses it (no verifier
+   * could accept the token), so the token is forged. */
+  ck_assert_int_eq(stream_token_issue(&t, r, NULL, "{\"aud\":[]}", &io), STREAM_EINVAL);
+  t = forge_hs256("{\"alg\":\"HS256\",\"kid\":\"hs1\"}", "{\"exp\":1700000900,\"aud\":[]}");
   ck_assert_int_eq(verify(r, t, &vo), STREAM_EFORBIDDEN);
-  stream_free(t);
+  free(t);
   stream_keyring_free(r);
   stream_key_free(k);
 }
@@ -770,6 +773,53 @@ static issue_case icase(stream_token_issue_options o, const char *claims, int rc
   issue_case c = {o, claims, rc, msg};
   return c;
 }
+
+/* Found by fuzz_signers: numbers the token changed (cJSON prints "%1.15g"
+ * when it reads back within an epsilon) and tokens no verifier accepts. */
+START_TEST(test_issue_exact_and_verifiable)
+{
+  stream_key *k = hkey("hs1");
+  stream_keyring *r = ring_with(k, NULL);
+  stream_token_issue_options io = STREAM_TOKEN_ISSUE_OPTIONS_INIT;
+  io.now = NOW;
+  io.ttl = 0;
+  io.jti = 0;
+  io.exp = 9007199254740992LL; /* 2^53, the latest accepted: was 9.00719925474099e+15 */
+  char *t = NULL, *json = NULL;
+  ck_assert_int_eq(
+      stream_token_issue(&t, r, NULL, "{\"n\":9007199254740991,\"f\":0.30000000000000004}", &io),
+      STREAM_OK);
+  stream_token_verify_options vo = STREAM_TOKEN_VERIFY_OPTIONS_INIT;
+  vo.now = NOW;
+  stream_token_claims c;
+  ck_assert_int_eq(stream_token_verify(&json, &c, r, t, &vo), STREAM_OK);
+  ck_assert_int_eq(c.exp, 9007199254740992LL);
+  ck_assert_str_eq(json, "{\"iat\":1700000000,\"exp\":9007199254740992,"
+                         "\"n\":9007199254740991,\"f\":0.30000000000000004}");
+  stream_free(json);
+  stream_free(t);
+  /* Refused: no double; no non-empty audience; nbf not before exp. */
+  io.exp = NOW + 600;
+  const char *bad[6] = {"{\"n\":1e999}",         "{\"aud\":[]}",         "{\"aud\":\"\"}",
+                        "{\"aud\":[\"\",\"\"]}", "{\"nbf\":1700000600}", "{\"nbf\":1700000599.5}"};
+  for (int i = 0; i < 6; i++) {
+    t = (char *)1;
+    ck_assert_msg(stream_token_issue(&t, r, NULL, bad[i], &io) == STREAM_EINVAL, "%s", bad[i]);
+    ck_assert_ptr_null(t);
+  }
+  /* ... while their nearest good neighbours verify. */
+  const char *good[3] = {"{\"aud\":[\"\",\"svc\"]}", "{\"nbf\":1700000599}", "{\"n\":1e308}"};
+  for (int i = 0; i < 3; i++) {
+    ck_assert_int_eq(stream_token_issue(&t, r, NULL, good[i], &io), STREAM_OK);
+    vo.aud = i == 0 ? "svc" : NULL;
+    vo.now = i == 1 ? 1700000599 : NOW;
+    ck_assert_msg(stream_token_verify(NULL, NULL, r, t, &vo) == STREAM_OK, "%s", good[i]);
+    stream_free(t);
+  }
+  stream_keyring_free(r);
+  stream_key_free(k);
+}
+END_TEST
 
 START_TEST(test_issue_arguments)
 {
@@ -1149,6 +1199,7 @@ int main(void)
   tcase_add_test(j, test_leeway_edges);
   tcase_add_test(j, test_issuer_audience);
   tcase_add_test(j, test_issue_arguments);
+  tcase_add_test(j, test_issue_exact_and_verifiable);
   suite_add_tcase(s, j);
   TCase *m = tcase_create("malformed");
   tcase_set_timeout(m, 120);
