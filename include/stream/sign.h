@@ -127,8 +127,12 @@ typedef struct stream_native_result {
  * [&IP=A]&KeyId=K&Signature=S". The URL must be absolute http(s), at most
  * STREAM_NATIVE_URL_MAX bytes, printable ASCII without spaces or '#', must
  * not end in '?' or '&', and must not already carry any of the native
- * parameter names. `*out` belongs to the caller, who frees it with
- * stream_free().
+ * parameter names. A URL whose signed form would be over
+ * STREAM_NATIVE_URL_MAX bytes (what verification takes) is refused rather
+ * than signed into a URL no verifier accepts; the same holds for every form
+ * whose result is a request URL (prefix with a url, path token), and for a
+ * prefix without a url counting the prefix, '?' and the result. `*out`
+ * belongs to the caller, who frees it with stream_free().
  * Errors: STREAM_EINVAL (bad argument or options, named in the message),
  * STREAM_ENOTFOUND (no such key id / no primary), STREAM_ENOMEM,
  * STREAM_ECRYPTO. Thread-safe.

@@ -424,6 +424,16 @@ int stream_sign_native_into(char *dst, size_t dst_cap, size_t *out_len, int form
     if (url)
       w_put(&w, url, ul);
   }
+  /* What no verifier would take is not produced: the request URL (the result, or for a prefix
+   * without a url the prefix, '?' and the result) must fit STREAM_NATIVE_URL_MAX. */
+  size_t request_len = form == STREAM_NATIVE_FORM_PREFIX && !url ? pl + 1 + w.len
+                       : form == STREAM_NATIVE_FORM_COOKIE       ? 0
+                                                                 : w.len;
+  if (request_len > STREAM_NATIVE_URL_MAX)
+    return stream__err(STREAM_EINVAL,
+                       "native sign: the signed URL would be %zu bytes; verification takes at "
+                       "most %d",
+                       request_len, STREAM_NATIVE_URL_MAX);
   *out_len = w.len;
   if (w.len >= dst_cap)
     return stream__err(STREAM_ERANGE,

@@ -514,20 +514,37 @@ START_TEST(test_sign_argument_checks)
   stream_native_result r;
   ck_assert_int_eq(stream_sign_native_verify(&r, ring, huge, NULL, NOW, NULL), STREAM_EINVAL);
   ck_assert_int_eq(r.reason, STREAM_SIGN_MALFORMED);
-  /* Longest URL accepted signs and verifies. */
+  /* A URL whose signed form would be over the limit is refused, not signed into something
+   * no verifier takes; the longest whose signed form fits signs and verifies. */
   huge[STREAM_NATIVE_URL_MAX] = '\0';
+  ck_assert_int_eq(stream_sign_native_url(&s, ring, huge, &o), STREAM_EINVAL);
+  ck_assert_ptr_null(s);
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "verification takes at most"));
+  huge[100] = '\0';
   ck_assert_int_eq(stream_sign_native_url(&s, ring, huge, &o), STREAM_OK);
-  ck_assert_int_eq(stream_sign_native_verify(&r, ring, s, NULL, NOW, NULL), STREAM_EINVAL);
+  size_t overhead = strlen(s) - 100; /* the parameters and the signature */
   stream_free(s);
-  huge[STREAM_NATIVE_URL_MAX - 100] = '\0';
+  huge[100] = 'a';
+  size_t longest = STREAM_NATIVE_URL_MAX - overhead;
+  huge[longest + 1] = '\0';
+  ck_assert_int_eq(stream_sign_native_url(&s, ring, huge, &o), STREAM_EINVAL);
+  huge[longest + 1] = 'a';
+  huge[longest] = '\0';
   ck_assert_int_eq(stream_sign_native_url(&s, ring, huge, &o), STREAM_OK);
+  ck_assert_uint_eq(strlen(s), STREAM_NATIVE_URL_MAX);
   ck_assert_int_eq(stream_sign_native_verify(&r, ring, s, NULL, NOW, NULL), STREAM_OK);
   stream_free(s);
-  huge[STREAM_NATIVE_URL_MAX - 100] = 'a';
+  huge[longest] = 'a';
+  /* The longest prefix: its path token URL and its query (the request being the prefix, '?'
+   * and the result) would be over the limit, so both are refused; a cookie, which travels
+   * beside the URL, still signs, and verifies for that prefix as the request URL. */
   huge[STREAM_NATIVE_URL_MAX - 1] = '/';
-  ck_assert_int_eq(stream_sign_native_path(&s, ring, huge, NULL, &o), STREAM_OK);
-  stream_free(s);
-  ck_assert_int_eq(stream_sign_native_prefix(&s, ring, NULL, huge, &o), STREAM_OK);
+  ck_assert_int_eq(stream_sign_native_path(&s, ring, huge, NULL, &o), STREAM_EINVAL);
+  ck_assert_ptr_null(s);
+  ck_assert_int_eq(stream_sign_native_prefix(&s, ring, NULL, huge, &o), STREAM_EINVAL);
+  ck_assert_ptr_null(s);
+  ck_assert_int_eq(stream_sign_native_cookie(&s, ring, huge, &o), STREAM_OK);
+  ck_assert_int_eq(stream_sign_native_verify_cookie(&r, ring, huge, s, NULL, NOW, NULL), STREAM_OK);
   stream_free(s);
   free(huge);
 }
