@@ -34,6 +34,7 @@
 #include "qoe_job.h"
 #include "purge_job.h"
 #include "recs_job.h"
+#include "reader_job.h"
 #include "relay_job.h"
 #include "reset_queue.h"
 #include "log.h"
@@ -402,6 +403,9 @@ int streamd_app_start(streamd_app *app, unsigned int port)
   /* Scale-out event pipeline: the event log relayed to NATS JetStream (nats_url). */
   if (streamd_relay_start(&app->relay, app->events, app->cfg) != 0)
     return -1;
+  /* The analytics replica's half: JetStream read into this event log (nats_reader_url). */
+  if (streamd_reader_start(&app->reader, app->events, app->cfg) != 0)
+    return -1;
   if (streamd_recs_start(app->recs_svc, app->cfg->recs_interval_s) != 0)
     return -1;
   if (streamd_purge_start(&app->purge, app->store, app->cfg->purge_interval_s) != 0)
@@ -657,6 +661,8 @@ void streamd_app_close(streamd_app *app)
   streamd_qoe_stop(app->qoe);              /* before the events handle it uses */
   streamd_relay_stop(app->relay);          /* likewise */
   app->relay = NULL;
+  streamd_reader_stop(app->reader); /* likewise */
+  app->reader = NULL;
   stream_auth_free(app->auth);
   stream_catalog_free(app->catalog);
   stream_events_free(app->events);

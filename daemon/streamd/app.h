@@ -57,6 +57,7 @@ typedef struct streamd_app {
   stream_recs *recs;                   /* borrowed from recs_svc */
   struct streamd_purge *purge;         /* purge_job.c: the retention purge thread (or NULL) */
   struct streamd_relay *relay;         /* relay_job.c: event log -> NATS JetStream (or NULL) */
+  struct streamd_reader *reader;       /* reader_job.c: NATS JetStream -> event log (or NULL) */
   /* reset_queue.c: sends password reset links off the request path */
   struct streamd_reset_queue *reset_queue;
   /* routes_media.c: the origin and playback signing (streamd_media_open). */

@@ -135,18 +135,30 @@ static const key_desc keys[] = {
     {"nats_subject_prefix", K_STR, OFF(nats_subject_prefix), SZ(nats_subject_prefix), 0, 0,
      "subjects of relayed events: <prefix>.<event type> (default stream.events)"},
     {"nats_user", K_STR, OFF(nats_user), SZ(nats_user), 0, 0,
-     "NATS user name of the relay; its password is the first line of nats_secret_file"},
+     "NATS user name of the relay and the reader; its password is the first line of "
+     "nats_secret_file"},
     {"nats_secret_file", K_STR, OFF(nats_secret_file), SZ(nats_secret_file), 0, 0,
      "file whose first line is the NATS password (with nats_user) or else an auth token"},
     {"nats_creds_file", K_STR, OFF(nats_creds_file), SZ(nats_creds_file), 0, 0,
-     "NATS credentials file (user JWT and NKey seed) for the relay"},
+     "NATS credentials file (user JWT and NKey seed) for the relay and the reader"},
     {"nats_tls_ca_file", K_STR, OFF(nats_tls_ca_file), SZ(nats_tls_ca_file), 0, 0,
      "PEM file of the CA that signs the NATS server's certificate, trusted besides the "
      "system's; turns TLS on (as a tls:// URL does)"},
     {"nats_tls_cert_file", K_STR, OFF(nats_tls_cert_file), SZ(nats_tls_cert_file), 0, 0,
-     "PEM client certificate of the relay for mutual TLS (with nats_tls_key_file)"},
+     "PEM client certificate of the relay and the reader for mutual TLS (with "
+     "nats_tls_key_file)"},
     {"nats_tls_key_file", K_STR, OFF(nats_tls_key_file), SZ(nats_tls_key_file), 0, 0,
      "PEM private key (unencrypted) of nats_tls_cert_file"},
+    {"nats_reader_url", K_STR, OFF(nats_reader_url), SZ(nats_reader_url), 0, 0,
+     "read the JetStream stream nats_stream at nats://host:port or tls://host:port into this "
+     "daemon's event log (an analytics replica; same credential and nats_tls_* keys); empty = "
+     "no reader (default)"},
+    {"nats_reader_durable", K_STR, OFF(nats_reader_durable), SZ(nats_reader_durable), 0, 0,
+     "durable JetStream consumer of the reader, 1..64 of [A-Za-z0-9_-]; one per replica "
+     "(default libstream-replica)"},
+    {"nats_reader_filter", K_STR, OFF(nats_reader_filter), SZ(nats_reader_filter), 0, 0,
+     "subjects the reader reads (tokens, '*', a last '>'); empty = <nats_subject_prefix>.> "
+     "(default)"},
 };
 
 void streamd_config_defaults(streamd_config *cfg)
@@ -467,6 +479,47 @@ static int check_store_url(const char *u, char *err, size_t errlen)
   return 0;
 }
 
+/* Whether two NATS subjects (tokens, '*' for one token, a last '>' for one or more) match a
+ * common subject. */
+static int subjects_overlap(const char *a, const char *b)
+{
+  for (;;) {
+    size_t la = strcspn(a, "."), lb = strcspn(b, ".");
+    if ((la == 1 && a[0] == '>') || (lb == 1 && b[0] == '>'))
+      return 1; /* the other has a token here: '>' takes it and the rest */
+    if (!(la == 1 && a[0] == '*') && !(lb == 1 && b[0] == '*') &&
+        (la != lb || memcmp(a, b, la) != 0))
+      return 0;
+    a += la;
+    b += lb;
+    if (!*a || !*b)
+      return !*a && !*b;
+    a++, b++;
+  }
+}
+
+/* The relay publishes <nats_subject_prefix>.> to nats_stream, the reader reads nats_stream:
+ * both in one daemon, with subjects in common, would publish the replicated events again into
+ * the stream they come from (checked whatever the URLs say: two names of one server look
+ * different). */
+static int check_nats(const streamd_config *cfg, char *err, size_t errlen)
+{
+  if (!cfg->nats_url[0] || !cfg->nats_reader_url[0])
+    return 0;
+  char relay[sizeof(cfg->nats_subject_prefix) + 2];
+  snprintf(relay, sizeof(relay), "%s.>", cfg->nats_subject_prefix);
+  const char *reader = cfg->nats_reader_filter[0] ? cfg->nats_reader_filter : relay;
+  if (!subjects_overlap(relay, reader))
+    return 0;
+  snprintf(err, errlen,
+           "nats_url and nats_reader_url: the relay would publish the events the reader "
+           "appends back into stream %s (relay subjects %s, reader subjects %s); run the "
+           "reader on a daemon without nats_url (the analytics replica), or give them "
+           "subjects with nothing in common",
+           cfg->nats_stream, relay, reader);
+  return -1;
+}
+
 int streamd_config_load(streamd_config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
   streamd_config_defaults(cfg);
@@ -539,5 +592,7 @@ int streamd_config_load(streamd_config *cfg, int argc, char **argv, char *err, s
     snprintf(err, errlen, "data_dir must not be empty");
     return -1;
   }
+  if (check_nats(cfg, err, errlen) != 0)
+    return -1;
   return check_store_url(cfg->store_url, err, errlen);
 }

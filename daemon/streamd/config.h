@@ -64,6 +64,11 @@ typedef struct streamd_config {
   char nats_tls_ca_file[1024];   /* PEM CA of the NATS server's certificate (TLS) */
   char nats_tls_cert_file[1024]; /* PEM client certificate for mutual TLS */
   char nats_tls_key_file[1024];  /* its PEM private key */
+  /* The JetStream reader into the event log (reader_job.c); off while nats_reader_url is "".
+   * It reads nats_stream with the credential and nats_tls_* keys above. */
+  char nats_reader_url[2048];   /* nats://host:port[,nats://...] */
+  char nats_reader_durable[65]; /* durable consumer; "" = the library's default */
+  char nats_reader_filter[257]; /* subjects read; "" = <nats_subject_prefix>.> */
 } streamd_config;
 
 /* Fill `cfg` with the built-in defaults. */

@@ -22,6 +22,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "origin_cmcd.h"
+#include "reader_job.h"
 #include "relay_job.h"
 #include "reset_queue.h"
 #include "stream/common.h"
@@ -236,7 +237,8 @@ char *streamd_metrics_render_ops(size_t *len)
   for (size_t i = 0; i < STREAMD_EVENTS_REJECT_COUNT; i++)
     fprintf(f, "streamd_events_rejected_batches_total{reason=\"%s\"} %llu\n", reject_reasons[i],
             atomic_load_explicit(&events_rejected[i], memory_order_relaxed));
-  streamd_relay_render_metrics(f); /* relay_job.c: counters kept by the relay thread */
+  streamd_relay_render_metrics(f);  /* relay_job.c: counters kept by the relay thread */
+  streamd_reader_render_metrics(f); /* reader_job.c: counters kept by the reader thread */
   /* origin_cmcd.c: the players' CMCD at the origin */
   streamd_origin_cmcd_render_metrics(f);
   streamd_app *app = streamd_app_get();

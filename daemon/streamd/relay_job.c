@@ -1,18 +1,16 @@
 /*
  * streamd's event-log relay thread (see relay_job.h). It owns the
- * stream_relay handle (one thread uses it), its schedule and the relay's
- * metrics. The schedule has its own millisecond waits rather than a
- * streamd_ticker (whole seconds), so a busy log is relayed in 200 ms steps.
+ * stream_relay handle (one thread uses it) and the relay's metrics; the
+ * thread, its schedule (a busy log is relayed in 200 ms steps), backoff and
+ * outage logging are nats_job.c's, shared with the reader (reader_job.c).
  */
 #include "relay_job.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
 #include "log.h"
+#include "nats_job.h"
 #include "stream/features.h"
 
 #if STREAM_HAVE_NATS
@@ -20,7 +18,6 @@
 #endif
 
 #define ROUND_MS 200
-#define BACKOFF_MAX_MS 5000
 
 static atomic_ullong published_total, duplicates_total, errors_total;
 static atomic_llong lag_events = -1; /* -1: no relay configured (no sample) */
@@ -53,54 +50,32 @@ struct streamd_relay {
   stream_events *events;
   stream_relay_options opts; /* strings borrowed from the configuration */
   stream_relay *relay;       /* NULL until connected */
-  int failing;               /* the last attempt failed (logged once) */
-  char last_error[600];      /* stream_error_last()->message fits */
-  pthread_t thread;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  int stop; /* under mu */
+  streamd_nats_job *job;     /* the thread (nats_job.c) */
 };
 
-/* Wait `ms` or until stopped; 1 when stopped. */
-static int wait_ms(streamd_relay *sr, long ms)
+static int relay_connect(void *arg)
 {
-  struct timespec deadline;
-  clock_gettime(CLOCK_MONOTONIC, &deadline);
-  deadline.tv_sec += ms / 1000;
-  deadline.tv_nsec += (ms % 1000) * 1000000L;
-  if (deadline.tv_nsec >= 1000000000L) {
-    deadline.tv_sec++;
-    deadline.tv_nsec -= 1000000000L;
-  }
-  pthread_mutex_lock(&sr->mu);
-  while (!sr->stop && pthread_cond_timedwait(&sr->cv, &sr->mu, &deadline) == 0)
-    ;
-  int stop = sr->stop;
-  pthread_mutex_unlock(&sr->mu);
-  return stop;
+  streamd_relay *sr = arg;
+  return stream_relay_new(&sr->relay, &sr->opts);
 }
 
-/* A failure: counted, logged when it is new (messages name the URL, never credentials). */
-static void failed(streamd_relay *sr, const char *what)
+static int relay_round(void *arg, long *wait_ms)
 {
-  atomic_fetch_add(&errors_total, 1);
-  const char *msg = stream_error_last()->message;
-  if (!sr->failing || strcmp(sr->last_error, msg) != 0)
-    streamd_logf(STREAM_LOG_WARN, "%s (%s; retrying)", msg, what); /* msg: "relay: ..." */
-  snprintf(sr->last_error, sizeof(sr->last_error), "%s", msg);
-  sr->failing = 1;
+  streamd_relay *sr = arg;
+  int64_t p = 0, d = 0;
+  int rc = stream_relay_run_once(sr->relay, &p, &d);
+  if (rc != STREAM_OK)
+    return rc;
+  atomic_fetch_add(&published_total, (unsigned long long)p);
+  atomic_fetch_add(&duplicates_total, (unsigned long long)d);
+  if (p >= (int64_t)sr->opts.batch)
+    *wait_ms = 0; /* a full batch: more is waiting */
+  return STREAM_OK;
 }
 
-static void succeeded(streamd_relay *sr)
+static void update_lag(void *arg)
 {
-  if (sr->failing)
-    streamd_logf(STREAM_LOG_INFO, "relay: NATS at %s is back; relaying", sr->opts.url);
-  sr->failing = 0;
-  sr->last_error[0] = '\0';
-}
-
-static void update_lag(streamd_relay *sr)
-{
+  streamd_relay *sr = arg;
   int64_t last = 0, done = 0;
   const char *consumer = sr->opts.consumer ? sr->opts.consumer : STREAM_RELAY_DEFAULT_CONSUMER;
   if (stream_events_stats(sr->events, NULL, &last) == STREAM_OK &&
@@ -108,43 +83,9 @@ static void update_lag(streamd_relay *sr)
     atomic_store(&lag_events, last > done ? (long long)(last - done) : 0);
 }
 
-static void *relay_thread(void *arg)
-{
-  streamd_relay *sr = arg;
-  long backoff = ROUND_MS;
-  for (;;) {
-    long wait = ROUND_MS;
-    if (!sr->relay) {
-      if (stream_relay_new(&sr->relay, &sr->opts) == STREAM_OK) {
-        succeeded(sr);
-        wait = 0;
-      } else {
-        failed(sr, "connecting");
-      }
-    } else {
-      int64_t p = 0, d = 0;
-      if (stream_relay_run_once(sr->relay, &p, &d) == STREAM_OK) {
-        succeeded(sr);
-        atomic_fetch_add(&published_total, (unsigned long long)p);
-        atomic_fetch_add(&duplicates_total, (unsigned long long)d);
-        if (p >= (int64_t)sr->opts.batch)
-          wait = 0; /* a full batch: more is waiting */
-      } else {
-        failed(sr, "round");
-      }
-    }
-    update_lag(sr);
-    if (sr->failing) {
-      wait = backoff;
-      backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
-    } else {
-      backoff = ROUND_MS;
-    }
-    if (wait_ms(sr, wait))
-      break;
-  }
-  return NULL;
-}
+static const streamd_nats_job_ops relay_ops = {
+    "relay", "relaying", ROUND_MS, &errors_total, relay_connect, relay_round, update_lag,
+};
 
 int streamd_relay_start(streamd_relay **out, stream_events *events, const streamd_config *cfg)
 {
@@ -163,36 +104,11 @@ int streamd_relay_start(streamd_relay **out, stream_events *events, const stream
   o.stream_name = cfg->nats_stream;
   o.subject_prefix = cfg->nats_subject_prefix;
   o.create_stream = 1;
-  o.user = cfg->nats_user[0] ? cfg->nats_user : NULL;
-  o.secret_file = cfg->nats_secret_file[0] ? cfg->nats_secret_file : NULL;
-  o.creds_file = cfg->nats_creds_file[0] ? cfg->nats_creds_file : NULL;
-  o.tls_ca_file = cfg->nats_tls_ca_file[0] ? cfg->nats_tls_ca_file : NULL;
-  o.tls_cert_file = cfg->nats_tls_cert_file[0] ? cfg->nats_tls_cert_file : NULL;
-  o.tls_key_file = cfg->nats_tls_key_file[0] ? cfg->nats_tls_key_file : NULL;
+  STREAMD_NATS_CONNECTION_OPTIONS(o, cfg);
   sr->opts = o;
-  /* Once now: a configuration the relay refuses stops the start; NATS being away does not
-   * (the thread keeps connecting). */
-  int rc = stream_relay_new(&sr->relay, &sr->opts);
-  if (rc == STREAM_EINVAL) {
-    streamd_logf(STREAM_LOG_ERROR, "%s", stream_error_last()->message);
-    free(sr);
-    return -1;
-  }
-  if (rc != STREAM_OK)
-    failed(sr, "connecting");
-  pthread_mutex_init(&sr->mu, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&sr->cv, &ca);
-  pthread_condattr_destroy(&ca);
   atomic_store(&lag_events, 0);
-  update_lag(sr);
-  if (pthread_create(&sr->thread, NULL, relay_thread, sr) != 0) {
-    streamd_logf(STREAM_LOG_ERROR, "relay: cannot start the relay thread");
+  if (streamd_nats_job_start(&sr->job, &relay_ops, sr, cfg->nats_url) != 0) {
     stream_relay_free(sr->relay);
-    pthread_cond_destroy(&sr->cv);
-    pthread_mutex_destroy(&sr->mu);
     free(sr);
     return -1;
   }
@@ -207,14 +123,8 @@ void streamd_relay_stop(streamd_relay *sr)
 {
   if (!sr)
     return;
-  pthread_mutex_lock(&sr->mu);
-  sr->stop = 1;
-  pthread_cond_broadcast(&sr->cv);
-  pthread_mutex_unlock(&sr->mu);
-  pthread_join(sr->thread, NULL);
+  streamd_nats_job_stop(sr->job);
   stream_relay_free(sr->relay);
-  pthread_cond_destroy(&sr->cv);
-  pthread_mutex_destroy(&sr->mu);
   free(sr);
 }
 

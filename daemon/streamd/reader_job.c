@@ -1,0 +1,164 @@
+/*
+ * streamd's JetStream reader thread (see reader_job.h). It owns the
+ * stream_relay_reader handle (one thread uses it) and the reader's metrics;
+ * the thread, backoff and outage logging are nats_job.c's, shared with the
+ * relay (relay_job.c). Its rounds run back to back: the fetch waits for the
+ * first message itself, so an idle stream costs one pull request per wait.
+ */
+#include "reader_job.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "nats_job.h"
+#include "stream/features.h"
+
+#if STREAM_HAVE_NATS
+#include "stream/relay.h"
+#endif
+
+static atomic_ullong appended_total, duplicates_total, rejected_total, errors_total;
+static atomic_llong lag_messages = -1; /* -1: no reader configured (no sample) */
+
+void streamd_reader_render_metrics(FILE *f)
+{
+  fprintf(f,
+          "# HELP streamd_reader_appended_total Events read from NATS JetStream and newly stored "
+          "in the event log.\n"
+          "# TYPE streamd_reader_appended_total counter\n"
+          "streamd_reader_appended_total %llu\n"
+          "# HELP streamd_reader_duplicates_total Events read from NATS JetStream that the event "
+          "log held already (redeliveries).\n"
+          "# TYPE streamd_reader_duplicates_total counter\n"
+          "streamd_reader_duplicates_total %llu\n"
+          "# HELP streamd_reader_rejected_total JetStream messages terminated as invalid "
+          "events.\n"
+          "# TYPE streamd_reader_rejected_total counter\n"
+          "streamd_reader_rejected_total %llu\n"
+          "# HELP streamd_reader_errors_total Failed NATS connects and reader rounds.\n"
+          "# TYPE streamd_reader_errors_total counter\n"
+          "streamd_reader_errors_total %llu\n"
+          "# HELP streamd_reader_lag_messages Messages of the stream the reader's durable "
+          "consumer has not had acknowledged.\n"
+          "# TYPE streamd_reader_lag_messages gauge\n",
+          atomic_load(&appended_total), atomic_load(&duplicates_total),
+          atomic_load(&rejected_total), atomic_load(&errors_total));
+  long long lag = atomic_load(&lag_messages);
+  if (lag >= 0)
+    fprintf(f, "streamd_reader_lag_messages %lld\n", lag);
+}
+
+#if STREAM_HAVE_NATS
+
+struct streamd_reader {
+  stream_relay_reader_options opts; /* strings borrowed from the configuration */
+  char filter[STREAM_RELAY_SUBJECT_MAX + 8];
+  stream_relay_reader *reader; /* NULL until connected */
+  streamd_nats_job *job;       /* the thread (nats_job.c) */
+};
+
+static int reader_connect(void *arg)
+{
+  streamd_reader *sr = arg;
+  return stream_relay_reader_new(&sr->reader, &sr->opts);
+}
+
+static int reader_round(void *arg, long *wait_ms)
+{
+  streamd_reader *sr = arg;
+  int64_t a = 0, d = 0, r = 0;
+  int rc = stream_relay_reader_run_once(sr->reader, &a, &d, &r);
+  if (rc != STREAM_OK)
+    return rc;
+  atomic_fetch_add(&appended_total, (unsigned long long)a);
+  atomic_fetch_add(&duplicates_total, (unsigned long long)d);
+  atomic_fetch_add(&rejected_total, (unsigned long long)r);
+  if (r > 0) /* the library keeps the last rejection of the round */
+    streamd_logf(STREAM_LOG_WARN,
+                 "reader: terminated %lld JetStream message(s) that are not valid events "
+                 "(never delivered again)%s: %s",
+                 (long long)r, r > 1 ? "; the last" : "",
+                 stream_relay_reader_rejection(sr->reader));
+  int64_t lag = 0;
+  if (stream_relay_reader_lag(sr->reader, &lag) == STREAM_OK)
+    atomic_store(&lag_messages, (long long)lag);
+  *wait_ms = 0; /* back to back: the next fetch waits for messages itself */
+  return STREAM_OK;
+}
+
+static const streamd_nats_job_ops reader_ops = {
+    "reader", "reading", 0, &errors_total, reader_connect, reader_round, NULL,
+};
+
+int streamd_reader_start(streamd_reader **out, stream_events *events, const streamd_config *cfg)
+{
+  *out = NULL;
+  if (!cfg->nats_reader_url[0])
+    return 0;
+  streamd_reader *sr = calloc(1, sizeof(*sr));
+  if (!sr) {
+    streamd_logf(STREAM_LOG_ERROR, "reader: out of memory");
+    return -1;
+  }
+  stream_relay_reader_options o = STREAM_RELAY_READER_OPTIONS_INIT;
+  o.events = events;
+  o.url = cfg->nats_reader_url;
+  o.stream_name = cfg->nats_stream;
+  o.durable = streamd_nats_opt(cfg->nats_reader_durable);
+  if (cfg->nats_reader_filter[0])
+    o.filter_subject = cfg->nats_reader_filter;
+  else { /* what this daemon's relay would publish: <nats_subject_prefix>.> */
+    snprintf(sr->filter, sizeof(sr->filter), "%s.>", cfg->nats_subject_prefix);
+    o.filter_subject = sr->filter;
+  }
+  STREAMD_NATS_CONNECTION_OPTIONS(o, cfg);
+  sr->opts = o;
+  atomic_store(&lag_messages, 0);
+  if (streamd_nats_job_start(&sr->job, &reader_ops, sr, cfg->nats_reader_url) != 0) {
+    stream_relay_reader_free(sr->reader);
+    free(sr);
+    return -1;
+  }
+  streamd_logf(STREAM_LOG_INFO,
+               "reader: NATS JetStream at %s, stream %s, subjects %s, durable %s, into the event "
+               "log",
+               cfg->nats_reader_url, cfg->nats_stream, sr->opts.filter_subject,
+               sr->opts.durable ? sr->opts.durable : STREAM_RELAY_READER_DEFAULT_DURABLE);
+  *out = sr;
+  return 0;
+}
+
+void streamd_reader_stop(streamd_reader *sr)
+{
+  if (!sr)
+    return;
+  streamd_nats_job_stop(sr->job);
+  stream_relay_reader_free(sr->reader);
+  free(sr);
+}
+
+#else /* !STREAM_HAVE_NATS */
+
+struct streamd_reader {
+  int unused;
+};
+
+int streamd_reader_start(streamd_reader **out, stream_events *events, const streamd_config *cfg)
+{
+  (void)events;
+  *out = NULL;
+  if (!cfg->nats_reader_url[0])
+    return 0;
+  streamd_logf(STREAM_LOG_ERROR,
+               "reader: nats_reader_url is set but this libstream was built without the nats "
+               "feature (libnats)");
+  return -1;
+}
+
+void streamd_reader_stop(streamd_reader *sr)
+{
+  (void)sr;
+}
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * The JetStream reader of streamd (nats_reader_url set): the analytics
+ * replica's half of the scale-out event pipeline. A background thread reads
+ * the JetStream stream nats_stream through the durable pull consumer
+ * nats_reader_durable (filter nats_reader_filter, default
+ * <nats_subject_prefix>.>) into this daemon's own event log with
+ * stream/relay.h's stream_relay_reader: exactly once in the log (one
+ * transaction per fetched batch, de-duplicated by event id, acknowledged
+ * after the commit). The QoE consumer and the recommendations then work on
+ * the replicated log as on ingested events. Rounds run back to back (the
+ * fetch itself waits up to 5 s for a first message), backing off up to 5 s on
+ * errors, which are logged once per outage without secrets (nats_job.h).
+ * Each round that terminated invalid messages (poison: not an Event, or an
+ * invalid one) logs a warning with the reader's rejection text. NATS
+ * unreachable or the stream missing at start-up is such an error (the thread
+ * keeps connecting); a configuration the reader refuses (STREAM_EINVAL) stops
+ * the start. Metrics (metrics.h):
+ *   streamd_reader_appended_total     counter: events newly stored in the log
+ *   streamd_reader_duplicates_total   counter: events the log held already
+ *                                     (redeliveries after a crash or a lost ack)
+ *   streamd_reader_rejected_total     counter: messages terminated as invalid
+ *   streamd_reader_errors_total       counter: failed connects and rounds
+ *   streamd_reader_lag_messages       gauge: messages of the stream the durable
+ *                                     has not had acknowledged (only while the
+ *                                     reader is configured; as of the last round)
+ * Without the nats feature a configured nats_reader_url stops the start.
+ */
+#ifndef STREAMD_READER_JOB_H
+#define STREAMD_READER_JOB_H
+
+#include <stdio.h>
+
+#include "config.h"
+#include "stream/events.h"
+
+typedef struct streamd_reader streamd_reader;
+
+/* Start the reader thread into `events` (borrowed, like cfg: both outlive the thread). `*out`
+ * is NULL when cfg->nats_reader_url is empty (no reader). 0 or -1 (logged). */
+int streamd_reader_start(streamd_reader **out, stream_events *events, const streamd_config *cfg);
+
+/* Stop the thread (a round in progress finishes first: at most the fetch's wait, 5 s) and
+ * free it. NULL is a no-op. */
+void streamd_reader_stop(streamd_reader *sr);
+
+/* The reader's metric families (Prometheus text) into `f`. Thread-safe. */
+void streamd_reader_render_metrics(FILE *f);
+
+#endif
