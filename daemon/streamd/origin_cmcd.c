@@ -1,9 +1,9 @@
 /*
  * The origin's CMCD (origin_cmcd.h): one parse per media request with the
  * library's stream_cmcd_parse (headers, each shard into one struct) or
- * stream_cmcd_parse_query's rules on the decoded query value, then counters
- * and access-log fields. libmicrohttpd has already URL-decoded the query
- * argument (and turned '+' into ' ', which encodeURIComponent never leaves).
+ * stream_cmcd_parse_query's rules on the decoded query value, then access-log
+ * fields, and the counters once the request's signature verified. libmicrohttpd has already
+ * URL-decoded the query argument (and turned '+' into ' ', which encodeURIComponent never leaves).
  */
 #include "origin_cmcd.h"
 
@@ -70,8 +70,9 @@ static void log_fields(streamd_request *req, const stream_cmcd *c)
     cJSON_AddStringToObject(o, "st", c->st);
 }
 
-void streamd_origin_cmcd(streamd_request *req)
+void streamd_origin_cmcd(streamd_request *req, streamd_origin_cmcd_tally *t)
 {
+  memset(t, 0, sizeof *t);
   static const char *const shards[] = {"CMCD-Object", "CMCD-Request", "CMCD-Session",
                                        "CMCD-Status"};
   stream_cmcd c;
@@ -92,19 +93,33 @@ void streamd_origin_cmcd(streamd_request *req)
     rc = stream_cmcd_parse(&c, q, strlen(q));
   }
   if (rc != STREAM_OK) {
-    count(&invalid);
+    t->kind = 2;
     cJSON *f = access_object(req);
     if (f)
       cJSON_AddStringToObject(f, "cmcd_error", stream_error_last()->message);
     stream_error_clear();
     return;
   }
-  count(&requests[ot_slot(c.ot)]);
-  if (c.bs)
-    count(&starvation);
-  if (c.su)
-    count(&startup);
+  t->kind = 1;
+  t->ot = (unsigned)ot_slot(c.ot);
+  t->bs = c.bs != 0;
+  t->su = c.su != 0;
   log_fields(req, &c);
+}
+
+void streamd_origin_cmcd_count(const streamd_origin_cmcd_tally *t)
+{
+  if (t->kind == 2) {
+    count(&invalid);
+    return;
+  }
+  if (t->kind != 1 || t->ot >= N_OT)
+    return;
+  count(&requests[t->ot]);
+  if (t->bs)
+    count(&starvation);
+  if (t->su)
+    count(&startup);
 }
 
 void streamd_origin_cmcd_render_metrics(FILE *f)

@@ -6,7 +6,7 @@
  * answer: an invalid payload is ignored and counted. The access-log line of
  * the request gets a "cmcd" object with the player's sid, cid, ot, br, bl,
  * mtp, su, bs, sf and st (those sent), or "cmcd_error" naming what was wrong.
- * Metrics (metrics.h, rendered by metrics_ops.c):
+ * Metrics (metrics.h, rendered by metrics_ops.c), of requests whose signature verified:
  *   streamd_origin_cmcd_requests_total{ot}               counter: media requests
  *       with valid CMCD, by object type (m a v av i c tt k o, "none" without ot)
  *   streamd_origin_cmcd_invalid_total                    counter: media requests
@@ -22,9 +22,21 @@
 
 #include "http.h"
 
-/* Read the CMCD of the media request `req` (if any): count it and attach its access-log
- * fields to req->access_fields. Never fails the request. */
-void streamd_origin_cmcd(streamd_request *req);
+/* What one request's CMCD adds to the counters, once the request passed the origin's
+ * signature check (counting before would let anyone move them with unsigned requests). */
+typedef struct streamd_origin_cmcd_tally {
+  int kind;    /* 0 none, 1 valid, 2 invalid */
+  unsigned ot; /* slot of the ot label (valid) */
+  int bs, su;  /* buffer starvation, startup (valid) */
+} streamd_origin_cmcd_tally;
+
+/* Read the CMCD of the media request `req` (if any) and attach its access-log fields to
+ * req->access_fields (every request, refused ones too); `*t` receives what
+ * streamd_origin_cmcd_count() adds. Never fails the request. */
+void streamd_origin_cmcd(streamd_request *req, streamd_origin_cmcd_tally *t);
+
+/* Add `t` to the counters: called for a request the origin verified. */
+void streamd_origin_cmcd_count(const streamd_origin_cmcd_tally *t);
 
 /* Append the CMCD families to a /metrics exposition. */
 void streamd_origin_cmcd_render_metrics(FILE *f);

@@ -406,7 +406,8 @@ void streamd_route_media(streamd_request *req, streamd_response *resp)
     streamd_reply_problem(resp, req, STREAM_EBUSY, "the origin is not configured");
     return;
   }
-  streamd_origin_cmcd(req); /* the player's CMCD: logged and counted, never an error */
+  streamd_origin_cmcd_tally cmcd; /* the player's CMCD: logged, never an error */
+  streamd_origin_cmcd(req, &cmcd);
   char client[64];
   streamd_client_address(client, sizeof(client), req);
   char query[4096];
@@ -426,6 +427,7 @@ void streamd_route_media(streamd_request *req, streamd_response *resp)
     stream_delivery_file_clear(&f);
     return;
   }
+  streamd_origin_cmcd_count(&cmcd); /* counted once the request is known to be signed */
 
   int manifest = f.kind == STREAM_DELIVERY_KIND_MASTER || f.kind == STREAM_DELIVERY_KIND_MPD ||
                  f.kind == STREAM_DELIVERY_KIND_PLAYLIST;

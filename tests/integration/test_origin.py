@@ -825,11 +825,16 @@ class T(unittest.TestCase):
         self.assertIn("'br'", errs[0]["cmcd_error"])
         self.assertNotIn("cmcd", errs[0])
         self.assertEqual(errs[0]["status"], 200)
-        # Counters: 2 video + 1 header-mode video (+1 tampered), 1 manifest, 1 invalid,
-        # 1 starvation (the header-mode bs), 3 startup (su on the two segments and the manifest).
+        # Counters, of signed requests only (the tampered one, logged above, counts nothing,
+        # so unsigned requests cannot move them): 2 video + 1 header-mode video, 1 manifest,
+        # 1 invalid, 1 starvation (the header-mode bs), 3 startup (su on the two segments and
+        # the manifest).
+        for _ in range(3):  # more refused requests with CMCD, valid and invalid
+            self.problem(fetch(with_cmcd(bad, 'ot=v,bs,su,sid="cmcd-sid-tampered"')), 403)
+            self.problem(fetch(with_cmcd(bad, 'br=oops')), 403)
         after = {n: metric(n) for n in before}
         delta = {n.split("_cmcd_")[1]: after[n] - before[n] for n in before}
-        self.assertEqual(delta, {"requests_total{ot=\"v\"}": 4, "requests_total{ot=\"m\"}": 1,
+        self.assertEqual(delta, {"requests_total{ot=\"v\"}": 3, "requests_total{ot=\"m\"}": 1,
                                  "invalid_total": 1, "buffer_starvation_total": 1,
                                  "startup_requests_total": 3})
         # A player in header mode may send the CMCD headers cross-origin.
