@@ -149,15 +149,119 @@ static void remove_stale_temps(const char *path)
   closedir(d);
 }
 
+/* The most a key file may hold: stream_key_from_text()'s limit (keys.h, 16 KiB). */
+#define KEY_TEXT_MAX (16 * 1024)
+
+/* Open `path` for reading without following a symlink in its last component, without blocking
+ * on a FIFO (O_NONBLOCK: a FIFO opens at once, and the fstat refuses it) and without a terminal
+ * planted there becoming streamd's controlling terminal. */
+static int open_key(const char *path)
+{
+  return open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+}
+
+static const char *file_kind(mode_t m)
+{
+  return S_ISDIR(m)    ? "a directory"
+         : S_ISFIFO(m) ? "a FIFO"
+         : S_ISSOCK(m) ? "a socket"
+         : S_ISCHR(m)  ? "a character device"
+         : S_ISBLK(m)  ? "a block device"
+                       : "not a regular file";
+}
+
+/* The checks and the read of streamd_read_key_file() on `fd`, the descriptor open_key() gave for
+ * `path` (closed here): everything is decided on the open file, so what is checked is what is
+ * read. */
+static int read_key_fd(char **out, int fd, const char *path, int generated)
+{
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    streamd_logf(STREAM_LOG_ERROR, "key file %s: %s", path, strerror(errno));
+    close(fd);
+    return -1;
+  }
+  uid_t euid = geteuid();
+  if (!S_ISREG(st.st_mode)) {
+    streamd_logf(STREAM_LOG_ERROR, "%s must be a regular file of mode 0600 (it is %s)", path,
+                 file_kind(st.st_mode));
+    close(fd);
+    return -1;
+  }
+  if (st.st_mode & 077) {
+    streamd_logf(STREAM_LOG_ERROR, "%s must be a regular file of mode 0600 (chmod 600 it)", path);
+    close(fd);
+    return -1;
+  }
+  if (generated && st.st_uid != euid) {
+    streamd_logf(STREAM_LOG_ERROR,
+                 "%s is owned by uid %u, not by this streamd's uid %u: a key file in streamd's "
+                 "keys directory must be its own (chown it)",
+                 path, (unsigned)st.st_uid, (unsigned)euid);
+    close(fd);
+    return -1;
+  }
+  if (!generated && st.st_uid != euid && st.st_uid != 0) {
+    streamd_logf(STREAM_LOG_ERROR,
+                 "%s is owned by uid %u: a key file must be owned by this streamd's uid %u or by "
+                 "root (chown it)",
+                 path, (unsigned)st.st_uid, (unsigned)euid);
+    close(fd);
+    return -1;
+  }
+  char *buf = malloc(KEY_TEXT_MAX + 2);
+  if (!buf) {
+    streamd_logf(STREAM_LOG_ERROR, "reading %s: %s", path, strerror(ENOMEM));
+    close(fd);
+    return -1;
+  }
+  size_t n = 0;
+  int err = 0;
+  while (n <= KEY_TEXT_MAX) {
+    ssize_t r = read(fd, buf + n, KEY_TEXT_MAX + 1 - n);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      err = errno;
+    if (r <= 0)
+      break;
+    n += (size_t)r;
+  }
+  close(fd);
+  const char *why = err                    ? strerror(err)
+                    : n > KEY_TEXT_MAX     ? "over 16 KiB, not a key file"
+                    : memchr(buf, '\0', n) ? "binary data; expected base64url or PEM text"
+                                           : NULL;
+  if (why) {
+    streamd_logf(STREAM_LOG_ERROR, "reading %s: %s", path, why);
+    stream_free_secret(buf, n);
+    return -1;
+  }
+  buf[n] = '\0';
+  *out = buf;
+  return 0;
+}
+
+int streamd_read_key_file(char **out, const char *path, int generated)
+{
+  *out = NULL;
+  int fd = open_key(path);
+  if (fd < 0) {
+    if (errno == ELOOP || errno == EMLINK)
+      streamd_logf(STREAM_LOG_ERROR, "%s must be a regular file of mode 0600, not a symlink", path);
+    else
+      streamd_logf(STREAM_LOG_ERROR, "key file %s: %s", path, strerror(errno));
+    return -1;
+  }
+  return read_key_fd(out, fd, path, generated);
+}
+
 int streamd_key_file(stream_key **out, const char *path, int generate, stream_key_type type,
                      const char *id, size_t gen_len, stream_key_format fmt, const char *what)
 {
-  struct stat st;
-  if (lstat(path, &st) != 0) {
-    if (errno != ENOENT || !generate) {
-      streamd_logf(STREAM_LOG_ERROR, "%s %s: %s", what, path, strerror(errno));
-      return -1;
-    }
+  *out = NULL;
+  int fd = open_key(path);
+  if (fd < 0 && errno == ENOENT && generate) {
     stream_key *k = NULL;
     char *text = NULL;
     int rc = stream_key_generate(&k, type, id, gen_len);
@@ -187,26 +291,30 @@ int streamd_key_file(stream_key **out, const char *path, int generate, stream_ke
       streamd_logf(STREAM_LOG_ERROR, "writing %s: %s", path, strerror(errno));
       return -1;
     }
-    if (wr == 0) {
+    if (wr == 0)
       streamd_logf(STREAM_LOG_INFO, "generated the %s %s (mode 0600)", what, path);
-    } else {
-      /* What took the name since the lstat above gets the checks an existing file gets: a
-       * symlink, FIFO or group-readable file planted there meanwhile is refused, not loaded. */
-      if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077)) {
-        streamd_logf(STREAM_LOG_ERROR, "%s must be a regular file of mode 0600 (chmod 600 it)",
-                     path);
-        return -1;
-      }
+    else
       streamd_logf(STREAM_LOG_INFO, "%s: another streamd made it at the same moment; using it",
                    path);
-    }
-  } else if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
-    streamd_logf(STREAM_LOG_ERROR, "%s must be a regular file of mode 0600 (chmod 600 it)", path);
+    /* Loaded like an existing file: what holds the name now (ours, another streamd's, or
+     * anything planted meanwhile) gets the same checks on the descriptor that is read. */
+    fd = open_key(path);
+  }
+  if (fd < 0) {
+    if (errno == ELOOP || errno == EMLINK)
+      streamd_logf(STREAM_LOG_ERROR, "%s must be a regular file of mode 0600, not a symlink", path);
+    else
+      streamd_logf(STREAM_LOG_ERROR, "%s %s: %s", what, path, strerror(errno));
     return -1;
   }
+  char *text = NULL;
+  if (read_key_fd(&text, fd, path, generate) != 0)
+    return -1;
   if (generate)
     remove_stale_temps(path);
-  if (stream_key_load_file(out, type, id, path) != STREAM_OK) {
+  int rc = stream_key_from_text(out, type, id, text);
+  stream_free_secret(text, strlen(text));
+  if (rc != STREAM_OK) {
     streamd_logf(STREAM_LOG_ERROR, "loading %s: %s", path, stream_error_last()->message);
     return -1;
   }

@@ -46,14 +46,20 @@ static int cloudfront_key(stream_key **out, const char *path, int generate, cons
     if (streamd_key_file(out, path, generate, STREAM_KEY_RSA_PRIVATE, id, 0, STREAM_KEY_FORMAT_PEM,
                          "media signing key") != 0)
       return -1;
-  } else if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
-    streamd_logf(STREAM_LOG_ERROR, "%s must be a regular file of mode 0600", path);
-    return -1;
-  } else if (stream_key_load_file(out, STREAM_KEY_RSA_PRIVATE, id, path) != STREAM_OK &&
-             stream_key_load_file(out, STREAM_KEY_EC_PRIVATE, id, path) != STREAM_OK) {
-    streamd_logf(STREAM_LOG_ERROR, "loading %s (an RSA 2048 or EC P-256 private key PEM): %s", path,
-                 stream_error_last()->message);
-    return -1;
+  } else {
+    /* Checked and read on one descriptor (keyfile.h), then parsed as RSA or else EC. */
+    char *text = NULL;
+    if (streamd_read_key_file(&text, path, generate) != 0)
+      return -1;
+    int rc = stream_key_from_text(out, STREAM_KEY_RSA_PRIVATE, id, text);
+    if (rc != STREAM_OK)
+      rc = stream_key_from_text(out, STREAM_KEY_EC_PRIVATE, id, text);
+    stream_free_secret(text, strlen(text));
+    if (rc != STREAM_OK) {
+      streamd_logf(STREAM_LOG_ERROR, "loading %s (an RSA 2048 or EC P-256 private key PEM): %s",
+                   path, stream_error_last()->message);
+      return -1;
+    }
   }
   stream_key *pub = NULL;
   char *text = NULL;

@@ -296,8 +296,13 @@ typedef struct stream_google_verification {
  * the KeyName (`[a-z]([-a-z0-9]*[a-z0-9])?`, 1..63). `url` must be http(s),
  * without fragment and without Expires/KeyName/Signature/URLPrefix parameters;
  * it is signed byte for byte. `*out` is the signed URL; caller frees it with
- * stream_free(). Errors: STREAM_EINVAL (NULL or malformed argument, wrong key
- * type or name), STREAM_ERANGE (URL over 16 KiB), STREAM_ENOMEM,
+ * stream_free(). A signed URL that would be over 16384 bytes (what
+ * verification takes) is refused rather than made into a URL no verifier
+ * accepts; so are, for every Google signer, a result that is a request URL
+ * (prefix with a url, Media CDN path component), a prefix without a url
+ * counting the prefix, '?' and the result, a cookie and a Media CDN token.
+ * Errors: STREAM_EINVAL (NULL or malformed argument, wrong key type or name,
+ * a result over 16384 bytes), STREAM_ERANGE (URL over 16 KiB), STREAM_ENOMEM,
  * STREAM_ECRYPTO. Thread-safe.
  */
 STREAM_API int stream_cloudcdn_sign_url(char **out, const stream_key *key, const char *url,
@@ -308,7 +313,9 @@ STREAM_API int stream_cloudcdn_sign_url(char **out, const stream_key *key, const
  * `URLPrefix=<base64url padded prefix>&Expires=E&KeyName=K` is signed and
  * `&Signature=...` appended; the result is `url` + `?`/`&` + those parameters,
  * or only the parameters when `url` is NULL. `url_prefix` must be http(s)
- * and have no query or fragment. `*out`: caller frees with stream_free().
+ * and have no query or fragment. The result with `url`, or `url_prefix` +
+ * '?' + the result without it, must fit 16384 bytes (else STREAM_EINVAL).
+ * `*out`: caller frees with stream_free().
  * Errors as stream_cloudcdn_sign_url(). Thread-safe.
  */
 STREAM_API int stream_cloudcdn_sign_prefix(char **out, const stream_key *key, const char *url,
@@ -318,7 +325,9 @@ STREAM_API int stream_cloudcdn_sign_prefix(char **out, const stream_key *key, co
 /**
  * Sign a Cloud CDN cookie for `url_prefix`: `*out` is
  * `Cloud-CDN-Cookie=URLPrefix=...:Expires=E:KeyName=K:Signature=...` (name and
- * value, without Set-Cookie attributes). Caller frees with stream_free().
+ * value, without Set-Cookie attributes), at most 16384 bytes (else
+ * STREAM_EINVAL: the verifier takes no longer cookie; the URLPrefix is base64url,
+ * about 4/3 of `url_prefix`). Caller frees with stream_free().
  * Errors as stream_cloudcdn_sign_prefix(). Thread-safe.
  */
 STREAM_API int stream_cloudcdn_sign_cookie(char **out, const stream_key *key,
@@ -350,7 +359,8 @@ STREAM_API int stream_cloudcdn_verify_cookie(stream_google_verification *out,
  * Sign an exact URL for Google Media CDN with Ed25519:
  * `url?Expires=E&KeyName=K&Signature=<base64url unpadded>`. `key` is a
  * STREAM_KEY_ED25519_PRIVATE key whose id is the KeyName
- * (`[a-zA-Z][a-zA-Z0-9_-]*`, 1..64). URL rules as stream_cloudcdn_sign_url().
+ * (`[a-zA-Z][a-zA-Z0-9_-]*`, 1..64). URL rules as stream_cloudcdn_sign_url(),
+ * including its length rule: no result over 16384 bytes (STREAM_EINVAL).
  * `*out`: caller frees with stream_free(). Errors: STREAM_EINVAL,
  * STREAM_ERANGE, STREAM_ENOMEM, STREAM_ECRYPTO. Thread-safe.
  */
@@ -361,7 +371,7 @@ STREAM_API int stream_mediacdn_sign_url(char **out, const stream_key *key, const
  * Sign a URL prefix for Media CDN: `URLPrefix=<base64url>&Expires=E&
  * KeyName=K&Signature=...` appended to `url` (or alone when `url` is NULL).
  * As in Google's reference samples and vectors, URLPrefix keeps its '='
- * padding and the signature has none.
+ * padding and the signature has none. Lengths as stream_cloudcdn_sign_prefix().
  * `*out`: caller frees with stream_free(). Errors as stream_mediacdn_sign_url().
  * Thread-safe.
  */
@@ -374,7 +384,8 @@ STREAM_API int stream_mediacdn_sign_prefix(char **out, const stream_key *key, co
  * '/') + `edge-cache-token=Expires=E&KeyName=K&Signature=...` + '/' +
  * `filename` (may be NULL or empty; no '?' or '#'). The signature covers
  * `url_prefix` + `edge-cache-token=Expires=E&KeyName=K`, so any URL under that
- * component is allowed. `*out`: caller frees with stream_free(). Errors as
+ * component is allowed. The whole result, a request URL, must fit 16384
+ * bytes (else STREAM_EINVAL). `*out`: caller frees with stream_free(). Errors as
  * stream_mediacdn_sign_url(). Thread-safe.
  */
 STREAM_API int stream_mediacdn_sign_path_component(char **out, const stream_key *key,
@@ -383,7 +394,8 @@ STREAM_API int stream_mediacdn_sign_path_component(char **out, const stream_key 
 
 /**
  * Sign a Media CDN cookie: `*out` is `Edge-Cache-Cookie=URLPrefix=...:
- * Expires=E:KeyName=K:Signature=...`. Caller frees with stream_free().
+ * Expires=E:KeyName=K:Signature=...`, at most 16384 bytes (as
+ * stream_cloudcdn_sign_cookie()). Caller frees with stream_free().
  * Errors as stream_mediacdn_sign_url(). Thread-safe.
  */
 STREAM_API int stream_mediacdn_sign_cookie(char **out, const stream_key *key,
@@ -460,6 +472,8 @@ typedef struct stream_mediacdn_token_options {
  * IPRanges=..~Signature=..` (Ed25519 key) or `...~hmac=<hex>` (HMAC key, 16
  * bytes or more). URLPrefix and IPRanges are base64url without padding; the
  * token carries the bare word FullPath while `FullPath=<path>` is signed.
+ * A token over 16384 bytes, which verification refuses, is not made
+ * (STREAM_EINVAL: each field has its own limit, the whole token this one).
  * `*out`: caller frees with stream_free(). Errors: STREAM_EINVAL, STREAM_ERANGE,
  * STREAM_ENOMEM, STREAM_ECRYPTO. Thread-safe.
  */

@@ -533,6 +533,15 @@ int google__append_signature(stream__buf *b, const stream_key *key, size_t from,
   return STREAM_OK;
 }
 
+int google__check_fits(const stream__buf *b, size_t extra, const char *what, const char *fn)
+{
+  size_t n = extra + b->len;
+  if (b->failed || n <= GOOGLE_TEXT_MAX)
+    return STREAM_OK;
+  return stream__err(STREAM_EINVAL, "%s: the %s would be %zu bytes; verification takes at most %d",
+                     fn, what, n, GOOGLE_TEXT_MAX);
+}
+
 int google__finish(stream__buf *b, char **out, int rc)
 {
   if (rc) {
@@ -561,7 +570,10 @@ int google__sign(char **out, google__form form, const stream_key *key, const cha
     stream__buf_puts(&b, url);
     stream__buf_printf(&b, "%cExpires=%lld&KeyName=%s", strchr(url, '?') ? '&' : '?',
                        (long long)expires, key->id);
-    return google__finish(&b, out, google__append_signature(&b, key, 0, '&', media));
+    rc = google__append_signature(&b, key, 0, '&', media);
+    if (!rc)
+      rc = google__check_fits(&b, 0, "signed URL", fn);
+    return google__finish(&b, out, rc);
   }
   char sep = '&';
   if (form == GOOGLE_FORM_COOKIE) {
@@ -576,7 +588,16 @@ int google__sign(char **out, google__form form, const stream_key *key, const cha
   stream__buf_puts(&b, "URLPrefix=");
   google__buf_b64(&b, prefix, strlen(prefix), true);
   stream__buf_printf(&b, "%cExpires=%lld%cKeyName=%s", sep, (long long)expires, sep, key->id);
-  return google__finish(&b, out, google__append_signature(&b, key, from, sep, media));
+  rc = google__append_signature(&b, key, from, sep, media);
+  /* What verification would refuse as too long is not made: the cookie, the URL signed with a
+   * prefix, or for a prefix without a url the request URL it starts (prefix, '?', result). */
+  if (!rc && form == GOOGLE_FORM_COOKIE)
+    rc = google__check_fits(&b, 0, "cookie", fn);
+  else if (!rc && url)
+    rc = google__check_fits(&b, 0, "signed URL", fn);
+  else if (!rc)
+    rc = google__check_fits(&b, strlen(prefix) + 1, "URL prefix, '?' and signed query", fn);
+  return google__finish(&b, out, rc);
 }
 
 int google__verify_start(stream_google_verification *out, const stream_keyring *ring,

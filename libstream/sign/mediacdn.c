@@ -102,6 +102,8 @@ int stream_mediacdn_sign_path_component(char **out, const stream_key *key, const
   rc = google__append_signature(&b, key, 0, '&', true);
   stream__buf_puts(&b, "/");
   stream__buf_append(&b, filename, fl);
+  if (!rc)
+    rc = google__check_fits(&b, 0, "signed URL", fn);
   return google__finish(&b, out, rc);
 }
 
@@ -342,6 +344,8 @@ int stream_mediacdn_token_sign(char **out, const stream_key *key,
     rc = stream__err(STREAM_ENOMEM, "out of memory building a token");
   else
     rc = append_token_sig(&t, &s, key, opts->hmac);
+  if (!rc)
+    rc = google__check_fits(&t, 0, "token", "stream_mediacdn_token_sign");
   if (s.data)
     stream__wipe(s.data, s.len);
   stream__buf_free(&s);

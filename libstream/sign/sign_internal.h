@@ -217,6 +217,9 @@ int google__check_sign_key(const stream_key *key, bool media, const char *fn);
 /* Sign b->data[from..] and append `<sep>Signature=<base64url>`. */
 int google__append_signature(stream__buf *b, const stream_key *key, size_t from, char sep,
                              bool media);
+/* STREAM_EINVAL (naming `what` and the limit) when `extra` bytes and b's text are over
+ * GOOGLE_TEXT_MAX, what verification takes: signers do not make what no verifier accepts. */
+int google__check_fits(const stream__buf *b, size_t extra, const char *what, const char *fn);
 /* Hand over the built string, or free it when rc is an error. */
 int google__finish(stream__buf *b, char **out, int rc);
 

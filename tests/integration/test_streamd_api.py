@@ -20,7 +20,7 @@ import time
 import unittest
 import urllib.parse
 
-from streamd_harness import ApiTestCase, Streamd, unique_email
+from streamd_harness import ApiTestCase, Streamd, streamd_env, unique_email
 from streamd_harness import register_login as harness_register_login
 
 STREAMD = None
@@ -914,6 +914,82 @@ class T99Expiry(Base):
             first.stop()
             first.cleanup()
             D = main
+
+    def refused_start(self, data_dir, extra=()):
+        """streamd on `data_dir` that must stop at start: its exit status and stderr (one that
+        starts instead is stopped at its listening line, and the test fails)."""
+        with open(os.path.join(os.path.dirname(data_dir), "refused.log"), "w+b") as log:
+            p = subprocess.Popen([STREAMD, "--port", "0", "--listen-address", "127.0.0.1",
+                                  "--data-dir", data_dir] + list(extra),
+                                 stdout=subprocess.PIPE, stderr=log, env=streamd_env())
+            line = p.stdout.readline()  # the listening line, or EOF when it stops
+            if line:
+                p.kill()
+            rc = p.wait(timeout=120)
+            p.stdout.close()
+            log.seek(0)
+            err = log.read().decode()
+        self.assertEqual(line, b"", "streamd started: " + err)
+        return rc, err
+
+    def test_key_file_checked_on_what_is_read(self):
+        # keyfile.c opens a key file once (no symlink followed, no waiting on a FIFO) and checks
+        # the open file: type, mode and owner, then reads that very file.
+        d = start_daemon(seed=False)
+        try:
+            self.assertEqual(d.stop(), 0)
+            key = os.path.join(d.data_dir, "keys", "access.key")
+            real = os.path.join(d.tmp, "access.key.real")
+            os.rename(key, real)
+            self.assertEqual(stat.S_IMODE(os.stat(real).st_mode), 0o600)
+            # A symlink to a 0600 key file: refused, the message names the path, not the key.
+            os.symlink(real, key)
+            rc, err = self.refused_start(d.data_dir)
+            self.assertEqual(rc, 2, err)
+            self.assertIn(key + " must be a regular file of mode 0600, not a symlink", err)
+            with open(real) as f:
+                self.assertNotIn(f.read().strip().rstrip("="), err)
+            os.unlink(key)
+            # A FIFO (no writer): refused at once instead of hanging the start on the open.
+            os.mkfifo(key, 0o600)
+            rc, err = self.refused_start(d.data_dir)
+            self.assertEqual(rc, 2, err)
+            self.assertIn(key + " must be a regular file of mode 0600 (it is a FIFO)", err)
+            os.unlink(key)
+            os.rename(real, key)
+            if os.geteuid() != 0:
+                self.skipTest("the owner cases need root (chown)")
+            # A 0600 key file of another uid in streamd's own keys directory: refused.
+            import pwd
+            nobody = pwd.getpwnam("nobody").pw_uid
+            os.chown(key, nobody, -1)
+            rc, err = self.refused_start(d.data_dir)
+            self.assertEqual(rc, 2, err)
+            self.assertIn("%s is owned by uid %d, not by this streamd's uid 0" % (key, nobody),
+                          err)
+            # An operator's media_key_file of another uid too (one of root or streamd's is
+            # taken: test_origin's cloudcdn case).
+            media = os.path.join(d.tmp, "cdn.key")
+            fd = os.open(media, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.write(fd, b"nZtRohdNF9m3cKM24IcK4w==\n")
+            os.close(fd)
+            os.chown(media, nobody, -1)
+            os.chown(key, 0, -1)
+            rc, err = self.refused_start(d.data_dir, ["--media-signing", "cloudcdn",
+                                                      "--media-key-file", media])
+            self.assertEqual(rc, 2, err)
+            self.assertIn("%s is owned by uid %d: a key file must be owned by this streamd's "
+                          "uid 0 or by root" % (media, nobody), err)
+            # Owned by streamd's uid again: the same data directory starts, with the same key.
+            with open(key) as f:
+                text = f.read()
+            d.start()
+            with open(key) as f:
+                self.assertEqual(f.read(), text)
+            self.assertEqual(d.stop(), 0)
+        finally:
+            d.stop()
+            d.cleanup()
 
 
 EXPIRING = None

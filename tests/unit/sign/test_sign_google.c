@@ -1065,6 +1065,147 @@ START_TEST(test_random_inputs)
 }
 END_TEST
 
+/* ---- lengths: nothing is signed that verification refuses as too long ------ */
+
+#define TEXT_MAX 16384 /* the longest URL, cookie or token verification takes */
+#define LEN_FORMS 10
+static const char *const len_form_names[LEN_FORMS] = {
+    "cloud url",        "cloud prefix+url", "cloud prefix", "cloud cookie", "media url",
+    "media prefix+url", "media prefix",     "media cookie", "media path",   "media token"};
+
+/* "http://a/" and then 'a' up to n bytes. The caller frees it. */
+static char *long_url(size_t n)
+{
+  char *u = malloc(n + 1);
+  ck_assert_ptr_nonnull(u);
+  memset(u, 'a', n);
+  memcpy(u, "http://a/", 9);
+  u[n] = '\0';
+  return u;
+}
+
+/* Sign `a` (n bytes) with form `f`: the URL for the URL and prefix+url forms (prefix
+ * "http://a/"), the prefix for the prefix and cookie forms and the token's URLPrefix, the
+ * filename of a path component under "http://a/". */
+static int len_sign(char **s, int f, const stream_key *ck, const stream_key *mk, const char *a)
+{
+  stream_google_sign_options o = opts_at(CLOUD_EXPIRES);
+  *s = NULL;
+  switch (f) {
+  case 0:
+    return stream_cloudcdn_sign_url(s, ck, a, &o);
+  case 1:
+    return stream_cloudcdn_sign_prefix(s, ck, a, "http://a/", &o);
+  case 2:
+    return stream_cloudcdn_sign_prefix(s, ck, NULL, a, &o);
+  case 3:
+    return stream_cloudcdn_sign_cookie(s, ck, a, &o);
+  case 4:
+    return stream_mediacdn_sign_url(s, mk, a, &o);
+  case 5:
+    return stream_mediacdn_sign_prefix(s, mk, a, "http://a/", &o);
+  case 6:
+    return stream_mediacdn_sign_prefix(s, mk, NULL, a, &o);
+  case 7:
+    return stream_mediacdn_sign_cookie(s, mk, a, &o);
+  case 8:
+    return stream_mediacdn_sign_path_component(s, mk, "http://a/", a, &o);
+  default: {
+    stream_mediacdn_token_options t = STREAM_MEDIACDN_TOKEN_OPTIONS_INIT;
+    t.expires = CLOUD_EXPIRES;
+    t.url_prefix = a;
+    return stream_mediacdn_token_sign(s, mk, &t);
+  }
+  }
+}
+
+/* The request URL `s` signed by form `f` from `a` makes (the prefix forms without a url: the
+ * prefix, '?' and the query), or `a` itself for cookies and tokens. The caller frees it. */
+static char *len_request(int f, const char *a, const char *s)
+{
+  const char *head = f == 2 || f == 6 ? a : "", *sep = f == 2 || f == 6 ? "?" : "";
+  const char *tail = f == 3 || f == 7 || f == 9 ? a : s;
+  char *u = malloc(strlen(head) + strlen(sep) + strlen(tail) + 1);
+  ck_assert_ptr_nonnull(u);
+  strcpy(u, head);
+  strcat(u, sep);
+  strcat(u, tail);
+  return u;
+}
+
+static int len_verify(int f, const stream_keyring *cr, const stream_keyring *mr, const char *url,
+                      const char *cred)
+{
+  static const char *const names[1] = {"my-key"};
+  stream_google_verification v;
+  stream_google_request q = req_at(url, CLOUD_EXPIRES - 1);
+  switch (f) {
+  case 3:
+    return stream_cloudcdn_verify_cookie(&v, cr, cred, &q);
+  case 7:
+    return stream_mediacdn_verify_cookie(&v, mr, cred, &q);
+  case 9:
+    q.key_names = names;
+    q.key_name_count = 1;
+    return stream_mediacdn_token_verify(&v, mr, cred, &q);
+  default:
+    return f < 4 ? stream_cloudcdn_verify_url(&v, cr, &q) : stream_mediacdn_verify_url(&v, mr, &q);
+  }
+}
+
+START_TEST(test_sign_refuses_what_is_too_long_to_verify)
+{
+  stream_key *ck = key_text(STREAM_KEY_HMAC, "my-key", CLOUD_KEY);
+  stream_key *mk = key_text(STREAM_KEY_ED25519_PRIVATE, "my-key", MEDIA_SEED);
+  stream_key *mpub = NULL;
+  ck_assert_int_eq(stream_key_public(&mpub, mk), STREAM_OK);
+  stream_keyring *cr = ring_of(ck, NULL), *mr = ring_of(mpub, NULL);
+  for (int f = 0; f < LEN_FORMS; f++) {
+    /* The longest input that signs (what is refused grows with the input). */
+    size_t lo = 32, hi = TEXT_MAX;
+    char *s = NULL;
+    while (lo < hi) {
+      size_t mid = lo + (hi - lo + 1) / 2;
+      char *a = long_url(mid);
+      int rc = len_sign(&s, f, ck, mk, a);
+      stream_free(s);
+      free(a);
+      if (rc == STREAM_OK)
+        lo = mid;
+      else
+        hi = mid - 1;
+    }
+    /* Its result fits and verifies; the input that is one byte longer is refused. */
+    char *a = long_url(lo);
+    ck_assert_msg(len_sign(&s, f, ck, mk, a) == STREAM_OK, "%s: %s", len_form_names[f],
+                  stream_error_last()->message);
+    char *url = len_request(f, a, s);
+    size_t got = f == 3 || f == 7 || f == 9 ? strlen(s) : strlen(url);
+    ck_assert_msg(got <= TEXT_MAX && got + 5 > TEXT_MAX, "%s: longest is %zu bytes",
+                  len_form_names[f], got);
+    if (f == 0 || f == 1 || f == 4 || f == 5 || f == 8)
+      ck_assert_uint_eq(got, TEXT_MAX); /* one more input byte, one more output byte */
+    ck_assert_msg(len_verify(f, cr, mr, url, s) == STREAM_OK, "%s: %s", len_form_names[f],
+                  stream_error_last()->message);
+    stream_free(s);
+    free(url);
+    free(a);
+    ck_assert_msg(lo < TEXT_MAX, "%s: an input of %d bytes signs into more than %d",
+                  len_form_names[f], TEXT_MAX, TEXT_MAX);
+    a = long_url(lo + 1);
+    ck_assert_int_eq(len_sign(&s, f, ck, mk, a), STREAM_EINVAL);
+    ck_assert_ptr_null(s);
+    ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "verification takes at most 16384"));
+    free(a);
+  }
+  stream_keyring_free(cr);
+  stream_keyring_free(mr);
+  stream_key_free(mpub);
+  stream_key_free(mk);
+  stream_key_free(ck);
+}
+END_TEST
+
 static Suite *google_suite(void)
 {
   Suite *s = suite_create("sign_google");
@@ -1073,6 +1214,9 @@ static Suite *google_suite(void)
   tcase_add_test(tc, test_cloud_vectors_verify);
   tcase_add_test(tc, test_cloud_failures);
   tcase_add_test(tc, test_cloud_sign_rejects_bad_input);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("lengths");
+  tcase_add_test(tc, test_sign_refuses_what_is_too_long_to_verify);
   suite_add_tcase(s, tc);
   tc = tcase_create("mediacdn");
   tcase_add_test(tc, test_media_vectors_sign);
