@@ -159,6 +159,9 @@ static const key_desc keys[] = {
     {"nats_reader_filter", K_STR, OFF(nats_reader_filter), SZ(nats_reader_filter), 0, 0,
      "subjects the reader reads (tokens, '*', a last '>'); empty = <nats_subject_prefix>.> "
      "(default)"},
+    {"nats_reader_ack_wait_ms", K_UINT, OFF(nats_reader_ack_wait_ms), 0, 1000, 3600000,
+     "ack wait of the reader's durable consumer, milliseconds: messages fetched by a reader "
+     "that died are delivered again after it (default 30000; an existing durable is updated)"},
 };
 
 void streamd_config_defaults(streamd_config *cfg)
@@ -169,6 +172,7 @@ void streamd_config_defaults(streamd_config *cfg)
   snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", STREAMD_DEFAULT_DATA_DIR);
   snprintf(cfg->mail_from, sizeof(cfg->mail_from), "streamd <no-reply@localhost>");
   cfg->threads = 4;
+  cfg->nats_reader_ack_wait_ms = 30000; /* STREAM_RELAY_READER_DEFAULT_ACK_WAIT_MS */
   cfg->max_connections = 256;
   cfg->connection_timeout_s = 30;
   cfg->max_header_bytes = 8192;

@@ -69,6 +69,8 @@ typedef struct streamd_config {
   char nats_reader_url[2048];   /* nats://host:port[,nats://...] */
   char nats_reader_durable[65]; /* durable consumer; "" = the library's default */
   char nats_reader_filter[257]; /* subjects read; "" = <nats_subject_prefix>.> */
+  /* Ack wait of the reader's durable consumer, ms (default 30000; an existing one is updated). */
+  unsigned int nats_reader_ack_wait_ms;
 } streamd_config;
 
 /* Fill `cfg` with the built-in defaults. */

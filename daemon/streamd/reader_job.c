@@ -51,6 +51,12 @@ void streamd_reader_render_metrics(FILE *f)
 
 #if STREAM_HAVE_NATS
 
+/* Warn lines per round naming a terminated message; the rest are counted in one more line. */
+#define READER_REJECTIONS_LOGGED 20
+/* How long a round's fetch waits for a first message: short, so that stopping the daemon
+ * waits for at most about this (the connect and API timeout stays the library's 5 s). */
+#define READER_FETCH_WAIT_MS 1000
+
 struct streamd_reader {
   stream_relay_reader_options opts; /* strings borrowed from the configuration */
   char filter[STREAM_RELAY_SUBJECT_MAX + 8];
@@ -64,22 +70,38 @@ static int reader_connect(void *arg)
   return stream_relay_reader_new(&sr->reader, &sr->opts);
 }
 
+/* One warn line per message the round terminated, the first READER_REJECTIONS_LOGGED of them,
+ * then one line with how many more. */
+static void log_rejections(streamd_reader *sr, int64_t rejected)
+{
+  size_t n = 0;
+  const char *const *why = stream_relay_reader_rejections(sr->reader, &n);
+  size_t shown = n < READER_REJECTIONS_LOGGED ? n : READER_REJECTIONS_LOGGED;
+  for (size_t i = 0; i < shown; i++)
+    streamd_logf(STREAM_LOG_WARN,
+                 "reader: terminated a JetStream message that is not a valid event (never "
+                 "delivered again): %s",
+                 why[i]);
+  if ((int64_t)shown < rejected) /* more than the cap (or copies the library could not keep) */
+    streamd_logf(STREAM_LOG_WARN,
+                 "reader: terminated %lld more JetStream message(s) of this round that are not "
+                 "valid events; the last: %s",
+                 (long long)(rejected - (int64_t)shown), stream_relay_reader_rejection(sr->reader));
+}
+
 static int reader_round(void *arg, long *wait_ms)
 {
   streamd_reader *sr = arg;
   int64_t a = 0, d = 0, r = 0;
   int rc = stream_relay_reader_run_once(sr->reader, &a, &d, &r);
+  /* Terminated messages are counted and logged also when the round's append then failed. */
+  atomic_fetch_add(&rejected_total, (unsigned long long)r);
+  if (r > 0)
+    log_rejections(sr, r);
   if (rc != STREAM_OK)
     return rc;
   atomic_fetch_add(&appended_total, (unsigned long long)a);
   atomic_fetch_add(&duplicates_total, (unsigned long long)d);
-  atomic_fetch_add(&rejected_total, (unsigned long long)r);
-  if (r > 0) /* the library keeps the last rejection of the round */
-    streamd_logf(STREAM_LOG_WARN,
-                 "reader: terminated %lld JetStream message(s) that are not valid events "
-                 "(never delivered again)%s: %s",
-                 (long long)r, r > 1 ? "; the last" : "",
-                 stream_relay_reader_rejection(sr->reader));
   int64_t lag = 0;
   if (stream_relay_reader_lag(sr->reader, &lag) == STREAM_OK)
     atomic_store(&lag_messages, (long long)lag);
@@ -113,6 +135,8 @@ int streamd_reader_start(streamd_reader **out, stream_events *events, const stre
     o.filter_subject = sr->filter;
   }
   STREAMD_NATS_CONNECTION_OPTIONS(o, cfg);
+  o.ack_wait_ms = cfg->nats_reader_ack_wait_ms;
+  o.fetch_wait_ms = READER_FETCH_WAIT_MS;
   sr->opts = o;
   atomic_store(&lag_messages, 0);
   if (streamd_nats_job_start(&sr->job, &reader_ops, sr, cfg->nats_reader_url) != 0) {
@@ -121,10 +145,11 @@ int streamd_reader_start(streamd_reader **out, stream_events *events, const stre
     return -1;
   }
   streamd_logf(STREAM_LOG_INFO,
-               "reader: NATS JetStream at %s, stream %s, subjects %s, durable %s, into the event "
-               "log",
+               "reader: NATS JetStream at %s, stream %s, subjects %s, durable %s (ack wait %u ms), "
+               "into the event log",
                cfg->nats_reader_url, cfg->nats_stream, sr->opts.filter_subject,
-               sr->opts.durable ? sr->opts.durable : STREAM_RELAY_READER_DEFAULT_DURABLE);
+               sr->opts.durable ? sr->opts.durable : STREAM_RELAY_READER_DEFAULT_DURABLE,
+               cfg->nats_reader_ack_wait_ms);
   *out = sr;
   return 0;
 }

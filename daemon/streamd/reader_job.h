@@ -8,10 +8,14 @@
  * transaction per fetched batch, de-duplicated by event id, acknowledged
  * after the commit). The QoE consumer and the recommendations then work on
  * the replicated log as on ingested events. Rounds run back to back (the
- * fetch itself waits up to 5 s for a first message), backing off up to 5 s on
- * errors, which are logged once per outage without secrets (nats_job.h).
- * Each round that terminated invalid messages (poison: not an Event, or an
- * invalid one) logs a warning with the reader's rejection text. NATS
+ * fetch itself waits up to 1 s for a first message, so a stop waits about
+ * that long), backing off up to 5 s on errors, which are logged once per
+ * outage without secrets (nats_job.h). The durable's ack wait is
+ * nats_reader_ack_wait_ms (how long the messages a killed reader had fetched
+ * wait before they are delivered again). Each message a round terminated
+ * (poison: not an Event, or an invalid one) is logged at warn with the
+ * reader's rejection text, the first 20 of a round one line each, the rest
+ * in one line with their count (also when the round's append failed). NATS
  * unreachable or the stream missing at start-up is such an error (the thread
  * keeps connecting); a configuration the reader refuses (STREAM_EINVAL) stops
  * the start. Metrics (metrics.h):
@@ -39,7 +43,8 @@ typedef struct streamd_reader streamd_reader;
  * is NULL when cfg->nats_reader_url is empty (no reader). 0 or -1 (logged). */
 int streamd_reader_start(streamd_reader **out, stream_events *events, const streamd_config *cfg);
 
-/* Stop the thread (a round in progress finishes first: at most the fetch's wait, 5 s) and
+/* Stop the thread (a round in progress finishes first: at most the fetch's wait, 1 s, unless
+ * NATS or the event log is slow to answer: then up to libstream's 5 s timeout) and
  * free it. NULL is a no-op. */
 void streamd_reader_stop(streamd_reader *sr);
 

@@ -227,8 +227,13 @@ STREAM_API int stream_relay_lag(stream_relay *r, int64_t *out);
 /** Default durable consumer of a reader (JetStream names exclude '.'). */
 #define STREAM_RELAY_READER_DEFAULT_DURABLE "libstream-replica"
 /** Ack wait of the durable consumer a reader creates, seconds: a message fetched and neither
- *  acknowledged nor terminated within it is delivered again. */
+ *  acknowledged nor terminated within it is delivered again. The default of
+ *  stream_relay_reader_options.ack_wait_ms (STREAM_RELAY_READER_DEFAULT_ACK_WAIT_MS). */
 #define STREAM_RELAY_READER_ACK_WAIT_S 30
+#define STREAM_RELAY_READER_DEFAULT_ACK_WAIT_MS (STREAM_RELAY_READER_ACK_WAIT_S * 1000)
+/** Range of stream_relay_reader_options.ack_wait_ms (1 s .. 1 h). */
+#define STREAM_RELAY_READER_ACK_WAIT_MIN_MS 1000
+#define STREAM_RELAY_READER_ACK_WAIT_MAX_MS 3600000
 /** Longest filter subject, bytes. */
 #define STREAM_RELAY_SUBJECT_MAX 256
 
@@ -249,7 +254,8 @@ typedef struct stream_relay_reader_options {
                                    NULL = STREAM_RELAY_DEFAULT_PREFIX ".>" */
   unsigned int batch;         /**< messages per round, 1..STREAM_EVENTS_READ_MAX */
   unsigned int timeout_ms;    /**< connect, API requests, and the wait for a round's first
-                                   message, 1..STREAM_RELAY_TIMEOUT_MAX_MS */
+                                   message unless fetch_wait_ms is set,
+                                   1..STREAM_RELAY_TIMEOUT_MAX_MS */
   const char *user;           /**< as stream_relay_options */
   const char *password;
   const char *token;
@@ -258,21 +264,40 @@ typedef struct stream_relay_reader_options {
   const char *tls_ca_file;
   const char *tls_cert_file;
   const char *tls_key_file;
+  /** Ack wait of the durable consumer, milliseconds: a message fetched and neither acknowledged
+   *  nor terminated within it is delivered again (after a crash of the reader, that is how
+   *  long its unacknowledged messages wait). STREAM_RELAY_READER_ACK_WAIT_MIN_MS..
+   *  STREAM_RELAY_READER_ACK_WAIT_MAX_MS; 0 = STREAM_RELAY_READER_DEFAULT_ACK_WAIT_MS. Applied
+   *  when the durable is created; an existing durable with another ack wait is updated to this
+   *  one (js_UpdateConsumer), so readers sharing a durable should use one value. Keep it above
+   *  the time a round takes to append a batch: a shorter one only costs redeliveries
+   *  (duplicates). */
+  unsigned int ack_wait_ms;
+  /** How long one round's fetch waits for a first message, milliseconds (a long poll: an idle
+   *  stream costs one pull request per wait, and it bounds how long a round of an idle reader
+   *  takes, e.g. to stop a thread running rounds). 1..STREAM_RELAY_TIMEOUT_MAX_MS; 0 =
+   *  timeout_ms. */
+  unsigned int fetch_wait_ms;
 } stream_relay_reader_options;
 
+/** Still 1 although ack_wait_ms and fetch_wait_ms came after the first cut: the reader was
+ *  added and extended before any release, so no version-1 struct without them exists outside
+ *  this tree. A struct from STREAM_RELAY_READER_OPTIONS_INIT (or zeroed) has both at 0: the
+ *  defaults. */
 #define STREAM_RELAY_READER_OPTIONS_VERSION 1
 #define STREAM_RELAY_READER_OPTIONS_INIT                                                           \
   {                                                                                                \
     STREAM_RELAY_READER_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, STREAM_RELAY_DEFAULT_BATCH, \
-        STREAM_RELAY_DEFAULT_TIMEOUT_MS, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL            \
+        STREAM_RELAY_DEFAULT_TIMEOUT_MS, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0      \
   }
 
 /**
  * Connect to NATS at `opts->url`, check that the stream `opts->stream_name`
  * exists, and create the durable pull consumer `opts->durable` (explicit
- * acknowledgement, ack wait STREAM_RELAY_READER_ACK_WAIT_S, delivery of the
- * whole stream, filter `opts->filter_subject`) or bind to it when it exists
- * (it resumes where that durable stopped). Strings of `opts` are copied. On
+ * acknowledgement, ack wait `opts->ack_wait_ms`, delivery of the whole
+ * stream, no limit on deliveries, filter `opts->filter_subject`) or bind to
+ * it when it exists (it resumes where that durable stopped; its ack wait is
+ * updated to `opts->ack_wait_ms` when it differs). Strings of `opts` are copied. On
  * success `*out` belongs to the caller, who frees it with
  * stream_relay_reader_free(); on failure it is NULL.
  * Errors: STREAM_EINVAL (NULL argument, unknown version, a bad durable name
@@ -281,8 +306,10 @@ typedef struct stream_relay_reader_options {
  * TLS), STREAM_ENOTFOUND (no such stream: a relay creates it with
  * create_stream), STREAM_ENOTSUP (no JetStream), STREAM_EPROTO (the durable
  * exists as another kind of consumer: push, another filter subject or
- * acknowledgement policy; or JetStream refused to create it: the message
- * says why), STREAM_ETIMEDOUT, STREAM_ENOMEM.
+ * acknowledgement policy, or a limit on deliveries (max_deliver: JetStream
+ * would drop a message the reader could not append that many times, a loss
+ * in the replica); or JetStream refused to create it or to update its ack
+ * wait: the message says why), STREAM_ETIMEDOUT, STREAM_ENOMEM.
  */
 STREAM_API int stream_relay_reader_new(stream_relay_reader **out,
                                        const stream_relay_reader_options *opts);
@@ -293,18 +320,26 @@ STREAM_API int stream_relay_reader_new(stream_relay_reader **out,
 STREAM_API void stream_relay_reader_free(stream_relay_reader *r);
 
 /**
- * One round: fetch up to `batch` messages (waiting at most timeout_ms for the
- * first; fewer when the stream has no more), decode each payload (protobuf
+ * One round: fetch up to `batch` messages (waiting at most fetch_wait_ms for
+ * the first; fewer when the stream has no more), decode each payload (protobuf
  * Event, with account_id and server_ts), append the valid events to the event
  * log in one transaction (stream_events_append(): de-duplicated by id), then
  * acknowledge their messages; invalid payloads are terminated (see above).
  * `*out_appended` receives the events newly stored, `*out_duplicates` those
  * the log held already (redeliveries), `*out_rejected` the messages
- * terminated; each may be NULL, all are 0 when nothing came and on error.
+ * terminated; each may be NULL, all are 0 when nothing came and on error,
+ * except `*out_rejected` when the error is the append's: the round's
+ * invalid messages were terminated before it, and are counted (and listed by
+ * stream_relay_reader_rejections()) all the same.
  * Acknowledgements are sent and flushed after the commit; one that is lost
  * all the same only makes JetStream deliver the message again (a duplicate).
  * Errors: STREAM_EINVAL, STREAM_EIO (not connected to NATS: the connection
- * reconnects by itself; the fetch failed), the event log's errors
+ * reconnects by itself; the fetch failed), STREAM_ENOTFOUND (nothing came
+ * and the durable no longer exists — deleted, or a server that lost its
+ * JetStream state: JetStream answers nothing to its pull requests, so an
+ * empty fetch is checked against the durable — then it was created again
+ * and the next round reads the stream from its start, as duplicates up to
+ * where the log is; or the stream no longer exists), the event log's errors
  * (stream_events_append(): STREAM_EBUSY, STREAM_EIO; nothing is acknowledged
  * and the messages are delivered again), STREAM_ENOMEM.
  */
@@ -318,6 +353,18 @@ STREAM_API int stream_relay_reader_run_once(stream_relay_reader *r, int64_t *out
  * its next run_once or free. NULL for a NULL reader.
  */
 STREAM_API const char *stream_relay_reader_rejection(const stream_relay_reader *r);
+
+/**
+ * Every message the last round terminated, in fetch order, each described
+ * as by stream_relay_reader_rejection(): `*out_count` (may be NULL)
+ * receives how many (the round's `*out_rejected`, fewer only when memory for
+ * a copy ran out; 0 after a round that terminated none or failed before its
+ * fetch) and the result is an array of that many strings, borrowed from the
+ * reader like stream_relay_reader_rejection()'s (valid until its next
+ * run_once or free); NULL when there are none or `r` is NULL.
+ */
+STREAM_API const char *const *stream_relay_reader_rejections(const stream_relay_reader *r,
+                                                             size_t *out_count);
 
 /**
  * Messages of the stream the reader's durable has not had acknowledged yet

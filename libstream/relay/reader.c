@@ -32,10 +32,14 @@ struct stream_relay_reader {
   char *filter;
   unsigned int batch;
   unsigned int timeout_ms;
+  unsigned int ack_wait_ms;
+  unsigned int fetch_wait_ms;
   natsConnection *nc;
   jsCtx *js;
   natsSubscription *sub;
   char rejection[512]; /* why the last terminated message was */
+  char **rejections;   /* the last round's, n_rejections of them (each malloc'd) */
+  size_t n_rejections;
 };
 
 /* ---- options ------------------------------------------------------------------ */
@@ -87,6 +91,15 @@ static int check_filter(const char *s)
 
 /* ---- set-up -------------------------------------------------------------------- */
 
+static void clear_rejections(stream_relay_reader *r)
+{
+  for (size_t i = 0; i < r->n_rejections; i++)
+    free(r->rejections[i]);
+  free(r->rejections);
+  r->rejections = NULL;
+  r->n_rejections = 0;
+}
+
 static int check_stream(stream_relay_reader *r)
 {
   jsStreamInfo *si = NULL;
@@ -109,7 +122,9 @@ static int check_stream(stream_relay_reader *r)
                      relay__nats_detail(s));
 }
 
-/* An existing durable must be what this reader would create: pull, explicit acks, our filter. */
+/* An existing durable must be what this reader would create: pull, explicit acks, our filter,
+ * no limit on deliveries (a message whose append failed max_deliver times would be dropped by
+ * JetStream: lost in the replica). Its ack wait may differ: ensure_consumer() updates it. */
 static int check_consumer(stream_relay_reader *r, const jsConsumerInfo *ci)
 {
   const jsConsumerConfig *c = ci->Config;
@@ -122,6 +137,9 @@ static int check_consumer(stream_relay_reader *r, const jsConsumerInfo *ci)
     why = "a consumer without explicit acknowledgements";
   else if (strcmp(c->FilterSubject ? c->FilterSubject : "", r->filter) != 0)
     why = "another filter subject";
+  else if (c->MaxDeliver > 0)
+    why = "a consumer with a limit on deliveries (max_deliver), which drops what the reader "
+          "could not append that many times";
   if (!why)
     return STREAM_OK;
   return stream__err(STREAM_EPROTO,
@@ -140,6 +158,21 @@ static int ensure_consumer(stream_relay_reader *r, int again)
   natsStatus s = js_GetConsumerInfo(&ci, r->js, r->stream, r->durable, NULL, &jerr);
   if (s == NATS_OK) {
     int rc = check_consumer(r, ci);
+    int64_t want = (int64_t)r->ack_wait_ms * 1000000;
+    if (rc == STREAM_OK && ci->Config->AckWait != want) {
+      /* Its own configuration with our ack wait: JetStream updates the ack wait in place (the
+       * other fields, unchanged, are not an update). */
+      ci->Config->AckWait = want;
+      jsConsumerInfo *up = NULL;
+      jerr = 0;
+      s = js_UpdateConsumer(&up, r->js, r->stream, ci->Config, NULL, &jerr);
+      jsConsumerInfo_Destroy(up);
+      if (s != NATS_OK)
+        rc = stream__err(STREAM_EPROTO,
+                         "relay reader: JetStream at %s refused to set the ack wait of durable "
+                         "consumer %s of stream %s to %u ms: %s",
+                         r->url, r->durable, r->stream, r->ack_wait_ms, relay__nats_detail(s));
+    }
     jsConsumerInfo_Destroy(ci);
     return rc;
   }
@@ -151,7 +184,7 @@ static int ensure_consumer(stream_relay_reader *r, int again)
   cfg.Durable = r->durable;
   cfg.DeliverPolicy = js_DeliverAll;
   cfg.AckPolicy = js_AckExplicit;
-  cfg.AckWait = (int64_t)STREAM_RELAY_READER_ACK_WAIT_S * 1000000000;
+  cfg.AckWait = (int64_t)r->ack_wait_ms * 1000000;
   cfg.FilterSubject = r->filter;
   jerr = 0;
   s = js_AddConsumer(&ci, r->js, r->stream, &cfg, NULL, &jerr);
@@ -215,6 +248,15 @@ int stream_relay_reader_new(stream_relay_reader **out, const stream_relay_reader
     rc = check_durable(durable);
   if (rc == STREAM_OK)
     rc = check_filter(filter);
+  if (rc == STREAM_OK && opts->ack_wait_ms != 0 &&
+      (opts->ack_wait_ms < STREAM_RELAY_READER_ACK_WAIT_MIN_MS ||
+       opts->ack_wait_ms > STREAM_RELAY_READER_ACK_WAIT_MAX_MS))
+    rc = stream__err(STREAM_EINVAL, "relay reader: ack_wait_ms %u is not 0 (default) or %d..%d",
+                     opts->ack_wait_ms, STREAM_RELAY_READER_ACK_WAIT_MIN_MS,
+                     STREAM_RELAY_READER_ACK_WAIT_MAX_MS);
+  if (rc == STREAM_OK && opts->fetch_wait_ms > STREAM_RELAY_TIMEOUT_MAX_MS)
+    rc = stream__err(STREAM_EINVAL, "relay reader: fetch_wait_ms %u is not 0 (timeout_ms) or 1..%d",
+                     opts->fetch_wait_ms, STREAM_RELAY_TIMEOUT_MAX_MS);
   if (rc != STREAM_OK)
     return rc;
   stream_relay_reader *r = stream__calloc(1, sizeof *r);
@@ -223,6 +265,8 @@ int stream_relay_reader_new(stream_relay_reader **out, const stream_relay_reader
   r->events = opts->events;
   r->batch = opts->batch;
   r->timeout_ms = opts->timeout_ms;
+  r->ack_wait_ms = opts->ack_wait_ms ? opts->ack_wait_ms : STREAM_RELAY_READER_DEFAULT_ACK_WAIT_MS;
+  r->fetch_wait_ms = opts->fetch_wait_ms ? opts->fetch_wait_ms : opts->timeout_ms;
   r->url = stream__strdup(opts->url);
   r->stream = stream__strdup(opts->stream_name ? opts->stream_name : STREAM_RELAY_DEFAULT_STREAM);
   r->durable = stream__strdup(durable);
@@ -271,10 +315,45 @@ void stream_relay_reader_free(stream_relay_reader *r)
   free(r->stream);
   free(r->durable);
   free(r->filter);
+  clear_rejections(r);
   free(r);
 }
 
 /* ---- a round --------------------------------------------------------------------- */
+
+/* After a fetch that brought nothing: caught up, or the durable is gone (deleted by an
+ * operator, or a server that lost its JetStream state). JetStream answers nothing to a pull
+ * request of a consumer that does not exist, so such a fetch looks like an idle stream: without
+ * this check the reader would report "caught up" for ever while the replica falls behind. A
+ * vanished durable is created again (it delivers the stream from its start: what the log holds
+ * counts as duplicates; the bound subscription pulls from the same subject) and the round
+ * reports it once as STREAM_ENOTFOUND. One API request per empty fetch. */
+static int check_durable_alive(stream_relay_reader *r)
+{
+  jsConsumerInfo *ci = NULL;
+  jsErrCode jerr = 0;
+  natsStatus s = js_GetConsumerInfo(&ci, r->js, r->stream, r->durable, NULL, &jerr);
+  jsConsumerInfo_Destroy(ci);
+  if (s == NATS_OK)
+    return STREAM_OK;
+  if (jerr == JSStreamNotFoundErr)
+    return stream__err(STREAM_ENOTFOUND,
+                       "relay reader: JetStream stream %s at %s no longer exists (deleted, or the "
+                       "server lost its JetStream state)",
+                       r->stream, r->url);
+  if (jerr != JSConsumerNotFoundErr)
+    return stream__err(STREAM_EIO, "relay reader: durable consumer %s of stream %s at %s: %s",
+                       r->durable, r->stream, r->url, relay__nats_detail(s));
+  int rc = ensure_consumer(r, 0);
+  if (rc != STREAM_OK)
+    return rc;
+  return stream__err(STREAM_ENOTFOUND,
+                     "relay reader: durable consumer %s of stream %s at %s had disappeared "
+                     "(deleted, or the server lost its JetStream state): created again, it "
+                     "delivers the stream from its start (events the log holds count as "
+                     "duplicates)",
+                     r->durable, r->stream, r->url);
+}
 
 /* The event of message `m` into `e`, validated as the trusted append will (so an invalid one
  * is set apart instead of failing the batch's append). STREAM_EPROTO with a message. */
@@ -301,8 +380,10 @@ static int decode_msg(stream_event *e, natsMsg *m)
   return rc;
 }
 
-/* Terminate `m` (never delivered again) and remember why. */
-static void reject(stream_relay_reader *r, natsMsg *m, const char *why)
+/* Terminate `m` (never delivered again) and remember why: the reader's last rejection, and
+ * the round's list (`list` has room for every message of the fetch; a copy that cannot be
+ * allocated is left out of the list, the last rejection still says it). */
+static void reject(stream_relay_reader *r, natsMsg *m, const char *why, char **list)
 {
   jsMsgMetaData *meta = NULL;
   uint64_t seq = 0;
@@ -313,6 +394,9 @@ static void reject(stream_relay_reader *r, natsMsg *m, const char *why)
   const char *subj = natsMsg_GetSubject(m);
   snprintf(r->rejection, sizeof r->rejection, "stream seq %" PRIu64 " (subject %.128s): %.300s",
            seq, subj ? subj : "", why);
+  char *copy = list ? stream__strdup(r->rejection) : NULL;
+  if (copy)
+    list[r->n_rejections++] = copy;
   natsMsg_Term(m, NULL); /* a failure leaves it to the ack wait: it comes again, and goes */
 }
 
@@ -327,6 +411,7 @@ int stream_relay_reader_run_once(stream_relay_reader *r, int64_t *out_appended,
     *out_rejected = 0;
   if (!r)
     return stream__err(STREAM_EINVAL, "relay reader: handle is NULL");
+  clear_rejections(r);
   if (natsConnection_Status(r->nc) != NATS_CONN_STATUS_CONNECTED)
     return stream__err(STREAM_EIO, "relay reader: not connected to NATS at %s (reconnecting)",
                        r->url);
@@ -334,11 +419,11 @@ int stream_relay_reader_run_once(stream_relay_reader *r, int64_t *out_appended,
   memset(&list, 0, sizeof list);
   jsErrCode jerr = 0;
   natsStatus s =
-      natsSubscription_Fetch(&list, r->sub, (int)r->batch, (int64_t)r->timeout_ms, &jerr);
+      natsSubscription_Fetch(&list, r->sub, (int)r->batch, (int64_t)r->fetch_wait_ms, &jerr);
   if (s == NATS_TIMEOUT) { /* nothing came: caught up, unless the connection went away */
     if (natsConnection_Status(r->nc) != NATS_CONN_STATUS_CONNECTED)
       return stream__err(STREAM_EIO, "relay reader: lost the connection to NATS at %s", r->url);
-    return STREAM_OK;
+    return check_durable_alive(r);
   }
   if (s != NATS_OK)
     return stream__err(STREAM_EIO,
@@ -354,12 +439,13 @@ int stream_relay_reader_run_once(stream_relay_reader *r, int64_t *out_appended,
     natsMsgList_Destroy(&list); /* unacknowledged: delivered again after the ack wait */
     return stream__err(STREAM_ENOMEM, "relay reader: out of memory");
   }
+  r->rejections = n ? stream__calloc(n, sizeof *r->rejections) : NULL; /* NULL: none listed */
   for (size_t i = 0; i < n; i++) {
     natsMsg *m = list.Msgs[i];
     if (decode_msg(&evs[k], m) == STREAM_OK) {
       good[k++] = m;
     } else {
-      reject(r, m, stream_error_last()->message);
+      reject(r, m, stream_error_last()->message, r->rejections);
       rejected++;
     }
   }
@@ -380,20 +466,30 @@ int stream_relay_reader_run_once(stream_relay_reader *r, int64_t *out_appended,
    * stored, and their messages, delivered again, are duplicates. */
   natsConnection_FlushTimeout(r->nc, (int64_t)r->timeout_ms);
   natsMsgList_Destroy(&list);
+  /* The terminated messages are gone from the stream whether the append worked or not: they
+   * are counted (and listed) either way, or a round that failed would lose their trace. */
+  if (out_rejected)
+    *out_rejected = rejected;
   if (rc != STREAM_OK)
     return rc;
   if (out_appended)
     *out_appended = (int64_t)res.accepted;
   if (out_duplicates)
     *out_duplicates = (int64_t)res.duplicates;
-  if (out_rejected)
-    *out_rejected = rejected;
   return STREAM_OK;
 }
 
 const char *stream_relay_reader_rejection(const stream_relay_reader *r)
 {
   return r ? r->rejection : NULL;
+}
+
+const char *const *stream_relay_reader_rejections(const stream_relay_reader *r, size_t *out_count)
+{
+  size_t n = r ? r->n_rejections : 0;
+  if (out_count)
+    *out_count = n;
+  return n ? (const char *const *)r->rejections : NULL;
 }
 
 int stream_relay_reader_lag(stream_relay_reader *r, int64_t *out)

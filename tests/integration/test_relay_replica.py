@@ -11,17 +11,18 @@ log to JetStream; B (analytics, --nats-reader-url) reads the stream into its own
   event is in B's log exactly once (the ids are A's ids), and the accounting is exact: what the
   restarted B appended is what the killed one had not stored, its duplicates are what the killed
   one had stored but JetStream had not had acknowledged (read from the consumer after the kill).
-- B's event log refusing inserts for a while (a trigger): the rounds fail (counted, logged once
-  with the recovery), nothing is acknowledged, and the same events are appended afterwards.
-- A message published into the stream by hand that is not an Event: B terminates it
-  (streamd_reader_rejected_total 1), logs a warning naming its stream sequence, and goes on
-  appending.
+- B stopped; two messages published into the stream by hand that are not Events and A's next
+  events; B restarted with its event log refusing inserts for a while (a trigger): its first
+  fetch holds them all, the round fails (counted, logged once with the recovery), nothing is
+  acknowledged, the same events are appended afterwards, and the bad messages are terminated,
+  counted (streamd_reader_rejected_total 2) and logged one warn line each with its stream
+  sequence although their round failed.
+- Another such message with B running: terminated, logged, and B goes on appending.
 - B restarted with a new durable: the whole stream again, every event a duplicate.
 - A daemon configured with both the relay and the reader on the stream exits 2 at start.
 
-The durable consumer is created by the test before B starts, as the reader would create it but
-with a 2 s ack wait instead of 30 s (the reader binds to an existing durable of the right kind),
-so the messages the killed B had fetched come again within the test's time.
+B creates its durable consumer with a 2 s ack wait (nats_reader_ack_wait_ms) instead of the
+default 30 s, so the messages the killed B had fetched come again within the test's time.
 
 usage: test_relay_replica.py STREAMD
 """
@@ -112,15 +113,6 @@ def log_ids(d):
 
 
 class ReplicaJetStream(JetStream):
-    def create_durable(self, filter_subject, ack_wait_s):
-        """The pull consumer stream_relay_reader_new would create, with another ack wait."""
-        r = self.request("$JS.API.CONSUMER.DURABLE.CREATE.%s.%s" % (STREAM, DURABLE),
-                         {"stream_name": STREAM,
-                          "config": {"durable_name": DURABLE, "deliver_policy": "all",
-                                     "ack_policy": "explicit", "ack_wait": ack_wait_s * 10**9,
-                                     "filter_subject": filter_subject}})
-        assert "error" not in r, r
-
     def consumer(self):
         return self.request("$JS.API.CONSUMER.INFO.%s.%s" % (STREAM, DURABLE), {})
 
@@ -167,9 +159,12 @@ class ReplicaTest(unittest.TestCase):
     def test_front_relays_analytics_reads(self):
         a = self.streamd("a", ["--nats-url", self.nats.url])  # creates the stream
         js = ReplicaJetStream(self.nats.port)
-        js.create_durable("stream.events.>", 2)
         b = self.streamd("b", ["--nats-reader-url", self.nats.url,
-                               "--nats-reader-durable", DURABLE])
+                               "--nats-reader-durable", DURABLE,
+                               "--nats-reader-ack-wait-ms", "2000"])
+        config = js.consumer()["config"]  # created by B's reader
+        self.assertEqual(config["ack_wait"], 2 * 10**9)
+        self.assertEqual(config["filter_subject"], "stream.events.>")
         tok = h.register_login(a, h.unique_email("replica"))["access_token"]
         ptok = h.profile_token(a, tok)[1]["access_token"]
 
@@ -240,32 +235,44 @@ class ReplicaTest(unittest.TestCase):
 
         appended = len(total) - len(stored)
 
-        # 3. B's store refuses the append (a trigger of the test aborts every insert into the
-        # event log): the round fails, nothing of it is acknowledged, and once the trigger is
-        # gone the same messages come again and are appended, each once.
+        # 3. B stopped; a poison message and A's next events go into the stream; B restarted
+        # with its store refusing the append (a trigger of the test aborts every insert into the
+        # event log): its first fetch holds them all, the round fails, nothing of it is
+        # acknowledged, and once the trigger is gone the same messages come again and are
+        # appended, each once. The poison message was terminated by the failed round: counted
+        # and logged all the same (its round's counts are not lost with the round).
+        self.assertEqual(b.stop(), 0)
+        seq0 = js.publish("stream.events.heartbeat", b"\xff\x02 not an Event either")
+        self.assertEqual(seq0, len(total) + 1)
+        self.assertEqual(js.publish("stream.events.heartbeat", b"\xff\x03 nor this"), seq0 + 1)
         con = sqlite3.connect(os.path.join(b.data_dir, "streamd.db"), isolation_level=None,
                               timeout=30)
         try:
             con.execute("CREATE TRIGGER replica_test_refuse BEFORE INSERT ON event_log "
                         "BEGIN SELECT RAISE(ABORT, 'refused by the replica test'); END")
+            published = metrics(a, "streamd_relay_")["streamd_relay_published_total"]
             refused = post(a, ptok, heartbeats(40, view="rv-refused"))
+            wait_for("A relayed them", lambda: metrics(a, "streamd_relay_")[
+                "streamd_relay_published_total"] == published + len(refused))
+            b.start()
             wait_for("a failed reader round",
                      lambda: metrics(b).get("streamd_reader_errors_total", 0) >= 1)
+            self.assertEqual(metrics(b)["streamd_reader_rejected_total"], 2)
             self.assertEqual(log_ids(b).keys() & set(refused), set())
         finally:
             con.execute("DROP TRIGGER replica_test_refuse")
             con.close()
         total += refused
-        appended += len(refused)
+        appended = len(refused)  # counters of the restarted B
         wait_for("B appended what its log refused",
                  lambda: metrics(b).get("streamd_reader_appended_total") == appended)
         self.assertEqual(sorted(log_ids(b)), sorted(total))
 
-        # 4. A poison message: terminated, reported, and B goes on.
+        # 4. A poison message with B running: terminated, reported, and B goes on.
         seq = js.publish("stream.events.heartbeat", b"\xff\x01 not an Event")
-        self.assertEqual(seq, len(total) + 1)
+        self.assertEqual(seq, len(total) + 3)
         wait_for("the poison message rejected",
-                 lambda: metrics(b).get("streamd_reader_rejected_total") == 1)
+                 lambda: metrics(b).get("streamd_reader_rejected_total") == 3)
         more = post(a, ptok, heartbeats(5, view="rv-after"))
         wait_for("B appended after the poison",
                  lambda: metrics(b).get("streamd_reader_appended_total") == appended + 5)
@@ -280,9 +287,10 @@ class ReplicaTest(unittest.TestCase):
         self.assertEqual(a.stop(), 0)
         log = [json.loads(line) for line in b.stderr_text().splitlines() if line.startswith("{")]
         warns = [x["msg"] for x in log if x["level"] == "warn" and "terminated" in x["msg"]]
-        self.assertEqual(len(warns), 1, warns)
-        self.assertIn("stream seq %d (subject stream.events.heartbeat)" % seq, warns[0])
-        self.assertIn("not a protobuf", warns[0])
+        self.assertEqual(len(warns), 3, warns)  # one line per message
+        for w, s in zip(warns, (seq0, seq0 + 1, seq)):
+            self.assertIn("stream seq %d (subject stream.events.heartbeat)" % s, w)
+            self.assertIn("not a protobuf", w)
         # The store's refusal: logged once as it started (retried with backoff), once as it ended.
         fails = [x["msg"] for x in log if "(reader round; retrying)" in x["msg"]]
         self.assertEqual(len(fails), 1, fails)
@@ -291,14 +299,14 @@ class ReplicaTest(unittest.TestCase):
                              for x in log), 1)
 
         # 5. B again with a new durable: the whole stream is delivered to it, and its log, which
-        # holds every event, counts them all as duplicates (the poison is terminated again).
+        # holds every event, counts them all as duplicates (the poisons are terminated again).
         b.flags[b.flags.index(DURABLE)] = "replica-replay"
         b.start()
         wait_for("the replay", lambda: metrics(b).get("streamd_reader_duplicates_total") ==
                  len(total + more) and metrics(b).get("streamd_reader_lag_messages") == 0)
         m = metrics(b)
         self.assertEqual(m["streamd_reader_appended_total"], 0)
-        self.assertEqual(m["streamd_reader_rejected_total"], 1)
+        self.assertEqual(m["streamd_reader_rejected_total"], 3)
         self.assertEqual(sorted(log_ids(b)), sorted(total + more))
         self.assertEqual(b.stop(), 0)
 

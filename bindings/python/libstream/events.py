@@ -214,6 +214,35 @@ class Events:
                                        keep.cstr(profile_id, "profile_id", allow_none=True)))
         return r.accepted, r.duplicates
 
+    def append(self, events):
+        """Trusted append (stream_events_append): store events that already carry their
+        account, profile and server time — :class:`Event` tuples as :meth:`read` and
+        :meth:`get` return them (another log's events), or mappings with those keys (``seq``
+        is ignored, missing fields are empty or 0). One transaction, all-or-nothing, ids the
+        log holds skipped; returns (accepted, duplicates). Never for player input. Raises
+        ProtocolError (an invalid event: the message names its index and field; nothing
+        stored), OutOfRange (none, or over 10000), InvalidArgument, Busy, IOFailure."""
+        items = list(events)
+        arr = ffi.new("stream_event[]", max(len(items), 1))
+        for i, ev in enumerate(items):
+            d = dict(ev._asdict() if hasattr(ev, "_asdict") else ev)
+            d.pop("seq", None)
+            account_id = d.pop("account_id", None)
+            server_ts = d.pop("server_ts", None)
+            type_ = d.pop("type", None)
+            _fill_event(arr[i], type_ if type_ is not None else 0, d)
+            if account_id is not None:
+                b = to_bytes(account_id, "account_id")
+                if len(b) >= len(arr[i].account_id) or b"\0" in b:
+                    raise_invalid("account_id is longer than %d bytes or contains NUL"
+                                  % (len(arr[i].account_id) - 1))
+                arr[i].account_id = b
+            if server_ts is not None:
+                set_int(arr[i], "server_ts", server_ts, "server_ts")
+        r = ffi.new("stream_events_result *")
+        check(lib.stream_events_append(self._h, r, arr, len(items)))
+        return r.accepted, r.duplicates
+
     def read(self, after=0, limit=100):
         """Up to ``limit`` events with seq > ``after``, in order."""
         pp = ffi.new("stream_event **")

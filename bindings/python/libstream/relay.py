@@ -121,14 +121,16 @@ class Reader(Handle):
     through the durable pull consumer ``durable`` (created when missing, else resumed).
     Exactly once in that log: each round appends in one transaction, de-duplicated by event
     id, and acknowledges only after the commit. One thread at a time, like the C handle.
-    Connection options as :class:`Relay`. Raises InvalidArgument (bad options), IOFailure
+    Connection options as :class:`Relay`. ``ack_wait_ms``: the durable's ack wait (default
+    30000; an existing durable is updated to it); ``fetch_wait_ms``: how long a round waits for
+    a first message (default ``timeout_ms``). Raises InvalidArgument (bad options), IOFailure
     (NATS unreachable), AuthError, NotFound (no such stream), ProtocolError (the durable
-    exists as another kind of consumer)."""
+    exists as another kind of consumer, or limits deliveries)."""
 
     def __init__(self, events, url, *, stream_name=None, durable=None, filter_subject=None,
                  batch=None, timeout_ms=None, user=None, password=None, token=None,
                  secret_file=None, creds_file=None, tls_ca_file=None, tls_cert_file=None,
-                 tls_key_file=None):
+                 tls_key_file=None, ack_wait_ms=None, fetch_wait_ms=None):
         if not hasattr(lib, "stream_relay_reader_new"):
             raise ImportError("libstream was built without the nats feature (relay reader)")
         from .events import Events
@@ -143,6 +145,10 @@ class Reader(Handle):
                             secret_file, creds_file, tls_ca_file, tls_cert_file, tls_key_file)
         o.durable = keep.cstr(durable, "durable", allow_none=True)
         o.filter_subject = keep.cstr(filter_subject, "filter_subject", allow_none=True)
+        if ack_wait_ms is not None:
+            set_int(o, "ack_wait_ms", ack_wait_ms, "ack_wait_ms")
+        if fetch_wait_ms is not None:
+            set_int(o, "fetch_wait_ms", fetch_wait_ms, "fetch_wait_ms")
         out = ffi.new("stream_relay_reader **")
         check(lib.stream_relay_reader_new(out, o))
         self._events = events
@@ -162,9 +168,11 @@ class Reader(Handle):
 
     def run_once(self):
         """One round: (appended, duplicates, rejected). (0, 0, 0) when nothing came within
-        ``timeout_ms``. ``rejected`` messages (invalid payloads) were terminated: see
-        :attr:`rejection`. On error (IOFailure: not connected; Busy, IOFailure: the event log)
-        nothing was acknowledged and the messages come again."""
+        ``fetch_wait_ms``. ``rejected`` messages (invalid payloads) were terminated: see
+        :meth:`rejections`. On error (IOFailure: not connected; NotFound: the durable had
+        vanished and was created again, or the stream is gone; Busy, IOFailure: the event
+        log) nothing was acknowledged and the messages come again; invalid ones the round
+        terminated before its append failed are still in :meth:`rejections`."""
         a = ffi.new("int64_t *")
         d = ffi.new("int64_t *")
         x = ffi.new("int64_t *")
@@ -175,6 +183,13 @@ class Reader(Handle):
     def rejection(self):
         """Why the reader last terminated a message ("" when it never did)."""
         return text(lib.stream_relay_reader_rejection(self._h))
+
+    def rejections(self):
+        """Why each message the last round terminated was, in fetch order (a list of str,
+        empty when it terminated none)."""
+        n = ffi.new("size_t *")
+        arr = lib.stream_relay_reader_rejections(self._h, n)
+        return [text(arr[i]) for i in range(n[0])]
 
     def lag(self):
         """Messages of the stream the durable has not had acknowledged yet."""

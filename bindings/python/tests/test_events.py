@@ -57,6 +57,37 @@ def test_ingest_dedup_read(evs):
 
 
 @needs_server
+def test_append_copies_another_log(evs, tmp_path):
+    """Events.append: another log's events (read()'s tuples) stored with their account,
+    profile and server time; all-or-nothing, de-duplicated, validated."""
+    from libstream.store import Store
+    body = json.dumps({"events": [ev(1, playheadMs=500, br=800000, su=True),
+                                  ev(2, type="error", error={"code": 5, "message": "m",
+                                                             "fatal": True})]})
+    assert evs.ingest(body, "json", account_id="acct", profile_id="p-1") == (2, 0)
+    src = evs.read()
+    with Store(str(tmp_path / "replica.sqlite")) as st, le.Events(st) as rep:
+        assert rep.append(src) == (2, 0)
+        assert rep.append(src) == (0, 2)
+        got = rep.read()
+        assert [g._replace(seq=0) for g in got] == [e._replace(seq=0) for e in src]
+        assert got[0].account_id == "acct" and got[0].profile_id == "p-1"
+        assert got[0].server_ts == src[0].server_ts > 0
+        # A mapping works too; an invalid event stores nothing of its batch.
+        new = dict(src[0]._asdict(), id="00000000-0000-4000-8000-0000000000aa")
+        bad = dict(new, id="00000000-0000-4000-8000-0000000000bb", account_id="")
+        with pytest.raises(libstream.ProtocolError) as e:
+            rep.append([new, bad])
+        assert "account" in str(e.value)
+        assert rep.stats()[0] == 2
+        assert rep.append([new]) == (1, 0)
+        with pytest.raises(libstream.OutOfRange):
+            rep.append([])
+        with pytest.raises(libstream.InvalidArgument):
+            rep.append([dict(new, account_id="x" * 100)])
+
+
+@needs_server
 def test_malformed_batches_store_nothing(evs):
     with pytest.raises(libstream.ProtocolError):
         evs.ingest(json.dumps({"events": [ev(1), ev(2, type="nope")]}), "json", account_id="a")

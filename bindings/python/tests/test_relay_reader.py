@@ -111,3 +111,63 @@ def test_reader_errors(two_logs, nats_url):
     rd.close()
     with pytest.raises(libstream.InvalidArgument):
         rd.run_once()
+
+
+def publish_raw(url, subject, payload):
+    """Publish bytes into the stream with a bare NATS connection; JetStream's stream seq."""
+    host, port = url[len("nats://"):].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        f = s.makefile("rb")
+        assert f.readline().startswith(b"INFO ")
+        s.sendall(b'CONNECT {"verbose":false,"pedantic":false}\r\nSUB _INBOX.rawpub 1\r\n'
+                  b"PUB %s _INBOX.rawpub %d\r\n%s\r\n" % (subject.encode(), len(payload), payload))
+        while True:
+            line = f.readline()
+            if line.startswith(b"PING"):
+                s.sendall(b"PONG\r\n")
+            elif line.startswith(b"MSG "):
+                ack = json.loads(f.read(int(line.split()[-1]) + 2))
+                assert "seq" in ack, ack
+                return ack["seq"]
+            else:
+                raise AssertionError(line)
+
+
+def test_reader_options_and_rejections(two_logs, nats_url, tmp_path):
+    import sqlite3
+    a, b = two_logs
+    a.ingest(json.dumps({"events": [ev(i) for i in range(1, 4)]}), "json",
+             account_id="acct-1", profile_id="p-1")
+    with lr.Relay(a, nats_url, create_stream=True) as r:
+        assert r.run_once() == (3, 0)
+    assert publish_raw(nats_url, "stream.events.play", b"\xff\xff not an Event") == 4
+    assert publish_raw(nats_url, "stream.events.play", b"\xff\x01") == 5
+    with pytest.raises(libstream.InvalidArgument):
+        lr.Reader(b, nats_url, ack_wait_ms=999)
+    with pytest.raises(libstream.InvalidArgument):
+        lr.Reader(b, nats_url, fetch_wait_ms=600001)
+    with lr.Reader(b, nats_url, durable="opts", timeout_ms=1000, ack_wait_ms=2000,
+                   fetch_wait_ms=200) as rd:
+        assert rd.rejections() == []
+        # B's log refuses the append: the round fails, yet its two invalid messages were
+        # terminated and are listed.
+        con = sqlite3.connect(str(tmp_path / "b.sqlite"), isolation_level=None, timeout=30)
+        try:
+            con.execute("CREATE TRIGGER refuse BEFORE INSERT ON event_log "
+                        "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+            with pytest.raises(libstream.StreamError):
+                rd.run_once()
+            why = rd.rejections()
+            assert len(why) == 2, why
+            assert "stream seq 4 (subject stream.events.play)" in why[0]
+            assert "stream seq 5 (subject stream.events.play)" in why[1]
+            assert all("not a protobuf" in w for w in why)
+            assert rd.rejection == why[1]
+        finally:
+            con.execute("DROP TRIGGER refuse")
+            con.close()
+        assert rd.run_once() == (3, 0, 0)  # negatively acknowledged: at once again
+        assert rd.rejections() == []
+        assert rd.rejection == why[1]
+        assert rd.run_once() == (0, 0, 0)
+        assert rd.lag() == 0

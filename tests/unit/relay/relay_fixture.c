@@ -1,5 +1,6 @@
 /* The relay suites' shared fixture (relay_fixture.h): moved out of test_relay.c when its TLS
- * cases went to test_relay_tls.c, unchanged. */
+ * cases went to test_relay_tls.c, unchanged; test_relay_free.c's and test_relay_reader.c's own
+ * copies (their clock, a second store) moved here later. */
 #include "relay_fixture.h"
 
 #include <stdio.h>
@@ -47,21 +48,41 @@ void server_kill(void)
 
 /* ---- fixture ---------------------------------------------------------------- */
 
-void setup(void)
+static int64_t fixture_clock(void *ud)
+{
+  return *(int64_t *)ud;
+}
+
+void open_log(stream_store **st, stream_events **ev, const char *name, int64_t *clock)
+{
+  char path[400], uri[512];
+  snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+  stream_store_options so = STREAM_STORE_OPTIONS_INIT;
+  so.path = test_store_path(uri, sizeof uri, path);
+  ck_assert_int_eq(stream_store_open(st, &so), STREAM_OK);
+  stream_events_options o = STREAM_EVENTS_OPTIONS_INIT;
+  o.store = *st;
+  if (clock) {
+    o.now_ms = fixture_clock;
+    o.now_userdata = clock;
+  }
+  ck_assert_int_eq(stream_events_new(ev, &o), STREAM_OK);
+}
+
+void setup_clock(int64_t *clock)
 {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/stream-relay-XXXXXX");
   ck_assert_ptr_nonnull(mkdtemp(tmpdir));
   snprintf(dbpath, sizeof dbpath, "%s/db.sqlite", tmpdir);
   snprintf(jsdir, sizeof jsdir, "%s/js", tmpdir);
-  stream_store_options so = STREAM_STORE_OPTIONS_INIT;
-  char uri[512];
-  so.path = test_store_path(uri, sizeof uri, dbpath);
-  ck_assert_int_eq(stream_store_open(&store, &so), STREAM_OK);
-  stream_events_options o = STREAM_EVENTS_OPTIONS_INIT;
-  o.store = store;
-  ck_assert_int_eq(stream_events_new(&events, &o), STREAM_OK);
+  open_log(&store, &events, "db.sqlite", clock);
   server_port = test_nats_free_port();
   snprintf(url, sizeof url, "nats://127.0.0.1:%d", server_port);
+}
+
+void setup(void)
+{
+  setup_clock(NULL);
 }
 
 void teardown(void)

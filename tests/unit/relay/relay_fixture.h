@@ -1,6 +1,7 @@
 /*
- * The fixture the relay's Check suites share (test_relay.c, test_relay_tls.c):
- * a temporary directory holding a real store (SQLite, or PostgreSQL under
+ * The fixture the relay's Check suites share (test_relay.c, test_relay_tls.c,
+ * test_relay_free.c, test_relay_reader.c): a temporary directory holding a
+ * real store (SQLite, or PostgreSQL under
  * tests/pg/pg_run.sh: store_path.h) and its event log, a nats-server on a free
  * loopback port (nats_server.h) with its JetStream storage in that directory,
  * events ingested through the real ingest, relays drained round by round, and
@@ -42,6 +43,11 @@ void server_kill(void);
 /* ---- fixture (tcase_add_checked_fixture) ---- */
 /* A new tmpdir with a store and its event log, server_port and url; no server yet. */
 void setup(void);
+/* setup() with the event log's clock reading *clock (milliseconds; NULL: the system clock). */
+void setup_clock(int64_t *clock);
+/* Another store tmpdir/<name> and its event log on *clock (NULL: the system clock), for a
+ * suite that needs two; the caller frees both before teardown(). */
+void open_log(stream_store **st, stream_events **ev, const char *name, int64_t *clock);
 /* Kills the server, frees the event log and store, removes tmpdir. */
 void teardown(void);
 

@@ -8,7 +8,8 @@
  * straight to jsCtx_Destroy (which, like natsConnection_Close/Destroy, does not
  * wait for a running handler) with the handler inside the relay: the test
  * records that and fails, letting the handler finish first so the failure is an
- * assertion, not a use after free. Exits 77 without nats-server. */
+ * assertion, not a use after free. The store, its event log and nats-server are
+ * relay_fixture.h's. Exits 77 without nats-server. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
@@ -24,8 +25,7 @@
 
 #include <nats/nats.h>
 
-#include "../store_path.h"
-#include "nats_server.h"
+#include "relay_fixture.h"
 #include "stream/events.h"
 #include "stream/relay.h"
 
@@ -104,50 +104,6 @@ void __wrap_jsCtx_Destroy(jsCtx *js)
   __real_jsCtx_Destroy(js);
 }
 
-/* ---- nats-server and the store ------------------------------------------------ */
-
-static const char *nats_bin;
-static char tmpdir[256];
-static pid_t server_pid = -1;
-static int server_port;
-static char url[64];
-static stream_store *store;
-static stream_events *events;
-
-static void server_start(void)
-{
-  char jsdir[300];
-  snprintf(jsdir, sizeof jsdir, "%s/js", tmpdir);
-  server_pid = test_nats_start(nats_bin, server_port, jsdir, NULL, NULL, NULL);
-}
-
-static void setup(void)
-{
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/stream-relay-free-XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-  char dbpath[300], uri[512];
-  snprintf(dbpath, sizeof dbpath, "%s/db.sqlite", tmpdir);
-  stream_store_options so = STREAM_STORE_OPTIONS_INIT;
-  so.path = test_store_path(uri, sizeof uri, dbpath);
-  ck_assert_int_eq(stream_store_open(&store, &so), STREAM_OK);
-  stream_events_options o = STREAM_EVENTS_OPTIONS_INIT;
-  o.store = store;
-  ck_assert_int_eq(stream_events_new(&events, &o), STREAM_OK);
-  server_port = test_nats_free_port();
-  snprintf(url, sizeof url, "nats://127.0.0.1:%d", server_port);
-}
-
-static void teardown(void)
-{
-  test_nats_kill(&server_pid);
-  stream_events_free(events);
-  stream_store_close(store);
-  char cmd[400];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  if (system(cmd) != 0)
-    fprintf(stderr, "cannot remove %s\n", tmpdir);
-}
-
 /* ---- the test ----------------------------------------------------------------------- */
 
 START_TEST(test_relay_free_waits_for_running_ack_handler)
@@ -206,21 +162,11 @@ END_TEST
 
 int main(void)
 {
-  nats_bin = getenv("NATS_SERVER");
-  if (!nats_bin || !*nats_bin || access(nats_bin, X_OK) != 0) {
-    printf("SKIP: nats-server not installed (apt install nats-server; NATS_SERVER=%s)\n",
-           nats_bin ? nats_bin : "");
-    return 77;
-  }
   Suite *s = suite_create("relay-free");
   TCase *tc = tcase_create("relay-free");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, test_relay_free_waits_for_running_ack_handler);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return relay_suite_main(s);
 }

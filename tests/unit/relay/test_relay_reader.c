@@ -25,29 +25,18 @@
 
 #include <nats/nats.h>
 
-#include "../store_path.h"
 #include "nats_server.h"
 #include "proto/events.pb-c.h"
+#include "relay_fixture.h"
 #include "stream/events.h"
 #include "stream/relay.h"
 
 #define T0_MS INT64_C(1700000000000)
 #define VIEWS 6
 
-static const char *nats_bin;
-static char tmpdir[256];
-static char jsdir[300];
-static stream_store *store_a, *store_b;
-static stream_events *ev_a, *ev_b; /* A: the platform's log; B: the analytics replica */
+static stream_store *store_b;
+static stream_events *ev_a, *ev_b; /* A: the platform's log (the fixture's); B: the replica */
 static int64_t clock_ms = T0_MS;
-static pid_t server_pid = -1;
-static int server_port;
-static char url[64];
-
-static int64_t fake_clock(void *ud)
-{
-  return *(int64_t *)ud;
-}
 
 static void sleep_ms(long ms)
 {
@@ -55,50 +44,21 @@ static void sleep_ms(long ms)
   nanosleep(&ts, NULL);
 }
 
-/* ---- fixture ---------------------------------------------------------------- */
+/* ---- fixture: relay_fixture.h's, A on the ingest clock, and B -------------------------- */
 
-static void open_store(stream_store **st, stream_events **ev, const char *name)
+static void reader_setup(void)
 {
-  char path[400], uri[512];
-  snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-  stream_store_options so = STREAM_STORE_OPTIONS_INIT;
-  so.path = test_store_path(uri, sizeof uri, path);
-  ck_assert_int_eq(stream_store_open(st, &so), STREAM_OK);
-  stream_events_options o = STREAM_EVENTS_OPTIONS_INIT;
-  o.store = *st;
-  o.now_ms = fake_clock;
-  o.now_userdata = &clock_ms;
-  ck_assert_int_eq(stream_events_new(ev, &o), STREAM_OK);
-}
-
-static void server_start(void)
-{
-  server_pid = test_nats_start(nats_bin, server_port, jsdir, NULL, NULL, NULL);
-}
-
-static void setup(void)
-{
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/stream-reader-XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-  snprintf(jsdir, sizeof jsdir, "%s/js", tmpdir);
   clock_ms = T0_MS;
-  open_store(&store_a, &ev_a, "a.sqlite");
-  open_store(&store_b, &ev_b, "b.sqlite");
-  server_port = test_nats_free_port();
-  snprintf(url, sizeof url, "nats://127.0.0.1:%d", server_port);
+  setup_clock(&clock_ms);
+  ev_a = events;
+  open_log(&store_b, &ev_b, "b.sqlite", &clock_ms);
 }
 
-static void teardown(void)
+static void reader_teardown(void)
 {
-  test_nats_kill(&server_pid);
-  stream_events_free(ev_a);
   stream_events_free(ev_b);
-  stream_store_close(store_a);
   stream_store_close(store_b);
-  char cmd[400];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  if (system(cmd) != 0)
-    fprintf(stderr, "cannot remove %s\n", tmpdir);
+  teardown();
 }
 
 /* ---- events ------------------------------------------------------------------- */
@@ -241,6 +201,7 @@ static stream_relay_reader *reader_new(const char *durable, unsigned int batch)
   o.durable = durable;
   o.batch = batch;
   o.timeout_ms = 1000;
+  o.fetch_wait_ms = 250; /* the stream is filled before the rounds: an empty one ends a drain */
   stream_relay_reader *r = NULL;
   int rc = stream_relay_reader_new(&r, &o);
   ck_assert_msg(rc == STREAM_OK, "stream_relay_reader_new: %s", stream_error_last()->message);
@@ -252,7 +213,7 @@ typedef struct totals {
 } totals;
 
 /* Rounds until one brings nothing; their sums. */
-static totals drain(stream_relay_reader *r)
+static totals drain_reader(stream_relay_reader *r)
 {
   totals t = {0, 0, 0, 0};
   for (int i = 0; i < 100; i++) {
@@ -367,7 +328,7 @@ START_TEST(test_reader_replicates_exactly_once)
   relay_all();
   stream_relay_reader *r = reader_new(NULL, 25);
   ck_assert_int_eq(lag(r), n);
-  totals t = drain(r);
+  totals t = drain_reader(r);
   ck_assert_int_eq(t.appended, n);
   ck_assert_int_eq(t.duplicates, 0);
   ck_assert_int_eq(t.rejected, 0);
@@ -402,7 +363,7 @@ START_TEST(test_reader_redelivery_is_duplicates)
   ck_assert_uint_eq(res.accepted, pre);
   stream_free(evs);
   stream_relay_reader *r = reader_new(NULL, 500);
-  totals t = drain(r);
+  totals t = drain_reader(r);
   ck_assert_int_eq(t.duplicates, (int64_t)pre);
   ck_assert_int_eq(t.appended, n - (int64_t)pre);
   ck_assert_int_eq(lag(r), 0);
@@ -423,13 +384,13 @@ START_TEST(test_reader_new_reader_resumes)
   stream_relay_reader_free(r); /* the durable stays */
   r = reader_new("replica-1", 7);
   ck_assert_int_eq(lag(r), n - 10);
-  totals t = drain(r);
+  totals t = drain_reader(r);
   ck_assert_int_eq(t.appended, n - 10);
   ck_assert_int_eq(t.duplicates, 0);
   /* More events later: the same durable goes on from there. */
   int more = ingest_views(4, VIEWS);
   relay_all();
-  t = drain(r);
+  t = drain_reader(r);
   ck_assert_int_eq(t.appended, more);
   ck_assert_int_eq(t.duplicates, 0);
   assert_replica_equal();
@@ -437,7 +398,7 @@ START_TEST(test_reader_new_reader_resumes)
   /* Another durable is another consumer: it reads the stream from the start (into B, which
    * has it all: duplicates only). */
   r = reader_new("replica-2", 500);
-  t = drain(r);
+  t = drain_reader(r);
   ck_assert_int_eq(t.appended, 0);
   ck_assert_int_eq(t.duplicates, n + more);
   stream_relay_reader_free(r);
@@ -450,7 +411,7 @@ START_TEST(test_reader_server_restart)
   int n = ingest_views(0, 3);
   relay_all();
   stream_relay_reader *r = reader_new(NULL, 500);
-  totals t = drain(r);
+  totals t = drain_reader(r);
   ck_assert_int_eq(t.appended, n);
   test_nats_kill(&server_pid);
   int more = ingest_views(3, VIEWS);
@@ -476,7 +437,7 @@ START_TEST(test_reader_server_restart)
     }
   }
   ck_assert_msg(ok, "the reader did not come back: %s", stream_error_last()->message);
-  totals t2 = drain(r);
+  totals t2 = drain_reader(r);
   ck_assert_int_eq(t.appended + t2.appended, n + more);
   /* Acks of the first rounds that the killed server had not written down come again: they
    * are duplicates, never a second copy. */
@@ -554,11 +515,28 @@ START_TEST(test_reader_poison_messages_terminated)
   const char *why = stream_relay_reader_rejection(r);
   ck_assert_ptr_nonnull(strstr(why, "subject stream.events.play"));
   ck_assert_msg(strstr(why, "serverTs") != NULL, "last rejection: %s", why);
+  /* Every rejection of the round is listed, in fetch order, not only the last. */
+  const char *kinds[] = {"not a protobuf", "'viewId' is missing", "account id is missing",
+                         "'titleId' is longer than 64 bytes", "serverTs"};
+  size_t nrej = 0;
+  const char *const *all = stream_relay_reader_rejections(r, &nrej);
+  ck_assert_uint_eq(nrej, 5);
+  ck_assert_ptr_nonnull(all);
+  for (size_t i = 0; i < nrej; i++) {
+    ck_assert_msg(strstr(all[i], kinds[i]) != NULL, "rejection %zu: %s (expected %s)", i, all[i],
+                  kinds[i]);
+    ck_assert_ptr_nonnull(strstr(all[i], "subject stream.events.play"));
+  }
+  ck_assert_str_eq(all[4], why);
   assert_replica_equal();
   /* Terminated: never delivered again, nothing left pending. */
   ck_assert_int_eq(lag(r), 0);
   ck_assert_int_eq(stream_relay_reader_run_once(r, &a, &d, &x), STREAM_OK);
   ck_assert_int_eq(a + d + x, 0);
+  /* A round without rejections lists none (the last rejection stays). */
+  ck_assert_ptr_null(stream_relay_reader_rejections(r, &nrej));
+  ck_assert_uint_eq(nrej, 0);
+  ck_assert_str_eq(stream_relay_reader_rejection(r), why);
   stream_relay_reader_free(r);
   /* Each kind is reported: the first message alone in a round of its own durable. */
   r = reader_new("poison-check", 1);
@@ -616,6 +594,9 @@ START_TEST(test_reader_bad_options)
   BAD(batch, STREAM_EVENTS_READ_MAX + 1);
   BAD(timeout_ms, 0);
   BAD(timeout_ms, STREAM_RELAY_TIMEOUT_MAX_MS + 1);
+  BAD(ack_wait_ms, STREAM_RELAY_READER_ACK_WAIT_MIN_MS - 1);
+  BAD(ack_wait_ms, STREAM_RELAY_READER_ACK_WAIT_MAX_MS + 1);
+  BAD(fetch_wait_ms, STREAM_RELAY_TIMEOUT_MAX_MS + 1);
   BAD(password, "pw"); /* a password without a user */
   BAD(tls_cert_file, "/nonexistent.pem");
 #undef BAD
@@ -624,6 +605,9 @@ START_TEST(test_reader_bad_options)
   ck_assert_int_eq(a + d + x, 0);
   ck_assert_int_eq(stream_relay_reader_lag(NULL, &l), STREAM_EINVAL);
   ck_assert_ptr_null(stream_relay_reader_rejection(NULL));
+  size_t nrej = 9;
+  ck_assert_ptr_null(stream_relay_reader_rejections(NULL, &nrej));
+  ck_assert_uint_eq(nrej, 0);
   stream_relay_reader_free(NULL);
 
   /* Unreachable, then no stream, then a durable that is another kind of consumer. */
@@ -650,17 +634,146 @@ START_TEST(test_reader_bad_options)
 }
 END_TEST
 
+/* The durable's ack wait in milliseconds, as JetStream has it. */
+static int64_t durable_ack_wait_ms(jsCtx *js, const char *durable)
+{
+  jsConsumerInfo *ci = NULL;
+  ck_assert_int_eq(js_GetConsumerInfo(&ci, js, STREAM_RELAY_DEFAULT_STREAM, durable, NULL, NULL),
+                   NATS_OK);
+  int64_t ms = ci->Config->AckWait / 1000000;
+  jsConsumerInfo_Destroy(ci);
+  return ms;
+}
+
+START_TEST(test_reader_durable_options)
+{
+  server_start();
+  int n = ingest_views(0, 2);
+  relay_all();
+  natsConnection *nc = NULL;
+  jsCtx *js = NULL;
+  ck_assert_int_eq(natsConnection_ConnectTo(&nc, url), NATS_OK);
+  ck_assert_int_eq(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
+
+  /* The default ack wait, then ack_wait_ms on creation, then an existing durable updated. */
+  stream_relay_reader *r = reader_new("acks-default", 500);
+  stream_relay_reader_free(r);
+  ck_assert_int_eq(durable_ack_wait_ms(js, "acks-default"),
+                   STREAM_RELAY_READER_DEFAULT_ACK_WAIT_MS);
+  stream_relay_reader_options o = STREAM_RELAY_READER_OPTIONS_INIT;
+  o.events = ev_b;
+  o.url = url;
+  o.durable = "acks";
+  o.timeout_ms = 1000;
+  o.fetch_wait_ms = 200;
+  o.ack_wait_ms = 2000;
+  ck_assert_int_eq(stream_relay_reader_new(&r, &o), STREAM_OK);
+  stream_relay_reader_free(r);
+  ck_assert_int_eq(durable_ack_wait_ms(js, "acks"), 2000);
+  o.ack_wait_ms = 1000;
+  ck_assert_int_eq(stream_relay_reader_new(&r, &o), STREAM_OK);
+  ck_assert_int_eq(durable_ack_wait_ms(js, "acks"), 1000);
+
+  /* A reader that died holding messages (fetched, never acknowledged: a pull subscription of
+   * our own on the durable): they come again after the 1 s ack wait, and the reader, which
+   * polls until then, stores each once. */
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = STREAM_RELAY_DEFAULT_STREAM;
+  so.Consumer = "acks";
+  natsSubscription *dead = NULL;
+  ck_assert_int_eq(js_PullSubscribe(&dead, js, "stream.events.>", "acks", NULL, &so, NULL),
+                   NATS_OK);
+  natsMsgList held;
+  ck_assert_int_eq(natsSubscription_Fetch(&held, dead, n, 2000, NULL), NATS_OK);
+  ck_assert_int_eq(held.Count, n);
+  natsMsgList_Destroy(&held);
+  natsSubscription_Destroy(dead);
+  int64_t got = 0;
+  for (int i = 0; i < 200 && got < n; i++) { /* 200 fetches of 200 ms: 40 s at most */
+    int64_t a = 0, d = 0, x = 0;
+    ck_assert_int_eq(stream_relay_reader_run_once(r, &a, &d, &x), STREAM_OK);
+    ck_assert_int_eq(d + x, 0);
+    got += a;
+  }
+  ck_assert_int_eq(got, n);
+  assert_replica_equal();
+  stream_relay_reader_free(r);
+
+  /* A durable that limits deliveries would drop messages the reader could not append: a loss
+   * in the replica. It is refused, and left as it is. */
+  jsConsumerConfig cc;
+  jsConsumerConfig_Init(&cc);
+  cc.Durable = "limited";
+  cc.DeliverPolicy = js_DeliverAll;
+  cc.AckPolicy = js_AckExplicit;
+  cc.AckWait = (int64_t)2000 * 1000000;
+  cc.MaxDeliver = 3;
+  cc.FilterSubject = "stream.events.>";
+  jsConsumerInfo *ci = NULL;
+  ck_assert_int_eq(js_AddConsumer(&ci, js, STREAM_RELAY_DEFAULT_STREAM, &cc, NULL, NULL), NATS_OK);
+  jsConsumerInfo_Destroy(ci);
+  o.durable = "limited";
+  o.ack_wait_ms = 0;
+  r = (stream_relay_reader *)1;
+  ck_assert_int_eq(stream_relay_reader_new(&r, &o), STREAM_EPROTO);
+  ck_assert_ptr_null(r);
+  ck_assert_msg(strstr(stream_error_last()->message, "max_deliver") != NULL, "%s",
+                stream_error_last()->message);
+  ck_assert_int_eq(durable_ack_wait_ms(js, "limited"), 2000);
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
+}
+END_TEST
+
+/* The durable deleted under a running reader (an operator, or a server that lost its state):
+ * JetStream answers nothing to its pull requests, so without a check the reader would report
+ * "caught up" for ever. The round says so once (STREAM_ENOTFOUND), the durable is created
+ * again, and the next rounds replay the stream: what B holds as duplicates, the rest once. */
+START_TEST(test_reader_durable_deleted)
+{
+  server_start();
+  int n1 = ingest_views(0, 2);
+  relay_all();
+  stream_relay_reader *r = reader_new("deleted", 500);
+  totals t = drain_reader(r);
+  ck_assert_int_eq(t.appended, n1);
+  natsConnection *nc = NULL;
+  jsCtx *js = NULL;
+  ck_assert_int_eq(natsConnection_ConnectTo(&nc, url), NATS_OK);
+  ck_assert_int_eq(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
+  ck_assert_int_eq(js_DeleteConsumer(js, STREAM_RELAY_DEFAULT_STREAM, "deleted", NULL, NULL),
+                   NATS_OK);
+  int n2 = ingest_views(2, 4);
+  relay_all();
+  int64_t a = -1, d = -1, x = -1;
+  int rc = stream_relay_reader_run_once(r, &a, &d, &x);
+  ck_assert_msg(rc == STREAM_ENOTFOUND, "run_once after the delete: %d (%lld appended)", rc,
+                (long long)a);
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "created again"));
+  ck_assert_int_eq(a + d + x, 0);
+  t = drain_reader(r);
+  ck_assert_int_eq(t.appended, n2);
+  ck_assert_int_eq(t.duplicates, n1);
+  assert_replica_equal();
+  ck_assert_int_eq(lag(r), 0);
+  stream_relay_reader_free(r);
+  /* The stream itself gone: every empty round says so. */
+  r = reader_new("deleted", 500);
+  ck_assert_int_eq(js_DeleteStream(js, STREAM_RELAY_DEFAULT_STREAM, NULL, NULL), NATS_OK);
+  ck_assert_int_eq(stream_relay_reader_run_once(r, &a, &d, &x), STREAM_ENOTFOUND);
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "no longer exists"));
+  stream_relay_reader_free(r);
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
+}
+END_TEST
+
 int main(void)
 {
-  nats_bin = getenv("NATS_SERVER");
-  if (!nats_bin || !*nats_bin || access(nats_bin, X_OK) != 0) {
-    printf("SKIP: nats-server not installed (apt install nats-server; NATS_SERVER=%s)\n",
-           nats_bin ? nats_bin : "");
-    return 77;
-  }
   Suite *s = suite_create("relay-reader");
   TCase *tc = tcase_create("relay-reader");
-  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_checked_fixture(tc, reader_setup, reader_teardown);
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, test_reader_replicates_exactly_once);
   tcase_add_test(tc, test_reader_redelivery_is_duplicates);
@@ -668,10 +781,8 @@ int main(void)
   tcase_add_test(tc, test_reader_server_restart);
   tcase_add_test(tc, test_reader_poison_messages_terminated);
   tcase_add_test(tc, test_reader_bad_options);
+  tcase_add_test(tc, test_reader_durable_options);
+  tcase_add_test(tc, test_reader_durable_deleted);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return relay_suite_main(s);
 }
