@@ -4,6 +4,13 @@ The tests run against the build tree: meson sets PYTHONPATH to
 <builddir>/bindings/python, where the compiled _libstream_cffi and a copy of
 the libstream package live.
 """
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
 import pytest
 
 import libstream
@@ -36,3 +43,47 @@ def assert_status(excinfo, cls, status_name, words=None):
     assert e.message
     if words:
         assert words in e.message, e.message
+
+
+# nats-server (the relay tests): its path, or None when it is not installed.
+NATS_SERVER = shutil.which("nats-server") or (
+    "/usr/sbin/nats-server" if os.access("/usr/sbin/nats-server", os.X_OK) else None)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_listening(proc, port):
+    """Until `proc` (a server just started) accepts connections on `port`."""
+    deadline = time.monotonic() + 30
+    while True:
+        assert proc.poll() is None, "nats-server exited at start"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, "nats-server does not listen"
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def nats_url(tmp_path):
+    """A nats-server with JetStream on a free loopback port and its own storage, killed after
+    the test."""
+    if NATS_SERVER is None:
+        pytest.skip("nats-server is not installed")
+    port = free_port()
+    proc = subprocess.Popen([NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", str(port),
+                             "-sd", str(tmp_path / "js")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_listening(proc, port)
+        yield "nats://127.0.0.1:%d" % port
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()

@@ -1,12 +1,9 @@
 """libstream.relay: the event log of a real SQLite store relayed to a real nats-server with
 JetStream (started on a loopback port with its own storage; skipped without nats-server)."""
 import json
-import os
 import shutil
 import signal
-import socket
 import subprocess
-import time
 
 import pytest
 
@@ -14,8 +11,7 @@ import libstream
 from libstream import events as le
 from libstream import relay as lr
 
-NATS_SERVER = shutil.which("nats-server") or (
-    "/usr/sbin/nats-server" if os.access("/usr/sbin/nats-server", os.X_OK) else None)
+from conftest import NATS_SERVER, free_port, wait_listening
 
 pytestmark = [
     pytest.mark.skipif(not lr.AVAILABLE, reason="built without the nats feature"),
@@ -26,40 +22,6 @@ pytestmark = [
 def ev(i):
     return {"id": "%08x-0000-4000-8000-%012x" % (i, i), "viewId": "v1", "type": "heartbeat",
             "clientTs": 1700000000000 + i}
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_listening(proc, port):
-    deadline = time.monotonic() + 30
-    while True:
-        assert proc.poll() is None, "nats-server exited at start"
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            assert time.monotonic() < deadline, "nats-server does not listen"
-            time.sleep(0.05)
-
-
-@pytest.fixture
-def nats_url(tmp_path):
-    port = free_port()
-    proc = subprocess.Popen([NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", str(port),
-                             "-sd", str(tmp_path / "js")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_listening(proc, port)
-        yield "nats://127.0.0.1:%d" % port
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
 
 
 @pytest.fixture

@@ -1,12 +1,7 @@
 """libstream.relay.Reader: store A -> Relay -> a real nats-server with JetStream (loopback port,
 its own storage) -> Reader -> store B, exactly once; skipped without nats-server."""
 import json
-import os
-import shutil
-import signal
 import socket
-import subprocess
-import time
 
 import pytest
 
@@ -14,8 +9,7 @@ import libstream
 from libstream import events as le
 from libstream import relay as lr
 
-NATS_SERVER = shutil.which("nats-server") or (
-    "/usr/sbin/nats-server" if os.access("/usr/sbin/nats-server", os.X_OK) else None)
+from conftest import NATS_SERVER
 
 pytestmark = [
     pytest.mark.skipif(not hasattr(lr, "Reader") or not lr.AVAILABLE,
@@ -27,36 +21,6 @@ pytestmark = [
 def ev(i):
     return {"id": "%08x-0000-4000-8000-%012x" % (i, i), "viewId": "v%d" % (i % 3),
             "type": "heartbeat" if i % 2 else "playing", "clientTs": 1700000000000 + i}
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-@pytest.fixture
-def nats_url(tmp_path):
-    port = free_port()
-    proc = subprocess.Popen([NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", str(port),
-                             "-sd", str(tmp_path / "js")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, "nats-server exited at start"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "nats-server does not listen"
-                time.sleep(0.05)
-        yield "nats://127.0.0.1:%d" % port
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
 
 
 @pytest.fixture
