@@ -98,6 +98,23 @@ void stream_events_free(stream_events *ev)
   free(ev);
 }
 
+/* Append the validated `rows` (n of them; freed here) in one write transaction, skipping ids
+ * the log holds; `*out` (may be NULL) receives the counts. Shared by the ingest and the trusted
+ * append. */
+static int append_rows(stream_events *ev, stream_events_result *out, stream_event *rows, size_t n)
+{
+  size_t inserted = 0;
+  int rc = ops(ev)->append(ev->store->impl, &inserted, rows, n);
+  free(rows);
+  if (rc != STREAM_OK)
+    return rc;
+  if (out) {
+    out->accepted = inserted;
+    out->duplicates = n - inserted;
+  }
+  return STREAM_OK;
+}
+
 int stream_events_ingest(stream_events *ev, stream_events_result *out, const void *body, size_t len,
                          int format, int gzip, const char *account_id, const char *profile_id)
 {
@@ -152,16 +169,7 @@ int stream_events_ingest(stream_events *ev, stream_events_result *out, const voi
     e->server_ts = server_ts;
     e->seq = 0;
   }
-  size_t inserted = 0;
-  rc = ops(ev)->append(ev->store->impl, &inserted, rows, n);
-  free(rows);
-  if (rc != STREAM_OK)
-    return rc;
-  if (out) {
-    out->accepted = inserted;
-    out->duplicates = n - inserted;
-  }
-  return STREAM_OK;
+  return append_rows(ev, out, rows, n);
 }
 
 /* ---- trusted append ---------------------------------------------------------- */
@@ -233,17 +241,11 @@ int stream_events_append(stream_events *ev, stream_events_result *out, const str
     rc = validate_log_event(&rows[i], i);
     rows[i].seq = 0;
   }
-  size_t inserted = 0;
-  if (rc == STREAM_OK)
-    rc = ops(ev)->append(ev->store->impl, &inserted, rows, n);
-  free(rows);
-  if (rc != STREAM_OK)
+  if (rc != STREAM_OK) {
+    free(rows);
     return rc;
-  if (out) {
-    out->accepted = inserted;
-    out->duplicates = n - inserted;
   }
-  return STREAM_OK;
+  return append_rows(ev, out, rows, n);
 }
 
 int stream_events_read(stream_events *ev, stream_event **out, size_t *out_count, int64_t after_seq,
