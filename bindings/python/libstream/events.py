@@ -38,7 +38,7 @@ from ._util import Keep, new_struct, set_int, text, to_bytes, to_cstr, to_int
 from .errors import check, raise_invalid
 
 __all__ = ["AVAILABLE", "EMITTER_AVAILABLE", "TYPES", "Event", "Events", "Emitter", "type_name",
-           "VIEW_FIELDS", "QOE_FIELDS"]
+           "validate", "VIEW_FIELDS", "QOE_FIELDS"]
 
 AVAILABLE = hasattr(lib, "stream_events_new")
 EMITTER_AVAILABLE = hasattr(lib, "stream_emitter_new")
@@ -149,6 +149,36 @@ def _fill_event(e, type_, fields):
             raise TypeError("unknown event field %r" % k)
 
 
+def _fill_log_event(e, ev):
+    """A stored event (an :class:`Event` tuple or a mapping with its keys; ``seq`` ignored)
+    into the C struct ``e``, account and server time included."""
+    d = dict(ev._asdict() if hasattr(ev, "_asdict") else ev)
+    d.pop("seq", None)
+    account_id = d.pop("account_id", None)
+    server_ts = d.pop("server_ts", None)
+    type_ = d.pop("type", None)
+    _fill_event(e, type_ if type_ is not None else 0, d)
+    if account_id is not None:
+        b = to_bytes(account_id, "account_id")
+        if len(b) >= len(e.account_id) or b"\0" in b:
+            raise_invalid("account_id is longer than %d bytes or contains NUL"
+                          % (len(e.account_id) - 1))
+        e.account_id = b
+    if server_ts is not None:
+        set_int(e, "server_ts", server_ts, "server_ts")
+
+
+def validate(event):
+    """Check one stored event (an :class:`Event` tuple or a mapping) as
+    :meth:`Events.append` does, without storing it (stream_events_validate). Raises
+    ProtocolError naming the field, or InvalidArgument for a value that does not fit."""
+    if not AVAILABLE:
+        raise ImportError("libstream was built without the server feature (events)")
+    e = ffi.new("stream_event *")
+    _fill_log_event(e, event)
+    check(lib.stream_events_validate(e))
+
+
 class Events:
     """Event ingest and the event log over a Store (borrowed: closing the Store closes
     this first). Thread-safe, like the C handle. ``max_body`` and ``max_events`` lower
@@ -225,20 +255,7 @@ class Events:
         items = list(events)
         arr = ffi.new("stream_event[]", max(len(items), 1))
         for i, ev in enumerate(items):
-            d = dict(ev._asdict() if hasattr(ev, "_asdict") else ev)
-            d.pop("seq", None)
-            account_id = d.pop("account_id", None)
-            server_ts = d.pop("server_ts", None)
-            type_ = d.pop("type", None)
-            _fill_event(arr[i], type_ if type_ is not None else 0, d)
-            if account_id is not None:
-                b = to_bytes(account_id, "account_id")
-                if len(b) >= len(arr[i].account_id) or b"\0" in b:
-                    raise_invalid("account_id is longer than %d bytes or contains NUL"
-                                  % (len(arr[i].account_id) - 1))
-                arr[i].account_id = b
-            if server_ts is not None:
-                set_int(arr[i], "server_ts", server_ts, "server_ts")
+            _fill_log_event(arr[i], ev)
         r = ffi.new("stream_events_result *")
         check(lib.stream_events_append(self._h, r, arr, len(items)))
         return r.accepted, r.duplicates

@@ -85,6 +85,13 @@ def test_append_copies_another_log(evs, tmp_path):
             rep.append([])
         with pytest.raises(libstream.InvalidArgument):
             rep.append([dict(new, account_id="x" * 100)])
+    # The same check without storing: le.validate (stream_events_validate).
+    le.validate(src[0])
+    for field, value, words in (("account_id", "", "account"), ("server_ts", 0, "serverTs"),
+                                ("view_id", "", "viewId")):
+        with pytest.raises(libstream.ProtocolError) as e:
+            le.validate(dict(src[0]._asdict(), **{field: value}))
+        assert words in str(e.value), str(e.value)
 
 
 @needs_server
