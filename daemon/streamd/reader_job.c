@@ -19,7 +19,8 @@
 #endif
 
 static atomic_ullong appended_total, duplicates_total, rejected_total, errors_total;
-static atomic_llong lag_messages = -1; /* -1: no reader configured (no sample) */
+/* -1: no sample (the gauge line is left out): no reader configured, or the last query failed */
+static atomic_llong lag_messages = -1;
 
 void streamd_reader_render_metrics(FILE *f)
 {
@@ -102,15 +103,26 @@ static int reader_round(void *arg, long *wait_ms)
     return rc;
   atomic_fetch_add(&appended_total, (unsigned long long)a);
   atomic_fetch_add(&duplicates_total, (unsigned long long)d);
-  int64_t lag = 0;
-  if (stream_relay_reader_lag(sr->reader, &lag) == STREAM_OK)
-    atomic_store(&lag_messages, (long long)lag);
   *wait_ms = 0; /* back to back: the next fetch waits for messages itself */
   return STREAM_OK;
 }
 
+/* After every connect and round, failed ones too (nats_job.c logs a failure before this runs,
+ * so the query does not replace its message): the lag as JetStream has it now, or no sample
+ * when it cannot be had (not connected yet, NATS away: the query fails at once then, the
+ * durable or stream gone). A stale number would show a replica that stopped as caught up. */
+static void update_lag(void *arg)
+{
+  streamd_reader *sr = arg;
+  int64_t lag = 0;
+  if (sr->reader && stream_relay_reader_lag(sr->reader, &lag) == STREAM_OK)
+    atomic_store(&lag_messages, (long long)lag);
+  else
+    atomic_store(&lag_messages, -1);
+}
+
 static const streamd_nats_job_ops reader_ops = {
-    "reader", "reading", 0, &errors_total, reader_connect, reader_round, NULL,
+    "reader", "reading", 0, &errors_total, reader_connect, reader_round, update_lag,
 };
 
 int streamd_reader_start(streamd_reader **out, stream_events *events, const streamd_config *cfg)
@@ -138,7 +150,7 @@ int streamd_reader_start(streamd_reader **out, stream_events *events, const stre
   o.ack_wait_ms = cfg->nats_reader_ack_wait_ms;
   o.fetch_wait_ms = READER_FETCH_WAIT_MS;
   sr->opts = o;
-  atomic_store(&lag_messages, 0);
+  atomic_store(&lag_messages, -1); /* a sample once connected (update_lag) */
   if (streamd_nats_job_start(&sr->job, &reader_ops, sr, cfg->nats_reader_url) != 0) {
     stream_relay_reader_free(sr->reader);
     free(sr);

@@ -20,7 +20,7 @@
 #define ROUND_MS 200
 
 static atomic_ullong published_total, duplicates_total, errors_total;
-static atomic_llong lag_events = -1; /* -1: no relay configured (no sample) */
+static atomic_llong lag_events = -1; /* -1: no sample: no relay configured, or the store failed */
 
 void streamd_relay_render_metrics(FILE *f)
 {
@@ -81,6 +81,8 @@ static void update_lag(void *arg)
   if (stream_events_stats(sr->events, NULL, &last) == STREAM_OK &&
       stream_events_checkpoint(sr->events, &done, consumer) == STREAM_OK)
     atomic_store(&lag_events, last > done ? (long long)(last - done) : 0);
+  else
+    atomic_store(&lag_events, -1); /* no sample rather than a stale one (the store failed) */
 }
 
 static const streamd_nats_job_ops relay_ops = {

@@ -92,7 +92,9 @@ typedef struct stream_relay_options {
   unsigned int batch;         /**< events per round, 1..STREAM_EVENTS_READ_MAX */
   unsigned int timeout_ms;    /**< connect, API and ack wait, 1..STREAM_RELAY_TIMEOUT_MAX_MS */
   int create_stream;          /**< nonzero: create the stream when missing (file storage, subjects
-                                   <prefix>.>, duplicate window STREAM_RELAY_DUPLICATE_WINDOW_S) */
+                                   <prefix>.>, duplicate window STREAM_RELAY_DUPLICATE_WINDOW_S),
+                                   at stream_relay_new() and again when it disappears under the
+                                   running relay (stream_relay_run_once()) */
   const char *user;           /**< user name (with password or secret_file); NULL = none */
   const char *password;       /**< the user's password; NULL = none (or from secret_file) */
   const char *token;          /**< an authentication token instead of a user; NULL = none */
@@ -176,11 +178,28 @@ STREAM_API void stream_relay_free(stream_relay *r);
  * `*out_duplicates` (may be NULL) how many of those JetStream already held.
  * Both are 0 on error. On error the checkpoint is unchanged: the round's
  * events are published again by the next one (and de-duplicated).
- * Errors: STREAM_EINVAL, STREAM_EIO (not connected to NATS, or a
+ *
+ * A stream that disappeared (deleted by an operator, or a server restarted
+ * without its JetStream store) shows as a round that nothing answered ("no
+ * responders"); the round then asks JetStream for the stream. With
+ * create_stream it is created again as at stream_relay_new() and the round
+ * returns STREAM_ENOTFOUND once ("... had disappeared ...: created again"):
+ * nothing of the round was acknowledged, so the next round publishes every
+ * event after the checkpoint into the new stream, each once. What was
+ * relayed before went with the old stream (the relay does not republish
+ * it; a relay with another consumer name, whose checkpoint starts at 0,
+ * would). Without create_stream every round fails with STREAM_ENOTFOUND
+ * ("... no longer exists ...") until an operator creates it; nothing is
+ * marked relayed meanwhile.
+ *
+ * Errors: STREAM_EINVAL, STREAM_EIO (not connected to NATS: "relay: not
+ * connected to NATS at <url> (reconnecting)", the one message of a
+ * connection that is down, also for a round it went away during; or a
  * publication failed), STREAM_ETIMEDOUT (acknowledgements missing after
  * timeout_ms), STREAM_EPROTO (JetStream refused a message: the message
- * names the event and JetStream's reason), the event log's errors
- * (stream_events_poll(), stream_events_commit()), STREAM_ENOMEM.
+ * names the event and JetStream's reason), STREAM_ENOTFOUND (the stream
+ * disappeared, above), the event log's errors (stream_events_poll(),
+ * stream_events_commit()), STREAM_ENOMEM.
  */
 STREAM_API int stream_relay_run_once(stream_relay *r, int64_t *out_published,
                                      int64_t *out_duplicates);
@@ -333,9 +352,11 @@ STREAM_API void stream_relay_reader_free(stream_relay_reader *r);
  * stream_relay_reader_rejections()) all the same.
  * Acknowledgements are sent and flushed after the commit; one that is lost
  * all the same only makes JetStream deliver the message again (a duplicate).
- * Errors: STREAM_EINVAL, STREAM_EIO (not connected to NATS: the connection
- * reconnects by itself; the fetch failed), STREAM_ENOTFOUND (nothing came
- * and the durable no longer exists — deleted, or a server that lost its
+ * Errors: STREAM_EINVAL, STREAM_EIO (not connected to NATS: "relay reader:
+ * not connected to NATS at <url> (reconnecting)", also for a round whose
+ * fetch the connection left: one message for the whole outage; the
+ * connection reconnects by itself; or the fetch failed), STREAM_ENOTFOUND
+ * (nothing came and the durable no longer exists — deleted, or a server that lost its
  * JetStream state: JetStream answers nothing to its pull requests, so an
  * empty fetch is checked against the durable — then it was created again
  * and the next round reads the stream from its start, as duplicates up to
@@ -369,7 +390,9 @@ STREAM_API const char *const *stream_relay_reader_rejections(const stream_relay_
 /**
  * Messages of the stream the reader's durable has not had acknowledged yet
  * (JetStream's pending plus delivered-and-unacknowledged counts; 0 when
- * caught up) into `*out`. Errors: STREAM_EINVAL, STREAM_EIO (NATS).
+ * caught up) into `*out`. Errors: STREAM_EINVAL, STREAM_EIO (NATS; not
+ * connected: at once, with the rounds' message, rather than after
+ * timeout_ms).
  */
 STREAM_API int stream_relay_reader_lag(stream_relay_reader *r, int64_t *out);
 

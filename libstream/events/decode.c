@@ -122,44 +122,10 @@ static int put_str(char *dst, size_t cap, const char *src, int kind, size_t idx,
 
 static int from_proto(stream_event *e, const Libstream__Events__V1__Event *m, size_t idx)
 {
-  memset(e, 0, sizeof *e);
-  int rc = put_str(e->id, sizeof e->id, m->id, F_ID, idx, "id");
-  if (rc == STREAM_OK)
-    rc = put_str(e->view_id, sizeof e->view_id, m->view_id, F_ID, idx, "viewId");
-  if (rc == STREAM_OK)
-    rc = put_str(e->session_id, sizeof e->session_id, m->session_id, F_ID, idx, "sessionId");
-  if (rc == STREAM_OK)
-    rc = put_str(e->profile_id, sizeof e->profile_id, m->profile_id, F_ID, idx, "profileId");
-  if (rc == STREAM_OK)
-    rc = put_str(e->title_id, sizeof e->title_id, m->title_id, F_ID, idx, "titleId");
-  if (rc == STREAM_OK)
-    rc = put_str(e->episode_id, sizeof e->episode_id, m->episode_id, F_ID, idx, "episodeId");
-  if (rc == STREAM_OK)
-    rc = put_str(e->device_id, sizeof e->device_id, m->device_id, F_ID, idx, "deviceId");
-  if (rc == STREAM_OK)
-    rc = put_str(e->sid, sizeof e->sid, m->sid, F_TEXT, idx, "sid");
-  if (rc == STREAM_OK)
-    rc = put_str(e->cid, sizeof e->cid, m->cid, F_TEXT, idx, "cid");
-  if (rc == STREAM_OK)
-    rc = put_str(e->ot, sizeof e->ot, m->ot, F_ID, idx, "ot");
-  if (rc == STREAM_OK && m->error)
-    rc = put_str(e->error_message, sizeof e->error_message, m->error->message, F_TEXT, idx,
-                 "error.message");
+  int rc = proto__event_pb_check(m, idx, PROTO_FROM_PLAYER);
   if (rc != STREAM_OK)
     return rc;
-  e->type = (int)m->type;
-  e->client_ts = m->client_ts;
-  e->playhead_ms = m->playhead_ms;
-  e->br = m->br;
-  e->width = m->width;
-  e->height = m->height;
-  e->bl = m->bl;
-  e->mtp = m->mtp;
-  e->su = m->su ? 1 : 0;
-  if (m->error) {
-    e->error_code = m->error->code;
-    e->error_fatal = m->error->fatal ? 1 : 0;
-  }
+  proto__event_from_pb(e, m);
   return proto__event_validate(e, idx, m->error != NULL);
 }
 

@@ -227,29 +227,42 @@ void proto__event_from_pb(stream_event *e, const Libstream__Events__V1__Event *m
   }
 }
 
-int proto__event_pb_check_sizes(const Libstream__Events__V1__Event *m, size_t idx)
+int proto__event_pb_check(const Libstream__Events__V1__Event *m, size_t idx, int from)
 {
+  enum { BY_SIZE = -1 }; /* a credential's id: its rules are stream_events_validate()'s */
+  bool relayed = from == PROTO_FROM_LOG;
   const struct {
     const char *s;
     size_t cap;
+    int kind;
     const char *name;
   } f[] = {
-      {m->id, STREAM_EVENTS_UUID_LEN + 1, "id"},
-      {m->view_id, STREAM_EVENTS_ID_SIZE, "viewId"},
-      {m->session_id, STREAM_EVENTS_ID_SIZE, "sessionId"},
-      {m->profile_id, STREAM_EVENTS_ID_SIZE, "profileId"},
-      {m->title_id, STREAM_EVENTS_ID_SIZE, "titleId"},
-      {m->episode_id, STREAM_EVENTS_ID_SIZE, "episodeId"},
-      {m->device_id, STREAM_EVENTS_ID_SIZE, "deviceId"},
-      {m->sid, STREAM_EVENTS_ID_SIZE, "sid"},
-      {m->cid, STREAM_EVENTS_ID_SIZE, "cid"},
-      {m->ot, 4, "ot"},
-      {m->account_id, STREAM_EVENTS_ID_SIZE, "accountId"},
-      {m->error ? m->error->message : NULL, STREAM_EVENTS_MESSAGE_MAX + 1, "error.message"},
+      {m->id, STREAM_EVENTS_UUID_LEN + 1, PROTO_F_ID, "id"},
+      {m->view_id, STREAM_EVENTS_ID_SIZE, PROTO_F_ID, "viewId"},
+      {m->session_id, STREAM_EVENTS_ID_SIZE, PROTO_F_ID, "sessionId"},
+      {m->profile_id, STREAM_EVENTS_ID_SIZE, relayed ? BY_SIZE : PROTO_F_ID, "profileId"},
+      {m->title_id, STREAM_EVENTS_ID_SIZE, PROTO_F_ID, "titleId"},
+      {m->episode_id, STREAM_EVENTS_ID_SIZE, PROTO_F_ID, "episodeId"},
+      {m->device_id, STREAM_EVENTS_ID_SIZE, PROTO_F_ID, "deviceId"},
+      {m->sid, STREAM_EVENTS_ID_SIZE, PROTO_F_TEXT, "sid"},
+      {m->cid, STREAM_EVENTS_ID_SIZE, PROTO_F_TEXT, "cid"},
+      {m->ot, 4, PROTO_F_ID, "ot"},
+      {relayed ? m->account_id : NULL, STREAM_EVENTS_ID_SIZE, BY_SIZE, "accountId"},
+      {m->error ? m->error->message : NULL, STREAM_EVENTS_MESSAGE_MAX + 1, PROTO_F_TEXT,
+       "error.message"},
   };
-  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
-    if (f[i].s && strnlen(f[i].s, f[i].cap) == f[i].cap)
+  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+    if (!f[i].s)
+      continue;
+    size_t n = strnlen(f[i].s, f[i].cap);
+    if (n == f[i].cap)
       return stream__err(STREAM_EPROTO, "event %zu: field '%s' is longer than %zu bytes", idx,
                          f[i].name, f[i].cap - 1);
+    if (f[i].kind != BY_SIZE) {
+      int rc = proto__check_str(f[i].s, n, f[i].kind, idx, f[i].name);
+      if (rc != STREAM_OK)
+        return rc;
+    }
+  }
   return STREAM_OK;
 }

@@ -28,11 +28,23 @@ int proto__event_validate(stream_event *e, size_t idx, bool has_error);
 void proto__event_to_pb(Libstream__Events__V1__Event *m, Libstream__Events__V1__PlaybackError *err,
                         const stream_event *e);
 
-/* Copy a decoded message into `e` (strings truncated to the field sizes; not validated). */
+/* Copy a decoded message's player fields into `e` (account_id and server_ts are left empty;
+ * strings truncated to the field sizes; not validated: proto__event_pb_check() first). */
 void proto__event_from_pb(stream_event *e, const Libstream__Events__V1__Event *m);
 
-/* Check that every string of `m` (account_id included) fits its stream_event field, so
- * proto__event_from_pb() truncates nothing: STREAM_EPROTO naming event `idx` and the field. */
-int proto__event_pb_check_sizes(const Libstream__Events__V1__Event *m, size_t idx);
+/* Where a message checked by proto__event_pb_check() comes from, which decides the rules of its
+ * ids. PROTO_FROM_PLAYER: a player's event (the ingest); its profile_id is an event field (an id,
+ * [A-Za-z0-9._:-]*) and its account_id is not read (the ingest takes it from the credential).
+ * PROTO_FROM_LOG: an event of a log, relayed; its account_id and profile_id are a credential's,
+ * whose rules are wider than an event field's and are stream_events_validate()'s, so only their
+ * sizes are checked here. */
+enum { PROTO_FROM_PLAYER, PROTO_FROM_LOG };
+
+/* Check every string of `m` that a stream_event keeps: it fits its field (so
+ * proto__event_from_pb() truncates nothing) and holds what its kind allows (proto__check_str;
+ * the ids `from` says, by size only). Fields in the order of the event, the first bad one gives
+ * STREAM_EPROTO naming event `idx` and the field ("event 0: field 'titleId' is longer than 64
+ * bytes"). Not the checks of the whole event: proto__event_validate(). */
+int proto__event_pb_check(const Libstream__Events__V1__Event *m, size_t idx, int from);
 
 #endif

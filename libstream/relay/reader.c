@@ -367,7 +367,7 @@ static int decode_msg(stream_event *e, natsMsg *m)
   if (!pb)
     return stream__err(STREAM_EPROTO,
                        "payload is not a protobuf libstream.events.v1.Event (%d bytes)", len);
-  int rc = proto__event_pb_check_sizes(pb, 0);
+  int rc = proto__event_pb_check(pb, 0, PROTO_FROM_LOG);
   if (rc == STREAM_OK) {
     proto__event_from_pb(e, pb); /* the player fields */
     if (pb->account_id)
@@ -412,18 +412,21 @@ int stream_relay_reader_run_once(stream_relay_reader *r, int64_t *out_appended,
   if (!r)
     return stream__err(STREAM_EINVAL, "relay reader: handle is NULL");
   clear_rejections(r);
-  if (natsConnection_Status(r->nc) != NATS_CONN_STATUS_CONNECTED)
-    return stream__err(STREAM_EIO, "relay reader: not connected to NATS at %s (reconnecting)",
-                       r->url);
+  if (relay__down(r->nc))
+    return relay__not_connected("relay reader", r->url);
   natsMsgList list;
   memset(&list, 0, sizeof list);
   jsErrCode jerr = 0;
   natsStatus s =
       natsSubscription_Fetch(&list, r->sub, (int)r->batch, (int64_t)r->fetch_wait_ms, &jerr);
-  if (s == NATS_TIMEOUT) { /* nothing came: caught up, unless the connection went away */
-    if (natsConnection_Status(r->nc) != NATS_CONN_STATUS_CONNECTED)
-      return stream__err(STREAM_EIO, "relay reader: lost the connection to NATS at %s", r->url);
-    return check_durable_alive(r);
+  /* Nothing came, or the fetch failed: a connection that went away meanwhile is said as at a
+   * round's start (one wording for the whole outage). */
+  if (s != NATS_OK && relay__down(r->nc))
+    return relay__not_connected("relay reader", r->url);
+  if (s == NATS_TIMEOUT) { /* nothing came: caught up, or the durable is gone */
+    int rc = check_durable_alive(r);
+    return rc != STREAM_OK && relay__down(r->nc) ? relay__not_connected("relay reader", r->url)
+                                                 : rc;
   }
   if (s != NATS_OK)
     return stream__err(STREAM_EIO,
@@ -498,9 +501,15 @@ int stream_relay_reader_lag(stream_relay_reader *r, int64_t *out)
     *out = 0;
   if (!r || !out)
     return stream__err(STREAM_EINVAL, "relay reader: %s is NULL", r ? "out" : "handle");
+  /* Down: at once (a request would wait timeout_ms in nats.c's reconnect buffer), and in the
+   * rounds' words. */
+  if (relay__down(r->nc))
+    return relay__not_connected("relay reader", r->url);
   jsConsumerInfo *ci = NULL;
   jsErrCode jerr = 0;
   natsStatus s = js_GetConsumerInfo(&ci, r->js, r->stream, r->durable, NULL, &jerr);
+  if (s != NATS_OK && relay__down(r->nc))
+    return relay__not_connected("relay reader", r->url);
   if (s != NATS_OK)
     return stream__err(STREAM_EIO, "relay reader: durable consumer %s of stream %s at %s: %s",
                        r->durable, r->stream, r->url, relay__nats_detail(s));

@@ -5,7 +5,8 @@
  * publication of a round of events with their dedup ids, the bookkeeping of
  * the round's acknowledgements (delivered by nats.c on its own threads) and
  * the decision to advance the checkpoint only when every event of the round
- * is acknowledged. It uses the events module's public API only. Its option
+ * is acknowledged, and the stream's re-creation (create_stream) when it
+ * disappears under a running relay. It uses the events module's public API only. Its option
  * checks and its connection code are shared with reader.c, the consuming
  * half (relay_internal.h).
  */
@@ -38,6 +39,7 @@ struct stream_relay {
   char *consumer;
   unsigned int batch;
   unsigned int timeout_ms;
+  int create_stream; /* re-create the stream when it disappears (stream_lost()) */
   natsConnection *nc;
   jsCtx *js;
   int published;      /* a js_PublishMsgAsync succeeded once: nats.c has its pending map */
@@ -345,6 +347,16 @@ const char *relay__nats_detail(natsStatus s)
   return nats_detail(s);
 }
 
+int relay__down(natsConnection *nc)
+{
+  return natsConnection_Status(nc) != NATS_CONN_STATUS_CONNECTED;
+}
+
+int relay__not_connected(const char *who, const char *url)
+{
+  return stream__err(STREAM_EIO, "%s: not connected to NATS at %s (reconnecting)", who, url);
+}
+
 static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure);
 
 static int set_servers(natsOptions *no, const char *url)
@@ -602,6 +614,7 @@ int stream_relay_new(stream_relay **out, const stream_relay_options *opts)
   r->events = opts->events;
   r->batch = opts->batch;
   r->timeout_ms = opts->timeout_ms;
+  r->create_stream = opts->create_stream;
   r->url = stream__strdup(opts->url);
   r->stream = stream__strdup(opts->stream_name ? opts->stream_name : STREAM_RELAY_DEFAULT_STREAM);
   r->prefix =
@@ -755,6 +768,37 @@ static int publish_one(stream_relay *r, const stream_event *e)
   return STREAM_OK;
 }
 
+/* After a round that found nothing listening on the stream's subjects ("no responders"): the
+ * stream is gone when JetStream says so (deleted by an operator, or a server restarted without
+ * its JetStream store). With create_stream it is created again as at stream_relay_new(), and
+ * the round reports that once (STREAM_ENOTFOUND): the checkpoint did not move, so the next
+ * round publishes every event not yet acknowledged into the new stream. Without it every round
+ * fails with STREAM_ENOTFOUND saying who must create it. When the stream is there (made again
+ * meanwhile) or JetStream does not answer, the round's own error `rc` stands. */
+static int stream_lost(stream_relay *r, int rc)
+{
+  jsStreamInfo *si = NULL;
+  jsErrCode jerr = 0;
+  natsStatus s = js_GetStreamInfo(&si, r->js, r->stream, NULL, &jerr);
+  jsStreamInfo_Destroy(si);
+  if (s == NATS_OK || jerr != JSStreamNotFoundErr)
+    return rc;
+  if (!r->create_stream)
+    return stream__err(STREAM_ENOTFOUND,
+                       "relay: JetStream stream %s no longer exists at %s (deleted, or the server "
+                       "lost its JetStream state): nothing is relayed until it is created again "
+                       "(by an operator, or by a relay with create_stream)",
+                       r->stream, r->url);
+  int crc = ensure_stream(r, 1);
+  if (crc != STREAM_OK)
+    return crc;
+  return stream__err(STREAM_ENOTFOUND,
+                     "relay: JetStream stream %s at %s had disappeared (deleted, or the server "
+                     "lost its JetStream state): created again; the events not yet relayed go "
+                     "to it from the next round (those relayed before went with the old stream)",
+                     r->stream, r->url);
+}
+
 /* The round's failure as a status and message (called with the round closed). */
 static int round_error(stream_relay *r, size_t n, const stream_event *evs)
 {
@@ -771,6 +815,11 @@ static int round_error(stream_relay *r, size_t n, const stream_event *evs)
                        "relay: no acknowledgement from JetStream at %s within %u ms for event seq "
                        "%" PRId64 " (%s); %zu of %zu acknowledged",
                        r->url, r->timeout_ms, r->err_seq, id, r->n_acked, n);
+  if (r->err_status == NATS_NO_RESPONDERS)
+    return stream__err(STREAM_EIO,
+                       "relay: nothing at NATS %s took event seq %" PRId64 " (%s) (no responders: "
+                       "JetStream or its stream %s is not there)",
+                       r->url, r->err_seq, id, r->stream);
   if (r->err_code != 0)
     return stream__err(STREAM_EPROTO,
                        "relay: JetStream at %s refused event seq %" PRId64 " (%s): %s (error %d)",
@@ -795,9 +844,9 @@ int stream_relay_run_once(stream_relay *r, int64_t *out_published, int64_t *out_
     stream_free(evs);
     return rc;
   }
-  if (natsConnection_Status(r->nc) != NATS_CONN_STATUS_CONNECTED) {
+  if (relay__down(r->nc)) {
     stream_free(evs);
-    return stream__err(STREAM_EIO, "relay: not connected to NATS at %s (reconnecting)", r->url);
+    return relay__not_connected("relay", r->url);
   }
   int64_t *seqs = stream__calloc(n, sizeof *seqs);
   if (!seqs) {
@@ -834,12 +883,22 @@ int stream_relay_run_once(stream_relay *r, int64_t *out_published, int64_t *out_
   r->active = 0;
   r->seqs = NULL;
   size_t acked = r->n_acked, dups = r->n_dups;
-  if (pub_rc == STREAM_OK && acked < n)
+  int missing = 0; /* JetStream had no stream for the round's subjects */
+  if (pub_rc == STREAM_OK && acked < n) {
     pub_rc = round_error(r, n, evs);
+    missing =
+        r->err_set && (r->err_status == NATS_NO_RESPONDERS || r->err_code == JSStreamNotFoundErr);
+  }
   pthread_mutex_unlock(&r->mu);
   free(seqs);
   int64_t last = evs[n - 1].seq;
   stream_free(evs);
+  /* The connection went away during the round (publications failed, acknowledgements never
+   * came): said as at a round's start, so an outage reads the same from beginning to end. */
+  if (pub_rc != STREAM_OK && relay__down(r->nc))
+    return relay__not_connected("relay", r->url);
+  if (pub_rc != STREAM_OK && missing)
+    return stream_lost(r, pub_rc);
   if (pub_rc != STREAM_OK)
     return pub_rc;
 

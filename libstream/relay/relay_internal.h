@@ -33,4 +33,13 @@ int relay__connect(natsConnection **out, const stream_relay_options *o, const ur
 /* nats.c's text for `s`, or its last error detail (never a credential of ours). */
 const char *relay__nats_detail(natsStatus s);
 
+/* Nonzero when `nc` is not connected (nats.c is reconnecting: it does so for ever). */
+int relay__down(natsConnection *nc);
+
+/* The one failure of a call that found the connection down, whatever noticed it (a round's
+ * start, a fetch or a request that waited in vain, acknowledgements that never came): STREAM_EIO
+ * with "<who>: not connected to NATS at <url> (reconnecting)". One wording for the whole outage,
+ * so streamd, which logs an error again only when its message changes, logs an outage once. */
+int relay__not_connected(const char *who, const char *url);
+
 #endif

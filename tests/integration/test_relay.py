@@ -5,7 +5,9 @@ streamd started with --nats-url, player events POSTed to /v1/events with curl. T
 read back over the NATS protocol itself (a few lines below: the JetStream API's STREAM.INFO and
 STREAM.MSG.GET requests, standard library only). nats-server is killed with SIGKILL while events
 keep arriving and restarted on the same storage: every event ends up in the stream exactly
-once, in event-log order, and /metrics shows the relay's counters. With a nats-server that
+once, in event-log order, and /metrics shows the relay's counters. The stream deleted under
+the running relay is created again by it (logged once): every event after the deletion is in
+the new stream once. With a nats-server that
 requires a token, streamd given nats_secret_file relays, and neither that token nor a wrong one
 (refused) shows in its log. Run by tests/pg/pg_run.sh
 (STREAM_TEST_PG set), two streamd on one PostgreSQL database relay to one NATS: every event in
@@ -276,6 +278,38 @@ class RelayTest(unittest.TestCase):
         with open(d.stderr_path, "rb") as f:
             log = f.read()
         self.assertIn(self.nats.url.encode(), log)
+
+    def test_relay_recreates_a_deleted_stream(self):
+        with h.Streamd(STREAMD, args=["--nats-url", self.nats.url], tmp=self.tmp,
+                       strict=True) as d:
+            tok = h.register_login(d, h.unique_email("relaydel"))["access_token"]
+            ptok = h.profile_token(d, tok)[1]["access_token"]
+            post_batch(d, ptok, 10)
+            js = JetStream(self.nats.port)
+            wait_for("10 events in the stream", lambda: js.messages() == 10)
+            # An operator deletes the stream: the next round finds nothing listening on its
+            # subjects, creates it again (streamd relays with create_stream) and says so once.
+            self.assertEqual(js.request("$JS.API.STREAM.DELETE." + STREAM, {}).get("success"),
+                             True)
+            ids = post_batch(d, ptok, 15)
+            wait_for("15 events in the new stream", lambda: js.messages() == 15)
+            wait_for("lag 0", lambda: metrics(d).get("streamd_relay_lag_events") == 0)
+            self.assertEqual(sorted(js.get(seq)[1]["Nats-Msg-Id"] for seq in range(1, 16)),
+                             sorted(ids))  # each event after the deletion, once
+            js.close()
+            m = metrics(d)
+            self.assertEqual(m["streamd_relay_published_total"], 25)
+            self.assertEqual(m["streamd_relay_errors_total"], 1)
+            d.stop()
+        log = [json.loads(line) for line in d.stderr_text().splitlines()
+               if line.startswith("{")]
+        warns = [x["msg"] for x in log if x["level"] == "warn" and "relay" in x["msg"]]
+        self.assertEqual(len(warns), 1, warns)
+        self.assertIn("JetStream stream %s at %s had disappeared" % (STREAM, self.nats.url),
+                      warns[0])
+        self.assertIn("created again", warns[0])
+        self.assertEqual(sum(x["msg"] == "relay: relaying again (NATS at %s)" % self.nats.url
+                             for x in log), 1)
 
     @unittest.skipUnless(shutil.which("openssl"), "needs the openssl CLI")
     def test_relay_over_mutual_tls(self):

@@ -20,6 +20,9 @@ log to JetStream; B (analytics, --nats-reader-url) reads the stream into its own
 - Another such message with B running: terminated, logged, and B goes on appending.
 - B restarted with a new durable: the whole stream again, every event a duplicate.
 - A daemon configured with both the relay and the reader on the stream exits 2 at start.
+- NATS killed under a running reader: streamd_reader_lag_messages disappears (no sample rather
+  than the last one) until NATS is back on its storage, and the outage is logged in one warn
+  line ("not connected ... (reconnecting)"), however the reader's rounds met it.
 
 B creates its durable consumer with a 2 s ack wait (nats_reader_ack_wait_ms) instead of the
 default 30 s, so the messages the killed B had fetched come again within the test's time.
@@ -309,6 +312,35 @@ class ReplicaTest(unittest.TestCase):
         self.assertEqual(m["streamd_reader_rejected_total"], 3)
         self.assertEqual(sorted(log_ids(b)), sorted(total + more))
         self.assertEqual(b.stop(), 0)
+
+    def test_reader_lag_while_nats_is_down(self):
+        js = ReplicaJetStream(self.nats.port)
+        created = js.request("$JS.API.STREAM.CREATE." + STREAM,
+                             {"name": STREAM, "subjects": ["stream.events.>"], "storage": "file"})
+        self.assertIn("config", created, created)
+        js.close()
+        b = self.streamd("b", ["--nats-reader-url", self.nats.url, "--nats-reader-durable",
+                               DURABLE])
+        wait_for("a lag sample", lambda: metrics(b).get("streamd_reader_lag_messages") == 0)
+        # NATS away: the lag cannot be had, so there is no sample (the line goes), not the
+        # last number, which would show a replica that stopped reading as caught up.
+        self.nats.kill()
+        wait_for("no lag sample", lambda: "streamd_reader_lag_messages" not in metrics(b))
+        self.assertGreaterEqual(metrics(b)["streamd_reader_errors_total"], 1)
+        # Back on its storage: the reader reconnects by itself and the sample returns.
+        self.nats.start()
+        wait_for("the lag sample again",
+                 lambda: metrics(b).get("streamd_reader_lag_messages") == 0)
+        wait_for("the recovery logged", lambda: "reader: reading again" in b.stderr_text())
+        self.assertEqual(b.stop(), 0)
+        log = [json.loads(line) for line in b.stderr_text().splitlines() if line.startswith("{")]
+        # One warn line for the outage: a round that met it inside its fetch says it as the
+        # rounds after it do (it was "lost the connection" there, then "not connected").
+        fails = [x["msg"] for x in log if "(reader round; retrying)" in x["msg"]]
+        self.assertEqual(fails, ["relay reader: not connected to NATS at %s (reconnecting) "
+                                 "(reader round; retrying)" % self.nats.url], fails)
+        self.assertEqual(sum("reader: reading again (NATS at %s)" % self.nats.url == x["msg"]
+                             for x in log), 1)
 
     def test_relay_and_reader_on_one_stream_refused(self):
         data = os.path.join(self.tmp, "both")

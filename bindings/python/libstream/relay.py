@@ -83,7 +83,9 @@ class Relay(Handle):
     def run_once(self):
         """One round: (published, duplicates). (0, 0) when there was nothing new, or when
         another relay of the same consumer committed first. On error (TimedOut, IOFailure,
-        ProtocolError) the checkpoint is unchanged and the next round publishes again."""
+        ProtocolError; NotFound: the stream had disappeared and was created again with
+        ``create_stream``, or it is missing) the checkpoint is unchanged and the next round
+        publishes again."""
         p = ffi.new("int64_t *")
         d = ffi.new("int64_t *")
         check(lib.stream_relay_run_once(self._h, p, d))

@@ -95,16 +95,25 @@ static stream_delivery *new_handle(int format, stream_keyring *r)
   return d;
 }
 
+/* A new key ring holding `k` alone, as its primary (the ring takes its own reference: the
+ * caller still frees `k`; the ring is freed with stream_keyring_free). */
+static stream_keyring *ring_of(const stream_key *k)
+{
+  stream_keyring *r = NULL;
+  ck_assert_int_eq(stream_keyring_new(&r), STREAM_OK);
+  ck_assert_int_eq(stream_keyring_add(r, k), STREAM_OK);
+  ck_assert_int_eq(stream_keyring_set_primary(r, stream_key_id(k)), STREAM_OK);
+  return r;
+}
+
 static void setup(void)
 {
   unsigned char secret[32];
   for (int i = 0; i < 32; i++)
     secret[i] = (unsigned char)i;
   stream_key *k = NULL;
-  ck_assert_int_eq(stream_keyring_new(&ring), STREAM_OK);
   ck_assert_int_eq(stream_key_from_bytes(&k, STREAM_KEY_HMAC, "k1", secret, 32), STREAM_OK);
-  ck_assert_int_eq(stream_keyring_add(ring, k), STREAM_OK);
-  ck_assert_int_eq(stream_keyring_set_primary(ring, "k1"), STREAM_OK);
+  ring = ring_of(k);
   stream_key_free(k);
   dl = new_handle(0, ring);
 }
@@ -326,11 +335,9 @@ START_TEST(test_expired_and_tampered)
   ck_assert_int_eq(f.reason, STREAM_DELIVERY_SIGNATURE);
   ck_assert_int_eq(f.sign_reason, STREAM_SIGN_MISSING);
   /* Unknown key. */
-  stream_keyring *r2 = NULL;
   stream_key *k = NULL;
-  ck_assert_int_eq(stream_keyring_new(&r2), STREAM_OK);
   ck_assert_int_eq(stream_key_generate(&k, STREAM_KEY_HMAC, "k2", 32), STREAM_OK);
-  stream_keyring_add(r2, k);
+  stream_keyring *r2 = ring_of(k);
   stream_key_free(k);
   stream_delivery *d2 = new_handle(0, r2);
   ck_assert_int_eq(get(&f, d2, path, NULL, NOW), STREAM_EFORBIDDEN);
@@ -496,12 +503,9 @@ END_TEST
 START_TEST(test_cloudcdn_format)
 {
   unsigned char secret[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-  stream_keyring *r = NULL;
   stream_key *k = NULL;
-  ck_assert_int_eq(stream_keyring_new(&r), STREAM_OK);
   ck_assert_int_eq(stream_key_from_bytes(&k, STREAM_KEY_HMAC, "cdn-key", secret, 16), STREAM_OK);
-  stream_keyring_add(r, k);
-  stream_keyring_set_primary(r, "cdn-key");
+  stream_keyring *r = ring_of(k);
   stream_delivery *d = new_handle(STREAM_DELIVERY_CLOUDCDN, r);
   stream_delivery_urls u;
   ck_assert_msg(stream_delivery_sign(&u, d, ASSET, 360, NOW + 600, NULL) == STREAM_OK, "%s", msg());
@@ -539,12 +543,9 @@ END_TEST
 
 START_TEST(test_mediacdn_format)
 {
-  stream_keyring *r = NULL;
   stream_key *k = NULL;
-  ck_assert_int_eq(stream_keyring_new(&r), STREAM_OK);
   ck_assert_int_eq(stream_key_generate(&k, STREAM_KEY_ED25519_PRIVATE, "edge-key", 0), STREAM_OK);
-  stream_keyring_add(r, k);
-  stream_keyring_set_primary(r, "edge-key");
+  stream_keyring *r = ring_of(k);
   stream_key_free(k);
   stream_delivery *d = new_handle(STREAM_DELIVERY_MEDIACDN, r);
   stream_delivery_urls u;
@@ -591,14 +592,11 @@ static int get_ip(stream_delivery_file *f, stream_delivery *d, const char *path,
 
 START_TEST(test_cloudfront_format)
 {
-  stream_keyring *r = NULL;
   stream_key *k = NULL;
-  ck_assert_int_eq(stream_keyring_new(&r), STREAM_OK);
   ck_assert_int_eq(stream_key_generate(&k, _i ? STREAM_KEY_EC_PRIVATE : STREAM_KEY_RSA_PRIVATE,
                                        "K2JCJMDEHXQW5F", 0),
                    STREAM_OK);
-  stream_keyring_add(r, k);
-  stream_keyring_set_primary(r, "K2JCJMDEHXQW5F");
+  stream_keyring *r = ring_of(k);
   stream_delivery *d = new_handle(STREAM_DELIVERY_CLOUDFRONT, r);
   stream_delivery_urls u;
   ck_assert_msg(stream_delivery_sign(&u, d, ASSET, 360, NOW + 600, NULL) == STREAM_OK, "%s", msg());
@@ -741,12 +739,9 @@ END_TEST
 
 START_TEST(test_cloudfront_sha256)
 {
-  stream_keyring *r = NULL;
   stream_key *k = NULL;
-  ck_assert_int_eq(stream_keyring_new(&r), STREAM_OK);
   ck_assert_int_eq(stream_key_generate(&k, STREAM_KEY_RSA_PRIVATE, "KSHA256", 0), STREAM_OK);
-  stream_keyring_add(r, k);
-  stream_keyring_set_primary(r, "KSHA256");
+  stream_keyring *r = ring_of(k);
   stream_key_free(k);
   stream_delivery_options o = STREAM_DELIVERY_OPTIONS_INIT;
   o.base_url = BASE;
@@ -1056,12 +1051,9 @@ START_TEST(test_cmcd_query_every_format)
   /* Cloud CDN: the signed URL prefix in the query, CMCD after Signature (as hls.js and dash.js
    * append it) or before URLPrefix; and the cookie form. */
   unsigned char secret[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-  stream_keyring *r = NULL;
   stream_key *k = NULL;
-  ck_assert_int_eq(stream_keyring_new(&r), STREAM_OK);
   ck_assert_int_eq(stream_key_from_bytes(&k, STREAM_KEY_HMAC, "cdn-key", secret, 16), STREAM_OK);
-  stream_keyring_add(r, k);
-  stream_keyring_set_primary(r, "cdn-key");
+  stream_keyring *r = ring_of(k);
   d = new_handle(STREAM_DELIVERY_CLOUDCDN, r);
   char *signed_q = NULL;
   stream_google_sign_options go = STREAM_GOOGLE_SIGN_OPTIONS_INIT;
@@ -1114,11 +1106,8 @@ START_TEST(test_cmcd_query_every_format)
   stream_keyring_free(r);
 
   /* Media CDN: the signature is a path component. */
-  r = NULL;
-  ck_assert_int_eq(stream_keyring_new(&r), STREAM_OK);
   ck_assert_int_eq(stream_key_generate(&k, STREAM_KEY_ED25519_PRIVATE, "edge-key", 0), STREAM_OK);
-  stream_keyring_add(r, k);
-  stream_keyring_set_primary(r, "edge-key");
+  r = ring_of(k);
   stream_key_free(k);
   d = new_handle(STREAM_DELIVERY_MEDIACDN, r);
   ck_assert_int_eq(stream_delivery_sign(&u, d, ASSET, 360, NOW + 600, NULL), STREAM_OK);
@@ -1132,11 +1121,8 @@ START_TEST(test_cmcd_query_every_format)
   stream_keyring_free(r);
 
   /* CloudFront signed cookies: the policy's Resource is the prefix and '*'. */
-  r = NULL;
-  ck_assert_int_eq(stream_keyring_new(&r), STREAM_OK);
   ck_assert_int_eq(stream_key_generate(&k, STREAM_KEY_EC_PRIVATE, "K2JCJMDEHXQW5F", 0), STREAM_OK);
-  stream_keyring_add(r, k);
-  stream_keyring_set_primary(r, "K2JCJMDEHXQW5F");
+  r = ring_of(k);
   stream_key_free(k);
   d = new_handle(STREAM_DELIVERY_CLOUDFRONT, r);
   ck_assert_int_eq(stream_delivery_sign(&u, d, ASSET, 360, NOW + 600, NULL), STREAM_OK);

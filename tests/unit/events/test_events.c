@@ -403,6 +403,66 @@ START_TEST(test_malformed_protobuf_stores_nothing)
 }
 END_TEST
 
+/* A player's protobuf event: a bad field is refused naming the event and the field, for its
+ * size and for its characters (the profile as an event field, [A-Za-z0-9._:-]); an account it
+ * carries is not the player's and is not read (the credential's is stored). */
+START_TEST(test_protobuf_field_errors)
+{
+  char long_id[100], long_uuid[] = "00000001-0000-4000-8000-0000000000071";
+  memset(long_id, 'a', sizeof long_id - 1);
+  long_id[sizeof long_id - 1] = '\0';
+  pb_batch *pb = pb_new(2, 200);
+  Libstream__Events__V1__Event *ev = &pb->ev[1];
+  const struct {
+    char **field;
+    char *value;
+    const char *message;
+  } cases[] = {
+      {&ev->id, long_uuid, "event 1: field 'id' is longer than 36 bytes"},
+      {&ev->view_id, "v w", "event 1: field 'viewId' has characters outside [A-Za-z0-9._:-]"},
+      {&ev->title_id, long_id, "event 1: field 'titleId' is longer than 64 bytes"},
+      {&ev->profile_id, "user@example.org",
+       "event 1: field 'profileId' has characters outside [A-Za-z0-9._:-]"},
+      {&ev->profile_id, long_id, "event 1: field 'profileId' is longer than 64 bytes"},
+      {&ev->sid, "s\xff", "event 1: field 'sid' is not UTF-8 text without control characters"},
+      {&ev->ot, "avx2", "event 1: field 'ot' is longer than 3 bytes"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char *was = *cases[i].field;
+    *cases[i].field = cases[i].value;
+    ck_assert_int_eq(ingest_pb(pb, NULL), STREAM_EPROTO);
+    ck_assert_str_eq(stream_error_last()->message, cases[i].message);
+    *cases[i].field = was;
+  }
+  ck_assert_int_eq(stored(), 0);
+  ev->account_id = long_id;
+  stream_events_result r;
+  ck_assert_int_eq(ingest_pb(pb, &r), STREAM_OK);
+  ck_assert_uint_eq(r.accepted, 2);
+  stream_event one;
+  ck_assert_int_eq(stream_events_get(events, &one, pb->ids[1]), STREAM_OK);
+  ck_assert_str_eq(one.account_id, "acct-1");
+  free(pb);
+
+  /* The error message: 256 bytes at most. */
+  char message[STREAM_EVENTS_MESSAGE_MAX + 2];
+  memset(message, 'm', sizeof message - 1);
+  message[sizeof message - 1] = '\0';
+  pb = pb_new(1, 300);
+  pb->ev[0].type = LIBSTREAM__EVENTS__V1__EVENT_TYPE__EVENT_TYPE_ERROR;
+  pb->err.code = 1;
+  pb->err.message = message;
+  pb->ev[0].error = &pb->err;
+  ck_assert_int_eq(ingest_pb(pb, NULL), STREAM_EPROTO);
+  ck_assert_str_eq(stream_error_last()->message,
+                   "event 0: field 'error.message' is longer than 256 bytes");
+  message[STREAM_EVENTS_MESSAGE_MAX] = '\0';
+  ck_assert_int_eq(ingest_pb(pb, NULL), STREAM_OK);
+  ck_assert_int_eq(stored(), 3);
+  free(pb);
+}
+END_TEST
+
 START_TEST(test_gzip_truncated_trailing_and_bomb)
 {
   pb_batch *pb = pb_new(50, 200);
@@ -555,6 +615,7 @@ static Suite *events_suite(void)
   tcase_add_test(tc, test_json_batch);
   tcase_add_test(tc, test_json_invalid_events_store_nothing);
   tcase_add_test(tc, test_malformed_protobuf_stores_nothing);
+  tcase_add_test(tc, test_protobuf_field_errors);
   tcase_add_test(tc, test_gzip_truncated_trailing_and_bomb);
   tcase_add_test(tc, test_huge_batches_refused);
   tcase_add_test(tc, test_bad_arguments);

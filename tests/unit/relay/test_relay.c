@@ -5,13 +5,18 @@
  * event once, in outbox order, with its headers and a payload equal to the stored event; a
  * relay that published and never committed publishes again and JetStream reports duplicates;
  * a killed server fails the round with the checkpoint unchanged, and its restart on the same
- * storage gets every event exactly once. Credentials: a user and password, and a token, each
+ * storage gets every event exactly once; a server killed while a round waits for its
+ * acknowledgements fails it with the same "not connected" message as the rounds after; a stream
+ * deleted under the relay (js_DeleteStream) is created again with create_stream (reported once,
+ * every later event in the new stream once) and without it fails every round naming the stream,
+ * nothing marked relayed. Credentials: a user and password, and a token, each
  * given or as the first line of a secret file; missing or wrong ones are STREAM_EAUTH, with
  * messages that never show them. (A NATS credentials file, creds_file, needs an operator and
  * account JWT chain that nothing on the test machines makes: not tested here.) The TLS cases
  * are in test_relay_tls.c. Exits 77 (meson: skipped) when nats-server is not installed. The
  * payload is decoded with the generated protobuf-c code (internal), hence the static library.
  */
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,6 +203,174 @@ START_TEST(test_relay_refused_round_keeps_checkpoint)
   ck_assert_int_eq(checkpoint(STREAM_RELAY_DEFAULT_CONSUMER), 8);
   check_stream_equals_log(&rd);
   reader_close(&rd);
+  stream_relay_free(r);
+}
+END_TEST
+
+/* ---- the stream lost under a running relay ------------------------------------------- */
+
+/* Delete the stream as an operator would (or as a server restarted without its JetStream store
+ * leaves it: gone). */
+static void delete_stream(reader *rd)
+{
+  jsErrCode jerr = 0;
+  natsStatus s = js_DeleteStream(rd->js, STREAM_RELAY_DEFAULT_STREAM, NULL, &jerr);
+  ck_assert_msg(s == NATS_OK, "js_DeleteStream: %s (%d)", natsStatus_GetText(s), (int)jerr);
+}
+
+/* The stream holds exactly the events of the log after `after`, in order, each once: message i
+ * is event after+i by its dedup id and Outbox-Seq header. */
+static void check_stream_holds_after(reader *rd, int64_t after)
+{
+  stream_event *evs = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(stream_events_read(events, &evs, &n, after, STREAM_EVENTS_READ_MAX), STREAM_OK);
+  ck_assert_uint_eq(stream_msgs(rd), n);
+  for (size_t i = 0; i < n; i++) {
+    natsMsg *m = NULL;
+    ck_assert_int_eq(js_GetMsg(&m, rd->js, STREAM_RELAY_DEFAULT_STREAM, i + 1, NULL, NULL),
+                     NATS_OK);
+    const char *id = NULL, *seq = NULL;
+    ck_assert_int_eq(natsMsgHeader_Get(m, "Nats-Msg-Id", &id), NATS_OK);
+    ck_assert_int_eq(natsMsgHeader_Get(m, "Outbox-Seq", &seq), NATS_OK);
+    ck_assert_str_eq(id, evs[i].id);
+    ck_assert_int_eq(strtoll(seq, NULL, 10), evs[i].seq);
+    natsMsg_Destroy(m);
+  }
+  stream_free(evs);
+}
+
+START_TEST(test_relay_recreates_lost_stream)
+{
+  stream_relay *r = relayed(10, 50); /* create_stream */
+  reader rd;
+  reader_open(&rd);
+  delete_stream(&rd);
+  ingest(11, 15);
+  /* The round finds nothing listening on the subjects: the stream is created again and the
+   * round says so once, naming it; nothing was acknowledged, so nothing is marked relayed. */
+  int64_t p = -1, d = -1;
+  ck_assert_int_eq(stream_relay_run_once(r, &p, &d), STREAM_ENOTFOUND);
+  const char *m = stream_error_last()->message;
+  ck_assert_msg(strstr(m, STREAM_RELAY_DEFAULT_STREAM) && strstr(m, "created again"), "%s", m);
+  ck_assert_int_eq(p, 0);
+  ck_assert_int_eq(d, 0);
+  ck_assert_int_eq(checkpoint(STREAM_RELAY_DEFAULT_CONSUMER), 10);
+  /* The next rounds put every event after the deletion into the new stream, each once (the
+   * first ten went with the deleted stream: the operator's deletion). */
+  int64_t total = 0, dups = 0;
+  drain(r, &total, &dups);
+  ck_assert_int_eq(total, 15);
+  ck_assert_int_eq(dups, 0);
+  ck_assert_int_eq(checkpoint(STREAM_RELAY_DEFAULT_CONSUMER), 25);
+  check_stream_holds_after(&rd, 10);
+  /* Deleted again with nothing new to relay: nothing to notice until the next events. */
+  delete_stream(&rd);
+  ck_assert_int_eq(stream_relay_run_once(r, &p, &d), STREAM_OK);
+  ck_assert_int_eq(p, 0);
+  ingest(26, 3);
+  ck_assert_int_eq(stream_relay_run_once(r, &p, &d), STREAM_ENOTFOUND);
+  drain(r, &total, &dups);
+  ck_assert_int_eq(total, 3);
+  check_stream_holds_after(&rd, 25);
+  reader_close(&rd);
+  stream_relay_free(r);
+}
+END_TEST
+
+START_TEST(test_relay_lost_stream_without_create_stream)
+{
+  server_start();
+  reader rd;
+  reader_open(&rd);
+  make_small_stream(&rd, -1, 0); /* the operator's stream */
+  ingest(1, 5);
+  stream_relay_options o = STREAM_RELAY_OPTIONS_INIT;
+  o.events = events;
+  o.url = url;
+  o.timeout_ms = 2000;
+  stream_relay *r = NULL;
+  ck_assert_int_eq(stream_relay_new(&r, &o), STREAM_OK);
+  int64_t p = -1, d = -1;
+  ck_assert_int_eq(stream_relay_run_once(r, &p, &d), STREAM_OK);
+  ck_assert_int_eq(p, 5);
+  delete_stream(&rd);
+  ingest(6, 4);
+  /* Every round fails saying the stream is missing and who must create it; nothing is marked
+   * relayed, and the relay does not create it. */
+  for (int i = 0; i < 3; i++) {
+    ck_assert_int_eq(stream_relay_run_once(r, &p, &d), STREAM_ENOTFOUND);
+    const char *m = stream_error_last()->message;
+    ck_assert_msg(strstr(m, STREAM_RELAY_DEFAULT_STREAM) && strstr(m, "no longer exists") &&
+                      strstr(m, "create_stream"),
+                  "%s", m);
+    ck_assert_int_eq(p, 0);
+    ck_assert_int_eq(checkpoint(STREAM_RELAY_DEFAULT_CONSUMER), 5);
+  }
+  jsStreamInfo *si = NULL;
+  jsErrCode jerr = 0;
+  ck_assert_int_ne(js_GetStreamInfo(&si, rd.js, STREAM_RELAY_DEFAULT_STREAM, NULL, &jerr), NATS_OK);
+  ck_assert_int_eq(jerr, JSStreamNotFoundErr);
+  /* The operator creates it again: the events after the checkpoint go, each once. */
+  make_small_stream(&rd, -1, 0);
+  ck_assert_int_eq(stream_relay_run_once(r, &p, &d), STREAM_OK);
+  ck_assert_int_eq(p, 4);
+  ck_assert_int_eq(d, 0);
+  check_stream_holds_after(&rd, 5);
+  reader_close(&rd);
+  stream_relay_free(r);
+}
+END_TEST
+
+/* ---- one wording for a connection lost ------------------------------------------------- */
+
+typedef struct round_result {
+  stream_relay *r;
+  int rc;
+  char msg[600]; /* stream_error_last() is the round's thread's */
+} round_result;
+
+static void *round_thread(void *arg)
+{
+  round_result *rr = arg;
+  rr->rc = stream_relay_run_once(rr->r, NULL, NULL);
+  snprintf(rr->msg, sizeof rr->msg, "%s", rr->rc ? stream_error_last()->message : "");
+  return NULL;
+}
+
+START_TEST(test_relay_connection_lost_during_round)
+{
+  stream_relay *r = relayed(3, 50);
+  /* A round that is waiting for its acknowledgements when the server goes away: the stream is
+   * replaced by a plain subscriber that takes the messages and answers nothing, so the round
+   * is certainly in its wait once the subscriber has one; then the server is killed. */
+  reader rd;
+  reader_open(&rd);
+  delete_stream(&rd);
+  natsSubscription *sub = NULL;
+  ck_assert_int_eq(natsConnection_SubscribeSync(&sub, rd.nc, "stream.events.>"), NATS_OK);
+  ck_assert_int_eq(natsConnection_Flush(rd.nc), NATS_OK);
+  ingest(4, 3);
+  round_result rr = {r, 0, ""};
+  pthread_t t;
+  ck_assert_int_eq(pthread_create(&t, NULL, round_thread, &rr), 0);
+  natsMsg *m = NULL;
+  ck_assert_int_eq(natsSubscription_NextMsg(&m, sub, 30000), NATS_OK);
+  natsMsg_Destroy(m);
+  natsSubscription_Destroy(sub);
+  reader_close(&rd);
+  server_kill();
+  pthread_join(t, NULL);
+  /* The round reports the outage in the words of every later round of it. */
+  char want[200];
+  snprintf(want, sizeof want, "relay: not connected to NATS at %s (reconnecting)", url);
+  ck_assert_int_eq(rr.rc, STREAM_EIO);
+  ck_assert_str_eq(rr.msg, want);
+  int64_t p = -1;
+  ck_assert_int_eq(stream_relay_run_once(r, &p, NULL), STREAM_EIO);
+  ck_assert_str_eq(stream_error_last()->message, want);
+  ck_assert_int_eq(p, 0);
+  ck_assert_int_eq(checkpoint(STREAM_RELAY_DEFAULT_CONSUMER), 3);
   stream_relay_free(r);
 }
 END_TEST
@@ -564,6 +737,9 @@ int main(void)
   tcase_add_test(tc, test_relay_uncommitted_round_is_deduplicated);
   tcase_add_test(tc, test_relay_server_down_then_back);
   tcase_add_test(tc, test_relay_refused_round_keeps_checkpoint);
+  tcase_add_test(tc, test_relay_recreates_lost_stream);
+  tcase_add_test(tc, test_relay_lost_stream_without_create_stream);
+  tcase_add_test(tc, test_relay_connection_lost_during_round);
   tcase_add_test(tc, test_relay_credentials);
   tcase_add_test(tc, test_relay_token);
   tcase_add_test(tc, test_relay_token_from_secret_file);

@@ -10,12 +10,18 @@
  * after the commit and before the acks) are counted as duplicates and B is
  * unchanged; a new reader on the same durable resumes without loss; a killed
  * and restarted nats-server fails the round clearly, then nothing is lost or
- * doubled; malformed payloads published by hand are terminated and reported
- * while the good messages of the same fetch are appended; bad options.
+ * doubled; killed while a round waits in its fetch, the round, the next one and
+ * the lag query all say "not connected" in the same words; the stream deleted
+ * and made again by a relay is reported, then read from its start; malformed
+ * payloads published by hand are terminated and reported
+ * while the good messages of the same fetch are appended; a relayed account and profile
+ * follow a credential's rules (kept with characters an event field refuses; over 64 bytes
+ * refused); bad options.
  * Exits 77 (meson: skipped) when nats-server is not installed. Hand-made
  * payloads use the generated protobuf-c code (internal), hence the static
  * library. */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -447,6 +453,108 @@ START_TEST(test_reader_server_restart)
 }
 END_TEST
 
+/* ---- one wording for a connection lost ------------------------------------------------- */
+
+typedef struct fetch_result {
+  stream_relay_reader *r;
+  int rc;
+  char msg[600]; /* stream_error_last() is the round's thread's */
+} fetch_result;
+
+static void *fetch_thread(void *arg)
+{
+  fetch_result *fr = arg;
+  fr->rc = stream_relay_reader_run_once(fr->r, NULL, NULL, NULL);
+  snprintf(fr->msg, sizeof fr->msg, "%s", fr->rc ? stream_error_last()->message : "");
+  return NULL;
+}
+
+START_TEST(test_reader_connection_lost_during_fetch)
+{
+  server_start();
+  int n = ingest_views(0, 2);
+  relay_all();
+  stream_relay_reader_options o = STREAM_RELAY_READER_OPTIONS_INIT;
+  o.events = ev_b;
+  o.url = url;
+  o.timeout_ms = 1000;
+  o.fetch_wait_ms = 3000;
+  stream_relay_reader *r = NULL;
+  ck_assert_int_eq(stream_relay_reader_new(&r, &o), STREAM_OK);
+  int64_t a = 0;
+  ck_assert_int_eq(stream_relay_reader_run_once(r, &a, NULL, NULL), STREAM_OK);
+  ck_assert_int_eq(a, n);
+  /* A round waiting in its fetch of an idle stream (the server holds its pull request: the
+   * durable's waiting count) when the server is killed. */
+  fetch_result fr = {r, 0, ""};
+  pthread_t t;
+  ck_assert_int_eq(pthread_create(&t, NULL, fetch_thread, &fr), 0);
+  natsConnection *nc = NULL;
+  jsCtx *js = NULL;
+  ck_assert_int_eq(natsConnection_ConnectTo(&nc, url), NATS_OK);
+  ck_assert_int_eq(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
+  int waiting = 0;
+  for (int i = 0; i < 500 && !waiting; i++) {
+    jsConsumerInfo *ci = NULL;
+    ck_assert_int_eq(js_GetConsumerInfo(&ci, js, STREAM_RELAY_DEFAULT_STREAM,
+                                        STREAM_RELAY_READER_DEFAULT_DURABLE, NULL, NULL),
+                     NATS_OK);
+    waiting = ci->NumWaiting > 0;
+    jsConsumerInfo_Destroy(ci);
+    if (!waiting)
+      sleep_ms(10);
+  }
+  ck_assert_msg(waiting, "the round's pull request never reached the server");
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
+  test_nats_kill(&server_pid);
+  pthread_join(t, NULL);
+  /* The fetch that ended in the outage says it as every later round and the lag query do. */
+  char want[200];
+  snprintf(want, sizeof want, "relay reader: not connected to NATS at %s (reconnecting)", url);
+  ck_assert_int_eq(fr.rc, STREAM_EIO);
+  ck_assert_str_eq(fr.msg, want);
+  int64_t x = -1;
+  ck_assert_int_eq(stream_relay_reader_run_once(r, &a, NULL, &x), STREAM_EIO);
+  ck_assert_str_eq(stream_error_last()->message, want);
+  ck_assert_int_eq(a + x, 0);
+  int64_t lag_n = -1;
+  ck_assert_int_eq(stream_relay_reader_lag(r, &lag_n), STREAM_EIO);
+  ck_assert_str_eq(stream_error_last()->message, want);
+  ck_assert_int_eq(lag_n, 0);
+  stream_relay_reader_free(r);
+}
+END_TEST
+
+/* The stream deleted under both ends: the reader reports it gone until the relay (with
+ * create_stream) has made it again, then makes its durable again and reads the new stream. */
+START_TEST(test_reader_stream_recreated_by_relay)
+{
+  server_start();
+  int n = ingest_views(0, 2);
+  relay_all();
+  stream_relay_reader *r = reader_new(NULL, 500);
+  ck_assert_int_eq(drain_reader(r).appended, n);
+  reader rd;
+  reader_open(&rd);
+  ck_assert_int_eq(js_DeleteStream(rd.js, STREAM_RELAY_DEFAULT_STREAM, NULL, NULL), NATS_OK);
+  reader_close(&rd);
+  int64_t a = -1;
+  ck_assert_int_eq(stream_relay_reader_run_once(r, &a, NULL, NULL), STREAM_ENOTFOUND);
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "no longer exists"));
+  int more = ingest_views(2, 4);
+  relay_all(); /* the relay's checkpoint is at n: only the new events, into a new stream */
+  ck_assert_int_eq(stream_relay_reader_run_once(r, &a, NULL, NULL), STREAM_ENOTFOUND);
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "created again"));
+  totals t = drain_reader(r);
+  ck_assert_int_eq(t.appended, more);
+  ck_assert_int_eq(t.duplicates, 0);
+  assert_replica_equal();
+  ck_assert_int_eq(lag(r), 0);
+  stream_relay_reader_free(r);
+}
+END_TEST
+
 /* Publish `len` bytes by hand to `subject`. */
 static void publish_raw(jsCtx *js, const char *subject, const void *data, int len)
 {
@@ -480,9 +588,35 @@ static int pack_event(uint8_t *buf, size_t cap, int what)
     m.title_id = long_id; /* over 64 bytes: refused, not truncated */
   else if (what == 3)
     m.server_ts = 0;
+  else if (what == 4) { /* a credential's ids, outside an event field's [A-Za-z0-9._:-]: valid */
+    m.account_id = (char *)"acct@idp";
+    m.profile_id = (char *)"user@example.org/kids";
+  } else if (what == 5)
+    m.account_id = long_id;
+  else if (what == 6)
+    m.profile_id = long_id;
   size_t n = libstream__events__v1__event__get_packed_size(&m);
   ck_assert_uint_le(n, cap);
   return (int)libstream__events__v1__event__pack(&m, buf);
+}
+
+/* Publish by hand, on a connection of its own, `junk` (bytes that are no protobuf at all;
+ * NULL: none), then pack_event()'s events `from` to `to` - 1, in that order. */
+static void publish_packed(const char *junk, int from, int to)
+{
+  natsConnection *nc = NULL;
+  jsCtx *js = NULL;
+  ck_assert_int_eq(natsConnection_ConnectTo(&nc, url), NATS_OK);
+  ck_assert_int_eq(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
+  if (junk)
+    publish_raw(js, "stream.events.play", junk, (int)strlen(junk));
+  uint8_t buf[512];
+  for (int what = from; what < to; what++) {
+    int len = pack_event(buf, sizeof buf, what);
+    publish_raw(js, "stream.events.play", buf, len);
+  }
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
 }
 
 START_TEST(test_reader_poison_messages_terminated)
@@ -490,20 +624,9 @@ START_TEST(test_reader_poison_messages_terminated)
   server_start();
   int n1 = ingest_views(0, 2);
   relay_all();
-  natsConnection *nc = NULL;
-  jsCtx *js = NULL;
-  ck_assert_int_eq(natsConnection_ConnectTo(&nc, url), NATS_OK);
-  ck_assert_int_eq(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
-  publish_raw(js, "stream.events.play", "\xff\xff\xff\xff\xff", 5);
-  uint8_t buf[512];
-  for (int what = 0; what < 4; what++) {
-    int len = pack_event(buf, sizeof buf, what);
-    publish_raw(js, "stream.events.play", buf, len);
-  }
+  publish_packed("\xff\xff\xff\xff\xff", 0, 4);
   int n2 = ingest_views(2, 4);
   relay_all();
-  jsCtx_Destroy(js);
-  natsConnection_Destroy(nc);
 
   /* One fetch holds the good messages of both sides and the five bad ones between them. */
   stream_relay_reader *r = reader_new(NULL, 500);
@@ -553,6 +676,37 @@ START_TEST(test_reader_poison_messages_terminated)
     }
   }
   ck_assert_int_eq(seen, 5);
+  stream_relay_reader_free(r);
+}
+END_TEST
+
+/* A relayed event's account and profile are a credential's, whose rules (any printable
+ * characters) are wider than an event field's: such ids are kept as sent, and only their size
+ * is refused (a longer one would not fit the row). */
+START_TEST(test_reader_credential_ids)
+{
+  server_start();
+  int n = ingest_views(0, 1);
+  relay_all();
+  publish_packed(NULL, 4, 7);
+  stream_relay_reader *r = reader_new(NULL, 500);
+  int64_t a = -1, d = -1, x = -1;
+  ck_assert_int_eq(stream_relay_reader_run_once(r, &a, &d, &x), STREAM_OK);
+  ck_assert_int_eq(a, n + 1);
+  ck_assert_int_eq(d, 0);
+  ck_assert_int_eq(x, 2);
+  const char *kinds[] = {"'accountId' is longer than 64 bytes",
+                         "'profileId' is longer than 64 bytes"};
+  size_t nrej = 0;
+  const char *const *all = stream_relay_reader_rejections(r, &nrej);
+  ck_assert_uint_eq(nrej, 2);
+  for (size_t i = 0; i < nrej; i++)
+    ck_assert_msg(strstr(all[i], kinds[i]) != NULL, "rejection %zu: %s (expected %s)", i, all[i],
+                  kinds[i]);
+  stream_event e;
+  ck_assert_int_eq(stream_events_get(ev_b, &e, "0000abcd-0000-4000-8000-000000000001"), STREAM_OK);
+  ck_assert_str_eq(e.account_id, "acct@idp");
+  ck_assert_str_eq(e.profile_id, "user@example.org/kids");
   stream_relay_reader_free(r);
 }
 END_TEST
@@ -779,7 +933,10 @@ int main(void)
   tcase_add_test(tc, test_reader_redelivery_is_duplicates);
   tcase_add_test(tc, test_reader_new_reader_resumes);
   tcase_add_test(tc, test_reader_server_restart);
+  tcase_add_test(tc, test_reader_connection_lost_during_fetch);
+  tcase_add_test(tc, test_reader_stream_recreated_by_relay);
   tcase_add_test(tc, test_reader_poison_messages_terminated);
+  tcase_add_test(tc, test_reader_credential_ids);
   tcase_add_test(tc, test_reader_bad_options);
   tcase_add_test(tc, test_reader_durable_options);
   tcase_add_test(tc, test_reader_durable_deleted);
