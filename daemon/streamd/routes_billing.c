@@ -28,6 +28,18 @@ static streamd_app *begin(streamd_viewer *v, streamd_request *req, streamd_respo
   return app && streamd_viewer_require(v, req, resp) == 0 ? app : NULL;
 }
 
+/* begin() for the calls that change the subscription or the payment methods: not with a
+ * token of a profile with parental limits (a kids profile would otherwise buy an upgrade
+ * on the account's card, cancel the subscription or remove the card). */
+static streamd_app *begin_manage(streamd_viewer *v, streamd_request *req, streamd_response *resp)
+{
+  streamd_app *app = begin(v, req, resp);
+  return app && streamd_viewer_require_unlimited(
+                    v, "change the subscription or the payment methods", req, resp) == 0
+             ? app
+             : NULL;
+}
+
 /*
  * Answer `rc` as a 409: a state of the account's own, not what the status
  * would otherwise say. The library's message, or `fallback`.
@@ -93,7 +105,7 @@ void streamd_route_billing_subscription_get(streamd_request *req, streamd_respon
 void streamd_route_billing_subscribe(streamd_request *req, streamd_response *resp)
 {
   streamd_viewer v;
-  streamd_app *app = begin(&v, req, resp);
+  streamd_app *app = begin_manage(&v, req, resp);
   if (!app)
     return;
   static const char *const allowed[] = {"plan_id", "card_id", NULL};
@@ -122,7 +134,7 @@ void streamd_route_billing_subscribe(streamd_request *req, streamd_response *res
 void streamd_route_billing_change(streamd_request *req, streamd_response *resp)
 {
   streamd_viewer v;
-  streamd_app *app = begin(&v, req, resp);
+  streamd_app *app = begin_manage(&v, req, resp);
   if (!app)
     return;
   static const char *const allowed[] = {"plan_id", NULL};
@@ -149,7 +161,7 @@ void streamd_route_billing_change(streamd_request *req, streamd_response *resp)
 static void cancel_or_resume(streamd_request *req, streamd_response *resp, int resume)
 {
   streamd_viewer v;
-  streamd_app *app = begin(&v, req, resp);
+  streamd_app *app = begin_manage(&v, req, resp);
   if (!app)
     return;
   const char *key = streamd_billing_idempotency_key(req, resp);
@@ -228,7 +240,7 @@ void streamd_route_billing_cards(streamd_request *req, streamd_response *resp)
 void streamd_route_billing_card_add(streamd_request *req, streamd_response *resp)
 {
   streamd_viewer v;
-  streamd_app *app = begin(&v, req, resp);
+  streamd_app *app = begin_manage(&v, req, resp);
   if (!app)
     return;
   static const char *const allowed[] = {"token", NULL};
@@ -252,7 +264,7 @@ void streamd_route_billing_card_add(streamd_request *req, streamd_response *resp
 void streamd_route_billing_card_delete(streamd_request *req, streamd_response *resp)
 {
   streamd_viewer v;
-  streamd_app *app = begin(&v, req, resp);
+  streamd_app *app = begin_manage(&v, req, resp);
   if (!app)
     return;
   int rc = stream_billing_card_remove(app->billing, v.account_id, streamd_request_param(req, "id"));
@@ -262,7 +274,7 @@ void streamd_route_billing_card_delete(streamd_request *req, streamd_response *r
 void streamd_route_billing_card_default(streamd_request *req, streamd_response *resp)
 {
   streamd_viewer v;
-  streamd_app *app = begin(&v, req, resp);
+  streamd_app *app = begin_manage(&v, req, resp);
   if (!app)
     return;
   if (streamd_billing_body_empty(req, resp) != 0)

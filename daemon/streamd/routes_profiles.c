@@ -38,6 +38,18 @@ static streamd_app *begin(streamd_viewer *v, streamd_request *req, streamd_respo
   return app && streamd_viewer_require(v, req, resp) == 0 ? app : NULL;
 }
 
+/* Creating, changing and deleting profiles: not with a token of a profile with parental
+ * limits (it could lift its own limits, take the PIN off a locked profile, or create an
+ * unlimited profile and switch to it). */
+static streamd_app *begin_manage(streamd_viewer *v, streamd_request *req, streamd_response *resp)
+{
+  streamd_app *app = begin(v, req, resp);
+  return app && streamd_viewer_require_unlimited(v, "create, change or delete profiles", req,
+                                                 resp) == 0
+             ? app
+             : NULL;
+}
+
 /*
  * Read the profile fields of a create/update body into `in`. On update,
  * "pin": null removes the PIN. 0 or an answered problem.
@@ -101,7 +113,7 @@ void streamd_route_profiles_list(streamd_request *req, streamd_response *resp)
 void streamd_route_profiles_create(streamd_request *req, streamd_response *resp)
 {
   streamd_viewer v;
-  streamd_app *app = begin(&v, req, resp);
+  streamd_app *app = begin_manage(&v, req, resp);
   if (!app)
     return;
   cJSON *body = NULL;
@@ -128,7 +140,7 @@ void streamd_route_profiles_create(streamd_request *req, streamd_response *resp)
 void streamd_route_profiles_update(streamd_request *req, streamd_response *resp)
 {
   streamd_viewer v;
-  streamd_app *app = begin(&v, req, resp);
+  streamd_app *app = begin_manage(&v, req, resp);
   if (!app)
     return;
   cJSON *body = NULL;
@@ -156,7 +168,7 @@ void streamd_route_profiles_update(streamd_request *req, streamd_response *resp)
 void streamd_route_profiles_delete(streamd_request *req, streamd_response *resp)
 {
   streamd_viewer v;
-  streamd_app *app = begin(&v, req, resp);
+  streamd_app *app = begin_manage(&v, req, resp);
   if (!app)
     return;
   int rc = stream_auth_profile_delete(app->auth, v.account_id, streamd_request_param(req, "id"));

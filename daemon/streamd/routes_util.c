@@ -76,6 +76,19 @@ int streamd_viewer_require(streamd_viewer *out, const streamd_request *req, stre
   return 0;
 }
 
+int streamd_viewer_require_unlimited(const streamd_viewer *v, const char *what,
+                                     const streamd_request *req, streamd_response *resp)
+{
+  if (!v->profile_id[0] || (!v->kids && v->maturity_ceiling >= STREAM_CATALOG_MATURITY_MAX))
+    return 0;
+  char detail[256];
+  snprintf(detail, sizeof(detail),
+           "a profile with parental limits (kids, or a maturity ceiling below %d) cannot %s",
+           STREAM_CATALOG_MATURITY_MAX, what);
+  streamd_reply_problem(resp, req, STREAM_EFORBIDDEN, detail);
+  return -1;
+}
+
 int streamd_viewer_need_profile(streamd_viewer *out, const streamd_request *req,
                                 streamd_response *resp)
 {

@@ -41,6 +41,17 @@ int streamd_viewer_require(streamd_viewer *out, const streamd_request *req, stre
 int streamd_viewer_need_profile(streamd_viewer *out, const streamd_request *req,
                                 streamd_response *resp);
 
+/*
+ * For the routes that manage the account (profiles: create, change, delete; billing:
+ * subscribe, change plan, cancel, resume, payment methods): 0 for an account-level token or
+ * one scoped to a profile without parental limits; for a token scoped to a profile with
+ * parental limits (kids, or a maturity ceiling below 18) answers 403 naming `what` and returns
+ * nonzero. Such a token could otherwise lift its own limits (or make an unlimited profile and
+ * switch to it) or spend on the account's card. `v` comes from streamd_viewer_require().
+ */
+int streamd_viewer_require_unlimited(const streamd_viewer *v, const char *what,
+                                     const streamd_request *req, streamd_response *resp);
+
 /* The catalog filters of a viewer (pointers into `v`, which must outlive `out`). */
 void streamd_viewer_catalog(stream_catalog_viewer *out, const streamd_viewer *v);
 

@@ -276,7 +276,12 @@ STREAM_API int stream_auth_account_get(stream_auth_account *out, stream_auth *a,
 /**
  * Replace the password of an account (8..1024 bytes) and revoke all its
  * refresh tokens (signs out every device).
- * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO, STREAM_ECRYPTO. Thread-safe.
+ * This and the two setters below change their field only: the row is written
+ * back only if it is still as read (compare-and-set, retried from the new row),
+ * so a concurrent change of another field (a disable, a password change) is
+ * never undone.
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO, STREAM_ECRYPTO,
+ * STREAM_EBUSY (the row kept changing). Thread-safe.
  */
 STREAM_API int stream_auth_account_set_password(stream_auth *a, const char *account_id,
                                                 const char *password);
@@ -344,7 +349,11 @@ STREAM_API int stream_auth_account_delete_admin(stream_auth *a, const char *acco
  * bytes); it is hashed with the service's parameters and stored, then every
  * refresh token of the account is revoked: every device, this one included,
  * must sign in again (access tokens already issued stay valid until they
- * expire). A wrong current password changes nothing.
+ * expire). A wrong current password changes nothing. The new hash is written
+ * only over the one the current password was checked against, and keeps the
+ * row's other fields as they are then: a password changed meanwhile by another
+ * call gives STREAM_EAUTH, an account disabled meanwhile STREAM_EFORBIDDEN
+ * (and stays disabled).
  * Errors: STREAM_EINVAL (NULL handle, bad account id, NULL/empty current
  * password, current over 1024 bytes, new password too short or too long:
  * checked before the current password, bad address), STREAM_ENOTFOUND (no
@@ -580,7 +589,12 @@ typedef struct stream_auth_tokens {
  * seconds until an attempt is available (the HTTP `Retry-After`). A successful
  * sign-in refills the account's bucket.
  * On success `*out` holds a new refresh-token family and an access token not
- * scoped to a profile. A hash made with older parameters is upgraded.
+ * scoped to a profile. A hash made with older parameters is upgraded (only
+ * over the hash just checked). A password change, reset or disable that
+ * commits while the sign-in runs is not outlived: after storing the new
+ * session the account is read again, and if its password no longer matches
+ * (or it is disabled or gone) the session is revoked and the sign-in fails
+ * (STREAM_EAUTH / STREAM_EFORBIDDEN).
  * Errors: STREAM_EINVAL (NULL, empty, malformed e-mail, password longer than
  * 1024 bytes, address longer than 255), STREAM_EAUTH ("invalid e-mail or
  * password": unknown e-mail, wrong password or a password shorter than 8, all

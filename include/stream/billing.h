@@ -345,7 +345,9 @@ STREAM_API int stream_billing_subscription_get(stream_billing_subscription *out,
  * end (pending_plan_id). Changing to the current plan cancels a scheduled
  * change. A failed upgrade charge leaves the plan unchanged (STREAM_EPAYMENT).
  * Errors: STREAM_EINVAL, STREAM_ENOTFOUND (no live subscription, plan),
- * STREAM_ECONFLICT (currency differs, inactive plan, past due, key reuse),
+ * STREAM_ECONFLICT (currency differs, inactive plan, past due, an upgrade of an
+ * active subscription to a plan of another period_months, which the formula
+ * cannot prorate, key reuse),
  * STREAM_EPAYMENT, STREAM_EBUSY (another payment in progress), STREAM_EIO.
  * `out_invoice_id` (may be NULL) receives the upgrade's invoice, or "".
  */

@@ -15,6 +15,7 @@
 
 #include "../core/core.h"
 #include "../keys/keys_internal.h"
+#include "../store/store_internal.h"
 #include "auth_internal.h"
 
 #define ISSUER_MAX 255
@@ -615,6 +616,44 @@ static int load_for_update(stream_store_account *row, stream_auth *a, const char
   return rc;
 }
 
+#define ACCOUNT_EDIT_TRIES 8
+
+int auth__account_edit(stream_auth *a, const char *account_id, auth__account_edit_fn edit, void *ud)
+{
+  for (int i = 0; i < ACCOUNT_EDIT_TRIES; i++) {
+    stream_store_account row;
+    int rc = load_for_update(&row, a, account_id);
+    if (rc != STREAM_OK)
+      return rc;
+    stream_store_account before = row;
+    if ((rc = edit(&row, ud)) != STREAM_OK)
+      return rc;
+    rc = store__account_update_if(a->store, &row, &before);
+    if (rc != STREAM_ECONFLICT)
+      return rc;
+  }
+  return stream__err(STREAM_EBUSY, "auth: account %s changed %d times while being updated",
+                     account_id, ACCOUNT_EDIT_TRIES);
+}
+
+static int edit_password(stream_store_account *row, void *ud)
+{
+  auth__copy(row->password_hash, sizeof row->password_hash, ud);
+  return STREAM_OK;
+}
+
+static int edit_role(stream_store_account *row, void *ud)
+{
+  row->role = *(const int *)ud;
+  return STREAM_OK;
+}
+
+static int edit_disabled(stream_store_account *row, void *ud)
+{
+  row->disabled = *(const int *)ud;
+  return STREAM_OK;
+}
+
 int stream_auth_account_set_password(stream_auth *a, const char *account_id, const char *password)
 {
   stream_store_account row;
@@ -624,10 +663,10 @@ int stream_auth_account_set_password(stream_auth *a, const char *account_id, con
   size_t plen = 0;
   if ((rc = auth__check_password("password", password, &plen)) != STREAM_OK)
     return rc;
-  if ((rc = auth__hash_into(row.password_hash, sizeof row.password_hash, a, password, plen)) !=
-      STREAM_OK)
+  char hash[sizeof row.password_hash];
+  if ((rc = auth__hash_into(hash, sizeof hash, a, password, plen)) != STREAM_OK)
     return rc;
-  if ((rc = stream_store_account_update(a->store, &row)) != STREAM_OK)
+  if ((rc = auth__account_edit(a, account_id, edit_password, hash)) != STREAM_OK)
     return rc;
   return stream_store_refresh_revoke_account(NULL, a->store, account_id, auth__now(a));
 }
@@ -636,24 +675,15 @@ int stream_auth_account_set_role(stream_auth *a, const char *account_id, int rol
 {
   if (role != STREAM_AUTH_ROLE_VIEWER && role != STREAM_AUTH_ROLE_OPERATOR)
     return stream__err(STREAM_EINVAL, "auth: unknown role %d", role);
-  stream_store_account row;
-  int rc = load_for_update(&row, a, account_id);
-  if (rc != STREAM_OK)
-    return rc;
-  row.role = role;
-  return stream_store_account_update(a->store, &row);
+  return auth__account_edit(a, account_id, edit_role, &role);
 }
 
 int stream_auth_account_set_disabled(stream_auth *a, const char *account_id, int disabled)
 {
   if (disabled != 0 && disabled != 1)
     return stream__err(STREAM_EINVAL, "auth: disabled must be 0 or 1 (got %d)", disabled);
-  stream_store_account row;
-  int rc = load_for_update(&row, a, account_id);
+  int rc = auth__account_edit(a, account_id, edit_disabled, &disabled);
   if (rc != STREAM_OK)
-    return rc;
-  row.disabled = disabled;
-  if ((rc = stream_store_account_update(a->store, &row)) != STREAM_OK)
     return rc;
   if (disabled)
     return stream_store_refresh_revoke_account(NULL, a->store, account_id, auth__now(a));

@@ -133,6 +133,15 @@ int auth__check_password(const char *what, const char *password, size_t *len);
 /* A client address used as a rate-limit key: <= 255 printable ASCII bytes. */
 int auth__check_address(const char *addr);
 
+/* Read-modify-write of an account row that never undoes a concurrent one:
+ * read the row, let `edit` change it (or refuse: its error is returned), and
+ * write it only if the row is still as read (store__account_update_if); when
+ * another writer changed it meanwhile, start again from the new row (at most
+ * a few times, then STREAM_EBUSY). STREAM_ENOTFOUND (named) for no account. */
+typedef int (*auth__account_edit_fn)(stream_store_account *row, void *ud);
+int auth__account_edit(stream_auth *a, const char *account_id, auth__account_edit_fn edit,
+                       void *ud);
+
 /* The password sign-in steps shared by stream_auth_login() and
  * stream_auth_account_delete() (each calls them in its own order):
  * - check_password_args: password 1..STREAM_AUTH_PASSWORD_MAX bytes and an

@@ -27,6 +27,25 @@
 
 /* ---- change (signed in) ------------------------------------------------------ */
 
+/* The edit of a password change: the current password was checked against
+ * `checked`; if another change replaced that hash meanwhile, this one is
+ * refused instead of overwriting it. */
+struct change_edit {
+  char checked[STREAM_STORE_HASH_MAX + 1];
+  char next[STREAM_STORE_HASH_MAX + 1];
+};
+
+static int change_edit_apply(stream_store_account *row, void *ud)
+{
+  const struct change_edit *ce = ud;
+  if (strcmp(row->password_hash, ce->checked) != 0)
+    return stream__err(STREAM_EAUTH, "auth: wrong password (it was changed meanwhile)");
+  if (row->disabled)
+    return stream__err(STREAM_EFORBIDDEN, "auth: account %s is disabled", row->id);
+  auth__copy(row->password_hash, sizeof row->password_hash, ce->next);
+  return STREAM_OK;
+}
+
 int stream_auth_change_password(int64_t *out_retry_after, stream_auth *a, const char *account_id,
                                 const char *current_password, const char *new_password,
                                 const char *client_address)
@@ -51,10 +70,12 @@ int stream_auth_change_password(int64_t *out_retry_after, stream_auth *a, const 
   if (acct.disabled)
     return stream__err(STREAM_EFORBIDDEN, "auth: account %s is disabled", acct.id);
 
-  if ((rc = auth__hash_into(acct.password_hash, sizeof acct.password_hash, a, new_password,
-                            nlen)) != STREAM_OK)
+  struct change_edit ce;
+  auth__copy(ce.checked, sizeof ce.checked, acct.password_hash);
+  if ((rc = auth__hash_into(ce.next, sizeof ce.next, a, new_password, nlen)) != STREAM_OK)
     return rc;
-  if ((rc = stream_store_account_update(a->store, &acct)) != STREAM_OK)
+  /* Only the row as it is now changes: a concurrent disable or role change stays. */
+  if ((rc = auth__account_edit(a, account_id, change_edit_apply, &ce)) != STREAM_OK)
     return rc;
   size_t revoked = 0;
   rc = stream_store_refresh_revoke_account(&revoked, a->store, account_id, auth__now(a));

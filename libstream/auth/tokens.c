@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "../core/core.h"
+#include "../store/store_internal.h"
 #include "auth_internal.h"
 
 #define ACCESS_TYP "at+jwt"
@@ -174,6 +175,45 @@ int auth__reauthenticate(stream_store_account *acct, int64_t *out_retry_after, s
   return rc;
 }
 
+/*
+ * A password change (or reset, or an operator's set_password) that committed
+ * between our read of the account and the insert of the new session's refresh
+ * token would not sign that session out: its revocation of every refresh token
+ * ran before the token existed. So after the insert the account is read again:
+ * when its hash is no longer the one `password` was checked against, the
+ * password is checked against the current hash; if that fails (or the account
+ * is gone or disabled) the new session's family is revoked and the sign-in
+ * fails as a wrong password would. A change committed after this read revokes
+ * the session itself (it revokes after writing the hash), so none slips
+ * through. The second Argon2id check only happens in that race or when another
+ * sign-in upgraded the hash meanwhile.
+ */
+static int password_still_current(stream_auth_tokens *out, stream_auth *a,
+                                  const stream_store_account *checked, const char *password,
+                                  size_t plen)
+{
+  stream_store_account now_acct;
+  int rc = stream_store_account_get(&now_acct, a->store, checked->id);
+  if (rc == STREAM_OK && now_acct.disabled)
+    rc = stream__err(STREAM_EFORBIDDEN, "auth: account %s is disabled", checked->id);
+  else if (rc == STREAM_OK && strcmp(now_acct.password_hash, checked->password_hash) != 0)
+    rc = auth__verify_password(a, &now_acct, password, plen, LOGIN_FAILED);
+  else if (rc == STREAM_ENOTFOUND)
+    rc = stream__err(STREAM_EAUTH, "%s", LOGIN_FAILED);
+  if (rc == STREAM_OK)
+    return STREAM_OK;
+  const stream_error *e = stream_error_last();
+  char why[sizeof e->message];
+  auth__copy(why, sizeof why, e && e->code == rc ? e->message : stream_strerror(rc));
+  if (stream_auth_logout(a, out->refresh_token) != STREAM_OK)
+    stream__log(STREAM_LOG_WARN, "auth",
+                "could not revoke the session of account %s after its password changed during "
+                "the sign-in",
+                checked->id);
+  stream__wipe(out, sizeof *out);
+  return stream__err(rc, "%s", why);
+}
+
 int stream_auth_login(stream_auth_tokens *out, int64_t *out_retry_after, stream_auth *a,
                       const char *email, const char *password, const char *client_address)
 {
@@ -218,12 +258,17 @@ int stream_auth_login(stream_auth_tokens *out, int64_t *out_retry_after, stream_
         strlen(h) <= STREAM_STORE_HASH_MAX) {
       stream_store_account up = acct;
       auth__copy(up.password_hash, sizeof up.password_hash, h);
-      if (stream_store_account_update(a->store, &up) != STREAM_OK)
+      /* Only over the hash just checked: never put back a password changed meanwhile. */
+      if (store__account_update_if(a->store, &up, &acct) != STREAM_OK)
         stream__log(STREAM_LOG_WARN, "auth", "could not upgrade the password hash of %s", acct.id);
+      else
+        acct = up; /* the hash the session below was granted against */
     }
     stream_free(h);
   }
-  return auth__issue_tokens(out, a, &acct, NULL, NULL, now);
+  if ((rc = auth__issue_tokens(out, a, &acct, NULL, NULL, now)) != STREAM_OK)
+    return rc;
+  return password_still_current(out, a, &acct, password, plen);
 }
 
 /* ---- refresh, logout, revoke ------------------------------------------------- */

@@ -252,6 +252,16 @@ int stream_billing_change_plan(stream_billing_subscription *out, char *out_invoi
     rc = stream__err(STREAM_ECONFLICT,
                      "the subscription is past due: its open invoice must be paid before a plan "
                      "change");
+  /* The proration compares the two prices as prices of the same period: between a
+   * monthly and a yearly plan it would charge the yearly price's difference for what is
+   * left of a month. Such an upgrade is refused (a downgrade, scheduled for the period end,
+   * and a change during a trial prorate nothing). */
+  if (rc == STREAM_OK && s.pub.status == STREAM_BILLING_ACTIVE && to.price > from.price &&
+      strcmp(to.id, from.id) != 0 && to.period_months != from.period_months)
+    rc = stream__err(STREAM_ECONFLICT,
+                     "plan %s is billed every %d month(s), the subscription's plan %s every %d: "
+                     "an upgrade between them cannot be prorated; cancel and subscribe again",
+                     to.id, to.period_months, from.id, from.period_months);
   if (rc != STREAM_OK) {
     billing__unlock(b, account_id);
     return rc;

@@ -307,7 +307,17 @@ int stream_store_account_update(stream_store *s, const stream_store_account *a)
 {
   TRY(check_store(s));
   TRY(check_account(a, true));
-  return s->backend->accounts->update(s->impl, a);
+  return s->backend->accounts->update(s->impl, a, NULL);
+}
+
+int store__account_update_if(stream_store *s, const stream_store_account *a,
+                             const stream_store_account *expect)
+{
+  TRY(check_store(s));
+  TRY(check_account(a, true));
+  if (!expect || strcmp(expect->id, a->id) != 0)
+    return stream__err(STREAM_EINVAL, "update account: the expected row is not the account's");
+  return s->backend->accounts->update(s->impl, a, expect);
 }
 
 /* ---- refresh tokens ---------------------------------------------------- */

@@ -19,7 +19,10 @@ struct stream_store_accounts_ops {
   int (*create)(void *impl, const stream_store_account *in); /* in->id already set */
   int (*get_by_id)(void *impl, stream_store_account *out, const char *id);
   int (*get_by_email)(void *impl, stream_store_account *out, const char *email);
-  int (*update)(void *impl, const stream_store_account *a);
+  /* `expect` NULL: write `a` as is. Else only while the row still has expect's password
+   * hash, disabled flag and role (compare-and-set): STREAM_ECONFLICT when it changed or is
+   * gone (store__account_update_if). */
+  int (*update)(void *impl, const stream_store_account *a, const stream_store_account *expect);
   /* stream_store_account_close: `tombstone_email` is the e-mail the row keeps;
    * `out` is zeroed by the caller and filled only on success. */
   int (*close)(void *impl, stream_store_account_close_counts *out, const char *id,
@@ -178,6 +181,15 @@ int store__new_id(char out[STREAM_STORE_ID_SIZE]);
  * API: for modules that write a tree of rows (catalog). */
 int store__batch_begin(stream_store *s);
 int store__batch_end(stream_store *s, int rc);
+
+/* stream_store_account_update() as a compare-and-set: `a` is written only while the
+ * account's row still has the password hash, disabled flag and role of `expect` (the row
+ * the caller read and changed), so a read-modify-write never undoes a concurrent one (a
+ * password change putting back the `disabled` an operator just set, or a hash upgrade
+ * putting back the old password). STREAM_ECONFLICT when the row changed, or is gone or
+ * closed (read it again to tell). Not public API: for the auth module. */
+int store__account_update_if(stream_store *s, const stream_store_account *a,
+                             const stream_store_account *expect);
 
 /* Argument checks of the public entry points (store.c), shared by the ones
  * in their own files (accounts_close.c, password_reset.c): STREAM_OK or

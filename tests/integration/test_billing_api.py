@@ -365,6 +365,48 @@ class T04Lifecycle(Base):
         self.assertEqual(len(invs), 2)
 
 
+class T04bKidsProfile(Base):
+    def test_limited_profile_cannot_buy_or_cancel(self):
+        """A kids profile's token (or one with a ceiling below 18) cannot subscribe, change
+        plan, cancel, resume or manage payment methods (403): a child would otherwise buy an
+        upgrade on the account's card. Reading and playing (entitlement) stay allowed."""
+        email = unique_email("kidsbill", "billing.test")
+        acct = register_login(D, email, "correct horse 42")["access_token"]
+        r = call("POST", "/v1/profiles", {"name": "Kid", "kids": True}, token=acct)
+        self.assertEqual(r.status, 201, r.body)
+        r = call("POST", "/v1/profiles/%s/switch" % r.json["id"], {}, token=acct)
+        self.assertEqual(r.status, 200, r.body)
+        kid = r.json["access_token"]
+        r = call("POST", "/v1/billing/payment-methods", {"token": OK_CARD}, token=acct,
+                 key="kb-card")
+        self.assertEqual(r.status, 201, r.body)
+        card = r.json["id"]
+        r = call("POST", "/v1/billing/subscription", {"plan_id": "standard"}, token=acct,
+                 key="kb-sub")
+        self.assertEqual(r.status, 201, r.body)
+        invoices = len(call("GET", "/v1/billing/invoices", token=acct).json["invoices"])
+        for method, path, body in (("POST", "/v1/billing/subscription/change",
+                                    {"plan_id": "premium"}),
+                                   ("POST", "/v1/billing/subscription/cancel", {}),
+                                   ("POST", "/v1/billing/subscription/resume", {}),
+                                   ("POST", "/v1/billing/subscription", {"plan_id": "premium"}),
+                                   ("POST", "/v1/billing/payment-methods", {"token": OK_CARD}),
+                                   ("DELETE", "/v1/billing/payment-methods/" + card, None),
+                                   ("POST", "/v1/billing/payment-methods/%s/default" % card,
+                                    None)):
+            self.problem(call(method, path, body, token=kid, key="kb-kid-" + path[-8:]), 403)
+        sub = call("GET", "/v1/billing/subscription", token=kid).json["subscription"]
+        self.assertEqual((sub["plan_id"], sub["cancel_at_period_end"]), ("standard", False))
+        self.assertEqual(len(call("GET", "/v1/billing/invoices", token=acct).json["invoices"]),
+                         invoices)
+        r = call("GET", "/v1/billing/payment-methods", token=acct)
+        self.assertEqual([c["id"] for c in r.json["payment_methods"]], [card])
+        # The account's token still manages the subscription.
+        r = call("POST", "/v1/billing/subscription/cancel", {}, token=acct, key="kb-cancel")
+        self.assertEqual(r.status, 200, r.body)
+        self.books_ok()
+
+
 class T05Operator(Base):
     def test_1_subscriptions(self):
         r = call("GET", "/v1/admin/billing/subscriptions?status=active", token=OP_TOKEN)

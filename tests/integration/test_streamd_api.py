@@ -446,6 +446,51 @@ class T04Profiles(Base):
         # The account's own token is unaffected.
         self.assertEqual(call("GET", "/v1/profiles", token=tok).status, 200)
 
+    def test_limited_profile_cannot_lift_its_limits(self):
+        """A token of a kids profile, or of one with a ceiling below 18, cannot create, change or
+        delete profiles (403): it could otherwise PATCH its own limits away, take the PIN off a
+        locked profile, or create an unlimited profile and switch to it."""
+        _, _, t = register_login("limits")
+        tok = t["access_token"]
+        ids = {}
+        for body in ({"name": "Kid", "kids": True}, {"name": "Teen", "maturity_ceiling": 13},
+                     {"name": "Parent", "pin": "1234"}, {"name": "Adult"}):
+            r = call("POST", "/v1/profiles", json_body=body, token=tok)
+            self.assertEqual(r.status, 201, r.body)
+            ids[body["name"]] = r.json["id"]
+        scoped = {}
+        for name in ("Kid", "Teen", "Adult"):
+            r = call("POST", "/v1/profiles/%s/switch" % ids[name], token=tok)
+            self.assertEqual(r.status, 200, r.body)
+            scoped[name] = r.json["access_token"]
+        for name in ("Kid", "Teen"):
+            ltok = scoped[name]
+            self.problem(call("PATCH", "/v1/profiles/%s" % ids[name],
+                              json_body={"kids": False, "maturity_ceiling": 18}, token=ltok), 403)
+            self.problem(call("PATCH", "/v1/profiles/%s" % ids["Parent"], json_body={"pin": None},
+                              token=ltok), 403)
+            self.problem(call("POST", "/v1/profiles", json_body={"name": "Free " + name},
+                              token=ltok), 403)
+            self.problem(call("DELETE", "/v1/profiles/%s" % ids["Parent"], token=ltok), 403)
+            # The PIN still guards the locked profile.
+            self.problem(call("POST", "/v1/profiles/%s/switch" % ids["Parent"], token=ltok), 403)
+        # Nothing changed, and the limits still apply to the tokens.
+        r = call("GET", "/v1/profiles", token=tok)
+        got = {p["name"]: p for p in r.json["profiles"]}
+        self.assertEqual(sorted(got), ["Adult", "Kid", "Parent", "Teen"])
+        self.assertTrue(got["Kid"]["kids"])
+        self.assertEqual(got["Teen"]["maturity_ceiling"], 13)
+        self.assertTrue(got["Parent"]["has_pin"])
+        self.problem(call("GET", "/v1/titles/test-mature", token=scoped["Kid"]), 404)
+        self.problem(call("GET", "/v1/titles/test-mature", token=scoped["Teen"]), 404)
+        # The account's token and an unlimited profile's token still manage profiles.
+        r = call("PATCH", "/v1/profiles/%s" % ids["Adult"], json_body={"name": "Grown-up"},
+                 token=scoped["Adult"])
+        self.assertEqual(r.status, 200, r.body)
+        r = call("PATCH", "/v1/profiles/%s" % ids["Teen"], json_body={"maturity_ceiling": 16},
+                 token=tok)
+        self.assertEqual(r.status, 200, r.body)
+
 
 def profile_token(kids):
     _, _, t = register_login("kids" if kids else "adult")

@@ -67,17 +67,25 @@ static int acc_get_by_email(void *impl, stream_store_account *out, const char *e
                        email, "get account by email");
 }
 
-static int acc_update(void *impl, const stream_store_account *a)
+static int acc_update(void *impl, const stream_store_account *a, const stream_store_account *expect)
 {
   pg_conn *db;
   PG_TRY(store__pg_wbegin(impl, &db));
   int n = 0;
-  int rc =
-      store__pg_exec(db, "update account", &n,
-                     "UPDATE accounts SET password_hash = ?, disabled = ?, role = ? WHERE id = ? "
-                     "AND deleted_at = 0",
-                     "tiit", a->password_hash, a->disabled, a->role, a->id);
-  if (rc == STREAM_OK && n == 0)
+  int rc = expect ? store__pg_exec(db, "update account", &n,
+                                   "UPDATE accounts SET password_hash = ?, disabled = ?, role = ? "
+                                   "WHERE id = ? AND deleted_at = 0 AND password_hash = ? AND "
+                                   "disabled = ? AND role = ?",
+                                   "tiittii", a->password_hash, a->disabled, a->role, a->id,
+                                   expect->password_hash, expect->disabled, expect->role)
+                  : store__pg_exec(db, "update account", &n,
+                                   "UPDATE accounts SET password_hash = ?, disabled = ?, role = ? "
+                                   "WHERE id = ? AND deleted_at = 0",
+                                   "tiit", a->password_hash, a->disabled, a->role, a->id);
+  if (rc == STREAM_OK && n == 0 && expect)
+    rc = stream__err(STREAM_ECONFLICT,
+                     "update account: account %s changed since it was read, or is gone", a->id);
+  else if (rc == STREAM_OK && n == 0)
     rc = stream__err(STREAM_ENOTFOUND, "update account: no account with id %s", a->id);
   return store__pg_wend(impl, db, rc);
 }

@@ -269,6 +269,95 @@ START_TEST(test_change_password_args)
 }
 END_TEST
 
+/* A password change that commits between a sign-in's read of the account and the insert of
+ * its refresh token. A trigger on refresh_tokens applies the change (the new password's hash,
+ * every refresh token of the account revoked, as stream_auth_change_password() does) right
+ * before the sign-in's insert: the moment a change by another thread or process could commit.
+ * The sign-in with the old password must fail and leave no live session: before the fix it
+ * answered STREAM_OK with a refresh token that outlived the change. */
+START_TEST(test_login_racing_password_change)
+{
+  stream_auth_account acct = make_account(EMAIL);
+  char *h = NULL;
+  ck_assert_int_eq(stream_password_hash(&h, PW2, strlen(PW2), &cheap), STREAM_OK);
+  char sql[2048];
+  if (test_store_is_pg())
+    snprintf(sql, sizeof sql,
+             "CREATE FUNCTION password_change_race() RETURNS trigger LANGUAGE plpgsql AS $rv4$ "
+             "BEGIN IF (SELECT password_hash FROM accounts WHERE id = NEW.account_id) <> '%s' "
+             "THEN UPDATE accounts SET password_hash = '%s' WHERE id = NEW.account_id; "
+             "UPDATE refresh_tokens SET revoked_at = NEW.created_at "
+             "WHERE account_id = NEW.account_id AND revoked_at IS NULL; END IF; RETURN NEW; END "
+             "$rv4$; CREATE TRIGGER password_change_race BEFORE INSERT ON refresh_tokens "
+             "FOR EACH ROW EXECUTE FUNCTION password_change_race();",
+             h, h);
+  else
+    snprintf(sql, sizeof sql,
+             "CREATE TRIGGER password_change_race BEFORE INSERT ON refresh_tokens "
+             "WHEN (SELECT password_hash FROM accounts WHERE id = NEW.account_id) <> '%s' BEGIN "
+             "UPDATE accounts SET password_hash = '%s' WHERE id = NEW.account_id; "
+             "UPDATE refresh_tokens SET revoked_at = NEW.created_at "
+             "WHERE account_id = NEW.account_id AND revoked_at IS NULL; END;",
+             h, h);
+  stream_free(h);
+  test_store_raw_exec(dbpath, sql);
+
+  stream_auth_tokens t;
+  ck_assert_int_eq(login(&t, EMAIL, PW), STREAM_EAUTH);
+  ck_assert_str_eq(msg(), "invalid e-mail or password");
+  ck_assert_str_eq(t.refresh_token, "");
+  ck_assert_int_eq(raw_int("SELECT count(*) FROM refresh_tokens WHERE revoked_at IS NULL"), 0);
+  /* The new password signs in (the trigger does nothing once the hash is the new one). */
+  ck_assert_int_eq(login(&t, EMAIL, PW2), STREAM_OK);
+  ck_assert_str_eq(t.account_id, acct.id);
+  stream_auth_tokens t2;
+  ck_assert_int_eq(stream_auth_refresh(&t2, auth, t.refresh_token), STREAM_OK);
+}
+END_TEST
+
+/* An operator disables the account while its owner's password change is running: the
+ * change read the account (enabled) before, and wrote its whole row back after, putting
+ * `disabled` back to 0. The clock of the changing handle is the hook: the change reads the
+ * clock once, after reading the account and before checking the password, and there the
+ * operator's handle (its own clock) disables the account. */
+static stream_auth *operator_auth;
+static char race_account[STREAM_AUTH_ID_SIZE];
+static int race_calls;
+
+static int64_t racing_clock(void *ud)
+{
+  if (race_calls++ == 0)
+    ck_assert_int_eq(stream_auth_account_set_disabled(operator_auth, race_account, 1), STREAM_OK);
+  return *(int64_t *)ud;
+}
+
+START_TEST(test_change_password_keeps_concurrent_disable)
+{
+  stream_auth_account acct = make_account(EMAIL);
+  operator_auth = auth; /* the fixture's handle: the system's own clock is not involved */
+  memcpy(race_account, acct.id, sizeof race_account);
+  race_calls = 0;
+  stream_auth_options o;
+  base_options(&o);
+  o.now = racing_clock;
+  stream_auth *owner = NULL;
+  ck_assert_int_eq(stream_auth_new(&owner, &o), STREAM_OK);
+  int rc = stream_auth_change_password(NULL, owner, acct.id, PW, PW2, NULL);
+  ck_assert_int_ge(race_calls, 1);
+  stream_auth_free(owner);
+  /* The change lost to the disable (said like a disabled account's), and nothing undid it. */
+  ck_assert_int_eq(rc, STREAM_EFORBIDDEN);
+  stream_auth_account now;
+  ck_assert_int_eq(stream_auth_account_get(&now, auth, acct.id), STREAM_OK);
+  ck_assert_int_eq(now.disabled, 1);
+  stream_auth_tokens t;
+  ck_assert_int_eq(login(&t, EMAIL, PW), STREAM_EFORBIDDEN);
+  /* Re-enabled by the operator, the account still has its old password. */
+  ck_assert_int_eq(stream_auth_account_set_disabled(auth, acct.id, 0), STREAM_OK);
+  ck_assert_int_eq(login(&t, EMAIL, PW), STREAM_OK);
+}
+END_TEST
+
 /* ---- reset: start --------------------------------------------------------------- */
 
 START_TEST(test_reset_unknown_email)
@@ -779,6 +868,8 @@ static Suite *suite(void)
   tcase_add_test(tc, test_change_password);
   tcase_add_test(tc, test_change_password_rate_limited);
   tcase_add_test(tc, test_change_password_args);
+  tcase_add_test(tc, test_login_racing_password_change);
+  tcase_add_test(tc, test_change_password_keeps_concurrent_disable);
   tcase_add_test(tc, test_reset_unknown_email);
   tcase_add_test(tc, test_reset_flow);
   tcase_add_test(tc, test_reset_expired);

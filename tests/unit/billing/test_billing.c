@@ -250,6 +250,44 @@ START_TEST(test_upgrade_then_downgrade_and_downgrade_then_upgrade)
 }
 END_TEST
 
+/* A yearly plan's price is not a monthly one: an upgrade from a monthly plan to a dearer
+ * yearly one used to charge (yearly - monthly) x the part of the month left (14500 here, for
+ * half a month). It is refused and charges nothing; a cheaper yearly plan is scheduled for the
+ * period end as any downgrade, and renews for twelve months. */
+START_TEST(test_upgrade_across_billing_periods_refused)
+{
+  paid_plans();
+  stream_billing_plan year = {"premium-year", "Premium yearly", 30000, "USD", 12, 0, 4, 2160, 1};
+  ck_assert_int_eq(stream_billing_plan_put(bill, &year), STREAM_OK);
+  stream_billing_plan small = {"basic-year", "Basic yearly", 900, "USD", 12, 0, 1, 720, 1};
+  ck_assert_int_eq(stream_billing_plan_put(bill, &small), STREAM_OK);
+  char a[STREAM_STORE_ID_SIZE];
+  subscribe_paid(a, "a@example.com", "basic");
+  clock_now = JAN31 + 14 * DAY; /* half of the 28-day period left */
+  stream_billing_subscription s;
+  char inv[STREAM_BILLING_ID_SIZE];
+  ck_assert_int_eq(stream_billing_change_plan(&s, inv, bill, a, "premium-year", "y1"),
+                   STREAM_ECONFLICT);
+  ck_assert_ptr_nonnull(strstr(msg(), "cannot be prorated"));
+  int64_t sum = 0;
+  ck_assert_uint_eq(charges(&sum), 1);
+  ck_assert_int_eq(sum, 1000);
+  ck_assert_uint_eq(invoice_count(a), 1);
+  ck_assert_str_eq(sub_of(a).plan_id, "basic");
+  /* The cheaper yearly plan: scheduled, then renewed for a year at its price. */
+  ck_assert_int_eq(stream_billing_change_plan(&s, inv, bill, a, "basic-year", "y2"), STREAM_OK);
+  ck_assert_str_eq(s.pending_plan_id, "basic-year");
+  clock_now = FEB28;
+  run();
+  s = sub_of(a);
+  ck_assert_str_eq(s.plan_id, "basic-year");
+  ck_assert_int_eq(s.period_start, FEB28);
+  ck_assert_int_eq(s.period_end, FEB28 + 365 * DAY);
+  ck_assert_uint_eq(charges(&sum), 2);
+  ck_assert_int_eq(sum, 1000 + 900);
+}
+END_TEST
+
 START_TEST(test_change_plan_during_trial_and_refusals)
 {
   size_t n;
@@ -715,6 +753,7 @@ static Suite *billing_suite(void)
   tcase_add_test(tc, test_proration_edges);
   tcase_add_test(tc, test_upgrade_then_downgrade_and_downgrade_then_upgrade);
   tcase_add_test(tc, test_change_plan_during_trial_and_refusals);
+  tcase_add_test(tc, test_upgrade_across_billing_periods_refused);
   tcase_add_test(tc, test_idempotency_replay_conflict_and_malformed_keys);
   tcase_add_test(tc, test_eight_threads_subscribe_once_and_upgrade_once);
   tcase_add_test(tc, test_bad_input_changes_nothing);
