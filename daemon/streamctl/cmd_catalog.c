@@ -26,7 +26,7 @@ static const cli_opt catalog_opts[] = {
 
 static char *read_all(const cli_args *a, const char *path, int *ret)
 {
-  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rbe");
   if (!f) {
     fprintf(stderr, "streamctl catalog: cannot open %s: %s\n", path, strerror(errno));
     *ret = EXIT_FAIL;

@@ -418,7 +418,7 @@ int streamd_app_start(streamd_app *app, unsigned int port)
 
 static char *read_file(const char *path, size_t max)
 {
-  FILE *f = fopen(path, "rb");
+  FILE *f = fopen(path, "rbe");
   if (!f)
     return NULL;
   char *buf = NULL;

@@ -55,7 +55,7 @@ int streamd_auth_init(streamd_auth *a, const streamd_config *cfg, char *err, siz
   memset(a, 0, sizeof(*a));
   a->viewer_hook = streamd_auth_viewer_jwt;
   if (cfg->operator_token_file[0]) {
-    FILE *f = fopen(cfg->operator_token_file, "rb");
+    FILE *f = fopen(cfg->operator_token_file, "rbe");
     if (!f) {
       snprintf(err, errlen, "operator token file %s: %s", cfg->operator_token_file,
                strerror(errno));

@@ -329,7 +329,7 @@ static const key_desc *find_key(const char *name, int flag_style)
 
 static int load_file(streamd_config *cfg, const char *path, char *err, size_t errlen)
 {
-  FILE *f = fopen(path, "rb");
+  FILE *f = fopen(path, "rbe");
   if (!f) {
     snprintf(err, errlen, "config file %s: %s", path, strerror(errno));
     return -1;

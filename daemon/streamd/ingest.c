@@ -223,7 +223,7 @@ static void remove_partials(const char *root, const char *dir)
 
 static char *read_small_file(const char *path)
 {
-  FILE *f = fopen(path, "rb");
+  FILE *f = fopen(path, "rbe");
   if (!f)
     return NULL;
   char *buf = NULL;
@@ -333,7 +333,7 @@ static int same_content(const char *a, const char *b)
 {
   if (strcmp(a, b) == 0)
     return access(a, R_OK) == 0;
-  FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+  FILE *fa = fopen(a, "rbe"), *fb = fopen(b, "rbe");
   int same = fa && fb;
   while (same) {
     char ba[8192], bb[8192];
@@ -393,7 +393,7 @@ static int fix_outdir(const char *staged, const char *outdir)
   cJSON_ReplaceItemInObjectCaseSensitive(s, "outdir", cJSON_CreateString(outdir));
   char *out = cJSON_Print(s);
   cJSON_Delete(s);
-  FILE *f = out ? fopen(tmp, "wb") : NULL;
+  FILE *f = out ? fopen(tmp, "wbe") : NULL;
   int ok = f && fwrite(out, 1, strlen(out), f) == strlen(out);
   if (f)
     ok = fclose(f) == 0 && ok;

@@ -30,7 +30,7 @@ int streamd_log_open(const char *access_path, int level)
     access_owned = 0;
     return 0;
   }
-  FILE *f = fopen(access_path, "a");
+  FILE *f = fopen(access_path, "ae");
   if (!f) {
     streamd_logf(STREAM_LOG_ERROR, "cannot open access log %s: %s", access_path, strerror(errno));
     return -1;

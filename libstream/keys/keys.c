@@ -264,7 +264,7 @@ int stream_key_load_file(stream_key **out, stream_key_type type, const char *id,
   *out = NULL;
   if (!path || !*path)
     return stream__err(STREAM_EINVAL, "stream_key_load_file: path is empty");
-  FILE *f = fopen(path, "rb");
+  FILE *f = fopen(path, "rbe");
   if (!f)
     return stream__err(STREAM_EIO, "cannot open key file %s: %s", path, strerror(errno));
   char *buf = malloc(KEYFILE_MAX + 2);

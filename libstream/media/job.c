@@ -418,7 +418,7 @@ static int write_file(const char *dir, const char *name, const char *text)
 {
   char path[4200];
   snprintf(path, sizeof path, "%s/%s", dir, name);
-  FILE *f = fopen(path, "wb");
+  FILE *f = fopen(path, "wbe");
   if (!f)
     return stream__err(STREAM_EIO, "media job: cannot create %s: %s", path, strerror(errno));
   size_t n = strlen(text);

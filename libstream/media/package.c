@@ -71,7 +71,7 @@ static int open_file(media__writer *w, const char *name)
 {
   char path[4352];
   snprintf(path, sizeof path, "%s/%s", w->dirpath, name);
-  w->f = fopen(path, "wb");
+  w->f = fopen(path, "wbe");
   if (!w->f)
     return stream__err(STREAM_EIO, "media package: cannot create %s: %s", path, strerror(errno));
   w->file_bytes = 0;

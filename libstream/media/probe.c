@@ -45,7 +45,7 @@ int media__check_file(const char *what, const char *path)
  * FFmpeg. */
 static int check_boxes(const char *path)
 {
-  FILE *f = fopen(path, "rb");
+  FILE *f = fopen(path, "rbe");
   if (!f)
     return STREAM_OK; /* FFmpeg reports it */
   int rc = STREAM_OK;

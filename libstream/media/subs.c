@@ -259,7 +259,7 @@ static int vtt_magic(const char *h, size_t n)
 static int vtt_prepare(char **out, size_t *out_n, const char *path)
 {
   *out = NULL;
-  FILE *f = fopen(path, "rb");
+  FILE *f = fopen(path, "rbe");
   if (!f)
     return stream__err(STREAM_EIO, "cannot open subtitle file %s: %s", path, strerror(errno));
   char head[10];

@@ -340,7 +340,7 @@ static int read_package(media__package *p, const cJSON *summary, const char *whe
 
 static char *read_file(const char *path, int *rc)
 {
-  FILE *f = fopen(path, "rb");
+  FILE *f = fopen(path, "rbe");
   if (!f) {
     *rc = stream__err(errno == ENOENT ? STREAM_ENOTFOUND : STREAM_EIO,
                       "media subtitles: cannot read %s: %s", path, strerror(errno));

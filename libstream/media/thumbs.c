@@ -143,7 +143,7 @@ static int write_atomic(const char *path, const void *data, size_t size)
     return stream__err(STREAM_ENOMEM, "thumbnails: out of memory");
   memcpy(tmp, path, n);
   memcpy(tmp + n, ".tmp", 5);
-  FILE *f = fopen(tmp, "wb");
+  FILE *f = fopen(tmp, "wbe");
   if (!f) {
     int e = errno;
     free(tmp);
@@ -376,7 +376,7 @@ static int open_outputs(media__thumbs *th)
     return STREAM_EIO;
   }
   free(dir);
-  th->vtt = fopen(th->vtt_tmp, "w");
+  th->vtt = fopen(th->vtt_tmp, "we");
   if (!th->vtt)
     return stream__err(STREAM_EIO, "thumbnails: cannot create %s: %s", th->vtt_tmp,
                        strerror(errno));

@@ -215,7 +215,7 @@ static int wants_tls(const stream_relay_options *o, const url_info *ui)
  * library" reason, which does not say which file). */
 static int check_readable(const char *path, const char *what)
 {
-  FILE *f = fopen(path, "rb");
+  FILE *f = fopen(path, "rbe");
   if (!f)
     return stream__err(STREAM_EIO, "relay: TLS %s %s: %s", what, path, strerror(errno));
   fclose(f);
@@ -299,7 +299,7 @@ int relay__check_options(const stream_relay_options *o, url_info *ui)
 static int read_secret(char **out, const char *path)
 {
   *out = NULL;
-  FILE *f = fopen(path, "rb");
+  FILE *f = fopen(path, "rbe");
   if (!f)
     return stream__err(STREAM_EIO, "relay: secret file %s: %s", path, strerror(errno));
   setvbuf(f, NULL, _IONBF, 0); /* no copy in a stdio buffer, which fclose frees unwiped */

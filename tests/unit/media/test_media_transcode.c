@@ -5,11 +5,13 @@
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "media_check.h"
 #include "media_gen.h"
@@ -32,8 +34,40 @@ static void assert_nothing_left(const char *outdir)
   free(o);
 }
 
-static int progress_calls;
+/* Every descriptor of this process open on a file under `dir` (the job's output and its
+ * .partial-* staging directory) is close-on-exec, so an application that starts a process
+ * while a transcode runs does not hand it the job's files; returns how many were seen. */
+static int check_cloexec_under(const char *dir)
+{
+  DIR *d = opendir("/proc/self/fd");
+  ck_assert_ptr_nonnull(d);
+  int seen = 0;
+  size_t dl = strlen(dir);
+  for (struct dirent *e; (e = readdir(d)) != NULL;) {
+    int fd = atoi(e->d_name);
+    if (e->d_name[0] == '.' || fd == dirfd(d))
+      continue;
+    char link[64], target[4096];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n <= 0)
+      continue; /* closed meanwhile by another thread */
+    target[n] = '\0';
+    if (strncmp(target, dir, dl) != 0)
+      continue;
+    int flags = fcntl(fd, F_GETFD);
+    if (flags < 0)
+      continue;
+    ck_assert_msg(flags & FD_CLOEXEC, "fd %d on %s is not close-on-exec", fd, target);
+    seen++;
+  }
+  closedir(d);
+  return seen;
+}
+
+static int progress_calls, cloexec_seen;
 static double last_fraction;
+static const char *job_outdir;
 static void on_progress(double f, double fps, double eta, void *ud)
 {
   (void)fps;
@@ -42,6 +76,8 @@ static void on_progress(double f, double fps, double eta, void *ud)
   ck_assert(f >= last_fraction - 1e-9 && f <= 1.0);
   last_fraction = f;
   progress_calls++;
+  if (job_outdir)
+    cloexec_seen += check_cloexec_under(job_outdir);
 }
 
 static cJSON *transcode(const char *input, const char *outdir, const char *ladder, int thumbs)
@@ -56,12 +92,18 @@ static cJSON *transcode(const char *input, const char *outdir, const char *ladde
   ck_assert_int_eq(stream_media_job_new(&j, &o), STREAM_OK);
   ck_assert_int_eq(stream_media_job_set_progress(j, on_progress, NULL), STREAM_OK);
   progress_calls = 0;
+  cloexec_seen = 0;
   last_fraction = 0;
+  char abs_out[4096];
+  ck_assert_ptr_nonnull(realpath(".", abs_out));
+  job_outdir = outdir[0] == '/' ? outdir : abs_out;
   int rc = stream_media_job_run(j);
+  job_outdir = NULL;
   ck_assert_msg(rc == STREAM_OK, "run: %s",
                 stream_error_last() ? stream_error_last()->message : "?");
   ck_assert_int_eq(stream_media_job_state_get(j), STREAM_MEDIA_JOB_SUCCEEDED);
   ck_assert_int_gt(progress_calls, 0);
+  ck_assert_int_gt(cloexec_seen, 0); /* the check above saw the job's open files */
   ck_assert(fabs(last_fraction - 1.0) < 1e-9);
   char *js = NULL;
   ck_assert_int_eq(stream_media_job_summary(&js, j), STREAM_OK);
