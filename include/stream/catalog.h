@@ -139,7 +139,11 @@ STREAM_API int stream_catalog_viewer_for_profile(stream_catalog_viewer *out, str
  * Errors: STREAM_EINVAL (invalid UTF-8, not JSON, or a field is wrong: the
  * message names it), STREAM_ERANGE (document over
  * STREAM_CATALOG_TITLE_JSON_MAX), STREAM_EEXIST (two episodes collide),
- * STREAM_ENOMEM, STREAM_EBUSY, STREAM_EIO. Atomic: the whole put (the read of
+ * STREAM_ECONFLICT (a series with seasons made a movie: delete it first),
+ * STREAM_ENOMEM, STREAM_EBUSY, STREAM_EIO. An episode whose "id" the document
+ * puts in another season of the title moves there (deleted from its old
+ * season, with its resume positions, then created), whatever the order of the
+ * seasons in the document. Atomic: the whole put (the read of
  * the stored title, every row written) is one store transaction, so a failure
  * leaves the title exactly as it was (a failed create leaves no row), readers
  * see the old or the new title, never a mix, and concurrent puts of the same
@@ -186,7 +190,8 @@ STREAM_API int stream_catalog_browse(char **out_json, stream_catalog *c, const c
  * Search title names and synopses, best match first, as
  * {"query":"..","items":[...]}. Each word matches as a prefix, case and
  * diacritics folded ("amelie" finds "Amélie"); query syntax is treated as
- * text. `limit` as in stream_catalog_browse(); filters as there.
+ * text; only the first 16 words are looked for. `limit` as in
+ * stream_catalog_browse(); filters as there.
  * `*out_json` belongs to the caller (stream_free()).
  * Errors: STREAM_EINVAL (NULL, invalid UTF-8, over STREAM_STORE_SEARCH_MAX
  * bytes, bad limit or viewer), STREAM_ENOMEM, STREAM_EIO. Thread-safe.
@@ -233,7 +238,8 @@ STREAM_API int stream_catalog_genres_for(char **out_json, stream_catalog *c,
  * stream_catalog_import_result_clear().
  * Errors: STREAM_EINVAL, STREAM_ERANGE (over STREAM_CATALOG_IMPORT_MAX bytes
  * or STREAM_CATALOG_IMPORT_TITLES_MAX titles), STREAM_ENOMEM, STREAM_EBUSY,
- * STREAM_EIO, STREAM_EEXIST. Thread-safe.
+ * STREAM_EIO, STREAM_EEXIST, STREAM_ECONFLICT (a title refused as by
+ * stream_catalog_title_put()). Thread-safe.
  */
 STREAM_API int stream_catalog_import(stream_catalog_import_result *out, stream_catalog *c,
                                      const char *json_document);

@@ -70,29 +70,82 @@ static const stream_store_season *find_season(const stream_store_title_detail *d
   return NULL;
 }
 
-/* The stored episode a document episode stands for: by id when it has one,
- * else by number among the stored episodes not claimed by an id. */
-static const stream_store_episode *match_episode(const stream_store_season *s, const cat_season *in,
-                                                 const cat_episode *e)
+/* The ids the document gives its episodes (any season), sorted: a stored
+ * episode whose id is among them is claimed by id and never matched by
+ * number. Borrowed from the document. */
+typedef struct {
+  const char **ids;
+  size_t n;
+} cat_claims;
+
+static int cmp_cstr(const void *a, const void *b)
 {
-  if (!s)
-    return NULL;
-  if (e->id[0]) {
-    for (size_t i = 0; i < s->episode_count; i++)
-      if (strcmp(s->episodes[i].id, e->id) == 0)
-        return &s->episodes[i];
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int claims_make(cat_claims *cl, const cat_doc *doc)
+{
+  cl->ids = NULL;
+  cl->n = 0;
+  size_t n = 0;
+  for (size_t i = 0; i < doc->season_count; i++)
+    for (size_t k = 0; k < doc->seasons[i].episode_count; k++)
+      n += doc->seasons[i].episodes[k].id[0] != '\0';
+  if (n == 0)
+    return STREAM_OK;
+  cl->ids = stream__calloc(n, sizeof *cl->ids);
+  if (!cl->ids)
+    return stream__err(STREAM_ENOMEM, "out of memory");
+  for (size_t i = 0; i < doc->season_count; i++)
+    for (size_t k = 0; k < doc->seasons[i].episode_count; k++)
+      if (doc->seasons[i].episodes[k].id[0])
+        cl->ids[cl->n++] = doc->seasons[i].episodes[k].id;
+  qsort(cl->ids, cl->n, sizeof *cl->ids, cmp_cstr);
+  return STREAM_OK;
+}
+
+static bool claimed(const cat_claims *cl, const char *id)
+{
+  return cl->n && bsearch(&id, cl->ids, cl->n, sizeof *cl->ids, cmp_cstr) != NULL;
+}
+
+/* The stored episode of season `s` (NULL: none) each episode of the document
+ * season `in` stands for, into m[0..in->episode_count) (NULL: a new one): by
+ * id when it has one, else by number among the stored episodes that no
+ * episode of the document claims by id. An episode whose id the document puts
+ * in another season moves there, so its number here is free. (Before, only
+ * the claims of the same season counted: a document moving an episode out of
+ * a season that it kept with another episode of that number renamed the
+ * moving one in place, then failed to create it in its new season.) Stored
+ * numbers are unique in a season and document ids in a document, so no two
+ * document episodes get the same stored one. */
+static void match_season(const stream_store_episode **m, const stream_store_season *s,
+                         const cat_claims *cl, const cat_season *in)
+{
+  for (size_t k = 0; k < in->episode_count; k++) {
+    const cat_episode *e = &in->episodes[k];
+    m[k] = NULL;
+    for (size_t i = 0; s && i < s->episode_count && !m[k]; i++) {
+      const stream_store_episode *st = &s->episodes[i];
+      if (e->id[0] ? strcmp(st->id, e->id) == 0 : st->number == e->number && !claimed(cl, st->id))
+        m[k] = st;
+    }
+  }
+}
+
+/* match_season() into a new array (stream_free()); NULL when out of memory
+ * (the error set). A season without episodes gets a non-NULL empty array. */
+static const stream_store_episode **match_new(const stream_store_season *s, const cat_claims *cl,
+                                              const cat_season *in)
+{
+  const stream_store_episode **m =
+      stream__calloc(in->episode_count ? in->episode_count : 1, sizeof *m);
+  if (!m) {
+    stream__err(STREAM_ENOMEM, "out of memory");
     return NULL;
   }
-  for (size_t i = 0; i < s->episode_count; i++) {
-    if (s->episodes[i].number != e->number)
-      continue;
-    bool claimed = false;
-    for (size_t k = 0; k < in->episode_count && !claimed; k++)
-      claimed = in->episodes[k].id[0] && strcmp(in->episodes[k].id, s->episodes[i].id) == 0;
-    if (!claimed)
-      return &s->episodes[i];
-  }
-  return NULL;
+  match_season(m, s, cl, in);
+  return m;
 }
 
 static bool episode_eq(const stream_store_episode *s, const cat_episode *e)
@@ -101,17 +154,9 @@ static bool episode_eq(const stream_store_episode *s, const cat_episode *e)
          s->runtime == e->runtime;
 }
 
-/* Is stored episode `st` kept by the document season `in`? */
-static bool episode_kept(const stream_store_season *s, const cat_season *in,
-                         const stream_store_episode *st)
-{
-  for (size_t k = 0; k < in->episode_count; k++)
-    if (match_episode(s, in, &in->episodes[k]) == st)
-      return true;
-  return false;
-}
-
-static bool seasons_eq(const stream_store_title_detail *d, const cat_doc *doc)
+/* Are the stored seasons those of the document? Out of memory reads as "no"
+ * (the write that follows reports it). */
+static bool seasons_eq(const stream_store_title_detail *d, const cat_doc *doc, const cat_claims *cl)
 {
   if (!doc->has_seasons)
     return true;
@@ -122,11 +167,17 @@ static bool seasons_eq(const stream_store_title_detail *d, const cat_doc *doc)
     const stream_store_season *s = find_season(d, in->number);
     if (!s || s->episode_count != in->episode_count)
       return false;
-    for (size_t k = 0; k < in->episode_count; k++) {
-      const stream_store_episode *st = match_episode(s, in, &in->episodes[k]);
-      if (!st || !episode_eq(st, &in->episodes[k]))
-        return false;
+    const stream_store_episode **m = match_new(s, cl, in);
+    if (!m) {
+      stream_error_clear();
+      return false;
     }
+    bool eq = true;
+    for (size_t k = 0; eq && k < in->episode_count; k++)
+      eq = m[k] && episode_eq(m[k], &in->episodes[k]);
+    stream_free(m);
+    if (!eq)
+      return false;
   }
   return true;
 }
@@ -144,64 +195,95 @@ static void fill_episode(stream_store_episode *row, const char *season_id, const
   row->runtime = e->runtime;
 }
 
+/* Write the document season `in` over the stored season `s` (NULL: new),
+ * whose episodes the document no longer has are already deleted. */
 static int sync_season(stream_catalog *c, const char *title_id, const stream_store_season *s,
-                       const cat_season *in)
+                       const cat_claims *cl, const cat_season *in)
 {
   char season_id[STREAM_STORE_ID_SIZE];
-  if (s) {
-    memcpy(season_id, s->id, sizeof season_id);
-    /* Drop stored episodes the document no longer has. */
-    for (size_t i = 0; i < s->episode_count; i++)
-      if (!episode_kept(s, in, &s->episodes[i]))
-        TRY(stream_store_episode_delete(c->store, s->episodes[i].id));
-    /* Renumber in two steps (through numbers the documents cannot use) so
-     * that swapping two episode numbers never collides. */
-    for (size_t k = 0; k < in->episode_count; k++) {
-      const stream_store_episode *st = match_episode(s, in, &in->episodes[k]);
-      if (st && st->number != in->episodes[k].number) {
-        stream_store_episode row = *st;
-        row.number = CAT_EPISODE_NUMBER_MAX + 1 + (int)k;
-        TRY(stream_store_episode_update(c->store, &row));
-      }
-    }
-  } else {
+  if (!s)
     TRY(stream_store_season_create(season_id, c->store, title_id, in->number));
+  else
+    memcpy(season_id, s->id, sizeof season_id);
+  const stream_store_episode **m = match_new(s, cl, in);
+  if (!m)
+    return STREAM_ENOMEM;
+  int rc = STREAM_OK;
+  /* Renumber in two steps (through numbers the documents cannot use) so
+   * that swapping two episode numbers never collides. */
+  for (size_t k = 0; rc == STREAM_OK && k < in->episode_count; k++) {
+    if (m[k] && m[k]->number != in->episodes[k].number) {
+      stream_store_episode row = *m[k];
+      row.number = CAT_EPISODE_NUMBER_MAX + 1 + (int)k;
+      rc = stream_store_episode_update(c->store, &row);
+    }
   }
-  for (size_t k = 0; k < in->episode_count; k++) {
+  for (size_t k = 0; rc == STREAM_OK && k < in->episode_count; k++) {
     const cat_episode *e = &in->episodes[k];
-    const stream_store_episode *st = match_episode(s, in, e);
     stream_store_episode row;
     fill_episode(&row, season_id, e);
-    if (st) {
-      memcpy(row.id, st->id, sizeof row.id);
-      if (!episode_eq(st, e) || st->number != e->number)
-        TRY(stream_store_episode_update(c->store, &row));
+    if (m[k]) {
+      memcpy(row.id, m[k]->id, sizeof row.id);
+      if (!episode_eq(m[k], e))
+        rc = stream_store_episode_update(c->store, &row);
     } else {
-      TRY(stream_store_episode_create(NULL, c->store, &row));
+      rc = stream_store_episode_create(NULL, c->store, &row);
     }
   }
-  return STREAM_OK;
+  stream_free(m);
+  return rc;
+}
+
+/* Drop the stored episodes of `s` that the document season `in` no longer
+ * has (moved to another season by id, or gone). */
+static int drop_episodes(stream_catalog *c, const stream_store_season *s, const cat_claims *cl,
+                         const cat_season *in)
+{
+  if (s->episode_count == 0)
+    return STREAM_OK;
+  const stream_store_episode **m = match_new(s, cl, in);
+  bool *kept = m ? stream__calloc(s->episode_count, sizeof *kept) : NULL;
+  int rc = kept ? STREAM_OK : stream__err(STREAM_ENOMEM, "out of memory");
+  for (size_t k = 0; kept && k < in->episode_count; k++)
+    if (m[k])
+      kept[m[k] - s->episodes] = true;
+  for (size_t i = 0; rc == STREAM_OK && i < s->episode_count; i++)
+    if (!kept[i])
+      rc = stream_store_episode_delete(c->store, s->episodes[i].id);
+  stream_free(kept);
+  stream_free(m);
+  return rc;
 }
 
 static int sync_seasons(stream_catalog *c, const char *title_id, const stream_store_title_detail *d,
-                        const cat_doc *doc)
+                        const cat_doc *doc, const cat_claims *cl)
 {
   if (!doc->has_seasons)
     return STREAM_OK;
+  /* Every deletion first (stored seasons the document no longer has, and the
+   * episodes of kept seasons it no longer has there), then the writes: an
+   * episode that the document moves to another season by its id is deleted
+   * from its old season before it is created in the new one, whatever the
+   * order of the seasons in the document (before, a document listing the new
+   * season first failed with STREAM_EEXIST). */
   for (size_t i = 0; d && i < d->season_count; i++) {
-    bool kept = false;
-    for (size_t k = 0; k < doc->season_count && !kept; k++)
-      kept = doc->seasons[k].number == d->seasons[i].number;
-    if (!kept)
+    const cat_season *in = NULL;
+    for (size_t k = 0; k < doc->season_count && !in; k++)
+      if (doc->seasons[k].number == d->seasons[i].number)
+        in = &doc->seasons[k];
+    if (!in)
       TRY(stream_store_season_delete(c->store, d->seasons[i].id));
+    else
+      TRY(drop_episodes(c, &d->seasons[i], cl, in));
   }
   for (size_t k = 0; k < doc->season_count; k++)
-    TRY(sync_season(c, title_id, d ? find_season(d, doc->seasons[k].number) : NULL,
+    TRY(sync_season(c, title_id, d ? find_season(d, doc->seasons[k].number) : NULL, cl,
                     &doc->seasons[k]));
   return STREAM_OK;
 }
 
-static int write_doc(char *out_id, const char **status, stream_catalog *c, const cat_doc *doc)
+static int write_doc_claims(char *out_id, const char **status, stream_catalog *c,
+                            const cat_doc *doc, const cat_claims *cl)
 {
   *status = "failed";
   int64_t now = cat_now(c);
@@ -217,7 +299,7 @@ static int write_doc(char *out_id, const char **status, stream_catalog *c, const
     stream_error_clear();
     TRY(stream_store_title_create(id, c->store, &doc->t, now));
     /* A failure rolls the whole batch back, the title row included. */
-    TRY(sync_seasons(c, id, NULL, doc));
+    TRY(sync_seasons(c, id, NULL, doc, cl));
     memcpy(out_id, id, STREAM_STORE_ID_SIZE);
     *status = "created";
     return STREAM_OK;
@@ -229,17 +311,27 @@ static int write_doc(char *out_id, const char **status, stream_catalog *c, const
                        "title %s is a series with seasons; delete it before making it a movie",
                        doc->t.id);
   }
-  if (title_fields_eq(&d.title, &doc->t) && seasons_eq(&d, doc)) {
+  if (title_fields_eq(&d.title, &doc->t) && seasons_eq(&d, doc, cl)) {
     stream_store_title_detail_clear(&d);
     *status = "unchanged";
     return STREAM_OK;
   }
   rc = stream_store_title_update(c->store, &doc->t, now);
   if (rc == STREAM_OK)
-    rc = sync_seasons(c, doc->t.id, &d, doc);
+    rc = sync_seasons(c, doc->t.id, &d, doc, cl);
   stream_store_title_detail_clear(&d);
   if (rc == STREAM_OK)
     *status = "updated";
+  return rc;
+}
+
+static int write_doc(char *out_id, const char **status, stream_catalog *c, const cat_doc *doc)
+{
+  *status = "failed";
+  cat_claims cl;
+  TRY(claims_make(&cl, doc));
+  int rc = write_doc_claims(out_id, status, c, doc, &cl);
+  stream_free(cl.ids);
   return rc;
 }
 

@@ -591,6 +591,79 @@ START_TEST(test_put_create_update_delete)
 }
 END_TEST
 
+/* An episode moved to another season by its id (fuzz_catalog): deleted from
+ * its old season before it is created in the new one, whatever the order of
+ * the seasons in the document, and a same-numbered episode without id in the
+ * old season is a new episode, not the moving one renamed. Before, both
+ * documents below failed with STREAM_EEXIST (the id was still taken). */
+static const char *episode_ids(char *buf, size_t cap, cJSON *t, int season)
+{
+  buf[0] = '\0';
+  cJSON *seasons = cJSON_GetObjectItemCaseSensitive(t, "seasons");
+  cJSON *s;
+  cJSON_ArrayForEach(s, seasons)
+  {
+    if (cJSON_GetObjectItemCaseSensitive(s, "number")->valueint != season)
+      continue;
+    cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(s, "episodes"))
+    {
+      size_t n = strlen(buf);
+      snprintf(buf + n, cap - n, "%s%d:%s", n ? "," : "",
+               cJSON_GetObjectItemCaseSensitive(e, "number")->valueint,
+               cJSON_GetObjectItemCaseSensitive(e, "id")->valuestring);
+    }
+  }
+  return buf;
+}
+
+START_TEST(test_put_moves_episode_between_seasons)
+{
+  char *out = NULL, buf[256];
+  int created = -1;
+  ck_assert_int_eq(stream_catalog_title_put(
+                       NULL, &created, cat,
+                       "{\"id\":\"mv\",\"kind\":\"series\",\"name\":\"Mv\",\"maturity_rating\":0,"
+                       "\"seasons\":[{\"number\":1,\"episodes\":[{\"id\":\"a1\",\"number\":1,"
+                       "\"name\":\"A1\"}]},{\"number\":2,\"episodes\":[{\"id\":\"b1\","
+                       "\"number\":1,\"name\":\"B1\"}]}]}"),
+                   STREAM_OK);
+  ck_assert_int_eq(created, 1);
+  /* b1 into season 1 (listed first); season 2 gets a new episode 1. */
+  const char *v2 = "{\"id\":\"mv\",\"kind\":\"series\",\"name\":\"Mv\",\"maturity_rating\":0,"
+                   "\"seasons\":[{\"number\":1,\"episodes\":[{\"id\":\"a1\",\"number\":1,"
+                   "\"name\":\"A1\"},{\"id\":\"b1\",\"number\":2,\"name\":\"B1\"}]},"
+                   "{\"number\":2,\"episodes\":[{\"number\":1,\"name\":\"New\"}]}]}";
+  int rc = stream_catalog_title_put(&out, &created, cat, v2);
+  ck_assert_msg(rc == STREAM_OK, "move into the first season: %d %s", rc, msg());
+  ck_assert_int_eq(created, 0);
+  cJSON *t = parse(out);
+  ck_assert_str_eq(episode_ids(buf, sizeof buf, t, 1), "1:a1,2:b1");
+  episode_ids(buf, sizeof buf, t, 2);
+  ck_assert_msg(strncmp(buf, "1:", 2) == 0 && strcmp(buf, "1:b1") != 0 && !strchr(buf, ','),
+                "season 2: %s", buf);
+  cJSON_Delete(t);
+  /* The same document again is unchanged. */
+  stream_catalog_import_result r;
+  char doc[1024];
+  snprintf(doc, sizeof doc, "{\"titles\":[%s]}", v2);
+  ck_assert_int_eq(stream_catalog_import(&r, cat, doc), STREAM_OK);
+  ck_assert_uint_eq(r.unchanged, 1);
+  stream_catalog_import_result_clear(&r);
+  /* And back, season 2 listed first, season 1 emptied. */
+  rc = stream_catalog_title_put(
+      &out, &created, cat,
+      "{\"id\":\"mv\",\"kind\":\"series\",\"name\":\"Mv\",\"maturity_rating\":0,"
+      "\"seasons\":[{\"number\":2,\"episodes\":[{\"id\":\"b1\",\"number\":1,\"name\":\"B1\"},"
+      "{\"id\":\"a1\",\"number\":2,\"name\":\"A1\"}]},{\"number\":1,\"episodes\":[]}]}");
+  ck_assert_msg(rc == STREAM_OK, "move back: %d %s", rc, msg());
+  t = parse(out);
+  ck_assert_str_eq(episode_ids(buf, sizeof buf, t, 1), "");
+  ck_assert_str_eq(episode_ids(buf, sizeof buf, t, 2), "1:b1,2:a1");
+  cJSON_Delete(t);
+}
+END_TEST
+
 /* ---- browse --------------------------------------------------------------- */
 
 START_TEST(test_browse_stable_under_inserts)
@@ -1254,6 +1327,7 @@ int main(void)
   tcase_add_loop_test(tc, test_validation_messages, 0,
                       (int)(sizeof bad_cases / sizeof bad_cases[0]));
   tcase_add_test(tc, test_put_create_update_delete);
+  tcase_add_test(tc, test_put_moves_episode_between_seasons);
   tcase_add_test(tc, test_browse_stable_under_inserts);
   tcase_add_test(tc, test_maturity_and_kids);
   tcase_add_test(tc, test_genres_for_viewer);
