@@ -14,7 +14,11 @@
 #
 # One server can serve a whole test run: when STREAM_TEST_PG is already set
 # (`make test` wraps `meson test` in this script) COMMAND just runs on it —
-# every test names databases of its own (tests/unit/store_path.h). With
+# every test names databases of its own (tests/unit/store_path.h). The server
+# is also exported as STREAM_TEST_PG_SERVER, which a nested pg_run turns back
+# into STREAM_TEST_PG: the unit tests' environment empties STREAM_TEST_PG so
+# that their SQLite runs stay on SQLite inside such a run, and their -pg runs
+# (this script around the same executable) find the server again. With
 # --optional and no server binaries, COMMAND runs without one (the -pg tests
 # inside then skip).
 set -u
@@ -24,6 +28,10 @@ if [ "${1:-}" = "--optional" ]; then
   shift
 fi
 if [ -n "${STREAM_TEST_PG:-}" ]; then
+  exec "$@"
+fi
+if [ -n "${STREAM_TEST_PG_SERVER:-}" ]; then
+  export STREAM_TEST_PG="$STREAM_TEST_PG_SERVER"
   exec "$@"
 fi
 bindir=""
@@ -61,6 +69,7 @@ if ! "${as[@]}" "$bindir/pg_ctl" -D "$tmp/data" -l "$tmp/server.log" -w -t 60 \
 fi
 "$bindir/createdb" -h "$tmp" -U stream stream || exit 1
 export STREAM_TEST_PG="postgresql:///stream?host=$tmp&user=stream"
+export STREAM_TEST_PG_SERVER="$STREAM_TEST_PG"
 "$@"
 rc=$?
 if [ $rc != 0 ] && [ $rc != 77 ]; then
