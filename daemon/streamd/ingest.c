@@ -22,6 +22,8 @@
 #include "playable.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,6 +200,41 @@ static void remove_tree(const char *path)
     closedir(d);
   }
   rmdir(path);
+}
+
+/* fsync a file or directory without following symlinks; with `deep`, a directory's files and
+ * subdirectories first. 0 or -1 (errno). */
+static int sync_path(const char *path, int deep)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return -1;
+  struct stat sb;
+  int rc = fstat(fd, &sb);
+  if (rc == 0 && deep && S_ISDIR(sb.st_mode)) {
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while (rc == 0 && d && (e = readdir(d))) {
+      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+        continue;
+      char sub[2048];
+      snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+      struct stat lb;
+      if (lstat(sub, &lb) == 0 && (S_ISDIR(lb.st_mode) || S_ISREG(lb.st_mode)))
+        rc = sync_path(sub, 1);
+    }
+    if (d)
+      closedir(d);
+    else
+      rc = -1;
+  }
+  int e = errno;
+  if (rc == 0)
+    rc = fsync(fd);
+  else
+    errno = e;
+  close(fd);
+  return rc;
 }
 
 /* Staging directories of killed attempts: <root>/<dir>.partial-* */
@@ -532,6 +569,17 @@ static int publish(stream_jobs_ctx *ctx, streamd_ingest *ing, const char *asset_
 {
   char path[1400];
   snprintf(path, sizeof(path), "%s/summary.json", outdir);
+  /* Durable before it is published and its upload deleted: the media module writes segments
+   * through stdio without fsync and renames the staging directory into place, so a power cut
+   * after the publish could leave a ready asset with missing files and no upload to transcode
+   * again. fsync the tree, then the media root (the rename). */
+  if (sync_path(outdir, 1) != 0 || sync_path(ing->app->media_root, 0) != 0) {
+    char err[300];
+    snprintf(err, sizeof(err), "syncing the output %s to disk failed: %s", strrchr(outdir, '/') + 1,
+             strerror(errno));
+    stream_jobs_ctx_set_error(ctx, err, 1);
+    return STREAM_EIO;
+  }
   char *summary = read_small_file(path);
   int rc = stream_jobs_asset_ready_if(ing->jobs, asset_id, summary, expected);
   free(summary);

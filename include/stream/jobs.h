@@ -305,7 +305,9 @@ typedef struct stream_jobs_pool_options {
   unsigned int version;           /**< STREAM_JOBS_POOL_OPTIONS_VERSION */
   unsigned int threads;           /**< worker threads, 1..64 */
   const char *kind;               /**< claim only this kind; NULL = any (copied) */
-  const char *worker_prefix;      /**< worker ids are "<prefix>-<pid>-<n>"; NULL = "worker" */
+  const char *worker_prefix;      /**< worker ids are "<prefix>-<pid>-<tag>-<n>", <tag> 8 random
+                                       hex digits per pool (unique across hosts and pid
+                                       namespaces); NULL = "worker" */
   stream_jobs_handler_fn handler; /**< required */
   void *userdata;                 /**< passed to the handler */
   unsigned int poll_ms;           /**< idle poll period, 10..60000; 0 = 1000 */

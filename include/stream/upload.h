@@ -20,8 +20,11 @@
  *
  * Thread-safety: a stream_uploads handle may be used by any number of
  * threads at once; one session has at most one writer at a time (a second
- * stream_upload_begin() on it gets STREAM_EBUSY). A writer is used by one
- * thread at a time.
+ * stream_upload_begin() on it gets STREAM_EBUSY), also across handles and
+ * processes sharing the directory (several daemons on one database and one
+ * shared data directory): a writer holds an exclusive flock() on the data
+ * file from begin to end, which termination and the sweep respect too. A
+ * writer is used by one thread at a time.
  */
 #ifndef STREAM_UPLOAD_H
 #define STREAM_UPLOAD_H
@@ -142,7 +145,8 @@ typedef struct stream_upload_writer stream_upload_writer;
  * stream_upload_end().
  * Errors: STREAM_ENOTFOUND, STREAM_EEXPIRED (expired), STREAM_ECONFLICT
  * (offset differs from the committed offset, or the upload is complete),
- * STREAM_EBUSY (another writer is open on it), STREAM_ENOTSUP (unsupported
+ * STREAM_EBUSY (another writer is open on it, in this process or another
+ * one sharing the directory), STREAM_ENOTSUP (unsupported
  * checksum algorithm), STREAM_EINVAL (malformed checksum or arguments),
  * STREAM_EIO, STREAM_ENOMEM. Thread-safe.
  */
@@ -181,15 +185,18 @@ STREAM_API int stream_upload_path(char *out, size_t cap, const stream_uploads *u
 /**
  * Delete session `id` and its data file (tus termination; also used once a
  * completed upload has been processed).
- * Errors: STREAM_ENOTFOUND, STREAM_EBUSY (a writer is open on it),
- * STREAM_EINVAL, STREAM_EIO. Thread-safe.
+ * Errors: STREAM_ENOTFOUND, STREAM_EBUSY (a writer is open on it, in any
+ * process sharing the directory), STREAM_EINVAL, STREAM_EIO. Thread-safe.
  */
 STREAM_API int stream_upload_terminate(stream_uploads *u, const char *id);
 
 /**
  * Delete every incomplete session past its expiry, and its data file.
  * `*out_count` (may be NULL) receives the number deleted. Sessions with an
- * open writer are skipped.
+ * open writer (in any process sharing the directory) are skipped, and each
+ * session is checked again under its lock: one a writer completed (or
+ * moved) since the list was read stays only if it is still expired and
+ * incomplete, so a completed upload is never swept.
  * Errors: STREAM_EINVAL, STREAM_EBUSY, STREAM_EIO. Thread-safe.
  */
 STREAM_API int stream_upload_sweep(size_t *out_count, stream_uploads *u);

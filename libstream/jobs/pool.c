@@ -208,11 +208,19 @@ int stream_jobs_pool_start(stream_jobs_pool **out, stream_jobs *j,
     stream_jobs_pool_stop(p);
     return STREAM_ENOMEM;
   }
+  /* A random tag per pool: the pid alone repeats across hosts and containers (two daemons on
+   * one database, both pid 1), and the owner checks of heartbeat/complete/fail would then take
+   * a worker whose lease was taken over for the new holder. */
+  unsigned char tag[4];
+  if (stream_random_bytes(tag, sizeof tag) != STREAM_OK) {
+    stream_jobs_pool_stop(p);
+    return stream__err(STREAM_EIO, "cannot draw the worker pool's random tag");
+  }
   for (unsigned int i = 0; i < p->n; i++) {
     p->ctxs[i].pool = p;
     p->ctxs[i].retry = 1;
-    snprintf(p->ctxs[i].worker, sizeof p->ctxs[i].worker, "%s-%ld-%u", prefix, (long)getpid(),
-             i + 1);
+    snprintf(p->ctxs[i].worker, sizeof p->ctxs[i].worker, "%s-%ld-%02x%02x%02x%02x-%u", prefix,
+             (long)getpid(), tag[0], tag[1], tag[2], tag[3], i + 1);
   }
   if (pthread_create(&p->keeper, NULL, keeper_main, p) != 0) {
     stream_jobs_pool_stop(p);

@@ -6,8 +6,14 @@
  * committed offset, and only stream_upload_end() fsyncs and then commits;
  * bytes after the committed offset (a crash between write and commit, a
  * discarded chunk) are cut off at the next begin. One writer per session in
- * this process (the `busy` list); the offset compare-and-set in the store
- * protects against writers in other processes.
+ * this process (the `busy` list), and one in any process sharing the
+ * directory (an exclusive flock() on the data file from begin to end: daemons
+ * on one database and one shared data directory). The offset is read again
+ * once the lock is held, so a writer never starts from an offset another one
+ * has since moved, and never cuts bytes another one committed. The sweep and
+ * termination take the same lock, and the sweep checks the session is still
+ * expired under it. The offset compare-and-set in the store stays the last
+ * guard.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -360,6 +367,40 @@ static void unlink_data(const stream_uploads *u, const char *id)
     unlink(path);
 }
 
+/* Open the data file of `id` and take its exclusive writer lock without waiting (released by
+ * closing the descriptor). The lock is the one between processes sharing the directory; within
+ * this process the busy list comes first. *out_fd is the descriptor. Errors: STREAM_EBUSY (held
+ * by another writer, sweep or termination), STREAM_ENOTFOUND (no file and `create` 0),
+ * STREAM_EIO. A file system without flock() (ENOLCK, EOPNOTSUPP) leaves only the busy list
+ * and the store's compare-and-set, as before the lock existed. */
+static int lock_data(int *out_fd, const stream_uploads *u, const char *id, int create)
+{
+  *out_fd = -1;
+  char path[STREAM_UPLOAD_PATH_SIZE];
+  UPLOAD_TRY(stream_upload_path(path, sizeof path, u, id));
+  int fd = open(path, O_WRONLY | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+  if (fd < 0) {
+    if (errno == ENOENT && !create)
+      return STREAM_ENOTFOUND;
+    return stream__err(STREAM_EIO, "open upload file: %s", strerror(errno));
+  }
+  for (;;) {
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+      break;
+    int e = errno;
+    if (e == EINTR)
+      continue;
+    if (e == ENOLCK || e == EOPNOTSUPP || e == EINVAL)
+      break;
+    close(fd);
+    if (e == EWOULDBLOCK)
+      return stream__err(STREAM_EBUSY, "upload %s is being written by another request", id);
+    return stream__err(STREAM_EIO, "lock upload file: %s", strerror(e));
+  }
+  *out_fd = fd;
+  return STREAM_OK;
+}
+
 int stream_upload_create(stream_upload_info *out, stream_uploads *u, int64_t length,
                          const char *owner, const char *metadata)
 {
@@ -465,6 +506,25 @@ static void writer_free(stream_upload_writer *w)
   free(w);
 }
 
+/* The session as a writer at `offset` needs it: present, not expired, incomplete, at that
+ * offset. Sets the writer's base and length. */
+static int writer_session(stream_upload_writer *w, stream_uploads *u, int64_t offset)
+{
+  stream_upload_info info;
+  UPLOAD_TRY(stream_upload_get(&info, u, w->id));
+  int rc = STREAM_OK;
+  if (info.completed_at)
+    rc = stream__err(STREAM_ECONFLICT, "upload %s is already complete (%lld bytes)", w->id,
+                     (long long)info.length);
+  else if (offset != info.offset)
+    rc = stream__err(STREAM_ECONFLICT, "upload %s is at offset %lld, the request says %lld", w->id,
+                     (long long)info.offset, (long long)offset);
+  w->base = info.offset;
+  w->length = info.length;
+  stream_upload_info_clear(&info);
+  return rc;
+}
+
 int stream_upload_begin(stream_upload_writer **out, stream_uploads *u, const char *id,
                         int64_t offset, const char *checksum)
 {
@@ -481,37 +541,22 @@ int stream_upload_begin(stream_upload_writer **out, stream_uploads *u, const cha
   w->u = u;
   memcpy(w->id, id, strlen(id) + 1);
   int rc = checksum ? parse_checksum(w, checksum) : STREAM_OK;
-  if (rc != STREAM_OK) {
-    writer_free(w);
-    return rc;
-  }
-  stream_upload_info info;
-  rc = stream_upload_get(&info, u, id);
-  if (rc != STREAM_OK) {
-    writer_free(w);
-    return rc;
-  }
-  if (info.completed_at)
-    rc = stream__err(STREAM_ECONFLICT, "upload %s is already complete (%lld bytes)", id,
-                     (long long)info.length);
-  else if (offset != info.offset)
-    rc = stream__err(STREAM_ECONFLICT, "upload %s is at offset %lld, the request says %lld", id,
-                     (long long)info.offset, (long long)offset);
-  w->base = info.offset;
-  w->length = info.length;
-  stream_upload_info_clear(&info);
+  /* A first look (unknown, expired, complete, wrong offset) before touching the file. */
+  if (rc == STREAM_OK)
+    rc = writer_session(w, u, offset);
   if (rc == STREAM_OK)
     rc = busy_take(u, id);
   if (rc != STREAM_OK) {
     writer_free(w);
     return rc;
   }
-  char path[STREAM_UPLOAD_PATH_SIZE];
-  rc = stream_upload_path(path, sizeof path, u, id);
+  rc = lock_data(&w->fd, u, id, 1);
   if (rc == STREAM_OK) {
-    w->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    if (w->fd < 0)
-      rc = stream__err(STREAM_EIO, "open upload file: %s", strerror(errno));
+    /* Under the lock the offset cannot move: read it again, since a writer in another process
+     * may have committed (or the session gone) between the first look and the lock. */
+    rc = writer_session(w, u, offset);
+    if (rc == STREAM_ENOTFOUND)
+      unlink_data(u, id); /* the open may have created the file of a session now gone */
   }
   struct stat sb;
   if (rc == STREAM_OK && fstat(w->fd, &sb) != 0)
@@ -528,8 +573,8 @@ int stream_upload_begin(stream_upload_writer **out, stream_uploads *u, const cha
   if (rc == STREAM_OK && lseek(w->fd, w->base, SEEK_SET) < 0)
     rc = stream__err(STREAM_EIO, "seek upload file: %s", strerror(errno));
   if (rc != STREAM_OK) {
+    writer_free(w); /* closes the file, so its lock goes before the busy entry */
     busy_drop(u, id);
-    writer_free(w);
     return rc;
   }
   *out = w;
@@ -612,11 +657,16 @@ int stream_upload_end(int64_t *out_offset, stream_upload_writer *w, int complete
         keep = 0;
     }
   }
-  if (!keep && w->written > 0 && ftruncate(w->fd, w->base) != 0)
+  /* A discarded chunk is cut off (the next begin would do it too), except after a lost
+   * compare-and-set: another writer moved the offset, and its bytes past ours are not ours
+   * to cut. */
+  if (!keep && w->written > 0 && rc != STREAM_ECONFLICT && ftruncate(w->fd, w->base) != 0)
     stream__log(STREAM_LOG_WARN, "upload", "upload %s: truncating a discarded chunk failed: %s",
                 w->id, strerror(errno));
   if (out_offset)
     *out_offset = committed;
+  close(w->fd); /* the file lock first: the next writer may come as soon as the busy entry goes */
+  w->fd = -1;
   busy_drop(u, w->id);
   writer_free(w);
   return rc;
@@ -628,9 +678,16 @@ int stream_upload_terminate(stream_uploads *u, const char *id)
     return stream__err(STREAM_EINVAL, "stream_upload_terminate: NULL handle");
   UPLOAD_TRY(check_id(id, "upload id"));
   UPLOAD_TRY(busy_take(u, id));
-  int rc = ops(u)->remove(u->store->impl, id);
+  int fd = -1;
+  int rc = lock_data(&fd, u, id, 0); /* a writer in another process: busy too */
+  if (rc != STREAM_EBUSY)
+    rc = STREAM_OK; /* no data file (a crash right after the row's insert): the row still goes */
+  if (rc == STREAM_OK)
+    rc = ops(u)->remove(u->store->impl, id);
   if (rc == STREAM_OK)
     unlink_data(u, id);
+  if (fd >= 0)
+    close(fd);
   busy_drop(u, id);
   return rc;
 }
@@ -648,13 +705,32 @@ int stream_upload_sweep(size_t *out_count, stream_uploads *u)
   for (size_t i = 0; i < n && rc == STREAM_OK; i++) {
     if (busy_take(u, ids[i]) != STREAM_OK)
       continue; /* a writer is open: the next sweep */
-    int r = ops(u)->remove(u->store->impl, ids[i]);
-    if (r == STREAM_OK) {
-      unlink_data(u, ids[i]);
-      done++;
-    } else if (r != STREAM_ENOTFOUND) {
-      rc = r;
+    int fd = -1;
+    int r = lock_data(&fd, u, ids[i], 0);
+    if (r == STREAM_EBUSY) { /* a writer in another process: the next sweep */
+      busy_drop(u, ids[i]);
+      continue;
     }
+    /* Still expired now that no writer can commit: one that began before the expiry may have
+     * committed (even completed the upload) since the list was read. */
+    stream_upload_info info;
+    int g = ops(u)->get(u->store->impl, &info, ids[i]);
+    int still = g == STREAM_OK && expired(u, &info);
+    if (g == STREAM_OK)
+      stream_upload_info_clear(&info);
+    else if (g != STREAM_ENOTFOUND)
+      rc = g;
+    if (rc == STREAM_OK && still) {
+      r = ops(u)->remove(u->store->impl, ids[i]);
+      if (r == STREAM_OK) {
+        unlink_data(u, ids[i]);
+        done++;
+      } else if (r != STREAM_ENOTFOUND) {
+        rc = r;
+      }
+    }
+    if (fd >= 0)
+      close(fd);
     busy_drop(u, ids[i]);
   }
   free(ids);

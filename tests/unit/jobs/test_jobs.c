@@ -539,6 +539,64 @@ START_TEST(test_pool_cancel_reaches_handler)
 }
 END_TEST
 
+/* Two pools with the same worker prefix in one process, as two streamd of a scale-out that run
+ * as the same pid in their own pid namespaces (containers: both pid 1) share one database: their
+ * worker ids must still differ, or a worker whose lease was taken over keeps passing the owner
+ * checks of heartbeat, complete and fail, and both run (and publish) the job. */
+typedef struct twin_state {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int started;
+  char workers[2][STREAM_JOBS_ID_SIZE];
+} twin_state;
+
+static int twin_handler(stream_jobs_ctx *ctx, const stream_job *job, void *ud)
+{
+  (void)ctx;
+  twin_state *s = ud;
+  pthread_mutex_lock(&s->lock);
+  if (s->started < 2)
+    snprintf(s->workers[s->started], sizeof s->workers[0], "%s", job->worker);
+  s->started++;
+  pthread_cond_broadcast(&s->cond);
+  while (s->started < 2) /* each pool has one thread: the two jobs run in different pools */
+    pthread_cond_wait(&s->cond, &s->lock);
+  pthread_mutex_unlock(&s->lock);
+  return STREAM_OK;
+}
+
+START_TEST(test_pool_worker_ids_unique)
+{
+  twin_state s;
+  memset(&s, 0, sizeof s);
+  pthread_mutex_init(&s.lock, NULL);
+  pthread_cond_init(&s.cond, NULL);
+  stream_jobs_pool_options po = STREAM_JOBS_POOL_OPTIONS_INIT;
+  po.threads = 1;
+  po.handler = twin_handler;
+  po.userdata = &s;
+  po.poll_ms = 10;
+  po.worker_prefix = "streamd";
+  stream_jobs_pool *p1 = NULL, *p2 = NULL;
+  ck_assert_int_eq(stream_jobs_pool_start(&p1, jobs, &po), STREAM_OK);
+  ck_assert_int_eq(stream_jobs_pool_start(&p2, jobs, &po), STREAM_OK);
+  char a[STREAM_JOBS_ID_SIZE], b[STREAM_JOBS_ID_SIZE];
+  enqueue(a, "{}", NULL);
+  enqueue(b, "{}", NULL);
+  stream_jobs_pool_wake(p1);
+  stream_jobs_pool_wake(p2);
+  while (count_status(STREAM_JOB_SUCCEEDED) < 2)
+    usleep(5000);
+  stream_jobs_pool_stop(p1);
+  stream_jobs_pool_stop(p2);
+  ck_assert(strncmp(s.workers[0], "streamd-", 8) == 0);
+  ck_assert(strncmp(s.workers[1], "streamd-", 8) == 0);
+  ck_assert_msg(strcmp(s.workers[0], s.workers[1]) != 0, "both pools claim as %s", s.workers[0]);
+  pthread_cond_destroy(&s.cond);
+  pthread_mutex_destroy(&s.lock);
+}
+END_TEST
+
 /* ---- assets ------------------------------------------------------------------ */
 
 static void make_title(char *id)
@@ -690,6 +748,7 @@ static Suite *jobs_suite(void)
   tcase_add_test(tc, test_concurrent_claimers_never_share);
   tcase_add_test(tc, test_pool_runs_fails_and_stops);
   tcase_add_test(tc, test_pool_cancel_reaches_handler);
+  tcase_add_test(tc, test_pool_worker_ids_unique);
   tcase_add_test(tc, test_assets);
   tcase_add_test(tc, test_utf8_text);
   suite_add_tcase(s, tc);

@@ -399,6 +399,111 @@ START_TEST(test_metadata_parse)
 }
 END_TEST
 
+/* A second service over the same store and directory: another streamd of a scale-out (one
+ * database, one shared data_dir), whose in-process writer list knows nothing of ours. */
+static stream_uploads *open_other(void)
+{
+  stream_upload_options o = STREAM_UPLOAD_OPTIONS_INIT;
+  o.store = store;
+  o.dir = datadir;
+  o.max_length = 1000;
+  o.expiry_seconds = 3600;
+  o.now = fake_clock;
+  o.now_userdata = &clock_now;
+  stream_uploads *other = NULL;
+  ck_assert_int_eq(stream_upload_new(&other, &o), STREAM_OK);
+  return other;
+}
+
+static void read_data(char *out, size_t cap, const char *id)
+{
+  char path[STREAM_UPLOAD_PATH_SIZE];
+  ck_assert_int_eq(stream_upload_path(path, sizeof path, up, id), STREAM_OK);
+  FILE *f = fopen(path, "rb");
+  ck_assert_ptr_nonnull(f);
+  size_t n = fread(out, 1, cap - 1, f);
+  out[n] = '\0';
+  fclose(f);
+}
+
+/* Two PATCHes of one upload at the same offset through two daemons: the second is refused
+ * while the first writes (409), and the first's committed bytes stay. Before the data file was
+ * locked, both wrote over each other and the loser of the offset compare-and-set cut the file
+ * back to the old offset, below the winner's acknowledged one. */
+START_TEST(test_two_daemons_one_writer)
+{
+  stream_uploads *other = open_other();
+  stream_upload_info u;
+  ck_assert_int_eq(stream_upload_create(&u, up, 8, NULL, NULL), STREAM_OK);
+  stream_upload_writer *a = NULL, *b = NULL;
+  ck_assert_int_eq(stream_upload_begin(&a, up, u.id, 0, NULL), STREAM_OK);
+  int rc = stream_upload_begin(&b, other, u.id, 0, NULL);
+  if (rc == STREAM_OK) { /* the old behaviour: show what it costs, then fail */
+    ck_assert_int_eq(stream_upload_write(a, "aaaa", 4), STREAM_OK);
+    ck_assert_int_eq(stream_upload_write(b, "bb", 2), STREAM_OK);
+    int64_t off = -1;
+    ck_assert_int_eq(stream_upload_end(&off, a, 1), STREAM_OK);
+    ck_assert_int_eq(off, 4);
+    stream_upload_end(NULL, b, 1);
+    ck_assert_msg(0,
+                  "a second writer began on another handle; the file now holds %lld of the "
+                  "4 acknowledged bytes",
+                  (long long)file_size(u.id));
+  }
+  ck_assert_int_eq(rc, STREAM_EBUSY);
+  ck_assert_ptr_null(b);
+  /* termination and the sweep through the other daemon wait for the writer too */
+  ck_assert_int_eq(stream_upload_terminate(other, u.id), STREAM_EBUSY);
+  ck_assert_int_eq(stream_upload_write(a, "aaaa", 4), STREAM_OK);
+  int64_t off = -1;
+  ck_assert_int_eq(stream_upload_end(&off, a, 1), STREAM_OK);
+  ck_assert_int_eq(off, 4);
+  /* the lock went with the writer: the other daemon continues from the committed offset */
+  ck_assert_int_eq(stream_upload_begin(&b, other, u.id, 0, NULL), STREAM_ECONFLICT);
+  ck_assert_int_eq(stream_upload_begin(&b, other, u.id, 4, NULL), STREAM_OK);
+  ck_assert_int_eq(stream_upload_write(b, "bbbb", 4), STREAM_OK);
+  ck_assert_int_eq(stream_upload_end(&off, b, 1), STREAM_OK);
+  ck_assert_int_eq(off, 8);
+  char data[16];
+  read_data(data, sizeof data, u.id);
+  ck_assert_str_eq(data, "aaaabbbb");
+  stream_upload_info_clear(&u);
+  stream_upload_free(other);
+}
+END_TEST
+
+/* The sweep of one daemon skips an upload another daemon is writing, even past its expiry:
+ * the writer began in time and its last chunk completes the upload. Before, the sweep deleted
+ * the row and the file under the writer, and the completed upload was lost. */
+START_TEST(test_sweep_skips_writer_of_other_daemon)
+{
+  stream_uploads *other = open_other();
+  stream_upload_info u;
+  ck_assert_int_eq(stream_upload_create(&u, up, 4, NULL, NULL), STREAM_OK);
+  stream_upload_writer *w = NULL;
+  ck_assert_int_eq(stream_upload_begin(&w, other, u.id, 0, NULL), STREAM_OK);
+  ck_assert_int_eq(stream_upload_write(w, "data", 4), STREAM_OK);
+  clock_now = T0 + 3600; /* expired while the chunk arrives */
+  size_t n = 99;
+  ck_assert_int_eq(stream_upload_sweep(&n, up), STREAM_OK);
+  ck_assert_int_eq(n, 0);
+  int64_t off = -1;
+  ck_assert_int_eq(stream_upload_end(&off, w, 1), STREAM_OK);
+  ck_assert_int_eq(off, 4);
+  stream_upload_info g;
+  ck_assert_int_eq(stream_upload_get(&g, up, u.id), STREAM_OK); /* complete: never expires */
+  ck_assert_int_eq(g.completed_at, T0 + 3600);
+  stream_upload_info_clear(&g);
+  ck_assert_int_eq(stream_upload_sweep(&n, up), STREAM_OK);
+  ck_assert_int_eq(n, 0);
+  char data[16];
+  read_data(data, sizeof data, u.id);
+  ck_assert_str_eq(data, "data");
+  stream_upload_info_clear(&u);
+  stream_upload_free(other);
+}
+END_TEST
+
 static Suite *upload_suite(void)
 {
   Suite *s = suite_create("upload");
@@ -412,6 +517,8 @@ static Suite *upload_suite(void)
   tcase_add_test(tc, test_count_active);
   tcase_add_test(tc, test_limits_and_bad_input);
   tcase_add_test(tc, test_metadata_parse);
+  tcase_add_test(tc, test_two_daemons_one_writer);
+  tcase_add_test(tc, test_sweep_skips_writer_of_other_daemon);
   suite_add_tcase(s, tc);
   return s;
 }
