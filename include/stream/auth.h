@@ -749,14 +749,33 @@ STREAM_API int stream_auth_device_lookup(stream_auth_device_info *out, stream_au
 /**
  * Approve the pending device authorization holding `user_code` (same input
  * rules as lookup) for `account_id` and optionally `profile_id` (NULL or "" =
- * no profile; else it must belong to the account).
+ * no profile; else it must belong to the account). Takes no PIN: a profile
+ * that has a PIN is refused (STREAM_EFORBIDDEN "profile ... requires its
+ * PIN"); approve it with stream_auth_device_approve_pin().
  * Errors: STREAM_EINVAL, STREAM_ENOTFOUND (no such code, account, or profile
  * of this account), STREAM_EEXPIRED (code expired), STREAM_ECONFLICT (already
- * approved, denied or used), STREAM_EFORBIDDEN (account disabled), STREAM_EIO.
- * Thread-safe.
+ * approved, denied or used), STREAM_EFORBIDDEN (account disabled, or the
+ * profile has a PIN), STREAM_EIO. Thread-safe.
  */
 STREAM_API int stream_auth_device_approve(stream_auth *a, const char *user_code,
                                           const char *account_id, const char *profile_id);
+
+/**
+ * stream_auth_device_approve() with the profile's PIN: the device then gets
+ * tokens scoped to `profile_id`, so a profile with a PIN is approved only when
+ * `pin` matches it, with the same check and attempt limit as
+ * stream_auth_switch_profile() (wrong attempts use the account rate limit:
+ * STREAM_EBUSY with `*out_retry_after`, may be NULL; zeroed otherwise). `pin`
+ * is ignored for a profile without a PIN and may be NULL; a PIN without a
+ * profile is STREAM_EINVAL. The PIN is checked before the code is marked
+ * approved: a wrong PIN leaves the authorization pending.
+ * Errors: those of stream_auth_device_approve(), STREAM_EINVAL (PIN not 4
+ * digits), STREAM_EFORBIDDEN (PIN missing or wrong), STREAM_EBUSY.
+ * Thread-safe.
+ */
+STREAM_API int stream_auth_device_approve_pin(int64_t *out_retry_after, stream_auth *a,
+                                              const char *user_code, const char *account_id,
+                                              const char *profile_id, const char *pin);
 
 /**
  * Deny the pending device authorization holding `user_code`; the device's
@@ -830,8 +849,13 @@ STREAM_API int stream_auth_profile_get(stream_auth_profile *out, stream_auth *a,
  * kept). Turning `kids` on lowers a ceiling above 7 to 7 unless a ceiling is
  * given. `*out` (may be NULL) receives the updated profile. Access tokens
  * already issued keep their claims until they expire.
+ * Concurrent edits never undo each other: the row is written only if it is
+ * still as read (compare-and-set); when another edit landed in between (a
+ * parent setting `kids` while a PIN change was hashing), this edit is applied
+ * again to the new row, so only the fields given in `in` change.
  * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EEXIST (name taken),
- * STREAM_EIO, STREAM_ECRYPTO. Thread-safe.
+ * STREAM_EBUSY (the profile changed 8 times during the update), STREAM_EIO,
+ * STREAM_ECRYPTO. Thread-safe.
  */
 STREAM_API int stream_auth_profile_update(stream_auth_profile *out, stream_auth *a,
                                           const char *account_id, const char *profile_id,

@@ -194,4 +194,12 @@ char *auth__reset_body(const stream_auth *a, const char *email, const char *toke
 /* Fill *out with the account and check it can sign in. */
 int auth__load_active_account(stream_store_account *out, stream_auth *a, const char *account_id);
 
+/* The PIN gate of a profile (stream_auth_switch_profile, stream_auth_device_approve_pin):
+ * STREAM_OK when `p` has no PIN or `pin` matches it. Else STREAM_EFORBIDDEN (PIN missing or
+ * wrong), STREAM_EINVAL (not 4 digits) or STREAM_EBUSY with *out_retry_after (may be NULL)
+ * once the profile's attempts (the account limiter, key "p:<id>") are used up; a match
+ * refills them. */
+int auth__profile_pin_check(int64_t *out_retry_after, stream_auth *a, const stream_store_profile *p,
+                            const char *pin);
+
 #endif

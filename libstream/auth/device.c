@@ -284,6 +284,15 @@ static int decide_error(int rc, const char *code)
 int stream_auth_device_approve(stream_auth *a, const char *user_code, const char *account_id,
                                const char *profile_id)
 {
+  /* No PIN: a PIN-locked profile is refused (STREAM_EFORBIDDEN "requires its PIN"). */
+  return stream_auth_device_approve_pin(NULL, a, user_code, account_id, profile_id, NULL);
+}
+
+int stream_auth_device_approve_pin(int64_t *out_retry_after, stream_auth *a, const char *user_code,
+                                   const char *account_id, const char *profile_id, const char *pin)
+{
+  if (out_retry_after)
+    *out_retry_after = 0;
   if (!a)
     return stream__err(STREAM_EINVAL, "auth: handle is NULL");
   char code[STREAM_AUTH_USER_CODE_SIZE];
@@ -295,6 +304,8 @@ int stream_auth_device_approve(stream_auth *a, const char *user_code, const char
   bool has_prof = profile_id && *profile_id;
   if (has_prof && (rc = auth__check_id("profile id", profile_id)) != STREAM_OK)
     return rc;
+  if (!has_prof && pin && *pin)
+    return stream__err(STREAM_EINVAL, "auth: a PIN was given without a profile");
   stream_store_account acct;
   if ((rc = auth__load_active_account(&acct, a, account_id)) != STREAM_OK)
     return rc;
@@ -305,6 +316,10 @@ int stream_auth_device_approve(stream_auth *a, const char *user_code, const char
       return stream__err(STREAM_ENOTFOUND, "auth: account %s has no profile %s", account_id,
                          profile_id);
     if (rc != STREAM_OK)
+      return rc;
+    /* The device gets tokens scoped to this profile: the same PIN gate as a profile switch
+     * (and its attempt limit), so an approval is no way around a locked profile. */
+    if ((rc = auth__profile_pin_check(out_retry_after, a, &p, pin)) != STREAM_OK)
       return rc;
   }
   rc = stream_store_device_approve(a->store, code, account_id, has_prof ? profile_id : NULL,

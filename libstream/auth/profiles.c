@@ -8,7 +8,10 @@
 #include <string.h>
 
 #include "../core/core.h"
+#include "../store/store_internal.h"
 #include "auth_internal.h"
+
+#define PROFILE_EDIT_TRIES 8
 
 static bool valid_ceiling(int c)
 {
@@ -58,9 +61,8 @@ static void profile_out(stream_auth_profile *out, const stream_store_profile *p)
   out->created_at = p->created_at;
 }
 
-/* Validate `in` and apply it to `p` (create: p zeroed with defaults applied after). */
-static int apply_input(stream_store_profile *p, stream_auth *a, const stream_auth_profile_input *in,
-                       bool create)
+/* Validate `in` (create: a name is required). */
+static int check_input(const stream_auth_profile_input *in, bool create)
 {
   if (!in)
     return stream__err(STREAM_EINVAL, "auth: profile input is NULL");
@@ -81,7 +83,31 @@ static int apply_input(stream_store_profile *p, stream_auth *a, const stream_aut
                        in->maturity_ceiling);
   if (in->pin && *in->pin && (rc = check_pin(in->pin)) != STREAM_OK)
     return rc;
+  return STREAM_OK;
+}
 
+/* The PIN hash a checked `in` sets (empty: none, or the PIN is removed). Hashed once per
+ * call, outside the update's compare-and-set retries: it is the slow part. */
+static int input_pin_hash(char *out, size_t cap, stream_auth *a,
+                          const stream_auth_profile_input *in)
+{
+  out[0] = '\0';
+  if (!in->pin || !*in->pin)
+    return STREAM_OK;
+  char *h = NULL;
+  int rc = stream_password_hash(&h, in->pin, STREAM_AUTH_PIN_LEN, &a->pw);
+  if (rc != STREAM_OK)
+    return rc;
+  auth__copy(out, cap, h);
+  stream_free(h);
+  return STREAM_OK;
+}
+
+/* Apply a checked `in` to `p` (create: p zeroed, defaults applied after), with
+ * `pin_hash` from input_pin_hash(). */
+static int apply_input(stream_store_profile *p, const stream_auth_profile_input *in,
+                       const char *pin_hash, bool create)
+{
   if (in->name)
     auth__copy(p->name, sizeof p->name, in->name);
   if (in->avatar)
@@ -98,17 +124,8 @@ static int apply_input(stream_store_profile *p, stream_auth *a, const stream_aut
   if (p->kids && p->maturity_ceiling > STREAM_AUTH_KIDS_CEILING)
     return stream__err(STREAM_EINVAL, "auth: a kids profile's maturity ceiling is at most %d",
                        STREAM_AUTH_KIDS_CEILING);
-  if (in->pin) {
-    if (!*in->pin) {
-      p->pin_hash[0] = '\0';
-    } else {
-      char *h = NULL;
-      if ((rc = stream_password_hash(&h, in->pin, STREAM_AUTH_PIN_LEN, &a->pw)) != STREAM_OK)
-        return rc;
-      auth__copy(p->pin_hash, sizeof p->pin_hash, h);
-      stream_free(h);
-    }
-  }
+  if (in->pin)
+    auth__copy(p->pin_hash, sizeof p->pin_hash, pin_hash);
   return STREAM_OK;
 }
 
@@ -157,7 +174,10 @@ int stream_auth_profile_create(stream_auth_profile *out, stream_auth *a, const c
     return rc;
   stream_store_profile p;
   memset(&p, 0, sizeof p);
-  if ((rc = apply_input(&p, a, in, true)) != STREAM_OK)
+  char pin_hash[sizeof p.pin_hash];
+  if ((rc = check_input(in, true)) != STREAM_OK ||
+      (rc = input_pin_hash(pin_hash, sizeof pin_hash, a, in)) != STREAM_OK ||
+      (rc = apply_input(&p, in, pin_hash, true)) != STREAM_OK)
     return rc;
   auth__copy(p.account_id, sizeof p.account_id, account_id);
   /* A deleted account's tombstone row still exists for the foreign keys:
@@ -225,10 +245,30 @@ int stream_auth_profile_update(stream_auth_profile *out, stream_auth *a, const c
   int rc = owned_profile(&p, a, account_id, profile_id);
   if (rc != STREAM_OK)
     return rc;
-  if ((rc = apply_input(&p, a, in, false)) != STREAM_OK)
+  if ((rc = check_input(in, false)) != STREAM_OK)
     return rc;
-  if ((rc = stream_store_profile_update(a->store, &p)) != STREAM_OK)
-    return store_error(rc, account_id);
+  char pin_hash[sizeof p.pin_hash];
+  if ((rc = input_pin_hash(pin_hash, sizeof pin_hash, a, in)) != STREAM_OK)
+    return rc;
+  /* Compare-and-set: only the row as read is replaced. When another edit landed between
+   * the read and the write (a parent setting `kids` while this PIN change was hashing),
+   * the edit is applied again to the row as it is now instead of putting the old fields
+   * back. */
+  for (int i = 0;; i++) {
+    stream_store_profile before = p;
+    if ((rc = apply_input(&p, in, pin_hash, false)) != STREAM_OK)
+      return rc;
+    rc = store__profile_update_if(a->store, &p, &before);
+    if (rc == STREAM_OK)
+      break;
+    if (rc != STREAM_ECONFLICT)
+      return store_error(rc, account_id);
+    if (i + 1 == PROFILE_EDIT_TRIES)
+      return stream__err(STREAM_EBUSY, "auth: profile %s changed %d times while being updated",
+                         profile_id, PROFILE_EDIT_TRIES);
+    if ((rc = owned_profile(&p, a, account_id, profile_id)) != STREAM_OK)
+      return rc;
+  }
   if (out)
     profile_out(out, &p);
   return STREAM_OK;
@@ -258,33 +298,42 @@ int stream_auth_switch_profile(stream_auth_tokens *out, int64_t *out_retry_after
   int rc = owned_profile(&p, a, account_id, profile_id);
   if (rc != STREAM_OK)
     return rc;
-  bool has_pin = pin && *pin;
-  if (has_pin && (rc = check_pin(pin)) != STREAM_OK)
+  if (pin && *pin && (rc = check_pin(pin)) != STREAM_OK)
     return rc;
   stream_store_account acct;
   if ((rc = auth__load_active_account(&acct, a, account_id)) != STREAM_OK)
     return rc;
-  if (p.pin_hash[0]) {
-    if (!has_pin)
-      return stream__err(STREAM_EFORBIDDEN, "auth: profile %s requires its PIN", profile_id);
-    char key[STREAM_STORE_ID_SIZE + 2];
-    snprintf(key, sizeof key, "p:%s", profile_id);
-    int64_t wait = 0;
-    if ((rc = auth__limit_take(&wait, a, &a->rl_account, key, NULL, NULL, auth__now(a))) !=
-        STREAM_OK)
-      return rc;
-    if (wait > 0) {
-      if (out_retry_after)
-        *out_retry_after = wait;
-      return stream__err(STREAM_EBUSY, "auth: too many PIN attempts; retry in %lld s",
-                         (long long)wait);
-    }
-    rc = stream_password_verify(p.pin_hash, pin, STREAM_AUTH_PIN_LEN);
-    if (rc == STREAM_EAUTH)
-      return stream__err(STREAM_EFORBIDDEN, "auth: wrong PIN for profile %s", profile_id);
-    if (rc != STREAM_OK)
-      return rc;
-    auth__limit_forgive(a, &a->rl_account, key);
-  }
+  if ((rc = auth__profile_pin_check(out_retry_after, a, &p, pin)) != STREAM_OK)
+    return rc;
   return auth__issue_tokens(out, a, &acct, &p, NULL, auth__now(a));
+}
+
+int auth__profile_pin_check(int64_t *out_retry_after, stream_auth *a, const stream_store_profile *p,
+                            const char *pin)
+{
+  if (!p->pin_hash[0])
+    return STREAM_OK;
+  if (!pin || !*pin)
+    return stream__err(STREAM_EFORBIDDEN, "auth: profile %s requires its PIN", p->id);
+  int rc = check_pin(pin);
+  if (rc != STREAM_OK)
+    return rc;
+  char key[STREAM_STORE_ID_SIZE + 2];
+  snprintf(key, sizeof key, "p:%s", p->id);
+  int64_t wait = 0;
+  if ((rc = auth__limit_take(&wait, a, &a->rl_account, key, NULL, NULL, auth__now(a))) != STREAM_OK)
+    return rc;
+  if (wait > 0) {
+    if (out_retry_after)
+      *out_retry_after = wait;
+    return stream__err(STREAM_EBUSY, "auth: too many PIN attempts; retry in %lld s",
+                       (long long)wait);
+  }
+  rc = stream_password_verify(p->pin_hash, pin, STREAM_AUTH_PIN_LEN);
+  if (rc == STREAM_EAUTH)
+    return stream__err(STREAM_EFORBIDDEN, "auth: wrong PIN for profile %s", p->id);
+  if (rc != STREAM_OK)
+    return rc;
+  auth__limit_forgive(a, &a->rl_account, key);
+  return STREAM_OK;
 }

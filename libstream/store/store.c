@@ -541,7 +541,17 @@ int stream_store_profile_update(stream_store *s, const stream_store_profile *p)
 {
   TRY(check_store(s));
   TRY(check_profile(p, true));
-  return s->backend->profiles->update(s->impl, p);
+  return s->backend->profiles->update(s->impl, p, NULL);
+}
+
+int store__profile_update_if(stream_store *s, const stream_store_profile *p,
+                             const stream_store_profile *expect)
+{
+  TRY(check_store(s));
+  TRY(check_profile(p, true));
+  if (!expect || strcmp(expect->id, p->id) != 0)
+    return stream__err(STREAM_EINVAL, "update profile: the expected row is not the profile's");
+  return s->backend->profiles->update(s->impl, p, expect);
 }
 
 int stream_store_profile_delete(stream_store *s, const char *id)

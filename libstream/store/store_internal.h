@@ -61,7 +61,10 @@ struct stream_store_profiles_ops {
   int (*create)(void *impl, const stream_store_profile *in, int max_per_account);
   int (*get)(void *impl, stream_store_profile *out, const char *id);
   int (*list)(void *impl, stream_store_profile **out, size_t *out_count, const char *account_id);
-  int (*update)(void *impl, const stream_store_profile *p);
+  /* `expect` NULL: write `p` as is. Else only while the row still has expect's name,
+   * avatar, kids flag, maturity ceiling and PIN hash (compare-and-set): STREAM_ECONFLICT
+   * when it changed or is gone (store__profile_update_if). */
+  int (*update)(void *impl, const stream_store_profile *p, const stream_store_profile *expect);
   int (*remove)(void *impl, const char *id);
 };
 
@@ -190,6 +193,15 @@ int store__batch_end(stream_store *s, int rc);
  * closed (read it again to tell). Not public API: for the auth module. */
 int store__account_update_if(stream_store *s, const stream_store_account *a,
                              const stream_store_account *expect);
+
+/* stream_store_profile_update() as a compare-and-set: `p` is written only while the
+ * profile's row still has the name, avatar, kids flag, maturity ceiling and PIN hash of
+ * `expect` (the row the caller read and changed), so a profile edit never undoes a
+ * concurrent one (a PIN change putting back the `kids` flag a parent just set).
+ * STREAM_ECONFLICT when the row changed or is gone (read it again to tell). Not public
+ * API: for the auth module. */
+int store__profile_update_if(stream_store *s, const stream_store_profile *p,
+                             const stream_store_profile *expect);
 
 /* Argument checks of the public entry points (store.c), shared by the ones
  * in their own files (accounts_close.c, password_reset.c): STREAM_OK or

@@ -572,11 +572,19 @@ class Auth(ClockedHandle):
         return DeviceInfo(text(out.user_code), text(out.client_id), text(out.scope),
                           DeviceStatus(out.status), out.expires_at)
 
-    def device_approve(self, user_code, account_id, profile_id=None):
-        """Approve the pending authorization of ``user_code`` for an account (and profile)."""
-        self._run(lib.stream_auth_device_approve, self._h, to_cstr(user_code, "user_code"),
-                  to_cstr(account_id, "account_id"),
-                  to_cstr(profile_id, "profile_id", allow_none=True))
+    def device_approve(self, user_code, account_id, profile_id=None, pin=None):
+        """Approve the pending authorization of ``user_code`` for an account (and profile).
+
+        The device gets tokens scoped to the profile, so a profile with a PIN needs
+        ``pin``, checked like ``switch_profile``: Forbidden (PIN missing or wrong; the
+        authorization stays pending), Busy (too many PIN attempts; ``e.retry_after``).
+        A ``pin`` without a ``profile_id`` is InvalidArgument."""
+        retry = ffi.new("int64_t *")
+        rc = self._call(lib.stream_auth_device_approve_pin, retry, self._h,
+                        to_cstr(user_code, "user_code"), to_cstr(account_id, "account_id"),
+                        to_cstr(profile_id, "profile_id", allow_none=True),
+                        to_cstr(pin, "pin", allow_none=True))
+        self._raise_busy(rc, retry[0])
 
     def device_deny(self, user_code):
         self._run(lib.stream_auth_device_deny, self._h, to_cstr(user_code, "user_code"))

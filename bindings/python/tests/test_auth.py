@@ -371,6 +371,25 @@ def test_device_flow_with_injected_clock(env):
         a.device_start("bad client\n")
 
 
+def test_device_approve_needs_a_locked_profiles_pin(env):
+    a, clock, _, _ = env
+    acct = a.register("tvpin@example.com", PW)
+    kid = a.create_profile(acct.id, "Kid", kids=True, pin="1234")
+    dc = a.device_start("tv-app", "stream")
+    with pytest.raises(libstream.Forbidden) as ei:
+        a.device_approve(dc.user_code, acct.id, kid["id"])  # no PIN
+    assert "requires its PIN" in str(ei.value)
+    with pytest.raises(libstream.Forbidden):
+        a.device_approve(dc.user_code, acct.id, kid["id"], pin="9999")
+    with pytest.raises(libstream.InvalidArgument):
+        a.device_approve(dc.user_code, acct.id, pin="1234")  # a PIN without a profile
+    assert a.device_lookup(dc.user_code).status == auth_mod.DeviceStatus.PENDING
+    a.device_approve(dc.user_code, acct.id, kid["id"], pin="1234")
+    clock.t += 10
+    t = a.device_poll(dc.device_code, "tv-app")
+    assert t.profile_id == kid["id"]
+
+
 def test_device_grant_disabled_without_uri():
     with Store() as st, KeyRing([Key.generate("hmac", "k")]) as ring:
         a = Auth(st, ring, password_params=FAST)

@@ -127,19 +127,36 @@ static int pr_list(void *impl, stream_store_profile **out, size_t *out_count,
   return STREAM_OK;
 }
 
-static int pr_update(void *impl, const stream_store_profile *p)
+/* With `expect`, a compare-and-set: an empty PIN hash is stored as NULL, hence the
+ * coalesce. */
+static int pr_update(void *impl, const stream_store_profile *p, const stream_store_profile *expect)
 {
   pg_conn *db;
   PG_TRY(store__pg_wbegin(impl, &db));
   int n = 0;
-  int rc = store__pg_exec(
-      db, "update profile", &n,
-      "UPDATE profiles SET name = ?, avatar = ?, kids = ?, maturity_ceiling = ?, "
-      "pin_hash = ? WHERE id = ?",
-      "ttiiTt", p->name, p->avatar, p->kids, p->maturity_ceiling, p->pin_hash, p->id);
-  if (rc == STREAM_OK && n == 0)
+  int rc =
+      expect ? store__pg_exec(db, "update profile", &n,
+                              "UPDATE profiles SET name = ?, avatar = ?, kids = ?, "
+                              "maturity_ceiling = ?, pin_hash = ? WHERE id = ? AND name = ? AND "
+                              "coalesce(avatar, '') = ? AND kids = ? AND maturity_ceiling = ? AND "
+                              "coalesce(pin_hash, '') = ?",
+                              "ttiiTtttiit", p->name, p->avatar, p->kids, p->maturity_ceiling,
+                              p->pin_hash, p->id, expect->name, expect->avatar, expect->kids,
+                              expect->maturity_ceiling, expect->pin_hash)
+             : store__pg_exec(db, "update profile", &n,
+                              "UPDATE profiles SET name = ?, avatar = ?, kids = ?, "
+                              "maturity_ceiling = ?, pin_hash = ? WHERE id = ?",
+                              "ttiiTt", p->name, p->avatar, p->kids, p->maturity_ceiling,
+                              p->pin_hash, p->id);
+  if (rc == STREAM_OK && n == 0 && !expect)
     rc = stream__err(STREAM_ENOTFOUND, "update profile: no profile with id %s", p->id);
-  return store__pg_wend(impl, db, rc);
+  rc = store__pg_wend(impl, db, rc);
+  /* A compare that found the row changed wrote nothing, so the empty transaction commits
+   * rather than counting as failed; the caller reads the row again. */
+  if (rc == STREAM_OK && n == 0 && expect)
+    rc = stream__err(STREAM_ECONFLICT,
+                     "update profile: profile %s changed since it was read, or is gone", p->id);
+  return rc;
 }
 
 static int pr_remove(void *impl, const char *id)

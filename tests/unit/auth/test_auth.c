@@ -501,6 +501,112 @@ START_TEST(test_device_approve_checks_profile_owner)
 }
 END_TEST
 
+/* The approved device gets tokens scoped to the profile: approving a profile that has a
+ * PIN without it would be a way around the PIN. Before the fix this approval answered
+ * STREAM_OK and the device's poll got tokens of the locked profile. */
+START_TEST(test_device_approve_refuses_locked_profile_without_pin)
+{
+  stream_auth_account acct = new_account("tv@example.com");
+  stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
+  in.name = "Locked";
+  in.pin = "4321";
+  stream_auth_profile locked, open;
+  ck_assert_int_eq(stream_auth_profile_create(&locked, auth, acct.id, &in), STREAM_OK);
+  in.name = "Open";
+  in.pin = NULL;
+  ck_assert_int_eq(stream_auth_profile_create(&open, auth, acct.id, &in), STREAM_OK);
+  stream_auth_device_code dc;
+  ck_assert_int_eq(stream_auth_device_start(&dc, auth, "tv", NULL), STREAM_OK);
+  ck_assert_int_eq(stream_auth_device_approve(auth, dc.user_code, acct.id, locked.id),
+                   STREAM_EFORBIDDEN);
+  ck_assert_msg(strstr(msg(), "requires its PIN") != NULL, "%s", msg());
+  /* Still pending: the device gets nothing. */
+  stream_auth_device_info info;
+  ck_assert_int_eq(stream_auth_device_lookup(&info, auth, dc.user_code), STREAM_OK);
+  ck_assert_int_eq(info.status, STREAM_STORE_DEVICE_PENDING);
+  clock_now += 10;
+  stream_auth_tokens t;
+  int st = -1;
+  ck_assert_int_eq(stream_auth_device_poll(&t, &st, auth, dc.device_code, "tv"), STREAM_EBUSY);
+  ck_assert_int_eq(st, STREAM_AUTH_POLL_PENDING);
+  /* A profile without a PIN, and no profile, are approved as before. */
+  ck_assert_int_eq(stream_auth_device_approve(auth, dc.user_code, acct.id, open.id), STREAM_OK);
+  clock_now += 10;
+  ck_assert_int_eq(stream_auth_device_poll(&t, &st, auth, dc.device_code, "tv"), STREAM_OK);
+  ck_assert_str_eq(t.profile_id, open.id);
+  ck_assert_int_eq(stream_auth_device_start(&dc, auth, "tv", NULL), STREAM_OK);
+  ck_assert_int_eq(stream_auth_device_approve(auth, dc.user_code, acct.id, NULL), STREAM_OK);
+}
+END_TEST
+
+/* stream_auth_device_approve_pin: the profile switch's PIN check and attempt limit (one
+ * bucket for both), checked before the code is marked approved. */
+START_TEST(test_device_approve_pin)
+{
+  stream_auth_free(auth);
+  stream_auth_options o = base_options();
+  o.rate_account_burst = 3;
+  o.rate_account_interval = 30;
+  ck_assert_int_eq(stream_auth_new(&auth, &o), STREAM_OK);
+  stream_auth_account acct = new_account("tvpin@example.com");
+  stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
+  in.name = "Locked";
+  in.pin = "4321";
+  stream_auth_profile locked, open;
+  ck_assert_int_eq(stream_auth_profile_create(&locked, auth, acct.id, &in), STREAM_OK);
+  in.name = "Open";
+  in.pin = NULL;
+  ck_assert_int_eq(stream_auth_profile_create(&open, auth, acct.id, &in), STREAM_OK);
+  stream_auth_device_code dc;
+  ck_assert_int_eq(stream_auth_device_start(&dc, auth, "tv", NULL), STREAM_OK);
+  int64_t retry = -1;
+  /* Bad input: not 4 digits, a PIN without a profile. */
+  ck_assert_int_eq(
+      stream_auth_device_approve_pin(&retry, auth, dc.user_code, acct.id, locked.id, "12a4"),
+      STREAM_EINVAL);
+  ck_assert_int_eq(retry, 0);
+  ck_assert_int_eq(
+      stream_auth_device_approve_pin(&retry, auth, dc.user_code, acct.id, NULL, "4321"),
+      STREAM_EINVAL);
+  ck_assert_int_eq(
+      stream_auth_device_approve_pin(&retry, auth, dc.user_code, acct.id, locked.id, NULL),
+      STREAM_EFORBIDDEN);
+  /* Wrong PINs: refused, the code stays pending; the fourth attempt is over the limit. */
+  ck_assert_int_eq(
+      stream_auth_device_approve_pin(&retry, auth, dc.user_code, acct.id, locked.id, "1111"),
+      STREAM_EFORBIDDEN);
+  ck_assert_msg(strstr(msg(), "wrong PIN") != NULL, "%s", msg());
+  ck_assert_int_eq(
+      stream_auth_device_approve_pin(&retry, auth, dc.user_code, acct.id, locked.id, "2222"),
+      STREAM_EFORBIDDEN);
+  stream_auth_tokens t;
+  ck_assert_int_eq(stream_auth_switch_profile(&t, &retry, auth, acct.id, locked.id, "3333"),
+                   STREAM_EFORBIDDEN);
+  ck_assert_int_eq(
+      stream_auth_device_approve_pin(&retry, auth, dc.user_code, acct.id, locked.id, "4321"),
+      STREAM_EBUSY);
+  ck_assert_int_eq(retry, 30);
+  stream_auth_device_info info;
+  ck_assert_int_eq(stream_auth_device_lookup(&info, auth, dc.user_code), STREAM_OK);
+  ck_assert_int_eq(info.status, STREAM_STORE_DEVICE_PENDING);
+  /* Once the bucket refilled, the right PIN approves, and the device's tokens are the
+   * profile's. */
+  clock_now += 30;
+  ck_assert_int_eq(
+      stream_auth_device_approve_pin(&retry, auth, dc.user_code, acct.id, locked.id, "4321"),
+      STREAM_OK);
+  ck_assert_int_eq(retry, 0);
+  int st = -1;
+  ck_assert_int_eq(stream_auth_device_poll(&t, &st, auth, dc.device_code, "tv"), STREAM_OK);
+  ck_assert_str_eq(t.profile_id, locked.id);
+  /* A profile without a PIN ignores one. */
+  ck_assert_int_eq(stream_auth_device_start(&dc, auth, "tv", NULL), STREAM_OK);
+  ck_assert_int_eq(
+      stream_auth_device_approve_pin(NULL, auth, dc.user_code, acct.id, open.id, "9999"),
+      STREAM_OK);
+}
+END_TEST
+
 /* ---- profiles ------------------------------------------------------------------------ */
 
 START_TEST(test_profiles_limit_pin_and_switch)
@@ -1177,6 +1283,8 @@ static Suite *auth_suite(void)
   tcase_add_test(tc, test_device_flow_end_to_end);
   tcase_add_test(tc, test_device_expiry_denial_and_bad_input);
   tcase_add_test(tc, test_device_approve_checks_profile_owner);
+  tcase_add_test(tc, test_device_approve_refuses_locked_profile_without_pin);
+  tcase_add_test(tc, test_device_approve_pin);
   tcase_add_test(tc, test_profiles_limit_pin_and_switch);
   tcase_add_test(tc, test_pin_attempts_are_rate_limited);
   tcase_add_test(tc, test_operator_role_and_disabled_accounts);

@@ -17,6 +17,11 @@
 #include "../store_path.h"
 #include "../store_raw.h"
 #include "stream/auth.h"
+#include "stream/features.h"
+
+#if STREAM_HAVE_POSTGRES
+#include <libpq-fe.h>
+#endif
 
 #define T0 1769817600LL /* 2026-01-31T00:00:00Z */
 #define PW "correct horse"
@@ -357,6 +362,165 @@ START_TEST(test_change_password_keeps_concurrent_disable)
   ck_assert_int_eq(login(&t, EMAIL, PW), STREAM_OK);
 }
 END_TEST
+
+/* ---- profile edits: compare-and-set --------------------------------------------- */
+
+/* A profile "Teen" (not kids, ceiling 18, no PIN) of a new account, and a trigger that
+ * plays another writer committing between a profile update's read and its write: right
+ * before an UPDATE that changes the PIN hash of a row that is not a kids profile, it
+ * applies `other` (a parent's edit of the same row) and skips the statement's own write
+ * of that row (SQLite RAISE(IGNORE), PostgreSQL RETURN NULL; the trigger's own change
+ * stays). A compare-and-set write that lost such a race writes nothing: that is what the
+ * update sees. `other` must keep the trigger's WHEN true to fire on every try. */
+static stream_auth_profile race_profile(const char *other)
+{
+  stream_auth_account acct = make_account(EMAIL);
+  stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
+  in.name = "Teen";
+  stream_auth_profile p;
+  ck_assert_int_eq(stream_auth_profile_create(&p, auth, acct.id, &in), STREAM_OK);
+  ck_assert_int_eq(p.kids, 0);
+  ck_assert_int_eq(p.maturity_ceiling, 18);
+  char sql[2048];
+  if (test_store_is_pg())
+    snprintf(sql, sizeof sql,
+             "CREATE FUNCTION profile_edit_race() RETURNS trigger LANGUAGE plpgsql AS $pr$ "
+             "BEGIN IF OLD.kids = 0 AND NEW.pin_hash IS DISTINCT FROM OLD.pin_hash THEN "
+             "UPDATE profiles SET %s WHERE id = OLD.id; RETURN NULL; END IF; RETURN NEW; END "
+             "$pr$; CREATE TRIGGER profile_edit_race BEFORE UPDATE ON profiles "
+             "FOR EACH ROW EXECUTE FUNCTION profile_edit_race();",
+             other);
+  else
+    snprintf(sql, sizeof sql,
+             "CREATE TRIGGER profile_edit_race BEFORE UPDATE ON profiles "
+             "WHEN OLD.kids = 0 AND NEW.pin_hash IS NOT OLD.pin_hash BEGIN "
+             "UPDATE profiles SET %s WHERE id = OLD.id; SELECT RAISE(IGNORE); END;",
+             other);
+  test_store_raw_exec(dbpath, sql);
+  return p;
+}
+
+/* A parent makes the profile a kids profile while a PIN change on it is running (the PIN
+ * hashes between the change's read of the row and its write). Before the fix the PIN
+ * change wrote back the whole row as it had read it, putting back kids = 0 and ceiling 18
+ * (a race no test could force: here the write that lost it answered STREAM_ENOTFOUND). Now
+ * the change is applied again to the row as it is now: the PIN is set and the parent's
+ * limits stay. */
+START_TEST(test_profile_pin_change_keeps_concurrent_kids)
+{
+  stream_auth_profile p = race_profile("kids = 1, maturity_ceiling = 7");
+  stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
+  in.pin = "2468";
+  stream_auth_profile out;
+  ck_assert_msg(stream_auth_profile_update(&out, auth, p.account_id, p.id, &in) == STREAM_OK, "%s",
+                msg());
+  ck_assert_int_eq(out.kids, 1);
+  ck_assert_int_eq(out.maturity_ceiling, 7);
+  ck_assert_int_eq(out.has_pin, 1);
+  /* The store holds the same: the parent's limits and the new PIN. */
+  stream_auth_profile now;
+  ck_assert_int_eq(stream_auth_profile_get(&now, auth, p.account_id, p.id), STREAM_OK);
+  ck_assert_int_eq(now.kids, 1);
+  ck_assert_int_eq(now.maturity_ceiling, 7);
+  ck_assert_int_eq(now.has_pin, 1);
+  stream_auth_tokens t;
+  ck_assert_int_eq(stream_auth_switch_profile(&t, NULL, auth, p.account_id, p.id, NULL),
+                   STREAM_EFORBIDDEN);
+  ck_assert_int_eq(stream_auth_switch_profile(&t, NULL, auth, p.account_id, p.id, "2468"),
+                   STREAM_OK);
+  stream_auth_identity who;
+  ck_assert_int_eq(stream_auth_verify_access(&who, auth, t.access_token), STREAM_OK);
+  ck_assert_int_eq(who.kids, 1);
+  ck_assert_int_eq(who.maturity_ceiling, 7);
+}
+END_TEST
+
+/* A row that changes before every write: the update gives up after a bounded number of
+ * tries (STREAM_EBUSY, named), and changes nothing of its own. */
+START_TEST(test_profile_update_gives_up_on_a_row_that_keeps_changing)
+{
+  stream_auth_profile p = race_profile("avatar = avatar || 'x'");
+  stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
+  in.pin = "2468";
+  in.name = "Renamed";
+  ck_assert_int_eq(stream_auth_profile_update(NULL, auth, p.account_id, p.id, &in), STREAM_EBUSY);
+  ck_assert_msg(strstr(msg(), "changed 8 times while being updated") != NULL, "%s", msg());
+  stream_auth_profile now;
+  ck_assert_int_eq(stream_auth_profile_get(&now, auth, p.account_id, p.id), STREAM_OK);
+  ck_assert_str_eq(now.name, "Teen");
+  ck_assert_int_eq(now.has_pin, 0);
+  ck_assert_str_eq(now.avatar, "xxxxxxxx"); /* one other edit per try */
+}
+END_TEST
+
+#if STREAM_HAVE_POSTGRES
+/* The same race with no trigger, on PostgreSQL, where the interleaving can be forced with
+ * real writers: a second connection runs the parent's edit (kids on) in a transaction it
+ * keeps open, holding the row's lock. The PIN change, on its own thread, reads the row
+ * (the committed one: kids off), hashes, and its UPDATE waits for that lock; the test sees
+ * the wait in pg_stat_activity and only then commits the parent's edit. Before the fix the
+ * PIN change's UPDATE then wrote the row it had read (kids off, ceiling 18) over the
+ * parent's; now its compare finds the row changed and it applies the PIN to the new row. */
+struct pin_change {
+  stream_auth_profile p, out;
+  int rc;
+  char err[512];
+};
+
+static void *pin_change_thread(void *arg)
+{
+  struct pin_change *pc = arg;
+  stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
+  in.pin = "2468";
+  pc->rc = stream_auth_profile_update(&pc->out, auth, pc->p.account_id, pc->p.id, &in);
+  snprintf(pc->err, sizeof pc->err, "%s", pc->rc == STREAM_OK ? "" : msg());
+  return NULL;
+}
+
+static void pg_ok(PGconn *c, const char *sql)
+{
+  PGresult *r = PQexec(c, sql);
+  ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql, PQerrorMessage(c));
+  PQclear(r);
+}
+
+START_TEST(test_profile_pin_change_waits_for_concurrent_kids_pg)
+{
+  stream_auth_account acct = make_account(EMAIL);
+  stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
+  in.name = "Teen";
+  struct pin_change pc;
+  memset(&pc, 0, sizeof pc);
+  ck_assert_int_eq(stream_auth_profile_create(&pc.p, auth, acct.id, &in), STREAM_OK);
+  char uri[512];
+  PGconn *parent = PQconnectdb(test_store_path(uri, sizeof uri, dbpath));
+  ck_assert_msg(PQstatus(parent) == CONNECTION_OK, "%s", PQerrorMessage(parent));
+  char sql[256];
+  snprintf(sql, sizeof sql, "UPDATE profiles SET kids = 1, maturity_ceiling = 7 WHERE id = '%s'",
+           pc.p.id);
+  pg_ok(parent, "BEGIN");
+  pg_ok(parent, sql);
+  pthread_t th;
+  ck_assert_int_eq(pthread_create(&th, NULL, pin_change_thread, &pc), 0);
+  /* Until the PIN change's UPDATE waits for the parent's row lock (the test's timeout
+   * bounds this if it never does). */
+  while (raw_int("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                 "AND query LIKE 'UPDATE profiles%'") == 0)
+    usleep(1000);
+  pg_ok(parent, "COMMIT");
+  PQfinish(parent);
+  ck_assert_int_eq(pthread_join(th, NULL), 0);
+  ck_assert_msg(pc.rc == STREAM_OK, "%s", pc.err);
+  stream_auth_profile now;
+  ck_assert_int_eq(stream_auth_profile_get(&now, auth, acct.id, pc.p.id), STREAM_OK);
+  ck_assert_int_eq(now.kids, 1);
+  ck_assert_int_eq(now.maturity_ceiling, 7);
+  ck_assert_int_eq(now.has_pin, 1);
+  ck_assert_int_eq(pc.out.kids, 1);
+  ck_assert_int_eq(pc.out.has_pin, 1);
+}
+END_TEST
+#endif
 
 /* ---- reset: start --------------------------------------------------------------- */
 
@@ -870,6 +1034,12 @@ static Suite *suite(void)
   tcase_add_test(tc, test_change_password_args);
   tcase_add_test(tc, test_login_racing_password_change);
   tcase_add_test(tc, test_change_password_keeps_concurrent_disable);
+  tcase_add_test(tc, test_profile_pin_change_keeps_concurrent_kids);
+  tcase_add_test(tc, test_profile_update_gives_up_on_a_row_that_keeps_changing);
+#if STREAM_HAVE_POSTGRES
+  if (test_store_is_pg())
+    tcase_add_test(tc, test_profile_pin_change_waits_for_concurrent_kids_pg);
+#endif
   tcase_add_test(tc, test_reset_unknown_email);
   tcase_add_test(tc, test_reset_flow);
   tcase_add_test(tc, test_reset_expired);
