@@ -103,7 +103,11 @@ static cJSON *transcode(const char *input, const char *outdir, const char *ladde
                 stream_error_last() ? stream_error_last()->message : "?");
   ck_assert_int_eq(stream_media_job_state_get(j), STREAM_MEDIA_JOB_SUCCEEDED);
   ck_assert_int_gt(progress_calls, 0);
-  ck_assert_int_gt(cloexec_seen, 0); /* the check above saw the job's open files */
+  /* The thumbnail track's file is open from the job's start to its end, so with thumbnails
+   * the check saw at least that one; segment files are open only while their segment is
+   * written, which a short job's progress calls may all miss. */
+  if (thumbs)
+    ck_assert_int_gt(cloexec_seen, 0);
   ck_assert(fabs(last_fraction - 1.0) < 1e-9);
   char *js = NULL;
   ck_assert_int_eq(stream_media_job_summary(&js, j), STREAM_OK);
