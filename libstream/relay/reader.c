@@ -304,13 +304,15 @@ void stream_relay_reader_free(stream_relay_reader *r)
     return;
   /* No callback of ours is registered with nats.c (a synchronous pull subscription, no
    * handlers), so nothing of its threads can reach the handle: no wait is needed, unlike
-   * stream_relay_free(). The subscription is bound, so destroying it keeps the durable. */
+   * stream_relay_free(). The subscription is bound, so destroying it keeps the durable.
+   * The connection is closed first: that removes the subscription from it and joins its
+   * read loop, so a late fetch reply cannot reach a subscription being destroyed (nats.c
+   * 3.4.1's use-after-free in that window: nats-io/nats.c#637, docs/relay.md). */
+  if (r->nc)
+    natsConnection_Close(r->nc);
   natsSubscription_Destroy(r->sub);
   jsCtx_Destroy(r->js);
-  if (r->nc) {
-    natsConnection_Close(r->nc);
-    natsConnection_Destroy(r->nc);
-  }
+  natsConnection_Destroy(r->nc);
   free(r->url);
   free(r->stream);
   free(r->durable);

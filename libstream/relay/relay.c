@@ -654,11 +654,14 @@ void stream_relay_free(stream_relay *r)
       natsMsgList_Destroy(&pending);
     js_PublishAsyncComplete(r->js, NULL);
   }
-  jsCtx_Destroy(r->js);
-  if (r->nc) {
+  /* Close before destroying the context: natsConnection_Close removes the connection's
+   * subscriptions (the context's reply inbox among them) and joins its read loop, so no
+   * late acknowledgement can reach a subscription being destroyed (nats.c 3.4.1 locks a
+   * destroyed subscription in that window: nats-io/nats.c#637, docs/relay.md). */
+  if (r->nc)
     natsConnection_Close(r->nc);
-    natsConnection_Destroy(r->nc);
-  }
+  jsCtx_Destroy(r->js);
+  natsConnection_Destroy(r->nc);
   pthread_mutex_destroy(&r->mu);
   free(r->url);
   free(r->stream);
