@@ -117,6 +117,9 @@ static const key_desc keys[] = {
      "first retry delay of a failed job in seconds, doubling (default 10)"},
     {"job_max_attempts", K_UINT, OFF(job_max_attempts), 0, 1, 100,
      "attempts before a job fails for good (default 3)"},
+    {"job_max_runtime", K_UINT, OFF(job_max_runtime_s), 0, 0, 2592000,
+     "seconds one attempt of a transcode or subtitles job may run before it is stopped and "
+     "failed for good; 0 = no limit (default 21600)"},
     {"seed_media", K_STR, OFF(seed_media), SZ(seed_media), 0, 0,
      "TITLE_ID=PATH[,...]: at start, transcode PATH for each title without a ready asset"},
     {"mail_dir", K_STR, OFF(mail_dir), SZ(mail_dir), 0, 0,
@@ -196,6 +199,8 @@ void streamd_config_defaults(streamd_config *cfg)
   cfg->job_lease_s = 60;
   cfg->job_retry_backoff_s = 10;
   cfg->job_max_attempts = 3;
+  /* 6 h: hours of 4K on a slow CPU, yet a hung job frees its worker within the day. */
+  cfg->job_max_runtime_s = 21600;
   cfg->log_level = STREAM_LOG_INFO;
   snprintf(cfg->access_log, sizeof(cfg->access_log), "-");
   snprintf(cfg->nats_stream, sizeof(cfg->nats_stream), "STREAM_EVENTS");

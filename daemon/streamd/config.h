@@ -49,6 +49,7 @@ typedef struct streamd_config {
   unsigned int job_lease_s;         /* lease of a claimed job (heartbeat every lease/3) */
   unsigned int job_retry_backoff_s; /* first retry delay of a failed job (doubles) */
   unsigned int job_max_attempts;    /* attempts before a job fails for good */
+  unsigned int job_max_runtime_s;   /* longest run of one job attempt; 0 = no limit */
   char seed_media[2048]; /* "TITLE_ID=PATH,...": transcode at start when the title has no asset */
   /* Mail (mail.c) and the forgotten-password link. */
   char mail_dir[1024];       /* outbox of .eml files; "" = <data_dir>/outbox */

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -55,6 +56,7 @@ struct streamd_ingest {
   stream_jobs_pool *subs_pool; /* one thread: subtitle jobs of a title apply one after another */
   char upload_dir[1100];
   streamd_ticker *sweeper; /* the upload sweeper thread (NULL when not started) */
+  int64_t failed_swept;    /* sweeper thread: jobs that ended up to this time were handled */
 };
 
 stream_uploads *streamd_ingest_uploads(streamd_ingest *ing)
@@ -135,6 +137,13 @@ int streamd_ingest_check_metadata(const char *meta_json, long long length, char 
 
 int streamd_ingest_enqueue(char *out_job_id, streamd_ingest *ing, const stream_upload_info *u)
 {
+  out_job_id[0] = '\0';
+  /* Creation refuses Upload-Length 0; one made before that (or by another tool) would only
+   * enqueue a job that cannot succeed. */
+  if (u->length <= 0) {
+    streamd_logf(STREAM_LOG_WARN, "upload %s is empty (0 bytes): no job is enqueued", u->id);
+    return STREAM_EINVAL;
+  }
   cJSON *meta = cJSON_Parse(u->metadata ? u->metadata : "{}");
   cJSON *payload = cJSON_CreateObject();
   if (!meta || !payload) {
@@ -175,6 +184,114 @@ int streamd_ingest_enqueue(char *out_job_id, streamd_ingest *ing, const stream_u
                       f);
     stream_jobs_pool_wake(subs ? ing->subs_pool : ing->pool);
   }
+  return rc;
+}
+
+/* ---- errors shown to operators -------------------------------------------------------- */
+
+static int path_char(char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-' || c == '/';
+}
+
+/* Length of `root` without trailing slashes; 0 when there is nothing to replace. */
+static size_t root_len(const char *root)
+{
+  size_t n = root ? strlen(root) : 0;
+  while (n > 0 && root[n - 1] == '/')
+    n--;
+  return n;
+}
+
+/* 1 when `root` (`n` bytes) starts at text[i] as a whole path: not inside a longer name, and
+ * followed by '/' (a relative root) or by '/', the end or a non-path character (absolute). */
+static int root_at(const char *text, size_t i, const char *root, size_t n)
+{
+  if (!n || strncmp(text + i, root, n) != 0 || (i > 0 && path_char(text[i - 1])))
+    return 0;
+  char next = text[i + n];
+  return next == '/' || (root[0] == '/' && (next == '\0' || !path_char(next)));
+}
+
+char *streamd_ingest_scrub_paths(char *out, size_t cap, const char *text, const char *data_dir,
+                                 const char *media_root)
+{
+  if (!cap)
+    return out;
+  const char *roots[2] = {media_root, data_dir}, *names[2] = {"<media_root>", "<data_dir>"};
+  size_t lens[2] = {root_len(media_root), root_len(data_dir)};
+  if (lens[1] > lens[0]) { /* the longer root first: it is the more precise name */
+    const char *t = roots[0], *nm = names[0];
+    size_t l = lens[0];
+    roots[0] = roots[1], names[0] = names[1], lens[0] = lens[1];
+    roots[1] = t, names[1] = nm, lens[1] = l;
+  }
+  size_t o = 0;
+  for (size_t i = 0; text && text[i] && o + 1 < cap;) {
+    int k = root_at(text, i, roots[0], lens[0]) ? 0 : root_at(text, i, roots[1], lens[1]) ? 1 : -1;
+    if (k < 0) {
+      out[o++] = text[i++];
+      continue;
+    }
+    o += (size_t)snprintf(out + o, cap - o, "%s", names[k]);
+    if (o >= cap)
+      o = cap - 1;
+    i += lens[k];
+  }
+  out[o] = '\0';
+  return out;
+}
+
+/* The job the handler of this thread runs, and whether it recorded its error through
+ * job_error() (set by run_handler). */
+static _Thread_local const stream_job *current_job;
+static _Thread_local int job_error_set;
+
+/* The failure text of the running job: logged in full, stored (and so shown by the admin
+ * routes) with the server's paths relative to the data directory / media root. */
+static void job_error(stream_jobs_ctx *ctx, streamd_ingest *ing, const char *text, int retry)
+{
+  char shown[STREAM_JOBS_ERROR_MAX + 1];
+  const stream_job *job = current_job;
+  streamd_logf(retry ? STREAM_LOG_INFO : STREAM_LOG_WARN, "job %s (attempt %d of %d) failed%s: %s",
+               job ? job->id : "?", job ? job->attempts : 0, job ? job->max_attempts : 0,
+               retry ? "" : " for good", text);
+  streamd_ingest_scrub_paths(shown, sizeof(shown), text, ing->app->cfg->data_dir,
+                             ing->app->media_root);
+  stream_jobs_ctx_set_error(ctx, shown, retry);
+  job_error_set = 1;
+}
+
+/* stream_jobs_asset_failed() with the same scrubbing. */
+static void asset_failed(streamd_ingest *ing, const char *asset_id, const char *text)
+{
+  char shown[STREAM_JOBS_ERROR_MAX + 1];
+  streamd_ingest_scrub_paths(shown, sizeof(shown), text, ing->app->cfg->data_dir,
+                             ing->app->media_root);
+  stream_jobs_asset_failed(ing->jobs, asset_id, shown);
+}
+
+typedef int (*handler_fn)(stream_jobs_ctx *ctx, const stream_job *job, streamd_ingest *ing);
+
+/* Run a handler; a failure it did not describe gets the text the pool would have stored (the
+ * status and the thread's last error message, which may name a file), scrubbed. */
+static int run_handler(handler_fn fn, stream_jobs_ctx *ctx, const stream_job *job,
+                       streamd_ingest *ing)
+{
+  current_job = job;
+  job_error_set = 0;
+  stream_error_clear();
+  int rc = fn(ctx, job, ing);
+  if (rc != STREAM_OK && !job_error_set &&
+      !(rc == STREAM_ECANCELED && stream_jobs_ctx_canceled(ctx))) {
+    char text[STREAM_JOBS_ERROR_MAX + 1];
+    const stream_error *last = stream_error_last();
+    snprintf(text, sizeof(text), "%s: %s", stream_strerror(rc),
+             last && last->message[0] ? last->message : "handler failed");
+    job_error(ctx, ing, text, 1);
+  }
+  current_job = NULL;
   return rc;
 }
 
@@ -577,7 +694,7 @@ static int publish(stream_jobs_ctx *ctx, streamd_ingest *ing, const char *asset_
     char err[300];
     snprintf(err, sizeof(err), "syncing the output %s to disk failed: %s", strrchr(outdir, '/') + 1,
              strerror(errno));
-    stream_jobs_ctx_set_error(ctx, err, 1);
+    job_error(ctx, ing, err, 1);
     return STREAM_EIO;
   }
   char *summary = read_small_file(path);
@@ -625,9 +742,9 @@ static int publish_transcode(stream_jobs_ctx *ctx, streamd_ingest *ing, const st
       int final = job->attempts >= job->max_attempts;
       char err[700];
       snprintf(err, sizeof(err), "applying the title's newer subtitle tracks failed: %s", why);
-      stream_jobs_ctx_set_error(ctx, err, !final);
+      job_error(ctx, ing, err, !final);
       if (final)
-        stream_jobs_asset_failed(ing->jobs, asset_id, err);
+        asset_failed(ing, asset_id, err);
       return rc;
     }
     rc = publish(ctx, ing, asset_id, outdir, upload_id, base);
@@ -637,7 +754,7 @@ static int publish_transcode(stream_jobs_ctx *ctx, streamd_ingest *ing, const st
     snprintf(err, sizeof(err), "another asset of title %s became current while publishing: %s",
              title_id, stream_error_last()->message);
     if (round >= PUBLISH_ROUNDS) { /* the output stays: the next attempt resyncs it again */
-      stream_jobs_ctx_set_error(ctx, err, 1);
+      job_error(ctx, ing, err, 1);
       return rc;
     }
     streamd_logf(STREAM_LOG_INFO, "job %s: %s; applying its subtitle tracks again", job->id, err);
@@ -653,9 +770,8 @@ static int publish_transcode(stream_jobs_ctx *ctx, streamd_ingest *ing, const st
 #endif
 }
 
-static int transcode_handler(stream_jobs_ctx *ctx, const stream_job *job, void *userdata)
+static int transcode_job(stream_jobs_ctx *ctx, const stream_job *job, streamd_ingest *ing)
 {
-  streamd_ingest *ing = userdata;
   cJSON *p = cJSON_Parse(job->payload);
   const cJSON *up = cJSON_GetObjectItemCaseSensitive(p, "upload_id");
   const cJSON *file = cJSON_GetObjectItemCaseSensitive(p, "input"); /* seed_media */
@@ -663,7 +779,7 @@ static int transcode_handler(stream_jobs_ctx *ctx, const stream_job *job, void *
   const cJSON *ep = cJSON_GetObjectItemCaseSensitive(p, "episode_id");
   if (!(cJSON_IsString(up) || cJSON_IsString(file)) || !cJSON_IsString(title)) {
     cJSON_Delete(p);
-    stream_jobs_ctx_set_error(ctx, "the job payload lacks upload_id (or input) or title_id", 0);
+    job_error(ctx, ing, "the job payload lacks upload_id (or input) or title_id", 0);
     return STREAM_EINVAL;
   }
   char upload_id[STREAM_UPLOAD_ID_SIZE] = "", title_id[STREAM_JOBS_ID_SIZE],
@@ -681,7 +797,7 @@ static int transcode_handler(stream_jobs_ctx *ctx, const stream_job *job, void *
   int rc = job_asset(asset_id, ing, job, title_id, episode_id);
   if (rc != STREAM_OK) {
     if (rc == STREAM_ENOTFOUND || rc == STREAM_EINVAL)
-      stream_jobs_ctx_set_error(ctx, "the title of the upload does not exist any more", 0);
+      job_error(ctx, ing, "the title of the upload does not exist any more", 0);
     return rc;
   }
   const char *root = ing->app->media_root;
@@ -725,20 +841,29 @@ static int transcode_handler(stream_jobs_ctx *ctx, const stream_job *job, void *
   stream_media_job_free(mj);
   if (rc == STREAM_OK)
     return publish_transcode(ctx, ing, job, asset_id, outdir, upload_id, title_id, episode_id);
-  if (rc == STREAM_ECANCELED && stream_jobs_ctx_canceled(ctx))
+  if (rc == STREAM_ECANCELED && stream_jobs_ctx_canceled(ctx)) {
+    /* A shutdown or a lost lease: the job runs again (here or elsewhere), the asset stays
+     * processing. Past the runtime limit it never runs again (the pool fails it for good):
+     * its staging directory goes and the asset says why it will not become ready. */
+    if (stream_jobs_ctx_timed_out(ctx)) {
+      remove_partials(root, job->id);
+      asset_failed(ing, asset_id,
+                   "transcode failed: the job exceeded its runtime limit (job_max_runtime)");
+    }
     return STREAM_ECANCELED;
+  }
   /* Bad input never gets better: fail for good. */
   int final = rc == STREAM_EMEDIA || rc == STREAM_ENOTFOUND || rc == STREAM_EINVAL ||
               job->attempts >= job->max_attempts;
   char err[600];
   snprintf(err, sizeof(err), "transcode failed: %s", msg);
-  stream_jobs_ctx_set_error(ctx, err, !final);
+  job_error(ctx, ing, err, !final);
   if (final)
-    stream_jobs_asset_failed(ing->jobs, asset_id, err);
+    asset_failed(ing, asset_id, err);
   return rc;
 #else
-  stream_jobs_ctx_set_error(ctx, "this streamd was built without the media feature (FFmpeg)", 0);
-  stream_jobs_asset_failed(ing->jobs, asset_id, "built without the media feature");
+  job_error(ctx, ing, "this streamd was built without the media feature (FFmpeg)", 0);
+  asset_failed(ing, asset_id, "built without the media feature");
   return STREAM_ENOTSUP;
 #endif
 }
@@ -771,9 +896,8 @@ static int transcode_in_flight(streamd_ingest *ing, const char *title_id, const 
  * (stream_media_subtitles_add stages it and hard-links the unchanged files). While the title
  * has no ready asset, or a transcode of it is in flight, the job is retried with the jobs
  * module's backoff (job_retry_backoff, doubling) and fails after job_max_attempts. */
-static int subtitles_handler(stream_jobs_ctx *ctx, const stream_job *job, void *userdata)
+static int subtitles_job(stream_jobs_ctx *ctx, const stream_job *job, streamd_ingest *ing)
 {
-  streamd_ingest *ing = userdata;
   cJSON *p = cJSON_Parse(job->payload);
   const cJSON *up = cJSON_GetObjectItemCaseSensitive(p, "upload_id");
   const cJSON *title = cJSON_GetObjectItemCaseSensitive(p, "title_id");
@@ -782,7 +906,7 @@ static int subtitles_handler(stream_jobs_ctx *ctx, const stream_job *job, void *
   const cJSON *name = cJSON_GetObjectItemCaseSensitive(p, "name");
   if (!cJSON_IsString(up) || !cJSON_IsString(title) || !cJSON_IsString(lang)) {
     cJSON_Delete(p);
-    stream_jobs_ctx_set_error(ctx, "the job payload lacks upload_id, title_id or language", 0);
+    job_error(ctx, ing, "the job payload lacks upload_id, title_id or language", 0);
     return STREAM_EINVAL;
   }
   char upload_id[STREAM_UPLOAD_ID_SIZE], title_id[STREAM_JOBS_ID_SIZE],
@@ -837,7 +961,7 @@ static int subtitles_handler(stream_jobs_ctx *ctx, const stream_job *job, void *
              episode_id[0] ? " episode " : "", episode_id, language);
   }
   if (rc != STREAM_OK) {
-    stream_jobs_ctx_set_error(ctx, err, rc == STREAM_ENOTFOUND || rc == STREAM_EBUSY);
+    job_error(ctx, ing, err, rc == STREAM_ENOTFOUND || rc == STREAM_EBUSY);
     return rc;
   }
   /* The asset the track is added to: the publish expects it to be still current. */
@@ -848,14 +972,14 @@ static int subtitles_handler(stream_jobs_ctx *ctx, const stream_job *job, void *
   rc = job_asset(asset_id, ing, job, title_id, episode_id);
   if (rc != STREAM_OK) {
     if (rc == STREAM_ENOTFOUND || rc == STREAM_EINVAL)
-      stream_jobs_ctx_set_error(ctx, "the title of the upload does not exist any more", 0);
+      job_error(ctx, ing, "the title of the upload does not exist any more", 0);
     return rc;
   }
   char input[STREAM_UPLOAD_PATH_SIZE];
   rc = stream_upload_path(input, sizeof(input), ing->uploads, upload_id);
   if (rc != STREAM_OK) {
-    stream_jobs_ctx_set_error(ctx, "the subtitle upload is gone", 0);
-    stream_jobs_asset_failed(ing->jobs, asset_id, "the subtitle upload is gone");
+    job_error(ctx, ing, "the subtitle upload is gone", 0);
+    asset_failed(ing, asset_id, "the subtitle upload is gone");
     return rc;
   }
 #if STREAM_HAVE_MEDIA
@@ -882,16 +1006,16 @@ static int subtitles_handler(stream_jobs_ctx *ctx, const stream_job *job, void *
     remove_tree(outdir);
     if (round >= PUBLISH_ROUNDS) {
       int final = job->attempts >= job->max_attempts;
-      stream_jobs_ctx_set_error(ctx, err, !final);
+      job_error(ctx, ing, err, !final);
       if (final)
-        stream_jobs_asset_failed(ing->jobs, asset_id, err);
+        asset_failed(ing, asset_id, err);
       return rc;
     }
     streamd_logf(STREAM_LOG_INFO, "job %s: %s; adding it to that asset", job->id, err);
     if ((rc = stream_jobs_asset_for_title(&src, ing->jobs, title_id, episode_id)) != STREAM_OK) {
       snprintf(err, sizeof(err), "reading the current asset of title %s: %s", title_id,
                stream_error_last()->message);
-      stream_jobs_ctx_set_error(ctx, err, 1);
+      job_error(ctx, ing, err, 1);
       return rc;
     }
     snprintf(base, sizeof(base), "%s", src.id);
@@ -901,19 +1025,29 @@ static int subtitles_handler(stream_jobs_ctx *ctx, const stream_job *job, void *
   int final = rc == STREAM_EMEDIA || rc == STREAM_ENOTFOUND || rc == STREAM_EINVAL ||
               job->attempts >= job->max_attempts;
   snprintf(err, sizeof(err), "adding subtitles failed: %s", stream_error_last()->message);
-  stream_jobs_ctx_set_error(ctx, err, !final);
+  job_error(ctx, ing, err, !final);
   if (final)
-    stream_jobs_asset_failed(ing->jobs, asset_id, err);
+    asset_failed(ing, asset_id, err);
   return rc;
 #else
   (void)is_default;
   (void)forced;
   (void)base;
   (void)srcdir;
-  stream_jobs_ctx_set_error(ctx, "this streamd was built without the media feature (FFmpeg)", 0);
-  stream_jobs_asset_failed(ing->jobs, asset_id, "built without the media feature");
+  job_error(ctx, ing, "this streamd was built without the media feature (FFmpeg)", 0);
+  asset_failed(ing, asset_id, "built without the media feature");
   return STREAM_ENOTSUP;
 #endif
+}
+
+static int transcode_handler(stream_jobs_ctx *ctx, const stream_job *job, void *userdata)
+{
+  return run_handler(transcode_job, ctx, job, userdata);
+}
+
+static int subtitles_handler(stream_jobs_ctx *ctx, const stream_job *job, void *userdata)
+{
+  return run_handler(subtitles_job, ctx, job, userdata);
 }
 
 /* ---- seed_media: "TITLE_ID=PATH[,TITLE_ID=PATH...]" ------------------------------------- */
@@ -971,6 +1105,56 @@ void streamd_ingest_seed(streamd_ingest *ing)
 
 /* ---- sweeper ------------------------------------------------------------------------ */
 
+/* The upload of a job that ended failed or canceled is kept upload_expiry seconds after the
+ * job ended, as long as a client has to resume an upload (an operator can inspect the file,
+ * <data_dir>/uploads/<id>.part), then deleted here: nothing else would (the library's sweep
+ * never deletes a completed upload). Each sweep looks at the jobs that ended in
+ * (failed_swept, now - upload_expiry]; the first one after a start, at every such job among the
+ * STREAM_JOBS_LIST_MAX newest of each status. A deletion that fails (EBUSY, EIO) holds the
+ * mark back so the next sweep tries again. Returns the number of uploads deleted. */
+static size_t sweep_failed_uploads(streamd_ingest *ing, int64_t now)
+{
+  int64_t until = now - (int64_t)ing->app->cfg->upload_expiry_s, mark = until;
+  if (until <= ing->failed_swept)
+    return 0;
+  size_t deleted = 0;
+  const int statuses[] = {STREAM_JOB_FAILED, STREAM_JOB_CANCELED};
+  for (size_t s = 0; s < sizeof(statuses) / sizeof(statuses[0]); s++) {
+    stream_job *list = NULL;
+    size_t n = 0;
+    if (stream_jobs_list(&list, &n, ing->jobs, statuses[s], STREAM_JOBS_LIST_MAX) != STREAM_OK) {
+      streamd_logf(STREAM_LOG_WARN, "upload sweep: listing ended jobs: %s",
+                   stream_error_last()->message);
+      return deleted; /* the mark stays: all of it again next time */
+    }
+    for (size_t i = 0; i < n; i++) {
+      const stream_job *jb = &list[i];
+      if ((strcmp(jb->kind, INGEST_KIND) != 0 && strcmp(jb->kind, SUBS_KIND) != 0) ||
+          jb->finished_at <= ing->failed_swept || jb->finished_at > until)
+        continue;
+      cJSON *p = cJSON_Parse(jb->payload);
+      const cJSON *up = cJSON_GetObjectItemCaseSensitive(p, "upload_id");
+      if (cJSON_IsString(up)) { /* not a seed_media job (a local file, not ours) */
+        int rc = stream_upload_terminate(ing->uploads, up->valuestring);
+        if (rc == STREAM_OK) {
+          deleted++;
+          streamd_logf(STREAM_LOG_INFO, "upload sweep: deleted upload %s of %s job %s",
+                       up->valuestring, stream_job_status_name(jb->status), jb->id);
+        } else if (rc != STREAM_ENOTFOUND) {
+          streamd_logf(STREAM_LOG_WARN, "upload sweep: deleting upload %s of job %s: %s",
+                       up->valuestring, jb->id, stream_error_last()->message);
+          if (jb->finished_at - 1 < mark)
+            mark = jb->finished_at - 1;
+        }
+      }
+      cJSON_Delete(p);
+    }
+    stream_job_list_free(list, n);
+  }
+  ing->failed_swept = mark;
+  return deleted;
+}
+
 /* One sweep on the ticker's thread (at start, then every SWEEP_INTERVAL_S). */
 static void sweep_uploads(void *arg)
 {
@@ -980,6 +1164,10 @@ static void sweep_uploads(void *arg)
     streamd_logf(STREAM_LOG_WARN, "upload sweep: %s", stream_error_last()->message);
   else if (n)
     streamd_logf(STREAM_LOG_INFO, "upload sweep: deleted %zu expired uploads", n);
+  n = sweep_failed_uploads(ing, (int64_t)time(NULL));
+  if (n)
+    streamd_logf(STREAM_LOG_INFO, "upload sweep: deleted %zu uploads of failed or canceled jobs",
+                 n);
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------ */
@@ -1012,6 +1200,7 @@ int streamd_ingest_open(streamd_ingest **out, streamd_app *app)
     po.worker_prefix = "streamd";
     po.handler = transcode_handler;
     po.userdata = ing;
+    po.max_runtime_seconds = cfg->job_max_runtime_s;
     rc = stream_jobs_pool_start(&ing->pool, ing->jobs, &po);
     po.threads = 1;
     po.kind = SUBS_KIND;

@@ -60,8 +60,19 @@ int streamd_ingest_check_metadata(const char *meta_json, long long length, char 
 /*
  * The upload `u` is complete: enqueue its transcode job (idempotent: the same
  * upload always maps to the same job). `out_job_id` holds STREAM_JOBS_ID_SIZE
- * bytes. Returns a stream_status.
+ * bytes ("" when nothing was enqueued). An empty upload (length 0) enqueues
+ * nothing: STREAM_EINVAL, logged here. Returns a stream_status.
  */
 int streamd_ingest_enqueue(char *out_job_id, streamd_ingest *ing, const stream_upload_info *u);
+
+/*
+ * Copy `text` into `out` (`cap` bytes, always NUL-terminated, cut if longer) with each path
+ * under the media root or the data directory written relative to it: "<media_root>/<rest>",
+ * "<data_dir>/<rest>" (the longer root wins when one holds the other). Job and asset errors
+ * are stored and shown to operators this way (routes_jobs.c); the log keeps the full paths.
+ * NULL or "" roots (and "/") are not replaced. Returns `out`.
+ */
+char *streamd_ingest_scrub_paths(char *out, size_t cap, const char *text, const char *data_dir,
+                                 const char *media_root);
 
 #endif

@@ -1,6 +1,8 @@
 /*
  * Operator views of the durable jobs and the assets they produce:
  * GET /v1/admin/jobs, /v1/admin/jobs/{id}, /v1/admin/assets?title_id=.
+ * Errors are shown with the server's paths relative to the data directory and media root
+ * (streamd_ingest_scrub_paths; ingest.c stores them so, this also covers older rows).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,22 @@ static void add_json(cJSON *o, const char *name, const char *text)
   cJSON_AddItemToObject(o, name, v ? v : cJSON_CreateNull());
 }
 
+/* An error text of a job or asset, as operators see it; null when none. */
+static void add_error(cJSON *o, const char *text)
+{
+  streamd_app *app = streamd_app_get();
+  if (!text) {
+    cJSON_AddNullToObject(o, "error");
+    return;
+  }
+  char shown[STREAM_JOBS_ERROR_MAX + 64];
+  if (app)
+    streamd_ingest_scrub_paths(shown, sizeof(shown), text, app->cfg->data_dir, app->media_root);
+  else
+    snprintf(shown, sizeof(shown), "%s", text);
+  cJSON_AddStringToObject(o, "error", shown);
+}
+
 static cJSON *job_json(const stream_job *j)
 {
   cJSON *o = cJSON_CreateObject();
@@ -43,10 +61,7 @@ static cJSON *job_json(const stream_job *j)
   cJSON_AddNumberToObject(o, "progress", j->progress);
   cJSON_AddNumberToObject(o, "attempts", j->attempts);
   cJSON_AddNumberToObject(o, "max_attempts", j->max_attempts);
-  if (j->error)
-    cJSON_AddStringToObject(o, "error", j->error);
-  else
-    cJSON_AddNullToObject(o, "error");
+  add_error(o, j->error);
   add_json(o, "payload", j->payload);
   add_json(o, "result", j->result);
   if (j->dedup_key[0])
@@ -79,7 +94,7 @@ static cJSON *asset_json(const stream_asset *a)
   if (a->job_id[0])
     cJSON_AddStringToObject(o, "job_id", a->job_id);
   if (a->error)
-    cJSON_AddStringToObject(o, "error", a->error);
+    add_error(o, a->error);
   add_json(o, "summary", a->summary);
   cJSON_AddNumberToObject(o, "created_at", (double)a->created_at);
   cJSON_AddNumberToObject(o, "ready_at", (double)a->ready_at);

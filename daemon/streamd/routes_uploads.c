@@ -158,7 +158,8 @@ static int is_chunk_type(const char *ct)
 static void enqueue_completed(char *job_id, streamd_ingest *ing, const stream_upload_info *u)
 {
   job_id[0] = '\0';
-  if (u->completed_at && streamd_ingest_enqueue(job_id, ing, u) != STREAM_OK) {
+  /* An empty upload is refused by the enqueue (which logs why). */
+  if (u->completed_at && streamd_ingest_enqueue(job_id, ing, u) != STREAM_OK && u->length > 0) {
     streamd_logf(STREAM_LOG_ERROR, "upload %s complete but enqueueing its job failed: %s", u->id,
                  stream_error_last()->message);
     job_id[0] = '\0';
@@ -340,13 +341,21 @@ void streamd_route_uploads_create(streamd_request *req, streamd_response *resp)
     streamd_reply_problem(resp, req, STREAM_EINVAL, "Upload-Length must be a non-negative integer");
     return;
   }
-  if (with_body && (length == 0 || body_len > length)) {
+  /* An empty file can only fail its transcode (or give an empty track): refuse it here, where a
+   * tus client reports it, rather than as a failed job. 400 (the tus spec's status for a bad
+   * Upload-Length) is final for tus clients, which retry only 409, 423 and 5xx. */
+  if (length == 0) {
+    streamd_reply_problem(resp, req, STREAM_EINVAL,
+                          "Upload-Length is 0: an empty file cannot be transcoded or used as "
+                          "subtitles; send the file's bytes");
+    return;
+  }
+  if (with_body && body_len > length) {
     char msg[160];
     snprintf(msg, sizeof(msg),
              "the creation request's body (%lld bytes) is longer than Upload-Length (%lld bytes)",
-             body_len < 0 ? 0LL : body_len, length);
-    streamd_reply_problem(resp, req, STREAMD_P_TOO_LARGE,
-                          body_len < 0 ? "Upload-Length is 0: an empty upload takes no body" : msg);
+             body_len, length);
+    streamd_reply_problem(resp, req, STREAMD_P_TOO_LARGE, msg);
     return;
   }
   char *meta = NULL;

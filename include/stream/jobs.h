@@ -276,13 +276,24 @@ typedef int (*stream_jobs_handler_fn)(stream_jobs_ctx *ctx, const stream_job *jo
  * it with the next heartbeat (every lease_seconds / 3), which also extends
  * the lease while the handler runs.
  * Returns STREAM_OK, or STREAM_ECANCELED when the handler should stop (the
- * pool is stopping, the job was canceled or its lease was lost).
+ * pool is stopping, the job was canceled, its lease was lost or it ran past the
+ * pool's max_runtime_seconds).
  * Errors: STREAM_EINVAL (NULL ctx). Call only from the handler.
  */
 STREAM_API int stream_jobs_ctx_progress(stream_jobs_ctx *ctx, double fraction);
 
 /** 1 when the handler should stop (see stream_jobs_ctx_progress()), else 0. NULL gives 1. */
 STREAM_API int stream_jobs_ctx_canceled(const stream_jobs_ctx *ctx);
+
+/**
+ * 1 when the running attempt has passed the pool's max_runtime_seconds (so
+ * stream_jobs_ctx_canceled() gives 1 and the job will end failed for good
+ * unless the handler returns STREAM_OK), else 0. A handler uses it to tell a
+ * timeout, after which it should mark its own records failed, from a shutdown
+ * or a lost lease, after which the job runs again elsewhere. A NULL ctx gives 0.
+ * Thread-safety: call only from the handler, like stream_jobs_ctx_progress().
+ */
+STREAM_API int stream_jobs_ctx_timed_out(const stream_jobs_ctx *ctx);
 
 /**
  * Set the JSON result stored when the handler returns STREAM_OK (copied;
@@ -311,19 +322,29 @@ typedef struct stream_jobs_pool_options {
   stream_jobs_handler_fn handler; /**< required */
   void *userdata;                 /**< passed to the handler */
   unsigned int poll_ms;           /**< idle poll period, 10..60000; 0 = 1000 */
+  /* ---- version 2 ---- */
+  /** Longest run of one attempt of a job, in seconds (0 = no limit, the default). Past it the
+   *  handler is asked to stop (stream_jobs_ctx_progress() returns STREAM_ECANCELED,
+   *  stream_jobs_ctx_canceled() gives 1); unless it then returns STREAM_OK the job ends failed
+   *  for good (not retried) with the error "job exceeded its runtime limit of N s". A handler
+   *  that never looks is not interrupted: the limit takes effect when it returns. */
+  unsigned int max_runtime_seconds;
 } stream_jobs_pool_options;
 
-#define STREAM_JOBS_POOL_OPTIONS_VERSION 1
+/** 2 added max_runtime_seconds. A version-1 struct (which ends before it) is still accepted,
+ *  without a limit. */
+#define STREAM_JOBS_POOL_OPTIONS_VERSION 2
 #define STREAM_JOBS_POOL_OPTIONS_INIT                                                              \
   {                                                                                                \
-    STREAM_JOBS_POOL_OPTIONS_VERSION, 1, NULL, NULL, NULL, NULL, 0                                 \
+    STREAM_JOBS_POOL_OPTIONS_VERSION, 1, NULL, NULL, NULL, NULL, 0, 0                              \
   }
 
 /**
  * Start `opts->threads` worker threads that claim jobs from `j` and run the
  * handler, plus one keeper thread that heartbeats the running jobs. On
  * success `*out` belongs to the caller, who stops and frees it with
- * stream_jobs_pool_stop(). `j` must outlive the pool.
+ * stream_jobs_pool_stop(). `j` must outlive the pool. Options of version 1 and
+ * 2 are accepted.
  * Errors: STREAM_EINVAL (NULL, no handler, bad values), STREAM_ENOMEM,
  * STREAM_EIO (a thread could not be started).
  */

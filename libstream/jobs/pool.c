@@ -4,7 +4,10 @@
  * the progress its handler last reported, so a lease stays alive exactly as
  * long as the process does, however long the handler blocks. A heartbeat that
  * reports a cancel or a lost lease raises the job's stop flag, which the
- * handler sees through stream_jobs_ctx_canceled()/ctx_progress().
+ * handler sees through stream_jobs_ctx_canceled()/ctx_progress(). So does an
+ * attempt that has run longer than the pool's max_runtime_seconds (measured on
+ * the monotonic clock from the claim): a hung or pathologically slow handler
+ * would otherwise hold its worker for ever. Such a job is failed for good.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -21,9 +24,10 @@ struct stream_jobs_ctx {
   stream_jobs_pool *pool;
   char worker[STREAM_JOBS_ID_SIZE];
   char job_id[STREAM_JOBS_ID_SIZE];
-  int active;      /* a job is running (guarded by pool->lock) */
-  double progress; /* guarded by pool->lock */
-  int stop;        /* canceled or lease lost (guarded by pool->lock) */
+  int active;              /* a job is running (guarded by pool->lock) */
+  double progress;         /* guarded by pool->lock */
+  int stop;                /* canceled or lease lost (guarded by pool->lock) */
+  struct timespec started; /* CLOCK_MONOTONIC when the handler started (worker thread only) */
   char *result;
   char *error;
   int retry;
@@ -35,6 +39,7 @@ struct stream_jobs_pool {
   void *userdata;
   char *kind;
   unsigned int poll_ms;
+  unsigned int max_runtime; /* seconds, 0 = no limit */
   unsigned int n;
   unsigned int started;
   pthread_t *threads;
@@ -58,6 +63,22 @@ static void deadline_in(struct timespec *ts, unsigned int ms)
   }
 }
 
+/* Seconds (rounded down) the handler of `c` has run. */
+static long long ctx_elapsed(const stream_jobs_ctx *c)
+{
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  long long ms = (long long)(now.tv_sec - c->started.tv_sec) * 1000 +
+                 (now.tv_nsec - c->started.tv_nsec) / 1000000;
+  return ms / 1000;
+}
+
+/* 1 when the running handler of `c` has passed the pool's runtime limit. */
+static int over_limit(const stream_jobs_pool *p, const stream_jobs_ctx *c)
+{
+  return p->max_runtime && ctx_elapsed(c) >= (long long)p->max_runtime;
+}
+
 static void ctx_reset(stream_jobs_ctx *c)
 {
   free(c->result);
@@ -74,6 +95,7 @@ static void run_one(stream_jobs_pool *p, stream_jobs_ctx *c, stream_job *job)
   c->active = 1;
   c->progress = -1;
   c->stop = 0;
+  clock_gettime(CLOCK_MONOTONIC, &c->started);
   pthread_mutex_unlock(&p->lock);
   ctx_reset(c);
 
@@ -87,10 +109,20 @@ static void run_one(stream_jobs_pool *p, stream_jobs_ctx *c, stream_job *job)
   c->active = 0;
   int stopped = c->stop || p->stopping;
   pthread_mutex_unlock(&p->lock);
+  int over = over_limit(p, c);
 
   int rc;
   if (hrc == STREAM_OK) {
     rc = stream_jobs_complete(p->jobs, job->id, c->worker, c->result);
+  } else if (over) {
+    /* Final: another attempt would hang (or crawl) the same way. The handler's own message
+     * goes to the log only (it may say no more than "canceled"). */
+    char text[160];
+    snprintf(text, sizeof text, "job exceeded its runtime limit of %u s (ran %lld s); not retried",
+             p->max_runtime, ctx_elapsed(c));
+    stream__log(STREAM_LOG_WARN, "jobs", "job %s: %s; the handler returned %s (%s)", job->id, text,
+                stream_strerror(hrc), c->error ? c->error : msg);
+    rc = stream_jobs_fail(NULL, p->jobs, job->id, c->worker, text, 0);
   } else if (hrc == STREAM_ECANCELED && stopped) {
     rc = stream_jobs_release(p->jobs, job->id, c->worker);
   } else {
@@ -177,8 +209,8 @@ int stream_jobs_pool_start(stream_jobs_pool **out, stream_jobs *j,
   if (!out || !j || !opts)
     return stream__err(STREAM_EINVAL, "stream_jobs_pool_start: NULL argument");
   *out = NULL;
-  if (opts->version != STREAM_JOBS_POOL_OPTIONS_VERSION)
-    return stream__err(STREAM_EINVAL, "stream_jobs_pool_start: options version %u, expected %d",
+  if (opts->version != 1 && opts->version != STREAM_JOBS_POOL_OPTIONS_VERSION)
+    return stream__err(STREAM_EINVAL, "stream_jobs_pool_start: options version %u, expected 1..%d",
                        opts->version, STREAM_JOBS_POOL_OPTIONS_VERSION);
   if (!opts->handler)
     return stream__err(STREAM_EINVAL, "stream_jobs_pool_start: no handler");
@@ -197,6 +229,8 @@ int stream_jobs_pool_start(stream_jobs_pool **out, stream_jobs *j,
   p->handler = opts->handler;
   p->userdata = opts->userdata;
   p->poll_ms = opts->poll_ms ? opts->poll_ms : 1000;
+  /* A version-1 caller's struct ends before max_runtime_seconds: no limit. */
+  p->max_runtime = opts->version >= 2 ? opts->max_runtime_seconds : 0;
   p->n = opts->threads;
   pthread_mutex_init(&p->lock, NULL);
   pthread_cond_init(&p->cond, NULL);
@@ -287,6 +321,10 @@ int stream_jobs_ctx_progress(stream_jobs_ctx *ctx, double fraction)
     ctx->progress = fraction;
   int stop = ctx->stop || p->stopping;
   pthread_mutex_unlock(&p->lock);
+  if (!stop && over_limit(p, ctx))
+    return stream__err(STREAM_ECANCELED,
+                       "job %s should stop: it exceeded its runtime limit of %u s", ctx->job_id,
+                       p->max_runtime);
   return stop ? stream__err(STREAM_ECANCELED,
                             "job %s should stop (canceled, lease lost or "
                             "shutting down)",
@@ -302,7 +340,12 @@ int stream_jobs_ctx_canceled(const stream_jobs_ctx *ctx)
   pthread_mutex_lock(&p->lock);
   int stop = ctx->stop || p->stopping;
   pthread_mutex_unlock(&p->lock);
-  return stop;
+  return stop || over_limit(p, ctx);
+}
+
+int stream_jobs_ctx_timed_out(const stream_jobs_ctx *ctx)
+{
+  return ctx && over_limit(ctx->pool, ctx);
 }
 
 int stream_jobs_ctx_set_result(stream_jobs_ctx *ctx, const char *result)

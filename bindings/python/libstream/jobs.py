@@ -87,6 +87,11 @@ class JobContext:
     def canceled(self):
         return bool(lib.stream_jobs_ctx_canceled(self._ctx))
 
+    @property
+    def timed_out(self):
+        """True past the pool's max_runtime (the job then fails for good), unlike a shutdown."""
+        return bool(lib.stream_jobs_ctx_timed_out(self._ctx))
+
     def set_result(self, result):
         keep = Keep()
         check(lib.stream_jobs_ctx_set_result(
@@ -106,7 +111,7 @@ class Pool:
     is set releases the job (or ends it canceled). ``stop()`` (or leaving the ``with`` block) waits for the
     handlers."""
 
-    def __init__(self, jobs, handler, threads, kind, worker_prefix, poll_ms):
+    def __init__(self, jobs, handler, threads, kind, worker_prefix, poll_ms, max_runtime=None):
         if not callable(handler):
             raise TypeError("handler must be callable")
         keep = Keep()
@@ -135,6 +140,8 @@ class Pool:
         o.handler = self._cb
         if poll_ms is not None:
             set_int(o, "poll_ms", poll_ms, "poll_ms")
+        if max_runtime is not None:
+            set_int(o, "max_runtime_seconds", max_runtime, "max_runtime")
         out = ffi.new("stream_jobs_pool **")
         check(lib.stream_jobs_pool_start(out, jobs._cptr, o))
         self._p = out[0]
@@ -320,9 +327,13 @@ class Jobs:
         finally:
             lib.stream_free(out[0])
 
-    def pool(self, handler, threads=1, kind=None, worker_prefix=None, poll_ms=None):
-        """Start a worker Pool (stopped by ``stop()`` or when the Jobs closes)."""
-        p = Pool(self, handler, threads, kind, worker_prefix, poll_ms)
+    def pool(self, handler, threads=1, kind=None, worker_prefix=None, poll_ms=None,
+             max_runtime=None):
+        """Start a worker Pool (stopped by ``stop()`` or when the Jobs closes).
+        ``max_runtime``: seconds one attempt may run (None or 0 = no limit); past it
+        ``ctx.canceled`` turns true and the job fails for good ("job exceeded its runtime
+        limit of N s") unless the handler still completes it."""
+        p = Pool(self, handler, threads, kind, worker_prefix, poll_ms, max_runtime)
         self._pools.append(p)
         return p
 

@@ -151,6 +151,29 @@ def test_pool_runs_python_handler(store):
     assert jobs.get(ids[5]).status == "failed" and jobs.get(ids[5]).error == "five is bad"
 
 
+def test_pool_runtime_limit(store):
+    jobs = Jobs(store)
+    jid = jobs.enqueue("hang", {})[0]
+
+    seen = []
+
+    def handler(ctx, job):
+        assert not ctx.timed_out
+        while ctx.progress(0.5):  # never finishes on its own
+            time.sleep(0.01)
+        seen.append((ctx.canceled, ctx.timed_out))
+
+    with jobs.pool(handler, poll_ms=10, max_runtime=1) as pool:
+        pool.wake()
+        deadline = time.time() + 15
+        while jobs.get(jid).status != "failed":
+            assert time.time() < deadline
+            time.sleep(0.05)
+    j = jobs.get(jid)
+    assert j.attempts == 1 and "exceeded its runtime limit of 1 s" in j.error
+    assert seen == [(True, True)]
+
+
 def test_assets(store):
     from libstream.catalog import Catalog
 

@@ -400,7 +400,8 @@ typedef struct pool_state {
   pthread_mutex_t lock;
   int handled;
   int started_blocking;
-  int mode; /* 0 complete, 1 fail final, 2 block until canceled */
+  int mode;      /* 0 complete, 1 fail final, 2 block until canceled */
+  int timed_out; /* mode 2: stream_jobs_ctx_timed_out() once told to stop */
 } pool_state;
 
 static int handler(stream_jobs_ctx *ctx, const stream_job *job, void *ud)
@@ -416,6 +417,9 @@ static int handler(stream_jobs_ctx *ctx, const stream_job *job, void *ud)
     while (stream_jobs_ctx_progress(ctx, 0.5) == STREAM_OK)
       usleep(2000);
     ck_assert_int_eq(stream_jobs_ctx_canceled(ctx), 1);
+    pthread_mutex_lock(&s->lock);
+    s->timed_out = stream_jobs_ctx_timed_out(ctx);
+    pthread_mutex_unlock(&s->lock);
     return STREAM_ECANCELED;
   }
   ck_assert_int_eq(stream_jobs_ctx_progress(ctx, 0.3), STREAM_OK);
@@ -443,7 +447,7 @@ static int count_status(int status)
 
 START_TEST(test_pool_runs_fails_and_stops)
 {
-  pool_state s = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
+  pool_state s = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0};
   stream_jobs_pool_options po = STREAM_JOBS_POOL_OPTIONS_INIT;
   po.threads = 3;
   po.handler = handler;
@@ -508,7 +512,7 @@ START_TEST(test_pool_cancel_reaches_handler)
 {
   stream_jobs_free(jobs);
   open_jobs(1, 3, 1, 1); /* lease 1 s: the keeper heartbeats every ~333 ms */
-  pool_state s = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 2};
+  pool_state s = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 2, 0};
   stream_jobs_pool_options po = STREAM_JOBS_POOL_OPTIONS_INIT;
   po.handler = handler;
   po.userdata = &s;
@@ -534,8 +538,52 @@ START_TEST(test_pool_cancel_reaches_handler)
   stream_job j;
   ck_assert_int_eq(stream_jobs_get(&j, jobs, b), STREAM_OK);
   ck_assert_int_eq(j.status, STREAM_JOB_CANCELED);
+  ck_assert_int_eq(s.timed_out, 0);               /* a cancel is not a timeout */
   ck_assert_double_eq_tol(j.progress, 0.5, 1e-9); /* the keeper sent the handler's progress */
   stream_job_clear(&j);
+}
+END_TEST
+
+/* A handler that never finishes (mode 2: reports progress until told to stop) is stopped at
+ * the pool's runtime limit through the cancellation path, and its job fails for good with an
+ * error naming the limit (no retry, although attempts are left). */
+START_TEST(test_pool_runtime_limit)
+{
+  pool_state s = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 2, 0};
+  stream_jobs_pool_options po = STREAM_JOBS_POOL_OPTIONS_INIT;
+  ck_assert_uint_eq(po.max_runtime_seconds, 0); /* default: no limit */
+  po.handler = handler;
+  po.userdata = &s;
+  po.poll_ms = 10;
+  po.max_runtime_seconds = 1;
+  stream_jobs_pool *pool = NULL;
+  ck_assert_int_eq(stream_jobs_pool_start(&pool, jobs, &po), STREAM_OK);
+  char b[STREAM_JOBS_ID_SIZE];
+  enqueue(b, "{}", NULL);
+  stream_jobs_pool_wake(pool);
+  for (int i = 0; i < 1000 && count_status(STREAM_JOB_FAILED) < 1; i++) /* at most ~10 s */
+    usleep(10000);
+  stream_jobs_pool_stop(pool);
+  stream_job j;
+  ck_assert_int_eq(stream_jobs_get(&j, jobs, b), STREAM_OK);
+  ck_assert_msg(j.status == STREAM_JOB_FAILED, "job is %s, not failed",
+                stream_job_status_name(j.status));
+  ck_assert_int_eq(j.attempts, 1);  /* max_attempts 3, yet not retried */
+  ck_assert_int_eq(s.timed_out, 1); /* the handler could tell it was the limit */
+  ck_assert_int_eq(stream_jobs_ctx_timed_out(NULL), 0);
+  ck_assert_ptr_nonnull(j.error);
+  ck_assert_msg(strstr(j.error, "exceeded its runtime limit of 1 s") != NULL, "error: %s", j.error);
+  stream_job_clear(&j);
+
+  /* A version-1 options struct (no max_runtime_seconds field) is still accepted. */
+  stream_jobs_pool_options v1 = STREAM_JOBS_POOL_OPTIONS_INIT;
+  v1.version = 1;
+  v1.handler = handler;
+  v1.userdata = &s;
+  ck_assert_int_eq(stream_jobs_pool_start(&pool, jobs, &v1), STREAM_OK);
+  stream_jobs_pool_stop(pool);
+  v1.version = 3;
+  ck_assert_int_eq(stream_jobs_pool_start(&pool, jobs, &v1), STREAM_EINVAL);
 }
 END_TEST
 
@@ -748,6 +796,7 @@ static Suite *jobs_suite(void)
   tcase_add_test(tc, test_concurrent_claimers_never_share);
   tcase_add_test(tc, test_pool_runs_fails_and_stops);
   tcase_add_test(tc, test_pool_cancel_reaches_handler);
+  tcase_add_test(tc, test_pool_runtime_limit);
   tcase_add_test(tc, test_pool_worker_ids_unique);
   tcase_add_test(tc, test_assets);
   tcase_add_test(tc, test_utf8_text);
