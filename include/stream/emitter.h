@@ -25,11 +25,15 @@
  * and synced before it is sent, and an acknowledgement record is appended
  * after the server acknowledged it. Records carry a length and a CRC-32, so a
  * kill -9 in the middle of a write leaves a torn tail that the next open
- * discards; unacknowledged batches are sent again after a restart (duplicates
+ * discards (a damaged record in the middle is skipped, the good ones after it
+ * are kept); unacknowledged batches are sent again after a restart (duplicates
  * are removed by the server). The spool is bounded by `spool_max_bytes`: at
- * the bound the oldest unacknowledged batch is dropped (counted in
- * `spool_dropped`). Without a spool, events still queued or in flight when the
- * process dies are lost.
+ * the bound the oldest unacknowledged batch other than the one being sent is
+ * dropped (counted in `spool_dropped`). When a spool write fails (disk full),
+ * the batch is sent from memory and no other batch is formed until it is
+ * acknowledged. One emitter at a time may use a spool file (it is locked).
+ * Without a spool, events still queued or in flight when the process dies are
+ * lost.
  *
  * Memory bound: queue_max * (sizeof(stream_event) + 12) (about 1 KiB each)
  * for the ring, plus one batch in flight: batch_max_events * sizeof(stream_event) and
@@ -124,7 +128,7 @@ typedef struct stream_emitter stream_emitter;
  * with stream_emitter_free().
  * Errors: STREAM_EINVAL (NULL, wrong version, missing or over-long base URL,
  * options out of range), STREAM_EIO (spool cannot be opened or read),
- * STREAM_ENOMEM.
+ * STREAM_EBUSY (the spool file is in use by another emitter), STREAM_ENOMEM.
  */
 STREAM_API int stream_emitter_new(stream_emitter **out, const stream_emitter_options *opts);
 

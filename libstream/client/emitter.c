@@ -61,6 +61,7 @@ struct stream_emitter {
   uint32_t *ring_sz; /* its encoded size in a batch, computed by emit */
   size_t head, count;
   char *token;
+  uint64_t token_gen; /* bumped by set_token */
   bool stopping;
   int64_t deadline; /* when stopping */
   unsigned int flushers;
@@ -159,6 +160,14 @@ static bool batch_ready(stream_emitter *em, int64_t now)
   return now - em->ring_ts[em->head] >= em->flush_interval;
 }
 
+/* Whether the sender may form a batch now: without a spool only when it holds none; with one,
+ * unless the batch in hand is not spooled (the spool failed: ENOSPC), since that one cannot be
+ * put aside. */
+static bool room_for_batch(const stream_emitter *em)
+{
+  return em->has_spool ? !(em->cur.valid && !em->cur.spooled) : !em->cur.valid;
+}
+
 /* ---- HTTP --------------------------------------------------------------------- */
 
 static size_t on_header(char *buf, size_t size, size_t n, void *ud)
@@ -172,8 +181,8 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
     tmp[k] = '\0';
     char *end;
     long long s = strtoll(tmp, &end, 10);
-    if (end != tmp && s >= 0)
-      em->retry_after_ms = s * 1000 > RETRY_AFTER_MAX_MS ? RETRY_AFTER_MAX_MS : s * 1000;
+    if (end != tmp && s >= 0) /* s * 1000 may overflow: compare before multiplying */
+      em->retry_after_ms = s > RETRY_AFTER_MAX_MS / 1000 ? RETRY_AFTER_MAX_MS : s * 1000;
   }
   return len;
 }
@@ -207,12 +216,14 @@ static int on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_
   return abort_now ? 1 : 0;
 }
 
-/* POST the batch: the HTTP status (0 = no answer) and the duplicates the server counted. */
-static long post_batch(stream_emitter *em, const em_batch *b, uint64_t *out_dups)
+/* POST the batch: the HTTP status (0 = no answer), the duplicates the server counted and the
+ * generation of the token it was sent with. */
+static long post_batch(stream_emitter *em, const em_batch *b, uint64_t *out_dups, uint64_t *out_gen)
 {
   *out_dups = 0;
   char auth[STREAM_EMITTER_TOKEN_MAX + 32] = "";
   pthread_mutex_lock(&em->lock);
+  *out_gen = em->token_gen;
   if (em->token && em->token[0])
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", em->token);
   pthread_mutex_unlock(&em->lock);
@@ -271,6 +282,7 @@ static void finish_batch(stream_emitter *em, int outcome, uint64_t dups)
     em->on_batch(em->userdata, outcome, b->ev, b->count);
   if (b->spooled && emitter__spool_ack(&em->spool, b->spool_id) != STREAM_OK)
     stream__log(STREAM_LOG_WARN, "emitter", "spool ack failed: %s", stream_error_last()->message);
+  em->spool.busy = 0;
   pthread_mutex_lock(&em->lock);
   if (outcome == STREAM_EMITTER_ACKED) {
     em->st.sent += b->count;
@@ -319,6 +331,7 @@ static int load_spooled(stream_emitter *em)
   b->valid = true;
   b->spooled = true;
   b->spool_id = id;
+  em->spool.busy = id; /* the bound must not count it as dropped: it is being sent */
   return STREAM_OK;
 }
 
@@ -344,6 +357,12 @@ static void place_batch(stream_emitter *em, em_batch *nb)
     stream__log(STREAM_LOG_WARN, "emitter", "spool append failed (%s): sending from memory",
                 stream_error_last()->message);
     rc = STREAM_OK;
+    /* nb becomes the batch in hand. One loaded from the spool can make room: it stays pending
+     * there and is loaded again. (The sender forms no batch while it holds an unspooled one.) */
+    if (em->cur.valid && em->cur.spooled) {
+      batch_clear(&em->cur);
+      em->spool.busy = 0;
+    }
   }
   if (rc == STREAM_OK)
     rc = batch_encode(em, nb, pb, len);
@@ -367,7 +386,7 @@ static void *sender_main(void *arg)
   for (;;) {
     int64_t now = stream__mono_ms();
     /* 1. Form a batch from the ring when one is due and there is room for it. */
-    if (batch_ready(em, now) && (em->has_spool || !em->cur.valid)) {
+    if (batch_ready(em, now) && room_for_batch(em)) {
       em_batch nb;
       memset(&nb, 0, sizeof nb);
       int rc = take_batch(em, &nb);
@@ -391,8 +410,8 @@ static void *sender_main(void *arg)
         em->st.spool_dropped += lost;
         pthread_mutex_unlock(&em->lock);
       }
-      em->next_send = now;
       pthread_mutex_lock(&em->lock);
+      em->next_send = now;
       continue;
     }
     /* 3. Send the batch in hand when its time has come. */
@@ -400,18 +419,16 @@ static void *sender_main(void *arg)
       if (em->stopping && now >= em->deadline)
         break;
       pthread_mutex_unlock(&em->lock);
-      uint64_t dups = 0;
-      long status = post_batch(em, &em->cur, &dups);
-      int64_t after = stream__mono_ms();
+      uint64_t dups = 0, gen = 0;
+      long status = post_batch(em, &em->cur, &dups, &gen);
+      int64_t after = stream__mono_ms(), next = after;
       if (status >= 200 && status < 300) {
         finish_batch(em, STREAM_EMITTER_ACKED, dups);
-        em->next_send = after;
       } else if (status >= 400 && status < 500 && status != 401 && status != 403 && status != 408 &&
                  status != 429) {
         stream__log(STREAM_LOG_WARN, "emitter", "server refused a batch of %zu events: HTTP %ld",
                     em->cur.count, status);
         finish_batch(em, STREAM_EMITTER_REJECTED, 0);
-        em->next_send = after;
       } else {
         unsigned int a = em->cur.attempts++;
         int64_t delay;
@@ -424,11 +441,14 @@ static void *sender_main(void *arg)
             cap = em->backoff_max;
           delay = (int64_t)(next_rand(em) % (uint64_t)(cap + 1)); /* full jitter */
         }
+        if (em->token_gen != gen) /* a new token came during the request: try it now */
+          delay = 0;
         em->st.retried++;
         pthread_mutex_unlock(&em->lock);
-        em->next_send = after + delay;
+        next = after + delay;
       }
       pthread_mutex_lock(&em->lock);
+      em->next_send = next; /* under the lock: set_token writes it too */
       continue;
     }
     bool empty = !em->cur.valid && em->count == 0 && !(em->has_spool && em->spool.n);
@@ -442,7 +462,9 @@ static void *sender_main(void *arg)
     int64_t until = INT64_MAX;
     if (em->cur.valid)
       until = em->next_send;
-    if (em->count && !em->flushers)
+    /* The ring's age matters only when a batch could be formed: otherwise that deadline, once
+     * past, would make this wait return at once until the batch in hand is done (a spin). */
+    if (em->count && !em->flushers && room_for_batch(em))
       until = until < em->ring_ts[em->head] + em->flush_interval
                   ? until
                   : em->ring_ts[em->head] + em->flush_interval;
@@ -456,12 +478,21 @@ static void *sender_main(void *arg)
       pthread_cond_timedwait(&em->wake, &em->lock, &ts);
     }
   }
-  /* Shutting down: what is still in memory goes to the spool, if any. */
-  while (em->has_spool && em->count) {
+  /* Shutting down: what is still in memory goes to the spool, if any, first a batch in hand that
+   * the spool refused earlier (it may take it now). */
+  while (em->has_spool && (em->count || (em->cur.valid && !em->cur.spooled))) {
     em_batch nb;
     memset(&nb, 0, sizeof nb);
-    if (take_batch(em, &nb) != STREAM_OK)
+    if (em->cur.valid && !em->cur.spooled) {
+      nb = em->cur;
+      memset(&em->cur, 0, sizeof em->cur);
+      free(nb.body);
+      nb.body = NULL;
+      nb.body_len = 0;
+      nb.valid = false;
+    } else if (take_batch(em, &nb) != STREAM_OK) {
       break;
+    }
     pthread_mutex_unlock(&em->lock);
     place_batch(em, &nb);
     if (em->cur.valid && !em->cur.spooled) /* the spool failed: nothing more to do */
@@ -688,6 +719,7 @@ int stream_emitter_set_token(stream_emitter *em, const char *access_token)
   pthread_mutex_lock(&em->lock);
   char *old = em->token;
   em->token = copy;
+  em->token_gen++;
   /* A batch waiting out a 401 backoff may go now. */
   em->next_send = 0;
   pthread_cond_signal(&em->wake);

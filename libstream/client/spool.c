@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -128,44 +129,130 @@ static int append_rec(emitter__spool *s, char kind, uint64_t id, const void *dat
   put32(buf + 12, rec_crc(buf, buf + HDR, plen));
   int rc = write_all(s->fd, buf, HDR + plen, s->size);
   free(buf);
-  if (rc != STREAM_OK)
+  if (rc != STREAM_OK) {
+    /* A partial record (ENOSPC) would sit between good ones: cut it off (best effort). */
+    if (ftruncate(s->fd, (off_t)s->size) != 0)
+      stream__log(STREAM_LOG_DEBUG, "emitter", "spool: truncate after a failed write failed");
     return rc;
+  }
   if (out_off)
     *out_off = s->size;
   s->size += HDR + plen;
   return STREAM_OK;
 }
 
-/* Scan the file, loading pending batches; truncate a torn tail. */
+/* The number of events (field 1) in a protobuf Batch; 0 when it does not parse. The record does
+ * not store it, and the bound must count what it drops after a reopen too. */
+static uint32_t count_events(const uint8_t *p, size_t len)
+{
+  uint32_t n = 0;
+  size_t i = 0;
+  while (i < len) {
+    uint64_t v[2] = {0, 0};
+    int parts = 1;
+    for (int k = 0; k < parts; k++) {
+      unsigned shift = 0;
+      for (;;) {
+        if (i >= len || shift > 63)
+          return 0;
+        uint8_t c = p[i++];
+        v[k] |= (uint64_t)(c & 0x7f) << shift;
+        shift += 7;
+        if (!(c & 0x80))
+          break;
+      }
+      if (k == 0 && ((v[0] & 7) == 0 || (v[0] & 7) == 2))
+        parts = 2; /* a value or a length follows */
+    }
+    switch (v[0] & 7) {
+    case 0:
+      break;
+    case 1:
+      i += 8;
+      break;
+    case 2:
+      if (v[1] > len - i)
+        return 0;
+      i += (size_t)v[1];
+      if (v[0] >> 3 == 1)
+        n++;
+      break;
+    case 5:
+      i += 4;
+      break;
+    default:
+      return 0;
+    }
+  }
+  return i == len ? n : 0;
+}
+
+/* The record at `off`: 1 and its header and payload (in *payload, grown as needed) when it is
+ * complete and passes its CRC, 0 when not, < 0 on error. */
+static int read_rec(emitter__spool *s, uint64_t off, uint64_t end, uint8_t hdr[HDR],
+                    uint8_t **payload)
+{
+  if (off + HDR > end || read_all(s->fd, hdr, HDR, off) != STREAM_OK)
+    return 0;
+  uint32_t plen = get32(hdr + 8);
+  if (get32(hdr) != SPOOL_MAGIC || (hdr[4] != 'B' && hdr[4] != 'A') || plen < 8 || plen > REC_MAX ||
+      off + HDR + plen > end)
+    return 0;
+  uint8_t *p = realloc(*payload, plen);
+  if (!p)
+    return stream__err(STREAM_ENOMEM, "spool: out of memory");
+  *payload = p;
+  if (read_all(s->fd, p, plen, off + HDR) != STREAM_OK || rec_crc(hdr, p, plen) != get32(hdr + 12))
+    return 0;
+  return 1;
+}
+
+/* The offset of the next magic at or after `off` (a candidate record), or `end`. */
+static uint64_t next_magic(emitter__spool *s, uint64_t off, uint64_t end)
+{
+  uint8_t buf[65536];
+  while (off + 4 <= end) {
+    size_t n = end - off < sizeof buf ? (size_t)(end - off) : sizeof buf;
+    if (read_all(s->fd, buf, n, off) != STREAM_OK)
+      return end;
+    for (size_t i = 0; i + 4 <= n; i++)
+      if (get32(buf + i) == SPOOL_MAGIC)
+        return off + i;
+    off += n - 3; /* a magic may straddle two reads */
+  }
+  return end;
+}
+
+/* Scan the file, loading pending batches. A damaged record (a write cut by a crash, or a bad
+ * sector) is skipped up to the next record that passes its CRC, so that one bad record does not
+ * lose the good ones after it; bytes after the last good record (a torn tail) are cut off. */
 static int scan(emitter__spool *s)
 {
   struct stat stt;
   if (fstat(s->fd, &stt) != 0)
     return stream__err(STREAM_EIO, "spool: stat failed: %s", strerror(errno));
-  uint64_t end = (uint64_t)stt.st_size, off = 0;
+  uint64_t end = (uint64_t)stt.st_size, off = 0, good_end = 0, skipped = 0;
   uint8_t hdr[HDR];
   uint8_t *payload = NULL;
   int rc = STREAM_OK;
-  while (off + HDR <= end) {
-    if (read_all(s->fd, hdr, HDR, off) != STREAM_OK)
-      break;
-    uint32_t plen = get32(hdr + 8);
-    if (get32(hdr) != SPOOL_MAGIC || (hdr[4] != 'B' && hdr[4] != 'A') || plen < 8 ||
-        plen > REC_MAX || off + HDR + plen > end)
-      break;
-    uint8_t *p = realloc(payload, plen);
-    if (!p) {
-      rc = stream__err(STREAM_ENOMEM, "spool: out of memory");
+  while (off < end) {
+    int r = read_rec(s, off, end, hdr, &payload);
+    if (r < 0) {
+      rc = r;
       break;
     }
-    payload = p;
-    if (read_all(s->fd, payload, plen, off + HDR) != STREAM_OK ||
-        rec_crc(hdr, payload, plen) != get32(hdr + 12))
-      break;
+    if (r == 0) {
+      uint64_t next = next_magic(s, off + 1, end);
+      if (next < end)
+        skipped += next - off;
+      off = next;
+      continue;
+    }
+    uint32_t plen = get32(hdr + 8);
     uint64_t id = get64(payload);
     if (hdr[4] == 'B') {
-      emitter__spool_rec r = {id, off, plen - 8, 0};
-      rc = push_rec(s, r);
+      emitter__spool_rec rec = {id, off, plen - 8, count_events(payload + 8, plen - 8)};
+      rc = push_rec(s, rec);
       if (rc != STREAM_OK)
         break;
     } else {
@@ -174,18 +261,56 @@ static int scan(emitter__spool *s)
     if (id >= s->next_id)
       s->next_id = id + 1;
     off += HDR + plen;
+    good_end = off;
   }
   free(payload);
   if (rc != STREAM_OK)
     return rc;
-  if (off < end) {
+  if (skipped)
+    stream__log(STREAM_LOG_WARN, "emitter", "spool %s: skipped %llu damaged bytes", s->path,
+                (unsigned long long)skipped);
+  if (good_end < end) {
     stream__log(STREAM_LOG_WARN, "emitter", "spool %s: discarding %llu torn bytes at %llu", s->path,
-                (unsigned long long)(end - off), (unsigned long long)off);
-    if (ftruncate(s->fd, (off_t)off) != 0)
+                (unsigned long long)(end - good_end), (unsigned long long)good_end);
+    if (ftruncate(s->fd, (off_t)good_end) != 0)
       return stream__err(STREAM_EIO, "spool: truncate failed: %s", strerror(errno));
   }
-  s->size = off;
+  s->size = good_end;
   return STREAM_OK;
+}
+
+/* Make a file creation or rename in the spool's directory durable: without it, a power cut can
+ * forget the new name while the data synced to its inode is lost with it. */
+static int sync_dir(const char *path)
+{
+  const char *slash = strrchr(path, '/');
+  char *dir = slash ? malloc((size_t)(slash - path) + 2) : NULL;
+  if (slash && !dir)
+    return stream__err(STREAM_ENOMEM, "spool: out of memory");
+  if (dir) {
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+  }
+  int fd = open(dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int rc = STREAM_OK;
+  if (fd < 0 || fsync(fd) != 0)
+    rc = stream__err(STREAM_EIO, "spool: cannot sync the directory of %s: %s", path,
+                     strerror(errno));
+  if (fd >= 0)
+    close(fd);
+  free(dir);
+  return rc;
+}
+
+/* One emitter per spool file: two would append over each other's records. */
+static int lock_spool(int fd, const char *path)
+{
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+    return STREAM_OK;
+  if (errno == EWOULDBLOCK)
+    return stream__err(STREAM_EBUSY, "spool: %s is in use by another emitter", path);
+  return stream__err(STREAM_EIO, "spool: cannot lock %s: %s", path, strerror(errno));
 }
 
 int emitter__spool_open(emitter__spool *s, const char *path, uint64_t max)
@@ -197,13 +322,22 @@ int emitter__spool_open(emitter__spool *s, const char *path, uint64_t max)
   s->path = stream__strdup(path);
   if (!s->path)
     return STREAM_ENOMEM;
-  s->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  bool created = false;
+  s->fd = open(path, O_RDWR | O_CLOEXEC);
+  if (s->fd < 0 && errno == ENOENT) {
+    s->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    created = s->fd >= 0;
+  }
   if (s->fd < 0) {
     int rc = stream__err(STREAM_EIO, "spool: cannot open %s: %s", path, strerror(errno));
     emitter__spool_close(s);
     return rc;
   }
-  int rc = scan(s);
+  int rc = lock_spool(s->fd, path);
+  if (rc == STREAM_OK && created)
+    rc = sync_dir(path);
+  if (rc == STREAM_OK)
+    rc = scan(s);
   if (rc != STREAM_OK)
     emitter__spool_close(s);
   return rc;
@@ -230,9 +364,16 @@ static int compact(emitter__spool *s)
   memcpy(tmp + plen, ".tmp", 5);
   emitter__spool n;
   memset(&n, 0, sizeof n);
+  /* The new offsets replace the index only once the new file is in place: a failure half way
+   * (ENOSPC) leaves the old file and its offsets in use. */
+  uint64_t *offs = malloc((s->n ? s->n : 1) * sizeof *offs);
   n.fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   int rc = n.fd < 0 ? stream__err(STREAM_EIO, "spool: cannot create %s: %s", tmp, strerror(errno))
                     : STREAM_OK;
+  if (rc == STREAM_OK && !offs)
+    rc = stream__err(STREAM_ENOMEM, "spool: out of memory");
+  if (rc == STREAM_OK)
+    rc = lock_spool(n.fd, tmp);
   for (size_t i = 0; rc == STREAM_OK && i < s->n; i++) {
     uint8_t *data = malloc(s->recs[i].len ? s->recs[i].len : 1);
     if (!data) {
@@ -246,7 +387,7 @@ static int compact(emitter__spool *s)
     if (rc == STREAM_OK)
       rc = append_rec(&n, 'B', s->recs[i].id, data, s->recs[i].len, &off);
     free(data);
-    s->recs[i].off = off;
+    offs[i] = off;
   }
   if (rc == STREAM_OK && fdatasync(n.fd) != 0)
     rc = stream__err(STREAM_EIO, "spool: sync failed: %s", strerror(errno));
@@ -256,10 +397,17 @@ static int compact(emitter__spool *s)
     close(s->fd);
     s->fd = n.fd;
     s->size = n.size;
+    for (size_t i = 0; i < s->n; i++)
+      s->recs[i].off = offs[i];
+    /* The new file is in use from here on; a failed directory sync only weakens durability
+     * across a power cut, so it is reported but does not undo the compaction. */
+    if (sync_dir(s->path) != STREAM_OK)
+      stream__log(STREAM_LOG_WARN, "emitter", "%s", stream_error_last()->message);
   } else if (n.fd >= 0) {
     close(n.fd);
     unlink(tmp);
   }
+  free(offs);
   free(tmp);
   return rc;
 }
@@ -268,9 +416,14 @@ int emitter__spool_append(emitter__spool *s, const void *data, size_t len, uint3
                           uint64_t *out_dropped)
 {
   *out_dropped = 0;
-  while (s->n && s->pending_bytes + len > s->max) {
-    *out_dropped += s->recs[0].events ? s->recs[0].events : 0;
-    int rc = emitter__spool_ack(s, s->recs[0].id);
+  while (s->pending_bytes + len > s->max) {
+    size_t i = 0;
+    while (i < s->n && s->recs[i].id == s->busy)
+      i++;
+    if (i == s->n)
+      break;
+    *out_dropped += s->recs[i].events;
+    int rc = emitter__spool_ack(s, s->recs[i].id);
     if (rc != STREAM_OK)
       return rc;
   }

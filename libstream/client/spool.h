@@ -7,12 +7,14 @@
  *   payload: u64 batch id, then (kind 'B') the protobuf Batch
  *
  * (integers little-endian). A batch is pending until an ack record with its
- * id follows. Opening scans the file and truncates it at the first record
- * that is incomplete or fails its CRC: the torn tail of a write cut by a
- * kill -9 or a crash. Appends of batches are synced (fdatasync) before the
- * batch is sent. When nothing is pending the file is truncated to zero; when
- * it grows past twice its bound the pending records are rewritten into a new
- * file that replaces it (rename).
+ * id follows. Opening locks the file (flock, one emitter per spool) and scans
+ * it: a record that is incomplete or fails its CRC is skipped up to the next
+ * magic that starts a good record, and bytes after the last good record (the
+ * torn tail of a write cut by a kill -9 or a crash) are cut off. Appends of
+ * batches are synced (fdatasync) before the batch is sent. When nothing is
+ * pending the file is truncated to zero; when it grows past twice its bound
+ * the pending records are rewritten into a new file that replaces it (rename,
+ * then fsync of the directory; on failure the old file stays in use).
  */
 #ifndef STREAM_CLIENT_SPOOL_H
 #define STREAM_CLIENT_SPOOL_H
@@ -34,6 +36,7 @@ typedef struct emitter__spool {
   uint64_t size; /* file size */
   uint64_t pending_bytes;
   uint64_t next_id;
+  uint64_t busy;            /* the batch being sent (0 = none): the bound drops others */
   emitter__spool_rec *recs; /* pending, oldest first */
   size_t n, cap;
 } emitter__spool;
@@ -43,8 +46,9 @@ int emitter__spool_open(emitter__spool *s, const char *path, uint64_t max);
 void emitter__spool_close(emitter__spool *s);
 
 /* Append and sync a batch of `events` events (protobuf `data`). When the
- * pending bytes would pass the bound, the oldest pending batches are acked
- * away first; *out_dropped receives how many events that dropped. */
+ * pending bytes would pass the bound, the oldest pending batches (but not
+ * `busy`, which is being sent anyway) are acked away first; *out_dropped
+ * receives how many events that dropped. */
 int emitter__spool_append(emitter__spool *s, const void *data, size_t len, uint32_t events,
                           uint64_t *out_dropped);
 

@@ -377,7 +377,8 @@ class Emitter:
     to stream_emitter_options (queue_max, batch_max_events, batch_max_bytes,
     flush_interval_ms, backoff_base_ms, backoff_max_ms, timeout_ms, shutdown_ms,
     spool_max_bytes; ``gzip=False`` sends uncompressed). ``close()`` flushes for up to
-    shutdown_ms, then stops the thread."""
+    shutdown_ms, then stops the thread. A spool file serves one emitter at a time: another
+    one on the same file raises Busy."""
 
     _OPTS = ("queue_max", "batch_max_events", "batch_max_bytes", "flush_interval_ms",
              "backoff_base_ms", "backoff_max_ms", "timeout_ms", "shutdown_ms", "spool_max_bytes")

@@ -189,3 +189,14 @@ def test_emitter_to_streamd(tmp_path):
         proc.terminate()
         proc.wait(30)
         proc.stdout.close()
+
+
+@needs_client
+def test_emitter_spool_is_locked(tmp_path):
+    # Two emitters on one spool would append over each other's records: the second is refused.
+    spool = str(tmp_path / "spool")
+    with le.Emitter("http://127.0.0.1:9", spool_path=spool, shutdown_ms=50):
+        with pytest.raises(libstream.Busy):
+            le.Emitter("http://127.0.0.1:9", spool_path=spool)
+    with le.Emitter("http://127.0.0.1:9", spool_path=spool, shutdown_ms=50):
+        pass

@@ -1,15 +1,26 @@
 /* Unit tests for the emitter's spool file (libstream/client/spool.c, internal) in a temporary
  * directory: pending batches across reopen, a torn tail and a corrupt record cut off, the size
  * bound (oldest dropped), emptying and compaction; and the emitter's bounded ring (drop oldest,
- * counted) without a server. */
+ * counted) without a server. Also: a damaged record in the middle, a compaction cut by a full
+ * disk, the file lock, the bound's count after a reopen; and the emitter against a scripted
+ * loopback responder (a full disk under a failing server, a token replaced mid-request). */
+#define _GNU_SOURCE /* strcasestr */
+#include <arpa/inet.h>
 #include <check.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "client/emitter_internal.h"
 #include "client/spool.h"
 #include "stream/emitter.h"
 
@@ -195,6 +206,472 @@ START_TEST(test_emitter_ring_drops_oldest)
 }
 END_TEST
 
+/* A damaged record in the middle (a bad sector, a write reordered by a crash) costs that record
+ * only: the good records after it are still loaded, and new ones go after them. */
+START_TEST(test_corrupt_middle_record_keeps_later_ones)
+{
+  emitter__spool s;
+  ck_assert_int_eq(emitter__spool_open(&s, path, 1 << 20), STREAM_OK);
+  append(&s, 'a', 100);
+  off_t one = file_size();
+  append(&s, 'b', 100);
+  append(&s, 'c', 100);
+  off_t three = file_size();
+  emitter__spool_close(&s);
+  int fd = open(path, O_RDWR);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(pwrite(fd, "X", 1, one + 40), 1); /* in b's payload */
+  close(fd);
+  ck_assert_int_eq(emitter__spool_open(&s, path, 1 << 20), STREAM_OK);
+  ck_assert_uint_eq(s.n, 2);
+  ck_assert_int_eq(file_size(), three);
+  check_head(&s, 'a', 100);
+  ck_assert_int_eq(emitter__spool_ack(&s, s.recs[0].id), STREAM_OK);
+  check_head(&s, 'c', 100);
+  append(&s, 'd', 50);
+  emitter__spool_close(&s);
+  /* A damaged length field too: the scan finds the next record by its magic. */
+  fd = open(path, O_RDWR);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(pwrite(fd, "\xff\xff", 2, 8), 2); /* a's length */
+  close(fd);
+  ck_assert_int_eq(emitter__spool_open(&s, path, 1 << 20), STREAM_OK);
+  ck_assert_uint_eq(s.n, 2);
+  check_head(&s, 'c', 100);
+  ck_assert_int_eq(emitter__spool_ack(&s, s.recs[0].id), STREAM_OK);
+  check_head(&s, 'd', 50);
+  emitter__spool_close(&s);
+}
+END_TEST
+
+/* A compaction that fails half way (the disk fills up) keeps the old file and the index that
+ * points into it: the pending batches still read back as they were. */
+START_TEST(test_failed_compaction_keeps_index)
+{
+  emitter__spool s;
+  const uint64_t max = 64 * 1024;
+  ck_assert_int_eq(emitter__spool_open(&s, path, max), STREAM_OK);
+  uint8_t buf[20000];
+  char fill = 'A';
+  while (s.size <= 2 * max) {
+    memset(buf, fill++, sizeof buf);
+    uint64_t dropped;
+    ck_assert_int_eq(emitter__spool_append(&s, buf, sizeof buf, 7, &dropped), STREAM_OK);
+  }
+  ck_assert_uint_eq(s.n, 3);
+  ck_assert_int_eq(emitter__spool_ack(&s, s.recs[0].id), STREAM_OK); /* room: no drop below */
+  /* Writes past 30000 bytes fail: the second record of the compacted copy does not fit. */
+  signal(SIGXFSZ, SIG_IGN);
+  struct rlimit old, lim;
+  ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+  lim = old;
+  lim.rlim_cur = 30000;
+  ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+  memset(buf, 'x', sizeof buf);
+  uint64_t dropped;
+  int rc = emitter__spool_append(&s, buf, sizeof buf, 7, &dropped);
+  ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+  ck_assert_int_eq(rc, STREAM_EIO);
+  ck_assert_uint_eq(dropped, 0);
+  ck_assert_uint_eq(s.n, 2);
+  check_head(&s, (char)(fill - 2), sizeof buf);
+  ck_assert_int_eq(emitter__spool_ack(&s, s.recs[0].id), STREAM_OK);
+  check_head(&s, (char)(fill - 1), sizeof buf);
+  emitter__spool_close(&s);
+  ck_assert_int_eq(emitter__spool_open(&s, path, max), STREAM_OK);
+  ck_assert_uint_eq(s.n, 1);
+  check_head(&s, (char)(fill - 1), sizeof buf);
+  emitter__spool_close(&s);
+}
+END_TEST
+
+/* Two emitters on one spool would write over each other's records: the second is refused,
+ * also after a compaction replaced the file. */
+START_TEST(test_spool_is_locked)
+{
+  emitter__spool s, t;
+  ck_assert_int_eq(emitter__spool_open(&s, path, 64 * 1024), STREAM_OK);
+  ck_assert_int_eq(emitter__spool_open(&t, path, 64 * 1024), STREAM_EBUSY);
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "in use"));
+  stream_emitter_options o = STREAM_EMITTER_OPTIONS_INIT;
+  o.base_url = "http://127.0.0.1:9";
+  o.spool_path = path;
+  stream_emitter *em = NULL;
+  ck_assert_int_eq(stream_emitter_new(&em, &o), STREAM_EBUSY);
+  ck_assert_ptr_null(em);
+  uint8_t buf[20000];
+  memset(buf, 'q', sizeof buf);
+  struct stat st0, st1;
+  ck_assert_int_eq(stat(path, &st0), 0);
+  for (int i = 0; i < 20; i++) { /* past twice the bound: compacted into a new file */
+    uint64_t dropped;
+    ck_assert_int_eq(emitter__spool_append(&s, buf, sizeof buf, 1, &dropped), STREAM_OK);
+  }
+  ck_assert_int_eq(stat(path, &st1), 0);
+  ck_assert_uint_ne(st0.st_ino, st1.st_ino);
+  ck_assert_int_eq(emitter__spool_open(&t, path, 64 * 1024), STREAM_EBUSY);
+  emitter__spool_close(&s);
+  ck_assert_int_eq(emitter__spool_open(&t, path, 64 * 1024), STREAM_OK);
+  ck_assert_uint_eq(t.n, 3);
+  emitter__spool_close(&t);
+}
+END_TEST
+
+/* Batches dropped at the bound are counted in events, also those loaded from a previous run. */
+START_TEST(test_bound_counts_events_after_reopen)
+{
+  stream_event ev[5];
+  memset(ev, 0, sizeof ev);
+  for (int i = 0; i < 5; i++) {
+    snprintf(ev[i].id, sizeof ev[i].id, "%08x-0000-4000-8000-%012x", i, i);
+    strcpy(ev[i].view_id, "v1");
+    ev[i].type = STREAM_EVENT_HEARTBEAT;
+    ev[i].client_ts = 1700000000000 + i;
+  }
+  uint8_t *pb;
+  size_t len;
+  ck_assert_int_eq(emitter__pack(&pb, &len, ev, 5), STREAM_OK);
+  emitter__spool s;
+  const uint64_t max = 64 * 1024;
+  ck_assert_int_eq(emitter__spool_open(&s, path, max), STREAM_OK);
+  uint64_t dropped;
+  for (int i = 0; i < 3; i++)
+    ck_assert_int_eq(emitter__spool_append(&s, pb, len, 5, &dropped), STREAM_OK);
+  emitter__spool_close(&s);
+  free(pb);
+  ck_assert_int_eq(emitter__spool_open(&s, path, max), STREAM_OK);
+  ck_assert_uint_eq(s.n, 3);
+  uint8_t *big = calloc(1, max);
+  ck_assert_int_eq(emitter__spool_append(&s, big, max - 10, 1, &dropped), STREAM_OK);
+  free(big);
+  ck_assert_uint_eq(s.n, 1);
+  ck_assert_uint_eq(dropped, 15);
+  emitter__spool_close(&s);
+}
+END_TEST
+
+/* ---- the emitter against a scripted HTTP responder on loopback ---------------------------- */
+
+typedef struct responder {
+  int fd, port;
+  pthread_t th;
+  const char **script; /* raw answers, one per connection; the last one repeats */
+  int n, served;
+  int hold; /* hold the answer to this request (0-based) until released, or -1 */
+  bool got, release;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  char last_request[4096]; /* its head */
+} responder;
+
+static void read_request(int cfd, char *head, size_t cap)
+{
+  char buf[65536];
+  size_t len = 0, want = (size_t)-1;
+  head[0] = '\0';
+  for (;;) {
+    ssize_t r = recv(cfd, buf + len, sizeof buf - 1 - len, 0);
+    if (r <= 0)
+      return;
+    len += (size_t)r;
+    buf[len] = '\0';
+    char *end = strstr(buf, "\r\n\r\n");
+    if (end && want == (size_t)-1) {
+      size_t hl = (size_t)(end + 4 - buf);
+      snprintf(head, cap, "%.*s", (int)hl, buf);
+      const char *cl = strcasestr(buf, "\r\ncontent-length:");
+      want = hl + (cl ? (size_t)atol(cl + 17) : 0);
+    }
+    if (want != (size_t)-1 && len >= want)
+      return;
+    if (want != (size_t)-1 && len == sizeof buf - 1) { /* a long body: keep only the count */
+      want -= len;
+      len = 0;
+    }
+  }
+}
+
+static void *serve(void *arg)
+{
+  responder *r = arg;
+  for (;;) {
+    int cfd = accept(r->fd, NULL, NULL);
+    if (cfd < 0)
+      return NULL;
+    char head[4096];
+    read_request(cfd, head, sizeof head);
+    pthread_mutex_lock(&r->mu);
+    int i = r->served++;
+    memcpy(r->last_request, head, sizeof head);
+    if (i == r->hold) {
+      r->got = true;
+      pthread_cond_broadcast(&r->cv);
+      while (!r->release)
+        pthread_cond_wait(&r->cv, &r->mu);
+    }
+    pthread_mutex_unlock(&r->mu);
+    const char *resp = r->script[i < r->n ? i : r->n - 1];
+    size_t off = 0, len = strlen(resp);
+    while (off < len) {
+      ssize_t w = send(cfd, resp + off, len - off, MSG_NOSIGNAL);
+      if (w <= 0)
+        break;
+      off += (size_t)w;
+    }
+    shutdown(cfd, SHUT_WR);
+    close(cfd);
+  }
+}
+
+static void responder_start(responder *r, const char **script, int n, int hold)
+{
+  memset(r, 0, sizeof *r);
+  r->script = script;
+  r->n = n;
+  r->hold = hold;
+  pthread_mutex_init(&r->mu, NULL);
+  pthread_cond_init(&r->cv, NULL);
+  r->fd = socket(AF_INET, SOCK_STREAM, 0);
+  ck_assert_int_ge(r->fd, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ck_assert_int_eq(bind(r->fd, (struct sockaddr *)&a, sizeof a), 0);
+  socklen_t alen = sizeof a;
+  ck_assert_int_eq(getsockname(r->fd, (struct sockaddr *)&a, &alen), 0);
+  r->port = ntohs(a.sin_port);
+  ck_assert_int_eq(listen(r->fd, 16), 0);
+  ck_assert_int_eq(pthread_create(&r->th, NULL, serve, r), 0);
+}
+
+static void responder_stop(responder *r)
+{
+  shutdown(r->fd, SHUT_RDWR);
+  pthread_join(r->th, NULL);
+  close(r->fd);
+}
+
+#define ANSWER(status)                                                                             \
+  "HTTP/1.1 " status "\r\nContent-Type: application/json\r\nConnection: close\r\n"
+#define OK_BODY "Content-Length: 31\r\n\r\n{\"accepted\":1,\"duplicates\":0}  "
+
+static pthread_mutex_t acked_mu = PTHREAD_MUTEX_INITIALIZER;
+static char acked_ids[64][STREAM_EVENTS_UUID_LEN + 1];
+static int n_acked;
+
+static void on_batch(void *ud, int outcome, const stream_event *ev, size_t n)
+{
+  (void)ud;
+  pthread_mutex_lock(&acked_mu);
+  for (size_t i = 0; outcome == STREAM_EMITTER_ACKED && i < n && n_acked < 64; i++)
+    memcpy(acked_ids[n_acked++], ev[i].id, sizeof ev[i].id);
+  pthread_mutex_unlock(&acked_mu);
+}
+
+static bool was_acked(const char *id)
+{
+  pthread_mutex_lock(&acked_mu);
+  bool found = false;
+  for (int i = 0; i < n_acked && !found; i++)
+    found = strcmp(acked_ids[i], id) == 0;
+  pthread_mutex_unlock(&acked_mu);
+  return found;
+}
+
+static stream_emitter *emitter_for(const responder *r, const char *spool)
+{
+  static char url[64];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d", r->port);
+  stream_emitter_options o = STREAM_EMITTER_OPTIONS_INIT;
+  o.base_url = url;
+  o.access_token = "old-token";
+  o.batch_max_events = 5;
+  o.flush_interval_ms = 3600000; /* batches form by count or flush only */
+  o.backoff_base_ms = 50;
+  o.backoff_max_ms = 100;
+  o.timeout_ms = 5000;
+  o.shutdown_ms = 100;
+  o.spool_path = spool;
+  o.on_batch = on_batch;
+  stream_emitter *em = NULL;
+  ck_assert_int_eq(stream_emitter_new(&em, &o), STREAM_OK);
+  return em;
+}
+
+static void emit_heartbeat(stream_emitter *em, char *id)
+{
+  stream_event e;
+  memset(&e, 0, sizeof e);
+  e.type = STREAM_EVENT_HEARTBEAT;
+  strcpy(e.view_id, "v1");
+  ck_assert_int_eq(stream_emitter_emit(id, em, &e), STREAM_OK);
+}
+
+/* The disk is full (/dev/full: every spool write is ENOSPC) and the server fails once: the first
+ * batch stays in hand and is retried; the next one must not take its place. */
+START_TEST(test_emitter_spool_full_keeps_batch_in_hand)
+{
+  const char *script[] = {ANSWER("503 Service Unavailable") "Content-Length: 0\r\n\r\n",
+                          ANSWER("200 OK") OK_BODY};
+  responder r;
+  responder_start(&r, script, 2, -1);
+  stream_emitter *em = emitter_for(&r, "/dev/full");
+  char ids[10][STREAM_EVENTS_UUID_LEN + 1];
+  for (int i = 0; i < 10; i++)
+    emit_heartbeat(em, ids[i]);
+  ck_assert_int_eq(stream_emitter_flush(em, 10000), STREAM_OK);
+  for (int i = 0; i < 10; i++)
+    ck_assert_msg(was_acked(ids[i]), "event %d (%s) was never acknowledged", i, ids[i]);
+  stream_emitter_stats st;
+  ck_assert_int_eq(stream_emitter_stats_get(&st, em), STREAM_OK);
+  ck_assert_uint_eq(st.sent, 10);
+  ck_assert_uint_eq(st.spooled, 0);
+  ck_assert_uint_ge(st.retried, 1);
+  stream_emitter_free(em);
+  responder_stop(&r);
+}
+END_TEST
+
+/* A token set while a request is out (refused with 401 for the old token) is used at once, not
+ * after the backoff. */
+START_TEST(test_emitter_new_token_during_request)
+{
+  const char *script[] = {ANSWER("401 Unauthorized") "Content-Length: 0\r\n\r\n",
+                          ANSWER("200 OK") OK_BODY};
+  responder r;
+  responder_start(&r, script, 2, 0);
+  char url[64];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d", r.port);
+  stream_emitter_options o = STREAM_EMITTER_OPTIONS_INIT;
+  o.base_url = url;
+  o.access_token = "old-token";
+  o.batch_max_events = 1;
+  o.backoff_base_ms = 2000000000; /* a retry by backoff would come far too late */
+  o.backoff_max_ms = 2000000000;
+  o.shutdown_ms = 100;
+  o.on_batch = on_batch;
+  stream_emitter *em = NULL;
+  ck_assert_int_eq(stream_emitter_new(&em, &o), STREAM_OK);
+  char id[STREAM_EVENTS_UUID_LEN + 1];
+  emit_heartbeat(em, id);
+  pthread_mutex_lock(&r.mu);
+  while (!r.got)
+    pthread_cond_wait(&r.cv, &r.mu);
+  ck_assert_ptr_nonnull(strstr(r.last_request, "Bearer old-token"));
+  pthread_mutex_unlock(&r.mu);
+  ck_assert_int_eq(stream_emitter_set_token(em, "new-token"), STREAM_OK);
+  pthread_mutex_lock(&r.mu);
+  r.release = true;
+  pthread_cond_broadcast(&r.cv);
+  pthread_mutex_unlock(&r.mu);
+  ck_assert_int_eq(stream_emitter_flush(em, 5000), STREAM_OK);
+  ck_assert(was_acked(id));
+  pthread_mutex_lock(&r.mu);
+  ck_assert_ptr_nonnull(strstr(r.last_request, "Bearer new-token"));
+  pthread_mutex_unlock(&r.mu);
+  stream_emitter_free(em);
+  responder_stop(&r);
+}
+END_TEST
+
+/* The spool reaches its bound while its oldest batch is being sent (the server is slow): that
+ * batch is not dropped (it is sent anyway), so every event is counted once, as sent or as
+ * dropped from the spool. */
+START_TEST(test_emitter_bound_spares_batch_in_flight)
+{
+  const char *script[] = {ANSWER("503 Service Unavailable") "Content-Length: 0\r\n\r\n",
+                          ANSWER("200 OK") OK_BODY};
+  responder r;
+  responder_start(&r, script, 2, 0);
+  char url[64];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d", r.port);
+  stream_emitter_options o = STREAM_EMITTER_OPTIONS_INIT;
+  o.base_url = url;
+  o.queue_max = 5000;
+  o.batch_max_events = 5;
+  o.flush_interval_ms = 3600000;
+  o.backoff_base_ms = 50;
+  o.backoff_max_ms = 100;
+  o.shutdown_ms = 100;
+  o.spool_path = path;
+  o.spool_max_bytes = 64 * 1024;
+  o.on_batch = on_batch;
+  stream_emitter *em = NULL;
+  ck_assert_int_eq(stream_emitter_new(&em, &o), STREAM_OK);
+  char first[5][STREAM_EVENTS_UUID_LEN + 1], id[STREAM_EVENTS_UUID_LEN + 1];
+  for (int i = 0; i < 5; i++)
+    emit_heartbeat(em, first[i]);
+  pthread_mutex_lock(&r.mu);
+  while (!r.got) /* the first batch is spooled and out */
+    pthread_cond_wait(&r.cv, &r.mu);
+  pthread_mutex_unlock(&r.mu);
+  for (int i = 0; i < 2000; i++) /* about twice the spool's bound */
+    emit_heartbeat(em, id);
+  pthread_mutex_lock(&r.mu);
+  r.release = true;
+  pthread_cond_broadcast(&r.cv);
+  pthread_mutex_unlock(&r.mu);
+  ck_assert_int_eq(stream_emitter_flush(em, 60000), STREAM_OK);
+  for (int i = 0; i < 5; i++)
+    ck_assert(was_acked(first[i]));
+  stream_emitter_stats st;
+  ck_assert_int_eq(stream_emitter_stats_get(&st, em), STREAM_OK);
+  ck_assert_uint_gt(st.spool_dropped, 0);
+  ck_assert_uint_eq(st.dropped, 0);
+  ck_assert_uint_eq(st.sent + st.spool_dropped, 2005);
+  stream_emitter_free(em);
+  responder_stop(&r);
+}
+END_TEST
+
+static double cpu_seconds(void)
+{
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* While the batch in hand waits out a Retry-After, events older than the flush interval wait in
+ * the ring: the sender sleeps, it does not spin (an offline player's battery). */
+START_TEST(test_emitter_sleeps_while_backing_off)
+{
+  const char *script[] = {ANSWER("503 Service Unavailable") "Retry-After: 3\r\n"
+                                                            "Content-Length: 0\r\n\r\n"};
+  responder r;
+  responder_start(&r, script, 1, -1);
+  char url[64];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d", r.port);
+  stream_emitter_options o = STREAM_EMITTER_OPTIONS_INIT;
+  o.base_url = url;
+  o.batch_max_events = 1;
+  o.flush_interval_ms = 20;
+  o.shutdown_ms = 50;
+  stream_emitter *em = NULL;
+  ck_assert_int_eq(stream_emitter_new(&em, &o), STREAM_OK);
+  char id[STREAM_EVENTS_UUID_LEN + 1];
+  emit_heartbeat(em, id);
+  for (int i = 0; i < 500; i++) { /* until the first answer came */
+    pthread_mutex_lock(&r.mu);
+    int served = r.served;
+    pthread_mutex_unlock(&r.mu);
+    if (served)
+      break;
+    usleep(10000);
+  }
+  usleep(100000);
+  emit_heartbeat(em, id); /* waits in the ring behind the batch in hand */
+  usleep(100000);
+  double before = cpu_seconds();
+  usleep(1000000);
+  double used = cpu_seconds() - before;
+  ck_assert_msg(used < 0.3, "the sender used %.2f s of CPU in 1 s while waiting", used);
+  stream_emitter_free(em);
+  responder_stop(&r);
+}
+END_TEST
+
 static Suite *spool_suite(void)
 {
   Suite *s = suite_create("spool");
@@ -205,6 +682,14 @@ static Suite *spool_suite(void)
   tcase_add_test(tc, test_torn_tail_and_corrupt_record);
   tcase_add_test(tc, test_bound_drops_oldest_and_compacts);
   tcase_add_test(tc, test_emitter_ring_drops_oldest);
+  tcase_add_test(tc, test_corrupt_middle_record_keeps_later_ones);
+  tcase_add_test(tc, test_failed_compaction_keeps_index);
+  tcase_add_test(tc, test_spool_is_locked);
+  tcase_add_test(tc, test_bound_counts_events_after_reopen);
+  tcase_add_test(tc, test_emitter_spool_full_keeps_batch_in_hand);
+  tcase_add_test(tc, test_emitter_new_token_during_request);
+  tcase_add_test(tc, test_emitter_bound_spares_batch_in_flight);
+  tcase_add_test(tc, test_emitter_sleeps_while_backing_off);
   suite_add_tcase(s, tc);
   return s;
 }
