@@ -501,22 +501,32 @@ START_TEST(test_device_approve_checks_profile_owner)
 }
 END_TEST
 
+/* An account `email` with a profile "Locked" (PIN 4321) and a profile "Open" (no PIN), and
+ * a device code waiting for approval. */
+static void tv_with_locked_profile(stream_auth_account *acct, stream_auth_profile *locked,
+                                   stream_auth_profile *open, stream_auth_device_code *dc,
+                                   const char *email)
+{
+  *acct = new_account(email);
+  stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
+  in.name = "Locked";
+  in.pin = "4321";
+  ck_assert_int_eq(stream_auth_profile_create(locked, auth, acct->id, &in), STREAM_OK);
+  in.name = "Open";
+  in.pin = NULL;
+  ck_assert_int_eq(stream_auth_profile_create(open, auth, acct->id, &in), STREAM_OK);
+  ck_assert_int_eq(stream_auth_device_start(dc, auth, "tv", NULL), STREAM_OK);
+}
+
 /* The approved device gets tokens scoped to the profile: approving a profile that has a
  * PIN without it would be a way around the PIN. Before the fix this approval answered
  * STREAM_OK and the device's poll got tokens of the locked profile. */
 START_TEST(test_device_approve_refuses_locked_profile_without_pin)
 {
-  stream_auth_account acct = new_account("tv@example.com");
-  stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
-  in.name = "Locked";
-  in.pin = "4321";
+  stream_auth_account acct;
   stream_auth_profile locked, open;
-  ck_assert_int_eq(stream_auth_profile_create(&locked, auth, acct.id, &in), STREAM_OK);
-  in.name = "Open";
-  in.pin = NULL;
-  ck_assert_int_eq(stream_auth_profile_create(&open, auth, acct.id, &in), STREAM_OK);
   stream_auth_device_code dc;
-  ck_assert_int_eq(stream_auth_device_start(&dc, auth, "tv", NULL), STREAM_OK);
+  tv_with_locked_profile(&acct, &locked, &open, &dc, "tv@example.com");
   ck_assert_int_eq(stream_auth_device_approve(auth, dc.user_code, acct.id, locked.id),
                    STREAM_EFORBIDDEN);
   ck_assert_msg(strstr(msg(), "requires its PIN") != NULL, "%s", msg());
@@ -548,17 +558,10 @@ START_TEST(test_device_approve_pin)
   o.rate_account_burst = 3;
   o.rate_account_interval = 30;
   ck_assert_int_eq(stream_auth_new(&auth, &o), STREAM_OK);
-  stream_auth_account acct = new_account("tvpin@example.com");
-  stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
-  in.name = "Locked";
-  in.pin = "4321";
+  stream_auth_account acct;
   stream_auth_profile locked, open;
-  ck_assert_int_eq(stream_auth_profile_create(&locked, auth, acct.id, &in), STREAM_OK);
-  in.name = "Open";
-  in.pin = NULL;
-  ck_assert_int_eq(stream_auth_profile_create(&open, auth, acct.id, &in), STREAM_OK);
   stream_auth_device_code dc;
-  ck_assert_int_eq(stream_auth_device_start(&dc, auth, "tv", NULL), STREAM_OK);
+  tv_with_locked_profile(&acct, &locked, &open, &dc, "tvpin@example.com");
   int64_t retry = -1;
   /* Bad input: not 4 digits, a PIN without a profile. */
   ck_assert_int_eq(
