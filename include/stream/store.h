@@ -243,6 +243,22 @@ STREAM_API int stream_store_account_get_by_email(stream_store_account *out, stre
  */
 STREAM_API int stream_store_account_update(stream_store *s, const stream_store_account *a);
 
+/**
+ * stream_store_account_update() as a compare-and-set: `a` is written only while
+ * the account's row still has the password_hash, disabled flag and role of
+ * `expect` (the row the caller read and then changed), so a read-modify-write
+ * never undoes a concurrent one (a password change putting back the `disabled`
+ * an operator just set, a hash upgrade putting back a replaced password). On
+ * STREAM_ECONFLICT read the row again and decide again. `expect->id` must be
+ * `a->id`; other fields of both are ignored.
+ * Errors: STREAM_EINVAL (NULL, bad fields, `expect` of another account),
+ * STREAM_ECONFLICT (the row changed, or is gone or closed: read it again to
+ * tell), STREAM_EIO.
+ * Thread-safe.
+ */
+STREAM_API int stream_store_account_update_if(stream_store *s, const stream_store_account *a,
+                                              const stream_store_account *expect);
+
 /** What stream_store_account_close() did, per table (rows). */
 typedef struct stream_store_account_close_counts {
   size_t profiles;              /**< deleted (with their progress, My List, ratings) */
@@ -575,6 +591,21 @@ STREAM_API int stream_store_profile_list(stream_store_profile **out, size_t *out
  * STREAM_EIO. Thread-safe.
  */
 STREAM_API int stream_store_profile_update(stream_store *s, const stream_store_profile *p);
+
+/**
+ * stream_store_profile_update() as a compare-and-set: `p` is written only while
+ * the profile's row still has the name, avatar, kids flag, maturity ceiling and
+ * pin_hash of `expect` (the row the caller read and then changed), so a profile
+ * edit never undoes a concurrent one (a PIN change putting back the `kids` flag
+ * a parent just set). On STREAM_ECONFLICT read the row again and decide again.
+ * `expect->id` must be `p->id`.
+ * Errors: STREAM_EINVAL (NULL, bad fields, `expect` of another profile),
+ * STREAM_ECONFLICT (the row changed or is gone), STREAM_EEXIST (name taken),
+ * STREAM_EIO.
+ * Thread-safe.
+ */
+STREAM_API int stream_store_profile_update_if(stream_store *s, const stream_store_profile *p,
+                                              const stream_store_profile *expect);
 
 /**
  * Delete a profile with its progress, My List, ratings and refresh tokens.

@@ -628,7 +628,7 @@ int auth__account_edit(stream_auth *a, const char *account_id, auth__account_edi
     stream_store_account before = row;
     if ((rc = edit(&row, ud)) != STREAM_OK)
       return rc;
-    rc = store__account_update_if(a->store, &row, &before);
+    rc = stream_store_account_update_if(a->store, &row, &before);
     if (rc != STREAM_ECONFLICT)
       return rc;
   }

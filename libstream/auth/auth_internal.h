@@ -135,7 +135,7 @@ int auth__check_address(const char *addr);
 
 /* Read-modify-write of an account row that never undoes a concurrent one:
  * read the row, let `edit` change it (or refuse: its error is returned), and
- * write it only if the row is still as read (store__account_update_if); when
+ * write it only if the row is still as read (stream_store_account_update_if); when
  * another writer changed it meanwhile, start again from the new row (at most
  * a few times, then STREAM_EBUSY). STREAM_ENOTFOUND (named) for no account. */
 typedef int (*auth__account_edit_fn)(stream_store_account *row, void *ud);

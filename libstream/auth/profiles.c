@@ -258,7 +258,7 @@ int stream_auth_profile_update(stream_auth_profile *out, stream_auth *a, const c
     stream_store_profile before = p;
     if ((rc = apply_input(&p, in, pin_hash, false)) != STREAM_OK)
       return rc;
-    rc = store__profile_update_if(a->store, &p, &before);
+    rc = stream_store_profile_update_if(a->store, &p, &before);
     if (rc == STREAM_OK)
       break;
     if (rc != STREAM_ECONFLICT)

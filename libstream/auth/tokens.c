@@ -259,7 +259,7 @@ int stream_auth_login(stream_auth_tokens *out, int64_t *out_retry_after, stream_
       stream_store_account up = acct;
       auth__copy(up.password_hash, sizeof up.password_hash, h);
       /* Only over the hash just checked: never put back a password changed meanwhile. */
-      if (store__account_update_if(a->store, &up, &acct) != STREAM_OK)
+      if (stream_store_account_update_if(a->store, &up, &acct) != STREAM_OK)
         stream__log(STREAM_LOG_WARN, "auth", "could not upgrade the password hash of %s", acct.id);
       else
         acct = up; /* the hash the session below was granted against */

@@ -310,8 +310,8 @@ int stream_store_account_update(stream_store *s, const stream_store_account *a)
   return s->backend->accounts->update(s->impl, a, NULL);
 }
 
-int store__account_update_if(stream_store *s, const stream_store_account *a,
-                             const stream_store_account *expect)
+int stream_store_account_update_if(stream_store *s, const stream_store_account *a,
+                                   const stream_store_account *expect)
 {
   TRY(check_store(s));
   TRY(check_account(a, true));
@@ -544,8 +544,8 @@ int stream_store_profile_update(stream_store *s, const stream_store_profile *p)
   return s->backend->profiles->update(s->impl, p, NULL);
 }
 
-int store__profile_update_if(stream_store *s, const stream_store_profile *p,
-                             const stream_store_profile *expect)
+int stream_store_profile_update_if(stream_store *s, const stream_store_profile *p,
+                                   const stream_store_profile *expect)
 {
   TRY(check_store(s));
   TRY(check_profile(p, true));

@@ -21,7 +21,7 @@ struct stream_store_accounts_ops {
   int (*get_by_email)(void *impl, stream_store_account *out, const char *email);
   /* `expect` NULL: write `a` as is. Else only while the row still has expect's password
    * hash, disabled flag and role (compare-and-set): STREAM_ECONFLICT when it changed or is
-   * gone (store__account_update_if). */
+   * gone (stream_store_account_update_if). */
   int (*update)(void *impl, const stream_store_account *a, const stream_store_account *expect);
   /* stream_store_account_close: `tombstone_email` is the e-mail the row keeps;
    * `out` is zeroed by the caller and filled only on success. */
@@ -63,7 +63,7 @@ struct stream_store_profiles_ops {
   int (*list)(void *impl, stream_store_profile **out, size_t *out_count, const char *account_id);
   /* `expect` NULL: write `p` as is. Else only while the row still has expect's name,
    * avatar, kids flag, maturity ceiling and PIN hash (compare-and-set): STREAM_ECONFLICT
-   * when it changed or is gone (store__profile_update_if). */
+   * when it changed or is gone (stream_store_profile_update_if). */
   int (*update)(void *impl, const stream_store_profile *p, const stream_store_profile *expect);
   int (*remove)(void *impl, const char *id);
 };
@@ -184,24 +184,6 @@ int store__new_id(char out[STREAM_STORE_ID_SIZE]);
  * API: for modules that write a tree of rows (catalog). */
 int store__batch_begin(stream_store *s);
 int store__batch_end(stream_store *s, int rc);
-
-/* stream_store_account_update() as a compare-and-set: `a` is written only while the
- * account's row still has the password hash, disabled flag and role of `expect` (the row
- * the caller read and changed), so a read-modify-write never undoes a concurrent one (a
- * password change putting back the `disabled` an operator just set, or a hash upgrade
- * putting back the old password). STREAM_ECONFLICT when the row changed, or is gone or
- * closed (read it again to tell). Not public API: for the auth module. */
-int store__account_update_if(stream_store *s, const stream_store_account *a,
-                             const stream_store_account *expect);
-
-/* stream_store_profile_update() as a compare-and-set: `p` is written only while the
- * profile's row still has the name, avatar, kids flag, maturity ceiling and PIN hash of
- * `expect` (the row the caller read and changed), so a profile edit never undoes a
- * concurrent one (a PIN change putting back the `kids` flag a parent just set).
- * STREAM_ECONFLICT when the row changed or is gone (read it again to tell). Not public
- * API: for the auth module. */
-int store__profile_update_if(stream_store *s, const stream_store_profile *p,
-                             const stream_store_profile *expect);
 
 /* Argument checks of the public entry points (store.c), shared by the ones
  * in their own files (accounts_close.c, password_reset.c): STREAM_OK or

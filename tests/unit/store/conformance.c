@@ -176,6 +176,39 @@ static void case_accounts(stream_store *s)
   ck_assert_str_eq(got.password_hash, "$argon2id$new");
   strcpy(a.id, "missing");
   expect_err(stream_store_account_update(s, &a), STREAM_ENOTFOUND);
+
+  /* Compare-and-set: written only while the row is still as `expect`. */
+  stream_store_account before, next;
+  ck_assert_int_eq(stream_store_account_get(&before, s, got.id), STREAM_OK);
+  next = before;
+  strcpy(next.password_hash, "$argon2id$cas1");
+  ck_assert_int_eq(stream_store_account_update_if(s, &next, &before), STREAM_OK);
+  /* `before` is stale now: a second writer that read it is refused, the row keeps the first. */
+  stream_store_account late = before;
+  late.disabled = 0;
+  late.role = STREAM_STORE_ROLE_VIEWER;
+  strcpy(late.password_hash, "$argon2id$late");
+  expect_err(stream_store_account_update_if(s, &late, &before), STREAM_ECONFLICT);
+  ck_assert_int_eq(stream_store_account_get(&got, s, before.id), STREAM_OK);
+  ck_assert_str_eq(got.password_hash, "$argon2id$cas1");
+  /* Each compared field counts: disabled, role. */
+  stream_store_account stale = got;
+  stale.disabled = !got.disabled;
+  expect_err(stream_store_account_update_if(s, &late, &stale), STREAM_ECONFLICT);
+  stale = got;
+  stale.role =
+      got.role == STREAM_STORE_ROLE_VIEWER ? STREAM_STORE_ROLE_OPERATOR : STREAM_STORE_ROLE_VIEWER;
+  expect_err(stream_store_account_update_if(s, &late, &stale), STREAM_ECONFLICT);
+  ck_assert_int_eq(stream_store_account_update_if(s, &late, &got), STREAM_OK);
+  ck_assert_int_eq(stream_store_account_get(&got, s, before.id), STREAM_OK);
+  ck_assert_str_eq(got.password_hash, "$argon2id$late");
+  ck_assert_int_eq(got.disabled, 0);
+  /* Bad arguments and an account that is not there. */
+  expect_err(stream_store_account_update_if(s, &late, NULL), STREAM_EINVAL);
+  expect_err(stream_store_account_update_if(s, &late, &dup), STREAM_EINVAL); /* another id */
+  strcpy(late.id, "missing");
+  strcpy(stale.id, "missing");
+  expect_err(stream_store_account_update_if(s, &late, &stale), STREAM_ECONFLICT);
 }
 
 /* ---- profiles --------------------------------------------------------------- */
@@ -225,6 +258,48 @@ static void case_profiles(stream_store *s)
   ck_assert_str_eq(got.account_id, a.id);
   strcpy(p2.name, "Mum");
   expect_err(stream_store_profile_update(s, &p2), STREAM_EEXIST);
+
+  /* Compare-and-set: written only while the row is still as `expect`. */
+  stream_store_profile before, next;
+  ck_assert_int_eq(stream_store_profile_get(&before, s, p2.id), STREAM_OK);
+  next = before;
+  next.kids = 0;
+  next.maturity_ceiling = 18;
+  ck_assert_int_eq(stream_store_profile_update_if(s, &next, &before), STREAM_OK);
+  stream_store_profile late = before; /* read before that write: stale */
+  strcpy(late.pin_hash, "$argon2id$pin2");
+  expect_err(stream_store_profile_update_if(s, &late, &before), STREAM_ECONFLICT);
+  ck_assert_int_eq(stream_store_profile_get(&got, s, p2.id), STREAM_OK);
+  ck_assert_int_eq(got.kids, 0);
+  ck_assert_int_eq(got.maturity_ceiling, 18);
+  ck_assert_str_eq(got.pin_hash, "");
+  /* Each compared field counts: name, avatar, kids, ceiling, PIN hash. */
+  for (int f = 0; f < 5; f++) {
+    stream_store_profile stale = got;
+    if (f == 0)
+      strcpy(stale.name, "Other");
+    else if (f == 1)
+      strcpy(stale.avatar, "other.png");
+    else if (f == 2)
+      stale.kids = !got.kids;
+    else if (f == 3)
+      stale.maturity_ceiling = got.maturity_ceiling - 1;
+    else
+      strcpy(stale.pin_hash, "$argon2id$x");
+    expect_err(stream_store_profile_update_if(s, &late, &stale), STREAM_ECONFLICT);
+  }
+  late = got;
+  strcpy(late.pin_hash, "$argon2id$pin2");
+  ck_assert_int_eq(stream_store_profile_update_if(s, &late, &got), STREAM_OK);
+  ck_assert_int_eq(stream_store_profile_get(&got, s, p2.id), STREAM_OK);
+  ck_assert_str_eq(got.pin_hash, "$argon2id$pin2");
+  ck_assert_int_eq(got.maturity_ceiling, 18);
+  /* A taken name is still EEXIST; bad arguments EINVAL. */
+  stream_store_profile taken = got;
+  strcpy(taken.name, "Mum");
+  expect_err(stream_store_profile_update_if(s, &taken, &got), STREAM_EEXIST);
+  expect_err(stream_store_profile_update_if(s, &taken, NULL), STREAM_EINVAL);
+  expect_err(stream_store_profile_update_if(s, &taken, &p1), STREAM_EINVAL); /* another id */
 
   ck_assert_int_eq(stream_store_profile_delete(s, p1.id), STREAM_OK);
   expect_err(stream_store_profile_get(&got, s, p1.id), STREAM_ENOTFOUND);
