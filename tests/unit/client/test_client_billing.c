@@ -2,7 +2,7 @@
  * Unit tests of the client SDK's billing calls (libstream/client/billing.c)
  * without streamd: argument validation before any traffic, the 402 ->
  * STREAM_EPAYMENT mapping, and, against a scripted HTTP server on a loopback
- * port (a thread here), the Idempotency-Key header: the caller's key is sent
+ * port (tests/unit/responder.h), the Idempotency-Key header: the caller's key is sent
  * as given, a NULL key becomes a generated "cli-<32 hex>" key, and the
  * client's own retry after a session refresh (401 -> refresh -> again) sends
  * the same key as the first attempt. 409 answers of the lease calls become
@@ -10,17 +10,13 @@
  * tests/integration/ (client_driver.c "billing").
  */
 #define _GNU_SOURCE /* strcasestr */
-#include <arpa/inet.h>
 #include <check.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "client/client_internal.h"
+#include "../responder.h"
 #include "stream/stream.h"
 
 static stream_client *make(const char *url)
@@ -32,91 +28,43 @@ static stream_client *make(const char *url)
   return c;
 }
 
-/* ---- a scripted HTTP/1.1 server: one answer per connection ---------------- */
+/* ---- a scripted HTTP/1.1 server: one answer per connection (responder.h) --- */
 
 #define MAX_EXCHANGES 4
 
 typedef struct script {
-  int fd; /* listening socket */
-  int port;
   size_t n;                           /* answers to give */
   const char *answers[MAX_EXCHANGES]; /* "<status> <json>" */
-  char requests[MAX_EXCHANGES][8192]; /* what arrived (head and body) */
-  size_t got;
+  char raw[MAX_EXCHANGES][4096];      /* as sent: HTTP/1.1 answers */
+  const char *resp[MAX_EXCHANGES];
+  test_responder r; /* r.requests[i]: what arrived (head and body); r.served: how many */
 } script;
 
-/* Read one request (headers, then Content-Length bytes of body) into buf. */
-static void read_request(int fd, char *buf, size_t cap)
+static void script_start(script *s)
 {
-  size_t len = 0;
-  long body = -1;
-  char *head_end = NULL;
-  while (len + 1 < cap) {
-    ssize_t r = recv(fd, buf + len, cap - 1 - len, 0);
-    if (r <= 0)
-      break;
-    len += (size_t)r;
-    buf[len] = '\0';
-    if (!head_end && (head_end = strstr(buf, "\r\n\r\n"))) {
-      const char *cl = strcasestr(buf, "\r\nContent-Length:");
-      body = cl && cl < head_end ? strtol(cl + 17, NULL, 10) : 0;
-    }
-    if (head_end && (long)(len - (size_t)(head_end + 4 - buf)) >= body)
-      break;
-  }
-  buf[len] = '\0';
-}
-
-static void *serve(void *arg)
-{
-  script *s = arg;
   for (size_t i = 0; i < s->n; i++) {
-    int fd = accept(s->fd, NULL, NULL);
-    if (fd < 0)
-      break;
-    read_request(fd, s->requests[i], sizeof s->requests[i]);
-    s->got = i + 1;
     int status = atoi(s->answers[i]);
     const char *json = strchr(s->answers[i], ' ') + 1;
-    char out[4096];
-    int n = snprintf(out, sizeof out,
-                     "HTTP/1.1 %d X\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                     "Connection: close\r\n\r\n%s",
-                     status, status >= 400 ? "application/problem+json" : "application/json",
-                     strlen(json), json);
-    ck_assert_int_eq(send(fd, out, (size_t)n, 0), n);
-    close(fd);
+    snprintf(s->raw[i], sizeof s->raw[i],
+             "HTTP/1.1 %d X\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+             "Connection: close\r\n\r\n%s",
+             status, status >= 400 ? "application/problem+json" : "application/json", strlen(json),
+             json);
+    s->resp[i] = s->raw[i];
   }
-  return NULL;
+  test_responder_start(&s->r, s->resp, (int)s->n, -1);
 }
 
-static void script_start(script *s, pthread_t *t)
+static void script_join(script *s)
 {
-  s->fd = socket(AF_INET, SOCK_STREAM, 0);
-  ck_assert_int_ge(s->fd, 0);
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ck_assert_int_eq(bind(s->fd, (struct sockaddr *)&a, sizeof a), 0);
-  socklen_t len = sizeof a;
-  ck_assert_int_eq(getsockname(s->fd, (struct sockaddr *)&a, &len), 0);
-  ck_assert_int_eq(listen(s->fd, 8), 0);
-  s->port = ntohs(a.sin_port);
-  ck_assert_int_eq(pthread_create(t, NULL, serve, s), 0);
-}
-
-static void script_join(script *s, pthread_t t)
-{
-  pthread_join(t, NULL);
-  close(s->fd);
+  test_responder_stop(&s->r);
 }
 
 /* The value of the Idempotency-Key header of request i ("" when absent). */
 static void key_of(char *out, size_t cap, const script *s, size_t i)
 {
   out[0] = '\0';
-  const char *h = strcasestr(s->requests[i], "\r\nIdempotency-Key: ");
+  const char *h = strcasestr(s->r.requests[i], "\r\nIdempotency-Key: ");
   if (!h)
     return;
   h += strlen("\r\nIdempotency-Key: ");
@@ -186,10 +134,9 @@ END_TEST
 START_TEST(test_given_key_is_sent)
 {
   script s = {.n = 1, .answers = {SUB_JSON}};
-  pthread_t t;
-  script_start(&s, &t);
+  script_start(&s);
   char url[64];
-  snprintf(url, sizeof url, "http://127.0.0.1:%d", s.port);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d", s.r.port);
   stream_client *c = make(url);
   ck_assert_int_eq(stream_client_set_tokens(c, "access-1", "refresh-1"), STREAM_OK);
   char *j = NULL;
@@ -197,12 +144,12 @@ START_TEST(test_given_key_is_sent)
                    STREAM_OK);
   ck_assert_ptr_nonnull(strstr(j, "\"invoice_id\":\"i1\""));
   stream_free(j);
-  script_join(&s, t);
+  script_join(&s);
   char k[300];
   key_of(k, sizeof k, &s, 0);
   ck_assert_str_eq(k, "my-key_1");
-  ck_assert_ptr_nonnull(strstr(s.requests[0], "POST /v1/billing/subscription HTTP/1.1"));
-  ck_assert_ptr_nonnull(strstr(s.requests[0], "{\"plan_id\":\"basic\",\"card_id\":\"card-1\"}"));
+  ck_assert_ptr_nonnull(strstr(s.r.requests[0], "POST /v1/billing/subscription HTTP/1.1"));
+  ck_assert_ptr_nonnull(strstr(s.r.requests[0], "{\"plan_id\":\"basic\",\"card_id\":\"card-1\"}"));
   stream_client_free(c);
 }
 END_TEST
@@ -215,16 +162,15 @@ START_TEST(test_generated_key_survives_refresh_retry)
                           "200 {\"access_token\":\"access-2\",\"refresh_token\":\"refresh-2\","
                           "\"token_type\":\"Bearer\",\"expires_in\":900}",
                           SUB_JSON}};
-  pthread_t t;
-  script_start(&s, &t);
+  script_start(&s);
   char url[64];
-  snprintf(url, sizeof url, "http://127.0.0.1:%d", s.port);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d", s.r.port);
   stream_client *c = make(url);
   ck_assert_int_eq(stream_client_set_tokens(c, "access-1", "refresh-1"), STREAM_OK);
   ck_assert_int_eq(stream_client_billing_change_plan(NULL, c, "premium", NULL), STREAM_OK);
-  script_join(&s, t);
-  ck_assert_uint_eq(s.got, 3);
-  ck_assert_ptr_nonnull(strstr(s.requests[1], "POST /v1/auth/refresh"));
+  script_join(&s);
+  ck_assert_int_eq(s.r.served, 3);
+  ck_assert_ptr_nonnull(strstr(s.r.requests[1], "POST /v1/auth/refresh"));
   char k1[300], k3[300];
   key_of(k1, sizeof k1, &s, 0);
   key_of(k3, sizeof k3, &s, 2);
@@ -232,19 +178,19 @@ START_TEST(test_generated_key_survives_refresh_retry)
   ck_assert_int_eq(strncmp(k1, "cli-", 4), 0);
   ck_assert_uint_eq(strspn(k1 + 4, "0123456789abcdef"), 32);
   ck_assert_str_eq(k1, k3); /* the retry carries the first attempt's key */
-  ck_assert_ptr_nonnull(strstr(s.requests[2], "Authorization: Bearer access-2"));
+  ck_assert_ptr_nonnull(strstr(s.r.requests[2], "Authorization: Bearer access-2"));
 
   /* A second call without a key gets another one; reads send none. */
   script s2 = {.n = 2, .answers = {SUB_JSON, "200 {\"plans\":[]}"}};
-  script_start(&s2, &t);
-  snprintf(url, sizeof url, "http://127.0.0.1:%d", s2.port);
+  script_start(&s2);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d", s2.r.port);
   stream_client *c2 = make(url);
   ck_assert_int_eq(stream_client_set_tokens(c2, "access-1", "refresh-1"), STREAM_OK);
   ck_assert_int_eq(stream_client_billing_cancel(NULL, c2, NULL), STREAM_OK);
   char *j = NULL;
   ck_assert_int_eq(stream_client_billing_plans(&j, c2), STREAM_OK);
   stream_free(j);
-  script_join(&s2, t);
+  script_join(&s2);
   char k4[300], k5[300];
   key_of(k4, sizeof k4, &s2, 0);
   key_of(k5, sizeof k5, &s2, 1);
@@ -266,10 +212,9 @@ START_TEST(test_lease_conflicts_map_to_library_codes)
                           "\"status\":409,\"detail\":\"the lease lapsed\"}",
                           "402 {\"type\":\"urn:libstream:problem:payment-failed\",\"title\":"
                           "\"Payment failed\",\"status\":402,\"detail\":\"insufficient funds\"}"}};
-  pthread_t t;
-  script_start(&s, &t);
+  script_start(&s);
   char url[64];
-  snprintf(url, sizeof url, "http://127.0.0.1:%d", s.port);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d", s.r.port);
   stream_client *c = make(url);
   ck_assert_int_eq(stream_client_set_tokens(c, "access-1", "refresh-1"), STREAM_OK);
   char *j = NULL;
@@ -280,8 +225,8 @@ START_TEST(test_lease_conflicts_map_to_library_codes)
   ck_assert_int_eq(stream_client_billing_subscribe(&j, c, "basic", NULL, "k"), STREAM_EPAYMENT);
   ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "insufficient funds"));
   ck_assert_int_eq(stream_client_last_http_status(), 402);
-  script_join(&s, t);
-  ck_assert_ptr_nonnull(strstr(s.requests[0], "\"device_name\":\"Kitchen\""));
+  script_join(&s);
+  ck_assert_ptr_nonnull(strstr(s.r.requests[0], "\"device_name\":\"Kitchen\""));
   char k[300];
   key_of(k, sizeof k, &s, 0);
   ck_assert_str_eq(k, ""); /* leases take no key */

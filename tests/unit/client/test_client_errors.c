@@ -6,18 +6,13 @@
  * behaviour is tested against streamd in tests/integration/). Malformed,
  * truncated and bit-flipped bodies always map to an error, never to success.
  */
-#define _GNU_SOURCE /* strcasestr */
-#include <arpa/inet.h>
 #include <check.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "client/client_internal.h"
+#include "../responder.h"
 
 /* ---- the pure mapping --------------------------------------------------- */
 
@@ -200,88 +195,9 @@ START_TEST(test_escaping)
 }
 END_TEST
 
-/* ---- a scripted responder on loopback ------------------------------------ */
+/* ---- through the stack, against a scripted responder (responder.h) ------ */
 
-typedef struct responder {
-  int fd;
-  int port;
-  pthread_t th;
-  const char **script; /* raw HTTP responses, served in order, one per connection */
-  int n;
-  char last_request[8192];
-} responder;
-
-static void read_request(int cfd, char *out, size_t cap)
-{
-  size_t len = 0;
-  out[0] = '\0';
-  while (len + 1 < cap) {
-    ssize_t r = recv(cfd, out + len, cap - 1 - len, 0);
-    if (r <= 0)
-      break;
-    len += (size_t)r;
-    out[len] = '\0';
-    char *end = strstr(out, "\r\n\r\n");
-    if (!end)
-      continue;
-    const char *cl = strcasestr(out, "\r\ncontent-length:");
-    size_t want = cl ? (size_t)atol(cl + 17) : 0;
-    if (len >= (size_t)(end + 4 - out) + want)
-      break;
-  }
-}
-
-static void *serve(void *arg)
-{
-  responder *r = arg;
-  for (int i = 0; i < r->n; i++) {
-    int cfd = accept(r->fd, NULL, NULL);
-    if (cfd < 0)
-      return NULL;
-    read_request(cfd, r->last_request, sizeof r->last_request);
-    const char *resp = r->script[i];
-    size_t off = 0, len = strlen(resp);
-    while (off < len) {
-      ssize_t w = send(cfd, resp + off, len - off, MSG_NOSIGNAL);
-      if (w <= 0)
-        break;
-      off += (size_t)w;
-    }
-    shutdown(cfd, SHUT_WR);
-    char sink[512];
-    while (recv(cfd, sink, sizeof sink, 0) > 0) {
-    }
-    close(cfd);
-  }
-  return NULL;
-}
-
-static void responder_start(responder *r, const char **script, int n)
-{
-  memset(r, 0, sizeof *r);
-  r->script = script;
-  r->n = n;
-  r->fd = socket(AF_INET, SOCK_STREAM, 0);
-  ck_assert_int_ge(r->fd, 0);
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ck_assert_int_eq(bind(r->fd, (struct sockaddr *)&a, sizeof a), 0);
-  socklen_t len = sizeof a;
-  ck_assert_int_eq(getsockname(r->fd, (struct sockaddr *)&a, &len), 0);
-  r->port = ntohs(a.sin_port);
-  ck_assert_int_eq(listen(r->fd, 8), 0);
-  ck_assert_int_eq(pthread_create(&r->th, NULL, serve, r), 0);
-}
-
-static void responder_stop(responder *r)
-{
-  pthread_join(r->th, NULL);
-  close(r->fd);
-}
-
-static stream_client *client_for(const responder *r, size_t max_response)
+static stream_client *client_for(const test_responder *r, size_t max_response)
 {
   char url[64];
   snprintf(url, sizeof url, "http://127.0.0.1:%d", r->port);
@@ -322,8 +238,8 @@ START_TEST(test_responder_error_mapping)
       "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
       "{\"access_token\":\"a.b.c\",\"token_type\":\"Bearer\",\"expires_in\":900}",
   };
-  responder r;
-  responder_start(&r, script, 7);
+  test_responder r;
+  test_responder_start(&r, script, 7, -1);
   stream_client *c = client_for(&r, 4096);
   ck_assert_int_eq(stream_client_set_tokens(c, "access.token.x", "refresh-x"), STREAM_OK);
   char *j = (char *)0x1;
@@ -364,7 +280,7 @@ START_TEST(test_responder_error_mapping)
   ck_assert_str_eq(rt, "refresh-x");
   stream_free(rt);
   stream_client_free(c);
-  responder_stop(&r);
+  test_responder_stop(&r);
 }
 END_TEST
 
@@ -382,8 +298,8 @@ START_TEST(test_responder_device_poll_errors)
       OAUTH("{\"error\":\"invalid_grant\",\"error_description\":\"unknown device code\"}"),
       OAUTH("not even json"),
   };
-  responder r;
-  responder_start(&r, script, 7);
+  test_responder r;
+  test_responder_start(&r, script, 7, -1);
   stream_client *c = client_for(&r, 0);
   stream_client_device dev;
   memset(&dev, 0, sizeof dev);
@@ -411,7 +327,7 @@ START_TEST(test_responder_device_poll_errors)
   assert_msg_contains("unknown device code");
   ck_assert_int_eq(stream_client_device_poll(&state, c, &dev), STREAM_EINVAL);
   stream_client_free(c);
-  responder_stop(&r);
+  test_responder_stop(&r);
 }
 END_TEST
 

@@ -4,11 +4,8 @@
  * counted) without a server. Also: a damaged record in the middle, a compaction cut by a full
  * disk, the file lock, the bound's count after a reopen; and the emitter against a scripted
  * loopback responder (a full disk under a failing server, a token replaced mid-request). */
-#define _GNU_SOURCE /* strcasestr */
-#include <arpa/inet.h>
 #include <check.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -16,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "client/emitter_internal.h"
 #include "client/spool.h"
+#include "../responder.h"
 #include "stream/emitter.h"
 
 static char tmpdir[256];
@@ -350,107 +347,7 @@ START_TEST(test_bound_counts_events_after_reopen)
 }
 END_TEST
 
-/* ---- the emitter against a scripted HTTP responder on loopback ---------------------------- */
-
-typedef struct responder {
-  int fd, port;
-  pthread_t th;
-  const char **script; /* raw answers, one per connection; the last one repeats */
-  int n, served;
-  int hold; /* hold the answer to this request (0-based) until released, or -1 */
-  bool got, release;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  char last_request[4096]; /* its head */
-} responder;
-
-static void read_request(int cfd, char *head, size_t cap)
-{
-  char buf[65536];
-  size_t len = 0, want = (size_t)-1;
-  head[0] = '\0';
-  for (;;) {
-    ssize_t r = recv(cfd, buf + len, sizeof buf - 1 - len, 0);
-    if (r <= 0)
-      return;
-    len += (size_t)r;
-    buf[len] = '\0';
-    char *end = strstr(buf, "\r\n\r\n");
-    if (end && want == (size_t)-1) {
-      size_t hl = (size_t)(end + 4 - buf);
-      snprintf(head, cap, "%.*s", (int)hl, buf);
-      const char *cl = strcasestr(buf, "\r\ncontent-length:");
-      want = hl + (cl ? (size_t)atol(cl + 17) : 0);
-    }
-    if (want != (size_t)-1 && len >= want)
-      return;
-    if (want != (size_t)-1 && len == sizeof buf - 1) { /* a long body: keep only the count */
-      want -= len;
-      len = 0;
-    }
-  }
-}
-
-static void *serve(void *arg)
-{
-  responder *r = arg;
-  for (;;) {
-    int cfd = accept(r->fd, NULL, NULL);
-    if (cfd < 0)
-      return NULL;
-    char head[4096];
-    read_request(cfd, head, sizeof head);
-    pthread_mutex_lock(&r->mu);
-    int i = r->served++;
-    memcpy(r->last_request, head, sizeof head);
-    if (i == r->hold) {
-      r->got = true;
-      pthread_cond_broadcast(&r->cv);
-      while (!r->release)
-        pthread_cond_wait(&r->cv, &r->mu);
-    }
-    pthread_mutex_unlock(&r->mu);
-    const char *resp = r->script[i < r->n ? i : r->n - 1];
-    size_t off = 0, len = strlen(resp);
-    while (off < len) {
-      ssize_t w = send(cfd, resp + off, len - off, MSG_NOSIGNAL);
-      if (w <= 0)
-        break;
-      off += (size_t)w;
-    }
-    shutdown(cfd, SHUT_WR);
-    close(cfd);
-  }
-}
-
-static void responder_start(responder *r, const char **script, int n, int hold)
-{
-  memset(r, 0, sizeof *r);
-  r->script = script;
-  r->n = n;
-  r->hold = hold;
-  pthread_mutex_init(&r->mu, NULL);
-  pthread_cond_init(&r->cv, NULL);
-  r->fd = socket(AF_INET, SOCK_STREAM, 0);
-  ck_assert_int_ge(r->fd, 0);
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ck_assert_int_eq(bind(r->fd, (struct sockaddr *)&a, sizeof a), 0);
-  socklen_t alen = sizeof a;
-  ck_assert_int_eq(getsockname(r->fd, (struct sockaddr *)&a, &alen), 0);
-  r->port = ntohs(a.sin_port);
-  ck_assert_int_eq(listen(r->fd, 16), 0);
-  ck_assert_int_eq(pthread_create(&r->th, NULL, serve, r), 0);
-}
-
-static void responder_stop(responder *r)
-{
-  shutdown(r->fd, SHUT_RDWR);
-  pthread_join(r->th, NULL);
-  close(r->fd);
-}
+/* ---- the emitter against a scripted HTTP responder on loopback (responder.h) -------------- */
 
 #define ANSWER(status)                                                                             \
   "HTTP/1.1 " status "\r\nContent-Type: application/json\r\nConnection: close\r\n"
@@ -479,12 +376,26 @@ static bool was_acked(const char *id)
   return found;
 }
 
-static stream_emitter *emitter_for(const responder *r, const char *spool)
+/* Options for an emitter that posts to r, the rest at their defaults. */
+static stream_emitter_options options_for(const test_responder *r)
 {
   static char url[64];
   snprintf(url, sizeof url, "http://127.0.0.1:%d", r->port);
   stream_emitter_options o = STREAM_EMITTER_OPTIONS_INIT;
   o.base_url = url;
+  return o;
+}
+
+static stream_emitter *new_emitter(const stream_emitter_options *o)
+{
+  stream_emitter *em = NULL;
+  ck_assert_int_eq(stream_emitter_new(&em, o), STREAM_OK);
+  return em;
+}
+
+static stream_emitter *emitter_for(const test_responder *r, const char *spool)
+{
+  stream_emitter_options o = options_for(r);
   o.access_token = "old-token";
   o.batch_max_events = 5;
   o.flush_interval_ms = 3600000; /* batches form by count or flush only */
@@ -494,9 +405,7 @@ static stream_emitter *emitter_for(const responder *r, const char *spool)
   o.shutdown_ms = 100;
   o.spool_path = spool;
   o.on_batch = on_batch;
-  stream_emitter *em = NULL;
-  ck_assert_int_eq(stream_emitter_new(&em, &o), STREAM_OK);
-  return em;
+  return new_emitter(&o);
 }
 
 static void emit_heartbeat(stream_emitter *em, char *id)
@@ -508,14 +417,16 @@ static void emit_heartbeat(stream_emitter *em, char *id)
   ck_assert_int_eq(stream_emitter_emit(id, em, &e), STREAM_OK);
 }
 
+/* The server fails once, then accepts every batch. */
+static const char *const unavailable_then_ok[] = {
+    ANSWER("503 Service Unavailable") "Content-Length: 0\r\n\r\n", ANSWER("200 OK") OK_BODY};
+
 /* The disk is full (/dev/full: every spool write is ENOSPC) and the server fails once: the first
  * batch stays in hand and is retried; the next one must not take its place. */
 START_TEST(test_emitter_spool_full_keeps_batch_in_hand)
 {
-  const char *script[] = {ANSWER("503 Service Unavailable") "Content-Length: 0\r\n\r\n",
-                          ANSWER("200 OK") OK_BODY};
-  responder r;
-  responder_start(&r, script, 2, -1);
+  test_responder r;
+  test_responder_start(&r, unavailable_then_ok, 2, -1);
   stream_emitter *em = emitter_for(&r, "/dev/full");
   char ids[10][STREAM_EVENTS_UUID_LEN + 1];
   for (int i = 0; i < 10; i++)
@@ -529,7 +440,7 @@ START_TEST(test_emitter_spool_full_keeps_batch_in_hand)
   ck_assert_uint_eq(st.spooled, 0);
   ck_assert_uint_ge(st.retried, 1);
   stream_emitter_free(em);
-  responder_stop(&r);
+  test_responder_stop(&r);
 }
 END_TEST
 
@@ -539,39 +450,29 @@ START_TEST(test_emitter_new_token_during_request)
 {
   const char *script[] = {ANSWER("401 Unauthorized") "Content-Length: 0\r\n\r\n",
                           ANSWER("200 OK") OK_BODY};
-  responder r;
-  responder_start(&r, script, 2, 0);
-  char url[64];
-  snprintf(url, sizeof url, "http://127.0.0.1:%d", r.port);
-  stream_emitter_options o = STREAM_EMITTER_OPTIONS_INIT;
-  o.base_url = url;
+  test_responder r;
+  test_responder_start(&r, script, 2, 0);
+  stream_emitter_options o = options_for(&r);
   o.access_token = "old-token";
   o.batch_max_events = 1;
   o.backoff_base_ms = 2000000000; /* a retry by backoff would come far too late */
   o.backoff_max_ms = 2000000000;
   o.shutdown_ms = 100;
   o.on_batch = on_batch;
-  stream_emitter *em = NULL;
-  ck_assert_int_eq(stream_emitter_new(&em, &o), STREAM_OK);
+  stream_emitter *em = new_emitter(&o);
   char id[STREAM_EVENTS_UUID_LEN + 1];
   emit_heartbeat(em, id);
-  pthread_mutex_lock(&r.mu);
-  while (!r.got)
-    pthread_cond_wait(&r.cv, &r.mu);
+  test_responder_wait_held(&r);
   ck_assert_ptr_nonnull(strstr(r.last_request, "Bearer old-token"));
-  pthread_mutex_unlock(&r.mu);
   ck_assert_int_eq(stream_emitter_set_token(em, "new-token"), STREAM_OK);
-  pthread_mutex_lock(&r.mu);
-  r.release = true;
-  pthread_cond_broadcast(&r.cv);
-  pthread_mutex_unlock(&r.mu);
+  test_responder_release(&r);
   ck_assert_int_eq(stream_emitter_flush(em, 5000), STREAM_OK);
   ck_assert(was_acked(id));
   pthread_mutex_lock(&r.mu);
   ck_assert_ptr_nonnull(strstr(r.last_request, "Bearer new-token"));
   pthread_mutex_unlock(&r.mu);
   stream_emitter_free(em);
-  responder_stop(&r);
+  test_responder_stop(&r);
 }
 END_TEST
 
@@ -580,14 +481,9 @@ END_TEST
  * dropped from the spool. */
 START_TEST(test_emitter_bound_spares_batch_in_flight)
 {
-  const char *script[] = {ANSWER("503 Service Unavailable") "Content-Length: 0\r\n\r\n",
-                          ANSWER("200 OK") OK_BODY};
-  responder r;
-  responder_start(&r, script, 2, 0);
-  char url[64];
-  snprintf(url, sizeof url, "http://127.0.0.1:%d", r.port);
-  stream_emitter_options o = STREAM_EMITTER_OPTIONS_INIT;
-  o.base_url = url;
+  test_responder r;
+  test_responder_start(&r, unavailable_then_ok, 2, 0);
+  stream_emitter_options o = options_for(&r);
   o.queue_max = 5000;
   o.batch_max_events = 5;
   o.flush_interval_ms = 3600000;
@@ -597,21 +493,14 @@ START_TEST(test_emitter_bound_spares_batch_in_flight)
   o.spool_path = path;
   o.spool_max_bytes = 64 * 1024;
   o.on_batch = on_batch;
-  stream_emitter *em = NULL;
-  ck_assert_int_eq(stream_emitter_new(&em, &o), STREAM_OK);
+  stream_emitter *em = new_emitter(&o);
   char first[5][STREAM_EVENTS_UUID_LEN + 1], id[STREAM_EVENTS_UUID_LEN + 1];
   for (int i = 0; i < 5; i++)
     emit_heartbeat(em, first[i]);
-  pthread_mutex_lock(&r.mu);
-  while (!r.got) /* the first batch is spooled and out */
-    pthread_cond_wait(&r.cv, &r.mu);
-  pthread_mutex_unlock(&r.mu);
+  test_responder_wait_held(&r);  /* the first batch is spooled and out */
   for (int i = 0; i < 2000; i++) /* about twice the spool's bound */
     emit_heartbeat(em, id);
-  pthread_mutex_lock(&r.mu);
-  r.release = true;
-  pthread_cond_broadcast(&r.cv);
-  pthread_mutex_unlock(&r.mu);
+  test_responder_release(&r);
   ck_assert_int_eq(stream_emitter_flush(em, 60000), STREAM_OK);
   for (int i = 0; i < 5; i++)
     ck_assert(was_acked(first[i]));
@@ -621,7 +510,7 @@ START_TEST(test_emitter_bound_spares_batch_in_flight)
   ck_assert_uint_eq(st.dropped, 0);
   ck_assert_uint_eq(st.sent + st.spool_dropped, 2005);
   stream_emitter_free(em);
-  responder_stop(&r);
+  test_responder_stop(&r);
 }
 END_TEST
 
@@ -639,27 +528,17 @@ START_TEST(test_emitter_sleeps_while_backing_off)
 {
   const char *script[] = {ANSWER("503 Service Unavailable") "Retry-After: 3\r\n"
                                                             "Content-Length: 0\r\n\r\n"};
-  responder r;
-  responder_start(&r, script, 1, -1);
-  char url[64];
-  snprintf(url, sizeof url, "http://127.0.0.1:%d", r.port);
-  stream_emitter_options o = STREAM_EMITTER_OPTIONS_INIT;
-  o.base_url = url;
+  test_responder r;
+  test_responder_start(&r, script, 1, -1);
+  stream_emitter_options o = options_for(&r);
   o.batch_max_events = 1;
   o.flush_interval_ms = 20;
   o.shutdown_ms = 50;
-  stream_emitter *em = NULL;
-  ck_assert_int_eq(stream_emitter_new(&em, &o), STREAM_OK);
+  stream_emitter *em = new_emitter(&o);
   char id[STREAM_EVENTS_UUID_LEN + 1];
   emit_heartbeat(em, id);
-  for (int i = 0; i < 500; i++) { /* until the first answer came */
-    pthread_mutex_lock(&r.mu);
-    int served = r.served;
-    pthread_mutex_unlock(&r.mu);
-    if (served)
-      break;
+  for (int i = 0; i < 500 && !test_responder_served(&r); i++) /* until the first answer came */
     usleep(10000);
-  }
   usleep(100000);
   emit_heartbeat(em, id); /* waits in the ring behind the batch in hand */
   usleep(100000);
@@ -668,7 +547,7 @@ START_TEST(test_emitter_sleeps_while_backing_off)
   double used = cpu_seconds() - before;
   ck_assert_msg(used < 0.3, "the sender used %.2f s of CPU in 1 s while waiting", used);
   stream_emitter_free(em);
-  responder_stop(&r);
+  test_responder_stop(&r);
 }
 END_TEST
 
