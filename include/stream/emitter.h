@@ -14,12 +14,18 @@
  * The sender thread forms a batch when `batch_max_events` are queued, when
  * the protobuf batch would exceed `batch_max_bytes`, or `flush_interval_ms`
  * after the oldest queued event; it posts the batch (protobuf, gzip) with the
- * access token, over one keep-alive connection. A 200 acknowledges the
- * batch: the server has committed it, and its event ids make a resend
- * harmless. Network errors, 5xx, 401/403 (waiting for a new token) and 429
- * are retried with exponential backoff and full jitter, capped at
- * `backoff_max_ms`; a Retry-After header (429 or 503) sets the delay instead.
- * Any other 4xx refuses the batch for good (counted in `rejected`).
+ * access token, over one keep-alive connection. Only the ingest's answer
+ * acknowledges the batch: a 2xx whose body is its JSON object with a numeric
+ * "accepted" (0 when every event was a duplicate); the server has committed
+ * it, and its event ids make a resend harmless. Network errors, 3xx
+ * (redirects are not followed), 5xx, 401/403 (waiting for a new token), 408,
+ * 429, and a 2xx with any other body (a captive portal or a proxy answering
+ * for the server) are retried with exponential backoff and full jitter, capped
+ * at `backoff_max_ms`; a Retry-After header (429 or 503) sets the delay
+ * instead. An outage is logged once (STREAM_LOG_WARN), not at every attempt.
+ * Any other 4xx with an application/problem+json body (streamd's refusals)
+ * refuses the batch for good (counted in `rejected`); without one (a portal's
+ * or a proxy's own 404 page) it is retried like a network error.
  *
  * Spool (optional, `spool_path`): every batch is appended to the spool file
  * and synced before it is sent, and an acknowledgement record is appended
@@ -27,7 +33,12 @@
  * kill -9 in the middle of a write leaves a torn tail that the next open
  * discards (a damaged record in the middle is skipped, the good ones after it
  * are kept); unacknowledged batches are sent again after a restart (duplicates
- * are removed by the server). The spool is bounded by `spool_max_bytes`: at
+ * are removed by the server). A batch read back to be sent has its CRC
+ * checked again: one damaged on disk since, or that does not decode, is
+ * dropped and counted in `spool_dropped` (and logged); a read error or a lack
+ * of memory keeps it for a later attempt (with backoff; after 10 failed reads
+ * in a row it is dropped and counted). The spool is bounded by
+ * `spool_max_bytes` (at least twice `batch_max_bytes`): at
  * the bound the oldest unacknowledged batch other than the one being sent is
  * dropped (counted in `spool_dropped`). When a spool write fails (disk full),
  * the batch is sent from memory and no other batch is formed until it is
@@ -38,7 +49,7 @@
  * Memory bound: queue_max * (sizeof(stream_event) + 12) (about 1 KiB each)
  * for the ring, plus one batch in flight: batch_max_events * sizeof(stream_event) and
  * at most 2 * batch_max_bytes of encoded and compressed body, plus the spool's
- * index (24 bytes per unacknowledged batch). The defaults
+ * index (32 bytes per unacknowledged batch). The defaults
  * (2000 events, 300 events / 256 KiB batches) stay under 3 MiB.
  *
  * Thread-safety: every function may be called from any thread at once, except
@@ -67,7 +78,7 @@ extern "C" {
 
 /** What happened to a batch, as told to the callback. */
 typedef enum stream_emitter_outcome {
-  STREAM_EMITTER_ACKED = 1,   /**< the server committed it (200) */
+  STREAM_EMITTER_ACKED = 1,   /**< the server committed it (2xx, the ingest's answer) */
   STREAM_EMITTER_REJECTED = 2 /**< the server refused it for good (4xx): dropped */
 } stream_emitter_outcome;
 
@@ -93,7 +104,7 @@ typedef struct stream_emitter_options {
   unsigned int shutdown_ms;         /**< how long stream_emitter_free() flushes, default 2000 */
   int no_gzip;                      /**< 1 = send uncompressed */
   const char *spool_path;           /**< spool file, NULL = no spool */
-  size_t spool_max_bytes;           /**< default 16 MiB */
+  size_t spool_max_bytes;           /**< default 16 MiB, >= 64 KiB and >= 2 * batch_max_bytes */
   stream_emitter_batch_fn on_batch; /**< optional */
   void *userdata;
 } stream_emitter_options;
@@ -127,7 +138,8 @@ typedef struct stream_emitter stream_emitter;
  * record is discarded). On success `*out` belongs to the caller, who frees it
  * with stream_emitter_free().
  * Errors: STREAM_EINVAL (NULL, wrong version, missing or over-long base URL,
- * options out of range), STREAM_EIO (spool cannot be opened or read),
+ * options out of range, spool_max_bytes under twice batch_max_bytes, both
+ * named in the message), STREAM_EIO (spool cannot be opened or read),
  * STREAM_EBUSY (the spool file is in use by another emitter), STREAM_ENOMEM.
  */
 STREAM_API int stream_emitter_new(stream_emitter **out, const stream_emitter_options *opts);
@@ -157,8 +169,11 @@ STREAM_API int stream_emitter_emit(char *out_id, stream_emitter *em, const strea
 STREAM_API int stream_emitter_set_token(stream_emitter *em, const char *access_token);
 
 /**
- * Send everything emitted before this call now, and wait until it is
- * acknowledged (or refused), for at most `timeout_ms`.
+ * Send everything emitted before this call (by any thread, and batches left in
+ * the spool by a previous run) now, and wait until all of it is acknowledged,
+ * refused or dropped (full ring, spool bound), for at most `timeout_ms`.
+ * Events emitted during the call are sent as well but not waited for, so
+ * steady emission from other threads does not delay it.
  * Errors: STREAM_EINVAL, STREAM_ETIMEDOUT (still unacknowledged: queued,
  * retrying or spooled; nothing is lost by the timeout itself).
  */

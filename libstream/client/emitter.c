@@ -3,8 +3,10 @@
  * stream_emitter_emit() under a short lock, and one sender thread that forms
  * batches (count, bytes, age), encodes them (protobuf, gzip), optionally
  * spools them (spool.c), and posts them to POST /v1/events over one
- * keep-alive libcurl handle, retrying with capped exponential backoff and
- * full jitter, or the server's Retry-After.
+ * keep-alive libcurl handle (emitter_http.c, which also decides what
+ * acknowledges a batch), retrying with capped exponential backoff and full
+ * jitter, or the server's Retry-After. stream_emitter_flush() waits for the
+ * events emitted before it only, by their emit sequence numbers (held_low).
  *
  * Invariant: an event leaves the ring only into a batch that is either being
  * sent (`cur`) or written to the spool, so it is counted exactly once as
@@ -27,8 +29,6 @@
 #include "spool.h"
 #include "stream/emitter.h"
 
-#define RETRY_AFTER_MAX_MS 3600000LL
-
 typedef struct em_batch {
   bool valid;
   stream_event *ev; /* count events */
@@ -37,6 +37,7 @@ typedef struct em_batch {
   size_t body_len;
   bool spooled;
   uint64_t spool_id;
+  uint64_t seq; /* emit sequence number of its first event (they follow on); 0 = a previous run */
   unsigned int attempts;
 } em_batch;
 
@@ -65,7 +66,11 @@ struct stream_emitter {
   bool stopping;
   int64_t deadline; /* when stopping */
   unsigned int flushers;
-  bool drained; /* the sender found nothing queued, in hand or spooled since the last emit */
+  /* Events get emit sequence numbers 1, 2, ... (st.emitted after their emit), so the ring holds
+   * st.emitted - count + 1 .. st.emitted. held_low is the lowest one the sender holds outside
+   * the ring (being placed, in hand or spooled; 0 for batches of a previous run), UINT64_MAX for
+   * none: a flush is done when both are past the last event emitted before it. */
+  uint64_t held_low;
   stream_emitter_stats st;
   uint64_t rng;
   unsigned char id_base[16]; /* random; event ids are this XOR a counter */
@@ -76,9 +81,14 @@ struct stream_emitter {
   emitter__spool spool;
   bool has_spool;
   CURL *curl;
-  int64_t next_send; /* monotonic ms */
-  int64_t retry_after_ms;
+  int64_t next_send;          /* monotonic ms */
+  bool outage;                /* a failure was logged, no acknowledgement since */
+  int64_t spool_retry_at;     /* after a failed read of the oldest spooled batch */
+  unsigned int spool_retries; /* failed reads of it in a row */
 };
+
+/* Reads of a spooled batch that fail (I/O error, out of memory) before it is given up. */
+#define SPOOL_READ_TRIES 10
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -136,6 +146,9 @@ static int take_batch(stream_emitter *em, em_batch *b)
   b->ev = malloc((n ? n : 1) * sizeof *b->ev);
   if (!b->ev)
     return stream__err(STREAM_ENOMEM, "emitter: out of memory");
+  b->seq = em->st.emitted - em->count + 1;
+  if (b->seq < em->held_low) /* out of the ring, not yet in hand or spooled: still pending */
+    em->held_low = b->seq;
   size_t bytes = 0, k = 0;
   while (k < n) {
     const stream_event *e = &em->ring[em->head];
@@ -168,109 +181,76 @@ static bool room_for_batch(const stream_emitter *em)
   return em->has_spool ? !(em->cur.valid && !em->cur.spooled) : !em->cur.valid;
 }
 
-/* ---- HTTP --------------------------------------------------------------------- */
-
-static size_t on_header(char *buf, size_t size, size_t n, void *ud)
+/* What the sender holds outside the ring, for flush (see held_low); flushers are woken when it
+ * moves on. Spooled batches are in emit order (no batch is formed while an unspooled one is in
+ * hand), so the oldest one has the lowest number. */
+static void publish_progress(stream_emitter *em)
 {
-  stream_emitter *em = ud;
-  size_t len = size * n;
-  if (len > 12 && strncasecmp(buf, "Retry-After:", 12) == 0) {
-    char tmp[64];
-    size_t k = len - 12 < sizeof tmp - 1 ? len - 12 : sizeof tmp - 1;
-    memcpy(tmp, buf + 12, k);
-    tmp[k] = '\0';
-    char *end;
-    long long s = strtoll(tmp, &end, 10);
-    if (end != tmp && s >= 0) /* s * 1000 may overflow: compare before multiplying */
-      em->retry_after_ms = s > RETRY_AFTER_MAX_MS / 1000 ? RETRY_AFTER_MAX_MS : s * 1000;
-  }
-  return len;
+  uint64_t low = em->cur.valid ? em->cur.seq : UINT64_MAX;
+  if (em->has_spool && em->spool.n && em->spool.recs[0].seq < low)
+    low = em->spool.recs[0].seq;
+  if (low > em->held_low && em->flushers)
+    pthread_cond_broadcast(&em->idle);
+  em->held_low = low;
 }
 
-typedef struct resp_buf {
-  char data[512];
-  size_t len;
-} resp_buf;
-
-static size_t on_body(char *buf, size_t size, size_t n, void *ud)
+/* Exponential backoff with full jitter after `attempts` failures. */
+static int64_t backoff_delay(stream_emitter *em, unsigned int attempts)
 {
-  resp_buf *r = ud;
-  size_t len = size * n, room = sizeof r->data - 1 - r->len;
-  size_t k = len < room ? len : room;
-  memcpy(r->data + r->len, buf, k);
-  r->len += k;
-  r->data[r->len] = '\0';
-  return len;
+  int64_t cap = em->backoff_base << (attempts < 20 ? attempts : 20);
+  if (cap > em->backoff_max || cap <= 0)
+    cap = em->backoff_max;
+  return (int64_t)(next_rand(em) % (uint64_t)(cap + 1));
 }
 
-static int on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+/* ---- HTTP (emitter_http.c) ------------------------------------------------------- */
+
+static bool should_abort(void *ud)
 {
-  (void)a;
-  (void)b;
-  (void)c;
-  (void)d;
   stream_emitter *em = ud;
   pthread_mutex_lock(&em->lock);
   bool abort_now = em->stopping && stream__mono_ms() >= em->deadline;
   pthread_mutex_unlock(&em->lock);
-  return abort_now ? 1 : 0;
+  return abort_now;
 }
 
-/* POST the batch: the HTTP status (0 = no answer), the duplicates the server counted and the
- * generation of the token it was sent with. */
-static long post_batch(stream_emitter *em, const em_batch *b, uint64_t *out_dups, uint64_t *out_gen)
+/* POST the batch: the verdict (EMITTER__*), with the answer in *p and the generation of the
+ * token it was sent with in *out_gen. */
+static int post_batch(stream_emitter *em, const em_batch *b, emitter__post *p, uint64_t *out_gen)
 {
-  *out_dups = 0;
   char auth[STREAM_EMITTER_TOKEN_MAX + 32] = "";
   pthread_mutex_lock(&em->lock);
   *out_gen = em->token_gen;
   if (em->token && em->token[0])
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", em->token);
   pthread_mutex_unlock(&em->lock);
-  struct curl_slist *hdrs = NULL;
-  hdrs = curl_slist_append(hdrs, "Content-Type: application/x-protobuf");
-  if (em->gzip)
-    hdrs = curl_slist_append(hdrs, "Content-Encoding: gzip");
-  hdrs = curl_slist_append(hdrs, "Expect:");
-  if (auth[0])
-    hdrs = curl_slist_append(hdrs, auth);
+  memset(p, 0, sizeof *p);
+  p->url = em->url;
+  p->auth = auth;
+  p->gzip = em->gzip;
+  p->timeout_ms = (long)em->timeout;
+  p->body = b->body;
+  p->body_len = b->body_len;
+  p->should_abort = should_abort;
+  p->userdata = em;
+  int verdict = emitter__post_batch(em->curl, p);
   stream__wipe(auth, sizeof auth);
-  resp_buf rb;
-  rb.len = 0;
-  rb.data[0] = '\0';
-  CURL *h = em->curl;
-  em->retry_after_ms = -1;
-  curl_easy_setopt(h, CURLOPT_URL, em->url);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)em->timeout);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)em->timeout);
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-  curl_easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)b->body);
-  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->body_len);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, em);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &rb);
-  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-  curl_easy_setopt(h, CURLOPT_XFERINFODATA, em);
-  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-  CURLcode cc = curl_easy_perform(h);
-  long status = 0;
-  if (cc == CURLE_OK)
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-  curl_slist_free_all(hdrs);
-  if (status >= 200 && status < 300) {
-    cJSON *j = cJSON_Parse(rb.data);
-    const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "duplicates");
-    if (cJSON_IsNumber(d) && d->valuedouble >= 0)
-      *out_dups = (uint64_t)d->valuedouble;
-    cJSON_Delete(j);
-  } else if (cc != CURLE_OK) {
-    stream__log(STREAM_LOG_DEBUG, "emitter", "send failed: %s", curl_easy_strerror(cc));
+  p->auth = NULL;
+  return verdict;
+}
+
+/* A failed attempt: logged once per outage (the first failure after an acknowledgement), so an
+ * offline box does not log every retry. */
+static void note_failure(stream_emitter *em, const emitter__post *p)
+{
+  if (em->outage) {
+    stream__log(STREAM_LOG_DEBUG, "emitter", "batch not acknowledged: %s", p->why);
+    return;
   }
-  return status;
+  em->outage = true;
+  stream__log(STREAM_LOG_WARN, "emitter",
+              "events not acknowledged (%s): retrying with backoff until the server answers",
+              p->why);
 }
 
 /* ---- the sender thread ---------------------------------------------------------- */
@@ -295,25 +275,40 @@ static void finish_batch(stream_emitter *em, int outcome, uint64_t dups)
   batch_clear(b);
 }
 
-/* Load the oldest spooled batch into cur. */
+/* Give up the oldest spooled batch (damaged, or unreadable every time): counted as dropped from
+ * the spool, not lost silently. */
+static void drop_spooled_head(stream_emitter *em, const char *why)
+{
+  emitter__spool_rec r = em->spool.recs[0];
+  stream__log(STREAM_LOG_WARN, "emitter", "spooled batch %llu (%u events) dropped: %s",
+              (unsigned long long)r.id, r.events, why);
+  if (emitter__spool_ack(&em->spool, r.id) != STREAM_OK)
+    stream__log(STREAM_LOG_WARN, "emitter", "spool ack failed: %s", stream_error_last()->message);
+  em->spool_retries = 0;
+  pthread_mutex_lock(&em->lock);
+  em->st.spool_dropped += r.events;
+  pthread_mutex_unlock(&em->lock);
+}
+
+/* Load the oldest spooled batch into cur. One that fails its CRC on the way back (changed on disk
+ * since it was written) or does not decode is dropped and counted (STREAM_EPROTO); a read error
+ * or a lack of memory leaves it in the spool for a later attempt (that error). */
 static int load_spooled(stream_emitter *em)
 {
   uint8_t *pb = NULL;
   size_t len = 0;
   uint64_t id = 0;
   int rc = emitter__spool_head(&em->spool, &pb, &len, &id);
-  if (rc != STREAM_OK)
-    return rc;
-  em_batch *b = &em->cur;
-  Libstream__Events__V1__Batch *m = libstream__events__v1__batch__unpack(NULL, len, pb);
-  if (!m) {
-    /* CRC-checked, so this is not a torn write: a bug or a foreign file. Skip it. */
-    stream__log(STREAM_LOG_WARN, "emitter", "spooled batch %llu does not decode; dropped",
-                (unsigned long long)id);
+  Libstream__Events__V1__Batch *m = NULL;
+  if (rc == STREAM_OK && !(m = libstream__events__v1__batch__unpack(NULL, len, pb)))
+    rc = stream__err(STREAM_EPROTO, "it does not decode as a Batch");
+  if (rc == STREAM_EPROTO)
+    drop_spooled_head(em, stream_error_last()->message);
+  if (rc != STREAM_OK) {
     free(pb);
-    emitter__spool_ack(&em->spool, id);
-    return STREAM_EPROTO;
+    return rc;
   }
+  em_batch *b = &em->cur;
   b->ev = calloc(m->n_events ? m->n_events : 1, sizeof *b->ev);
   if (!b->ev)
     rc = stream__err(STREAM_ENOMEM, "emitter: out of memory");
@@ -331,7 +326,9 @@ static int load_spooled(stream_emitter *em)
   b->valid = true;
   b->spooled = true;
   b->spool_id = id;
+  b->seq = em->spool.recs[0].seq;
   em->spool.busy = id; /* the bound must not count it as dropped: it is being sent */
+  em->spool_retries = 0;
   return STREAM_OK;
 }
 
@@ -346,8 +343,10 @@ static void place_batch(stream_emitter *em, em_batch *nb)
     rc = emitter__spool_append(&em->spool, pb, len, (uint32_t)nb->count, &dropped);
     pthread_mutex_lock(&em->lock);
     em->st.spool_dropped += dropped;
-    if (rc == STREAM_OK)
+    if (rc == STREAM_OK) {
       em->st.spooled += nb->count;
+      em->spool.recs[em->spool.n - 1].seq = nb->seq; /* the record just appended */
+    }
     pthread_mutex_unlock(&em->lock);
     if (rc == STREAM_OK) {
       free(pb);
@@ -385,6 +384,7 @@ static void *sender_main(void *arg)
   pthread_mutex_lock(&em->lock);
   for (;;) {
     int64_t now = stream__mono_ms();
+    publish_progress(em);
     /* 1. Form a batch from the ring when one is due and there is room for it. */
     if (batch_ready(em, now) && room_for_batch(em)) {
       em_batch nb;
@@ -397,19 +397,24 @@ static void *sender_main(void *arg)
       continue;
     }
     /* 2. Without a batch in hand, take the oldest spooled one. */
-    if (!em->cur.valid && em->has_spool && em->spool.n) {
+    if (!em->cur.valid && em->has_spool && em->spool.n && now >= em->spool_retry_at) {
       pthread_mutex_unlock(&em->lock);
       int lrc = load_spooled(em);
+      int64_t retry_at = 0;
       if (lrc != STREAM_OK && lrc != STREAM_EPROTO && em->spool.n) {
-        /* Unreadable: drop it rather than spin on it. */
-        stream__log(STREAM_LOG_WARN, "emitter", "spooled batch unreadable (%s); dropped",
-                    stream_error_last()->message);
-        uint32_t lost = em->spool.recs[0].events;
-        emitter__spool_ack(&em->spool, em->spool.recs[0].id);
-        pthread_mutex_lock(&em->lock);
-        em->st.spool_dropped += lost;
-        pthread_mutex_unlock(&em->lock);
+        char why[sizeof stream_error_last()->message];
+        snprintf(why, sizeof why, "%s", stream_error_last()->message);
+        if (++em->spool_retries >= SPOOL_READ_TRIES) {
+          drop_spooled_head(em, why);
+        } else {
+          stream__log(em->spool_retries == 1 ? STREAM_LOG_WARN : STREAM_LOG_DEBUG, "emitter",
+                      "spooled batch unreadable (%s): kept, read again later", why);
+          pthread_mutex_lock(&em->lock);
+          retry_at = stream__mono_ms() + backoff_delay(em, em->spool_retries);
+          pthread_mutex_unlock(&em->lock);
+        }
       }
+      em->spool_retry_at = retry_at;
       pthread_mutex_lock(&em->lock);
       em->next_send = now;
       continue;
@@ -419,29 +424,29 @@ static void *sender_main(void *arg)
       if (em->stopping && now >= em->deadline)
         break;
       pthread_mutex_unlock(&em->lock);
-      uint64_t dups = 0, gen = 0;
-      long status = post_batch(em, &em->cur, &dups, &gen);
+      emitter__post p;
+      uint64_t gen = 0;
+      int verdict = post_batch(em, &em->cur, &p, &gen);
       int64_t after = stream__mono_ms(), next = after;
-      if (status >= 200 && status < 300) {
-        finish_batch(em, STREAM_EMITTER_ACKED, dups);
-      } else if (status >= 400 && status < 500 && status != 401 && status != 403 && status != 408 &&
-                 status != 429) {
+      if (verdict == EMITTER__ACKED) {
+        if (em->outage)
+          stream__log(STREAM_LOG_INFO, "emitter", "the server acknowledges events again");
+        em->outage = false;
+        finish_batch(em, STREAM_EMITTER_ACKED, p.duplicates);
+      } else if (verdict == EMITTER__REFUSED) {
         stream__log(STREAM_LOG_WARN, "emitter", "server refused a batch of %zu events: HTTP %ld",
-                    em->cur.count, status);
+                    em->cur.count, p.status);
         finish_batch(em, STREAM_EMITTER_REJECTED, 0);
       } else {
+        note_failure(em, &p);
         unsigned int a = em->cur.attempts++;
         int64_t delay;
         pthread_mutex_lock(&em->lock);
-        if (em->retry_after_ms >= 0 && (status == 429 || status == 503)) {
-          delay = em->retry_after_ms;
-        } else {
-          int64_t cap = em->backoff_base << (a < 20 ? a : 20);
-          if (cap > em->backoff_max || cap <= 0)
-            cap = em->backoff_max;
-          delay = (int64_t)(next_rand(em) % (uint64_t)(cap + 1)); /* full jitter */
-        }
-        if (em->token_gen != gen) /* a new token came during the request: try it now */
+        if (p.retry_after_ms >= 0 && (p.status == 429 || p.status == 503))
+          delay = p.retry_after_ms;
+        else
+          delay = backoff_delay(em, a); /* full jitter */
+        if (em->token_gen != gen)       /* a new token came during the request: try it now */
           delay = 0;
         em->st.retried++;
         pthread_mutex_unlock(&em->lock);
@@ -452,16 +457,14 @@ static void *sender_main(void *arg)
       continue;
     }
     bool empty = !em->cur.valid && em->count == 0 && !(em->has_spool && em->spool.n);
-    if (empty && !em->drained) {
-      em->drained = true;
-      pthread_cond_broadcast(&em->idle);
-    }
     if (em->stopping && (empty || now >= em->deadline))
       break;
     /* 4. Sleep until something is due. */
     int64_t until = INT64_MAX;
     if (em->cur.valid)
       until = em->next_send;
+    else if (em->has_spool && em->spool.n && em->spool_retry_at < until)
+      until = em->spool_retry_at;
     /* The ring's age matters only when a batch could be formed: otherwise that deadline, once
      * past, would make this wait return at once until the batch in hand is done (a spin). */
     if (em->count && !em->flushers && room_for_batch(em))
@@ -548,6 +551,14 @@ int stream_emitter_new(stream_emitter **out, const stream_emitter_options *o)
                        "stream_emitter_new: queue_max at most %d, batch_max_events at most %d, "
                        "batch_max_bytes at most 1 MiB, spool_max_bytes at least 64 KiB",
                        STREAM_EMITTER_QUEUE_MAX, STREAM_EMITTER_BATCH_MAX);
+  /* A smaller spool would evict every older batch for each new one (or hold none at all). */
+  size_t batch_bytes = o->batch_max_bytes ? o->batch_max_bytes : 256 * 1024;
+  size_t spool_bytes = o->spool_max_bytes ? o->spool_max_bytes : 16u << 20;
+  if (spool_bytes / 2 < batch_bytes)
+    return stream__err(STREAM_EINVAL,
+                       "stream_emitter_new: spool_max_bytes (%zu) must be at least twice "
+                       "batch_max_bytes (%zu)",
+                       spool_bytes, batch_bytes);
   pthread_once(&curl_once, curl_init);
   if (curl_init_rc != CURLE_OK)
     return stream__err(STREAM_EIO, "curl_global_init failed: %s", curl_easy_strerror(curl_init_rc));
@@ -556,7 +567,7 @@ int stream_emitter_new(stream_emitter **out, const stream_emitter_options *o)
     return STREAM_ENOMEM;
   em->queue_max = o->queue_max ? o->queue_max : 2000;
   em->batch_max_events = o->batch_max_events ? o->batch_max_events : 300;
-  em->batch_max_bytes = o->batch_max_bytes ? o->batch_max_bytes : 256 * 1024;
+  em->batch_max_bytes = batch_bytes;
   em->flush_interval = o->flush_interval_ms ? o->flush_interval_ms : 10000;
   em->backoff_base = o->backoff_base_ms ? o->backoff_base_ms : 500;
   em->backoff_max = o->backoff_max_ms ? o->backoff_max_ms : 10000;
@@ -596,10 +607,10 @@ int stream_emitter_new(stream_emitter **out, const stream_emitter_options *o)
     rc = STREAM_ECRYPTO;
   em->rng |= 1;
   if (rc == STREAM_OK && o->spool_path && o->spool_path[0]) {
-    rc = emitter__spool_open(&em->spool, o->spool_path,
-                             o->spool_max_bytes ? o->spool_max_bytes : 16u << 20);
+    rc = emitter__spool_open(&em->spool, o->spool_path, spool_bytes);
     em->has_spool = rc == STREAM_OK;
   }
+  em->held_low = em->has_spool && em->spool.n ? 0 : UINT64_MAX; /* a previous run's batches */
   if (rc == STREAM_OK) {
     if (pthread_create(&em->thread, NULL, sender_main, em) != 0)
       rc = stream__err(STREAM_ENOMEM, "stream_emitter_new: cannot start the sender thread");
@@ -691,6 +702,8 @@ int stream_emitter_emit(char *out_id, stream_emitter *em, const stream_event *ev
     em->head = (em->head + 1) % em->queue_max;
     em->count--;
     em->st.dropped++;
+    if (em->flushers) /* that event is done with, for a flush */
+      pthread_cond_broadcast(&em->idle);
   }
   size_t slot = (em->head + em->count) % em->queue_max;
   em->ring[slot] = e;
@@ -698,7 +711,6 @@ int stream_emitter_emit(char *out_id, stream_emitter *em, const stream_event *ev
   em->ring_sz[slot] = size;
   em->count++;
   em->st.emitted++;
-  em->drained = false;
   if (em->count == 1 || em->count == em->batch_max_events)
     pthread_cond_signal(&em->wake);
   pthread_mutex_unlock(&em->lock);
@@ -737,17 +749,23 @@ int stream_emitter_flush(stream_emitter *em, unsigned int timeout_ms)
     return stream__err(STREAM_EINVAL, "stream_emitter_flush: NULL argument");
   int64_t deadline = stream__mono_ms() + timeout_ms;
   pthread_mutex_lock(&em->lock);
+  /* Only the events emitted so far: under steady emission from other threads, waiting for an
+   * empty emitter could time out although all of these were acknowledged. */
+  uint64_t last = em->st.emitted;
   em->flushers++;
-  em->drained = false; /* the sender must look again before a flush can succeed */
   pthread_cond_signal(&em->wake);
   int rc = STREAM_OK;
   for (;;) {
-    if (em->drained && em->count == 0)
+    uint64_t low = em->count ? em->st.emitted - em->count + 1 : UINT64_MAX;
+    if (em->held_low < low)
+      low = em->held_low;
+    if (low > last)
       break;
     if (stream__mono_ms() >= deadline) {
       rc = stream__err(STREAM_ETIMEDOUT,
-                       "flush: %zu events still queued, and maybe more unacknowledged, after %u ms",
-                       em->count, timeout_ms);
+                       "flush: events emitted before it still unacknowledged after %u ms "
+                       "(%zu queued, the others in hand, retrying or spooled)",
+                       timeout_ms, em->count);
       break;
     }
     struct timespec ts;

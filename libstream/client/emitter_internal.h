@@ -1,11 +1,15 @@
 /*
- * Internal to the emitter (libstream/client/emitter.c, emitter_wire.c, spool.c).
+ * Internal to the emitter (libstream/client/emitter.c, emitter_wire.c,
+ * emitter_http.c, spool.c).
  */
 #ifndef STREAM_CLIENT_EMITTER_INTERNAL_H
 #define STREAM_CLIENT_EMITTER_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <curl/curl.h>
 
 #include "stream/event.h"
 
@@ -17,5 +21,31 @@ int emitter__pack(uint8_t **out, size_t *out_len, const stream_event *ev, size_t
 
 /* The bytes one event adds to a protobuf Batch. */
 size_t emitter__packed_size(const stream_event *e);
+
+/* The verdict on one POST of a batch (emitter_http.c). */
+enum { EMITTER__ACKED = 1, EMITTER__REFUSED = 2, EMITTER__RETRY = 3 };
+
+typedef struct emitter__post {
+  /* in */
+  const char *url;
+  const char *auth; /* "Authorization: Bearer ..." or NULL */
+  bool gzip;
+  long timeout_ms;
+  const uint8_t *body;
+  size_t body_len;
+  bool (*should_abort)(void *userdata); /* polled during the transfer */
+  void *userdata;
+  /* out */
+  long status;            /* 0 = no answer */
+  uint64_t duplicates;    /* from the ingest's answer */
+  int64_t retry_after_ms; /* -1 = none */
+  char why[160];          /* for RETRY: what went wrong, for the log */
+} emitter__post;
+
+/* POST p->body with the easy handle `curl`. EMITTER__ACKED only for a 2xx whose body is the
+ * ingest's JSON answer (an object with a numeric "accepted"); EMITTER__REFUSED for a 4xx other
+ * than 401, 403, 408 and 429; EMITTER__RETRY for anything else (no answer, 3xx, which is not
+ * followed, 5xx, or a 2xx with another body: a captive portal). */
+int emitter__post_batch(CURL *curl, emitter__post *p);
 
 #endif

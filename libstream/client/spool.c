@@ -69,14 +69,17 @@ static int write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
   return STREAM_OK;
 }
 
+/* STREAM_EIO on a read error (errno set), STREAM_EPROTO when the file ends first. */
 static int read_all(int fd, uint8_t *p, size_t n, uint64_t off)
 {
   while (n) {
     ssize_t r = pread(fd, p, n, (off_t)off);
     if (r < 0 && errno == EINTR)
       continue;
-    if (r <= 0)
+    if (r < 0)
       return STREAM_EIO;
+    if (r == 0)
+      return STREAM_EPROTO;
     p += r;
     n -= (size_t)r;
     off += (uint64_t)r;
@@ -251,7 +254,7 @@ static int scan(emitter__spool *s)
     uint32_t plen = get32(hdr + 8);
     uint64_t id = get64(payload);
     if (hdr[4] == 'B') {
-      emitter__spool_rec rec = {id, off, plen - 8, count_events(payload + 8, plen - 8)};
+      emitter__spool_rec rec = {id, off, plen - 8, count_events(payload + 8, plen - 8), 0};
       rc = push_rec(s, rec);
       if (rc != STREAM_OK)
         break;
@@ -427,7 +430,7 @@ int emitter__spool_append(emitter__spool *s, const void *data, size_t len, uint3
     if (rc != STREAM_OK)
       return rc;
   }
-  if (s->size > 2 * s->max && s->n) {
+  if (s->max <= UINT64_MAX / 2 && s->size > 2 * s->max && s->n) { /* 2 * a huge max overflows */
     int rc = compact(s);
     if (rc != STREAM_OK)
       return rc;
@@ -438,7 +441,7 @@ int emitter__spool_append(emitter__spool *s, const void *data, size_t len, uint3
     rc = stream__err(STREAM_EIO, "spool: sync failed: %s", strerror(errno));
   if (rc != STREAM_OK)
     return rc;
-  emitter__spool_rec r = {id, off, (uint32_t)len, events};
+  emitter__spool_rec r = {id, off, (uint32_t)len, events, 0};
   return push_rec(s, r);
 }
 
@@ -449,14 +452,27 @@ int emitter__spool_head(emitter__spool *s, uint8_t **out, size_t *out_len, uint6
   if (!s->n)
     return STREAM_ENOTFOUND;
   emitter__spool_rec *r = &s->recs[0];
-  uint8_t *data = malloc(r->len ? r->len : 1);
-  if (!data)
+  size_t plen = 8 + (size_t)r->len;
+  uint8_t *rec = malloc(HDR + plen);
+  if (!rec)
     return stream__err(STREAM_ENOMEM, "spool: out of memory");
-  if (read_all(s->fd, data, r->len, r->off + HDR + 8) != STREAM_OK) {
-    free(data);
-    return stream__err(STREAM_EIO, "spool: read failed");
+  /* The whole record, CRC checked again: the disk may have changed it since the scan. */
+  int rc = read_all(s->fd, rec, HDR + plen, r->off);
+  if (rc == STREAM_EIO)
+    rc = stream__err(STREAM_EIO, "spool: read failed: %s", strerror(errno));
+  else if (rc != STREAM_OK)
+    rc = stream__err(STREAM_EPROTO, "spooled batch %llu is cut short (the file shrank)",
+                     (unsigned long long)r->id);
+  else if (get32(rec) != SPOOL_MAGIC || rec[4] != 'B' || get32(rec + 8) != plen ||
+           get64(rec + HDR) != r->id || rec_crc(rec, rec + HDR, plen) != get32(rec + 12))
+    rc = stream__err(STREAM_EPROTO, "spooled batch %llu fails its CRC check on read-back",
+                     (unsigned long long)r->id);
+  if (rc != STREAM_OK) {
+    free(rec);
+    return rc;
   }
-  *out = data;
+  memmove(rec, rec + HDR + 8, r->len);
+  *out = rec;
   *out_len = r->len;
   *out_id = r->id;
   return STREAM_OK;

@@ -27,6 +27,7 @@ typedef struct emitter__spool_rec {
   uint64_t off; /* of the record header */
   uint32_t len; /* protobuf bytes */
   uint32_t events;
+  uint64_t seq; /* the emitter's sequence number of its first event (0 = a previous run) */
 } emitter__spool_rec;
 
 typedef struct emitter__spool {
@@ -52,7 +53,10 @@ void emitter__spool_close(emitter__spool *s);
 int emitter__spool_append(emitter__spool *s, const void *data, size_t len, uint32_t events,
                           uint64_t *out_dropped);
 
-/* Read the oldest pending batch: *out (malloc'd), its length and id. STREAM_ENOTFOUND. */
+/* Read the oldest pending batch: *out (malloc'd), its length and id. The record's CRC is
+ * checked again. Errors: STREAM_ENOTFOUND (none pending), STREAM_EPROTO (the record is damaged
+ * or cut short: it will never read back), STREAM_EIO (a read error), STREAM_ENOMEM; the batch
+ * stays pending in every case. */
 int emitter__spool_head(emitter__spool *s, uint8_t **out, size_t *out_len, uint64_t *out_id);
 
 /* Record that batch `id` is done (acknowledged or refused). Unknown ids are ignored. */

@@ -376,9 +376,10 @@ class Emitter:
     """The event emitter: ``emit()`` never blocks; a C thread sends. Keyword options map
     to stream_emitter_options (queue_max, batch_max_events, batch_max_bytes,
     flush_interval_ms, backoff_base_ms, backoff_max_ms, timeout_ms, shutdown_ms,
-    spool_max_bytes; ``gzip=False`` sends uncompressed). ``close()`` flushes for up to
-    shutdown_ms, then stops the thread. A spool file serves one emitter at a time: another
-    one on the same file raises Busy."""
+    spool_max_bytes, at least twice batch_max_bytes or InvalidArgument; ``gzip=False`` sends
+    uncompressed). Only the ingest's JSON answer acknowledges a batch: a captive portal's 200
+    or 302 is retried. ``close()`` flushes for up to shutdown_ms, then stops the thread. A
+    spool file serves one emitter at a time: another one on the same file raises Busy."""
 
     _OPTS = ("queue_max", "batch_max_events", "batch_max_bytes", "flush_interval_ms",
              "backoff_base_ms", "backoff_max_ms", "timeout_ms", "shutdown_ms", "spool_max_bytes")
@@ -424,7 +425,8 @@ class Emitter:
                                                             allow_none=True)))
 
     def flush(self, timeout_ms=10000):
-        """Send everything queued and wait for the acknowledgements (TimedOut)."""
+        """Send the events emitted before the call (by any thread) and wait for their
+        acknowledgements, not for those emitted meanwhile (TimedOut)."""
         check(lib.stream_emitter_flush(self._h, to_int(timeout_ms, "timeout_ms")))
 
     def stats(self):

@@ -3,12 +3,18 @@
  * bound (oldest dropped), emptying and compaction; and the emitter's bounded ring (drop oldest,
  * counted) without a server. Also: a damaged record in the middle, a compaction cut by a full
  * disk, the file lock, the bound's count after a reopen; and the emitter against a scripted
- * loopback responder (a full disk under a failing server, a token replaced mid-request). */
+ * loopback responder (a full disk under a failing server, a token replaced mid-request). Also:
+ * only the ingest's JSON answer acknowledges (a captive portal's 200 or 302 is retried, logged
+ * once), flush waits for the events emitted before it only, a spooled batch damaged on disk
+ * after the scan is CRC-checked on read-back and counted, the spool's bound against the batch
+ * size and its overflow. */
 #include <check.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,12 +306,16 @@ START_TEST(test_spool_is_locked)
   memset(buf, 'q', sizeof buf);
   struct stat st0, st1;
   ck_assert_int_eq(stat(path, &st0), 0);
+  /* Held open, the first file keeps its inode: a later compaction cannot reuse that number. */
+  int first = open(path, O_RDONLY);
+  ck_assert_int_ge(first, 0);
   for (int i = 0; i < 20; i++) { /* past twice the bound: compacted into a new file */
     uint64_t dropped;
     ck_assert_int_eq(emitter__spool_append(&s, buf, sizeof buf, 1, &dropped), STREAM_OK);
   }
   ck_assert_int_eq(stat(path, &st1), 0);
   ck_assert_uint_ne(st0.st_ino, st1.st_ino);
+  close(first);
   ck_assert_int_eq(emitter__spool_open(&t, path, 64 * 1024), STREAM_EBUSY);
   emitter__spool_close(&s);
   ck_assert_int_eq(emitter__spool_open(&t, path, 64 * 1024), STREAM_OK);
@@ -347,7 +357,7 @@ START_TEST(test_bound_counts_events_after_reopen)
 }
 END_TEST
 
-/* ---- the emitter against a scripted HTTP responder on loopback (responder.h) -------------- */
+/* ---- the emitter against a scripted HTTP responder on loopback (responder.h) ----------------- */
 
 #define ANSWER(status)                                                                             \
   "HTTP/1.1 " status "\r\nContent-Type: application/json\r\nConnection: close\r\n"
@@ -492,6 +502,7 @@ START_TEST(test_emitter_bound_spares_batch_in_flight)
   o.shutdown_ms = 100;
   o.spool_path = path;
   o.spool_max_bytes = 64 * 1024;
+  o.batch_max_bytes = 16 * 1024; /* the spool must hold two full batches */
   o.on_batch = on_batch;
   stream_emitter *em = new_emitter(&o);
   char first[5][STREAM_EVENTS_UUID_LEN + 1], id[STREAM_EVENTS_UUID_LEN + 1];
@@ -551,6 +562,293 @@ START_TEST(test_emitter_sleeps_while_backing_off)
 }
 END_TEST
 
+/* ---- what acknowledges a batch --------------------------------------------------------------- */
+
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static int n_warnings;
+
+static void count_warnings(int level, const char *module, const char *message, void *ud)
+{
+  (void)message;
+  (void)ud;
+  pthread_mutex_lock(&log_mu);
+  if (level >= STREAM_LOG_WARN && strcmp(module, "emitter") == 0)
+    n_warnings++;
+  pthread_mutex_unlock(&log_mu);
+}
+
+/* A captive portal (200 text/html, or 302 to its login page on another host), a proxy's own JSON,
+ * a 204: none of them is the ingest's answer, so the batch is retried (with backoff, one warning
+ * for the outage) until the ingest answers, here that all of it was stored already. The redirect
+ * is not followed. */
+START_TEST(test_emitter_only_ingest_answer_acks)
+{
+  const char *portal_script[] = {ANSWER("200 OK") OK_BODY};
+  test_responder portal;
+  test_responder_start(&portal, portal_script, 1, -1);
+  static char redirect[256];
+  snprintf(redirect, sizeof redirect,
+           "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%d/login\r\n"
+           "Connection: close\r\nContent-Length: 0\r\n\r\n",
+           portal.port);
+  const char *script[] = {
+      "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n"
+      "<html><body>Welcome to the hotel Wi-Fi: please log in</body></html>",
+      redirect,
+      ANSWER("200 OK") "Content-Length: 20\r\n\r\n{\"error\":\"no route\"}",
+      "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n",
+      "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n"
+      "<html><body>Not found (portal)</body></html>",
+      ANSWER("200 OK") "Content-Length: 29\r\n\r\n{\"accepted\":0,\"duplicates\":5}",
+      "HTTP/1.1 400 Bad Request\r\nContent-Type: application/problem+json\r\n"
+      "Connection: close\r\n\r\n{\"status\":400,\"detail\":\"bad batch\"}"};
+  test_responder r;
+  test_responder_start(&r, script, 7, -1);
+  stream_log_set_callback(count_warnings, NULL, STREAM_LOG_DEBUG);
+  stream_emitter *em = emitter_for(&r, NULL);
+  char ids[5][STREAM_EVENTS_UUID_LEN + 1];
+  for (int i = 0; i < 5; i++)
+    emit_heartbeat(em, ids[i]);
+  ck_assert_int_eq(stream_emitter_flush(em, 10000), STREAM_OK);
+  stream_emitter_stats st;
+  ck_assert_int_eq(stream_emitter_stats_get(&st, em), STREAM_OK);
+  ck_assert_int_eq(test_responder_served(&r), 6);
+  ck_assert_uint_eq(st.retried, 5);
+  ck_assert_uint_eq(st.sent, 5);
+  ck_assert_uint_eq(st.rejected, 0); /* the portal's 404 page refused nothing */
+  ck_assert_uint_eq(st.duplicates, 5);
+  ck_assert_uint_eq(st.batches, 1);
+  for (int i = 0; i < 5; i++)
+    ck_assert(was_acked(ids[i]));
+  ck_assert_int_eq(test_responder_served(&portal), 0); /* the 302 was not followed */
+  pthread_mutex_lock(&log_mu);
+  ck_assert_int_eq(n_warnings, 1);
+  pthread_mutex_unlock(&log_mu);
+  /* The ingest's own refusal (problem+json) is final: the batch is dropped as rejected. */
+  for (int i = 0; i < 5; i++)
+    emit_heartbeat(em, NULL);
+  ck_assert_int_eq(stream_emitter_flush(em, 10000), STREAM_OK);
+  ck_assert_int_eq(stream_emitter_stats_get(&st, em), STREAM_OK);
+  ck_assert_int_eq(test_responder_served(&r), 7);
+  ck_assert_uint_eq(st.rejected, 5);
+  ck_assert_uint_eq(st.retried, 5);
+  stream_emitter_free(em);
+  stream_log_set_callback(NULL, NULL, STREAM_LOG_OFF);
+  test_responder_stop(&r);
+  test_responder_stop(&portal);
+}
+END_TEST
+
+/* ---- flush ----------------------------------------------------------------------------------- */
+
+typedef struct steady {
+  stream_emitter *em;
+  test_responder *r;
+  atomic_int emitted;
+  atomic_bool stop;
+} steady;
+
+/* Starts once the flush is under way (100 ms), lets the held answer to the earlier events go at
+ * 300 ms, and emits every 10 ms until stopped. */
+static void *emit_steadily(void *arg)
+{
+  steady *sd = arg;
+  usleep(100000);
+  for (int t = 100; !atomic_load(&sd->stop); t += 10) {
+    emit_heartbeat(sd->em, NULL);
+    atomic_fetch_add(&sd->emitted, 1);
+    if (t == 300)
+      test_responder_release(sd->r);
+    usleep(10000);
+  }
+  return NULL;
+}
+
+/* Another thread emits all along the flush, and its events cannot be acknowledged for long (the
+ * server answers them with a 503 and Retry-After: 10): flush still returns as soon as the events
+ * emitted before it are acknowledged. (It waited for an empty emitter, and timed out.) */
+START_TEST(test_emitter_flush_ignores_later_events)
+{
+  const char *script[] = {
+      ANSWER("200 OK") OK_BODY,
+      ANSWER("503 Service Unavailable") "Retry-After: 10\r\nContent-Length: 0\r\n\r\n"};
+  test_responder r;
+  test_responder_start(&r, script, 2, 0);
+  stream_emitter_options o = options_for(&r);
+  o.batch_max_events = 5;
+  o.flush_interval_ms = 3600000;
+  o.shutdown_ms = 100;
+  o.on_batch = on_batch;
+  stream_emitter *em = new_emitter(&o);
+  char ids[5][STREAM_EVENTS_UUID_LEN + 1];
+  for (int i = 0; i < 5; i++)
+    emit_heartbeat(em, ids[i]);
+  test_responder_wait_held(&r); /* their batch is out; the answer waits for the thread */
+  steady sd;
+  sd.em = em;
+  sd.r = &r;
+  atomic_init(&sd.emitted, 0);
+  atomic_init(&sd.stop, false);
+  pthread_t th;
+  ck_assert_int_eq(pthread_create(&th, NULL, emit_steadily, &sd), 0);
+  int rc = stream_emitter_flush(em, 5000);
+  int later = atomic_load(&sd.emitted);
+  stream_emitter_stats st;
+  ck_assert_int_eq(stream_emitter_stats_get(&st, em), STREAM_OK);
+  atomic_store(&sd.stop, true);
+  pthread_join(th, NULL);
+  ck_assert_msg(rc == STREAM_OK, "flush: %s", stream_strerror(rc));
+  for (int i = 0; i < 5; i++)
+    ck_assert(was_acked(ids[i]));
+  ck_assert_int_gt(later, 0); /* events were emitted during the flush */
+  ck_assert_uint_eq(st.sent, 5);
+  stream_emitter_free(em);
+  test_responder_stop(&r);
+}
+END_TEST
+
+/* ---- damaged spooled batches ----------------------------------------------------------------- */
+
+/* A record damaged after the open's scan (the disk changed it) fails its CRC when read back to be
+ * sent; it stays pending until the emitter drops it. */
+START_TEST(test_spool_head_rechecks_crc)
+{
+  emitter__spool s;
+  ck_assert_int_eq(emitter__spool_open(&s, path, 1 << 20), STREAM_OK);
+  append(&s, 'a', 100);
+  append(&s, 'b', 100);
+  int fd = open(path, O_RDWR);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(pwrite(fd, "X", 1, 40), 1); /* in a's payload */
+  close(fd);
+  uint8_t *data = NULL;
+  size_t n;
+  uint64_t id;
+  ck_assert_int_eq(emitter__spool_head(&s, &data, &n, &id), STREAM_EPROTO);
+  ck_assert_ptr_null(data);
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "CRC"));
+  ck_assert_uint_eq(s.n, 2);
+  ck_assert_int_eq(emitter__spool_ack(&s, s.recs[0].id), STREAM_OK);
+  check_head(&s, 'b', 100);
+  emitter__spool_close(&s);
+}
+END_TEST
+
+/* The emitter counts such a batch as dropped from the spool (it was lost silently, or sent with
+ * the damage in it), and sends the others. */
+START_TEST(test_emitter_counts_batch_damaged_in_spool)
+{
+  const char *script[] = {ANSWER("503 Service Unavailable") "Retry-After: 1\r\n"
+                                                            "Content-Length: 0\r\n\r\n",
+                          ANSWER("200 OK") OK_BODY};
+  test_responder r;
+  test_responder_start(&r, script, 2, -1);
+  stream_emitter *em = emitter_for(&r, path);
+  for (int i = 0; i < 5; i++)
+    emit_heartbeat(em, NULL);
+  for (int i = 0; i < 500 && !test_responder_served(&r); i++) /* the first batch waits 1 s */
+    usleep(10000);
+  for (int i = 0; i < 5; i++)
+    emit_heartbeat(em, NULL);
+  stream_emitter_stats st;
+  for (int i = 0; i < 500; i++) { /* until the second batch is spooled */
+    ck_assert_int_eq(stream_emitter_stats_get(&st, em), STREAM_OK);
+    if (st.spooled == 10)
+      break;
+    usleep(1000);
+  }
+  ck_assert_uint_eq(st.spooled, 10);
+  ck_assert_int_eq(test_responder_served(&r), 1); /* still waiting out the Retry-After */
+  /* Flip the last byte of the file: in the second batch's payload. */
+  int fd = open(path, O_RDWR);
+  ck_assert_int_ge(fd, 0);
+  off_t end = lseek(fd, 0, SEEK_END);
+  unsigned char c;
+  ck_assert_int_eq(pread(fd, &c, 1, end - 1), 1);
+  c ^= 0x01;
+  ck_assert_int_eq(pwrite(fd, &c, 1, end - 1), 1);
+  close(fd);
+  ck_assert_int_eq(stream_emitter_flush(em, 10000), STREAM_OK);
+  ck_assert_int_eq(stream_emitter_stats_get(&st, em), STREAM_OK);
+  ck_assert_uint_eq(st.sent, 5);
+  ck_assert_uint_eq(st.spool_dropped, 5);
+  ck_assert_int_eq(test_responder_served(&r), 2);
+  stream_emitter_free(em);
+  test_responder_stop(&r);
+}
+END_TEST
+
+/* A stored batch that passes its CRC but does not decode (three events whose contents are not
+ * events) is dropped and counted, not acked away silently. */
+START_TEST(test_emitter_counts_batch_that_does_not_decode)
+{
+  /* Batch field 1 (events) three times, each an Event with an invalid wire type inside. */
+  const uint8_t bad[] = {0x0a, 0x02, 0x0f, 0x00, 0x0a, 0x02, 0x0f, 0x00, 0x0a, 0x02, 0x0f, 0x00};
+  emitter__spool s;
+  ck_assert_int_eq(emitter__spool_open(&s, path, 1 << 20), STREAM_OK);
+  uint64_t dropped;
+  ck_assert_int_eq(emitter__spool_append(&s, bad, sizeof bad, 3, &dropped), STREAM_OK);
+  emitter__spool_close(&s);
+  const char *script[] = {ANSWER("200 OK") OK_BODY};
+  test_responder r;
+  test_responder_start(&r, script, 1, -1);
+  stream_emitter *em = emitter_for(&r, path);
+  ck_assert_int_eq(stream_emitter_flush(em, 10000), STREAM_OK);
+  stream_emitter_stats st;
+  ck_assert_int_eq(stream_emitter_stats_get(&st, em), STREAM_OK);
+  ck_assert_uint_eq(st.spool_dropped, 3);
+  ck_assert_uint_eq(st.sent, 0);
+  ck_assert_int_eq(test_responder_served(&r), 0);
+  stream_emitter_free(em);
+  test_responder_stop(&r);
+}
+END_TEST
+
+/* ---- the spool's bound ----------------------------------------------------------------------- */
+
+/* A spool that cannot hold two full batches would evict every older batch for each new one. */
+START_TEST(test_emitter_spool_smaller_than_batches_refused)
+{
+  stream_emitter_options o = STREAM_EMITTER_OPTIONS_INIT;
+  o.base_url = "http://127.0.0.1:9";
+  o.spool_path = path;
+  o.spool_max_bytes = 64 * 1024; /* batch_max_bytes: 256 KiB by default */
+  stream_emitter *em = NULL;
+  ck_assert_int_eq(stream_emitter_new(&em, &o), STREAM_EINVAL);
+  ck_assert_ptr_null(em);
+  const char *msg = stream_error_last()->message;
+  ck_assert_msg(strstr(msg, "spool_max_bytes") && strstr(msg, "batch_max_bytes"),
+                "'%s' does not name both options", msg);
+  o.batch_max_bytes = 1024 * 1024;
+  o.spool_max_bytes = 0; /* 16 MiB */
+  ck_assert_int_eq(stream_emitter_new(&em, &o), STREAM_OK);
+  stream_emitter_free(em);
+  o.spool_max_bytes = 2 * 1024 * 1024 - 1;
+  ck_assert_int_eq(stream_emitter_new(&em, &o), STREAM_EINVAL);
+  o.batch_max_bytes = 32 * 1024;
+  o.spool_max_bytes = 64 * 1024;
+  ck_assert_int_eq(stream_emitter_new(&em, &o), STREAM_OK);
+  stream_emitter_free(em);
+}
+END_TEST
+
+/* Twice a huge bound overflows: the spool would compact (rewrite the file) on every append. */
+START_TEST(test_spool_huge_bound_does_not_compact)
+{
+  emitter__spool s;
+  ck_assert_int_eq(emitter__spool_open(&s, path, (UINT64_C(1) << 63) + 1), STREAM_OK);
+  append(&s, 'a', 100);
+  struct stat st0, st1;
+  ck_assert_int_eq(stat(path, &st0), 0);
+  append(&s, 'b', 100);
+  append(&s, 'c', 100);
+  ck_assert_int_eq(stat(path, &st1), 0);
+  ck_assert_uint_eq(st0.st_ino, st1.st_ino);
+  ck_assert_uint_eq(s.n, 3);
+  emitter__spool_close(&s);
+}
+END_TEST
+
 static Suite *spool_suite(void)
 {
   Suite *s = suite_create("spool");
@@ -569,6 +867,13 @@ static Suite *spool_suite(void)
   tcase_add_test(tc, test_emitter_new_token_during_request);
   tcase_add_test(tc, test_emitter_bound_spares_batch_in_flight);
   tcase_add_test(tc, test_emitter_sleeps_while_backing_off);
+  tcase_add_test(tc, test_emitter_only_ingest_answer_acks);
+  tcase_add_test(tc, test_emitter_flush_ignores_later_events);
+  tcase_add_test(tc, test_spool_head_rechecks_crc);
+  tcase_add_test(tc, test_emitter_counts_batch_damaged_in_spool);
+  tcase_add_test(tc, test_emitter_counts_batch_that_does_not_decode);
+  tcase_add_test(tc, test_emitter_spool_smaller_than_batches_refused);
+  tcase_add_test(tc, test_spool_huge_bound_does_not_compact);
   suite_add_tcase(s, tc);
   return s;
 }
