@@ -239,11 +239,13 @@ typedef struct stream_events_view {
   int started;      /**< 1: the first frame played (a playing event) */
   int failed;       /**< 1: a fatal error (Playback Failure) */
   int start_failed; /**< 1: the fatal error came before the first frame (Video Start Failure) */
-  int ended;        /**< 1: an ended event, or a fatal error, closed the view */
+  int ended;        /**< 1: an ended event, a fatal error, or two events of the started view
+                         STREAM_EVENTS_VIEW_TIMEOUT_MS or more apart closed the view */
   int exited_before_start; /**< 1: EBVS: requested, no failure, never started, and over (ended
                               or STREAM_EVENTS_VIEW_TIMEOUT_MS without events) */
   int error_code;          /**< code of the fatal error, 0 when none */
-  int64_t startup_ms;      /**< Video Startup Time: play request to first playing; -1 unknown */
+  int64_t startup_ms;      /**< Video Startup Time: play request to first playing, less a
+                                pause in between; -1 unknown */
   int64_t watch_ms;        /**< play request to end, less pauses (startup + playing +
                                 rebuffering + seeking + resume waits) */
   int64_t playing_ms;      /**< time in the playing state */
@@ -259,7 +261,8 @@ typedef struct stream_events_view {
 
 /** Aggregates of the views matching a filter (stream_events_qoe_stats()). Plain data. */
 typedef struct stream_events_qoe_summary {
-  int64_t views;              /**< views (records) matching */
+  int64_t views;              /**< views matching: records with a play request, a first frame
+                                   or a fatal error (a view begins at the play request) */
   int64_t started;            /**< views that reached the first frame */
   int64_t failures;           /**< views with a fatal error */
   int64_t start_failures;     /**< fatal error before the first frame */
@@ -366,7 +369,9 @@ typedef struct stream_events_export_result {
  * written again, so a resumed export has no gaps and no duplicates.
  * `*out` (may be NULL) receives the counts. Errors: STREAM_EINVAL,
  * STREAM_EIO (the directory or a file), STREAM_ECONFLICT (another exporter
- * of the same consumer), STREAM_ENOMEM. Thread-safe per consumer name.
+ * running into the same directory, which it holds with an flock; or, into
+ * another directory, one that committed first), STREAM_ENOMEM. Thread-safe;
+ * exports into one directory take turns (the second fails at once).
  */
 STREAM_API int stream_events_export(stream_events *ev, stream_events_export_result *out,
                                     const stream_events_export_options *opts);

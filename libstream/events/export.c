@@ -10,7 +10,8 @@
  * moves. A crash between the rename and the checkpoint leaves a complete
  * file for the range after the checkpoint; the next run finds it by its name
  * (events-<first seq>-<last seq>) and adopts it instead of writing the range
- * again. So a resumed export has no gaps and no duplicates.
+ * again. So a resumed export has no gaps and no duplicates. Exports into one
+ * directory take turns (an flock on the directory, export_lock()).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,7 +31,9 @@
 
 #define EXPORT_BATCH_DEFAULT 10000
 
-enum cell_kind { C_STR, C_INT, C_BOOL, C_TS, C_FLOAT, C_DATE };
+/* C_TEXT: a free-text string a player chose (sid, cid, error message), which
+ * in CSV must not start a spreadsheet formula (see put_csv_text). */
+enum cell_kind { C_STR, C_INT, C_BOOL, C_TS, C_FLOAT, C_DATE, C_TEXT };
 
 /* One column of one row. `null` writes JSON null / an empty CSV field. */
 typedef struct cell {
@@ -47,6 +51,11 @@ typedef struct cell {
 static cell str_cell(const char *name, const char *s, bool required)
 {
   return (cell){name, C_STR, s, 0, 0, !required && !s[0]};
+}
+
+static cell text_cell(const char *name, const char *s)
+{
+  return (cell){name, C_TEXT, s, 0, 0, !s[0]};
 }
 
 static cell int_cell(const char *name, int64_t v)
@@ -82,13 +91,13 @@ static size_t event_cells(cell *c, const stream_event *e)
   c[n++] = int_cell("height", e->height);
   c[n++] = int_cell("bl", e->bl);
   c[n++] = int_cell("mtp", e->mtp);
-  c[n++] = str_cell("sid", e->sid, false);
-  c[n++] = str_cell("cid", e->cid, false);
+  c[n++] = text_cell("sid", e->sid);
+  c[n++] = text_cell("cid", e->cid);
   c[n++] = str_cell("ot", e->ot, false);
   c[n++] = kind_cell("su", C_BOOL, e->su, false);
   c[n++] = kind_cell("error_code", C_INT, e->error_code, !err);
   c[n++] = kind_cell("error_fatal", C_BOOL, e->error_fatal, !err);
-  c[n++] = str_cell("error_message", e->error_message, false);
+  c[n++] = text_cell("error_message", e->error_message);
   return n;
 }
 
@@ -170,13 +179,38 @@ static void put_csv_str(FILE *f, const char *s)
   fputc('"', f);
 }
 
+/* CSV injection (CWE-1236, OWASP's rule): a spreadsheet opening the file runs
+ * a cell starting with = + - @ (or a tab / CR) as a formula, so such free text
+ * is written after a single quote, which shows it as text. Ids cannot carry a
+ * formula (their alphabet has no parentheses), so only C_TEXT gets this, and
+ * only in CSV: NDJSON keeps every value as it is. */
+static void put_csv_text(FILE *f, const char *s)
+{
+  if (!s[0] || !strchr("=+-@\t\r", s[0])) { /* strchr finds the NUL too */
+    put_csv_str(f, s);
+    return;
+  }
+  bool quote = strpbrk(s, ",\"\r\n") != NULL;
+  fputs(quote ? "\"'" : "'", f);
+  for (; *s; s++) {
+    if (quote && *s == '"')
+      fputc('"', f);
+    fputc(*s, f);
+  }
+  if (quote)
+    fputc('"', f);
+}
+
 static void put_value(FILE *f, const cell *c, bool json)
 {
   switch (c->kind) {
   case C_STR:
   case C_DATE:
+  case C_TEXT:
     if (json)
       put_json_str(f, c->s);
+    else if (c->kind == C_TEXT)
+      put_csv_text(f, c->s);
     else
       put_csv_str(f, c->s);
     break;
@@ -356,6 +390,29 @@ static int write_batch(const char *dir, const stream_event *rows, size_t n, int 
   return afile_commit(&a);
 }
 
+/* Exports into one directory take turns: the checkpoint's compare-and-set
+ * alone lets two runs that read the same range both rename a file into place
+ * before one loses the commit, and the loser's file (for a longer or shorter
+ * range than the winner's) then exports its events twice. An flock on the
+ * directory itself (no lock file left among the batches) makes the second
+ * run fail at once; exporters of different consumers into one directory
+ * would share (adopt) each other's files anyway. *out_fd: the lock. */
+static int export_lock(int *out_fd, const char *dir)
+{
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return stream__err(STREAM_EIO, "cannot open export directory %s: %s", dir, strerror(errno));
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    close(fd);
+    if (e == EWOULDBLOCK)
+      return stream__err(STREAM_ECONFLICT, "another export into %s is running", dir);
+    return stream__err(STREAM_EIO, "cannot lock export directory %s: %s", dir, strerror(e));
+  }
+  *out_fd = fd;
+  return STREAM_OK;
+}
+
 int stream_events_export(stream_events *ev, stream_events_export_result *out,
                          const stream_events_export_options *opts)
 {
@@ -377,9 +434,15 @@ int stream_events_export(stream_events *ev, stream_events_export_result *out,
   const char *consumer = opts->consumer ? opts->consumer : STREAM_EVENTS_EXPORT_CONSUMER;
   unsigned int batch = opts->batch_max ? opts->batch_max : EXPORT_BATCH_DEFAULT;
   int64_t from = 0;
-  int rc = stream_events_checkpoint(ev, &from, consumer);
+  int lock_fd = -1;
+  int rc = export_lock(&lock_fd, opts->dir);
   if (rc != STREAM_OK)
     return rc;
+  rc = stream_events_checkpoint(ev, &from, consumer);
+  if (rc != STREAM_OK) {
+    close(lock_fd);
+    return rc;
+  }
   if (out)
     out->from_seq = out->to_seq = from;
   int64_t files = 0;
@@ -409,6 +472,7 @@ int stream_events_export(stream_events *ev, stream_events_export_result *out,
     if (out)
       out->to_seq = from;
   }
+  close(lock_fd);
   return rc;
 }
 

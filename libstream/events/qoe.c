@@ -39,7 +39,10 @@ enum qoe_state {
   Q_REBUF,   /* stalled after start */
   Q_SEEKING, /* between seeking and seeked: the seek's own load */
   Q_WAITING, /* play after a pause, until playing */
-  Q_DONE     /* ended or fatal error: later events are ignored */
+  Q_DONE,    /* ended or fatal error: later events are ignored */
+  /* paused after the play request, before the first frame: neither startup
+   * nor watch time. Last, so the values stored in qoe_state keep meaning. */
+  Q_START_PAUSED
 };
 
 static const struct stream_store_event_ops *ops(const stream_events *ev)
@@ -120,6 +123,16 @@ void events__qoe_step(stream_events_view *v, events__qoe_acc *a, const stream_ev
     v->last_seq = e->seq;
   if (a->state == Q_DONE)
     return;
+  if (a->state != Q_IDLE && t - a->prev >= STREAM_EVENTS_VIEW_TIMEOUT_MS) {
+    /* No event for the view timeout: the view was over at the previous
+     * event (Mux ends a view after 60 min without events). The gap is not
+     * watch time (a device asleep while "playing", a client clock jumping
+     * by years, which would also overflow br * dt), and neither is what
+     * follows: later events of this view id are ignored, as after ended. */
+    v->ended = 1;
+    a->state = Q_DONE;
+    return;
+  }
   if (a->state != Q_IDLE)
     account(v, a->state, t - a->prev, a->br);
   a->prev = t;
@@ -136,14 +149,20 @@ void events__qoe_step(stream_events_view *v, events__qoe_acc *a, const stream_ev
       a->state = Q_STARTUP;
     } else if (a->state == Q_PAUSED && e->type == STREAM_EVENT_PLAY) {
       a->state = Q_WAITING;
+    } else if (a->state == Q_START_PAUSED && e->type == STREAM_EVENT_PLAY) {
+      a->state = Q_STARTUP;
+    } else if (a->state == Q_SEEKING && a->pre_seek == Q_PAUSED && e->type == STREAM_EVENT_PLAY) {
+      a->pre_seek = Q_WAITING; /* resumed during the seek */
     }
     break;
   case STREAM_EVENT_PLAYING:
     if (a->state == Q_IDLE) { /* no request seen: startup unknown */
       v->start_ts = t;
       a->have_start = true;
-    } else if (a->state == Q_STARTUP) {
-      v->startup_ms = t - v->start_ts;
+    } else if (a->state == Q_STARTUP || a->state == Q_START_PAUSED) {
+      /* the time in Q_STARTUP, the only watch time before the first frame:
+       * the request to the first frame less a pause in between */
+      v->startup_ms = v->watch_ms;
     }
     v->started = 1;
     a->state = Q_PLAYING;
@@ -151,6 +170,8 @@ void events__qoe_step(stream_events_view *v, events__qoe_acc *a, const stream_ev
   case STREAM_EVENT_PAUSE:
     if (a->state == Q_PLAYING || a->state == Q_WAITING || a->state == Q_REBUF)
       a->state = Q_PAUSED;
+    else if (a->state == Q_STARTUP)
+      a->state = Q_START_PAUSED;
     else if (a->state == Q_SEEKING)
       a->pre_seek = Q_PAUSED;
     break;
@@ -163,10 +184,11 @@ void events__qoe_step(stream_events_view *v, events__qoe_acc *a, const stream_ev
     break;
   case STREAM_EVENT_SEEKED:
     if (a->state == Q_SEEKING) {
-      if (a->seek_stall) { /* the stall outlasted the seek's own load */
+      if (a->seek_stall && a->pre_seek != Q_PAUSED) { /* the stall outlasted the seek's load */
         v->rebuffer_count++;
         a->state = Q_REBUF;
-      } else {
+      } else { /* no stall, or paused: loading while nothing plays is no stall */
+        a->seek_stall = false;
         a->state = a->pre_seek;
       }
     }
@@ -492,6 +514,11 @@ static int qoe_acc_add(void *ud, stream_events_view *w)
 {
   qoe_acc *a = ud;
   stream_events_qoe_summary *out = a->out;
+  /* A view begins when the player is asked to play (analytics.md): a record
+   * of a player never asked (only viewinit, heartbeats, ...) that neither
+   * played nor failed is no view, and must not dilute the percentages. */
+  if (!w->requested && !w->started && !w->failed)
+    return STREAM_OK;
   events__qoe_finish(w, a->now);
   out->views++;
   out->started += w->started;
