@@ -50,7 +50,10 @@ int cli_parse(cli_args *a, const cli_verb *verb, int argc, char **argv)
   int only_pos = 0;
   for (int i = 0; i < argc; i++) {
     const char *s = argv[i];
-    if (only_pos || s[0] != '-' || strcmp(s, "-") == 0) {
+    /* Options are long (--name) but for -h: any other word starting with a single '-' is an
+     * argument. Ids are base64url, so one in 64 starts with '-' ("-OoROEEK..."); one starting
+     * with "--" goes after "--" (the message below says so). */
+    if (only_pos || s[0] != '-' || strcmp(s, "-") == 0 || (s[1] != '-' && strcmp(s, "-h") != 0)) {
       if (a->npos >= verb->max_pos || a->npos >= CLI_MAX_POS)
         return usage_error(a, "unexpected argument '%s'", s);
       a->pos[a->npos++] = s;
@@ -64,14 +67,15 @@ int cli_parse(cli_args *a, const cli_verb *verb, int argc, char **argv)
       a->help = 1;
       continue;
     }
-    if (s[1] != '-')
-      return usage_error(a, "unknown option '%s'", s);
     const char *name = s + 2;
     const char *eq = strchr(name, '=');
     size_t n = eq ? (size_t)(eq - name) : strlen(name);
     int k = find_opt(verb, name, n);
     if (k < 0)
-      return usage_error(a, "unknown option '--%.*s'", (int)n, name);
+      return usage_error(a,
+                         "unknown option '--%.*s' (an argument that starts with '-', such as an "
+                         "id, goes after '--')",
+                         (int)n, name);
     const cli_opt *o = &verb->opts[k];
     const char *val = NULL;
     if (o->arg) {

@@ -32,6 +32,19 @@ contains "$T/err" "unknown verb 'frobnicate'" "unknown verb is named on stderr"
 expect 2 "no verb" "$S"
 expect 2 "unknown flag" "$S" keygen --bogus
 contains "$T/err" "unknown option '--bogus'" "unknown flag is named on stderr"
+contains "$T/err" "goes after '--'" "unknown flag's message says where a dash argument goes"
+# An argument that starts with one '-' is no option (streamctl's options are long, but -h):
+# base64url ids start with '-' one time in 64 ("-OoROEEK..." failed streamd-account-delete as
+# an unknown option). One that starts with "--" goes after "--".
+printf 'x' | "$S" verify-password -OoROEEKDW5Y9r4rtUmNaA >"$T/out" 2>"$T/err"
+rc=$?
+if [ $rc -ne 2 ] && ! grep -q "unknown option" "$T/err"; then ok "a '-' argument is an argument"; else
+  bad "a '-' argument was taken for an option (exit $rc)"; sed 's/^/    /' "$T/err"; fi
+printf 'x' | "$S" verify-password -- --OoROEEKDW5Y9r4rtUmNa >"$T/out" 2>"$T/err"
+rc=$?
+if [ $rc -ne 2 ] && ! grep -q "unknown option" "$T/err"; then ok "'--' ends the options"; else
+  bad "an argument after '--' was taken for an option (exit $rc)"; sed 's/^/    /' "$T/err"; fi
+expect 0 "-h is still the short form of --help" "$S" verify-password -h
 expect 2 "missing --out" "$S" keygen --type hmac
 expect 2 "bad duration" "$S" sign-url https://a.example/x --key-name k --key-file /dev/null --expires-in 5y
 
