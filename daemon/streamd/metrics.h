@@ -23,7 +23,8 @@
  *   streamd_events_rejected_batches_total{reason}         counter: authenticated
  *       batches not stored: invalid, too_large, forbidden, media_type, error
  *   streamd_qoe_lag_events                                gauge: events in the
- *       log after the QoE consumer's checkpoint (not yet folded into QoE)
+ *       log after the QoE consumer's checkpoint (not yet folded into QoE),
+ *       counted (seqs skip), up to 100 000
  *   streamd_password_reset_queue_depth                    gauge: accepted
  *       resets not yet sent (stored requests, every daemon's)
  *   streamd_relay_published_total, streamd_relay_duplicates_total,

@@ -172,8 +172,10 @@ STREAM_API int stream_events_get(stream_events *ev, stream_event *out, const cha
  * Number of events in the log into `*out` and the highest sequence number
  * into `*out_last_seq` (either may be NULL; 0 when the log is empty). The
  * count reads the whole log; with `out` NULL it is skipped where the store
- * can (SQLite: one index lookup), for frequent callers such as a consumer's
- * lag (the last sequence number minus stream_events_checkpoint()).
+ * can (SQLite: one index lookup). The last sequence number minus a
+ * checkpoint is NOT the number of events after it (sequence numbers skip:
+ * a duplicate id takes one, deleted events leave holes): a consumer's lag
+ * is stream_events_lag().
  * Errors: STREAM_EINVAL, STREAM_EIO. Thread-safe.
  */
 STREAM_API int stream_events_stats(stream_events *ev, int64_t *out, int64_t *out_last_seq);
@@ -184,6 +186,19 @@ STREAM_API int stream_events_stats(stream_events *ev, int64_t *out, int64_t *out
  * characters of [a-z0-9_.-]. Errors: STREAM_EINVAL, STREAM_EIO. Thread-safe.
  */
 STREAM_API int stream_events_checkpoint(stream_events *ev, int64_t *out, const char *consumer);
+
+/**
+ * A consumer's lag: the number of events in the log after `consumer`'s
+ * checkpoint (stream_events_checkpoint()), counted up to `max` (> 0), so
+ * `*out` = min(lag, max). Events are counted, not sequence numbers
+ * subtracted (those skip). Cost: an index range scan of at most `max`
+ * entries, cheap enough for a metrics scrape with a bounded `max`.
+ * Errors: STREAM_EINVAL (NULL argument, bad consumer name, max <= 0),
+ * STREAM_ENOTSUP (a store backend without the count), STREAM_EIO.
+ * Thread-safe.
+ */
+STREAM_API int stream_events_lag(stream_events *ev, int64_t *out, const char *consumer,
+                                 int64_t max);
 
 /**
  * Read up to `limit` events after `consumer`'s checkpoint: like
@@ -276,9 +291,12 @@ typedef struct stream_events_qoe_summary {
   int64_t playing_ms;
   int64_t rebuffer_count;
   int64_t rebuffer_ms;
-  double rebuffer_pct;     /**< 100 * sum(rebuffer_ms) / sum(watch_ms) */
-  double rebuffer_per_min; /**< sum(rebuffer_count) per minute of sum(watch_ms) */
-  double rebuffer_pct_p50; /**< per-view rebuffer_pct over views with watch time; 0 none */
+  /* Rebuffering is defined only for started views (a first frame, as Mux):
+   * the four rebuffer ratios below leave the other views out. */
+  double rebuffer_pct;     /**< 100 * sum(rebuffer_ms) / sum(watch_ms), over started views */
+  double rebuffer_per_min; /**< sum(rebuffer_count) per minute of sum(watch_ms), started views */
+  double rebuffer_pct_p50; /**< per-view rebuffer_pct over started views with watch time;
+                                0 when none */
   double rebuffer_pct_p95;
   double avg_br; /**< time-weighted over all playing time with a bitrate */
 } stream_events_qoe_summary;
@@ -366,7 +384,9 @@ typedef struct stream_events_export_result {
  * Each file is written to a temporary name, synced and renamed, then the
  * checkpoint advances: a crash leaves either no file or a complete one, and a
  * complete file found for the next range on restart is adopted rather than
- * written again, so a resumed export has no gaps and no duplicates.
+ * written again, so a resumed export has no gaps and no duplicates. Holding
+ * the directory's lock, it first removes the temporary batch files
+ * (.events-<seq>-<seq>.<ext>.tmp) a crashed run left; nothing else.
  * `*out` (may be NULL) receives the counts. Errors: STREAM_EINVAL,
  * STREAM_EIO (the directory or a file), STREAM_ECONFLICT (another exporter
  * running into the same directory, which it holds with an flock; or, into

@@ -304,6 +304,24 @@ int stream_events_checkpoint(stream_events *ev, int64_t *out, const char *consum
   return ops(ev)->checkpoint_get(ev->store->impl, out, consumer);
 }
 
+int stream_events_lag(stream_events *ev, int64_t *out, const char *consumer, int64_t max)
+{
+  if (out)
+    *out = 0;
+  if (!ev || !out)
+    return stream__err(STREAM_EINVAL, "stream_events_lag: NULL argument");
+  if (max <= 0)
+    return stream__err(STREAM_EINVAL, "stream_events_lag: max must be positive, got %lld",
+                       (long long)max);
+  int64_t from = 0;
+  int rc = stream_events_checkpoint(ev, &from, consumer);
+  if (rc != STREAM_OK)
+    return rc;
+  if (!ops(ev)->count_after)
+    return stream__err(STREAM_ENOTSUP, "stream_events_lag: the store cannot count events");
+  return ops(ev)->count_after(ev->store->impl, out, from, max);
+}
+
 int stream_events_poll(stream_events *ev, stream_event **out, size_t *out_count, int64_t *out_from,
                        const char *consumer, unsigned int limit)
 {

@@ -11,7 +11,9 @@
  * file for the range after the checkpoint; the next run finds it by its name
  * (events-<first seq>-<last seq>) and adopts it instead of writing the range
  * again. So a resumed export has no gaps and no duplicates. Exports into one
- * directory take turns (an flock on the directory, export_lock()).
+ * directory take turns (an flock on the directory, export_lock()); holding
+ * it, an export first removes the temporary batch files of a crashed run
+ * (remove_stale_tmp()).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -413,6 +415,42 @@ static int export_lock(int *out_fd, const char *dir)
   return STREAM_OK;
 }
 
+/* `name` is the temporary name of a batch file as afile_open() makes it:
+ * .events-<20 digits>-<20 digits>.ndjson|csv.tmp, nothing else. */
+static bool is_batch_tmp(const char *name)
+{
+  static const char pre[] = ".events-";
+  if (strncmp(name, pre, sizeof pre - 1) != 0)
+    return false;
+  const char *p = name + sizeof pre - 1;
+  for (int part = 0; part < 2; part++) {
+    for (int i = 0; i < 20; i++, p++)
+      if (*p < '0' || *p > '9')
+        return false;
+    if (*p++ != (part == 0 ? '-' : '.'))
+      return false;
+  }
+  return strcmp(p, "ndjson.tmp") == 0 || strcmp(p, "csv.tmp") == 0;
+}
+
+/* Remove the temporary batch files a crashed run left (it died between
+ * afile_open and the rename). Only under the directory's lock: then no other
+ * export is writing one. Completed batch files and anything else are left
+ * alone; a file that cannot be removed is left for the next run (the export
+ * does not need it gone: a new temporary file is created with O_TRUNC). */
+static int remove_stale_tmp(int dir_fd, const char *dir)
+{
+  DIR *d = opendir(dir);
+  if (!d)
+    return stream__err(STREAM_EIO, "cannot open export directory %s: %s", dir, strerror(errno));
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL)
+    if (is_batch_tmp(de->d_name))
+      (void)unlinkat(dir_fd, de->d_name, 0);
+  closedir(d);
+  return STREAM_OK;
+}
+
 int stream_events_export(stream_events *ev, stream_events_export_result *out,
                          const stream_events_export_options *opts)
 {
@@ -438,7 +476,9 @@ int stream_events_export(stream_events *ev, stream_events_export_result *out,
   int rc = export_lock(&lock_fd, opts->dir);
   if (rc != STREAM_OK)
     return rc;
-  rc = stream_events_checkpoint(ev, &from, consumer);
+  rc = remove_stale_tmp(lock_fd, opts->dir);
+  if (rc == STREAM_OK)
+    rc = stream_events_checkpoint(ev, &from, consumer);
   if (rc != STREAM_OK) {
     close(lock_fd);
     return rc;

@@ -497,6 +497,7 @@ typedef struct qoe_acc {
   double *rpct;
   size_t nr, cap_r;
   int64_t br_ms, br_sum;
+  int64_t started_watch_ms; /* the rebuffer ratios' denominator */
 } qoe_acc;
 
 static int grow(void **arr, size_t *cap, size_t elem)
@@ -536,7 +537,12 @@ static int qoe_acc_add(void *ud, stream_events_view *w)
       return STREAM_ENOMEM;
     a->startup[a->ns++] = w->startup_ms;
   }
-  if (w->watch_ms > 0) {
+  /* Rebuffering is defined only for views that reached the first frame (Mux):
+   * a view that never started (EBVS, a start failure) has startup time but
+   * could not stall, and its 0 % would pull the percentiles and ratios down. */
+  if (w->started)
+    a->started_watch_ms += w->watch_ms;
+  if (w->started && w->watch_ms > 0) {
     if (a->nr == a->cap_r && grow((void **)&a->rpct, &a->cap_r, sizeof *a->rpct) != STREAM_OK)
       return STREAM_ENOMEM;
     a->rpct[a->nr++] = w->rebuffer_pct;
@@ -569,9 +575,10 @@ int stream_events_qoe_stats(stream_events *ev, stream_events_qoe_summary *out, c
     out->failure_pct = 100.0 * (double)out->failures / views;
     out->start_failure_pct = 100.0 * (double)out->start_failures / views;
     out->ebvs_pct = 100.0 * (double)out->exits_before_start / views;
-    if (out->watch_ms > 0) {
-      out->rebuffer_pct = 100.0 * (double)out->rebuffer_ms / (double)out->watch_ms;
-      out->rebuffer_per_min = (double)out->rebuffer_count * 60000.0 / (double)out->watch_ms;
+    if (a.started_watch_ms > 0) {
+      double watch = (double)a.started_watch_ms;
+      out->rebuffer_pct = 100.0 * (double)out->rebuffer_ms / watch;
+      out->rebuffer_per_min = (double)out->rebuffer_count * 60000.0 / watch;
     }
     out->avg_br = a.br_ms > 0 ? (double)a.br_sum / (double)a.br_ms : 0;
     if (a.ns > 0) {

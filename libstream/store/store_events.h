@@ -44,6 +44,9 @@ struct stream_store_event_ops {
   /* Optional (NULL: stats() serves): the highest seq alone (0 when empty), without the row
    * count, which reads the whole log. */
   int (*last_seq)(void *impl, int64_t *out_last_seq);
+  /* Rows with seq > after, counted up to `limit` (*out = min(count, limit)): a range scan
+   * of the seq index that reads at most `limit` entries. */
+  int (*count_after)(void *impl, int64_t *out, int64_t after, int64_t limit);
   /* The consumer's checkpoint, 0 when it has none. */
   int (*checkpoint_get)(void *impl, int64_t *out, const char *consumer);
   /* Compare-and-set in one write transaction: STREAM_ECONFLICT when the

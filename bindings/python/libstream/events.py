@@ -287,6 +287,12 @@ class Events:
         check(lib.stream_events_checkpoint(self._h, out, to_cstr(consumer, "consumer")))
         return out[0]
 
+    def lag(self, consumer, max=1000000):
+        """Events in the log after the consumer's checkpoint, counted up to max."""
+        out = ffi.new("int64_t *")
+        check(lib.stream_events_lag(self._h, out, to_cstr(consumer, "consumer"), max))
+        return out[0]
+
     def poll(self, consumer, limit=100):
         """(checkpoint, events after it): pass the checkpoint to commit()."""
         pp = ffi.new("stream_event **")

@@ -125,6 +125,25 @@ def test_checkpoints(evs):
         evs.commit("qoe", 3, 99)
 
 
+@needs_server
+def test_lag_counts_events_not_seqs(evs):
+    """A duplicate id still takes a sequence number: the lag counts events."""
+    first = json.dumps({"events": [ev(i) for i in range(1, 4)]})
+    evs.ingest(first, "json", account_id="a")
+    assert evs.ingest(first, "json", account_id="a") == (0, 3)
+    evs.ingest(json.dumps({"events": [ev(i) for i in range(4, 6)]}), "json", account_id="a")
+    seqs = [r.seq for r in evs.read()]
+    assert len(seqs) == 5 and seqs[-1] > 5  # the duplicates left a gap
+    assert evs.lag("qoe") == 5
+    assert evs.lag("qoe", max=2) == 2
+    evs.commit("qoe", 0, seqs[2])
+    assert evs.lag("qoe") == 2
+    evs.commit("qoe", seqs[2], seqs[-1])
+    assert evs.lag("qoe") == 0
+    with pytest.raises(libstream.InvalidArgument):
+        evs.lag("qoe", max=0)
+
+
 @needs_client
 def test_emitter_validates_without_a_server():
     with le.Emitter("http://127.0.0.1:9", flush_interval_ms=60000, shutdown_ms=10) as em:

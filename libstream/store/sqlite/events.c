@@ -207,6 +207,29 @@ static int ev_last_seq(void *impl, int64_t *out_last_seq)
   return rc;
 }
 
+/* The seqs skip (an id already stored still takes one, deleted events leave
+ * holes), so a lag is counted, not subtracted; the LIMIT bounds the scan. */
+static int ev_count_after(void *impl, int64_t *out, int64_t after, int64_t limit)
+{
+  const char *what = "count events after a checkpoint";
+  sq_conn *db = store__sq_racquire(impl);
+  sqlite3_stmt *st;
+  int rc = store__sq_prepare(db, &st, what,
+                             "SELECT count(*) FROM (SELECT 1 FROM event_log WHERE seq > ? "
+                             "ORDER BY seq LIMIT ?) AS lag",
+                             "II", after, limit);
+  if (rc == STREAM_OK) {
+    int r = store__sq_step(db, st, what);
+    if (r == 1)
+      *out = store__sq_col_i64(st, 0);
+    else
+      rc = r < 0 ? r : stream__err(STREAM_EINTERNAL, "%s: no row", what);
+    store__sq_release(db, st);
+  }
+  store__sq_rrelease(impl, db);
+  return rc;
+}
+
 static int checkpoint_on(sq_conn *db, int64_t *out, const char *consumer, const char *what)
 {
   sqlite3_stmt *st;
@@ -506,6 +529,7 @@ const struct stream_store_event_ops store__sq_event_ops = {
     .get = ev_get,
     .stats = ev_stats,
     .last_seq = ev_last_seq,
+    .count_after = ev_count_after,
     .checkpoint_get = ev_checkpoint_get,
     .checkpoint_set = ev_checkpoint_set,
     .view_events = ev_view_events,

@@ -588,6 +588,94 @@ START_TEST(test_view_timeout_gap)
 }
 END_TEST
 
+/* Rebuffering is defined only for views that reached the first frame (Mux): the rebuffer
+ * ratios and percentiles leave the others out. Before, their 0 % pulled them down.
+ *   rb10/rb20/rb30: request 0, playing 0, rebufferstart 9000/8000/7000, ended 10000
+ *                   -> watch 10000 each, stalls 1000/2000/3000 ms = 10/20/30 %
+ *   rbn-ebvs: request 0, ended 5000; rbn-fail: request 0, fatal error 5000;
+ *   rbn-long: request 0, ended 10000 (device tvn) -> 20000 ms of watch, never started.
+ * Started only: p50 of (10, 20, 30) = 20, p95 = 30; 6000 / 30000 = 20 %; 3 stalls in
+ * 0.5 min = 6 a minute. With the three others (0, 0, 0, 10, 20, 30): p50 = 0, 12 %, 3.6. */
+START_TEST(test_rebuffer_over_started_views)
+{
+  begin();
+  for (int pct = 10; pct <= 30; pct += 10) {
+    char id[16];
+    snprintf(id, sizeof id, "rb%d", pct);
+    add(id, "rbs", "tv", "playrequest", 0, "");
+    add(id, "rbs", "tv", "playing", 0, "");
+    add(id, "rbs", "tv", "rebufferstart", 10000 - 100 * pct, "");
+    add(id, "rbs", "tv", "ended", 10000, "");
+  }
+  add("rbn-ebvs", "rbs", "tvn", "playrequest", 0, "");
+  add("rbn-ebvs", "rbs", "tvn", "ended", 5000, "");
+  add("rbn-fail", "rbs", "tvn", "playrequest", 0, "");
+  add("rbn-fail", "rbs", "tvn", "error", 5000,
+      "\"error\":{\"code\":3,\"message\":\"x\",\"fatal\":true}");
+  add("rbn-long", "rbs", "tvn", "playrequest", 0, "");
+  add("rbn-long", "rbs", "tvn", "ended", 10000, "");
+  send();
+  run_qoe();
+  stream_events_qoe_summary s;
+  ck_assert_int_eq(stream_events_qoe_stats(events, &s, "rbs", NULL, NULL), STREAM_OK);
+  ck_assert_int_eq(s.views, 6);
+  ck_assert_int_eq(s.started, 3);
+  ck_assert_int_eq(s.watch_ms, 50000); /* still the sum over all views */
+  ck_assert_int_eq(s.rebuffer_ms, 6000);
+  ck_assert_int_eq(s.rebuffer_count, 3);
+  ck_assert_double_eq_tol(s.rebuffer_pct_p50, 20.0, 1e-9);
+  ck_assert_double_eq_tol(s.rebuffer_pct_p95, 30.0, 1e-9);
+  ck_assert_double_eq_tol(s.rebuffer_pct, 20.0, 1e-9);
+  ck_assert_double_eq_tol(s.rebuffer_per_min, 6.0, 1e-9);
+  /* only views that never started (device tvn): no rebuffer figure, 0 as with no views */
+  ck_assert_int_eq(stream_events_qoe_stats(events, &s, "rbs", NULL, "tvn"), STREAM_OK);
+  ck_assert_int_eq(s.views, 3);
+  ck_assert_int_eq(s.watch_ms, 20000);
+  ck_assert_double_eq_tol(s.rebuffer_pct, 0.0, 1e-12);
+  ck_assert_double_eq_tol(s.rebuffer_per_min, 0.0, 1e-12);
+  ck_assert_double_eq_tol(s.rebuffer_pct_p50, 0.0, 1e-12);
+  ck_assert_double_eq_tol(s.rebuffer_pct_p95, 0.0, 1e-12);
+}
+END_TEST
+
+/* The QoE consumer's lag (streamd_qoe_lag_events) counts events: a duplicate id still takes a
+ * sequence number (SQLite's AUTOINCREMENT; the PostgreSQL store does the same), so the last seq
+ * less the checkpoint, what the gauge showed before, overstated it.
+ *   3 events (seqs 1..3), the same 3 again (take 4..6), 2 new (7, 8): lag 5, not 8. */
+START_TEST(test_lag_counts_events)
+{
+  int64_t lag = -1, last = 0;
+  ck_assert_int_eq(stream_events_lag(events, &lag, STREAM_EVENTS_QOE_CONSUMER, 1000), STREAM_OK);
+  ck_assert_int_eq(lag, 0);
+  for (int round = 0; round < 2; round++) {
+    id_counter = 0;
+    begin();
+    for (int i = 0; i < 3; i++)
+      add("lag", "t", "d", "heartbeat", i, "");
+    send();
+  }
+  begin();
+  add("lag", "t", "d", "heartbeat", 3, "");
+  add("lag", "t", "d", "heartbeat", 4, "");
+  send();
+  ck_assert_int_eq(stream_events_stats(events, NULL, &last), STREAM_OK);
+  ck_assert_int_eq(last, 8);
+  ck_assert_int_eq(stream_events_lag(events, &lag, STREAM_EVENTS_QOE_CONSUMER, 1000), STREAM_OK);
+  ck_assert_int_eq(lag, 5);
+  ck_assert_int_eq(stream_events_lag(events, &lag, STREAM_EVENTS_QOE_CONSUMER, 2), STREAM_OK);
+  ck_assert_int_eq(lag, 2); /* counted up to max */
+  ck_assert_int_eq(stream_events_commit(events, STREAM_EVENTS_QOE_CONSUMER, 0, 3), STREAM_OK);
+  ck_assert_int_eq(stream_events_lag(events, &lag, STREAM_EVENTS_QOE_CONSUMER, 1000), STREAM_OK);
+  ck_assert_int_eq(lag, 2);
+  run_qoe();
+  ck_assert_int_eq(stream_events_lag(events, &lag, STREAM_EVENTS_QOE_CONSUMER, 1000), STREAM_OK);
+  ck_assert_int_eq(lag, 0);
+  ck_assert_int_eq(stream_events_lag(events, &lag, STREAM_EVENTS_QOE_CONSUMER, 0), STREAM_EINVAL);
+  ck_assert_int_eq(stream_events_lag(events, &lag, "Bad Name", 10), STREAM_EINVAL);
+  ck_assert_int_eq(stream_events_lag(events, NULL, STREAM_EVENTS_QOE_CONSUMER, 10), STREAM_EINVAL);
+}
+END_TEST
+
 /* Percentiles are exact nearest-rank values over the per-view values; filters by title,
  * day and device. 20 views of title "p" with startups 100, 200, .. 2000 ms (in shuffled
  * order) and rebuffering 0 .. 19 % of 10 s: p50 = the 10th = 1000, p95 = the 19th = 1900. */
@@ -779,6 +867,78 @@ START_TEST(test_export_resume)
   ck_assert_int_eq(r.to_seq, 35);
   o.format = 7;
   ck_assert_int_eq(stream_events_export(events, &r, &o), STREAM_EINVAL);
+}
+END_TEST
+
+static void write_file(const char *name, const char *text)
+{
+  char path[600];
+  snprintf(path, sizeof path, "%.300s/%s", outdir, name);
+  FILE *f = fopen(path, "wb");
+  ck_assert_ptr_nonnull(f);
+  fputs(text, f);
+  ck_assert_int_eq(fclose(f), 0);
+}
+
+static bool exists_in_outdir(const char *name)
+{
+  char path[600];
+  snprintf(path, sizeof path, "%.300s/%s", outdir, name);
+  return access(path, F_OK) == 0;
+}
+
+/* A run that crashed while writing a batch left its temporary file; the next export (holding
+ * the directory's lock) removes it, of either format, and leaves completed batch files and
+ * every other name alone. Before, such files stayed forever (a later run wrote a different
+ * range, or never came to that range again). */
+START_TEST(test_export_removes_stale_tmp)
+{
+  add_n(20);
+  stream_events_export_options o = STREAM_EVENTS_EXPORT_OPTIONS_INIT;
+  o.dir = outdir;
+  o.batch_max = 10;
+  stream_events_export_result r;
+  ck_assert_int_eq(stream_events_export(events, &r, &o), STREAM_OK);
+  ck_assert_int_eq(r.files, 2);
+  const char *done1 = "events-00000000000000000001-00000000000000000010.ndjson";
+  const char *done2 = "events-00000000000000000011-00000000000000000020.ndjson";
+  char path[600], before1[8192], before2[8192];
+  snprintf(path, sizeof path, "%s/%s", outdir, done1);
+  snprintf(before1, sizeof before1, "%s", slurp(path));
+  snprintf(path, sizeof path, "%s/%s", outdir, done2);
+  snprintf(before2, sizeof before2, "%s", slurp(path));
+  /* the crash: 21..30 half written (batch_max 10 then), and a CSV run's 21..22 */
+  const char *stale[] = {".events-00000000000000000021-00000000000000000030.ndjson.tmp",
+                         ".events-00000000000000000021-00000000000000000022.csv.tmp"};
+  write_file(stale[0], "{\"seq\":21,\"event_id\":\"00000000-0000-4000-8");
+  write_file(stale[1], "seq,event_id\r\n21,");
+  /* not ours: a short seq, another extension, a view export's temporary file, other files */
+  const char *keep[] = {".events-21-30.ndjson.tmp",
+                        ".events-00000000000000000021-00000000000000000030.json.tmp",
+                        ".events-00000000000000000021-00000000000000000030.ndjson.tmp.bak",
+                        ".views.csv.tmp",
+                        "notes.tmp",
+                        "events-00000000000000000021-00000000000000000030.ndjson.tmp"};
+  for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+    write_file(keep[i], "x");
+  add_n(5);
+  ck_assert_int_eq(stream_events_export(events, &r, &o), STREAM_OK);
+  ck_assert_int_eq(r.files, 1);
+  ck_assert_int_eq(r.to_seq, 25);
+  for (size_t i = 0; i < sizeof stale / sizeof stale[0]; i++)
+    ck_assert_msg(!exists_in_outdir(stale[i]), "%s was not removed", stale[i]);
+  for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+    ck_assert_msg(exists_in_outdir(keep[i]), "%s was removed", keep[i]);
+  snprintf(path, sizeof path, "%s/%s", outdir, done1);
+  ck_assert_str_eq(slurp(path), before1);
+  snprintf(path, sizeof path, "%s/%s", outdir, done2);
+  ck_assert_str_eq(slurp(path), before2);
+  ck_assert(exists_in_outdir("events-00000000000000000021-00000000000000000025.ndjson"));
+  long long seqs[100];
+  int n = collect_seqs(seqs, 100);
+  ck_assert_int_eq(n, 25);
+  for (int i = 0; i < n; i++)
+    ck_assert_int_eq(seqs[i], i + 1);
 }
 END_TEST
 
@@ -1350,12 +1510,15 @@ static Suite *qoe_suite(void)
   tcase_add_test(tc, test_pause_before_first_frame);
   tcase_add_test(tc, test_seek_while_paused);
   tcase_add_test(tc, test_record_without_request_is_no_view);
+  tcase_add_test(tc, test_rebuffer_over_started_views);
+  tcase_add_test(tc, test_lag_counts_events);
   tcase_add_test(tc, test_percentiles_and_filters);
   tcase_add_test(tc, test_concurrent);
   tcase_add_test(tc, test_export_resume);
   tcase_add_test(tc, test_export_csv_quoting_and_schema);
   tcase_add_test(tc, test_export_csv_injection);
   tcase_add_test(tc, test_export_excludes_concurrent_run);
+  tcase_add_test(tc, test_export_removes_stale_tmp);
   tcase_add_test(tc, test_incremental_fast_path);
   tcase_add_test(tc, test_incremental_every_cut);
   tcase_add_test(tc, test_incremental_matches_full_rebuild);
