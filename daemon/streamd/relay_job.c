@@ -7,7 +7,9 @@
 #include "relay_job.h"
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "log.h"
 #include "nats_job.h"
@@ -20,6 +22,9 @@
 #define ROUND_MS 200
 
 static atomic_ullong published_total, duplicates_total, errors_total;
+/* streamd_relay_lag_events counts at most this many events (an index range scan after each
+ * round; beyond it the gauge stays at the cap). */
+#define RELAY_LAG_MAX 100000
 static atomic_llong lag_events = -1; /* -1: no sample: no relay configured, or the store failed */
 
 void streamd_relay_render_metrics(FILE *f)
@@ -35,7 +40,8 @@ void streamd_relay_render_metrics(FILE *f)
           "# HELP streamd_relay_errors_total Failed NATS connects and relay rounds.\n"
           "# TYPE streamd_relay_errors_total counter\n"
           "streamd_relay_errors_total %llu\n"
-          "# HELP streamd_relay_lag_events Events in the log after the relay's checkpoint.\n"
+          "# HELP streamd_relay_lag_events Events in the log after the relay's checkpoint (counted "
+          "up to 100000).\n"
           "# TYPE streamd_relay_lag_events gauge\n",
           atomic_load(&published_total), atomic_load(&duplicates_total),
           atomic_load(&errors_total));
@@ -76,11 +82,20 @@ static int relay_round(void *arg, long *wait_ms)
 static void update_lag(void *arg)
 {
   streamd_relay *sr = arg;
-  int64_t last = 0, done = 0;
+  /* Counted, not the last seq less the checkpoint: seqs skip (a duplicate id takes one). The
+   * count scans up to RELAY_LAG_MAX index entries, so back-to-back rounds (a backlog) sample it
+   * once a second, not after each round. Only the relay's thread gets here once started. */
+  static int64_t sampled_ms = INT64_MIN;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  if (sampled_ms != INT64_MIN && now_ms - sampled_ms < 1000 && atomic_load(&lag_events) > 0)
+    return;
+  sampled_ms = now_ms;
+  int64_t lag = 0;
   const char *consumer = sr->opts.consumer ? sr->opts.consumer : STREAM_RELAY_DEFAULT_CONSUMER;
-  if (stream_events_stats(sr->events, NULL, &last) == STREAM_OK &&
-      stream_events_checkpoint(sr->events, &done, consumer) == STREAM_OK)
-    atomic_store(&lag_events, last > done ? (long long)(last - done) : 0);
+  if (stream_events_lag(sr->events, &lag, consumer, RELAY_LAG_MAX) == STREAM_OK)
+    atomic_store(&lag_events, (long long)lag);
   else
     atomic_store(&lag_events, -1); /* no sample rather than a stale one (the store failed) */
 }
