@@ -45,7 +45,8 @@ async function parse(res) {
   return body;
 }
 
-async function raw(method, path, body, token) {
+/* `init`: more fetch() options (events.js: redirect: 'manual'). */
+async function raw(method, path, body, token, init = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -55,6 +56,7 @@ async function raw(method, path, body, token) {
     body: body === undefined ? undefined : JSON.stringify(body),
     credentials: 'same-origin',
     keepalive: method !== 'GET', // a progress save or session end may outlive the page
+    ...init,
   });
 }
 
@@ -73,10 +75,13 @@ async function refresh() {
   return refreshing;
 }
 
-/* An authenticated call; refreshes the access token once when it has expired. */
-export async function api(method, path, body) {
+/*
+ * An authenticated call's Response, unread (events.js judges it itself); refreshes the access
+ * token once when it has expired. `init`: more fetch() options.
+ */
+export async function apiFetch(method, path, body, init = {}) {
   const s = session();
-  let res = await raw(method, path, body, s && s.access_token);
+  let res = await raw(method, path, body, s && s.access_token, init);
   if (res.status === 401 && s && s.refresh_token) {
     try {
       await refresh();
@@ -84,9 +89,14 @@ export async function api(method, path, body) {
       clearSession();
       throw e;
     }
-    res = await raw(method, path, body, session().access_token);
+    res = await raw(method, path, body, session().access_token, init);
   }
-  return parse(res);
+  return res;
+}
+
+/* An authenticated call; refreshes the access token once when it has expired. */
+export async function api(method, path, body) {
+  return parse(await apiFetch(method, path, body));
 }
 
 export async function login(email, password) {

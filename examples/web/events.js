@@ -2,11 +2,12 @@
 // sent to POST /v1/events as JSON batches. Events are batched every 10 s or 50 events and
 // flushed when the view stops and on `pagehide` (fetch keepalive, which outlives the page).
 // Every event has its own id (a UUID): a batch resent after a network error or a 5xx is stored
-// once (the ingest removes duplicates). Fields follow CMCD: br (kbit/s of the rendition), bl
-// (buffer ahead, ms), mtp (measured throughput, kbit/s), sid (the view), cid (the title), ot,
-// su (startup or rebuffering).
+// once (the ingest removes duplicates). Only the ingest's own answer acknowledges a batch (as
+// for the C emitter, libstream/client/emitter_http.c): see verdict(). Fields follow CMCD: br
+// (kbit/s of the rendition), bl (buffer ahead, ms), mtp (measured throughput, kbit/s), sid (the
+// view), cid (the title), ot, su (startup or rebuffering).
 
-import { api } from './api.js';
+import { apiFetch } from './api.js';
 
 const BATCH_MAX = 50;
 const FLUSH_MS = 10000;
@@ -31,9 +32,54 @@ function bufferedAhead(video) {
   return 0;
 }
 
+/* Whether `text` is the ingest's answer: {"accepted":N,"duplicates":M} (routes_events.c). */
+function ingestAnswer(text) {
+  let j;
+  try {
+    j = JSON.parse(text);
+  } catch {
+    return false;
+  }
+  const num = (x) => typeof x === 'number' && Number.isFinite(x) && x >= 0;
+  return j !== null && typeof j === 'object' && !Array.isArray(j) && num(j.accepted) &&
+    (j.duplicates === undefined || num(j.duplicates));
+}
+
+/*
+ * The verdict on the answer to a batch: ['acked'], ['refused', why] or ['retry', why], by the C
+ * emitter's rules. A captive portal or a misconfigured proxy answers everything with 200
+ * text/html (or a 302 to its login page): taking that for an acknowledgement would lose the
+ * batch. So only a 2xx whose body is the ingest's JSON answer acknowledges it; any other 2xx
+ * (a portal's page, a proxy's JSON, a 204) and any 3xx (flush() asks fetch for redirect:
+ * 'manual', so a redirect is not followed with the events and the token: an opaqueredirect) is
+ * retried. A 4xx refuses the batch for good only when it is streamd's application/problem+json
+ * (a portal's or a proxy's own 404 page says nothing about the batch), except 401 (api.js has
+ * tried a refresh), 408 and 429; 5xx and the rest are retried.
+ */
+export async function verdict(res) {
+  const s = res.status;
+  if (res.type === 'opaqueredirect' || (s >= 300 && s < 400))
+    return ['retry', `HTTP ${s || '3xx'} (a redirect: not followed)`];
+  if (s >= 200 && s < 300) {
+    if (ingestAnswer(await res.text().catch(() => ''))) return ['acked'];
+    return ['retry',
+      `HTTP ${s} whose body is not the ingest's answer (a captive portal or a proxy?)`];
+  }
+  if (res.body) res.body.cancel().catch(() => {});
+  const type = res.headers.get('Content-Type') || '';
+  if (s >= 400 && s < 500 && s !== 401 && s !== 408 && s !== 429) {
+    if (/^application\/problem\+json\s*(;|$)/i.test(type)) return ['refused', `HTTP ${s}`];
+    return ['retry', `HTTP ${s} without application/problem+json: not the ingest's refusal ` +
+      '(a captive portal or a proxy?)'];
+  }
+  return ['retry', `HTTP ${s}`];
+}
+
 /*
  * One view's events. `stats()` (optional) gives {br, mtp} in kbit/s from the player library.
- * `sent` lists the ids and types of acknowledged events (the browser test reads it).
+ * `sent` lists the ids and types of acknowledged events (the browser test reads it); `dropped`
+ * counts events refused by the server or beyond the queue bound; `retried` counts answers that
+ * put a batch back (`why` the last one's reason).
  */
 export class ViewEvents {
   constructor({ video, titleId, episodeId, deviceId, stats }) {
@@ -47,6 +93,8 @@ export class ViewEvents {
     this.queue = [];
     this.dropped = 0;
     this.sent = [];
+    this.retried = 0;
+    this.why = '';
     this.inflight = null;
     this.closed = false; // close() has sent what it could
     this.started = false; // first frame shown
@@ -102,22 +150,29 @@ export class ViewEvents {
   }
 
   /*
-   * Send the queued events (one batch in flight at a time). A network error, 401 (after
-   * api.js's refresh), 408, 429 or 5xx puts the batch back at the head of the queue for the
-   * next flush; any other 4xx drops it (resending cannot help). fetch keepalive (api.js sets it
-   * for every POST) lets a flush on pagehide finish after the page is gone.
+   * Send the queued events (one batch in flight at a time). The batch is acknowledged only by
+   * the ingest's answer; a network error and every answer verdict() does not take for the
+   * ingest's (401 after api.js's refresh, 408, 429, 5xx, a 3xx, a portal's or a proxy's page)
+   * put it back at the head of the queue for the next flush; streamd's problem+json 4xx drops it
+   * (resending cannot help). fetch keepalive (api.js sets it for every POST) lets a flush on
+   * pagehide finish after the page is gone, but nothing is left to read its answer there: that
+   * last batch is sent once, whatever the answer.
    */
   flush() {
     if (this.inflight || this.queue.length === 0) return this.inflight || Promise.resolve();
     const batch = this.queue.splice(0, BATCH_MAX);
-    this.inflight = api('POST', '/v1/events', { events: batch })
-      .then(() => {
-        for (const e of batch) this.sent.push({ id: e.id, type: e.type });
-      })
-      .catch((err) => {
-        const s = err.status || 0;
-        if (s === 0 || s === 401 || s === 408 || s === 429 || s >= 500) this.queue.unshift(...batch);
-        else this.dropped += batch.length;
+    this.inflight = apiFetch('POST', '/v1/events', { events: batch }, { redirect: 'manual' })
+      .then(verdict, (err) => ['retry', err.status ? `HTTP ${err.status}` : `no answer: ${err}`])
+      .then(([v, why]) => {
+        if (v === 'acked') {
+          for (const e of batch) this.sent.push({ id: e.id, type: e.type });
+        } else if (v === 'refused') {
+          this.dropped += batch.length;
+        } else {
+          this.queue.unshift(...batch);
+          this.retried++;
+          this.why = why;
+        }
       })
       .finally(() => {
         this.inflight = null;

@@ -3,7 +3,9 @@
 // with hls.js and with dash.js (playback starts, seek near the end, `ended`, no player errors,
 // no page errors), and the static-file route's rules (MIME, index, traversal, API priority).
 // Each view's player events (examples/web/events.js) reach the event log (POST /v1/events):
-// read from the daemon's SQLite file with Python's sqlite3 module.
+// read from the daemon's SQLite file with Python's sqlite3 module. Only the ingest's answer
+// acknowledges a batch: a captive portal's or a proxy's answers (a Playwright route stands in
+// for them) leave it queued, streamd's problem+json refusal drops it.
 // The title is made playable by tools/seed_demo_media.py (ffmpeg source -> tus upload ->
 // transcode job -> asset; a test card and a subscription for the demo account), the same path
 // `make run` takes; so is the catalog's artwork (tools/demo_art.py into the served
@@ -674,6 +676,142 @@ test('progress saves: one in flight at a time, the newest position reaches the s
   await page.unroute('**/v1/progress');
   await page.click('.player .back');
   await page.waitForSelector('.title-page .play');
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
+/* The page's event sender (examples/web/events.js) of the view playing: ids queued and
+ * acknowledged, events dropped, answers retried. */
+function sender() {
+  const v = window.__player.viewEvents;
+  return { queue: v.queue.map((e) => e.id), sent: v.sent.map((e) => e.id), dropped: v.dropped,
+    retried: v.retried, why: v.why };
+}
+
+/* Flush the view's events; 'answered' once the batch's answer is judged, or 'no answer' after
+ * 10 s. */
+function flushEvents(page) {
+  return page.evaluate(() => Promise.race([
+    window.__player.viewEvents.flush().then(() => 'answered'),
+    new Promise((r) => setTimeout(() => r('no answer'), 10000)),
+  ]));
+}
+
+test('player events: a captive portal\'s or a proxy\'s answers are retried, only the ingest acknowledges', async () => {
+  const page = await newPage('/');
+  await signIn(page);
+  // Stand-ins for what answers POST /v1/events when the page is behind a captive portal or a
+  // misconfigured proxy (a Playwright route: never streamd), each to one POST, in order.
+  const standIns = [
+    { why: 'a portal\'s 200 page', status: 200, contentType: 'text/html',
+      body: '<!doctype html><title>Wi-Fi</title><p>Sign in to continue</p>' },
+    // Its login page is a 200 text/html of this origin (the web app's index): followed, the
+    // redirect would look like an acknowledgement.
+    { why: 'a portal\'s 302 to its login page', status: 302,
+      headers: { Location: '/?portal-login' }, body: '' },
+    { why: 'a proxy\'s 404 page', status: 404, contentType: 'text/html',
+      body: '<h1>Not Found</h1>' },
+    { why: 'a proxy\'s own JSON', status: 200, contentType: 'application/json',
+      body: '{"status":"ok"}' },
+    { why: 'a 204', status: 204, body: '' },
+  ];
+  const posts = []; // [{to, ids}]: each POST /v1/events, who answered it, its event ids
+  let refuse = false; // the next POST goes to streamd with a body it refuses (400 problem+json)
+  // The POSTs after the stand-ins wait for this (a timer's flush must not reach streamd while the
+  // stand-ins' verdicts are checked).
+  let open;
+  const opened = new Promise((r) => (open = r));
+  const followed = [];
+  page.on('request', (r) => {
+    if (r.url().includes('portal-login')) followed.push(r.url());
+  });
+  await page.route('**/v1/events', async (route) => {
+    const req = route.request();
+    if (req.method() !== 'POST') return route.continue();
+    const ids = JSON.parse(req.postData() || '{}').events.map((e) => e.id);
+    if (posts.length < standIns.length) {
+      const { why, ...answer } = standIns[posts.length];
+      posts.push({ to: why, ids });
+      return route.fulfill(answer);
+    }
+    await opened;
+    if (refuse) {
+      refuse = false;
+      posts.push({ to: 'streamd, a body it refuses', ids });
+      return route.continue({ postData: JSON.stringify({ events: 'not a list' }) });
+    }
+    posts.push({ to: 'streamd', ids });
+    return route.continue();
+  });
+  await page.click(`.tile[data-id="${TITLE}"] >> nth=0`);
+  await page.click('.title-page .play');
+  await page.waitForFunction(() => {
+    const v = document.querySelector('video');
+    return (v && v.currentTime > 1) || (window.__player && window.__player.failed);
+  }, null, { timeout: 60000 });
+  assert.ok(!(await page.evaluate(() => window.__player.failed)), 'playback started');
+  await page.evaluate(() => document.querySelector('video').pause());
+  const viewId = await page.evaluate(() => window.__player.viewId);
+  // Each stand-in's answer leaves the batch queued, at the head, and resent with the next flush.
+  let st = {};
+  const trace = () => JSON.stringify({ posts, followed, st });
+  for (let i = 0; i < 100 && posts.length < standIns.length; i++)
+    assert.equal(await flushEvents(page), 'answered', `a flush got no answer (a redirect ` +
+      `followed? a keepalive POST redirected under interception hangs) after ${trace()}`);
+  st = await page.evaluate(sender);
+  assert.equal(posts.length, standIns.length, trace());
+  assert.deepEqual(st.sent, [], `a stand-in's answer taken for an acknowledgement: ${trace()}`);
+  assert.equal(st.dropped, 0, `a stand-in's answer taken for a refusal: ${trace()}`);
+  assert.ok(st.retried >= standIns.length, trace());
+  assert.deepEqual(followed, [], 'the redirect was not followed');
+  assert.ok(posts[0].ids.length >= 3, trace()); // viewinit, playrequest, play, ...
+  for (const [i, p] of posts.entries()) {
+    const prev = i ? posts[i - 1].ids : [];
+    assert.deepEqual(p.ids.slice(0, prev.length), prev, `resent at the head: ${trace()}`);
+  }
+  const last = posts[posts.length - 1].ids;
+  assert.deepEqual(st.queue.slice(0, last.length), last, `still queued: ${trace()}`);
+  // Then the ingest's own answer acknowledges them.
+  open();
+  for (let i = 0; i < 10 && !last.every((id) => st.sent.includes(id)); i++) {
+    assert.equal(await flushEvents(page), 'answered', `after ${trace()}`);
+    st = await page.evaluate(sender);
+  }
+  assert.ok(last.every((id) => st.sent.includes(id)), `acknowledged by streamd: ${trace()}`);
+  // streamd's own refusal (a 400 problem+json) still drops the batch for good.
+  refuse = true;
+  const before = posts.length;
+  await page.evaluate(() => {
+    window.__player.viewEvents.emit('heartbeat');
+    return window.__player.viewEvents.flush();
+  });
+  st = await page.evaluate(sender);
+  assert.equal(posts.length, before + 1, trace());
+  const refused = posts[before].ids;
+  assert.equal(posts[before].to, 'streamd, a body it refuses', trace());
+  assert.equal(st.dropped, refused.length, `streamd's refusal drops the batch: ${trace()}`);
+  assert.ok(!refused.some((id) => st.sent.includes(id) || st.queue.includes(id)), trace());
+  // Leaving sends the rest; the log holds exactly the acknowledged events, each once.
+  await page.unroute('**/v1/events');
+  await page.click('.player .back');
+  await page.waitForSelector('.title-page .play');
+  await page.waitForFunction(() => window.__player.viewEvents.closed, null, { timeout: 20000 });
+  st = await page.evaluate(sender);
+  let rows = [];
+  for (let i = 0; i < 50; i++) {
+    rows = viewEvents(viewId);
+    if (rows.length >= st.sent.length) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const ids = rows.map((r) => r.id);
+  assert.deepEqual(rows.map((r) => r.type).slice(0, 2), ['viewinit', 'playrequest'], trace());
+  assert.equal(new Set(ids).size, ids.length, 'each event once');
+  assert.deepEqual([...ids].sort(), [...st.sent].sort(),
+    `the log holds what was acknowledged: ${trace()}`);
+  assert.ok(posts[0].ids.every((id) => ids.includes(id)),
+    'the batch the portal answered is stored');
+  console.log(`# events: ${posts.map((p) => `${p.to} (${p.ids.length})`).join(', ')}; ` +
+    `last retry: ${st.why}`);
   assert.deepEqual(page.problems, []);
   await page.close();
 });
