@@ -145,7 +145,11 @@ static int append_rec(emitter__spool *s, char kind, uint64_t id, const void *dat
 }
 
 /* The number of events (field 1) in a protobuf Batch; 0 when it does not parse. The record does
- * not store it, and the bound must count what it drops after a reopen too. */
+ * not store it, and the bound must count what it drops after a reopen too. A walk over the
+ * top-level fields, not protobuf-c's unpack: opening a spool counts every record, and unpacking
+ * would allocate and decode every event of every batch to count them; it also counts a batch
+ * whose events do not all decode (still events the bound drops, test_emitter_counts_batch_that_
+ * does_not_decode), which unpack would call 0. */
 static uint32_t count_events(const uint8_t *p, size_t len)
 {
   uint32_t n = 0;
