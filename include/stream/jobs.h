@@ -276,7 +276,8 @@ typedef int (*stream_jobs_handler_fn)(stream_jobs_ctx *ctx, const stream_job *jo
  * it with the next heartbeat (every lease_seconds / 3), which also extends
  * the lease while the handler runs.
  * Returns STREAM_OK, or STREAM_ECANCELED when the handler should stop (the
- * pool is stopping, the job was canceled, its lease was lost or it ran past the
+ * pool is stopping, the job was canceled, its lease was lost or is about to
+ * run out with the heartbeats failing, or it ran past the
  * pool's max_runtime_seconds).
  * Errors: STREAM_EINVAL (NULL ctx). Call only from the handler.
  */
@@ -341,7 +342,10 @@ typedef struct stream_jobs_pool_options {
 
 /**
  * Start `opts->threads` worker threads that claim jobs from `j` and run the
- * handler, plus one keeper thread that heartbeats the running jobs. On
+ * handler, plus one keeper thread that heartbeats the running jobs. When the
+ * heartbeats fail (the store is down or locked) and the lease would end before
+ * the next one, the keeper asks the handler to stop (as for a lost lease), so
+ * a worker cut off from the store stops before another may claim its job. On
  * success `*out` belongs to the caller, who stops and frees it with
  * stream_jobs_pool_stop(). `j` must outlive the pool. Options of version 1 and
  * 2 are accepted.

@@ -4,7 +4,10 @@
  * the progress its handler last reported, so a lease stays alive exactly as
  * long as the process does, however long the handler blocks. A heartbeat that
  * reports a cancel or a lost lease raises the job's stop flag, which the
- * handler sees through stream_jobs_ctx_canceled()/ctx_progress(). So does an
+ * handler sees through stream_jobs_ctx_canceled()/ctx_progress(). So does a
+ * keeper cut off from the store (its heartbeats fail) once the lease would run
+ * out before its next heartbeat: after that another worker may claim the job,
+ * and two workers must not run (and publish) it. So does an
  * attempt that has run longer than the pool's max_runtime_seconds (measured on
  * the monotonic clock from the claim): a hung or pathologically slow handler
  * would otherwise hold its worker for ever. Such a job is failed for good.
@@ -27,6 +30,7 @@ struct stream_jobs_ctx {
   int active;              /* a job is running (guarded by pool->lock) */
   double progress;         /* guarded by pool->lock */
   int stop;                /* canceled or lease lost (guarded by pool->lock) */
+  int64_t lease_until;     /* the lease's end as last written, jobs clock (pool->lock) */
   struct timespec started; /* CLOCK_MONOTONIC when the handler started (worker thread only) */
   char *result;
   char *error;
@@ -95,6 +99,8 @@ static void run_one(stream_jobs_pool *p, stream_jobs_ctx *c, stream_job *job)
   c->active = 1;
   c->progress = -1;
   c->stop = 0;
+  c->lease_until =
+      job->lease_until ? job->lease_until : jobs__now(p->jobs) + p->jobs->lease_seconds;
   clock_gettime(CLOCK_MONOTONIC, &c->started);
   pthread_mutex_unlock(&p->lock);
   ctx_reset(c);
@@ -176,6 +182,7 @@ static void *keeper_main(void *arg)
   unsigned int period_ms = (unsigned int)p->jobs->lease_seconds * 1000u / 3u;
   if (period_ms < 200)
     period_ms = 200;
+  int64_t period_s = (period_ms + 999) / 1000; /* the jobs clock counts whole seconds */
   pthread_mutex_lock(&p->lock);
   while (!p->stopping) {
     struct timespec ts;
@@ -192,11 +199,29 @@ static void *keeper_main(void *arg)
       memcpy(id, c->job_id, sizeof id);
       double progress = c->progress;
       pthread_mutex_unlock(&p->lock);
+      int64_t before = jobs__now(p->jobs);
       int rc = stream_jobs_heartbeat(p->jobs, id, c->worker, progress);
+      /* The store's message, read before another call on this thread replaces it. */
+      char why[sizeof(((stream_error *)0)->message)];
+      snprintf(why, sizeof why, "%s", rc == STREAM_OK ? "" : stream_error_last()->message);
+      int64_t after = jobs__now(p->jobs);
       pthread_mutex_lock(&p->lock);
-      if ((rc == STREAM_ECANCELED || rc == STREAM_ECONFLICT || rc == STREAM_ENOTFOUND) &&
-          c->active && strcmp(c->job_id, id) == 0)
+      if (!c->active || strcmp(c->job_id, id) != 0)
+        continue; /* the handler ended meanwhile */
+      if (rc == STREAM_OK) {
+        c->lease_until = before + p->jobs->lease_seconds;
+      } else if (rc == STREAM_ECANCELED || rc == STREAM_ECONFLICT || rc == STREAM_ENOTFOUND) {
         c->stop = 1;
+      } else if (!c->stop && after + period_s >= c->lease_until) {
+        /* The store cannot be reached (or refuses): the lease ends before the next heartbeat,
+         * and another worker may then claim the job. Stop it now, while the lease still holds;
+         * the job runs again once a worker can reach the store. */
+        c->stop = 1;
+        stream__log(STREAM_LOG_WARN, "jobs",
+                    "job %s: heartbeats fail (%s: %s); its lease ends in %lld s, so it stops "
+                    "before another worker may take it over",
+                    id, stream_strerror(rc), why, (long long)(c->lease_until - after));
+      }
     }
   }
   pthread_mutex_unlock(&p->lock);

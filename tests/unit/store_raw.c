@@ -151,3 +151,56 @@ void test_store_raw_text(char *out, size_t cap, const char *sqlite_path, const c
   bool is_null;
   raw_first(out, cap, &is_null, sqlite_path, sql, arg);
 }
+
+struct test_store_raw_conn {
+  sqlite3 *db;
+#if STREAM_HAVE_POSTGRES
+  PGconn *pg;
+#endif
+};
+
+test_store_raw_conn *test_store_raw_open(const char *sqlite_path, const char *sql)
+{
+  test_store_raw_conn *c = calloc(1, sizeof *c);
+  if (!c)
+    die(sql, "out of memory");
+  char uri[512];
+  if (on_pg(uri, sizeof uri, &sqlite_path)) {
+#if STREAM_HAVE_POSTGRES
+    c->pg = PQconnectdb(sqlite_path);
+    if (PQstatus(c->pg) != CONNECTION_OK)
+      die(sql, PQerrorMessage(c->pg));
+    PGresult *r = PQexec(c->pg, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+      die(sql, PQerrorMessage(c->pg));
+    PQclear(r);
+    return c;
+#else
+    die(sql, "a PostgreSQL store, but libstream has no PostgreSQL");
+#endif
+  }
+  if (sqlite3_open(sqlite_path, &c->db) != SQLITE_OK)
+    die(sql, c->db ? sqlite3_errmsg(c->db) : "out of memory");
+  sqlite3_busy_timeout(c->db, 5000);
+  char *err = NULL;
+  if (sqlite3_exec(c->db, sql, NULL, NULL, &err) != SQLITE_OK)
+    die(sql, err ? err : sqlite3_errmsg(c->db));
+  return c;
+}
+
+void test_store_raw_close(test_store_raw_conn *c)
+{
+  if (!c)
+    return;
+#if STREAM_HAVE_POSTGRES
+  if (c->pg) {
+    PQclear(PQexec(c->pg, "ROLLBACK"));
+    PQfinish(c->pg);
+  }
+#endif
+  if (c->db) {
+    sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(c->db);
+  }
+  free(c);
+}

@@ -29,4 +29,12 @@ int64_t test_store_raw_int(const char *sqlite_path, const char *sql, const char 
 void test_store_raw_text(char *out, size_t cap, const char *sqlite_path, const char *sql,
                          const char *arg);
 
+/* A connection of its own that ran `sql` and stays open, holding what that took (a lock in a
+ * transaction it left open: SQLite "BEGIN IMMEDIATE", PostgreSQL "BEGIN; LOCK TABLE t IN
+ * EXCLUSIVE MODE"), until test_store_raw_close() rolls back and closes it. The SQL is the
+ * dialect's own: the caller picks it with test_store_is_pg(). Aborts the test on failure. */
+typedef struct test_store_raw_conn test_store_raw_conn;
+test_store_raw_conn *test_store_raw_open(const char *sqlite_path, const char *sql);
+void test_store_raw_close(test_store_raw_conn *c);
+
 #endif

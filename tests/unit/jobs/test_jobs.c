@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../store_path.h"
+#include "../store_raw.h"
 #include "stream/jobs.h"
 
 #define T0 1700000000
@@ -402,6 +403,7 @@ typedef struct pool_state {
   int started_blocking;
   int mode;      /* 0 complete, 1 fail final, 2 block until canceled */
   int timed_out; /* mode 2: stream_jobs_ctx_timed_out() once told to stop */
+  int stop_seen; /* mode 2: told to stop */
 } pool_state;
 
 static int handler(stream_jobs_ctx *ctx, const stream_job *job, void *ud)
@@ -419,6 +421,7 @@ static int handler(stream_jobs_ctx *ctx, const stream_job *job, void *ud)
     ck_assert_int_eq(stream_jobs_ctx_canceled(ctx), 1);
     pthread_mutex_lock(&s->lock);
     s->timed_out = stream_jobs_ctx_timed_out(ctx);
+    s->stop_seen = 1;
     pthread_mutex_unlock(&s->lock);
     return STREAM_ECANCELED;
   }
@@ -447,7 +450,7 @@ static int count_status(int status)
 
 START_TEST(test_pool_runs_fails_and_stops)
 {
-  pool_state s = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0};
+  pool_state s = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, 0};
   stream_jobs_pool_options po = STREAM_JOBS_POOL_OPTIONS_INIT;
   po.threads = 3;
   po.handler = handler;
@@ -512,7 +515,7 @@ START_TEST(test_pool_cancel_reaches_handler)
 {
   stream_jobs_free(jobs);
   open_jobs(1, 3, 1, 1); /* lease 1 s: the keeper heartbeats every ~333 ms */
-  pool_state s = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 2, 0};
+  pool_state s = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 2, 0, 0};
   stream_jobs_pool_options po = STREAM_JOBS_POOL_OPTIONS_INIT;
   po.handler = handler;
   po.userdata = &s;
@@ -549,7 +552,7 @@ END_TEST
  * error naming the limit (no retry, although attempts are left). */
 START_TEST(test_pool_runtime_limit)
 {
-  pool_state s = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 2, 0};
+  pool_state s = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 2, 0, 0};
   stream_jobs_pool_options po = STREAM_JOBS_POOL_OPTIONS_INIT;
   ck_assert_uint_eq(po.max_runtime_seconds, 0); /* default: no limit */
   po.handler = handler;
@@ -584,6 +587,66 @@ START_TEST(test_pool_runtime_limit)
   stream_jobs_pool_stop(pool);
   v1.version = 3;
   ck_assert_int_eq(stream_jobs_pool_start(&pool, jobs, &v1), STREAM_EINVAL);
+}
+END_TEST
+
+/* A keeper whose heartbeats fail (the store is locked by another connection: as a worker cut off
+ * from the database would see) stops the handler once the lease would end before its next
+ * heartbeat, so the job never runs on two workers: after the lease another worker may claim it.
+ * One failed heartbeat with time left on the lease does not stop it. */
+START_TEST(test_pool_stops_before_lease_runs_out)
+{
+  stream_jobs_free(jobs);
+  stream_store_close(store);
+  char path[300], uri[512];
+  snprintf(path, sizeof path, "%s/db.sqlite", tmpdir);
+  stream_store_options so = STREAM_STORE_OPTIONS_INIT;
+  so.path = test_store_path(uri, sizeof uri, path);
+  so.busy_timeout_ms = 50; /* a locked store answers at once */
+  ck_assert_int_eq(stream_store_open(&store, &so), STREAM_OK);
+  open_jobs(3, 3, 1, 1); /* lease 3 s: the keeper heartbeats every second (real time) */
+  pool_state s = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 2, 0, 0};
+  stream_jobs_pool_options po = STREAM_JOBS_POOL_OPTIONS_INIT;
+  po.handler = handler;
+  po.userdata = &s;
+  po.poll_ms = 10;
+  stream_jobs_pool *pool = NULL;
+  ck_assert_int_eq(stream_jobs_pool_start(&pool, jobs, &po), STREAM_OK);
+  char b[STREAM_JOBS_ID_SIZE];
+  enqueue(b, "{}", NULL);
+  stream_jobs_pool_wake(pool);
+  for (;;) {
+    pthread_mutex_lock(&s.lock);
+    int started = s.started_blocking;
+    pthread_mutex_unlock(&s.lock);
+    if (started)
+      break;
+    usleep(2000);
+  }
+  /* Claimed at T0: the lease ends at T0 + 3 on the jobs clock, which stands still. */
+  test_store_raw_conn *lock = test_store_raw_open(
+      path, test_store_is_pg() ? "BEGIN; LOCK TABLE jobs IN EXCLUSIVE MODE" : "BEGIN IMMEDIATE");
+  usleep(2500 * 1000); /* two heartbeats fail, each with 3 s of lease left: no stop */
+  pthread_mutex_lock(&s.lock);
+  int stopped_early = s.stop_seen;
+  pthread_mutex_unlock(&s.lock);
+  ck_assert_int_eq(stopped_early, 0);
+  /* 2 s later on the jobs clock the lease has 1 s left, less than a heartbeat period: the next
+   * failed heartbeat stops the handler, while the store is still locked. */
+  advance(2);
+  int seen = 0;
+  for (int i = 0; i < 1000 && !seen; i++) { /* at most ~10 s */
+    pthread_mutex_lock(&s.lock);
+    seen = s.stop_seen;
+    pthread_mutex_unlock(&s.lock);
+    if (!seen)
+      usleep(10000);
+  }
+  test_store_raw_close(lock);
+  stream_jobs_pool_stop(pool);
+  ck_assert_msg(seen, "the handler was not told to stop while its heartbeats failed and its "
+                      "lease ran out");
+  ck_assert_int_eq(s.timed_out, 0); /* not the runtime limit */
 }
 END_TEST
 
@@ -797,6 +860,7 @@ static Suite *jobs_suite(void)
   tcase_add_test(tc, test_pool_runs_fails_and_stops);
   tcase_add_test(tc, test_pool_cancel_reaches_handler);
   tcase_add_test(tc, test_pool_runtime_limit);
+  tcase_add_test(tc, test_pool_stops_before_lease_runs_out);
   tcase_add_test(tc, test_pool_worker_ids_unique);
   tcase_add_test(tc, test_assets);
   tcase_add_test(tc, test_utf8_text);
