@@ -24,15 +24,22 @@ struct streamd_qoe {
 };
 
 /* Catch the consumer up. Another instance moving the checkpoint (the thread and a stats
- * request at once) is not an error: it did the work. */
+ * request at once) is not an error: it did the work. Events another account sent under a
+ * view id in use are left out of that view (stream_events_view): worth an operator's look
+ * (a player reusing view ids, or someone guessing them), so they are logged as a warning. */
 static int qoe_catch_up(stream_events *ev)
 {
-  int64_t n = 0, nv = 0;
-  int rc = stream_events_qoe_run(ev, &n, &nv);
+  stream_events_qoe_run_result r = STREAM_EVENTS_QOE_RUN_RESULT_INIT;
+  int rc = stream_events_qoe_run_ex(ev, &r);
+  if (r.foreign_events > 0)
+    streamd_logf(STREAM_LOG_WARN,
+                 "qoe: %lld events left out of their view: another account's view id",
+                 (long long)r.foreign_events);
   if (rc == STREAM_ECONFLICT)
     return STREAM_OK;
-  if (rc == STREAM_OK && n > 0)
-    streamd_logf(STREAM_LOG_DEBUG, "qoe: %lld events, %lld views", (long long)n, (long long)nv);
+  if (rc == STREAM_OK && r.events > 0)
+    streamd_logf(STREAM_LOG_DEBUG, "qoe: %lld events, %lld views", (long long)r.events,
+                 (long long)r.views);
   return rc;
 }
 

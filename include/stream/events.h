@@ -236,11 +236,23 @@ STREAM_API int stream_events_commit(stream_events *ev, const char *consumer, int
 /** Default consumer name of stream_events_export(). */
 #define STREAM_EVENTS_EXPORT_CONSUMER "export"
 
-/** One view's QoE record, rebuilt from all of its events by the QoE consumer. Plain data. */
+/**
+ * One view's QoE record, rebuilt from its events by the QoE consumer. Plain data.
+ *
+ * A view belongs to one account: that of its first event in the log (lowest
+ * seq). Events another account sends under the same view id (a reused or
+ * guessed id, a buggy player) are not folded into the record: they stay in
+ * the event log and its exports, and the consumer counts them
+ * (stream_events_qoe_run_ex()). Every field below is computed from the
+ * owner's events only. Closing an account blanks its account_id in the log
+ * and in its records alike, so the view of a closed account is owned by ""
+ * and still leaves other accounts' events out; only when both accounts were
+ * closed can their events no longer be told apart.
+ */
 typedef struct stream_events_view {
   char view_id[STREAM_EVENTS_ID_SIZE];
   char session_id[STREAM_EVENTS_ID_SIZE];
-  char account_id[STREAM_EVENTS_ID_SIZE];
+  char account_id[STREAM_EVENTS_ID_SIZE]; /**< the owner ("" once its account was closed) */
   char profile_id[STREAM_EVENTS_ID_SIZE];
   char title_id[STREAM_EVENTS_ID_SIZE];
   char episode_id[STREAM_EVENTS_ID_SIZE];
@@ -249,7 +261,7 @@ typedef struct stream_events_view {
   int64_t start_ts; /**< ms: the play request (else the view's first event) */
   int64_t last_ts;  /**< ms: the view's last event */
   int64_t last_seq; /**< highest event-log seq folded into this record */
-  int64_t events;   /**< events of the view */
+  int64_t events;   /**< events of the view folded in (the owner's) */
   int requested;    /**< 1: a playrequest (or play) was seen */
   int started;      /**< 1: the first frame played (a playing event) */
   int failed;       /**< 1: a fatal error (Playback Failure) */
@@ -301,20 +313,46 @@ typedef struct stream_events_qoe_summary {
   double avg_br; /**< time-weighted over all playing time with a bitrate */
 } stream_events_qoe_summary;
 
+/** What one run of the QoE consumer did (stream_events_qoe_run_ex()). Plain data. */
+typedef struct stream_events_qoe_run_result {
+  unsigned int version;   /**< STREAM_EVENTS_QOE_RUN_RESULT_VERSION, set by the caller */
+  int64_t events;         /**< events read from the log */
+  int64_t views;          /**< view records written */
+  int64_t foreign_events; /**< of the events read, those not folded into their view because
+                               the view belongs to another account (stream_events_view) */
+} stream_events_qoe_run_result;
+
+#define STREAM_EVENTS_QOE_RUN_RESULT_VERSION 1
+#define STREAM_EVENTS_QOE_RUN_RESULT_INIT                                                          \
+  {                                                                                                \
+    STREAM_EVENTS_QOE_RUN_RESULT_VERSION, 0, 0, 0                                                  \
+  }
+
 /**
  * Run the QoE consumer until it has caught up with the event log: read the
  * events after the "qoe" checkpoint in batches and update the record of every
  * view a batch touches. A view whose new events all come after its stored
- * state (higher seq, client time not earlier) is folded on from that state;
- * a new view, a late event or a replayed range rebuilds the view from ALL
- * its events up to the batch's last seq. Records, per-view state and the new
- * checkpoint are stored in one transaction, so reprocessing a seq range
- * never double counts. `*out_events` and
+ * state (higher seq, client time not earlier) and are all of the record's
+ * account is folded on from that state; a new view, a late event, a replayed
+ * range or an event of another account rebuilds the view from ALL its events
+ * up to the batch's last seq (the owner's only: see stream_events_view).
+ * Records, per-view state and the new checkpoint are stored in one
+ * transaction, so reprocessing a seq range never double counts. `out` (set
+ * `out->version`, e.g. with STREAM_EVENTS_QOE_RUN_RESULT_INIT) receives the
+ * counts of the batches committed, also when a later batch fails; the
+ * fields its version has are written, the others never.
+ * Errors: STREAM_EINVAL (NULL argument, unknown `out->version`),
+ * STREAM_ECONFLICT (another instance moved the checkpoint; nothing of this
+ * batch stored, run again), STREAM_EBUSY, STREAM_EIO, STREAM_ENOMEM.
+ * Thread-safe (instances exclude each other by the checkpoint's
+ * compare-and-set).
+ */
+STREAM_API int stream_events_qoe_run_ex(stream_events *ev, stream_events_qoe_run_result *out);
+
+/**
+ * stream_events_qoe_run_ex() with two of its counts: `*out_events` and
  * `*out_views` (either may be NULL) receive the events read and records
- * written. Errors: STREAM_EINVAL, STREAM_ECONFLICT (another instance moved
- * the checkpoint; nothing of this batch stored, run again), STREAM_EBUSY,
- * STREAM_EIO, STREAM_ENOMEM. Thread-safe (instances exclude each other by
- * the checkpoint's compare-and-set).
+ * written. Errors and thread-safety: as stream_events_qoe_run_ex().
  */
 STREAM_API int stream_events_qoe_run(stream_events *ev, int64_t *out_events, int64_t *out_views);
 

@@ -15,6 +15,19 @@
  * a new view or a replayed seq range rebuilds the view from the log. Running
  * the same seq range twice gives the same rows, never double counts.
  *
+ * Ownership: view ids are chosen by players, so another account may send
+ * events under a view id already in use (a reused or guessed id, a buggy
+ * player). A view belongs to the account of its first event in log order
+ * (lowest seq; the ingest stamps account_id from the credential), and only
+ * that account's events are folded into it. The others stay in the log (the
+ * raw record, exported as is) and are counted as the run's foreign events.
+ * The fold and the rebuild apply the same rule, so the record stays a pure
+ * function of the log: the fold goes on only while every new event is the
+ * stored record's account's; one of another account rebuilds the view, and
+ * the rebuild takes the owner from the log. Closing an account blanks its
+ * account_id in the log and in its records alike (store account close), so
+ * a closed owner's view is owned by "" and still refuses other accounts.
+ *
  * The state machine and the choices where vendors differ are documented in
  * docs/api/events.md ("QoE").
  */
@@ -236,12 +249,24 @@ void events__qoe_end(stream_events_view *v, const events__qoe_acc *a)
              (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u);
 }
 
-/* A whole view from its sorted events; `a` keeps the accumulator for later steps. */
+const char *events__qoe_owner(const stream_event *ev, size_t n)
+{
+  size_t first = 0;
+  for (size_t i = 1; i < n; i++)
+    if (ev[i].seq < ev[first].seq)
+      first = i;
+  return ev[first].account_id;
+}
+
+/* A whole view from its sorted events, the owner's only (events__qoe_owner());
+ * `a` keeps the accumulator for later steps. */
 static void compute_acc(stream_events_view *v, events__qoe_acc *a, const stream_event *ev, size_t n)
 {
+  const char *owner = events__qoe_owner(ev, n);
   events__qoe_init(v, a);
   for (size_t i = 0; i < n; i++)
-    events__qoe_step(v, a, &ev[i]);
+    if (strcmp(ev[i].account_id, owner) == 0)
+      events__qoe_step(v, a, &ev[i]);
   events__qoe_end(v, a);
 }
 
@@ -305,14 +330,22 @@ static void state_to_acc(events__qoe_acc *a, const stream_store_qoe_state *s)
   a->first_ts = s->first_ts;
 }
 
-/* One view of the batch: its `n` new events `e` (sorted by client_ts, seq).
- * When the stored record and accumulator cover every earlier event of the
- * view (the new events all come after its last seq) and no new event is
- * earlier than its last event, fold only the new events in; otherwise
- * (a new view, no accumulator, a late event, a replayed seq range) rebuild
- * the view from all its events up to `to`. */
+/* One view of the batch: its `n` new events `e` (sorted by client_ts, seq),
+ * the batch being the log's events after `from` up to `to`. When the stored
+ * record and accumulator cover every earlier event of the view (the new
+ * events all come after its last seq), no new event is earlier than its last
+ * event and every new event is of the record's account, fold only the new
+ * events in; otherwise (a new view, no accumulator, a late event, a replayed
+ * seq range, an event of another account) rebuild the view from all its
+ * events up to `to`, and the log names the owner. So an event that is not
+ * the record's account's is never judged against the record alone: the
+ * record may have been read after the owner's account was closed (its
+ * account_id blanked) and the batch before (the owner's events still
+ * carrying the id); the log holds either both blanked or neither.
+ * `*foreign` grows by the batch's events of the view that were not folded. */
 static int qoe_view(stream_events *ev, stream_events_view *v, stream_store_qoe_state *state,
-                    const stream_event *const *e, size_t n, int64_t to)
+                    const stream_event *const *e, size_t n, int64_t from, int64_t to,
+                    int64_t *foreign)
 {
   const char *id = e[0]->view_id;
   events__qoe_acc a;
@@ -321,7 +354,7 @@ static int qoe_view(stream_events *ev, stream_events_view *v, stream_store_qoe_s
   if (rc == STREAM_OK) {
     bool incremental = e[0]->client_ts >= v->last_ts;
     for (size_t i = 0; incremental && i < n; i++)
-      if (e[i]->seq <= v->last_seq)
+      if (e[i]->seq <= v->last_seq || strcmp(e[i]->account_id, v->account_id) != 0)
         incremental = false;
     if (incremental) {
       state_to_acc(&a, &stored);
@@ -342,20 +375,27 @@ static int qoe_view(stream_events *ev, stream_events_view *v, stream_store_qoe_s
   if (rc == STREAM_OK) {
     compute_acc(v, &a, vev, vn);
     acc_to_state(state, &a);
+    /* the batch's events of the view, as the log holds them now */
+    const char *owner = events__qoe_owner(vev, vn);
+    for (size_t i = 0; i < vn; i++)
+      if (vev[i].seq > from && strcmp(vev[i].account_id, owner) != 0)
+        (*foreign)++;
   }
   free(vev);
   return rc;
 }
 
-/* Process one batch after `from`. *out_n = events read (0: caught up). */
-static int qoe_batch(stream_events *ev, int64_t *out_n, int64_t *out_views)
+/* Process one batch after `from`. *out_n = events read (0: caught up);
+ * *out_foreign = of them, those of another account than their view's. */
+static int qoe_batch(stream_events *ev, int64_t *out_n, int64_t *out_views, int64_t *out_foreign)
 {
   const char *consumer = STREAM_EVENTS_QOE_CONSUMER;
   stream_event *rows = NULL;
   size_t n = 0;
-  int64_t from = 0;
+  int64_t from = 0, foreign = 0;
   *out_n = 0;
   *out_views = 0;
+  *out_foreign = 0;
   int rc = stream_events_poll(ev, &rows, &n, &from, consumer, QOE_BATCH);
   if (rc != STREAM_OK || n == 0)
     return rc;
@@ -384,7 +424,7 @@ static int qoe_batch(stream_events *ev, int64_t *out_n, int64_t *out_views)
     size_t j = i + 1;
     while (j < n && strcmp(sorted[j]->view_id, sorted[i]->view_id) == 0)
       j++;
-    rc = qoe_view(ev, &views[vi], &states[vi], &sorted[i], j - i, to);
+    rc = qoe_view(ev, &views[vi], &states[vi], &sorted[i], j - i, from, to, &foreign);
     i = j;
   }
   if (rc == STREAM_OK)
@@ -393,6 +433,7 @@ static int qoe_batch(stream_events *ev, int64_t *out_n, int64_t *out_views)
   if (rc == STREAM_OK) {
     *out_n = (int64_t)n;
     *out_views = (int64_t)nv;
+    *out_foreign = foreign;
   }
   free(states);
   free(views);
@@ -401,30 +442,42 @@ static int qoe_batch(stream_events *ev, int64_t *out_n, int64_t *out_views)
   return rc;
 }
 
-int stream_events_qoe_run(stream_events *ev, int64_t *out_events, int64_t *out_views)
+int stream_events_qoe_run_ex(stream_events *ev, stream_events_qoe_run_result *out)
 {
-  if (out_events)
-    *out_events = 0;
-  if (out_views)
-    *out_views = 0;
+  if (!out)
+    return stream__err(STREAM_EINVAL, "stream_events_qoe_run_ex: NULL argument");
+  if (out->version < 1 || out->version > STREAM_EVENTS_QOE_RUN_RESULT_VERSION)
+    return stream__err(STREAM_EINVAL,
+                       "stream_events_qoe_run_ex: result version %u (this library knows 1..%d)",
+                       out->version, STREAM_EVENTS_QOE_RUN_RESULT_VERSION);
+  out->events = out->views = out->foreign_events = 0;
   if (!ev)
-    return stream__err(STREAM_EINVAL, "stream_events_qoe_run: NULL argument");
-  int64_t total = 0, total_views = 0;
+    return stream__err(STREAM_EINVAL, "stream_events_qoe_run_ex: NULL argument");
+  /* Counts of the batches committed so far, also when a later one fails. */
   for (;;) {
-    int64_t n = 0, nv = 0;
-    int rc = qoe_batch(ev, &n, &nv);
+    int64_t n = 0, nv = 0, nf = 0;
+    int rc = qoe_batch(ev, &n, &nv, &nf);
     if (rc != STREAM_OK)
       return rc;
     if (n == 0)
       break;
-    total += n;
-    total_views += nv;
-    if (out_events)
-      *out_events = total;
-    if (out_views)
-      *out_views = total_views;
+    out->events += n;
+    out->views += nv;
+    out->foreign_events += nf;
   }
   return STREAM_OK;
+}
+
+int stream_events_qoe_run(stream_events *ev, int64_t *out_events, int64_t *out_views)
+{
+  stream_events_qoe_run_result r = STREAM_EVENTS_QOE_RUN_RESULT_INIT;
+  int rc = ev ? stream_events_qoe_run_ex(ev, &r)
+              : stream__err(STREAM_EINVAL, "stream_events_qoe_run: NULL argument");
+  if (out_events)
+    *out_events = r.events;
+  if (out_views)
+    *out_views = r.views;
+  return rc;
 }
 
 /* ---- reads -------------------------------------------------------------------- */

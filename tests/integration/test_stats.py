@@ -22,7 +22,7 @@ import tempfile
 import time
 import unittest
 
-from streamd_harness import Streamd, login
+from streamd_harness import Streamd, login, register_login, unique_email
 
 STREAMD = STREAMCTL = None
 D = None
@@ -169,6 +169,35 @@ class T1Stats(unittest.TestCase):
         with open(os.path.join(out_dir, "views-all.csv")) as fh:
             header = fh.readline().strip()
         self.assertTrue(header.startswith("view_id,session_id,"), header)
+
+    def test_6_other_account_same_view_id(self):
+        # Another account's events under view http-a's id (a request earlier than the view's, a
+        # fatal error) stay in the log but out of the view, which stays the first account's;
+        # streamd warns about them.
+        owner = get("/v1/admin/stats/views/http-a").json["account_id"]
+        self.assertTrue(owner)
+        other = register_login(D, unique_email("stats-other"))["access_token"]
+        r = D.request("POST", "/v1/events", token=other,
+                      body=json.dumps({"events": [
+                          ev("http-a", "playrequest", -5000),
+                          ev("http-a", "error", 50000,
+                             error={"code": 5, "message": "m", "fatal": True})]}),
+                      headers={"Content-Type": "application/json"})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json["accepted"], 2)
+        r = get("/v1/admin/stats/views/http-a")
+        self.assertEqual(r.status, 200, r.body)
+        v = r.json
+        self.assertEqual(v["account_id"], owner)
+        self.assertEqual(v["events"], 10)
+        self.assertEqual(v["startup_ms"], 2000)
+        self.assertEqual(v["watch_ms"], 50000)
+        self.assertFalse(v["failed"])
+        self.assertIsNone(v["error_code"])
+        deadline = time.time() + 10
+        while "left out of their view" not in D.stderr_text() and time.time() < deadline:
+            time.sleep(0.1)
+        self.assertIn("qoe: 2 events left out of their view", D.stderr_text())
 
 
 def main():

@@ -105,12 +105,19 @@ static void add(const char *view, const char *title, const char *dev, const char
       (long long)(T0 + t), extra[0] ? "," : "", extra);
 }
 
-static void send(void)
+/* The batch as account `account` with profile `profile` ("" none) would send it. */
+static void send_as(const char *account, const char *profile)
 {
   batch_len += (size_t)snprintf(batch + batch_len, sizeof batch - batch_len, "]}");
   stream_events_result r;
-  int rc = stream_events_ingest(events, &r, batch, batch_len, STREAM_EVENTS_JSON, 0, "acct1", "");
+  int rc =
+      stream_events_ingest(events, &r, batch, batch_len, STREAM_EVENTS_JSON, 0, account, profile);
   ck_assert_msg(rc == STREAM_OK, "ingest: %s", stream_error_last()->message);
+}
+
+static void send(void)
+{
+  send_as("acct1", "");
 }
 
 static void run_qoe(void)
@@ -135,25 +142,37 @@ static stream_events_view view(const char *id)
  * playing + 500 resume wait + 9500 playing = 50000 (the 60 s pause is out);
  * playing = 44500; rebuffer 1 x 3000 ms = 6 %, 1 / (50000 / 60000) = 1.2 per minute;
  * bitrate: 3000 kbit/s for 25000 ms and 1500 for 19500 ms = 104250000 / 44500. */
-static void add_view_a(const char *id)
+static const struct {
+  const char *type;
+  int64_t t;
+  const char *extra;
+} view_a[] = {{"playrequest", 0, ""},
+              {"playing", 2000, "\"br\":3000"},
+              {"heartbeat", 12000, "\"br\":3000"},
+              {"rebufferstart", 20000, ""},
+              {"rebufferend", 23000, ""},
+              {"renditionchange", 30000, "\"br\":1500"},
+              {"pause", 40000, ""},
+              {"play", 100000, ""},
+              {"playing", 100500, ""},
+              {"ended", 110000, ""}};
+
+/* Events first .. last - 1 of view A. */
+static void add_view_a_part(const char *id, size_t first, size_t last)
 {
-  add(id, "t1", "tv1", "playrequest", 0, "");
-  add(id, "t1", "tv1", "playing", 2000, "\"br\":3000");
-  add(id, "t1", "tv1", "heartbeat", 12000, "\"br\":3000");
-  add(id, "t1", "tv1", "rebufferstart", 20000, "");
-  add(id, "t1", "tv1", "rebufferend", 23000, "");
-  add(id, "t1", "tv1", "renditionchange", 30000, "\"br\":1500");
-  add(id, "t1", "tv1", "pause", 40000, "");
-  add(id, "t1", "tv1", "play", 100000, "");
-  add(id, "t1", "tv1", "playing", 100500, "");
-  add(id, "t1", "tv1", "ended", 110000, "");
+  for (size_t i = first; i < last; i++)
+    add(id, "t1", "tv1", view_a[i].type, view_a[i].t, view_a[i].extra);
 }
 
-static void check_view_a(const stream_events_view *v)
+static void add_view_a(const char *id)
+{
+  add_view_a_part(id, 0, sizeof view_a / sizeof view_a[0]);
+}
+
+/* View A's figures, whoever sent it. */
+static void check_view_a_figures(const stream_events_view *v)
 {
   ck_assert_str_eq(v->title_id, "t1");
-  ck_assert_str_eq(v->device_id, "tv1");
-  ck_assert_str_eq(v->account_id, "acct1");
   ck_assert_str_eq(v->day, "2023-11-14");
   ck_assert_int_eq(v->start_ts, T0);
   ck_assert_int_eq(v->last_ts, T0 + 110000);
@@ -174,6 +193,14 @@ static void check_view_a(const stream_events_view *v)
   ck_assert_int_eq(v->br_ms, 44500);
   ck_assert_int_eq(v->br_sum, INT64_C(104250000));
   ck_assert_double_eq_tol(v->avg_br, 104250000.0 / 44500.0, 1e-9);
+}
+
+static void check_view_a(const stream_events_view *v)
+{
+  ck_assert_str_eq(v->device_id, "tv1");
+  ck_assert_str_eq(v->account_id, "acct1");
+  ck_assert_str_eq(v->profile_id, "");
+  check_view_a_figures(v);
 }
 
 START_TEST(test_view_arithmetic)
@@ -304,6 +331,200 @@ START_TEST(test_idempotent_reprocessing)
   int64_t cp = 0;
   ck_assert_int_eq(stream_events_checkpoint(events, &cp, STREAM_EVENTS_QOE_CONSUMER), STREAM_OK);
   ck_assert_int_eq(cp, 10);
+}
+END_TEST
+
+/* ---- views and accounts --------------------------------------------------- */
+
+static stream_events_qoe_run_result run_qoe_counted(void)
+{
+  stream_events_qoe_run_result r = STREAM_EVENTS_QOE_RUN_RESULT_INIT;
+  int rc = stream_events_qoe_run_ex(events, &r);
+  ck_assert_msg(rc == STREAM_OK, "qoe run: %s", stream_error_last()->message);
+  return r;
+}
+
+#define FATAL "\"error\":{\"code\":5,\"message\":\"m\",\"fatal\":true}"
+
+/* A view belongs to the account of its first event: another account's events under its id
+ * (here acct2, profile p2: a higher bitrate, a fatal error, an end) are not folded in. They
+ * come in order (after the part of view A already folded, as the fold would take them); then
+ * the rest of view A comes: view A's figures, account and profile, no failure. The log keeps
+ * every event. */
+START_TEST(test_other_account_in_order)
+{
+  begin();
+  add_view_a_part("va", 0, 3); /* 0 .. 12000 */
+  send();
+  run_qoe();
+  begin();
+  add("va", "t9", "dev9", "heartbeat", 14000, "\"br\":9000");
+  add("va", "t9", "dev9", "error", 15000, FATAL);
+  add("va", "t9", "dev9", "ended", 16000, "");
+  send_as("acct2", "p2");
+  stream_events_qoe_run_result r = run_qoe_counted();
+  stream_events_view v = view("va");
+  ck_assert_str_eq(v.account_id, "acct1");
+  ck_assert_str_eq(v.profile_id, "");
+  ck_assert_int_eq(v.failed, 0);
+  ck_assert_int_eq(v.ended, 0);
+  ck_assert_int_eq(v.watch_ms, 12000);
+  ck_assert_int_eq(v.last_ts, T0 + 12000);
+  ck_assert_int_eq(v.peak_br, 3000);
+  ck_assert_int_eq(v.events, 3);
+  ck_assert_int_eq(r.events, 3);
+  ck_assert_int_eq(r.views, 1);
+  ck_assert_int_eq(r.foreign_events, 3);
+  begin();
+  add_view_a_part("va", 3, 10); /* 20000 .. 110000, folded on */
+  send();
+  r = run_qoe_counted();
+  ck_assert_int_eq(r.events, 7);
+  ck_assert_int_eq(r.foreign_events, 0);
+  v = view("va");
+  check_view_a(&v);
+  int64_t count = 0;
+  ck_assert_int_eq(stream_events_stats(events, &count, NULL), STREAM_OK);
+  ck_assert_int_eq(count, 13);
+  stream_events_qoe_summary s;
+  ck_assert_int_eq(stream_events_qoe_stats(events, &s, NULL, NULL, NULL), STREAM_OK);
+  ck_assert_int_eq(s.views, 1);
+  ck_assert_int_eq(s.failures, 0);
+  ck_assert_int_eq(s.watch_ms, 50000);
+  /* the result's version is the caller's to set */
+  stream_events_qoe_run_result bad = STREAM_EVENTS_QOE_RUN_RESULT_INIT;
+  bad.version = 0;
+  ck_assert_int_eq(stream_events_qoe_run_ex(events, &bad), STREAM_EINVAL);
+  bad.version = STREAM_EVENTS_QOE_RUN_RESULT_VERSION + 1;
+  ck_assert_int_eq(stream_events_qoe_run_ex(events, &bad), STREAM_EINVAL);
+  ck_assert_int_eq(stream_events_qoe_run_ex(events, NULL), STREAM_EINVAL);
+  ck_assert_int_eq(stream_events_qoe_run_ex(NULL, &r), STREAM_EINVAL);
+}
+END_TEST
+
+/* The same through the rebuild: acct2's events are earlier on the player clock than view A's
+ * (a request before acct1's, a stall, a fatal error), so the view is rebuilt from the log; they
+ * are left out there too, and the view stays acct1's although acct2's request is its earliest
+ * event by client_ts (the owner is the first event in log order). acct1's own late heartbeat
+ * (5000, while playing at the same bitrate) rebuilds it again: one more event, same figures.
+ * Replaying the whole log gives the same record. */
+START_TEST(test_other_account_out_of_order)
+{
+  begin();
+  add_view_a("vb");
+  send();
+  run_qoe();
+  begin();
+  add("vb", "t9", "dev9", "playrequest", -5000, "");
+  add("vb", "t9", "dev9", "rebufferstart", 25000, "");
+  add("vb", "t9", "dev9", "error", 50000, FATAL);
+  send_as("acct2", "p2");
+  stream_events_qoe_run_result r = run_qoe_counted();
+  ck_assert_int_eq(r.events, 3);
+  ck_assert_int_eq(r.foreign_events, 3);
+  stream_events_view v = view("vb");
+  check_view_a(&v);
+  begin();
+  add("vb", "t1", "tv1", "heartbeat", 5000, "");
+  send();
+  r = run_qoe_counted();
+  ck_assert_int_eq(r.foreign_events, 0);
+  stream_events_view w = view("vb");
+  ck_assert_int_eq(w.events, 11);
+  ck_assert_int_eq(w.last_seq, 14);
+  w.events = v.events;
+  w.last_seq = v.last_seq;
+  check_view_a(&w);
+  set_checkpoint(STREAM_EVENTS_QOE_CONSUMER, 0);
+  r = run_qoe_counted();
+  ck_assert_int_eq(r.events, 14);
+  ck_assert_int_eq(r.foreign_events, 3);
+  stream_events_view x = view("vb");
+  ck_assert_int_eq(x.events, 11);
+  x.events = v.events;
+  x.last_seq = v.last_seq;
+  check_view_a(&x);
+}
+END_TEST
+
+static void make_account(char *id, size_t cap, const char *email)
+{
+  stream_store_account in, out;
+  memset(&in, 0, sizeof in);
+  snprintf(in.email, sizeof in.email, "%s", email);
+  ck_assert_int_eq(stream_store_account_create(&out, store, &in, T0 / 1000), STREAM_OK);
+  snprintf(id, cap, "%s", out.id);
+}
+
+/* Closing an account blanks its ids in the log and in its records: the rule must hold on.
+ * View vc is a1's, view vd is a2's with a fatal error of a1 under its id. a1 is closed (vc's
+ * record and a1's events lose the account). a2's events under vc's id, in order and then
+ * late, are still another account's; a1's player's last batch, stored after the close
+ * without the account (its batch raced the close), is still vc's. vd keeps leaving a1's
+ * blanked event out. A replay of the whole log gives the same records. */
+START_TEST(test_other_account_after_close)
+{
+  char a1[STREAM_STORE_ID_SIZE], a2[STREAM_STORE_ID_SIZE];
+  make_account(a1, sizeof a1, "one@example.com");
+  make_account(a2, sizeof a2, "two@example.com");
+  begin();
+  add_view_a_part("vc", 0, 3);
+  send_as(a1, "");
+  begin();
+  add_view_a_part("vd", 0, 3);
+  send_as(a2, "");
+  begin();
+  add("vd", "t9", "dev9", "error", 15000, FATAL);
+  send_as(a1, "");
+  stream_events_qoe_run_result r = run_qoe_counted();
+  ck_assert_int_eq(view("vd").failed, 0);
+  ck_assert_int_eq(r.foreign_events, 1);
+  stream_store_account_close_counts cc;
+  ck_assert_int_eq(stream_store_account_close(&cc, store, a1, T0 / 1000 + 100), STREAM_OK);
+  ck_assert_uint_eq(cc.events, 4);
+  ck_assert_uint_eq(cc.views, 1);
+  stream_events_view v = view("vc");
+  ck_assert_str_eq(v.account_id, "");
+  begin();
+  add("vc", "t9", "dev9", "error", 15000, FATAL);
+  send_as(a2, "");
+  r = run_qoe_counted();
+  v = view("vc");
+  ck_assert_int_eq(v.failed, 0);
+  ck_assert_int_eq(r.foreign_events, 1);
+  begin();
+  add("vc", "t9", "dev9", "playrequest", -5000, "");
+  send_as(a2, "");
+  r = run_qoe_counted();
+  v = view("vc");
+  ck_assert_int_eq(v.failed, 0);
+  ck_assert_int_eq(v.start_ts, T0);
+  ck_assert_int_eq(v.watch_ms, 12000);
+  ck_assert_int_eq(v.events, 3);
+  ck_assert_int_eq(r.foreign_events, 1);
+  begin();
+  add_view_a_part("vc", 3, 10);
+  send_as(a1, "");
+  r = run_qoe_counted();
+  ck_assert_int_eq(r.foreign_events, 0);
+  begin();
+  add_view_a_part("vd", 3, 10);
+  send_as(a2, "");
+  r = run_qoe_counted();
+  ck_assert_int_eq(r.foreign_events, 0);
+  for (int pass = 0; pass < 2; pass++) {
+    v = view("vc");
+    ck_assert_str_eq(v.account_id, "");
+    ck_assert_str_eq(v.device_id, "");
+    check_view_a_figures(&v);
+    v = view("vd");
+    ck_assert_str_eq(v.account_id, a2);
+    ck_assert_str_eq(v.device_id, "tv1");
+    check_view_a_figures(&v);
+    set_checkpoint(STREAM_EVENTS_QOE_CONSUMER, 0);
+    r = run_qoe_counted();
+    ck_assert_int_eq(r.foreign_events, 3); /* vd: a1's error; vc: a2's two */
+  }
 }
 END_TEST
 
@@ -1304,10 +1525,17 @@ static size_t generate(gen_event *g, uint64_t seed)
   return n;
 }
 
-static void send_to(stream_events *to)
+/* The sender of a generated event: one in five is another account's (same view ids), so
+ * some views are owned by acct2 and leave acct1's events out. A resend keeps its sender. */
+static const char *gen_account(const gen_event *e)
+{
+  return e->id % 5 == 0 ? "acct2" : "acct1";
+}
+
+static void send_to(stream_events *to, const char *account)
 {
   batch_len += (size_t)snprintf(batch + batch_len, sizeof batch - batch_len, "]}");
-  int rc = stream_events_ingest(to, NULL, batch, batch_len, STREAM_EVENTS_JSON, 0, "acct1", "");
+  int rc = stream_events_ingest(to, NULL, batch, batch_len, STREAM_EVENTS_JSON, 0, account, "");
   ck_assert_msg(rc == STREAM_OK, "ingest: %s", stream_error_last()->message);
 }
 
@@ -1355,9 +1583,10 @@ static void check_same_view(const stream_events_view *a, const stream_events_vie
 }
 
 /* Property: random sequences ingested in many small batches, with a consumer run after each
- * (mostly the incremental path, a rebuild after each late event), give exactly the records of
- * one run over everything (a second store fed all events at once: every view rebuilt from its
- * full event list by events__qoe_compute). */
+ * (mostly the incremental path, a rebuild after each late event or event of another account),
+ * give exactly the records of one run over everything (a second store fed all events at once:
+ * every view rebuilt from its full event list by events__qoe_compute), also in which events
+ * each view leaves out as another account's. */
 START_TEST(test_incremental_matches_full_rebuild)
 {
   char fullpath[300];
@@ -1377,21 +1606,23 @@ START_TEST(test_incremental_matches_full_rebuild)
   int64_t folded = 0;
   for (uint64_t seed = 1; seed <= 3; seed++) {
     size_t n = generate(g, seed);
-    for (size_t i = 0; i < n;) { /* small batches, a consumer run after each */
+    for (size_t i = 0; i < n;) { /* small batches of one sender, a consumer run after each */
       size_t k = 1 + rnd(8);
+      const char *account = gen_account(&g[i]);
       begin();
-      for (size_t j = 0; j < k && i < n; j++, i++)
+      for (size_t j = 0; j < k && i < n && gen_account(&g[i]) == account; j++, i++)
         add_gen(&g[i], seed);
-      send_to(events);
+      send_to(events, account);
       int64_t ne = 0;
       ck_assert_int_eq(stream_events_qoe_run(events, &ne, NULL), STREAM_OK);
       folded += ne;
     }
     for (size_t i = 0; i < n;) { /* the same events, same order, one consumer run */
+      const char *account = gen_account(&g[i]);
       begin();
-      for (size_t j = 0; j < 100 && i < n; j++, i++)
+      for (size_t j = 0; j < 100 && i < n && gen_account(&g[i]) == account; j++, i++)
         add_gen(&g[i], seed);
-      send_to(full);
+      send_to(full, account);
     }
   }
   int64_t ne = 0, nv = 0;
@@ -1505,6 +1736,9 @@ static Suite *qoe_suite(void)
   tcase_add_test(tc, test_view_seek_and_startup_stalls);
   tcase_add_test(tc, test_view_out_of_order_and_split_batches);
   tcase_add_test(tc, test_idempotent_reprocessing);
+  tcase_add_test(tc, test_other_account_in_order);
+  tcase_add_test(tc, test_other_account_out_of_order);
+  tcase_add_test(tc, test_other_account_after_close);
   tcase_add_test(tc, test_failures_and_ebvs);
   tcase_add_test(tc, test_view_timeout_gap);
   tcase_add_test(tc, test_pause_before_first_frame);
