@@ -31,7 +31,8 @@
  *   streamd_relay_errors_total (counters), streamd_relay_lag_events (gauge,
  *       only with nats_url): the event-log relay to NATS JetStream (relay_job.h)
  *   streamd_reader_appended_total, streamd_reader_duplicates_total,
- *   streamd_reader_rejected_total, streamd_reader_errors_total (counters),
+ *   streamd_reader_rejected_total, streamd_reader_deferred_total,
+ *   streamd_reader_errors_total (counters),
  *   streamd_reader_lag_messages (gauge, only with nats_reader_url): NATS
  *       JetStream read into the event log (reader_job.h)
  *   streamd_origin_cmcd_requests_total{ot}, streamd_origin_cmcd_invalid_total,

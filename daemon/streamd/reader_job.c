@@ -18,7 +18,7 @@
 #include "stream/relay.h"
 #endif
 
-static atomic_ullong appended_total, duplicates_total, rejected_total, errors_total;
+static atomic_ullong appended_total, duplicates_total, rejected_total, deferred_total, errors_total;
 /* -1: no sample (the gauge line is left out): no reader configured, or the last query failed */
 static atomic_llong lag_messages = -1;
 
@@ -37,6 +37,10 @@ void streamd_reader_render_metrics(FILE *f)
           "events.\n"
           "# TYPE streamd_reader_rejected_total counter\n"
           "streamd_reader_rejected_total %llu\n"
+          "# HELP streamd_reader_deferred_total Deliveries of JetStream messages that only a "
+          "newer libstream can read, put back to come again (each delivery counted).\n"
+          "# TYPE streamd_reader_deferred_total counter\n"
+          "streamd_reader_deferred_total %llu\n"
           "# HELP streamd_reader_errors_total Failed NATS connects and reader rounds.\n"
           "# TYPE streamd_reader_errors_total counter\n"
           "streamd_reader_errors_total %llu\n"
@@ -44,7 +48,7 @@ void streamd_reader_render_metrics(FILE *f)
           "consumer has not had acknowledged.\n"
           "# TYPE streamd_reader_lag_messages gauge\n",
           atomic_load(&appended_total), atomic_load(&duplicates_total),
-          atomic_load(&rejected_total), atomic_load(&errors_total));
+          atomic_load(&rejected_total), atomic_load(&deferred_total), atomic_load(&errors_total));
   long long lag = atomic_load(&lag_messages);
   if (lag >= 0)
     fprintf(f, "streamd_reader_lag_messages %lld\n", lag);
@@ -90,15 +94,31 @@ static void log_rejections(streamd_reader *sr, int64_t rejected)
                  (long long)(rejected - (int64_t)shown), stream_relay_reader_rejection(sr->reader));
 }
 
+/* One warn line per round that deferred messages (they come again every defer delay: a line per
+ * message would repeat for as long as the daemon is not upgraded). */
+static void log_deferrals(streamd_reader *sr, int64_t deferred)
+{
+  streamd_logf(STREAM_LOG_WARN,
+               "reader: put back %lld JetStream message(s) that only a newer libstream can read "
+               "(kept in the stream and delivered again until this daemon is upgraded); the "
+               "last: %s",
+               (long long)deferred, stream_relay_reader_deferral(sr->reader));
+}
+
 static int reader_round(void *arg, long *wait_ms)
 {
   streamd_reader *sr = arg;
-  int64_t a = 0, d = 0, r = 0;
+  int64_t a = 0, d = 0, r = 0, deferred = 0;
   int rc = stream_relay_reader_run_once(sr->reader, &a, &d, &r);
-  /* Terminated messages are counted and logged also when the round's append then failed. */
+  /* Terminated and deferred messages are counted and logged also when the round then
+   * failed. */
   atomic_fetch_add(&rejected_total, (unsigned long long)r);
   if (r > 0)
     log_rejections(sr, r);
+  if (stream_relay_reader_deferred(sr->reader, &deferred) == STREAM_OK && deferred > 0) {
+    atomic_fetch_add(&deferred_total, (unsigned long long)deferred);
+    log_deferrals(sr, deferred);
+  }
   if (rc != STREAM_OK)
     return rc;
   atomic_fetch_add(&appended_total, (unsigned long long)a);

@@ -15,7 +15,12 @@
  * wait before they are delivered again). Each message a round terminated
  * (poison: not an Event, or an invalid one) is logged at warn with the
  * reader's rejection text, the first 20 of a round one line each, the rest
- * in one line with their count (also when the round's append failed). NATS
+ * in one line with their count (also when the round's append failed). A
+ * message only a newer libstream can read (version skew during a rolling
+ * upgrade: an event type or CMCD object type this build does not know) is
+ * not terminated but put back (the library's defer delay, 60 s) to be stored
+ * once this daemon is upgraded: one warn line per round that put any back,
+ * with their count and the last one's reason. NATS
  * unreachable or the stream missing at start-up is such an error (the thread
  * keeps connecting); a configuration the reader refuses (STREAM_EINVAL) stops
  * the start. Metrics (metrics.h):
@@ -23,6 +28,10 @@
  *   streamd_reader_duplicates_total   counter: events the log held already
  *                                     (redeliveries after a crash or a lost ack)
  *   streamd_reader_rejected_total     counter: messages terminated as invalid
+ *   streamd_reader_deferred_total     counter: deliveries of messages only a
+ *                                     newer libstream can read, put back (a
+ *                                     message kept counts again at each
+ *                                     delivery, every 60 s)
  *   streamd_reader_errors_total       counter: failed connects and rounds
  *   streamd_reader_lag_messages       gauge: messages of the stream the durable
  *                                     has not had acknowledged (only while the

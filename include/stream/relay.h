@@ -231,11 +231,36 @@ STREAM_API int stream_relay_lag(stream_relay *r, int64_t *out);
  * again (at once: they are negatively acknowledged when the append fails).
  * De-duplication in the event log is by id for ever, not within a window.
  *
- * A message whose payload is not a valid Event (it does not decode, or an
- * event field, the account or the server time is invalid) is terminated
- * (natsMsg_Term: JetStream never delivers it again), counted in
- * `*out_rejected` and described by stream_relay_reader_rejection(); it does
- * not hold back the valid messages of its batch.
+ * A message whose payload no version of libstream can read (it does not
+ * decode as an Event, or an event field, the account or the server time is
+ * invalid) is terminated (natsMsg_Term: JetStream never delivers it again),
+ * counted in `*out_rejected` and described by stream_relay_reader_rejection();
+ * it does not hold back the valid messages of its batch.
+ *
+ * Version skew (a rolling upgrade: a newer streamd relays what this older
+ * build does not know): an event valid by this build's rules but for an
+ * event type number above the last it knows (STREAM_EVENT_HEARTBEAT; the
+ * schema only adds types, upward) or a CMCD object type token (`ot`) outside
+ * its list is not terminated but deferred: negatively acknowledged with a
+ * delay (natsMsg_NakWithDelay, stream_relay_reader_options.defer_delay_ms,
+ * 60 s by default), so JetStream keeps it and delivers it again after the
+ * delay, for ever (the durable has no limit on deliveries; one that has is
+ * refused by stream_relay_reader_new()), until an upgraded reader stores
+ * it. The round counts it (stream_relay_reader_deferred(): each delivery is
+ * counted again) and describes it (stream_relay_reader_deferral()); it is
+ * not appended and holds back nothing else. A deferred message stays
+ * unacknowledged: stream_relay_reader_lag() counts it, and it takes one of
+ * the durable's "max ack pending" places (JetStream's default 1000): with
+ * that many messages deferred, JetStream delivers only those again, and the
+ * reader stores nothing new until it is upgraded (nothing is lost; the lag
+ * grows). Fields a newer schema added to a known type are not a deferral:
+ * protobuf skips fields it does not know, and the event is stored without
+ * them.
+ *
+ * Out of memory while decoding a payload is not a bad payload: the round
+ * stops there, negatively acknowledges (natsMsg_Nak) every message it has
+ * not terminated or deferred, appends nothing, and returns STREAM_ENOMEM;
+ * the messages come again at once.
  *
  * Thread-safety: a reader is used by one thread at a time. It registers no
  * callback with nats.c, so no nats.c thread ever touches the handle.
@@ -255,6 +280,13 @@ STREAM_API int stream_relay_lag(stream_relay *r, int64_t *out);
 #define STREAM_RELAY_READER_ACK_WAIT_MAX_MS 3600000
 /** Longest filter subject, bytes. */
 #define STREAM_RELAY_SUBJECT_MAX 256
+/** Default of stream_relay_reader_options.defer_delay_ms: a deferred message (one only a newer
+ *  libstream can read) comes again once a minute: cheap while it waits, and stored within a
+ *  minute of the reader's upgrade. */
+#define STREAM_RELAY_READER_DEFAULT_DEFER_DELAY_MS 60000
+/** Range of stream_relay_reader_options.defer_delay_ms (1 s .. 1 h). */
+#define STREAM_RELAY_READER_DEFER_DELAY_MIN_MS 1000
+#define STREAM_RELAY_READER_DEFER_DELAY_MAX_MS 3600000
 
 /** A reader of a JetStream stream into an event log. See the comment above. */
 typedef struct stream_relay_reader stream_relay_reader;
@@ -297,17 +329,23 @@ typedef struct stream_relay_reader_options {
    *  takes, e.g. to stop a thread running rounds). 1..STREAM_RELAY_TIMEOUT_MAX_MS; 0 =
    *  timeout_ms. */
   unsigned int fetch_wait_ms;
+  /** How long JetStream waits before it delivers a deferred message again (one that only a
+   *  newer libstream can read: see above), milliseconds. STREAM_RELAY_READER_DEFER_DELAY_MIN_MS..
+   *  STREAM_RELAY_READER_DEFER_DELAY_MAX_MS; 0 = STREAM_RELAY_READER_DEFAULT_DEFER_DELAY_MS.
+   *  Shorter: an upgraded reader stores it sooner, and each deferred message costs a delivery
+   *  that often. Since version 2. */
+  unsigned int defer_delay_ms;
 } stream_relay_reader_options;
 
-/** Still 1 although ack_wait_ms and fetch_wait_ms came after the first cut: the reader was
- *  added and extended before any release, so no version-1 struct without them exists outside
- *  this tree. A struct from STREAM_RELAY_READER_OPTIONS_INIT (or zeroed) has both at 0: the
+/** 2: defer_delay_ms added. A version-1 struct (ending at fetch_wait_ms; ack_wait_ms and
+ *  fetch_wait_ms were added before any release, so version 1 has them) is accepted, with the
+ *  default defer delay. A struct from STREAM_RELAY_READER_OPTIONS_INIT (or zeroed) has the
  *  defaults. */
-#define STREAM_RELAY_READER_OPTIONS_VERSION 1
+#define STREAM_RELAY_READER_OPTIONS_VERSION 2
 #define STREAM_RELAY_READER_OPTIONS_INIT                                                           \
   {                                                                                                \
     STREAM_RELAY_READER_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, STREAM_RELAY_DEFAULT_BATCH, \
-        STREAM_RELAY_DEFAULT_TIMEOUT_MS, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0      \
+        STREAM_RELAY_DEFAULT_TIMEOUT_MS, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0   \
   }
 
 /**
@@ -319,8 +357,8 @@ typedef struct stream_relay_reader_options {
  * updated to `opts->ack_wait_ms` when it differs). Strings of `opts` are copied. On
  * success `*out` belongs to the caller, who frees it with
  * stream_relay_reader_free(); on failure it is NULL.
- * Errors: STREAM_EINVAL (NULL argument, unknown version, a bad durable name
- * or filter subject, and every option error of stream_relay_new()),
+ * Errors: STREAM_EINVAL (NULL argument, unknown version, a bad durable name,
+ * filter subject or defer_delay_ms, and every option error of stream_relay_new()),
  * STREAM_EIO, STREAM_EAUTH (as stream_relay_new(): connection, credentials,
  * TLS), STREAM_ENOTFOUND (no such stream: a relay creates it with
  * create_stream), STREAM_ENOTSUP (no JetStream), STREAM_EPROTO (the durable
@@ -343,13 +381,16 @@ STREAM_API void stream_relay_reader_free(stream_relay_reader *r);
  * the first; fewer when the stream has no more), decode each payload (protobuf
  * Event, with account_id and server_ts), append the valid events to the event
  * log in one transaction (stream_events_append(): de-duplicated by id), then
- * acknowledge their messages; invalid payloads are terminated (see above).
+ * acknowledge their messages; invalid payloads are terminated, those only a
+ * newer libstream can read are deferred (see above).
  * `*out_appended` receives the events newly stored, `*out_duplicates` those
  * the log held already (redeliveries), `*out_rejected` the messages
  * terminated; each may be NULL, all are 0 when nothing came and on error,
- * except `*out_rejected` when the error is the append's: the round's
- * invalid messages were terminated before it, and are counted (and listed by
- * stream_relay_reader_rejections()) all the same.
+ * except `*out_rejected` when the error is the append's or STREAM_ENOMEM:
+ * the round's invalid messages were terminated before it, and are counted
+ * (and listed by stream_relay_reader_rejections()) all the same. The
+ * messages deferred are counted by stream_relay_reader_deferred() (also
+ * after such an error).
  * Acknowledgements are sent and flushed after the commit; one that is lost
  * all the same only makes JetStream deliver the message again (a duplicate).
  * Errors: STREAM_EINVAL, STREAM_EIO (not connected to NATS: "relay reader:
@@ -362,7 +403,9 @@ STREAM_API void stream_relay_reader_free(stream_relay_reader *r);
  * and the next round reads the stream from its start, as duplicates up to
  * where the log is; or the stream no longer exists), the event log's errors
  * (stream_events_append(): STREAM_EBUSY, STREAM_EIO; nothing is acknowledged
- * and the messages are delivered again), STREAM_ENOMEM.
+ * and the messages are delivered again), STREAM_ENOMEM (also out of memory
+ * while decoding a payload: nothing is appended, the messages not terminated
+ * or deferred are negatively acknowledged and come again).
  */
 STREAM_API int stream_relay_reader_run_once(stream_relay_reader *r, int64_t *out_appended,
                                             int64_t *out_duplicates, int64_t *out_rejected);
@@ -388,9 +431,30 @@ STREAM_API const char *const *stream_relay_reader_rejections(const stream_relay_
                                                              size_t *out_count);
 
 /**
+ * How many messages the last round deferred (see above: payloads only a newer
+ * libstream can read, negatively acknowledged with defer_delay_ms and
+ * delivered again then) into `*out`: 0 after a round that deferred none or
+ * failed before its fetch. A message that stays deferred is counted again
+ * by each round it comes back to. The counterpart of `*out_rejected`, which
+ * stream_relay_reader_run_once() cannot gain without an ABI break.
+ * Errors: STREAM_EINVAL (`r` or `out` NULL; `*out` is then 0 when `out` is
+ * not NULL).
+ */
+STREAM_API int stream_relay_reader_deferred(const stream_relay_reader *r, int64_t *out);
+
+/**
+ * Why the reader last deferred a message ("stream seq 31 (subject
+ * stream.events.play): event type 14 is unknown to this build of libstream
+ * (it knows 1..13): a newer one relayed it; delivered again in 60000 ms"),
+ * "" when it never did. Borrowed from the reader: valid until its next
+ * run_once or free. NULL for a NULL reader.
+ */
+STREAM_API const char *stream_relay_reader_deferral(const stream_relay_reader *r);
+
+/**
  * Messages of the stream the reader's durable has not had acknowledged yet
- * (JetStream's pending plus delivered-and-unacknowledged counts; 0 when
- * caught up) into `*out`. Errors: STREAM_EINVAL, STREAM_EIO (NATS; not
+ * (JetStream's pending plus delivered-and-unacknowledged counts, deferred
+ * messages included; 0 when caught up) into `*out`. Errors: STREAM_EINVAL, STREAM_EIO (NATS; not
  * connected: at once, with the rounds' message, rather than after
  * timeout_ms).
  */

@@ -8,11 +8,18 @@
  * transaction, de-duplicated by event id), then the acknowledgements; an
  * invalid payload is terminated so it is never delivered again. Acknowledging
  * only after the commit is what makes redelivery, and the log's de-duplication
- * of it, give exactly-once in the destination. It registers no callback with
- * nats.c. It uses the events module's public API only.
+ * of it, give exactly-once in the destination. A payload only a newer build
+ * can read (version skew: an event type or a CMCD object type this build does
+ * not know) is not terminated but deferred: negatively acknowledged with a
+ * delay, so JetStream keeps it for an upgraded reader. Out of memory while
+ * decoding is neither: the round's undecided messages are negatively
+ * acknowledged and come again. It registers no callback with nats.c. It uses
+ * the events module's public API only.
  */
 #include <ctype.h>
 #include <inttypes.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,12 +41,15 @@ struct stream_relay_reader {
   unsigned int timeout_ms;
   unsigned int ack_wait_ms;
   unsigned int fetch_wait_ms;
+  unsigned int defer_delay_ms;
   natsConnection *nc;
   jsCtx *js;
   natsSubscription *sub;
   char rejection[512]; /* why the last terminated message was */
   char **rejections;   /* the last round's, n_rejections of them (each malloc'd) */
   size_t n_rejections;
+  char deferral[560]; /* why the last deferred message was */
+  int64_t n_deferred; /* the last round's */
 };
 
 /* ---- options ------------------------------------------------------------------ */
@@ -221,8 +231,16 @@ int stream_relay_reader_new(stream_relay_reader **out, const stream_relay_reader
   *out = NULL;
   if (!opts)
     return stream__err(STREAM_EINVAL, "relay reader: options are NULL");
+  /* A version-1 caller's struct ends before defer_delay_ms: copy what it has, the default
+   * delay. */
+  stream_relay_reader_options full = STREAM_RELAY_READER_OPTIONS_INIT;
+  if (opts->version == 1) {
+    memcpy(&full, opts, offsetof(stream_relay_reader_options, defer_delay_ms));
+    full.version = STREAM_RELAY_READER_OPTIONS_VERSION;
+    opts = &full;
+  }
   if (opts->version != STREAM_RELAY_READER_OPTIONS_VERSION)
-    return stream__err(STREAM_EINVAL, "relay reader: options version %u, expected %d",
+    return stream__err(STREAM_EINVAL, "relay reader: options version %u, expected 1 or %d",
                        opts->version, STREAM_RELAY_READER_OPTIONS_VERSION);
   const char *durable = opts->durable ? opts->durable : STREAM_RELAY_READER_DEFAULT_DURABLE;
   const char *filter =
@@ -257,6 +275,12 @@ int stream_relay_reader_new(stream_relay_reader **out, const stream_relay_reader
   if (rc == STREAM_OK && opts->fetch_wait_ms > STREAM_RELAY_TIMEOUT_MAX_MS)
     rc = stream__err(STREAM_EINVAL, "relay reader: fetch_wait_ms %u is not 0 (timeout_ms) or 1..%d",
                      opts->fetch_wait_ms, STREAM_RELAY_TIMEOUT_MAX_MS);
+  if (rc == STREAM_OK && opts->defer_delay_ms != 0 &&
+      (opts->defer_delay_ms < STREAM_RELAY_READER_DEFER_DELAY_MIN_MS ||
+       opts->defer_delay_ms > STREAM_RELAY_READER_DEFER_DELAY_MAX_MS))
+    rc = stream__err(STREAM_EINVAL, "relay reader: defer_delay_ms %u is not 0 (default) or %d..%d",
+                     opts->defer_delay_ms, STREAM_RELAY_READER_DEFER_DELAY_MIN_MS,
+                     STREAM_RELAY_READER_DEFER_DELAY_MAX_MS);
   if (rc != STREAM_OK)
     return rc;
   stream_relay_reader *r = stream__calloc(1, sizeof *r);
@@ -267,6 +291,8 @@ int stream_relay_reader_new(stream_relay_reader **out, const stream_relay_reader
   r->timeout_ms = opts->timeout_ms;
   r->ack_wait_ms = opts->ack_wait_ms ? opts->ack_wait_ms : STREAM_RELAY_READER_DEFAULT_ACK_WAIT_MS;
   r->fetch_wait_ms = opts->fetch_wait_ms ? opts->fetch_wait_ms : opts->timeout_ms;
+  r->defer_delay_ms =
+      opts->defer_delay_ms ? opts->defer_delay_ms : STREAM_RELAY_READER_DEFAULT_DEFER_DELAY_MS;
   r->url = stream__strdup(opts->url);
   r->stream = stream__strdup(opts->stream_name ? opts->stream_name : STREAM_RELAY_DEFAULT_STREAM);
   r->durable = stream__strdup(durable);
@@ -357,15 +383,82 @@ static int check_durable_alive(stream_relay_reader *r)
                      r->durable, r->stream, r->url);
 }
 
+/* protobuf-c's unpack answers NULL both for a payload that is no Event and when an allocation
+ * failed: its allocator, ours, tells them apart. */
+typedef struct pb_alloc {
+  bool failed;
+} pb_alloc;
+
+static void *pb_alloc_fn(void *data, size_t size)
+{
+  void *p = malloc(size ? size : 1); /* malloc(0) may answer NULL: not a failure */
+  if (!p)
+    ((pb_alloc *)data)->failed = true;
+  return p;
+}
+
+static void pb_free_fn(void *data, void *p)
+{
+  (void)data;
+  free(p);
+}
+
+/* `e` failed stream_events_validate(): may a newer build read it? Yes when what this build
+ * refuses is only what a newer one may add - an event type number above the last it knows (the
+ * schema adds types upward and never renumbers), a CMCD object type token outside its list -
+ * and the rest of the event is valid by this build's rules: STREAM_ENOTSUP with a message. Else
+ * the event is invalid for every version: STREAM_EPROTO with the validation's message, naming a
+ * field that fails whatever the type and the ot. */
+static int classify_invalid(const stream_event *e)
+{
+  stream_event probe = *e;
+  bool new_type = e->type > STREAM_EVENT_HEARTBEAT, new_ot = false;
+  if (new_type) /* the rules of a known type, with or without an error part as the event has */
+    probe.type = probe.error_code || probe.error_fatal || probe.error_message[0]
+                     ? STREAM_EVENT_ERROR
+                     : STREAM_EVENT_HEARTBEAT;
+  int rc = stream_events_validate(&probe);
+  if (rc != STREAM_OK && probe.ot[0]) {
+    probe.ot[0] = '\0';
+    rc = stream_events_validate(&probe);
+    new_ot = rc == STREAM_OK;
+  }
+  if (rc != STREAM_OK)
+    return rc;
+  if (new_type && new_ot)
+    return stream__err(STREAM_ENOTSUP,
+                       "event type %d and CMCD object type '%s' are unknown to this build of "
+                       "libstream (it knows types %d..%d): a newer one relayed them",
+                       e->type, e->ot, STREAM_EVENT_VIEWINIT, STREAM_EVENT_HEARTBEAT);
+  if (new_type)
+    return stream__err(STREAM_ENOTSUP,
+                       "event type %d is unknown to this build of libstream (it knows %d..%d): a "
+                       "newer one relayed it",
+                       e->type, STREAM_EVENT_VIEWINIT, STREAM_EVENT_HEARTBEAT);
+  if (new_ot)
+    return stream__err(STREAM_ENOTSUP,
+                       "field 'ot' is '%s', a CMCD object type unknown to this build of "
+                       "libstream: a newer one relayed it",
+                       e->ot);
+  return stream__err(STREAM_EPROTO, "event failed its validation"); /* not reached */
+}
+
 /* The event of message `m` into `e`, validated as the trusted append will (so an invalid one
- * is set apart instead of failing the batch's append). STREAM_EPROTO with a message. */
+ * is set apart instead of failing the batch's append). STREAM_EPROTO (no version can read it),
+ * STREAM_ENOTSUP (only a newer build can: classify_invalid()) or STREAM_ENOMEM, with a
+ * message. */
 static int decode_msg(stream_event *e, natsMsg *m)
 {
   int len = natsMsg_GetDataLength(m);
   const uint8_t *data = (const uint8_t *)natsMsg_GetData(m);
   if (len <= 0 || !data)
     return stream__err(STREAM_EPROTO, "payload is empty");
-  Libstream__Events__V1__Event *pb = libstream__events__v1__event__unpack(NULL, (size_t)len, data);
+  pb_alloc st = {false};
+  ProtobufCAllocator alloc = {pb_alloc_fn, pb_free_fn, &st};
+  Libstream__Events__V1__Event *pb =
+      libstream__events__v1__event__unpack(&alloc, (size_t)len, data);
+  if (!pb && st.failed)
+    return stream__err(STREAM_ENOMEM, "out of memory decoding a payload of %d bytes", len);
   if (!pb)
     return stream__err(STREAM_EPROTO,
                        "payload is not a protobuf libstream.events.v1.Event (%d bytes)", len);
@@ -376,16 +469,14 @@ static int decode_msg(stream_event *e, natsMsg *m)
       memcpy(e->account_id, pb->account_id, strlen(pb->account_id) + 1); /* size checked */
     e->server_ts = pb->server_ts;
   }
-  libstream__events__v1__event__free_unpacked(pb, NULL);
-  if (rc == STREAM_OK)
-    rc = stream_events_validate(e);
+  libstream__events__v1__event__free_unpacked(pb, &alloc);
+  if (rc == STREAM_OK && stream_events_validate(e) != STREAM_OK)
+    rc = classify_invalid(e);
   return rc;
 }
 
-/* Terminate `m` (never delivered again) and remember why: the reader's last rejection, and
- * the round's list (`list` has room for every message of the fetch; a copy that cannot be
- * allocated is left out of the list, the last rejection still says it). */
-static void reject(stream_relay_reader *r, natsMsg *m, const char *why, char **list)
+/* "stream seq <n> (subject <s>): <why>" into `buf`. */
+static void describe(char *buf, size_t cap, natsMsg *m, const char *why)
 {
   jsMsgMetaData *meta = NULL;
   uint64_t seq = 0;
@@ -394,12 +485,31 @@ static void reject(stream_relay_reader *r, natsMsg *m, const char *why, char **l
     jsMsgMetaData_Destroy(meta);
   }
   const char *subj = natsMsg_GetSubject(m);
-  snprintf(r->rejection, sizeof r->rejection, "stream seq %" PRIu64 " (subject %.128s): %.300s",
-           seq, subj ? subj : "", why);
+  snprintf(buf, cap, "stream seq %" PRIu64 " (subject %.128s): %.300s", seq, subj ? subj : "", why);
+}
+
+/* Terminate `m` (never delivered again) and remember why: the reader's last rejection, and
+ * the round's list (`list` has room for every message of the fetch; a copy that cannot be
+ * allocated is left out of the list, the last rejection still says it). */
+static void reject(stream_relay_reader *r, natsMsg *m, const char *why, char **list)
+{
+  describe(r->rejection, sizeof r->rejection, m, why);
   char *copy = list ? stream__strdup(r->rejection) : NULL;
   if (copy)
     list[r->n_rejections++] = copy;
   natsMsg_Term(m, NULL); /* a failure leaves it to the ack wait: it comes again, and goes */
+}
+
+/* Put `m` back for defer_delay_ms (only a newer build can read it: JetStream keeps it, for
+ * ever, the durable having no limit on deliveries) and remember why. */
+static void defer(stream_relay_reader *r, natsMsg *m, const char *why)
+{
+  char what[512];
+  describe(what, sizeof what, m, why);
+  snprintf(r->deferral, sizeof r->deferral, "%s; delivered again in %u ms", what,
+           r->defer_delay_ms);
+  /* A failure leaves it to the ack wait: it comes again, and is deferred again. */
+  natsMsg_NakWithDelay(m, (int64_t)r->defer_delay_ms, NULL);
 }
 
 int stream_relay_reader_run_once(stream_relay_reader *r, int64_t *out_appended,
@@ -414,6 +524,7 @@ int stream_relay_reader_run_once(stream_relay_reader *r, int64_t *out_appended,
   if (!r)
     return stream__err(STREAM_EINVAL, "relay reader: handle is NULL");
   clear_rejections(r);
+  r->n_deferred = 0;
   if (relay__down(r->nc))
     return relay__not_connected("relay reader", r->url);
   natsMsgList list;
@@ -434,45 +545,66 @@ int stream_relay_reader_run_once(stream_relay_reader *r, int64_t *out_appended,
     return stream__err(STREAM_EIO,
                        "relay reader: fetching from durable consumer %s of stream %s at %s: %s",
                        r->durable, r->stream, r->url, relay__nats_detail(s));
-  size_t n = (size_t)list.Count, k = 0;
+  size_t n = (size_t)list.Count, k = 0, i = 0;
   int64_t rejected = 0;
   stream_event *evs = n ? stream__calloc(n, sizeof *evs) : NULL;
   natsMsg **good = n ? stream__calloc(n, sizeof *good) : NULL;
   if (n && (!evs || !good)) {
     free(evs);
     free(good);
-    natsMsgList_Destroy(&list); /* unacknowledged: delivered again after the ack wait */
+    for (i = 0; i < n; i++)
+      natsMsg_Nak(list.Msgs[i], NULL); /* to come again at once, not after the ack wait */
+    natsConnection_FlushTimeout(r->nc, (int64_t)r->timeout_ms);
+    natsMsgList_Destroy(&list);
     return stream__err(STREAM_ENOMEM, "relay reader: out of memory");
   }
   r->rejections = n ? stream__calloc(n, sizeof *r->rejections) : NULL; /* NULL: none listed */
-  for (size_t i = 0; i < n; i++) {
+  bool oom = false;
+  for (i = 0; i < n && !oom; i++) {
     natsMsg *m = list.Msgs[i];
-    if (decode_msg(&evs[k], m) == STREAM_OK) {
+    int drc = decode_msg(&evs[k], m);
+    if (drc == STREAM_OK) {
       good[k++] = m;
+    } else if (drc == STREAM_ENOTSUP) {
+      defer(r, m, stream_error_last()->message);
+      r->n_deferred++;
+    } else if (drc == STREAM_ENOMEM) {
+      oom = true; /* not the payload's fault: it comes again, as every message not yet judged */
+      natsMsg_Nak(m, NULL);
     } else {
       reject(r, m, stream_error_last()->message, r->rejections);
       rejected++;
     }
   }
+  for (; i < n; i++)
+    natsMsg_Nak(list.Msgs[i], NULL);
   stream_events_result res = {0, 0};
-  int rc = k ? stream_events_append(r->events, &res, evs, k) : STREAM_OK;
+  int rc = STREAM_OK;
+  if (oom)
+    rc = stream__err(STREAM_ENOMEM,
+                     "relay reader: out of memory decoding a message of durable consumer %s: "
+                     "nothing of the round stored, its messages come again",
+                     r->durable);
+  else if (k)
+    rc = stream_events_append(r->events, &res, evs, k);
   /* Only now, the events committed, are their messages acknowledged: a crash before this
    * leaves them to be delivered again and de-duplicated by the log. On failure they are
    * negatively acknowledged, to come again without waiting for the ack wait. */
-  for (size_t i = 0; i < k; i++)
+  for (i = 0; i < k; i++)
     if (rc == STREAM_OK)
       natsMsg_Ack(good[i], NULL);
     else
       natsMsg_Nak(good[i], NULL);
   free(evs);
   free(good);
-  /* Acks and terms are published messages: the flush (a PING answered after the server read
+  /* Acks, naks and terms are published messages: the flush (a PING answered after the server read
    * them) means JetStream has them. A failure is not an error of the round: the events are
    * stored, and their messages, delivered again, are duplicates. */
   natsConnection_FlushTimeout(r->nc, (int64_t)r->timeout_ms);
   natsMsgList_Destroy(&list);
   /* The terminated messages are gone from the stream whether the append worked or not: they
-   * are counted (and listed) either way, or a round that failed would lose their trace. */
+   * are counted (and listed) either way, or a round that failed would lose their trace (the
+   * deferred ones too, in r->n_deferred). */
   if (out_rejected)
     *out_rejected = rejected;
   if (rc != STREAM_OK)
@@ -487,6 +619,21 @@ int stream_relay_reader_run_once(stream_relay_reader *r, int64_t *out_appended,
 const char *stream_relay_reader_rejection(const stream_relay_reader *r)
 {
   return r ? r->rejection : NULL;
+}
+
+int stream_relay_reader_deferred(const stream_relay_reader *r, int64_t *out)
+{
+  if (out)
+    *out = 0;
+  if (!r || !out)
+    return stream__err(STREAM_EINVAL, "relay reader: %s is NULL", r ? "out" : "handle");
+  *out = r->n_deferred;
+  return STREAM_OK;
+}
+
+const char *stream_relay_reader_deferral(const stream_relay_reader *r)
+{
+  return r ? r->deferral : NULL;
 }
 
 const char *const *stream_relay_reader_rejections(const stream_relay_reader *r, size_t *out_count)

@@ -23,6 +23,11 @@ log to JetStream; B (analytics, --nats-reader-url) reads the stream into its own
 - NATS killed under a running reader: streamd_reader_lag_messages disappears (no sample rather
   than the last one) until NATS is back on its storage, and the outage is logged in one warn
   line ("not connected ... (reconnecting)"), however the reader's rounds met it.
+- Version skew (a newer streamd relays an event type this build does not know): an otherwise
+  valid Event of type 14 published by hand next to a valid one and a poison message is put
+  back, not terminated: counted in streamd_reader_deferred_total, logged in one warn line per
+  round naming its stream seq and type, kept by the durable (streamd_reader_lag_messages 1),
+  not stored; the valid event is stored and the poison message still terminated.
 
 B creates its durable consumer with a 2 s ack wait (nats_reader_ack_wait_ms) instead of the
 default 30 s, so the messages the killed B had fetched come again within the test's time.
@@ -103,6 +108,29 @@ def heartbeats(n, view="rv-flood"):
     now = int(time.time() * 1000)
     return [{"id": str(uuid.uuid4()), "viewId": view, "type": "heartbeat", "clientTs": now,
              "playheadMs": 1000 * k} for k in range(n)]
+
+
+def pb_varint(n):
+    out = b""
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out += bytes([b | (0x80 if n else 0)])
+        if not n:
+            return out
+
+
+def pb_event(eid, view, etype, account="acct-skew"):
+    """A relayed libstream.events.v1.Event (events.proto), encoded by hand: id, view_id,
+    client_ts, server_ts, type and account_id."""
+    def s(num, v):
+        v = v.encode()
+        return pb_varint(num << 3 | 2) + pb_varint(len(v)) + v
+
+    def i(num, v):
+        return pb_varint(num << 3) + pb_varint(v)
+    now = int(time.time() * 1000)
+    return (s(1, eid) + s(2, view) + i(8, now) + i(9, now) + i(10, etype) +
+            s(22, account))
 
 
 def log_ids(d):
@@ -341,6 +369,43 @@ class ReplicaTest(unittest.TestCase):
                                  "(reader round; retrying)" % self.nats.url], fails)
         self.assertEqual(sum("reader: reading again (NATS at %s)" % self.nats.url == x["msg"]
                              for x in log), 1)
+
+    def test_newer_event_type_put_back(self):
+        js = ReplicaJetStream(self.nats.port)
+        created = js.request("$JS.API.STREAM.CREATE." + STREAM,
+                             {"name": STREAM, "subjects": ["stream.events.>"], "storage": "file"})
+        self.assertIn("config", created, created)
+        newer, known = str(uuid.uuid4()), str(uuid.uuid4())
+        self.assertEqual(js.publish("stream.events.future", pb_event(newer, "v-new", 14)), 1)
+        self.assertEqual(js.publish("stream.events.heartbeat", b"\xff\x04 not an Event"), 2)
+        self.assertEqual(js.publish("stream.events.heartbeat", pb_event(known, "v-new", 13)), 3)
+        b = self.streamd("b", ["--nats-reader-url", self.nats.url, "--nats-reader-durable",
+                               DURABLE])
+        wait_for("the rounds", lambda: metrics(b).get("streamd_reader_deferred_total", 0) >= 1
+                 and metrics(b).get("streamd_reader_appended_total") == 1)
+        wait_for("the lag of the message kept",
+                 lambda: metrics(b).get("streamd_reader_lag_messages") == 1)
+        m = metrics(b)
+        self.assertEqual(m["streamd_reader_rejected_total"], 1)
+        self.assertEqual(log_ids(b), {known: 1})
+        consumer = js.consumer()
+        self.assertEqual(consumer["num_ack_pending"], 1)  # held, neither acked nor terminated
+        self.assertEqual(consumer["ack_floor"]["stream_seq"], 0)
+        js.close()
+        self.assertEqual(b.stop(), 0)
+        log = [json.loads(line) for line in b.stderr_text().splitlines() if line.startswith("{")]
+        puts = [x["msg"] for x in log if x["level"] == "warn" and "put back" in x["msg"]]
+        # One line per round that put it back (it comes again every 60 s: each round counted
+        # it once; the sample may precede a last round).
+        self.assertGreaterEqual(len(puts), m["streamd_reader_deferred_total"], puts)
+        self.assertGreaterEqual(len(puts), 1)
+        for p in puts:
+            self.assertIn("put back 1 JetStream message(s)", p)
+            self.assertIn("stream seq 1 (subject stream.events.future)", p)
+            self.assertIn("event type 14 is unknown to this build", p)
+        terms = [x["msg"] for x in log if x["level"] == "warn" and "terminated" in x["msg"]]
+        self.assertEqual(len(terms), 1, terms)
+        self.assertIn("stream seq 2 ", terms[0])
 
     def test_relay_and_reader_on_one_stream_refused(self):
         data = os.path.join(self.tmp, "both")

@@ -125,14 +125,16 @@ class Reader(Handle):
     id, and acknowledges only after the commit. One thread at a time, like the C handle.
     Connection options as :class:`Relay`. ``ack_wait_ms``: the durable's ack wait (default
     30000; an existing durable is updated to it); ``fetch_wait_ms``: how long a round waits for
-    a first message (default ``timeout_ms``). Raises InvalidArgument (bad options), IOFailure
+    a first message (default ``timeout_ms``); ``defer_delay_ms``: how long a message only a
+    newer libstream can read waits before JetStream delivers it again (default 60000; see
+    :attr:`deferred`). Raises InvalidArgument (bad options), IOFailure
     (NATS unreachable), AuthError, NotFound (no such stream), ProtocolError (the durable
     exists as another kind of consumer, or limits deliveries)."""
 
     def __init__(self, events, url, *, stream_name=None, durable=None, filter_subject=None,
                  batch=None, timeout_ms=None, user=None, password=None, token=None,
                  secret_file=None, creds_file=None, tls_ca_file=None, tls_cert_file=None,
-                 tls_key_file=None, ack_wait_ms=None, fetch_wait_ms=None):
+                 tls_key_file=None, ack_wait_ms=None, fetch_wait_ms=None, defer_delay_ms=None):
         if not hasattr(lib, "stream_relay_reader_new"):
             raise ImportError("libstream was built without the nats feature (relay reader)")
         from .events import Events
@@ -151,6 +153,8 @@ class Reader(Handle):
             set_int(o, "ack_wait_ms", ack_wait_ms, "ack_wait_ms")
         if fetch_wait_ms is not None:
             set_int(o, "fetch_wait_ms", fetch_wait_ms, "fetch_wait_ms")
+        if defer_delay_ms is not None:
+            set_int(o, "defer_delay_ms", defer_delay_ms, "defer_delay_ms")
         out = ffi.new("stream_relay_reader **")
         check(lib.stream_relay_reader_new(out, o))
         self._events = events
@@ -171,7 +175,8 @@ class Reader(Handle):
     def run_once(self):
         """One round: (appended, duplicates, rejected). (0, 0, 0) when nothing came within
         ``fetch_wait_ms``. ``rejected`` messages (invalid payloads) were terminated: see
-        :meth:`rejections`. On error (IOFailure: not connected; NotFound: the durable had
+        :meth:`rejections`; those only a newer libstream can read were put back, not counted
+        here: see :attr:`deferred`. On error (IOFailure: not connected; NotFound: the durable had
         vanished and was created again, or the stream is gone; Busy, IOFailure: the event
         log) nothing was acknowledged and the messages come again; invalid ones the round
         terminated before its append failed are still in :meth:`rejections`."""
@@ -193,8 +198,23 @@ class Reader(Handle):
         arr = lib.stream_relay_reader_rejections(self._h, n)
         return [text(arr[i]) for i in range(n[0])]
 
+    @property
+    def deferred(self):
+        """How many messages the last round put back because only a newer libstream can read
+        them (an event type or CMCD object type this build does not know): not stored, not
+        terminated, delivered again after ``defer_delay_ms`` (each time counted again)."""
+        out = ffi.new("int64_t *")
+        check(lib.stream_relay_reader_deferred(self._h, out))
+        return out[0]
+
+    @property
+    def deferral(self):
+        """Why the reader last put a message back ("" when it never did)."""
+        return text(lib.stream_relay_reader_deferral(self._h))
+
     def lag(self):
-        """Messages of the stream the durable has not had acknowledged yet."""
+        """Messages of the stream the durable has not had acknowledged yet (deferred ones
+        included)."""
         out = ffi.new("int64_t *")
         check(lib.stream_relay_reader_lag(self._h, out))
         return out[0]

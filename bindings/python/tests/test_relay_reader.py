@@ -135,3 +135,64 @@ def test_reader_options_and_rejections(two_logs, nats_url, tmp_path):
         assert rd.rejection == why[1]
         assert rd.run_once() == (0, 0, 0)
         assert rd.lag() == 0
+
+
+def pb_event(eid, etype):
+    """A relayed libstream.events.v1.Event encoded by hand (events.proto): id, view_id,
+    client_ts, server_ts, type, account_id."""
+    def varint(n):
+        out = b""
+        while True:
+            b, n = n & 0x7F, n >> 7
+            out += bytes([b | (0x80 if n else 0)])
+            if not n:
+                return out
+
+    def s(num, v):
+        return varint(num << 3 | 2) + varint(len(v)) + v
+
+    def i(num, v):
+        return varint(num << 3) + varint(v)
+    return (s(1, eid.encode()) + s(2, b"v-new") + i(8, 1700000000000) + i(9, 1700000000005) +
+            i(10, etype) + s(22, b"acct-1"))
+
+
+def wait_lag(rd, n):
+    """JetStream applies acknowledgements after it answered the round's flush: the lag comes to
+    `n` shortly after the round."""
+    import time
+    for _ in range(100):
+        if rd.lag() == n:
+            return True
+        time.sleep(0.05)
+    return rd.lag() == n
+
+
+def test_reader_defers_newer_event_types(two_logs, nats_url):
+    a, b = two_logs
+    a.ingest(json.dumps({"events": [ev(1)]}), "json", account_id="acct-1", profile_id="p-1")
+    with lr.Relay(a, nats_url, create_stream=True) as r:
+        assert r.run_once() == (1, 0)
+    newer = "0000abcd-0000-4000-8000-000000000014"
+    assert publish_raw(nats_url, "stream.events.play", pb_event(newer, 14)) == 2
+    assert publish_raw(nats_url, "stream.events.play", b"\xff\x02") == 3
+    with pytest.raises(libstream.InvalidArgument):
+        lr.Reader(b, nats_url, defer_delay_ms=999)
+    with lr.Reader(b, nats_url, timeout_ms=1000, fetch_wait_ms=200, defer_delay_ms=1000) as rd:
+        assert rd.deferred == 0 and rd.deferral == ""
+        assert rd.run_once() == (1, 0, 1)  # the poison message still terminated
+        assert rd.deferred == 1
+        assert "stream seq 2 (subject stream.events.play)" in rd.deferral
+        assert "event type 14 is unknown" in rd.deferral
+        assert "delivered again in 1000 ms" in rd.deferral
+        assert wait_lag(rd, 1)  # kept by the durable
+        with pytest.raises(libstream.NotFound):
+            b.get(newer)
+        again = 0
+        for _ in range(50):  # 200 ms rounds: after the 1 s delay it comes again
+            assert rd.run_once() == (0, 0, 0)
+            again += rd.deferred
+            if again:
+                break
+        assert again == 1
+        assert wait_lag(rd, 1)

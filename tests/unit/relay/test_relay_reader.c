@@ -729,7 +729,7 @@ START_TEST(test_reader_bad_options)
     ck_assert_ptr_null(r);                                                                         \
   } while (0)
   BAD(version, 0);
-  BAD(version, 2);
+  BAD(version, STREAM_RELAY_READER_OPTIONS_VERSION + 1);
   BAD(events, NULL);
   BAD(url, NULL);
   BAD(url, "http://127.0.0.1:4222");
