@@ -25,6 +25,9 @@
  *   streamd_qoe_lag_events                                gauge: events in the
  *       log after the QoE consumer's checkpoint (not yet folded into QoE),
  *       counted (seqs skip), up to 100 000
+ *   streamd_qoe_foreign_events_total                      counter: events
+ *       the QoE consumer left out of their view as another account's (a
+ *       reused or guessed view id; stream_events_qoe_run_ex())
  *   streamd_password_reset_queue_depth                    gauge: accepted
  *       resets not yet sent (stored requests, every daemon's)
  *   streamd_relay_published_total, streamd_relay_duplicates_total,
@@ -49,6 +52,7 @@
 #define STREAMD_METRICS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 void streamd_metrics_observe(const char *route, const char *method, int status, double seconds);
 
@@ -78,6 +82,10 @@ typedef enum streamd_events_reject {
 
 /* Count a batch not stored. Lock-free. */
 void streamd_metrics_events_rejected(streamd_events_reject reason);
+
+/* A QoE consumer run (routes_stats.c) left `n` events out of their view: another account's
+ * under its view id. Lock-free. */
+void streamd_metrics_qoe_foreign(int64_t n);
 
 /* The text of the operational families (those of the application only once it runs);
  * malloc'd (caller frees with free()), `*len` its length; NULL on ENOMEM. Called by

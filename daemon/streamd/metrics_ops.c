@@ -1,7 +1,8 @@
 /*
  * The operational families of /metrics (see metrics.h): what the daemon does
  * behind the HTTP layer. Event-ingest outcomes are lock-free counters bumped
- * by routes_events.c; jobs, uploads in progress, pending password resets and
+ * by routes_events.c, as are the QoE consumer's foreign events by
+ * routes_stats.c; jobs, uploads in progress, pending password resets and
  * the QoE lag come from the store, read through the library and cached for
  * CACHE_NS so that however often /metrics is scraped the store answers at
  * most five indexed queries a second (stream_jobs_counts() leaves out the succeeded jobs, which
@@ -49,6 +50,7 @@ static atomic_ullong events_accepted, events_duplicate;
 static atomic_ullong events_rejected[STREAMD_EVENTS_REJECT_COUNT];
 static const char *const reject_reasons[STREAMD_EVENTS_REJECT_COUNT] = {
     "invalid", "too_large", "forbidden", "media_type", "error"};
+static atomic_ullong qoe_foreign;
 
 /* What the store said at `at` (CLOCK_MONOTONIC ns); a family whose read failed has ok 0. */
 typedef struct snapshot {
@@ -86,6 +88,12 @@ void streamd_metrics_events_rejected(streamd_events_reject reason)
 {
   if ((unsigned)reason < STREAMD_EVENTS_REJECT_COUNT)
     atomic_fetch_add_explicit(&events_rejected[reason], 1, memory_order_relaxed);
+}
+
+void streamd_metrics_qoe_foreign(int64_t n)
+{
+  if (n > 0)
+    atomic_fetch_add_explicit(&qoe_foreign, (unsigned long long)n, memory_order_relaxed);
 }
 
 static int64_t mono_ns(void)
@@ -202,6 +210,13 @@ static void render_store(FILE *f, const snapshot *s)
           QOE_LAG_MAX);
   if (s->lag_ok)
     fprintf(f, "streamd_qoe_lag_events %lld\n", s->lag);
+  /* Not from the store: counted by this process's consumer runs, read at each scrape. */
+  fprintf(f,
+          "# HELP streamd_qoe_foreign_events_total Events the QoE consumer left out of their "
+          "view: another account's under its view id.\n"
+          "# TYPE streamd_qoe_foreign_events_total counter\n"
+          "streamd_qoe_foreign_events_total %llu\n",
+          atomic_load_explicit(&qoe_foreign, memory_order_relaxed));
   fputs("# HELP streamd_password_reset_queue_depth Accepted password resets not yet sent.\n"
         "# TYPE streamd_password_reset_queue_depth gauge\n",
         f);

@@ -10,6 +10,7 @@
 
 #include "app.h"
 #include "log.h"
+#include "metrics.h"
 #include "problem.h"
 #include "qoe_job.h"
 #include "routes.h"
@@ -26,11 +27,14 @@ struct streamd_qoe {
 /* Catch the consumer up. Another instance moving the checkpoint (the thread and a stats
  * request at once) is not an error: it did the work. Events another account sent under a
  * view id in use are left out of that view (stream_events_view): worth an operator's look
- * (a player reusing view ids, or someone guessing them), so they are logged as a warning. */
+ * (a player reusing view ids, or someone guessing them), so they are logged as a warning
+ * and counted (streamd_qoe_foreign_events_total). The counts are those of the committed
+ * batches only: a batch another instance committed first is counted by that one. */
 static int qoe_catch_up(stream_events *ev)
 {
   stream_events_qoe_run_result r = STREAM_EVENTS_QOE_RUN_RESULT_INIT;
   int rc = stream_events_qoe_run_ex(ev, &r);
+  streamd_metrics_qoe_foreign(r.foreign_events);
   if (r.foreign_events > 0)
     streamd_logf(STREAM_LOG_WARN,
                  "qoe: %lld events left out of their view: another account's view id",

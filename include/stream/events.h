@@ -229,7 +229,9 @@ STREAM_API int stream_events_commit(stream_events *ev, const char *consumer, int
 /** Consumer name (checkpoint) of the QoE consumer, stream_events_qoe_run(). */
 #define STREAM_EVENTS_QOE_CONSUMER "qoe"
 /** Concurrent viewers: views with a playing or heartbeat event received (server
- * clock) in this many ms, and no ended or fatal error after it. Three heartbeats. */
+ * clock) in this many ms, and no ended or fatal error after it. Three heartbeats.
+ * Counted per account and view id: only the account's own ended or fatal error
+ * ends its viewer (stream_events_concurrent()). */
 #define STREAM_EVENTS_CONCURRENT_WINDOW_MS 30000
 /** A view with no event for this long is over (Mux keeps a view 60 minutes). */
 #define STREAM_EVENTS_VIEW_TIMEOUT_MS 3600000
@@ -377,9 +379,12 @@ STREAM_API int stream_events_qoe_stats(stream_events *ev, stream_events_qoe_summ
 
 /**
  * Concurrent viewers now (the handle's clock): see
- * STREAM_EVENTS_CONCURRENT_WINDOW_MS. Read from the event log directly, so
- * it does not wait for the QoE consumer. Errors: STREAM_EINVAL, STREAM_EIO.
- * Thread-safe.
+ * STREAM_EVENTS_CONCURRENT_WINDOW_MS. A viewer is an (account_id, view_id)
+ * pair: another account's events under a view id in use (stream_events_view)
+ * neither end that view (its ended or fatal error) nor revive it once ended
+ * (its heartbeat counts as that account's own viewer). Read from the event
+ * log directly, so it does not wait for the QoE consumer. Errors:
+ * STREAM_EINVAL, STREAM_EIO. Thread-safe.
  */
 STREAM_API int stream_events_concurrent(stream_events *ev, int64_t *out);
 

@@ -76,8 +76,9 @@ struct stream_store_event_ops {
    * reader connection, or the writer of a ":memory:" store, is held). */
   int (*views_each)(void *impl, const char *title_id, const char *day, const char *device_id,
                     int (*fn)(void *ud, stream_events_view *v), void *ud);
-  /* Distinct views with a playing/heartbeat event of server_ts >= since_ms
-   * and no later ended or fatal error. */
+  /* Distinct (account_id, view_id) pairs with a playing/heartbeat event of
+   * server_ts >= since_ms and no later ended or fatal error of the same
+   * account under that view id. */
   int (*concurrent)(void *impl, int64_t *out, int64_t since_ms);
 };
 

@@ -61,6 +61,16 @@ def view_a(view):
             ev(view, "ended", 110000)]
 
 
+def metric(name):
+    """The value of the unlabelled sample `name` in GET /metrics, None when absent."""
+    r = D.request("GET", "/metrics")
+    assert r.status == 200, (r.status, r.body)
+    for line in r.body.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
 def streamctl(*args):
     p = subprocess.run([STREAMCTL] + list(args), capture_output=True, text=True, timeout=60)
     return p.returncode, p.stdout, p.stderr
@@ -173,9 +183,10 @@ class T1Stats(unittest.TestCase):
     def test_6_other_account_same_view_id(self):
         # Another account's events under view http-a's id (a request earlier than the view's, a
         # fatal error) stay in the log but out of the view, which stays the first account's;
-        # streamd warns about them.
+        # streamd warns about them and counts them in streamd_qoe_foreign_events_total.
         owner = get("/v1/admin/stats/views/http-a").json["account_id"]
         self.assertTrue(owner)
+        self.assertEqual(metric("streamd_qoe_foreign_events_total"), 0)
         other = register_login(D, unique_email("stats-other"))["access_token"]
         r = D.request("POST", "/v1/events", token=other,
                       body=json.dumps({"events": [
@@ -198,6 +209,14 @@ class T1Stats(unittest.TestCase):
         while "left out of their view" not in D.stderr_text() and time.time() < deadline:
             time.sleep(0.1)
         self.assertIn("qoe: 2 events left out of their view", D.stderr_text())
+        # The run that committed the batch (the thread's or the route's) counts it once it
+        # returns: wait for it, then check it stays at 2 (another catch-up finds nothing new).
+        deadline = time.time() + 10
+        while metric("streamd_qoe_foreign_events_total") != 2 and time.time() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(metric("streamd_qoe_foreign_events_total"), 2)
+        self.assertEqual(get("/v1/admin/stats/views/http-a").status, 200)
+        self.assertEqual(metric("streamd_qoe_foreign_events_total"), 2)
 
 
 def main():

@@ -25,7 +25,8 @@ Events come back as :class:`Event` named tuples with the type as its name
 
 QoE and exports (server feature) over the same handle::
 
-    ev.qoe_run()                          # catch the QoE consumer up with the log
+    ev.qoe_run()                          # catch the QoE consumer up with the log:
+                                          # (events, views), .foreign_events
     ev.view("view-1")["startup_ms"]       # one view's record (a dict)
     ev.qoe_stats(title_id="t1", day="2026-12-05")["startup_ms_p95"]
     ev.concurrent()                       # viewers in the last 30 s
@@ -37,8 +38,8 @@ from ._ffi import ffi, lib
 from ._util import Keep, new_struct, set_int, text, to_bytes, to_cstr, to_int
 from .errors import check, raise_invalid
 
-__all__ = ["AVAILABLE", "EMITTER_AVAILABLE", "TYPES", "Event", "Events", "Emitter", "type_name",
-           "validate", "VIEW_FIELDS", "QOE_FIELDS"]
+__all__ = ["AVAILABLE", "EMITTER_AVAILABLE", "TYPES", "Event", "Events", "Emitter", "QoeRun",
+           "type_name", "validate", "VIEW_FIELDS", "QOE_FIELDS"]
 
 AVAILABLE = hasattr(lib, "stream_events_new")
 EMITTER_AVAILABLE = hasattr(lib, "stream_emitter_new")
@@ -75,6 +76,22 @@ QOE_FIELDS = ("views", "started", "failures", "start_failures", "exits_before_st
               "rebuffer_per_min", "rebuffer_pct_p50", "rebuffer_pct_p95", "avg_br")
 
 _EXPORT_FORMATS = {"ndjson": 1, "csv": 2}
+
+
+class QoeRun(collections.namedtuple("QoeRun", "events views")):
+    """What :meth:`Events.qoe_run` did: the pair (events read, view records written), as it
+    always was, and ``foreign_events``: of the events read, those left out of their view
+    because another account sent them under its view id (the view belongs to the account of
+    its first event; docs/api/events.md, "View owner"). Compares and unpacks as the pair."""
+
+    def __new__(cls, events, views, foreign_events=0):
+        self = super().__new__(cls, events, views)
+        self.foreign_events = foreign_events
+        return self
+
+    def __repr__(self):
+        return "QoeRun(events=%d, views=%d, foreign_events=%d)" % (self.events, self.views,
+                                                                   self.foreign_events)
 
 
 def _export_format(fmt):
@@ -310,12 +327,14 @@ class Events:
     # ---- QoE ----------------------------------------------------------------
 
     def qoe_run(self):
-        """Run the QoE consumer until it caught up with the log: (events read, view records
-        written). Idempotent; Conflict when another instance moved the checkpoint."""
-        n = ffi.new("int64_t *")
-        nv = ffi.new("int64_t *")
-        check(lib.stream_events_qoe_run(self._h, n, nv))
-        return n[0], nv[0]
+        """Run the QoE consumer until it caught up with the log: a :class:`QoeRun`, the pair
+        (events read, view records written) with ``.foreign_events`` (events of another
+        account left out of their view). Idempotent; Conflict when another instance moved the
+        checkpoint."""
+        r = ffi.new("stream_events_qoe_run_result *")
+        r.version = lib.STREAM_EVENTS_QOE_RUN_RESULT_VERSION
+        check(lib.stream_events_qoe_run_ex(self._h, r))
+        return QoeRun(r.events, r.views, r.foreign_events)
 
     def view(self, view_id):
         """One view's QoE record as a dict (keys VIEW_FIELDS; startup_ms and error_code are

@@ -61,6 +61,28 @@ def test_view_record_and_idempotent_run(evs):
         evs.view("missing")
 
 
+def test_qoe_run_counts_foreign_events(evs):
+    # Another account's events under view "a"'s id (a fatal error) are left out of the view,
+    # which stays acct's, and counted; the result still is the (events, views) pair.
+    ingest(evs, view_a("a")[:3])
+    r = evs.qoe_run()
+    assert r == (3, 1) and r.foreign_events == 0
+    evs.ingest(json.dumps({"events": [ev("a", "heartbeat", 14000),
+                                      ev("a", "error", 15000,
+                                         error={"code": 5, "message": "m", "fatal": True})]}),
+               "json", account_id="other")
+    r = evs.qoe_run()
+    assert isinstance(r, le.QoeRun) and isinstance(r, tuple)
+    assert (r.events, r.views, r.foreign_events) == (2, 1, 2)
+    events, views = r
+    assert (events, views) == (2, 1) and r == (2, 1) and len(r) == 2
+    assert "foreign_events=2" in repr(r)
+    v = evs.view("a")
+    assert v["account_id"] == "acct" and v["events"] == 3 and v["failed"] is False
+    r = evs.qoe_run()
+    assert r == (0, 0) and r.foreign_events == 0
+
+
 def test_stats_filters_and_concurrent(evs):
     ingest(evs, view_a("a") + [ev("b", "playrequest", 0, deviceId="web"),
                                ev("b", "error", 100, deviceId="web",

@@ -534,6 +534,11 @@ static int ev_views_each(void *impl, const char *title_id, const char *day, cons
   return rc;
 }
 
+/* A viewer is an (account, view id) pair, ended only by its own account's `ended` or fatal
+ * error: the view id is the player's choice, so another account may send events under one in
+ * use (stream_events_view), and its `ended` must not hide a live view nor its heartbeat revive
+ * an ended one. event_log_live finds the window's rows, event_log_view (view_id, seq) the later
+ * events of each; the account is compared on those few rows. */
 static int ev_concurrent(void *impl, int64_t *out, int64_t since_ms)
 {
   const char *what = "count concurrent viewers";
@@ -541,9 +546,10 @@ static int ev_concurrent(void *impl, int64_t *out, int64_t since_ms)
   pg_stmt *st;
   int rc = store__pg_prepare(
       db, &st, what,
-      "SELECT count(DISTINCT e.view_id) FROM event_log e WHERE e.type IN (4, 13) AND "
-      "e.server_ts >= ? AND NOT EXISTS (SELECT 1 FROM event_log x WHERE x.view_id = e.view_id "
-      "AND x.seq > e.seq AND (x.type = 12 OR (x.type = 11 AND x.error_fatal = 1)))",
+      "SELECT count(*) FROM (SELECT DISTINCT e.account_id, e.view_id FROM event_log e "
+      "WHERE e.type IN (4, 13) AND e.server_ts >= ? AND NOT EXISTS (SELECT 1 FROM event_log x "
+      "WHERE x.view_id = e.view_id AND x.seq > e.seq AND x.account_id = e.account_id AND "
+      "(x.type = 12 OR (x.type = 11 AND x.error_fatal = 1)))) live",
       "I", since_ms);
   if (rc == STREAM_OK) {
     int r = store__pg_step(db, st, what);

@@ -987,6 +987,38 @@ START_TEST(test_concurrent)
 }
 END_TEST
 
+/* A viewer is an (account, view id) pair, ended only by its own account. acct2 sends under
+ * view ids acct1 uses: its `ended` under live "va" leaves acct1's viewer counted (it hid it);
+ * under "vb" both are live, then acct1's `ended` ends acct1's viewer only (it hid acct2's too);
+ * under "vc" both are live: two viewers (they counted as one). */
+START_TEST(test_concurrent_per_account)
+{
+  begin();
+  add("va", "t", "d", "heartbeat", 0, "");
+  add("vb", "t", "d", "heartbeat", 0, "");
+  add("vc", "t", "d", "playing", 0, "");
+  send();
+  begin();
+  add("va", "t", "d", "ended", 1, "");
+  add("vb", "t", "d", "heartbeat", 1, "");
+  add("vc", "t", "d", "heartbeat", 1, "");
+  send_as("acct2", "");
+  int64_t n = -1;
+  ck_assert_int_eq(stream_events_concurrent(events, &n), STREAM_OK);
+  ck_assert_int_eq(n, 5); /* acct1: va, vb, vc; acct2: vb, vc (its va only ended) */
+  begin();
+  add("vb", "t", "d", "ended", 2, "");
+  send();
+  ck_assert_int_eq(stream_events_concurrent(events, &n), STREAM_OK);
+  ck_assert_int_eq(n, 4); /* acct1: va, vc; acct2: vb, vc */
+  begin();
+  add("vc", "t", "d", "error", 3, FATAL);
+  send_as("acct2", "");
+  ck_assert_int_eq(stream_events_concurrent(events, &n), STREAM_OK);
+  ck_assert_int_eq(n, 3); /* acct1: va, vc; acct2: vb */
+}
+END_TEST
+
 /* ---- exports ---------------------------------------------------------------- */
 
 static int list_files(char names[][80], int max)
@@ -1748,6 +1780,7 @@ static Suite *qoe_suite(void)
   tcase_add_test(tc, test_lag_counts_events);
   tcase_add_test(tc, test_percentiles_and_filters);
   tcase_add_test(tc, test_concurrent);
+  tcase_add_test(tc, test_concurrent_per_account);
   tcase_add_test(tc, test_export_resume);
   tcase_add_test(tc, test_export_csv_quoting_and_schema);
   tcase_add_test(tc, test_export_csv_injection);
