@@ -448,6 +448,22 @@ static int count_status(int status)
   return (int)n;
 }
 
+/* Enqueue a job into b[] for `pool`, whose handler is in mode 2, and wait until the handler runs
+ * it (blocking until told to stop). */
+static void enqueue_blocking(stream_jobs_pool *pool, pool_state *s, char *b)
+{
+  enqueue(b, "{}", NULL);
+  stream_jobs_pool_wake(pool);
+  for (;;) {
+    pthread_mutex_lock(&s->lock);
+    int started = s->started_blocking;
+    pthread_mutex_unlock(&s->lock);
+    if (started)
+      break;
+    usleep(2000);
+  }
+}
+
 START_TEST(test_pool_runs_fails_and_stops)
 {
   pool_state s = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, 0};
@@ -492,16 +508,7 @@ START_TEST(test_pool_runs_fails_and_stops)
   s.mode = 2;
   pthread_mutex_unlock(&s.lock);
   char b[STREAM_JOBS_ID_SIZE];
-  enqueue(b, "{}", NULL);
-  stream_jobs_pool_wake(pool);
-  for (;;) {
-    pthread_mutex_lock(&s.lock);
-    int started = s.started_blocking;
-    pthread_mutex_unlock(&s.lock);
-    if (started)
-      break;
-    usleep(2000);
-  }
+  enqueue_blocking(pool, &s, b);
   stream_jobs_pool_stop(pool);
   ck_assert_int_eq(stream_jobs_get(&j, jobs, b), STREAM_OK);
   ck_assert_int_eq(j.status, STREAM_JOB_QUEUED);
@@ -524,16 +531,7 @@ START_TEST(test_pool_cancel_reaches_handler)
   stream_jobs_pool *pool = NULL;
   ck_assert_int_eq(stream_jobs_pool_start(&pool, jobs, &po), STREAM_OK);
   char b[STREAM_JOBS_ID_SIZE];
-  enqueue(b, "{}", NULL);
-  stream_jobs_pool_wake(pool);
-  for (;;) {
-    pthread_mutex_lock(&s.lock);
-    int started = s.started_blocking;
-    pthread_mutex_unlock(&s.lock);
-    if (started)
-      break;
-    usleep(2000);
-  }
+  enqueue_blocking(pool, &s, b);
   ck_assert_int_eq(stream_jobs_cancel(jobs, b), STREAM_OK);
   while (count_status(STREAM_JOB_CANCELED) < 1)
     usleep(5000);
@@ -613,16 +611,7 @@ START_TEST(test_pool_stops_before_lease_runs_out)
   stream_jobs_pool *pool = NULL;
   ck_assert_int_eq(stream_jobs_pool_start(&pool, jobs, &po), STREAM_OK);
   char b[STREAM_JOBS_ID_SIZE];
-  enqueue(b, "{}", NULL);
-  stream_jobs_pool_wake(pool);
-  for (;;) {
-    pthread_mutex_lock(&s.lock);
-    int started = s.started_blocking;
-    pthread_mutex_unlock(&s.lock);
-    if (started)
-      break;
-    usleep(2000);
-  }
+  enqueue_blocking(pool, &s, b);
   /* Claimed at T0: the lease ends at T0 + 3 on the jobs clock, which stands still. */
   test_store_raw_conn *lock = test_store_raw_open(
       path, test_store_is_pg() ? "BEGIN; LOCK TABLE jobs IN EXCLUSIVE MODE" : "BEGIN IMMEDIATE");
