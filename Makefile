@@ -2,6 +2,10 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?=
+# Tests run at once: twice the cores. Most suites wait (daemons on loopback ports, PostgreSQL,
+# NATS, a browser playing in real time), so two per core keep the cores busy: on 2 cores the plain
+# suites took 470 s instead of 575 s (CPU busy 84 %). Serial tests still run alone.
+TEST_JOBS  ?= $(shell echo $$((2 * $$(nproc 2>/dev/null || echo 1))))
 
 .PHONY: all deps build test test-asan test-headers format format-check run demo-sign clean
 
@@ -19,7 +23,7 @@ build: deps $(BUILD)/build.ninja
 # Every suite: unit (Check), header, python (pytest), integration.
 # One throwaway PostgreSQL server (tests/pg/pg_run.sh) serves every -pg test of the run.
 test: build
-	tests/pg/pg_run.sh --optional meson test -C $(BUILD) --print-errorlogs
+	tests/pg/pg_run.sh --optional meson test -C $(BUILD) --num-processes $(TEST_JOBS) --print-errorlogs
 
 # The same tests built with AddressSanitizer and UndefinedBehaviorSanitizer, the
 # Python ones included: meson preloads the sanitizer runtimes into CPython for the
@@ -30,7 +34,8 @@ test-asan: deps
 	  -Db_sanitize=address,undefined -Db_lundef=false $(MESON_OPTS)
 	meson compile -C $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	  tests/pg/pg_run.sh --optional meson test -C $(ASAN_BUILD) --print-errorlogs
+	  tests/pg/pg_run.sh --optional meson test -C $(ASAN_BUILD) --num-processes $(TEST_JOBS) \
+	  --print-errorlogs
 
 # Every public header compiles alone as C and as C++.
 test-headers: build
