@@ -240,8 +240,11 @@ STREAM_API int stream_relay_lag(stream_relay *r, int64_t *out);
  * Version skew (a rolling upgrade: a newer streamd relays what this older
  * build does not know): an event valid by this build's rules but for an
  * event type number above the last it knows (STREAM_EVENT_HEARTBEAT; the
- * schema only adds types, upward) or a CMCD object type token (`ot`) outside
- * its list is not terminated but deferred: negatively acknowledged with a
+ * schema only adds types, upward), by at most 32, or a CMCD object type
+ * token (`ot`) of one or two lower-case letters outside its list is not
+ * terminated but deferred (a type further up, or an `ot` of another shape,
+ * is no newer schema's: terminated, as deferred it would stay in the stream
+ * for ever): negatively acknowledged with a
  * delay (natsMsg_NakWithDelay, stream_relay_reader_options.defer_delay_ms,
  * 60 s by default), so JetStream keeps it and delivers it again after the
  * delay, for ever (the durable has no limit on deliveries; one that has is

@@ -403,22 +403,44 @@ static void pb_free_fn(void *data, void *p)
   free(p);
 }
 
+/* How far above the last event type this build knows a type may be and still be taken for a
+ * newer build's (the schema adds types one by one): a type beyond it (999, a corrupt number) is
+ * no newer schema, and deferring it would keep it in the stream for ever, holding one of the
+ * durable's "max ack pending" places. */
+#define READER_NEWER_TYPES 32
+
+/* 1 when `ot` has the shape of a CMCD object type token (CTA-5004: one or two lower-case
+ * letters: m a v av i c tt k o): one a newer build may know. */
+static int newer_ot(const char *ot)
+{
+  size_t n = strlen(ot);
+  if (n < 1 || n > 2)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (ot[i] < 'a' || ot[i] > 'z')
+      return 0;
+  return 1;
+}
+
 /* `e` failed stream_events_validate(): may a newer build read it? Yes when what this build
- * refuses is only what a newer one may add - an event type number above the last it knows (the
- * schema adds types upward and never renumbers), a CMCD object type token outside its list -
+ * refuses is only what a newer one may add - an event type number at most READER_NEWER_TYPES
+ * above the last it knows (the schema adds types upward and never renumbers), a CMCD object
+ * type token of the standard's shape (newer_ot()) outside its list -
  * and the rest of the event is valid by this build's rules: STREAM_ENOTSUP with a message. Else
  * the event is invalid for every version: STREAM_EPROTO with the validation's message, naming a
  * field that fails whatever the type and the ot. */
 static int classify_invalid(const stream_event *e)
 {
   stream_event probe = *e;
-  bool new_type = e->type > STREAM_EVENT_HEARTBEAT, new_ot = false;
+  bool new_type = e->type > STREAM_EVENT_HEARTBEAT &&
+                  e->type <= STREAM_EVENT_HEARTBEAT + READER_NEWER_TYPES,
+       new_ot = false;
   if (new_type) /* the rules of a known type, with or without an error part as the event has */
     probe.type = probe.error_code || probe.error_fatal || probe.error_message[0]
                      ? STREAM_EVENT_ERROR
                      : STREAM_EVENT_HEARTBEAT;
   int rc = stream_events_validate(&probe);
-  if (rc != STREAM_OK && probe.ot[0]) {
+  if (rc != STREAM_OK && newer_ot(probe.ot)) {
     probe.ot[0] = '\0';
     rc = stream_events_validate(&probe);
     new_ot = rc == STREAM_OK;

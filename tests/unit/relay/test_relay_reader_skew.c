@@ -165,7 +165,9 @@ static void publish_raw(jsCtx *js, const void *data, int len)
 
 /* In this order: bytes that are no protobuf; type 14, valid otherwise (deferred); a known type
  * with an `ot` token this build does not know (deferred); type 14 without a view id (no
- * version takes that: terminated); type 0, EVENT_TYPE_UNSPECIFIED (terminated). */
+ * version takes that: terminated); type 0, EVENT_TYPE_UNSPECIFIED (terminated); type 999 and
+ * an `ot` of no CMCD token's shape, both far from what a newer build adds (terminated: deferred,
+ * they would stay in the stream for ever). */
 static void publish_skewed(void)
 {
   reader rd;
@@ -176,6 +178,8 @@ static void publish_skewed(void)
   publish_raw(rd.js, buf, pack_event(buf, sizeof buf, 2, 3, "zz", "view-new"));
   publish_raw(rd.js, buf, pack_event(buf, sizeof buf, 3, 14, NULL, NULL));
   publish_raw(rd.js, buf, pack_event(buf, sizeof buf, 4, 0, NULL, "view-new"));
+  publish_raw(rd.js, buf, pack_event(buf, sizeof buf, 5, 999, NULL, "view-new"));
+  publish_raw(rd.js, buf, pack_event(buf, sizeof buf, 6, 3, "Zq9", "view-new"));
   reader_close(&rd);
 }
 
@@ -208,16 +212,17 @@ START_TEST(test_reader_defers_what_a_newer_build_reads)
   ck_assert_msg(rc == STREAM_OK, "run_once: %s", stream_error_last()->message);
   ck_assert_int_eq(a, 8); /* the relay's events of the fetch, on both sides of the others */
   ck_assert_int_eq(d, 0);
-  ck_assert_int_eq(x, 3);
+  ck_assert_int_eq(x, 5);
   ck_assert_int_eq(deferred(r), 2);
   const char *why = stream_relay_reader_deferral(r);
   ck_assert_msg(strstr(why, "'ot' is 'zz'") && strstr(why, "delivered again in 1000 ms") &&
                     strstr(why, "subject stream.events.play"),
                 "last deferral: %s", why);
-  const char *kinds[] = {"not a protobuf", "'viewId' is missing", "'type' is 0"};
+  const char *kinds[] = {"not a protobuf", "'viewId' is missing", "'type' is 0", "'type' is 999",
+                         "'ot'"};
   size_t nrej = 0;
   const char *const *all = stream_relay_reader_rejections(r, &nrej);
-  ck_assert_uint_eq(nrej, 3);
+  ck_assert_uint_eq(nrej, 5);
   for (size_t i = 0; i < nrej; i++)
     ck_assert_msg(strstr(all[i], kinds[i]) != NULL, "rejection %zu: %s (expected %s)", i, all[i],
                   kinds[i]);
@@ -250,7 +255,7 @@ START_TEST(test_reader_defers_what_a_newer_build_reads)
   ck_assert_msg(rc == STREAM_OK, "run_once: %s", stream_error_last()->message);
   ck_assert_int_eq(a, 0);
   ck_assert_int_eq(d, 8);
-  ck_assert_int_eq(x, 3);
+  ck_assert_int_eq(x, 5);
   ck_assert_int_eq(deferred(r), 2);
   ck_assert_msg(strstr(stream_relay_reader_deferral(r), "delivered again in 60000 ms") != NULL,
                 "%s", stream_relay_reader_deferral(r));
