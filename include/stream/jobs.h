@@ -343,9 +343,13 @@ typedef struct stream_jobs_pool_options {
 /**
  * Start `opts->threads` worker threads that claim jobs from `j` and run the
  * handler, plus one keeper thread that heartbeats the running jobs. When the
- * heartbeats fail (the store is down or locked) and the lease would end before
- * the next one, the keeper asks the handler to stop (as for a lost lease), so
- * a worker cut off from the store stops before another may claim its job. On
+ * heartbeats fail or hang (the store is down, unreachable or locked) and the
+ * lease would end before the next one, the handler is told to stop (as for a
+ * lost lease; its own stream_jobs_ctx_progress()/ctx_canceled() calls check
+ * this, so a keeper stuck in a heartbeat delays nothing), so a worker cut off
+ * from the store stops before another may claim its job. The jobs clock
+ * counts whole seconds: with a lease under 3 s one failed heartbeat stops the
+ * job. On
  * success `*out` belongs to the caller, who stops and frees it with
  * stream_jobs_pool_stop(). `j` must outlive the pool. Options of version 1 and
  * 2 are accepted.

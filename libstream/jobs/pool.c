@@ -4,10 +4,11 @@
  * the progress its handler last reported, so a lease stays alive exactly as
  * long as the process does, however long the handler blocks. A heartbeat that
  * reports a cancel or a lost lease raises the job's stop flag, which the
- * handler sees through stream_jobs_ctx_canceled()/ctx_progress(). So does a
- * keeper cut off from the store (its heartbeats fail) once the lease would run
- * out before its next heartbeat: after that another worker may claim the job,
- * and two workers must not run (and publish) it. So does an
+ * handler sees through stream_jobs_ctx_canceled()/ctx_progress(). Those calls
+ * also stop a job whose heartbeats fail or hang (the store cut off) once its
+ * lease would run out before the next heartbeat (lease_running_out()): after
+ * that another worker may claim the job, and two workers must not run (and
+ * publish) it. So does an
  * attempt that has run longer than the pool's max_runtime_seconds (measured on
  * the monotonic clock from the claim): a hung or pathologically slow handler
  * would otherwise hold its worker for ever. Such a job is failed for good.
@@ -31,6 +32,8 @@ struct stream_jobs_ctx {
   double progress;         /* guarded by pool->lock */
   int stop;                /* canceled or lease lost (guarded by pool->lock) */
   int64_t lease_until;     /* the lease's end as last written, jobs clock (pool->lock) */
+  int hb_failing;          /* the last heartbeat failed (pool->lock) */
+  int64_t hb_started;      /* jobs clock when the heartbeat in flight began, else 0 (lock) */
   struct timespec started; /* CLOCK_MONOTONIC when the handler started (worker thread only) */
   char *result;
   char *error;
@@ -54,7 +57,21 @@ struct stream_jobs_pool {
   pthread_cond_t cond;
   int stopping;
   unsigned long wake_seq;
+  unsigned int period_ms; /* the keeper's heartbeat period */
+  int64_t period_s;       /* the same in the jobs clock's whole seconds, rounded up */
 };
+
+/* 1 when `c`'s heartbeats are not getting through (the last one failed, or one has hung for a
+ * period: more than period_s on the whole-second clock) and its lease ends before the next
+ * one could extend it: another worker may claim the
+ * job then, so it must stop. Checked by the keeper after each heartbeat and by the handler's own
+ * calls (a keeper stuck in a heartbeat, or busy with other jobs' failing ones, checks nothing).
+ * `now` is the jobs clock. Call with pool->lock held. */
+static int lease_running_out(const stream_jobs_pool *p, const stream_jobs_ctx *c, int64_t now)
+{
+  int blocked = c->hb_failing || (c->hb_started && now - c->hb_started > p->period_s);
+  return c->active && blocked && now + p->period_s >= c->lease_until;
+}
 
 static void deadline_in(struct timespec *ts, unsigned int ms)
 {
@@ -101,6 +118,8 @@ static void run_one(stream_jobs_pool *p, stream_jobs_ctx *c, stream_job *job)
   c->stop = 0;
   c->lease_until =
       job->lease_until ? job->lease_until : jobs__now(p->jobs) + p->jobs->lease_seconds;
+  c->hb_failing = 0;
+  c->hb_started = 0;
   clock_gettime(CLOCK_MONOTONIC, &c->started);
   pthread_mutex_unlock(&p->lock);
   ctx_reset(c);
@@ -111,9 +130,10 @@ static void run_one(stream_jobs_pool *p, stream_jobs_ctx *c, stream_job *job)
   const stream_error *last = stream_error_last();
   snprintf(msg, sizeof msg, "%s", last ? last->message : "");
 
+  int64_t now = jobs__now(p->jobs);
   pthread_mutex_lock(&p->lock);
+  int stopped = c->stop || p->stopping || lease_running_out(p, c, now);
   c->active = 0;
-  int stopped = c->stop || p->stopping;
   pthread_mutex_unlock(&p->lock);
   int over = over_limit(p, c);
 
@@ -179,10 +199,7 @@ static void *worker_main(void *arg)
 static void *keeper_main(void *arg)
 {
   stream_jobs_pool *p = arg;
-  unsigned int period_ms = (unsigned int)p->jobs->lease_seconds * 1000u / 3u;
-  if (period_ms < 200)
-    period_ms = 200;
-  int64_t period_s = (period_ms + 999) / 1000; /* the jobs clock counts whole seconds */
+  unsigned int period_ms = p->period_ms;
   pthread_mutex_lock(&p->lock);
   while (!p->stopping) {
     struct timespec ts;
@@ -200,19 +217,26 @@ static void *keeper_main(void *arg)
       double progress = c->progress;
       pthread_mutex_unlock(&p->lock);
       int64_t before = jobs__now(p->jobs);
+      pthread_mutex_lock(&p->lock);
+      if (c->active && strcmp(c->job_id, id) == 0)
+        c->hb_started = before ? before : 1;
+      pthread_mutex_unlock(&p->lock);
       int rc = stream_jobs_heartbeat(p->jobs, id, c->worker, progress);
       /* The store's message, read before another call on this thread replaces it. */
       char why[sizeof(((stream_error *)0)->message)];
-      snprintf(why, sizeof why, "%s", rc == STREAM_OK ? "" : stream_error_last()->message);
+      const stream_error *last = stream_error_last();
+      snprintf(why, sizeof why, "%s", rc == STREAM_OK || !last ? "" : last->message);
       int64_t after = jobs__now(p->jobs);
       pthread_mutex_lock(&p->lock);
       if (!c->active || strcmp(c->job_id, id) != 0)
         continue; /* the handler ended meanwhile */
+      c->hb_started = 0;
+      c->hb_failing = rc != STREAM_OK;
       if (rc == STREAM_OK) {
         c->lease_until = before + p->jobs->lease_seconds;
       } else if (rc == STREAM_ECANCELED || rc == STREAM_ECONFLICT || rc == STREAM_ENOTFOUND) {
         c->stop = 1;
-      } else if (!c->stop && after + period_s >= c->lease_until) {
+      } else if (!c->stop && lease_running_out(p, c, after)) {
         /* The store cannot be reached (or refuses): the lease ends before the next heartbeat,
          * and another worker may then claim the job. Stop it now, while the lease still holds;
          * the job runs again once a worker can reach the store. */
@@ -254,6 +278,10 @@ int stream_jobs_pool_start(stream_jobs_pool **out, stream_jobs *j,
   p->handler = opts->handler;
   p->userdata = opts->userdata;
   p->poll_ms = opts->poll_ms ? opts->poll_ms : 1000;
+  p->period_ms = (unsigned int)j->lease_seconds * 1000u / 3u;
+  if (p->period_ms < 200)
+    p->period_ms = 200;
+  p->period_s = (p->period_ms + 999) / 1000; /* the jobs clock counts whole seconds */
   /* A version-1 caller's struct ends before max_runtime_seconds: no limit. */
   p->max_runtime = opts->version >= 2 ? opts->max_runtime_seconds : 0;
   p->n = opts->threads;
@@ -341,10 +369,11 @@ int stream_jobs_ctx_progress(stream_jobs_ctx *ctx, double fraction)
   if (fraction > 1)
     fraction = 1;
   stream_jobs_pool *p = ctx->pool;
+  int64_t now = jobs__now(p->jobs);
   pthread_mutex_lock(&p->lock);
   if (fraction >= 0)
     ctx->progress = fraction;
-  int stop = ctx->stop || p->stopping;
+  int stop = ctx->stop || p->stopping || lease_running_out(p, ctx, now);
   pthread_mutex_unlock(&p->lock);
   if (!stop && over_limit(p, ctx))
     return stream__err(STREAM_ECANCELED,
@@ -362,8 +391,9 @@ int stream_jobs_ctx_canceled(const stream_jobs_ctx *ctx)
   if (!ctx)
     return 1;
   stream_jobs_pool *p = ctx->pool;
+  int64_t now = jobs__now(p->jobs);
   pthread_mutex_lock(&p->lock);
-  int stop = ctx->stop || p->stopping;
+  int stop = ctx->stop || p->stopping || lease_running_out(p, ctx, now);
   pthread_mutex_unlock(&p->lock);
   return stop || over_limit(p, ctx);
 }

@@ -588,11 +588,14 @@ START_TEST(test_pool_runtime_limit)
 }
 END_TEST
 
-/* A keeper whose heartbeats fail (the store is locked by another connection: as a worker cut off
- * from the database would see) stops the handler once the lease would end before its next
- * heartbeat, so the job never runs on two workers: after the lease another worker may claim it.
- * One failed heartbeat with time left on the lease does not stop it. */
-START_TEST(test_pool_stops_before_lease_runs_out)
+/* A pool whose heartbeats do not get through (the store is locked by another connection: as a
+ * worker cut off from the database would see) stops the handler once the lease would end before
+ * its next heartbeat, so the job never runs on two workers: after the lease another worker may
+ * claim it. With a short busy timeout each heartbeat fails at once; with a long one the
+ * keeper's heartbeat hangs (as on an unreachable PostgreSQL server), and the handler's own
+ * calls must see the lease running out. One failed or hanging heartbeat with time left on the
+ * lease does not stop it. */
+static void stops_before_lease_runs_out(unsigned int busy_timeout_ms)
 {
   stream_jobs_free(jobs);
   stream_store_close(store);
@@ -600,7 +603,7 @@ START_TEST(test_pool_stops_before_lease_runs_out)
   snprintf(path, sizeof path, "%s/db.sqlite", tmpdir);
   stream_store_options so = STREAM_STORE_OPTIONS_INIT;
   so.path = test_store_path(uri, sizeof uri, path);
-  so.busy_timeout_ms = 50; /* a locked store answers at once */
+  so.busy_timeout_ms = busy_timeout_ms;
   ck_assert_int_eq(stream_store_open(&store, &so), STREAM_OK);
   open_jobs(3, 3, 1, 1); /* lease 3 s: the keeper heartbeats every second (real time) */
   pool_state s = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 2, 0, 0};
@@ -615,13 +618,13 @@ START_TEST(test_pool_stops_before_lease_runs_out)
   /* Claimed at T0: the lease ends at T0 + 3 on the jobs clock, which stands still. */
   test_store_raw_conn *lock = test_store_raw_open(
       path, test_store_is_pg() ? "BEGIN; LOCK TABLE jobs IN EXCLUSIVE MODE" : "BEGIN IMMEDIATE");
-  usleep(2500 * 1000); /* two heartbeats fail, each with 3 s of lease left: no stop */
+  usleep(2500 * 1000); /* heartbeats fail or hang, with 3 s of lease left: no stop */
   pthread_mutex_lock(&s.lock);
   int stopped_early = s.stop_seen;
   pthread_mutex_unlock(&s.lock);
   ck_assert_int_eq(stopped_early, 0);
-  /* 2 s later on the jobs clock the lease has 1 s left, less than a heartbeat period: the next
-   * failed heartbeat stops the handler, while the store is still locked. */
+  /* 2 s later on the jobs clock the lease has 1 s left, less than a heartbeat period: the
+   * handler is told to stop, while the store is still locked. */
   advance(2);
   int seen = 0;
   for (int i = 0; i < 1000 && !seen; i++) { /* at most ~10 s */
@@ -633,9 +636,23 @@ START_TEST(test_pool_stops_before_lease_runs_out)
   }
   test_store_raw_close(lock);
   stream_jobs_pool_stop(pool);
-  ck_assert_msg(seen, "the handler was not told to stop while its heartbeats failed and its "
-                      "lease ran out");
+  ck_assert_msg(seen,
+                "the handler was not told to stop while its heartbeats %s and its lease "
+                "ran out",
+                busy_timeout_ms < 1000 ? "failed" : "hung");
   ck_assert_int_eq(s.timed_out, 0); /* not the runtime limit */
+}
+
+START_TEST(test_pool_stops_before_lease_runs_out)
+{
+  stops_before_lease_runs_out(50); /* a locked store answers at once */
+}
+END_TEST
+
+/* The keeper's heartbeat waits 30 s for the lock: longer than the test waits for the stop. */
+START_TEST(test_pool_stops_while_heartbeat_hangs)
+{
+  stops_before_lease_runs_out(30000);
 }
 END_TEST
 
@@ -850,6 +867,7 @@ static Suite *jobs_suite(void)
   tcase_add_test(tc, test_pool_cancel_reaches_handler);
   tcase_add_test(tc, test_pool_runtime_limit);
   tcase_add_test(tc, test_pool_stops_before_lease_runs_out);
+  tcase_add_test(tc, test_pool_stops_while_heartbeat_hangs);
   tcase_add_test(tc, test_pool_worker_ids_unique);
   tcase_add_test(tc, test_assets);
   tcase_add_test(tc, test_utf8_text);
