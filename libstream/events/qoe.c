@@ -249,7 +249,9 @@ void events__qoe_end(stream_events_view *v, const events__qoe_acc *a)
              (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u);
 }
 
-const char *events__qoe_owner(const stream_event *ev, size_t n)
+/* The account a view of `n` > 0 events belongs to: that of the event with the lowest seq (the
+ * first in log order, whatever its client_ts). */
+static const char *qoe_owner(const stream_event *ev, size_t n)
 {
   size_t first = 0;
   for (size_t i = 1; i < n; i++)
@@ -258,11 +260,11 @@ const char *events__qoe_owner(const stream_event *ev, size_t n)
   return ev[first].account_id;
 }
 
-/* A whole view from its sorted events, the owner's only (events__qoe_owner());
+/* A whole view from its sorted events, the owner's only (qoe_owner());
  * `a` keeps the accumulator for later steps. */
 static void compute_acc(stream_events_view *v, events__qoe_acc *a, const stream_event *ev, size_t n)
 {
-  const char *owner = events__qoe_owner(ev, n);
+  const char *owner = qoe_owner(ev, n);
   events__qoe_init(v, a);
   for (size_t i = 0; i < n; i++)
     if (strcmp(ev[i].account_id, owner) == 0)
@@ -376,7 +378,7 @@ static int qoe_view(stream_events *ev, stream_events_view *v, stream_store_qoe_s
     compute_acc(v, &a, vev, vn);
     acc_to_state(state, &a);
     /* the batch's events of the view, as the log holds them now */
-    const char *owner = events__qoe_owner(vev, vn);
+    const char *owner = qoe_owner(vev, vn);
     for (size_t i = 0; i < vn; i++)
       if (vev[i].seq > from && strcmp(vev[i].account_id, owner) != 0)
         (*foreign)++;

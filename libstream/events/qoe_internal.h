@@ -34,13 +34,9 @@ void events__qoe_step(stream_events_view *v, events__qoe_acc *a, const stream_ev
  * be followed by more steps and another end. */
 void events__qoe_end(stream_events_view *v, const events__qoe_acc *a);
 
-/* The account a view of `n` > 0 events belongs to: that of the event with the
- * lowest seq (the first in log order, whatever its client_ts). */
-const char *events__qoe_owner(const stream_event *ev, size_t n);
-
 /* Rebuild one view's record from its events, sorted by (client_ts, seq):
- * init + a step for each event of the owner's account (events__qoe_owner();
- * the others are left out) + end. `n` > 0. Derived fields are filled by
+ * init + a step for each event of the owner's account (that of the event with
+ * the lowest seq; the others are left out) + end. `n` > 0. Derived fields are filled by
  * events__qoe_finish(). */
 void events__qoe_compute(stream_events_view *out, const stream_event *ev, size_t n);
 

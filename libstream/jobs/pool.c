@@ -61,12 +61,12 @@ struct stream_jobs_pool {
   int64_t period_s;       /* the same in the jobs clock's whole seconds, rounded up */
 };
 
-/* 1 when `c`'s heartbeats are not getting through (the last one failed, or one has hung for a
- * period: more than period_s on the whole-second clock) and its lease ends before the next
- * one could extend it: another worker may claim the
- * job then, so it must stop. Checked by the keeper after each heartbeat and by the handler's own
- * calls (a keeper stuck in a heartbeat, or busy with other jobs' failing ones, checks nothing).
- * `now` is the jobs clock. Call with pool->lock held. */
+/* 1 when `c`'s heartbeats are not getting through (the last one failed, or one has hung for
+ * more than period_s on the whole-second clock) and its lease ends before the next one could
+ * extend it: another worker may claim the job then, so it must stop. Checked by the keeper after
+ * each heartbeat and by the handler's own calls (a keeper stuck in a heartbeat, or busy with
+ * other jobs' failing ones, checks nothing). `now` is the jobs clock. Call with pool->lock
+ * held. */
 static int lease_running_out(const stream_jobs_pool *p, const stream_jobs_ctx *c, int64_t now)
 {
   int blocked = c->hb_failing || (c->hb_started && now - c->hb_started > p->period_s);
