@@ -36,8 +36,9 @@
  * are removed by the server). A batch read back to be sent has its CRC
  * checked again: one damaged on disk since, or that does not decode, is
  * dropped and counted in `spool_dropped` (and logged); a read error or a lack
- * of memory keeps it for a later attempt (with backoff; after 10 failed reads
- * in a row it is dropped and counted). The spool is bounded by
+ * of memory (also while decoding it) keeps it for a later attempt (with
+ * backoff; after 10 read errors in a row it is dropped and counted; a lack of
+ * memory never drops it). The spool is bounded by
  * `spool_max_bytes` (at least twice `batch_max_bytes`): at
  * the bound the oldest unacknowledged batch other than the one being sent is
  * dropped (counted in `spool_dropped`). When a spool write fails (disk full),

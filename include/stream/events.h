@@ -113,7 +113,9 @@ STREAM_API void stream_events_free(stream_events *ev);
  * or JSON, an invalid event: the message names the event's index and field),
  * STREAM_ERANGE (body over the cap before or after decompression, too many
  * events), STREAM_EFORBIDDEN (an event of another profile), STREAM_EBUSY /
- * STREAM_EIO (storage), STREAM_ENOMEM. Thread-safe.
+ * STREAM_EIO (storage), STREAM_ENOMEM (also out of memory while inflating or
+ * decoding protobuf: the batch may be good, try again; JSON's parser cannot
+ * tell a lack of memory from bad JSON, that is STREAM_EPROTO). Thread-safe.
  */
 STREAM_API int stream_events_ingest(stream_events *ev, stream_events_result *out, const void *body,
                                     size_t len, int format, int gzip, const char *account_id,
@@ -339,7 +341,11 @@ typedef struct stream_events_qoe_run_result {
  * range or an event of another account rebuilds the view from ALL its events
  * up to the batch's last seq (the owner's only: see stream_events_view).
  * Records, per-view state and the new checkpoint are stored in one
- * transaction, so reprocessing a seq range never double counts. `out` (set
+ * transaction, so reprocessing a seq range never double counts. Before the
+ * batches, each record the store marked for a rebuild (one an older build
+ * merged from several accounts' events, marked by schema migration 16) is
+ * rebuilt from its view's events up to the checkpoint, new events or not,
+ * and stored with the checkpoint unchanged (counted in `views`). `out` (set
  * `out->version`, e.g. with STREAM_EVENTS_QOE_RUN_RESULT_INIT) receives the
  * counts of the batches committed, also when a later batch fails; the
  * fields its version has are written, the others never.

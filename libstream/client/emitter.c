@@ -84,10 +84,12 @@ struct stream_emitter {
   int64_t next_send;          /* monotonic ms */
   bool outage;                /* a failure was logged, no acknowledgement since */
   int64_t spool_retry_at;     /* after a failed read of the oldest spooled batch */
-  unsigned int spool_retries; /* failed reads of it in a row */
+  unsigned int spool_retries; /* failed reads of it in a row (the backoff) */
+  unsigned int spool_errors;  /* those not for a lack of memory (the limit) */
 };
 
-/* Reads of a spooled batch that fail (I/O error, out of memory) before it is given up. */
+/* Reads of a spooled batch that fail (I/O error) before it is given up. A lack of memory does not
+ * count: nothing is wrong with the batch, and memory comes back (the spool's bound still holds). */
 #define SPOOL_READ_TRIES 10
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -285,6 +287,7 @@ static void drop_spooled_head(stream_emitter *em, const char *why)
   if (emitter__spool_ack(&em->spool, r.id) != STREAM_OK)
     stream__log(STREAM_LOG_WARN, "emitter", "spool ack failed: %s", stream_error_last()->message);
   em->spool_retries = 0;
+  em->spool_errors = 0;
   pthread_mutex_lock(&em->lock);
   em->st.spool_dropped += r.events;
   pthread_mutex_unlock(&em->lock);
@@ -292,7 +295,8 @@ static void drop_spooled_head(stream_emitter *em, const char *why)
 
 /* Load the oldest spooled batch into cur. One that fails its CRC on the way back (changed on disk
  * since it was written) or does not decode is dropped and counted (STREAM_EPROTO); a read error
- * or a lack of memory leaves it in the spool for a later attempt (that error). */
+ * or a lack of memory (STREAM_ENOMEM, also while decoding it: proto__alloc) leaves it in the spool
+ * for a later attempt (that error). */
 static int load_spooled(stream_emitter *em)
 {
   uint8_t *pb = NULL;
@@ -300,8 +304,13 @@ static int load_spooled(stream_emitter *em)
   uint64_t id = 0;
   int rc = emitter__spool_head(&em->spool, &pb, &len, &id);
   Libstream__Events__V1__Batch *m = NULL;
-  if (rc == STREAM_OK && !(m = libstream__events__v1__batch__unpack(NULL, len, pb)))
-    rc = stream__err(STREAM_EPROTO, "it does not decode as a Batch");
+  proto__alloc alloc;
+  proto__alloc_init(&alloc);
+  if (rc == STREAM_OK && !(m = libstream__events__v1__batch__unpack(&alloc.pc, len, pb)))
+    rc = alloc.failed
+             ? stream__err(STREAM_ENOMEM,
+                           "emitter: out of memory decoding a spooled batch of %zu bytes", len)
+             : stream__err(STREAM_EPROTO, "it does not decode as a Batch");
   if (rc == STREAM_EPROTO)
     drop_spooled_head(em, stream_error_last()->message);
   if (rc != STREAM_OK) {
@@ -315,7 +324,7 @@ static int load_spooled(stream_emitter *em)
   for (size_t i = 0; rc == STREAM_OK && i < m->n_events; i++)
     proto__event_from_pb(&b->ev[i], m->events[i]);
   b->count = m->n_events;
-  libstream__events__v1__batch__free_unpacked(m, NULL);
+  libstream__events__v1__batch__free_unpacked(m, &alloc.pc);
   if (rc == STREAM_OK)
     rc = batch_encode(em, b, pb, len);
   free(pb);
@@ -329,6 +338,7 @@ static int load_spooled(stream_emitter *em)
   b->seq = em->spool.recs[0].seq;
   em->spool.busy = id; /* the bound must not count it as dropped: it is being sent */
   em->spool_retries = 0;
+  em->spool_errors = 0;
   return STREAM_OK;
 }
 
@@ -404,7 +414,8 @@ static void *sender_main(void *arg)
       if (lrc != STREAM_OK && lrc != STREAM_EPROTO && em->spool.n) {
         char why[sizeof stream_error_last()->message];
         snprintf(why, sizeof why, "%s", stream_error_last()->message);
-        if (++em->spool_retries >= SPOOL_READ_TRIES) {
+        em->spool_retries++;
+        if (lrc != STREAM_ENOMEM && ++em->spool_errors >= SPOOL_READ_TRIES) {
           drop_spooled_head(em, why);
         } else {
           stream__log(em->spool_retries == 1 ? STREAM_LOG_WARN : STREAM_LOG_DEBUG, "emitter",

@@ -13,7 +13,8 @@
 
 #include "stream/event.h"
 
-/* gzip `len` bytes of `in` into *out (malloc'd, *out_len bytes). */
+/* gzip `len` bytes of `in` into *out (malloc'd, *out_len bytes). STREAM_ENOMEM (only for a lack
+ * of memory) or STREAM_EINTERNAL. */
 int emitter__gzip(uint8_t **out, size_t *out_len, const uint8_t *in, size_t len);
 
 /* `n` events as a protobuf Batch in *out (malloc'd, *out_len bytes). */

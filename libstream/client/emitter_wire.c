@@ -18,8 +18,10 @@ int emitter__gzip(uint8_t **out, size_t *out_len, const uint8_t *in, size_t len)
 {
   z_stream z;
   memset(&z, 0, sizeof z);
-  if (deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-    return stream__err(STREAM_ENOMEM, "emitter: cannot initialise zlib");
+  int zi = deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  if (zi != Z_OK) /* only Z_MEM_ERROR is a lack of memory (a spooled batch is kept for it) */
+    return stream__err(zi == Z_MEM_ERROR ? STREAM_ENOMEM : STREAM_EINTERNAL,
+                       "emitter: cannot initialise zlib (%d)", zi);
   size_t cap = deflateBound(&z, (uLong)len) + 64;
   uint8_t *buf = malloc(cap);
   if (!buf) {

@@ -134,8 +134,12 @@ int events__decode_protobuf(stream_event **out, size_t *out_n, const void *body,
 {
   *out = NULL;
   *out_n = 0;
+  proto__alloc alloc; /* a lack of memory is no malformed body: ENOMEM (503, retried), not 400 */
+  proto__alloc_init(&alloc);
   Libstream__Events__V1__Batch *b =
-      libstream__events__v1__batch__unpack(NULL, len, (const uint8_t *)body);
+      libstream__events__v1__batch__unpack(&alloc.pc, len, (const uint8_t *)body);
+  if (!b && alloc.failed)
+    return stream__err(STREAM_ENOMEM, "out of memory decoding a protobuf Batch of %zu bytes", len);
   if (!b)
     return stream__err(STREAM_EPROTO, "body is not a protobuf Batch (%zu bytes)", len);
   int rc = STREAM_OK;
@@ -150,7 +154,7 @@ int events__decode_protobuf(stream_event **out, size_t *out_n, const void *body,
   for (size_t i = 0; rc == STREAM_OK && i < b->n_events; i++)
     rc = from_proto(&rows[i], b->events[i], i);
   size_t n = b->n_events;
-  libstream__events__v1__batch__free_unpacked(b, NULL);
+  libstream__events__v1__batch__free_unpacked(b, &alloc.pc);
   if (rc != STREAM_OK) {
     free(rows);
     return rc;

@@ -11,6 +11,18 @@
 #include "proto/events.pb-c.h"
 #include "stream/event.h"
 
+/* The allocator to unpack with (`&a.pc` to a generated *__unpack() and its *__free_unpacked()).
+ * protobuf-c's unpack answers NULL both for bytes that are no message and when an allocation
+ * failed: `failed` tells them apart (true: out of memory, STREAM_ENOMEM; the bytes may be good).
+ * pc points back at the struct: initialise it where it stays for the unpack and the free. */
+typedef struct proto__alloc {
+  ProtobufCAllocator pc;
+  bool failed; /* an allocation failed (it stays set) */
+} proto__alloc;
+
+/* Ready `a` for an unpack (malloc and free; `failed` false). */
+void proto__alloc_init(proto__alloc *a);
+
 /* Kinds of string field: an id is [A-Za-z0-9._:-]*, text is UTF-8 without controls. */
 enum { PROTO_F_ID, PROTO_F_TEXT };
 

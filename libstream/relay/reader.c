@@ -383,26 +383,6 @@ static int check_durable_alive(stream_relay_reader *r)
                      r->durable, r->stream, r->url);
 }
 
-/* protobuf-c's unpack answers NULL both for a payload that is no Event and when an allocation
- * failed: its allocator, ours, tells them apart. */
-typedef struct pb_alloc {
-  bool failed;
-} pb_alloc;
-
-static void *pb_alloc_fn(void *data, size_t size)
-{
-  void *p = malloc(size ? size : 1); /* malloc(0) may answer NULL: not a failure */
-  if (!p)
-    ((pb_alloc *)data)->failed = true;
-  return p;
-}
-
-static void pb_free_fn(void *data, void *p)
-{
-  (void)data;
-  free(p);
-}
-
 /* How far above the last event type this build knows a type may be and still be taken for a
  * newer build's (the schema adds types one by one): a type beyond it (999, a corrupt number) is
  * no newer schema, and deferring it would keep it in the stream for ever, holding one of the
@@ -475,11 +455,11 @@ static int decode_msg(stream_event *e, natsMsg *m)
   const uint8_t *data = (const uint8_t *)natsMsg_GetData(m);
   if (len <= 0 || !data)
     return stream__err(STREAM_EPROTO, "payload is empty");
-  pb_alloc st = {false};
-  ProtobufCAllocator alloc = {pb_alloc_fn, pb_free_fn, &st};
+  proto__alloc alloc; /* tells a lack of memory from a payload that is no Event */
+  proto__alloc_init(&alloc);
   Libstream__Events__V1__Event *pb =
-      libstream__events__v1__event__unpack(&alloc, (size_t)len, data);
-  if (!pb && st.failed)
+      libstream__events__v1__event__unpack(&alloc.pc, (size_t)len, data);
+  if (!pb && alloc.failed)
     return stream__err(STREAM_ENOMEM, "out of memory decoding a payload of %d bytes", len);
   if (!pb)
     return stream__err(STREAM_EPROTO,
@@ -491,7 +471,7 @@ static int decode_msg(stream_event *e, natsMsg *m)
       memcpy(e->account_id, pb->account_id, strlen(pb->account_id) + 1); /* size checked */
     e->server_ts = pb->server_ts;
   }
-  libstream__events__v1__event__free_unpacked(pb, &alloc);
+  libstream__events__v1__event__free_unpacked(pb, &alloc.pc);
   if (rc == STREAM_OK && stream_events_validate(e) != STREAM_OK)
     rc = classify_invalid(e);
   return rc;

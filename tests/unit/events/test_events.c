@@ -3,8 +3,9 @@
  * store_path.h), with an injected clock: protobuf and JSON batches, gzip, the
  * all-or-nothing rule (malformed protobuf, truncated gzip, huge batches,
  * wrong enums and bad fields store nothing), de-duplication, the event log
- * and consumer checkpoints. Batches are built with the generated protobuf-c
- * code (internal), so the test links the static library. */
+ * and consumer checkpoints; out of memory while decoding is STREAM_ENOMEM, not
+ * a malformed body (unpack_oom.h). Batches are built with the generated
+ * protobuf-c code (internal), so the test links the static library. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <zlib.h>
 
 #include "../store_path.h"
+#include "../unpack_oom.h"
 #include "proto/events.pb-c.h"
 #include "stream/events.h"
 
@@ -403,6 +405,41 @@ START_TEST(test_malformed_protobuf_stores_nothing)
 }
 END_TEST
 
+/* Out of memory while the ingest decodes a protobuf batch (unpack_oom.h: protobuf-c's unpack gets
+ * NULL from malloc) is STREAM_ENOMEM, which streamd answers with 503 and the emitter retries, not
+ * STREAM_EPROTO (a 400: the emitter drops the batch for good). Plain and gzip'd; nothing is
+ * stored, and the same body is accepted once memory is back. */
+START_TEST(test_protobuf_out_of_memory_is_enomem)
+{
+  pb_batch *pb = pb_new(3, 200);
+  size_t len, zlen;
+  uint8_t *buf = pb_pack(pb, &len);
+  uint8_t *gz = gzip_of(buf, len, &zlen);
+  int before = unpack_oom_failed();
+  unpack_oom_arm(1);
+  int rc = stream_events_ingest(events, NULL, buf, len, STREAM_EVENTS_PROTOBUF, 0, "acct-1", NULL);
+  ck_assert_msg(rc == STREAM_ENOMEM, "ingest: %s (%s), STREAM_ENOMEM expected", stream_strerror(rc),
+                stream_error_last()->message);
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "out of memory"));
+  unpack_oom_arm(1);
+  rc = stream_events_ingest(events, NULL, gz, zlen, STREAM_EVENTS_PROTOBUF, 1, "acct-1", NULL);
+  ck_assert_msg(rc == STREAM_ENOMEM, "gzip'd ingest: %s (%s), STREAM_ENOMEM expected",
+                stream_strerror(rc), stream_error_last()->message);
+  ck_assert_int_eq(unpack_oom_pending(), 0);
+  ck_assert_int_eq(unpack_oom_failed() - before, 2); /* both decodes ran out of memory */
+  ck_assert_int_eq(stored(), 0);
+  stream_events_result r;
+  ck_assert_int_eq(
+      stream_events_ingest(events, &r, gz, zlen, STREAM_EVENTS_PROTOBUF, 1, "acct-1", NULL),
+      STREAM_OK);
+  ck_assert_uint_eq(r.accepted, 3);
+  ck_assert_int_eq(stored(), 3);
+  free(gz);
+  free(buf);
+  free(pb);
+}
+END_TEST
+
 /* A player's protobuf event: a bad field is refused naming the event and the field, for its
  * size and for its characters (the profile as an event field, [A-Za-z0-9._:-]); an account it
  * carries is not the player's and is not read (the credential's is stored). */
@@ -615,6 +652,7 @@ static Suite *events_suite(void)
   tcase_add_test(tc, test_json_batch);
   tcase_add_test(tc, test_json_invalid_events_store_nothing);
   tcase_add_test(tc, test_malformed_protobuf_stores_nothing);
+  tcase_add_test(tc, test_protobuf_out_of_memory_is_enomem);
   tcase_add_test(tc, test_protobuf_field_errors);
   tcase_add_test(tc, test_gzip_truncated_trailing_and_bomb);
   tcase_add_test(tc, test_huge_batches_refused);
