@@ -165,6 +165,9 @@ static const key_desc keys[] = {
     {"nats_reader_ack_wait_ms", K_UINT, OFF(nats_reader_ack_wait_ms), 0, 1000, 3600000,
      "ack wait of the reader's durable consumer, milliseconds: messages fetched by a reader "
      "that died are delivered again after it (default 30000; an existing durable is updated)"},
+    {"nats_reader_defer_delay_ms", K_UINT, OFF(nats_reader_defer_delay_ms), 0, 1000, 3600000,
+     "how long the reader puts back a message only a newer streamd can read (an event type it "
+     "does not know) before JetStream delivers it again, milliseconds (default 60000)"},
 };
 
 void streamd_config_defaults(streamd_config *cfg)
@@ -175,7 +178,8 @@ void streamd_config_defaults(streamd_config *cfg)
   snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", STREAMD_DEFAULT_DATA_DIR);
   snprintf(cfg->mail_from, sizeof(cfg->mail_from), "streamd <no-reply@localhost>");
   cfg->threads = 4;
-  cfg->nats_reader_ack_wait_ms = 30000; /* STREAM_RELAY_READER_DEFAULT_ACK_WAIT_MS */
+  cfg->nats_reader_ack_wait_ms = 30000;    /* STREAM_RELAY_READER_DEFAULT_ACK_WAIT_MS */
+  cfg->nats_reader_defer_delay_ms = 60000; /* STREAM_RELAY_READER_DEFAULT_DEFER_DELAY_MS */
   cfg->max_connections = 256;
   cfg->connection_timeout_s = 30;
   cfg->max_header_bytes = 8192;

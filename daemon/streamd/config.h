@@ -72,6 +72,8 @@ typedef struct streamd_config {
   char nats_reader_filter[257]; /* subjects read; "" = <nats_subject_prefix>.> */
   /* Ack wait of the reader's durable consumer, ms (default 30000; an existing one is updated). */
   unsigned int nats_reader_ack_wait_ms;
+  /* How long a message only a newer build can read is put back, ms (default 60000). */
+  unsigned int nats_reader_defer_delay_ms;
 } streamd_config;
 
 /* Fill `cfg` with the built-in defaults. */

@@ -168,6 +168,7 @@ int streamd_reader_start(streamd_reader **out, stream_events *events, const stre
   }
   STREAMD_NATS_CONNECTION_OPTIONS(o, cfg);
   o.ack_wait_ms = cfg->nats_reader_ack_wait_ms;
+  o.defer_delay_ms = cfg->nats_reader_defer_delay_ms;
   o.fetch_wait_ms = READER_FETCH_WAIT_MS;
   sr->opts = o;
   atomic_store(&lag_messages, -1); /* a sample once connected (update_lag) */
@@ -178,10 +179,12 @@ int streamd_reader_start(streamd_reader **out, stream_events *events, const stre
   }
   streamd_logf(STREAM_LOG_INFO,
                "reader: NATS JetStream at %s, stream %s, subjects %s, durable %s (ack wait %u ms), "
-               "into the event log",
+               "into the event log; messages only a newer build can read come again after %u ms",
                cfg->nats_reader_url, cfg->nats_stream, sr->opts.filter_subject,
                sr->opts.durable ? sr->opts.durable : STREAM_RELAY_READER_DEFAULT_DURABLE,
-               cfg->nats_reader_ack_wait_ms);
+               cfg->nats_reader_ack_wait_ms,
+               sr->opts.defer_delay_ms ? sr->opts.defer_delay_ms
+                                       : STREAM_RELAY_READER_DEFAULT_DEFER_DELAY_MS);
   *out = sr;
   return 0;
 }

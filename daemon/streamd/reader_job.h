@@ -18,11 +18,11 @@
  * in one line with their count (also when the round's append failed). A
  * message only a newer libstream can read (version skew during a rolling
  * upgrade: an event type or CMCD object type this build does not know) is
- * not terminated but put back (the library's defer delay, 60 s) to be stored
- * once this daemon is upgraded: one warn line per round that put any back,
- * with their count and the last one's reason. NATS
- * unreachable or the stream missing at start-up is such an error (the thread
- * keeps connecting); a configuration the reader refuses (STREAM_EINVAL) stops
+ * not terminated but put back (for nats_reader_defer_delay_ms, default 60 s:
+ * the reader's defer_delay_ms) to be stored once this daemon is upgraded: one
+ * warn line per round that put any back, with their count and the last one's
+ * reason. NATS unreachable or the stream missing at start-up is such an
+ * error (the thread keeps connecting); a configuration the reader refuses (STREAM_EINVAL) stops
  * the start. Metrics (metrics.h):
  *   streamd_reader_appended_total     counter: events newly stored in the log
  *   streamd_reader_duplicates_total   counter: events the log held already
@@ -31,7 +31,7 @@
  *   streamd_reader_deferred_total     counter: deliveries of messages only a
  *                                     newer libstream can read, put back (a
  *                                     message kept counts again at each
- *                                     delivery, every 60 s)
+ *                                     delivery, every defer delay)
  *   streamd_reader_errors_total       counter: failed connects and rounds
  *   streamd_reader_lag_messages       gauge: messages of the stream the durable
  *                                     has not had acknowledged (only while the

@@ -146,15 +146,23 @@ typedef enum stream_store_sync {
  * backend instead: the database must exist; a fresh one gets the schema
  * (docs/api/store.md "The PostgreSQL backend": writes of every process
  * sharing it are serialized, reads are not). Keep passwords out of the URI
- * where it may be logged: libpq reads PGPASSFILE / PGPASSWORD.
+ * where it may be logged: libpq reads PGPASSFILE / PGPASSWORD; no message of
+ * the store quotes the URI's password. Parameters the URI does not set get
+ * these defaults, so that a server or network path that stops answering
+ * fails the call instead of blocking it for as long as TCP retries:
+ * connect_timeout=10 (seconds; unless PGCONNECT_TIMEOUT is set),
+ * keepalives=1, keepalives_idle=30, keepalives_interval=10,
+ * keepalives_count=3, tcp_user_timeout=30000 (ms). The URI's own values win
+ * (e.g. "postgresql://db/stream?connect_timeout=3").
  * On success `*out` belongs to the caller, who closes it with
  * stream_store_close().
  * Errors: STREAM_EINVAL (NULL or empty path, bad options, an unknown sync
- * mode), STREAM_ENOTSUP (the database was written by a newer libstream: its
- * schema version is higher than this build knows; or a PostgreSQL URI in a
- * build without that backend), STREAM_EBUSY (locked beyond the busy timeout),
- * STREAM_EIO (cannot open, connect or migrate: the message names the reason),
- * STREAM_ENOMEM.
+ * mode, a PostgreSQL URI libpq cannot parse), STREAM_ENOTSUP (the database
+ * was written by a newer libstream: its schema version is higher than this
+ * build knows; or a PostgreSQL URI in a build without that backend),
+ * STREAM_EBUSY (locked beyond the busy timeout), STREAM_EIO (cannot open,
+ * connect or migrate: the message names the reason; a connect that timed out
+ * names its connect_timeout), STREAM_ENOMEM.
  * Thread-safe.
  */
 STREAM_API int stream_store_open(stream_store **out, const stream_store_options *opts);

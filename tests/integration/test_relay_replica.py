@@ -27,7 +27,11 @@ log to JetStream; B (analytics, --nats-reader-url) reads the stream into its own
   valid Event of type 14 published by hand next to a valid one and a poison message is put
   back, not terminated: counted in streamd_reader_deferred_total, logged in one warn line per
   round naming its stream seq and type, kept by the durable (streamd_reader_lag_messages 1),
-  not stored; the valid event is stored and the poison message still terminated.
+  not stored; the valid event is stored and the poison message still terminated. B runs with
+  nats_reader_defer_delay_ms 1000 (default 60 s): the reader logs that delay at start and the
+  message put back comes again (counted again) a second later.
+- A nats_reader_defer_delay_ms out of the reader's range (1000..3600000) stops the start (exit 2)
+  naming the key.
 
 B creates its durable consumer with a 2 s ack wait (nats_reader_ack_wait_ms) instead of the
 default 30 s, so the messages the killed B had fetched come again within the test's time.
@@ -380,8 +384,13 @@ class ReplicaTest(unittest.TestCase):
         self.assertEqual(js.publish("stream.events.heartbeat", b"\xff\x04 not an Event"), 2)
         self.assertEqual(js.publish("stream.events.heartbeat", pb_event(known, "v-new", 13)), 3)
         b = self.streamd("b", ["--nats-reader-url", self.nats.url, "--nats-reader-durable",
-                               DURABLE])
-        wait_for("the rounds", lambda: metrics(b).get("streamd_reader_deferred_total", 0) >= 1
+                               DURABLE, "--nats-reader-defer-delay-ms", "1000"])
+        # The reader's own options (what it passes JetStream's NakWithDelay): the configured
+        # delay, not the library's default. With the default the message would come again only
+        # after 60 s, not within the wait below.
+        self.assertIn("messages only a newer build can read come again after 1000 ms",
+                      b.stderr_text())
+        wait_for("the rounds", lambda: metrics(b).get("streamd_reader_deferred_total", 0) >= 2
                  and metrics(b).get("streamd_reader_appended_total") == 1)
         wait_for("the lag of the message kept",
                  lambda: metrics(b).get("streamd_reader_lag_messages") == 1)
@@ -395,8 +404,8 @@ class ReplicaTest(unittest.TestCase):
         self.assertEqual(b.stop(), 0)
         log = [json.loads(line) for line in b.stderr_text().splitlines() if line.startswith("{")]
         puts = [x["msg"] for x in log if x["level"] == "warn" and "put back" in x["msg"]]
-        # One line per round that put it back (it comes again every 60 s: each round counted
-        # it once; the sample may precede a last round).
+        # One line per round that put it back (it comes again every second: each round
+        # counted it once; the sample may precede a last round).
         self.assertGreaterEqual(len(puts), m["streamd_reader_deferred_total"], puts)
         self.assertGreaterEqual(len(puts), 1)
         for p in puts:
@@ -432,6 +441,22 @@ class ReplicaTest(unittest.TestCase):
                  lambda: metrics(d).get("streamd_reader_errors_total", 0) >= 1)
         self.assertEqual(d.stop(), 0)
         self.assertIn("other.events.>", d.stderr_text())
+
+    def test_defer_delay_out_of_range_refused(self):
+        # A defer delay the reader would refuse stops the start, naming the key and the range.
+        data = os.path.join(self.tmp, "defer")
+        env_key = "STREAMD_NATS_READER_DEFER_DELAY_MS"
+        for src, env, args in ((env_key, {env_key: "999"}, []),
+                               ("flag --nats-reader-defer-delay-ms", {},
+                                ["--nats-reader-defer-delay-ms", "3600001"])):
+            p = subprocess.run([STREAMD, "--port", "0", "--data-dir", data, "--nats-reader-url",
+                                self.nats.url] + args,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60,
+                               env=h.streamd_env(env))
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertEqual(p.stdout, b"")  # never listening
+            self.assertIn(("%s: nats_reader_defer_delay_ms must be between 1000 and 3600000"
+                           % src).encode(), p.stderr)
 
 
 if __name__ == "__main__":

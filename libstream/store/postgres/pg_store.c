@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pg_internal.h"
 
@@ -338,22 +339,76 @@ bool store__pg_col_null(const pg_stmt *stmt, int c)
 
 /* ---- the pool ---------------------------------------------------------------- */
 
+/* What libpq leaves to the kernel when the URI does not say: without these a server that
+ * accepts the TCP connection and never answers, or a path that drops packets, blocks the
+ * caller (store open, a request thread, the jobs keeper) for as long as TCP retries, that is
+ * for ever while the peer's kernel still acknowledges. They come before the URI in
+ * connect_one's arrays, so the URI (or, for connect_timeout, PGCONNECT_TIMEOUT) wins.
+ * - connect_timeout 10 s: the whole of each connection attempt (TCP, TLS, authentication)
+ *   per host address; a healthy server answers in milliseconds, a loaded one well within.
+ * - keepalives after 30 s idle, every 10 s, 3 unanswered: a server or path that vanished
+ *   under an idle connection, or under one waiting for a long query's result, is noticed
+ *   within about a minute; a live server's kernel answers the probes however long the
+ *   query runs, so no query is cut short.
+ * - tcp_user_timeout 30 s: sent data unacknowledged that long (the path died while a
+ *   request was in flight, where keepalives do not probe) ends the connection.
+ * Unix-socket connections ignore the keepalive and TCP settings. A server that
+ * acknowledges but never answers a query is not covered: that is lock_timeout's and the
+ * server's business. store.h and docs/api/store.md list them. */
+static const char *const pg_default_keys[] = {"connect_timeout",  "keepalives",
+                                              "keepalives_idle",  "keepalives_interval",
+                                              "keepalives_count", "tcp_user_timeout"};
+static const char *const pg_default_values[] = {"10", "1", "30", "10", "3", "30000"};
+#define PG_NDEFAULTS (sizeof pg_default_keys / sizeof pg_default_keys[0])
+
+/* The connect_timeout a failed connection had (its effective options), for the message:
+ * "" when there is none. */
+static void effective_connect_timeout(char *out, size_t cap, PGconn *h)
+{
+  out[0] = '\0';
+  PQconninfoOption *opts = PQconninfo(h);
+  for (PQconninfoOption *o = opts; o && o->keyword; o++)
+    if (strcmp(o->keyword, "connect_timeout") == 0 && o->val && *o->val)
+      snprintf(out, cap, "%s", o->val);
+  PQconninfoFree(opts);
+}
+
 static int connect_one(pg_store *st, pg_conn *c)
 {
   if (c->h)
     PQfinish(c->h);
-  c->h = PQconnectdb(st->conninfo);
+  const char *keys[PG_NDEFAULTS + 2], *values[PG_NDEFAULTS + 2];
+  /* The environment is libpq's default too: an operator's PGCONNECT_TIMEOUT is kept. */
+  const char *env_timeout = getenv("PGCONNECT_TIMEOUT");
+  size_t n = 0;
+  for (size_t i = 0; i < PG_NDEFAULTS; i++) {
+    if (strcmp(pg_default_keys[i], "connect_timeout") == 0 && env_timeout && *env_timeout)
+      continue;
+    keys[n] = pg_default_keys[i];
+    values[n++] = pg_default_values[i];
+  }
+  /* expand_dbname: the URI's own parameters come after the defaults, and win. */
+  keys[n] = "dbname";
+  values[n++] = st->conninfo;
+  keys[n] = NULL;
+  values[n] = NULL;
+  c->h = PQconnectdbParams(keys, values, 1);
   if (!c->h)
     return stream__err(STREAM_ENOMEM, "connect to PostgreSQL: out of memory");
   if (PQstatus(c->h) != CONNECTION_OK) {
-    /* libpq's message names host and reason, never the password. */
-    char msg[512];
+    /* libpq's message names host and reason, never the password (a URI libpq cannot parse
+     * was refused by store__pg_open before it came here). */
+    char msg[512], timeout[16];
     snprintf(msg, sizeof msg, "%s", PQerrorMessage(c->h));
-    size_t n = strlen(msg);
-    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-      msg[--n] = '\0';
+    size_t len = strlen(msg);
+    while (len && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
+      msg[--len] = '\0';
+    effective_connect_timeout(timeout, sizeof timeout, c->h);
     PQfinish(c->h);
     c->h = NULL;
+    if (strstr(msg, "timeout expired") && timeout[0])
+      return stream__err(STREAM_EIO, "connect to PostgreSQL: %s (connect_timeout %s s)", msg,
+                         timeout);
     return stream__err(STREAM_EIO, "connect to PostgreSQL: %s", msg);
   }
   char set[256];
@@ -681,6 +736,48 @@ static void pg_close(void *impl)
   free(st);
 }
 
+/* Whether `uri` may hold a password (user:password@ or a password parameter). Errs on the
+ * side of yes. */
+static bool may_hold_password(const char *uri)
+{
+  const char *p = strstr(uri, "://");
+  p = p ? p + 3 : uri;
+  const char *colon = strchr(p, ':'), *at = strrchr(p, '@');
+  if (colon && at && colon < at)
+    return true;
+  for (; *p; p++)
+    if (strncasecmp(p, "password", 8) == 0)
+      return true;
+  return false;
+}
+
+/* A URI libpq cannot parse (an unknown parameter, a bad percent escape) is the caller's error.
+ * libpq's message may quote the token it could not parse, which can be the password: it is
+ * shown only when the URI can hold none. */
+static int check_uri(const char *uri)
+{
+  char *err = NULL;
+  PQconninfoOption *o = PQconninfoParse(uri, &err);
+  if (o) {
+    PQconninfoFree(o);
+    return STREAM_OK;
+  }
+  if (!err)
+    return stream__err(STREAM_ENOMEM, "out of memory parsing the PostgreSQL URI");
+  int rc;
+  if (may_hold_password(uri)) {
+    rc = stream__err(STREAM_EINVAL, "PostgreSQL URI: libpq cannot parse it (its reason is not "
+                                    "shown: the URI holds a password)");
+  } else {
+    size_t n = strlen(err);
+    while (n && (err[n - 1] == '\n' || err[n - 1] == ' '))
+      err[--n] = '\0';
+    rc = stream__err(STREAM_EINVAL, "PostgreSQL URI: %s", err);
+  }
+  PQfreemem(err);
+  return rc;
+}
+
 int store__pg_open(void **out_impl, const stream_store_options *opts)
 {
   if (!PQisthreadsafe())
@@ -698,6 +795,8 @@ int store__pg_open(void **out_impl, const stream_store_options *opts)
   st->conns = stream__calloc(st->nconns, sizeof *st->conns);
   st->busy = stream__calloc(st->nconns, sizeof *st->busy);
   int rc = st->conninfo && st->conns && st->busy ? STREAM_OK : STREAM_ENOMEM;
+  if (rc == STREAM_OK)
+    rc = check_uri(st->conninfo);
   for (unsigned int i = 0; rc == STREAM_OK && i < st->nconns; i++)
     rc = connect_one(st, &st->conns[i]);
   if (rc == STREAM_OK)

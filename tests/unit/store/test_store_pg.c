@@ -5,11 +5,15 @@
  * applied once by two stores opening together, a newer schema refused, and
  * two handles (as two daemons) sharing one database.
  */
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "../store_path.h"
 #include "../store_raw.h"
@@ -153,6 +157,91 @@ START_TEST(test_unreachable)
 }
 END_TEST
 
+/* A "server" that takes TCP connections and never answers: a listening socket nobody
+ * accepts from (the kernel completes the handshake and acknowledges libpq's startup packet,
+ * so TCP itself never times out). Returns the socket; its port in *port. */
+static int silent_server(int *port)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ck_assert_int_ge(fd, 0);
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  ck_assert_int_eq(listen(fd, 64), 0);
+  socklen_t len = sizeof a;
+  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+static int open_uri(const char *uri)
+{
+  stream_store_options o = STREAM_STORE_OPTIONS_INIT;
+  o.path = uri;
+  stream_store *s = NULL;
+  int rc = stream_store_open(&s, &o);
+  ck_assert_ptr_null(s);
+  return rc;
+}
+
+/* A URI that sets no connect_timeout gets the store's default one (store.h): the open fails
+ * with the reason instead of waiting for ever (without the default it hangs until the test's
+ * timeout). */
+START_TEST(test_silent_server_default_timeout)
+{
+  unsetenv("PGCONNECT_TIMEOUT");
+  int port = 0, fd = silent_server(&port);
+  char uri[128];
+  snprintf(uri, sizeof uri, "postgresql://127.0.0.1:%d/x", port);
+  ck_assert_int_eq(open_uri(uri), STREAM_EIO);
+  const char *msg = stream_error_last()->message;
+  ck_assert_msg(strstr(msg, "timeout expired") && strstr(msg, "(connect_timeout 10 s)"), "%s", msg);
+  close(fd);
+}
+END_TEST
+
+/* The URI's own connect_timeout wins over the default; a password in it (in user info, with
+ * other parameters) reaches no message. */
+START_TEST(test_silent_server_uri_timeout_wins)
+{
+  unsetenv("PGCONNECT_TIMEOUT");
+  int port = 0, fd = silent_server(&port);
+  char uri[160];
+  snprintf(uri, sizeof uri,
+           "postgresql://someone:hunter2secret@127.0.0.1:%d/x?keepalives_idle=5&connect_timeout=2",
+           port);
+  ck_assert_int_eq(open_uri(uri), STREAM_EIO);
+  const char *msg = stream_error_last()->message;
+  ck_assert_msg(strstr(msg, "timeout expired") && strstr(msg, "(connect_timeout 2 s)"), "%s", msg);
+  ck_assert_msg(!strstr(msg, "hunter2"), "%s", msg);
+  /* So does PGCONNECT_TIMEOUT, libpq's own default, when the URI sets none. */
+  setenv("PGCONNECT_TIMEOUT", "3", 1);
+  snprintf(uri, sizeof uri, "postgresql://127.0.0.1:%d/x", port);
+  ck_assert_int_eq(open_uri(uri), STREAM_EIO);
+  msg = stream_error_last()->message;
+  ck_assert_msg(strstr(msg, "(connect_timeout 3 s)"), "%s", msg);
+  unsetenv("PGCONNECT_TIMEOUT");
+  close(fd);
+}
+END_TEST
+
+/* A URI libpq cannot parse: STREAM_EINVAL naming libpq's reason, unless the URI holds a
+ * password, which libpq's message could quote (here the bad escape is in the password). */
+START_TEST(test_bad_uri)
+{
+  ck_assert_int_eq(open_uri("postgresql://127.0.0.1/x?conect_timeout=2"), STREAM_EINVAL);
+  const char *msg = stream_error_last()->message;
+  ck_assert_msg(strstr(msg, "conect_timeout"), "%s", msg);
+  ck_assert_int_eq(open_uri("postgresql://someone:hunter2%zz@127.0.0.1/x"), STREAM_EINVAL);
+  msg = stream_error_last()->message;
+  ck_assert_msg(!strstr(msg, "hunter2") && strstr(msg, "holds a password"), "%s", msg);
+  ck_assert_int_eq(open_uri("postgresql://127.0.0.1/x?password=hunter2%zz"), STREAM_EINVAL);
+  msg = stream_error_last()->message;
+  ck_assert_msg(!strstr(msg, "hunter2"), "%s", msg);
+}
+END_TEST
+
 int main(void)
 {
   if (!test_store_is_pg()) {
@@ -170,6 +259,13 @@ int main(void)
   tcase_add_test(tc, test_schema_once);
   tcase_add_test(tc, test_migrate_from_baseline);
   tcase_add_test(tc, test_unreachable);
+  suite_add_tcase(su, tc);
+  /* Servers that never answer: these fail by the case timeout if a connect waits for ever. */
+  tc = tcase_create("pg-connect-timeouts");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, test_silent_server_default_timeout);
+  tcase_add_test(tc, test_silent_server_uri_timeout_wins);
+  tcase_add_test(tc, test_bad_uri);
   suite_add_tcase(su, tc);
   SRunner *sr = srunner_create(su);
   srunner_run_all(sr, CK_NORMAL);
