@@ -27,6 +27,9 @@
  * the rebuild takes the owner from the log. Closing an account blanks its
  * account_id in the log and in its records alike (store account close), so
  * a closed owner's view is owned by "" and still refuses other accounts.
+ * A record an older build merged from several accounts' events is marked
+ * by schema migration 16 and rebuilt at the start of the next run, whether
+ * or not its view has new events (qoe_repair()).
  *
  * The state machine and the choices where vendors differ are documented in
  * docs/api/events.md ("QoE").
@@ -444,6 +447,58 @@ static int qoe_batch(stream_events *ev, int64_t *out_n, int64_t *out_views, int6
   return rc;
 }
 
+/* Views marked for a rebuild (rebuild_list: records an older build merged from several
+ * accounts' events; their accumulators were deleted with the mark, so a batch with new events
+ * of one rebuilds it too). A mark stays until a commit stores the view, and a marked view may
+ * have no new events ever (it ended), so each run first rebuilds the marked views from their
+ * events up to the checkpoint and stores them with the checkpoint unchanged (the
+ * compare-and-set still excludes another instance's batch), which drops their marks. A marked
+ * view without events up to the checkpoint (a checkpoint moved back) is left to the batch that
+ * reads them; the keyset paging passes over it. *out_views = records written. */
+static int qoe_repair(stream_events *ev, int64_t *out_views)
+{
+  const char *consumer = STREAM_EVENTS_QOE_CONSUMER;
+  char after[STREAM_EVENTS_ID_SIZE] = "";
+  *out_views = 0;
+  for (;;) {
+    stream_store_qoe_mark *marks = NULL;
+    size_t n = 0;
+    int rc = ops(ev)->rebuild_list(ev->store->impl, &marks, &n, after, QOE_BATCH);
+    if (rc != STREAM_OK || n == 0)
+      return rc;
+    int64_t cp = 0;
+    rc = ops(ev)->checkpoint_get(ev->store->impl, &cp, consumer);
+    stream_events_view *views = calloc(n, sizeof *views);
+    stream_store_qoe_state *states = calloc(n, sizeof *states);
+    if (rc == STREAM_OK && (!views || !states))
+      rc = stream__err(STREAM_ENOMEM, "QoE: out of memory");
+    size_t nv = 0;
+    for (size_t i = 0; rc == STREAM_OK && i < n; i++) {
+      stream_event *vev = NULL;
+      size_t vn = 0;
+      rc = ops(ev)->view_events(ev->store->impl, &vev, &vn, marks[i].view_id, cp);
+      if (rc == STREAM_OK && vn > 0) {
+        events__qoe_acc a;
+        compute_acc(&views[nv], &a, vev, vn);
+        acc_to_state(&states[nv], &a);
+        nv++;
+      }
+      free(vev);
+    }
+    if (rc == STREAM_OK && nv > 0)
+      rc = ops(ev)->views_commit(ev->store->impl, views, states, nv, consumer, cp, cp,
+                                 events__qoe_now(ev) / 1000);
+    if (rc == STREAM_OK)
+      *out_views += (int64_t)nv;
+    memcpy(after, marks[n - 1].view_id, sizeof after);
+    free(states);
+    free(views);
+    free(marks);
+    if (rc != STREAM_OK)
+      return rc;
+  }
+}
+
 int stream_events_qoe_run_ex(stream_events *ev, stream_events_qoe_run_result *out)
 {
   if (!out)
@@ -456,9 +511,14 @@ int stream_events_qoe_run_ex(stream_events *ev, stream_events_qoe_run_result *ou
   if (!ev)
     return stream__err(STREAM_EINVAL, "stream_events_qoe_run_ex: NULL argument");
   /* Counts of the batches committed so far, also when a later one fails. */
+  int64_t repaired = 0;
+  int rc = qoe_repair(ev, &repaired);
+  out->views += repaired;
+  if (rc != STREAM_OK)
+    return rc;
   for (;;) {
     int64_t n = 0, nv = 0, nf = 0;
-    int rc = qoe_batch(ev, &n, &nv, &nf);
+    rc = qoe_batch(ev, &n, &nv, &nf);
     if (rc != STREAM_OK)
       return rc;
     if (n == 0)

@@ -29,6 +29,11 @@ typedef struct stream_store_qoe_state {
   int64_t first_ts;
 } stream_store_qoe_state;
 
+/* A view marked for a rebuild by the QoE consumer (rebuild_list). */
+typedef struct stream_store_qoe_mark {
+  char view_id[STREAM_EVENTS_ID_SIZE];
+} stream_store_qoe_mark;
+
 struct stream_store_event_ops {
   /* Append `n` validated events (seq ignored) in ONE write transaction,
    * skipping ids already stored (or earlier in the same array).
@@ -63,10 +68,17 @@ struct stream_store_event_ops {
   int (*state_get)(void *impl, stream_events_view *out_view, stream_store_qoe_state *out_state,
                    const char *view_id);
   /* Upsert `n` view records with their accumulators (`states[i]` belongs to
-   * `v[i]`) and move `consumer`'s checkpoint from `from` to `to` (the
-   * compare-and-set of checkpoint_set) in ONE write transaction. */
+   * `v[i]`), drop their rebuild marks (rebuild_list) and move `consumer`'s
+   * checkpoint from `from` to `to` (the compare-and-set of checkpoint_set) in
+   * ONE write transaction. */
   int (*views_commit)(void *impl, const stream_events_view *v, const stream_store_qoe_state *states,
                       size_t n, const char *consumer, int64_t from, int64_t to, int64_t now);
+  /* Views marked for a rebuild from the log (table qoe_rebuild: records an
+   * older build merged from several accounts' events, schema migration 16;
+   * their accumulators are gone): up to `limit` with a view id greater than
+   * `after` (bytewise), in that order. *out freed with free(), NULL when none. */
+  int (*rebuild_list)(void *impl, stream_store_qoe_mark **out, size_t *out_count, const char *after,
+                      unsigned int limit);
   /* The record of a view. STREAM_ENOTFOUND. Derived fields are left 0. */
   int (*view_get)(void *impl, stream_events_view *out, const char *view_id);
   /* Call `fn` with every record matching the filters ("" = any), in

@@ -472,10 +472,52 @@ static int ev_views_commit(void *impl, const stream_events_view *v,
                           "br = excluded.br, first_ts = excluded.first_ts",
                           "tIIIIIII", w->view_id, q->state, q->pre_seek, q->seek_stall,
                           q->have_start, q->prev, q->br, q->first_ts);
+    if (rc == STREAM_OK)
+      rc = store__pg_exec(db, what, NULL, "DELETE FROM qoe_rebuild WHERE view_id = ?", "t",
+                          w->view_id);
   }
   if (rc == STREAM_OK)
     rc = checkpoint_cas(db, consumer, from, to, now, what);
   return store__pg_wend(impl, db, rc);
+}
+
+/* Keyset paging over the primary key (bytewise: COLLATE "C"). */
+static int ev_rebuild_list(void *impl, stream_store_qoe_mark **out, size_t *out_count,
+                           const char *after, unsigned int limit)
+{
+  const char *what = "list the QoE views to rebuild";
+  *out = NULL;
+  *out_count = 0;
+  pg_conn *db = store__pg_racquire(impl);
+  pg_stmt *st;
+  int rc = store__pg_prepare(db, &st, what,
+                             "SELECT view_id FROM qoe_rebuild WHERE view_id > ? ORDER BY view_id "
+                             "LIMIT ?",
+                             "tI", after, (int64_t)limit);
+  stream_store_qoe_mark *rows = NULL;
+  size_t n = 0;
+  while (rc == STREAM_OK) {
+    int r = store__pg_step(db, st, what);
+    if (r <= 0) {
+      rc = r;
+      break;
+    }
+    if (!rows && !(rows = malloc(limit * sizeof *rows))) {
+      rc = stream__err(STREAM_ENOMEM, "%s: out of memory", what);
+      break;
+    }
+    store__pg_col_copy(rows[n].view_id, sizeof rows[n].view_id, st, 0);
+    n++;
+  }
+  store__pg_release(db, st);
+  store__pg_rrelease(impl, db);
+  if (rc != STREAM_OK || n == 0) {
+    free(rows);
+    return rc;
+  }
+  *out = rows;
+  *out_count = n;
+  return STREAM_OK;
 }
 
 static void view_row(void *out, const pg_stmt *st)
@@ -537,8 +579,10 @@ static int ev_views_each(void *impl, const char *title_id, const char *day, cons
 /* A viewer is an (account, view id) pair, ended only by its own account's `ended` or fatal
  * error: the view id is the player's choice, so another account may send events under one in
  * use (stream_events_view), and its `ended` must not hide a live view nor its heartbeat revive
- * an ended one. event_log_live finds the window's rows, event_log_view (view_id, seq) the later
- * events of each; the account is compared on those few rows. */
+ * an ended one. event_log_live finds the window's rows; the partial index event_log_view_end
+ * (view_id, account_id, seq; migration 16), whose WHERE is the subquery's type predicate
+ * verbatim (keep them equal, or the planner cannot use it), finds a later ended or fatal error
+ * of the same account in one descent, without reading the view's other events. */
 static int ev_concurrent(void *impl, int64_t *out, int64_t since_ms)
 {
   const char *what = "count concurrent viewers";
@@ -573,6 +617,7 @@ const struct stream_store_event_ops store__pg_event_ops = {
     .view_events = ev_view_events,
     .state_get = ev_state_get,
     .views_commit = ev_views_commit,
+    .rebuild_list = ev_rebuild_list,
     .view_get = ev_view_get,
     .views_each = ev_views_each,
     .concurrent = ev_concurrent,

@@ -1688,6 +1688,131 @@ START_TEST(test_incremental_matches_full_rebuild)
 }
 END_TEST
 
+/* The batch being built, closed and ingested as `account` (profile `profile`) into both `a` and
+ * `b`: the same event ids in the same order, so both logs get the same seqs. */
+static void send_twice(stream_events *a, stream_events *b, const char *account, const char *profile)
+{
+  batch_len += (size_t)snprintf(batch + batch_len, sizeof batch - batch_len, "]}");
+  stream_events *to[2] = {a, b};
+  for (int i = 0; i < 2; i++) {
+    int rc = stream_events_ingest(to[i], NULL, batch, batch_len, STREAM_EVENTS_JSON, 0, account,
+                                  profile);
+    ck_assert_msg(rc == STREAM_OK, "ingest: %s", stream_error_last()->message);
+  }
+}
+
+/* Schema migration 16 repairs the records an older build merged from several accounts' events.
+ * The store is turned back into schema version 15 holding what such a build wrote: view vm is
+ * acct1's view A with acct2 (profile p2) sending, in order after acct1's heartbeat, a heartbeat
+ * at 9000 kbit/s, a fatal error 5 and an end, folded in: startup 2000, 10000 + 2000 ms playing
+ * at 3000 and 1000 ms at 9000 until the error, so watch 15000, playing 13000, failed, profile
+ * p2, done (state 7) at 15000; acct1's later events only counted (13 events). vo is view A of
+ * acct1 alone, with a recognizable updated_at. After the migration the next run, with no new
+ * event, rebuilds vm from the log: the record of a fresh store fed the same events; vo is not
+ * rewritten. Later events of vm fold on the repaired accumulator. */
+START_TEST(test_migration_rebuilds_merged_views)
+{
+  char freshpath[300], uri[512];
+  snprintf(freshpath, sizeof freshpath, "%s/fresh.sqlite", tmpdir);
+  stream_store_options so = STREAM_STORE_OPTIONS_INIT;
+  so.path = test_store_path(uri, sizeof uri, freshpath);
+  stream_store *fresh_store = NULL;
+  ck_assert_int_eq(stream_store_open(&fresh_store, &so), STREAM_OK);
+  stream_events_options o = STREAM_EVENTS_OPTIONS_INIT;
+  o.store = fresh_store;
+  o.now_ms = fake_clock;
+  o.now_userdata = &clock_ms;
+  stream_events *fresh = NULL;
+  ck_assert_int_eq(stream_events_new(&fresh, &o), STREAM_OK);
+  begin();
+  add_view_a_part("vm", 0, 3);
+  send_twice(events, fresh, "acct1", "");
+  begin();
+  add("vm", "t9", "dev9", "heartbeat", 14000, "\"br\":9000");
+  add("vm", "t9", "dev9", "error", 15000, FATAL);
+  add("vm", "t9", "dev9", "ended", 16000, "");
+  send_twice(events, fresh, "acct2", "p2");
+  begin();
+  add_view_a_part("vm", 3, 10);
+  add_view_a("vo");
+  send_twice(events, fresh, "acct1", "");
+  run_qoe();
+  int version = 0;
+  ck_assert_int_eq(stream_store_schema_version(&version, store), STREAM_OK);
+  ck_assert_int_eq(version, 16);
+  stream_events_free(events);
+  events = NULL;
+  stream_store_close(store);
+  store = NULL;
+  char sql[2048];
+  snprintf(sql, sizeof sql,
+           "DROP TABLE qoe_rebuild; DROP INDEX event_log_view_end;"
+           "DELETE FROM schema_version WHERE version > 15;"
+           "UPDATE qoe_views SET profile_id = 'p2', events = 13, failed = 1, error_code = 5,"
+           " watch_ms = 15000, playing_ms = 13000, rebuffer_count = 0, rebuffer_ms = 0,"
+           " peak_br = 9000, br_ms = 13000, br_sum = 45000000 WHERE view_id = 'vm';"
+           "UPDATE qoe_state SET state = 7, pre_seek = 2, seek_stall = 0, have_start = 1,"
+           " prev = %lld, br = 9000, first_ts = %lld WHERE view_id = 'vm';"
+           "UPDATE qoe_views SET updated_at = 12345 WHERE view_id = 'vo';",
+           (long long)(T0 + 15000), (long long)T0);
+  test_store_raw_exec(dbpath, sql);
+  stream_store_options ro = STREAM_STORE_OPTIONS_INIT;
+  ro.path = test_store_path(uri, sizeof uri, dbpath);
+  ck_assert_int_eq(stream_store_open(&store, &ro), STREAM_OK); /* migration 16 */
+  o.store = store;
+  ck_assert_int_eq(stream_events_new(&events, &o), STREAM_OK);
+  ck_assert_int_eq(stream_store_schema_version(&version, store), STREAM_OK);
+  ck_assert_int_eq(version, 16);
+  ck_assert_int_eq(test_store_raw_int(dbpath,
+                                      test_store_is_pg()
+                                          ? "SELECT count(*) FROM pg_indexes WHERE indexname = ?"
+                                          : "SELECT count(*) FROM sqlite_master WHERE name = ?",
+                                      "event_log_view_end"),
+                   1);
+  /* exactly vm marked, its accumulator gone; vo's kept */
+  ck_assert_int_eq(
+      test_store_raw_int(dbpath, "SELECT count(*) FROM qoe_rebuild WHERE view_id = ?", "vm"), 1);
+  ck_assert_int_eq(test_store_raw_int(dbpath, "SELECT count(*) FROM qoe_rebuild", NULL), 1);
+  ck_assert_int_eq(
+      test_store_raw_int(dbpath, "SELECT count(*) FROM qoe_state WHERE view_id = ?", "vm"), 0);
+  ck_assert_int_eq(
+      test_store_raw_int(dbpath, "SELECT count(*) FROM qoe_state WHERE view_id = ?", "vo"), 1);
+  stream_events_view v = view("vm");
+  ck_assert_int_eq(v.failed, 1); /* the merged record, until the run */
+  stream_events_qoe_run_result r = run_qoe_counted();
+  ck_assert_int_eq(stream_events_qoe_run(fresh, NULL, NULL), STREAM_OK);
+  stream_events_view want;
+  ck_assert_int_eq(stream_events_view_get(fresh, &want, "vm"), STREAM_OK);
+  v = view("vm");
+  check_same_view(&v, &want);
+  ck_assert_str_eq(v.profile_id, want.profile_id);
+  check_view_a(&v);
+  ck_assert_int_eq(r.events, 0);
+  ck_assert_int_eq(r.views, 1);
+  v = view("vo");
+  check_view_a(&v);
+  ck_assert_int_eq(
+      test_store_raw_int(dbpath, "SELECT updated_at FROM qoe_views WHERE view_id = ?", "vo"),
+      12345);
+  ck_assert_int_eq(test_store_raw_int(dbpath, "SELECT count(*) FROM qoe_rebuild", NULL), 0);
+  r = run_qoe_counted(); /* nothing left to repair */
+  ck_assert_int_eq(r.views, 0);
+  /* acct1's heartbeat after the end: folded on the repaired state, which ignores it */
+  begin();
+  add("vm", "t1", "tv1", "heartbeat", 120000, "");
+  send_twice(events, fresh, "acct1", "");
+  run_qoe();
+  ck_assert_int_eq(stream_events_qoe_run(fresh, NULL, NULL), STREAM_OK);
+  ck_assert_int_eq(stream_events_view_get(fresh, &want, "vm"), STREAM_OK);
+  v = view("vm");
+  check_same_view(&v, &want);
+  ck_assert_int_eq(v.events, 11);
+  ck_assert_int_eq(v.failed, 0);
+  stream_events_free(fresh);
+  stream_store_close(fresh_store);
+}
+END_TEST
+
 /* Stats and the view export stream the store's records one at a time: 1000
  * records written straight into qoe_views (as the consumer stores them), with
  * startup_ms a permutation of 1..1000 (v = 337 i mod 1000 + 1) and rebuffering
@@ -1789,6 +1914,7 @@ static Suite *qoe_suite(void)
   tcase_add_test(tc, test_incremental_fast_path);
   tcase_add_test(tc, test_incremental_every_cut);
   tcase_add_test(tc, test_incremental_matches_full_rebuild);
+  tcase_add_test(tc, test_migration_rebuilds_merged_views);
   tcase_add_test(tc, test_stats_and_export_many_views);
   suite_add_tcase(s, tc);
   return s;

@@ -285,13 +285,15 @@ START_TEST(test_migrates_old_database)
   close_all();
   /* Back to schema version 12, the one before the publish order: without the column and its
    * indexes (migration 13), and without what later migrations added (14: the pending password
-   * reset requests; 15: the rate-limit buckets). */
+   * reset requests; 15: the rate-limit buckets; 16: the QoE rebuild marks and the index of ended
+   * views). */
   char sql[2048];
   snprintf(sql, sizeof sql,
            "DROP INDEX assets_current; DROP INDEX assets_publish_seq;"
            "ALTER TABLE assets DROP COLUMN publish_seq;"
            "DROP TABLE password_reset_requests;"
            "DROP TABLE rate_buckets;"
+           "DROP TABLE qoe_rebuild; DROP INDEX event_log_view_end;"
            "DELETE FROM schema_version WHERE version >= 13;"
            /* ready_at ties broken by creation, creation ties by rowid; p is processing */
            "INSERT INTO assets (id, title_id, status, dir, created_at, ready_at) VALUES"

@@ -188,6 +188,8 @@ extern const char *const store__sq_m0013_asset_publish_seq[];
 extern const char *const store__sq_m0014_reset_requests[];
 /* rate_buckets.c: rate-limit buckets shared by the processes on the store */
 extern const char *const store__sq_m0015_rate_buckets[];
+/* qoe_repair.c: rebuild of views merged across accounts; the ended-views index */
+extern const char *const store__sq_m0016_qoe_repair[];
 
 const char *const *const store__sq_migrations[] = {m0001_init,
                                                    m0002_recency_seq,
@@ -203,6 +205,7 @@ const char *const *const store__sq_migrations[] = {m0001_init,
                                                    store__sq_m0012_password_reset,
                                                    store__sq_m0013_asset_publish_seq,
                                                    store__sq_m0014_reset_requests,
-                                                   store__sq_m0015_rate_buckets};
+                                                   store__sq_m0015_rate_buckets,
+                                                   store__sq_m0016_qoe_repair};
 const int store__sq_migration_count =
     (int)(sizeof store__sq_migrations / sizeof store__sq_migrations[0]);
