@@ -288,14 +288,16 @@ STREAM_API int stream_auth_account_set_password(stream_auth *a, const char *acco
 
 /**
  * Change the role of an account (takes effect on its next access token).
- * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO. Thread-safe.
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO, STREAM_EBUSY (the row
+ * kept changing). Thread-safe.
  */
 STREAM_API int stream_auth_account_set_role(stream_auth *a, const char *account_id, int role);
 
 /**
  * Disable (1) or re-enable (0) an account. Disabling revokes all its refresh
  * tokens; a disabled account cannot sign in or refresh (STREAM_EFORBIDDEN).
- * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO. Thread-safe.
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO, STREAM_EBUSY (the row
+ * kept changing). Thread-safe.
  */
 STREAM_API int stream_auth_account_set_disabled(stream_auth *a, const char *account_id,
                                                 int disabled);
@@ -359,7 +361,7 @@ STREAM_API int stream_auth_account_delete_admin(stream_auth *a, const char *acco
  * checked before the current password, bad address), STREAM_ENOTFOUND (no
  * such account), STREAM_EAUTH ("wrong password"), STREAM_EFORBIDDEN
  * (account disabled; said after the right password), STREAM_EBUSY (rate
- * limited), STREAM_EIO, STREAM_ECRYPTO. Thread-safe.
+ * limited, or the row kept changing), STREAM_EIO, STREAM_ECRYPTO. Thread-safe.
  */
 STREAM_API int stream_auth_change_password(int64_t *out_retry_after, stream_auth *a,
                                            const char *account_id, const char *current_password,
@@ -667,10 +669,13 @@ typedef struct stream_auth_identity {
  * once, like a deleted account's), and `kids` and `maturity_ceiling` are the
  * profile's current values, not the ones at issue (a parent's change applies
  * to tokens already issued).
- * Errors: STREAM_EINVAL (NULL, empty, malformed token or claims),
- * STREAM_ERANGE (token too large), STREAM_EAUTH (bad signature, unknown key,
- * account or profile deleted), STREAM_EEXPIRED (expired), STREAM_EFORBIDDEN (wrong
- * issuer/audience, account disabled), STREAM_EIO (store failure).
+ * Errors: STREAM_EINVAL (NULL, empty or malformed token, a registered claim
+ * of the wrong type), STREAM_ERANGE (token too large), STREAM_EAUTH (bad
+ * signature, unknown key, account or profile deleted, the custom claims role,
+ * scope, pid, kids or mat missing or malformed: "not an access token of this
+ * service"), STREAM_EEXPIRED (expired), STREAM_EFORBIDDEN (wrong
+ * issuer/audience, header typ not "at+jwt", account disabled), STREAM_ENOTSUP
+ * (a "crit" or "b64" header), STREAM_EIO (store failure).
  * `*out` is zeroed on error. Thread-safe.
  */
 STREAM_API int stream_auth_verify_access(stream_auth_identity *out, stream_auth *a,

@@ -25,8 +25,9 @@
  * region, the title lists no regions or lists that one.
  *
  * Thread-safety: a stream_catalog handle is safe to use from any number of
- * threads at once (it holds no mutable state besides the store, which is
- * thread-safe). Returned JSON strings belong to the caller.
+ * threads at once (its only mutable state besides the thread-safe store is a
+ * cache of title details, which locks internally). Returned JSON strings
+ * belong to the caller.
  */
 #ifndef STREAM_CATALOG_H
 #define STREAM_CATALOG_H
@@ -163,7 +164,10 @@ STREAM_API int stream_catalog_title_delete(stream_catalog *c, const char *id);
  * A title with its seasons and episodes as JSON. With `viewer` NULL
  * (operator) every title is visible; otherwise a title hidden from the viewer
  * (maturity, kids, availability, region) is STREAM_ENOTFOUND, like a missing
- * one. `*out_json` belongs to the caller (stream_free()).
+ * one. Details read through the handle are cached for up to 1 s: a write made
+ * through another handle or process may take that long to show here (writes
+ * through this handle show at once). `*out_json` belongs to the caller
+ * (stream_free()).
  * Errors: STREAM_EINVAL (NULL out/c, bad id, bad viewer), STREAM_ENOTFOUND,
  * STREAM_ENOMEM, STREAM_EIO. Thread-safe.
  */

@@ -79,7 +79,9 @@ typedef struct stream_delivery_options {
   stream_keyring *keys;          /**< required: borrowed, must outlive the handle */
   int format;                    /**< stream_delivery_format; 0 = STREAM_DELIVERY_NATIVE_PATH */
   const char *key_id;            /**< NULL = the ring's primary key (signing) */
-  int64_t leeway;                /**< clock skew accepted on Expires, 0..3600 s */
+  int64_t leeway;                /**< clock skew accepted on the Expires of native signatures
+                                      (path token, Stream-Cookie), 0..3600 s; the CDN formats'
+                                      signatures are checked without leeway */
   unsigned int manifest_max_age; /**< Cache-Control max-age of manifests; 0 = 2 s */
   /* version 2 */
   int cloudfront_hash; /**< STREAM_DELIVERY_CLOUDFRONT: a stream_cloudfront_hash; 0 = SHA-1 */
@@ -158,7 +160,8 @@ typedef struct stream_delivery_file {
  * `*out` belongs to the caller, who frees it with stream_delivery_free().
  * Errors: STREAM_EINVAL (bad version, base_url not http(s)://host[:port]
  * without a path or with a trailing '/', no key ring, unknown format, leeway
- * out of range, unknown cloudfront_hash), STREAM_ENOMEM. Thread-safe.
+ * out of range, unknown cloudfront_hash, empty media_root), STREAM_ENOMEM.
+ * Thread-safe.
  */
 STREAM_API int stream_delivery_new(stream_delivery **out, const stream_delivery_options *opts);
 
@@ -213,8 +216,9 @@ STREAM_API void stream_delivery_urls_clear(stream_delivery_urls *u);
  * Returns STREAM_OK with `out->fd` open, or a status with `out->reason`
  * saying why: STREAM_EINVAL (BAD_PATH), STREAM_EFORBIDDEN (SIGNATURE, with
  * `sign_reason`, or ABOVE_CAP), STREAM_EEXPIRED (SIGNATURE, expired),
- * STREAM_ENOTFOUND (NOT_FOUND), STREAM_ENOTSUP (METHOD), STREAM_EIO.
- * Argument errors (NULL, bad version) give STREAM_EINVAL with BAD_PATH.
+ * STREAM_ENOTFOUND (NOT_FOUND), STREAM_ENOTSUP (METHOD), STREAM_EIO and
+ * STREAM_ENOMEM (NOT_FOUND: the file or the asset's summary.json could not be
+ * read). Argument errors (NULL, bad version) give STREAM_EINVAL with BAD_PATH.
  * `*out` is always filled; release it with stream_delivery_file_clear().
  * Thread-safe.
  */
@@ -255,15 +259,16 @@ STREAM_API int stream_delivery_filter_hls(char **out, const char *text, int max_
 STREAM_API int stream_delivery_filter_dash(char **out, const char *text, int max_height);
 
 /**
- * The MIME type served for a file name, by extension: .m3u8
- * application/vnd.apple.mpegurl, .mpd application/dash+xml, .m4s
- * video/iso.segment, .mp4 video/mp4, .m4a audio/mp4, .vtt text/vtt, .jpg
- * image/jpeg, .json application/json, anything else
- * application/octet-stream. Never NULL; static. Thread-safe.
+ * The MIME type served for a file name, by extension (case-insensitive):
+ * .m3u8 application/vnd.apple.mpegurl, .mpd application/dash+xml, .m4s
+ * video/iso.segment, .mp4 and .m4v video/mp4, .m4a audio/mp4, .vtt text/vtt,
+ * .jpg and .jpeg image/jpeg, .png image/png, .json application/json,
+ * anything else application/octet-stream. Never NULL; static. Thread-safe.
  */
 STREAM_API const char *stream_delivery_mime_type(const char *name);
 
-/** A short English string for a stream_delivery_reason ("above the signed cap"); static. */
+/** A short English string for a stream_delivery_reason ("rendition above the signed cap");
+ * static, never NULL ("unknown reason" for another value). */
 STREAM_API const char *stream_delivery_reason_str(int reason);
 
 #ifdef __cplusplus

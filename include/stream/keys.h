@@ -91,9 +91,10 @@ STREAM_API int stream_key_from_bytes(stream_key **out, stream_key_type type, con
  * "PRIVATE KEY" (PKCS#8); public keys from "PUBLIC KEY" (SubjectPublicKeyInfo,
  * what CloudFront takes) or "RSA PUBLIC KEY". Encrypted PEM is refused (no
  * passphrase prompt). The PEM's algorithm must match `type`. Surrounding
- * whitespace is ignored. `*out` is freed with stream_key_free().
+ * whitespace is ignored; the rest may be at most 16 KiB. `*out` is freed with
+ * stream_key_free().
  * Errors: STREAM_EINVAL (the message says what was wrong, never the key),
- * STREAM_ENOMEM, STREAM_ECRYPTO.
+ * STREAM_ERANGE (text over 16 KiB), STREAM_ENOMEM, STREAM_ECRYPTO.
  */
 STREAM_API int stream_key_from_text(stream_key **out, stream_key_type type, const char *id,
                                     const char *text);

@@ -302,8 +302,8 @@ typedef struct stream_google_verification {
  * (prefix with a url, Media CDN path component), a prefix without a url
  * counting the prefix, '?' and the result, a cookie and a Media CDN token.
  * Errors: STREAM_EINVAL (NULL or malformed argument, wrong key type or name,
- * a result over 16384 bytes), STREAM_ERANGE (URL over 16 KiB), STREAM_ENOMEM,
- * STREAM_ECRYPTO. Thread-safe.
+ * a result over 16384 bytes), STREAM_ERANGE (URL over 16 KiB, expires after
+ * 999999999999), STREAM_ENOMEM, STREAM_ECRYPTO. Thread-safe.
  */
 STREAM_API int stream_cloudcdn_sign_url(char **out, const stream_key *key, const char *url,
                                         const stream_google_sign_options *opts);
@@ -340,7 +340,8 @@ STREAM_API int stream_cloudcdn_sign_cookie(char **out, const stream_key *key,
  * compared in constant time, request URL inside URLPrefix). `*out` is always
  * filled. Returns STREAM_OK (reason STREAM_SIGN_VALID) or the code that goes
  * with the reason (see stream_sign_reason); STREAM_EINVAL also for NULL or
- * malformed arguments. Thread-safe.
+ * malformed arguments; STREAM_ERANGE (reason MALFORMED) for a `req->url`
+ * over 16384 bytes. Thread-safe.
  */
 STREAM_API int stream_cloudcdn_verify_url(stream_google_verification *out,
                                           const stream_keyring *ring,
@@ -408,7 +409,8 @@ STREAM_API int stream_mediacdn_sign_cookie(char **out, const stream_key *key,
  * (`/edge-cache-token=...&Signature=.../`). The KeyName must name an Ed25519
  * key (private or public) in `ring`; signature padding is optional. `*out` is
  * always filled; returns STREAM_OK or the code of the reason; STREAM_EINVAL
- * for NULL or malformed arguments. Thread-safe.
+ * for NULL or malformed arguments; STREAM_ERANGE (reason MALFORMED) for a
+ * `req->url` over 16384 bytes. Thread-safe.
  */
 STREAM_API int stream_mediacdn_verify_url(stream_google_verification *out,
                                           const stream_keyring *ring,
@@ -488,7 +490,8 @@ STREAM_API int stream_mediacdn_token_sign(char **out, const stream_key *key,
  * IPRanges against `req->client_ip`, Headers from the request headers.
  * Padded and unpadded base64url are accepted. `*out` is always filled (its
  * key_name is the key that verified). Returns STREAM_OK or the code of the
- * reason; STREAM_EINVAL for NULL or malformed arguments. Thread-safe.
+ * reason; STREAM_EINVAL for NULL or malformed arguments; STREAM_ERANGE
+ * (reason MALFORMED) for a `req->url` over 16384 bytes. Thread-safe.
  */
 STREAM_API int stream_mediacdn_token_verify(stream_google_verification *out,
                                             const stream_keyring *ring, const char *token,
@@ -635,7 +638,9 @@ STREAM_API int stream_cloudfront_sign_cookies(char **out, const stream_key *key,
  * STREAM_OK, or the code of the reason (see stream_sign_reason): EXPIRED,
  * NOT_YET_VALID, BAD_SIGNATURE, UNKNOWN_KEY, MALFORMED, MISSING (no
  * Signature), OUTSIDE_PREFIX (outside Resource), IP_MISMATCH; STREAM_EINVAL
- * also for NULL or malformed arguments. The message never holds a key.
+ * also for NULL or malformed arguments; STREAM_ERANGE (reason MALFORMED) for
+ * a `req->url` over STREAM_CLOUDFRONT_TEXT_MAX bytes. The message never holds
+ * a key.
  * Thread-safe.
  */
 STREAM_API int stream_cloudfront_verify_url(stream_cloudfront_verification *out,

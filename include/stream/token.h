@@ -114,7 +114,7 @@ typedef struct stream_token_issue_options {
   const char *sub;      /**< subject, e.g. the account id; NULL = none (or from claims_json) */
   int jti;              /**< non-zero: add a random "jti" (16 CSPRNG bytes, base64url) */
   int64_t now;          /**< the time used for iat; 0 = the current time (tests) */
-  const char *typ;      /**< header "typ"; NULL = "JWT" */
+  const char *typ;      /**< header "typ" (1..32 printable ASCII, no '"' or '\\'); NULL = "JWT" */
 } stream_token_issue_options;
 
 #define STREAM_TOKEN_ISSUE_OPTIONS_VERSION 1
@@ -134,7 +134,8 @@ typedef struct stream_token_verify_options {
   int64_t now;          /**< the time to check against; 0 = the current time (tests) */
   size_t max_size;      /**< largest accepted token in bytes; 0 = STREAM_TOKEN_SIZE_DEFAULT */
   int require_exp;      /**< non-zero (default): a token without "exp" is rejected */
-  const char *typ;      /**< required header "typ"; NULL = "JWT" or absent (case-insensitive) */
+  const char *typ;      /**< required header "typ" (case-insensitive; 1..32 printable ASCII, no
+                             '"' or '\\'); NULL = "JWT" or absent */
 } stream_token_verify_options;
 
 #define STREAM_TOKEN_VERIFY_OPTIONS_VERSION 1
@@ -148,7 +149,7 @@ typedef struct stream_token_verify_options {
 typedef struct stream_token_claims {
   char sub[STREAM_TOKEN_CLAIM_MAX]; /**< subject (account id) */
   char iss[STREAM_TOKEN_CLAIM_MAX]; /**< issuer */
-  char aud[STREAM_TOKEN_CLAIM_MAX]; /**< the audience that matched (or the single "aud") */
+  char aud[STREAM_TOKEN_CLAIM_MAX]; /**< the audience that matched (opts->aud); "" without one */
   char jti[STREAM_TOKEN_CLAIM_MAX]; /**< token id */
   char kid[STREAM_KEY_ID_MAX + 1];  /**< id of the key that verified the token */
   int64_t exp;                      /**< expiry; 0 when absent */
@@ -178,7 +179,8 @@ typedef struct stream_token_claims {
  * `*out` is the NUL-terminated token; the caller frees it with stream_free().
  * Errors: STREAM_EINVAL (NULL ring/out, bad options, bad claims_json, public
  * or short key), STREAM_ENOTFOUND (no such kid / no primary key),
- * STREAM_ERANGE (string over 255 bytes, token over STREAM_TOKEN_SIZE_DEFAULT),
+ * STREAM_ERANGE (string over 255 bytes, claims_json or token over
+ * STREAM_TOKEN_SIZE_DEFAULT, ttl/exp/nbf beyond the NumericDate range),
  * STREAM_ENOMEM, STREAM_ECRYPTO. Thread-safe.
  */
 STREAM_API int stream_token_issue(char **out, const stream_keyring *ring, const char *kid,
@@ -199,8 +201,9 @@ STREAM_API int stream_token_issue(char **out, const stream_keyring *ring, const 
  * zeroed. `opts` may be NULL for STREAM_TOKEN_VERIFY_OPTIONS_INIT.
  *
  * Errors: STREAM_EINVAL (malformed token, bad claim type, missing exp, bad
- * options), STREAM_ERANGE (token over max_size, claim over 255 bytes),
- * STREAM_EAUTH (bad signature, missing or unknown kid, alg mismatch or none),
+ * options, or the "kid" names a ring key that cannot verify JWTs: RSA, ECDSA,
+ * HMAC under 32 bytes), STREAM_ERANGE (token over max_size, claim over 255
+ * bytes), STREAM_EAUTH (bad signature, missing or unknown kid, alg mismatch or none),
  * STREAM_EEXPIRED (expired, not yet valid, issued in the future),
  * STREAM_EFORBIDDEN (wrong iss, aud or typ), STREAM_ENOTSUP (crit, b64),
  * STREAM_ENOMEM, STREAM_ECRYPTO. Thread-safe.

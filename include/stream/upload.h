@@ -119,7 +119,8 @@ STREAM_API int stream_upload_metadata_parse(char **out_json, const char *header)
  * at once. Its empty data file is created. `*out` receives the session
  * (release with stream_upload_info_clear()).
  * Errors: STREAM_EINVAL (bad length, owner or metadata), STREAM_ERANGE
- * (length above max_length), STREAM_EIO, STREAM_EBUSY, STREAM_ENOMEM.
+ * (length above max_length, metadata longer than STREAM_UPLOAD_METADATA_MAX),
+ * STREAM_EIO, STREAM_EBUSY, STREAM_ENOMEM.
  * Thread-safe.
  */
 STREAM_API int stream_upload_create(stream_upload_info *out, stream_uploads *u, int64_t length,
@@ -170,7 +171,9 @@ STREAM_API int stream_upload_write(stream_upload_writer *w, const void *data, si
  * the committed offset after the call, also on failure.
  * Errors: STREAM_EPROTO (checksum mismatch: the chunk was discarded),
  * STREAM_ERANGE (the chunk passed the declared length: discarded),
- * STREAM_EINVAL (NULL writer), STREAM_EIO, STREAM_EBUSY.
+ * STREAM_ECONFLICT (another writer moved the committed offset first, which
+ * only a file system without flock() lets happen: discarded), STREAM_EINVAL
+ * (NULL writer; `*out_offset` is not set then), STREAM_EIO, STREAM_EBUSY.
  */
 STREAM_API int stream_upload_end(int64_t *out_offset, stream_upload_writer *w, int complete);
 

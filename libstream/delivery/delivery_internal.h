@@ -23,6 +23,10 @@ typedef struct delivery__asset {
   size_t n;
   char dirs[DELIVERY__RENDITIONS_MAX][64];
   int heights[DELIVERY__RENDITIONS_MAX];
+  /* 1 when the summary lists a video rendition that does not fit here (more than
+   * DELIVERY__RENDITIONS_MAX, or a directory name of 64 bytes or more): a directory not in
+   * `dirs` may be that rendition, so it counts as above every cap instead of as no video. */
+  int overflow;
 } delivery__asset;
 
 struct stream_delivery {

@@ -391,8 +391,12 @@ static int load_summary(delivery__asset *a, int fd, const struct stat *st)
     const cJSON *dir = cJSON_GetObjectItemCaseSensitive(r, "dir");
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(r, "height");
     if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "video") != 0 || !cJSON_IsString(dir) ||
-        !cJSON_IsNumber(h) || a->n == DELIVERY__RENDITIONS_MAX)
+        !cJSON_IsNumber(h))
       continue;
+    if (a->n == DELIVERY__RENDITIONS_MAX || strlen(dir->valuestring) >= sizeof(a->dirs[0])) {
+      a->overflow = 1; /* its height is not kept: fail closed (delivery__asset) */
+      continue;
+    }
     snprintf(a->dirs[a->n], sizeof(a->dirs[0]), "%s", dir->valuestring);
     /* A height no rendition has (negative, huge, not a number) is above every cap: the
      * rendition is refused, and the cast stays defined. */
@@ -416,7 +420,7 @@ static int cache_lookup(stream_delivery *d, const char *asset, const struct stat
     delivery__asset *a = &d->cache[i];
     if (strcmp(a->id, asset) == 0 && a->ino == (uint64_t)st->st_ino &&
         a->size == (uint64_t)st->st_size && a->mtime_ns == mns) {
-      height = 0;
+      height = a->overflow ? INT_MAX : 0;
       for (size_t k = 0; k < a->n; k++)
         if (strcmp(a->dirs[k], dir) == 0)
           height = a->heights[k];
@@ -443,7 +447,7 @@ static int cache_fill(stream_delivery *d, const char *asset, int fd, const struc
   a->ino = (uint64_t)st->st_ino;
   a->size = (uint64_t)st->st_size;
   a->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-  int height = 0;
+  int height = a->overflow ? INT_MAX : 0;
   for (size_t k = 0; k < a->n; k++)
     if (strcmp(a->dirs[k], dir) == 0)
       height = a->heights[k];

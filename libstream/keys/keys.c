@@ -1,8 +1,9 @@
 /*
- * keys: immutable, reference-counted keys (HMAC secrets and Ed25519 key
- * pairs) loaded from bytes, text, files or the environment, and key rings
- * that hold several keys for rotation. Secret bytes never reach a log or an
- * error message and are wiped when the last reference goes.
+ * keys: immutable, reference-counted keys (HMAC secrets, Ed25519 key pairs,
+ * and the RSA and ECDSA P-256 key pairs of pkey.c) loaded from bytes, text,
+ * files or the environment, and key rings that hold several keys for
+ * rotation. Secret bytes never reach a log or an error message and are wiped
+ * when the last reference goes.
  */
 #include <errno.h>
 #include <pthread.h>

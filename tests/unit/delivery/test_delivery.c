@@ -381,6 +381,54 @@ START_TEST(test_summary_hostile_heights)
 }
 END_TEST
 
+/* A summary.json listing more video renditions than the origin keeps heights for (32), or one
+ * whose directory name is too long to keep (64 bytes or more): such a rendition's height is
+ * unknown, so its files are refused under a cap (they were served as if it had none). The
+ * renditions the origin did keep are served as before. */
+START_TEST(test_summary_untracked_renditions)
+{
+  char dir[600], file[700];
+  snprintf(dir, sizeof dir, "%s/a4", media_root);
+  ck_assert_int_eq(mkdir(dir, 0700), 0);
+  const char *long_dir = "v1080p_6000_with_a_directory_name_that_is_longer_than_sixty_four_bytes";
+  snprintf(file, sizeof file, "%s/summary.json", dir);
+  FILE *sf = fopen(file, "w");
+  ck_assert_ptr_nonnull(sf);
+  fputs("{\"renditions\":[", sf);
+  for (int i = 0; i < 32; i++)
+    fprintf(sf, "{\"kind\":\"video\",\"dir\":\"v%02d\",\"height\":240},", i);
+  fprintf(sf,
+          "{\"kind\":\"video\",\"dir\":\"v33rd\",\"height\":1080},"
+          "{\"kind\":\"video\",\"dir\":\"%s\",\"height\":1080}]}",
+          long_dir);
+  ck_assert_int_eq(fclose(sf), 0);
+  const char *dirs[] = {"v00", "v33rd", long_dir};
+  for (size_t i = 0; i < 3; i++) {
+    snprintf(file, sizeof file, "%s/%s", dir, dirs[i]);
+    ck_assert_int_eq(mkdir(file, 0700), 0);
+    snprintf(file, sizeof file, "%s/%s/seg.m4s", dir, dirs[i]);
+    FILE *seg = fopen(file, "w");
+    ck_assert_ptr_nonnull(seg);
+    ck_assert_int_eq(fclose(seg), 0);
+  }
+  stream_delivery_urls u;
+  ck_assert_int_eq(stream_delivery_sign(&u, dl, "a4", 720, NOW + 3600, NULL), STREAM_OK);
+  char path[2048], rest[200];
+  stream_delivery_file f;
+  path_for(path, sizeof path, u.hls_url, "v00/seg.m4s");
+  ck_assert_msg(get(&f, dl, path, NULL, NOW) == STREAM_OK, "%s", msg());
+  stream_delivery_file_clear(&f);
+  for (size_t i = 1; i < 3; i++) {
+    snprintf(rest, sizeof rest, "%s/seg.m4s", dirs[i]);
+    path_for(path, sizeof path, u.hls_url, rest);
+    ck_assert_msg(get(&f, dl, path, NULL, NOW) == STREAM_EFORBIDDEN, "served %s", dirs[i]);
+    ck_assert_int_eq(f.reason, STREAM_DELIVERY_ABOVE_CAP);
+    ck_assert_int_eq(f.fd, -1);
+  }
+  stream_delivery_urls_clear(&u);
+}
+END_TEST
+
 /* Every one of these, appended after a valid token, must be refused. */
 static const char *const traversal[] = {
     "../a1/master.m3u8",
@@ -1146,6 +1194,7 @@ int main(void)
   tcase_add_test(tc, test_sign_path_token_and_open);
   tcase_add_test(tc, test_cap_enforced);
   tcase_add_test(tc, test_summary_hostile_heights);
+  tcase_add_test(tc, test_summary_untracked_renditions);
   tcase_add_test(tc, test_uncapped_manifest_unchanged);
   tcase_add_test(tc, test_expired_and_tampered);
   tcase_add_loop_test(tc, test_traversal, 0, (int)(sizeof traversal / sizeof traversal[0]));
