@@ -340,14 +340,21 @@ STREAM_API int stream_billing_subscription_get(stream_billing_subscription *out,
  * rest of the current period:
  *   charge = round_half_up((new_price - old_price) * (period_end - now)
  *                          / (period_end - period_start))
- * computed in integers (no floating point). During a trial the plan changes
+ * computed in integers (no floating point). A dearer plan of another
+ * period_months (monthly to yearly) restarts the billing cycle instead: the
+ * new period is [now, now + its period_months months) and the charge is
+ *   new_price - round_half_up(old_price * (period_end - now)
+ *                             / (period_end - period_start))
+ * (its invoice has two lines: the new plan's period, then the negative credit
+ * for the unused time of the old one). During a trial the plan changes
  * with no charge. A cheaper (or equal-price) plan is scheduled for the period
  * end (pending_plan_id). Changing to the current plan cancels a scheduled
- * change. A failed upgrade charge leaves the plan unchanged (STREAM_EPAYMENT).
+ * change; an upgrade drops it. A failed upgrade charge leaves the plan and
+ * the period unchanged (STREAM_EPAYMENT). A provider that did not answer
+ * leaves the payment pending (STREAM_EPAYMENT): the renewal job settles it
+ * and then applies the change.
  * Errors: STREAM_EINVAL, STREAM_ENOTFOUND (no live subscription, plan),
- * STREAM_ECONFLICT (currency differs, inactive plan, past due, an upgrade of an
- * active subscription to a plan of another period_months, which the formula
- * cannot prorate, key reuse),
+ * STREAM_ECONFLICT (currency differs, inactive plan, past due, key reuse),
  * STREAM_EPAYMENT, STREAM_EBUSY (another payment in progress), STREAM_EIO.
  * `out_invoice_id` (may be NULL) receives the upgrade's invoice, or "".
  */

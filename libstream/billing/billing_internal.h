@@ -112,14 +112,19 @@ int billing__replay(const char *json, int code, stream_billing_subscription *sub
 int billing__settle(stream_billing *b, const struct store_billing_payment *p, int prc,
                     const stream_billing_provider_result *res, stream_billing_subscription *out_sub,
                     char *out_invoice_id);
-/* A charge to begin: a new invoice with its one `line` (line != NULL), or a
- * payment of the open invoice `invoice_id`. `cas` (may be NULL): the
- * subscription as read, which must not have changed. */
+/* A charge to begin: a new invoice with its `line_count` lines (line !=
+ * NULL; the total is their sum), or a payment of the open invoice
+ * `invoice_id`. `cas` (may be NULL): the subscription as read, which must not
+ * have changed. An upgrade's invoice has one line (same period length: the
+ * prorated difference) or two (another period length: the new plan's whole
+ * period, then the credit for the unused time of the old one, amount <= 0);
+ * billing__settle restarts the billing cycle for the second kind. */
 typedef struct billing__charge_req {
   const char *account_id;
   const char *subscription_id;
   const char *currency;
   const stream_billing_line *line;
+  size_t line_count;
   const char *invoice_id;
   int64_t amount;
   const stream_billing_card *card;

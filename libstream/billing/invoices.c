@@ -118,6 +118,15 @@ int billing__settle(stream_billing *b, const store_billing_payment *p, int prc,
     if (status == STORE_PAY_SUCCEEDED) {
       memcpy(sub.pub.plan_id, line->plan_id, sizeof sub.pub.plan_id);
       sub.pub.pending_plan_id[0] = '\0';
+      /* Two lines: an upgrade to a plan of another period length, which
+       * restarts the billing cycle at the first line's period (the second is
+       * the credit for the old one); renewals follow from its end. */
+      if (inv.line_count > 1 && sub.pub.status <= STREAM_BILLING_PAST_DUE) {
+        sub.pub.period_start = line->period_start;
+        sub.pub.period_end = line->period_end;
+        sub.anchor = line->period_start;
+        sub.cycle_months = cycle_for(sub.anchor, 1, line->period_end);
+      }
       s.sub_update = &sub;
     } else {
       s.void_invoice = true;
@@ -184,8 +193,9 @@ int billing__charge(stream_billing *b, const billing__charge_req *q,
     memcpy(inv.account_id, q->account_id, strlen(q->account_id) + 1);
     memcpy(inv.subscription_id, q->subscription_id, strlen(q->subscription_id) + 1);
     memcpy(inv.currency, q->currency, sizeof inv.currency);
-    inv.total = q->line->amount;
-    inv.amount_due = q->line->amount;
+    for (size_t i = 0; i < q->line_count; i++)
+      inv.total += q->line[i].amount;
+    inv.amount_due = inv.total;
     inv.created_at = now;
   } else {
     memcpy(inv.id, q->invoice_id, strlen(q->invoice_id) + 1);
@@ -212,7 +222,7 @@ int billing__charge(stream_billing *b, const billing__charge_req *q,
   }
   store_billing_charge c = {q->line ? &inv : NULL,
                             q->line,
-                            q->line ? 1 : 0,
+                            q->line ? q->line_count : 0,
                             &pay,
                             q->idem ? &rec : NULL,
                             q->require_no_live,

@@ -72,7 +72,7 @@ static int bill(stream_billing *b, store_billing_sub *s, const stream_billing_pl
   }
   if (rc != STREAM_OK)
     return rc;
-  billing__charge_req q = {p->account_id, p->id, plan->currency,    NULL, NULL,  0,
+  billing__charge_req q = {p->account_id, p->id, plan->currency,    NULL, 0,     NULL, 0,
                            &card,         token, STORE_PAY_RENEWAL, NULL, false, s};
   stream_billing_line line;
   stream_billing_invoice open;
@@ -98,6 +98,7 @@ static int bill(stream_billing *b, store_billing_sub *s, const stream_billing_pl
     line.period_start = p->period_end;
     line.period_end = end;
     q.line = &line;
+    q.line_count = 1;
     q.amount = plan->price;
   }
   if (rc == STREAM_OK)

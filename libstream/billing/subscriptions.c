@@ -190,8 +190,9 @@ int stream_billing_subscribe(stream_billing_subscription *out, char *out_invoice
       line.amount = plan.price;
       line.period_start = p->period_start;
       line.period_end = p->period_end;
-      billing__charge_req q = {account_id, p->id, plan.currency,       &line, NULL, plan.price,
-                               &card,      token, STORE_PAY_SUBSCRIBE, &idem, true, NULL};
+      billing__charge_req q = {account_id, p->id,      plan.currency, &line, 1,
+                               NULL,       plan.price, &card,         token, STORE_PAY_SUBSCRIBE,
+                               &idem,      true,       NULL};
       rc = billing__charge(b, &q, out, out_invoice_id);
     }
   }
@@ -252,16 +253,6 @@ int stream_billing_change_plan(stream_billing_subscription *out, char *out_invoi
     rc = stream__err(STREAM_ECONFLICT,
                      "the subscription is past due: its open invoice must be paid before a plan "
                      "change");
-  /* The proration compares the two prices as prices of the same period: between a
-   * monthly and a yearly plan it would charge the yearly price's difference for what is
-   * left of a month. Such an upgrade is refused (a downgrade, scheduled for the period end,
-   * and a change during a trial prorate nothing). */
-  if (rc == STREAM_OK && s.pub.status == STREAM_BILLING_ACTIVE && to.price > from.price &&
-      strcmp(to.id, from.id) != 0 && to.period_months != from.period_months)
-    rc = stream__err(STREAM_ECONFLICT,
-                     "plan %s is billed every %d month(s), the subscription's plan %s every %d: "
-                     "an upgrade between them cannot be prorated; cancel and subscribe again",
-                     to.id, to.period_months, from.id, from.period_months);
   if (rc != STREAM_OK) {
     billing__unlock(b, account_id);
     return rc;
@@ -270,8 +261,20 @@ int stream_billing_change_plan(stream_billing_subscription *out, char *out_invoi
   int64_t now = billing__now(b);
   int64_t charge = 0;
   bool upgrade = to.price > from.price && strcmp(to.id, from.id) != 0;
-  if (upgrade && p->status == STREAM_BILLING_ACTIVE && now < p->period_end) {
-    int64_t rem = p->period_end - (now > p->period_start ? now : p->period_start);
+  /* Another period length (monthly to a dearer yearly plan): the two prices
+   * are not prices of one period, so the difference cannot be prorated.
+   * Stripe's rule: the new plan starts now for its whole period (the cycle
+   * restarts) and the unused time of the old period is credited. */
+  bool restart =
+      upgrade && p->status == STREAM_BILLING_ACTIVE && to.period_months != from.period_months;
+  int64_t rem = 0, credit = 0, new_end = 0;
+  if (upgrade && p->status == STREAM_BILLING_ACTIVE && now < p->period_end)
+    rem = p->period_end - (now > p->period_start ? now : p->period_start);
+  if (restart) {
+    credit = billing__prorate(from.price, rem, p->period_end - p->period_start);
+    charge = to.price - credit; /* > 0: to.price > from.price >= credit */
+    new_end = billing__add_months(now, to.period_months);
+  } else if (rem > 0) {
     charge = billing__prorate(to.price - from.price, rem, p->period_end - p->period_start);
   }
   if (strcmp(to.id, from.id) == 0) {
@@ -291,17 +294,35 @@ int stream_billing_change_plan(stream_billing_subscription *out, char *out_invoi
     if (rc == STREAM_ENOTFOUND && p->card_id[0])
       rc = pick_card(b, &card, token, account_id, NULL);
     if (rc == STREAM_OK) {
-      stream_billing_line line;
-      memset(&line, 0, sizeof line);
-      char prefix[STREAM_BILLING_NAME_SIZE + 40];
-      snprintf(prefix, sizeof prefix, "Upgrade from %s, prorated: ", from.name);
-      line_text(line.description, prefix, &to, now, p->period_end);
-      memcpy(line.plan_id, to.id, sizeof line.plan_id);
-      line.amount = charge;
-      line.period_start = now;
-      line.period_end = p->period_end;
-      billing__charge_req q = {account_id, p->id, to.currency,       &line, NULL,  charge,
-                               &card,      token, STORE_PAY_UPGRADE, &idem, false, &s};
+      stream_billing_line lines[2];
+      memset(lines, 0, sizeof lines);
+      size_t nlines = 1;
+      if (restart) {
+        /* The new plan's whole period, then the credit (billing__settle
+         * recognizes the restart by the second line). */
+        line_text(lines[0].description, "", &to, now, new_end);
+        memcpy(lines[0].plan_id, to.id, sizeof lines[0].plan_id);
+        lines[0].amount = to.price;
+        lines[0].period_start = now;
+        lines[0].period_end = new_end;
+        line_text(lines[1].description, "Unused time on ", &from, p->period_end - rem,
+                  p->period_end);
+        memcpy(lines[1].plan_id, from.id, sizeof lines[1].plan_id);
+        lines[1].amount = -credit;
+        lines[1].period_start = p->period_end - rem;
+        lines[1].period_end = p->period_end;
+        nlines = 2;
+      } else {
+        char prefix[STREAM_BILLING_NAME_SIZE + 40];
+        snprintf(prefix, sizeof prefix, "Upgrade from %s, prorated: ", from.name);
+        line_text(lines[0].description, prefix, &to, now, p->period_end);
+        memcpy(lines[0].plan_id, to.id, sizeof lines[0].plan_id);
+        lines[0].amount = charge;
+        lines[0].period_start = now;
+        lines[0].period_end = p->period_end;
+      }
+      billing__charge_req q = {account_id, p->id, to.currency,       lines, nlines, NULL, charge,
+                               &card,      token, STORE_PAY_UPGRADE, &idem, false,  &s};
       rc = billing__charge(b, &q, out, out_invoice_id);
     }
     stream__wipe(token, sizeof token);

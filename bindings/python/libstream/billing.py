@@ -444,8 +444,10 @@ class Billing(ClockedHandle):
         return _subscription(out)
 
     def change_plan(self, account_id, plan_id, *, key=None):
-        """Upgrade at once (prorated charge) or downgrade at period end; returns
-        (:class:`Subscription`, invoice id or "")."""
+        """Upgrade at once (prorated charge; to a plan of another billing period,
+        the new period starts now, charged less the unused time of the current
+        one) or downgrade at period end; returns (:class:`Subscription`, invoice
+        id or "")."""
         out = ffi.new("stream_billing_subscription *")
         inv = ffi.new("char[]", lib.STREAM_BILLING_ID_SIZE)
         self._run(lib.stream_billing_change_plan, out, inv, self._h,

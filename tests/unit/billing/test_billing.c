@@ -250,41 +250,195 @@ START_TEST(test_upgrade_then_downgrade_and_downgrade_then_upgrade)
 }
 END_TEST
 
-/* A yearly plan's price is not a monthly one: an upgrade from a monthly plan to a dearer
- * yearly one used to charge (yearly - monthly) x the part of the month left (14500 here, for
- * half a month). It is refused and charges nothing; a cheaper yearly plan is scheduled for the
- * period end as any downgrade, and renews for twelve months. */
-START_TEST(test_upgrade_across_billing_periods_refused)
+/* The credit for the unused time of a period, round half up, computed here
+ * directly (price x rem fits in int64 for these figures). */
+static int64_t unused_credit(int64_t price, int64_t start, int64_t end, int64_t now)
 {
-  paid_plans();
+  int64_t len = end - start, rem = end - now;
+  return (2 * price * rem + len) / (2 * len);
+}
+
+/* Two reads of one subscription agree field by field. */
+static void same_sub(const stream_billing_subscription *x, const stream_billing_subscription *y)
+{
+  ck_assert_str_eq(x->id, y->id);
+  ck_assert_str_eq(x->plan_id, y->plan_id);
+  ck_assert_str_eq(x->pending_plan_id, y->pending_plan_id);
+  ck_assert_str_eq(x->card_id, y->card_id);
+  ck_assert_int_eq(x->status, y->status);
+  ck_assert_int_eq(x->cancel_at_period_end, y->cancel_at_period_end);
+  ck_assert_int_eq(x->period_start, y->period_start);
+  ck_assert_int_eq(x->period_end, y->period_end);
+  ck_assert_int_eq(x->trial_end, y->trial_end);
+}
+
+/* Yearly plans beside paid_plans(): a dearer and a cheaper one than basic. */
+static void yearly_plans(void)
+{
   stream_billing_plan year = {"premium-year", "Premium yearly", 30000, "USD", 12, 0, 4, 2160, 1};
   ck_assert_int_eq(stream_billing_plan_put(bill, &year), STREAM_OK);
   stream_billing_plan small = {"basic-year", "Basic yearly", 900, "USD", 12, 0, 1, 720, 1};
   ck_assert_int_eq(stream_billing_plan_put(bill, &small), STREAM_OK);
-  char a[STREAM_STORE_ID_SIZE];
+}
+
+/* Monthly to a dearer yearly plan (Stripe's rule when the interval changes): the yearly
+ * period starts now and renews from there; the charge is the yearly price less the unused
+ * time of the month (it used to be refused, and before that charged the price difference
+ * for the rest of the month). A scheduled downgrade is dropped. A cheaper yearly plan is
+ * scheduled for the period end as any downgrade, and renews for twelve months. */
+START_TEST(test_upgrade_to_a_yearly_plan_restarts_the_cycle)
+{
+  paid_plans();
+  yearly_plans();
+  char a[STREAM_STORE_ID_SIZE], b2[STREAM_STORE_ID_SIZE];
   subscribe_paid(a, "a@example.com", "basic");
-  clock_now = JAN31 + 14 * DAY; /* half of the 28-day period left */
-  stream_billing_subscription s;
+  subscribe_paid(b2, "b@example.com", "basic");
+  stream_billing_subscription s, before = sub_of(a);
+  ck_assert_int_eq(before.period_start, JAN31);
+  ck_assert_int_eq(before.period_end, FEB28);
   char inv[STREAM_BILLING_ID_SIZE];
-  ck_assert_int_eq(stream_billing_change_plan(&s, inv, bill, a, "premium-year", "y1"),
-                   STREAM_ECONFLICT);
-  ck_assert_ptr_nonnull(strstr(msg(), "cannot be prorated"));
-  int64_t sum = 0;
-  ck_assert_uint_eq(charges(&sum), 1);
-  ck_assert_int_eq(sum, 1000);
-  ck_assert_uint_eq(invoice_count(a), 1);
-  ck_assert_str_eq(sub_of(a).plan_id, "basic");
-  /* The cheaper yearly plan: scheduled, then renewed for a year at its price. */
-  ck_assert_int_eq(stream_billing_change_plan(&s, inv, bill, a, "basic-year", "y2"), STREAM_OK);
+  ck_assert_int_eq(stream_billing_change_plan(&s, inv, bill, a, "basic-year", "d1"), STREAM_OK);
   ck_assert_str_eq(s.pending_plan_id, "basic-year");
+
+  int64_t now = JAN31 + 10 * DAY + 12345; /* 2026-02-10T03:25:45Z */
+  clock_now = now;
+  int64_t year_end = now + 365 * DAY; /* 2027-02-10T03:25:45Z */
+  int64_t credit = unused_credit(1000, before.period_start, before.period_end, now);
+  ck_assert_int_gt(credit, 0);
+  ck_assert_int_lt(credit, 1000);
+  ck_assert_int_eq(stream_billing_change_plan(&s, inv, bill, a, "premium-year", "y1"), STREAM_OK);
+  ck_assert_str_eq(s.plan_id, "premium-year");
+  ck_assert_str_eq(s.pending_plan_id, "");
+  ck_assert_int_eq(s.status, STREAM_BILLING_ACTIVE);
+  ck_assert_int_eq(s.period_start, now);
+  ck_assert_int_eq(s.period_end, year_end);
+  ck_assert_str_ne(inv, "");
+  stream_billing_subscription stored = sub_of(a);
+  same_sub(&stored, &s);
+
+  stream_billing_invoice v;
+  ck_assert_int_eq(stream_billing_invoice_get(&v, bill, inv), STREAM_OK);
+  ck_assert_int_eq(v.status, STREAM_BILLING_INVOICE_PAID);
+  ck_assert_int_eq(v.total, 30000 - credit);
+  ck_assert_int_eq(v.amount_paid, 30000 - credit);
+  ck_assert_int_eq(v.amount_due, 0);
+  ck_assert_uint_eq(v.line_count, 2);
+  ck_assert_int_eq(v.lines[0].amount + v.lines[1].amount, v.total);
+  ck_assert_str_eq(v.lines[0].plan_id, "premium-year");
+  ck_assert_int_eq(v.lines[0].amount, 30000);
+  ck_assert_int_eq(v.lines[0].period_start, now);
+  ck_assert_int_eq(v.lines[0].period_end, year_end);
+  ck_assert_str_eq(v.lines[0].description, "Premium yearly, 2026-02-10 to 2027-02-10");
+  ck_assert_str_eq(v.lines[1].plan_id, "basic");
+  ck_assert_int_eq(v.lines[1].amount, -credit);
+  ck_assert_int_eq(v.lines[1].period_start, now);
+  ck_assert_int_eq(v.lines[1].period_end, FEB28);
+  ck_assert_str_eq(v.lines[1].description, "Unused time on Basic, 2026-02-10 to 2026-02-28");
+  stream_billing_invoice_clear(&v);
+  int64_t sum = 0;
+  ck_assert_uint_eq(charges(&sum), 3);
+  ck_assert_int_eq(sum, 1000 + 1000 + 30000 - credit);
+  books_ok();
+
+  /* Same key, same request: the recorded outcome, nothing charged again. */
+  stream_billing_subscription again;
+  char inv2[STREAM_BILLING_ID_SIZE];
+  ck_assert_int_eq(stream_billing_change_plan(&again, inv2, bill, a, "premium-year", "y1"),
+                   STREAM_OK);
+  same_sub(&again, &s);
+  ck_assert_str_eq(inv2, inv);
+  ck_assert_int_eq(stream_billing_change_plan(&again, inv2, bill, a, "premium", "y1"),
+                   STREAM_ECONFLICT);
+  ck_assert_uint_eq(charges(NULL), 3);
+  ck_assert_uint_eq(invoice_count(a), 2);
+
+  /* The cheaper yearly plan: scheduled, then renewed for a year at its price. */
+  ck_assert_int_eq(stream_billing_change_plan(&s, inv, bill, b2, "basic-year", "y2"), STREAM_OK);
+  ck_assert_str_eq(s.pending_plan_id, "basic-year");
+  ck_assert_str_eq(inv, "");
+
+  /* The old month's end bills the downgraded account only. */
   clock_now = FEB28;
-  run();
-  s = sub_of(a);
+  stream_billing_run_report r = run();
+  ck_assert_uint_eq(r.renewed, 1);
+  ck_assert_uint_eq(r.downgraded, 1);
+  s = sub_of(b2);
   ck_assert_str_eq(s.plan_id, "basic-year");
   ck_assert_int_eq(s.period_start, FEB28);
   ck_assert_int_eq(s.period_end, FEB28 + 365 * DAY);
-  ck_assert_uint_eq(charges(&sum), 2);
-  ck_assert_int_eq(sum, 1000 + 900);
+  s = sub_of(a);
+  ck_assert_int_eq(s.period_end, year_end);
+  ck_assert_uint_eq(charges(&sum), 4);
+  ck_assert_int_eq(sum, 1000 + 1000 + 30000 - credit + 900);
+
+  /* A day before the new end nothing is due; at the end a year at the yearly price. */
+  clock_now = year_end - DAY;
+  r = run();
+  ck_assert_uint_eq(r.renewed, 0);
+  clock_now = year_end;
+  r = run();
+  ck_assert_uint_eq(r.renewed, 1);
+  s = sub_of(a);
+  ck_assert_str_eq(s.plan_id, "premium-year");
+  ck_assert_int_eq(s.period_start, year_end);
+  ck_assert_int_eq(s.period_end, year_end + 365 * DAY); /* 2028-02-10 */
+  stream_billing_invoice *list = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(stream_billing_invoice_list(&list, &n, bill, a), STREAM_OK);
+  ck_assert_uint_eq(n, 3);
+  ck_assert_int_eq(list[0].total, 30000);
+  ck_assert_int_eq(list[0].status, STREAM_BILLING_INVOICE_PAID);
+  ck_assert_int_eq(list[0].created_at, year_end);
+  stream_free(list);
+  ck_assert_uint_eq(charges(&sum), 5);
+  ck_assert_int_eq(sum, 1000 + 1000 + 30000 - credit + 900 + 30000);
+}
+END_TEST
+
+/* A refused charge for the switch to a yearly plan changes nothing but a void invoice and
+ * a declined payment: the month, its plan and its scheduled downgrade stay. */
+START_TEST(test_upgrade_to_a_yearly_plan_declined_changes_nothing)
+{
+  paid_plans();
+  yearly_plans();
+  char a[STREAM_STORE_ID_SIZE];
+  new_account(a, "declined@example.com");
+  stream_billing_card c;
+  add_card(&c, a, "tok_4000000000000341", "card"); /* first charge only */
+  stream_billing_subscription s;
+  ck_assert_int_eq(stream_billing_subscribe(&s, NULL, bill, a, "basic", NULL, "sub"), STREAM_OK);
+  ck_assert_int_eq(stream_billing_change_plan(&s, NULL, bill, a, "basic-year", "d1"), STREAM_OK);
+  stream_billing_subscription before = sub_of(a);
+  ck_assert_str_eq(before.pending_plan_id, "basic-year");
+  clock_now = JAN31 + 10 * DAY;
+  char inv[STREAM_BILLING_ID_SIZE];
+  ck_assert_int_eq(stream_billing_change_plan(&s, inv, bill, a, "premium-year", "y1"),
+                   STREAM_EPAYMENT);
+  ck_assert_ptr_nonnull(strstr(msg(), "declined"));
+  ck_assert_str_ne(inv, "");
+  stream_billing_subscription after = sub_of(a);
+  same_sub(&after, &before);
+  stream_billing_invoice v;
+  ck_assert_int_eq(stream_billing_invoice_get(&v, bill, inv), STREAM_OK);
+  ck_assert_int_eq(v.status, STREAM_BILLING_INVOICE_VOID);
+  ck_assert_int_eq(v.amount_paid, 0);
+  ck_assert_int_eq(v.amount_due, 0);
+  ck_assert_int_eq(v.total, 30000 - unused_credit(1000, JAN31, FEB28, clock_now));
+  ck_assert_uint_eq(v.line_count, 2);
+  stream_billing_invoice_clear(&v);
+  ck_assert_int_eq(
+      test_store_raw_int(dbpath, "SELECT status FROM payments WHERE invoice_id = ?", inv),
+      2); /* declined */
+  int64_t sum = 0;
+  ck_assert_uint_eq(charges(&sum), 1);
+  ck_assert_int_eq(sum, 1000);
+  /* The refusal is the key's recorded outcome. */
+  char inv2[STREAM_BILLING_ID_SIZE];
+  ck_assert_int_eq(stream_billing_change_plan(&s, inv2, bill, a, "premium-year", "y1"),
+                   STREAM_EPAYMENT);
+  ck_assert_str_eq(inv2, inv);
+  ck_assert_uint_eq(invoice_count(a), 2);
+  books_ok();
 }
 END_TEST
 
@@ -753,7 +907,8 @@ static Suite *billing_suite(void)
   tcase_add_test(tc, test_proration_edges);
   tcase_add_test(tc, test_upgrade_then_downgrade_and_downgrade_then_upgrade);
   tcase_add_test(tc, test_change_plan_during_trial_and_refusals);
-  tcase_add_test(tc, test_upgrade_across_billing_periods_refused);
+  tcase_add_test(tc, test_upgrade_to_a_yearly_plan_restarts_the_cycle);
+  tcase_add_test(tc, test_upgrade_to_a_yearly_plan_declined_changes_nothing);
   tcase_add_test(tc, test_idempotency_replay_conflict_and_malformed_keys);
   tcase_add_test(tc, test_eight_threads_subscribe_once_and_upgrade_once);
   tcase_add_test(tc, test_bad_input_changes_nothing);

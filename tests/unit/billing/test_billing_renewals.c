@@ -339,6 +339,90 @@ START_TEST(test_crash_between_phases_is_settled_without_a_second_charge)
 }
 END_TEST
 
+/* The switch from a monthly to a dearer yearly plan whose answer is lost: nothing applies
+ * until the renewal job settles it; then the yearly plan and its new period [t, t + 12
+ * months) both apply (not just the plan id), and renewals follow the new period. */
+START_TEST(test_upgrade_to_a_yearly_plan_settled_later_restarts_the_cycle)
+{
+  paid_plans();
+  stream_billing_plan year = {"premium-year", "Premium yearly", 30000, "USD", 12, 0, 4, 2160, 1};
+  ck_assert_int_eq(stream_billing_plan_put(bill, &year), STREAM_OK);
+  char a[STREAM_STORE_ID_SIZE];
+  new_account(a, "lost-upgrade@example.com");
+  stream_billing_card c;
+  add_card(&c, a, "tok_4242424242424242", "card");
+  stream_billing_subscription s, before;
+  ck_assert_int_eq(stream_billing_subscribe(&before, NULL, bill, a, "basic", NULL, "s1"),
+                   STREAM_OK);
+  stream_billing_provider lossy;
+  ck_assert_int_eq(stream_billing_local_provider(&lossy, local), STREAM_OK);
+  lossy.charge = lost_answer_charge;
+  stream_billing_free(bill);
+  bill = open_billing(&lossy);
+
+  int64_t t = JAN31 + 20 * DAY + 7; /* 2026-02-20T00:00:07Z */
+  clock_now = t;
+  int64_t len = before.period_end - before.period_start, rem = before.period_end - t;
+  int64_t credit = (2 * 1000 * rem + len) / (2 * len); /* round half up */
+  char inv[STREAM_BILLING_ID_SIZE];
+  ck_assert_int_eq(stream_billing_change_plan(&s, inv, bill, a, "premium-year", "y1"),
+                   STREAM_EPAYMENT);
+  ck_assert_ptr_nonnull(strstr(msg(), "pending"));
+  ck_assert_str_ne(inv, "");
+  int64_t sum = 0;
+  ck_assert_uint_eq(charges(&sum), 2); /* the money moved */
+  ck_assert_int_eq(sum, 1000 + 30000 - credit);
+  s = sub_of(a);
+  ck_assert_str_eq(s.plan_id, "basic");
+  ck_assert_int_eq(s.period_start, before.period_start);
+  ck_assert_int_eq(s.period_end, before.period_end);
+  ck_assert_int_eq(stream_billing_change_plan(&s, NULL, bill, a, "premium-year", "y1"),
+                   STREAM_ECONFLICT);
+  ck_assert_int_eq(stream_billing_change_plan(&s, NULL, bill, a, "premium", "y2"), STREAM_EBUSY);
+
+  /* A later run, the provider answering again, settles it. */
+  stream_billing_free(bill);
+  stream_billing_provider prov;
+  ck_assert_int_eq(stream_billing_local_provider(&prov, local), STREAM_OK);
+  bill = open_billing(&prov);
+  clock_now = t + 3600;
+  stream_billing_run_report r = run();
+  ck_assert_uint_eq(r.settled, 1);
+  ck_assert_uint_eq(charges(NULL), 2);
+  s = sub_of(a);
+  ck_assert_int_eq(s.status, STREAM_BILLING_ACTIVE);
+  ck_assert_str_eq(s.plan_id, "premium-year");
+  ck_assert_int_eq(s.period_start, t);
+  ck_assert_int_eq(s.period_end, t + 365 * DAY); /* 2027-02-20 */
+  stream_billing_invoice v;
+  ck_assert_int_eq(stream_billing_invoice_get(&v, bill, inv), STREAM_OK);
+  ck_assert_int_eq(v.status, STREAM_BILLING_INVOICE_PAID);
+  ck_assert_int_eq(v.total, 30000 - credit);
+  stream_billing_invoice_clear(&v);
+  /* The key replays the settled outcome. */
+  stream_billing_subscription again;
+  char inv2[STREAM_BILLING_ID_SIZE];
+  ck_assert_int_eq(stream_billing_change_plan(&again, inv2, bill, a, "premium-year", "y1"),
+                   STREAM_OK);
+  ck_assert_str_eq(inv2, inv);
+  ck_assert_str_eq(again.plan_id, "premium-year");
+  ck_assert_int_eq(again.period_end, t + 365 * DAY);
+
+  /* The old month's end bills nothing; the new period's end a year at the yearly price. */
+  clock_now = before.period_end;
+  r = run();
+  ck_assert_uint_eq(r.renewed, 0);
+  clock_now = t + 365 * DAY;
+  r = run();
+  ck_assert_uint_eq(r.renewed, 1);
+  s = sub_of(a);
+  ck_assert_int_eq(s.period_start, t + 365 * DAY);
+  ck_assert_int_eq(s.period_end, t + 2 * 365 * DAY); /* 2028-02-20: before Feb 29 */
+  ck_assert_uint_eq(charges(&sum), 3);
+  ck_assert_int_eq(sum, 1000 + 30000 - credit + 30000);
+}
+END_TEST
+
 /* ---- catching up, price changes, cancel while past due, listing ----------------------- */
 
 START_TEST(test_missed_periods_are_billed_one_by_one_at_the_current_price)
@@ -493,6 +577,7 @@ static Suite *billing_suite(void)
   tcase_add_test(tc, test_first_charge_declined_leaves_void_invoice_and_no_subscription);
   tcase_add_test(tc, test_cancel_resume_and_end_at_period_end);
   tcase_add_test(tc, test_crash_between_phases_is_settled_without_a_second_charge);
+  tcase_add_test(tc, test_upgrade_to_a_yearly_plan_settled_later_restarts_the_cycle);
   tcase_add_test(tc, test_missed_periods_are_billed_one_by_one_at_the_current_price);
   tcase_add_test(tc, test_cancel_while_past_due_ends_now_and_voids_the_debt);
   tcase_add_test(tc, test_subscription_list_pages_by_id);
