@@ -324,12 +324,16 @@ typedef struct stream_events_qoe_run_result {
   int64_t views;          /**< view records written */
   int64_t foreign_events; /**< of the events read, those not folded into their view because
                                the view belongs to another account (stream_events_view) */
+  /* version 2 */
+  int64_t repair_failed; /**< failures of the repair of marked views (a view not rebuilt, a
+                              page of marks not listed or stored), each logged as a warning;
+                              their marks are kept and the next run tries again */
 } stream_events_qoe_run_result;
 
-#define STREAM_EVENTS_QOE_RUN_RESULT_VERSION 1
+#define STREAM_EVENTS_QOE_RUN_RESULT_VERSION 2
 #define STREAM_EVENTS_QOE_RUN_RESULT_INIT                                                          \
   {                                                                                                \
-    STREAM_EVENTS_QOE_RUN_RESULT_VERSION, 0, 0, 0                                                  \
+    STREAM_EVENTS_QOE_RUN_RESULT_VERSION, 0, 0, 0, 0                                               \
   }
 
 /**
@@ -345,13 +349,20 @@ typedef struct stream_events_qoe_run_result {
  * batches, each record the store marked for a rebuild (one an older build
  * merged from several accounts' events, marked by schema migration 16) is
  * rebuilt from its view's events up to the checkpoint, new events or not,
- * and stored with the checkpoint unchanged (counted in `views`). `out` (set
+ * and stored with the checkpoint unchanged (counted in `views`), 64 views
+ * per commit. A view that cannot be rebuilt (say its events do not fit in
+ * memory), or a page of marks that cannot be listed or stored, does not stop
+ * the run: it is logged (STREAM_LOG_WARN) and counted in `repair_failed`,
+ * its mark is kept for the next run, and the batches run as usual; the
+ * return value is theirs (so a view that always fails cannot hold up the
+ * consumer, nor fail every caller). `out` (set
  * `out->version`, e.g. with STREAM_EVENTS_QOE_RUN_RESULT_INIT) receives the
  * counts of the batches committed, also when a later batch fails; the
  * fields its version has are written, the others never.
  * Errors: STREAM_EINVAL (NULL argument, unknown `out->version`),
  * STREAM_ECONFLICT (another instance moved the checkpoint; nothing of this
- * batch stored, run again), STREAM_EBUSY, STREAM_EIO, STREAM_ENOMEM.
+ * batch, or of this page of the repair, stored; run again), STREAM_EBUSY,
+ * STREAM_EIO, STREAM_ENOMEM (of a batch).
  * Thread-safe (instances exclude each other by the checkpoint's
  * compare-and-set).
  */

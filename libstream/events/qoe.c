@@ -447,6 +447,21 @@ static int qoe_batch(stream_events *ev, int64_t *out_n, int64_t *out_views, int6
   return rc;
 }
 
+/* Marked views per repair page. A page is committed with the checkpoint unchanged, a
+ * compare-and-set that any concurrent instance's batch makes fail (ECONFLICT): the page's
+ * rebuilds are then lost, so a page is kept small, unlike QOE_BATCH. */
+#define QOE_REPAIR_PAGE 64
+
+/* A repair failure that does not end the run (qoe_repair): counted and logged. */
+static void repair_failed(int64_t *failed, const char *what, const char *view_id)
+{
+  (*failed)++;
+  stream__log(STREAM_LOG_WARN, "events",
+              "repair of the views marked by schema migration 16: %s%s%s failed (%s); the marks "
+              "are kept for the next run",
+              what, view_id ? " " : "", view_id ? view_id : "", stream_error_last()->message);
+}
+
 /* Views marked for a rebuild (rebuild_list: records an older build merged from several
  * accounts' events; their accumulators were deleted with the mark, so a batch with new events
  * of one rebuilds it too). A mark stays until a commit stores the view, and a marked view may
@@ -454,18 +469,28 @@ static int qoe_batch(stream_events *ev, int64_t *out_n, int64_t *out_views, int6
  * events up to the checkpoint and stores them with the checkpoint unchanged (the
  * compare-and-set still excludes another instance's batch), which drops their marks. A marked
  * view without events up to the checkpoint (a checkpoint moved back) is left to the batch that
- * reads them; the keyset paging passes over it. *out_views = records written. */
-static int qoe_repair(stream_events *ev, int64_t *out_views)
+ * reads them; the keyset paging passes over it.
+ * A failure must not stop the consumer for good (a view whose events do not fit in memory
+ * would fail at every run, and the batches behind it would never run): a view that cannot be
+ * rebuilt is skipped and the rest of its page stored; a page that cannot be listed or stored
+ * ends the pass. Either is logged and counted in *out_failed (one per view skipped, per page
+ * not stored or listed), its marks stay for the next run and the run goes on with its batches.
+ * Only ECONFLICT (another instance moved the checkpoint: it is running) is returned.
+ * *out_views = records written. */
+static int qoe_repair(stream_events *ev, int64_t *out_views, int64_t *out_failed)
 {
   const char *consumer = STREAM_EVENTS_QOE_CONSUMER;
   char after[STREAM_EVENTS_ID_SIZE] = "";
   *out_views = 0;
+  *out_failed = 0;
   for (;;) {
     stream_store_qoe_mark *marks = NULL;
     size_t n = 0;
-    int rc = ops(ev)->rebuild_list(ev->store->impl, &marks, &n, after, QOE_BATCH);
+    int rc = ops(ev)->rebuild_list(ev->store->impl, &marks, &n, after, QOE_REPAIR_PAGE);
+    if (rc != STREAM_OK)
+      repair_failed(out_failed, "listing the marks", NULL);
     if (rc != STREAM_OK || n == 0)
-      return rc;
+      return STREAM_OK;
     int64_t cp = 0;
     rc = ops(ev)->checkpoint_get(ev->store->impl, &cp, consumer);
     stream_events_view *views = calloc(n, sizeof *views);
@@ -476,8 +501,10 @@ static int qoe_repair(stream_events *ev, int64_t *out_views)
     for (size_t i = 0; rc == STREAM_OK && i < n; i++) {
       stream_event *vev = NULL;
       size_t vn = 0;
-      rc = ops(ev)->view_events(ev->store->impl, &vev, &vn, marks[i].view_id, cp);
-      if (rc == STREAM_OK && vn > 0) {
+      int vrc = ops(ev)->view_events(ev->store->impl, &vev, &vn, marks[i].view_id, cp);
+      if (vrc != STREAM_OK) {
+        repair_failed(out_failed, "rebuilding view", marks[i].view_id);
+      } else if (vn > 0) {
         events__qoe_acc a;
         compute_acc(&views[nv], &a, vev, vn);
         acc_to_state(&states[nv], &a);
@@ -494,8 +521,12 @@ static int qoe_repair(stream_events *ev, int64_t *out_views)
     free(states);
     free(views);
     free(marks);
-    if (rc != STREAM_OK)
+    if (rc == STREAM_ECONFLICT)
       return rc;
+    if (rc != STREAM_OK) {
+      repair_failed(out_failed, "a page of marked views", NULL);
+      return STREAM_OK;
+    }
   }
 }
 
@@ -508,12 +539,18 @@ int stream_events_qoe_run_ex(stream_events *ev, stream_events_qoe_run_result *ou
                        "stream_events_qoe_run_ex: result version %u (this library knows 1..%d)",
                        out->version, STREAM_EVENTS_QOE_RUN_RESULT_VERSION);
   out->events = out->views = out->foreign_events = 0;
+  if (out->version >= 2)
+    out->repair_failed = 0;
   if (!ev)
     return stream__err(STREAM_EINVAL, "stream_events_qoe_run_ex: NULL argument");
-  /* Counts of the batches committed so far, also when a later one fails. */
-  int64_t repaired = 0;
-  int rc = qoe_repair(ev, &repaired);
+  /* Counts of the batches committed so far, also when a later one fails. A repair failure
+   * other than ECONFLICT is counted, not returned (qoe_repair): the run's result is its
+   * batches'. */
+  int64_t repaired = 0, failed = 0;
+  int rc = qoe_repair(ev, &repaired, &failed);
   out->views += repaired;
+  if (out->version >= 2)
+    out->repair_failed = failed;
   if (rc != STREAM_OK)
     return rc;
   for (;;) {

@@ -102,9 +102,21 @@ extern const int store__pg_baseline_count;
  * and then these; a database at an older version gets the ones it lacks. */
 extern const char *const *const store__pg_migrations[];
 extern const int store__pg_migration_count;
+/* Indexes a migration builds only on a small table, since a plain CREATE INDEX would hold up
+ * every write for the whole build (schema_qoe_repair.c): on a larger one the operator runs
+ * `sql` (CREATE INDEX CONCURRENTLY) and, until the valid index `name` exists, each open logs
+ * one warning naming it. The store is right without them, only slower. */
+typedef struct store__pg_deferred_index {
+  const char *name;
+  const char *sql;
+} store__pg_deferred_index;
+extern const store__pg_deferred_index store__pg_deferred_indexes[];
+extern const int store__pg_deferred_index_count;
 
 /* Open the backend on the URI `opts->path` (stream_store_open). */
 int store__pg_open(void **out_impl, const stream_store_options *opts);
+/* STREAM_EINVAL for a URI libpq cannot parse (pg_uri.c); the message never quotes the URI. */
+int store__pg_check_uri(const char *uri);
 extern const struct stream_store_backend store__pg_backend;
 
 /* Write transaction: a pooled connection, BEGIN and the writers' advisory

@@ -717,6 +717,39 @@ static int migrate(pg_store *st)
   return rc;
 }
 
+/* One warning per open for each deferred index (pg_internal.h) that is not there, or that a
+ * failed CREATE INDEX CONCURRENTLY left invalid. No error: the store works without them. */
+static void warn_deferred_indexes(pg_store *st)
+{
+  const char *what = "check the deferred indexes";
+  pg_conn *db = checkout(st);
+  for (int i = 0; i < store__pg_deferred_index_count; i++) {
+    const store__pg_deferred_index *x = &store__pg_deferred_indexes[i];
+    pg_stmt *s;
+    /* 1 valid, 0 invalid, -1 none */
+    if (store__pg_prepare(
+            db, &s, what,
+            "SELECT coalesce((SELECT indisvalid::int FROM pg_index WHERE indexrelid = "
+            "to_regclass(?::text)), -1)",
+            "t", x->name) != STREAM_OK)
+      continue;
+    int state = store__pg_step(db, s, what) == 1 ? store__pg_col_int(s, 0) : 1;
+    store__pg_release(db, s);
+    if (state == 0)
+      stream__log(STREAM_LOG_WARN, "store",
+                  "PostgreSQL: index %s is invalid (a concurrent build failed): the store works "
+                  "without it, slower; run DROP INDEX CONCURRENTLY %s; then %s",
+                  x->name, x->name, x->sql);
+    else if (state < 0)
+      stream__log(STREAM_LOG_WARN, "store",
+                  "PostgreSQL: index %s is missing (its migration builds it only on a small "
+                  "table, since the build would hold up every write): the store works without "
+                  "it, slower; build it without blocking writes: %s",
+                  x->name, x->sql);
+  }
+  checkin(st, db);
+}
+
 /* ---- open / close ------------------------------------------------------------------ */
 
 static void pg_close(void *impl)
@@ -805,6 +838,7 @@ int store__pg_open(void **out_impl, const stream_store_options *opts)
     pg_close(st);
     return rc;
   }
+  warn_deferred_indexes(st);
   *out_impl = st;
   return STREAM_OK;
 }

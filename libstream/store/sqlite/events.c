@@ -413,6 +413,24 @@ static int ev_state_get(void *impl, stream_events_view *out_view, stream_store_q
                   view_id, state_row, &o, "no QoE state of view %s");
 }
 
+/* Whether any view is marked for a rebuild (rebuild_list). Marks are made once, by schema
+ * migration 16, and only dropped after, so once the repair is done this one read of an empty
+ * table per commit replaces a DELETE per stored view. */
+static int any_rebuild_mark(sq_conn *db, bool *out, const char *what)
+{
+  sqlite3_stmt *st;
+  *out = false;
+  int rc = store__sq_prepare(db, &st, what, "SELECT 1 FROM qoe_rebuild LIMIT 1", "");
+  if (rc != STREAM_OK)
+    return rc;
+  int r = store__sq_step(db, st, what);
+  store__sq_release(db, st);
+  if (r < 0)
+    return r;
+  *out = r == 1;
+  return STREAM_OK;
+}
+
 static int ev_views_commit(void *impl, const stream_events_view *v,
                            const stream_store_qoe_state *states, size_t n, const char *consumer,
                            int64_t from, int64_t to, int64_t now)
@@ -420,7 +438,8 @@ static int ev_views_commit(void *impl, const stream_events_view *v,
   const char *what = "store QoE views";
   sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
-  int rc = STREAM_OK;
+  bool marked = false;
+  int rc = any_rebuild_mark(db, &marked, what);
   for (size_t i = 0; rc == STREAM_OK && i < n; i++) {
     const stream_events_view *w = &v[i];
     /* Built from events read before an account was closed: keep the view
@@ -459,7 +478,7 @@ static int ev_views_commit(void *impl, const stream_events_view *v,
                           "br = excluded.br, first_ts = excluded.first_ts",
                           "tIIIIIII", w->view_id, q->state, q->pre_seek, q->seek_stall,
                           q->have_start, q->prev, q->br, q->first_ts);
-    if (rc == STREAM_OK)
+    if (rc == STREAM_OK && marked)
       rc = store__sq_exec(db, what, NULL, "DELETE FROM qoe_rebuild WHERE view_id = ?", "t",
                           w->view_id);
   }

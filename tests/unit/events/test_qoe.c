@@ -1813,6 +1813,170 @@ START_TEST(test_migration_rebuilds_merged_views)
 }
 END_TEST
 
+/* ---- the repair pass: a failing view, the marks' cost ------------------------- */
+
+/* realloc is interposed (-Wl,--wrap=realloc: this executable's objects and the static
+ * libstream; not libpq's nor SQLite's): while realloc_cap is set, growing a block beyond it
+ * fails, as on a host without the memory for a giant view's events (the store grows a view's
+ * event array by doubling it with realloc). */
+void *__real_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n);
+static size_t realloc_cap;
+static int realloc_refused;
+
+void *__wrap_realloc(void *p, size_t n)
+{
+  if (realloc_cap && n > realloc_cap) {
+    realloc_refused++;
+    return NULL;
+  }
+  return __real_realloc(p, n);
+}
+
+static int repair_warnings;
+
+static void count_repair_warning(int level, const char *module, const char *message, void *ud)
+{
+  (void)ud;
+  if (level == STREAM_LOG_WARN && strcmp(module, "events") == 0 && strstr(message, "view vg") &&
+      strstr(message, "out of memory"))
+    repair_warnings++;
+}
+
+/* The views `ids` marked as migration 16 marks them (a mark, no accumulator), their records
+ * spoiled (watch_ms 1) so that a rebuild shows. */
+static void mark_views(const char *ids)
+{
+  char sql[1024];
+  snprintf(sql, sizeof sql,
+           "INSERT INTO qoe_rebuild (view_id) SELECT view_id FROM qoe_views WHERE view_id IN (%s);"
+           "DELETE FROM qoe_state WHERE view_id IN (%s);"
+           "UPDATE qoe_views SET watch_ms = 1 WHERE view_id IN (%s);",
+           ids, ids, ids);
+  test_store_raw_exec(dbpath, sql);
+}
+
+static int64_t marks(void)
+{
+  return test_store_raw_int(dbpath, "SELECT count(*) FROM qoe_rebuild", NULL);
+}
+
+/* A marked view that cannot be rebuilt (vg: 300 events, whose array outgrows the memory the
+ * test leaves, realloc_cap) does not stop the run: the other marked view of its page (vm) is
+ * rebuilt, the batch after the checkpoint (new view vn) runs, the run returns STREAM_OK with
+ * the failure counted and logged once, and vg's mark stays until a run that can rebuild it.
+ * Without the fix the run returns STREAM_ENOMEM before any batch, at every run. */
+START_TEST(test_repair_failure_does_not_stop_batches)
+{
+  begin();
+  add("vg", "t1", "tv1", "playrequest", 0, "");
+  add("vg", "t1", "tv1", "playing", 1000, "\"br\":3000");
+  for (int i = 2; i < 300; i++)
+    add("vg", "t1", "tv1", "heartbeat", i * 1000, "\"br\":3000");
+  add_view_a("vm");
+  send();
+  run_qoe();
+  stream_events_view g = view("vg");
+  ck_assert_int_eq(g.events, 300);
+  mark_views("'vg', 'vm'");
+  ck_assert_int_eq(marks(), 2);
+  begin();
+  add_view_a("vn");
+  send();
+  int64_t last = 0;
+  ck_assert_int_eq(stream_events_checkpoint(events, &last, STREAM_EVENTS_QOE_CONSUMER), STREAM_OK);
+  ck_assert_int_eq(last, 310);
+
+  stream_log_set_callback(count_repair_warning, NULL, STREAM_LOG_WARN);
+  realloc_cap = 200 * sizeof(stream_event); /* vg's 256, not the others' 64 */
+  stream_events_qoe_run_result r = run_qoe_counted();
+  realloc_cap = 0;
+  ck_assert_int_gt(realloc_refused, 0);
+  ck_assert_int_eq(r.repair_failed, 1);
+  ck_assert_int_eq(repair_warnings, 1);
+  ck_assert_int_eq(r.events, 10); /* the batch ran */
+  ck_assert_int_eq(r.views, 2);   /* vm repaired, vn */
+  int64_t cp = 0;
+  ck_assert_int_eq(stream_events_checkpoint(events, &cp, STREAM_EVENTS_QOE_CONSUMER), STREAM_OK);
+  ck_assert_int_eq(cp, 320);
+  stream_events_view v = view("vn");
+  check_view_a(&v);
+  v = view("vm");
+  check_view_a(&v);
+  ck_assert_int_eq(
+      test_store_raw_int(dbpath, "SELECT count(*) FROM qoe_rebuild WHERE view_id = ?", "vg"), 1);
+  ck_assert_int_eq(marks(), 1);
+  v = view("vg");
+  ck_assert_int_eq(v.watch_ms, 1); /* not rebuilt yet */
+
+  r = run_qoe_counted(); /* memory back: vg is rebuilt */
+  stream_log_set_callback(NULL, NULL, STREAM_LOG_OFF);
+  ck_assert_int_eq(r.repair_failed, 0);
+  ck_assert_int_eq(r.views, 1);
+  ck_assert_int_eq(r.events, 0);
+  ck_assert_int_eq(marks(), 0);
+  v = view("vg");
+  ck_assert_int_eq(v.watch_ms, g.watch_ms);
+  ck_assert_int_eq(v.events, 300);
+  ck_assert_int_eq(repair_warnings, 1);
+}
+END_TEST
+
+/* A commit deletes marks only while there are marks (ev_views_commit): on PostgreSQL a
+ * statement-level trigger (which fires even when no row matches) counts the DELETEs on
+ * qoe_rebuild. None while nothing is marked (without the fix: one per stored view); the marked
+ * view's mark goes with its rebuild, and the records are the same as ever. */
+START_TEST(test_commit_deletes_marks_only_when_marked)
+{
+  bool pg = test_store_is_pg();
+  if (pg)
+    test_store_raw_exec(dbpath,
+                        "CREATE TABLE mark_deletes (n INTEGER NOT NULL);"
+                        "INSERT INTO mark_deletes VALUES (0);"
+                        "CREATE FUNCTION count_mark_deletes() RETURNS trigger LANGUAGE plpgsql AS"
+                        " $$ BEGIN UPDATE mark_deletes SET n = n + 1; RETURN NULL; END $$;"
+                        "CREATE TRIGGER count_mark_deletes BEFORE DELETE ON qoe_rebuild"
+                        " FOR EACH STATEMENT EXECUTE FUNCTION count_mark_deletes();");
+  begin();
+  add_view_a("va");
+  add_view_a("vb");
+  send();
+  run_qoe();
+  if (pg)
+    ck_assert_int_eq(test_store_raw_int(dbpath, "SELECT n FROM mark_deletes", NULL), 0);
+  mark_views("'va'");
+  begin();
+  add_view_a("vc");
+  send();
+  stream_events_qoe_run_result r = run_qoe_counted();
+  ck_assert_int_eq(r.views, 2); /* va repaired, vc */
+  ck_assert_int_eq(r.repair_failed, 0);
+  ck_assert_int_eq(marks(), 0);
+  int64_t deletes = 0;
+  if (pg) {
+    deletes = test_store_raw_int(dbpath, "SELECT n FROM mark_deletes", NULL);
+    ck_assert_int_gt(deletes, 0); /* while va was marked */
+  }
+  begin();
+  add_view_a("vd");
+  add("vb", "t1", "tv1", "heartbeat", 120000, "");
+  send();
+  r = run_qoe_counted();
+  ck_assert_int_eq(r.views, 2);
+  if (pg)
+    ck_assert_int_eq(test_store_raw_int(dbpath, "SELECT n FROM mark_deletes", NULL), deletes);
+  const char *ids[] = {"va", "vc", "vd"};
+  for (int i = 0; i < 3; i++) {
+    stream_events_view v = view(ids[i]);
+    check_view_a(&v);
+  }
+  stream_events_view v = view("vb"); /* the heartbeat after the end: counted, nothing else */
+  ck_assert_int_eq(v.events, 11);
+  ck_assert_int_eq(v.watch_ms, 50000);
+  ck_assert_int_eq(v.last_ts, T0 + 120000);
+}
+END_TEST
+
 /* Stats and the view export stream the store's records one at a time: 1000
  * records written straight into qoe_views (as the consumer stores them), with
  * startup_ms a permutation of 1..1000 (v = 337 i mod 1000 + 1) and rebuffering
@@ -1915,6 +2079,8 @@ static Suite *qoe_suite(void)
   tcase_add_test(tc, test_incremental_every_cut);
   tcase_add_test(tc, test_incremental_matches_full_rebuild);
   tcase_add_test(tc, test_migration_rebuilds_merged_views);
+  tcase_add_test(tc, test_repair_failure_does_not_stop_batches);
+  tcase_add_test(tc, test_commit_deletes_marks_only_when_marked);
   tcase_add_test(tc, test_stats_and_export_many_views);
   suite_add_tcase(s, tc);
   return s;

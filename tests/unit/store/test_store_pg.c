@@ -18,6 +18,7 @@
 #include "../store_path.h"
 #include "../store_raw.h"
 #include "conformance.h"
+#include "stream/events.h"
 
 static stream_store *open_path(const char *path)
 {
@@ -147,6 +148,93 @@ START_TEST(test_migrate_from_baseline)
 }
 END_TEST
 
+/* Migration 16's partial index, on a database whose event_log has 100000 rows or more: not
+ * built (a plain CREATE INDEX would hold every append, and so the writers' lock, for the whole
+ * build), one warning per open naming the statement that builds it without blocking writes,
+ * and the store right without it; after that statement, no warning. Without the fix the
+ * migration builds the index inline whatever the size (index found, no warning). */
+static int index_warnings;
+static char index_warning[1024];
+
+static void catch_index_warning(int level, const char *module, const char *message, void *ud)
+{
+  (void)ud;
+  if (level == STREAM_LOG_WARN && strcmp(module, "store") == 0 &&
+      strstr(message, "event_log_view_end")) {
+    index_warnings++;
+    snprintf(index_warning, sizeof index_warning, "%s", message);
+  }
+}
+
+static int64_t fixed_clock(void *ud)
+{
+  return *(const int64_t *)ud;
+}
+
+#define VIEW_END_CONCURRENTLY                                                                      \
+  "CREATE INDEX CONCURRENTLY IF NOT EXISTS event_log_view_end ON event_log (view_id, "             \
+  "account_id, seq) WHERE type = 12 OR (type = 11 AND error_fatal = 1)"
+
+static int64_t concurrent_now(stream_store *s, int64_t now)
+{
+  stream_events_options o = STREAM_EVENTS_OPTIONS_INIT;
+  o.store = s;
+  o.now_ms = fixed_clock;
+  o.now_userdata = &now;
+  stream_events *ev = NULL;
+  ck_assert_int_eq(stream_events_new(&ev, &o), STREAM_OK);
+  int64_t n = -1;
+  ck_assert_int_eq(stream_events_concurrent(ev, &n), STREAM_OK);
+  stream_events_free(ev);
+  return n;
+}
+
+START_TEST(test_migration_defers_index_on_large_log)
+{
+  char buf[512];
+  const char *uri = test_store_path(buf, sizeof buf, ":memory:");
+  stream_store *s = open_path(uri);
+  int latest = 0;
+  ck_assert_int_eq(stream_store_schema_version(&latest, s), STREAM_OK);
+  stream_store_close(s);
+  const char *has_index = "SELECT count(*) FROM pg_indexes WHERE indexname = 'event_log_view_end'";
+  ck_assert_int_eq((int)test_store_raw_int(uri, has_index, NULL), 1); /* small: built inline */
+  /* 100000 old rows, then views live (a heartbeat) and gone (a heartbeat, then ended): back to
+   * version 15 */
+  test_store_raw_exec(
+      uri, "INSERT INTO event_log (seq, id, type, view_id, account_id, client_ts, server_ts)"
+           " SELECT g, 'old-' || g, 13, 'old-' || (g / 50), 'a', g, g"
+           " FROM generate_series(1, 100000) g;"
+           "INSERT INTO event_log (seq, id, type, view_id, account_id, client_ts, server_ts)"
+           " VALUES (100001, 'l1', 13, 'live', 'a', 1700000000000, 1700000000000),"
+           " (100002, 'g1', 13, 'gone', 'a', 1700000000000, 1700000000000),"
+           " (100003, 'g2', 12, 'gone', 'a', 1700000001000, 1700000001000);"
+           "UPDATE event_log_seq SET seq = 100003;"
+           "DROP TABLE qoe_rebuild; DROP INDEX event_log_view_end;"
+           "DELETE FROM schema_version WHERE version > 15");
+  stream_log_set_callback(catch_index_warning, NULL, STREAM_LOG_WARN);
+  s = open_path(uri); /* migration 16 */
+  int v = 0;
+  ck_assert_int_eq(stream_store_schema_version(&v, s), STREAM_OK);
+  ck_assert_int_eq(v, latest);
+  ck_assert_int_eq((int)test_store_raw_int(uri, has_index, NULL), 0);
+  ck_assert_int_eq(index_warnings, 1);
+  ck_assert_msg(strstr(index_warning, VIEW_END_CONCURRENTLY), "warning: %s", index_warning);
+  /* right without it */
+  ck_assert_int_eq(concurrent_now(s, INT64_C(1700000002000)), 1);
+  stream_store_close(s);
+  /* the operator's statement; then opens are quiet */
+  test_store_raw_exec(uri, VIEW_END_CONCURRENTLY);
+  index_warnings = 0;
+  s = open_path(uri);
+  stream_log_set_callback(NULL, NULL, STREAM_LOG_OFF);
+  ck_assert_int_eq(index_warnings, 0);
+  ck_assert_int_eq((int)test_store_raw_int(uri, has_index, NULL), 1);
+  ck_assert_int_eq(concurrent_now(s, INT64_C(1700000002000)), 1);
+  stream_store_close(s);
+}
+END_TEST
+
 /* A server that is not there: a clear EIO naming the reason, no handle. */
 START_TEST(test_unreachable)
 {
@@ -260,6 +348,7 @@ int main(void)
   tcase_add_test(tc, test_conformance_all_on_one_store);
   tcase_add_test(tc, test_schema_once);
   tcase_add_test(tc, test_migrate_from_baseline);
+  tcase_add_test(tc, test_migration_defers_index_on_large_log);
   tcase_add_test(tc, test_unreachable);
   suite_add_tcase(su, tc);
   /* Servers that never answer: these fail by the case timeout if a connect waits for ever. */
