@@ -340,7 +340,14 @@ int open_daemon_store(const cli_args *a, stream_store **out)
   int uri = strncmp(path, "postgres://", 11) == 0 || strncmp(path, "postgresql://", 13) == 0;
   struct stat sb;
   if (!uri && stat(path, &sb) != 0) {
-    fprintf(stderr, "streamctl %s: no store at %s (start streamd first)\n", a->verb->name, path);
+    /* A URL with a misspelt scheme ("postgressql://user:password@...") is not echoed. */
+    if (strstr(path, "://") || strchr(path, '@'))
+      fprintf(stderr,
+              "streamctl %s: no store at --db: neither a file nor a postgresql:// URI (not "
+              "shown: it may hold a password)\n",
+              a->verb->name);
+    else
+      fprintf(stderr, "streamctl %s: no store at %s (start streamd first)\n", a->verb->name, path);
     return EXIT_FAIL;
   }
   stream_store_options so = STREAM_STORE_OPTIONS_INIT;

@@ -269,11 +269,17 @@ int streamd_app_open(streamd_app *app, const streamd_config *cfg, const streamd_
   so.path = cfg->store_url[0] ? cfg->store_url : db;
   so.readers = cfg->threads < 32 ? cfg->threads : 32;
   so.sync = cfg->store_sync;
+  /* Logs show store_url redacted (no user information, no parameter values). */
+  char shown[1200];
+  if (cfg->store_url[0])
+    streamd_config_redact_url(shown, sizeof(shown), cfg->store_url);
+  else
+    snprintf(shown, sizeof(shown), "%s", db);
   if (stream_store_open(&app->store, &so) != STREAM_OK) {
-    streamd_logf(STREAM_LOG_ERROR, "opening %s: %s", so.path, stream_error_last()->message);
+    streamd_logf(STREAM_LOG_ERROR, "opening %s: %s", shown, stream_error_last()->message);
     return -1;
   }
-  streamd_logf(STREAM_LOG_INFO, "store: %s (%s)", stream_store_backend_name(app->store), so.path);
+  streamd_logf(STREAM_LOG_INFO, "store: %s (%s)", stream_store_backend_name(app->store), shown);
 
   stream_key *key = NULL;
   if (load_or_create_key(&key, cfg->data_dir, "access.key", STREAMD_ACCESS_KEY_ID,

@@ -464,32 +464,166 @@ void streamd_config_usage(void *fp)
              "  --help, --version\n");
 }
 
+/* s[0..n) with its percent escapes decoded (an invalid one is kept as written), NUL-ended
+ * in `out` (cut at `cap`): libpq decodes user information and parameter names. */
+static void url_decode(char *out, size_t cap, const char *s, size_t n)
+{
+  size_t k = 0;
+  for (size_t i = 0; i < n && k + 1 < cap; i++) {
+    if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
+        isxdigit((unsigned char)s[i + 2])) {
+      char hex[3] = {s[i + 1], s[i + 2], '\0'};
+      out[k++] = (char)strtol(hex, NULL, 16);
+      i += 2;
+    } else {
+      out[k++] = s[i];
+    }
+  }
+  out[k] = '\0';
+}
+
+/* Whether a libpq URI holds a password, however written: user information "user:password@"
+ * (its ':' escaped or not), or a query parameter whose decoded name holds "password" in any
+ * case (password, sslpassword, pass%77ord, PASSWORD). The split is libpq's: the user
+ * information ends at the first '@' before any '/'. */
+static int url_has_password(const char *u)
+{
+  const char *p = strstr(u, "://");
+  p = p ? p + 3 : u;
+  char dec[1024];
+  size_t ui = strcspn(p, "@/");
+  if (p[ui] == '@') {
+    url_decode(dec, sizeof(dec), p, ui);
+    if (strchr(dec, ':'))
+      return 1;
+  }
+  const char *q = strchr(p, '?');
+  while (q) {
+    q++;
+    size_t n = strcspn(q, "&="); /* a parameter's name */
+    url_decode(dec, sizeof(dec), q, n);
+    for (char *c = dec; *c; c++)
+      *c = (char)tolower((unsigned char)*c);
+    if (strstr(dec, "password"))
+      return 1;
+    q = strchr(q, '&');
+  }
+  return 0;
+}
+
+/* One URL of `u` (up to a ',' that starts another URL) appended redacted to out[*k..cap). */
+static const char *redact_one(char *out, size_t cap, size_t *k, const char *u)
+{
+#define PUT(...)                                                                                   \
+  do {                                                                                             \
+    if (*k < cap)                                                                                  \
+      *k += (size_t)snprintf(out + *k, cap - *k, __VA_ARGS__);                                     \
+  } while (0)
+  while (*u == ' ')
+    u++;
+  /* The end: the next ',' whose text goes on with a scheme (a libpq host list has commas). */
+  const char *end = u + strlen(u);
+  for (const char *c = strchr(u, ','); c; c = strchr(c + 1, ',')) {
+    size_t seg = strcspn(c + 1, ",");
+    const char *sch = strstr(c + 1, "://");
+    if (sch && sch < c + 1 + seg) {
+      end = c;
+      break;
+    }
+  }
+  const char *sch = strstr(u, "://");
+  size_t sl = sch && sch < end ? (size_t)(sch - u) : 0;
+  for (size_t i = 0; i < sl; i++)
+    if (!isalnum((unsigned char)u[i]) && u[i] != '+' && u[i] != '-' && u[i] != '.')
+      sl = 0;
+  if (!sl) {
+    PUT("(not a URL: not shown)");
+    return end;
+  }
+  const char *rest = sch + 3;
+  size_t rn = (size_t)(end - rest);
+  size_t hp = strcspn(rest, "?#"); /* host list and path */
+  if (hp > rn)
+    hp = rn;
+  const char *host = rest;
+  for (const char *c = rest; c < rest + hp; c++)
+    if (*c == '@') /* the last one: a password's unescaped '@' stays hidden too */
+      host = c + 1;
+  PUT("%.*s://%.*s", (int)sl, u, (int)(rest + hp - host), host);
+  if (hp < rn && rest[hp] == '?') {
+    const char *q = rest + hp + 1;
+    const char *qe = q + strcspn(q, "#");
+    if (qe > end)
+      qe = end;
+    char sep = '?';
+    while (q < qe) {
+      size_t n = strcspn(q, "&");
+      if (q + n > qe)
+        n = (size_t)(qe - q);
+      const char *eq = memchr(q, '=', n);
+      size_t kn = eq ? (size_t)(eq - q) : 0;
+      int ok = kn > 0 && kn <= 64;
+      for (size_t i = 0; ok && i < kn; i++)
+        ok = isalnum((unsigned char)q[i]) || q[i] == '_' || q[i] == '%';
+      if (ok)
+        PUT("%c%.*s=...", sep, (int)kn, q);
+      else
+        PUT("%c...", sep);
+      sep = '&';
+      q += n + (q + n < qe);
+    }
+  }
+  return end;
+#undef PUT
+}
+
+void streamd_config_redact_url(char *out, size_t cap, const char *url)
+{
+  size_t k = 0;
+  out[0] = '\0';
+  for (const char *u = url; *u;) {
+    if (u != url && k < cap)
+      k += (size_t)snprintf(out + k, cap - k, ",");
+    u = redact_one(out, cap, &k, u);
+    if (*u == ',')
+      u++;
+  }
+}
+
 /* store_url: a postgres(ql):// URI without a password (secrets never come from the config
- * file, the environment's STREAMD_* or flags; libpq takes it from PGPASSFILE / PGPASSWORD). */
+ * file, the environment's STREAMD_* or flags; libpq takes it from PGPASSFILE / PGPASSWORD).
+ * Messages show it redacted: it may hold one. */
 static int check_store_url(const char *u, char *err, size_t errlen)
 {
   if (!u[0])
     return 0;
-  const char *rest = NULL;
-  if (strncmp(u, "postgresql://", 13) == 0)
-    rest = u + 13;
-  else if (strncmp(u, "postgres://", 11) == 0)
-    rest = u + 11;
-  if (!rest) {
-    snprintf(err, errlen, "store_url must be a postgresql:// URI (libpq), got '%.40s...'", u);
+  if (strncmp(u, "postgresql://", 13) != 0 && strncmp(u, "postgres://", 11) != 0) {
+    char shown[256];
+    streamd_config_redact_url(shown, sizeof(shown), u);
+    snprintf(err, errlen, "store_url must be a postgresql:// URI (libpq), got %s", shown);
     return -1;
   }
-  const char *at = strchr(rest, '@');
-  const char *slash = strchr(rest, '/');
-  const char *colon = strchr(rest, ':');
-  int userinfo_pw = at && colon && colon < at && (!slash || at < slash);
-  if (userinfo_pw || strstr(u, "password=")) {
+  if (url_has_password(u)) {
     snprintf(err, errlen,
-             "store_url must not hold a password: put it in a PGPASSFILE (or PGPASSWORD) for "
-             "libpq instead");
+             "store_url must not hold a password (user:password@, or a password parameter "
+             "however written): put it in a PGPASSFILE (or PGPASSWORD) for libpq instead");
     return -1;
   }
   return 0;
+}
+
+/* nats_url, nats_reader_url: no credentials (user:password@host, token@host); they come from
+ * nats_user / nats_secret_file / nats_creds_file. Refused here, before any message of the
+ * relay (which quotes its URL) or of the daemon can show them. */
+static int check_nats_url(const char *name, const char *u, char *err, size_t errlen)
+{
+  if (!strchr(u, '@'))
+    return 0;
+  snprintf(err, errlen,
+           "%s must not carry credentials (user:password@ or token@): use nats_user with "
+           "nats_secret_file, or nats_creds_file",
+           name);
+  return -1;
 }
 
 /* Whether two NATS subjects (tokens, '*' for one token, a last '>' for one or more) match a
@@ -605,7 +739,9 @@ int streamd_config_load(streamd_config *cfg, int argc, char **argv, char *err, s
     snprintf(err, errlen, "data_dir must not be empty");
     return -1;
   }
-  if (check_nats(cfg, err, errlen) != 0)
+  if (check_nats_url("nats_url", cfg->nats_url, err, errlen) != 0 ||
+      check_nats_url("nats_reader_url", cfg->nats_reader_url, err, errlen) != 0 ||
+      check_nats(cfg, err, errlen) != 0)
     return -1;
   return check_store_url(cfg->store_url, err, errlen);
 }

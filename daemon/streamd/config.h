@@ -86,6 +86,13 @@ void streamd_config_defaults(streamd_config *cfg);
  */
 int streamd_config_load(streamd_config *cfg, int argc, char **argv, char *err, size_t errlen);
 
+/*
+ * `url` (store_url, or a NATS URL list) as logs may show it: scheme://host[:port][/path]
+ * and the query's parameter names, without user information (user:password@) or values;
+ * "(not a URL: not shown)" for an entry without a scheme. Written to `out` (cut at `cap`).
+ */
+void streamd_config_redact_url(char *out, size_t cap, const char *url);
+
 /* Print the flag/env/key reference to `f` (FILE *). */
 void streamd_config_usage(void *f);
 

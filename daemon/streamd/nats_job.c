@@ -22,7 +22,7 @@
 struct streamd_nats_job {
   const streamd_nats_job_ops *ops;
   void *arg;
-  const char *url;
+  char url[2100]; /* redacted, for messages (config.c refuses credentials in it anyway) */
   int connected;
   int failing;          /* the last attempt failed (logged once) */
   char last_error[600]; /* stream_error_last()->message fits */
@@ -126,7 +126,7 @@ int streamd_nats_job_start(streamd_nats_job **out, const streamd_nats_job_ops *o
   }
   j->ops = ops;
   j->arg = arg;
-  j->url = url;
+  streamd_config_redact_url(j->url, sizeof(j->url), url);
   /* Once now: a configuration libstream refuses stops the start; NATS being away does not. */
   int rc = ops->connect(arg);
   if (rc == STREAM_EINVAL) {

@@ -177,10 +177,12 @@ int streamd_reader_start(streamd_reader **out, stream_events *events, const stre
     free(sr);
     return -1;
   }
+  char shown[2100];
+  streamd_config_redact_url(shown, sizeof(shown), cfg->nats_reader_url);
   streamd_logf(STREAM_LOG_INFO,
                "reader: NATS JetStream at %s, stream %s, subjects %s, durable %s (ack wait %u ms), "
                "into the event log; messages only a newer build can read come again after %u ms",
-               cfg->nats_reader_url, cfg->nats_stream, sr->opts.filter_subject,
+               shown, cfg->nats_stream, sr->opts.filter_subject,
                sr->opts.durable ? sr->opts.durable : STREAM_RELAY_READER_DEFAULT_DURABLE,
                cfg->nats_reader_ack_wait_ms,
                sr->opts.defer_delay_ms ? sr->opts.defer_delay_ms

@@ -129,8 +129,10 @@ int streamd_relay_start(streamd_relay **out, stream_events *events, const stream
     free(sr);
     return -1;
   }
+  char shown[2100];
+  streamd_config_redact_url(shown, sizeof(shown), cfg->nats_url);
   streamd_logf(STREAM_LOG_INFO,
-               "relay: event log to NATS JetStream at %s, stream %s, subjects %s.>", cfg->nats_url,
+               "relay: event log to NATS JetStream at %s, stream %s, subjects %s.>", shown,
                cfg->nats_stream, cfg->nats_subject_prefix);
   *out = sr;
   return 0;

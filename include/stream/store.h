@@ -147,7 +147,9 @@ typedef enum stream_store_sync {
  * (docs/api/store.md "The PostgreSQL backend": writes of every process
  * sharing it are serialized, reads are not). Keep passwords out of the URI
  * where it may be logged: libpq reads PGPASSFILE / PGPASSWORD; no message of
- * the store quotes the URI's password. Parameters the URI does not set get
+ * the store quotes the URI's password (for a URI libpq cannot parse it names
+ * the part that failed, showing at most a parameter's name, never a value).
+ * Parameters the URI does not set get
  * these defaults, so that a server or network path that stops answering
  * fails the call instead of blocking it for as long as TCP retries:
  * connect_timeout=10 (seconds; unless PGCONNECT_TIMEOUT is set),
@@ -157,7 +159,8 @@ typedef enum stream_store_sync {
  * On success `*out` belongs to the caller, who closes it with
  * stream_store_close().
  * Errors: STREAM_EINVAL (NULL or empty path, bad options, an unknown sync
- * mode, a PostgreSQL URI libpq cannot parse), STREAM_ENOTSUP (the database
+ * mode, a PostgreSQL URI libpq cannot parse, or whose host holds an '@': a
+ * password's '@' not written %40), STREAM_ENOTSUP (the database
  * was written by a newer libstream: its schema version is higher than this
  * build knows; or a PostgreSQL URI in a build without that backend),
  * STREAM_EBUSY (locked beyond the busy timeout), STREAM_EIO (cannot open,

@@ -215,5 +215,13 @@ else
   expect 0 "catalog delete" "$S" catalog delete lantern-road --data-dir "$T/cat"
   expect 1 "catalog get deleted" "$S" catalog get lantern-road --data-dir "$T/cat"
 fi
+# --db with a misspelt scheme: not a file, not a postgresql:// URI; not echoed (it may hold a
+# password).
+if ! "$S" stats --db x 2>&1 | grep -q "not built"; then
+  expect 1 "stats --db with a misspelt scheme" "$S" stats --db "postgressql://someone:s3cret@h/db"
+  contains "$T/err" "neither a file nor a postgresql:// URI" "a misspelt --db scheme is named"
+  if grep -q s3cret "$T/err"; then bad "--db's password is not shown"; else
+    ok "--db's password is not shown"; fi
+fi
 if [ "$fails" -ne 0 ]; then echo "$fails check(s) failed"; exit 1; fi
 echo "catalog checks passed"

@@ -545,6 +545,7 @@ class Config(unittest.TestCase):
                                capture_output=True, env=e, timeout=10)
             self.assertEqual(p.returncode, 2, p.stderr)
             self.assertIn(expect, p.stderr.decode())
+            return p.stderr.decode()
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -557,6 +558,37 @@ class Config(unittest.TestCase):
         self.run_bad([], env={"STREAMD_MAX_BODY_BYTES": "-1"}, expect="STREAMD_MAX_BODY_BYTES")
         self.run_bad([], env={"STREAMD_OPERATOR_TOKEN": "short"}, expect="operator token")
         self.run_bad(["--log-level", "loud"], expect="log_level")
+
+    def test_url_secrets_are_refused_and_never_shown(self):
+        """A store_url holding a password however written is refused (libpq decodes parameter
+        names and user information), so are NATS URLs with credentials; no message shows a
+        secret: not a store_url that is not postgresql:// (a typo of the scheme), nor the
+        failure to open an unreachable one (scheme://host:port/dbname and parameter names)."""
+        for url in ["postgresql://h/db?pass%77ord=s3cret", "postgresql://h/db?PASSWORD=s3cret",
+                    "postgresql://h/db?sslmode=disable&sslpassword=s3cret",
+                    "postgresql://h/db?Pass%57ord=s3cret", "postgres://h/db?password=s3cret",
+                    "postgresql://someone%3As3cret@h/db", "postgresql://someone:s3cret@h/db",
+                    "postgresql://someone:s3c@ret@h/db"]:
+            err = self.run_bad(["--store-url", url], expect="store_url must not hold a password")
+            self.assertNotIn("s3cret", err, url)
+        err = self.run_bad(["--store-url", "postgressql://someone:s3cret@h:5432/db?sslmode=require"],
+                           expect="store_url must be a postgresql:// URI (libpq), got "
+                                  "postgressql://h:5432/db?sslmode=...")
+        self.assertNotIn("s3cret", err)
+        err = self.run_bad(["--store-url", "someone:s3cret@h/db"], expect="(not a URL: not shown)")
+        self.assertNotIn("s3cret", err)
+        # (the relay quoted a URL of another scheme, credentials and all)
+        for key in ("--nats-url", "--nats-reader-url"):
+            for url in ("nats://someone:s3cret@127.0.0.1:4222", "natss://someone:s3cret@h:4222"):
+                err = self.run_bad([key, url], expect="must not carry credentials")
+                self.assertNotIn("s3cret", err)
+        # Port 1 on loopback refuses at once; "someone" is a user name, s3cret any value.
+        err = self.run_bad(["--store-url", "postgresql://someone@127.0.0.1:1/db?"
+                            "application_name=s3cret&connect_timeout=5"],
+                           expect="opening postgresql://127.0.0.1:1/db?application_name=...&"
+                                  "connect_timeout=...: ")
+        self.assertNotIn("s3cret", err)
+        self.assertNotIn("someone", err)
 
     def test_one_streamd_per_sqlite_data_dir(self):
         """A second streamd on the data directory of a running one (SQLite store) stops at

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "pg_internal.h"
 
@@ -396,8 +395,8 @@ static int connect_one(pg_store *st, pg_conn *c)
   if (!c->h)
     return stream__err(STREAM_ENOMEM, "connect to PostgreSQL: out of memory");
   if (PQstatus(c->h) != CONNECTION_OK) {
-    /* libpq's message names host and reason, never the password (a URI libpq cannot parse
-     * was refused by store__pg_open before it came here). */
+    /* libpq's message names host and reason, never the password (store__pg_check_uri
+     * refused a URI libpq cannot parse, and one whose password spills into the host). */
     char msg[512], timeout[16];
     snprintf(msg, sizeof msg, "%s", PQerrorMessage(c->h));
     size_t len = strlen(msg);
@@ -769,48 +768,6 @@ static void pg_close(void *impl)
   free(st);
 }
 
-/* Whether `uri` may hold a password (user:password@ or a password parameter). Errs on the
- * side of yes. */
-static bool may_hold_password(const char *uri)
-{
-  const char *p = strstr(uri, "://");
-  p = p ? p + 3 : uri;
-  const char *colon = strchr(p, ':'), *at = strrchr(p, '@');
-  if (colon && at && colon < at)
-    return true;
-  for (; *p; p++)
-    if (strncasecmp(p, "password", 8) == 0)
-      return true;
-  return false;
-}
-
-/* A URI libpq cannot parse (an unknown parameter, a bad percent escape) is the caller's error.
- * libpq's message may quote the token it could not parse, which can be the password: it is
- * shown only when the URI can hold none. */
-static int check_uri(const char *uri)
-{
-  char *err = NULL;
-  PQconninfoOption *o = PQconninfoParse(uri, &err);
-  if (o) {
-    PQconninfoFree(o);
-    return STREAM_OK;
-  }
-  if (!err)
-    return stream__err(STREAM_ENOMEM, "out of memory parsing the PostgreSQL URI");
-  int rc;
-  if (may_hold_password(uri)) {
-    rc = stream__err(STREAM_EINVAL, "PostgreSQL URI: libpq cannot parse it (its reason is not "
-                                    "shown: the URI holds a password)");
-  } else {
-    size_t n = strlen(err);
-    while (n && (err[n - 1] == '\n' || err[n - 1] == ' '))
-      err[--n] = '\0';
-    rc = stream__err(STREAM_EINVAL, "PostgreSQL URI: %s", err);
-  }
-  PQfreemem(err);
-  return rc;
-}
-
 int store__pg_open(void **out_impl, const stream_store_options *opts)
 {
   if (!PQisthreadsafe())
@@ -829,7 +786,7 @@ int store__pg_open(void **out_impl, const stream_store_options *opts)
   st->busy = stream__calloc(st->nconns, sizeof *st->busy);
   int rc = st->conninfo && st->conns && st->busy ? STREAM_OK : STREAM_ENOMEM;
   if (rc == STREAM_OK)
-    rc = check_uri(st->conninfo);
+    rc = store__pg_check_uri(st->conninfo);
   for (unsigned int i = 0; rc == STREAM_OK && i < st->nconns; i++)
     rc = connect_one(st, &st->conns[i]);
   if (rc == STREAM_OK)

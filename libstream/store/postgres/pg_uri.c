@@ -1,0 +1,201 @@
+/*
+ * PostgreSQL backend: the check of the store's URI before libpq connects with it. A URI
+ * libpq cannot parse is the caller's error (STREAM_EINVAL), and its message never quotes
+ * the URI's text: libpq's own message quotes the token it could not parse, which can be the
+ * password, written in any case and with any percent escapes (`pass%77ord=...`). The message
+ * names the part that failed (the user name, the password, query parameter 2, ...) instead,
+ * found by a scan of the URI that follows libpq's split of it (conninfo_uri_parse_options).
+ */
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg_internal.h"
+
+/* What is wrong with the percent escapes of s[0..n): NULL when nothing. */
+static const char *escape_problem(const char *s, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] != '%')
+      continue;
+    if (i + 2 >= n || !isxdigit((unsigned char)s[i + 1]) || !isxdigit((unsigned char)s[i + 2]))
+      return "an invalid percent escape";
+    if (s[i + 1] == '0' && s[i + 2] == '0')
+      return "a forbidden %00";
+    i += 2;
+  }
+  return NULL;
+}
+
+/* A query key shown by name: letters, digits and '_' only, so that it is a keyword as
+ * written and never a value (keys come before their '='; values are never shown). */
+static bool key_showable(const char *s, size_t n)
+{
+  if (n == 0 || n > 64)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+      return false;
+  return true;
+}
+
+/* Whether libpq knows the query key s[0..n) (its escapes valid), decoded. "ssl" is libpq's
+ * JDBC-style alias for sslmode. */
+static bool key_known(const PQconninfoOption *defs, const char *s, size_t n)
+{
+  char key[64];
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (k + 1 >= sizeof key)
+      return false; /* longer than any keyword */
+    if (s[i] == '%') {
+      char hex[3] = {s[i + 1], s[i + 2], '\0'};
+      key[k++] = (char)strtol(hex, NULL, 16);
+      i += 2;
+    } else {
+      key[k++] = s[i];
+    }
+  }
+  key[k] = '\0';
+  if (strcmp(key, "ssl") == 0)
+    return true;
+  for (const PQconninfoOption *o = defs; o && o->keyword; o++)
+    if (strcmp(o->keyword, key) == 0)
+      return true;
+  return false;
+}
+
+/* One query parameter s[0..n), number `no`: its problem written to `out`, or false. */
+static bool param_problem(char *out, size_t cap, const char *s, size_t n, int no,
+                          const PQconninfoOption *defs)
+{
+  const char *eq = memchr(s, '=', n);
+  if (!eq) {
+    snprintf(out, cap, "query parameter %d has no '=' (its text is not shown)", no);
+    return true;
+  }
+  size_t kn = (size_t)(eq - s);
+  const char *v = eq + 1;
+  size_t vn = n - kn - 1;
+  char name[96];
+  if (key_showable(s, kn))
+    snprintf(name, sizeof name, "query parameter %d (%.*s)", no, (int)kn, s);
+  else
+    snprintf(name, sizeof name, "query parameter %d", no);
+  const char *why = escape_problem(s, kn);
+  if (why) {
+    snprintf(out, cap, "%s in the name of %s", why, name);
+    return true;
+  }
+  if (memchr(v, '=', vn)) {
+    snprintf(out, cap, "a second '=' in %s (write it %%3D in a value)", name);
+    return true;
+  }
+  why = escape_problem(v, vn);
+  if (why) {
+    snprintf(out, cap, "%s in the value of %s", why, name);
+    return true;
+  }
+  if (defs && !key_known(defs, s, kn)) {
+    if (key_showable(s, kn))
+      snprintf(out, cap, "unknown parameter %.*s (query parameter %d)", (int)kn, s, no);
+    else
+      snprintf(out, cap, "%s: libpq does not know its name (not shown: it is escaped)", name);
+    return true;
+  }
+  return false;
+}
+
+/* The part of `uri` libpq could not parse, named without its text: false when the scan finds
+ * nothing wrong (then the caller says so generically). The split is libpq's: the user
+ * information ends at the first '@' before any '/', the user name at its first ':'. */
+static bool locate_problem(char *out, size_t cap, const char *uri)
+{
+  const char *p = strstr(uri, "://");
+  if (!p)
+    return false;
+  p += 3;
+  const char *why = NULL;
+  size_t ui = strcspn(p, "@/");
+  if (p[ui] == '@') {
+    const char *colon = memchr(p, ':', ui);
+    size_t un = colon ? (size_t)(colon - p) : ui;
+    if ((why = escape_problem(p, un)) != NULL) {
+      snprintf(out, cap, "%s in the user name", why);
+      return true;
+    }
+    if (colon && (why = escape_problem(colon + 1, ui - un - 1)) != NULL) {
+      snprintf(out, cap, "%s in the password", why);
+      return true;
+    }
+    p += ui + 1;
+  }
+  size_t hn = strcspn(p, "/?");
+  if ((why = escape_problem(p, hn)) != NULL) {
+    snprintf(out, cap, "%s in the host list", why);
+    return true;
+  }
+  p += hn;
+  if (*p == '/') {
+    p++;
+    size_t dn = strcspn(p, "?");
+    if ((why = escape_problem(p, dn)) != NULL) {
+      snprintf(out, cap, "%s in the database name", why);
+      return true;
+    }
+    p += dn;
+  }
+  if (*p != '?')
+    return false;
+  p++;
+  PQconninfoOption *defs = PQconndefaults(); /* NULL (out of memory): no keyword check */
+  bool found = false;
+  for (int no = 1; !found; no++) {
+    size_t n = strcspn(p, "&");
+    if (n)
+      found = param_problem(out, cap, p, n, no, defs);
+    if (!p[n])
+      break;
+    p += n + 1;
+  }
+  PQconninfoFree(defs);
+  return found;
+}
+
+int store__pg_check_uri(const char *uri)
+{
+  char *err = NULL;
+  PQconninfoOption *o = PQconninfoParse(uri, &err);
+  if (!o && !err)
+    return stream__err(STREAM_ENOMEM, "out of memory parsing the PostgreSQL URI");
+  if (!o) {
+    PQfreemem(err); /* never shown: it may quote the password */
+    char where[160];
+    if (locate_problem(where, sizeof where, uri))
+      return stream__err(STREAM_EINVAL, "PostgreSQL URI: %s", where);
+    return stream__err(STREAM_EINVAL, "PostgreSQL URI: libpq cannot parse it (its reason is "
+                                      "not shown: it quotes the URI, which may hold a password)");
+  }
+  /* A password with an '@' not written %40 ends the user information early: the rest of
+   * the password becomes the host, which libpq's connection messages quote. A host never
+   * holds an '@' (a leading one names an abstract Unix socket). */
+  int rc = STREAM_OK;
+  for (const PQconninfoOption *i = o; i->keyword; i++) {
+    if (strcmp(i->keyword, "host") != 0 || !i->val || i->val[0] == '/')
+      continue; /* a socket directory is a path, which may hold anything */
+    for (const char *h = i->val;; h++) {
+      size_t hl = strcspn(h, ",");
+      if (hl > 1 && memchr(h + 1, '@', hl - 1))
+        rc = stream__err(STREAM_EINVAL,
+                         "PostgreSQL URI: a host holds an '@' (not shown: it is likely part of "
+                         "a password, whose '@' must be written %%40)");
+      h += hl;
+      if (!*h)
+        break;
+    }
+  }
+  PQconninfoFree(o);
+  return rc;
+}
