@@ -12,6 +12,10 @@
  * a view is rebuilt only when it has new events, and an ended view never has. Views of one
  * account are not touched. The accounts are compared with min/max: one pass over the log.
  *
+ * Cost: one read of all of event_log and the index build, inside the migration's write
+ * transaction, so other writers on the file wait that long (SQLite has no concurrent build; the
+ * PostgreSQL dialect leaves a large log's index to CREATE INDEX CONCURRENTLY instead).
+ *
  * event_log_view_end serves the concurrent-viewers count (store events.c, ev_concurrent): its
  * anti join looks up the ended or fatal-error events of one (view, account) after a seq; the
  * WHERE is the query's predicate verbatim, so the planners can use the partial index. */
