@@ -68,6 +68,11 @@ static int check_url_entry(const char *s, size_t n, url_info *ui)
   static const char nats[] = "nats://", tls[] = "tls://";
   size_t sl = 0;
   int is_tls = 0;
+  /* First, so that no message below quotes credentials, whatever the scheme. */
+  if (memchr(s, '@', n))
+    return stream__err(STREAM_EINVAL,
+                       "relay: a NATS URL must not carry credentials: use the user, password, "
+                       "token, secret_file or creds_file options");
   if (n > sizeof nats - 1 && strncmp(s, nats, sizeof nats - 1) == 0) {
     sl = sizeof nats - 1;
   } else if (n > sizeof tls - 1 && strncmp(s, tls, sizeof tls - 1) == 0) {
@@ -80,10 +85,6 @@ static int check_url_entry(const char *s, size_t n, url_info *ui)
   }
   const char *host = s + sl;
   size_t hn = n - sl;
-  if (memchr(host, '@', hn))
-    return stream__err(STREAM_EINVAL,
-                       "relay: a NATS URL must not carry credentials: use the user, password, "
-                       "token, secret_file or creds_file options");
   for (size_t i = 0; i < hn; i++) {
     unsigned char c = (unsigned char)host[i];
     if (!(isalnum(c) || c == '.' || c == '-' || c == '_' || c == ':' || c == '[' || c == ']'))
