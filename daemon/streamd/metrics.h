@@ -28,6 +28,9 @@
  *   streamd_qoe_foreign_events_total                      counter: events
  *       the QoE consumer left out of their view as another account's (a
  *       reused or guessed view id; stream_events_qoe_run_ex())
+ *   streamd_qoe_repair_failed_total                       counter: failures
+ *       of the QoE consumer's repair of the views marked by schema migration
+ *       16 (result version 2 `repair_failed`), which do not fail the run
  *   streamd_password_reset_queue_depth                    gauge: accepted
  *       resets not yet sent (stored requests, every daemon's)
  *   streamd_relay_published_total, streamd_relay_duplicates_total,
@@ -86,6 +89,10 @@ void streamd_metrics_events_rejected(streamd_events_reject reason);
 /* A QoE consumer run (routes_stats.c) left `n` events out of their view: another account's
  * under its view id. Lock-free. */
 void streamd_metrics_qoe_foreign(int64_t n);
+
+/* A QoE consumer run (routes_stats.c) failed `n` times to repair a view marked by schema
+ * migration 16 (the marks are kept, the run went on). Lock-free. */
+void streamd_metrics_qoe_repair_failed(int64_t n);
 
 /* The text of the operational families (those of the application only once it runs);
  * malloc'd (caller frees with free()), `*len` its length; NULL on ENOMEM. Called by

@@ -50,7 +50,7 @@ static atomic_ullong events_accepted, events_duplicate;
 static atomic_ullong events_rejected[STREAMD_EVENTS_REJECT_COUNT];
 static const char *const reject_reasons[STREAMD_EVENTS_REJECT_COUNT] = {
     "invalid", "too_large", "forbidden", "media_type", "error"};
-static atomic_ullong qoe_foreign;
+static atomic_ullong qoe_foreign, qoe_repair_failed;
 
 /* What the store said at `at` (CLOCK_MONOTONIC ns); a family whose read failed has ok 0. */
 typedef struct snapshot {
@@ -94,6 +94,12 @@ void streamd_metrics_qoe_foreign(int64_t n)
 {
   if (n > 0)
     atomic_fetch_add_explicit(&qoe_foreign, (unsigned long long)n, memory_order_relaxed);
+}
+
+void streamd_metrics_qoe_repair_failed(int64_t n)
+{
+  if (n > 0)
+    atomic_fetch_add_explicit(&qoe_repair_failed, (unsigned long long)n, memory_order_relaxed);
 }
 
 static int64_t mono_ns(void)
@@ -217,6 +223,13 @@ static void render_store(FILE *f, const snapshot *s)
           "# TYPE streamd_qoe_foreign_events_total counter\n"
           "streamd_qoe_foreign_events_total %llu\n",
           atomic_load_explicit(&qoe_foreign, memory_order_relaxed));
+  fprintf(f,
+          "# HELP streamd_qoe_repair_failed_total Failures of the QoE consumer's repair of the "
+          "views marked by schema migration 16 (a view not rebuilt, a page of marks not listed "
+          "or stored); their marks are kept for the next run.\n"
+          "# TYPE streamd_qoe_repair_failed_total counter\n"
+          "streamd_qoe_repair_failed_total %llu\n",
+          atomic_load_explicit(&qoe_repair_failed, memory_order_relaxed));
   fputs("# HELP streamd_password_reset_queue_depth Accepted password resets not yet sent.\n"
         "# TYPE streamd_password_reset_queue_depth gauge\n",
         f);

@@ -29,12 +29,16 @@ struct streamd_qoe {
  * view id in use are left out of that view (stream_events_view): worth an operator's look
  * (a player reusing view ids, or someone guessing them), so they are logged as a warning
  * and counted (streamd_qoe_foreign_events_total). The counts are those of the committed
- * batches only: a batch another instance committed first is counted by that one. */
+ * batches only: a batch another instance committed first is counted by that one. A failed
+ * repair of a view marked by schema migration 16 does not fail the run (the library logs it
+ * and keeps the mark): result version 2 (the INIT's) counts it, and so does
+ * streamd_qoe_repair_failed_total, as a view that fails at every run would go unseen. */
 static int qoe_catch_up(stream_events *ev)
 {
   stream_events_qoe_run_result r = STREAM_EVENTS_QOE_RUN_RESULT_INIT;
   int rc = stream_events_qoe_run_ex(ev, &r);
   streamd_metrics_qoe_foreign(r.foreign_events);
+  streamd_metrics_qoe_repair_failed(r.repair_failed);
   if (r.foreign_events > 0)
     streamd_logf(STREAM_LOG_WARN,
                  "qoe: %lld events left out of their view: another account's view id",

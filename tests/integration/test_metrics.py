@@ -57,6 +57,7 @@ OPS_FAMILIES = {  # family name as the parser reports it (counters without _tota
     "streamd_events_rejected_batches": "counter",
     "streamd_qoe_lag_events": "gauge",
     "streamd_qoe_foreign_events": "counter",
+    "streamd_qoe_repair_failed": "counter",
     "streamd_password_reset_queue_depth": "gauge",
     "streamd_origin_cmcd_requests": "counter",
     "streamd_origin_cmcd_invalid": "counter",

@@ -184,9 +184,12 @@ class T1Stats(unittest.TestCase):
         # Another account's events under view http-a's id (a request earlier than the view's, a
         # fatal error) stay in the log but out of the view, which stays the first account's;
         # streamd warns about them and counts them in streamd_qoe_foreign_events_total.
+        # Nothing is marked for a rebuild (a new database), so no repair fails: the counter is
+        # there and stays 0.
         owner = get("/v1/admin/stats/views/http-a").json["account_id"]
         self.assertTrue(owner)
         self.assertEqual(metric("streamd_qoe_foreign_events_total"), 0)
+        self.assertEqual(metric("streamd_qoe_repair_failed_total"), 0)
         other = register_login(D, unique_email("stats-other"))["access_token"]
         r = D.request("POST", "/v1/events", token=other,
                       body=json.dumps({"events": [
@@ -217,6 +220,7 @@ class T1Stats(unittest.TestCase):
         self.assertEqual(metric("streamd_qoe_foreign_events_total"), 2)
         self.assertEqual(get("/v1/admin/stats/views/http-a").status, 200)
         self.assertEqual(metric("streamd_qoe_foreign_events_total"), 2)
+        self.assertEqual(metric("streamd_qoe_repair_failed_total"), 0)
 
 
 def main():

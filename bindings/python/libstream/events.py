@@ -26,7 +26,8 @@ Events come back as :class:`Event` named tuples with the type as its name
 QoE and exports (server feature) over the same handle::
 
     ev.qoe_run()                          # catch the QoE consumer up with the log:
-                                          # (events, views), .foreign_events
+                                          # (events, views), .foreign_events,
+                                          # .repair_failed
     ev.view("view-1")["startup_ms"]       # one view's record (a dict)
     ev.qoe_stats(title_id="t1", day="2026-12-05")["startup_ms_p95"]
     ev.concurrent()                       # viewers in the last 30 s
@@ -80,18 +81,22 @@ _EXPORT_FORMATS = {"ndjson": 1, "csv": 2}
 
 class QoeRun(collections.namedtuple("QoeRun", "events views")):
     """What :meth:`Events.qoe_run` did: the pair (events read, view records written), as it
-    always was, and ``foreign_events``: of the events read, those left out of their view
-    because another account sent them under its view id (the view belongs to the account of
-    its first event; docs/api/events.md, "View owner"). Compares and unpacks as the pair."""
+    always was, and two attributes: ``foreign_events``, of the events read, those left out of
+    their view because another account sent them under its view id (the view belongs to the
+    account of its first event; docs/api/events.md, "View owner"); ``repair_failed``, failures
+    of the repair of the views schema migration 16 marked for a rebuild (a view not rebuilt, a
+    page of marks not listed or stored), which do not fail the run: each is logged as a
+    warning and its mark kept for the next run. Compares and unpacks as the pair."""
 
-    def __new__(cls, events, views, foreign_events=0):
+    def __new__(cls, events, views, foreign_events=0, repair_failed=0):
         self = super().__new__(cls, events, views)
         self.foreign_events = foreign_events
+        self.repair_failed = repair_failed
         return self
 
     def __repr__(self):
-        return "QoeRun(events=%d, views=%d, foreign_events=%d)" % (self.events, self.views,
-                                                                   self.foreign_events)
+        return "QoeRun(events=%d, views=%d, foreign_events=%d, repair_failed=%d)" % (
+            self.events, self.views, self.foreign_events, self.repair_failed)
 
 
 def _export_format(fmt):
@@ -329,12 +334,15 @@ class Events:
     def qoe_run(self):
         """Run the QoE consumer until it caught up with the log: a :class:`QoeRun`, the pair
         (events read, view records written) with ``.foreign_events`` (events of another
-        account left out of their view). Idempotent; Conflict when another instance moved the
-        checkpoint."""
+        account left out of their view) and ``.repair_failed`` (failures of the repair of the
+        views marked by schema migration 16; they do not fail the run, their marks are kept
+        for the next one). Idempotent; Conflict when another instance moved the checkpoint."""
         r = ffi.new("stream_events_qoe_run_result *")
-        r.version = lib.STREAM_EVENTS_QOE_RUN_RESULT_VERSION
+        # The version whose fields are read below (repair_failed came with 2), not the header's
+        # latest: a newer library still fills exactly these.
+        r.version = 2
         check(lib.stream_events_qoe_run_ex(self._h, r))
-        return QoeRun(r.events, r.views, r.foreign_events)
+        return QoeRun(r.events, r.views, r.foreign_events, r.repair_failed)
 
     def view(self, view_id):
         """One view's QoE record as a dict (keys VIEW_FIELDS; startup_ms and error_code are

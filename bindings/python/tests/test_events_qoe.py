@@ -66,7 +66,7 @@ def test_qoe_run_counts_foreign_events(evs):
     # which stays acct's, and counted; the result still is the (events, views) pair.
     ingest(evs, view_a("a")[:3])
     r = evs.qoe_run()
-    assert r == (3, 1) and r.foreign_events == 0
+    assert r == (3, 1) and r.foreign_events == 0 and r.repair_failed == 0
     evs.ingest(json.dumps({"events": [ev("a", "heartbeat", 14000),
                                       ev("a", "error", 15000,
                                          error={"code": 5, "message": "m", "fatal": True})]}),
@@ -76,11 +76,46 @@ def test_qoe_run_counts_foreign_events(evs):
     assert (r.events, r.views, r.foreign_events) == (2, 1, 2)
     events, views = r
     assert (events, views) == (2, 1) and r == (2, 1) and len(r) == 2
-    assert "foreign_events=2" in repr(r)
+    assert "foreign_events=2" in repr(r) and r.repair_failed == 0
     v = evs.view("a")
     assert v["account_id"] == "acct" and v["events"] == 3 and v["failed"] is False
     r = evs.qoe_run()
-    assert r == (0, 0) and r.foreign_events == 0
+    assert r == (0, 0) and r.foreign_events == 0 and r.repair_failed == 0
+
+
+def test_qoe_run_counts_repair_failures(tmp_path):
+    # Views marked for a rebuild as schema migration 16 marks them (records an older build
+    # merged across accounts), whose page the database refuses to store (a trigger: SQLite's
+    # own failure, as a full disk would give): the run does not fail, counts the failure,
+    # keeps the marks and still folds new events; once the store accepts them the next run
+    # repairs the views and drops the marks.
+    import sqlite3
+
+    from libstream.store import Store
+    db = str(tmp_path / "db.sqlite")
+    with Store(db) as st, le.Events(st) as h:
+        ingest(h, view_a("m")[:3] + view_a("n")[:3])
+        assert h.qoe_run() == (6, 2)
+        con = sqlite3.connect(db, isolation_level=None)
+        con.executescript(
+            "INSERT INTO qoe_rebuild (view_id) VALUES ('m'), ('n');"
+            "CREATE TRIGGER refuse_i BEFORE INSERT ON qoe_views WHEN NEW.view_id = 'm'"
+            " BEGIN SELECT RAISE(ABORT, 'refused'); END;"
+            "CREATE TRIGGER refuse_u BEFORE UPDATE ON qoe_views WHEN NEW.view_id = 'm'"
+            " BEGIN SELECT RAISE(ABORT, 'refused'); END;")
+        r = h.qoe_run()
+        assert r == (0, 0) and r.repair_failed == 1 and "repair_failed=1" in repr(r)
+        ingest(h, view_a("o")[:2])
+        r = h.qoe_run()  # the marks fail again; the batch behind them runs
+        assert r == (2, 1) and r.repair_failed == 1
+        assert h.view("o")["events"] == 2
+        assert con.execute("SELECT count(*) FROM qoe_rebuild").fetchone()[0] == 2
+        con.executescript("DROP TRIGGER refuse_i; DROP TRIGGER refuse_u;")
+        r = h.qoe_run()
+        assert r == (0, 2) and r.repair_failed == 0
+        assert con.execute("SELECT count(*) FROM qoe_rebuild").fetchone()[0] == 0
+        con.close()
+        assert h.view("m")["events"] == 3
 
 
 def test_stats_filters_and_concurrent(evs):
