@@ -545,8 +545,19 @@ static const char *redact_one(char *out, size_t cap, size_t *k, const char *u)
   size_t hp = strcspn(rest, "?#"); /* host list and path */
   if (hp > rn)
     hp = rn;
+  /* The user information ends at the last '@' before the first '/', '?' or '#' (libpq's
+   * split). An '@' after that point (a password holding an unescaped '/', '?' or '#' puts its
+   * user information there, or a value holds one) leaves no part of the URL surely free of
+   * it: none is shown. */
+  size_t auth = strcspn(rest, "/?#");
+  if (auth > rn)
+    auth = rn;
+  if (memchr(rest + auth, '@', rn - auth)) {
+    PUT("%.*s://(not shown: it holds an '@' outside a user information)", (int)sl, u);
+    return end;
+  }
   const char *host = rest;
-  for (const char *c = rest; c < rest + hp; c++)
+  for (const char *c = rest; c < rest + auth; c++)
     if (*c == '@') /* the last one: a password's unescaped '@' stays hidden too */
       host = c + 1;
   PUT("%.*s://%.*s", (int)sl, u, (int)(rest + hp - host), host);

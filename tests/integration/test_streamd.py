@@ -577,6 +577,21 @@ class Config(unittest.TestCase):
         self.assertNotIn("s3cret", err)
         err = self.run_bad(["--store-url", "someone:s3cret@h/db"], expect="(not a URL: not shown)")
         self.assertNotIn("s3cret", err)
+        # A password holding an unescaped '?', '#' or '/' puts its user information past where
+        # libpq's authority ends: no part of such a URL is shown.
+        for url in ("postgressql://someone:pa?s3cret@h/db", "postgressql://someone:pa#s3cret@h/db",
+                    "postgressql://someone:ab/s3cret@h/db"):
+            err = self.run_bad(["--store-url", url],
+                               expect="got postgressql://(not shown: it holds an '@' outside a "
+                                      "user information)")
+            self.assertNotIn("s3cret", err, url)
+            self.assertNotIn("someone", err, url)
+        # libpq would read "someone" as the host, "ab" as the port and "s3cret@..." as the
+        # database, and quote them: the store refuses it (its message names neither).
+        err = self.run_bad(["--store-url", "postgresql://someone:ab/s3cret@127.0.0.1:1/db"],
+                           expect="a port is not a number")
+        self.assertNotIn("s3cret", err)
+        self.assertNotIn("someone", err)
         # (the relay quoted a URL of another scheme, credentials and all)
         for key in ("--nats-url", "--nats-reader-url"):
             for url in ("nats://someone:s3cret@127.0.0.1:4222", "natss://someone:s3cret@h:4222"):

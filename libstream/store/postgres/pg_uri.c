@@ -196,6 +196,27 @@ int store__pg_check_uri(const char *uri)
         break;
     }
   }
+  /* A password holding a '/' (or a '?') not written %2F ends the authority early: libpq reads
+   * the user name as the host, the password's first part as the port and the rest, '@'
+   * included, as the database name, and quotes them ("invalid integer value ... for
+   * connection option port", "database ... does not exist"). A port is digits; a database
+   * name with an '@' is taken for such a spill too. Neither value is shown. */
+  const char *port = NULL, *dbname = NULL;
+  for (const PQconninfoOption *i = o; i->keyword; i++) {
+    if (strcmp(i->keyword, "port") == 0)
+      port = i->val;
+    else if (strcmp(i->keyword, "dbname") == 0)
+      dbname = i->val;
+  }
+  if (rc == STREAM_OK && port && port[strspn(port, "0123456789,")] != '\0')
+    rc = stream__err(STREAM_EINVAL,
+                     "PostgreSQL URI: a port is not a number (not shown: it may be part of a "
+                     "password, whose '/', '?' and '@' must be written %%2F, %%3F and %%40)");
+  if (rc == STREAM_OK && dbname && strchr(dbname, '@'))
+    rc = stream__err(STREAM_EINVAL,
+                     "PostgreSQL URI: the database name holds an '@' (not shown: it is likely "
+                     "part of a password, whose '/', '?' and '@' must be written %%2F, %%3F and "
+                     "%%40)");
   PQconninfoFree(o);
   return rc;
 }

@@ -352,6 +352,10 @@ START_TEST(test_bad_uri)
   /* An '@' of the password not written %40: libpq parses the rest of it as the host, which
    * its connection messages quote. */
   bad_uri("postgresql://someone:hunter2@tail9@127.0.0.1/x", "a host holds an '@'");
+  /* A '/' of the password not written %2F ends the authority: libpq reads the password's
+   * first part as the port and the rest, '@' and all, as the database name, and quotes them. */
+  bad_uri("postgresql://someone:hunter2/x@127.0.0.1/x", "a port is not a number");
+  bad_uri("postgresql://someone:2024/hunter2@127.0.0.1/x", "the database name holds an '@'");
   /* A socket directory is a path: its '@' is not a password's. */
   ck_assert_int_eq(open_uri("postgresql:///x?host=/nonexistent@dir"), STREAM_EIO);
 }
