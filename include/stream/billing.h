@@ -352,7 +352,9 @@ STREAM_API int stream_billing_subscription_get(stream_billing_subscription *out,
  * change; an upgrade drops it. A failed upgrade charge leaves the plan and
  * the period unchanged (STREAM_EPAYMENT). A provider that did not answer
  * leaves the payment pending (STREAM_EPAYMENT): the renewal job settles it
- * and then applies the change.
+ * and then applies the change (until then it neither ends, renews nor marks
+ * past due the subscription; a restart settled on one made past due
+ * meanwhile makes it active and ends its dunning).
  * Errors: STREAM_EINVAL, STREAM_ENOTFOUND (no live subscription, plan),
  * STREAM_ECONFLICT (currency differs, inactive plan, past due, key reuse),
  * STREAM_EPAYMENT, STREAM_EBUSY (another payment in progress), STREAM_EIO.
@@ -473,7 +475,12 @@ typedef struct stream_billing_run_report {
  * bill due periods (trial ends included), retry past-due charges when due and
  * expire those out of retries. Each subscription advances at most as many
  * periods as are due, each in its own transaction, so a run can be repeated
- * or interrupted safely. `*out` may be NULL. Errors: STREAM_EINVAL, STREAM_EIO.
+ * or interrupted safely. An account whose payment is still pending after the
+ * settle (the provider still not answering) is left as it is until a later
+ * run settles it: a subscription canceled at period end with an upgrade
+ * pending is not ended (if the upgrade restarts the cycle, it ends at the new
+ * period's end), nor made past due. `*out` may be NULL. Errors:
+ * STREAM_EINVAL, STREAM_EIO.
  */
 STREAM_API int stream_billing_run_renewals(stream_billing_run_report *out, stream_billing *b);
 

@@ -126,6 +126,17 @@ int billing__settle(stream_billing *b, const store_billing_payment *p, int prc,
         sub.pub.period_end = line->period_end;
         sub.anchor = line->period_start;
         sub.cycle_months = cycle_for(sub.anchor, 1, line->period_end);
+        /* Past due can only come from a renewal attempt without a card
+         * (renewals.c waits for a pending payment, but another process may
+         * have been in between): no invoice of its own, as a renewal charge
+         * cannot begin while this payment is pending. The paid period covers
+         * the time that attempt was for, so the dunning ends. */
+        if (sub.pub.status == STREAM_BILLING_PAST_DUE && !sub.open_invoice_id[0]) {
+          sub.pub.status = STREAM_BILLING_ACTIVE;
+          sub.pub.failed_attempts = 0;
+          sub.pub.next_attempt_at = 0;
+          sub.dunning_from = 0;
+        }
       }
       s.sub_update = &sub;
     } else {

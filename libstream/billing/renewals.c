@@ -4,7 +4,8 @@
  * nothing is charged twice), then walks the accounts whose subscription
  * needs it: ends those canceled at period end, applies scheduled downgrades,
  * bills due periods (trial ends included), retries past-due charges on the
- * dunning schedule and expires those out of retries. Each step is its own
+ * dunning schedule and expires those out of retries; an account with a
+ * payment still pending waits for it to settle. Each step is its own
  * transaction guarded by the subscription's version, under the account's
  * lock, so a run can be interrupted or run twice (even by two processes)
  * without billing a period twice.
@@ -107,6 +108,24 @@ static int bill(stream_billing *b, store_billing_sub *s, const stream_billing_pl
   return rc;
 }
 
+/* Whether a payment of the account is still pending (its provider did not
+ * answer; settle_pending, the first step of every run, asks again). Its
+ * outcome may change the subscription (an upgrade to a plan of another period
+ * restarts the cycle), so until it settles the job neither ends the
+ * subscription, nor applies a downgrade, nor bills it or marks it past due:
+ * the account waits for the next run. */
+static int payment_in_flight(stream_billing *b, const char *account_id, bool *out)
+{
+  store_billing_payment *ps = NULL;
+  size_t n = 0;
+  *out = false;
+  int rc = billing__ops(b)->payment_pending(b->store->impl, &ps, &n);
+  for (size_t i = 0; rc == STREAM_OK && i < n && !*out; i++)
+    *out = strcmp(ps[i].account_id, account_id) == 0;
+  free(ps);
+  return rc;
+}
+
 /* One step for one account; *more = call again. */
 static int step(stream_billing *b, stream_billing_run_report *rep, const char *account_id,
                 int64_t now, bool *more)
@@ -124,6 +143,10 @@ static int step(stream_billing *b, stream_billing_run_report *rep, const char *a
   if (p->status == STREAM_BILLING_PAST_DUE) {
     if (p->next_attempt_at > now)
       return STREAM_OK;
+    bool waiting = false;
+    rc = payment_in_flight(b, account_id, &waiting);
+    if (rc != STREAM_OK || waiting)
+      return rc;
     if (p->failed_attempts > b->dunning_retries) {
       p->status = STREAM_BILLING_EXPIRED;
       p->ended_at = now;
@@ -148,6 +171,10 @@ static int step(stream_billing *b, stream_billing_run_report *rep, const char *a
   }
   if (p->status > STREAM_BILLING_PAST_DUE || p->period_end > now)
     return STREAM_OK;
+  bool waiting = false;
+  rc = payment_in_flight(b, account_id, &waiting);
+  if (rc != STREAM_OK || waiting)
+    return rc;
   if (p->cancel_at_period_end) {
     p->status = STREAM_BILLING_CANCELED;
     p->ended_at = p->period_end;

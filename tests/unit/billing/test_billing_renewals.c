@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../store_raw.h"
 #include "billing_fixture.h"
 
 /* ---- lifecycle over simulated time ---------------------------------------------------- */
@@ -423,6 +424,181 @@ START_TEST(test_upgrade_to_a_yearly_plan_settled_later_restarts_the_cycle)
 }
 END_TEST
 
+/* Monthly `basic` with a 4242 card, then an upgrade to premium-year at `t` whose provider
+ * answer is lost: the payment stays pending, the money moved. The handle is left lossy. */
+static void lost_yearly_upgrade(char *a, const char *email, int64_t t, char *inv)
+{
+  paid_plans();
+  stream_billing_plan year = {"premium-year", "Premium yearly", 30000, "USD", 12, 0, 4, 2160, 1};
+  ck_assert_int_eq(stream_billing_plan_put(bill, &year), STREAM_OK);
+  new_account(a, email);
+  stream_billing_card c;
+  add_card(&c, a, "tok_4242424242424242", "card");
+  stream_billing_subscription s;
+  ck_assert_int_eq(stream_billing_subscribe(&s, NULL, bill, a, "basic", NULL, "s1"), STREAM_OK);
+  stream_billing_provider lossy;
+  ck_assert_int_eq(stream_billing_local_provider(&lossy, local), STREAM_OK);
+  lossy.charge = lost_answer_charge;
+  stream_billing_free(bill);
+  bill = open_billing(&lossy);
+  clock_now = t;
+  ck_assert_int_eq(stream_billing_change_plan(&s, inv, bill, a, "premium-year", "y1"),
+                   STREAM_EPAYMENT);
+  ck_assert_ptr_nonnull(strstr(msg(), "pending"));
+}
+
+/* The renewal job while the provider still does not answer: its settle fails again. */
+static stream_billing_run_report run_unsettled(void)
+{
+  stream_billing_run_report r;
+  ck_assert_msg(stream_billing_run_renewals(&r, bill) == STREAM_OK, "%s", msg());
+  ck_assert_uint_eq(r.settled, 0);
+  return r;
+}
+
+/* The provider answers again. */
+static void provider_back(void)
+{
+  stream_billing_free(bill);
+  stream_billing_provider prov;
+  ck_assert_int_eq(stream_billing_local_provider(&prov, local), STREAM_OK);
+  bill = open_billing(&prov);
+}
+
+/* Canceled at period end, then upgraded to a yearly plan whose answer is lost: at the old
+ * month's end the job must not end the subscription while that payment is pending (the
+ * customer would pay for a year of a subscription already over). It waits; the settle
+ * restarts the cycle and the cancellation applies at the new period's end. */
+START_TEST(test_cancel_at_period_end_waits_for_a_pending_upgrade)
+{
+  char a[STREAM_STORE_ID_SIZE], inv[STREAM_BILLING_ID_SIZE];
+  int64_t t = JAN31 + 20 * DAY + 7;
+  stream_billing_subscription s;
+  lost_yearly_upgrade(a, "cancel-pending@example.com", t, inv);
+  /* Canceled while the upgrade is pending (a cancel charges nothing). */
+  ck_assert_int_eq(stream_billing_cancel(&s, bill, a, "c1"), STREAM_OK);
+  ck_assert_int_eq(s.cancel_at_period_end, 1);
+
+  clock_now = FEB28 + 3600;
+  stream_billing_run_report r = run_unsettled();
+  ck_assert_uint_eq(r.canceled, 0);
+  s = sub_of(a);
+  ck_assert_int_eq(s.status, STREAM_BILLING_ACTIVE);
+  ck_assert_str_eq(s.plan_id, "basic");
+  ck_assert_int_eq(s.period_end, FEB28);
+
+  provider_back();
+  clock_now = FEB28 + 7200;
+  r = run();
+  ck_assert_uint_eq(r.settled, 1);
+  ck_assert_uint_eq(r.canceled, 0);
+  s = sub_of(a);
+  ck_assert_int_eq(s.status, STREAM_BILLING_ACTIVE);
+  ck_assert_str_eq(s.plan_id, "premium-year");
+  ck_assert_int_eq(s.cancel_at_period_end, 1);
+  ck_assert_int_eq(s.period_start, t);
+  ck_assert_int_eq(s.period_end, t + 365 * DAY);
+  stream_billing_invoice v;
+  ck_assert_int_eq(stream_billing_invoice_get(&v, bill, inv), STREAM_OK);
+  ck_assert_int_eq(v.status, STREAM_BILLING_INVOICE_PAID);
+  stream_billing_invoice_clear(&v);
+
+  /* The year paid for is served; it ends there, with no renewal. */
+  clock_now = t + 365 * DAY;
+  r = run();
+  ck_assert_uint_eq(r.canceled, 1);
+  ck_assert_uint_eq(r.renewed, 0);
+  s = sub_of(a);
+  ck_assert_int_eq(s.status, STREAM_BILLING_CANCELED);
+  ck_assert_int_eq(s.ended_at, t + 365 * DAY);
+  ck_assert_uint_eq(charges(NULL), 2);
+}
+END_TEST
+
+/* The card is gone (deleted behind the API, as nothing else leaves a paid subscription
+ * without one) while an upgrade to a yearly plan is pending. At the old month's end the
+ * job must not mark the subscription past due (no method) while that payment may restart
+ * the cycle: once settled it is active with no dunning, and no retry bills the paid year. */
+START_TEST(test_no_past_due_while_an_upgrade_is_pending)
+{
+  char a[STREAM_STORE_ID_SIZE], inv[STREAM_BILLING_ID_SIZE];
+  int64_t t = JAN31 + 20 * DAY + 7;
+  lost_yearly_upgrade(a, "nocard-pending@example.com", t, inv);
+  /* What PostgreSQL's ON DELETE SET NULL does (the raw SQLite connection has no FK
+   * enforcement). */
+  char sql[300];
+  snprintf(sql, sizeof sql,
+           "UPDATE subscriptions SET card_id = NULL WHERE account_id = '%s'; "
+           "DELETE FROM cards WHERE account_id = '%s';",
+           a, a);
+  test_store_raw_exec(dbpath, sql);
+  ck_assert_int_eq(test_store_raw_int(dbpath, "SELECT count(*) FROM cards WHERE account_id = ?", a),
+                   0);
+
+  clock_now = FEB28 + 3600;
+  stream_billing_run_report r = run_unsettled();
+  ck_assert_uint_eq(r.failed, 0);
+  stream_billing_subscription s = sub_of(a);
+  ck_assert_int_eq(s.status, STREAM_BILLING_ACTIVE);
+  ck_assert_int_eq(s.failed_attempts, 0);
+
+  provider_back();
+  clock_now = FEB28 + 7200;
+  r = run();
+  ck_assert_uint_eq(r.settled, 1);
+  s = sub_of(a);
+  ck_assert_int_eq(s.status, STREAM_BILLING_ACTIVE);
+  ck_assert_str_eq(s.plan_id, "premium-year");
+  ck_assert_int_eq(s.failed_attempts, 0);
+  ck_assert_int_eq(s.next_attempt_at, 0);
+  ck_assert_int_eq(s.period_end, t + 365 * DAY);
+
+  /* Days later nothing is retried or billed: the year is paid. */
+  clock_now = FEB28 + 10 * DAY;
+  r = run();
+  ck_assert_uint_eq(r.retried + r.failed + r.renewed + r.expired, 0);
+  ck_assert_int_eq(sub_of(a).status, STREAM_BILLING_ACTIVE);
+  ck_assert_uint_eq(invoice_count(a), 2);
+  ck_assert_uint_eq(charges(NULL), 2);
+}
+END_TEST
+
+/* The same with the past-due step already taken, as another process's renewal job could
+ * between this one's check and its step (simulated behind the API): the settled restart
+ * ends the dunning, so no retry bills the year that was paid. */
+START_TEST(test_settled_restart_ends_the_dunning_of_a_past_due_subscription)
+{
+  char a[STREAM_STORE_ID_SIZE], inv[STREAM_BILLING_ID_SIZE];
+  int64_t t = JAN31 + 20 * DAY + 7;
+  lost_yearly_upgrade(a, "pastdue-pending@example.com", t, inv);
+  char sql[300];
+  snprintf(sql, sizeof sql,
+           "UPDATE subscriptions SET status = %d, failed_attempts = 1, next_attempt_at = %lld, "
+           "dunning_from = %lld WHERE account_id = '%s'",
+           (int)STREAM_BILLING_PAST_DUE, (long long)(FEB28 + DAY), (long long)FEB28, a);
+  ck_assert_int_eq(test_store_raw_exec(dbpath, sql), 1);
+
+  provider_back();
+  clock_now = FEB28 + 3600;
+  stream_billing_run_report r = run();
+  ck_assert_uint_eq(r.settled, 1);
+  stream_billing_subscription s = sub_of(a);
+  ck_assert_int_eq(s.status, STREAM_BILLING_ACTIVE);
+  ck_assert_str_eq(s.plan_id, "premium-year");
+  ck_assert_int_eq(s.failed_attempts, 0);
+  ck_assert_int_eq(s.next_attempt_at, 0);
+  ck_assert_int_eq(s.period_end, t + 365 * DAY);
+  ck_assert_int_eq(
+      test_store_raw_int(dbpath, "SELECT dunning_from FROM subscriptions WHERE account_id = ?", a),
+      0);
+  clock_now = FEB28 + 10 * DAY;
+  r = run();
+  ck_assert_uint_eq(r.retried + r.failed + r.renewed + r.expired, 0);
+  ck_assert_uint_eq(invoice_count(a), 2);
+  ck_assert_uint_eq(charges(NULL), 2);
+}
+END_TEST
+
 /* ---- catching up, price changes, cancel while past due, listing ----------------------- */
 
 START_TEST(test_missed_periods_are_billed_one_by_one_at_the_current_price)
@@ -578,6 +754,9 @@ static Suite *billing_suite(void)
   tcase_add_test(tc, test_cancel_resume_and_end_at_period_end);
   tcase_add_test(tc, test_crash_between_phases_is_settled_without_a_second_charge);
   tcase_add_test(tc, test_upgrade_to_a_yearly_plan_settled_later_restarts_the_cycle);
+  tcase_add_test(tc, test_cancel_at_period_end_waits_for_a_pending_upgrade);
+  tcase_add_test(tc, test_no_past_due_while_an_upgrade_is_pending);
+  tcase_add_test(tc, test_settled_restart_ends_the_dunning_of_a_past_due_subscription);
   tcase_add_test(tc, test_missed_periods_are_billed_one_by_one_at_the_current_price);
   tcase_add_test(tc, test_cancel_while_past_due_ends_now_and_voids_the_debt);
   tcase_add_test(tc, test_subscription_list_pages_by_id);
