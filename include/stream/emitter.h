@@ -37,8 +37,9 @@
  * checked again: one damaged on disk since, or that does not decode, is
  * dropped and counted in `spool_dropped` (and logged); a read error or a lack
  * of memory (also while decoding it) keeps it for a later attempt (with
- * backoff; after 10 read errors in a row it is dropped and counted; a lack of
- * memory never drops it). The spool is bounded by
+ * backoff; after 10 read errors since its last successful read, lacks of
+ * memory in between not resetting the count, it is dropped and counted; a
+ * lack of memory never drops it). The spool is bounded by
  * `spool_max_bytes` (at least twice `batch_max_bytes`): at
  * the bound the oldest unacknowledged batch other than the one being sent is
  * dropped (counted in `spool_dropped`). When a spool write fails (disk full),

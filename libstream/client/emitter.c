@@ -85,7 +85,7 @@ struct stream_emitter {
   bool outage;                /* a failure was logged, no acknowledgement since */
   int64_t spool_retry_at;     /* after a failed read of the oldest spooled batch */
   unsigned int spool_retries; /* failed reads of it in a row (the backoff) */
-  unsigned int spool_errors;  /* those not for a lack of memory (the limit) */
+  unsigned int spool_errors;  /* read errors since its last load (the limit) */
 };
 
 /* Reads of a spooled batch that fail (I/O error) before it is given up. A lack of memory does not
