@@ -39,7 +39,8 @@
  * of memory (also while decoding it) keeps it for a later attempt (with
  * backoff; after 10 read errors since its last successful read, lacks of
  * memory in between not resetting the count, it is dropped and counted; a
- * lack of memory never drops it). The spool is bounded by
+ * lack of memory never drops it; each batch has its own count, so the next
+ * one starts afresh when the bound drops the failing one). The spool is bounded by
  * `spool_max_bytes` (at least twice `batch_max_bytes`): at
  * the bound the oldest unacknowledged batch other than the one being sent is
  * dropped (counted in `spool_dropped`). When a spool write fails (disk full),

@@ -86,6 +86,7 @@ struct stream_emitter {
   int64_t spool_retry_at;     /* after a failed read of the oldest spooled batch */
   unsigned int spool_retries; /* failed reads of it in a row (the backoff) */
   unsigned int spool_errors;  /* read errors since its last load (the limit) */
+  uint64_t spool_errors_of;   /* the spooled batch the two counts above are for */
 };
 
 /* Reads of a spooled batch that fail (I/O error) before it is given up. A lack of memory does not
@@ -414,6 +415,13 @@ static void *sender_main(void *arg)
       if (lrc != STREAM_OK && lrc != STREAM_EPROTO && em->spool.n) {
         char why[sizeof stream_error_last()->message];
         snprintf(why, sizeof why, "%s", stream_error_last()->message);
+        /* The counts are the head's own: when the spool's bound dropped the batch they were
+         * for, the next one starts afresh (it would inherit up to 9 read errors otherwise). */
+        if (em->spool.recs[0].id != em->spool_errors_of) {
+          em->spool_errors_of = em->spool.recs[0].id;
+          em->spool_retries = 0;
+          em->spool_errors = 0;
+        }
         em->spool_retries++;
         if (lrc != STREAM_ENOMEM && ++em->spool_errors >= SPOOL_READ_TRIES) {
           drop_spooled_head(em, why);
