@@ -365,8 +365,12 @@ STREAM_API int stream_billing_change_plan(stream_billing_subscription *out, char
                                           const char *plan_id, const char *idempotency_key);
 
 /**
- * Cancel at period end (no refund; entitled until then). Errors: STREAM_EINVAL,
- * STREAM_ENOTFOUND (no live subscription), STREAM_ECONFLICT (key reuse).
+ * Cancel at period end (no refund; entitled until then). A past-due
+ * subscription ends at once instead and its open invoice is voided; that
+ * waits while a payment of the account is pending (STREAM_EBUSY: its outcome
+ * could change the subscription, e.g. an upgrade that restarts the cycle).
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND (no live subscription),
+ * STREAM_ECONFLICT (key reuse), STREAM_EBUSY.
  */
 STREAM_API int stream_billing_cancel(stream_billing_subscription *out, stream_billing *b,
                                      const char *account_id, const char *idempotency_key);
@@ -479,7 +483,11 @@ typedef struct stream_billing_run_report {
  * settle (the provider still not answering) is left as it is until a later
  * run settles it: a subscription canceled at period end with an upgrade
  * pending is not ended (if the upgrade restarts the cycle, it ends at the new
- * period's end), nor made past due. `*out` may be NULL. Errors:
+ * period's end), nor made past due. This holds across processes: the store
+ * refuses a step's write while a payment of the account is pending, in the
+ * write's own transaction, so a charge another process began after the job
+ * looked (an upgrade) leaves the account for a later run too (logged as a
+ * warning, not an error of the run). `*out` may be NULL. Errors:
  * STREAM_EINVAL, STREAM_EIO.
  */
 STREAM_API int stream_billing_run_renewals(stream_billing_run_report *out, stream_billing *b);

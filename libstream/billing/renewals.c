@@ -28,7 +28,7 @@ static int settle_pending(stream_billing *b, stream_billing_run_report *rep)
   const struct stream_store_billing_ops *ops = billing__ops(b);
   store_billing_payment *ps = NULL;
   size_t n = 0;
-  int rc = ops->payment_pending(b->store->impl, &ps, &n);
+  int rc = ops->payment_pending(b->store->impl, &ps, &n, NULL);
   for (size_t i = 0; rc == STREAM_OK && i < n; i++) {
     billing__lock(b, ps[i].account_id);
     store_billing_payment now;
@@ -68,7 +68,7 @@ static int bill(stream_billing *b, store_billing_sub *s, const stream_billing_pl
     if (!s->dunning_from)
       s->dunning_from = billing__now(b);
     p->next_attempt_at = billing__dunning_next(b, s->dunning_from, p->failed_attempts);
-    rc = ops->sub_update(b->store->impl, s, NULL, 0, NULL, billing__now(b));
+    rc = ops->sub_update(b->store->impl, s, NULL, 0, NULL, true, billing__now(b));
     return rc == STREAM_OK ? stream__err(STREAM_EPAYMENT, "no payment method") : rc;
   }
   if (rc != STREAM_OK)
@@ -113,15 +113,17 @@ static int bill(stream_billing *b, store_billing_sub *s, const stream_billing_pl
  * outcome may change the subscription (an upgrade to a plan of another period
  * restarts the cycle), so until it settles the job neither ends the
  * subscription, nor applies a downgrade, nor bills it or marks it past due:
- * the account waits for the next run. */
+ * the account waits for the next run. This check is the quiet way to wait;
+ * another process may still begin a charge after it, so every write of a step
+ * also asks the store to refuse it while a payment of the account is pending
+ * (sub_update's require_no_pending, charge_begin's own check): STREAM_EBUSY,
+ * and the account is left for the next run. */
 static int payment_in_flight(stream_billing *b, const char *account_id, bool *out)
 {
   store_billing_payment *ps = NULL;
   size_t n = 0;
-  *out = false;
-  int rc = billing__ops(b)->payment_pending(b->store->impl, &ps, &n);
-  for (size_t i = 0; rc == STREAM_OK && i < n && !*out; i++)
-    *out = strcmp(ps[i].account_id, account_id) == 0;
+  int rc = billing__ops(b)->payment_pending(b->store->impl, &ps, &n, account_id);
+  *out = rc == STREAM_OK && n > 0;
   free(ps);
   return rc;
 }
@@ -152,7 +154,7 @@ static int step(stream_billing *b, stream_billing_run_report *rep, const char *a
       p->ended_at = now;
       p->next_attempt_at = 0;
       rc = ops->sub_update(impl, &s, s.open_invoice_id, STREAM_BILLING_INVOICE_UNCOLLECTIBLE, NULL,
-                           now);
+                           true, now);
       if (rc == STREAM_OK)
         rep->expired++;
       return rc;
@@ -178,7 +180,7 @@ static int step(stream_billing *b, stream_billing_run_report *rep, const char *a
   if (p->cancel_at_period_end) {
     p->status = STREAM_BILLING_CANCELED;
     p->ended_at = p->period_end;
-    rc = ops->sub_update(impl, &s, NULL, 0, NULL, now);
+    rc = ops->sub_update(impl, &s, NULL, 0, NULL, true, now);
     if (rc == STREAM_OK)
       rep->canceled++;
     return rc;
@@ -186,7 +188,7 @@ static int step(stream_billing *b, stream_billing_run_report *rep, const char *a
   if (p->pending_plan_id[0]) {
     memcpy(p->plan_id, p->pending_plan_id, sizeof p->plan_id);
     p->pending_plan_id[0] = '\0';
-    rc = ops->sub_update(impl, &s, NULL, 0, NULL, now);
+    rc = ops->sub_update(impl, &s, NULL, 0, NULL, true, now);
     if (rc == STREAM_OK) {
       rep->downgraded++;
       *more = true;
@@ -204,7 +206,7 @@ static int step(stream_billing *b, stream_billing_run_report *rep, const char *a
     p->period_start = p->period_end;
     p->period_end = end;
     s.cycle_months += plan.period_months;
-    rc = ops->sub_update(impl, &s, NULL, 0, NULL, now);
+    rc = ops->sub_update(impl, &s, NULL, 0, NULL, true, now);
   } else {
     rc = bill(b, &s, &plan, NULL);
   }

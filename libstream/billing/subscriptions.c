@@ -62,7 +62,11 @@ static int begin_call(stream_billing *b, billing__idem *idem, int *rc_out,
 }
 
 /* Commit `s` (compare-and-set) with the request's idempotency row recording
- * success and the subscription after the change. */
+ * success and the subscription after the change. `close_invoice_id` non-NULL
+ * (its open invoice, maybe ""): the subscription ends now, which the store
+ * refuses while a payment of the account is pending (STREAM_EBUSY), as it
+ * refuses the renewal job's steps and an account's close then: a pending
+ * upgrade must never settle on an ended subscription. */
 static int commit_sub(stream_billing *b, store_billing_sub *s, const billing__idem *idem,
                       const char *close_invoice_id, int close_status,
                       stream_billing_subscription *out, char *out_invoice_id)
@@ -72,8 +76,8 @@ static int commit_sub(stream_billing *b, store_billing_sub *s, const billing__id
   if (!resp)
     return STREAM_ENOMEM;
   store_billing_idem rec = {idem->scope, idem->key, idem->hash, STREAM_OK, resp};
-  int rc =
-      ops->sub_update(b->store->impl, s, close_invoice_id, close_status, &rec, billing__now(b));
+  int rc = ops->sub_update(b->store->impl, s, close_invoice_id, close_status, &rec,
+                           close_invoice_id != NULL, billing__now(b));
   free(resp);
   if (rc == STREAM_OK) {
     *out = s->pub;

@@ -183,16 +183,25 @@ struct stream_store_billing_ops {
   int (*sub_insert)(void *impl, const store_billing_sub *s, const store_billing_idem *idem);
   /* Compare-and-set update (s->version = the version read); optionally make
    * `close_invoice_id` void or uncollectible (`close_status`) and write the
-   * idempotency row. */
+   * idempotency row. When `require_no_pending` the account must have no
+   * pending payment (STREAM_EBUSY), checked in the same transaction: the
+   * renewal job's steps and an immediate end, which a payment still pending
+   * may overtake (an upgrade settled later can restart the cycle). A charge
+   * that another process began after the caller's own check but before this
+   * write is refused here; the other order fails charge_begin's version
+   * check. */
   int (*sub_update)(void *impl, const store_billing_sub *s, const char *close_invoice_id,
-                    int close_status, const store_billing_idem *idem, int64_t now);
+                    int close_status, const store_billing_idem *idem, bool require_no_pending,
+                    int64_t now);
 
   /* payments */
   int (*charge_begin)(void *impl, const store_billing_charge *c);
   int (*charge_settle)(void *impl, const store_billing_settle *s);
   int (*payment_get)(void *impl, store_billing_payment *out, const char *id);
-  /* Pending payments, oldest first; `*out` free(). */
-  int (*payment_pending)(void *impl, store_billing_payment **out, size_t *out_count);
+  /* Pending payments, oldest first, of `account_id` (NULL = all accounts);
+   * `*out` free(). */
+  int (*payment_pending)(void *impl, store_billing_payment **out, size_t *out_count,
+                         const char *account_id);
 
   /* invoices */
   int (*invoice_get)(void *impl, stream_billing_invoice *out, const char *id); /* with lines */

@@ -601,7 +601,8 @@ int store__pgb_close_invoice(pg_conn *db, const char *invoice_id, int status)
 }
 
 static int b_sub_update(void *impl, const store_billing_sub *s, const char *close_invoice_id,
-                        int close_status, const store_billing_idem *idem, int64_t now)
+                        int close_status, const store_billing_idem *idem, bool require_no_pending,
+                        int64_t now)
 {
   pg_conn *db;
   PG_TRY(store__pg_wbegin(impl, &db));
@@ -614,6 +615,19 @@ static int b_sub_update(void *impl, const store_billing_sub *s, const char *clos
                                 close_invoice_id);
     if (rc == STREAM_OK && pending > 0)
       rc = stream__err(STREAM_EBUSY, "a payment of invoice %s is in progress", close_invoice_id);
+  }
+  if (rc == STREAM_OK && require_no_pending) {
+    /* Under the writers' lock, as charge_begin's check: a charge begun since
+     * the caller looked is seen here (store_billing.h). */
+    int64_t pending = 0;
+    rc = store__pgb_count_query(db, &pending, "update subscription",
+                                "SELECT count(*) FROM payments WHERE account_id = ? AND status = 0",
+                                s->pub.account_id);
+    if (rc == STREAM_OK && pending > 0)
+      rc = stream__err(STREAM_EBUSY,
+                       "a payment of account %s is in progress; subscription %s waits for it to "
+                       "settle",
+                       s->pub.account_id, s->pub.id);
   }
   if (rc == STREAM_OK)
     rc = store__pgb_sub_update(db, s);

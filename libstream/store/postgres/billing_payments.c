@@ -159,15 +159,20 @@ int store__pgb_payment_get(void *impl, store_billing_payment *out, const char *i
   return rc;
 }
 
-int store__pgb_payment_pending(void *impl, store_billing_payment **out, size_t *out_count)
+int store__pgb_payment_pending(void *impl, store_billing_payment **out, size_t *out_count,
+                               const char *account_id)
 {
   const char *what = "list pending payments";
   pg_conn *db = store__pg_racquire(impl);
   pg_stmt *st;
-  int rc = store__pg_prepare(db, &st, what,
-                             "SELECT " PAY_COLS " FROM payments WHERE status = 0 "
-                             "ORDER BY created_at, seq",
-                             "");
+  int rc = account_id ? store__pg_prepare(db, &st, what,
+                                          "SELECT " PAY_COLS " FROM payments WHERE status = 0 "
+                                          "AND account_id = ? ORDER BY created_at, seq",
+                                          "t", account_id)
+                      : store__pg_prepare(db, &st, what,
+                                          "SELECT " PAY_COLS " FROM payments WHERE status = 0 "
+                                          "ORDER BY created_at, seq",
+                                          "");
   if (rc == STREAM_OK)
     rc = store__pgb_get_all(db, (void **)out, out_count, sizeof **out, read_payment, what, st);
   store__pg_rrelease(impl, db);

@@ -158,15 +158,20 @@ int store__sqb_payment_get(void *impl, store_billing_payment *out, const char *i
   return rc;
 }
 
-int store__sqb_payment_pending(void *impl, store_billing_payment **out, size_t *out_count)
+int store__sqb_payment_pending(void *impl, store_billing_payment **out, size_t *out_count,
+                               const char *account_id)
 {
   const char *what = "list pending payments";
   sq_conn *db = store__sq_racquire(impl);
   sqlite3_stmt *st;
-  int rc = store__sq_prepare(db, &st, what,
-                             "SELECT " PAY_COLS " FROM payments WHERE status = 0 "
-                             "ORDER BY created_at, rowid",
-                             "");
+  int rc = account_id ? store__sq_prepare(db, &st, what,
+                                          "SELECT " PAY_COLS " FROM payments WHERE status = 0 "
+                                          "AND account_id = ? ORDER BY created_at, rowid",
+                                          "t", account_id)
+                      : store__sq_prepare(db, &st, what,
+                                          "SELECT " PAY_COLS " FROM payments WHERE status = 0 "
+                                          "ORDER BY created_at, rowid",
+                                          "");
   if (rc == STREAM_OK)
     rc = store__sqb_get_all(db, (void **)out, out_count, sizeof **out, read_payment, what, st);
   store__sq_rrelease(impl, db);

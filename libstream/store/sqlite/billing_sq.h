@@ -38,7 +38,8 @@ int store__sqb_close_invoice(sq_conn *db, const char *invoice_id, int status);
 int store__sqb_charge_begin(void *impl, const store_billing_charge *c);
 int store__sqb_charge_settle(void *impl, const store_billing_settle *s);
 int store__sqb_payment_get(void *impl, store_billing_payment *out, const char *id);
-int store__sqb_payment_pending(void *impl, store_billing_payment **out, size_t *out_count);
+int store__sqb_payment_pending(void *impl, store_billing_payment **out, size_t *out_count,
+                               const char *account_id);
 int store__sqb_invoice_get(void *impl, stream_billing_invoice *out, const char *id);
 int store__sqb_invoice_list(void *impl, stream_billing_invoice **out, size_t *out_count,
                             const char *account_id, unsigned int limit);

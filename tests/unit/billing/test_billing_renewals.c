@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../store_path.h"
 #include "../store_raw.h"
 #include "billing_fixture.h"
 
@@ -599,6 +600,218 @@ START_TEST(test_settled_restart_ends_the_dunning_of_a_past_due_subscription)
 }
 END_TEST
 
+/* The wait is the account's own: another account's pending payment holds up nobody else
+ * (the job asks the store for the pending payments of the account it steps). */
+START_TEST(test_a_pending_payment_holds_up_only_its_own_account)
+{
+  char a[STREAM_STORE_ID_SIZE], y[STREAM_STORE_ID_SIZE], inv[STREAM_BILLING_ID_SIZE];
+  put_plan("free", "Free", 0, 0, 1);
+  new_account(y, "free-beside@example.com");
+  stream_billing_card c;
+  add_card(&c, y, "tok_4242424242424242", "card");
+  stream_billing_subscription s;
+  ck_assert_int_eq(stream_billing_subscribe(&s, NULL, bill, y, "free", NULL, "s1"), STREAM_OK);
+  ck_assert_int_eq(s.period_end, FEB28);
+  lost_yearly_upgrade(a, "held@example.com", JAN31 + 20 * DAY + 7, inv);
+
+  clock_now = FEB28 + 3600;
+  stream_billing_run_report r = run_unsettled();
+  ck_assert_uint_eq(r.renewed, 1);
+  ck_assert_int_eq(sub_of(y).period_end, MAR31);
+  ck_assert_int_eq(sub_of(a).period_end, FEB28);
+
+  provider_back();
+  r = run();
+  ck_assert_uint_eq(r.settled, 1);
+  ck_assert_str_eq(sub_of(a).plan_id, "premium-year");
+}
+END_TEST
+
+/* Cancelling a past-due subscription ends it at once; with an upgrade's payment still
+ * pending it must wait: an upgrade settled on an ended subscription would be paid for a
+ * plan nobody gets. Only the two-process race (test_upgrade_begun_during_the_jobs_step_
+ * makes_it_wait), or data from before its guard, can leave that state: set up behind the
+ * API as in test_settled_restart_ends_the_dunning_of_a_past_due_subscription. */
+START_TEST(test_cancel_now_waits_for_a_pending_upgrade)
+{
+  char a[STREAM_STORE_ID_SIZE], inv[STREAM_BILLING_ID_SIZE];
+  int64_t t = JAN31 + 20 * DAY + 7;
+  lost_yearly_upgrade(a, "cancelnow-pending@example.com", t, inv);
+  char sql[300];
+  snprintf(sql, sizeof sql,
+           "UPDATE subscriptions SET status = %d, failed_attempts = 1, next_attempt_at = %lld, "
+           "dunning_from = %lld WHERE account_id = '%s'",
+           (int)STREAM_BILLING_PAST_DUE, (long long)(FEB28 + DAY), (long long)FEB28, a);
+  ck_assert_int_eq(test_store_raw_exec(dbpath, sql), 1);
+
+  clock_now = FEB28 + 600;
+  stream_billing_subscription s;
+  ck_assert_int_eq(stream_billing_cancel(&s, bill, a, "c1"), STREAM_EBUSY);
+  ck_assert_ptr_nonnull(strstr(msg(), "in progress"));
+  s = sub_of(a);
+  ck_assert_int_eq(s.status, STREAM_BILLING_PAST_DUE);
+  ck_assert_int_eq(s.ended_at, 0);
+
+  /* Once settled the upgrade applies (the restart ends the dunning); a cancel is then a
+   * cancellation at the new period's end. */
+  provider_back();
+  clock_now = FEB28 + 3600;
+  stream_billing_run_report r = run();
+  ck_assert_uint_eq(r.settled, 1);
+  s = sub_of(a);
+  ck_assert_int_eq(s.status, STREAM_BILLING_ACTIVE);
+  ck_assert_str_eq(s.plan_id, "premium-year");
+  ck_assert_int_eq(stream_billing_cancel(&s, bill, a, "c2"), STREAM_OK);
+  ck_assert_int_eq(s.status, STREAM_BILLING_ACTIVE);
+  ck_assert_int_eq(s.cancel_at_period_end, 1);
+  ck_assert_int_eq(s.period_end, t + 365 * DAY);
+  ck_assert_uint_eq(charges(NULL), 2);
+}
+END_TEST
+
+/* Two processes: the renewal job's handle, and another one on the same store (its own
+ * stream_store connection(s), its own locks) where the customer adds a card and upgrades
+ * to a yearly plan whose provider answer is lost. The job's clock is the seam that puts the
+ * other process between the job's check for a pending payment and its write: an attempt
+ * without a card reads the clock (the dunning start) after that check and before it writes
+ * the subscription past due. */
+static struct {
+  stream_billing *other; /* the other process's handle */
+  const char *account;
+  int calls;   /* the job's clock readings since armed */
+  int fired;   /* the other process ran */
+  int refused; /* the job's write was refused for the pending payment (its log) */
+  int64_t at;  /* when the upgrade began */
+  char inv[STREAM_BILLING_ID_SIZE];
+} race;
+
+/* Second reading of the run: the first is the run's `now`, the second the dunning start
+ * of the attempt without a card (renewals.c bill()), after step()'s check. */
+static int64_t job_clock(void *ud)
+{
+  (void)ud;
+  if (race.other && ++race.calls == 2 && !race.fired) {
+    race.fired = 1;
+    stream_billing_card c;
+    ck_assert_msg(stream_billing_card_add(&c, race.other, race.account, "tok_4242424242424242",
+                                          "card-2") == STREAM_OK,
+                  "%s", msg());
+    stream_billing_subscription s;
+    race.at = clock_now;
+    ck_assert_int_eq(
+        stream_billing_change_plan(&s, race.inv, race.other, race.account, "premium-year", "y1"),
+        STREAM_EPAYMENT);
+    ck_assert_ptr_nonnull(strstr(msg(), "pending"));
+  }
+  return clock_now;
+}
+
+static int64_t other_clock(void *ud)
+{
+  return *(int64_t *)ud;
+}
+
+static void race_log(int level, const char *module, const char *message, void *ud)
+{
+  (void)ud;
+  if (level >= STREAM_LOG_WARN && strcmp(module, "billing") == 0 &&
+      strstr(message, "waits for it to settle"))
+    race.refused++;
+}
+
+START_TEST(test_upgrade_begun_during_the_jobs_step_makes_it_wait)
+{
+  char a[STREAM_STORE_ID_SIZE];
+  paid_plans();
+  stream_billing_plan year = {"premium-year", "Premium yearly", 30000, "USD", 12, 0, 4, 2160, 1};
+  ck_assert_int_eq(stream_billing_plan_put(bill, &year), STREAM_OK);
+  new_account(a, "race@example.com");
+  stream_billing_card c;
+  add_card(&c, a, "tok_4242424242424242", "card");
+  stream_billing_subscription s;
+  ck_assert_int_eq(stream_billing_subscribe(&s, NULL, bill, a, "basic", NULL, "s1"), STREAM_OK);
+  /* The card is gone behind the API (test_no_past_due_while_an_upgrade_is_pending). */
+  char sql[300];
+  snprintf(sql, sizeof sql,
+           "UPDATE subscriptions SET card_id = NULL WHERE account_id = '%s'; "
+           "DELETE FROM cards WHERE account_id = '%s';",
+           a, a);
+  test_store_raw_exec(dbpath, sql);
+
+  /* The other process: a store of its own on the same database, a provider whose answer
+   * is lost (the money moves). */
+  char uri[512];
+  stream_store_options so = STREAM_STORE_OPTIONS_INIT;
+  so.path = test_store_path(uri, sizeof uri, dbpath);
+  stream_store *other_store = NULL;
+  ck_assert_int_eq(stream_store_open(&other_store, &so), STREAM_OK);
+  stream_billing_provider lossy;
+  ck_assert_int_eq(stream_billing_local_provider(&lossy, local), STREAM_OK);
+  lossy.charge = lost_answer_charge;
+  stream_billing_options o = STREAM_BILLING_OPTIONS_INIT;
+  o.store = other_store;
+  o.provider = &lossy;
+  o.now = other_clock;
+  o.now_userdata = &clock_now;
+  ck_assert_int_eq(stream_billing_new(&race.other, &o), STREAM_OK);
+  race.account = a;
+
+  /* The job's handle, with the clock that lets the other process in. */
+  stream_billing_provider prov;
+  ck_assert_int_eq(stream_billing_local_provider(&prov, local), STREAM_OK);
+  stream_billing_free(bill);
+  o = (stream_billing_options)STREAM_BILLING_OPTIONS_INIT;
+  o.store = store;
+  o.provider = &prov;
+  o.now = job_clock;
+  ck_assert_int_eq(stream_billing_new(&bill, &o), STREAM_OK);
+
+  clock_now = FEB28 + 3600;
+  stream_log_set_callback(race_log, NULL, STREAM_LOG_WARN);
+  stream_billing_run_report r = run();
+  stream_log_set_callback(NULL, NULL, STREAM_LOG_WARN);
+  ck_assert_int_eq(race.fired, 1);
+  /* Not past due while the upgrade is pending. */
+  s = sub_of(a);
+  ck_assert_int_eq(s.status, STREAM_BILLING_ACTIVE);
+  ck_assert_int_eq(s.failed_attempts, 0);
+  ck_assert_int_eq(s.next_attempt_at, 0);
+  ck_assert_str_eq(s.plan_id, "basic");
+  ck_assert_int_eq(
+      test_store_raw_int(dbpath, "SELECT dunning_from FROM subscriptions WHERE account_id = ?", a),
+      0);
+  ck_assert_uint_eq(r.failed + r.retried + r.renewed, 0);
+  /* The job saw no pending payment, then the store refused its write (what shows that the
+   * other process came in between): it waits for the next run. */
+  ck_assert_int_eq(race.refused, 1);
+  stream_billing_free(race.other);
+  race.other = NULL;
+  stream_store_close(other_store);
+
+  /* The provider answers the job: the upgrade settles and restarts the cycle. */
+  clock_now = FEB28 + 7200;
+  r = run();
+  ck_assert_uint_eq(r.settled, 1);
+  s = sub_of(a);
+  ck_assert_int_eq(s.status, STREAM_BILLING_ACTIVE);
+  ck_assert_str_eq(s.plan_id, "premium-year");
+  ck_assert_int_eq(s.period_start, race.at);
+  ck_assert_int_eq(s.period_end, race.at + 365 * DAY);
+  ck_assert_int_eq(s.failed_attempts, 0);
+  stream_billing_invoice v;
+  ck_assert_int_eq(stream_billing_invoice_get(&v, bill, race.inv), STREAM_OK);
+  ck_assert_int_eq(v.status, STREAM_BILLING_INVOICE_PAID);
+  stream_billing_invoice_clear(&v);
+
+  /* Days later nothing is retried or billed: the year is paid. */
+  clock_now = FEB28 + 10 * DAY;
+  r = run();
+  ck_assert_uint_eq(r.retried + r.failed + r.renewed + r.expired, 0);
+  ck_assert_uint_eq(invoice_count(a), 2);
+  ck_assert_uint_eq(charges(NULL), 2);
+}
+END_TEST
+
 /* ---- catching up, price changes, cancel while past due, listing ----------------------- */
 
 START_TEST(test_missed_periods_are_billed_one_by_one_at_the_current_price)
@@ -757,6 +970,9 @@ static Suite *billing_suite(void)
   tcase_add_test(tc, test_cancel_at_period_end_waits_for_a_pending_upgrade);
   tcase_add_test(tc, test_no_past_due_while_an_upgrade_is_pending);
   tcase_add_test(tc, test_settled_restart_ends_the_dunning_of_a_past_due_subscription);
+  tcase_add_test(tc, test_a_pending_payment_holds_up_only_its_own_account);
+  tcase_add_test(tc, test_cancel_now_waits_for_a_pending_upgrade);
+  tcase_add_test(tc, test_upgrade_begun_during_the_jobs_step_makes_it_wait);
   tcase_add_test(tc, test_missed_periods_are_billed_one_by_one_at_the_current_price);
   tcase_add_test(tc, test_cancel_while_past_due_ends_now_and_voids_the_debt);
   tcase_add_test(tc, test_subscription_list_pages_by_id);
