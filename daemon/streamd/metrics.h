@@ -86,12 +86,12 @@ typedef enum streamd_events_reject {
 /* Count a batch not stored. Lock-free. */
 void streamd_metrics_events_rejected(streamd_events_reject reason);
 
-/* A QoE consumer run (routes_stats.c) left `n` events out of their view: another account's
- * under its view id. Lock-free. */
+/* A QoE consumer run (streamd_qoe_catch_up(), qoe_job.h) left `n` events out of their view: another
+ * account's under its view id. Lock-free. */
 void streamd_metrics_qoe_foreign(int64_t n);
 
-/* A QoE consumer run (routes_stats.c) failed `n` times to repair a view marked by schema
- * migration 16 (the marks are kept, the run went on). Lock-free. */
+/* A QoE consumer run (streamd_qoe_catch_up(), qoe_job.h) failed `n` times to repair a view marked
+ * by schema migration 16 (the marks are kept, the run went on). Lock-free. */
 void streamd_metrics_qoe_repair_failed(int64_t n);
 
 /* The text of the operational families (those of the application only once it runs);

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "log.h"
+#include "qoe_job.h"
 #include "ticker.h"
 
 struct streamd_recs {
@@ -60,10 +61,9 @@ int streamd_recs_retrain(streamd_recs *sr, char **out_info_json)
   if (out_info_json)
     *out_info_json = NULL;
   if (sr->events) {
-    int64_t n = 0, nv = 0;
-    int rc = stream_events_qoe_run(sr->events, &n, &nv);
-    /* Another run moving the checkpoint at the same time did the work. */
-    if (rc != STREAM_OK && rc != STREAM_ECONFLICT)
+    /* Metered as every consumer run of streamd (foreign events, failed repairs). */
+    int rc = streamd_qoe_catch_up(sr->events);
+    if (rc != STREAM_OK)
       return rc;
   }
   return stream_recs_retrain(sr->recs, out_info_json);

@@ -25,7 +25,8 @@ int streamd_recs_open(streamd_recs **out, stream_store *store, stream_catalog *c
 /* The service (borrowed, lives as long as `sr`). */
 stream_recs *streamd_recs_service(streamd_recs *sr);
 
-/* Catch the QoE consumer up, then retrain; `*out_info_json` as stream_recs_retrain().
+/* Catch the QoE consumer up (streamd_qoe_catch_up(): metered as the thread's and the stats
+ * routes' runs), then retrain; `*out_info_json` as stream_recs_retrain().
  * STREAM_OK or an error (stream_error_last() has the message). */
 int streamd_recs_retrain(streamd_recs *sr, char **out_info_json);
 

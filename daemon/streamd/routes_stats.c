@@ -24,16 +24,17 @@ struct streamd_qoe {
   streamd_ticker *ticker;
 };
 
-/* Catch the consumer up. Another instance moving the checkpoint (the thread and a stats
- * request at once) is not an error: it did the work. Events another account sent under a
- * view id in use are left out of that view (stream_events_view): worth an operator's look
- * (a player reusing view ids, or someone guessing them), so they are logged as a warning
- * and counted (streamd_qoe_foreign_events_total). The counts are those of the committed
+/* Every run of the consumer in streamd goes through here (the thread, the stats routes and
+ * the recs retrain, recs_job.c), so each is metered alike. Another instance moving the
+ * checkpoint (the thread and a stats request at once) is not an error: it did the work. Events
+ * another account sent under a view id in use are left out of that view (stream_events_view): worth
+ * an operator's look (a player reusing view ids, or someone guessing them), so they are logged as a
+ * warning and counted (streamd_qoe_foreign_events_total). The counts are those of the committed
  * batches only: a batch another instance committed first is counted by that one. A failed
  * repair of a view marked by schema migration 16 does not fail the run (the library logs it
  * and keeps the mark): result version 2 (the INIT's) counts it, and so does
  * streamd_qoe_repair_failed_total, as a view that fails at every run would go unseen. */
-static int qoe_catch_up(stream_events *ev)
+int streamd_qoe_catch_up(stream_events *ev)
 {
   stream_events_qoe_run_result r = STREAM_EVENTS_QOE_RUN_RESULT_INIT;
   int rc = stream_events_qoe_run_ex(ev, &r);
@@ -55,7 +56,7 @@ static int qoe_catch_up(stream_events *ev)
 static void qoe_tick(void *arg)
 {
   streamd_qoe *q = arg;
-  if (qoe_catch_up(q->events) != STREAM_OK)
+  if (streamd_qoe_catch_up(q->events) != STREAM_OK)
     streamd_logf(STREAM_LOG_ERROR, "qoe: %s", stream_error_last()->message);
 }
 
@@ -93,7 +94,7 @@ static stream_events *stats_require(const streamd_request *req, streamd_response
   streamd_app *app = streamd_app_require(req, resp);
   if (!app)
     return NULL;
-  int rc = qoe_catch_up(app->events);
+  int rc = streamd_qoe_catch_up(app->events);
   if (rc != STREAM_OK) {
     streamd_reply_service_error(resp, req, rc);
     return NULL;

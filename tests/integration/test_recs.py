@@ -13,12 +13,18 @@ POST /v1/admin/recs/retrain.
   profile 403, no token 401, a viewer on the operator routes 403, a retrain with a body 400.
 - Restart on the same data directory: the home answers at once with the same model_version
   (the model was persisted), the operator info says the same.
+- The retrain's own QoE catch-up (no QoE thread, no stats route) is metered as the QoE
+  thread's: another account's events under a view id in use are logged and counted in
+  streamd_qoe_foreign_events_total, a marked view the store refuses to rebuild in
+  streamd_qoe_repair_failed_total at each retrain, until the store takes it.
 - The retrain thread (recs_interval) trains at start when there is no model.
 
 Usage: /usr/bin/python3 test_recs.py STREAMD
 Standard library only.
 """
 import json
+import os
+import sqlite3
 import sys
 import time
 import unittest
@@ -92,6 +98,16 @@ def view_events(tok, view, title):
     r = D.request("POST", "/v1/events", body=json.dumps({"events": evs}),
                   headers={"Content-Type": "application/json"}, token=tok)
     assert r.status == 200, (r.status, r.body)
+
+
+def metric(name):
+    """The value of the unlabelled sample `name` in GET /metrics, None when absent."""
+    r = D.request("GET", "/metrics")
+    assert r.status == 200, (r.status, r.body)
+    for line in r.body.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
 
 
 def home(tok, query=""):
@@ -231,6 +247,45 @@ class T1Recs(ApiTestCase):
         self.assertEqual(r.json["model_version"], version)
         self.assertIn("trending", rows_of(r.json))
         self.assertEqual(D.request("GET", "/v1/admin/recs", token=OP).json["version"], version)
+
+    def test_7_retrain_meters_its_qoe_run(self):
+        # This daemon has no QoE thread and nobody calls the stats routes: only the retrain
+        # runs the consumer, and it counts as the thread's runs do. Another account's events
+        # under B's view id stay out of the view (logged, counted).
+        foreign = metric("streamd_qoe_foreign_events_total")
+        failed = metric("streamd_qoe_repair_failed_total")
+        self.assertIsNotNone(foreign)
+        self.assertIsNotNone(failed)
+        other = register_login(D, unique_email("recs-other"))["access_token"]
+        view_events(other, "recs-view-b", "fam-5")
+        r = D.request("POST", "/v1/admin/recs/retrain", token=OP)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(metric("streamd_qoe_foreign_events_total"), foreign + 4)
+        self.assertIn("qoe: 4 events left out of their view", D.stderr_text())
+        # View B marked for a rebuild as schema migration 16 marks a view, and a store that
+        # refuses its record (SQLite triggers, as a full disk would): each retrain's run fails
+        # the repair once, goes on and retrains; once the store takes it, the mark goes.
+        con = sqlite3.connect(os.path.join(D.data_dir, "streamd.db"), isolation_level=None,
+                              timeout=30)
+        try:
+            con.executescript(
+                "INSERT INTO qoe_rebuild (view_id) VALUES ('recs-view-b');"
+                "CREATE TRIGGER refuse_i BEFORE INSERT ON qoe_views"
+                " WHEN NEW.view_id = 'recs-view-b' BEGIN SELECT RAISE(ABORT, 'refused'); END;"
+                "CREATE TRIGGER refuse_u BEFORE UPDATE ON qoe_views"
+                " WHEN NEW.view_id = 'recs-view-b' BEGIN SELECT RAISE(ABORT, 'refused'); END;")
+            for i in (1, 2):
+                r = D.request("POST", "/v1/admin/recs/retrain", token=OP)
+                self.assertEqual(r.status, 200, r.body)
+                self.assertEqual(metric("streamd_qoe_repair_failed_total"), failed + i)
+            con.executescript("DROP TRIGGER refuse_i; DROP TRIGGER refuse_u;")
+            r = D.request("POST", "/v1/admin/recs/retrain", token=OP)
+            self.assertEqual(r.status, 200, r.body)
+            self.assertEqual(metric("streamd_qoe_repair_failed_total"), failed + 2)
+            self.assertEqual(con.execute("SELECT count(*) FROM qoe_rebuild").fetchone()[0], 0)
+        finally:
+            con.close()
+        self.assertEqual(metric("streamd_qoe_foreign_events_total"), foreign + 4)
 
 
 class T2Thread(unittest.TestCase):

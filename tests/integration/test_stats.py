@@ -9,6 +9,9 @@ directory.
 - The QoE consumer thread (qoe_interval 1 s) catches up without a stats request.
 - streamctl stats --json reads the same numbers from the store while streamd runs;
   streamctl export writes NDJSON batches and resumes with only the new events.
+- streamctl's own QoE run says what streamd would count (on a daemon without a QoE thread, so
+  streamctl's run is the one that meets them): another account's events left out of their
+  view, and failed repairs of a marked view, on stderr and in stats --json "qoe_run".
 
 Usage: /usr/bin/python3 test_stats.py STREAMD STREAMCTL
 Standard library only.
@@ -148,6 +151,8 @@ class T1Stats(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         s = json.loads(out)
         self.assertGreaterEqual(s["views"], 2)
+        self.assertEqual((s["qoe_run"]["foreign_events"], s["qoe_run"]["repair_failed"]), (0, 0))
+        self.assertNotIn("QoE consumer", err)  # nothing to say
         rc, out, err = streamctl("stats", "--data-dir", D.data_dir, "--view", "http-a", "--json")
         self.assertEqual(rc, 0, err)
         self.assertEqual(json.loads(out)["watch_ms"], 50000)
@@ -221,6 +226,66 @@ class T1Stats(unittest.TestCase):
         self.assertEqual(get("/v1/admin/stats/views/http-a").status, 200)
         self.assertEqual(metric("streamd_qoe_foreign_events_total"), 2)
         self.assertEqual(metric("streamd_qoe_repair_failed_total"), 0)
+
+    def test_7_streamctl_reports_its_qoe_run(self):
+        # A daemon without a QoE thread nor a recs retrain (whose runs fold events too), and no
+        # stats request: streamctl's run folds the events.
+        d = Streamd(STREAMD, ["--login-address-burst", "0", "--qoe-interval", "0",
+                              "--recs-interval", "0"], log_level="warn", access_log=False)
+        try:
+            owner = register_login(d, unique_email("ctl-owner"))["access_token"]
+            other = register_login(d, unique_email("ctl-other"))["access_token"]
+            for tok, evs in ((owner, view_a("ctl-a")[:3]),
+                             (other, [ev("ctl-a", "heartbeat", 13000),
+                                      ev("ctl-a", "error", 14000,
+                                         error={"code": 5, "message": "m", "fatal": True})])):
+                r = d.request("POST", "/v1/events", token=tok, body=json.dumps({"events": evs}),
+                              headers={"Content-Type": "application/json"})
+                self.assertEqual(r.status, 200, r.body)
+            rc, out, err = streamctl("stats", "--data-dir", d.data_dir, "--json")
+            self.assertEqual(rc, 0, err)
+            s = json.loads(out)
+            self.assertEqual(s["qoe_run"], {"events": 5, "views": 1, "foreign_events": 2,
+                                            "repair_failed": 0})
+            self.assertIn("streamctl stats: QoE consumer: 2 events left out of their view: "
+                          "another account's view id", err)
+            self.assertNotIn("failed repairs", err)
+            # The view marked for a rebuild (as schema migration 16 marks one) and a store that
+            # refuses its record (SQLite triggers, as a full disk would): every run fails the
+            # repair once and says so, text, JSON and export --views alike, and still succeeds.
+            con = sqlite3.connect(os.path.join(d.data_dir, "streamd.db"), isolation_level=None,
+                                  timeout=30)
+            try:
+                con.executescript(
+                    "INSERT INTO qoe_rebuild (view_id) VALUES ('ctl-a');"
+                    "CREATE TRIGGER refuse_i BEFORE INSERT ON qoe_views"
+                    " WHEN NEW.view_id = 'ctl-a' BEGIN SELECT RAISE(ABORT, 'refused'); END;"
+                    "CREATE TRIGGER refuse_u BEFORE UPDATE ON qoe_views"
+                    " WHEN NEW.view_id = 'ctl-a' BEGIN SELECT RAISE(ABORT, 'refused'); END;")
+            finally:
+                con.close()
+            failed = ("QoE consumer: 1 failed repairs of views marked by schema migration 16")
+            rc, out, err = streamctl("stats", "--data-dir", d.data_dir)
+            self.assertEqual(rc, 0, err)
+            self.assertIn("views", out)
+            self.assertIn("streamctl stats: " + failed, err)
+            self.assertNotIn("left out of their view", err)
+            rc, out, err = streamctl("stats", "--data-dir", d.data_dir, "--json")
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(json.loads(out)["qoe_run"], {"events": 0, "views": 0,
+                                                          "foreign_events": 0,
+                                                          "repair_failed": 1})
+            self.assertIn(failed, err)
+            rc, out, err = streamctl("stats", "--data-dir", d.data_dir, "--view", "ctl-a")
+            self.assertEqual(rc, 0, err)
+            self.assertIn(failed, err)
+            rc, out, err = streamctl("export", "--data-dir", d.data_dir, "--out",
+                                     os.path.join(d.tmp, "export"), "--views")
+            self.assertEqual(rc, 0, err)
+            self.assertIn("streamctl export: " + failed, err)
+        finally:
+            d.stop()
+            d.cleanup()
 
 
 def main():
