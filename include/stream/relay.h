@@ -100,7 +100,9 @@ typedef struct stream_relay_options {
   const char *token;          /**< an authentication token instead of a user; NULL = none */
   const char *secret_file;    /**< file whose first line is the password (with `user`) or
                                    else the token; NULL = none */
-  const char *creds_file;     /**< NATS credentials file (user JWT + NKey seed); NULL = none */
+  const char *creds_file;     /**< NATS credentials file (user JWT + NKey seed, as nsc writes
+                                   it; decentralized auth); NULL = none. stream_relay_new()
+                                   checks that it opens; nats.c reads it as it connects */
   /* ---- version 2: TLS ----
    * TLS is on when the URLs are tls://host:port (all of them: a list does not mix tls:// and
    * nats://) or when any of the three files below is given (then nats:// URLs use TLS too).
@@ -144,17 +146,22 @@ typedef struct stream_relay_options {
  * tls_key_file or the reverse, an empty or malformed stream
  * name, subject prefix or consumer name, batch 0 or over
  * STREAM_EVENTS_READ_MAX, timeout_ms 0 or too large, both a token and a
- * user, a user without a password, a user, password or token, or a secret
+ * user, a user without a password, a password without a user, a secret_file
+ * as well as a password or token, a user, password or token, or a secret
  * file's first line, with a quote, backslash or control character: nats.c
  * sends credentials unescaped), STREAM_EIO (the secret or credentials
- * file cannot be read; a TLS file cannot be read or is not PEM of its kind,
+ * file cannot be read, or the credentials file holds no seed or one that
+ * does not decode: the message names the path, never the seed; a TLS file
+ * cannot be read or is not PEM of its kind,
  * or the key does not match the certificate: the message names the path,
  * never the key; NATS unreachable: the message names the URL; the TLS
  * handshake failed, e.g. the server's certificate is not signed by a trusted
  * CA or does not carry the URL's host name, or the server refused the client
  * certificate or its absence: the message says so and names the URL; the
  * server requires TLS and none was asked for),
- * STREAM_EAUTH (the server refused the credentials), STREAM_ENOTFOUND (no
+ * STREAM_EAUTH (the server refused the credentials; those of a credentials
+ * file, e.g. a user of an account it does not know: the message names the
+ * file), STREAM_ENOTFOUND (no
  * such stream and create_stream is 0), STREAM_ENOTSUP (the server has no
  * JetStream), STREAM_EPROTO (the stream exists without the prefix's
  * subjects, or JetStream refused to create it), STREAM_ENOMEM.
@@ -205,8 +212,11 @@ STREAM_API int stream_relay_run_once(stream_relay *r, int64_t *out_published,
                                      int64_t *out_duplicates);
 
 /**
- * Events in the log after the relay's checkpoint (the last sequence number
- * minus the checkpoint; 0 when caught up) into `*out`.
+ * The log's last sequence number minus the relay's checkpoint (0 when caught
+ * up) into `*out`: an upper bound of the events not yet relayed, not their
+ * count, since sequence numbers skip (a duplicate id takes one, deleted
+ * events leave holes; see stream_events_stats()). stream_events_lag() with
+ * the relay's consumer name counts them.
  * Errors: STREAM_EINVAL, STREAM_EIO.
  */
 STREAM_API int stream_relay_lag(stream_relay *r, int64_t *out);
@@ -361,7 +371,8 @@ typedef struct stream_relay_reader_options {
  * success `*out` belongs to the caller, who frees it with
  * stream_relay_reader_free(); on failure it is NULL.
  * Errors: STREAM_EINVAL (NULL argument, unknown version, a bad durable name,
- * filter subject or defer_delay_ms, and every option error of stream_relay_new()),
+ * filter subject, ack_wait_ms, fetch_wait_ms or defer_delay_ms, and every
+ * option error of stream_relay_new()),
  * STREAM_EIO, STREAM_EAUTH (as stream_relay_new(): connection, credentials,
  * TLS), STREAM_ENOTFOUND (no such stream: a relay creates it with
  * create_stream), STREAM_ENOTSUP (no JetStream), STREAM_EPROTO (the durable

@@ -212,13 +212,14 @@ static int wants_tls(const stream_relay_options *o, const url_info *ui)
   return ui->n_tls > 0 || has(o->tls_ca_file) || has(o->tls_cert_file) || has(o->tls_key_file);
 }
 
-/* A TLS file can be opened (nats.c's own message for a missing file is OpenSSL's "system
- * library" reason, which does not say which file). */
+/* A TLS or credentials file can be opened (nats.c's own message for a missing TLS file is
+ * OpenSSL's "system library" reason, which does not say which file; it reads a credentials
+ * file only once connected, so a missing one would hide behind NATS being down). */
 static int check_readable(const char *path, const char *what)
 {
   FILE *f = fopen(path, "rbe");
   if (!f)
-    return stream__err(STREAM_EIO, "relay: TLS %s %s: %s", what, path, strerror(errno));
+    return stream__err(STREAM_EIO, "relay: %s %s: %s", what, path, strerror(errno));
   fclose(f);
   return STREAM_OK;
 }
@@ -237,11 +238,11 @@ static int check_tls(const stream_relay_options *o, const url_info *ui)
                        "relay: with TLS every NATS URL must name the same host (the server "
                        "certificate is checked against one host name), not %s and others",
                        ui->host);
-  int rc = has(o->tls_ca_file) ? check_readable(o->tls_ca_file, "CA file") : STREAM_OK;
+  int rc = has(o->tls_ca_file) ? check_readable(o->tls_ca_file, "TLS CA file") : STREAM_OK;
   if (rc == STREAM_OK && has(o->tls_cert_file))
-    rc = check_readable(o->tls_cert_file, "certificate file");
+    rc = check_readable(o->tls_cert_file, "TLS certificate file");
   if (rc == STREAM_OK && has(o->tls_key_file))
-    rc = check_readable(o->tls_key_file, "key file");
+    rc = check_readable(o->tls_key_file, "TLS key file");
   return rc;
 }
 
@@ -284,6 +285,8 @@ static int check_options(const stream_relay_options *o, url_info *ui)
     rc2 = check_credential(o->password, "password");
   if (rc2 == STREAM_OK && has_token)
     rc2 = check_credential(o->token, "token");
+  if (rc2 == STREAM_OK && has(o->creds_file))
+    rc2 = check_readable(o->creds_file, "NATS credentials file");
   if (rc2 == STREAM_OK)
     rc2 = check_tls(o, ui);
   return rc2;
@@ -482,9 +485,23 @@ int relay__connect(natsConnection **out, const stream_relay_options *o, const ur
     return rc;
   natsStatus s = natsConnection_Connect(out, no);
   natsOptions_Destroy(no);
+  if ((s == NATS_NOT_PERMITTED || s == NATS_CONNECTION_AUTH_FAILED) && has(o->creds_file))
+    return stream__err(STREAM_EAUTH,
+                       "relay: NATS at %s refused the credentials of NATS credentials file %s "
+                       "(a user JWT of an account the server does not know, expired or revoked, "
+                       "or a seed that is not that user's): %s",
+                       o->url, o->creds_file, nats_detail(s));
   if (s == NATS_NOT_PERMITTED || s == NATS_CONNECTION_AUTH_FAILED)
     return stream__err(STREAM_EAUTH, "relay: NATS at %s refused the credentials: %s", o->url,
                        nats_detail(s));
+  /* nats.c reads the credentials file as it connects; one it cannot use (unreadable, no seed,
+   * a seed that does not decode) fails the connect with NATS_ERR, its detail naming the file or
+   * the flaw, never the seed. Not NATS being away (NATS_NO_SERVER). */
+  if (s == NATS_ERR && has(o->creds_file))
+    return stream__err(STREAM_EIO,
+                       "relay: NATS credentials file %s cannot be used (it holds a user JWT and "
+                       "its NKey seed, as nsc writes them): %s",
+                       o->creds_file, nats_detail(s));
   int tls = wants_tls(o, ui);
   if (!tls && (s == NATS_SSL_ERROR || s == NATS_SECURE_CONNECTION_REQUIRED))
     return stream__err(STREAM_EIO,

@@ -11,10 +11,10 @@
  * every later event in the new stream once) and without it fails every round naming the stream,
  * nothing marked relayed. Credentials: a user and password, and a token, each
  * given or as the first line of a secret file; missing or wrong ones are STREAM_EAUTH, with
- * messages that never show them. (A NATS credentials file, creds_file, needs an operator and
- * account JWT chain that nothing on the test machines makes: not tested here.) The TLS cases
- * are in test_relay_tls.c. Exits 77 (meson: skipped) when nats-server is not installed. The
- * payload is decoded with the generated protobuf-c code (internal), hence the static library.
+ * messages that never show them. A NATS credentials file (creds_file) is tested in
+ * test_relay_creds.c, the TLS cases in test_relay_tls.c. Exits 77 (meson: skipped) when nats-server
+ * is not installed. The payload is decoded with the generated protobuf-c code (internal), hence the
+ * static library.
  */
 #include <pthread.h>
 #include <stddef.h>
