@@ -483,15 +483,20 @@ static void url_decode(char *out, size_t cap, const char *s, size_t n)
 }
 
 /* Whether a libpq URI holds a password, however written: user information "user:password@"
- * (its ':' escaped or not), or a query parameter whose decoded name holds "password" in any
- * case (password, sslpassword, pass%77ord, PASSWORD). The split is libpq's: the user
- * information ends at the first '@' before any '/'. */
+ * (its ':' escaped or not), a query parameter whose decoded name holds "password" in any
+ * case (password, sslpassword, pass%77ord, PASSWORD), or ?user=name:password. The split is
+ * libpq's: the user information ends at the first '@' before any '/'. A password holding an
+ * unescaped '/' puts its '@' past it (libpq then reads the password's parts as the port and
+ * the database name): with an '@' after the first '/', the text up to the last '@' is taken
+ * for the user information (an '@' of a value is written %40). */
 static int url_has_password(const char *u)
 {
   const char *p = strstr(u, "://");
   p = p ? p + 3 : u;
   char dec[1024];
   size_t ui = strcspn(p, "@/");
+  if (p[ui] == '/' && strchr(p + ui, '@'))
+    ui = (size_t)(strrchr(p, '@') - p);
   if (p[ui] == '@') {
     url_decode(dec, sizeof(dec), p, ui);
     if (strchr(dec, ':'))
@@ -506,13 +511,20 @@ static int url_has_password(const char *u)
       *c = (char)tolower((unsigned char)*c);
     if (strstr(dec, "password"))
       return 1;
+    if (strcmp(dec, "user") == 0 && q[n] == '=') {
+      url_decode(dec, sizeof(dec), q + n + 1, strcspn(q + n + 1, "&"));
+      if (strchr(dec, ':'))
+        return 1;
+    }
     q = strchr(q, '&');
   }
   return 0;
 }
 
-/* One URL of `u` (up to a ',' that starts another URL) appended redacted to out[*k..cap). */
-static const char *redact_one(char *out, size_t cap, size_t *k, const char *u)
+/* One URL of `u` appended redacted to out[*k..cap): with `split`, up to a ',' that starts
+ * another URL (a NATS URL list), else all of `u` (a libpq URI: libpq has no URL lists, and a
+ * split would show what follows a password's or a value's ",x://" as a URL of its own). */
+static const char *redact_one(char *out, size_t cap, size_t *k, const char *u, int split)
 {
 #define PUT(...)                                                                                   \
   do {                                                                                             \
@@ -521,9 +533,9 @@ static const char *redact_one(char *out, size_t cap, size_t *k, const char *u)
   } while (0)
   while (*u == ' ')
     u++;
-  /* The end: the next ',' whose text goes on with a scheme (a libpq host list has commas). */
+  /* The end: the next ',' whose text goes on with a scheme (a NATS server list). */
   const char *end = u + strlen(u);
-  for (const char *c = strchr(u, ','); c; c = strchr(c + 1, ',')) {
+  for (const char *c = split ? strchr(u, ',') : NULL; c; c = strchr(c + 1, ',')) {
     size_t seg = strcspn(c + 1, ",");
     const char *sch = strstr(c + 1, "://");
     if (sch && sch < c + 1 + seg) {
@@ -588,14 +600,19 @@ static const char *redact_one(char *out, size_t cap, size_t *k, const char *u)
 #undef PUT
 }
 
+/* A libpq URI (store_url) is one URL, never split; so is any text holding an '@' (a NATS
+ * URL list holds none: check_nats_url refuses it). */
 void streamd_config_redact_url(char *out, size_t cap, const char *url)
 {
   size_t k = 0;
   out[0] = '\0';
+  const char *t = url + strspn(url, " ");
+  int split = strncmp(t, "postgresql://", 13) != 0 && strncmp(t, "postgres://", 11) != 0 &&
+              !strchr(url, '@');
   for (const char *u = url; *u;) {
     if (u != url && k < cap)
       k += (size_t)snprintf(out + k, cap - k, ",");
-    u = redact_one(out, cap, &k, u);
+    u = redact_one(out, cap, &k, u, split);
     if (*u == ',')
       u++;
   }
@@ -610,14 +627,18 @@ static int check_store_url(const char *u, char *err, size_t errlen)
     return 0;
   if (strncmp(u, "postgresql://", 13) != 0 && strncmp(u, "postgres://", 11) != 0) {
     char shown[256];
-    streamd_config_redact_url(shown, sizeof(shown), u);
+    size_t k = 0;
+    shown[0] = '\0';
+    redact_one(shown, sizeof(shown), &k, u, 0); /* one URL, whatever its scheme */
     snprintf(err, errlen, "store_url must be a postgresql:// URI (libpq), got %s", shown);
     return -1;
   }
   if (url_has_password(u)) {
     snprintf(err, errlen,
-             "store_url must not hold a password (user:password@, or a password parameter "
-             "however written): put it in a PGPASSFILE (or PGPASSWORD) for libpq instead");
+             "store_url must not hold a password (user:password@, ?user=name:password, or a "
+             "password parameter however written; an '@' past the host is taken for a "
+             "password's end: write it %%40): put it in a PGPASSFILE (or PGPASSWORD) for libpq "
+             "instead");
     return -1;
   }
   return 0;

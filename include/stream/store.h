@@ -159,8 +159,10 @@ typedef enum stream_store_sync {
  * On success `*out` belongs to the caller, who closes it with
  * stream_store_close().
  * Errors: STREAM_EINVAL (NULL or empty path, bad options, an unknown sync
- * mode, a PostgreSQL URI libpq cannot parse, or whose host holds an '@': a
- * password's '@' not written %40), STREAM_ENOTSUP (the database
+ * mode, a PostgreSQL URI libpq cannot parse, or that reads as a password
+ * spilled out of its place, shown nowhere: a host or the database name
+ * holding an '@', a port not a number, a user name holding a ':'; see
+ * docs/api/store.md), STREAM_ENOTSUP (the database
  * was written by a newer libstream: its schema version is higher than this
  * build knows; or a PostgreSQL URI in a build without that backend),
  * STREAM_EBUSY (locked beyond the busy timeout), STREAM_EIO (cannot open,

@@ -115,7 +115,9 @@ extern const int store__pg_deferred_index_count;
 
 /* Open the backend on the URI `opts->path` (stream_store_open). */
 int store__pg_open(void **out_impl, const stream_store_options *opts);
-/* STREAM_EINVAL for a URI libpq cannot parse (pg_uri.c); the message never quotes the URI. */
+/* STREAM_EINVAL for a URI libpq cannot parse, or in which a password would reach libpq's or
+ * the server's messages (a host or database name with an '@', a port not a number, a user
+ * name with a ':'): pg_uri.c. The message never quotes the URI. */
 int store__pg_check_uri(const char *uri);
 extern const struct stream_store_backend store__pg_backend;
 

@@ -29,18 +29,6 @@ static const char *escape_problem(const char *s, size_t n)
   return NULL;
 }
 
-/* A query key shown by name: letters, digits and '_' only, so that it is a keyword as
- * written and never a value (keys come before their '='; values are never shown). */
-static bool key_showable(const char *s, size_t n)
-{
-  if (n == 0 || n > 64)
-    return false;
-  for (size_t i = 0; i < n; i++)
-    if (!isalnum((unsigned char)s[i]) && s[i] != '_')
-      return false;
-  return true;
-}
-
 /* Whether libpq knows the query key s[0..n) (its escapes valid), decoded. "ssl" is libpq's
  * JDBC-style alias for sslmode. */
 static bool key_known(const PQconninfoOption *defs, const char *s, size_t n)
@@ -67,9 +55,12 @@ static bool key_known(const PQconninfoOption *defs, const char *s, size_t n)
   return false;
 }
 
-/* One query parameter s[0..n), number `no`: its problem written to `out`, or false. */
+/* One query parameter s[0..n), number `no`: its problem written to `out`, or false. Its
+ * name is shown only when `show_keys` and it is a keyword libpq knows, written with letters,
+ * digits and '_': a password holding an unescaped '&' (or '/' then '&') makes its next part
+ * a parameter of its own, whose name would be a piece of the password. */
 static bool param_problem(char *out, size_t cap, const char *s, size_t n, int no,
-                          const PQconninfoOption *defs)
+                          const PQconninfoOption *defs, bool show_keys)
 {
   const char *eq = memchr(s, '=', n);
   if (!eq) {
@@ -79,16 +70,19 @@ static bool param_problem(char *out, size_t cap, const char *s, size_t n, int no
   size_t kn = (size_t)(eq - s);
   const char *v = eq + 1;
   size_t vn = n - kn - 1;
+  const char *why = escape_problem(s, kn);
+  if (why) {
+    snprintf(out, cap, "%s in the name of query parameter %d", why, no);
+    return true;
+  }
+  bool known = !defs || key_known(defs, s, kn); /* no keyword list: none is called unknown */
+  bool plain = kn > 0 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                   "0123456789_") >= kn;
   char name[96];
-  if (key_showable(s, kn))
+  if (show_keys && defs && known && plain)
     snprintf(name, sizeof name, "query parameter %d (%.*s)", no, (int)kn, s);
   else
     snprintf(name, sizeof name, "query parameter %d", no);
-  const char *why = escape_problem(s, kn);
-  if (why) {
-    snprintf(out, cap, "%s in the name of %s", why, name);
-    return true;
-  }
   if (memchr(v, '=', vn)) {
     snprintf(out, cap, "a second '=' in %s (write it %%3D in a value)", name);
     return true;
@@ -98,12 +92,48 @@ static bool param_problem(char *out, size_t cap, const char *s, size_t n, int no
     snprintf(out, cap, "%s in the value of %s", why, name);
     return true;
   }
-  if (defs && !key_known(defs, s, kn)) {
-    if (key_showable(s, kn))
-      snprintf(out, cap, "unknown parameter %.*s (query parameter %d)", (int)kn, s, no);
-    else
-      snprintf(out, cap, "%s: libpq does not know its name (not shown: it is escaped)", name);
+  if (!known) {
+    snprintf(out, cap,
+             "unknown parameter (query parameter %d; its name is not shown: it may be part of "
+             "a password)",
+             no);
     return true;
+  }
+  return false;
+}
+
+/* Whether a piece of a password may have become a query parameter of `uri`, whose text
+ * starts after "://": an '@' past libpq's authority (a user information's password held an
+ * unescaped '/' or '?'), or a parameter whose decoded name holds "password" or "secret" in
+ * any case (its value may hold an unescaped '&'). */
+static bool may_spill(const char *p)
+{
+  size_t ui = strcspn(p, "@/"); /* libpq's split, as in locate_problem */
+  if (p[ui] == '@')
+    p += ui + 1;
+  size_t auth = strcspn(p, "/?");
+  if (strchr(p + auth, '@'))
+    return true;
+  const char *q = strchr(p, '?');
+  while (q) {
+    q++;
+    size_t n = strcspn(q, "&=");
+    char key[128];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 1 < sizeof key; i++) {
+      char c = q[i];
+      if (c == '%' && i + 2 < n && isxdigit((unsigned char)q[i + 1]) &&
+          isxdigit((unsigned char)q[i + 2])) {
+        char hex[3] = {q[i + 1], q[i + 2], '\0'};
+        c = (char)strtol(hex, NULL, 16);
+        i += 2;
+      }
+      key[k++] = (char)tolower((unsigned char)c);
+    }
+    key[k] = '\0';
+    if (strstr(key, "password") || strstr(key, "secret"))
+      return true;
+    q = strchr(q, '&');
   }
   return false;
 }
@@ -151,11 +181,12 @@ static bool locate_problem(char *out, size_t cap, const char *uri)
     return false;
   p++;
   PQconninfoOption *defs = PQconndefaults(); /* NULL (out of memory): no keyword check */
+  bool show_keys = !may_spill(strstr(uri, "://") + 3);
   bool found = false;
   for (int no = 1; !found; no++) {
     size_t n = strcspn(p, "&");
     if (n)
-      found = param_problem(out, cap, p, n, no, defs);
+      found = param_problem(out, cap, p, n, no, defs, show_keys);
     if (!p[n])
       break;
     p += n + 1;
@@ -179,23 +210,44 @@ int store__pg_check_uri(const char *uri)
                                       "not shown: it quotes the URI, which may hold a password)");
   }
   /* A password with an '@' not written %40 ends the user information early: the rest of
-   * the password becomes the host, which libpq's connection messages quote. A host never
-   * holds an '@' (a leading one names an abstract Unix socket). */
+   * the password becomes the host, which libpq's connection messages quote (a socket
+   * directory's "/KRIT@db/.s.PGSQL.5432" too). So the URI's host list, as written, never
+   * holds an '@' (libpq takes the first for the user information's end; a socket's own is
+   * written %40 there), nor does a host name past its first character (a leading one names
+   * an abstract Unix socket). A socket directory given by ?host= may hold one. */
+  static const char at_host[] = "PostgreSQL URI: a host holds an '@' (not shown: it is likely "
+                                "part of a password, whose '@' must be written %40)";
   int rc = STREAM_OK;
-  for (const PQconninfoOption *i = o; i->keyword; i++) {
-    if (strcmp(i->keyword, "host") != 0 || !i->val || i->val[0] == '/')
-      continue; /* a socket directory is a path, which may hold anything */
-    for (const char *h = i->val;; h++) {
+  const char *a = strstr(uri, "://");
+  if (a) {
+    a += 3;
+    size_t ui = strcspn(a, "@/"); /* libpq's split, as in locate_problem */
+    if (a[ui] == '@')
+      a += ui + 1;
+    if (memchr(a, '@', strcspn(a, "/?")))
+      rc = stream__err(STREAM_EINVAL, "%s", at_host);
+  }
+  for (const PQconninfoOption *i = o; rc == STREAM_OK && i->keyword; i++) {
+    if (strcmp(i->keyword, "host") != 0 || !i->val)
+      continue;
+    for (const char *h = i->val;; h++) { /* each host of the list */
       size_t hl = strcspn(h, ",");
-      if (hl > 1 && memchr(h + 1, '@', hl - 1))
-        rc = stream__err(STREAM_EINVAL,
-                         "PostgreSQL URI: a host holds an '@' (not shown: it is likely part of "
-                         "a password, whose '@' must be written %%40)");
+      if (h[0] != '/' && hl > 1 && memchr(h + 1, '@', hl - 1))
+        rc = stream__err(STREAM_EINVAL, "%s", at_host);
       h += hl;
       if (!*h)
         break;
     }
   }
+  /* A user name holding a ':' is a password: "user%3Apassword@" or ?user=name:password
+   * (libpq reads the whole as the user name, which the server's errors quote: role "..."
+   * does not exist). Not shown. */
+  for (const PQconninfoOption *i = o; rc == STREAM_OK && i->keyword; i++)
+    if (strcmp(i->keyword, "user") == 0 && i->val && strchr(i->val, ':'))
+      rc = stream__err(STREAM_EINVAL,
+                       "PostgreSQL URI: the user name holds a ':' (not shown: it is likely "
+                       "user:password with the ':' escaped, or in ?user=; give a password as "
+                       "user:password@, ?password= or in a PGPASSFILE)");
   /* A password holding a '/' (or a '?') not written %2F ends the authority early: libpq reads
    * the user name as the host, the password's first part as the port and the rest, '@'
    * included, as the database name, and quotes them ("invalid integer value ... for

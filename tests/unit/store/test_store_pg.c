@@ -336,12 +336,23 @@ START_TEST(test_bad_uri)
   bad_uri("postgresql://someone:hunter2%zz@127.0.0.1/x",
           "an invalid percent escape in the password");
   bad_uri("postgresql://127.0.0.1/x?password=hunter2%zz",
-          "an invalid percent escape in the value of query parameter 1 (password)");
+          "an invalid percent escape in the value of query parameter 1");
   bad_uri("postgresql://127.0.0.1/x?PASSWORD=hunter2%zz",
-          "an invalid percent escape in the value of query parameter 1 (PASSWORD)");
-  bad_uri("postgresql://127.0.0.1/x?conect_timeout=2",
-          "unknown parameter conect_timeout (query parameter 1)");
-  bad_uri("postgresql://127.0.0.1/x?PASSWORD=hunter2", "unknown parameter PASSWORD");
+          "an invalid percent escape in the value of query parameter 1");
+  bad_uri("postgresql://127.0.0.1/x?sslmode=disable&options=a%zz",
+          "an invalid percent escape in the value of query parameter 2 (options)");
+  bad_uri("postgresql://127.0.0.1/x?conect_timeout=2", "unknown parameter (query parameter 1;");
+  bad_uri("postgresql://127.0.0.1/x?PASSWORD=hunter2", "unknown parameter (query parameter 1;");
+  /* A password's unescaped '&' makes its next part a parameter: no name is shown but a known
+   * keyword's, and none when the URI holds a password parameter or an '@' past the host (a
+   * password holding a '/' or '?' put its user information there). */
+  bad_uri("postgresql://127.0.0.1:1/x?password=hunter2&tail9=c",
+          "unknown parameter (query parameter 2;");
+  bad_uri("postgresql://127.0.0.1:1/x?password=hunter2&tail9==",
+          "a second '=' in query parameter 2 (write");
+  bad_uri("postgresql://127.0.0.1:1/x?password=hunter2&sslmode=tail9=",
+          "a second '=' in query parameter 2 (write");
+  bad_uri("postgresql://someone:12/x?tail9=1@127.0.0.1/x", "unknown parameter (query parameter 1;");
   bad_uri("postgresql://127.0.0.1/x?hunter2", "query parameter 1 has no '='");
   bad_uri("postgresql://127.0.0.1/x?password=hunter2=", "a second '=' in query parameter 1");
   bad_uri("postgresql://127.0.0.1/x?password=hunter2%00", "a forbidden %00 in the value");
@@ -352,12 +363,29 @@ START_TEST(test_bad_uri)
   /* An '@' of the password not written %40: libpq parses the rest of it as the host, which
    * its connection messages quote. */
   bad_uri("postgresql://someone:hunter2@tail9@127.0.0.1/x", "a host holds an '@'");
+  /* ... also when that rest starts with a '/' written %2F (libpq takes the host for a socket
+   * directory and quotes its path), and in any host of a list. */
+  bad_uri("postgresql://someone:hunter2@%2Ftail9@127.0.0.1:1/x", "a host holds an '@'");
+  bad_uri("postgresql://someone:hunter2@%2Fa,tail9@127.0.0.1:1/x", "a host holds an '@'");
+  bad_uri("postgresql:///x?host=/a,tail9@127.0.0.1", "a host holds an '@'");
   /* A '/' of the password not written %2F ends the authority: libpq reads the password's
    * first part as the port and the rest, '@' and all, as the database name, and quotes them. */
   bad_uri("postgresql://someone:hunter2/x@127.0.0.1/x", "a port is not a number");
   bad_uri("postgresql://someone:2024/hunter2@127.0.0.1/x", "the database name holds an '@'");
-  /* A socket directory is a path: its '@' is not a password's. */
+  /* A socket directory given by ?host= is a path: its '@' is not a password's. */
   ck_assert_int_eq(open_uri("postgresql:///x?host=/nonexistent@dir"), STREAM_EIO);
+  /* user:password with its ':' escaped, or in ?user=: libpq takes it all for the user name,
+   * which the server's refusal quotes (role "stream:hunter2" does not exist). */
+  const char *pg = getenv("STREAM_TEST_PG"); /* postgresql:///stream?host=<dir>&user=stream */
+  const char *host = strstr(pg, "host=");
+  ck_assert_ptr_nonnull(host);
+  char uri[512];
+  snprintf(uri, sizeof uri, "postgresql://stream%%3Ahunter2@/stream?%.*s", (int)strcspn(host, "&"),
+           host);
+  bad_uri(uri, "the user name holds a ':'");
+  snprintf(uri, sizeof uri, "postgresql:///stream?%.*s&user=stream:hunter2",
+           (int)strcspn(host, "&"), host);
+  bad_uri(uri, "the user name holds a ':'");
 }
 END_TEST
 
