@@ -22,12 +22,14 @@
  * `detail` becomes the stream_error_last() message: 401 STREAM_EAUTH,
  * 403 STREAM_EFORBIDDEN, 404/410 STREAM_ENOTFOUND, 409 STREAM_ECONFLICT (or
  * STREAM_EEXIST when the problem type is already-exists), 429 STREAM_EBUSY
- * (see stream_client_retry_after()), 402 STREAM_EPAYMENT, other 4xx
- * STREAM_EINVAL (STREAM_ERANGE for out-of-range / too-large), 503
- * STREAM_EBUSY, 504 STREAM_ETIMEDOUT, other
- * 5xx STREAM_EIO; a 2xx body that is not what the API promises is
- * STREAM_EPROTO. Network failures are STREAM_EIO (STREAM_ETIMEDOUT for a
- * timeout) with curl's message; a response over max_response_bytes is
+ * (see stream_client_retry_after()), 402 STREAM_EPAYMENT, 413/414/431
+ * STREAM_ERANGE, other 4xx STREAM_EINVAL (or what the problem type says,
+ * e.g. STREAM_ERANGE for out-of-range), 501 STREAM_ENOTSUP, 503
+ * STREAM_EBUSY, 504 STREAM_ETIMEDOUT, other 5xx STREAM_EIO; a 1xx or 3xx
+ * answer (redirects are not followed), or a 2xx body that is not what the
+ * API promises, is STREAM_EPROTO. Network failures are STREAM_EIO
+ * (STREAM_ETIMEDOUT for a timeout) with curl's message; a response over
+ * max_response_bytes is
  * STREAM_ERANGE. Tokens and passwords never appear in messages or logs.
  */
 #ifndef STREAM_CLIENT_H
@@ -132,10 +134,12 @@ typedef struct stream_client_profile_spec {
  * Initialises libcurl once per process (thread-safe).
  * `*out` belongs to the caller, who frees it with stream_client_free().
  * Errors: STREAM_EINVAL (NULL out or opts, unknown version, missing or
- * malformed base_url: it must be http:// or https:// with a host and no query
- * or fragment; a non-positive timeout; max_response_bytes under 1 KiB; a user
- * agent or client_id with control characters), STREAM_ENOMEM, STREAM_EIO
- * (libcurl cannot be initialised). Thread-safe.
+ * malformed base_url: it must be http:// or https:// with a host and no query,
+ * fragment or credentials; a non-positive timeout; max_response_bytes under
+ * 1 KiB; a user agent (1..256 bytes) or client_id (1..128 bytes) that is
+ * empty, too long or not printable ASCII; a ca_file or ca_path that is empty
+ * or over 4096 bytes), STREAM_ENOMEM, STREAM_EIO (libcurl cannot be
+ * initialised). Thread-safe.
  */
 STREAM_API int stream_client_new(stream_client **out, const stream_client_options *opts);
 
@@ -167,9 +171,9 @@ STREAM_API int64_t stream_client_retry_after(void);
 
 /**
  * Create an account (POST /v1/auth/register). Does not sign in.
- * `out` (may be NULL) receives the account. Errors: STREAM_EINVAL (NULL or
- * empty email, password under 8 or over 1024 bytes; or the server refused
- * them), STREAM_EEXIST (email already registered), network and protocol
+ * `out` (may be NULL) receives the account. Errors: STREAM_EINVAL (NULL,
+ * empty or over 254 bytes email, password under 8 or over 1024 bytes; or the
+ * server refused them), STREAM_EEXIST (email already registered), network and protocol
  * errors. Thread-safe.
  */
 STREAM_API int stream_client_register(stream_client_account *out, stream_client *c,
@@ -354,8 +358,8 @@ STREAM_API int stream_client_title(char **out_json, stream_client *c, const char
 
 /**
  * Record a resume position (PUT /v1/progress). `episode_id` is required for a
- * series and must be NULL for a movie. 0 <= position_s, 1 <= duration_s <=
- * 604800. Errors: STREAM_EINVAL, STREAM_EFORBIDDEN (no profile selected),
+ * series and must be NULL for a movie. 0 <= position_s <= duration_s, 1 <=
+ * duration_s <= 604800. Errors: STREAM_EINVAL, STREAM_EFORBIDDEN (no profile selected),
  * STREAM_ENOTFOUND. Thread-safe.
  */
 STREAM_API int stream_client_progress_put(stream_client *c, const char *title_id,

@@ -140,10 +140,13 @@ typedef struct stream_emitter stream_emitter;
  * unacknowledged by a previous run are loaded and sent first (a torn last
  * record is discarded). On success `*out` belongs to the caller, who frees it
  * with stream_emitter_free().
- * Errors: STREAM_EINVAL (NULL, wrong version, missing or over-long base URL,
- * options out of range, spool_max_bytes under twice batch_max_bytes, both
- * named in the message), STREAM_EIO (spool cannot be opened or read),
- * STREAM_EBUSY (the spool file is in use by another emitter), STREAM_ENOMEM.
+ * Errors: STREAM_EINVAL (NULL, wrong version, missing or over-long base URL
+ * or one that is not http:// or https://, an access token over
+ * STREAM_EMITTER_TOKEN_MAX, options out of range, spool_max_bytes under
+ * twice batch_max_bytes, both named in the message), STREAM_EIO (spool
+ * cannot be opened or read; libcurl cannot be initialised), STREAM_EBUSY (the
+ * spool file is in use by another emitter), STREAM_ECRYPTO (no random bytes
+ * for the event ids), STREAM_ENOMEM.
  */
 STREAM_API int stream_emitter_new(stream_emitter **out, const stream_emitter_options *opts);
 
@@ -155,8 +158,10 @@ STREAM_API int stream_emitter_new(stream_emitter **out, const stream_emitter_opt
 STREAM_API void stream_emitter_free(stream_emitter *em);
 
 /**
- * Queue a copy of `ev` (its seq, account_id and server_ts are ignored). An
- * empty id gets a random UUID (version 4), a zero client_ts the current time.
+ * Queue a copy of `ev` (its seq, account_id and server_ts are ignored, and so
+ * are the error fields of an event that is not STREAM_EVENT_ERROR: they are
+ * cleared, not refused). An empty id gets a random UUID (version 4), a zero
+ * client_ts the current time.
  * `out_id` (may be NULL; STREAM_EVENTS_UUID_LEN + 1 bytes) receives the id.
  * Never blocks on I/O; when the ring is full the oldest event is dropped.
  * Errors: STREAM_EINVAL (NULL, or an event the ingest would refuse: the

@@ -109,7 +109,9 @@ STREAM_API void stream_events_free(stream_events *ev);
  * than the credential's is refused. All-or-nothing (see the file comment).
  * `*out` (may be NULL) receives the counts.
  * Errors, all storing nothing: STREAM_EINVAL (NULL argument, bad format,
- * empty body), STREAM_EPROTO (truncated or corrupt gzip, malformed protobuf
+ * empty body, `account_id` missing, `account_id` or `profile_id` over 64
+ * characters or holding a space or a non-printable character),
+ * STREAM_EPROTO (truncated or corrupt gzip, malformed protobuf
  * or JSON, an invalid event: the message names the event's index and field),
  * STREAM_ERANGE (body over the cap before or after decompression, too many
  * events), STREAM_EFORBIDDEN (an event of another profile), STREAM_EBUSY /
@@ -215,9 +217,10 @@ STREAM_API int stream_events_poll(stream_events *ev, stream_event **out, size_t 
 /**
  * Advance `consumer`'s checkpoint from `from_seq` to `to_seq` atomically:
  * only when the stored checkpoint still equals `from_seq` (compare-and-set).
- * Errors: STREAM_EINVAL (bad name, to_seq < from_seq, to_seq beyond the
- * log's last sequence number), STREAM_ECONFLICT (the checkpoint moved:
- * another instance committed first; poll again), STREAM_EIO. Thread-safe.
+ * Errors: STREAM_EINVAL (NULL handle, bad name, from_seq < 0, to_seq <
+ * from_seq, to_seq beyond the log's last sequence number), STREAM_ECONFLICT
+ * (the checkpoint moved: another instance committed first; poll again),
+ * STREAM_EBUSY (the store's write lock), STREAM_EIO. Thread-safe.
  */
 STREAM_API int stream_events_commit(stream_events *ev, const char *consumer, int64_t from_seq,
                                     int64_t to_seq);
@@ -387,8 +390,10 @@ STREAM_API int stream_events_view_get(stream_events *ev, stream_events_view *out
 /**
  * Aggregate the view records whose title, UTC day (YYYY-MM-DD of the view's
  * start) and device match; NULL or "" matches any. Percentiles are exact,
- * nearest-rank over the per-view values. Errors: STREAM_EINVAL (bad day),
- * STREAM_EIO, STREAM_ENOMEM. Thread-safe.
+ * nearest-rank over the per-view values. Errors: STREAM_EINVAL (NULL
+ * argument, bad day, a title or device filter over 64 characters or holding
+ * a space or a non-printable character), STREAM_EIO, STREAM_ENOMEM.
+ * Thread-safe.
  */
 STREAM_API int stream_events_qoe_stats(stream_events *ev, stream_events_qoe_summary *out,
                                        const char *title_id, const char *day,
@@ -450,7 +455,8 @@ typedef struct stream_events_export_result {
  * `*out` (may be NULL) receives the counts. Errors: STREAM_EINVAL,
  * STREAM_EIO (the directory or a file), STREAM_ECONFLICT (another exporter
  * running into the same directory, which it holds with an flock; or, into
- * another directory, one that committed first), STREAM_ENOMEM. Thread-safe;
+ * another directory, one that committed first), STREAM_EBUSY (storage: the
+ * checkpoint's commit), STREAM_ENOMEM. Thread-safe;
  * exports into one directory take turns (the second fails at once).
  */
 STREAM_API int stream_events_export(stream_events *ev, stream_events_export_result *out,

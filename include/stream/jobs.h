@@ -110,7 +110,8 @@ typedef struct stream_jobs_options {
   int lease_seconds;        /**< lease of a claim, 1..86400; 0 = 60 */
   int max_attempts;         /**< default attempts of a new job, 1..100; 0 = 5 */
   int backoff_seconds;      /**< first retry delay, 0..86400; 0 = 10 (use 1 for fast tests) */
-  int backoff_max_seconds;  /**< cap of the retry delay; 0 = 3600 */
+  int backoff_max_seconds;  /**< cap of the retry delay, >= 0; 0 = 3600; raised to the first
+                                 retry delay when under it */
   stream_jobs_clock_fn now; /**< NULL = the system clock */
   void *now_userdata;       /**< passed to `now` */
 } stream_jobs_options;
@@ -172,7 +173,8 @@ STREAM_API int stream_jobs_heartbeat(stream_jobs *j, const char *id, const char 
 
 /**
  * Mark a running job held by `worker` succeeded with the JSON `result` (NULL
- * = none), progress 1.
+ * = none), progress 1. Also a job with a cancel request (stream_jobs_cancel()
+ * came too late: the work is done), which then ends succeeded, not canceled.
  * Errors: STREAM_ECONFLICT (not running under this worker), STREAM_ENOTFOUND,
  * STREAM_EINVAL (bad JSON), STREAM_EBUSY, STREAM_EIO. Thread-safe.
  */
@@ -181,7 +183,7 @@ STREAM_API int stream_jobs_complete(stream_jobs *j, const char *id, const char *
 
 /**
  * Record a failure of a running job held by `worker` with the text `error`
- * (kept, truncated to STREAM_JOBS_ERROR_MAX; each byte that is not valid
+ * (NULL or "" = "failed"; kept, truncated to STREAM_JOBS_ERROR_MAX; each byte that is not valid
  * UTF-8, or a character the cut split, is stored as '?'). With `retry` 1 and attempts
  * left, the job is queued again with run_after = now + backoff * 2^(attempts
  * - 1) (capped); otherwise (or with `retry` 0, or a cancel request) it ends
@@ -273,7 +275,7 @@ typedef int (*stream_jobs_handler_fn)(stream_jobs_ctx *ctx, const stream_job *jo
 
 /**
  * Report progress (0..1) of the running job. The pool's keeper thread sends
- * it with the next heartbeat (every lease_seconds / 3), which also extends
+ * it with the next heartbeat (every lease_seconds / 3, at least 200 ms apart), which also extends
  * the lease while the handler runs.
  * Returns STREAM_OK, or STREAM_ECANCELED when the handler should stop (the
  * pool is stopping, the job was canceled, its lease was lost or is about to
@@ -319,7 +321,8 @@ typedef struct stream_jobs_pool_options {
   const char *kind;               /**< claim only this kind; NULL = any (copied) */
   const char *worker_prefix;      /**< worker ids are "<prefix>-<pid>-<tag>-<n>", <tag> 8 random
                                        hex digits per pool (unique across hosts and pid
-                                       namespaces); NULL = "worker" */
+                                       namespaces); 1..40 printable ASCII characters without
+                                       spaces; NULL = "worker" */
   stream_jobs_handler_fn handler; /**< required */
   void *userdata;                 /**< passed to the handler */
   unsigned int poll_ms;           /**< idle poll period, 10..60000; 0 = 1000 */
@@ -402,8 +405,9 @@ STREAM_API void stream_asset_list_free(stream_asset *assets, size_t count);
  * a movie) produced by job `job_id` (NULL = none). `dir` is its directory
  * name under the media root (1..128 characters of [A-Za-z0-9_-]); NULL or ""
  * uses the asset id. `out_id` (STREAM_JOBS_ID_SIZE bytes) receives the new id.
- * Errors: STREAM_EINVAL, STREAM_EEXIST (dir taken), STREAM_EBUSY, STREAM_EIO.
- * Thread-safe.
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND (no such title: an asset belongs to
+ * a title of the catalog and goes with it), STREAM_EEXIST (dir taken),
+ * STREAM_EBUSY, STREAM_EIO. Thread-safe.
  */
 STREAM_API int stream_jobs_asset_create(char *out_id, stream_jobs *j, const char *title_id,
                                         const char *episode_id, const char *dir,

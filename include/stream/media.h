@@ -65,9 +65,11 @@ typedef struct stream_media_info {
 /**
  * Probe the media file at `path` into `*out`.
  * Errors: STREAM_EINVAL (NULL or empty argument), STREAM_ENOTFOUND (no such
- * file), STREAM_EMEDIA with the reason (empty file, unreadable or truncated
- * container, no video stream — audio-only inputs are refused, no decoder,
- * unknown size or frame rate). Thread-safe.
+ * file), STREAM_EIO (the file cannot be examined, e.g. a directory on its
+ * path is not searchable), STREAM_EMEDIA with the reason (not a regular
+ * file, empty file, unreadable or truncated container, no video stream —
+ * audio-only inputs are refused, no decoder, unknown size or frame rate).
+ * Thread-safe.
  */
 STREAM_API int stream_media_probe(stream_media_info *out, const char *path);
 
@@ -160,8 +162,13 @@ typedef struct stream_media_subtitle {
  * unique in the group. The track the container marks default is listed first
  * and is the one with DEFAULT=YES (DASH Role "main"); without one, the first
  * selected track. Every HLS variant's BANDWIDTH (AVERAGE-BANDWIDTH) counts
- * the highest audio rendition's peak (average). Each track is timed like the
- * single track always was: from its first decoded sample at t = 0.
+ * the highest audio rendition's peak (average). Each track keeps its source
+ * presentation time relative to the video's first frame (t = 0): a track
+ * that starts later gets silence in front, one that starts earlier loses what
+ * lies before t = 0, and every track is cut or padded with silence to end
+ * with the video (docs/api/media.md "Audio/video timing" names the one
+ * exception: audio running over 10 s past a video whose end the container
+ * does not announce).
  */
 typedef struct stream_media_job_options {
   unsigned int version; /**< STREAM_MEDIA_JOB_OPTIONS_VERSION */
@@ -171,10 +178,10 @@ typedef struct stream_media_job_options {
   size_t rung_count;    /**< number of custom rungs in rungs[], 0 = none */
   stream_media_rung rungs[STREAM_MEDIA_MAX_RUNGS];
   const char *x264_preset; /**< x264 preset name; NULL = "veryfast" (copied) */
-  double segment_seconds;  /**< segment duration, multiple of 2 s; 0 = 6 */
+  double segment_seconds;  /**< segment duration, a multiple of 2 s in 2..60; 0 = 6 */
   int thumbnails;          /**< 1: poster, sprite sheets and WebVTT track; 0: none */
-  int threads;             /**< encoder threads in total; 0 = number of cores */
-  int64_t audio_bitrate;   /**< AAC bits/s; 0 = 128000 */
+  int threads;             /**< encoder threads in total, 0..256; 0 = number of cores */
+  int64_t audio_bitrate;   /**< AAC bits/s, 32000..320000; 0 = 128000 */
   /* version 2 */
   size_t subtitle_count; /**< entries used in subtitles[], 0 = none */
   stream_media_subtitle subtitles[STREAM_MEDIA_MAX_SUBTITLES]; /**< sidecar subtitle files */
@@ -227,7 +234,9 @@ typedef void (*stream_media_progress_fn)(double fraction, double fps, double eta
  * until stream_media_job_run(). On success `*out` belongs to the caller, who
  * frees it with stream_media_job_free().
  * Errors: STREAM_EINVAL (NULL, empty input/outdir, bad version, segment
- * duration not a multiple of 2 s, unknown x264 preset, bad ladder, bad
+ * duration not a multiple of 2 s in 2..60, unknown x264 preset, threads
+ * outside 0..256, audio_bitrate outside 32000..320000, thumbnails not 0 or
+ * 1, bad ladder, bad
  * subtitle entry: empty path, language not shaped like BCP 47, name with a
  * double quote or control character, duplicate names, more than one
  * default; more than STREAM_MEDIA_MAX_AUDIO audio tracks, a negative or

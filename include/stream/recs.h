@@ -131,10 +131,10 @@ typedef struct stream_recs_options {
   unsigned int version;    /**< STREAM_RECS_OPTIONS_VERSION */
   unsigned int factors;    /**< latent factors, 1..STREAM_RECS_FACTORS_MAX (default 64) */
   double regularization;   /**< lambda, >= 0 (default 1) */
-  double alpha;            /**< confidence slope, > 0 (default 5) */
+  double alpha;            /**< confidence slope, > 0 and <= 1e6 (default 5) */
   unsigned int iterations; /**< ALS sweeps, 1..1000 (default 15) */
   unsigned int cg_steps;   /**< conjugate-gradient steps per solve, 1..64 (default 3) */
-  unsigned int threads;    /**< 0 = online CPUs; results do not depend on it */
+  unsigned int threads;    /**< 0..1024; 0 = online CPUs; results do not depend on it */
   uint64_t seed;           /**< initial factors (default 42) */
   unsigned int neighbours; /**< item-item neighbours kept per item, 0..1000 (default 50) */
   double half_life_days;   /**< popularity decay half-life, > 0 (default 7) */
@@ -225,7 +225,7 @@ typedef struct stream_recs_query {
    * history: ALS folds it in (one least-squares solve against the item
    * factors), item-kNN scores from it. */
   const char *const *history_items;
-  const double *history_r; /**< NULL = strength 1 for each */
+  const double *history_r; /**< each finite, 0..1e6; NULL = strength 1 for each */
   size_t history_count;
   int include_history;        /**< 0 (default) = leave the history's items out */
   stream_recs_filter_fn keep; /**< NULL = keep every item */
@@ -244,8 +244,10 @@ typedef struct stream_recs_query {
  * or the catalog leaves fewer). A user with no history (NULL, unknown, or
  * an empty fresh history) gets popularity: `*out_method` (may be NULL)
  * receives the method actually used. Ties break by item id, so the result
- * is deterministic. Errors: STREAM_EINVAL (NULL, bad method or k).
- * Thread-safe (the model is immutable).
+ * is deterministic. Errors: STREAM_EINVAL (NULL, wrong query version, bad
+ * method or k, history_count without history_items, a NULL history item or
+ * a history strength outside 0..1e6), STREAM_ENOMEM. Thread-safe (the model
+ * is immutable).
  */
 STREAM_API int stream_recs_recommend(stream_recs_item *out, size_t *out_count, int *out_method,
                                      const stream_recs_model *m, const stream_recs_query *q);
@@ -254,8 +256,9 @@ STREAM_API int stream_recs_recommend(stream_recs_item *out, size_t *out_count, i
  * Items most similar to `item` (item-item cosine over the interaction
  * matrix; items with no co-occurrence fall back to the cosine of ALS item
  * factors), best first, never `item` itself, through `keep` (may be NULL).
- * `out` has room for `k` items. An unknown item is STREAM_ENOTFOUND.
- * Errors: STREAM_EINVAL, STREAM_ENOTFOUND. Thread-safe.
+ * `out` has room for `k` items (1..STREAM_RECS_K_MAX). An unknown item is
+ * STREAM_ENOTFOUND. Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_ENOMEM.
+ * Thread-safe.
  */
 STREAM_API int stream_recs_similar(stream_recs_item *out, size_t *out_count,
                                    const stream_recs_model *m, const char *item, size_t k,

@@ -28,6 +28,11 @@
  * the call fails with STREAM_EINVAL "<field> is not valid UTF-8", nothing
  * stored, on every backend.
  *
+ * Errors: besides the codes each function names, every call that reaches the
+ * database may return STREAM_EBUSY (locked beyond the busy timeout; on
+ * PostgreSQL also a deadlock or serialization failure, rolled back: retry),
+ * STREAM_ENOMEM (also the database's own lack of memory) and STREAM_EIO.
+ *
  * Thread-safety: a stream_store handle is safe to use from any number of
  * threads at once (writes are serialized on one connection, reads use a pool).
  * Row structs are plain data owned by the caller.
@@ -185,7 +190,8 @@ STREAM_API void stream_store_close(stream_store *s);
 STREAM_API int stream_store_schema_version(int *out, stream_store *s);
 
 /**
- * Name of the backend ("sqlite"). Static string; NULL only for a NULL handle.
+ * Name of the backend: "sqlite" or "postgres". Static string; NULL only for a
+ * NULL handle.
  * Thread-safe.
  */
 STREAM_API const char *stream_store_backend_name(const stream_store *s);
@@ -987,8 +993,8 @@ typedef struct stream_store_purge_counts {
   size_t device_authorizations;
   size_t idempotency_keys;
   size_t screen_leases;
-  /** Only written when `p` is a version-2 policy: a caller passing NULL or a version-1
-   *  policy may have been built against the version-1 struct, which ends before it. */
+  /** Only written when `p` is a version-2 or later policy: a caller passing NULL or a
+   *  version-1 policy may have been built against the version-1 struct, which ends before it. */
   size_t password_resets;
   /** Only written when `p` is a version-3 policy (a version-2 caller's struct ends before it). */
   size_t rate_buckets;
@@ -1021,7 +1027,7 @@ STREAM_API void stream_store_purge_policy_default(stream_store_purge_policy *p);
  *     (a purged token is unknown: the same answer as a used one). `p` NULL or
  *     a version-1 policy purges them with the default grace (1 day) without
  *     reporting the count (that caller's stream_store_purge_counts may end
- *     before the field); pass a version-2 policy to get it.
+ *     before the field); pass a version-2 or later policy to get it.
  *   - rate-limit buckets (stream_store_rate_take) that have refilled to full
  *     by `now` (updated + (burst - tokens) * interval <= now): an absent
  *     bucket is a full one, so this forgets nothing. Every policy version
