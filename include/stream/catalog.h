@@ -136,7 +136,10 @@ STREAM_API int stream_catalog_viewer_for_profile(stream_catalog_viewer *out, str
  * resume positions); with an unknown "id" the title is created with that id.
  * On success `*out_json` (may be NULL; caller frees with stream_free())
  * receives the stored title detail. `*out_created` (may be NULL) is set to 1
- * when the title was created, 0 when updated.
+ * when the title was created, 0 when updated. Genre names ignore ASCII case:
+ * a genre spelled like an existing one but for the case of A-Z ("drama" when
+ * "Drama" exists) is that genre and keeps its first spelling; two such
+ * spellings in one document are a repeat (STREAM_EINVAL).
  * Errors: STREAM_EINVAL (invalid UTF-8, not JSON, or a field is wrong: the
  * message names it), STREAM_ERANGE (document over
  * STREAM_CATALOG_TITLE_JSON_MAX), STREAM_EEXIST (two episodes collide),
@@ -177,6 +180,9 @@ STREAM_API int stream_catalog_title_get(char **out_json, stream_catalog *c, cons
 /**
  * One page of titles, by name then id, as {"items":[...],"next_cursor":..}
  * (next_cursor is null on the last page). `genre` NULL or "" = every genre;
+ * otherwise the titles of the genre of that name whatever the case of its
+ * ASCII letters ("drama" finds "Drama"; other letters compare exactly:
+ * "été" does not find "Été"), on every store backend alike;
  * `cursor` NULL or "" = first page, else a next_cursor from a previous call
  * with the same genre; `limit` 0 = STREAM_CATALOG_DEFAULT_LIMIT, at most
  * STREAM_STORE_PAGE_MAX. Keyset pagination: titles inserted between calls

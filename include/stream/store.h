@@ -700,15 +700,19 @@ STREAM_API void stream_store_title_detail_clear(stream_store_title_detail *d);
 /**
  * Create a title (id generated when `in->id` is empty; created_at = updated_at
  * = now). `out_id` (may be NULL) must hold STREAM_STORE_ID_SIZE bytes and
- * receives the id. Genres are created on first use.
+ * receives the id. Genres are created on first use; genre names ignore the
+ * case of ASCII letters (A-Z only), so a name that differs from an existing
+ * genre only there ("drama" when "Drama" exists) is that genre, with the
+ * spelling it was created with (in a title's genres and in genre lists).
  * Errors: STREAM_EINVAL, STREAM_EEXIST (id taken), STREAM_EIO. Thread-safe.
  */
 STREAM_API int stream_store_title_create(char *out_id, stream_store *s,
                                          const stream_store_title *in, int64_t now);
 
 /**
- * Replace every field of title `t->id` (genres and regions included) except
- * created_at; updated_at = now. Errors: STREAM_EINVAL, STREAM_ENOTFOUND,
+ * Replace every field of title `t->id` (genres and regions included; genres
+ * named as by stream_store_title_create()) except created_at; updated_at =
+ * now. Errors: STREAM_EINVAL, STREAM_ENOTFOUND,
  * STREAM_EIO. Thread-safe.
  */
 STREAM_API int stream_store_title_update(stream_store *s, const stream_store_title *t, int64_t now);
@@ -779,7 +783,9 @@ typedef enum stream_store_title_sort {
 /** What to list or search, and the viewer's filters. */
 typedef struct stream_store_title_query {
   unsigned int version; /**< STREAM_STORE_TITLE_QUERY_VERSION */
-  const char *genre;    /**< NULL = every genre */
+  const char *genre;    /**< NULL = every genre; else matched ignoring the case
+                             of ASCII letters ("drama" finds "Drama", "été"
+                             does not find "Été"), as genres are stored */
   const char *region;   /**< NULL = no region filter; else titles without regions
                              or listing this one */
   int maturity_ceiling; /**< only titles with maturity_rating <= this (>= 0) */

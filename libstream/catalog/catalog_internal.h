@@ -114,6 +114,10 @@ int64_t cat_now(const stream_catalog *c);
  * `what` in the message. The tree belongs to the caller (cJSON_Delete). */
 int cat_json_parse(cJSON **out, const char *text, size_t len, const char *what);
 
+/* Order of genre names as the store tells genres apart: bytewise after folding ASCII A-Z to
+ * a-z, nothing else ("Drama" and "drama" are one genre, "Été" and "été" two). 0 = same genre. */
+int cat_genre_cmp(const char *a, const char *b);
+
 /* Validate a title object into `*out` (zeroed first). `where` prefixes the
  * messages ("title", "titles[3]"). On error `*out` is cleared. */
 int cat_doc_from_json(cat_doc *out, const cJSON *obj, const char *where);

@@ -197,6 +197,18 @@ static bool region_ok(const char *r)
   return false;
 }
 
+int cat_genre_cmp(const char *a, const char *b)
+{
+  const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+  for (;; x++, y++) {
+    int cx = *x >= 'A' && *x <= 'Z' ? *x + ('a' - 'A') : *x;
+    int cy = *y >= 'A' && *y <= 'Z' ? *y + ('a' - 'A') : *y;
+    if (cx != cy || !cx)
+      return cx - cy;
+  }
+}
+
+/* Genres repeat when they are one genre in the store (cat_genre_cmp), regions when equal. */
 static int get_string_list(char ***out, size_t *out_count, const cJSON *obj, const char *where,
                            const char *field, size_t max_items, bool regions)
 {
@@ -234,6 +246,10 @@ static int get_string_list(char ***out, size_t *out_count, const cJSON *obj, con
       if (strcmp(arr[k], e->valuestring) == 0)
         rc = stream__err(STREAM_EINVAL, "%s: field '%s' repeats \"%.64s\"", where, field,
                          e->valuestring);
+      else if (!regions && cat_genre_cmp(arr[k], e->valuestring) == 0)
+        rc = stream__err(STREAM_EINVAL,
+                         "%s: field '%s' repeats \"%.64s\" as \"%.64s\" (genres ignore ASCII case)",
+                         where, field, arr[k], e->valuestring);
     if (rc) {
       stream_free(arr);
       return rc;

@@ -28,8 +28,15 @@ static int cmp_str(const void *a, const void *b)
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Same set of strings (order ignored). */
-static bool set_eq(char **a, size_t na, char **b, size_t nb)
+static int cmp_genre(const void *a, const void *b)
+{
+  return cat_genre_cmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Same set of strings (order ignored) under `cmp`, over elements of type char *. Neither set
+ * repeats an element under `cmp`: the document's genres and regions are checked for repeats
+ * (parse.c), the store's come from unique rows. */
+static bool set_eq(char **a, size_t na, char **b, size_t nb, int (*cmp)(const void *, const void *))
 {
   if (na != nb)
     return false;
@@ -40,11 +47,11 @@ static bool set_eq(char **a, size_t na, char **b, size_t nb)
   if (x && y) {
     memcpy(x, a, na * sizeof *x);
     memcpy(y, b, nb * sizeof *y);
-    qsort(x, na, sizeof *x, cmp_str);
-    qsort(y, nb, sizeof *y, cmp_str);
+    qsort(x, na, sizeof *x, cmp);
+    qsort(y, nb, sizeof *y, cmp);
     eq = true;
     for (size_t i = 0; i < na && eq; i++)
-      eq = strcmp(x[i], y[i]) == 0;
+      eq = cmp(&x[i], &y[i]) == 0;
   }
   free(x);
   free(y);
@@ -58,8 +65,9 @@ static bool title_fields_eq(const stream_store_title *a, const stream_store_titl
          a->maturity_rating == b->maturity_rating && str_eq(a->credits_json, b->credits_json) &&
          str_eq(a->artwork_json, b->artwork_json) && a->available_from == b->available_from &&
          a->available_until == b->available_until &&
-         set_eq(a->genres, a->genre_count, b->genres, b->genre_count) &&
-         set_eq(a->regions, a->region_count, b->regions, b->region_count);
+         /* a genre spelled otherwise than stored is the stored genre (stream_store_title_create) */
+         set_eq(a->genres, a->genre_count, b->genres, b->genre_count, cmp_genre) &&
+         set_eq(a->regions, a->region_count, b->regions, b->region_count, cmp_str);
 }
 
 static const stream_store_season *find_season(const stream_store_title_detail *d, int number)

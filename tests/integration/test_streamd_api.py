@@ -532,6 +532,11 @@ class T05Catalog(Base):
         self.assertEqual(len(seasons[0]["episodes"]), 2)
         r = call("GET", "/v1/genres", token=adult)
         self.assertTrue({"Comedy", "Drama", "Family"} <= set(r.json["genres"]))
+        # A genre is found whatever the case of its ASCII letters.
+        drama = browse_all(adult, genre="Drama")
+        self.assertTrue(drama)
+        for spelling in ("drama", "DRAMA", "dRaMa"):
+            self.assertEqual(browse_all(adult, genre=spelling), drama, spelling)
         for q in ("amelie", "AMELIE", "amél", "poulain"):
             r = call("GET", "/v1/search?q=" + urllib.parse.quote(q), token=adult)
             self.assertEqual(r.status, 200, r.body)

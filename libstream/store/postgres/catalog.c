@@ -19,13 +19,17 @@
   "t.id, t.kind, t.name, t.synopsis, t.year, t.runtime, t.maturity_rating, t.credits_json, "       \
   "t.artwork_json, t.available_from, t.available_until, t.created_at, t.updated_at"
 
-/* Viewer filters: ?1 maturity ceiling, ?2 now, ?3 genre or NULL, ?4 region or NULL. */
+/* Viewer filters: ?1 maturity ceiling, ?2 now, ?3 genre or NULL, ?4 region or NULL. The genre
+ * matches whatever its ASCII case, as on SQLite (NOCASE): lower() folds A-Z only under
+ * COLLATE "C", which genres.name has and the parameter is given (under the database's default
+ * collation lower() would fold "É" too); genres.name is unique under it (schema_genre_fold.c). */
 #define VIEW_FILTER                                                                                \
   " t.maturity_rating <= ?1"                                                                       \
   " AND (t.available_from IS NULL OR t.available_from <= ?2)"                                      \
   " AND (t.available_until IS NULL OR t.available_until > ?2)"                                     \
   " AND (?3::text IS NULL OR EXISTS (SELECT 1 FROM title_genres tg JOIN genres g"                  \
-  "      ON g.id = tg.genre_id WHERE tg.title_id = t.id AND g.name = ?3::text))"                   \
+  "      ON g.id = tg.genre_id WHERE tg.title_id = t.id"                                           \
+  "      AND lower(g.name) = lower(?3::text COLLATE \"C\")))"                                      \
   " AND (?4::text IS NULL OR NOT EXISTS (SELECT 1 FROM title_regions r WHERE r.title_id = t.id)"   \
   "      OR EXISTS (SELECT 1 FROM title_regions r WHERE r.title_id = t.id"                         \
   "      AND r.region = ?4::text))"
@@ -488,15 +492,19 @@ static int write_children(pg_conn *db, const stream_store_title *t)
   PG_TRY(store__pg_exec(db, what, NULL, "DELETE FROM title_genres WHERE title_id = ?", "t", t->id));
   PG_TRY(
       store__pg_exec(db, what, NULL, "DELETE FROM title_regions WHERE title_id = ?", "t", t->id));
+  /* A genre that differs from an existing one only in ASCII case is that genre, spelled as it
+   * was first: the insert meets the unique index on lower(name) and does nothing (VIEW_FILTER
+   * says why the parameter is folded under COLLATE "C"). Two spellings in one title give one
+   * link. */
   for (size_t i = 0; i < t->genre_count; i++) {
     PG_TRY(store__pg_exec(db, what, NULL,
-                          "INSERT INTO genres (name) VALUES (?) ON CONFLICT (name) DO NOTHING", "t",
+                          "INSERT INTO genres (name) VALUES (?) ON CONFLICT DO NOTHING", "t",
                           t->genres[i]));
-    PG_TRY(
-        store__pg_exec(db, what, NULL,
-                       "INSERT INTO title_genres (genre_id, title_id) "
-                       "SELECT id, ?::text FROM genres WHERE name = ?::text ON CONFLICT DO NOTHING",
-                       "tt", t->id, t->genres[i]));
+    PG_TRY(store__pg_exec(db, what, NULL,
+                          "INSERT INTO title_genres (genre_id, title_id) SELECT id, ?::text FROM"
+                          " genres WHERE lower(name) = lower(?::text COLLATE \"C\")"
+                          " ON CONFLICT DO NOTHING",
+                          "tt", t->id, t->genres[i]));
   }
   for (size_t i = 0; i < t->region_count; i++)
     PG_TRY(store__pg_exec(db, what, NULL,

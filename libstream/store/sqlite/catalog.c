@@ -15,13 +15,15 @@
   "t.id, t.kind, t.name, t.synopsis, t.year, t.runtime, t.maturity_rating, t.credits_json, "       \
   "t.artwork_json, t.available_from, t.available_until, t.created_at, t.updated_at"
 
-/* Viewer filters: ?1 maturity ceiling, ?2 now, ?3 genre or NULL, ?4 region or NULL. */
+/* Viewer filters: ?1 maturity ceiling, ?2 now, ?3 genre or NULL, ?4 region or NULL. The genre
+ * matches whatever its ASCII case: NOCASE folds A-Z only, as the PostgreSQL backend's lower()
+ * under COLLATE "C" does, and genres.name is unique under it (migrations/genre_fold.c). */
 #define VIEW_FILTER                                                                                \
   " t.maturity_rating <= ?1"                                                                       \
   " AND (t.available_from IS NULL OR t.available_from <= ?2)"                                      \
   " AND (t.available_until IS NULL OR t.available_until > ?2)"                                     \
   " AND (?3 IS NULL OR EXISTS (SELECT 1 FROM title_genres tg JOIN genres g ON g.id = tg.genre_id"  \
-  "      WHERE tg.title_id = t.id AND g.name = ?3))"                                               \
+  "      WHERE tg.title_id = t.id AND g.name = ?3 COLLATE NOCASE))"                                \
   " AND (?4 IS NULL OR NOT EXISTS (SELECT 1 FROM title_regions r WHERE r.title_id = t.id)"         \
   "      OR EXISTS (SELECT 1 FROM title_regions r WHERE r.title_id = t.id AND r.region = ?4))"
 
@@ -433,13 +435,16 @@ static int write_children(sq_conn *db, const stream_store_title *t)
   SQ_TRY(store__sq_exec(db, what, NULL, "DELETE FROM title_genres WHERE title_id = ?", "t", t->id));
   SQ_TRY(
       store__sq_exec(db, what, NULL, "DELETE FROM title_regions WHERE title_id = ?", "t", t->id));
+  /* A genre that differs from an existing one only in ASCII case is that genre, spelled as it
+   * was first: the insert meets the unique index on the folded name and does nothing. Two
+   * spellings in one title give one link. */
   for (size_t i = 0; i < t->genre_count; i++) {
     SQ_TRY(store__sq_exec(db, what, NULL,
-                          "INSERT INTO genres (name) VALUES (?) ON CONFLICT (name) DO NOTHING", "t",
+                          "INSERT INTO genres (name) VALUES (?) ON CONFLICT DO NOTHING", "t",
                           t->genres[i]));
     SQ_TRY(store__sq_exec(db, what, NULL,
-                          "INSERT INTO title_genres (genre_id, title_id) "
-                          "SELECT id, ? FROM genres WHERE name = ? ON CONFLICT DO NOTHING",
+                          "INSERT INTO title_genres (genre_id, title_id) SELECT id, ? FROM genres"
+                          " WHERE name = ? COLLATE NOCASE ON CONFLICT DO NOTHING",
                           "tt", t->id, t->genres[i]));
   }
   for (size_t i = 0; i < t->region_count; i++)

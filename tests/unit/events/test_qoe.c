@@ -1737,9 +1737,9 @@ START_TEST(test_migration_rebuilds_merged_views)
   add_view_a("vo");
   send_twice(events, fresh, "acct1", "");
   run_qoe();
-  int version = 0;
-  ck_assert_int_eq(stream_store_schema_version(&version, store), STREAM_OK);
-  ck_assert_int_eq(version, 16);
+  int version = 0, latest = 0;
+  ck_assert_int_eq(stream_store_schema_version(&latest, store), STREAM_OK);
+  ck_assert_int_ge(latest, 16); /* later migrations run again too: they must not care */
   stream_events_free(events);
   events = NULL;
   stream_store_close(store);
@@ -1762,7 +1762,7 @@ START_TEST(test_migration_rebuilds_merged_views)
   o.store = store;
   ck_assert_int_eq(stream_events_new(&events, &o), STREAM_OK);
   ck_assert_int_eq(stream_store_schema_version(&version, store), STREAM_OK);
-  ck_assert_int_eq(version, 16);
+  ck_assert_int_eq(version, latest);
   ck_assert_int_eq(test_store_raw_int(dbpath,
                                       test_store_is_pg()
                                           ? "SELECT count(*) FROM pg_indexes WHERE indexname = ?"
