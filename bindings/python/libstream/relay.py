@@ -41,8 +41,11 @@ class Relay(Handle):
     """A relay of an :class:`libstream.events.Events` log (borrowed: closing its Store closes
     this first) to a JetStream stream. One thread at a time, like the C handle. Raises
     InvalidArgument (bad options), IOFailure (NATS unreachable: the message names the URL),
-    AuthError (credentials refused), NotFound (no stream and ``create_stream`` false);
-    IOFailure too for a TLS file that cannot be read or a failed TLS handshake."""
+    AuthError (credentials refused; those of ``creds_file``: the message names the file),
+    NotFound (no stream and ``create_stream`` false); IOFailure too for a TLS file that
+    cannot be read or a failed TLS handshake, and for a ``creds_file`` (a NATS credentials
+    file: user JWT and NKey seed, as nsc writes it) that cannot be opened or used (the
+    message names the file, never the seed)."""
 
     def __init__(self, events, url, *, stream_name=None, subject_prefix=None, consumer=None,
                  batch=None, timeout_ms=None, create_stream=False, user=None, password=None,
@@ -92,7 +95,10 @@ class Relay(Handle):
         return p[0], d[0]
 
     def lag(self):
-        """Events in the log after the relay's checkpoint."""
+        """The log's last sequence number minus the relay's checkpoint (0 when caught up): an
+        upper bound of the events not relayed yet, not their count, since sequence numbers
+        skip (a duplicate id takes one, deleted events leave holes).
+        ``Events.lag(consumer)`` with the relay's consumer name counts them."""
         out = ffi.new("int64_t *")
         check(lib.stream_relay_lag(self._h, out))
         return out[0]
