@@ -354,7 +354,10 @@ STREAM_API int stream_billing_subscription_get(stream_billing_subscription *out,
  * leaves the payment pending (STREAM_EPAYMENT): the renewal job settles it
  * and then applies the change (until then it neither ends, renews nor marks
  * past due the subscription; a restart settled on one made past due
- * meanwhile makes it active and ends its dunning).
+ * meanwhile makes it active and ends its dunning; one that had ended, which
+ * only data from before the store's pending-payment guard can hold, is left
+ * as it ended, the invoice paid, and a warning names the invoice and the
+ * account for a refund: the key then replays STREAM_ECONFLICT).
  * Errors: STREAM_EINVAL, STREAM_ENOTFOUND (no live subscription, plan),
  * STREAM_ECONFLICT (currency differs, inactive plan, past due, key reuse),
  * STREAM_EPAYMENT, STREAM_EBUSY (another payment in progress), STREAM_EIO.

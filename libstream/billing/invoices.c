@@ -90,6 +90,7 @@ int billing__settle(stream_billing *b, const store_billing_payment *p, int prc,
   s.now = now;
   int code = STREAM_OK;
   char msg[400] = "";
+  bool ended_upgrade = false;
   if (status != STORE_PAY_SUCCEEDED) {
     code = STREAM_EPAYMENT;
     snprintf(msg, sizeof msg, refused_fmt[status - 1], reason);
@@ -115,7 +116,19 @@ int billing__settle(stream_billing *b, const store_billing_payment *p, int prc,
       s.void_invoice = true;
     }
   } else if (rc == STREAM_OK && p->kind == STORE_PAY_UPGRADE) {
-    if (status == STORE_PAY_SUCCEEDED) {
+    if (status == STORE_PAY_SUCCEEDED && sub.pub.status > STREAM_BILLING_PAST_DUE) {
+      /* Paid for a subscription that has ended. The store refuses to end one while a payment
+       * of its account is pending, so only data written before that guard gets here. The
+       * plan of an ended subscription is history: left as it ended. The money was taken, so
+       * the invoice stays paid, and the call's recorded result and the log say so for an
+       * operator to refund it (after the commit, below). */
+      ended_upgrade = true;
+      code = STREAM_ECONFLICT;
+      snprintf(msg, sizeof msg,
+               "subscription %s had ended before its upgrade's payment %s succeeded: the plan "
+               "is unchanged; invoice %s is paid and is to be refunded",
+               sub.pub.id, p->id, inv.id);
+    } else if (status == STORE_PAY_SUCCEEDED) {
       memcpy(sub.pub.plan_id, line->plan_id, sizeof sub.pub.plan_id);
       sub.pub.pending_plan_id[0] = '\0';
       /* Two lines: an upgrade to a plan of another period length, which
@@ -177,6 +190,12 @@ int billing__settle(stream_billing *b, const store_billing_payment *p, int prc,
   if (rc == STREAM_OK)
     rc = ops->charge_settle(b->store->impl, &s);
   free(resp);
+  const char *ended_as = stream_billing_status_name(sub.pub.status);
+  if (rc == STREAM_OK && ended_upgrade)
+    stream__log(STREAM_LOG_WARN, "billing",
+                "upgrade payment %s of account %s succeeded after its subscription %s had ended "
+                "(%s): the plan was left unchanged and invoice %s stays paid: refund it",
+                p->id, inv.account_id, sub.pub.id, ended_as ? ended_as : "ended", inv.id);
   if (rc == STREAM_OK) {
     if (out_sub)
       *out_sub = have_sub ? sub.pub : (stream_billing_subscription){0};
