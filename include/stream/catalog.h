@@ -210,24 +210,21 @@ STREAM_API int stream_catalog_search(char **out_json, stream_catalog *c, const c
                                      unsigned int limit, const stream_catalog_viewer *viewer);
 
 /**
- * Every genre used by at least one title, sorted, as {"genres":["..",..]}
- * (operator: no viewer filter, titles out of their window count; for what a
+ * Every genre used by at least one title, sorted (ignoring ASCII case, then bytes), as
+ * {"genres":["..",..]} (operator: no viewer filter, titles out of their window count; for what a
  * viewer can browse see stream_catalog_genres_for()). `*out_json` belongs to the caller
  * (stream_free()). Errors: STREAM_EINVAL, STREAM_ENOMEM, STREAM_EIO. Thread-safe.
  */
 STREAM_API int stream_catalog_genres(char **out_json, stream_catalog *c);
 
 /**
- * The genres `viewer` can browse now, sorted, as {"genres":["..",..]}: every
- * genre with at least one title the viewer may see (maturity ceiling, kids
- * flag, region, availability window: the filters of stream_catalog_browse()),
- * so stream_catalog_browse() with the same viewer and any returned genre
- * lists at least one title (unless the catalog changed in between).
- * `viewer` NULL (operator) shows every rating and region, but only titles
- * available now, as in stream_catalog_browse(). `*out_json` belongs to the
- * caller (stream_free()).
- * Errors: STREAM_EINVAL (NULL out/c, bad viewer), STREAM_ENOMEM, STREAM_EIO.
- * Thread-safe.
+ * The genres `viewer` can browse now, sorted (as stream_catalog_genres()), as {"genres":["..",..]}:
+ * every genre with at least one title the viewer may see (maturity ceiling, kids flag, region,
+ * availability window: the filters of stream_catalog_browse()), so stream_catalog_browse() with the
+ * same viewer and any returned genre lists at least one title (unless the catalog changed in
+ * between). `viewer` NULL (operator) shows every rating and region, but only titles available now,
+ * as in stream_catalog_browse(). `*out_json` belongs to the caller (stream_free()). Errors:
+ * STREAM_EINVAL (NULL out/c, bad viewer), STREAM_ENOMEM, STREAM_EIO. Thread-safe.
  */
 STREAM_API int stream_catalog_genres_for(char **out_json, stream_catalog *c,
                                          const stream_catalog_viewer *viewer);

@@ -838,7 +838,8 @@ STREAM_API int stream_store_title_search(stream_store_title_page *out, stream_st
                                          const char *text, const stream_store_title_query *q);
 
 /**
- * Every genre used by at least one title, sorted by name. `*out` is an
+ * Every genre used by at least one title, sorted by name ignoring the case
+ * of ASCII letters (A-Z), then byte by byte. `*out` is an
  * array of `*out_count` strings; free it with stream_store_strings_free(). Errors: STREAM_EINVAL,
  * STREAM_ENOMEM, STREAM_EIO. Thread-safe.
  */
@@ -847,7 +848,7 @@ STREAM_API int stream_store_genre_list(char ***out, size_t *out_count, stream_st
 /**
  * Every genre with at least one title that passes the viewer filters of `q`
  * (maturity_ceiling, now, region: exactly the filters of
- * stream_store_title_list()), sorted by name; so each genre returned lists
+ * stream_store_title_list()), sorted as stream_store_genre_list(); so each genre returned lists
  * at least one title with the same `q`. `q` is validated as by
  * stream_store_title_list(); its genre, limit, cursor and sort are not used.
  * `*out` is an array of `*out_count` strings; free it with

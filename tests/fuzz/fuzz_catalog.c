@@ -446,18 +446,21 @@ static bool in_list(const char *const *v, size_t n, const char *s)
   return false;
 }
 
-/* One genre (docs/api/catalog.md "Genre names"): equal once ASCII A-Z, and nothing else, is
- * folded to a-z. */
-static bool same_genre(const char *a, const char *b)
+/* Genres compared as the store does (docs/api/catalog.md "Genre names"): byte by byte once ASCII
+ * A-Z, and nothing else, is folded to a-z; equal is one genre, and lists sort by it. */
+static int genre_cmp(const char *a, const char *b)
 {
   for (;; a++, b++) {
     int x = *a >= 'A' && *a <= 'Z' ? *a + 32 : (unsigned char)*a;
     int y = *b >= 'A' && *b <= 'Z' ? *b + 32 : (unsigned char)*b;
-    if (x != y)
-      return false;
-    if (!x)
-      return true;
+    if (x != y || !x)
+      return x - y;
   }
+}
+
+static bool same_genre(const char *a, const char *b)
+{
+  return genre_cmp(a, b) == 0;
 }
 
 static bool in_genres(const char *const *v, size_t n, const char *g)
@@ -1356,7 +1359,7 @@ static size_t genres_expected(const char **out, const viewer *w)
         out[n++] = seeds[i].genres[g];
   }
   for (size_t a = 1; a < n; a++)
-    for (size_t b = a; b > 0 && strcmp(out[b - 1], out[b]) > 0; b--) {
+    for (size_t b = a; b > 0 && genre_cmp(out[b - 1], out[b]) > 0; b--) {
       const char *t = out[b];
       out[b] = out[b - 1];
       out[b - 1] = t;

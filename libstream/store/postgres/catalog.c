@@ -103,18 +103,18 @@ static int read_strings(pg_conn *db, char ***out, size_t *out_count, const char 
   return STREAM_OK;
 }
 
-/* A title's genres (by name) and regions (by code) in one round trip: rows
- * (0, genre) then (1, region). */
+/* A title's genres (by name, ignoring ASCII case as the genre lists do) and regions (by code)
+ * in one round trip: rows (0, genre) then (1, region). */
 static int read_children(pg_conn *db, stream_store_title *t)
 {
   const char *what = "read title genres and regions";
   pg_stmt *st;
   PG_TRY(
       store__pg_prepare(db, &st, what,
-                        "SELECT 0 AS k, g.name AS v FROM title_genres tg"
+                        "SELECT k, v FROM (SELECT 0 AS k, g.name AS v FROM title_genres tg"
                         " JOIN genres g ON g.id = tg.genre_id WHERE tg.title_id = ?1::text"
-                        " UNION ALL SELECT 1, region FROM title_regions WHERE title_id = ?1::text"
-                        " ORDER BY k, v",
+                        " UNION ALL SELECT 1, region FROM title_regions WHERE title_id = ?1::text)"
+                        " u ORDER BY k, lower(v COLLATE \"C\"), v",
                         "t", t->id));
   size_t gcap = 0, rcap = 0;
   int rc = STREAM_OK;
@@ -444,7 +444,8 @@ static int ct_genre_list(void *impl, char ***out, size_t *out_count)
   pg_conn *db = store__pg_racquire(impl);
   int rc = read_strings(db, out, out_count,
                         "SELECT g.name FROM genres g WHERE EXISTS "
-                        "(SELECT 1 FROM title_genres tg WHERE tg.genre_id = g.id) ORDER BY g.name",
+                        "(SELECT 1 FROM title_genres tg WHERE tg.genre_id = g.id) "
+                        "ORDER BY lower(g.name)",
                         "list genres");
   store__pg_rrelease(impl, db);
   return rc;
@@ -464,7 +465,7 @@ static int ct_genre_list_visible(void *impl, char ***out, size_t *out_count,
   int rc = store__pg_prepare(db, &st, what,
                              "SELECT g.name FROM genres g WHERE EXISTS (SELECT 1 FROM title_genres"
                              " tg2 JOIN titles t ON t.id = tg2.title_id WHERE tg2.genre_id = g.id"
-                             " AND" VIEW_FILTER ") ORDER BY g.name",
+                             " AND" VIEW_FILTER ") ORDER BY lower(g.name)",
                              "iIt"
                              "t",
                              q->maturity_ceiling, q->now, (const char *)NULL, q->region);

@@ -117,7 +117,7 @@ static int read_title(sq_conn *db, stream_store_title *t, sqlite3_stmt *st)
   if (rc == STREAM_OK)
     rc = read_strings(db, &t->genres, &t->genre_count,
                       "SELECT g.name FROM title_genres tg JOIN genres g ON g.id = tg.genre_id "
-                      "WHERE tg.title_id = ? ORDER BY g.name",
+                      "WHERE tg.title_id = ? ORDER BY g.name COLLATE NOCASE",
                       t->id, "read title genres");
   if (rc == STREAM_OK)
     rc = read_strings(db, &t->regions, &t->region_count,
@@ -390,7 +390,8 @@ static int ct_genre_list(void *impl, char ***out, size_t *out_count)
   sq_conn *db = store__sq_racquire(impl);
   int rc = read_strings(db, out, out_count,
                         "SELECT g.name FROM genres g WHERE EXISTS "
-                        "(SELECT 1 FROM title_genres tg WHERE tg.genre_id = g.id) ORDER BY g.name",
+                        "(SELECT 1 FROM title_genres tg WHERE tg.genre_id = g.id) "
+                        "ORDER BY g.name COLLATE NOCASE",
                         NULL, "list genres");
   store__sq_rrelease(impl, db);
   return rc;
@@ -416,7 +417,7 @@ static int ct_genre_list_visible(void *impl, char ***out, size_t *out_count,
       db, &st, what,
       "SELECT g.name FROM genres g WHERE EXISTS (SELECT 1 FROM title_genres tg2"
       " JOIN titles t ON t.id = tg2.title_id WHERE tg2.genre_id = g.id AND" VIEW_FILTER
-      ") ORDER BY g.name",
+      ") ORDER BY g.name COLLATE NOCASE",
       "iIt"
       "t",
       q->maturity_ceiling, q->now, (const char *)NULL, q->region);

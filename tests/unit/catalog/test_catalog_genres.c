@@ -272,6 +272,19 @@ START_TEST(test_ingest_keeps_the_first_spelling)
 }
 END_TEST
 
+/* Lists sort genres as a viewer reads them: by name whatever the ASCII case of its letters
+ * ("action" before "Thriller"), then byte by byte, the same on both backends. They sorted byte
+ * by byte before, every capitalised name ahead of every lowercase one. */
+START_TEST(test_genres_sort_ignoring_ascii_case)
+{
+  put("s-one", "One", "\"Thriller\",\"action\"");
+  put("s-two", "Two", "\"Zen\",\"biography\",\"_extras\",\"[archive]\"");
+  ck_assert_str_eq(genres(), "[archive],_extras,action,biography,Thriller,Zen");
+  ck_assert_str_eq(title_genres("s-one"), "action,Thriller");
+  ck_assert_str_eq(title_genres("s-two"), "[archive],_extras,biography,Zen");
+}
+END_TEST
+
 /* ---- migration 17 ------------------------------------------------------------ */
 
 /* A database of the last version before the merge (16), holding what such a build let in:
@@ -327,6 +340,7 @@ int main(void)
   tcase_add_test(tc, test_genre_matches_whatever_its_ascii_case);
   tcase_add_test(tc, test_ingest_keeps_the_first_spelling);
   tcase_add_test(tc, test_migration_merges_case_variants);
+  tcase_add_test(tc, test_genres_sort_ignoring_ascii_case);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
