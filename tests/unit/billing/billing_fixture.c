@@ -169,6 +169,18 @@ void subscribe_paid(char *acct, const char *email, const char *plan)
                 "%s", msg());
 }
 
+/* The local provider's charge goes through at the gateway (the money moves) but
+ * its answer never arrives: what a crash or a lost connection after phase two
+ * looks like. */
+int lost_answer_charge(void *ud, stream_billing_provider_result *out, const char *method,
+                       int64_t amount, const char *currency, const char *key)
+{
+  stream_billing_provider lp;
+  stream_billing_local_provider(&lp, ud);
+  lp.charge(ud, out, method, amount, currency, key);
+  return STREAM_EIO;
+}
+
 int64_t upgrade_charge(const char *acct, const char *plan, const char *key)
 {
   stream_billing_subscription s;

@@ -38,5 +38,10 @@ stream_billing_subscription sub_of(const char *account);
 void subscribe_paid(char *acct, const char *email, const char *plan);
 /* Change plan and return the prorated charge (0 when no invoice). */
 int64_t upgrade_charge(const char *acct, const char *plan, const char *key);
+/* A provider charge for `lossy.charge` on a copy of the local provider (`ud` is
+ * `local`): the charge goes through but the answer is lost (STREAM_EIO), so the
+ * payment stays pending until the renewal job settles it with a working one. */
+int lost_answer_charge(void *ud, stream_billing_provider_result *out, const char *method,
+                       int64_t amount, const char *currency, const char *key);
 
 #endif

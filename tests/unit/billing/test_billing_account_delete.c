@@ -133,17 +133,6 @@ START_TEST(test_deleted_past_due_voids_the_open_invoice)
 }
 END_TEST
 
-/* A charge goes through at the gateway but its answer is lost: the payment
- * stays pending until the renewal job settles it. */
-static int lost_answer_charge(void *ud, stream_billing_provider_result *out, const char *method,
-                              int64_t amount, const char *currency, const char *key)
-{
-  stream_billing_provider lp;
-  stream_billing_local_provider(&lp, ud);
-  lp.charge(ud, out, method, amount, currency, key);
-  return STREAM_EIO;
-}
-
 START_TEST(test_payment_in_flight_blocks_the_close_until_settled)
 {
   paid_plans();
