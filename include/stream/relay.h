@@ -149,9 +149,12 @@ typedef struct stream_relay_options {
  * user, a user without a password, a password without a user, a secret_file
  * as well as a password or token, a user, password or token, or a secret
  * file's first line, with a quote, backslash or control character: nats.c
- * sends credentials unescaped), STREAM_EIO (the secret or credentials
- * file cannot be read, or the credentials file holds no seed or one that
- * does not decode: the message names the path, never the seed; a TLS file
+ * sends credentials unescaped; the options are checked before any file is
+ * opened, so an option error is STREAM_EINVAL even when a file is missing
+ * too), STREAM_EIO (the secret or credentials file cannot be read, or the
+ * credentials file holds no seed or one that does not decode, whatever the
+ * server's authorization: nats.c decodes the seed at every connect; the
+ * message names the path, never the seed; a TLS file
  * cannot be read or is not PEM of its kind,
  * or the key does not match the certificate: the message names the path,
  * never the key; NATS unreachable: the message names the URL; the TLS
@@ -372,7 +375,7 @@ typedef struct stream_relay_reader_options {
  * stream_relay_reader_free(); on failure it is NULL.
  * Errors: STREAM_EINVAL (NULL argument, unknown version, a bad durable name,
  * filter subject, ack_wait_ms, fetch_wait_ms or defer_delay_ms, and every
- * option error of stream_relay_new()),
+ * option error of stream_relay_new(); all before any file is opened),
  * STREAM_EIO, STREAM_EAUTH (as stream_relay_new(): connection, credentials,
  * TLS), STREAM_ENOTFOUND (no such stream: a relay creates it with
  * create_stream), STREAM_ENOTSUP (no JetStream), STREAM_EPROTO (the durable

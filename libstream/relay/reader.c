@@ -281,6 +281,8 @@ int stream_relay_reader_new(stream_relay_reader **out, const stream_relay_reader
     rc = stream__err(STREAM_EINVAL, "relay reader: defer_delay_ms %u is not 0 (default) or %d..%d",
                      opts->defer_delay_ms, STREAM_RELAY_READER_DEFER_DELAY_MIN_MS,
                      STREAM_RELAY_READER_DEFER_DELAY_MAX_MS);
+  if (rc == STREAM_OK)
+    rc = relay__check_files(&conn); /* after every STREAM_EINVAL above */
   if (rc != STREAM_OK)
     return rc;
   stream_relay_reader *r = stream__calloc(1, sizeof *r);

@@ -231,19 +231,12 @@ static int check_tls(const stream_relay_options *o, const url_info *ui)
                        "relay: a TLS client certificate needs both tls_cert_file and "
                        "tls_key_file (%s is missing)",
                        has(o->tls_cert_file) ? "tls_key_file" : "tls_cert_file");
-  if (!wants_tls(o, ui))
-    return STREAM_OK;
-  if (!ui->same_host)
+  if (wants_tls(o, ui) && !ui->same_host)
     return stream__err(STREAM_EINVAL,
                        "relay: with TLS every NATS URL must name the same host (the server "
                        "certificate is checked against one host name), not %s and others",
                        ui->host);
-  int rc = has(o->tls_ca_file) ? check_readable(o->tls_ca_file, "TLS CA file") : STREAM_OK;
-  if (rc == STREAM_OK && has(o->tls_cert_file))
-    rc = check_readable(o->tls_cert_file, "TLS certificate file");
-  if (rc == STREAM_OK && has(o->tls_key_file))
-    rc = check_readable(o->tls_key_file, "TLS key file");
-  return rc;
+  return STREAM_OK;
 }
 
 static int check_options(const stream_relay_options *o, url_info *ui)
@@ -285,8 +278,6 @@ static int check_options(const stream_relay_options *o, url_info *ui)
     rc2 = check_credential(o->password, "password");
   if (rc2 == STREAM_OK && has_token)
     rc2 = check_credential(o->token, "token");
-  if (rc2 == STREAM_OK && has(o->creds_file))
-    rc2 = check_readable(o->creds_file, "NATS credentials file");
   if (rc2 == STREAM_OK)
     rc2 = check_tls(o, ui);
   return rc2;
@@ -295,6 +286,26 @@ static int check_options(const stream_relay_options *o, url_info *ui)
 int relay__check_options(const stream_relay_options *o, url_info *ui)
 {
   return check_options(o, ui);
+}
+
+/* The files of `o` open. Checked after every option error (STREAM_EINVAL, the callers' own
+ * too): a caller such as streamd refuses to start on STREAM_EINVAL only and retries
+ * anything else, so an unreadable file must not hide a configuration error behind it. */
+static int check_files(const stream_relay_options *o)
+{
+  int rc = has(o->creds_file) ? check_readable(o->creds_file, "NATS credentials file") : STREAM_OK;
+  if (rc == STREAM_OK && has(o->tls_ca_file))
+    rc = check_readable(o->tls_ca_file, "TLS CA file");
+  if (rc == STREAM_OK && has(o->tls_cert_file))
+    rc = check_readable(o->tls_cert_file, "TLS certificate file");
+  if (rc == STREAM_OK && has(o->tls_key_file))
+    rc = check_readable(o->tls_key_file, "TLS key file");
+  return rc;
+}
+
+int relay__check_files(const stream_relay_options *o)
+{
+  return check_files(o);
 }
 
 /* ---- connection -------------------------------------------------------------- */
@@ -623,6 +634,8 @@ int stream_relay_new(stream_relay **out, const stream_relay_options *opts)
   const char *consumer = opts->consumer ? opts->consumer : STREAM_RELAY_DEFAULT_CONSUMER;
   int64_t cp = 0;
   rc = stream_events_checkpoint(opts->events, &cp, consumer); /* validates the name too */
+  if (rc == STREAM_OK)
+    rc = check_files(opts);
   if (rc != STREAM_OK)
     return rc;
   stream_relay *r = stream__calloc(1, sizeof *r);

@@ -20,9 +20,15 @@ typedef struct url_info {
   char host[256];
 } url_info;
 
-/* Every check of stream_relay_new() on a current-version `o` (URL list, names, batch,
- * timeout, credentials, TLS files); fills `ui`. STREAM_EINVAL / STREAM_EIO with a message. */
+/* The option checks of stream_relay_new() on a current-version `o` (URL list, names, batch,
+ * timeout, credentials, TLS certificate and key given together, one host with TLS); fills
+ * `ui`. STREAM_EINVAL with a message. Opens no file: relay__check_files() does. */
 int relay__check_options(const stream_relay_options *o, url_info *ui);
+
+/* That the credentials and TLS files of `o` open: STREAM_EIO naming the path. Called after
+ * every STREAM_EINVAL check of the caller (its own included), so that a missing file never
+ * hides an option error (streamd refuses to start on STREAM_EINVAL, retries the rest). */
+int relay__check_files(const stream_relay_options *o);
 
 /* Connect to NATS as `o` says (checked by relay__check_options(); `ui` from it): servers,
  * reconnection for ever every 250 ms, credentials, TLS. `*out` is the caller's

@@ -437,6 +437,83 @@ START_TEST(test_relay_creds_missing_no_server)
 }
 END_TEST
 
+/* nats.c reads the file's seed and signs at every connect, whether or not the server sent a
+ * nonce: against a server without any authorization a file without a usable seed is refused
+ * the same way (docs/api/relay.md says so), and the user's file connects. */
+START_TEST(test_relay_creds_unusable_without_auth)
+{
+  server_start();
+  stream_relay_options o = creds_options(corrupt_creds);
+  expect_fail(&o, STREAM_EIO, corrupt_creds, "cannot be used");
+  check_no_seed();
+  o.creds_file = noseed_creds;
+  expect_fail(&o, STREAM_EIO, noseed_creds, "cannot be used");
+  check_no_seed();
+  o.creds_file = creds;
+  stream_relay *r = NULL;
+  ck_assert_msg(stream_relay_new(&r, &o) == STREAM_OK, "stream_relay_new with %s: %s", creds,
+                stream_error_last()->message);
+  stream_relay_free(r);
+}
+END_TEST
+
+/* stream_relay_reader_new with `ro` fails with `rc`, its message holding `text`. */
+static void reader_expect_fail(const stream_relay_reader_options *ro, int rc, const char *text)
+{
+  stream_relay_reader *rr = (stream_relay_reader *)1;
+  int got = stream_relay_reader_new(&rr, ro);
+  const char *m = got != STREAM_OK ? stream_error_last()->message : "(no error)";
+  if (got == STREAM_OK)
+    stream_relay_reader_free(rr);
+  ck_assert_msg(got == rc, "reader: expected %d, got %d: %s", rc, got, m);
+  ck_assert_ptr_null(rr);
+  ck_assert_msg(strstr(m, text), "reader: message without '%s': %s", text, m);
+}
+
+/* An option error is STREAM_EINVAL even when the credentials file (or a TLS file) is missing
+ * too: streamd refuses to start on STREAM_EINVAL only and retries any other error for ever, so
+ * the file's STREAM_EIO must not come first. No server runs. */
+START_TEST(test_relay_creds_missing_after_option_errors)
+{
+  stream_relay_options o = creds_options(missing_creds);
+  o.tls_cert_file = creds; /* a file that is there, without tls_key_file */
+  expect_fail(&o, STREAM_EINVAL, "tls_key_file is missing", NULL);
+  o.tls_cert_file = NULL;
+  o.url = "tls://127.0.0.1:4222,tls://127.0.0.2:4222";
+  expect_fail(&o, STREAM_EINVAL, "must name the same host", NULL);
+  o.url = url;
+  o.consumer = "bad consumer";
+  expect_fail(&o, STREAM_EINVAL, "consumer name", NULL);
+  o.creds_file = NULL;
+  o.tls_ca_file = missing_creds; /* a TLS file missing: the same order */
+  expect_fail(&o, STREAM_EINVAL, "consumer name", NULL);
+  o.consumer = NULL;
+  expect_fail(&o, STREAM_EIO, missing_creds, "TLS CA file");
+  /* The reader's own option errors come first too. */
+  stream_relay_reader_options ro = STREAM_RELAY_READER_OPTIONS_INIT;
+  ro.events = events;
+  ro.url = url;
+  ro.timeout_ms = 2000;
+  ro.creds_file = missing_creds;
+  ro.tls_cert_file = creds;
+  reader_expect_fail(&ro, STREAM_EINVAL, "tls_key_file is missing");
+  ro.tls_cert_file = NULL;
+  ro.durable = "bad durable!";
+  reader_expect_fail(&ro, STREAM_EINVAL, "durable name");
+  ro.durable = NULL;
+  ro.filter_subject = "events..x";
+  reader_expect_fail(&ro, STREAM_EINVAL, "filter");
+  ro.filter_subject = NULL;
+  ro.ack_wait_ms = 1;
+  reader_expect_fail(&ro, STREAM_EINVAL, "ack_wait_ms");
+  ro.ack_wait_ms = 0;
+  ro.defer_delay_ms = 1;
+  reader_expect_fail(&ro, STREAM_EINVAL, "defer_delay_ms");
+  ro.defer_delay_ms = 0;
+  reader_expect_fail(&ro, STREAM_EIO, missing_creds);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("relay-creds");
@@ -447,6 +524,8 @@ int main(void)
   tcase_add_test(tc, test_relay_creds_events_arrive);
   tcase_add_test(tc, test_relay_creds_refused);
   tcase_add_test(tc, test_relay_creds_missing_no_server);
+  tcase_add_test(tc, test_relay_creds_missing_after_option_errors);
+  tcase_add_test(tc, test_relay_creds_unusable_without_auth);
   suite_add_tcase(s, tc);
   return relay_suite_main(s);
 }
