@@ -485,18 +485,14 @@ static void url_decode(char *out, size_t cap, const char *s, size_t n)
 /* Whether a libpq URI holds a password, however written: user information "user:password@"
  * (its ':' escaped or not), a query parameter whose decoded name holds "password" in any
  * case (password, sslpassword, pass%77ord, PASSWORD), or ?user=name:password. The split is
- * libpq's: the user information ends at the first '@' before any '/'. A password holding an
- * unescaped '/' puts its '@' past it (libpq then reads the password's parts as the port and
- * the database name): with an '@' after the first '/', the text up to the last '@' is taken
- * for the user information (an '@' of a value is written %40). */
+ * libpq's: the user information ends at the first '@' before any '/'. (A password holding an
+ * unescaped '/' puts its '@' past that '/': url_at_past_host() refuses any such '@'.) */
 static int url_has_password(const char *u)
 {
   const char *p = strstr(u, "://");
   p = p ? p + 3 : u;
   char dec[1024];
   size_t ui = strcspn(p, "@/");
-  if (p[ui] == '/' && strchr(p + ui, '@'))
-    ui = (size_t)(strrchr(p, '@') - p);
   if (p[ui] == '@') {
     url_decode(dec, sizeof(dec), p, ui);
     if (strchr(dec, ':'))
@@ -519,6 +515,18 @@ static int url_has_password(const char *u)
     q = strchr(q, '&');
   }
   return 0;
+}
+
+/* Whether a libpq URI has an '@' after the first '/' of its authority. It may end the user
+ * information of a password holding an unescaped '/' (libpq then reads the password's parts as
+ * the port and the database name, or as query parameters, and quotes them), or belong to a
+ * value (?application_name=a@b): the two cannot be told apart, with a port or without. */
+static int url_at_past_host(const char *u)
+{
+  const char *p = strstr(u, "://");
+  p = p ? p + 3 : u;
+  size_t ui = strcspn(p, "@/");
+  return p[ui] == '/' && strchr(p + ui, '@') != NULL;
 }
 
 /* One URL of `u` appended redacted to out[*k..cap): with `split`, up to a ',' that starts
@@ -636,9 +644,15 @@ static int check_store_url(const char *u, char *err, size_t errlen)
   if (url_has_password(u)) {
     snprintf(err, errlen,
              "store_url must not hold a password (user:password@, ?user=name:password, or a "
-             "password parameter however written; an '@' past the host is taken for a "
-             "password's end: write it %%40): put it in a PGPASSFILE (or PGPASSWORD) for libpq "
-             "instead");
+             "password parameter however written): put it in a PGPASSFILE (or PGPASSWORD) for "
+             "libpq instead");
+    return -1;
+  }
+  if (url_at_past_host(u)) {
+    snprintf(err, errlen,
+             "store_url has an '@' past the host: write an '@' of a value as %%40, a "
+             "password's '/' as %%2F (and the password itself in a PGPASSFILE or PGPASSWORD, "
+             "not in store_url)");
     return -1;
   }
   return 0;

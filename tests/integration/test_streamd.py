@@ -561,20 +561,35 @@ class Config(unittest.TestCase):
 
     def test_url_secrets_are_refused_and_never_shown(self):
         """A store_url holding a password however written is refused (libpq decodes parameter
-        names and user information), so are NATS URLs with credentials; no message shows a
-        secret: not a store_url that is not postgresql:// (a typo of the scheme), nor the
-        failure to open an unreachable one (scheme://host:port/dbname and parameter names)."""
+        names and user information), so is one with an '@' past the host (port or not), so are
+        NATS URLs with credentials; no message shows a secret: not a store_url that is not
+        postgresql:// (a typo of the scheme), nor the failure to open an unreachable one
+        (scheme://host:port/dbname and parameter names)."""
         for url in ["postgresql://h/db?pass%77ord=s3cret", "postgresql://h/db?PASSWORD=s3cret",
                     "postgresql://h/db?sslmode=disable&sslpassword=s3cret",
                     "postgresql://h/db?Pass%57ord=s3cret", "postgres://h/db?password=s3cret",
                     "postgresql://someone%3As3cret@h/db", "postgresql://someone:s3cret@h/db",
                     "postgresql://someone:s3c@ret@h/db", "postgresql://h/db?user=someone:s3cret",
-                    # a password's unescaped '/' puts its '@' past libpq's authority
-                    "postgresql://someone:ab/s3cret@h/db",
-                    "postgresql://someone:12/x?s3cret=1@127.0.0.1/x",
-                    "postgresql://someone:s3cret,x://y@h/db"]:
+                    "postgresql://someone:s3cret@h:5432/db?application_name=a@b"]:
             err = self.run_bad(["--store-url", url], expect="store_url must not hold a password")
             self.assertNotIn("s3cret", err, url)
+        # An '@' past the first '/' of the authority: a password's unescaped '/' puts its '@'
+        # there, and so does a value's '@' not written %40; they cannot be told apart, so each is
+        # refused, with a port or without (one answer), and none is shown.
+        at_past_host = ("store_url has an '@' past the host: write an '@' of a value as %40, a "
+                        "password's '/' as %2F")
+        for url in ("postgresql://someone:ab/s3cret@h/db",
+                    "postgresql://someone:12/x?s3cret=1@127.0.0.1/x",
+                    "postgresql://someone:12/x?sslmode=s3cret@127.0.0.1/x",
+                    "postgresql://someone:s3cret,x://y@h/db",
+                    "postgresql://h:5432/stream?application_name=s3cret@node1",
+                    "postgresql://h/stream?application_name=s3cret@node1",
+                    "postgresql://[::1]/stream?application_name=s3cret@node1",
+                    "postgresql://[::1]:5432/stream?application_name=s3cret@node1",
+                    "postgresql:///stream?host=/run/pg&application_name=s3cret@node1"):
+            err = self.run_bad(["--store-url", url], expect=at_past_host)
+            self.assertNotIn("s3cret", err, url)
+            self.assertNotIn("must not hold a password", err, url)
         err = self.run_bad(["--store-url", "postgressql://someone:s3cret@h:5432/db?sslmode=require"],
                            expect="store_url must be a postgresql:// URI (libpq), got "
                                   "postgressql://h:5432/db?sslmode=...")

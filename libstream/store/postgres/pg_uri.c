@@ -195,6 +195,30 @@ static bool locate_problem(char *out, size_t cap, const char *uri)
   return found;
 }
 
+/* Whether `p` (a URI's text after "://") has an '@' after a ':' that may be a password's: a
+ * ':' before libpq's first '@' or '/' (outside an IPv6 address's brackets), then an '@' past
+ * that first '@' (or, without one, past the '/'). A password holding an '@' and then a '?' or
+ * '/' ends the user information at its '@' and makes its rest the host and query parameters
+ * ("user:x@KRIT?sslmode=@host/db"); one holding a '/' and a '?' makes its first part the port
+ * and its rest the database name and query parameters ("user:12/x?sslmode=KRIT@host/db"):
+ * libpq and the server quote those values. A port followed by a value's '@'
+ * ("host:5432/db?application_name=a@b") cannot be told from the second. */
+static bool at_after_colon(const char *p)
+{
+  size_t a = strcspn(p, "@/");
+  bool colon = false;
+  int depth = 0;
+  for (size_t i = 0; i < a && !colon; i++) {
+    if (p[i] == '[')
+      depth++;
+    else if (p[i] == ']' && depth > 0)
+      depth--;
+    else if (p[i] == ':' && depth == 0)
+      colon = true;
+  }
+  return colon && p[a] && strchr(p + a + 1, '@');
+}
+
 int store__pg_check_uri(const char *uri)
 {
   char *err = NULL;
@@ -269,6 +293,12 @@ int store__pg_check_uri(const char *uri)
                      "PostgreSQL URI: the database name holds an '@' (not shown: it is likely "
                      "part of a password, whose '/', '?' and '@' must be written %%2F, %%3F and "
                      "%%40)");
+  const char *after_scheme = strstr(uri, "://");
+  if (rc == STREAM_OK && after_scheme && at_after_colon(after_scheme + 3))
+    rc = stream__err(STREAM_EINVAL,
+                     "PostgreSQL URI: an '@' after a password or a port (not shown: it is likely "
+                     "part of a password, whose '/', '?' and '@' must be written %%2F, %%3F and "
+                     "%%40; write an '@' in a value as %%40 too)");
   PQconninfoFree(o);
   return rc;
 }

@@ -374,6 +374,23 @@ START_TEST(test_bad_uri)
   bad_uri("postgresql://someone:2024/hunter2@127.0.0.1/x", "the database name holds an '@'");
   /* A socket directory given by ?host= is a path: its '@' is not a password's. */
   ck_assert_int_eq(open_uri("postgresql:///x?host=/nonexistent@dir"), STREAM_EIO);
+  /* A password holding an '@' and then a '?' or '/' ends the user information at its '@': its
+   * rest becomes the host and query parameters, whose values libpq and the server quote
+   * ("could not translate host name", "invalid sslmode value"). One holding a '/' and a '?'
+   * makes its first part the port and its rest query parameters. After a ':' (a password's, or
+   * a port's: the two cannot be told apart) no later '@' is taken. */
+  const char *at_colon = "an '@' after a password or a port (not shown";
+  bad_uri("postgresql://someone:x@hunter2?application_name=@127.0.0.1:1/x", at_colon);
+  bad_uri("postgresql://someone:x@hunter2/x?application_name=@127.0.0.1:1/x", at_colon);
+  bad_uri("postgresql://someone:x@hunter2:1?connect_timeout=@127.0.0.1:1/x", at_colon);
+  bad_uri("postgresql://someone:x@%2Fhunter2?application_name=@127.0.0.1:1/x", at_colon);
+  bad_uri("postgresql://someone:x@[hunter2]?application_name=@127.0.0.1:1/x", at_colon);
+  bad_uri("postgresql://someone:x@[/@hunter2]/x", at_colon);
+  bad_uri("postgresql://someone:x@[/hunter2@x]/x", at_colon);
+  bad_uri("postgresql://someone:12/x?sslmode=hunter2@127.0.0.1:1/x", at_colon);
+  bad_uri("postgresql://someone:12/x?service=hunter2@127.0.0.1:1/x", at_colon);
+  bad_uri("postgresql://someone:1234/hunter2?sslmode=disable@127.0.0.1:1/x", at_colon);
+  bad_uri("postgresql://127.0.0.1:1/x?application_name=hunter2@b", at_colon);
   /* user:password with its ':' escaped, or in ?user=: libpq takes it all for the user name,
    * which the server's refusal quotes (role "stream:hunter2" does not exist). */
   const char *pg = getenv("STREAM_TEST_PG"); /* postgresql:///stream?host=<dir>&user=stream */
@@ -386,6 +403,14 @@ START_TEST(test_bad_uri)
   snprintf(uri, sizeof uri, "postgresql:///stream?%.*s&user=stream:hunter2",
            (int)strcspn(host, "&"), host);
   bad_uri(uri, "the user name holds a ':'");
+  /* An '@' of a value with no ':' before it (no password, no port) is still taken. */
+  snprintf(uri, sizeof uri, "postgresql://stream@/stream?%.*s&application_name=streamd@node1",
+           (int)strcspn(host, "&"), host);
+  stream_store_options o = STREAM_STORE_OPTIONS_INIT;
+  o.path = uri;
+  stream_store *st = NULL;
+  ck_assert_msg(stream_store_open(&st, &o) == STREAM_OK, "%s", stream_error_last()->message);
+  stream_store_close(st);
 }
 END_TEST
 
