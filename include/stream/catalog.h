@@ -178,16 +178,17 @@ STREAM_API int stream_catalog_title_get(char **out_json, stream_catalog *c, cons
                                         const stream_catalog_viewer *viewer);
 
 /**
- * One page of titles, by name then id, as {"items":[...],"next_cursor":..}
- * (next_cursor is null on the last page). `genre` NULL or "" = every genre;
- * otherwise the titles of the genre of that name whatever the case of its
- * ASCII letters ("drama" finds "Drama"; other letters compare exactly:
- * "été" does not find "Été"), on every store backend alike;
- * `cursor` NULL or "" = first page, else a next_cursor from a previous call
- * with the same genre; `limit` 0 = STREAM_CATALOG_DEFAULT_LIMIT, at most
- * STREAM_STORE_PAGE_MAX. Keyset pagination: titles inserted between calls
- * never duplicate or hide titles that existed before. `viewer` NULL
- * (operator) shows every rating and region, but only titles available now.
+ * One page of titles, by name then id, as {"items":[...],"next_cursor":..} (next_cursor is null on
+ * the last page). Names sort ignoring the case of ASCII letters ("apple", "Banana"; A-Z only: other
+ * bytes compare as they are), names that differ only in case by id, on every store backend alike; a
+ * cursor of a build that sorted byte by byte still resumes after its title, in this order. `genre`
+ * NULL or "" = every genre; otherwise the titles of the genre of that name whatever the case of its
+ * ASCII letters ("drama" finds "Drama"; other letters compare exactly: "été" does not find "Été"),
+ * on every store backend alike; `cursor` NULL or "" = first page, else a next_cursor from a
+ * previous call with the same genre; `limit` 0 = STREAM_CATALOG_DEFAULT_LIMIT, at most
+ * STREAM_STORE_PAGE_MAX. Keyset pagination: titles inserted between calls never duplicate or hide
+ * titles that existed before. `viewer` NULL (operator) shows every rating and region, but only
+ * titles available now.
  * `*out_json` belongs to the caller (stream_free()).
  * Errors: STREAM_EINVAL (bad genre, cursor, limit or viewer), STREAM_ENOMEM,
  * STREAM_EIO. Thread-safe.

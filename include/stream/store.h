@@ -776,7 +776,9 @@ STREAM_API int stream_store_episode_delete(stream_store *s, const char *id);
 
 /** Sort orders of stream_store_title_list(). */
 typedef enum stream_store_title_sort {
-  STREAM_STORE_SORT_NAME = 0,  /**< name ascending, then id */
+  STREAM_STORE_SORT_NAME = 0,  /**< name ascending ignoring the case of ASCII letters (A-Z only,
+                                    other bytes as they are), then id: names that differ only
+                                    in case are ordered by id; the same on every backend */
   STREAM_STORE_SORT_NEWEST = 1 /**< created_at descending, then id descending */
 } stream_store_title_sort;
 

@@ -485,10 +485,11 @@ static bool visible(const seed *s, const viewer *w, bool window)
   return true;
 }
 
-/* (name, id) order of the store (binary). */
+/* (name, id) order of the store's title list: the name compared as genres are (bytes with ASCII A-Z
+ * folded; docs/api/catalog.md "Browse order"), then the id byte by byte. */
 static int key_cmp(const char *n1, const char *id1, const char *n2, const char *id2)
 {
-  int c = strcmp(n1, n2);
+  int c = genre_cmp(n1, n2);
   return c ? c : strcmp(id1, id2);
 }
 

@@ -2,8 +2,8 @@
  * PostgreSQL backend: the catalog (sqlite/catalog.c in the PostgreSQL dialect,
  * same control flow and messages). Titles with genres (many-to-many through
  * title_genres) and regions (child table), seasons and episodes; keyset
- * pagination on (name, id) or (created_at, id) with row-value comparisons
- * (byte order: those columns are COLLATE "C"); full-text search on the
+ * pagination on (name ignoring ASCII case, id) or (created_at, id) with
+ * row-value comparisons (byte order: those columns are COLLATE "C"); full-text search on the
  * titles.fts tsvector, which a trigger keeps in step with the name and
  * synopsis (schema_catalog.c). User search text never reaches tsquery syntax
  * unescaped: it is cut into words as for FTS5, each word is folded as the
@@ -34,12 +34,17 @@
   "      OR EXISTS (SELECT 1 FROM title_regions r WHERE r.title_id = t.id"                         \
   "      AND r.region = ?4::text))"
 
-/* ?5 limit, ?6/?7 the cursor's key and id. */
-static const char sql_list_name_first[] =
-    "SELECT " TITLE_COLS " FROM titles t WHERE" VIEW_FILTER " ORDER BY t.name, t.id LIMIT ?5";
+/* ?5 limit, ?6/?7 the cursor's key and id. The name sort is lower(name), which folds A-Z only
+ * as titles.name is COLLATE "C" (the cursor's name is folded under "C" too: VIEW_FILTER says
+ * why), then id: SQLite's NOCASE order, and a total order for the keyset cursor even between
+ * names that differ only in case. lower(t.name), t.id is the index titles_by_name_fold
+ * (schema_title_name_fold.c), written the same way so the planner matches it. */
+static const char sql_list_name_first[] = "SELECT " TITLE_COLS " FROM titles t WHERE" VIEW_FILTER
+                                          " ORDER BY lower(t.name), t.id LIMIT ?5";
 static const char sql_list_name_after[] =
     "SELECT " TITLE_COLS " FROM titles t WHERE" VIEW_FILTER
-    " AND (t.name, t.id) > (?6::text, ?7::text) ORDER BY t.name, t.id LIMIT ?5";
+    " AND (lower(t.name), t.id) > (lower(?6::text COLLATE \"C\"), ?7::text)"
+    " ORDER BY lower(t.name), t.id LIMIT ?5";
 static const char sql_list_new_first[] = "SELECT " TITLE_COLS " FROM titles t WHERE" VIEW_FILTER
                                          " ORDER BY t.created_at DESC, t.id DESC LIMIT ?5";
 static const char sql_list_new_after[] =

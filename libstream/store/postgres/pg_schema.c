@@ -27,14 +27,16 @@ const int store__pg_baseline_count =
     (int)(sizeof store__pg_baseline / sizeof store__pg_baseline[0]);
 
 /* After the baseline: append only, version STORE__PG_BASELINE + 1 first. */
-extern const char *const store__pg_m0015_rate_buckets[]; /* schema_rate.c */
-extern const char *const store__pg_m0016_qoe_repair[];   /* schema_qoe_repair.c */
-extern const char *const store__pg_m0017_genre_fold[];   /* schema_genre_fold.c */
+extern const char *const store__pg_m0015_rate_buckets[];    /* schema_rate.c */
+extern const char *const store__pg_m0016_qoe_repair[];      /* schema_qoe_repair.c */
+extern const char *const store__pg_m0017_genre_fold[];      /* schema_genre_fold.c */
+extern const char *const store__pg_m0018_title_name_fold[]; /* schema_title_name_fold.c */
 
 const char *const *const store__pg_migrations[] = {
     store__pg_m0015_rate_buckets,
     store__pg_m0016_qoe_repair,
     store__pg_m0017_genre_fold,
+    store__pg_m0018_title_name_fold,
 };
 const int store__pg_migration_count =
     (int)(sizeof store__pg_migrations / sizeof store__pg_migrations[0]);

@@ -1,8 +1,8 @@
 /*
  * SQLite backend: the catalog. Titles with genres (many-to-many through
  * title_genres) and regions (child table), seasons and episodes; keyset
- * pagination on (name, id) or (created_at, id) with row-value comparisons;
- * full-text search through the titles_fts FTS5 table, which triggers keep in
+ * pagination on (name ignoring ASCII case, id) or (created_at, id) with
+ * row-value comparisons; full-text search through the titles_fts FTS5 table, which triggers keep in
  * step with titles. User search text never reaches FTS5 syntax unescaped: it
  * is cut into words and each word becomes a quoted prefix phrase.
  */
@@ -27,12 +27,17 @@
   " AND (?4 IS NULL OR NOT EXISTS (SELECT 1 FROM title_regions r WHERE r.title_id = t.id)"         \
   "      OR EXISTS (SELECT 1 FROM title_regions r WHERE r.title_id = t.id AND r.region = ?4))"
 
-/* ?5 limit, ?6/?7 the cursor's key and id. */
-static const char sql_list_name_first[] =
-    "SELECT " TITLE_COLS " FROM titles t WHERE" VIEW_FILTER " ORDER BY t.name, t.id LIMIT ?5";
+/* ?5 limit, ?6/?7 the cursor's key and id. The name sort folds ASCII A-Z (NOCASE, as the genre
+ * lists; the PostgreSQL backend's lower() under COLLATE "C" orders alike), then goes by id, so
+ * names that differ only in case ("Alien", "alien") are ordered by id and the keyset cursor
+ * (name, id) is a total order. The NOCASE goes on ?6, not on t.name: the comparison takes the
+ * explicit collation either way, but only this form lets SQLite seek titles_by_name_fold
+ * (migrations/title_name_fold.c) instead of scanning it. */
+static const char sql_list_name_first[] = "SELECT " TITLE_COLS " FROM titles t WHERE" VIEW_FILTER
+                                          " ORDER BY t.name COLLATE NOCASE, t.id LIMIT ?5";
 static const char sql_list_name_after[] =
-    "SELECT " TITLE_COLS " FROM titles t WHERE" VIEW_FILTER " AND (t.name, t.id) > (?6, ?7)"
-    " ORDER BY t.name, t.id LIMIT ?5";
+    "SELECT " TITLE_COLS " FROM titles t WHERE" VIEW_FILTER
+    " AND (t.name, t.id) > (?6 COLLATE NOCASE, ?7) ORDER BY t.name COLLATE NOCASE, t.id LIMIT ?5";
 static const char sql_list_new_first[] = "SELECT " TITLE_COLS " FROM titles t WHERE" VIEW_FILTER
                                          " ORDER BY t.created_at DESC, t.id DESC LIMIT ?5";
 static const char sql_list_new_after[] =

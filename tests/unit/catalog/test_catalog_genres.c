@@ -1,7 +1,8 @@
 /*
  * Unit tests of genre names (docs/api/catalog.md "Genre names"): one genre whatever the case of
  * its ASCII letters, in browse, in the store's list and search, in the genre lists and at ingest
- * (the first spelling stays), and schema migration 17 merging the case variants an older build
+ * (the first spelling stays), browse's order of title names (ignoring ASCII case too), and
+ * schema migration 17 merging the case variants an older build
  * stored as genres of their own. Each case on a fresh SQLite store file in a temporary directory
  * (under tests/pg/pg_run.sh: a PostgreSQL database of its own, ../store_path.h), so both
  * backends must give the same answers; raw SQL (../store_raw.h) only to rebuild an old database.
@@ -285,6 +286,78 @@ START_TEST(test_genres_sort_ignoring_ascii_case)
 }
 END_TEST
 
+/* ---- title names ----------------------------------------------------------- */
+
+/* Browse in pages of `limit` from `cursor` (NULL: the first page) to the end: the names, in
+ * order, joined by ',' into out (static). */
+static const char *browse_names(unsigned int limit, const char *cursor)
+{
+  static char names[512];
+  names[0] = '\0';
+  char *cur = cursor ? strdup(cursor) : NULL;
+  for (int pages = 0;; pages++) {
+    ck_assert_int_lt(pages, 50);
+    char *out = NULL;
+    OK(stream_catalog_browse(&out, cat, NULL, cur, limit, NULL));
+    free(cur);
+    cur = NULL;
+    cJSON *j = cJSON_Parse(out);
+    stream_free(out);
+    ck_assert_ptr_nonnull(j);
+    const char *page = joined(cJSON_GetObjectItemCaseSensitive(j, "items"), "name");
+    if (names[0] && page[0])
+      strcat(names, ",");
+    ck_assert_uint_lt(strlen(names) + strlen(page), sizeof names - 2);
+    strcat(names, page);
+    const cJSON *next = cJSON_GetObjectItemCaseSensitive(j, "next_cursor");
+    if (cJSON_IsString(next))
+      cur = strdup(next->valuestring);
+    cJSON_Delete(j);
+    if (!cur)
+      return names;
+  }
+}
+
+/* Browse sorts titles by name ignoring the ASCII case of its letters, then by id, on both
+ * backends alike: "apple" before "Banana", where byte order put every capitalised name first.
+ * Names that differ only in case are ordered by id, and the keyset cursor pages across them
+ * without a duplicate or a gap, one title per page. */
+START_TEST(test_browse_sorts_names_ignoring_ascii_case)
+{
+  put("n-4", "Date", "\"Fruit\"");
+  put("n-3", "cherry", "\"Fruit\"");
+  put("n-2", "Banana", "\"Fruit\"");
+  put("n-1", "apple", "\"Fruit\"");
+  ck_assert_str_eq(browse_names(1, NULL), "apple,Banana,cherry,Date");
+  ck_assert_str_eq(browse_names(3, NULL), "apple,Banana,cherry,Date");
+
+  /* One name in three cases: by id, the reverse of their byte order. */
+  put("c-3", "BERRY", "\"Fruit\"");
+  put("c-1", "berry", "\"Fruit\"");
+  put("c-2", "Berry", "\"Fruit\"");
+  ck_assert_str_eq(browse_names(1, NULL), "apple,Banana,berry,Berry,BERRY,cherry,Date");
+  ck_assert_str_eq(browse_names(2, NULL), "apple,Banana,berry,Berry,BERRY,cherry,Date");
+  ck_assert_str_eq(browse(NULL), "n-1,n-2,c-1,c-2,c-3,n-3,n-4");
+}
+END_TEST
+
+/* A cursor holds the last title's name and id as they are ("0:<id>:<name>", base64url), not
+ * their sort key, so one an older build issued (byte order) stays valid: it resumes after that
+ * title in the new order. */
+START_TEST(test_old_cursor_resumes_in_the_new_order)
+{
+  put("n-1", "apple", "\"Fruit\"");
+  put("n-2", "Banana", "\"Fruit\"");
+  put("n-3", "cherry", "\"Fruit\"");
+  put("n-4", "Date", "\"Fruit\"");
+  char *cursor = NULL;
+  const char plain[] = "0:n-2:Banana";
+  OK(stream_base64_encode(&cursor, NULL, plain, strlen(plain), STREAM_B64_URL | STREAM_B64_NOPAD));
+  ck_assert_str_eq(browse_names(1, cursor), "cherry,Date");
+  stream_free(cursor);
+}
+END_TEST
+
 /* ---- migration 17 ------------------------------------------------------------ */
 
 /* A database of the last version before the merge (16), holding what such a build let in:
@@ -341,6 +414,8 @@ int main(void)
   tcase_add_test(tc, test_ingest_keeps_the_first_spelling);
   tcase_add_test(tc, test_migration_merges_case_variants);
   tcase_add_test(tc, test_genres_sort_ignoring_ascii_case);
+  tcase_add_test(tc, test_browse_sorts_names_ignoring_ascii_case);
+  tcase_add_test(tc, test_old_cursor_resumes_in_the_new_order);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
