@@ -1,9 +1,9 @@
 /*
  * streamctl catalog: operator access to the catalog of a streamd data
  * directory, opening its SQLite store directly (WAL lets this run while
- * streamd is serving). Sub-commands: import FILE, list, get ID, delete ID,
- * genres, search TEXT. Everything goes through the catalog service
- * (stream/catalog.h); without the server feature the verb only says so.
+ * streamd is serving), or of the store --db names (a file or a PostgreSQL URI). Sub-commands:
+ * import FILE, list, get ID, delete ID, genres, search TEXT. Everything goes through the catalog
+ * service (stream/catalog.h); without the server feature the verb only says so.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,7 +15,8 @@
 #include "streamctl.h"
 
 static const cli_opt catalog_opts[] = {
-    {"data-dir", 1, "DIR", "streamd data directory (the store is DIR/streamd.db); required"},
+    {"data-dir", 1, "DIR", "streamd data directory (the store is DIR/streamd.db); or --db"},
+    {"db", 1, "PATH", "the store: a file, or a streamd's postgresql:// URI; or --data-dir"},
     {"genre", 1, "NAME", "list: only titles of this genre"},
     {"json", 0, NULL, "print JSON (import: the full report; list: an array of titles)"},
     {NULL, 0, NULL, NULL}};
@@ -79,11 +80,12 @@ static char *read_all(const cli_args *a, const char *path, int *ret)
   return buf;
 }
 
-static int open_catalog(const cli_args *a, stream_store **st, stream_catalog **cat, int create)
+/* The store of --data-dir DIR (DIR/streamd.db; import creates DIR and the store). */
+static int open_data_dir(const cli_args *a, stream_store **st, int create)
 {
   const char *dir = cli_get(a, "data-dir");
   if (!dir || !dir[0])
-    return usage_error(a, "--data-dir DIR is required");
+    return usage_error(a, "--data-dir DIR (or --db PATH) is required");
   char path[4096];
   if ((size_t)snprintf(path, sizeof path, "%s/streamd.db", dir) >= sizeof path)
     return usage_error(a, "--data-dir is too long");
@@ -104,9 +106,20 @@ static int open_catalog(const cli_args *a, stream_store **st, stream_catalog **c
   int rc = stream_store_open(st, &so);
   if (rc)
     return lib_error(a, "cannot open the store", rc);
+  return 0;
+}
+
+/* --db PATH: an existing store file or a PostgreSQL URI, as the other store verbs take it
+ * (open_daemon_store); else --data-dir. */
+static int open_catalog(const cli_args *a, stream_store **st, stream_catalog **cat, int create)
+{
+  const char *db = cli_get(a, "db");
+  int ret = db ? open_daemon_store(a, st) : open_data_dir(a, st, create);
+  if (ret)
+    return ret;
   stream_catalog_options co = STREAM_CATALOG_OPTIONS_INIT;
   co.store = *st;
-  rc = stream_catalog_new(cat, &co);
+  int rc = stream_catalog_new(cat, &co);
   if (rc) {
     stream_store_close(*st);
     return lib_error(a, "cannot start the catalog", rc);
@@ -288,8 +301,9 @@ const cli_verb verb_catalog = {
     "catalog",
     "Import, list, show, delete or search catalog titles of a data directory.",
     "catalog import FILE|- | list [--genre NAME] | get ID | delete ID | genres | search TEXT "
-    "--data-dir DIR [--json]",
-    "Opens the store DIR/streamd.db directly (safe while streamd runs: SQLite WAL).\n"
+    "(--data-dir DIR | --db PATH) [--json]",
+    "Opens the store DIR/streamd.db directly (safe while streamd runs: SQLite WAL), or\n"
+    "--db: an existing store file, or the postgresql:// URI of a streamd with store_url.\n"
     "import FILE reads a document {\"titles\": [...]} (see docs/api/catalog.md and\n"
     "examples/data/demo-catalog.json). The whole document is validated first; if any\n"
     "title is invalid nothing is written and every error is listed. Titles with an\n"

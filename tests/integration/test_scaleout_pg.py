@@ -11,7 +11,8 @@ writes, the other serves, and the limits hold across them:
 4. a one-screen plan: a lease taken through A makes B refuse a second device (409);
 5. the five-profile limit holds under 16 concurrent creates split across A and B;
 6. a tus upload to A is transcoded by B's worker, and A lists the ready asset;
-7. streamctl, given the same URI as --db, reads what the daemons wrote;
+7. streamctl, given the same URI as --db, reads what the daemons wrote (and its catalog import
+   lands there);
 8. wrong-password sign-ins alternating A and B are refused (429) after the configured burst in
    total, not once per daemon: the buckets are in the database (rate_in_store), named by
    HMAC-SHA256 with the shared <data_dir>/keys/rate.key, not by the plain digest of the e-mail.
@@ -263,6 +264,19 @@ def streamctl_reads(streamctl, url):
     plans = {p["id"]: p for p in json.loads(out)}
     check("so-solo" in plans and plans["so-solo"]["screens"] == 1, out[:500])
     print("ok - streamctl --db <the same URI> lists the plan made through A")
+    # The catalog verb takes the URI too: an import lands in PostgreSQL.
+    doc = json.dumps({"titles": [{"id": "so-ctl-1", "kind": "movie", "name": "Ctl Noir",
+                                  "maturity_rating": 0, "genres": ["noir"]}]})
+    r = subprocess.run([streamctl, "catalog", "import", "-", "--db", url], input=doc,
+                       capture_output=True, text=True)
+    check(r.returncode == 0 and "1 created" in r.stdout, (r.returncode, r.stdout, r.stderr))
+    row = subprocess.run(["psql", url, "-tAq", "-c", "SELECT name FROM titles WHERE id = 'so-ctl-1'"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    check(row == "Ctl Noir", row)
+    out = subprocess.run([streamctl, "catalog", "list", "--genre", "NOIR", "--db", url],
+                         capture_output=True, text=True, check=True).stdout
+    check("so-ctl-1" in out, out[:500])
+    print("ok - streamctl catalog --db <the same URI> imports into PostgreSQL and lists it")
 
 
 def start_together(streamd, url, tmp, rounds=10):
