@@ -235,6 +235,15 @@ class Streamd:
         """request() to this streamd: a Response."""
         return request(self.port, method, path, **kw)
 
+    def metric(self, name):
+        """The value of the unlabelled sample `name` in GET /metrics, None when absent."""
+        r = self.request("GET", "/metrics")
+        assert r.status == 200, (r.status, r.body)
+        for line in r.body.decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        return None
+
     def _close_files(self):
         for f in (self.proc.stdout, self.stderr):
             if not f.closed:

@@ -5,63 +5,23 @@
  * on loopback (responder.h). It was taken for a batch that does not decode: dropped for good,
  * counted in spool_dropped, events the emitter had accepted lost. */
 #include <check.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../responder.h"
 #include "../unpack_oom.h"
-#include "client/emitter_internal.h"
-#include "client/spool.h"
+#include "spool_fixture.h"
 #include "stream/emitter.h"
 
 #define N_EVENTS 3
 #define OOM_READS 12 /* more than the emitter's limit of failed reads (10) */
 
-static char tmpdir[256];
-static char path[300];
-
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static char acked[N_EVENTS * 2][STREAM_EVENTS_UUID_LEN + 1];
-static int n_acked;
-
-static void on_batch(void *ud, int outcome, const stream_event *ev, size_t n)
-{
-  (void)ud;
-  pthread_mutex_lock(&mu);
-  for (size_t i = 0; outcome == STREAM_EMITTER_ACKED && i < n && n_acked < N_EVENTS * 2; i++)
-    memcpy(acked[n_acked++], ev[i].id, sizeof ev[i].id);
-  pthread_mutex_unlock(&mu);
-}
-
-static bool was_acked(const char *id)
-{
-  pthread_mutex_lock(&mu);
-  bool found = false;
-  for (int i = 0; i < n_acked && !found; i++)
-    found = strcmp(acked[i], id) == 0;
-  pthread_mutex_unlock(&mu);
-  return found;
-}
-
 static void setup(void)
 {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/stream-emitter-oom-XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-  snprintf(path, sizeof path, "%s/events.spool", tmpdir);
-}
-
-static void teardown(void)
-{
-  char p[320];
-  remove(path);
-  snprintf(p, sizeof p, "%s.tmp", path);
-  remove(p);
-  rmdir(tmpdir);
+  spool_fixture_setup("emitter-oom");
 }
 
 /* A batch of N_EVENTS heartbeats left in the spool by a previous run, as the emitter writes it. */
@@ -74,15 +34,7 @@ static void spool_batch(stream_event *ev)
     ev[i].type = STREAM_EVENT_HEARTBEAT;
     ev[i].client_ts = INT64_C(1700000000000) + i;
   }
-  uint8_t *pb = NULL;
-  size_t len = 0;
-  ck_assert_int_eq(emitter__pack(&pb, &len, ev, N_EVENTS), STREAM_OK);
-  emitter__spool s;
-  ck_assert_int_eq(emitter__spool_open(&s, path, 1 << 20), STREAM_OK);
-  uint64_t dropped = 0;
-  ck_assert_int_eq(emitter__spool_append(&s, pb, len, N_EVENTS, &dropped), STREAM_OK);
-  emitter__spool_close(&s);
-  free(pb);
+  spool_fixture_put(ev, N_EVENTS);
 }
 
 /* Whether the n bytes at buf (NUL bytes among them) hold the string s. */
@@ -113,8 +65,8 @@ START_TEST(test_spooled_batch_kept_while_memory_runs_out)
   o.timeout_ms = 5000;
   o.shutdown_ms = 100;
   o.no_gzip = 1; /* the body the server gets holds the ids as they are */
-  o.spool_path = path;
-  o.on_batch = on_batch;
+  o.spool_path = spool_fixture_path;
+  o.on_batch = spool_fixture_on_batch;
   int before = unpack_oom_failed();
   unpack_oom_arm(OOM_READS); /* the emitter's first reads of the batch run out of memory */
   stream_emitter *em = NULL;
@@ -133,7 +85,7 @@ START_TEST(test_spooled_batch_kept_while_memory_runs_out)
   ck_assert_uint_eq(st.sent, N_EVENTS);
   ck_assert_uint_eq(st.rejected, 0);
   for (int i = 0; i < N_EVENTS; i++)
-    ck_assert_msg(was_acked(ev[i].id), "event %s was never acknowledged", ev[i].id);
+    ck_assert_msg(spool_fixture_acked(ev[i].id), "event %s was never acknowledged", ev[i].id);
   stream_emitter_free(em);
   test_responder_stop(&r);
   /* The server got them: one request, whose body holds every id. */
@@ -145,10 +97,7 @@ START_TEST(test_spooled_batch_kept_while_memory_runs_out)
     ck_assert_msg(holds(body, TEST_RESPONDER_REQUEST_MAX - (size_t)(body - req), ev[i].id),
                   "event %s is not in the body", ev[i].id);
   /* Acknowledged, it left the spool. */
-  emitter__spool s;
-  ck_assert_int_eq(emitter__spool_open(&s, path, 1 << 20), STREAM_OK);
-  ck_assert_uint_eq(s.n, 0);
-  emitter__spool_close(&s);
+  spool_fixture_assert_empty();
 }
 END_TEST
 
@@ -156,7 +105,7 @@ int main(void)
 {
   Suite *s = suite_create("emitter-oom");
   TCase *tc = tcase_create("emitter-oom");
-  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_checked_fixture(tc, setup, spool_fixture_teardown);
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, test_spooled_batch_kept_while_memory_runs_out);
   suite_add_tcase(s, tc);

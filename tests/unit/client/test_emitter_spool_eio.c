@@ -17,8 +17,7 @@
 #include <unistd.h>
 
 #include "../responder.h"
-#include "client/emitter_internal.h"
-#include "client/spool.h"
+#include "spool_fixture.h"
 #include "stream/emitter.h"
 
 #define N_A 60              /* batch A's events: about 50 KB packed */
@@ -26,9 +25,6 @@
 #define A_FAILS 9           /* one under the limit of 10 */
 #define FAILS (A_FAILS + 1) /* and B's first read */
 #define SPOOL_MAX (64 * 1024)
-
-static char tmpdir[256];
-static char path[300];
 
 /* pread64 on the emitter's thread fails with EIO for the first FAILS calls; the A_FAILS-th call
  * waits for the test to emit batch B before it fails. */
@@ -59,44 +55,10 @@ ssize_t __wrap_pread64(int fd, void *buf, size_t n, off_t off)
   return -1;
 }
 
-static pthread_mutex_t amu = PTHREAD_MUTEX_INITIALIZER;
-static char acked[N_A + N_B][STREAM_EVENTS_UUID_LEN + 1];
-static int n_acked;
-
-static void on_batch(void *ud, int outcome, const stream_event *ev, size_t n)
-{
-  (void)ud;
-  pthread_mutex_lock(&amu);
-  for (size_t i = 0; outcome == STREAM_EMITTER_ACKED && i < n && n_acked < N_A + N_B; i++)
-    memcpy(acked[n_acked++], ev[i].id, sizeof ev[i].id);
-  pthread_mutex_unlock(&amu);
-}
-
-static bool was_acked(const char *id)
-{
-  pthread_mutex_lock(&amu);
-  bool found = false;
-  for (int i = 0; i < n_acked && !found; i++)
-    found = strcmp(acked[i], id) == 0;
-  pthread_mutex_unlock(&amu);
-  return found;
-}
-
 static void setup(void)
 {
   main_thread = pthread_self();
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/stream-emitter-eio-XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-  snprintf(path, sizeof path, "%s/events.spool", tmpdir);
-}
-
-static void teardown(void)
-{
-  char p[320];
-  remove(path);
-  snprintf(p, sizeof p, "%s.tmp", path);
-  remove(p);
-  rmdir(tmpdir);
+  spool_fixture_setup("emitter-eio");
 }
 
 /* An event with every text field long, so a few dozen make tens of KB. */
@@ -124,16 +86,8 @@ START_TEST(test_dropped_head_does_not_pass_its_read_errors_on)
   static stream_event a[N_A];
   for (int i = 0; i < N_A; i++)
     make_event(&a[i], 'A', i);
-  uint8_t *pb = NULL;
-  size_t len = 0;
-  ck_assert_int_eq(emitter__pack(&pb, &len, a, N_A), STREAM_OK);
+  size_t len = spool_fixture_put(a, N_A);
   ck_assert_msg(len < SPOOL_MAX && len > SPOOL_MAX / 2, "batch A is %zu bytes", len);
-  emitter__spool s;
-  ck_assert_int_eq(emitter__spool_open(&s, path, 1 << 20), STREAM_OK);
-  uint64_t dropped = 0;
-  ck_assert_int_eq(emitter__spool_append(&s, pb, len, N_A, &dropped), STREAM_OK);
-  emitter__spool_close(&s);
-  free(pb);
 
   static const char *const script[] = {
       "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
@@ -150,9 +104,9 @@ START_TEST(test_dropped_head_does_not_pass_its_read_errors_on)
   o.shutdown_ms = 100;
   o.batch_max_events = N_B; /* B is formed as soon as its events are queued */
   o.batch_max_bytes = SPOOL_MAX / 2;
-  o.spool_path = path;
+  o.spool_path = spool_fixture_path;
   o.spool_max_bytes = SPOOL_MAX; /* A and B together are over it */
-  o.on_batch = on_batch;
+  o.on_batch = spool_fixture_on_batch;
   stream_emitter *em = NULL;
   ck_assert_int_eq(stream_emitter_new(&em, &o), STREAM_OK);
 
@@ -188,14 +142,12 @@ START_TEST(test_dropped_head_does_not_pass_its_read_errors_on)
   ck_assert_uint_eq(st.sent, N_B);
   ck_assert_uint_eq(st.rejected, 0);
   for (int i = 0; i < N_B; i++)
-    ck_assert_msg(was_acked(b[i].id), "event %s of batch B was never acknowledged", b[i].id);
+    ck_assert_msg(spool_fixture_acked(b[i].id), "event %s of batch B was never acknowledged",
+                  b[i].id);
   stream_emitter_free(em);
   test_responder_stop(&r);
   ck_assert_int_eq(r.served, 1);
-  emitter__spool s2;
-  ck_assert_int_eq(emitter__spool_open(&s2, path, 1 << 20), STREAM_OK);
-  ck_assert_uint_eq(s2.n, 0);
-  emitter__spool_close(&s2);
+  spool_fixture_assert_empty();
 }
 END_TEST
 
@@ -203,7 +155,7 @@ int main(void)
 {
   Suite *s = suite_create("emitter-spool-eio");
   TCase *tc = tcase_create("emitter-spool-eio");
-  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_checked_fixture(tc, setup, spool_fixture_teardown);
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, test_dropped_head_does_not_pass_its_read_errors_on);
   suite_add_tcase(s, tc);
