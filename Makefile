@@ -30,12 +30,14 @@ test: build
 # tests that load the cffi module (py_sanitizer_env in meson.build; no leak check
 # there, CPython's allocations are not ours). Timeouts are tripled: under the sanitizers a
 # Check suite's fork per test is slow (unit-cmcd: 5 s plain, 10 s ASan on a quiet host, over
-# meson's default 30 s on a loaded one).
+# meson's default 30 s on a loaded one). LeakSanitizer skips libx264's own blocks only
+# (tests/lsan.supp says why).
 test-asan: deps
 	@[ -f $(ASAN_BUILD)/build.ninja ] || meson setup $(ASAN_BUILD) -Dwerror=true \
 	  -Db_sanitize=address,undefined -Db_lundef=false $(MESON_OPTS)
 	meson compile -C $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  tests/pg/pg_run.sh --optional meson test -C $(ASAN_BUILD) --num-processes $(TEST_JOBS) \
 	  --timeout-multiplier 3 --print-errorlogs
 
