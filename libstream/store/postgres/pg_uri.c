@@ -102,15 +102,21 @@ static bool param_problem(char *out, size_t cap, const char *s, size_t n, int no
   return false;
 }
 
+/* `p` (a URI's text after "://") past its user information, as libpq splits it: the user
+ * information ends at the first '@' before any '/'; without one, `p` itself. */
+static const char *past_userinfo(const char *p)
+{
+  size_t ui = strcspn(p, "@/");
+  return p[ui] == '@' ? p + ui + 1 : p;
+}
+
 /* Whether a piece of a password may have become a query parameter of `uri`, whose text
  * starts after "://": an '@' past libpq's authority (a user information's password held an
  * unescaped '/' or '?'), or a parameter whose decoded name holds "password" or "secret" in
  * any case (its value may hold an unescaped '&'). */
 static bool may_spill(const char *p)
 {
-  size_t ui = strcspn(p, "@/"); /* libpq's split, as in locate_problem */
-  if (p[ui] == '@')
-    p += ui + 1;
+  p = past_userinfo(p);
   size_t auth = strcspn(p, "/?");
   if (strchr(p + auth, '@'))
     return true;
@@ -244,10 +250,7 @@ int store__pg_check_uri(const char *uri)
   int rc = STREAM_OK;
   const char *a = strstr(uri, "://");
   if (a) {
-    a += 3;
-    size_t ui = strcspn(a, "@/"); /* libpq's split, as in locate_problem */
-    if (a[ui] == '@')
-      a += ui + 1;
+    a = past_userinfo(a + 3);
     if (memchr(a, '@', strcspn(a, "/?")))
       rc = stream__err(STREAM_EINVAL, "%s", at_host);
   }
