@@ -52,10 +52,12 @@ static streamd_app *begin_manage(streamd_viewer *v, streamd_request *req, stream
 
 /*
  * Read the profile fields of a create/update body into `in`. On update,
- * "pin": null removes the PIN. 0 or an answered problem.
+ * "pin": null removes the PIN, and a "pin" member (a string or null) needs the
+ * account's "password" beside it (`*password`; "password" is refused without
+ * "pin", and on create). 0 or an answered problem.
  */
-static int profile_input(stream_auth_profile_input *in, const cJSON *body, int create,
-                         streamd_request *req, streamd_response *resp)
+static int profile_input(stream_auth_profile_input *in, const char **password, const cJSON *body,
+                         int create, streamd_request *req, streamd_response *resp)
 {
   char detail[256] = "";
   int rc, kids = -1;
@@ -74,8 +76,12 @@ static int profile_input(stream_auth_profile_input *in, const cJSON *body, int c
     streamd_reply_problem(resp, req, STREAM_EINVAL, detail);
     return -1;
   }
-  static const char *const fields[] = {"name", "avatar", "kids", "maturity_ceiling", "pin", NULL};
-  if (streamd_json_only_fields(body, fields, detail, sizeof(detail)) != 0) {
+  static const char *const create_fields[] = {"name", "avatar", "kids", "maturity_ceiling",
+                                              "pin",  NULL};
+  static const char *const update_fields[] = {"name", "avatar",   "kids", "maturity_ceiling",
+                                              "pin",  "password", NULL};
+  if (streamd_json_only_fields(body, create ? create_fields : update_fields, detail,
+                               sizeof(detail)) != 0) {
     streamd_reply_problem(resp, req, STREAM_EINVAL, detail);
     return -1;
   }
@@ -89,6 +95,32 @@ static int profile_input(stream_auth_profile_input *in, const cJSON *body, int c
   if (create && name && !*name) {
     streamd_reply_problem(resp, req, STREAM_EINVAL, "field 'name' must not be empty");
     return -1;
+  }
+  if (!create) {
+    /* A PIN keeps housemates out of a profile: changing it takes the account password. */
+    const cJSON *pw_item = cJSON_GetObjectItemCaseSensitive(body, "password");
+    if (pin && (!pw_item || cJSON_IsNull(pw_item))) {
+      streamd_reply_problem(resp, req, STREAM_EINVAL,
+                            "field 'password' (the account's) is required to set, change or "
+                            "remove the PIN");
+      return -1;
+    }
+    if (pin) {
+      rc = streamd_json_get_string(password, body, "password", 1, STREAM_AUTH_PASSWORD_MAX, detail,
+                                   sizeof(detail));
+      if (rc == 0 && !**password) {
+        snprintf(detail, sizeof(detail), "field 'password' must not be empty");
+        rc = STREAM_EINVAL;
+      }
+      if (rc != 0) {
+        streamd_reply_problem(resp, req, STREAM_EINVAL, detail);
+        return -1;
+      }
+    } else if (pw_item) {
+      streamd_reply_problem(resp, req, STREAM_EINVAL,
+                            "field 'password' is only accepted with the field 'pin'");
+      return -1;
+    }
   }
   in->name = name;
   in->avatar = avatar;
@@ -120,7 +152,7 @@ void streamd_route_profiles_create(streamd_request *req, streamd_response *resp)
   if (streamd_body_object(&body, req, resp) != 0)
     return;
   stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
-  if (profile_input(&in, body, 1, req, resp) != 0) {
+  if (profile_input(&in, NULL, body, 1, req, resp) != 0) {
     cJSON_Delete(body);
     return;
   }
@@ -137,6 +169,13 @@ void streamd_route_profiles_create(streamd_request *req, streamd_response *resp)
   streamd_reply_json(resp, 201, profile_json(&p));
 }
 
+/*
+ * PATCH /v1/profiles/{id}: change the given fields. A "pin" (a new one, or null to remove
+ * it) needs the account "password" in the same body, checked like a sign-in (the same
+ * Argon2id work and rate-limit buckets): missing 400, wrong 403 (the bearer is valid, as
+ * for DELETE /v1/account), too many attempts 429 with Retry-After. Without it any adult
+ * profile's token could take the PIN off another profile of the account.
+ */
 void streamd_route_profiles_update(streamd_request *req, streamd_response *resp)
 {
   streamd_viewer v;
@@ -147,14 +186,28 @@ void streamd_route_profiles_update(streamd_request *req, streamd_response *resp)
   if (streamd_body_object(&body, req, resp) != 0)
     return;
   stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
-  if (profile_input(&in, body, 0, req, resp) != 0) {
+  const char *password = NULL;
+  if (profile_input(&in, &password, body, 0, req, resp) != 0) {
     cJSON_Delete(body);
     return;
   }
+  char addr[STREAM_AUTH_ADDRESS_MAX + 1];
+  streamd_login_address(addr, sizeof(addr), req);
   stream_auth_profile p;
-  int rc = stream_auth_profile_update(&p, app->auth, v.account_id, streamd_request_param(req, "id"),
-                                      &in);
+  int64_t retry = 0;
+  int rc = stream_auth_profile_update_checked(
+      &p, &retry, app->auth, v.account_id, streamd_request_param(req, "id"), &in, password, addr);
+  if (password)
+    explicit_bzero((void *)password, strlen(password));
   cJSON_Delete(body);
+  if (rc == STREAM_EBUSY && retry > 0) { /* EBUSY without a wait: the store, 503 */
+    streamd_reply_rate_limited(resp, req, retry, "too many password attempts");
+    return;
+  }
+  if (rc == STREAM_EAUTH) {
+    streamd_reply_problem(resp, req, STREAM_EFORBIDDEN, "the password is not right");
+    return;
+  }
   if (rc != STREAM_OK) {
     streamd_reply_service_error(resp, req, rc);
     return;

@@ -825,7 +825,10 @@ typedef struct stream_auth_profile_input {
 
 /**
  * Create a profile on an account (at most STREAM_AUTH_PROFILES_MAX). The PIN
- * is stored as an Argon2id hash. `*out` (may be NULL) receives the profile.
+ * is stored as an Argon2id hash. Giving the new profile a PIN needs no
+ * account password (unlike changing the PIN of an existing profile,
+ * stream_auth_profile_update_checked()): a new profile holds nothing to take
+ * over. `*out` (may be NULL) receives the profile.
  * Errors: STREAM_EINVAL (bad field, named), STREAM_ENOTFOUND (no such
  * account), STREAM_EEXIST (name taken in the account), STREAM_ERANGE (the
  * account already has 5 profiles), STREAM_EIO, STREAM_ECRYPTO. Thread-safe.
@@ -858,6 +861,12 @@ STREAM_API int stream_auth_profile_get(stream_auth_profile *out, stream_auth *a,
  * still as read (compare-and-set); when another edit landed in between (a
  * parent setting `kids` while a PIN change was hashing), this edit is applied
  * again to the new row, so only the fields given in `in` change.
+ * This call does not check the account password, not even when `in->pin`
+ * sets, changes or removes the PIN: the caller vouches for the change
+ * (operator tools, tests). A viewer's request must go through
+ * stream_auth_profile_update_checked(), which asks for the password before a
+ * PIN changes (a PIN keeps housemates signed in to the same account out of
+ * a profile).
  * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EEXIST (name taken),
  * STREAM_EBUSY (the profile changed 8 times during the update), STREAM_EIO,
  * STREAM_ECRYPTO. Thread-safe.
@@ -865,6 +874,34 @@ STREAM_API int stream_auth_profile_get(stream_auth_profile *out, stream_auth *a,
 STREAM_API int stream_auth_profile_update(stream_auth_profile *out, stream_auth *a,
                                           const char *account_id, const char *profile_id,
                                           const stream_auth_profile_input *in);
+
+/**
+ * stream_auth_profile_update() for a viewer: when `in->pin` is non-NULL (a PIN
+ * set, changed, or removed with ""), `password` must be the account's
+ * password. It is checked like the current password of
+ * stream_auth_change_password(): the same Argon2id work and the same
+ * rate-limit buckets as stream_auth_login() (the account's e-mail and
+ * `client_address`, NULL or "" = unknown; an empty bucket gives STREAM_EBUSY
+ * and `*out_retry_after`, may be NULL, 0 otherwise), after `in` is validated
+ * and before the PIN is hashed or anything is written: a wrong password
+ * changes nothing, the other fields of `in` included. When `in->pin` is NULL
+ * no password is needed: `password` and `client_address` may be NULL and are
+ * ignored (not checked), and the call is stream_auth_profile_update().
+ * `*out` (may be NULL) receives the updated profile. `password` is borrowed
+ * for the call and never logged or put in a message.
+ * Errors: those of stream_auth_profile_update(), and with a PIN in `in`:
+ * STREAM_EINVAL (NULL or empty password, one over 1024 bytes, a bad client
+ * address: the message names the password or address), STREAM_EAUTH ("wrong
+ * password", also for one shorter than 8 bytes, after the same work),
+ * STREAM_EBUSY with `*out_retry_after` > 0 (too many password attempts),
+ * STREAM_EFORBIDDEN (account disabled; said after the right password),
+ * STREAM_ENOTFOUND (the account was deleted). Thread-safe.
+ */
+STREAM_API int stream_auth_profile_update_checked(stream_auth_profile *out,
+                                                  int64_t *out_retry_after, stream_auth *a,
+                                                  const char *account_id, const char *profile_id,
+                                                  const stream_auth_profile_input *in,
+                                                  const char *password, const char *client_address);
 
 /**
  * Delete a profile of the account (with its progress, My List and refresh

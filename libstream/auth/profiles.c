@@ -1,7 +1,8 @@
 /*
  * auth/profiles: up to five profiles per account (name, avatar, kids flag,
- * maturity ceiling, optional 4-digit PIN stored as an Argon2id hash), and the
- * profile switch that issues tokens scoped to one profile.
+ * maturity ceiling, optional 4-digit PIN stored as an Argon2id hash), the
+ * profile switch that issues tokens scoped to one profile, and the viewer's
+ * profile update that asks for the account password before a PIN changes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,6 +237,39 @@ int stream_auth_profile_get(stream_auth_profile *out, stream_auth *a, const char
   return STREAM_OK;
 }
 
+/* The update of a checked `in` on the row `p` as read (owned_profile), the PIN hashed once. */
+static int update_row(stream_auth_profile *out, stream_auth *a, const char *account_id,
+                      const char *profile_id, const stream_auth_profile_input *in,
+                      stream_store_profile *p)
+{
+  char pin_hash[sizeof p->pin_hash];
+  int rc = input_pin_hash(pin_hash, sizeof pin_hash, a, in);
+  if (rc != STREAM_OK)
+    return rc;
+  /* Compare-and-set: only the row as read is replaced. When another edit landed between
+   * the read and the write (a parent setting `kids` while this PIN change was hashing),
+   * the edit is applied again to the row as it is now instead of putting the old fields
+   * back. */
+  for (int i = 0;; i++) {
+    stream_store_profile before = *p;
+    if ((rc = apply_input(p, in, pin_hash, false)) != STREAM_OK)
+      return rc;
+    rc = stream_store_profile_update_if(a->store, p, &before);
+    if (rc == STREAM_OK)
+      break;
+    if (rc != STREAM_ECONFLICT)
+      return store_error(rc, account_id);
+    if (i + 1 == PROFILE_EDIT_TRIES)
+      return stream__err(STREAM_EBUSY, "auth: profile %s changed %d times while being updated",
+                         profile_id, PROFILE_EDIT_TRIES);
+    if ((rc = owned_profile(p, a, account_id, profile_id)) != STREAM_OK)
+      return rc;
+  }
+  if (out)
+    profile_out(out, p);
+  return STREAM_OK;
+}
+
 int stream_auth_profile_update(stream_auth_profile *out, stream_auth *a, const char *account_id,
                                const char *profile_id, const stream_auth_profile_input *in)
 {
@@ -247,31 +281,46 @@ int stream_auth_profile_update(stream_auth_profile *out, stream_auth *a, const c
     return rc;
   if ((rc = check_input(in, false)) != STREAM_OK)
     return rc;
-  char pin_hash[sizeof p.pin_hash];
-  if ((rc = input_pin_hash(pin_hash, sizeof pin_hash, a, in)) != STREAM_OK)
-    return rc;
-  /* Compare-and-set: only the row as read is replaced. When another edit landed between
-   * the read and the write (a parent setting `kids` while this PIN change was hashing),
-   * the edit is applied again to the row as it is now instead of putting the old fields
-   * back. */
-  for (int i = 0;; i++) {
-    stream_store_profile before = p;
-    if ((rc = apply_input(&p, in, pin_hash, false)) != STREAM_OK)
-      return rc;
-    rc = stream_store_profile_update_if(a->store, &p, &before);
-    if (rc == STREAM_OK)
-      break;
-    if (rc != STREAM_ECONFLICT)
-      return store_error(rc, account_id);
-    if (i + 1 == PROFILE_EDIT_TRIES)
-      return stream__err(STREAM_EBUSY, "auth: profile %s changed %d times while being updated",
-                         profile_id, PROFILE_EDIT_TRIES);
-    if ((rc = owned_profile(&p, a, account_id, profile_id)) != STREAM_OK)
-      return rc;
-  }
+  return update_row(out, a, account_id, profile_id, in, &p);
+}
+
+/* A PIN is what keeps a housemate out of a profile: setting, changing or removing one
+ * re-authenticates the account with its password first, through the sign-in steps
+ * (the same Argon2id work and buckets as stream_auth_change_password), before anything
+ * is hashed or written. */
+int stream_auth_profile_update_checked(stream_auth_profile *out, int64_t *out_retry_after,
+                                       stream_auth *a, const char *account_id,
+                                       const char *profile_id, const stream_auth_profile_input *in,
+                                       const char *password, const char *client_address)
+{
+  if (out_retry_after)
+    *out_retry_after = 0;
   if (out)
-    profile_out(out, &p);
-  return STREAM_OK;
+    memset(out, 0, sizeof *out);
+  stream_store_profile p;
+  int rc = owned_profile(&p, a, account_id, profile_id);
+  if (rc != STREAM_OK)
+    return rc;
+  if ((rc = check_input(in, false)) != STREAM_OK)
+    return rc;
+  if (in->pin) {
+    if (!password || !*password)
+      return stream__err(STREAM_EINVAL,
+                         "auth: the account password is required to set, change or remove the "
+                         "PIN of profile %s",
+                         profile_id);
+    size_t plen = 0;
+    if ((rc = auth__check_password_args(&plen, password, client_address)) != STREAM_OK)
+      return rc;
+    stream_store_account acct;
+    rc =
+        auth__reauthenticate(&acct, out_retry_after, a, account_id, password, plen, client_address);
+    if (rc != STREAM_OK)
+      return rc;
+    if (acct.disabled)
+      return stream__err(STREAM_EFORBIDDEN, "auth: account %s is disabled", acct.id);
+  }
+  return update_row(out, a, account_id, profile_id, in, &p);
 }
 
 int stream_auth_profile_delete(stream_auth *a, const char *account_id, const char *profile_id)

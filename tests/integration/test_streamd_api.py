@@ -396,8 +396,9 @@ class T04Profiles(Base):
         r = call("POST", "/v1/profiles/%s/switch" % locked, json_body={"pin": "1234"}, token=tok)
         self.assertEqual(r.status, 200, r.body)
         self.assertEqual(r.json["profile_id"], locked)
-        # Update, then remove the PIN; bad fields refused.
-        r = call("PATCH", "/v1/profiles/%s" % locked, json_body={"name": "Open", "pin": None}, token=tok)
+        # Update, then remove the PIN (with the account password); bad fields refused.
+        r = call("PATCH", "/v1/profiles/%s" % locked,
+                 json_body={"name": "Open", "pin": None, "password": "correct horse 42"}, token=tok)
         self.assertEqual(r.status, 200, r.body)
         self.assertEqual(r.json["name"], "Open")
         self.assertFalse(r.json["has_pin"])
@@ -490,6 +491,83 @@ class T04Profiles(Base):
         r = call("PATCH", "/v1/profiles/%s" % ids["Teen"], json_body={"maturity_ceiling": 16},
                  token=tok)
         self.assertEqual(r.status, 200, r.body)
+
+    def test_pin_change_needs_the_account_password(self):
+        """A PIN keeps housemates signed in to the same account out of a profile: an adult
+        profile's token (or the account's) cannot take another profile's PIN off, or set a new
+        one, without the account password (400 missing, 403 wrong: the bearer is valid, as for
+        DELETE /v1/account); with it, it can."""
+        _, password, t = register_login("pinlock")
+        tok = t["access_token"]
+        ids = {}
+        for body in ({"name": "Parent", "pin": "1234"}, {"name": "Adult"}):
+            r = call("POST", "/v1/profiles", json_body=body, token=tok)  # no password to create
+            self.assertEqual(r.status, 201, r.body)
+            ids[body["name"]] = r.json["id"]
+        r = call("POST", "/v1/profiles/%s/switch" % ids["Adult"], token=tok)
+        self.assertEqual(r.status, 200, r.body)
+        adult = r.json["access_token"]
+        parent = "/v1/profiles/%s" % ids["Parent"]
+        # Without the password: 400 naming it, for removing, changing and setting a PIN alike.
+        for who in (adult, tok):
+            for body in ({"pin": None}, {"pin": "0000"}, {"pin": None, "password": None},
+                         {"pin": None, "password": ""}, {"pin": None, "name": "Open"}):
+                p = self.problem(call("PATCH", parent, json_body=body, token=who), 400)
+                self.assertIn("password", p["detail"], body)
+        p = self.problem(call("PATCH", "/v1/profiles/%s" % ids["Adult"], json_body={"pin": "0000"},
+                              token=adult), 400)
+        self.assertIn("password", p["detail"])
+        # A wrong password: 403, and nothing changed.
+        for body in ({"pin": None, "password": "not the password 1"},
+                     {"pin": "0000", "password": "not the password 1", "name": "Open"}):
+            p = self.problem(call("PATCH", parent, json_body=body, token=adult), 403)
+            self.assertNotIn("not the password", json.dumps(p))
+        # "password" is not accepted without "pin", nor on create.
+        self.problem(call("PATCH", parent, json_body={"name": "Open", "password": password},
+                          token=adult), 400)
+        self.problem(call("POST", "/v1/profiles", json_body={"name": "New", "password": password},
+                          token=tok), 400)
+        r = call("GET", "/v1/profiles", token=tok)
+        got = {p["name"]: p for p in r.json["profiles"]}
+        self.assertEqual(sorted(got), ["Adult", "Parent"])
+        self.assertTrue(got["Parent"]["has_pin"])
+        self.problem(call("POST", "%s/switch" % parent, token=adult), 403)
+        self.problem(call("POST", "%s/switch" % parent, json_body={"pin": "0000"}, token=adult),
+                     403)
+        # The right password: the PIN goes, and the profile opens without one.
+        r = call("PATCH", parent, json_body={"pin": None, "password": password}, token=adult)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertFalse(r.json["has_pin"])
+        self.assertEqual(r.json["name"], "Parent")
+        r = call("POST", "%s/switch" % parent, token=adult)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json["profile_id"], ids["Parent"])
+        # Setting one again takes the password too.
+        r = call("PATCH", parent, json_body={"pin": "4321", "password": password}, token=tok)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertTrue(r.json["has_pin"])
+        self.problem(call("POST", "%s/switch" % parent, token=adult), 403)
+        self.assertEqual(call("POST", "%s/switch" % parent, json_body={"pin": "4321"},
+                              token=adult).status, 200)
+        self.assertNotIn(password, D.stderr_text())
+
+    def test_pin_change_password_is_rate_limited(self):
+        """Wrong passwords on a PIN change use the account's sign-in bucket: once it is empty
+        the answer is 429 with Retry-After, even for the right password."""
+        email, password, t = register_login("pinrate")
+        tok = t["access_token"]
+        r = call("POST", "/v1/profiles", json_body={"name": "Parent", "pin": "1234"}, token=tok)
+        self.assertEqual(r.status, 201, r.body)
+        parent = "/v1/profiles/%s" % r.json["id"]
+        for _ in range(ACCOUNT_BURST):
+            self.problem(call("PATCH", parent, json_body={"pin": None, "password": "wrong one 1"},
+                              token=tok), 403)
+        r = call("PATCH", parent, json_body={"pin": None, "password": password}, token=tok)
+        p = self.problem(r, 429, "rate-limited")
+        self.assertGreater(int(r.header("Retry-After")), 0)
+        self.assertGreater(p["retry_after"], 0)
+        r = call("GET", "/v1/profiles", token=tok)
+        self.assertTrue(r.json["profiles"][0]["has_pin"])
 
 
 def profile_token(kids):

@@ -630,13 +630,27 @@ class Auth(ClockedHandle):
         return _profile(out)
 
     def update_profile(self, account_id, profile_id, *, name=None, avatar=None, kids=None,
-                       maturity_ceiling=None, pin=None):
-        """Change the given fields (None keeps one; ``pin=""`` removes the PIN)."""
+                       maturity_ceiling=None, pin=None, password=None, client_address=None):
+        """Change the given fields (None keeps one; ``pin=""`` removes the PIN). Returns the
+        profile (a dict).
+
+        Setting, changing or removing a PIN (``pin`` not None) takes the account's
+        ``password``, checked like ``login`` (same Argon2id work and rate-limit buckets, per
+        account and ``client_address``) before anything is written
+        (``stream_auth_profile_update_checked``): a PIN keeps housemates out of a profile.
+        Without a ``pin`` no password is needed (one given is ignored).
+        Raises InvalidArgument (a PIN without a password, a bad field), AuthError (wrong
+        password: nothing changed), Busy (too many password attempts, ``e.retry_after``),
+        Forbidden (account disabled), NotFound, AlreadyExists (name taken)."""
         keep = Keep()
         p = self._profile_input(keep, name, avatar, kids, maturity_ceiling, pin)
         out = ffi.new("stream_auth_profile *")
-        self._run(lib.stream_auth_profile_update, out, self._h,
-                  to_cstr(account_id, "account_id"), to_cstr(profile_id, "profile_id"), p)
+        retry = ffi.new("int64_t *")
+        rc = self._call(lib.stream_auth_profile_update_checked, out, retry, self._h,
+                        to_cstr(account_id, "account_id"), to_cstr(profile_id, "profile_id"), p,
+                        to_cstr(password, "password", allow_none=True),
+                        to_cstr(client_address, "client_address", allow_none=True))
+        self._raise_busy(rc, retry[0])
         return _profile(out)
 
     def delete_profile(self, account_id, profile_id):

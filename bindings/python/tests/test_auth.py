@@ -435,7 +435,18 @@ def test_profiles_pin_and_switch(env):
     assert ei.value.retry_after >= 1
     clock.t += 3600
 
-    p = a.update_profile(acct.id, kid["id"], name="Big kid", pin="")
+    # Removing (or changing) the PIN takes the account password: without it, or with a wrong
+    # one, nothing changes.
+    with pytest.raises(libstream.InvalidArgument) as ei:
+        a.update_profile(acct.id, kid["id"], name="Big kid", pin="")
+    assert "password" in str(ei.value)
+    with pytest.raises(libstream.AuthError):
+        a.update_profile(acct.id, kid["id"], name="Big kid", pin="", password="not it at all",
+                         client_address="192.0.2.1")
+    assert a.profile(acct.id, kid["id"])["has_pin"]
+    assert a.profile(acct.id, kid["id"])["name"] == "Kid"
+    p = a.update_profile(acct.id, kid["id"], name="Big kid", pin="", password=PW,
+                         client_address="192.0.2.1")
     assert p["name"] == "Big kid" and not p["has_pin"]
     assert a.profile(acct.id, kid["id"]) == p
     a.switch_profile(acct.id, kid["id"])
@@ -448,6 +459,26 @@ def test_profiles_pin_and_switch(env):
     with pytest.raises(libstream.NotFound):
         a.delete_profile(acct.id, kid["id"])
     assert len(a.profiles(acct.id)) == 4
+
+
+def test_profile_pin_change_rate_limited(env):
+    """Wrong passwords on a PIN change share the account's sign-in bucket (burst 3 here)."""
+    a, clock, _, _ = env
+    acct = a.register("lock@example.com", PW)
+    locked = a.create_profile(acct.id, "Locked", pin="1234")
+    for _ in range(3):
+        with pytest.raises(libstream.AuthError):
+            a.update_profile(acct.id, locked["id"], pin="", password="wrong password")
+    with pytest.raises(libstream.Busy) as ei:
+        a.update_profile(acct.id, locked["id"], pin="", password=PW)
+    assert ei.value.retry_after >= 1
+    with pytest.raises(libstream.Busy):
+        a.login("lock@example.com", PW)
+    assert a.profile(acct.id, locked["id"])["has_pin"]
+    # No PIN in the edit: no password, no bucket.
+    assert a.update_profile(acct.id, locked["id"], name="Still locked")["has_pin"]
+    clock.t += ei.value.retry_after
+    assert not a.update_profile(acct.id, locked["id"], pin="", password=PW)["has_pin"]
 
 
 def test_clock_exceptions_and_lifetime():
@@ -587,6 +618,14 @@ def test_daemon_rate_limited_routes_answer_429(daemon_factory):
             break
     assert statuses[-1] == 429 and set(statuses[:-1]) == {403}, statuses
     assert_rate_limited(st, hdrs, body)
+    # A PIN change through PATCH /v1/profiles/{id} checks the account password in the
+    # sign-in bucket of the account (burst 2): 403 twice, then 429 even for the right one.
+    for _ in range(2):
+        st, _, body = d.call("PATCH", "/v1/profiles/%s" % pid,
+                             {"pin": None, "password": "nope" * 3}, token=tok)
+        assert st == 403, body
+    assert_rate_limited(*d.call("PATCH", "/v1/profiles/%s" % pid, {"pin": None, "password": PW},
+                                token=tok))
 
     # Per client address.
     d2 = daemon_factory("--login-account-burst", "0", "--login-address-burst", "2",

@@ -1,0 +1,396 @@
+/* Unit tests of the profile lock (stream_auth_profile_update_checked): setting,
+ * changing or removing a profile's PIN takes the account password, checked
+ * like a sign-in (same buckets), before anything is written. Real SQLite store
+ * in a temporary directory (PostgreSQL under tests/pg/pg_run.sh: store_path.h),
+ * an injected clock, cheap Argon2id parameters, and a log callback that keeps
+ * every line (the password must never show up there). The stored PIN hash is
+ * read through the store's public stream_store_profile_get(). */
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../store_path.h"
+#include "stream/auth.h"
+
+#define T0 1769817600LL /* 2026-01-31T00:00:00Z */
+#define PW "correct horse"
+#define WRONG "not the password"
+#define EMAIL "ada@example.com"
+#define ADDR "192.0.2.1"
+
+static char tmpdir[256];
+static char dbpath[300];
+static stream_store *store;
+static stream_keyring *ring;
+static stream_auth *auth;
+static int64_t clock_now;
+
+static char logbuf[65536];
+static size_t loglen;
+
+static int64_t fake_clock(void *ud)
+{
+  return *(int64_t *)ud;
+}
+
+static void log_hook(int level, const char *module, const char *message, void *ud)
+{
+  (void)level;
+  (void)ud;
+  int n = snprintf(logbuf + loglen, sizeof logbuf - loglen, "%s: %s\n", module, message);
+  if (n > 0 && (size_t)n < sizeof logbuf - loglen)
+    loglen += (size_t)n;
+}
+
+static const stream_password_params cheap = {STREAM_PASSWORD_PARAMS_VERSION, 8, 1, 1, 16, 8, NULL};
+
+static stream_auth *open_auth(unsigned int account_burst)
+{
+  stream_auth_options o = STREAM_AUTH_OPTIONS_INIT;
+  o.store = store;
+  o.keys = ring;
+  o.password = &cheap;
+  o.now = fake_clock;
+  o.now_userdata = &clock_now;
+  o.rate_account_burst = account_burst;
+  o.rate_address_burst = 1000;
+  stream_auth *a = NULL;
+  ck_assert_int_eq(stream_auth_new(&a, &o), STREAM_OK);
+  return a;
+}
+
+static void setup(void)
+{
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/stream-pinlock-XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+  snprintf(dbpath, sizeof dbpath, "%s/db.sqlite", tmpdir);
+  stream_store_options so = STREAM_STORE_OPTIONS_INIT;
+  char uri[512];
+  so.path = test_store_path(uri, sizeof uri, dbpath);
+  ck_assert_int_eq(stream_store_open(&store, &so), STREAM_OK);
+  ck_assert_int_eq(stream_keyring_new(&ring), STREAM_OK);
+  stream_key *k = NULL;
+  ck_assert_int_eq(stream_key_generate(&k, STREAM_KEY_HMAC, "k1", 32), STREAM_OK);
+  ck_assert_int_eq(stream_keyring_add(ring, k), STREAM_OK);
+  stream_key_free(k);
+  clock_now = T0;
+  loglen = 0;
+  logbuf[0] = '\0';
+  stream_log_set_callback(log_hook, NULL, STREAM_LOG_DEBUG);
+  auth = open_auth(1000);
+}
+
+static void teardown(void)
+{
+  stream_log_set_callback(NULL, NULL, STREAM_LOG_INFO);
+  stream_auth_free(auth);
+  auth = NULL;
+  stream_store_close(store);
+  store = NULL;
+  stream_keyring_free(ring);
+  ring = NULL;
+  const char *files[] = {"db.sqlite", "db.sqlite-wal", "db.sqlite-shm", "db.sqlite-journal"};
+  char path[320];
+  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+    snprintf(path, sizeof path, "%s/%s", tmpdir, files[i]);
+    remove(path);
+  }
+  rmdir(tmpdir);
+}
+
+static const char *msg(void)
+{
+  const stream_error *e = stream_error_last();
+  return e ? e->message : "";
+}
+
+/* An account with two adult profiles: "Mine" (no PIN) and "Locked" (PIN 1234). */
+static stream_auth_account account;
+static stream_auth_profile mine, locked;
+
+static void make_profiles(void)
+{
+  ck_assert_int_eq(stream_auth_register(&account, auth, EMAIL, PW), STREAM_OK);
+  stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
+  in.name = "Mine";
+  ck_assert_int_eq(stream_auth_profile_create(&mine, auth, account.id, &in), STREAM_OK);
+  in.name = "Locked";
+  in.pin = "1234"; /* creating with a PIN needs no password */
+  ck_assert_int_eq(stream_auth_profile_create(&locked, auth, account.id, &in), STREAM_OK);
+  ck_assert_int_eq(locked.has_pin, 1);
+}
+
+/* The stored PIN hash of a profile ("" = none). */
+static void pin_hash_of(char *out, size_t cap, const char *profile_id)
+{
+  stream_store_profile row;
+  ck_assert_int_eq(stream_store_profile_get(&row, store, profile_id), STREAM_OK);
+  snprintf(out, cap, "%s", row.pin_hash);
+}
+
+static int switch_to(const char *profile_id, const char *pin)
+{
+  stream_auth_tokens t;
+  return stream_auth_switch_profile(&t, NULL, auth, account.id, profile_id, pin);
+}
+
+static int update(stream_auth_profile *out, int64_t *retry, const char *profile_id,
+                  const char *name, const char *pin, const char *password)
+{
+  stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
+  in.name = name;
+  in.pin = pin;
+  return stream_auth_profile_update_checked(out, retry, auth, account.id, profile_id, &in, password,
+                                            ADDR);
+}
+
+START_TEST(test_right_password_changes_and_removes_the_pin)
+{
+  make_profiles();
+  stream_auth_profile p;
+  int64_t retry = -1;
+  /* Change: the new PIN opens the profile, the old one no longer does. */
+  ck_assert_msg(update(&p, &retry, locked.id, NULL, "5678", PW) == STREAM_OK, "%s", msg());
+  ck_assert_int_eq(retry, 0);
+  ck_assert_int_eq(p.has_pin, 1);
+  ck_assert_int_eq(switch_to(locked.id, "1234"), STREAM_EFORBIDDEN);
+  ck_assert_int_eq(switch_to(locked.id, "5678"), STREAM_OK);
+  /* Remove (""): the profile opens without a PIN. */
+  ck_assert_msg(update(&p, &retry, locked.id, "Open", "", PW) == STREAM_OK, "%s", msg());
+  ck_assert_int_eq(p.has_pin, 0);
+  ck_assert_str_eq(p.name, "Open");
+  ck_assert_int_eq(switch_to(locked.id, NULL), STREAM_OK);
+  /* Set one on a profile that had none. */
+  ck_assert_msg(update(&p, NULL, mine.id, NULL, "0000", PW) == STREAM_OK, "%s", msg());
+  ck_assert_int_eq(p.has_pin, 1);
+  ck_assert_int_eq(switch_to(mine.id, NULL), STREAM_EFORBIDDEN);
+  ck_assert_int_eq(switch_to(mine.id, "0000"), STREAM_OK);
+  /* The password appears in no log line. */
+  ck_assert_ptr_null(strstr(logbuf, PW));
+}
+END_TEST
+
+START_TEST(test_wrong_password_changes_nothing)
+{
+  make_profiles();
+  char before[STREAM_STORE_HASH_MAX + 1], after[STREAM_STORE_HASH_MAX + 1];
+  pin_hash_of(before, sizeof before, locked.id);
+  ck_assert_str_ne(before, "");
+  stream_auth_profile p;
+  int64_t retry = -1;
+  /* Remove, change: EAUTH, and neither the PIN hash nor the other fields of the edit. */
+  ck_assert_int_eq(update(&p, &retry, locked.id, "Open", "", WRONG), STREAM_EAUTH);
+  ck_assert_str_eq(msg(), "auth: wrong password");
+  ck_assert_int_eq(retry, 0);
+  ck_assert_str_eq(p.id, ""); /* *out zeroed on error */
+  ck_assert_int_eq(update(&p, &retry, locked.id, NULL, "5678", WRONG), STREAM_EAUTH);
+  /* A password too short to be one is just a wrong one. */
+  ck_assert_int_eq(update(&p, &retry, locked.id, NULL, "", "short"), STREAM_EAUTH);
+  pin_hash_of(after, sizeof after, locked.id);
+  ck_assert_str_eq(after, before);
+  ck_assert_int_eq(stream_auth_profile_get(&p, auth, account.id, locked.id), STREAM_OK);
+  ck_assert_str_eq(p.name, "Locked");
+  ck_assert_int_eq(p.has_pin, 1);
+  /* The old PIN still guards the profile. */
+  ck_assert_int_eq(switch_to(locked.id, NULL), STREAM_EFORBIDDEN);
+  ck_assert_int_eq(switch_to(locked.id, "5678"), STREAM_EFORBIDDEN);
+  ck_assert_int_eq(switch_to(locked.id, "1234"), STREAM_OK);
+  /* Nor can a profile that had no PIN be given one. */
+  ck_assert_int_eq(update(&p, NULL, mine.id, NULL, "0000", WRONG), STREAM_EAUTH);
+  ck_assert_int_eq(switch_to(mine.id, NULL), STREAM_OK);
+  ck_assert_ptr_null(strstr(logbuf, WRONG));
+}
+END_TEST
+
+START_TEST(test_pin_without_password_is_invalid)
+{
+  make_profiles();
+  char before[STREAM_STORE_HASH_MAX + 1], after[STREAM_STORE_HASH_MAX + 1];
+  pin_hash_of(before, sizeof before, locked.id);
+  stream_auth_profile p;
+  ck_assert_int_eq(update(&p, NULL, locked.id, NULL, "", NULL), STREAM_EINVAL);
+  ck_assert_ptr_nonnull(strstr(msg(), "password"));
+  ck_assert_int_eq(update(&p, NULL, locked.id, NULL, "5678", ""), STREAM_EINVAL);
+  ck_assert_ptr_nonnull(strstr(msg(), "password"));
+  /* Over 1024 bytes: refused before any work. */
+  char *huge = malloc(STREAM_AUTH_PASSWORD_MAX + 2);
+  ck_assert_ptr_nonnull(huge);
+  memset(huge, 'a', STREAM_AUTH_PASSWORD_MAX + 1);
+  huge[STREAM_AUTH_PASSWORD_MAX + 1] = '\0';
+  ck_assert_int_eq(update(&p, NULL, locked.id, NULL, "5678", huge), STREAM_EINVAL);
+  free(huge);
+  /* A bad client address. */
+  stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
+  in.pin = "5678";
+  ck_assert_int_eq(stream_auth_profile_update_checked(&p, NULL, auth, account.id, locked.id, &in,
+                                                      PW, "bad address"),
+                   STREAM_EINVAL);
+  /* A malformed PIN is refused before the password is looked at. */
+  ck_assert_int_eq(update(&p, NULL, locked.id, NULL, "12a4", WRONG), STREAM_EINVAL);
+  ck_assert_ptr_nonnull(strstr(msg(), "PIN"));
+  pin_hash_of(after, sizeof after, locked.id);
+  ck_assert_str_eq(after, before);
+  ck_assert_int_eq(switch_to(locked.id, "1234"), STREAM_OK);
+  /* Unknown profile, or another account's: ENOTFOUND. */
+  ck_assert_int_eq(update(&p, NULL, "AAAAAAAAAAAAAAAAAAAAAA", NULL, "5678", PW), STREAM_ENOTFOUND);
+  stream_auth_account other;
+  ck_assert_int_eq(stream_auth_register(&other, auth, "bob@example.com", PW), STREAM_OK);
+  in.pin = "";
+  ck_assert_int_eq(
+      stream_auth_profile_update_checked(&p, NULL, auth, other.id, locked.id, &in, PW, NULL),
+      STREAM_ENOTFOUND);
+  ck_assert_int_eq(switch_to(locked.id, NULL), STREAM_EFORBIDDEN);
+}
+END_TEST
+
+START_TEST(test_no_pin_needs_no_password)
+{
+  make_profiles();
+  stream_auth_profile p;
+  int64_t retry = -1;
+  stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
+  in.name = "Renamed";
+  in.maturity_ceiling = 16;
+  ck_assert_msg(stream_auth_profile_update_checked(&p, &retry, auth, account.id, locked.id, &in,
+                                                   NULL, NULL) == STREAM_OK,
+                "%s", msg());
+  ck_assert_int_eq(retry, 0);
+  ck_assert_str_eq(p.name, "Renamed");
+  ck_assert_int_eq(p.maturity_ceiling, 16);
+  ck_assert_int_eq(p.has_pin, 1); /* kept */
+  ck_assert_int_eq(switch_to(locked.id, "1234"), STREAM_OK);
+  /* A password given anyway is not checked (a wrong one is no error). */
+  in.name = "Again";
+  ck_assert_int_eq(
+      stream_auth_profile_update_checked(&p, NULL, auth, account.id, locked.id, &in, WRONG, ADDR),
+      STREAM_OK);
+  ck_assert_str_eq(p.name, "Again");
+  /* ... nor charged to the sign-in buckets: a burst of 1 still lets the owner in. */
+  stream_auth_free(auth);
+  auth = open_auth(1);
+  for (int i = 0; i < 3; i++) {
+    char name[16];
+    snprintf(name, sizeof name, "Mine %d", i);
+    in.name = name;
+    ck_assert_int_eq(
+        stream_auth_profile_update_checked(NULL, NULL, auth, account.id, mine.id, &in, WRONG, ADDR),
+        STREAM_OK);
+  }
+  stream_auth_tokens t;
+  ck_assert_int_eq(stream_auth_login(&t, NULL, auth, EMAIL, PW, ADDR), STREAM_OK);
+  /* The unchecked call is unchanged: it does not ask (the caller vouches). */
+  in.name = NULL;
+  in.maturity_ceiling = -1;
+  in.pin = "";
+  ck_assert_int_eq(stream_auth_profile_update(&p, auth, account.id, locked.id, &in), STREAM_OK);
+  ck_assert_int_eq(p.has_pin, 0);
+}
+END_TEST
+
+START_TEST(test_rate_limited_like_sign_in)
+{
+  stream_auth_free(auth);
+  auth = open_auth(2);
+  make_profiles();
+  char before[STREAM_STORE_HASH_MAX + 1], after[STREAM_STORE_HASH_MAX + 1];
+  pin_hash_of(before, sizeof before, locked.id);
+  stream_auth_profile p;
+  int64_t retry = -1;
+  for (int i = 0; i < 2; i++) {
+    ck_assert_int_eq(update(&p, &retry, locked.id, NULL, "", WRONG), STREAM_EAUTH);
+    ck_assert_int_eq(retry, 0);
+  }
+  /* The bucket is empty: even the right password waits, and nothing changes. */
+  ck_assert_int_eq(update(&p, &retry, locked.id, NULL, "", PW), STREAM_EBUSY);
+  ck_assert_int_gt(retry, 0);
+  ck_assert_ptr_nonnull(strstr(msg(), "too many password attempts"));
+  pin_hash_of(after, sizeof after, locked.id);
+  ck_assert_str_eq(after, before);
+  /* It is the sign-in bucket of the account. */
+  stream_auth_tokens t;
+  int64_t login_retry = 0;
+  ck_assert_int_eq(stream_auth_login(&t, &login_retry, auth, EMAIL, PW, ADDR), STREAM_EBUSY);
+  ck_assert_int_gt(login_retry, 0);
+  clock_now += retry;
+  ck_assert_msg(update(&p, &retry, locked.id, NULL, "", PW) == STREAM_OK, "%s", msg());
+  ck_assert_int_eq(retry, 0);
+  ck_assert_int_eq(p.has_pin, 0);
+  /* Success refilled the account's bucket: two more wrong ones before it is empty again. */
+  ck_assert_int_eq(update(&p, &retry, locked.id, NULL, "1111", WRONG), STREAM_EAUTH);
+  ck_assert_int_eq(stream_auth_login(&t, NULL, auth, EMAIL, PW, ADDR), STREAM_OK);
+}
+END_TEST
+
+START_TEST(test_disabled_account)
+{
+  make_profiles();
+  ck_assert_int_eq(stream_auth_account_set_disabled(auth, account.id, 1), STREAM_OK);
+  stream_auth_profile p;
+  ck_assert_int_eq(update(&p, NULL, locked.id, NULL, "", WRONG), STREAM_EAUTH);
+  ck_assert_int_eq(update(&p, NULL, locked.id, NULL, "", PW), STREAM_EFORBIDDEN);
+  ck_assert_ptr_nonnull(strstr(msg(), "disabled"));
+  ck_assert_int_eq(stream_auth_profile_get(&p, auth, account.id, locked.id), STREAM_OK);
+  ck_assert_int_eq(p.has_pin, 1);
+}
+END_TEST
+
+START_TEST(test_args)
+{
+  make_profiles();
+  stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
+  in.pin = "";
+  int64_t retry = -1;
+  ck_assert_int_eq(
+      stream_auth_profile_update_checked(NULL, &retry, NULL, account.id, locked.id, &in, PW, NULL),
+      STREAM_EINVAL);
+  ck_assert_int_eq(retry, 0);
+  ck_assert_int_eq(
+      stream_auth_profile_update_checked(NULL, NULL, auth, NULL, locked.id, &in, PW, NULL),
+      STREAM_EINVAL);
+  ck_assert_int_eq(
+      stream_auth_profile_update_checked(NULL, NULL, auth, account.id, NULL, &in, PW, NULL),
+      STREAM_EINVAL);
+  ck_assert_int_eq(
+      stream_auth_profile_update_checked(NULL, NULL, auth, account.id, locked.id, NULL, PW, NULL),
+      STREAM_EINVAL);
+  in.version = 99;
+  ck_assert_int_eq(
+      stream_auth_profile_update_checked(NULL, NULL, auth, account.id, locked.id, &in, PW, NULL),
+      STREAM_EINVAL);
+  /* out and out_retry_after may be NULL. */
+  in.version = STREAM_AUTH_PROFILE_INPUT_VERSION;
+  ck_assert_int_eq(
+      stream_auth_profile_update_checked(NULL, NULL, auth, account.id, locked.id, &in, PW, NULL),
+      STREAM_OK);
+  ck_assert_int_eq(switch_to(locked.id, NULL), STREAM_OK);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+  Suite *s = suite_create("auth-profile-lock");
+  TCase *tc = tcase_create("profile-lock");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, test_right_password_changes_and_removes_the_pin);
+  tcase_add_test(tc, test_wrong_password_changes_nothing);
+  tcase_add_test(tc, test_pin_without_password_is_invalid);
+  tcase_add_test(tc, test_no_pin_needs_no_password);
+  tcase_add_test(tc, test_rate_limited_like_sign_in);
+  tcase_add_test(tc, test_disabled_account);
+  tcase_add_test(tc, test_args);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void)
+{
+  SRunner *sr = srunner_create(suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
