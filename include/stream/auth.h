@@ -856,7 +856,9 @@ STREAM_API int stream_auth_profile_get(stream_auth_profile *out, stream_auth *a,
  * Update a profile of the account (see stream_auth_profile_input for what is
  * kept). Turning `kids` on lowers a ceiling above 7 to 7 unless a ceiling is
  * given. `*out` (may be NULL) receives the updated profile. Access tokens
- * already issued keep their claims until they expire.
+ * already issued carry the old `kids` and `mat` claims, but
+ * stream_auth_verify_access() answers with the profile's current values, so
+ * the change applies to their next verification.
  * Concurrent edits never undo each other: the row is written only if it is
  * still as read (compare-and-set); when another edit landed in between (a
  * parent setting `kids` while a PIN change was hashing), this edit is applied
