@@ -3,7 +3,8 @@
  * the JSON form of the library's structs (money as integer minor units with a
  * currency, times as Unix seconds, absent values null) and the request
  * plumbing: the billing service, the Idempotency-Key header, strict bodies
- * with known members only, and RFC 9457 extension members.
+ * with known members only, RFC 9457 extension members, and ending a lease
+ * (shared with routes_playback.c).
  */
 #include "billing_http.h"
 
@@ -178,6 +179,39 @@ streamd_app *streamd_billing_app(streamd_request *req, streamd_response *resp)
     return NULL;
   }
   return app;
+}
+
+int streamd_billing_lease_end(streamd_app *app, const streamd_viewer *v, const char *lease_id,
+                              streamd_request *req, streamd_response *resp)
+{
+  if (streamd_viewer_limited(v)) {
+    /* Whose lease it is: only the live ones hold a screen (a lapsed one ends no playback). */
+    stream_billing_lease *list = NULL;
+    size_t n = 0;
+    int rc = stream_billing_lease_list(&list, &n, app->billing, v->account_id);
+    if (rc != STREAM_OK) {
+      streamd_reply_service_error(resp, req, rc);
+      return -1;
+    }
+    int foreign = 0;
+    for (size_t i = 0; i < n && lease_id; i++)
+      if (strcmp(list[i].id, lease_id) == 0 && strcmp(list[i].profile_id, v->profile_id) != 0)
+        foreign = 1;
+    stream_free(list);
+    if (foreign) {
+      /* The store's words for a lease that is not there (stream_billing_lease_release). */
+      char detail[128];
+      snprintf(detail, sizeof(detail), "release lease: no lease with id %s", lease_id);
+      streamd_reply_problem(resp, req, STREAM_ENOTFOUND, detail);
+      return -1;
+    }
+  }
+  int rc = stream_billing_lease_release(app->billing, v->account_id, lease_id);
+  if (rc != STREAM_OK) {
+    streamd_reply_service_error(resp, req, rc);
+    return -1;
+  }
+  return 0;
 }
 
 /*

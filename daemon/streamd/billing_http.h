@@ -9,6 +9,7 @@
 
 #include "app.h"
 #include "http.h"
+#include "routes_util.h"
 #include "stream/billing.h"
 
 /* JSON objects (NULL when out of memory). Money: integer minor units; times: Unix seconds. */
@@ -54,6 +55,17 @@ int streamd_billing_body_string(const char **out, const cJSON *body, const char 
 
 /* Add member `name` (taken over) to the problem+json body in `resp` (RFC 9457 §3.2). */
 void streamd_billing_problem_extend(streamd_response *resp, const char *name, cJSON *value);
+
+/*
+ * End lease `lease_id` of the viewer's account: DELETE /v1/billing/leases/{id} and DELETE
+ * /v1/playback/{session} (the session id is the lease id). A token scoped to a profile with
+ * parental limits (streamd_viewer_limited) may not end another profile's live lease: 404 with
+ * the very answer of a lease that does not exist, so a kids profile can neither stop what the
+ * account's adults watch nor learn that it plays. 0 (ended: the caller answers 204) or an
+ * answered problem. `v` comes from streamd_viewer_require().
+ */
+int streamd_billing_lease_end(streamd_app *app, const streamd_viewer *v, const char *lease_id,
+                              streamd_request *req, streamd_response *resp);
 
 /* 200 {"plans":[...]}: the active plans, or every plan with `include_inactive`. */
 void streamd_billing_list_plans(streamd_request *req, streamd_response *resp, int include_inactive);

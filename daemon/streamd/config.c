@@ -74,6 +74,9 @@ static const key_desc keys[] = {
      "seconds between runs of the billing renewal job; 0 = never (default 3600)"},
     {"web_root", K_STR, OFF(web_root), SZ(web_root), 0, 0,
      "directory of static files (the demo web player) served under /; empty = none"},
+    {"region_header", K_STR, OFF(region_header), SZ(region_header), 0, 0,
+     "request header set by the edge with the viewer's country (e.g. CloudFront-Viewer-Country); "
+     "titles limited to regions then show only there (none = no region filter)"},
     {"qoe_interval", K_UINT, OFF(qoe_interval_s), 0, 0, 86400,
      "seconds between runs of the QoE consumer thread; 0 = only on stats requests (default 5)"},
     {"recs_interval", K_UINT, OFF(recs_interval_s), 0, 0, 31536000,
@@ -658,6 +661,20 @@ static int check_store_url(const char *u, char *err, size_t errlen)
   return 0;
 }
 
+/* region_header: a header field name (RFC 9110 token characters), or "" for none. */
+static int check_region_header(const char *h, char *err, size_t errlen)
+{
+  for (const char *c = h; *c; c++)
+    if (!isalnum((unsigned char)*c) && !strchr("!#$%&'*+-.^_`|~", *c)) {
+      snprintf(err, errlen,
+               "region_header must be a header name (letters, digits, '-' and the token "
+               "characters !#$%%&'*+.^_`|~), got '%.64s'",
+               h);
+      return -1;
+    }
+  return 0;
+}
+
 /* nats_url, nats_reader_url: no credentials (user:password@host, token@host); they come from
  * nats_user / nats_secret_file / nats_creds_file. Refused here, before any message of the
  * relay (which quotes its URL) or of the daemon can show them. */
@@ -785,6 +802,8 @@ int streamd_config_load(streamd_config *cfg, int argc, char **argv, char *err, s
     snprintf(err, errlen, "data_dir must not be empty");
     return -1;
   }
+  if (check_region_header(cfg->region_header, err, errlen) != 0)
+    return -1;
   if (check_nats_url("nats_url", cfg->nats_url, err, errlen) != 0 ||
       check_nats_url("nats_reader_url", cfg->nats_reader_url, err, errlen) != 0 ||
       check_nats(cfg, err, errlen) != 0)

@@ -29,6 +29,9 @@ typedef struct streamd_config {
   char access_log[1024]; /* "-" or "" = stderr, else a file path (appended) */
   char operator_token_file[1024];
   char web_root[1024]; /* static files (examples/web) served under "/"; "" = none */
+  /* The request header in which a trusted edge (CDN, load balancer) names the viewer's country
+   * (CloudFront-Viewer-Country, CF-IPCountry); "" = none: no region filter. routes_util.c. */
+  char region_header[65];
   unsigned int billing_renew_interval_s; /* seconds between renewal runs; 0 = never */
   unsigned int lease_ttl_s;              /* screen lease lifetime without a heartbeat */
   unsigned int qoe_interval_s;           /* seconds between QoE consumer runs; 0 = never */

@@ -2,7 +2,10 @@
  * Viewer billing routes (stream/billing.h over HTTP): plans, the viewer's
  * subscription, invoices, payment methods, entitlement checks and screen
  * leases. The operator's are in routes_billing_admin.c, the JSON forms and
- * request helpers they share in billing_http.c.
+ * request helpers they share in billing_http.c. A profile token learns
+ * nothing through them about what its profile may not see: a hidden title is
+ * an unknown one, and a profile with parental limits sees and ends only its
+ * own leases.
  *
  * Every call that the library makes idempotent (subscribe, change plan,
  * cancel, resume, add a payment method, refund) needs an Idempotency-Key
@@ -323,6 +326,44 @@ static int pick_profile(const char **out, const char *named, const streamd_viewe
   return 0;
 }
 
+/*
+ * Whether the token's profile may not see `title` (stream_catalog_title_get with its viewer,
+ * region included, says it is not there): 1 hidden, 0 visible or an account-level token, -1 with
+ * the problem answered.
+ */
+static int title_hidden(streamd_app *app, const streamd_viewer *v, const char *title,
+                        streamd_request *req, streamd_response *resp)
+{
+  if (!v->profile_id[0])
+    return 0;
+  stream_catalog_viewer cv;
+  streamd_viewer_catalog(&cv, v);
+  char *json = NULL;
+  int rc = stream_catalog_title_get(&json, app->catalog, title, &cv);
+  stream_free(json);
+  if (rc == STREAM_OK)
+    return 0;
+  if (rc == STREAM_ENOTFOUND || rc == STREAM_EINVAL)
+    return 1;
+  streamd_reply_service_error(resp, req, rc);
+  return -1;
+}
+
+/*
+ * The entitlement answer about a title hidden from the profile made billing's answer about a
+ * title that does not exist (rule 3, "unknown_title"; rules 1 and 2 still come first), so that
+ * neither its rating nor its availability shows (docs/api/entitlements.md).
+ */
+static void as_unknown_title(stream_billing_entitlement *e, const char *title)
+{
+  if (e->reason == STREAM_BILLING_PROFILE_MISMATCH || e->reason == STREAM_BILLING_NO_SUBSCRIPTION)
+    return;
+  e->allowed = 0;
+  e->reason = STREAM_BILLING_UNKNOWN_TITLE;
+  e->max_height = 0;
+  snprintf(e->message, sizeof(e->message), "no title with id %s", title);
+}
+
 void streamd_route_billing_entitlement(streamd_request *req, streamd_response *resp)
 {
   streamd_viewer v;
@@ -347,6 +388,11 @@ void streamd_route_billing_entitlement(streamd_request *req, streamd_response *r
     streamd_reply_service_error(resp, req, rc);
     return;
   }
+  int hidden = title_hidden(app, &v, title, req, resp);
+  if (hidden < 0)
+    return;
+  if (hidden)
+    as_unknown_title(&e, title);
   const char *reason = stream_billing_reason_name(e.reason);
   cJSON *o = cJSON_CreateObject();
   if (o) {
@@ -391,6 +437,23 @@ void streamd_route_billing_lease_acquire(streamd_request *req, streamd_response 
     cJSON_Delete(body);
     streamd_reply_problem(resp, req, STREAM_EINVAL,
                           "field 'profile_id' is required with a token that has no profile");
+    return;
+  }
+  /* A title hidden from the profile takes no screen, and is refused as a missing one is. */
+  int hidden = title_hidden(app, &v, title, req, resp);
+  if (hidden > 0) {
+    stream_billing_entitlement e;
+    int rc =
+        stream_billing_entitlement_check(&e, app->billing, v.account_id, profile, title, device);
+    if (rc != STREAM_OK) {
+      streamd_reply_service_error(resp, req, rc);
+    } else {
+      as_unknown_title(&e, title); /* what the acquire of a missing title answers */
+      streamd_reply_problem(resp, req, STREAM_EFORBIDDEN, e.message);
+    }
+  }
+  if (hidden != 0) {
+    cJSON_Delete(body);
     return;
   }
   stream_billing_lease l, in_use[STREAM_BILLING_SCREENS_MAX];
@@ -439,9 +502,8 @@ void streamd_route_billing_lease_release(streamd_request *req, streamd_response 
   streamd_app *app = begin(&v, req, resp);
   if (!app)
     return;
-  int rc =
-      stream_billing_lease_release(app->billing, v.account_id, streamd_request_param(req, "id"));
-  streamd_reply_service_empty(resp, req, rc);
+  if (streamd_billing_lease_end(app, &v, streamd_request_param(req, "id"), req, resp) == 0)
+    streamd_reply_empty(resp, 204);
 }
 
 void streamd_route_billing_leases(streamd_request *req, streamd_response *resp)
@@ -453,6 +515,14 @@ void streamd_route_billing_leases(streamd_request *req, streamd_response *resp)
   stream_billing_lease *list = NULL;
   size_t n = 0;
   int rc = stream_billing_lease_list(&list, &n, app->billing, v.account_id);
+  if (rc == STREAM_OK && streamd_viewer_limited(&v)) {
+    /* A profile with parental limits sees its own screens only, not what the others watch. */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+      if (strcmp(list[i].profile_id, v.profile_id) == 0)
+        list[k++] = list[i];
+    n = k;
+  }
   streamd_reply_list(resp, req, rc, "leases", list, n, sizeof(*list), lease_item);
   stream_free(list);
 }

@@ -1,8 +1,10 @@
 /*
  * Viewer catalog routes: genres, browse, search, title detail, resume
  * positions, continue watching and My List. Each parses the request, calls
- * the catalog service with the viewer's filters (from the access token's
- * profile claims) and answers the service's JSON or a problem.
+ * the catalog service with the viewer's filters (the access token's profile
+ * claims and the request's region) and answers the service's JSON or a
+ * problem. The writes (resume positions, My List) first check that the
+ * viewer may see the title: the library's writes take no viewer.
  */
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +26,16 @@ static void reply_playable(streamd_response *resp, streamd_request *req, streamd
     return;
   }
   streamd_reply_service_result(resp, req, rc, json);
+}
+
+/* STREAM_OK when the viewer may see title `id`; else stream_catalog_title_get's error
+ * (STREAM_ENOTFOUND for a hidden title as for a missing one). */
+static int title_visible(streamd_app *app, const stream_catalog_viewer *cv, const char *id)
+{
+  char *json = NULL;
+  int rc = stream_catalog_title_get(&json, app->catalog, id, cv);
+  stream_free(json);
+  return rc;
 }
 
 void streamd_route_genres(streamd_request *req, streamd_response *resp)
@@ -121,7 +133,12 @@ void streamd_route_progress_put(streamd_request *req, streamd_response *resp)
     streamd_reply_problem(resp, req, STREAM_EINVAL, detail);
     return;
   }
-  rc = stream_catalog_progress_put(app->catalog, v.profile_id, title_id, episode_id, pos, dur);
+  /* Only titles the profile may see, as My List: a hidden title is "not found" exactly like a
+   * missing one, before anything about it (movie or series, its episodes) is checked or
+   * written (stream_catalog_progress_put applies no viewer filter). */
+  rc = title_visible(app, &cv, title_id);
+  if (rc == STREAM_OK)
+    rc = stream_catalog_progress_put(app->catalog, v.profile_id, title_id, episode_id, pos, dur);
   cJSON_Delete(body);
   if (rc != STREAM_OK)
     streamd_reply_service_error(resp, req, rc);
@@ -165,9 +182,7 @@ void streamd_route_mylist_put(streamd_request *req, streamd_response *resp)
     return;
   const char *title_id = streamd_request_param(req, "title_id");
   /* Only titles the profile may see can be added (a hidden title is "not found"). */
-  char *json = NULL;
-  int rc = stream_catalog_title_get(&json, app->catalog, title_id, &cv);
-  stream_free(json);
+  int rc = title_visible(app, &cv, title_id);
   if (rc == STREAM_OK)
     rc = stream_catalog_mylist_add(app->catalog, v.profile_id, title_id);
   if (rc != STREAM_OK)

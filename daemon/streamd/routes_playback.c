@@ -4,8 +4,10 @@
  * filters), the entitlement and a screen lease (billing, when configured),
  * finds the title's ready asset and answers signed HLS and DASH URLs capped
  * at the plan's height, with the lease heartbeat and the resume position.
- * The session id is the lease id, so heartbeat and DELETE act on the lease.
+ * The session id is the lease id, so heartbeat and DELETE act on the lease
+ * (a profile with parental limits ends only its own: streamd_billing_lease_end).
  * The answer carries an events token for POST /v1/events (routes_events.c).
+ * The title check uses the request's region too (routes_util.c: region_header).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "billing_http.h"
 #include "json.h"
 #include "routes.h"
 #include "routes_util.h"
@@ -273,13 +276,8 @@ void streamd_route_playback_stop(streamd_request *req, streamd_response *resp)
   streamd_viewer v;
   if (streamd_viewer_require(&v, req, resp) != 0)
     return;
-  if (app->billing) {
-    int rc = stream_billing_lease_release(app->billing, v.account_id,
-                                          streamd_request_param(req, "session"));
-    if (rc != STREAM_OK) {
-      streamd_reply_service_error(resp, req, rc);
-      return;
-    }
-  }
+  if (app->billing &&
+      streamd_billing_lease_end(app, &v, streamd_request_param(req, "session"), req, resp) != 0)
+    return;
   streamd_reply_empty(resp, 204);
 }

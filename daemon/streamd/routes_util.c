@@ -6,6 +6,7 @@
 #include "routes_util.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -30,12 +31,56 @@ void streamd_viewer_to_subject(char *subject, size_t n, const char *account_id,
     snprintf(subject, n, "%s", account_id);
 }
 
+typedef struct region_scan {
+  const char *name;  /* the configured header */
+  const char *value; /* its first value */
+  int count;         /* how many times it came */
+} region_scan;
+
+static enum MHD_Result region_header_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                        const char *value)
+{
+  (void)kind;
+  region_scan *s = cls;
+  if (key && strcasecmp(key, s->name) == 0 && s->count++ == 0)
+    s->value = value;
+  return MHD_YES;
+}
+
+static int ascii_letter(char c)
+{
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+/*
+ * The viewer's country from the header named by region_header, which only a trusted edge may set
+ * (docs/streamd.md "Configuration"): "" when none is configured; two ASCII letters, uppercased;
+ * STREAMD_REGION_UNKNOWN when the header is missing, repeated (a client's copy beside the
+ * edge's) or anything else ("F1", "FRA", "").
+ */
+static void viewer_region(char *out, size_t n, const streamd_request *req)
+{
+  const streamd_app *app = streamd_app_get();
+  out[0] = '\0';
+  if (!app || !app->cfg->region_header[0])
+    return;
+  region_scan s = {app->cfg->region_header, NULL, 0};
+  MHD_get_connection_values((struct MHD_Connection *)req->conn, MHD_HEADER_KIND, region_header_cb,
+                            &s);
+  const char *v = s.value;
+  if (s.count == 1 && v && ascii_letter(v[0]) && ascii_letter(v[1]) && !v[2])
+    snprintf(out, n, "%c%c", toupper((unsigned char)v[0]), toupper((unsigned char)v[1]));
+  else
+    snprintf(out, n, "%s", STREAMD_REGION_UNKNOWN);
+}
+
 int streamd_viewer_from_request(streamd_viewer *out, const streamd_request *req)
 {
   memset(out, 0, sizeof(*out));
   out->maturity_ceiling = STREAM_CATALOG_MATURITY_MAX;
   if (req->identity.role != STREAMD_ROLE_VIEWER)
     return STREAM_EAUTH;
+  viewer_region(out->region, sizeof(out->region), req);
   const char *s = req->identity.subject;
   const char *slash = strchr(s, '/');
   size_t alen = slash ? (size_t)(slash - s) : strlen(s);
@@ -65,6 +110,7 @@ void streamd_viewer_catalog(stream_catalog_viewer *out, const streamd_viewer *v)
   out->profile_id = v->profile_id[0] ? v->profile_id : NULL;
   out->kids = v->kids;
   out->maturity_ceiling = v->maturity_ceiling;
+  out->region = v->region[0] ? v->region : NULL;
 }
 
 int streamd_viewer_require(streamd_viewer *out, const streamd_request *req, streamd_response *resp)
@@ -76,10 +122,15 @@ int streamd_viewer_require(streamd_viewer *out, const streamd_request *req, stre
   return 0;
 }
 
+int streamd_viewer_limited(const streamd_viewer *v)
+{
+  return v->profile_id[0] && (v->kids || v->maturity_ceiling < STREAM_CATALOG_MATURITY_MAX);
+}
+
 int streamd_viewer_require_unlimited(const streamd_viewer *v, const char *what,
                                      const streamd_request *req, streamd_response *resp)
 {
-  if (!v->profile_id[0] || (!v->kids && v->maturity_ceiling >= STREAM_CATALOG_MATURITY_MAX))
+  if (!streamd_viewer_limited(v))
     return 0;
   char detail[256];
   snprintf(detail, sizeof(detail),

@@ -15,12 +15,23 @@
 #include "stream/catalog.h"
 #include "stream/store.h"
 
+/*
+ * The viewer region of a request whose country is unknown while region_header is configured
+ * (the header is missing, repeated or not two ASCII letters). Titles list ISO 3166-1 alpha-2 or
+ * UN M49 numeric regions, never this, so such a viewer sees only the titles that list no regions:
+ * fail-closed.
+ */
+#define STREAMD_REGION_UNKNOWN "UNKNOWN"
+
 /* A viewer identity as the viewer hook stores it in streamd_identity.subject. */
 typedef struct streamd_viewer {
   char account_id[STREAM_STORE_ID_SIZE];
   char profile_id[STREAM_STORE_ID_SIZE]; /* empty for an account-level token */
   int kids;                              /* the token's claims (profile tokens) */
   int maturity_ceiling;                  /* 18 without a profile */
+  /* Not from the token: the country the request comes from, from the region_header the edge
+   * sets ("FR"); "" without region_header (no region filter); STREAMD_REGION_UNKNOWN. */
+  char region[STREAM_STORE_REGION_MAX + 1];
 } streamd_viewer;
 
 /*
@@ -28,7 +39,8 @@ typedef struct streamd_viewer {
  * profile-scoped token, "<account_id>/<profile_id>/<kids 0|1>/<ceiling>":
  * the claims the catalog filters by, taken from the verified token so that
  * no store read is needed per request. Encode / decode it. Decode returns 0,
- * or STREAM_EAUTH when the identity is not a viewer's.
+ * or STREAM_EAUTH when the identity is not a viewer's; it also fills
+ * out->region from the request's region header (see streamd_viewer).
  */
 void streamd_viewer_to_subject(char *subject, size_t n, const char *account_id,
                                const char *profile_id, int kids, int maturity_ceiling);
@@ -52,7 +64,12 @@ int streamd_viewer_need_profile(streamd_viewer *out, const streamd_request *req,
 int streamd_viewer_require_unlimited(const streamd_viewer *v, const char *what,
                                      const streamd_request *req, streamd_response *resp);
 
-/* The catalog filters of a viewer (pointers into `v`, which must outlive `out`). */
+/* 1 for a token scoped to a profile with parental limits (kids, or a maturity ceiling below 18):
+ * the test of streamd_viewer_require_unlimited(); else 0. */
+int streamd_viewer_limited(const streamd_viewer *v);
+
+/* The catalog filters of a viewer: the token's profile claims and the request's region
+ * (pointers into `v`, which must outlive `out`). */
 void streamd_viewer_catalog(stream_catalog_viewer *out, const streamd_viewer *v);
 
 struct streamd_app;

@@ -83,7 +83,9 @@ typedef struct stream_catalog_viewer {
   unsigned int version;   /**< STREAM_CATALOG_VIEWER_VERSION */
   const char *profile_id; /**< the profile; required by My List and continue watching */
   int maturity_ceiling;   /**< >= 0: highest rating shown (18 or more: every rating) */
-  const char *region;     /**< NULL or "" = no region filter; else e.g. "FR" */
+  const char *region;     /**< NULL or "" = no region filter; else e.g. "FR"; one no title
+                               can list (e.g. "UNKNOWN": titles list 2 letters or 3 digits)
+                               shows only titles without regions */
   int kids;               /**< 1 = kids profile: ceiling capped at STREAM_CATALOG_KIDS_CEILING */
 } stream_catalog_viewer;
 
@@ -259,6 +261,10 @@ STREAM_API void stream_catalog_import_result_clear(stream_catalog_import_result 
  * Record a resume position of profile `profile_id` on a title: `episode_id`
  * must be NULL or "" for a movie and an episode of that title for a series.
  * `position_s` is 0..duration_s, `duration_s` 1..604800 (seconds).
+ * No viewer filter applies: any existing title is accepted, and the errors
+ * tell a movie from a series and name its episodes. A caller acting for a
+ * viewer (streamd) first checks stream_catalog_title_get() with that viewer,
+ * so that a title hidden from it is STREAM_ENOTFOUND like a missing one.
  * Errors: STREAM_EINVAL (bad id, missing or unexpected episode, out of range),
  * STREAM_ENOTFOUND (no such profile, title, or episode in this title),
  * STREAM_EIO. Thread-safe.
@@ -283,6 +289,7 @@ STREAM_API int stream_catalog_continue_watching(char **out_json, stream_catalog 
 
 /**
  * Add a title to a profile's My List. Idempotent (the first added_at stays).
+ * No viewer filter applies (as stream_catalog_progress_put()).
  * Errors: STREAM_EINVAL, STREAM_ENOTFOUND (no such profile or title),
  * STREAM_EIO. Thread-safe.
  */
@@ -307,7 +314,8 @@ STREAM_API int stream_catalog_mylist_list(char **out_json, stream_catalog *c,
 
 /**
  * Rate a title for a profile: `value` 1 (thumbs up), -1 (thumbs down) or 0
- * (clear; idempotent). A new rating replaces the previous one.
+ * (clear; idempotent). A new rating replaces the previous one. No viewer
+ * filter applies (as stream_catalog_progress_put()).
  * Errors: STREAM_EINVAL (bad id or value), STREAM_ENOTFOUND (no such title, or
  * no such profile when setting), STREAM_EIO. Thread-safe.
  */
