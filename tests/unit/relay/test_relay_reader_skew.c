@@ -127,6 +127,29 @@ static int64_t lag_settled(stream_relay_reader *r, int64_t n)
   return got;
 }
 
+/* The durable `durable`'s state, for a failure's message: what JetStream delivered, which
+ * sequences it holds acknowledged, what waits for an ack and how often it delivered again. */
+static void consumer_state(char *buf, size_t cap, const char *durable)
+{
+  reader rd;
+  reader_open(&rd);
+  jsConsumerInfo *ci = NULL;
+  natsStatus s = js_GetConsumerInfo(&ci, rd.js, STREAM_RELAY_DEFAULT_STREAM, durable, NULL, NULL);
+  if (s == NATS_OK)
+    snprintf(buf, cap,
+             "consumer %s: delivered stream seq %llu (consumer seq %llu), ack floor stream seq "
+             "%llu, %lld waiting for an ack, %lld delivered again, %llu not delivered; stream "
+             "holds %llu messages",
+             durable, (unsigned long long)ci->Delivered.Stream,
+             (unsigned long long)ci->Delivered.Consumer, (unsigned long long)ci->AckFloor.Stream,
+             (long long)ci->NumAckPending, (long long)ci->NumRedelivered,
+             (unsigned long long)ci->NumPending, (unsigned long long)stream_msgs(&rd));
+  else
+    snprintf(buf, cap, "consumer %s: no information (%s)", durable, natsStatus_GetText(s));
+  jsConsumerInfo_Destroy(ci);
+  reader_close(&rd);
+}
+
 static int64_t count(stream_events *ev)
 {
   int64_t n = -1;
@@ -203,6 +226,10 @@ START_TEST(test_reader_defers_what_a_newer_build_reads)
   publish_skewed();
   ingest(5, 3);
   relay_all();
+  reader rd;
+  reader_open(&rd);
+  ck_assert_uint_eq(stream_msgs(&rd), 15); /* 8 relayed, 7 hand-made: each once */
+  reader_close(&rd);
 
   stream_relay_reader *r = reader_new(NULL, STREAM_RELAY_READER_OPTIONS_VERSION, 1000);
   ck_assert_int_eq(deferred(r), 0);
@@ -233,15 +260,46 @@ START_TEST(test_reader_defers_what_a_newer_build_reads)
   ck_assert_int_eq(lag_settled(r, 2), 2);
 
   /* They come again (after the delay; the rounds wait 250 ms each for a message), and are
-   * deferred again; the terminated ones never come again. */
-  int64_t again = 0;
-  for (int i = 0; i < 80 && again < 2; i++) { /* 20 s at most */
+   * deferred again; the terminated ones never come again, nothing is appended. A relayed event
+   * may come again as a duplicate: nats-server 2.9 (Debian 12's 2.9.10), when a message due
+   * for redelivery finds no waiting pull request (one just expired: likely under load), steps
+   * its stream pointer back one (`o.sseq--` in loopAndGatherMsgs, meant for a first delivery)
+   * and delivers the stream's last message again as new, and that redelivery waits for the
+   * ack wait (30 s) to come back. The reader takes such a message as what it is, a duplicate;
+   * the loop waits for both deferred messages (stream seqs 7 and 8) up to the ack wait and
+   * then some. */
+  bool seen7 = false, seen8 = false;
+  struct timespec t0, now;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (int i = 0; !(seen7 && seen8); i++) {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec - t0.tv_sec > 45) {
+      char state[512];
+      consumer_state(state, sizeof state, STREAM_RELAY_READER_DEFAULT_DURABLE);
+      ck_abort_msg("after 45 s the deferred messages came again: seq 7 %s, seq 8 %s; %s",
+                   seen7 ? "yes" : "no", seen8 ? "yes" : "no", state);
+    }
     rc = stream_relay_reader_run_once(r, &a, &d, &x);
     ck_assert_msg(rc == STREAM_OK, "run_once: %s", stream_error_last()->message);
-    ck_assert_int_eq(a + d + x, 0);
-    again += deferred(r);
+    if (a != 0 || x != 0) {
+      char state[512];
+      consumer_state(state, sizeof state, STREAM_RELAY_READER_DEFAULT_DURABLE);
+      ck_abort_msg("round %d after the first: %lld appended, %lld duplicates, %lld rejected "
+                   "(last rejection: %s), %lld deferred; %s",
+                   i, (long long)a, (long long)d, (long long)x, stream_relay_reader_rejection(r),
+                   (long long)deferred(r), state);
+    }
+    int64_t n = deferred(r);
+    const char *why = stream_relay_reader_deferral(r);
+    if (n >= 2) /* both in one round */
+      seen7 = seen8 = true;
+    else if (n == 1 && strstr(why, "stream seq 7 "))
+      seen7 = true;
+    else if (n == 1 && strstr(why, "stream seq 8 "))
+      seen8 = true;
+    else
+      ck_assert_msg(n == 0, "round %d deferred %lld: %s", i, (long long)n, why);
   }
-  ck_assert_int_eq(again, 2);
   ck_assert(!in_log(ev_b, 1));
   ck_assert(!in_log(ev_b, 2));
   ck_assert_int_eq(count(ev_b), 8);
@@ -372,7 +430,7 @@ int main(void)
   Suite *s = suite_create("relay-reader-skew");
   TCase *tc = tcase_create("relay-reader-skew");
   tcase_add_checked_fixture(tc, skew_setup, skew_teardown);
-  tcase_set_timeout(tc, 60);
+  tcase_set_timeout(tc, 120); /* the redelivery loop may wait out one ack wait (30 s) */
   tcase_add_test(tc, test_reader_defers_what_a_newer_build_reads);
   tcase_add_test(tc, test_reader_deferral_names_the_type);
   tcase_add_test(tc, test_reader_out_of_memory_not_terminated);
