@@ -105,19 +105,26 @@ STREAM_API void stream_events_free(stream_events *ev);
  * Ingest one batch: `body` of `len` bytes in `format` (a stream_events_format),
  * gzip-compressed when `gzip` is nonzero. `account_id` and `profile_id`
  * identify the sender (from its verified credential; profile_id may be NULL
- * or ""): they are stored with every event; an event naming another profile
- * than the credential's is refused. All-or-nothing (see the file comment).
- * `*out` (may be NULL) receives the counts.
+ * or ""): they are stored with every event. With a `profile_id`, an event
+ * naming another profile is refused. Without one (an account credential), an
+ * event's own profile id is kept only when the handle's store holds that
+ * profile in account `account_id` (stream_store_profile_get(), one lookup per
+ * batch and profile); another account's profile, an unknown one and an id no
+ * profile can have are refused alike, with the same message, so the answer
+ * does not tell which profile ids exist. All-or-nothing (see the file
+ * comment). `*out` (may be NULL) receives the counts.
  * Errors, all storing nothing: STREAM_EINVAL (NULL argument, bad format,
  * empty body, `account_id` missing, `account_id` or `profile_id` over 64
  * characters or holding a space or a non-printable character),
  * STREAM_EPROTO (truncated or corrupt gzip, malformed protobuf
  * or JSON, an invalid event: the message names the event's index and field),
  * STREAM_ERANGE (body over the cap before or after decompression, too many
- * events), STREAM_EFORBIDDEN (an event of another profile), STREAM_EBUSY /
- * STREAM_EIO (storage), STREAM_ENOMEM (also out of memory while inflating or
- * decoding protobuf: the batch may be good, try again; JSON's parser cannot
- * tell a lack of memory from bad JSON, that is STREAM_EPROTO). Thread-safe.
+ * events), STREAM_EFORBIDDEN (an event of another profile than the
+ * credential's, or, without one, of no profile of `account_id`),
+ * STREAM_EBUSY / STREAM_EIO (storage, the profile lookup too),
+ * STREAM_ENOMEM (also out of memory while inflating or decoding protobuf:
+ * the batch may be good, try again; JSON's parser cannot tell a lack of
+ * memory from bad JSON, that is STREAM_EPROTO). Thread-safe.
  */
 STREAM_API int stream_events_ingest(stream_events *ev, stream_events_result *out, const void *body,
                                     size_t len, int format, int gzip, const char *account_id,

@@ -1,11 +1,12 @@
 /*
- * events: the server side of player analytics. This module owns the ingest
- * of event batches (decompress, decode and validate everything first, then
- * one write transaction with id de-duplication: a batch is stored whole or
- * not at all), reads of the append-only event log, and consumer checkpoints
- * (compare-and-set), and the trusted append (stream_events_append: events
- * of another log, kept with their account, profile and server time, through
- * the same validation and store append). Decoding lives in decode.c; storage goes through
+ * events: the server side of player analytics. This module owns the ingest of event batches
+ * (decompress, decode and validate everything first, then one write transaction with id
+ * de-duplication: a batch is stored whole or not at all; an event's profileId must be the
+ * credential's profile or, for an account credential without one, a profile of that account,
+ * looked up in the store once per batch and profile), reads of the append-only event log, and
+ * consumer checkpoints (compare-and-set), and the trusted append (stream_events_append: events
+ * of another log, kept with their account, profile and server time, through the same validation
+ * and store append). Decoding lives in decode.c; storage goes through
  * libstream/store/store_events.h.
  */
 #include <stdio.h>
@@ -115,6 +116,40 @@ static int append_rows(stream_events *ev, stream_events_result *out, stream_even
   return STREAM_OK;
 }
 
+/* The profiles of one batch found to be the credential account's: a batch names one profile,
+ * or a few, so each costs one store lookup per batch. A full cache only costs lookups again. */
+#define OWN_PROFILES_CACHED 8
+typedef struct own_profiles {
+  char id[OWN_PROFILES_CACHED][STREAM_EVENTS_ID_SIZE];
+  size_t n, next;
+} own_profiles;
+
+/* Event `idx` of an account credential without a profile names `profile_id`: STREAM_OK when it
+ * is a profile of `account_id`. Another account's profile and an unknown one (also an id the
+ * store could never hold) get the same STREAM_EFORBIDDEN and message, so a sender cannot probe
+ * which profile ids exist; the store's own failures (EIO, EBUSY, ENOMEM) are passed on. */
+static int check_own_profile(stream_events *ev, own_profiles *own, const char *account_id,
+                             const char *profile_id, size_t idx)
+{
+  for (size_t k = 0; k < own->n; k++)
+    if (strcmp(own->id[k], profile_id) == 0)
+      return STREAM_OK;
+  stream_store_profile p;
+  int rc = stream_store_profile_get(&p, ev->store, profile_id);
+  if (rc == STREAM_OK && strcmp(p.account_id, account_id) != 0)
+    rc = STREAM_ENOTFOUND;
+  if (rc == STREAM_ENOTFOUND || rc == STREAM_EINVAL)
+    return stream__err(STREAM_EFORBIDDEN,
+                       "event %zu names a profile the credential's account does not have", idx);
+  if (rc != STREAM_OK)
+    return rc;
+  memcpy(own->id[own->next], profile_id, strlen(profile_id) + 1);
+  own->next = (own->next + 1) % OWN_PROFILES_CACHED;
+  if (own->n < OWN_PROFILES_CACHED)
+    own->n++;
+  return STREAM_OK;
+}
+
 int stream_events_ingest(stream_events *ev, stream_events_result *out, const void *body, size_t len,
                          int format, int gzip, const char *account_id, const char *profile_id)
 {
@@ -155,6 +190,7 @@ int stream_events_ingest(stream_events *ev, stream_events_result *out, const voi
 
   int64_t server_ts = now_ms(ev);
   bool has_profile = profile_id && profile_id[0];
+  own_profiles own = {0};
   for (size_t i = 0; i < n; i++) {
     stream_event *e = &rows[i];
     if (has_profile) {
@@ -164,6 +200,12 @@ int stream_events_ingest(stream_events *ev, stream_events_result *out, const voi
                            "event %zu names another profile than the credential's", i);
       }
       memcpy(e->profile_id, profile_id, strlen(profile_id) + 1);
+    } else if (e->profile_id[0]) {
+      rc = check_own_profile(ev, &own, account_id, e->profile_id, i);
+      if (rc != STREAM_OK) {
+        free(rows);
+        return rc;
+      }
     }
     memcpy(e->account_id, account_id, strlen(account_id) + 1);
     e->server_ts = server_ts;

@@ -41,7 +41,8 @@ struct stream_store_recs_ops {
    * profile's only: a store id, as the catalog checked the viewer before:
    * stream_recs_home() builds its continue-watching row first, home.c), in (profile_id, title_id)
    * order; *out freed with free(), NULL when none. Pairs of deleted profiles or titles are left
-   * out. */
+   * out, and so is a QoE view whose account_id is not its profile's account (another account's
+   * events naming the profile are no signal of it). */
   int (*signals)(void *impl, store__recs_signal **out, size_t *out_count, const char *profile_id);
   /* Every title; *out freed with store__recs_titles_free(). */
   int (*titles)(void *impl, store__recs_title **out, size_t *out_count);

@@ -13,6 +13,12 @@ emitter (events_driver.c) flooding it.
   emitted (the emitter retried through the outage).
 - The spool survives kill -9 of the emitting process: events spooled while the
   server was unreachable are sent by the next run of the driver.
+- An account token without a profile (a second daemon with a trained
+  recommendations model) may name its own account's profiles only: an hour of
+  another account's profile watching a title (the RV6 scenario), JSON or
+  protobuf, is refused with 403 and stores nothing, so the victim's home gets no
+  "Because you watched" row; an unknown profile gets the same answer, word for
+  word; the account's own profile is accepted.
 
 Usage: /usr/bin/python3 test_events.py STREAMD EVENTS_DRIVER
 Standard library only.
@@ -30,7 +36,7 @@ import tempfile
 import time
 import unittest
 
-from streamd_harness import Streamd, free_port, login
+from streamd_harness import Streamd, free_port, login, profile_token, register_login, unique_email
 
 STREAMD = None
 DRIVER = None
@@ -242,6 +248,119 @@ class T3Spool(unittest.TestCase):
         self.assertEqual(os.path.getsize(spool), 0)  # nothing pending: emptied
 
 
+def owner_movie(tid, name):
+    return {"id": tid, "kind": "movie", "name": name, "year": 2020, "runtime_minutes": 120,
+            "maturity_rating": 0, "genres": ["Drama"]}
+
+
+OWNER_OP = "op-token-events-owner-0123456789"
+OWNER_CATALOG = {"titles": [owner_movie("glass-harbour", "Glass Harbour"),
+                            owner_movie("salt-road", "Salt Road"),
+                            owner_movie("tin-lantern", "Tin Lantern"),
+                            owner_movie("far-field", "Far Field")]}
+
+
+class T4ViewOwner(unittest.TestCase):
+    """RV6: an account token without a profile names another account's profile."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Streamd(STREAMD, ["--login-address-burst", "0", "--recs-interval", "0",
+                                  "--qoe-interval", "0"],
+                        prefix="streamd-events-owner-", log_level="warn", access_log=False,
+                        catalog=OWNER_CATALOG, demo_timeout=10, operator_token=OWNER_OP)
+        cls.n = 0
+        # Three viewers watch Glass Harbour with Salt Road and Tin Lantern: the model's
+        # neighbours of Glass Harbour, which a "Because you watched" row would show.
+        for i in range(3):
+            acct = register_login(cls.d, unique_email("owner-seed"))["access_token"]
+            tok = profile_token(cls.d, acct)[1]["access_token"]
+            for tid, frac in (("glass-harbour", 0.5), ("salt-road", 0.4), ("tin-lantern", 0.3)):
+                r = cls.d.request("PUT", "/v1/progress", token=tok,
+                                  json_body={"title_id": tid, "position_s": int(7200 * frac),
+                                             "duration_s": 7200})
+                assert r.status == 204, (r.status, r.body)
+        cls.retrain()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.stop()
+        cls.d.cleanup()
+
+    @classmethod
+    def retrain(cls):
+        """Retrain the model; the retrain first runs the QoE consumer to the log's end."""
+        r = cls.d.request("POST", "/v1/admin/recs/retrain", token=OWNER_OP)
+        assert r.status == 200, (r.status, r.body)
+
+    def view(self, profile_id, view_id):
+        """The RV6 batch: an hour of Glass Harbour, request to end, naming `profile_id`."""
+        t = int(time.time() * 1000) - 4000000
+        out = []
+        for etype, dt in (("playrequest", 0), ("playing", 500), ("heartbeat", 3599000),
+                          ("ended", 3600000)):
+            type(self).n += 1
+            out.append({"id": "%08x-0000-4000-8000-%012x" % (0x0e0000 + self.n, self.n),
+                        "viewId": view_id, "profileId": profile_id, "titleId": "glass-harbour",
+                        "deviceId": "m", "clientTs": t + dt, "type": etype,
+                        "playheadMs": max(0, dt - 1000)})
+        return out
+
+    def post(self, token, events):
+        r = self.d.request("POST", "/v1/events", body=json.dumps({"events": events}),
+                           ctype="application/json", token=token)
+        return r
+
+    def byw(self, token):
+        r = self.d.request("GET", "/v1/home?per_row=10", token=token)
+        self.assertEqual(r.status, 200, r.body)
+        return [(row["name"], row.get("source_title_id")) for row in r.json["rows"]
+                if row["id"] == "because_you_watched"]
+
+    def view_record(self, view_id):
+        return self.d.request("GET", "/v1/admin/stats/views/" + view_id, token=OWNER_OP)
+
+    def test_1_other_accounts_profile_refused(self):
+        victim_acct = register_login(self.d, unique_email("victim"))["access_token"]
+        victim, sw = profile_token(self.d, victim_acct, "Victim")
+        vtok = sw["access_token"]
+        self.assertEqual(self.byw(vtok), [])
+        mallory = register_login(self.d, unique_email("mallory"))["access_token"]
+
+        r = self.post(mallory, self.view(victim, "owner-view-json"))
+        pb = pb_batch([pb_str(1, e["id"]) + pb_str(2, e["viewId"]) + pb_str(4, victim) +
+                       pb_str(5, "glass-harbour") + pb_int(8, e["clientTs"]) +
+                       pb_int(10, {"playrequest": 2, "playing": 4, "heartbeat": 13,
+                                   "ended": 12}[e["type"]])
+                       for e in self.view(victim, "owner-view-pb")])
+        rp = self.d.request("POST", "/v1/events", body=pb, ctype="application/x-protobuf",
+                            token=mallory)
+        self.retrain()
+        # Both answers and what they left behind, in one comparison: a regression shows all.
+        self.assertEqual(
+            (r.status, rp.status, self.view_record("owner-view-json").status,
+             self.view_record("owner-view-pb").status, self.byw(vtok)),
+            (403, 403, 404, 404, []), (r.body, rp.body))
+        self.assertEqual(r.json["type"], "urn:libstream:problem:forbidden")
+        self.assertIn("event 0", r.json["detail"])
+
+        # An unknown profile: the same answer, word for word.
+        u = self.post(mallory, self.view("no-such-profile", "owner-view-unknown"))
+        self.assertEqual((u.status, u.json["detail"]), (403, r.json["detail"]))
+
+    def test_2_own_profile_accepted(self):
+        acct = register_login(self.d, unique_email("owner-self"))["access_token"]
+        pid, sw = profile_token(self.d, acct, "Self")
+        r = self.post(acct, self.view(pid, "owner-view-self"))
+        self.assertEqual((r.status, r.json), (200, {"accepted": 4, "duplicates": 0}), r.body)
+        self.retrain()
+        rec = self.view_record("owner-view-self")
+        self.assertEqual(rec.status, 200, rec.body)
+        self.assertEqual((rec.json["profile_id"], rec.json["watch_ms"]), (pid, 3600000))
+        self.assertEqual(self.byw(sw["access_token"]),
+                         [("Because you watched Glass Harbour", "glass-harbour")])
+
+
 def main():
     global STREAMD, DRIVER, D, TMP, TOKEN
     STREAMD, DRIVER = sys.argv[1], sys.argv[2]
@@ -256,7 +375,7 @@ def main():
     try:
         suite = unittest.TestSuite()
         loader = unittest.TestLoader()
-        for cls in (T1Route, T2Flood, T3Spool):
+        for cls in (T1Route, T2Flood, T3Spool, T4ViewOwner):
             suite.addTests(loader.loadTestsFromTestCase(cls))
         ok = unittest.TextTestRunner(verbosity=2).run(suite).wasSuccessful()
     finally:

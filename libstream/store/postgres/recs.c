@@ -18,15 +18,20 @@
 /* ?1 the profile id, NULL = every profile. Progress fractions are clamped to
  * 0..1 (a player may report a position past the duration). Rows of deleted
  * profiles or titles are dropped (QoE views have no foreign keys; anonymous
- * views have profile_id ''). Integer division of last_ts truncates as in
- * SQLite (both operands are integers). */
+ * views have profile_id ''). A QoE view counts for its profile only when the
+ * view's account (its owner, from the sender's credential) is the profile's
+ * account: another account's view naming the profile is no signal of it.
+ * Integer division of last_ts truncates as in SQLite (both operands are
+ * integers). */
 static const char sql_signals[] =
     "SELECT s.profile_id, s.title_id, sum(s.watch_ms), sum(s.views), sum(s.ended),"
     " max(s.pmax), sum(s.psum), sum(s.prows), max(s.in_list), sum(s.rating), max(s.ts)"
     " FROM ("
     "  SELECT profile_id, title_id, watch_ms, 1 AS views, ended, 0.0::float8 AS pmax,"
     "   0.0::float8 AS psum, 0 AS prows, 0 AS in_list, 0 AS rating, last_ts / 1000 AS ts"
-    "   FROM qoe_views WHERE ?1::text IS NULL OR profile_id = ?1"
+    "   FROM qoe_views v WHERE (?1::text IS NULL OR v.profile_id = ?1)"
+    "    AND EXISTS (SELECT 1 FROM profiles p"
+    "     WHERE p.id = v.profile_id AND p.account_id = v.account_id)"
     "  UNION ALL"
     "  SELECT profile_id, title_id, 0, 0, 0,"
     "   least(1.0::float8, greatest(0.0::float8, position_ms::float8 / duration_ms)),"

@@ -16,14 +16,18 @@
 /* ?1 the profile id, NULL = every profile. Progress fractions are clamped to
  * 0..1 (a player may report a position past the duration). Rows of deleted
  * profiles or titles are dropped (QoE views have no foreign keys; anonymous
- * views have profile_id ''). */
+ * views have profile_id ''). A QoE view counts for its profile only when the
+ * view's account (its owner, from the sender's credential) is the profile's
+ * account: another account's view naming the profile is no signal of it. */
 static const char sql_signals[] =
     "SELECT s.profile_id, s.title_id, sum(s.watch_ms), sum(s.views), sum(s.ended),"
     " max(s.pmax), sum(s.psum), sum(s.prows), max(s.in_list), sum(s.rating), max(s.ts)"
     " FROM ("
     "  SELECT profile_id, title_id, watch_ms, 1 AS views, ended, 0.0 AS pmax, 0.0 AS psum,"
     "   0 AS prows, 0 AS in_list, 0 AS rating, last_ts / 1000 AS ts"
-    "   FROM qoe_views WHERE ?1 IS NULL OR profile_id = ?1"
+    "   FROM qoe_views v WHERE (?1 IS NULL OR v.profile_id = ?1)"
+    "    AND EXISTS (SELECT 1 FROM profiles p"
+    "     WHERE p.id = v.profile_id AND p.account_id = v.account_id)"
     "  UNION ALL"
     "  SELECT profile_id, title_id, 0, 0, 0,"
     "   min(1.0, max(0.0, CAST(position_ms AS REAL) / duration_ms)),"

@@ -3,9 +3,11 @@
  * store_path.h), with an injected clock: protobuf and JSON batches, gzip, the
  * all-or-nothing rule (malformed protobuf, truncated gzip, huge batches,
  * wrong enums and bad fields store nothing), de-duplication, the event log
- * and consumer checkpoints; out of memory while decoding is STREAM_ENOMEM, not
- * a malformed body (unpack_oom.h). Batches are built with the generated
- * protobuf-c code (internal), so the test links the static library. */
+ * and consumer checkpoints, the profiles an account credential without a
+ * profile may name (its account's only; real accounts and profiles); out of
+ * memory while decoding is STREAM_ENOMEM, not a malformed body
+ * (unpack_oom.h). Batches are built with the generated protobuf-c code
+ * (internal), so the test links the static library. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -641,6 +643,115 @@ START_TEST(test_consumer_checkpoints)
 }
 END_TEST
 
+/* ---- an account credential without a profile ------------------------------------ */
+
+/* Account acct-1 with profiles p-own and p-own2, account acct-2 with profile p-other. */
+static void make_accounts(void)
+{
+  const char *acct[2][3] = {{"acct-1", "p-own", "p-own2"}, {"acct-2", "p-other", NULL}};
+  for (size_t i = 0; i < 2; i++) {
+    stream_store_account a;
+    memset(&a, 0, sizeof a);
+    snprintf(a.id, sizeof a.id, "%s", acct[i][0]);
+    snprintf(a.email, sizeof a.email, "%s@example.com", acct[i][0]);
+    ck_assert_int_eq(stream_store_account_create(NULL, store, &a, T0_MS / 1000), STREAM_OK);
+    for (size_t k = 1; k < 3 && acct[i][k]; k++) {
+      stream_store_profile p;
+      memset(&p, 0, sizeof p);
+      snprintf(p.id, sizeof p.id, "%s", acct[i][k]);
+      snprintf(p.account_id, sizeof p.account_id, "%s", a.id);
+      snprintf(p.name, sizeof p.name, "%s", acct[i][k]);
+      p.maturity_ceiling = 18;
+      ck_assert_int_eq(stream_store_profile_create(NULL, store, &p, T0_MS / 1000), STREAM_OK);
+    }
+  }
+}
+
+#define EV_OF(n, profile)                                                                          \
+  "{\"id\":\"00000000-0000-4000-8000-00000000000" #n "\",\"viewId\":\"v\",\"type\":\"play\","      \
+  "\"clientTs\":1700000000000,\"profileId\":\"" profile "\"}"
+
+/* An account credential without a profile (`account`, profile NULL) refused with
+ * STREAM_EFORBIDDEN and nothing stored; the message into `msg`. */
+static void refuse_as(const char *account, const char *json, char *msg, size_t cap)
+{
+  stream_events_result r = {7, 7};
+  ck_assert_int_eq(
+      stream_events_ingest(events, &r, json, strlen(json), STREAM_EVENTS_JSON, 0, account, NULL),
+      STREAM_EFORBIDDEN);
+  ck_assert_uint_eq(r.accepted, 0);
+  ck_assert_int_eq(stored(), 0);
+  snprintf(msg, cap, "%s", stream_error_last()->message);
+}
+
+/* The account's own profiles are accepted (JSON and protobuf), kept as the events name them. */
+START_TEST(test_account_credential_own_profile)
+{
+  make_accounts();
+  const char *json = "{\"events\":[" GOOD "," EV_OF(2, "p-own") "," EV_OF(3, "p-own2") "]}";
+  stream_events_result r;
+  ck_assert_int_eq(
+      stream_events_ingest(events, &r, json, strlen(json), STREAM_EVENTS_JSON, 0, "acct-1", NULL),
+      STREAM_OK);
+  ck_assert_uint_eq(r.accepted, 3);
+  pb_batch *pb = pb_new(500, 1000);
+  for (size_t i = 0; i < 500; i++)
+    pb->ev[i].profile_id = i % 2 ? "p-own" : "p-own2";
+  ck_assert_int_eq(ingest_pb(pb, &r), STREAM_OK); /* as acct-1 without a profile */
+  ck_assert_uint_eq(r.accepted, 500);
+  free(pb);
+
+  stream_event *rows;
+  size_t n;
+  ck_assert_int_eq(stream_events_read(events, &rows, &n, 0, 1000), STREAM_OK);
+  ck_assert_uint_eq(n, 503);
+  ck_assert_str_eq(rows[0].profile_id, "");
+  ck_assert_str_eq(rows[1].profile_id, "p-own");
+  ck_assert_str_eq(rows[2].profile_id, "p-own2");
+  ck_assert_str_eq(rows[4].profile_id, "p-own");
+  for (size_t i = 0; i < n; i++)
+    ck_assert_str_eq(rows[i].account_id, "acct-1");
+  stream_free(rows);
+}
+END_TEST
+
+/* Another account's profile, an unknown one, and an id no store profile can have: the same
+ * refusal as a profile token naming another profile (STREAM_EFORBIDDEN, the whole batch), in
+ * the same words, so the answer does not tell which profile ids exist. */
+START_TEST(test_account_credential_other_profile_refused)
+{
+  make_accounts();
+  char other[512], unknown[512], odd[512], msg[512]; /* stream_error.message */
+  refuse_as("acct-1", "{\"events\":[" GOOD "," EV_OF(2, "p-other") "]}", other, sizeof other);
+  ck_assert_ptr_nonnull(strstr(other, "event 1"));
+  refuse_as("acct-1", "{\"events\":[" GOOD "," EV_OF(2, "p-nosuch") "]}", unknown, sizeof unknown);
+  ck_assert_str_eq(unknown, other);
+  refuse_as("acct-1", "{\"events\":[" GOOD "," EV_OF(2, "p.own") "]}", odd, sizeof odd);
+  ck_assert_str_eq(odd, other);
+  /* A batch mixing the account's profile with another account's: refused whole. */
+  refuse_as("acct-1", "{\"events\":[" EV_OF(1, "p-own") "," EV_OF(2, "p-other") "]}", msg,
+            sizeof msg);
+  ck_assert_str_eq(msg, other);
+  /* An account the store does not hold owns no profile. */
+  refuse_as("acct-9", "{\"events\":[" EV_OF(1, "p-own") "]}", msg, sizeof msg);
+  ck_assert_ptr_nonnull(strstr(msg, "event 0"));
+  /* Protobuf: the 500th event names acct-2's profile, after 499 of acct-1's own. */
+  pb_batch *pb = pb_new(500, 2000);
+  for (size_t i = 0; i < 500; i++)
+    pb->ev[i].profile_id = i == 499 ? "p-other" : "p-own";
+  ck_assert_int_eq(ingest_pb(pb, NULL), STREAM_EFORBIDDEN);
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "event 499"));
+  ck_assert_int_eq(stored(), 0);
+  free(pb);
+  /* acct-2's own credential may name it. */
+  const char *json = "{\"events\":[" EV_OF(2, "p-other") "]}";
+  ck_assert_int_eq(
+      stream_events_ingest(events, NULL, json, strlen(json), STREAM_EVENTS_JSON, 0, "acct-2", ""),
+      STREAM_OK);
+  ck_assert_int_eq(stored(), 1);
+}
+END_TEST
+
 static Suite *events_suite(void)
 {
   Suite *s = suite_create("events");
@@ -658,6 +769,8 @@ static Suite *events_suite(void)
   tcase_add_test(tc, test_huge_batches_refused);
   tcase_add_test(tc, test_bad_arguments);
   tcase_add_test(tc, test_consumer_checkpoints);
+  tcase_add_test(tc, test_account_credential_own_profile);
+  tcase_add_test(tc, test_account_credential_other_profile_refused);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -34,6 +34,7 @@ static stream_store *st;
 static stream_catalog *cat;
 static stream_recs *recs;
 static int64_t clock_now = NOW;
+static char family_id[STREAM_STORE_ID_SIZE]; /* the adults' account */
 static char adult_id[ADULTS][STREAM_STORE_ID_SIZE];
 static char kid_id[STREAM_STORE_ID_SIZE];
 static char cold_id[STREAM_STORE_ID_SIZE];
@@ -163,6 +164,7 @@ static void setup(void)
   memset(&a, 0, sizeof a);
   strcpy(a.email, "family@example.com");
   ck_assert_int_eq(stream_store_account_create(&a, st, &a, NOW), STREAM_OK);
+  snprintf(family_id, sizeof family_id, "%s", a.id);
   for (int i = 0; i < ADULTS; i++) {
     char name[32];
     snprintf(name, sizeof name, "Adult %d", i);
@@ -437,8 +439,9 @@ START_TEST(test_fresh_history)
 }
 END_TEST
 
-/* One player view of `title` by adult 3 as real events through the QoE consumer: playing
- * from 1 s, a heartbeat at `watched_ms`, and an `ended` event when `ended`. */
+/* One player view of `title` by adult 3 (its account and profile, as its profile token sends
+ * them) as real events through the QoE consumer: playing from 1 s, a heartbeat at
+ * `watched_ms`, and an `ended` event when `ended`. */
 static void qoe_view(stream_events *ev, const char *view, const char *title, int64_t watched_ms,
                      int ended)
 {
@@ -457,7 +460,8 @@ static void qoe_view(stream_events *ev, const char *view, const char *title, int
                          i ? "," : "", n, view, title, types[i], (long long)(NOW * 1000 + at[i]));
   }
   len += (size_t)snprintf(batch + len, sizeof batch - len, "]}");
-  int rc = stream_events_ingest(ev, NULL, batch, len, STREAM_EVENTS_JSON, 0, "acct", adult_id[3]);
+  int rc =
+      stream_events_ingest(ev, NULL, batch, len, STREAM_EVENTS_JSON, 0, family_id, adult_id[3]);
   ck_assert_msg(rc == STREAM_OK, "ingest: %s", msg());
   ck_assert_int_eq(stream_events_qoe_run(ev, NULL, NULL), STREAM_OK);
 }

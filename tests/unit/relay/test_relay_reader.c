@@ -69,10 +69,35 @@ static void reader_teardown(void)
 
 /* ---- events ------------------------------------------------------------------- */
 
+/* Profile own-<a> of account acct-<a> in store A, made at its first use: an account credential
+ * without a profile may name only a profile of its own account (stream_events_ingest). */
+static void own_profile(char *out, size_t cap, int a)
+{
+  snprintf(out, cap, "own-%d", a);
+  stream_store_profile p;
+  if (stream_store_profile_get(&p, store, out) == STREAM_OK)
+    return;
+  stream_store_account acct;
+  memset(&acct, 0, sizeof acct);
+  snprintf(acct.id, sizeof acct.id, "acct-%d", a);
+  snprintf(acct.email, sizeof acct.email, "acct-%d@example.com", a);
+  int rc = stream_store_account_create(NULL, store, &acct, T0_MS / 1000);
+  ck_assert_msg(rc == STREAM_OK || rc == STREAM_EEXIST, "account: %s",
+                stream_error_last()->message);
+  memset(&p, 0, sizeof p);
+  snprintf(p.id, sizeof p.id, "%s", out);
+  snprintf(p.account_id, sizeof p.account_id, "%s", acct.id);
+  snprintf(p.name, sizeof p.name, "Own");
+  p.maturity_ceiling = 18;
+  rc = stream_store_profile_create(NULL, store, &p, T0_MS / 1000);
+  ck_assert_msg(rc == STREAM_OK, "profile: %s", stream_error_last()->message);
+}
+
 /* One view's events as a JSON batch, ingested into A with account acct-<v%3>, the
- * credential's profile p-<v> for odd views (none for even ones, whose events name their own
- * profile or none), at the ingest clock T0 + v s. Views: 0..3 play to the end (3 with a
- * non-fatal error), 4 fails after starting, 5 before starting; ids <v>-0000-4000-8000-<k>. */
+ * credential's profile p-<v> for odd views (none for even ones, whose events name their
+ * account's profile own-<v%3> or none), at the ingest clock T0 + v s. Views: 0..3 play to
+ * the end (3 with a non-fatal error), 4 fails after starting, 5 before starting; ids
+ * <v>-0000-4000-8000-<k>. */
 static int ingest_view(int v)
 {
   static const struct {
@@ -80,6 +105,11 @@ static int ingest_view(int v)
     int dt;
   } seq[] = {{1, 0},     {2, 10},    {4, 800},   {13, 10000}, {8, 12000}, {9, 13500},  {10, 14000},
              {6, 20000}, {7, 20500}, {5, 25000}, {3, 30000},  {4, 30100}, {11, 31000}, {12, 40000}};
+  char own[48] = "", own_id[16];
+  if (v % 2 == 0 && v) {
+    own_profile(own_id, sizeof own_id, v % 3);
+    snprintf(own, sizeof own, ",\"profileId\":\"%s\"", own_id);
+  }
   char body[8192];
   size_t len = (size_t)sprintf(body, "{\"events\":[");
   int n = 0;
@@ -100,7 +130,7 @@ static int ingest_view(int v)
         "\"bl\":%d,\"mtp\":%d,\"sid\":\"s %d\",\"cid\":\"c-%d\",\"ot\":\"v\",\"su\":%s%s%s}",
         n ? "," : "", v, (int)k, v, v, type, (long long)(T0_MS + v * 100000 + seq[k].dt), v % 2, v,
         v, seq[k].dt, k >= 6 ? 6000 : 3000, 1000 + (int)k, 20000 + v, v, v,
-        type == 2 ? "true" : "false", v % 2 == 0 && v ? ",\"profileId\":\"own-profile\"" : "",
+        type == 2 ? "true" : "false", own,
         type == 11 ? (fatal ? ",\"error\":{\"code\":3,\"message\":\"décodage\",\"fatal\":true}"
                             : ",\"error\":{\"code\":9,\"message\":\"retry\",\"fatal\":false}")
                    : "");

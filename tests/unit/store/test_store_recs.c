@@ -93,20 +93,28 @@ static void progress(const char *pid, const char *tid, const char *eid, int64_t 
   OK(stream_store_progress_upsert(store, &p, now));
 }
 
-/* A QoE view row as the consumer writes it; last_ts in milliseconds. */
-static void qoe_view(const char *view_id, const char *pid, const char *tid, int64_t watch_ms,
-                     int ended, int64_t last_ts_ms)
+/* A QoE view row as the consumer writes it, owned by account `aid` (its sender's); last_ts in
+ * milliseconds. */
+static void qoe_view_of(const char *view_id, const char *aid, const char *pid, const char *tid,
+                        int64_t watch_ms, int ended, int64_t last_ts_ms)
 {
   char *q = sqlite3_mprintf(
-      "INSERT INTO qoe_views (view_id, profile_id, title_id, day, start_ts, last_ts, last_seq,"
-      " events, requested, started, failed, start_failed, ended, startup_ms, watch_ms,"
+      "INSERT INTO qoe_views (view_id, account_id, profile_id, title_id, day, start_ts, last_ts,"
+      " last_seq, events, requested, started, failed, start_failed, ended, startup_ms, watch_ms,"
       " playing_ms, rebuffer_count, rebuffer_ms, peak_br, br_ms, br_sum, updated_at)"
-      " VALUES (%Q, %Q, %Q, '2001-09-09', %lld, %lld, 1, 3, 1, 1, 0, 0, %d, 500, %lld, %lld,"
+      " VALUES (%Q, %Q, %Q, %Q, '2001-09-09', %lld, %lld, 1, 3, 1, 1, 0, 0, %d, 500, %lld, %lld,"
       " 0, 0, 0, 0, 0, 1)",
-      view_id, pid, tid, (long long)(last_ts_ms - watch_ms), (long long)last_ts_ms, ended,
+      view_id, aid, pid, tid, (long long)(last_ts_ms - watch_ms), (long long)last_ts_ms, ended,
       (long long)watch_ms, (long long)watch_ms);
   sql(q);
   sqlite3_free(q);
+}
+
+/* A QoE view of account acct1, whose profiles pA, pB and pC are. */
+static void qoe_view(const char *view_id, const char *pid, const char *tid, int64_t watch_ms,
+                     int ended, int64_t last_ts_ms)
+{
+  qoe_view_of(view_id, "acct1", pid, tid, watch_ms, ended, last_ts_ms);
 }
 
 static void rating(const char *pid, const char *tid, int value, int64_t at)
@@ -126,7 +134,10 @@ static void rating(const char *pid, const char *tid, int value, int64_t at)
  * pB: tSeries thumbs up at 2000000
  * Left out: an anonymous view (profile ''), a view of a title that never
  * existed, a view and a rating of deleted profile pC, a view of deleted title
- * tGone, whose progress, list entry and rating go with it.
+ * tGone, whose progress, list entry and rating go with it; views of account
+ * acct2 naming pA and pB (an hour of tMovie each: what an account-level
+ * token could once send for another account's profiles) and an unknown
+ * account's view naming pA.
  */
 static void fill(void)
 {
@@ -172,6 +183,15 @@ static void fill(void)
   rating("pA", "tGone", 1, 3000000);
   OK(stream_store_profile_delete(store, "pC"));
   OK(stream_store_title_delete(store, "tGone"));
+
+  stream_store_account m = {0};
+  snprintf(m.id, sizeof m.id, "acct2");
+  snprintf(m.email, sizeof m.email, "m@example.com");
+  OK(stream_store_account_create(NULL, store, &m, 1000));
+  profile("acct2", "pM", "M");
+  qoe_view_of("v7", "acct2", "pA", "tMovie", 3600000, 1, INT64_C(3000000000));
+  qoe_view_of("v8", "acct2", "pB", "tMovie", 3600000, 1, INT64_C(3000000000));
+  qoe_view_of("v9", "nosuch", "pA", "tSeries", 3600000, 1, INT64_C(3000000000));
 }
 
 static void check_pa_movie(const store__recs_signal *s)
@@ -244,6 +264,35 @@ START_TEST(test_signals_one_profile)
   OK(store->backend->recs->signals(store->impl, &sig, &n, "nosuch"));
   ck_assert_ptr_null(sig);
   ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
+/* Another account's views naming a profile are no signal of that profile (nor of the sender's
+ * own profiles): the home screen of pA reads what pA's account watched only. */
+START_TEST(test_signals_other_accounts_views)
+{
+  fill();
+  store__recs_signal *sig = NULL;
+  size_t n = 0;
+  OK(store->backend->recs->signals(store->impl, &sig, &n, "pA"));
+  ck_assert_uint_eq(n, 2);
+  check_pa_movie(&sig[0]);
+  ck_assert_str_eq(sig[1].title_id, "tSeries");
+  ck_assert_int_eq(sig[1].watch_ms, 0);
+  ck_assert_int_eq(sig[1].views, 0);
+  ck_assert_int_eq(sig[1].last_ts, 1000200);
+  free(sig);
+  OK(store->backend->recs->signals(store->impl, &sig, &n, "pM"));
+  ck_assert_ptr_null(sig);
+  ck_assert_uint_eq(n, 0);
+
+  /* The same account's view of pA counts. */
+  qoe_view_of("v10", "acct1", "pA", "tSeries", 7000, 0, INT64_C(3000000000));
+  OK(store->backend->recs->signals(store->impl, &sig, &n, "pA"));
+  ck_assert_uint_eq(n, 2);
+  ck_assert_int_eq(sig[1].watch_ms, 7000);
+  ck_assert_int_eq(sig[1].views, 1);
+  free(sig);
 }
 END_TEST
 
@@ -322,6 +371,7 @@ int main(void)
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, test_signals_all_profiles);
   tcase_add_test(tc, test_signals_one_profile);
+  tcase_add_test(tc, test_signals_other_accounts_views);
   tcase_add_test(tc, test_signals_progress_clamped);
   tcase_add_test(tc, test_signals_empty);
   tcase_add_test(tc, test_titles);
