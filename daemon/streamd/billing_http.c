@@ -139,14 +139,14 @@ cJSON *streamd_billing_lease_json(const stream_billing_lease *l)
 }
 
 /* A device holding a screen, as shown to another device that was refused one. */
-cJSON *streamd_billing_device_json(const stream_billing_lease *l)
+cJSON *streamd_billing_device_json(const stream_billing_lease *l, int with_title)
 {
   cJSON *o = cJSON_CreateObject();
   if (!o)
     return NULL;
   cJSON_AddStringToObject(o, "device_id", l->device_id);
   streamd_billing_add_opt_string(o, "device_name", l->device_name);
-  cJSON_AddStringToObject(o, "title_id", l->title_id);
+  streamd_billing_add_opt_string(o, "title_id", with_title ? l->title_id : NULL);
   cJSON_AddNumberToObject(o, "started_at", (double)l->started_at);
   cJSON_AddNumberToObject(o, "expires_at", (double)l->expires_at);
   return o;
@@ -181,31 +181,38 @@ streamd_app *streamd_billing_app(streamd_request *req, streamd_response *resp)
   return app;
 }
 
+int streamd_billing_lease_mine(streamd_app *app, const streamd_viewer *v, const char *lease_id,
+                               const char *what, streamd_request *req, streamd_response *resp)
+{
+  if (!streamd_viewer_limited(v))
+    return 0;
+  /* Whose lease it is: only the live ones hold a screen (a lapsed one plays nothing). */
+  stream_billing_lease *list = NULL;
+  size_t n = 0;
+  int rc = stream_billing_lease_list(&list, &n, app->billing, v->account_id);
+  if (rc != STREAM_OK) {
+    streamd_reply_service_error(resp, req, rc);
+    return -1;
+  }
+  int foreign = 0;
+  for (size_t i = 0; i < n && lease_id; i++)
+    if (strcmp(list[i].id, lease_id) == 0 && strcmp(list[i].profile_id, v->profile_id) != 0)
+      foreign = 1;
+  stream_free(list);
+  if (!foreign)
+    return 0;
+  /* The store's words for a lease that is not there. */
+  char detail[128];
+  snprintf(detail, sizeof(detail), "%s: no lease with id %s", what, lease_id);
+  streamd_reply_problem(resp, req, STREAM_ENOTFOUND, detail);
+  return -1;
+}
+
 int streamd_billing_lease_end(streamd_app *app, const streamd_viewer *v, const char *lease_id,
                               streamd_request *req, streamd_response *resp)
 {
-  if (streamd_viewer_limited(v)) {
-    /* Whose lease it is: only the live ones hold a screen (a lapsed one ends no playback). */
-    stream_billing_lease *list = NULL;
-    size_t n = 0;
-    int rc = stream_billing_lease_list(&list, &n, app->billing, v->account_id);
-    if (rc != STREAM_OK) {
-      streamd_reply_service_error(resp, req, rc);
-      return -1;
-    }
-    int foreign = 0;
-    for (size_t i = 0; i < n && lease_id; i++)
-      if (strcmp(list[i].id, lease_id) == 0 && strcmp(list[i].profile_id, v->profile_id) != 0)
-        foreign = 1;
-    stream_free(list);
-    if (foreign) {
-      /* The store's words for a lease that is not there (stream_billing_lease_release). */
-      char detail[128];
-      snprintf(detail, sizeof(detail), "release lease: no lease with id %s", lease_id);
-      streamd_reply_problem(resp, req, STREAM_ENOTFOUND, detail);
-      return -1;
-    }
-  }
+  if (streamd_billing_lease_mine(app, v, lease_id, "release lease", req, resp) != 0)
+    return -1;
   int rc = stream_billing_lease_release(app->billing, v->account_id, lease_id);
   if (rc != STREAM_OK) {
     streamd_reply_service_error(resp, req, rc);

@@ -18,8 +18,11 @@ cJSON *streamd_billing_subscription_json(const stream_billing_subscription *s);
 cJSON *streamd_billing_invoice_json(const stream_billing_invoice *inv, int with_lines);
 cJSON *streamd_billing_card_json(const stream_billing_card *c);
 cJSON *streamd_billing_lease_json(const stream_billing_lease *l);
-/* A device holding a screen, as shown to another device that was refused one. */
-cJSON *streamd_billing_device_json(const stream_billing_lease *l);
+/*
+ * A device holding a screen, as shown to another device that was refused one: device id and
+ * name, title (null unless `with_title`), start and expiry; never the profile.
+ */
+cJSON *streamd_billing_device_json(const stream_billing_lease *l, int with_title);
 cJSON *streamd_billing_report_json(const stream_billing_run_report *r);
 /* Add `v` as member `name`, or null when v is NULL or "". */
 void streamd_billing_add_opt_string(cJSON *o, const char *name, const char *v);
@@ -57,11 +60,20 @@ int streamd_billing_body_string(const char **out, const cJSON *body, const char 
 void streamd_billing_problem_extend(streamd_response *resp, const char *name, cJSON *value);
 
 /*
+ * Whether the viewer may act on lease `lease_id` (renew, end): a token scoped to a profile with
+ * parental limits (streamd_viewer_limited) may not touch another profile's live lease. 0 (go
+ * on: the lease is the viewer's, not live, absent, or the viewer is not limited; the store then
+ * answers), or an answered problem: 404 with the very words the store uses for a lease that
+ * does not exist ("<what>: no lease with id <id>"), so a kids profile can neither renew, stop
+ * nor read what the account's adults watch, nor learn that it plays; a store failure.
+ */
+int streamd_billing_lease_mine(streamd_app *app, const streamd_viewer *v, const char *lease_id,
+                               const char *what, streamd_request *req, streamd_response *resp);
+
+/*
  * End lease `lease_id` of the viewer's account: DELETE /v1/billing/leases/{id} and DELETE
- * /v1/playback/{session} (the session id is the lease id). A token scoped to a profile with
- * parental limits (streamd_viewer_limited) may not end another profile's live lease: 404 with
- * the very answer of a lease that does not exist, so a kids profile can neither stop what the
- * account's adults watch nor learn that it plays. 0 (ended: the caller answers 204) or an
+ * /v1/playback/{session} (the session id is the lease id), after streamd_billing_lease_mine()
+ * ("release lease"). 0 (ended: the caller answers 204) or an
  * answered problem. `v` comes from streamd_viewer_require().
  */
 int streamd_billing_lease_end(streamd_app *app, const streamd_viewer *v, const char *lease_id,

@@ -49,6 +49,9 @@ static const streamd_problem_info table[] = {
     {STREAMD_P_CHECKSUM, 460, "checksum-mismatch", "Checksum mismatch"},
     {STREAMD_P_GONE, 410, "upload-expired", "Upload expired"},
     {STREAMD_P_TOO_LARGE, 413, "upload-too-large", "Upload too large"},
+    /* A 403 that refuses the batch, not the credential: the emitter drops it instead of
+     * waiting for a new token (emitter_http.c). */
+    {STREAMD_P_EVENT_PROFILE, 403, "event-profile-forbidden", "Event profile forbidden"},
 };
 
 const streamd_problem_info *streamd_problem_lookup(int code)

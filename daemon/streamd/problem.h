@@ -25,7 +25,9 @@ enum streamd_problem_code {
   STREAMD_P_TUS_VERSION = -1101, /* 412: Tus-Resumable missing or not 1.0.0 */
   STREAMD_P_CHECKSUM = -1102,    /* 460: Upload-Checksum mismatch */
   STREAMD_P_GONE = -1103,        /* 410: the upload expired */
-  STREAMD_P_TOO_LARGE = -1104    /* 413: Upload-Length over the limit */
+  STREAMD_P_TOO_LARGE = -1104,   /* 413: Upload-Length over the limit */
+  /* POST /v1/events (routes_events.c) */
+  STREAMD_P_EVENT_PROFILE = -1201 /* 403: the batch names a profile the credential may not */
 };
 
 typedef struct streamd_problem_info {

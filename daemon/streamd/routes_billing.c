@@ -464,9 +464,13 @@ void streamd_route_billing_lease_acquire(streamd_request *req, streamd_response 
   if (rc == STREAM_EBUSY) {
     /* Every screen is taken: a conflict with the account's own state, not "retry later". */
     reply_conflict(resp, req, rc, "every screen of the plan is in use");
+    /* A profile with parental limits sees that the TV is busy, not what the others watch. */
+    int limited = streamd_viewer_limited(&v);
     cJSON *arr = cJSON_CreateArray();
     for (size_t i = 0; arr && i < n_in_use && i < STREAM_BILLING_SCREENS_MAX; i++)
-      cJSON_AddItemToArray(arr, streamd_billing_device_json(&in_use[i]));
+      cJSON_AddItemToArray(
+          arr, streamd_billing_device_json(
+                   &in_use[i], !limited || strcmp(in_use[i].profile_id, v.profile_id) == 0));
     streamd_billing_problem_extend(resp, "devices_in_use", arr);
   } else if (rc != STREAM_OK) {
     streamd_reply_service_error(resp, req, rc);
@@ -483,9 +487,11 @@ void streamd_route_billing_lease_heartbeat(streamd_request *req, streamd_respons
     return;
   if (streamd_billing_body_empty(req, resp) != 0)
     return;
+  const char *id = streamd_request_param(req, "id");
+  if (streamd_billing_lease_mine(app, &v, id, "renew lease", req, resp) != 0)
+    return;
   stream_billing_lease l;
-  int rc = stream_billing_lease_heartbeat(&l, app->billing, v.account_id,
-                                          streamd_request_param(req, "id"));
+  int rc = stream_billing_lease_heartbeat(&l, app->billing, v.account_id, id);
   if (rc == STREAM_EEXPIRED) {
     /* Not a credential problem (401 would make clients refresh their token). */
     reply_conflict(resp, req, rc, "the lease lapsed: acquire a screen again");

@@ -5,7 +5,10 @@
  * library, which validates everything and stores it in one transaction. A
  * 200 means the batch is committed (durable); any 4xx means nothing of it
  * was stored, so the emitter may drop it, and a 5xx or no answer means
- * retry (the event ids make retries idempotent).
+ * retry (the event ids make retries idempotent). A 403 about the batch (an
+ * event names a profile the credential may not name) has its own problem
+ * type, event-profile-forbidden, so the emitter drops that batch; any other
+ * 401/403 is about the credential and the emitter waits for a new token.
  *
  * The events token (POST /v1/playback answers it) is a JWT signed with the
  * access-token key ring but with its own header typ and audience, so
@@ -249,6 +252,15 @@ void streamd_route_events_ingest(streamd_request *req, streamd_response *resp)
   if (rc == STREAM_ERANGE) {
     /* Too many events, or a body that inflates past the cap: nothing stored. */
     streamd_reply_problem(resp, req, STREAMD_P_BODY_TOO_LARGE, stream_error_last()->message);
+    return;
+  }
+  if (rc == STREAM_EFORBIDDEN) {
+    /* The ingest's only STREAM_EFORBIDDEN (stream/events.h): an event names a profile the
+     * credential may not name. The credential itself is good, so the 403 gets a type of its
+     * own: the emitter drops this batch instead of waiting for a new token for ever. */
+    const stream_error *e = stream_error_last();
+    streamd_reply_problem(resp, req, STREAMD_P_EVENT_PROFILE,
+                          e && e->code == rc && e->message[0] ? e->message : NULL);
     return;
   }
   if (rc != STREAM_OK) {

@@ -5,7 +5,8 @@
  * finds the title's ready asset and answers signed HLS and DASH URLs capped
  * at the plan's height, with the lease heartbeat and the resume position.
  * The session id is the lease id, so heartbeat and DELETE act on the lease
- * (a profile with parental limits ends only its own: streamd_billing_lease_end).
+ * (a profile with parental limits renews and ends only its own:
+ * streamd_billing_lease_mine).
  * The answer carries an events token for POST /v1/events (routes_events.c).
  * The title check uses the request's region too (routes_util.c: region_header).
  */
@@ -254,6 +255,8 @@ void streamd_route_playback_heartbeat(streamd_request *req, streamd_response *re
     streamd_reply_json(resp, 200, o);
     return;
   }
+  if (streamd_billing_lease_mine(app, &v, id, "renew lease", req, resp) != 0)
+    return;
   stream_billing_lease lease;
   int rc = stream_billing_lease_heartbeat(&lease, app->billing, v.account_id, id);
   if (rc != STREAM_OK) {

@@ -863,6 +863,16 @@ STREAM_API int stream_auth_profile_get(stream_auth_profile *out, stream_auth *a,
  * still as read (compare-and-set); when another edit landed in between (a
  * parent setting `kids` while a PIN change was hashing), this edit is applied
  * again to the new row, so only the fields given in `in` change.
+ * A PIN set or changed (`in->pin` 4 digits) signs out every session that
+ * entered the profile before: each refresh token bound to the profile is
+ * revoked (stream_auth_refresh() then fails with STREAM_EAUTH), whoever holds
+ * it, the caller's own session in this profile included (it switches again
+ * with the new PIN). Tokens of the account without a profile and of other
+ * profiles are kept. Access tokens already issued for the profile stay valid
+ * until they expire (`access_ttl`, 15 minutes by default). Removing the PIN
+ * ("") and the other fields revoke nothing. If the PIN was written but the revocation failed,
+ * the call fails with the store's error (the message says so); repeating it
+ * revokes them.
  * This call does not check the account password, not even when `in->pin`
  * sets, changes or removes the PIN: the caller vouches for the change
  * (operator tools, tests). A viewer's request must go through
@@ -889,6 +899,10 @@ STREAM_API int stream_auth_profile_update(stream_auth_profile *out, stream_auth 
  * changes nothing, the other fields of `in` included. When `in->pin` is NULL
  * no password is needed: `password` and `client_address` may be NULL and are
  * ignored (not checked), and the call is stream_auth_profile_update().
+ * A PIN set or changed signs out the profile's sessions as said there (their
+ * refresh tokens are revoked; access tokens run until they expire, 15
+ * minutes by default): an owner changing the PIN from a session in this profile loses
+ * that session too and switches again with the new PIN.
  * `*out` (may be NULL) receives the updated profile. `password` is borrowed
  * for the call and never logged or put in a message.
  * Errors: those of stream_auth_profile_update(), and with a PIN in `in`:

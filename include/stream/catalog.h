@@ -22,7 +22,8 @@
  * title when its rating is at most the viewer's ceiling (a kids viewer's
  * ceiling is capped at STREAM_CATALOG_KIDS_CEILING), it is available now
  * (available_from <= now < available_until) and, when the viewer has a
- * region, the title lists no regions or lists that one.
+ * region, the title lists no regions or lists one matching the viewer's
+ * (stream_catalog_viewer.region).
  *
  * Thread-safety: a stream_catalog handle is safe to use from any number of
  * threads at once (its only mutable state besides the thread-safe store is a
@@ -83,9 +84,18 @@ typedef struct stream_catalog_viewer {
   unsigned int version;   /**< STREAM_CATALOG_VIEWER_VERSION */
   const char *profile_id; /**< the profile; required by My List and continue watching */
   int maturity_ceiling;   /**< >= 0: highest rating shown (18 or more: every rating) */
-  const char *region;     /**< NULL or "" = no region filter; else e.g. "FR"; one no title
-                               can list (e.g. "UNKNOWN": titles list 2 letters or 3 digits)
-                               shows only titles without regions */
+  const char *region;     /**< NULL or "" = no region filter; else uppercase letters or
+                               digits, at most STREAM_STORE_REGION_MAX. A title listing regions
+                               shows when one of them is this code or, when this is a country
+                               of the UN M49 table (two letters, ISO 3166-1 alpha-2: e.g. "MX"),
+                               an M49 area containing it: the country's own code ("484"), its
+                               sub-region ("419"), intermediate region where the UN has one
+                               ("013"), region ("002" Africa, "019" Americas, "142" Asia, "150"
+                               Europe, "009" Oceania) or "001" World. Anything else (M49 digits
+                               such as "419", a code outside the table such as "TW") matches
+                               only itself; one no title can list (e.g. "UNKNOWN": titles list
+                               2 letters or 3 digits) shows only titles without regions.
+                               docs/api/catalog.md "Regions" */
   int kids;               /**< 1 = kids profile: ceiling capped at STREAM_CATALOG_KIDS_CEILING */
 } stream_catalog_viewer;
 

@@ -24,8 +24,15 @@
  * at `backoff_max_ms`; a Retry-After header (429 or 503) sets the delay
  * instead. An outage is logged once (STREAM_LOG_WARN), not at every attempt.
  * Any other 4xx with an application/problem+json body (streamd's refusals)
- * refuses the batch for good (counted in `rejected`); without one (a portal's
- * or a proxy's own 404 page) it is retried like a network error.
+ * refuses the batch for good (counted in `rejected`, logged, its spool record
+ * acknowledged); without one (a portal's or a proxy's own 404 page) it is
+ * retried like a network error. A 403 whose problem type is
+ * urn:libstream:problem:event-profile-forbidden refuses the batch for good in
+ * the same way: an event of it names a profile the token may not name (one
+ * deleted since, or the profile before a switch to another), which no new
+ * token changes, so that batch is dropped and the later ones are sent; a 403
+ * of any other type (or without a problem body) is still retried, waiting
+ * for a new token.
  *
  * Spool (optional, `spool_path`): every batch is appended to the spool file
  * and synced before it is sent, and an acknowledgement record is appended

@@ -120,7 +120,10 @@ STREAM_API void stream_events_free(stream_events *ev);
  * or JSON, an invalid event: the message names the event's index and field),
  * STREAM_ERANGE (body over the cap before or after decompression, too many
  * events), STREAM_EFORBIDDEN (an event of another profile than the
- * credential's, or, without one, of no profile of `account_id`),
+ * credential's, or, without one, of no profile of `account_id`: the only
+ * cause of this code here, never storage, so the caller may take it as a
+ * refusal of the batch for good rather than of the credential; streamd
+ * answers it 403 urn:libstream:problem:event-profile-forbidden),
  * STREAM_EBUSY / STREAM_EIO (storage, the profile lookup too),
  * STREAM_ENOMEM (also out of memory while inflating or decoding protobuf:
  * the batch may be good, try again; JSON's parser cannot tell a lack of

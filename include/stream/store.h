@@ -376,6 +376,15 @@ STREAM_API int stream_store_refresh_revoke_family(size_t *out_count, stream_stor
 STREAM_API int stream_store_refresh_revoke_account(size_t *out_count, stream_store *s,
                                                    const char *account_id, int64_t now);
 
+/**
+ * Revoke every not yet revoked token bound to the profile (the sessions that
+ * entered it, used or not; tokens of the account without a profile and of
+ * other profiles are kept). `*out_count` (may be NULL) receives the number
+ * revoked; 0 is not an error. Errors: STREAM_EINVAL, STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_refresh_revoke_profile(size_t *out_count, stream_store *s,
+                                                   const char *profile_id, int64_t now);
+
 /* ---- device authorizations (RFC 8628) --------------------------------- */
 
 /** Status of a device authorization. */
@@ -789,7 +798,9 @@ typedef struct stream_store_title_query {
                              of ASCII letters ("drama" finds "Drama", "été"
                              does not find "Été"), as genres are stored */
   const char *region;   /**< NULL = no region filter; else titles without regions
-                             or listing this one */
+                             or listing one that matches this one as the catalog's
+                             viewer region does (this code, or for a country a UN M49
+                             area containing it: stream_catalog_viewer.region) */
   int maturity_ceiling; /**< only titles with maturity_rating <= this (>= 0) */
   int64_t now;          /**< only titles available at this time */
   unsigned int limit;   /**< 1..STREAM_STORE_PAGE_MAX */

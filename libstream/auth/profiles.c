@@ -2,7 +2,8 @@
  * auth/profiles: up to five profiles per account (name, avatar, kids flag,
  * maturity ceiling, optional 4-digit PIN stored as an Argon2id hash), the
  * profile switch that issues tokens scoped to one profile, and the viewer's
- * profile update that asks for the account password before a PIN changes.
+ * profile update that asks for the account password before a PIN changes (a
+ * PIN set or changed signs the profile's sessions out).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,6 +265,23 @@ static int update_row(stream_auth_profile *out, stream_auth *a, const char *acco
                          profile_id, PROFILE_EDIT_TRIES);
     if ((rc = owned_profile(p, a, account_id, profile_id)) != STREAM_OK)
       return rc;
+  }
+  /* A new PIN locks out whoever entered the profile before it: their refresh tokens die
+   * now (after the write, so a switch must show the new PIN from here on); their access
+   * tokens run out by themselves. A refresh racing this finds its rotated token revoked
+   * and revokes the family it just extended (stream_auth_refresh). Removing the PIN
+   * locks no one out; other fields revoke nothing. */
+  if (in->pin && *in->pin) {
+    rc = stream_store_refresh_revoke_profile(NULL, a->store, profile_id, auth__now(a));
+    if (rc != STREAM_OK) {
+      const stream_error *e = stream_error_last();
+      char why[sizeof e->message];
+      auth__copy(why, sizeof why, e && e->code == rc ? e->message : stream_strerror(rc));
+      return stream__err(rc,
+                         "auth: the PIN of profile %s was set but its sessions were not signed "
+                         "out (%s); repeat the change",
+                         profile_id, why);
+    }
   }
   if (out)
     profile_out(out, p);

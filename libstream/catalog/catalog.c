@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "catalog_internal.h"
+#include "../core/m49.h"
 
 int64_t cat_now(const stream_catalog *c)
 {
@@ -238,7 +239,7 @@ bool cat_visible(const stream_store_title *t, const cat_filter *f, int64_t now)
     return false;
   if (f->region && t->region_count) {
     for (size_t i = 0; i < t->region_count; i++)
-      if (strcmp(t->regions[i], f->region) == 0)
+      if (stream__region_matches(t->regions[i], f->region))
         return true;
     return false;
   }

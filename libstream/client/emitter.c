@@ -453,8 +453,9 @@ static void *sender_main(void *arg)
         em->outage = false;
         finish_batch(em, STREAM_EMITTER_ACKED, p.duplicates);
       } else if (verdict == EMITTER__REFUSED) {
-        stream__log(STREAM_LOG_WARN, "emitter", "server refused a batch of %zu events: HTTP %ld",
-                    em->cur.count, p.status);
+        stream__log(STREAM_LOG_WARN, "emitter",
+                    "server refused a batch of %zu events: HTTP %ld%s%s", em->cur.count, p.status,
+                    p.why[0] ? ": " : "", p.why);
         finish_batch(em, STREAM_EMITTER_REJECTED, 0);
       } else {
         note_failure(em, &p);

@@ -7,7 +7,11 @@
  * text/html (or 302 to its login page) to everything; taking that for an
  * acknowledgement would lose the batch, so it is retried like a network error.
  * Likewise only a 4xx that is the ingest's problem+json refuses a batch for
- * good; a portal's 404 page is retried.
+ * good; a portal's 404 page is retried. 401 and 403 are about the token
+ * (retried until a new one works), except a 403 whose problem type is
+ * event-profile-forbidden: an event of the batch names a profile the token
+ * may not name (one deleted since, or the profile before a switch), which no
+ * token will change, so that batch is refused for good.
  * Redirects are not followed: the events (and the bearer token) go to the
  * configured server only.
  */
@@ -23,6 +27,8 @@
 #include "emitter_internal.h"
 
 #define RETRY_AFTER_MAX_MS 3600000LL
+/* streamd's 403 that refuses the batch rather than the token (problem.c). */
+#define PROBLEM_EVENT_PROFILE "urn:libstream:problem:event-profile-forbidden"
 
 typedef struct post_ctx {
   emitter__post *p;
@@ -92,6 +98,16 @@ static bool ingest_answer(const char *body, uint64_t *dups)
   return ok;
 }
 
+/* Whether `body` is a problem object whose "type" is `type`. */
+static bool problem_type_is(const char *body, const char *type)
+{
+  cJSON *j = cJSON_ParseWithOpts(body, NULL, 1);
+  const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "type");
+  bool is = cJSON_IsObject(j) && cJSON_IsString(t) && strcmp(t->valuestring, type) == 0;
+  cJSON_Delete(j);
+  return is;
+}
+
 int emitter__post_batch(CURL *curl, emitter__post *p)
 {
   CURL *h = curl;
@@ -146,6 +162,11 @@ int emitter__post_batch(CURL *curl, emitter__post *p)
     snprintf(p->why, sizeof p->why,
              "HTTP %ld whose body is not the ingest's answer (a captive portal or a proxy?)", s);
     return EMITTER__RETRY;
+  }
+  if (s == 403 && c.problem && !c.cut && problem_type_is(c.body, PROBLEM_EVENT_PROFILE)) {
+    snprintf(p->why, sizeof p->why,
+             "an event names a profile the token may not name (event-profile-forbidden)");
+    return EMITTER__REFUSED;
   }
   if (s >= 400 && s < 500 && s != 401 && s != 403 && s != 408 && s != 429) {
     /* streamd refuses with application/problem+json; a portal's or a proxy's own 4xx page

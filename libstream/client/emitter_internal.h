@@ -40,13 +40,15 @@ typedef struct emitter__post {
   long status;            /* 0 = no answer */
   uint64_t duplicates;    /* from the ingest's answer */
   int64_t retry_after_ms; /* -1 = none */
-  char why[160];          /* for RETRY: what went wrong, for the log */
+  char why[160];          /* for RETRY (and some REFUSED): what went wrong, for the log */
 } emitter__post;
 
 /* POST p->body with the easy handle `curl`. EMITTER__ACKED only for a 2xx whose body is the
- * ingest's JSON answer (an object with a numeric "accepted"); EMITTER__REFUSED for a 4xx other
- * than 401, 403, 408 and 429; EMITTER__RETRY for anything else (no answer, 3xx, which is not
- * followed, 5xx, or a 2xx with another body: a captive portal). */
+ * ingest's JSON answer (an object with a numeric "accepted"); EMITTER__REFUSED for a
+ * problem+json 4xx other than 401, 403, 408 and 429, and for a 403 of problem type
+ * event-profile-forbidden (the batch, not the token, is refused); EMITTER__RETRY for anything
+ * else (no answer, 3xx, which is not followed, 5xx, 401/403 about the token, or a 2xx with
+ * another body: a captive portal). */
 int emitter__post_batch(CURL *curl, emitter__post *p);
 
 #endif

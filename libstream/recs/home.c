@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "../core/m49.h"
 #include "../core/core.h"
 #include "service_internal.h"
 #include "stream/catalog.h"
@@ -35,14 +36,20 @@ typedef struct home_ctx {
   int64_t now;
 } home_ctx;
 
+/* Whether the title's comma-joined regions hold one for a viewer in `region`: the catalog's rule
+ * (core/m49.h: the same code, or a UN M49 area containing the viewer's country). */
 static int region_listed(const char *list, const char *region)
 {
-  size_t n = strlen(region);
   for (const char *p = list; *p;) {
     const char *e = strchr(p, ',');
     size_t len = e ? (size_t)(e - p) : strlen(p);
-    if (len == n && memcmp(p, region, n) == 0)
-      return 1;
+    char code[STREAM_STORE_REGION_MAX + 1];
+    if (len < sizeof code) {
+      memcpy(code, p, len);
+      code[len] = '\0';
+      if (stream__region_matches(code, region))
+        return 1;
+    }
     if (!e)
       break;
     p = e + 1;

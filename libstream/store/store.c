@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/m49.h" /* data only: the region filter's M49 areas */
 #include "../core/core.h"
 #include "stream/features.h"
 #include "store_internal.h"
@@ -380,6 +381,19 @@ int stream_store_refresh_revoke_account(size_t *out_count, stream_store *s, cons
   TRY(check_time("now", now));
   size_t n = 0;
   TRY(s->backend->refresh->revoke_account(s->impl, &n, account_id, now));
+  if (out_count)
+    *out_count = n;
+  return STREAM_OK;
+}
+
+int stream_store_refresh_revoke_profile(size_t *out_count, stream_store *s, const char *profile_id,
+                                        int64_t now)
+{
+  TRY(check_store(s));
+  TRY(store__check_id("profile_id", profile_id));
+  TRY(check_time("now", now));
+  size_t n = 0;
+  TRY(s->backend->refresh->revoke_profile(s->impl, &n, profile_id, now));
   if (out_count)
     *out_count = n;
   return STREAM_OK;
@@ -829,6 +843,19 @@ out:
   return rc;
 }
 
+/* The backends take q->region as the comma-joined codes a title may list for the viewer (its own
+ * and, for a country, the UN M49 areas containing it: core/m49.h), `codes` holding them. */
+static const stream_store_title_query *region_codes(stream_store_title_query *copy, char *codes,
+                                                    const stream_store_title_query *q)
+{
+  if (!q->region)
+    return q;
+  *copy = *q;
+  stream__region_codes(codes, q->region);
+  copy->region = codes;
+  return copy;
+}
+
 int stream_store_title_list(stream_store_title_page *out, stream_store *s,
                             const stream_store_title_query *q)
 {
@@ -841,7 +868,10 @@ int stream_store_title_list(stream_store_title_page *out, stream_store *s,
   if (have_cursor)
     TRY(cursor_decode(&cur, q->cursor, q->sort));
   bool more = false;
-  int rc = s->backend->catalog->title_list(s->impl, out, &more, q, have_cursor ? &cur : NULL);
+  stream_store_title_query rq;
+  char codes[STREAM__REGION_CODES_SIZE];
+  int rc = s->backend->catalog->title_list(s->impl, out, &more, region_codes(&rq, codes, q),
+                                           have_cursor ? &cur : NULL);
   if (have_cursor)
     free(cur.key_text);
   if (rc == STREAM_OK && more && out->count > 0)
@@ -863,7 +893,9 @@ int stream_store_title_search(stream_store_title_page *out, stream_store *s, con
   if (!text)
     return stream__err(STREAM_EINVAL, "search text is NULL");
   TRY(check_query(q));
-  int rc = s->backend->catalog->title_search(s->impl, out, text, q);
+  stream_store_title_query rq;
+  char codes[STREAM__REGION_CODES_SIZE];
+  int rc = s->backend->catalog->title_search(s->impl, out, text, region_codes(&rq, codes, q));
   if (rc != STREAM_OK)
     stream_store_title_page_clear(out);
   return rc;
@@ -888,7 +920,10 @@ int stream_store_genre_list_visible(char ***out, size_t *out_count, stream_store
   *out_count = 0;
   TRY(check_store(s));
   TRY(check_query(q));
-  return s->backend->catalog->genre_list_visible(s->impl, out, out_count, q);
+  stream_store_title_query rq;
+  char codes[STREAM__REGION_CODES_SIZE];
+  return s->backend->catalog->genre_list_visible(s->impl, out, out_count,
+                                                 region_codes(&rq, codes, q));
 }
 
 void stream_store_strings_free(char **v, size_t count)

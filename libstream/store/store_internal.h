@@ -35,6 +35,7 @@ struct stream_store_refresh_ops {
   int (*mark_used)(void *impl, const char *token_hash, int64_t now);
   int (*revoke_family)(void *impl, size_t *out_count, const char *family_id, int64_t now);
   int (*revoke_account)(void *impl, size_t *out_count, const char *account_id, int64_t now);
+  int (*revoke_profile)(void *impl, size_t *out_count, const char *profile_id, int64_t now);
 };
 
 struct stream_store_device_ops {
@@ -98,7 +99,9 @@ struct stream_store_catalog_ops {
   int (*title_search)(void *impl, stream_store_title_page *out, const char *text,
                       const stream_store_title_query *q);
   int (*genre_list)(void *impl, char ***out, size_t *out_count);
-  /* Only q's maturity_ceiling, now and region apply (validated by store.c). */
+  /* Only q's maturity_ceiling, now and region apply (validated by store.c). In title_list,
+   * title_search and genre_list_visible, q->region (when set) is the comma-joined codes a title
+   * may list to be shown ("MX,484,419,013,019,001": store.c, core/m49.h). */
   int (*genre_list_visible)(void *impl, char ***out, size_t *out_count,
                             const stream_store_title_query *q);
 };

@@ -66,6 +66,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/m49.h"
 #include "core/core.h"
 #include "fuzz_util.h"
 #include "stream/catalog.h"
@@ -471,6 +472,21 @@ static bool in_genres(const char *const *v, size_t n, const char *g)
   return false;
 }
 
+/* A title listing regions `v` is for a viewer in `region`: one of them is that code or a UN M49
+ * area containing the viewer's country (docs/api/catalog.md "Regions"; the table's own facts are
+ * checked by unit-catalog-regions). */
+static bool region_seen(const char *const *v, size_t n, const char *region)
+{
+  if (in_list(v, n, region))
+    return true;
+  const char *areas[STREAM__M49_AREAS_MAX];
+  size_t k = stream__m49_areas(areas, region);
+  for (size_t i = 0; i < k; i++)
+    if (in_list(v, n, areas[i]))
+      return true;
+  return false;
+}
+
 /* cat_visible() of the mirror; `window` false = the operator's titles_get. */
 static bool visible(const seed *s, const viewer *w, bool window)
 {
@@ -481,7 +497,7 @@ static bool visible(const seed *s, const viewer *w, bool window)
   if (window && s->until && s->until <= NOW)
     return false;
   if (w->region && s->nregions)
-    return in_list(s->regions, s->nregions, w->region);
+    return region_seen(s->regions, s->nregions, w->region);
   return true;
 }
 

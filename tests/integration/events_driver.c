@@ -12,6 +12,11 @@
  *       all are spooled, print "spooled" and sleep (the test kills it).
  *   events_driver drain URL SPOOL ACKED_FILE
  *       open the spool and flush what it holds for up to 60 s; print stats.
+ *   events_driver profiles URL EMITTED_FILE ACKED_FILE SPOOL PROFILE...
+ *       emit one heartbeat per PROFILE ("-": none), each its own batch, with
+ *       a spool; flush for up to 60 s; print stats. With EVENTS_TOKEN_NEXT
+ *       set, the emitter starts with EVENTS_TOKEN, and EVENTS_TOKEN_NEXT is
+ *       set once a batch was retried (a refused token), before the flush.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,13 +53,13 @@ static void print_stats(stream_emitter *em, int flush_rc)
   fflush(stdout);
 }
 
-static stream_emitter *open_emitter(const char *url, const char *spool)
+static stream_emitter *open_emitter_n(const char *url, const char *spool, size_t batch_max)
 {
   stream_emitter_options o = STREAM_EMITTER_OPTIONS_INIT;
   o.base_url = url;
   o.access_token = getenv("EVENTS_TOKEN");
   o.queue_max = 200000; /* the flood must not drop: every event is checked */
-  o.batch_max_events = 100;
+  o.batch_max_events = batch_max;
   o.flush_interval_ms = 50;
   o.backoff_base_ms = 50;
   o.backoff_max_ms = 500;
@@ -68,6 +73,11 @@ static stream_emitter *open_emitter(const char *url, const char *spool)
     exit(2);
   }
   return em;
+}
+
+static stream_emitter *open_emitter(const char *url, const char *spool)
+{
+  return open_emitter_n(url, spool, 100);
 }
 
 static void emit_n(stream_emitter *em, long count, const char *emitted_file)
@@ -131,6 +141,52 @@ int main(int argc, char **argv)
   if (strcmp(argv[1], "drain") == 0 && argc == 5) {
     acked = fopen(argv[4], "w");
     stream_emitter *em = open_emitter(argv[2], argv[3]);
+    int rc = stream_emitter_flush(em, 60000);
+    print_stats(em, rc);
+    stream_emitter_free(em);
+    fclose(acked);
+    return rc == STREAM_OK ? 0 : 1;
+  }
+  if (strcmp(argv[1], "profiles") == 0 && argc >= 7) {
+    acked = fopen(argv[4], "w");
+    FILE *f = fopen(argv[3], "w");
+    if (!acked || !f) {
+      perror("profiles");
+      return 2;
+    }
+    stream_emitter *em = open_emitter_n(argv[2], argv[5], 1);
+    for (int i = 6; i < argc; i++) {
+      stream_event ev;
+      memset(&ev, 0, sizeof ev);
+      ev.type = STREAM_EVENT_HEARTBEAT;
+      snprintf(ev.view_id, sizeof ev.view_id, "view-profiles-%ld-%d", (long)getpid(), i);
+      snprintf(ev.title_id, sizeof ev.title_id, "title-1");
+      if (strcmp(argv[i], "-") != 0)
+        snprintf(ev.profile_id, sizeof ev.profile_id, "%s", argv[i]);
+      char id[STREAM_EVENTS_UUID_LEN + 1];
+      if (stream_emitter_emit(id, em, &ev) != STREAM_OK) {
+        fprintf(stderr, "emit: %s\n", stream_error_last()->message);
+        return 2;
+      }
+      fprintf(f, "%s\n", id);
+    }
+    fclose(f);
+    const char *next = getenv("EVENTS_TOKEN_NEXT");
+    if (next) {
+      stream_emitter_stats s = {0};
+      for (int i = 0; i < 6000 && s.retried == 0; i++) { /* up to 60 s */
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+        stream_emitter_stats_get(&s, em);
+      }
+      if (s.retried == 0) {
+        print_stats(em, -1);
+        fprintf(stderr, "no batch was retried with the first token\n");
+        return 1;
+      }
+      if (stream_emitter_set_token(em, next) != STREAM_OK)
+        return 2;
+    }
     int rc = stream_emitter_flush(em, 60000);
     print_stats(em, rc);
     stream_emitter_free(em);

@@ -19,6 +19,11 @@ emitter (events_driver.c) flooding it.
   protobuf, is refused with 403 and stores nothing, so the victim's home gets no
   "Because you watched" row; an unknown profile gets the same answer, word for
   word; the account's own profile is accepted.
+- The emitter after such a refusal (RV7): a batch naming a profile deleted
+  since (account token), or the profile before a switch (the new profile's
+  token), is answered 403 event-profile-forbidden, counted in `rejected`,
+  acknowledged in the spool, and the later batches are delivered; a token the
+  server refuses (401) is still retried until the emitter gets a new one.
 
 Usage: /usr/bin/python3 test_events.py STREAMD EVENTS_DRIVER
 Standard library only.
@@ -341,7 +346,7 @@ class T4ViewOwner(unittest.TestCase):
             (r.status, rp.status, self.view_record("owner-view-json").status,
              self.view_record("owner-view-pb").status, self.byw(vtok)),
             (403, 403, 404, 404, []), (r.body, rp.body))
-        self.assertEqual(r.json["type"], "urn:libstream:problem:forbidden")
+        self.assertEqual(r.json["type"], "urn:libstream:problem:event-profile-forbidden")
         self.assertIn("event 0", r.json["detail"])
 
         # An unknown profile: the same answer, word for word.
@@ -361,6 +366,78 @@ class T4ViewOwner(unittest.TestCase):
                          [("Because you watched Glass Harbour", "glass-harbour")])
 
 
+class T5RefusedProfile(unittest.TestCase):
+    """RV7: a batch refused for its profile must not hold back the emitter's later batches."""
+
+    def forbidden_batches(self):
+        r = D.request("GET", "/metrics")
+        for line in r.body.decode().splitlines():
+            if line.startswith('streamd_events_rejected_batches_total{reason="forbidden"}'):
+                return float(line.split()[1])
+        return 0.0
+
+    def drive(self, tag, token, profiles, next_token=None):
+        """Run the C emitter (one batch per profile, with a spool): (stats, emitted ids,
+        acknowledged ids, spool path)."""
+        emitted = os.path.join(TMP, tag + "-emitted.txt")
+        acked = os.path.join(TMP, tag + "-acked.txt")
+        spool = os.path.join(TMP, tag + ".spool")
+        env = dict(os.environ, EVENTS_TOKEN=token)
+        if next_token:
+            env["EVENTS_TOKEN_NEXT"] = next_token
+        p = subprocess.Popen([DRIVER, "profiles", "http://127.0.0.1:%d" % D.port, emitted, acked,
+                              spool] + profiles, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=env)
+        out, err = p.communicate(timeout=180)
+        self.assertEqual(p.returncode, 0, (out.decode(), err.decode()))
+        return json.loads(out.decode().strip().splitlines()[-1]), read_ids(emitted), \
+            read_ids(acked), spool
+
+    def test_1_deleted_profile(self):
+        acct = register_login(D, unique_email("rv7-deleted"))["access_token"]
+        keep = D.request("POST", "/v1/profiles", json_body={"name": "Keep"}, token=acct).json["id"]
+        gone = D.request("POST", "/v1/profiles", json_body={"name": "Gone"}, token=acct).json["id"]
+        r = D.request("DELETE", "/v1/profiles/" + gone, token=acct)
+        self.assertEqual(r.status, 204, r.body)
+        before = self.forbidden_batches()
+        st, emitted, acked, spool = self.drive("rv7-deleted", acct, [keep, gone, keep, keep, keep])
+        self.assertEqual((st["flush"], st["sent"], st["rejected"], st["retried"], st["batches"]),
+                         (0, 4, 1, 0, 4), st)
+        good = [emitted[0]] + emitted[2:]
+        self.assertEqual(acked, good)
+        ids = db_ids()
+        self.assertEqual([ids.get(i) for i in good], [1, 1, 1, 1])
+        self.assertNotIn(emitted[1], ids)
+        self.assertEqual(os.path.getsize(spool), 0)  # the refused batch was acknowledged too
+        self.assertEqual(self.forbidden_batches(), before + 1)
+
+    def test_2_profile_switched(self):
+        acct = register_login(D, unique_email("rv7-switch"))["access_token"]
+        old, _ = profile_token(D, acct, "Before")
+        new, sw = profile_token(D, acct, "After")
+        # Events of the profile switched away from, still queued, sent with the new one's token.
+        st, emitted, acked, spool = self.drive("rv7-switch", sw["access_token"],
+                                               [old, new, old, "-"])
+        self.assertEqual((st["flush"], st["sent"], st["rejected"], st["retried"]),
+                         (0, 2, 2, 0), st)
+        self.assertEqual(acked, [emitted[1], emitted[3]])
+        ids = db_ids()
+        self.assertEqual([ids.get(i) for i in emitted], [None, 1, None, 1])
+        self.assertEqual(os.path.getsize(spool), 0)
+
+    def test_3_refused_token_still_retried(self):
+        acct = register_login(D, unique_email("rv7-token"))["access_token"]
+        pid = D.request("POST", "/v1/profiles", json_body={"name": "P"}, token=acct).json["id"]
+        # 401 for the token: retried (the driver waits for a retry, then sets the good token).
+        st, emitted, acked, spool = self.drive("rv7-token", "not-a-valid-token", [pid, "-"],
+                                               next_token=acct)
+        self.assertEqual((st["flush"], st["sent"], st["rejected"]), (0, 2, 0), st)
+        self.assertGreaterEqual(st["retried"], 1, st)
+        self.assertEqual(sorted(acked), sorted(emitted))
+        ids = db_ids()
+        self.assertEqual([ids.get(i) for i in emitted], [1, 1])
+
+
 def main():
     global STREAMD, DRIVER, D, TMP, TOKEN
     STREAMD, DRIVER = sys.argv[1], sys.argv[2]
@@ -375,7 +452,7 @@ def main():
     try:
         suite = unittest.TestSuite()
         loader = unittest.TestLoader()
-        for cls in (T1Route, T2Flood, T3Spool, T4ViewOwner):
+        for cls in (T1Route, T2Flood, T3Spool, T4ViewOwner, T5RefusedProfile):
             suite.addTests(loader.loadTestsFromTestCase(cls))
         ok = unittest.TextTestRunner(verbosity=2).run(suite).wasSuccessful()
     finally:

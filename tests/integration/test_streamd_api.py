@@ -551,6 +551,65 @@ class T04Profiles(Base):
                               token=adult).status, 200)
         self.assertNotIn(password, D.stderr_text())
 
+    def test_new_pin_signs_the_profile_out(self):
+        """RV7: a housemate who entered a profile before it had a PIN kept refreshing its session
+        for ever. Setting or changing the PIN revokes every refresh token bound to the profile,
+        the owner's own session in it included; the account's and other profiles' sessions stay,
+        and removing the PIN signs no one out. Access tokens already issued run out by
+        themselves (15 minutes)."""
+        _, password, t = register_login("pinout")
+        tok = t["access_token"]
+        ids = {}
+        for name in ("Owner", "Other"):
+            r = call("POST", "/v1/profiles", json_body={"name": name}, token=tok)
+            self.assertEqual(r.status, 201, r.body)
+            ids[name] = r.json["id"]
+        owner = "/v1/profiles/%s" % ids["Owner"]
+
+        def enter(name, body=None):
+            r = call("POST", "/v1/profiles/%s/switch" % ids[name], json_body=body or {},
+                     token=tok)
+            self.assertEqual(r.status, 200, r.body)
+            return r.json
+
+        def refresh(session):
+            return call("POST", "/v1/auth/refresh",
+                        json_body={"refresh_token": session["refresh_token"]})
+
+        mate, own, other = enter("Owner"), enter("Owner"), enter("Other")
+        # The owner locks the profile with the account password, from its own Owner session.
+        r = call("PATCH", owner, json_body={"pin": "4321", "password": password},
+                 token=own["access_token"])
+        self.assertEqual(r.status, 200, r.body)
+        self.assertTrue(r.json["has_pin"])
+        self.problem(call("POST", "%s/switch" % owner, json_body={}, token=tok), 403)
+        # The housemate's session (and the owner's own one in Owner) no longer refreshes...
+        self.problem(refresh(mate), 401)
+        self.problem(refresh(own), 401)
+        # ... though its access token works until it expires.
+        self.assertEqual(call("GET", "/v1/continue-watching",
+                              token=mate["access_token"]).status, 200)
+        # The account's session and the other profile's still refresh.
+        r = refresh(t)
+        self.assertEqual(r.status, 200, r.body)
+        tok = r.json["access_token"]
+        self.assertEqual(refresh(other).status, 200)
+        # The owner gets back in with the new PIN; changing the PIN signs that session out too.
+        own = enter("Owner", {"pin": "4321"})
+        r = call("PATCH", owner, json_body={"pin": "1357", "password": password}, token=tok)
+        self.assertEqual(r.status, 200, r.body)
+        self.problem(refresh(own), 401)
+        # Removing the PIN, or editing another field, signs no one out.
+        own = enter("Owner", {"pin": "1357"})
+        r = call("PATCH", owner, json_body={"name": "Owner 2"}, token=tok)
+        self.assertEqual(r.status, 200, r.body)
+        r = refresh(own)
+        self.assertEqual(r.status, 200, r.body)
+        own = r.json
+        r = call("PATCH", owner, json_body={"pin": None, "password": password}, token=tok)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(refresh(own).status, 200)
+
     def test_pin_change_password_is_rate_limited(self):
         """Wrong passwords on a PIN change use the account's sign-in bucket: once it is empty
         the answer is 429 with Retry-After, even for the right password."""

@@ -7,8 +7,11 @@
   continue-watching row still holds only the visible title it wrote).
 - Billing (D3): for a profile token the entitlement of a title its profile may not see is the
   answer about an unknown title, and so is the refusal of a screen lease on it; a profile with
-  parental limits lists only its own leases and cannot end another profile's session or lease
-  (404, as if absent: the lease survives), while an adult token still ends the kids session.
+  parental limits lists only its own leases and cannot end or renew (heartbeat) another
+  profile's session or lease (404, as if absent: the lease survives, not renewed), while an adult
+  token still ends and renews the kids session. With every screen taken, its 409's
+  devices_in_use shows which device is busy but not the title another profile plays (null), and
+  never a profile; the entitlement's message names only the device.
 - Region: with --region-header X-Test-Country a title limited to FR shows (detail, browse,
   search, genres, My List, playback's title check) for "FR" and "fr", and is hidden as a missing
   title for "DE", without the header, for "F1" and when the header comes twice; titles without
@@ -68,11 +71,11 @@ def switch(d, acct, pid):
     return r.json["access_token"]
 
 
-def subscribe(d, acct):
+def subscribe(d, acct, plan="premium"):
     r = d.request("POST", "/v1/billing/payment-methods", json_body={"token": OK_CARD}, token=acct,
                   key="card-" + acct[-12:])
     assert r.status == 201, (r.status, r.body)
-    r = d.request("POST", "/v1/billing/subscription", json_body={"plan_id": "premium"},
+    r = d.request("POST", "/v1/billing/subscription", json_body={"plan_id": plan},
                   token=acct, key="sub-" + acct[-12:])
     assert r.status == 201, (r.status, r.body)
 
@@ -189,6 +192,97 @@ class T2Billing(ApiTestCase):
         r = D.request("DELETE", "/v1/playback/" + r.json["id"], token=self.kid)
         self.assertEqual(r.status, 204, r.body)
         r = D.request("DELETE", "/v1/billing/leases/" + parent_lease, token=self.acct)
+        self.assertEqual(r.status, 204, r.body)
+
+    def test_4_heartbeat_of_another_profiles_lease(self):
+        r = D.request("POST", "/v1/billing/leases", token=self.parent,
+                      json_body={"title_id": "vl-adult", "device_id": "parent-tv-hb"})
+        self.assertEqual(r.status, 201, r.body)
+        parent_lease = r.json["id"]
+        expires = r.json["expires_at"]
+        # The kids token renews the parent's lease as it would one that does not exist (404,
+        # the same problem): no title, no profile, no renewal.
+        absent = "A" * len(parent_lease)
+        for path, body in (("/v1/billing/leases/%s/heartbeat", None),
+                           ("/v1/playback/%s/heartbeat", {})):
+            want = strip(self.problem(D.request("POST", path % absent, json_body=body,
+                                                token=self.kid), 404))
+            got = self.problem(D.request("POST", path % parent_lease, json_body=body,
+                                         token=self.kid), 404)
+            self.assertEqual(strip(got), json.loads(json.dumps(want).replace(absent, parent_lease)))
+            self.assertNotIn("vl-adult", json.dumps(got))
+            self.assertNotIn(self.parent_id, json.dumps(got))
+        self.assertEqual(self.leases(self.acct)[parent_lease]["expires_at"], expires)
+        # Its own lease it renews; an adult renews any lease of the account.
+        r = D.request("POST", "/v1/billing/leases", token=self.kid,
+                      json_body={"title_id": "vl-family", "device_id": "kid-tab-hb"})
+        self.assertEqual(r.status, 201, r.body)
+        kid_lease = r.json["id"]
+        for tok, lease in ((self.kid, kid_lease), (self.parent, kid_lease),
+                           (self.parent, parent_lease), (self.acct, parent_lease)):
+            r = D.request("POST", "/v1/billing/leases/%s/heartbeat" % lease, token=tok)
+            self.assertEqual((r.status, r.json["id"]), (200, lease), r.body)
+            r = D.request("POST", "/v1/playback/%s/heartbeat" % lease, json_body={}, token=tok)
+            self.assertEqual((r.status, r.json["session_id"]), (200, lease), r.body)
+        for lease in (parent_lease, kid_lease):
+            r = D.request("DELETE", "/v1/billing/leases/" + lease, token=self.acct)
+            self.assertEqual(r.status, 204, r.body)
+
+
+class T4ScreensTaken(ApiTestCase):
+    """RV7: every screen taken, a kids token learns which device is busy, not what plays."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.acct = register_login(D, unique_email("vlfull"))["access_token"]
+        subscribe(D, cls.acct, "basic")  # one screen
+        cls.parent_id, cls.parent = profile(D, cls.acct, "Parent")
+        cls.kid_id, cls.kid = profile(D, cls.acct, "Kid", kids=True)
+
+    def take(self, tok, title, device, name=None, status=201):
+        body = {"title_id": title, "device_id": device}
+        if name:
+            body["device_name"] = name
+        r = D.request("POST", "/v1/billing/leases", json_body=body, token=tok)
+        if status == 409:
+            return self.problem(r, 409)
+        self.assertEqual(r.status, status, r.body)
+        return r.json
+
+    def test_devices_in_use(self):
+        lease = self.take(self.parent, "vl-adult", "parent-tv", "Bedroom TV")
+        p = self.take(self.kid, "vl-family", "kid-tab", status=409)
+        self.assertEqual(len(p["devices_in_use"]), 1, p)
+        busy = p["devices_in_use"][0]
+        self.assertEqual({k: busy[k] for k in ("device_id", "device_name", "title_id",
+                                              "started_at", "expires_at")},
+                         {"device_id": "parent-tv", "device_name": "Bedroom TV", "title_id": None,
+                          "started_at": lease["started_at"], "expires_at": lease["expires_at"]})
+        self.assertNotIn("profile_id", busy)
+        self.assertNotIn("vl-adult", json.dumps(p))
+        self.assertNotIn(self.parent_id, json.dumps(p))
+        # The entitlement names the busy device, not the title or the profile.
+        q = urllib.parse.urlencode({"title_id": "vl-family", "device_id": "kid-tab"})
+        r = D.request("GET", "/v1/billing/entitlement?" + q, token=self.kid)
+        self.assertEqual((r.status, r.json["reason"]), (200, "screens"), r.body)
+        self.assertIn("Bedroom TV", r.json["message"])
+        self.assertNotIn("vl-adult", r.body.decode())
+        self.assertNotIn(self.parent_id, r.body.decode())
+        # An adult profile and the account see the title.
+        for tok in (self.parent, self.acct):
+            body = {"title_id": "vl-family", "device_id": "other-tv"}
+            if tok is self.acct:
+                body["profile_id"] = self.parent_id
+            r = D.request("POST", "/v1/billing/leases", json_body=body, token=tok)
+            self.assertEqual(self.problem(r, 409)["devices_in_use"][0]["title_id"], "vl-adult")
+        # The kids token sees the title of its own profile's screen.
+        r = D.request("DELETE", "/v1/billing/leases/" + lease["id"], token=self.acct)
+        self.assertEqual(r.status, 204, r.body)
+        own = self.take(self.kid, "vl-family", "kid-tab")
+        p = self.take(self.kid, "vl-family", "kid-phone", status=409)
+        self.assertEqual([(d["device_id"], d["title_id"]) for d in p["devices_in_use"]],
+                         [("kid-tab", "vl-family")])
+        r = D.request("DELETE", "/v1/billing/leases/" + own["id"], token=self.kid)
         self.assertEqual(r.status, 204, r.body)
 
 

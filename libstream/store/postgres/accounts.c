@@ -346,12 +346,21 @@ static int rt_revoke_account(void *impl, size_t *out_count, const char *account_
                    account_id, now);
 }
 
+static int rt_revoke_profile(void *impl, size_t *out_count, const char *profile_id, int64_t now)
+{
+  return rt_revoke(impl, out_count,
+                   "UPDATE refresh_tokens SET revoked_at = ? WHERE profile_id = ? AND revoked_at "
+                   "IS NULL",
+                   profile_id, now);
+}
+
 const struct stream_store_refresh_ops store__pg_refresh_ops = {
     .insert = rt_insert,
     .get = rt_get,
     .mark_used = rt_mark_used,
     .revoke_family = rt_revoke_family,
     .revoke_account = rt_revoke_account,
+    .revoke_profile = rt_revoke_profile,
 };
 
 /* ---- device authorizations ------------------------------------------------ */

@@ -19,7 +19,8 @@
   "t.id, t.kind, t.name, t.synopsis, t.year, t.runtime, t.maturity_rating, t.credits_json, "       \
   "t.artwork_json, t.available_from, t.available_until, t.created_at, t.updated_at"
 
-/* Viewer filters: ?1 maturity ceiling, ?2 now, ?3 genre or NULL, ?4 region or NULL. The genre
+/* Viewer filters: ?1 maturity ceiling, ?2 now, ?3 genre or NULL, ?4 region codes or NULL (the
+ * comma-joined codes a title may list: store_internal.h; codes never hold a comma). The genre
  * matches whatever its ASCII case, as on SQLite (NOCASE): lower() folds A-Z only under
  * COLLATE "C", which genres.name has and the parameter is given (under the database's default
  * collation lower() would fold "É" too); genres.name is unique under it (schema_genre_fold.c). */
@@ -32,7 +33,7 @@
   "      AND lower(g.name) = lower(?3::text COLLATE \"C\")))"                                      \
   " AND (?4::text IS NULL OR NOT EXISTS (SELECT 1 FROM title_regions r WHERE r.title_id = t.id)"   \
   "      OR EXISTS (SELECT 1 FROM title_regions r WHERE r.title_id = t.id"                         \
-  "      AND r.region = ?4::text))"
+  "      AND r.region = ANY (string_to_array(?4::text, ','))))"
 
 /* ?5 limit, ?6/?7 the cursor's key and id. The name sort is lower(name), which folds A-Z only
  * as titles.name is COLLATE "C" (the cursor's name is folded under "C" too: VIEW_FILTER says

@@ -15,7 +15,8 @@
   "t.id, t.kind, t.name, t.synopsis, t.year, t.runtime, t.maturity_rating, t.credits_json, "       \
   "t.artwork_json, t.available_from, t.available_until, t.created_at, t.updated_at"
 
-/* Viewer filters: ?1 maturity ceiling, ?2 now, ?3 genre or NULL, ?4 region or NULL. The genre
+/* Viewer filters: ?1 maturity ceiling, ?2 now, ?3 genre or NULL, ?4 region codes or NULL (the
+ * comma-joined codes a title may list: store_internal.h; codes never hold a comma). The genre
  * matches whatever its ASCII case: NOCASE folds A-Z only, as the PostgreSQL backend's lower()
  * under COLLATE "C" does, and genres.name is unique under it (migrations/genre_fold.c). */
 #define VIEW_FILTER                                                                                \
@@ -25,7 +26,8 @@
   " AND (?3 IS NULL OR EXISTS (SELECT 1 FROM title_genres tg JOIN genres g ON g.id = tg.genre_id"  \
   "      WHERE tg.title_id = t.id AND g.name = ?3 COLLATE NOCASE))"                                \
   " AND (?4 IS NULL OR NOT EXISTS (SELECT 1 FROM title_regions r WHERE r.title_id = t.id)"         \
-  "      OR EXISTS (SELECT 1 FROM title_regions r WHERE r.title_id = t.id AND r.region = ?4))"
+  "      OR EXISTS (SELECT 1 FROM title_regions r WHERE r.title_id = t.id"                         \
+  "      AND instr(',' || ?4 || ',', ',' || r.region || ',') > 0))"
 
 /* ?5 limit, ?6/?7 the cursor's key and id. The name sort folds ASCII A-Z (NOCASE, as the genre
  * lists; the PostgreSQL backend's lower() under COLLATE "C" orders alike), then goes by id, so

@@ -1,6 +1,7 @@
 /* Unit tests of the profile lock (stream_auth_profile_update_checked): setting,
  * changing or removing a profile's PIN takes the account password, checked
- * like a sign-in (same buckets), before anything is written. Real SQLite store
+ * like a sign-in (same buckets), before anything is written; a PIN set or
+ * changed signs the profile's sessions out. Real SQLite store
  * in a temporary directory (PostgreSQL under tests/pg/pg_run.sh: store_path.h),
  * an injected clock, cheap Argon2id parameters, and a log callback that keeps
  * every line (the password must never show up there). The stored PIN hash is
@@ -170,6 +171,66 @@ START_TEST(test_right_password_changes_and_removes_the_pin)
   ck_assert_int_eq(switch_to(mine.id, "0000"), STREAM_OK);
   /* The password appears in no log line. */
   ck_assert_ptr_null(strstr(logbuf, PW));
+}
+END_TEST
+
+/* A session that entered the profile: its tokens (refresh_token is what a housemate keeps). */
+static stream_auth_tokens enter(const char *profile_id, const char *pin)
+{
+  stream_auth_tokens t;
+  ck_assert_msg(stream_auth_switch_profile(&t, NULL, auth, account.id, profile_id, pin) ==
+                    STREAM_OK,
+                "%s", msg());
+  return t;
+}
+
+/* Refresh `t` in place (the rotated token replaces it); the result code. */
+static int refresh(stream_auth_tokens *t)
+{
+  stream_auth_tokens next;
+  int rc = stream_auth_refresh(&next, auth, t->refresh_token);
+  if (rc == STREAM_OK)
+    *t = next;
+  return rc;
+}
+
+START_TEST(test_new_pin_signs_the_profile_out)
+{
+  make_profiles();
+  /* A housemate entered "Mine" while it had no PIN (and refreshed once since); someone is in
+   * "Locked" with its PIN; the account itself is signed in without a profile. */
+  stream_auth_tokens mate = enter(mine.id, NULL);
+  ck_assert_int_eq(refresh(&mate), STREAM_OK);
+  stream_auth_tokens other = enter(locked.id, "1234");
+  stream_auth_tokens acct;
+  ck_assert_int_eq(stream_auth_login(&acct, NULL, auth, EMAIL, PW, ADDR), STREAM_OK);
+  stream_auth_profile p;
+  /* Setting a PIN on "Mine": the housemate's session no longer refreshes. */
+  ck_assert_msg(update(&p, NULL, mine.id, NULL, "2468", PW) == STREAM_OK, "%s", msg());
+  ck_assert_int_eq(refresh(&mate), STREAM_EAUTH);
+  ck_assert_ptr_nonnull(strstr(msg(), "revoked"));
+  /* The other profile's session and the account's still do. */
+  ck_assert_msg(refresh(&other) == STREAM_OK, "%s", msg());
+  ck_assert_msg(refresh(&acct) == STREAM_OK, "%s", msg());
+  /* Changing the PIN of "Locked" signs out whoever entered with the old one. */
+  ck_assert_msg(update(&p, NULL, locked.id, NULL, "5678", PW) == STREAM_OK, "%s", msg());
+  ck_assert_int_eq(refresh(&other), STREAM_EAUTH);
+  ck_assert_msg(refresh(&acct) == STREAM_OK, "%s", msg());
+  /* The new PIN lets the owner in again; removing the PIN signs no one out, nor does an
+   * edit of another field, nor the unchecked update without a PIN. */
+  stream_auth_tokens back = enter(locked.id, "5678");
+  ck_assert_msg(update(&p, NULL, locked.id, "Open", "", PW) == STREAM_OK, "%s", msg());
+  ck_assert_msg(refresh(&back) == STREAM_OK, "%s", msg());
+  stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
+  in.maturity_ceiling = 16;
+  ck_assert_int_eq(stream_auth_profile_update(&p, auth, account.id, locked.id, &in), STREAM_OK);
+  ck_assert_msg(refresh(&back) == STREAM_OK, "%s", msg());
+  /* The unchecked update (the caller vouches) setting a PIN signs the profile out too. */
+  in.maturity_ceiling = -1;
+  in.pin = "1357";
+  ck_assert_int_eq(stream_auth_profile_update(&p, auth, account.id, locked.id, &in), STREAM_OK);
+  ck_assert_int_eq(refresh(&back), STREAM_EAUTH);
+  ck_assert_msg(refresh(&acct) == STREAM_OK, "%s", msg());
 }
 END_TEST
 
@@ -376,6 +437,7 @@ static Suite *suite(void)
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, test_right_password_changes_and_removes_the_pin);
+  tcase_add_test(tc, test_new_pin_signs_the_profile_out);
   tcase_add_test(tc, test_wrong_password_changes_nothing);
   tcase_add_test(tc, test_pin_without_password_is_invalid);
   tcase_add_test(tc, test_no_pin_needs_no_password);

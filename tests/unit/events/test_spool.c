@@ -639,6 +639,50 @@ START_TEST(test_emitter_only_ingest_answer_acks)
 }
 END_TEST
 
+/* A 403 is about the token (retried until a new one works) unless its problem type says the
+ * batch names a profile the token may not name (RV7): that batch is refused for good and the
+ * next one goes out. */
+START_TEST(test_emitter_403_profile_refuses_batch)
+{
+  const char *script[] = {
+      "HTTP/1.1 403 Forbidden\r\nContent-Type: application/problem+json\r\n"
+      "Connection: close\r\n\r\n"
+      "{\"type\":\"urn:libstream:problem:forbidden\",\"title\":\"Forbidden\",\"status\":403}",
+      "HTTP/1.1 403 Forbidden\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n"
+      "<html><body>{\"type\":\"urn:libstream:problem:event-profile-forbidden\"}</body></html>",
+      "HTTP/1.1 403 Forbidden\r\nContent-Type: application/problem+json\r\n"
+      "Connection: close\r\n\r\n"
+      "{\"type\":\"urn:libstream:problem:event-profile-forbidden\",\"title\":\"Event profile "
+      "forbidden\",\"status\":403,\"detail\":\"event 0 names a profile the credential's account "
+      "does not have\",\"instance\":\"/v1/events\"}",
+      ANSWER("200 OK") OK_BODY};
+  test_responder r;
+  test_responder_start(&r, script, 4, -1);
+  stream_emitter *em = emitter_for(&r, NULL);
+  for (int i = 0; i < 5; i++)
+    emit_heartbeat(em, NULL);
+  ck_assert_int_eq(stream_emitter_flush(em, 10000), STREAM_OK);
+  stream_emitter_stats st;
+  ck_assert_int_eq(stream_emitter_stats_get(&st, em), STREAM_OK);
+  ck_assert_int_eq(test_responder_served(&r), 3);
+  ck_assert_uint_eq(st.retried, 2); /* the plain 403 and the proxy's 403 page */
+  ck_assert_uint_eq(st.rejected, 5);
+  ck_assert_uint_eq(st.sent, 0);
+  char id[STREAM_EVENTS_UUID_LEN + 1];
+  emit_heartbeat(em, id);
+  for (int i = 0; i < 4; i++)
+    emit_heartbeat(em, NULL);
+  ck_assert_int_eq(stream_emitter_flush(em, 10000), STREAM_OK);
+  ck_assert_int_eq(stream_emitter_stats_get(&st, em), STREAM_OK);
+  ck_assert_int_eq(test_responder_served(&r), 4);
+  ck_assert_uint_eq(st.sent, 5);
+  ck_assert_uint_eq(st.rejected, 5);
+  ck_assert(was_acked(id));
+  stream_emitter_free(em);
+  test_responder_stop(&r);
+}
+END_TEST
+
 /* ---- flush ----------------------------------------------------------------------------------- */
 
 typedef struct steady {
@@ -868,6 +912,7 @@ static Suite *spool_suite(void)
   tcase_add_test(tc, test_emitter_bound_spares_batch_in_flight);
   tcase_add_test(tc, test_emitter_sleeps_while_backing_off);
   tcase_add_test(tc, test_emitter_only_ingest_answer_acks);
+  tcase_add_test(tc, test_emitter_403_profile_refuses_batch);
   tcase_add_test(tc, test_emitter_flush_ignores_later_events);
   tcase_add_test(tc, test_spool_head_rechecks_crc);
   tcase_add_test(tc, test_emitter_counts_batch_damaged_in_spool);

@@ -553,12 +553,21 @@ END_TEST
 
 START_TEST(test_region)
 {
+  /* A title for Europe (UN M49 "150"): a viewer in any European country, as the catalog says. */
+  put_title("{\"id\":\"euonly\",\"kind\":\"movie\",\"name\":\"Film euonly\","
+            "\"runtime_minutes\":90,\"maturity_rating\":0,\"regions\":[\"150\"]}");
   retrain();
   cJSON *h = home_of(cold_id, "US", STREAM_RECS_ROW_MAX);
   ck_assert(!home_has(h, "fronly", 0));
+  ck_assert(!home_has(h, "euonly", 0));
   cJSON_Delete(h);
   h = home_of(cold_id, "FR", STREAM_RECS_ROW_MAX);
   ck_assert(row_has(row_of(h, "trending"), "fronly"));
+  ck_assert(row_has(row_of(h, "trending"), "euonly"));
+  cJSON_Delete(h);
+  h = home_of(cold_id, "DE", STREAM_RECS_ROW_MAX);
+  ck_assert(!home_has(h, "fronly", 0));
+  ck_assert(row_has(row_of(h, "trending"), "euonly"));
   cJSON_Delete(h);
 }
 END_TEST

@@ -432,6 +432,25 @@ static void case_refresh_tokens(stream_store *s)
   ck_assert_uint_eq(n, 1);
   ck_assert_int_eq(stream_store_refresh_revoke_account(NULL, s, a.id, T0 + 800), STREAM_OK);
 
+  /* By profile: only the live tokens bound to it (rt-1 is already revoked). */
+  hash_of(t.token_hash, "rt-5");
+  strcpy(t.family_id, "fam-3");
+  strcpy(t.profile_id, p.id);
+  ck_assert_int_eq(stream_store_refresh_insert(s, &t), STREAM_OK);
+  hash_of(t.token_hash, "rt-6");
+  strcpy(t.family_id, "fam-4");
+  t.profile_id[0] = '\0';
+  ck_assert_int_eq(stream_store_refresh_insert(s, &t), STREAM_OK);
+  ck_assert_int_eq(stream_store_refresh_revoke_profile(&n, s, p.id, T0 + 900), STREAM_OK);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_int_eq(stream_store_refresh_get(&got, s, t.token_hash), STREAM_OK);
+  ck_assert_int_eq(got.revoked_at, 0);
+  hash_of(h, "rt-5");
+  ck_assert_int_eq(stream_store_refresh_get(&got, s, h), STREAM_OK);
+  ck_assert_int_eq(got.revoked_at, T0 + 900);
+  ck_assert_int_eq(stream_store_refresh_revoke_profile(NULL, s, p.id, T0 + 950), STREAM_OK);
+  expect_err(stream_store_refresh_revoke_profile(&n, s, "", T0 + 950), STREAM_EINVAL);
+
   /* Unknown account: foreign key. */
   hash_of(t.token_hash, "rt-4");
   strcpy(t.account_id, "ghost");
