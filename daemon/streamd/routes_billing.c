@@ -338,9 +338,7 @@ static int title_hidden(streamd_app *app, const streamd_viewer *v, const char *t
     return 0;
   stream_catalog_viewer cv;
   streamd_viewer_catalog(&cv, v);
-  char *json = NULL;
-  int rc = stream_catalog_title_get(&json, app->catalog, title, &cv);
-  stream_free(json);
+  int rc = streamd_title_visible(app->catalog, &cv, title);
   if (rc == STREAM_OK)
     return 0;
   if (rc == STREAM_ENOTFOUND || rc == STREAM_EINVAL)

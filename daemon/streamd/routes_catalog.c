@@ -28,16 +28,6 @@ static void reply_playable(streamd_response *resp, streamd_request *req, streamd
   streamd_reply_service_result(resp, req, rc, json);
 }
 
-/* STREAM_OK when the viewer may see title `id`; else stream_catalog_title_get's error
- * (STREAM_ENOTFOUND for a hidden title as for a missing one). */
-static int title_visible(streamd_app *app, const stream_catalog_viewer *cv, const char *id)
-{
-  char *json = NULL;
-  int rc = stream_catalog_title_get(&json, app->catalog, id, cv);
-  stream_free(json);
-  return rc;
-}
-
 void streamd_route_genres(streamd_request *req, streamd_response *resp)
 {
   stream_catalog_viewer cv;
@@ -136,7 +126,7 @@ void streamd_route_progress_put(streamd_request *req, streamd_response *resp)
   /* Only titles the profile may see, as My List: a hidden title is "not found" exactly like a
    * missing one, before anything about it (movie or series, its episodes) is checked or
    * written (stream_catalog_progress_put applies no viewer filter). */
-  rc = title_visible(app, &cv, title_id);
+  rc = streamd_title_visible(app->catalog, &cv, title_id);
   if (rc == STREAM_OK)
     rc = stream_catalog_progress_put(app->catalog, v.profile_id, title_id, episode_id, pos, dur);
   cJSON_Delete(body);
@@ -182,7 +172,7 @@ void streamd_route_mylist_put(streamd_request *req, streamd_response *resp)
     return;
   const char *title_id = streamd_request_param(req, "title_id");
   /* Only titles the profile may see can be added (a hidden title is "not found"). */
-  int rc = title_visible(app, &cv, title_id);
+  int rc = streamd_title_visible(app->catalog, &cv, title_id);
   if (rc == STREAM_OK)
     rc = stream_catalog_mylist_add(app->catalog, v.profile_id, title_id);
   if (rc != STREAM_OK)

@@ -113,6 +113,14 @@ void streamd_viewer_catalog(stream_catalog_viewer *out, const streamd_viewer *v)
   out->region = v->region[0] ? v->region : NULL;
 }
 
+int streamd_title_visible(stream_catalog *catalog, const stream_catalog_viewer *cv, const char *id)
+{
+  char *json = NULL;
+  int rc = stream_catalog_title_get(&json, catalog, id, cv);
+  stream_free(json);
+  return rc;
+}
+
 int streamd_viewer_require(streamd_viewer *out, const streamd_request *req, streamd_response *resp)
 {
   if (streamd_viewer_from_request(out, req) != 0) {

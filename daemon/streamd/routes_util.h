@@ -72,6 +72,10 @@ int streamd_viewer_limited(const streamd_viewer *v);
  * (pointers into `v`, which must outlive `out`). */
 void streamd_viewer_catalog(stream_catalog_viewer *out, const streamd_viewer *v);
 
+/* STREAM_OK when the viewer `cv` may see title `id` (stream_catalog_title_get with it); else that
+ * call's error: STREAM_ENOTFOUND for a hidden title as for a missing one. */
+int streamd_title_visible(stream_catalog *catalog, const stream_catalog_viewer *cv, const char *id);
+
 struct streamd_app;
 /* The opening of a viewer's catalog route: the app, the viewer (with a profile when
  * `need_profile`) and its catalog filters in `cv`, or an answered problem (NULL). */
