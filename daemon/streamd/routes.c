@@ -45,7 +45,7 @@ static const streamd_route table[] = {
     {"GET", "/v1/profiles", VIEWER, streamd_route_profiles_list, 0, 0},
     {"POST", "/v1/profiles", VIEWER, streamd_route_profiles_create, KIB(8), JSON},
     {"PATCH", "/v1/profiles/{id}", VIEWER, streamd_route_profiles_update, KIB(8), JSON},
-    {"DELETE", "/v1/profiles/{id}", VIEWER, streamd_route_profiles_delete, 0, 0},
+    {"DELETE", "/v1/profiles/{id}", VIEWER, streamd_route_profiles_delete, KIB(4), JSON},
     {"POST", "/v1/profiles/{id}/switch", VIEWER, streamd_route_profiles_switch, KIB(1), JSON},
 
     /* Catalog and viewing. */

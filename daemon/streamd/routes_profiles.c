@@ -50,11 +50,37 @@ static streamd_app *begin_manage(streamd_viewer *v, streamd_request *req, stream
              : NULL;
 }
 
+/* The optional "password" member of `body` into `*password` (NULL when absent or null): a
+ * non-empty string. 0 or an answered problem. */
+static int password_member(const char **password, const cJSON *body, streamd_request *req,
+                           streamd_response *resp)
+{
+  char detail[256] = "";
+  *password = NULL;
+  const cJSON *pw_item = cJSON_GetObjectItemCaseSensitive(body, "password");
+  if (!pw_item || cJSON_IsNull(pw_item))
+    return 0;
+  int rc = streamd_json_get_string(password, body, "password", 1, STREAM_AUTH_PASSWORD_MAX, detail,
+                                   sizeof(detail));
+  if (rc == 0 && !**password) {
+    snprintf(detail, sizeof(detail), "field 'password' must not be empty");
+    rc = STREAM_EINVAL;
+  }
+  if (rc != 0) {
+    *password = NULL;
+    streamd_reply_problem(resp, req, STREAM_EINVAL, detail);
+    return -1;
+  }
+  return 0;
+}
+
 /*
  * Read the profile fields of a create/update body into `in`. On update,
  * "pin": null removes the PIN, and a "pin" member (a string or null) needs the
- * account's "password" beside it (`*password`; "password" is refused without
- * "pin", and on create). 0 or an answered problem.
+ * account's "password" beside it (`*password`). "password" is also accepted
+ * with "kids" or "maturity_ceiling" (a PIN-locked profile's limits need it:
+ * the library decides, as only it reads the row), refused otherwise, and on
+ * create. 0 or an answered problem.
  */
 static int profile_input(stream_auth_profile_input *in, const char **password, const cJSON *body,
                          int create, streamd_request *req, streamd_response *resp)
@@ -97,7 +123,8 @@ static int profile_input(stream_auth_profile_input *in, const char **password, c
     return -1;
   }
   if (!create) {
-    /* A PIN keeps housemates out of a profile: changing it takes the account password. */
+    /* A PIN keeps housemates out of a profile: changing it, and changing a locked profile's
+     * limits, takes the account password. */
     const cJSON *pw_item = cJSON_GetObjectItemCaseSensitive(body, "password");
     if (pin && (!pw_item || cJSON_IsNull(pw_item))) {
       streamd_reply_problem(resp, req, STREAM_EINVAL,
@@ -105,22 +132,14 @@ static int profile_input(stream_auth_profile_input *in, const char **password, c
                             "remove the PIN");
       return -1;
     }
-    if (pin) {
-      rc = streamd_json_get_string(password, body, "password", 1, STREAM_AUTH_PASSWORD_MAX, detail,
-                                   sizeof(detail));
-      if (rc == 0 && !**password) {
-        snprintf(detail, sizeof(detail), "field 'password' must not be empty");
-        rc = STREAM_EINVAL;
-      }
-      if (rc != 0) {
-        streamd_reply_problem(resp, req, STREAM_EINVAL, detail);
-        return -1;
-      }
-    } else if (pw_item) {
+    if (pw_item && !pin && kids == -1 && mat == -1) {
       streamd_reply_problem(resp, req, STREAM_EINVAL,
-                            "field 'password' is only accepted with the field 'pin'");
+                            "field 'password' is only accepted with the field 'pin', 'kids' or "
+                            "'maturity_ceiling'");
       return -1;
     }
+    if (password_member(password, body, req, resp) != 0)
+      return -1;
   }
   in->name = name;
   in->avatar = avatar;
@@ -169,12 +188,34 @@ void streamd_route_profiles_create(streamd_request *req, streamd_response *resp)
   streamd_reply_json(resp, 201, profile_json(&p));
 }
 
+/* The answer to a call that checked the account password: 429 with Retry-After, 403 for a
+ * wrong one (the bearer is valid, as for DELETE /v1/account), else the service's mapping.
+ * 1 when answered (an error), 0 for STREAM_OK. */
+static int reply_password_error(streamd_response *resp, streamd_request *req, int rc, int64_t retry)
+{
+  if (rc == STREAM_EBUSY && retry > 0) { /* EBUSY without a wait: the store, 503 */
+    streamd_reply_rate_limited(resp, req, retry, "too many password attempts");
+    return 1;
+  }
+  if (rc == STREAM_EAUTH) {
+    streamd_reply_problem(resp, req, STREAM_EFORBIDDEN, "the password is not right");
+    return 1;
+  }
+  if (rc != STREAM_OK) {
+    streamd_reply_service_error(resp, req, rc);
+    return 1;
+  }
+  return 0;
+}
+
 /*
  * PATCH /v1/profiles/{id}: change the given fields. A "pin" (a new one, or null to remove
- * it) needs the account "password" in the same body, checked like a sign-in (the same
+ * it) needs the account "password" in the same body, and so does a change of "kids" or
+ * "maturity_ceiling" of a profile that has a PIN; checked like a sign-in (the same
  * Argon2id work and rate-limit buckets): missing 400, wrong 403 (the bearer is valid, as
  * for DELETE /v1/account), too many attempts 429 with Retry-After. Without it any adult
- * profile's token could take the PIN off another profile of the account.
+ * profile's token could take the PIN off another profile of the account, or lift a locked
+ * profile's limits.
  */
 void streamd_route_profiles_update(streamd_request *req, streamd_response *resp)
 {
@@ -200,34 +241,56 @@ void streamd_route_profiles_update(streamd_request *req, streamd_response *resp)
   if (password)
     explicit_bzero((void *)password, strlen(password));
   cJSON_Delete(body);
-  if (rc == STREAM_EBUSY && retry > 0) { /* EBUSY without a wait: the store, 503 */
-    streamd_reply_rate_limited(resp, req, retry, "too many password attempts");
+  if (reply_password_error(resp, req, rc, retry))
     return;
-  }
-  if (rc == STREAM_EAUTH) {
-    streamd_reply_problem(resp, req, STREAM_EFORBIDDEN, "the password is not right");
-    return;
-  }
-  if (rc != STREAM_OK) {
-    streamd_reply_service_error(resp, req, rc);
-    return;
-  }
   /* The account's tokens carry the profile's kids flag and ceiling as read at verification:
    * drop the ones verified in the last seconds, so the change applies to the next request. */
   streamd_auth_forget_account(v.account_id);
   streamd_reply_json(resp, 200, profile_json(&p));
 }
 
+/*
+ * DELETE /v1/profiles/{id}, optional body {"password": "..."}: a profile that has a PIN
+ * (its progress, My List and ratings go with it) is deleted only with the account password,
+ * checked as for PATCH (missing 400 saying the profile is locked, wrong 403, 429 with
+ * Retry-After); one without a PIN needs no body, and a password sent for it is ignored.
+ */
 void streamd_route_profiles_delete(streamd_request *req, streamd_response *resp)
 {
   streamd_viewer v;
   streamd_app *app = begin_manage(&v, req, resp);
   if (!app)
     return;
-  int rc = stream_auth_profile_delete(app->auth, v.account_id, streamd_request_param(req, "id"));
-  if (rc == STREAM_OK) /* the deleted profile's tokens fail from the next request on */
-    streamd_auth_forget_account(v.account_id);
-  streamd_reply_service_empty(resp, req, rc);
+  const char *password = NULL;
+  cJSON *body = NULL;
+  if (req->body_len > 0) {
+    if (streamd_body_object(&body, req, resp) != 0)
+      return;
+    static const char *const fields[] = {"password", NULL};
+    char detail[256] = "";
+    if (streamd_json_only_fields(body, fields, detail, sizeof(detail)) != 0) {
+      cJSON_Delete(body);
+      streamd_reply_problem(resp, req, STREAM_EINVAL, detail);
+      return;
+    }
+    if (password_member(&password, body, req, resp) != 0) {
+      cJSON_Delete(body);
+      return;
+    }
+  }
+  char addr[STREAM_AUTH_ADDRESS_MAX + 1];
+  streamd_login_address(addr, sizeof(addr), req);
+  int64_t retry = 0;
+  int rc = stream_auth_profile_delete_checked(&retry, app->auth, v.account_id,
+                                              streamd_request_param(req, "id"), password, addr);
+  if (password)
+    explicit_bzero((void *)password, strlen(password));
+  cJSON_Delete(body);
+  if (reply_password_error(resp, req, rc, retry))
+    return;
+  /* the deleted profile's tokens fail from the next request on */
+  streamd_auth_forget_account(v.account_id);
+  streamd_reply_empty(resp, 204);
 }
 
 void streamd_route_profiles_switch(streamd_request *req, streamd_response *resp)

@@ -877,8 +877,9 @@ STREAM_API int stream_auth_profile_get(stream_auth_profile *out, stream_auth *a,
  * sets, changes or removes the PIN: the caller vouches for the change
  * (operator tools, tests). A viewer's request must go through
  * stream_auth_profile_update_checked(), which asks for the password before a
- * PIN changes (a PIN keeps housemates signed in to the same account out of
- * a profile).
+ * PIN changes, and before a PIN-locked profile's kids flag or maturity
+ * ceiling changes (a PIN keeps housemates signed in to the same account out
+ * of a profile).
  * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EEXIST (name taken),
  * STREAM_EBUSY (the profile changed 8 times during the update), STREAM_EIO,
  * STREAM_ECRYPTO. Thread-safe.
@@ -888,30 +889,40 @@ STREAM_API int stream_auth_profile_update(stream_auth_profile *out, stream_auth 
                                           const stream_auth_profile_input *in);
 
 /**
- * stream_auth_profile_update() for a viewer: when `in->pin` is non-NULL (a PIN
- * set, changed, or removed with ""), `password` must be the account's
- * password. It is checked like the current password of
+ * stream_auth_profile_update() for a viewer: the account's password
+ * (`password`) is required when
+ * - `in->pin` is non-NULL (a PIN set, changed, or removed with ""), or
+ * - the profile has a PIN and `in->kids` or `in->maturity_ceiling` differs
+ *   from the stored value (a PIN-locked profile's limits are the account
+ *   owner's to change: without this any adult token of the account could
+ *   lift them or turn the profile into a kids profile). The same value as
+ *   stored, and `name` and `avatar`, need nothing.
+ * The password is checked like the current password of
  * stream_auth_change_password(): the same Argon2id work and the same
  * rate-limit buckets as stream_auth_login() (the account's e-mail and
  * `client_address`, NULL or "" = unknown; an empty bucket gives STREAM_EBUSY
  * and `*out_retry_after`, may be NULL, 0 otherwise), after `in` is validated
  * and before the PIN is hashed or anything is written: a wrong password
- * changes nothing, the other fields of `in` included. When `in->pin` is NULL
- * no password is needed: `password` and `client_address` may be NULL and are
- * ignored (not checked), and the call is stream_auth_profile_update().
+ * changes nothing, the other fields of `in` included. Whether it is needed is
+ * decided on the row that is written: when the compare-and-set finds the row
+ * changed (a PIN set meanwhile), the edit is decided again on the new row and
+ * then asks for the password if that row needs it (checked once per call).
+ * When no password is needed, `password` and `client_address` may be NULL
+ * and are ignored (not checked), and the call is stream_auth_profile_update().
  * A PIN set or changed signs out the profile's sessions as said there (their
  * refresh tokens are revoked; access tokens run until they expire, 15
  * minutes by default): an owner changing the PIN from a session in this profile loses
  * that session too and switches again with the new PIN.
  * `*out` (may be NULL) receives the updated profile. `password` is borrowed
  * for the call and never logged or put in a message.
- * Errors: those of stream_auth_profile_update(), and with a PIN in `in`:
- * STREAM_EINVAL (NULL or empty password, one over 1024 bytes, a bad client
- * address: the message names the password or address), STREAM_EAUTH ("wrong
- * password", also for one shorter than 8 bytes, after the same work),
- * STREAM_EBUSY with `*out_retry_after` > 0 (too many password attempts),
- * STREAM_EFORBIDDEN (account disabled; said after the right password),
- * STREAM_ENOTFOUND (the account was deleted). Thread-safe.
+ * Errors: those of stream_auth_profile_update(), and when a password is
+ * needed: STREAM_EINVAL (NULL or empty password, saying what it is required
+ * for; one over 1024 bytes, a bad client address: the message names the
+ * password or address), STREAM_EAUTH ("wrong password", also for one shorter
+ * than 8 bytes, after the same work), STREAM_EBUSY with `*out_retry_after` > 0
+ * (too many password attempts), STREAM_EFORBIDDEN (account disabled; said
+ * after the right password), STREAM_ENOTFOUND (the account was deleted).
+ * Thread-safe.
  */
 STREAM_API int stream_auth_profile_update_checked(stream_auth_profile *out,
                                                   int64_t *out_retry_after, stream_auth *a,
@@ -920,18 +931,52 @@ STREAM_API int stream_auth_profile_update_checked(stream_auth_profile *out,
                                                   const char *password, const char *client_address);
 
 /**
- * Delete a profile of the account (with its progress, My List and refresh
- * tokens). Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO. Thread-safe.
+ * Delete a profile of the account (with its progress, My List, ratings and
+ * refresh tokens). This call does not check the account password, not even
+ * for a PIN-locked profile: the caller vouches for the deletion (operator
+ * tools, tests). A viewer's request must go through
+ * stream_auth_profile_delete_checked().
+ * Errors: STREAM_EINVAL, STREAM_ENOTFOUND, STREAM_EIO. Thread-safe.
  */
 STREAM_API int stream_auth_profile_delete(stream_auth *a, const char *account_id,
                                           const char *profile_id);
+
+/**
+ * stream_auth_profile_delete() for a viewer: when the profile has a PIN,
+ * `password` must be the account's password, checked like
+ * stream_auth_profile_update_checked() checks it (the same Argon2id work and
+ * sign-in buckets, `client_address` NULL or "" = unknown; STREAM_EBUSY and
+ * `*out_retry_after`, may be NULL, 0 otherwise) before anything is deleted.
+ * A profile without a PIN is deleted without one: `password` and
+ * `client_address` may then be NULL and are ignored (not checked).
+ * The decision is made on the row that is deleted: the store deletes the
+ * profile only while its PIN hash is still the one read
+ * (stream_store_profile_delete_if()); a PIN set meanwhile makes the call read
+ * the row again and then ask for the password.
+ * `password` is borrowed for the call and never logged or put in a message.
+ * Errors: STREAM_EINVAL (bad ids; the profile has a PIN and `password` is
+ * NULL or empty, the message says it is locked; a password over 1024 bytes or
+ * a bad client address), STREAM_ENOTFOUND (no such profile on this account,
+ * or the account was deleted), STREAM_EAUTH ("wrong password": nothing is
+ * deleted), STREAM_EBUSY (with `*out_retry_after` > 0: too many password
+ * attempts; without: the profile changed 8 times during the call),
+ * STREAM_EFORBIDDEN (account disabled; said after the right password),
+ * STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_auth_profile_delete_checked(int64_t *out_retry_after, stream_auth *a,
+                                                  const char *account_id, const char *profile_id,
+                                                  const char *password, const char *client_address);
 
 /**
  * Switch to a profile: issue tokens scoped to `profile_id` (a new refresh
  * family bound to the profile, and an access token with "pid", "kids" and
  * "mat"). The profile must belong to `account_id`; when it has a PIN, `pin`
  * must match (wrong PIN attempts use the account rate limit: STREAM_EBUSY
- * with `*out_retry_after`, may be NULL).
+ * with `*out_retry_after`, may be NULL). After storing the new session the
+ * profile is read again: if its PIN changed since the check (a PIN set
+ * meanwhile, whose sign-out of the profile's sessions may have run before
+ * this one was stored), the session is revoked and the switch fails with
+ * STREAM_EFORBIDDEN ("requires its PIN"): switch again.
  * Errors: STREAM_EINVAL (bad ids, PIN not 4 digits), STREAM_ENOTFOUND (no such
  * profile on this account), STREAM_EFORBIDDEN (PIN required or wrong; 403 so
  * that clients do not mistake it for an expired session), STREAM_EBUSY,

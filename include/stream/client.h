@@ -303,9 +303,24 @@ STREAM_API int stream_client_profile_create(char **out_json, stream_client *c,
 
 /**
  * Delete a profile with its progress and My List (DELETE /v1/profiles/{id}).
+ * A profile that has a PIN is deleted only with the account password:
+ * stream_client_profile_delete_locked(); without it the server answers 400
+ * (STREAM_EINVAL, the message says the profile is locked).
  * Errors: STREAM_EINVAL, STREAM_ENOTFOUND. Thread-safe.
  */
 STREAM_API int stream_client_profile_delete(stream_client *c, const char *profile_id);
+
+/**
+ * stream_client_profile_delete() with the account's `password` in the
+ * request's body ({"password": ...}), which the server checks when the
+ * profile has a PIN (and ignores otherwise). `password` is borrowed and the
+ * request body is wiped after use.
+ * Errors: STREAM_EINVAL (NULL or empty password, over 1024 bytes), STREAM_ENOTFOUND,
+ * STREAM_EFORBIDDEN (wrong password: nothing deleted), STREAM_EBUSY (too many
+ * password attempts; HTTP 429). Thread-safe.
+ */
+STREAM_API int stream_client_profile_delete_locked(stream_client *c, const char *profile_id,
+                                                   const char *password);
 
 /**
  * Switch to a profile (POST /v1/profiles/{id}/switch): the handle's tokens

@@ -641,6 +641,19 @@ STREAM_API int stream_store_profile_update_if(stream_store *s, const stream_stor
  */
 STREAM_API int stream_store_profile_delete(stream_store *s, const char *id);
 
+/**
+ * stream_store_profile_delete() as a compare-and-delete: profile `expect->id`
+ * is deleted only while its PIN hash is still `expect->pin_hash` ("" = no
+ * PIN), in one transaction, so a caller that decided from the row it read
+ * whether the deletion needs the account password (a PIN-locked profile)
+ * never deletes a profile that got a PIN after that read. The other fields
+ * of `expect` are not compared. On STREAM_ECONFLICT read the row again and
+ * decide again.
+ * Errors: STREAM_EINVAL (NULL, bad id), STREAM_ECONFLICT (the PIN hash
+ * changed, or the profile is gone), STREAM_EIO. Thread-safe.
+ */
+STREAM_API int stream_store_profile_delete_if(stream_store *s, const stream_store_profile *expect);
+
 /* ---- catalog ---------------------------------------------------------- */
 
 /** Kinds of title. */

@@ -202,4 +202,14 @@ int auth__load_active_account(stream_store_account *out, stream_auth *a, const c
 int auth__profile_pin_check(int64_t *out_retry_after, stream_auth *a, const stream_store_profile *p,
                             const char *pin);
 
+/* The tokens of a profile switch after the PIN gate passed on row `p` (as read for the
+ * check): auth__issue_tokens, then the profile is read again; if its PIN hash is no longer
+ * p's (a PIN set, changed or removed meanwhile), the family just stored is revoked, `*out`
+ * wiped and STREAM_EFORBIDDEN returned ("requires its PIN"; STREAM_ENOTFOUND if the profile
+ * was deleted). Closes the window where a PIN change's revocation of the profile's refresh
+ * tokens runs between the check and the store of the new family. */
+int auth__issue_profile_tokens(stream_auth_tokens *out, stream_auth *a,
+                               const stream_store_account *acct, const stream_store_profile *p,
+                               int64_t now);
+
 #endif

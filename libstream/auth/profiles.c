@@ -2,7 +2,8 @@
  * auth/profiles: up to five profiles per account (name, avatar, kids flag,
  * maturity ceiling, optional 4-digit PIN stored as an Argon2id hash), the
  * profile switch that issues tokens scoped to one profile, and the viewer's
- * profile update that asks for the account password before a PIN changes (a
+ * profile update and delete that ask for the account password before a PIN
+ * changes, and before a PIN-locked profile's limits change or it is deleted (a
  * PIN set or changed signs the profile's sessions out).
  */
 #include <stdio.h>
@@ -238,19 +239,113 @@ int stream_auth_profile_get(stream_auth_profile *out, stream_auth *a, const char
   return STREAM_OK;
 }
 
+/* What a viewer's request needs the account password for. */
+typedef enum password_need {
+  NEED_NOTHING = 0,
+  NEED_PIN,    /* setting, changing or removing a PIN */
+  NEED_LIMITS, /* changing the kids flag or ceiling of a PIN-locked profile */
+  NEED_DELETE  /* deleting a PIN-locked profile */
+} password_need;
+
+/* What a viewer's edit of the row `p` needs the account password for. A PIN
+ * keeps housemates out of a profile, so changing it (set, change, remove) always does; and on
+ * a profile that has a PIN, so does changing what it may watch (kids, maturity ceiling): else
+ * any adult token of the account could lift a locked profile's limits or turn it into a kids
+ * profile. Fields given with their stored value change nothing and need nothing. */
+static password_need edit_needs(const stream_auth_profile_input *in, const stream_store_profile *p)
+{
+  if (in->pin)
+    return NEED_PIN;
+  if (p->pin_hash[0] &&
+      ((in->kids != -1 && in->kids != p->kids) ||
+       (in->maturity_ceiling != -1 && in->maturity_ceiling != p->maturity_ceiling)))
+    return NEED_LIMITS;
+  return NEED_NOTHING;
+}
+
+static int password_missing(password_need need, const char *profile_id)
+{
+  switch (need) {
+  case NEED_PIN:
+    return stream__err(STREAM_EINVAL,
+                       "auth: the account password is required to set, change or remove the "
+                       "PIN of profile %s",
+                       profile_id);
+  case NEED_LIMITS:
+    return stream__err(STREAM_EINVAL,
+                       "auth: profile %s is locked with a PIN: the account password is required "
+                       "to change its kids flag or maturity ceiling",
+                       profile_id);
+  default:
+    return stream__err(STREAM_EINVAL,
+                       "auth: profile %s is locked with a PIN: the account password is required "
+                       "to delete it",
+                       profile_id);
+  }
+}
+
+/* The account password of a viewer's request, checked like stream_auth_change_password's
+ * current password (the sign-in steps: same Argon2id work and buckets), for `need`. */
+static int check_account_password(int64_t *out_retry_after, stream_auth *a, const char *account_id,
+                                  const char *profile_id, const char *password,
+                                  const char *client_address, password_need need)
+{
+  if (!password || !*password)
+    return password_missing(need, profile_id);
+  size_t plen = 0;
+  int rc = auth__check_password_args(&plen, password, client_address);
+  if (rc != STREAM_OK)
+    return rc;
+  stream_store_account acct;
+  rc = auth__reauthenticate(&acct, out_retry_after, a, account_id, password, plen, client_address);
+  if (rc != STREAM_OK)
+    return rc;
+  if (acct.disabled)
+    return stream__err(STREAM_EFORBIDDEN, "auth: account %s is disabled", acct.id);
+  return STREAM_OK;
+}
+
+/* A viewer's password for update_row(): `checked` false is the caller-vouches variant. */
+typedef struct profile_auth {
+  bool checked;
+  bool verified; /* the password was checked during this call */
+  const char *password;
+  const char *client_address;
+  int64_t *out_retry_after;
+} profile_auth;
+
+/* Check the password when the edit of row `p` needs it (and it was not checked yet). */
+static int profile_auth_check(profile_auth *pa, stream_auth *a, const char *account_id,
+                              const char *profile_id, const stream_auth_profile_input *in,
+                              const stream_store_profile *p)
+{
+  password_need need = pa->checked && !pa->verified ? edit_needs(in, p) : NEED_NOTHING;
+  if (need == NEED_NOTHING)
+    return STREAM_OK;
+  int rc = check_account_password(pa->out_retry_after, a, account_id, profile_id, pa->password,
+                                  pa->client_address, need);
+  if (rc == STREAM_OK)
+    pa->verified = true;
+  return rc;
+}
+
 /* The update of a checked `in` on the row `p` as read (owned_profile), the PIN hashed once. */
 static int update_row(stream_auth_profile *out, stream_auth *a, const char *account_id,
                       const char *profile_id, const stream_auth_profile_input *in,
-                      stream_store_profile *p)
+                      stream_store_profile *p, profile_auth *pa)
 {
-  char pin_hash[sizeof p->pin_hash];
-  int rc = input_pin_hash(pin_hash, sizeof pin_hash, a, in);
+  /* The password first: a wrong one hashes and writes nothing. */
+  int rc = profile_auth_check(pa, a, account_id, profile_id, in, p);
   if (rc != STREAM_OK)
+    return rc;
+  char pin_hash[sizeof p->pin_hash];
+  if ((rc = input_pin_hash(pin_hash, sizeof pin_hash, a, in)) != STREAM_OK)
     return rc;
   /* Compare-and-set: only the row as read is replaced. When another edit landed between
    * the read and the write (a parent setting `kids` while this PIN change was hashing),
    * the edit is applied again to the row as it is now instead of putting the old fields
-   * back. */
+   * back; and whether it needs the password is decided again on that row (a PIN set
+   * meanwhile locks the limits this edit changes). */
   for (int i = 0;; i++) {
     stream_store_profile before = *p;
     if ((rc = apply_input(p, in, pin_hash, false)) != STREAM_OK)
@@ -263,13 +358,15 @@ static int update_row(stream_auth_profile *out, stream_auth *a, const char *acco
     if (i + 1 == PROFILE_EDIT_TRIES)
       return stream__err(STREAM_EBUSY, "auth: profile %s changed %d times while being updated",
                          profile_id, PROFILE_EDIT_TRIES);
-    if ((rc = owned_profile(p, a, account_id, profile_id)) != STREAM_OK)
+    if ((rc = owned_profile(p, a, account_id, profile_id)) != STREAM_OK ||
+        (rc = profile_auth_check(pa, a, account_id, profile_id, in, p)) != STREAM_OK)
       return rc;
   }
   /* A new PIN locks out whoever entered the profile before it: their refresh tokens die
    * now (after the write, so a switch must show the new PIN from here on); their access
    * tokens run out by themselves. A refresh racing this finds its rotated token revoked
-   * and revokes the family it just extended (stream_auth_refresh). Removing the PIN
+   * and revokes the family it just extended (stream_auth_refresh); a switch racing it
+   * reads the profile again after storing its family (switch_issue). Removing the PIN
    * locks no one out; other fields revoke nothing. */
   if (in->pin && *in->pin) {
     rc = stream_store_refresh_revoke_profile(NULL, a->store, profile_id, auth__now(a));
@@ -299,13 +396,10 @@ int stream_auth_profile_update(stream_auth_profile *out, stream_auth *a, const c
     return rc;
   if ((rc = check_input(in, false)) != STREAM_OK)
     return rc;
-  return update_row(out, a, account_id, profile_id, in, &p);
+  profile_auth pa = {false, false, NULL, NULL, NULL};
+  return update_row(out, a, account_id, profile_id, in, &p, &pa);
 }
 
-/* A PIN is what keeps a housemate out of a profile: setting, changing or removing one
- * re-authenticates the account with its password first, through the sign-in steps
- * (the same Argon2id work and buckets as stream_auth_change_password), before anything
- * is hashed or written. */
 int stream_auth_profile_update_checked(stream_auth_profile *out, int64_t *out_retry_after,
                                        stream_auth *a, const char *account_id,
                                        const char *profile_id, const stream_auth_profile_input *in,
@@ -321,24 +415,8 @@ int stream_auth_profile_update_checked(stream_auth_profile *out, int64_t *out_re
     return rc;
   if ((rc = check_input(in, false)) != STREAM_OK)
     return rc;
-  if (in->pin) {
-    if (!password || !*password)
-      return stream__err(STREAM_EINVAL,
-                         "auth: the account password is required to set, change or remove the "
-                         "PIN of profile %s",
-                         profile_id);
-    size_t plen = 0;
-    if ((rc = auth__check_password_args(&plen, password, client_address)) != STREAM_OK)
-      return rc;
-    stream_store_account acct;
-    rc =
-        auth__reauthenticate(&acct, out_retry_after, a, account_id, password, plen, client_address);
-    if (rc != STREAM_OK)
-      return rc;
-    if (acct.disabled)
-      return stream__err(STREAM_EFORBIDDEN, "auth: account %s is disabled", acct.id);
-  }
-  return update_row(out, a, account_id, profile_id, in, &p);
+  profile_auth pa = {true, false, password, client_address, out_retry_after};
+  return update_row(out, a, account_id, profile_id, in, &p, &pa);
 }
 
 int stream_auth_profile_delete(stream_auth *a, const char *account_id, const char *profile_id)
@@ -351,6 +429,38 @@ int stream_auth_profile_delete(stream_auth *a, const char *account_id, const cha
   if (rc == STREAM_ENOTFOUND)
     return stream__err(rc, "auth: account %s has no profile %s", account_id, profile_id);
   return rc;
+}
+
+/* Deleting a PIN-locked profile takes its progress, My List and ratings: the account
+ * password first, as for a PIN change. The decision is made on the row that is deleted: the
+ * store deletes it only while its PIN hash is still the one read (compare-and-delete), and
+ * a PIN that appeared meanwhile sends the call round again, where it now needs the password. */
+int stream_auth_profile_delete_checked(int64_t *out_retry_after, stream_auth *a,
+                                       const char *account_id, const char *profile_id,
+                                       const char *password, const char *client_address)
+{
+  if (out_retry_after)
+    *out_retry_after = 0;
+  bool verified = false;
+  for (int i = 0;; i++) {
+    stream_store_profile p;
+    int rc = owned_profile(&p, a, account_id, profile_id);
+    if (rc != STREAM_OK)
+      return rc;
+    if (p.pin_hash[0] && !verified) {
+      rc = check_account_password(out_retry_after, a, account_id, profile_id, password,
+                                  client_address, NEED_DELETE);
+      if (rc != STREAM_OK)
+        return rc;
+      verified = true;
+    }
+    rc = stream_store_profile_delete_if(a->store, &p);
+    if (rc != STREAM_ECONFLICT)
+      return rc;
+    if (i + 1 == PROFILE_EDIT_TRIES)
+      return stream__err(STREAM_EBUSY, "auth: profile %s changed %d times while being deleted",
+                         profile_id, PROFILE_EDIT_TRIES);
+  }
 }
 
 int stream_auth_switch_profile(stream_auth_tokens *out, int64_t *out_retry_after, stream_auth *a,
@@ -372,7 +482,38 @@ int stream_auth_switch_profile(stream_auth_tokens *out, int64_t *out_retry_after
     return rc;
   if ((rc = auth__profile_pin_check(out_retry_after, a, &p, pin)) != STREAM_OK)
     return rc;
-  return auth__issue_tokens(out, a, &acct, &p, NULL, auth__now(a));
+  return auth__issue_profile_tokens(out, a, &acct, &p, auth__now(a));
+}
+
+/* A PIN set after the check above but whose revocation (update_row) ran before the family was
+ * stored would leave this session in a locked profile. The profile is read again after the
+ * store: a write of the PIN before that read shows a different hash here; one after it
+ * revokes the family, since update_row revokes after writing. Either way the session does
+ * not outlive the new PIN. (A PIN set and removed again before the read compares equal: the
+ * profile is then open, as it was when checked.) */
+int auth__issue_profile_tokens(stream_auth_tokens *out, stream_auth *a,
+                               const stream_store_account *acct, const stream_store_profile *p,
+                               int64_t now)
+{
+  int rc = auth__issue_tokens(out, a, acct, p, NULL, now);
+  if (rc != STREAM_OK)
+    return rc;
+  stream_store_profile again;
+  rc = stream_store_profile_get(&again, a->store, p->id);
+  if (rc == STREAM_OK && strcmp(again.pin_hash, p->pin_hash) == 0)
+    return STREAM_OK;
+  /* Never handed out; the family is revoked all the same (a failure there is moot: no one
+   * holds the refresh token). */
+  (void)stream_auth_logout(a, out->refresh_token);
+  stream__wipe(out, sizeof *out);
+  if (rc == STREAM_ENOTFOUND)
+    return stream__err(rc, "auth: profile %s was deleted while switching to it", p->id);
+  if (rc != STREAM_OK)
+    return rc;
+  return stream__err(STREAM_EFORBIDDEN,
+                     "auth: the PIN of profile %s changed while switching to it; it requires its "
+                     "PIN",
+                     p->id);
 }
 
 int auth__profile_pin_check(int64_t *out_retry_after, stream_auth *a, const stream_store_profile *p,

@@ -99,23 +99,54 @@ int stream_client_profile_create(char **out_json, stream_client *c,
   return rc;
 }
 
-int stream_client_profile_delete(stream_client *c, const char *profile_id)
+/* DELETE /v1/profiles/{id}, with {"password": ...} as its body when `password` is given. */
+static int profile_delete(stream_client *c, const char *profile_id, const char *password)
 {
   if (!c)
     return stream__err(STREAM_EINVAL, "client is NULL");
   int rc = client__check_id("profile id", profile_id);
   if (rc != STREAM_OK)
     return rc;
+  char *body = NULL;
+  if (password) {
+    if ((rc = client__check_text("password", password, 1024)) != STREAM_OK)
+      return rc;
+    if (!*password)
+      return stream__err(STREAM_EINVAL, "password is empty");
+    cJSON *o = cJSON_CreateObject();
+    if (o && !cJSON_AddStringToObject(o, "password", password)) {
+      cJSON_Delete(o);
+      o = NULL;
+    }
+    if (!(body = client__print(o)))
+      return STREAM_ENOMEM;
+  }
   stream__buf b;
   stream__buf_init(&b);
   stream__buf_puts(&b, "/v1/profiles/");
   client__escape(&b, profile_id);
   char *path;
-  if ((rc = path_detach(&b, &path)) != STREAM_OK)
+  if ((rc = path_detach(&b, &path)) != STREAM_OK) {
+    client__free_body(body);
     return rc;
-  rc = client__call_json(NULL, c, "DELETE", path, NULL, CLIENT__AUTH_BEARER);
+  }
+  rc = client__call_json(NULL, c, "DELETE", path, body, CLIENT__AUTH_BEARER);
   free(path);
+  client__free_body(body);
   return rc;
+}
+
+int stream_client_profile_delete(stream_client *c, const char *profile_id)
+{
+  return profile_delete(c, profile_id, NULL);
+}
+
+int stream_client_profile_delete_locked(stream_client *c, const char *profile_id,
+                                        const char *password)
+{
+  if (!password)
+    return stream__err(STREAM_EINVAL, "password is NULL");
+  return profile_delete(c, profile_id, password);
 }
 
 int stream_client_profile_switch(stream_client_session *out, stream_client *c,

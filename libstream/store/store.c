@@ -572,7 +572,18 @@ int stream_store_profile_delete(stream_store *s, const char *id)
 {
   TRY(check_store(s));
   TRY(store__check_id("profile id", id));
-  return s->backend->profiles->remove(s->impl, id);
+  return s->backend->profiles->remove(s->impl, id, NULL);
+}
+
+int stream_store_profile_delete_if(stream_store *s, const stream_store_profile *expect)
+{
+  TRY(check_store(s));
+  if (!expect)
+    return stream__err(STREAM_EINVAL, "delete profile: the expected row is NULL");
+  TRY(store__check_id("profile id", expect->id));
+  if (strnlen(expect->pin_hash, sizeof expect->pin_hash) >= sizeof expect->pin_hash)
+    return stream__err(STREAM_EINVAL, "delete profile: the expected PIN hash is not terminated");
+  return s->backend->profiles->remove(s->impl, expect->id, expect->pin_hash);
 }
 
 /* ---- catalog ----------------------------------------------------------- */

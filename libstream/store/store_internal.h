@@ -66,7 +66,10 @@ struct stream_store_profiles_ops {
    * avatar, kids flag, maturity ceiling and PIN hash (compare-and-set): STREAM_ECONFLICT
    * when it changed or is gone (stream_store_profile_update_if). */
   int (*update)(void *impl, const stream_store_profile *p, const stream_store_profile *expect);
-  int (*remove)(void *impl, const char *id);
+  /* `expect_pin_hash` NULL: delete the row. Else only while its PIN hash (""
+   * = none) is still that one: STREAM_ECONFLICT when it changed or the row is gone
+   * (stream_store_profile_delete_if). */
+  int (*remove)(void *impl, const char *id, const char *expect_pin_hash);
 };
 
 /* A decoded keyset cursor: the last row's sort key and id. */

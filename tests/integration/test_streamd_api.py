@@ -629,6 +629,121 @@ class T04Profiles(Base):
         self.assertTrue(r.json["profiles"][0]["has_pin"])
 
 
+    def _locked_and_adult(self, tag):
+        """A new account with a PIN-locked "Parent" and an unlocked "Adult" profile; the
+        Adult profile's token (an adult housemate), the account's token, the ids, the
+        password."""
+        _, password, t = register_login(tag)
+        tok = t["access_token"]
+        ids = {}
+        for body in ({"name": "Parent", "pin": "1234"}, {"name": "Adult"}):
+            r = call("POST", "/v1/profiles", json_body=body, token=tok)
+            self.assertEqual(r.status, 201, r.body)
+            ids[body["name"]] = r.json["id"]
+        r = call("POST", "/v1/profiles/%s/switch" % ids["Adult"], token=tok)
+        self.assertEqual(r.status, 200, r.body)
+        return r.json["access_token"], tok, ids, password
+
+    def _profiles(self, tok):
+        r = call("GET", "/v1/profiles", token=tok)
+        self.assertEqual(r.status, 200, r.body)
+        return {p["name"]: p for p in r.json["profiles"]}
+
+    def test_pin_change_locked_profile_delete_needs_the_account_password(self):
+        """PINLOCK2: any adult token of the account could DELETE a PIN-locked profile (its
+        progress, My List and ratings with it) without the PIN or the password. Now the
+        account password goes in the DELETE's body: 400 missing (naming 'password', saying
+        the profile is locked), 403 wrong, 204 right; a profile without a PIN is deleted as
+        before, without a body."""
+        adult, tok, ids, password = self._locked_and_adult("pindel")
+        parent = "/v1/profiles/%s" % ids["Parent"]
+        for who in (adult, tok):
+            p = self.problem(call("DELETE", parent, token=who), 400)
+            self.assertIn("password", p["detail"])
+            self.assertIn("locked", p["detail"])
+            for body in ({}, {"password": None}):
+                p = self.problem(call("DELETE", parent, json_body=body, token=who), 400)
+                self.assertIn("password", p["detail"])
+        # Malformed bodies: 400 before anything is looked at.
+        for body in ({"password": ""}, {"password": 42}, {"pin": "1234"},
+                     {"password": password, "pin": "1234"}):
+            self.problem(call("DELETE", parent, json_body=body, token=adult), 400)
+        self.problem(call("DELETE", parent, body=b"password=x", ctype="text/plain",
+                          token=adult), 415)
+        p = self.problem(call("DELETE", parent, json_body={"password": "not the password 1"},
+                              token=adult), 403)
+        self.assertNotIn("not the password", json.dumps(p))
+        self.assertIn("Parent", self._profiles(tok))
+        self.assertEqual(call("POST", "%s/switch" % parent, json_body={"pin": "1234"},
+                              token=adult).status, 200)
+        r = call("DELETE", parent, json_body={"password": password}, token=adult)
+        self.assertEqual(r.status, 204, r.body)
+        self.assertNotIn("Parent", self._profiles(tok))
+        # Unlocked: no body needed (a password sent anyway is not checked).
+        r = call("DELETE", "/v1/profiles/%s" % ids["Adult"], token=tok)
+        self.assertEqual(r.status, 204, r.body)
+        r = call("POST", "/v1/profiles", json_body={"name": "Third"}, token=tok)
+        self.assertEqual(r.status, 201, r.body)
+        r = call("DELETE", "/v1/profiles/%s" % r.json["id"],
+                 json_body={"password": "not the password 1"}, token=tok)
+        self.assertEqual(r.status, 204, r.body)
+        self.assertEqual(self._profiles(tok), {})
+        self.assertNotIn(password, D.stderr_text())
+
+    def test_pin_change_locked_profile_limits_need_the_account_password(self):
+        """PINLOCK2: an adult housemate could PATCH a PIN-locked profile's kids flag or
+        maturity ceiling without the PIN or the password. Now a change of either (to another
+        value than stored) takes the account password: 400 / 403 / 200; name and avatar stay
+        free, as do the limits of a profile without a PIN."""
+        adult, tok, ids, password = self._locked_and_adult("pinlim")
+        parent = "/v1/profiles/%s" % ids["Parent"]
+        for body in ({"kids": True}, {"maturity_ceiling": 13}, {"kids": True, "password": None},
+                     {"maturity_ceiling": 7, "name": "Kid"}):
+            p = self.problem(call("PATCH", parent, json_body=body, token=adult), 400)
+            self.assertIn("password", p["detail"], body)
+            self.assertIn("locked", p["detail"], body)
+        self.problem(call("PATCH", parent, json_body={"kids": True, "password": ""},
+                          token=adult), 400)
+        for body in ({"kids": True, "password": "not the password 1"},
+                     {"maturity_ceiling": 0, "name": "Kid", "password": "not the password 1"}):
+            self.problem(call("PATCH", parent, json_body=body, token=adult), 403)
+        got = self._profiles(tok)["Parent"]
+        self.assertEqual((got["kids"], got["maturity_ceiling"]), (False, 18))
+        # The stored values, a name, an avatar: free.
+        r = call("PATCH", parent, json_body={"kids": False, "maturity_ceiling": 18,
+                                             "name": "Parent 2", "avatar": "owl.png"},
+                 token=adult)
+        self.assertEqual(r.status, 200, r.body)
+        r = call("PATCH", parent, json_body={"kids": True, "password": password}, token=adult)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertTrue(r.json["kids"])
+        self.assertEqual(r.json["maturity_ceiling"], 7)
+        self.assertTrue(r.json["has_pin"])
+        # Without a PIN nothing is asked; a password beside kids is accepted (and not checked).
+        adult_path = "/v1/profiles/%s" % ids["Adult"]
+        r = call("PATCH", adult_path, json_body={"maturity_ceiling": 16}, token=tok)
+        self.assertEqual(r.status, 200, r.body)
+        r = call("PATCH", adult_path, json_body={"maturity_ceiling": 18,
+                                                 "password": "not the password 1"}, token=tok)
+        self.assertEqual(r.status, 200, r.body)
+        # Still refused beside name or avatar alone.
+        self.problem(call("PATCH", adult_path, json_body={"avatar": "x", "password": password},
+                          token=tok), 400)
+
+    def test_pin_change_locked_profile_delete_is_rate_limited(self):
+        """The DELETE's password draws from the account's sign-in bucket: 429 + Retry-After."""
+        _, tok, ids, password = self._locked_and_adult("pindelrate")
+        parent = "/v1/profiles/%s" % ids["Parent"]
+        for _ in range(ACCOUNT_BURST):
+            self.problem(call("DELETE", parent, json_body={"password": "wrong one 1"},
+                              token=tok), 403)
+        r = call("DELETE", parent, json_body={"password": password}, token=tok)
+        p = self.problem(r, 429, "rate-limited")
+        self.assertGreater(int(r.header("Retry-After")), 0)
+        self.assertGreater(p["retry_after"], 0)
+        self.assertIn("Parent", self._profiles(tok))
+
+
 def profile_token(kids):
     _, _, t = register_login("kids" if kids else "adult")
     body = {"name": "K", "kids": True} if kids else {"name": "A"}

@@ -638,8 +638,10 @@ class Auth(ClockedHandle):
         ``password``, checked like ``login`` (same Argon2id work and rate-limit buckets, per
         account and ``client_address``) before anything is written
         (``stream_auth_profile_update_checked``): a PIN keeps housemates out of a profile.
-        Without a ``pin`` no password is needed (one given is ignored).
-        Raises InvalidArgument (a PIN without a password, a bad field), AuthError (wrong
+        So does changing ``kids`` or ``maturity_ceiling`` of a profile that has a PIN (to a
+        value other than the stored one). Otherwise no password is needed (one given is
+        ignored): name and avatar changes, any change of a profile without a PIN.
+        Raises InvalidArgument (a password needed but missing, a bad field), AuthError (wrong
         password: nothing changed), Busy (too many password attempts, ``e.retry_after``),
         Forbidden (account disabled), NotFound, AlreadyExists (name taken)."""
         keep = Keep()
@@ -653,9 +655,22 @@ class Auth(ClockedHandle):
         self._raise_busy(rc, retry[0])
         return _profile(out)
 
-    def delete_profile(self, account_id, profile_id):
-        self._run(lib.stream_auth_profile_delete, self._h, to_cstr(account_id, "account_id"),
-                  to_cstr(profile_id, "profile_id"))
+    def delete_profile(self, account_id, profile_id, *, password=None, client_address=None):
+        """Delete a profile with its progress, My List and ratings
+        (``stream_auth_profile_delete_checked``).
+
+        A profile that has a PIN is deleted only with the account's ``password``, checked
+        like ``login`` (same Argon2id work and rate-limit buckets, per account and
+        ``client_address``) before anything is deleted; one without a PIN needs none (one
+        given is ignored). Raises InvalidArgument (the profile has a PIN and no password
+        was given), AuthError (wrong password: nothing deleted), Busy (too many password
+        attempts, ``e.retry_after``), Forbidden (account disabled), NotFound."""
+        retry = ffi.new("int64_t *")
+        rc = self._call(lib.stream_auth_profile_delete_checked, retry, self._h,
+                        to_cstr(account_id, "account_id"), to_cstr(profile_id, "profile_id"),
+                        to_cstr(password, "password", allow_none=True),
+                        to_cstr(client_address, "client_address", allow_none=True))
+        self._raise_busy(rc, retry[0])
 
     def switch_profile(self, account_id, profile_id, pin=None):
         """``Tokens`` scoped to the profile (a new session). Raises Forbidden (PIN

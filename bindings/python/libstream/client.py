@@ -286,8 +286,15 @@ class Client:
         check(lib.stream_client_profile_create(out, self._h, spec))
         return take_json(out)
 
-    def delete_profile(self, profile_id):
-        check(lib.stream_client_profile_delete(self._h, to_cstr(profile_id, "profile_id")))
+    def delete_profile(self, profile_id, password=None):
+        """Delete a profile. One that has a PIN needs the account's ``password`` (sent in
+        the request body): InvalidArgument without it, Forbidden when wrong, Busy when
+        rate limited."""
+        if password is None:
+            check(lib.stream_client_profile_delete(self._h, to_cstr(profile_id, "profile_id")))
+        else:
+            check(lib.stream_client_profile_delete_locked(
+                self._h, to_cstr(profile_id, "profile_id"), to_cstr(password, "password")))
 
     def switch_profile(self, profile_id, pin=None):
         """Use tokens scoped to the profile from now on. Returns the ``Session``."""

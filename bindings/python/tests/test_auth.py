@@ -481,6 +481,37 @@ def test_profile_pin_change_rate_limited(env):
     assert not a.update_profile(acct.id, locked["id"], pin="", password=PW)["has_pin"]
 
 
+def test_locked_profile_delete_and_limits_need_the_password(env):
+    """A PIN-locked profile's deletion and a change of its kids flag or maturity ceiling take
+    the account password (PINLOCK2); name changes, the stored values and unlocked profiles
+    need none."""
+    a, clock, _, _ = env
+    acct = a.register("vandal@example.com", PW)
+    locked = a.create_profile(acct.id, "Locked", pin="1234")
+    mine = a.create_profile(acct.id, "Mine")
+    with pytest.raises(libstream.InvalidArgument) as ei:
+        a.delete_profile(acct.id, locked["id"])
+    assert "password" in str(ei.value) and "locked" in str(ei.value)
+    with pytest.raises(libstream.AuthError):
+        a.delete_profile(acct.id, locked["id"], password="not it at all",
+                         client_address="192.0.2.1")
+    with pytest.raises(libstream.InvalidArgument) as ei:
+        a.update_profile(acct.id, locked["id"], kids=True)
+    assert "password" in str(ei.value)
+    with pytest.raises(libstream.AuthError):
+        a.update_profile(acct.id, locked["id"], maturity_ceiling=7, password="not it at all")
+    p = a.profile(acct.id, locked["id"])
+    assert (p["kids"], p["maturity_ceiling"], p["has_pin"]) == (False, 18, True)
+    assert a.update_profile(acct.id, locked["id"], name="Renamed", maturity_ceiling=18)["name"] \
+        == "Renamed"
+    p = a.update_profile(acct.id, locked["id"], kids=True, password=PW)
+    assert p["kids"] and p["maturity_ceiling"] == 7
+    assert a.update_profile(acct.id, mine["id"], maturity_ceiling=13)["maturity_ceiling"] == 13
+    a.delete_profile(acct.id, mine["id"])
+    a.delete_profile(acct.id, locked["id"], password=PW, client_address="192.0.2.1")
+    assert a.profiles(acct.id) == []
+
+
 def test_clock_exceptions_and_lifetime():
     calls = []
 

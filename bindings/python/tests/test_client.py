@@ -273,6 +273,17 @@ def test_profiles_and_maturity(account):
         c.delete_profile(five["id"])
     # (oldest first, but these were created within the same second)
     assert sorted(p["name"] for p in c.profiles()) == ["Adult", "Four", "Kids", "Locked"]
+    # A PIN-locked profile goes only with the account password (sent in the DELETE's body).
+    gone = c.create_profile("Locked too", pin="4321")
+    with pytest.raises(libstream.InvalidArgument) as ei:
+        c.delete_profile(gone["id"])
+    assert "locked" in str(ei.value)
+    with pytest.raises(libstream.Forbidden):
+        c.delete_profile(gone["id"], password="not the password")
+    with pytest.raises(libstream.InvalidArgument):
+        c.delete_profile(gone["id"], password="")
+    c.delete_profile(gone["id"], password=PASSWORD)
+    assert len(c.profiles()) == 4
     with pytest.raises((libstream.Forbidden, libstream.AuthError)):
         c.switch_profile(locked["id"], pin="0000")
     assert c.switch_profile(locked["id"], pin="1234").profile_id == locked["id"]

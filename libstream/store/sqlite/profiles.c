@@ -154,15 +154,28 @@ static int pr_update(void *impl, const stream_store_profile *p, const stream_sto
   return rc;
 }
 
-static int pr_remove(void *impl, const char *id)
+/* With `expect_pin_hash`, only while the row still has that PIN hash (stored NULL when
+ * empty, hence the coalesce). */
+static int pr_remove(void *impl, const char *id, const char *expect_pin_hash)
 {
   sq_conn *db;
   SQ_TRY(store__sq_wbegin(impl, &db));
   int n = 0;
-  int rc = store__sq_exec(db, "delete profile", &n, "DELETE FROM profiles WHERE id = ?", "t", id);
-  if (rc == STREAM_OK && n == 0)
+  int rc =
+      expect_pin_hash
+          ? store__sq_exec(db, "delete profile", &n,
+                           "DELETE FROM profiles WHERE id = ? AND coalesce(pin_hash, '') = ?", "tt",
+                           id, expect_pin_hash)
+          : store__sq_exec(db, "delete profile", &n, "DELETE FROM profiles WHERE id = ?", "t", id);
+  if (rc == STREAM_OK && n == 0 && !expect_pin_hash)
     rc = stream__err(STREAM_ENOTFOUND, "delete profile: no profile with id %s", id);
-  return store__sq_wend(impl, db, rc);
+  rc = store__sq_wend(impl, db, rc);
+  if (rc == STREAM_OK && n == 0 && expect_pin_hash)
+    rc = stream__err(STREAM_ECONFLICT,
+                     "delete profile: the PIN of profile %s changed since it was read, or the "
+                     "profile is gone",
+                     id);
+  return rc;
 }
 
 const struct stream_store_profiles_ops store__sq_profiles_ops = {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../store_path.h"
+#include "auth/auth_internal.h" /* auth__issue_profile_tokens: the switch's last step */
 #include "stream/auth.h"
 
 #define T0 1769817600LL /* 2026-01-31T00:00:00Z */
@@ -314,13 +315,14 @@ START_TEST(test_no_pin_needs_no_password)
   int64_t retry = -1;
   stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
   in.name = "Renamed";
-  in.maturity_ceiling = 16;
+  in.kids = 0; /* the stored values: no change, no password */
+  in.maturity_ceiling = 18;
   ck_assert_msg(stream_auth_profile_update_checked(&p, &retry, auth, account.id, locked.id, &in,
                                                    NULL, NULL) == STREAM_OK,
                 "%s", msg());
   ck_assert_int_eq(retry, 0);
   ck_assert_str_eq(p.name, "Renamed");
-  ck_assert_int_eq(p.maturity_ceiling, 16);
+  ck_assert_int_eq(p.maturity_ceiling, 18);
   ck_assert_int_eq(p.has_pin, 1); /* kept */
   ck_assert_int_eq(switch_to(locked.id, "1234"), STREAM_OK);
   /* A password given anyway is not checked (a wrong one is no error). */
@@ -336,10 +338,13 @@ START_TEST(test_no_pin_needs_no_password)
     char name[16];
     snprintf(name, sizeof name, "Mine %d", i);
     in.name = name;
+    in.kids = i % 2; /* limits of a profile without a PIN: free too */
+    in.maturity_ceiling = i % 2 ? 7 : 13;
     ck_assert_int_eq(
         stream_auth_profile_update_checked(NULL, NULL, auth, account.id, mine.id, &in, WRONG, ADDR),
         STREAM_OK);
   }
+  in.kids = -1;
   stream_auth_tokens t;
   ck_assert_int_eq(stream_auth_login(&t, NULL, auth, EMAIL, PW, ADDR), STREAM_OK);
   /* The unchecked call is unchanged: it does not ask (the caller vouches). */
@@ -398,6 +403,222 @@ START_TEST(test_disabled_account)
 }
 END_TEST
 
+/* Limits of a PIN-locked profile (kids flag, maturity ceiling). */
+static int limits(stream_auth_profile *out, int64_t *retry, const char *profile_id, int kids,
+                  int ceiling, const char *password)
+{
+  stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
+  in.kids = kids;
+  in.maturity_ceiling = ceiling;
+  return stream_auth_profile_update_checked(out, retry, auth, account.id, profile_id, &in, password,
+                                            ADDR);
+}
+
+static void expect_limits(const char *profile_id, int kids, int ceiling)
+{
+  stream_auth_profile p;
+  ck_assert_int_eq(stream_auth_profile_get(&p, auth, account.id, profile_id), STREAM_OK);
+  ck_assert_int_eq(p.kids, kids);
+  ck_assert_int_eq(p.maturity_ceiling, ceiling);
+}
+
+START_TEST(test_locked_limits_need_the_password)
+{
+  make_profiles();
+  stream_auth_profile p;
+  int64_t retry = -1;
+  /* Missing: EINVAL naming the password and saying the profile is locked; nothing changed. */
+  ck_assert_int_eq(limits(&p, &retry, locked.id, 1, -1, NULL), STREAM_EINVAL);
+  ck_assert_ptr_nonnull(strstr(msg(), "password"));
+  ck_assert_ptr_nonnull(strstr(msg(), "locked"));
+  ck_assert_int_eq(retry, 0);
+  ck_assert_int_eq(limits(&p, NULL, locked.id, -1, 7, ""), STREAM_EINVAL);
+  expect_limits(locked.id, 0, 18);
+  /* Wrong: EAUTH, nothing changed (not even a name given with it). */
+  stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
+  in.name = "Kid";
+  in.kids = 1;
+  ck_assert_int_eq(
+      stream_auth_profile_update_checked(&p, &retry, auth, account.id, locked.id, &in, WRONG, ADDR),
+      STREAM_EAUTH);
+  ck_assert_int_eq(limits(&p, NULL, locked.id, -1, 13, WRONG), STREAM_EAUTH);
+  ck_assert_int_eq(stream_auth_profile_get(&p, auth, account.id, locked.id), STREAM_OK);
+  ck_assert_str_eq(p.name, "Locked");
+  expect_limits(locked.id, 0, 18);
+  /* The stored values, or a name or avatar alone: free. */
+  ck_assert_msg(limits(&p, NULL, locked.id, 0, 18, NULL) == STREAM_OK, "%s", msg());
+  in.kids = -1;
+  in.avatar = "owl.png";
+  ck_assert_msg(stream_auth_profile_update_checked(&p, NULL, auth, account.id, locked.id, &in, NULL,
+                                                   NULL) == STREAM_OK,
+                "%s", msg());
+  ck_assert_str_eq(p.name, "Kid");
+  /* Right: changed. */
+  ck_assert_msg(limits(&p, &retry, locked.id, -1, 13, PW) == STREAM_OK, "%s", msg());
+  ck_assert_int_eq(retry, 0);
+  expect_limits(locked.id, 0, 13);
+  ck_assert_msg(limits(&p, NULL, locked.id, 1, -1, PW) == STREAM_OK, "%s", msg());
+  expect_limits(locked.id, 1, 7);
+  ck_assert_int_eq(p.has_pin, 1);
+  /* A profile without a PIN: nothing asked. */
+  ck_assert_msg(limits(&p, NULL, mine.id, 1, 0, NULL) == STREAM_OK, "%s", msg());
+  expect_limits(mine.id, 1, 0);
+  /* The caller-vouches update does not ask. */
+  in = (stream_auth_profile_input)STREAM_AUTH_PROFILE_INPUT_INIT;
+  in.kids = 0;
+  in.maturity_ceiling = 16;
+  ck_assert_int_eq(stream_auth_profile_update(&p, auth, account.id, locked.id, &in), STREAM_OK);
+  expect_limits(locked.id, 0, 16);
+  ck_assert_ptr_null(strstr(logbuf, PW));
+  ck_assert_ptr_null(strstr(logbuf, WRONG));
+}
+END_TEST
+
+static int delete_checked(int64_t *retry, const char *profile_id, const char *password)
+{
+  return stream_auth_profile_delete_checked(retry, auth, account.id, profile_id, password, ADDR);
+}
+
+static int exists(const char *profile_id)
+{
+  stream_auth_profile p;
+  int rc = stream_auth_profile_get(&p, auth, account.id, profile_id);
+  ck_assert(rc == STREAM_OK || rc == STREAM_ENOTFOUND);
+  return rc == STREAM_OK;
+}
+
+START_TEST(test_locked_delete_needs_the_password)
+{
+  make_profiles();
+  int64_t retry = -1;
+  ck_assert_int_eq(delete_checked(&retry, locked.id, NULL), STREAM_EINVAL);
+  ck_assert_ptr_nonnull(strstr(msg(), "password"));
+  ck_assert_ptr_nonnull(strstr(msg(), "locked"));
+  ck_assert_int_eq(retry, 0);
+  ck_assert_int_eq(delete_checked(NULL, locked.id, ""), STREAM_EINVAL);
+  ck_assert_int_eq(delete_checked(&retry, locked.id, WRONG), STREAM_EAUTH);
+  ck_assert_str_eq(msg(), "auth: wrong password");
+  ck_assert_int_eq(delete_checked(&retry, locked.id, "short"), STREAM_EAUTH);
+  ck_assert_int_eq(
+      stream_auth_profile_delete_checked(NULL, auth, account.id, locked.id, PW, "bad address"),
+      STREAM_EINVAL);
+  ck_assert(exists(locked.id));
+  ck_assert_int_eq(switch_to(locked.id, "1234"), STREAM_OK);
+  /* Another account cannot, even with its own password. */
+  stream_auth_account other;
+  ck_assert_int_eq(stream_auth_register(&other, auth, "bob@example.com", PW), STREAM_OK);
+  ck_assert_int_eq(stream_auth_profile_delete_checked(NULL, auth, other.id, locked.id, PW, ADDR),
+                   STREAM_ENOTFOUND);
+  ck_assert(exists(locked.id));
+  /* Right: deleted, its sessions with it. */
+  stream_auth_tokens in_locked = enter(locked.id, "1234");
+  ck_assert_msg(delete_checked(&retry, locked.id, PW) == STREAM_OK, "%s", msg());
+  ck_assert_int_eq(retry, 0);
+  ck_assert(!exists(locked.id));
+  ck_assert_int_ne(refresh(&in_locked), STREAM_OK);
+  ck_assert_int_eq(delete_checked(NULL, locked.id, PW), STREAM_ENOTFOUND);
+  /* Without a PIN: no password needed; one given is not checked. */
+  ck_assert_msg(delete_checked(&retry, mine.id, NULL) == STREAM_OK, "%s", msg());
+  ck_assert(!exists(mine.id));
+  stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
+  in.name = "Third";
+  stream_auth_profile third;
+  ck_assert_int_eq(stream_auth_profile_create(&third, auth, account.id, &in), STREAM_OK);
+  ck_assert_int_eq(delete_checked(NULL, third.id, WRONG), STREAM_OK);
+  ck_assert(!exists(third.id));
+  ck_assert_ptr_null(strstr(logbuf, PW));
+  ck_assert_ptr_null(strstr(logbuf, WRONG));
+}
+END_TEST
+
+START_TEST(test_locked_delete_rate_limited_like_sign_in)
+{
+  stream_auth_free(auth);
+  auth = open_auth(2);
+  make_profiles();
+  int64_t retry = -1;
+  for (int i = 0; i < 2; i++) {
+    ck_assert_int_eq(delete_checked(&retry, locked.id, WRONG), STREAM_EAUTH);
+    ck_assert_int_eq(retry, 0);
+  }
+  ck_assert_int_eq(delete_checked(&retry, locked.id, PW), STREAM_EBUSY);
+  ck_assert_int_gt(retry, 0);
+  ck_assert_ptr_nonnull(strstr(msg(), "too many password attempts"));
+  ck_assert(exists(locked.id));
+  /* The limits path draws from the same buckets. */
+  ck_assert_int_eq(limits(NULL, &retry, locked.id, 1, -1, PW), STREAM_EBUSY);
+  ck_assert_int_gt(retry, 0);
+  expect_limits(locked.id, 0, 18);
+  clock_now += retry;
+  ck_assert_msg(delete_checked(&retry, locked.id, PW) == STREAM_OK, "%s", msg());
+  ck_assert(!exists(locked.id));
+}
+END_TEST
+
+/* The deletion is decided on the row deleted: stream_store_profile_delete_if deletes only
+ * while the PIN hash is the one read, so a PIN set after the read (here by the owner, between
+ * the caller's read and its delete) stops it. */
+START_TEST(test_delete_if_sees_a_new_pin)
+{
+  make_profiles();
+  stream_store_profile row;
+  ck_assert_int_eq(stream_store_profile_get(&row, store, mine.id), STREAM_OK);
+  ck_assert_str_eq(row.pin_hash, "");
+  stream_auth_profile p;
+  ck_assert_msg(update(&p, NULL, mine.id, NULL, "2468", PW) == STREAM_OK, "%s", msg());
+  ck_assert_int_eq(stream_store_profile_delete_if(store, &row), STREAM_ECONFLICT);
+  ck_assert(exists(mine.id));
+  /* ... and the row as it is now goes. */
+  ck_assert_int_eq(stream_store_profile_get(&row, store, mine.id), STREAM_OK);
+  ck_assert_int_eq(stream_store_profile_delete_if(store, &row), STREAM_OK);
+  ck_assert(!exists(mine.id));
+  ck_assert_int_eq(stream_store_profile_delete_if(store, &row), STREAM_ECONFLICT);
+  ck_assert_int_eq(stream_store_profile_delete_if(store, NULL), STREAM_EINVAL);
+  /* A locked row read, its PIN removed meanwhile: also a conflict (decide again). */
+  ck_assert_int_eq(stream_store_profile_get(&row, store, locked.id), STREAM_OK);
+  ck_assert_msg(update(&p, NULL, locked.id, NULL, "", PW) == STREAM_OK, "%s", msg());
+  ck_assert_int_eq(stream_store_profile_delete_if(store, &row), STREAM_ECONFLICT);
+  ck_assert(exists(locked.id));
+}
+END_TEST
+
+/* A switch whose PIN check passed on a row without a PIN, when the PIN is set (and the
+ * profile's sessions revoked) before the switch stores its new family: the switch's last
+ * step reads the profile again and refuses, so no session in the now-locked profile is
+ * left. Driven step by step: the row read for the check, the PIN change, then the step. */
+START_TEST(test_switch_sees_a_pin_set_meanwhile)
+{
+  make_profiles();
+  stream_store_profile row;
+  stream_store_account acct;
+  ck_assert_int_eq(stream_store_profile_get(&row, store, mine.id), STREAM_OK);
+  ck_assert_int_eq(stream_store_account_get(&acct, store, account.id), STREAM_OK);
+  ck_assert_msg(update(NULL, NULL, mine.id, NULL, "2468", PW) == STREAM_OK, "%s", msg());
+  stream_auth_tokens t;
+  ck_assert_int_eq(auth__issue_profile_tokens(&t, auth, &acct, &row, clock_now), STREAM_EFORBIDDEN);
+  ck_assert_ptr_nonnull(strstr(msg(), "requires its PIN"));
+  ck_assert_str_eq(t.refresh_token, ""); /* nothing handed out */
+  /* No live session bound to the profile is left (the family was revoked). */
+  size_t live = 99;
+  ck_assert_int_eq(stream_store_refresh_revoke_profile(&live, store, mine.id, clock_now),
+                   STREAM_OK);
+  ck_assert_uint_eq(live, 0);
+  /* The row as it is now: issued. */
+  ck_assert_int_eq(stream_store_profile_get(&row, store, mine.id), STREAM_OK);
+  ck_assert_msg(auth__issue_profile_tokens(&t, auth, &acct, &row, clock_now) == STREAM_OK, "%s",
+                msg());
+  ck_assert_str_eq(t.profile_id, mine.id);
+  ck_assert_int_eq(refresh(&t), STREAM_OK);
+  /* A PIN changed meanwhile (the locked profile's), and a profile deleted meanwhile. */
+  ck_assert_int_eq(stream_store_profile_get(&row, store, locked.id), STREAM_OK);
+  ck_assert_msg(update(NULL, NULL, locked.id, NULL, "5678", PW) == STREAM_OK, "%s", msg());
+  ck_assert_int_eq(auth__issue_profile_tokens(&t, auth, &acct, &row, clock_now), STREAM_EFORBIDDEN);
+  ck_assert_int_eq(stream_store_profile_get(&row, store, locked.id), STREAM_OK);
+  ck_assert_int_eq(stream_auth_profile_delete(auth, account.id, locked.id), STREAM_OK);
+  ck_assert_int_eq(auth__issue_profile_tokens(&t, auth, &acct, &row, clock_now), STREAM_ENOTFOUND);
+}
+END_TEST
+
 START_TEST(test_args)
 {
   make_profiles();
@@ -444,6 +665,11 @@ static Suite *suite(void)
   tcase_add_test(tc, test_rate_limited_like_sign_in);
   tcase_add_test(tc, test_disabled_account);
   tcase_add_test(tc, test_args);
+  tcase_add_test(tc, test_locked_limits_need_the_password);
+  tcase_add_test(tc, test_locked_delete_needs_the_password);
+  tcase_add_test(tc, test_locked_delete_rate_limited_like_sign_in);
+  tcase_add_test(tc, test_delete_if_sees_a_new_pin);
+  tcase_add_test(tc, test_switch_sees_a_pin_set_meanwhile);
   suite_add_tcase(s, tc);
   return s;
 }
