@@ -13,41 +13,26 @@
 
 #include "../store_path.h"
 #include "../store_raw.h"
+#include "auth_fixture.h"
 #include "stream/auth.h"
 #include "stream/billing.h"
 
 #define T0 1769817600LL /* 2026-01-31T00:00:00Z */
 #define PW "correct horse"
 
-static char tmpdir[256];
-static char dbpath[300];
 static stream_store *store;
-static stream_keyring *ring;
 static stream_auth *auth;
 static stream_billing_local *local;
 static stream_billing *bill;
-static int64_t clock_now;
-
-static int64_t fake_clock(void *ud)
-{
-  return *(int64_t *)ud;
-}
-
-static const stream_password_params cheap = {STREAM_PASSWORD_PARAMS_VERSION, 8, 1, 1, 16, 8, NULL};
 
 static stream_auth *open_auth(unsigned int account_burst)
 {
-  stream_auth_options o = STREAM_AUTH_OPTIONS_INIT;
-  o.store = store;
-  o.keys = ring;
+  stream_auth_options o;
+  auth_fixture_options(&o, store);
   o.issuer = "https://streamd.test";
   o.audience = "stream-api";
-  o.password = &cheap;
   o.verification_uri = "https://streamd.test/activate";
-  o.now = fake_clock;
-  o.now_userdata = &clock_now;
   o.rate_account_burst = account_burst;
-  o.rate_address_burst = 1000;
   stream_auth *a = NULL;
   ck_assert_int_eq(stream_auth_new(&a, &o), STREAM_OK);
   return a;
@@ -55,19 +40,8 @@ static stream_auth *open_auth(unsigned int account_burst)
 
 static void setup(void)
 {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/stream-acctdel-XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-  snprintf(dbpath, sizeof dbpath, "%s/db.sqlite", tmpdir);
-  stream_store_options so = STREAM_STORE_OPTIONS_INIT;
-  char uri[512];
-  so.path = test_store_path(uri, sizeof uri, dbpath);
-  ck_assert_int_eq(stream_store_open(&store, &so), STREAM_OK);
-  ck_assert_int_eq(stream_keyring_new(&ring), STREAM_OK);
-  stream_key *k = NULL;
-  ck_assert_int_eq(stream_key_generate(&k, STREAM_KEY_HMAC, "k1", 32), STREAM_OK);
-  ck_assert_int_eq(stream_keyring_add(ring, k), STREAM_OK);
-  stream_key_free(k);
-  clock_now = T0;
+  auth_fixture_setup("acctdel", T0, false);
+  store = auth_fixture_store();
   auth = open_auth(1000);
   ck_assert_int_eq(stream_billing_local_new(&local), STREAM_OK);
   stream_billing_provider prov;
@@ -90,21 +64,7 @@ static void teardown(void)
   auth = NULL;
   stream_store_close(store);
   store = NULL;
-  stream_keyring_free(ring);
-  ring = NULL;
-  const char *files[] = {"db.sqlite", "db.sqlite-wal", "db.sqlite-shm", "db.sqlite-journal"};
-  char path[320];
-  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-    snprintf(path, sizeof path, "%s/%s", tmpdir, files[i]);
-    remove(path);
-  }
-  rmdir(tmpdir);
-}
-
-static const char *msg(void)
-{
-  const stream_error *e = stream_error_last();
-  return e ? e->message : "";
+  auth_fixture_teardown(NULL);
 }
 
 /* ---- raw SQL helpers (a second connection on the same store) --------------- */

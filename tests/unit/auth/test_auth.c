@@ -10,57 +10,29 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../store_path.h"
+#include "auth_fixture.h"
 #include "stream/auth.h"
 #include "stream/token.h"
 
 #define T0 1700000000
 
-static char tmpdir[256];
 static stream_store *store;
-static stream_keyring *ring;
 static stream_auth *auth;
-static int64_t clock_now;
-
-static int64_t fake_clock(void *ud)
-{
-  return *(int64_t *)ud;
-}
-
-static const stream_password_params cheap = {STREAM_PASSWORD_PARAMS_VERSION, 8, 1, 1, 16, 8, NULL};
 
 static stream_auth_options base_options(void)
 {
-  stream_auth_options o = STREAM_AUTH_OPTIONS_INIT;
-  o.store = store;
-  o.keys = ring;
+  stream_auth_options o;
+  auth_fixture_options(&o, store);
   o.issuer = "https://streamd.test";
   o.audience = "stream-api";
-  o.password = &cheap;
   o.verification_uri = "https://streamd.test/activate";
-  o.now = fake_clock;
-  o.now_userdata = &clock_now;
-  o.rate_account_burst = 1000; /* out of the way unless a test tightens it */
-  o.rate_address_burst = 1000;
   return o;
 }
 
 static void setup(void)
 {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/stream-auth-XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-  char path[300];
-  snprintf(path, sizeof path, "%s/db.sqlite", tmpdir);
-  stream_store_options so = STREAM_STORE_OPTIONS_INIT;
-  char uri[512];
-  so.path = test_store_path(uri, sizeof uri, path);
-  ck_assert_int_eq(stream_store_open(&store, &so), STREAM_OK);
-  ck_assert_int_eq(stream_keyring_new(&ring), STREAM_OK);
-  stream_key *k = NULL;
-  ck_assert_int_eq(stream_key_generate(&k, STREAM_KEY_HMAC, "k1", 32), STREAM_OK);
-  ck_assert_int_eq(stream_keyring_add(ring, k), STREAM_OK);
-  stream_key_free(k);
-  clock_now = T0;
+  auth_fixture_setup("auth", T0, false);
+  store = auth_fixture_store();
   stream_auth_options o = base_options();
   ck_assert_int_eq(stream_auth_new(&auth, &o), STREAM_OK);
 }
@@ -71,21 +43,7 @@ static void teardown(void)
   auth = NULL;
   stream_store_close(store);
   store = NULL;
-  stream_keyring_free(ring);
-  ring = NULL;
-  const char *files[] = {"db.sqlite", "db.sqlite-wal", "db.sqlite-shm", "db.sqlite-journal"};
-  char path[300];
-  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-    snprintf(path, sizeof path, "%s/%s", tmpdir, files[i]);
-    remove(path);
-  }
-  rmdir(tmpdir);
-}
-
-static const char *msg(void)
-{
-  const stream_error *e = stream_error_last();
-  return e ? e->message : "";
+  auth_fixture_teardown(NULL);
 }
 
 static stream_auth_account new_account(const char *email)

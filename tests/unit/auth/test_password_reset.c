@@ -16,6 +16,7 @@
 
 #include "../store_path.h"
 #include "../store_raw.h"
+#include "auth_fixture.h"
 #include "stream/auth.h"
 #include "stream/features.h"
 
@@ -29,12 +30,8 @@
 #define BASE "https://app.test/#/reset?token="
 #define EMAIL "ada@example.com"
 
-static char tmpdir[256];
-static char dbpath[300];
 static stream_store *store;
-static stream_keyring *ring;
 static stream_auth *auth;
-static int64_t clock_now;
 
 /* The mail hook's outbox. */
 #define MAILS_MAX 8
@@ -45,15 +42,6 @@ static struct {
 } mails[MAILS_MAX];
 static int n_mails;
 static int mail_result;
-
-/* Every log line (module: message). */
-static char logbuf[65536];
-static size_t loglen;
-
-static int64_t fake_clock(void *ud)
-{
-  return *(int64_t *)ud;
-}
 
 static int mail_hook(void *ud, const char *to, const char *subject, const char *body)
 {
@@ -67,28 +55,9 @@ static int mail_hook(void *ud, const char *to, const char *subject, const char *
   return mail_result;
 }
 
-static void log_hook(int level, const char *module, const char *message, void *ud)
-{
-  (void)level;
-  (void)ud;
-  int n = snprintf(logbuf + loglen, sizeof logbuf - loglen, "%s: %s\n", module, message);
-  if (n > 0 && (size_t)n < sizeof logbuf - loglen)
-    loglen += (size_t)n;
-}
-
-static const stream_password_params cheap = {STREAM_PASSWORD_PARAMS_VERSION, 8, 1, 1, 16, 8, NULL};
-
 static void base_options(stream_auth_options *o)
 {
-  stream_auth_options d = STREAM_AUTH_OPTIONS_INIT;
-  *o = d;
-  o->store = store;
-  o->keys = ring;
-  o->password = &cheap;
-  o->now = fake_clock;
-  o->now_userdata = &clock_now;
-  o->rate_account_burst = 1000;
-  o->rate_address_burst = 1000;
+  auth_fixture_options(o, store);
   o->send_mail = mail_hook;
   o->mail_userdata = &n_mails;
   o->reset_url_base = BASE;
@@ -106,49 +75,20 @@ static stream_auth *open_auth(unsigned int account_burst)
 
 static void setup(void)
 {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/stream-pwreset-XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-  snprintf(dbpath, sizeof dbpath, "%s/db.sqlite", tmpdir);
-  stream_store_options so = STREAM_STORE_OPTIONS_INIT;
-  char uri[512];
-  so.path = test_store_path(uri, sizeof uri, dbpath);
-  ck_assert_int_eq(stream_store_open(&store, &so), STREAM_OK);
-  ck_assert_int_eq(stream_keyring_new(&ring), STREAM_OK);
-  stream_key *k = NULL;
-  ck_assert_int_eq(stream_key_generate(&k, STREAM_KEY_HMAC, "k1", 32), STREAM_OK);
-  ck_assert_int_eq(stream_keyring_add(ring, k), STREAM_OK);
-  stream_key_free(k);
-  clock_now = T0;
+  auth_fixture_setup("pwreset", T0, true);
+  store = auth_fixture_store();
   n_mails = 0;
   mail_result = 0;
-  loglen = 0;
-  logbuf[0] = '\0';
-  stream_log_set_callback(log_hook, NULL, STREAM_LOG_DEBUG);
   auth = open_auth(1000);
 }
 
 static void teardown(void)
 {
-  stream_log_set_callback(NULL, NULL, STREAM_LOG_INFO);
   stream_auth_free(auth);
   auth = NULL;
   stream_store_close(store);
   store = NULL;
-  stream_keyring_free(ring);
-  ring = NULL;
-  const char *files[] = {"db.sqlite", "db.sqlite-wal", "db.sqlite-shm", "db.sqlite-journal"};
-  char path[320];
-  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-    snprintf(path, sizeof path, "%s/%s", tmpdir, files[i]);
-    remove(path);
-  }
-  rmdir(tmpdir);
-}
-
-static const char *msg(void)
-{
-  const stream_error *e = stream_error_last();
-  return e ? e->message : "";
+  auth_fixture_teardown(NULL);
 }
 
 static int64_t raw_int(const char *sql)

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../store_path.h"
 #include "auth/auth_internal.h" /* auth__issue_profile_tokens: the switch's last step */
+#include "auth_fixture.h"
 #include "stream/auth.h"
 
 #define T0 1769817600LL /* 2026-01-31T00:00:00Z */
@@ -23,42 +23,14 @@
 #define EMAIL "ada@example.com"
 #define ADDR "192.0.2.1"
 
-static char tmpdir[256];
-static char dbpath[300];
 static stream_store *store;
-static stream_keyring *ring;
 static stream_auth *auth;
-static int64_t clock_now;
-
-static char logbuf[65536];
-static size_t loglen;
-
-static int64_t fake_clock(void *ud)
-{
-  return *(int64_t *)ud;
-}
-
-static void log_hook(int level, const char *module, const char *message, void *ud)
-{
-  (void)level;
-  (void)ud;
-  int n = snprintf(logbuf + loglen, sizeof logbuf - loglen, "%s: %s\n", module, message);
-  if (n > 0 && (size_t)n < sizeof logbuf - loglen)
-    loglen += (size_t)n;
-}
-
-static const stream_password_params cheap = {STREAM_PASSWORD_PARAMS_VERSION, 8, 1, 1, 16, 8, NULL};
 
 static stream_auth *open_auth(unsigned int account_burst)
 {
-  stream_auth_options o = STREAM_AUTH_OPTIONS_INIT;
-  o.store = store;
-  o.keys = ring;
-  o.password = &cheap;
-  o.now = fake_clock;
-  o.now_userdata = &clock_now;
+  stream_auth_options o;
+  auth_fixture_options(&o, store);
   o.rate_account_burst = account_burst;
-  o.rate_address_burst = 1000;
   stream_auth *a = NULL;
   ck_assert_int_eq(stream_auth_new(&a, &o), STREAM_OK);
   return a;
@@ -66,47 +38,18 @@ static stream_auth *open_auth(unsigned int account_burst)
 
 static void setup(void)
 {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/stream-pinlock-XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-  snprintf(dbpath, sizeof dbpath, "%s/db.sqlite", tmpdir);
-  stream_store_options so = STREAM_STORE_OPTIONS_INIT;
-  char uri[512];
-  so.path = test_store_path(uri, sizeof uri, dbpath);
-  ck_assert_int_eq(stream_store_open(&store, &so), STREAM_OK);
-  ck_assert_int_eq(stream_keyring_new(&ring), STREAM_OK);
-  stream_key *k = NULL;
-  ck_assert_int_eq(stream_key_generate(&k, STREAM_KEY_HMAC, "k1", 32), STREAM_OK);
-  ck_assert_int_eq(stream_keyring_add(ring, k), STREAM_OK);
-  stream_key_free(k);
-  clock_now = T0;
-  loglen = 0;
-  logbuf[0] = '\0';
-  stream_log_set_callback(log_hook, NULL, STREAM_LOG_DEBUG);
+  auth_fixture_setup("pinlock", T0, true);
+  store = auth_fixture_store();
   auth = open_auth(1000);
 }
 
 static void teardown(void)
 {
-  stream_log_set_callback(NULL, NULL, STREAM_LOG_INFO);
   stream_auth_free(auth);
   auth = NULL;
   stream_store_close(store);
   store = NULL;
-  stream_keyring_free(ring);
-  ring = NULL;
-  const char *files[] = {"db.sqlite", "db.sqlite-wal", "db.sqlite-shm", "db.sqlite-journal"};
-  char path[320];
-  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-    snprintf(path, sizeof path, "%s/%s", tmpdir, files[i]);
-    remove(path);
-  }
-  rmdir(tmpdir);
-}
-
-static const char *msg(void)
-{
-  const stream_error *e = stream_error_last();
-  return e ? e->message : "";
+  auth_fixture_teardown(NULL);
 }
 
 /* An account with two adult profiles: "Mine" (no PIN) and "Locked" (PIN 1234). */

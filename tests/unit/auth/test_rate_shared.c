@@ -19,8 +19,8 @@
 
 #include <openssl/evp.h>
 
-#include "../store_path.h"
 #include "../store_raw.h"
+#include "auth_fixture.h"
 #include "stream/auth.h"
 
 #define T0 1769817600LL /* 2026-01-31T00:00:00Z */
@@ -29,18 +29,9 @@
 #define ADDR "192.0.2.7"
 #define BURST 3
 
-static char tmpdir[256];
-static char dbpath[300];
 static stream_store *store[2];
-static stream_keyring *ring;
 static stream_auth *auth[2];
-static int64_t clock_now;
 static int n_mails;
-
-static int64_t fake_clock(void *ud)
-{
-  return *(int64_t *)ud;
-}
 
 static int mail_hook(void *ud, const char *to, const char *subject, const char *body)
 {
@@ -52,20 +43,11 @@ static int mail_hook(void *ud, const char *to, const char *subject, const char *
   return 0;
 }
 
-static const stream_password_params cheap = {STREAM_PASSWORD_PARAMS_VERSION, 8, 1, 1, 16, 8, NULL};
-
 static void options(stream_auth_options *o, stream_store *s, int in_store)
 {
-  stream_auth_options d = STREAM_AUTH_OPTIONS_INIT;
-  *o = d;
-  o->store = s;
-  o->keys = ring;
-  o->password = &cheap;
-  o->now = fake_clock;
-  o->now_userdata = &clock_now;
+  auth_fixture_options(o, s);
   o->rate_account_burst = BURST;
   o->rate_account_interval = 60;
-  o->rate_address_burst = 1000;
   o->rate_address_interval = 1;
   o->send_mail = mail_hook;
   o->reset_url_base = "https://app.test/#/reset?token=";
@@ -117,21 +99,9 @@ static void digest_hex(char out[65], const unsigned char *key, size_t key_len, c
 
 static void setup(void)
 {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/stream-rate-XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-  snprintf(dbpath, sizeof dbpath, "%s/db.sqlite", tmpdir);
-  for (int i = 0; i < 2; i++) {
-    stream_store_options so = STREAM_STORE_OPTIONS_INIT;
-    char uri[512];
-    so.path = test_store_path(uri, sizeof uri, dbpath);
-    ck_assert_int_eq(stream_store_open(&store[i], &so), STREAM_OK);
-  }
-  ck_assert_int_eq(stream_keyring_new(&ring), STREAM_OK);
-  stream_key *k = NULL;
-  ck_assert_int_eq(stream_key_generate(&k, STREAM_KEY_HMAC, "k1", 32), STREAM_OK);
-  ck_assert_int_eq(stream_keyring_add(ring, k), STREAM_OK);
-  stream_key_free(k);
-  clock_now = T0;
+  auth_fixture_setup("rate", T0, false);
+  for (int i = 0; i < 2; i++)
+    store[i] = auth_fixture_store();
   n_mails = 0;
   open_auths(1, BURST, 1000);
   ck_assert_int_eq(stream_auth_register(NULL, auth[0], EMAIL, PW), STREAM_OK);
@@ -145,21 +115,7 @@ static void teardown(void)
     stream_store_close(store[i]);
     store[i] = NULL;
   }
-  stream_keyring_free(ring);
-  ring = NULL;
-  const char *files[] = {"db.sqlite", "db.sqlite-wal", "db.sqlite-shm", "db.sqlite-journal"};
-  char path[320];
-  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-    snprintf(path, sizeof path, "%s/%s", tmpdir, files[i]);
-    remove(path);
-  }
-  rmdir(tmpdir);
-}
-
-static const char *msg(void)
-{
-  const stream_error *e = stream_error_last();
-  return e ? e->message : "";
+  auth_fixture_teardown(NULL);
 }
 
 static int64_t raw_int(const char *sql)

@@ -20,6 +20,7 @@
 
 #include "../store_path.h"
 #include "../store_raw.h"
+#include "auth_fixture.h"
 #include "stream/auth.h"
 
 #define T0 1769817600LL /* 2026-01-31T00:00:00Z */
@@ -29,13 +30,9 @@
 #define EMAIL "ada@example.com"
 #define ADDR "192.0.2.1"
 
-static char tmpdir[256];
-static char dbpath[300];
 static char mailfile[300];
 static stream_store *store;
-static stream_keyring *ring;
 static stream_auth *auth;
-static int64_t clock_now;
 
 /* The mail hook's outbox (a mutex: the concurrency test mails from two threads). */
 #define MAILS_MAX 64
@@ -51,14 +48,6 @@ static pthread_mutex_t mail_mu = PTHREAD_MUTEX_INITIALIZER;
  * die_in_hook is set, _exit()s: after the line (1, the mail went out) or
  * before it (2, the processor died before the mail). */
 static int die_in_hook;
-
-static char logbuf[65536];
-static size_t loglen;
-
-static int64_t fake_clock(void *ud)
-{
-  return *(int64_t *)ud;
-}
 
 static int mail_hook(void *ud, const char *to, const char *subject, const char *body)
 {
@@ -103,29 +92,10 @@ static int file_hook(void *ud, const char *to, const char *subject, const char *
   return 0;
 }
 
-static void log_hook(int level, const char *module, const char *message, void *ud)
-{
-  (void)level;
-  (void)ud;
-  pthread_mutex_lock(&mail_mu);
-  int n = snprintf(logbuf + loglen, sizeof logbuf - loglen, "%s: %s\n", module, message);
-  if (n > 0 && (size_t)n < sizeof logbuf - loglen)
-    loglen += (size_t)n;
-  pthread_mutex_unlock(&mail_mu);
-}
-
-static const stream_password_params cheap = {STREAM_PASSWORD_PARAMS_VERSION, 8, 1, 1, 16, 8, NULL};
-
 static stream_auth *open_auth_on(stream_store *s, stream_auth_mail_fn hook)
 {
-  stream_auth_options o = STREAM_AUTH_OPTIONS_INIT;
-  o.store = s;
-  o.keys = ring;
-  o.password = &cheap;
-  o.now = fake_clock;
-  o.now_userdata = &clock_now;
-  o.rate_account_burst = 1000;
-  o.rate_address_burst = 1000;
+  stream_auth_options o;
+  auth_fixture_options(&o, s);
   o.send_mail = hook;
   o.reset_url_base = hook ? BASE : NULL;
   stream_auth *a = NULL;
@@ -133,61 +103,24 @@ static stream_auth *open_auth_on(stream_store *s, stream_auth_mail_fn hook)
   return a;
 }
 
-static stream_store *open_store(void)
-{
-  char buf[512];
-  stream_store_options so = STREAM_STORE_OPTIONS_INIT;
-  so.path = test_store_path(buf, sizeof buf, dbpath);
-  stream_store *s = NULL;
-  ck_assert_int_eq(stream_store_open(&s, &so), STREAM_OK);
-  return s;
-}
-
 static void setup(void)
 {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/stream-resetreq-XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-  snprintf(dbpath, sizeof dbpath, "%s/db.sqlite", tmpdir);
+  auth_fixture_setup("resetreq", T0, true);
   snprintf(mailfile, sizeof mailfile, "%s/mails.txt", tmpdir);
-  store = open_store();
-  ck_assert_int_eq(stream_keyring_new(&ring), STREAM_OK);
-  stream_key *k = NULL;
-  ck_assert_int_eq(stream_key_generate(&k, STREAM_KEY_HMAC, "k1", 32), STREAM_OK);
-  ck_assert_int_eq(stream_keyring_add(ring, k), STREAM_OK);
-  stream_key_free(k);
-  clock_now = T0;
+  store = auth_fixture_store();
   n_mails = 0;
   mail_result = 0;
   die_in_hook = 0;
-  loglen = 0;
-  logbuf[0] = '\0';
-  stream_log_set_callback(log_hook, NULL, STREAM_LOG_DEBUG);
   auth = open_auth_on(store, mail_hook);
 }
 
 static void teardown(void)
 {
-  stream_log_set_callback(NULL, NULL, STREAM_LOG_INFO);
   stream_auth_free(auth);
   auth = NULL;
   stream_store_close(store);
   store = NULL;
-  stream_keyring_free(ring);
-  ring = NULL;
-  const char *files[] = {"db.sqlite", "db.sqlite-wal", "db.sqlite-shm", "db.sqlite-journal",
-                         "mails.txt"};
-  char path[320];
-  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-    snprintf(path, sizeof path, "%s/%s", tmpdir, files[i]);
-    remove(path);
-  }
-  rmdir(tmpdir);
-}
-
-static const char *msg(void)
-{
-  const stream_error *e = stream_error_last();
-  return e ? e->message : "";
+  auth_fixture_teardown("mails.txt");
 }
 
 /* A count on the test's store (the SQLite file or its PostgreSQL database: store_raw.h). */
@@ -257,7 +190,7 @@ START_TEST(test_request_stores_a_row_and_mails_nothing)
       5);
   ck_assert_int_eq(raw_int("SELECT count(*) FROM password_resets"), 0);
   /* Committed: another connection (another process) sees the rows. */
-  stream_store *s2 = open_store();
+  stream_store *s2 = auth_fixture_store();
   stream_auth *a2 = open_auth_on(s2, mail_hook);
   size_t n = 0;
   ck_assert_int_eq(stream_auth_password_reset_pending(&n, a2), STREAM_OK);
@@ -521,7 +454,7 @@ static void process_in_child_and_die(int die)
   pid_t pid = fork();
   ck_assert_int_ge(pid, 0);
   if (pid == 0) {
-    stream_store *s = open_store();
+    stream_store *s = auth_fixture_store();
     stream_auth *a = open_auth_on(s, file_hook);
     die_in_hook = die;
     size_t done = 0;
@@ -564,7 +497,7 @@ START_TEST(test_killed_after_mail_mails_again)
                    1);
 
   /* A restarted server: new store and auth handles, same clock second. */
-  stream_store *s2 = open_store();
+  stream_store *s2 = auth_fixture_store();
   stream_auth *a2 = open_auth_on(s2, file_hook);
   ck_assert_uint_eq(process_ok(a2, SIZE_MAX), 2);
   ck_assert_ptr_nonnull(strstr(logbuf, "took back 1 password reset request"));
@@ -593,7 +526,7 @@ START_TEST(test_killed_before_mail_mails_once)
   char to[8][64], tok[8][STREAM_AUTH_RESET_TOKEN_LEN + 1];
   ck_assert_int_eq(read_mails(to, tok, 8), 0);
   ck_assert_uint_eq(pending(), 1);
-  stream_store *s2 = open_store();
+  stream_store *s2 = auth_fixture_store();
   stream_auth *a2 = open_auth_on(s2, file_hook);
   ck_assert_uint_eq(process_ok(a2, SIZE_MAX), 1);
   ck_assert_int_eq(read_mails(to, tok, 8), 1);
@@ -645,7 +578,7 @@ START_TEST(test_two_processors_mail_each_request_once)
     make_account(e[i]);
     ck_assert_int_eq(stream_auth_password_reset_request(NULL, auth, e[i], NULL), STREAM_OK);
   }
-  stream_store *s2 = open_store();
+  stream_store *s2 = auth_fixture_store();
   stream_auth *a2 = open_auth_on(s2, mail_hook);
   /* Both handles' first calls done before the race (each takes back claims once). */
   ck_assert_uint_eq(process_ok(auth, 0), 0);

@@ -12,79 +12,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../store_path.h"
-#include "stream/catalog.h"
-#include "stream/store.h"
+#include "catalog_fixture.h"
 
-#define NOW INT64_C(1750000000)
-
-static char tmpdir[256];
-static char dbpath[300];
-static char store_uri[512];
-static stream_store *st;
-static stream_catalog *cat;
-static int64_t clock_now = NOW;
 static char profile_id[STREAM_STORE_ID_SIZE];
 static char kid_id[STREAM_STORE_ID_SIZE];
 
-static int64_t test_clock(void *ud)
-{
-  (void)ud;
-  return clock_now;
-}
-
-static const char *msg(void)
-{
-  const stream_error *e = stream_error_last();
-  return e ? e->message : "(no message)";
-}
-
 static void setup(void)
 {
-  const char *base = getenv("TMPDIR");
-  snprintf(tmpdir, sizeof tmpdir, "%s/stream-catalog-XXXXXX", base && *base ? base : "/tmp");
-  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-  snprintf(dbpath, sizeof dbpath, "%s/store.db", tmpdir);
-  stream_store_options o = STREAM_STORE_OPTIONS_INIT;
-  o.path = test_store_path(store_uri, sizeof store_uri, dbpath);
-  ck_assert_int_eq(stream_store_open(&st, &o), STREAM_OK);
-  stream_catalog_options co = STREAM_CATALOG_OPTIONS_INIT;
-  co.store = st;
-  co.clock = test_clock;
-  clock_now = NOW;
-  ck_assert_int_eq(stream_catalog_new(&cat, &co), STREAM_OK);
-
-  stream_store_account a;
-  memset(&a, 0, sizeof a);
-  strcpy(a.email, "viewer@example.com");
-  ck_assert_int_eq(stream_store_account_create(&a, st, &a, NOW), STREAM_OK);
-  stream_store_profile p;
-  memset(&p, 0, sizeof p);
-  strcpy(p.account_id, a.id);
-  strcpy(p.name, "Grown-up");
-  p.maturity_ceiling = 18;
-  ck_assert_int_eq(stream_store_profile_create(&p, st, &p, NOW), STREAM_OK);
-  strcpy(profile_id, p.id);
-  memset(&p, 0, sizeof p);
-  strcpy(p.account_id, a.id);
-  strcpy(p.name, "Kid");
-  p.kids = 1;
-  p.maturity_ceiling = 18; /* the kids flag caps it at 7 */
-  ck_assert_int_eq(stream_store_profile_create(&p, st, &p, NOW), STREAM_OK);
-  strcpy(kid_id, p.id);
-}
-
-static void teardown(void)
-{
-  stream_catalog_free(cat);
-  stream_store_close(st);
-  const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-  char p[320];
-  for (int i = 0; i < 4; i++) {
-    snprintf(p, sizeof p, "%s%s", dbpath, suffix[i]);
-    unlink(p);
-  }
-  rmdir(tmpdir);
+  catalog_fixture_setup("catalog");
+  catalog_fixture_profiles(profile_id, kid_id);
 }
 
 static char *read_demo(void)
@@ -1318,7 +1254,7 @@ int main(void)
 {
   Suite *s = suite_create("catalog");
   TCase *tc = tcase_create("catalog");
-  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_checked_fixture(tc, setup, catalog_fixture_teardown);
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_import_demo);
   tcase_add_test(tc, test_reimport_idempotent);

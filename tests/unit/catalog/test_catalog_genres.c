@@ -14,73 +14,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../store_path.h"
 #include "../store_raw.h"
-#include "stream/catalog.h"
-#include "stream/store.h"
-
-#define NOW INT64_C(1750000000)
-
-static char tmpdir[256];
-static char dbpath[300];
-static char store_buf[512];
-static const char *store_uri; /* dbpath, or its PostgreSQL database */
-static stream_store *st;
-static stream_catalog *cat;
-
-static int64_t test_clock(void *ud)
-{
-  (void)ud;
-  return NOW;
-}
-
-static const char *msg(void)
-{
-  const stream_error *e = stream_error_last();
-  return e ? e->message : "(no message)";
-}
+#include "catalog_fixture.h"
 
 #define OK(expr) ck_assert_msg((expr) == STREAM_OK, "%s: %s", #expr, msg())
 
-static void open_all(void)
-{
-  stream_store_options o = STREAM_STORE_OPTIONS_INIT;
-  o.path = store_uri;
-  OK(stream_store_open(&st, &o));
-  stream_catalog_options co = STREAM_CATALOG_OPTIONS_INIT;
-  co.store = st;
-  co.clock = test_clock;
-  OK(stream_catalog_new(&cat, &co));
-}
-
-static void close_all(void)
-{
-  stream_catalog_free(cat);
-  stream_store_close(st);
-  cat = NULL;
-  st = NULL;
-}
-
 static void setup(void)
 {
-  const char *base = getenv("TMPDIR");
-  snprintf(tmpdir, sizeof tmpdir, "%s/stream-genres-XXXXXX", base && *base ? base : "/tmp");
-  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-  snprintf(dbpath, sizeof dbpath, "%s/store.db", tmpdir);
-  store_uri = test_store_path(store_buf, sizeof store_buf, dbpath);
-  open_all();
-}
-
-static void teardown(void)
-{
-  close_all();
-  const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-  char p[320];
-  for (int i = 0; i < 4; i++) {
-    snprintf(p, sizeof p, "%s%s", dbpath, suffix[i]);
-    unlink(p);
-  }
-  rmdir(tmpdir);
+  catalog_fixture_setup("genres");
 }
 
 /* A movie for every audience, everywhere: id, name, genres (a JSON array's items). */
@@ -370,7 +311,7 @@ START_TEST(test_migration_merges_case_variants)
   put("m-z", "Z", "\"Kids\"");
   int latest = 0;
   OK(stream_store_schema_version(&latest, st));
-  close_all();
+  catalog_fixture_close();
   test_store_raw_exec(
       store_uri,
       "DROP INDEX IF EXISTS genres_name_fold;"
@@ -384,7 +325,7 @@ START_TEST(test_migration_merges_case_variants)
       " WHERE name = 'KIDS';");
   ck_assert_int_eq(test_store_raw_int(store_uri, "SELECT count(*) FROM genres", NULL), 9);
 
-  open_all(); /* migration 17 */
+  catalog_fixture_open(); /* migration 17 */
   int v = 0;
   OK(stream_store_schema_version(&v, st));
   ck_assert_int_eq(v, latest);
@@ -408,7 +349,7 @@ int main(void)
 {
   Suite *s = suite_create("catalog-genres");
   TCase *tc = tcase_create("genres");
-  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_checked_fixture(tc, setup, catalog_fixture_teardown);
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, test_genre_matches_whatever_its_ascii_case);
   tcase_add_test(tc, test_ingest_keeps_the_first_spelling);

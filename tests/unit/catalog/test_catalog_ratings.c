@@ -11,32 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../store_path.h"
-#include "stream/catalog.h"
-#include "stream/store.h"
+#include "catalog_fixture.h"
 
-#define NOW INT64_C(1750000000)
-
-static char tmpdir[256];
-static char dbpath[300];
-static char store_uri[512];
-static stream_store *st;
-static stream_catalog *cat;
-static int64_t clock_now = NOW;
 static char profile_id[STREAM_STORE_ID_SIZE];
 static char kid_id[STREAM_STORE_ID_SIZE];
-
-static int64_t test_clock(void *ud)
-{
-  (void)ud;
-  return clock_now;
-}
-
-static const char *msg(void)
-{
-  const stream_error *e = stream_error_last();
-  return e ? e->message : "(no message)";
-}
 
 #define OK(expr) ck_assert_msg((expr) == STREAM_OK, "%s: %s", #expr, msg())
 
@@ -49,37 +27,8 @@ static void put_title(const char *json)
  * only in FR, and a 7+ movie. */
 static void setup(void)
 {
-  const char *base = getenv("TMPDIR");
-  snprintf(tmpdir, sizeof tmpdir, "%s/stream-ratings-XXXXXX", base && *base ? base : "/tmp");
-  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-  snprintf(dbpath, sizeof dbpath, "%s/store.db", tmpdir);
-  stream_store_options o = STREAM_STORE_OPTIONS_INIT;
-  o.path = test_store_path(store_uri, sizeof store_uri, dbpath);
-  ck_assert_int_eq(stream_store_open(&st, &o), STREAM_OK);
-  stream_catalog_options co = STREAM_CATALOG_OPTIONS_INIT;
-  co.store = st;
-  co.clock = test_clock;
-  clock_now = NOW;
-  ck_assert_int_eq(stream_catalog_new(&cat, &co), STREAM_OK);
-
-  stream_store_account a;
-  memset(&a, 0, sizeof a);
-  strcpy(a.email, "viewer@example.com");
-  OK(stream_store_account_create(&a, st, &a, NOW));
-  stream_store_profile p;
-  memset(&p, 0, sizeof p);
-  strcpy(p.account_id, a.id);
-  strcpy(p.name, "Grown-up");
-  p.maturity_ceiling = 18;
-  OK(stream_store_profile_create(&p, st, &p, NOW));
-  strcpy(profile_id, p.id);
-  memset(&p, 0, sizeof p);
-  strcpy(p.account_id, a.id);
-  strcpy(p.name, "Kid");
-  p.kids = 1;
-  p.maturity_ceiling = 18; /* the kids flag caps it at 7 */
-  OK(stream_store_profile_create(&p, st, &p, NOW));
-  strcpy(kid_id, p.id);
+  catalog_fixture_setup("ratings");
+  catalog_fixture_profiles(profile_id, kid_id);
 
   put_title("{\"id\":\"adult\",\"kind\":\"movie\",\"name\":\"Adult\",\"maturity_rating\":18}");
   put_title("{\"id\":\"family\",\"kind\":\"series\",\"name\":\"Family\",\"maturity_rating\":0}");
@@ -88,19 +37,6 @@ static void setup(void)
   put_title("{\"id\":\"french\",\"kind\":\"movie\",\"name\":\"French\",\"maturity_rating\":0,"
             "\"regions\":[\"FR\"]}");
   put_title("{\"id\":\"seven\",\"kind\":\"movie\",\"name\":\"Seven\",\"maturity_rating\":7}");
-}
-
-static void teardown(void)
-{
-  stream_catalog_free(cat);
-  stream_store_close(st);
-  const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-  char p[320];
-  for (int i = 0; i < 4; i++) {
-    snprintf(p, sizeof p, "%s%s", dbpath, suffix[i]);
-    unlink(p);
-  }
-  rmdir(tmpdir);
 }
 
 static int rating_of(const char *pid, const char *tid)
@@ -297,7 +233,7 @@ int main(void)
 {
   Suite *s = suite_create("catalog-ratings");
   TCase *tc = tcase_create("ratings");
-  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_checked_fixture(tc, setup, catalog_fixture_teardown);
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, test_put_get_clear);
   tcase_add_test(tc, test_validation);

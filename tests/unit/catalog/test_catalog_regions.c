@@ -11,22 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../store_path.h"
+#include "catalog_fixture.h"
 #include "core/m49.h"
-#include "stream/catalog.h"
-#include "stream/store.h"
-
-static char tmpdir[256];
-static char dbpath[300];
-static char store_uri[512];
-static stream_store *st;
-static stream_catalog *cat;
-
-static const char *msg(void)
-{
-  const stream_error *e = stream_error_last();
-  return e ? e->message : "(no message)";
-}
 
 /* One title per region list, each in a genre of its own and all in "Saga" (name and genre). */
 static const struct {
@@ -40,16 +26,7 @@ static const struct {
 
 static void setup(void)
 {
-  const char *base = getenv("TMPDIR");
-  snprintf(tmpdir, sizeof tmpdir, "%s/stream-regions-XXXXXX", base && *base ? base : "/tmp");
-  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-  snprintf(dbpath, sizeof dbpath, "%s/store.db", tmpdir);
-  stream_store_options o = STREAM_STORE_OPTIONS_INIT;
-  o.path = test_store_path(store_uri, sizeof store_uri, dbpath);
-  ck_assert_int_eq(stream_store_open(&st, &o), STREAM_OK);
-  stream_catalog_options co = STREAM_CATALOG_OPTIONS_INIT;
-  co.store = st;
-  ck_assert_int_eq(stream_catalog_new(&cat, &co), STREAM_OK);
+  catalog_fixture_setup("regions");
   for (size_t i = 0; i < NTITLES; i++) {
     char doc[512], *out = NULL;
     snprintf(doc, sizeof doc,
@@ -60,14 +37,6 @@ static void setup(void)
                   titles[i].id, msg());
     stream_free(out);
   }
-}
-
-static void teardown(void)
-{
-  stream_catalog_free(cat);
-  stream_store_close(st);
-  unlink(dbpath);
-  rmdir(tmpdir);
 }
 
 /* The titles `region` sees, in the order of titles[]: '1' seen, '0' not. */
@@ -227,7 +196,7 @@ int main(void)
 {
   Suite *s = suite_create("catalog-regions");
   TCase *tc = tcase_create("viewers");
-  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_checked_fixture(tc, setup, catalog_fixture_teardown);
   tcase_set_timeout(tc, 60);
   tcase_add_loop_test(tc, test_viewer_regions, 0, (int)(sizeof cases / sizeof cases[0]));
   suite_add_tcase(s, tc);
