@@ -53,6 +53,9 @@ static const key_desc keys[] = {
      "write survives a power loss; normal only survives a crash of streamd"},
     {"max_connections", K_UINT, OFF(max_connections), 0, 1, 60000,
      "concurrent connections accepted (default 256)"},
+    {"max_connections_per_ip", K_UINT, OFF(max_connections_per_ip), 0, 0, 60000,
+     "concurrent connections from one client address; 0 = no limit (default). Behind a CDN or "
+     "load balancer every client shares its few addresses: leave it 0 there"},
     {"connection_timeout", K_UINT, OFF(connection_timeout_s), 0, 1, 86400,
      "seconds a connection may stay idle (default 30)"},
     {"max_header_bytes", K_SIZE, OFF(max_header_bytes), 0, 1024, 1048576,
@@ -64,7 +67,8 @@ static const key_desc keys[] = {
     {"handler_max_delay_ms", K_UINT, OFF(handler_max_delay_ms), 0, 0, 60000,
      "cap of the diagnostic echo route's delay_ms (default 5000)"},
     {"cors_origins", K_LIST, 0, 0, 0, 0,
-     "allowed CORS origins, comma separated (env/flag) or a JSON array; \"*\" = any"},
+     "allowed CORS origins, comma separated (env/flag) or a JSON array; \"*\" = any (without "
+     "credentials; refused with a cookie media_signing)"},
     {"log_level", K_LEVEL, OFF(log_level), 0, 0, 0, "debug|info|warn|error|off (default info)"},
     {"access_log", K_STR, OFF(access_log), SZ(access_log), 0, 0,
      "access log file (appended); \"-\" or empty = stderr"},
@@ -730,6 +734,32 @@ static int check_nats(const streamd_config *cfg, char *err, size_t errlen)
   return -1;
 }
 
+int streamd_config_media_cookies(const streamd_config *cfg)
+{
+  return strcmp(cfg->media_signing, "cookie") == 0 || strcmp(cfg->media_signing, "cloudcdn") == 0 ||
+         strcmp(cfg->media_signing, "cloudfront") == 0;
+}
+
+/* Cookie-signed media with cors_origins "*": a cross-origin player sends the viewer's cookies,
+ * so its origin must be named. "*" never allows credentials (http.c), so the player would fail;
+ * allowing them for any origin would let every web site read a signed-in viewer's media. */
+static int check_cors_cookies(const streamd_config *cfg, char *err, size_t errlen)
+{
+  if (!streamd_config_media_cookies(cfg))
+    return 0;
+  for (size_t i = 0; i < cfg->n_cors_origins; i++)
+    if (strcmp(cfg->cors_origins[i], "*") == 0) {
+      snprintf(err, errlen,
+               "media_signing %s with cors_origins \"*\": cookie-signed media needs credentials, "
+               "which are never allowed for \"*\" (any web site could read a signed-in viewer's "
+               "media); list the player's origins in cors_origins instead (e.g. "
+               "https://player.example)",
+               cfg->media_signing);
+      return -1;
+    }
+  return 0;
+}
+
 int streamd_config_load(streamd_config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
   streamd_config_defaults(cfg);
@@ -802,7 +832,8 @@ int streamd_config_load(streamd_config *cfg, int argc, char **argv, char *err, s
     snprintf(err, errlen, "data_dir must not be empty");
     return -1;
   }
-  if (check_region_header(cfg->region_header, err, errlen) != 0)
+  if (check_region_header(cfg->region_header, err, errlen) != 0 ||
+      check_cors_cookies(cfg, err, errlen) != 0)
     return -1;
   if (check_nats_url("nats_url", cfg->nats_url, err, errlen) != 0 ||
       check_nats_url("nats_reader_url", cfg->nats_reader_url, err, errlen) != 0 ||

@@ -18,13 +18,14 @@ typedef struct streamd_config {
   unsigned int threads;    /* SQLite readers; MHD pool when max_connections > 1024 */
   unsigned int store_sync; /* stream_store_sync: STREAM_STORE_SYNC_FULL (default) or _NORMAL */
   unsigned int max_connections;
-  unsigned int connection_timeout_s; /* idle timeout per connection */
-  size_t max_header_bytes;           /* request line + headers; over -> 431 */
-  size_t max_body_bytes;             /* default body limit; over -> 413 */
-  unsigned int drain_timeout_s;      /* SIGTERM: wait this long for in-flight requests */
-  unsigned int handler_max_delay_ms; /* cap of the echo route's delay_ms */
+  unsigned int max_connections_per_ip; /* per client address; 0 = no limit */
+  unsigned int connection_timeout_s;   /* idle timeout per connection */
+  size_t max_header_bytes;             /* request line + headers; over -> 431 */
+  size_t max_body_bytes;               /* default body limit; over -> 413 */
+  unsigned int drain_timeout_s;        /* SIGTERM: wait this long for in-flight requests */
+  unsigned int handler_max_delay_ms;   /* cap of the echo route's delay_ms */
   char cors_origins[STREAMD_MAX_ORIGINS][256];
-  size_t n_cors_origins; /* "*" allows any origin */
+  size_t n_cors_origins; /* "*" allows any origin, never with credentials */
   int log_level;         /* stream_log_level value */
   char access_log[1024]; /* "-" or "" = stderr, else a file path (appended) */
   char operator_token_file[1024];
@@ -95,6 +96,13 @@ int streamd_config_load(streamd_config *cfg, int argc, char **argv, char *err, s
  * "(not a URL: not shown)" for an entry without a scheme. Written to `out` (cut at `cap`).
  */
 void streamd_config_redact_url(char *out, size_t cap, const char *url);
+
+/*
+ * 1 when `cfg`'s media_signing hands the viewer cookies (cookie, cloudcdn, cloudfront): media
+ * requests then carry credentials, and a cross-origin player needs
+ * Access-Control-Allow-Credentials (http.c, routes_media.c).
+ */
+int streamd_config_media_cookies(const streamd_config *cfg);
 
 /* Print the flag/env/key reference to `f` (FILE *). */
 void streamd_config_usage(void *f);

@@ -138,14 +138,25 @@ static void new_request_id(char *out)
   out[32] = '\0';
 }
 
-static const char *origin_allowed(const streamd_config *cfg, const char *origin)
+/* The Origin to echo, or NULL. *listed is 1 only for an origin named in cors_origins itself:
+ * "*" allows any origin to read, never with credentials (a cookie-signed viewer's media would be
+ * every web site's to read), and neither does a listed "null" (sandboxed frames, file: pages and
+ * redirects all send it, so it names no one). */
+static const char *origin_allowed(const streamd_config *cfg, const char *origin, int *listed)
 {
+  *listed = 0;
   if (!origin || !*origin)
     return NULL;
-  for (size_t i = 0; i < cfg->n_cors_origins; i++)
-    if (strcmp(cfg->cors_origins[i], "*") == 0 || strcmp(cfg->cors_origins[i], origin) == 0)
+  const char *ok = NULL;
+  for (size_t i = 0; i < cfg->n_cors_origins; i++) {
+    if (strcmp(cfg->cors_origins[i], origin) == 0) {
+      *listed = strcmp(origin, "null") != 0;
       return origin;
-  return NULL;
+    }
+    if (strcmp(cfg->cors_origins[i], "*") == 0)
+      ok = origin;
+  }
+  return ok;
 }
 
 struct hdr_sum {
@@ -385,7 +396,8 @@ static void first_call(streamd_server *s, req_ctx *c, struct MHD_Connection *con
     early(c, STREAM_EINVAL, "the request path holds an encoded NUL byte (%%00 or %%C0%%80)");
 
   /* 2. CORS origin. */
-  c->origin_ok = origin_allowed(cfg, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin"));
+  c->origin_ok = origin_allowed(cfg, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin"),
+                                &c->req.cors_credentials);
 
   /* 3. OPTIONS: preflight or Allow discovery. */
   if (strcmp(method, "OPTIONS") == 0) {
@@ -491,14 +503,18 @@ static void dispatch(streamd_server *s, req_ctx *c)
       streamd_response_header(resp, "Tus-Max-Size", max);
       streamd_response_header(resp, "Tus-Checksum-Algorithm", "sha1,sha256");
     }
+    int media = strncmp(c->path, MEDIA_PREFIX, strlen(MEDIA_PREFIX)) == 0;
     if (acrm && c->origin_ok) {
       streamd_response_header(resp, "Access-Control-Allow-Methods", c->allow);
       streamd_response_header(resp, "Access-Control-Allow-Headers",
-                              tus ? TUS_ALLOW_HEADERS
-                              : strncmp(c->path, MEDIA_PREFIX, strlen(MEDIA_PREFIX)) == 0
-                                  ? MEDIA_ALLOW_HEADERS
-                                  : CORS_ALLOW_HEADERS);
+                              tus     ? TUS_ALLOW_HEADERS
+                              : media ? MEDIA_ALLOW_HEADERS
+                                      : CORS_ALLOW_HEADERS);
       streamd_response_header(resp, "Access-Control-Max-Age", "600");
+      /* A credentialed media request that needs a preflight (CMCD header mode, a Range the
+       * Fetch standard does not call simple such as "bytes=-n") fails without it. */
+      if (media && req->cors_credentials && streamd_config_media_cookies(s->cfg))
+        streamd_response_header(resp, "Access-Control-Allow-Credentials", "true");
     } else {
       char allow[160];
       snprintf(allow, sizeof(allow), "%s, OPTIONS", c->allow);
@@ -597,8 +613,9 @@ static enum MHD_Result answer(streamd_server *s, req_ctx *c, struct MHD_Connecti
           : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
   if (!r)
     return MHD_NO; /* an fd still owned is closed in on_completed */
-  c->resp_bytes = resp->has_fd ? (size_t)resp->fd_len : resp->body_len;
-  if (resp->has_fd)
+  /* A 304's body only sets its Content-Length (routes_media.c); libmicrohttpd sends none. */
+  c->resp_bytes = resp->status == 304 ? 0 : resp->has_fd ? (size_t)resp->fd_len : resp->body_len;
+  if (resp->has_fd && resp->status != 304)
     cork_for_file(c, conn, (uint64_t)resp->fd_len);
   resp->has_fd = 0;  /* fd owned by MHD now */
   resp->body = NULL; /* owned by MHD now */
@@ -618,9 +635,14 @@ static enum MHD_Result answer(streamd_server *s, req_ctx *c, struct MHD_Connecti
     MHD_add_response_header(r, "Access-Control-Expose-Headers",
                             tus ? TUS_EXPOSE_HEADERS : "X-Request-Id");
   }
-  for (size_t i = 0; i < resp->n_headers; i++) /* libmicrohttpd copies header strings */
+  for (size_t i = 0; i < resp->n_headers; i++) { /* libmicrohttpd copies header strings */
+    /* Credentials only ever for an origin cors_origins names itself (origin_allowed). */
+    if (strcasecmp(resp->header_names[i], "Access-Control-Allow-Credentials") == 0 &&
+        (!c->origin_ok || !c->req.cors_credentials))
+      continue;
     MHD_add_response_header(r, resp->header_names[i],
                             resp->header_long[i] ? resp->header_long[i] : resp->header_values[i]);
+  }
   drop_headers(resp);
   /* tus: every response, errors included, names the protocol version. */
   if (tus && !MHD_get_response_header(r, "Tus-Resumable"))
@@ -848,7 +870,8 @@ int streamd_server_start(streamd_server *s, const streamd_config *cfg, const str
       flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger,
       s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_ARRAY,
       per_connection ? pool + 1 : pool, MHD_OPTION_CONNECTION_LIMIT,
-      (unsigned int)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+      (unsigned int)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+      (unsigned int)cfg->max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
       (unsigned int)cfg->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape_uri,
       NULL, MHD_OPTION_END);

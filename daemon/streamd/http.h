@@ -51,6 +51,10 @@ typedef struct streamd_request {
   const char *body; /* NUL-terminated for convenience; body_len bytes */
   size_t body_len;
   streamd_identity identity;
+  /* 1 when the request's Origin is named in cors_origins itself (not allowed through "*", and
+   * never "null"): the only origins a response may send Access-Control-Allow-Credentials to
+   * (http.c drops that header otherwise). */
+  int cors_credentials;
   streamd_body_fn body_fn; /* streaming bodies only (see above) */
   void *body_state;
   /* Fields a handler adds to the request's access-log line (the origin's CMCD data): NULL or

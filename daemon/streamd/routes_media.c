@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "keyfile.h"
 #include "log.h"
 #include "origin_cmcd.h"
+#include "problem.h"
 #include "routes.h"
 #include "routes_util.h"
 #include "stream/delivery.h"
@@ -228,20 +230,37 @@ static int64_t parse_http_date(const char *s)
   return (int64_t)timegm(&tm);
 }
 
-/* 1 when an If-None-Match list contains `etag` (weak comparison, as RFC 9110 asks) or "*". */
+static int ows(char c)
+{
+  return c == ' ' || c == '\t';
+}
+
+/* 1 when an If-None-Match value is "*" or lists `etag` (weak comparison, as RFC 9110 asks).
+ * Elements are separated by commas with optional spaces or tabs around them (OWS). */
 static int etag_listed(const char *list, const char *etag)
 {
-  const char *p = list;
   size_t el = strlen(etag);
+  const char *p = list;
+  while (ows(*p))
+    p++;
+  if (*p == '*') { /* "*" alone, not the first character of some list */
+    for (p++; ows(*p); p++) {
+    }
+    return *p == '\0';
+  }
   while (*p) {
-    while (*p == ' ' || *p == ',')
+    while (ows(*p) || *p == ',')
       p++;
-    if (*p == '*')
-      return 1;
     if (strncmp(p, "W/", 2) == 0)
       p += 2;
-    if (strncmp(p, etag, el) == 0 && (p[el] == '\0' || p[el] == ',' || p[el] == ' '))
-      return 1;
+    if (*p == '"') { /* an entity-tag: compare it whole (its opaque part may hold a comma) */
+      const char *close = strchr(p + 1, '"');
+      if (!close)
+        return 0;
+      if ((size_t)(close + 1 - p) == el && strncmp(p, etag, el) == 0)
+        return 1;
+      p = close + 1;
+    }
     while (*p && *p != ',')
       p++;
   }
@@ -250,22 +269,56 @@ static int etag_listed(const char *list, const char *etag)
 
 enum { RANGE_NONE = 0, RANGE_OK = 1, RANGE_BAD = 2 };
 
-/* One "bytes=" range against `size`. Multiple ranges and other units are ignored (200). */
+/* The digits at p as a number saturated at UINT64_MAX (*over set when it did not fit). */
+static uint64_t range_pos(const char *p, const char **end, int *over)
+{
+  uint64_t v = 0;
+  *over = 0;
+  for (; *p >= '0' && *p <= '9'; p++) {
+    unsigned int d = (unsigned int)(*p - '0');
+    if (*over || v > (UINT64_MAX - d) / 10)
+      *over = 1;
+    else
+      v = v * 10 + d;
+  }
+  *end = p;
+  return *over ? UINT64_MAX : v;
+}
+
+/* strcmp for two decimal numbers of any length (digits a[0..an), b[0..bn)). */
+static int digits_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+  while (an > 1 && *a == '0')
+    a++, an--;
+  while (bn > 1 && *b == '0')
+    b++, bn--;
+  if (an != bn)
+    return an < bn ? -1 : 1;
+  return memcmp(a, b, an);
+}
+
+/*
+ * One "bytes=" range against `size` (RFC 9110 14.1.2; the unit without case). Multiple ranges,
+ * other units and invalid ranges (signs, spaces, last < first) are ignored: RANGE_NONE, the
+ * whole file. A first position at or past the end is RANGE_BAD (416) however large, also too
+ * large for 64 bits; a last position past the end, however large, means "to the end", and so
+ * does a suffix longer than the file.
+ */
 static int parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
 {
-  if (strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+  if (strncasecmp(h, "bytes=", 6) != 0 || strchr(h, ','))
     return RANGE_NONE;
   const char *p = h + 6;
   while (*p == ' ')
     p++;
-  char *end = NULL;
-  /* strtoull would take a sign or spaces ("bytes=--5", "0-+5"): digits only. */
+  const char *end = NULL;
+  int over = 0;
+  /* Digits only: strtoull would take a sign or spaces ("bytes=--5", "0-+5"). */
   if (*p == '-') {
     if (p[1] < '0' || p[1] > '9')
       return RANGE_NONE;
-    errno = 0;
-    unsigned long long n = strtoull(p + 1, &end, 10);
-    if (errno || end == p + 1 || *end)
+    uint64_t n = range_pos(p + 1, &end, &over);
+    if (*end)
       return RANGE_NONE;
     if (n == 0 || size == 0)
       return RANGE_BAD;
@@ -277,41 +330,96 @@ static int parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *le
   }
   if (*p < '0' || *p > '9')
     return RANGE_NONE;
-  errno = 0;
-  unsigned long long a = strtoull(p, &end, 10);
-  if (errno || *end != '-')
+  uint64_t a = range_pos(p, &end, &over);
+  const char *a_digits = p;
+  size_t a_n = (size_t)(end - p);
+  int a_over = over;
+  if (*end != '-')
     return RANGE_NONE;
   const char *q = end + 1;
-  unsigned long long b = size ? size - 1 : 0;
+  uint64_t b = UINT64_MAX; /* "a-": to the end */
   if (*q) {
     if (*q < '0' || *q > '9')
       return RANGE_NONE;
-    b = strtoull(q, &end, 10);
-    if (errno || *end || b < a)
+    b = range_pos(q, &end, &over);
+    if (*end)
       return RANGE_NONE;
-    if (b >= size)
-      b = size ? size - 1 : 0;
+    if (a_over && over ? digits_cmp(q, (size_t)(end - q), a_digits, a_n) < 0 : b < a)
+      return RANGE_NONE;
   }
   if (a >= size)
     return RANGE_BAD;
+  if (b >= size)
+    b = size - 1;
   *off = a;
   *len = b - a + 1;
   return RANGE_OK;
 }
 
+/* A qvalue ("0", "0.5", "1.000") above zero; a malformed one counts as zero. */
+static int qvalue_positive(const char *v, size_t n)
+{
+  if (n == 0 || v[0] < '0' || v[0] > '9')
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (v[i] >= '1' && v[i] <= '9')
+      return 1;
+  return 0;
+}
+
+/*
+ * 1 when Accept-Encoding allows gzip (RFC 9110 12.5.3): "gzip" (or its alias "x-gzip") listed
+ * with a weight above zero, or not listed and "*" with a weight above zero. Codings are whole
+ * tokens without case ("x-gzipfoo" is not gzip); OWS may surround ';' and '=' ("gzip ; q = 0").
+ */
 static int accepts_gzip(const char *ae)
 {
   if (!ae)
     return 0;
-  for (const char *p = strcasestr(ae, "gzip"); p; p = strcasestr(p + 4, "gzip")) {
-    const char *q = p + 4;
-    while (*q == ' ')
-      q++;
-    if (strncmp(q, ";q=", 3) == 0 && strtod(q + 3, NULL) <= 0.0)
-      continue; /* gzip;q=0 refuses it */
-    return 1;
+  int gzip = -1, star = -1; /* not listed, or whether listed with q > 0 */
+  const char *p = ae;
+  while (*p) {
+    while (ows(*p) || *p == ',')
+      p++;
+    if (!*p)
+      break;
+    const char *t = p;
+    while (*p && *p != ',' && *p != ';' && !ows(*p))
+      p++;
+    size_t tn = (size_t)(p - t);
+    int q = 1;
+    for (;;) { /* parameters: OWS ";" OWS name OWS "=" OWS value */
+      while (ows(*p))
+        p++;
+      if (*p != ';')
+        break;
+      for (p++; ows(*p); p++) {
+      }
+      const char *name = p;
+      while (*p && *p != '=' && *p != ',' && *p != ';' && !ows(*p))
+        p++;
+      size_t nn = (size_t)(p - name);
+      while (ows(*p))
+        p++;
+      if (*p != '=')
+        continue;
+      for (p++; ows(*p); p++) {
+      }
+      const char *v = p;
+      while (*p && *p != ',' && *p != ';' && !ows(*p))
+        p++;
+      if (nn == 1 && (*name == 'q' || *name == 'Q'))
+        q = qvalue_positive(v, (size_t)(p - v));
+    }
+    while (*p && *p != ',')
+      p++;
+    if ((tn == 4 && strncasecmp(t, "gzip", 4) == 0) ||
+        (tn == 6 && strncasecmp(t, "x-gzip", 6) == 0))
+      gzip = gzip == 1 || q;
+    else if (tn == 1 && *t == '*')
+      star = q;
   }
-  return 0;
+  return gzip >= 0 ? gzip : star == 1;
 }
 
 /* gzip `in` into a malloc'd buffer; NULL on failure. */
@@ -448,19 +556,10 @@ void streamd_route_media(streamd_request *req, streamd_response *resp)
   char lm[64];
   http_date(lm, sizeof(lm), f.mtime);
 
-  streamd_response_header(resp, "Cache-Control", f.cache_control);
-  streamd_response_header(resp, "ETag", etag);
-  streamd_response_header(resp, "Last-Modified", lm);
-  if (manifest)
-    streamd_response_header(resp, "Vary", "Accept-Encoding");
-  else
-    streamd_response_header(resp, "Accept-Ranges", "bytes");
-  if (f.via_cookie)
-    streamd_response_header(resp, "Access-Control-Allow-Credentials", "true");
-  streamd_response_header(resp, "Access-Control-Expose-Headers",
-                          "Content-Length, Content-Range, ETag");
-
-  /* Conditional requests (If-None-Match wins over If-Modified-Since). */
+  /* Conditional requests (If-None-Match wins over If-Modified-Since), before Range (RFC 9110
+   * 13.2.2). A 304 is built like the 200 it stands for, then sent without its body:
+   * libmicrohttpd 0.9.75 writes the response's own size as Content-Length even on a 304, and
+   * RFC 9110 8.6 allows only the 200's length there. */
   const char *inm = streamd_request_header(req, "If-None-Match");
   const char *ims = streamd_request_header(req, "If-Modified-Since");
   int not_modified = 0;
@@ -470,58 +569,26 @@ void streamd_route_media(streamd_request *req, streamd_response *resp)
     int64_t t = parse_http_date(ims);
     not_modified = t >= 0 && f.mtime <= t;
   }
-  if (not_modified) {
-    stream_delivery_file_clear(&f);
-    resp->status = 304;
-    return;
-  }
-
-  if (manifest) {
-    char *text = NULL;
-    size_t len = 0;
-    int rc = STREAM_OK;
-    if (f.kind == STREAM_DELIVERY_KIND_PLAYLIST) {
-      text = read_whole(f.fd, f.size);
-      len = text ? (size_t)f.size : 0;
-      rc = text ? STREAM_OK : STREAM_EIO;
-    } else {
-      rc = stream_delivery_manifest(&text, &len, app->delivery, &f);
-    }
-    stream_delivery_file_clear(&f);
-    if (rc != STREAM_OK) {
-      streamd_reply_service_error(resp, req, rc);
-      return;
-    }
-    if (gz && len >= GZIP_MIN) {
-      size_t zl = 0;
-      char *z = gzip_text(text, len, &zl);
-      if (z) {
-        streamd_response_header(resp, "Content-Encoding", "gzip");
-        streamd_reply_text(resp, 200, f.content_type, z, zl);
-        free(z);
-        stream_free(text);
-        return;
-      }
-    }
-    streamd_reply_text(resp, 200, f.content_type, text, len);
-    stream_free(text);
-    return;
-  }
 
   /* Files: one range at most; If-Range with another validator means the whole file. */
   uint64_t off = 0, len = f.size;
-  const char *range = streamd_request_header(req, "Range");
-  const char *if_range = streamd_request_header(req, "If-Range");
   int status = 200;
+  const char *range = manifest || not_modified ? NULL : streamd_request_header(req, "Range");
+  const char *if_range = streamd_request_header(req, "If-Range");
   if (range && (!if_range || strcmp(if_range, f.etag) == 0 || strcmp(if_range, etag) == 0)) {
     int r = parse_range(range, f.size, &off, &len);
     if (r == RANGE_BAD) {
+      /* An error like the origin's others (no-store, no validators: a cache must not keep
+       * it for the file), with the length a client needs to ask again. */
       char cr[64];
       snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)f.size);
+      int via_cookie = f.via_cookie;
       stream_delivery_file_clear(&f);
-      streamd_reply_problem(resp, req, STREAM_ERANGE, "the requested range is not satisfiable");
-      resp->status = 416;
+      streamd_reply_problem(resp, req, STREAMD_P_RANGE, "the requested range is not satisfiable");
       streamd_response_header(resp, "Content-Range", cr);
+      if (via_cookie)
+        streamd_response_header(resp, "Access-Control-Allow-Credentials", "true");
+      streamd_response_header(resp, "Access-Control-Expose-Headers", "Content-Range");
       return;
     }
     if (r == RANGE_OK) {
@@ -535,7 +602,57 @@ void streamd_route_media(streamd_request *req, streamd_response *resp)
       len = f.size;
     }
   }
+
+  streamd_response_header(resp, "Cache-Control", f.cache_control);
+  streamd_response_header(resp, "ETag", etag);
+  streamd_response_header(resp, "Last-Modified", lm);
+  if (manifest)
+    streamd_response_header(resp, "Vary", "Accept-Encoding");
+  else
+    streamd_response_header(resp, "Accept-Ranges", "bytes");
+  /* http.c sends it only to an origin cors_origins names itself. */
+  if (f.via_cookie)
+    streamd_response_header(resp, "Access-Control-Allow-Credentials", "true");
+  streamd_response_header(resp, "Access-Control-Expose-Headers",
+                          "Content-Length, Content-Range, ETag");
+
+  if (manifest) {
+    char *text = NULL;
+    size_t tlen = 0;
+    int rc = STREAM_OK;
+    if (f.kind == STREAM_DELIVERY_KIND_PLAYLIST) {
+      text = read_whole(f.fd, f.size);
+      tlen = text ? (size_t)f.size : 0;
+      rc = text ? STREAM_OK : STREAM_EIO;
+    } else {
+      rc = stream_delivery_manifest(&text, &tlen, app->delivery, &f);
+    }
+    stream_delivery_file_clear(&f);
+    if (rc != STREAM_OK) {
+      streamd_reply_service_error(resp, req, rc);
+      return;
+    }
+    status = not_modified ? 304 : 200;
+    if (gz && tlen >= GZIP_MIN) {
+      size_t zl = 0;
+      char *z = gzip_text(text, tlen, &zl);
+      if (z) {
+        if (!not_modified)
+          streamd_response_header(resp, "Content-Encoding", "gzip");
+        streamd_reply_text(resp, status, not_modified ? NULL : f.content_type, z, zl);
+        free(z);
+        stream_free(text);
+        return;
+      }
+    }
+    streamd_reply_text(resp, status, not_modified ? NULL : f.content_type, text, tlen);
+    stream_free(text);
+    return;
+  }
+
   int fd = f.fd;
   f.fd = -1; /* the response owns it now */
-  streamd_reply_fd(resp, status, f.content_type, fd, off, len);
+  /* A 304 names no Content-Type (RFC 9110 15.4.5: the validators and cache fields only). */
+  streamd_reply_fd(resp, not_modified ? 304 : status, not_modified ? NULL : f.content_type, fd, off,
+                   len);
 }

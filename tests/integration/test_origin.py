@@ -299,9 +299,36 @@ class T(unittest.TestCase):
         self.assertEqual((r.status, r.body), (206, data[1000:]))
         r = fetch(u, {"Range": "bytes=%d-%d" % (n - 10, n + 500)})
         self.assertEqual((r.status, r.body), (206, data[-10:]))
-        r = fetch(u, {"Range": "bytes=%d-" % n})
-        self.assertEqual(r.status, 416)
-        self.assertEqual(r.header("Content-Range"), "bytes */%d" % n)
+        # 416: a problem that says 416 (RFC 9457), cached like the origin's other errors (never
+        # the 200's year-long immutable policy or its validators: a CDN would keep it for all).
+        huge = "9" * 30  # past 64 bits
+        for rng in ("bytes=%d-" % n, "bytes=%d-%d" % (n, n + 9), "bytes=-0", "bytes=%s-" % huge,
+                    "bytes=18446744073709551615-", "bytes=%d-%s" % (n, huge),
+                    "bytes=%s-%s" % (huge, huge + "9")):
+            r = fetch(u, {"Range": rng, "Origin": ORIGIN})
+            self.assertEqual(r.status, 416, rng)
+            p = self.problem(r, 416)
+            self.assertEqual(p["status"], 416, rng)
+            self.assertEqual(p["type"], "urn:libstream:problem:range-not-satisfiable")
+            self.assertEqual(r.header("Content-Range"), "bytes */%d" % n, rng)
+            self.assertEqual(r.header("Cache-Control"), "no-store", rng)
+            for h in ("ETag", "Last-Modified", "Accept-Ranges"):
+                self.assertIsNone(r.header(h), (rng, h))
+            self.assertEqual(r.header("Access-Control-Allow-Origin"), ORIGIN)
+            self.assertIn("Content-Range", r.header("Access-Control-Expose-Headers"))
+        # A last position past 64 bits is "to the end"; so is a suffix longer than the file;
+        # the unit has no case (RFC 9110 14.1); last < first is invalid, hence ignored.
+        for rng, want in (("bytes=0-%s" % huge, (0, n - 1)), ("bytes=10-18446744073709551615",
+                                                              (10, n - 1)),
+                          ("bytes=-%s" % huge, (0, n - 1)), ("Bytes=0-9", (0, 9))):
+            r = fetch(u, {"Range": rng})
+            self.assertEqual(r.status, 206, rng)
+            self.assertEqual(r.body, data[want[0]:want[1] + 1], rng)
+            self.assertEqual(r.header("Content-Range"), "bytes %d-%d/%d" % (want + (n,)), rng)
+        for rng in ("bytes=%s-5" % huge, "bytes=%s9-%s" % (huge, huge), "bytes=5-4"):
+            r = fetch(u, {"Range": rng})
+            self.assertEqual(r.status, 200, rng)
+            self.assertEqual(r.body, data, rng)
         # Several ranges: the whole file (allowed by RFC 9110).
         r = fetch(u, {"Range": "bytes=0-1,5-9"})
         self.assertEqual((r.status, r.body), (200, data))
@@ -332,6 +359,11 @@ class T(unittest.TestCase):
         self.assertEqual(r.header("ETag"), etag)
         r = fetch(u, {"If-None-Match": '"nope", ' + etag})
         self.assertEqual(r.status, 304)
+        # OWS in the list is spaces or tabs; "*" matches only alone; an entity-tag whole.
+        for inm, want in (('"nope",\t' + etag, 304), ('\t' + etag + '\t,"x"', 304), ("*", 304),
+                          (' * ', 304), ('"a", *x', 200), ('"a,' + etag[1:], 200),
+                          (etag[:-1], 200), ("W/" + etag, 304)):
+            self.assertEqual(fetch(u, {"If-None-Match": inm}).status, want, inm)
         self.assertEqual(fetch(u, {"If-None-Match": '"nope"'}).status, 200)
         self.assertEqual(fetch(u, {"If-Modified-Since": lm}).status, 304)
         self.assertEqual(fetch(u, {"If-Modified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"}).status,
@@ -341,6 +373,39 @@ class T(unittest.TestCase):
         self.assertIn("-c720", m.header("ETag"))
         self.assertEqual(fetch(self.session["hls_url"], {"If-None-Match": m.header("ETag")}).status,
                          304)
+
+    def test_05b_not_modified_length(self):
+        """A 304's Content-Length, when sent, is the 200's (RFC 9110 8.6), never 0: files,
+        capped and gzipped manifests, on a keep-alive connection that goes on serving."""
+        seg = self.url(self.dirs[720] + "/seg_00001.m4s")
+        gz = {"Accept-Encoding": "gzip"}
+        conn = D.conn()
+        try:
+            for u, extra in ((seg, {}), (self.session["hls_url"], {}),
+                             (self.session["dash_url"], gz), (self.url(self.dirs[360] +
+                                                                       "/index.m3u8"), {})):
+                path = u[len(D.url):]
+                full = D.request("GET", path, headers=extra, conn=conn)
+                self.assertEqual(full.status, 200, full.body)
+                for cond in ({"If-None-Match": full.header("ETag")},
+                             {"If-Modified-Since": full.header("Last-Modified")}):
+                    r = D.request("GET", path, headers=dict(extra, **cond), conn=conn)
+                    self.assertEqual((r.status, r.body), (304, b""), (path, cond))
+                    self.assertIn(r.header("Content-Length"),
+                                  (None, str(len(full.body))), (path, cond))
+                    self.assertEqual(r.header("ETag"), full.header("ETag"))
+                    self.assertEqual(r.header("Cache-Control"), full.header("Cache-Control"))
+                    self.assertIsNone(r.header("Content-Type"))
+                    # A Range with a matching validator: still 304, the whole file's length.
+                    r = D.request("GET", path, headers=dict(extra, Range="bytes=0-9", **cond),
+                             conn=conn)
+                    self.assertEqual(r.status, 304)
+                    self.assertIn(r.header("Content-Length"), (None, str(len(full.body))))
+            r = D.request("GET", seg[len(D.url):], headers={"Range": "bytes=0-9"}, conn=conn)
+            self.assertEqual(r.status, 206)
+            self.assertEqual(len(r.body), 10)
+        finally:
+            conn.close()
 
     def test_06_gzip_manifests(self):
         plain = fetch(self.session["dash_url"])
@@ -352,6 +417,17 @@ class T(unittest.TestCase):
         self.assertNotEqual(r.header("ETag"), plain.header("ETag"))
         r = fetch(self.session["dash_url"], {"Accept-Encoding": "gzip;q=0, identity"})
         self.assertIsNone(r.header("Content-Encoding"))
+        # Codings are whole tokens without case, weights with OWS around ';' and '=' (RFC 9110
+        # 12.5.3), "x-gzip" is gzip, "*" stands for any coding not listed.
+        for ae, want in (("gzip; q=0", None), ("gzip ;q = 0", None), ("gzip;\tQ=0.000", None),
+                         ("x-gzipfoo", None), ("gzipx, br", None), ("identity", None),
+                         ("*, gzip;q=0", None), ("*;q=0", None), ("deflate, br", None),
+                         ("GZIP", "gzip"), ("x-gzip", "gzip"), ("br, gzip ; q=0.5", "gzip"),
+                         ("*", "gzip"), ("gzip;q=1.000", "gzip"), ("gzip;level=1", "gzip")):
+            r = fetch(self.session["dash_url"], {"Accept-Encoding": ae})
+            self.assertEqual(r.status, 200, ae)
+            self.assertEqual(r.header("Content-Encoding"), want, ae)
+            self.assertEqual(gzip.decompress(r.body) if want else r.body, plain.body, ae)
         # Segments are never gzipped.
         r = fetch(self.url(self.dirs[360] + "/seg_00001.m4s"), {"Accept-Encoding": "gzip"})
         self.assertIsNone(r.header("Content-Encoding"))
@@ -366,6 +442,8 @@ class T(unittest.TestCase):
         self.assertEqual(r.header("Access-Control-Allow-Origin"), ORIGIN)
         self.assertIn("GET", r.header("Access-Control-Allow-Methods"))
         self.assertIn("Range", r.header("Access-Control-Allow-Headers"))
+        # Path signing: no cookie, so no credentials (cookie mode: test_12).
+        self.assertIsNone(r.header("Access-Control-Allow-Credentials"))
         r = fetch(u, {"Origin": ORIGIN, "Range": "bytes=0-9"})
         self.assertEqual(r.status, 206)
         self.assertEqual(r.header("Access-Control-Allow-Origin"), ORIGIN)
@@ -458,7 +536,8 @@ class T(unittest.TestCase):
         main_daemon = D
         tmp2 = os.path.join(self.tmp, "cookie")
         os.mkdir(tmp2)
-        D = Daemon(tmp2, ["--media-signing", "cookie"])
+        # "null" listed: still never credentials (sandboxed frames and file: pages send it).
+        D = Daemon(tmp2, ["--media-signing", "cookie", "--cors-origins", ORIGIN + ",null"])
         try:
             shutil.copytree(self.out, os.path.join(D.data_dir, "media", ASSET_DIR))
             register_asset(D.data_dir, TITLE, ASSET_DIR, json.dumps(self.summary))
@@ -488,9 +567,61 @@ class T(unittest.TestCase):
                                {"Cookie": cookie}), 403)
             self.problem(fetch(base.replace("/h720", "/h1080") + "/" + self.dirs[1080] +
                                "/seg_00001.m4s", {"Cookie": cookie}), 403)
+            self.cookie_cors(base + "/" + self.dirs[720] + "/seg_00001.m4s", cookie)
         finally:
             D.stop()
             D = main_daemon
+
+    def cookie_cors(self, seg, cookie):
+        """Credentials only for an origin cors_origins names (ORIGIN), never for "null" nor an
+        unlisted one, on answers and on media preflights (a credentialed request that needs one:
+        CMCD header mode, a suffix Range)."""
+        path = seg[len(D.url):]
+        for origin, creds in ((ORIGIN, "true"), ("null", None), ("https://evil.example", None)):
+            r = fetch(seg, {"Cookie": cookie, "Origin": origin, "Range": "bytes=-10"})
+            self.assertEqual(r.status, 206, origin)
+            self.assertEqual(r.header("Access-Control-Allow-Credentials"), creds, origin)
+            r = call("OPTIONS", path, headers={"Origin": origin,
+                                               "Access-Control-Request-Method": "GET",
+                                               "Access-Control-Request-Headers":
+                                               "range,cmcd-request"})
+            self.assertEqual(r.status, 403 if origin.startswith("https://evil") else 204, origin)
+            self.assertEqual(r.header("Access-Control-Allow-Credentials"), creds, origin)
+        r = fetch(seg, {"Cookie": cookie, "Origin": ORIGIN, "Range": "bytes=%d-" % (1 << 40)})
+        self.problem(r, 416)
+        self.assertEqual(r.header("Access-Control-Allow-Credentials"), "true")
+        self.assertEqual(r.header("Access-Control-Allow-Origin"), ORIGIN)
+
+    def test_20_cookie_signing_refuses_any_origin(self):
+        """cors_origins "*" with a media_signing that hands out cookies stops the start (exit 2)
+        with a message naming both options: "*" never gets credentials, and a player needs them.
+        With --print-routes, which streamd answers right after loading its configuration (exit
+        0), so a daemon that took the combination does not stay up."""
+        for i, (args, env) in enumerate((
+                (["--media-signing", "cookie", "--cors-origins", ORIGIN + ",*"], {}),
+                (["--media-signing", "cloudfront"], {"STREAMD_CORS_ORIGINS": "*"}),
+                (["--media-signing", "cloudcdn", "--cors-origins", "*"], {}))):
+            d = os.path.join(self.tmp, "cors-star-%d" % i)
+            env = dict({k: v for k, v in os.environ.items() if not k.startswith("STREAMD_")},
+                       **env)
+            p = subprocess.run([STREAMD, "--print-routes", "--data-dir", d] + args,
+                               capture_output=True, text=True, timeout=60, env=env)
+            self.assertEqual(p.returncode, 2, (args, p.stdout, p.stderr))
+            for word in ("media_signing", "cors_origins", '"*"', "list the player's origins"):
+                self.assertIn(word, p.stderr, args)
+        # Path signing (no cookies) keeps "*".
+        d = os.path.join(self.tmp, "cors-star-path")
+        os.mkdir(d)
+        star = Daemon(d, ["--cors-origins", "*"])
+        try:
+            r = star.request("OPTIONS", "/v1/media/x/h720/master.m3u8",
+                             headers={"Origin": "https://any.example",
+                                      "Access-Control-Request-Method": "GET"})
+            self.assertEqual(r.status, 204)
+            self.assertEqual(r.header("Access-Control-Allow-Origin"), "https://any.example")
+            self.assertIsNone(r.header("Access-Control-Allow-Credentials"))
+        finally:
+            star.stop()
 
     def cdn_daemon(self, name, extra):
         """A second daemon signing in a CDN format, with the test asset registered."""
@@ -970,6 +1101,58 @@ class T(unittest.TestCase):
         finally:
             D.stop()
             D = main_daemon
+
+    def test_21_connections_per_ip(self):
+        """max_connections_per_ip: a client address holding that many connections gets its next
+        one closed unanswered; the others keep being served, and a freed slot serves again."""
+        import socket
+        d = os.path.join(self.tmp, "per-ip")
+        os.mkdir(d)
+        lim = Daemon(d, ["--max-connections-per-ip", "2"])
+        req = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+
+        def answered(sock):
+            """One whole response on sock (keep-alive), or False when it is closed unanswered."""
+            buf = b""
+            try:
+                sock.sendall(req)
+                while b"\r\n\r\n" not in buf:
+                    chunk = sock.recv(4096)
+                    if not chunk:
+                        return False
+                    buf += chunk
+                head, body = buf.split(b"\r\n\r\n", 1)
+                n = int([x.split(b":")[1] for x in head.split(b"\r\n")
+                         if x.lower().startswith(b"content-length:")][0])
+                while len(body) < n:
+                    body += sock.recv(4096)
+                return head.startswith(b"HTTP/1.1 200")
+            except (ConnectionResetError, BrokenPipeError):
+                return False
+
+        held = []
+        try:
+            for _ in range(2):  # served (and so counted) before the next one connects
+                held.append(socket.create_connection(("127.0.0.1", lim.port), timeout=30))
+                self.assertTrue(answered(held[-1]))
+            extra = socket.create_connection(("127.0.0.1", lim.port), timeout=30)
+            self.assertFalse(answered(extra))
+            extra.close()
+            self.assertTrue(answered(held[0]))  # the held ones still work
+            held.pop().close()
+            deadline = time.time() + 30  # until streamd has seen the close
+            while True:
+                s = socket.create_connection(("127.0.0.1", lim.port), timeout=30)
+                ok = answered(s)
+                s.close()
+                if ok or time.time() > deadline:
+                    break
+                time.sleep(0.1)
+            self.assertTrue(ok)
+        finally:
+            for s in held:
+                s.close()
+            lim.stop()
 
 
 def main():
