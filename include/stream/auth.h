@@ -728,6 +728,16 @@ STREAM_API int stream_auth_device_start(stream_auth_device_code *out, stream_aut
  * 5 s for this and all later polls), then DENIED, PENDING, or SUCCESS: the
  * authorization is consumed (exactly once, even under concurrent polls) and
  * `*out` receives tokens for the approving account and profile.
+ * A code approved for a profile is consumed and answered DENIED
+ * (STREAM_EFORBIDDEN, "access_denied", nothing issued) when the profile was
+ * deleted, or when its PIN was set, changed or removed after the approval's
+ * PIN check (the approval records a digest of the PIN hash it checked;
+ * one recorded without it, by stream_store_device_approve() or a libstream
+ * before schema version 19, is refused the same way): a PIN change signs the
+ * profile's sessions out, and tokens issued after it must not escape that. A
+ * PIN change racing the poll is caught as for stream_auth_switch_profile()
+ * (the profile is read again after the session is stored). The user approves
+ * the device again. Approvals without a profile are not affected.
  * Returns STREAM_OK only for SUCCESS; otherwise the code named in the enum,
  * with a message. `*out` is zeroed unless SUCCESS. Thread-safe.
  */
@@ -773,7 +783,11 @@ STREAM_API int stream_auth_device_approve(stream_auth *a, const char *user_code,
  * STREAM_EBUSY with `*out_retry_after`, may be NULL; zeroed otherwise). `pin`
  * is ignored for a profile without a PIN and may be NULL; a PIN without a
  * profile is STREAM_EINVAL. The PIN is checked before the code is marked
- * approved: a wrong PIN leaves the authorization pending.
+ * approved: a wrong PIN leaves the authorization pending. The approval
+ * records the profile's PIN state as checked (a SHA-256 of its PIN hash), and
+ * the device's poll gets nothing if the PIN was set, changed or removed since
+ * (stream_auth_device_poll()). The same holds for stream_auth_device_approve()
+ * with a profile.
  * Errors: those of stream_auth_device_approve(), STREAM_EINVAL (PIN not 4
  * digits), STREAM_EFORBIDDEN (PIN missing or wrong), STREAM_EBUSY.
  * Thread-safe.

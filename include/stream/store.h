@@ -409,6 +409,13 @@ typedef struct stream_store_device {
   int64_t created_at;
   int64_t last_poll_at; /**< 0 = never polled */
   int64_t expires_at;
+  /** The approved profile's PIN state as the approver checked it: SHA-256
+   *  (lowercase hex) of its PIN hash as read for the check ("" hashed when the
+   *  profile had no PIN), so a poll can tell that the PIN was set, changed or
+   *  removed since. "" = none recorded: not approved, approved without a
+   *  profile, or approved by stream_store_device_approve() (or a libstream
+   *  before schema version 19). Ignored by stream_store_device_insert(). */
+  char profile_pin_digest[STREAM_STORE_TOKEN_HASH_LEN + 1];
 } stream_store_device;
 
 /**
@@ -445,6 +452,20 @@ STREAM_API int stream_store_device_get_by_user_code(stream_store_device *out, st
 STREAM_API int stream_store_device_approve(stream_store *s, const char *user_code,
                                            const char *account_id, const char *profile_id,
                                            int64_t now);
+
+/**
+ * stream_store_device_approve() that also records `profile_pin_digest` (see
+ * stream_store_device.profile_pin_digest: 64 lowercase hex characters; NULL
+ * or "" = none) with the approval, in the same transaction, for a profile
+ * approval (`profile_id` set). stream_auth_device_poll() refuses a profile
+ * approval whose digest is not the one of the profile's PIN hash at the poll,
+ * or that has none. Errors: those of stream_store_device_approve(),
+ * STREAM_EINVAL (a digest that is not 64 lowercase hex, or one without a
+ * profile). Thread-safe.
+ */
+STREAM_API int stream_store_device_approve_profile(stream_store *s, const char *user_code,
+                                                   const char *account_id, const char *profile_id,
+                                                   const char *profile_pin_digest, int64_t now);
 
 /**
  * Deny the pending, unexpired authorization holding `user_code`.

@@ -138,6 +138,14 @@ fail:
   return rc;
 }
 
+/* SHA-256 (hex) of the profile's PIN hash as read ("" hashed for no PIN): what an approval
+ * for the profile records and what the poll compares. Not the hash itself, which stays in
+ * the profiles table only. */
+static int pin_digest(char out[STREAM_STORE_TOKEN_HASH_LEN + 1], const stream_store_profile *p)
+{
+  return auth__sha256_hex(out, p->pin_hash, strnlen(p->pin_hash, sizeof p->pin_hash));
+}
+
 #define POLL_RETURN(st, code, ...)                                                                 \
   do {                                                                                             \
     if (out_status)                                                                                \
@@ -229,12 +237,44 @@ int stream_auth_device_poll(stream_auth_tokens *out, int *out_status, stream_aut
   if (auth__load_active_account(&acct, a, d.account_id) != STREAM_OK)
     POLL_RETURN(STREAM_AUTH_POLL_DENIED, STREAM_EFORBIDDEN,
                 "auth: access_denied: the approving account is gone or disabled");
+  if (d.profile_id[0] == '\0' && d.profile_pin_digest[0] == '\0') { /* the whole account */
+    rc = auth__issue_tokens(out, a, &acct, NULL, NULL, now);
+    if (out_status)
+      *out_status = rc == STREAM_OK ? STREAM_AUTH_POLL_SUCCESS : STREAM_AUTH_POLL_ERROR;
+    return rc;
+  }
+  /* Approved for a profile. A digest without a profile id: deleting the profile cleared the
+   * id (ON DELETE SET NULL), which must not turn the approval into one of the whole account. */
   stream_store_profile prof;
-  bool has_prof = d.profile_id[0] != '\0';
-  if (has_prof && stream_store_profile_get(&prof, a->store, d.profile_id) != STREAM_OK)
+  if (d.profile_id[0] == '\0' ||
+      stream_store_profile_get(&prof, a->store, d.profile_id) != STREAM_OK)
     POLL_RETURN(STREAM_AUTH_POLL_DENIED, STREAM_EFORBIDDEN,
                 "auth: access_denied: the approved profile was deleted");
-  rc = auth__issue_tokens(out, a, &acct, has_prof ? &prof : NULL, NULL, now);
+  /* The approval was checked against the profile's PIN as it was then; a PIN set, changed or
+   * removed since (whose revocation of the profile's sessions cannot reach tokens issued
+   * now) voids it. An approval that recorded no PIN state cannot be checked. */
+  char digest[STREAM_STORE_TOKEN_HASH_LEN + 1];
+  if ((rc = pin_digest(digest, &prof)) != STREAM_OK) {
+    if (out_status)
+      *out_status = STREAM_AUTH_POLL_ERROR;
+    return rc;
+  }
+  if (strcmp(digest, d.profile_pin_digest) != 0)
+    POLL_RETURN(STREAM_AUTH_POLL_DENIED, STREAM_EFORBIDDEN,
+                d.profile_pin_digest[0]
+                    ? "auth: access_denied: the PIN of profile %s was set, changed or removed "
+                      "after the approval; approve the device again"
+                    : "auth: access_denied: the approval for profile %s recorded no PIN state "
+                      "(approved by an older libstream); approve the device again",
+                d.profile_id);
+  /* A PIN edit from here on: the re-read after the family is stored (or the edit's own
+   * revocation) catches it, as for a profile switch. */
+  rc = auth__issue_profile_tokens(out, a, &acct, &prof, now);
+  if (rc == STREAM_EFORBIDDEN || rc == STREAM_ENOTFOUND)
+    POLL_RETURN(STREAM_AUTH_POLL_DENIED, STREAM_EFORBIDDEN,
+                "auth: access_denied: the PIN of profile %s changed, or the profile was "
+                "deleted, while the device's tokens were issued; approve the device again",
+                d.profile_id);
   if (out_status)
     *out_status = rc == STREAM_OK ? STREAM_AUTH_POLL_SUCCESS : STREAM_AUTH_POLL_ERROR;
   return rc;
@@ -309,6 +349,7 @@ int stream_auth_device_approve_pin(int64_t *out_retry_after, stream_auth *a, con
   stream_store_account acct;
   if ((rc = auth__load_active_account(&acct, a, account_id)) != STREAM_OK)
     return rc;
+  char digest[STREAM_STORE_TOKEN_HASH_LEN + 1] = "";
   if (has_prof) {
     stream_store_profile p;
     rc = stream_store_profile_get(&p, a->store, profile_id);
@@ -321,9 +362,13 @@ int stream_auth_device_approve_pin(int64_t *out_retry_after, stream_auth *a, con
      * (and its attempt limit), so an approval is no way around a locked profile. */
     if ((rc = auth__profile_pin_check(out_retry_after, a, &p, pin)) != STREAM_OK)
       return rc;
+    /* The PIN state this check read goes with the approval: the poll refuses the approval
+     * if the PIN changed since (stream_auth_device_poll). */
+    if ((rc = pin_digest(digest, &p)) != STREAM_OK)
+      return rc;
   }
-  rc = stream_store_device_approve(a->store, code, account_id, has_prof ? profile_id : NULL,
-                                   auth__now(a));
+  rc = stream_store_device_approve_profile(a->store, code, account_id, has_prof ? profile_id : NULL,
+                                           has_prof ? digest : NULL, auth__now(a));
   return rc == STREAM_OK ? STREAM_OK : decide_error(rc, code);
 }
 

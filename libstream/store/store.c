@@ -453,13 +453,27 @@ int stream_store_device_get_by_user_code(stream_store_device *out, stream_store 
 int stream_store_device_approve(stream_store *s, const char *user_code, const char *account_id,
                                 const char *profile_id, int64_t now)
 {
+  return stream_store_device_approve_profile(s, user_code, account_id, profile_id, NULL, now);
+}
+
+int stream_store_device_approve_profile(stream_store *s, const char *user_code,
+                                        const char *account_id, const char *profile_id,
+                                        const char *profile_pin_digest, int64_t now)
+{
   TRY(check_store(s));
   TRY(check_user_code(user_code));
   TRY(store__check_id("account_id", account_id));
   TRY(check_opt_id("profile_id", profile_id));
   TRY(check_time("now", now));
+  bool digest = profile_pin_digest && profile_pin_digest[0];
+  if (digest && !(profile_id && profile_id[0]))
+    return stream__err(STREAM_EINVAL, "approve device authorization: a profile PIN digest "
+                                      "without a profile");
+  if (digest)
+    TRY(store__check_hash64("profile_pin_digest", profile_pin_digest));
   return s->backend->device->decide(s->impl, user_code, STREAM_STORE_DEVICE_APPROVED, account_id,
-                                    profile_id ? profile_id : "", now);
+                                    profile_id ? profile_id : "", digest ? profile_pin_digest : "",
+                                    now);
 }
 
 int stream_store_device_deny(stream_store *s, const char *user_code, int64_t now)
@@ -467,7 +481,8 @@ int stream_store_device_deny(stream_store *s, const char *user_code, int64_t now
   TRY(check_store(s));
   TRY(check_user_code(user_code));
   TRY(check_time("now", now));
-  return s->backend->device->decide(s->impl, user_code, STREAM_STORE_DEVICE_DENIED, "", "", now);
+  return s->backend->device->decide(s->impl, user_code, STREAM_STORE_DEVICE_DENIED, "", "", "",
+                                    now);
 }
 
 int stream_store_device_record_poll(int64_t *out_prev, stream_store *s,

@@ -42,9 +42,10 @@ struct stream_store_device_ops {
   int (*insert)(void *impl, const stream_store_device *d);
   int (*get)(void *impl, stream_store_device *out, const char *device_code_hash);
   int (*get_by_user_code)(void *impl, stream_store_device *out, const char *user_code);
-  /* status is APPROVED or DENIED; account_id/profile_id may be "" */
+  /* status is APPROVED or DENIED; account_id/profile_id may be ""; pin_digest ("" = none,
+   * else 64 hex and a profile) goes to device_profile_pins with the approval (migration 19) */
   int (*decide)(void *impl, const char *user_code, int status, const char *account_id,
-                const char *profile_id, int64_t now);
+                const char *profile_id, const char *pin_digest, int64_t now);
   int (*record_poll)(void *impl, int64_t *out_prev, const char *device_code_hash, int new_interval,
                      int64_t now);
   int (*consume)(void *impl, stream_store_device *out, const char *device_code_hash, int64_t now);

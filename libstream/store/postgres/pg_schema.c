@@ -31,12 +31,11 @@ extern const char *const store__pg_m0015_rate_buckets[];    /* schema_rate.c */
 extern const char *const store__pg_m0016_qoe_repair[];      /* schema_qoe_repair.c */
 extern const char *const store__pg_m0017_genre_fold[];      /* schema_genre_fold.c */
 extern const char *const store__pg_m0018_title_name_fold[]; /* schema_title_name_fold.c */
+extern const char *const store__pg_m0019_device_pins[];     /* schema_device_pins.c */
 
 const char *const *const store__pg_migrations[] = {
-    store__pg_m0015_rate_buckets,
-    store__pg_m0016_qoe_repair,
-    store__pg_m0017_genre_fold,
-    store__pg_m0018_title_name_fold,
+    store__pg_m0015_rate_buckets,    store__pg_m0016_qoe_repair,  store__pg_m0017_genre_fold,
+    store__pg_m0018_title_name_fold, store__pg_m0019_device_pins,
 };
 const int store__pg_migration_count =
     (int)(sizeof store__pg_migrations / sizeof store__pg_migrations[0]);

@@ -382,6 +382,10 @@ const struct stream_store_refresh_ops store__sq_refresh_ops = {
 #define DEVICE_COLS                                                                                \
   "device_code_hash, user_code, client_id, scope, status, account_id, profile_id, interval_s, "    \
   "created_at, last_poll_at, expires_at"
+/* What a read returns: the columns, then the approval's PIN digest (migration 19; none = ""). */
+#define DEVICE_READ_COLS                                                                           \
+  DEVICE_COLS ", (SELECT pin_digest FROM device_profile_pins p "                                   \
+              "WHERE p.device_code_hash = device_authorizations.device_code_hash)"
 
 static void read_device(stream_store_device *d, sqlite3_stmt *st)
 {
@@ -397,6 +401,7 @@ static void read_device(stream_store_device *d, sqlite3_stmt *st)
   d->created_at = store__sq_col_i64(st, 8);
   d->last_poll_at = store__sq_col_i64(st, 9);
   d->expires_at = store__sq_col_i64(st, 10);
+  store__sq_col_copy(d->profile_pin_digest, sizeof d->profile_pin_digest, st, 11);
 }
 
 static int dev_read(sq_conn *db, stream_store_device *out, const char *sql, const char *key,
@@ -417,10 +422,10 @@ static int dev_read(sq_conn *db, stream_store_device *out, const char *sql, cons
 }
 
 #define DEVICE_BY_HASH                                                                             \
-  "SELECT " DEVICE_COLS " FROM device_authorizations WHERE device_code_hash = ?"
+  "SELECT " DEVICE_READ_COLS " FROM device_authorizations WHERE device_code_hash = ?"
 /* The pending row first, then the newest. */
 #define DEVICE_BY_USER_CODE                                                                        \
-  "SELECT " DEVICE_COLS " FROM device_authorizations WHERE user_code = ? "                         \
+  "SELECT " DEVICE_READ_COLS " FROM device_authorizations WHERE user_code = ? "                    \
   "ORDER BY (status = 0) DESC, created_at DESC LIMIT 1"
 
 static int dev_insert(void *impl, const stream_store_device *d)
@@ -471,7 +476,7 @@ static int dev_explain(const stream_store_device *d, int64_t now, const char *wh
 }
 
 static int dev_decide(void *impl, const char *user_code, int status, const char *account_id,
-                      const char *profile_id, int64_t now)
+                      const char *profile_id, const char *pin_digest, int64_t now)
 {
   const char *what = status == STREAM_STORE_DEVICE_APPROVED ? "approve device authorization"
                                                             : "deny device authorization";
@@ -495,6 +500,14 @@ static int dev_decide(void *impl, const char *user_code, int status, const char 
         rc = r;
     }
   }
+  /* The digest first, on the row the UPDATE below decides (the one pending row holding the code,
+   * same conditions): when the UPDATE changes nothing, the error rolls this back too. */
+  if (rc == STREAM_OK && pin_digest[0])
+    rc = store__sq_exec(db, what, NULL,
+                        "INSERT INTO device_profile_pins (device_code_hash, pin_digest) "
+                        "SELECT device_code_hash, ? FROM device_authorizations "
+                        "WHERE user_code = ? AND status = 0 AND expires_at > ?",
+                        "ttI", pin_digest, user_code, now);
   if (rc == STREAM_OK)
     rc = store__sq_exec(
         db, what, &n,

@@ -587,6 +587,96 @@ static void case_device_flow(stream_store *s)
   expect_err(stream_store_device_consume(NULL, s, d2.device_code_hash, T0), STREAM_ENOTFOUND);
 }
 
+/* stream_store_device_approve_profile(): the approved profile's PIN digest goes with the
+ * approval (migration 19) and comes back with every read of the row; without one it reads "";
+ * it outlives the profile's deletion (the row's profile id is cleared) and goes with the row. */
+static void case_device_pin_digest(stream_store *s)
+{
+  stream_store_account a = mk_account(s, "tv@pin-digest.test");
+  stream_store_profile p = mk_profile(s, a.id, "Locked den");
+  char digest[STREAM_STORE_TOKEN_HASH_LEN + 1];
+  hash_of(digest, "pin state of Locked den");
+  stream_store_device d, got;
+  fill_device(&d, "pin-dev-1", "PINS-0001", T0);
+  ck_assert_int_eq(stream_store_device_insert(s, &d), STREAM_OK);
+  ck_assert_int_eq(stream_store_device_get(&got, s, d.device_code_hash), STREAM_OK);
+  ck_assert_str_eq(got.profile_pin_digest, "");
+
+  /* Refused before anything is written. */
+  char upper[STREAM_STORE_TOKEN_HASH_LEN + 1];
+  memcpy(upper, digest, sizeof upper);
+  upper[0] = 'A';
+  expect_err(stream_store_device_approve_profile(s, "PINS-0001", a.id, p.id, upper, T0 + 1),
+             STREAM_EINVAL);
+  expect_err(stream_store_device_approve_profile(s, "PINS-0001", a.id, p.id, "abc", T0 + 1),
+             STREAM_EINVAL);
+  expect_err(stream_store_device_approve_profile(s, "PINS-0001", a.id, NULL, digest, T0 + 1),
+             STREAM_EINVAL);
+  expect_err(stream_store_device_approve_profile(s, "PINS-0001", a.id, "", digest, T0 + 1),
+             STREAM_EINVAL);
+  ck_assert_int_eq(stream_store_device_get(&got, s, d.device_code_hash), STREAM_OK);
+  ck_assert_int_eq(got.status, STREAM_STORE_DEVICE_PENDING);
+
+  ck_assert_int_eq(stream_store_device_approve_profile(s, "PINS-0001", a.id, p.id, digest, T0 + 1),
+                   STREAM_OK);
+  ck_assert_int_eq(stream_store_device_get(&got, s, d.device_code_hash), STREAM_OK);
+  ck_assert_str_eq(got.profile_pin_digest, digest);
+  ck_assert_int_eq(stream_store_device_get_by_user_code(&got, s, "PINS-0001"), STREAM_OK);
+  ck_assert_str_eq(got.profile_pin_digest, digest);
+  /* A second decision changes nothing. */
+  char other[STREAM_STORE_TOKEN_HASH_LEN + 1];
+  hash_of(other, "another pin state");
+  expect_err(stream_store_device_approve_profile(s, "PINS-0001", a.id, p.id, other, T0 + 2),
+             STREAM_ECONFLICT);
+  ck_assert_int_eq(stream_store_device_consume(&got, s, d.device_code_hash, T0 + 3), STREAM_OK);
+  ck_assert_str_eq(got.profile_id, p.id);
+  ck_assert_str_eq(got.profile_pin_digest, digest);
+
+  /* Without a digest (NULL or ""), or without a profile: none. */
+  stream_store_device d2;
+  fill_device(&d2, "pin-dev-2", "PINS-0002", T0);
+  ck_assert_int_eq(stream_store_device_insert(s, &d2), STREAM_OK);
+  ck_assert_int_eq(stream_store_device_approve_profile(s, "PINS-0002", a.id, p.id, "", T0 + 1),
+                   STREAM_OK);
+  ck_assert_int_eq(stream_store_device_get(&got, s, d2.device_code_hash), STREAM_OK);
+  ck_assert_str_eq(got.profile_id, p.id);
+  ck_assert_str_eq(got.profile_pin_digest, "");
+  fill_device(&d2, "pin-dev-3", "PINS-0003", T0);
+  ck_assert_int_eq(stream_store_device_insert(s, &d2), STREAM_OK);
+  ck_assert_int_eq(stream_store_device_approve_profile(s, "PINS-0003", a.id, NULL, NULL, T0 + 1),
+                   STREAM_OK);
+  ck_assert_int_eq(stream_store_device_get(&got, s, d2.device_code_hash), STREAM_OK);
+  ck_assert_str_eq(got.profile_pin_digest, "");
+  /* An expired code records nothing. */
+  fill_device(&d2, "pin-dev-4", "PINS-0004", T0);
+  ck_assert_int_eq(stream_store_device_insert(s, &d2), STREAM_OK);
+  expect_err(stream_store_device_approve_profile(s, "PINS-0004", a.id, p.id, digest, T0 + 600),
+             STREAM_EEXPIRED);
+  ck_assert_int_eq(stream_store_device_get(&got, s, d2.device_code_hash), STREAM_OK);
+  ck_assert_str_eq(got.profile_pin_digest, "");
+
+  /* The profile deleted: the row keeps its digest, its profile id is cleared. */
+  fill_device(&d2, "pin-dev-5", "PINS-0005", T0);
+  ck_assert_int_eq(stream_store_device_insert(s, &d2), STREAM_OK);
+  ck_assert_int_eq(stream_store_device_approve_profile(s, "PINS-0005", a.id, p.id, digest, T0 + 1),
+                   STREAM_OK);
+  ck_assert_int_eq(stream_store_profile_delete(s, p.id), STREAM_OK);
+  ck_assert_int_eq(stream_store_device_get(&got, s, d2.device_code_hash), STREAM_OK);
+  ck_assert_str_eq(got.profile_id, "");
+  ck_assert_str_eq(got.profile_pin_digest, digest);
+
+  /* The digest goes with its row: after the account's close deleted the rows, the same device
+   * code hash stored again reads without one. */
+  ck_assert_int_eq(stream_store_account_close(NULL, s, a.id, T0 + 5), STREAM_OK);
+  expect_err(stream_store_device_get(&got, s, d2.device_code_hash), STREAM_ENOTFOUND);
+  stream_store_account b = mk_account(s, "tv2@pin-digest.test");
+  fill_device(&d2, "pin-dev-5", "PINS-0006", T0 + 10);
+  ck_assert_int_eq(stream_store_device_insert(s, &d2), STREAM_OK);
+  ck_assert_int_eq(stream_store_device_approve(s, "PINS-0006", b.id, NULL, T0 + 11), STREAM_OK);
+  ck_assert_int_eq(stream_store_device_get(&got, s, d2.device_code_hash), STREAM_OK);
+  ck_assert_str_eq(got.profile_pin_digest, "");
+}
+
 /* ---- catalog ------------------------------------------------------------------ */
 
 static void case_catalog_crud(stream_store *s)
@@ -1663,6 +1753,7 @@ const store_case store_conformance_cases[] = {
     {"profile_limit_concurrent", case_profile_limit_concurrent},
     {"refresh_tokens", case_refresh_tokens},
     {"device_flow", case_device_flow},
+    {"device_pin_digest", case_device_pin_digest},
     {"catalog_crud", case_catalog_crud},
     {"fk_cascade", case_fk_cascade},
     {"keyset_pagination", case_keyset_pagination},

@@ -148,6 +148,69 @@ START_TEST(test_migrate_from_baseline)
 }
 END_TEST
 
+/* Migration 19, the table of approval PIN digests, on a database at version 18 with device
+ * authorizations in flight: the old rows read without a digest and are consumed as before, new
+ * approvals record one; rolled back to 18 again with the table kept, the next open changes
+ * nothing. */
+START_TEST(test_migrate_device_pins)
+{
+  char buf[512];
+  const char *uri = test_store_path(buf, sizeof buf, ":memory:");
+  stream_store *s = open_path(uri);
+  int latest = 0;
+  ck_assert_int_eq(stream_store_schema_version(&latest, s), STREAM_OK);
+  ck_assert_int_ge(latest, 19);
+  stream_store_account a;
+  memset(&a, 0, sizeof a);
+  strcpy(a.email, "tv@pg-v18.test");
+  ck_assert_int_eq(stream_store_account_create(&a, s, &a, 1700000000), STREAM_OK);
+  stream_store_profile in, p;
+  memset(&in, 0, sizeof in);
+  strcpy(in.account_id, a.id);
+  strcpy(in.name, "Den");
+  in.maturity_ceiling = 18;
+  ck_assert_int_eq(stream_store_profile_create(&p, s, &in, 1700000000), STREAM_OK);
+  stream_store_close(s);
+  char sql[1024];
+  snprintf(sql, sizeof sql,
+           "DROP TABLE device_profile_pins; DELETE FROM schema_version WHERE version > 18;"
+           "INSERT INTO device_authorizations (device_code_hash, user_code, client_id, status,"
+           "  account_id, profile_id, interval_s, created_at, expires_at) VALUES"
+           " (repeat('0', 64), 'OLDP-ENDG', 'tv', 0, NULL, NULL, 5, 1700000000, 1700000600),"
+           " (repeat('0', 63) || '2', 'OLDP-ROFL', 'tv', 1, '%s', '%s', 5, 1700000000,"
+           "  1700000600)",
+           a.id, p.id);
+  test_store_raw_exec(uri, sql);
+
+  s = open_path(uri); /* migration 19 */
+  int v = 0;
+  ck_assert_int_eq(stream_store_schema_version(&v, s), STREAM_OK);
+  ck_assert_int_eq(v, latest);
+  stream_store_device d;
+  ck_assert_int_eq(stream_store_device_get_by_user_code(&d, s, "OLDP-ROFL"), STREAM_OK);
+  ck_assert_str_eq(d.profile_id, p.id);
+  ck_assert_str_eq(d.profile_pin_digest, "");
+  ck_assert_int_eq(stream_store_device_consume(&d, s, d.device_code_hash, 1700000010), STREAM_OK);
+  const char *digest = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  ck_assert_int_eq(
+      stream_store_device_approve_profile(s, "OLDP-ENDG", a.id, p.id, digest, 1700000010),
+      STREAM_OK);
+  ck_assert_int_eq(stream_store_device_get_by_user_code(&d, s, "OLDP-ENDG"), STREAM_OK);
+  ck_assert_str_eq(d.profile_pin_digest, digest);
+  stream_store_close(s);
+
+  test_store_raw_exec(uri, "DELETE FROM schema_version WHERE version > 18");
+  s = open_path(uri);
+  ck_assert_int_eq(stream_store_schema_version(&v, s), STREAM_OK);
+  ck_assert_int_eq(v, latest);
+  ck_assert_int_eq(stream_store_device_get_by_user_code(&d, s, "OLDP-ENDG"), STREAM_OK);
+  ck_assert_str_eq(d.profile_pin_digest, digest);
+  stream_store_close(s);
+  ck_assert_int_eq((int)test_store_raw_int(uri, "SELECT count(*) FROM device_profile_pins", NULL),
+                   1);
+}
+END_TEST
+
 /* Migration 16's partial index, on a database whose event_log has 100000 rows or more: not
  * built (a plain CREATE INDEX would hold every append, and so the writers' lock, for the whole
  * build), one warning per open naming the statement that builds it without blocking writes,
@@ -430,6 +493,7 @@ int main(void)
   tcase_add_test(tc, test_conformance_all_on_one_store);
   tcase_add_test(tc, test_schema_once);
   tcase_add_test(tc, test_migrate_from_baseline);
+  tcase_add_test(tc, test_migrate_device_pins);
   tcase_add_test(tc, test_migration_defers_index_on_large_log);
   tcase_add_test(tc, test_unreachable);
   suite_add_tcase(su, tc);

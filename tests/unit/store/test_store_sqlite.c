@@ -172,7 +172,7 @@ static void drop_after_v2(const char *path)
 }
 
 /* The schema version this build migrates to (one per migration). */
-#define SCHEMA_CURRENT 18
+#define SCHEMA_CURRENT 19
 
 START_TEST(test_migrations_once_and_reopen)
 {
@@ -300,6 +300,74 @@ START_TEST(test_upgrade_from_v1)
   stream_free(items);
   stream_store_close(s);
   ck_assert_int_eq(count_rows(dbpath, "SELECT count(*) FROM schema_version"), SCHEMA_CURRENT);
+  remove_tmp();
+}
+END_TEST
+
+/* A database at version 18 with device authorizations in flight (pending, approved for the
+ * account, approved for a profile) gets the table of approval PIN digests (migration 19) at the
+ * next open: the old rows read without a digest and go on as before, new approvals record one.
+ * Migrating again from 18 (the version rolled back, the table kept) changes nothing. */
+START_TEST(test_upgrade_to_device_pins)
+{
+  make_tmp();
+  stream_store *s = open_at(dbpath);
+  stream_store_account a;
+  memset(&a, 0, sizeof a);
+  strcpy(a.email, "tv@v18.test");
+  ck_assert_int_eq(stream_store_account_create(&a, s, &a, 1700000000), STREAM_OK);
+  stream_store_profile in, p;
+  memset(&in, 0, sizeof in);
+  strcpy(in.account_id, a.id);
+  strcpy(in.name, "Den");
+  in.maturity_ceiling = 18;
+  ck_assert_int_eq(stream_store_profile_create(&p, s, &in, 1700000000), STREAM_OK);
+  stream_store_close(s);
+  exec_raw(dbpath,
+           "DROP TABLE device_profile_pins; DELETE FROM schema_version WHERE version > 18;");
+  ck_assert_int_eq(count_rows(dbpath, "SELECT count(*) FROM sqlite_master WHERE name = "
+                                      "'device_profile_pins'"),
+                   0);
+  /* What a version-18 libstream wrote: three codes, two of them approved. */
+  char sql[1024];
+  snprintf(sql, sizeof sql,
+           "INSERT INTO device_authorizations (device_code_hash, user_code, client_id, status,"
+           "  account_id, profile_id, interval_s, created_at, expires_at) VALUES"
+           " ('%064d', 'OLDP-ENDG', 'tv', 0, NULL, NULL, 5, 1700000000, 1700000600),"
+           " ('%063d1', 'OLDA-CCNT', 'tv', 1, '%s', NULL, 5, 1700000000, 1700000600),"
+           " ('%063d2', 'OLDP-ROFL', 'tv', 1, '%s', '%s', 5, 1700000000, 1700000600);",
+           0, 0, a.id, 0, a.id, p.id);
+  exec_raw(dbpath, sql);
+
+  s = open_at(dbpath);
+  int v = 0;
+  ck_assert_int_eq(stream_store_schema_version(&v, s), STREAM_OK);
+  ck_assert_int_eq(v, SCHEMA_CURRENT);
+  stream_store_device d;
+  ck_assert_int_eq(stream_store_device_get_by_user_code(&d, s, "OLDP-ROFL"), STREAM_OK);
+  ck_assert_str_eq(d.profile_id, p.id);
+  ck_assert_str_eq(d.profile_pin_digest, "");
+  ck_assert_int_eq(stream_store_device_consume(&d, s, d.device_code_hash, 1700000010), STREAM_OK);
+  ck_assert_int_eq(stream_store_device_get_by_user_code(&d, s, "OLDA-CCNT"), STREAM_OK);
+  ck_assert_int_eq(stream_store_device_consume(&d, s, d.device_code_hash, 1700000010), STREAM_OK);
+  ck_assert_str_eq(d.account_id, a.id);
+  ck_assert_str_eq(d.profile_pin_digest, "");
+  const char *digest = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  ck_assert_int_eq(
+      stream_store_device_approve_profile(s, "OLDP-ENDG", a.id, p.id, digest, 1700000010),
+      STREAM_OK);
+  ck_assert_int_eq(stream_store_device_get_by_user_code(&d, s, "OLDP-ENDG"), STREAM_OK);
+  ck_assert_str_eq(d.profile_pin_digest, digest);
+  stream_store_close(s);
+
+  exec_raw(dbpath, "DELETE FROM schema_version WHERE version > 18;");
+  s = open_at(dbpath);
+  ck_assert_int_eq(stream_store_schema_version(&v, s), STREAM_OK);
+  ck_assert_int_eq(v, SCHEMA_CURRENT);
+  ck_assert_int_eq(stream_store_device_get_by_user_code(&d, s, "OLDP-ENDG"), STREAM_OK);
+  ck_assert_str_eq(d.profile_pin_digest, digest);
+  stream_store_close(s);
+  ck_assert_int_eq(count_rows(dbpath, "SELECT count(*) FROM device_profile_pins"), 1);
   remove_tmp();
 }
 END_TEST
@@ -540,6 +608,7 @@ int main(void)
   tcase_add_test(tc, test_migrations_once_and_reopen);
   tcase_add_test(tc, test_newer_schema_refused);
   tcase_add_test(tc, test_upgrade_from_v1);
+  tcase_add_test(tc, test_upgrade_to_device_pins);
   tcase_add_test(tc, test_open_options);
   tcase_add_test(tc, test_two_handles_one_file);
   tcase_add_test(tc, test_sync_modes);

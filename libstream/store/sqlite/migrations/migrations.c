@@ -194,6 +194,8 @@ extern const char *const store__sq_m0016_qoe_repair[];
 extern const char *const store__sq_m0017_genre_fold[];
 /* title_name_fold.c: the index of the title list's name sort, ignoring ASCII case */
 extern const char *const store__sq_m0018_title_name_fold[];
+/* device_pins.c: the PIN state a TV sign-in was approved against */
+extern const char *const store__sq_m0019_device_pins[];
 
 const char *const *const store__sq_migrations[] = {m0001_init,
                                                    m0002_recency_seq,
@@ -212,6 +214,7 @@ const char *const *const store__sq_migrations[] = {m0001_init,
                                                    store__sq_m0015_rate_buckets,
                                                    store__sq_m0016_qoe_repair,
                                                    store__sq_m0017_genre_fold,
-                                                   store__sq_m0018_title_name_fold};
+                                                   store__sq_m0018_title_name_fold,
+                                                   store__sq_m0019_device_pins};
 const int store__sq_migration_count =
     (int)(sizeof store__sq_migrations / sizeof store__sq_migrations[0]);
