@@ -412,9 +412,13 @@ typedef struct stream_store_device {
   /** The approved profile's PIN state as the approver checked it: SHA-256
    *  (lowercase hex) of its PIN hash as read for the check ("" hashed when the
    *  profile had no PIN), so a poll can tell that the PIN was set, changed or
-   *  removed since. "" = none recorded: not approved, approved without a
-   *  profile, or approved by stream_store_device_approve() (or a libstream
-   *  before schema version 19). Ignored by stream_store_device_insert(). */
+   *  removed since. STREAM_STORE_DEVICE_PIN_UNCHECKED for a profile approval
+   *  that gave none (stream_store_device_approve() with a profile, and the
+   *  profile approvals migration 19 found). It stays when the profile is
+   *  deleted (which clears `profile_id`), so the row still tells a profile
+   *  approval from an account one. "" = none: not approved, approved without a
+   *  profile, or approved for a profile by a libstream before schema version 19
+   *  after the migration. Ignored by stream_store_device_insert(). */
   char profile_pin_digest[STREAM_STORE_TOKEN_HASH_LEN + 1];
 } stream_store_device;
 
@@ -454,12 +458,20 @@ STREAM_API int stream_store_device_approve(stream_store *s, const char *user_cod
                                            int64_t now);
 
 /**
+ * The profile PIN digest of a profile approval that was given none (64 zeros,
+ * the SHA-256 of no PIN state): stream_auth_device_poll() refuses it.
+ */
+#define STREAM_STORE_DEVICE_PIN_UNCHECKED                                                          \
+  "0000000000000000000000000000000000000000000000000000000000000000"
+
+/**
  * stream_store_device_approve() that also records `profile_pin_digest` (see
  * stream_store_device.profile_pin_digest: 64 lowercase hex characters; NULL
- * or "" = none) with the approval, in the same transaction, for a profile
- * approval (`profile_id` set). stream_auth_device_poll() refuses a profile
- * approval whose digest is not the one of the profile's PIN hash at the poll,
- * or that has none. Errors: those of stream_store_device_approve(),
+ * or "" = STREAM_STORE_DEVICE_PIN_UNCHECKED, as stream_store_device_approve()
+ * records) with the approval, in the same transaction, for a profile
+ * approval (`profile_id` set; an approval without a profile records none).
+ * stream_auth_device_poll() refuses a profile approval whose digest is not the one of the profile's
+ * PIN hash at the poll, or that has none. Errors: those of stream_store_device_approve(),
  * STREAM_EINVAL (a digest that is not 64 lowercase hex, or one without a
  * profile). Thread-safe.
  */

@@ -260,13 +260,15 @@ int stream_auth_device_poll(stream_auth_tokens *out, int *out_status, stream_aut
     return rc;
   }
   if (strcmp(digest, d.profile_pin_digest) != 0)
-    POLL_RETURN(STREAM_AUTH_POLL_DENIED, STREAM_EFORBIDDEN,
-                d.profile_pin_digest[0]
-                    ? "auth: access_denied: the PIN of profile %s was set, changed or removed "
-                      "after the approval; approve the device again"
-                    : "auth: access_denied: the approval for profile %s recorded no PIN state "
-                      "(approved by an older libstream); approve the device again",
-                d.profile_id);
+    POLL_RETURN(
+        STREAM_AUTH_POLL_DENIED, STREAM_EFORBIDDEN,
+        d.profile_pin_digest[0] &&
+                strcmp(d.profile_pin_digest, STREAM_STORE_DEVICE_PIN_UNCHECKED) != 0
+            ? "auth: access_denied: the PIN of profile %s was set, changed or removed "
+              "after the approval; approve the device again"
+            : "auth: access_denied: the approval for profile %s recorded no PIN state "
+              "(approved without a PIN check, or by an older libstream); approve the device again",
+        d.profile_id);
   /* A PIN edit from here on: the re-read after the family is stored (or the edit's own
    * revocation) catches it, as for a profile switch. */
   rc = auth__issue_profile_tokens(out, a, &acct, &prof, now);

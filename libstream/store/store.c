@@ -471,9 +471,15 @@ int stream_store_device_approve_profile(stream_store *s, const char *user_code,
                                       "without a profile");
   if (digest)
     TRY(store__check_hash64("profile_pin_digest", profile_pin_digest));
+  /* A profile approval always records a digest, the "unchecked" one when given none: after
+   * the profile's deletion clears profile_id, the row must still read as a profile approval
+   * (auth refuses it), never as an approval of the whole account. */
+  bool profile = profile_id && profile_id[0];
+  const char *record = digest    ? profile_pin_digest
+                       : profile ? STREAM_STORE_DEVICE_PIN_UNCHECKED
+                                 : "";
   return s->backend->device->decide(s->impl, user_code, STREAM_STORE_DEVICE_APPROVED, account_id,
-                                    profile_id ? profile_id : "", digest ? profile_pin_digest : "",
-                                    now);
+                                    profile ? profile_id : "", record, now);
 }
 
 int stream_store_device_deny(stream_store *s, const char *user_code, int64_t now)

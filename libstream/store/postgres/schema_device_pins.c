@@ -12,4 +12,10 @@ const char *const store__pg_m0019_device_pins[] = {
     "  device_code_hash TEXT PRIMARY KEY"
     "    REFERENCES device_authorizations(device_code_hash) ON DELETE CASCADE,"
     "  pin_digest TEXT NOT NULL CHECK (length(pin_digest) = 64))",
+    /* The profile approvals already made: the "unchecked" digest (see the SQLite dialect). */
+    "INSERT INTO device_profile_pins (device_code_hash, pin_digest)"
+    "  SELECT device_code_hash,"
+    "    '0000000000000000000000000000000000000000000000000000000000000000'"
+    "  FROM device_authorizations"
+    "  WHERE profile_id IS NOT NULL ON CONFLICT DO NOTHING",
     NULL};

@@ -121,6 +121,28 @@ START_TEST(test_pin_set_after_approval)
 }
 END_TEST
 
+/* The same approval, its profile deleted before the poll: still a profile approval (refused),
+ * not one of the whole account (review RV9: the deletion clears the row's profile_id). */
+START_TEST(test_profile_approval_without_digest_deleted_refused)
+{
+  stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
+  in.name = "Kids";
+  in.kids = 1;
+  stream_auth_profile kids;
+  ck_assert_int_eq(stream_auth_profile_create(&kids, auth, account.id, &in), STREAM_OK);
+  ck_assert_int_eq(stream_store_device_approve(store, dc.user_code, account.id, kids.id, clock_now),
+                   STREAM_OK);
+  ck_assert_int_eq(stream_auth_profile_delete(auth, account.id, kids.id), STREAM_OK);
+  stream_auth_tokens t;
+  int st = -1;
+  ck_assert_int_eq(poll_tv(&t, &st), STREAM_EFORBIDDEN);
+  ck_assert_int_eq(st, STREAM_AUTH_POLL_DENIED);
+  ck_assert_msg(strstr(msg(), "deleted"), "%s", msg());
+  ck_assert_str_eq(t.access_token, "");
+  ck_assert_str_eq(t.refresh_token, "");
+}
+END_TEST
+
 /* Approved with the profile's PIN; the owner changes it (someone saw it). */
 START_TEST(test_pin_changed_after_approval)
 {
@@ -232,6 +254,7 @@ static Suite *device_pin_suite(void)
   tcase_add_test(tc, test_account_approval_unaffected);
   tcase_add_test(tc, test_profile_deleted_after_approval);
   tcase_add_test(tc, test_profile_approval_without_digest_refused);
+  tcase_add_test(tc, test_profile_approval_without_digest_deleted_refused);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -640,7 +640,14 @@ static void case_device_pin_digest(stream_store *s)
                    STREAM_OK);
   ck_assert_int_eq(stream_store_device_get(&got, s, d2.device_code_hash), STREAM_OK);
   ck_assert_str_eq(got.profile_id, p.id);
-  ck_assert_str_eq(got.profile_pin_digest, "");
+  /* A profile approval given no digest records the "unchecked" one: the row must still read
+   * as a profile approval once the profile's deletion clears its id. */
+  ck_assert_str_eq(got.profile_pin_digest, STREAM_STORE_DEVICE_PIN_UNCHECKED);
+  ck_assert_int_eq(stream_store_profile_delete(s, p.id), STREAM_OK);
+  ck_assert_int_eq(stream_store_device_get(&got, s, d2.device_code_hash), STREAM_OK);
+  ck_assert_str_eq(got.profile_id, "");
+  ck_assert_str_eq(got.profile_pin_digest, STREAM_STORE_DEVICE_PIN_UNCHECKED);
+  p = mk_profile(s, a.id, "Locked den again");
   fill_device(&d2, "pin-dev-3", "PINS-0003", T0);
   ck_assert_int_eq(stream_store_device_insert(s, &d2), STREAM_OK);
   ck_assert_int_eq(stream_store_device_approve_profile(s, "PINS-0003", a.id, NULL, NULL, T0 + 1),

@@ -189,7 +189,8 @@ START_TEST(test_migrate_device_pins)
   stream_store_device d;
   ck_assert_int_eq(stream_store_device_get_by_user_code(&d, s, "OLDP-ROFL"), STREAM_OK);
   ck_assert_str_eq(d.profile_id, p.id);
-  ck_assert_str_eq(d.profile_pin_digest, "");
+  /* A profile approval made before: the "unchecked" digest (auth refuses it). */
+  ck_assert_str_eq(d.profile_pin_digest, STREAM_STORE_DEVICE_PIN_UNCHECKED);
   ck_assert_int_eq(stream_store_device_consume(&d, s, d.device_code_hash, 1700000010), STREAM_OK);
   const char *digest = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
   ck_assert_int_eq(
@@ -206,8 +207,9 @@ START_TEST(test_migrate_device_pins)
   ck_assert_int_eq(stream_store_device_get_by_user_code(&d, s, "OLDP-ENDG"), STREAM_OK);
   ck_assert_str_eq(d.profile_pin_digest, digest);
   stream_store_close(s);
+  /* OLDP-ROFL's "unchecked" row and OLDP-ENDG's digest, each once after migrating twice. */
   ck_assert_int_eq((int)test_store_raw_int(uri, "SELECT count(*) FROM device_profile_pins", NULL),
-                   1);
+                   2);
 }
 END_TEST
 

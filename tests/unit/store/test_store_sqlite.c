@@ -346,7 +346,8 @@ START_TEST(test_upgrade_to_device_pins)
   stream_store_device d;
   ck_assert_int_eq(stream_store_device_get_by_user_code(&d, s, "OLDP-ROFL"), STREAM_OK);
   ck_assert_str_eq(d.profile_id, p.id);
-  ck_assert_str_eq(d.profile_pin_digest, "");
+  /* A profile approval made before: the "unchecked" digest (auth refuses it). */
+  ck_assert_str_eq(d.profile_pin_digest, STREAM_STORE_DEVICE_PIN_UNCHECKED);
   ck_assert_int_eq(stream_store_device_consume(&d, s, d.device_code_hash, 1700000010), STREAM_OK);
   ck_assert_int_eq(stream_store_device_get_by_user_code(&d, s, "OLDA-CCNT"), STREAM_OK);
   ck_assert_int_eq(stream_store_device_consume(&d, s, d.device_code_hash, 1700000010), STREAM_OK);
@@ -367,7 +368,8 @@ START_TEST(test_upgrade_to_device_pins)
   ck_assert_int_eq(stream_store_device_get_by_user_code(&d, s, "OLDP-ENDG"), STREAM_OK);
   ck_assert_str_eq(d.profile_pin_digest, digest);
   stream_store_close(s);
-  ck_assert_int_eq(count_rows(dbpath, "SELECT count(*) FROM device_profile_pins"), 1);
+  /* OLDP-ROFL's "unchecked" row and OLDP-ENDG's digest, each once after migrating twice. */
+  ck_assert_int_eq(count_rows(dbpath, "SELECT count(*) FROM device_profile_pins"), 2);
   remove_tmp();
 }
 END_TEST

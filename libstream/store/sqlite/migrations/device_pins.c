@@ -10,8 +10,10 @@
  *
  * A table of its own rather than a column: its rows go with their authorization (cascade:
  * purge, account close) and CREATE TABLE IF NOT EXISTS lets tests roll the recorded version back
- * and migrate again. An approval without a row (account-level, or made by an older libstream)
- * has no digest; auth refuses such an approval for a profile. */
+ * and migrate again. A profile approval given no digest records 64 zeros
+ * (STREAM_STORE_DEVICE_PIN_UNCHECKED), and so do the profile approvals found here: the row then
+ * still reads as a profile approval after the profile's deletion clears its profile_id (auth
+ * refuses both). Only an account approval has no row. */
 #include "../sqlite_internal.h"
 
 const char *const store__sq_m0019_device_pins[] = {
@@ -19,4 +21,9 @@ const char *const store__sq_m0019_device_pins[] = {
     "  device_code_hash TEXT PRIMARY KEY"
     "    REFERENCES device_authorizations(device_code_hash) ON DELETE CASCADE,"
     "  pin_digest TEXT NOT NULL CHECK (length(pin_digest) = 64));",
+    "INSERT OR IGNORE INTO device_profile_pins (device_code_hash, pin_digest)"
+    "  SELECT device_code_hash,"
+    "    '0000000000000000000000000000000000000000000000000000000000000000'"
+    "  FROM device_authorizations"
+    "  WHERE profile_id IS NOT NULL;",
     NULL};
