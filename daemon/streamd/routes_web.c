@@ -141,8 +141,10 @@ void streamd_route_web(streamd_request *req, streamd_response *resp)
   /* The page revalidates every time (new builds show at once); the rest briefly. */
   snprintf(cc, sizeof(cc), "%s", strcmp(rel, "/index.html") == 0 ? "no-cache" : "max-age=60");
   if (etag_matches(streamd_request_header(req, "If-None-Match"), etag)) {
-    close(fd);
-    resp->status = 304;
+    /* The file as the 200's body, sent without it: libmicrohttpd 0.9.75 writes the length of
+     * the response it gets as a 304's Content-Length, and RFC 9110 8.6 allows only the 200's
+     * there (the origin's 304s do the same, routes_media.c). */
+    streamd_reply_fd(resp, 304, NULL, fd, 0, (uint64_t)st.st_size);
     streamd_response_header(resp, "ETag", etag);
     streamd_response_header(resp, "Cache-Control", cc);
     return;

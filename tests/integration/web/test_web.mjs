@@ -395,8 +395,13 @@ test('static files: index, MIME types, cache policy, API priority, no traversal'
   assert.equal(r.h('cache-control'), 'no-cache');
   assert.match(r.h('content-security-policy'), /default-src 'self'/);
   assert.match(r.text, /<script type="module" src="app.js">/);
+  const length200 = r.h('content-length');
+  assert.equal(Number(length200), Buffer.byteLength(r.text));
   r = await get('/', { headers: { 'If-None-Match': r.h('etag') } });
   assert.equal(r.status, 304);
+  // RFC 9110 8.6: a 304's Content-Length, if any, is the 200's (libmicrohttpd writes one).
+  assert.equal(r.h('content-length'), length200);
+  assert.equal(r.h('cache-control'), 'no-cache');
   r = await get('/app.js');
   assert.match(r.h('content-type'), /^text\/javascript/);
   assert.equal(r.h('cache-control'), 'max-age=60');
