@@ -459,14 +459,10 @@ void streamd_route_token(streamd_request *req, streamd_response *resp)
 static void reply_password_checked(streamd_response *resp, streamd_request *req, int rc,
                                    int64_t retry, const char *account_id, const char *wrong)
 {
-  if (rc == STREAM_OK)
-    streamd_auth_forget_account(account_id);
-  if (rc == STREAM_EBUSY && retry > 0)
-    streamd_reply_rate_limited(resp, req, retry, last_message(rc));
-  else if (rc == STREAM_EAUTH)
-    streamd_reply_problem(resp, req, STREAM_EFORBIDDEN, wrong);
-  else
-    streamd_reply_service_empty(resp, req, rc);
+  if (streamd_reply_password_error(resp, req, rc, retry, wrong))
+    return;
+  streamd_auth_forget_account(account_id);
+  streamd_reply_empty(resp, 204);
 }
 
 /*

@@ -188,26 +188,6 @@ void streamd_route_profiles_create(streamd_request *req, streamd_response *resp)
   streamd_reply_json(resp, 201, profile_json(&p));
 }
 
-/* The answer to a call that checked the account password: 429 with Retry-After, 403 for a
- * wrong one (the bearer is valid, as for DELETE /v1/account), else the service's mapping.
- * 1 when answered (an error), 0 for STREAM_OK. */
-static int reply_password_error(streamd_response *resp, streamd_request *req, int rc, int64_t retry)
-{
-  if (rc == STREAM_EBUSY && retry > 0) { /* EBUSY without a wait: the store, 503 */
-    streamd_reply_rate_limited(resp, req, retry, "too many password attempts");
-    return 1;
-  }
-  if (rc == STREAM_EAUTH) {
-    streamd_reply_problem(resp, req, STREAM_EFORBIDDEN, "the password is not right");
-    return 1;
-  }
-  if (rc != STREAM_OK) {
-    streamd_reply_service_error(resp, req, rc);
-    return 1;
-  }
-  return 0;
-}
-
 /*
  * PATCH /v1/profiles/{id}: change the given fields. A "pin" (a new one, or null to remove
  * it) needs the account "password" in the same body, and so does a change of "kids" or
@@ -241,7 +221,7 @@ void streamd_route_profiles_update(streamd_request *req, streamd_response *resp)
   if (password)
     explicit_bzero((void *)password, strlen(password));
   cJSON_Delete(body);
-  if (reply_password_error(resp, req, rc, retry))
+  if (streamd_reply_password_error(resp, req, rc, retry, "the password is not right"))
     return;
   /* The account's tokens carry the profile's kids flag and ceiling as read at verification:
    * drop the ones verified in the last seconds, so the change applies to the next request. */
@@ -286,7 +266,7 @@ void streamd_route_profiles_delete(streamd_request *req, streamd_response *resp)
   if (password)
     explicit_bzero((void *)password, strlen(password));
   cJSON_Delete(body);
-  if (reply_password_error(resp, req, rc, retry))
+  if (streamd_reply_password_error(resp, req, rc, retry, "the password is not right"))
     return;
   /* the deleted profile's tokens fail from the next request on */
   streamd_auth_forget_account(v.account_id);

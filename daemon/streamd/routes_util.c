@@ -20,6 +20,7 @@
 #include "app.h"
 #include "json.h"
 #include "problem.h"
+#include "routes.h"
 #include "stream/common.h"
 
 void streamd_viewer_to_subject(char *subject, size_t n, const char *account_id,
@@ -414,6 +415,23 @@ void streamd_reply_empty(streamd_response *resp, int status)
   resp->body_len = 0;
   resp->content_type = NULL;
   resp->status = status;
+}
+
+int streamd_reply_password_error(streamd_response *resp, const streamd_request *req, int rc,
+                                 int64_t retry, const char *wrong)
+{
+  if (rc == STREAM_OK)
+    return 0;
+  if (rc == STREAM_EBUSY && retry > 0) {
+    const stream_error *e = stream_error_last();
+    streamd_reply_rate_limited(
+        resp, req, retry, e && e->code == rc && e->message[0] ? e->message : stream_strerror(rc));
+  } else if (rc == STREAM_EAUTH) {
+    streamd_reply_problem(resp, req, STREAM_EFORBIDDEN, wrong);
+  } else {
+    streamd_reply_service_error(resp, req, rc);
+  }
+  return 1;
 }
 
 void streamd_reply_service_empty(streamd_response *resp, const streamd_request *req, int rc)

@@ -134,6 +134,15 @@ void streamd_reply_empty(streamd_response *resp, int status);
 /* The common tail of a route without a body to return: the service's error, or 204. */
 void streamd_reply_service_empty(streamd_response *resp, const streamd_request *req, int rc);
 
+/* The error answer of a call that checked the account password (stream_auth_account_delete,
+ * stream_auth_change_password, stream_auth_profile_update_checked, _profile_delete_checked):
+ * STREAM_EBUSY with `retry` > 0 is 429 with Retry-After (the library's message), STREAM_EAUTH
+ * 403 with `wrong` (the bearer is valid: a 401 would make clients refresh or sign out), any
+ * other failure the service's mapping (EBUSY without a wait: the store, 503). 1 when it
+ * answered, 0 for STREAM_OK (the caller answers the success). */
+int streamd_reply_password_error(streamd_response *resp, const streamd_request *req, int rc,
+                                 int64_t retry, const char *wrong);
+
 /*
  * {"<member>": [item_json(item) for each of the `n` items of `size` bytes at
  * `items`]}, or NULL when out of memory. `items` stays the caller's.
