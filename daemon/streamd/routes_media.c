@@ -230,43 +230,6 @@ static int64_t parse_http_date(const char *s)
   return (int64_t)timegm(&tm);
 }
 
-static int ows(char c)
-{
-  return c == ' ' || c == '\t';
-}
-
-/* 1 when an If-None-Match value is "*" or lists `etag` (weak comparison, as RFC 9110 asks).
- * Elements are separated by commas with optional spaces or tabs around them (OWS). */
-static int etag_listed(const char *list, const char *etag)
-{
-  size_t el = strlen(etag);
-  const char *p = list;
-  while (ows(*p))
-    p++;
-  if (*p == '*') { /* "*" alone, not the first character of some list */
-    for (p++; ows(*p); p++) {
-    }
-    return *p == '\0';
-  }
-  while (*p) {
-    while (ows(*p) || *p == ',')
-      p++;
-    if (strncmp(p, "W/", 2) == 0)
-      p += 2;
-    if (*p == '"') { /* an entity-tag: compare it whole (its opaque part may hold a comma) */
-      const char *close = strchr(p + 1, '"');
-      if (!close)
-        return 0;
-      if ((size_t)(close + 1 - p) == el && strncmp(p, etag, el) == 0)
-        return 1;
-      p = close + 1;
-    }
-    while (*p && *p != ',')
-      p++;
-  }
-  return 0;
-}
-
 enum { RANGE_NONE = 0, RANGE_OK = 1, RANGE_BAD = 2 };
 
 /* The digits at p as a number saturated at UINT64_MAX (*over set when it did not fit). */
@@ -379,34 +342,34 @@ static int accepts_gzip(const char *ae)
   int gzip = -1, star = -1; /* not listed, or whether listed with q > 0 */
   const char *p = ae;
   while (*p) {
-    while (ows(*p) || *p == ',')
+    while (streamd_ows(*p) || *p == ',')
       p++;
     if (!*p)
       break;
     const char *t = p;
-    while (*p && *p != ',' && *p != ';' && !ows(*p))
+    while (*p && *p != ',' && *p != ';' && !streamd_ows(*p))
       p++;
     size_t tn = (size_t)(p - t);
     int q = 1;
     for (;;) { /* parameters: OWS ";" OWS name OWS "=" OWS value */
-      while (ows(*p))
+      while (streamd_ows(*p))
         p++;
       if (*p != ';')
         break;
-      for (p++; ows(*p); p++) {
+      for (p++; streamd_ows(*p); p++) {
       }
       const char *name = p;
-      while (*p && *p != '=' && *p != ',' && *p != ';' && !ows(*p))
+      while (*p && *p != '=' && *p != ',' && *p != ';' && !streamd_ows(*p))
         p++;
       size_t nn = (size_t)(p - name);
-      while (ows(*p))
+      while (streamd_ows(*p))
         p++;
       if (*p != '=')
         continue;
-      for (p++; ows(*p); p++) {
+      for (p++; streamd_ows(*p); p++) {
       }
       const char *v = p;
-      while (*p && *p != ',' && *p != ';' && !ows(*p))
+      while (*p && *p != ',' && *p != ';' && !streamd_ows(*p))
         p++;
       if (nn == 1 && (*name == 'q' || *name == 'Q'))
         q = qvalue_positive(v, (size_t)(p - v));
@@ -564,7 +527,7 @@ void streamd_route_media(streamd_request *req, streamd_response *resp)
   const char *ims = streamd_request_header(req, "If-Modified-Since");
   int not_modified = 0;
   if (inm)
-    not_modified = etag_listed(inm, etag);
+    not_modified = streamd_etag_listed(inm, etag);
   else if (ims) {
     int64_t t = parse_http_date(ims);
     not_modified = t >= 0 && f.mtime <= t;

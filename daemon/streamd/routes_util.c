@@ -417,6 +417,40 @@ void streamd_reply_empty(streamd_response *resp, int status)
   resp->status = status;
 }
 
+/* 1 when an If-None-Match value is "*" or lists `etag` (weak comparison, as RFC 9110 asks).
+ * Elements are separated by commas with optional spaces or tabs around them (OWS). */
+int streamd_etag_listed(const char *list, const char *etag)
+{
+  if (!list)
+    return 0;
+  size_t el = strlen(etag);
+  const char *p = list;
+  while (streamd_ows(*p))
+    p++;
+  if (*p == '*') { /* "*" alone, not the first character of some list */
+    for (p++; streamd_ows(*p); p++) {
+    }
+    return *p == '\0';
+  }
+  while (*p) {
+    while (streamd_ows(*p) || *p == ',')
+      p++;
+    if (strncmp(p, "W/", 2) == 0)
+      p += 2;
+    if (*p == '"') { /* an entity-tag: compare it whole (its opaque part may hold a comma) */
+      const char *close = strchr(p + 1, '"');
+      if (!close)
+        return 0;
+      if ((size_t)(close + 1 - p) == el && strncmp(p, etag, el) == 0)
+        return 1;
+      p = close + 1;
+    }
+    while (*p && *p != ',')
+      p++;
+  }
+  return 0;
+}
+
 int streamd_reply_password_error(streamd_response *resp, const streamd_request *req, int rc,
                                  int64_t retry, const char *wrong)
 {

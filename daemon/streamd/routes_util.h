@@ -134,6 +134,16 @@ void streamd_reply_empty(streamd_response *resp, int status);
 /* The common tail of a route without a body to return: the service's error, or 204. */
 void streamd_reply_service_empty(streamd_response *resp, const streamd_request *req, int rc);
 
+/* 1 for a space or a tab (RFC 9110's OWS). */
+static inline int streamd_ows(char c)
+{
+  return c == ' ' || c == '\t';
+}
+
+/* 1 when an If-None-Match value is "*" alone or lists `etag` (a quoted entity-tag; weak
+ * comparison, RFC 9110 13.1.2), elements separated by commas with optional OWS; 0 for NULL. */
+int streamd_etag_listed(const char *list, const char *etag);
+
 /* The error answer of a call that checked the account password (stream_auth_account_delete,
  * stream_auth_change_password, stream_auth_profile_update_checked, _profile_delete_checked):
  * STREAM_EBUSY with `retry` > 0 is 429 with Retry-After (the library's message), STREAM_EAUTH

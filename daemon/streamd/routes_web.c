@@ -20,6 +20,7 @@
 
 #include "app.h"
 #include "problem.h"
+#include "routes_util.h"
 #include "routes.h"
 
 #define WEB_MAX_FILE ((off_t)16 * 1024 * 1024)
@@ -82,23 +83,6 @@ static void not_found(streamd_response *resp, const streamd_request *req)
   streamd_reply_problem(resp, req, STREAMD_P_NO_ROUTE, detail);
 }
 
-/* Weak comparison of If-None-Match against our tag (a list or "*"). */
-static int etag_matches(const char *inm, const char *etag)
-{
-  if (!inm)
-    return 0;
-  if (strcmp(inm, "*") == 0)
-    return 1;
-  const char *bare = etag;
-  size_t bl = strlen(bare);
-  for (const char *p = inm; (p = strstr(p, bare)) != NULL; p += bl) {
-    const char *after = p + bl;
-    if (*after == '\0' || *after == ',' || *after == ' ')
-      return 1;
-  }
-  return 0;
-}
-
 void streamd_route_web(streamd_request *req, streamd_response *resp)
 {
   streamd_app *app = streamd_app_get();
@@ -140,7 +124,7 @@ void streamd_route_web(streamd_request *req, streamd_response *resp)
            (unsigned long long)st.st_mtim.tv_sec, (unsigned long)st.st_mtim.tv_nsec);
   /* The page revalidates every time (new builds show at once); the rest briefly. */
   snprintf(cc, sizeof(cc), "%s", strcmp(rel, "/index.html") == 0 ? "no-cache" : "max-age=60");
-  if (etag_matches(streamd_request_header(req, "If-None-Match"), etag)) {
+  if (streamd_etag_listed(streamd_request_header(req, "If-None-Match"), etag)) {
     /* The file as the 200's body, sent without it: libmicrohttpd 0.9.75 writes the length of
      * the response it gets as a 304's Content-Length, and RFC 9110 8.6 allows only the 200's
      * there (the origin's 304s do the same, routes_media.c). */
