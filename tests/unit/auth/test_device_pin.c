@@ -7,6 +7,7 @@
  * Whether a profile holds live refresh tokens is read with stream_store_refresh_revoke_profile()
  * (its count). */
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,28 +122,6 @@ START_TEST(test_pin_set_after_approval)
 }
 END_TEST
 
-/* The same approval, its profile deleted before the poll: still a profile approval (refused),
- * not one of the whole account (review RV9: the deletion clears the row's profile_id). */
-START_TEST(test_profile_approval_without_digest_deleted_refused)
-{
-  stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
-  in.name = "Kids";
-  in.kids = 1;
-  stream_auth_profile kids;
-  ck_assert_int_eq(stream_auth_profile_create(&kids, auth, account.id, &in), STREAM_OK);
-  ck_assert_int_eq(stream_store_device_approve(store, dc.user_code, account.id, kids.id, clock_now),
-                   STREAM_OK);
-  ck_assert_int_eq(stream_auth_profile_delete(auth, account.id, kids.id), STREAM_OK);
-  stream_auth_tokens t;
-  int st = -1;
-  ck_assert_int_eq(poll_tv(&t, &st), STREAM_EFORBIDDEN);
-  ck_assert_int_eq(st, STREAM_AUTH_POLL_DENIED);
-  ck_assert_msg(strstr(msg(), "deleted"), "%s", msg());
-  ck_assert_str_eq(t.access_token, "");
-  ck_assert_str_eq(t.refresh_token, "");
-}
-END_TEST
-
 /* Approved with the profile's PIN; the owner changes it (someone saw it). */
 START_TEST(test_pin_changed_after_approval)
 {
@@ -209,16 +188,21 @@ START_TEST(test_account_approval_unaffected)
 }
 END_TEST
 
-/* The approved profile deleted before the poll: refused, not turned into an approval of the
- * whole account (the row's profile_id is cleared by the deletion). */
-START_TEST(test_profile_deleted_after_approval)
+/* A kids profile approved for the TV (through auth, or through the store without a PIN
+ * digest), then deleted before the poll: refused, not turned into an approval of the whole
+ * account (the deletion clears the row's profile_id). */
+static void expect_deleted_profile_denied(bool through_store)
 {
   stream_auth_profile_input in = STREAM_AUTH_PROFILE_INPUT_INIT;
   in.name = "Kids";
   in.kids = 1;
   stream_auth_profile kids;
   ck_assert_int_eq(stream_auth_profile_create(&kids, auth, account.id, &in), STREAM_OK);
-  ck_assert_int_eq(stream_auth_device_approve(auth, dc.user_code, account.id, kids.id), STREAM_OK);
+  ck_assert_int_eq(
+      through_store
+          ? stream_store_device_approve(store, dc.user_code, account.id, kids.id, clock_now)
+          : stream_auth_device_approve(auth, dc.user_code, account.id, kids.id),
+      STREAM_OK);
   ck_assert_int_eq(stream_auth_profile_delete(auth, account.id, kids.id), STREAM_OK);
   stream_auth_tokens t;
   int st = -1;
@@ -227,6 +211,11 @@ START_TEST(test_profile_deleted_after_approval)
   ck_assert_msg(strstr(msg(), "deleted"), "%s", msg());
   ck_assert_str_eq(t.access_token, "");
   ck_assert_str_eq(t.refresh_token, "");
+}
+
+START_TEST(test_profile_deleted_after_approval)
+{
+  expect_deleted_profile_denied(false);
 }
 END_TEST
 
@@ -238,6 +227,13 @@ START_TEST(test_profile_approval_without_digest_refused)
       stream_store_device_approve(store, dc.user_code, account.id, open_prof.id, clock_now),
       STREAM_OK);
   expect_denied_for_pin(open_prof.id);
+}
+END_TEST
+
+/* The same without a digest, the profile deleted: still a profile approval (review RV9). */
+START_TEST(test_profile_approval_without_digest_deleted_refused)
+{
+  expect_deleted_profile_denied(true);
 }
 END_TEST
 
