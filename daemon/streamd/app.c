@@ -8,13 +8,16 @@
  *                             runs, so a second streamd on the same directory stops at start
  *   <data_dir>/keys/          0700
  *   <data_dir>/keys/access.key  HMAC-SHA256 access-token key, 32 bytes, base64url, 0600
+ *                               (generation 1, kid access-1; access-<n>.key and
+ *                               access-<n>.next.key are further generations, keyfile.h)
  *   <data_dir>/keys/rate.key    (store_url only) HMAC key naming the shared rate-limit
  *                               buckets, 32 bytes, base64url, 0600
  *   <data_dir>/demo-credentials.json  (--seed-demo only) 0600
  *
  * and creates the services on it. The signing key is generated on the first
- * start and loaded afterwards; it is never logged or printed. The process
- * umask is 077 so the database files are private too.
+ * start and loaded afterwards (with every generation of it an operator added);
+ * it is never logged or printed. The process umask is 077 so the database
+ * files are private too.
  */
 #include "app.h"
 
@@ -236,9 +239,9 @@ static int lock_data_dir(streamd_app *app, const char *dir)
   return 0;
 }
 
-/* <data_dir>/keys/<file>: a 32-byte HMAC key `id`, generated on the first start (keyfile.c:
- * published whole, so daemons starting together on a shared data directory share one) and
- * loaded afterwards; `what` names it in the log. */
+/* <data_dir>/keys/<file> (rate.key): a 32-byte HMAC key `id`, generated on the first start
+ * (keyfile.c: published whole, so daemons starting together on a shared data directory share
+ * one) and loaded afterwards; `what` names it in the log. */
 static int load_or_create_key(stream_key **out, const char *data_dir, const char *file,
                               const char *id, const char *what)
 {
@@ -281,20 +284,14 @@ int streamd_app_open(streamd_app *app, const streamd_config *cfg, const streamd_
   }
   streamd_logf(STREAM_LOG_INFO, "store: %s (%s)", stream_store_backend_name(app->store), shown);
 
-  stream_key *key = NULL;
-  if (load_or_create_key(&key, cfg->data_dir, "access.key", STREAMD_ACCESS_KEY_ID,
-                         "access-token signing key") != 0)
+  /* Every generation of the access-token key (keyfile.h): the highest active one signs, all
+   * verify, so a key is replaced without refusing the tokens the one before signed. */
+  char keys_dir[1100];
+  snprintf(keys_dir, sizeof(keys_dir), "%s/keys", cfg->data_dir);
+  if (streamd_ensure_dir(keys_dir) != 0 ||
+      streamd_key_generations(&app->keys, keys_dir, STREAMD_ACCESS_KEY_ROLE,
+                              "access-token signing key") != 0)
     return -1;
-  int rc = stream_keyring_new(&app->keys);
-  if (rc == STREAM_OK)
-    rc = stream_keyring_add(app->keys, key);
-  if (rc == STREAM_OK)
-    rc = stream_keyring_set_primary(app->keys, STREAMD_ACCESS_KEY_ID);
-  stream_key_free(key);
-  if (rc != STREAM_OK) {
-    streamd_logf(STREAM_LOG_ERROR, "key ring: %s", stream_error_last()->message);
-    return -1;
-  }
 
   stream_catalog_options co = STREAM_CATALOG_OPTIONS_INIT;
   co.store = app->store;

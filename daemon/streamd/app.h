@@ -25,7 +25,9 @@
 
 #define STREAMD_DEFAULT_DEMO_CATALOG "examples/data/demo-catalog.json"
 #define STREAMD_DEMO_EMAIL "demo@example.com"
-#define STREAMD_ACCESS_KEY_ID "access-1"
+/* The access-token keys: <data_dir>/keys/access.key (kid access-1), access-<n>.key and
+ * access-<n>.next.key (kid access-<n>): streamd_key_generations() in keyfile.h. */
+#define STREAMD_ACCESS_KEY_ROLE "access"
 
 /* Flags handled here rather than in config.c (see streamd_app_usage). -1 = service default. */
 typedef struct streamd_app_options {
@@ -62,7 +64,7 @@ typedef struct streamd_app {
   struct streamd_reset_queue *reset_queue;
   /* routes_media.c: the origin and playback signing (streamd_media_open). */
   char media_root[1100];         /* <data_dir>/media: one directory per asset */
-  stream_keyring *media_keys;    /* <data_dir>/keys/media.key */
+  stream_keyring *media_keys;    /* keys/media.key and its generations, or the CDN key */
   stream_delivery *delivery;     /* signs playback URLs, checks origin requests */
   stream_jobs *media_jobs;       /* asset registry lookups (which asset plays a title) */
   struct streamd_ingest *ingest; /* ingest.c: tus uploads, transcode jobs and workers */

@@ -320,3 +320,254 @@ int streamd_key_file(stream_key **out, const char *path, int generate, stream_ke
   }
   return 0;
 }
+
+/* ---- key generations ------------------------------------------------------- */
+
+/* One key file of a role found in the keys directory. */
+typedef struct key_gen {
+  unsigned int gen; /* 1 = <role>.key */
+  int next;         /* <role>-<n>.next.key: accepted only */
+  char name[256];
+} key_gen;
+
+/* The most names listed in a refusal: more than STREAMD_KEY_GENERATIONS_MAX are counted. */
+#define KEY_GEN_LISTED 32
+
+/* What `name` is for `role`: 0 not one of its names, 1 a generation (`*gen`, `*next`), -1 a
+ * <role>-*.key name whose generation is not 2..STREAMD_KEY_GENERATION_LAST without a leading
+ * zero. */
+static int parse_key_gen(const char *name, const char *role, unsigned int *gen, int *next)
+{
+  size_t rl = strlen(role);
+  *gen = 0;
+  *next = 0;
+  if (strncmp(name, role, rl) != 0)
+    return 0;
+  const char *rest = name + rl;
+  if (strcmp(rest, ".key") == 0) {
+    *gen = 1;
+    return 1;
+  }
+  size_t len = strlen(rest);
+  if (rest[0] != '-' || len < 5 || strcmp(rest + len - 4, ".key") != 0)
+    return 0;
+  const char *num = rest + 1;
+  size_t nl = len - 5;
+  if (nl >= 5 && memcmp(num + nl - 5, ".next", 5) == 0) {
+    *next = 1;
+    nl -= 5;
+  }
+  if (nl == 0 || nl > 4 || num[0] == '0')
+    return -1;
+  unsigned int v = 0;
+  for (size_t i = 0; i < nl; i++) {
+    if (num[i] < '0' || num[i] > '9')
+      return -1;
+    v = v * 10 + (unsigned int)(num[i] - '0');
+  }
+  if (v < 2 || v > STREAMD_KEY_GENERATION_LAST)
+    return -1;
+  *gen = v;
+  return 1;
+}
+
+static int key_gen_cmp(const void *a, const void *b)
+{
+  const key_gen *x = a, *y = b;
+  if (x->gen != y->gen)
+    return x->gen < y->gen ? -1 : 1;
+  return x->next - y->next;
+}
+
+/* ", "-separated names of `g[0..n)` into `buf`. */
+static void list_names(char *buf, size_t len, const key_gen *g, size_t n)
+{
+  size_t used = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < n && used < len; i++) {
+    int w = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", g[i].name);
+    if (w < 0)
+      break;
+    used += (size_t)w;
+  }
+}
+
+/* The files of `role` in `dir`, sorted by generation (active before next) into `g` (at most
+ * KEY_GEN_LISTED); `*total` counts them all. 0, or -1 after logging why (a bad name, an
+ * unreadable directory). */
+static int scan_key_gens(key_gen *g, size_t *total, const char *dir, const char *role)
+{
+  *total = 0;
+  DIR *d = opendir(dir);
+  if (!d) {
+    streamd_logf(STREAM_LOG_ERROR, "directory %s: %s", dir, strerror(errno));
+    return -1;
+  }
+  int rc = 0;
+  for (;;) {
+    errno = 0;
+    struct dirent *e = readdir(d);
+    if (!e) {
+      if (errno != 0) {
+        streamd_logf(STREAM_LOG_ERROR, "reading directory %s: %s", dir, strerror(errno));
+        rc = -1;
+      }
+      break;
+    }
+    unsigned int gen;
+    int next;
+    int kind = parse_key_gen(e->d_name, role, &gen, &next);
+    if (kind < 0) {
+      streamd_logf(STREAM_LOG_ERROR,
+                   "%s/%s is not a key file name streamd takes: expected %s.key (generation 1), "
+                   "%s-<n>.key or %s-<n>.next.key with n a decimal number from 2 to %d without "
+                   "leading zeros; rename or remove it",
+                   dir, e->d_name, role, role, role, STREAMD_KEY_GENERATION_LAST);
+      rc = -1;
+      continue;
+    }
+    if (kind == 0)
+      continue;
+    if (*total < KEY_GEN_LISTED) {
+      key_gen *k = &g[*total];
+      k->gen = gen;
+      k->next = next;
+      snprintf(k->name, sizeof k->name, "%s", e->d_name);
+    }
+    (*total)++;
+  }
+  closedir(d);
+  size_t n = *total < KEY_GEN_LISTED ? *total : KEY_GEN_LISTED;
+  qsort(g, n, sizeof *g, key_gen_cmp);
+  return rc;
+}
+
+/* Load `path` (checked as a generated file) as HMAC key `id` and add it to `ring`. */
+static int add_key_file(stream_keyring *ring, const char *path, const char *id)
+{
+  char *text = NULL;
+  if (streamd_read_key_file(&text, path, 1) != 0)
+    return -1;
+  stream_key *key = NULL;
+  int rc = stream_key_from_text(&key, STREAM_KEY_HMAC, id, text);
+  stream_free_secret(text, strlen(text));
+  if (rc == STREAM_OK)
+    rc = stream_keyring_add(ring, key);
+  stream_key_free(key);
+  if (rc != STREAM_OK) {
+    streamd_logf(STREAM_LOG_ERROR, "loading %s: %s", path, stream_error_last()->message);
+    return -1;
+  }
+  return 0;
+}
+
+/* The checks on the generations found (sorted): a generation both active and next, too many,
+ * none active. The index of the signing one, or -1 after logging why. */
+static int signing_gen(const key_gen *g, size_t total, const char *dir, const char *role,
+                       const char *what)
+{
+  char names[KEY_GEN_LISTED * 40];
+  if (total > STREAMD_KEY_GENERATIONS_MAX) {
+    list_names(names, sizeof names, g, total < KEY_GEN_LISTED ? total : KEY_GEN_LISTED);
+    streamd_logf(STREAM_LOG_ERROR,
+                 "%s: %zu %s key files (%s%s); at most %d are loaded: remove the generations no "
+                 "longer accepted",
+                 dir, total, role, names, total > KEY_GEN_LISTED ? ", ..." : "",
+                 STREAMD_KEY_GENERATIONS_MAX);
+    return -1;
+  }
+  for (size_t i = 1; i < total; i++)
+    if (g[i].gen == g[i - 1].gen) {
+      streamd_logf(STREAM_LOG_ERROR,
+                   "%s: both %s and %s hold generation %u of the %s: keep one (%s once it "
+                   "signs, or %s while it is only accepted)",
+                   dir, g[i - 1].name, g[i].name, g[i].gen, what, g[i - 1].name, g[i].name);
+      return -1;
+    }
+  int sign = -1;
+  for (size_t i = 0; i < total; i++)
+    if (!g[i].next)
+      sign = (int)i;
+  if (sign < 0) {
+    const key_gen *last = &g[total - 1];
+    list_names(names, sizeof names, g, total);
+    streamd_logf(STREAM_LOG_ERROR,
+                 "%s: no active %s: %s %s accepted only (a .next.key file verifies, never "
+                 "signs); rename %s/%s to %s-%u.key (or put %s.key back)",
+                 dir, what, names, total > 1 ? "are" : "is", dir, last->name, role, last->gen,
+                 role);
+    return -1;
+  }
+  return sign;
+}
+
+int streamd_key_generations(stream_keyring **out, const char *dir, const char *role,
+                            const char *what)
+{
+  *out = NULL;
+  key_gen g[KEY_GEN_LISTED];
+  size_t total = 0;
+  char path[4200], id[STREAM_KEY_ID_MAX + 1];
+  if (scan_key_gens(g, &total, dir, role) != 0)
+    return -1;
+  stream_keyring *ring = NULL;
+  if (stream_keyring_new(&ring) != STREAM_OK) {
+    streamd_logf(STREAM_LOG_ERROR, "key ring: %s", stream_error_last()->message);
+    return -1;
+  }
+  snprintf(path, sizeof path, "%s/%s.key", dir, role);
+  snprintf(id, sizeof id, "%s-1", role);
+  if (total == 0) {
+    /* The first start (or every key gone): generation 1, published whole (streamd_key_file). */
+    stream_key *key = NULL;
+    if (streamd_key_file(&key, path, 1, STREAM_KEY_HMAC, id, 32, STREAM_KEY_FORMAT_BASE64URL,
+                         what) != 0) {
+      stream_keyring_free(ring);
+      return -1;
+    }
+    int rc = stream_keyring_add(ring, key);
+    if (rc == STREAM_OK)
+      rc = stream_keyring_set_primary(ring, id);
+    stream_key_free(key);
+    if (rc != STREAM_OK) {
+      streamd_logf(STREAM_LOG_ERROR, "key ring: %s", stream_error_last()->message);
+      stream_keyring_free(ring);
+      return -1;
+    }
+    streamd_logf(STREAM_LOG_INFO, "%s: %s signs; accepted: %s", what, id, id);
+    *out = ring;
+    return 0;
+  }
+  int sign = signing_gen(g, total, dir, role, what);
+  if (sign < 0) {
+    stream_keyring_free(ring);
+    return -1;
+  }
+  char accepted[STREAMD_KEY_GENERATIONS_MAX * (STREAM_KEY_ID_MAX + 10)] = "";
+  size_t used = 0;
+  for (size_t i = 0; i < total; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, g[i].name);
+    snprintf(id, sizeof id, "%s-%u", role, g[i].gen);
+    if (add_key_file(ring, path, id) != 0) {
+      stream_keyring_free(ring);
+      return -1;
+    }
+    int w = snprintf(accepted + used, sizeof accepted - used, "%s%s%s", i ? ", " : "", id,
+                     g[i].next ? " (next)" : "");
+    if (w > 0 && (size_t)w < sizeof accepted - used)
+      used += (size_t)w;
+  }
+  snprintf(id, sizeof id, "%s-%u", role, g[sign].gen);
+  if (stream_keyring_set_primary(ring, id) != STREAM_OK) {
+    streamd_logf(STREAM_LOG_ERROR, "key ring: %s", stream_error_last()->message);
+    stream_keyring_free(ring);
+    return -1;
+  }
+  /* As streamd_key_file() does for the file it may generate: a publication of <role>.key
+   * abandoned by a streamd killed while writing it. */
+  snprintf(path, sizeof path, "%s/%s.key", dir, role);
+  remove_stale_temps(path);
+  streamd_logf(STREAM_LOG_INFO, "%s: %s signs; accepted: %s", what, id, accepted);
+  *out = ring;
+  return 0;
+}

@@ -5,6 +5,9 @@
  * PostgreSQL database): a directory another made first is fine, and a key
  * file appears whole or not at all (written under a temporary name, then
  * hard-linked), so each daemon loads the one key that was published first.
+ * The access-token and native media keys come in generations (several files
+ * per role, one signing, all accepted), so they can be replaced without
+ * refusing what the key before signed.
  */
 #ifndef STREAMD_KEYFILE_H
 #define STREAMD_KEYFILE_H
@@ -31,6 +34,34 @@ int streamd_write_private_file(const char *path, const char *text);
  * after logging why (the messages name the path, never the key). */
 int streamd_key_file(stream_key **out, const char *path, int generate, stream_key_type type,
                      const char *id, size_t gen_len, stream_key_format fmt, const char *what);
+
+/* The most key files of one role streamd_key_generations() loads. */
+#define STREAMD_KEY_GENERATIONS_MAX 8
+/* The highest generation number a key file name may carry. */
+#define STREAMD_KEY_GENERATION_LAST 9999
+
+/* A role's HMAC key generations in the keys directory `dir` (made with streamd_ensure_dir()),
+ * loaded into a new key ring `*out` (the caller frees it with stream_keyring_free()), for a key
+ * rotation without a window in which what the old key signed is refused:
+ *
+ *   <role>.key           generation 1, key id <role>-1 (the file streamd has always used)
+ *   <role>-<n>.key       generation n (2..STREAMD_KEY_GENERATION_LAST, decimal, no leading
+ *                        zero), key id <role>-<n>: signs when it is the highest such
+ *   <role>-<n>.next.key  generation n accepted for verification only (id <role>-<n>)
+ *
+ * Every key found is in the ring; the primary (what signs) is the highest active generation.
+ * When the directory holds none of these names, <role>.key is generated first (a 32-byte key,
+ * published whole as streamd_key_file() does) and is the only key. Each file is opened, checked
+ * and read as streamd_read_key_file() does with `generated` set (streamd's own uid, 0600, no
+ * symlink, 16 KiB at most). Other names (<role>.key.<12 hex>.tmp, rate.key, anything not
+ * <role>.key or <role>-*.key) are left alone. Refused, naming the files: a <role>-*.key name whose
+ * generation is not a number in 2..9999 without leading zeros; one generation both active and
+ * next; more than STREAMD_KEY_GENERATIONS_MAX keys; keys of which none is active (a .next key
+ * alone: say which to rename). The ids found are logged at the INFO level (which one signs,
+ * which are accepted), never a key. `what` names the keys in the log ("access-token signing
+ * key"). 0, or -1 after logging why. */
+int streamd_key_generations(stream_keyring **out, const char *dir, const char *role,
+                            const char *what);
 
 /* Read the key file `path` into `*out` (NUL-terminated text; the caller wipes and frees it with
  * stream_free_secret(*out, strlen(*out))). The file is opened once (O_NOFOLLOW, O_NONBLOCK) and

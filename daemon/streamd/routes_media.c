@@ -31,7 +31,7 @@
 #include "stream/delivery.h"
 #include "stream/sign.h"
 
-#define MEDIA_KEY_ID "media-1"
+#define MEDIA_KEY_ROLE "media" /* keys/media.key (media-1), media-<n>[.next].key */
 #define GZIP_MIN 256
 
 /*
@@ -77,25 +77,18 @@ static int cloudfront_key(stream_key **out, const char *path, int generate, cons
 }
 
 /*
- * The key of the configured format. Native formats: <data_dir>/keys/media.key
- * (HMAC, id media-1). Cloud CDN: a 16-byte HMAC key in base64url (what
+ * The key of a CDN format, in the keys directory `dir` unless media_key_file
+ * names it (the native formats' keys are streamd_key_generations()'s). Cloud
+ * CDN: a 16-byte HMAC key in base64url (what
  * `gcloud compute backend-buckets add-signed-url-key --key-file` takes).
  * Media CDN: an Ed25519 private key (PEM); its public half goes in the
  * CDN's keyset and is logged at start (it is not a secret). Keys named by
  * media_key_file must exist; the default file under <data_dir>/keys is
  * generated on first start.
  */
-static int media_key(stream_key **out, const streamd_config *cfg, int format)
+static int media_key(stream_key **out, const streamd_config *cfg, const char *dir, int format)
 {
-  char dir[1100], path[1200];
-  snprintf(dir, sizeof(dir), "%s/keys", cfg->data_dir);
-  if (streamd_ensure_dir(dir) != 0)
-    return -1;
-  if (format == STREAM_DELIVERY_NATIVE_PATH || format == STREAM_DELIVERY_NATIVE_COOKIE) {
-    snprintf(path, sizeof(path), "%s/media.key", dir);
-    return streamd_key_file(out, path, 1, STREAM_KEY_HMAC, MEDIA_KEY_ID, 32,
-                            STREAM_KEY_FORMAT_BASE64URL, "media signing key");
-  }
+  char path[1200];
   int cloud = format == STREAM_DELIVERY_CLOUDCDN;
   int generate = !cfg->media_key_file[0];
   if (generate && format == STREAM_DELIVERY_CLOUDFRONT)
@@ -161,15 +154,27 @@ int streamd_media_open(streamd_app *app)
                  app->cfg->media_hash);
     return -1;
   }
-  stream_key *key = NULL;
-  if (media_key(&key, app->cfg, format) != 0)
+  char dir[1100];
+  snprintf(dir, sizeof(dir), "%s/keys", app->cfg->data_dir);
+  if (streamd_ensure_dir(dir) != 0)
     return -1;
-  int rc = stream_keyring_new(&app->media_keys);
-  if (rc == STREAM_OK)
-    rc = stream_keyring_add(app->media_keys, key);
-  if (rc == STREAM_OK)
-    rc = stream_keyring_set_primary(app->media_keys, stream_key_id(key));
-  stream_key_free(key);
+  int rc = STREAM_OK;
+  if (format == STREAM_DELIVERY_NATIVE_PATH || format == STREAM_DELIVERY_NATIVE_COOKIE) {
+    /* keys/media.key and its generations (keyfile.h): the highest active one signs new
+     * sessions, every one verifies the URLs and cookies in flight. */
+    if (streamd_key_generations(&app->media_keys, dir, MEDIA_KEY_ROLE, "media signing key") != 0)
+      return -1;
+  } else {
+    stream_key *key = NULL;
+    if (media_key(&key, app->cfg, dir, format) != 0)
+      return -1;
+    rc = stream_keyring_new(&app->media_keys);
+    if (rc == STREAM_OK)
+      rc = stream_keyring_add(app->media_keys, key);
+    if (rc == STREAM_OK)
+      rc = stream_keyring_set_primary(app->media_keys, stream_key_id(key));
+    stream_key_free(key);
+  }
   stream_delivery_options o = STREAM_DELIVERY_OPTIONS_INIT;
   o.base_url = app->public_url;
   o.media_root = app->media_root;
