@@ -46,6 +46,7 @@ static const streamd_problem_info table[] = {
     {STREAMD_P_ORIGIN, 403, "origin-not-allowed", "Origin not allowed"},
     {STREAMD_P_URI_TOO_LONG, 414, "uri-too-long", "URI too long"},
     {STREAMD_P_RANGE, 416, "range-not-satisfiable", "Range not satisfiable"},
+    {STREAMD_P_PRECONDITION, 412, "precondition-failed", "Precondition failed"},
     {STREAMD_P_TUS_VERSION, 412, "tus-version", "Unsupported tus version"},
     {STREAMD_P_CHECKSUM, 460, "checksum-mismatch", "Checksum mismatch"},
     {STREAMD_P_GONE, 410, "upload-expired", "Upload expired"},

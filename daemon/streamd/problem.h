@@ -22,6 +22,7 @@ enum streamd_problem_code {
   STREAMD_P_ORIGIN = -1009,            /* 403 (CORS origin not allowed) */
   STREAMD_P_URI_TOO_LONG = -1010,      /* 414 */
   STREAMD_P_RANGE = -1011,             /* 416 (the origin: Range not satisfiable) */
+  STREAMD_P_PRECONDITION = -1012,      /* 412 (the origin: If-Match / If-Unmodified-Since) */
   /* tus 1.0 (routes_uploads.c) */
   STREAMD_P_TUS_VERSION = -1101, /* 412: Tus-Resumable missing or not 1.0.0 */
   STREAMD_P_CHECKSUM = -1102,    /* 460: Upload-Checksum mismatch */

@@ -524,15 +524,32 @@ void streamd_route_media(streamd_request *req, streamd_response *resp)
   char lm[64];
   http_date(lm, sizeof(lm), f.mtime);
 
-  /* Conditional requests (If-None-Match wins over If-Modified-Since), before Range (RFC 9110
-   * 13.2.2). A 304 is built like the 200 it stands for, then sent without its body:
-   * libmicrohttpd 0.9.75 writes the response's own size as Content-Length even on a 304, and
-   * RFC 9110 8.6 allows only the 200's length there. */
+  /* Conditional requests in RFC 9110 13.2.2's order, before Range. First the preconditions a
+   * download manager or a CDN sends to be sure it still fetches the representation it started
+   * with: If-Match (strong comparison; "*" matches any file), else If-Unmodified-Since (a date
+   * that does not parse is ignored). When one fails: 412, an error like the 416 (no-store, no
+   * validators). */
+  const char *im = streamd_request_header(req, "If-Match");
+  const char *ius = im ? NULL : streamd_request_header(req, "If-Unmodified-Since");
+  int64_t ius_t = ius ? parse_http_date(ius) : -1;
+  if ((im && !streamd_etag_listed(im, etag, 1)) || (ius_t >= 0 && f.mtime > ius_t)) {
+    int via_cookie = f.via_cookie;
+    stream_delivery_file_clear(&f);
+    streamd_reply_problem(resp, req, STREAMD_P_PRECONDITION,
+                          im ? "If-Match does not list the file's current ETag"
+                             : "the file was modified after If-Unmodified-Since");
+    if (via_cookie)
+      streamd_response_header(resp, "Access-Control-Allow-Credentials", "true");
+    return;
+  }
+  /* Then If-None-Match, which wins over If-Modified-Since. A 304 is built like the 200 it stands
+   * for, then sent without its body: libmicrohttpd 0.9.75 writes the response's own size as
+   * Content-Length even on a 304, and RFC 9110 8.6 allows only the 200's length there. */
   const char *inm = streamd_request_header(req, "If-None-Match");
   const char *ims = streamd_request_header(req, "If-Modified-Since");
   int not_modified = 0;
   if (inm)
-    not_modified = streamd_etag_listed(inm, etag);
+    not_modified = streamd_etag_listed(inm, etag, 0);
   else if (ims) {
     int64_t t = parse_http_date(ims);
     not_modified = t >= 0 && f.mtime <= t;

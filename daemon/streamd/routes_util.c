@@ -419,7 +419,7 @@ void streamd_reply_empty(streamd_response *resp, int status)
 
 /* 1 when an If-None-Match value is "*" or lists `etag` (weak comparison, as RFC 9110 asks).
  * Elements are separated by commas with optional spaces or tabs around them (OWS). */
-int streamd_etag_listed(const char *list, const char *etag)
+int streamd_etag_listed(const char *list, const char *etag, int strong)
 {
   if (!list)
     return 0;
@@ -435,13 +435,14 @@ int streamd_etag_listed(const char *list, const char *etag)
   while (*p) {
     while (streamd_ows(*p) || *p == ',')
       p++;
-    if (strncmp(p, "W/", 2) == 0)
+    int weak = strncmp(p, "W/", 2) == 0;
+    if (weak)
       p += 2;
     if (*p == '"') { /* an entity-tag: compare it whole (its opaque part may hold a comma) */
       const char *close = strchr(p + 1, '"');
       if (!close)
         return 0;
-      if ((size_t)(close + 1 - p) == el && strncmp(p, etag, el) == 0)
+      if (!(weak && strong) && (size_t)(close + 1 - p) == el && strncmp(p, etag, el) == 0)
         return 1;
       p = close + 1;
     }

@@ -140,9 +140,11 @@ static inline int streamd_ows(char c)
   return c == ' ' || c == '\t';
 }
 
-/* 1 when an If-None-Match value is "*" alone or lists `etag` (a quoted entity-tag; weak
- * comparison, RFC 9110 13.1.2), elements separated by commas with optional OWS; 0 for NULL. */
-int streamd_etag_listed(const char *list, const char *etag);
+/* 1 when an If-None-Match or If-Match value is "*" alone or lists `etag` (a quoted strong
+ * entity-tag), elements separated by commas with optional OWS; 0 for NULL. `strong` 0: weak
+ * comparison (If-None-Match, RFC 9110 13.1.2: W/"x" matches "x"); 1: strong comparison
+ * (If-Match, 13.1.1: a weak tag in the list never matches). */
+int streamd_etag_listed(const char *list, const char *etag, int strong);
 
 /* The error answer of a call that checked the account password (stream_auth_account_delete,
  * stream_auth_change_password, stream_auth_profile_update_checked, _profile_delete_checked):

@@ -124,7 +124,7 @@ void streamd_route_web(streamd_request *req, streamd_response *resp)
            (unsigned long long)st.st_mtim.tv_sec, (unsigned long)st.st_mtim.tv_nsec);
   /* The page revalidates every time (new builds show at once); the rest briefly. */
   snprintf(cc, sizeof(cc), "%s", strcmp(rel, "/index.html") == 0 ? "no-cache" : "max-age=60");
-  if (streamd_etag_listed(streamd_request_header(req, "If-None-Match"), etag)) {
+  if (streamd_etag_listed(streamd_request_header(req, "If-None-Match"), etag, 0)) {
     /* The file as the 200's body, sent without it: libmicrohttpd 0.9.75 writes the length of
      * the response it gets as a 304's Content-Length, and RFC 9110 8.6 allows only the 200's
      * there (the origin's 304s do the same, routes_media.c). */
