@@ -267,16 +267,21 @@ const char *stream_client_base_url(const stream_client *c)
 
 /* ---- tokens ------------------------------------------------------------ */
 
-static int check_token(const char *what, const char *t)
+int client__check_token_chars(const char *what, const char *t)
 {
-  int rc = client__check_text(what, t, TOKEN_MAX);
-  if (rc != STREAM_OK)
-    return rc;
   for (size_t i = 0; t[i]; i++)
     if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] >= 0x7f)
       return stream__err(STREAM_EINVAL, "%s has a character outside printable ASCII at offset %zu",
                          what, i);
   return STREAM_OK;
+}
+
+static int check_token(const char *what, const char *t)
+{
+  int rc = client__check_text(what, t, TOKEN_MAX);
+  if (rc != STREAM_OK)
+    return rc;
+  return client__check_token_chars(what, t);
 }
 
 static void copy_id(char dst[STREAM_CLIENT_ID_MAX + 1], const char *src)

@@ -120,6 +120,11 @@ int client__check_id(const char *what, const char *id);
 /* Check a text argument: non-NULL, non-empty, at most max bytes, no NUL. */
 int client__check_text(const char *what, const char *s, size_t max);
 
+/* Check that a token (NUL-terminated, any length) holds printable ASCII only (0x21..0x7e), so it
+ * can go into an Authorization header or a JSON body as it is: STREAM_EINVAL naming `what` and the
+ * offset otherwise. The client's and the emitter's tokens, from callers and from servers. */
+int client__check_token_chars(const char *what, const char *t);
+
 /* Tokens (under tok_mu). Take ownership of nothing: inputs are copied. */
 int client__store_tokens(stream_client *c, const char *access, const char *refresh,
                          int64_t expires_in, const char *account_id, const char *profile_id);
