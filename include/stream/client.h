@@ -27,10 +27,15 @@
  * e.g. STREAM_ERANGE for out-of-range), 501 STREAM_ENOTSUP, 503
  * STREAM_EBUSY, 504 STREAM_ETIMEDOUT, other 5xx STREAM_EIO; a 1xx or 3xx
  * answer (redirects are not followed), or a 2xx body that is not what the
- * API promises, is STREAM_EPROTO. Network failures are STREAM_EIO
+ * API promises, is STREAM_EPROTO: a body that is not exactly one JSON
+ * document (bytes after it, a NUL byte), an answer without the top-level
+ * member a call documents (e.g. `genres` of stream_client_genres(), an
+ * array), or a token response with a token, account_id or profile_id outside
+ * printable ASCII (nothing is stored then). What is inside a documented member
+ * is passed on as the server sent it. Network failures are STREAM_EIO
  * (STREAM_ETIMEDOUT for a timeout) with curl's message; a response over
- * max_response_bytes is
- * STREAM_ERANGE. Tokens and passwords never appear in messages or logs.
+ * max_response_bytes is STREAM_ERANGE. Tokens, passwords and query strings
+ * never appear in messages or logs (they name the method and the path).
  */
 #ifndef STREAM_CLIENT_H
 #define STREAM_CLIENT_H
@@ -173,7 +178,9 @@ STREAM_API int64_t stream_client_retry_after(void);
  * Create an account (POST /v1/auth/register). Does not sign in.
  * `out` (may be NULL) receives the account. Errors: STREAM_EINVAL (NULL,
  * empty or over 254 bytes email, password under 8 or over 1024 bytes; or the
- * server refused them), STREAM_EEXIST (email already registered), network and protocol
+ * server refused them), STREAM_EEXIST (email already registered),
+ * STREAM_EPROTO (with `out`: an answer without an id, an id outside printable
+ * ASCII, a created_at that is not Unix seconds up to the year 9999), network
  * errors. Thread-safe.
  */
 STREAM_API int stream_client_register(stream_client_account *out, stream_client *c,
@@ -185,7 +192,9 @@ STREAM_API int stream_client_register(stream_client_account *out, stream_client 
  * `out` (may be NULL) receives who signed in. Errors: STREAM_EINVAL,
  * STREAM_EAUTH (unknown email or wrong password: the same error),
  * STREAM_EBUSY (rate limited; stream_client_retry_after() says how long),
- * network and protocol errors. Thread-safe.
+ * STREAM_EPROTO (a malformed token response, or tokens or ids with characters
+ * outside printable ASCII: the handle's session is then unchanged), network
+ * errors. Thread-safe.
  */
 STREAM_API int stream_client_login(stream_client_session *out, stream_client *c, const char *email,
                                    const char *password);
@@ -212,8 +221,10 @@ STREAM_API int stream_client_set_tokens(stream_client *c, const char *access_tok
  * Copy the current tokens so an application can persist them (store them as
  * secrets). Either out pointer may be NULL; a token the handle does not have
  * gives NULL. The caller frees each with stream_free_secret(p, strlen(p)) (or
- * stream_free()). Refresh rotation replaces the refresh token: persist again
- * after calls. Errors: STREAM_EINVAL (NULL c), STREAM_ENOMEM. Thread-safe.
+ * stream_free()). The tokens always pass stream_client_set_tokens()' checks
+ * (those from servers are checked the same way). Refresh rotation replaces the
+ * refresh token: persist again after calls. Errors: STREAM_EINVAL (NULL c),
+ * STREAM_ENOMEM. Thread-safe.
  */
 STREAM_API int stream_client_get_tokens(char **out_access, char **out_refresh, stream_client *c);
 
@@ -227,9 +238,12 @@ STREAM_API int stream_client_session_info(stream_client_session *out, const stre
 /**
  * Rotate the refresh token now (POST /v1/auth/refresh) and keep the new
  * tokens. Calls do this by themselves on a 401 (once, then retry once); this
- * is for applications that refresh ahead of time. Errors: STREAM_EAUTH (no
- * refresh token, or the server refused it: the session is then forgotten),
- * network and protocol errors (the tokens are kept). Thread-safe.
+ * is for applications that refresh ahead of time. When other tokens were
+ * stored while the refresh was in flight (a sign-in, a profile switch or
+ * stream_client_set_tokens() on another thread), those are kept and the
+ * refresh's answer is discarded. Errors: STREAM_EAUTH (no refresh token, or
+ * the server refused it: the session is then forgotten), network and protocol
+ * errors (the tokens are kept). Thread-safe.
  */
 STREAM_API int stream_client_refresh(stream_client *c);
 
@@ -239,7 +253,8 @@ STREAM_API int stream_client_refresh(stream_client *c);
  * Start a device authorization (POST /v1/auth/device). Fills `out` with the
  * codes to show. Errors: STREAM_EINVAL (NULL arguments), STREAM_EBUSY (rate
  * limited), STREAM_EPROTO (a required field is missing or too long for the
- * struct), network errors. Thread-safe.
+ * struct, or a code or URI has control characters), network errors.
+ * Thread-safe.
  */
 STREAM_API int stream_client_device_start(stream_client_device *out, stream_client *c);
 
@@ -288,8 +303,12 @@ STREAM_API int stream_client_activate(stream_client *c, const char *user_code, c
  * The account's profiles (GET /v1/profiles): `{"profiles":[...]}`.
  * `*out_json` belongs to the caller (stream_free()). Errors: STREAM_EINVAL,
  * STREAM_EAUTH (not signed in, or the session could not be refreshed),
- * network and protocol errors. Thread-safe. The same holds for every call
- * below that returns JSON.
+ * STREAM_EPROTO (the answer is not JSON, or `profiles` is not an array),
+ * network errors. Thread-safe. The same holds for every call below that
+ * returns JSON: the top-level shape it documents (an object, and the member
+ * it names with its type: `genres`, `items`, `rows`, `plans`, `invoices` are
+ * arrays, `subscription` an object, `next_cursor` a string or null) is checked
+ * when `out_json` is wanted; the member's contents are the server's.
  */
 STREAM_API int stream_client_profiles(char **out_json, stream_client *c);
 
@@ -532,12 +551,14 @@ STREAM_API int stream_client_billing_lease_release(stream_client *c, const char 
 
 /**
  * Call any API route the SDK does not wrap. `method` is GET, POST, PUT,
- * PATCH or DELETE; `path` starts with "/" and is sent as given (encode query
- * values yourself); `json_body` (may be NULL) is sent as application/json.
- * The session's access token is sent when signed in (with the same refresh
- * and retry on 401). `out_json` (may be NULL) receives the JSON answer
- * ("null" for an empty one); caller frees with stream_free(). Errors as for
- * every call. Thread-safe.
+ * PATCH or DELETE; `path` starts with "/" and is sent as given, dot segments
+ * included ("/v1/a/../b" is not shortened to "/v1/b"; encode query values
+ * yourself); `json_body` (may be NULL) is sent as application/json and must
+ * be exactly one JSON document. The session's access token is sent when
+ * signed in (with the same refresh and retry on 401). `out_json` (may be
+ * NULL) receives the JSON answer, whatever its shape ("null" for an empty
+ * one; STREAM_EPROTO when it is not JSON); caller frees with stream_free().
+ * Errors as for every call. Thread-safe.
  */
 STREAM_API int stream_client_request(char **out_json, stream_client *c, const char *method,
                                      const char *path, const char *json_body);

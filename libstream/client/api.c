@@ -32,9 +32,12 @@ static int check_limit(int limit)
   return STREAM_OK;
 }
 
-static int get_json(char **out_json, stream_client *c, const char *path)
+/* GET a JSON answer of the shape `want` (CLIENT__JSON_*, with `member`): anything else is
+ * STREAM_EPROTO, so that what the header promises is what the caller gets. */
+static int get_json(char **out_json, stream_client *c, const char *path, int want,
+                    const char *member)
 {
-  return client__call_json(out_json, c, "GET", path, NULL, CLIENT__AUTH_BEARER);
+  return client__call_json_as(out_json, c, "GET", path, NULL, CLIENT__AUTH_BEARER, want, member);
 }
 
 /* ---- profiles ---------------------------------------------------------- */
@@ -44,7 +47,7 @@ int stream_client_profiles(char **out_json, stream_client *c)
   if (!out_json || !c)
     return stream__err(STREAM_EINVAL, "%s is NULL", out_json ? "client" : "out_json");
   *out_json = NULL;
-  return get_json(out_json, c, "/v1/profiles");
+  return get_json(out_json, c, "/v1/profiles", CLIENT__JSON_ARRAY_IN, "profiles");
 }
 
 static bool four_digits(const char *pin)
@@ -94,7 +97,8 @@ int stream_client_profile_create(char **out_json, stream_client *c,
   char *body = client__print(o);
   if (!body)
     return STREAM_ENOMEM;
-  rc = client__call_json(out_json, c, "POST", "/v1/profiles", body, CLIENT__AUTH_BEARER);
+  rc = client__call_json_as(out_json, c, "POST", "/v1/profiles", body, CLIENT__AUTH_BEARER,
+                            CLIENT__JSON_OBJECT, NULL);
   client__free_body(body);
   return rc;
 }
@@ -185,8 +189,8 @@ int stream_client_profile_switch(stream_client_session *out, stream_client *c,
   free(path);
   if (rc != STREAM_OK)
     return rc;
-  rc = client__take_token_response(c, &r, out, false);
-  client__response_free(&r);
+  rc = client__take_token_response(c, &r, out, false, NULL);
+  client__response_free_secret(&r);
   return rc;
 }
 
@@ -197,7 +201,7 @@ int stream_client_genres(char **out_json, stream_client *c)
   if (!out_json || !c)
     return stream__err(STREAM_EINVAL, "%s is NULL", out_json ? "client" : "out_json");
   *out_json = NULL;
-  return get_json(out_json, c, "/v1/genres");
+  return get_json(out_json, c, "/v1/genres", CLIENT__JSON_ARRAY_IN, "genres");
 }
 
 int stream_client_browse(char **out_json, stream_client *c, const char *genre, const char *cursor,
@@ -225,7 +229,7 @@ int stream_client_browse(char **out_json, stream_client *c, const char *genre, c
   char *path;
   if ((rc = path_detach(&b, &path)) != STREAM_OK)
     return rc;
-  rc = get_json(out_json, c, path);
+  rc = get_json(out_json, c, path, CLIENT__JSON_PAGE, NULL);
   free(path);
   return rc;
 }
@@ -248,7 +252,7 @@ int stream_client_search(char **out_json, stream_client *c, const char *query, i
   char *path;
   if ((rc = path_detach(&b, &path)) != STREAM_OK)
     return rc;
-  rc = get_json(out_json, c, path);
+  rc = get_json(out_json, c, path, CLIENT__JSON_ARRAY_IN, "items");
   free(path);
   return rc;
 }
@@ -275,7 +279,7 @@ int stream_client_title(char **out_json, stream_client *c, const char *title_id)
   int rc = id_path(&path, "/v1/titles/", "title id", title_id);
   if (rc != STREAM_OK)
     return rc;
-  rc = get_json(out_json, c, path);
+  rc = get_json(out_json, c, path, CLIENT__JSON_OBJECT, NULL);
   free(path);
   return rc;
 }
@@ -330,7 +334,7 @@ int stream_client_continue_watching(char **out_json, stream_client *c, int limit
   char *path;
   if ((rc = path_detach(&b, &path)) != STREAM_OK)
     return rc;
-  rc = get_json(out_json, c, path);
+  rc = get_json(out_json, c, path, CLIENT__JSON_ARRAY_IN, "items");
   free(path);
   return rc;
 }
@@ -340,7 +344,7 @@ int stream_client_mylist(char **out_json, stream_client *c)
   if (!out_json || !c)
     return stream__err(STREAM_EINVAL, "%s is NULL", out_json ? "client" : "out_json");
   *out_json = NULL;
-  return get_json(out_json, c, "/v1/my-list");
+  return get_json(out_json, c, "/v1/my-list", CLIENT__JSON_ARRAY_IN, "items");
 }
 
 static int mylist_change(stream_client *c, const char *method, const char *title_id)
@@ -371,7 +375,7 @@ int stream_client_mylist_remove(stream_client *c, const char *title_id)
 /* The "rating" member of a /v1/ratings answer: 1, -1 or 0 (null). */
 static int rating_value(int *out, const char *json)
 {
-  cJSON *o = cJSON_Parse(json);
+  cJSON *o = client__parse_json(json, json ? strlen(json) : 0);
   const cJSON *r = o ? cJSON_GetObjectItemCaseSensitive(o, "rating") : NULL;
   int rc = STREAM_OK;
   if (cJSON_IsString(r) && strcmp(r->valuestring, "up") == 0)
@@ -416,7 +420,7 @@ int stream_client_rating_get(int *out_value, stream_client *c, const char *title
   if (rc != STREAM_OK)
     return rc;
   char *json = NULL;
-  rc = client__call_json(&json, c, "GET", path, NULL, CLIENT__AUTH_BEARER);
+  rc = get_json(&json, c, path, CLIENT__JSON_OBJECT, NULL);
   free(path);
   if (rc == STREAM_OK)
     rc = rating_value(out_value, json);
@@ -441,7 +445,7 @@ int stream_client_home(char **out_json, stream_client *c, unsigned int per_row)
   int rc = path_detach(&b, &path);
   if (rc != STREAM_OK)
     return rc;
-  rc = get_json(out_json, c, path);
+  rc = get_json(out_json, c, path, CLIENT__JSON_ARRAY_IN, "rows");
   free(path);
   return rc;
 }
@@ -469,7 +473,7 @@ int stream_client_request(char **out_json, stream_client *c, const char *method,
       return stream__err(STREAM_EINVAL,
                          "path has a space, control, '#' or non-ASCII byte at offset %zu", i);
   if (json_body) {
-    cJSON *j = cJSON_Parse(json_body);
+    cJSON *j = client__parse_json(json_body, strlen(json_body));
     if (!j)
       return stream__err(STREAM_EINVAL, "json_body is not valid JSON");
     cJSON_Delete(j);

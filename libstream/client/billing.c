@@ -50,9 +50,9 @@ static int random_key(char *buf)
   return STREAM_OK;
 }
 
-/* client__call_json with the Idempotency-Key header (NULL key = a random one). */
+/* client__call_json_as with the Idempotency-Key header (NULL key = a random one). */
 static int keyed_call(char **out_json, stream_client *c, const char *path, const char *body,
-                      const char *key)
+                      const char *key, int want, const char *member)
 {
   char generated[48];
   if (key) {
@@ -66,17 +66,19 @@ static int keyed_call(char **out_json, stream_client *c, const char *path, const
     key = generated;
   }
   client__set_idempotency_key(key);
-  int rc = client__call_json(out_json, c, "POST", path, body, CLIENT__AUTH_BEARER);
+  int rc = client__call_json_as(out_json, c, "POST", path, body, CLIENT__AUTH_BEARER, want, member);
   client__set_idempotency_key(NULL);
   return rc;
 }
 
-static int get_json(char **out_json, stream_client *c, const char *path)
+/* GET a JSON answer of the shape `want` (CLIENT__JSON_*, with `member`), else STREAM_EPROTO. */
+static int get_json(char **out_json, stream_client *c, const char *path, int want,
+                    const char *member)
 {
   if (!out_json || !c)
     return stream__err(STREAM_EINVAL, "%s is NULL", out_json ? "client" : "out_json");
   *out_json = NULL;
-  return client__call_json(out_json, c, "GET", path, NULL, CLIENT__AUTH_BEARER);
+  return client__call_json_as(out_json, c, "GET", path, NULL, CLIENT__AUTH_BEARER, want, member);
 }
 
 /* A JSON body from a cJSON object whose construction may have failed (NULL). */
@@ -127,12 +129,12 @@ static int recode(int rc, int from, int to)
 
 int stream_client_billing_plans(char **out_json, stream_client *c)
 {
-  return get_json(out_json, c, "/v1/billing/plans");
+  return get_json(out_json, c, "/v1/billing/plans", CLIENT__JSON_ARRAY_IN, "plans");
 }
 
 int stream_client_billing_subscription(char **out_json, stream_client *c)
 {
-  return get_json(out_json, c, "/v1/billing/subscription");
+  return get_json(out_json, c, "/v1/billing/subscription", CLIENT__JSON_OBJECT_IN, "subscription");
 }
 
 int stream_client_billing_subscribe(char **out_json, stream_client *c, const char *plan_id,
@@ -152,7 +154,8 @@ int stream_client_billing_subscribe(char **out_json, stream_client *c, const cha
                               (!card_id || cJSON_AddStringToObject(o, "card_id", card_id)));
   if (!body)
     return STREAM_ENOMEM;
-  rc = keyed_call(out_json, c, "/v1/billing/subscription", body, idempotency_key);
+  rc = keyed_call(out_json, c, "/v1/billing/subscription", body, idempotency_key,
+                  CLIENT__JSON_OBJECT_IN, "subscription");
   client__free_body(body);
   return rc;
 }
@@ -171,7 +174,8 @@ int stream_client_billing_change_plan(char **out_json, stream_client *c, const c
   char *body = body_of(o, o && cJSON_AddStringToObject(o, "plan_id", plan_id));
   if (!body)
     return STREAM_ENOMEM;
-  rc = keyed_call(out_json, c, "/v1/billing/subscription/change", body, idempotency_key);
+  rc = keyed_call(out_json, c, "/v1/billing/subscription/change", body, idempotency_key,
+                  CLIENT__JSON_OBJECT_IN, "subscription");
   client__free_body(body);
   return rc;
 }
@@ -182,7 +186,8 @@ int stream_client_billing_cancel(char **out_json, stream_client *c, const char *
     *out_json = NULL;
   if (!c)
     return stream__err(STREAM_EINVAL, "client is NULL");
-  return keyed_call(out_json, c, "/v1/billing/subscription/cancel", "{}", idempotency_key);
+  return keyed_call(out_json, c, "/v1/billing/subscription/cancel", "{}", idempotency_key,
+                    CLIENT__JSON_OBJECT_IN, "subscription");
 }
 
 int stream_client_billing_resume(char **out_json, stream_client *c, const char *idempotency_key)
@@ -191,14 +196,15 @@ int stream_client_billing_resume(char **out_json, stream_client *c, const char *
     *out_json = NULL;
   if (!c)
     return stream__err(STREAM_EINVAL, "client is NULL");
-  return keyed_call(out_json, c, "/v1/billing/subscription/resume", "{}", idempotency_key);
+  return keyed_call(out_json, c, "/v1/billing/subscription/resume", "{}", idempotency_key,
+                    CLIENT__JSON_OBJECT_IN, "subscription");
 }
 
 /* ---- invoices and payment methods --------------------------------------- */
 
 int stream_client_billing_invoices(char **out_json, stream_client *c)
 {
-  return get_json(out_json, c, "/v1/billing/invoices");
+  return get_json(out_json, c, "/v1/billing/invoices", CLIENT__JSON_ARRAY_IN, "invoices");
 }
 
 int stream_client_billing_card_add(char **out_json, stream_client *c, const char *token,
@@ -215,7 +221,8 @@ int stream_client_billing_card_add(char **out_json, stream_client *c, const char
   char *body = body_of(o, o && cJSON_AddStringToObject(o, "token", token));
   if (!body)
     return STREAM_ENOMEM;
-  rc = keyed_call(out_json, c, "/v1/billing/payment-methods", body, idempotency_key);
+  rc = keyed_call(out_json, c, "/v1/billing/payment-methods", body, idempotency_key,
+                  CLIENT__JSON_OBJECT, NULL);
   client__free_body(body);
   return rc;
 }
@@ -256,7 +263,8 @@ int stream_client_billing_entitlement(char **out_json, stream_client *c, const c
   char *path;
   if ((rc = stream__buf_detach(&b, &path)) != STREAM_OK)
     return rc;
-  rc = client__call_json(out_json, c, "GET", path, NULL, CLIENT__AUTH_BEARER);
+  rc = client__call_json_as(out_json, c, "GET", path, NULL, CLIENT__AUTH_BEARER,
+                            CLIENT__JSON_OBJECT, NULL);
   free(path);
   return rc;
 }
@@ -282,7 +290,8 @@ int stream_client_billing_lease_acquire(char **out_json, stream_client *c, const
                      (!device_name || cJSON_AddStringToObject(o, "device_name", device_name)));
   if (!body)
     return STREAM_ENOMEM;
-  rc = client__call_json(out_json, c, "POST", "/v1/billing/leases", body, CLIENT__AUTH_BEARER);
+  rc = client__call_json_as(out_json, c, "POST", "/v1/billing/leases", body, CLIENT__AUTH_BEARER,
+                            CLIENT__JSON_OBJECT, NULL);
   client__free_body(body);
   /* streamd answers 409 when every screen is taken (the library's STREAM_EBUSY). */
   return recode(rc, STREAM_ECONFLICT, STREAM_EBUSY);
@@ -298,7 +307,8 @@ int stream_client_billing_lease_heartbeat(char **out_json, stream_client *c, con
   int rc = path_with_id(&path, "/v1/billing/leases/", lease_id, "/heartbeat");
   if (rc != STREAM_OK)
     return rc;
-  rc = client__call_json(out_json, c, "POST", path, "{}", CLIENT__AUTH_BEARER);
+  rc = client__call_json_as(out_json, c, "POST", path, "{}", CLIENT__AUTH_BEARER,
+                            CLIENT__JSON_OBJECT, NULL);
   free(path);
   /* streamd answers 409 for a lapsed lease (the library's STREAM_EEXPIRED). */
   return recode(rc, STREAM_ECONFLICT, STREAM_EEXPIRED);

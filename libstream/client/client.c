@@ -292,8 +292,11 @@ static void copy_id(char dst[STREAM_CLIENT_ID_MAX + 1], const char *src)
 }
 
 int client__store_tokens(stream_client *c, const char *access, const char *refresh,
-                         int64_t expires_in, const char *account_id, const char *profile_id)
+                         int64_t expires_in, const char *account_id, const char *profile_id,
+                         const uint64_t *if_gen, bool *stored)
 {
+  if (stored)
+    *stored = false;
   char *a = NULL, *r = NULL;
   if (access && !(a = strdup(access)))
     return stream__err(STREAM_ENOMEM, "out of memory storing the tokens");
@@ -302,6 +305,14 @@ int client__store_tokens(stream_client *c, const char *access, const char *refre
     return stream__err(STREAM_ENOMEM, "out of memory storing the tokens");
   }
   pthread_mutex_lock(&c->tok_mu);
+  if (if_gen && c->tok_gen != *if_gen) {
+    /* Newer tokens arrived meanwhile (sign-in, profile switch, set_tokens): they stay. */
+    pthread_mutex_unlock(&c->tok_mu);
+    free_secret(&a);
+    free_secret(&r);
+    stream__log(STREAM_LOG_DEBUG, "client", "tokens of an older session discarded");
+    return STREAM_OK;
+  }
   free_secret(&c->access_token);
   free_secret(&c->refresh_token);
   c->access_token = a;
@@ -313,6 +324,8 @@ int client__store_tokens(stream_client *c, const char *access, const char *refre
     copy_id(c->profile_id, profile_id);
   c->tok_gen++;
   pthread_mutex_unlock(&c->tok_mu);
+  if (stored)
+    *stored = true;
   return STREAM_OK;
 }
 
@@ -342,7 +355,7 @@ int stream_client_set_tokens(stream_client *c, const char *access_token, const c
     return STREAM_OK;
   }
   /* Who the tokens belong to is unknown until the server says so. */
-  rc = client__store_tokens(c, access_token, refresh_token, 0, "", "");
+  rc = client__store_tokens(c, access_token, refresh_token, 0, "", "", NULL, NULL);
   return rc;
 }
 

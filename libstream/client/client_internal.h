@@ -52,6 +52,8 @@ typedef struct client__response {
 } client__response;
 
 void client__response_free(client__response *r);
+/* client__response_free, wiping the body first: for answers that carry tokens or codes. */
+void client__response_free_secret(client__response *r);
 
 /* Authentication of a request. */
 enum {
@@ -82,9 +84,28 @@ int client__exchange(client__response *out, stream_client *c, const char *method
 int client__call(client__response *out, stream_client *c, const char *method,
                  const char *path_query, int body_kind, const char *body, int auth);
 
-/* client__call for endpoints answering JSON: on success *out_json is the body
- * (checked to be JSON), caller frees with stream_free(). out_json may be NULL
- * when the body is not wanted. */
+/* What a 2xx JSON answer must be (client__call_json_as). */
+enum {
+  CLIENT__JSON_ANY = 0,       /* any one JSON value; an empty body gives "null" */
+  CLIENT__JSON_OBJECT = 1,    /* an object */
+  CLIENT__JSON_ARRAY_IN = 2,  /* an object whose `member` is an array */
+  CLIENT__JSON_OBJECT_IN = 3, /* an object whose `member` is an object */
+  CLIENT__JSON_PAGE = 4 /* an object with an "items" array and a "next_cursor" string or null */
+};
+
+/* The body of an answer parsed as exactly one JSON value: NULL (nothing set) when it is not JSON,
+ * has bytes after the value other than whitespace, or holds a NUL byte. */
+struct cJSON *client__parse_json(const char *body, size_t len);
+
+/* client__call for endpoints answering JSON: on success *out_json is the body,
+ * checked to be one JSON value of the shape `want` (with `member`), else
+ * STREAM_EPROTO; the caller frees it with stream_free(). out_json may be NULL
+ * when the body is not wanted (then it is not checked). */
+int client__call_json_as(char **out_json, stream_client *c, const char *method,
+                         const char *path_query, const char *json_body, int auth, int want,
+                         const char *member);
+
+/* client__call_json_as with CLIENT__JSON_ANY. */
 int client__call_json(char **out_json, stream_client *c, const char *method, const char *path_query,
                       const char *json_body, int auth);
 
@@ -125,24 +146,37 @@ int client__check_text(const char *what, const char *s, size_t max);
  * offset otherwise. The client's and the emitter's tokens, from callers and from servers. */
 int client__check_token_chars(const char *what, const char *t);
 
-/* Tokens (under tok_mu). Take ownership of nothing: inputs are copied. */
+/* Tokens (under tok_mu). Take ownership of nothing: inputs are copied. With `if_gen` (may be
+ * NULL) they are stored only while tok_gen is still *if_gen, so that a refresh that was in
+ * flight does not replace tokens a sign-in or profile switch stored meanwhile; STREAM_OK
+ * either way (*stored, may be NULL, says which). */
 int client__store_tokens(stream_client *c, const char *access, const char *refresh,
-                         int64_t expires_in, const char *account_id, const char *profile_id);
+                         int64_t expires_in, const char *account_id, const char *profile_id,
+                         const uint64_t *if_gen, bool *stored);
 void client__clear_tokens(stream_client *c);
 
 /* Parse a token response ({"access_token","refresh_token","expires_in",...})
- * and store the tokens. `session` (may be NULL) receives the non-secret parts.
- * With keep_ids an absent account_id / profile_id keeps the previous value
- * (refresh); otherwise it becomes "" (a new sign-in). */
+ * and store the tokens. Tokens outside printable ASCII (client__check_token_chars),
+ * an account_id / profile_id with such characters, or anything else malformed is
+ * STREAM_EPROTO and nothing is stored. `session` (may be NULL) receives the
+ * non-secret parts. With keep_ids an absent account_id / profile_id keeps the
+ * previous value (refresh); otherwise it becomes "" (a new sign-in). `if_gen`
+ * as for client__store_tokens. */
 int client__take_token_response(stream_client *c, const client__response *r,
-                                stream_client_session *session, bool keep_ids);
+                                stream_client_session *session, bool keep_ids,
+                                const uint64_t *if_gen);
 
-/* A cJSON document printed compactly, then deleted (NULL on ENOMEM, with the
- * error set). Free the result with client__free_body (wipes: bodies may hold
- * passwords and tokens). */
+/* A cJSON document printed compactly into one buffer of a size computed first
+ * (no growth, so no unwiped copies are left behind), then deleted (NULL on
+ * ENOMEM, with the error set). Free the result with client__free_body (wipes:
+ * bodies may hold passwords and tokens). */
 struct cJSON;
 char *client__print(struct cJSON *doc);
 void client__free_body(char *body);
+
+/* Copy a server-provided string into a message: control characters become
+ * spaces, at most cap - 1 bytes. */
+void client__clean_text(char *dst, size_t cap, const char *src);
 
 /* The error of a response the caller has decided is a failure. */
 int client__fail(const client__response *r, const char *method, const char *path_query);

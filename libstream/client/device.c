@@ -33,8 +33,39 @@ static int copy_str(char *dst, size_t cap, const cJSON *j, const char *name, boo
   if (n >= cap)
     return stream__err(STREAM_EPROTO, "'%s' in the device authorization is %zu bytes (limit %zu)",
                        name, n, cap - 1);
+  /* Codes and URIs are shown to people and put in messages: no control characters. */
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)v->valuestring[i] < 0x20 || (unsigned char)v->valuestring[i] == 0x7f)
+      return stream__err(STREAM_EPROTO,
+                         "'%s' in the device authorization has a control character at offset %zu",
+                         name, i);
   memcpy(dst, v->valuestring, n + 1);
   return STREAM_OK;
+}
+
+/* A form buffer sized for `n` bytes of field text (escaped: 3 bytes per byte at most), so that it
+ * never grows: growing would leave unwiped copies of the password or device code behind. */
+static void form_init(stream__buf *b, size_t n)
+{
+  stream__buf_init(b);
+  size_t cap = 3 * n + 64;
+  b->data = malloc(cap);
+  if (!b->data) {
+    b->failed = true;
+    return;
+  }
+  b->data[0] = '\0';
+  b->cap = cap;
+}
+
+/* The user code a message may show: control characters replaced (dev is the caller's struct). */
+static const char *shown_code(char dst[64], const stream_client_device *dev)
+{
+  char code[sizeof dev->user_code + 1];
+  memcpy(code, dev->user_code, sizeof dev->user_code);
+  code[sizeof dev->user_code] = '\0';
+  client__clean_text(dst, 64, code);
+  return dst;
 }
 
 static void form_field(stream__buf *b, const char *name, const char *value)
@@ -72,7 +103,7 @@ int stream_client_device_start(stream_client_device *out, stream_client *c)
   free(body);
   if (rc != STREAM_OK)
     return rc;
-  cJSON *j = cJSON_ParseWithLength(r.body, r.len);
+  cJSON *j = client__parse_json(r.body, r.len);
   if (!j || !cJSON_IsObject(j)) {
     rc = stream__err(STREAM_EPROTO, "the device authorization is not a JSON object");
     goto out;
@@ -109,7 +140,7 @@ out:
       stream__wipe(dc->valuestring, strlen(dc->valuestring));
   }
   cJSON_Delete(j);
-  client__response_free(&r);
+  client__response_free_secret(&r); /* it carries the device code */
   if (rc != STREAM_OK)
     memset(out, 0, sizeof *out);
   return rc;
@@ -139,7 +170,7 @@ int stream_client_device_poll(int *out_state, stream_client *c, stream_client_de
   if (rc != STREAM_OK)
     return rc;
   stream__buf b;
-  stream__buf_init(&b);
+  form_init(&b, strlen(DEVICE_GRANT) + strlen(dev->device_code) + strlen(c->client_id) + 64);
   form_field(&b, "grant_type", DEVICE_GRANT);
   form_field(&b, "device_code", dev->device_code);
   form_field(&b, "client_id", c->client_id);
@@ -153,10 +184,10 @@ int stream_client_device_poll(int *out_state, stream_client *c, stream_client_de
   if (rc != STREAM_OK)
     return rc;
   if (r.status >= 200 && r.status < 300) {
-    rc = client__take_token_response(c, &r, NULL, false);
+    rc = client__take_token_response(c, &r, NULL, false, NULL);
     if (rc == STREAM_OK)
       *out_state = STREAM_CLIENT_DEVICE_APPROVED;
-    client__response_free(&r);
+    client__response_free_secret(&r);
     return rc;
   }
   cJSON *j = NULL;
@@ -174,7 +205,9 @@ int stream_client_device_poll(int *out_state, stream_client *c, stream_client_de
     dev->interval = next;
     *out_state = STREAM_CLIENT_DEVICE_SLOW_DOWN;
   } else if (strcmp(e, "expired_token") == 0) {
-    rc = stream__err(STREAM_EEXPIRED, "the TV code %s expired; start again", dev->user_code);
+    char shown[64];
+    rc =
+        stream__err(STREAM_EEXPIRED, "the TV code %s expired; start again", shown_code(shown, dev));
   } else if (strcmp(e, "access_denied") == 0) {
     rc = stream__err(STREAM_EFORBIDDEN, "the sign-in of this device was denied");
   } else {
@@ -231,14 +264,16 @@ int stream_client_device_wait(stream_client *c, stream_client_device *dev, int64
       sleep_ms(deadline - now, cancel);
       if (cancelled(cancel))
         return stream__err(STREAM_ECANCELED, "waiting for the TV sign-in was cancelled");
+      char shown[64];
       return stream__err(STREAM_EEXPIRED, "the TV code %s expired before it was approved",
-                         dev->user_code);
+                         shown_code(shown, dev));
     }
     if (now + wait > deadline) {
       if (!sleep_ms(deadline - now, cancel))
         return stream__err(STREAM_ECANCELED, "waiting for the TV sign-in was cancelled");
+      char shown[64];
       return stream__err(STREAM_ETIMEDOUT, "the TV code %s was not approved within %lld ms",
-                         dev->user_code, (long long)timeout_ms);
+                         shown_code(shown, dev), (long long)timeout_ms);
     }
     if (!sleep_ms(wait, cancel))
       return stream__err(STREAM_ECANCELED, "waiting for the TV sign-in was cancelled");
@@ -272,7 +307,7 @@ int stream_client_activate(stream_client *c, const char *user_code, const char *
       (rc = client__check_text("password", password, 1024)) != STREAM_OK)
     return rc;
   stream__buf b;
-  stream__buf_init(&b);
+  form_init(&b, strlen(user_code) + strlen(email) + strlen(password) + 64);
   form_field(&b, "user_code", user_code);
   form_field(&b, "email", email);
   form_field(&b, "password", password);
@@ -287,6 +322,8 @@ int stream_client_activate(stream_client *c, const char *user_code, const char *
     return rc;
   long st = r.status;
   bool html = r.content_type && strcmp(r.content_type, "text/html") == 0;
+  char shown[64];
+  client__clean_text(shown, sizeof shown, user_code);
   if (st >= 200 && st < 300)
     rc = STREAM_OK;
   else if (!html)
@@ -294,13 +331,13 @@ int stream_client_activate(stream_client *c, const char *user_code, const char *
   else if (st == 401)
     rc = stream__err(STREAM_EAUTH, "activate: wrong email or password (HTTP 401)");
   else if (st == 410)
-    rc = stream__err(STREAM_EEXPIRED, "activate: the code %s expired (HTTP 410)", user_code);
+    rc = stream__err(STREAM_EEXPIRED, "activate: the code %s expired (HTTP 410)", shown);
   else if (st == 429)
     rc = stream__err(STREAM_EBUSY, "activate: too many attempts, retry after %lld s (HTTP 429)",
                      (long long)r.retry_after);
   else if (st == 400 || st == 404)
     rc = stream__err(STREAM_EINVAL, "activate: the code %s is unknown or malformed (HTTP %ld)",
-                     user_code, st);
+                     shown, st);
   else
     rc = client__fail(&r, "POST", "/activate");
   client__response_free(&r);

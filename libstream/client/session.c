@@ -1,8 +1,18 @@
 /*
  * client sessions: register, login, refresh (rotation: the new refresh token
  * replaces the old one), logout. The one place that turns a token response
- * into stored tokens. Passwords and tokens only ever live in request bodies
- * (wiped after sending) and in the handle.
+ * into stored tokens, after checking them (printable ASCII only, so a server
+ * cannot inject header lines through them). A refresh stores its result only
+ * if no newer tokens were stored while it was in flight.
+ *
+ * Wiping: passwords and tokens are in the request bodies built here (printed
+ * into one buffer that is wiped when freed, the cJSON tree's strings wiped
+ * first), in the answers that carry tokens (the receive buffer's earlier
+ * blocks, the body and the parsed tokens are wiped before they are freed),
+ * in the Authorization header line (wiped) and in the handle (wiped when
+ * replaced or freed). Not under this module's control: libcurl's internal
+ * copies of what it sends and receives, and the copies handed to the caller
+ * (stream_client_get_tokens()).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +24,29 @@
 
 #define EMAIL_MAX 254
 #define PASSWORD_MAX 1024
+
+/* An id the server sent: printable ASCII (it ends up in logs and applications' requests). */
+static int check_server_id(const char *v, const char *name)
+{
+  for (size_t i = 0; v[i]; i++)
+    if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f)
+      return stream__err(STREAM_EPROTO,
+                         "'%s' in the server's answer has a character outside printable ASCII "
+                         "at offset %zu",
+                         name, i);
+  return STREAM_OK;
+}
+
+/* A token the server sent: 1..8192 bytes, printable ASCII (client__check_token_chars). */
+static int check_server_token(const cJSON *t, const char *name)
+{
+  if (!cJSON_IsString(t) || !t->valuestring[0] || strlen(t->valuestring) > 8192)
+    return stream__err(STREAM_EPROTO, "the token response has no usable %s", name);
+  if (client__check_token_chars(name, t->valuestring) != STREAM_OK)
+    return stream__err(STREAM_EPROTO,
+                       "the token response's %s has a character outside printable ASCII", name);
+  return STREAM_OK;
+}
 
 static int copy_field(char *dst, size_t cap, const cJSON *v, const char *name, bool required)
 {
@@ -34,9 +67,10 @@ static int copy_field(char *dst, size_t cap, const cJSON *v, const char *name, b
 }
 
 int client__take_token_response(stream_client *c, const client__response *r,
-                                stream_client_session *session, bool keep_ids)
+                                stream_client_session *session, bool keep_ids,
+                                const uint64_t *if_gen)
 {
-  cJSON *j = cJSON_ParseWithLength(r->body, r->len);
+  cJSON *j = client__parse_json(r->body, r->len);
   if (!j || !cJSON_IsObject(j)) {
     cJSON_Delete(j);
     return stream__err(STREAM_EPROTO, "the token response (HTTP %ld) is not a JSON object",
@@ -49,14 +83,9 @@ int client__take_token_response(stream_client *c, const client__response *r,
   const cJSON *tt = cJSON_GetObjectItemCaseSensitive(j, "token_type");
   stream_client_session s;
   memset(&s, 0, sizeof s);
-  if (!cJSON_IsString(at) || !at->valuestring[0] || strlen(at->valuestring) > 8192) {
-    rc = stream__err(STREAM_EPROTO, "the token response has no usable access_token");
+  if ((rc = check_server_token(at, "access_token")) != STREAM_OK ||
+      (rc = check_server_token(rt, "refresh_token")) != STREAM_OK)
     goto out;
-  }
-  if (!cJSON_IsString(rt) || !rt->valuestring[0] || strlen(rt->valuestring) > 8192) {
-    rc = stream__err(STREAM_EPROTO, "the token response has no usable refresh_token");
-    goto out;
-  }
   if (tt && (!cJSON_IsString(tt) || strcasecmp(tt->valuestring, "Bearer") != 0)) {
     rc = stream__err(STREAM_EPROTO, "the token response has a token_type other than Bearer");
     goto out;
@@ -68,12 +97,17 @@ int client__take_token_response(stream_client *c, const client__response *r,
   if (rc == STREAM_OK)
     rc = copy_field(s.profile_id, sizeof s.profile_id,
                     cJSON_GetObjectItemCaseSensitive(j, "profile_id"), "profile_id", false);
+  if (rc == STREAM_OK)
+    rc = check_server_id(s.account_id, "account_id");
+  if (rc == STREAM_OK)
+    rc = check_server_id(s.profile_id, "profile_id");
   if (rc != STREAM_OK)
     goto out;
   {
     const char *acct = s.account_id[0] || !keep_ids ? s.account_id : NULL;
     const char *prof = s.profile_id[0] || !keep_ids ? s.profile_id : NULL;
-    rc = client__store_tokens(c, at->valuestring, rt->valuestring, s.expires_in, acct, prof);
+    rc = client__store_tokens(c, at->valuestring, rt->valuestring, s.expires_in, acct, prof, if_gen,
+                              NULL);
   }
   if (rc == STREAM_OK && session)
     rc = stream_client_session_info(session, c);
@@ -130,18 +164,26 @@ int stream_client_register(stream_client_account *out, stream_client *c, const c
   if (rc != STREAM_OK)
     return rc;
   if (out) {
-    cJSON *j = cJSON_ParseWithLength(r.body, r.len);
+    cJSON *j = client__parse_json(r.body, r.len);
     if (!j || !cJSON_IsObject(j)) {
       rc = stream__err(STREAM_EPROTO, "the register response is not a JSON object");
     } else {
       rc = copy_field(out->id, sizeof out->id, cJSON_GetObjectItemCaseSensitive(j, "id"), "id",
                       true);
       if (rc == STREAM_OK)
+        rc = check_server_id(out->id, "id");
+      if (rc == STREAM_OK)
         rc = copy_field(out->email, sizeof out->email, cJSON_GetObjectItemCaseSensitive(j, "email"),
                         "email", false);
       const cJSON *ca = cJSON_GetObjectItemCaseSensitive(j, "created_at");
-      if (rc == STREAM_OK && cJSON_IsNumber(ca))
-        out->created_at = (int64_t)ca->valuedouble;
+      if (rc == STREAM_OK && ca && !cJSON_IsNull(ca)) {
+        /* Unix seconds up to the year 9999; anything else (1e300 would not fit an int64_t). */
+        if (!cJSON_IsNumber(ca) || !(ca->valuedouble >= 0 && ca->valuedouble <= 253402300799.0))
+          rc = stream__err(STREAM_EPROTO,
+                           "'created_at' in the server's answer is not a time in seconds");
+        else
+          out->created_at = (int64_t)ca->valuedouble;
+      }
     }
     cJSON_Delete(j);
     if (rc != STREAM_OK)
@@ -171,8 +213,8 @@ int stream_client_login(stream_client_session *out, stream_client *c, const char
   client__free_body(body);
   if (rc != STREAM_OK)
     return rc;
-  rc = client__take_token_response(c, &r, out, false);
-  client__response_free(&r);
+  rc = client__take_token_response(c, &r, out, false, NULL);
+  client__response_free_secret(&r);
   return rc;
 }
 
@@ -229,7 +271,10 @@ int client__refresh(stream_client *c, uint64_t seen_gen)
   if (rc != STREAM_OK)
     goto out; /* network: keep the tokens, the caller may retry */
   if (r.status >= 200 && r.status < 300) {
-    rc = client__take_token_response(c, &r, NULL, true);
+    /* Stored only if nothing newer was stored while the refresh was in flight (a sign-in, a
+     * profile switch or set_tokens on another thread): those tokens win, and the caller's retry
+     * uses them. */
+    rc = client__take_token_response(c, &r, NULL, true, &seen_gen);
   } else if (r.status >= 400 && r.status < 500 && r.status != 408 && r.status != 429) {
     /* The refresh token is used up, revoked or expired: the session is over. */
     client__fail(&r, "POST", "/v1/auth/refresh");
@@ -245,7 +290,7 @@ int client__refresh(stream_client *c, uint64_t seen_gen)
   } else {
     rc = client__fail(&r, "POST", "/v1/auth/refresh");
   }
-  client__response_free(&r);
+  client__response_free_secret(&r);
 out:
   pthread_mutex_unlock(&c->refresh_mu);
   return rc;

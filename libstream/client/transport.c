@@ -5,7 +5,9 @@
  * alive between calls. Owns the mapping of HTTP answers (problem+json,
  * OAuth errors) to stream_status values, and the one-refresh-one-retry rule
  * on 401. Tokens travel only in the Authorization header and are never
- * logged or put in an error message.
+ * logged or put in an error message; neither is the query string (only the
+ * method and the path are). The path is sent as given (CURLOPT_PATH_AS_IS:
+ * no dot-segment removal).
  */
 #include <ctype.h>
 #include <limits.h>
@@ -51,6 +53,13 @@ void client__response_free(client__response *r)
   memset(r, 0, sizeof *r);
 }
 
+void client__response_free_secret(client__response *r)
+{
+  if (r && r->body)
+    stream__wipe(r->body, r->len);
+  client__response_free(r);
+}
+
 /* ---- receiving ---------------------------------------------------------- */
 
 typedef struct sink {
@@ -71,9 +80,15 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
     size_t cap = s->cap ? s->cap : 4096;
     while (cap < s->len + n + 1)
       cap *= 2;
-    char *p = realloc(s->data, cap);
+    /* Not realloc: the old block is wiped before it is freed (bodies may carry tokens). */
+    char *p = malloc(cap);
     if (!p)
       return 0;
+    if (s->data) {
+      memcpy(p, s->data, s->len + 1);
+      stream__wipe(s->data, s->cap);
+      free(s->data);
+    }
     s->data = p;
     s->cap = cap;
   }
@@ -129,6 +144,8 @@ static int perform(client__response *out, stream_client *c, const char *method,
                    const char *path_query, int body_kind, const char *body, const char *token)
 {
   memset(out, 0, sizeof *out);
+  /* Messages and logs name the path only: the query may carry search text. */
+  int plen = (int)strcspn(path_query, "?");
   stream__buf url;
   stream__buf_init(&url);
   stream__buf_puts(&url, c->base_url);
@@ -186,6 +203,7 @@ static int perform(client__response *out, stream_client *c, const char *method,
 #undef ADD_HEADER
 
   curl_easy_setopt(h, CURLOPT_URL, url.data);
+  curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L); /* the path as given: no dot-segment removal */
   curl_easy_setopt(h, CURLOPT_SHARE, c->share);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -217,17 +235,17 @@ static int perform(client__response *out, stream_client *c, const char *method,
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
   }
 
-  stream__log(STREAM_LOG_DEBUG, "client", "%s %s", method, path_query);
+  stream__log(STREAM_LOG_DEBUG, "client", "%s %.*s", method, plen, path_query);
   CURLcode cc = curl_easy_perform(h);
   if (cc != CURLE_OK) {
     const char *msg = errbuf[0] ? errbuf : curl_easy_strerror(cc);
     if (s.too_large || cc == CURLE_FILESIZE_EXCEEDED)
-      rc = stream__err(STREAM_ERANGE, "%s %s: response larger than the limit of %zu bytes", method,
-                       path_query, c->max_response_bytes);
+      rc = stream__err(STREAM_ERANGE, "%s %.*s: response larger than the limit of %zu bytes",
+                       method, plen, path_query, c->max_response_bytes);
     else if (cc == CURLE_OPERATION_TIMEDOUT)
-      rc = stream__err(STREAM_ETIMEDOUT, "%s %s: %s", method, path_query, msg);
+      rc = stream__err(STREAM_ETIMEDOUT, "%s %.*s: %s", method, plen, path_query, msg);
     else
-      rc = stream__err(STREAM_EIO, "%s %s: %s", method, path_query, msg);
+      rc = stream__err(STREAM_EIO, "%s %.*s: %s", method, plen, path_query, msg);
     client__note_response(0, 0);
     goto done;
   }
@@ -252,12 +270,17 @@ static int perform(client__response *out, stream_client *c, const char *method,
   out->len = s.len;
   s.data = NULL;
   client__note_response(status, out->retry_after);
-  stream__log(STREAM_LOG_DEBUG, "client", "%s %s -> %ld (%zu bytes)", method, path_query, status,
-              out->len);
+  stream__log(STREAM_LOG_DEBUG, "client", "%s %.*s -> %ld (%zu bytes)", method, plen, path_query,
+              status, out->len);
 
 done:
+  /* The list holds copies of the Authorization and Idempotency-Key lines. */
+  for (struct curl_slist *l = hdrs; l; l = l->next)
+    stream__wipe(l->data, strlen(l->data));
   curl_slist_free_all(hdrs);
   free_secret_str(auth_hdr);
+  if (s.data)
+    stream__wipe(s.data, s.cap);
   free(s.data);
   curl_easy_cleanup(h);
   stream__buf_free(&url);
@@ -378,7 +401,7 @@ static int code_for_problem(long st, const char *type)
 
 /* Copy a server-provided string into a message: printable ASCII and UTF-8
  * bytes only, bounded. */
-static void clean_text(char *dst, size_t cap, const char *src)
+void client__clean_text(char *dst, size_t cap, const char *src)
 {
   size_t j = 0;
   for (size_t i = 0; src && src[i] && j + 1 < cap; i++) {
@@ -409,13 +432,13 @@ int client__map_error(long http_status, const char *content_type, const char *bo
     if (cJSON_IsString(type))
       code = code_for_problem(http_status, type->valuestring);
     if (cJSON_IsString(det) && det->valuestring[0])
-      clean_text(detail, sizeof detail, det->valuestring);
+      client__clean_text(detail, sizeof detail, det->valuestring);
     else if (cJSON_IsString(odesc) && odesc->valuestring[0])
-      clean_text(detail, sizeof detail, odesc->valuestring);
+      client__clean_text(detail, sizeof detail, odesc->valuestring);
     else if (cJSON_IsString(oerr) && oerr->valuestring[0])
-      clean_text(detail, sizeof detail, oerr->valuestring);
+      client__clean_text(detail, sizeof detail, oerr->valuestring);
     else if (cJSON_IsString(title) && title->valuestring[0])
-      clean_text(detail, sizeof detail, title->valuestring);
+      client__clean_text(detail, sizeof detail, title->valuestring);
     if (cJSON_IsString(oerr) && http_status >= 400 && http_status < 500 && http_status != 429) {
       const char *e = oerr->valuestring;
       if (strcmp(e, "invalid_grant") == 0 || strcmp(e, "invalid_client") == 0 ||
@@ -465,7 +488,8 @@ int client__call(client__response *out, stream_client *c, const char *method,
         if (rc != STREAM_OK)
           return rc;
         if (!token)
-          return stream__err(STREAM_EAUTH, "%s %s: not signed in", method, path_query);
+          return stream__err(STREAM_EAUTH, "%s %.*s: not signed in", method,
+                             (int)strcspn(path_query, "?"), path_query);
       }
     }
     int rc = perform(out, c, method, path_query, body_kind, body, token);
@@ -487,8 +511,63 @@ int client__call(client__response *out, stream_client *c, const char *method,
   }
 }
 
-int client__call_json(char **out_json, stream_client *c, const char *method, const char *path_query,
-                      const char *json_body, int auth)
+cJSON *client__parse_json(const char *body, size_t len)
+{
+  if (!body || len == 0 || memchr(body, '\0', len))
+    return NULL;
+  const char *end = NULL;
+  cJSON *j = cJSON_ParseWithLengthOpts(body, len, &end, false);
+  if (!j)
+    return NULL;
+  /* cJSON stops after the first value: anything but whitespace after it is not JSON. */
+  for (const char *p = end; p && p < body + len; p++) {
+    if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+      cJSON_Delete(j);
+      return NULL;
+    }
+  }
+  return j;
+}
+
+/* Does the parsed answer have the shape `want` (CLIENT__JSON_*)? */
+static bool has_shape(const cJSON *j, int want, const char *member)
+{
+  if (want == CLIENT__JSON_ANY)
+    return true;
+  if (!cJSON_IsObject(j))
+    return false;
+  switch (want) {
+  case CLIENT__JSON_ARRAY_IN:
+    return cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, member));
+  case CLIENT__JSON_OBJECT_IN:
+    return cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, member));
+  case CLIENT__JSON_PAGE: {
+    const cJSON *next = cJSON_GetObjectItemCaseSensitive(j, "next_cursor");
+    return cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "items")) &&
+           (!next || cJSON_IsNull(next) || cJSON_IsString(next));
+  }
+  default:
+    return true;
+  }
+}
+
+static const char *shape_name(int want)
+{
+  switch (want) {
+  case CLIENT__JSON_ARRAY_IN:
+    return "an object with an array";
+  case CLIENT__JSON_OBJECT_IN:
+    return "an object with an object";
+  case CLIENT__JSON_PAGE:
+    return "a page (\"items\" array, \"next_cursor\" string or null)";
+  default:
+    return "a JSON object";
+  }
+}
+
+int client__call_json_as(char **out_json, stream_client *c, const char *method,
+                         const char *path_query, const char *json_body, int auth, int want,
+                         const char *member)
 {
   if (out_json)
     *out_json = NULL;
@@ -501,23 +580,65 @@ int client__call_json(char **out_json, stream_client *c, const char *method, con
     client__response_free(&r);
     return STREAM_OK;
   }
-  if (r.status == 204 || r.len == 0) {
+  int plen = (int)strcspn(path_query, "?");
+  if ((r.status == 204 || r.len == 0) && want == CLIENT__JSON_ANY) {
     client__response_free(&r);
     *out_json = strdup("null");
     return *out_json ? STREAM_OK : stream__err(STREAM_ENOMEM, "out of memory");
   }
-  cJSON *j = cJSON_ParseWithLength(r.body, r.len);
+  long st = r.status;
+  cJSON *j = client__parse_json(r.body, r.len);
   if (!j) {
-    long st = r.status;
     client__response_free(&r);
-    return stream__err(STREAM_EPROTO, "%s: the server answered %ld with a body that is not JSON",
-                       method, st);
+    return stream__err(STREAM_EPROTO,
+                       "%s %.*s: the server answered %ld with a body that is not JSON", method,
+                       plen, path_query, st);
   }
+  bool ok = has_shape(j, want, member);
   cJSON_Delete(j);
+  if (!ok) {
+    client__response_free(&r);
+    if (member)
+      return stream__err(STREAM_EPROTO, "%s %.*s: the server's answer (HTTP %ld) is not %s \"%s\"",
+                         method, plen, path_query, st, shape_name(want), member);
+    return stream__err(STREAM_EPROTO, "%s %.*s: the server's answer (HTTP %ld) is not %s", method,
+                       plen, path_query, st, shape_name(want));
+  }
   *out_json = r.body; /* malloc'ed: stream_free() is free() */
   r.body = NULL;
   client__response_free(&r);
   return STREAM_OK;
+}
+
+int client__call_json(char **out_json, stream_client *c, const char *method, const char *path_query,
+                      const char *json_body, int auth)
+{
+  return client__call_json_as(out_json, c, method, path_query, json_body, auth, CLIENT__JSON_ANY,
+                              NULL);
+}
+
+/* An upper bound of the compact printed size of `j` (strings escaped at most 6 bytes per byte). */
+static size_t print_bound(const cJSON *j)
+{
+  size_t n = 8; /* brackets, quotes, colon, comma */
+  if (j->string)
+    n += 6 * strlen(j->string);
+  if (cJSON_IsString(j) || cJSON_IsRaw(j))
+    n += 6 * strlen(j->valuestring);
+  else if (cJSON_IsNumber(j))
+    n += 64;
+  for (const cJSON *k = j->child; k; k = k->next)
+    n += print_bound(k);
+  return n;
+}
+
+/* Wipe the string values of a tree (request documents carry passwords and tokens). */
+static void wipe_tree(cJSON *j)
+{
+  if ((cJSON_IsString(j) || cJSON_IsRaw(j)) && j->valuestring)
+    stream__wipe(j->valuestring, strlen(j->valuestring));
+  for (cJSON *k = j->child; k; k = k->next)
+    wipe_tree(k);
 }
 
 char *client__print(cJSON *doc)
@@ -526,7 +647,16 @@ char *client__print(cJSON *doc)
     stream__err(STREAM_ENOMEM, "out of memory building a request body");
     return NULL;
   }
-  char *s = cJSON_PrintUnformatted(doc);
+  /* One buffer, big enough from the start: cJSON's own printer grows its buffer with realloc,
+   * which would leave unwiped copies of passwords and tokens behind. */
+  size_t cap = print_bound(doc) + 16;
+  char *s = cap <= INT_MAX ? malloc(cap) : NULL;
+  if (s && !cJSON_PrintPreallocated(doc, s, (int)cap, false)) {
+    stream__wipe(s, cap);
+    free(s);
+    s = NULL;
+  }
+  wipe_tree(doc);
   cJSON_Delete(doc);
   if (!s)
     stream__err(STREAM_ENOMEM, "out of memory building a request body");

@@ -6,7 +6,9 @@ one retry, refresh-token rotation), profiles, catalog, progress and My List.
 Catalog, profile and viewing calls return the server's JSON decoded
 (``dict`` / ``list``). Errors raise the ``libstream.StreamError`` subclass
 of the status (``AuthError``, ``NotFound``, ``Busy`` with
-``retry_after()``...), carrying the server's problem ``detail``.
+``retry_after()``...), carrying the server's problem ``detail``. A 2xx answer
+that is not JSON, or not of the documented shape, raises ``ProtocolError``
+(never ``TypeError``, ``KeyError`` or a JSON decoding error).
 
 A Client is thread-safe, like the C handle, and the GIL is released during
 every call. Only available when libstream was built with the client feature
@@ -26,7 +28,7 @@ import json
 
 from ._ffi import ffi, lib
 from ._util import Keep, new_struct, set_int, take_json, take_string, text, to_cstr, to_int
-from .errors import check, raise_invalid
+from .errors import ProtocolError, check, raise_invalid
 
 __all__ = ["AVAILABLE", "Client", "Session", "Account", "DeviceAuthorization", "DeviceState",
            "CancelFlag", "last_http_status", "retry_after"]
@@ -59,6 +61,26 @@ def retry_after():
     """Retry-After seconds of the calling thread's last response (429/503), or 0."""
     _require()
     return lib.stream_client_retry_after()
+
+
+def _doc(pp, member=None, kind=None):
+    """The JSON answer a call wrote to ``char **pp``, decoded. With ``member``, the answer must
+    be an object whose ``member`` is a ``kind`` (list or dict); with only ``kind``, the answer
+    must be one. Anything else, and a body Python cannot decode (the C side already checked that
+    it is JSON of this shape), raises ProtocolError."""
+    try:
+        doc = take_json(pp)
+    except (ValueError, RecursionError) as e:  # json.JSONDecodeError is a ValueError
+        message = "the server's answer cannot be decoded (%s)" % type(e).__name__
+        raise ProtocolError(lib.STREAM_EPROTO, message) from None
+    if member is not None:
+        if not isinstance(doc, dict) or not isinstance(doc.get(member), kind):
+            raise ProtocolError(lib.STREAM_EPROTO, "the server's answer is not an object with %s %r"
+                                % ("an array" if kind is list else "an object", member))
+    elif kind is not None and not isinstance(doc, kind):
+        raise ProtocolError(lib.STREAM_EPROTO, "the server's answer is not a JSON %s"
+                            % ("array" if kind is list else "object"))
+    return doc
 
 
 def _session(p):
@@ -268,7 +290,7 @@ class Client:
         """The account's profiles (a list of dicts, oldest first)."""
         out = ffi.new("char **")
         check(lib.stream_client_profiles(out, self._h))
-        return take_json(out)["profiles"]
+        return _doc(out, "profiles", list)["profiles"]
 
     def create_profile(self, name, *, avatar=None, kids=False, maturity_ceiling=None, pin=None):
         """Create a profile; returns it (a dict)."""
@@ -284,7 +306,7 @@ class Client:
             set_int(spec, "maturity_ceiling", maturity_ceiling, "maturity_ceiling")
         out = ffi.new("char **")
         check(lib.stream_client_profile_create(out, self._h, spec))
-        return take_json(out)
+        return _doc(out, kind=dict)
 
     def delete_profile(self, profile_id, password=None):
         """Delete a profile. One that has a PIN needs the account's ``password`` (sent in
@@ -309,14 +331,17 @@ class Client:
         """Every genre name (a sorted list of str)."""
         out = ffi.new("char **")
         check(lib.stream_client_genres(out, self._h))
-        return take_json(out)["genres"]
+        return _doc(out, "genres", list)["genres"]
 
     def browse(self, genre=None, cursor=None, limit=0):
         """One page: ``{"items": [...], "next_cursor": str or None}``."""
         out = ffi.new("char **")
         check(lib.stream_client_browse(out, self._h, to_cstr(genre, "genre", True),
                                        to_cstr(cursor, "cursor", True), to_int(limit, "limit")))
-        return take_json(out)
+        page = _doc(out, "items", list)
+        if not isinstance(page.get("next_cursor"), (str, type(None))):
+            raise ProtocolError(lib.STREAM_EPROTO, "the page's next_cursor is not a string or null")
+        return page
 
     def browse_all(self, genre=None, limit=0):
         """Every title, following next_cursor page by page (a generator)."""
@@ -333,13 +358,13 @@ class Client:
         out = ffi.new("char **")
         check(lib.stream_client_search(out, self._h, to_cstr(query, "query"),
                                        to_int(limit, "limit")))
-        return take_json(out)
+        return _doc(out, "items", list)
 
     def title(self, title_id):
         """A title with its seasons and episodes (a dict)."""
         out = ffi.new("char **")
         check(lib.stream_client_title(out, self._h, to_cstr(title_id, "title_id")))
-        return take_json(out)
+        return _doc(out, kind=dict)
 
     # ---- viewing (needs a profile) ---------------------------------------
 
@@ -353,12 +378,12 @@ class Client:
         """The continue-watching row (a list, most recent first)."""
         out = ffi.new("char **")
         check(lib.stream_client_continue_watching(out, self._h, to_int(limit, "limit")))
-        return take_json(out)["items"]
+        return _doc(out, "items", list)["items"]
 
     def my_list(self):
         out = ffi.new("char **")
         check(lib.stream_client_mylist(out, self._h))
-        return take_json(out)["items"]
+        return _doc(out, "items", list)["items"]
 
     def add_to_my_list(self, title_id):
         check(lib.stream_client_mylist_add(self._h, to_cstr(title_id, "title_id")))
@@ -371,7 +396,7 @@ class Client:
         (each {"id", "name", "items"}, plus "source_title_id" for because_you_watched)."""
         out = ffi.new("char **")
         check(lib.stream_client_home(out, self._h, to_int(per_row, "per_row")))
-        return take_json(out)
+        return _doc(out, "rows", list)
 
     def rate(self, title_id, value):
         """Rate a title for the selected profile: 1 (thumbs up), -1 (down) or 0 (clear)."""
@@ -397,13 +422,13 @@ class Client:
         """The active plans (a list of dicts: id, name, amount, currency, screens, ...)."""
         out = ffi.new("char **")
         check(lib.stream_client_billing_plans(out, self._h))
-        return take_json(out)["plans"]
+        return _doc(out, "plans", list)["plans"]
 
     def subscription(self):
         """The account's subscription (a dict); NotFound when it never subscribed."""
         out = ffi.new("char **")
         check(lib.stream_client_billing_subscription(out, self._h))
-        return take_json(out)["subscription"]
+        return _doc(out, "subscription", dict)["subscription"]
 
     def subscribe(self, plan_id, card_id=None, *, key=None):
         """Subscribe; returns {"subscription": {...}, "invoice_id": ...}."""
@@ -411,39 +436,39 @@ class Client:
         check(lib.stream_client_billing_subscribe(out, self._h, to_cstr(plan_id, "plan_id"),
                                                   to_cstr(card_id, "card_id", True),
                                                   to_cstr(key, "key", True)))
-        return take_json(out)
+        return _doc(out, "subscription", dict)
 
     def change_plan(self, plan_id, *, key=None):
         """Change plan; returns {"subscription": {...}, "invoice_id": ...}."""
         out = ffi.new("char **")
         check(lib.stream_client_billing_change_plan(out, self._h, to_cstr(plan_id, "plan_id"),
                                                     to_cstr(key, "key", True)))
-        return take_json(out)
+        return _doc(out, "subscription", dict)
 
     def cancel_subscription(self, *, key=None):
         """Cancel at period end; returns the subscription (a dict)."""
         out = ffi.new("char **")
         check(lib.stream_client_billing_cancel(out, self._h, to_cstr(key, "key", True)))
-        return take_json(out)["subscription"]
+        return _doc(out, "subscription", dict)["subscription"]
 
     def resume_subscription(self, *, key=None):
         """Undo a cancellation; returns the subscription (a dict)."""
         out = ffi.new("char **")
         check(lib.stream_client_billing_resume(out, self._h, to_cstr(key, "key", True)))
-        return take_json(out)["subscription"]
+        return _doc(out, "subscription", dict)["subscription"]
 
     def invoices(self):
         """The account's invoices, newest first (dicts without lines)."""
         out = ffi.new("char **")
         check(lib.stream_client_billing_invoices(out, self._h))
-        return take_json(out)["invoices"]
+        return _doc(out, "invoices", list)["invoices"]
 
     def add_card(self, token, *, key=None):
         """Add a payment method from a provider token; returns it (brand, last4, ...)."""
         out = ffi.new("char **")
         check(lib.stream_client_billing_card_add(out, self._h, to_cstr(token, "token"),
                                                  to_cstr(key, "key", True)))
-        return take_json(out)
+        return _doc(out, kind=dict)
 
     def entitlement(self, title_id, device_id):
         """{"allowed", "reason", "message", "plan_id", "max_height", "screens",
@@ -451,7 +476,7 @@ class Client:
         out = ffi.new("char **")
         check(lib.stream_client_billing_entitlement(out, self._h, to_cstr(title_id, "title_id"),
                                                     to_cstr(device_id, "device_id")))
-        return take_json(out)
+        return _doc(out, kind=dict)
 
     def lease_acquire(self, title_id, device_id, device_name=None):
         """Take a screen (a lease dict); Busy when every screen is in use."""
@@ -460,14 +485,14 @@ class Client:
                                                       to_cstr(title_id, "title_id"),
                                                       to_cstr(device_id, "device_id"),
                                                       to_cstr(device_name, "device_name", True)))
-        return take_json(out)
+        return _doc(out, kind=dict)
 
     def lease_heartbeat(self, lease_id):
         """Renew a lease (the lease dict); Expired when it lapsed."""
         out = ffi.new("char **")
         check(lib.stream_client_billing_lease_heartbeat(out, self._h,
                                                         to_cstr(lease_id, "lease_id")))
-        return take_json(out)
+        return _doc(out, kind=dict)
 
     def lease_release(self, lease_id):
         check(lib.stream_client_billing_lease_release(self._h, to_cstr(lease_id, "lease_id")))
@@ -482,4 +507,4 @@ class Client:
         out = ffi.new("char **")
         check(lib.stream_client_request(out, self._h, to_cstr(method, "method"),
                                         to_cstr(path, "path"), to_cstr(body, "body", True)))
-        return take_json(out)
+        return _doc(out)
