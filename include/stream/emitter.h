@@ -21,12 +21,20 @@
  * (redirects are not followed), 5xx, 401/403 (waiting for a new token), 408,
  * 429, and a 2xx with any other body (a captive portal or a proxy answering
  * for the server) are retried with exponential backoff and full jitter, capped
- * at `backoff_max_ms`; a Retry-After header (429 or 503) sets the delay
- * instead. An outage is logged once (STREAM_LOG_WARN), not at every attempt.
+ * at `backoff_max_ms`. A 429 or 503 is never retried sooner than that backoff
+ * nor than `backoff_base_ms`; its Retry-After header (delay-seconds, or an
+ * HTTP-date in any of RFC 9110's three forms) makes the delay longer when it
+ * asks for more, up to one hour (a larger value or a later date waits one
+ * hour). A Retry-After that is neither, as a whole ("0.5", "-3", a date with
+ * anything after it), counts as absent, not as 0; a date in the past as 0.
+ * stream_emitter_set_token() does not cut such a wait short. An outage is
+ * logged once (STREAM_LOG_WARN), not at every attempt.
  * Any other 4xx with an application/problem+json body (streamd's refusals)
  * refuses the batch for good (counted in `rejected`, logged, its spool record
  * acknowledged); without one (a portal's or a proxy's own 404 page) it is
- * retried like a network error. A 403 whose problem type is
+ * retried like a network error. That is the media type itself, in any case,
+ * parameters allowed ("application/problem+json; charset=utf-8"), not a
+ * longer one ("application/problem+jsonx"). A 403 whose problem type is
  * urn:libstream:problem:event-profile-forbidden refuses the batch for good in
  * the same way: an event of it names a profile the token may not name (one
  * deleted since, or the profile before a switch to another), which no new
@@ -130,7 +138,8 @@ typedef struct stream_emitter_stats {
   uint64_t emitted;       /**< events accepted by emit */
   uint64_t queued;        /**< events in the ring now */
   uint64_t sent;          /**< events in acknowledged batches */
-  uint64_t duplicates;    /**< of them, already stored at the server (resends) */
+  uint64_t duplicates;    /**< of them, already stored at the server (resends); a server's
+                               count above its batch's events is taken as the batch's count */
   uint64_t dropped;       /**< oldest events dropped from the full ring */
   uint64_t rejected;      /**< events in batches the server refused for good */
   uint64_t retried;       /**< batch sends retried */
@@ -147,9 +156,15 @@ typedef struct stream_emitter stream_emitter;
  * unacknowledged by a previous run are loaded and sent first (a torn last
  * record is discarded). On success `*out` belongs to the caller, who frees it
  * with stream_emitter_free().
- * Errors: STREAM_EINVAL (NULL, wrong version, missing or over-long base URL
- * or one that is not http:// or https://, an access token over
- * STREAM_EMITTER_TOKEN_MAX, options out of range, spool_max_bytes under
+ * `base_url` follows stream_client_new()'s rule: http:// or https:// (any
+ * case), a host, an optional path prefix (trailing slashes dropped; events go
+ * to <base_url>/v1/events), no query, fragment or user:password@, no space,
+ * control or non-ASCII byte, and libcurl must parse it.
+ * Errors: STREAM_EINVAL (NULL, wrong version, a base URL missing, over
+ * STREAM_EMITTER_URL_MAX or against that rule, an access token over
+ * STREAM_EMITTER_TOKEN_MAX or with a byte outside printable ASCII 0x21..0x7e
+ * (it goes into the Authorization header as it is; the message gives the
+ * offset, never the token), options out of range, spool_max_bytes under
  * twice batch_max_bytes, both named in the message), STREAM_EIO (spool
  * cannot be opened or read; libcurl cannot be initialised), STREAM_EBUSY (the
  * spool file is in use by another emitter), STREAM_ECRYPTO (no random bytes
@@ -178,8 +193,10 @@ STREAM_API int stream_emitter_emit(char *out_id, stream_emitter *em, const strea
 
 /**
  * Replace the access token used from the next request on (e.g. after a
- * refresh). NULL or "" clears it. Errors: STREAM_EINVAL (over-long),
- * STREAM_ENOMEM.
+ * refresh). NULL or "" clears it. A batch waiting out a 401/403 (or any
+ * other backoff) is sent at once with it, one waiting out a 429 or 503 is
+ * not. Errors: STREAM_EINVAL (over-long, or a byte outside printable ASCII
+ * 0x21..0x7e: the token in use stays), STREAM_ENOMEM.
  */
 STREAM_API int stream_emitter_set_token(stream_emitter *em, const char *access_token);
 

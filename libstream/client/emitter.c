@@ -5,7 +5,9 @@
  * spools them (spool.c), and posts them to POST /v1/events over one
  * keep-alive libcurl handle (emitter_http.c, which also decides what
  * acknowledges a batch), retrying with capped exponential backoff and full
- * jitter, or the server's Retry-After. stream_emitter_flush() waits for the
+ * jitter; a 429 or 503 waits at least backoff_base_ms, and at least its
+ * Retry-After (which a new token does not cut short: the server asked for
+ * the pause, whatever the token). stream_emitter_flush() waits for the
  * events emitted before it only, by their emit sequence numbers (held_low).
  *
  * Invariant: an event leaves the ring only into a batch that is either being
@@ -25,6 +27,7 @@
 
 #include "../core/core.h"
 #include "../proto/proto.h"
+#include "client_internal.h" /* the base URL and token rules of stream_client */
 #include "emitter_internal.h"
 #include "spool.h"
 #include "stream/emitter.h"
@@ -63,6 +66,7 @@ struct stream_emitter {
   size_t head, count;
   char *token;
   uint64_t token_gen; /* bumped by set_token */
+  int64_t not_before; /* monotonic ms: a 429/503's wait, which set_token does not cut short */
   bool stopping;
   int64_t deadline; /* when stopping */
   unsigned int flushers;
@@ -269,7 +273,7 @@ static void finish_batch(stream_emitter *em, int outcome, uint64_t dups)
   pthread_mutex_lock(&em->lock);
   if (outcome == STREAM_EMITTER_ACKED) {
     em->st.sent += b->count;
-    em->st.duplicates += dups;
+    em->st.duplicates += dups < b->count ? dups : b->count; /* "of them": a server may say more */
     em->st.batches++;
   } else {
     em->st.rejected += b->count;
@@ -446,7 +450,9 @@ static void *sender_main(void *arg)
       emitter__post p;
       uint64_t gen = 0;
       int verdict = post_batch(em, &em->cur, &p, &gen);
-      int64_t after = stream__mono_ms(), next = after;
+      int64_t after = stream__mono_ms(), next = after, not_before = 0;
+      bool retry = false;
+      unsigned int a = 0;
       if (verdict == EMITTER__ACKED) {
         if (em->outage)
           stream__log(STREAM_LOG_INFO, "emitter", "the server acknowledges events again");
@@ -459,21 +465,29 @@ static void *sender_main(void *arg)
         finish_batch(em, STREAM_EMITTER_REJECTED, 0);
       } else {
         note_failure(em, &p);
-        unsigned int a = em->cur.attempts++;
-        int64_t delay;
-        pthread_mutex_lock(&em->lock);
-        if (p.retry_after_ms >= 0 && (p.status == 429 || p.status == 503))
-          delay = p.retry_after_ms;
-        else
-          delay = backoff_delay(em, a); /* full jitter */
-        if (em->token_gen != gen)       /* a new token came during the request: try it now */
+        a = em->cur.attempts++;
+        retry = true;
+      }
+      /* Under the lock: set_token writes next_send too, and `retried` is seen with its wait. */
+      pthread_mutex_lock(&em->lock);
+      if (retry) {
+        int64_t delay = backoff_delay(em, a); /* full jitter */
+        if (p.status == 429 || p.status == 503) {
+          /* Never sooner than the backoff: a Retry-After of 0 (or a past date) answered to
+           * every attempt would otherwise make a storm of requests. */
+          if (delay < em->backoff_base)
+            delay = em->backoff_base;
+          if (p.retry_after_ms > delay)
+            delay = p.retry_after_ms;
+          not_before = after + delay;
+        } else if (em->token_gen != gen) { /* a new token came during the request: try it now */
           delay = 0;
+        }
         em->st.retried++;
-        pthread_mutex_unlock(&em->lock);
         next = after + delay;
       }
-      pthread_mutex_lock(&em->lock);
-      em->next_send = next; /* under the lock: set_token writes it too */
+      em->next_send = next;
+      em->not_before = not_before;
       continue;
     }
     bool empty = !em->cur.valid && em->count == 0 && !(em->has_spool && em->spool.n);
@@ -560,11 +574,12 @@ int stream_emitter_new(stream_emitter **out, const stream_emitter_options *o)
   if (!o->base_url || !o->base_url[0] || strlen(o->base_url) > STREAM_EMITTER_URL_MAX)
     return stream__err(STREAM_EINVAL, "stream_emitter_new: base_url missing or over %d bytes",
                        STREAM_EMITTER_URL_MAX);
-  if (strncmp(o->base_url, "http://", 7) != 0 && strncmp(o->base_url, "https://", 8) != 0)
-    return stream__err(STREAM_EINVAL, "stream_emitter_new: base_url must be http:// or https://");
   if (o->access_token && strlen(o->access_token) > STREAM_EMITTER_TOKEN_MAX)
     return stream__err(STREAM_EINVAL, "stream_emitter_new: access token over %d bytes",
                        STREAM_EMITTER_TOKEN_MAX);
+  /* It goes into the Authorization header as it is: a CR or LF would add header lines. */
+  if (o->access_token && client__check_token_chars("access token", o->access_token) != STREAM_OK)
+    return STREAM_EINVAL;
   if (o->queue_max > STREAM_EMITTER_QUEUE_MAX || o->batch_max_events > STREAM_EMITTER_BATCH_MAX ||
       o->batch_max_bytes > 1024 * 1024 || (o->spool_max_bytes && o->spool_max_bytes < 64 * 1024))
     return stream__err(STREAM_EINVAL,
@@ -582,9 +597,19 @@ int stream_emitter_new(stream_emitter **out, const stream_emitter_options *o)
   pthread_once(&curl_once, curl_init);
   if (curl_init_rc != CURLE_OK)
     return stream__err(STREAM_EIO, "curl_global_init failed: %s", curl_easy_strerror(curl_init_rc));
+  /* stream_client_new's rule: no query, fragment, credentials, spaces, control bytes or empty
+   * host, and libcurl must parse it. A fragment or a query would move the events elsewhere
+   * ("/#x" posts to "/"), where the 404 refuses every batch for good; a URL libcurl cannot parse
+   * would be retried for ever. */
+  char *base = NULL;
+  int urc = client__normalize_base_url(&base, o->base_url);
+  if (urc != STREAM_OK)
+    return urc;
   stream_emitter *em = stream__calloc(1, sizeof *em);
-  if (!em)
+  if (!em) {
+    free(base);
     return STREAM_ENOMEM;
+  }
   em->queue_max = o->queue_max ? o->queue_max : 2000;
   em->batch_max_events = o->batch_max_events ? o->batch_max_events : 300;
   em->batch_max_bytes = batch_bytes;
@@ -605,9 +630,7 @@ int stream_emitter_new(stream_emitter **out, const stream_emitter_options *o)
   pthread_cond_init(&em->wake, &ca);
   pthread_cond_init(&em->idle, &ca);
   pthread_condattr_destroy(&ca);
-  size_t ulen = strlen(o->base_url);
-  while (ulen && o->base_url[ulen - 1] == '/')
-    ulen--;
+  size_t ulen = strlen(base); /* without its trailing slashes */
   em->url = malloc(ulen + sizeof "/v1/events");
   em->ring = calloc(em->queue_max, sizeof *em->ring);
   em->ring_ts = calloc(em->queue_max, sizeof *em->ring_ts);
@@ -617,7 +640,7 @@ int stream_emitter_new(stream_emitter **out, const stream_emitter_options *o)
   if (!em->url || !em->ring || !em->ring_ts || !em->ring_sz || !em->curl)
     rc = stream__err(STREAM_ENOMEM, "stream_emitter_new: out of memory");
   if (rc == STREAM_OK) {
-    memcpy(em->url, o->base_url, ulen);
+    memcpy(em->url, base, ulen);
     memcpy(em->url + ulen, "/v1/events", sizeof "/v1/events");
     if (o->access_token && o->access_token[0] && !(em->token = stream__strdup(o->access_token)))
       rc = STREAM_ENOMEM;
@@ -630,6 +653,7 @@ int stream_emitter_new(stream_emitter **out, const stream_emitter_options *o)
     rc = emitter__spool_open(&em->spool, o->spool_path, spool_bytes);
     em->has_spool = rc == STREAM_OK;
   }
+  free(base);
   em->held_low = em->has_spool && em->spool.n ? 0 : UINT64_MAX; /* a previous run's batches */
   if (rc == STREAM_OK) {
     if (pthread_create(&em->thread, NULL, sender_main, em) != 0)
@@ -745,6 +769,8 @@ int stream_emitter_set_token(stream_emitter *em, const char *access_token)
     return stream__err(STREAM_EINVAL, "stream_emitter_set_token: NULL argument");
   if (access_token && strlen(access_token) > STREAM_EMITTER_TOKEN_MAX)
     return stream__err(STREAM_EINVAL, "access token over %d bytes", STREAM_EMITTER_TOKEN_MAX);
+  if (access_token && client__check_token_chars("access token", access_token) != STREAM_OK)
+    return STREAM_EINVAL;
   char *copy = NULL;
   if (access_token && access_token[0] && !(copy = stream__strdup(access_token)))
     return STREAM_ENOMEM;
@@ -752,8 +778,8 @@ int stream_emitter_set_token(stream_emitter *em, const char *access_token)
   char *old = em->token;
   em->token = copy;
   em->token_gen++;
-  /* A batch waiting out a 401 backoff may go now. */
-  em->next_send = 0;
+  /* A batch waiting out a 401 backoff may go now; one told to wait by a 429 or 503 may not. */
+  em->next_send = em->not_before;
   pthread_cond_signal(&em->wake);
   pthread_mutex_unlock(&em->lock);
   if (old) {

@@ -13,7 +13,10 @@
  * may not name (one deleted since, or the profile before a switch), which no
  * token will change, so that batch is refused for good.
  * Redirects are not followed: the events (and the bearer token) go to the
- * configured server only.
+ * configured server only. "application/problem+json" is compared as a whole
+ * media type (parameters allowed). A Retry-After is read whole, in both of
+ * RFC 9110's forms, or not at all (emitter__retry_after_ms); emitter.c
+ * decides what the wait is.
  */
 #include <math.h>
 #include <stdio.h>
@@ -26,7 +29,6 @@
 #include "../core/core.h"
 #include "emitter_internal.h"
 
-#define RETRY_AFTER_MAX_MS 3600000LL
 /* streamd's 403 that refuses the batch rather than the token (problem.c). */
 #define PROBLEM_EVENT_PROFILE "urn:libstream:problem:event-profile-forbidden"
 
@@ -38,26 +40,186 @@ typedef struct post_ctx {
   bool problem; /* Content-Type: application/problem+json, as every 4xx of streamd */
 } post_ctx;
 
+/* ---- Retry-After (RFC 9110 10.2.3: delay-seconds / HTTP-date) --------------------- */
+
+static const char *const day_names[7] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+static const char *const day_names_long[7] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
+                                              "Friday", "Saturday", "Sunday"};
+static const char *const month_names[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+/* A cursor over the value: every reader consumes exactly what it names or fails. */
+typedef struct cur {
+  const char *s;
+  size_t n;
+} cur;
+
+static bool lit(cur *c, const char *w)
+{
+  size_t k = strlen(w);
+  if (c->n < k || memcmp(c->s, w, k) != 0) /* HTTP-date is case-sensitive */
+    return false;
+  c->s += k;
+  c->n -= k;
+  return true;
+}
+
+static bool digits(cur *c, size_t k, int *out)
+{
+  if (c->n < k)
+    return false;
+  int v = 0;
+  for (size_t i = 0; i < k; i++) {
+    if (c->s[i] < '0' || c->s[i] > '9')
+      return false;
+    v = v * 10 + (c->s[i] - '0');
+  }
+  c->s += k;
+  c->n -= k;
+  *out = v;
+  return true;
+}
+
+static bool name_of(cur *c, const char *const *names, int count, int *out)
+{
+  for (int i = 0; i < count; i++)
+    if (lit(c, names[i])) {
+      *out = i;
+      return true;
+    }
+  return false;
+}
+
+/* time-of-day = hour ":" minute ":" second (a leap second is 60) */
+static bool time_of_day(cur *c, int *secs)
+{
+  int h, m, s;
+  if (!digits(c, 2, &h) || !lit(c, ":") || !digits(c, 2, &m) || !lit(c, ":") || !digits(c, 2, &s) ||
+      h > 23 || m > 59 || s > 60)
+    return false;
+  *secs = h * 3600 + m * 60 + s;
+  return true;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  int64_t yoe = y - era * 400;
+  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+static bool valid_day(int y, int mon, int d)
+{
+  static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return d >= 1 && d <= mdays[mon] && !(mon == 1 && d == 29 && !leap);
+}
+
+/* One of the three HTTP-date forms, all of `c`, as seconds since the epoch: IMF-fixdate
+ * ("Sun, 06 Nov 1994 08:49:37 GMT"), the obsolete RFC 850 form ("Sunday, 06-Nov-94 08:49:37 GMT")
+ * and asctime's ("Sun Nov  6 08:49:37 1994"), which RFC 9110 5.6.7 makes recipients accept. */
+static bool http_date(cur c, int64_t now_s, int64_t *out)
+{
+  int wd, d, mon, y, secs;
+  cur f = c;
+  bool ok = name_of(&f, day_names, 7, &wd) && lit(&f, ", ") && digits(&f, 2, &d) && lit(&f, " ") &&
+            name_of(&f, month_names, 12, &mon) && lit(&f, " ") && digits(&f, 4, &y) &&
+            lit(&f, " ") && time_of_day(&f, &secs) && lit(&f, " GMT") && f.n == 0;
+  if (!ok) {
+    f = c;
+    ok = name_of(&f, day_names_long, 7, &wd) && lit(&f, ", ") && digits(&f, 2, &d) &&
+         lit(&f, "-") && name_of(&f, month_names, 12, &mon) && lit(&f, "-") && digits(&f, 2, &y) &&
+         lit(&f, " ") && time_of_day(&f, &secs) && lit(&f, " GMT") && f.n == 0;
+    if (ok) {
+      /* A two-digit year more than 50 years ahead is the latest past year with those digits. */
+      int64_t this_year = 1970 + now_s / 31556952;
+      int64_t full = this_year - this_year % 100 + y;
+      if (full > this_year + 50)
+        full -= 100;
+      y = (int)full;
+    }
+  }
+  if (!ok) {
+    f = c;
+    ok = name_of(&f, day_names, 7, &wd) && lit(&f, " ") && name_of(&f, month_names, 12, &mon) &&
+         lit(&f, " ");
+    if (ok && f.n && f.s[0] == ' ') { /* date3 = month SP ( 2DIGIT / ( SP DIGIT ) ) */
+      f.s++;
+      f.n--;
+      ok = digits(&f, 1, &d);
+    } else {
+      ok = ok && digits(&f, 2, &d);
+    }
+    ok = ok && lit(&f, " ") && time_of_day(&f, &secs) && lit(&f, " ") && digits(&f, 4, &y) &&
+         f.n == 0;
+  }
+  if (!ok || !valid_day(y, mon, d))
+    return false;
+  *out = days_from_civil(y, mon + 1, d) * 86400 + secs;
+  return true;
+}
+
+int64_t emitter__retry_after_ms(const char *v, size_t len, int64_t now_wall_ms)
+{
+  while (len && (v[0] == ' ' || v[0] == '\t')) {
+    v++;
+    len--;
+  }
+  while (len &&
+         (v[len - 1] == ' ' || v[len - 1] == '\t' || v[len - 1] == '\r' || v[len - 1] == '\n'))
+    len--;
+  if (len == 0)
+    return -1;
+  /* delay-seconds = 1*DIGIT, read whole however long (leading zeros included), capped. */
+  size_t i = 0;
+  int64_t s = 0;
+  while (i < len && v[i] >= '0' && v[i] <= '9') {
+    if (s <= EMITTER__RETRY_AFTER_MAX_MS / 1000)
+      s = s * 10 + (v[i] - '0');
+    i++;
+  }
+  if (i == len)
+    return s > EMITTER__RETRY_AFTER_MAX_MS / 1000 ? EMITTER__RETRY_AFTER_MAX_MS : s * 1000;
+  int64_t when;
+  cur c = {v, len};
+  if (!http_date(c, now_wall_ms / 1000, &when))
+    return -1; /* "0.5", "-3", "soon", a date with trailing bytes: as if absent */
+  int64_t now_s = now_wall_ms / 1000;
+  if (when <= now_s) /* a date in the past: now (the caller's floor applies) */
+    return 0;
+  return when - now_s > EMITTER__RETRY_AFTER_MAX_MS / 1000 ? EMITTER__RETRY_AFTER_MAX_MS
+                                                           : (when - now_s) * 1000;
+}
+
+/* ---- the exchange ----------------------------------------------------------------------- */
+
+/* Whether a Content-Type value is the media type application/problem+json (parameters after a
+ * ';' allowed; "application/problem+jsonx" is another type). */
+static bool is_problem_json(const char *v, size_t len)
+{
+  static const char mt[] = "application/problem+json";
+  size_t k = sizeof mt - 1, i = 0;
+  while (i < len && (v[i] == ' ' || v[i] == '\t'))
+    i++;
+  if (len - i < k || strncasecmp(v + i, mt, k) != 0)
+    return false;
+  for (i += k; i < len && (v[i] == ' ' || v[i] == '\t'); i++)
+    ;
+  return i == len || v[i] == ';' || v[i] == '\r' || v[i] == '\n';
+}
+
 static size_t on_header(char *buf, size_t size, size_t n, void *ud)
 {
   post_ctx *c = ud;
   size_t len = size * n;
-  if (len > 13 && strncasecmp(buf, "Content-Type:", 13) == 0) {
-    size_t i = 13;
-    while (i < len && (buf[i] == ' ' || buf[i] == '\t'))
-      i++;
-    c->problem = len - i >= 24 && strncasecmp(buf + i, "application/problem+json", 24) == 0;
-  }
-  if (len > 12 && strncasecmp(buf, "Retry-After:", 12) == 0) {
-    char tmp[64];
-    size_t k = len - 12 < sizeof tmp - 1 ? len - 12 : sizeof tmp - 1;
-    memcpy(tmp, buf + 12, k);
-    tmp[k] = '\0';
-    char *end;
-    long long s = strtoll(tmp, &end, 10);
-    if (end != tmp && s >= 0) /* s * 1000 may overflow: compare before multiplying */
-      c->p->retry_after_ms = s > RETRY_AFTER_MAX_MS / 1000 ? RETRY_AFTER_MAX_MS : s * 1000;
-  }
+  if (len > 13 && strncasecmp(buf, "Content-Type:", 13) == 0)
+    c->problem = is_problem_json(buf + 13, len - 13);
+  if (len > 12 && strncasecmp(buf, "Retry-After:", 12) == 0)
+    c->p->retry_after_ms = emitter__retry_after_ms(buf + 12, len - 12, stream__wall_ms());
   return len;
 }
 

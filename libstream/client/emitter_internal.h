@@ -39,7 +39,7 @@ typedef struct emitter__post {
   /* out */
   long status;            /* 0 = no answer */
   uint64_t duplicates;    /* from the ingest's answer */
-  int64_t retry_after_ms; /* -1 = none */
+  int64_t retry_after_ms; /* the answer's Retry-After (emitter__retry_after_ms), -1 = none */
   char why[160];          /* for RETRY (and some REFUSED): what went wrong, for the log */
 } emitter__post;
 
@@ -50,5 +50,15 @@ typedef struct emitter__post {
  * else (no answer, 3xx, which is not followed, 5xx, 401/403 about the token, or a 2xx with
  * another body: a captive portal). */
 int emitter__post_batch(CURL *curl, emitter__post *p);
+
+/* The longest wait a Retry-After imposes: a larger value, or a date further ahead, waits this. */
+#define EMITTER__RETRY_AFTER_MAX_MS INT64_C(3600000)
+
+/* The value of a Retry-After header (`len` bytes after the colon, spaces and CRLF included) in
+ * ms from `now_wall_ms` (ms since the epoch): delay-seconds of any length (leading zeros too), or
+ * an HTTP-date in any of RFC 9110's three forms (0 for one in the past); capped at
+ * EMITTER__RETRY_AFTER_MAX_MS. -1 when the whole value is neither ("0.5", "-3", "", a date with
+ * anything after it): such a header counts as absent, never as 0. */
+int64_t emitter__retry_after_ms(const char *v, size_t len, int64_t now_wall_ms);
 
 #endif

@@ -412,7 +412,9 @@ class Emitter:
     spool_max_bytes, at least twice batch_max_bytes or InvalidArgument; ``gzip=False`` sends
     uncompressed). Only the ingest's JSON answer acknowledges a batch: a captive portal's 200
     or 302 is retried. ``close()`` flushes for up to shutdown_ms, then stops the thread. A
-    spool file serves one emitter at a time: another one on the same file raises Busy."""
+    spool file serves one emitter at a time: another one on the same file raises Busy.
+    ``base_url`` follows Client's rule (no query, fragment, credentials, spaces) and tokens
+    hold printable ASCII only (``set_token`` too), or InvalidArgument."""
 
     _OPTS = ("queue_max", "batch_max_events", "batch_max_bytes", "flush_interval_ms",
              "backoff_base_ms", "backoff_max_ms", "timeout_ms", "shutdown_ms", "spool_max_bytes")

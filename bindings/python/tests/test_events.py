@@ -160,6 +160,19 @@ def test_emitter_validates_without_a_server():
         assert em.stats()["emitted"] == 1
     with pytest.raises(libstream.InvalidArgument):
         le.Emitter("ftp://x")
+    # stream_client_new's base URL rule (review RV10): "#x" and "?q=" moved the events to
+    # another path, whose 404 refused every batch for good.
+    for url in ("http://", "http://a b/", "http://h/#x", "http://h/?q=", "http://u:p@h/",
+                "http://h\r\nX: y"):
+        with pytest.raises(libstream.InvalidArgument):
+            le.Emitter(url)
+    # A token goes into the Authorization header as it is: CR/LF would add header lines.
+    with pytest.raises(libstream.InvalidArgument):
+        le.Emitter("http://127.0.0.1:9", access_token="A\r\nX-Injected: yes")
+    with le.Emitter("http://127.0.0.1:9", access_token="ok", shutdown_ms=10) as em:
+        with pytest.raises(libstream.InvalidArgument):
+            em.set_token("A\r\nX-Injected: yes")
+        em.set_token("other")
 
 
 @needs_server
