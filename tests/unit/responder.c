@@ -99,6 +99,22 @@ static void *serve(void *arg)
   }
 }
 
+int test_listen_loopback(int *port)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ck_assert_int_ge(fd, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  socklen_t alen = sizeof a;
+  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+  *port = ntohs(a.sin_port);
+  ck_assert_int_eq(listen(fd, 16), 0);
+  return fd;
+}
+
 void test_responder_start(test_responder *r, const char *const *script, int n, int hold)
 {
   ck_assert_int_ge(n, 1);
@@ -109,17 +125,7 @@ void test_responder_start(test_responder *r, const char *const *script, int n, i
   r->cfd = -1;
   pthread_mutex_init(&r->mu, NULL);
   pthread_cond_init(&r->cv, NULL);
-  r->fd = socket(AF_INET, SOCK_STREAM, 0);
-  ck_assert_int_ge(r->fd, 0);
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ck_assert_int_eq(bind(r->fd, (struct sockaddr *)&a, sizeof a), 0);
-  socklen_t alen = sizeof a;
-  ck_assert_int_eq(getsockname(r->fd, (struct sockaddr *)&a, &alen), 0);
-  r->port = ntohs(a.sin_port);
-  ck_assert_int_eq(listen(r->fd, 16), 0);
+  r->fd = test_listen_loopback(&r->port);
   ck_assert_int_eq(pthread_create(&r->th, NULL, serve, r), 0);
 }
 

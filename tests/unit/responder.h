@@ -42,6 +42,10 @@ typedef struct test_responder {
   bool release, stopping;
 } test_responder;
 
+/* A TCP socket bound to a free loopback port (its number in *port), listening
+ * (backlog 16). The caller closes it. Aborts the test on failure. */
+int test_listen_loopback(int *port);
+
 /* Listen on a free loopback port and serve `script` (n >= 1 raw responses,
  * borrowed: they must outlive the responder). `hold` is the 0-based index of
  * the request whose answer waits for test_responder_release(), or -1. Aborts

@@ -206,17 +206,7 @@ static void router_start(router *rt, route_fn fn)
   rt->fn = fn;
   pthread_mutex_init(&rt->mu, NULL);
   pthread_cond_init(&rt->cv, NULL);
-  rt->fd = socket(AF_INET, SOCK_STREAM, 0);
-  ck_assert_int_ge(rt->fd, 0);
-  struct sockaddr_in sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ck_assert_int_eq(bind(rt->fd, (struct sockaddr *)&sa, sizeof sa), 0);
-  socklen_t alen = sizeof sa;
-  ck_assert_int_eq(getsockname(rt->fd, (struct sockaddr *)&sa, &alen), 0);
-  rt->port = ntohs(sa.sin_port);
-  ck_assert_int_eq(listen(rt->fd, 16), 0);
+  rt->fd = test_listen_loopback(&rt->port);
   ck_assert_int_eq(pthread_create(&rt->acceptor, NULL, router_accept, rt), 0);
 }
 
