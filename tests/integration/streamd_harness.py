@@ -43,6 +43,24 @@ def streamd_env(extra=None):
     return env
 
 
+def start_refused(streamd, data_dir, extra=()):
+    """Start `streamd` on `data_dir` (loopback, port 0) when it must stop at start: (started,
+    exit status, stderr). One that starts instead is killed at its listening line and `started`
+    is True, for the caller to fail on."""
+    with tempfile.TemporaryFile() as log:
+        p = subprocess.Popen([streamd, "--port", "0", "--listen-address", HOST,
+                              "--data-dir", data_dir] + list(extra),
+                             stdout=subprocess.PIPE, stderr=log, env=streamd_env())
+        line = p.stdout.readline()  # the listening line, or EOF when it stops
+        if line:
+            p.kill()
+        rc = p.wait(timeout=120)
+        p.stdout.close()
+        log.seek(0)
+        err = log.read().decode()
+    return line != b"", rc, err
+
+
 class Response(tuple):
     """An HTTP answer. Unpacks and indexes as (status, headers, body) with headers a dict of
     lower-cased names (the last value wins); also .status, .headers, .body, .header_list (the

@@ -37,7 +37,7 @@ import time
 import urllib.error
 import urllib.request
 
-from streamd_harness import Streamd, profile_token, register_login, streamd_env, unique_email
+from streamd_harness import Streamd, profile_token, register_login, start_refused, unique_email
 
 STREAMD = STREAMCTL = None
 OP_TOKEN = "keyrot-operator-token-0123456789abcdef"
@@ -262,18 +262,8 @@ def rotation(tmp, media):
 
 def refused_start(data_dir, extra=()):
     """streamd on data_dir that must stop at start: (exit status, stderr)."""
-    with tempfile.TemporaryFile() as log:
-        p = subprocess.Popen([STREAMD, "--port", "0", "--listen-address", "127.0.0.1",
-                              "--data-dir", data_dir] + list(extra),
-                             stdout=subprocess.PIPE, stderr=log, env=streamd_env())
-        line = p.stdout.readline()  # the listening line, or EOF when it stops
-        if line:
-            p.kill()
-        rc = p.wait(timeout=120)
-        p.stdout.close()
-        log.seek(0)
-        err = log.read().decode()
-    check(line == b"", "streamd started: " + err)
+    started, rc, err = start_refused(STREAMD, data_dir, extra)
+    check(not started, "streamd started: " + err)
     return rc, err
 
 

@@ -20,7 +20,7 @@ import time
 import unittest
 import urllib.parse
 
-from streamd_harness import ApiTestCase, Streamd, streamd_env, unique_email
+from streamd_harness import ApiTestCase, Streamd, start_refused, unique_email
 from streamd_harness import register_login as harness_register_login
 
 STREAMD = None
@@ -1220,18 +1220,8 @@ class T99Expiry(Base):
     def refused_start(self, data_dir, extra=()):
         """streamd on `data_dir` that must stop at start: its exit status and stderr (one that
         starts instead is stopped at its listening line, and the test fails)."""
-        with open(os.path.join(os.path.dirname(data_dir), "refused.log"), "w+b") as log:
-            p = subprocess.Popen([STREAMD, "--port", "0", "--listen-address", "127.0.0.1",
-                                  "--data-dir", data_dir] + list(extra),
-                                 stdout=subprocess.PIPE, stderr=log, env=streamd_env())
-            line = p.stdout.readline()  # the listening line, or EOF when it stops
-            if line:
-                p.kill()
-            rc = p.wait(timeout=120)
-            p.stdout.close()
-            log.seek(0)
-            err = log.read().decode()
-        self.assertEqual(line, b"", "streamd started: " + err)
+        started, rc, err = start_refused(STREAMD, data_dir, extra)
+        self.assertFalse(started, "streamd started: " + err)
         return rc, err
 
     def test_key_file_checked_on_what_is_read(self):
