@@ -28,12 +28,9 @@
 /* An id the server sent: printable ASCII (it ends up in logs and applications' requests). */
 static int check_server_id(const char *v, const char *name)
 {
-  for (size_t i = 0; v[i]; i++)
-    if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f)
-      return stream__err(STREAM_EPROTO,
-                         "'%s' in the server's answer has a character outside printable ASCII "
-                         "at offset %zu",
-                         name, i);
+  if (client__check_token_chars(name, v) != STREAM_OK)
+    return stream__err(STREAM_EPROTO,
+                       "'%s' in the server's answer has a character outside printable ASCII", name);
   return STREAM_OK;
 }
 
