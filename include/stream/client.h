@@ -140,7 +140,8 @@ typedef struct stream_client_profile_spec {
  * `*out` belongs to the caller, who frees it with stream_client_free().
  * Errors: STREAM_EINVAL (NULL out or opts, unknown version, missing or
  * malformed base_url: it must be http:// or https:// with a host and no query,
- * fragment or credentials; a non-positive timeout; max_response_bytes under
+ * fragment, credentials or "." / ".." path segment (paths are sent as given);
+ * a non-positive timeout; max_response_bytes under
  * 1 KiB; a user agent (1..256 bytes) or client_id (1..128 bytes) that is
  * empty, too long or not printable ASCII; a ca_file or ca_path that is empty
  * or over 4096 bytes), STREAM_ENOMEM, STREAM_EIO (libcurl cannot be
@@ -238,10 +239,11 @@ STREAM_API int stream_client_session_info(stream_client_session *out, const stre
 /**
  * Rotate the refresh token now (POST /v1/auth/refresh) and keep the new
  * tokens. Calls do this by themselves on a 401 (once, then retry once); this
- * is for applications that refresh ahead of time. When other tokens were
+ * is for applications that refresh ahead of time. When another session was
  * stored while the refresh was in flight (a sign-in, a profile switch or
- * stream_client_set_tokens() on another thread), those are kept and the
- * refresh's answer is discarded. Errors: STREAM_EAUTH (no refresh token, or
+ * stream_client_set_tokens() of other tokens on another thread), it is kept
+ * and the refresh's answer is discarded; the same tokens set again keep the
+ * answer (their refresh token is used up). Errors: STREAM_EAUTH (no refresh token, or
  * the server refused it: the session is then forgotten), network and protocol
  * errors (the tokens are kept). Thread-safe.
  */

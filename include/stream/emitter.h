@@ -158,8 +158,9 @@ typedef struct stream_emitter stream_emitter;
  * with stream_emitter_free().
  * `base_url` follows stream_client_new()'s rule: http:// or https:// (any
  * case), a host, an optional path prefix (trailing slashes dropped; events go
- * to <base_url>/v1/events), no query, fragment or user:password@, no space,
- * control or non-ASCII byte, and libcurl must parse it.
+ * to <base_url>/v1/events), no query, fragment, user:password@ or "." / ".."
+ * path segment, no space, control or non-ASCII byte, and libcurl must parse
+ * it.
  * Errors: STREAM_EINVAL (NULL, wrong version, a base URL missing, over
  * STREAM_EMITTER_URL_MAX or against that rule, an access token over
  * STREAM_EMITTER_TOKEN_MAX or with a byte outside printable ASCII 0x21..0x7e

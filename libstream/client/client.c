@@ -107,6 +107,21 @@ void client__query_int(stream__buf *b, const char *name, long long value)
   client__query(b, name, v);
 }
 
+/* "." or "..", each dot also as %2e (RFC 3986 5.2.4 removes them). */
+static bool dot_segment(const char *seg, size_t len)
+{
+  size_t dots = 0;
+  for (size_t i = 0; i < len; dots++) {
+    if (seg[i] == '.')
+      i++;
+    else if (len - i >= 3 && strncasecmp(seg + i, "%2e", 3) == 0)
+      i += 3;
+    else
+      return false;
+  }
+  return dots == 1 || dots == 2;
+}
+
 int client__normalize_base_url(char **out, const char *url)
 {
   *out = NULL;
@@ -135,6 +150,15 @@ int client__normalize_base_url(char **out, const char *url)
     return stream__err(STREAM_EINVAL, "base_url has no host");
   if (memchr(host, '@', hostlen))
     return stream__err(STREAM_EINVAL, "base_url must not carry credentials");
+  /* Paths are sent as given (CURLOPT_PATH_AS_IS), so a dot segment in the prefix would reach the
+   * server, where the emitter's libcurl would have removed it: one meaning for both, none. */
+  for (const char *seg = host + hostlen; *seg == '/';) {
+    seg++;
+    size_t sl = strcspn(seg, "/");
+    if (dot_segment(seg, sl))
+      return stream__err(STREAM_EINVAL, "base_url's path must not have a '.' or '..' segment");
+    seg += sl;
+  }
   /* Let libcurl confirm it can parse what we accept. */
   CURLU *u = curl_url();
   if (!u)
@@ -293,10 +317,8 @@ static void copy_id(char dst[STREAM_CLIENT_ID_MAX + 1], const char *src)
 
 int client__store_tokens(stream_client *c, const char *access, const char *refresh,
                          int64_t expires_in, const char *account_id, const char *profile_id,
-                         const uint64_t *if_gen, bool *stored)
+                         const char *if_refresh)
 {
-  if (stored)
-    *stored = false;
   char *a = NULL, *r = NULL;
   if (access && !(a = strdup(access)))
     return stream__err(STREAM_ENOMEM, "out of memory storing the tokens");
@@ -305,8 +327,10 @@ int client__store_tokens(stream_client *c, const char *access, const char *refre
     return stream__err(STREAM_ENOMEM, "out of memory storing the tokens");
   }
   pthread_mutex_lock(&c->tok_mu);
-  if (if_gen && c->tok_gen != *if_gen) {
-    /* Newer tokens arrived meanwhile (sign-in, profile switch, set_tokens): they stay. */
+  if (if_refresh && !(c->refresh_token && strcmp(c->refresh_token, if_refresh) == 0)) {
+    /* Another session was stored meanwhile (sign-in, profile switch, set_tokens of other
+     * tokens): it stays. The same refresh token set again (an application restoring what it
+     * saved) is no other session: that token is used up now, so the answer replaces it. */
     pthread_mutex_unlock(&c->tok_mu);
     free_secret(&a);
     free_secret(&r);
@@ -324,8 +348,6 @@ int client__store_tokens(stream_client *c, const char *access, const char *refre
     copy_id(c->profile_id, profile_id);
   c->tok_gen++;
   pthread_mutex_unlock(&c->tok_mu);
-  if (stored)
-    *stored = true;
   return STREAM_OK;
 }
 
@@ -355,7 +377,7 @@ int stream_client_set_tokens(stream_client *c, const char *access_token, const c
     return STREAM_OK;
   }
   /* Who the tokens belong to is unknown until the server says so. */
-  rc = client__store_tokens(c, access_token, refresh_token, 0, "", "", NULL, NULL);
+  rc = client__store_tokens(c, access_token, refresh_token, 0, "", "", NULL);
   return rc;
 }
 

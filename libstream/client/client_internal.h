@@ -146,13 +146,14 @@ int client__check_text(const char *what, const char *s, size_t max);
  * offset otherwise. The client's and the emitter's tokens, from callers and from servers. */
 int client__check_token_chars(const char *what, const char *t);
 
-/* Tokens (under tok_mu). Take ownership of nothing: inputs are copied. With `if_gen` (may be
- * NULL) they are stored only while tok_gen is still *if_gen, so that a refresh that was in
- * flight does not replace tokens a sign-in or profile switch stored meanwhile; STREAM_OK
- * either way (*stored, may be NULL, says which). */
+/* Tokens (under tok_mu). Take ownership of nothing: inputs are copied. With `if_refresh` (may be
+ * NULL: always stored) they are stored only while the handle still holds that refresh token, so
+ * that a refresh that was in flight does not replace the session a sign-in, profile switch or
+ * set_tokens stored meanwhile (the same tokens set again do not count: the answer replaces the
+ * refresh token it used up); STREAM_OK either way. */
 int client__store_tokens(stream_client *c, const char *access, const char *refresh,
                          int64_t expires_in, const char *account_id, const char *profile_id,
-                         const uint64_t *if_gen, bool *stored);
+                         const char *if_refresh);
 void client__clear_tokens(stream_client *c);
 
 /* Parse a token response ({"access_token","refresh_token","expires_in",...})
@@ -160,11 +161,11 @@ void client__clear_tokens(stream_client *c);
  * an account_id / profile_id with such characters, or anything else malformed is
  * STREAM_EPROTO and nothing is stored. `session` (may be NULL) receives the
  * non-secret parts. With keep_ids an absent account_id / profile_id keeps the
- * previous value (refresh); otherwise it becomes "" (a new sign-in). `if_gen`
+ * previous value (refresh); otherwise it becomes "" (a new sign-in). `if_refresh`
  * as for client__store_tokens. */
 int client__take_token_response(stream_client *c, const client__response *r,
                                 stream_client_session *session, bool keep_ids,
-                                const uint64_t *if_gen);
+                                const char *if_refresh);
 
 /* A cJSON document printed compactly into one buffer of a size computed first
  * (no growth, so no unwiped copies are left behind), then deleted (NULL on

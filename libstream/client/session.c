@@ -65,7 +65,7 @@ static int copy_field(char *dst, size_t cap, const cJSON *v, const char *name, b
 
 int client__take_token_response(stream_client *c, const client__response *r,
                                 stream_client_session *session, bool keep_ids,
-                                const uint64_t *if_gen)
+                                const char *if_refresh)
 {
   cJSON *j = client__parse_json(r->body, r->len);
   if (!j || !cJSON_IsObject(j)) {
@@ -103,8 +103,8 @@ int client__take_token_response(stream_client *c, const client__response *r,
   {
     const char *acct = s.account_id[0] || !keep_ids ? s.account_id : NULL;
     const char *prof = s.profile_id[0] || !keep_ids ? s.profile_id : NULL;
-    rc = client__store_tokens(c, at->valuestring, rt->valuestring, s.expires_in, acct, prof, if_gen,
-                              NULL);
+    rc = client__store_tokens(c, at->valuestring, rt->valuestring, s.expires_in, acct, prof,
+                              if_refresh);
   }
   if (rc == STREAM_OK && session)
     rc = stream_client_session_info(session, c);
@@ -258,7 +258,6 @@ int client__refresh(stream_client *c, uint64_t seen_gen)
   }
   char *body;
   rc = refresh_body(&body, refresh);
-  free_secret(refresh);
   if (rc != STREAM_OK)
     goto out;
   client__response r;
@@ -268,10 +267,10 @@ int client__refresh(stream_client *c, uint64_t seen_gen)
   if (rc != STREAM_OK)
     goto out; /* network: keep the tokens, the caller may retry */
   if (r.status >= 200 && r.status < 300) {
-    /* Stored only if nothing newer was stored while the refresh was in flight (a sign-in, a
-     * profile switch or set_tokens on another thread): those tokens win, and the caller's retry
-     * uses them. */
-    rc = client__take_token_response(c, &r, NULL, true, &seen_gen);
+    /* Stored only while the handle still holds the refresh token sent: a session stored while
+     * the refresh was in flight (a sign-in, a profile switch or set_tokens of other tokens on
+     * another thread) wins, and the caller's retry uses it. */
+    rc = client__take_token_response(c, &r, NULL, true, refresh);
   } else if (r.status >= 400 && r.status < 500 && r.status != 408 && r.status != 429) {
     /* The refresh token is used up, revoked or expired: the session is over. */
     client__fail(&r, "POST", "/v1/auth/refresh");
@@ -279,7 +278,7 @@ int client__refresh(stream_client *c, uint64_t seen_gen)
     char why[400];
     snprintf(why, sizeof why, "%.399s", e ? e->message : "refused");
     pthread_mutex_lock(&c->tok_mu);
-    bool same = c->tok_gen == seen_gen;
+    bool same = c->refresh_token && strcmp(c->refresh_token, refresh) == 0;
     pthread_mutex_unlock(&c->tok_mu);
     if (same)
       client__clear_tokens(c);
@@ -289,6 +288,7 @@ int client__refresh(stream_client *c, uint64_t seen_gen)
   }
   client__response_free_secret(&r);
 out:
+  free_secret(refresh);
   pthread_mutex_unlock(&c->refresh_mu);
   return rc;
 }

@@ -75,19 +75,14 @@ START_TEST(test_options_rejected)
   ck_assert_int_eq(stream_client_new(&c, &o), STREAM_EINVAL);
   assert_msg_contains("base_url");
 
-  static const char *bad[] = {"",
-                              "127.0.0.1:8080",
-                              "ftp://example.com",
-                              "file:///etc/passwd",
-                              "http://",
-                              "http:///path",
-                              "http://host name",
-                              "http://example.com/?q=1",
-                              "http://example.com/#frag",
-                              "http://user:pw@example.com",
-                              "http://ex\x01mple.com",
-                              "http://exampl\xc3\xa9.com",
-                              "javascript:alert(1)"};
+  static const char *bad[] = {
+      "", "127.0.0.1:8080", "ftp://example.com", "file:///etc/passwd", "http://", "http:///path",
+      "http://host name", "http://example.com/?q=1", "http://example.com/#frag",
+      "http://user:pw@example.com", "http://ex\x01mple.com", "http://exampl\xc3\xa9.com",
+      "javascript:alert(1)",
+      /* dot segments: sent as given, libcurl would not remove them */
+      "http://example.com/api/../", "http://example.com/./api", "http://example.com/api/..",
+      "http://example.com/%2e%2E/v", "http://example.com/a/.%2e/"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     o.base_url = bad[i];
     c = (stream_client *)0x1;
@@ -140,6 +135,10 @@ START_TEST(test_base_url_normalised)
   stream_client_free(c);
   c = make("http://[::1]:8080");
   ck_assert_str_eq(stream_client_base_url(c), "http://[::1]:8080");
+  stream_client_free(c);
+  /* Dots inside a segment are no dot segment. */
+  c = make("http://h/a.b/..c/.../%2e%2ex/");
+  ck_assert_str_eq(stream_client_base_url(c), "http://h/a.b/..c/.../%2e%2ex");
   stream_client_free(c);
   ck_assert_ptr_null(stream_client_base_url(NULL));
 }

@@ -315,6 +315,8 @@ static void race(const char *second, const char *want_access, const char *want_r
     ck_assert_int_eq(stream_client_profile_switch(&s, c, "kid1", NULL), STREAM_OK);
   else if (strcmp(second, "login") == 0)
     ck_assert_int_eq(stream_client_login(&s, c, "b@x.y", "password123"), STREAM_OK);
+  else if (strcmp(second, "restore") == 0) /* the same tokens again: no other session */
+    ck_assert_int_eq(stream_client_set_tokens(c, "ACCOUNT-A1", "ACCOUNT-R1"), STREAM_OK);
   else
     ck_assert_int_eq(stream_client_set_tokens(c, "SET-A", "SET-R"), STREAM_OK);
   pthread_mutex_lock(&rt.mu);
@@ -341,6 +343,15 @@ START_TEST(test_refresh_in_flight_loses_to_newer_tokens)
   race("switch", "PROFILE-P", "PROFILE-RP", "acct", "kid1");
   race("login", "LOGIN-B", "LOGIN-RB", "other", "");
   race("set_tokens", "SET-A", "SET-R", "", "");
+}
+END_TEST
+
+/* Review RV12: an application that restores the very tokens it saved while a refresh is in
+ * flight starts no other session. The server has used ACCOUNT-R1 up by then, so the refresh's
+ * answer must replace it (keeping R1 made the next refresh a reuse, which revokes the session). */
+START_TEST(test_refresh_in_flight_kept_over_the_same_tokens)
+{
+  race("restore", "ACCOUNT-A2", "ACCOUNT-R2", "acct", "");
 }
 END_TEST
 
@@ -641,6 +652,7 @@ static Suite *suite(void)
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, test_token_response_characters);
   tcase_add_test(tc, test_refresh_in_flight_loses_to_newer_tokens);
+  tcase_add_test(tc, test_refresh_in_flight_kept_over_the_same_tokens);
   tcase_add_test(tc, test_query_not_in_messages_or_logs);
   tcase_add_test(tc, test_bodies_not_json);
   tcase_add_test(tc, test_promised_shapes);
