@@ -136,11 +136,12 @@ STREAM_API void stream_jobs_free(stream_jobs *j);
 /**
  * Enqueue a job of `kind` (1..32 characters of [a-z0-9_.-]) with the JSON
  * `payload` (an object or any JSON value; NULL = "{}"; like every JSON text of
- * this module, valid UTF-8). With a non-empty `dedup_key` (UTF-8), a job of the same kind and key
- * that already exists (in any status) is returned instead and `*out_created` is 0. `max_attempts` 0
- * takes the handle's default. `out_id` (STREAM_JOBS_ID_SIZE bytes) receives the id; `out_created`
- * may be NULL. Errors: STREAM_EINVAL (bad kind, key, JSON or attempts), STREAM_EBUSY, STREAM_EIO,
- * STREAM_ENOMEM. Thread-safe.
+ * this module, valid UTF-8 and exactly one JSON value: nothing but JSON whitespace
+ * after it, so "{} x" or "{}{}" is STREAM_EINVAL). With a non-empty `dedup_key` (UTF-8), a job of
+ * the same kind and key that already exists (in any status) is returned instead and `*out_created`
+ * is 0. `max_attempts` 0 takes the handle's default. `out_id` (STREAM_JOBS_ID_SIZE bytes) receives
+ * the id; `out_created` may be NULL. Errors: STREAM_EINVAL (bad kind, key, JSON or attempts),
+ * STREAM_EBUSY, STREAM_EIO, STREAM_ENOMEM. Thread-safe.
  */
 STREAM_API int stream_jobs_enqueue(char *out_id, int *out_created, stream_jobs *j, const char *kind,
                                    const char *payload, const char *dedup_key, int max_attempts);

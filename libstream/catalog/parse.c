@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/json.h"
 #include "catalog_internal.h"
 
 /* A "\u0000" escape inside a JSON string would silently cut the string. */
@@ -39,19 +40,13 @@ int cat_json_parse(cJSON **out, const char *text, size_t len, const char *what)
                        stream__utf8_check(text, len));
   if (has_nul_escape(text, len))
     return stream__err(STREAM_EINVAL, "%s contains a \\u0000 escape in a string", what);
-  const char *end = NULL;
-  cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
+  size_t off = 0;
+  enum stream__json_fail fail;
+  cJSON *root = stream__json_parse_whole(text, len, &off, &fail);
   if (!root) {
-    size_t off = end && end >= text ? (size_t)(end - text) : 0;
+    if (fail == STREAM__JSON_TRAILING)
+      return stream__err(STREAM_EINVAL, "%s has trailing data at offset %zu", what, off);
     return stream__err(STREAM_EINVAL, "%s is not valid JSON (error near offset %zu)", what, off);
-  }
-  /* Only whitespace may follow the value. */
-  for (const char *p = end; p && p < text + len; p++) {
-    if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
-      cJSON_Delete(root);
-      return stream__err(STREAM_EINVAL, "%s has trailing data at offset %zu", what,
-                         (size_t)(p - text));
-    }
   }
   *out = root;
   return STREAM_OK;

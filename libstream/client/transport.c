@@ -16,6 +16,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "../core/json.h"
 #include "client_internal.h"
 
 static _Thread_local long tls_http_status;
@@ -513,20 +514,7 @@ int client__call(client__response *out, stream_client *c, const char *method,
 
 cJSON *client__parse_json(const char *body, size_t len)
 {
-  if (!body || len == 0 || memchr(body, '\0', len))
-    return NULL;
-  const char *end = NULL;
-  cJSON *j = cJSON_ParseWithLengthOpts(body, len, &end, false);
-  if (!j)
-    return NULL;
-  /* cJSON stops after the first value: anything but whitespace after it is not JSON. */
-  for (const char *p = end; p && p < body + len; p++) {
-    if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
-      cJSON_Delete(j);
-      return NULL;
-    }
-  }
-  return j;
+  return stream__json_parse_whole(body, len, NULL, NULL);
 }
 
 /* Does the parsed answer have the shape `want` (CLIENT__JSON_*)? */

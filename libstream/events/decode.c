@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "../core/core.h"
+#include "../core/json.h"
 #include "events_internal.h"
 #include "proto/proto.h"
 
@@ -331,9 +332,18 @@ int events__decode_json(stream_event **out, size_t *out_n, const void *body, siz
 {
   *out = NULL;
   *out_n = 0;
-  cJSON *root = cJSON_ParseWithLength((const char *)body, len);
-  if (!root)
-    return stream__err(STREAM_EPROTO, "body is not valid JSON");
+  size_t off = 0;
+  enum stream__json_fail fail;
+  cJSON *root = stream__json_parse_whole((const char *)body, len, &off, &fail);
+  if (!root) {
+    if (fail == STREAM__JSON_TRAILING)
+      return stream__err(STREAM_EPROTO,
+                         "body is not one JSON value: unexpected bytes after it at offset %zu",
+                         off);
+    if (fail == STREAM__JSON_NUL)
+      return stream__err(STREAM_EPROTO, "body is not valid JSON (NUL byte at offset %zu)", off);
+    return stream__err(STREAM_EPROTO, "body is not valid JSON (error near offset %zu)", off);
+  }
   const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "events");
   int rc = STREAM_OK;
   stream_event *rows = NULL;

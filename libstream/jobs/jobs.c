@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "../core/core.h"
+#include "../core/json.h"
 #include "../store/store_jobs.h"
 #include "jobs_internal.h"
 
@@ -51,9 +52,15 @@ int jobs__check_json(const char *json, const char *what)
   size_t bad = stream__utf8_check(json, n);
   if (bad != n)
     return stream__err(STREAM_EINVAL, "%s is not valid UTF-8 (bad byte at offset %zu)", what, bad);
-  cJSON *doc = cJSON_ParseWithLength(json, n);
-  if (!doc)
-    return stream__err(STREAM_EINVAL, "%s is not valid JSON", what);
+  size_t off = 0;
+  enum stream__json_fail fail;
+  cJSON *doc = stream__json_parse_whole(json, n, &off, &fail);
+  if (!doc) {
+    if (fail == STREAM__JSON_TRAILING)
+      return stream__err(STREAM_EINVAL, "%s is not one JSON value (unexpected bytes at offset %zu)",
+                         what, off);
+    return stream__err(STREAM_EINVAL, "%s is not valid JSON (error near offset %zu)", what, off);
+  }
   cJSON_Delete(doc);
   return STREAM_OK;
 }

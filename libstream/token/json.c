@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../core/core.h"
+#include "../core/json.h"
 #include "token_internal.h"
 
 /* Small objects are checked pairwise; larger ones are sorted. */
@@ -123,21 +124,14 @@ int token__json_object(cJSON **out, const char *text, size_t len, const char *wh
                        len);
   if ((bad = find_escaped_nul(text, len)) != len)
     return stream__err(STREAM_EINVAL, "%s: escaped NUL character at offset %zu", what, bad);
-  const char *end = NULL;
-  cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+  size_t at = 0;
+  enum stream__json_fail fail;
+  cJSON *j = stream__json_parse_whole(text, len, &at, &fail);
   if (!j) {
-    /* On failure cJSON points return_parse_end at the error. */
-    size_t at = (end && end >= text && end <= text + len) ? (size_t)(end - text) : 0;
+    if (fail == STREAM__JSON_TRAILING)
+      return stream__err(STREAM_EINVAL, "%s: unexpected bytes after the JSON value at offset %zu",
+                         what, at);
     return stream__err(STREAM_EINVAL, "%s: not valid JSON (error near offset %zu)", what, at);
-  }
-  size_t off = (size_t)(end - text);
-  while (off < len &&
-         (text[off] == ' ' || text[off] == '\t' || text[off] == '\n' || text[off] == '\r'))
-    off++;
-  if (off != len) {
-    cJSON_Delete(j);
-    return stream__err(STREAM_EINVAL, "%s: unexpected bytes after the JSON value at offset %zu",
-                       what, off);
   }
   if (!cJSON_IsObject(j)) {
     cJSON_Delete(j);

@@ -4,9 +4,9 @@ emitter (events_driver.c) flooding it.
 
 - The route: JSON and protobuf batches (200 with accepted/duplicates; the same
   batch twice is stored once), 401 without a token, 415 for other media types,
-  400 problem+json for malformed protobuf, truncated gzip and invalid events,
-  413 for oversized batches; each refused batch stores nothing (checked in the
-  SQLite file).
+  400 problem+json for malformed protobuf, truncated gzip, invalid events and
+  JSON bodies with bytes after the object, 413 for oversized batches; each
+  refused batch stores nothing (checked in the SQLite file).
 - kill -9 of streamd in the middle of an emitter flood, then a restart on the
   same port and data directory: after the emitter finished, every event it saw
   acknowledged is in the event log exactly once, and so is every event it
@@ -146,6 +146,13 @@ class T1Route(unittest.TestCase):
         st, ct, data = call("POST", "/v1/events", bad_enum, "application/x-protobuf", TOKEN)
         self.problem(st, ct, data, 400)
         self.assertIn("event 1", json.loads(data).get("detail", ""))
+        # A JSON body is exactly one object: trailing bytes, or a second object, are a 400.
+        one = json.dumps({"events": [ev(500)]})
+        for body, at in ((one + " junk", len(one) + 1), (one + one, len(one)),
+                         (one + "\0", len(one))):
+            st, ct, data = call("POST", "/v1/events", body.encode(), "application/json", TOKEN)
+            self.problem(st, ct, data, 400)
+            self.assertIn("offset %d" % at, json.loads(data).get("detail", ""))
         huge = json.dumps({"events": [ev(1000 + i) for i in range(1001)]})
         st, ct, data = call("POST", "/v1/events", huge, "application/json", TOKEN)
         self.problem(st, ct, data, 413)

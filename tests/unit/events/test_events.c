@@ -371,6 +371,38 @@ START_TEST(test_json_invalid_events_store_nothing)
 }
 END_TEST
 
+/* The body is exactly one JSON object: bytes after it (other than JSON whitespace) make the whole
+ * batch malformed, as the daemon's other JSON bodies are; nothing of the first object is stored. */
+START_TEST(test_json_trailing_bytes_store_nothing)
+{
+  refuse_json("{\"events\":[" GOOD "]} junk", STREAM_EPROTO);
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "at offset"));
+  refuse_json("{\"events\":[" GOOD "]}{\"events\":[" GOOD "]}", STREAM_EPROTO);
+  refuse_json("{\"events\":[" GOOD "]}\f", STREAM_EPROTO);
+  refuse_json("\v{\"events\":[" GOOD "]}", STREAM_EPROTO);
+  /* A NUL byte inside the length (after the object, or before it) is not JSON either. */
+  static const char nul_after[] = "{\"events\":[" GOOD "]}\0";
+  static const char nul_before[] = "\0{\"events\":[" GOOD "]}";
+  const char *const with_nul[] = {nul_after, nul_before};
+  for (size_t i = 0; i < 2; i++) {
+    stream_events_result r = {7, 7};
+    ck_assert_int_eq(stream_events_ingest(events, &r, with_nul[i], sizeof nul_after - 1,
+                                          STREAM_EVENTS_JSON, 0, "acct-1", "p-1"),
+                     STREAM_EPROTO);
+    ck_assert_uint_eq(r.accepted, 0);
+    ck_assert_int_eq(stored(), 0);
+  }
+  /* JSON whitespace around the object is fine. */
+  const char *spaced = " \r\n\t{\"events\":[" GOOD "]} \r\n\t";
+  stream_events_result r;
+  ck_assert_int_eq(stream_events_ingest(events, &r, spaced, strlen(spaced), STREAM_EVENTS_JSON, 0,
+                                        "acct-1", "p-1"),
+                   STREAM_OK);
+  ck_assert_uint_eq(r.accepted, 1);
+  ck_assert_int_eq(stored(), 1);
+}
+END_TEST
+
 START_TEST(test_malformed_protobuf_stores_nothing)
 {
   pb_batch *pb = pb_new(3, 100);
@@ -762,6 +794,7 @@ static Suite *events_suite(void)
   tcase_add_test(tc, test_duplicate_within_batch_and_partial_overlap);
   tcase_add_test(tc, test_json_batch);
   tcase_add_test(tc, test_json_invalid_events_store_nothing);
+  tcase_add_test(tc, test_json_trailing_bytes_store_nothing);
   tcase_add_test(tc, test_malformed_protobuf_stores_nothing);
   tcase_add_test(tc, test_protobuf_out_of_memory_is_enomem);
   tcase_add_test(tc, test_protobuf_field_errors);

@@ -131,6 +131,13 @@ START_TEST(test_bad_arguments)
   ck_assert(strstr(stream_error_last()->message, "kind") != NULL);
   ck_assert_int_eq(stream_jobs_enqueue(id, NULL, jobs, "", "{}", NULL, 0), STREAM_EINVAL);
   ck_assert_int_eq(stream_jobs_enqueue(id, NULL, jobs, "k", "{not json", NULL, 0), STREAM_EINVAL);
+  /* One JSON value and nothing after it but JSON whitespace: payloads, results, summaries. */
+  ck_assert_int_eq(stream_jobs_enqueue(id, NULL, jobs, "k", "{} x", NULL, 0), STREAM_EINVAL);
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "job payload"));
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "offset 3"));
+  ck_assert_int_eq(stream_jobs_enqueue(id, NULL, jobs, "k", "{\"a\":1}{\"a\":2}", NULL, 0),
+                   STREAM_EINVAL);
+  ck_assert_int_eq(stream_jobs_enqueue(id, NULL, jobs, "k", "[1] ]", NULL, 0), STREAM_EINVAL);
   ck_assert_int_eq(stream_jobs_enqueue(id, NULL, jobs, "k", "{}", NULL, 101), STREAM_EINVAL);
   ck_assert_int_eq(stream_jobs_enqueue(NULL, NULL, jobs, "k", "{}", NULL, 0), STREAM_EINVAL);
   stream_job j;
@@ -813,6 +820,8 @@ START_TEST(test_utf8_text)
   stream_job_clear(&j);
   ck_assert_int_eq(stream_jobs_complete(jobs, id, "w", "{\"x\":\"\xed\xa0\x80\"}"), STREAM_EINVAL);
   ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "job result is not valid UTF-8"));
+  ck_assert_int_eq(stream_jobs_complete(jobs, id, "w", "{\"x\":1} x"), STREAM_EINVAL);
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "job result"));
   /* Error text: a bad byte, and 'a' + 2000 times "é" cut at STREAM_JOBS_ERROR_MAX bytes, in
    * the middle of an "é". */
   ck_assert_int_eq(stream_jobs_fail(NULL, jobs, id, "w", "no file \xff.mp4", 1), STREAM_OK);
@@ -839,6 +848,8 @@ START_TEST(test_utf8_text)
   ck_assert_int_eq(stream_jobs_asset_create(a1, jobs, title, NULL, NULL, NULL), STREAM_OK);
   ck_assert_int_eq(stream_jobs_asset_ready(jobs, a1, "{\"t\":\"\xc0\xaf\"}"), STREAM_EINVAL);
   ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "asset summary is not valid UTF-8"));
+  ck_assert_int_eq(stream_jobs_asset_ready(jobs, a1, "{\"t\":1}\n{\"t\":2}"), STREAM_EINVAL);
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "asset summary"));
   ck_assert_int_eq(stream_jobs_asset_failed(jobs, a1, "bad \xe6\x97 input"), STREAM_OK);
   stream_asset a;
   ck_assert_int_eq(stream_jobs_asset_get(&a, jobs, a1), STREAM_OK);
