@@ -326,7 +326,17 @@ static void device(void)
   CHECK(strlen(dev.device_code) >= 32);
   ok("device start");
 
-  /* Poll at once, twice: pending, then slow_down (+5 s). */
+  /* Poll at once, twice: pending, then slow_down (+5 s). streamd counts whole seconds and the
+   * interval is 1 s, so the second poll is "too fast" only within the first one's second: both go
+   * right after a second begins (polls straddling a boundary are both pending). */
+  struct timespec now_ts;
+  clock_gettime(CLOCK_REALTIME, &now_ts);
+  struct timespec to_next = {0, 1000000000L - now_ts.tv_nsec + 20000000L};
+  if (to_next.tv_nsec >= 1000000000L) {
+    to_next.tv_sec = 1;
+    to_next.tv_nsec -= 1000000000L;
+  }
+  nanosleep(&to_next, NULL);
   int state = -1;
   CHECK_RC(stream_client_device_poll(&state, tv, &dev), STREAM_OK);
   CHECK(state == STREAM_CLIENT_DEVICE_PENDING || state == STREAM_CLIENT_DEVICE_SLOW_DOWN);
