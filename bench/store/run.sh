@@ -9,6 +9,9 @@
 set -u
 pg_run=$1
 shift
+# The server's files on the same file system as sqlite's ($TMPDIR), not pg_run.sh's tmpfs
+# choice for test runs: the figures in docs/bench.md were taken so.
+export STREAM_TEST_PG_DIR=${STREAM_TEST_PG_DIR:-${TMPDIR:-/tmp}}
 "$pg_run" "$@"
 rc=$?
 if [ $rc = 77 ]; then

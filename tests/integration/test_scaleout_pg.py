@@ -138,12 +138,15 @@ def busy_store_is_503(a, url):
     database being busy, 503, not "too many attempts" (429)."""
     email = unique_email("busy", "scaleout.test")
     register_login(a, email, "correct horse 43")
+    # pg_locks is the whole server's: other tests' databases take the same lock (their
+    # stores' writers), so only this database's holder counts, and only it is ended below.
+    this_db = "database = (SELECT oid FROM pg_database WHERE datname = current_database())"
     holder = subprocess.Popen(
         ["psql", url, "-q", "-c", "SELECT pg_advisory_lock(1398035021, 1)", "-c",
          "SELECT pg_sleep(60)"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         q = ("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-             "AND classid = 1398035021 AND objid = 1")
+             "AND classid = 1398035021 AND objid = 1 AND " + this_db)
         for _ in range(200):
             out = subprocess.run(["psql", url, "-tA", "-c", q], capture_output=True, text=True)
             if out.stdout.strip() == "1":
@@ -160,7 +163,7 @@ def busy_store_is_503(a, url):
         # end it there, then wait for the lock to be free.
         subprocess.run(["psql", url, "-q", "-c", "SELECT pg_terminate_backend(pid) FROM pg_locks "
                         "WHERE locktype = 'advisory' AND classid = 1398035021 AND objid = 1 "
-                        "AND granted"], capture_output=True)
+                        "AND granted AND " + this_db], capture_output=True)
         holder.kill()
         holder.wait()
         for _ in range(200):

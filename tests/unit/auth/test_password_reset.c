@@ -443,9 +443,9 @@ START_TEST(test_profile_pin_change_waits_for_concurrent_kids_pg)
   pthread_t th;
   ck_assert_int_eq(pthread_create(&th, NULL, pin_change_thread, &pc), 0);
   /* Until the PIN change's UPDATE waits for the parent's row lock (the test's timeout
-   * bounds this if it never does). */
+   * bounds this if it never does); in this database only (other tests share the server). */
   while (raw_int("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                 "AND query LIKE 'UPDATE profiles%'") == 0)
+                 "AND query LIKE 'UPDATE profiles%' AND datname = current_database()") == 0)
     usleep(1000);
   pg_ok(parent, "COMMIT");
   PQfinish(parent);

@@ -69,7 +69,7 @@ static void *open_thread(void *p)
 START_TEST(test_schema_once)
 {
   char buf[512];
-  const char *uri = test_store_path(buf, sizeof buf, ":memory:");
+  const char *uri = test_store_path_fresh(buf, sizeof buf, ":memory:");
   pthread_t th[2];
   for (int i = 0; i < 2; i++)
     ck_assert_int_eq(pthread_create(&th[i], NULL, open_thread, (void *)uri), 0);
