@@ -114,8 +114,9 @@ STREAM_API int stream_upload_metadata_parse(char **out_json, const char *header)
 
 /**
  * Create a session of `length` bytes (0..max_length) for `owner` (NULL or ""
- * = none) with `metadata` (a JSON object whose values are strings, valid
- * UTF-8; NULL = "{}"), expiring after the handle's expiry. A zero-length upload is complete
+ * = none) with `metadata` (one JSON object whose values are strings, valid
+ * UTF-8, nothing but whitespace after it; NULL = "{}"), expiring after the
+ * handle's expiry. A zero-length upload is complete
  * at once. Its empty data file is created. `*out` receives the session
  * (release with stream_upload_info_clear()).
  * Errors: STREAM_EINVAL (bad length, owner or metadata), STREAM_ERANGE

@@ -17,6 +17,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "../core/json.h"
 #include "sign_internal.h"
 
 #define CF_MAX STREAM_CLOUDFRONT_TEXT_MAX
@@ -445,15 +446,7 @@ static bool epoch_of(const cJSON *cond, int64_t *out)
 static int parse_policy(stream_cloudfront_verification *out, const char *json, size_t n,
                         cf_policy *p)
 {
-  const char *end = NULL;
-  cJSON *root = cJSON_ParseWithLengthOpts(json, n, &end, false);
-  while (root && end && end < json + n &&
-         (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
-    end++;
-  if (root && end != json + n) { /* trailing bytes after the JSON value */
-    cJSON_Delete(root);
-    root = NULL;
-  }
+  cJSON *root = stream__json_parse_whole(json, n, NULL, NULL); /* NULL: not one JSON value */
   const char *bad = NULL;
   const cJSON *st = root ? cJSON_GetObjectItemCaseSensitive(root, "Statement") : NULL;
   if (!cJSON_IsObject(root) || !root->child || root->child->next || !cJSON_IsArray(st))

@@ -30,6 +30,7 @@
 #include <openssl/evp.h>
 
 #include "../core/core.h"
+#include "../core/json.h"
 #include "../store/store_uploads.h"
 
 #define UPLOAD_TRY(expr)                                                                           \
@@ -241,7 +242,13 @@ static int check_metadata(const char *json)
   /* Stored as text: UTF-8 only, as PostgreSQL requires (cJSON copies string bytes unchecked). */
   if (!stream__utf8_valid(json, strlen(json)))
     return stream__err(STREAM_EINVAL, "upload metadata is not valid UTF-8");
-  cJSON *doc = cJSON_Parse(json);
+  size_t off = 0;
+  enum stream__json_fail fail;
+  cJSON *doc = stream__json_parse_whole(json, strlen(json), &off, &fail);
+  if (!doc && fail == STREAM__JSON_TRAILING)
+    return stream__err(STREAM_EINVAL,
+                       "upload metadata is not one JSON object (unexpected bytes at offset %zu)",
+                       off);
   if (!doc || !cJSON_IsObject(doc)) {
     cJSON_Delete(doc);
     return stream__err(STREAM_EINVAL, "upload metadata must be a JSON object");

@@ -343,6 +343,12 @@ START_TEST(test_limits_and_bad_input)
   ck_assert_int_eq(stream_upload_create(&u, up, 1, NULL, "[1]"), STREAM_EINVAL);
   ck_assert_int_eq(stream_upload_create(&u, up, 1, NULL, "{\"a\":1}"), STREAM_EINVAL);
   ck_assert_int_eq(stream_upload_create(&u, up, 1, NULL, "{bad"), STREAM_EINVAL);
+  /* One JSON object, nothing after it but whitespace (stored as given: the rest would be kept). */
+  ck_assert_int_eq(stream_upload_create(&u, up, 1, NULL, "{\"a\":\"b\"} x"), STREAM_EINVAL);
+  ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "unexpected bytes at offset 10"));
+  ck_assert_int_eq(stream_upload_create(&u, up, 1, NULL, "{}{}"), STREAM_EINVAL);
+  ck_assert_int_eq(stream_upload_create(&u, up, 1, NULL, " {\"a\":\"b\"}\n"), STREAM_OK);
+  stream_upload_info_clear(&u);
   ck_assert_int_eq(stream_upload_create(&u, up, 1, "bad owner", NULL), STREAM_EINVAL);
   /* Metadata is stored as text: not UTF-8 (in a value or a key) is refused on every backend,
    * multi-byte text is kept byte for byte. */
