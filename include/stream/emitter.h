@@ -125,12 +125,17 @@ typedef struct stream_emitter_options {
   size_t spool_max_bytes;           /**< default 16 MiB, >= 64 KiB and >= 2 * batch_max_bytes */
   stream_emitter_batch_fn on_batch; /**< optional */
   void *userdata;
+  /* Since version 2 (read only when `version` is 2 or more, so a caller built against
+   * version 1, which lacks them, keeps working): */
+  const char *ca_file; /**< https: PEM bundle of trusted CAs; NULL: the system's */
+  const char *ca_path; /**< https: directory of hashed CA certificates; NULL: none */
 } stream_emitter_options;
 
-#define STREAM_EMITTER_OPTIONS_VERSION 1
+#define STREAM_EMITTER_OPTIONS_VERSION 2
 #define STREAM_EMITTER_OPTIONS_INIT                                                                \
   {                                                                                                \
-    STREAM_EMITTER_OPTIONS_VERSION, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, 0, NULL, NULL     \
+    STREAM_EMITTER_OPTIONS_VERSION, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, 0, NULL, NULL,    \
+        NULL, NULL                                                                                 \
   }
 
 /** Counters since stream_emitter_new() (queued is the current ring size). */
@@ -161,11 +166,16 @@ typedef struct stream_emitter stream_emitter;
  * to <base_url>/v1/events), no query, fragment, user:password@ or "." / ".."
  * path segment, no space, control or non-ASCII byte, and libcurl must parse
  * it.
- * Errors: STREAM_EINVAL (NULL, wrong version, a base URL missing, over
+ * https certificates are verified (peer and host name) against `ca_file` /
+ * `ca_path` when given, else the system's trust store, as stream_client_new()
+ * does; libcurl also honours the proxy environment variables (`https_proxy`,
+ * `http_proxy`, `no_proxy`, ...) for the emitter as for the client.
+ * Errors: STREAM_EINVAL (NULL, a version other than 1 or 2, a base URL missing, over
  * STREAM_EMITTER_URL_MAX or against that rule, an access token over
  * STREAM_EMITTER_TOKEN_MAX or with a byte outside printable ASCII 0x21..0x7e
  * (it goes into the Authorization header as it is; the message gives the
- * offset, never the token), options out of range, spool_max_bytes under
+ * offset, never the token), a ca_file or ca_path that is empty or over 4096
+ * bytes, options out of range, spool_max_bytes under
  * twice batch_max_bytes, both named in the message), STREAM_EIO (spool
  * cannot be opened or read; libcurl cannot be initialised), STREAM_EBUSY (the
  * spool file is in use by another emitter), STREAM_ECRYPTO (no random bytes

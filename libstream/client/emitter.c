@@ -69,9 +69,16 @@ int stream_emitter_new(stream_emitter **out, const stream_emitter_options *o)
   if (!out || !o)
     return stream__err(STREAM_EINVAL, "stream_emitter_new: NULL argument");
   *out = NULL;
-  if (o->version != STREAM_EMITTER_OPTIONS_VERSION)
-    return stream__err(STREAM_EINVAL, "stream_emitter_new: options version %u, expected %d",
+  if (o->version < 1 || o->version > STREAM_EMITTER_OPTIONS_VERSION)
+    return stream__err(STREAM_EINVAL, "stream_emitter_new: options version %u, expected 1 to %d",
                        o->version, STREAM_EMITTER_OPTIONS_VERSION);
+  /* Version 1's struct ends before ca_file: not read. */
+  const char *ca_file = o->version >= 2 ? o->ca_file : NULL;
+  const char *ca_path = o->version >= 2 ? o->ca_path : NULL;
+  if (ca_file && client__check_text("ca_file", ca_file, 4096) != STREAM_OK)
+    return STREAM_EINVAL;
+  if (ca_path && client__check_text("ca_path", ca_path, 4096) != STREAM_OK)
+    return STREAM_EINVAL;
   if (!o->base_url || !o->base_url[0] || strlen(o->base_url) > STREAM_EMITTER_URL_MAX)
     return stream__err(STREAM_EINVAL, "stream_emitter_new: base_url missing or over %d bytes",
                        STREAM_EMITTER_URL_MAX);
@@ -140,6 +147,12 @@ int stream_emitter_new(stream_emitter **out, const stream_emitter_options *o)
   int rc = STREAM_OK;
   if (!em->url || !em->ring || !em->ring_ts || !em->ring_sz || !em->curl)
     rc = stream__err(STREAM_ENOMEM, "stream_emitter_new: out of memory");
+  /* Options of the handle, kept across requests (libcurl copies the strings; the request's own
+   * options are set per post in emitter_http.c). */
+  if (rc == STREAM_OK && ca_file && curl_easy_setopt(em->curl, CURLOPT_CAINFO, ca_file) != CURLE_OK)
+    rc = stream__err(STREAM_ENOMEM, "stream_emitter_new: out of memory");
+  if (rc == STREAM_OK && ca_path && curl_easy_setopt(em->curl, CURLOPT_CAPATH, ca_path) != CURLE_OK)
+    rc = stream__err(STREAM_EINVAL, "stream_emitter_new: this libcurl does not support ca_path");
   if (rc == STREAM_OK) {
     memcpy(em->url, base, ulen);
     memcpy(em->url + ulen, "/v1/events", sizeof "/v1/events");

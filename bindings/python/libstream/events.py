@@ -414,12 +414,15 @@ class Emitter:
     or 302 is retried. ``close()`` flushes for up to shutdown_ms, then stops the thread. A
     spool file serves one emitter at a time: another one on the same file raises Busy.
     ``base_url`` follows Client's rule (no query, fragment, credentials, spaces) and tokens
-    hold printable ASCII only (``set_token`` too), or InvalidArgument."""
+    hold printable ASCII only (``set_token`` too), or InvalidArgument. ``ca_file`` (a PEM
+    bundle) and ``ca_path`` (a directory of hashed certificates) say whom to trust for
+    https instead of the system's store."""
 
     _OPTS = ("queue_max", "batch_max_events", "batch_max_bytes", "flush_interval_ms",
              "backoff_base_ms", "backoff_max_ms", "timeout_ms", "shutdown_ms", "spool_max_bytes")
 
-    def __init__(self, base_url, *, access_token=None, spool_path=None, gzip=True, **opts):
+    def __init__(self, base_url, *, access_token=None, spool_path=None, gzip=True, ca_file=None,
+                 ca_path=None, **opts):
         if not EMITTER_AVAILABLE:
             raise ImportError("libstream was built without the client feature (emitter)")
         self._em = None
@@ -428,6 +431,8 @@ class Emitter:
         o.base_url = keep.cstr(base_url, "base_url")
         o.access_token = keep.cstr(access_token, "access_token", allow_none=True)
         o.spool_path = keep.cstr(spool_path, "spool_path", allow_none=True)
+        o.ca_file = keep.cstr(ca_file, "ca_file", allow_none=True)
+        o.ca_path = keep.cstr(ca_path, "ca_path", allow_none=True)
         o.no_gzip = 0 if gzip else 1
         for k, v in opts.items():
             if k not in self._OPTS:

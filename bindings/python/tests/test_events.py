@@ -1,12 +1,16 @@
 """libstream.events: the ingest, event log and checkpoints over a real SQLite
 store, and the emitter against the real streamd (STREAMD_BIN, set by meson)."""
+import contextlib
 import gzip
 import json
 import os
 import select
 import shutil
+import socket
+import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -175,9 +179,9 @@ def test_emitter_validates_without_a_server():
         em.set_token("other")
 
 
-@needs_server
-@needs_client
-def test_emitter_to_streamd(tmp_path):
+@contextlib.contextmanager
+def demo_streamd(tmp_path):
+    """The real streamd on a loopback port with the demo catalog: (url, access token, data)."""
     if "STREAMD_BIN" not in os.environ:
         pytest.skip("STREAMD_BIN is not set")
     data = tmp_path / "data"
@@ -203,6 +207,17 @@ def test_emitter_to_streamd(tmp_path):
             {"email": demo["email"], "password": demo["password"]}).encode(),
             {"Content-Type": "application/json"})
         token = json.loads(urllib.request.urlopen(req, timeout=30).read())["access_token"]
+        yield url, token, data
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        proc.stdout.close()
+
+
+@needs_server
+@needs_client
+def test_emitter_to_streamd(tmp_path):
+    with demo_streamd(tmp_path) as (url, token, data):
         ids = []
         with le.Emitter(url, access_token=token, spool_path=str(tmp_path / "spool"),
                         flush_interval_ms=100) as em:
@@ -217,10 +232,94 @@ def test_emitter_to_streamd(tmp_path):
             got = [h.get(i) for i in ids]
         assert all(g.view_id == "pyview" and g.br == 2500 for g in got)
         assert got[0].su is True and got[1].su is False
-    finally:
-        proc.terminate()
-        proc.wait(30)
-        proc.stdout.close()
+
+
+def tls_front(tmp_path, target):
+    """A TLS-terminating relay to `target` (host, port), as a load balancer in front of streamd,
+    with a certificate for localhost from a CA made here: (port, the CA's PEM file, closer)."""
+    pki = tmp_path / "pki"
+    pki.mkdir()
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+    def openssl(*args):
+        subprocess.run(["openssl"] + list(args), cwd=str(pki), check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    openssl("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.pem", "-days", "1",
+            "-subj", "/CN=emitter-test-ca")
+    (pki / "server.ext").write_text("subjectAltName=DNS:localhost\n")
+    openssl("req", *key, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-set_serial", "7", "-days", "1", "-out", "server.pem", "-extfile", "server.ext")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(pki / "server.pem"), str(pki / "server.key"))
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(16)
+
+    def pump(t, u):  # one thread per connection: OpenSSL objects are not for two threads
+        try:
+            while True:
+                ready = [t] if t.pending() else select.select([t, u], [], [], 60)[0]
+                if not ready:
+                    return
+                for s in ready:
+                    b = s.recv(65536)
+                    if not b:
+                        return
+                    (u if s is t else t).sendall(b)
+        except OSError:
+            pass
+        finally:
+            t.close()
+            u.close()
+
+    def serve():
+        while True:
+            try:
+                c, _ = ls.accept()
+            except OSError:
+                return  # closed
+            try:
+                t = ctx.wrap_socket(c, server_side=True)
+            except OSError:  # the client refused the certificate
+                c.close()
+                continue
+            u = socket.create_connection(target)
+            threading.Thread(target=pump, args=(t, u), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return ls.getsockname()[1], str(pki / "ca.pem"), ls.close
+
+
+@needs_server
+@needs_client
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")
+def test_emitter_https_ca_file(tmp_path):
+    """https to streamd behind a TLS front whose CA only ca_file names: sent with it; with
+    the system's trust store the certificate does not verify and nothing is sent."""
+    with demo_streamd(tmp_path) as (url, token, data):
+        port, ca, close = tls_front(tmp_path, ("127.0.0.1", int(url.rsplit(":", 1)[1])))
+        try:
+            https = "https://localhost:%d" % port
+            with le.Emitter(https, access_token=token, backoff_base_ms=50, backoff_max_ms=100,
+                            flush_interval_ms=50, shutdown_ms=10) as em:
+                em.emit("heartbeat", view_id="tls-untrusted", playhead_ms=0)
+                time.sleep(1.0)
+                st = em.stats()
+                assert st["sent"] == 0 and st["retried"] >= 1, st
+            with le.Emitter(https, access_token=token, ca_file=ca, flush_interval_ms=50) as em:
+                ids = [em.emit("heartbeat", view_id="tls-view", playhead_ms=i * 1000)
+                       for i in range(5)]
+                em.flush(30000)
+                st = em.stats()
+                assert st["sent"] == 5 and st["rejected"] == 0, st
+            with pytest.raises(libstream.InvalidArgument):
+                le.Emitter(https, ca_file="")
+        finally:
+            close()
+        from libstream.store import Store
+        with Store(str(data / "streamd.db")) as store, le.Events(store) as h:
+            assert [h.get(i).view_id for i in ids] == ["tls-view"] * 5
 
 
 @needs_client

@@ -10,6 +10,7 @@
  * Retry-After) is an hour, so within the test's flush no second request may come; without the
  * fix it comes at once and is acknowledged. */
 #include <check.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -328,6 +329,59 @@ START_TEST(test_base_url_prefix_kept)
 }
 END_TEST
 
+/* Options version 2 added ca_file / ca_path; a caller built against version 1 passes the shorter
+ * struct, which must still work and must not be read past its end (the heap copy below ends
+ * where version 1's struct did: ASan reports any read of ca_file). Other versions are refused,
+ * and so are empty or oversized CA paths. */
+START_TEST(test_options_versions_and_ca_paths)
+{
+  const char *script[] = {ACK};
+  serve(script, 1);
+  char base[64];
+  snprintf(base, sizeof base, "http://127.0.0.1:%d", resp.port);
+  stream_emitter_options full = STREAM_EMITTER_OPTIONS_INIT;
+  ck_assert_uint_eq(full.version, 2);
+  full.base_url = base;
+  full.shutdown_ms = 50;
+  size_t v1_size = offsetof(stream_emitter_options, ca_file);
+  full.version = 1;
+  unsigned char *v1 = malloc(v1_size);
+  ck_assert_ptr_nonnull(v1);
+  memcpy(v1, &full, v1_size);
+  full.version = 2;
+  stream_emitter *em = NULL;
+  ck_assert_int_eq(stream_emitter_new(&em, (const stream_emitter_options *)(void *)v1), STREAM_OK);
+  free(v1);
+  emit_one(em);
+  ck_assert_int_eq(stream_emitter_flush(em, 30000), STREAM_OK);
+  stream_emitter_free(em);
+  test_responder_stop(&resp);
+
+  static const unsigned int bad_versions[] = {0, 3, 1000};
+  for (size_t i = 0; i < sizeof bad_versions / sizeof *bad_versions; i++) {
+    stream_emitter_options o = full;
+    o.version = bad_versions[i];
+    em = (stream_emitter *)1;
+    ck_assert_int_eq(stream_emitter_new(&em, &o), STREAM_EINVAL);
+    ck_assert_ptr_null(em);
+    ck_assert_ptr_nonnull(strstr(stream_error_last()->message, "expected 1 to 2"));
+  }
+  char long_path[4098];
+  memset(long_path, 'a', sizeof long_path - 1);
+  long_path[sizeof long_path - 1] = '\0';
+  const char *bad_ca[][2] = {{"", NULL}, {NULL, ""}, {long_path, NULL}, {NULL, long_path}};
+  for (size_t i = 0; i < sizeof bad_ca / sizeof *bad_ca; i++) {
+    stream_emitter_options o = full;
+    o.ca_file = bad_ca[i][0];
+    o.ca_path = bad_ca[i][1];
+    em = (stream_emitter *)1;
+    ck_assert_int_eq(stream_emitter_new(&em, &o), STREAM_EINVAL);
+    ck_assert_ptr_null(em);
+    ck_assert_ptr_nonnull(strstr(stream_error_last()->message, o.ca_file ? "ca_file" : "ca_path"));
+  }
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("emitter-http");
@@ -344,6 +398,7 @@ int main(void)
   tcase_add_test(tc, test_token_characters_refused);
   tcase_add_test(tc, test_base_url_refused);
   tcase_add_test(tc, test_base_url_prefix_kept);
+  tcase_add_test(tc, test_options_versions_and_ca_paths);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
