@@ -167,6 +167,10 @@ def open_store():
     path = ffi.new("char[]", os.path.join(D.data_dir, "streamd.db").encode())
     so.path = path
     so.readers = 1
+    # Zeroed options wait 0 ms for a lock: streamd writing at that moment failed the open
+    # ("database is locked beyond the busy timeout", seen under ASan in CI). The store's
+    # default is 5 s; a test waits longer on a loaded host.
+    so.busy_timeout_ms = 30000
     assert lib.stream_store_open(st, so) == 0, ffi.string(lib.stream_error_last().message)
     return st[0]
 

@@ -115,6 +115,10 @@ def register_asset(data_dir, title, dirname, summary):
     path = ffi.new("char[]", os.path.join(data_dir, "streamd.db").encode())
     so.path = path
     so.readers = 1
+    # Zeroed options wait 0 ms for a lock: streamd writing at that moment failed the open
+    # ("database is locked beyond the busy timeout", seen under ASan in CI). The store's
+    # default is 5 s; a test waits longer on a loaded host.
+    so.busy_timeout_ms = 30000
     assert lib.stream_store_open(st, so) == 0, ffi.string(lib.stream_error_last().message)
     jo = ffi.new("stream_jobs_options *")
     jo.version = lib.STREAM_JOBS_OPTIONS_VERSION
