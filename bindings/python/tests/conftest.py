@@ -33,6 +33,28 @@ def hmac_key():
         yield k
 
 
+def make_pki(pki, client=False):
+    """A CA (ca.pem, ca.key) and a server certificate for localhost (server.pem, server.key)
+    made with the openssl CLI in the new directory ``pki``; with ``client`` also a client
+    certificate (client.pem, client.key) for TLS client authentication."""
+    pki.mkdir()
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+    def openssl(*args):
+        subprocess.run(["openssl"] + list(args), cwd=str(pki), check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    openssl("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.pem", "-days", "1",
+            "-subj", "/CN=py-ca")
+    (pki / "server.ext").write_text("subjectAltName=DNS:localhost\n")
+    (pki / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
+    who = [("server", "localhost")] + ([("client", "py-client")] if client else [])
+    for n, (name, cn) in enumerate(who):
+        openssl("req", *key, "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + cn)
+        openssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-set_serial", str(100 + n), "-days", "1", "-out", name + ".pem",
+                "-extfile", name + ".ext")
+
+
 def assert_status(excinfo, cls, status_name, words=None):
     """The raised error is ``cls`` with the status, its name and a message."""
     e = excinfo.value

@@ -19,6 +19,8 @@ import pytest
 import libstream
 from libstream import events as le
 
+from conftest import make_pki
+
 needs_server = pytest.mark.skipif(not le.AVAILABLE, reason="built without the server feature")
 needs_client = pytest.mark.skipif(not le.EMITTER_AVAILABLE, reason="built without the client feature")
 
@@ -238,18 +240,7 @@ def tls_front(tmp_path, target):
     """A TLS-terminating relay to `target` (host, port), as a load balancer in front of streamd,
     with a certificate for localhost from a CA made here: (port, the CA's PEM file, closer)."""
     pki = tmp_path / "pki"
-    pki.mkdir()
-    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-
-    def openssl(*args):
-        subprocess.run(["openssl"] + list(args), cwd=str(pki), check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    openssl("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.pem", "-days", "1",
-            "-subj", "/CN=emitter-test-ca")
-    (pki / "server.ext").write_text("subjectAltName=DNS:localhost\n")
-    openssl("req", *key, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-set_serial", "7", "-days", "1", "-out", "server.pem", "-extfile", "server.ext")
+    make_pki(pki)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(str(pki / "server.pem"), str(pki / "server.key"))
     ls = socket.socket()
@@ -304,7 +295,9 @@ def test_emitter_https_ca_file(tmp_path):
             with le.Emitter(https, access_token=token, backoff_base_ms=50, backoff_max_ms=100,
                             flush_interval_ms=50, shutdown_ms=10) as em:
                 em.emit("heartbeat", view_id="tls-untrusted", playhead_ms=0)
-                time.sleep(1.0)
+                deadline = time.time() + 60  # until an attempt has failed (no timing assumed)
+                while em.stats()["retried"] == 0 and time.time() < deadline:
+                    time.sleep(0.05)
                 st = em.stats()
                 assert st["sent"] == 0 and st["retried"] >= 1, st
             with le.Emitter(https, access_token=token, ca_file=ca, flush_interval_ms=50) as em:

@@ -11,7 +11,7 @@ import libstream
 from libstream import events as le
 from libstream import relay as lr
 
-from conftest import NATS_SERVER, free_port, wait_listening
+from conftest import NATS_SERVER, free_port, make_pki, wait_listening
 
 pytestmark = [
     pytest.mark.skipif(not lr.AVAILABLE, reason="built without the nats feature"),
@@ -74,23 +74,9 @@ def test_relay_errors(evs, nats_url):
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")
 def test_relay_tls(evs, tmp_path):
-    """A nats-server with TLS and client certificates; the PKI made with openssl here."""
+    """A nats-server with TLS and client certificates (conftest.make_pki: openssl)."""
     pki = tmp_path / "pki"
-    pki.mkdir()
-    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-
-    def ssl(*args):
-        subprocess.run(["openssl"] + list(args), cwd=str(pki), check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ssl("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.pem", "-days", "1",
-        "-subj", "/CN=py-ca")
-    (pki / "server.ext").write_text("subjectAltName=DNS:localhost\n")
-    (pki / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
-    for n, (who, cn) in enumerate((("server", "localhost"), ("client", "py-client"))):
-        ssl("req", *key, "-keyout", who + ".key", "-out", who + ".csr", "-subj", "/CN=" + cn)
-        ssl("x509", "-req", "-in", who + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-set_serial", str(100 + n), "-days", "1", "-out", who + ".pem",
-            "-extfile", who + ".ext")
+    make_pki(pki, client=True)
     port = free_port()
     (pki / "nats.conf").write_text(
         'listen: "127.0.0.1:%d"\njetstream { store_dir: "%s" }\ntls { cert_file: "%s", '
