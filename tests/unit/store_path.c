@@ -74,8 +74,8 @@ static const char *template_db(PGconn *c, const char *query)
     return name;
   char want[64];
   snprintf(want, sizeof want, "stream_tpl_v%d", latest_schema_version());
-  exec_ok(c, "SET client_min_messages = warning",
-          "template lock"); /* no DROP ... IF EXISTS notice */
+  /* No notice for the DROP DATABASE IF EXISTS below. */
+  exec_ok(c, "SET client_min_messages = warning", "template session");
   exec_ok(c, "SELECT pg_advisory_lock(29301, 1)", "template lock");
   const char *params[1] = {want};
   PGresult *r = PQexecParams(c, "SELECT 1 FROM pg_database WHERE datname = $1", 1, NULL, params,
